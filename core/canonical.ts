@@ -1,0 +1,70 @@
+// Canonical content: the form every comparison between systems uses, so that formatting
+// differences (a trailing space, "" versus null, an email's case) never look like changes.
+import { ADDRESS_KEYS, RESERVED_METADATA_KEYS, type Address, type SyncedFields } from './customer.ts';
+
+export type CanonicalAddress = Record<(typeof ADDRESS_KEYS)[number], string | null>;
+
+export interface CanonicalFields {
+  name: string;
+  email: string | null;
+  phone: string | null;
+  address: CanonicalAddress | null;
+  metadata: Record<string, string>;
+}
+
+export function canonicalString(value: string | null | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  const trimmed = value.trim();
+  return trimmed === '' ? null : trimmed;
+}
+
+export function canonicalEmail(value: string | null | undefined): string | null {
+  return canonicalString(value)?.toLowerCase() ?? null;
+}
+
+/** All six keys, or null when every key is empty. */
+export function canonicalAddress(address: Partial<Address> | null | undefined): CanonicalAddress | null {
+  if (!address) return null;
+  const out = {} as CanonicalAddress;
+  let any = false;
+  for (const key of ADDRESS_KEYS) {
+    const v = canonicalString(address[key]);
+    out[key] = key === 'country' && v ? v.toUpperCase() : v;
+    any ||= v !== null;
+  }
+  return any ? out : null;
+}
+
+const reserved = new Set<string>(RESERVED_METADATA_KEYS);
+
+/** String values, rtws's own keys removed, keys sorted so that equal maps serialise equally. */
+export function canonicalMetadata(metadata: Record<string, unknown> | null | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!metadata) return out;
+  for (const key of Object.keys(metadata).sort()) {
+    const v = metadata[key];
+    if (reserved.has(key) || v === null || v === undefined || v === '') continue;
+    out[key] = String(v);
+  }
+  return out;
+}
+
+export function canonicalFields(fields: SyncedFields): CanonicalFields {
+  return {
+    name: canonicalString(fields.name) ?? '',
+    email: canonicalEmail(fields.email),
+    phone: canonicalString(fields.phone),
+    address: canonicalAddress(fields.address),
+    metadata: canonicalMetadata(fields.metadata),
+  };
+}
+
+/** Deep equality for canonical values (strings, nulls and flat string maps). */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}

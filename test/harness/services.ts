@@ -1,0 +1,122 @@
+// Finds the Postgres and NATS servers the tests share: the env URLs first, then the services on
+// their default local ports, then (where a Docker engine exists) testcontainers. This is the only
+// test code that reads process.env to find services.
+import { randomBytes } from 'node:crypto';
+import { connect as tcpConnect } from 'node:net';
+import postgres from 'postgres';
+
+export interface SharedServices {
+  /** A URL to the server's maintenance database, used to create and drop test databases. */
+  readonly postgresAdminUrl: string;
+  readonly natsUrl: string;
+}
+
+let found: Promise<SharedServices> | undefined;
+
+export function sharedServices(): Promise<SharedServices> {
+  found ??= locate();
+  return found;
+}
+
+async function locate(): Promise<SharedServices> {
+  const [postgresAdminUrl, natsUrl] = await Promise.all([locatePostgres(), locateNats()]);
+  return { postgresAdminUrl, natsUrl };
+}
+
+async function locatePostgres(): Promise<string> {
+  const fromEnv = process.env.DATABASE_URL;
+  if (fromEnv) return withDatabase(fromEnv, 'postgres');
+  if (await reachable('127.0.0.1', 5432)) return 'postgres://postgres@127.0.0.1:5432/postgres';
+  return startContainer('postgres');
+}
+
+async function locateNats(): Promise<string> {
+  const fromEnv = process.env.NATS_URL;
+  if (fromEnv) return fromEnv;
+  if (await reachable('127.0.0.1', 4222)) return 'nats://127.0.0.1:4222';
+  return startContainer('nats');
+}
+
+export function reachable(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+async function startContainer(kind: 'postgres' | 'nats'): Promise<string> {
+  let tc: typeof import('testcontainers');
+  try {
+    tc = await import('testcontainers');
+  } catch (cause) {
+    throw new Error(`no ${kind} found and testcontainers is not installed`, { cause });
+  }
+  try {
+    if (kind === 'postgres') {
+      const c = await new tc.GenericContainer('postgres:15')
+        .withEnvironment({ POSTGRES_HOST_AUTH_METHOD: 'trust' })
+        .withExposedPorts(5432)
+        .withWaitStrategy(tc.Wait.forLogMessage(/ready to accept connections/, 2))
+        .start();
+      return `postgres://postgres@${c.getHost()}:${c.getMappedPort(5432)}/postgres`;
+    }
+    const c = await new tc.GenericContainer('nats:2.10')
+      .withCommand(['-js'])
+      .withExposedPorts(4222)
+      .withWaitStrategy(tc.Wait.forLogMessage(/Server is ready/))
+      .start();
+    return `nats://${c.getHost()}:${c.getMappedPort(4222)}`;
+  } catch (cause) {
+    throw new Error(
+      `no ${kind} on its default local port, no ${kind === 'postgres' ? 'DATABASE_URL' : 'NATS_URL'}, ` +
+        'and no Docker engine for testcontainers',
+      { cause },
+    );
+  }
+}
+
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}${randomBytes(5).toString('hex')}`;
+}
+
+export interface TestDatabase {
+  readonly url: string;
+  readonly name: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh, empty database on the shared server, for one suite. */
+export async function createTestDatabase(adminUrl?: string): Promise<TestDatabase> {
+  const admin = adminUrl ?? (await sharedServices()).postgresAdminUrl;
+  const name = uniqueName('rtws_t_');
+  const sql = postgres(admin, { max: 1, onnotice: () => {} });
+  try {
+    await sql.unsafe(`CREATE DATABASE ${name}`);
+  } finally {
+    await sql.end();
+  }
+  return {
+    name,
+    url: withDatabase(admin, name),
+    async drop() {
+      const s = postgres(admin, { max: 1, onnotice: () => {} });
+      try {
+        await s.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await s.end();
+      }
+    },
+  };
+}

@@ -1,0 +1,101 @@
+// Runs the test files of the named tiers, each in its own process, so that a file that crashes,
+// hangs or leaks handles cannot take the others with it. Prints one closing line:
+// "N passed, N failed".
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const TIERS = new Set(['unit', 'int', 'e2e']);
+const root = new URL('..', import.meta.url).pathname;
+const fileTimeoutMs = Number(process.env.RTWS_TEST_FILE_TIMEOUT_MS ?? 300_000);
+const parallelism: Record<string, number> = { unit: 2, int: 2, e2e: 1 };
+
+interface FileResult {
+  file: string;
+  passed: number;
+  failed: number;
+  skipped: number;
+  ok: boolean;
+}
+
+function findTests(dir: string, tier: string, out: string[] = []): string[] {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name.startsWith('.')) continue;
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) findTests(path, tier, out);
+    else if (name.endsWith(`.${tier}.test.ts`)) out.push(path);
+  }
+  return out.sort();
+}
+
+function runFile(file: string): Promise<FileResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', file], {
+      cwd: root,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, FORCE_COLOR: '0' },
+    });
+    let output = '';
+    child.stdout.on('data', (b: Buffer) => (output += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (output += b.toString()));
+    const timer = setTimeout(() => {
+      output += `\n[run] ${relative(root, file)} exceeded ${fileTimeoutMs} ms; killed\n`;
+      killGroup(child.pid);
+    }, fileTimeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      killGroup(child.pid); // whatever the file left running goes with it
+      const count = (label: string) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(output)?.[1] ?? 0);
+      const total = count('Total');
+      const passed = count('Passed');
+      const skipped = count('Skipped');
+      const ok = code === 0 && total > 0;
+      const failed = ok ? 0 : Math.max(1, total - passed - skipped);
+      process.stdout.write(`\n── ${relative(root, file)} (${ok ? 'ok' : `FAILED, exit ${code}`})\n`);
+      if (!ok || process.env.RTWS_TEST_VERBOSE) process.stdout.write(output);
+      resolve({ file, passed, failed, skipped, ok });
+    });
+  });
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+async function runTier(tier: string): Promise<FileResult[]> {
+  const files = findTests(join(root, 'test'), tier);
+  const results: FileResult[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const file = files[next++]!;
+      results.push(await runFile(file));
+    }
+  };
+  await Promise.all(Array.from({ length: parallelism[tier] ?? 1 }, worker));
+  return results;
+}
+
+const tiers = process.argv.slice(2);
+for (const tier of tiers) {
+  if (!TIERS.has(tier)) {
+    console.error(`unknown test tier "${tier}"; expected one of ${[...TIERS].join(', ')}`);
+    process.exit(2);
+  }
+}
+const started = Date.now();
+const all: FileResult[] = [];
+for (const tier of tiers) all.push(...(await runTier(tier)));
+const passed = all.reduce((n, r) => n + r.passed, 0);
+const failed = all.reduce((n, r) => n + r.failed, 0);
+const skipped = all.reduce((n, r) => n + r.skipped, 0);
+console.log(`\n${all.length} files in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+for (const r of all.filter((r) => !r.ok)) console.log(`failed: ${relative(root, r.file)}`);
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(failed > 0 || all.length === 0 ? 1 : 0);
