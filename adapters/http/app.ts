@@ -1,0 +1,18 @@
+// The application as a plugin: routes and their services. server.ts owns listening and closing.
+import type { FastifyPluginAsync } from 'fastify';
+import type { Sql } from '../postgres/connect.ts';
+import { bearerAuth } from './auth.ts';
+import { customerRoutes } from './routes/customers.ts';
+import { healthRoutes, type Readiness } from './routes/health.ts';
+
+export interface AppOptions {
+  sql: Sql;
+  apiToken: string;
+  readiness: () => Promise<Readiness>;
+}
+
+export const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
+  fastify.addHook('onRequest', bearerAuth(options.apiToken));
+  await fastify.register(healthRoutes, { readiness: options.readiness });
+  await fastify.register(customerRoutes, { sql: options.sql });
+};

@@ -1,0 +1,108 @@
+// Errors leave as application/problem+json (RFC 9457). Client errors name the offending field;
+// our own failures are masked (5xx), logged with their cause, and never dressed up as a 4xx.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { RtwsError, ValidationError, PreconditionFailedError } from '../../core/errors.ts';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  field?: string;
+  code?: string;
+  [extra: string]: unknown;
+}
+
+const STATUS_BY_CODE: Record<string, number> = {
+  validation_failed: 400,
+  not_found: 404,
+  conflict: 409,
+  precondition_failed: 412,
+  idempotency_key_reused: 422,
+  unavailable: 503,
+};
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  412: 'Precondition Failed',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export function problem(status: number, detail?: string, extra: Partial<Problem> = {}): Problem {
+  return { type: 'about:blank', title: TITLES[status] ?? 'Error', status, ...(detail ? { detail } : {}), ...extra };
+}
+
+export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
+  return reply.code(p.status).type('application/problem+json').send(p);
+}
+
+interface AjvIssue {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+/** `/address/city` → `address.city`; a missing or unknown property names itself. */
+export function fieldOf(issue: AjvIssue): string {
+  const path = issue.instancePath.split('/').filter(Boolean);
+  const named = issue.params.missingProperty ?? issue.params.additionalProperty ?? issue.params.propertyName;
+  if (typeof named === 'string' && issue.keyword !== 'propertyNames') path.push(named);
+  return path.join('.');
+}
+
+function validationProblem(err: FastifyError & { validation: AjvIssue[]; validationContext?: string }): Problem {
+  const first = err.validation[0]!;
+  const field = fieldOf(first);
+  const where = err.validationContext ?? 'body';
+  const subject = field || where;
+  const message =
+    first.keyword === 'additionalProperties'
+      ? `unknown field "${subject}"`
+      : first.keyword === 'propertyNames'
+        ? `${subject} has an invalid key: ${first.message ?? ''}`
+        : `${subject} ${first.message ?? 'is invalid'}`;
+  return problem(400, message, { field: subject, in: where, code: 'validation_failed' });
+}
+
+function isOurUnavailability(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECT_TIMEOUT', 'CONNECTION_DESTROYED'].includes(code) ||
+    /^(08|57P0|53)/.test(code) // connection exceptions, admin shutdown, insufficient resources
+  );
+}
+
+export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if ('validation' in err && Array.isArray(err.validation)) {
+    return sendProblem(reply, validationProblem(err as FastifyError & { validation: AjvIssue[] }));
+  }
+  if (err instanceof ValidationError) {
+    return sendProblem(reply, problem(400, err.message, { field: err.field, code: err.code }));
+  }
+  if (err instanceof PreconditionFailedError) {
+    return sendProblem(reply, problem(412, err.message, { code: err.code, current_version: err.currentVersion }));
+  }
+  if (err instanceof RtwsError && STATUS_BY_CODE[err.code] && STATUS_BY_CODE[err.code]! < 500) {
+    return sendProblem(reply, problem(STATUS_BY_CODE[err.code]!, err.message, { code: err.code }));
+  }
+  // Fastify's own client errors: bad JSON, body too large, wrong content type.
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    return sendProblem(reply, problem(err.statusCode, err.message, { code: err.code }));
+  }
+  if ((err instanceof RtwsError && err.code === 'unavailable') || isOurUnavailability(err)) {
+    request.log.warn({ err }, 'dependency unavailable');
+    reply.header('retry-after', '1');
+    return sendProblem(reply, problem(503, 'a dependency is unavailable; retry shortly', { code: 'unavailable' }));
+  }
+  request.log.error({ err }, 'request failed');
+  return sendProblem(reply, problem(500, 'internal error', { code: 'internal', request_id: request.id }));
+}

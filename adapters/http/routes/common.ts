@@ -1,0 +1,24 @@
+import { Type } from '@sinclair/typebox';
+
+export const IdempotencyKeyHeader = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+});
+
+const ProblemBody = Type.Object(
+  { type: Type.String(), title: Type.String(), status: Type.Integer() },
+  { additionalProperties: true },
+);
+
+/** Declared so that problem bodies are serialised whole, not filtered by a 2xx schema. */
+export const ProblemResponses = { '4xx': ProblemBody, '5xx': ProblemBody };
+
+export function idempotencyKey(headers: Record<string, unknown>): string | undefined {
+  const k = headers['idempotency-key'];
+  return typeof k === 'string' ? k : undefined;
+}
+
+/** `If-Match: 3`, `"3"` or `W/"3"` → 3. The schema has already checked the form. */
+export function parseIfMatch(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  return Number(value.replace(/[^\d]/g, ''));
+}

@@ -1,0 +1,81 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Customer, CustomerCreateBody, CustomerId, CustomerPatchBody } from '../../../core/customer.ts';
+import { Nullable } from '../../../core/nullable.ts';
+import { customerRepository } from '../../postgres/customers.ts';
+import { requestHash, withIdempotency } from '../../postgres/idempotency.ts';
+import type { Sql } from '../../postgres/connect.ts';
+import { IdempotencyKeyHeader, ProblemResponses, idempotencyKey, parseIfMatch } from './common.ts';
+
+export interface CustomerRoutesOptions {
+  sql: Sql;
+}
+
+const Params = Type.Object({ id: CustomerId });
+const IfMatchHeaders = Type.Object({ 'if-match': Type.Optional(Type.String({ pattern: '^\\s*(W/)?"?\\d{1,15}"?\\s*$' })) });
+
+export const customerRoutes: FastifyPluginAsyncTypebox<CustomerRoutesOptions> = async (app, { sql }) => {
+  const customers = customerRepository(sql);
+
+  app.post(
+    '/customers',
+    { schema: { body: CustomerCreateBody, headers: IdempotencyKeyHeader, response: { 201: Customer, ...ProblemResponses } } },
+    async (request, reply) => {
+      const result = await withIdempotency(
+        sql,
+        'POST /customers',
+        idempotencyKey(request.headers),
+        requestHash(request.body),
+        async (tx) => ({ status: 201, body: await customers.create(request.body, tx) }),
+      );
+      if (result.replayed) reply.header('idempotent-replayed', 'true');
+      const customer = result.body as Customer;
+      return reply.code(result.status).header('etag', `"${customer.version}"`).header('location', `/customers/${customer.id}`).send(customer);
+    },
+  );
+
+  app.get(
+    '/customers',
+    {
+      schema: {
+        querystring: Type.Object(
+          {
+            limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+            cursor: Type.Optional(CustomerId),
+            email: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ data: Type.Array(Customer), next_cursor: Nullable(Type.String()) }), ...ProblemResponses },
+      },
+    },
+    async (request) => customers.list(request.query),
+  );
+
+  app.get(
+    '/customers/:id',
+    { schema: { params: Params, response: { 200: Customer, ...ProblemResponses } } },
+    async (request, reply) => {
+      const customer = await customers.get(request.params.id);
+      return reply.header('etag', `"${customer.version}"`).send(customer);
+    },
+  );
+
+  app.patch(
+    '/customers/:id',
+    { schema: { params: Params, headers: IfMatchHeaders, body: CustomerPatchBody, response: { 200: Customer, ...ProblemResponses } } },
+    async (request, reply) => {
+      const customer = await customers.patch(request.params.id, request.body, parseIfMatch(request.headers['if-match']));
+      return reply.header('etag', `"${customer.version}"`).send(customer);
+    },
+  );
+
+  app.delete(
+    '/customers/:id',
+    { schema: { params: Params, headers: IfMatchHeaders, response: { 204: Type.Null(), ...ProblemResponses } } },
+    async (request, reply) => {
+      await customers.remove(request.params.id, parseIfMatch(request.headers['if-match']));
+      return reply.code(204).send(null);
+    },
+  );
+};

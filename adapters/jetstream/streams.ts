@@ -1,0 +1,58 @@
+// Streams are created or updated idempotently at startup, so a deployment converges on the
+// configured retention without an operator step.
+import {
+  DiscardPolicy,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import type { Names } from '../../core/subjects.ts';
+
+export interface Retention {
+  maxAgeSeconds: number;
+  maxBytes: number;
+}
+
+const NANOS_PER_SECOND = 1_000_000_000;
+/** JetStream's dedupe horizon for Nats-Msg-Id; publisher retries land well inside it. */
+const DUPLICATE_WINDOW_SECONDS = 120;
+
+export function streamConfigs(names: Names, retention: Retention): (Partial<StreamConfig> & { name: string })[] {
+  const common = {
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    max_age: retention.maxAgeSeconds * NANOS_PER_SECOND,
+    max_bytes: retention.maxBytes,
+    duplicate_window: DUPLICATE_WINDOW_SECONDS * NANOS_PER_SECOND,
+    num_replicas: 1,
+  };
+  return [
+    { ...common, name: names.streams.changes, subjects: [names.streamSubjects.changes] },
+    { ...common, name: names.streams.invoices, subjects: [names.streamSubjects.invoices] },
+    { ...common, name: names.streams.inbound, subjects: [names.streamSubjects.inbound] },
+    // Dead letters are kept until an operator deals with them.
+    { ...common, max_age: 0, name: names.streams.dlq, subjects: [names.streamSubjects.dlq] },
+  ];
+}
+
+export async function ensureStreams(jsm: JetStreamManager, names: Names, retention: Retention): Promise<void> {
+  for (const config of streamConfigs(names, retention)) {
+    const name = config.name;
+    const exists = await jsm.streams.info(name).then(
+      () => true,
+      (err: unknown) => {
+        if (isStreamNotFound(err)) return false;
+        throw err;
+      },
+    );
+    if (exists) await jsm.streams.update(name, config);
+    else await jsm.streams.add(config);
+  }
+}
+
+function isStreamNotFound(err: unknown): boolean {
+  const e = err as { name?: string; code?: number; api_error?: { err_code?: number } };
+  return e.name === 'StreamNotFoundError' || e.api_error?.err_code === 10059 || /stream not found/i.test(String(err));
+}

@@ -1,0 +1,136 @@
+// The customer catalogue. Writes are single statements or short transactions; the triggers bump
+// the version, stamp the origin and capture the change into the outbox in the same transaction.
+import type { Customer, CustomerCreateBody, CustomerPatchBody, Metadata } from '../../core/customer.ts';
+import { METADATA_MAX_KEYS } from '../../core/customer.ts';
+import { canonicalAddress, canonicalEmail, canonicalString } from '../../core/canonical.ts';
+import { NotFoundError, PreconditionFailedError, ValidationError } from '../../core/errors.ts';
+import type { Sql, Tx } from './connect.ts';
+
+interface CustomerRow {
+  id: string;
+  name: string;
+  email: string | null;
+  phone: string | null;
+  address: Customer['address'];
+  metadata: Metadata;
+  version: number;
+  origin: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS = 'id, name, email, phone, address, metadata, version, origin, created_at, updated_at';
+
+export function toCustomer(r: CustomerRow): Customer {
+  return {
+    id: r.id,
+    object: 'customer',
+    name: r.name,
+    email: r.email,
+    phone: r.phone,
+    address: r.address,
+    metadata: r.metadata,
+    version: r.version,
+    origin: r.origin,
+    created_at: r.created_at.toISOString(),
+    updated_at: r.updated_at.toISOString(),
+  };
+}
+
+export interface Page {
+  data: Customer[];
+  next_cursor: string | null;
+}
+
+export interface ListQuery {
+  limit: number;
+  cursor?: string | undefined;
+  email?: string | undefined;
+}
+
+export function customerRepository(sql: Sql) {
+  return {
+    async create(body: CustomerCreateBody, tx: Tx = sql): Promise<Customer> {
+      const [row] = await tx<CustomerRow[]>`
+        INSERT INTO customers (name, email, phone, address, metadata)
+        VALUES (${canonicalString(body.name)}, ${canonicalEmail(body.email)}, ${canonicalString(body.phone)},
+                ${json(tx, canonicalAddress(body.address))}, ${json(tx, body.metadata ?? {})})
+        RETURNING ${tx.unsafe(COLUMNS)}`;
+      return toCustomer(row!);
+    },
+
+    async get(id: string): Promise<Customer> {
+      const [row] = await sql<CustomerRow[]>`
+        SELECT ${sql.unsafe(COLUMNS)} FROM customers WHERE id = ${id} AND deleted_at IS NULL`;
+      if (!row) throw new NotFoundError('customer');
+      return toCustomer(row);
+    },
+
+    async list(q: ListQuery): Promise<Page> {
+      const email = q.email === undefined ? undefined : canonicalEmail(q.email);
+      // Keyset pagination on (created_at, id); the cursor is the last id of the previous page.
+      const rows = await sql<CustomerRow[]>`
+        SELECT ${sql.unsafe(COLUMNS)} FROM customers c
+        WHERE deleted_at IS NULL
+          ${email === undefined ? sql`` : sql`AND email = ${email}`}
+          ${q.cursor === undefined ? sql`` : sql`AND (created_at, id) > (SELECT created_at, id FROM customers WHERE id = ${q.cursor})`}
+        ORDER BY created_at, id
+        LIMIT ${q.limit + 1}`;
+      const more = rows.length > q.limit;
+      const data = rows.slice(0, q.limit).map(toCustomer);
+      return { data, next_cursor: more ? (data.at(-1)?.id ?? null) : null };
+    },
+
+    async patch(id: string, patch: CustomerPatchBody, ifMatch?: number): Promise<Customer> {
+      return sql.begin(async (tx) => {
+        const current = await lockLive(tx, id, ifMatch);
+        const metadata = mergeMetadata(current.metadata, patch.metadata);
+        const [row] = await tx<CustomerRow[]>`
+          UPDATE customers SET
+            name = ${patch.name === undefined ? current.name : canonicalString(patch.name)},
+            email = ${patch.email === undefined ? current.email : canonicalEmail(patch.email)},
+            phone = ${patch.phone === undefined ? current.phone : canonicalString(patch.phone)},
+            address = ${json(tx, patch.address === undefined ? current.address : canonicalAddress(patch.address))},
+            metadata = ${json(tx, metadata)}
+          WHERE id = ${id}
+          RETURNING ${tx.unsafe(COLUMNS)}`;
+        return toCustomer(row!);
+      });
+    },
+
+    async remove(id: string, ifMatch?: number): Promise<void> {
+      await sql.begin(async (tx) => {
+        await lockLive(tx, id, ifMatch);
+        await tx`UPDATE customers SET deleted_at = now() WHERE id = ${id}`;
+      });
+    },
+  };
+}
+
+export type CustomerRepository = ReturnType<typeof customerRepository>;
+
+async function lockLive(tx: Tx, id: string, ifMatch: number | undefined): Promise<CustomerRow> {
+  const [row] = await tx<CustomerRow[]>`
+    SELECT ${tx.unsafe(COLUMNS)} FROM customers WHERE id = ${id} AND deleted_at IS NULL FOR UPDATE`;
+  if (!row) throw new NotFoundError('customer');
+  if (ifMatch !== undefined && row.version !== ifMatch) throw new PreconditionFailedError(ifMatch, row.version);
+  return row;
+}
+
+/** Metadata patches merge; a null value removes its key. */
+export function mergeMetadata(current: Metadata, patch: CustomerPatchBody['metadata']): Metadata {
+  if (!patch) return current;
+  const out: Metadata = { ...current };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = v;
+  }
+  if (Object.keys(out).length > METADATA_MAX_KEYS) {
+    throw new ValidationError(`metadata may hold at most ${METADATA_MAX_KEYS} keys after the merge`, 'metadata');
+  }
+  return out;
+}
+
+function json(tx: Tx, value: unknown) {
+  return value === null ? null : tx.json(value as Parameters<Tx['json']>[0]);
+}

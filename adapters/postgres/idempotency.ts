@@ -1,0 +1,63 @@
+// Client retries of POST requests. The key row is inserted in the same transaction as the work it
+// guards: a concurrent duplicate waits on the key's row lock and then replays the committed
+// response; a request that fails saves nothing, so its key can be retried.
+import { createHash } from 'node:crypto';
+import { IdempotencyKeyReusedError } from '../../core/errors.ts';
+import type { Sql, Tx } from './connect.ts';
+
+export interface StoredResponse {
+  status: number;
+  body: unknown;
+  replayed: boolean;
+}
+
+/** Keys are kept this long, as Stripe does. */
+export const IDEMPOTENCY_TTL_HOURS = 24;
+
+export function requestHash(body: unknown): string {
+  return createHash('sha256').update(JSON.stringify(body ?? null)).digest('hex');
+}
+
+export async function withIdempotency(
+  sql: Sql,
+  scope: string,
+  key: string | undefined,
+  hash: string,
+  work: (tx: Tx) => Promise<{ status: number; body: unknown }>,
+): Promise<StoredResponse> {
+  if (key === undefined) {
+    const r = await sql.begin(work);
+    return { ...r, replayed: false };
+  }
+  return sql.begin(async (tx) => {
+    const claimed = await tx`
+      INSERT INTO idempotency_keys (scope, key, request_hash) VALUES (${scope}, ${key}, ${hash})
+      ON CONFLICT (scope, key) DO NOTHING RETURNING 1`;
+    if (claimed.length === 0) {
+      const [prior] = await tx<{ request_hash: string; status: number; body: unknown; expired: boolean }[]>`
+        SELECT request_hash, status, body,
+               created_at < now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS}) AS expired
+        FROM idempotency_keys WHERE scope = ${scope} AND key = ${key}`;
+      if (prior && !prior.expired) {
+        if (prior.request_hash !== hash) throw new IdempotencyKeyReusedError();
+        return { status: prior.status, body: prior.body, replayed: true };
+      }
+      // An expired key is a fresh one.
+      await tx`
+        UPDATE idempotency_keys SET request_hash = ${hash}, created_at = now(), status = NULL, body = NULL
+        WHERE scope = ${scope} AND key = ${key}`;
+    }
+    const result = await work(tx);
+    await tx`
+      UPDATE idempotency_keys SET status = ${result.status}, body = ${tx.json(result.body as never)}
+      WHERE scope = ${scope} AND key = ${key}`;
+    return { ...result, replayed: false };
+  });
+}
+
+/** Housekeeping: drops keys past their lifetime. */
+export async function pruneIdempotencyKeys(sql: Sql): Promise<number> {
+  const r = await sql`
+    DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS})`;
+  return r.count;
+}

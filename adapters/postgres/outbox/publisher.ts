@@ -1,0 +1,125 @@
+// The outbox publisher: one active at a time (an advisory lock elects it), draining the outbox in
+// id order to JetStream, deleting rows only after their PubAcks.
+//
+// It never remembers "the highest id published": concurrent transactions commit out of id order,
+// so such a cursor skips rows. Each batch locks the rows it takes (FOR UPDATE, in one
+// transaction with their delete), so every row is published and removed individually.
+import type { Names } from '../../../core/subjects.ts';
+import type { DurablePublisher, Logger } from '../../../core/ports.ts';
+import { connectPostgres, type Sql } from '../connect.ts';
+import { publishOrdered } from './ordered-publish.ts';
+import { encoders, type OutboxRow } from './rows.ts';
+import { CHANNEL, sleepUntilWork, waker } from './wakeup.ts';
+
+export interface OutboxPublisherOptions {
+  databaseUrl: string;
+  names: Names;
+  publisher: DurablePublisher;
+  log: Logger;
+  pollMs: number;
+  batchSize: number;
+  window: number;
+  /** How often a standby tries to take over. */
+  standbyRetryMs?: number;
+}
+
+export interface OutboxPublisher {
+  readonly stats: { published: number; batches: number; leader: boolean; lastError?: string };
+  /** Finishes the batch in flight (its publishes and its delete), then stops. */
+  stop(): Promise<void>;
+}
+
+const LOCK = 'rtws.outbox-publisher';
+const MAX_BACKOFF_MS = 5_000;
+
+class LeadershipLost extends Error {}
+
+export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<OutboxPublisher> {
+  // A single connection: the advisory lock, the batches and the flag all live on it, so losing
+  // the connection loses the lock and aborts the batch together.
+  const sql = connectPostgres(o.databaseUrl, { max: 1, applicationName: 'rtws-publisher' });
+  const wake = waker();
+  const stats: OutboxPublisher['stats'] = { published: 0, batches: 0, leader: false };
+  let leaderPid: number | undefined;
+  let stopping = false;
+  const knownAggregates = Object.keys(encoders);
+
+  const listener = await sql
+    .listen(CHANNEL, () => wake.wake(), () => wake.wake()) // onlisten runs on every (re)connect: rescan
+    .catch((err: unknown) => {
+      o.log.warn({ err }, 'outbox LISTEN failed; relying on the safety poll until it reconnects');
+      return undefined;
+    });
+
+  async function tryLead(): Promise<boolean> {
+    const [r] = await sql<{ locked: boolean; pid: number }[]>`
+      SELECT pg_try_advisory_lock(hashtext(${LOCK})) AS locked, pg_backend_pid() AS pid`;
+    if (!r?.locked) return false;
+    leaderPid = r.pid;
+    return true;
+  }
+
+  async function drainBatch(): Promise<number> {
+    return sql.begin(async (tx) => {
+      // The lock belongs to a session; if the connection was silently re-established, it is gone.
+      const [me] = await tx<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+      if (me?.pid !== leaderPid) throw new LeadershipLost();
+      const rows = await tx<OutboxRow[]>`
+        SELECT id, aggregate, aggregate_id, customer_id, op, version, origin, payload, occurred_at
+        FROM outbox WHERE aggregate IN ${tx(knownAggregates)}
+        ORDER BY id LIMIT ${o.batchSize} FOR UPDATE`;
+      if (rows.length === 0) return 0;
+      const messages = rows.map((r) => encoders[r.aggregate]!(r, o.names));
+      await publishOrdered(o.publisher, messages, o.window);
+      await tx`DELETE FROM outbox WHERE id IN ${tx(rows.map((r) => r.id))}`;
+      return rows.length;
+    });
+  }
+
+  async function loop(): Promise<void> {
+    let failures = 0;
+    while (!stopping) {
+      try {
+        if (!stats.leader) {
+          stats.leader = await tryLead();
+          if (stats.leader) o.log.info({}, 'outbox publisher is active');
+          else {
+            await wake.wait(o.standbyRetryMs ?? 1_000);
+            continue;
+          }
+        }
+        const n = await drainBatch();
+        failures = 0;
+        if (n > 0) {
+          stats.published += n;
+          stats.batches++;
+          continue; // under load: keep draining, the flag stays unarmed
+        }
+        await sleepUntilWork(sql, wake, o.pollMs);
+      } catch (err) {
+        failures++;
+        if (err instanceof LeadershipLost) {
+          stats.leader = false;
+          o.log.warn({}, 'outbox publisher lost its database session; re-electing');
+          continue;
+        }
+        stats.lastError = String(err);
+        const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(failures, 6));
+        o.log.warn({ err: String(err), retryInMs: delay }, 'outbox publish failed; rows stay and are retried');
+        await wake.wait(delay);
+      }
+    }
+  }
+
+  const running = loop();
+  return {
+    stats,
+    async stop() {
+      stopping = true;
+      wake.wake();
+      await running;
+      await listener?.unlisten().catch(() => {});
+      await sql.end({ timeout: 5 });
+    },
+  };
+}

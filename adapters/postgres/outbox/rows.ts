@@ -1,0 +1,54 @@
+// Outbox rows and the messages they become.
+import { customerMsgId, type CustomerChanged } from '../../../core/messages.ts';
+import type { SyncedFields } from '../../../core/customer.ts';
+import type { Names } from '../../../core/subjects.ts';
+
+export interface OutboxRow {
+  id: number;
+  aggregate: string;
+  aggregate_id: string;
+  customer_id: string;
+  op: 'created' | 'updated' | 'deleted';
+  version: number;
+  origin: string;
+  payload: unknown;
+  occurred_at: Date;
+}
+
+export interface OutgoingMessage {
+  subject: string;
+  msgId: string;
+  payload: Uint8Array;
+}
+
+const encoder = new TextEncoder();
+
+const customerTypes = {
+  created: 'CustomerCreated',
+  updated: 'CustomerUpdated',
+  deleted: 'CustomerDeleted',
+} as const;
+
+function customerMessage(row: OutboxRow, names: Names): OutgoingMessage {
+  const message: CustomerChanged = {
+    type: customerTypes[row.op],
+    data: row.payload as SyncedFields,
+    metadata: {
+      customer_id: row.customer_id,
+      version: row.version,
+      origin: row.origin,
+      outbox_id: row.id,
+      occurred_at: row.occurred_at.toISOString(),
+    },
+  };
+  return {
+    subject: names.customerSubject(row.customer_id),
+    msgId: customerMsgId(row.customer_id, row.version),
+    payload: encoder.encode(JSON.stringify(message)),
+  };
+}
+
+/** Each aggregate the outbox carries, and how its rows become messages. */
+export const encoders: Record<string, (row: OutboxRow, names: Names) => OutgoingMessage> = {
+  customer: customerMessage,
+};

@@ -1,0 +1,69 @@
+// Named errors with a stable `code`; the HTTP edge maps codes to statuses.
+
+export class RtwsError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Bad input from a client; `field` names the offending field. */
+export class ValidationError extends RtwsError {
+  readonly field: string | undefined;
+  constructor(message: string, field?: string) {
+    super('validation_failed', message);
+    this.field = field;
+  }
+}
+
+export class NotFoundError extends RtwsError {
+  constructor(what: string) {
+    super('not_found', `${what} not found`);
+  }
+}
+
+/** If-Match named a version that is no longer current. */
+export class PreconditionFailedError extends RtwsError {
+  readonly currentVersion: number;
+  constructor(expected: number, current: number) {
+    super('precondition_failed', `version is ${current}, not ${expected}`);
+    this.currentVersion = current;
+  }
+}
+
+/** The same Idempotency-Key was sent with a different request. */
+export class IdempotencyKeyReusedError extends RtwsError {
+  constructor() {
+    super('idempotency_key_reused', 'this Idempotency-Key was used with a different request');
+  }
+}
+
+export class ConflictError extends RtwsError {
+  constructor(message: string) {
+    super('conflict', message);
+  }
+}
+
+/** A dependency (Postgres, NATS) is unreachable; the request may be retried. */
+export class UnavailableError extends RtwsError {
+  constructor(what: string, options?: { cause?: unknown }) {
+    super('unavailable', `${what} is unavailable`, options);
+  }
+}
+
+/** A JetStream expected-sequence mismatch or a KV revision conflict. */
+export class ConcurrencyError extends RtwsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('concurrency', message, options);
+  }
+}
+
+export class ConfigError extends RtwsError {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
+    super('config_invalid', `${variable}: ${message}`);
+    this.variable = variable;
+  }
+}

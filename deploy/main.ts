@@ -1,0 +1,46 @@
+// The entry point: the only reader of process.env outside the tests.
+import { pino } from 'pino';
+import { loadConfig, type Config } from '../core/config.ts';
+import { ConfigError } from '../core/errors.ts';
+import { startRtws } from './rtws.ts';
+import { banner } from './banner.ts';
+
+let config: Config;
+try {
+  config = loadConfig(process.env);
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(`rtws: configuration error: ${err.message}`);
+    process.exit(2);
+  }
+  throw err;
+}
+
+const log = pino({ level: config.logLevel, base: { service: 'rtws' } });
+
+const rtws = await startRtws(config, log).catch((err: unknown) => {
+  log.fatal({ err }, 'rtws failed to start');
+  process.exit(1);
+});
+process.stdout.write(banner(config, rtws));
+
+let closing = false;
+async function shutdown(signal: string) {
+  if (closing) return;
+  closing = true;
+  log.info({ signal }, 'shutting down: finishing in-flight work');
+  const force = setTimeout(() => {
+    log.error({}, 'shutdown took too long; exiting');
+    process.exit(1);
+  }, 30_000);
+  force.unref();
+  try {
+    await rtws.close();
+    process.exit(0);
+  } catch (err) {
+    log.error({ err }, 'shutdown failed');
+    process.exit(1);
+  }
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -1,0 +1,98 @@
+// Starts the roles this process runs, in dependency order, and stops them in reverse.
+import { randomBytes } from 'node:crypto';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../core/config.ts';
+import type { Logger } from '../core/ports.ts';
+import { names as subjectNames } from '../core/subjects.ts';
+import { connectPostgres, ensureDatabase, type Sql } from '../adapters/postgres/connect.ts';
+import { loadMigrations, migrate, migrationsApplied } from '../adapters/postgres/migrate.ts';
+import { startOutboxPublisher, type OutboxPublisher } from '../adapters/postgres/outbox/publisher.ts';
+import { connectNats } from '../adapters/jetstream/connect.ts';
+import { ensureStreams } from '../adapters/jetstream/streams.ts';
+import { jetStreamPublisher } from '../adapters/jetstream/durable-publisher.ts';
+import { buildServer } from '../adapters/http/server.ts';
+
+export interface Rtws {
+  /** The API's base URL, when this process runs the api role. */
+  readonly url: string | undefined;
+  readonly apiToken: string;
+  /** True when the token was generated here (the banner is the one place it is shown). */
+  readonly generatedToken: boolean;
+  readonly sql: Sql;
+  readonly nats: NatsConnection;
+  readonly publisher: OutboxPublisher | undefined;
+  close(): Promise<void>;
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)));
+  try {
+    return await Promise.race([p, t]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
+  const names = subjectNames(config.namespace, config.partitions);
+  await ensureDatabase(config.databaseUrl);
+  const sql = connectPostgres(config.databaseUrl, { applicationName: 'rtws' });
+  const migrations = await loadMigrations();
+  const applied = await migrate(sql, migrations);
+  if (applied.length) log.info({ applied }, 'migrations applied');
+
+  const nats = await connectNats({ servers: config.natsServers, name: 'rtws' });
+  const jsm = await jetstreamManager(nats);
+  await ensureStreams(jsm, names, config.retention);
+
+  const closers: (() => Promise<void>)[] = [];
+  const apiToken = config.apiToken ?? randomBytes(24).toString('base64url');
+
+  let publisher: OutboxPublisher | undefined;
+  if (config.roles.includes('publisher')) {
+    publisher = await startOutboxPublisher({
+      databaseUrl: config.databaseUrl,
+      names,
+      publisher: jetStreamPublisher(jetstream(nats)),
+      log: log.child({ role: 'publisher' }),
+      ...config.publisher,
+    });
+    closers.push(() => publisher!.stop());
+  }
+
+  let server: FastifyInstance | undefined;
+  let url: string | undefined;
+  if (config.roles.includes('api')) {
+    server = await buildServer({
+      sql,
+      apiToken,
+      bodyLimit: config.bodyLimit,
+      logLevel: config.logLevel,
+      readiness: async () => ({
+        postgres: (await withTimeout(sql`SELECT 1`.then(() => true, () => false), 1_000)) ?? false,
+        nats: !nats.isClosed() && ((await withTimeout(nats.flush().then(() => true, () => false), 1_000)) ?? false),
+        migrations: (await withTimeout(migrationsApplied(sql, migrations).catch(() => false), 1_000)) ?? false,
+      }),
+    });
+    url = await server.listen({ host: config.host, port: config.port });
+    // Stop accepting first, so in-flight requests finish before their dependencies go.
+    closers.unshift(() => server!.close());
+  }
+
+  return {
+    url,
+    apiToken,
+    generatedToken: config.apiToken === undefined,
+    sql,
+    nats,
+    publisher,
+    async close() {
+      for (const close of closers) await close();
+      await nats.drain().catch(() => {});
+      await sql.end({ timeout: 5 });
+    },
+  };
+}
