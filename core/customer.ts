@@ -23,19 +23,20 @@ export type Address = Static<typeof Address>;
 export const METADATA_MAX_KEYS = 49;
 export const RESERVED_METADATA_KEYS = ['rtws_id'] as const;
 
-const metadataKey = { maxLength: 40, minLength: 1, pattern: '^[^\\[\\]]+$' };
+// Stripe's key rules: at most 40 characters, no square brackets (they are its form syntax).
+const propertyNames = { minLength: 1, maxLength: 40, pattern: '^[^\\[\\]]+$' };
 
-export const Metadata = Type.Record(Type.String(metadataKey), Type.String({ maxLength: 500 }), {
+export const Metadata = Type.Record(Type.String(), Type.String({ maxLength: 500 }), {
   maxProperties: METADATA_MAX_KEYS,
+  propertyNames,
 });
 export type Metadata = Static<typeof Metadata>;
 
 /** A metadata patch: a null value removes the key. */
-export const MetadataPatch = Type.Record(
-  Type.String(metadataKey),
-  Nullable(Type.String({ maxLength: 500 })),
-  { maxProperties: METADATA_MAX_KEYS },
-);
+export const MetadataPatch = Type.Record(Type.String(), Nullable(Type.String({ maxLength: 500 })), {
+  maxProperties: METADATA_MAX_KEYS,
+  propertyNames,
+});
 export type MetadataPatch = Static<typeof MetadataPatch>;
 
 export const Email = Type.String({

@@ -1,0 +1,83 @@
+// The publisher sleeps with a slow safety poll and still wakes for a single write: the armed flag
+// brings a NOTIFY, and a writer that missed the flag is caught by the in-flight check. Latency
+// belongs to the benchmark; these tests only prove the wake-up happens well inside a poll period.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { connectPostgres } from '../../adapters/postgres/connect.ts';
+import { disarm, sleepUntilWork, waker } from '../../adapters/postgres/outbox/wakeup.ts';
+import { migrate } from '../../adapters/postgres/migrate.ts';
+import { createTestDatabase } from '../harness/services.ts';
+import { testEnvironment, startTestRtws, type TestEnvironment } from '../harness/rtws.ts';
+import { eventually, readStream } from '../harness/stream.ts';
+import type { Rtws } from '../../deploy/rtws.ts';
+
+const POLL_MS = 60_000;
+/** A third of the poll period: reaching the stream inside it cannot be the poll's doing. */
+const WELL_WITHIN = POLL_MS / 3;
+
+const test = suite<{ t: TestEnvironment; rtws: Rtws }>('wake-up');
+
+test.before(async (ctx) => {
+  ctx.t = await testEnvironment();
+  ctx.rtws = await startTestRtws(ctx.t, { RTWS_ROLES: 'publisher', RTWS_PUBLISHER_POLL_MS: String(POLL_MS) });
+});
+test.after(async (ctx) => {
+  await ctx.rtws?.close();
+  await ctx.t?.cleanup();
+});
+
+test('an idle publisher arms the flag, and one write reaches the stream well within a poll period', async (ctx) => {
+  const { sql } = ctx.rtws;
+  // Idle: the publisher has drained and is asleep with the flag armed.
+  const armed = await eventually(async () => (await sql<{ v: number }[]>`SELECT last_value AS v FROM outbox_armed`)[0]!.v, (v) => v === 1, 5_000, 20);
+  assert.is(armed, 1);
+  for (let i = 0; i < 3; i++) {
+    const started = Date.now();
+    const [c] = await sql<{ id: string }[]>`INSERT INTO customers (name) VALUES (${`Idle ${i}`}) RETURNING id`;
+    const got = await eventually(
+      () => readStream(ctx.rtws.nats, ctx.t.names.streams.changes, ctx.t.names.customerHistoryFilter(c!.id)),
+      (m) => m.length === 1,
+      WELL_WITHIN,
+      5,
+    );
+    assert.is(got.length, 1, `write ${i} was not published within ${WELL_WITHIN} ms`);
+    assert.ok(Date.now() - started < WELL_WITHIN);
+    // Let the publisher go back to sleep before the next write.
+    await eventually(async () => (await sql<{ v: number }[]>`SELECT last_value AS v FROM outbox_armed`)[0]!.v, (v) => v === 1, 5_000, 20);
+  }
+});
+
+test('a writer that read the flag unarmed, and commits after the publisher armed, is still caught', async () => {
+  // A database of its own, with no publisher draining it: this test plays the publisher.
+  const db = await createTestDatabase();
+  const sql = connectPostgres(db.url, { max: 3 });
+  try {
+    await migrate(sql);
+    const wake = waker();
+    await disarm(sql);
+    let sleeping: Promise<void> | undefined;
+    let committedAt = 0;
+    await sql.begin(async (tx) => {
+      // The trigger runs now, with the flag at 0: this transaction queues no NOTIFY.
+      await tx`INSERT INTO customers (name) VALUES ('Racer')`;
+      // The publisher arms and looks while this transaction is still open...
+      sleeping = sleepUntilWork(sql, wake, POLL_MS);
+      await new Promise((r) => setTimeout(r, 300));
+    });
+    committedAt = Date.now();
+    // ...and the commit lands after that look. Without the in-flight check it would sleep a poll.
+    const outcome = await Promise.race([
+      sleeping!.then(() => 'woke'),
+      new Promise<string>((r) => setTimeout(() => r('slept through'), WELL_WITHIN)),
+    ]);
+    assert.is(outcome, 'woke');
+    assert.ok(committedAt > 0);
+    const [flag] = await sql<{ v: number }[]>`SELECT last_value AS v FROM outbox_armed`;
+    assert.is(flag!.v, 0, 'the flag is disarmed on waking');
+  } finally {
+    await sql.end();
+    await db.drop();
+  }
+});
+
+test.run();
