@@ -44,7 +44,7 @@ export function canonicalMetadata(metadata: Record<string, unknown> | null | und
   for (const key of Object.keys(metadata).sort()) {
     const v = metadata[key];
     if (reserved.has(key) || v === null || v === undefined || v === '') continue;
-    out[key] = String(v);
+    out[key] = typeof v === 'string' ? v : JSON.stringify(v);
   }
   return out;
 }

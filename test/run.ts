@@ -50,7 +50,9 @@ function runFile(file: string): Promise<FileResult> {
       const total = count('Total');
       const passed = count('Passed');
       const skipped = count('Skipped');
-      const ok = code === 0 && total > 0;
+      // uvu swallows an error thrown by a before/after hook and still exits 0; a test that did not
+      // pass and was not skipped is a failure all the same.
+      const ok = code === 0 && total > 0 && passed + skipped === total;
       const failed = ok ? 0 : Math.max(1, total - passed - skipped);
       process.stdout.write(`\n── ${relative(root, file)} (${ok ? 'ok' : `FAILED, exit ${code}`})\n`);
       if (!ok || process.env.RTWS_TEST_VERBOSE) process.stdout.write(output);

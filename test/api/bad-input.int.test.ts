@@ -9,7 +9,7 @@ const test = suite<{ f: ApiFixture; existing: string }>('bad input');
 test.before(async (ctx) => {
   ctx.f = await apiFixture({ bodyLimit: 16 * 1024 });
   const res = await ctx.f.app.inject({ method: 'POST', url: '/customers', headers: authHeaders(), payload: { name: 'Existing', metadata: { k: 'v' } } });
-  ctx.existing = (res.json() as { id: string }).id;
+  ctx.existing = res.json<{ id: string }>().id;
 });
 test.after(async (ctx) => {
   await ctx.f?.close();
@@ -61,7 +61,7 @@ for (const c of cases) {
     const res = await ctx.f.app.inject({ method: c.method, url: c.url(ctx.existing), headers, ...(payload === undefined ? {} : { payload }) });
     assert.is(res.statusCode, c.status, res.body);
     assert.is(res.headers['content-type'], 'application/problem+json; charset=utf-8');
-    const problem = res.json() as { status: number; title: string; field?: string };
+    const problem = res.json<{ status: number; title: string; field?: string }>();
     assert.is(problem.status, c.status);
     assert.ok(problem.title);
     if (c.field) assert.is(problem.field, c.field);
@@ -75,7 +75,7 @@ test('a 5xx is masked: no internal detail leaks', async (ctx) => {
   try {
     const res = await ctx.f.app.inject({ method: 'GET', url: `/customers/${ctx.existing}`, headers: authHeaders() });
     assert.is(res.statusCode, 500);
-    const body = res.json() as { detail: string };
+    const body = res.json<{ detail: string }>();
     assert.is(body.detail, 'internal error');
     assert.not.match(res.body, /customers/);
   } finally {

@@ -21,7 +21,7 @@ async function call(ctx: { f: ApiFixture }, method: 'GET' | 'POST' | 'PATCH' | '
     headers: { ...auth, ...(body === undefined ? {} : { 'content-type': contentType! }), ...headers },
     ...(body === undefined ? {} : { payload: body as object }),
   });
-  return { status: res.statusCode, body: res.body ? (res.json() as Record<string, any>) : undefined, headers: res.headers };
+  return { status: res.statusCode, body: res.body ? res.json<Record<string, any>>() : undefined, headers: res.headers };
 }
 
 test('create, read, update and delete round trip', async (ctx) => {

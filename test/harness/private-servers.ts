@@ -120,7 +120,15 @@ export async function privatePostgres(): Promise<PrivateServer> {
       ]);
       child = spawn(cmd, [...args], { stdio: 'ignore' });
       live.add(kill);
-      await waitFor(() => reachable('127.0.0.1', port), `postgres on ${port}`);
+      // The port opens before recovery ends; wait until it accepts connections.
+      await waitFor(async () => {
+        try {
+          execFileSync(join(PG_BIN, 'pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(port)]);
+          return true;
+        } catch {
+          return false;
+        }
+      }, `postgres on ${port}`);
     },
     async crash() {
       const c = child;

@@ -3,7 +3,11 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { loadConfig, type Config, type Env } from '../../core/config.ts';
 import { silentLogger } from '../../core/ports.ts';
 import { names as subjectNames, type Names } from '../../core/subjects.ts';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats } from '../../adapters/jetstream/connect.ts';
+import { ensureStreams } from '../../adapters/jetstream/streams.ts';
+import { connectPostgres, type Sql } from '../../adapters/postgres/connect.ts';
+import { migrate } from '../../adapters/postgres/migrate.ts';
 import { startRtws, type Rtws } from '../../deploy/rtws.ts';
 import { createTestDatabase, sharedServices, uniqueName, type TestDatabase } from './services.ts';
 
@@ -67,4 +71,26 @@ async function deleteNamespace(natsUrl: string, namespace: string): Promise<void
 
 export function authHeaders(token = TEST_TOKEN): Record<string, string> {
   return { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+}
+
+export interface Observer {
+  readonly sql: Sql;
+  readonly nats: NatsConnection;
+  close(): Promise<void>;
+}
+
+/** The database migrated and the streams created, with connections to look at both; no role runs. */
+export async function observe(t: TestEnvironment): Promise<Observer> {
+  const sql = connectPostgres(t.db.url, { max: 8 });
+  await migrate(sql);
+  const nats = await connectNats({ servers: [t.natsUrl], name: 'rtws-test-observer' });
+  await ensureStreams(await jetstreamManager(nats), t.names, { maxAgeSeconds: 0, maxBytes: -1 });
+  return {
+    sql,
+    nats,
+    async close() {
+      await nats.close();
+      await sql.end();
+    },
+  };
 }

@@ -5,6 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { connect as tcpConnect } from 'node:net';
 import postgres from 'postgres';
 
+type Testcontainers = typeof import('testcontainers'); // eslint-disable-line @typescript-eslint/consistent-type-imports -- loaded only where Docker is the route
+
 export interface SharedServices {
   /** A URL to the server's maintenance database, used to create and drop test databases. */
   readonly postgresAdminUrl: string;
@@ -51,7 +53,7 @@ export function reachable(host: string, port: number, timeoutMs = 500): Promise<
 }
 
 async function startContainer(kind: 'postgres' | 'nats'): Promise<string> {
-  let tc: typeof import('testcontainers');
+  let tc: Testcontainers;
   try {
     tc = await import('testcontainers');
   } catch (cause) {

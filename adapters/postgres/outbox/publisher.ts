@@ -6,7 +6,7 @@
 // transaction with their delete), so every row is published and removed individually.
 import type { Names } from '../../../core/subjects.ts';
 import type { DurablePublisher, Logger } from '../../../core/ports.ts';
-import { connectPostgres, type Sql } from '../connect.ts';
+import { connectPostgres } from '../connect.ts';
 import { publishOrdered } from './ordered-publish.ts';
 import { encoders, type OutboxRow } from './rows.ts';
 import { CHANNEL, sleepUntilWork, waker } from './wakeup.ts';

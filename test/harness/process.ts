@@ -1,0 +1,35 @@
+// rtws as a child process, for the tests that SIGKILL it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Env } from '../../core/config.ts';
+
+const root = new URL('../../', import.meta.url).pathname;
+
+export interface RtwsProcess {
+  readonly child: ChildProcess;
+  output(): string;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export function spawnRtws(env: Env): RtwsProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'deploy/main.ts'], {
+    cwd: root,
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const reap = () => child.kill('SIGKILL');
+  process.once('exit', reap);
+  return {
+    child,
+    output: () => out,
+    async kill(signal = 'SIGKILL') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const code = await exited;
+      process.off('exit', reap);
+      return code;
+    },
+  };
+}
