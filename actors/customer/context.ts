@@ -1,0 +1,98 @@
+// What the actor knows, per customer and per target. Plain JSON: it is persisted in KV, compared
+// after replays and validated when loaded.
+import { Type, type Static } from '@sinclair/typebox';
+import { Nullable } from '../../core/nullable.ts';
+import { Origin } from '../../core/messages.ts';
+import { IntentSchema } from './intents.ts';
+import { At, CanonicalFieldsSchema, FailureKindSchema } from './schemas.ts';
+
+/** The latest accepted fact: the content every target should hold. */
+export const DesiredSchema = Type.Object({
+  version: Type.Integer({ minimum: 1 }),
+  fields: CanonicalFieldsSchema,
+  deleted: Type.Boolean(),
+  origin: Origin,
+  /** The origin of the customer's `CustomerCreated` fact: `stripe` for a Stripe-born customer. */
+  bornOn: Nullable(Origin),
+  occurredAt: Type.String(),
+  /** When the runtime received the fact. */
+  at: At,
+});
+export type Desired = Static<typeof DesiredSchema>;
+
+/**
+ * - `new`: nothing asked of the target yet;
+ * - `pending`: an intent waits for its executor;
+ * - `retrying`: the pending intent failed and waits for its `notBefore`;
+ * - `synced`: the target holds the desired content;
+ * - `failed`: given up until a newer fact or an operator's retry;
+ * - `deleted`: deleted on the target (by us or remotely), or never created; final.
+ */
+export const TARGET_STATUSES = [
+  'new',
+  'pending',
+  'retrying',
+  'synced',
+  'failed',
+  'deleted',
+] as const;
+export type TargetStatus = (typeof TARGET_STATUSES)[number];
+
+export const TargetErrorSchema = Type.Object({
+  /** `exhausted`: a retryable failure repeated until the retry policy gave up. */
+  failure: Type.Union([FailureKindSchema, Type.Literal('exhausted')]),
+  reason: Type.String(),
+  at: At,
+  /** The intent that failed, as the dead-letter entry needs it. */
+  intent: IntentSchema,
+});
+export type TargetError = Static<typeof TargetErrorSchema>;
+
+export const TargetStateSchema = Type.Object({
+  status: Type.Union(TARGET_STATUSES.map((s) => Type.Literal(s))),
+  externalId: Nullable(Type.String()),
+  /** The last known canonical values on the target: the base of partial pushes and merges. */
+  known: Nullable(CanonicalFieldsSchema),
+  /** The desired version the target last fully held. */
+  syncedVersion: Type.Integer({ minimum: 0 }),
+  watermarks: Type.Object({
+    /** `created` second of the last external event applied from the target. */
+    lastEventSecond: Nullable(Type.Integer()),
+    /** The second of our last successful write to the target. */
+    lastPushSecond: Nullable(Type.Integer()),
+  }),
+  /** At most one intent per target is ever pending. */
+  pending: Nullable(IntentSchema),
+  lastError: Nullable(TargetErrorSchema),
+  /** Failed tries of the pending intent that count towards giving up. */
+  attempts: Type.Integer({ minimum: 0 }),
+  /** Create keys used so far: the next create key carries suffix `-a<n+1>` when n > 0. */
+  createKeys: Type.Integer({ minimum: 0 }),
+  /** A create may have landed without our knowing: look it up before creating again. */
+  createUncertain: Type.Boolean(),
+  /** When the last create was first recorded: the lower bound of a lookup. */
+  lastCreateAt: Nullable(At),
+  /** The target reported the object gone while we were updating it; the runtime propagates this. */
+  deletedRemotely: Type.Boolean(),
+  /** Numbers intent ids, so that ids are deterministic on replay. */
+  intentSeq: Type.Integer({ minimum: 0 }),
+});
+export type TargetState = Static<typeof TargetStateSchema>;
+
+export function initialTargetState(): TargetState {
+  return {
+    status: 'new',
+    externalId: null,
+    known: null,
+    syncedVersion: 0,
+    watermarks: { lastEventSecond: null, lastPushSecond: null },
+    pending: null,
+    lastError: null,
+    attempts: 0,
+    createKeys: 0,
+    createUncertain: false,
+    lastCreateAt: null,
+    deletedRemotely: false,
+    intentSeq: 0,
+  };
+}

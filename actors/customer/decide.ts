@@ -1,0 +1,95 @@
+// The runtime's view of the machine: pure functions over snapshots.
+import { initialTransition, transition, type SnapshotFrom } from 'xstate';
+import type { CustomerEvent } from './events.ts';
+import type { Intent } from './intents.ts';
+import { customerMachine, type CustomerMachine } from './machine.ts';
+import { TARGET_NAMES, type TargetName } from './targets.ts';
+
+export type CustomerSnapshot = SnapshotFrom<CustomerMachine>;
+
+/** What one event decided, besides the next snapshot. */
+export interface Decision {
+  snapshot: CustomerSnapshot;
+  /** Intents recorded or rescheduled by this event, for the executors to pick up. */
+  intents: Intent[];
+  /** Targets that just gave up: the runtime writes their DLQ entry from `lastError`. */
+  deadLettered: TargetName[];
+  /** Targets that just reported the customer deleted on their side: the runtime deletes it everywhere. */
+  deletedRemotely: TargetName[];
+}
+
+export function start(customerId: string, machine = customerMachine): CustomerSnapshot {
+  return initialTransition(machine, { customerId })[0];
+}
+
+export function decide(
+  snapshot: CustomerSnapshot,
+  event: CustomerEvent,
+  machine = customerMachine,
+): Decision {
+  const [next, actions] = transition(machine, snapshot, event);
+  const announced = (type: string) =>
+    actions.filter((a) => a.type === type).map((a) => (a.params as { target: TargetName }).target);
+  return {
+    snapshot: next,
+    intents: changedIntents(snapshot, next),
+    deadLettered: announced('deadLetter'),
+    deletedRemotely: announced('propagateRemoteDelete'),
+  };
+}
+
+/** The snapshot as plain JSON, for KV. */
+export function persist(snapshot: CustomerSnapshot, machine = customerMachine): unknown {
+  return machine.getPersistedSnapshot(snapshot);
+}
+
+/**
+ * A snapshot loaded from KV. The caller validates it first (`TargetStateSchema` for each target)
+ * and checks `context.machineVersion` against `MACHINE_VERSION`.
+ */
+export function restore(persisted: unknown, machine = customerMachine): CustomerSnapshot {
+  return machine.resolveState(persisted as Parameters<CustomerMachine['resolveState']>[0]);
+}
+
+/** Rebuilds a customer's actor state from its recorded events, calling nothing outside. */
+export function replay(
+  customerId: string,
+  events: Iterable<CustomerEvent>,
+  machine = customerMachine,
+): CustomerSnapshot {
+  let snapshot = start(customerId, machine);
+  for (const event of events) snapshot = transition(machine, snapshot, event)[0];
+  return snapshot;
+}
+
+/** A target's one pending intent and the instant it becomes due: an executor's input. */
+export interface DueIntent {
+  target: TargetName;
+  intent: Intent;
+  dueAt: number;
+}
+
+export function pendingIntents(snapshot: CustomerSnapshot): DueIntent[] {
+  const out: DueIntent[] = [];
+  for (const target of TARGET_NAMES) {
+    const intent = snapshot.context.targets[target].pending;
+    if (intent !== null) out.push({ target, intent, dueAt: intent.notBefore });
+  }
+  return out;
+}
+
+function changedIntents(before: CustomerSnapshot, after: CustomerSnapshot): Intent[] {
+  return TARGET_NAMES.flatMap((target) => {
+    const was = before.context.targets[target].pending;
+    const now = after.context.targets[target].pending;
+    if (
+      now === null ||
+      (was !== null &&
+        was.id === now.id &&
+        was.attempt === now.attempt &&
+        was.notBefore === now.notBefore)
+    )
+      return [];
+    return [now];
+  });
+}

@@ -1,0 +1,48 @@
+// Everything the customer actor consumes. Each event carries `at`, the instant the runtime
+// recorded it: the machine never reads a clock, so a replay of the recorded events decides the same.
+import { Type, type Static } from '@sinclair/typebox';
+import { SyncedFields } from '../../core/customer.ts';
+import { ChangeMetadata } from '../../core/messages.ts';
+import { At } from './schemas.ts';
+import { StripeOutcomes } from './stripe-target.ts';
+
+function fact<T extends string>(type: T) {
+  return Type.Object({
+    type: Type.Literal(type),
+    data: SyncedFields,
+    metadata: ChangeMetadata,
+    at: At,
+  });
+}
+
+/** A `CustomerChanged` fact as the actor receives it: the message plus `at`. */
+export const CustomerFactEvent = Type.Union([
+  fact('CustomerCreated'),
+  fact('CustomerUpdated'),
+  fact('CustomerDeleted'),
+]);
+export type CustomerFactEvent = Static<typeof CustomerFactEvent>;
+
+/** An operator's redrive of a failed target (`POST /dlq/:id/retry`), or "retry now" for a waiting one. */
+export const RetryRequested = Type.Object({
+  type: Type.Literal('RetryRequested'),
+  target: Type.String(),
+  at: At,
+});
+export type RetryRequested = Static<typeof RetryRequested>;
+
+/** Every event the runtime records and feeds to the machine. */
+export const CustomerEventSchema = Type.Union([
+  CustomerFactEvent,
+  RetryRequested,
+  StripeOutcomes.Outcome,
+]);
+export type CustomerEvent = Static<typeof CustomerEventSchema>;
+
+/** Raised by the machine itself after it accepted a fact, so that every target region re-plans. */
+export interface DesiredChanged {
+  type: 'DesiredChanged';
+  at: number;
+}
+
+export type MachineEvent = CustomerEvent | DesiredChanged;

@@ -1,0 +1,126 @@
+// Applying a failed call: retry later, look the object up, or give up, by the operation and the
+// class of the failure.
+import { backoffMs } from '../../core/policy/backoff.ts';
+import { countsTowardsFailure, createMayHaveLanded } from '../../core/policy/retry.ts';
+import type { FailureKind } from '../../core/policy/retry.ts';
+import type { TargetError, TargetState } from './context.ts';
+import type { Intent } from './intents.ts';
+import type { TargetOutcome } from './outcomes.ts';
+import { plan, recordFind, type TargetEnv } from './plan.ts';
+
+type Failed = Extract<TargetOutcome, { kind: 'failed' }>;
+
+export function applyFailure(t: TargetState, env: TargetEnv, p: Intent, o: Failed): TargetState {
+  const noted = { ...t, lastError: errorOf(o.failure, o, p) };
+  switch (p.op) {
+    case 'create':
+      return createFailed(noted, env, p, o);
+    case 'update':
+      if (o.failure === 'not_found') return deletedRemotely(noted);
+      return o.failure === 'permanent'
+        ? fail(noted, env, p, o.failure, o)
+        : retry(noted, env, p, o);
+    case 'delete':
+      // Already deleted is done.
+      if (o.failure === 'not_found')
+        return { ...noted, status: 'deleted', pending: null, attempts: 0, lastError: null };
+      return o.failure === 'permanent'
+        ? fail(noted, env, p, o.failure, o)
+        : retry(noted, env, p, o);
+    case 'find':
+      return o.failure === 'permanent' || o.failure === 'not_found'
+        ? fail(noted, env, p, o.failure, o)
+        : retry(noted, env, p, o);
+    default:
+      return unreachable(p);
+  }
+}
+
+/** A create that may have landed is looked up, never resent blindly: see `createMayHaveLanded`. */
+function createFailed(t: TargetState, env: TargetEnv, p: Intent, o: Failed): TargetState {
+  if (createMayHaveLanded(o.failure)) return recordFind({ ...t, pending: null }, env, o.at);
+  if (o.failure === 'rate_limited') {
+    // Every try so far was refused before it ran (a try that may have run goes to a lookup), so a
+    // customer deleted meanwhile needs no create at all.
+    if (env.desired?.deleted) return plan(abandon({ ...t, createUncertain: false }), env, o.at);
+    // Stripe forgets keys after 24 h: past that, a resend could create a second customer.
+    if (o.at - p.recordedAt > env.retry.lookupAfterMs)
+      return recordFind({ ...t, pending: null }, env, o.at);
+    return retry(t, env, p, o);
+  }
+  return fail({ ...t, createUncertain: false }, env, p, o.failure, o);
+}
+
+function retry(t: TargetState, env: TargetEnv, p: Intent, o: Failed): TargetState {
+  // An update of a customer deleted meanwhile is moot: go on with the delete.
+  if (p.op === 'update' && env.desired?.deleted) return plan(abandon(t), env, o.at);
+  const failures = p.failures + (countsTowardsFailure(o.failure) ? 1 : 0);
+  if (failures >= env.retry.maxFailures) return fail(t, env, p, 'exhausted', o);
+  const attempt = p.attempt + 1;
+  const delay = Math.max(o.retryAfterMs ?? 0, backoffMs(p.attempt, p.key ?? p.id, env.backoff));
+  const next: Intent = {
+    ...p,
+    attempt,
+    failures,
+    notBefore: o.at + delay,
+    key: resendKey(env, p, o.failure, attempt),
+  };
+  return { ...t, status: 'retrying', pending: next, attempts: failures };
+}
+
+/** Updates rotate their key after a 5xx (see `updateKey`); a 429 was never saved, so it keeps its key. */
+function resendKey(
+  env: TargetEnv,
+  p: Intent,
+  failure: FailureKind,
+  attempt: number,
+): string | null {
+  if (p.op !== 'update' || failure === 'rate_limited') return p.key;
+  return env.spec.updateKey(env.customerId, p.version, attempt);
+}
+
+/**
+ * Gives the intent up. When a newer fact arrived meanwhile, the target goes straight on with it,
+ * as it would have had the fact arrived after the failure.
+ */
+function fail(
+  t: TargetState,
+  env: TargetEnv,
+  p: Intent,
+  failure: TargetError['failure'],
+  o: Failed,
+): TargetState {
+  const failed: TargetState = {
+    ...t,
+    status: 'failed',
+    pending: null,
+    attempts: p.failures + (countsTowardsFailure(o.failure) ? 1 : 0),
+    lastError: errorOf(failure, o, p),
+  };
+  const newer = env.desired !== null && env.desired.version > p.version;
+  return newer ? plan(reopen(failed), env, o.at) : failed;
+}
+
+/** Drops the pending intent; the next plan decides from scratch. */
+function abandon(t: TargetState): TargetState {
+  return { ...t, pending: null, attempts: 0, status: t.externalId === null ? 'new' : 'synced' };
+}
+
+/** Lets a failed target plan again, keeping the last error visible. */
+export function reopen(t: TargetState): TargetState {
+  if (t.status !== 'failed') return t;
+  return { ...t, status: t.externalId === null ? 'new' : 'synced', attempts: 0 };
+}
+
+/** A 404 on an update: someone deleted the object on the target. The runtime propagates the delete. */
+function deletedRemotely(t: TargetState): TargetState {
+  return { ...t, status: 'deleted', pending: null, attempts: 0, deletedRemotely: true };
+}
+
+function errorOf(failure: TargetError['failure'], o: Failed, p: Intent): TargetError {
+  return { failure, reason: o.reason, at: o.at, intent: p };
+}
+
+function unreachable(value: never): never {
+  throw new Error(`unhandled intent ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,45 @@
+// The customer actor's public surface, for the runtime and the executors.
+export {
+  createCustomerMachine,
+  customerMachine,
+  MACHINE_VERSION,
+  type CustomerContext,
+  type CustomerInput,
+  type CustomerMachine,
+} from './machine.ts';
+export { DEFAULT_POLICIES, type Policies } from './plan.ts';
+export {
+  decide,
+  pendingIntents,
+  persist,
+  replay,
+  restore,
+  start,
+  type CustomerSnapshot,
+  type Decision,
+  type DueIntent,
+} from './decide.ts';
+export {
+  CustomerEventSchema,
+  CustomerFactEvent,
+  RetryRequested,
+  type CustomerEvent,
+} from './events.ts';
+export { IntentSchema, type Intent, type IntentOp } from './intents.ts';
+export {
+  TargetStateSchema,
+  TARGET_STATUSES,
+  type TargetState,
+  type TargetStatus,
+  type Desired,
+} from './context.ts';
+export {
+  StripeIntents,
+  StripeOutcomes,
+  type StripeIntent,
+  type StripeOutcomeEvent,
+} from './stripe-target.ts';
+export { TARGETS, TARGET_NAMES, isTargetName, type TargetName } from './targets.ts';
+export { KEY_PREFIX, createKey, updateKey } from './keys.ts';
+export type { TargetOutcome } from './outcomes.ts';
+export type { TargetSpec } from './target-spec.ts';

@@ -1,0 +1,96 @@
+// Applying an executor's outcome to its target. Only the outcome of the pending intent counts:
+// anything else is a stale or duplicate report and changes nothing.
+import { applyPatch } from '../../core/policy/push.ts';
+import type { CanonicalFields } from '../../core/canonical.ts';
+import type { TargetState } from './context.ts';
+import type { Intent } from './intents.ts';
+import type { TargetOutcome } from './outcomes.ts';
+import { applyFailure } from './failure-step.ts';
+import { knownAfterCreate, plan, type TargetEnv } from './plan.ts';
+
+const OUTCOME_OPS: Record<Exclude<TargetOutcome['kind'], 'failed'>, Intent['op']> = {
+  created: 'create',
+  updated: 'update',
+  deleted: 'delete',
+  found: 'find',
+  not_found: 'find',
+};
+
+/** Whether the outcome reports on the pending intent (and, for failures, on its current attempt). */
+export function acceptsOutcome(t: TargetState, o: TargetOutcome): boolean {
+  const p = t.pending;
+  if (p === null || p.id !== o.intentId) return false;
+  if (o.kind === 'failed') return o.attempt === p.attempt;
+  return OUTCOME_OPS[o.kind] === p.op;
+}
+
+export function applyOutcome(t: TargetState, env: TargetEnv, o: TargetOutcome): TargetState {
+  const p = t.pending;
+  if (p === null || !acceptsOutcome(t, o)) return t;
+  switch (o.kind) {
+    case 'created':
+      return p.op === 'create'
+        ? plan(linked(t, o.externalId, knownAfterCreate(p.params), o.at), env, o.at)
+        : t;
+    case 'found':
+      return plan(
+        { ...linked(t, o.externalId, o.fields, null), createUncertain: false },
+        env,
+        o.at,
+      );
+    case 'not_found':
+      return plan({ ...settled(t), createUncertain: false }, env, o.at);
+    case 'updated':
+      return p.op === 'update' && t.known !== null
+        ? plan(
+            {
+              ...settled(t),
+              known: applyPatch(t.known, p.params.patch),
+              watermarks: pushed(t, o.at),
+            },
+            env,
+            o.at,
+          )
+        : t;
+    case 'deleted':
+      return { ...settled(t), status: 'deleted', watermarks: pushed(t, o.at) };
+    case 'failed':
+      return applyFailure(t, env, p, o);
+    default:
+      return unreachable(o);
+  }
+}
+
+function linked(
+  t: TargetState,
+  externalId: string,
+  known: CanonicalFields,
+  pushAt: number | null,
+): TargetState {
+  return {
+    ...settled(t),
+    externalId,
+    known,
+    createUncertain: false,
+    watermarks: pushAt === null ? t.watermarks : pushed(t, pushAt),
+  };
+}
+
+/** The pending intent is done; the status is settled by the next plan. */
+function settled(t: TargetState): TargetState {
+  return {
+    ...t,
+    pending: null,
+    attempts: 0,
+    lastError: null,
+    status: t.externalId === null ? 'new' : 'synced',
+  };
+}
+
+function pushed(t: TargetState, at: number): TargetState['watermarks'] {
+  return { ...t.watermarks, lastPushSecond: Math.floor(at / 1000) };
+}
+
+function unreachable(value: never): never {
+  throw new Error(`unhandled outcome ${JSON.stringify(value)}`);
+}

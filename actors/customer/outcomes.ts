@@ -1,0 +1,79 @@
+// Outcomes: what an executor reports after carrying out an intent, fed back to the actor as an
+// event named in the past tense. Each target names its events after its object
+// (`StripeCustomerCreated`, `SalesforceAccountCreated`, …); the machine handles them through the
+// target-neutral `TargetOutcome` form.
+import { Type } from '@sinclair/typebox';
+import type { FailureKind } from '../../core/policy/retry.ts';
+import type { CanonicalFields } from '../../core/canonical.ts';
+import { At, CanonicalFieldsSchema, FailureKindSchema } from './schemas.ts';
+
+const intentId = Type.String();
+
+/**
+ * One target's outcome events. `noun` names the object (`StripeCustomer`), `system` the API
+ * (`Stripe`, for `StripeCallFailed`).
+ */
+export function targetOutcomeSchemas<const N extends string, const S extends string>(
+  noun: N,
+  system: S,
+) {
+  const Created = Type.Object({
+    type: Type.Literal(`${noun}Created` as const),
+    intentId,
+    externalId: Type.String(),
+    at: At,
+  });
+  const Updated = Type.Object({ type: Type.Literal(`${noun}Updated` as const), intentId, at: At });
+  const Deleted = Type.Object({ type: Type.Literal(`${noun}Deleted` as const), intentId, at: At });
+  /** The lookup found our object: `fields` are its canonical values on the target. */
+  const Found = Type.Object({
+    type: Type.Literal(`${noun}Found` as const),
+    intentId,
+    externalId: Type.String(),
+    fields: CanonicalFieldsSchema,
+    at: At,
+  });
+  const NotFound = Type.Object({
+    type: Type.Literal(`${noun}NotFound` as const),
+    intentId,
+    at: At,
+  });
+  const CallFailed = Type.Object({
+    type: Type.Literal(`${system}CallFailed` as const),
+    intentId,
+    failure: FailureKindSchema,
+    /** Safe to log and show: never a secret or a request body. */
+    reason: Type.String(),
+    /** The intent's attempt that failed; a report for an earlier attempt is a duplicate. */
+    attempt: Type.Integer({ minimum: 1 }),
+    /** The target's own retry hint (Retry-After), honoured as a minimum delay. */
+    retryAfterMs: Type.Optional(Type.Number({ minimum: 0 })),
+    at: At,
+  });
+  return {
+    Created,
+    Updated,
+    Deleted,
+    Found,
+    NotFound,
+    CallFailed,
+    Outcome: Type.Union([Created, Updated, Deleted, Found, NotFound, CallFailed]),
+  };
+}
+
+/** An outcome in target-neutral form. */
+export type TargetOutcome =
+  | { kind: 'created'; intentId: string; externalId: string; at: number }
+  | { kind: 'updated'; intentId: string; at: number }
+  | { kind: 'deleted'; intentId: string; at: number }
+  | { kind: 'found'; intentId: string; externalId: string; fields: CanonicalFields; at: number }
+  | { kind: 'not_found'; intentId: string; at: number }
+  | {
+      kind: 'failed';
+      intentId: string;
+      failure: FailureKind;
+      reason: string;
+      attempt: number;
+      retryAfterMs?: number;
+      at: number;
+    };

@@ -1,0 +1,47 @@
+// TypeBox schemas for the canonical values the actor stores and exchanges with executors, so the
+// runtime can validate what it loads from KV and what executors report.
+import { Type } from '@sinclair/typebox';
+import { Nullable } from '../../core/nullable.ts';
+import { FAILURE_KINDS } from '../../core/policy/retry.ts';
+
+/** Stripe's six keys, each present (null when empty), as `canonicalAddress` produces them. */
+export const CanonicalAddressSchema = Type.Object(
+  {
+    line1: Nullable(Type.String()),
+    line2: Nullable(Type.String()),
+    city: Nullable(Type.String()),
+    state: Nullable(Type.String()),
+    postal_code: Nullable(Type.String()),
+    country: Nullable(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+/** Mirrors `CanonicalFields` in core/canonical.ts. */
+export const CanonicalFieldsSchema = Type.Object(
+  {
+    name: Type.String(),
+    email: Nullable(Type.String()),
+    phone: Nullable(Type.String()),
+    address: Nullable(CanonicalAddressSchema),
+    metadata: Type.Record(Type.String(), Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+/** Mirrors `FieldPatch` in core/policy/push.ts: only changed fields; a null metadata value unsets the key. */
+export const FieldPatchSchema = Type.Object(
+  {
+    name: Type.Optional(Type.String()),
+    email: Type.Optional(Nullable(Type.String())),
+    phone: Type.Optional(Nullable(Type.String())),
+    address: Type.Optional(Nullable(CanonicalAddressSchema)),
+    metadata: Type.Optional(Type.Record(Type.String(), Nullable(Type.String()))),
+  },
+  { additionalProperties: false },
+);
+
+export const FailureKindSchema = Type.Union(FAILURE_KINDS.map((k) => Type.Literal(k)));
+
+/** Milliseconds since the epoch, recorded by the runtime when it created the event. */
+export const At = Type.Number({ minimum: 0 });

@@ -1,0 +1,20 @@
+// What the machine needs to know about a target. The machine's logic is the same for every
+// target; a target contributes its names, its keys and the mapping of its outcome events.
+import type { IntentOp } from './intents.ts';
+import type { TargetOutcome } from './outcomes.ts';
+import type { MachineEvent } from './events.ts';
+
+export interface TargetSpec {
+  /** The region and context key, e.g. `stripe`. */
+  readonly target: string;
+  /** The event types that carry this target's outcomes. */
+  readonly outcomeTypes: readonly string[];
+  /** The intent type for an operation, e.g. `CreateStripeCustomer`. */
+  intentType(op: IntentOp): string;
+  /** The create key for the n-th create (1-based); null where the target needs none. */
+  createKey(customerId: string, n: number): string | null;
+  /** The update key for a version and attempt; null where the target needs none. */
+  updateKey(customerId: string, version: number, attempt: number): string | null;
+  /** This target's outcome in neutral form, or null when the event is not one of its outcomes. */
+  outcomeOf(event: MachineEvent): TargetOutcome | null;
+}

@@ -1,0 +1,94 @@
+// The push rule: a target is sent the canonical fields that differ from what it is known to hold,
+// and only those. A full snapshot would overwrite a concurrent edit to another field on the target,
+// which has no If-Match to stop it.
+import { sameValue, type CanonicalAddress, type CanonicalFields } from '../canonical.ts';
+
+/** Changed top-level fields; `metadata` is itself a patch in which null removes a key. */
+export interface FieldPatch {
+  name?: string;
+  email?: string | null;
+  phone?: string | null;
+  address?: CanonicalAddress | null;
+  metadata?: Record<string, string | null>;
+}
+
+const SCALAR_FIELDS = ['name', 'email', 'phone', 'address'] as const;
+
+/** Changed keys with their new value, removed keys as null, keys sorted for stable output. */
+export function metadataPatch(
+  known: Record<string, string>,
+  desired: Record<string, string>,
+): Record<string, string | null> {
+  const patch: Record<string, string | null> = {};
+  const keys = [...new Set([...Object.keys(known), ...Object.keys(desired)])].sort();
+  for (const key of keys) {
+    const want = desired[key];
+    if (want === known[key]) continue;
+    patch[key] = want ?? null;
+  }
+  return patch;
+}
+
+/** What must be pushed to turn `known` into `desired`; everything when nothing is known. */
+export function diffFields(known: CanonicalFields | null, desired: CanonicalFields): FieldPatch {
+  const base = known ?? { name: '', email: null, phone: null, address: null, metadata: {} };
+  const patch: FieldPatch = {};
+  for (const field of SCALAR_FIELDS) {
+    if (known === null || !sameValue(base[field], desired[field])) copyField(patch, field, desired);
+  }
+  const meta = metadataPatch(base.metadata, desired.metadata);
+  if (Object.keys(meta).length > 0) patch.metadata = meta;
+  return patch;
+}
+
+function copyField(
+  patch: FieldPatch,
+  field: (typeof SCALAR_FIELDS)[number],
+  from: CanonicalFields,
+): void {
+  switch (field) {
+    case 'name':
+      patch.name = from.name;
+      return;
+    case 'email':
+      patch.email = from.email;
+      return;
+    case 'phone':
+      patch.phone = from.phone;
+      return;
+    case 'address':
+      patch.address = from.address === null ? null : { ...from.address };
+      return;
+    default:
+      return unreachableField(field);
+  }
+}
+
+export function isEmptyPatch(patch: FieldPatch): boolean {
+  return Object.keys(patch).length === 0;
+}
+
+/** The values a target holds after `patch` was applied to `known` successfully. */
+export function applyPatch(known: CanonicalFields, patch: FieldPatch): CanonicalFields {
+  const metadata = { ...known.metadata };
+  for (const [key, value] of Object.entries(patch.metadata ?? {})) {
+    if (value === null) delete metadata[key];
+    else metadata[key] = value;
+  }
+  return {
+    name: patch.name ?? known.name,
+    email: patch.email === undefined ? known.email : patch.email,
+    phone: patch.phone === undefined ? known.phone : patch.phone,
+    address: patch.address === undefined ? known.address : patch.address,
+    metadata: sortKeys(metadata),
+  };
+}
+
+/** Canonical metadata keeps its keys sorted, so equal maps serialise equally. */
+function sortKeys(map: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+function unreachableField(value: never): never {
+  throw new Error(`unknown field ${String(value)}`);
+}

@@ -1,0 +1,85 @@
+// How a failed external call is handled. The adapters classify the error; these functions decide
+// what that class means, so that every target treats failures alike.
+
+/**
+ * The class of a failed call, as the executor reports it.
+ * - `transient`: 5xx or network error where nothing can have been written (or writing twice is harmless);
+ * - `rate_limited`: 429; only slows down, never counts towards failure;
+ * - `permanent`: the request itself is wrong (400); retrying the same request cannot help;
+ * - `uncertain`: timeout, 5xx or lost connection after the request may have been applied;
+ * - `not_found`: 404 on the target object;
+ * - `idempotency_conflict`: the key was already used (Stripe's `idempotency_error`).
+ */
+export const FAILURE_KINDS = [
+  'transient',
+  'rate_limited',
+  'permanent',
+  'uncertain',
+  'not_found',
+  'idempotency_conflict',
+] as const;
+export type FailureKind = (typeof FAILURE_KINDS)[number];
+
+export interface RetryPolicy {
+  /** Failed attempts (429s excluded) after which the intent is given up and dead-lettered. */
+  readonly maxFailures: number;
+  /**
+   * A create older than this is never resent without a lookup first: Stripe forgets idempotency
+   * keys after 24 h, so a resend past that point could create a second customer.
+   */
+  readonly lookupAfterMs: number;
+  /** A lookup lists objects created since the create was recorded, minus this margin for clock skew. */
+  readonly lookupMarginS: number;
+}
+
+/** 8 failures, a lookup for creates older than 23 h, a one-minute margin. */
+export const DEFAULT_RETRY: RetryPolicy = Object.freeze({
+  maxFailures: 8,
+  lookupAfterMs: 23 * 3_600_000,
+  lookupMarginS: 60,
+});
+
+/** 429s slow a target down but must never fail it: a rate-limit storm only delays. */
+export function countsTowardsFailure(kind: FailureKind): boolean {
+  return kind !== 'rate_limited';
+}
+
+/**
+ * Whether a failed create may already have taken effect. Then the object is looked up before
+ * anything is resent: Stripe replays a post-commit 500 under its key for 24 h, so a same-key
+ * resend cannot recover, and a new key without a lookup could create twice.
+ */
+export function createMayHaveLanded(kind: FailureKind): boolean {
+  switch (kind) {
+    case 'uncertain':
+    case 'transient':
+    case 'idempotency_conflict':
+      return true;
+    case 'rate_limited':
+    case 'permanent':
+    case 'not_found':
+      return false;
+    default:
+      return unreachable(kind);
+  }
+}
+
+/** Whether resending the same request later can succeed. */
+export function isRetryable(kind: FailureKind): boolean {
+  switch (kind) {
+    case 'transient':
+    case 'rate_limited':
+    case 'uncertain':
+    case 'idempotency_conflict':
+      return true;
+    case 'permanent':
+    case 'not_found':
+      return false;
+    default:
+      return unreachable(kind);
+  }
+}
+
+function unreachable(value: never): never {
+  throw new Error(`unknown failure kind ${String(value)}`);
+}

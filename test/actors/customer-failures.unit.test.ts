@@ -1,0 +1,253 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { canonicalFields } from '../../core/canonical.ts';
+import { DEFAULT_RETRY } from '../../core/policy/retry.ts';
+import {
+  createCustomerMachine,
+  decide,
+  DEFAULT_POLICIES,
+  replay,
+  type CustomerSnapshot,
+} from '../../actors/customer/index.ts';
+import {
+  CUSTOMER,
+  FIELDS,
+  created,
+  deleted,
+  given,
+  intents,
+  pending,
+  persisted,
+  retryRequested,
+  stripe,
+  stripeCreated,
+  stripeFailed,
+  stripeFound,
+  stripeNotFound,
+  updated,
+  when,
+  type Step,
+  type World,
+} from './gwt.ts';
+
+const linked = () => given(created(), stripeCreated('cus_A1'));
+const updating = () => when(linked(), updated({ name: 'Ada King' }, 2));
+const times = (n: number, step: Step): Step[] => Array.from({ length: n }, () => step);
+
+test('an uncertain create is looked up from the recorded attempt time, minus a minute', () => {
+  const w = given(created());
+  const recordedAt = pending(w).recordedAt;
+  const after = when(w, stripeFailed('uncertain'));
+  const [intent] = intents(after);
+  assert.is(intent?.type, 'FindStripeCustomer');
+  assert.equal(intent?.params, {
+    rtwsId: CUSTOMER,
+    createdSince: Math.floor(recordedAt / 1000) - 60,
+  });
+  assert.is(stripe(after).status, 'pending');
+  assert.is(stripe(after).externalId, null);
+});
+
+test('a lookup that finds the customer links it, then pushes what differs from what it found', () => {
+  const found = { ...canonicalFields(FIELDS), phone: null };
+  const w = when(given(created()), stripeFailed('uncertain'), stripeFound('cus_F1', found));
+  assert.is(stripe(w).externalId, 'cus_F1');
+  const update = intents(w).at(-1);
+  assert.is(update?.type, 'UpdateStripeCustomer');
+  assert.equal(update?.params, { externalId: 'cus_F1', patch: { phone: '+44 20 7946 0000' } });
+});
+
+test('a lookup that finds nothing retries the create with a new key suffix', () => {
+  const w = when(given(created()), stripeFailed('uncertain'), stripeNotFound());
+  const create = intents(w).at(-1);
+  assert.is(create?.type, 'CreateStripeCustomer');
+  assert.is(create?.key, `rtws-${CUSTOMER}-create-a2`);
+  const linkedNow = when(w, stripeCreated('cus_A2'));
+  assert.is(stripe(linkedNow).externalId, 'cus_A2');
+  assert.is(stripe(linkedNow).status, 'synced');
+});
+
+test('an idempotency conflict on a create means "look it up", never a failure', () => {
+  const w = when(given(created()), stripeFailed('idempotency_conflict'));
+  assert.is(intents(w)[0]?.type, 'FindStripeCustomer');
+  assert.is(stripe(w).lastError?.failure, 'idempotency_conflict');
+  assert.equal(w.decisions[0]?.deadLettered, []);
+});
+
+test('transient update failures retry the same intent with growing notBefore, then fail', () => {
+  const start = updating();
+  const id = pending(start).id;
+  let w: World = start;
+  const delays: number[] = [];
+  for (let i = 1; i < DEFAULT_RETRY.maxFailures; i++) {
+    w = when(w, stripeFailed('transient'));
+    assert.is(stripe(w).status, 'retrying');
+    assert.is(pending(w).id, id, 'the same intent');
+    assert.is(pending(w).attempt, i + 1);
+    assert.is(pending(w).key, `rtws-${CUSTOMER}-2-update-a${i + 1}`);
+    delays.push(pending(w).notBefore - w.now);
+  }
+  assert.ok(
+    delays.every((d, i) => i === 0 || d > delays[i - 1]!),
+    `delays grow: ${delays.join(', ')}`,
+  );
+  w = when(w, stripeFailed('transient'));
+  assert.is(stripe(w).status, 'failed');
+  assert.is(stripe(w).pending, null);
+  assert.is(stripe(w).lastError?.failure, 'exhausted');
+  assert.is(stripe(w).lastError?.intent.id, id);
+  assert.equal(w.decisions[0]?.deadLettered, ['stripe']);
+  assert.equal(w.snapshot.value, { stripe: 'failed' });
+});
+
+test('the same failure report twice counts once', () => {
+  const w = when(updating(), stripeFailed('transient'));
+  const duplicate = w.events.at(-1)!;
+  const after = when(w, () => ({ ...duplicate, at: w.now + 5 }));
+  assert.equal(persisted(after), persisted(w));
+});
+
+test('429s slow a target down but never fail it, and Retry-After is honoured', () => {
+  let w = when(updating(), ...times(3 * DEFAULT_RETRY.maxFailures, stripeFailed('rate_limited')));
+  assert.is(stripe(w).status, 'retrying');
+  assert.is(pending(w).failures, 0);
+  assert.is(pending(w).key, `rtws-${CUSTOMER}-2-update`, 'a 429 was never saved: same key');
+  w = when(w, stripeFailed('rate_limited', { retryAfterMs: 3_600_000 }));
+  assert.ok(pending(w).notBefore >= w.now + 3_600_000);
+  assert.equal(
+    w.decisions.flatMap((d) => d.deadLettered),
+    [],
+  );
+});
+
+test('a permanent failure stops the target until a newer fact arrives', () => {
+  const w = when(updating(), stripeFailed('permanent'));
+  assert.is(stripe(w).status, 'failed');
+  assert.is(stripe(w).lastError?.reason, 'stripe said permanent');
+  assert.equal(w.decisions[0]?.deadLettered, ['stripe']);
+  const newer = when(w, updated({ name: 'Ada King', phone: '+44 1' }, 3));
+  const [intent] = intents(newer);
+  assert.is(intent?.key, `rtws-${CUSTOMER}-3-update`);
+  assert.equal(intent?.params, {
+    externalId: 'cus_A1',
+    patch: { name: 'Ada King', phone: '+44 1' },
+  });
+  assert.is(stripe(newer).status, 'pending');
+});
+
+test('a permanent failure with a newer fact already waiting goes straight on', () => {
+  const w = when(updating(), updated({ name: 'Ada B. King' }, 3), stripeFailed('permanent'));
+  assert.is(stripe(w).status, 'pending');
+  assert.is(pending(w).key, `rtws-${CUSTOMER}-3-update`);
+  assert.equal(
+    w.decisions.flatMap((d) => d.deadLettered),
+    [],
+  );
+});
+
+test("an operator's retry replans a failed target", () => {
+  const w = when(updating(), stripeFailed('permanent'), retryRequested());
+  assert.is(stripe(w).status, 'pending');
+  assert.is(intents(w).at(-1)?.type, 'UpdateStripeCustomer');
+});
+
+test('a permanent failure of a create retries with a new key once a newer fact arrives', () => {
+  const w = when(
+    given(created()),
+    stripeFailed('permanent'),
+    updated({ email: 'ada@example.org' }, 2),
+  );
+  const create = intents(w).at(-1);
+  assert.is(create?.type, 'CreateStripeCustomer');
+  assert.is(create?.key, `rtws-${CUSTOMER}-create-a2`);
+});
+
+test('a 404 on an update means the customer was deleted remotely', () => {
+  const w = when(updating(), stripeFailed('not_found'));
+  assert.is(stripe(w).status, 'deleted');
+  assert.ok(stripe(w).deletedRemotely);
+  assert.equal(w.decisions[0]?.deletedRemotely, ['stripe']);
+  assert.equal(w.snapshot.value, { stripe: 'deletedRemotely' });
+  const later = when(w, updated({ name: 'Again' }, 3));
+  assert.equal(intents(later), []);
+});
+
+test('a 404 on a delete means done', () => {
+  const w = when(linked(), deleted(2), stripeFailed('not_found'));
+  assert.is(stripe(w).status, 'deleted');
+  assert.is(stripe(w).pending, null);
+  assert.not.ok(stripe(w).deletedRemotely);
+  assert.equal(
+    w.decisions.flatMap((d) => d.deadLettered),
+    [],
+  );
+});
+
+test('a delete after an uncertain create looks the customer up first', () => {
+  const w = when(given(created()), stripeFailed('uncertain'), deleted(2));
+  assert.is(pending(w).type, 'FindStripeCustomer');
+  const found = when(w, stripeFound('cus_F1', canonicalFields(FIELDS)));
+  assert.is(intents(found)[0]?.type, 'DeleteStripeCustomer');
+  const gone = when(w, stripeNotFound());
+  assert.equal(intents(gone), []);
+  assert.is(stripe(gone).status, 'deleted');
+});
+
+test('an outcome for an intent that is not the pending one is ignored', () => {
+  const w = updating();
+  const before = persisted(w);
+  const stale = when(
+    w,
+    (x) => ({ type: 'StripeCustomerUpdated', intentId: 'stripe-1', at: x.now }),
+    (x) => ({
+      type: 'StripeCustomerCreated',
+      intentId: 'stripe-99',
+      externalId: 'cus_X',
+      at: x.now,
+    }),
+    (x) => ({
+      type: 'StripeCallFailed',
+      intentId: 'stripe-1',
+      failure: 'permanent',
+      reason: 'old',
+      attempt: 1,
+      at: x.now,
+    }),
+  );
+  assert.equal(persisted(stale), before);
+  assert.equal(intents(stale), []);
+});
+
+test('a create rate-limited for more than 23 h is looked up before it is resent', () => {
+  const w = given(created());
+  const late = when(
+    w,
+    stripeFailed('rate_limited', { at: pending(w).recordedAt + 24 * 3_600_000 }),
+  );
+  assert.is(pending(late).type, 'FindStripeCustomer');
+});
+
+test('the retry policy is injected into the machine', () => {
+  const retry = { ...DEFAULT_RETRY, maxFailures: 2 };
+  const machine = createCustomerMachine({ ...DEFAULT_POLICIES, retry });
+  const w = updating();
+  const fail = (s: CustomerSnapshot, at: number) => {
+    const p = s.context.targets.stripe.pending!;
+    const event = {
+      type: 'StripeCallFailed' as const,
+      intentId: p.id,
+      failure: 'transient' as const,
+      reason: '503',
+      attempt: p.attempt,
+      at,
+    };
+    return decide(s, event, machine);
+  };
+  const first = fail(replay(CUSTOMER, w.events, machine), w.now + 1000);
+  assert.is(first.snapshot.context.targets.stripe.status, 'retrying');
+  const second = fail(first.snapshot, w.now + 60_000);
+  assert.is(second.snapshot.context.targets.stripe.status, 'failed');
+  assert.equal(second.deadLettered, ['stripe']);
+});
+
+test.run();

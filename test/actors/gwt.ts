@@ -1,0 +1,157 @@
+// Given/when/then over the customer machine's pure transitions. A scenario is a list of steps;
+// each step builds one event from the world so far (outcomes name the pending intent), and the
+// clock advances one second per event unless a step says otherwise.
+import type { SyncedFields } from '../../core/customer.ts';
+import type { CanonicalFields } from '../../core/canonical.ts';
+import type { FailureKind } from '../../core/policy/retry.ts';
+import {
+  decide,
+  start,
+  type CustomerEvent,
+  type CustomerSnapshot,
+  type Decision,
+  type Intent,
+  type TargetState,
+} from '../../actors/customer/index.ts';
+
+export const CUSTOMER = '8f14e45f-ceea-467f-a0e6-0e1a3b5b4c11';
+export const T0 = 1_700_000_000_000;
+
+export interface World {
+  snapshot: CustomerSnapshot;
+  /** Every event fed so far, in order: what the runtime would have recorded. */
+  events: CustomerEvent[];
+  /** The decisions of the latest `when`. */
+  decisions: Decision[];
+  now: number;
+}
+
+export type Step = (w: World) => CustomerEvent;
+
+export function given(...steps: Step[]): World {
+  const world: World = { snapshot: start(CUSTOMER), events: [], decisions: [], now: T0 };
+  return when(world, ...steps);
+}
+
+export function when(world: World, ...steps: Step[]): World {
+  let w: World = { ...world, decisions: [] };
+  for (const step of steps) {
+    const event = step({ ...w, now: w.now + 1000 });
+    const decision = decide(w.snapshot, event);
+    w = {
+      snapshot: decision.snapshot,
+      events: [...w.events, event],
+      decisions: [...w.decisions, decision],
+      now: event.at,
+    };
+  }
+  return w;
+}
+
+export const stripe = (w: World): TargetState => w.snapshot.context.targets.stripe;
+export const intents = (w: World): Intent[] => w.decisions.flatMap((d) => d.intents);
+export const pending = (w: World): Intent => {
+  const p = stripe(w).pending;
+  if (p === null) throw new Error('no pending Stripe intent');
+  return p;
+};
+
+export const FIELDS: SyncedFields = {
+  name: 'Ada Lovelace',
+  email: 'ada@example.com',
+  phone: '+44 20 7946 0000',
+  address: {
+    line1: '12 St James Sq',
+    line2: null,
+    city: 'London',
+    state: null,
+    postal_code: 'SW1Y 4JH',
+    country: 'GB',
+  },
+  metadata: { plan: 'gold', region: 'eu' },
+};
+
+function factStep(
+  type: 'CustomerCreated' | 'CustomerUpdated' | 'CustomerDeleted',
+  data: SyncedFields,
+  version: number,
+  at?: number,
+): Step {
+  return (w) => ({
+    type,
+    data,
+    metadata: {
+      customer_id: CUSTOMER,
+      version,
+      origin: 'api',
+      outbox_id: version,
+      occurred_at: new Date(w.now).toISOString(),
+    },
+    at: at ?? w.now,
+  });
+}
+
+export const created = (fields: Partial<SyncedFields> = {}, version = 1): Step =>
+  factStep('CustomerCreated', { ...FIELDS, ...fields }, version);
+export const updated = (fields: Partial<SyncedFields>, version: number): Step =>
+  factStep('CustomerUpdated', { ...FIELDS, ...fields }, version);
+export const deleted = (version: number, fields: Partial<SyncedFields> = {}): Step =>
+  factStep('CustomerDeleted', { ...FIELDS, ...fields }, version);
+
+export const stripeCreated =
+  (externalId = 'cus_A1'): Step =>
+  (w) => ({
+    type: 'StripeCustomerCreated',
+    intentId: pending(w).id,
+    externalId,
+    at: w.now,
+  });
+export const stripeUpdated = (): Step => (w) => ({
+  type: 'StripeCustomerUpdated',
+  intentId: pending(w).id,
+  at: w.now,
+});
+export const stripeDeleted = (): Step => (w) => ({
+  type: 'StripeCustomerDeleted',
+  intentId: pending(w).id,
+  at: w.now,
+});
+export const stripeFound =
+  (externalId: string, fields: CanonicalFields): Step =>
+  (w) => ({
+    type: 'StripeCustomerFound',
+    intentId: pending(w).id,
+    externalId,
+    fields,
+    at: w.now,
+  });
+export const stripeNotFound = (): Step => (w) => ({
+  type: 'StripeCustomerNotFound',
+  intentId: pending(w).id,
+  at: w.now,
+});
+export const stripeFailed =
+  (failure: FailureKind, options: { retryAfterMs?: number; at?: number } = {}): Step =>
+  (w) => ({
+    type: 'StripeCallFailed',
+    intentId: pending(w).id,
+    failure,
+    reason: `stripe said ${failure}`,
+    attempt: pending(w).attempt,
+    ...(options.retryAfterMs === undefined ? {} : { retryAfterMs: options.retryAfterMs }),
+    at: options.at ?? w.now,
+  });
+export const retryRequested = (): Step => (w) => ({
+  type: 'RetryRequested',
+  target: 'stripe',
+  at: w.now,
+});
+/** Replays an event already fed, as a redelivery would. */
+export const again =
+  (event: CustomerEvent): Step =>
+  (w) => ({ ...event, at: w.now });
+
+/** The machine's persisted form: what the runtime stores and compares. */
+export function persisted(w: World): unknown {
+  return JSON.parse(JSON.stringify({ value: w.snapshot.value, context: w.snapshot.context }));
+}
