@@ -1,0 +1,70 @@
+// The public face of a running emulator: options, and the methods that mirror the control endpoints.
+import type { FaultSpec } from './faults.ts';
+import type { UsageStats } from './usage.ts';
+
+export interface SalesforceEmulatorOptions {
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** Default 0: a free port. */
+  readonly port?: number;
+  /** Default `rtws-emulator`, or the one saved in `dataDir`. */
+  readonly clientId?: string;
+  /** Default: generated once, then kept in `dataDir` when there is one. */
+  readonly clientSecret?: string;
+  /** For the password grant; default `integration@rtws.emulator`. */
+  readonly username?: string;
+  /** For the password grant; default: generated once, then kept in `dataDir`. */
+  readonly password?: string;
+  /** Where state survives restarts; in memory only when omitted. */
+  readonly dataDir?: string;
+  /** Default 100000 calls a day. */
+  readonly dailyApiLimit?: number;
+  /** Access token lifetime; default two hours. */
+  readonly tokenTtlMs?: number;
+  /** Rows per query page before `nextRecordsUrl`; default 2000. */
+  readonly queryBatchSize?: number;
+  /** Debounce for saving to `dataDir`; default 100 ms. */
+  readonly persistDelayMs?: number;
+}
+
+export interface EmulatorStats extends UsageStats {
+  /** Injected failures still to be served. */
+  readonly pendingFaults: number;
+}
+
+export interface RecordsOptions {
+  /** Include records in the recycle bin; default false. */
+  readonly includeDeleted?: boolean;
+}
+
+/** A running emulator. */
+export interface SalesforceEmulator {
+  /** Base URL: the OAuth login URL and the `instance_url` tokens point at. */
+  readonly loginUrl: string;
+  readonly port: number;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly username: string;
+  readonly password: string;
+  readonly orgId: string;
+  readonly userId: string;
+  /** Saves state (with a dataDir) and stops listening, closing open connections. */
+  close(): Promise<void>;
+  /** Every access token stops working; the next REST call gets 401 INVALID_SESSION_ID. */
+  expireTokens(): void;
+  /** The next `count` matching REST requests fail with the given status and error code. */
+  injectFault(spec: FaultSpec): void;
+  clearFaults(): void;
+  /** Every REST call gets 403 REQUEST_LIMIT_EXCEEDED until `restoreQuota()`. */
+  exhaustQuota(): void;
+  restoreQuota(): void;
+  setDailyApiLimit(limit: number): void;
+  /** Drops all records, counters, faults and query cursors; sessions stay valid. */
+  reset(): void;
+  stats(): EmulatorStats;
+  apiCalls(): number;
+  /** Records of a type in REST form, with every field. */
+  records(type: string, options?: RecordsOptions): Record<string, unknown>[];
+  /** Saves to dataDir now. */
+  flush(): Promise<void>;
+}
