@@ -6,6 +6,8 @@ const root = new URL('../../', import.meta.url).pathname;
 
 export interface RtwsProcess {
   readonly child: ChildProcess;
+  /** Resolves with the exit code (null when a signal ended it). */
+  readonly exited: Promise<number | null>;
   output(): string;
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -24,6 +26,7 @@ export function spawnRtws(env: Env): RtwsProcess {
   process.once('exit', reap);
   return {
     child,
+    exited,
     output: () => out,
     async kill(signal = 'SIGKILL') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

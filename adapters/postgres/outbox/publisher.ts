@@ -109,6 +109,17 @@ export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<O
         await wake.wait(delay);
       }
     }
+    await flush();
+  }
+
+  /** On stop: the API closes first, so what it committed is published before the process exits. */
+  async function flush(): Promise<void> {
+    if (!stats.leader) return;
+    try {
+      for (let n = await drainBatch(); n > 0; n = await drainBatch()) stats.published += n;
+    } catch (err) {
+      o.log.warn({ err: String(err) }, 'outbox flush on stop failed; the rows stay for the next publisher');
+    }
   }
 
   const running = loop();
