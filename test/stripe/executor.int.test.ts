@@ -1,0 +1,237 @@
+// The Stripe executor against the emulator, through the official SDK: each intent, each failure
+// class, and the rule that an uncertain create is looked up rather than resent blindly.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type Stripe from 'stripe';
+import { startStripeEmulator, type StripeEmulator } from '../../adapters/stripe/emulator/index.ts';
+import { stripeClient } from '../../adapters/stripe/client.ts';
+import { executeStripeIntent } from '../../adapters/stripe/executor.ts';
+import type { StripeIntent } from '../../actors/customer/index.ts';
+
+const test = suite<{ emulator: StripeEmulator; stripe: Stripe; raw: Stripe }>('Stripe executor');
+
+test.before(async (ctx) => {
+  ctx.emulator = await startStripeEmulator({ port: 0 });
+  ctx.stripe = stripeClient({
+    secretKey: 'sk_test_executor',
+    apiBase: ctx.emulator.url,
+    timeoutMs: 1_000,
+  });
+});
+test.after(async (ctx) => {
+  await ctx.emulator?.close();
+});
+test.before.each((ctx) => {
+  ctx.emulator.reset();
+});
+
+const T0 = 1_800_000_000_000;
+let seq = 0;
+
+function intent<T extends StripeIntent['type']>(
+  type: T,
+  params: Extract<StripeIntent, { type: T }>['params'],
+  key: string | null,
+  attempt = 1,
+): StripeIntent {
+  const op = (
+    {
+      CreateStripeCustomer: 'create',
+      UpdateStripeCustomer: 'update',
+      DeleteStripeCustomer: 'delete',
+      FindStripeCustomer: 'find',
+    } as const
+  )[type];
+  return {
+    id: `stripe-${++seq}`,
+    type,
+    op,
+    target: 'stripe',
+    key,
+    version: 1,
+    attempt,
+    failures: 0,
+    notBefore: T0,
+    recordedAt: T0,
+    params,
+  } as StripeIntent;
+}
+
+const fields = (id: string) => ({
+  name: 'Ada Lovelace',
+  email: 'ada@example.com',
+  phone: null,
+  address: {
+    line1: '1 Analytical St',
+    line2: null,
+    city: 'London',
+    state: null,
+    postal_code: 'N1',
+    country: 'GB',
+  },
+  metadata: { plan: 'gold', rtws_id: id },
+});
+
+async function allCustomers(stripe: Stripe): Promise<Stripe.Customer[]> {
+  const out: Stripe.Customer[] = [];
+  for await (const c of stripe.customers.list({ limit: 100 })) out.push(c);
+  return out;
+}
+
+test('create: one Stripe customer carrying rtws_id; a resend with the same key creates nothing', async ({
+  stripe,
+}) => {
+  const create = intent('CreateStripeCustomer', fields('cust-1'), 'rtws-cust-1-create');
+  const first = await executeStripeIntent(stripe, create, () => T0);
+  assert.is(first.type, 'StripeCustomerCreated');
+  const again = await executeStripeIntent(stripe, create, () => T0);
+  assert.is(again.type, 'StripeCustomerCreated');
+  assert.is(
+    (again as { externalId: string }).externalId,
+    (first as { externalId: string }).externalId,
+  );
+  const all = await allCustomers(stripe);
+  assert.is(all.length, 1);
+  assert.is(all[0]!.metadata.rtws_id, 'cust-1');
+  assert.is(all[0]!.address?.city, 'London');
+  assert.is(all[0]!.phone, null);
+});
+
+test('a post-commit 500 on create is uncertain; the lookup finds the customer, and nothing is doubled', async ({
+  stripe,
+  emulator,
+}) => {
+  emulator.failNext({ method: 'POST', path: '/v1/customers', status: 500, phase: 'after' });
+  const create = intent('CreateStripeCustomer', fields('cust-2'), 'rtws-cust-2-create');
+  const failed = await executeStripeIntent(stripe, create, () => T0);
+  assert.is(failed.type, 'StripeCallFailed');
+  assert.is((failed as { failure: string }).failure, 'uncertain');
+  // The same key replays the saved 500: resending can never recover, which is why we look up.
+  const replayed = await executeStripeIntent(stripe, create, () => T0);
+  assert.is((replayed as { failure?: string }).failure, 'uncertain');
+  const found = await executeStripeIntent(
+    stripe,
+    intent(
+      'FindStripeCustomer',
+      { rtwsId: 'cust-2', createdSince: Math.floor(Date.now() / 1000) - 60 },
+      null,
+    ),
+    () => T0,
+  );
+  assert.is(found.type, 'StripeCustomerFound');
+  assert.is((found as { fields: { email: string } }).fields.email, 'ada@example.com');
+  assert.equal(
+    (found as { fields: { metadata: object } }).fields.metadata,
+    { plan: 'gold' },
+    'rtws_id is not a synced field',
+  );
+  assert.is((await allCustomers(stripe)).length, 1);
+});
+
+test('a lookup that finds nothing says so', async ({ stripe }) => {
+  const found = await executeStripeIntent(
+    stripe,
+    intent('FindStripeCustomer', { rtwsId: 'nobody', createdSince: 0 }, null),
+  );
+  assert.is(found.type, 'StripeCustomerNotFound');
+});
+
+test('update: only the patched fields change; a null unsets; the recorded key is sent', async ({
+  stripe,
+  emulator,
+}) => {
+  const c = await stripe.customers.create({
+    name: 'Bo',
+    email: 'bo@example.com',
+    phone: '+1 555',
+    metadata: { a: '1', b: '2', rtws_id: 'x' },
+  });
+  const out = await executeStripeIntent(
+    stripe,
+    intent(
+      'UpdateStripeCustomer',
+      {
+        externalId: c.id,
+        patch: { email: 'new@example.com', phone: null, metadata: { a: null, c: '3' } },
+      },
+      'rtws-x-2-update',
+    ),
+  );
+  assert.is(out.type, 'StripeCustomerUpdated');
+  const after = (await stripe.customers.retrieve(c.id)) as Stripe.Customer;
+  assert.is(after.name, 'Bo');
+  assert.is(after.email, 'new@example.com');
+  assert.is(after.phone, null);
+  assert.equal(after.metadata, { b: '2', c: '3', rtws_id: 'x' });
+  const sent = emulator.requests({ method: 'POST', path: `/v1/customers/${c.id}` });
+  assert.equal(
+    sent.map((r) => r.idempotencyKey),
+    ['rtws-x-2-update'],
+  );
+});
+
+test('404 on update is not_found; delete is done; a second delete is not_found', async ({
+  stripe,
+}) => {
+  const c = await stripe.customers.create({ name: 'Gone' });
+  const del = await executeStripeIntent(
+    stripe,
+    intent('DeleteStripeCustomer', { externalId: c.id }, null),
+  );
+  assert.is(del.type, 'StripeCustomerDeleted');
+  const again = await executeStripeIntent(
+    stripe,
+    intent('DeleteStripeCustomer', { externalId: c.id }, null),
+  );
+  assert.is((again as { failure?: string }).failure, 'not_found');
+  const upd = await executeStripeIntent(
+    stripe,
+    intent('UpdateStripeCustomer', { externalId: c.id, patch: { name: 'x' } }, 'rtws-g-2-update'),
+  );
+  assert.is((upd as { failure?: string }).failure, 'not_found');
+});
+
+test("429 is rate_limited; a timeout is uncertain; a 400 is permanent with Stripe's message", async ({
+  stripe,
+  emulator,
+}) => {
+  emulator.failNext({
+    method: 'POST',
+    path: '/v1/customers',
+    status: 429,
+    error: { type: 'invalid_request_error', code: 'rate_limit', message: 'Too many requests' },
+  });
+  const limited = await executeStripeIntent(
+    stripe,
+    intent('CreateStripeCustomer', fields('r'), 'rtws-r-create'),
+  );
+  assert.is((limited as { failure?: string }).failure, 'rate_limited');
+
+  emulator.delayRequests({ method: 'POST', path: '/v1/customers', ms: 2_000, count: 1 });
+  const slow = await executeStripeIntent(
+    stripe,
+    intent('CreateStripeCustomer', fields('s'), 'rtws-s-create'),
+  );
+  assert.is((slow as { failure?: string }).failure, 'uncertain');
+
+  const bad = await executeStripeIntent(
+    stripe,
+    intent('CreateStripeCustomer', { ...fields('b'), email: 'not an email' }, 'rtws-b-create'),
+  );
+  assert.is((bad as { failure?: string }).failure, 'permanent');
+  assert.match((bad as { reason: string }).reason, /400/);
+  assert.is((bad as { attempt: number }).attempt, 1);
+});
+
+test('a reused key with other parameters is an idempotency conflict (look it up), never a failure', async ({
+  stripe,
+}) => {
+  await executeStripeIntent(stripe, intent('CreateStripeCustomer', fields('k'), 'rtws-k-create'));
+  const clash = await executeStripeIntent(
+    stripe,
+    intent('CreateStripeCustomer', { ...fields('k'), name: 'Other' }, 'rtws-k-create'),
+  );
+  assert.is((clash as { failure?: string }).failure, 'idempotency_conflict');
+});
+
+test.run();
