@@ -76,6 +76,10 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
         nats: !nats.isClosed() && ((await withTimeout(nats.flush().then(() => true, () => false), 1_000)) ?? false),
         migrations: (await withTimeout(migrationsApplied(sql, migrations).catch(() => false), 1_000)) ?? false,
       }),
+      metrics: {
+        outboxDepth: async () => (await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM outbox`)[0]?.n ?? 0,
+        publisher: () => publisher?.stats,
+      },
     });
     url = await server.listen({ host: config.host, port: config.port });
     // Stop accepting first, so in-flight requests finish before their dependencies go.

@@ -4,15 +4,18 @@ import type { Sql } from '../postgres/connect.ts';
 import { bearerAuth } from './auth.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { healthRoutes, type Readiness } from './routes/health.ts';
+import { metricsRoutes, type MetricSources } from './routes/metrics.ts';
 
 export interface AppOptions {
   sql: Sql;
   apiToken: string;
   readiness: () => Promise<Readiness>;
+  metrics?: MetricSources;
 }
 
 export const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   fastify.addHook('onRequest', bearerAuth(options.apiToken));
+  await fastify.register(metricsRoutes, options.metrics ?? {});
   await fastify.register(healthRoutes, { readiness: options.readiness });
   await fastify.register(customerRoutes, { sql: options.sql });
 };

@@ -26,6 +26,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   fastify.setNotFoundHandler((request, reply) =>
     sendProblem(reply, problem(404, `no route for ${request.method} ${request.url.split('?')[0]}`)),
   );
-  await fastify.register(app, { sql: options.sql, apiToken: options.apiToken, readiness: options.readiness });
+  await fastify.register(app, {
+    sql: options.sql,
+    apiToken: options.apiToken,
+    readiness: options.readiness,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+  });
   return fastify;
 }

@@ -147,4 +147,14 @@ test('Idempotency-Key: concurrent duplicates create one customer', async (ctx) =
   assert.is((await footprint(ctx.f.sql)).customers, before.customers + 1);
 });
 
+test('metrics: Prometheus text behind the token, counting requests by route and status', async (ctx) => {
+  assert.is((await ctx.f.app.inject({ method: 'GET', url: '/metrics' })).statusCode, 401);
+  await call(ctx, 'POST', '/customers', { name: 'Counted' });
+  const res = await ctx.f.app.inject({ method: 'GET', url: '/metrics', headers: authHeaders() });
+  assert.is(res.statusCode, 200);
+  assert.match(res.headers['content-type'] as string, /^text\/plain/);
+  assert.match(res.body, /rtws_http_requests_total\{method="POST",route="\/customers",status="201"\} \d+/);
+  assert.match(res.body, /rtws_http_request_seconds_bucket/);
+});
+
 test.run();
