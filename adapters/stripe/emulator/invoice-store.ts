@@ -1,0 +1,68 @@
+import type { ApiRequest, ApiServices } from './api-context.ts';
+import { deletedShape } from './customer-object.ts';
+import { previousAttributes } from './diff.ts';
+import { invalidRequest, resourceMissing } from './errors.ts';
+import type { Expander } from './expand.ts';
+import type { InvoiceObject } from './invoice-object.ts';
+import type { InvoiceItemObject } from './invoiceitem-object.ts';
+import { lineFor, withLines } from './invoice-lines.ts';
+
+export function liveInvoice(
+  svc: ApiServices,
+  id: string,
+  param = 'id',
+  status = 404,
+): InvoiceObject {
+  const invoice = svc.state.invoices.get(id);
+  if (!invoice) throw resourceMissing('invoice', id, param, status);
+  return invoice;
+}
+
+export function requireDraft(invoice: InvoiceObject, action: string): void {
+  if (invoice.status !== 'draft') {
+    throw invalidRequest(
+      `You can only ${action} a draft invoice; this invoice is ${invoice.status}.`,
+      undefined,
+      'invoice_not_editable',
+    );
+  }
+}
+
+/** The customer (or its deleted shape) an invoice or item points at, for `expand[]=customer`. */
+export function customerExpander(svc: ApiServices): Record<string, Expander> {
+  return {
+    customer: (id) => svc.state.customers.get(id) ?? deletedShape(id, 'customer'),
+  };
+}
+
+/** Stores a changed invoice and fires `invoice.updated` plus any lifecycle events, in that order. */
+export function commitInvoice(
+  req: ApiRequest,
+  svc: ApiServices,
+  before: InvoiceObject,
+  after: InvoiceObject,
+  types: string[] = [],
+): InvoiceObject {
+  svc.state.invoices.put(after);
+  const previous = previousAttributes(before, after);
+  if (previous !== undefined) svc.emit(req, 'invoice.updated', after, previous);
+  for (const type of types) svc.emit(req, type, after);
+  return after;
+}
+
+/** Rebuilds an invoice's lines after an item was attached or removed. */
+export function relineInvoice(
+  svc: ApiServices,
+  invoice: InvoiceObject,
+  items: (lines: InvoiceItemObject[]) => InvoiceItemObject[],
+): InvoiceObject {
+  const current: InvoiceItemObject[] = [];
+  for (const line of invoice.lines.data) {
+    const item = svc.state.invoiceItems.get(line.parent.invoice_item_details.invoice_item);
+    if (item) current.push(item);
+  }
+  return withLines(
+    invoice,
+    items(current).map((item) => lineFor(item, invoice.id)),
+  );
+}
