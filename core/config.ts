@@ -36,6 +36,8 @@ export const VARIABLES = [
   { name: 'RTWS_ROLES', parse: 'list', schema: Type.Array(Type.Union(ROLES.map((r) => Type.Literal(r))), { minItems: 1 }), default: 'api,publisher,worker', doc: 'What this process runs: any of api, publisher, worker.' },
   { name: 'RTWS_PARTITIONS', parse: 'int', schema: Int(1, 99), default: '16', doc: 'Subject partitions that workers share. Fixed for the life of a deployment.' },
   { name: 'RTWS_DATA_DIR', parse: 'string', schema: Type.String({ minLength: 1 }), default: '.rtws-data', doc: 'Where the sandbox emulators keep their state.' },
+  { name: 'RTWS_SANDBOX_STRIPE_PORT', parse: 'int', schema: Int(0, 65535), default: '0', doc: 'Sandbox only: the Stripe emulator\'s port (0 = a free one).' },
+  { name: 'RTWS_SANDBOX_SALESFORCE_PORT', parse: 'int', schema: Int(0, 65535), default: '0', doc: 'Sandbox only: the Salesforce emulator\'s port (0 = a free one).' },
   { name: 'RTWS_PUBLISHER_POLL_MS', parse: 'int', schema: Int(10, 600_000), default: '1000', doc: 'Safety poll of the outbox, covering missed notifications.' },
   { name: 'RTWS_PUBLISHER_BATCH', parse: 'int', schema: Int(1, 10_000), default: '1000', doc: 'Outbox rows the publisher takes per transaction.' },
   { name: 'RTWS_PUBLISH_WINDOW', parse: 'int', schema: Int(1, 10_000), default: '512', doc: 'Publishes awaiting their PubAck at once (never more than one per customer).' },
@@ -64,6 +66,7 @@ export interface Config {
   readonly roles: readonly Role[];
   readonly partitions: number;
   readonly dataDir: string;
+  readonly sandboxPorts: { readonly stripe: number; readonly salesforce: number };
   readonly publisher: { readonly pollMs: number; readonly batchSize: number; readonly window: number };
   readonly retention: { readonly maxAgeSeconds: number; readonly maxBytes: number };
   readonly bodyLimit: number;
@@ -140,6 +143,7 @@ export function loadConfig(env: Env): Config {
     roles: [...new Set(get<Role[]>('RTWS_ROLES'))],
     partitions: get('RTWS_PARTITIONS'),
     dataDir: get('RTWS_DATA_DIR'),
+    sandboxPorts: { stripe: get('RTWS_SANDBOX_STRIPE_PORT'), salesforce: get('RTWS_SANDBOX_SALESFORCE_PORT') },
     publisher: {
       pollMs: get('RTWS_PUBLISHER_POLL_MS'),
       batchSize: get('RTWS_PUBLISHER_BATCH'),

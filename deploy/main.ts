@@ -4,6 +4,7 @@ import { loadConfig, type Config } from '../core/config.ts';
 import { ConfigError } from '../core/errors.ts';
 import { startRtws } from './rtws.ts';
 import { banner } from './banner.ts';
+import { startSandbox, type Sandbox } from './sandbox.ts';
 
 let config: Config;
 try {
@@ -18,11 +19,24 @@ try {
 
 const log = pino({ level: config.logLevel, base: { service: 'rtws' } });
 
-const rtws = await startRtws(config, log).catch((err: unknown) => {
+async function start() {
+  let sandbox: Sandbox | undefined;
+  try {
+    sandbox = config.sandbox ? await startSandbox(config, log) : undefined;
+    const rtws = await startRtws(sandbox?.config ?? config, log);
+    if (sandbox && rtws.url) sandbox.registerWebhook(rtws.url);
+    return { rtws, sandbox };
+  } catch (err) {
+    await sandbox?.close();
+    throw err;
+  }
+}
+
+const { rtws, sandbox } = await start().catch((err: unknown) => {
   log.fatal({ err }, 'rtws failed to start');
   process.exit(1);
 });
-process.stdout.write(banner(config, rtws));
+process.stdout.write(banner(config, rtws, sandbox));
 
 let closing = false;
 async function shutdown(signal: string) {
@@ -36,6 +50,7 @@ async function shutdown(signal: string) {
   force.unref();
   try {
     await rtws.close();
+    await sandbox?.close();
     process.exit(0);
   } catch (err) {
     log.error({ err }, 'shutdown failed');

@@ -1,4 +1,7 @@
 // A whole rtws for one suite: its own database, its own namespace, the shared (or given) services.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { loadConfig, type Config, type Env } from '../../core/config.ts';
 import { silentLogger } from '../../core/ports.ts';
@@ -29,7 +32,10 @@ export async function testEnvironment(options: { postgresAdminUrl?: string; nats
   const natsUrl = options.natsUrl ?? shared!.natsUrl;
   const db = await createTestDatabase(options.postgresAdminUrl ?? shared!.postgresAdminUrl);
   const namespace = uniqueName('t');
+  // The sandbox (a process started without a Stripe key) keeps its emulators' state here.
+  const dataDir = mkdtempSync(join(tmpdir(), 'rtws-data-'));
   const env: Env = {
+    RTWS_DATA_DIR: dataDir,
     DATABASE_URL: db.url,
     NATS_URL: natsUrl,
     PORT: '0',
@@ -48,6 +54,7 @@ export async function testEnvironment(options: { postgresAdminUrl?: string; nats
     async cleanup() {
       await deleteNamespace(natsUrl, namespace).catch(() => {});
       await db.drop();
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
