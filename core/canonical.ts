@@ -1,6 +1,11 @@
 // Canonical content: the form every comparison between systems uses, so that formatting
 // differences (a trailing space, "" versus null, an email's case) never look like changes.
-import { ADDRESS_KEYS, RESERVED_METADATA_KEYS, type Address, type SyncedFields } from './customer.ts';
+import {
+  ADDRESS_KEYS,
+  RESERVED_METADATA_KEYS,
+  type Address,
+  type SyncedFields,
+} from './customer.ts';
 
 export type CanonicalAddress = Record<(typeof ADDRESS_KEYS)[number], string | null>;
 
@@ -23,7 +28,9 @@ export function canonicalEmail(value: string | null | undefined): string | null 
 }
 
 /** All six keys, or null when every key is empty. */
-export function canonicalAddress(address: Partial<Address> | null | undefined): CanonicalAddress | null {
+export function canonicalAddress(
+  address: Partial<Address> | null | undefined,
+): CanonicalAddress | null {
   if (!address) return null;
   const out = {} as CanonicalAddress;
   let any = false;
@@ -38,7 +45,9 @@ export function canonicalAddress(address: Partial<Address> | null | undefined): 
 const reserved = new Set<string>(RESERVED_METADATA_KEYS);
 
 /** String values, rtws's own keys removed, keys sorted so that equal maps serialise equally. */
-export function canonicalMetadata(metadata: Record<string, unknown> | null | undefined): Record<string, string> {
+export function canonicalMetadata(
+  metadata: Record<string, unknown> | null | undefined,
+): Record<string, string> {
   const out: Record<string, string> = {};
   if (!metadata) return out;
   for (const key of Object.keys(metadata).sort()) {
@@ -66,5 +75,7 @@ export function sameValue(a: unknown, b: unknown): boolean {
   const ka = Object.keys(a);
   const kb = Object.keys(b);
   if (ka.length !== kb.length) return false;
-  return ka.every((k) => sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  return ka.every((k) =>
+    sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+  );
 }

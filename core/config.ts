@@ -27,32 +27,188 @@ const Url = (protocols: string) => Type.String({ pattern: `^(${protocols})://` }
 const Int = (min: number, max: number) => Type.Integer({ minimum: min, maximum: max });
 
 export const VARIABLES = [
-  { name: 'DATABASE_URL', parse: 'string', schema: Url('postgres|postgresql'), default: 'postgres://postgres@127.0.0.1:5432/rtws', doc: 'Postgres connection URL; the database is created if missing.', secret: true },
-  { name: 'NATS_URL', parse: 'list', schema: Type.Array(Url('nats|tls'), { minItems: 1 }), default: 'nats://127.0.0.1:4222', doc: 'NATS server URL(s), comma-separated.' },
-  { name: 'HOST', parse: 'string', schema: Type.String({ minLength: 1 }), default: '127.0.0.1', doc: 'Address the HTTP API listens on.' },
-  { name: 'PORT', parse: 'int', schema: Int(0, 65535), default: '8080', doc: 'HTTP port (0 picks a free one).' },
-  { name: 'RTWS_API_TOKEN', parse: 'string', schema: Type.String({ minLength: 16 }), doc: 'Bearer token for the API. Unset: one is generated and shown once in the startup banner.', secret: true },
-  { name: 'RTWS_NAMESPACE', parse: 'string', schema: Type.String({ pattern: NAMESPACE_PATTERN }), default: '', doc: 'Prefixes every stream, subject and bucket, so tenants can share a NATS server.' },
-  { name: 'RTWS_ROLES', parse: 'list', schema: Type.Array(Type.Union(ROLES.map((r) => Type.Literal(r))), { minItems: 1 }), default: 'api,publisher,worker', doc: 'What this process runs: any of api, publisher, worker.' },
-  { name: 'RTWS_PARTITIONS', parse: 'int', schema: Int(1, 99), default: '16', doc: 'Subject partitions that workers share. Fixed for the life of a deployment.' },
-  { name: 'RTWS_DATA_DIR', parse: 'string', schema: Type.String({ minLength: 1 }), default: '.rtws-data', doc: 'Where the sandbox emulators keep their state.' },
-  { name: 'RTWS_SANDBOX_STRIPE_PORT', parse: 'int', schema: Int(0, 65535), default: '0', doc: 'Sandbox only: the Stripe emulator\'s port (0 = a free one).' },
-  { name: 'RTWS_SANDBOX_SALESFORCE_PORT', parse: 'int', schema: Int(0, 65535), default: '0', doc: 'Sandbox only: the Salesforce emulator\'s port (0 = a free one).' },
-  { name: 'RTWS_PUBLISHER_POLL_MS', parse: 'int', schema: Int(10, 600_000), default: '1000', doc: 'Safety poll of the outbox, covering missed notifications.' },
-  { name: 'RTWS_PUBLISHER_BATCH', parse: 'int', schema: Int(1, 10_000), default: '1000', doc: 'Outbox rows the publisher takes per transaction.' },
-  { name: 'RTWS_PUBLISH_WINDOW', parse: 'int', schema: Int(1, 10_000), default: '512', doc: 'Publishes awaiting their PubAck at once (never more than one per customer).' },
-  { name: 'RTWS_STREAM_MAX_AGE_S', parse: 'int', schema: Int(0, 10 * 365 * 86_400), default: String(30 * 86_400), doc: 'Retention of CHANGES, INVOICES and INBOUND by age, in seconds (0 = unlimited).' },
-  { name: 'RTWS_STREAM_MAX_BYTES', parse: 'int', schema: Int(-1, Number.MAX_SAFE_INTEGER), default: '-1', doc: 'Retention of each stream by size, in bytes (-1 = unlimited).' },
-  { name: 'RTWS_BODY_LIMIT', parse: 'int', schema: Int(1024, 10 * 1024 * 1024), default: String(64 * 1024), doc: 'Largest accepted request body, in bytes; larger ones get 413.' },
-  { name: 'LOG_LEVEL', parse: 'string', schema: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))), default: 'info', doc: 'Log level.' },
-  { name: 'STRIPE_SECRET_KEY', parse: 'string', schema: Type.String({ pattern: '^(sk|rk)_(test|live)_' }), doc: 'Stripe API key. Unset: the sandbox (built-in emulators).', secret: true },
-  { name: 'STRIPE_WEBHOOK_SECRET', parse: 'list', schema: Type.Array(Type.String({ pattern: '^whsec_' })), doc: 'Webhook signing secrets, comma-separated (several during a rotation).', secret: true },
-  { name: 'STRIPE_API_BASE', parse: 'string', schema: Type.String({ pattern: '^https?://[^/]+$' }), doc: 'Stripe API origin, e.g. http://127.0.0.1:12111, without /v1.' },
-  { name: 'SALESFORCE_LOGIN_URL', parse: 'string', schema: Url('https?'), doc: 'Salesforce login (My Domain) URL.' },
-  { name: 'SALESFORCE_CLIENT_ID', parse: 'string', schema: Type.String({ minLength: 1 }), doc: 'Salesforce connected-app client id.' },
-  { name: 'SALESFORCE_CLIENT_SECRET', parse: 'string', schema: Type.String({ minLength: 1 }), doc: 'Salesforce connected-app client secret.', secret: true },
-  { name: 'SALESFORCE_OBJECT', parse: 'string', schema: Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]*$' }), default: 'Account', doc: 'The sObject customers map to.' },
-  { name: 'SALESFORCE_EXTERNAL_ID_FIELD', parse: 'string', schema: Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]*$' }), default: 'Rtws_Id__c', doc: 'The external-id field holding our customer id.' },
+  {
+    name: 'DATABASE_URL',
+    parse: 'string',
+    schema: Url('postgres|postgresql'),
+    default: 'postgres://postgres@127.0.0.1:5432/rtws',
+    doc: 'Postgres connection URL; the database is created if missing.',
+    secret: true,
+  },
+  {
+    name: 'NATS_URL',
+    parse: 'list',
+    schema: Type.Array(Url('nats|tls'), { minItems: 1 }),
+    default: 'nats://127.0.0.1:4222',
+    doc: 'NATS server URL(s), comma-separated.',
+  },
+  {
+    name: 'HOST',
+    parse: 'string',
+    schema: Type.String({ minLength: 1 }),
+    default: '127.0.0.1',
+    doc: 'Address the HTTP API listens on.',
+  },
+  {
+    name: 'PORT',
+    parse: 'int',
+    schema: Int(0, 65535),
+    default: '8080',
+    doc: 'HTTP port (0 picks a free one).',
+  },
+  {
+    name: 'RTWS_API_TOKEN',
+    parse: 'string',
+    schema: Type.String({ minLength: 16 }),
+    doc: 'Bearer token for the API. Unset: one is generated and shown once in the startup banner.',
+    secret: true,
+  },
+  {
+    name: 'RTWS_NAMESPACE',
+    parse: 'string',
+    schema: Type.String({ pattern: NAMESPACE_PATTERN }),
+    default: '',
+    doc: 'Prefixes every stream, subject and bucket, so tenants can share a NATS server.',
+  },
+  {
+    name: 'RTWS_ROLES',
+    parse: 'list',
+    schema: Type.Array(Type.Union(ROLES.map((r) => Type.Literal(r))), { minItems: 1 }),
+    default: 'api,publisher,worker',
+    doc: 'What this process runs: any of api, publisher, worker.',
+  },
+  {
+    name: 'RTWS_PARTITIONS',
+    parse: 'int',
+    schema: Int(1, 99),
+    default: '16',
+    doc: 'Subject partitions that workers share. Fixed for the life of a deployment.',
+  },
+  {
+    name: 'RTWS_DATA_DIR',
+    parse: 'string',
+    schema: Type.String({ minLength: 1 }),
+    default: '.rtws-data',
+    doc: 'Where the sandbox emulators keep their state.',
+  },
+  {
+    name: 'RTWS_SANDBOX_STRIPE_PORT',
+    parse: 'int',
+    schema: Int(0, 65535),
+    default: '0',
+    doc: "Sandbox only: the Stripe emulator's port (0 = a free one).",
+  },
+  {
+    name: 'RTWS_SANDBOX_SALESFORCE_PORT',
+    parse: 'int',
+    schema: Int(0, 65535),
+    default: '0',
+    doc: "Sandbox only: the Salesforce emulator's port (0 = a free one).",
+  },
+  {
+    name: 'RTWS_PUBLISHER_POLL_MS',
+    parse: 'int',
+    schema: Int(10, 600_000),
+    default: '1000',
+    doc: 'Safety poll of the outbox, covering missed notifications.',
+  },
+  {
+    name: 'RTWS_PUBLISHER_BATCH',
+    parse: 'int',
+    schema: Int(1, 10_000),
+    default: '1000',
+    doc: 'Outbox rows the publisher takes per transaction.',
+  },
+  {
+    name: 'RTWS_PUBLISH_WINDOW',
+    parse: 'int',
+    schema: Int(1, 10_000),
+    default: '512',
+    doc: 'Publishes awaiting their PubAck at once (never more than one per customer).',
+  },
+  {
+    name: 'RTWS_STREAM_MAX_AGE_S',
+    parse: 'int',
+    schema: Int(0, 10 * 365 * 86_400),
+    default: String(30 * 86_400),
+    doc: 'Retention of CHANGES, INVOICES and INBOUND by age, in seconds (0 = unlimited).',
+  },
+  {
+    name: 'RTWS_STREAM_MAX_BYTES',
+    parse: 'int',
+    schema: Int(-1, Number.MAX_SAFE_INTEGER),
+    default: '-1',
+    doc: 'Retention of each stream by size, in bytes (-1 = unlimited).',
+  },
+  {
+    name: 'RTWS_BODY_LIMIT',
+    parse: 'int',
+    schema: Int(1024, 10 * 1024 * 1024),
+    default: String(64 * 1024),
+    doc: 'Largest accepted request body, in bytes; larger ones get 413.',
+  },
+  {
+    name: 'LOG_LEVEL',
+    parse: 'string',
+    schema: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    ),
+    default: 'info',
+    doc: 'Log level.',
+  },
+  {
+    name: 'STRIPE_SECRET_KEY',
+    parse: 'string',
+    schema: Type.String({ pattern: '^(sk|rk)_(test|live)_' }),
+    doc: 'Stripe API key. Unset: the sandbox (built-in emulators).',
+    secret: true,
+  },
+  {
+    name: 'STRIPE_WEBHOOK_SECRET',
+    parse: 'list',
+    schema: Type.Array(Type.String({ pattern: '^whsec_' })),
+    doc: 'Webhook signing secrets, comma-separated (several during a rotation).',
+    secret: true,
+  },
+  {
+    name: 'STRIPE_API_BASE',
+    parse: 'string',
+    schema: Type.String({ pattern: '^https?://[^/]+$' }),
+    doc: 'Stripe API origin, e.g. http://127.0.0.1:12111, without /v1.',
+  },
+  {
+    name: 'SALESFORCE_LOGIN_URL',
+    parse: 'string',
+    schema: Url('https?'),
+    doc: 'Salesforce login (My Domain) URL.',
+  },
+  {
+    name: 'SALESFORCE_CLIENT_ID',
+    parse: 'string',
+    schema: Type.String({ minLength: 1 }),
+    doc: 'Salesforce connected-app client id.',
+  },
+  {
+    name: 'SALESFORCE_CLIENT_SECRET',
+    parse: 'string',
+    schema: Type.String({ minLength: 1 }),
+    doc: 'Salesforce connected-app client secret.',
+    secret: true,
+  },
+  {
+    name: 'SALESFORCE_OBJECT',
+    parse: 'string',
+    schema: Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]*$' }),
+    default: 'Account',
+    doc: 'The sObject customers map to.',
+  },
+  {
+    name: 'SALESFORCE_EXTERNAL_ID_FIELD',
+    parse: 'string',
+    schema: Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]*$' }),
+    default: 'Rtws_Id__c',
+    doc: 'The external-id field holding our customer id.',
+  },
 ] as const satisfies readonly Variable[];
 
 export interface Config {
@@ -67,7 +223,11 @@ export interface Config {
   readonly partitions: number;
   readonly dataDir: string;
   readonly sandboxPorts: { readonly stripe: number; readonly salesforce: number };
-  readonly publisher: { readonly pollMs: number; readonly batchSize: number; readonly window: number };
+  readonly publisher: {
+    readonly pollMs: number;
+    readonly batchSize: number;
+    readonly window: number;
+  };
   readonly retention: { readonly maxAgeSeconds: number; readonly maxBytes: number };
   readonly bodyLimit: number;
   readonly logLevel: string;
@@ -96,7 +256,10 @@ function parse(v: Variable, raw: string): unknown {
     case 'int':
       return /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
     case 'list':
-      return raw.split(',').map((s) => s.trim()).filter(Boolean);
+      return raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     default: {
       const never: never = v.parse;
       return never;
@@ -114,7 +277,10 @@ function read(env: Env): Map<Name, unknown> {
     if (!Value.Check(v.schema, value)) {
       const first = Value.Errors(v.schema, value).First();
       const shown = v.secret ? '(hidden)' : JSON.stringify(text);
-      throw new ConfigError(v.name, `invalid value ${shown}: ${first?.message ?? 'does not match'}`);
+      throw new ConfigError(
+        v.name,
+        `invalid value ${shown}: ${first?.message ?? 'does not match'}`,
+      );
     }
     out.set(v.name, value);
   }
@@ -124,9 +290,17 @@ function read(env: Env): Map<Name, unknown> {
 export function loadConfig(env: Env): Config {
   const m = read(env);
   const get = <T>(name: Name) => m.get(name) as T;
-  const sfPresent = ['SALESFORCE_LOGIN_URL', 'SALESFORCE_CLIENT_ID', 'SALESFORCE_CLIENT_SECRET'].filter((n) => m.has(n as Name));
+  const sfPresent = [
+    'SALESFORCE_LOGIN_URL',
+    'SALESFORCE_CLIENT_ID',
+    'SALESFORCE_CLIENT_SECRET',
+  ].filter((n) => m.has(n as Name));
   if (sfPresent.length > 0 && sfPresent.length < 3) {
-    const missing = ['SALESFORCE_LOGIN_URL', 'SALESFORCE_CLIENT_ID', 'SALESFORCE_CLIENT_SECRET'].find((n) => !m.has(n as Name))!;
+    const missing = [
+      'SALESFORCE_LOGIN_URL',
+      'SALESFORCE_CLIENT_ID',
+      'SALESFORCE_CLIENT_SECRET',
+    ].find((n) => !m.has(n as Name))!;
     throw new ConfigError(missing, 'required when any Salesforce credential is set');
   }
   const secretKey = get<string | undefined>('STRIPE_SECRET_KEY');
@@ -143,13 +317,19 @@ export function loadConfig(env: Env): Config {
     roles: [...new Set(get<Role[]>('RTWS_ROLES'))],
     partitions: get('RTWS_PARTITIONS'),
     dataDir: get('RTWS_DATA_DIR'),
-    sandboxPorts: { stripe: get('RTWS_SANDBOX_STRIPE_PORT'), salesforce: get('RTWS_SANDBOX_SALESFORCE_PORT') },
+    sandboxPorts: {
+      stripe: get('RTWS_SANDBOX_STRIPE_PORT'),
+      salesforce: get('RTWS_SANDBOX_SALESFORCE_PORT'),
+    },
     publisher: {
       pollMs: get('RTWS_PUBLISHER_POLL_MS'),
       batchSize: get('RTWS_PUBLISHER_BATCH'),
       window: get('RTWS_PUBLISH_WINDOW'),
     },
-    retention: { maxAgeSeconds: get('RTWS_STREAM_MAX_AGE_S'), maxBytes: get('RTWS_STREAM_MAX_BYTES') },
+    retention: {
+      maxAgeSeconds: get('RTWS_STREAM_MAX_AGE_S'),
+      maxBytes: get('RTWS_STREAM_MAX_BYTES'),
+    },
     bodyLimit: get('RTWS_BODY_LIMIT'),
     logLevel: get('LOG_LEVEL'),
     stripe: {

@@ -17,9 +17,21 @@ export type ChangeMetadata = Static<typeof ChangeMetadata>;
 
 /** A captured change to a customer: the whole synced snapshot at `version`. */
 export const CustomerChanged = Type.Union([
-  Type.Object({ type: Type.Literal('CustomerCreated'), data: SyncedFields, metadata: ChangeMetadata }),
-  Type.Object({ type: Type.Literal('CustomerUpdated'), data: SyncedFields, metadata: ChangeMetadata }),
-  Type.Object({ type: Type.Literal('CustomerDeleted'), data: SyncedFields, metadata: ChangeMetadata }),
+  Type.Object({
+    type: Type.Literal('CustomerCreated'),
+    data: SyncedFields,
+    metadata: ChangeMetadata,
+  }),
+  Type.Object({
+    type: Type.Literal('CustomerUpdated'),
+    data: SyncedFields,
+    metadata: ChangeMetadata,
+  }),
+  Type.Object({
+    type: Type.Literal('CustomerDeleted'),
+    data: SyncedFields,
+    metadata: ChangeMetadata,
+  }),
 ]);
 export type CustomerChanged = Static<typeof CustomerChanged>;
 

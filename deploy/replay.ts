@@ -24,7 +24,10 @@ async function history(nc: NatsConnection, stream: string, filter: string): Prom
   const info = await jsm.streams.info(stream);
   const out: Recorded[] = [];
   if (info.state.messages === 0) return out;
-  const consumer = await jetstream(nc).consumers.get(stream, { deliver_policy: DeliverPolicy.All, filter_subjects: filter });
+  const consumer = await jetstream(nc).consumers.get(stream, {
+    deliver_policy: DeliverPolicy.All,
+    filter_subjects: filter,
+  });
   if ((await consumer.info()).num_pending === 0) return out;
   const iter = await consumer.consume({ max_messages: 500 });
   for await (const m of iter) {
@@ -52,7 +55,10 @@ function line(r: Recorded): string {
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { rebuild: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
+    options: {
+      rebuild: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
   });
   const customerId = positionals[0];
   if (!customerId || !/^[0-9a-f-]{36}$/i.test(customerId)) {
@@ -63,15 +69,30 @@ async function main(): Promise<number> {
   const names = subjectNames(config.namespace, config.partitions);
   const nc = await connectNats({ servers: config.natsServers, name: 'rtws-replay' });
   try {
-    const recorded = await history(nc, names.streams.changes, names.customerHistoryFilter(customerId));
-    if (values.json) console.log(JSON.stringify(recorded.map(({ atMs: _, ...r }) => r), null, 2));
+    const recorded = await history(
+      nc,
+      names.streams.changes,
+      names.customerHistoryFilter(customerId),
+    );
+    if (values.json)
+      console.log(
+        JSON.stringify(
+          recorded.map(({ atMs: _, ...r }) => r),
+          null,
+          2,
+        ),
+      );
     else {
-      console.log(`${recorded.length} recorded message(s) for customer ${customerId} in ${names.streams.changes}`);
+      console.log(
+        `${recorded.length} recorded message(s) for customer ${customerId} in ${names.streams.changes}`,
+      );
       for (const r of recorded) console.log(line(r));
     }
     if (values.rebuild) {
       // `at` is the stream's timestamp of each message: the same instants the live actor recorded.
-      const events = recorded.map((r) => ({ ...r.message, at: r.atMs }) as unknown as CustomerEvent);
+      const events = recorded.map(
+        (r) => ({ ...r.message, at: r.atMs }) as unknown as CustomerEvent,
+      );
       const snapshot = replay(customerId, events);
       console.log('\nrebuilt actor state:');
       console.log(JSON.stringify({ value: snapshot.value, context: snapshot.context }, null, 2));

@@ -8,7 +8,10 @@ import type { Logger } from '../core/ports.ts';
 import { names as subjectNames } from '../core/subjects.ts';
 import { connectPostgres, ensureDatabase, type Sql } from '../adapters/postgres/connect.ts';
 import { loadMigrations, migrate, migrationsApplied } from '../adapters/postgres/migrate.ts';
-import { startOutboxPublisher, type OutboxPublisher } from '../adapters/postgres/outbox/publisher.ts';
+import {
+  startOutboxPublisher,
+  type OutboxPublisher,
+} from '../adapters/postgres/outbox/publisher.ts';
 import { connectNats } from '../adapters/jetstream/connect.ts';
 import { ensureStreams } from '../adapters/jetstream/streams.ts';
 import { jetStreamPublisher } from '../adapters/jetstream/durable-publisher.ts';
@@ -72,12 +75,33 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
       bodyLimit: config.bodyLimit,
       logLevel: config.logLevel,
       readiness: async () => ({
-        postgres: (await withTimeout(sql`SELECT 1`.then(() => true, () => false), 1_000)) ?? false,
-        nats: !nats.isClosed() && ((await withTimeout(nats.flush().then(() => true, () => false), 1_000)) ?? false),
-        migrations: (await withTimeout(migrationsApplied(sql, migrations).catch(() => false), 1_000)) ?? false,
+        postgres:
+          (await withTimeout(
+            sql`SELECT 1`.then(
+              () => true,
+              () => false,
+            ),
+            1_000,
+          )) ?? false,
+        nats:
+          !nats.isClosed() &&
+          ((await withTimeout(
+            nats.flush().then(
+              () => true,
+              () => false,
+            ),
+            1_000,
+          )) ??
+            false),
+        migrations:
+          (await withTimeout(
+            migrationsApplied(sql, migrations).catch(() => false),
+            1_000,
+          )) ?? false,
       }),
       metrics: {
-        outboxDepth: async () => (await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM outbox`)[0]?.n ?? 0,
+        outboxDepth: async () =>
+          (await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM outbox`)[0]?.n ?? 0,
         publisher: () => publisher?.stats,
       },
     });

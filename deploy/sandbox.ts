@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/ports.ts';
 import { startStripeEmulator, type StripeEmulator } from '../adapters/stripe/emulator/index.ts';
-import { startSalesforceEmulator, type SalesforceEmulator } from '../adapters/salesforce/emulator/index.ts';
+import {
+  startSalesforceEmulator,
+  type SalesforceEmulator,
+} from '../adapters/salesforce/emulator/index.ts';
 
 /** Any `sk_test_` key addresses the emulator's one account. */
 const SANDBOX_STRIPE_KEY = 'sk_test_rtws_sandbox';
@@ -22,11 +25,17 @@ export interface Sandbox {
 }
 
 export async function startSandbox(config: Config, log: Logger): Promise<Sandbox> {
-  const stripe = await startStripeEmulator({ port: config.sandboxPorts.stripe, dataDir: join(config.dataDir, 'stripe') });
+  const stripe = await startStripeEmulator({
+    port: config.sandboxPorts.stripe,
+    dataDir: join(config.dataDir, 'stripe'),
+  });
   const sfConfigured = config.salesforce.loginUrl !== undefined;
   const salesforce = sfConfigured
     ? undefined
-    : await startSalesforceEmulator({ port: config.sandboxPorts.salesforce, dataDir: join(config.dataDir, 'salesforce') }).catch(async (err: unknown) => {
+    : await startSalesforceEmulator({
+        port: config.sandboxPorts.salesforce,
+        dataDir: join(config.dataDir, 'salesforce'),
+      }).catch(async (err: unknown) => {
         await stripe.close();
         throw err;
       });
@@ -37,13 +46,25 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const secret =
     config.port !== 0
-      ? stripe.registerWebhookEndpoint(`http://${host}:${config.port}/webhooks/stripe`, config.stripe.webhookSecrets[0])
+      ? stripe.registerWebhookEndpoint(
+          `http://${host}:${config.port}/webhooks/stripe`,
+          config.stripe.webhookSecrets[0],
+        )
       : (config.stripe.webhookSecrets[0] ?? `whsec_${randomBytes(24).toString('base64url')}`);
   const sandboxed: Config = Object.freeze({
     ...config,
-    stripe: Object.freeze({ secretKey: SANDBOX_STRIPE_KEY, apiBase: stripe.url, webhookSecrets: Object.freeze([secret]) }),
+    stripe: Object.freeze({
+      secretKey: SANDBOX_STRIPE_KEY,
+      apiBase: stripe.url,
+      webhookSecrets: Object.freeze([secret]),
+    }),
     salesforce: salesforce
-      ? Object.freeze({ ...config.salesforce, loginUrl: salesforce.loginUrl, clientId: salesforce.clientId, clientSecret: salesforce.clientSecret })
+      ? Object.freeze({
+          ...config.salesforce,
+          loginUrl: salesforce.loginUrl,
+          clientId: salesforce.clientId,
+          clientSecret: salesforce.clientSecret,
+        })
       : config.salesforce,
   });
   return {

@@ -46,7 +46,8 @@ function runFile(file: string): Promise<FileResult> {
     child.on('close', (code) => {
       clearTimeout(timer);
       killGroup(child.pid); // whatever the file left running goes with it
-      const count = (label: string) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(output)?.[1] ?? 0);
+      const count = (label: string) =>
+        Number(new RegExp(`${label}:\\s+(\\d+)`).exec(output)?.[1] ?? 0);
       const total = count('Total');
       const passed = count('Passed');
       const skipped = count('Skipped');
@@ -54,7 +55,9 @@ function runFile(file: string): Promise<FileResult> {
       // pass and was not skipped is a failure all the same.
       const ok = code === 0 && total > 0 && passed + skipped === total;
       const failed = ok ? 0 : Math.max(1, total - passed - skipped);
-      process.stdout.write(`\n── ${relative(root, file)} (${ok ? 'ok' : `FAILED, exit ${code}`})\n`);
+      process.stdout.write(
+        `\n── ${relative(root, file)} (${ok ? 'ok' : `FAILED, exit ${code}`})\n`,
+      );
       if (!ok || process.env.RTWS_TEST_VERBOSE) process.stdout.write(output);
       resolve({ file, passed, failed, skipped, ok });
     });

@@ -37,7 +37,13 @@ const TITLES: Record<number, string> = {
 };
 
 export function problem(status: number, detail?: string, extra: Partial<Problem> = {}): Problem {
-  return { type: 'about:blank', title: TITLES[status] ?? 'Error', status, ...(detail ? { detail } : {}), ...extra };
+  return {
+    type: 'about:blank',
+    title: TITLES[status] ?? 'Error',
+    status,
+    ...(detail ? { detail } : {}),
+    ...extra,
+  };
 }
 
 export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
@@ -54,12 +60,15 @@ interface AjvIssue {
 /** `/address/city` → `address.city`; a missing or unknown property names itself. */
 export function fieldOf(issue: AjvIssue): string {
   const path = issue.instancePath.split('/').filter(Boolean);
-  const named = issue.params.missingProperty ?? issue.params.additionalProperty ?? issue.params.propertyName;
+  const named =
+    issue.params.missingProperty ?? issue.params.additionalProperty ?? issue.params.propertyName;
   if (typeof named === 'string' && issue.keyword !== 'propertyNames') path.push(named);
   return path.join('.');
 }
 
-function validationProblem(err: FastifyError & { validation: AjvIssue[]; validationContext?: string }): Problem {
+function validationProblem(
+  err: FastifyError & { validation: AjvIssue[]; validationContext?: string },
+): Problem {
   const first = err.validation[0]!;
   const field = fieldOf(first);
   const where = err.validationContext ?? 'body';
@@ -76,12 +85,23 @@ function validationProblem(err: FastifyError & { validation: AjvIssue[]; validat
 function isOurUnavailability(err: unknown): boolean {
   const code = (err as { code?: string }).code ?? '';
   return (
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECT_TIMEOUT', 'CONNECTION_DESTROYED'].includes(code) ||
-    /^(08|57P0|53)/.test(code) // connection exceptions, admin shutdown, insufficient resources
+    [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'ETIMEDOUT',
+      'CONNECTION_CLOSED',
+      'CONNECTION_ENDED',
+      'CONNECT_TIMEOUT',
+      'CONNECTION_DESTROYED',
+    ].includes(code) || /^(08|57P0|53)/.test(code) // connection exceptions, admin shutdown, insufficient resources
   );
 }
 
-export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+export function errorHandler(
+  err: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
   if ('validation' in err && Array.isArray(err.validation)) {
     return sendProblem(reply, validationProblem(err as FastifyError & { validation: AjvIssue[] }));
   }
@@ -89,7 +109,10 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
     return sendProblem(reply, problem(400, err.message, { field: err.field, code: err.code }));
   }
   if (err instanceof PreconditionFailedError) {
-    return sendProblem(reply, problem(412, err.message, { code: err.code, current_version: err.currentVersion }));
+    return sendProblem(
+      reply,
+      problem(412, err.message, { code: err.code, current_version: err.currentVersion }),
+    );
   }
   if (err instanceof RtwsError && STATUS_BY_CODE[err.code] && STATUS_BY_CODE[err.code]! < 500) {
     return sendProblem(reply, problem(STATUS_BY_CODE[err.code]!, err.message, { code: err.code }));
@@ -101,8 +124,14 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
   if ((err instanceof RtwsError && err.code === 'unavailable') || isOurUnavailability(err)) {
     request.log.warn({ err }, 'dependency unavailable');
     reply.header('retry-after', '1');
-    return sendProblem(reply, problem(503, 'a dependency is unavailable; retry shortly', { code: 'unavailable' }));
+    return sendProblem(
+      reply,
+      problem(503, 'a dependency is unavailable; retry shortly', { code: 'unavailable' }),
+    );
   }
   request.log.error({ err }, 'request failed');
-  return sendProblem(reply, problem(500, 'internal error', { code: 'internal', request_id: request.id }));
+  return sendProblem(
+    reply,
+    problem(500, 'internal error', { code: 'internal', request_id: request.id }),
+  );
 }

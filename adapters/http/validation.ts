@@ -9,7 +9,13 @@ import type { FastifySchemaCompiler } from 'fastify';
 const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
 
 function makeAjv(options: Options): Ajv {
-  const ajv = new Ajv({ allErrors: false, useDefaults: true, removeAdditional: false, strict: false, ...options });
+  const ajv = new Ajv({
+    allErrors: false,
+    useDefaults: true,
+    removeAdditional: false,
+    strict: false,
+    ...options,
+  });
   return addFormats(ajv);
 }
 

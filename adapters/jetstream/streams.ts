@@ -18,7 +18,10 @@ const NANOS_PER_SECOND = 1_000_000_000;
 /** JetStream's dedupe horizon for Nats-Msg-Id; publisher retries land well inside it. */
 const DUPLICATE_WINDOW_SECONDS = 120;
 
-export function streamConfigs(names: Names, retention: Retention): (Partial<StreamConfig> & { name: string })[] {
+export function streamConfigs(
+  names: Names,
+  retention: Retention,
+): (Partial<StreamConfig> & { name: string })[] {
   const common = {
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
@@ -37,7 +40,11 @@ export function streamConfigs(names: Names, retention: Retention): (Partial<Stre
   ];
 }
 
-export async function ensureStreams(jsm: JetStreamManager, names: Names, retention: Retention): Promise<void> {
+export async function ensureStreams(
+  jsm: JetStreamManager,
+  names: Names,
+  retention: Retention,
+): Promise<void> {
   for (const config of streamConfigs(names, retention)) {
     const name = config.name;
     const exists = await jsm.streams.info(name).then(
@@ -54,5 +61,9 @@ export async function ensureStreams(jsm: JetStreamManager, names: Names, retenti
 
 function isStreamNotFound(err: unknown): boolean {
   const e = err as { name?: string; code?: number; api_error?: { err_code?: number } };
-  return e.name === 'StreamNotFoundError' || e.api_error?.err_code === 10059 || /stream not found/i.test(String(err));
+  return (
+    e.name === 'StreamNotFoundError' ||
+    e.api_error?.err_code === 10059 ||
+    /stream not found/i.test(String(err))
+  );
 }

@@ -1,6 +1,11 @@
 // The customer catalogue. Writes are single statements or short transactions; the triggers bump
 // the version, stamp the origin and capture the change into the outbox in the same transaction.
-import type { Customer, CustomerCreateBody, CustomerPatchBody, Metadata } from '../../core/customer.ts';
+import type {
+  Customer,
+  CustomerCreateBody,
+  CustomerPatchBody,
+  Metadata,
+} from '../../core/customer.ts';
 import { METADATA_MAX_KEYS } from '../../core/customer.ts';
 import { canonicalAddress, canonicalEmail, canonicalString } from '../../core/canonical.ts';
 import { NotFoundError, PreconditionFailedError, ValidationError } from '../../core/errors.ts';
@@ -19,7 +24,8 @@ interface CustomerRow {
   updated_at: Date;
 }
 
-const COLUMNS = 'id, name, email, phone, address, metadata, version, origin, created_at, updated_at';
+const COLUMNS =
+  'id, name, email, phone, address, metadata, version, origin, created_at, updated_at';
 
 export function toCustomer(r: CustomerRow): Customer {
   return {
@@ -113,7 +119,8 @@ async function lockLive(tx: Tx, id: string, ifMatch: number | undefined): Promis
   const [row] = await tx<CustomerRow[]>`
     SELECT ${tx.unsafe(COLUMNS)} FROM customers WHERE id = ${id} AND deleted_at IS NULL FOR UPDATE`;
   if (!row) throw new NotFoundError('customer');
-  if (ifMatch !== undefined && row.version !== ifMatch) throw new PreconditionFailedError(ifMatch, row.version);
+  if (ifMatch !== undefined && row.version !== ifMatch)
+    throw new PreconditionFailedError(ifMatch, row.version);
   return row;
 }
 
@@ -126,7 +133,10 @@ export function mergeMetadata(current: Metadata, patch: CustomerPatchBody['metad
     else out[k] = v;
   }
   if (Object.keys(out).length > METADATA_MAX_KEYS) {
-    throw new ValidationError(`metadata may hold at most ${METADATA_MAX_KEYS} keys after the merge`, 'metadata');
+    throw new ValidationError(
+      `metadata may hold at most ${METADATA_MAX_KEYS} keys after the merge`,
+      'metadata',
+    );
   }
   return out;
 }

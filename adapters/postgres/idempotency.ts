@@ -15,7 +15,9 @@ export interface StoredResponse {
 export const IDEMPOTENCY_TTL_HOURS = 24;
 
 export function requestHash(body: unknown): string {
-  return createHash('sha256').update(JSON.stringify(body ?? null)).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(body ?? null))
+    .digest('hex');
 }
 
 export async function withIdempotency(
@@ -34,7 +36,9 @@ export async function withIdempotency(
       INSERT INTO idempotency_keys (scope, key, request_hash) VALUES (${scope}, ${key}, ${hash})
       ON CONFLICT (scope, key) DO NOTHING RETURNING 1`;
     if (claimed.length === 0) {
-      const [prior] = await tx<{ request_hash: string; status: number; body: unknown; expired: boolean }[]>`
+      const [prior] = await tx<
+        { request_hash: string; status: number; body: unknown; expired: boolean }[]
+      >`
         SELECT request_hash, status, body,
                created_at < now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS}) AS expired
         FROM idempotency_keys WHERE scope = ${scope} AND key = ${key}`;

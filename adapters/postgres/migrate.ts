@@ -30,7 +30,9 @@ export async function migrate(sql: Sql, migrations?: Migration[]): Promise<strin
     await tx`SELECT pg_advisory_xact_lock(hashtext('rtws.migrate'))`;
     await tx`CREATE TABLE IF NOT EXISTS rtws_migrations (
       version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`;
-    const applied = new Set((await tx<{ version: number }[]>`SELECT version FROM rtws_migrations`).map((r) => r.version));
+    const applied = new Set(
+      (await tx<{ version: number }[]>`SELECT version FROM rtws_migrations`).map((r) => r.version),
+    );
     const done: string[] = [];
     for (const m of all) {
       if (applied.has(m.version)) continue;

@@ -13,15 +13,29 @@ test.after(async (ctx) => {
   await ctx.f?.close();
 });
 
-async function call(ctx: { f: ApiFixture }, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown, headers: Record<string, string> = {}) {
+async function call(
+  ctx: { f: ApiFixture },
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
   const { 'content-type': contentType, ...auth } = authHeaders();
   const res = await ctx.f.app.inject({
     method,
     url,
-    headers: { ...auth, ...(body === undefined ? {} : { 'content-type': contentType! }), ...headers },
+    headers: {
+      ...auth,
+      ...(body === undefined ? {} : { 'content-type': contentType! }),
+      ...headers,
+    },
     ...(body === undefined ? {} : { payload: body as object }),
   });
-  return { status: res.statusCode, body: res.body ? res.json<Record<string, any>>() : undefined, headers: res.headers };
+  return {
+    status: res.statusCode,
+    body: res.body ? res.json<Record<string, any>>() : undefined,
+    headers: res.headers,
+  };
 }
 
 test('create, read, update and delete round trip', async (ctx) => {
@@ -37,7 +51,14 @@ test('create, read, update and delete round trip', async (ctx) => {
   assert.is(c.email, 'ada@example.com', 'emails are lowercased');
   assert.is(c.version, 1);
   assert.is(c.origin, 'api');
-  assert.equal(c.address, { line1: '1 Analytical St', line2: null, city: 'London', state: null, postal_code: null, country: 'GB' });
+  assert.equal(c.address, {
+    line1: '1 Analytical St',
+    line2: null,
+    city: 'London',
+    state: null,
+    postal_code: null,
+    country: 'GB',
+  });
   assert.ok(c.created_at && c.updated_at);
   assert.is(created.headers.etag, '"1"');
 
@@ -59,11 +80,27 @@ test('create, read, update and delete round trip', async (ctx) => {
 });
 
 test('metadata merges, a null removes a key, and the address is replaced whole', async (ctx) => {
-  const c = (await call(ctx, 'POST', '/customers', { name: 'M', metadata: { a: '1', b: '2' }, address: { line1: 'x', city: 'y' } })).body!;
-  const p = await call(ctx, 'PATCH', `/customers/${c.id}`, { metadata: { b: null, c: '3' }, address: { city: 'z' } });
+  const c = (
+    await call(ctx, 'POST', '/customers', {
+      name: 'M',
+      metadata: { a: '1', b: '2' },
+      address: { line1: 'x', city: 'y' },
+    })
+  ).body!;
+  const p = await call(ctx, 'PATCH', `/customers/${c.id}`, {
+    metadata: { b: null, c: '3' },
+    address: { city: 'z' },
+  });
   assert.is(p.status, 200);
   assert.equal(p.body!.metadata, { a: '1', c: '3' });
-  assert.equal(p.body!.address, { line1: null, line2: null, city: 'z', state: null, postal_code: null, country: null });
+  assert.equal(p.body!.address, {
+    line1: null,
+    line2: null,
+    city: 'z',
+    state: null,
+    postal_code: null,
+    country: null,
+  });
   const cleared = await call(ctx, 'PATCH', `/customers/${c.id}`, { address: null, email: null });
   assert.is(cleared.body!.address, null);
 });
@@ -71,7 +108,10 @@ test('metadata merges, a null removes a key, and the address is replaced whole',
 test('a no-op PATCH keeps the version', async (ctx) => {
   const c = (await call(ctx, 'POST', '/customers', { name: 'Same', email: 's@example.com' })).body!;
   const before = await footprint(ctx.f.sql);
-  const p = await call(ctx, 'PATCH', `/customers/${c.id}`, { name: 'Same', email: 'S@EXAMPLE.com' });
+  const p = await call(ctx, 'PATCH', `/customers/${c.id}`, {
+    name: 'Same',
+    email: 'S@EXAMPLE.com',
+  });
   assert.is(p.status, 200);
   assert.is(p.body!.version, 1);
   assert.is((await footprint(ctx.f.sql)).outbox, before.outbox);
@@ -87,18 +127,32 @@ test('If-Match: the current version passes, a stale one gets 412 and changes not
   assert.is(stale.headers['content-type'], 'application/problem+json; charset=utf-8');
   assert.is(stale.body!.current_version, 2);
   assert.is((await call(ctx, 'GET', `/customers/${c.id}`)).body!.name, 'V2');
-  assert.is((await call(ctx, 'DELETE', `/customers/${c.id}`, undefined, { 'if-match': '1' })).status, 412);
-  assert.is((await call(ctx, 'DELETE', `/customers/${c.id}`, undefined, { 'if-match': 'W/"2"' })).status, 204);
+  assert.is(
+    (await call(ctx, 'DELETE', `/customers/${c.id}`, undefined, { 'if-match': '1' })).status,
+    412,
+  );
+  assert.is(
+    (await call(ctx, 'DELETE', `/customers/${c.id}`, undefined, { 'if-match': 'W/"2"' })).status,
+    204,
+  );
 });
 
 test('list: cursor pagination visits every customer once, and filters by email', async (ctx) => {
   await ctx.f.sql`TRUNCATE customers, outbox`;
-  for (let i = 0; i < 7; i++) await call(ctx, 'POST', '/customers', { name: `P${i}`, email: i === 3 ? 'Find@Me.io' : `p${i}@example.com` });
+  for (let i = 0; i < 7; i++)
+    await call(ctx, 'POST', '/customers', {
+      name: `P${i}`,
+      email: i === 3 ? 'Find@Me.io' : `p${i}@example.com`,
+    });
   const seen: string[] = [];
   let cursor: string | null = null;
   let pages = 0;
   do {
-    const page: { body?: Record<string, any> } = await call(ctx, 'GET', `/customers?limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+    const page: { body?: Record<string, any> } = await call(
+      ctx,
+      'GET',
+      `/customers?limit=3${cursor ? `&cursor=${cursor}` : ''}`,
+    );
     seen.push(...(page.body!.data as { name: string }[]).map((c) => c.name));
     cursor = page.body!.next_cursor as string | null;
     pages++;
@@ -106,17 +160,28 @@ test('list: cursor pagination visits every customer once, and filters by email',
   assert.is(pages, 3);
   assert.equal(seen, ['P0', 'P1', 'P2', 'P3', 'P4', 'P5', 'P6']);
   const found = await call(ctx, 'GET', '/customers?email=find@me.io');
-  assert.equal((found.body!.data as { name: string }[]).map((c) => c.name), ['P3']);
+  assert.equal(
+    (found.body!.data as { name: string }[]).map((c) => c.name),
+    ['P3'],
+  );
 });
 
 test('auth: a missing or wrong token gets 401; health endpoints are open', async (ctx) => {
   const none = await ctx.f.app.inject({ method: 'GET', url: '/customers' });
   assert.is(none.statusCode, 401);
   assert.is(none.headers['content-type'], 'application/problem+json; charset=utf-8');
-  const wrong = await ctx.f.app.inject({ method: 'GET', url: '/customers', headers: { authorization: 'Bearer nope' } });
+  const wrong = await ctx.f.app.inject({
+    method: 'GET',
+    url: '/customers',
+    headers: { authorization: 'Bearer nope' },
+  });
   assert.is(wrong.statusCode, 401);
   const before = await footprint(ctx.f.sql);
-  const post = await ctx.f.app.inject({ method: 'POST', url: '/customers', payload: { name: 'X' } });
+  const post = await ctx.f.app.inject({
+    method: 'POST',
+    url: '/customers',
+    payload: { name: 'X' },
+  });
   assert.is(post.statusCode, 401);
   assert.equal(await footprint(ctx.f.sql), before);
   assert.is((await ctx.f.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
@@ -132,7 +197,13 @@ test('Idempotency-Key: a retry returns the first response and creates nothing', 
   assert.equal(again.body, first.body);
   assert.is(again.headers['idempotent-replayed'], 'true');
   assert.equal(await footprint(ctx.f.sql), before);
-  const reused = await call(ctx, 'POST', '/customers', { name: 'Other' }, { 'idempotency-key': 'k-1' });
+  const reused = await call(
+    ctx,
+    'POST',
+    '/customers',
+    { name: 'Other' },
+    { 'idempotency-key': 'k-1' },
+  );
   assert.is(reused.status, 422);
   assert.equal(await footprint(ctx.f.sql), before);
 });
@@ -140,7 +211,9 @@ test('Idempotency-Key: a retry returns the first response and creates nothing', 
 test('Idempotency-Key: concurrent duplicates create one customer', async (ctx) => {
   const before = await footprint(ctx.f.sql);
   const results = await Promise.all(
-    Array.from({ length: 8 }, () => call(ctx, 'POST', '/customers', { name: 'Race' }, { 'idempotency-key': 'race-1' })),
+    Array.from({ length: 8 }, () =>
+      call(ctx, 'POST', '/customers', { name: 'Race' }, { 'idempotency-key': 'race-1' }),
+    ),
   );
   assert.ok(results.every((r) => r.status === 201));
   assert.is(new Set(results.map((r) => r.body!.id)).size, 1);
@@ -153,7 +226,10 @@ test('metrics: Prometheus text behind the token, counting requests by route and 
   const res = await ctx.f.app.inject({ method: 'GET', url: '/metrics', headers: authHeaders() });
   assert.is(res.statusCode, 200);
   assert.match(res.headers['content-type'] as string, /^text\/plain/);
-  assert.match(res.body, /rtws_http_requests_total\{method="POST",route="\/customers",status="201"\} \d+/);
+  assert.match(
+    res.body,
+    /rtws_http_requests_total\{method="POST",route="\/customers",status="201"\} \d+/,
+  );
   assert.match(res.body, /rtws_http_request_seconds_bucket/);
 });
 

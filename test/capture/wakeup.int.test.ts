@@ -19,7 +19,10 @@ const test = suite<{ t: TestEnvironment; rtws: Rtws }>('wake-up');
 
 test.before(async (ctx) => {
   ctx.t = await testEnvironment();
-  ctx.rtws = await startTestRtws(ctx.t, { RTWS_ROLES: 'publisher', RTWS_PUBLISHER_POLL_MS: String(POLL_MS) });
+  ctx.rtws = await startTestRtws(ctx.t, {
+    RTWS_ROLES: 'publisher',
+    RTWS_PUBLISHER_POLL_MS: String(POLL_MS),
+  });
 });
 test.after(async (ctx) => {
   await ctx.rtws?.close();
@@ -29,13 +32,25 @@ test.after(async (ctx) => {
 test('an idle publisher arms the flag, and one write reaches the stream well within a poll period', async (ctx) => {
   const { sql } = ctx.rtws;
   // Idle: the publisher has drained and is asleep with the flag armed.
-  const armed = await eventually(async () => (await sql<{ v: number }[]>`SELECT last_value AS v FROM outbox_armed`)[0]!.v, (v) => v === 1, 5_000, 20);
+  const armed = await eventually(
+    async () => (await sql<{ v: number }[]>`SELECT last_value AS v FROM outbox_armed`)[0]!.v,
+    (v) => v === 1,
+    5_000,
+    20,
+  );
   assert.is(armed, 1);
   for (let i = 0; i < 3; i++) {
     const started = Date.now();
-    const [c] = await sql<{ id: string }[]>`INSERT INTO customers (name) VALUES (${`Idle ${i}`}) RETURNING id`;
+    const [c] = await sql<
+      { id: string }[]
+    >`INSERT INTO customers (name) VALUES (${`Idle ${i}`}) RETURNING id`;
     const got = await eventually(
-      () => readStream(ctx.rtws.nats, ctx.t.names.streams.changes, ctx.t.names.customerHistoryFilter(c!.id)),
+      () =>
+        readStream(
+          ctx.rtws.nats,
+          ctx.t.names.streams.changes,
+          ctx.t.names.customerHistoryFilter(c!.id),
+        ),
       (m) => m.length === 1,
       WELL_WITHIN,
       5,
@@ -43,7 +58,12 @@ test('an idle publisher arms the flag, and one write reaches the stream well wit
     assert.is(got.length, 1, `write ${i} was not published within ${WELL_WITHIN} ms`);
     assert.ok(Date.now() - started < WELL_WITHIN);
     // Let the publisher go back to sleep before the next write.
-    await eventually(async () => (await sql<{ v: number }[]>`SELECT last_value AS v FROM outbox_armed`)[0]!.v, (v) => v === 1, 5_000, 20);
+    await eventually(
+      async () => (await sql<{ v: number }[]>`SELECT last_value AS v FROM outbox_armed`)[0]!.v,
+      (v) => v === 1,
+      5_000,
+      20,
+    );
   }
 });
 

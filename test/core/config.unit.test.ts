@@ -15,7 +15,12 @@ test('defaults fill every field, and the result is frozen', () => {
 });
 
 test('values are parsed and checked', () => {
-  const c = loadConfig({ PORT: '9000', RTWS_ROLES: 'worker, api', STRIPE_WEBHOOK_SECRET: 'whsec_a,whsec_b', STRIPE_SECRET_KEY: 'sk_test_x' });
+  const c = loadConfig({
+    PORT: '9000',
+    RTWS_ROLES: 'worker, api',
+    STRIPE_WEBHOOK_SECRET: 'whsec_a,whsec_b',
+    STRIPE_SECRET_KEY: 'sk_test_x',
+  });
   assert.is(c.port, 9000);
   assert.equal(c.roles, ['worker', 'api']);
   assert.equal(c.stripe.webhookSecrets, ['whsec_a', 'whsec_b']);

@@ -3,7 +3,12 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnRtws, type RtwsProcess } from '../harness/process.ts';
 import { authHeaders, observe, testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
-import { createTestDatabase, sharedServices, uniqueName, withDatabase } from '../harness/services.ts';
+import {
+  createTestDatabase,
+  sharedServices,
+  uniqueName,
+  withDatabase,
+} from '../harness/services.ts';
 import { eventually, readStream } from '../harness/stream.ts';
 import { connectPostgres } from '../../adapters/postgres/connect.ts';
 
@@ -19,7 +24,12 @@ test.after(async (ctx) => {
 });
 
 async function apiUrl(p: RtwsProcess): Promise<string> {
-  const out = await eventually(async () => p.output(), (o) => /API:\s+http/.test(o) || p.child.exitCode !== null, 30_000, 50);
+  const out = await eventually(
+    async () => p.output(),
+    (o) => /API:\s+http/.test(o) || p.child.exitCode !== null,
+    30_000,
+    50,
+  );
   const url = /API:\s+(http\S+)/.exec(out)?.[1];
   if (!url) throw new Error(`rtws did not start:\n${out}`);
   return url;
@@ -37,7 +47,11 @@ test('it creates a missing database, serves the API, and exits 0 on SIGTERM with
     assert.is((await fetch(`${url}/readyz`)).status, 200);
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) {
-      const res = await fetch(`${url}/customers`, { method: 'POST', headers: authHeaders(), body: JSON.stringify({ name: `E2E ${i}` }) });
+      const res = await fetch(`${url}/customers`, {
+        method: 'POST',
+        headers: authHeaders(),
+        body: JSON.stringify({ name: `E2E ${i}` }),
+      });
       assert.is(res.status, 201);
       ids.push(((await res.json()) as { id: string }).id);
     }
@@ -53,7 +67,11 @@ test('it creates a missing database, serves the API, and exits 0 on SIGTERM with
     const o = await observe({ ...ctx.t, db: { ...ctx.t.db, url: databaseUrl } });
     try {
       const stream = await readStream(o.nats, ctx.t.names.streams.changes);
-      for (const id of ids) assert.ok(stream.some((m) => m.message.metadata.customer_id === id), `customer ${id} reached the stream`);
+      for (const id of ids)
+        assert.ok(
+          stream.some((m) => m.message.metadata.customer_id === id),
+          `customer ${id} reached the stream`,
+        );
     } finally {
       await o.close();
     }
@@ -74,8 +92,15 @@ test('a generated API token is shown once, in the banner, and works', async (ctx
     const token = /API token:\s+(\S+)/.exec(p.output())?.[1];
     assert.ok(token, 'the banner shows the generated token');
     assert.is((await fetch(`${url}/customers`)).status, 401);
-    assert.is((await fetch(`${url}/customers`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
-    assert.is(p.output().split(token).length - 1, 1, 'the token appears exactly once in the output');
+    assert.is(
+      (await fetch(`${url}/customers`, { headers: { authorization: `Bearer ${token}` } })).status,
+      200,
+    );
+    assert.is(
+      p.output().split(token).length - 1,
+      1,
+      'the token appears exactly once in the output',
+    );
   } finally {
     await p.kill('SIGTERM');
     await db.drop();

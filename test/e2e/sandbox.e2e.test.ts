@@ -21,27 +21,44 @@ test.after(async (ctx) => {
 test('the emulators start, answer their official clients, and stop with rtws', async (ctx) => {
   const p = spawnRtws({ ...ctx.t.env, LOG_LEVEL: 'warn' });
   ctx.p = p;
-  const out = await eventually(async () => p.output(), (o) => /Salesforce:/.test(o) || p.child.exitCode !== null, 30_000, 50);
+  const out = await eventually(
+    async () => p.output(),
+    (o) => /Salesforce:/.test(o) || p.child.exitCode !== null,
+    30_000,
+    50,
+  );
   const stripeUrl = /Stripe:\s+(http\S+)\s+key (\S+)/.exec(out);
   const webhook = /webhooks:\s+(http\S+)\s+secret (whsec_\S+)/.exec(out);
   const sf = /Salesforce:\s+(http\S+)\s+client id (\S+)\s+client secret (\S+)/.exec(out);
   assert.ok(stripeUrl && webhook && sf, out);
 
   const base = new URL(stripeUrl[1]!);
-  const stripe = new Stripe(stripeUrl[2]!, { host: base.hostname, port: Number(base.port), protocol: 'http', maxNetworkRetries: 0 });
+  const stripe = new Stripe(stripeUrl[2]!, {
+    host: base.hostname,
+    port: Number(base.port),
+    protocol: 'http',
+    maxNetworkRetries: 0,
+  });
   const c = await stripe.customers.create({ name: 'Sandboxed' });
   assert.match(c.id, /^cus_/);
 
   const token = await fetch(`${sf[1]}/services/oauth2/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: sf[2]!, client_secret: sf[3]! }),
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: sf[2]!,
+      client_secret: sf[3]!,
+    }),
   });
   assert.is(token.status, 200);
 
   assert.is(await p.kill('SIGTERM'), 0);
   assert.not.ok(await reachable(base.hostname, Number(base.port)), 'the Stripe emulator stopped');
-  assert.not.ok(await reachable('127.0.0.1', Number(new URL(sf[1]!).port)), 'the Salesforce emulator stopped');
+  assert.not.ok(
+    await reachable('127.0.0.1', Number(new URL(sf[1]!).port)),
+    'the Salesforce emulator stopped',
+  );
 });
 
 test.run();

@@ -4,14 +4,23 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { privatePostgres, type PrivateServer } from '../harness/private-servers.ts';
-import { authHeaders, observe, startTestRtws, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
+import {
+  authHeaders,
+  observe,
+  startTestRtws,
+  testEnvironment,
+  type Observer,
+  type TestEnvironment,
+} from '../harness/rtws.ts';
 import { assertStreamMatchesDatabase } from './verify.ts';
 import { sleep } from './writers.ts';
 import type { Rtws } from '../../deploy/rtws.ts';
 
 const ROUNDS = Number(process.env.RTWS_FAULT_ROUNDS ?? 2);
 
-const test = suite<{ pg: PrivateServer; t: TestEnvironment; o: Observer; rtws: Rtws }>('Postgres restart');
+const test = suite<{ pg: PrivateServer; t: TestEnvironment; o: Observer; rtws: Rtws }>(
+  'Postgres restart',
+);
 
 test.before(async (ctx) => {
   ctx.pg = await privatePostgres();
@@ -38,9 +47,18 @@ async function writer(url: string, w: number, running: () => boolean, tally: Tal
   for (let n = 0; running(); n++) {
     const [method, path, body, extra] = id
       ? (['PATCH', `/customers/${id}`, { metadata: { n: String(n) } }, {}] as const)
-      : (['POST', '/customers', { name: `Writer ${w}` }, { 'idempotency-key': `writer-${w}` }] as const);
+      : ([
+          'POST',
+          '/customers',
+          { name: `Writer ${w}` },
+          { 'idempotency-key': `writer-${w}` },
+        ] as const);
     try {
-      const res = await fetch(`${url}${path}`, { method, headers: { ...authHeaders(), ...extra }, body: JSON.stringify(body) });
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: { ...authHeaders(), ...extra },
+        body: JSON.stringify(body),
+      });
       if (res.status === 503) tally.unavailable++;
       else if (res.ok) {
         tally.ok++;
@@ -72,7 +90,11 @@ test('Postgres crashes and returns mid-burst: 503s meanwhile, then every change 
 
   assert.equal(tally.other, [], 'an outage never shows as a misleading 4xx or a 500');
   assert.ok(tally.unavailable > 0, 'the outage was seen as 503');
-  const after = await fetch(`${url}/customers`, { method: 'POST', headers: authHeaders(), body: JSON.stringify({ name: 'After' }) });
+  const after = await fetch(`${url}/customers`, {
+    method: 'POST',
+    headers: authHeaders(),
+    body: JSON.stringify({ name: 'After' }),
+  });
   assert.is(after.status, 201, 'the API recovered');
   const ready = await fetch(`${url}/readyz`);
   assert.is(ready.status, 200);

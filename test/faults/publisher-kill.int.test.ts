@@ -9,7 +9,9 @@ import { sleep, sqlBurst } from './writers.ts';
 
 const KILLS = Number(process.env.RTWS_FAULT_ROUNDS ?? 3);
 
-const test = suite<{ t: TestEnvironment; o: Observer; children: RtwsProcess[] }>('publisher SIGKILL');
+const test = suite<{ t: TestEnvironment; o: Observer; children: RtwsProcess[] }>(
+  'publisher SIGKILL',
+);
 
 test.before(async (ctx) => {
   ctx.t = await testEnvironment();
@@ -23,11 +25,17 @@ test.after(async (ctx) => {
   await ctx.t?.cleanup();
 });
 
-const publisherEnv = (t: TestEnvironment) => ({ ...t.env, RTWS_ROLES: 'publisher', RTWS_PUBLISHER_BATCH: '50' });
+const publisherEnv = (t: TestEnvironment) => ({
+  ...t.env,
+  RTWS_ROLES: 'publisher',
+  RTWS_PUBLISHER_BATCH: '50',
+});
 
 test('killed mid-burst, again and again: every change lands once, in order', async (ctx) => {
-  const ids = (await ctx.o.sql<{ id: string }[]>`
-    INSERT INTO customers (name) SELECT 'K' || g FROM generate_series(1, 40) g RETURNING id`).map((r) => r.id);
+  const ids = (
+    await ctx.o.sql<{ id: string }[]>`
+    INSERT INTO customers (name) SELECT 'K' || g FROM generate_series(1, 40) g RETURNING id`
+  ).map((r) => r.id);
   const burst = sqlBurst(ctx.o.sql, ids, 4);
   for (let round = 0; round < KILLS; round++) {
     const p = spawnRtws(publisherEnv(ctx.t));
@@ -40,7 +48,11 @@ test('killed mid-burst, again and again: every change lands once, in order', asy
   assert.ok(writes > 100, `the burst wrote (${writes})`);
   const survivor = spawnRtws(publisherEnv(ctx.t));
   ctx.children.push(survivor);
-  const total = await assertStreamMatchesDatabase(ctx.o.sql, ctx.o.nats, ctx.t.names.streams.changes);
+  const total = await assertStreamMatchesDatabase(
+    ctx.o.sql,
+    ctx.o.nats,
+    ctx.t.names.streams.changes,
+  );
   assert.is(total, ids.length + writes);
 });
 
@@ -59,7 +71,9 @@ test('a standby publisher takes over when the active one dies', async (ctx) => {
   ctx.children.push(third, fourth);
   await sleep(1_000);
   await third.kill('SIGKILL');
-  const [c] = await ctx.o.sql<{ id: string }[]>`INSERT INTO customers (name) VALUES ('After takeover') RETURNING id`;
+  const [c] = await ctx.o.sql<
+    { id: string }[]
+  >`INSERT INTO customers (name) VALUES ('After takeover') RETURNING id`;
   await assertStreamMatchesDatabase(ctx.o.sql, ctx.o.nats, ctx.t.names.streams.changes);
   assert.ok(c);
 });

@@ -7,14 +7,32 @@ import { eventually, readStream, versionsByCustomer } from '../harness/stream.ts
  * Every committed version of every customer is in the stream exactly once and in order: the
  * database's final versions are the truth the stream must match.
  */
-export async function assertStreamMatchesDatabase(sql: Sql, nats: NatsConnection, stream: string): Promise<number> {
-  await eventually(async () => (await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM outbox`)[0]!.n, (n) => n === 0, 60_000, 200);
+export async function assertStreamMatchesDatabase(
+  sql: Sql,
+  nats: NatsConnection,
+  stream: string,
+): Promise<number> {
+  await eventually(
+    async () => (await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM outbox`)[0]!.n,
+    (n) => n === 0,
+    60_000,
+    200,
+  );
   const rows = await sql<{ id: string; version: number }[]>`SELECT id, version FROM customers`;
   const expectedTotal = rows.reduce((n, r) => n + r.version, 0);
-  const changes = await eventually(() => readStream(nats, stream), (c) => c.length >= expectedTotal, 30_000, 200);
+  const changes = await eventually(
+    () => readStream(nats, stream),
+    (c) => c.length >= expectedTotal,
+    30_000,
+    200,
+  );
   const byCustomer = versionsByCustomer(changes);
   for (const r of rows) {
-    assert.equal(byCustomer.get(r.id), Array.from({ length: r.version }, (_, i) => i + 1), `customer ${r.id}`);
+    assert.equal(
+      byCustomer.get(r.id),
+      Array.from({ length: r.version }, (_, i) => i + 1),
+      `customer ${r.id}`,
+    );
   }
   assert.is(changes.length, expectedTotal, 'no message beyond the committed versions');
   return expectedTotal;

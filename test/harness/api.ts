@@ -38,7 +38,9 @@ export async function apiFixture(options: { bodyLimit?: number } = {}): Promise<
 }
 
 /** Rows in customers and outbox: what "changes nothing" is checked against. */
-export async function footprint(sql: Sql): Promise<{ customers: number; outbox: number; maxVersion: number }> {
+export async function footprint(
+  sql: Sql,
+): Promise<{ customers: number; outbox: number; maxVersion: number }> {
   const [r] = await sql<{ customers: number; outbox: number; max_version: number }[]>`
     SELECT (SELECT count(*)::int FROM customers) AS customers,
            (SELECT count(*)::int FROM outbox) AS outbox,

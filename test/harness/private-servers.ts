@@ -17,12 +17,18 @@ export function freePort(): Promise<number> {
     srv.once('error', reject);
     srv.listen(0, '127.0.0.1', () => {
       const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+      srv.close(() =>
+        typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port')),
+      );
     });
   });
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+async function waitFor(
+  check: () => Promise<boolean>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
@@ -86,13 +92,27 @@ export async function privatePostgres(): Promise<PrivateServer> {
   const data = join(dir, 'data');
   // Postgres refuses to run as root; on a root-run machine it runs as the postgres user.
   const asRoot = process.getuid?.() === 0;
-  const pgUser = asRoot ? Number(execFileSync('id', ['-u', 'postgres']).toString().trim()) : undefined;
-  const pgGroup = asRoot ? Number(execFileSync('id', ['-g', 'postgres']).toString().trim()) : undefined;
+  const pgUser = asRoot
+    ? Number(execFileSync('id', ['-u', 'postgres']).toString().trim())
+    : undefined;
+  const pgGroup = asRoot
+    ? Number(execFileSync('id', ['-g', 'postgres']).toString().trim())
+    : undefined;
   if (pgUser !== undefined && pgGroup !== undefined) chownSync(dir, pgUser, pgGroup);
   const run = (bin: string, args: string[]) =>
-    asRoot ? (['runuser', ['-u', 'postgres', '--', join(PG_BIN, bin), ...args]] as const) : ([join(PG_BIN, bin), args] as const);
+    asRoot
+      ? (['runuser', ['-u', 'postgres', '--', join(PG_BIN, bin), ...args]] as const)
+      : ([join(PG_BIN, bin), args] as const);
 
-  const [initCmd, initArgs] = run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
+  const [initCmd, initArgs] = run('initdb', [
+    '-D',
+    data,
+    '-A',
+    'trust',
+    '-U',
+    'postgres',
+    '--no-sync',
+  ]);
   execFileSync(initCmd, [...initArgs], { stdio: 'ignore' });
 
   let child: ChildProcess | undefined;
@@ -115,8 +135,18 @@ export async function privatePostgres(): Promise<PrivateServer> {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     async start() {
       const [cmd, args] = run('postgres', [
-        '-D', data, '-p', String(port), '-k', dir,
-        '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200',
+        '-D',
+        data,
+        '-p',
+        String(port),
+        '-k',
+        dir,
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'fsync=off',
+        '-c',
+        'max_connections=200',
       ]);
       child = spawn(cmd, [...args], { stdio: 'ignore' });
       live.add(kill);

@@ -27,7 +27,9 @@ export interface TestEnvironment {
   cleanup(): Promise<void>;
 }
 
-export async function testEnvironment(options: { postgresAdminUrl?: string; natsUrl?: string } = {}): Promise<TestEnvironment> {
+export async function testEnvironment(
+  options: { postgresAdminUrl?: string; natsUrl?: string } = {},
+): Promise<TestEnvironment> {
   const shared = options.postgresAdminUrl && options.natsUrl ? undefined : await sharedServices();
   const natsUrl = options.natsUrl ?? shared!.natsUrl;
   const db = await createTestDatabase(options.postgresAdminUrl ?? shared!.postgresAdminUrl);
@@ -69,7 +71,8 @@ async function deleteNamespace(natsUrl: string, namespace: string): Promise<void
     const jsm = await jetstreamManager(nc);
     for await (const s of jsm.streams.list()) {
       const name = s.config.name;
-      if (name.startsWith(`${namespace}_`) || name.startsWith(`KV_${namespace}_`)) await jsm.streams.delete(name);
+      if (name.startsWith(`${namespace}_`) || name.startsWith(`KV_${namespace}_`))
+        await jsm.streams.delete(name);
     }
   } finally {
     await nc.close();

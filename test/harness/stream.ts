@@ -11,7 +11,11 @@ export interface StoredChange {
 }
 
 /** Every message in `stream` (optionally filtered), in stream order. */
-export async function readStream(nc: NatsConnection, stream: string, filter?: string): Promise<StoredChange[]> {
+export async function readStream(
+  nc: NatsConnection,
+  stream: string,
+  filter?: string,
+): Promise<StoredChange[]> {
   const jsm = await jetstreamManager(nc);
   const info = await jsm.streams.info(stream);
   const last = info.state.last_seq;
@@ -27,7 +31,12 @@ export async function readStream(nc: NatsConnection, stream: string, filter?: st
   if ((await consumer.info()).num_pending === 0) return out;
   const iter = await consumer.consume({ max_messages: 1000 });
   for await (const m of iter) {
-    out.push({ seq: m.seq, subject: m.subject, msgId: m.headers?.get('Nats-Msg-Id'), message: m.json<CustomerChanged>() });
+    out.push({
+      seq: m.seq,
+      subject: m.subject,
+      msgId: m.headers?.get('Nats-Msg-Id'),
+      message: m.json<CustomerChanged>(),
+    });
     if (m.seq >= last || m.info.pending === 0) break;
   }
   await iter.close();
@@ -35,7 +44,12 @@ export async function readStream(nc: NatsConnection, stream: string, filter?: st
 }
 
 /** Polls until `check` passes or the deadline; returns its last value. */
-export async function eventually<T>(probe: () => Promise<T>, check: (v: T) => boolean, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T>,
+  check: (v: T) => boolean,
+  timeoutMs = 20_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let value = await probe();
   while (!check(value) && Date.now() < deadline) {

@@ -1,6 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Customer, CustomerCreateBody, CustomerId, CustomerPatchBody } from '../../../core/customer.ts';
+import {
+  Customer,
+  CustomerCreateBody,
+  CustomerId,
+  CustomerPatchBody,
+} from '../../../core/customer.ts';
 import { Nullable } from '../../../core/nullable.ts';
 import { customerRepository } from '../../postgres/customers.ts';
 import { requestHash, withIdempotency } from '../../postgres/idempotency.ts';
@@ -12,14 +17,25 @@ export interface CustomerRoutesOptions {
 }
 
 const Params = Type.Object({ id: CustomerId });
-const IfMatchHeaders = Type.Object({ 'if-match': Type.Optional(Type.String({ pattern: '^\\s*(W/)?"?\\d{1,15}"?\\s*$' })) });
+const IfMatchHeaders = Type.Object({
+  'if-match': Type.Optional(Type.String({ pattern: '^\\s*(W/)?"?\\d{1,15}"?\\s*$' })),
+});
 
-export const customerRoutes: FastifyPluginAsyncTypebox<CustomerRoutesOptions> = async (app, { sql }) => {
+export const customerRoutes: FastifyPluginAsyncTypebox<CustomerRoutesOptions> = async (
+  app,
+  { sql },
+) => {
   const customers = customerRepository(sql);
 
   app.post(
     '/customers',
-    { schema: { body: CustomerCreateBody, headers: IdempotencyKeyHeader, response: { 201: Customer, ...ProblemResponses } } },
+    {
+      schema: {
+        body: CustomerCreateBody,
+        headers: IdempotencyKeyHeader,
+        response: { 201: Customer, ...ProblemResponses },
+      },
+    },
     async (request, reply) => {
       const result = await withIdempotency(
         sql,
@@ -30,7 +46,11 @@ export const customerRoutes: FastifyPluginAsyncTypebox<CustomerRoutesOptions> = 
       );
       if (result.replayed) reply.header('idempotent-replayed', 'true');
       const customer = result.body as Customer;
-      return reply.code(result.status).header('etag', `"${customer.version}"`).header('location', `/customers/${customer.id}`).send(customer);
+      return reply
+        .code(result.status)
+        .header('etag', `"${customer.version}"`)
+        .header('location', `/customers/${customer.id}`)
+        .send(customer);
     },
   );
 
@@ -46,7 +66,10 @@ export const customerRoutes: FastifyPluginAsyncTypebox<CustomerRoutesOptions> = 
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ data: Type.Array(Customer), next_cursor: Nullable(Type.String()) }), ...ProblemResponses },
+        response: {
+          200: Type.Object({ data: Type.Array(Customer), next_cursor: Nullable(Type.String()) }),
+          ...ProblemResponses,
+        },
       },
     },
     async (request) => customers.list(request.query),
@@ -63,16 +86,33 @@ export const customerRoutes: FastifyPluginAsyncTypebox<CustomerRoutesOptions> = 
 
   app.patch(
     '/customers/:id',
-    { schema: { params: Params, headers: IfMatchHeaders, body: CustomerPatchBody, response: { 200: Customer, ...ProblemResponses } } },
+    {
+      schema: {
+        params: Params,
+        headers: IfMatchHeaders,
+        body: CustomerPatchBody,
+        response: { 200: Customer, ...ProblemResponses },
+      },
+    },
     async (request, reply) => {
-      const customer = await customers.patch(request.params.id, request.body, parseIfMatch(request.headers['if-match']));
+      const customer = await customers.patch(
+        request.params.id,
+        request.body,
+        parseIfMatch(request.headers['if-match']),
+      );
       return reply.header('etag', `"${customer.version}"`).send(customer);
     },
   );
 
   app.delete(
     '/customers/:id',
-    { schema: { params: Params, headers: IfMatchHeaders, response: { 204: Type.Null(), ...ProblemResponses } } },
+    {
+      schema: {
+        params: Params,
+        headers: IfMatchHeaders,
+        response: { 204: Type.Null(), ...ProblemResponses },
+      },
+    },
     async (request, reply) => {
       await customers.remove(request.params.id, parseIfMatch(request.headers['if-match']));
       return reply.code(204).send(null);

@@ -11,12 +11,22 @@ export interface HealthRoutesOptions {
   readiness: () => Promise<Readiness>;
 }
 
-const Checks = Type.Object({ postgres: Type.Boolean(), nats: Type.Boolean(), migrations: Type.Boolean() });
+const Checks = Type.Object({
+  postgres: Type.Boolean(),
+  nats: Type.Boolean(),
+  migrations: Type.Boolean(),
+});
 
-export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, { readiness }) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (
+  app,
+  { readiness },
+) => {
   app.get(
     '/healthz',
-    { config: { public: true }, schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    {
+      config: { public: true },
+      schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+    },
     async () => ({ status: 'ok' as const }),
   );
 
@@ -24,7 +34,12 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
     '/readyz',
     {
       config: { public: true },
-      schema: { response: { 200: Type.Object({ status: Type.String(), checks: Checks }), 503: Type.Object({ status: Type.String(), checks: Checks }) } },
+      schema: {
+        response: {
+          200: Type.Object({ status: Type.String(), checks: Checks }),
+          503: Type.Object({ status: Type.String(), checks: Checks }),
+        },
+      },
     },
     async (_request, reply) => {
       const checks = await readiness();

@@ -14,8 +14,19 @@ export const metricsRoutes: FastifyPluginAsync<MetricSources> = async (app, sour
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'rtws_process_' });
 
-  const requests = new Counter({ name: 'rtws_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
-  const latency = new Histogram({ name: 'rtws_http_request_seconds', help: 'HTTP request latency', labelNames: ['method', 'route'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5], registers: [registry] });
+  const requests = new Counter({
+    name: 'rtws_http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'rtws_http_request_seconds',
+    help: 'HTTP request latency',
+    labelNames: ['method', 'route'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [registry],
+  });
   new Gauge({
     name: 'rtws_outbox_depth',
     help: 'Captured changes not yet published to JetStream',

@@ -45,7 +45,11 @@ export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<O
   const knownAggregates = Object.keys(encoders);
 
   const listener = await sql
-    .listen(CHANNEL, () => wake.wake(), () => wake.wake()) // onlisten runs on every (re)connect: rescan
+    .listen(
+      CHANNEL,
+      () => wake.wake(),
+      () => wake.wake(),
+    ) // onlisten runs on every (re)connect: rescan
     .catch((err: unknown) => {
       o.log.warn({ err }, 'outbox LISTEN failed; relying on the safety poll until it reconnects');
       return undefined;
@@ -105,7 +109,10 @@ export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<O
         }
         stats.lastError = String(err);
         const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(failures, 6));
-        o.log.warn({ err: String(err), retryInMs: delay }, 'outbox publish failed; rows stay and are retried');
+        o.log.warn(
+          { err: String(err), retryInMs: delay },
+          'outbox publish failed; rows stay and are retried',
+        );
         await wake.wait(delay);
       }
     }
@@ -118,7 +125,10 @@ export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<O
     try {
       for (let n = await drainBatch(); n > 0; n = await drainBatch()) stats.published += n;
     } catch (err) {
-      o.log.warn({ err: String(err) }, 'outbox flush on stop failed; the rows stay for the next publisher');
+      o.log.warn(
+        { err: String(err) },
+        'outbox flush on stop failed; the rows stay for the next publisher',
+      );
     }
   }
 
