@@ -1,0 +1,211 @@
+// Runs the intents recorded in actor snapshots: at most one call in flight per customer and
+// target, bounded concurrency and a request budget per target, and no call before its
+// `notBefore`. The outcome of a call is recorded (as an event on the customer's subject), not
+// applied here: the actor sees it in stream order, so a replay decides exactly the same.
+//
+// Targets are independent: each has its own slots and budget, so a slow or failing target never
+// holds back another.
+import type { Logger } from '../../core/ports.ts';
+import type { CustomerEvent, CustomerSnapshot, Intent, TargetName } from '../customer/index.ts';
+import { pendingIntents } from '../customer/index.ts';
+
+export interface TargetLimits {
+  /** Calls in flight at once across all customers. */
+  readonly concurrency: number;
+  /** Calls started per second (the target's rate budget); unlimited when omitted. */
+  readonly perSecond?: number;
+}
+
+export interface SchedulerDeps {
+  readonly targets: Partial<
+    Record<
+      TargetName,
+      { limits: TargetLimits; execute: (intent: Intent) => Promise<CustomerEvent> }
+    >
+  >;
+  /** Records an outcome durably; rejects when it could not (then it is retried). */
+  readonly record: (customerId: string, event: CustomerEvent) => Promise<void>;
+  /** Whether this worker may still act for the customer (its partition lease). */
+  readonly holds: (customerId: string) => boolean;
+  readonly now: () => number;
+  readonly log: Logger;
+}
+
+interface Slot {
+  signature: string;
+  timer?: NodeJS.Timeout;
+  running?: Promise<void>;
+  /** Offered while a call was running: scheduled when that call's outcome is recorded. */
+  next?: Offer;
+}
+
+interface Offer {
+  customerId: string;
+  target: TargetName;
+  intent: Intent;
+  dueAt: number;
+  signature: string;
+}
+
+const RECORD_RETRY_MS = [100, 250, 500, 1_000, 2_000, 5_000];
+
+export class IntentScheduler {
+  /** Per customer and target: the intent last scheduled or run, by id and attempt. */
+  private readonly slots = new Map<string, Slot>();
+  private readonly gates = new Map<TargetName, Gate>();
+  private stopped = false;
+  readonly counters = { executed: 0, recorded: 0, recordFailures: 0 };
+
+  constructor(private readonly deps: SchedulerDeps) {
+    for (const [target, t] of Object.entries(deps.targets) as [
+      TargetName,
+      { limits: TargetLimits },
+    ][]) {
+      this.gates.set(target, new Gate(t.limits, deps.now));
+    }
+  }
+
+  /** Looks at a customer's snapshot after each step and schedules what is pending and not yet run. */
+  offer(customerId: string, snapshot: CustomerSnapshot): void {
+    if (this.stopped) return;
+    for (const { target, intent, dueAt } of pendingIntents(snapshot)) {
+      if (!this.deps.targets[target]) continue; // a target that is off
+      this.schedule(`${customerId}/${target}`, {
+        customerId,
+        target,
+        intent,
+        dueAt,
+        signature: `${intent.id}#${intent.attempt}`,
+      });
+    }
+  }
+
+  private schedule(key: string, offer: Offer): void {
+    const slot = this.slots.get(key);
+    // Already scheduled, running or run: its outcome is on its way to the actor.
+    if (slot?.signature === offer.signature) return;
+    if (slot?.running) {
+      slot.next = offer; // one call per customer and target
+      return;
+    }
+    if (slot?.timer) clearTimeout(slot.timer);
+    const next: Slot = { signature: offer.signature };
+    this.slots.set(key, next);
+    next.timer = setTimeout(
+      () => {
+        next.timer = undefined;
+        next.running = this.run(offer.customerId, offer.target, offer.intent).finally(() => {
+          next.running = undefined;
+          const queued = next.next;
+          next.next = undefined;
+          if (queued && !this.stopped) this.schedule(key, queued);
+        });
+      },
+      Math.max(0, offer.dueAt - this.deps.now()),
+    );
+  }
+
+  /** Forgets a customer (its actor was evicted or its partition lost); running calls finish. */
+  forget(customerId: string): void {
+    for (const [key, slot] of this.slots) {
+      if (!key.startsWith(`${customerId}/`) || slot.running) continue;
+      if (slot.timer) clearTimeout(slot.timer);
+      this.slots.delete(key);
+    }
+  }
+
+  get inFlight(): number {
+    let n = 0;
+    for (const s of this.slots.values()) if (s.running) n++;
+    return n;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const running: Promise<void>[] = [];
+    for (const slot of this.slots.values()) {
+      if (slot.timer) clearTimeout(slot.timer);
+      if (slot.running) running.push(slot.running);
+    }
+    await Promise.allSettled(running);
+  }
+
+  private async run(customerId: string, target: TargetName, intent: Intent): Promise<void> {
+    const gate = this.gates.get(target)!;
+    await gate.enter();
+    let event: CustomerEvent;
+    try {
+      // Checked after waiting for a slot: the lease may have moved meanwhile.
+      if (this.stopped || !this.deps.holds(customerId)) return;
+      event = await this.deps.targets[target]!.execute(intent);
+      this.counters.executed++;
+    } finally {
+      gate.leave();
+    }
+    await this.recordWithRetry(customerId, event);
+  }
+
+  private async recordWithRetry(customerId: string, event: CustomerEvent): Promise<void> {
+    for (let i = 0; ; i++) {
+      try {
+        await this.deps.record(customerId, event);
+        this.counters.recorded++;
+        return;
+      } catch (err) {
+        this.counters.recordFailures++;
+        // Stop trying once another worker owns the customer: it will run the intent again, and
+        // the same idempotency key makes that the same request.
+        if (this.stopped || !this.deps.holds(customerId)) return;
+        const wait = RECORD_RETRY_MS[Math.min(i, RECORD_RETRY_MS.length - 1)]!;
+        this.deps.log.warn(
+          { err: String(err), customerId, retryInMs: wait },
+          'outcome not recorded yet; retrying',
+        );
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+}
+
+/** A target's call slots and request budget (a token bucket refilled per second). */
+class Gate {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  private tokens: number;
+  private refilledAt: number;
+
+  constructor(
+    private readonly limits: TargetLimits,
+    private readonly now: () => number,
+  ) {
+    this.tokens = limits.perSecond ?? Infinity;
+    this.refilledAt = now();
+  }
+
+  async enter(): Promise<void> {
+    if (this.active < this.limits.concurrency) this.active++;
+    else await new Promise<void>((r) => this.waiting.push(r)); // the slot is handed over
+    await this.takeToken();
+  }
+
+  leave(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
+  }
+
+  private async takeToken(): Promise<void> {
+    const rate = this.limits.perSecond;
+    if (rate === undefined) return;
+    for (;;) {
+      const t = this.now();
+      this.tokens = Math.min(rate, this.tokens + ((t - this.refilledAt) / 1000) * rate);
+      this.refilledAt = t;
+      if (this.tokens >= 1) {
+        this.tokens -= 1;
+        return;
+      }
+      await new Promise((r) => setTimeout(r, Math.ceil(((1 - this.tokens) / rate) * 1000)));
+    }
+  }
+}

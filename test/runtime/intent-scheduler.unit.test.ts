@@ -1,0 +1,197 @@
+// The intent scheduler over real actor snapshots, with recording executors and real timers.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { silentLogger } from '../../core/ports.ts';
+import {
+  decide,
+  pendingIntents,
+  start,
+  type CustomerEvent,
+  type CustomerSnapshot,
+  type Intent,
+} from '../../actors/customer/index.ts';
+import { IntentScheduler, type SchedulerDeps } from '../../actors/runtime/intent-scheduler.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function created(id: string, at = Date.now()): CustomerSnapshot {
+  return decide(start(id), {
+    type: 'CustomerCreated',
+    data: { name: `N ${id}`, email: null, phone: null, address: null, metadata: {} },
+    metadata: {
+      customer_id: id,
+      version: 1,
+      origin: 'api',
+      outbox_id: 1,
+      occurred_at: new Date(at).toISOString(),
+    },
+    at,
+  }).snapshot;
+}
+
+interface Harness {
+  scheduler: IntentScheduler;
+  calls: { customer: string; intent: Intent; at: number }[];
+  recorded: { customer: string; event: CustomerEvent }[];
+  maxInFlight: () => number;
+}
+
+function harness(
+  overrides: Partial<SchedulerDeps> & {
+    callMs?: number;
+    concurrency?: number;
+    perSecond?: number;
+  } = {},
+): Harness {
+  const calls: Harness['calls'] = [];
+  const recorded: Harness['recorded'] = [];
+  let inFlight = 0;
+  let max = 0;
+  const scheduler = new IntentScheduler({
+    targets: {
+      stripe: {
+        limits: {
+          concurrency: overrides.concurrency ?? 4,
+          ...(overrides.perSecond ? { perSecond: overrides.perSecond } : {}),
+        },
+        async execute(intent) {
+          inFlight++;
+          max = Math.max(max, inFlight);
+          calls.push({
+            customer:
+              intent.params && 'metadata' in intent.params
+                ? String((intent.params.metadata as Record<string, string>).rtws_id)
+                : '?',
+            intent,
+            at: Date.now(),
+          });
+          await sleep(overrides.callMs ?? 5);
+          inFlight--;
+          return {
+            type: 'StripeCustomerCreated',
+            intentId: intent.id,
+            externalId: `cus_${intent.id}`,
+            at: Date.now(),
+          };
+        },
+      },
+    },
+    record:
+      overrides.record ?? (async (customer, event) => void recorded.push({ customer, event })),
+    holds: overrides.holds ?? (() => true),
+    now: () => Date.now(),
+    log: silentLogger,
+  });
+  return { scheduler, calls, recorded, maxInFlight: () => max };
+}
+
+test('a pending intent runs once and its outcome is recorded; offering the same snapshot again runs nothing', async () => {
+  const h = harness();
+  const snap = created('c1');
+  h.scheduler.offer('c1', snap);
+  h.scheduler.offer('c1', snap);
+  await sleep(50);
+  h.scheduler.offer('c1', snap);
+  await sleep(30);
+  assert.is(h.calls.length, 1);
+  assert.is(h.calls[0]!.intent.type, 'CreateStripeCustomer');
+  assert.is(h.recorded.length, 1);
+  assert.is(h.recorded[0]!.event.type, 'StripeCustomerCreated');
+  await h.scheduler.stop();
+});
+
+test('an intent is not run before its notBefore', async () => {
+  const h = harness();
+  const t0 = Date.now();
+  const snap = created('c2', t0);
+  const failed = decide(snap, {
+    type: 'StripeCallFailed',
+    intentId: 'stripe-1',
+    failure: 'rate_limited',
+    reason: '429',
+    attempt: 1,
+    retryAfterMs: 300,
+    at: t0,
+  }).snapshot;
+  const dueAt = pendingIntents(failed)[0]!.dueAt;
+  assert.ok(dueAt >= t0 + 300, 'the retry waits at least as long as asked');
+  h.scheduler.offer('c2', failed);
+  await sleep(120);
+  assert.is(h.calls.length, 0, 'not yet due');
+  await sleep(dueAt - Date.now() + 200);
+  assert.is(h.calls.length, 1);
+  assert.ok(h.calls[0]!.at >= dueAt - 5, `ran at ${h.calls[0]!.at - dueAt} ms from its due time`);
+  await h.scheduler.stop();
+});
+
+test('never two calls at once for one customer and target; the newer intent runs after the outcome', async () => {
+  const h = harness({ callMs: 100 });
+  const t0 = Date.now();
+  const snap = created('c3', t0);
+  h.scheduler.offer('c3', snap);
+  await sleep(20);
+  // While the create runs, the actor moved on (a retry of the same intent, attempt 2).
+  const retried = decide(snap, {
+    type: 'StripeCallFailed',
+    intentId: 'stripe-1',
+    failure: 'rate_limited',
+    reason: '429',
+    attempt: 1,
+    at: t0,
+  }).snapshot;
+  h.scheduler.offer('c3', retried);
+  await sleep(40);
+  assert.is(h.calls.length, 1, 'the second waits for the first');
+  await sleep(2_500);
+  assert.is(h.calls.length, 2);
+  assert.is(h.calls[1]!.intent.attempt, 2);
+  assert.is(h.maxInFlight(), 1);
+  await h.scheduler.stop();
+});
+
+test('per-target concurrency bounds calls across customers', async () => {
+  const h = harness({ callMs: 40, concurrency: 2 });
+  for (let i = 0; i < 8; i++) h.scheduler.offer(`k${i}`, created(`k${i}`));
+  await sleep(400);
+  assert.is(h.calls.length, 8);
+  assert.is(h.maxInFlight(), 2);
+  await h.scheduler.stop();
+});
+
+test('the per-second budget spaces calls out', async () => {
+  const h = harness({ callMs: 1, perSecond: 20 });
+  const t0 = Date.now();
+  for (let i = 0; i < 30; i++) h.scheduler.offer(`r${i}`, created(`r${i}`));
+  await sleep(1_200);
+  assert.is(h.calls.length, 30);
+  // A full bucket of 20 goes at once; the other 10 need about half a second more.
+  assert.ok(h.calls[29]!.at - t0 >= 400, `last call at +${h.calls[29]!.at - t0} ms`);
+  await h.scheduler.stop();
+});
+
+test('a customer this worker no longer holds is not called', async () => {
+  const h = harness({ holds: () => false });
+  h.scheduler.offer('c4', created('c4'));
+  await sleep(50);
+  assert.is(h.calls.length, 0);
+  await h.scheduler.stop();
+});
+
+test('an outcome that cannot be recorded is retried until it is', async () => {
+  let failures = 0;
+  const recorded: CustomerEvent[] = [];
+  const h = harness({
+    record: async (_c, e) => {
+      if (failures++ < 2) throw new Error('NATS unavailable');
+      recorded.push(e);
+    },
+  });
+  h.scheduler.offer('c5', created('c5'));
+  await sleep(800);
+  assert.is(h.calls.length, 1, 'the call is not repeated');
+  assert.is(recorded.length, 1);
+  assert.is(h.scheduler.counters.recordFailures, 2);
+  await h.scheduler.stop();
+});
+
+test.run();
