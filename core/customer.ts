@@ -101,5 +101,7 @@ export const Customer = Type.Object({
   origin: Type.String(),
   created_at: Type.String(),
   updated_at: Type.String(),
+  /** External ids per target, once linked: `{ "stripe": "cus_…", "salesforce": "001…" }`. */
+  links: Type.Record(Type.String(), Type.String()),
 });
 export type Customer = Static<typeof Customer>;

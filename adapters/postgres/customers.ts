@@ -22,10 +22,12 @@ interface CustomerRow {
   origin: string;
   created_at: Date;
   updated_at: Date;
+  links: Record<string, string>;
 }
 
-const COLUMNS =
-  'id, name, email, phone, address, metadata, version, origin, created_at, updated_at';
+const COLUMNS = `id, name, email, phone, address, metadata, version, origin, created_at, updated_at,
+  (SELECT coalesce(jsonb_object_agg(l.target, l.external_id), '{}'::jsonb)
+   FROM customer_links l WHERE l.customer_id = customers.id) AS links`;
 
 export function toCustomer(r: CustomerRow): Customer {
   return {
@@ -40,6 +42,7 @@ export function toCustomer(r: CustomerRow): Customer {
     origin: r.origin,
     created_at: r.created_at.toISOString(),
     updated_at: r.updated_at.toISOString(),
+    links: r.links,
   };
 }
 
@@ -76,7 +79,7 @@ export function customerRepository(sql: Sql) {
       const email = q.email === undefined ? undefined : canonicalEmail(q.email);
       // Keyset pagination on (created_at, id); the cursor is the last id of the previous page.
       const rows = await sql<CustomerRow[]>`
-        SELECT ${sql.unsafe(COLUMNS)} FROM customers c
+        SELECT ${sql.unsafe(COLUMNS)} FROM customers
         WHERE deleted_at IS NULL
           ${email === undefined ? sql`` : sql`AND email = ${email}`}
           ${q.cursor === undefined ? sql`` : sql`AND (created_at, id) > (SELECT created_at, id FROM customers WHERE id = ${q.cursor})`}

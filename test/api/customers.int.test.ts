@@ -3,6 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { apiFixture, footprint, type ApiFixture } from '../harness/api.ts';
 import { authHeaders } from '../harness/rtws.ts';
+import { recordLink } from '../../adapters/postgres/links.ts';
 
 const test = suite<{ f: ApiFixture }>('customers API');
 
@@ -60,6 +61,7 @@ test('create, read, update and delete round trip', async (ctx) => {
     country: 'GB',
   });
   assert.ok(c.created_at && c.updated_at);
+  assert.equal(c.links, {}, 'not linked to any target yet');
   assert.is(created.headers.etag, '"1"');
 
   const read = await call(ctx, 'GET', `/customers/${c.id}`);
@@ -138,7 +140,7 @@ test('If-Match: the current version passes, a stale one gets 412 and changes not
 });
 
 test('list: cursor pagination visits every customer once, and filters by email', async (ctx) => {
-  await ctx.f.sql`TRUNCATE customers, outbox`;
+  await ctx.f.sql`TRUNCATE customers, outbox, customer_links`;
   for (let i = 0; i < 7; i++)
     await call(ctx, 'POST', '/customers', {
       name: `P${i}`,
@@ -218,6 +220,23 @@ test('Idempotency-Key: concurrent duplicates create one customer', async (ctx) =
   assert.ok(results.every((r) => r.status === 201));
   assert.is(new Set(results.map((r) => r.body!.id)).size, 1);
   assert.is((await footprint(ctx.f.sql)).customers, before.customers + 1);
+});
+
+test('links to targets are returned with the customer, and recording one bumps nothing', async (ctx) => {
+  const c = (await call(ctx, 'POST', '/customers', { name: 'Linked' })).body!;
+  const before = await footprint(ctx.f.sql);
+  await recordLink(ctx.f.sql, c.id as string, 'stripe', 'cus_Linked123');
+  await recordLink(ctx.f.sql, c.id as string, 'stripe', 'cus_Linked123');
+  const read = await call(ctx, 'GET', `/customers/${c.id}`);
+  assert.equal(read.body!.links, { stripe: 'cus_Linked123' });
+  assert.is(read.body!.version, 1);
+  assert.equal(await footprint(ctx.f.sql), before, 'no version bump, no outbox row');
+  const listed = await call(ctx, 'GET', '/customers?limit=100');
+  assert.ok(
+    (listed.body!.data as { id: string; links: object }[]).some(
+      (x) => x.id === c.id && 'stripe' in x.links,
+    ),
+  );
 });
 
 test('metrics: Prometheus text behind the token, counting requests by route and status', async (ctx) => {

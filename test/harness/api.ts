@@ -22,7 +22,7 @@ export async function apiFixture(options: { bodyLimit?: number } = {}): Promise<
     sql,
     apiToken: TEST_TOKEN,
     bodyLimit: options.bodyLimit ?? 64 * 1024,
-    logLevel: 'silent',
+    logLevel: process.env.RTWS_TEST_LOG ?? 'silent',
     readiness: async () => ({ postgres: true, nats: true, migrations: true }),
   });
   return {
