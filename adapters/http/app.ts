@@ -5,12 +5,15 @@ import { bearerAuth } from './auth.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { healthRoutes, type Readiness } from './routes/health.ts';
 import { metricsRoutes, type MetricSources } from './routes/metrics.ts';
+import { syncRoutes, type SyncRoutesOptions } from './routes/sync.ts';
 
 export interface AppOptions {
   sql: Sql;
   apiToken: string;
   readiness: () => Promise<Readiness>;
   metrics?: MetricSources;
+  /** The actors' view of each target; without it, /sync reports customers as not yet observed. */
+  syncTargets?: SyncRoutesOptions['targets'];
 }
 
 export const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
@@ -18,4 +21,8 @@ export const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   await fastify.register(metricsRoutes, options.metrics ?? {});
   await fastify.register(healthRoutes, { readiness: options.readiness });
   await fastify.register(customerRoutes, { sql: options.sql });
+  await fastify.register(syncRoutes, {
+    sql: options.sql,
+    targets: options.syncTargets ?? (async () => undefined),
+  });
 };

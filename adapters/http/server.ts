@@ -31,6 +31,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     apiToken: options.apiToken,
     readiness: options.readiness,
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.syncTargets ? { syncTargets: options.syncTargets } : {}),
   });
   return fastify;
 }

@@ -2,6 +2,7 @@
 // captured change stays in the outbox where a test can count it.
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../adapters/http/server.ts';
+import type { AppOptions } from '../../adapters/http/app.ts';
 import { connectPostgres, type Sql } from '../../adapters/postgres/connect.ts';
 import { migrate } from '../../adapters/postgres/migrate.ts';
 import { createTestDatabase, type TestDatabase } from './services.ts';
@@ -14,7 +15,9 @@ export interface ApiFixture {
   close(): Promise<void>;
 }
 
-export async function apiFixture(options: { bodyLimit?: number } = {}): Promise<ApiFixture> {
+export async function apiFixture(
+  options: { bodyLimit?: number; syncTargets?: AppOptions['syncTargets'] } = {},
+): Promise<ApiFixture> {
   const db = await createTestDatabase();
   const sql = connectPostgres(db.url, { max: 4 });
   await migrate(sql);
@@ -24,6 +27,7 @@ export async function apiFixture(options: { bodyLimit?: number } = {}): Promise<
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     logLevel: process.env.RTWS_TEST_LOG ?? 'silent',
     readiness: async () => ({ postgres: true, nats: true, migrations: true }),
+    ...(options.syncTargets ? { syncTargets: options.syncTargets } : {}),
   });
   return {
     app,

@@ -1,0 +1,89 @@
+// GET /customers/:id/sync: where each target stands for one customer, from the actor's snapshot.
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { CustomerId } from '../../../core/customer.ts';
+import { NotFoundError } from '../../../core/errors.ts';
+import { Nullable } from '../../../core/nullable.ts';
+import type { Sql } from '../../postgres/connect.ts';
+import { ProblemResponses } from './common.ts';
+
+/** One target as the actor knows it (a read model of `TargetState`). */
+export interface TargetView {
+  status: string;
+  external_id: string | null;
+  desired_version: number | null;
+  synced_version: number;
+  pending: { type: string; key: string | null; attempt: number; not_before: string }[];
+  attempts: number;
+  last_error: { failure: string; reason: string; at: string } | null;
+}
+
+export interface SyncRoutesOptions {
+  sql: Sql;
+  /** The actor's view of each target, or undefined before the actor first ran. */
+  targets: (customerId: string) => Promise<Record<string, TargetView> | undefined>;
+}
+
+const TargetViewSchema = Type.Object({
+  status: Type.String(),
+  external_id: Nullable(Type.String()),
+  desired_version: Nullable(Type.Integer()),
+  synced_version: Type.Integer(),
+  pending: Type.Array(
+    Type.Object({
+      type: Type.String(),
+      key: Nullable(Type.String()),
+      attempt: Type.Integer(),
+      not_before: Type.String(),
+    }),
+  ),
+  attempts: Type.Integer(),
+  last_error: Nullable(
+    Type.Object({ failure: Type.String(), reason: Type.String(), at: Type.String() }),
+  ),
+});
+
+const SyncView = Type.Object({
+  customer_id: Type.String(),
+  version: Type.Integer(),
+  deleted: Type.Boolean(),
+  /** False until the customer's actor has handled its first change. */
+  observed: Type.Boolean(),
+  targets: Type.Record(Type.String(), TargetViewSchema),
+  links: Type.Record(Type.String(), Type.String()),
+});
+
+export const syncRoutes: FastifyPluginAsyncTypebox<SyncRoutesOptions> = async (
+  app,
+  { sql, targets },
+) => {
+  app.get(
+    '/customers/:id/sync',
+    {
+      schema: {
+        params: Type.Object({ id: CustomerId }),
+        response: { 200: SyncView, ...ProblemResponses },
+      },
+    },
+    async (request) => {
+      const id = request.params.id;
+      const [row] = await sql<
+        { version: number; deleted: boolean; links: Record<string, string> }[]
+      >`
+        SELECT version, deleted_at IS NOT NULL AS deleted,
+               (SELECT coalesce(jsonb_object_agg(target, external_id), '{}'::jsonb)
+                FROM customer_links WHERE customer_id = ${id}) AS links
+        FROM customers WHERE id = ${id}`;
+      if (!row) throw new NotFoundError('customer');
+      const view = await targets(id);
+      return {
+        customer_id: id,
+        version: row.version,
+        deleted: row.deleted,
+        observed: view !== undefined,
+        targets: view ?? {},
+        links: row.links,
+      };
+    },
+  );
+};
