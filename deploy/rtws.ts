@@ -16,6 +16,9 @@ import { connectNats } from '../adapters/jetstream/connect.ts';
 import { ensureStreams } from '../adapters/jetstream/streams.ts';
 import { jetStreamPublisher } from '../adapters/jetstream/durable-publisher.ts';
 import { buildServer } from '../adapters/http/server.ts';
+import { deadLetterQueue } from '../adapters/jetstream/dlq.ts';
+import { openSnapshotStore } from '../adapters/jetstream/kv-snapshot-store.ts';
+import { syncViews } from '../adapters/worker/sync-view.ts';
 
 export interface Rtws {
   /** The API's base URL, when this process runs the api role. */
@@ -66,6 +69,9 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
     closers.push(() => publisher!.stop());
   }
 
+  const dlq = await deadLetterQueue(nats, names);
+  const snapshots = await openSnapshotStore(jetstream(nats), names.bucket('ACTORS'));
+
   let server: FastifyInstance | undefined;
   let url: string | undefined;
   if (config.roles.includes('api')) {
@@ -99,7 +105,10 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
             1_000,
           )) ?? false,
       }),
+      dlq: async () => dlq,
+      syncTargets: syncViews(snapshots),
       metrics: {
+        dlqDepth: () => dlq.depth(),
         outboxDepth: async () =>
           (await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM outbox`)[0]?.n ?? 0,
         publisher: () => publisher?.stats,

@@ -6,6 +6,7 @@ import { customerRoutes } from './routes/customers.ts';
 import { healthRoutes, type Readiness } from './routes/health.ts';
 import { metricsRoutes, type MetricSources } from './routes/metrics.ts';
 import { syncRoutes, type SyncRoutesOptions } from './routes/sync.ts';
+import { dlqRoutes, type DlqRoutesOptions } from './routes/dlq.ts';
 
 export interface AppOptions {
   sql: Sql;
@@ -14,6 +15,7 @@ export interface AppOptions {
   metrics?: MetricSources;
   /** The actors' view of each target; without it, /sync reports customers as not yet observed. */
   syncTargets?: SyncRoutesOptions['targets'];
+  dlq?: DlqRoutesOptions['dlq'];
 }
 
 export const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
@@ -21,6 +23,7 @@ export const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   await fastify.register(metricsRoutes, options.metrics ?? {});
   await fastify.register(healthRoutes, { readiness: options.readiness });
   await fastify.register(customerRoutes, { sql: options.sql });
+  if (options.dlq) await fastify.register(dlqRoutes, { dlq: options.dlq });
   await fastify.register(syncRoutes, {
     sql: options.sql,
     targets: options.syncTargets ?? (async () => undefined),

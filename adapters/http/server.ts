@@ -32,6 +32,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     readiness: options.readiness,
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.syncTargets ? { syncTargets: options.syncTargets } : {}),
+    ...(options.dlq ? { dlq: options.dlq } : {}),
   });
   return fastify;
 }

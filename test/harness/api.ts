@@ -16,7 +16,11 @@ export interface ApiFixture {
 }
 
 export async function apiFixture(
-  options: { bodyLimit?: number; syncTargets?: AppOptions['syncTargets'] } = {},
+  options: {
+    bodyLimit?: number;
+    syncTargets?: AppOptions['syncTargets'];
+    dlq?: AppOptions['dlq'];
+  } = {},
 ): Promise<ApiFixture> {
   const db = await createTestDatabase();
   const sql = connectPostgres(db.url, { max: 4 });
@@ -28,6 +32,7 @@ export async function apiFixture(
     logLevel: process.env.RTWS_TEST_LOG ?? 'silent',
     readiness: async () => ({ postgres: true, nats: true, migrations: true }),
     ...(options.syncTargets ? { syncTargets: options.syncTargets } : {}),
+    ...(options.dlq ? { dlq: options.dlq } : {}),
   });
   return {
     app,

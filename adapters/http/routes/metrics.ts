@@ -6,6 +6,8 @@ export interface MetricSources {
   /** Outbox rows not yet published. */
   outboxDepth?: () => Promise<number>;
   publisher?: () => { published: number; leader: boolean } | undefined;
+  /** Letters waiting in the DLQ. */
+  dlqDepth?: () => Promise<number>;
   /** Extra collectors registered by other components (workers, executors). */
   register?: (registry: Registry) => void;
 }
@@ -33,6 +35,14 @@ export const metricsRoutes: FastifyPluginAsync<MetricSources> = async (app, sour
     registers: [registry],
     async collect() {
       if (sources.outboxDepth) this.set(await sources.outboxDepth().catch(() => -1));
+    },
+  });
+  new Gauge({
+    name: 'rtws_dlq_depth',
+    help: 'Dead letters waiting for an operator',
+    registers: [registry],
+    async collect() {
+      if (sources.dlqDepth) this.set(await sources.dlqDepth().catch(() => -1));
     },
   });
   new Gauge({
