@@ -1,0 +1,40 @@
+// Turns the bytes of a CHANGES message into the fact event the actor consumes, or says why it
+// cannot. The live consumer and the rebuild share this, so both accept exactly the same messages.
+import { Value } from '@sinclair/typebox/value';
+import { CustomerChanged } from '../../core/messages.ts';
+import type { CustomerFactEvent } from '../customer/events.ts';
+
+export type ParsedFact = { ok: true; event: CustomerFactEvent } | { ok: false; reason: string };
+
+/** Ids that are safe as KV keys and subject tokens. */
+const ACTOR_KEY = /^[A-Za-z0-9_-]{1,100}$/;
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** `at` is when the stream stored the message, so a rebuild sees the same instant as the live run. */
+export function parseFact(data: Uint8Array, customerId: string, at: number): ParsedFact {
+  let message: unknown;
+  try {
+    message = JSON.parse(decoder.decode(data));
+  } catch (err) {
+    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
+  }
+  return checkFact(message, customerId, at);
+}
+
+export function checkFact(message: unknown, customerId: string, at: number): ParsedFact {
+  if (!Value.Check(CustomerChanged, message)) {
+    const first = Value.Errors(CustomerChanged, message).First();
+    return { ok: false, reason: `not a CustomerChanged: ${first ? `${first.path || '/'} ${first.message}` : 'invalid'}` };
+  }
+  if (!ACTOR_KEY.test(customerId)) return { ok: false, reason: `customer id ${JSON.stringify(customerId)} is not a valid actor key` };
+  if (message.metadata.customer_id !== customerId) {
+    return { ok: false, reason: `customer_id ${message.metadata.customer_id} does not match the subject's ${customerId}` };
+  }
+  return { ok: true, event: { ...message, at } };
+}
+
+/** The customer id token of `<ns>.changes.customer.<partition>.<customerId>`. */
+export function subjectCustomerId(subject: string): string {
+  return subject.slice(subject.lastIndexOf('.') + 1);
+}

@@ -1,0 +1,47 @@
+// The customer actor's snapshot as stored in KV: the persisted machine snapshot, stamped with the
+// machine version that wrote it, and checked when read back so that a damaged or foreign value is
+// refused rather than resumed.
+import { Value } from '@sinclair/typebox/value';
+import { DesiredSchema } from '../customer/context.ts';
+import {
+  MACHINE_VERSION,
+  TARGET_NAMES,
+  TargetStateSchema,
+  customerMachine,
+  persist,
+  restore,
+  type CustomerMachine,
+  type CustomerSnapshot,
+} from '../customer/index.ts';
+import { SnapshotFormatError } from './errors.ts';
+
+export interface StoredActor {
+  readonly machineVersion: number;
+  readonly snapshot: unknown;
+}
+
+export function encodeActor(snapshot: CustomerSnapshot, machine: CustomerMachine = customerMachine): StoredActor {
+  return { machineVersion: MACHINE_VERSION, snapshot: persist(snapshot, machine) };
+}
+
+export function decodeActor(
+  actorId: string,
+  value: unknown,
+  machine: CustomerMachine = customerMachine,
+): CustomerSnapshot {
+  const stored = value as Partial<StoredActor> | null;
+  if (typeof stored !== 'object' || stored === null) throw new SnapshotFormatError(actorId, 'not an object');
+  if (stored.machineVersion !== MACHINE_VERSION) {
+    throw new SnapshotFormatError(actorId, `machine version ${String(stored.machineVersion)}, expected ${MACHINE_VERSION}`);
+  }
+  const context = (stored.snapshot as { context?: Record<string, unknown> } | undefined)?.context;
+  if (!context || context.customerId !== actorId) throw new SnapshotFormatError(actorId, 'context missing or for another actor');
+  if (context.desired !== null && !Value.Check(DesiredSchema, context.desired)) {
+    throw new SnapshotFormatError(actorId, 'desired content is malformed');
+  }
+  const targets = (context.targets ?? {}) as Record<string, unknown>;
+  for (const target of TARGET_NAMES) {
+    if (!Value.Check(TargetStateSchema, targets[target])) throw new SnapshotFormatError(actorId, `target ${target} is malformed`);
+  }
+  return restore(stored.snapshot, machine);
+}

@@ -1,0 +1,39 @@
+// The DLQ stream: one message per dead letter, carrying the original bytes (base64), where they
+// came from and why they were given up on. The dedupe id makes a repeated dead-lettering of the
+// same stream message (after a redelivery) a no-op.
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { DeadLetterSink } from '../../core/worker-ports.ts';
+import type { Names } from '../../core/subjects.ts';
+
+/** The JSON body of a DLQ message. */
+export interface DeadLetterRecord {
+  source: string;
+  stream: string;
+  stream_seq: number;
+  subject: string;
+  reason: string;
+  deliveries: number;
+  data_base64: string;
+  dead_lettered_at: string;
+}
+
+export function jetStreamDeadLetters(js: JetStreamClient, names: Names, timeoutMs = 5_000): DeadLetterSink {
+  return {
+    async publish(letter) {
+      const record: DeadLetterRecord = {
+        source: letter.source,
+        stream: letter.stream,
+        stream_seq: letter.streamSeq,
+        subject: letter.subject,
+        reason: letter.reason,
+        deliveries: letter.deliveries,
+        data_base64: Buffer.from(letter.data).toString('base64'),
+        dead_lettered_at: new Date().toISOString(),
+      };
+      await js.publish(names.dlqSubject(letter.source), JSON.stringify(record), {
+        msgID: `dlq:${letter.stream}:${letter.streamSeq}`,
+        timeout: timeoutMs,
+      });
+    },
+  };
+}

@@ -1,0 +1,71 @@
+// Partition leases and worker presence in one KV bucket whose max age is the lease TTL: the server
+// itself expires an entry that was not renewed, so no worker compares its clock with another's.
+// Keys: `p.p07` holds partition 7 (value: the holder), `w.<workerId>` announces a live worker.
+// nats-server 2.9 has no per-message TTL; the bucket-wide max age is what makes this work.
+import { StorageType, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { LeaseStore } from '../../core/worker-ports.ts';
+import { partitionToken } from '../../core/subjects.ts';
+import { casWrite } from './kv-errors.ts';
+
+export interface LeaseStoreOptions {
+  readonly bucket: string;
+  /** Used when this call creates the bucket; an existing bucket keeps its own TTL. */
+  readonly ttlMs: number;
+}
+
+const leaseKey = (p: number) => `p.${partitionToken(p)}`;
+const presenceKey = (workerId: string) => `w.${workerId}`;
+const encoder = new TextEncoder();
+
+export async function openLeaseStore(nc: NatsConnection, options: LeaseStoreOptions): Promise<LeaseStore> {
+  // Lease writes must answer well inside a renewal period, or the lease runs out while we wait.
+  const timeout = Math.max(250, Math.min(2_000, Math.round(options.ttlMs / 3)));
+  const js = jetstream(nc, { timeout });
+  const kv = await new Kvm(js).create(options.bucket, { history: 1, ttl: options.ttlMs, storage: StorageType.File });
+  const ttlMs = (await kv.status()).ttl;
+  return kvLeaseStore(kv, await jetstreamManager(nc, { timeout }), options.bucket, ttlMs || options.ttlMs);
+}
+
+function kvLeaseStore(kv: KV, jsm: JetStreamManager, bucket: string, ttlMs: number): LeaseStore {
+  const stream = `KV_${bucket}`;
+  const subjectPrefix = `$KV.${bucket}.`;
+  const value = (workerId: string) => encoder.encode(JSON.stringify({ holder: workerId }));
+  return {
+    ttlMs,
+    async heartbeat(workerId) {
+      await kv.put(presenceKey(workerId), value(workerId));
+    },
+    async leave(workerId) {
+      // A purge through the stream leaves no delete marker, so the worker stops counting at once.
+      await jsm.streams.purge(stream, { filter: `${subjectPrefix}${presenceKey(workerId)}` });
+    },
+    async liveWorkers() {
+      const info = await jsm.streams.info(stream, { subjects_filter: `${subjectPrefix}w.>` });
+      return Object.keys(info.state.subjects ?? {}).map((s) => s.slice(`${subjectPrefix}w.`.length));
+    },
+    async holders(partitions) {
+      const entries = await Promise.all(Array.from({ length: partitions }, (_, p) => kv.get(leaseKey(p))));
+      const out = new Map<number, string>();
+      entries.forEach((entry, p) => {
+        if (entry?.operation === 'PUT') out.set(p, entry.json<{ holder: string }>().holder);
+      });
+      return out;
+    },
+    async claim(partition, workerId) {
+      try {
+        return await casWrite(`lease ${partition}`, () => kv.create(leaseKey(partition), value(workerId)));
+      } catch (err) {
+        if ((err as { code?: string }).code === 'concurrency') return undefined;
+        throw err;
+      }
+    },
+    renew(partition, workerId, revision) {
+      return casWrite(`lease ${partition}`, () => kv.update(leaseKey(partition), value(workerId), revision));
+    },
+    async release(partition, revision) {
+      await kv.delete(leaseKey(partition), { previousSeq: revision });
+    },
+  };
+}

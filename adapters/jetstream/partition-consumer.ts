@@ -1,0 +1,66 @@
+// Pulls one partition's messages and posts each into its customer's mailbox, so that a customer's
+// messages run one at a time and in order while customers run in parallel. Pulling waits while the
+// mailboxes are full, so a burst queues on the server rather than in memory.
+import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { Logger } from '../../core/ports.ts';
+import type { Mailboxes } from '../../actors/runtime/mailboxes.ts';
+import { subjectCustomerId } from '../../actors/runtime/fact-message.ts';
+
+export interface PartitionConsumerOptions {
+  readonly js: JetStreamClient;
+  readonly stream: string;
+  readonly consumerName: string;
+  readonly mailboxes: Mailboxes;
+  /** Handles one message, acking or naking it; never called once the consumer is stopping. */
+  readonly handle: (m: JsMsg) => Promise<void>;
+  readonly log: Logger;
+  /** Messages asked of the server per pull. */
+  readonly batch?: number;
+}
+
+export interface PartitionConsumer {
+  /** Stops pulling and waits for the steps already running; queued ones are skipped, unacked. */
+  stop(): Promise<void>;
+}
+
+export async function startPartitionConsumer(o: PartitionConsumerOptions): Promise<PartitionConsumer> {
+  const consumer = await o.js.consumers.get(o.stream, o.consumerName);
+  const messages = await consumer.consume({ max_messages: o.batch ?? 256 });
+  const inFlight = new Set<Promise<void>>();
+  let stopping = false;
+
+  const dispatch = (m: JsMsg) => {
+    const step = o.mailboxes
+      .post(subjectCustomerId(m.subject), () => (stopping ? Promise.resolve() : o.handle(m)))
+      .catch((err: unknown) => o.log.error({ err, seq: m.seq }, 'message handler failed'));
+    inFlight.add(step);
+    void step.finally(() => inFlight.delete(step));
+  };
+
+  const pulling = pull(messages, o.mailboxes, dispatch, () => stopping).catch((err: unknown) => {
+    if (!stopping) o.log.warn({ err }, 'partition consumer ended');
+  });
+
+  return {
+    async stop() {
+      stopping = true;
+      await messages.close().catch(() => {});
+      await pulling;
+      await Promise.all([...inFlight]);
+    },
+  };
+}
+
+async function pull(
+  messages: ConsumerMessages,
+  mailboxes: Mailboxes,
+  dispatch: (m: JsMsg) => void,
+  stopping: () => boolean,
+): Promise<void> {
+  for await (const m of messages) {
+    if (stopping()) break;
+    await mailboxes.ready();
+    if (stopping()) break;
+    dispatch(m);
+  }
+}

@@ -1,0 +1,88 @@
+// What happens to one CHANGES message: a malformed one goes to the DLQ and is acked; a fact runs
+// through its actor and is acked once the new state is saved; a failing one is retried with
+// backoff and, on its last delivery, dead-lettered with the last error.
+import type { JsMsg } from '@nats-io/jetstream';
+import type { Logger } from '../../core/ports.ts';
+import type { DeadLetterSink } from '../../core/worker-ports.ts';
+import { backoffMs } from '../../core/policy/backoff.ts';
+import { applyFact, type FactStepDeps } from '../../actors/runtime/fact-step.ts';
+import { parseFact, subjectCustomerId } from '../../actors/runtime/fact-message.ts';
+import { LeaseLostError } from '../../actors/runtime/errors.ts';
+import { recordedAt } from '../jetstream/recorded-at.ts';
+
+export interface FactHandlerDeps extends FactStepDeps {
+  readonly stream: string;
+  readonly deadLetters: DeadLetterSink;
+  readonly ackWaitMs: number;
+  readonly maxDeliver: number;
+  readonly log: Logger;
+  readonly counters: { facts: number; deadLettered: number };
+  /** Called after each handled message, with when it ran: lets callers audit who processed what. */
+  readonly onHandled?: (record: HandledRecord) => void;
+}
+
+export interface HandledRecord {
+  partition: number;
+  seq: number;
+  customerId: string;
+  startedAt: number;
+  endedAt: number;
+  outcome: 'applied' | 'dead-lettered' | 'retrying' | 'fenced';
+}
+
+/** Nak delays for failed steps: short, growing, capped well below the ack wait. */
+const RETRY = Object.freeze({ baseMs: 200, factor: 2, capMs: 10_000, jitter: 0.5 });
+
+export async function handleFactMessage(deps: FactHandlerDeps, m: JsMsg): Promise<void> {
+  const startedAt = Date.now();
+  const customerId = subjectCustomerId(m.subject);
+  const outcome = await decideOutcome(deps, m, customerId);
+  deps.onHandled?.({ partition: deps.partition, seq: m.seq, customerId, startedAt, endedAt: Date.now(), outcome });
+}
+
+async function decideOutcome(deps: FactHandlerDeps, m: JsMsg, customerId: string): Promise<HandledRecord['outcome']> {
+  if (!deps.holds()) return 'fenced';
+  // The stream's timestamp, not this process's clock: a rebuild then decides exactly the same.
+  const parsed = parseFact(m.data, customerId, recordedAt(m));
+  if (!parsed.ok) return deadLetter(deps, m, parsed.reason);
+  const working = setInterval(() => m.working(), Math.max(100, Math.floor(deps.ackWaitMs / 3)));
+  try {
+    await applyFact(deps, parsed.event);
+    if (!deps.holds()) return 'fenced';
+    m.ack();
+    deps.counters.facts++;
+    return 'applied';
+  } catch (err) {
+    if (err instanceof LeaseLostError) return 'fenced';
+    const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    if (m.info.deliveryCount >= deps.maxDeliver) return deadLetter(deps, m, reason);
+    deps.log.warn({ err, seq: m.seq, deliveries: m.info.deliveryCount }, 'fact failed; will retry');
+    m.nak(backoffMs(m.info.deliveryCount, `${m.seq}`, RETRY));
+    return 'retrying';
+  } finally {
+    clearInterval(working);
+  }
+}
+
+async function deadLetter(deps: FactHandlerDeps, m: JsMsg, reason: string): Promise<HandledRecord['outcome']> {
+  if (!deps.holds()) return 'fenced';
+  try {
+    await deps.deadLetters.publish({
+      source: 'changes',
+      stream: deps.stream,
+      streamSeq: m.seq,
+      subject: m.subject,
+      reason,
+      deliveries: m.info.deliveryCount,
+      data: m.data,
+    });
+  } catch (err) {
+    deps.log.error({ err, seq: m.seq }, 'dead letter could not be stored; will retry');
+    m.nak(backoffMs(m.info.deliveryCount, `${m.seq}`, RETRY));
+    return 'retrying';
+  }
+  m.ack();
+  deps.counters.deadLettered++;
+  deps.log.warn({ seq: m.seq, subject: m.subject, reason }, 'message dead-lettered');
+  return 'dead-lettered';
+}

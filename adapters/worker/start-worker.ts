@@ -1,0 +1,141 @@
+// The worker role: holds a fair share of the customer partitions through KV leases, consumes each
+// held partition and runs its facts through the customer actors, whose snapshots live in KV.
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from '../../core/ports.ts';
+import { RtwsError } from '../../core/errors.ts';
+import type { Names } from '../../core/subjects.ts';
+import type { CustomerSnapshot } from '../../actors/customer/index.ts';
+import { ActorCache } from '../../actors/runtime/actor-cache.ts';
+import { LeaseKeeper } from '../../actors/runtime/lease-keeper.ts';
+import { Mailboxes } from '../../actors/runtime/mailboxes.ts';
+import { jetStreamDeadLetters } from '../jetstream/dead-letters.ts';
+import { openLeaseStore } from '../jetstream/kv-lease-store.ts';
+import { openSnapshotStore } from '../jetstream/kv-snapshot-store.ts';
+import { DEFAULT_DELIVERY, type DeliveryPolicy } from '../jetstream/partition-consumer-config.ts';
+import type { HandledRecord } from './fact-handler.ts';
+import { partitionRunner } from './partition-runner.ts';
+import { isValidWorkerId, newWorkerId } from './worker-id.ts';
+
+export interface WorkerOptions {
+  readonly nats: NatsConnection;
+  readonly names: Names;
+  /** Default: host, pid and a random suffix. */
+  readonly workerId?: string;
+  /** Lease time to live, used when the lease bucket is created (default 5 s). */
+  readonly leaseTtlMs?: number;
+  readonly log: Logger;
+  /** Customers processed at once across all held partitions (default 64). */
+  readonly concurrency?: number;
+  readonly delivery?: Partial<DeliveryPolicy>;
+  /** Actors kept in memory (default 10,000) and how long an idle one stays (default 60 s). */
+  readonly maxActors?: number;
+  readonly idleMs?: number;
+  readonly onHandled?: (record: HandledRecord & { workerId: string }) => void;
+}
+
+export interface WorkerStats {
+  readonly workerId: string;
+  readonly ownedPartitions: number[];
+  readonly factsConsumed: number;
+  /** Actors with work queued or running. */
+  readonly activeActors: number;
+  /** Actors held in memory (active or recently so). */
+  readonly cachedActors: number;
+  readonly deadLettered: number;
+}
+
+export interface Worker {
+  readonly workerId: string;
+  readonly stats: WorkerStats;
+  /** Whether this worker may act on the partition now. */
+  holds(partition: number): boolean;
+  /**
+   * How long this worker may still act on the partition. An executor starts an external call only
+   * when this exceeds the call's timeout: such calls cannot be fenced once sent.
+   */
+  leaseRemainingMs(partition: number): number;
+  /** Finishes the running steps, frees the leases and returns. */
+  stop(): Promise<void>;
+  /** Stops without freeing anything, as a crash would; the leases expire on their own. */
+  abandon(): Promise<void>;
+}
+
+export class WorkerConfigError extends RtwsError {
+  constructor(message: string) {
+    super('worker_config_invalid', message);
+  }
+}
+
+export async function startWorker(options: WorkerOptions): Promise<Worker> {
+  const workerId = options.workerId ?? newWorkerId();
+  if (!isValidWorkerId(workerId)) throw new WorkerConfigError(`worker id "${workerId}" must match [A-Za-z0-9_-]{1,100}`);
+  const { nats, names } = options;
+  const log = options.log.child({ role: 'worker', workerId });
+  const delivery: DeliveryPolicy = { ...DEFAULT_DELIVERY, ...options.delivery };
+  const js = jetstream(nats);
+  const jsm = await jetstreamManager(nats);
+  const store = await openSnapshotStore(js, names.bucket('ACTORS'));
+  const leases = await openLeaseStore(nats, { bucket: names.bucket('LEASES'), ttlMs: options.leaseTtlMs ?? 5_000 });
+  const deadLetters = jetStreamDeadLetters(js, names);
+  const cache = new ActorCache<CustomerSnapshot>({ maxActors: options.maxActors ?? 10_000, idleMs: options.idleMs ?? 60_000 });
+  const mailboxes = new Mailboxes({ concurrency: options.concurrency ?? 64, maxQueued: (options.concurrency ?? 64) * 8 });
+  const counters = { facts: 0, deadLettered: 0 };
+  const onHandled = options.onHandled;
+  const runner = partitionRunner({
+    js,
+    jsm,
+    names,
+    delivery,
+    store,
+    cache,
+    mailboxes,
+    deadLetters,
+    counters,
+    log,
+    holds: (partition) => keeper.holds(partition),
+    ...(onHandled ? { onHandled: (r: HandledRecord) => onHandled({ ...r, workerId }) } : {}),
+  });
+  const keeper: LeaseKeeper = new LeaseKeeper({
+    store: leases,
+    workerId,
+    partitions: names.partitions,
+    log,
+    onAcquired: (partition) => runner.start(partition),
+    onStopped: (partition) => runner.stop(partition),
+  });
+
+  const passivation = setInterval(() => cache.evictIdle(), Math.max(1_000, Math.round((options.idleMs ?? 60_000) / 2)));
+  passivation.unref();
+  await keeper.start();
+  log.info({ partitions: keeper.owned() }, 'worker started');
+
+  let stopped: Promise<void> | undefined;
+  const halt = (release: boolean) => {
+    stopped ??= (async () => {
+      clearInterval(passivation);
+      await keeper.stop({ release });
+      await mailboxes.drained();
+      log.info({ release }, 'worker stopped');
+    })();
+    return stopped;
+  };
+
+  return {
+    workerId,
+    get stats(): WorkerStats {
+      return {
+        workerId,
+        ownedPartitions: keeper.owned(),
+        factsConsumed: counters.facts,
+        activeActors: mailboxes.active,
+        cachedActors: cache.size,
+        deadLettered: counters.deadLettered,
+      };
+    },
+    holds: (partition) => keeper.holds(partition),
+    leaseRemainingMs: (partition) => keeper.remainingMs(partition),
+    stop: () => halt(true),
+    abandon: () => halt(false),
+  };
+}

@@ -1,0 +1,55 @@
+// The seams between the actor runtime and its storage: actor snapshots, partition leases and the
+// dead-letter queue. The runtime depends on these; the JetStream adapters implement them.
+
+/** A persisted actor snapshot (plain JSON) and the KV revision it was read at. */
+export interface StoredSnapshot {
+  readonly value: unknown;
+  readonly revision: number;
+}
+
+/** Durable actor state, written with revision CAS. */
+export interface SnapshotStore {
+  load(actorId: string): Promise<StoredSnapshot | undefined>;
+  /**
+   * Writes `value` if the stored revision is still `expectedRevision` (`undefined`: no entry yet).
+   * Resolves to the new revision; rejects with `ConcurrencyError` when someone wrote in between.
+   */
+  save(actorId: string, value: unknown, expectedRevision: number | undefined): Promise<number>;
+}
+
+/** Partition leases and worker presence; entries expire on their own after `ttlMs` unless renewed. */
+export interface LeaseStore {
+  readonly ttlMs: number;
+  /** Announces (or keeps announcing) a live worker. */
+  heartbeat(workerId: string): Promise<void>;
+  /** Removes a worker's presence at once, on a clean stop. */
+  leave(workerId: string): Promise<void>;
+  /** Workers whose presence has not expired. */
+  liveWorkers(): Promise<string[]>;
+  /** Each held partition and its holder; free partitions are absent. */
+  holders(partitions: number): Promise<Map<number, string>>;
+  /** Takes a free partition: its revision, or `undefined` when someone holds it. */
+  claim(partition: number, workerId: string): Promise<number | undefined>;
+  /** Extends a held lease; rejects with `ConcurrencyError` when it is no longer ours. */
+  renew(partition: number, workerId: string, revision: number): Promise<number>;
+  /** Frees a held lease, only if it is still at `revision`. */
+  release(partition: number, revision: number): Promise<void>;
+}
+
+/** A message the runtime gave up on, with what is needed to inspect and redrive it. */
+export interface DeadLetter {
+  /** Which flow dropped it, e.g. `changes`; the DLQ subject is derived from it. */
+  readonly source: string;
+  readonly stream: string;
+  readonly streamSeq: number;
+  readonly subject: string;
+  readonly reason: string;
+  readonly deliveries: number;
+  /** The original payload, untouched. */
+  readonly data: Uint8Array;
+}
+
+export interface DeadLetterSink {
+  /** Resolves once the DLQ stream has stored the letter; the same letter twice is stored once. */
+  publish(letter: DeadLetter): Promise<void>;
+}

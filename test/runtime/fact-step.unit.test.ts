@@ -1,0 +1,133 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { randomUUID } from 'node:crypto';
+import { ConcurrencyError } from '../../core/errors.ts';
+import type { SnapshotStore, StoredSnapshot } from '../../core/worker-ports.ts';
+import type { CustomerSnapshot } from '../../actors/customer/index.ts';
+import { ActorCache } from '../../actors/runtime/actor-cache.ts';
+import { LeaseLostError, SnapshotFormatError } from '../../actors/runtime/errors.ts';
+import { parseFact } from '../../actors/runtime/fact-message.ts';
+import { applyFact } from '../../actors/runtime/fact-step.ts';
+import { decodeActor, encodeActor } from '../../actors/runtime/snapshot-codec.ts';
+import { rebuild } from '../../actors/runtime/rebuild.ts';
+import { fact } from './facts.ts';
+
+const T0 = 1_700_000_000_000;
+
+class MemoryStore implements SnapshotStore {
+  readonly entries = new Map<string, StoredSnapshot>();
+  saves = 0;
+  #rev = 0;
+  /** Writes someone else makes just before our next save lands. */
+  interleave: (() => void)[] = [];
+
+  async load(id: string) {
+    return this.entries.get(id);
+  }
+
+  async save(id: string, value: unknown, expected: number | undefined) {
+    this.interleave.shift()?.();
+    if (this.entries.get(id)?.revision !== expected) throw new ConcurrencyError('changed');
+    this.saves++;
+    const revision = ++this.#rev;
+    this.entries.set(id, { value: JSON.parse(JSON.stringify(value)), revision });
+    return revision;
+  }
+}
+
+function deps(store: MemoryStore, holds = () => true) {
+  return { store, cache: new ActorCache<CustomerSnapshot>({ maxActors: 10, idleMs: 60_000 }), holds, partition: 0 };
+}
+
+const event = (id: string, version: number, at = T0 + version) => ({ ...fact(id, version), at });
+
+test('a fact creates the actor, saves it and records the Stripe create', async () => {
+  const store = new MemoryStore();
+  const id = randomUUID();
+  const result = await applyFact(deps(store), event(id, 1));
+  assert.ok(result.saved);
+  assert.is(result.decision.intents[0]?.type, 'CreateStripeCustomer');
+  const stored = decodeActor(id, store.entries.get(id)!.value);
+  assert.is(stored.context.desired?.version, 1);
+});
+
+test('a stale or repeated fact writes nothing', async () => {
+  const store = new MemoryStore();
+  const id = randomUUID();
+  const d = deps(store);
+  await applyFact(d, event(id, 2));
+  const again = await applyFact(d, event(id, 1));
+  assert.not.ok(again.saved);
+  assert.is(store.saves, 1);
+});
+
+test('a lost CAS race reloads the newer state and decides again', async () => {
+  const store = new MemoryStore();
+  const id = randomUUID();
+  const d = deps(store);
+  await applyFact(d, event(id, 1));
+  // Another writer (a previous holder of the partition) saves version 2 behind our cache's back.
+  store.interleave.push(() => {
+    const rev = store.entries.get(id)!.revision;
+    const next = rebuild(id, [
+      { message: fact(id, 1), at: T0 + 1 },
+      { message: fact(id, 2), at: T0 + 2 },
+    ]);
+    store.entries.set(id, { value: encodeActor(next), revision: rev + 100 });
+  });
+  const savesBefore = store.saves;
+  const result = await applyFact(d, event(id, 3));
+  assert.ok(result.saved);
+  assert.is(store.saves, savesBefore + 1, 'the first save lost, the second won');
+  assert.is(result.decision.snapshot.context.desired?.version, 3);
+  const stored = decodeActor(id, store.entries.get(id)!.value);
+  assert.is(stored.context.desired?.version, 3);
+});
+
+test('a step whose lease lapsed neither saves nor acks', async () => {
+  const store = new MemoryStore();
+  const id = randomUUID();
+  try {
+    await applyFact(deps(store, () => false), event(id, 1));
+    assert.unreachable('must throw');
+  } catch (err) {
+    assert.instance(err, LeaseLostError);
+  }
+  assert.is(store.saves, 0);
+});
+
+test('a foreign snapshot is refused, not resumed', () => {
+  const id = randomUUID();
+  assert.throws(() => decodeActor(id, { machineVersion: 999, snapshot: {} }), (e: unknown) => e instanceof SnapshotFormatError);
+  assert.throws(() => decodeActor(id, null), (e: unknown) => e instanceof SnapshotFormatError);
+});
+
+test('parseFact accepts a fact and explains each rejection', () => {
+  const id = randomUUID();
+  const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+  const ok = parseFact(enc(fact(id, 1)), id, T0);
+  assert.ok(ok.ok && ok.event.at === T0);
+  const bad = (data: Uint8Array, subjectId: string = id) => {
+    const r = parseFact(data, subjectId, T0);
+    return r.ok ? 'accepted' : r.reason;
+  };
+  assert.match(bad(new Uint8Array([0xff])), /not JSON/);
+  assert.match(bad(enc({ type: 'CustomerUpdated' })), /not a CustomerChanged/);
+  assert.match(bad(enc(fact(id, 1)), randomUUID()), /does not match/);
+  assert.match(bad(enc(fact('a*b', 1)), 'a*b'), /not a valid actor key/);
+});
+
+test('rebuild skips what the live run dead-lettered and folds the rest', () => {
+  const id = randomUUID();
+  const snapshot = rebuild(id, [
+    { message: fact(id, 1), at: T0 },
+    { message: null, at: T0 + 1 },
+    { message: { type: 'CustomerUpdated', data: 'nope' }, at: T0 + 2 },
+    { message: fact(randomUUID(), 5), at: T0 + 3 },
+    { message: fact(id, 2), at: T0 + 4 },
+  ]);
+  assert.is(snapshot.context.desired?.version, 2);
+  assert.is(snapshot.context.desired?.at, T0 + 4);
+});
+
+test.run();

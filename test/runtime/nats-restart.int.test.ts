@@ -1,0 +1,66 @@
+// NATS dies under a running worker: the worker stops acting on the leases it can no longer renew,
+// and once NATS is back it reclaims its partitions and every fact reaches its actor.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { randomUUID } from 'node:crypto';
+import { privateNats, type PrivateServer } from '../harness/private-servers.ts';
+import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
+import { eventually } from '../harness/stream.ts';
+import { startTestWorker, storedActors, type TestWorker } from './fixture.ts';
+import { fact, publishFact } from './facts.ts';
+
+const CUSTOMERS = 24;
+const LEASE_TTL_MS = 3_000;
+
+const test = suite<{ nats: PrivateServer; t: TestEnvironment; o: Observer; workers: TestWorker[] }>('runtime NATS restart');
+
+test.before(async (ctx) => {
+  ctx.workers = [];
+  ctx.nats = await privateNats();
+  ctx.t = await testEnvironment({ natsUrl: ctx.nats.url });
+  ctx.o = await observe(ctx.t);
+});
+
+test.after(async (ctx) => {
+  for (const w of ctx.workers ?? []) await w.close();
+  await ctx.o?.close();
+  await ctx.t?.db.drop();
+  await ctx.nats?.stop();
+});
+
+test('the worker gives up its partitions while NATS is gone and takes them back after', async (ctx) => {
+  const tw = await startTestWorker(ctx.t, { leaseTtlMs: LEASE_TTL_MS });
+  ctx.workers.push(tw);
+  const ids = Array.from({ length: CUSTOMERS }, () => randomUUID());
+  const round = (v: number) => Promise.all(ids.map((id) => publishFact(ctx.o.nats, ctx.t.names, fact(id, v))));
+  await round(1);
+  await eventually(() => storedActors(ctx.o.nats, ctx.t), (a) => a.size === CUSTOMERS, 15_000, 100);
+
+  await ctx.nats.crash();
+  const gaveUp = await eventually(async () => tw.worker.stats.ownedPartitions, (p) => p.length === 0, LEASE_TTL_MS * 2, 50);
+  assert.equal(gaveUp, [], 'no partition is acted on past its lease deadline');
+  await ctx.nats.start();
+
+  const back = await eventually(
+    async () => tw.worker.stats.ownedPartitions,
+    (p) => p.length === ctx.t.names.partitions,
+    LEASE_TTL_MS * 5,
+    100,
+  );
+  assert.is(back.length, ctx.t.names.partitions, 'every partition is held again');
+  await eventually(
+    () => round(2).then(() => true, () => false),
+    (ok) => ok,
+    10_000,
+    200,
+  );
+  const actors = await eventually(
+    () => storedActors(ctx.o.nats, ctx.t),
+    (a) => ids.every((id) => a.get(id)?.desiredVersion === 2),
+    20_000,
+    200,
+  );
+  for (const id of ids) assert.is(actors.get(id)?.desiredVersion, 2, `${id} got the fact sent after the restart`);
+});
+
+test.run();
