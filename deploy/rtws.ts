@@ -17,6 +17,7 @@ import { ensureStreams } from '../adapters/jetstream/streams.ts';
 import { jetStreamPublisher } from '../adapters/jetstream/durable-publisher.ts';
 import { buildServer } from '../adapters/http/server.ts';
 import { deadLetterQueue } from '../adapters/jetstream/dlq.ts';
+import { inboundPublisher } from '../adapters/jetstream/inbound.ts';
 import { openSnapshotStore } from '../adapters/jetstream/kv-snapshot-store.ts';
 import { syncViews } from '../adapters/worker/sync-view.ts';
 
@@ -106,6 +107,16 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
           )) ?? false,
       }),
       dlq: async () => dlq,
+      ...(config.stripe.webhookSecrets.length > 0
+        ? {
+            stripeWebhooks: {
+              secrets: config.stripe.webhookSecrets,
+              names,
+              publish: inboundPublisher(jetstream(nats)),
+              log: log.child({ component: 'stripe-webhooks' }),
+            },
+          }
+        : {}),
       syncTargets: syncViews(snapshots),
       metrics: {
         dlqDepth: () => dlq.depth(),

@@ -1,5 +1,6 @@
 // The application as a plugin: routes and their services. server.ts owns listening and closing.
 import type { FastifyPluginAsync } from 'fastify';
+import type { Registry } from 'prom-client';
 import type { Sql } from '../postgres/connect.ts';
 import { bearerAuth } from './auth.ts';
 import { customerRoutes } from './routes/customers.ts';
@@ -7,6 +8,7 @@ import { healthRoutes, type Readiness } from './routes/health.ts';
 import { metricsRoutes, type MetricSources } from './routes/metrics.ts';
 import { syncRoutes, type SyncRoutesOptions } from './routes/sync.ts';
 import { dlqRoutes, type DlqRoutesOptions } from './routes/dlq.ts';
+import { stripeWebhookRoutes, type StripeWebhookOptions } from './routes/webhooks.ts';
 
 export interface AppOptions {
   sql: Sql;
@@ -16,11 +18,20 @@ export interface AppOptions {
   /** The actors' view of each target; without it, /sync reports customers as not yet observed. */
   syncTargets?: SyncRoutesOptions['targets'];
   dlq?: DlqRoutesOptions['dlq'];
+  /** Absent when no webhook secret is configured: the route is then not served. */
+  stripeWebhooks?: Omit<StripeWebhookOptions, 'registry'>;
 }
 
 export const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   fastify.addHook('onRequest', bearerAuth(options.apiToken));
-  await fastify.register(metricsRoutes, options.metrics ?? {});
+  let registry: Registry | undefined;
+  await fastify.register(metricsRoutes, {
+    ...options.metrics,
+    register: (r) => {
+      registry = r;
+      options.metrics?.register?.(r);
+    },
+  });
   await fastify.register(healthRoutes, { readiness: options.readiness });
   await fastify.register(customerRoutes, { sql: options.sql });
   if (options.dlq) await fastify.register(dlqRoutes, { dlq: options.dlq });
@@ -28,4 +39,8 @@ export const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
     sql: options.sql,
     targets: options.syncTargets ?? (async () => undefined),
   });
+  if (options.stripeWebhooks) {
+    // Encapsulated: its raw-body parser applies to the webhook route only.
+    await fastify.register(stripeWebhookRoutes, { ...options.stripeWebhooks, ...(registry ? { registry } : {}) });
+  }
 };

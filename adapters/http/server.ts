@@ -11,10 +11,11 @@ export interface ServerOptions extends AppOptions {
 }
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const { bodyLimit, logLevel, ...appOptions } = options;
   const fastify = Fastify({
-    bodyLimit: options.bodyLimit,
+    bodyLimit,
     logger: {
-      level: options.logLevel,
+      level: logLevel,
       // Tokens and signatures never reach a log.
       redact: ['req.headers.authorization', 'req.headers["stripe-signature"]'],
     },
@@ -26,13 +27,6 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   fastify.setNotFoundHandler((request, reply) =>
     sendProblem(reply, problem(404, `no route for ${request.method} ${request.url.split('?')[0]}`)),
   );
-  await fastify.register(app, {
-    sql: options.sql,
-    apiToken: options.apiToken,
-    readiness: options.readiness,
-    ...(options.metrics ? { metrics: options.metrics } : {}),
-    ...(options.syncTargets ? { syncTargets: options.syncTargets } : {}),
-    ...(options.dlq ? { dlq: options.dlq } : {}),
-  });
+  await fastify.register(app, appOptions);
   return fastify;
 }

@@ -4,9 +4,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import Stripe from 'stripe';
 import { spawnRtws, type RtwsProcess } from '../harness/process.ts';
-import { testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
+import { observe, testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
 import { reachable } from '../harness/services.ts';
-import { eventually } from '../harness/stream.ts';
+import { eventually, readStream } from '../harness/stream.ts';
 
 const test = suite<{ t: TestEnvironment; p?: RtwsProcess }>('sandbox');
 
@@ -41,6 +41,22 @@ test('the emulators start, answer their official clients, and stop with rtws', a
   });
   const c = await stripe.customers.create({ name: 'Sandboxed' });
   assert.match(c.id, /^cus_/);
+
+  // The emulator's signed webhook reached rtws's receiver, which stored it in INBOUND.
+  const o = await observe(ctx.t);
+  try {
+    const inbound = await eventually(
+      () => readStream(o.nats, ctx.t.names.streams.inbound),
+      (m) => m.length > 0,
+      15_000,
+    );
+    const event = inbound[0]!.message as unknown as { type: string; data: { object: { id: string } } };
+    assert.is(event.type, 'customer.created');
+    assert.is(event.data.object.id, c.id);
+    assert.match(inbound[0]!.msgId ?? '', /^evt_/);
+  } finally {
+    await o.close();
+  }
 
   const token = await fetch(`${sf[1]}/services/oauth2/token`, {
     method: 'POST',
