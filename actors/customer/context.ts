@@ -24,17 +24,22 @@ export type Desired = Static<typeof DesiredSchema>;
  * - `new`: nothing asked of the target yet;
  * - `pending`: an intent waits for its executor;
  * - `retrying`: the pending intent failed and waits for its `notBefore`;
+ * - `paused`: the target's API budget is spent (Salesforce's daily quota); the pending intent
+ *   waits for its `notBefore`, and the pause never counts towards giving up;
  * - `synced`: the target holds the desired content;
  * - `failed`: given up until a newer fact or an operator's retry;
- * - `deleted`: deleted on the target (by us or remotely), or never created; final.
+ * - `deleted`: deleted on the target (by us or remotely), or never created; final;
+ * - `off`: the target is not configured; the machine has no region for it and records nothing.
  */
 export const TARGET_STATUSES = [
   'new',
   'pending',
   'retrying',
+  'paused',
   'synced',
   'failed',
   'deleted',
+  'off',
 ] as const;
 export type TargetStatus = (typeof TARGET_STATUSES)[number];
 
@@ -79,9 +84,9 @@ export const TargetStateSchema = Type.Object({
 });
 export type TargetState = Static<typeof TargetStateSchema>;
 
-export function initialTargetState(): TargetState {
+export function initialTargetState(status: 'new' | 'off' = 'new'): TargetState {
   return {
-    status: 'new',
+    status,
     externalId: null,
     known: null,
     syncedVersion: 0,

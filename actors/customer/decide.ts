@@ -48,7 +48,29 @@ export function persist(snapshot: CustomerSnapshot, machine = customerMachine): 
  * and checks `context.machineVersion` against `MACHINE_VERSION`.
  */
 export function restore(persisted: unknown, machine = customerMachine): CustomerSnapshot {
-  return machine.resolveState(persisted as Parameters<CustomerMachine['resolveState']>[0]);
+  const config = withRegionsOf(
+    persisted as Parameters<CustomerMachine['resolveState']>[0],
+    machine,
+  );
+  return machine.resolveState(config);
+}
+
+/**
+ * Keeps the region states the machine has. A snapshot recorded while a target was on, restored
+ * by a machine where it is off, loses that region; the target's context entry stays as it was
+ * and is picked up again if the target is switched back on.
+ */
+function withRegionsOf<T extends { value?: unknown }>(persisted: T, machine: CustomerMachine): T {
+  const value = persisted.value;
+  if (typeof value !== 'object' || value === null) return persisted;
+  const regions = Object.entries(value).filter(([region]) => region in machine.root.states);
+  return { ...persisted, value: Object.fromEntries(regions) };
+}
+
+/** Whether the snapshot's machine has a region for the target, i.e. the target is on. */
+function isOn(snapshot: CustomerSnapshot, target: TargetName): boolean {
+  const value = snapshot.value as Record<string, unknown>;
+  return Object.hasOwn(value, target);
 }
 
 /** Rebuilds a customer's actor state from its recorded events, calling nothing outside. */
@@ -62,7 +84,10 @@ export function replay(
   return snapshot;
 }
 
-/** A target's one pending intent and the instant it becomes due: an executor's input. */
+/**
+ * A target's one pending intent and the instant it becomes due: an executor's input. Targets that
+ * are off offer none.
+ */
 export interface DueIntent {
   target: TargetName;
   intent: Intent;
@@ -72,6 +97,7 @@ export interface DueIntent {
 export function pendingIntents(snapshot: CustomerSnapshot): DueIntent[] {
   const out: DueIntent[] = [];
   for (const target of TARGET_NAMES) {
+    if (!isOn(snapshot, target)) continue;
     const intent = snapshot.context.targets[target].pending;
     if (intent !== null) out.push({ target, intent, dueAt: intent.notBefore });
   }
@@ -80,6 +106,7 @@ export function pendingIntents(snapshot: CustomerSnapshot): DueIntent[] {
 
 function changedIntents(before: CustomerSnapshot, after: CustomerSnapshot): Intent[] {
   return TARGET_NAMES.flatMap((target) => {
+    if (!isOn(after, target)) return [];
     const was = before.context.targets[target].pending;
     const now = after.context.targets[target].pending;
     if (

@@ -4,6 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { SyncedFields } from '../../core/customer.ts';
 import { ChangeMetadata } from '../../core/messages.ts';
 import { At } from './schemas.ts';
+import { SalesforceOutcomes } from './salesforce-target.ts';
 import { StripeOutcomes } from './stripe-target.ts';
 
 function fact<T extends string>(type: T) {
@@ -36,6 +37,7 @@ export const CustomerEventSchema = Type.Union([
   CustomerFactEvent,
   RetryRequested,
   StripeOutcomes.Outcome,
+  SalesforceOutcomes.Outcome,
 ]);
 export type CustomerEvent = Static<typeof CustomerEventSchema>;
 

@@ -38,6 +38,7 @@ export function applyFailure(t: TargetState, env: TargetEnv, p: Intent, o: Faile
 
 /** A create that may have landed is looked up, never resent blindly: see `createMayHaveLanded`. */
 function createFailed(t: TargetState, env: TargetEnv, p: Intent, o: Failed): TargetState {
+  if (env.spec.createIsUpsert === true) return upsertFailed(t, env, p, o);
   if (createMayHaveLanded(o.failure)) return recordFind({ ...t, pending: null }, env, o.at);
   if (o.failure === 'rate_limited') {
     // Every try so far was refused before it ran (a try that may have run goes to a lookup), so a
@@ -51,13 +52,30 @@ function createFailed(t: TargetState, env: TargetEnv, p: Intent, o: Failed): Tar
   return fail({ ...t, createUncertain: false }, env, p, o.failure, o);
 }
 
+/**
+ * An upsert by our id is resent as it is: it cannot create twice. An earlier try may still have
+ * landed, so `createUncertain` stays set until a success, and a delete in the meantime looks the
+ * object up; a first try that was refused made nothing.
+ */
+function upsertFailed(t: TargetState, env: TargetEnv, p: Intent, o: Failed): TargetState {
+  if (o.failure === 'permanent' || o.failure === 'not_found')
+    return fail({ ...t, createUncertain: p.attempt > 1 }, env, p, o.failure, o);
+  if (env.desired?.deleted) return plan(abandon(t), env, o.at);
+  return retry(t, env, p, o);
+}
+
 function retry(t: TargetState, env: TargetEnv, p: Intent, o: Failed): TargetState {
   // An update of a customer deleted meanwhile is moot: go on with the delete.
   if (p.op === 'update' && env.desired?.deleted) return plan(abandon(t), env, o.at);
   const failures = p.failures + (countsTowardsFailure(o.failure) ? 1 : 0);
   if (failures >= env.retry.maxFailures) return fail(t, env, p, 'exhausted', o);
   const attempt = p.attempt + 1;
-  const delay = Math.max(o.retryAfterMs ?? 0, backoffMs(p.attempt, p.key ?? p.id, env.backoff));
+  const pause = o.failure === 'rate_limited' ? env.spec.quotaPauseMs : undefined;
+  const delay = Math.max(
+    o.retryAfterMs ?? 0,
+    backoffMs(p.attempt, p.key ?? p.id, env.backoff),
+    pause ?? 0,
+  );
   const next: Intent = {
     ...p,
     attempt,
@@ -65,7 +83,8 @@ function retry(t: TargetState, env: TargetEnv, p: Intent, o: Failed): TargetStat
     notBefore: o.at + delay,
     key: resendKey(env, p, o.failure, attempt),
   };
-  return { ...t, status: 'retrying', pending: next, attempts: failures };
+  const status = pause === undefined ? 'retrying' : 'paused';
+  return { ...t, status, pending: next, attempts: failures };
 }
 
 /** Updates rotate their key after a 5xx (see `updateKey`); a 429 was never saved, so it keeps its key. */

@@ -6,6 +6,7 @@ export {
   type CustomerContext,
   type CustomerInput,
   type CustomerMachine,
+  type CustomerMachineOptions,
 } from './machine.ts';
 export { DEFAULT_POLICIES, type Policies } from './plan.ts';
 export {
@@ -39,6 +40,13 @@ export {
   type StripeIntent,
   type StripeOutcomeEvent,
 } from './stripe-target.ts';
+export {
+  SalesforceIntents,
+  SalesforceOutcomes,
+  SALESFORCE_QUOTA_PAUSE_MS,
+  type SalesforceIntent,
+  type SalesforceOutcomeEvent,
+} from './salesforce-target.ts';
 export { TARGETS, TARGET_NAMES, isTargetName, type TargetName } from './targets.ts';
 export { KEY_PREFIX, createKey, updateKey } from './keys.ts';
 export type { TargetOutcome } from './outcomes.ts';

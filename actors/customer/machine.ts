@@ -29,6 +29,18 @@ interface TargetParams {
   target: TargetName;
 }
 
+/** Which targets the machine keeps in sync. */
+export interface CustomerMachineOptions {
+  /**
+   * The configured targets. Each gets a region; the others stay `off` in the context, record
+   * nothing and have no region. Default: Stripe only, the machine of every snapshot recorded
+   * before Salesforce was a target.
+   */
+  readonly targets?: readonly TargetName[];
+}
+
+export const DEFAULT_TARGETS: readonly TargetName[] = Object.freeze(['stripe']);
+
 function envOf(context: CustomerContext, target: TargetName, policies: Policies): TargetEnv {
   return {
     customerId: context.customerId,
@@ -57,10 +69,17 @@ function isFact(event: MachineEvent): event is CustomerFactEvent {
 const factHandler = { guard: 'isNewFact', actions: ['recordDesired', 'announceDesired'] } as const;
 
 /**
- * The machine, built with the given policies. Replays must use the policies that decided the
- * recorded events, so a change of policy is a change of machine.
+ * The machine, built with the given policies and targets. Replays must use the policies and
+ * targets that decided the recorded events, so a change of either is a change of machine.
  */
-export function createCustomerMachine(policies: Policies = DEFAULT_POLICIES) {
+export function createCustomerMachine(
+  policies: Policies = DEFAULT_POLICIES,
+  options: CustomerMachineOptions = {},
+) {
+  const on = new Set(options.targets ?? DEFAULT_TARGETS);
+  const regions = Object.fromEntries(
+    TARGET_NAMES.filter((t) => on.has(t)).map((t) => [t, targetRegion(t)]),
+  );
   return setup({
     types: {
       context: {} as CustomerContext,
@@ -78,7 +97,8 @@ export function createCustomerMachine(policies: Policies = DEFAULT_POLICIES) {
         event.type === 'RetryRequested' &&
         event.target === target &&
         (context.targets[target].status === 'failed' ||
-          context.targets[target].status === 'retrying'),
+          context.targets[target].status === 'retrying' ||
+          context.targets[target].status === 'paused'),
       isLive: ({ context }, { target }: TargetParams) =>
         context.targets[target].status !== 'deleted',
       isDeletedRemotely: ({ context }, { target }: TargetParams) =>
@@ -129,19 +149,16 @@ export function createCustomerMachine(policies: Policies = DEFAULT_POLICIES) {
       machineVersion: MACHINE_VERSION,
       customerId: input.customerId,
       desired: null,
-      targets: Object.fromEntries(TARGET_NAMES.map((t) => [t, initialTargetState()])) as Record<
-        TargetName,
-        TargetState
-      >,
+      targets: Object.fromEntries(
+        TARGET_NAMES.map((t) => [t, initialTargetState(on.has(t) ? 'new' : 'off')]),
+      ) as Record<TargetName, TargetState>,
     }),
     on: {
       CustomerCreated: factHandler,
       CustomerUpdated: factHandler,
       CustomerDeleted: factHandler,
     },
-    states: {
-      stripe: targetRegion('stripe'),
-    },
+    states: regions,
   });
 }
 

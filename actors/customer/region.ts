@@ -33,11 +33,17 @@ export function targetRegion(target: TargetName) {
       new: {},
       pending: {},
       retrying: {},
+      paused: {},
       synced: {},
       failed: { entry: { type: 'deadLetter', params } },
       deleted: {},
       /** Status `deleted`, caused by the target: the runtime deletes the customer everywhere. */
       deletedRemotely: { entry: { type: 'propagateRemoteDelete', params } },
+      /**
+       * Status `off` never lasts in a region: only a target that is on has one, and its next fact
+       * moves it to `new`. The state exists so that every status has one.
+       */
+      off: {},
     },
     on: {
       DesiredChanged: {

@@ -17,4 +17,15 @@ export interface TargetSpec {
   updateKey(customerId: string, version: number, attempt: number): string | null;
   /** This target's outcome in neutral form, or null when the event is not one of its outcomes. */
   outcomeOf(event: MachineEvent): TargetOutcome | null;
+  /**
+   * The create is an upsert keyed by our customer id, so resending it can never make a second
+   * object: a create that may have landed is resent as it is, with no lookup first. Unset: false.
+   */
+  readonly createIsUpsert?: boolean;
+  /**
+   * On this target `rate_limited` means its API budget is spent (Salesforce's daily quota): the
+   * target is `paused` for at least this long, and the pause never counts towards giving up.
+   * Unset: a rate limit is an ordinary wait in `retrying`.
+   */
+  readonly quotaPauseMs?: number;
 }

@@ -7,13 +7,24 @@ import { plan, type TargetEnv } from './plan.ts';
 /** A newer fact: a failed target tries again; one with an intent in flight picks it up afterwards. */
 export function onDesiredChanged(t: TargetState, env: TargetEnv, at: number): TargetState {
   if (t.status === 'deleted') return t;
-  return plan(reopen(t), env, at);
+  return plan(reopen(switchedOn(t)), env, at);
 }
 
-/** A failed target plans again; a waiting retry becomes due now, with its failure count reset. */
+/**
+ * Only a machine with the target's region gets here, so a target recorded as `off` by a machine
+ * without it has been switched on since: it starts from scratch with the next fact.
+ */
+function switchedOn(t: TargetState): TargetState {
+  return t.status === 'off' ? { ...t, status: 'new' } : t;
+}
+
+/**
+ * A failed target plans again; a waiting retry, or a paused target (its budget restored), becomes
+ * due now, with its failure count reset.
+ */
 export function onRetryRequested(t: TargetState, env: TargetEnv, at: number): TargetState {
   if (t.status === 'failed') return plan(reopen(t), env, at);
-  if (t.status === 'retrying' && t.pending !== null) {
+  if ((t.status === 'retrying' || t.status === 'paused') && t.pending !== null) {
     return { ...t, attempts: 0, pending: { ...t.pending, notBefore: at, failures: 0 } };
   }
   return t;

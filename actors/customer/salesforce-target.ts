@@ -1,0 +1,90 @@
+// The Salesforce target: one record of the configured object (`Account` by default) per customer,
+// written by an upsert on the external-id field that holds our customer id. Salesforce has no
+// idempotency keys and needs none here: resending an upsert by our id finds the record the first
+// try made, so intents carry no key and an uncertain create is simply resent.
+import type { Static } from '@sinclair/typebox';
+import { targetIntentSchemas } from './intents.ts';
+import { targetOutcomeSchemas, type TargetOutcome } from './outcomes.ts';
+import type { IntentOp } from './intents.ts';
+import type { MachineEvent } from './events.ts';
+import type { TargetSpec } from './target-spec.ts';
+
+export const SalesforceIntents = targetIntentSchemas('SalesforceAccount');
+export type SalesforceIntent = Static<typeof SalesforceIntents.Intent>;
+
+export const SalesforceOutcomes = targetOutcomeSchemas('SalesforceAccount', 'Salesforce');
+export type SalesforceOutcomeEvent = Static<typeof SalesforceOutcomes.Outcome>;
+
+/**
+ * How long a target whose daily API quota is spent waits before trying again. Salesforce's
+ * budget is a rolling 24 h window, so minutes, not seconds; an operator's `RetryRequested`
+ * resumes it at once.
+ */
+export const SALESFORCE_QUOTA_PAUSE_MS = 5 * 60_000;
+
+const OUTCOME_TYPES: readonly SalesforceOutcomeEvent['type'][] = [
+  'SalesforceAccountCreated',
+  'SalesforceAccountUpdated',
+  'SalesforceAccountDeleted',
+  'SalesforceAccountFound',
+  'SalesforceAccountNotFound',
+  'SalesforceCallFailed',
+];
+const outcomeTypes = new Set<string>(OUTCOME_TYPES);
+
+function isSalesforceOutcome(event: MachineEvent): event is SalesforceOutcomeEvent {
+  return outcomeTypes.has(event.type);
+}
+
+function salesforceOutcome(event: SalesforceOutcomeEvent): TargetOutcome {
+  const { intentId, at } = event;
+  switch (event.type) {
+    case 'SalesforceAccountCreated':
+      return { kind: 'created', intentId, externalId: event.externalId, at };
+    case 'SalesforceAccountUpdated':
+      return { kind: 'updated', intentId, at };
+    case 'SalesforceAccountDeleted':
+      return { kind: 'deleted', intentId, at };
+    case 'SalesforceAccountFound':
+      return { kind: 'found', intentId, externalId: event.externalId, fields: event.fields, at };
+    case 'SalesforceAccountNotFound':
+      return { kind: 'not_found', intentId, at };
+    case 'SalesforceCallFailed': {
+      const { type: _type, ...rest } = event;
+      return { kind: 'failed', ...rest };
+    }
+    default:
+      return unreachable(event);
+  }
+}
+
+function intentType(op: IntentOp): SalesforceIntent['type'] {
+  switch (op) {
+    case 'create':
+      return 'CreateSalesforceAccount';
+    case 'update':
+      return 'UpdateSalesforceAccount';
+    case 'delete':
+      return 'DeleteSalesforceAccount';
+    case 'find':
+      return 'FindSalesforceAccount';
+    default:
+      return unreachable(op);
+  }
+}
+
+export const SALESFORCE: TargetSpec = Object.freeze({
+  target: 'salesforce',
+  outcomeTypes: OUTCOME_TYPES,
+  intentType,
+  createKey: () => null,
+  updateKey: () => null,
+  outcomeOf: (event: MachineEvent) =>
+    isSalesforceOutcome(event) ? salesforceOutcome(event) : null,
+  createIsUpsert: true,
+  quotaPauseMs: SALESFORCE_QUOTA_PAUSE_MS,
+});
+
+function unreachable(value: never): never {
+  throw new Error(`unhandled ${JSON.stringify(value)}`);
+}

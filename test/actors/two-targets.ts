@@ -1,0 +1,88 @@
+// Given/when/then over a machine with both targets on, reusing gwt.ts's facts and Stripe steps.
+import type { CanonicalFields } from '../../core/canonical.ts';
+import type { FailureKind } from '../../core/policy/retry.ts';
+import {
+  createCustomerMachine,
+  decide,
+  DEFAULT_POLICIES,
+  start,
+  type Intent,
+  type TargetState,
+} from '../../actors/customer/index.ts';
+import { CUSTOMER, T0, type Step, type World } from './gwt.ts';
+
+export const bothMachine = createCustomerMachine(DEFAULT_POLICIES, {
+  targets: ['stripe', 'salesforce'],
+});
+
+export function given(...steps: Step[]): World {
+  return when(
+    { snapshot: start(CUSTOMER, bothMachine), events: [], decisions: [], now: T0 },
+    ...steps,
+  );
+}
+
+export function when(world: World, ...steps: Step[]): World {
+  let w: World = { ...world, decisions: [] };
+  for (const step of steps) {
+    const event = step({ ...w, now: w.now + 1000 });
+    const decision = decide(w.snapshot, event, bothMachine);
+    w = {
+      snapshot: decision.snapshot,
+      events: [...w.events, event],
+      decisions: [...w.decisions, decision],
+      now: event.at,
+    };
+  }
+  return w;
+}
+
+export const salesforce = (w: World): TargetState => w.snapshot.context.targets.salesforce;
+export const sfPending = (w: World): Intent => {
+  const p = salesforce(w).pending;
+  if (p === null) throw new Error('no pending Salesforce intent');
+  return p;
+};
+
+export const sfCreated =
+  (externalId = '001000000000001AAA'): Step =>
+  (w) => ({ type: 'SalesforceAccountCreated', intentId: sfPending(w).id, externalId, at: w.now });
+export const sfUpdated = (): Step => (w) => ({
+  type: 'SalesforceAccountUpdated',
+  intentId: sfPending(w).id,
+  at: w.now,
+});
+export const sfDeleted = (): Step => (w) => ({
+  type: 'SalesforceAccountDeleted',
+  intentId: sfPending(w).id,
+  at: w.now,
+});
+export const sfFound =
+  (externalId: string, fields: CanonicalFields): Step =>
+  (w) => ({
+    type: 'SalesforceAccountFound',
+    intentId: sfPending(w).id,
+    externalId,
+    fields,
+    at: w.now,
+  });
+export const sfNotFound = (): Step => (w) => ({
+  type: 'SalesforceAccountNotFound',
+  intentId: sfPending(w).id,
+  at: w.now,
+});
+export const sfFailed =
+  (failure: FailureKind, at?: number): Step =>
+  (w) => ({
+    type: 'SalesforceCallFailed',
+    intentId: sfPending(w).id,
+    failure,
+    reason: `salesforce said ${failure}`,
+    attempt: sfPending(w).attempt,
+    at: at ?? w.now,
+  });
+export const sfRetryRequested = (): Step => (w) => ({
+  type: 'RetryRequested',
+  target: 'salesforce',
+  at: w.now,
+});

@@ -1,0 +1,128 @@
+// Many customers' pending Salesforce intents in few calls: upserts through the sObject
+// Collections upsert, 200 records a call, one outcome per intent whatever happens to the others.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Connection } from 'jsforce';
+import {
+  startSalesforceEmulator,
+  type SalesforceEmulator,
+} from '../../adapters/salesforce/emulator/index.ts';
+import { connectSalesforce } from '../../adapters/salesforce/client.ts';
+import { executeSalesforceBatch } from '../../adapters/salesforce/batch.ts';
+import { executeSalesforceIntent } from '../../adapters/salesforce/executor.ts';
+import { TARGET, countByRtwsId, create, externalIdOf, failureOf, work } from './fixtures.ts';
+
+const test = suite<{ emulator: SalesforceEmulator; conn: Connection }>('Salesforce batch');
+
+test.before(async (ctx) => {
+  ctx.emulator = await startSalesforceEmulator({ port: 0 });
+  ctx.conn = await connectSalesforce({
+    loginUrl: ctx.emulator.loginUrl,
+    clientId: ctx.emulator.clientId,
+    clientSecret: ctx.emulator.clientSecret,
+    timeoutMs: 5_000,
+  });
+});
+test.after(async (ctx) => {
+  await ctx.emulator?.close();
+});
+test.before.each((ctx) => {
+  ctx.emulator.reset();
+});
+
+const customers = (n: number, prefix: string) =>
+  Array.from({ length: n }, (_, i) => create(`${prefix}-${i}`));
+
+test('N creates go out in ⌈N/200⌉ collection calls, each intent gets its record id', async ({
+  conn,
+  emulator,
+}) => {
+  const items = customers(450, 'bulk');
+  const outcomes = await executeSalesforceBatch(conn, items, TARGET);
+  assert.is(emulator.stats().callsByEndpoint['collections.upsert'], 3);
+  assert.is(emulator.apiCalls(), 3);
+  assert.is(outcomes.length, 450);
+  const byRtwsId = new Map(emulator.records('Account').map((r) => [r.Rtws_Id__c, r.Id]));
+  assert.is(byRtwsId.size, 450);
+  outcomes.forEach((o, i) => {
+    assert.is(o.intentId, items[i]!.intent.id);
+    assert.is(externalIdOf(o), byRtwsId.get(items[i]!.customerId));
+  });
+  assert.equal(emulator.stats().callOptions, { 'client=rtws': 3 });
+});
+
+test('updates share the collection with creates; deletes and no-op updates go alone', async ({
+  conn,
+  emulator,
+}) => {
+  const existing = externalIdOf(await executeSalesforceIntent(conn, create('old'), TARGET));
+  const doomed = externalIdOf(await executeSalesforceIntent(conn, create('doomed'), TARGET));
+  const before = emulator.apiCalls();
+  const items = [
+    create('new-1'),
+    work('old', 'UpdateSalesforceAccount', { externalId: existing, patch: { name: 'Renamed' } }),
+    work('doomed', 'DeleteSalesforceAccount', { externalId: doomed }),
+    work('old', 'UpdateSalesforceAccount', { externalId: existing, patch: { metadata: {} } }),
+  ];
+  const outcomes = await executeSalesforceBatch(conn, items, TARGET);
+  assert.equal(
+    outcomes.map((o) => o.type),
+    [
+      'SalesforceAccountCreated',
+      'SalesforceAccountUpdated',
+      'SalesforceAccountDeleted',
+      'SalesforceAccountUpdated',
+    ],
+  );
+  assert.is(emulator.apiCalls() - before, 2, 'one collection call and one delete');
+  assert.is(await countByRtwsId(conn, 'doomed'), 0);
+  const renamed = emulator.records('Account').find((r) => r.Rtws_Id__c === 'old');
+  assert.is(renamed?.Name, 'Renamed');
+  assert.is(renamed?.Phone, '+44 20 7946 0000');
+});
+
+test('a record Salesforce rejects fails alone, permanently, with its message', async ({ conn }) => {
+  const items = [create('good-1'), create('bad', ''), create('good-2')];
+  const outcomes = await executeSalesforceBatch(conn, items, TARGET);
+  externalIdOf(outcomes[0]!);
+  externalIdOf(outcomes[2]!);
+  const bad = failureOf(outcomes[1]!);
+  assert.is(bad.failure, 'permanent');
+  assert.match(bad.reason, /REQUIRED_FIELD_MISSING/);
+  assert.is(outcomes[1]!.intentId, items[1]!.intent.id);
+  assert.is(await countByRtwsId(conn, 'bad'), 0);
+});
+
+test('a spent quota pauses every record of the call; a lock conflict is transient for all', async ({
+  conn,
+  emulator,
+}) => {
+  emulator.exhaustQuota();
+  const paused = await executeSalesforceBatch(conn, customers(3, 'q'), TARGET);
+  assert.equal(
+    paused.map((o) => failureOf(o).failure),
+    ['rate_limited', 'rate_limited', 'rate_limited'],
+  );
+  emulator.restoreQuota();
+  emulator.injectFault({ method: 'PATCH', path: '/composite/sobjects' });
+  const locked = await executeSalesforceBatch(conn, customers(2, 'l'), TARGET);
+  assert.equal(
+    locked.map((o) => failureOf(o).failure),
+    ['transient', 'transient'],
+  );
+});
+
+test('resending a batch after an unknown outcome makes no duplicates', async ({
+  conn,
+  emulator,
+}) => {
+  const items = customers(250, 'again');
+  const first = await executeSalesforceBatch(conn, items, TARGET);
+  emulator.expireTokens();
+  const second = await executeSalesforceBatch(conn, items, TARGET);
+  assert.equal(second.map(externalIdOf), first.map(externalIdOf));
+  const total = await conn.query('SELECT COUNT() FROM Account');
+  assert.is(total.totalSize, 250);
+});
+
+test.run();
