@@ -1,0 +1,133 @@
+// `npm run bench [-- capture api stripe-emulator]`: the capture and API benchmarks, each figure
+// printed next to a baseline taken in the same run, with the machine and the CPU split.
+// RTWS_BENCH_SECONDS sets the length of each measured phase (default 6; a warm-up precedes it);
+// RTWS_BENCH_PROFILE=<dir> makes the rtws children write CPU profiles there and prints a summary.
+import { existsSync, mkdirSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connectNats } from '../../adapters/jetstream/connect.ts';
+import { connectPostgres } from '../../adapters/postgres/connect.ts';
+import { sharedServices } from '../harness/services.ts';
+import { benchCapture, type BenchResult } from './capture.ts';
+import { benchApi } from './api.ts';
+import {
+  machine,
+  profileFiles,
+  summariseProfile,
+  table,
+  type Figure,
+  type Timing,
+  type Versions,
+} from './report.ts';
+
+const BENCHES = ['capture', 'api', 'stripe-emulator'] as const;
+type Bench = (typeof BENCHES)[number];
+
+class BenchUsageError extends Error {}
+
+function timingFrom(raw: string | undefined, profileDir: string | undefined): Timing {
+  const seconds = raw === undefined || raw === '' ? 6 : Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 120) {
+    throw new BenchUsageError(
+      `RTWS_BENCH_SECONDS must be a number of seconds in (0, 120], got ${JSON.stringify(raw)}`,
+    );
+  }
+  const timing: Timing = {
+    warmupMs: Math.min(2_000, (seconds * 1_000) / 3),
+    measureMs: seconds * 1_000,
+  };
+  if (profileDir) {
+    mkdirSync(profileDir, { recursive: true });
+    timing.profileDir = resolve(profileDir);
+  }
+  return timing;
+}
+
+function selected(args: readonly string[]): Bench[] {
+  const unknown = args.filter((a) => !(BENCHES as readonly string[]).includes(a));
+  if (unknown.length)
+    throw new BenchUsageError(
+      `unknown bench ${unknown.join(', ')}; choose from ${BENCHES.join(', ')}`,
+    );
+  return args.length ? (args as Bench[]) : [...BENCHES];
+}
+
+async function versions(): Promise<Versions> {
+  const { postgresAdminUrl, natsUrl } = await sharedServices();
+  const sql = connectPostgres(postgresAdminUrl, { max: 1, applicationName: 'rtws-bench' });
+  const nc = await connectNats({ servers: [natsUrl], name: 'rtws-bench' });
+  try {
+    const [pg] = await sql<{ v: string }[]>`SELECT current_setting('server_version') AS v`;
+    await jetstreamManager(nc); // fails early when JetStream is off
+    return { postgres: pg?.v ?? 'unknown', nats: nc.info?.version ?? 'unknown' };
+  } finally {
+    await nc.close();
+    await sql.end();
+  }
+}
+
+type EmulatorBench = () => Promise<{ name: string; value: number; unit: string; note?: string }[]>;
+
+/** The Stripe emulator's own benchmark lives in its own file, which may not be there. */
+async function benchStripeEmulator(): Promise<BenchResult> {
+  const file = new URL('./stripe-emulator.ts', import.meta.url);
+  if (!existsSync(file))
+    return { figures: [], cpu: ['stripe-emulator: no benchmark file, skipped'] };
+  const mod = (await import(file.href)) as { benchStripeEmulator?: EmulatorBench };
+  if (!mod.benchStripeEmulator)
+    return { figures: [], cpu: ['stripe-emulator: no benchStripeEmulator export, skipped'] };
+  const rows = await mod.benchStripeEmulator();
+  return {
+    figures: rows.map((r): Figure => ({
+      ...r,
+      name: /^stripe/i.test(r.name) ? r.name : `stripe emulator: ${r.name}`,
+    })),
+    cpu: [],
+  };
+}
+
+function printProfiles(dir: string): void {
+  for (const file of profileFiles(dir)) {
+    console.log(
+      `\n## CPU profile ${basename(file)}\n\n${summariseProfile(file)
+        .map((l) => `    ${l}`)
+        .join('\n')}`,
+    );
+  }
+}
+
+const runners: Record<Bench, (timing: Timing) => Promise<BenchResult>> = {
+  capture: benchCapture,
+  api: benchApi,
+  'stripe-emulator': () => benchStripeEmulator(),
+};
+
+async function main(): Promise<void> {
+  const timing = timingFrom(process.env.RTWS_BENCH_SECONDS, process.env.RTWS_BENCH_PROFILE);
+  const benches = selected(process.argv.slice(2));
+  const started = performance.now();
+  const header = `## Machine\n${machine(await versions())}\n- phases: ${timing.warmupMs / 1000} s warm-up, ${timing.measureMs / 1000} s measured`;
+  console.log(header);
+  const figures: Figure[] = [];
+  const cpu: string[] = [];
+  for (const b of benches) {
+    console.error(`bench: ${b}...`);
+    const r = await runners[b](timing);
+    figures.push(...r.figures);
+    cpu.push(...r.cpu);
+    console.log(`\n${table(r.figures)}`);
+  }
+  console.log(`\n## Results\n\n${table(figures)}`);
+  console.log(`\n## Where the CPU went (cores)\n\n${cpu.map((c) => `- ${c}`).join('\n')}`);
+  if (timing.profileDir) printProfiles(timing.profileDir);
+  console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(0)} s`);
+}
+
+try {
+  await main();
+  // Pools of the shared harness may keep the loop alive; everything this run started is closed.
+  process.exit(0);
+} catch (err) {
+  console.error(err instanceof BenchUsageError ? `bench: ${err.message}` : err);
+  process.exit(1);
+}
