@@ -15,6 +15,8 @@ export interface SnapshotStore {
    * Resolves to the new revision; rejects with `ConcurrencyError` when someone wrote in between.
    */
   save(actorId: string, value: unknown, expectedRevision: number | undefined): Promise<number>;
+  /** Every stored actor id (for resuming a partition's pending intents). */
+  keys(): AsyncIterable<string>;
 }
 
 /** Partition leases and worker presence; entries expire on their own after `ttlMs` unless renewed. */

@@ -20,6 +20,14 @@ import { deadLetterQueue } from '../adapters/jetstream/dlq.ts';
 import { inboundPublisher } from '../adapters/jetstream/inbound.ts';
 import { openSnapshotStore } from '../adapters/jetstream/kv-snapshot-store.ts';
 import { syncViews } from '../adapters/worker/sync-view.ts';
+import { startWorker } from '../adapters/worker/start-worker.ts';
+import { CALL_TIMEOUT_MS, LEASE_TTL_MS, targetExecutors } from '../adapters/worker/executors.ts';
+import { catalogueEffects } from '../adapters/postgres/catalogue-effects.ts';
+import {
+  createCustomerMachine,
+  DEFAULT_POLICIES,
+  type TargetName,
+} from '../actors/customer/index.ts';
 
 export interface Rtws {
   /** The API's base URL, when this process runs the api role. */
@@ -73,6 +81,32 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
   const dlq = await deadLetterQueue(nats, names);
   const snapshots = await openSnapshotStore(jetstream(nats), names.bucket('ACTORS'));
 
+  const targets: TargetName[] = config.salesforce.loginUrl ? ['stripe', 'salesforce'] : ['stripe'];
+  if (!config.salesforce.loginUrl)
+    log.info({}, 'Salesforce is off: no SALESFORCE_LOGIN_URL / credentials');
+  const machine = createCustomerMachine(DEFAULT_POLICIES, { targets });
+
+  if (config.roles.includes('worker')) {
+    const { secretKey, apiBase } = config.stripe;
+    const { loginUrl, clientId, clientSecret, object, externalIdField } = config.salesforce;
+    const worker = await startWorker({
+      nats,
+      names,
+      log,
+      machine,
+      leaseTtlMs: LEASE_TTL_MS,
+      callTimeoutMs: CALL_TIMEOUT_MS,
+      catalogue: catalogueEffects(sql),
+      executors: targetExecutors({
+        ...(secretKey ? { stripe: { secretKey, apiBase } } : {}),
+        ...(loginUrl && clientId && clientSecret
+          ? { salesforce: { loginUrl, clientId, clientSecret, object, externalIdField } }
+          : {}),
+      }),
+    });
+    closers.push(() => worker.stop());
+  }
+
   let server: FastifyInstance | undefined;
   let url: string | undefined;
   if (config.roles.includes('api')) {
@@ -117,7 +151,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
             },
           }
         : {}),
-      syncTargets: syncViews(snapshots),
+      syncTargets: syncViews(snapshots, machine),
       metrics: {
         dlqDepth: () => dlq.depth(),
         outboxDepth: async () =>

@@ -3,8 +3,33 @@
 import { Value } from '@sinclair/typebox/value';
 import { CustomerChanged } from '../../core/messages.ts';
 import type { CustomerFactEvent } from '../customer/events.ts';
+import type { CustomerEvent } from '../customer/index.ts';
+import { checkRecordedEvent } from './outcome-message.ts';
 
 export type ParsedFact = { ok: true; event: CustomerFactEvent } | { ok: false; reason: string };
+export type ParsedMessage = { ok: true; event: CustomerEvent } | { ok: false; reason: string };
+
+const FACT_TYPES = new Set(['CustomerCreated', 'CustomerUpdated', 'CustomerDeleted']);
+
+/** A captured change or a recorded event (outcome, retry request), by its `type`. */
+export function parseMessage(data: Uint8Array, customerId: string, at: number): ParsedMessage {
+  let message: unknown;
+  try {
+    message = JSON.parse(decoder.decode(data));
+  } catch (err) {
+    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
+  }
+  const type = (message as { type?: unknown } | null)?.type;
+  if (typeof type === 'string' && !FACT_TYPES.has(type)) {
+    if (!ACTOR_KEY.test(customerId))
+      return {
+        ok: false,
+        reason: `customer id ${JSON.stringify(customerId)} is not a valid actor key`,
+      };
+    return checkRecordedEvent(message, customerId, at);
+  }
+  return checkFact(message, customerId, at);
+}
 
 /** Ids that are safe as KV keys and subject tokens. */
 const ACTOR_KEY = /^[A-Za-z0-9_-]{1,100}$/;
@@ -25,11 +50,21 @@ export function parseFact(data: Uint8Array, customerId: string, at: number): Par
 export function checkFact(message: unknown, customerId: string, at: number): ParsedFact {
   if (!Value.Check(CustomerChanged, message)) {
     const first = Value.Errors(CustomerChanged, message).First();
-    return { ok: false, reason: `not a CustomerChanged: ${first ? `${first.path || '/'} ${first.message}` : 'invalid'}` };
+    return {
+      ok: false,
+      reason: `not a CustomerChanged: ${first ? `${first.path || '/'} ${first.message}` : 'invalid'}`,
+    };
   }
-  if (!ACTOR_KEY.test(customerId)) return { ok: false, reason: `customer id ${JSON.stringify(customerId)} is not a valid actor key` };
+  if (!ACTOR_KEY.test(customerId))
+    return {
+      ok: false,
+      reason: `customer id ${JSON.stringify(customerId)} is not a valid actor key`,
+    };
   if (message.metadata.customer_id !== customerId) {
-    return { ok: false, reason: `customer_id ${message.metadata.customer_id} does not match the subject's ${customerId}` };
+    return {
+      ok: false,
+      reason: `customer_id ${message.metadata.customer_id} does not match the subject's ${customerId}`,
+    };
   }
   return { ok: true, event: { ...message, at } };
 }

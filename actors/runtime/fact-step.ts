@@ -3,8 +3,15 @@
 // are in the saved state; executors pick them up from there.
 import { ConcurrencyError } from '../../core/errors.ts';
 import type { SnapshotStore } from '../../core/worker-ports.ts';
-import { customerMachine, decide, start, type CustomerMachine, type CustomerSnapshot, type Decision } from '../customer/index.ts';
-import type { CustomerFactEvent } from '../customer/events.ts';
+import {
+  customerMachine,
+  decide,
+  start,
+  type CustomerMachine,
+  type CustomerSnapshot,
+  type Decision,
+} from '../customer/index.ts';
+import type { CustomerEvent } from '../customer/index.ts';
 import type { ActorCache, CachedActor } from './actor-cache.ts';
 import { LeaseLostError, SnapshotContentionError } from './errors.ts';
 import { decodeActor, encodeActor } from './snapshot-codec.ts';
@@ -27,8 +34,12 @@ export interface FactStepResult {
   readonly revision: number | undefined;
 }
 
-export async function applyFact(deps: FactStepDeps, event: CustomerFactEvent): Promise<FactStepResult> {
-  const id = event.metadata.customer_id;
+/** One recorded event (a fact, an executor's outcome, an operator's retry) through its actor. */
+export async function applyEvent(
+  deps: FactStepDeps,
+  id: string,
+  event: CustomerEvent,
+): Promise<FactStepResult> {
   const machine = deps.machine ?? customerMachine;
   const attempts = deps.maxConflicts ?? 5;
   for (let attempt = 1; ; attempt++) {

@@ -6,7 +6,8 @@
 // Targets are independent: each has its own slots and budget, so a slow or failing target never
 // holds back another.
 import type { Logger } from '../../core/ports.ts';
-import type { CustomerEvent, CustomerSnapshot, Intent, TargetName } from '../customer/index.ts';
+import type { CustomerSnapshot, Intent, TargetName } from '../customer/index.ts';
+import type { RecordedEvent } from './outcome-message.ts';
 import { pendingIntents } from '../customer/index.ts';
 
 export interface TargetLimits {
@@ -16,15 +17,16 @@ export interface TargetLimits {
   readonly perSecond?: number;
 }
 
+export interface TargetExecutor {
+  readonly limits: TargetLimits;
+  /** Carries out one intent and reports its outcome; never rejects (a failure is an outcome). */
+  execute(customerId: string, intent: Intent): Promise<RecordedEvent>;
+}
+
 export interface SchedulerDeps {
-  readonly targets: Partial<
-    Record<
-      TargetName,
-      { limits: TargetLimits; execute: (intent: Intent) => Promise<CustomerEvent> }
-    >
-  >;
+  readonly targets: Partial<Record<TargetName, TargetExecutor>>;
   /** Records an outcome durably; rejects when it could not (then it is retried). */
-  readonly record: (customerId: string, event: CustomerEvent) => Promise<void>;
+  readonly record: (customerId: string, event: RecordedEvent) => Promise<void>;
   /** Whether this worker may still act for the customer (its partition lease). */
   readonly holds: (customerId: string) => boolean;
   readonly now: () => number;
@@ -133,11 +135,11 @@ export class IntentScheduler {
   private async run(customerId: string, target: TargetName, intent: Intent): Promise<void> {
     const gate = this.gates.get(target)!;
     await gate.enter();
-    let event: CustomerEvent;
+    let event: RecordedEvent;
     try {
       // Checked after waiting for a slot: the lease may have moved meanwhile.
       if (this.stopped || !this.deps.holds(customerId)) return;
-      event = await this.deps.targets[target]!.execute(intent);
+      event = await this.deps.targets[target]!.execute(customerId, intent);
       this.counters.executed++;
     } finally {
       gate.leave();
@@ -145,7 +147,7 @@ export class IntentScheduler {
     await this.recordWithRetry(customerId, event);
   }
 
-  private async recordWithRetry(customerId: string, event: CustomerEvent): Promise<void> {
+  private async recordWithRetry(customerId: string, event: RecordedEvent): Promise<void> {
     for (let i = 0; ; i++) {
       try {
         await this.deps.record(customerId, event);

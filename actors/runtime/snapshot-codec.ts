@@ -2,7 +2,7 @@
 // machine version that wrote it, and checked when read back so that a damaged or foreign value is
 // refused rather than resumed.
 import { Value } from '@sinclair/typebox/value';
-import { DesiredSchema } from '../customer/context.ts';
+import { DesiredSchema, initialTargetState } from '../customer/context.ts';
 import {
   MACHINE_VERSION,
   TARGET_NAMES,
@@ -20,7 +20,10 @@ export interface StoredActor {
   readonly snapshot: unknown;
 }
 
-export function encodeActor(snapshot: CustomerSnapshot, machine: CustomerMachine = customerMachine): StoredActor {
+export function encodeActor(
+  snapshot: CustomerSnapshot,
+  machine: CustomerMachine = customerMachine,
+): StoredActor {
   return { machineVersion: MACHINE_VERSION, snapshot: persist(snapshot, machine) };
 }
 
@@ -30,18 +33,26 @@ export function decodeActor(
   machine: CustomerMachine = customerMachine,
 ): CustomerSnapshot {
   const stored = value as Partial<StoredActor> | null;
-  if (typeof stored !== 'object' || stored === null) throw new SnapshotFormatError(actorId, 'not an object');
+  if (typeof stored !== 'object' || stored === null)
+    throw new SnapshotFormatError(actorId, 'not an object');
   if (stored.machineVersion !== MACHINE_VERSION) {
-    throw new SnapshotFormatError(actorId, `machine version ${String(stored.machineVersion)}, expected ${MACHINE_VERSION}`);
+    throw new SnapshotFormatError(
+      actorId,
+      `machine version ${String(stored.machineVersion)}, expected ${MACHINE_VERSION}`,
+    );
   }
   const context = (stored.snapshot as { context?: Record<string, unknown> } | undefined)?.context;
-  if (!context || context.customerId !== actorId) throw new SnapshotFormatError(actorId, 'context missing or for another actor');
+  if (!context || context.customerId !== actorId)
+    throw new SnapshotFormatError(actorId, 'context missing or for another actor');
   if (context.desired !== null && !Value.Check(DesiredSchema, context.desired)) {
     throw new SnapshotFormatError(actorId, 'desired content is malformed');
   }
   const targets = (context.targets ?? {}) as Record<string, unknown>;
   for (const target of TARGET_NAMES) {
-    if (!Value.Check(TargetStateSchema, targets[target])) throw new SnapshotFormatError(actorId, `target ${target} is malformed`);
+    // Recorded before the target existed: it starts off, and a later fact switches it on.
+    targets[target] ??= initialTargetState('off');
+    if (!Value.Check(TargetStateSchema, targets[target]))
+      throw new SnapshotFormatError(actorId, `target ${target} is malformed`);
   }
   return restore(stored.snapshot, machine);
 }

@@ -5,7 +5,10 @@ import { Kvm, type KV } from '@nats-io/kv';
 import type { SnapshotStore } from '../../core/worker-ports.ts';
 import { casWrite } from './kv-errors.ts';
 
-export async function openSnapshotStore(js: JetStreamClient, bucket: string): Promise<SnapshotStore> {
+export async function openSnapshotStore(
+  js: JetStreamClient,
+  bucket: string,
+): Promise<SnapshotStore> {
   const kv = await new Kvm(js).create(bucket, { history: 1, storage: StorageType.File });
   return kvSnapshotStore(kv);
 }
@@ -17,10 +20,15 @@ export function kvSnapshotStore(kv: KV): SnapshotStore {
       if (!entry || entry.operation !== 'PUT') return undefined;
       return { value: entry.json<unknown>(), revision: entry.revision };
     },
+    async *keys() {
+      yield* await kv.keys();
+    },
     save(actorId, value, expectedRevision) {
       const data = JSON.stringify(value);
       return casWrite(`snapshot ${actorId}`, () =>
-        expectedRevision === undefined ? kv.create(actorId, data) : kv.update(actorId, data, expectedRevision),
+        expectedRevision === undefined
+          ? kv.create(actorId, data)
+          : kv.update(actorId, data, expectedRevision),
       );
     },
   };

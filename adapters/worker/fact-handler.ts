@@ -5,8 +5,9 @@ import type { JsMsg } from '@nats-io/jetstream';
 import type { Logger } from '../../core/ports.ts';
 import type { DeadLetterSink } from '../../core/worker-ports.ts';
 import { backoffMs } from '../../core/policy/backoff.ts';
-import { applyFact, type FactStepDeps } from '../../actors/runtime/fact-step.ts';
-import { parseFact, subjectCustomerId } from '../../actors/runtime/fact-message.ts';
+import { applyEvent, type FactStepDeps } from '../../actors/runtime/fact-step.ts';
+import { parseMessage, subjectCustomerId } from '../../actors/runtime/fact-message.ts';
+import type { CustomerEvent, Decision } from '../../actors/customer/index.ts';
 import { LeaseLostError } from '../../actors/runtime/errors.ts';
 import { recordedAt } from '../jetstream/recorded-at.ts';
 
@@ -17,8 +18,23 @@ export interface FactHandlerDeps extends FactStepDeps {
   readonly maxDeliver: number;
   readonly log: Logger;
   readonly counters: { facts: number; deadLettered: number };
+  /**
+   * The effects of a step beyond its snapshot (scheduling intents, recording links, dead letters),
+   * awaited before the ack: a failure naks the message, and the effects are idempotent.
+   */
+  readonly afterStep?: (step: StepDone) => Promise<void>;
   /** Called after each handled message, with when it ran: lets callers audit who processed what. */
   readonly onHandled?: (record: HandledRecord) => void;
+}
+
+export interface StepDone {
+  customerId: string;
+  event: CustomerEvent;
+  decision: Decision;
+  /** False when the event changed nothing (stale or repeated). */
+  saved: boolean;
+  /** The stream sequence of the message: unique, for dedupe ids. */
+  seq: number;
 }
 
 export interface HandledRecord {
@@ -37,17 +53,35 @@ export async function handleFactMessage(deps: FactHandlerDeps, m: JsMsg): Promis
   const startedAt = Date.now();
   const customerId = subjectCustomerId(m.subject);
   const outcome = await decideOutcome(deps, m, customerId);
-  deps.onHandled?.({ partition: deps.partition, seq: m.seq, customerId, startedAt, endedAt: Date.now(), outcome });
+  deps.onHandled?.({
+    partition: deps.partition,
+    seq: m.seq,
+    customerId,
+    startedAt,
+    endedAt: Date.now(),
+    outcome,
+  });
 }
 
-async function decideOutcome(deps: FactHandlerDeps, m: JsMsg, customerId: string): Promise<HandledRecord['outcome']> {
+async function decideOutcome(
+  deps: FactHandlerDeps,
+  m: JsMsg,
+  customerId: string,
+): Promise<HandledRecord['outcome']> {
   if (!deps.holds()) return 'fenced';
   // The stream's timestamp, not this process's clock: a rebuild then decides exactly the same.
-  const parsed = parseFact(m.data, customerId, recordedAt(m));
+  const parsed = parseMessage(m.data, customerId, recordedAt(m));
   if (!parsed.ok) return deadLetter(deps, m, parsed.reason);
   const working = setInterval(() => m.working(), Math.max(100, Math.floor(deps.ackWaitMs / 3)));
   try {
-    await applyFact(deps, parsed.event);
+    const step = await applyEvent(deps, customerId, parsed.event);
+    await deps.afterStep?.({
+      customerId,
+      event: parsed.event,
+      decision: step.decision,
+      saved: step.saved,
+      seq: m.seq,
+    });
     if (!deps.holds()) return 'fenced';
     m.ack();
     deps.counters.facts++;
@@ -64,7 +98,11 @@ async function decideOutcome(deps: FactHandlerDeps, m: JsMsg, customerId: string
   }
 }
 
-async function deadLetter(deps: FactHandlerDeps, m: JsMsg, reason: string): Promise<HandledRecord['outcome']> {
+async function deadLetter(
+  deps: FactHandlerDeps,
+  m: JsMsg,
+  reason: string,
+): Promise<HandledRecord['outcome']> {
   if (!deps.holds()) return 'fenced';
   try {
     await deps.deadLetters.publish({

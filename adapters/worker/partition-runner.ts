@@ -3,12 +3,15 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from '../../core/ports.ts';
 import { partitionOf, type Names } from '../../core/subjects.ts';
 import type { DeadLetterSink, SnapshotStore } from '../../core/worker-ports.ts';
-import type { CustomerSnapshot } from '../../actors/customer/index.ts';
+import type { CustomerMachine, CustomerSnapshot } from '../../actors/customer/index.ts';
 import type { ActorCache } from '../../actors/runtime/actor-cache.ts';
 import type { Mailboxes } from '../../actors/runtime/mailboxes.ts';
-import { ensurePartitionConsumer, type DeliveryPolicy } from '../jetstream/partition-consumer-config.ts';
+import {
+  ensurePartitionConsumer,
+  type DeliveryPolicy,
+} from '../jetstream/partition-consumer-config.ts';
 import { startPartitionConsumer, type PartitionConsumer } from '../jetstream/partition-consumer.ts';
-import { handleFactMessage, type HandledRecord } from './fact-handler.ts';
+import { handleFactMessage, type FactHandlerDeps, type HandledRecord } from './fact-handler.ts';
 
 export interface PartitionRunnerDeps {
   readonly js: JetStreamClient;
@@ -24,6 +27,8 @@ export interface PartitionRunnerDeps {
   /** The lease check of a partition, consulted before every save and ack. */
   readonly holds: (partition: number) => boolean;
   readonly onHandled?: (record: HandledRecord) => void;
+  readonly afterStep?: FactHandlerDeps['afterStep'];
+  readonly machine?: CustomerMachine;
 }
 
 export interface PartitionRunner {
@@ -49,6 +54,8 @@ export function partitionRunner(deps: PartitionRunnerDeps): PartitionRunner {
         log: deps.log,
         counters: deps.counters,
         ...(deps.onHandled ? { onHandled: deps.onHandled } : {}),
+        ...(deps.afterStep ? { afterStep: deps.afterStep } : {}),
+        ...(deps.machine ? { machine: deps.machine } : {}),
       };
       const consumer = await startPartitionConsumer({
         js: deps.js,

@@ -5,7 +5,13 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../../core/ports.ts';
 import { RtwsError } from '../../core/errors.ts';
 import type { Names } from '../../core/subjects.ts';
-import type { CustomerSnapshot } from '../../actors/customer/index.ts';
+import type { CustomerMachine, CustomerSnapshot } from '../../actors/customer/index.ts';
+import { partitionOf } from '../../core/subjects.ts';
+import { IntentScheduler, type SchedulerDeps } from '../../actors/runtime/intent-scheduler.ts';
+import { decodeActor } from '../../actors/runtime/snapshot-codec.ts';
+import { jetStreamPublisher } from '../jetstream/durable-publisher.ts';
+import { outcomeRecorder } from './outcome-recorder.ts';
+import { stepEffects, type CatalogueEffects } from './step-effects.ts';
 import { ActorCache } from '../../actors/runtime/actor-cache.ts';
 import { LeaseKeeper } from '../../actors/runtime/lease-keeper.ts';
 import { Mailboxes } from '../../actors/runtime/mailboxes.ts';
@@ -28,6 +34,14 @@ export interface WorkerOptions {
   /** Customers processed at once across all held partitions (default 64). */
   readonly concurrency?: number;
   readonly delivery?: Partial<DeliveryPolicy>;
+  /** The machine, built with the targets that are on (default: Stripe only). */
+  readonly machine?: CustomerMachine;
+  /** The executor of each target that is on; without them intents are recorded but not run. */
+  readonly executors?: SchedulerDeps['targets'];
+  /** The longest external call: an intent starts only while the lease outlives it by a margin. */
+  readonly callTimeoutMs?: number;
+  /** Links and remote deletions written back to the catalogue. */
+  readonly catalogue?: CatalogueEffects;
   /** Actors kept in memory (default 10,000) and how long an idle one stays (default 60 s). */
   readonly maxActors?: number;
   readonly idleMs?: number;
@@ -69,20 +83,63 @@ export class WorkerConfigError extends RtwsError {
 
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const workerId = options.workerId ?? newWorkerId();
-  if (!isValidWorkerId(workerId)) throw new WorkerConfigError(`worker id "${workerId}" must match [A-Za-z0-9_-]{1,100}`);
+  if (!isValidWorkerId(workerId))
+    throw new WorkerConfigError(`worker id "${workerId}" must match [A-Za-z0-9_-]{1,100}`);
   const { nats, names } = options;
   const log = options.log.child({ role: 'worker', workerId });
   const delivery: DeliveryPolicy = { ...DEFAULT_DELIVERY, ...options.delivery };
   const js = jetstream(nats);
   const jsm = await jetstreamManager(nats);
   const store = await openSnapshotStore(js, names.bucket('ACTORS'));
-  const leases = await openLeaseStore(nats, { bucket: names.bucket('LEASES'), ttlMs: options.leaseTtlMs ?? 5_000 });
+  const leases = await openLeaseStore(nats, {
+    bucket: names.bucket('LEASES'),
+    ttlMs: options.leaseTtlMs ?? 5_000,
+  });
   const deadLetters = jetStreamDeadLetters(js, names);
-  const cache = new ActorCache<CustomerSnapshot>({ maxActors: options.maxActors ?? 10_000, idleMs: options.idleMs ?? 60_000 });
-  const mailboxes = new Mailboxes({ concurrency: options.concurrency ?? 64, maxQueued: (options.concurrency ?? 64) * 8 });
+  const cache = new ActorCache<CustomerSnapshot>({
+    maxActors: options.maxActors ?? 10_000,
+    idleMs: options.idleMs ?? 60_000,
+  });
+  const mailboxes = new Mailboxes({
+    concurrency: options.concurrency ?? 64,
+    maxQueued: (options.concurrency ?? 64) * 8,
+  });
   const counters = { facts: 0, deadLettered: 0 };
   const onHandled = options.onHandled;
+  const machine = options.machine;
+  const callMarginMs = (options.callTimeoutMs ?? 5_000) + 1_000;
+  const scheduler = new IntentScheduler({
+    targets: options.executors ?? {},
+    record: outcomeRecorder(jetStreamPublisher(js), names),
+    // A call cannot be fenced: start one only while the lease outlives it.
+    holds: (customerId) =>
+      keeper.remainingMs(partitionOf(customerId, names.partitions)) > callMarginMs,
+    now: Date.now,
+    log,
+  });
+  const afterStep = stepEffects({
+    scheduler,
+    deadLetters,
+    names,
+    ...(options.catalogue ? { catalogue: options.catalogue } : {}),
+  });
+
+  /** After a takeover or a restart: the pending intents of the partition's actors are run again. */
+  async function resume(partition: number): Promise<void> {
+    let resumed = 0;
+    for await (const id of store.keys()) {
+      if (partitionOf(id, names.partitions) !== partition || !keeper.holds(partition)) continue;
+      const stored = await store.load(id);
+      if (!stored) continue;
+      scheduler.offer(id, decodeActor(id, stored.value, machine));
+      resumed++;
+    }
+    if (resumed) log.info({ partition, actors: resumed }, 'resumed pending intents');
+  }
+
   const runner = partitionRunner({
+    afterStep,
+    ...(machine ? { machine } : {}),
     js,
     jsm,
     names,
@@ -101,11 +158,21 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     workerId,
     partitions: names.partitions,
     log,
-    onAcquired: (partition) => runner.start(partition),
+    onAcquired: async (partition) => {
+      await runner.start(partition);
+      if (options.executors) {
+        void resume(partition).catch((err: unknown) =>
+          log.warn({ err, partition }, 'resuming pending intents failed'),
+        );
+      }
+    },
     onStopped: (partition) => runner.stop(partition),
   });
 
-  const passivation = setInterval(() => cache.evictIdle(), Math.max(1_000, Math.round((options.idleMs ?? 60_000) / 2)));
+  const passivation = setInterval(
+    () => cache.evictIdle(),
+    Math.max(1_000, Math.round((options.idleMs ?? 60_000) / 2)),
+  );
   passivation.unref();
   await keeper.start();
   log.info({ partitions: keeper.owned() }, 'worker started');
@@ -116,6 +183,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       clearInterval(passivation);
       await keeper.stop({ release });
       await mailboxes.drained();
+      await scheduler.stop();
       log.info({ release }, 'worker stopped');
     })();
     return stopped;

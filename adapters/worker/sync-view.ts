@@ -1,6 +1,10 @@
 // The actor's per-target state, read from its KV snapshot and shaped for GET /customers/:id/sync.
 import type { SnapshotStore } from '../../core/worker-ports.ts';
-import { TARGET_NAMES, type TargetState } from '../../actors/customer/index.ts';
+import {
+  TARGET_NAMES,
+  type CustomerMachine,
+  type TargetState,
+} from '../../actors/customer/index.ts';
 import { decodeActor } from '../../actors/runtime/snapshot-codec.ts';
 import type { TargetView } from '../http/routes/sync.ts';
 
@@ -29,11 +33,11 @@ export function targetView(t: TargetState, desiredVersion: number | null): Targe
   };
 }
 
-export function syncViews(store: SnapshotStore) {
+export function syncViews(store: SnapshotStore, machine?: CustomerMachine) {
   return async (customerId: string): Promise<Record<string, TargetView> | undefined> => {
     const stored = await store.load(customerId);
     if (!stored) return undefined;
-    const { context } = decodeActor(customerId, stored.value);
+    const { context } = decodeActor(customerId, stored.value, machine);
     const desired = context.desired?.version ?? null;
     return Object.fromEntries(
       TARGET_NAMES.map((t) => [t, targetView(context.targets[t], desired)]),

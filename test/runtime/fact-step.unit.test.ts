@@ -7,7 +7,7 @@ import type { CustomerSnapshot } from '../../actors/customer/index.ts';
 import { ActorCache } from '../../actors/runtime/actor-cache.ts';
 import { LeaseLostError, SnapshotFormatError } from '../../actors/runtime/errors.ts';
 import { parseFact } from '../../actors/runtime/fact-message.ts';
-import { applyFact } from '../../actors/runtime/fact-step.ts';
+import { applyEvent } from '../../actors/runtime/fact-step.ts';
 import { decodeActor, encodeActor } from '../../actors/runtime/snapshot-codec.ts';
 import { rebuild } from '../../actors/runtime/rebuild.ts';
 import { fact } from './facts.ts';
@@ -25,6 +25,10 @@ class MemoryStore implements SnapshotStore {
     return this.entries.get(id);
   }
 
+  async *keys() {
+    yield* this.entries.keys();
+  }
+
   async save(id: string, value: unknown, expected: number | undefined) {
     this.interleave.shift()?.();
     if (this.entries.get(id)?.revision !== expected) throw new ConcurrencyError('changed');
@@ -36,7 +40,12 @@ class MemoryStore implements SnapshotStore {
 }
 
 function deps(store: MemoryStore, holds = () => true) {
-  return { store, cache: new ActorCache<CustomerSnapshot>({ maxActors: 10, idleMs: 60_000 }), holds, partition: 0 };
+  return {
+    store,
+    cache: new ActorCache<CustomerSnapshot>({ maxActors: 10, idleMs: 60_000 }),
+    holds,
+    partition: 0,
+  };
 }
 
 const event = (id: string, version: number, at = T0 + version) => ({ ...fact(id, version), at });
@@ -44,7 +53,7 @@ const event = (id: string, version: number, at = T0 + version) => ({ ...fact(id,
 test('a fact creates the actor, saves it and records the Stripe create', async () => {
   const store = new MemoryStore();
   const id = randomUUID();
-  const result = await applyFact(deps(store), event(id, 1));
+  const result = await applyEvent(deps(store), id, event(id, 1));
   assert.ok(result.saved);
   assert.is(result.decision.intents[0]?.type, 'CreateStripeCustomer');
   const stored = decodeActor(id, store.entries.get(id)!.value);
@@ -55,8 +64,8 @@ test('a stale or repeated fact writes nothing', async () => {
   const store = new MemoryStore();
   const id = randomUUID();
   const d = deps(store);
-  await applyFact(d, event(id, 2));
-  const again = await applyFact(d, event(id, 1));
+  await applyEvent(d, id, event(id, 2));
+  const again = await applyEvent(d, id, event(id, 1));
   assert.not.ok(again.saved);
   assert.is(store.saves, 1);
 });
@@ -65,7 +74,7 @@ test('a lost CAS race reloads the newer state and decides again', async () => {
   const store = new MemoryStore();
   const id = randomUUID();
   const d = deps(store);
-  await applyFact(d, event(id, 1));
+  await applyEvent(d, id, event(id, 1));
   // Another writer (a previous holder of the partition) saves version 2 behind our cache's back.
   store.interleave.push(() => {
     const rev = store.entries.get(id)!.revision;
@@ -76,7 +85,7 @@ test('a lost CAS race reloads the newer state and decides again', async () => {
     store.entries.set(id, { value: encodeActor(next), revision: rev + 100 });
   });
   const savesBefore = store.saves;
-  const result = await applyFact(d, event(id, 3));
+  const result = await applyEvent(d, id, event(id, 3));
   assert.ok(result.saved);
   assert.is(store.saves, savesBefore + 1, 'the first save lost, the second won');
   assert.is(result.decision.snapshot.context.desired?.version, 3);
@@ -88,7 +97,11 @@ test('a step whose lease lapsed neither saves nor acks', async () => {
   const store = new MemoryStore();
   const id = randomUUID();
   try {
-    await applyFact(deps(store, () => false), event(id, 1));
+    await applyEvent(
+      deps(store, () => false),
+      id,
+      event(id, 1),
+    );
     assert.unreachable('must throw');
   } catch (err) {
     assert.instance(err, LeaseLostError);
@@ -98,8 +111,14 @@ test('a step whose lease lapsed neither saves nor acks', async () => {
 
 test('a foreign snapshot is refused, not resumed', () => {
   const id = randomUUID();
-  assert.throws(() => decodeActor(id, { machineVersion: 999, snapshot: {} }), (e: unknown) => e instanceof SnapshotFormatError);
-  assert.throws(() => decodeActor(id, null), (e: unknown) => e instanceof SnapshotFormatError);
+  assert.throws(
+    () => decodeActor(id, { machineVersion: 999, snapshot: {} }),
+    (e: unknown) => e instanceof SnapshotFormatError,
+  );
+  assert.throws(
+    () => decodeActor(id, null),
+    (e: unknown) => e instanceof SnapshotFormatError,
+  );
 });
 
 test('parseFact accepts a fact and explains each rejection', () => {

@@ -6,11 +6,11 @@ import {
   decide,
   pendingIntents,
   start,
-  type CustomerEvent,
   type CustomerSnapshot,
   type Intent,
 } from '../../actors/customer/index.ts';
 import { IntentScheduler, type SchedulerDeps } from '../../actors/runtime/intent-scheduler.ts';
+import type { RecordedEvent } from '../../actors/runtime/outcome-message.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -32,7 +32,7 @@ function created(id: string, at = Date.now()): CustomerSnapshot {
 interface Harness {
   scheduler: IntentScheduler;
   calls: { customer: string; intent: Intent; at: number }[];
-  recorded: { customer: string; event: CustomerEvent }[];
+  recorded: { customer: string; event: RecordedEvent }[];
   maxInFlight: () => number;
 }
 
@@ -54,7 +54,7 @@ function harness(
           concurrency: overrides.concurrency ?? 4,
           ...(overrides.perSecond ? { perSecond: overrides.perSecond } : {}),
         },
-        async execute(intent) {
+        async execute(_customerId, intent) {
           inFlight++;
           max = Math.max(max, inFlight);
           calls.push({
@@ -179,7 +179,7 @@ test('a customer this worker no longer holds is not called', async () => {
 
 test('an outcome that cannot be recorded is retried until it is', async () => {
   let failures = 0;
-  const recorded: CustomerEvent[] = [];
+  const recorded: RecordedEvent[] = [];
   const h = harness({
     record: async (_c, e) => {
       if (failures++ < 2) throw new Error('NATS unavailable');

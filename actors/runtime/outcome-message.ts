@@ -1,0 +1,70 @@
+// Executor outcomes travel as messages on the customer's own subject, `{ type, data, metadata }`,
+// so the actor sees facts and outcomes in one recorded order: a rebuild from the stream is the same
+// fold as the live run. `at` is not carried: like a fact's, it is when the stream stored it.
+import { Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { CustomerEventSchema, type CustomerEvent } from '../customer/index.ts';
+
+/** Everything the actor consumes that is not a captured change: outcomes and operator requests. */
+export type RecordedEvent = Exclude<
+  CustomerEvent,
+  { type: 'CustomerCreated' | 'CustomerUpdated' | 'CustomerDeleted' }
+>;
+
+export interface RecordedEventMessage {
+  type: RecordedEvent['type'];
+  data: Record<string, unknown>;
+  metadata: { customer_id: string };
+}
+
+export function encodeRecordedEvent(
+  customerId: string,
+  event: RecordedEvent,
+): RecordedEventMessage {
+  const { type, at: _at, ...data } = event;
+  return { type, data, metadata: { customer_id: customerId } };
+}
+
+/** The JetStream dedupe id: one per intent attempt and outcome, so a re-sent outcome is stored once. */
+export function recordedEventMsgId(customerId: string, event: RecordedEvent): string {
+  const e = event as { intentId?: string; attempt?: number; target?: string; at: number };
+  const what = e.intentId ? `${e.intentId}:a${e.attempt ?? 0}` : `${e.target ?? ''}:${e.at}`;
+  return `event:${customerId}:${event.type}:${what}`;
+}
+
+const Envelope = Type.Object({
+  type: Type.String(),
+  data: Type.Record(Type.String(), Type.Unknown()),
+  metadata: Type.Object({ customer_id: Type.String() }),
+});
+
+const FACT_TYPES = new Set(['CustomerCreated', 'CustomerUpdated', 'CustomerDeleted']);
+
+export type ParsedRecordedEvent =
+  { ok: true; event: RecordedEvent } | { ok: false; reason: string };
+
+export function checkRecordedEvent(
+  message: unknown,
+  customerId: string,
+  at: number,
+): ParsedRecordedEvent {
+  if (!Value.Check(Envelope, message))
+    return { ok: false, reason: 'not a { type, data, metadata } message' };
+  if (FACT_TYPES.has(message.type))
+    return { ok: false, reason: `${message.type} is a captured change, not a recorded event` };
+  if (message.metadata.customer_id !== customerId) {
+    return {
+      ok: false,
+      reason: `customer_id ${message.metadata.customer_id} does not match the subject's ${customerId}`,
+    };
+  }
+  const event = { ...message.data, type: message.type, at };
+  if (!Value.Check(CustomerEventSchema, event)) {
+    const first = Value.Errors(CustomerEventSchema, event).First();
+    return {
+      ok: false,
+      reason: `not a recorded event: ${first ? `${first.path || '/'} ${first.message}` : 'invalid'}`,
+    };
+  }
+  return { ok: true, event: event as RecordedEvent };
+}

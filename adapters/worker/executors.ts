@@ -1,0 +1,70 @@
+// The executor of each configured target: the official client, its limits, and the mapping from a
+// recorded intent to a call. A target without credentials has no executor: its intents wait.
+import type { Connection } from 'jsforce';
+import type { TargetExecutor } from '../../actors/runtime/intent-scheduler.ts';
+import type { StripeIntent, SalesforceIntent, TargetName } from '../../actors/customer/index.ts';
+import { stripeClient } from '../stripe/client.ts';
+import { executeStripeIntent } from '../stripe/executor.ts';
+import { connectSalesforce } from '../salesforce/client.ts';
+import { classifySalesforceError } from '../salesforce/classify.ts';
+import { executeSalesforceIntent } from '../salesforce/executor.ts';
+import type { SalesforceTarget } from '../salesforce/target.ts';
+
+/** Well below the lease: a call that cannot be fenced must end before the lease can move. */
+export const CALL_TIMEOUT_MS = 5_000;
+/** Leases outlive a call with room to spare; a dead worker's partitions move within this. */
+export const LEASE_TTL_MS = 15_000;
+
+export interface ExecutorSettings {
+  stripe?: { secretKey: string; apiBase?: string | undefined };
+  salesforce?: { loginUrl: string; clientId: string; clientSecret: string } & SalesforceTarget;
+}
+
+export function targetExecutors(s: ExecutorSettings): Partial<Record<TargetName, TargetExecutor>> {
+  const out: Partial<Record<TargetName, TargetExecutor>> = {};
+  if (s.stripe) {
+    const stripe = stripeClient({ ...s.stripe, timeoutMs: CALL_TIMEOUT_MS });
+    // Stripe allows 25 requests/s in test mode and 100/s live; rtws stays under both.
+    const perSecond = s.stripe.secretKey.includes('_live_') ? 80 : 20;
+    out.stripe = {
+      limits: { concurrency: 8, perSecond },
+      execute: (_customerId, intent) => executeStripeIntent(stripe, intent as StripeIntent),
+    };
+  }
+  if (s.salesforce) {
+    const { loginUrl, clientId, clientSecret, ...target } = s.salesforce;
+    // Authorised on first use, not at startup, so a Salesforce that is down delays only its own
+    // target; a failed grant is tried again on the next call. Expired sessions renew by refreshFn.
+    let session: Promise<Connection> | undefined;
+    const connection = () =>
+      (session ??= connectSalesforce({
+        loginUrl,
+        clientId,
+        clientSecret,
+        timeoutMs: CALL_TIMEOUT_MS,
+      }).catch((err: unknown) => {
+        session = undefined;
+        throw err;
+      }));
+    out.salesforce = {
+      limits: { concurrency: 4 },
+      async execute(customerId, intent) {
+        const work = { customerId, intent: intent as SalesforceIntent };
+        const conn = await connection().catch((err: unknown) => err as Error);
+        if (conn instanceof Error) {
+          const { failure, reason } = classifySalesforceError(conn);
+          return {
+            type: 'SalesforceCallFailed',
+            intentId: intent.id,
+            failure,
+            reason: `login: ${reason}`,
+            attempt: intent.attempt,
+            at: Date.now(),
+          };
+        }
+        return executeSalesforceIntent(conn, work, target);
+      },
+    };
+  }
+  return out;
+}

@@ -1,0 +1,136 @@
+// The whole loop in one process, as `npm start` runs it in the sandbox: a customer written through
+// the API reaches the Stripe and Salesforce emulators, its links and sync status come back, and an
+// update and a delete follow it there.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import Stripe from 'stripe';
+import { spawnRtws, type RtwsProcess } from '../harness/process.ts';
+import { authHeaders, testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
+import { eventually } from '../harness/stream.ts';
+import { connectSalesforce } from '../../adapters/salesforce/client.ts';
+
+const test = suite<{ t: TestEnvironment; p?: RtwsProcess }>('sync end to end');
+
+test.before(async (ctx) => {
+  ctx.t = await testEnvironment();
+});
+test.after(async (ctx) => {
+  await ctx.p?.kill();
+  await ctx.t?.cleanup();
+});
+
+test('create, update and delete through the API reach Stripe and Salesforce', async (ctx) => {
+  const p = spawnRtws({ ...ctx.t.env, LOG_LEVEL: 'warn' });
+  ctx.p = p;
+  const out = await eventually(
+    async () => p.output(),
+    (o) => /Salesforce:/.test(o) || p.child.exitCode !== null,
+    30_000,
+    50,
+  );
+  const api = /API:\s+(http\S+)/.exec(out)?.[1];
+  const stripeBanner = /Stripe:\s+(http\S+)\s+key (\S+)/.exec(out);
+  const sf = /Salesforce:\s+(http\S+)\s+client id (\S+)\s+client secret (\S+)/.exec(out);
+  assert.ok(api && stripeBanner && sf, out);
+  const base = new URL(stripeBanner[1]!);
+  const stripe = new Stripe(stripeBanner[2]!, {
+    host: base.hostname,
+    port: Number(base.port),
+    protocol: 'http',
+    maxNetworkRetries: 0,
+  });
+  const sfConn = await connectSalesforce({
+    loginUrl: sf[1]!,
+    clientId: sf[2]!,
+    clientSecret: sf[3]!,
+  });
+
+  const created = await fetch(`${api}/customers`, {
+    method: 'POST',
+    headers: authHeaders(),
+    body: JSON.stringify({
+      name: 'Grace Hopper',
+      email: 'grace@example.com',
+      metadata: { team: 'cobol' },
+    }),
+  });
+  assert.is(created.status, 201);
+  const id = ((await created.json()) as { id: string }).id;
+
+  const inStripe = async () => {
+    const all: Stripe.Customer[] = [];
+    for await (const c of stripe.customers.list({ limit: 100 }))
+      if (c.metadata.rtws_id === id) all.push(c);
+    return all;
+  };
+  const linked = await eventually(inStripe, (cs) => cs.length > 0, 15_000, 100);
+  assert.is(linked.length, 1, 'exactly one Stripe customer');
+  assert.is(linked[0]!.email, 'grace@example.com');
+  assert.equal(linked[0]!.metadata, { team: 'cobol', rtws_id: id });
+
+  const account = await eventually(
+    async () =>
+      (
+        await sfConn.query<{ Id: string; Name: string; Rtws_Email__c: string }>(
+          `SELECT Id, Name, Rtws_Email__c FROM Account WHERE Rtws_Id__c = '${id}'`,
+        )
+      ).records,
+    (r) => r.length > 0,
+    15_000,
+    100,
+  );
+  if (account.length !== 1) {
+    const status = await (
+      await fetch(`${api}/customers/${id}/sync`, { headers: authHeaders() })
+    ).text();
+    assert.unreachable(`expected one Salesforce account, found ${account.length}; sync: ${status}`);
+  }
+  assert.is(account[0]!.Rtws_Email__c, 'grace@example.com');
+
+  const sync = await eventually(
+    async () =>
+      (await (
+        await fetch(`${api}/customers/${id}/sync`, { headers: authHeaders() })
+      ).json()) as Record<string, any>,
+    (s) =>
+      s.targets?.stripe?.status === 'synced' &&
+      s.targets?.salesforce?.status === 'synced' &&
+      s.links?.stripe,
+    15_000,
+    100,
+  );
+  assert.is(sync.targets.stripe.external_id, linked[0]!.id);
+  assert.is(sync.links.stripe, linked[0]!.id);
+  assert.is(sync.links.salesforce, account[0]!.Id);
+
+  const patched = await fetch(`${api}/customers/${id}`, {
+    method: 'PATCH',
+    headers: authHeaders(),
+    body: JSON.stringify({ name: 'Rear Admiral Hopper' }),
+  });
+  assert.is(patched.status, 200);
+  const renamed = await eventually(
+    inStripe,
+    (cs) => cs[0]?.name === 'Rear Admiral Hopper',
+    15_000,
+    100,
+  );
+  assert.is(renamed[0]!.email, 'grace@example.com', 'only the changed field was pushed');
+
+  const { 'content-type': _, ...auth } = authHeaders();
+  assert.is(
+    (await fetch(`${api}/customers/${id}`, { method: 'DELETE', headers: auth })).status,
+    204,
+  );
+  const gone = await eventually(
+    async () =>
+      (await stripe.customers.retrieve(linked[0]!.id)) as Stripe.Customer | Stripe.DeletedCustomer,
+    (c) => 'deleted' in c && c.deleted === true,
+    15_000,
+    100,
+  );
+  assert.ok('deleted' in gone && gone.deleted);
+  assert.is(await p.kill('SIGTERM'), 0);
+});
+
+test.run();
