@@ -1,9 +1,7 @@
 // Rebuilds an actor's state from what the stream recorded for it: a pure fold that calls nothing
 // outside and reads no clock. Each recorded message is accepted exactly as the live consumer
 // accepted it, so the rebuild equals the snapshot the live run saved.
-import { Value } from '@sinclair/typebox/value';
 import {
-  CustomerEventSchema,
   customerMachine,
   replay,
   type CustomerEvent,
@@ -11,6 +9,7 @@ import {
   type CustomerSnapshot,
 } from '../customer/index.ts';
 import { checkFact } from './fact-message.ts';
+import { checkRecordedEvent } from './outcome-message.ts';
 
 /** A message as the stream recorded it, with the instant it was stored (ms). */
 export interface RecordedEvent {
@@ -21,14 +20,17 @@ export interface RecordedEvent {
 const FACT_TYPES = new Set(['CustomerCreated', 'CustomerUpdated', 'CustomerDeleted']);
 
 /** The event a recorded message stands for, or undefined for one the live run dead-lettered. */
-export function recordedToEvent(customerId: string, recorded: RecordedEvent): CustomerEvent | undefined {
+export function recordedToEvent(
+  customerId: string,
+  recorded: RecordedEvent,
+): CustomerEvent | undefined {
   const type = (recorded.message as { type?: unknown } | null)?.type;
   if (typeof type === 'string' && FACT_TYPES.has(type)) {
     const parsed = checkFact(recorded.message, customerId, recorded.at);
     return parsed.ok ? parsed.event : undefined;
   }
-  const event = { ...(recorded.message as object), at: recorded.at };
-  return Value.Check(CustomerEventSchema, event) ? event : undefined;
+  const parsed = checkRecordedEvent(recorded.message, customerId, recorded.at);
+  return parsed.ok ? parsed.event : undefined;
 }
 
 export function rebuild(

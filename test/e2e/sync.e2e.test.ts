@@ -5,7 +5,13 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import Stripe from 'stripe';
 import { spawnRtws, type RtwsProcess } from '../harness/process.ts';
-import { authHeaders, testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
+import { authHeaders, observe, testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
+import { jetstream } from '@nats-io/jetstream';
+import { openSnapshotStore } from '../../adapters/jetstream/kv-snapshot-store.ts';
+import { customerHistory } from '../../adapters/jetstream/customer-history.ts';
+import { rebuild } from '../../actors/runtime/rebuild.ts';
+import { decodeActor } from '../../actors/runtime/snapshot-codec.ts';
+import { createCustomerMachine, DEFAULT_POLICIES } from '../../actors/customer/index.ts';
 import { eventually } from '../harness/stream.ts';
 import { connectSalesforce } from '../../adapters/salesforce/client.ts';
 
@@ -130,6 +136,30 @@ test('create, update and delete through the API reach Stripe and Salesforce', as
     100,
   );
   assert.ok('deleted' in gone && gone.deleted);
+
+  // The recorded history (changes and outcomes, in stream order) rebuilds the stored snapshot.
+  const o = await observe(ctx.t);
+  try {
+    const machine = createCustomerMachine(DEFAULT_POLICIES, { targets: ['stripe', 'salesforce'] });
+    const store = await openSnapshotStore(jetstream(o.nats), ctx.t.names.bucket('ACTORS'));
+    const same = await eventually(
+      async () => {
+        const stored = await store.load(id);
+        const rebuilt = rebuild(id, await customerHistory(o.nats, ctx.t.names, id), machine);
+        return (
+          stored !== undefined &&
+          JSON.stringify(decodeActor(id, stored.value, machine).context) ===
+            JSON.stringify(rebuilt.context)
+        );
+      },
+      (v) => v,
+      10_000,
+      200,
+    );
+    assert.ok(same, 'rebuild from the stream equals the snapshot in KV');
+  } finally {
+    await o.close();
+  }
   assert.is(await p.kill('SIGTERM'), 0);
 });
 
