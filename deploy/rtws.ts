@@ -21,6 +21,7 @@ import { inboundPublisher } from '../adapters/jetstream/inbound.ts';
 import { openSnapshotStore } from '../adapters/jetstream/kv-snapshot-store.ts';
 import { syncViews } from '../adapters/worker/sync-view.ts';
 import { startWorker } from '../adapters/worker/start-worker.ts';
+import { workerMetrics } from '../adapters/worker/metrics.ts';
 import { CALL_TIMEOUT_MS, LEASE_TTL_MS, targetExecutors } from '../adapters/worker/executors.ts';
 import { catalogueEffects } from '../adapters/postgres/catalogue-effects.ts';
 import {
@@ -86,6 +87,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
     log.info({}, 'Salesforce is off: no SALESFORCE_LOGIN_URL / credentials');
   const machine = createCustomerMachine(DEFAULT_POLICIES, { targets });
 
+  const metrics = workerMetrics();
   if (config.roles.includes('worker')) {
     const { secretKey, apiBase } = config.stripe;
     const { loginUrl, clientId, clientSecret, object, externalIdField } = config.salesforce;
@@ -97,6 +99,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
       leaseTtlMs: LEASE_TTL_MS,
       callTimeoutMs: CALL_TIMEOUT_MS,
       catalogue: catalogueEffects(sql),
+      onExecuted: (target, outcome, ms) => metrics.executed(target, outcome, ms),
       executors: targetExecutors({
         ...(secretKey ? { stripe: { secretKey, apiBase } } : {}),
         ...(loginUrl && clientId && clientSecret
@@ -104,6 +107,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
           : {}),
       }),
     });
+    metrics.attach(worker);
     closers.push(() => worker.stop());
   }
 
@@ -157,6 +161,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
         outboxDepth: async () =>
           (await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM outbox`)[0]?.n ?? 0,
         publisher: () => publisher?.stats,
+        register: (registry) => metrics.register(registry),
       },
     });
     url = await server.listen({ host: config.host, port: config.port });

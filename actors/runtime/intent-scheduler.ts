@@ -31,6 +31,8 @@ export interface SchedulerDeps {
   readonly holds: (customerId: string) => boolean;
   readonly now: () => number;
   readonly log: Logger;
+  /** Told of every call made: its target, the outcome's type and how long it took. */
+  readonly onExecuted?: (target: TargetName, outcome: RecordedEvent['type'], ms: number) => void;
 }
 
 interface Slot {
@@ -116,6 +118,17 @@ export class IntentScheduler {
     }
   }
 
+  /** Intents scheduled and waiting for their `notBefore` or a slot, per target. */
+  waiting(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [key, slot] of this.slots) {
+      if (!slot.timer && !slot.next) continue;
+      const target = key.slice(key.lastIndexOf('/') + 1);
+      out[target] = (out[target] ?? 0) + 1;
+    }
+    return out;
+  }
+
   get inFlight(): number {
     let n = 0;
     for (const s of this.slots.values()) if (s.running) n++;
@@ -139,8 +152,10 @@ export class IntentScheduler {
     try {
       // Checked after waiting for a slot: the lease may have moved meanwhile.
       if (this.stopped || !this.deps.holds(customerId)) return;
+      const started = this.deps.now();
       event = await this.deps.targets[target]!.execute(customerId, intent);
       this.counters.executed++;
+      this.deps.onExecuted?.(target, event.type, this.deps.now() - started);
     } finally {
       gate.leave();
     }

@@ -18,7 +18,11 @@ import { Mailboxes } from '../../actors/runtime/mailboxes.ts';
 import { jetStreamDeadLetters } from '../jetstream/dead-letters.ts';
 import { openLeaseStore } from '../jetstream/kv-lease-store.ts';
 import { openSnapshotStore } from '../jetstream/kv-snapshot-store.ts';
-import { DEFAULT_DELIVERY, type DeliveryPolicy } from '../jetstream/partition-consumer-config.ts';
+import {
+  DEFAULT_DELIVERY,
+  partitionConsumerName,
+  type DeliveryPolicy,
+} from '../jetstream/partition-consumer-config.ts';
 import type { HandledRecord } from './fact-handler.ts';
 import { partitionRunner } from './partition-runner.ts';
 import { isValidWorkerId, newWorkerId } from './worker-id.ts';
@@ -42,6 +46,8 @@ export interface WorkerOptions {
   readonly callTimeoutMs?: number;
   /** Links and remote deletions written back to the catalogue. */
   readonly catalogue?: CatalogueEffects;
+  /** Told of every external call (for the executor metrics). */
+  readonly onExecuted?: SchedulerDeps['onExecuted'];
   /** Actors kept in memory (default 10,000) and how long an idle one stays (default 60 s). */
   readonly maxActors?: number;
   readonly idleMs?: number;
@@ -57,11 +63,19 @@ export interface WorkerStats {
   /** Actors held in memory (active or recently so). */
   readonly cachedActors: number;
   readonly deadLettered: number;
+  /** External calls running now, across targets. */
+  readonly callsInFlight: number;
+  readonly outcomesRecorded: number;
+  readonly outcomeRecordFailures: number;
+  /** Intents waiting to run, per target. */
+  readonly intentsWaiting: Record<string, number>;
 }
 
 export interface Worker {
   readonly workerId: string;
   readonly stats: WorkerStats;
+  /** Messages of the held partitions not yet handled (pending plus unacked). */
+  consumerLag(): Promise<number>;
   /** Whether this worker may act on the partition now. */
   holds(partition: number): boolean;
   /**
@@ -116,6 +130,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       keeper.remainingMs(partitionOf(customerId, names.partitions)) > callMarginMs,
     now: Date.now,
     log,
+    ...(options.onExecuted ? { onExecuted: options.onExecuted } : {}),
   });
   const afterStep = stepEffects({
     scheduler,
@@ -199,7 +214,21 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         activeActors: mailboxes.active,
         cachedActors: cache.size,
         deadLettered: counters.deadLettered,
+        callsInFlight: scheduler.inFlight,
+        outcomesRecorded: scheduler.counters.recorded,
+        outcomeRecordFailures: scheduler.counters.recordFailures,
+        intentsWaiting: scheduler.waiting(),
       };
+    },
+    async consumerLag() {
+      let pending = 0;
+      for (const p of keeper.owned()) {
+        const info = await jsm.consumers
+          .info(names.streams.changes, partitionConsumerName(names, p))
+          .catch(() => undefined);
+        pending += (info?.num_pending ?? 0) + (info?.num_ack_pending ?? 0);
+      }
+      return pending;
     },
     holds: (partition) => keeper.holds(partition),
     leaseRemainingMs: (partition) => keeper.remainingMs(partition),

@@ -109,6 +109,19 @@ test('create, update and delete through the API reach Stripe and Salesforce', as
   assert.is(sync.links.stripe, linked[0]!.id);
   assert.is(sync.links.salesforce, account[0]!.Id);
 
+  const metrics = await (await fetch(`${api}/metrics`, { headers: authHeaders() })).text();
+  assert.match(
+    metrics,
+    /rtws_intents_executed_total\{target="stripe",outcome="StripeCustomerCreated"\} [1-9]/,
+  );
+  assert.match(
+    metrics,
+    /rtws_intents_executed_total\{target="salesforce",outcome="SalesforceAccountCreated"\} [1-9]/,
+  );
+  assert.match(metrics, /rtws_executor_call_seconds_count\{target="stripe"\} [1-9]/);
+  assert.match(metrics, /rtws_facts_consumed_total [1-9]/);
+  assert.match(metrics, /rtws_consumer_lag \d+/);
+
   const patched = await fetch(`${api}/customers/${id}`, {
     method: 'PATCH',
     headers: authHeaders(),

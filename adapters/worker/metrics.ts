@@ -1,0 +1,107 @@
+// The worker's Prometheus metrics: gauges read from its stats on scrape, and per-call counters and
+// latencies reported by its executors.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Worker } from './start-worker.ts';
+
+export interface WorkerMetrics {
+  /** Registers the metrics; the worker, once started, is read on each scrape. */
+  register(registry: Registry): void;
+  /** The executors' report of one call. */
+  executed(target: string, outcome: string, ms: number): void;
+  attach(worker: Worker): void;
+}
+
+export function workerMetrics(): WorkerMetrics {
+  let worker: Worker | undefined;
+  let calls: Counter | undefined;
+  let latency: Histogram | undefined;
+  const gauge = (
+    registry: Registry,
+    name: string,
+    help: string,
+    read: (w: Worker) => number | Promise<number>,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        if (worker) this.set(await read(worker));
+      },
+    });
+  return {
+    register(registry) {
+      calls = new Counter({
+        name: 'rtws_intents_executed_total',
+        help: 'External calls made for recorded intents, by target and outcome',
+        labelNames: ['target', 'outcome'],
+        registers: [registry],
+      });
+      latency = new Histogram({
+        name: 'rtws_executor_call_seconds',
+        help: 'Duration of external calls, by target',
+        labelNames: ['target'],
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+        registers: [registry],
+      });
+      gauge(
+        registry,
+        'rtws_facts_consumed_total',
+        'Messages the actors have consumed (a gauge of the counter, read on scrape)',
+        (w) => w.stats.factsConsumed,
+      );
+      gauge(
+        registry,
+        'rtws_actors_active',
+        'Actors with work queued or running',
+        (w) => w.stats.activeActors,
+      );
+      gauge(registry, 'rtws_actors_cached', 'Actors held in memory', (w) => w.stats.cachedActors);
+      gauge(
+        registry,
+        'rtws_partitions_owned',
+        'Partitions this worker holds',
+        (w) => w.stats.ownedPartitions.length,
+      );
+      gauge(
+        registry,
+        'rtws_executor_calls_in_flight',
+        'External calls running now',
+        (w) => w.stats.callsInFlight,
+      );
+      gauge(
+        registry,
+        'rtws_outcome_record_failures_total',
+        'Outcomes that had to be recorded again',
+        (w) => w.stats.outcomeRecordFailures,
+      );
+      gauge(
+        registry,
+        'rtws_messages_dead_lettered_total',
+        'Messages this worker sent to the DLQ',
+        (w) => w.stats.deadLettered,
+      );
+      new Gauge({
+        name: 'rtws_intents_waiting',
+        help: 'Recorded intents waiting to run (backoff or a free slot), by target',
+        labelNames: ['target'],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const [target, n] of Object.entries(worker?.stats.intentsWaiting ?? {}))
+            this.set({ target }, n);
+        },
+      });
+      gauge(registry, 'rtws_consumer_lag', 'Messages of the held partitions not yet handled', (w) =>
+        w.consumerLag(),
+      );
+    },
+    executed(target, outcome, ms) {
+      calls?.inc({ target, outcome });
+      latency?.observe({ target }, ms / 1000);
+    },
+    attach(w) {
+      worker = w;
+    },
+  };
+}
