@@ -72,15 +72,24 @@ export class IntentScheduler {
   /** Looks at a customer's snapshot after each step and schedules what is pending and not yet run. */
   offer(customerId: string, snapshot: CustomerSnapshot): void {
     if (this.stopped) return;
-    for (const { target, intent, dueAt } of pendingIntents(snapshot)) {
-      if (!this.deps.targets[target]) continue; // a target that is off
-      this.schedule(`${customerId}/${target}`, {
-        customerId,
-        target,
-        intent,
-        dueAt,
-        signature: `${intent.id}#${intent.attempt}`,
-      });
+    const due = new Map(pendingIntents(snapshot).map((d) => [d.target, d]));
+    for (const target of Object.keys(this.deps.targets) as TargetName[]) {
+      const key = `${customerId}/${target}`;
+      const d = due.get(target);
+      if (d) {
+        this.schedule(key, {
+          customerId,
+          target,
+          intent: d.intent,
+          dueAt: d.dueAt,
+          signature: `${d.intent.id}#${d.intent.attempt}`,
+        });
+        continue;
+      }
+      // Nothing pending: the last outcome was applied, so its slot can go (memory follows the
+      // customers with work, not every customer ever seen).
+      const slot = this.slots.get(key);
+      if (slot && !slot.running && !slot.timer && !slot.next) this.slots.delete(key);
     }
   }
 
@@ -127,6 +136,11 @@ export class IntentScheduler {
       out[target] = (out[target] ?? 0) + 1;
     }
     return out;
+  }
+
+  /** Customer-and-target slots held in memory. */
+  get tracked(): number {
+    return this.slots.size;
   }
 
   get inFlight(): number {

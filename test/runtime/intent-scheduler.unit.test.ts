@@ -194,4 +194,23 @@ test('an outcome that cannot be recorded is retried until it is', async () => {
   await h.scheduler.stop();
 });
 
+test('once the outcome is applied and nothing is pending, the slot is let go', async () => {
+  const h = harness();
+  const t0 = Date.now();
+  const snap = created('c6', t0);
+  h.scheduler.offer('c6', snap);
+  await sleep(50);
+  assert.is(h.scheduler.tracked, 1);
+  const linked = decide(snap, {
+    type: 'StripeCustomerCreated',
+    intentId: 'stripe-1',
+    externalId: 'cus_1',
+    at: t0 + 10,
+  }).snapshot;
+  assert.is(pendingIntents(linked).length, 0);
+  h.scheduler.offer('c6', linked);
+  assert.is(h.scheduler.tracked, 0);
+  await h.scheduler.stop();
+});
+
 test.run();
