@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import Stripe from 'stripe';
-import { spawnRtws, type RtwsProcess } from '../harness/process.ts';
+import { spawnSandbox, type RtwsProcess } from '../harness/process.ts';
 import { observe, testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
 import { reachable } from '../harness/services.ts';
 import { eventually, readStream } from '../harness/stream.ts';
@@ -19,21 +19,12 @@ test.after(async (ctx) => {
 });
 
 test('the emulators start, answer their official clients, and stop with rtws', async (ctx) => {
-  const p = spawnRtws({ ...ctx.t.env, LOG_LEVEL: 'warn' });
+  const { process: p, banner } = await spawnSandbox({ ...ctx.t.env, LOG_LEVEL: 'warn' });
   ctx.p = p;
-  const out = await eventually(
-    async () => p.output(),
-    (o) => /Salesforce:/.test(o) || p.child.exitCode !== null,
-    30_000,
-    50,
-  );
-  const stripeUrl = /Stripe:\s+(http\S+)\s+key (\S+)/.exec(out);
-  const webhook = /webhooks:\s+(http\S+)\s+secret (whsec_\S+)/.exec(out);
-  const sf = /Salesforce:\s+(http\S+)\s+client id (\S+)\s+client secret (\S+)/.exec(out);
-  assert.ok(stripeUrl && webhook && sf, out);
-
-  const base = new URL(stripeUrl[1]!);
-  const stripe = new Stripe(stripeUrl[2]!, {
+  assert.match(banner.webhook.url, /\/webhooks\/stripe$/);
+  assert.match(banner.webhook.secret, /^whsec_/);
+  const base = new URL(banner.stripe.url);
+  const stripe = new Stripe(banner.stripe.key, {
     host: base.hostname,
     port: Number(base.port),
     protocol: 'http',
@@ -50,7 +41,10 @@ test('the emulators start, answer their official clients, and stop with rtws', a
       (m) => m.length > 0,
       15_000,
     );
-    const event = inbound[0]!.message as unknown as { type: string; data: { object: { id: string } } };
+    const event = inbound[0]!.message as unknown as {
+      type: string;
+      data: { object: { id: string } };
+    };
     assert.is(event.type, 'customer.created');
     assert.is(event.data.object.id, c.id);
     assert.match(inbound[0]!.msgId ?? '', /^evt_/);
@@ -58,13 +52,14 @@ test('the emulators start, answer their official clients, and stop with rtws', a
     await o.close();
   }
 
-  const token = await fetch(`${sf[1]}/services/oauth2/token`, {
+  const { loginUrl, clientId, clientSecret } = banner.salesforce;
+  const token = await fetch(`${loginUrl}/services/oauth2/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({
       grant_type: 'client_credentials',
-      client_id: sf[2]!,
-      client_secret: sf[3]!,
+      client_id: clientId,
+      client_secret: clientSecret,
     }),
   });
   assert.is(token.status, 200);
@@ -72,7 +67,7 @@ test('the emulators start, answer their official clients, and stop with rtws', a
   assert.is(await p.kill('SIGTERM'), 0);
   assert.not.ok(await reachable(base.hostname, Number(base.port)), 'the Stripe emulator stopped');
   assert.not.ok(
-    await reachable('127.0.0.1', Number(new URL(sf[1]!).port)),
+    await reachable('127.0.0.1', Number(new URL(loginUrl).port)),
     'the Salesforce emulator stopped',
   );
 });

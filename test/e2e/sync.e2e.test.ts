@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import Stripe from 'stripe';
-import { spawnRtws, type RtwsProcess } from '../harness/process.ts';
+import { spawnSandbox, type RtwsProcess } from '../harness/process.ts';
 import { authHeaders, observe, testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
 import { jetstream } from '@nats-io/jetstream';
 import { openSnapshotStore } from '../../adapters/jetstream/kv-snapshot-store.ts';
@@ -26,30 +26,17 @@ test.after(async (ctx) => {
 });
 
 test('create, update and delete through the API reach Stripe and Salesforce', async (ctx) => {
-  const p = spawnRtws({ ...ctx.t.env, LOG_LEVEL: 'warn' });
+  const { process: p, banner } = await spawnSandbox({ ...ctx.t.env, LOG_LEVEL: 'warn' });
   ctx.p = p;
-  const out = await eventually(
-    async () => p.output(),
-    (o) => /Salesforce:/.test(o) || p.child.exitCode !== null,
-    30_000,
-    50,
-  );
-  const api = /API:\s+(http\S+)/.exec(out)?.[1];
-  const stripeBanner = /Stripe:\s+(http\S+)\s+key (\S+)/.exec(out);
-  const sf = /Salesforce:\s+(http\S+)\s+client id (\S+)\s+client secret (\S+)/.exec(out);
-  assert.ok(api && stripeBanner && sf, out);
-  const base = new URL(stripeBanner[1]!);
-  const stripe = new Stripe(stripeBanner[2]!, {
+  const api = banner.api;
+  const base = new URL(banner.stripe.url);
+  const stripe = new Stripe(banner.stripe.key, {
     host: base.hostname,
     port: Number(base.port),
     protocol: 'http',
     maxNetworkRetries: 0,
   });
-  const sfConn = await connectSalesforce({
-    loginUrl: sf[1]!,
-    clientId: sf[2]!,
-    clientSecret: sf[3]!,
-  });
+  const sfConn = await connectSalesforce(banner.salesforce);
 
   const created = await fetch(`${api}/customers`, {
     method: 'POST',
@@ -101,7 +88,8 @@ test('create, update and delete through the API reach Stripe and Salesforce', as
     (s) =>
       s.targets?.stripe?.status === 'synced' &&
       s.targets?.salesforce?.status === 'synced' &&
-      s.links?.stripe,
+      s.links?.stripe &&
+      s.links?.salesforce,
     15_000,
     100,
   );

@@ -36,3 +36,39 @@ export function spawnRtws(env: Env): RtwsProcess {
     },
   };
 }
+
+export interface SandboxBanner {
+  api: string;
+  stripe: { url: string; key: string };
+  webhook: { url: string; secret: string };
+  salesforce: { loginUrl: string; clientId: string; clientSecret: string };
+}
+
+/** rtws in sandbox mode (no Stripe key), and what its banner says once it is up. */
+export async function spawnSandbox(
+  env: Env,
+): Promise<{ process: RtwsProcess; banner: SandboxBanner }> {
+  const p = spawnRtws(env);
+  const deadline = Date.now() + 30_000;
+  while (!/Salesforce:/.test(p.output()) && p.child.exitCode === null && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const out = p.output();
+  const api = /API:\s+(http\S+)/.exec(out);
+  const stripe = /Stripe:\s+(http\S+)\s+key (\S+)/.exec(out);
+  const webhook = /webhooks:\s+(http\S+)\s+secret (whsec_\S+)/.exec(out);
+  const sf = /Salesforce:\s+(http\S+)\s+client id (\S+)\s+client secret (\S+)/.exec(out);
+  if (!api || !stripe || !webhook || !sf) {
+    await p.kill();
+    throw new Error(`the sandbox did not start:\n${out}`);
+  }
+  return {
+    process: p,
+    banner: {
+      api: api[1]!,
+      stripe: { url: stripe[1]!, key: stripe[2]! },
+      webhook: { url: webhook[1]!, secret: webhook[2]! },
+      salesforce: { loginUrl: sf[1]!, clientId: sf[2]!, clientSecret: sf[3]! },
+    },
+  };
+}
