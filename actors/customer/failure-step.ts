@@ -36,14 +36,21 @@ export function applyFailure(t: TargetState, env: TargetEnv, p: Intent, o: Faile
   }
 }
 
-/** A create that may have landed is looked up, never resent blindly: see `createMayHaveLanded`. */
+/**
+ * A create is never resent blindly. After a 5xx answer (the request ran) the object is looked up.
+ * After a timeout, a lost connection, a 409 or a 429 the same key is resent: Stripe answers with
+ * the first request's result, or 409 while it still runs, or runs it once. A lookup at that point
+ * could miss a create still in flight, and a new key would then make a second customer.
+ */
 function createFailed(t: TargetState, env: TargetEnv, p: Intent, o: Failed): TargetState {
   if (env.spec.createIsUpsert === true) return upsertFailed(t, env, p, o);
   if (createMayHaveLanded(o.failure)) return recordFind({ ...t, pending: null }, env, o.at);
-  if (o.failure === 'rate_limited') {
-    // Every try so far was refused before it ran (a try that may have run goes to a lookup), so a
-    // customer deleted meanwhile needs no create at all.
-    if (env.desired?.deleted) return plan(abandon({ ...t, createUncertain: false }), env, o.at);
+  if (o.failure === 'rate_limited' || o.failure === 'transient' || o.failure === 'no_response') {
+    // A try that may have run keeps the create uncertain until it is settled; if every try so
+    // far was refused before it ran, a customer deleted meanwhile needs no create at all.
+    const mayHaveRun = p.attempt > 1 || o.failure !== 'rate_limited';
+    if (env.desired?.deleted && !mayHaveRun)
+      return plan(abandon({ ...t, createUncertain: false }), env, o.at);
     // Stripe forgets keys after 24 h: past that, a resend could create a second customer.
     if (o.at - p.recordedAt > env.retry.lookupAfterMs)
       return recordFind({ ...t, pending: null }, env, o.at);

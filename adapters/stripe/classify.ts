@@ -36,8 +36,8 @@ function kindOf(
 ): FailureKind {
   if (e.type === 'StripeIdempotencyError' || e.rawType === 'idempotency_error')
     return 'idempotency_conflict';
-  // No status: the connection failed or timed out, and the request may have been applied.
-  if (status === undefined) return 'uncertain';
+  // No status: the connection failed or timed out, and the request may still be running.
+  if (status === undefined) return 'no_response';
   if (status === 429 || e.code === 'rate_limit') return 'rate_limited';
   if (status === 404) return 'not_found';
   if (status >= 500) return 'uncertain';

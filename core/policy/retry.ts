@@ -6,7 +6,9 @@
  * - `transient`: 5xx or network error where nothing can have been written (or writing twice is harmless);
  * - `rate_limited`: 429; only slows down, never counts towards failure;
  * - `permanent`: the request itself is wrong (400); retrying the same request cannot help;
- * - `uncertain`: timeout, 5xx or lost connection after the request may have been applied;
+ * - `uncertain`: a 5xx answer: the request ran and may have been applied (a lookup settles it);
+ * - `no_response`: a timeout or a lost connection: the request may still be running, so a lookup
+ *   now could miss what it is about to create; resending the same idempotency key settles it;
  * - `not_found`: 404 on the target object;
  * - `idempotency_conflict`: the key was already used (Stripe's `idempotency_error`).
  */
@@ -15,6 +17,7 @@ export const FAILURE_KINDS = [
   'rate_limited',
   'permanent',
   'uncertain',
+  'no_response',
   'not_found',
   'idempotency_conflict',
 ] as const;
@@ -52,9 +55,12 @@ export function countsTowardsFailure(kind: FailureKind): boolean {
 export function createMayHaveLanded(kind: FailureKind): boolean {
   switch (kind) {
     case 'uncertain':
-    case 'transient':
     case 'idempotency_conflict':
       return true;
+    // The request may still be running, or was refused before running (409, lock_timeout): a
+    // resend under the same key lets Stripe settle it, and a lookup now could miss it.
+    case 'transient':
+    case 'no_response':
     case 'rate_limited':
     case 'permanent':
     case 'not_found':
@@ -70,6 +76,7 @@ export function isRetryable(kind: FailureKind): boolean {
     case 'transient':
     case 'rate_limited':
     case 'uncertain':
+    case 'no_response':
     case 'idempotency_conflict':
       return true;
     case 'permanent':

@@ -191,7 +191,7 @@ test('404 on update is not_found; delete is done; a second delete is not_found',
   assert.is((upd as { failure?: string }).failure, 'not_found');
 });
 
-test("429 is rate_limited; a timeout is uncertain; a 400 is permanent with Stripe's message", async ({
+test("429 is rate_limited; a timeout is no_response (the request may still be running); a 400 is permanent with Stripe's message", async ({
   stripe,
   emulator,
 }) => {
@@ -212,7 +212,7 @@ test("429 is rate_limited; a timeout is uncertain; a 400 is permanent with Strip
     stripe,
     intent('CreateStripeCustomer', fields('s'), 'rtws-s-create'),
   );
-  assert.is((slow as { failure?: string }).failure, 'uncertain');
+  assert.is((slow as { failure?: string }).failure, 'no_response');
 
   const bad = await executeStripeIntent(
     stripe,
