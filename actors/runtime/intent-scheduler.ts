@@ -37,6 +37,7 @@ export interface SchedulerDeps {
 
 interface Slot {
   signature: string;
+  dueAt: number;
   timer?: NodeJS.Timeout;
   running?: Promise<void>;
   /** Offered while a call was running: scheduled when that call's outcome is recorded. */
@@ -52,6 +53,9 @@ interface Offer {
 }
 
 const RECORD_RETRY_MS = [100, 250, 500, 1_000, 2_000, 5_000];
+/** How long a call waits for its lease to be renewed before it is left to the next holder. */
+const HOLD_WAIT_MS = 5_000;
+const HOLD_POLL_MS = 100;
 
 export class IntentScheduler {
   /** Per customer and target: the intent last scheduled or run, by id and attempt. */
@@ -95,14 +99,16 @@ export class IntentScheduler {
 
   private schedule(key: string, offer: Offer): void {
     const slot = this.slots.get(key);
-    // Already scheduled, running or run: its outcome is on its way to the actor.
-    if (slot?.signature === offer.signature) return;
+    // Already scheduled, running or run: its outcome is on its way to the actor. The one
+    // exception is a waiting intent brought forward (a retry request on a paused target keeps
+    // the intent and its attempt, only its notBefore moves).
+    if (slot?.signature === offer.signature && !(slot.timer && offer.dueAt < slot.dueAt)) return;
     if (slot?.running) {
       slot.next = offer; // one call per customer and target
       return;
     }
     if (slot?.timer) clearTimeout(slot.timer);
-    const next: Slot = { signature: offer.signature };
+    const next: Slot = { signature: offer.signature, dueAt: offer.dueAt };
     this.slots.set(key, next);
     next.timer = setTimeout(
       () => {
@@ -151,6 +157,9 @@ export class IntentScheduler {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    // Calls queued behind a slot or the rate budget would otherwise hold shutdown for as long as
+    // the whole backlog takes to trickle through the budget, only to find the scheduler stopped.
+    for (const gate of this.gates.values()) gate.close();
     const running: Promise<void>[] = [];
     for (const slot of this.slots.values()) {
       if (slot.timer) clearTimeout(slot.timer);
@@ -165,7 +174,7 @@ export class IntentScheduler {
     let event: RecordedEvent;
     try {
       // Checked after waiting for a slot: the lease may have moved meanwhile.
-      if (this.stopped || !this.deps.holds(customerId)) return;
+      if (!(await this.awaitHold(customerId))) return;
       const started = this.deps.now();
       event = await this.deps.targets[target]!.execute(customerId, intent);
       this.counters.executed++;
@@ -174,6 +183,21 @@ export class IntentScheduler {
       gate.leave();
     }
     await this.recordWithRetry(customerId, event);
+  }
+
+  /**
+   * Whether the lease still covers a call, waiting a little for a renewal that is late: an intent
+   * dropped here is never offered again (its slot keeps the signature), so giving up at once would
+   * strand it whenever a renewal lands a moment after the call margin ran out. A lease that is
+   * really gone stays gone for longer than this wait, and its new holder runs the intent.
+   */
+  private async awaitHold(customerId: string): Promise<boolean> {
+    for (let waited = 0; !this.stopped; waited += HOLD_POLL_MS) {
+      if (this.deps.holds(customerId)) return true;
+      if (waited >= HOLD_WAIT_MS) return false;
+      await new Promise((r) => setTimeout(r, HOLD_POLL_MS));
+    }
+    return false;
   }
 
   private async recordWithRetry(customerId: string, event: RecordedEvent): Promise<void> {
@@ -204,6 +228,7 @@ class Gate {
   private readonly waiting: (() => void)[] = [];
   private tokens: number;
   private refilledAt: number;
+  private closed = false;
 
   constructor(
     private readonly limits: TargetLimits,
@@ -219,6 +244,12 @@ class Gate {
     await this.takeToken();
   }
 
+  /** Lets every waiting call through at once; they then see the scheduler stopped. */
+  close(): void {
+    this.closed = true;
+    for (const release of this.waiting.splice(0)) release();
+  }
+
   leave(): void {
     const next = this.waiting.shift();
     if (next) next();
@@ -228,7 +259,7 @@ class Gate {
   private async takeToken(): Promise<void> {
     const rate = this.limits.perSecond;
     if (rate === undefined) return;
-    for (;;) {
+    while (!this.closed) {
       const t = this.now();
       this.tokens = Math.min(rate, this.tokens + ((t - this.refilledAt) / 1000) * rate);
       this.refilledAt = t;
