@@ -13,8 +13,9 @@ import {
 import { assertStreamMatchesDatabase } from './verify.ts';
 import { sleep, sqlBurst } from './writers.ts';
 import type { Rtws } from '../../deploy/rtws.ts';
+import { testSize } from '../harness/services.ts';
 
-const ROUNDS = Number(process.env.RTWS_FAULT_ROUNDS ?? 2);
+const ROUNDS = testSize('RTWS_FAULT_ROUNDS', 2);
 
 const test = suite<{ nats: PrivateServer; t: TestEnvironment; o: Observer; rtws: Rtws }>(
   'NATS restart',

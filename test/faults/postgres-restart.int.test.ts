@@ -15,8 +15,9 @@ import {
 import { assertStreamMatchesDatabase } from './verify.ts';
 import { sleep } from './writers.ts';
 import type { Rtws } from '../../deploy/rtws.ts';
+import { testSize } from '../harness/services.ts';
 
-const ROUNDS = Number(process.env.RTWS_FAULT_ROUNDS ?? 2);
+const ROUNDS = testSize('RTWS_FAULT_ROUNDS', 2);
 
 const test = suite<{ pg: PrivateServer; t: TestEnvironment; o: Observer; rtws: Rtws }>(
   'Postgres restart',

@@ -6,8 +6,9 @@ import { observe, testEnvironment, type Observer, type TestEnvironment } from '.
 import { spawnRtws, type RtwsProcess } from '../harness/process.ts';
 import { assertStreamMatchesDatabase } from './verify.ts';
 import { sleep, sqlBurst } from './writers.ts';
+import { testSize } from '../harness/services.ts';
 
-const KILLS = Number(process.env.RTWS_FAULT_ROUNDS ?? 3);
+const KILLS = testSize('RTWS_FAULT_ROUNDS', 3);
 
 const test = suite<{ t: TestEnvironment; o: Observer; children: RtwsProcess[] }>(
   'publisher SIGKILL',

@@ -122,3 +122,18 @@ export async function createTestDatabase(adminUrl?: string): Promise<TestDatabas
     },
   };
 }
+
+/**
+ * Test sizes that a longer run may raise: `RTWS_FAULT_ROUNDS` (how often each fault repeats) and
+ * `RTWS_SYNC_CUSTOMERS` (customers in the scale tests).
+ */
+export function testSize(
+  name: 'RTWS_FAULT_ROUNDS' | 'RTWS_SYNC_CUSTOMERS',
+  fallback: number,
+): number {
+  const raw = process.env[name];
+  const n = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`${name} must be a positive whole number, not "${raw}"`);
+  return n;
+}

@@ -7,8 +7,9 @@ import { startTestRtws, testEnvironment, type TestEnvironment } from '../harness
 import { apiClient, inPool } from './api-client.ts';
 import { awaitConvergence, converged, summary } from './convergence.ts';
 import { stripeSide, type StripeSide } from './stack.ts';
+import { testSize } from '../harness/services.ts';
 
-const CUSTOMERS = Number(process.env.RTWS_SYNC_CUSTOMERS ?? 1000);
+const CUSTOMERS = testSize('RTWS_SYNC_CUSTOMERS', 1000);
 const CLIENTS = 16;
 
 const test = suite<{ t?: TestEnvironment; side?: StripeSide; rtws?: Rtws }>('sync at scale');
