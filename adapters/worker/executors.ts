@@ -13,7 +13,7 @@ import type { SalesforceTarget } from '../salesforce/target.ts';
 /** Well below the lease: a call that cannot be fenced must end before the lease can move. */
 export const CALL_TIMEOUT_MS = 5_000;
 /** Leases outlive a call with room to spare; a dead worker's partitions move within this. */
-export const LEASE_TTL_MS = 15_000;
+export const LEASE_TTL_MS = 20_000;
 
 export interface ExecutorSettings {
   stripe?: { secretKey: string; apiBase?: string | undefined };
