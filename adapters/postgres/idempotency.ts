@@ -28,8 +28,9 @@ export async function withIdempotency(
   work: (tx: Tx) => Promise<{ status: number; body: unknown }>,
 ): Promise<StoredResponse> {
   if (key === undefined) {
-    const r = await sql.begin(work);
-    return { ...r, replayed: false };
+    // No key to claim: the work runs as it is, a single statement needs no BEGIN/COMMIT (two
+    // round trips fewer on the API's hottest path). Work of several statements opens its own.
+    return { ...(await work(sql)), replayed: false };
   }
   return sql.begin(async (tx) => {
     const claimed = await tx`
