@@ -297,7 +297,7 @@ export async function benchApi(timing: Timing): Promise<BenchResult> {
         value: rawTx.rate,
         unit: 'writes/s',
         baseline: r,
-        note: 'the three round trips of the API create (sql.begin), without HTTP or a publisher',
+        note: 'the three round trips of a create with an Idempotency-Key (one transaction), without HTTP or a publisher',
       },
       {
         name: 'API, 16 clients: request -> PubAck',
