@@ -5,8 +5,10 @@ import type { SyncedFields } from '../../core/customer.ts';
 import type { CanonicalFields } from '../../core/canonical.ts';
 import type { FailureKind } from '../../core/policy/retry.ts';
 import {
+  customerMachine,
   decide,
   start,
+  type CustomerMachine,
   type CustomerEvent,
   type CustomerSnapshot,
   type Decision,
@@ -28,25 +30,32 @@ export interface World {
 
 export type Step = (w: World) => CustomerEvent;
 
-export function given(...steps: Step[]): World {
-  const world: World = { snapshot: start(CUSTOMER), events: [], decisions: [], now: T0 };
-  return when(world, ...steps);
+/** Given/when over one machine: the default one here, a two-target one in two-targets.ts. */
+export function scenarios(machine: CustomerMachine = customerMachine) {
+  function when(world: World, ...steps: Step[]): World {
+    let w: World = { ...world, decisions: [] };
+    for (const step of steps) {
+      const event = step({ ...w, now: w.now + 1000 });
+      const decision = decide(w.snapshot, event, machine);
+      w = {
+        snapshot: decision.snapshot,
+        events: [...w.events, event],
+        decisions: [...w.decisions, decision],
+        now: event.at,
+      };
+    }
+    return w;
+  }
+  function given(...steps: Step[]): World {
+    return when(
+      { snapshot: start(CUSTOMER, machine), events: [], decisions: [], now: T0 },
+      ...steps,
+    );
+  }
+  return { given, when };
 }
 
-export function when(world: World, ...steps: Step[]): World {
-  let w: World = { ...world, decisions: [] };
-  for (const step of steps) {
-    const event = step({ ...w, now: w.now + 1000 });
-    const decision = decide(w.snapshot, event);
-    w = {
-      snapshot: decision.snapshot,
-      events: [...w.events, event],
-      decisions: [...w.decisions, decision],
-      now: event.at,
-    };
-  }
-  return w;
-}
+export const { given, when } = scenarios();
 
 export const stripe = (w: World): TargetState => w.snapshot.context.targets.stripe;
 export const intents = (w: World): Intent[] => w.decisions.flatMap((d) => d.intents);

@@ -3,39 +3,17 @@ import type { CanonicalFields } from '../../core/canonical.ts';
 import type { FailureKind } from '../../core/policy/retry.ts';
 import {
   createCustomerMachine,
-  decide,
   DEFAULT_POLICIES,
-  start,
   type Intent,
   type TargetState,
 } from '../../actors/customer/index.ts';
-import { CUSTOMER, T0, type Step, type World } from './gwt.ts';
+import { scenarios, type Step, type World } from './gwt.ts';
 
 export const bothMachine = createCustomerMachine(DEFAULT_POLICIES, {
   targets: ['stripe', 'salesforce'],
 });
 
-export function given(...steps: Step[]): World {
-  return when(
-    { snapshot: start(CUSTOMER, bothMachine), events: [], decisions: [], now: T0 },
-    ...steps,
-  );
-}
-
-export function when(world: World, ...steps: Step[]): World {
-  let w: World = { ...world, decisions: [] };
-  for (const step of steps) {
-    const event = step({ ...w, now: w.now + 1000 });
-    const decision = decide(w.snapshot, event, bothMachine);
-    w = {
-      snapshot: decision.snapshot,
-      events: [...w.events, event],
-      decisions: [...w.decisions, decision],
-      now: event.at,
-    };
-  }
-  return w;
-}
+export const { given, when } = scenarios(bothMachine);
 
 export const salesforce = (w: World): TargetState => w.snapshot.context.targets.salesforce;
 export const sfPending = (w: World): Intent => {
