@@ -3,11 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Connection } from 'jsforce';
-import {
-  startSalesforceEmulator,
-  type SalesforceEmulator,
-} from '../../adapters/salesforce/emulator/index.ts';
-import { connectSalesforce } from '../../adapters/salesforce/client.ts';
+import type { SalesforceEmulator } from '../../adapters/salesforce/emulator/index.ts';
 import { executeSalesforceIntent } from '../../adapters/salesforce/executor.ts';
 import {
   createCustomerMachine,
@@ -20,18 +16,12 @@ import {
   type SalesforceIntent,
 } from '../../actors/customer/index.ts';
 import type { SyncedFields } from '../../core/customer.ts';
-import { TARGET, countByRtwsId } from './fixtures.ts';
+import { TARGET, countByRtwsId, emulatorAndConnection } from './fixtures.ts';
 
 const test = suite<{ emulator: SalesforceEmulator; conn: Connection }>('Salesforce actor loop');
 
 test.before(async (ctx) => {
-  ctx.emulator = await startSalesforceEmulator({ port: 0 });
-  ctx.conn = await connectSalesforce({
-    loginUrl: ctx.emulator.loginUrl,
-    clientId: ctx.emulator.clientId,
-    clientSecret: ctx.emulator.clientSecret,
-    timeoutMs: 2_000,
-  });
+  Object.assign(ctx, await emulatorAndConnection(2_000));
 });
 test.after(async (ctx) => {
   await ctx.emulator?.close();

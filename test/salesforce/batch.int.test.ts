@@ -3,25 +3,23 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Connection } from 'jsforce';
-import {
-  startSalesforceEmulator,
-  type SalesforceEmulator,
-} from '../../adapters/salesforce/emulator/index.ts';
-import { connectSalesforce } from '../../adapters/salesforce/client.ts';
+import type { SalesforceEmulator } from '../../adapters/salesforce/emulator/index.ts';
 import { executeSalesforceBatch } from '../../adapters/salesforce/batch.ts';
 import { executeSalesforceIntent } from '../../adapters/salesforce/executor.ts';
-import { TARGET, countByRtwsId, create, externalIdOf, failureOf, work } from './fixtures.ts';
+import {
+  TARGET,
+  countByRtwsId,
+  create,
+  externalIdOf,
+  failureOf,
+  work,
+  emulatorAndConnection,
+} from './fixtures.ts';
 
 const test = suite<{ emulator: SalesforceEmulator; conn: Connection }>('Salesforce batch');
 
 test.before(async (ctx) => {
-  ctx.emulator = await startSalesforceEmulator({ port: 0 });
-  ctx.conn = await connectSalesforce({
-    loginUrl: ctx.emulator.loginUrl,
-    clientId: ctx.emulator.clientId,
-    clientSecret: ctx.emulator.clientSecret,
-    timeoutMs: 5_000,
-  });
+  Object.assign(ctx, await emulatorAndConnection(5_000));
 });
 test.after(async (ctx) => {
   await ctx.emulator?.close();

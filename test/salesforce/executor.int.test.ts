@@ -5,24 +5,23 @@ import * as assert from 'uvu/assert';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Connection } from 'jsforce';
-import {
-  startSalesforceEmulator,
-  type SalesforceEmulator,
-} from '../../adapters/salesforce/emulator/index.ts';
-import { connectSalesforce, salesforceConnection } from '../../adapters/salesforce/client.ts';
+import type { SalesforceEmulator } from '../../adapters/salesforce/emulator/index.ts';
+import { salesforceConnection } from '../../adapters/salesforce/client.ts';
 import { executeSalesforceIntent } from '../../adapters/salesforce/executor.ts';
-import { TARGET, countByRtwsId, create, externalIdOf, failureOf, work } from './fixtures.ts';
+import {
+  TARGET,
+  countByRtwsId,
+  create,
+  externalIdOf,
+  failureOf,
+  work,
+  emulatorAndConnection,
+} from './fixtures.ts';
 
 const test = suite<{ emulator: SalesforceEmulator; conn: Connection }>('Salesforce executor');
 
 test.before(async (ctx) => {
-  ctx.emulator = await startSalesforceEmulator({ port: 0 });
-  ctx.conn = await connectSalesforce({
-    loginUrl: ctx.emulator.loginUrl,
-    clientId: ctx.emulator.clientId,
-    clientSecret: ctx.emulator.clientSecret,
-    timeoutMs: 2_000,
-  });
+  Object.assign(ctx, await emulatorAndConnection(2_000));
 });
 test.after(async (ctx) => {
   await ctx.emulator?.close();

@@ -1,6 +1,11 @@
 // Shared by the Salesforce executor suites: intents as the actor records them, and counts read
 // back through jsforce.
 import type { Connection } from 'jsforce';
+import {
+  startSalesforceEmulator,
+  type SalesforceEmulator,
+} from '../../adapters/salesforce/emulator/index.ts';
+import { connectSalesforce } from '../../adapters/salesforce/client.ts';
 import type { SalesforceIntent } from '../../actors/customer/index.ts';
 import type { CanonicalFields } from '../../core/canonical.ts';
 import type { SalesforceTarget, SalesforceWork } from '../../adapters/salesforce/target.ts';
@@ -72,4 +77,21 @@ export function failureOf(outcome: { type: string }): { failure: string; reason:
 export function externalIdOf(outcome: { type: string }): string {
   if (outcome.type !== 'SalesforceAccountCreated') throw new Error(`not created: ${outcome.type}`);
   return (outcome as unknown as { externalId: string }).externalId;
+}
+
+/** An emulator on a free port and an authorised jsforce connection to it. */
+export async function emulatorAndConnection(
+  timeoutMs = 5_000,
+): Promise<{ emulator: SalesforceEmulator; conn: Connection }> {
+  const emulator = await startSalesforceEmulator({ port: 0 });
+  try {
+    const { loginUrl, clientId, clientSecret } = emulator;
+    return {
+      emulator,
+      conn: await connectSalesforce({ loginUrl, clientId, clientSecret, timeoutMs }),
+    };
+  } catch (err) {
+    await emulator.close();
+    throw err;
+  }
 }
