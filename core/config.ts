@@ -209,6 +209,13 @@ export const VARIABLES = [
     default: 'Rtws_Id__c',
     doc: 'The external-id field holding our customer id.',
   },
+  {
+    name: 'RTWS_SALESFORCE_QUOTA_PAUSE_MS',
+    parse: 'int',
+    schema: Int(1_000, 86_400_000),
+    default: String(5 * 60_000),
+    doc: 'How long Salesforce is paused, in ms, once its daily API quota is spent.',
+  },
 ] as const satisfies readonly Variable[];
 
 export interface Config {
@@ -242,6 +249,7 @@ export interface Config {
     readonly clientSecret: string | undefined;
     readonly object: string;
     readonly externalIdField: string;
+    readonly quotaPauseMs: number;
   };
   /** No Stripe key: rtws starts its own emulators. */
   readonly sandbox: boolean;
@@ -343,6 +351,7 @@ export function loadConfig(env: Env): Config {
       clientSecret: get('SALESFORCE_CLIENT_SECRET'),
       object: get('SALESFORCE_OBJECT'),
       externalIdField: get('SALESFORCE_EXTERNAL_ID_FIELD'),
+      quotaPauseMs: get('RTWS_SALESFORCE_QUOTA_PAUSE_MS'),
     },
     sandbox: secretKey === undefined,
   };

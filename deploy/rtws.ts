@@ -90,7 +90,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
   const metrics = workerMetrics();
   if (config.roles.includes('worker')) {
     const { secretKey, apiBase } = config.stripe;
-    const { loginUrl, clientId, clientSecret, object, externalIdField } = config.salesforce;
+    const { loginUrl, clientId, clientSecret } = config.salesforce;
     const worker = await startWorker({
       nats,
       names,
@@ -103,7 +103,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
       executors: targetExecutors({
         ...(secretKey ? { stripe: { secretKey, apiBase } } : {}),
         ...(loginUrl && clientId && clientSecret
-          ? { salesforce: { loginUrl, clientId, clientSecret, object, externalIdField } }
+          ? { salesforce: { ...config.salesforce, loginUrl, clientId, clientSecret } }
           : {}),
       }),
     });

@@ -77,7 +77,12 @@ function retry(t: TargetState, env: TargetEnv, p: Intent, o: Failed): TargetStat
   const failures = p.failures + (countsTowardsFailure(o.failure) ? 1 : 0);
   if (failures >= env.retry.maxFailures) return fail(t, env, p, 'exhausted', o);
   const attempt = p.attempt + 1;
-  const pause = o.failure === 'rate_limited' ? env.spec.quotaPauseMs : undefined;
+  // A target that pauses on a spent quota pauses for as long as its adapter was configured to
+  // say (recorded in the outcome, so a replay waits the same), else for the spec's default.
+  const pause =
+    o.failure === 'rate_limited' && env.spec.quotaPauseMs !== undefined
+      ? (o.retryAfterMs ?? env.spec.quotaPauseMs)
+      : undefined;
   const delay = Math.max(
     o.retryAfterMs ?? 0,
     backoffMs(p.attempt, p.key ?? p.id, env.backoff),

@@ -18,7 +18,8 @@ export type SalesforceOutcomeEvent = Static<typeof SalesforceOutcomes.Outcome>;
 /**
  * How long a target whose daily API quota is spent waits before trying again. Salesforce's
  * budget is a rolling 24 h window, so minutes, not seconds; an operator's `RetryRequested`
- * resumes it at once.
+ * resumes it at once. The default: the adapter's failures name the configured pause
+ * (`RTWS_SALESFORCE_QUOTA_PAUSE_MS`).
  */
 export const SALESFORCE_QUOTA_PAUSE_MS = 5 * 60_000;
 

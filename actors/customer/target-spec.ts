@@ -24,8 +24,9 @@ export interface TargetSpec {
   readonly createIsUpsert?: boolean;
   /**
    * On this target `rate_limited` means its API budget is spent (Salesforce's daily quota): the
-   * target is `paused` for at least this long, and the pause never counts towards giving up.
-   * Unset: a rate limit is an ordinary wait in `retrying`.
+   * target is `paused`, for the outcome's `retryAfterMs` when it names one and this long
+   * otherwise, and the pause never counts towards giving up. Unset: a rate limit is an ordinary
+   * wait in `retrying`.
    */
   readonly quotaPauseMs?: number;
 }

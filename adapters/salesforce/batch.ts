@@ -1,6 +1,7 @@
 // Many customers' pending intents in few calls. Salesforce's budget is about 100,000 calls a day,
-// so pending upserts go through the sObject Collections upsert, up to 200 records a call; each
-// record succeeds or fails on its own (allOrNone off), and each intent gets its own outcome.
+// so pending upserts go through the sObject Collections upsert and pending deletes through the
+// Collections delete, up to 200 records a call; each record succeeds or fails on its own
+// (allOrNone off), and each intent gets its own outcome.
 import type { Connection } from 'jsforce';
 import type { SalesforceOutcomeEvent } from '../../actors/customer/index.ts';
 import { classifyCode, classifySalesforceError } from './classify.ts';
@@ -12,7 +13,7 @@ import { failedOutcome, type Clock, type SalesforceTarget, type SalesforceWork }
 export const MAX_COLLECTION_RECORDS = 200;
 
 interface ItemResult {
-  id?: string;
+  id?: string | null;
   success: boolean;
   errors?: readonly { statusCode?: string; errorCode?: string; message?: string }[];
 }
@@ -22,10 +23,20 @@ interface Upsert {
   readonly record: SalesforceValues;
 }
 
+type Outcomes = [SalesforceWork, SalesforceOutcomeEvent][];
+
+/** Whether the work is a write a collections request can carry: an upsert or a delete. */
+export function isCollectable(target: SalesforceTarget, work: SalesforceWork): boolean {
+  if (work.intent.type === 'DeleteSalesforceAccount') return true;
+  const record = upsertRecord(target, work);
+  return record !== null && Object.keys(record).length > 0;
+}
+
 /**
- * One outcome per work item, in the items' order. Upserts are sent in collections of up to 200;
- * deletes, lookups and updates that change nothing Salesforce holds go one by one. The items must
- * be for distinct customers (each customer has one pending intent per target).
+ * One outcome per work item, in the items' order. Upserts and deletes are sent in collections of
+ * up to 200 (a lone one as the plain single-record call, which costs the same); lookups and
+ * updates that change nothing Salesforce holds go one by one. The items must be for distinct
+ * customers (each customer has one pending intent per target).
  */
 export async function executeSalesforceBatch(
   conn: Connection,
@@ -33,19 +44,24 @@ export async function executeSalesforceBatch(
   target: SalesforceTarget,
   now: Clock = Date.now,
 ): Promise<SalesforceOutcomeEvent[]> {
-  const outcomes = new Map<SalesforceWork, SalesforceOutcomeEvent>();
   const upserts: Upsert[] = [];
+  const deletes: SalesforceWork[] = [];
   const singles: SalesforceWork[] = [];
   for (const work of items) {
     const record = upsertRecord(target, work);
     if (record !== null && Object.keys(record).length > 0) upserts.push({ work, record });
+    else if (work.intent.type === 'DeleteSalesforceAccount') deletes.push(work);
     else singles.push(work);
   }
-  for (let i = 0; i < upserts.length; i += MAX_COLLECTION_RECORDS) {
-    const chunk = upserts.slice(i, i + MAX_COLLECTION_RECORDS);
-    for (const [work, outcome] of await upsertChunk(conn, chunk, target, now))
-      outcomes.set(work, outcome);
-  }
+  // One request at a time, so that a caller bounds its requests in flight by its calls.
+  const outcomes = new Map<SalesforceWork, SalesforceOutcomeEvent>();
+  const keep = (done: Outcomes) => {
+    for (const [work, outcome] of done) outcomes.set(work, outcome);
+  };
+  for (let i = 0; i < upserts.length; i += MAX_COLLECTION_RECORDS)
+    keep(await upsertChunk(conn, upserts.slice(i, i + MAX_COLLECTION_RECORDS), target, now));
+  for (let i = 0; i < deletes.length; i += MAX_COLLECTION_RECORDS)
+    keep(await deleteChunk(conn, deletes.slice(i, i + MAX_COLLECTION_RECORDS), target, now));
   for (const work of singles)
     outcomes.set(work, await executeSalesforceIntent(conn, work, target, now));
   return items.map((work) => outcomes.get(work)!);
@@ -56,30 +72,77 @@ async function upsertChunk(
   chunk: readonly Upsert[],
   target: SalesforceTarget,
   now: Clock,
-): Promise<[SalesforceWork, SalesforceOutcomeEvent][]> {
-  let results: readonly ItemResult[];
-  try {
-    results = await conn.upsert(
+): Promise<Outcomes> {
+  if (chunk.length === 1) return alone(conn, chunk[0]!.work, target, now);
+  const results = await collectionCall(() =>
+    conn.upsert(
       target.object,
       chunk.map((u) => u.record),
       target.externalIdField,
       { allOrNone: false },
-    );
+    ),
+  );
+  return chunk.map(({ work }, i) => [
+    work,
+    itemOutcome(work, results, i, now(), (id, at) => upsertedOutcome(work.intent, id, at)),
+  ]);
+}
+
+async function deleteChunk(
+  conn: Connection,
+  chunk: readonly SalesforceWork[],
+  target: SalesforceTarget,
+  now: Clock,
+): Promise<Outcomes> {
+  if (chunk.length === 1) return alone(conn, chunk[0]!, target, now);
+  const ids = chunk.map(({ intent }) =>
+    intent.type === 'DeleteSalesforceAccount' ? intent.params.externalId : '',
+  );
+  const results = await collectionCall(() =>
+    conn.destroy(target.object, ids, { allOrNone: false }),
+  );
+  return chunk.map((work, i) => [
+    work,
+    itemOutcome(work, results, i, now(), (_id, at) => ({
+      type: 'SalesforceAccountDeleted',
+      intentId: work.intent.id,
+      at,
+    })),
+  ]);
+}
+
+async function alone(
+  conn: Connection,
+  work: SalesforceWork,
+  target: SalesforceTarget,
+  now: Clock,
+): Promise<Outcomes> {
+  return [[work, await executeSalesforceIntent(conn, work, target, now)]];
+}
+
+/** The per-record results, or the failure of the call as a whole (quota, session, network). */
+async function collectionCall(
+  call: () => Promise<readonly ItemResult[]>,
+): Promise<readonly ItemResult[] | Error> {
+  try {
+    return await call();
   } catch (err) {
-    // The call as a whole failed (quota, session, network): every record shares its fate.
-    const failure = classifySalesforceError(err);
-    return chunk.map(({ work }) => [work, failedOutcome(work.intent, failure, now())]);
+    return err instanceof Error ? err : new Error(String(err));
   }
-  return chunk.map(({ work }, i) => [work, itemOutcome(work, results[i], now())]);
 }
 
 function itemOutcome(
   work: SalesforceWork,
-  result: ItemResult | undefined,
+  results: readonly ItemResult[] | Error,
+  index: number,
   at: number,
+  succeeded: (salesforceId: string, at: number) => SalesforceOutcomeEvent,
 ): SalesforceOutcomeEvent {
-  if (result?.success === true && typeof result.id === 'string')
-    return upsertedOutcome(work.intent, result.id, at);
+  // A failed call: every record shares its fate.
+  if (results instanceof Error)
+    return failedOutcome(work.intent, classifySalesforceError(results), at);
+  const result = results[index];
+  if (result?.success === true && typeof result.id === 'string') return succeeded(result.id, at);
   const error = result?.errors?.[0];
   const failure = result
     ? classifyCode(error?.statusCode ?? error?.errorCode, error?.message)

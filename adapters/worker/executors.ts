@@ -6,8 +6,8 @@ import type { StripeIntent, SalesforceIntent, TargetName } from '../../actors/cu
 import { stripeClient } from '../stripe/client.ts';
 import { executeStripeIntent } from '../stripe/executor.ts';
 import { connectSalesforce } from '../salesforce/client.ts';
-import { classifySalesforceError } from '../salesforce/classify.ts';
-import { executeSalesforceIntent } from '../salesforce/executor.ts';
+import { MAX_COLLECTION_RECORDS } from '../salesforce/batch.ts';
+import { SalesforceCoalescer } from '../salesforce/coalescer.ts';
 import type { SalesforceTarget } from '../salesforce/target.ts';
 
 /** Well below the lease: a call that cannot be fenced must end before the lease can move. */
@@ -17,7 +17,13 @@ export const LEASE_TTL_MS = 20_000;
 
 export interface ExecutorSettings {
   stripe?: { secretKey: string; apiBase?: string | undefined };
-  salesforce?: { loginUrl: string; clientId: string; clientSecret: string } & SalesforceTarget;
+  salesforce?: {
+    loginUrl: string;
+    clientId: string;
+    clientSecret: string;
+    /** How long a spent daily quota pauses the target; unset, the actor's default. */
+    quotaPauseMs?: number;
+  } & SalesforceTarget;
 }
 
 export function targetExecutors(s: ExecutorSettings): Partial<Record<TargetName, TargetExecutor>> {
@@ -32,7 +38,7 @@ export function targetExecutors(s: ExecutorSettings): Partial<Record<TargetName,
     };
   }
   if (s.salesforce) {
-    const { loginUrl, clientId, clientSecret, ...target } = s.salesforce;
+    const { loginUrl, clientId, clientSecret, quotaPauseMs, ...target } = s.salesforce;
     // Authorised on first use, not at startup, so a Salesforce that is down delays only its own
     // target; a failed grant is tried again on the next call. Expired sessions renew by refreshFn.
     let session: Promise<Connection> | undefined;
@@ -46,24 +52,17 @@ export function targetExecutors(s: ExecutorSettings): Partial<Record<TargetName,
         session = undefined;
         throw err;
       }));
+    const coalescer = new SalesforceCoalescer({
+      connection,
+      target,
+      ...(quotaPauseMs === undefined ? {} : { quotaPauseMs }),
+    });
     out.salesforce = {
-      limits: { concurrency: 4 },
-      async execute(customerId, intent) {
-        const work = { customerId, intent: intent as SalesforceIntent };
-        const conn = await connection().catch((err: unknown) => err as Error);
-        if (conn instanceof Error) {
-          const { failure, reason } = classifySalesforceError(conn);
-          return {
-            type: 'SalesforceCallFailed',
-            intentId: intent.id,
-            failure,
-            reason: `login: ${reason}`,
-            attempt: intent.attempt,
-            at: Date.now(),
-          };
-        }
-        return executeSalesforceIntent(conn, work, target);
-      },
+      // Enough customers' calls in flight to fill a Collections request, which the coalescer
+      // sends as one call: Salesforce's budget counts calls, not records.
+      limits: { concurrency: MAX_COLLECTION_RECORDS },
+      execute: (customerId, intent) =>
+        coalescer.execute({ customerId, intent: intent as SalesforceIntent }),
     };
   }
   return out;

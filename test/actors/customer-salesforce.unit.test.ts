@@ -103,6 +103,20 @@ test('a spent quota pauses the target for minutes, never fails it, and loses no 
   assert.is(salesforce(w).syncedVersion, 3);
 });
 
+test('a spent quota whose outcome names a pause waits that long, shorter or longer', () => {
+  const withPause = (ms: number) =>
+    when(linked(), updated({ name: 'Ada King' }, 2), (w) => ({
+      ...sfFailed('rate_limited')(w),
+      retryAfterMs: ms,
+    }));
+  for (const ms of [30_000, 2 * SALESFORCE_QUOTA_PAUSE_MS]) {
+    const w = withPause(ms);
+    assert.is(salesforce(w).status, 'paused');
+    assert.ok(sfPending(w).notBefore >= w.now + ms);
+    assert.ok(sfPending(w).notBefore < w.now + ms + 5_000, 'the named pause, not the default');
+  }
+});
+
 test('a permanent failure fails the target until a newer fact', () => {
   const w = when(linked(), updated({ name: 'x' }, 2), sfFailed('permanent'));
   assert.is(salesforce(w).status, 'failed');

@@ -27,6 +27,14 @@ test('values are parsed and checked', () => {
   assert.is(c.sandbox, false);
 });
 
+test("Salesforce's quota pause is 5 min unless set", () => {
+  assert.is(loadConfig({}).salesforce.quotaPauseMs, 300_000);
+  assert.is(
+    loadConfig({ RTWS_SALESFORCE_QUOTA_PAUSE_MS: '60000' }).salesforce.quotaPauseMs,
+    60_000,
+  );
+});
+
 const bad: [Record<string, string>, string][] = [
   [{ PORT: 'eighty' }, 'PORT'],
   [{ PORT: '70000' }, 'PORT'],
@@ -36,6 +44,7 @@ const bad: [Record<string, string>, string][] = [
   [{ RTWS_API_TOKEN: 'short' }, 'RTWS_API_TOKEN'],
   [{ STRIPE_SECRET_KEY: 'sk_test_x' }, 'STRIPE_WEBHOOK_SECRET'],
   [{ SALESFORCE_CLIENT_ID: 'id' }, 'SALESFORCE_LOGIN_URL'],
+  [{ RTWS_SALESFORCE_QUOTA_PAUSE_MS: '10' }, 'RTWS_SALESFORCE_QUOTA_PAUSE_MS'],
 ];
 
 for (const [env, variable] of bad) {

@@ -1,5 +1,6 @@
 // A burst of customers created, updated and partly deleted through the API ends up in Salesforce
-// as exactly one Account per live customer, with the mapped fields, and none for the deleted.
+// as exactly one Account per live customer, with the mapped fields, and none for the deleted; the
+// changes go out in sObject Collections calls, far fewer calls than changes.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { eventually } from '../harness/stream.ts';
@@ -27,8 +28,10 @@ test('creates, updates and deletes converge: one Account per live customer', asy
   const live = new Map<string, CustomerBody>(ids.map((id, i) => [id, bodies[i]!]));
 
   // Every third customer renamed and moved, every tenth deleted (some of those after the rename).
+  let renamed = 0;
   await inPool(ids, IN_FLIGHT, async (id, i) => {
     if (i % 3 === 0) {
+      renamed++;
       const patch = {
         name: `Renamed ${i}`,
         address: { line1: `${i} Other Rd`, city: 'Shelbyville', country: 'US' },
@@ -63,14 +66,23 @@ test('creates, updates and deletes converge: one Account per live customer', asy
   for (const id of [...deleted.slice(0, 5), ...[...live.keys()].slice(0, 5)])
     assert.is(await countByRtwsId(w.conn, id), live.has(id) ? 1 : 0, id);
 
+  // The changes Salesforce is to see: a create each, an update per rename, a delete per deletion.
+  const writes = CUSTOMERS + renamed + deleted.length;
   console.log(
     `  ${CUSTOMERS} customers (${live.size} live): API writes ${written - started} ms, ` +
-      `Salesforce converged ${converged - written} ms later; ` +
-      `${stats.apiCalls} Salesforce API calls ${JSON.stringify(stats.callsByEndpoint)}`,
+      `Salesforce converged ${converged - written} ms later; ${stats.apiCalls} Salesforce API ` +
+      `calls for ${writes} changed records (${(writes / stats.apiCalls).toFixed(1)} a call) ` +
+      JSON.stringify(stats.callsByEndpoint),
   );
-  // One call per intent as the scheduler runs them now: a create, one update per renamed
-  // customer and one delete, at most; collections batching would divide this by up to 200.
-  assert.ok(stats.apiCalls >= live.size, 'at least one call per live customer');
+  // Unbatched, the sync made about one call per change; a Collections call carries up to 200.
+  assert.ok(
+    stats.apiCalls * 4 <= writes,
+    `${stats.apiCalls} calls for ${writes} changes: batching should divide them`,
+  );
+  const collections =
+    (stats.callsByEndpoint['collections.upsert'] ?? 0) +
+    (stats.callsByEndpoint['collections.delete'] ?? 0);
+  assert.ok(collections > 0, 'changes went out through sObject Collections');
   assert.equal(Object.keys(stats.callOptions), ['client=rtws'], 'every call tagged');
 });
 

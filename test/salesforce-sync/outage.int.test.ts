@@ -79,8 +79,11 @@ test('Stripe stays in sync through a Salesforce outage; Salesforce catches up af
   );
   const failed = states.find((s) => salesforce(s)?.last_error);
   assert.match(salesforce(failed!)?.last_error?.reason ?? '', /SERVER_UNAVAILABLE/);
+  const untried = states.filter((s) => !salesforce(s)?.last_error);
+  assert.is(untried.length, 0, 'every live customer was tried');
+  // Fewer calls than customers: their writes shared Collections calls (reported below).
   const refused = w.sf.stats().apiCalls;
-  assert.ok(refused >= live.size, `every live customer was tried (${refused} calls)`);
+  assert.ok(refused > 0, 'Salesforce was called');
 
   const down = Date.now();
   w.sf.clearFaults();

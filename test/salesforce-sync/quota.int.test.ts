@@ -1,9 +1,10 @@
 // A spent Salesforce API budget pauses the target for those customers (Stripe goes on), and once
-// the budget is back and a retry is requested the pending changes reach Salesforce.
+// the budget is back the pending changes reach Salesforce: at once on an operator's retry
+// request, or by themselves when the pause (`RTWS_SALESFORCE_QUOTA_PAUSE_MS`) runs out.
 //
-// The machine waits SALESFORCE_QUOTA_PAUSE_MS (5 min) before trying again by itself, and
-// `startRtws` builds it with the default policies, so the resume here is an operator's retry
-// request on the customer's subject (what a DLQ redrive sends), not the pause running out.
+// By default the pause is SALESFORCE_QUOTA_PAUSE_MS (5 min), so the first test resumes through
+// a retry request on the customer's subject (what a DLQ redrive sends); the second configures a
+// pause of seconds and lets it run out.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SALESFORCE_QUOTA_PAUSE_MS } from '../../actors/customer/index.ts';
@@ -13,6 +14,7 @@ import { accountDiff, customerBody } from './expect.ts';
 import { inPool, startWorld, type World } from './world.ts';
 
 const CUSTOMERS = 10;
+const SHORT_PAUSE_MS = 2_000;
 
 const test = suite<{ w?: World }>('Salesforce sync: quota');
 
@@ -80,6 +82,54 @@ test('an exhausted quota pauses Salesforce only; restored, it resumes', async (c
   assert.equal(problems, [], 'Salesforce caught up after the quota came back');
   const after = await eventually(
     () => syncOf(w, live.keys()),
+    (s) => s.every((x) => sfStatus(x) === 'synced'),
+    10_000,
+    250,
+  );
+  assert.equal(
+    after.map(sfStatus),
+    after.map(() => 'synced'),
+  );
+});
+
+test('a configured pause runs out by itself and the changes go through', async (ctx) => {
+  await ctx.w?.close();
+  const w = (ctx.w = await startWorld({ RTWS_SALESFORCE_QUOTA_PAUSE_MS: String(SHORT_PAUSE_MS) }));
+  w.sf.exhaustQuota();
+  const bodies = Array.from({ length: CUSTOMERS }, (_, i) => customerBody(i, 'Pause'));
+  const ids = await inPool(bodies, 8, (b) => w.api.create(b));
+  const live = new Map<string, CustomerBody>(ids.map((id, i) => [id, bodies[i]!]));
+
+  const paused = await eventually(
+    () => syncOf(w, ids),
+    (s) => s.every((x) => sfStatus(x) === 'paused'),
+    20_000,
+    100,
+  );
+  assert.equal(
+    paused.map(sfStatus),
+    paused.map(() => 'paused'),
+  );
+  for (const s of paused) {
+    const view = s.targets!.salesforce!;
+    const pause = Date.parse(view.pending[0]!.not_before) - Date.parse(view.last_error!.at);
+    assert.ok(
+      pause >= SHORT_PAUSE_MS && pause < SALESFORCE_QUOTA_PAUSE_MS,
+      `paused for the configured ${SHORT_PAUSE_MS} ms, not the default: ${pause} ms`,
+    );
+  }
+  assert.is(w.sf.records('Account').length, 0, 'nothing reached Salesforce yet');
+
+  w.sf.restoreQuota();
+  const problems = await eventually(
+    async () => accountDiff(w.sf, live),
+    (p) => p.length === 0,
+    SHORT_PAUSE_MS + 20_000,
+    250,
+  );
+  assert.equal(problems, [], 'Salesforce caught up once the pause ran out, with no retry request');
+  const after = await eventually(
+    () => syncOf(w, ids),
     (s) => s.every((x) => sfStatus(x) === 'synced'),
     10_000,
     250,

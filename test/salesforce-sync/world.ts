@@ -2,6 +2,7 @@
 // emulator on free ports, plus the API calls and read-backs the Salesforce sync suites share.
 import { jetstream } from '@nats-io/jetstream';
 import type { Connection } from 'jsforce';
+import type { Env } from '../../core/config.ts';
 import type { Rtws } from '../../deploy/rtws.ts';
 import { startTestRtws, testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
 import {
@@ -26,8 +27,11 @@ export interface World {
   close(): Promise<void>;
 }
 
-/** Starts everything; whatever did start is stopped again if a later part fails. */
-export async function startWorld(): Promise<World> {
+/**
+ * Starts everything, rtws with `env` over the suite's settings; whatever did start is stopped
+ * again if a later part fails.
+ */
+export async function startWorld(env: Env = {}): Promise<World> {
   const stops: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => {});
@@ -47,6 +51,7 @@ export async function startWorld(): Promise<World> {
       SALESFORCE_CLIENT_ID: sf.clientId,
       SALESFORCE_CLIENT_SECRET: sf.clientSecret,
       RTWS_ROLES: 'api,publisher,worker',
+      ...env,
     });
     stops.push(() => rtws.close());
     const conn = await connectSalesforce({

@@ -1,5 +1,6 @@
 // Many customers' pending Salesforce intents in few calls: upserts through the sObject
-// Collections upsert, 200 records a call, one outcome per intent whatever happens to the others.
+// Collections upsert and delete, 200 records a call, one outcome per intent whatever happens to
+// the others.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Connection } from 'jsforce';
@@ -49,7 +50,7 @@ test('N creates go out in ⌈N/200⌉ collection calls, each intent gets its rec
   assert.equal(emulator.stats().callOptions, { 'client=rtws': 3 });
 });
 
-test('updates share the collection with creates; deletes and no-op updates go alone', async ({
+test('updates share the collection with creates; a lone delete and no-op updates go alone', async ({
   conn,
   emulator,
 }) => {
@@ -77,6 +78,37 @@ test('updates share the collection with creates; deletes and no-op updates go al
   const renamed = emulator.records('Account').find((r) => r.Rtws_Id__c === 'old');
   assert.is(renamed?.Name, 'Renamed');
   assert.is(renamed?.Phone, '+44 20 7946 0000');
+});
+
+test('deletes share one Collections delete; an already deleted record reports not_found', async ({
+  conn,
+  emulator,
+}) => {
+  const created = await executeSalesforceBatch(conn, customers(3, 'del'), TARGET);
+  const ids = created.map(externalIdOf);
+  await executeSalesforceIntent(
+    conn,
+    work('del-2', 'DeleteSalesforceAccount', { externalId: ids[2]! }),
+    TARGET,
+  );
+  const before = emulator.apiCalls();
+  const items = ids.map((externalId, i) =>
+    work(`del-${i}`, 'DeleteSalesforceAccount', { externalId }),
+  );
+  const outcomes = await executeSalesforceBatch(conn, items, TARGET);
+  assert.is(emulator.apiCalls() - before, 1);
+  assert.is(emulator.stats().callsByEndpoint['collections.delete'], 1);
+  assert.equal(
+    outcomes.slice(0, 2).map((o) => o.type),
+    ['SalesforceAccountDeleted', 'SalesforceAccountDeleted'],
+  );
+  assert.is(failureOf(outcomes[2]!).failure, 'not_found', 'done, for the actor');
+  assert.equal(
+    outcomes.map((o) => o.intentId),
+    items.map((w) => w.intent.id),
+  );
+  const total = await conn.query('SELECT COUNT() FROM Account');
+  assert.is(total.totalSize, 0);
 });
 
 test('a record Salesforce rejects fails alone, permanently, with its message', async ({ conn }) => {

@@ -1,0 +1,254 @@
+// The coalescer against the emulator, through jsforce: calls made one customer at a time, as the
+// scheduler makes them, share sObject Collections requests, and each caller gets its own record's
+// outcome, whatever happens to the others or to the request as a whole.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Connection } from 'jsforce';
+import type { SalesforceOutcomeEvent } from '../../actors/customer/index.ts';
+import type { SalesforceEmulator } from '../../adapters/salesforce/emulator/index.ts';
+import { SalesforceCoalescer, type CoalescerOptions } from '../../adapters/salesforce/coalescer.ts';
+import { executeSalesforceIntent } from '../../adapters/salesforce/executor.ts';
+import type { SalesforceWork } from '../../adapters/salesforce/target.ts';
+import {
+  TARGET,
+  countByRtwsId,
+  create,
+  externalIdOf,
+  failureOf,
+  work,
+  emulatorAndConnection,
+} from './fixtures.ts';
+
+const test = suite<{ emulator: SalesforceEmulator; conn: Connection }>('Salesforce coalescer');
+
+test.before(async (ctx) => {
+  Object.assign(ctx, await emulatorAndConnection(5_000));
+});
+test.after(async (ctx) => {
+  await ctx.emulator?.close();
+});
+test.before.each((ctx) => {
+  ctx.emulator.reset();
+});
+
+const coalescer = (conn: Connection, o: Partial<CoalescerOptions> = {}) =>
+  new SalesforceCoalescer({ connection: () => Promise.resolve(conn), target: TARGET, ...o });
+
+/** Every work handed over at once, as the scheduler does when its slots free up together. */
+const all = (c: SalesforceCoalescer, items: readonly SalesforceWork[]) =>
+  Promise.all(items.map((w) => c.execute(w)));
+
+const customers = (n: number, prefix: string) =>
+  Array.from({ length: n }, (_, i) => create(`${prefix}-${i}`));
+
+const failure = (o: SalesforceOutcomeEvent) => failureOf(o).failure;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('450 concurrent creates cost 3 Collections calls; each caller gets its own record id', async ({
+  conn,
+  emulator,
+}) => {
+  const items = customers(450, 'bulk');
+  const outcomes = await all(coalescer(conn), items);
+  assert.equal(emulator.stats().callsByEndpoint, { 'collections.upsert': 3 });
+  const byRtwsId = new Map(emulator.records('Account').map((r) => [r.Rtws_Id__c, r.Id]));
+  assert.is(byRtwsId.size, 450);
+  outcomes.forEach((o, i) => {
+    assert.is(o.intentId, items[i]!.intent.id);
+    assert.is(externalIdOf(o), byRtwsId.get(items[i]!.customerId));
+  });
+});
+
+test('one batch of mixed writes: each record succeeds or fails on its own', async ({
+  conn,
+  emulator,
+}) => {
+  const single = (w: SalesforceWork) => executeSalesforceIntent(conn, w, TARGET);
+  const kept = externalIdOf(await single(create('kept')));
+  const doomed = externalIdOf(await single(create('doomed')));
+  const gone = externalIdOf(await single(create('gone')));
+  await single(work('gone', 'DeleteSalesforceAccount', { externalId: gone }));
+  const before = emulator.stats().callsByEndpoint;
+
+  const items = [
+    create('new-1'),
+    create('nameless', ''),
+    work('kept', 'UpdateSalesforceAccount', { externalId: kept, patch: { name: 'Renamed' } }),
+    work('doomed', 'DeleteSalesforceAccount', { externalId: doomed }),
+    work('gone', 'DeleteSalesforceAccount', { externalId: gone }),
+    create('new-2'),
+  ];
+  const outcomes = await all(coalescer(conn), items);
+
+  assert.equal(
+    outcomes.map((o) => o.intentId),
+    items.map((w) => w.intent.id),
+  );
+  assert.is(outcomes[0]!.type, 'SalesforceAccountCreated');
+  const nameless = failureOf(outcomes[1]!);
+  assert.is(nameless.failure, 'permanent');
+  assert.match(nameless.reason, /REQUIRED_FIELD_MISSING/);
+  assert.is(outcomes[2]!.type, 'SalesforceAccountUpdated');
+  assert.is(outcomes[3]!.type, 'SalesforceAccountDeleted');
+  const again = failureOf(outcomes[4]!);
+  assert.is(again.failure, 'not_found', 'already deleted: the actor takes it as done');
+  assert.match(again.reason, /ENTITY_IS_DELETED|NOT_FOUND/);
+  assert.is(outcomes[5]!.type, 'SalesforceAccountCreated');
+
+  const calls = emulator.stats().callsByEndpoint;
+  assert.is(calls['collections.upsert'], 1, 'four upserts, one call');
+  assert.is(calls['collections.delete'], 1, 'two deletes, one call');
+  assert.is(calls['sobject.upsert'], before['sobject.upsert']);
+  assert.is(calls['sobject.delete'], before['sobject.delete']);
+  const renamed = emulator.records('Account').find((r) => r.Rtws_Id__c === 'kept');
+  assert.is(renamed?.Name, 'Renamed');
+  assert.is(renamed?.Phone, '+44 20 7946 0000', 'only the changed field was sent');
+  assert.is(await countByRtwsId(conn, 'doomed'), 0);
+  assert.is(await countByRtwsId(conn, 'nameless'), 0);
+});
+
+test('a lone write goes as the plain single-record call', async ({ conn, emulator }) => {
+  const c = coalescer(conn);
+  const id = externalIdOf(await c.execute(create('solo')));
+  const del = await c.execute(work('solo', 'DeleteSalesforceAccount', { externalId: id }));
+  assert.is(del.type, 'SalesforceAccountDeleted');
+  assert.equal(emulator.stats().callsByEndpoint, { 'sobject.upsert': 1, 'sobject.delete': 1 });
+});
+
+test('UNABLE_TO_LOCK_ROW on the whole call: every record is transient; the resend lands once', async ({
+  conn,
+  emulator,
+}) => {
+  const c = coalescer(conn);
+  emulator.injectFault({ method: 'PATCH', path: '/composite/sobjects' });
+  const items = customers(5, 'locked');
+  const locked = await all(c, items);
+  assert.equal(locked.map(failure), [
+    'transient',
+    'transient',
+    'transient',
+    'transient',
+    'transient',
+  ]);
+  locked.forEach((o, i) => {
+    assert.is(o.intentId, items[i]!.intent.id);
+    assert.match(failureOf(o).reason, /UNABLE_TO_LOCK_ROW/);
+    assert.is((o as { attempt?: number }).attempt, 1);
+  });
+  assert.is(emulator.records('Account').length, 0, 'the fault came before any write');
+
+  const resent = await all(
+    c,
+    items.map((w) => ({ ...w, intent: { ...w.intent, attempt: 2 } })),
+  );
+  assert.ok(resent.every((o) => o.type === 'SalesforceAccountCreated'));
+  const total = await conn.query('SELECT COUNT() FROM Account');
+  assert.is(total.totalSize, 5);
+});
+
+test('a token that expired is renewed once and the batch replayed; nothing is doubled', async ({
+  conn,
+  emulator,
+}) => {
+  const c = coalescer(conn);
+  const first = await all(c, customers(50, 'token'));
+  const token = conn.accessToken;
+  emulator.expireTokens();
+  const renamed = first.map((o, i) =>
+    work(`token-${i}`, 'UpdateSalesforceAccount', {
+      externalId: externalIdOf(o),
+      patch: { name: `Renamed ${i}` },
+    }),
+  );
+  const outcomes = await all(c, renamed);
+  assert.ok(outcomes.every((o) => o.type === 'SalesforceAccountUpdated'));
+  assert.is.not(conn.accessToken, token, 'a new session');
+  const records = emulator.records('Account');
+  assert.is(records.length, 50);
+  assert.ok(records.every((r) => String(r.Name).startsWith('Renamed')));
+});
+
+test('a spent quota: every record is rate_limited, with the configured pause as its hint', async ({
+  conn,
+  emulator,
+}) => {
+  emulator.exhaustQuota();
+  const outcomes = await all(coalescer(conn, { quotaPauseMs: 45_000 }), customers(4, 'q'));
+  for (const o of outcomes) {
+    assert.is(failure(o), 'rate_limited');
+    assert.is((o as { retryAfterMs?: number }).retryAfterMs, 45_000);
+  }
+  const lookup = await coalescer(conn, { quotaPauseMs: 45_000 }).execute(
+    work('q-0', 'FindSalesforceAccount', { rtwsId: 'q-0', createdSince: 0 }),
+  );
+  assert.is((lookup as { retryAfterMs?: number }).retryAfterMs, 45_000, 'lookups too');
+  emulator.restoreQuota();
+  const unset = await coalescer(conn).execute(
+    work('q-1', 'DeleteSalesforceAccount', { externalId: 'x' }),
+  );
+  assert.is((unset as { retryAfterMs?: number }).retryAfterMs, undefined, 'no pause configured');
+});
+
+test('a full batch goes at once; lookups and no-op updates never wait', async ({ conn }) => {
+  const c = coalescer(conn, { lingerMs: 60_000, maxRecords: 3 });
+  const started = Date.now();
+  const full = await all(c, customers(3, 'full'));
+  assert.ok(full.every((o) => o.type === 'SalesforceAccountCreated'));
+  const found = await c.execute(
+    work('full-0', 'FindSalesforceAccount', { rtwsId: 'full-0', createdSince: 0 }),
+  );
+  assert.is(found.type, 'SalesforceAccountFound');
+  const noop = await c.execute(
+    work('full-1', 'UpdateSalesforceAccount', {
+      externalId: externalIdOf(full[1]!),
+      patch: { metadata: { unmapped: 'x' } },
+    }),
+  );
+  assert.is(noop.type, 'SalesforceAccountUpdated');
+  assert.ok(Date.now() - started < 10_000, 'none waited for the linger');
+});
+
+test('while every request is busy, the next batch keeps growing', async ({ conn, emulator }) => {
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const c = coalescer(conn, {
+    maxRequests: 1,
+    lingerMs: 1,
+    connection: async () => {
+      await held;
+      return conn;
+    },
+  });
+  const first = c.execute(create('first'));
+  await sleep(20); // sent, and holding the only request
+  const rest = customers(30, 'later').map((w) => c.execute(w));
+  await sleep(20); // their linger is over, but no request is free
+  release();
+  const outcomes = await Promise.all([first, ...rest]);
+  assert.ok(outcomes.every((o) => o.type === 'SalesforceAccountCreated'));
+  assert.equal(emulator.stats().callsByEndpoint, { 'sobject.upsert': 1, 'collections.upsert': 1 });
+});
+
+test('two writes for one customer go in order, in separate calls', async ({ conn, emulator }) => {
+  const c = coalescer(conn, { lingerMs: 50 });
+  const first = create('twice', 'First');
+  const second = create('twice', 'Second');
+  const [a, b] = await all(c, [first, second, create('other')]);
+  assert.is(externalIdOf(a!), externalIdOf(b!));
+  assert.is(emulator.records('Account').find((r) => r.Rtws_Id__c === 'twice')?.Name, 'Second');
+  assert.is(await countByRtwsId(conn, 'twice'), 1);
+});
+
+test('a session that cannot be had fails every waiting call as a login failure', async () => {
+  const c = new SalesforceCoalescer({
+    connection: () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:1')),
+    target: TARGET,
+  });
+  const outcomes = await all(c, customers(3, 'nologin'));
+  for (const o of outcomes) {
+    assert.is(failure(o), 'transient');
+    assert.match(failureOf(o).reason, /^login: /);
+  }
+});
+
+test.run();
