@@ -15,12 +15,14 @@ import {
 import { connectNats } from '../adapters/jetstream/connect.ts';
 import { ensureStreams } from '../adapters/jetstream/streams.ts';
 import { jetStreamPublisher } from '../adapters/jetstream/durable-publisher.ts';
+import { jetStreamDeadLetters } from '../adapters/jetstream/dead-letters.ts';
 import { buildServer } from '../adapters/http/server.ts';
 import { deadLetterQueue } from '../adapters/jetstream/dlq.ts';
 import { inboundPublisher } from '../adapters/jetstream/inbound.ts';
 import { openSnapshotStore } from '../adapters/jetstream/kv-snapshot-store.ts';
 import { syncViews } from '../adapters/worker/sync-view.ts';
 import { startWorker } from '../adapters/worker/start-worker.ts';
+import { startInvoiceInbound } from '../adapters/worker/invoice-inbound.ts';
 import { workerMetrics } from '../adapters/worker/metrics.ts';
 import { CALL_TIMEOUT_MS, LEASE_TTL_MS, targetExecutors } from '../adapters/worker/executors.ts';
 import { catalogueEffects } from '../adapters/postgres/catalogue-effects.ts';
@@ -109,6 +111,17 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
     });
     metrics.attach(worker);
     closers.push(() => worker.stop());
+    // Stripe's invoice events are applied only where rtws writes to Stripe.
+    if (secretKey) {
+      const invoiceInbound = await startInvoiceInbound({
+        nats,
+        names,
+        sql,
+        log,
+        deadLetters: jetStreamDeadLetters(jetstream(nats), names),
+      });
+      closers.push(() => invoiceInbound.stop());
+    }
   }
 
   let server: FastifyInstance | undefined;

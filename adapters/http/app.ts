@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import type { Sql } from '../postgres/connect.ts';
 import { bearerAuth } from './auth.ts';
 import { customerRoutes } from './routes/customers.ts';
+import { invoiceRoutes } from './routes/invoices.ts';
 import { healthRoutes, type Readiness } from './routes/health.ts';
 import { metricsRoutes, type MetricSources } from './routes/metrics.ts';
 import { syncRoutes, type SyncRoutesOptions } from './routes/sync.ts';
@@ -34,6 +35,7 @@ export const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   });
   await fastify.register(healthRoutes, { readiness: options.readiness });
   await fastify.register(customerRoutes, { sql: options.sql });
+  await fastify.register(invoiceRoutes, { sql: options.sql });
   if (options.dlq) await fastify.register(dlqRoutes, { dlq: options.dlq });
   await fastify.register(syncRoutes, {
     sql: options.sql,

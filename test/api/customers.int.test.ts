@@ -140,7 +140,7 @@ test('If-Match: the current version passes, a stale one gets 412 and changes not
 });
 
 test('list: cursor pagination visits every customer once, and filters by email', async (ctx) => {
-  await ctx.f.sql`TRUNCATE customers, outbox, customer_links`;
+  await ctx.f.sql`TRUNCATE customers, outbox, customer_links CASCADE`;
   for (let i = 0; i < 7; i++)
     await call(ctx, 'POST', '/customers', {
       name: `P${i}`,

@@ -1,6 +1,7 @@
 // Outbox rows and the messages they become.
 import { customerMsgId, type CustomerChanged } from '../../../core/messages.ts';
 import type { SyncedFields } from '../../../core/customer.ts';
+import { invoiceMsgId, type InvoiceRequest, type InvoiceRequested } from '../../../core/invoice.ts';
 import type { Names } from '../../../core/subjects.ts';
 
 export interface OutboxRow {
@@ -48,7 +49,27 @@ function customerMessage(row: OutboxRow, names: Names): OutgoingMessage {
   };
 }
 
+/** A requested invoice: the whole request, for the invoice actor to issue. */
+function invoiceMessage(row: OutboxRow, names: Names): OutgoingMessage {
+  const message: InvoiceRequested = {
+    type: 'InvoiceRequested',
+    data: { ...(row.payload as InvoiceRequest), id: row.aggregate_id },
+    metadata: {
+      origin: row.origin,
+      version: row.version,
+      outbox_id: row.id,
+      occurred_at: row.occurred_at.toISOString(),
+    },
+  };
+  return {
+    subject: names.invoiceSubject(row.aggregate_id, row.customer_id),
+    msgId: invoiceMsgId(row.aggregate_id, row.version),
+    payload: encoder.encode(JSON.stringify(message)),
+  };
+}
+
 /** Each aggregate the outbox carries, and how its rows become messages. */
 export const encoders: Record<string, (row: OutboxRow, names: Names) => OutgoingMessage> = {
   customer: customerMessage,
+  invoice: invoiceMessage,
 };

@@ -1,0 +1,70 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { CustomerId } from '../../../core/customer.ts';
+import { Invoice, InvoiceCreateBody } from '../../../core/invoice.ts';
+import { Nullable } from '../../../core/nullable.ts';
+import type { Sql } from '../../postgres/connect.ts';
+import { createInvoice, getInvoice, listCustomerInvoices } from '../../postgres/invoices.ts';
+import { IdempotencyKeyHeader, ProblemResponses, idempotencyKey } from './common.ts';
+
+export interface InvoiceRoutesOptions {
+  sql: Sql;
+}
+
+const CustomerParams = Type.Object({ id: CustomerId });
+const InvoiceParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+
+export const invoiceRoutes: FastifyPluginAsyncTypebox<InvoiceRoutesOptions> = async (
+  app,
+  { sql },
+) => {
+  // 202: the invoice is recorded; issuing it in Stripe happens after the answer.
+  app.post(
+    '/customers/:id/invoices',
+    {
+      schema: {
+        params: CustomerParams,
+        body: InvoiceCreateBody,
+        headers: IdempotencyKeyHeader,
+        response: { 202: Invoice, ...ProblemResponses },
+      },
+    },
+    async (request, reply) => {
+      const { invoice, replayed } = await createInvoice(
+        sql,
+        request.params.id,
+        request.body,
+        idempotencyKey(request.headers),
+      );
+      if (replayed) reply.header('idempotent-replayed', 'true');
+      return reply.code(202).header('location', `/invoices/${invoice.id}`).send(invoice);
+    },
+  );
+
+  app.get(
+    '/invoices/:id',
+    { schema: { params: InvoiceParams, response: { 200: Invoice, ...ProblemResponses } } },
+    async (request) => getInvoice(sql, request.params.id),
+  );
+
+  app.get(
+    '/customers/:id/invoices',
+    {
+      schema: {
+        params: CustomerParams,
+        querystring: Type.Object(
+          {
+            limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+            cursor: Type.Optional(Type.String({ format: 'uuid' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ data: Type.Array(Invoice), next_cursor: Nullable(Type.String()) }),
+          ...ProblemResponses,
+        },
+      },
+    },
+    async (request) => listCustomerInvoices(sql, request.params.id, request.query),
+  );
+};
