@@ -24,6 +24,7 @@ import { syncViews } from '../adapters/worker/sync-view.ts';
 import { startWorker } from '../adapters/worker/start-worker.ts';
 import { startInvoiceInbound } from '../adapters/worker/invoice-inbound.ts';
 import { workerMetrics } from '../adapters/worker/metrics.ts';
+import { invoiceWorkerOptions } from '../adapters/worker/invoice-wiring.ts';
 import { CALL_TIMEOUT_MS, LEASE_TTL_MS, targetExecutors } from '../adapters/worker/executors.ts';
 import { catalogueEffects } from '../adapters/postgres/catalogue-effects.ts';
 import {
@@ -108,6 +109,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
           ? { salesforce: { ...config.salesforce, loginUrl, clientId, clientSecret } }
           : {}),
       }),
+      invoices: invoiceWorkerOptions(sql, secretKey ? { secretKey, apiBase } : undefined),
     });
     metrics.attach(worker);
     closers.push(() => worker.stop());

@@ -59,8 +59,8 @@ export class ActorCache<S> {
   }
 
   /** Drops every actor `which` selects, e.g. those of a partition this worker no longer holds. */
-  evictWhere(which: (id: string) => boolean): void {
-    for (const id of [...this.#entries.keys()]) if (which(id)) this.#entries.delete(id);
+  evictWhere(which: (id: string, snapshot: S) => boolean): void {
+    for (const [id, entry] of [...this.#entries]) if (which(id, entry.snapshot)) this.#entries.delete(id);
   }
 
   get size(): number {

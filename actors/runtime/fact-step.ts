@@ -1,53 +1,66 @@
-// One step of a customer actor on a fact: take its state (cached, else from KV, else new), decide,
-// and save the next state with revision CAS before the caller acks. The intents the step records
-// are in the saved state; executors pick them up from there.
+// One step of an actor on a recorded message: take its state (cached, else from KV, else new),
+// decide, and save the next state with revision CAS before the caller acks. The intents the step
+// records are in the saved state; executors pick them up from there. Written once for every kind
+// of actor; the customer actor is the default.
 import { ConcurrencyError } from '../../core/errors.ts';
 import type { SnapshotStore } from '../../core/worker-ports.ts';
-import {
-  customerMachine,
-  decide,
-  start,
-  type CustomerMachine,
-  type CustomerSnapshot,
-  type Decision,
+import type {
+  CustomerEvent,
+  CustomerMachine,
+  CustomerSnapshot,
+  Decision,
 } from '../customer/index.ts';
-import type { CustomerEvent } from '../customer/index.ts';
 import type { ActorCache, CachedActor } from './actor-cache.ts';
+import type { ActorKind, KindDecision } from './actor-kind.ts';
+import { customerKind } from './customer-kind.ts';
 import { LeaseLostError, SnapshotContentionError } from './errors.ts';
-import { decodeActor, encodeActor } from './snapshot-codec.ts';
 
-export interface FactStepDeps {
+export interface FactStepDeps<
+  S = CustomerSnapshot,
+  E = CustomerEvent,
+  D extends KindDecision<S> = Decision & KindDecision<S>,
+> {
   readonly store: SnapshotStore;
-  readonly cache: ActorCache<CustomerSnapshot>;
+  readonly cache: ActorCache<S>;
   /** The partition's lease check, consulted right before the save. */
   readonly holds: () => boolean;
   readonly partition: number;
+  /** The kind of actor. Default: the customer actor, with `machine`. */
+  readonly kind?: ActorKind<S, E, D>;
+  /** The customer machine, when `kind` is not given (default: Stripe only). */
   readonly machine?: CustomerMachine;
   /** Saves that lost a CAS race before the step gives up (the message is then retried). */
   readonly maxConflicts?: number;
 }
 
-export interface FactStepResult {
-  readonly decision: Decision;
-  /** False when the fact changed nothing (a stale or repeated fact): nothing was written. */
+export interface FactStepResult<D = Decision> {
+  readonly decision: D;
+  /** False when the event changed nothing (a stale or repeated one): nothing was written. */
   readonly saved: boolean;
   readonly revision: number | undefined;
 }
 
+/** The kind a step runs: the given one, or the customer actor. */
+export function kindOf<S, E, D extends KindDecision<S>>(
+  deps: Pick<FactStepDeps<S, E, D>, 'kind' | 'machine'>,
+): ActorKind<S, E, D> {
+  return deps.kind ?? (customerKind(deps.machine) as unknown as ActorKind<S, E, D>);
+}
+
 /** One recorded event (a fact, an executor's outcome, an operator's retry) through its actor. */
-export async function applyEvent(
-  deps: FactStepDeps,
-  id: string,
-  event: CustomerEvent,
-): Promise<FactStepResult> {
-  const machine = deps.machine ?? customerMachine;
+export async function applyEvent<
+  S = CustomerSnapshot,
+  E = CustomerEvent,
+  D extends KindDecision<S> = Decision & KindDecision<S>,
+>(deps: FactStepDeps<S, E, D>, id: string, event: E): Promise<FactStepResult<D>> {
+  const kind = kindOf(deps);
   const attempts = deps.maxConflicts ?? 5;
   for (let attempt = 1; ; attempt++) {
-    const current = deps.cache.get(id) ?? (await loadActor(deps.store, id, machine));
-    const base = current?.snapshot ?? start(id, machine);
-    const decision = decide(base, event, machine);
-    const encoded = encodeActor(decision.snapshot, machine);
-    if (current && sameJson(encoded, encodeActor(base, machine))) {
+    const current = deps.cache.get(id) ?? (await loadActor(deps.store, id, kind));
+    const base = current?.snapshot ?? kind.start(id);
+    const decision = kind.decide(base, event);
+    const encoded = kind.encode(decision.snapshot);
+    if (current && sameJson(encoded, kind.encode(base))) {
       return { decision, saved: false, revision: current.revision };
     }
     if (!deps.holds()) throw new LeaseLostError(deps.partition);
@@ -63,14 +76,14 @@ export async function applyEvent(
   }
 }
 
-async function loadActor(
+async function loadActor<S, E, D extends KindDecision<S>>(
   store: SnapshotStore,
   id: string,
-  machine: CustomerMachine,
-): Promise<CachedActor<CustomerSnapshot> | undefined> {
+  kind: ActorKind<S, E, D>,
+): Promise<CachedActor<S> | undefined> {
   const stored = await store.load(id);
   if (!stored) return undefined;
-  return { snapshot: decodeActor(id, stored.value, machine), revision: stored.revision };
+  return { snapshot: kind.decode(id, stored.value), revision: stored.revision };
 }
 
 function sameJson(a: unknown, b: unknown): boolean {

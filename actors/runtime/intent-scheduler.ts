@@ -1,7 +1,9 @@
-// Runs the intents recorded in actor snapshots: at most one call in flight per customer and
-// target, bounded concurrency and a request budget per target, and no call before its
-// `notBefore`. The outcome of a call is recorded (as an event on the customer's subject), not
-// applied here: the actor sees it in stream order, so a replay decides exactly the same.
+// Runs the intents recorded in actor snapshots: at most one call in flight per actor and target,
+// bounded concurrency and a request budget per target, and no call before its `notBefore`. The
+// outcome of a call is recorded (as an event on the actor's subject), not applied here: the actor
+// sees it in stream order, so a replay decides exactly the same. Written once for every kind of
+// actor (customers by default, invoices too); two schedulers can share a target's gate, so that
+// customer and invoice calls to Stripe spend one rate budget.
 //
 // Targets are independent: each has its own slots and budget, so a slow or failing target never
 // holds back another.
@@ -11,28 +13,55 @@ import type { RecordedEvent } from './outcome-message.ts';
 import { pendingIntents } from '../customer/index.ts';
 
 export interface TargetLimits {
-  /** Calls in flight at once across all customers. */
+  /** Calls in flight at once across all actors. */
   readonly concurrency: number;
   /** Calls started per second (the target's rate budget); unlimited when omitted. */
   readonly perSecond?: number;
 }
 
-export interface TargetExecutor {
-  readonly limits: TargetLimits;
-  /** Carries out one intent and reports its outcome; never rejects (a failure is an outcome). */
-  execute(customerId: string, intent: Intent): Promise<RecordedEvent>;
+/** What the scheduler needs of an intent. */
+export interface SchedulableIntent {
+  readonly id: string;
+  readonly attempt: number;
 }
 
-export interface SchedulerDeps {
-  readonly targets: Partial<Record<TargetName, TargetExecutor>>;
-  /** Records an outcome durably; rejects when it could not (then it is retried). */
-  readonly record: (customerId: string, event: RecordedEvent) => Promise<void>;
-  /** Whether this worker may still act for the customer (its partition lease). */
-  readonly holds: (customerId: string) => boolean;
+export interface TargetExecutor<I = Intent, R = RecordedEvent> {
+  readonly limits: TargetLimits;
+  /** Carries out one intent and reports its outcome; never rejects (a failure is an outcome). */
+  execute(actorId: string, intent: I): Promise<R>;
+}
+
+/** An actor's pending intent on one target, and when it is due. */
+export interface DueIntent<T extends string, I> {
+  readonly target: T;
+  readonly intent: I;
+  readonly dueAt: number;
+}
+
+export interface SchedulerDeps<
+  S = CustomerSnapshot,
+  T extends string = TargetName,
+  I extends SchedulableIntent = Intent,
+  R extends { type: string } = RecordedEvent,
+> {
+  readonly targets: Partial<Record<T, TargetExecutor<I, R>>>;
+  /**
+   * Records an outcome durably; rejects when it could not (then it is retried). `owner` is the id
+   * whose partition holds the actor (see `ownerOf`).
+   */
+  readonly record: (actorId: string, event: R, owner: string) => Promise<void>;
+  /** Whether this worker may still act for the owner (its partition lease). */
+  readonly holds: (owner: string) => boolean;
   readonly now: () => number;
   readonly log: Logger;
   /** Told of every call made: its target, the outcome's type and how long it took. */
-  readonly onExecuted?: (target: TargetName, outcome: RecordedEvent['type'], ms: number) => void;
+  readonly onExecuted?: (target: T, outcome: R['type'], ms: number) => void;
+  /** The pending intents of a snapshot. Default: the customer actor's. */
+  readonly pending?: (snapshot: S) => readonly DueIntent<T, I>[];
+  /** The id whose partition holds an actor: an invoice's customer. Default: the actor's own id. */
+  readonly ownerOf?: (actorId: string, snapshot: S) => string;
+  /** Gates of another scheduler to share, per target: one budget and one set of call slots. */
+  readonly gates?: Partial<Record<T, Gate>>;
 }
 
 interface Slot {
@@ -41,13 +70,14 @@ interface Slot {
   timer?: NodeJS.Timeout;
   running?: Promise<void>;
   /** Offered while a call was running: scheduled when that call's outcome is recorded. */
-  next?: Offer;
+  next?: Offer<string, unknown>;
 }
 
-interface Offer {
-  customerId: string;
-  target: TargetName;
-  intent: Intent;
+interface Offer<T extends string, I> {
+  actorId: string;
+  owner: string;
+  target: T;
+  intent: I;
   dueAt: number;
   signature: string;
 }
@@ -57,32 +87,48 @@ const RECORD_RETRY_MS = [100, 250, 500, 1_000, 2_000, 5_000];
 const HOLD_WAIT_MS = 5_000;
 const HOLD_POLL_MS = 100;
 
-export class IntentScheduler {
-  /** Per customer and target: the intent last scheduled or run, by id and attempt. */
+export class IntentScheduler<
+  S = CustomerSnapshot,
+  T extends string = TargetName,
+  I extends SchedulableIntent = Intent,
+  R extends { type: string } = RecordedEvent,
+> {
+  /** Per actor and target: the intent last scheduled or run, by id and attempt. */
   private readonly slots = new Map<string, Slot>();
-  private readonly gates = new Map<TargetName, Gate>();
+  private readonly gates = new Map<T, Gate>();
+  private readonly pending: (snapshot: S) => readonly DueIntent<T, I>[];
   private stopped = false;
   readonly counters = { executed: 0, recorded: 0, recordFailures: 0 };
 
-  constructor(private readonly deps: SchedulerDeps) {
-    for (const [target, t] of Object.entries(deps.targets) as [
-      TargetName,
-      { limits: TargetLimits },
-    ][]) {
-      this.gates.set(target, new Gate(t.limits, deps.now));
+  // Not inferred from the deps: a scheduler given some targets is still one of every target, and
+  // another kind of actor names its types explicitly.
+  constructor(private readonly deps: NoInfer<SchedulerDeps<S, T, I, R>>) {
+    for (const [target, t] of Object.entries(deps.targets) as [T, { limits: TargetLimits }][]) {
+      this.gates.set(target, deps.gates?.[target] ?? new Gate(t.limits, deps.now));
     }
+    this.pending =
+      deps.pending ??
+      ((snapshot) =>
+        pendingIntents(snapshot as CustomerSnapshot) as unknown as readonly DueIntent<T, I>[]);
   }
 
-  /** Looks at a customer's snapshot after each step and schedules what is pending and not yet run. */
-  offer(customerId: string, snapshot: CustomerSnapshot): void {
+  /** A target's gate, for another scheduler to share (see `SchedulerDeps.gates`). */
+  gate(target: T): Gate | undefined {
+    return this.gates.get(target);
+  }
+
+  /** Looks at an actor's snapshot after each step and schedules what is pending and not yet run. */
+  offer(actorId: string, snapshot: S): void {
     if (this.stopped) return;
-    const due = new Map(pendingIntents(snapshot).map((d) => [d.target, d]));
-    for (const target of Object.keys(this.deps.targets) as TargetName[]) {
-      const key = `${customerId}/${target}`;
+    const due = new Map(this.pending(snapshot).map((d) => [d.target, d]));
+    const owner = this.deps.ownerOf?.(actorId, snapshot) ?? actorId;
+    for (const target of Object.keys(this.deps.targets) as T[]) {
+      const key = `${actorId}/${target}`;
       const d = due.get(target);
       if (d) {
         this.schedule(key, {
-          customerId,
+          actorId,
+          owner,
           target,
           intent: d.intent,
           dueAt: d.dueAt,
@@ -97,7 +143,7 @@ export class IntentScheduler {
     }
   }
 
-  private schedule(key: string, offer: Offer): void {
+  private schedule(key: string, offer: Offer<T, I>): void {
     const slot = this.slots.get(key);
     // Already scheduled, running or run: its outcome is on its way to the actor. The one
     // exception is a waiting intent brought forward (a retry request on a paused target keeps
@@ -113,9 +159,9 @@ export class IntentScheduler {
     next.timer = setTimeout(
       () => {
         next.timer = undefined;
-        next.running = this.run(offer.customerId, offer.target, offer.intent).finally(() => {
+        next.running = this.run(offer).finally(() => {
           next.running = undefined;
-          const queued = next.next;
+          const queued = next.next as Offer<T, I> | undefined;
           next.next = undefined;
           if (queued && !this.stopped) this.schedule(key, queued);
         });
@@ -124,10 +170,10 @@ export class IntentScheduler {
     );
   }
 
-  /** Forgets a customer (its actor was evicted or its partition lost); running calls finish. */
-  forget(customerId: string): void {
+  /** Forgets an actor (it was evicted or its partition lost); running calls finish. */
+  forget(actorId: string): void {
     for (const [key, slot] of this.slots) {
-      if (!key.startsWith(`${customerId}/`) || slot.running) continue;
+      if (!key.startsWith(`${actorId}/`) || slot.running) continue;
       if (slot.timer) clearTimeout(slot.timer);
       this.slots.delete(key);
     }
@@ -144,7 +190,7 @@ export class IntentScheduler {
     return out;
   }
 
-  /** Customer-and-target slots held in memory. */
+  /** Actor-and-target slots held in memory. */
   get tracked(): number {
     return this.slots.size;
   }
@@ -168,21 +214,21 @@ export class IntentScheduler {
     await Promise.allSettled(running);
   }
 
-  private async run(customerId: string, target: TargetName, intent: Intent): Promise<void> {
+  private async run({ actorId, owner, target, intent }: Offer<T, I>): Promise<void> {
     const gate = this.gates.get(target)!;
     await gate.enter();
-    let event: RecordedEvent;
+    let event: R;
     try {
       // Checked after waiting for a slot: the lease may have moved meanwhile.
-      if (!(await this.awaitHold(customerId))) return;
+      if (!(await this.awaitHold(owner))) return;
       const started = this.deps.now();
-      event = await this.deps.targets[target]!.execute(customerId, intent);
+      event = await this.deps.targets[target]!.execute(actorId, intent);
       this.counters.executed++;
       this.deps.onExecuted?.(target, event.type, this.deps.now() - started);
     } finally {
       gate.leave();
     }
-    await this.recordWithRetry(customerId, event);
+    await this.recordWithRetry(actorId, owner, event);
   }
 
   /**
@@ -191,29 +237,29 @@ export class IntentScheduler {
    * strand it whenever a renewal lands a moment after the call margin ran out. A lease that is
    * really gone stays gone for longer than this wait, and its new holder runs the intent.
    */
-  private async awaitHold(customerId: string): Promise<boolean> {
+  private async awaitHold(owner: string): Promise<boolean> {
     for (let waited = 0; !this.stopped; waited += HOLD_POLL_MS) {
-      if (this.deps.holds(customerId)) return true;
+      if (this.deps.holds(owner)) return true;
       if (waited >= HOLD_WAIT_MS) return false;
       await new Promise((r) => setTimeout(r, HOLD_POLL_MS));
     }
     return false;
   }
 
-  private async recordWithRetry(customerId: string, event: RecordedEvent): Promise<void> {
+  private async recordWithRetry(actorId: string, owner: string, event: R): Promise<void> {
     for (let i = 0; ; i++) {
       try {
-        await this.deps.record(customerId, event);
+        await this.deps.record(actorId, event, owner);
         this.counters.recorded++;
         return;
       } catch (err) {
         this.counters.recordFailures++;
-        // Stop trying once another worker owns the customer: it will run the intent again, and
+        // Stop trying once another worker owns the actor: it will run the intent again, and
         // the same idempotency key makes that the same request.
-        if (this.stopped || !this.deps.holds(customerId)) return;
+        if (this.stopped || !this.deps.holds(owner)) return;
         const wait = RECORD_RETRY_MS[Math.min(i, RECORD_RETRY_MS.length - 1)]!;
         this.deps.log.warn(
-          { err: String(err), customerId, retryInMs: wait },
+          { err: String(err), actorId, retryInMs: wait },
           'outcome not recorded yet; retrying',
         );
         await new Promise((r) => setTimeout(r, wait));
@@ -223,7 +269,7 @@ export class IntentScheduler {
 }
 
 /** A target's call slots and request budget (a token bucket refilled per second). */
-class Gate {
+export class Gate {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
   private tokens: number;

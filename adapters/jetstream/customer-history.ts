@@ -12,10 +12,15 @@ export interface RecordedMessage extends RecordedEvent {
 }
 
 export async function customerHistory(nc: NatsConnection, names: Names, customerId: string): Promise<RecordedMessage[]> {
-  const consumer = await jetstream(nc).consumers.get(names.streams.changes, {
+  return streamHistory(nc, names.streams.changes, names.customerHistoryFilter(customerId));
+}
+
+/** Every message of `stream` on `filter`, in stream order (an invoice's, for one). */
+export async function streamHistory(nc: NatsConnection, stream: string, filter: string): Promise<RecordedMessage[]> {
+  const consumer = await jetstream(nc).consumers.get(stream, {
     deliver_policy: DeliverPolicy.All,
     // A string, not an array: nats-server 2.9 knows a single filter subject only.
-    filter_subjects: names.customerHistoryFilter(customerId),
+    filter_subjects: filter,
   });
   const out: RecordedMessage[] = [];
   // A filter can match nothing; consuming would then wait for ever.

@@ -1,4 +1,5 @@
-// The durable consumer of one customer partition, and how a new holder takes it over.
+// The durable consumer of one partition of an actor kind's stream (customers on CHANGES, invoices
+// on INVOICES), and how a new holder takes it over.
 import {
   AckPolicy,
   DeliverPolicy,
@@ -22,15 +23,43 @@ export const DEFAULT_DELIVERY: DeliveryPolicy = Object.freeze({ ackWaitMs: 30_00
 
 const NANOS_PER_MS = 1_000_000;
 
-export function partitionConsumerName(names: Names, partition: number): string {
-  return `${names.streams.changes}_customer_${partitionToken(partition)}`;
+/** One kind of actor's stream, and each partition's durable and filter subject on it. */
+export interface PartitionFeed {
+  readonly stream: string;
+  consumerName(partition: number): string;
+  filter(partition: number): string;
 }
 
-export function partitionConsumerConfig(names: Names, partition: number, policy: DeliveryPolicy): Partial<ConsumerConfig> {
+export function customerFeed(names: Names): PartitionFeed {
   return {
-    durable_name: partitionConsumerName(names, partition),
+    stream: names.streams.changes,
+    consumerName: (p) => `${names.streams.changes}_customer_${partitionToken(p)}`,
+    filter: (p) => names.customerPartitionFilter(p),
+  };
+}
+
+export function invoiceFeed(names: Names): PartitionFeed {
+  return {
+    stream: names.streams.invoices,
+    consumerName: (p) => `${names.streams.invoices}_invoice_${partitionToken(p)}`,
+    filter: (p) => names.invoicePartitionFilter(p),
+  };
+}
+
+export function partitionConsumerName(names: Names, partition: number): string {
+  return customerFeed(names).consumerName(partition);
+}
+
+export function partitionConsumerConfig(
+  names: Names,
+  partition: number,
+  policy: DeliveryPolicy,
+  feed: PartitionFeed = customerFeed(names),
+): Partial<ConsumerConfig> {
+  return {
+    durable_name: feed.consumerName(partition),
     // A string, not an array: nats-server 2.9 knows a single filter subject only.
-    filter_subject: names.customerPartitionFilter(partition),
+    filter_subject: feed.filter(partition),
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     ack_wait: policy.ackWaitMs * NANOS_PER_MS,
@@ -55,9 +84,10 @@ export async function ensurePartitionConsumer(
   names: Names,
   partition: number,
   policy: DeliveryPolicy,
+  feed: PartitionFeed = customerFeed(names),
 ): Promise<string> {
-  const stream = names.streams.changes;
-  const config = partitionConsumerConfig(names, partition, policy);
+  const stream = feed.stream;
+  const config = partitionConsumerConfig(names, partition, policy, feed);
   const name = config.durable_name!;
   const info = await jsm.consumers.info(stream, name).catch((err: unknown) => {
     if (isConsumerNotFound(err)) return undefined;

@@ -24,3 +24,14 @@ export async function customerForExternalId(
     SELECT customer_id FROM customer_links WHERE target = ${target} AND external_id = ${externalId}`;
   return row?.customer_id;
 }
+
+/** The external id a customer is linked to on a target, if any. */
+export async function linkOf(
+  sql: Sql,
+  customerId: string,
+  target: string,
+): Promise<string | undefined> {
+  const [row] = await sql<{ external_id: string }[]>`
+    SELECT external_id FROM customer_links WHERE customer_id = ${customerId} AND target = ${target}`;
+  return row?.external_id;
+}

@@ -1,17 +1,23 @@
-// What happens to one CHANGES message: a malformed one goes to the DLQ and is acked; a fact runs
-// through its actor and is acked once the new state is saved; a failing one is retried with
-// backoff and, on its last delivery, dead-lettered with the last error.
+// What happens to one message of an actor's stream (CHANGES for customers, INVOICES for invoices):
+// a malformed one goes to the DLQ and is acked; a fact or outcome runs through its actor and is
+// acked once the new state is saved; a failing one is retried with backoff and, on its last
+// delivery, dead-lettered with the last error.
 import type { JsMsg } from '@nats-io/jetstream';
 import type { Logger } from '../../core/ports.ts';
 import type { DeadLetterSink } from '../../core/worker-ports.ts';
 import { backoffMs } from '../../core/policy/backoff.ts';
-import { applyEvent, type FactStepDeps } from '../../actors/runtime/fact-step.ts';
-import { parseMessage, subjectCustomerId } from '../../actors/runtime/fact-message.ts';
-import type { CustomerEvent, Decision } from '../../actors/customer/index.ts';
+import { applyEvent, kindOf, type FactStepDeps } from '../../actors/runtime/fact-step.ts';
+import { subjectCustomerId } from '../../actors/runtime/fact-message.ts';
+import type { KindDecision } from '../../actors/runtime/actor-kind.ts';
+import type { CustomerEvent, CustomerSnapshot, Decision } from '../../actors/customer/index.ts';
 import { LeaseLostError } from '../../actors/runtime/errors.ts';
 import { recordedAt } from '../jetstream/recorded-at.ts';
 
-export interface FactHandlerDeps extends FactStepDeps {
+export interface FactHandlerDeps<
+  S = CustomerSnapshot,
+  E = CustomerEvent,
+  D extends KindDecision<S> = Decision & KindDecision<S>,
+> extends FactStepDeps<S, E, D> {
   readonly stream: string;
   readonly deadLetters: DeadLetterSink;
   readonly ackWaitMs: number;
@@ -22,15 +28,16 @@ export interface FactHandlerDeps extends FactStepDeps {
    * The effects of a step beyond its snapshot (scheduling intents, recording links, dead letters),
    * awaited before the ack: a failure naks the message, and the effects are idempotent.
    */
-  readonly afterStep?: (step: StepDone) => Promise<void>;
+  readonly afterStep?: (step: StepDone<E, D>) => Promise<void>;
   /** Called after each handled message, with when it ran: lets callers audit who processed what. */
   readonly onHandled?: (record: HandledRecord) => void;
 }
 
-export interface StepDone {
-  customerId: string;
-  event: CustomerEvent;
-  decision: Decision;
+export interface StepDone<E = CustomerEvent, D = Decision> {
+  /** The actor's id, from the subject: a customer's, or an invoice's. */
+  actorId: string;
+  event: E;
+  decision: D;
   /** False when the event changed nothing (stale or repeated). */
   saved: boolean;
   /** The stream sequence of the message: unique, for dedupe ids. */
@@ -40,7 +47,7 @@ export interface StepDone {
 export interface HandledRecord {
   partition: number;
   seq: number;
-  customerId: string;
+  actorId: string;
   startedAt: number;
   endedAt: number;
   outcome: 'applied' | 'dead-lettered' | 'retrying' | 'fenced';
@@ -49,34 +56,38 @@ export interface HandledRecord {
 /** Nak delays for failed steps: short, growing, capped well below the ack wait. */
 const RETRY = Object.freeze({ baseMs: 200, factor: 2, capMs: 10_000, jitter: 0.5 });
 
-export async function handleFactMessage(deps: FactHandlerDeps, m: JsMsg): Promise<void> {
+export async function handleFactMessage<S, E, D extends KindDecision<S>>(
+  deps: FactHandlerDeps<S, E, D>,
+  m: JsMsg,
+): Promise<void> {
   const startedAt = Date.now();
-  const customerId = subjectCustomerId(m.subject);
-  const outcome = await decideOutcome(deps, m, customerId);
+  const actorId = subjectCustomerId(m.subject);
+  const outcome = await decideOutcome(deps, m, actorId);
   deps.onHandled?.({
     partition: deps.partition,
     seq: m.seq,
-    customerId,
+    actorId,
     startedAt,
     endedAt: Date.now(),
     outcome,
   });
 }
 
-async function decideOutcome(
-  deps: FactHandlerDeps,
+async function decideOutcome<S, E, D extends KindDecision<S>>(
+  deps: FactHandlerDeps<S, E, D>,
   m: JsMsg,
-  customerId: string,
+  actorId: string,
 ): Promise<HandledRecord['outcome']> {
   if (!deps.holds()) return 'fenced';
+  const kind = kindOf(deps);
   // The stream's timestamp, not this process's clock: a rebuild then decides exactly the same.
-  const parsed = parseMessage(m.data, customerId, recordedAt(m));
-  if (!parsed.ok) return deadLetter(deps, m, parsed.reason);
+  const parsed = kind.parse(m.data, actorId, recordedAt(m));
+  if (!parsed.ok) return deadLetter(deps, kind.source, m, parsed.reason);
   const working = setInterval(() => m.working(), Math.max(100, Math.floor(deps.ackWaitMs / 3)));
   try {
-    const step = await applyEvent(deps, customerId, parsed.event);
+    const step = await applyEvent(deps, actorId, parsed.event);
     await deps.afterStep?.({
-      customerId,
+      actorId,
       event: parsed.event,
       decision: step.decision,
       saved: step.saved,
@@ -89,7 +100,7 @@ async function decideOutcome(
   } catch (err) {
     if (err instanceof LeaseLostError) return 'fenced';
     const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    if (m.info.deliveryCount >= deps.maxDeliver) return deadLetter(deps, m, reason);
+    if (m.info.deliveryCount >= deps.maxDeliver) return deadLetter(deps, kind.source, m, reason);
     deps.log.warn({ err, seq: m.seq, deliveries: m.info.deliveryCount }, 'fact failed; will retry');
     m.nak(backoffMs(m.info.deliveryCount, `${m.seq}`, RETRY));
     return 'retrying';
@@ -99,14 +110,15 @@ async function decideOutcome(
 }
 
 async function deadLetter(
-  deps: FactHandlerDeps,
+  deps: Pick<FactHandlerDeps, 'holds' | 'deadLetters' | 'stream' | 'log' | 'counters'>,
+  source: string,
   m: JsMsg,
   reason: string,
 ): Promise<HandledRecord['outcome']> {
   if (!deps.holds()) return 'fenced';
   try {
     await deps.deadLetters.publish({
-      source: 'changes',
+      source,
       stream: deps.stream,
       streamSeq: m.seq,
       subject: m.subject,

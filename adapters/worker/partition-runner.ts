@@ -1,25 +1,39 @@
-// Starts and stops the consumer of each partition the lease keeper hands this worker.
+// Starts and stops the consumer of each partition the lease keeper hands this worker, for one kind
+// of actor (customers by default, or invoices).
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from '../../core/ports.ts';
 import { partitionOf, type Names } from '../../core/subjects.ts';
 import type { DeadLetterSink, SnapshotStore } from '../../core/worker-ports.ts';
-import type { CustomerMachine, CustomerSnapshot } from '../../actors/customer/index.ts';
+import type {
+  CustomerEvent,
+  CustomerMachine,
+  CustomerSnapshot,
+  Decision,
+} from '../../actors/customer/index.ts';
 import type { ActorCache } from '../../actors/runtime/actor-cache.ts';
+import type { ActorKind, KindDecision } from '../../actors/runtime/actor-kind.ts';
+import { kindOf } from '../../actors/runtime/fact-step.ts';
 import type { Mailboxes } from '../../actors/runtime/mailboxes.ts';
 import {
+  customerFeed,
   ensurePartitionConsumer,
   type DeliveryPolicy,
+  type PartitionFeed,
 } from '../jetstream/partition-consumer-config.ts';
 import { startPartitionConsumer, type PartitionConsumer } from '../jetstream/partition-consumer.ts';
 import { handleFactMessage, type FactHandlerDeps, type HandledRecord } from './fact-handler.ts';
 
-export interface PartitionRunnerDeps {
+export interface PartitionRunnerDeps<
+  S = CustomerSnapshot,
+  E = CustomerEvent,
+  D extends KindDecision<S> = Decision & KindDecision<S>,
+> {
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly names: Names;
   readonly delivery: DeliveryPolicy;
   readonly store: SnapshotStore;
-  readonly cache: ActorCache<CustomerSnapshot>;
+  readonly cache: ActorCache<S>;
   readonly mailboxes: Mailboxes;
   readonly deadLetters: DeadLetterSink;
   readonly counters: { facts: number; deadLettered: number };
@@ -27,7 +41,10 @@ export interface PartitionRunnerDeps {
   /** The lease check of a partition, consulted before every save and ack. */
   readonly holds: (partition: number) => boolean;
   readonly onHandled?: (record: HandledRecord) => void;
-  readonly afterStep?: FactHandlerDeps['afterStep'];
+  readonly afterStep?: FactHandlerDeps<S, E, D>['afterStep'];
+  /** The kind of actor and its stream. Default: customers on CHANGES, with `machine`. */
+  readonly kind?: ActorKind<S, E, D>;
+  readonly feed?: PartitionFeed;
   readonly machine?: CustomerMachine;
 }
 
@@ -36,18 +53,29 @@ export interface PartitionRunner {
   stop(partition: number): Promise<void>;
 }
 
-export function partitionRunner(deps: PartitionRunnerDeps): PartitionRunner {
+export function partitionRunner<S, E, D extends KindDecision<S>>(
+  deps: PartitionRunnerDeps<S, E, D>,
+): PartitionRunner {
   const consumers = new Map<number, PartitionConsumer>();
   const { names, delivery } = deps;
+  const kind = kindOf(deps);
+  const feed = deps.feed ?? customerFeed(names);
   return {
     async start(partition) {
-      const consumerName = await ensurePartitionConsumer(deps.jsm, names, partition, delivery);
-      const handlerDeps = {
+      const consumerName = await ensurePartitionConsumer(
+        deps.jsm,
+        names,
+        partition,
+        delivery,
+        feed,
+      );
+      const handlerDeps: FactHandlerDeps<S, E, D> = {
         store: deps.store,
         cache: deps.cache,
         holds: () => deps.holds(partition),
         partition,
-        stream: names.streams.changes,
+        kind,
+        stream: feed.stream,
         deadLetters: deps.deadLetters,
         ackWaitMs: delivery.ackWaitMs,
         maxDeliver: delivery.maxDeliver,
@@ -55,11 +83,10 @@ export function partitionRunner(deps: PartitionRunnerDeps): PartitionRunner {
         counters: deps.counters,
         ...(deps.onHandled ? { onHandled: deps.onHandled } : {}),
         ...(deps.afterStep ? { afterStep: deps.afterStep } : {}),
-        ...(deps.machine ? { machine: deps.machine } : {}),
       };
       const consumer = await startPartitionConsumer({
         js: deps.js,
-        stream: names.streams.changes,
+        stream: feed.stream,
         consumerName,
         mailboxes: deps.mailboxes,
         log: deps.log.child({ partition }),
@@ -72,7 +99,9 @@ export function partitionRunner(deps: PartitionRunnerDeps): PartitionRunner {
       consumers.delete(partition);
       await consumer?.stop();
       // Another worker may change these actors from now on; what we cached would be stale.
-      deps.cache.evictWhere((id) => partitionOf(id, names.partitions) === partition);
+      deps.cache.evictWhere(
+        (id, snapshot) => partitionOf(kind.ownerOf(id, snapshot), names.partitions) === partition,
+      );
     },
   };
 }

@@ -1,5 +1,7 @@
-// The worker role: holds a fair share of the customer partitions through KV leases, consumes each
-// held partition and runs its facts through the customer actors, whose snapshots live in KV.
+// The worker role: holds a fair share of the partitions through KV leases, consumes each held
+// partition and runs its messages through the actors, whose snapshots live in KV: the customer
+// actors on CHANGES and, when configured, the invoice actors on INVOICES (partitioned by customer,
+// so a customer's invoices run on the worker that runs the customer).
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../../core/ports.ts';
@@ -8,7 +10,7 @@ import type { Names } from '../../core/subjects.ts';
 import type { CustomerMachine, CustomerSnapshot } from '../../actors/customer/index.ts';
 import { partitionOf } from '../../core/subjects.ts';
 import { IntentScheduler, type SchedulerDeps } from '../../actors/runtime/intent-scheduler.ts';
-import { decodeActor } from '../../actors/runtime/snapshot-codec.ts';
+import { customerKind } from '../../actors/runtime/customer-kind.ts';
 import { jetStreamPublisher } from '../jetstream/durable-publisher.ts';
 import { outcomeRecorder } from './outcome-recorder.ts';
 import { stepEffects, type CatalogueEffects } from './step-effects.ts';
@@ -25,6 +27,8 @@ import {
 } from '../jetstream/partition-consumer-config.ts';
 import type { HandledRecord } from './fact-handler.ts';
 import { partitionRunner } from './partition-runner.ts';
+import { resumePartition } from './resume.ts';
+import { startInvoiceRuntime, type InvoiceWorkerOptions } from './invoice-runtime.ts';
 import { isValidWorkerId, newWorkerId } from './worker-id.ts';
 
 export interface WorkerOptions {
@@ -46,12 +50,14 @@ export interface WorkerOptions {
   readonly callTimeoutMs?: number;
   /** Links and remote deletions written back to the catalogue. */
   readonly catalogue?: CatalogueEffects;
-  /** Told of every external call (for the executor metrics). */
-  readonly onExecuted?: SchedulerDeps['onExecuted'];
+  /** Told of every external call (for the executor metrics), invoice calls included. */
+  readonly onExecuted?: (target: string, outcome: string, ms: number) => void;
   /** Actors kept in memory (default 10,000) and how long an idle one stays (default 60 s). */
   readonly maxActors?: number;
   readonly idleMs?: number;
   readonly onHandled?: (record: HandledRecord & { workerId: string }) => void;
+  /** Runs the invoice actors too, on the same partitions; unset: invoices are not consumed. */
+  readonly invoices?: InvoiceWorkerOptions;
 }
 
 export interface WorkerStats {
@@ -122,12 +128,14 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const onHandled = options.onHandled;
   const machine = options.machine;
   const callMarginMs = (options.callTimeoutMs ?? 5_000) + 1_000;
+  // A call cannot be fenced: start one only while the lease outlives it.
+  const callable = (owner: string) =>
+    keeper.remainingMs(partitionOf(owner, names.partitions)) > callMarginMs;
+  const record = outcomeRecorder(jetStreamPublisher(js), names);
   const scheduler = new IntentScheduler({
     targets: options.executors ?? {},
-    record: outcomeRecorder(jetStreamPublisher(js), names),
-    // A call cannot be fenced: start one only while the lease outlives it.
-    holds: (customerId) =>
-      keeper.remainingMs(partitionOf(customerId, names.partitions)) > callMarginMs,
+    record,
+    holds: callable,
     now: Date.now,
     log,
     ...(options.onExecuted ? { onExecuted: options.onExecuted } : {}),
@@ -141,16 +149,39 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
 
   /** After a takeover or a restart: the pending intents of the partition's actors are run again. */
   async function resume(partition: number): Promise<void> {
-    let resumed = 0;
-    for await (const id of store.keys()) {
-      if (partitionOf(id, names.partitions) !== partition || !keeper.holds(partition)) continue;
-      const stored = await store.load(id);
-      if (!stored) continue;
-      scheduler.offer(id, decodeActor(id, stored.value, machine));
-      resumed++;
-    }
+    const resumed = await resumePartition(
+      {
+        store,
+        kind: customerKind(machine),
+        partitions: names.partitions,
+        holds: (p) => keeper.holds(p),
+        offer: (id, snapshot) => scheduler.offer(id, snapshot),
+      },
+      partition,
+      (id) => partitionOf(id, names.partitions) === partition,
+    );
     if (resumed) log.info({ partition, actors: resumed }, 'resumed pending intents');
   }
+
+  const invoices = options.invoices
+    ? await startInvoiceRuntime({
+        options: options.invoices,
+        js,
+        jsm,
+        names,
+        delivery,
+        mailboxes,
+        deadLetters,
+        counters,
+        log,
+        callable,
+        holds: (partition) => keeper.holds(partition),
+        stripeGate: scheduler.gate('stripe'),
+        ...(options.onExecuted ? { onExecuted: options.onExecuted } : {}),
+        maxActors: options.maxActors ?? 10_000,
+        idleMs: options.idleMs ?? 60_000,
+      })
+    : undefined;
 
   const runner = partitionRunner({
     afterStep,
@@ -175,17 +206,23 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     log,
     onAcquired: async (partition) => {
       await runner.start(partition);
+      await invoices?.start(partition);
       if (options.executors) {
         void resume(partition).catch((err: unknown) =>
           log.warn({ err, partition }, 'resuming pending intents failed'),
         );
       }
     },
-    onStopped: (partition) => runner.stop(partition),
+    onStopped: async (partition) => {
+      await Promise.all([runner.stop(partition), invoices?.stop(partition)]);
+    },
   });
 
   const passivation = setInterval(
-    () => cache.evictIdle(),
+    () => {
+      cache.evictIdle();
+      invoices?.evictIdle();
+    },
     Math.max(1_000, Math.round((options.idleMs ?? 60_000) / 2)),
   );
   passivation.unref();
@@ -198,7 +235,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       clearInterval(passivation);
       await keeper.stop({ release });
       await mailboxes.drained();
-      await scheduler.stop();
+      await Promise.all([scheduler.stop(), invoices?.stopScheduler()]);
       log.info({ release }, 'worker stopped');
     })();
     return stopped;
@@ -212,21 +249,27 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         ownedPartitions: keeper.owned(),
         factsConsumed: counters.facts,
         activeActors: mailboxes.active,
-        cachedActors: cache.size,
+        cachedActors: cache.size + (invoices?.cache.size ?? 0),
         deadLettered: counters.deadLettered,
-        callsInFlight: scheduler.inFlight,
-        outcomesRecorded: scheduler.counters.recorded,
-        outcomeRecordFailures: scheduler.counters.recordFailures,
-        intentsWaiting: scheduler.waiting(),
+        callsInFlight: scheduler.inFlight + (invoices?.scheduler.inFlight ?? 0),
+        outcomesRecorded:
+          scheduler.counters.recorded + (invoices?.scheduler.counters.recorded ?? 0),
+        outcomeRecordFailures:
+          scheduler.counters.recordFailures + (invoices?.scheduler.counters.recordFailures ?? 0),
+        intentsWaiting: { ...scheduler.waiting(), ...invoices?.waiting() },
       };
     },
     async consumerLag() {
+      const feeds: [string, (p: number) => string][] = [
+        [names.streams.changes, (p) => partitionConsumerName(names, p)],
+        ...(invoices ? [invoices.lagSource] : []),
+      ];
       let pending = 0;
       for (const p of keeper.owned()) {
-        const info = await jsm.consumers
-          .info(names.streams.changes, partitionConsumerName(names, p))
-          .catch(() => undefined);
-        pending += (info?.num_pending ?? 0) + (info?.num_ack_pending ?? 0);
+        for (const [stream, consumer] of feeds) {
+          const info = await jsm.consumers.info(stream, consumer(p)).catch(() => undefined);
+          pending += (info?.num_pending ?? 0) + (info?.num_ack_pending ?? 0);
+        }
       }
       return pending;
     },

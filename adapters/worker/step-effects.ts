@@ -27,7 +27,7 @@ const LINKING = /(Created|Found)$/;
 const encoder = new TextEncoder();
 
 export function stepEffects(d: StepEffectsDeps) {
-  return async ({ customerId, event, decision, saved, seq }: StepDone): Promise<void> => {
+  return async ({ actorId: customerId, event, decision, saved, seq }: StepDone): Promise<void> => {
     d.scheduler.offer(customerId, decision.snapshot);
     if (!saved) return;
     const targets = decision.snapshot.context.targets as Partial<

@@ -1,9 +1,8 @@
-// Given/when/then over the customer machine's pure transitions. A scenario is a list of steps;
-// each step builds one event from the world so far (outcomes name the pending intent), and the
-// clock advances one second per event unless a step says otherwise.
+// Given/when/then over the customer machine's pure transitions (see test/harness/given-when.ts).
 import type { SyncedFields } from '../../core/customer.ts';
 import type { CanonicalFields } from '../../core/canonical.ts';
 import type { FailureKind } from '../../core/policy/retry.ts';
+import { givenWhen, type World as GivenWhenWorld } from '../harness/given-when.ts';
 import {
   customerMachine,
   decide,
@@ -19,40 +18,20 @@ import {
 export const CUSTOMER = '8f14e45f-ceea-467f-a0e6-0e1a3b5b4c11';
 export const T0 = 1_700_000_000_000;
 
-export interface World {
-  snapshot: CustomerSnapshot;
-  /** Every event fed so far, in order: what the runtime would have recorded. */
-  events: CustomerEvent[];
-  /** The decisions of the latest `when`. */
-  decisions: Decision[];
-  now: number;
-}
+export type World = GivenWhenWorld<CustomerSnapshot, CustomerEvent, Decision>;
 
 export type Step = (w: World) => CustomerEvent;
 
 /** Given/when over one machine: the default one here, a two-target one in two-targets.ts. */
 export function scenarios(machine: CustomerMachine = customerMachine) {
-  function when(world: World, ...steps: Step[]): World {
-    let w: World = { ...world, decisions: [] };
-    for (const step of steps) {
-      const event = step({ ...w, now: w.now + 1000 });
-      const decision = decide(w.snapshot, event, machine);
-      w = {
-        snapshot: decision.snapshot,
-        events: [...w.events, event],
-        decisions: [...w.decisions, decision],
-        now: event.at,
-      };
-    }
-    return w;
-  }
-  function given(...steps: Step[]): World {
-    return when(
-      { snapshot: start(CUSTOMER, machine), events: [], decisions: [], now: T0 },
-      ...steps,
-    );
-  }
-  return { given, when };
+  return givenWhen(
+    {
+      start: () => start(CUSTOMER, machine),
+      decide: (snapshot: CustomerSnapshot, event: CustomerEvent) =>
+        decide(snapshot, event, machine),
+    },
+    T0,
+  );
 }
 
 export const { given, when } = scenarios();

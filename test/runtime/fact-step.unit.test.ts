@@ -1,8 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
-import { ConcurrencyError } from '../../core/errors.ts';
-import type { SnapshotStore, StoredSnapshot } from '../../core/worker-ports.ts';
 import type { CustomerSnapshot } from '../../actors/customer/index.ts';
 import { ActorCache } from '../../actors/runtime/actor-cache.ts';
 import { LeaseLostError, SnapshotFormatError } from '../../actors/runtime/errors.ts';
@@ -11,33 +9,9 @@ import { applyEvent } from '../../actors/runtime/fact-step.ts';
 import { decodeActor, encodeActor } from '../../actors/runtime/snapshot-codec.ts';
 import { rebuild } from '../../actors/runtime/rebuild.ts';
 import { fact } from './facts.ts';
+import { MemoryStore } from './memory-snapshot-store.ts';
 
 const T0 = 1_700_000_000_000;
-
-class MemoryStore implements SnapshotStore {
-  readonly entries = new Map<string, StoredSnapshot>();
-  saves = 0;
-  #rev = 0;
-  /** Writes someone else makes just before our next save lands. */
-  interleave: (() => void)[] = [];
-
-  async load(id: string) {
-    return this.entries.get(id);
-  }
-
-  async *keys() {
-    yield* this.entries.keys();
-  }
-
-  async save(id: string, value: unknown, expected: number | undefined) {
-    this.interleave.shift()?.();
-    if (this.entries.get(id)?.revision !== expected) throw new ConcurrencyError('changed');
-    this.saves++;
-    const revision = ++this.#rev;
-    this.entries.set(id, { value: JSON.parse(JSON.stringify(value)), revision });
-    return revision;
-  }
-}
 
 function deps(store: MemoryStore, holds = () => true) {
   return {

@@ -1,0 +1,23 @@
+// Everything the invoice actor consumes. Each event carries `at`, the instant the stream stored
+// it: the machine reads no clock, so a replay of the recorded events decides the same.
+import { Type, type Static } from '@sinclair/typebox';
+import { InvoiceRequested } from '../../core/invoice.ts';
+import { At } from './intents.ts';
+import { InvoiceOutcomeSchema } from './outcomes.ts';
+
+/** The captured request, as the actor receives it: the message plus `at`. */
+export const InvoiceRequestedEvent = Type.Composite([InvoiceRequested, Type.Object({ at: At })]);
+export type InvoiceRequestedEvent = Static<typeof InvoiceRequestedEvent>;
+
+/** An operator's redrive of a failed invoice (`POST /dlq/:id/retry`), or "now" for a waiting retry. */
+export const InvoiceRetryRequested = Type.Object({
+  type: Type.Literal('InvoiceRetryRequested'),
+  at: At,
+});
+
+/** Everything recorded besides the captured request: outcomes and operator requests. */
+export const InvoiceRecordedEventSchema = Type.Union([InvoiceOutcomeSchema, InvoiceRetryRequested]);
+export type InvoiceRecordedEvent = Static<typeof InvoiceRecordedEventSchema>;
+
+export const InvoiceEventSchema = Type.Union([InvoiceRequestedEvent, InvoiceRecordedEventSchema]);
+export type InvoiceEvent = Static<typeof InvoiceEventSchema>;

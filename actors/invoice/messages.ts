@@ -1,0 +1,111 @@
+// The invoice actor's messages on `invoice.<partition>.<invoiceId>`: the captured request, and the
+// executors' outcomes recorded on the same subject (so the actor sees both in one recorded order,
+// and a rebuild is the same fold as the live run). `at` is never carried: it is when the stream
+// stored the message.
+import { Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { InvoiceRequested } from '../../core/invoice.ts';
+import {
+  InvoiceRecordedEventSchema,
+  type InvoiceEvent,
+  type InvoiceRecordedEvent,
+} from './events.ts';
+
+export type ParsedInvoiceMessage =
+  { ok: true; event: InvoiceEvent } | { ok: false; reason: string };
+
+export interface InvoiceEventMessage {
+  type: InvoiceRecordedEvent['type'];
+  data: Record<string, unknown>;
+  metadata: { invoice_id: string; customer_id: string };
+}
+
+const Envelope = Type.Object({
+  type: Type.String(),
+  data: Type.Record(Type.String(), Type.Unknown()),
+  metadata: Type.Object({ invoice_id: Type.String() }),
+});
+
+/** Ids that are safe as KV keys and subject tokens. */
+const ACTOR_KEY = /^[A-Za-z0-9_-]{1,100}$/;
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export function encodeInvoiceEvent(
+  invoiceId: string,
+  customerId: string,
+  event: InvoiceRecordedEvent,
+): InvoiceEventMessage {
+  const { type, at: _at, ...data } = event;
+  return { type, data, metadata: { invoice_id: invoiceId, customer_id: customerId } };
+}
+
+/**
+ * The JetStream dedupe id: one per intent attempt and outcome, so a re-sent outcome is stored once
+ * and each retry's outcome is stored anew.
+ */
+export function invoiceEventMsgId(invoiceId: string, event: InvoiceRecordedEvent): string {
+  if (event.type === 'InvoiceRetryRequested') return `event:${invoiceId}:${event.type}:${event.at}`;
+  const attempt = 'attempt' in event ? event.attempt : 0;
+  return `event:${invoiceId}:${event.type}:${event.intentId}:a${attempt}`;
+}
+
+/** A message of the invoice's subject, checked exactly as the live consumer and a rebuild accept it. */
+export function parseInvoiceMessage(
+  data: Uint8Array,
+  invoiceId: string,
+  at: number,
+): ParsedInvoiceMessage {
+  let message: unknown;
+  try {
+    message = JSON.parse(decoder.decode(data));
+  } catch (err) {
+    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
+  }
+  return checkInvoiceMessage(message, invoiceId, at);
+}
+
+export function checkInvoiceMessage(
+  message: unknown,
+  invoiceId: string,
+  at: number,
+): ParsedInvoiceMessage {
+  if (!ACTOR_KEY.test(invoiceId))
+    return {
+      ok: false,
+      reason: `invoice id ${JSON.stringify(invoiceId)} is not a valid actor key`,
+    };
+  if ((message as { type?: unknown } | null)?.type === 'InvoiceRequested') {
+    if (!Value.Check(InvoiceRequested, message))
+      return invalid('an InvoiceRequested', InvoiceRequested, message);
+    if (message.data.id !== invoiceId)
+      return {
+        ok: false,
+        reason: `id ${message.data.id} does not match the subject's ${invoiceId}`,
+      };
+    return { ok: true, event: { ...message, at } };
+  }
+  if (!Value.Check(Envelope, message))
+    return { ok: false, reason: 'not a { type, data, metadata } message' };
+  if (message.metadata.invoice_id !== invoiceId) {
+    return {
+      ok: false,
+      reason: `invoice_id ${message.metadata.invoice_id} does not match the subject's ${invoiceId}`,
+    };
+  }
+  const event = { ...message.data, type: message.type, at };
+  if (!Value.Check(InvoiceRecordedEventSchema, event))
+    return invalid('a recorded invoice event', InvoiceRecordedEventSchema, event);
+  return { ok: true, event };
+}
+
+function invalid(
+  what: string,
+  schema: Parameters<typeof Value.Errors>[0],
+  value: unknown,
+): { ok: false; reason: string } {
+  const first = Value.Errors(schema, value).First();
+  return {
+    ok: false,
+    reason: `not ${what}: ${first ? `${first.path || '/'} ${first.message}` : 'invalid'}`,
+  };
+}

@@ -1,0 +1,83 @@
+// What the invoice executors report, fed back to the actor as events named in the past tense.
+// Each names the intent it reports on; a report on anything but the pending intent is stale.
+import { Type, type Static } from '@sinclair/typebox';
+import { Nullable } from '../../core/nullable.ts';
+import { targetOutcomeSchemas } from '../customer/outcomes.ts';
+import { At } from './intents.ts';
+
+const intentId = Type.String();
+
+export const StripeLinkFound = Type.Object({
+  type: Type.Literal('StripeLinkFound'),
+  intentId,
+  stripeCustomerId: Type.String(),
+  at: At,
+});
+
+/** The customer has no Stripe customer yet: the actor asks again later, without counting a failure. */
+export const StripeLinkMissing = Type.Object({
+  type: Type.Literal('StripeLinkMissing'),
+  intentId,
+  /** The lookup's attempt: each is its own recorded event, and a report on an earlier one is stale. */
+  attempt: Type.Integer({ minimum: 1 }),
+  at: At,
+});
+
+export const StripeInvoiceDrafted = Type.Object({
+  type: Type.Literal('StripeInvoiceDrafted'),
+  intentId,
+  stripeInvoiceId: Type.String(),
+  at: At,
+});
+
+export const StripeInvoiceItemAdded = Type.Object({
+  type: Type.Literal('StripeInvoiceItemAdded'),
+  intentId,
+  stripeItemId: Type.String(),
+  at: At,
+});
+
+/** Stripe's statuses of an invoice. */
+export const StripeInvoiceStatusSchema = Type.Union(
+  ['draft', 'open', 'paid', 'void', 'uncollectible'].map((s) => Type.Literal(s)),
+);
+
+export const StripeInvoiceFinalized = Type.Object({
+  type: Type.Literal('StripeInvoiceFinalized'),
+  intentId,
+  status: StripeInvoiceStatusSchema,
+  number: Nullable(Type.String()),
+  hostedInvoiceUrl: Nullable(Type.String()),
+  at: At,
+});
+
+/** What a lookup found: nothing, or the invoice with the indexes of the items attached to it. */
+export const StripeInvoiceInspected = Type.Object({
+  type: Type.Literal('StripeInvoiceInspected'),
+  intentId,
+  found: Nullable(
+    Type.Object({
+      stripeInvoiceId: Type.String(),
+      status: StripeInvoiceStatusSchema,
+      number: Nullable(Type.String()),
+      hostedInvoiceUrl: Nullable(Type.String()),
+      items: Type.Array(Type.Integer({ minimum: 0 })),
+    }),
+  ),
+  at: At,
+});
+
+/** A failed call, as the customer actor's targets report one (`failure`, `reason`, `attempt`). */
+export const InvoiceCallFailed = targetOutcomeSchemas('StripeInvoice', 'Invoice').CallFailed;
+
+export const InvoiceOutcomeSchema = Type.Union([
+  StripeLinkFound,
+  StripeLinkMissing,
+  StripeInvoiceDrafted,
+  StripeInvoiceItemAdded,
+  StripeInvoiceFinalized,
+  StripeInvoiceInspected,
+  InvoiceCallFailed,
+]);
+export type InvoiceOutcome = Static<typeof InvoiceOutcomeSchema>;
+export type StripeInvoiceStatus = Static<typeof StripeInvoiceStatusSchema>;
