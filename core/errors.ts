@@ -67,3 +67,10 @@ export class ConfigError extends RtwsError {
     this.variable = variable;
   }
 }
+
+/** Postgres refused a change from a target for good (a data or constraint error): retrying cannot help. */
+export class PermanentApplyError extends RtwsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('apply_refused', message, options);
+  }
+}

@@ -22,6 +22,7 @@ import { inboundPublisher } from '../adapters/jetstream/inbound.ts';
 import { openSnapshotStore } from '../adapters/jetstream/kv-snapshot-store.ts';
 import { syncViews } from '../adapters/worker/sync-view.ts';
 import { startWorker } from '../adapters/worker/start-worker.ts';
+import { startCustomerInbound } from '../adapters/worker/stripe-customer-inbound.ts';
 import { startInvoiceInbound } from '../adapters/worker/invoice-inbound.ts';
 import { workerMetrics } from '../adapters/worker/metrics.ts';
 import { invoiceWorkerOptions } from '../adapters/worker/invoice-wiring.ts';
@@ -101,7 +102,13 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
       machine,
       leaseTtlMs: LEASE_TTL_MS,
       callTimeoutMs: CALL_TIMEOUT_MS,
-      catalogue: catalogueEffects(sql),
+      catalogue: catalogueEffects(sql, {
+        onApplied: (apply) =>
+          metrics.inboundApplied(
+            apply.kind,
+            apply.conflicts.map((c) => c.winner),
+          ),
+      }),
       onExecuted: (target, outcome, ms) => metrics.executed(target, outcome, ms),
       executors: targetExecutors({
         ...(secretKey ? { stripe: { secretKey, apiBase } } : {}),
@@ -113,8 +120,19 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
     });
     metrics.attach(worker);
     closers.push(() => worker.stop());
-    // Stripe's invoice events are applied only where rtws writes to Stripe.
+    // Changes made in Stripe flow back only where rtws writes to Stripe.
     if (secretKey) {
+      const inbound = await startCustomerInbound({
+        nats,
+        names,
+        sql,
+        log,
+        deadLetters: jetStreamDeadLetters(jetstream(nats), names),
+        publisher: jetStreamPublisher(jetstream(nats)),
+        onMapped: (route) => metrics.inboundMapped(route),
+        inboxRetentionSeconds: config.retention.maxAgeSeconds,
+      });
+      closers.push(() => inbound.stop());
       const invoiceInbound = await startInvoiceInbound({
         nats,
         names,

@@ -15,6 +15,11 @@ export const DesiredSchema = Type.Object({
   /** The origin of the customer's `CustomerCreated` fact: `stripe` for a Stripe-born customer. */
   bornOn: Nullable(Origin),
   occurredAt: Type.String(),
+  /**
+   * Per field (`name`, …, `metadata.<key>`), the second of the fact that last changed it: the
+   * merge policy's time of Postgres's change. A field not listed dates from `occurredAt`.
+   */
+  changedAt: Type.Optional(Type.Record(Type.String(), Type.Integer())),
   /** When the runtime received the fact. */
   at: At,
 });

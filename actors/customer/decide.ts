@@ -2,6 +2,8 @@
 import { initialTransition, transition, type SnapshotFrom } from 'xstate';
 import type { CustomerEvent } from './events.ts';
 import type { Intent } from './intents.ts';
+import type { CatalogueApply } from './inbound.ts';
+import { isUndone } from './inbound-step.ts';
 import { customerMachine, type CustomerMachine } from './machine.ts';
 import { TARGET_NAMES, type TargetName } from './targets.ts';
 
@@ -16,6 +18,11 @@ export interface Decision {
   deadLettered: TargetName[];
   /** Targets that just reported the customer deleted on their side: the runtime deletes it everywhere. */
   deletedRemotely: TargetName[];
+}
+
+/** The Postgres writes the actor waits for, oldest first: the runtime carries them out before the ack. */
+export function pendingApplies(snapshot: CustomerSnapshot): CatalogueApply[] {
+  return snapshot.context.inbound.applies.filter(isUndone);
 }
 
 export function start(customerId: string, machine = customerMachine): CustomerSnapshot {

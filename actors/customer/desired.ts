@@ -1,5 +1,6 @@
 // Which facts the actor accepts, and the desired content they set.
-import { canonicalFields } from '../../core/canonical.ts';
+import { canonicalFields, sameValue, type CanonicalFields } from '../../core/canonical.ts';
+import { SCALAR_FIELDS } from '../../core/policy/push.ts';
 import type { Desired } from './context.ts';
 import type { CustomerFactEvent } from './events.ts';
 
@@ -21,13 +22,45 @@ export function acceptsFact(
 
 /** A delete that is not newer keeps the version, which never goes backwards. */
 export function desiredFrom(fact: CustomerFactEvent, previous: Desired | null): Desired {
+  const fields = canonicalFields(fact.data);
   return {
     version: Math.max(fact.metadata.version, previous?.version ?? 0),
-    fields: canonicalFields(fact.data),
+    fields,
+    changedAt: changedAt(
+      fields,
+      Math.floor(Date.parse(fact.metadata.occurred_at) / 1000),
+      previous,
+    ),
     deleted: fact.type === 'CustomerDeleted',
     origin: fact.metadata.origin,
     bornOn: fact.type === 'CustomerCreated' ? fact.metadata.origin : (previous?.bornOn ?? null),
     occurredAt: fact.metadata.occurred_at,
     at: fact.at,
   };
+}
+
+/** The second each field last changed: this fact's for the fields it changed, else as before. */
+function changedAt(
+  fields: CanonicalFields,
+  second: number,
+  previous: Desired | null,
+): Record<string, number> {
+  if (previous === null) return {};
+  const before = previous.fields;
+  const since = (field: string) =>
+    previous.changedAt?.[field] ?? Math.floor(Date.parse(previous.occurredAt) / 1000);
+  const out: Record<string, number> = {};
+  for (const field of SCALAR_FIELDS)
+    out[field] = sameValue(before[field], fields[field]) ? since(field) : second;
+  const keys = new Set([...Object.keys(before.metadata), ...Object.keys(fields.metadata)]);
+  for (const key of keys) {
+    const field = `metadata.${key}`;
+    out[field] = before.metadata[key] === fields.metadata[key] ? since(field) : second;
+  }
+  return out;
+}
+
+/** When Postgres last changed a field (`name`, …, `metadata.<key>`), in seconds. */
+export function changedSecond(desired: Desired, field: string): number {
+  return desired.changedAt?.[field] ?? Math.floor(Date.parse(desired.occurredAt) / 1000);
 }

@@ -4,6 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { SyncedFields } from '../../core/customer.ts';
 import { ChangeMetadata } from '../../core/messages.ts';
 import { At } from './schemas.ts';
+import { CatalogueApplied, StripeCustomerFetched, StripeCustomerObserved } from './inbound.ts';
 import { SalesforceOutcomes } from './salesforce-target.ts';
 import { StripeOutcomes } from './stripe-target.ts';
 
@@ -38,6 +39,9 @@ export const CustomerEventSchema = Type.Union([
   RetryRequested,
   StripeOutcomes.Outcome,
   SalesforceOutcomes.Outcome,
+  StripeCustomerObserved,
+  StripeCustomerFetched,
+  CatalogueApplied,
 ]);
 export type CustomerEvent = Static<typeof CustomerEventSchema>;
 
@@ -47,4 +51,10 @@ export interface DesiredChanged {
   at: number;
 }
 
-export type MachineEvent = CustomerEvent | DesiredChanged;
+/** Raised after a change to the context outside the regions: every region settles its state again. */
+export interface Reroute {
+  type: 'Reroute';
+  at: number;
+}
+
+export type MachineEvent = CustomerEvent | DesiredChanged | Reroute;

@@ -5,6 +5,7 @@ import { countsTowardsFailure, createMayHaveLanded } from '../../core/policy/ret
 import type { FailureKind } from '../../core/policy/retry.ts';
 import type { TargetError, TargetState } from './context.ts';
 import type { Intent } from './intents.ts';
+import { withAttempt } from './keys.ts';
 import type { TargetOutcome } from './outcomes.ts';
 import { plan, recordFind, type TargetEnv } from './plan.ts';
 
@@ -28,6 +29,7 @@ export function applyFailure(t: TargetState, env: TargetEnv, p: Intent, o: Faile
         ? fail(noted, env, p, o.failure, o)
         : retry(noted, env, p, o);
     case 'find':
+    case 'fetch':
       return o.failure === 'permanent' || o.failure === 'not_found'
         ? fail(noted, env, p, o.failure, o)
         : retry(noted, env, p, o);
@@ -93,21 +95,16 @@ function retry(t: TargetState, env: TargetEnv, p: Intent, o: Failed): TargetStat
     attempt,
     failures,
     notBefore: o.at + delay,
-    key: resendKey(env, p, o.failure, attempt),
+    key: resendKey(p, o.failure, attempt),
   };
   const status = pause === undefined ? 'retrying' : 'paused';
   return { ...t, status, pending: next, attempts: failures };
 }
 
 /** Updates rotate their key after a 5xx (see `updateKey`); a 429 was never saved, so it keeps its key. */
-function resendKey(
-  env: TargetEnv,
-  p: Intent,
-  failure: FailureKind,
-  attempt: number,
-): string | null {
-  if (p.op !== 'update' || failure === 'rate_limited') return p.key;
-  return env.spec.updateKey(env.customerId, p.version, attempt);
+function resendKey(p: Intent, failure: FailureKind, attempt: number): string | null {
+  if (p.op !== 'update' || failure === 'rate_limited' || p.key === null) return p.key;
+  return withAttempt(p.key, attempt);
 }
 
 /**

@@ -11,6 +11,7 @@ export {
 export { DEFAULT_POLICIES, type Policies } from './plan.ts';
 export {
   decide,
+  pendingApplies,
   pendingIntents,
   persist,
   replay,
@@ -50,4 +51,12 @@ export {
 export { TARGETS, TARGET_NAMES, isTargetName, type TargetName } from './targets.ts';
 export { KEY_PREFIX, createKey, updateKey } from './keys.ts';
 export type { TargetOutcome } from './outcomes.ts';
+export {
+  CatalogueApplySchema,
+  StripeCustomerObserved,
+  STRIPE_CUSTOMER_EVENT_TYPES,
+  type CatalogueApply,
+  type InboundState,
+  type RecordedConflict,
+} from './inbound.ts';
 export type { TargetSpec } from './target-spec.ts';

@@ -6,7 +6,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Nullable } from '../../core/nullable.ts';
 import { At, CanonicalFieldsSchema, FieldPatchSchema } from './schemas.ts';
 
-export const INTENT_OPS = ['create', 'update', 'delete', 'find'] as const;
+export const INTENT_OPS = ['create', 'update', 'delete', 'find', 'fetch'] as const;
 export type IntentOp = (typeof INTENT_OPS)[number];
 
 const common = {
@@ -29,10 +29,22 @@ const common = {
 
 /** The canonical fields, with `metadata.rtws_id` set to our customer id. */
 const CreateParams = CanonicalFieldsSchema;
-const UpdateParams = Type.Object({ externalId: Type.String(), patch: FieldPatchSchema });
+const UpdateParams = Type.Object({
+  externalId: Type.String(),
+  patch: FieldPatchSchema,
+  /** Also set `metadata.rtws_id` to this again: someone removed it on the target. */
+  setRtwsId: Type.Optional(Type.String()),
+});
 const DeleteParams = Type.Object({ externalId: Type.String() });
 /** List objects created since `createdSince` (unix seconds) and match `metadata.rtws_id`. */
 const FindParams = Type.Object({ rtwsId: Type.String(), createdSince: Type.Integer() });
+/** Read the object's current content, for the inbound events that were stale or in doubt. */
+const FetchParams = Type.Object({ externalId: Type.String(), eventIds: Type.Array(Type.String()) });
+
+/** A fetch: only targets that send changes back (Stripe) ever record one. */
+export function fetchIntentSchema<T extends TSchema>(type: T) {
+  return Type.Object({ type, op: Type.Literal('fetch'), ...common, params: FetchParams });
+}
 
 function intentSchemas<C extends TSchema, U extends TSchema, D extends TSchema, F extends TSchema>(
   create: C,
@@ -74,9 +86,11 @@ export function targetIntentSchemas<const N extends string>(noun: N) {
 
 /** Any target's intent, as stored in the actor's context. */
 export const AnyIntent = intentSchemas(Type.String(), Type.String(), Type.String(), Type.String());
-export const IntentSchema = AnyIntent.Intent;
+export const FetchIntentSchema = fetchIntentSchema(Type.String());
+export const IntentSchema = Type.Union([...AnyIntent.Intent.anyOf, FetchIntentSchema]);
 export type Intent = Static<typeof IntentSchema>;
 export type CreateIntent = Static<typeof AnyIntent.Create>;
 export type UpdateIntent = Static<typeof AnyIntent.Update>;
 export type DeleteIntent = Static<typeof AnyIntent.Delete>;
 export type FindIntent = Static<typeof AnyIntent.Find>;
+export type FetchIntent = Static<typeof FetchIntentSchema>;

@@ -3,22 +3,32 @@
 // outcome events. It performs no IO and reads no clock.
 import { assign, raise, setup } from 'xstate';
 import { initialTargetState, type Desired, type TargetState } from './context.ts';
+import { initialInboundState, type InboundState } from './inbound.ts';
+import {
+  effectiveDesired,
+  onCatalogueApplied,
+  onStripeFetched,
+  onStripeObserved,
+  pruneApplies,
+} from './inbound-step.ts';
 import { acceptsFact, desiredFrom } from './desired.ts';
 import type { CustomerFactEvent, MachineEvent } from './events.ts';
-import { acceptsOutcome, applyOutcome } from './outcome-step.ts';
+import { acceptsOutcome, applyOutcome, restoredRtwsId } from './outcome-step.ts';
 import { DEFAULT_POLICIES, type Policies, type TargetEnv } from './plan.ts';
 import { targetRegion } from './region.ts';
 import { onDesiredChanged, onRetryRequested } from './target-step.ts';
 import { TARGET_NAMES, TARGETS, type TargetName } from './targets.ts';
 
 /** Stamped into every snapshot; bump it when the context's shape or meaning changes. */
-export const MACHINE_VERSION = 1;
+export const MACHINE_VERSION = 2;
 
 export interface CustomerContext {
   machineVersion: number;
   customerId: string;
   desired: Desired | null;
   targets: Record<TargetName, TargetState>;
+  /** What the actor keeps about changes seen on Stripe. */
+  inbound: InboundState;
 }
 
 export interface CustomerInput {
@@ -42,10 +52,14 @@ export interface CustomerMachineOptions {
 export const DEFAULT_TARGETS: readonly TargetName[] = Object.freeze(['stripe']);
 
 function envOf(context: CustomerContext, target: TargetName, policies: Policies): TargetEnv {
+  const fetch = target === 'stripe' ? context.inbound.fetch : null;
   return {
     customerId: context.customerId,
-    desired: context.desired,
+    // A Postgres write the actor asked for counts as done: its values are never pushed back.
+    desired: effectiveDesired(context),
     spec: TARGETS[target],
+    fetchFor: fetch?.eventIds ?? null,
+    restoreRtwsId: target === 'stripe' && context.inbound.restoreRtwsId,
     ...policies,
   };
 }
@@ -67,6 +81,11 @@ function isFact(event: MachineEvent): event is CustomerFactEvent {
 }
 
 const factHandler = { guard: 'isNewFact', actions: ['recordDesired', 'announceDesired'] } as const;
+/** Then every region re-plans (a fetch, a push of what Postgres won) and settles its state. */
+const inboundHandler = {
+  guard: 'stripeIsOn',
+  actions: ['applyInbound', 'announceDesired', 'reroute'],
+} as const;
 
 /**
  * The machine, built with the given policies and targets. Replays must use the policies and
@@ -101,6 +120,7 @@ export function createCustomerMachine(
           context.targets[target].status === 'paused'),
       isLive: ({ context }, { target }: TargetParams) =>
         context.targets[target].status !== 'deleted',
+      stripeIsOn: () => on.has('stripe'),
       isDeletedRemotely: ({ context }, { target }: TargetParams) =>
         context.targets[target].deletedRemotely,
       statusIs: (
@@ -110,7 +130,9 @@ export function createCustomerMachine(
     },
     actions: {
       recordDesired: assign(({ context, event }) =>
-        isFact(event) ? { desired: desiredFrom(event, context.desired) } : {},
+        isFact(event)
+          ? pruneApplies({ ...context, desired: desiredFrom(event, context.desired) })
+          : {},
       ),
       planTarget: assign(({ context, event }, { target }: TargetParams) =>
         withTarget(
@@ -122,11 +144,24 @@ export function createCustomerMachine(
       applyOutcome: assign(({ context, event }, { target }: TargetParams) => {
         const outcome = TARGETS[target].outcomeOf(event);
         if (outcome === null) return {};
-        return withTarget(
-          context,
-          target,
-          applyOutcome(context.targets[target], envOf(context, target, policies), outcome),
-        );
+        const restored = restoredRtwsId(context.targets[target], outcome);
+        const next = restored
+          ? { ...context, inbound: { ...context.inbound, restoreRtwsId: false } }
+          : context;
+        return {
+          ...withTarget(
+            next,
+            target,
+            applyOutcome(next.targets[target], envOf(next, target, policies), outcome),
+          ),
+          inbound: next.inbound,
+        };
+      }),
+      applyInbound: assign(({ context, event }) => {
+        if (event.type === 'StripeCustomerObserved') return onStripeObserved(context, event);
+        if (event.type === 'StripeCustomerFetched') return onStripeFetched(context, event);
+        if (event.type === 'CatalogueApplied') return onCatalogueApplied(context, event);
+        return {};
       }),
       applyRetryRequest: assign(({ context, event }, { target }: TargetParams) =>
         withTarget(
@@ -141,6 +176,7 @@ export function createCustomerMachine(
       propagateRemoteDelete: (_, _params: TargetParams) => {},
       /** Every region re-plans against the new desired content, in the same step. */
       announceDesired: raise(({ event }) => ({ type: 'DesiredChanged' as const, at: event.at })),
+      reroute: raise(({ event }) => ({ type: 'Reroute' as const, at: event.at })),
     },
   }).createMachine({
     id: 'customer',
@@ -152,11 +188,15 @@ export function createCustomerMachine(
       targets: Object.fromEntries(
         TARGET_NAMES.map((t) => [t, initialTargetState(on.has(t) ? 'new' : 'off')]),
       ) as Record<TargetName, TargetState>,
+      inbound: initialInboundState(),
     }),
     on: {
       CustomerCreated: factHandler,
       CustomerUpdated: factHandler,
       CustomerDeleted: factHandler,
+      StripeCustomerObserved: inboundHandler,
+      StripeCustomerFetched: inboundHandler,
+      CatalogueApplied: inboundHandler,
     },
     states: regions,
   });

@@ -16,6 +16,12 @@ const OUTCOME_OPS: Record<Exclude<TargetOutcome['kind'], 'failed'>, Intent['op']
   not_found: 'find',
 };
 
+/** Whether the outcome's update also set `metadata.rtws_id` again. */
+export function restoredRtwsId(t: TargetState, o: TargetOutcome): boolean {
+  const p = t.pending;
+  return o.kind === 'updated' && p?.op === 'update' && p.id === o.intentId && !!p.params.setRtwsId;
+}
+
 /** Whether the outcome reports on the pending intent (and, for failures, on its current attempt). */
 export function acceptsOutcome(t: TargetState, o: TargetOutcome): boolean {
   const p = t.pending;

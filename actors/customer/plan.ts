@@ -25,6 +25,10 @@ export interface TargetEnv extends Policies {
   readonly customerId: string;
   readonly desired: Desired | null;
   readonly spec: TargetSpec;
+  /** Inbound events wait for the target's current content: fetch it before anything else. */
+  readonly fetchFor?: readonly string[] | null;
+  /** `metadata.rtws_id` is missing on the target: the next update sets it again. */
+  readonly restoreRtwsId?: boolean;
 }
 
 const [RTWS_ID_KEY] = RESERVED_METADATA_KEYS;
@@ -41,12 +45,22 @@ export function plan(t: TargetState, env: TargetEnv, at: number): TargetState {
     if (desired.bornOn === env.spec.target) return t;
     return recordCreate(t, env, desired, at);
   }
+  if (env.fetchFor?.length)
+    return record(t, env, at, 'fetch', null, {
+      externalId: t.externalId,
+      eventIds: [...env.fetchFor],
+    });
   const patch = diffFields(t.known, desired.fields);
-  if (isEmptyPatch(patch))
+  if (isEmptyPatch(patch) && !env.restoreRtwsId)
     return { ...t, status: 'synced', syncedVersion: desired.version, attempts: 0 };
-  return record(t, env, at, 'update', env.spec.updateKey(env.customerId, desired.version, 1), {
+  // A version pushed again gets a key of its own: Stripe would refuse other parameters under the
+  // key it already saw.
+  const round = t.syncedVersion >= desired.version ? t.intentSeq + 1 : 1;
+  const key = env.spec.updateKey(env.customerId, desired.version, 1, round);
+  return record(t, env, at, 'update', key, {
     externalId: t.externalId,
     patch,
+    ...(env.restoreRtwsId ? { setRtwsId: env.customerId } : {}),
   });
 }
 

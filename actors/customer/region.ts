@@ -51,6 +51,7 @@ export function targetRegion(target: TargetName) {
         actions: { type: 'planTarget', params },
         target: toRoute,
       },
+      Reroute: { target: toRoute },
       RetryRequested: {
         guard: { type: 'isRetryFor', params },
         actions: { type: 'applyRetryRequest', params },

@@ -69,6 +69,9 @@ function intentType(op: IntentOp): SalesforceIntent['type'] {
       return 'DeleteSalesforceAccount';
     case 'find':
       return 'FindSalesforceAccount';
+    case 'fetch':
+      // Salesforce sends no changes back, so nothing ever asks it for a fetch.
+      throw new Error('Salesforce has no fetch');
     default:
       return unreachable(op);
   }

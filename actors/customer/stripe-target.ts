@@ -1,14 +1,21 @@
 // The Stripe target: Stripe customers, created with an idempotency key and looked up by
 // `metadata.rtws_id` after an uncertain create.
 import type { Static } from '@sinclair/typebox';
-import { targetIntentSchemas } from './intents.ts';
+import { Type } from '@sinclair/typebox';
+import { fetchIntentSchema, targetIntentSchemas } from './intents.ts';
 import { targetOutcomeSchemas, type TargetOutcome } from './outcomes.ts';
 import { createKey, updateKey } from './keys.ts';
 import type { IntentOp } from './intents.ts';
 import type { MachineEvent } from './events.ts';
 import type { TargetSpec } from './target-spec.ts';
 
-export const StripeIntents = targetIntentSchemas('StripeCustomer');
+const customerIntents = targetIntentSchemas('StripeCustomer');
+const Fetch = fetchIntentSchema(Type.Literal('FetchStripeCustomer'));
+export const StripeIntents = {
+  ...customerIntents,
+  Fetch,
+  Intent: Type.Union([...customerIntents.Intent.anyOf, Fetch]),
+};
 export type StripeIntent = Static<typeof StripeIntents.Intent>;
 
 export const StripeOutcomes = targetOutcomeSchemas('StripeCustomer', 'Stripe');
@@ -70,6 +77,8 @@ function intentType(op: IntentOp): StripeIntent['type'] {
       return 'DeleteStripeCustomer';
     case 'find':
       return 'FindStripeCustomer';
+    case 'fetch':
+      return 'FetchStripeCustomer';
     default:
       return unreachable(op);
   }

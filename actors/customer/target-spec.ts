@@ -13,8 +13,11 @@ export interface TargetSpec {
   intentType(op: IntentOp): string;
   /** The create key for the n-th create (1-based); null where the target needs none. */
   createKey(customerId: string, n: number): string | null;
-  /** The update key for a version and attempt; null where the target needs none. */
-  updateKey(customerId: string, version: number, attempt: number): string | null;
+  /**
+   * The update key for a version, attempt and round (the n-th push of one version); null where the
+   * target needs none.
+   */
+  updateKey(customerId: string, version: number, attempt: number, round: number): string | null;
   /** This target's outcome in neutral form, or null when the event is not one of its outcomes. */
   outcomeOf(event: MachineEvent): TargetOutcome | null;
   /**

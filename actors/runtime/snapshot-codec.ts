@@ -3,6 +3,7 @@
 // refused rather than resumed.
 import { Value } from '@sinclair/typebox/value';
 import { DesiredSchema, initialTargetState } from '../customer/context.ts';
+import { InboundStateSchema, initialInboundState } from '../customer/inbound.ts';
 import {
   MACHINE_VERSION,
   TARGET_NAMES,
@@ -35,7 +36,7 @@ export function decodeActor(
   const stored = value as Partial<StoredActor> | null;
   if (typeof stored !== 'object' || stored === null)
     throw new SnapshotFormatError(actorId, 'not an object');
-  if (stored.machineVersion !== MACHINE_VERSION) {
+  if (stored.machineVersion !== MACHINE_VERSION && stored.machineVersion !== 1) {
     throw new SnapshotFormatError(
       actorId,
       `machine version ${String(stored.machineVersion)}, expected ${MACHINE_VERSION}`,
@@ -47,6 +48,10 @@ export function decodeActor(
   if (context.desired !== null && !Value.Check(DesiredSchema, context.desired)) {
     throw new SnapshotFormatError(actorId, 'desired content is malformed');
   }
+  // Version 1 predates changes seen on Stripe: it knew none.
+  context.inbound ??= initialInboundState();
+  if (!Value.Check(InboundStateSchema, context.inbound))
+    throw new SnapshotFormatError(actorId, 'inbound state is malformed');
   const targets = (context.targets ?? {}) as Record<string, unknown>;
   for (const target of TARGET_NAMES) {
     // Recorded before the target existed: it starts off, and a later fact switches it on.

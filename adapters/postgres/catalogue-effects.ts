@@ -1,11 +1,34 @@
 // The worker's writes to the catalogue: links, and deletions that happened on a target.
 import type { Sql } from './connect.ts';
 import { recordLink } from './links.ts';
+import type { CatalogueApply } from '../../actors/customer/index.ts';
+import { PermanentApplyError } from '../../core/errors.ts';
+import { applyFromStripe, type ApplyResult } from './inbound-apply.ts';
 
-export function catalogueEffects(sql: Sql) {
+/** SQLSTATE classes of errors in the data itself: 22 data exception, 23 integrity violation. */
+const PERMANENT = /^2[23]/;
+
+export interface CatalogueEffectsOptions {
+  /** Told of each write made for changes seen in Stripe (not of repeats the inbox skipped). */
+  onApplied?: (apply: CatalogueApply) => void;
+}
+
+export function catalogueEffects(sql: Sql, options: CatalogueEffectsOptions = {}) {
   return {
     recordLink: (customerId: string, target: string, externalId: string) =>
       recordLink(sql, customerId, target, externalId),
+    async applyFromStripe(customerId: string, apply: CatalogueApply): Promise<ApplyResult> {
+      try {
+        const result = await applyFromStripe(sql, customerId, apply);
+        if (result.applied) options.onApplied?.(apply);
+        return result;
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (typeof code === 'string' && PERMANENT.test(code))
+          throw new PermanentApplyError(`${code}: ${(err as Error).message}`, { cause: err });
+        throw err;
+      }
+    },
     /** Soft-deletes with the target as origin, so the deletion reaches every other target. */
     async deleteFromTarget(customerId: string, target: string): Promise<void> {
       await sql.begin(async (tx) => {

@@ -2,6 +2,7 @@
 // exactly the recorded key and parameters, so a retry of the same intent is the same request.
 import type Stripe from 'stripe';
 import type { StripeIntent, StripeOutcomeEvent } from '../../actors/customer/index.ts';
+import type { StripeCustomerFetched } from '../../actors/customer/inbound.ts';
 import { classifyStripeError } from './classify.ts';
 import { createParams, fieldsOf, updateParams } from './mapper.ts';
 
@@ -11,7 +12,7 @@ export async function executeStripeIntent(
   stripe: Stripe,
   intent: StripeIntent,
   now: Clock = Date.now,
-): Promise<StripeOutcomeEvent> {
+): Promise<StripeOutcomeEvent | StripeCustomerFetched> {
   const done = { intentId: intent.id };
   try {
     switch (intent.type) {
@@ -20,11 +21,11 @@ export async function executeStripeIntent(
         return { type: 'StripeCustomerCreated', ...done, externalId: c.id, at: now() };
       }
       case 'UpdateStripeCustomer': {
-        await stripe.customers.update(
-          intent.params.externalId,
-          updateParams(intent.params.patch),
-          keyed(intent.key),
-        );
+        const params = updateParams(intent.params.patch);
+        if (intent.params.setRtwsId) {
+          params.metadata = { ...(params.metadata as object), rtws_id: intent.params.setRtwsId };
+        }
+        await stripe.customers.update(intent.params.externalId, params, keyed(intent.key));
         return { type: 'StripeCustomerUpdated', ...done, at: now() };
       }
       case 'DeleteStripeCustomer': {
@@ -43,6 +44,17 @@ export async function executeStripeIntent(
             }
           : { type: 'StripeCustomerNotFound', ...done, at: now() };
       }
+      case 'FetchStripeCustomer': {
+        const c = await stripe.customers.retrieve(intent.params.externalId);
+        const gone = c.deleted === true;
+        return {
+          type: 'StripeCustomerFetched',
+          ...done,
+          fields: gone ? null : fieldsOf(c),
+          rtwsId: gone ? null : (c.metadata?.rtws_id ?? null),
+          at: now(),
+        };
+      }
       default: {
         const never: never = intent;
         throw new Error(`unknown intent ${JSON.stringify(never)}`);
@@ -50,6 +62,10 @@ export async function executeStripeIntent(
     }
   } catch (err) {
     const { failure, reason } = classifyStripeError(err);
+    // A customer deleted on Stripe (and purged) is content too: there is none.
+    if (intent.type === 'FetchStripeCustomer' && failure === 'not_found') {
+      return { type: 'StripeCustomerFetched', ...done, fields: null, rtwsId: null, at: now() };
+    }
     return {
       type: 'StripeCallFailed',
       ...done,

@@ -9,12 +9,19 @@ export interface WorkerMetrics {
   /** The executors' report of one call. */
   executed(target: string, outcome: string, ms: number): void;
   attach(worker: Worker): void;
+  /** A Stripe customer event mapped to our customer, by the rule that mapped it. */
+  inboundMapped(route: string): void;
+  /** A write decided on changes seen in Stripe, carried out, with the conflicts it recorded. */
+  inboundApplied(kind: string, conflictWinners: readonly string[]): void;
 }
 
 export function workerMetrics(): WorkerMetrics {
   let worker: Worker | undefined;
   let calls: Counter | undefined;
   let latency: Histogram | undefined;
+  let mapped: Counter | undefined;
+  let applied: Counter | undefined;
+  let conflicts: Counter | undefined;
   const gauge = (
     registry: Registry,
     name: string,
@@ -35,6 +42,24 @@ export function workerMetrics(): WorkerMetrics {
         name: 'rtws_intents_executed_total',
         help: 'External calls made for recorded intents, by target and outcome',
         labelNames: ['target', 'outcome'],
+        registers: [registry],
+      });
+      mapped = new Counter({
+        name: 'rtws_inbound_events_mapped_total',
+        help: 'Stripe customer events mapped to a customer, by rule (rtws_id, link, stripe_born)',
+        labelNames: ['route'],
+        registers: [registry],
+      });
+      applied = new Counter({
+        name: 'rtws_inbound_writes_total',
+        help: 'Postgres writes made for changes seen in Stripe, by kind (insert, update, delete)',
+        labelNames: ['kind'],
+        registers: [registry],
+      });
+      conflicts = new Counter({
+        name: 'rtws_conflicts_total',
+        help: 'Fields changed on both sides at once, by the side that won',
+        labelNames: ['winner'],
         registers: [registry],
       });
       latency = new Histogram({
@@ -102,6 +127,13 @@ export function workerMetrics(): WorkerMetrics {
     },
     attach(w) {
       worker = w;
+    },
+    inboundMapped(route) {
+      mapped?.inc({ route });
+    },
+    inboundApplied(kind, winners) {
+      applied?.inc({ kind });
+      for (const winner of winners) conflicts?.inc({ winner });
     },
   };
 }

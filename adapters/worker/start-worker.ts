@@ -144,6 +144,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     scheduler,
     deadLetters,
     names,
+    record,
     ...(options.catalogue ? { catalogue: options.catalogue } : {}),
   });
 
@@ -155,7 +156,17 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         kind: customerKind(machine),
         partitions: names.partitions,
         holds: (p) => keeper.holds(p),
-        offer: (id, snapshot) => scheduler.offer(id, snapshot),
+        offer: (id, snapshot) => {
+          scheduler.offer(id, snapshot);
+          void afterStep
+            .resume(id, snapshot)
+            .catch((err: unknown) =>
+              log.warn(
+                { err, customerId: id },
+                "a pending write from Stripe failed; the customer's next step tries it again",
+              ),
+            );
+        },
       },
       partition,
       (id) => partitionOf(id, names.partitions) === partition,

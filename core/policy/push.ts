@@ -12,7 +12,8 @@ export interface FieldPatch {
   metadata?: Record<string, string | null>;
 }
 
-const SCALAR_FIELDS = ['name', 'email', 'phone', 'address'] as const;
+/** The synced fields other than metadata, which is compared key by key. */
+export const SCALAR_FIELDS = ['name', 'email', 'phone', 'address'] as const;
 
 /** Changed keys with their new value, removed keys as null, keys sorted for stable output. */
 export function metadataPatch(

@@ -86,6 +86,8 @@ function successFor(p: Intent, found: boolean): Step {
             metadata: { stray: 'x' },
           })
         : stripeNotFound();
+    case 'fetch':
+      throw new Error('these properties never see an inbound event, so never a fetch');
     default:
       throw new Error(`unknown op ${JSON.stringify(p satisfies never)}`);
   }

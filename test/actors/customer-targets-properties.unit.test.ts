@@ -82,6 +82,8 @@ function successFor(t: TargetName, p: Intent, found: boolean): Step {
     case 'find':
       if (!found) return sf ? sfNotFound() : stripeNotFound();
       return sf ? sfFound(`001${p.id}`, STRAY) : stripeFound(`cus_${p.id}`, STRAY);
+    case 'fetch':
+      throw new Error('these properties never see an inbound event, so never a fetch');
     default:
       throw new Error(`unknown op ${JSON.stringify(p satisfies never)}`);
   }

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { canonicalFields } from '../../core/canonical.ts';
+import { MACHINE_VERSION } from '../../actors/customer/index.ts';
 import {
   CUSTOMER,
   FIELDS,
@@ -171,7 +172,8 @@ test('a Stripe-born customer is never created on Stripe: it waits for its link',
 });
 
 test('the snapshot is stamped with the machine version', () => {
-  assert.is(given().snapshot.context.machineVersion, 1);
+  assert.is(given().snapshot.context.machineVersion, MACHINE_VERSION);
+  assert.is(MACHINE_VERSION, 2);
 });
 
 test.run();

@@ -40,6 +40,7 @@ function intent<T extends StripeIntent['type']>(
       UpdateStripeCustomer: 'update',
       DeleteStripeCustomer: 'delete',
       FindStripeCustomer: 'find',
+      FetchStripeCustomer: 'fetch',
     } as const
   )[type];
   return {

@@ -1,10 +1,12 @@
-// GET /customers/:id/sync: where each target stands for one customer, from the actor's snapshot.
+// GET /customers/:id/sync: where each target stands for one customer, from the actor's snapshot,
+// with the conflicts its changes met. GET /conflicts: every conflict, newest first.
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { CustomerId } from '../../../core/customer.ts';
 import { NotFoundError } from '../../../core/errors.ts';
 import { Nullable } from '../../../core/nullable.ts';
 import type { Sql } from '../../postgres/connect.ts';
+import { listConflicts } from '../../postgres/conflicts.ts';
 import { ProblemResponses } from './common.ts';
 
 /** One target as the actor knows it (a read model of `TargetState`). */
@@ -43,6 +45,27 @@ const TargetViewSchema = Type.Object({
   ),
 });
 
+const Conflict = Type.Object({
+  id: Type.Integer(),
+  customer_id: Type.String(),
+  /** `name`, `email`, `phone`, `address` or `metadata.<key>`. */
+  field: Type.String(),
+  postgres_value: Type.Unknown(),
+  stripe_value: Type.Unknown(),
+  winner: Type.Union([Type.Literal('stripe'), Type.Literal('postgres')]),
+  reason: Type.String(),
+  stripe_event_id: Type.String(),
+  detected_at: Type.String(),
+});
+
+const ConflictPage = Type.Object({
+  data: Type.Array(Conflict),
+  next_cursor: Nullable(Type.String()),
+});
+
+/** Conflicts shown with a customer's sync status; older ones are listed by GET /conflicts. */
+const RECENT_CONFLICTS = 20;
+
 const SyncView = Type.Object({
   customer_id: Type.String(),
   version: Type.Integer(),
@@ -51,6 +74,8 @@ const SyncView = Type.Object({
   observed: Type.Boolean(),
   targets: Type.Record(Type.String(), TargetViewSchema),
   links: Type.Record(Type.String(), Type.String()),
+  /** The latest conflicts, newest first. */
+  conflicts: Type.Array(Conflict),
 });
 
 export const syncRoutes: FastifyPluginAsyncTypebox<SyncRoutesOptions> = async (
@@ -76,6 +101,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<SyncRoutesOptions> = async (
         FROM customers WHERE id = ${id}`;
       if (!row) throw new NotFoundError('customer');
       const view = await targets(id);
+      const conflicts = await listConflicts(sql, { limit: RECENT_CONFLICTS, customerId: id });
       return {
         customer_id: id,
         version: row.version,
@@ -83,7 +109,33 @@ export const syncRoutes: FastifyPluginAsyncTypebox<SyncRoutesOptions> = async (
         observed: view !== undefined,
         targets: view ?? {},
         links: row.links,
+        conflicts: conflicts.data,
       };
+    },
+  );
+
+  app.get(
+    '/conflicts',
+    {
+      schema: {
+        querystring: Type.Object(
+          {
+            limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
+            cursor: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,17}$' })),
+            customer_id: Type.Optional(CustomerId),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: ConflictPage, ...ProblemResponses },
+      },
+    },
+    async (request) => {
+      const { limit, cursor, customer_id } = request.query;
+      return listConflicts(sql, {
+        limit,
+        cursor: cursor === undefined ? undefined : Number(cursor),
+        customerId: customer_id,
+      });
     },
   );
 };

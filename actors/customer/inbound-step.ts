@@ -1,0 +1,335 @@
+// The actor's rules for changes seen on Stripe (DESIGN: echo rule, staleness, merge policy, deletes,
+// Stripe-born customers). Pure functions over the whole context: a decision here touches the Stripe
+// target's knowledge and asks for a Postgres write, which the runtime carries out.
+import { sameValue, type CanonicalFields } from '../../core/canonical.ts';
+import { mergeFields } from '../../core/policy/merge.ts';
+import { applyPatch, isEmptyPatch, type FieldPatch } from '../../core/policy/push.ts';
+import { changedSecond } from './desired.ts';
+import type { Desired, TargetState } from './context.ts';
+import {
+  CONFLICTS_CAP,
+  SEEN_CAP,
+  type CatalogueApplied,
+  type CatalogueApply,
+  type InboundState,
+  type StripeCustomerFetched,
+  type StripeCustomerObserved,
+} from './inbound.ts';
+import { KEY_PREFIX } from './keys.ts';
+
+/** The part of the actor's context these rules read and write. */
+export interface InboundContext {
+  customerId: string;
+  desired: Desired | null;
+  targets: { stripe: TargetState };
+  inbound: InboundState;
+}
+
+type ApplyWork = Pick<CatalogueApply, 'kind' | 'patch' | 'fields' | 'stripeId'> & {
+  expected?: FieldPatch;
+  eventIds: string[];
+  conflicts: CatalogueApply['conflicts'];
+};
+
+export function onStripeObserved<C extends InboundContext>(ctx: C, ev: StripeCustomerObserved): C {
+  if (ctx.inbound.seen.includes(ev.eventId)) return ctx;
+  const c = remember(ctx, [ev.eventId]);
+  const s = c.targets.stripe;
+  // Delete beats edit: after a deletion on either side nothing comes back in, and our own
+  // delete's echo meets the tombstone here.
+  if (s.status === 'off' || s.status === 'deleted' || c.desired?.deleted) return c;
+  if (s.externalId !== null && s.externalId !== ev.stripeId) return c;
+  const ours = ev.key?.startsWith(KEY_PREFIX) ?? false;
+  if (s.externalId === null) {
+    // Our own create's echo: its outcome links it.
+    if (ours) return c;
+    // Not linked yet, but ours: an edit made in Stripe before the link is known waits for it,
+    // and is then merged from Stripe's current content.
+    if (c.desired !== null) return ev.eventType === 'customer.deleted' ? c : wantFetch(c, ev);
+    // Born in Stripe and deleted there before we inserted it: a tombstone, so that a late
+    // `created` is not inserted.
+    if (ev.eventType === 'customer.deleted') return tombstone(c, ev.stripeId);
+    return bornOnStripe(c, ev);
+  }
+  if (ev.eventType === 'customer.deleted')
+    return deletedOnStripe(c, ev.stripeId, [ev.eventId], ev.at);
+  if (ours && isOwnWrite(s, ev.fields)) return c;
+  const pushInFlight = s.pending !== null && s.pending.op !== 'fetch';
+  const lastSecond = Math.max(
+    s.watermarks.lastEventSecond ?? -1,
+    s.watermarks.lastPushSecond ?? -1,
+  );
+  // Stale or in doubt: Stripe's current content decides, fetched once the target is free. Our
+  // clock stamps our pushes and Stripe's stamps its events, so a margin covers their skew.
+  if (pushInFlight || ev.created <= lastSecond + CLOCK_SKEW_S || c.inbound.fetch !== null)
+    return wantFetch(c, ev);
+  const merged = merge(c, ev.fields, ev.created, ev.stripeId, [ev.eventId], ev.at);
+  const restored = ev.rtwsId === c.customerId ? merged : withRestore(merged);
+  // An echo never advances the staleness watermark.
+  return ours ? restored : withEventSecond(restored, ev.created);
+}
+
+/** Seconds by which Stripe's clock and ours may differ. */
+export const CLOCK_SKEW_S = 1;
+/** Event ids kept with a wanted fetch: enough to know which events it settles. */
+const FETCH_EVENTS_CAP = 64;
+
+function wantFetch<C extends InboundContext>(c: C, ev: StripeCustomerObserved): C {
+  const fetch = c.inbound.fetch;
+  return {
+    ...c,
+    inbound: {
+      ...c.inbound,
+      fetch: {
+        eventIds: [...(fetch?.eventIds ?? []), ev.eventId].slice(-FETCH_EVENTS_CAP),
+        second: Math.max(fetch?.second ?? 0, ev.created),
+      },
+    },
+  };
+}
+
+function tombstone<C extends InboundContext>(c: C, stripeId: string): C {
+  const s = c.targets.stripe;
+  return {
+    ...c,
+    targets: { ...c.targets, stripe: { ...s, status: 'deleted', externalId: stripeId } },
+  };
+}
+
+/** A fetch came back: merge Stripe's current content for the events that asked for it. */
+export function onStripeFetched<C extends InboundContext>(ctx: C, ev: StripeCustomerFetched): C {
+  const s = ctx.targets.stripe;
+  const p = s.pending;
+  if (p === null || p.op !== 'fetch' || p.id !== ev.intentId || s.externalId === null) return ctx;
+  const asked = new Set(p.params.eventIds);
+  const fetch = ctx.inbound.fetch;
+  const left = fetch?.eventIds.filter((id) => !asked.has(id)) ?? [];
+  const second = fetch?.second ?? Math.floor(ev.at / 1000);
+  const c: C = {
+    ...ctx,
+    targets: {
+      ...ctx.targets,
+      stripe: { ...s, pending: null, attempts: 0, lastError: null, status: 'synced' },
+    },
+    inbound: { ...ctx.inbound, fetch: left.length > 0 ? { eventIds: left, second } : null },
+  };
+  if (ev.fields === null) return deletedOnStripe(c, s.externalId, p.params.eventIds, ev.at);
+  const merged = merge(c, ev.fields, second, s.externalId, p.params.eventIds, ev.at);
+  const restored = ev.rtwsId === c.customerId ? merged : withRestore(merged);
+  // What was fetched is Stripe's content as of now: older events are covered by it.
+  return withEventSecond(restored, Math.floor(ev.at / 1000));
+}
+
+export function onCatalogueApplied<C extends InboundContext>(ctx: C, ev: CatalogueApplied): C {
+  const target = ctx.inbound.applies.find((a) => a.id === ev.intentId && a.doneAtVersion === null);
+  if (!target) return ctx;
+  const done: CatalogueApply = {
+    ...target,
+    // Postgres's own later values stand in for the fields it kept: they are what it holds.
+    patch: ev.kept ? mergePatches(target.patch, ev.kept) : target.patch,
+    doneAtVersion: ev.error ? 0 : (ev.version ?? 0),
+  };
+  const applies = ctx.inbound.applies
+    .map((a) => (a === target ? done : a))
+    .filter((a) => !seenBack(ctx.desired, a));
+  return { ...ctx, inbound: { ...ctx.inbound, applies, lastError: ev.error } };
+}
+
+function mergePatches(a: FieldPatch, b: FieldPatch): FieldPatch {
+  const out: FieldPatch = { ...a, ...b };
+  if (a.metadata || b.metadata) out.metadata = { ...a.metadata, ...b.metadata };
+  return out;
+}
+
+/** After a new fact: writes whose change the actor now has are finished with. */
+export function pruneApplies<C extends InboundContext>(ctx: C): C {
+  const applies = ctx.inbound.applies.filter((a) => !seenBack(ctx.desired, a));
+  return applies.length === ctx.inbound.applies.length
+    ? ctx
+    : { ...ctx, inbound: { ...ctx.inbound, applies } };
+}
+
+/** A write the runtime has yet to carry out (or whose report is still on its way). */
+export function isUndone(a: CatalogueApply): boolean {
+  return a.doneAtVersion === null;
+}
+
+function seenBack(desired: Desired | null, a: CatalogueApply): boolean {
+  if (a.doneAtVersion === null) return false;
+  return a.doneAtVersion === 0 || (desired !== null && desired.version >= a.doneAtVersion);
+}
+
+/** The content Postgres will hold once the waiting writes are done: what the targets should get. */
+export function effectiveDesired(ctx: InboundContext): Desired | null {
+  const desired = ctx.desired;
+  if (desired === null || desired.deleted) return desired;
+  let fields = desired.fields;
+  for (const a of ctx.inbound.applies) {
+    if (a.kind === 'update') fields = applyPatch(fields, a.patch);
+    else if (a.kind === 'insert' && a.fields !== null) fields = a.fields;
+  }
+  return fields === desired.fields ? desired : { ...desired, fields };
+}
+
+/** Our echo: Stripe holds what we know it holds, or what our write in flight is setting. */
+function isOwnWrite(s: TargetState, fields: CanonicalFields): boolean {
+  if (s.known === null) return false;
+  if (sameValue(fields, s.known)) return true;
+  const p = s.pending;
+  return p !== null && p.op === 'update' && sameValue(fields, applyPatch(s.known, p.params.patch));
+}
+
+/** A Stripe-born customer: inserted once (under an id derived from its Stripe id), and linked. */
+function bornOnStripe<C extends InboundContext>(c: C, ev: StripeCustomerObserved): C {
+  const fields = { ...ev.fields, name: ev.fields.name || ev.fields.email || ev.stripeId };
+  const s = c.targets.stripe;
+  const linked: C = {
+    ...c,
+    targets: {
+      ...c.targets,
+      stripe: {
+        ...s,
+        status: 'synced',
+        externalId: ev.stripeId,
+        known: ev.fields,
+        createUncertain: false,
+        watermarks: { ...s.watermarks, lastEventSecond: ev.created },
+      },
+    },
+  };
+  const withInsert = ask(
+    linked,
+    {
+      kind: 'insert',
+      stripeId: ev.stripeId,
+      patch: {},
+      fields,
+      eventIds: [ev.eventId],
+      conflicts: [],
+    },
+    ev.at,
+  );
+  return ev.rtwsId === c.customerId ? withInsert : withRestore(withInsert);
+}
+
+function deletedOnStripe<C extends InboundContext>(
+  c: C,
+  stripeId: string,
+  eventIds: string[],
+  at: number,
+): C {
+  const s = c.targets.stripe;
+  const gone: C = {
+    ...c,
+    targets: {
+      ...c.targets,
+      stripe: { ...s, status: 'deleted', pending: null, attempts: 0, lastError: null },
+    },
+    inbound: { ...c.inbound, fetch: null, restoreRtwsId: false },
+  };
+  return ask(
+    gone,
+    { kind: 'delete', stripeId, patch: {}, fields: null, eventIds, conflicts: [] },
+    at,
+  );
+}
+
+function merge<C extends InboundContext>(
+  c: C,
+  theirs: CanonicalFields,
+  theirsSecond: number,
+  stripeId: string,
+  eventIds: string[],
+  at: number,
+): C {
+  const s = c.targets.stripe;
+  const desired = effectiveDesired(c);
+  // Before Postgres has the customer (its insert waits), only Stripe's side can have changed.
+  const ours = desired?.fields ?? s.known ?? theirs;
+  const base = s.known ?? theirs;
+  // rtws requires a name: one removed in Stripe keeps ours, which the push rule sends back.
+  const offered = theirs.name === '' ? { ...theirs, name: base.name } : theirs;
+  const result = mergeFields({
+    base,
+    ours,
+    theirs: offered,
+    oursSecond: (field) => (desired ? changedSecond(desired, field) : 0),
+    theirsSecond,
+  });
+  // Stripe holds `theirs` now: fields Postgres won differ from it, and the push rule sends them.
+  const known: C = { ...c, targets: { ...c.targets, stripe: { ...s, known: theirs } } };
+  if (isEmptyPatch(result.apply) && result.conflicts.length === 0) return known;
+  const eventId = eventIds[eventIds.length - 1] ?? '';
+  const conflicts = result.conflicts.map((x) => ({ ...x, eventId, at }));
+  return ask(
+    known,
+    {
+      kind: 'update',
+      stripeId,
+      patch: result.apply,
+      expected: expectedOf(ours, result.apply),
+      fields: null,
+      eventIds,
+      conflicts,
+    },
+    at,
+  );
+}
+
+/** What Postgres held, as far as the merge knew, for each field the write changes. */
+function expectedOf(ours: CanonicalFields, patch: FieldPatch): FieldPatch {
+  const out: FieldPatch = {};
+  if (patch.name !== undefined) out.name = ours.name;
+  if (patch.email !== undefined) out.email = ours.email;
+  if (patch.phone !== undefined) out.phone = ours.phone;
+  if (patch.address !== undefined) out.address = ours.address;
+  if (patch.metadata !== undefined)
+    out.metadata = Object.fromEntries(
+      Object.keys(patch.metadata).map((k) => [k, ours.metadata[k] ?? null]),
+    );
+  return out;
+}
+
+/** Records a Postgres write after those already waiting. */
+function ask<C extends InboundContext>(c: C, work: ApplyWork, at: number): C {
+  const seq = c.inbound.applySeq + 1;
+  const next: CatalogueApply = {
+    id: `catalogue-${seq}`,
+    recordedAt: at,
+    doneAtVersion: null,
+    ...work,
+  };
+  return {
+    ...c,
+    inbound: {
+      ...c.inbound,
+      applies: [...c.inbound.applies, next],
+      applySeq: seq,
+      conflicts: [...c.inbound.conflicts, ...work.conflicts].slice(-CONFLICTS_CAP),
+    },
+  };
+}
+
+function remember<C extends InboundContext>(c: C, eventIds: string[]): C {
+  return {
+    ...c,
+    inbound: { ...c.inbound, seen: [...c.inbound.seen, ...eventIds].slice(-SEEN_CAP) },
+  };
+}
+
+function withRestore<C extends InboundContext>(c: C): C {
+  return { ...c, inbound: { ...c.inbound, restoreRtwsId: true } };
+}
+
+function withEventSecond<C extends InboundContext>(c: C, second: number): C {
+  const s = c.targets.stripe;
+  const last = s.watermarks.lastEventSecond;
+  if (last !== null && last >= second) return c;
+  return {
+    ...c,
+    targets: {
+      ...c.targets,
+      stripe: { ...s, watermarks: { ...s.watermarks, lastEventSecond: second } },
+    },
+  };
+}

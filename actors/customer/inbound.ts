@@ -1,0 +1,133 @@
+// Changes seen on Stripe, as the customer actor receives them, and what the actor keeps to decide
+// on them: the Postgres write it has asked for, recent event ids, a wanted fetch, and conflicts.
+import { Type, type Static } from '@sinclair/typebox';
+import { Nullable } from '../../core/nullable.ts';
+import { At, CanonicalFieldsSchema, FieldPatchSchema } from './schemas.ts';
+
+export const STRIPE_CUSTOMER_EVENT_TYPES = [
+  'customer.created',
+  'customer.updated',
+  'customer.deleted',
+] as const;
+
+/**
+ * A verified Stripe `customer.*` webhook, mapped to this customer and republished on its subject by
+ * the inbound consumer, so that it is ordered with the customer's other facts and outcomes.
+ */
+export const StripeCustomerObserved = Type.Object({
+  type: Type.Literal('StripeCustomerObserved'),
+  eventId: Type.String({ minLength: 1 }),
+  eventType: Type.Union(STRIPE_CUSTOMER_EVENT_TYPES.map((t) => Type.Literal(t))),
+  stripeId: Type.String({ minLength: 1 }),
+  /** The event's `created`: whole seconds, Stripe's clock. */
+  created: Type.Integer({ minimum: 0 }),
+  /** `request.idempotency_key`: rtws's prefix marks the echo of our own write. */
+  key: Nullable(Type.String()),
+  /** The customer's canonical content as the event carries it. */
+  fields: CanonicalFieldsSchema,
+  /** `metadata.rtws_id` as Stripe holds it; null when absent. */
+  rtwsId: Nullable(Type.String()),
+  at: At,
+});
+export type StripeCustomerObserved = Static<typeof StripeCustomerObserved>;
+
+/** The outcome of a fetch: Stripe's current content, or null when the customer is gone there. */
+export const StripeCustomerFetched = Type.Object({
+  type: Type.Literal('StripeCustomerFetched'),
+  intentId: Type.String(),
+  fields: Nullable(CanonicalFieldsSchema),
+  rtwsId: Nullable(Type.String()),
+  at: At,
+});
+export type StripeCustomerFetched = Static<typeof StripeCustomerFetched>;
+
+/** The outcome of a Postgres write the actor asked for: done, or refused for good with a reason. */
+export const CatalogueApplied = Type.Object({
+  type: Type.Literal('CatalogueApplied'),
+  intentId: Type.String(),
+  /** The customer's version after the write: its change reaches the actor as that fact. */
+  version: Nullable(Type.Integer({ minimum: 0 })),
+  /**
+   * Fields left as they were, with the values Postgres holds: Postgres changed them again after
+   * the merge, and that later change wins.
+   */
+  kept: Type.Optional(FieldPatchSchema),
+  error: Nullable(Type.String()),
+  at: At,
+});
+export type CatalogueApplied = Static<typeof CatalogueApplied>;
+
+export const ConflictSchema = Type.Object({
+  field: Type.String(),
+  postgres: Type.Unknown(),
+  stripe: Type.Unknown(),
+  winner: Type.Union([Type.Literal('stripe'), Type.Literal('postgres')]),
+  reason: Type.String(),
+  /** The Stripe event that met the Postgres change. */
+  eventId: Type.String(),
+  at: At,
+});
+export type RecordedConflict = Static<typeof ConflictSchema>;
+
+/**
+ * A write to Postgres decided by the actor, carried out in one transaction with origin `stripe`
+ * that also records its event ids in the inbox (a write whose events are there already is done)
+ * and its conflicts:
+ * - `insert`: a Stripe-born customer, with its complete content;
+ * - `update`: the fields Stripe changed and won;
+ * - `delete`: a deletion in Stripe.
+ * An `update` may have an empty patch: Postgres won every conflict, which are still recorded.
+ */
+export const CatalogueApplySchema = Type.Object({
+  id: Type.String(),
+  kind: Type.Union([Type.Literal('insert'), Type.Literal('update'), Type.Literal('delete')]),
+  stripeId: Type.String(),
+  eventIds: Type.Array(Type.String()),
+  patch: FieldPatchSchema,
+  /**
+   * For an update, what Postgres held for each patched field when the merge decided: a field that
+   * has moved since is left alone, as a later change.
+   */
+  expected: Type.Optional(FieldPatchSchema),
+  fields: Nullable(CanonicalFieldsSchema),
+  conflicts: Type.Array(ConflictSchema),
+  recordedAt: At,
+  /**
+   * Done, as of this customer version: until the actor has the fact of that version, the write's
+   * values still count as desired, so they are never pushed back meanwhile.
+   */
+  doneAtVersion: Nullable(Type.Integer({ minimum: 0 })),
+});
+export type CatalogueApply = Static<typeof CatalogueApplySchema>;
+
+export const InboundStateSchema = Type.Object({
+  /** Writes decided and not yet seen back as facts, oldest first: carried out in this order. */
+  applies: Type.Array(CatalogueApplySchema),
+  applySeq: Type.Integer({ minimum: 0 }),
+  /** Event ids already decided on, newest last: a redelivery is recognised and dropped. */
+  seen: Type.Array(Type.String()),
+  /** A stale or doubtful event asked for Stripe's current content: the events and their second. */
+  fetch: Nullable(Type.Object({ eventIds: Type.Array(Type.String()), second: Type.Integer() })),
+  /** Someone removed `metadata.rtws_id` on Stripe (or a Stripe-born customer lacks it): restore it. */
+  restoreRtwsId: Type.Boolean(),
+  /** The latest conflicts, newest last. */
+  conflicts: Type.Array(ConflictSchema),
+  /** Why the last Postgres write was refused, if it was. */
+  lastError: Nullable(Type.String()),
+});
+export type InboundState = Static<typeof InboundStateSchema>;
+
+export const SEEN_CAP = 64;
+export const CONFLICTS_CAP = 20;
+
+export function initialInboundState(): InboundState {
+  return {
+    applies: [],
+    applySeq: 0,
+    seen: [],
+    fetch: null,
+    restoreRtwsId: false,
+    conflicts: [],
+    lastError: null,
+  };
+}

@@ -1,0 +1,199 @@
+// Carries out a Postgres write the customer actor decided on a change seen in Stripe. One
+// transaction, with origin `stripe`, so the captured change reaches every other target and is not
+// pushed back to Stripe. It records the write and its Stripe events in the inbox, so doing it
+// again is a no-op, and the conflicts the merge settled. A field Postgres changed again since the
+// merge decided is left alone: that change is the later one.
+import { createHash } from 'node:crypto';
+import type { CatalogueApply } from '../../actors/customer/index.ts';
+import { canonicalFields, sameValue, type CanonicalFields } from '../../core/canonical.ts';
+import type { SyncedFields } from '../../core/customer.ts';
+import type { FieldPatch } from '../../core/policy/push.ts';
+import type { Sql, Tx } from './connect.ts';
+
+export interface ApplyResult {
+  /** False when this write was carried out before: nothing was written. */
+  applied: boolean;
+  /** The customer's version afterwards; null when there is no such customer. */
+  version: number | null;
+  /** Fields left alone because Postgres changed them after the merge, with the values it holds. */
+  kept: FieldPatch;
+}
+
+/** One write, whatever the actor's numbering: its id and the events it applies. */
+function writeKey(customerId: string, a: CatalogueApply): string {
+  const events = createHash('sha256').update(a.eventIds.join('\n')).digest('hex').slice(0, 32);
+  return `${customerId}:${a.id}:${events}`;
+}
+
+export async function applyFromStripe(
+  sql: Sql,
+  customerId: string,
+  a: CatalogueApply,
+): Promise<ApplyResult> {
+  return sql.begin(async (tx) => {
+    await tx`SELECT set_config('rtws.origin', 'stripe', true)`;
+    const fresh = await tx`
+      INSERT INTO inbox (source, event_id, customer_id) VALUES ('stripe-write', ${writeKey(customerId, a)}, ${customerId})
+      ON CONFLICT DO NOTHING RETURNING event_id`;
+    if (fresh.length === 0)
+      return { applied: false, version: await versionOf(tx, customerId), kept: {} };
+    await tx`
+      INSERT INTO inbox (source, event_id, customer_id)
+      SELECT 'stripe', e, ${customerId} FROM unnest(${tx.array(a.eventIds)}::text[]) AS e
+      ON CONFLICT DO NOTHING`;
+    let kept: FieldPatch = {};
+    switch (a.kind) {
+      case 'insert':
+        if (a.fields) await insertBornOnStripe(tx, customerId, a.stripeId, a.fields);
+        break;
+      case 'update':
+        kept = await update(tx, customerId, a);
+        break;
+      case 'delete':
+        await tx`UPDATE customers SET deleted_at = now() WHERE id = ${customerId} AND deleted_at IS NULL`;
+        break;
+    }
+    for (const c of a.conflicts) {
+      await tx`
+        INSERT INTO conflicts (customer_id, field, postgres_value, stripe_value, winner, reason,
+                               stripe_event_id, detected_at)
+        VALUES (${customerId}, ${c.field}, ${tx.json(c.postgres as never)}, ${tx.json(c.stripe as never)},
+                ${c.winner}, ${c.reason}, ${c.eventId}, ${new Date(c.at)})
+        ON CONFLICT DO NOTHING`;
+    }
+    return { applied: true, version: await versionOf(tx, customerId), kept };
+  });
+}
+
+async function versionOf(tx: Tx, customerId: string): Promise<number | null> {
+  const [r] = await tx<
+    { version: string }[]
+  >`SELECT version FROM customers WHERE id = ${customerId}`;
+  return r ? Number(r.version) : null;
+}
+
+/** Inserted once under the id derived from its Stripe id, and linked in the same transaction. */
+async function insertBornOnStripe(
+  tx: Tx,
+  customerId: string,
+  stripeId: string,
+  f: CanonicalFields,
+): Promise<void> {
+  const inserted = await tx`
+    INSERT INTO customers (id, name, email, phone, address, metadata)
+    VALUES (${customerId}, ${f.name}, ${f.email}, ${f.phone},
+            ${f.address === null ? null : tx.json(f.address)}, ${tx.json(f.metadata)})
+    ON CONFLICT (id) DO NOTHING RETURNING id`;
+  if (inserted.length === 0) return;
+  await tx`
+    INSERT INTO customer_links (customer_id, target, external_id)
+    VALUES (${customerId}, 'stripe', ${stripeId}) ON CONFLICT DO NOTHING`;
+}
+
+/**
+ * Only the fields Stripe changed and won, and of those only the ones Postgres still holds as the
+ * merge saw them; each other one is a later Postgres change, recorded as a conflict Postgres won.
+ * A name is required here: the actor never asks to remove it.
+ */
+async function update(tx: Tx, customerId: string, a: CatalogueApply): Promise<FieldPatch> {
+  const [row] = await tx<CurrentRow[]>`
+    SELECT name, email, phone, address, metadata FROM customers
+    WHERE id = ${customerId} AND deleted_at IS NULL FOR UPDATE`;
+  if (!row) return {};
+  const current = canonicalFields(row);
+  const { patch, skipped } = stillExpected(current, a.patch, a.expected);
+  for (const field of skipped) {
+    const stripe = field.startsWith('metadata.')
+      ? (a.patch.metadata?.[field.slice('metadata.'.length)] ?? null)
+      : (a.patch as Record<string, unknown>)[field];
+    await tx`
+      INSERT INTO conflicts (customer_id, field, postgres_value, stripe_value, winner, reason,
+                             stripe_event_id, detected_at)
+      VALUES (${customerId}, ${field}, ${tx.json(valueAt(current, field) as never)},
+              ${tx.json((stripe ?? null) as never)}, 'postgres',
+              'changed again in Postgres while the change from Stripe was being applied; the later change wins',
+              ${a.eventIds[a.eventIds.length - 1] ?? ''}, now())
+      ON CONFLICT DO NOTHING`;
+  }
+  const meta = Object.entries(patch.metadata ?? {});
+  const put = Object.fromEntries(meta.filter(([, v]) => v !== null));
+  const drop = meta.filter(([, v]) => v === null).map(([k]) => k);
+  const name = patch.name ? patch.name : null;
+  const address =
+    patch.address === undefined || patch.address === null ? null : tx.json(patch.address);
+  await tx`
+    UPDATE customers SET
+      name = coalesce(${name}::text, name),
+      email = CASE WHEN ${patch.email !== undefined} THEN ${patch.email ?? null}::text ELSE email END,
+      phone = CASE WHEN ${patch.phone !== undefined} THEN ${patch.phone ?? null}::text ELSE phone END,
+      address = CASE WHEN ${patch.address !== undefined} THEN ${address}::jsonb ELSE address END,
+      metadata = (metadata || ${tx.json(put)}::jsonb) - ${tx.array(drop)}::text[]
+    WHERE id = ${customerId}`;
+  return valuesOf(current, skipped);
+}
+
+/** The current values of the named fields, as a patch. */
+function valuesOf(current: CanonicalFields, fields: readonly string[]): FieldPatch {
+  const out: Record<string, unknown> = {};
+  const metadata: Record<string, string | null> = {};
+  for (const f of fields) {
+    if (f.startsWith('metadata.')) {
+      const key = f.slice('metadata.'.length);
+      metadata[key] = current.metadata[key] ?? null;
+    } else out[f] = current[f as keyof CanonicalFields];
+  }
+  if (Object.keys(metadata).length > 0) out.metadata = metadata;
+  return out;
+}
+
+interface CurrentRow {
+  name: string;
+  email: string | null;
+  phone: string | null;
+  address: SyncedFields['address'];
+  metadata: Record<string, string>;
+}
+
+function valueAt(c: CanonicalFields, field: string): unknown {
+  if (field.startsWith('metadata.')) return c.metadata[field.slice('metadata.'.length)] ?? null;
+  return c[field as keyof CanonicalFields] ?? null;
+}
+
+/** The patch's fields whose current value is still the expected one, and the others by name. */
+export function stillExpected(
+  current: CanonicalFields,
+  patch: FieldPatch,
+  expected: FieldPatch | undefined,
+): { patch: FieldPatch; skipped: string[] } {
+  if (!expected) return { patch, skipped: [] };
+  const out: FieldPatch = {};
+  const skipped: string[] = [];
+  const keep = <K extends 'name' | 'email' | 'phone' | 'address'>(field: K) => {
+    if (patch[field] === undefined) return;
+    if (field in expected && !sameValue(current[field], expected[field])) skipped.push(field);
+    else (out as Record<string, unknown>)[field] = patch[field];
+  };
+  keep('name');
+  keep('email');
+  keep('phone');
+  keep('address');
+  const metadata: Record<string, string | null> = {};
+  for (const [key, value] of Object.entries(patch.metadata ?? {})) {
+    const want = expected.metadata?.[key];
+    if (want !== undefined && !sameValue(current.metadata[key] ?? null, want))
+      skipped.push(`metadata.${key}`);
+    else metadata[key] = value;
+  }
+  if (Object.keys(metadata).length > 0) out.metadata = metadata;
+  return { patch: out, skipped };
+}
+
+/**
+ * Forgets applied events older than the retention: by then Stripe has long stopped redelivering
+ * them (it retries for 3 days) and the INBOUND stream no longer holds them.
+ */
+export async function pruneInbox(sql: Sql, olderThanSeconds: number): Promise<number> {
+  const rows = await sql`
+    DELETE FROM inbox WHERE applied_at < now() - make_interval(secs => ${olderThanSeconds})`;
+  return rows.count;
+}

@@ -1,0 +1,84 @@
+// The merge policy: a per-field three-way merge of a change seen on Stripe against the last values
+// Stripe was known to hold (the base) and the content Postgres wants (ours).
+// - A field changed on Stripe only takes Stripe's value (applied to Postgres).
+// - A field changed on both sides to different values is a conflict: the later change wins, at
+//   one-second granularity, and a tie goes to Postgres.
+// - A field changed on both sides to the same value, or on Postgres only, needs nothing here: the
+//   push rule sends Postgres's value to Stripe where Stripe does not hold it.
+// Metadata merges key by key, so edits to different keys on each side both survive.
+import { sameValue, type CanonicalFields } from '../canonical.ts';
+import { SCALAR_FIELDS, type FieldPatch } from './push.ts';
+
+export type MergeWinner = 'stripe' | 'postgres';
+
+export interface Conflict {
+  /** `name`, `email`, `phone`, `address` or `metadata.<key>`. */
+  field: string;
+  postgres: unknown;
+  stripe: unknown;
+  winner: MergeWinner;
+  reason: string;
+}
+
+export interface MergeInput {
+  base: CanonicalFields;
+  ours: CanonicalFields;
+  theirs: CanonicalFields;
+  /** The second Postgres last changed a field (`name`, …, `metadata.<key>`). */
+  oursSecond: (field: string) => number;
+  /** The second of Stripe's change (the event's `created`). */
+  theirsSecond: number;
+}
+
+export interface MergeResult {
+  /** What Postgres must be given: Stripe's value of every field Stripe changed and won. */
+  apply: FieldPatch;
+  conflicts: Conflict[];
+}
+
+export function mergeFields(m: MergeInput): MergeResult {
+  const apply: FieldPatch = {};
+  const conflicts: Conflict[] = [];
+  const decide = (field: string, base: unknown, ours: unknown, theirs: unknown): boolean => {
+    if (sameValue(theirs, base) || sameValue(theirs, ours)) return false;
+    if (sameValue(ours, base)) return true;
+    const oursSecond = m.oursSecond(field);
+    const stripeWins = m.theirsSecond > oursSecond;
+    conflicts.push({
+      field,
+      postgres: ours ?? null,
+      stripe: theirs ?? null,
+      winner: stripeWins ? 'stripe' : 'postgres',
+      reason: stripeWins
+        ? `changed on both sides; Stripe's change (${iso(m.theirsSecond)}) is later than Postgres's (${iso(oursSecond)})`
+        : m.theirsSecond === oursSecond
+          ? `changed on both sides in the same second (${iso(oursSecond)}); a tie goes to Postgres`
+          : `changed on both sides; Postgres's change (${iso(oursSecond)}) is later than Stripe's (${iso(m.theirsSecond)})`,
+    });
+    return stripeWins;
+  };
+  for (const field of SCALAR_FIELDS) {
+    if (decide(field, m.base[field], m.ours[field], m.theirs[field])) {
+      (apply as Record<string, unknown>)[field] = m.theirs[field];
+    }
+  }
+  const keys = new Set([
+    ...Object.keys(m.base.metadata),
+    ...Object.keys(m.ours.metadata),
+    ...Object.keys(m.theirs.metadata),
+  ]);
+  const metadata: Record<string, string | null> = {};
+  for (const key of [...keys].sort()) {
+    const theirs = m.theirs.metadata[key] ?? null;
+    if (
+      decide(`metadata.${key}`, m.base.metadata[key] ?? null, m.ours.metadata[key] ?? null, theirs)
+    )
+      metadata[key] = theirs;
+  }
+  if (Object.keys(metadata).length > 0) apply.metadata = metadata;
+  return { apply, conflicts };
+}
+
+function iso(second: number): string {
+  return new Date(second * 1000).toISOString().replace('.000Z', 'Z');
+}

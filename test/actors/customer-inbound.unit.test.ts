@@ -1,0 +1,401 @@
+// The customer actor's rules for changes seen on Stripe: echoes, staleness, the merge policy,
+// deletes and Stripe-born customers, through its pure transitions.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { canonicalFields, type CanonicalFields } from '../../core/canonical.ts';
+import type { CustomerEvent } from '../../actors/customer/index.ts';
+import {
+  CUSTOMER,
+  FIELDS,
+  created,
+  deleted,
+  given,
+  intents,
+  pending,
+  stripe,
+  stripeCreated,
+  stripeUpdated,
+  updated,
+  when,
+  type Step,
+  type World,
+} from './gwt.ts';
+
+const BASE = canonicalFields(FIELDS);
+const STRIPE_ID = 'cus_A1';
+let n = 0;
+
+interface Seen {
+  key?: string | null;
+  created?: number;
+  type?: 'customer.created' | 'customer.updated' | 'customer.deleted';
+  rtwsId?: string | null;
+  eventId?: string;
+  stripeId?: string;
+}
+
+/** A Stripe event about the customer, `created` one second after the world's clock by default. */
+const observed =
+  (fields: Partial<CanonicalFields>, o: Seen = {}): Step =>
+  (w) => ({
+    type: 'StripeCustomerObserved',
+    eventId: o.eventId ?? `evt_${++n}`,
+    eventType: o.type ?? 'customer.updated',
+    stripeId: o.stripeId ?? STRIPE_ID,
+    created: o.created ?? Math.floor(w.now / 1000) + 1,
+    key: o.key ?? null,
+    fields: { ...BASE, ...fields },
+    rtwsId: o.rtwsId === undefined ? CUSTOMER : o.rtwsId,
+    at: w.now,
+  });
+
+const fetched =
+  (fields: Partial<CanonicalFields> | null): Step =>
+  (w) => ({
+    type: 'StripeCustomerFetched',
+    intentId: pending(w).id,
+    fields: fields === null ? null : { ...BASE, ...fields },
+    rtwsId: CUSTOMER,
+    at: w.now,
+  });
+
+/** The runtime's report of the oldest write: done, leaving the customer at `version`. */
+const applied =
+  (version: number | null, error: string | null = null): Step =>
+  (w) => ({
+    type: 'CatalogueApplied',
+    intentId: applies(w)[0]!.id,
+    version,
+    error,
+    at: w.now,
+  });
+
+/** The writes still to be carried out. */
+const applies = (w: World) =>
+  w.snapshot.context.inbound.applies.filter((a) => a.doneAtVersion === null);
+/** Linked and synced at version 1: Stripe holds FIELDS. */
+const synced = () => given(created(), stripeCreated(STRIPE_ID));
+
+test('a dashboard edit is applied to Postgres and not pushed back', () => {
+  const w = when(synced(), observed({ name: 'Ada King', email: 'ada@king.dev' }));
+  assert.equal(
+    applies(w).map((a) => [a.kind, a.patch]),
+    [['update', { name: 'Ada King', email: 'ada@king.dev' }]],
+  );
+  assert.equal(intents(w), []);
+  assert.is(stripe(w).known?.name, 'Ada King');
+  assert.is(stripe(w).status, 'synced');
+  // The change comes back from Postgres with origin stripe: nothing to push.
+  // The report usually comes before the fact of the write: nothing is pushed meanwhile either.
+  const reported = when(w, applied(2));
+  assert.equal(intents(reported), []);
+  const back = when(reported, updated({ name: 'Ada King', email: 'ada@king.dev' }, 2));
+  assert.equal(intents(back), []);
+  assert.equal(back.snapshot.context.inbound.applies, []);
+  assert.is(stripe(back).syncedVersion, 2);
+});
+
+test('the echo of our own write is dropped and does not advance the watermark', () => {
+  const w = given(created(), stripeCreated(STRIPE_ID), updated({ name: 'Ada King' }, 2));
+  const key = pending(w).key;
+  const pushed = when(w, stripeUpdated());
+  const mark = stripe(pushed).watermarks.lastEventSecond;
+  const echo = when(pushed, observed({ name: 'Ada King' }, { key }));
+  assert.equal(applies(echo), []);
+  assert.equal(intents(echo), []);
+  assert.is(stripe(echo).watermarks.lastEventSecond, mark);
+});
+
+test('an echo that arrives before our write is reported is recognised too', () => {
+  const w = given(created(), stripeCreated(STRIPE_ID), updated({ name: 'Ada King' }, 2));
+  const echo = when(w, observed({ name: 'Ada King' }, { key: pending(w).key }));
+  assert.equal(applies(echo), []);
+  assert.is(echo.snapshot.context.inbound.fetch, null);
+});
+
+test('an event while our write is in flight is settled by a fetch after it', () => {
+  const w = given(created(), stripeCreated(STRIPE_ID), updated({ name: 'Ada King' }, 2));
+  const e = when(w, observed({ name: 'Ada', email: 'dash@example.com' }));
+  assert.equal(applies(e), []);
+  const afterPush = when(e, stripeUpdated());
+  assert.is(pending(afterPush).op, 'fetch');
+  const merged = when(afterPush, fetched({ name: 'Ada King', email: 'dash@example.com' }));
+  assert.equal(
+    applies(merged).map((a) => a.patch),
+    [{ email: 'dash@example.com' }],
+  );
+  assert.is(stripe(merged).pending, null);
+});
+
+test('a stale event (at or before our last push) is fetched, not applied', () => {
+  const w = given(created(), stripeCreated(STRIPE_ID));
+  const lastPush = stripe(w).watermarks.lastPushSecond!;
+  const e = when(w, observed({ name: 'Old' }, { created: lastPush }));
+  assert.equal(applies(e), []);
+  assert.is(pending(e).op, 'fetch');
+  const merged = when(e, fetched({}));
+  assert.equal(applies(merged), [], 'Stripe holds what we know: nothing to apply');
+});
+
+test('a redelivered event changes nothing', () => {
+  const w = when(synced(), observed({ name: 'Ada King' }, { eventId: 'evt_dup' }));
+  const again = when(w, observed({ name: 'Ada King' }, { eventId: 'evt_dup' }));
+  assert.is(applies(again).length, 1);
+  assert.equal(again.snapshot.context, w.snapshot.context);
+});
+
+test('edits to different fields on both sides are both kept', () => {
+  // Postgres's email change waits in a failed push; Stripe changes the name meanwhile.
+  const w = given(created(), stripeCreated(STRIPE_ID), updated({ email: 'pg@example.com' }, 2));
+  const failed = when(w, (x) => ({
+    type: 'StripeCallFailed',
+    intentId: pending(x).id,
+    failure: 'permanent',
+    reason: 'no',
+    attempt: 1,
+    at: x.now,
+  }));
+  assert.is(stripe(failed).status, 'failed');
+  const m = when(failed, observed({ name: 'Stripe Name' }));
+  assert.equal(
+    applies(m).map((a) => a.patch),
+    [{ name: 'Stripe Name' }],
+  );
+  assert.equal(m.snapshot.context.inbound.conflicts, []);
+  // The target tries again with Postgres's email, under a key of its own.
+  assert.equal(pending(m).params, {
+    externalId: STRIPE_ID,
+    patch: { email: 'pg@example.com' },
+  });
+});
+
+test('the same field changed on both sides: the later change wins and a conflict is recorded', () => {
+  // Postgres's change comes well after our last push, so a Stripe event of its second is not in doubt.
+  const w = given(created(), stripeCreated(STRIPE_ID), (x) =>
+    updated({ name: 'PG' }, 2)({ ...x, now: x.now + 10_000 }),
+  );
+  const failed = when(w, (x) => ({
+    type: 'StripeCallFailed',
+    intentId: pending(x).id,
+    failure: 'permanent',
+    reason: 'no',
+    attempt: 1,
+    at: x.now,
+  }));
+  const later = when(
+    failed,
+    observed({ name: 'Stripe' }, { created: Math.floor(failed.now / 1000) + 5 }),
+  );
+  assert.equal(applies(later)[0]?.patch, { name: 'Stripe' });
+  const [c] = later.snapshot.context.inbound.conflicts;
+  assert.equal([c?.field, c?.postgres, c?.stripe, c?.winner], ['name', 'PG', 'Stripe', 'stripe']);
+
+  const tie = when(
+    failed,
+    observed(
+      { name: 'Stripe' },
+      { created: Math.floor(Date.parse(failed.snapshot.context.desired!.occurredAt) / 1000) },
+    ),
+  );
+  // Ties go to Postgres: nothing applied, Postgres's value pushed.
+  assert.equal(applies(tie)[0]?.patch, {});
+  assert.is(tie.snapshot.context.inbound.conflicts[0]?.winner, 'postgres');
+  assert.equal((pending(tie).params as { patch: unknown }).patch, { name: 'PG' });
+});
+
+test('a Stripe-born customer is inserted once, linked, and gets rtws_id in one update', () => {
+  const born = given(
+    observed(
+      { name: '', email: 'new@example.com' },
+      { type: 'customer.created', rtwsId: null, eventId: 'evt_born' },
+    ),
+  );
+  const [insert] = applies(born);
+  assert.is(insert?.kind, 'insert');
+  assert.is(insert?.fields?.name, 'new@example.com', 'the name falls back to the email');
+  assert.is(stripe(born).externalId, STRIPE_ID);
+  const dup = when(
+    born,
+    observed(
+      { name: '', email: 'new@example.com' },
+      { type: 'customer.created', rtwsId: null, eventId: 'evt_born' },
+    ),
+  );
+  assert.is(applies(dup).length, 1);
+  const inserted: Step = (x) => ({
+    type: 'CustomerCreated',
+    data: { ...FIELDS, name: 'new@example.com', email: 'new@example.com' },
+    metadata: {
+      customer_id: CUSTOMER,
+      version: 1,
+      origin: 'stripe',
+      outbox_id: 1,
+      occurred_at: new Date(x.now).toISOString(),
+    },
+    at: x.now,
+  });
+  const w = when(dup, applied(1), inserted);
+  const p = pending(w);
+  assert.is(p.op, 'update');
+  assert.is((p.params as { setRtwsId?: string }).setRtwsId, CUSTOMER);
+  const done = when(w, stripeUpdated());
+  assert.is(done.snapshot.context.inbound.restoreRtwsId, false);
+  assert.is(stripe(done).pending, null);
+});
+
+test('an update before its created inserts the customer', () => {
+  const w = given(observed({ name: 'Late' }, { type: 'customer.updated', rtwsId: null }));
+  assert.is(applies(w)[0]?.kind, 'insert');
+});
+
+test('a customer.created with our key is never Stripe-born', () => {
+  const w = given(observed({}, { type: 'customer.created', key: `rtws-${CUSTOMER}-create` }));
+  assert.equal(applies(w), []);
+});
+
+test('a deletion in Stripe deletes here; a late update does not bring it back', () => {
+  const w = when(synced(), observed({}, { type: 'customer.deleted' }));
+  assert.is(applies(w)[0]?.kind, 'delete');
+  assert.is(stripe(w).status, 'deleted');
+  const late = when(w, observed({ name: 'Zombie' }));
+  assert.is(applies(late).length, 1);
+  const gone = when(late, applied(2), deleted(2));
+  assert.equal(intents(gone), []);
+});
+
+test("our own delete's echo meets the tombstone", () => {
+  const w = given(created(), stripeCreated(STRIPE_ID), deleted(2));
+  const done = when(w, (x) => ({
+    type: 'StripeCustomerDeleted',
+    intentId: pending(x).id,
+    at: x.now,
+  }));
+  const echo = when(done, observed({}, { type: 'customer.deleted' }));
+  assert.equal(applies(echo), []);
+});
+
+test('rtws_id removed on Stripe is restored', () => {
+  const w = when(synced(), observed({}, { rtwsId: null }));
+  assert.is((pending(w).params as { setRtwsId?: string }).setRtwsId, CUSTOMER);
+});
+
+test('a refused write is reported and the actor goes on', () => {
+  const w = when(synced(), observed({ name: 'X' }), applied(null, '23514: check violation'));
+  assert.equal(w.snapshot.context.inbound.applies, []);
+  assert.is(w.snapshot.context.inbound.lastError, '23514: check violation');
+});
+
+test('an echo whose content differs (an edit landed in between) is settled by a fetch', () => {
+  const w = given(created(), stripeCreated(STRIPE_ID), updated({ name: 'Ada King' }, 2));
+  const key = pending(w).key;
+  const pushed = when(w, stripeUpdated());
+  const mark = stripe(pushed).watermarks.lastEventSecond;
+  const echo = when(
+    pushed,
+    observed(
+      { name: 'Ada King', phone: '+1 555' },
+      { key, created: Math.floor(pushed.now / 1000) + 5 },
+    ),
+  );
+  assert.equal(
+    applies(echo).map((a) => a.patch),
+    [{ phone: '+1 555' }],
+  );
+  assert.is(stripe(echo).watermarks.lastEventSecond, mark, 'an echo never moves the watermark');
+  // The same echo in the second of our push is in doubt: it is fetched.
+  const doubt = when(
+    pushed,
+    observed(
+      { name: 'Ada King', phone: '+1 555' },
+      { key, created: stripe(pushed).watermarks.lastPushSecond! },
+    ),
+  );
+  assert.is(pending(doubt).op, 'fetch');
+});
+
+test('an edit made in Stripe before the link is known is fetched and merged after it', () => {
+  const w = given(created());
+  const early = when(w, observed({ email: 'early@example.com' }, { key: null }));
+  assert.equal(applies(early), []);
+  const linkedW = when(early, stripeCreated(STRIPE_ID));
+  assert.is(pending(linkedW).op, 'fetch');
+  const merged = when(linkedW, fetched({ email: 'early@example.com' }));
+  assert.equal(
+    applies(merged).map((a) => a.patch),
+    [{ email: 'early@example.com' }],
+  );
+});
+
+test('a Stripe-born customer deleted before its created arrives is never inserted', () => {
+  const w = given(
+    observed({}, { type: 'customer.deleted', rtwsId: null }),
+    observed({ name: 'Ghost' }, { type: 'customer.created', rtwsId: null }),
+  );
+  assert.equal(applies(w), []);
+  assert.is(stripe(w).status, 'deleted');
+});
+
+test('a name removed in Stripe keeps ours, and ours goes back to Stripe', () => {
+  const w = when(synced(), observed({ name: '' }));
+  assert.equal(applies(w), []);
+  assert.is(stripe(w).known?.name, '');
+  assert.equal((pending(w).params as { patch: unknown }).patch, { name: FIELDS.name });
+});
+
+test('a field Postgres changed again before the write is left to Postgres, and pushed', () => {
+  const w = when(synced(), observed({ name: 'From Stripe', email: 'stripe@example.com' }));
+  const [write] = applies(w);
+  assert.equal(write?.expected, { name: 'Ada Lovelace', email: 'ada@example.com' });
+  const reported = when(w, (x) => ({
+    type: 'CatalogueApplied',
+    intentId: write!.id,
+    version: 3,
+    kept: { name: 'From API' },
+    error: null,
+    at: x.now,
+  }));
+  // The API's later name stands, and goes to Stripe before its fact has even arrived.
+  assert.equal((pending(reported).params as { patch: unknown }).patch, { name: 'From API' });
+  const facts = when(
+    reported,
+    stripeUpdated(),
+    updated({ name: 'From API' }, 2),
+    updated({ name: 'From API', email: 'stripe@example.com' }, 3),
+  );
+  assert.equal(intents(facts), []);
+  assert.equal(facts.snapshot.context.inbound.applies, []);
+});
+
+test("a conflict is timed by the field's own last change, not the customer's", () => {
+  // Postgres changes the name (its push refused), then much later the phone.
+  const w = given(created(), stripeCreated(STRIPE_ID), updated({ name: 'PG name' }, 2));
+  const failed = when(w, (x) => ({
+    type: 'StripeCallFailed',
+    intentId: pending(x).id,
+    failure: 'permanent',
+    reason: 'no',
+    attempt: 1,
+    at: x.now,
+  }));
+  const nameSecond = Math.floor(failed.now / 1000) - 1;
+  const later = when(
+    failed,
+    (x) => updated({ name: 'PG name', phone: '+1 1' }, 3)({ ...x, now: x.now + 100_000 }),
+    (x) => ({
+      type: 'StripeCallFailed',
+      intentId: pending(x).id,
+      failure: 'permanent',
+      reason: 'no',
+      attempt: 1,
+      at: x.now,
+    }),
+  );
+  const dash = when(later, observed({ name: 'Dashboard name' }, { created: nameSecond + 50 }));
+  const [c] = dash.snapshot.context.inbound.conflicts;
+  assert.equal([c?.field, c?.winner], ['name', 'stripe']);
+});
+
+const _typecheck: CustomerEvent['type'] = 'StripeCustomerObserved';
+void _typecheck;
+
+test.run();

@@ -1,0 +1,144 @@
+// The two-way property: any interleaving of API edits, Stripe (dashboard) edits, duplicated and
+// reordered webhooks and worker restarts converges. Once quiet, Postgres equals Stripe on every
+// synced field, there is one Stripe customer, and no write loop (Stripe's event count stays flat).
+// RTWS_PROPERTY_RUNS raises the number of interleavings tried.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import type Stripe from 'stripe';
+import { canonicalEmail, canonicalMetadata, canonicalString } from '../../core/canonical.ts';
+import { testSize } from '../harness/services.ts';
+import { linked, quiet, row, twoWay, type TwoWay } from './stack.ts';
+
+const test = suite<{ s: TwoWay }>('two-way convergence');
+test.before(async (ctx) => {
+  ctx.s = await twoWay({ separateWorker: true });
+});
+test.after(async (ctx) => {
+  await ctx.s?.close();
+});
+
+type Action =
+  | { kind: 'api'; name?: string; email?: string; phone?: string; tier?: string }
+  | { kind: 'stripe'; name?: string; email?: string; phone?: string; tier?: string }
+  | { kind: 'pause'; ms: number }
+  | { kind: 'restart' };
+
+// Few values, so that edits collide and revert.
+const name = fc.constantFrom('Ann', 'Bob', 'Cy');
+const email = fc.constantFrom('a@example.com', 'b@example.com', 'C@Example.com');
+const tier = fc.constantFrom('gold', 'silver');
+const phone = fc.constantFrom('+1 555 0100', '+1 555 0199');
+const edit = fc.record({ name, email, phone, tier }, { requiredKeys: [] });
+const action: fc.Arbitrary<Action> = fc.oneof(
+  { weight: 4, arbitrary: edit.map((e) => ({ kind: 'api' as const, ...e })) },
+  { weight: 4, arbitrary: edit.map((e) => ({ kind: 'stripe' as const, ...e })) },
+  {
+    weight: 2,
+    arbitrary: fc.integer({ min: 0, max: 400 }).map((ms) => ({ kind: 'pause' as const, ms })),
+  },
+  { weight: 1, arbitrary: fc.constant({ kind: 'restart' as const }) },
+);
+const webhooks = fc.record({
+  duplicate: fc.boolean(),
+  reorderWindow: fc.constantFrom(0, 3),
+  delayMs: fc.constantFrom(0, 30),
+});
+
+async function act(s: TwoWay, id: string, stripeId: string, a: Action): Promise<void> {
+  switch (a.kind) {
+    case 'api': {
+      const body: Record<string, unknown> = {};
+      if (a.name) body.name = a.name;
+      if (a.email) body.email = a.email;
+      if (a.phone) body.phone = a.phone;
+      if (a.tier) body.metadata = { tier: a.tier };
+      if (Object.keys(body).length > 0) await s.api.patch(id, body);
+      return;
+    }
+    case 'stripe': {
+      const body: Stripe.CustomerUpdateParams = {};
+      if (a.name) body.name = a.name;
+      if (a.email) body.email = a.email;
+      if (a.phone) body.phone = a.phone;
+      if (a.tier) body.metadata = { tier: a.tier };
+      if (Object.keys(body).length > 0) await s.stripe.customers.update(stripeId, body);
+      return;
+    }
+    case 'pause':
+      await new Promise((r) => setTimeout(r, a.ms));
+      return;
+    case 'restart':
+      await s.restartWorker();
+      return;
+  }
+}
+
+function synced(c: {
+  name?: string | null;
+  email?: string | null;
+  phone?: string | null;
+  metadata: Record<string, unknown>;
+}) {
+  return {
+    name: c.name ?? null,
+    email: canonicalEmail(c.email),
+    phone: canonicalString(c.phone),
+    metadata: canonicalMetadata(c.metadata),
+  };
+}
+
+async function eventCount(s: TwoWay, stripeId: string): Promise<number> {
+  let n = 0;
+  for await (const e of s.stripe.events.list({ limit: 100 })) {
+    if ((e.data.object as { id?: string }).id === stripeId) n++;
+  }
+  return n;
+}
+
+test('any interleaving converges, with one Stripe customer and no write loop', async ({ s }) => {
+  const runs = testSize('RTWS_PROPERTY_RUNS', 4);
+  let run = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      webhooks,
+      fc.array(action, { minLength: 3, maxLength: 10 }),
+      async (hooks, actions) => {
+        const { id } = await s.api.create({ name: `Run ${++run}`, email: 'start@example.com' });
+        const stripeId = await linked(s, id);
+        s.emu.configureWebhooks(hooks);
+        try {
+          for (const a of actions) await act(s, id, stripeId, a);
+        } finally {
+          s.emu.configureWebhooks({ duplicate: false, reorderWindow: 0, delayMs: 0 });
+        }
+        // Quiet: nothing left to deliver, and every consequence has landed.
+        let pg = await row(s, id);
+        let st = (await s.stripe.customers.retrieve(stripeId)) as Stripe.Customer;
+        for (let i = 0; i < 30 && JSON.stringify(synced(pg!)) !== JSON.stringify(synced(st)); i++) {
+          await quiet(s, 300);
+          pg = await row(s, id);
+          st = (await s.stripe.customers.retrieve(stripeId)) as Stripe.Customer;
+        }
+        assert.equal(
+          synced(pg!),
+          synced(st),
+          `Postgres and Stripe differ after ${JSON.stringify(actions)}`,
+        );
+        const before = await eventCount(s, stripeId);
+        await quiet(s, 1_500);
+        assert.is(await eventCount(s, stripeId), before, 'a write loop: Stripe events kept coming');
+        let mine = 0;
+        for await (const c of s.stripe.customers.list({ limit: 100 }))
+          if (c.metadata.rtws_id === id) mine++;
+        assert.is(mine, 1, 'one Stripe customer');
+        const [{ rows }] = await s.o.sql<[{ rows: number }]>`
+          SELECT count(*)::int AS rows FROM customers`;
+        assert.is(rows, run, 'one Postgres row per run: nothing inserted as Stripe-born');
+      },
+    ),
+    { numRuns: runs, endOnFailure: true },
+  );
+});
+
+test.run();

@@ -1,0 +1,84 @@
+// Changes made in Stripe flow back into Postgres with origin `stripe`; rtws's own writes do not.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { testSize } from '../harness/services.ts';
+import { linked, quiet, row, rowWhen, twoWay, type TwoWay } from './stack.ts';
+
+const test = suite<{ s: TwoWay }>('dashboard edits');
+test.before(async (ctx) => {
+  ctx.s = await twoWay();
+});
+test.after(async (ctx) => {
+  await ctx.s?.close();
+});
+
+test('a dashboard edit of name and email reaches Postgres, and so does every later one', async ({
+  s,
+}) => {
+  const { id } = await s.api.create({ name: 'Ada', email: 'ada@example.com' });
+  const stripeId = await linked(s, id);
+  await quiet(s, 300);
+  await s.stripe.customers.update(stripeId, { name: 'Ada Lovelace', email: 'ADA@lovelace.dev' });
+  const first = await rowWhen(s, id, (r) => r.name === 'Ada Lovelace');
+  assert.is(first?.email, 'ada@lovelace.dev');
+  assert.is(first?.origin, 'stripe');
+  await s.stripe.customers.update(stripeId, { name: 'Augusta Ada' });
+  assert.is((await rowWhen(s, id, (r) => r.name === 'Augusta Ada'))?.name, 'Augusta Ada');
+  // A revert to an earlier value is a change too.
+  await s.stripe.customers.update(stripeId, { name: 'Ada Lovelace' });
+  assert.is((await rowWhen(s, id, (r) => r.name === 'Ada Lovelace'))?.name, 'Ada Lovelace');
+});
+
+test('an edit caught between our push and its echo is applied; the echo writes nothing', async ({
+  s,
+}) => {
+  const { id } = await s.api.create({ name: 'Grace', email: 'grace@example.com' });
+  const stripeId = await linked(s, id);
+  await quiet(s, 300);
+  s.emu.pauseWebhooks();
+  const { version } = await s.api.patch(id, { name: 'Grace Hopper' });
+  // Our push has landed in Stripe; its echo is held back.
+  const pushed = async () => (await s.stripe.customers.retrieve(stripeId)) as { name: string };
+  for (let i = 0; i < 100 && (await pushed()).name !== 'Grace Hopper'; i++)
+    await new Promise((r) => setTimeout(r, 50));
+  assert.is((await pushed()).name, 'Grace Hopper');
+  await s.stripe.customers.update(stripeId, { email: 'grace@navy.mil' });
+  s.emu.resumeWebhooks();
+  const after = await rowWhen(s, id, (r) => r.email === 'grace@navy.mil');
+  assert.is(after?.name, 'Grace Hopper');
+  await quiet(s);
+  const final = await row(s, id);
+  // One write from Stripe (the email); the echo of our name added none.
+  assert.is(final?.version, version + 1);
+  assert.is(final?.email, 'grace@navy.mil');
+});
+
+test('API edits cause no write from Stripe and no more Stripe writes than changes', async ({
+  s,
+}) => {
+  const { id } = await s.api.create({ name: 'Echo', email: 'echo@example.com' });
+  const stripeId = await linked(s, id);
+  await quiet(s, 300);
+  s.emu.clearRequests();
+  const edits = testSize('RTWS_ECHO_EDITS', 1_000);
+  let version = 1;
+  for (let i = 0; i < edits; i++) {
+    ({ version } = await s.api.patch(id, { name: `Echo ${i}`, metadata: { n: String(i) } }));
+  }
+  await rowWhen(s, id, () => true);
+  await quiet(s, 2_000);
+  const final = await row(s, id);
+  assert.is(final?.version, version, 'no write with origin stripe');
+  assert.is(final?.origin, 'api');
+  const writes = s.emu.requests({ method: 'POST', path: `/v1/customers/${stripeId}` });
+  assert.ok(writes.length >= 1 && writes.length <= edits, `${writes.length} Stripe writes`);
+  // Every write carried our key (an echo caused none of its own), and once quiet there are none.
+  assert.ok(writes.every((w) => w.idempotencyKey?.startsWith('rtws-')));
+  await quiet(s, 1_000);
+  const after = s.emu.requests({ method: 'POST', path: `/v1/customers/${stripeId}` });
+  assert.is(after.length, writes.length, 'no write once quiet');
+  const inStripe = await s.stripe.customers.retrieve(stripeId);
+  assert.is((inStripe as { name: string }).name, `Echo ${edits - 1}`);
+});
+
+test.run();

@@ -1,0 +1,168 @@
+// A whole rtws wired both ways to a Stripe emulator: rtws pushes to it, and it delivers signed
+// webhooks back to rtws's receiver, with a short redelivery schedule.
+import Stripe from 'stripe';
+import type { Rtws } from '../../deploy/rtws.ts';
+import { startStripeEmulator, type StripeEmulator } from '../../adapters/stripe/emulator/index.ts';
+import {
+  startSalesforceEmulator,
+  type SalesforceEmulator,
+} from '../../adapters/salesforce/emulator/index.ts';
+import {
+  observe,
+  startTestRtws,
+  testEnvironment,
+  type Observer,
+  type TestEnvironment,
+} from '../harness/rtws.ts';
+import { eventually } from '../harness/stream.ts';
+import { LIVE_KEY } from '../sync/stack.ts';
+import { apiClient, type ApiClient } from '../sync/api-client.ts';
+
+const SECRET = 'whsec_inbound_tests';
+
+export interface TwoWay {
+  t: TestEnvironment;
+  o: Observer;
+  emu: StripeEmulator;
+  /** The SDK as a person at the dashboard uses it: no rtws key, so a real edit. */
+  stripe: Stripe;
+  rtws: Rtws;
+  api: ApiClient;
+  /** The webhook signing secret rtws accepts. */
+  secret: string;
+  /** With `salesforce`: the Salesforce emulator rtws also syncs to. */
+  sf: SalesforceEmulator | undefined;
+  /** With `separateWorker`: stops the worker process's rtws and starts it again. */
+  restartWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * `separateWorker`: the worker role runs in an rtws of its own, which `restartWorker` restarts
+ * while the API (and the webhook receiver Stripe delivers to) stays up. `salesforce`: Salesforce
+ * is a target too, through its emulator.
+ */
+export async function twoWay(
+  options: { separateWorker?: boolean; salesforce?: boolean } = {},
+): Promise<TwoWay> {
+  const t = await testEnvironment();
+  const o = await observe(t);
+  const emu = await startStripeEmulator({
+    port: 0,
+    searchLagMs: 0,
+    webhookRetryScheduleMs: [200, 400, 800],
+  });
+  const base = new URL(emu.url);
+  const stripe = new Stripe(LIVE_KEY, {
+    host: base.hostname,
+    port: Number(base.port),
+    protocol: 'http',
+    maxNetworkRetries: 0,
+  });
+  const sf = options.salesforce ? await startSalesforceEmulator({ port: 0 }) : undefined;
+  const env = {
+    STRIPE_SECRET_KEY: LIVE_KEY,
+    STRIPE_API_BASE: emu.url,
+    STRIPE_WEBHOOK_SECRET: SECRET,
+    ...(sf
+      ? {
+          SALESFORCE_LOGIN_URL: sf.loginUrl,
+          SALESFORCE_CLIENT_ID: sf.clientId,
+          SALESFORCE_CLIENT_SECRET: sf.clientSecret,
+        }
+      : {}),
+  };
+  const startWorker = () => startTestRtws(t, { ...env, RTWS_ROLES: 'worker' });
+  let rtws: Rtws | undefined;
+  let worker: Rtws | undefined;
+  try {
+    rtws = await startTestRtws(t, {
+      ...env,
+      ...(options.separateWorker ? { RTWS_ROLES: 'api,publisher' } : {}),
+    });
+    if (options.separateWorker) worker = await startWorker();
+    emu.registerWebhookEndpoint(`${rtws.url}/webhooks/stripe`, SECRET);
+  } catch (err) {
+    await worker?.close();
+    await rtws?.close();
+    await sf?.close();
+    await emu.close();
+    await o.close();
+    await t.cleanup();
+    throw err;
+  }
+  const started = rtws;
+  return {
+    t,
+    o,
+    emu,
+    stripe,
+    rtws: started,
+    api: apiClient(started.url!),
+    secret: SECRET,
+    sf,
+    async restartWorker() {
+      if (!worker) throw new Error('twoWay() was started without separateWorker');
+      await worker.close();
+      worker = undefined;
+      worker = await startWorker();
+    },
+    async close() {
+      await worker?.close();
+      await started.close();
+      await sf?.close();
+      await emu.close();
+      await o.close();
+      await t.cleanup();
+    },
+  };
+}
+
+export interface Row {
+  id: string;
+  name: string;
+  email: string | null;
+  phone: string | null;
+  metadata: Record<string, string>;
+  version: number;
+  origin: string;
+  deleted_at: Date | null;
+}
+
+export async function row(s: TwoWay, id: string): Promise<Row | undefined> {
+  const [r] = await s.o.sql<Row[]>`
+    SELECT id, name, email, phone, metadata, version::int AS version, origin, deleted_at
+    FROM customers WHERE id = ${id}`;
+  return r;
+}
+
+/** The Stripe id once the customer is linked (and Stripe holds the created customer). */
+export async function linked(s: TwoWay, id: string): Promise<string> {
+  const link = await eventually(
+    async () => {
+      const [l] = await s.o.sql<{ external_id: string }[]>`
+        SELECT external_id FROM customer_links WHERE customer_id = ${id} AND target = 'stripe'`;
+      return l?.external_id;
+    },
+    (v) => v !== undefined,
+    10_000,
+  );
+  if (!link) throw new Error(`customer ${id} was never linked to Stripe`);
+  return link;
+}
+
+/** Waits until the row passes `check`; returns it (the caller asserts on it). */
+export function rowWhen(s: TwoWay, id: string, check: (r: Row) => boolean, timeoutMs = 10_000) {
+  return eventually(
+    () => row(s, id),
+    (r) => r !== undefined && check(r),
+    timeoutMs,
+  );
+}
+
+/** Waits until webhooks and the work they cause have settled. */
+export async function quiet(s: TwoWay, ms = 1_500): Promise<void> {
+  await s.emu.flushWebhooks();
+  await new Promise((r) => setTimeout(r, ms));
+  await s.emu.flushWebhooks();
+}
