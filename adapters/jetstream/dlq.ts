@@ -9,7 +9,7 @@ import {
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Names } from '../../core/subjects.ts';
-import { NotFoundError } from '../../core/errors.ts';
+import { NotFoundError, ConflictError } from '../../core/errors.ts';
 import type { DeadLetterRecord } from './dead-letters.ts';
 
 export interface DlqEntry extends Omit<DeadLetterRecord, 'data_base64'> {
@@ -61,6 +61,11 @@ export async function deadLetterQueue(nc: NatsConnection, names: Names): Promise
     },
     async redrive(id) {
       const record = await read(id);
+      if (record.source === REFUSED_WRITES)
+        throw new ConflictError(
+          'this letter records a change from Stripe that Postgres refused; it cannot be redriven. ' +
+            "Correct the customer in Stripe (its next change flows) or in rtws's API",
+        );
       // The dedupe id makes a repeated redrive of the same entry a single publish.
       await js.publish(record.subject, Buffer.from(record.data_base64, 'base64'), {
         msgID: `redrive:${stream}:${id}`,
@@ -71,6 +76,9 @@ export async function deadLetterQueue(nc: NatsConnection, names: Names): Promise
     },
   };
 }
+
+/** The DLQ source of changes from Stripe that Postgres refused for good: a record, not a message. */
+export const REFUSED_WRITES = 'inbound';
 
 async function removeEntry(jsm: JetStreamManager, stream: string, id: number): Promise<void> {
   await jsm.streams.deleteMessage(stream, id, false).catch((err: unknown) => {

@@ -19,6 +19,7 @@ import {
 } from '../../actors/customer/index.ts';
 import type { IntentScheduler } from '../../actors/runtime/intent-scheduler.ts';
 import { encodeRecordedEvent, type RecordedEvent } from '../../actors/runtime/outcome-message.ts';
+import { REFUSED_WRITES } from '../jetstream/dlq.ts';
 import type { StepDone } from './fact-handler.ts';
 
 export interface CatalogueEffects {
@@ -73,7 +74,7 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
         if (!(err instanceof PermanentApplyError)) throw err;
         error = err.message;
         await d.deadLetters.publish({
-          source: 'inbound',
+          source: REFUSED_WRITES,
           stream: d.names.streams.changes,
           streamSeq: seq,
           subject: d.names.customerSubject(customerId),

@@ -180,4 +180,33 @@ test('a malformed inbound event goes to the DLQ with its reason, and the next on
   assert.is(r?.name, 'After the poison');
 });
 
+test('a change Postgres refuses is dead-lettered with its reason, cannot be redriven, and the next one flows', async ({
+  s,
+}) => {
+  await s.o.sql`ALTER TABLE customers ADD CONSTRAINT no_refused_names CHECK (name <> 'Refused')`;
+  try {
+    const { id } = await s.api.create({ name: 'Refusable' });
+    const stripeId = await linked(s, id);
+    await quiet(s, 300);
+    await s.stripe.customers.update(stripeId, { name: 'Refused' });
+    const dlq = await deadLetterQueue(s.o.nats, s.t.names);
+    const letters = await eventually(
+      async () => (await dlq.list(100)).data.filter((l) => l.source === 'inbound'),
+      (l) => l.length > 0,
+      10_000,
+    );
+    assert.match(letters[0]!.reason, /postgres refused the change from Stripe .*23514/);
+    const res = await fetch(`${s.rtws.url}/dlq/${letters[0]!.id}/retry`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer test-token-0123456789abcdef' },
+    });
+    assert.is(res.status, 409);
+    await s.stripe.customers.update(stripeId, { name: 'Accepted' });
+    const r = await rowWhen(s, id, (x) => x.name === 'Accepted');
+    assert.is(r?.name, 'Accepted');
+  } finally {
+    await s.o.sql`ALTER TABLE customers DROP CONSTRAINT no_refused_names`;
+  }
+});
+
 test.run();
