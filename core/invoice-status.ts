@@ -3,6 +3,7 @@
 //
 //   pending ─▶ draft ─▶ open ─▶ paid | void | uncollectible      (uncollectible ─▶ paid | void)
 //   pending | draft ─▶ failed                                     (issuing gave up)
+//   failed ─▶ draft | open | paid | void | uncollectible          (a redrive, or Stripe says so)
 import { Type, type Static } from '@sinclair/typebox';
 
 export const INVOICE_STATUSES = [
@@ -30,7 +31,7 @@ const RANK: Record<InvoiceStatus, number> = {
 /** Whether an invoice in status `from` may move to `to`: forward only, never to itself. */
 export function advances(from: InvoiceStatus, to: InvoiceStatus): boolean {
   if (from === to) return false;
-  if (from === 'failed') return false;
+  if (from === 'failed') return to !== 'pending';
   if (to === 'failed') return from === 'pending' || from === 'draft';
   if (from === 'paid' || from === 'void') return false;
   return RANK[to] > RANK[from];
