@@ -1,10 +1,14 @@
 // The worker SIGKILLed three times during a burst of creates and updates, and restarted each time:
 // once quiet, every customer converges with its last update and one Stripe customer. A restarted
-// worker has a new id, so it waits for the dead one's leases to expire (LEASE_TTL_MS) first.
+// worker has a new id, so it waits for the dead one's leases to expire (LEASE_TTL_MS) first; each
+// kill comes only once the new worker holds partitions and has worked on them for a while.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Rtws } from '../../deploy/rtws.ts';
+import { jetstream } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { spawnRtws, type RtwsProcess } from '../harness/process.ts';
+import { eventually } from '../harness/stream.ts';
 import { startTestRtws, testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
 import { apiClient, inPool } from './api-client.ts';
 import { awaitConvergence, converged, summary } from './convergence.ts';
@@ -31,6 +35,36 @@ test.after(async (ctx) => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The partition leases held now, and by whom; none before a worker made the bucket. */
+async function leases(
+  rtws: Rtws,
+  t: TestEnvironment,
+): Promise<{ held: number; holders: Set<string> }> {
+  const holders = new Set<string>();
+  let held = 0;
+  try {
+    const kv = await new Kvm(jetstream(rtws.nats)).open(t.names.bucket('LEASES'));
+    for await (const key of await kv.keys('p.*')) {
+      const entry = await kv.get(key);
+      if (entry?.operation !== 'PUT') continue;
+      held++;
+      holders.add(entry.json<{ holder: string }>().holder);
+    }
+  } catch (err) {
+    if (!/stream not found/.test(String(err))) throw err;
+  }
+  return { held, holders };
+}
+
+/** Waits until workers other than the `gone` ones hold every partition; returns them. */
+async function takenOver(rtws: Rtws, t: TestEnvironment, gone: Set<string>): Promise<Set<string>> {
+  const fresh = (l: { held: number; holders: Set<string> }) =>
+    l.held === t.names.partitions && [...l.holders].every((id) => !gone.has(id));
+  const now = await eventually(() => leases(rtws, t), fresh, 60_000, 250);
+  assert.ok(fresh(now), 'the restarted worker took every partition over');
+  return now.holders;
+}
+
 test('SIGKILL three times mid-burst: no duplicate, no lost update', async (ctx) => {
   const { t, side, rtws } = ctx as Required<typeof ctx>;
   const env = { ...t.env, ...side.env({ RTWS_ROLES: 'worker' }) };
@@ -51,11 +85,14 @@ test('SIGKILL three times mid-burst: no duplicate, no lost update', async (ctx) 
     }
   })();
   try {
+    let gone = new Set<string>();
     for (let k = 0; k < KILLS; k++) {
-      await sleep(2_500);
+      gone = new Set([...gone, ...(await takenOver(rtws, t, gone))]);
+      await sleep(1_500);
       assert.is(await ctx.worker.kill('SIGKILL'), null, 'ended by the signal');
       ctx.worker = spawnRtws(env);
     }
+    await takenOver(rtws, t, gone);
     await sleep(1_000);
   } finally {
     writing = false;
