@@ -1,5 +1,6 @@
-// `npm start` with no Stripe key: the built-in emulators start, rtws points at them, the banner
-// names them, and they stop with rtws.
+// `npm start` with no Stripe key: the built-in emulators start, rtws points at them (both ways: a
+// customer created in the emulator lands in the catalogue), the banner names them, and they stop
+// with rtws.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import Stripe from 'stripe';
@@ -48,6 +49,15 @@ test('the emulators start, answer their official clients, and stop with rtws', a
     assert.is(event.type, 'customer.created');
     assert.is(event.data.object.id, c.id);
     assert.match(inbound[0]!.msgId ?? '', /^evt_/);
+    // And made it into the catalogue: a customer born in the sandbox's Stripe.
+    const [row] = await eventually(
+      () => o.sql<{ name: string; origin: string }[]>`
+        SELECT c.name, c.origin FROM customers c JOIN customer_links l ON l.customer_id = c.id
+        WHERE l.target = 'stripe' AND l.external_id = ${c.id}`,
+      (rows) => rows.length === 1,
+      15_000,
+    );
+    assert.equal(row, { name: 'Sandboxed', origin: 'stripe' });
   } finally {
     await o.close();
   }
