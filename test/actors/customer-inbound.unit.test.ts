@@ -14,6 +14,7 @@ import {
   pending,
   stripe,
   stripeCreated,
+  stripeFailed,
   stripeUpdated,
   updated,
   when,
@@ -147,14 +148,7 @@ test('a redelivered event changes nothing', () => {
 test('edits to different fields on both sides are both kept', () => {
   // Postgres's email change waits in a failed push; Stripe changes the name meanwhile.
   const w = given(created(), stripeCreated(STRIPE_ID), updated({ email: 'pg@example.com' }, 2));
-  const failed = when(w, (x) => ({
-    type: 'StripeCallFailed',
-    intentId: pending(x).id,
-    failure: 'permanent',
-    reason: 'no',
-    attempt: 1,
-    at: x.now,
-  }));
+  const failed = when(w, stripeFailed('permanent'));
   assert.is(stripe(failed).status, 'failed');
   const m = when(failed, observed({ name: 'Stripe Name' }));
   assert.equal(
@@ -174,14 +168,7 @@ test('the same field changed on both sides: the later change wins and a conflict
   const w = given(created(), stripeCreated(STRIPE_ID), (x) =>
     updated({ name: 'PG' }, 2)({ ...x, now: x.now + 10_000 }),
   );
-  const failed = when(w, (x) => ({
-    type: 'StripeCallFailed',
-    intentId: pending(x).id,
-    failure: 'permanent',
-    reason: 'no',
-    attempt: 1,
-    at: x.now,
-  }));
+  const failed = when(w, stripeFailed('permanent'));
   const later = when(
     failed,
     observed({ name: 'Stripe' }, { created: Math.floor(failed.now / 1000) + 5 }),
@@ -369,26 +356,12 @@ test('a field Postgres changed again before the write is left to Postgres, and p
 test("a conflict is timed by the field's own last change, not the customer's", () => {
   // Postgres changes the name (its push refused), then much later the phone.
   const w = given(created(), stripeCreated(STRIPE_ID), updated({ name: 'PG name' }, 2));
-  const failed = when(w, (x) => ({
-    type: 'StripeCallFailed',
-    intentId: pending(x).id,
-    failure: 'permanent',
-    reason: 'no',
-    attempt: 1,
-    at: x.now,
-  }));
+  const failed = when(w, stripeFailed('permanent'));
   const nameSecond = Math.floor(failed.now / 1000) - 1;
   const later = when(
     failed,
     (x) => updated({ name: 'PG name', phone: '+1 1' }, 3)({ ...x, now: x.now + 100_000 }),
-    (x) => ({
-      type: 'StripeCallFailed',
-      intentId: pending(x).id,
-      failure: 'permanent',
-      reason: 'no',
-      attempt: 1,
-      at: x.now,
-    }),
+    stripeFailed('permanent'),
   );
   const dash = when(later, observed({ name: 'Dashboard name' }, { created: nameSecond + 50 }));
   const [c] = dash.snapshot.context.inbound.conflicts;

@@ -1,10 +1,7 @@
 // Many customers' pending Salesforce intents in few calls: upserts through the sObject
 // Collections upsert and delete, 200 records a call, one outcome per intent whatever happens to
 // the others.
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Connection } from 'jsforce';
-import type { SalesforceEmulator } from '../../adapters/salesforce/emulator/index.ts';
 import { executeSalesforceBatch } from '../../adapters/salesforce/batch.ts';
 import { executeSalesforceIntent } from '../../adapters/salesforce/executor.ts';
 import {
@@ -14,20 +11,10 @@ import {
   externalIdOf,
   failureOf,
   work,
-  emulatorAndConnection,
+  salesforceSuite,
 } from './fixtures.ts';
 
-const test = suite<{ emulator: SalesforceEmulator; conn: Connection }>('Salesforce batch');
-
-test.before(async (ctx) => {
-  Object.assign(ctx, await emulatorAndConnection(5_000));
-});
-test.after(async (ctx) => {
-  await ctx.emulator?.close();
-});
-test.before.each((ctx) => {
-  ctx.emulator.reset();
-});
+const test = salesforceSuite('Salesforce batch');
 
 const customers = (n: number, prefix: string) =>
   Array.from({ length: n }, (_, i) => create(`${prefix}-${i}`));

@@ -1,11 +1,9 @@
 // The coalescer against the emulator, through jsforce: calls made one customer at a time, as the
 // scheduler makes them, share sObject Collections requests, and each caller gets its own record's
 // outcome, whatever happens to the others or to the request as a whole.
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Connection } from 'jsforce';
 import type { SalesforceOutcomeEvent } from '../../actors/customer/index.ts';
-import type { SalesforceEmulator } from '../../adapters/salesforce/emulator/index.ts';
 import { SalesforceCoalescer, type CoalescerOptions } from '../../adapters/salesforce/coalescer.ts';
 import { executeSalesforceIntent } from '../../adapters/salesforce/executor.ts';
 import type { SalesforceWork } from '../../adapters/salesforce/target.ts';
@@ -16,20 +14,10 @@ import {
   externalIdOf,
   failureOf,
   work,
-  emulatorAndConnection,
+  salesforceSuite,
 } from './fixtures.ts';
 
-const test = suite<{ emulator: SalesforceEmulator; conn: Connection }>('Salesforce coalescer');
-
-test.before(async (ctx) => {
-  Object.assign(ctx, await emulatorAndConnection(5_000));
-});
-test.after(async (ctx) => {
-  await ctx.emulator?.close();
-});
-test.before.each((ctx) => {
-  ctx.emulator.reset();
-});
+const test = salesforceSuite('Salesforce coalescer');
 
 const coalescer = (conn: Connection, o: Partial<CoalescerOptions> = {}) =>
   new SalesforceCoalescer({ connection: () => Promise.resolve(conn), target: TARGET, ...o });

@@ -1,11 +1,8 @@
 // The Salesforce executor against the emulator, through jsforce: each intent, each failure class,
 // a token that expires mid-burst, and the rule that a resent create never makes a second record.
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Connection } from 'jsforce';
-import type { SalesforceEmulator } from '../../adapters/salesforce/emulator/index.ts';
 import { salesforceConnection } from '../../adapters/salesforce/client.ts';
 import { executeSalesforceIntent } from '../../adapters/salesforce/executor.ts';
 import {
@@ -15,20 +12,10 @@ import {
   externalIdOf,
   failureOf,
   work,
-  emulatorAndConnection,
+  salesforceSuite,
 } from './fixtures.ts';
 
-const test = suite<{ emulator: SalesforceEmulator; conn: Connection }>('Salesforce executor');
-
-test.before(async (ctx) => {
-  Object.assign(ctx, await emulatorAndConnection(2_000));
-});
-test.after(async (ctx) => {
-  await ctx.emulator?.close();
-});
-test.before.each((ctx) => {
-  ctx.emulator.reset();
-});
+const test = salesforceSuite('Salesforce executor', 2_000);
 
 test('create upserts by our id with the mapped fields; a resend finds the same record', async ({
   conn,

@@ -1,6 +1,7 @@
 // Shared by the Salesforce executor suites: intents as the actor records them, and counts read
 // back through jsforce.
 import type { Connection } from 'jsforce';
+import { suite } from 'uvu';
 import {
   startSalesforceEmulator,
   type SalesforceEmulator,
@@ -94,4 +95,22 @@ export async function emulatorAndConnection(
     await emulator.close();
     throw err;
   }
+}
+
+/**
+ * A suite with its own emulator and jsforce connection (`timeoutMs` per call), reset before each
+ * test and closed after the suite.
+ */
+export function salesforceSuite(name: string, timeoutMs = 5_000) {
+  const test = suite<{ emulator: SalesforceEmulator; conn: Connection }>(name);
+  test.before(async (ctx) => {
+    Object.assign(ctx, await emulatorAndConnection(timeoutMs));
+  });
+  test.after(async (ctx) => {
+    await ctx.emulator?.close();
+  });
+  test.before.each((ctx) => {
+    ctx.emulator.reset();
+  });
+  return test;
 }
