@@ -177,6 +177,19 @@ export const VARIABLES = [
     doc: 'Stripe API origin, e.g. http://127.0.0.1:12111, without /v1.',
   },
   {
+    name: 'RTWS_STRIPE_RATE',
+    parse: 'int',
+    schema: Int(1, 10_000),
+    doc: "Stripe calls rtws starts per second. Unset: 20 with a test key, 80 with a live key (Stripe allows 25 and 100); raise it only where the account's limit was raised.",
+  },
+  {
+    name: 'RTWS_STRIPE_CONCURRENCY',
+    parse: 'int',
+    schema: Int(1, 1_000),
+    default: '8',
+    doc: 'Stripe calls in flight at once, across customers.',
+  },
+  {
     name: 'SALESFORCE_LOGIN_URL',
     parse: 'string',
     schema: Url('https?'),
@@ -242,6 +255,9 @@ export interface Config {
     readonly secretKey: string | undefined;
     readonly webhookSecrets: readonly string[];
     readonly apiBase: string | undefined;
+    /** Calls started per second; undefined: the default of the key's mode. */
+    readonly rate: number | undefined;
+    readonly concurrency: number;
   };
   readonly salesforce: {
     readonly loginUrl: string | undefined;
@@ -344,6 +360,8 @@ export function loadConfig(env: Env): Config {
       secretKey,
       webhookSecrets: get<string[] | undefined>('STRIPE_WEBHOOK_SECRET') ?? [],
       apiBase: get('STRIPE_API_BASE'),
+      rate: get('RTWS_STRIPE_RATE'),
+      concurrency: get('RTWS_STRIPE_CONCURRENCY'),
     },
     salesforce: {
       loginUrl: get('SALESFORCE_LOGIN_URL'),

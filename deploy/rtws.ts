@@ -111,7 +111,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
       }),
       onExecuted: (target, outcome, ms) => metrics.executed(target, outcome, ms),
       executors: targetExecutors({
-        ...(secretKey ? { stripe: { secretKey, apiBase } } : {}),
+        ...(secretKey ? { stripe: { ...config.stripe, secretKey } } : {}),
         ...(loginUrl && clientId && clientSecret
           ? { salesforce: { ...config.salesforce, loginUrl, clientId, clientSecret } }
           : {}),

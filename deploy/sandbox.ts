@@ -54,6 +54,7 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
   const sandboxed: Config = Object.freeze({
     ...config,
     stripe: Object.freeze({
+      ...config.stripe,
       secretKey: SANDBOX_STRIPE_KEY,
       apiBase: stripe.url,
       webhookSecrets: Object.freeze([secret]),

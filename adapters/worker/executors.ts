@@ -16,7 +16,14 @@ export const CALL_TIMEOUT_MS = 5_000;
 export const LEASE_TTL_MS = 20_000;
 
 export interface ExecutorSettings {
-  stripe?: { secretKey: string; apiBase?: string | undefined };
+  stripe?: {
+    secretKey: string;
+    apiBase?: string | undefined;
+    /** Calls started per second; default `defaultStripeRate`. */
+    rate?: number | undefined;
+    /** Calls in flight at once; default 8. */
+    concurrency?: number | undefined;
+  };
   salesforce?: {
     loginUrl: string;
     clientId: string;
@@ -26,14 +33,21 @@ export interface ExecutorSettings {
   } & SalesforceTarget;
 }
 
+/** Stripe allows 25 requests/s in test mode and 100/s live; rtws stays under both. */
+export function defaultStripeRate(secretKey: string): number {
+  return secretKey.includes('_live_') ? 80 : 20;
+}
+
 export function targetExecutors(s: ExecutorSettings): Partial<Record<TargetName, TargetExecutor>> {
   const out: Partial<Record<TargetName, TargetExecutor>> = {};
   if (s.stripe) {
-    const stripe = stripeClient({ ...s.stripe, timeoutMs: CALL_TIMEOUT_MS });
-    // Stripe allows 25 requests/s in test mode and 100/s live; rtws stays under both.
-    const perSecond = s.stripe.secretKey.includes('_live_') ? 80 : 20;
+    const { secretKey, apiBase } = s.stripe;
+    const stripe = stripeClient({ secretKey, apiBase, timeoutMs: CALL_TIMEOUT_MS });
     out.stripe = {
-      limits: { concurrency: 8, perSecond },
+      limits: {
+        concurrency: s.stripe.concurrency ?? 8,
+        perSecond: s.stripe.rate ?? defaultStripeRate(secretKey),
+      },
       execute: (_customerId, intent) => executeStripeIntent(stripe, intent as StripeIntent),
     };
   }

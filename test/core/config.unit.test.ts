@@ -35,6 +35,13 @@ test("Salesforce's quota pause is 5 min unless set", () => {
   );
 });
 
+test("Stripe's pace follows the key's mode unless set", () => {
+  const d = loadConfig({}).stripe;
+  assert.equal([d.rate, d.concurrency], [undefined, 8]);
+  const set = loadConfig({ RTWS_STRIPE_RATE: '90', RTWS_STRIPE_CONCURRENCY: '16' }).stripe;
+  assert.equal([set.rate, set.concurrency], [90, 16]);
+});
+
 const bad: [Record<string, string>, string][] = [
   [{ PORT: 'eighty' }, 'PORT'],
   [{ PORT: '70000' }, 'PORT'],
@@ -45,6 +52,8 @@ const bad: [Record<string, string>, string][] = [
   [{ STRIPE_SECRET_KEY: 'sk_test_x' }, 'STRIPE_WEBHOOK_SECRET'],
   [{ SALESFORCE_CLIENT_ID: 'id' }, 'SALESFORCE_LOGIN_URL'],
   [{ RTWS_SALESFORCE_QUOTA_PAUSE_MS: '10' }, 'RTWS_SALESFORCE_QUOTA_PAUSE_MS'],
+  [{ RTWS_STRIPE_RATE: '0' }, 'RTWS_STRIPE_RATE'],
+  [{ RTWS_STRIPE_CONCURRENCY: 'many' }, 'RTWS_STRIPE_CONCURRENCY'],
 ];
 
 for (const [env, variable] of bad) {
