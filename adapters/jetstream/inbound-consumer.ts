@@ -55,6 +55,12 @@ export interface InboundConsumerOptions {
   readonly retry?: BackoffPolicy;
   /** Events in flight at once from this consumer, per worker. */
   readonly maxAckPending?: number;
+  /**
+   * Events handled at once (default 1). Events with the same key (`keyOf`, e.g. the Stripe object
+   * they are about) are still handled one after the other, in stream order.
+   */
+  readonly concurrency?: number;
+  readonly keyOf?: (m: JsMsg) => string;
   readonly handle: (m: JsMsg) => Promise<InboundVerdict>;
 }
 
@@ -96,7 +102,7 @@ export async function startInboundConsumer(o: InboundConsumerOptions): Promise<I
   const consumer = await jetstream(o.nats).consumers.get(o.names.streams.inbound, name);
   const messages = await consumer.consume({ max_messages: 64 });
   const handle = handler(o, delivery.maxDeliver, o.retry ?? INBOUND_RETRY);
-  const running = pull(messages, handle).catch((err: unknown) =>
+  const running = pull(messages, handle, o.concurrency ?? 1, o.keyOf).catch((err: unknown) =>
     o.log.warn({ err, consumer: name }, 'inbound consumer ended'),
   );
   return {
@@ -132,8 +138,28 @@ async function ensureConsumer(
   return name;
 }
 
-async function pull(messages: ConsumerMessages, handle: (m: JsMsg) => Promise<void>) {
-  for await (const m of messages) await handle(m);
+async function pull(
+  messages: ConsumerMessages,
+  handle: (m: JsMsg) => Promise<void>,
+  concurrency: number,
+  keyOf: ((m: JsMsg) => string) | undefined,
+) {
+  const inFlight = new Set<Promise<void>>();
+  /** The last event in hand for each key: the next one of that key waits for it. */
+  const tails = new Map<string, Promise<void>>();
+  for await (const m of messages) {
+    while (inFlight.size >= concurrency) await Promise.race(inFlight);
+    const key = keyOf?.(m) ?? '';
+    const before = tails.get(key) ?? Promise.resolve();
+    const done: Promise<void> = before.then(() => handle(m));
+    tails.set(key, done);
+    inFlight.add(done);
+    void done.finally(() => {
+      inFlight.delete(done);
+      if (tails.get(key) === done) tails.delete(key);
+    });
+  }
+  await Promise.all(inFlight);
 }
 
 function handler(o: InboundConsumerOptions, maxDeliver: number, retry: BackoffPolicy) {

@@ -131,6 +131,17 @@ export function parseCustomerEvent(data: Uint8Array): ParsedCustomerEvent {
   };
 }
 
+/** The Stripe object an event is about (its `data.object.id`), or '' when it cannot be read. */
+export function stripeObjectId(m: { data: Uint8Array }): string {
+  try {
+    const id = (JSON.parse(decoder.decode(m.data)) as { data?: { object?: { id?: unknown } } })
+      .data?.object?.id;
+    return typeof id === 'string' ? id : '';
+  } catch {
+    return '';
+  }
+}
+
 /** Our customer id for a Stripe customer, under the trust rules above. */
 export async function customerIdFor(
   sql: Sql,
@@ -208,6 +219,9 @@ function consumeCustomerEvents(o: CustomerInboundOptions): Promise<InboundConsum
     durable: 'customers',
     eventFilter: 'customer.*',
     dlqSource: 'stripe-customers',
+    // Events of different Stripe customers are mapped at once; one customer's keep their order.
+    concurrency: 32,
+    keyOf: stripeObjectId,
     ...(o.delivery ? { delivery: o.delivery } : {}),
     handle,
   });
