@@ -34,7 +34,7 @@ const PACED_PER_SECOND = 500;
 const RAW_APP = 'rtws-bench-raw';
 const API_LABEL = 'api';
 
-interface Target {
+export interface Target {
   url: URL;
   token: string;
   agent: http.Agent;
@@ -42,21 +42,28 @@ interface Target {
 
 class RequestFailed extends Error {
   constructor(
+    what: string,
     readonly status: number | undefined,
     body: string,
   ) {
-    super(`POST /customers answered ${status}: ${body.slice(0, 200)}`);
+    super(`${what} answered ${status}: ${body.slice(0, 200)}`);
   }
 }
 
-/** One POST /customers; resolves with the new customer's id. */
-function createCustomer(t: Target, n: number): Promise<string> {
-  const body = JSON.stringify({ name: `Bench ${n}`, email: `bench.${n}@example.com` });
+/** One write over the keep-alive agent; resolves with the customer's id and new version. */
+export function writeCustomer(
+  t: Target,
+  method: 'POST' | 'PATCH',
+  path: string,
+  fields: Record<string, unknown>,
+): Promise<{ id: string; version: number }> {
+  const body = JSON.stringify(fields);
+  const expected = method === 'POST' ? 201 : 200;
   return new Promise((resolve, reject) => {
     const req = http.request(
-      new URL('/customers', t.url),
+      new URL(path, t.url),
       {
-        method: 'POST',
+        method,
         agent: t.agent,
         headers: {
           authorization: `Bearer ${t.token}`,
@@ -69,8 +76,9 @@ function createCustomer(t: Target, n: number): Promise<string> {
         res.setEncoding('utf8');
         res.on('data', (c: string) => (text += c));
         res.on('end', () => {
-          if (res.statusCode !== 201) reject(new RequestFailed(res.statusCode, text));
-          else resolve((JSON.parse(text) as { id: string }).id);
+          if (res.statusCode !== expected)
+            reject(new RequestFailed(`${method} ${path}`, res.statusCode, text));
+          else resolve(JSON.parse(text) as { id: string; version: number });
         });
         res.on('error', reject);
       },
@@ -80,8 +88,14 @@ function createCustomer(t: Target, n: number): Promise<string> {
   });
 }
 
+/** One POST /customers; resolves with the new customer's id. */
+export async function createCustomer(t: Target, n: number): Promise<string> {
+  const body = { name: `Bench ${n}`, email: `bench.${n}@example.com` };
+  return (await writeCustomer(t, 'POST', '/customers', body)).id;
+}
+
 /** Closed-loop clients, each with one request in flight. */
-function startClients(t: Target, clients: number) {
+export function startClients(t: Target, clients: number) {
   let running = true;
   const done = { count: 0, errors: 0, lastError: undefined as unknown };
   let n = 0;
@@ -252,7 +266,7 @@ async function paced(
   };
 }
 
-function apiUrl(rtws: RtwsProcess): URL {
+export function apiUrl(rtws: RtwsProcess): URL {
   const match = /API:\s+(\S+)/.exec(rtws.output());
   if (!match) throw new Error(`rtws printed no API URL:\n${rtws.output()}`);
   return new URL(match[1]!);

@@ -131,6 +131,7 @@ export async function streamCount(nc: NatsConnection, stream: string): Promise<n
 
 export interface Landed {
   customerId: string;
+  version: number;
   /** The outbox row's `occurred_at`: the trigger's clock just before commit (ms precision). */
   occurredAtMs: number;
   /** The stream's store time, which is when the server sends the PubAck. */
@@ -155,6 +156,7 @@ export async function readLanded(
     const meta = m.json<CustomerChanged>().metadata;
     out.push({
       customerId: meta.customer_id,
+      version: meta.version,
       occurredAtMs: Date.parse(meta.occurred_at),
       storedAtMs: Number(m.info.timestampNanos) / 1e6,
     });

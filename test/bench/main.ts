@@ -1,7 +1,10 @@
-// `npm run bench [-- capture api stripe-emulator]`: the capture and API benchmarks, each figure
-// printed next to a baseline taken in the same run, with the machine and the CPU split.
-// RTWS_BENCH_SECONDS sets the length of each measured phase (default 6; a warm-up precedes it);
-// RTWS_BENCH_PROFILE=<dir> makes the rtws children write CPU profiles there and prints a summary.
+// `npm run bench [-- capture api stripe-emulator pipeline inbound]`: the capture, API, emulator,
+// end-to-end pipeline and inbound benchmarks, each figure printed next to a baseline taken in the
+// same run, with the machine and the CPU split. RTWS_BENCH_SECONDS sets the length of each
+// measured phase (default 6; a warm-up precedes it); RTWS_BENCH_PIPELINE_CUSTOMERS the pipeline's
+// bulk load (default 100,000); RTWS_BENCH_STRIPE_RATE / _CONCURRENCY rtws's Stripe pace in the
+// pipeline (default 2,000/s, 32); RTWS_BENCH_PROFILE=<dir> makes the rtws children write CPU
+// profiles there and prints a summary.
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -10,6 +13,8 @@ import { connectPostgres } from '../../adapters/postgres/connect.ts';
 import { sharedServices } from '../harness/services.ts';
 import { benchCapture, type BenchResult } from './capture.ts';
 import { benchApi } from './api.ts';
+import { benchPipeline } from './pipeline.ts';
+import { benchInbound } from './inbound.ts';
 import {
   machine,
   profileFiles,
@@ -20,7 +25,7 @@ import {
   type Versions,
 } from './report.ts';
 
-const BENCHES = ['capture', 'api', 'stripe-emulator'] as const;
+const BENCHES = ['capture', 'api', 'stripe-emulator', 'pipeline', 'inbound'] as const;
 type Bench = (typeof BENCHES)[number];
 
 class BenchUsageError extends Error {}
@@ -41,6 +46,16 @@ function timingFrom(raw: string | undefined, profileDir: string | undefined): Ti
     timing.profileDir = resolve(profileDir);
   }
   return timing;
+}
+
+function customersFrom(raw: string | undefined): number {
+  const n = raw === undefined || raw === '' ? 100_000 : Number(raw);
+  if (!Number.isInteger(n) || n < 100 || n > 1_000_000) {
+    throw new BenchUsageError(
+      `RTWS_BENCH_PIPELINE_CUSTOMERS must be a whole number in [100, 1000000], got ${JSON.stringify(raw)}`,
+    );
+  }
+  return n;
 }
 
 function selected(args: readonly string[]): Bench[] {
@@ -96,15 +111,20 @@ function printProfiles(dir: string): void {
   }
 }
 
-const runners: Record<Bench, (timing: Timing) => Promise<BenchResult>> = {
-  capture: benchCapture,
-  api: benchApi,
-  'stripe-emulator': () => benchStripeEmulator(),
-};
+function runners(customers: number): Record<Bench, (timing: Timing) => Promise<BenchResult>> {
+  return {
+    capture: benchCapture,
+    api: benchApi,
+    'stripe-emulator': () => benchStripeEmulator(),
+    pipeline: (timing) => benchPipeline(timing, customers),
+    inbound: benchInbound,
+  };
+}
 
 async function main(): Promise<void> {
   const timing = timingFrom(process.env.RTWS_BENCH_SECONDS, process.env.RTWS_BENCH_PROFILE);
   const benches = selected(process.argv.slice(2));
+  const run = runners(customersFrom(process.env.RTWS_BENCH_PIPELINE_CUSTOMERS));
   const started = performance.now();
   const header = `## Machine\n${machine(await versions())}\n- phases: ${timing.warmupMs / 1000} s warm-up, ${timing.measureMs / 1000} s measured`;
   console.log(header);
@@ -112,7 +132,7 @@ async function main(): Promise<void> {
   const cpu: string[] = [];
   for (const b of benches) {
     console.error(`bench: ${b}...`);
-    const r = await runners[b](timing);
+    const r = await run[b](timing);
     figures.push(...r.figures);
     cpu.push(...r.cpu);
     console.log(`\n${table(r.figures)}`);

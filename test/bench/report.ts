@@ -122,6 +122,14 @@ function processCpu(pid: number): number | undefined {
   return fields && (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
+/** A process's resident set now and at its peak, in bytes, from /proc/<pid>/status. */
+export function memoryOf(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) * 1024;
+  return { rss: kib('VmRSS'), peak: kib('VmHWM') };
+}
+
 export function parentOf(pid: number): number | undefined {
   const fields = statFields(pid);
   return fields && Number(fields[1]);
@@ -208,7 +216,7 @@ export function sampleCpu(groups: CpuGroups): CpuSample {
 }
 
 /** CPU seconds a group used between two samples, over the processes alive in both. */
-function groupDelta(before: CpuSample, after: CpuSample, name: string): number {
+export function groupDelta(before: CpuSample, after: CpuSample, name: string): number {
   let sum = 0;
   for (const [pid, cpu] of before.used[name] ?? []) {
     const later = after.used[name]?.get(pid);

@@ -21,7 +21,7 @@ const WARM_UP_MS = 3_000;
 const WEBHOOK_EVENTS = 5_000;
 const entry = new URL('../../deploy/stripe-emulator.ts', import.meta.url).pathname;
 
-async function startEmulatorProcess(): Promise<{ child: ChildProcess; url: string }> {
+export async function startEmulatorProcess(): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', entry, '--port', '0'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -1,0 +1,189 @@
+// What the inbound benchmark runs against, pinned: a fresh database and namespace, the Stripe
+// emulator in its own process (no rate limit, no faults, webhooks posted to rtws's
+// POST /webhooks/stripe) and rtws in its own process with a live-mode key and Salesforce off. The
+// full stack runs every role; the receiver-only stack runs the api role alone, so verified events
+// are stored in INBOUND and nothing consumes them.
+import http from 'node:http';
+import type { ChildProcess } from 'node:child_process';
+import Stripe from 'stripe';
+import type { Observer, TestEnvironment } from '../harness/rtws.ts';
+import { spawnRtws, type RtwsProcess } from '../harness/process.ts';
+import { eventually } from '../harness/stream.ts';
+import { apiUrl, createCustomer, type Target } from './api.ts';
+import { spawnAndWait, stopChild } from './capture.ts';
+import { profileEnv, sleep, type Timing } from './report.ts';
+import { benchBase, control } from './pipeline-stack.ts';
+
+/** rtws paces its own Stripe calls at 80/s for a live key (20/s for a test key). */
+const LIVE_KEY = 'sk_live_rtws_bench_inbound';
+export const WEBHOOK_SECRET = 'whsec_rtws_bench_inbound';
+export const INBOUND_LABEL = 'inbound';
+const SEED_CLIENTS = 16;
+/** A wait (seeding, linking, draining) fails after this long without progress. */
+export const STALL_MS = 60_000;
+
+export type Roles = 'api,publisher,worker' | 'api';
+
+export interface InboundStack {
+  readonly env: TestEnvironment;
+  readonly o: Observer;
+  readonly emulator: { child: ChildProcess; url: string };
+  readonly rtws: RtwsProcess;
+  readonly target: Target;
+  /** The SDK as a person at the dashboard uses it: no rtws idempotency key. */
+  readonly stripe: Stripe;
+  close(): Promise<void>;
+}
+
+/** rtws with `roles`; without the publisher role there is no probe to wait for, only the banner. */
+async function spawnRoles(
+  env: TestEnvironment,
+  o: Observer,
+  roles: Roles,
+  extra: Record<string, string>,
+): Promise<RtwsProcess> {
+  const rtws =
+    roles === 'api'
+      ? spawnRtws({ ...env.env, ...extra, RTWS_ROLES: roles })
+      : await spawnAndWait(env, o, roles, extra);
+  const deadline = Date.now() + 30_000;
+  while (!/API:/.test(rtws.output()) && rtws.child.exitCode === null && Date.now() < deadline)
+    await sleep(50);
+  if (!/API:/.test(rtws.output())) {
+    await stopChild(rtws);
+    throw new Error(`rtws (${roles}) did not start:\n${rtws.output()}`);
+  }
+  return rtws;
+}
+
+export async function startInboundStack(timing: Timing, roles: Roles): Promise<InboundStack> {
+  const { env, o, emulator, closers, close } = await benchBase();
+  try {
+    const rtws = await spawnRoles(env, o, roles, {
+      STRIPE_SECRET_KEY: LIVE_KEY,
+      STRIPE_API_BASE: emulator.url,
+      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      ...(roles === 'api' ? {} : profileEnv(timing, INBOUND_LABEL)),
+    });
+    closers.push(() => stopChild(rtws));
+    const url = apiUrl(rtws);
+    await control(emulator.url, 'POST', 'webhooks/endpoints', {
+      url: new URL('/webhooks/stripe', url).href,
+      secret: WEBHOOK_SECRET,
+    });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+    closers.push(async () => agent.destroy());
+    const base = new URL(emulator.url);
+    const stripe = new Stripe(LIVE_KEY, {
+      host: base.hostname,
+      port: Number(base.port),
+      protocol: 'http',
+      maxNetworkRetries: 0,
+      telemetry: false,
+      httpClient: Stripe.createNodeHttpClient(agent),
+    });
+    return {
+      env,
+      o,
+      emulator,
+      rtws,
+      target: { url, token: env.env.RTWS_API_TOKEN!, agent },
+      stripe,
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+async function linked(s: InboundStack, ids: string[]): Promise<{ external_id: string }[]> {
+  return s.o.sql<{ external_id: string }[]>`
+    SELECT external_id FROM customer_links
+    WHERE target = 'stripe' AND customer_id = ANY(${s.o.sql.array(ids)}::uuid[])`;
+}
+
+/** Waits until `count` passes `want`, failing after STALL_MS without progress. */
+export async function waitFor(what: string, count: () => Promise<number>, want: number) {
+  let seen = await count();
+  let progressAt = Date.now();
+  while (seen < want) {
+    if (Date.now() - progressAt > STALL_MS)
+      throw new Error(`${what}: ${seen} of ${want}, no progress for ${STALL_MS} ms`);
+    await sleep(100);
+    const now = await count();
+    if (now > seen) [seen, progressAt] = [now, Date.now()];
+  }
+}
+
+/**
+ * Creates `n` customers through the API and waits until rtws has linked each to its Stripe
+ * customer; returns their Stripe ids. The creates' echoes come back as webhooks and are dropped.
+ */
+export async function seedLinked(s: InboundStack, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: SEED_CLIENTS }, async () => {
+      while (next < n) ids.push(await createCustomer(s.target, next++));
+    }),
+  );
+  await waitFor('customers linked to Stripe', async () => (await linked(s, ids)).length, n);
+  return (await linked(s, ids)).map((r) => r.external_id);
+}
+
+/** Creates `n` customers in Stripe directly (the receiver-only stack has no worker to link them). */
+export async function seedInStripe(s: InboundStack, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: SEED_CLIENTS }, async () => {
+      while (next < n) ids.push((await s.stripe.customers.create({ name: `Seed ${next++}` })).id);
+    }),
+  );
+  return ids;
+}
+
+/** Webhook deliveries the emulator has made, those that failed for good, and those waiting. */
+export async function webhookCounts(emulatorUrl: string) {
+  const { stats } = (await control(emulatorUrl, 'GET', 'health')) as {
+    stats: { webhooksDelivered: number; webhooksFailed: number; webhooksPending: number };
+  };
+  return {
+    delivered: stats.webhooksDelivered,
+    failed: stats.webhooksFailed,
+    pending: stats.webhooksPending,
+  };
+}
+
+/** Once the emulator has nothing left to deliver, and then `settleMs` for the work it caused. */
+export async function quiet(s: InboundStack, settleMs: number): Promise<void> {
+  const left = await eventually(
+    () => webhookCounts(s.emulator.url),
+    (c) => c.pending === 0,
+    STALL_MS,
+    100,
+  );
+  if (left.pending > 0)
+    throw new Error(`${left.pending} webhooks still pending after ${STALL_MS} ms`);
+  await sleep(settleMs);
+}
+
+/** Stripe events applied to Postgres so far: the applying transaction records each id in the inbox. */
+export async function inboxCount(s: InboundStack): Promise<number> {
+  const [r] = await s.o.sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM inbox WHERE source = 'stripe'`;
+  return r!.n;
+}
+
+/** Sum of a Prometheus counter's series whose labels start with `labels`, from rtws's /metrics. */
+export async function counter(s: InboundStack, metric: string, labels = ''): Promise<number> {
+  const res = await fetch(new URL('/metrics', s.target.url), {
+    headers: { authorization: `Bearer ${s.target.token}` },
+  });
+  const prefix = labels ? `${metric}{${labels}` : metric;
+  return (await res.text())
+    .split('\n')
+    .filter((l) => l.startsWith(prefix))
+    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+}

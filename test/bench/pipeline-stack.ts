@@ -1,0 +1,199 @@
+// What the pipeline benchmark runs against, pinned: a fresh database and namespace, the Stripe
+// emulator in its own process with no rate limit, rtws (api, publisher and worker) in its own
+// process with a live-mode key and Salesforce off, and the emulator posting the signed webhook echo
+// of every write to rtws's POST /webhooks/stripe.
+import http from 'node:http';
+import type { ChildProcess } from 'node:child_process';
+import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
+import type { RtwsProcess } from '../harness/process.ts';
+import { apiUrl, type Target } from './api.ts';
+import { cpuGroups, spawnAndWait, stopChild } from './capture.ts';
+import { memoryOf, profileEnv, sleep, type CpuGroups, type Timing } from './report.ts';
+import { startEmulatorProcess } from './stripe-emulator.ts';
+import { watchStripeCalls, type StripeCalls } from './stripe-calls.ts';
+
+/**
+ * rtws paces Stripe calls (by default 80/s for a live key, Stripe's budget). The emulator has no
+ * budget, so the benchmark sets the pace (RTWS_BENCH_STRIPE_RATE, default 2,000/s, 32 in flight)
+ * to measure rtws rather than Stripe's limit; `RTWS_BENCH_STRIPE_RATE=80` measures the default.
+ */
+const LIVE_KEY = 'sk_live_rtws_bench_pipeline';
+const STRIPE_RATE = process.env.RTWS_BENCH_STRIPE_RATE || '2000';
+const STRIPE_CONCURRENCY = process.env.RTWS_BENCH_STRIPE_CONCURRENCY || '32';
+const WEBHOOK_SECRET = 'whsec_rtws_bench_pipeline';
+export const PIPELINE_LABEL = 'pipeline';
+
+export interface Stack {
+  readonly env: TestEnvironment;
+  readonly o: Observer;
+  readonly emulator: { child: ChildProcess; url: string };
+  readonly rtws: RtwsProcess;
+  readonly target: Target;
+  readonly calls: StripeCalls;
+  /** The pinned configuration, one line per item, for the printout. */
+  readonly configuration: string[];
+  close(): Promise<void>;
+}
+
+/** A call to the emulator's control API. */
+export async function control(
+  url: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<unknown> {
+  const res = await fetch(`${url}/_emulator/${path}`, {
+    method,
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (!res.ok) throw new Error(`emulator ${method} ${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+/** Stops an emulator process and waits for it to exit. */
+export async function stopEmulator(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** What every bench stack starts from; `closers` undo it (and what is added) in reverse. */
+export interface BenchBase {
+  readonly env: TestEnvironment;
+  readonly o: Observer;
+  readonly emulator: { child: ChildProcess; url: string };
+  readonly closers: (() => Promise<void>)[];
+  readonly close: () => Promise<void>;
+}
+
+/**
+ * A fresh database and namespace with an observer, and the Stripe emulator in its own process
+ * with its faults, delays and rate limit off.
+ */
+export async function benchBase(): Promise<BenchBase> {
+  const env = await testEnvironment();
+  const closers: (() => Promise<void>)[] = [() => env.cleanup()];
+  const close = async () => {
+    for (const c of closers.splice(0).reverse()) await c().catch(() => {});
+  };
+  try {
+    const o = await observe(env);
+    closers.push(() => o.close());
+    const emulator = await startEmulatorProcess();
+    closers.push(() => stopEmulator(emulator.child));
+    await control(emulator.url, 'DELETE', 'faults');
+    return { env, o, emulator, closers, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** The CPU groups of a stack's processes, the emulator's included. */
+export async function stackCpuGroups(s: {
+  o: Observer;
+  env: TestEnvironment;
+  rtws: RtwsProcess;
+  emulator: { child: ChildProcess };
+}): Promise<CpuGroups> {
+  const groups = await cpuGroups(s.o.sql, s.env.natsUrl, s.rtws, {
+    'pg rtws': 'rtws',
+    'pg publisher': 'rtws-publisher',
+  });
+  return { ...groups, 'stripe emulator': [s.emulator.child.pid!] };
+}
+
+export async function startStack(timing: Timing, customers: number): Promise<Stack> {
+  const { env, o, emulator, closers, close } = await benchBase();
+  try {
+    const calls = watchStripeCalls(emulator.url);
+    closers.push(() => calls.stop());
+    const rtws = await spawnAndWait(env, o, 'api,publisher,worker', {
+      STRIPE_SECRET_KEY: LIVE_KEY,
+      STRIPE_API_BASE: emulator.url,
+      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      RTWS_STRIPE_RATE: STRIPE_RATE,
+      RTWS_STRIPE_CONCURRENCY: STRIPE_CONCURRENCY,
+      ...profileEnv(timing, PIPELINE_LABEL),
+    });
+    closers.push(() => stopChild(rtws));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+    closers.push(async () => agent.destroy());
+    // The publisher runs before the API listens; the banner comes once every role is up.
+    const deadline = Date.now() + 30_000;
+    while (!/API:/.test(rtws.output()) && rtws.child.exitCode === null && Date.now() < deadline)
+      await sleep(50);
+    const url = apiUrl(rtws);
+    await control(emulator.url, 'POST', 'webhooks/endpoints', {
+      url: new URL('/webhooks/stripe', url).href,
+      secret: WEBHOOK_SECRET,
+    });
+    // The probe row spawnAndWait wrote reaches Stripe once the worker holds its partitions.
+    await calls.waitForDone(1, 60_000);
+    const configuration = [
+      `size: ${customers.toLocaleString('en-US')} customers (RTWS_BENCH_PIPELINE_CUSTOMERS)`,
+      `rtws: one process (pid ${rtws.child.pid}), roles api, publisher, worker; Salesforce off (no SALESFORCE_* set)`,
+      `Stripe pace: RTWS_STRIPE_RATE=${STRIPE_RATE}/s, RTWS_STRIPE_CONCURRENCY=${STRIPE_CONCURRENCY} (RTWS_BENCH_STRIPE_RATE / _CONCURRENCY; rtws's default for a live key is 80/s with 8 in flight)`,
+      'worker: 16 partitions, 64 customers at once, actors passivated after 60 s idle or beyond 10,000 held (start-worker.ts defaults; deploy/rtws.ts sets none)',
+      'publisher: batch 1,000, 512 publishes in flight, safety poll 200 ms',
+      `Stripe emulator: its own process (pid ${emulator.child.pid}), no rate limit, no faults; webhooks on: every write's signed event is posted to rtws's POST /webhooks/stripe (8 deliveries in flight)`,
+      `fresh database ${env.db.name}, namespace ${env.namespace}`,
+      'API clients: node:http with a keep-alive agent (64 sockets), JSON bodies, bearer token',
+      "commit: the outbox row's occurred_at (clock_timestamp() in the capture trigger, the last statement before COMMIT), read back from the CHANGES stream",
+      "Stripe call done: the emulator's request log (its clock, ms, once the reply is ready), matched by rtws's idempotency key; polled every 250 ms",
+    ];
+    return {
+      env,
+      o,
+      emulator,
+      rtws,
+      target: { url, token: env.env.RTWS_API_TOKEN!, agent },
+      calls,
+      configuration,
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Webhook deliveries the emulator has made and those that failed for good. */
+export async function webhookCounts(
+  emulatorUrl: string,
+): Promise<{ delivered: number; failed: number; pending: number }> {
+  const res = await fetch(`${emulatorUrl}/_emulator/health`);
+  const { stats: s } = (await res.json()) as {
+    stats: { webhooksDelivered: number; webhooksFailed: number; webhooksPending: number };
+  };
+  return { delivered: s.webhooksDelivered, failed: s.webhooksFailed, pending: s.webhooksPending };
+}
+
+export interface RtwsMemory {
+  rss: number;
+  peak: number;
+  /** From rtws's GET /metrics: V8's heap (used includes garbage not yet collected), off-heap buffers. */
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  /** Customer actors held in memory. */
+  actors: number;
+}
+
+export async function rtwsMemory(s: Stack): Promise<RtwsMemory> {
+  const { rss, peak } = memoryOf(s.rtws.child.pid!);
+  const res = await fetch(new URL('/metrics', s.target.url), {
+    headers: { authorization: `Bearer ${s.target.token}` },
+  });
+  const text = await res.text();
+  const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+  return {
+    rss,
+    peak,
+    heapUsed: metric('rtws_process_nodejs_heap_size_used_bytes'),
+    heapTotal: metric('rtws_process_nodejs_heap_size_total_bytes'),
+    external: metric('rtws_process_nodejs_external_memory_bytes'),
+    actors: metric('rtws_actors_cached'),
+  };
+}
