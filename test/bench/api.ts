@@ -27,6 +27,7 @@ import {
   type CpuSample,
   type Figure,
   type Timing,
+  closedLoops,
 } from './report.ts';
 
 const CLIENTS = 16;
@@ -96,28 +97,10 @@ export async function createCustomer(t: Target, n: number): Promise<string> {
 
 /** Closed-loop clients, each with one request in flight. */
 export function startClients(t: Target, clients: number) {
-  let running = true;
-  const done = { count: 0, errors: 0, lastError: undefined as unknown };
   let n = 0;
-  const loops = Array.from({ length: clients }, async () => {
-    while (running) {
-      try {
-        await createCustomer(t, n++);
-        done.count++;
-      } catch (err) {
-        done.errors++;
-        done.lastError = err;
-        await sleep(10);
-      }
-    }
+  return closedLoops(clients, async () => {
+    await createCustomer(t, n++);
   });
-  return {
-    done,
-    async stop() {
-      running = false;
-      await Promise.all(loops);
-    },
-  };
 }
 
 async function rawRate(

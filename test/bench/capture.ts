@@ -23,6 +23,8 @@ import {
   type CpuGroups,
   type Figure,
   type Timing,
+  closedLoops,
+  type LoopCounts,
 } from './report.ts';
 
 const WRITERS = 8;
@@ -36,7 +38,7 @@ export interface BenchResult {
 }
 
 export interface Writers {
-  readonly done: { count: number; errors: number; lastError?: unknown };
+  readonly done: LoopCounts;
   stop(): Promise<void>;
 }
 
@@ -49,36 +51,19 @@ export function startWriters(
   clients: number,
   kind: 'insert-update' | 'insert' | 'insert-tx',
 ): Writers {
-  let running = true;
-  const done: Writers['done'] = { count: 0, errors: 0 };
-  const loops = Array.from({ length: clients }, async (_, w) => {
-    let id: string | undefined;
-    for (let n = 0; running; n++) {
-      try {
-        if (kind === 'insert-update' && id && n % 2 === 1) {
-          await sql`UPDATE customers SET name = ${`Writer ${w} ${n}`} WHERE id = ${id}`;
-        } else if (kind === 'insert-tx') {
-          await sql.begin((tx) => tx`INSERT INTO customers (name) VALUES (${`Writer ${w} ${n}`})`);
-        } else {
-          const [r] = await sql<{ id: string }[]>`
-            INSERT INTO customers (name, email) VALUES (${`Writer ${w} ${n}`}, ${`w${w}.${n}@example.com`}) RETURNING id`;
-          id = r!.id;
-        }
-        done.count++;
-      } catch (err) {
-        done.errors++;
-        done.lastError = err;
-        await sleep(10);
-      }
+  const lastIds: (string | undefined)[] = [];
+  return closedLoops(clients, async (w, n) => {
+    const id = lastIds[w];
+    if (kind === 'insert-update' && id && n % 2 === 1) {
+      await sql`UPDATE customers SET name = ${`Writer ${w} ${n}`} WHERE id = ${id}`;
+    } else if (kind === 'insert-tx') {
+      await sql.begin((tx) => tx`INSERT INTO customers (name) VALUES (${`Writer ${w} ${n}`})`);
+    } else {
+      const [r] = await sql<{ id: string }[]>`
+        INSERT INTO customers (name, email) VALUES (${`Writer ${w} ${n}`}, ${`w${w}.${n}@example.com`}) RETURNING id`;
+      lastIds[w] = r!.id;
     }
   });
-  return {
-    done,
-    async stop() {
-      running = false;
-      await Promise.all(loops);
-    },
-  };
 }
 
 /** Postgres backend pids of this database, by application name. */

@@ -369,3 +369,42 @@ export function profileFiles(dir: string): string[] {
     .sort()
     .map((f) => join(dir, f));
 }
+
+/** What closed-loop clients have done so far. */
+export interface LoopCounts {
+  count: number;
+  errors: number;
+  lastError?: unknown;
+}
+
+/**
+ * `clients` closed loops, each awaiting `step(client, n)` before the next (n counts the client's
+ * own steps); a failed step is counted and followed by a 10 ms pause. `stop` waits for the steps
+ * in flight.
+ */
+export function closedLoops(
+  clients: number,
+  step: (client: number, n: number) => Promise<void>,
+): { done: LoopCounts; stop(): Promise<void> } {
+  let running = true;
+  const done: LoopCounts = { count: 0, errors: 0 };
+  const loops = Array.from({ length: clients }, async (_, client) => {
+    for (let n = 0; running; n++) {
+      try {
+        await step(client, n);
+        done.count++;
+      } catch (err) {
+        done.errors++;
+        done.lastError = err;
+        await sleep(10);
+      }
+    }
+  });
+  return {
+    done,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}
