@@ -131,17 +131,6 @@ export function parseCustomerEvent(data: Uint8Array): ParsedCustomerEvent {
   };
 }
 
-/** The Stripe object an event is about (its `data.object.id`), or '' when it cannot be read. */
-export function stripeObjectId(m: { data: Uint8Array }): string {
-  try {
-    const id = (JSON.parse(decoder.decode(m.data)) as { data?: { object?: { id?: unknown } } })
-      .data?.object?.id;
-    return typeof id === 'string' ? id : '';
-  } catch {
-    return '';
-  }
-}
-
 /** Our customer id for a Stripe customer, under the trust rules above. */
 export async function customerIdFor(
   sql: Sql,
@@ -193,8 +182,15 @@ export async function startCustomerInbound(o: CustomerInboundOptions): Promise<I
 }
 
 function consumeCustomerEvents(o: CustomerInboundOptions): Promise<InboundConsumer> {
+  // Each event is read once: for its key (the Stripe customer it is about), then for handling.
+  const read = new WeakMap<JsMsg, ParsedCustomerEvent>();
+  const parse = (m: JsMsg) => {
+    let parsed = read.get(m);
+    if (!parsed) read.set(m, (parsed = parseCustomerEvent(m.data)));
+    return parsed;
+  };
   const handle = async (m: JsMsg): Promise<InboundVerdict> => {
-    const parsed = parseCustomerEvent(m.data);
+    const parsed = parse(m);
     if (!parsed.ok) return { deadLetter: parsed.reason };
     const { observed } = parsed;
     const { customerId, route } = await mapCustomer(o.sql, observed.stripeId, observed.rtwsId);
@@ -221,7 +217,10 @@ function consumeCustomerEvents(o: CustomerInboundOptions): Promise<InboundConsum
     dlqSource: 'stripe-customers',
     // Events of different Stripe customers are mapped at once; one customer's keep their order.
     concurrency: 32,
-    keyOf: stripeObjectId,
+    keyOf: (m) => {
+      const parsed = parse(m);
+      return parsed.ok ? parsed.observed.stripeId : '';
+    },
     ...(o.delivery ? { delivery: o.delivery } : {}),
     handle,
   });
