@@ -190,6 +190,26 @@ export const VARIABLES = [
     doc: 'Stripe calls in flight at once, across customers.',
   },
   {
+    name: 'RTWS_CATCHUP_INTERVAL_S',
+    parse: 'int',
+    schema: Int(0, 86_400),
+    default: '60',
+    doc: "How often, in seconds, rtws lists Stripe's events for any its webhooks missed (0: only at start and on a takeover).",
+  },
+  {
+    name: 'RTWS_CATCHUP_MARGIN_S',
+    parse: 'int',
+    schema: Int(0, 86_400),
+    default: '60',
+    doc: 'Catch-up lists events from its watermark minus this many seconds, for events Stripe lists late.',
+  },
+  {
+    name: 'RTWS_WORKER_ID',
+    parse: 'string',
+    schema: Type.String({ pattern: '^[A-Za-z0-9_-]{1,100}$' }),
+    doc: "This worker's identity. Set it (one per process, stable across restarts) so a restarted worker takes its partitions back without waiting for the leases to expire. Unset: a random one.",
+  },
+  {
     name: 'SALESFORCE_LOGIN_URL',
     parse: 'string',
     schema: Url('https?'),
@@ -258,7 +278,12 @@ export interface Config {
     /** Calls started per second; undefined: the default of the key's mode. */
     readonly rate: number | undefined;
     readonly concurrency: number;
+    /** Catch-up from the events API: every this many seconds (0: at start and takeovers only). */
+    readonly catchUpIntervalS: number;
+    readonly catchUpMarginS: number;
   };
+  /** Set: this worker's stable identity; unset: a random one per start. */
+  readonly workerId: string | undefined;
   readonly salesforce: {
     readonly loginUrl: string | undefined;
     readonly clientId: string | undefined;
@@ -362,7 +387,10 @@ export function loadConfig(env: Env): Config {
       apiBase: get('STRIPE_API_BASE'),
       rate: get('RTWS_STRIPE_RATE'),
       concurrency: get('RTWS_STRIPE_CONCURRENCY'),
+      catchUpIntervalS: get('RTWS_CATCHUP_INTERVAL_S'),
+      catchUpMarginS: get('RTWS_CATCHUP_MARGIN_S'),
     },
+    workerId: get('RTWS_WORKER_ID'),
     salesforce: {
       loginUrl: get('SALESFORCE_LOGIN_URL'),
       clientId: get('SALESFORCE_CLIENT_ID'),

@@ -23,6 +23,8 @@ import { openSnapshotStore } from '../adapters/jetstream/kv-snapshot-store.ts';
 import { syncViews } from '../adapters/worker/sync-view.ts';
 import { startWorker } from '../adapters/worker/start-worker.ts';
 import { startCustomerInbound } from '../adapters/worker/stripe-customer-inbound.ts';
+import { stripeCatchUp } from '../adapters/worker/stripe-catch-up.ts';
+import { stripeClient } from '../adapters/stripe/client.ts';
 import { startInvoiceInbound } from '../adapters/worker/invoice-inbound.ts';
 import { workerMetrics } from '../adapters/worker/metrics.ts';
 import { invoiceWorkerOptions } from '../adapters/worker/invoice-wiring.ts';
@@ -95,7 +97,21 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
   if (config.roles.includes('worker')) {
     const { secretKey, apiBase } = config.stripe;
     const { loginUrl, clientId, clientSecret } = config.salesforce;
+    const catchUp = secretKey
+      ? stripeCatchUp({
+          stripe: stripeClient({ secretKey, apiBase, timeoutMs: CALL_TIMEOUT_MS }),
+          sql,
+          nats,
+          names,
+          log,
+          publish: inboundPublisher(jetstream(nats)),
+          intervalS: config.stripe.catchUpIntervalS,
+          marginS: config.stripe.catchUpMarginS,
+        })
+      : undefined;
+    if (catchUp) closers.push(() => catchUp.stop());
     const worker = await startWorker({
+      ...(catchUp ? { beforeResume: () => catchUp.run() } : {}),
       nats,
       names,
       log,
@@ -142,6 +158,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
       });
       closers.push(() => invoiceInbound.stop());
     }
+    catchUp?.start();
   }
 
   let server: FastifyInstance | undefined;

@@ -86,6 +86,8 @@ export const TargetStateSchema = Type.Object({
   deletedRemotely: Type.Boolean(),
   /** Numbers intent ids, so that ids are deterministic on replay. */
   intentSeq: Type.Integer({ minimum: 0 }),
+  /** The version whose first update key was used: another update for it needs a key of its own. */
+  updateKeyVersion: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 export type TargetState = Static<typeof TargetStateSchema>;
 

@@ -18,6 +18,9 @@ export function applyFailure(t: TargetState, env: TargetEnv, p: Intent, o: Faile
       return createFailed(noted, env, p, o);
     case 'update':
       if (o.failure === 'not_found') return deletedRemotely(noted);
+      // The event that moved the target has been decided meanwhile: its fetch goes first.
+      if (o.failure === 'target_moved' && env.fetchFor?.length)
+        return plan(abandon(noted), env, o.at);
       return o.failure === 'permanent'
         ? fail(noted, env, p, o.failure, o)
         : retry(noted, env, p, o);
@@ -101,9 +104,13 @@ function retry(t: TargetState, env: TargetEnv, p: Intent, o: Failed): TargetStat
   return { ...t, status, pending: next, attempts: failures };
 }
 
-/** Updates rotate their key after a 5xx (see `updateKey`); a 429 was never saved, so it keeps its key. */
+/**
+ * Updates rotate their key after a 5xx (see `updateKey`); a 429 was never saved, and a held push
+ * was never sent, so those keep their key.
+ */
 function resendKey(p: Intent, failure: FailureKind, attempt: number): string | null {
-  if (p.op !== 'update' || failure === 'rate_limited' || p.key === null) return p.key;
+  if (p.op !== 'update' || failure === 'rate_limited' || failure === 'target_moved') return p.key;
+  if (p.key === null) return p.key;
   return withAttempt(p.key, attempt);
 }
 

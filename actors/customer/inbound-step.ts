@@ -3,7 +3,7 @@
 // target's knowledge and asks for a Postgres write, which the runtime carries out.
 import { sameValue, type CanonicalFields } from '../../core/canonical.ts';
 import { mergeFields } from '../../core/policy/merge.ts';
-import { applyPatch, isEmptyPatch, type FieldPatch } from '../../core/policy/push.ts';
+import { applyPatch, isEmptyPatch, valuesUnder, type FieldPatch } from '../../core/policy/push.ts';
 import { changedSecond } from './desired.ts';
 import type { Desired, TargetState } from './context.ts';
 import {
@@ -27,6 +27,7 @@ export interface InboundContext {
 
 type ApplyWork = Pick<CatalogueApply, 'kind' | 'patch' | 'fields' | 'stripeId'> & {
   expected?: FieldPatch;
+  changedSecond?: number;
   eventIds: string[];
   conflicts: CatalogueApply['conflicts'];
 };
@@ -62,7 +63,7 @@ export function onStripeObserved<C extends InboundContext>(ctx: C, ev: StripeCus
   // Stale or in doubt: Stripe's current content decides, fetched once the target is free. Our
   // clock stamps our pushes and Stripe's stamps its events, so a margin covers their skew.
   if (pushInFlight || ev.created <= lastSecond + CLOCK_SKEW_S || c.inbound.fetch !== null)
-    return wantFetch(c, ev);
+    return supersedePush(wantFetch(c, ev));
   const merged = merge(c, ev.fields, ev.created, ev.stripeId, [ev.eventId], ev.at);
   const restored = ev.rtwsId === c.customerId ? merged : withRestore(merged);
   // An echo never advances the staleness watermark.
@@ -85,6 +86,21 @@ function wantFetch<C extends InboundContext>(c: C, ev: StripeCustomerObserved): 
         second: Math.max(fetch?.second ?? 0, ev.created),
       },
     },
+  };
+}
+
+/**
+ * A push decided before this change was known is decided again after the fetch. Sent as it is, it
+ * would overwrite the change on Stripe, and the fetch would then find only our own write. If the
+ * push is already on its way, the fetch runs after it (one call per customer and target) and sees
+ * what it did; its outcome no longer names the pending intent and is ignored.
+ */
+function supersedePush<C extends InboundContext>(c: C): C {
+  const s = c.targets.stripe;
+  if (s.pending?.op !== 'update') return c;
+  return {
+    ...c,
+    targets: { ...c.targets, stripe: { ...s, pending: null, attempts: 0, status: 'synced' } },
   };
 }
 
@@ -267,27 +283,14 @@ function merge<C extends InboundContext>(
       kind: 'update',
       stripeId,
       patch: result.apply,
-      expected: expectedOf(ours, result.apply),
+      expected: valuesUnder(ours, result.apply),
+      changedSecond: theirsSecond,
       fields: null,
       eventIds,
       conflicts,
     },
     at,
   );
-}
-
-/** What Postgres held, as far as the merge knew, for each field the write changes. */
-function expectedOf(ours: CanonicalFields, patch: FieldPatch): FieldPatch {
-  const out: FieldPatch = {};
-  if (patch.name !== undefined) out.name = ours.name;
-  if (patch.email !== undefined) out.email = ours.email;
-  if (patch.phone !== undefined) out.phone = ours.phone;
-  if (patch.address !== undefined) out.address = ours.address;
-  if (patch.metadata !== undefined)
-    out.metadata = Object.fromEntries(
-      Object.keys(patch.metadata).map((k) => [k, ours.metadata[k] ?? null]),
-    );
-  return out;
 }
 
 /** Records a Postgres write after those already waiting. */

@@ -63,6 +63,9 @@ export const ConflictSchema = Type.Object({
   stripe: Type.Unknown(),
   winner: Type.Union([Type.Literal('stripe'), Type.Literal('postgres')]),
   reason: Type.String(),
+  /** When each side changed the field, in unix seconds (absent on older records). */
+  postgresSecond: Type.Optional(Type.Integer()),
+  stripeSecond: Type.Optional(Type.Integer()),
   /** The Stripe event that met the Postgres change. */
   eventId: Type.String(),
   at: At,
@@ -89,6 +92,11 @@ export const CatalogueApplySchema = Type.Object({
    * has moved since is left alone, as a later change.
    */
   expected: Type.Optional(FieldPatchSchema),
+  /**
+   * For an update, the second of Stripe's change: a field Postgres changed since the merge is
+   * judged against it by the time of Postgres's own change.
+   */
+  changedSecond: Type.Optional(Type.Integer()),
   fields: Nullable(CanonicalFieldsSchema),
   conflicts: Type.Array(ConflictSchema),
   recordedAt: At,

@@ -34,6 +34,11 @@ const UpdateParams = Type.Object({
   patch: FieldPatchSchema,
   /** Also set `metadata.rtws_id` to this again: someone removed it on the target. */
   setRtwsId: Type.Optional(Type.String()),
+  /**
+   * What the target was known to hold, when the push was decided, for each field the patch sets.
+   * A push resumed after a restart checks it first: a field that moved there since waits.
+   */
+  base: Type.Optional(FieldPatchSchema),
 });
 const DeleteParams = Type.Object({ externalId: Type.String() });
 /** List objects created since `createdSince` (unix seconds) and match `metadata.rtws_id`. */

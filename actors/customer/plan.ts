@@ -2,7 +2,7 @@
 // or settle the target's status when there is nothing to do.
 import { canonicalMetadata, type CanonicalFields } from '../../core/canonical.ts';
 import { RESERVED_METADATA_KEYS } from '../../core/customer.ts';
-import { diffFields, isEmptyPatch } from '../../core/policy/push.ts';
+import { diffFields, isEmptyPatch, valuesUnder } from '../../core/policy/push.ts';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../../core/policy/backoff.ts';
 import { DEFAULT_RETRY, type RetryPolicy } from '../../core/policy/retry.ts';
 import type { Desired, TargetState } from './context.ts';
@@ -54,14 +54,17 @@ export function plan(t: TargetState, env: TargetEnv, at: number): TargetState {
   if (isEmptyPatch(patch) && !env.restoreRtwsId)
     return { ...t, status: 'synced', syncedVersion: desired.version, attempts: 0 };
   // A version pushed again gets a key of its own: Stripe would refuse other parameters under the
-  // key it already saw.
-  const round = t.syncedVersion >= desired.version ? t.intentSeq + 1 : 1;
+  // key it already saw, or replay its first answer for the same ones without applying them.
+  const again = t.syncedVersion >= desired.version || t.updateKeyVersion === desired.version;
+  const round = again ? t.intentSeq + 1 : 1;
   const key = env.spec.updateKey(env.customerId, desired.version, 1, round);
-  return record(t, env, at, 'update', key, {
+  const next = record(t, env, at, 'update', key, {
     externalId: t.externalId,
     patch,
+    ...(t.known ? { base: valuesUnder(t.known, patch) } : {}),
     ...(env.restoreRtwsId ? { setRtwsId: env.customerId } : {}),
   });
+  return { ...next, updateKeyVersion: desired.version };
 }
 
 /** Delete beats edit. A customer never created on the target needs nothing, unless a create may have landed. */

@@ -23,13 +23,31 @@ export interface TargetLimits {
 export interface SchedulableIntent {
   readonly id: string;
   readonly attempt: number;
+  /** When the intent was decided (ms since the epoch). */
+  readonly recordedAt?: number;
+}
+
+/** What the scheduler tells an executor about one call. */
+export interface CallContext {
+  /**
+   * Changes made on the target since the intent was decided may not have reached the actor yet:
+   * it was decided before, or within `TAKEOVER_GRACE_MS` after, this worker took its actor over
+   * (a restart or a takeover; changes made while no worker held it are still on their way behind
+   * it), or more than `STALE_DECISION_MS` ago.
+   */
+  readonly decidedEarlier: boolean;
 }
 
 export interface TargetExecutor<I = Intent, R = RecordedEvent> {
   readonly limits: TargetLimits;
   /** Carries out one intent and reports its outcome; never rejects (a failure is an outcome). */
-  execute(actorId: string, intent: I): Promise<R>;
+  execute(actorId: string, intent: I, call: CallContext): Promise<R>;
 }
+
+/** An intent decided this long ago counts as decided earlier (see `CallContext`). */
+export const STALE_DECISION_MS = 60_000;
+/** After a takeover, the time its backlog and the catch-up it runs take to be decided. */
+export const TAKEOVER_GRACE_MS = 30_000;
 
 /** An actor's pending intent on one target, and when it is due. */
 export interface DueIntent<T extends string, I> {
@@ -52,6 +70,8 @@ export interface SchedulerDeps<
   readonly record: (actorId: string, event: R, owner: string) => Promise<void>;
   /** Whether this worker may still act for the owner (its partition lease). */
   readonly holds: (owner: string) => boolean;
+  /** Since when this worker holds the owner's partition (ms since the epoch). */
+  readonly heldSince?: (owner: string) => number | undefined;
   readonly now: () => number;
   readonly log: Logger;
   /** Told of every call made: its target, the outcome's type and how long it took. */
@@ -222,13 +242,22 @@ export class IntentScheduler<
       // Checked after waiting for a slot: the lease may have moved meanwhile.
       if (!(await this.awaitHold(owner))) return;
       const started = this.deps.now();
-      event = await this.deps.targets[target]!.execute(actorId, intent);
+      event = await this.deps.targets[target]!.execute(actorId, intent, {
+        decidedEarlier: this.decidedEarlier(owner, intent, started),
+      });
       this.counters.executed++;
       this.deps.onExecuted?.(target, event.type, this.deps.now() - started);
     } finally {
       gate.leave();
     }
     await this.recordWithRetry(actorId, owner, event);
+  }
+
+  private decidedEarlier(owner: string, intent: I, now: number): boolean {
+    const at = intent.recordedAt;
+    if (at === undefined) return false;
+    const since = this.deps.heldSince?.(owner);
+    return (since !== undefined && at < since + TAKEOVER_GRACE_MS) || now - at > STALE_DECISION_MS;
   }
 
   /**

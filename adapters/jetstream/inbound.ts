@@ -7,6 +7,8 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 export interface PublishReceipt {
   /** JetStream had already stored a message with this Nats-Msg-Id. */
   duplicate: boolean;
+  /** The stream sequence of the stored message (of the first one, for a duplicate). */
+  seq?: number;
 }
 
 /**
@@ -22,6 +24,6 @@ export type InboundPublish = (
 export function inboundPublisher(js: JetStreamClient, timeoutMs = 5_000): InboundPublish {
   return async (subject, payload, msgId) => {
     const ack = await js.publish(subject, payload, { msgID: msgId, timeout: timeoutMs });
-    return { duplicate: ack.duplicate };
+    return { duplicate: ack.duplicate, seq: ack.seq };
   };
 }

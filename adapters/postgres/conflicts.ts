@@ -11,6 +11,9 @@ export interface ConflictRecord {
   reason: string;
   stripe_event_id: string;
   detected_at: string;
+  /** When each side changed the field; null on records from before these were kept. */
+  postgres_changed_at: string | null;
+  stripe_changed_at: string | null;
 }
 
 export interface ConflictQuery {
@@ -20,9 +23,13 @@ export interface ConflictQuery {
   customerId?: string | undefined;
 }
 
-interface Row extends Omit<ConflictRecord, 'detected_at' | 'id'> {
+type Dates = 'detected_at' | 'postgres_changed_at' | 'stripe_changed_at';
+
+interface Row extends Omit<ConflictRecord, Dates | 'id'> {
   id: string;
   detected_at: Date;
+  postgres_changed_at: Date | null;
+  stripe_changed_at: Date | null;
 }
 
 /** Newest first, with the cursor of the next page (null on the last). */
@@ -32,7 +39,7 @@ export async function listConflicts(
 ): Promise<{ data: ConflictRecord[]; next_cursor: string | null }> {
   const rows = await sql<Row[]>`
     SELECT id, customer_id, field, postgres_value, stripe_value, winner, reason, stripe_event_id,
-           detected_at
+           detected_at, postgres_changed_at, stripe_changed_at
     FROM conflicts
     WHERE (${q.customerId ?? null}::uuid IS NULL OR customer_id = ${q.customerId ?? null}::uuid)
       AND (${q.cursor ?? null}::bigint IS NULL OR id < ${q.cursor ?? null}::bigint)
@@ -42,6 +49,8 @@ export async function listConflicts(
     ...r,
     id: Number(r.id),
     detected_at: r.detected_at.toISOString(),
+    postgres_changed_at: r.postgres_changed_at?.toISOString() ?? null,
+    stripe_changed_at: r.stripe_changed_at?.toISOString() ?? null,
   }));
   const more = rows.length > q.limit;
   return { data: page, next_cursor: more ? String(page[page.length - 1]!.id) : null };

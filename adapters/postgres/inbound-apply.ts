@@ -56,9 +56,10 @@ export async function applyFromStripe(
     for (const c of a.conflicts) {
       await tx`
         INSERT INTO conflicts (customer_id, field, postgres_value, stripe_value, winner, reason,
-                               stripe_event_id, detected_at)
+                               stripe_event_id, detected_at, postgres_changed_at, stripe_changed_at)
         VALUES (${customerId}, ${c.field}, ${tx.json(c.postgres as never)}, ${tx.json(c.stripe as never)},
-                ${c.winner}, ${c.reason}, ${c.eventId}, ${new Date(c.at)})
+                ${c.winner}, ${c.reason}, ${c.eventId}, ${new Date(c.at)},
+                ${secondToDate(c.postgresSecond)}, ${secondToDate(c.stripeSecond)})
         ON CONFLICT DO NOTHING`;
     }
     return { applied: true, version: await versionOf(tx, customerId), kept };
@@ -91,29 +92,42 @@ async function insertBornOnStripe(
 }
 
 /**
- * Only the fields Stripe changed and won, and of those only the ones Postgres still holds as the
- * merge saw them; each other one is a later Postgres change, recorded as a conflict Postgres won.
+ * Only the fields Stripe changed and won. A field Postgres no longer holds as the merge saw it
+ * changed in Postgres after the merge decided, in a change the actor had yet to see: it is judged
+ * here by its own time (the row's `updated_at`, at or after it), never by the older one the merge
+ * knew. The later change wins, and each such field is recorded as a conflict with both times.
  * A name is required here: the actor never asks to remove it.
  */
 async function update(tx: Tx, customerId: string, a: CatalogueApply): Promise<FieldPatch> {
-  const [row] = await tx<CurrentRow[]>`
-    SELECT name, email, phone, address, metadata FROM customers
+  const [row] = await tx<(CurrentRow & { updated_at: Date })[]>`
+    SELECT name, email, phone, address, metadata, updated_at FROM customers
     WHERE id = ${customerId} AND deleted_at IS NULL FOR UPDATE`;
   if (!row) return {};
   const current = canonicalFields(row);
-  const { patch, skipped } = stillExpected(current, a.patch, a.expected);
-  for (const field of skipped) {
+  const moved = stillExpected(current, a.patch, a.expected).skipped;
+  const postgresSecond = Math.floor(row.updated_at.getTime() / 1000);
+  const stripeLater = a.changedSecond !== undefined && a.changedSecond > postgresSecond;
+  // Stripe's change is the later one: it is applied over Postgres's.
+  const { patch, skipped } = stripeLater
+    ? { patch: a.patch, skipped: [] as string[] }
+    : stillExpected(current, a.patch, a.expected);
+  for (const field of moved) {
     const stripe = field.startsWith('metadata.')
       ? (a.patch.metadata?.[field.slice('metadata.'.length)] ?? null)
       : (a.patch as Record<string, unknown>)[field];
+    const times = `Stripe's change (${iso(a.changedSecond)}), Postgres's (${iso(postgresSecond)})`;
     await tx`
       INSERT INTO conflicts (customer_id, field, postgres_value, stripe_value, winner, reason,
-                             stripe_event_id, detected_at)
+                             stripe_event_id, detected_at, postgres_changed_at, stripe_changed_at)
       VALUES (${customerId}, ${field}, ${tx.json(valueAt(current, field) as never)},
-              ${tx.json((stripe ?? null) as never)}, 'postgres',
-              'changed again in Postgres while the change from Stripe was being applied; the later change wins',
-              ${a.eventIds[a.eventIds.length - 1] ?? ''}, now())
-      ON CONFLICT DO NOTHING`;
+              ${tx.json((stripe ?? null) as never)}, ${stripeLater ? 'stripe' : 'postgres'},
+              ${`changed again in Postgres while the change from Stripe was being applied; the later change wins: ${times}`},
+              ${a.eventIds[a.eventIds.length - 1] ?? ''}, now(),
+              ${secondToDate(postgresSecond)}, ${secondToDate(a.changedSecond)})
+      ON CONFLICT (customer_id, stripe_event_id, field) DO UPDATE SET
+        postgres_value = EXCLUDED.postgres_value, winner = EXCLUDED.winner,
+        reason = EXCLUDED.reason, postgres_changed_at = EXCLUDED.postgres_changed_at,
+        stripe_changed_at = EXCLUDED.stripe_changed_at`;
   }
   const meta = Object.entries(patch.metadata ?? {});
   const put = Object.fromEntries(meta.filter(([, v]) => v !== null));
@@ -152,6 +166,16 @@ interface CurrentRow {
   phone: string | null;
   address: SyncedFields['address'];
   metadata: Record<string, string>;
+}
+
+function secondToDate(second: number | undefined): Date | null {
+  return second === undefined ? null : new Date(second * 1000);
+}
+
+function iso(second: number | undefined): string {
+  return second === undefined
+    ? 'unknown'
+    : new Date(second * 1000).toISOString().replace('.000Z', 'Z');
 }
 
 function valueAt(c: CanonicalFields, field: string): unknown {

@@ -4,17 +4,35 @@ import type Stripe from 'stripe';
 import type { StripeIntent, StripeOutcomeEvent } from '../../actors/customer/index.ts';
 import type { StripeCustomerFetched } from '../../actors/customer/inbound.ts';
 import { classifyStripeError } from './classify.ts';
+import { movedUnder } from '../../core/policy/push.ts';
 import { createParams, fieldsOf, updateParams } from './mapper.ts';
 
 export type Clock = () => number;
+
+/** How one call is made. */
+export interface CallOptions {
+  /**
+   * The push was decided before this worker held the customer (a restart or a takeover), or long
+   * ago: check that Stripe still holds what the push overwrites before sending it.
+   */
+  readonly decidedEarlier?: boolean;
+}
+
+/** How long a push held for its event waits before it checks again. */
+export const HELD_PUSH_RETRY_MS = 2_000;
 
 export async function executeStripeIntent(
   stripe: Stripe,
   intent: StripeIntent,
   now: Clock = Date.now,
+  options: CallOptions = {},
 ): Promise<StripeOutcomeEvent | StripeCustomerFetched> {
   const done = { intentId: intent.id };
   try {
+    if (intent.type === 'UpdateStripeCustomer' && options.decidedEarlier) {
+      const held = await movedSinceDecided(stripe, intent, now);
+      if (held) return held;
+    }
     switch (intent.type) {
       case 'CreateStripeCustomer': {
         const c = await stripe.customers.create(createParams(intent.params), keyed(intent.key));
@@ -75,6 +93,35 @@ export async function executeStripeIntent(
       at: now(),
     };
   }
+}
+
+/**
+ * Stripe customers carry no updated-at time, so a field that moved since the push was decided
+ * cannot be judged here: the push waits for the event that moved it, which catch-up or a webhook
+ * brings, and the actor then merges by the event's time. Fields the push does not set are left to
+ * that event as well; they cannot be overwritten.
+ */
+async function movedSinceDecided(
+  stripe: Stripe,
+  intent: Extract<StripeIntent, { type: 'UpdateStripeCustomer' }>,
+  now: Clock,
+): Promise<StripeOutcomeEvent | undefined> {
+  const { base, patch, externalId } = intent.params;
+  if (base === undefined) return undefined;
+  const current = await stripe.customers.retrieve(externalId);
+  // A deleted customer is the update's own business: it answers 404 and is confirmed there.
+  if (current.deleted === true) return undefined;
+  const moved = movedUnder(base, patch, fieldsOf(current));
+  if (moved.length === 0) return undefined;
+  return {
+    type: 'StripeCallFailed',
+    intentId: intent.id,
+    failure: 'target_moved',
+    reason: `not sent: ${moved.join(', ')} changed on Stripe since this push was decided; waiting for the event that says when`,
+    attempt: intent.attempt,
+    retryAfterMs: HELD_PUSH_RETRY_MS,
+    at: now(),
+  };
 }
 
 function keyed(key: string | null): Stripe.RequestOptions {

@@ -58,6 +58,9 @@ const HANDLED: Readonly<Record<string, (invoice: StripeInvoice) => string | unde
     `payment failed${i.attempt_count ? ` (attempt ${i.attempt_count})` : ''}`,
 };
 
+/** The invoice event types rtws applies. */
+export const INVOICE_EVENT_TYPES: readonly string[] = Object.freeze(Object.keys(HANDLED));
+
 export type ParsedInvoiceEvent =
   | { kind: 'observed'; observation: StripeInvoiceObservation }
   /** An invoice event type that changes nothing rtws records (`invoice.updated`, `invoice.sent`, …). */

@@ -48,7 +48,8 @@ export function targetExecutors(s: ExecutorSettings): Partial<Record<TargetName,
         concurrency: s.stripe.concurrency ?? 8,
         perSecond: s.stripe.rate ?? defaultStripeRate(secretKey),
       },
-      execute: (_customerId, intent) => executeStripeIntent(stripe, intent as StripeIntent),
+      execute: (_customerId, intent, call) =>
+        executeStripeIntent(stripe, intent as StripeIntent, Date.now, call),
     };
   }
   if (s.salesforce) {

@@ -58,6 +58,11 @@ export interface WorkerOptions {
   readonly onHandled?: (record: HandledRecord & { workerId: string }) => void;
   /** Runs the invoice actors too, on the same partitions; unset: invoices are not consumed. */
   readonly invoices?: InvoiceWorkerOptions;
+  /**
+   * Runs before a newly held partition's pending intents are resumed: the Stripe catch-up, so
+   * that changes made while no worker held the partition are decided before old pushes go out.
+   */
+  readonly beforeResume?: () => Promise<unknown>;
 }
 
 export interface WorkerStats {
@@ -132,10 +137,13 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const callable = (owner: string) =>
     keeper.remainingMs(partitionOf(owner, names.partitions)) > callMarginMs;
   const record = outcomeRecorder(jetStreamPublisher(js), names);
+  /** When each held partition was taken: intents decided before then are checked before a push. */
+  const heldSince = new Map<number, number>();
   const scheduler = new IntentScheduler({
     targets: options.executors ?? {},
     record,
     holds: callable,
+    heldSince: (owner) => heldSince.get(partitionOf(owner, names.partitions)),
     now: Date.now,
     log,
     ...(options.onExecuted ? { onExecuted: options.onExecuted } : {}),
@@ -150,6 +158,9 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
 
   /** After a takeover or a restart: the pending intents of the partition's actors are run again. */
   async function resume(partition: number): Promise<void> {
+    await options.beforeResume?.().catch((err: unknown) =>
+      log.warn({ err, partition }, 'catch-up before resuming failed; pushes resume with checks'),
+    );
     const resumed = await resumePartition(
       {
         store,
@@ -216,6 +227,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     partitions: names.partitions,
     log,
     onAcquired: async (partition) => {
+      heldSince.set(partition, Date.now());
       await runner.start(partition);
       await invoices?.start(partition);
       if (options.executors) {
@@ -225,6 +237,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       }
     },
     onStopped: async (partition) => {
+      heldSince.delete(partition);
       await Promise.all([runner.stop(partition), invoices?.stop(partition)]);
     },
   });

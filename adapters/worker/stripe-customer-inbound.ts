@@ -50,6 +50,9 @@ export interface CustomerInboundOptions {
 export const MIN_INBOX_RETENTION_S = 7 * 86_400;
 const PRUNE_EVERY_MS = 3_600_000;
 
+/** The mapping consumer's durable: `<INBOUND stream>_customers`. */
+export const CUSTOMER_INBOUND_DURABLE = 'customers';
+
 /** Which rule named the customer. */
 export type MappingRoute = 'rtws_id' | 'link' | 'stripe_born';
 
@@ -212,7 +215,7 @@ function consumeCustomerEvents(o: CustomerInboundOptions): Promise<InboundConsum
     names: o.names,
     log: o.log.child({ consumer: 'stripe-customers' }),
     deadLetters: o.deadLetters,
-    durable: 'customers',
+    durable: CUSTOMER_INBOUND_DURABLE,
     eventFilter: 'customer.*',
     dlqSource: 'stripe-customers',
     // Events of different Stripe customers are mapped at once; one customer's keep their order.

@@ -18,6 +18,9 @@ export interface Conflict {
   stripe: unknown;
   winner: MergeWinner;
   reason: string;
+  /** When each side changed the field, in unix seconds. */
+  postgresSecond: number;
+  stripeSecond: number;
 }
 
 export interface MergeInput {
@@ -49,6 +52,8 @@ export function mergeFields(m: MergeInput): MergeResult {
       postgres: ours ?? null,
       stripe: theirs ?? null,
       winner: stripeWins ? 'stripe' : 'postgres',
+      postgresSecond: oursSecond,
+      stripeSecond: m.theirsSecond,
       reason: stripeWins
         ? `changed on both sides; Stripe's change (${iso(m.theirsSecond)}) is later than Postgres's (${iso(oursSecond)})`
         : m.theirsSecond === oursSecond

@@ -85,6 +85,35 @@ export function applyPatch(known: CanonicalFields, patch: FieldPatch): Canonical
   };
 }
 
+/** The values `fields` holds for each field the patch sets: what the patch overwrites. */
+export function valuesUnder(fields: CanonicalFields, patch: FieldPatch): FieldPatch {
+  const out: FieldPatch = {};
+  for (const field of SCALAR_FIELDS) if (patch[field] !== undefined) copyField(out, field, fields);
+  if (patch.metadata !== undefined)
+    out.metadata = Object.fromEntries(
+      Object.keys(patch.metadata).map((k) => [k, fields.metadata[k] ?? null]),
+    );
+  return out;
+}
+
+/**
+ * The fields a patch would overwrite whose value on the target is neither what we last knew
+ * there (`base`) nor what the patch sets: someone else changed them since we decided the patch.
+ */
+export function movedUnder(base: FieldPatch, patch: FieldPatch, now: CanonicalFields): string[] {
+  const moved: string[] = [];
+  for (const field of SCALAR_FIELDS) {
+    if (patch[field] === undefined) continue;
+    const held = now[field];
+    if (!sameValue(held, base[field]) && !sameValue(held, patch[field])) moved.push(field);
+  }
+  for (const [key, value] of Object.entries(patch.metadata ?? {})) {
+    const held = now.metadata[key] ?? null;
+    if (held !== (base.metadata?.[key] ?? null) && held !== value) moved.push(`metadata.${key}`);
+  }
+  return moved;
+}
+
 /** Canonical metadata keeps its keys sorted, so equal maps serialise equally. */
 function sortKeys(map: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

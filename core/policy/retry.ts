@@ -10,7 +10,10 @@
  * - `no_response`: a timeout or a lost connection: the request may still be running, so a lookup
  *   now could miss what it is about to create; resending the same idempotency key settles it;
  * - `not_found`: 404 on the target object;
- * - `idempotency_conflict`: the key was already used (Stripe's `idempotency_error`).
+ * - `idempotency_conflict`: the key was already used (Stripe's `idempotency_error`);
+ * - `target_moved`: not sent. A push decided before a restart or a takeover found the fields it
+ *   sets changed on the target, and no event has told us when: it waits for that event, since
+ *   the merge needs the time of the change to judge which edit is later.
  */
 export const FAILURE_KINDS = [
   'transient',
@@ -20,6 +23,7 @@ export const FAILURE_KINDS = [
   'no_response',
   'not_found',
   'idempotency_conflict',
+  'target_moved',
 ] as const;
 export type FailureKind = (typeof FAILURE_KINDS)[number];
 
@@ -42,9 +46,12 @@ export const DEFAULT_RETRY: RetryPolicy = Object.freeze({
   lookupMarginS: 60,
 });
 
-/** 429s slow a target down but must never fail it: a rate-limit storm only delays. */
+/**
+ * 429s slow a target down but must never fail it: a rate-limit storm only delays. A push held for
+ * an event that has yet to arrive has not failed either.
+ */
 export function countsTowardsFailure(kind: FailureKind): boolean {
-  return kind !== 'rate_limited';
+  return kind !== 'rate_limited' && kind !== 'target_moved';
 }
 
 /**
@@ -64,6 +71,7 @@ export function createMayHaveLanded(kind: FailureKind): boolean {
     case 'rate_limited':
     case 'permanent':
     case 'not_found':
+    case 'target_moved':
       return false;
     default:
       return unreachable(kind);
@@ -78,6 +86,7 @@ export function isRetryable(kind: FailureKind): boolean {
     case 'uncertain':
     case 'no_response':
     case 'idempotency_conflict':
+    case 'target_moved':
       return true;
     case 'permanent':
     case 'not_found':

@@ -24,6 +24,7 @@ import {
   stripeFailed,
   stripeFound,
   stripeNotFound,
+  stripeUpdated,
   updated,
   when,
   type Step,
@@ -54,7 +55,11 @@ test('a lookup that finds the customer links it, then pushes what differs from w
   assert.is(stripe(w).externalId, 'cus_F1');
   const update = intents(w).at(-1);
   assert.is(update?.type, 'UpdateStripeCustomer');
-  assert.equal(update?.params, { externalId: 'cus_F1', patch: { phone: '+44 20 7946 0000' } });
+  assert.equal(update?.params, {
+    externalId: 'cus_F1',
+    patch: { phone: '+44 20 7946 0000' },
+    base: { phone: null },
+  });
 });
 
 test('a lookup that finds nothing retries the create with a new key suffix', () => {
@@ -131,6 +136,7 @@ test('a permanent failure stops the target until a newer fact arrives', () => {
   assert.equal(intent?.params, {
     externalId: 'cus_A1',
     patch: { name: 'Ada King', phone: '+44 1' },
+    base: { name: 'Ada Lovelace', phone: '+44 20 7946 0000' },
   });
   assert.is(stripe(newer).status, 'pending');
 });
@@ -248,6 +254,24 @@ test('the retry policy is injected into the machine', () => {
   const second = fail(first.snapshot, w.now + 60_000);
   assert.is(second.snapshot.context.targets.stripe.status, 'failed');
   assert.equal(second.deadLettered, ['stripe']);
+});
+
+test('a push held for its event keeps its key, waits, and never counts towards giving up', () => {
+  const w = updating();
+  const key = pending(w).key;
+  const held = when(
+    w,
+    ...times(DEFAULT_RETRY.maxFailures + 2, stripeFailed('target_moved', { retryAfterMs: 2_000 })),
+  );
+  assert.is(stripe(held).status, 'retrying');
+  assert.is(pending(held).key, key, 'nothing was sent, so nothing was saved under the key');
+  assert.is(pending(held).failures, 0);
+  assert.ok(pending(held).notBefore >= held.now + 2_000);
+  assert.equal(
+    held.decisions.flatMap((d) => d.deadLettered),
+    [],
+  );
+  assert.is(when(held, stripeUpdated()).snapshot.context.targets.stripe.status, 'synced');
 });
 
 test.run();

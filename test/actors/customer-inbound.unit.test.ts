@@ -160,6 +160,7 @@ test('edits to different fields on both sides are both kept', () => {
   assert.equal(pending(m).params, {
     externalId: STRIPE_ID,
     patch: { email: 'pg@example.com' },
+    base: { email: 'ada@example.com' },
   });
 });
 
@@ -370,5 +371,52 @@ test("a conflict is timed by the field's own last change, not the customer's", (
 
 const _typecheck: CustomerEvent['type'] = 'StripeCustomerObserved';
 void _typecheck;
+
+test('a dashboard edit decided while our push waits on a retry goes first; the push is decided again', () => {
+  // The API removes `region`; the push meets a 429 and waits.
+  const w = given(created(), stripeCreated(STRIPE_ID), (x) =>
+    updated({ metadata: { plan: 'gold' } }, 2)({ ...x, now: x.now + 10_000 }),
+  );
+  const firstKey = pending(w).key;
+  const waiting = when(w, stripeFailed('rate_limited'));
+  assert.is(stripe(waiting).status, 'retrying');
+  // A person set `region` in Stripe later; the push, sent now, would erase it.
+  const later = Math.floor(waiting.now / 1000) + 5;
+  const e = when(
+    waiting,
+    observed({ metadata: { plan: 'gold', region: 'apac' } }, { created: later }),
+  );
+  assert.is(pending(e).op, 'fetch', 'the fetch replaces the push');
+  const merged = when(e, fetched({ metadata: { plan: 'gold', region: 'apac' } }));
+  assert.equal(
+    applies(merged).map((a) => a.patch),
+    [{ metadata: { region: 'apac' } }],
+  );
+  const [c] = merged.snapshot.context.inbound.conflicts;
+  assert.equal([c?.field, c?.winner], ['metadata.region', 'stripe']);
+  // Nothing is left to push: Stripe holds what Postgres will hold.
+  assert.is(stripe(merged).pending, null);
+  // A later push of the same version gets a key of its own: the first one may have been sent.
+  const next = when(
+    merged,
+    applied(3),
+    updated({ metadata: { plan: 'gold', region: 'apac' }, name: 'New' }, 3),
+  );
+  assert.not.equal(pending(next).key, firstKey);
+  const again = when(
+    waiting,
+    observed({ name: 'Other' }, { created: later }),
+    fetched({ name: 'Other' }),
+  );
+  assert.is(pending(again).op, 'update');
+  assert.not.equal(pending(again).key, firstKey, 'the version pushed again has a key of its own');
+});
+
+test("our write's echo while it is pending does not supersede it", () => {
+  const w = given(created(), stripeCreated(STRIPE_ID), updated({ name: 'Ada King' }, 2));
+  const echo = when(w, observed({ name: 'Ada King' }, { key: pending(w).key }));
+  assert.is(pending(echo).op, 'update');
+  assert.is(pending(echo).id, pending(w).id);
+});
 
 test.run();

@@ -47,7 +47,11 @@ test('an update pushes only the changed fields, with no key', () => {
   const intent = sfPending(w);
   assert.is(intent.type, 'UpdateSalesforceAccount');
   assert.is(intent.key, null);
-  assert.equal(intent.params, { externalId: SF_ID, patch: { name: 'Ada King', phone: null } });
+  assert.equal(intent.params, {
+    externalId: SF_ID,
+    patch: { name: 'Ada King', phone: null },
+    base: { name: 'Ada Lovelace', phone: '+44 20 7946 0000' },
+  });
   const done = when(w, sfUpdated());
   assert.is(salesforce(done).status, 'synced');
   assert.is(salesforce(done).known?.phone, null);
@@ -97,7 +101,11 @@ test('a spent quota pauses the target for minutes, never fails it, and loses no 
   w = when(w, sfRetryRequested());
   assert.is(sfPending(w).notBefore, w.now, 'the operator resumes it now');
   w = when(w, sfUpdated());
-  assert.equal(sfPending(w).params, { externalId: SF_ID, patch: { phone: null } });
+  assert.equal(sfPending(w).params, {
+    externalId: SF_ID,
+    patch: { phone: null },
+    base: { phone: '+44 20 7946 0000' },
+  });
   w = when(w, sfUpdated());
   assert.is(salesforce(w).status, 'synced');
   assert.is(salesforce(w).syncedVersion, 3);
@@ -122,7 +130,11 @@ test('a permanent failure fails the target until a newer fact', () => {
   assert.is(salesforce(w).status, 'failed');
   assert.equal(w.decisions.at(-1)?.deadLettered, ['salesforce']);
   const next = when(w, updated({ name: 'y' }, 3));
-  assert.equal(sfPending(next).params, { externalId: SF_ID, patch: { name: 'y' } });
+  assert.equal(sfPending(next).params, {
+    externalId: SF_ID,
+    patch: { name: 'y' },
+    base: { name: 'Ada Lovelace' },
+  });
 });
 
 test.run();

@@ -59,6 +59,7 @@ test('an update pushes only the changed fields, metadata as a patch', () => {
   assert.equal(intent?.params, {
     externalId: 'cus_A1',
     patch: { email: 'ada@example.org', metadata: { plan: 'platinum', region: null, tier: '2' } },
+    base: { email: 'ada@example.com', metadata: { plan: 'gold', region: 'eu', tier: null } },
   });
 
   const done = when(w, stripeUpdated());
@@ -95,7 +96,11 @@ test('changes made while a create is in flight follow as one update of the diffe
   const [intent] = intents(after);
   assert.is(intent?.type, 'UpdateStripeCustomer');
   assert.is(intent?.key, `rtws-${CUSTOMER}-3-update`);
-  assert.equal(intent?.params, { externalId: 'cus_A1', patch: { name: 'Ada King', phone: null } });
+  assert.equal(intent?.params, {
+    externalId: 'cus_A1',
+    patch: { name: 'Ada King', phone: null },
+    base: { name: 'Ada Lovelace', phone: '+44 20 7946 0000' },
+  });
 });
 
 test('a customer deleted before any create records nothing and is deleted', () => {

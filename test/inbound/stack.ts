@@ -15,6 +15,7 @@ import {
   type TestEnvironment,
 } from '../harness/rtws.ts';
 import { eventually } from '../harness/stream.ts';
+import { spawnRtws, type RtwsProcess } from '../harness/process.ts';
 import { LIVE_KEY } from '../sync/stack.ts';
 import { apiClient, type ApiClient } from '../sync/api-client.ts';
 
@@ -34,16 +35,29 @@ export interface TwoWay {
   sf: SalesforceEmulator | undefined;
   /** With `separateWorker`: stops the worker process's rtws and starts it again. */
   restartWorker(): Promise<void>;
+  /** With `workerProcess`: SIGKILLs the worker, a child process, as a crash would. */
+  killWorker(): Promise<void>;
+  /** With `workerProcess`: starts the worker process again (after `killWorker`). */
+  spawnWorker(): void;
   close(): Promise<void>;
 }
 
 /**
  * `separateWorker`: the worker role runs in an rtws of its own, which `restartWorker` restarts
- * while the API (and the webhook receiver Stripe delivers to) stays up. `salesforce`: Salesforce
- * is a target too, through its emulator.
+ * while the API (and the webhook receiver Stripe delivers to) stays up. `workerProcess`: the
+ * worker role runs in a child process, which `killWorker` SIGKILLs, with `workerEnv` added to its
+ * environment. `env` is added to every rtws's environment. `salesforce`: Salesforce is a target
+ * too, through its emulator.
  */
 export async function twoWay(
-  options: { separateWorker?: boolean; salesforce?: boolean } = {},
+  options: {
+    separateWorker?: boolean;
+    workerProcess?: boolean;
+    workerEnv?: Record<string, string>;
+    /** Added to every rtws's environment. */
+    env?: Record<string, string>;
+    salesforce?: boolean;
+  } = {},
 ): Promise<TwoWay> {
   const t = await testEnvironment();
   const o = await observe(t);
@@ -61,6 +75,7 @@ export async function twoWay(
   });
   const sf = options.salesforce ? await startSalesforceEmulator({ port: 0 }) : undefined;
   const env = {
+    ...options.env,
     STRIPE_SECRET_KEY: LIVE_KEY,
     STRIPE_API_BASE: emu.url,
     STRIPE_WEBHOOK_SECRET: SECRET,
@@ -73,16 +88,19 @@ export async function twoWay(
       : {}),
   };
   const startWorker = () => startTestRtws(t, { ...env, RTWS_ROLES: 'worker' });
+  const spawnWorker = () =>
+    spawnRtws({ ...t.env, ...env, ...options.workerEnv, RTWS_ROLES: 'worker' });
+  const apart = options.separateWorker || options.workerProcess;
   let rtws: Rtws | undefined;
   let worker: Rtws | undefined;
+  let child: RtwsProcess | undefined;
   try {
-    rtws = await startTestRtws(t, {
-      ...env,
-      ...(options.separateWorker ? { RTWS_ROLES: 'api,publisher' } : {}),
-    });
+    rtws = await startTestRtws(t, { ...env, ...(apart ? { RTWS_ROLES: 'api,publisher' } : {}) });
+    if (options.workerProcess) child = spawnWorker();
     if (options.separateWorker) worker = await startWorker();
     emu.registerWebhookEndpoint(`${rtws.url}/webhooks/stripe`, SECRET);
   } catch (err) {
+    await child?.kill();
     await worker?.close();
     await rtws?.close();
     await sf?.close();
@@ -107,7 +125,17 @@ export async function twoWay(
       worker = undefined;
       worker = await startWorker();
     },
+    async killWorker() {
+      if (!options.workerProcess) throw new Error('twoWay() was started without workerProcess');
+      await child?.kill('SIGKILL');
+      child = undefined;
+    },
+    spawnWorker() {
+      if (!options.workerProcess || child) throw new Error('no worker process to start');
+      child = spawnWorker();
+    },
     async close() {
+      await child?.kill();
       await worker?.close();
       await started.close();
       await sf?.close();

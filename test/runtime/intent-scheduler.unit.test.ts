@@ -9,7 +9,12 @@ import {
   type CustomerSnapshot,
   type Intent,
 } from '../../actors/customer/index.ts';
-import { IntentScheduler, type SchedulerDeps } from '../../actors/runtime/intent-scheduler.ts';
+import {
+  IntentScheduler,
+  STALE_DECISION_MS,
+  TAKEOVER_GRACE_MS,
+  type SchedulerDeps,
+} from '../../actors/runtime/intent-scheduler.ts';
 import type { RecordedEvent } from '../../actors/runtime/outcome-message.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -31,7 +36,7 @@ function created(id: string, at = Date.now()): CustomerSnapshot {
 
 interface Harness {
   scheduler: IntentScheduler;
-  calls: { customer: string; intent: Intent; at: number }[];
+  calls: { customer: string; intent: Intent; at: number; decidedEarlier: boolean }[];
   recorded: { customer: string; event: RecordedEvent }[];
   maxInFlight: () => number;
 }
@@ -54,7 +59,7 @@ function harness(
           concurrency: overrides.concurrency ?? 4,
           ...(overrides.perSecond ? { perSecond: overrides.perSecond } : {}),
         },
-        async execute(_customerId, intent) {
+        async execute(_customerId, intent, call) {
           inFlight++;
           max = Math.max(max, inFlight);
           calls.push({
@@ -64,6 +69,7 @@ function harness(
                 : '?',
             intent,
             at: Date.now(),
+            decidedEarlier: call.decidedEarlier,
           });
           await sleep(overrides.callMs ?? 5);
           inFlight--;
@@ -79,6 +85,7 @@ function harness(
     record:
       overrides.record ?? (async (customer, event) => void recorded.push({ customer, event })),
     holds: overrides.holds ?? (() => true),
+    ...(overrides.heldSince ? { heldSince: overrides.heldSince } : {}),
     now: () => Date.now(),
     log: silentLogger,
   });
@@ -210,6 +217,20 @@ test('once the outcome is applied and nothing is pending, the slot is let go', a
   assert.is(pendingIntents(linked).length, 0);
   h.scheduler.offer('c6', linked);
   assert.is(h.scheduler.tracked, 0);
+  await h.scheduler.stop();
+});
+
+test('an intent decided before or just after this worker took its actor, or long ago, is called as such', async () => {
+  const since = Date.now() - TAKEOVER_GRACE_MS - 1_000;
+  // 'old' is held since long before it was decided: only its age counts.
+  const h = harness({ heldSince: (owner) => (owner === 'old' ? 0 : since) });
+  h.scheduler.offer('before', created('before', since - 1_000));
+  h.scheduler.offer('just-after', created('just-after', since + 1_000));
+  h.scheduler.offer('after', created('after', since + TAKEOVER_GRACE_MS));
+  h.scheduler.offer('old', created('old', Date.now() - STALE_DECISION_MS - 1_000));
+  await sleep(60);
+  const earlier = Object.fromEntries(h.calls.map((c) => [c.customer, c.decidedEarlier]));
+  assert.equal(earlier, { before: true, 'just-after': true, after: false, old: true });
   await h.scheduler.stop();
 });
 

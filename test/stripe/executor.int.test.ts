@@ -235,4 +235,37 @@ test('a reused key with other parameters is an idempotency conflict (look it up)
   assert.is((clash as { failure?: string }).failure, 'idempotency_conflict');
 });
 
+test('a push decided before a takeover is held while a field it sets moved on Stripe', async ({
+  emulator,
+  stripe,
+}) => {
+  const c = await stripe.customers.create({ name: 'Known', email: 'known@example.com' });
+  const push = (key: string) =>
+    intent(
+      'UpdateStripeCustomer',
+      { externalId: c.id, patch: { name: 'Ours' }, base: { name: 'Known' } },
+      key,
+    );
+  // Someone else changed the email only: the push does not touch it, so it goes.
+  await stripe.customers.update(c.id, { email: 'other@example.com' });
+  const sent = await executeStripeIntent(stripe, push('rtws-k-1'), () => T0, {
+    decidedEarlier: true,
+  });
+  assert.is(sent.type, 'StripeCustomerUpdated');
+  // Now the name moves under us: held, and nothing is written.
+  await stripe.customers.update(c.id, { name: 'Dashboard' });
+  emulator.clearRequests();
+  const held = await executeStripeIntent(stripe, push('rtws-k-2'), () => T0, {
+    decidedEarlier: true,
+  });
+  assert.is(held.type, 'StripeCallFailed');
+  assert.is((held as { failure: string }).failure, 'target_moved');
+  assert.match((held as { reason: string }).reason, /name changed on Stripe/);
+  assert.is(emulator.requests({ method: 'POST' }).length, 0, 'no write was sent');
+  assert.is(((await stripe.customers.retrieve(c.id)) as Stripe.Customer).name, 'Dashboard');
+  // A push decided under this worker's lease is not checked: its events are decided in order.
+  const live = await executeStripeIntent(stripe, push('rtws-k-3'), () => T0);
+  assert.is(live.type, 'StripeCustomerUpdated');
+});
+
 test.run();

@@ -56,6 +56,8 @@ const Conflict = Type.Object({
   reason: Type.String(),
   stripe_event_id: Type.String(),
   detected_at: Type.String(),
+  postgres_changed_at: Nullable(Type.String()),
+  stripe_changed_at: Nullable(Type.String()),
 });
 
 const ConflictPage = Type.Object({

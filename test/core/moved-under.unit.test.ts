@@ -1,0 +1,51 @@
+// The check a push decided before a restart makes before it is sent: a field it would overwrite
+// that the target changed since is "moved"; nothing else is.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import { sameValue, type CanonicalFields } from '../../core/canonical.ts';
+import { applyPatch, diffFields, movedUnder, valuesUnder } from '../../core/policy/push.ts';
+
+const value = fc.constantFrom('a', 'b', 'c');
+const fields: fc.Arbitrary<CanonicalFields> = fc.record({
+  name: fc.constantFrom('a', 'b'),
+  email: fc.option(value, { nil: null }),
+  phone: fc.option(value, { nil: null }),
+  address: fc.constant(null),
+  metadata: fc.dictionary(fc.constantFrom('k1', 'k2'), value),
+});
+
+test('the target as we knew it, or with the push already applied, holds nothing back', () => {
+  fc.assert(
+    fc.property(fields, fields, (known, desired) => {
+      const patch = diffFields(known, desired);
+      const base = valuesUnder(known, patch);
+      assert.equal(movedUnder(base, patch, known), []);
+      assert.equal(movedUnder(base, patch, applyPatch(known, patch)), []);
+    }),
+  );
+});
+
+test('a patched field holding a third value is moved; an unpatched one never is', () => {
+  fc.assert(
+    fc.property(fields, fields, fields, (known, desired, now) => {
+      const patch = diffFields(known, desired);
+      const base = valuesUnder(known, patch);
+      const moved = new Set(movedUnder(base, patch, now));
+      const after = applyPatch(known, patch);
+      for (const field of ['name', 'email', 'phone'] as const) {
+        const third = !sameValue(now[field], known[field]) && !sameValue(now[field], after[field]);
+        assert.is(moved.has(field), patch[field] !== undefined && third, field);
+      }
+      for (const key of ['k1', 'k2']) {
+        const held = now.metadata[key] ?? null;
+        const third =
+          held !== (known.metadata[key] ?? null) && held !== (after.metadata[key] ?? null);
+        const patched = patch.metadata?.[key] !== undefined;
+        assert.is(moved.has(`metadata.${key}`), patched && third, key);
+      }
+    }),
+  );
+});
+
+test.run();

@@ -1,0 +1,66 @@
+// Catch-up: a change whose webhook never arrives still reaches Postgres, from Stripe's events API,
+// through the same INBOUND path; an event already handled changes nothing when it is listed again.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { stripeClient } from '../../adapters/stripe/client.ts';
+import { inboundPublisher } from '../../adapters/jetstream/inbound.ts';
+import { readWatermark } from '../../adapters/postgres/catchup-watermarks.ts';
+import { stripeCatchUp } from '../../adapters/worker/stripe-catch-up.ts';
+import { silentLogger } from '../../core/ports.ts';
+import { LIVE_KEY } from '../sync/stack.ts';
+import { linked, quiet, row, rowWhen, twoWay, type TwoWay } from './stack.ts';
+
+const test = suite<{ s: TwoWay }>('catch-up from Stripe events');
+test.before(async (ctx) => {
+  ctx.s = await twoWay({ env: { RTWS_CATCHUP_INTERVAL_S: '1', RTWS_CATCHUP_MARGIN_S: '5' } });
+});
+test.after(async (ctx) => {
+  await ctx.s?.close();
+});
+
+test('a dashboard edit whose webhook never comes reaches Postgres by catch-up', async ({ s }) => {
+  const { id } = await s.api.create({ name: 'Quiet', email: 'quiet@example.com' });
+  const stripeId = await linked(s, id);
+  await quiet(s, 300);
+  s.emu.pauseWebhooks();
+  try {
+    await s.stripe.customers.update(stripeId, { name: 'Heard by catch-up' });
+    const r = await rowWhen(s, id, (r) => r.name === 'Heard by catch-up', 15_000);
+    assert.is(r?.name, 'Heard by catch-up');
+    assert.is(r?.origin, 'stripe');
+    assert.ok((await readWatermark(s.o.sql, 'stripe')) !== undefined, 'the watermark is kept');
+  } finally {
+    s.emu.resumeWebhooks();
+  }
+  // The webhook that comes at last, and catch-ups listing the event again, change nothing.
+  const before = await row(s, id);
+  await quiet(s, 2_500);
+  assert.is((await row(s, id))?.version, before?.version);
+});
+
+test('a second run over the same events stores nothing new', async ({ s }) => {
+  const stripe = stripeClient({ secretKey: LIVE_KEY, apiBase: s.emu.url });
+  const run = stripeCatchUp({
+    stripe,
+    sql: s.o.sql,
+    nats: s.o.nats,
+    names: s.t.names,
+    log: silentLogger,
+    publish: inboundPublisher(jetstream(s.o.nats)),
+    intervalS: 0,
+    marginS: 3_600,
+  });
+  const jsm = await jetstreamManager(s.o.nats);
+  const first = await run.run();
+  assert.ok(first.listed > 0, 'events of the last hour are listed');
+  const stored = (await jsm.streams.info(s.t.names.streams.inbound)).state.messages;
+  const second = await run.run();
+  assert.is(second.listed, first.listed);
+  assert.is(second.duplicates, second.listed, 'every event was in INBOUND already');
+  assert.is((await jsm.streams.info(s.t.names.streams.inbound)).state.messages, stored);
+  assert.ok(second.mapped);
+  await run.stop();
+});
+
+test.run();
