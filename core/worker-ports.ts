@@ -19,6 +19,13 @@ export interface SnapshotStore {
   keys(): AsyncIterable<string>;
 }
 
+/** A held partition as the store shows it. */
+export interface Lease {
+  readonly holder: string;
+  /** The revision a renewal (or a takeback) must name. */
+  readonly revision: number;
+}
+
 /** Partition leases and worker presence; entries expire on their own after `ttlMs` unless renewed. */
 export interface LeaseStore {
   readonly ttlMs: number;
@@ -28,11 +35,14 @@ export interface LeaseStore {
   leave(workerId: string): Promise<void>;
   /** Workers whose presence has not expired. */
   liveWorkers(): Promise<string[]>;
-  /** Each held partition and its holder; free partitions are absent. */
-  holders(partitions: number): Promise<Map<number, string>>;
+  /** Each held partition, its holder and revision; free partitions are absent. */
+  holders(partitions: number): Promise<Map<number, Lease>>;
   /** Takes a free partition: its revision, or `undefined` when someone holds it. */
   claim(partition: number, workerId: string): Promise<number | undefined>;
-  /** Extends a held lease; rejects with `ConcurrencyError` when it is no longer ours. */
+  /**
+   * Extends a lease, or takes back one a previous run left under `workerId`, if it is still at
+   * `revision`; rejects with `ConcurrencyError` when it changed.
+   */
   renew(partition: number, workerId: string, revision: number): Promise<number>;
   /** Frees a held lease, only if it is still at `revision`. */
   release(partition: number, revision: number): Promise<void>;

@@ -21,10 +21,11 @@ import { deadLetterQueue } from '../adapters/jetstream/dlq.ts';
 import { inboundPublisher } from '../adapters/jetstream/inbound.ts';
 import { openSnapshotStore } from '../adapters/jetstream/kv-snapshot-store.ts';
 import { syncViews } from '../adapters/worker/sync-view.ts';
-import { startWorker } from '../adapters/worker/start-worker.ts';
+import { startWorker, type WorkerStats } from '../adapters/worker/start-worker.ts';
 import { startCustomerInbound } from '../adapters/worker/stripe-customer-inbound.ts';
 import { stripeCatchUp } from '../adapters/worker/stripe-catch-up.ts';
 import { stripeClient } from '../adapters/stripe/client.ts';
+import { lockWorkerIdentity } from '../adapters/postgres/worker-identity.ts';
 import { startInvoiceInbound } from '../adapters/worker/invoice-inbound.ts';
 import { workerMetrics } from '../adapters/worker/metrics.ts';
 import { invoiceWorkerOptions } from '../adapters/worker/invoice-wiring.ts';
@@ -94,6 +95,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
   const machine = createCustomerMachine(DEFAULT_POLICIES, { targets });
 
   const metrics = workerMetrics();
+  let workerStats: (() => WorkerStats) | undefined;
   if (config.roles.includes('worker')) {
     const { secretKey, apiBase } = config.stripe;
     const { loginUrl, clientId, clientSecret } = config.salesforce;
@@ -112,6 +114,13 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
     if (catchUp) closers.push(() => catchUp.stop());
     const worker = await startWorker({
       ...(catchUp ? { beforeResume: () => catchUp.run() } : {}),
+      // A stable identity, held exclusively, lets a restart take its partitions back early.
+      ...(config.workerId
+        ? {
+            workerId: config.workerId,
+            identity: { lock: (id: string) => lockWorkerIdentity(config.databaseUrl, id) },
+          }
+        : {}),
       nats,
       names,
       log,
@@ -135,6 +144,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
       invoices: invoiceWorkerOptions(sql, secretKey ? { secretKey, apiBase } : undefined),
     });
     metrics.attach(worker);
+    workerStats = () => worker.stats;
     closers.push(() => worker.stop());
     // Changes made in Stripe flow back only where rtws writes to Stripe.
     if (secretKey) {
@@ -193,6 +203,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
             migrationsApplied(sql, migrations).catch(() => false),
             1_000,
           )) ?? false,
+        ...(workerStats ? { worker: workerReadiness(workerStats()) } : {}),
       }),
       dlq: async () => dlq,
       ...(config.stripe.webhookSecrets.length > 0
@@ -231,5 +242,14 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
       await nats.drain().catch(() => {});
       await sql.end({ timeout: 5 });
     },
+  };
+}
+
+/** Until a restarted worker holds its partitions again, /readyz says which it waits for. */
+function workerReadiness(stats: WorkerStats) {
+  return {
+    worker_id: stats.workerId,
+    partitions_held: stats.ownedPartitions,
+    partitions_taking_back: stats.reclaimingPartitions,
   };
 }

@@ -1,10 +1,11 @@
 // Keeps this worker's partition leases: announces the worker, renews what it holds, drops what it
 // could not renew in time, and claims or gives back partitions towards its fair share. The
 // partition consumers start and stop through the callbacks, always before a lease is written away.
+// With `reclaimAfterMs`, it also takes back the leases a previous run under the same id left.
 import { ConcurrencyError } from '../../core/errors.ts';
 import type { Logger } from '../../core/ports.ts';
-import type { LeaseStore } from '../../core/worker-ports.ts';
-import { LeaseBook, planLeases } from './leases.ts';
+import type { Lease, LeaseStore } from '../../core/worker-ports.ts';
+import { LeaseBook, defaultMarginMs, planLeases } from './leases.ts';
 
 export interface LeaseKeeperOptions {
   readonly store: LeaseStore;
@@ -14,12 +15,24 @@ export interface LeaseKeeperOptions {
   readonly renewEveryMs?: number;
   /** How long before the lease can expire this worker stops acting on it. Default: 40 % of the TTL. */
   readonly marginMs?: number;
+  /**
+   * Set only where no other live process can have this worker's id (the identity lock): a lease
+   * the store shows under this id but this keeper does not hold, a previous run's, is taken back
+   * once seen unchanged this long (`reclaimWaitMs` in leases.ts). Unset: such leases expire.
+   */
+  readonly reclaimAfterMs?: number;
   readonly now?: () => number;
   readonly log: Logger;
   /** Starts processing a partition that was just claimed. */
   readonly onAcquired: (partition: number) => Promise<void>;
   /** Stops processing a partition (lost, or about to be released); resolves once nothing runs. */
   readonly onStopped: (partition: number, why: 'lost' | 'released') => Promise<void>;
+}
+
+/** A lease left under this worker's id, and when this keeper first saw it at that revision. */
+interface Sighting {
+  readonly revision: number;
+  readonly at: number;
 }
 
 export class LeaseKeeper {
@@ -29,22 +42,26 @@ export class LeaseKeeper {
   readonly #renewEveryMs: number;
   #timer: NodeJS.Timeout | undefined;
   #watchdog: NodeJS.Timeout | undefined;
+  #wake: NodeJS.Timeout | undefined;
   #tick: Promise<void> = Promise.resolve();
   /** Partitions whose processing is still starting; a round never waits for them. */
   readonly #starting = new Map<number, Promise<void>>();
+  #sightings = new Map<number, Sighting>();
   #ticking = false;
+  #started = false;
   #stopped = false;
 
   constructor(options: LeaseKeeperOptions) {
     this.#o = options;
     const ttlMs = options.store.ttlMs;
-    this.#book = new LeaseBook({ ttlMs, marginMs: options.marginMs ?? Math.round(ttlMs * 0.4) });
+    this.#book = new LeaseBook({ ttlMs, marginMs: options.marginMs ?? defaultMarginMs(ttlMs) });
     this.#now = options.now ?? Date.now;
     this.#renewEveryMs = options.renewEveryMs ?? Math.max(50, Math.round(ttlMs / 5));
   }
 
   /** Runs the first round (so the worker starts with its share), then keeps going on a timer. */
   async start(): Promise<void> {
+    this.#started = true;
     await this.tick();
     this.#timer = setInterval(() => void this.tick(), this.#renewEveryMs);
     // Deadlines are checked on their own, so a round stuck on a slow store cannot keep a worker
@@ -65,6 +82,11 @@ export class LeaseKeeper {
     return this.#book.owned();
   }
 
+  /** Partitions a previous run under this id left, waiting for their call horizon to pass. */
+  reclaiming(): number[] {
+    return [...this.#sightings.keys()].sort((a, b) => a - b);
+  }
+
   /** One round; a round still running makes this one a no-op. */
   tick(): Promise<void> {
     if (this.#ticking || this.#stopped) return this.#tick;
@@ -83,6 +105,7 @@ export class LeaseKeeper {
     this.#stopped = true;
     clearInterval(this.#timer);
     clearInterval(this.#watchdog);
+    clearTimeout(this.#wake);
     await this.#tick;
     await Promise.all([...this.#starting.values()]);
     await Promise.all(
@@ -103,16 +126,50 @@ export class LeaseKeeper {
     await this.#dropOverdue();
     if (this.#stopped) return;
     const [live, holders] = await Promise.all([store.liveWorkers(), store.holders(this.#o.partitions)]);
+    // Taken once the answer is in: every revision it shows was sent before this instant.
+    const seenAt = this.#now();
     const plan = planLeases({
       partitions: this.#o.partitions,
       workerId,
       owned: this.#book.owned(),
       holders,
+      reclaiming: this.#sight(holders, seenAt),
       liveWorkers: new Set([...live, workerId]).size,
     });
     for (const p of plan.release) await this.#release(p);
     if (this.#stopped) return;
-    await Promise.all(plan.claim.map((p) => this.#claim(p)));
+    await Promise.all([
+      ...plan.claim.map((p) => this.#claim(p)),
+      ...this.#due(seenAt).map(([p, { revision }]) => this.#takeBack(p, revision)),
+    ]);
+    this.#wakeForTakeBack();
+  }
+
+  /** Tracks the leases under this id that this keeper does not hold; a new revision starts over. */
+  #sight(holders: ReadonlyMap<number, Lease>, now: number): number[] {
+    if (this.#o.reclaimAfterMs === undefined) return [];
+    const sightings = new Map<number, Sighting>();
+    for (const [p, { holder, revision }] of holders) {
+      if (holder !== this.#o.workerId || this.#book.revision(p) !== undefined) continue;
+      const before = this.#sightings.get(p);
+      sightings.set(p, before?.revision === revision ? before : { revision, at: now });
+    }
+    this.#sightings = sightings;
+    return [...sightings.keys()];
+  }
+
+  #due(now: number): [number, Sighting][] {
+    const after = this.#o.reclaimAfterMs ?? Infinity;
+    return [...this.#sightings].filter(([, s]) => now >= s.at + after);
+  }
+
+  /** A takeback falls due between rounds: a round at that instant saves up to a renewal period. */
+  #wakeForTakeBack(): void {
+    const after = this.#o.reclaimAfterMs;
+    if (!this.#started || this.#stopped || after === undefined) return;
+    const inMs = Math.min(...[...this.#sightings.values()].map((s) => s.at + after)) - this.#now();
+    clearTimeout(this.#wake);
+    if (inMs < this.#renewEveryMs) this.#wake = setTimeout(() => void this.tick(), Math.max(0, inMs));
   }
 
   async #renew(p: number): Promise<void> {
@@ -133,12 +190,28 @@ export class LeaseKeeper {
     }
   }
 
-  async #claim(p: number): Promise<void> {
+  #claim(p: number): Promise<void> {
+    return this.#acquire(p, 'partition acquired', () => this.#o.store.claim(p, this.#o.workerId));
+  }
+
+  /** A CAS write at the revision seen: if anything wrote since, the lease is not ours to take. */
+  async #takeBack(p: number, revision: number): Promise<void> {
+    await this.#acquire(p, 'partition taken back from a previous run', () =>
+      this.#o.store.renew(p, this.#o.workerId, revision).catch((err: unknown) => {
+        if (err instanceof ConcurrencyError) return undefined;
+        throw err;
+      }),
+    );
+    // Taken, or changed since: either way the next read decides afresh.
+    this.#sightings.delete(p);
+  }
+
+  async #acquire(p: number, message: string, write: () => Promise<number | undefined>): Promise<void> {
     const sentAt = this.#now();
-    const revision = await this.#o.store.claim(p, this.#o.workerId);
+    const revision = await write();
     if (revision === undefined) return;
     this.#book.hold(p, revision, sentAt);
-    this.#o.log.info({ partition: p }, 'partition acquired');
+    this.#o.log.info({ partition: p }, message);
     // Started in the background: a slow start must not hold up the renewals of the next round.
     const starting = this.#o.onAcquired(p).catch(async (err: unknown) => {
       this.#o.log.error({ err, partition: p }, 'partition could not start; giving it back');

@@ -16,8 +16,10 @@ export interface LeaseView {
   readonly partitions: number;
   readonly workerId: string;
   readonly owned: readonly number[];
-  /** Held partitions and their holders, as last read. */
-  readonly holders: ReadonlyMap<number, string>;
+  /** Partitions someone holds, as last read; only the keys count here. */
+  readonly holders: ReadonlyMap<number, unknown>;
+  /** Partitions a previous run of this worker left under its id, to be taken back. */
+  readonly reclaiming?: readonly number[];
   readonly liveWorkers: number;
 }
 
@@ -26,7 +28,10 @@ export interface LeasePlan {
   readonly release: number[];
 }
 
-/** Claims free partitions up to the fair share, or gives back what exceeds it. */
+/**
+ * Claims free partitions up to the fair share, or gives back what exceeds it. Partitions being
+ * taken back count as owned, so the worker does not claim others' share while it waits for them.
+ */
 export function planLeases(view: LeaseView): LeasePlan {
   const share = fairShare(view.partitions, view.liveWorkers);
   if (view.owned.length > share) {
@@ -37,7 +42,26 @@ export function planLeases(view: LeaseView): LeasePlan {
   const free = rotate(range(view.partitions), startOffset(view.workerId, view.partitions)).filter(
     (p) => !owned.has(p) && !view.holders.has(p),
   );
-  return { claim: free.slice(0, share - view.owned.length), release: [] };
+  const wanted = share - view.owned.length - (view.reclaiming?.length ?? 0);
+  return { claim: free.slice(0, Math.max(0, wanted)), release: [] };
+}
+
+/** The default processing margin: 40 % of the TTL. */
+export function defaultMarginMs(ttlMs: number): number {
+  return Math.round(ttlMs * 0.4);
+}
+
+/**
+ * How long a lease that a previous run left under this worker's id must be seen unchanged before
+ * it is taken back: its call horizon. That run started a call only while
+ * `remainingMs > callTimeout + callSlack`, and `remainingMs` ran out `ttl − margin` after the send
+ * of its last renewal, so its calls all ended by that send + `ttl − margin − callSlack`. The send
+ * came before this run first saw the revision it wrote, so counting from that sighting, on this
+ * process's clock, is safe without comparing clocks. The identity lock proves the run gone, so
+ * nothing else of it still acts; its writes in flight were revision CAS.
+ */
+export function reclaimWaitMs(o: { ttlMs: number; marginMs: number; callSlackMs: number }): number {
+  return Math.max(0, o.ttlMs - o.marginMs - o.callSlackMs);
 }
 
 function range(n: number): number[] {

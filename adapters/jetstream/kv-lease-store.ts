@@ -5,7 +5,7 @@
 import { StorageType, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { LeaseStore } from '../../core/worker-ports.ts';
+import type { Lease, LeaseStore } from '../../core/worker-ports.ts';
 import { partitionToken } from '../../core/subjects.ts';
 import { casWrite } from './kv-errors.ts';
 
@@ -47,9 +47,10 @@ function kvLeaseStore(kv: KV, jsm: JetStreamManager, bucket: string, ttlMs: numb
     },
     async holders(partitions) {
       const entries = await Promise.all(Array.from({ length: partitions }, (_, p) => kv.get(leaseKey(p))));
-      const out = new Map<number, string>();
+      const out = new Map<number, Lease>();
       entries.forEach((entry, p) => {
-        if (entry?.operation === 'PUT') out.set(p, entry.json<{ holder: string }>().holder);
+        if (entry?.operation !== 'PUT') return;
+        out.set(p, { holder: entry.json<{ holder: string }>().holder, revision: entry.revision });
       });
       return out;
     },

@@ -16,6 +16,7 @@ import { outcomeRecorder } from './outcome-recorder.ts';
 import { stepEffects, type CatalogueEffects } from './step-effects.ts';
 import { ActorCache } from '../../actors/runtime/actor-cache.ts';
 import { LeaseKeeper } from '../../actors/runtime/lease-keeper.ts';
+import { defaultMarginMs, reclaimWaitMs } from '../../actors/runtime/leases.ts';
 import { Mailboxes } from '../../actors/runtime/mailboxes.ts';
 import { jetStreamDeadLetters } from '../jetstream/dead-letters.ts';
 import { openLeaseStore } from '../jetstream/kv-lease-store.ts';
@@ -36,6 +37,12 @@ export interface WorkerOptions {
   readonly names: Names;
   /** Default: host, pid and a random suffix. */
   readonly workerId?: string;
+  /**
+   * An exclusive hold on `workerId` (`lockWorkerIdentity`), taken before any lease and released
+   * once stopped or abandoned. With it, a restarted worker takes back the leases its previous run
+   * left after their call horizon, instead of waiting for them to expire.
+   */
+  readonly identity?: { lock(workerId: string): Promise<{ release(): Promise<void> }> };
   /** Lease time to live, used when the lease bucket is created (default 5 s). */
   readonly leaseTtlMs?: number;
   readonly log: Logger;
@@ -68,6 +75,8 @@ export interface WorkerOptions {
 export interface WorkerStats {
   readonly workerId: string;
   readonly ownedPartitions: number[];
+  /** Partitions a previous run under this worker's id left, to be taken back once safe. */
+  readonly reclaimingPartitions: number[];
   readonly factsConsumed: number;
   /** Actors with work queued or running. */
   readonly activeActors: number;
@@ -158,9 +167,11 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
 
   /** After a takeover or a restart: the pending intents of the partition's actors are run again. */
   async function resume(partition: number): Promise<void> {
-    await options.beforeResume?.().catch((err: unknown) =>
-      log.warn({ err, partition }, 'catch-up before resuming failed; pushes resume with checks'),
-    );
+    await options
+      .beforeResume?.()
+      .catch((err: unknown) =>
+        log.warn({ err, partition }, 'catch-up before resuming failed; pushes resume with checks'),
+      );
     const resumed = await resumePartition(
       {
         store,
@@ -225,6 +236,13 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     store: leases,
     workerId,
     partitions: names.partitions,
+    reclaimAfterMs: options.identity
+      ? reclaimWaitMs({
+          ttlMs: leases.ttlMs,
+          marginMs: defaultMarginMs(leases.ttlMs),
+          callSlackMs: callMarginMs - (options.callTimeoutMs ?? 5_000),
+        })
+      : undefined,
     log,
     onAcquired: async (partition) => {
       heldSince.set(partition, Date.now());
@@ -242,6 +260,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     },
   });
 
+  const identity = await options.identity?.lock(workerId);
   const passivation = setInterval(
     () => {
       cache.evictIdle();
@@ -260,6 +279,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       await keeper.stop({ release });
       await mailboxes.drained();
       await Promise.all([scheduler.stop(), invoices?.stopScheduler()]);
+      await identity?.release();
       log.info({ release }, 'worker stopped');
     })();
     return stopped;
@@ -271,6 +291,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       return {
         workerId,
         ownedPartitions: keeper.owned(),
+        reclaimingPartitions: keeper.reclaiming(),
         factsConsumed: counters.facts,
         activeActors: mailboxes.active,
         cachedActors: cache.size + (invoices?.cache.size ?? 0),

@@ -45,7 +45,7 @@ test('leases: one holder at a time, renewed by revision, freed by release', asyn
   const rev = await leases.claim(1, 'a');
   assert.ok(rev !== undefined);
   assert.is(await leases.claim(1, 'b'), undefined, 'held: no second claim');
-  assert.equal([...(await leases.holders(4))], [[1, 'a']]);
+  assert.equal([...(await leases.holders(4))], [[1, { holder: 'a', revision: rev }]]);
   const renewed = await leases.renew(1, 'a', rev);
   assert.instance(await rejection(leases.renew(1, 'a', rev)), ConcurrencyError, 'a stale renewal loses');
   await leases.release(1, renewed);
@@ -63,6 +63,15 @@ test('leases and presence lapse on the server once not renewed for the TTL', asy
   assert.not.ok((await leases.holders(4)).has(2), 'lease expired');
   assert.ok((await leases.claim(2, 'w2')) !== undefined, 'another worker takes it');
   assert.instance(await rejection(leases.renew(2, 'w1', rev)), ConcurrencyError, 'the old holder cannot renew');
+});
+
+test('a lease is taken back at the revision read, and only at it', async ({ leases }) => {
+  await leases.claim(3, 'w4');
+  const seen = (await leases.holders(4)).get(3)!;
+  const taken = await leases.renew(3, 'w4', seen.revision);
+  assert.equal((await leases.holders(4)).get(3), { holder: 'w4', revision: taken });
+  assert.instance(await rejection(leases.renew(3, 'w4', seen.revision)), ConcurrencyError, 'not once it changed');
+  await leases.release(3, taken);
 });
 
 test('leaving removes a worker at once', async ({ leases }) => {

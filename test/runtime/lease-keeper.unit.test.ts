@@ -1,12 +1,17 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { silentLogger } from '../../core/ports.ts';
-import { LeaseKeeper } from '../../actors/runtime/lease-keeper.ts';
+import { LeaseKeeper, type LeaseKeeperOptions } from '../../actors/runtime/lease-keeper.ts';
 import { MemoryLeaseStore } from './memory-lease-store.ts';
 
 const PARTITIONS = 8;
 
-function keeper(store: MemoryLeaseStore, workerId: string, events: string[] = []) {
+function keeper(
+  store: MemoryLeaseStore,
+  workerId: string,
+  events: string[] = [],
+  options: Partial<LeaseKeeperOptions> = {},
+) {
   return new LeaseKeeper({
     store,
     workerId,
@@ -15,6 +20,7 @@ function keeper(store: MemoryLeaseStore, workerId: string, events: string[] = []
     log: silentLogger,
     onAcquired: async (p) => void events.push(`${workerId} +${p}`),
     onStopped: async (p, why) => void events.push(`${workerId} -${p} ${why}`),
+    ...options,
   });
 }
 
@@ -92,6 +98,81 @@ test('a lease taken over elsewhere is dropped on the next renewal', async () => 
   await a.tick();
   assert.not.ok(a.owned().includes(2));
   assert.ok(events.includes('a -2 lost'));
+});
+
+// TTL 5 s, margin 2 s, call slack 1 s: a previous run's calls are over 2 s after its last send.
+const RECLAIM_AFTER_MS = 2_000;
+
+/** Ticks every 250 ms until `until` (exclusive); says whether `a` held `partition` at any tick. */
+async function heldBefore(store: MemoryLeaseStore, a: LeaseKeeper, partition: number, until: number) {
+  let held = false;
+  for (; store.now < until; store.now += 250) {
+    await a.tick();
+    held ||= a.owned().includes(partition);
+  }
+  return held;
+}
+
+test('a lease left under its own id is taken back once seen unchanged for reclaimAfterMs, not before', async () => {
+  const store = new MemoryLeaseStore(5_000);
+  store.steal(3, 'a'); // a previous run of `a` held it and died
+  const oldExpiry = store.expiresAt(3)!;
+  const events: string[] = [];
+  const a = keeper(store, 'a', events, { reclaimAfterMs: RECLAIM_AFTER_MS });
+  store.now = 100;
+  const firstSeenAt = store.now;
+  assert.not.ok(await heldBefore(store, a, 3, firstSeenAt + RECLAIM_AFTER_MS), 'not before the call horizon');
+  assert.is(store.now, firstSeenAt + RECLAIM_AFTER_MS);
+  await a.tick();
+  assert.ok(a.owned().includes(3), 'taken back at the call horizon');
+  assert.ok(events.includes('a +3'), 'started like a claim');
+  assert.ok(store.now < oldExpiry, 'before the old lease would have expired');
+});
+
+test('a new revision under its own id starts the wait over', async () => {
+  const store = new MemoryLeaseStore(5_000);
+  store.steal(3, 'a');
+  const a = keeper(store, 'a', [], { reclaimAfterMs: RECLAIM_AFTER_MS });
+  await a.tick();
+  assert.not.ok(await heldBefore(store, a, 3, 1_500));
+  store.steal(3, 'a'); // a late renewal of the previous run landed
+  const renewedAt = store.now;
+  assert.not.ok(await heldBefore(store, a, 3, renewedAt + RECLAIM_AFTER_MS), 'waits from the new sighting');
+  await a.tick();
+  assert.ok(a.owned().includes(3));
+});
+
+test("another worker's lease, or its own without reclaimAfterMs, waits for expiry", async () => {
+  const store = new MemoryLeaseStore(5_000);
+  store.steal(3, 'b');
+  store.steal(4, 'a');
+  store.steal(5, 'c');
+  const a = keeper(store, 'a', [], { reclaimAfterMs: RECLAIM_AFTER_MS });
+  const c = keeper(store, 'c');
+  const held = new Set<string>();
+  for (; store.now < 5_000; store.now += 250) {
+    await a.tick();
+    await c.tick();
+    for (const p of a.owned()) held.add(`a${p}`);
+    for (const p of c.owned()) held.add(`c${p}`);
+  }
+  assert.not.ok(held.has('a3'), "b's lease is not a's to take");
+  assert.ok(held.has('a4'), 'its own is taken back');
+  assert.not.ok(held.has('c5'), 'without reclaimAfterMs its own lease waits for expiry');
+});
+
+test('leases being taken back count towards the fair share', async () => {
+  const store = new MemoryLeaseStore(5_000);
+  for (const p of [0, 1, 2]) store.steal(p, 'a');
+  await store.heartbeat('b');
+  const a = keeper(store, 'a', [], { reclaimAfterMs: RECLAIM_AFTER_MS });
+  await a.tick();
+  assert.is(a.owned().length, 1, 'share 4, 3 of them to be taken back: one claim');
+  store.now += RECLAIM_AFTER_MS;
+  await store.heartbeat('b');
+  await a.tick();
+  assert.is(a.owned().length, 4);
+  assert.ok([0, 1, 2].every((p) => a.owned().includes(p)));
 });
 
 test.run();

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { LeaseBook, fairShare, planLeases } from '../../actors/runtime/leases.ts';
+import { LeaseBook, fairShare, planLeases, reclaimWaitMs } from '../../actors/runtime/leases.ts';
 
 test('the fair share rounds up and never drops below the whole for a lone worker', () => {
   assert.is(fairShare(16, 1), 16);
@@ -29,6 +29,18 @@ test('a worker over its share gives back the excess and claims nothing', () => {
   const plan = planLeases({ partitions: 8, workerId: 'me', owned, holders: new Map(owned.map((p) => [p, 'me'])), liveWorkers: 2 });
   assert.equal(plan.claim, []);
   assert.equal(plan.release.sort(), [4, 5, 6, 7]);
+});
+
+test('partitions being taken back count towards the share', () => {
+  const holders = new Map([[0, 'me'], [1, 'me'], [2, 'other']]);
+  const plan = planLeases({ partitions: 8, workerId: 'me', owned: [5], holders, reclaiming: [0, 1], liveWorkers: 2 });
+  assert.equal(plan.release, []);
+  assert.is(plan.claim.length, 1);
+});
+
+test("a previous run's calls are over by its deadline less the call slack", () => {
+  assert.is(reclaimWaitMs({ ttlMs: 20_000, marginMs: 8_000, callSlackMs: 1_000 }), 11_000);
+  assert.is(reclaimWaitMs({ ttlMs: 1_000, marginMs: 400, callSlackMs: 1_000 }), 0, 'no call could start');
 });
 
 test('whatever the view, a plan never claims a held partition nor exceeds the share', () => {

@@ -1,7 +1,7 @@
 // An in-memory LeaseStore on a manual clock, for the lease keeper's unit tests. It expires
 // entries as the KV bucket does: TTL after the last write it stored.
 import { ConcurrencyError } from '../../core/errors.ts';
-import type { LeaseStore } from '../../core/worker-ports.ts';
+import type { Lease, LeaseStore } from '../../core/worker-ports.ts';
 
 interface Entry {
   holder: string;
@@ -58,12 +58,12 @@ export class MemoryLeaseStore implements LeaseStore {
     return [...this.#presence].filter(([, at]) => at + this.ttlMs > this.now).map(([id]) => id);
   }
 
-  async holders(partitions: number): Promise<Map<number, string>> {
+  async holders(partitions: number): Promise<Map<number, Lease>> {
     this.#check();
-    const out = new Map<number, string>();
+    const out = new Map<number, Lease>();
     for (let p = 0; p < partitions; p++) {
       const e = this.#live(p);
-      if (e) out.set(p, e.holder);
+      if (e) out.set(p, { holder: e.holder, revision: e.revision });
     }
     return out;
   }
