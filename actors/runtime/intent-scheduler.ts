@@ -33,7 +33,8 @@ export interface CallContext {
    * Changes made on the target since the intent was decided may not have reached the actor yet:
    * it was decided before, or within `TAKEOVER_GRACE_MS` after, this worker took its actor over
    * (a restart or a takeover; changes made while no worker held it are still on their way behind
-   * it), or more than `STALE_DECISION_MS` ago.
+   * it), or more than `STALE_DECISION_MS` ago, or it is a resend after a failure (the wait for it
+   * left time for a change whose event is still on its way).
    */
   readonly decidedEarlier: boolean;
 }
@@ -256,6 +257,7 @@ export class IntentScheduler<
   private decidedEarlier(owner: string, intent: I, now: number): boolean {
     const at = intent.recordedAt;
     if (at === undefined) return false;
+    if (intent.attempt > 1) return true;
     const since = this.deps.heldSince?.(owner);
     return (since !== undefined && at < since + TAKEOVER_GRACE_MS) || now - at > STALE_DECISION_MS;
   }

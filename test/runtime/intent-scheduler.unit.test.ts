@@ -228,9 +228,25 @@ test('an intent decided before or just after this worker took its actor, or long
   h.scheduler.offer('just-after', created('just-after', since + 1_000));
   h.scheduler.offer('after', created('after', since + TAKEOVER_GRACE_MS));
   h.scheduler.offer('old', created('old', Date.now() - STALE_DECISION_MS - 1_000));
-  await sleep(60);
+  const resend = decide(created('resend', since + TAKEOVER_GRACE_MS), {
+    type: 'StripeCallFailed',
+    intentId: 'stripe-1',
+    failure: 'rate_limited',
+    reason: '429',
+    attempt: 1,
+    retryAfterMs: 0,
+    at: since + TAKEOVER_GRACE_MS,
+  }).snapshot;
+  h.scheduler.offer('resend', resend);
+  await sleep(1_500);
   const earlier = Object.fromEntries(h.calls.map((c) => [c.customer, c.decidedEarlier]));
-  assert.equal(earlier, { before: true, 'just-after': true, after: false, old: true });
+  assert.equal(earlier, {
+    before: true,
+    'just-after': true,
+    after: false,
+    old: true,
+    resend: true,
+  });
   await h.scheduler.stop();
 });
 
