@@ -33,6 +33,9 @@ export type Desired = Static<typeof DesiredSchema>;
  *   waits for its `notBefore`, and the pause never counts towards giving up;
  * - `synced`: the target holds the desired content;
  * - `failed`: given up until a newer fact or an operator's retry;
+ * - `unlinked`: the link points at nothing: the target answered 404 for it and (on Stripe) a
+ *   retrieve confirmed it absent from the account. Reported, never taken as a deletion; it waits
+ *   for an operator's retry (after a rebind, say) or the customer's deletion;
  * - `deleted`: deleted on the target (by us or remotely), or never created; final;
  * - `off`: the target is not configured; the machine has no region for it and records nothing.
  */
@@ -43,6 +46,7 @@ export const TARGET_STATUSES = [
   'paused',
   'synced',
   'failed',
+  'unlinked',
   'deleted',
   'off',
 ] as const;
@@ -82,7 +86,10 @@ export const TargetStateSchema = Type.Object({
   createUncertain: Type.Boolean(),
   /** When the last create was first recorded: the lower bound of a lookup. */
   lastCreateAt: Nullable(At),
-  /** The target reported the object gone while we were updating it; the runtime propagates this. */
+  /**
+   * Set by rtws versions that took a 404 on an update as a deletion; never set now (a 404 alone
+   * deletes nothing). Kept so that their snapshots restore as they were.
+   */
   deletedRemotely: Type.Boolean(),
   /** Numbers intent ids, so that ids are deterministic on replay. */
   intentSeq: Type.Integer({ minimum: 0 }),

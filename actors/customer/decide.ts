@@ -14,10 +14,8 @@ export interface Decision {
   snapshot: CustomerSnapshot;
   /** Intents recorded or rescheduled by this event, for the executors to pick up. */
   intents: Intent[];
-  /** Targets that just gave up: the runtime writes their DLQ entry from `lastError`. */
+  /** Targets that just gave up, or found their link broken: the runtime writes their DLQ entry from `lastError`. */
   deadLettered: TargetName[];
-  /** Targets that just reported the customer deleted on their side: the runtime deletes it everywhere. */
-  deletedRemotely: TargetName[];
 }
 
 /** The Postgres writes the actor waits for, oldest first: the runtime carries them out before the ack. */
@@ -37,11 +35,13 @@ export function decide(
   const [next, actions] = transition(machine, snapshot, event);
   const announced = (type: string) =>
     actions.filter((a) => a.type === type).map((a) => (a.params as { target: TargetName }).target);
+  // A region re-enters its state as it settles after every change: only a new error is reported.
+  const newError = (t: TargetName) =>
+    snapshot.context.targets[t].lastError !== next.context.targets[t].lastError;
   return {
     snapshot: next,
     intents: changedIntents(snapshot, next),
-    deadLettered: announced('deadLetter'),
-    deletedRemotely: announced('propagateRemoteDelete'),
+    deadLettered: [...new Set(announced('deadLetter'))].filter(newError),
   };
 }
 

@@ -7,7 +7,7 @@ import type { TargetError, TargetState } from './context.ts';
 import type { Intent } from './intents.ts';
 import { withAttempt } from './keys.ts';
 import type { TargetOutcome } from './outcomes.ts';
-import { plan, recordFind, type TargetEnv } from './plan.ts';
+import { plan, recordConfirm, recordFind, type TargetEnv } from './plan.ts';
 
 type Failed = Extract<TargetOutcome, { kind: 'failed' }>;
 
@@ -17,7 +17,7 @@ export function applyFailure(t: TargetState, env: TargetEnv, p: Intent, o: Faile
     case 'create':
       return createFailed(noted, env, p, o);
     case 'update':
-      if (o.failure === 'not_found') return deletedRemotely(noted);
+      if (o.failure === 'not_found') return confirmGone(noted, env, p, o);
       // The event that moved the target has been decided meanwhile: its fetch goes first.
       if (o.failure === 'target_moved' && env.fetchFor?.length)
         return plan(abandon(noted), env, o.at);
@@ -147,9 +147,26 @@ export function reopen(t: TargetState): TargetState {
   return { ...t, status: t.externalId === null ? 'new' : 'synced', attempts: 0 };
 }
 
-/** A 404 on an update: someone deleted the object on the target. The runtime propagates the delete. */
-function deletedRemotely(t: TargetState): TargetState {
-  return { ...t, status: 'deleted', pending: null, attempts: 0, deletedRemotely: true };
+/**
+ * A 404 on an update is not a deletion: a key for another account, or an object purged, answer
+ * the same. A target that can retrieve the object (Stripe) confirms it first: deleted there means
+ * deleted, absent means a broken link. One that cannot is unlinked at once.
+ */
+function confirmGone(t: TargetState, env: TargetEnv, p: Intent, o: Failed): TargetState {
+  if (t.externalId !== null && env.spec.confirmsByFetch)
+    return recordConfirm({ ...t, pending: null }, env, t.externalId, o.at);
+  return unlinked(t, p, o.at, `${o.reason}; the link is broken and nothing was deleted`);
+}
+
+/** The link points at nothing on the target: reported (a DLQ letter), and nothing is deleted. */
+export function unlinked(t: TargetState, p: Intent, at: number, reason: string): TargetState {
+  return {
+    ...t,
+    status: 'unlinked',
+    pending: null,
+    attempts: 0,
+    lastError: { failure: 'not_found', reason, at, intent: p },
+  };
 }
 
 function errorOf(failure: TargetError['failure'], o: Failed, p: Intent): TargetError {

@@ -16,6 +16,7 @@ import {
   type StripeCustomerObserved,
 } from './inbound.ts';
 import { KEY_PREFIX } from './keys.ts';
+import { unlinked } from './failure-step.ts';
 
 /** The part of the actor's context these rules read and write. */
 export interface InboundContext {
@@ -62,8 +63,9 @@ export function onStripeObserved<C extends InboundContext>(ctx: C, ev: StripeCus
   );
   // Stale or in doubt: Stripe's current content decides, fetched once the target is free. Our
   // clock stamps our pushes and Stripe's stamps its events, so a margin covers their skew.
+  // A late echo of an earlier write of ours is no reason to hold our next one back.
   if (pushInFlight || ev.created <= lastSecond + CLOCK_SKEW_S || c.inbound.fetch !== null)
-    return supersedePush(wantFetch(c, ev));
+    return ours ? wantFetch(c, ev) : supersedePush(wantFetch(c, ev));
   const merged = merge(c, ev.fields, ev.created, ev.stripeId, [ev.eventId], ev.at);
   const restored = ev.rtwsId === c.customerId ? merged : withRestore(merged);
   // An echo never advances the staleness watermark.
@@ -129,6 +131,21 @@ export function onStripeFetched<C extends InboundContext>(ctx: C, ev: StripeCust
     },
     inbound: { ...ctx.inbound, fetch: left.length > 0 ? { eventIds: left, second } : null },
   };
+  // Only an explicit deletion deletes: a 404 is a broken link, reported, and deletes nothing.
+  if (ev.fields === null && ev.missing)
+    return {
+      ...c,
+      targets: {
+        ...c.targets,
+        stripe: unlinked(
+          c.targets.stripe,
+          p,
+          ev.at,
+          `${s.externalId} is not in the Stripe account rtws is bound to; the link is broken and nothing was deleted`,
+        ),
+      },
+      inbound: { ...c.inbound, fetch: null },
+    };
   if (ev.fields === null) return deletedOnStripe(c, s.externalId, p.params.eventIds, ev.at);
   const merged = merge(c, ev.fields, second, s.externalId, p.params.eventIds, ev.at);
   const restored = ev.rtwsId === c.customerId ? merged : withRestore(merged);

@@ -31,11 +31,15 @@ export const StripeCustomerObserved = Type.Object({
 });
 export type StripeCustomerObserved = Static<typeof StripeCustomerObserved>;
 
-/** The outcome of a fetch: Stripe's current content, or null when the customer is gone there. */
+/**
+ * The outcome of a fetch: Stripe's current content, or null when the customer is gone there:
+ * deleted (`deleted: true` in the account), or `missing` (a 404: never there, or another account).
+ */
 export const StripeCustomerFetched = Type.Object({
   type: Type.Literal('StripeCustomerFetched'),
   intentId: Type.String(),
   fields: Nullable(CanonicalFieldsSchema),
+  missing: Type.Optional(Type.Boolean()),
   rtwsId: Nullable(Type.String()),
   at: At,
 });

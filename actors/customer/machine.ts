@@ -116,6 +116,7 @@ export function createCustomerMachine(
         event.type === 'RetryRequested' &&
         event.target === target &&
         (context.targets[target].status === 'failed' ||
+          context.targets[target].status === 'unlinked' ||
           context.targets[target].status === 'retrying' ||
           context.targets[target].status === 'paused'),
       isLive: ({ context }, { target }: TargetParams) =>
@@ -172,8 +173,6 @@ export function createCustomerMachine(
       ),
       /** Bound by the runtime: writes the DLQ entry for `context.targets[target].lastError`. */
       deadLetter: (_, _params: TargetParams) => {},
-      /** Bound by the runtime: a target deleted the customer remotely; delete it everywhere. */
-      propagateRemoteDelete: (_, _params: TargetParams) => {},
       /** Every region re-plans against the new desired content, in the same step. */
       announceDesired: raise(({ event }) => ({ type: 'DesiredChanged' as const, at: event.at })),
       reroute: raise(({ event }) => ({ type: 'Reroute' as const, at: event.at })),

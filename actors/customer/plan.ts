@@ -33,11 +33,16 @@ export interface TargetEnv extends Policies {
 
 const [RTWS_ID_KEY] = RESERVED_METADATA_KEYS;
 
-/** Records the next intent, if any. A target with an intent in flight, failed or deleted waits. */
+/**
+ * Records the next intent, if any. A target with an intent in flight, failed, unlinked or deleted
+ * waits; an unlinked one is done once the customer is deleted (there is nothing to delete there).
+ */
 export function plan(t: TargetState, env: TargetEnv, at: number): TargetState {
   const desired = env.desired;
-  if (t.pending !== null || t.status === 'failed' || t.status === 'deleted' || desired === null)
-    return t;
+  if (t.status === 'unlinked' && desired?.deleted && t.pending === null)
+    return { ...t, status: 'deleted' };
+  if (t.pending !== null || t.status === 'failed' || t.status === 'unlinked') return t;
+  if (t.status === 'deleted' || desired === null) return t;
   if (desired.deleted) return planDelete(t, env, at);
   if (t.externalId === null) {
     if (t.createUncertain) return recordFind(t, env, at);
@@ -89,6 +94,16 @@ function recordCreate(t: TargetState, env: TargetEnv, desired: Desired, at: numb
 export function recordFind(t: TargetState, env: TargetEnv, at: number): TargetState {
   const since = Math.floor((t.lastCreateAt ?? at) / 1000) - env.retry.lookupMarginS;
   return record(t, env, at, 'find', null, { rtwsId: env.customerId, createdSince: since });
+}
+
+/** Reads the object, to confirm a 404 on an update: deleted, or a broken link. */
+export function recordConfirm(
+  t: TargetState,
+  env: TargetEnv,
+  externalId: string,
+  at: number,
+): TargetState {
+  return record(t, env, at, 'fetch', null, { externalId, eventIds: [] });
 }
 
 /** The canonical values a successful create leaves on the target: the params without our own keys. */

@@ -36,9 +36,15 @@ export function targetRegion(target: TargetName) {
       paused: {},
       synced: {},
       failed: { entry: { type: 'deadLetter', params } },
+      /** Reported like a failure (a DLQ letter whose retry tries the link again). */
+      unlinked: { entry: { type: 'deadLetter', params } },
       deleted: {},
-      /** Status `deleted`, caused by the target: the runtime deletes the customer everywhere. */
-      deletedRemotely: { entry: { type: 'propagateRemoteDelete', params } },
+      /**
+       * Status `deleted`, recorded by versions that took a 404 on an update as a deletion (the
+       * runtime then deleted the customer everywhere). Never entered now; kept so that their
+       * snapshots restore.
+       */
+      deletedRemotely: {},
       /**
        * Status `off` never lasts in a region: only a target that is on has one, and its next fact
        * moves it to `new`. The state exists so that every status has one.

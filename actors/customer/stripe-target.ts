@@ -90,6 +90,7 @@ export const STRIPE: TargetSpec = Object.freeze({
   intentType,
   createKey,
   updateKey,
+  confirmsByFetch: true,
   outcomeOf: (event: MachineEvent) => (isStripeOutcome(event) ? stripeOutcome(event) : null),
 });
 

@@ -32,4 +32,9 @@ export interface TargetSpec {
    * wait in `retrying`.
    */
   readonly quotaPauseMs?: number;
+  /**
+   * The object can be read back (a fetch): a 404 on an update is confirmed that way, deleted or a
+   * broken link. Unset: such a 404 is a broken link at once.
+   */
+  readonly confirmsByFetch?: boolean;
 }

@@ -24,6 +24,8 @@ function switchedOn(t: TargetState): TargetState {
  */
 export function onRetryRequested(t: TargetState, env: TargetEnv, at: number): TargetState {
   if (t.status === 'failed') return plan(reopen(t), env, at);
+  // Only a person says a broken link is worth trying again (after a rebind, say).
+  if (t.status === 'unlinked') return plan({ ...t, status: 'synced' }, env, at);
   if ((t.status === 'retrying' || t.status === 'paused') && t.pending !== null) {
     return { ...t, attempts: 0, pending: { ...t.pending, notBefore: at, failures: 0 } };
   }

@@ -29,12 +29,5 @@ export function catalogueEffects(sql: Sql, options: CatalogueEffectsOptions = {}
         throw err;
       }
     },
-    /** Soft-deletes with the target as origin, so the deletion reaches every other target. */
-    async deleteFromTarget(customerId: string, target: string): Promise<void> {
-      await sql.begin(async (tx) => {
-        await tx`SELECT set_config('rtws.origin', ${target}, true)`;
-        await tx`UPDATE customers SET deleted_at = now() WHERE id = ${customerId} AND deleted_at IS NULL`;
-      });
-    },
   };
 }

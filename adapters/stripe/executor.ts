@@ -81,8 +81,17 @@ export async function executeStripeIntent(
   } catch (err) {
     const { failure, reason } = classifyStripeError(err);
     // A customer deleted on Stripe (and purged) is content too: there is none.
+    // Absent from the account: not a deletion (that is `deleted: true`), a broken link.
     if (intent.type === 'FetchStripeCustomer' && failure === 'not_found') {
-      return { type: 'StripeCustomerFetched', ...done, fields: null, rtwsId: null, at: now() };
+      const at = now();
+      return {
+        type: 'StripeCustomerFetched',
+        ...done,
+        fields: null,
+        rtwsId: null,
+        missing: true,
+        at,
+      };
     }
     return {
       type: 'StripeCallFailed',

@@ -24,7 +24,6 @@ import type { StepDone } from './fact-handler.ts';
 
 export interface CatalogueEffects {
   recordLink(customerId: string, target: TargetName, externalId: string): Promise<void>;
-  deleteFromTarget(customerId: string, target: TargetName): Promise<void>;
   /**
    * Carries out a write decided on a change seen in Stripe. Rejects with a `PermanentApplyError`
    * when Postgres refuses the content for good; any other rejection is retried.
@@ -121,7 +120,6 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
         data: encoder.encode(JSON.stringify(retry)),
       });
     }
-    for (const t of decision.deletedRemotely) await d.catalogue?.deleteFromTarget(customerId, t);
   };
   return Object.assign(effects, {
     resume: (customerId: string, snapshot: CustomerSnapshot) =>

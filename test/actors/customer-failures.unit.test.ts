@@ -168,14 +168,48 @@ test('a permanent failure of a create retries with a new key once a newer fact a
   assert.is(create?.key, `rtws-${CUSTOMER}-create-a2`);
 });
 
-test('a 404 on an update means the customer was deleted remotely', () => {
+/** Stripe's answer to the retrieve that confirms a 404. */
+const confirmed =
+  (answer: 'missing' | 'deleted'): Step =>
+  (w) => ({
+    type: 'StripeCustomerFetched',
+    intentId: pending(w).id,
+    fields: null,
+    rtwsId: null,
+    ...(answer === 'missing' ? { missing: true } : {}),
+    at: w.now,
+  });
+
+test('a 404 on an update is confirmed by a retrieve before anything is decided', () => {
   const w = when(updating(), stripeFailed('not_found'));
+  assert.is(pending(w).op, 'fetch');
+  assert.equal(pending(w).params, { externalId: 'cus_A1', eventIds: [] });
+  assert.not.ok(stripe(w).deletedRemotely);
+  assert.equal(w.snapshot.context.inbound.applies, [], 'nothing is deleted on a 404 alone');
+});
+
+test('a 404 confirmed absent is a broken link: reported, unlinked, and nothing deleted', () => {
+  const w = when(updating(), stripeFailed('not_found'), confirmed('missing'));
+  assert.is(stripe(w).status, 'unlinked');
+  assert.equal(w.snapshot.value, { stripe: 'unlinked' });
+  assert.match(stripe(w).lastError?.reason ?? '', /not in the Stripe account/);
+  assert.equal(w.decisions.at(-1)?.deadLettered, ['stripe']);
+  assert.equal(w.snapshot.context.inbound.applies, [], 'no deletion is asked of Postgres');
+  // Newer facts wait; the operator's retry (after a rebind, say) tries the link again.
+  assert.equal(intents(when(w, updated({ name: 'Again' }, 3))), []);
+  const retried = when(w, updated({ name: 'Again' }, 3), retryRequested());
+  assert.is(pending(retried).op, 'update');
+  // A deletion of the customer needs nothing of a broken link.
+  assert.is(stripe(when(w, deleted(3))).status, 'deleted');
+});
+
+test('a 404 confirmed deleted in the account is a deletion, carried out as one from Stripe', () => {
+  const w = when(updating(), stripeFailed('not_found'), confirmed('deleted'));
   assert.is(stripe(w).status, 'deleted');
-  assert.ok(stripe(w).deletedRemotely);
-  assert.equal(w.decisions[0]?.deletedRemotely, ['stripe']);
-  assert.equal(w.snapshot.value, { stripe: 'deletedRemotely' });
-  const later = when(w, updated({ name: 'Again' }, 3));
-  assert.equal(intents(later), []);
+  assert.equal(
+    w.snapshot.context.inbound.applies.map((a) => a.kind),
+    ['delete'],
+  );
 });
 
 test('a 404 on a delete means done', () => {

@@ -412,6 +412,19 @@ test('a dashboard edit decided while our push waits on a retry goes first; the p
   assert.not.equal(pending(again).key, firstKey, 'the version pushed again has a key of its own');
 });
 
+test('a late echo of an earlier write of ours does not supersede the pending push', () => {
+  const w = given(
+    created(),
+    stripeCreated(STRIPE_ID),
+    updated({ name: 'Two' }, 2),
+    stripeUpdated(),
+    updated({ name: 'Three' }, 3),
+  );
+  const late = when(w, observed({ name: 'One' }, { key: `rtws-${CUSTOMER}-1-update` }));
+  assert.is(pending(late).id, pending(w).id, 'the push still goes');
+  assert.ok(late.snapshot.context.inbound.fetch, 'and the fetch after it settles the echo');
+});
+
 test("our write's echo while it is pending does not supersede it", () => {
   const w = given(created(), stripeCreated(STRIPE_ID), updated({ name: 'Ada King' }, 2));
   const echo = when(w, observed({ name: 'Ada King' }, { key: pending(w).key }));

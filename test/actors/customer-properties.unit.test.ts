@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { sameValue } from '../../core/canonical.ts';
+import { sameValue, type CanonicalFields } from '../../core/canonical.ts';
 import { FAILURE_KINDS, type FailureKind } from '../../core/policy/retry.ts';
 import { replay, type CustomerEvent, type Intent } from '../../actors/customer/index.ts';
 import {
@@ -65,10 +65,10 @@ const action: fc.Arbitrary<Action> = fc.oneof(
 function success(w: World, found: boolean): Step | null {
   const p = stripe(w).pending;
   if (p === null) return null;
-  return successFor(p, found);
+  return successFor(p, found, stripe(w).known);
 }
 
-function successFor(p: Intent, found: boolean): Step {
+function successFor(p: Intent, found: boolean, known: CanonicalFields | null): Step {
   switch (p.op) {
     case 'create':
       return stripeCreated(`cus_${p.id}`);
@@ -87,7 +87,15 @@ function successFor(p: Intent, found: boolean): Step {
           })
         : stripeNotFound();
     case 'fetch':
-      throw new Error('these properties never see an inbound event, so never a fetch');
+      // The retrieve that confirms a 404: still there after all, or absent (a broken link).
+      return (w) => ({
+        type: 'StripeCustomerFetched',
+        intentId: p.id,
+        fields: found ? known : null,
+        rtwsId: found ? CUSTOMER : null,
+        ...(found ? {} : { missing: true }),
+        at: w.now,
+      });
     default:
       throw new Error(`unknown op ${JSON.stringify(p satisfies never)}`);
   }
@@ -162,7 +170,8 @@ function settle(w: World): World {
   let world = w;
   for (let i = 0; i < 20; i++) {
     const target = stripe(world);
-    if (target.status === 'failed') world = when(world, retryRequested());
+    if (target.status === 'failed' || target.status === 'unlinked')
+      world = when(world, retryRequested());
     const next = success(world, false);
     if (next === null) return world;
     world = when(world, next);

@@ -83,7 +83,15 @@ function successFor(t: TargetName, p: Intent, found: boolean): Step {
       if (!found) return sf ? sfNotFound() : stripeNotFound();
       return sf ? sfFound(`001${p.id}`, STRAY) : stripeFound(`cus_${p.id}`, STRAY);
     case 'fetch':
-      throw new Error('these properties never see an inbound event, so never a fetch');
+      // Only Stripe confirms a 404 by a retrieve: here it finds the customer absent.
+      return (w) => ({
+        type: 'StripeCustomerFetched',
+        intentId: p.id,
+        fields: null,
+        rtwsId: null,
+        missing: true,
+        at: w.now,
+      });
     default:
       throw new Error(`unknown op ${JSON.stringify(p satisfies never)}`);
   }
@@ -129,7 +137,9 @@ function checkRegions(w: World): void {
 function settle(w: World): World {
   let world = w;
   for (let i = 0; i < 40; i++) {
-    const t = TARGETS.find((x) => world.snapshot.context.targets[x].status === 'failed');
+    const t = TARGETS.find((x) =>
+      ['failed', 'unlinked'].includes(world.snapshot.context.targets[x].status),
+    );
     if (t !== undefined)
       world = when(world, (x) => ({ type: 'RetryRequested', target: t, at: x.now }));
     const busy = TARGETS.find((x) => world.snapshot.context.targets[x].pending !== null);
