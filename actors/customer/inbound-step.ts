@@ -66,7 +66,9 @@ export function onStripeObserved<C extends InboundContext>(ctx: C, ev: StripeCus
   // A late echo of an earlier write of ours is no reason to hold our next one back.
   if (pushInFlight || ev.created <= lastSecond + CLOCK_SKEW_S || c.inbound.fetch !== null)
     return ours ? wantFetch(c, ev) : supersedePush(wantFetch(c, ev));
-  const merged = merge(c, ev.fields, ev.created, ev.stripeId, [ev.eventId], ev.at);
+  // An echo's `created` is the time of our own write: a change it shows was made before it.
+  const theirsSecond = ours ? (s.watermarks.lastEventSecond ?? 0) : ev.created;
+  const merged = merge(c, ev.fields, theirsSecond, ev.stripeId, [ev.eventId], ev.at);
   const restored = ev.rtwsId === c.customerId ? merged : withRestore(merged);
   // An echo never advances the staleness watermark.
   return ours ? restored : withEventSecond(restored, ev.created);
@@ -77,15 +79,23 @@ export const CLOCK_SKEW_S = 1;
 /** Event ids kept with a wanted fetch: enough to know which events it settles. */
 const FETCH_EVENTS_CAP = 64;
 
+/**
+ * Asks for Stripe's current content. Its merge dates Stripe's side by the newest event that asked,
+ * except our own echoes: their `created` is the time of our write, not of a change made there.
+ */
 function wantFetch<C extends InboundContext>(c: C, ev: StripeCustomerObserved): C {
   const fetch = c.inbound.fetch;
+  const ours = ev.key?.startsWith(KEY_PREFIX) ?? false;
+  const second = ours
+    ? (fetch?.second ?? c.targets.stripe.watermarks.lastEventSecond ?? 0)
+    : Math.max(fetch?.second ?? 0, ev.created);
   return {
     ...c,
     inbound: {
       ...c.inbound,
       fetch: {
         eventIds: [...(fetch?.eventIds ?? []), ev.eventId].slice(-FETCH_EVENTS_CAP),
-        second: Math.max(fetch?.second ?? 0, ev.created),
+        second,
       },
     },
   };
@@ -122,7 +132,9 @@ export function onStripeFetched<C extends InboundContext>(ctx: C, ev: StripeCust
   const asked = new Set(p.params.eventIds);
   const fetch = ctx.inbound.fetch;
   const left = fetch?.eventIds.filter((id) => !asked.has(id)) ?? [];
-  const second = fetch?.second ?? Math.floor(ev.at / 1000);
+  // A fetch no event asked for (the check of a 404) dates Stripe's side by the last change known
+  // there, never by the fetch itself: that would make every difference look like the later edit.
+  const second = fetch?.second ?? s.watermarks.lastEventSecond ?? 0;
   const c: C = {
     ...ctx,
     targets: {

@@ -425,6 +425,31 @@ test('a late echo of an earlier write of ours does not supersede the pending pus
   assert.ok(late.snapshot.context.inbound.fetch, 'and the fetch after it settles the echo');
 });
 
+test("an echo's time never dates a change found on Stripe: that would make it the later edit", () => {
+  // Postgres's name waits in a failed push; a late echo of an earlier write of ours asks for a fetch.
+  const w = given(
+    created(),
+    stripeCreated(STRIPE_ID),
+    (x) => updated({ name: 'PG' }, 2)({ ...x, now: x.now + 10_000 }),
+    stripeFailed('permanent'),
+  );
+  const echoSecond = Math.floor(w.now / 1000) + 30;
+  const e = when(
+    w,
+    observed({ name: 'Echoed' }, { key: `rtws-${CUSTOMER}-1-update`, created: echoSecond }),
+  );
+  // Merged at once (nothing is in doubt): the name it shows has no date of its own.
+  const [c] = e.snapshot.context.inbound.conflicts;
+  assert.equal([c?.field, c?.winner], ['name', 'postgres']);
+  // Asked while a write is in flight, the fetch is not dated by the echo either.
+  const inFlight = when(
+    given(created(), stripeCreated(STRIPE_ID), updated({ name: 'PG' }, 2)),
+    observed({ name: 'Echoed' }, { key: `rtws-${CUSTOMER}-1-update`, created: echoSecond }),
+  );
+  assert.ok(inFlight.snapshot.context.inbound.fetch);
+  assert.ok(inFlight.snapshot.context.inbound.fetch.second < echoSecond);
+});
+
 test("our write's echo while it is pending does not supersede it", () => {
   const w = given(created(), stripeCreated(STRIPE_ID), updated({ name: 'Ada King' }, 2));
   const echo = when(w, observed({ name: 'Ada King' }, { key: pending(w).key }));
