@@ -126,10 +126,16 @@ export async function createTestDatabase(adminUrl?: string): Promise<TestDatabas
 /**
  * Test sizes that a longer run may raise: `RTWS_FAULT_ROUNDS` (how often each fault repeats),
  * `RTWS_SYNC_CUSTOMERS` (customers in the scale tests), `RTWS_ECHO_EDITS` (API edits whose echoes
- * are counted) and `RTWS_PROPERTY_RUNS` (interleavings the two-way property tries).
+ * are counted), `RTWS_PROPERTY_RUNS` (interleavings the two-way property tries) and
+ * `RTWS_RESTART_PROPERTY_RUNS` (interleavings the two-way property through crashes tries).
  */
 export function testSize(
-  name: 'RTWS_FAULT_ROUNDS' | 'RTWS_SYNC_CUSTOMERS' | 'RTWS_ECHO_EDITS' | 'RTWS_PROPERTY_RUNS',
+  name:
+    | 'RTWS_FAULT_ROUNDS'
+    | 'RTWS_SYNC_CUSTOMERS'
+    | 'RTWS_ECHO_EDITS'
+    | 'RTWS_PROPERTY_RUNS'
+    | 'RTWS_RESTART_PROPERTY_RUNS',
   fallback: number,
 ): number {
   const raw = process.env[name];
