@@ -215,7 +215,8 @@ async function check(s: TwoWay, run: number, actions: Action[]): Promise<void> {
     name: `Crash ${run}`,
     email: `crash${run}@example.com`,
   });
-  const stripeId = await linked(s, id);
+  // A worker restarted by the previous run may still be taking its partitions back.
+  const stripeId = await linked(s, id, 30_000);
   await quiet(s, 300);
   const writes = Object.fromEntries(FIELDS.map((f) => [f, {}])) as Writes;
   const r: Run = { id, stripeId, writes, n: 0, down: false, storm: false };

@@ -165,7 +165,7 @@ export async function row(s: TwoWay, id: string): Promise<Row | undefined> {
 }
 
 /** The Stripe id once the customer is linked (and Stripe holds the created customer). */
-export async function linked(s: TwoWay, id: string): Promise<string> {
+export async function linked(s: TwoWay, id: string, timeoutMs = 10_000): Promise<string> {
   const link = await eventually(
     async () => {
       const [l] = await s.o.sql<{ external_id: string }[]>`
@@ -173,7 +173,7 @@ export async function linked(s: TwoWay, id: string): Promise<string> {
       return l?.external_id;
     },
     (v) => v !== undefined,
-    10_000,
+    timeoutMs,
   );
   if (!link) throw new Error(`customer ${id} was never linked to Stripe`);
   return link;
