@@ -1,6 +1,6 @@
 // The Stripe emulator as a process: `npm run stripe-emulator -- --port 12111`.
 import { parseArgs } from 'node:util';
-import { startStripeEmulator } from '../adapters/stripe/emulator/index.ts';
+import { InvalidOptionError, startStripeEmulator } from '../adapters/stripe/emulator/index.ts';
 import type { StripeEmulatorOptions } from '../adapters/stripe/emulator/index.ts';
 
 class UsageError extends Error {
@@ -20,6 +20,7 @@ function readOptions(argv: string[]): StripeEmulatorOptions {
       'webhook-url': { type: 'string' },
       'webhook-secret': { type: 'string' },
       'search-lag-ms': { type: 'string' },
+      'account-id': { type: 'string' },
     },
     strict: true,
   });
@@ -31,6 +32,7 @@ function readOptions(argv: string[]): StripeEmulatorOptions {
   const options: StripeEmulatorOptions = { port, host: values.host };
   if (values['data-dir'] !== undefined) options.dataDir = values['data-dir'];
   if (values['search-lag-ms'] !== undefined) options.searchLagMs = Number(values['search-lag-ms']);
+  if (values['account-id'] !== undefined) options.accountId = values['account-id'];
   if (values['webhook-url'] !== undefined) {
     options.webhooks = [
       {
@@ -71,6 +73,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof UsageError ? `stripe-emulator: ${error.message}` : error);
+  const usage = error instanceof UsageError || error instanceof InvalidOptionError;
+  console.error(usage ? `stripe-emulator: ${error.message}` : error);
   process.exit(1);
 });

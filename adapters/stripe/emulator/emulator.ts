@@ -1,3 +1,4 @@
+import { newAccount } from './account-object.ts';
 import type { EventCause } from './events.ts';
 import { ApiPipeline } from './pipeline.ts';
 import { Clock } from './clock.ts';
@@ -22,6 +23,8 @@ import type { WebhookEndpointRecord } from './webhook-endpoint.ts';
 export interface StripeEmulator extends StripeEmulatorControl {
   readonly url: string;
   readonly port: number;
+  /** What `GET /v1/account` answers: fixed for a data dir, kept by `reset()`. */
+  readonly accountId: string;
   /** Stops the server, pending webhook timers and persistence (after a final write). */
   close(): Promise<void>;
 }
@@ -40,7 +43,12 @@ export async function startStripeEmulator(
     concurrencyPerEndpoint: opts.webhookConcurrency,
     timeoutMs: opts.webhookTimeoutMs,
   });
-  if (opts.dataDir !== undefined) restoreSnapshot(stateFile(opts.dataDir), state, idempotency);
+  const saved =
+    opts.dataDir === undefined
+      ? undefined
+      : restoreSnapshot(stateFile(opts.dataDir), state, idempotency);
+  if (opts.accountId !== undefined && opts.accountId !== state.account.id)
+    state.account = newAccount(clock.nowSeconds(), opts.accountId);
   const writer =
     opts.dataDir === undefined
       ? undefined
@@ -50,6 +58,8 @@ export async function startStripeEmulator(
           opts.persistDebounceMs,
         );
   const changed = () => writer?.schedule();
+  // A new account is saved at once, so a restart right after still finds the same id.
+  if (state.account.id !== saved?.id) changed();
 
   const register = (
     url: string,
@@ -121,6 +131,7 @@ export async function startStripeEmulator(
     ...control,
     url: `http://${host}:${port}`,
     port,
+    accountId: state.account.id,
     async close() {
       dispatcher.close();
       await closeServer(server);

@@ -3,6 +3,7 @@ export type { StripeEmulator } from './emulator.ts';
 export type { StripeEmulatorControl, FlushResult, EmulatorStats } from './control.ts';
 export type { StripeEmulatorOptions, WebhookEndpointOption } from './options.ts';
 export {
+  InvalidOptionError,
   DEFAULT_API_VERSION,
   DEFAULT_RETRY_SCHEDULE_MS,
   STRIPE_LIVE_RETRY_SCHEDULE_MS,

@@ -1,3 +1,5 @@
+import { ACCOUNT_ID_PATTERN } from './account-object.ts';
+
 /** A webhook endpoint registered when the emulator starts. */
 export interface WebhookEndpointOption {
   url: string;
@@ -33,11 +35,30 @@ export interface StripeEmulatorOptions {
   apiVersion?: string;
   /** Quiet period before state is written to dataDir. Default 250 ms. */
   persistDebounceMs?: number;
+  /**
+   * The id `GET /v1/account` answers (`acct_` + 1–64 alphanumerics). Default: the one saved in
+   * dataDir, else a new random one (saved there when dataDir is given).
+   */
+  accountId?: string;
 }
 
 export type ResolvedOptions = Readonly<
-  Required<Omit<StripeEmulatorOptions, 'dataDir'>> & { dataDir: string | undefined }
+  Required<Omit<StripeEmulatorOptions, 'dataDir' | 'accountId'>> & {
+    dataDir: string | undefined;
+    accountId: string | undefined;
+  }
 >;
+
+/** An option the emulator cannot start with. */
+export class InvalidOptionError extends Error {
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super(`${option} ${message}`);
+    this.name = 'InvalidOptionError';
+  }
+}
 
 const HOUR = 3_600_000;
 /** Stripe's own schedule in test mode: three retries over a few hours. */
@@ -58,6 +79,15 @@ export const DEFAULT_RETRY_SCHEDULE_MS: readonly number[] = [
 /** The version stripe@23.1.0 pins. */
 export const DEFAULT_API_VERSION = '2026-10-28.endive';
 
+function checkAccountId(id: string | undefined): string | undefined {
+  if (id !== undefined && !ACCOUNT_ID_PATTERN.test(id))
+    throw new InvalidOptionError(
+      'accountId',
+      `must be acct_ followed by 1 to 64 letters or digits, got ${JSON.stringify(id)}`,
+    );
+  return id;
+}
+
 export function resolveOptions(options: StripeEmulatorOptions = {}): ResolvedOptions {
   return Object.freeze({
     host: options.host ?? '127.0.0.1',
@@ -73,5 +103,6 @@ export function resolveOptions(options: StripeEmulatorOptions = {}): ResolvedOpt
     webhooks: options.webhooks ?? [],
     apiVersion: options.apiVersion ?? DEFAULT_API_VERSION,
     persistDebounceMs: options.persistDebounceMs ?? 250,
+    accountId: checkAccountId(options.accountId),
   });
 }

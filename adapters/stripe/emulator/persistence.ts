@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { AccountRecord } from './account-object.ts';
 import type { CustomerObject } from './customer-object.ts';
 import type { EventObject } from './events.ts';
 import type { IdempotencyStore } from './idempotency.ts';
@@ -12,6 +13,8 @@ import type { WebhookEndpointRecord } from './webhook-endpoint.ts';
 
 interface Snapshot {
   version: 1;
+  /** Absent from snapshots written before the emulator had an account. */
+  account?: AccountRecord;
   customers: CustomerObject[];
   deletedCustomers: string[];
   invoices: InvoiceObject[];
@@ -40,6 +43,7 @@ export function stateFile(dataDir: string): string {
 export function takeSnapshot(state: EmulatorState, keys: IdempotencyStore): Snapshot {
   return {
     version: 1,
+    account: state.account,
     customers: state.customers.values(),
     deletedCustomers: [...state.deletedCustomers],
     invoices: state.invoices.values(),
@@ -52,13 +56,20 @@ export function takeSnapshot(state: EmulatorState, keys: IdempotencyStore): Snap
   };
 }
 
-/** Loads a saved state; a missing file is an empty account, a corrupt one is an error. */
-export function restoreSnapshot(file: string, state: EmulatorState, keys: IdempotencyStore): void {
+/**
+ * Loads a saved state; a missing file is an empty account, a corrupt one is an error. Answers the
+ * saved account, if the file held one.
+ */
+export function restoreSnapshot(
+  file: string,
+  state: EmulatorState,
+  keys: IdempotencyStore,
+): AccountRecord | undefined {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    return;
+    return undefined;
   }
   let snap: Snapshot;
   try {
@@ -66,6 +77,7 @@ export function restoreSnapshot(file: string, state: EmulatorState, keys: Idempo
   } catch (cause) {
     throw new SnapshotFormatError(file, cause);
   }
+  if (snap.account) state.account = snap.account;
   snap.customers.forEach((c) => state.customers.put(c));
   snap.invoices.forEach((i) => state.invoices.put(i));
   snap.invoiceItems.forEach((i) => state.invoiceItems.put(i));
@@ -80,6 +92,7 @@ export function restoreSnapshot(file: string, state: EmulatorState, keys: Idempo
   snap.customers.forEach((c) => state.search.upsert(c.id, searchDoc(c)));
   state.search.lagMs = lag;
   keys.load(snap.idempotency);
+  return snap.account;
 }
 
 /**

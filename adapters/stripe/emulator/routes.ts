@@ -1,4 +1,5 @@
 import type { Handler } from './api-context.ts';
+import { retrieveAccount } from './account-routes.ts';
 import {
   createCustomer,
   deleteCustomer,
@@ -38,6 +39,7 @@ interface Route {
 
 const ID = '([^/]+)';
 const table: [string, string, Handler][] = [
+  ['GET', '/v1/account', retrieveAccount],
   ['POST', '/v1/customers', createCustomer],
   ['GET', '/v1/customers', listCustomers],
   ['GET', '/v1/customers/search', searchCustomers],

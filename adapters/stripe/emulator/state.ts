@@ -1,3 +1,5 @@
+import { newAccount } from './account-object.ts';
+import type { AccountRecord } from './account-object.ts';
 import type { Clock } from './clock.ts';
 import { Collection } from './collection.ts';
 import type { CustomerObject } from './customer-object.ts';
@@ -19,9 +21,12 @@ export class EmulatorState {
   readonly events = new Collection<EventObject>('event');
   readonly endpoints = new Collection<WebhookEndpointRecord>('webhook_endpoint');
   readonly search: SearchIndex;
+  /** Kept by `clear()`: an emptied account is still the same account. */
+  account: AccountRecord;
 
   constructor(clock: Clock, searchLagMs: number) {
     this.search = new SearchIndex(clock, searchLagMs);
+    this.account = newAccount(clock.nowSeconds());
   }
 
   putCustomer(customer: CustomerObject): void {
