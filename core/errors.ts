@@ -74,3 +74,27 @@ export class PermanentApplyError extends RtwsError {
     super('apply_refused', message, options);
   }
 }
+
+interface Account {
+  readonly id: string;
+  readonly livemode: boolean;
+}
+
+const described = (a: Account) => `${a.id} (${a.livemode ? 'live' : 'test mode'})`;
+
+/** An external account (or mode) other than the one this database is bound to. */
+export class AccountMismatchError extends RtwsError {
+  constructor(
+    readonly target: string,
+    readonly boundTo: Account,
+    readonly found: Account,
+  ) {
+    super(
+      'account_mismatch',
+      `this database is bound to ${target} account ${described(boundTo)}, but the configured ` +
+        `key belongs to ${described(found)}. rtws will not run against another account: every ` +
+        `linked customer would look missing there. If the switch is on purpose, stop every rtws ` +
+        `worker and run: npm run rtws -- rebind ${target} --confirm ${found.id}`,
+    );
+  }
+}

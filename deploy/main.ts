@@ -1,7 +1,7 @@
 // The entry point: the only reader of process.env outside the tests.
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../core/config.ts';
-import { ConfigError } from '../core/errors.ts';
+import { AccountMismatchError, ConfigError } from '../core/errors.ts';
 import { startRtws } from './rtws.ts';
 import { banner } from './banner.ts';
 import { startSandbox, type Sandbox } from './sandbox.ts';
@@ -33,6 +33,12 @@ async function start() {
 }
 
 const { rtws, sandbox } = await start().catch((err: unknown) => {
+  if (err instanceof AccountMismatchError) {
+    // A refusal, not a crash: the same code as a configuration error.
+    log.fatal({ code: err.code }, err.message);
+    console.error(`rtws: ${err.message}`);
+    process.exit(2);
+  }
   log.fatal({ err }, 'rtws failed to start');
   process.exit(1);
 });

@@ -24,6 +24,7 @@ import { syncViews } from '../adapters/worker/sync-view.ts';
 import { startWorker, type WorkerStats } from '../adapters/worker/start-worker.ts';
 import { startCustomerInbound } from '../adapters/worker/stripe-customer-inbound.ts';
 import { stripeCatchUp } from '../adapters/worker/stripe-catch-up.ts';
+import { checkStripeBinding } from '../adapters/worker/stripe-binding.ts';
 import { stripeClient } from '../adapters/stripe/client.ts';
 import { lockWorkerIdentity } from '../adapters/postgres/worker-identity.ts';
 import { startInvoiceInbound } from '../adapters/worker/invoice-inbound.ts';
@@ -67,11 +68,26 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
   const applied = await migrate(sql, migrations);
   if (applied.length) log.info({ applied }, 'migrations applied');
 
+  // Checked before anything starts: a start against another account refuses to run.
+  const { secretKey, apiBase } = config.stripe;
+  const stripe = secretKey
+    ? stripeClient({ secretKey, apiBase, timeoutMs: CALL_TIMEOUT_MS })
+    : undefined;
+  const binding =
+    stripe && secretKey && config.roles.includes('worker')
+      ? await checkStripeBinding({ stripe, secretKey, sql, log }).catch(async (err: unknown) => {
+          await sql.end({ timeout: 5 });
+          throw err;
+        })
+      : undefined;
+  const stripeReady = () => binding?.bound ?? true;
+
   const nats = await connectNats({ servers: config.natsServers, name: 'rtws' });
   const jsm = await jetstreamManager(nats);
   await ensureStreams(jsm, names, config.retention);
 
   const closers: (() => Promise<void>)[] = [];
+  if (binding) closers.push(async () => binding.stop());
   const apiToken = config.apiToken ?? randomBytes(24).toString('base64url');
 
   let publisher: OutboxPublisher | undefined;
@@ -97,11 +113,11 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
   const metrics = workerMetrics();
   let workerStats: (() => WorkerStats) | undefined;
   if (config.roles.includes('worker')) {
-    const { secretKey, apiBase } = config.stripe;
     const { loginUrl, clientId, clientSecret } = config.salesforce;
-    const catchUp = secretKey
+    const catchUp = stripe
       ? stripeCatchUp({
-          stripe: stripeClient({ secretKey, apiBase, timeoutMs: CALL_TIMEOUT_MS }),
+          stripe,
+          ready: stripeReady,
           sql,
           nats,
           names,
@@ -114,6 +130,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
     if (catchUp) closers.push(() => catchUp.stop());
     const worker = await startWorker({
       ...(catchUp ? { beforeResume: () => catchUp.run() } : {}),
+      targetReady: (target) => target !== 'stripe' || stripeReady(),
       // A stable identity, held exclusively, lets a restart take its partitions back early.
       ...(config.workerId
         ? {

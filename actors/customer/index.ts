@@ -60,3 +60,4 @@ export {
   type RecordedConflict,
 } from './inbound.ts';
 export type { TargetSpec } from './target-spec.ts';
+export { forgetTargetAccount, type PersistedCustomer } from './rebind.ts';

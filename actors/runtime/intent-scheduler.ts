@@ -73,6 +73,8 @@ export interface SchedulerDeps<
   readonly holds: (owner: string) => boolean;
   /** Since when this worker holds the owner's partition (ms since the epoch). */
   readonly heldSince?: (owner: string) => number | undefined;
+  /** False while a target is paused (its account not verified yet): its calls wait. */
+  readonly targetReady?: (target: T) => boolean;
   readonly now: () => number;
   readonly log: Logger;
   /** Told of every call made: its target, the outcome's type and how long it took. */
@@ -107,6 +109,8 @@ const RECORD_RETRY_MS = [100, 250, 500, 1_000, 2_000, 5_000];
 /** How long a call waits for its lease to be renewed before it is left to the next holder. */
 const HOLD_WAIT_MS = 5_000;
 const HOLD_POLL_MS = 100;
+/** How often a call of a paused target looks whether it may go. */
+const PAUSED_POLL_MS = 250;
 
 export class IntentScheduler<
   S = CustomerSnapshot,
@@ -236,6 +240,9 @@ export class IntentScheduler<
   }
 
   private async run({ actorId, owner, target, intent }: Offer<T, I>): Promise<void> {
+    while (this.deps.targetReady?.(target) === false && !this.stopped)
+      await new Promise((r) => setTimeout(r, PAUSED_POLL_MS));
+    if (this.stopped) return;
     const gate = this.gates.get(target)!;
     await gate.enter();
     let event: R;

@@ -62,6 +62,8 @@ export interface InvoiceRuntimeDeps {
   readonly holds: (partition: number) => boolean;
   /** The customer scheduler's Stripe gate: invoices spend the same rate budget. */
   readonly stripeGate: Gate | undefined;
+  /** False while Stripe is paused (its account not verified yet). */
+  readonly stripeReady?: () => boolean;
   readonly onExecuted?: (target: string, outcome: string, ms: number) => void;
   readonly maxActors: number;
   readonly idleMs: number;
@@ -100,6 +102,7 @@ export async function startInvoiceRuntime(d: InvoiceRuntimeDeps): Promise<Invoic
     pending: pendingInvoiceIntents,
     ownerOf: (id, snapshot) => kind.ownerOf(id, snapshot),
     ...(d.stripeGate ? { gates: { stripe: d.stripeGate } } : {}),
+    ...(d.stripeReady ? { targetReady: () => d.stripeReady!() } : {}),
     ...(d.onExecuted
       ? { onExecuted: (target, outcome, ms) => d.onExecuted!(`invoice-${target}`, outcome, ms) }
       : {}),

@@ -7,7 +7,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../../core/ports.ts';
 import { RtwsError } from '../../core/errors.ts';
 import type { Names } from '../../core/subjects.ts';
-import type { CustomerMachine, CustomerSnapshot } from '../../actors/customer/index.ts';
+import type { CustomerMachine, CustomerSnapshot, TargetName } from '../../actors/customer/index.ts';
 import { partitionOf } from '../../core/subjects.ts';
 import { IntentScheduler, type SchedulerDeps } from '../../actors/runtime/intent-scheduler.ts';
 import { customerKind } from '../../actors/runtime/customer-kind.ts';
@@ -70,6 +70,8 @@ export interface WorkerOptions {
    * that changes made while no worker held the partition are decided before old pushes go out.
    */
   readonly beforeResume?: () => Promise<unknown>;
+  /** False while a target is paused (its account not verified yet): its calls wait. */
+  readonly targetReady?: (target: TargetName) => boolean;
 }
 
 export interface WorkerStats {
@@ -153,6 +155,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     record,
     holds: callable,
     heldSince: (owner) => heldSince.get(partitionOf(owner, names.partitions)),
+    ...(options.targetReady ? { targetReady: options.targetReady } : {}),
     now: Date.now,
     log,
     ...(options.onExecuted ? { onExecuted: options.onExecuted } : {}),
@@ -210,6 +213,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         callable,
         holds: (partition) => keeper.holds(partition),
         stripeGate: scheduler.gate('stripe'),
+        ...(options.targetReady ? { stripeReady: () => options.targetReady!('stripe') } : {}),
         ...(options.onExecuted ? { onExecuted: options.onExecuted } : {}),
         maxActors: options.maxActors ?? 10_000,
         idleMs: options.idleMs ?? 60_000,

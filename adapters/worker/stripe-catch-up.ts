@@ -34,6 +34,8 @@ export interface StripeCatchUpOptions {
   readonly marginS: number;
   /** How long a run waits for its customer events to be mapped onto customers' subjects. */
   readonly mappedWithinMs?: number;
+  /** False until the key's account is verified as the bound one: until then nothing is listed. */
+  readonly ready?: () => boolean;
   readonly now?: () => number;
 }
 
@@ -81,6 +83,7 @@ export function stripeCatchUp(o: StripeCatchUpOptions): StripeCatchUp {
   };
 
   async function once(): Promise<CatchUpReport> {
+    if (o.ready?.() === false) return { since: 0, listed: 0, duplicates: 0, mapped: true };
     const stored = await readWatermark(o.sql, SOURCE);
     const nowS = Math.floor(now() / 1000);
     // The first run of a deployment starts from now: older history is an import, not a catch-up.

@@ -13,7 +13,16 @@ export interface RtwsProcess {
 }
 
 export function spawnRtws(env: Env): RtwsProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'deploy/main.ts'], {
+  return spawnEntry('deploy/main.ts', [], env);
+}
+
+/** `npm run rtws -- <args>`: the operator CLI, as a child process. */
+export function spawnCli(args: string[], env: Env): RtwsProcess {
+  return spawnEntry('deploy/cli.ts', args, env);
+}
+
+function spawnEntry(entry: string, args: string[], env: Env): RtwsProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
     cwd: root,
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

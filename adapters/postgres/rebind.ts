@@ -1,0 +1,35 @@
+// Rebinding a target to another account, in Postgres: the old links are archived (never dropped),
+// the binding moves, and catch-up starts again from now for the new account.
+import type { Sql } from './connect.ts';
+
+export interface RebindResult {
+  readonly previous: { accountId: string; livemode: boolean } | undefined;
+  readonly archivedLinks: number;
+}
+
+export async function rebindTarget(
+  sql: Sql,
+  target: string,
+  next: { accountId: string; livemode: boolean },
+): Promise<RebindResult> {
+  return sql.begin(async (tx) => {
+    const [previous] = await tx<{ account_id: string; livemode: boolean }[]>`
+      SELECT account_id, livemode FROM target_bindings WHERE target = ${target} FOR UPDATE`;
+    const archived = await tx`
+      INSERT INTO customer_links_archive (customer_id, target, external_id, linked_at, account_id)
+      SELECT customer_id, target, external_id, linked_at, ${previous?.account_id ?? 'unknown'}
+      FROM customer_links WHERE target = ${target}`;
+    await tx`DELETE FROM customer_links WHERE target = ${target}`;
+    await tx`
+      INSERT INTO target_bindings (target, account_id, livemode) VALUES (${target}, ${next.accountId}, ${next.livemode})
+      ON CONFLICT (target) DO UPDATE
+        SET account_id = EXCLUDED.account_id, livemode = EXCLUDED.livemode, bound_at = now()`;
+    if (target === 'stripe') await tx`DELETE FROM catchup_watermarks WHERE source = 'stripe'`;
+    return {
+      previous: previous
+        ? { accountId: previous.account_id, livemode: previous.livemode }
+        : undefined,
+      archivedLinks: archived.count,
+    };
+  });
+}

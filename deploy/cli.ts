@@ -1,0 +1,131 @@
+// `npm run rtws -- <command>`: operator commands, configured by the same environment as rtws.
+//   rebind stripe --confirm <acct_id>   bind this database to the account of STRIPE_SECRET_KEY
+// Exit codes: 0 done, 1 refused or failed (with the reason), 2 bad usage or configuration.
+import { parseArgs } from 'node:util';
+import { jetstream } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { loadConfig } from '../core/config.ts';
+import { ConcurrencyError, ConfigError } from '../core/errors.ts';
+import { names as subjectNames, type Names } from '../core/subjects.ts';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectNats } from '../adapters/jetstream/connect.ts';
+import { openSnapshotStore } from '../adapters/jetstream/kv-snapshot-store.ts';
+import { connectPostgres, ensureDatabase } from '../adapters/postgres/connect.ts';
+import { migrate } from '../adapters/postgres/migrate.ts';
+import { rebindTarget } from '../adapters/postgres/rebind.ts';
+import { stripeAccount } from '../adapters/stripe/account.ts';
+import { stripeClient } from '../adapters/stripe/client.ts';
+import { forgetTargetAccount, type PersistedCustomer } from '../actors/customer/index.ts';
+
+const USAGE = 'usage: npm run rtws -- rebind stripe --confirm <acct_id>';
+
+class Refused extends Error {}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { confirm: { type: 'string' } },
+  });
+  const [command, target] = positionals;
+  if (command !== 'rebind' || target !== 'stripe' || !values.confirm) {
+    console.error(USAGE);
+    return 2;
+  }
+  const config = loadConfig(process.env);
+  const secretKey = config.stripe.secretKey;
+  if (!secretKey) throw new ConfigError('STRIPE_SECRET_KEY', "rebind needs the new account's key");
+  const account = await stripeAccount(
+    stripeClient({ secretKey, apiBase: config.stripe.apiBase }),
+    secretKey,
+  );
+  if (account.id !== values.confirm)
+    throw new Refused(
+      `STRIPE_SECRET_KEY belongs to ${account.id}, not ${values.confirm}: nothing was changed`,
+    );
+  await ensureDatabase(config.databaseUrl);
+  const sql = connectPostgres(config.databaseUrl, { applicationName: 'rtws-cli' });
+  const nats = await connectNats({ servers: config.natsServers, name: 'rtws-cli' });
+  try {
+    await migrate(sql);
+    const names = subjectNames(config.namespace, config.partitions);
+    const holders = await leaseHolders(nats, names);
+    if (holders.length > 0)
+      throw new Refused(
+        `workers still hold partitions (${holders.join(', ')}): stop every rtws worker first`,
+      );
+    const result = await rebindTarget(sql, 'stripe', {
+      accountId: account.id,
+      livemode: account.livemode,
+    });
+    const actors = await forgetAccountInActors(nats, names);
+    const from = result.previous ? result.previous.accountId : 'no account';
+    console.log(
+      [
+        `rebound stripe from ${from} to ${account.id} (${account.livemode ? 'live' : 'test mode'}):`,
+        `  ${result.archivedLinks} links archived (customer_links_archive), ${actors} actors reset`,
+        "  Set STRIPE_WEBHOOK_SECRET to the signing secret of the new account's webhook endpoint.",
+        '  Each customer is created in the new account by its next change.',
+      ].join('\n'),
+    );
+    return 0;
+  } finally {
+    await nats.close();
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/** Workers holding partition leases now; none when no worker ever ran. */
+async function leaseHolders(nats: NatsConnection, names: Names): Promise<string[]> {
+  let kv;
+  try {
+    kv = await new Kvm(jetstream(nats)).open(names.bucket('LEASES'));
+  } catch {
+    return [];
+  }
+  const holders = new Set<string>();
+  for await (const key of await kv.keys('p.*')) {
+    const entry = await kv.get(key);
+    if (entry?.operation === 'PUT') holders.add(entry.json<{ holder: string }>().holder);
+  }
+  return [...holders];
+}
+
+/** Forgets the old account in every customer actor's snapshot, with revision CAS. */
+async function forgetAccountInActors(nats: NatsConnection, names: Names): Promise<number> {
+  const store = await openSnapshotStore(jetstream(nats), names.bucket('ACTORS'));
+  let n = 0;
+  for await (const id of store.keys()) {
+    // A worker that started meanwhile may write too: read again and retry a lost race.
+    for (let attempt = 1; ; attempt++) {
+      const stored = await store.load(id);
+      if (!stored) break;
+      const value = stored.value as { machineVersion: number; snapshot: PersistedCustomer };
+      const snapshot = forgetTargetAccount(value.snapshot, 'stripe');
+      if (snapshot === value.snapshot) break;
+      try {
+        await store.save(id, { ...value, snapshot }, stored.revision);
+        n++;
+        break;
+      } catch (err) {
+        if (!(err instanceof ConcurrencyError) || attempt >= 5) throw err;
+      }
+    }
+  }
+  return n;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      console.error(`rtws: configuration error: ${err.message}`);
+      process.exit(2);
+    }
+    if (err instanceof Refused) {
+      console.error(`rtws: refused: ${err.message}`);
+      process.exit(1);
+    }
+    console.error(`rtws: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,173 @@
+// The Stripe account binding as an operator meets it: the first start binds the database to the
+// key's account; a start with a key of another account exits 2, naming both accounts and the
+// command that rebinds, and deletes nothing; `npm run rtws -- rebind stripe --confirm <acct>`
+// archives the old links and lets rtws run against the new account. A Stripe that cannot be
+// reached at start pauses the Stripe target only.
+import { createServer } from 'node:net';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startStripeEmulator, type StripeEmulator } from '../../adapters/stripe/emulator/index.ts';
+import { stripeClient } from '../../adapters/stripe/client.ts';
+import { spawnCli, spawnRtws, type RtwsProcess } from '../harness/process.ts';
+import {
+  authHeaders,
+  observe,
+  testEnvironment,
+  type Observer,
+  type TestEnvironment,
+} from '../harness/rtws.ts';
+import { eventually } from '../harness/stream.ts';
+import { apiClient } from '../sync/api-client.ts';
+
+const ACCOUNT_A = 'acct_BindingTestAaaaaaa';
+const ACCOUNT_B = 'acct_BindingTestBbbbbbb';
+const KEY = 'sk_test_binding';
+
+const test = suite<{
+  t: TestEnvironment;
+  o: Observer;
+  a: StripeEmulator;
+  b: StripeEmulator;
+  children: RtwsProcess[];
+}>('Stripe account binding');
+
+test.before(async (ctx) => {
+  ctx.children = [];
+  ctx.t = await testEnvironment();
+  ctx.o = await observe(ctx.t);
+  ctx.a = await startStripeEmulator({ port: 0, accountId: ACCOUNT_A, searchLagMs: 0 });
+  ctx.b = await startStripeEmulator({ port: 0, accountId: ACCOUNT_B, searchLagMs: 0 });
+});
+test.after(async (ctx) => {
+  for (const c of ctx.children ?? []) await c.kill();
+  await ctx.a?.close();
+  await ctx.b?.close();
+  await ctx.o?.close();
+  await ctx.t?.cleanup();
+});
+
+const envFor = (t: TestEnvironment, apiBase: string) => ({
+  ...t.env,
+  STRIPE_SECRET_KEY: KEY,
+  STRIPE_API_BASE: apiBase,
+  STRIPE_WEBHOOK_SECRET: 'whsec_binding',
+  LOG_LEVEL: 'warn',
+});
+
+async function apiUrl(p: RtwsProcess): Promise<string> {
+  const out = await eventually(
+    async () => p.output(),
+    (o) => /API:\s+http/.test(o) || p.child.exitCode !== null,
+    30_000,
+    50,
+  );
+  const url = /API:\s+(http\S+)/.exec(out)?.[1];
+  if (!url) throw new Error(`rtws did not start:\n${out}`);
+  return url;
+}
+
+async function stripeLink(o: Observer, id: string): Promise<string | undefined> {
+  const [l] = await o.sql<{ external_id: string }[]>`
+    SELECT external_id FROM customer_links WHERE customer_id = ${id} AND target = 'stripe'`;
+  return l?.external_id;
+}
+
+test('a key of another account refuses to start, deletes nothing, and rebind moves on', async (ctx) => {
+  const { t, o, a, b } = ctx;
+  const first = spawnRtws(envFor(t, a.url));
+  ctx.children.push(first);
+  const api = apiClient(await apiUrl(first));
+  const { id } = await api.create({ name: 'Bound', email: 'bound@example.com' });
+  const inA = await eventually(
+    () => stripeLink(o, id),
+    (l) => l !== undefined,
+  );
+  assert.ok(inA, 'linked in the first account');
+  const [binding] = await o.sql<{ account_id: string }[]>`SELECT account_id FROM target_bindings`;
+  assert.is(binding?.account_id, ACCOUNT_A);
+  assert.is(await first.kill('SIGTERM'), 0);
+
+  const wrong = spawnRtws(envFor(t, b.url));
+  ctx.children.push(wrong);
+  assert.is(await wrong.exited, 2, wrong.output());
+  assert.match(wrong.output(), new RegExp(ACCOUNT_A));
+  assert.match(wrong.output(), new RegExp(`rebind stripe --confirm ${ACCOUNT_B}`));
+  const [row] = await o.sql<{ deleted_at: Date | null }[]>`
+    SELECT deleted_at FROM customers WHERE id = ${id}`;
+  assert.is(row?.deleted_at, null, 'nothing was deleted');
+  assert.is(await stripeLink(o, id), inA, 'the link is untouched');
+
+  const mistaken = spawnCli(['rebind', 'stripe', '--confirm', ACCOUNT_A], envFor(t, b.url));
+  assert.is(await mistaken.exited, 1, mistaken.output());
+  assert.match(mistaken.output(), /belongs to/);
+
+  const rebind = spawnCli(['rebind', 'stripe', '--confirm', ACCOUNT_B], envFor(t, b.url));
+  assert.is(await rebind.exited, 0, rebind.output());
+  assert.match(rebind.output(), /1 links archived/);
+  const archived = await o.sql<{ external_id: string; account_id: string }[]>`
+    SELECT external_id, account_id FROM customer_links_archive WHERE customer_id = ${id}`;
+  assert.equal(
+    archived.map((r) => ({ ...r })),
+    [{ external_id: inA, account_id: ACCOUNT_A }],
+  );
+
+  const second = spawnRtws(envFor(t, b.url));
+  ctx.children.push(second);
+  const api2 = apiClient(await apiUrl(second));
+  await api2.patch(id, { name: 'Bound again' });
+  const inB = await eventually(
+    () => stripeLink(o, id),
+    (l) => l !== undefined,
+    30_000,
+  );
+  assert.ok(inB && inB !== inA, 'linked in the new account');
+  const inAccountB = await stripeClient({ secretKey: KEY, apiBase: b.url }).customers.retrieve(inB);
+  assert.is((inAccountB as { metadata: Record<string, string> }).metadata.rtws_id, id);
+});
+
+test('a Stripe that cannot be reached at start pauses Stripe only; it binds once it answers', async (ctx) => {
+  const t = await testEnvironment();
+  const port = await freePort();
+  const p = spawnRtws(envFor(t, `http://127.0.0.1:${port}`));
+  ctx.children.push(p);
+  let late: StripeEmulator | undefined;
+  try {
+    const url = await apiUrl(p);
+    const res = await fetch(`${url}/customers`, {
+      method: 'POST',
+      headers: authHeaders(),
+      body: JSON.stringify({ name: 'Waiting' }),
+    });
+    assert.is(res.status, 201, 'the API runs meanwhile');
+    const { id } = (await res.json()) as { id: string };
+    late = await startStripeEmulator({ port, accountId: ACCOUNT_A, searchLagMs: 0 });
+    const o = await observe(t);
+    try {
+      const link = await eventually(
+        () => stripeLink(o, id),
+        (l) => l !== undefined,
+        30_000,
+      );
+      assert.ok(link, 'pushed once the account is verified');
+    } finally {
+      await o.close();
+    }
+  } finally {
+    await p.kill();
+    await late?.close();
+    await t.cleanup();
+  }
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+test.run();
