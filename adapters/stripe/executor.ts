@@ -12,8 +12,9 @@ export type Clock = () => number;
 /** How one call is made. */
 export interface CallOptions {
   /**
-   * The push was decided before this worker held the customer (a restart or a takeover), or long
-   * ago: check that Stripe still holds what the push overwrites before sending it.
+   * The push was decided before (or just after) this worker took the customer over, long ago, or
+   * is a resend after a failure: Stripe may have changed since, so check that it still holds what
+   * the push overwrites before sending it (see `CallContext` in the intent scheduler).
    */
   readonly decidedEarlier?: boolean;
 }
@@ -80,8 +81,8 @@ export async function executeStripeIntent(
     }
   } catch (err) {
     const { failure, reason } = classifyStripeError(err);
-    // A customer deleted on Stripe (and purged) is content too: there is none.
-    // Absent from the account: not a deletion (that is `deleted: true`), a broken link.
+    // Absent from the account is content too, and not a deletion (that is `deleted: true`): the
+    // actor takes it as a broken link.
     if (intent.type === 'FetchStripeCustomer' && failure === 'not_found') {
       const at = now();
       return {
