@@ -1,10 +1,11 @@
 // `npm run rtws -- <command>`: operator commands, configured by the same environment as rtws.
 //   rebind stripe --confirm <acct_id>   bind this database to the account of STRIPE_SECRET_KEY
+//   export [--rate <n>]                 offer every catalogue customer to every configured target
 // Exit codes: 0 done, 1 refused or failed (with the reason), 2 bad usage or configuration.
 import { parseArgs } from 'node:util';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { loadConfig } from '../core/config.ts';
+import { loadConfig, type Config } from '../core/config.ts';
 import { ConcurrencyError, ConfigError } from '../core/errors.ts';
 import { names as subjectNames, type Names } from '../core/subjects.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -15,18 +16,30 @@ import { migrate } from '../adapters/postgres/migrate.ts';
 import { rebindTarget } from '../adapters/postgres/rebind.ts';
 import { stripeAccount } from '../adapters/stripe/account.ts';
 import { stripeClient } from '../adapters/stripe/client.ts';
-import { forgetTargetAccount, type PersistedCustomer } from '../actors/customer/index.ts';
+import {
+  forgetTargetAccount,
+  type PersistedCustomer,
+  type TargetName,
+} from '../actors/customer/index.ts';
+import { jetStreamPublisher } from '../adapters/jetstream/durable-publisher.ts';
+import { resyncer } from '../adapters/worker/resync.ts';
 
-const USAGE = 'usage: npm run rtws -- rebind stripe --confirm <acct_id>';
+const USAGE = [
+  'usage: npm run rtws -- rebind stripe --confirm <acct_id>',
+  '       npm run rtws -- export [--rate <customers per second, default 200>]',
+].join('\n');
 
 class Refused extends Error {}
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { confirm: { type: 'string' } },
+    options: { confirm: { type: 'string' }, rate: { type: 'string' } },
   });
   const [command, target] = positionals;
+  const rate = Number(values.rate ?? 200);
+  if (command === 'export' && positionals.length === 1 && Number.isInteger(rate) && rate > 0)
+    return exportAll(loadConfig(process.env), rate);
   if (command !== 'rebind' || target !== 'stripe' || !values.confirm) {
     console.error(USAGE);
     return 2;
@@ -64,9 +77,34 @@ async function main(): Promise<number> {
         `rebound stripe from ${from} to ${account.id} (${account.livemode ? 'live' : 'test mode'}):`,
         `  ${result.archivedLinks} links archived (customer_links_archive), ${actors} actors reset`,
         "  Set STRIPE_WEBHOOK_SECRET to the signing secret of the new account's webhook endpoint.",
-        '  Each customer is created in the new account by its next change.',
+        '  Run `npm run rtws -- export` once rtws runs again: each customer is then created in',
+        '  the new account (or on its next change, without it).',
       ].join('\n'),
     );
+    return 0;
+  } finally {
+    await nats.close();
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/** Offers every live catalogue customer to its actor for every configured target. */
+async function exportAll(config: Config, perSecond: number): Promise<number> {
+  const targets: TargetName[] = [];
+  if (config.stripe.secretKey) targets.push('stripe');
+  if (config.salesforce.loginUrl) targets.push('salesforce');
+  if (targets.length === 0)
+    throw new ConfigError('STRIPE_SECRET_KEY', 'export needs a configured target');
+  const sql = connectPostgres(config.databaseUrl, { applicationName: 'rtws-cli' });
+  const nats = await connectNats({ servers: config.natsServers, name: 'rtws-cli' });
+  try {
+    const names = subjectNames(config.namespace, config.partitions);
+    const publisher = jetStreamPublisher(jetstream(nats));
+    const done = await resyncer({ sql, publisher, names, targets }).all({
+      perSecond,
+      onPage: (n) => console.log(JSON.stringify({ exported: n })),
+    });
+    console.log(`offered ${done} customers to ${targets.join(' and ')}; their actors do the rest`);
     return 0;
   } finally {
     await nats.close();

@@ -25,6 +25,7 @@ import { startWorker, type WorkerStats } from '../adapters/worker/start-worker.t
 import { startCustomerInbound } from '../adapters/worker/stripe-customer-inbound.ts';
 import { stripeCatchUp } from '../adapters/worker/stripe-catch-up.ts';
 import { checkStripeBinding } from '../adapters/worker/stripe-binding.ts';
+import { resyncer } from '../adapters/worker/resync.ts';
 import { stripeClient } from '../adapters/stripe/client.ts';
 import { lockWorkerIdentity } from '../adapters/postgres/worker-identity.ts';
 import { startInvoiceInbound } from '../adapters/worker/invoice-inbound.ts';
@@ -188,6 +189,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
     catchUp?.start();
   }
 
+  const resync = resyncer({ sql, publisher: jetStreamPublisher(jetstream(nats)), names, targets });
   let server: FastifyInstance | undefined;
   let url: string | undefined;
   if (config.roles.includes('api')) {
@@ -223,6 +225,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
         ...(workerStats ? { worker: workerReadiness(workerStats()) } : {}),
       }),
       dlq: async () => dlq,
+      resync: { resync: (id) => resync.customer(id), targets },
       ...(config.stripe.webhookSecrets.length > 0
         ? {
             stripeWebhooks: {

@@ -25,7 +25,11 @@ export const CustomerFactEvent = Type.Union([
 ]);
 export type CustomerFactEvent = Static<typeof CustomerFactEvent>;
 
-/** An operator's redrive of a failed target (`POST /dlq/:id/retry`), or "retry now" for a waiting one. */
+/**
+ * An operator's redrive of a failed or unlinked target (`POST /dlq/:id/retry`), "retry now" for a
+ * waiting one, or a resync (`POST /customers/:id/resync`, `npm run rtws -- export`) of one that
+ * is new or synced.
+ */
 export const RetryRequested = Type.Object({
   type: Type.Literal('RetryRequested'),
   target: Type.String(),

@@ -80,6 +80,9 @@ function isFact(event: MachineEvent): event is CustomerFactEvent {
   );
 }
 
+/** A call in flight, a deletion, or a target that is off: a retry request changes nothing. */
+const NOT_RETRYABLE: ReadonlySet<TargetState['status']> = new Set(['pending', 'deleted', 'off']);
+
 const factHandler = { guard: 'isNewFact', actions: ['recordDesired', 'announceDesired'] } as const;
 /** Then every region re-plans (a fetch, a push of what Postgres won) and settles its state. */
 const inboundHandler = {
@@ -115,10 +118,7 @@ export function createCustomerMachine(
       isRetryFor: ({ context, event }, { target }: TargetParams) =>
         event.type === 'RetryRequested' &&
         event.target === target &&
-        (context.targets[target].status === 'failed' ||
-          context.targets[target].status === 'unlinked' ||
-          context.targets[target].status === 'retrying' ||
-          context.targets[target].status === 'paused'),
+        !NOT_RETRYABLE.has(context.targets[target].status),
       isLive: ({ context }, { target }: TargetParams) =>
         context.targets[target].status !== 'deleted',
       stripeIsOn: () => on.has('stripe'),

@@ -20,12 +20,15 @@ function switchedOn(t: TargetState): TargetState {
 
 /**
  * A failed target plans again; a waiting retry, or a paused target (its budget restored), becomes
- * due now, with its failure count reset.
+ * due now, with its failure count reset; a new or synced target plans (a resync).
  */
 export function onRetryRequested(t: TargetState, env: TargetEnv, at: number): TargetState {
   if (t.status === 'failed') return plan(reopen(t), env, at);
   // Only a person says a broken link is worth trying again (after a rebind, say).
   if (t.status === 'unlinked') return plan({ ...t, status: 'synced' }, env, at);
+  // A resync: a target never asked (switched on, or rebound) is offered the customer now; a
+  // synced one pushes whatever differs from what it is known to hold.
+  if (t.status === 'new' || t.status === 'synced') return plan(t, env, at);
   if ((t.status === 'retrying' || t.status === 'paused') && t.pending !== null) {
     return { ...t, attempts: 0, pending: { ...t.pending, notBefore: at, failures: 0 } };
   }

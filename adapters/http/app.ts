@@ -9,6 +9,7 @@ import { healthRoutes, type Readiness } from './routes/health.ts';
 import { metricsRoutes, type MetricSources } from './routes/metrics.ts';
 import { syncRoutes, type SyncRoutesOptions } from './routes/sync.ts';
 import { dlqRoutes, type DlqRoutesOptions } from './routes/dlq.ts';
+import { resyncRoutes, type ResyncRoutesOptions } from './routes/resync.ts';
 import { stripeWebhookRoutes, type StripeWebhookOptions } from './routes/webhooks.ts';
 
 export interface AppOptions {
@@ -19,6 +20,8 @@ export interface AppOptions {
   /** The actors' view of each target; without it, /sync reports customers as not yet observed. */
   syncTargets?: SyncRoutesOptions['targets'];
   dlq?: DlqRoutesOptions['dlq'];
+  /** Absent: POST /customers/:id/resync is not served. */
+  resync?: ResyncRoutesOptions;
   /** Absent when no webhook secret is configured: the route is then not served. */
   stripeWebhooks?: Omit<StripeWebhookOptions, 'registry'>;
 }
@@ -37,12 +40,16 @@ export const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   await fastify.register(customerRoutes, { sql: options.sql });
   await fastify.register(invoiceRoutes, { sql: options.sql });
   if (options.dlq) await fastify.register(dlqRoutes, { dlq: options.dlq });
+  if (options.resync) await fastify.register(resyncRoutes, options.resync);
   await fastify.register(syncRoutes, {
     sql: options.sql,
     targets: options.syncTargets ?? (async () => undefined),
   });
   if (options.stripeWebhooks) {
     // Encapsulated: its raw-body parser applies to the webhook route only.
-    await fastify.register(stripeWebhookRoutes, { ...options.stripeWebhooks, ...(registry ? { registry } : {}) });
+    await fastify.register(stripeWebhookRoutes, {
+      ...options.stripeWebhooks,
+      ...(registry ? { registry } : {}),
+    });
   }
 };

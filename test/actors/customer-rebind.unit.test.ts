@@ -32,6 +32,18 @@ test('the old account is forgotten; intent ids keep counting; a next change crea
   assert.not.equal(pending?.id, before.context.targets.stripe!.pending?.id);
 });
 
+test('a resync offers the customer to a target never asked, and changes nothing once synced', () => {
+  const w = given(created(), stripeCreated('cus_OLD'));
+  const forgotten = restore(
+    forgetTargetAccount(persist(w.snapshot) as PersistedCustomer, 'stripe'),
+  );
+  const resync = (s: typeof forgotten) =>
+    decide(s, { type: 'RetryRequested', target: 'stripe', at: w.now });
+  const offered = resync(forgotten);
+  assert.is(offered.snapshot.context.targets.stripe.pending?.op, 'create');
+  assert.equal(resync(w.snapshot).intents, [], 'a synced target holds the desired content');
+});
+
 test('a target that is off is left as it is', () => {
   const w = given(created());
   const persisted = persist(w.snapshot) as PersistedCustomer;

@@ -113,8 +113,11 @@ test('a key of another account refuses to start, deletes nothing, and rebind mov
 
   const second = spawnRtws(envFor(t, b.url));
   ctx.children.push(second);
-  const api2 = apiClient(await apiUrl(second));
-  await api2.patch(id, { name: 'Bound again' });
+  const url = await apiUrl(second);
+  // The catalogue is offered to the new account, with no edit needed.
+  const exported = spawnCli(['export'], envFor(t, b.url));
+  assert.is(await exported.exited, 0, exported.output());
+  assert.match(exported.output(), /offered 1 customers to stripe/);
   const inB = await eventually(
     () => stripeLink(o, id),
     (l) => l !== undefined,
@@ -123,6 +126,18 @@ test('a key of another account refuses to start, deletes nothing, and rebind mov
   assert.ok(inB && inB !== inA, 'linked in the new account');
   const inAccountB = await stripeClient({ secretKey: KEY, apiBase: b.url }).customers.retrieve(inB);
   assert.is((inAccountB as { metadata: Record<string, string> }).metadata.rtws_id, id);
+
+  // One customer, through the API: unknown and malformed ids change nothing.
+  const resync = (who: string) =>
+    fetch(`${url}/customers/${who}/resync`, {
+      method: 'POST',
+      headers: { authorization: authHeaders().authorization! },
+    });
+  assert.is((await resync(id)).status, 202);
+  assert.is((await resync('7d0f6a3e-0000-4000-8000-000000000000')).status, 404);
+  assert.is((await resync('not-a-customer')).status, 400);
+  await new Promise((r) => setTimeout(r, 1_000));
+  assert.is(await stripeLink(o, id), inB, 'a resync of a synced customer changes no link');
 });
 
 test('a Stripe that cannot be reached at start pauses Stripe only; it binds once it answers', async (ctx) => {

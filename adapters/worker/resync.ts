@@ -1,0 +1,105 @@
+// Offering a catalogue customer to its actor again, for every configured target: its current row as
+// a fact (ignored by an actor that has that version already; the content the outbox published for
+// it), then a `RetryRequested` per target. A target never asked (switched on later, or rebound)
+// then creates or links the customer; a synced one pushes whatever differs from what it holds.
+// It goes through the actor like everything else: no target is written to from here.
+import { customerMsgId, type CustomerChanged } from '../../core/messages.ts';
+import type { DurablePublisher } from '../../core/ports.ts';
+import type { Names } from '../../core/subjects.ts';
+import type { SyncedFields } from '../../core/customer.ts';
+import type { TargetName } from '../../actors/customer/index.ts';
+import { encodeRecordedEvent } from '../../actors/runtime/outcome-message.ts';
+import type { Sql } from '../postgres/connect.ts';
+
+export interface Resync {
+  /** Resolves to false when there is no such live customer (nothing was published). */
+  customer(customerId: string): Promise<boolean>;
+  /** Every live customer, in pages, at most `perSecond`; reports progress after each page. */
+  all(options: { perSecond: number; onPage?: (done: number) => void }): Promise<number>;
+}
+
+export interface ResyncDeps {
+  readonly sql: Sql;
+  readonly publisher: DurablePublisher;
+  readonly names: Names;
+  readonly targets: readonly TargetName[];
+  readonly now?: () => number;
+}
+
+interface Row extends SyncedFields {
+  id: string;
+  version: string;
+  origin: CustomerChanged['metadata']['origin'];
+  updated_at: Date;
+}
+
+const PAGE = 500;
+const encoder = new TextEncoder();
+
+export function resyncer(d: ResyncDeps): Resync {
+  const now = d.now ?? Date.now;
+  const offer = async (row: Row) => {
+    const version = Number(row.version);
+    const fact: CustomerChanged = {
+      type: 'CustomerUpdated',
+      data: {
+        name: row.name,
+        email: row.email,
+        phone: row.phone,
+        address: row.address,
+        metadata: row.metadata,
+      },
+      metadata: {
+        customer_id: row.id,
+        version,
+        origin: row.origin,
+        outbox_id: 0,
+        occurred_at: row.updated_at.toISOString(),
+      },
+    };
+    const subject = d.names.customerSubject(row.id);
+    await d.publisher.publish(
+      subject,
+      encoder.encode(JSON.stringify(fact)),
+      customerMsgId(row.id, version),
+    );
+    const asked = now();
+    for (const target of d.targets) {
+      const retry = encodeRecordedEvent(row.id, { type: 'RetryRequested', target, at: 0 });
+      await d.publisher.publish(
+        subject,
+        encoder.encode(JSON.stringify(retry)),
+        `resync:${row.id}:${target}:${asked}`,
+      );
+    }
+  };
+  return {
+    async customer(customerId) {
+      const [row] = await d.sql<Row[]>`
+        SELECT id, name, email, phone, address, metadata, version, origin, updated_at
+        FROM customers WHERE id = ${customerId} AND deleted_at IS NULL`;
+      if (!row) return false;
+      await offer(row);
+      return true;
+    },
+    async all({ perSecond, onPage }) {
+      let after = '00000000-0000-0000-0000-000000000000';
+      let done = 0;
+      for (;;) {
+        const started = now();
+        const rows = await d.sql<Row[]>`
+          SELECT id, name, email, phone, address, metadata, version, origin, updated_at
+          FROM customers WHERE deleted_at IS NULL AND id > ${after}::uuid
+          ORDER BY id LIMIT ${PAGE}`;
+        for (const row of rows) await offer(row);
+        done += rows.length;
+        onPage?.(done);
+        if (rows.length < PAGE) return done;
+        after = rows[rows.length - 1]!.id;
+        // Live changes go first: the export keeps to its pace.
+        const wait = (rows.length / perSecond) * 1000 - (now() - started);
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+    },
+  };
+}
