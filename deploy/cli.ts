@@ -26,7 +26,7 @@ import { resyncer } from '../adapters/worker/resync.ts';
 
 const USAGE = [
   'usage: npm run rtws -- rebind stripe --confirm <acct_id>',
-  '       npm run rtws -- export [--rate <customers per second, default 200>]',
+  '       npm run rtws -- export [--rate <customers per second, default 10>]',
 ].join('\n');
 
 class Refused extends Error {}
@@ -37,7 +37,7 @@ async function main(): Promise<number> {
     options: { confirm: { type: 'string' }, rate: { type: 'string' } },
   });
   const [command, target] = positionals;
-  const rate = Number(values.rate ?? 200);
+  const rate = Number(values.rate ?? 10);
   if (command === 'export' && positionals.length === 1 && Number.isInteger(rate) && rate > 0)
     return exportAll(loadConfig(process.env), rate);
   if (command !== 'rebind' || target !== 'stripe' || !values.confirm) {

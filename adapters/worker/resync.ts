@@ -96,7 +96,8 @@ export function resyncer(d: ResyncDeps): Resync {
         onPage?.(done);
         if (rows.length < PAGE) return done;
         after = rows[rows.length - 1]!.id;
-        // Live changes go first: the export keeps to its pace.
+        // Its calls share the target's budget with live changes: a pace well under the budget
+        // leaves them their share (there is no priority between the two yet).
         const wait = (rows.length / perSecond) * 1000 - (now() - started);
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }
