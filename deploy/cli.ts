@@ -1,6 +1,7 @@
 // `npm run rtws -- <command>`: operator commands, configured by the same environment as rtws.
 //   rebind stripe --confirm <acct_id>   bind this database to the account of STRIPE_SECRET_KEY
 //   export [--rate <n>]                 offer every catalogue customer to every configured target
+//   import --from stripe [--dry-run]    bring the bound account's customers into the catalogue
 // Exit codes: 0 done, 1 refused or failed (with the reason), 2 bad usage or configuration.
 import { parseArgs } from 'node:util';
 import { jetstream } from '@nats-io/jetstream';
@@ -23,10 +24,13 @@ import {
 } from '../actors/customer/index.ts';
 import { jetStreamPublisher } from '../adapters/jetstream/durable-publisher.ts';
 import { resyncer } from '../adapters/worker/resync.ts';
+import { importFromStripe } from '../adapters/worker/stripe-import.ts';
+import { bindingOf } from '../adapters/postgres/bindings.ts';
 
 const USAGE = [
   'usage: npm run rtws -- rebind stripe --confirm <acct_id>',
   '       npm run rtws -- export [--rate <customers per second, default 10>]',
+  '       npm run rtws -- import --from stripe [--dry-run]',
 ].join('\n');
 
 class Refused extends Error {}
@@ -34,12 +38,19 @@ class Refused extends Error {}
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { confirm: { type: 'string' }, rate: { type: 'string' } },
+    options: {
+      confirm: { type: 'string' },
+      rate: { type: 'string' },
+      from: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+    },
   });
   const [command, target] = positionals;
   const rate = Number(values.rate ?? 10);
   if (command === 'export' && positionals.length === 1 && Number.isInteger(rate) && rate > 0)
     return exportAll(loadConfig(process.env), rate);
+  if (command === 'import' && positionals.length === 1 && values.from === 'stripe')
+    return importAll(loadConfig(process.env), values['dry-run']);
   if (command !== 'rebind' || target !== 'stripe' || !values.confirm) {
     console.error(USAGE);
     return 2;
@@ -105,6 +116,42 @@ async function exportAll(config: Config, perSecond: number): Promise<number> {
       onPage: (n) => console.log(JSON.stringify({ exported: n })),
     });
     console.log(`offered ${done} customers to ${targets.join(' and ')}; their actors do the rest`);
+    return 0;
+  } finally {
+    await nats.close();
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/** Brings the bound Stripe account's customers into the catalogue, through their actors. */
+async function importAll(config: Config, dryRun: boolean): Promise<number> {
+  const secretKey = config.stripe.secretKey;
+  if (!secretKey) throw new ConfigError('STRIPE_SECRET_KEY', "import needs the account's key");
+  const stripe = stripeClient({ secretKey, apiBase: config.stripe.apiBase });
+  const sql = connectPostgres(config.databaseUrl, { applicationName: 'rtws-cli' });
+  const nats = await connectNats({ servers: config.natsServers, name: 'rtws-cli' });
+  try {
+    await migrate(sql);
+    const account = await stripeAccount(stripe, secretKey);
+    const bound = await bindingOf(sql, 'stripe');
+    if (bound && (bound.accountId !== account.id || bound.livemode !== account.livemode))
+      throw new Refused(
+        `this database is bound to ${bound.accountId}; the key belongs to ${account.id}: nothing was imported`,
+      );
+    const names = subjectNames(config.namespace, config.partitions);
+    const result = await importFromStripe({
+      stripe,
+      sql,
+      publisher: jetStreamPublisher(jetstream(nats)),
+      names,
+      dryRun,
+      onPage: (p) => console.log(JSON.stringify({ dry_run: dryRun, ...p })),
+      onReported: (id, decision) => console.log(JSON.stringify({ customer: id, decision })),
+    });
+    const verb = dryRun ? 'would hand over' : 'handed over';
+    console.log(
+      `scanned ${result.scanned} Stripe customers; ${verb} ${result.counts.insert ?? 0} to be inserted`,
+    );
     return 0;
   } finally {
     await nats.close();

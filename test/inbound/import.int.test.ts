@@ -1,0 +1,146 @@
+// Import from Stripe: an account already in use is brought into the catalogue through the actors,
+// once; customers it cannot place safely are reported, not imported; a dry run writes nothing;
+// an import that stopped resumes from its saved cursor.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { randomUUID } from 'node:crypto';
+import Stripe from 'stripe';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { Rtws } from '../../deploy/rtws.ts';
+import { startStripeEmulator, type StripeEmulator } from '../../adapters/stripe/emulator/index.ts';
+import { jetStreamPublisher } from '../../adapters/jetstream/durable-publisher.ts';
+import { importFromStripe } from '../../adapters/worker/stripe-import.ts';
+import { stripeBornId } from '../../adapters/worker/stripe-customer-inbound.ts';
+import {
+  observe,
+  startTestRtws,
+  testEnvironment,
+  type Observer,
+  type TestEnvironment,
+} from '../harness/rtws.ts';
+import { eventually } from '../harness/stream.ts';
+import { apiClient } from '../sync/api-client.ts';
+import { LIVE_KEY } from '../sync/stack.ts';
+
+const EXISTING = 20;
+
+const test = suite<{
+  t: TestEnvironment;
+  o: Observer;
+  emu: StripeEmulator;
+  stripe: Stripe;
+  rtws: Rtws;
+}>('import from Stripe');
+
+test.before(async (ctx) => {
+  ctx.t = await testEnvironment();
+  ctx.o = await observe(ctx.t);
+  ctx.emu = await startStripeEmulator({ port: 0, searchLagMs: 0 });
+  const base = new URL(ctx.emu.url);
+  ctx.stripe = new Stripe(LIVE_KEY, {
+    host: base.hostname,
+    port: Number(base.port),
+    protocol: 'http',
+  });
+  // The account was in use before rtws: no webhook endpoint of rtws's ever saw these.
+  for (let i = 0; i < EXISTING; i++)
+    await ctx.stripe.customers.create({ name: `Existing ${i}`, email: `existing${i}@example.com` });
+  await ctx.stripe.customers.create({ name: 'Orphan', metadata: { rtws_id: randomUUID() } });
+  await ctx.stripe.customers.create({ name: 'Twin', email: 'Twin@Example.com' });
+  await new Promise((r) => setTimeout(r, 1_100));
+  ctx.rtws = await startTestRtws(ctx.t, {
+    STRIPE_SECRET_KEY: LIVE_KEY,
+    STRIPE_API_BASE: ctx.emu.url,
+    STRIPE_WEBHOOK_SECRET: 'whsec_import',
+    RTWS_CATCHUP_MARGIN_S: '0',
+  });
+});
+test.after(async (ctx) => {
+  await ctx.rtws?.close();
+  await ctx.emu?.close();
+  await ctx.o?.close();
+  await ctx.t?.cleanup();
+});
+
+const run = (ctx: { o: Observer; stripe: Stripe; t: TestEnvironment }, dryRun = false) =>
+  importFromStripe({
+    stripe: ctx.stripe,
+    sql: ctx.o.sql,
+    publisher: jetStreamPublisher(jetstream(ctx.o.nats)),
+    names: ctx.t.names,
+    dryRun,
+  });
+
+async function customers(o: Observer): Promise<number> {
+  return (await o.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM customers`)[0]!.n;
+}
+
+test('a dry run reports what it would do and writes nothing', async (ctx) => {
+  // A catalogue customer with the email of one in the account: ours is pushed as a second one.
+  await apiClient(ctx.rtws.url!).create({ name: 'Twin', email: 'twin@example.com' });
+  await eventually(
+    async () => (await ctx.o.sql`SELECT 1 FROM customer_links`).length,
+    (n) => n === 1,
+  );
+  const jsm = await jetstreamManager(ctx.o.nats);
+  const before = {
+    customers: await customers(ctx.o),
+    messages: (await jsm.streams.info(ctx.t.names.streams.changes)).state.messages,
+    backfills: (await ctx.o.sql`SELECT 1 FROM backfills`).length,
+  };
+  const dry = await run(ctx, true);
+  assert.equal(dry.counts, { insert: EXISTING, orphan: 1, email_in_catalogue: 1, linked: 1 });
+  assert.is(dry.scanned, EXISTING + 3);
+  assert.equal(
+    {
+      customers: await customers(ctx.o),
+      messages: (await jsm.streams.info(ctx.t.names.streams.changes)).state.messages,
+      backfills: (await ctx.o.sql`SELECT 1 FROM backfills`).length,
+    },
+    before,
+  );
+});
+
+test('each customer is imported once, through its actor, with rtws_id written back', async (ctx) => {
+  const before = await customers(ctx.o);
+  const first = await run(ctx);
+  assert.is(first.counts.insert, EXISTING);
+  const all = await eventually(
+    () => customers(ctx.o),
+    (n) => n === before + EXISTING,
+    30_000,
+  );
+  assert.is(all, before + EXISTING, 'every importable customer is in the catalogue');
+  const c = (await ctx.stripe.customers.list({ email: 'existing3@example.com' })).data[0]!;
+  const [row] = await ctx.o.sql<{ name: string; origin: string }[]>`
+    SELECT name, origin FROM customers WHERE id = ${stripeBornId(c.id)}`;
+  assert.equal({ ...row }, { name: 'Existing 3', origin: 'stripe' });
+  const withId = await eventually(
+    async () => (await ctx.stripe.customers.retrieve(c.id)) as Stripe.Customer,
+    (x) => x.metadata.rtws_id === stripeBornId(c.id),
+    15_000,
+  );
+  assert.is(withId.metadata.rtws_id, stripeBornId(c.id));
+  const second = await run(ctx);
+  assert.equal(second.counts, { linked: EXISTING + 1, orphan: 1, email_in_catalogue: 1 });
+  await new Promise((r) => setTimeout(r, 1_000));
+  assert.is(await customers(ctx.o), all, 'a second run changes nothing');
+  let inStripe = 0;
+  for await (const _ of ctx.stripe.customers.list({ limit: 100 })) inStripe++;
+  assert.is(inStripe, EXISTING + 3, 'no Stripe customer was made');
+});
+
+test('an import that stopped resumes after its saved cursor', async (ctx) => {
+  const page = (await ctx.stripe.customers.list({ limit: 100 })).data;
+  const cursor = page[9]!.id;
+  await ctx.o.sql`
+    INSERT INTO backfills (source, state, cursor, scanned, counts)
+    VALUES ('stripe', 'running', ${cursor}, 10, ${ctx.o.sql.json({ linked: 10 })})`;
+  const resumed = await run(ctx);
+  assert.is(resumed.scanned, page.length, 'the first ten are not walked again');
+  const [row] = await ctx.o.sql<{ state: string; scanned: number }[]>`
+    SELECT state, scanned FROM backfills ORDER BY id DESC LIMIT 1`;
+  assert.equal({ ...row }, { state: 'done', scanned: page.length });
+});
+
+test.run();
