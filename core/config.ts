@@ -204,6 +204,20 @@ export const VARIABLES = [
     doc: 'Catch-up lists events from its watermark minus this many seconds, for events Stripe lists late.',
   },
   {
+    name: 'RTWS_MATCH_BY',
+    parse: 'string',
+    schema: Type.Union([Type.Literal('email'), Type.Literal('none')]),
+    default: 'email',
+    doc: 'How an import pairs an unlinked Stripe customer with a catalogue customer: by email (case-insensitive, one candidate on each side), or not at all.',
+  },
+  {
+    name: 'RTWS_MATCH_MERGE',
+    parse: 'string',
+    schema: Type.Union([Type.Literal('stripe'), Type.Literal('catalogue')]),
+    default: 'stripe',
+    doc: "Which values a matched pair keeps where they differ: the Stripe customer's where it has one (the catalogue fills the rest), or the catalogue's.",
+  },
+  {
     name: 'RTWS_WORKER_ID',
     parse: 'string',
     schema: Type.String({ pattern: '^[A-Za-z0-9_-]{1,100}$' }),
@@ -284,6 +298,8 @@ export interface Config {
   };
   /** Set: this worker's stable identity; unset: a random one per start. */
   readonly workerId: string | undefined;
+  /** How an import pairs customers, and which values a pair keeps. */
+  readonly match: { readonly by: 'email' | 'none'; readonly merge: 'stripe' | 'catalogue' };
   readonly salesforce: {
     readonly loginUrl: string | undefined;
     readonly clientId: string | undefined;
@@ -391,6 +407,7 @@ export function loadConfig(env: Env): Config {
       catchUpMarginS: get('RTWS_CATCHUP_MARGIN_S'),
     },
     workerId: get('RTWS_WORKER_ID'),
+    match: { by: get('RTWS_MATCH_BY'), merge: get('RTWS_MATCH_MERGE') },
     salesforce: {
       loginUrl: get('SALESFORCE_LOGIN_URL'),
       clientId: get('SALESFORCE_CLIENT_ID'),

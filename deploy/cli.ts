@@ -145,6 +145,7 @@ async function importAll(config: Config, dryRun: boolean): Promise<number> {
       publisher: jetStreamPublisher(jetstream(nats)),
       names,
       dryRun,
+      match: config.match,
       onPage: (p) => console.log(JSON.stringify({ dry_run: dryRun, ...p })),
       onReported: (id, decision) => console.log(JSON.stringify({ customer: id, decision })),
     });

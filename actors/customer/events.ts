@@ -4,7 +4,12 @@ import { Type, type Static } from '@sinclair/typebox';
 import { SyncedFields } from '../../core/customer.ts';
 import { ChangeMetadata } from '../../core/messages.ts';
 import { At } from './schemas.ts';
-import { CatalogueApplied, StripeCustomerFetched, StripeCustomerObserved } from './inbound.ts';
+import {
+  CatalogueApplied,
+  StripeCustomerFetched,
+  StripeCustomerMatched,
+  StripeCustomerObserved,
+} from './inbound.ts';
 import { SalesforceOutcomes } from './salesforce-target.ts';
 import { StripeOutcomes } from './stripe-target.ts';
 
@@ -45,6 +50,7 @@ export const CustomerEventSchema = Type.Union([
   SalesforceOutcomes.Outcome,
   StripeCustomerObserved,
   StripeCustomerFetched,
+  StripeCustomerMatched,
   CatalogueApplied,
 ]);
 export type CustomerEvent = Static<typeof CustomerEventSchema>;

@@ -13,6 +13,7 @@ import {
   type CatalogueApply,
   type InboundState,
   type StripeCustomerFetched,
+  type StripeCustomerMatched,
   type StripeCustomerObserved,
 } from './inbound.ts';
 import { KEY_PREFIX } from './keys.ts';
@@ -163,6 +164,83 @@ export function onStripeFetched<C extends InboundContext>(ctx: C, ev: StripeCust
   const restored = ev.rtwsId === c.customerId ? merged : withRestore(merged);
   // What was fetched is Stripe's content as of now: older events are covered by it.
   return withEventSecond(restored, Math.floor(ev.at / 1000));
+}
+
+/**
+ * A match an import found: linked only while the customer is unlinked with no create that may
+ * have landed (a create of ours in flight would make a second link). Fields that differ are
+ * settled by the policy, each recorded as a conflict with reason `match` (there is no common base
+ * and no time to judge by): the Stripe customer keeps each value it has under `stripe`, and the
+ * catalogue fills the rest; under `catalogue` the catalogue's values win. What Postgres won then
+ * goes to Stripe by the push rule, with `metadata.rtws_id`.
+ */
+export function onStripeMatched<C extends InboundContext>(ctx: C, ev: StripeCustomerMatched): C {
+  const s = ctx.targets.stripe;
+  const desired = effectiveDesired(ctx);
+  if (s.status === 'off' || s.status === 'deleted' || desired === null || desired.deleted)
+    return ctx;
+  if (s.externalId !== null || s.createUncertain || s.pending !== null) return ctx;
+  const ours = desired.fields;
+  const theirs = ev.fields;
+  const apply: FieldPatch = {};
+  const conflicts: CatalogueApply['conflicts'] = [];
+  const settle = (field: string, o: unknown, t: unknown, set: () => void) => {
+    if (sameValue(o, t)) return;
+    const stripeWins = ev.policy === 'stripe' && t !== null && t !== '';
+    if (stripeWins) set();
+    conflicts.push({
+      field,
+      postgres: o ?? null,
+      stripe: t ?? null,
+      winner: stripeWins ? 'stripe' : 'postgres',
+      reason: stripeWins
+        ? 'match: the existing Stripe customer keeps its value'
+        : ev.policy === 'stripe'
+          ? 'match: the Stripe customer had no value; the catalogue fills it'
+          : 'match: the catalogue wins (RTWS_MATCH_MERGE=catalogue)',
+      eventId: `match:${ev.stripeId}`,
+      at: ev.at,
+    });
+  };
+  settle('name', ours.name, theirs.name, () => (apply.name = theirs.name));
+  settle('email', ours.email, theirs.email, () => (apply.email = theirs.email));
+  settle('phone', ours.phone, theirs.phone, () => (apply.phone = theirs.phone));
+  settle('address', ours.address, theirs.address, () => (apply.address = theirs.address));
+  const keys = new Set([...Object.keys(ours.metadata), ...Object.keys(theirs.metadata)]);
+  for (const key of [...keys].sort())
+    settle(`metadata.${key}`, ours.metadata[key] ?? null, theirs.metadata[key] ?? null, () => {
+      apply.metadata = { ...apply.metadata, [key]: theirs.metadata[key] ?? null };
+    });
+  const linked: C = {
+    ...ctx,
+    targets: {
+      ...ctx.targets,
+      stripe: {
+        ...s,
+        status: 'synced',
+        externalId: ev.stripeId,
+        known: theirs,
+        createUncertain: false,
+      },
+    },
+  };
+  const asked =
+    isEmptyPatch(apply) && conflicts.length === 0
+      ? linked
+      : ask(
+          linked,
+          {
+            kind: 'update',
+            stripeId: ev.stripeId,
+            patch: apply,
+            expected: valuesUnder(ours, apply),
+            fields: null,
+            eventIds: [`match:${ev.stripeId}`],
+            conflicts,
+          },
+          ev.at,
+        );
+  return withRestore(asked);
 }
 
 export function onCatalogueApplied<C extends InboundContext>(ctx: C, ev: CatalogueApplied): C {

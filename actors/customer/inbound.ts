@@ -32,6 +32,20 @@ export const StripeCustomerObserved = Type.Object({
 export type StripeCustomerObserved = Static<typeof StripeCustomerObserved>;
 
 /**
+ * An import found an unlinked Stripe customer with this unlinked customer's email (and no other
+ * on either side): link the two, and settle the fields that differ by the match policy.
+ */
+export const StripeCustomerMatched = Type.Object({
+  type: Type.Literal('StripeCustomerMatched'),
+  stripeId: Type.String({ minLength: 1 }),
+  fields: CanonicalFieldsSchema,
+  /** `stripe`: the Stripe customer keeps each value it has; `catalogue`: the catalogue's win. */
+  policy: Type.Union([Type.Literal('stripe'), Type.Literal('catalogue')]),
+  at: At,
+});
+export type StripeCustomerMatched = Static<typeof StripeCustomerMatched>;
+
+/**
  * The outcome of a fetch: Stripe's current content, or null when the customer is gone there:
  * deleted (`deleted: true` in the account), or `missing` (a 404: never there, or another account).
  */

@@ -54,6 +54,7 @@ export type { TargetOutcome } from './outcomes.ts';
 export {
   CatalogueApplySchema,
   StripeCustomerObserved,
+  StripeCustomerMatched,
   STRIPE_CUSTOMER_EVENT_TYPES,
   type CatalogueApply,
   type InboundState,

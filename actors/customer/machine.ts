@@ -8,6 +8,7 @@ import {
   effectiveDesired,
   onCatalogueApplied,
   onStripeFetched,
+  onStripeMatched,
   onStripeObserved,
   pruneApplies,
 } from './inbound-step.ts';
@@ -161,6 +162,7 @@ export function createCustomerMachine(
       applyInbound: assign(({ context, event }) => {
         if (event.type === 'StripeCustomerObserved') return onStripeObserved(context, event);
         if (event.type === 'StripeCustomerFetched') return onStripeFetched(context, event);
+        if (event.type === 'StripeCustomerMatched') return onStripeMatched(context, event);
         if (event.type === 'CatalogueApplied') return onCatalogueApplied(context, event);
         return {};
       }),
@@ -195,6 +197,7 @@ export function createCustomerMachine(
       CustomerDeleted: factHandler,
       StripeCustomerObserved: inboundHandler,
       StripeCustomerFetched: inboundHandler,
+      StripeCustomerMatched: inboundHandler,
       CatalogueApplied: inboundHandler,
     },
     states: regions,

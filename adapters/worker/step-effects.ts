@@ -43,7 +43,7 @@ export interface StepEffectsDeps {
   readonly record?: (customerId: string, event: RecordedEvent) => Promise<void>;
 }
 
-const LINKING = /(Created|Found)$/;
+const LINKING = /(Created|Found|Matched)$/;
 const encoder = new TextEncoder();
 
 export interface StepEffects {

@@ -7,14 +7,17 @@
 //   writes `metadata.rtws_id` back (one Stripe call each);
 // - `orphan`: its `metadata.rtws_id` names no live catalogue customer: reported, not imported;
 // - `unlinked_ours`: its `rtws_id` names a live catalogue customer not linked to it: reported;
-// - `email_in_catalogue`: a live catalogue customer has its email (case-insensitively): reported,
-//   not imported, so that no second catalogue customer is made for one person. Matching such pairs
-//   is not built yet.
+// - `match`: exactly one live, unlinked catalogue customer has its email (case-insensitively) and
+//   no other unlinked Stripe customer does: handed to that customer's actor, which links the two
+//   and settles their differences by RTWS_MATCH_MERGE (with RTWS_MATCH_BY=email, the default);
+// - `ambiguous`: several candidates on either side: reported, nothing linked;
+// - `email_in_catalogue`: a catalogue customer has its email but matching is off, or that customer
+//   is linked already: reported, not imported, so that no person gets a second catalogue customer.
 // A dry run decides the same and publishes and saves nothing.
 import type Stripe from 'stripe';
 import type { DurablePublisher } from '../../core/ports.ts';
 import type { Names } from '../../core/subjects.ts';
-import type { StripeCustomerObserved } from '../../actors/customer/index.ts';
+import type { StripeCustomerMatched, StripeCustomerObserved } from '../../actors/customer/index.ts';
 import { encodeRecordedEvent } from '../../actors/runtime/outcome-message.ts';
 import type { Sql } from '../postgres/connect.ts';
 import { finishBackfill, runningBackfill, savePage } from '../postgres/backfills.ts';
@@ -24,6 +27,8 @@ import { stripeBornId } from './stripe-customer-inbound.ts';
 export const IMPORT_DECISIONS = [
   'linked',
   'insert',
+  'match',
+  'ambiguous',
   'orphan',
   'unlinked_ours',
   'email_in_catalogue',
@@ -41,6 +46,8 @@ export interface ImportOptions {
   readonly publisher: DurablePublisher;
   readonly names: Names;
   readonly dryRun?: boolean;
+  /** Default: by email, the Stripe customer's values kept. */
+  readonly match?: { readonly by: 'email' | 'none'; readonly merge: 'stripe' | 'catalogue' };
   /** Told after each page. */
   readonly onPage?: (p: ImportProgress) => void;
   /** Told of each reported (not imported) customer, up to the first 100. */
@@ -49,6 +56,12 @@ export interface ImportOptions {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const REPORTED_CAP = 100;
+const REPORTED: ReadonlySet<ImportDecision> = new Set([
+  'ambiguous',
+  'orphan',
+  'unlinked_ours',
+  'email_in_catalogue',
+]);
 const encoder = new TextEncoder();
 
 export async function importFromStripe(o: ImportOptions): Promise<ImportProgress> {
@@ -65,11 +78,14 @@ export async function importFromStripe(o: ImportOptions): Promise<ImportProgress
     });
     const decisions = await decide(o.sql, page.data);
     for (const c of page.data) {
-      const decision = decisions.get(c.id)!;
+      let decision = decisions.get(c.id)!;
+      const pair = decision === 'email_in_catalogue' ? await pairOf(o, c) : undefined;
+      if (pair) decision = pair.decision;
       counts[decision] = (counts[decision] ?? 0) + 1;
       if (decision === 'insert' && !o.dryRun) await handOver(o, c);
-      if (decision !== 'insert' && decision !== 'linked' && reported++ < REPORTED_CAP)
-        o.onReported?.(c.id, decision);
+      if (decision === 'match' && pair?.customerId && !o.dryRun)
+        await handOverMatch(o, c, pair.customerId);
+      if (REPORTED.has(decision) && reported++ < REPORTED_CAP) o.onReported?.(c.id, decision);
     }
     scanned += page.data.length;
     cursor = page.data.at(-1)?.id ?? cursor;
@@ -119,6 +135,49 @@ async function decide(sql: Sql, page: Stripe.Customer[]): Promise<Map<string, Im
     else out.set(c.id, 'insert');
   }
   return out;
+}
+
+/**
+ * The one unlinked catalogue customer with this Stripe customer's email, if it is the only
+ * candidate on both sides. Stripe's `email` filter is case-sensitive, so both the stored and the
+ * lowercased forms are listed.
+ */
+async function pairOf(
+  o: ImportOptions,
+  c: Stripe.Customer,
+): Promise<{ decision: ImportDecision; customerId?: string } | undefined> {
+  if ((o.match?.by ?? 'email') === 'none' || !c.email) return undefined;
+  const email = c.email.trim().toLowerCase();
+  const candidates = await o.sql<{ id: string }[]>`
+    SELECT c.id FROM customers c
+    WHERE lower(c.email) = ${email} AND c.deleted_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM customer_links l WHERE l.customer_id = c.id AND l.target = 'stripe')`;
+  if (candidates.length === 0) return undefined;
+  const twins = new Set<string>();
+  for (const form of new Set([c.email, c.email.trim(), email]))
+    for await (const s of o.stripe.customers.list({ email: form, limit: 100 })) twins.add(s.id);
+  const linked = await o.sql<{ external_id: string }[]>`
+    SELECT external_id FROM customer_links
+    WHERE target = 'stripe' AND external_id = ANY(${o.sql.array([...twins])})`;
+  const unlinked = [...twins].filter((id) => !linked.some((l) => l.external_id === id));
+  if (candidates.length > 1 || unlinked.length > 1) return { decision: 'ambiguous' };
+  return { decision: 'match', customerId: candidates[0]!.id };
+}
+
+async function handOverMatch(o: ImportOptions, c: Stripe.Customer, customerId: string) {
+  const matched: StripeCustomerMatched = {
+    type: 'StripeCustomerMatched',
+    stripeId: c.id,
+    fields: fieldsOf(c),
+    policy: o.match?.merge ?? 'stripe',
+    at: 0,
+  };
+  const message = encodeRecordedEvent(customerId, matched);
+  await o.publisher.publish(
+    o.names.customerSubject(customerId),
+    encoder.encode(JSON.stringify(message)),
+    `stripe:match:${c.id}`,
+  );
 }
 
 /** As its `customer.created` webhook would reach the actor of its Stripe-born id. */

@@ -457,4 +457,51 @@ test("our write's echo while it is pending does not supersede it", () => {
   assert.is(pending(echo).id, pending(w).id);
 });
 
+test('a match links an unlinked customer; the Stripe customer keeps each value it has', () => {
+  const matched: Step = (x) => ({
+    type: 'StripeCustomerMatched',
+    stripeId: 'cus_EXISTING',
+    fields: { ...BASE, name: 'Stripe Name', phone: '+1 555 0101', address: null },
+    policy: 'stripe',
+    at: x.now,
+  });
+  // With a create of ours pending, a match would make a second link: it is ignored.
+  const creating = given(created({ phone: null }));
+  assert.is(pending(creating).op, 'create');
+  assert.is(stripe(when(creating, matched)).externalId, null);
+  // A target with nothing pending and no create that may have landed (here, one refused) links.
+  const fresh = when(given(created({ phone: null })), stripeFailed('permanent'));
+  const linked = when(fresh, matched);
+  const s = stripe(linked);
+  assert.is(s.externalId, 'cus_EXISTING');
+  const [apply] = applies(linked);
+  assert.equal(apply?.patch, { name: 'Stripe Name', phone: '+1 555 0101' });
+  const byField = Object.fromEntries(
+    linked.snapshot.context.inbound.conflicts.map((c) => [c.field, c.winner]),
+  );
+  assert.equal(byField, { name: 'stripe', phone: 'stripe', address: 'postgres' });
+  // The address Stripe lacked goes there, with rtws_id.
+  const push = pending(linked);
+  assert.is(push.op, 'update');
+  assert.equal(Object.keys((push.params as { patch: object }).patch), ['address']);
+  assert.is((push.params as { setRtwsId?: string }).setRtwsId, CUSTOMER);
+});
+
+test('a match under the catalogue policy keeps every catalogue value and pushes them', () => {
+  const fresh = when(given(created()), stripeFailed('permanent'));
+  const linked = when(fresh, (x) => ({
+    type: 'StripeCustomerMatched',
+    stripeId: 'cus_EXISTING',
+    fields: { ...BASE, name: 'Stripe Name' },
+    policy: 'catalogue',
+    at: x.now,
+  }));
+  assert.equal(applies(linked)[0]?.patch, {});
+  assert.equal(
+    linked.snapshot.context.inbound.conflicts.map((c) => [c.field, c.winner]),
+    [['name', 'postgres']],
+  );
+  assert.equal((pending(linked).params as { patch: unknown }).patch, { name: FIELDS.name });
+});
+
 test.run();

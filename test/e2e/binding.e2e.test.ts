@@ -140,6 +140,88 @@ test('a key of another account refuses to start, deletes nothing, and rebind mov
   assert.is(await stripeLink(o, id), inB, 'a resync of a synced customer changes no link');
 });
 
+test('after a rebind, an import links the customers the new account has, and export the rest', async (ctx) => {
+  const t = await testEnvironment();
+  const o = await observe(t);
+  const oldAccount = await startStripeEmulator({ port: 0, searchLagMs: 0 });
+  const next = await startStripeEmulator({ port: 0, searchLagMs: 0 });
+  const inNext = stripeClient({ secretKey: KEY, apiBase: next.url });
+  try {
+    const dana = await inNext.customers.create({
+      name: 'Dana in the new account',
+      email: 'Dana@Example.com',
+      phone: '+1 555 0101',
+    });
+    await inNext.customers.create({ name: 'Only there', email: 'only@example.com' });
+    // Catch-up after a rebind starts from now less its margin: these came before, as an account
+    // in use has them, and are the import's to place (with a margin they would be Stripe-born).
+    const env = { ...envFor(t, next.url), RTWS_CATCHUP_MARGIN_S: '0' };
+    await new Promise((r) => setTimeout(r, 1_100));
+    const first = spawnRtws(envFor(t, oldAccount.url));
+    ctx.children.push(first);
+    const api = apiClient(await apiUrl(first));
+    const { id: danaId } = await api.create({ name: 'Dana', email: 'dana@example.com' });
+    const { id: eveId } = await api.create({ name: 'Eve', email: 'eve@example.com' });
+    for (const id of [danaId, eveId])
+      await eventually(
+        () => stripeLink(o, id),
+        (l) => l !== undefined,
+      );
+    assert.is(await first.kill('SIGTERM'), 0);
+    const rebind = spawnCli(['rebind', 'stripe', '--confirm', next.accountId], env);
+    assert.is(await rebind.exited, 0, rebind.output());
+    const second = spawnRtws(env);
+    ctx.children.push(second);
+    await apiUrl(second);
+
+    const imported = spawnCli(['import', '--from', 'stripe'], env);
+    assert.is(await imported.exited, 0, imported.output());
+    assert.match(imported.output(), /"match":1/, imported.output());
+    assert.match(imported.output(), /"insert":1/);
+    const linked = await eventually(
+      () => stripeLink(o, danaId),
+      (l) => l !== undefined,
+      30_000,
+    );
+    assert.is(linked, dana.id, 'Dana is linked to the customer the account had');
+    // The existing Stripe customer keeps the values it has; the catalogue takes them.
+    const [row] = await o.sql<{ name: string; phone: string | null }[]>`
+      SELECT name, phone FROM customers WHERE id = ${danaId}`;
+    const settled = await eventually(
+      async () =>
+        (await o.sql<{ name: string }[]>`SELECT name FROM customers WHERE id = ${danaId}`)[0],
+      (r) => r?.name === 'Dana in the new account',
+      15_000,
+    );
+    assert.is(settled?.name, 'Dana in the new account', JSON.stringify(row));
+    const [conflict] = await o.sql<{ reason: string }[]>`
+      SELECT reason FROM conflicts WHERE customer_id = ${danaId} AND field = 'name'`;
+    assert.match(conflict?.reason ?? '', /^match/);
+
+    const exported = spawnCli(['export'], env);
+    assert.is(await exported.exited, 0, exported.output());
+    const eve = await eventually(
+      () => stripeLink(o, eveId),
+      (l) => l !== undefined,
+      30_000,
+    );
+    assert.ok(eve, 'Eve, whom the account did not have, is created there');
+    await new Promise((r) => setTimeout(r, 1_000));
+    let customers = 0;
+    for await (const _ of inNext.customers.list({ limit: 100 })) customers++;
+    assert.is(customers, 3, 'Dana, the one only there, and Eve: no second Dana');
+    const withId = (await inNext.customers.retrieve(dana.id)) as {
+      metadata: Record<string, string>;
+    };
+    assert.is(withId.metadata.rtws_id, danaId);
+  } finally {
+    await oldAccount.close();
+    await next.close();
+    await o.close();
+    await t.cleanup();
+  }
+});
+
 test('a Stripe that cannot be reached at start pauses Stripe only; it binds once it answers', async (ctx) => {
   const t = await testEnvironment();
   const port = await freePort();

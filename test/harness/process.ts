@@ -33,6 +33,8 @@ function spawnEntry(entry: string, args: string[], env: Env): RtwsProcess {
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const reap = () => child.kill('SIGKILL');
   process.once('exit', reap);
+  // A child that ends by itself (the CLI) no longer needs reaping.
+  child.once('exit', () => process.off('exit', reap));
   return {
     child,
     exited,
