@@ -172,11 +172,21 @@ async function handOverMatch(o: ImportOptions, c: Stripe.Customer, customerId: s
     policy: o.match?.merge ?? 'stripe',
     at: 0,
   };
-  const message = encodeRecordedEvent(customerId, matched);
+  await publishTo(o, customerId, matched, `stripe:match:${c.id}`);
+}
+
+/** On the customer's own subject, so the actor decides it in order with everything else. */
+async function publishTo(
+  o: ImportOptions,
+  customerId: string,
+  event: StripeCustomerMatched | StripeCustomerObserved,
+  msgId: string,
+): Promise<void> {
+  const message = encodeRecordedEvent(customerId, event);
   await o.publisher.publish(
     o.names.customerSubject(customerId),
     encoder.encode(JSON.stringify(message)),
-    `stripe:match:${c.id}`,
+    msgId,
   );
 }
 
@@ -194,10 +204,5 @@ async function handOver(o: ImportOptions, c: Stripe.Customer): Promise<void> {
     rtwsId: c.metadata?.rtws_id ?? null,
     at: 0,
   };
-  const message = encodeRecordedEvent(customerId, observed);
-  await o.publisher.publish(
-    o.names.customerSubject(customerId),
-    encoder.encode(JSON.stringify(message)),
-    `stripe:import:${c.id}`,
-  );
+  await publishTo(o, customerId, observed, `stripe:import:${c.id}`);
 }

@@ -8,7 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startStripeEmulator, type StripeEmulator } from '../../adapters/stripe/emulator/index.ts';
 import { stripeClient } from '../../adapters/stripe/client.ts';
-import { spawnCli, spawnRtws, type RtwsProcess } from '../harness/process.ts';
+import { apiUrlOf, spawnCli, spawnRtws, type RtwsProcess } from '../harness/process.ts';
 import {
   authHeaders,
   observe,
@@ -54,18 +54,6 @@ const envFor = (t: TestEnvironment, apiBase: string) => ({
   LOG_LEVEL: 'warn',
 });
 
-async function apiUrl(p: RtwsProcess): Promise<string> {
-  const out = await eventually(
-    async () => p.output(),
-    (o) => /API:\s+http/.test(o) || p.child.exitCode !== null,
-    30_000,
-    50,
-  );
-  const url = /API:\s+(http\S+)/.exec(out)?.[1];
-  if (!url) throw new Error(`rtws did not start:\n${out}`);
-  return url;
-}
-
 async function stripeLink(o: Observer, id: string): Promise<string | undefined> {
   const [l] = await o.sql<{ external_id: string }[]>`
     SELECT external_id FROM customer_links WHERE customer_id = ${id} AND target = 'stripe'`;
@@ -76,7 +64,7 @@ test('a key of another account refuses to start, deletes nothing, and rebind mov
   const { t, o, a, b } = ctx;
   const first = spawnRtws(envFor(t, a.url));
   ctx.children.push(first);
-  const api = apiClient(await apiUrl(first));
+  const api = apiClient(await apiUrlOf(first));
   const { id } = await api.create({ name: 'Bound', email: 'bound@example.com' });
   const inA = await eventually(
     () => stripeLink(o, id),
@@ -113,7 +101,7 @@ test('a key of another account refuses to start, deletes nothing, and rebind mov
 
   const second = spawnRtws(envFor(t, b.url));
   ctx.children.push(second);
-  const url = await apiUrl(second);
+  const url = await apiUrlOf(second);
   // The catalogue is offered to the new account, with no edit needed.
   const exported = spawnCli(['export'], envFor(t, b.url));
   assert.is(await exported.exited, 0, exported.output());
@@ -159,7 +147,7 @@ test('after a rebind, an import links the customers the new account has, and exp
     await new Promise((r) => setTimeout(r, 1_100));
     const first = spawnRtws(envFor(t, oldAccount.url));
     ctx.children.push(first);
-    const api = apiClient(await apiUrl(first));
+    const api = apiClient(await apiUrlOf(first));
     const { id: danaId } = await api.create({ name: 'Dana', email: 'dana@example.com' });
     const { id: eveId } = await api.create({ name: 'Eve', email: 'eve@example.com' });
     for (const id of [danaId, eveId])
@@ -172,7 +160,7 @@ test('after a rebind, an import links the customers the new account has, and exp
     assert.is(await rebind.exited, 0, rebind.output());
     const second = spawnRtws(env);
     ctx.children.push(second);
-    await apiUrl(second);
+    await apiUrlOf(second);
 
     const imported = spawnCli(['import', '--from', 'stripe'], env);
     assert.is(await imported.exited, 0, imported.output());
@@ -229,7 +217,7 @@ test('a Stripe that cannot be reached at start pauses Stripe only; it binds once
   ctx.children.push(p);
   let late: StripeEmulator | undefined;
   try {
-    const url = await apiUrl(p);
+    const url = await apiUrlOf(p);
     const res = await fetch(`${url}/customers`, {
       method: 'POST',
       headers: authHeaders(),

@@ -1,7 +1,7 @@
 // rtws as a newcomer runs it: one process from `deploy/main.ts`, configured by its environment.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnRtws, type RtwsProcess } from '../harness/process.ts';
+import { apiUrlOf, spawnRtws, type RtwsProcess } from '../harness/process.ts';
 import { authHeaders, observe, testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
 import {
   createTestDatabase,
@@ -9,7 +9,7 @@ import {
   uniqueName,
   withDatabase,
 } from '../harness/services.ts';
-import { eventually, readStream } from '../harness/stream.ts';
+import { readStream } from '../harness/stream.ts';
 import { connectPostgres } from '../../adapters/postgres/connect.ts';
 
 const test = suite<{ t: TestEnvironment; children: RtwsProcess[] }>('rtws process');
@@ -23,18 +23,6 @@ test.after(async (ctx) => {
   await ctx.t?.cleanup();
 });
 
-async function apiUrl(p: RtwsProcess): Promise<string> {
-  const out = await eventually(
-    async () => p.output(),
-    (o) => /API:\s+http/.test(o) || p.child.exitCode !== null,
-    30_000,
-    50,
-  );
-  const url = /API:\s+(http\S+)/.exec(out)?.[1];
-  if (!url) throw new Error(`rtws did not start:\n${out}`);
-  return url;
-}
-
 test('it creates a missing database, serves the API, and exits 0 on SIGTERM with every change published', async (ctx) => {
   const { postgresAdminUrl } = await sharedServices();
   const dbName = uniqueName('rtws_fresh_');
@@ -43,7 +31,7 @@ test('it creates a missing database, serves the API, and exits 0 on SIGTERM with
   ctx.children.push(p);
   const admin = connectPostgres(postgresAdminUrl, { max: 1 });
   try {
-    const url = await apiUrl(p);
+    const url = await apiUrlOf(p);
     assert.is((await fetch(`${url}/readyz`)).status, 200);
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) {
@@ -88,7 +76,7 @@ test('a generated API token is shown once, in the banner, and works', async (ctx
   const p = spawnRtws({ ...env, DATABASE_URL: db.url, RTWS_ROLES: 'api' });
   ctx.children.push(p);
   try {
-    const url = await apiUrl(p);
+    const url = await apiUrlOf(p);
     const token = /API token:\s+(\S+)/.exec(p.output())?.[1];
     assert.ok(token, 'the banner shows the generated token');
     assert.is((await fetch(`${url}/customers`)).status, 401);

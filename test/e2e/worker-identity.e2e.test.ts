@@ -4,7 +4,7 @@
 // is checked precisely, with a short TTL, in test/runtime/lease-takeback.int.test.ts.)
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnRtws, type RtwsProcess } from '../harness/process.ts';
+import { apiUrlOf, spawnRtws, type RtwsProcess } from '../harness/process.ts';
 import { testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
 import { eventually } from '../harness/stream.ts';
 
@@ -23,18 +23,6 @@ interface Ready {
   worker?: { worker_id: string; partitions_held: number[]; partitions_taking_back: number[] };
 }
 
-async function apiUrl(p: RtwsProcess): Promise<string> {
-  const out = await eventually(
-    async () => p.output(),
-    (o) => /API:\s+http/.test(o) || p.child.exitCode !== null,
-    30_000,
-    50,
-  );
-  const url = /API:\s+(http\S+)/.exec(out)?.[1];
-  if (!url) throw new Error(`rtws did not start:\n${out}`);
-  return url;
-}
-
 async function ready(url: string): Promise<Ready> {
   return (await (await fetch(`${url}/readyz`)).json()) as Ready;
 }
@@ -43,7 +31,7 @@ test('one live process per identity; a restart under it takes its partitions bac
   const env = { ...ctx.t.env, RTWS_WORKER_ID: 'worker-e2e-1', LOG_LEVEL: 'info' };
   const first = spawnRtws(env);
   ctx.children.push(first);
-  const url = await apiUrl(first);
+  const url = await apiUrlOf(first);
   const all = ctx.t.names.partitions;
   const held = await eventually(
     () => ready(url),
@@ -62,7 +50,7 @@ test('one live process per identity; a restart under it takes its partitions bac
   await first.kill('SIGKILL');
   const restarted = spawnRtws(env);
   ctx.children.push(restarted);
-  const again = await apiUrl(restarted);
+  const again = await apiUrlOf(restarted);
   const back = await eventually(
     () => ready(again),
     (r) => r.worker?.partitions_held.length === all,

@@ -83,3 +83,13 @@ export async function spawnSandbox(
     },
   };
 }
+
+/** The API's URL from a started process's banner; rejects with its output if it never came up. */
+export async function apiUrlOf(p: RtwsProcess, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (!/API:\s+http/.test(p.output()) && p.child.exitCode === null && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
+  const url = /API:\s+(http\S+)/.exec(p.output())?.[1];
+  if (!url) throw new Error(`rtws did not start:\n${p.output()}`);
+  return url;
+}

@@ -6,9 +6,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import type Stripe from 'stripe';
-import { canonicalEmail, canonicalMetadata, canonicalString } from '../../core/canonical.ts';
 import { testSize } from '../harness/services.ts';
-import { linked, quiet, row, twoWay, type TwoWay } from './stack.ts';
+import { linked, quiet, row, synced, twoWay, type TwoWay } from './stack.ts';
 
 const test = suite<{ s: TwoWay }>('two-way convergence');
 test.before(async (ctx) => {
@@ -72,20 +71,6 @@ async function act(s: TwoWay, id: string, stripeId: string, a: Action): Promise<
       await s.restartWorker();
       return;
   }
-}
-
-function synced(c: {
-  name?: string | null;
-  email?: string | null;
-  phone?: string | null;
-  metadata: Record<string, unknown>;
-}) {
-  return {
-    name: c.name ?? null,
-    email: canonicalEmail(c.email),
-    phone: canonicalString(c.phone),
-    metadata: canonicalMetadata(c.metadata),
-  };
 }
 
 async function eventCount(s: TwoWay, stripeId: string): Promise<number> {

@@ -9,9 +9,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import type Stripe from 'stripe';
-import { canonicalEmail, canonicalMetadata, canonicalString } from '../../core/canonical.ts';
+import { canonicalEmail, canonicalString } from '../../core/canonical.ts';
 import { testSize } from '../harness/services.ts';
-import { linked, quiet, row, twoWay, type TwoWay } from './stack.ts';
+import { linked, quiet, row, synced, twoWay, type TwoWay } from './stack.ts';
 
 const test = suite<{ s: TwoWay }>('two-way convergence through crashes');
 test.before(async (ctx) => {
@@ -168,20 +168,6 @@ function canonical(f: Field, value: string): string {
   if (f === 'email') return canonicalEmail(value) ?? '';
   if (f === 'phone') return canonicalString(value) ?? '';
   return value;
-}
-
-function synced(c: {
-  name?: string | null;
-  email?: string | null;
-  phone?: string | null;
-  metadata: Record<string, unknown>;
-}) {
-  return {
-    name: c.name ?? null,
-    email: canonicalEmail(c.email),
-    phone: canonicalString(c.phone),
-    metadata: canonicalMetadata(c.metadata),
-  };
 }
 
 function valueOf(c: ReturnType<typeof synced>, f: Field): string | null {

@@ -1,6 +1,7 @@
 // A whole rtws wired both ways to a Stripe emulator: rtws pushes to it, and it delivers signed
 // webhooks back to rtws's receiver, with a short redelivery schedule.
 import Stripe from 'stripe';
+import { canonicalEmail, canonicalMetadata, canonicalString } from '../../core/canonical.ts';
 import type { Rtws } from '../../deploy/rtws.ts';
 import { startStripeEmulator, type StripeEmulator } from '../../adapters/stripe/emulator/index.ts';
 import {
@@ -193,4 +194,19 @@ export async function quiet(s: TwoWay, ms = 1_500): Promise<void> {
   await s.emu.flushWebhooks();
   await new Promise((r) => setTimeout(r, ms));
   await s.emu.flushWebhooks();
+}
+
+/** The synced fields of a catalogue row or a Stripe customer, canonical, for comparing the two. */
+export function synced(c: {
+  name?: string | null;
+  email?: string | null;
+  phone?: string | null;
+  metadata: Record<string, unknown>;
+}) {
+  return {
+    name: c.name ?? null,
+    email: canonicalEmail(c.email),
+    phone: canonicalString(c.phone),
+    metadata: canonicalMetadata(c.metadata),
+  };
 }
