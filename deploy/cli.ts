@@ -35,8 +35,8 @@ const USAGE = [
 
 class Refused extends Error {}
 
-async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
+function args() {
+  return parseArgs({
     allowPositionals: true,
     options: {
       confirm: { type: 'string' },
@@ -45,26 +45,40 @@ async function main(): Promise<number> {
       'dry-run': { type: 'boolean', default: false },
     },
   });
+}
+
+async function main(): Promise<number> {
+  let parsed: ReturnType<typeof args>;
+  try {
+    parsed = args();
+  } catch (err) {
+    console.error(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
   const [command, target] = positionals;
   const rate = Number(values.rate ?? 10);
   if (command === 'export' && positionals.length === 1 && Number.isInteger(rate) && rate > 0)
     return exportAll(loadConfig(process.env), rate);
   if (command === 'import' && positionals.length === 1 && values.from === 'stripe')
     return importAll(loadConfig(process.env), values['dry-run']);
-  if (command !== 'rebind' || target !== 'stripe' || !values.confirm) {
-    console.error(USAGE);
-    return 2;
-  }
-  const config = loadConfig(process.env);
+  if (command === 'rebind' && target === 'stripe' && values.confirm)
+    return rebind(loadConfig(process.env), values.confirm);
+  console.error(USAGE);
+  return 2;
+}
+
+/** Binds this database to the account of STRIPE_SECRET_KEY, which must be `confirm`. */
+async function rebind(config: Config, confirm: string): Promise<number> {
   const secretKey = config.stripe.secretKey;
   if (!secretKey) throw new ConfigError('STRIPE_SECRET_KEY', "rebind needs the new account's key");
   const account = await stripeAccount(
     stripeClient({ secretKey, apiBase: config.stripe.apiBase }),
     secretKey,
   );
-  if (account.id !== values.confirm)
+  if (account.id !== confirm)
     throw new Refused(
-      `STRIPE_SECRET_KEY belongs to ${account.id}, not ${values.confirm}: nothing was changed`,
+      `STRIPE_SECRET_KEY belongs to ${account.id}, not ${confirm}: nothing was changed`,
     );
   await ensureDatabase(config.databaseUrl);
   const sql = connectPostgres(config.databaseUrl, { applicationName: 'rtws-cli' });
