@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { CatalogueApply } from '../../actors/customer/index.ts';
 import { canonicalFields, sameValue, type CanonicalFields } from '../../core/canonical.ts';
 import type { SyncedFields } from '../../core/customer.ts';
+import { iso } from '../../core/policy/merge.ts';
 import type { FieldPatch } from '../../core/policy/push.ts';
 import type { Sql, Tx } from './connect.ts';
 
@@ -104,18 +105,18 @@ async function update(tx: Tx, customerId: string, a: CatalogueApply): Promise<Fi
     WHERE id = ${customerId} AND deleted_at IS NULL FOR UPDATE`;
   if (!row) return {};
   const current = canonicalFields(row);
-  const moved = stillExpected(current, a.patch, a.expected).skipped;
+  const checked = stillExpected(current, a.patch, a.expected);
+  const moved = checked.skipped;
   const postgresSecond = Math.floor(row.updated_at.getTime() / 1000);
   const stripeLater = a.changedSecond !== undefined && a.changedSecond > postgresSecond;
   // Stripe's change is the later one: it is applied over Postgres's.
-  const { patch, skipped } = stripeLater
-    ? { patch: a.patch, skipped: [] as string[] }
-    : stillExpected(current, a.patch, a.expected);
+  const { patch, skipped } = stripeLater ? { patch: a.patch, skipped: [] as string[] } : checked;
   for (const field of moved) {
     const stripe = field.startsWith('metadata.')
       ? (a.patch.metadata?.[field.slice('metadata.'.length)] ?? null)
       : (a.patch as Record<string, unknown>)[field];
-    const times = `Stripe's change (${iso(a.changedSecond)}), Postgres's (${iso(postgresSecond)})`;
+    const stripeTime = a.changedSecond === undefined ? 'unknown' : iso(a.changedSecond);
+    const times = `Stripe's change (${stripeTime}), Postgres's (${iso(postgresSecond)})`;
     await tx`
       INSERT INTO conflicts (customer_id, field, postgres_value, stripe_value, winner, reason,
                              stripe_event_id, detected_at, postgres_changed_at, stripe_changed_at)
@@ -170,12 +171,6 @@ interface CurrentRow {
 
 function secondToDate(second: number | undefined): Date | null {
   return second === undefined ? null : new Date(second * 1000);
-}
-
-function iso(second: number | undefined): string {
-  return second === undefined
-    ? 'unknown'
-    : new Date(second * 1000).toISOString().replace('.000Z', 'Z');
 }
 
 function valueAt(c: CanonicalFields, field: string): unknown {

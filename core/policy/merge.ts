@@ -84,6 +84,7 @@ export function mergeFields(m: MergeInput): MergeResult {
   return { apply, conflicts };
 }
 
-function iso(second: number): string {
+/** A unix second as ISO 8601, without the milliseconds a second has none of. */
+export function iso(second: number): string {
   return new Date(second * 1000).toISOString().replace('.000Z', 'Z');
 }
