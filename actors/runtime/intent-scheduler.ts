@@ -90,8 +90,11 @@ export interface SchedulerDeps<
 interface Slot {
   signature: string;
   dueAt: number;
+  owner: string;
   timer?: NodeJS.Timeout;
   running?: Promise<void>;
+  /** Set once the call is sent (past the gate and the lease check), until its outcome is recorded. */
+  sent?: boolean;
   /** Offered while a call was running: scheduled when that call's outcome is recorded. */
   next?: Offer<string, unknown>;
 }
@@ -179,13 +182,14 @@ export class IntentScheduler<
       return;
     }
     if (slot?.timer) clearTimeout(slot.timer);
-    const next: Slot = { signature: offer.signature, dueAt: offer.dueAt };
+    const next: Slot = { signature: offer.signature, dueAt: offer.dueAt, owner: offer.owner };
     this.slots.set(key, next);
     next.timer = setTimeout(
       () => {
         next.timer = undefined;
-        next.running = this.run(offer).finally(() => {
+        next.running = this.run(offer, next).finally(() => {
           next.running = undefined;
+          next.sent = false;
           const queued = next.next as Offer<T, I> | undefined;
           next.next = undefined;
           if (queued && !this.stopped) this.schedule(key, queued);
@@ -193,15 +197,6 @@ export class IntentScheduler<
       },
       Math.max(0, offer.dueAt - this.deps.now()),
     );
-  }
-
-  /** Forgets an actor (it was evicted or its partition lost); running calls finish. */
-  forget(actorId: string): void {
-    for (const [key, slot] of this.slots) {
-      if (!key.startsWith(`${actorId}/`) || slot.running) continue;
-      if (slot.timer) clearTimeout(slot.timer);
-      this.slots.delete(key);
-    }
   }
 
   /** Intents scheduled and waiting for their `notBefore` or a slot, per target. */
@@ -239,7 +234,26 @@ export class IntentScheduler<
     await Promise.allSettled(running);
   }
 
-  private async run({ actorId, owner, target, intent }: Offer<T, I>): Promise<void> {
+  /**
+   * Gives up the actors of the owners `owned` accepts (their partition is going): what is only
+   * scheduled is dropped, and this waits for the calls already sent and for their outcomes to be
+   * recorded, so that no call is in flight when the next holder resumes the same intent. Calls
+   * waiting for a slot see the lease gone and are left to that holder.
+   */
+  async handOver(owned: (owner: string) => boolean): Promise<void> {
+    const sent: Promise<void>[] = [];
+    for (const [key, slot] of this.slots) {
+      if (!owned(slot.owner)) continue;
+      if (slot.sent && slot.running) sent.push(slot.running);
+      slot.next = undefined;
+      if (slot.running) continue;
+      if (slot.timer) clearTimeout(slot.timer);
+      this.slots.delete(key);
+    }
+    await Promise.allSettled(sent);
+  }
+
+  private async run({ actorId, owner, target, intent }: Offer<T, I>, slot: Slot): Promise<void> {
     while (this.deps.targetReady?.(target) === false && !this.stopped)
       await new Promise((r) => setTimeout(r, PAUSED_POLL_MS));
     if (this.stopped) return;
@@ -248,7 +262,12 @@ export class IntentScheduler<
     let event: R;
     try {
       // Checked after waiting for a slot: the lease may have moved meanwhile.
-      if (!(await this.awaitHold(owner))) return;
+      if (!(await this.awaitHold(owner))) {
+        // Not run: should this worker hold the actor again, the same intent must be offered anew.
+        if (this.slots.get(`${actorId}/${target}`) === slot) slot.signature = '';
+        return;
+      }
+      slot.sent = true;
       const started = this.deps.now();
       event = await this.deps.targets[target]!.execute(actorId, intent, {
         decidedEarlier: this.decidedEarlier(owner, intent, started),

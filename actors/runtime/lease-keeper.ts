@@ -47,6 +47,8 @@ export class LeaseKeeper {
   /** Partitions whose processing is still starting; a round never waits for them. */
   readonly #starting = new Map<number, Promise<void>>();
   #sightings = new Map<number, Sighting>();
+  /** Partitions being given back: their steps finish, but no new external call starts. */
+  readonly #releasing = new Set<number>();
   #ticking = false;
   #started = false;
   #stopped = false;
@@ -66,7 +68,10 @@ export class LeaseKeeper {
     this.#timer = setInterval(() => void this.tick(), this.#renewEveryMs);
     // Deadlines are checked on their own, so a round stuck on a slow store cannot keep a worker
     // acting on a lease past its deadline.
-    this.#watchdog = setInterval(() => void this.#dropOverdue(), Math.max(25, Math.round(this.#renewEveryMs / 4)));
+    this.#watchdog = setInterval(
+      () => void this.#dropOverdue(),
+      Math.max(25, Math.round(this.#renewEveryMs / 4)),
+    );
   }
 
   /** Whether this worker may act on `partition` right now. */
@@ -74,7 +79,12 @@ export class LeaseKeeper {
     return this.#book.holds(partition, this.#now());
   }
 
+  /**
+   * How long this worker may still start external calls for `partition`: 0 once it is being given
+   * back, so that the calls already sent are the last before the next holder's.
+   */
   remainingMs(partition: number): number {
+    if (this.#releasing.has(partition)) return 0;
     return this.#book.remainingMs(partition, this.#now());
   }
 
@@ -121,11 +131,16 @@ export class LeaseKeeper {
   async #round(): Promise<void> {
     const { store, workerId } = this.#o;
     // Presence only shapes the fair share; failing to announce it must not stop the renewals.
-    await store.heartbeat(workerId).catch((err: unknown) => this.#o.log.warn({ err }, 'presence heartbeat failed'));
+    await store
+      .heartbeat(workerId)
+      .catch((err: unknown) => this.#o.log.warn({ err }, 'presence heartbeat failed'));
     await Promise.all(this.#book.owned().map((p) => this.#renew(p)));
     await this.#dropOverdue();
     if (this.#stopped) return;
-    const [live, holders] = await Promise.all([store.liveWorkers(), store.holders(this.#o.partitions)]);
+    const [live, holders] = await Promise.all([
+      store.liveWorkers(),
+      store.holders(this.#o.partitions),
+    ]);
     // Taken once the answer is in: every revision it shows was sent before this instant.
     const seenAt = this.#now();
     const plan = planLeases({
@@ -169,7 +184,8 @@ export class LeaseKeeper {
     if (!this.#started || this.#stopped || after === undefined) return;
     const inMs = Math.min(...[...this.#sightings.values()].map((s) => s.at + after)) - this.#now();
     clearTimeout(this.#wake);
-    if (inMs < this.#renewEveryMs) this.#wake = setTimeout(() => void this.tick(), Math.max(0, inMs));
+    if (inMs < this.#renewEveryMs)
+      this.#wake = setTimeout(() => void this.tick(), Math.max(0, inMs));
   }
 
   async #renew(p: number): Promise<void> {
@@ -206,7 +222,11 @@ export class LeaseKeeper {
     this.#sightings.delete(p);
   }
 
-  async #acquire(p: number, message: string, write: () => Promise<number | undefined>): Promise<void> {
+  async #acquire(
+    p: number,
+    message: string,
+    write: () => Promise<number | undefined>,
+  ): Promise<void> {
     const sentAt = this.#now();
     const revision = await write();
     if (revision === undefined) return;
@@ -228,7 +248,12 @@ export class LeaseKeeper {
     await this.#starting.get(p);
     const revision = this.#book.revision(p);
     if (revision === undefined) return;
-    await this.#o.onStopped(p, 'released');
+    this.#releasing.add(p);
+    try {
+      await this.#o.onStopped(p, 'released');
+    } finally {
+      this.#releasing.delete(p);
+    }
     this.#book.drop(p);
     await this.#o.store.release(p, revision).catch((err: unknown) => {
       this.#o.log.warn({ err, partition: p }, 'lease release failed; it will expire');

@@ -260,6 +260,11 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     },
     onStopped: async (partition) => {
       heldSince.delete(partition);
+      // The keeper already refuses new calls for the partition. Those sent finish, and their
+      // outcomes are recorded, before the next holder can resume the same intents; the consumer
+      // runs meanwhile, so the actors may still see those outcomes here.
+      const here = (owner: string) => partitionOf(owner, names.partitions) === partition;
+      await Promise.all([scheduler.handOver(here), invoices?.scheduler.handOver(here)]);
       await Promise.all([runner.stop(partition), invoices?.stop(partition)]);
     },
   });

@@ -250,4 +250,48 @@ test('an intent decided before or just after this worker took its actor, or long
   await h.scheduler.stop();
 });
 
+test('handing over waits for the calls already sent and drops what is only scheduled', async () => {
+  let held = true;
+  const h = harness({ callMs: 150, holds: () => held });
+  const t0 = Date.now();
+  h.scheduler.offer('sent', created('sent', t0));
+  const later = decide(created('later', t0), {
+    type: 'StripeCallFailed',
+    intentId: 'stripe-1',
+    failure: 'rate_limited',
+    reason: '429',
+    attempt: 1,
+    retryAfterMs: 300,
+    at: t0,
+  }).snapshot;
+  h.scheduler.offer('later', later);
+  await sleep(30);
+  assert.is(h.calls.length, 1, 'the first call is in flight');
+  held = false;
+  await h.scheduler.handOver(() => true);
+  assert.is(h.recorded.length, 1, 'handing over returned only once the outcome was recorded');
+  assert.is(h.scheduler.tracked, 1, 'only the finished slot is left');
+  await sleep(pendingIntents(later)[0]!.dueAt - Date.now() + 100);
+  assert.is(h.calls.length, 1, 'the scheduled retry was dropped');
+  held = true;
+  h.scheduler.offer('later', later);
+  await sleep(pendingIntents(later)[0]!.dueAt - Date.now() + 100);
+  assert.is(h.calls.length, 2, 'held again, the same intent runs when offered');
+  await h.scheduler.stop();
+});
+
+test('an intent refused for want of the lease runs when offered again once held', async () => {
+  let held = false;
+  const h = harness({ holds: () => held });
+  const snap = created('c7');
+  h.scheduler.offer('c7', snap);
+  await sleep(5_300);
+  assert.is(h.calls.length, 0, 'not called without the lease');
+  held = true;
+  h.scheduler.offer('c7', snap);
+  await sleep(100);
+  assert.is(h.calls.length, 1);
+  await h.scheduler.stop();
+});
+
 test.run();

@@ -37,7 +37,10 @@ test('two keepers end up with a fair, disjoint split', async () => {
   }
   assert.is(a.owned().length, PARTITIONS / 2);
   assert.is(b.owned().length, PARTITIONS / 2);
-  assert.equal(a.owned().filter((p) => b.owned().includes(p)), []);
+  assert.equal(
+    a.owned().filter((p) => b.owned().includes(p)),
+    [],
+  );
 });
 
 test('a keeper that cannot renew stops before the store could give the lease away', async () => {
@@ -58,7 +61,7 @@ test('a keeper that cannot renew stops before the store could give the lease awa
   assert.equal(a.owned(), []);
 });
 
-test('a dead keeper\'s partitions move to the survivor once they expire', async () => {
+test("a dead keeper's partitions move to the survivor once they expire", async () => {
   const store = new MemoryLeaseStore(5_000);
   const a = keeper(store, 'a');
   const b = keeper(store, 'b');
@@ -104,7 +107,12 @@ test('a lease taken over elsewhere is dropped on the next renewal', async () => 
 const RECLAIM_AFTER_MS = 2_000;
 
 /** Ticks every 250 ms until `until` (exclusive); says whether `a` held `partition` at any tick. */
-async function heldBefore(store: MemoryLeaseStore, a: LeaseKeeper, partition: number, until: number) {
+async function heldBefore(
+  store: MemoryLeaseStore,
+  a: LeaseKeeper,
+  partition: number,
+  until: number,
+) {
   let held = false;
   for (; store.now < until; store.now += 250) {
     await a.tick();
@@ -121,7 +129,10 @@ test('a lease left under its own id is taken back once seen unchanged for reclai
   const a = keeper(store, 'a', events, { reclaimAfterMs: RECLAIM_AFTER_MS });
   store.now = 100;
   const firstSeenAt = store.now;
-  assert.not.ok(await heldBefore(store, a, 3, firstSeenAt + RECLAIM_AFTER_MS), 'not before the call horizon');
+  assert.not.ok(
+    await heldBefore(store, a, 3, firstSeenAt + RECLAIM_AFTER_MS),
+    'not before the call horizon',
+  );
   assert.is(store.now, firstSeenAt + RECLAIM_AFTER_MS);
   await a.tick();
   assert.ok(a.owned().includes(3), 'taken back at the call horizon');
@@ -137,7 +148,10 @@ test('a new revision under its own id starts the wait over', async () => {
   assert.not.ok(await heldBefore(store, a, 3, 1_500));
   store.steal(3, 'a'); // a late renewal of the previous run landed
   const renewedAt = store.now;
-  assert.not.ok(await heldBefore(store, a, 3, renewedAt + RECLAIM_AFTER_MS), 'waits from the new sighting');
+  assert.not.ok(
+    await heldBefore(store, a, 3, renewedAt + RECLAIM_AFTER_MS),
+    'waits from the new sighting',
+  );
   await a.tick();
   assert.ok(a.owned().includes(3));
 });
@@ -176,3 +190,27 @@ test('leases being taken back count towards the fair share', async () => {
 });
 
 test.run();
+
+test('while a partition is given back, its steps may finish but no new call may start', async () => {
+  const store = new MemoryLeaseStore(5_000);
+  const seen: { holds: boolean; remainingMs: number }[] = [];
+  const a: LeaseKeeper = keeper(store, 'a', [], {
+    onStopped: async (p, why) => {
+      if (why === 'released') seen.push({ holds: a.holds(p), remainingMs: a.remainingMs(p) });
+    },
+  });
+  await a.tick();
+  const b = keeper(store, 'b');
+  await b.tick();
+  store.now += 1_000;
+  await a.tick();
+  assert.is(seen.length, PARTITIONS / 2, 'a gave half back');
+  for (const s of seen) {
+    assert.ok(s.holds, 'its running steps may still save and ack');
+    assert.is(s.remainingMs, 0, 'no call may start');
+  }
+  assert.ok(
+    a.owned().every((p) => a.remainingMs(p) > 0),
+    'what it keeps is callable',
+  );
+});

@@ -1,9 +1,11 @@
-// Two workers on one namespace during a burst: from the emulator's request log, no two Stripe
-// writes for one customer ever overlap in time, and every customer converges once.
+// Two workers on one namespace during a burst, the second joining while the first has writes in
+// flight (so the first gives partitions back mid-call): from the emulator's request log, no two
+// Stripe writes for one customer ever overlap in time, and every customer converges once.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Rtws } from '../../deploy/rtws.ts';
 import { startTestRtws, testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
+import { eventually } from '../harness/stream.ts';
 import { apiClient, inPool } from './api-client.ts';
 import { awaitConvergence, converged, summary } from './convergence.ts';
 import { stripeCustomersByRtwsId, stripeSide, type StripeSide } from './stack.ts';
@@ -21,10 +23,7 @@ test.before(async (ctx) => {
   ctx.side = await stripeSide();
   const t = ctx.t;
   const env = ctx.side.env();
-  ctx.nodes = await Promise.all([
-    startTestRtws(t, { ...env, RTWS_ROLES: 'api,publisher,worker' }),
-    startTestRtws(t, { ...env, RTWS_ROLES: 'worker' }),
-  ]);
+  ctx.nodes = [await startTestRtws(t, { ...env, RTWS_ROLES: 'api,publisher,worker' })];
 });
 test.after(async (ctx) => {
   for (const n of ctx.nodes) await n.close();
@@ -37,11 +36,21 @@ test('writes for one customer never overlap, and each customer converges once', 
   const main = ctx.nodes[0]!;
   const api = apiClient(main.url!);
   side.emulator.delayRequests({ method: 'POST', path: '/v1/customers*', ms: HOLD_MS });
-  const made = await inPool(
+  const creating = inPool(
     Array.from({ length: CUSTOMERS }, (_, i) => i),
     16,
     (i) => api.create({ name: `Racer ${i}`, email: `racer${i}@example.com` }),
   );
+  // Once the first creates are held in the emulator, the second worker joins and takes half.
+  const held = await eventually(
+    async () => side.emulator.requests({ method: 'POST', path: '/v1/customers' }).length,
+    (n) => n > 0,
+    10_000,
+    10,
+  );
+  assert.ok(held > 0, 'a create reached Stripe');
+  ctx.nodes.push(await startTestRtws(ctx.t!, { ...side.env(), RTWS_ROLES: 'worker' }));
+  const made = await creating;
   for (const round of [1, 2])
     await inPool(made, 16, (c) => api.patch(c.id, { metadata: { round: String(round) } }));
 
