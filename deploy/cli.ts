@@ -1,7 +1,9 @@
 // `npm run rtws -- <command>`: operator commands, configured by the same environment as rtws.
 //   rebind stripe --confirm <acct_id>   bind this database to the account of STRIPE_SECRET_KEY
-//   export [--rate <n>]                 offer every catalogue customer to every configured target
-//   import --from stripe [--dry-run]    bring the bound account's customers into the catalogue
+//   backfill --from stripe [--dry-run] [--adopt-orphans]
+//                                       bring the bound account's customers into the catalogue
+//   backfill --from postgres [--dry-run]
+//                                       offer catalogue customers missing a link to their targets
 // Exit codes: 0 done, 1 refused or failed (with the reason), 2 bad usage or configuration.
 import { parseArgs } from 'node:util';
 import { jetstream } from '@nats-io/jetstream';
@@ -24,13 +26,27 @@ import {
 } from '../actors/customer/index.ts';
 import { jetStreamPublisher } from '../adapters/jetstream/durable-publisher.ts';
 import { resyncer } from '../adapters/worker/resync.ts';
-import { importFromStripe } from '../adapters/worker/stripe-import.ts';
 import { bindingOf } from '../adapters/postgres/bindings.ts';
+import {
+  BackfillActiveError,
+  createBackfill,
+  getBackfill,
+  progressOf,
+  type Backfill,
+  type BackfillSource,
+  type BackfillState,
+} from '../adapters/postgres/backfills.ts';
+import {
+  backfillRunner,
+  dryRunBackfill,
+  type BackfillSources,
+} from '../adapters/worker/backfill-runner.ts';
+import { silentLogger } from '../core/ports.ts';
 
 const USAGE = [
   'usage: npm run rtws -- rebind stripe --confirm <acct_id>',
-  '       npm run rtws -- export [--rate <customers per second, default 10>]',
-  '       npm run rtws -- import --from stripe [--dry-run]',
+  '       npm run rtws -- backfill --from stripe [--dry-run] [--adopt-orphans]',
+  '       npm run rtws -- backfill --from postgres [--dry-run]',
 ].join('\n');
 
 class Refused extends Error {}
@@ -40,9 +56,9 @@ function args() {
     allowPositionals: true,
     options: {
       confirm: { type: 'string' },
-      rate: { type: 'string' },
       from: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
+      'adopt-orphans': { type: 'boolean', default: false },
     },
   });
 }
@@ -57,11 +73,14 @@ async function main(): Promise<number> {
   }
   const { values, positionals } = parsed;
   const [command, target] = positionals;
-  const rate = Number(values.rate ?? 10);
-  if (command === 'export' && positionals.length === 1 && Number.isInteger(rate) && rate > 0)
-    return exportAll(loadConfig(process.env), rate);
-  if (command === 'import' && positionals.length === 1 && values.from === 'stripe')
-    return importAll(loadConfig(process.env), values['dry-run']);
+  const from = values.from;
+  const adoptOrphans = values['adopt-orphans'];
+  if (
+    command === 'backfill' &&
+    positionals.length === 1 &&
+    (from === 'stripe' || (from === 'postgres' && !adoptOrphans))
+  )
+    return backfill(loadConfig(process.env), from, { dryRun: values['dry-run'], adoptOrphans });
   if (command === 'rebind' && target === 'stripe' && values.confirm)
     return rebind(loadConfig(process.env), values.confirm);
   console.error(USAGE);
@@ -102,8 +121,8 @@ async function rebind(config: Config, confirm: string): Promise<number> {
         `rebound stripe from ${from} to ${account.id} (${account.livemode ? 'live' : 'test mode'}):`,
         `  ${result.archivedLinks} links archived (customer_links_archive), ${actors} actors reset`,
         "  Set STRIPE_WEBHOOK_SECRET to the signing secret of the new account's webhook endpoint.",
-        '  Run `npm run rtws -- export` once rtws runs again: each customer is then created in',
-        '  the new account (or on its next change, without it).',
+        '  Once rtws runs again, `npm run rtws -- backfill --from stripe` links the customers the',
+        '  new account has, and `npm run rtws -- backfill --from postgres` creates the rest there.',
       ].join('\n'),
     );
     return 0;
@@ -113,65 +132,156 @@ async function rebind(config: Config, confirm: string): Promise<number> {
   }
 }
 
-/** Offers every live catalogue customer to its actor for every configured target. */
-async function exportAll(config: Config, perSecond: number): Promise<number> {
+/**
+ * Starts a backfill (or follows the one of this source already active) and shows its progress:
+ * a bar with an ETA on a terminal, JSON lines otherwise. A running rtws worker runs it, paced
+ * behind live changes; with none running, this process runs it. A dry run decides here and
+ * writes nothing.
+ */
+async function backfill(
+  config: Config,
+  source: BackfillSource,
+  o: { dryRun: boolean; adoptOrphans: boolean },
+): Promise<number> {
   const targets: TargetName[] = [];
   if (config.stripe.secretKey) targets.push('stripe');
   if (config.salesforce.loginUrl) targets.push('salesforce');
-  if (targets.length === 0)
-    throw new ConfigError('STRIPE_SECRET_KEY', 'export needs a configured target');
+  const secretKey = config.stripe.secretKey;
+  if (source === 'stripe' && !secretKey)
+    throw new ConfigError('STRIPE_SECRET_KEY', "an import needs the account's key");
+  if (source === 'postgres' && targets.length === 0)
+    throw new ConfigError('STRIPE_SECRET_KEY', 'an export needs a configured target');
+  await ensureDatabase(config.databaseUrl);
   const sql = connectPostgres(config.databaseUrl, { applicationName: 'rtws-cli' });
   const nats = await connectNats({ servers: config.natsServers, name: 'rtws-cli' });
   try {
+    await migrate(sql);
     const names = subjectNames(config.namespace, config.partitions);
     const publisher = jetStreamPublisher(jetstream(nats));
-    const done = await resyncer({ sql, publisher, names, targets }).all({
-      perSecond,
-      onPage: (n) => console.log(JSON.stringify({ exported: n })),
-    });
-    console.log(`offered ${done} customers to ${targets.join(' and ')}; their actors do the rest`);
-    return 0;
+    const stripe = secretKey
+      ? stripeClient({ secretKey, apiBase: config.stripe.apiBase })
+      : undefined;
+    if (stripe && secretKey && source === 'stripe') {
+      const account = await stripeAccount(stripe, secretKey);
+      const bound = await bindingOf(sql, 'stripe');
+      if (bound && (bound.accountId !== account.id || bound.livemode !== account.livemode))
+        throw new Refused(
+          `this database is bound to ${bound.accountId}; the key belongs to ${account.id}: nothing was imported`,
+        );
+    }
+    const sources: BackfillSources = {
+      postgres: resyncer({ sql, publisher, names, targets }),
+      ...(stripe ? { stripe: { stripe, sql, publisher, names, match: config.match } } : {}),
+    };
+    const options = {
+      ...(o.adoptOrphans ? { adopt_orphans: true } : {}),
+      ...(source === 'postgres' ? { targets } : {}),
+    };
+    const show = progressPrinter();
+    if (o.dryRun) {
+      const result = await dryRunBackfill(sources, source, options, (scanned) =>
+        show.line({ dry_run: true, scanned }),
+      );
+      show.end();
+      console.log(JSON.stringify(result));
+      return 0;
+    }
+    let b: Backfill;
+    try {
+      b = await createBackfill(sql, source, options);
+      show.note(`backfill ${b.id} started (GET /backfills/${b.id})`);
+    } catch (err) {
+      if (!(err instanceof BackfillActiveError)) throw err;
+      b = err.active;
+      show.note(`backfill ${b.id} of ${source} is already ${b.state}: following it`);
+    }
+    const workers = await leaseHolders(nats, names);
+    const runner =
+      workers.length === 0
+        ? backfillRunner({ sql, sources, log: silentLogger, onPage: (p) => show.progress(p) })
+        : undefined;
+    let ranHere = false;
+    if (runner) {
+      show.note('no rtws worker is running: running it here');
+      const stop = () => void runner.stop();
+      process.once('SIGINT', stop);
+      // False when a process that started meanwhile runs it: then this one follows it.
+      ranHere = await runner.run(b.id);
+      process.off('SIGINT', stop);
+    }
+    for (;;) {
+      b = (await getBackfill(sql, b.id)) ?? b;
+      show.progress(b);
+      if (b.state !== 'running' || ranHere) break;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+    show.end();
+    const verdict: Record<BackfillState, string> = {
+      running:
+        'stopped here; it stays running: an rtws worker, or this command again, carries it on',
+      paused: `paused: POST /backfills/${b.id}/resume carries it on`,
+      done: 'done',
+      failed: `failed: ${b.error ?? 'unknown error'}`,
+      cancelled: 'cancelled',
+    };
+    console.log(
+      JSON.stringify({ backfill: b.id, state: b.state, scanned: b.scanned, counts: b.counts }),
+    );
+    console.error(`backfill ${b.id}: ${verdict[b.state]}`);
+    return b.state === 'failed' ? 1 : 0;
   } finally {
     await nats.close();
     await sql.end({ timeout: 5 });
   }
 }
 
-/** Brings the bound Stripe account's customers into the catalogue, through their actors. */
-async function importAll(config: Config, dryRun: boolean): Promise<number> {
-  const secretKey = config.stripe.secretKey;
-  if (!secretKey) throw new ConfigError('STRIPE_SECRET_KEY', "import needs the account's key");
-  const stripe = stripeClient({ secretKey, apiBase: config.stripe.apiBase });
-  const sql = connectPostgres(config.databaseUrl, { applicationName: 'rtws-cli' });
-  const nats = await connectNats({ servers: config.natsServers, name: 'rtws-cli' });
-  try {
-    await migrate(sql);
-    const account = await stripeAccount(stripe, secretKey);
-    const bound = await bindingOf(sql, 'stripe');
-    if (bound && (bound.accountId !== account.id || bound.livemode !== account.livemode))
-      throw new Refused(
-        `this database is bound to ${bound.accountId}; the key belongs to ${account.id}: nothing was imported`,
+/** A bar redrawn in place on a terminal; JSON lines when the output is a file or a pipe. */
+function progressPrinter() {
+  const tty = process.stdout.isTTY === true;
+  let drawn = false;
+  return {
+    note(text: string) {
+      if (drawn) process.stdout.write('\n');
+      drawn = false;
+      console.error(text);
+    },
+    line(value: object) {
+      if (!tty) console.log(JSON.stringify(value));
+    },
+    progress(b: Backfill) {
+      const { ratePerS, etaS } = progressOf(b);
+      if (!tty) {
+        console.log(
+          JSON.stringify({
+            backfill: b.id,
+            state: b.state,
+            scanned: b.scanned,
+            total_estimate: b.totalEstimate,
+            rate_per_s: ratePerS,
+            eta_s: etaS,
+            counts: b.counts,
+          }),
+        );
+        return;
+      }
+      const total = Math.max(b.totalEstimate ?? 0, b.scanned);
+      const share = total > 0 ? b.scanned / total : 0;
+      const width = 30;
+      const filled = Math.round(share * width);
+      const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+      const eta = etaS === null ? 'eta ?' : `eta ${etaS}s`;
+      const rate = ratePerS === null ? '' : ` · ${ratePerS}/s`;
+      const of = b.totalEstimate === null ? '' : `/${total}`;
+      process.stdout.write(
+        `\r${bar} ${Math.round(share * 100)}% ${b.scanned}${of}${rate} · ${eta} · ${b.state}   `,
       );
-    const names = subjectNames(config.namespace, config.partitions);
-    const result = await importFromStripe({
-      stripe,
-      sql,
-      publisher: jetStreamPublisher(jetstream(nats)),
-      names,
-      dryRun,
-      match: config.match,
-      onPage: (p) => console.log(JSON.stringify({ dry_run: dryRun, ...p })),
-      onReported: (id, decision) => console.log(JSON.stringify({ customer: id, decision })),
-    });
-    const verb = dryRun ? 'would hand over' : 'handed over';
-    console.log(
-      `scanned ${result.scanned} Stripe customers; ${verb} ${result.counts.insert ?? 0} to be inserted`,
-    );
-    return 0;
-  } finally {
-    await nats.close();
-    await sql.end({ timeout: 5 });
-  }
+      drawn = true;
+    },
+    end() {
+      if (drawn) process.stdout.write('\n');
+      drawn = false;
+    },
+  };
 }
 
 /** Workers holding partition leases now; none when no worker ever ran. */

@@ -26,6 +26,12 @@ import { startCustomerInbound } from '../adapters/worker/stripe-customer-inbound
 import { stripeCatchUp } from '../adapters/worker/stripe-catch-up.ts';
 import { checkStripeBinding } from '../adapters/worker/stripe-binding.ts';
 import { resyncer } from '../adapters/worker/resync.ts';
+import {
+  backfillRunner,
+  type BackfillRunner,
+  type BackfillSources,
+} from '../adapters/worker/backfill-runner.ts';
+import { latestBackfills, progressOf } from '../adapters/postgres/backfills.ts';
 import { stripeClient } from '../adapters/stripe/client.ts';
 import { lockWorkerIdentity } from '../adapters/postgres/worker-identity.ts';
 import { startInvoiceInbound } from '../adapters/worker/invoice-inbound.ts';
@@ -113,6 +119,28 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
 
   const metrics = workerMetrics();
   let workerStats: (() => WorkerStats) | undefined;
+  const resync = resyncer({ sql, publisher: jetStreamPublisher(jetstream(nats)), names, targets });
+  // Backfills go after live changes: they wait for room in the Stripe budget of this process.
+  let whenIdle: (() => Promise<void>) | undefined;
+  const backfillSources: BackfillSources = {
+    postgres: resync,
+    ...(stripe
+      ? {
+          stripe: {
+            stripe,
+            sql,
+            publisher: jetStreamPublisher(jetstream(nats)),
+            names,
+            match: config.match,
+          },
+        }
+      : {}),
+    paced: async () => {
+      if (!stripeReady()) throw new Error('the Stripe account is not verified yet');
+      await whenIdle?.();
+    },
+  };
+  let backfills: BackfillRunner | undefined;
   if (config.roles.includes('worker')) {
     const { loginUrl, clientId, clientSecret } = config.salesforce;
     const catchUp = stripe
@@ -164,6 +192,10 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
     metrics.attach(worker);
     workerStats = () => worker.stats;
     closers.push(() => worker.stop());
+    whenIdle = () => worker.whenIdle('stripe');
+    backfills = backfillRunner({ sql, sources: backfillSources, log });
+    // Stopped before the worker, so that a page in progress is saved first.
+    closers.unshift(() => backfills!.stop());
     // Changes made in Stripe flow back only where rtws writes to Stripe.
     if (secretKey) {
       const inbound = await startCustomerInbound({
@@ -187,9 +219,9 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
       closers.push(() => invoiceInbound.stop());
     }
     catchUp?.start();
+    backfills.start();
   }
 
-  const resync = resyncer({ sql, publisher: jetStreamPublisher(jetstream(nats)), names, targets });
   let server: FastifyInstance | undefined;
   let url: string | undefined;
   if (config.roles.includes('api')) {
@@ -226,6 +258,11 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
       }),
       dlq: async () => dlq,
       resync: { resync: (id) => resync.customer(id), targets },
+      backfills: {
+        sources: backfillSources,
+        targets,
+        ...(backfills ? { kick: () => backfills.kick() } : {}),
+      },
       ...(config.stripe.webhookSecrets.length > 0
         ? {
             stripeWebhooks: {
@@ -242,6 +279,8 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
         outboxDepth: async () =>
           (await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM outbox`)[0]?.n ?? 0,
         publisher: () => publisher?.stats,
+        backfills: async () =>
+          (await latestBackfills(sql)).map((b) => ({ ...b, etaS: progressOf(b).etaS })),
         register: (registry) => metrics.register(registry),
       },
     });

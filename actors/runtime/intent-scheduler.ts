@@ -112,6 +112,8 @@ const RECORD_RETRY_MS = [100, 250, 500, 1_000, 2_000, 5_000];
 /** How long a call waits for its lease to be renewed before it is left to the next holder. */
 const HOLD_WAIT_MS = 5_000;
 const HOLD_POLL_MS = 100;
+/** How often lower-priority work looks whether live calls leave room. */
+const IDLE_POLL_MS = 20;
 /** How often a call of a paused target looks whether it may go. */
 const PAUSED_POLL_MS = 250;
 
@@ -347,6 +349,26 @@ export class Gate {
     await this.takeToken();
   }
 
+  /**
+   * Resolves once live calls leave room: no call waits for a slot, a quarter of the slots are
+   * free, and a fifth of a second's budget is unspent. Work of lower priority (a backfill) waits
+   * for this before each item it adds, so a live change finds a slot and a token at once.
+   */
+  async whenIdle(): Promise<void> {
+    const { concurrency, perSecond } = this.limits;
+    const spareSlots = Math.max(1, Math.floor(concurrency / 4));
+    const spareTokens = perSecond === undefined ? 0 : Math.max(1, perSecond / 5);
+    while (!this.closed) {
+      this.refill();
+      const room =
+        this.waiting.length === 0 &&
+        this.active <= concurrency - spareSlots &&
+        this.tokens >= spareTokens;
+      if (room) return;
+      await new Promise((r) => setTimeout(r, IDLE_POLL_MS));
+    }
+  }
+
   /** Lets every waiting call through at once; they then see the scheduler stopped. */
   close(): void {
     this.closed = true;
@@ -363,14 +385,20 @@ export class Gate {
     const rate = this.limits.perSecond;
     if (rate === undefined) return;
     while (!this.closed) {
-      const t = this.now();
-      this.tokens = Math.min(rate, this.tokens + ((t - this.refilledAt) / 1000) * rate);
-      this.refilledAt = t;
+      this.refill();
       if (this.tokens >= 1) {
         this.tokens -= 1;
         return;
       }
       await new Promise((r) => setTimeout(r, Math.ceil(((1 - this.tokens) / rate) * 1000)));
     }
+  }
+
+  private refill(): void {
+    const rate = this.limits.perSecond;
+    if (rate === undefined) return;
+    const t = this.now();
+    this.tokens = Math.min(rate, this.tokens + ((t - this.refilledAt) / 1000) * rate);
+    this.refilledAt = t;
   }
 }

@@ -10,6 +10,7 @@ import { metricsRoutes, type MetricSources } from './routes/metrics.ts';
 import { syncRoutes, type SyncRoutesOptions } from './routes/sync.ts';
 import { dlqRoutes, type DlqRoutesOptions } from './routes/dlq.ts';
 import { resyncRoutes, type ResyncRoutesOptions } from './routes/resync.ts';
+import { backfillRoutes, type BackfillRoutesOptions } from './routes/backfills.ts';
 import { stripeWebhookRoutes, type StripeWebhookOptions } from './routes/webhooks.ts';
 
 export interface AppOptions {
@@ -22,6 +23,8 @@ export interface AppOptions {
   dlq?: DlqRoutesOptions['dlq'];
   /** Absent: POST /customers/:id/resync is not served. */
   resync?: ResyncRoutesOptions;
+  /** Absent: /backfills is not served. */
+  backfills?: Omit<BackfillRoutesOptions, 'sql'>;
   /** Absent when no webhook secret is configured: the route is then not served. */
   stripeWebhooks?: Omit<StripeWebhookOptions, 'registry'>;
 }
@@ -41,6 +44,8 @@ export const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   await fastify.register(invoiceRoutes, { sql: options.sql });
   if (options.dlq) await fastify.register(dlqRoutes, { dlq: options.dlq });
   if (options.resync) await fastify.register(resyncRoutes, options.resync);
+  if (options.backfills)
+    await fastify.register(backfillRoutes, { ...options.backfills, sql: options.sql });
   await fastify.register(syncRoutes, {
     sql: options.sql,
     targets: options.syncTargets ?? (async () => undefined),

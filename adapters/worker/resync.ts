@@ -14,8 +14,24 @@ import type { Sql } from '../postgres/connect.ts';
 export interface Resync {
   /** Resolves to false when there is no such live customer (nothing was published). */
   customer(customerId: string): Promise<boolean>;
+  /**
+   * One page of an export, in id order after `after`: each live customer missing a link to one of
+   * the targets is offered (`offer`), the others are left (`skip`). A dry run offers nothing.
+   */
+  page(
+    after: string | null,
+    options: { dryRun?: boolean; paced?: () => Promise<void> },
+  ): Promise<{ cursor: string | null; more: boolean; decisions: ExportDecision[] }>;
+  /** Live catalogue customers: the size of an export. */
+  count(): Promise<number>;
   /** Every live customer, in pages, at most `perSecond`; reports progress after each page. */
   all(options: { perSecond: number; onPage?: (done: number) => void }): Promise<number>;
+}
+
+export interface ExportDecision {
+  readonly id: string;
+  readonly decision: 'offer' | 'skip';
+  readonly reason: string;
 }
 
 export interface ResyncDeps {
@@ -74,6 +90,38 @@ export function resyncer(d: ResyncDeps): Resync {
     }
   };
   return {
+    async page(after, { dryRun, paced }) {
+      const rows = await d.sql<(Row & { linked: string[] })[]>`
+        SELECT c.id, c.name, c.email, c.phone, c.address, c.metadata, c.version, c.origin,
+               c.updated_at,
+               coalesce((SELECT array_agg(l.target) FROM customer_links l WHERE l.customer_id = c.id),
+                        '{}') AS linked
+        FROM customers c
+        WHERE c.deleted_at IS NULL AND c.id > ${after ?? '00000000-0000-0000-0000-000000000000'}::uuid
+        ORDER BY c.id LIMIT ${PAGE}`;
+      const decisions: ExportDecision[] = [];
+      for (const row of rows) {
+        const missing = d.targets.filter((t) => !row.linked.includes(t));
+        if (missing.length === 0) {
+          decisions.push({ id: row.id, decision: 'skip', reason: 'linked to every target' });
+          continue;
+        }
+        decisions.push({
+          id: row.id,
+          decision: 'offer',
+          reason: `not linked to ${missing.join(', ')}`,
+        });
+        if (dryRun) continue;
+        await paced?.();
+        await offer(row);
+      }
+      return { cursor: rows.at(-1)?.id ?? after, more: rows.length === PAGE, decisions };
+    },
+    async count() {
+      const [row] = await d.sql<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM customers WHERE deleted_at IS NULL`;
+      return row?.n ?? 0;
+    },
     async customer(customerId) {
       const [row] = await d.sql<Row[]>`
         SELECT id, name, email, phone, address, metadata, version, origin, updated_at

@@ -105,6 +105,8 @@ export interface Worker {
    * when this exceeds the call's timeout: such calls cannot be fenced once sent.
    */
   leaseRemainingMs(partition: number): number;
+  /** Resolves once live calls to the target leave room (see `Gate.whenIdle`): backfills wait. */
+  whenIdle(target: TargetName): Promise<void>;
   /** Finishes the running steps, frees the leases and returns. */
   stop(): Promise<void>;
   /** Stops without freeing anything, as a crash would; the leases expire on their own. */
@@ -329,6 +331,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     },
     holds: (partition) => keeper.holds(partition),
     leaseRemainingMs: (partition) => keeper.remainingMs(partition),
+    whenIdle: async (target) => scheduler.gate(target)?.whenIdle(),
     stop: () => halt(true),
     abandon: () => halt(false),
   };

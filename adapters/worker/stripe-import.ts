@@ -5,7 +5,9 @@
 // - `insert`: nothing in the catalogue is it: handed to the actor of its Stripe-born id as an
 //   observation, exactly as its `customer.created` webhook would be, so the actor inserts it and
 //   writes `metadata.rtws_id` back (one Stripe call each);
-// - `orphan`: its `metadata.rtws_id` names no live catalogue customer: reported, not imported;
+// - `orphan`: its `metadata.rtws_id` names no live catalogue customer: reported, not imported,
+//   unless the backfill adopts orphans (`adopt`: inserted as a Stripe-born customer, whose actor
+//   writes its own id over the stale one);
 // - `unlinked_ours`: its `rtws_id` names a live catalogue customer not linked to it: reported;
 // - `match`: exactly one live, unlinked catalogue customer has its email (case-insensitively) and
 //   no other unlinked Stripe customer does: handed to that customer's actor, which links the two
@@ -13,14 +15,15 @@
 // - `ambiguous`: several candidates on either side: reported, nothing linked;
 // - `email_in_catalogue`: a catalogue customer has its email but matching is off, or that customer
 //   is linked already: reported, not imported, so that no person gets a second catalogue customer.
-// A dry run decides the same and publishes and saves nothing.
+// A dry run decides the same and publishes and saves nothing. A page is one step: the backfill
+// runner (backfill-runner.ts) saves its progress and cursor after each.
 import type Stripe from 'stripe';
 import type { DurablePublisher } from '../../core/ports.ts';
 import type { Names } from '../../core/subjects.ts';
 import type { StripeCustomerMatched, StripeCustomerObserved } from '../../actors/customer/index.ts';
 import { encodeRecordedEvent } from '../../actors/runtime/outcome-message.ts';
 import type { Sql } from '../postgres/connect.ts';
-import { finishBackfill, runningBackfill, savePage } from '../postgres/backfills.ts';
+import type { Ambiguity, DecisionSample } from '../postgres/backfills.ts';
 import { fieldsOf } from '../stripe/mapper.ts';
 import { stripeBornId } from './stripe-customer-inbound.ts';
 
@@ -28,6 +31,7 @@ export const IMPORT_DECISIONS = [
   'linked',
   'insert',
   'match',
+  'adopt',
   'ambiguous',
   'orphan',
   'unlinked_ours',
@@ -35,66 +39,94 @@ export const IMPORT_DECISIONS = [
 ] as const;
 export type ImportDecision = (typeof IMPORT_DECISIONS)[number];
 
-export interface ImportProgress {
-  readonly scanned: number;
-  readonly counts: Readonly<Record<string, number>>;
-}
+const REASONS: Record<ImportDecision, string> = {
+  linked: 'already linked to a catalogue customer',
+  insert: 'nothing in the catalogue is this customer: inserted as a Stripe-born customer',
+  match: 'the one unlinked catalogue customer with this email: linked to it',
+  adopt: 'its metadata.rtws_id names no catalogue customer: adopted as a Stripe-born customer',
+  ambiguous: 'several candidates share this email: nothing linked',
+  orphan: 'its metadata.rtws_id names no catalogue customer: not imported (adopt_orphans)',
+  unlinked_ours: 'its metadata.rtws_id names a catalogue customer linked elsewhere: not imported',
+  email_in_catalogue:
+    'a catalogue customer has this email but cannot be matched (matching off, or it is linked)',
+};
 
-export interface ImportOptions {
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const encoder = new TextEncoder();
+
+export interface ImportDeps {
   readonly stripe: Stripe;
   readonly sql: Sql;
   readonly publisher: DurablePublisher;
   readonly names: Names;
-  readonly dryRun?: boolean;
   /** Default: by email, the Stripe customer's values kept. */
   readonly match?: { readonly by: 'email' | 'none'; readonly merge: 'stripe' | 'catalogue' };
-  /** Told after each page. */
-  readonly onPage?: (p: ImportProgress) => void;
-  /** Told of each reported (not imported) customer, up to the first 100. */
-  readonly onReported?: (stripeId: string, decision: ImportDecision) => void;
+  /** Waits, before each customer handed over, until live changes leave room in the budget. */
+  readonly paced?: () => Promise<void>;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const REPORTED_CAP = 100;
-const REPORTED: ReadonlySet<ImportDecision> = new Set([
-  'ambiguous',
-  'orphan',
-  'unlinked_ours',
-  'email_in_catalogue',
-]);
-const encoder = new TextEncoder();
+export interface ImportPageOptions {
+  readonly dryRun?: boolean;
+  readonly adoptOrphans?: boolean;
+}
 
-export async function importFromStripe(o: ImportOptions): Promise<ImportProgress> {
-  const saved = o.dryRun ? undefined : await runningBackfill(o.sql, 'stripe');
-  let cursor = saved?.cursor ?? undefined;
-  let scanned = saved?.scanned ?? 0;
-  const counts: Record<string, number> = { ...saved?.counts };
-  let reported = 0;
-  // A failure leaves the import running: the next one resumes from the saved cursor.
-  for (;;) {
-    const page = await o.stripe.customers.list({
-      limit: 100,
-      ...(cursor ? { starting_after: cursor } : {}),
-    });
-    const decisions = await decide(o.sql, page.data);
-    for (const c of page.data) {
-      let decision = decisions.get(c.id)!;
-      const pair = decision === 'email_in_catalogue' ? await pairOf(o, c) : undefined;
-      if (pair) decision = pair.decision;
-      counts[decision] = (counts[decision] ?? 0) + 1;
-      if (decision === 'insert' && !o.dryRun) await handOver(o, c);
-      if (decision === 'match' && pair?.customerId && !o.dryRun)
-        await handOverMatch(o, c, pair.customerId);
-      if (REPORTED.has(decision) && reported++ < REPORTED_CAP) o.onReported?.(c.id, decision);
+/** One page of the walk, decided (and, unless a dry run, handed over). */
+export interface ImportPage {
+  /** The last Stripe id of this page: the next page starts after it. */
+  readonly cursor: string | null;
+  readonly more: boolean;
+  readonly decisions: readonly (DecisionSample & { decision: ImportDecision })[];
+  readonly ambiguities: readonly Ambiguity[];
+}
+
+export async function importPage(
+  o: ImportDeps,
+  cursor: string | null,
+  options: ImportPageOptions = {},
+): Promise<ImportPage> {
+  const page = await o.stripe.customers.list({
+    limit: 100,
+    ...(cursor ? { starting_after: cursor } : {}),
+  });
+  const decided = await decide(o.sql, page.data);
+  const decisions: (DecisionSample & { decision: ImportDecision })[] = [];
+  const ambiguities: Ambiguity[] = [];
+  for (const c of page.data) {
+    let decision = decided.get(c.id)!;
+    if (decision === 'orphan' && options.adoptOrphans) decision = 'adopt';
+    const pair = decision === 'email_in_catalogue' ? await pairOf(o, c) : undefined;
+    if (pair) decision = pair.decision;
+    if (pair?.ambiguity) ambiguities.push(pair.ambiguity);
+    decisions.push({ id: c.id, decision, reason: REASONS[decision] });
+    if (options.dryRun) continue;
+    if (decision === 'insert' || decision === 'adopt') {
+      await o.paced?.();
+      await handOver(o, c, decision === 'adopt');
     }
-    scanned += page.data.length;
-    cursor = page.data.at(-1)?.id ?? cursor;
-    if (saved) await savePage(o.sql, { id: saved.id, cursor: cursor ?? null, scanned, counts });
-    o.onPage?.({ scanned, counts });
-    if (!page.has_more) break;
+    if (decision === 'match' && pair?.customerId) {
+      await o.paced?.();
+      await handOverMatch(o, c, pair.customerId);
+    }
   }
-  if (saved) await finishBackfill(o.sql, saved.id, 'done');
-  return { scanned, counts };
+  return { cursor: page.data.at(-1)?.id ?? cursor, more: page.has_more, decisions, ambiguities };
+}
+
+/**
+ * How many customers the account holds, from Stripe's search (which lags, and counts exactly only
+ * up to 10,000): an estimate for progress, or null where search cannot say.
+ */
+export async function estimateCustomers(stripe: Stripe): Promise<number | null> {
+  try {
+    const found = await stripe.customers.search({
+      query: 'created>0',
+      limit: 1,
+      expand: ['total_count'],
+    });
+    const total = (found as { total_count?: number }).total_count;
+    return typeof total === 'number' ? total : null;
+  } catch {
+    return null;
+  }
 }
 
 /** One page's decisions, from three queries rather than three per customer. */
@@ -139,13 +171,13 @@ async function decide(sql: Sql, page: Stripe.Customer[]): Promise<Map<string, Im
 
 /**
  * The one unlinked catalogue customer with this Stripe customer's email, if it is the only
- * candidate on both sides. Stripe's `email` filter is case-sensitive, so both the stored and the
- * lowercased forms are listed.
+ * candidate on both sides. Stripe's `email` filter is case-sensitive: the stored and lowercased
+ * forms are listed, and search finds the other casings.
  */
 async function pairOf(
-  o: ImportOptions,
+  o: ImportDeps,
   c: Stripe.Customer,
-): Promise<{ decision: ImportDecision; customerId?: string } | undefined> {
+): Promise<{ decision: ImportDecision; customerId?: string; ambiguity?: Ambiguity } | undefined> {
   if ((o.match?.by ?? 'email') === 'none' || !c.email) return undefined;
   const email = c.email.trim().toLowerCase();
   const candidates = await o.sql<{ id: string }[]>`
@@ -153,18 +185,37 @@ async function pairOf(
     WHERE lower(c.email) = ${email} AND c.deleted_at IS NULL
       AND NOT EXISTS (SELECT 1 FROM customer_links l WHERE l.customer_id = c.id AND l.target = 'stripe')`;
   if (candidates.length === 0) return undefined;
-  const twins = new Set<string>();
+  const twins = new Set<string>([c.id]);
   for (const form of new Set([c.email, c.email.trim(), email]))
     for await (const s of o.stripe.customers.list({ email: form, limit: 100 })) twins.add(s.id);
+  // The list filter is exact, so `Ada@x` and `ADA@x` find each other only through search, whose
+  // email match ignores case (it lags by up to a minute: fine for customers an account already
+  // had; a search that fails leaves the exact forms).
+  const quoted = email.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
+  try {
+    for await (const s of o.stripe.customers.search({ query: `email:'${quoted}'`, limit: 100 }))
+      if (s.email?.trim().toLowerCase() === email) twins.add(s.id);
+  } catch {
+    // Search is not offered everywhere; the exact forms were listed.
+  }
   const linked = await o.sql<{ external_id: string }[]>`
     SELECT external_id FROM customer_links
     WHERE target = 'stripe' AND external_id = ANY(${o.sql.array([...twins])})`;
   const unlinked = [...twins].filter((id) => !linked.some((l) => l.external_id === id));
-  if (candidates.length > 1 || unlinked.length > 1) return { decision: 'ambiguous' };
+  if (candidates.length > 1 || unlinked.length > 1)
+    return {
+      decision: 'ambiguous',
+      ambiguity: {
+        stripeId: c.id,
+        email,
+        customers: candidates.map((r) => r.id),
+        stripeIds: unlinked.length > 0 ? unlinked : [c.id],
+      },
+    };
   return { decision: 'match', customerId: candidates[0]!.id };
 }
 
-async function handOverMatch(o: ImportOptions, c: Stripe.Customer, customerId: string) {
+async function handOverMatch(o: ImportDeps, c: Stripe.Customer, customerId: string) {
   const matched: StripeCustomerMatched = {
     type: 'StripeCustomerMatched',
     stripeId: c.id,
@@ -177,7 +228,7 @@ async function handOverMatch(o: ImportOptions, c: Stripe.Customer, customerId: s
 
 /** On the customer's own subject, so the actor decides it in order with everything else. */
 async function publishTo(
-  o: ImportOptions,
+  o: ImportDeps,
   customerId: string,
   event: StripeCustomerMatched | StripeCustomerObserved,
   msgId: string,
@@ -190,8 +241,11 @@ async function publishTo(
   );
 }
 
-/** As its `customer.created` webhook would reach the actor of its Stripe-born id. */
-async function handOver(o: ImportOptions, c: Stripe.Customer): Promise<void> {
+/**
+ * As its `customer.created` webhook would reach the actor of its Stripe-born id. An adopted
+ * orphan's stale `rtws_id` is left out, so its actor writes its own over it.
+ */
+async function handOver(o: ImportDeps, c: Stripe.Customer, adopt: boolean): Promise<void> {
   const customerId = stripeBornId(c.id);
   const observed: StripeCustomerObserved = {
     type: 'StripeCustomerObserved',
@@ -201,7 +255,7 @@ async function handOver(o: ImportOptions, c: Stripe.Customer): Promise<void> {
     created: c.created,
     key: null,
     fields: fieldsOf(c),
-    rtwsId: c.metadata?.rtws_id ?? null,
+    rtwsId: adopt ? null : (c.metadata?.rtws_id ?? null),
     at: 0,
   };
   await publishTo(o, customerId, observed, `stripe:import:${c.id}`);

@@ -103,9 +103,9 @@ test('a key of another account refuses to start, deletes nothing, and rebind mov
   ctx.children.push(second);
   const url = await apiUrlOf(second);
   // The catalogue is offered to the new account, with no edit needed.
-  const exported = spawnCli(['export'], envFor(t, b.url));
+  const exported = spawnCli(['backfill', '--from', 'postgres'], envFor(t, b.url));
   assert.is(await exported.exited, 0, exported.output());
-  assert.match(exported.output(), /offered 1 customers to stripe/);
+  assert.match(exported.output(), /"state":"done".*"counts":\{"offer":1\}/);
   const inB = await eventually(
     () => stripeLink(o, id),
     (l) => l !== undefined,
@@ -162,7 +162,7 @@ test('after a rebind, an import links the customers the new account has, and exp
     ctx.children.push(second);
     await apiUrlOf(second);
 
-    const imported = spawnCli(['import', '--from', 'stripe'], env);
+    const imported = spawnCli(['backfill', '--from', 'stripe'], env);
     assert.is(await imported.exited, 0, imported.output());
     assert.match(imported.output(), /"match":1/, imported.output());
     assert.match(imported.output(), /"insert":1/);
@@ -186,7 +186,7 @@ test('after a rebind, an import links the customers the new account has, and exp
       SELECT reason FROM conflicts WHERE customer_id = ${danaId} AND field = 'name'`;
     assert.match(conflict?.reason ?? '', /^match/);
 
-    const exported = spawnCli(['export'], env);
+    const exported = spawnCli(['backfill', '--from', 'postgres'], env);
     assert.is(await exported.exited, 0, exported.output());
     const eve = await eventually(
       () => stripeLink(o, eveId),

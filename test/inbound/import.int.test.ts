@@ -9,7 +9,9 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Rtws } from '../../deploy/rtws.ts';
 import { startStripeEmulator, type StripeEmulator } from '../../adapters/stripe/emulator/index.ts';
 import { jetStreamPublisher } from '../../adapters/jetstream/durable-publisher.ts';
-import { importFromStripe } from '../../adapters/worker/stripe-import.ts';
+import { dryRunBackfill, type BackfillSources } from '../../adapters/worker/backfill-runner.ts';
+import { resyncer } from '../../adapters/worker/resync.ts';
+import { createBackfill, getBackfill, type Backfill } from '../../adapters/postgres/backfills.ts';
 import { stripeBornId } from '../../adapters/worker/stripe-customer-inbound.ts';
 import {
   observe,
@@ -62,14 +64,32 @@ test.after(async (ctx) => {
   await ctx.t?.cleanup();
 });
 
-const run = (ctx: { o: Observer; stripe: Stripe; t: TestEnvironment }, dryRun = false) =>
-  importFromStripe({
-    stripe: ctx.stripe,
-    sql: ctx.o.sql,
-    publisher: jetStreamPublisher(jetstream(ctx.o.nats)),
-    names: ctx.t.names,
-    dryRun,
-  });
+type Ctx = { o: Observer; stripe: Stripe; t: TestEnvironment };
+
+const sources = (ctx: Ctx): BackfillSources => {
+  const publisher = jetStreamPublisher(jetstream(ctx.o.nats));
+  const deps = { sql: ctx.o.sql, publisher, names: ctx.t.names };
+  return {
+    stripe: { ...deps, stripe: ctx.stripe },
+    postgres: resyncer({ ...deps, targets: ['stripe'] }),
+  };
+};
+
+/** A real run goes to rtws's own backfill runner; this waits for it to end. */
+async function run(ctx: Ctx): Promise<Backfill> {
+  const started = await createBackfill(ctx.o.sql, 'stripe', {});
+  return finished(ctx, started.id);
+}
+
+async function finished(ctx: Ctx, id: number): Promise<Backfill> {
+  const b = await eventually(
+    async () => (await getBackfill(ctx.o.sql, id))!,
+    (b) => b.state !== 'running',
+    30_000,
+  );
+  assert.is(b.state, 'done', b.error ?? '');
+  return b;
+}
 
 async function customers(o: Observer): Promise<number> {
   return (await o.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM customers`)[0]!.n;
@@ -88,7 +108,7 @@ test('a dry run reports what it would do and writes nothing', async (ctx) => {
     messages: (await jsm.streams.info(ctx.t.names.streams.changes)).state.messages,
     backfills: (await ctx.o.sql`SELECT 1 FROM backfills`).length,
   };
-  const dry = await run(ctx, true);
+  const dry = await dryRunBackfill(sources(ctx), 'stripe', {});
   assert.equal(dry.counts, { insert: EXISTING, orphan: 1, email_in_catalogue: 1, linked: 1 });
   assert.is(dry.scanned, EXISTING + 3);
   assert.equal(
@@ -136,11 +156,10 @@ test('an import that stopped resumes after its saved cursor', async (ctx) => {
   await ctx.o.sql`
     INSERT INTO backfills (source, state, cursor, scanned, counts)
     VALUES ('stripe', 'running', ${cursor}, 10, ${ctx.o.sql.json({ linked: 10 })})`;
-  const resumed = await run(ctx);
+  const [saved] = await ctx.o.sql<{ id: string }[]>`SELECT max(id) AS id FROM backfills`;
+  const resumed = await finished(ctx, Number(saved!.id));
   assert.is(resumed.scanned, page.length, 'the first ten are not walked again');
-  const [row] = await ctx.o.sql<{ state: string; scanned: number }[]>`
-    SELECT state, scanned FROM backfills ORDER BY id DESC LIMIT 1`;
-  assert.equal({ ...row }, { state: 'done', scanned: page.length });
+  assert.is(resumed.counts.linked, page.length, 'the saved counts are carried on');
 });
 
 test.run();

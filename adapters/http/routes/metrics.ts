@@ -2,12 +2,24 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+export interface BackfillGauge {
+  readonly source: string;
+  readonly state: string;
+  readonly scanned: number;
+  readonly totalEstimate: number | null;
+  readonly counts: Readonly<Record<string, number>>;
+  readonly errors: number;
+  readonly etaS: number | null;
+}
+
 export interface MetricSources {
   /** Outbox rows not yet published. */
   outboxDepth?: () => Promise<number>;
   publisher?: () => { published: number; leader: boolean } | undefined;
   /** Letters waiting in the DLQ. */
   dlqDepth?: () => Promise<number>;
+  /** The newest backfill of each source. */
+  backfills?: () => Promise<readonly BackfillGauge[]>;
   /** Extra collectors registered by other components (workers, executors). */
   register?: (registry: Registry) => void;
 }
@@ -62,6 +74,7 @@ export const metricsRoutes: FastifyPluginAsync<MetricSources> = async (app, sour
       this.set(sources.publisher?.()?.leader ? 1 : 0);
     },
   });
+  backfillGauges(registry, sources.backfills);
   sources.register?.(registry);
 
   app.addHook('onResponse', async (request, reply) => {
@@ -74,5 +87,53 @@ export const metricsRoutes: FastifyPluginAsync<MetricSources> = async (app, sour
     reply.type(registry.contentType).send(await registry.metrics()),
   );
 };
+/** The newest backfill of each source, read from Postgres once per scrape. */
+function backfillGauges(registry: Registry, read: MetricSources['backfills']): void {
+  if (!read) return;
+  let scrape: Promise<readonly BackfillGauge[]> | undefined;
+  // Every gauge of one scrape reads the same rows: the first asks, the others share its answer.
+  const rows = () => (scrape ??= read().finally(() => setTimeout(() => (scrape = undefined), 0)));
+  const gauge = (
+    name: string,
+    help: string,
+    labelNames: string[],
+    fill: (g: Gauge, b: BackfillGauge) => void,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const b of await rows().catch(() => [])) fill(this, b);
+      },
+    });
+  gauge(
+    'rtws_backfill_running',
+    '1 while the newest backfill of a source runs',
+    ['source'],
+    (g, b) => g.set({ source: b.source }, b.state === 'running' ? 1 : 0),
+  );
+  gauge(
+    'rtws_backfill_scanned',
+    'Records the newest backfill of a source has scanned',
+    ['source'],
+    (g, b) => g.set({ source: b.source }, b.scanned),
+  );
+  gauge('rtws_backfill_total_estimate', 'Its estimated size (-1: unknown)', ['source'], (g, b) =>
+    g.set({ source: b.source }, b.totalEstimate ?? -1),
+  );
+  gauge('rtws_backfill_eta_seconds', 'Seconds it still needs (-1: unknown)', ['source'], (g, b) =>
+    g.set({ source: b.source }, b.etaS ?? -1),
+  );
+  gauge('rtws_backfill_errors', 'Pages of it that failed and were retried', ['source'], (g, b) =>
+    g.set({ source: b.source }, b.errors),
+  );
+  gauge('rtws_backfill_decisions', 'Its records, by decision', ['source', 'decision'], (g, b) => {
+    for (const [decision, n] of Object.entries(b.counts)) g.set({ source: b.source, decision }, n);
+  });
+}
+
 // Not encapsulated: the onResponse hook must see every route, not only this plugin's.
 Object.assign(metricsRoutes, { [Symbol.for('skip-override')]: true });
