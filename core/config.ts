@@ -218,6 +218,13 @@ export const VARIABLES = [
     doc: "Which values a matched pair keeps where they differ: the Stripe customer's where it has one (the catalogue fills the rest), or the catalogue's.",
   },
   {
+    name: 'RTWS_AUTO_EXPORT',
+    parse: 'string',
+    schema: Type.Union([Type.Literal('true'), Type.Literal('false')]),
+    default: 'true',
+    doc: 'Whether a target switched on for the first time (a start that configures it) starts an export of the catalogue to it by itself.',
+  },
+  {
     name: 'RTWS_WORKER_ID',
     parse: 'string',
     schema: Type.String({ pattern: '^[A-Za-z0-9_-]{1,100}$' }),
@@ -298,6 +305,8 @@ export interface Config {
   };
   /** Set: this worker's stable identity; unset: a random one per start. */
   readonly workerId: string | undefined;
+  /** A target configured for the first time starts an export to it. */
+  readonly autoExport: boolean;
   /** How an import pairs customers, and which values a pair keeps. */
   readonly match: { readonly by: 'email' | 'none'; readonly merge: 'stripe' | 'catalogue' };
   readonly salesforce: {
@@ -407,6 +416,7 @@ export function loadConfig(env: Env): Config {
       catchUpMarginS: get('RTWS_CATCHUP_MARGIN_S'),
     },
     workerId: get('RTWS_WORKER_ID'),
+    autoExport: get('RTWS_AUTO_EXPORT') === 'true',
     match: { by: get('RTWS_MATCH_BY'), merge: get('RTWS_MATCH_MERGE') },
     salesforce: {
       loginUrl: get('SALESFORCE_LOGIN_URL'),

@@ -32,6 +32,7 @@ import {
   type BackfillSources,
 } from '../adapters/worker/backfill-runner.ts';
 import { latestBackfills, progressOf } from '../adapters/postgres/backfills.ts';
+import { exportToNewTargets } from '../adapters/worker/auto-export.ts';
 import { stripeClient } from '../adapters/stripe/client.ts';
 import { lockWorkerIdentity } from '../adapters/postgres/worker-identity.ts';
 import { startInvoiceInbound } from '../adapters/worker/invoice-inbound.ts';
@@ -219,6 +220,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
       closers.push(() => invoiceInbound.stop());
     }
     catchUp?.start();
+    await exportToNewTargets({ sql, targets, enabled: config.autoExport, log });
     backfills.start();
   }
 
