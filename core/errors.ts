@@ -88,11 +88,12 @@ export class AccountMismatchError extends RtwsError {
     readonly target: string,
     readonly boundTo: Account,
     readonly found: Account,
+    credentials = 'key',
   ) {
     super(
       'account_mismatch',
       `this database is bound to ${target} account ${described(boundTo)}, but the configured ` +
-        `key belongs to ${described(found)}. rtws will not run against another account: every ` +
+        `${credentials} belong${credentials.endsWith('s') ? '' : 's'} to ${described(found)}. rtws will not run against another account: every ` +
         `linked customer would look missing there. If the switch is on purpose, stop every rtws ` +
         `worker and run: npm run rtws -- rebind ${target} --confirm ${found.id}`,
     );

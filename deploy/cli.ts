@@ -1,6 +1,8 @@
 // `npm run rtws -- <command>`: operator commands, configured by the same environment as rtws.
 //   rebind stripe --confirm <acct_id>   bind this database to the account of STRIPE_SECRET_KEY
-//   backfill --from stripe [--dry-run] [--adopt-orphans]
+//   rebind salesforce --confirm <org_id>
+//                                       bind it to the organization of the Salesforce credentials
+//   backfill --from stripe [--dry-run] [--adopt-orphans] [--invoices]
 //                                       bring the bound account's customers into the catalogue
 //   backfill --from postgres [--dry-run]
 //                                       offer catalogue customers missing a link to their targets
@@ -19,12 +21,14 @@ import { migrate } from '../adapters/postgres/migrate.ts';
 import { rebindTarget } from '../adapters/postgres/rebind.ts';
 import { stripeAccount } from '../adapters/stripe/account.ts';
 import { stripeClient } from '../adapters/stripe/client.ts';
+import { salesforceOrganization } from '../adapters/salesforce/client.ts';
 import {
   forgetTargetAccount,
   type PersistedCustomer,
   type TargetName,
 } from '../actors/customer/index.ts';
 import { jetStreamPublisher } from '../adapters/jetstream/durable-publisher.ts';
+import { inboundPublisher } from '../adapters/jetstream/inbound.ts';
 import { resyncer } from '../adapters/worker/resync.ts';
 import { bindingOf } from '../adapters/postgres/bindings.ts';
 import {
@@ -45,7 +49,8 @@ import { silentLogger } from '../core/ports.ts';
 
 const USAGE = [
   'usage: npm run rtws -- rebind stripe --confirm <acct_id>',
-  '       npm run rtws -- backfill --from stripe [--dry-run] [--adopt-orphans]',
+  '       npm run rtws -- rebind salesforce --confirm <org_id>',
+  '       npm run rtws -- backfill --from stripe [--dry-run] [--adopt-orphans] [--invoices]',
   '       npm run rtws -- backfill --from postgres [--dry-run]',
 ].join('\n');
 
@@ -59,6 +64,7 @@ function args() {
       from: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       'adopt-orphans': { type: 'boolean', default: false },
+      invoices: { type: 'boolean', default: false },
     },
   });
 }
@@ -78,26 +84,50 @@ async function main(): Promise<number> {
   if (
     command === 'backfill' &&
     positionals.length === 1 &&
-    (from === 'stripe' || (from === 'postgres' && !adoptOrphans))
+    (from === 'stripe' || (from === 'postgres' && !adoptOrphans && !values.invoices))
   )
-    return backfill(loadConfig(process.env), from, { dryRun: values['dry-run'], adoptOrphans });
-  if (command === 'rebind' && target === 'stripe' && values.confirm)
-    return rebind(loadConfig(process.env), values.confirm);
+    return backfill(loadConfig(process.env), from, {
+      dryRun: values['dry-run'],
+      adoptOrphans,
+      invoices: values.invoices,
+    });
+  if (
+    command === 'rebind' &&
+    (target === 'stripe' || target === 'salesforce') &&
+    positionals.length === 2 &&
+    values.confirm
+  )
+    return rebind(loadConfig(process.env), target, values.confirm);
   console.error(USAGE);
   return 2;
 }
 
-/** Binds this database to the account of STRIPE_SECRET_KEY, which must be `confirm`. */
-async function rebind(config: Config, confirm: string): Promise<number> {
-  const secretKey = config.stripe.secretKey;
-  if (!secretKey) throw new ConfigError('STRIPE_SECRET_KEY', "rebind needs the new account's key");
-  const account = await stripeAccount(
-    stripeClient({ secretKey, apiBase: config.stripe.apiBase }),
-    secretKey,
-  );
+/** The account the configured credentials of `target` belong to. */
+async function accountOf(
+  config: Config,
+  target: TargetName,
+): Promise<{ id: string; livemode: boolean }> {
+  if (target === 'stripe') {
+    const secretKey = config.stripe.secretKey;
+    if (!secretKey)
+      throw new ConfigError('STRIPE_SECRET_KEY', "rebind needs the new account's key");
+    return stripeAccount(stripeClient({ secretKey, apiBase: config.stripe.apiBase }), secretKey);
+  }
+  const { loginUrl, clientId, clientSecret } = config.salesforce;
+  if (!loginUrl || !clientId || !clientSecret)
+    throw new ConfigError(
+      'SALESFORCE_LOGIN_URL',
+      "rebind needs the new organization's credentials",
+    );
+  return salesforceOrganization({ loginUrl, clientId, clientSecret });
+}
+
+/** Binds this database to the account the target's credentials belong to, which must be `confirm`. */
+async function rebind(config: Config, target: TargetName, confirm: string): Promise<number> {
+  const account = await accountOf(config, target);
   if (account.id !== confirm)
     throw new Refused(
-      `STRIPE_SECRET_KEY belongs to ${account.id}, not ${confirm}: nothing was changed`,
+      `${target === 'stripe' ? 'STRIPE_SECRET_KEY belongs' : 'the Salesforce credentials belong'} to ${account.id}, not ${confirm}: nothing was changed`,
     );
   await ensureDatabase(config.databaseUrl);
   const sql = connectPostgres(config.databaseUrl, { applicationName: 'rtws-cli' });
@@ -110,19 +140,28 @@ async function rebind(config: Config, confirm: string): Promise<number> {
       throw new Refused(
         `workers still hold partitions (${holders.join(', ')}): stop every rtws worker first`,
       );
-    const result = await rebindTarget(sql, 'stripe', {
+    const result = await rebindTarget(sql, target, {
       accountId: account.id,
       livemode: account.livemode,
     });
-    const actors = await forgetAccountInActors(nats, names);
+    const actors = await forgetAccountInActors(nats, names, target);
     const from = result.previous ? result.previous.accountId : 'no account';
+    const next =
+      target === 'stripe'
+        ? [
+            "  Set STRIPE_WEBHOOK_SECRET to the signing secret of the new account's webhook endpoint.",
+            '  Once rtws runs again, `npm run rtws -- backfill --from stripe` links the customers the',
+            '  new account has, and `npm run rtws -- backfill --from postgres` creates the rest there.',
+          ]
+        : [
+            '  Once rtws runs again, `npm run rtws -- backfill --from postgres` upserts every customer',
+            '  into the new organization (by its external id, so records it already has are updated).',
+          ];
     console.log(
       [
-        `rebound stripe from ${from} to ${account.id} (${account.livemode ? 'live' : 'test mode'}):`,
+        `rebound ${target} from ${from} to ${account.id} (${account.livemode ? 'live' : 'test mode'}):`,
         `  ${result.archivedLinks} links archived (customer_links_archive), ${actors} actors reset`,
-        "  Set STRIPE_WEBHOOK_SECRET to the signing secret of the new account's webhook endpoint.",
-        '  Once rtws runs again, `npm run rtws -- backfill --from stripe` links the customers the',
-        '  new account has, and `npm run rtws -- backfill --from postgres` creates the rest there.',
+        ...next,
       ].join('\n'),
     );
     return 0;
@@ -141,7 +180,7 @@ async function rebind(config: Config, confirm: string): Promise<number> {
 async function backfill(
   config: Config,
   source: BackfillSource,
-  o: { dryRun: boolean; adoptOrphans: boolean },
+  o: { dryRun: boolean; adoptOrphans: boolean; invoices: boolean },
 ): Promise<number> {
   const targets: TargetName[] = [];
   if (config.stripe.secretKey) targets.push('stripe');
@@ -171,10 +210,22 @@ async function backfill(
     }
     const sources: BackfillSources = {
       postgres: resyncer({ sql, publisher, names, targets }),
-      ...(stripe ? { stripe: { stripe, sql, publisher, names, match: config.match } } : {}),
+      ...(stripe
+        ? {
+            stripe: {
+              stripe,
+              sql,
+              publisher,
+              publishInbound: inboundPublisher(jetstream(nats)),
+              names,
+              match: config.match,
+            },
+          }
+        : {}),
     };
     const options = {
       ...(o.adoptOrphans ? { adopt_orphans: true } : {}),
+      ...(o.invoices ? { objects: ['customer' as const, 'invoice' as const] } : {}),
       ...(source === 'postgres' ? { targets } : {}),
     };
     const show = progressPrinter();
@@ -301,7 +352,11 @@ async function leaseHolders(nats: NatsConnection, names: Names): Promise<string[
 }
 
 /** Forgets the old account in every customer actor's snapshot, with revision CAS. */
-async function forgetAccountInActors(nats: NatsConnection, names: Names): Promise<number> {
+async function forgetAccountInActors(
+  nats: NatsConnection,
+  names: Names,
+  target: TargetName,
+): Promise<number> {
   const store = await openSnapshotStore(jetstream(nats), names.bucket('ACTORS'));
   let n = 0;
   for await (const id of store.keys()) {
@@ -310,7 +365,7 @@ async function forgetAccountInActors(nats: NatsConnection, names: Names): Promis
       const stored = await store.load(id);
       if (!stored) break;
       const value = stored.value as { machineVersion: number; snapshot: PersistedCustomer };
-      const snapshot = forgetTargetAccount(value.snapshot, 'stripe');
+      const snapshot = forgetTargetAccount(value.snapshot, target);
       if (snapshot === value.snapshot) break;
       try {
         await store.save(id, { ...value, snapshot }, stored.revision);

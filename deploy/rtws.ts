@@ -25,6 +25,8 @@ import { startWorker, type WorkerStats } from '../adapters/worker/start-worker.t
 import { startCustomerInbound } from '../adapters/worker/stripe-customer-inbound.ts';
 import { stripeCatchUp } from '../adapters/worker/stripe-catch-up.ts';
 import { checkStripeBinding } from '../adapters/worker/stripe-binding.ts';
+import { checkTargetBinding } from '../adapters/worker/target-binding.ts';
+import { salesforceOrganization } from '../adapters/salesforce/client.ts';
 import { resyncer } from '../adapters/worker/resync.ts';
 import {
   backfillRunner,
@@ -89,6 +91,28 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
         })
       : undefined;
   const stripeReady = () => binding?.bound ?? true;
+  const sf = config.salesforce;
+  const salesforceBinding =
+    sf.loginUrl && sf.clientId && sf.clientSecret && config.roles.includes('worker')
+      ? await checkTargetBinding({
+          target: 'salesforce',
+          credentials: 'credentials',
+          account: () =>
+            salesforceOrganization({
+              loginUrl: sf.loginUrl!,
+              clientId: sf.clientId!,
+              clientSecret: sf.clientSecret!,
+              timeoutMs: CALL_TIMEOUT_MS,
+            }),
+          sql,
+          log,
+        }).catch(async (err: unknown) => {
+          binding?.stop();
+          await sql.end({ timeout: 5 });
+          throw err;
+        })
+      : undefined;
+  const salesforceReady = () => salesforceBinding?.bound ?? true;
 
   const nats = await connectNats({ servers: config.natsServers, name: 'rtws' });
   const jsm = await jetstreamManager(nats);
@@ -96,6 +120,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
 
   const closers: (() => Promise<void>)[] = [];
   if (binding) closers.push(async () => binding.stop());
+  if (salesforceBinding) closers.push(async () => salesforceBinding.stop());
   const apiToken = config.apiToken ?? randomBytes(24).toString('base64url');
 
   let publisher: OutboxPublisher | undefined;
@@ -131,6 +156,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
             stripe,
             sql,
             publisher: jetStreamPublisher(jetstream(nats)),
+            publishInbound: inboundPublisher(jetstream(nats)),
             names,
             match: config.match,
           },
@@ -160,7 +186,8 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
     if (catchUp) closers.push(() => catchUp.stop());
     const worker = await startWorker({
       ...(catchUp ? { beforeResume: () => catchUp.run() } : {}),
-      targetReady: (target) => target !== 'stripe' || stripeReady(),
+      targetReady: (target) =>
+        target === 'stripe' ? stripeReady() : target === 'salesforce' ? salesforceReady() : true,
       // A stable identity, held exclusively, lets a restart take its partitions back early.
       ...(config.workerId
         ? {

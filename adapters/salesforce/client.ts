@@ -67,3 +67,18 @@ export async function connectSalesforce(o: SalesforceClientOptions): Promise<Con
   await conn.authorize({ grant_type: 'client_credentials' });
   return conn;
 }
+
+/**
+ * The organization the credentials belong to, from the identity URL of the token response
+ * (`…/id/<orgId>/<userId>`). A sandbox is told by its login URL (`test.salesforce.com`, or a My
+ * Domain with `.sandbox.`): it is bound as not live.
+ */
+export async function salesforceOrganization(
+  o: SalesforceClientOptions,
+): Promise<{ id: string; livemode: boolean }> {
+  const conn = await connectSalesforce(o);
+  const id = conn.userInfo?.organizationId;
+  if (!id) throw new Error('the Salesforce token response named no organization');
+  const host = new URL(o.loginUrl).hostname;
+  return { id, livemode: !(host === 'test.salesforce.com' || host.includes('.sandbox.')) };
+}

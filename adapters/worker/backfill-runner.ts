@@ -97,6 +97,7 @@ async function pageOf(
     {
       dryRun,
       adoptOrphans: options.adopt_orphans === true,
+      invoices: options.objects?.includes('invoice') === true,
     },
   );
 }

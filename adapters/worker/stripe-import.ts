@@ -25,6 +25,8 @@ import { encodeRecordedEvent } from '../../actors/runtime/outcome-message.ts';
 import type { Sql } from '../postgres/connect.ts';
 import type { Ambiguity, DecisionSample } from '../postgres/backfills.ts';
 import { fieldsOf } from '../stripe/mapper.ts';
+import { RTWS_INVOICE_ID_KEY } from '../../core/invoice.ts';
+import type { InboundPublish } from '../jetstream/inbound.ts';
 import { stripeBornId } from './stripe-customer-inbound.ts';
 
 export const IMPORT_DECISIONS = [
@@ -36,6 +38,10 @@ export const IMPORT_DECISIONS = [
   'orphan',
   'unlinked_ours',
   'email_in_catalogue',
+  'invoice_record',
+  'invoice_known',
+  'invoice_foreign',
+  'invoice_customer_not_imported',
 ] as const;
 export type ImportDecision = (typeof IMPORT_DECISIONS)[number];
 
@@ -49,7 +55,14 @@ const REASONS: Record<ImportDecision, string> = {
   unlinked_ours: 'its metadata.rtws_id names a catalogue customer linked elsewhere: not imported',
   email_in_catalogue:
     'a catalogue customer has this email but cannot be matched (matching off, or it is linked)',
+  invoice_record: 'recorded against its customer, with origin stripe (it is never issued again)',
+  invoice_known: 'already recorded',
+  invoice_foreign: 'its metadata.rtws_invoice_id names no invoice of this catalogue: not recorded',
+  invoice_customer_not_imported: 'its customer is not (and will not be) in the catalogue',
 };
+
+/** The invoice walk's cursors start with this, after the customers' walk. */
+export const INVOICES_CURSOR = 'invoices:';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const encoder = new TextEncoder();
@@ -58,6 +71,8 @@ export interface ImportDeps {
   readonly stripe: Stripe;
   readonly sql: Sql;
   readonly publisher: DurablePublisher;
+  /** Where invoices go to be recorded: INBOUND, as their webhooks would. */
+  readonly publishInbound?: InboundPublish;
   readonly names: Names;
   /** Default: by email, the Stripe customer's values kept. */
   readonly match?: { readonly by: 'email' | 'none'; readonly merge: 'stripe' | 'catalogue' };
@@ -68,6 +83,8 @@ export interface ImportDeps {
 export interface ImportPageOptions {
   readonly dryRun?: boolean;
   readonly adoptOrphans?: boolean;
+  /** After the customers, walk the account's invoices too. */
+  readonly invoices?: boolean;
 }
 
 /** One page of the walk, decided (and, unless a dry run, handed over). */
@@ -84,6 +101,8 @@ export async function importPage(
   cursor: string | null,
   options: ImportPageOptions = {},
 ): Promise<ImportPage> {
+  if (cursor?.startsWith(INVOICES_CURSOR))
+    return invoicePage(o, cursor.slice(INVOICES_CURSOR.length) || null, options);
   const page = await o.stripe.customers.list({
     limit: 100,
     ...(cursor ? { starting_after: cursor } : {}),
@@ -108,7 +127,96 @@ export async function importPage(
       await handOverMatch(o, c, pair.customerId);
     }
   }
+  if (!page.has_more && options.invoices)
+    return { cursor: INVOICES_CURSOR, more: true, decisions, ambiguities };
   return { cursor: page.data.at(-1)?.id ?? cursor, more: page.has_more, decisions, ambiguities };
+}
+
+/**
+ * One page of the account's invoices, each recorded against its customer as its `invoice.created`
+ * webhook would be: published to INBOUND, where the invoice consumer waits for a customer handed
+ * over by this import to be linked. Its status is the invoice's as listed now.
+ */
+async function invoicePage(
+  o: ImportDeps,
+  after: string | null,
+  options: ImportPageOptions,
+): Promise<ImportPage> {
+  const page = await o.stripe.invoices.list({
+    limit: 100,
+    expand: ['data.customer'],
+    ...(after ? { starting_after: after } : {}),
+  });
+  const ids = page.data.map((i) => i.id);
+  const known = new Set(
+    (
+      await o.sql<{ stripe_invoice_id: string }[]>`
+        SELECT stripe_invoice_id FROM invoices WHERE stripe_invoice_id = ANY(${o.sql.array(ids)})`
+    ).map((r) => r.stripe_invoice_id),
+  );
+  const named = page.data
+    .map((i) => i.metadata?.[RTWS_INVOICE_ID_KEY])
+    .filter((v): v is string => !!v && UUID.test(v));
+  const ours = new Set(
+    (
+      await o.sql<
+        { id: string }[]
+      >`SELECT id FROM invoices WHERE id = ANY(${o.sql.array(named)}::uuid[])`
+    ).map((r) => r.id),
+  );
+  const customers = new Map<string, Stripe.Customer>();
+  for (const i of page.data)
+    if (
+      i.customer &&
+      typeof i.customer === 'object' &&
+      !('deleted' in i.customer && i.customer.deleted)
+    )
+      customers.set(i.customer.id, i.customer);
+  const fates = await decide(o.sql, [...customers.values()]);
+  // A customer this import matched by email is linked (or being linked): its invoices go too.
+  for (const [id, fate] of fates)
+    if (fate === 'email_in_catalogue') {
+      const pair = await pairOf(o, customers.get(id)!);
+      if (pair?.decision === 'match') fates.set(id, 'match');
+    }
+  const decisions: (DecisionSample & { decision: ImportDecision })[] = [];
+  for (const invoice of page.data) {
+    const customerId =
+      typeof invoice.customer === 'string' ? invoice.customer : invoice.customer?.id;
+    const rtwsInvoiceId = invoice.metadata?.[RTWS_INVOICE_ID_KEY];
+    let fate = customerId ? fates.get(customerId) : undefined;
+    if (fate === 'orphan' && options.adoptOrphans) fate = 'adopt';
+    const decision: ImportDecision = known.has(invoice.id)
+      ? 'invoice_known'
+      : rtwsInvoiceId !== undefined && !ours.has(rtwsInvoiceId)
+        ? 'invoice_foreign'
+        : fate === 'linked' || fate === 'insert' || fate === 'adopt' || fate === 'match'
+          ? 'invoice_record'
+          : 'invoice_customer_not_imported';
+    decisions.push({ id: invoice.id, decision, reason: REASONS[decision] });
+    if (decision !== 'invoice_record' || options.dryRun) continue;
+    if (!o.publishInbound)
+      throw new Error('invoices cannot be imported here: no INBOUND publisher');
+    const event = {
+      id: `evt_import_${invoice.id.slice('in_'.length)}`,
+      object: 'event',
+      type: 'invoice.created',
+      created: invoice.created,
+      data: { object: { ...invoice, customer: customerId } },
+    };
+    await o.publishInbound(
+      o.names.inboundSubject('stripe', event.type),
+      encoder.encode(JSON.stringify(event)),
+      `stripe:import:${invoice.id}`,
+    );
+  }
+  const cursor = page.data.at(-1)?.id;
+  return {
+    cursor: `${INVOICES_CURSOR}${cursor ?? after ?? ''}`,
+    more: page.has_more,
+    decisions,
+    ambiguities: [],
+  };
 }
 
 /**

@@ -2,11 +2,13 @@
 // key's account; a start with a key of another account exits 2, naming both accounts and the
 // command that rebinds, and deletes nothing; `npm run rtws -- rebind stripe --confirm <acct>`
 // archives the old links and lets rtws run against the new account. A Stripe that cannot be
-// reached at start pauses the Stripe target only.
+// reached at start pauses the Stripe target only. Salesforce is bound the same way, to the
+// organization its credentials belong to.
 import { createServer } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startStripeEmulator, type StripeEmulator } from '../../adapters/stripe/emulator/index.ts';
+import { startSalesforceEmulator } from '../../adapters/salesforce/emulator/index.ts';
 import { stripeClient } from '../../adapters/stripe/client.ts';
 import { apiUrlOf, spawnCli, spawnRtws, type RtwsProcess } from '../harness/process.ts';
 import {
@@ -254,5 +256,57 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+test('Salesforce credentials of another organization refuse to start; rebind moves on', async (ctx) => {
+  const t = await testEnvironment();
+  const o = await observe(t);
+  const stripe = await startStripeEmulator({ port: 0, searchLagMs: 0 });
+  const sfA = await startSalesforceEmulator({ port: 0 });
+  const sfB = await startSalesforceEmulator({ port: 0 });
+  const env = (sf: typeof sfA) => ({
+    ...envFor(t, stripe.url),
+    SALESFORCE_LOGIN_URL: sf.loginUrl,
+    SALESFORCE_CLIENT_ID: sf.clientId,
+    SALESFORCE_CLIENT_SECRET: sf.clientSecret,
+  });
+  try {
+    assert.is.not(sfA.orgId, sfB.orgId);
+    const first = spawnRtws(env(sfA));
+    ctx.children.push(first);
+    const { id } = await apiClient(await apiUrlOf(first)).create({ name: 'In org A' });
+    const link = () =>
+      o.sql<{ external_id: string }[]>`
+        SELECT external_id FROM customer_links WHERE customer_id = ${id} AND target = 'salesforce'`;
+    assert.ok((await eventually(link, (rows) => rows.length === 1))[0], 'linked in org A');
+    const [bound] = await o.sql<{ account_id: string }[]>`
+      SELECT account_id FROM target_bindings WHERE target = 'salesforce'`;
+    assert.is(bound?.account_id, sfA.orgId);
+    assert.is(await first.kill('SIGTERM'), 0);
+
+    const wrong = spawnRtws(env(sfB));
+    ctx.children.push(wrong);
+    assert.is(await wrong.exited, 2, wrong.output());
+    assert.match(wrong.output(), new RegExp(`rebind salesforce --confirm ${sfB.orgId}`));
+    assert.is((await link()).length, 1, 'the link is untouched');
+
+    const rebind = spawnCli(['rebind', 'salesforce', '--confirm', sfB.orgId], env(sfB));
+    assert.is(await rebind.exited, 0, rebind.output());
+    assert.match(rebind.output(), /1 links archived/);
+    const second = spawnRtws(env(sfB));
+    ctx.children.push(second);
+    await apiUrlOf(second);
+    // The switch on is not new (Salesforce was on before): the export is the operator's.
+    const exported = spawnCli(['backfill', '--from', 'postgres'], env(sfB));
+    assert.is(await exported.exited, 0, exported.output());
+    const inB = await eventually(link, (rows) => rows.length === 1, 30_000);
+    assert.is(inB.length, 1, 'linked in org B');
+  } finally {
+    await stripe.close();
+    await sfA.close();
+    await sfB.close();
+    await o.close();
+    await t.cleanup();
+  }
+});
 
 test.run();

@@ -41,9 +41,26 @@ test.before(async (ctx) => {
   });
   for (let i = 0; i < EXISTING; i++)
     await ctx.stripe.customers.create({ name: `Existing ${i}`, email: `existing${i}@example.com` });
+  // Invoices the account had: one paid, one open, and one of an ambiguous customer (below).
+  const invoiceFor = async (customer: string, amount: number, paid = false) => {
+    const draft = await ctx.stripe.invoices.create({
+      customer,
+      currency: 'eur',
+      collection_method: 'send_invoice',
+      days_until_due: 30,
+      pending_invoice_items_behavior: 'exclude',
+    });
+    await ctx.stripe.invoiceItems.create({ customer, invoice: draft.id, amount, currency: 'eur' });
+    const open = await ctx.stripe.invoices.finalizeInvoice(draft.id);
+    if (paid) await ctx.stripe.invoices.pay(open.id, { paid_out_of_band: true });
+  };
+  const [first, second] = (await ctx.stripe.customers.list({ limit: 2 })).data;
+  await invoiceFor(first!.id, 1_200, true);
+  await invoiceFor(second!.id, 3_400);
   // Two Stripe customers share an email the catalogue also has: ambiguous, left for a person.
   await ctx.stripe.customers.create({ name: 'Dup one', email: 'dup@example.com' });
-  await ctx.stripe.customers.create({ name: 'Dup two', email: 'DUP@example.com' });
+  const dup = await ctx.stripe.customers.create({ name: 'Dup two', email: 'DUP@example.com' });
+  await invoiceFor(dup.id, 500);
   // A catalogue row loaded before capture existed (triggers off, as a bulk load does): never
   // published, so no target has it; it shares the two Stripe customers' email.
   await ctx.o.sql.begin(async (tx) => {
@@ -56,6 +73,8 @@ test.before(async (ctx) => {
     STRIPE_API_BASE: ctx.emu.url,
     STRIPE_WEBHOOK_SECRET: 'whsec_backfills',
     RTWS_CATCHUP_MARGIN_S: '0',
+    // The backfills here are the ones the tests start.
+    RTWS_AUTO_EXPORT: 'false',
   });
 });
 test.after(async (ctx) => {
@@ -96,6 +115,7 @@ test('bad input gets a 400 naming the field and starts nothing', async (ctx) => 
     [{}, 'source'],
     [{ source: 'postgres', adopt_orphans: true }, 'adopt_orphans'],
     [{ source: 'stripe', objects: ['customer', 'subscription'] }, 'objects.1'],
+    [{ source: 'postgres', objects: ['customer'] }, 'objects'],
     [{ source: 'stripe', speed: 'max' }, 'speed'],
   ];
   for (const [body, field] of cases) {
@@ -182,6 +202,42 @@ test('a backfill is paused, refused twice, resumed and read to its end', async (
   assert.match(metrics, new RegExp(`rtws_backfill_scanned\\{source="stripe"\\} ${EXISTING + 2}`));
   assert.match(metrics, /rtws_backfill_decisions\{source="stripe",decision="ambiguous"\} 2/);
   assert.match(metrics, /rtws_backfill_running\{source="stripe"\} 0/);
+});
+
+test("an import with invoices records the account's invoices against their customers, once", async (ctx) => {
+  const importWithInvoices = async () => {
+    const started = await call(ctx, 'POST', '/backfills', {
+      source: 'stripe',
+      objects: ['customer', 'invoice'],
+    });
+    assert.is(started.status, 202, JSON.stringify(started.body));
+    return eventually(
+      async () => (await call(ctx, 'GET', `/backfills/${started.body.id}`)).body,
+      (b) => b.state !== 'running',
+      30_000,
+    );
+  };
+  const first = await importWithInvoices();
+  assert.is(first.state, 'done', JSON.stringify(first));
+  assert.is(first.counts.invoice_record, 2, JSON.stringify(first.counts));
+  assert.is(first.counts.invoice_customer_not_imported, 1, 'the ambiguous customer has none');
+  const recorded = await eventually(
+    () =>
+      ctx.o.sql<{ status: string; total: number; origin: string }[]>`
+        SELECT status, total, origin FROM invoices ORDER BY total`,
+    (rows) => rows.length === 2,
+    20_000,
+  );
+  assert.equal(
+    recorded.map((r) => ({ ...r })),
+    [
+      { status: 'paid', total: 1_200, origin: 'stripe' },
+      { status: 'open', total: 3_400, origin: 'stripe' },
+    ],
+  );
+  const again = await importWithInvoices();
+  assert.is(again.counts.invoice_known, 2, JSON.stringify(again.counts));
+  assert.is(again.counts.invoice_record, undefined);
 });
 
 test('a cancelled backfill stops, and another of its source may start', async (ctx) => {

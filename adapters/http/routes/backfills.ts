@@ -126,8 +126,6 @@ export const backfillRoutes: FastifyPluginAsyncTypebox<BackfillRoutesOptions> = 
         );
       if (objects !== undefined && source !== 'stripe')
         throw new ValidationError('objects applies to an import from Stripe only', 'objects');
-      if (objects?.includes('invoice'))
-        throw new ValidationError('invoices cannot be imported yet: only "customer"', 'objects');
       if (source === 'stripe' && !sources.stripe)
         throw new ValidationError(
           'no STRIPE_SECRET_KEY is configured: nothing to import from',
@@ -135,6 +133,7 @@ export const backfillRoutes: FastifyPluginAsyncTypebox<BackfillRoutesOptions> = 
         );
       const options = {
         ...(adopt_orphans !== undefined ? { adopt_orphans } : {}),
+        ...(objects !== undefined ? { objects: [...objects] } : {}),
         ...(source === 'postgres' ? { targets: [...targets] } : {}),
       };
       if (dry_run) return reply.code(200).send(await dryRunBackfill(sources, source, options));
