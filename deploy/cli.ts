@@ -1,5 +1,6 @@
 // `npm run rtws -- <command>`: operator commands, configured by the same environment as rtws.
-//   rebind stripe --confirm <acct_id>   bind this database to the account of STRIPE_SECRET_KEY
+//   rebind stripe --confirm <acct_id> [--discard-inbound]
+//                                       bind this database to the account of STRIPE_SECRET_KEY
 //   rebind salesforce --confirm <org_id>
 //                                       bind it to the organization of the Salesforce credentials
 //   backfill --from stripe [--dry-run] [--adopt-orphans] [--invoices]
@@ -8,7 +9,7 @@
 //                                       offer catalogue customers missing a link to their targets
 // Exit codes: 0 done, 1 refused or failed (with the reason), 2 bad usage or configuration.
 import { parseArgs } from 'node:util';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { loadConfig, type Config } from '../core/config.ts';
 import { ConcurrencyError, ConfigError } from '../core/errors.ts';
@@ -30,6 +31,8 @@ import {
 import { jetStreamPublisher } from '../adapters/jetstream/durable-publisher.ts';
 import { inboundPublisher } from '../adapters/jetstream/inbound.ts';
 import { resyncer } from '../adapters/worker/resync.ts';
+import { CUSTOMER_INBOUND_DURABLE } from '../adapters/worker/stripe-customer-inbound.ts';
+import { INVOICE_INBOUND_DURABLE } from '../adapters/worker/invoice-inbound.ts';
 import { bindingOf } from '../adapters/postgres/bindings.ts';
 import {
   BackfillActiveError,
@@ -48,7 +51,7 @@ import {
 import { silentLogger } from '../core/ports.ts';
 
 const USAGE = [
-  'usage: npm run rtws -- rebind stripe --confirm <acct_id>',
+  'usage: npm run rtws -- rebind stripe --confirm <acct_id> [--discard-inbound]',
   '       npm run rtws -- rebind salesforce --confirm <org_id>',
   '       npm run rtws -- backfill --from stripe [--dry-run] [--adopt-orphans] [--invoices]',
   '       npm run rtws -- backfill --from postgres [--dry-run]',
@@ -65,6 +68,7 @@ function args() {
       'dry-run': { type: 'boolean', default: false },
       'adopt-orphans': { type: 'boolean', default: false },
       invoices: { type: 'boolean', default: false },
+      'discard-inbound': { type: 'boolean', default: false },
     },
   });
 }
@@ -97,7 +101,7 @@ async function main(): Promise<number> {
     positionals.length === 2 &&
     values.confirm
   )
-    return rebind(loadConfig(process.env), target, values.confirm);
+    return rebind(loadConfig(process.env), target, values.confirm, values['discard-inbound']);
   console.error(USAGE);
   return 2;
 }
@@ -123,7 +127,12 @@ async function accountOf(
 }
 
 /** Binds this database to the account the target's credentials belong to, which must be `confirm`. */
-async function rebind(config: Config, target: TargetName, confirm: string): Promise<number> {
+async function rebind(
+  config: Config,
+  target: TargetName,
+  confirm: string,
+  discardInbound: boolean,
+): Promise<number> {
   const account = await accountOf(config, target);
   if (account.id !== confirm)
     throw new Refused(
@@ -140,6 +149,7 @@ async function rebind(config: Config, target: TargetName, confirm: string): Prom
       throw new Refused(
         `workers still hold partitions (${holders.join(', ')}): stop every rtws worker first`,
       );
+    if (target === 'stripe') await drainInbound(nats, names, discardInbound);
     const result = await rebindTarget(sql, target, {
       accountId: account.id,
       livemode: account.livemode,
@@ -333,6 +343,32 @@ function progressPrinter() {
       drawn = false;
     },
   };
+}
+
+/**
+ * Events of the old account still waiting in INBOUND would be mapped against the new binding,
+ * where their customers are not linked: each would become a new Stripe-born customer. A rebind
+ * waits until they are applied (run rtws with the old key until INBOUND is drained), or discards
+ * them on request.
+ */
+async function drainInbound(nats: NatsConnection, names: Names, discard: boolean): Promise<void> {
+  const jsm = await jetstreamManager(nats);
+  const stream = names.streams.inbound;
+  const stored = (await jsm.streams.info(stream).catch(() => undefined))?.state.messages ?? 0;
+  let waiting = 0;
+  for (const durable of [CUSTOMER_INBOUND_DURABLE, INVOICE_INBOUND_DURABLE]) {
+    const info = await jsm.consumers.info(stream, `${stream}_${durable}`).catch(() => undefined);
+    // No consumer yet (no worker ever ran): everything stored is still to be applied.
+    waiting = Math.max(waiting, info ? info.num_pending + info.num_ack_pending : stored);
+  }
+  if (waiting === 0) return;
+  if (!discard)
+    throw new Refused(
+      `${waiting} Stripe events of the old account are not applied yet (INBOUND): start rtws with ` +
+        'the old key until they are, or add --discard-inbound to drop them',
+    );
+  await jsm.streams.purge(stream);
+  console.log(`  ${waiting} Stripe events of the old account discarded from INBOUND`);
 }
 
 /** Workers holding partition leases now; none when no worker ever ran. */

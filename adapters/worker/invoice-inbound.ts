@@ -30,6 +30,9 @@ export interface InvoiceInboundOptions {
   retry?: BackoffPolicy;
 }
 
+/** The invoice consumer's durable: `<INBOUND stream>_invoices`. */
+export const INVOICE_INBOUND_DURABLE = 'invoices';
+
 /** The DLQ source of these events: their letters are on `<ns>.dlq.stripe-invoices`. */
 export const INVOICE_DLQ_SOURCE = 'stripe-invoices';
 
@@ -39,7 +42,7 @@ export function startInvoiceInbound(o: InvoiceInboundOptions): Promise<InboundCo
     names: o.names,
     log: o.log,
     deadLetters: o.deadLetters,
-    durable: 'invoices',
+    durable: INVOICE_INBOUND_DURABLE,
     // `invoice.>` leaves `invoiceitem.*` out: a different first token.
     eventFilter: 'invoice.>',
     dlqSource: INVOICE_DLQ_SOURCE,

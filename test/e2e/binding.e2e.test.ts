@@ -5,6 +5,7 @@
 // reached at start pauses the Stripe target only. Salesforce is bound the same way, to the
 // organization its credentials belong to.
 import { createServer } from 'node:net';
+import { jetstream } from '@nats-io/jetstream';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startStripeEmulator, type StripeEmulator } from '../../adapters/stripe/emulator/index.ts';
@@ -91,8 +92,21 @@ test('a key of another account refuses to start, deletes nothing, and rebind mov
   assert.is(await mistaken.exited, 1, mistaken.output());
   assert.match(mistaken.output(), /belongs to/);
 
-  const rebind = spawnCli(['rebind', 'stripe', '--confirm', ACCOUNT_B], envFor(t, b.url));
+  // An event of the old account still waiting in INBOUND would be mapped under the new binding.
+  await jetstream(o.nats).publish(
+    t.names.inboundSubject('stripe', 'customer.updated'),
+    JSON.stringify({ id: 'evt_OldAccount1', type: 'customer.updated' }),
+    { msgID: 'evt_OldAccount1' },
+  );
+  const undrained = spawnCli(['rebind', 'stripe', '--confirm', ACCOUNT_B], envFor(t, b.url));
+  assert.is(await undrained.exited, 1, undrained.output());
+  assert.match(undrained.output(), /1 Stripe events of the old account are not applied yet/);
+  const rebind = spawnCli(
+    ['rebind', 'stripe', '--confirm', ACCOUNT_B, '--discard-inbound'],
+    envFor(t, b.url),
+  );
   assert.is(await rebind.exited, 0, rebind.output());
+  assert.match(rebind.output(), /1 Stripe events of the old account discarded/);
   assert.match(rebind.output(), /1 links archived/);
   const archived = await o.sql<{ external_id: string; account_id: string }[]>`
     SELECT external_id, account_id FROM customer_links_archive WHERE customer_id = ${id}`;
