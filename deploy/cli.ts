@@ -210,8 +210,10 @@ async function backfill(
     const stripe = secretKey
       ? stripeClient({ secretKey, apiBase: config.stripe.apiBase })
       : undefined;
+    let accountId: string | undefined;
     if (stripe && secretKey && source === 'stripe') {
       const account = await stripeAccount(stripe, secretKey);
+      accountId = account.id;
       const bound = await bindingOf(sql, 'stripe');
       if (bound && (bound.accountId !== account.id || bound.livemode !== account.livemode))
         throw new Refused(
@@ -229,6 +231,7 @@ async function backfill(
               publishInbound: inboundPublisher(jetstream(nats)),
               names,
               match: config.match,
+              binding: () => accountId,
             },
           }
         : {}),

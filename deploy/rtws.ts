@@ -91,6 +91,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
         })
       : undefined;
   const stripeReady = () => binding?.bound ?? true;
+  const stripeBinding = () => binding?.accountId;
   const sf = config.salesforce;
   const salesforceBinding =
     sf.loginUrl && sf.clientId && sf.clientSecret && config.roles.includes('worker')
@@ -159,6 +160,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
             publishInbound: inboundPublisher(jetstream(nats)),
             names,
             match: config.match,
+            binding: stripeBinding,
           },
         }
       : {}),
@@ -186,6 +188,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
     if (catchUp) closers.push(() => catchUp.stop());
     const worker = await startWorker({
       ...(catchUp ? { beforeResume: () => catchUp.run() } : {}),
+      stripeBinding,
       targetReady: (target) =>
         target === 'stripe' ? stripeReady() : target === 'salesforce' ? salesforceReady() : true,
       // A stable identity, held exclusively, lets a restart take its partitions back early.
@@ -234,6 +237,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
         deadLetters: jetStreamDeadLetters(jetstream(nats), names),
         publisher: jetStreamPublisher(jetstream(nats)),
         onMapped: (route) => metrics.inboundMapped(route),
+        binding: stripeBinding,
         inboxRetentionSeconds: config.retention.maxAgeSeconds,
       });
       closers.push(() => inbound.stop());

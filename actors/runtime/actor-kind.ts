@@ -2,7 +2,11 @@
 // stream becomes an event, how it decides, and how its snapshot is stored. The runtime's steps,
 // consumers, caches and scheduler are written once over this, for every kind.
 
-export type Parsed<E> = { ok: true; event: E } | { ok: false; reason: string };
+/**
+ * A message is an event, or it is not: `skip` marks one left out on purpose (acked and logged: one
+ * recorded under another account binding), the others are dead-lettered.
+ */
+export type Parsed<E> = { ok: true; event: E } | { ok: false; reason: string; skip?: true };
 
 /** The least a decision says: the snapshot to save. */
 export interface KindDecision<S> {

@@ -14,10 +14,14 @@ import { decodeActor, encodeActor } from './snapshot-codec.ts';
 
 export type CustomerKind = ActorKind<CustomerSnapshot, CustomerEvent, Decision>;
 
-export function customerKind(machine: CustomerMachine = customerMachine): CustomerKind {
+/** `binding`: the Stripe account the database is bound to now (events of another are skipped). */
+export function customerKind(
+  machine: CustomerMachine = customerMachine,
+  binding: () => string | undefined = () => undefined,
+): CustomerKind {
   return {
     source: 'changes',
-    parse: parseMessage,
+    parse: (data, id, at) => parseMessage(data, id, at, binding()),
     start: (id) => start(id, machine),
     decide: (snapshot, event) => decide(snapshot, event, machine),
     encode: (snapshot) => encodeActor(snapshot, machine),

@@ -7,12 +7,21 @@ import type { CustomerEvent } from '../customer/index.ts';
 import { checkRecordedEvent } from './outcome-message.ts';
 
 export type ParsedFact = { ok: true; event: CustomerFactEvent } | { ok: false; reason: string };
-export type ParsedMessage = { ok: true; event: CustomerEvent } | { ok: false; reason: string };
+export type ParsedMessage =
+  { ok: true; event: CustomerEvent } | { ok: false; reason: string; skip?: true };
 
 const FACT_TYPES = new Set(['CustomerCreated', 'CustomerUpdated', 'CustomerDeleted']);
 
-/** A captured change or a recorded event (outcome, retry request), by its `type`. */
-export function parseMessage(data: Uint8Array, customerId: string, at: number): ParsedMessage {
+/**
+ * A captured change or a recorded event (outcome, retry request), by its `type`; `binding` is the
+ * Stripe account this database is bound to, when known (see `checkRecordedEvent`).
+ */
+export function parseMessage(
+  data: Uint8Array,
+  customerId: string,
+  at: number,
+  binding?: string,
+): ParsedMessage {
   let message: unknown;
   try {
     message = JSON.parse(decoder.decode(data));
@@ -26,7 +35,7 @@ export function parseMessage(data: Uint8Array, customerId: string, at: number): 
         ok: false,
         reason: `customer id ${JSON.stringify(customerId)} is not a valid actor key`,
       };
-    return checkRecordedEvent(message, customerId, at);
+    return checkRecordedEvent(message, customerId, at, binding);
   }
   return checkFact(message, customerId, at);
 }

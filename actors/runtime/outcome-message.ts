@@ -14,15 +14,29 @@ export type RecordedEvent = Exclude<
 export interface RecordedEventMessage {
   type: RecordedEvent['type'];
   data: Record<string, unknown>;
-  metadata: { customer_id: string };
+  /**
+   * `binding`: the Stripe account the database was bound to when a Stripe event or outcome was
+   * recorded. After a rebind, one recorded under the old account is skipped, never applied.
+   */
+  metadata: { customer_id: string; binding?: string };
 }
 
 export function encodeRecordedEvent(
   customerId: string,
   event: RecordedEvent,
+  binding?: string,
 ): RecordedEventMessage {
   const { type, at: _at, ...data } = event;
-  return { type, data, metadata: { customer_id: customerId } };
+  return {
+    type,
+    data,
+    metadata: { customer_id: customerId, ...(binding !== undefined ? { binding } : {}) },
+  };
+}
+
+/** Events that say something of the Stripe account: observations, matches, call outcomes. */
+export function isStripeEvent(event: RecordedEvent): boolean {
+  return event.type.startsWith('Stripe');
 }
 
 /** The JetStream dedupe id: one per intent attempt and outcome, so a re-sent outcome is stored once. */
@@ -35,21 +49,33 @@ export function recordedEventMsgId(customerId: string, event: RecordedEvent): st
 const Envelope = Type.Object({
   type: Type.String(),
   data: Type.Record(Type.String(), Type.Unknown()),
-  metadata: Type.Object({ customer_id: Type.String() }),
+  metadata: Type.Object({ customer_id: Type.String(), binding: Type.Optional(Type.String()) }),
 });
 
 const FACT_TYPES = new Set(['CustomerCreated', 'CustomerUpdated', 'CustomerDeleted']);
 
 export type ParsedRecordedEvent =
-  { ok: true; event: RecordedEvent } | { ok: false; reason: string };
+  { ok: true; event: RecordedEvent } | { ok: false; reason: string; skip?: true };
 
+/**
+ * `binding`: the Stripe account this database is bound to now, when known. A message stamped with
+ * another one was recorded before a rebind: it is skipped.
+ */
 export function checkRecordedEvent(
   message: unknown,
   customerId: string,
   at: number,
+  binding?: string,
 ): ParsedRecordedEvent {
   if (!Value.Check(Envelope, message))
     return { ok: false, reason: 'not a { type, data, metadata } message' };
+  const stamped = message.metadata.binding;
+  if (binding !== undefined && stamped !== undefined && stamped !== binding)
+    return {
+      ok: false,
+      skip: true,
+      reason: `recorded under Stripe account ${stamped}; this database is bound to ${binding}`,
+    };
   if (FACT_TYPES.has(message.type))
     return { ok: false, reason: `${message.type} is a captured change, not a recorded event` };
   if (message.metadata.customer_id !== customerId) {

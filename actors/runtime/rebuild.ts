@@ -23,13 +23,14 @@ const FACT_TYPES = new Set(['CustomerCreated', 'CustomerUpdated', 'CustomerDelet
 export function recordedToEvent(
   customerId: string,
   recorded: RecordedEvent,
+  binding?: string,
 ): CustomerEvent | undefined {
   const type = (recorded.message as { type?: unknown } | null)?.type;
   if (typeof type === 'string' && FACT_TYPES.has(type)) {
     const parsed = checkFact(recorded.message, customerId, recorded.at);
     return parsed.ok ? parsed.event : undefined;
   }
-  const parsed = checkRecordedEvent(recorded.message, customerId, recorded.at);
+  const parsed = checkRecordedEvent(recorded.message, customerId, recorded.at, binding);
   return parsed.ok ? parsed.event : undefined;
 }
 

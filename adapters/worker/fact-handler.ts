@@ -50,7 +50,7 @@ export interface HandledRecord {
   actorId: string;
   startedAt: number;
   endedAt: number;
-  outcome: 'applied' | 'dead-lettered' | 'retrying' | 'fenced';
+  outcome: 'applied' | 'skipped' | 'dead-lettered' | 'retrying' | 'fenced';
 }
 
 /** Nak delays for failed steps: short, growing, capped well below the ack wait. */
@@ -82,6 +82,12 @@ async function decideOutcome<S, E, D extends KindDecision<S>>(
   const kind = kindOf(deps);
   // The stream's timestamp, not this process's clock: a rebuild then decides exactly the same.
   const parsed = kind.parse(m.data, actorId, recordedAt(m));
+  if (!parsed.ok && parsed.skip) {
+    if (!deps.holds()) return 'fenced';
+    m.ack();
+    deps.log.warn({ seq: m.seq, subject: m.subject, reason: parsed.reason }, 'message skipped');
+    return 'skipped';
+  }
   if (!parsed.ok) return deadLetter(deps, kind.source, m, parsed.reason);
   const working = setInterval(() => m.working(), Math.max(100, Math.floor(deps.ackWaitMs / 3)));
   try {

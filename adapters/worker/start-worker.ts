@@ -72,6 +72,11 @@ export interface WorkerOptions {
   readonly beforeResume?: () => Promise<unknown>;
   /** False while a target is paused (its account not verified yet): its calls wait. */
   readonly targetReady?: (target: TargetName) => boolean;
+  /**
+   * The Stripe account this database is bound to now: stamped on Stripe outcomes, and events
+   * stamped with another one (recorded before a rebind) are skipped.
+   */
+  readonly stripeBinding?: () => string | undefined;
 }
 
 export interface WorkerStats {
@@ -149,7 +154,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   // A call cannot be fenced: start one only while the lease outlives it.
   const callable = (owner: string) =>
     keeper.remainingMs(partitionOf(owner, names.partitions)) > callMarginMs;
-  const record = outcomeRecorder(jetStreamPublisher(js), names);
+  const record = outcomeRecorder(jetStreamPublisher(js), names, options.stripeBinding);
+  const kind = customerKind(machine, options.stripeBinding);
   /** When each held partition was taken: intents decided before then are checked before a push. */
   const heldSince = new Map<number, number>();
   const scheduler = new IntentScheduler({
@@ -180,7 +186,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     const resumed = await resumePartition(
       {
         store,
-        kind: customerKind(machine),
+        kind,
         partitions: names.partitions,
         holds: (p) => keeper.holds(p),
         offer: (id, snapshot) => {
@@ -223,6 +229,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     : undefined;
 
   const runner = partitionRunner({
+    kind,
     afterStep,
     ...(machine ? { machine } : {}),
     js,

@@ -44,6 +44,8 @@ export interface CustomerInboundOptions {
   onMapped?: (route: MappingRoute) => void;
   /** How long applied event ids stay in the inbox (at least Stripe's 3 days of retries). */
   inboxRetentionSeconds?: number;
+  /** The Stripe account bound now, stamped on each mapped event. */
+  binding?: () => string | undefined;
 }
 
 /** The inbox keeps event ids for the INBOUND stream's retention, and never less than this. */
@@ -197,7 +199,7 @@ function consumeCustomerEvents(o: CustomerInboundOptions): Promise<InboundConsum
     if (!parsed.ok) return { deadLetter: parsed.reason };
     const { observed } = parsed;
     const { customerId, route } = await mapCustomer(o.sql, observed.stripeId, observed.rtwsId);
-    const message = encodeRecordedEvent(customerId, { ...observed, at: 0 });
+    const message = encodeRecordedEvent(customerId, { ...observed, at: 0 }, o.binding?.());
     await o.publisher.publish(
       o.names.customerSubject(customerId),
       encoder.encode(JSON.stringify(message)),

@@ -76,6 +76,8 @@ export interface ImportDeps {
   readonly names: Names;
   /** Default: by email, the Stripe customer's values kept. */
   readonly match?: { readonly by: 'email' | 'none'; readonly merge: 'stripe' | 'catalogue' };
+  /** The Stripe account bound now, stamped on each customer handed over. */
+  readonly binding?: () => string | undefined;
   /** Waits, before each customer handed over, until live changes leave room in the budget. */
   readonly paced?: () => Promise<void>;
 }
@@ -341,7 +343,7 @@ async function publishTo(
   event: StripeCustomerMatched | StripeCustomerObserved,
   msgId: string,
 ): Promise<void> {
-  const message = encodeRecordedEvent(customerId, event);
+  const message = encodeRecordedEvent(customerId, event, o.binding?.());
   await o.publisher.publish(
     o.names.customerSubject(customerId),
     encoder.encode(JSON.stringify(message)),

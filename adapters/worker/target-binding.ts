@@ -5,7 +5,7 @@
 import { AccountMismatchError } from '../../core/errors.ts';
 import type { Logger } from '../../core/ports.ts';
 import type { Sql } from '../postgres/connect.ts';
-import { bindOnce } from '../postgres/bindings.ts';
+import { bindingOf, bindOnce } from '../postgres/bindings.ts';
 
 export interface TargetAccount {
   readonly id: string;
@@ -15,6 +15,8 @@ export interface TargetAccount {
 export interface TargetBinding {
   /** Whether calls may go to the target: its account is the one this database is bound to. */
   readonly bound: boolean;
+  /** The account this database is bound to: verified, or as recorded while unverified. */
+  readonly accountId: string | undefined;
   stop(): void;
 }
 
@@ -35,6 +37,7 @@ export async function checkTargetBinding(o: TargetBindingOptions): Promise<Targe
   const log = o.log.child({ component: `${o.target}-binding` });
   const name = o.target[0]!.toUpperCase() + o.target.slice(1);
   let bound = false;
+  let accountId = (await bindingOf(o.sql, o.target))?.accountId;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const check = async () => {
@@ -52,6 +55,7 @@ export async function checkTargetBinding(o: TargetBindingOptions): Promise<Targe
         o.credentials,
       );
     bound = true;
+    accountId = binding.accountId;
     log.info({ account: account.id, livemode: account.livemode }, `${name} account verified`);
   };
   const retry = () => {
@@ -88,6 +92,9 @@ export async function checkTargetBinding(o: TargetBindingOptions): Promise<Targe
   return {
     get bound() {
       return bound;
+    },
+    get accountId() {
+      return accountId;
     },
     stop() {
       stopped = true;

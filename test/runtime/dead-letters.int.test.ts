@@ -10,8 +10,12 @@ import { partitionConsumerName } from '../../adapters/jetstream/partition-consum
 import type { DeadLetterRecord } from '../../adapters/jetstream/dead-letters.ts';
 import { startTestWorker, storedActors, type TestWorker } from './fixture.ts';
 import { customerIn, fact, publishFact } from './facts.ts';
+import { encodeRecordedEvent } from '../../actors/runtime/outcome-message.ts';
+import type { HandledRecord } from '../../adapters/worker/fact-handler.ts';
 
-const test = suite<{ t: TestEnvironment; o: Observer; workers: TestWorker[] }>('runtime dead letters');
+const test = suite<{ t: TestEnvironment; o: Observer; workers: TestWorker[] }>(
+  'runtime dead letters',
+);
 
 test.before(async (ctx) => {
   ctx.workers = [];
@@ -29,7 +33,11 @@ async function deadLetters(ctx: { t: TestEnvironment; o: Observer }): Promise<De
   const jsm = await jetstreamManager(ctx.o.nats);
   const info = await jsm.streams.info(ctx.t.names.streams.dlq);
   const out: DeadLetterRecord[] = [];
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+  for (
+    let seq = info.state.first_seq;
+    seq <= info.state.last_seq && info.state.messages > 0;
+    seq++
+  ) {
     const m = await jsm.streams.getMessage(ctx.t.names.streams.dlq, { seq });
     if (m) out.push(m.json<DeadLetterRecord>());
   }
@@ -45,21 +53,37 @@ test('garbage, a non-fact and a misaddressed fact are dead-lettered; the partiti
   const js = jetstream(nats);
   const garbage = new Uint8Array([0xff, 0xfe, 0x00, 0x41]);
   const garbageSeq = (await js.publish(names.customerSubject(customer), garbage)).seq;
-  const shapeSeq = (await js.publish(names.customerSubject(customer), JSON.stringify({ type: 'CustomerUpdated', data: 'nope' }))).seq;
-  const misaddressedSeq = (await js.publish(names.customerSubject(stranger), JSON.stringify(fact(customer, 1)))).seq;
+  const shapeSeq = (
+    await js.publish(
+      names.customerSubject(customer),
+      JSON.stringify({ type: 'CustomerUpdated', data: 'nope' }),
+    )
+  ).seq;
+  const misaddressedSeq = (
+    await js.publish(names.customerSubject(stranger), JSON.stringify(fact(customer, 1)))
+  ).seq;
   await publishFact(nats, names, fact(customer, 1));
   await publishFact(nats, names, fact(customer, 2, 'After the garbage'));
 
   const tw = await startTestWorker(ctx.t);
   ctx.workers.push(tw);
 
-  const letters = await eventually(() => deadLetters(ctx), (l) => l.length >= 3, 15_000, 100);
+  const letters = await eventually(
+    () => deadLetters(ctx),
+    (l) => l.length >= 3,
+    15_000,
+    100,
+  );
   assert.is(letters.length, 3);
   const bySeq = (seq: number) => letters.find((l) => l.stream_seq === seq);
   const [bytes, shape, misaddressed] = [bySeq(garbageSeq), bySeq(shapeSeq), bySeq(misaddressedSeq)];
   assert.is(bytes!.subject, names.customerSubject(customer));
   assert.match(bytes!.reason, /not JSON/);
-  assert.equal([...Buffer.from(bytes!.data_base64, 'base64')], [...garbage], 'the original bytes, untouched');
+  assert.equal(
+    [...Buffer.from(bytes!.data_base64, 'base64')],
+    [...garbage],
+    'the original bytes, untouched',
+  );
   assert.match(shape!.reason, /not a CustomerChanged/);
   assert.match(misaddressed!.reason, /does not match/);
   assert.ok(letters.every((l) => l.source === 'changes' && l.stream === names.streams.changes));
@@ -94,17 +118,93 @@ test('a fact that keeps failing is dead-lettered with its last error on its last
   const kv = await new Kvm(jetstream(nats)).create(names.bucket('ACTORS'));
   await kv.put(customer, JSON.stringify({ machineVersion: -1, snapshot: {} }));
   const before = (await deadLetters(ctx)).length;
-  const seq = (await jetstream(nats).publish(names.customerSubject(customer), JSON.stringify(fact(customer, 1)))).seq;
+  const seq = (
+    await jetstream(nats).publish(
+      names.customerSubject(customer),
+      JSON.stringify(fact(customer, 1)),
+    )
+  ).seq;
 
   const tw = await startTestWorker(ctx.t, { delivery: { maxDeliver: 3 } });
   ctx.workers.push(tw);
 
-  const letters = await eventually(() => deadLetters(ctx), (l) => l.length > before, 15_000, 100);
+  const letters = await eventually(
+    () => deadLetters(ctx),
+    (l) => l.length > before,
+    15_000,
+    100,
+  );
   const letter = letters.find((l) => l.stream_seq === seq);
   assert.ok(letter, 'the failing fact is in the DLQ');
   assert.is(letter.deliveries, 3);
   assert.match(letter.reason, /SnapshotFormatError: .*machine version -1/);
   assert.is(tw.worker.stats.deadLettered, 1);
+});
+
+test('a Stripe event recorded under another account binding is skipped: acked, never applied, no letter', async (ctx) => {
+  const { names } = ctx.t;
+  const { nats } = ctx.o;
+  // One worker, this one, holds every partition.
+  for (const w of ctx.workers.splice(0)) await w.close();
+  const customer = customerIn(names, 5);
+  const handled: HandledRecord[] = [];
+  const lettersBefore = (await deadLetters(ctx)).length;
+  const observed = (eventId: string, binding?: string) =>
+    encodeRecordedEvent(
+      customer,
+      {
+        type: 'StripeCustomerObserved',
+        eventId,
+        eventType: 'customer.updated',
+        stripeId: 'cus_OldAccount',
+        created: 1_700_000_000,
+        key: null,
+        fields: {
+          name: 'From the old account',
+          email: null,
+          phone: null,
+          address: null,
+          metadata: {},
+        },
+        rtwsId: customer,
+        at: 0,
+      },
+      binding,
+    );
+  await publishFact(nats, names, fact(customer, 1));
+  const js = jetstream(nats);
+  const stale = (
+    await js.publish(
+      names.customerSubject(customer),
+      JSON.stringify(observed('evt_old', 'acct_Old')),
+    )
+  ).seq;
+  const current = (
+    await js.publish(
+      names.customerSubject(customer),
+      JSON.stringify(observed('evt_new', 'acct_New')),
+    )
+  ).seq;
+  const unstamped = (
+    await js.publish(names.customerSubject(customer), JSON.stringify(observed('evt_plain')))
+  ).seq;
+  const tw = await startTestWorker(ctx.t, {
+    workerId: 'binding-worker',
+    stripeBinding: () => 'acct_New',
+    onHandled: (r) => handled.push(r),
+  });
+  ctx.workers.push(tw);
+  const done = await eventually(
+    async () => handled.filter((r) => [stale, current, unstamped].includes(r.seq)),
+    (rs) => rs.length === 3,
+    15_000,
+    100,
+  );
+  const outcome = (seq: number) => done.find((r) => r.seq === seq)?.outcome;
+  assert.is(outcome(stale), 'skipped');
+  assert.is(outcome(current), 'applied');
+  assert.is(outcome(unstamped), 'applied', 'a message from before stamps existed is applied');
+  assert.is((await deadLetters(ctx)).length, lettersBefore, 'nothing was dead-lettered');
 });
 
 test.run();
