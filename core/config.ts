@@ -208,7 +208,7 @@ export const VARIABLES = [
     parse: 'string',
     schema: Type.Union([Type.Literal('email'), Type.Literal('none')]),
     default: 'email',
-    doc: 'How an import pairs an unlinked Stripe customer with a catalogue customer: by email (case-insensitive, one candidate on each side), or not at all.',
+    doc: 'How an import, and a create in Stripe, pairs an unlinked Stripe customer with a catalogue customer: by email (case-insensitive, one candidate on each side), or not at all.',
   },
   {
     name: 'RTWS_MATCH_MERGE',

@@ -213,7 +213,8 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
       }),
       onExecuted: (target, outcome, ms) => metrics.executed(target, outcome, ms),
       executors: targetExecutors({
-        ...(secretKey ? { stripe: { ...config.stripe, secretKey } } : {}),
+        sql,
+        ...(secretKey ? { stripe: { ...config.stripe, secretKey, match: config.match } } : {}),
         ...(loginUrl && clientId && clientSecret
           ? { salesforce: { ...config.salesforce, loginUrl, clientId, clientSecret } }
           : {}),

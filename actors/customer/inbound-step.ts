@@ -168,19 +168,86 @@ export function onStripeFetched<C extends InboundContext>(ctx: C, ev: StripeCust
 
 /**
  * A match an import found: linked only while the customer is unlinked with no create that may
- * have landed (a create of ours in flight would make a second link). Fields that differ are
- * settled by the policy, each recorded as a conflict with reason `match` (there is no common base
- * and no time to judge by): the Stripe customer keeps each value it has under `stripe`, and the
- * catalogue fills the rest; under `catalogue` the catalogue's values win. What Postgres won then
- * goes to Stripe by the push rule, with `metadata.rtws_id`.
+ * have landed (a create of ours in flight would make a second link). A match a create found (it
+ * names the pending create) concludes that create instead: the customer is linked to the Stripe
+ * customer it already had, and nothing was created.
  */
 export function onStripeMatched<C extends InboundContext>(ctx: C, ev: StripeCustomerMatched): C {
   const s = ctx.targets.stripe;
+  if (s.status === 'off' || s.status === 'deleted') return ctx;
+  if (ev.intentId !== undefined) return onCreateMatched(ctx, ev);
   const desired = effectiveDesired(ctx);
-  if (s.status === 'off' || s.status === 'deleted' || desired === null || desired.deleted)
-    return ctx;
+  if (desired === null || desired.deleted) return ctx;
   if (s.externalId !== null || s.createUncertain || s.pending !== null) return ctx;
-  const ours = desired.fields;
+  return linkMatched(ctx, ev, desired.fields);
+}
+
+/**
+ * Only the report of the pending create counts. The create wrote `metadata.rtws_id` onto the
+ * Stripe customer (its claim), so that is a write of ours as of `at`. A customer deleted meanwhile
+ * is not linked: the Stripe customer existed before it, and a delete never removes what rtws did
+ * not create (the mark stays, so an import reports it as an orphan).
+ */
+function onCreateMatched<C extends InboundContext>(ctx: C, ev: StripeCustomerMatched): C {
+  const s = ctx.targets.stripe;
+  const p = s.pending;
+  if (p === null || p.op !== 'create' || p.id !== ev.intentId) return ctx;
+  const done: C = {
+    ...ctx,
+    targets: {
+      ...ctx.targets,
+      stripe: {
+        ...s,
+        pending: null,
+        attempts: 0,
+        lastError: null,
+        watermarks: { ...s.watermarks, lastPushSecond: Math.floor(ev.at / 1000) },
+      },
+    },
+  };
+  const desired = effectiveDesired(done);
+  if (desired === null || desired.deleted) return withoutCreate(done);
+  return linkMatched(done, ev, desired.fields);
+}
+
+/** Nothing was created: the next plan has nothing to delete. */
+function withoutCreate<C extends InboundContext>(c: C): C {
+  const s = c.targets.stripe;
+  return {
+    ...c,
+    targets: { ...c.targets, stripe: { ...s, status: 'new', createUncertain: false } },
+  };
+}
+
+function linkTo<C extends InboundContext>(c: C, ev: StripeCustomerMatched): C {
+  const s = c.targets.stripe;
+  return {
+    ...c,
+    targets: {
+      ...c.targets,
+      stripe: {
+        ...s,
+        status: 'synced',
+        externalId: ev.stripeId,
+        known: ev.fields,
+        createUncertain: false,
+      },
+    },
+  };
+}
+
+/**
+ * Links the pair. Fields that differ are settled by the policy, each recorded as a conflict with
+ * reason `match` (there is no common base and no time to judge by): the Stripe customer keeps
+ * each value it has under `stripe`, and the catalogue fills the rest; under `catalogue` the
+ * catalogue's values win. What Postgres won then goes to Stripe by the push rule, with
+ * `metadata.rtws_id` unless Stripe holds it already.
+ */
+function linkMatched<C extends InboundContext>(
+  ctx: C,
+  ev: StripeCustomerMatched,
+  ours: CanonicalFields,
+): C {
   const theirs = ev.fields;
   const apply: FieldPatch = {};
   const conflicts: CatalogueApply['conflicts'] = [];
@@ -211,19 +278,7 @@ export function onStripeMatched<C extends InboundContext>(ctx: C, ev: StripeCust
     settle(`metadata.${key}`, ours.metadata[key] ?? null, theirs.metadata[key] ?? null, () => {
       apply.metadata = { ...apply.metadata, [key]: theirs.metadata[key] ?? null };
     });
-  const linked: C = {
-    ...ctx,
-    targets: {
-      ...ctx.targets,
-      stripe: {
-        ...s,
-        status: 'synced',
-        externalId: ev.stripeId,
-        known: theirs,
-        createUncertain: false,
-      },
-    },
-  };
+  const linked = linkTo(ctx, ev);
   const asked =
     isEmptyPatch(apply) && conflicts.length === 0
       ? linked
@@ -240,7 +295,7 @@ export function onStripeMatched<C extends InboundContext>(ctx: C, ev: StripeCust
           },
           ev.at,
         );
-  return withRestore(asked);
+  return ev.rtwsId === ctx.customerId ? asked : withRestore(asked);
 }
 
 export function onCatalogueApplied<C extends InboundContext>(ctx: C, ev: CatalogueApplied): C {

@@ -32,15 +32,20 @@ export const StripeCustomerObserved = Type.Object({
 export type StripeCustomerObserved = Static<typeof StripeCustomerObserved>;
 
 /**
- * An import found an unlinked Stripe customer with this unlinked customer's email (and no other
- * on either side): link the two, and settle the fields that differ by the match policy.
+ * An unlinked Stripe customer with this customer's email, and no other candidate: link the two,
+ * and settle the fields that differ by the match policy. An import finds it for an unlinked
+ * customer; a create finds it instead of creating, and then names its intent.
  */
 export const StripeCustomerMatched = Type.Object({
   type: Type.Literal('StripeCustomerMatched'),
+  /** The create this match concludes; absent for an import's match. */
+  intentId: Type.Optional(Type.String()),
   stripeId: Type.String({ minLength: 1 }),
   fields: CanonicalFieldsSchema,
   /** `stripe`: the Stripe customer keeps each value it has; `catalogue`: the catalogue's win. */
   policy: Type.Union([Type.Literal('stripe'), Type.Literal('catalogue')]),
+  /** `metadata.rtws_id` as Stripe holds it; absent or another id: it is written with the push. */
+  rtwsId: Type.Optional(Nullable(Type.String())),
   at: At,
 });
 export type StripeCustomerMatched = Static<typeof StripeCustomerMatched>;

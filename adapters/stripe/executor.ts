@@ -1,11 +1,23 @@
 // Carries out one recorded Stripe intent with the SDK and reports its outcome as an event. It sends
 // exactly the recorded key and parameters, so a retry of the same intent is the same request.
 import type Stripe from 'stripe';
-import type { StripeIntent, StripeOutcomeEvent } from '../../actors/customer/index.ts';
+import type {
+  StripeCustomerMatched,
+  StripeIntent,
+  StripeOutcomeEvent,
+} from '../../actors/customer/index.ts';
 import type { StripeCustomerFetched } from '../../actors/customer/inbound.ts';
+import type { FailureKind } from '../../core/policy/retry.ts';
 import { classifyStripeError } from './classify.ts';
 import { movedUnder } from '../../core/policy/push.ts';
 import { createParams, fieldsOf, updateParams } from './mapper.ts';
+import {
+  ambiguousReason,
+  lookUpBeforeCreate,
+  matchKey,
+  MatchNotSentError,
+  type MatchSettings,
+} from './match.ts';
 
 export type Clock = () => number;
 
@@ -22,12 +34,20 @@ export interface CallOptions {
 /** How long a push held for its event waits before it checks again. */
 export const HELD_PUSH_RETRY_MS = 2_000;
 
+export type StripeExecutorOutcome =
+  StripeOutcomeEvent | StripeCustomerFetched | StripeCustomerMatched;
+
+/**
+ * `match`: before a create, look for the Stripe customer this one may already be (see
+ * `match.ts`); unset or `by: 'none'`, a create is sent as it is.
+ */
 export async function executeStripeIntent(
   stripe: Stripe,
   intent: StripeIntent,
   now: Clock = Date.now,
   options: CallOptions = {},
-): Promise<StripeOutcomeEvent | StripeCustomerFetched> {
+  match?: MatchSettings,
+): Promise<StripeExecutorOutcome> {
   const done = { intentId: intent.id };
   try {
     if (intent.type === 'UpdateStripeCustomer' && options.decidedEarlier) {
@@ -36,8 +56,17 @@ export async function executeStripeIntent(
     }
     switch (intent.type) {
       case 'CreateStripeCustomer': {
-        const c = await stripe.customers.create(createParams(intent.params), keyed(intent.key));
-        return { type: 'StripeCustomerCreated', ...done, externalId: c.id, at: now() };
+        const { email, metadata } = intent.params;
+        const customerId = metadata.rtws_id;
+        if (match?.by === 'email' && email && customerId) {
+          // Before the lock, so that no lookup holds it while it waits.
+          const refused = (await match.paceSearch?.(LOOKUP_PACE_WAIT_MS)) ?? 0;
+          if (refused > 0) return searchBudgetSpent(intent, refused, now);
+          return await match.serialise(matchKey(email), () =>
+            createUnlessMatched(stripe, intent, { email, customerId }, match, now),
+          );
+        }
+        return await create(stripe, intent, now);
       }
       case 'UpdateStripeCustomer': {
         const params = updateParams(intent.params.patch);
@@ -80,6 +109,20 @@ export async function executeStripeIntent(
       }
     }
   } catch (err) {
+    // The lookup before a create failed, or its lock: nothing was created, so the same key is
+    // resent later (no lookup by rtws_id needed).
+    if (err instanceof MatchNotSentError || intent.type === 'CreateStripeCustomer') {
+      const notSent = err instanceof MatchNotSentError ? err : new MatchNotSentError(err);
+      const { failure, reason } = classifyStripeError(notSent.cause);
+      return {
+        type: 'StripeCallFailed',
+        ...done,
+        failure: notSentFailure(failure),
+        reason: `${notSent.message}: ${reason}`,
+        attempt: intent.attempt,
+        at: now(),
+      };
+    }
     const { failure, reason } = classifyStripeError(err);
     // Absent from the account is content too, and not a deletion (that is `deleted: true`): the
     // actor takes it as a broken link.
@@ -132,6 +175,94 @@ async function movedSinceDecided(
     retryAfterMs: HELD_PUSH_RETRY_MS,
     at: now(),
   };
+}
+
+type CreateIntent = Extract<StripeIntent, { type: 'CreateStripeCustomer' }>;
+
+/** Never throws: a failed create is reported by its own class (a 5xx may have created it). */
+async function create(
+  stripe: Stripe,
+  intent: CreateIntent,
+  now: Clock,
+): Promise<StripeOutcomeEvent> {
+  try {
+    const c = await stripe.customers.create(createParams(intent.params), keyed(intent.key));
+    return { type: 'StripeCustomerCreated', intentId: intent.id, externalId: c.id, at: now() };
+  } catch (err) {
+    const { failure, reason } = classifyStripeError(err);
+    return {
+      type: 'StripeCallFailed',
+      intentId: intent.id,
+      failure,
+      reason,
+      attempt: intent.attempt,
+      at: now(),
+    };
+  }
+}
+
+/**
+ * Runs alone for its email. Several unlinked candidates hold the create: a person decides which
+ * one is this customer (by setting its `metadata.rtws_id`), or removes the duplicates, and retries.
+ */
+async function createUnlessMatched(
+  stripe: Stripe,
+  intent: CreateIntent,
+  who: { email: string; customerId: string },
+  match: MatchSettings,
+  now: Clock,
+): Promise<StripeExecutorOutcome> {
+  const found = await lookUpBeforeCreate(stripe, intent, who.email, match, who.customerId);
+  switch (found.kind) {
+    case 'create':
+      return create(stripe, intent, now);
+    case 'matched':
+      return {
+        type: 'StripeCustomerMatched',
+        intentId: intent.id,
+        stripeId: found.customer.id,
+        fields: fieldsOf(found.customer),
+        policy: match.merge,
+        rtwsId: found.customer.metadata?.rtws_id || null,
+        at: now(),
+      };
+    case 'ambiguous':
+      return {
+        type: 'StripeCallFailed',
+        intentId: intent.id,
+        failure: 'permanent',
+        reason: ambiguousReason(found.ids),
+        attempt: intent.attempt,
+        at: now(),
+      };
+    default: {
+      const never: never = found;
+      throw new Error(`unknown lookup result ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/**
+ * How long a lookup before a create waits for room in the search budget while it holds a call
+ * slot; a longer wait gives the slot up and comes back as a 429 would, never counted as a failure.
+ */
+export const LOOKUP_PACE_WAIT_MS = 1_000;
+
+function searchBudgetSpent(intent: CreateIntent, waitMs: number, now: Clock): StripeOutcomeEvent {
+  return {
+    type: 'StripeCallFailed',
+    intentId: intent.id,
+    failure: 'rate_limited',
+    reason: `not sent: lookups before creates are paced to the Stripe search budget; next turn in ${Math.ceil(waitMs)} ms`,
+    attempt: intent.attempt,
+    retryAfterMs: Math.ceil(waitMs),
+    at: now(),
+  };
+}
+
+/** A request that was not sent can be resent under its key: only a 429 or a 400 says otherwise. */
+function notSentFailure(kind: FailureKind): FailureKind {
+  return kind === 'rate_limited' || kind === 'permanent' ? kind : 'transient';
 }
 
 function keyed(key: string | null): Stripe.RequestOptions {

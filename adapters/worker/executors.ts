@@ -5,6 +5,8 @@ import type { TargetExecutor } from '../../actors/runtime/intent-scheduler.ts';
 import type { StripeIntent, SalesforceIntent, TargetName } from '../../actors/customer/index.ts';
 import { stripeClient } from '../stripe/client.ts';
 import { executeStripeIntent } from '../stripe/executor.ts';
+import type { Sql } from '../postgres/connect.ts';
+import { matchSettings } from './stripe-match.ts';
 import { connectSalesforce } from '../salesforce/client.ts';
 import { MAX_COLLECTION_RECORDS } from '../salesforce/batch.ts';
 import { SalesforceCoalescer } from '../salesforce/coalescer.ts';
@@ -16,6 +18,12 @@ export const CALL_TIMEOUT_MS = 5_000;
 export const LEASE_TTL_MS = 20_000;
 
 export interface ExecutorSettings {
+  /**
+   * The catalogue: with it, the lookup before a Stripe create is serialised per email across
+   * processes (a Postgres advisory lock) and reads the link table; without it, within this
+   * process only.
+   */
+  sql?: Sql;
   stripe?: {
     secretKey: string;
     apiBase?: string | undefined;
@@ -23,6 +31,8 @@ export interface ExecutorSettings {
     rate?: number | undefined;
     /** Calls in flight at once; default 8. */
     concurrency?: number | undefined;
+    /** Match before create (RTWS_MATCH_BY, RTWS_MATCH_MERGE); unset: creates are sent as they are. */
+    match?: { by: 'email' | 'none'; merge: 'stripe' | 'catalogue' } | undefined;
   };
   salesforce?: {
     loginUrl: string;
@@ -38,18 +48,34 @@ export function defaultStripeRate(secretKey: string): number {
   return secretKey.includes('_live_') ? 80 : 20;
 }
 
+/** Stripe allows 20 searches a second per account; each lookup before a create makes one. */
+const SEARCH_BUDGET = 18;
+
+/**
+ * Lookups before creates started per second, per process. A lookup makes two reads that the call
+ * budget does not see (it counts the create as one call): a quarter of that budget keeps them
+ * within it, as far as Stripe's search limit allows (18 live, 5 in test mode by default).
+ */
+export function lookupsPerSecond(callsPerSecond: number): number {
+  return Math.min(SEARCH_BUDGET, Math.max(1, Math.floor(callsPerSecond / 4)));
+}
+
 export function targetExecutors(s: ExecutorSettings): Partial<Record<TargetName, TargetExecutor>> {
   const out: Partial<Record<TargetName, TargetExecutor>> = {};
   if (s.stripe) {
     const { secretKey, apiBase } = s.stripe;
     const stripe = stripeClient({ secretKey, apiBase, timeoutMs: CALL_TIMEOUT_MS });
+    const perSecond = s.stripe.rate ?? defaultStripeRate(secretKey);
+    const match = s.stripe.match
+      ? matchSettings(s.stripe.match, s.sql, {
+          lockWaitMs: CALL_TIMEOUT_MS,
+          lookupsPerSecond: lookupsPerSecond(perSecond),
+        })
+      : undefined;
     out.stripe = {
-      limits: {
-        concurrency: s.stripe.concurrency ?? 8,
-        perSecond: s.stripe.rate ?? defaultStripeRate(secretKey),
-      },
+      limits: { concurrency: s.stripe.concurrency ?? 8, perSecond },
       execute: (_customerId, intent, call) =>
-        executeStripeIntent(stripe, intent as StripeIntent, Date.now, call),
+        executeStripeIntent(stripe, intent as StripeIntent, Date.now, call, match),
     };
   }
   if (s.salesforce) {

@@ -162,7 +162,7 @@ function run(actions: Action[]): World {
 }
 
 function intentIdOf(event: CustomerEvent): string | null {
-  return 'intentId' in event ? event.intentId : null;
+  return 'intentId' in event ? (event.intentId ?? null) : null;
 }
 
 /** Quiet: every call succeeds and a failed target is redriven, until nothing is pending. */

@@ -1,0 +1,177 @@
+// Match before create: a new catalogue customer whose email Stripe already has, once and unlinked,
+// is linked to that Stripe customer instead of getting a second one.
+//
+// Stripe's `email` list filter is case-sensitive and its search lags, so two lookups are made:
+// the list by the lowercased email (consistent: it sees a customer made a moment ago, and every
+// customer rtws creates, whose email is canonical and so lowercased) and a search by email (any
+// case, but only what Stripe has indexed, usually within a minute). The lookup, the claim of the
+// match and the create run alone for their email (`serialise`), so two creates cannot both miss
+// each other, nor both take one Stripe customer.
+import type Stripe from 'stripe';
+import type { StripeIntent } from '../../actors/customer/index.ts';
+import { RtwsError } from '../../core/errors.ts';
+
+type CreateIntent = Extract<StripeIntent, { type: 'CreateStripeCustomer' }>;
+
+/** Runs `fn` while no other call for `key` runs (in this process, and across processes if wired). */
+export type Serialise = <T>(key: string, fn: () => Promise<T>) => Promise<T>;
+
+/** How a create looks for the Stripe customer it may already have. */
+export interface MatchSettings {
+  readonly by: 'email' | 'none';
+  /** Which values a matched pair keeps where they differ (recorded in the outcome). */
+  readonly merge: 'stripe' | 'catalogue';
+  readonly serialise: Serialise;
+  /**
+   * Waits for room in the search budget before a lookup (Stripe allows 20 searches a second per
+   * account, apart from the other calls), at most `maxWaitMs`: resolves 0 once the lookup may go,
+   * or the longer wait it refused (the lookup then takes no turn). Unset: no wait.
+   */
+  readonly paceSearch?: (maxWaitMs: number) => Promise<number>;
+  /** The catalogue customer each given Stripe customer is linked to, by the link table. */
+  readonly linksOf?: (stripeIds: readonly string[]) => Promise<ReadonlyMap<string, string>>;
+}
+
+/** What the lookup before a create decided. */
+export type BeforeCreate =
+  | { readonly kind: 'create' }
+  /** `customer` is ours already (our id) or was unlinked and is now claimed for us. */
+  | { readonly kind: 'matched'; readonly customer: Stripe.Customer }
+  | { readonly kind: 'ambiguous'; readonly ids: readonly string[] };
+
+/**
+ * A failure before anything was created: the create was not sent, so resending its key is safe.
+ * Its `cause` is the error of the lookup, the claim or the lock.
+ */
+export class MatchNotSentError extends RtwsError {
+  constructor(cause: unknown) {
+    super('match_not_sent', 'not sent: the lookup before the create failed', { cause });
+  }
+}
+
+export function matchKey(email: string): string {
+  return `rtws.stripe-match:${email}`;
+}
+
+/**
+ * Looks the email up and, when exactly one unlinked Stripe customer has it, claims it by writing
+ * `metadata.rtws_id`: the next lookup for this email, here or in another process, then sees it
+ * linked. Must run inside `serialise(matchKey(email))`.
+ */
+export async function lookUpBeforeCreate(
+  stripe: Stripe,
+  intent: CreateIntent,
+  email: string,
+  settings: MatchSettings,
+  customerId: string,
+): Promise<BeforeCreate> {
+  try {
+    const candidates = await candidatesFor(stripe, email);
+    const links = settings.linksOf
+      ? await settings.linksOf(candidates.map((c) => c.id))
+      : new Map<string, string>();
+    const decided = decideMatch(customerId, candidates, links);
+    if (decided.kind !== 'claim') return decided;
+    const claimed = await stripe.customers.update(
+      decided.customer.id,
+      { metadata: { rtws_id: customerId } },
+      intent.key ? { idempotencyKey: `${intent.key}-match-${decided.customer.id}` } : {},
+    );
+    return { kind: 'matched', customer: claimed };
+  } catch (err) {
+    throw new MatchNotSentError(err);
+  }
+}
+
+/** The Stripe customers with this email in any case, deduplicated, the list's copy first. */
+async function candidatesFor(stripe: Stripe, email: string): Promise<Stripe.Customer[]> {
+  const byId = new Map<string, Stripe.Customer>();
+  for await (const c of stripe.customers.list({ email, limit: 100 })) byId.set(c.id, c);
+  try {
+    const query = `email:"${email.replace(/["\\]/g, '\\$&')}"`;
+    for await (const c of stripe.customers.search({ query, limit: 100 }))
+      if (!byId.has(c.id) && c.email?.trim().toLowerCase() === email) byId.set(c.id, c);
+  } catch (err) {
+    // Search is not offered everywhere (an account in India, say): a refusal leaves the list's
+    // answer standing. Anything that may pass on a retry (429, 5xx, no answer) fails the call.
+    if (!refused(err)) throw err;
+  }
+  return [...byId.values()];
+}
+
+function refused(err: unknown): boolean {
+  const status = (err as { statusCode?: number }).statusCode;
+  return status !== undefined && status >= 400 && status < 500 && status !== 429 && status !== 409;
+}
+
+type Decided =
+  | { kind: 'create' }
+  | { kind: 'matched'; customer: Stripe.Customer }
+  | { kind: 'claim'; customer: Stripe.Customer }
+  | { kind: 'ambiguous'; ids: string[] };
+
+/**
+ * A candidate that is ours (it carries our id, or the link table links it to us) is taken first:
+ * an earlier try of this create, or its claim, landed. Otherwise the unlinked ones count: no
+ * `rtws_id` and no link. One is claimed; several are ambiguous, and nothing is linked or created.
+ */
+export function decideMatch(
+  customerId: string,
+  candidates: readonly Stripe.Customer[],
+  links: ReadonlyMap<string, string>,
+): Decided {
+  const rtwsIdOf = (c: Stripe.Customer) => c.metadata?.rtws_id || null;
+  const ours = candidates.find(
+    (c) => links.get(c.id) === customerId || (!links.has(c.id) && rtwsIdOf(c) === customerId),
+  );
+  if (ours) return { kind: 'matched', customer: ours };
+  const free = candidates.filter((c) => !links.has(c.id) && rtwsIdOf(c) === null);
+  if (free.length === 1) return { kind: 'claim', customer: free[0]! };
+  if (free.length > 1) return { kind: 'ambiguous', ids: free.map((c) => c.id).sort() };
+  return { kind: 'create' };
+}
+
+/** The reason a hold shows in the sync status and its DLQ letter: what to do about it. */
+export function ambiguousReason(ids: readonly string[]): string {
+  return (
+    `ambiguous match: ${ids.length} unlinked Stripe customers have this email (${ids.join(', ')}); ` +
+    'nothing was created or linked. Set metadata.rtws_id to this customer id on the right one ' +
+    '(or remove the duplicates), then retry'
+  );
+}
+
+/** A lock per key within this process: waiters queue, in order. */
+export function keyedMutex(): Serialise {
+  const tails = new Map<string, Promise<unknown>>();
+  return async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    const before = tails.get(key) ?? Promise.resolve();
+    const run = before.then(fn, fn);
+    const tail = run.catch(() => {});
+    tails.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (tails.get(key) === tail) tails.delete(key);
+    }
+  };
+}
+
+/**
+ * Lets `perSecond` calls through each second, evenly: a call waits for its turn, unless its turn is
+ * more than `maxWaitMs` away, when it is refused with that wait and takes no turn.
+ */
+export function pacer(
+  perSecond: number,
+  now: () => number = Date.now,
+): (maxWaitMs: number) => Promise<number> {
+  const gap = 1000 / perSecond;
+  let next = 0;
+  return async (maxWaitMs) => {
+    const t = now();
+    const at = Math.max(t, next);
+    if (at - t > maxWaitMs) return at - t;
+    next = at + gap;
+    if (at > t) await new Promise((r) => setTimeout(r, at - t));
+    return 0;
+  };
+}
