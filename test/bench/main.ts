@@ -1,10 +1,12 @@
-// `npm run bench [-- capture api stripe-emulator pipeline inbound]`: the capture, API, emulator,
-// end-to-end pipeline and inbound benchmarks, each figure printed next to a baseline taken in the
-// same run, with the machine and the CPU split. RTWS_BENCH_SECONDS sets the length of each
-// measured phase (default 6; a warm-up precedes it); RTWS_BENCH_PIPELINE_CUSTOMERS the pipeline's
-// bulk load (default 100,000); RTWS_BENCH_STRIPE_RATE / _CONCURRENCY rtws's Stripe pace in the
-// pipeline (default 2,000/s, 32); RTWS_BENCH_PROFILE=<dir> makes the rtws children write CPU
-// profiles there and prints a summary.
+// `npm run bench [-- capture api stripe-emulator pipeline inbound backfill]`: the capture, API,
+// emulator, end-to-end pipeline, inbound and Stripe import benchmarks, each figure printed next to
+// a baseline taken in the same run, with the machine and the CPU split. RTWS_BENCH_SECONDS sets
+// the length of each measured phase (default 6; a warm-up precedes it);
+// RTWS_BENCH_PIPELINE_CUSTOMERS the pipeline's bulk load (default 100,000);
+// RTWS_BENCH_BACKFILL_CUSTOMERS the Stripe customers the import brings in (default 10,000);
+// RTWS_BENCH_STRIPE_RATE / _CONCURRENCY rtws's Stripe pace in the pipeline and the import (default
+// 2,000/s, 32); RTWS_BENCH_PROFILE=<dir> makes the rtws children write CPU profiles there and
+// prints a summary.
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -15,6 +17,7 @@ import { benchCapture, type BenchResult } from './capture.ts';
 import { benchApi } from './api.ts';
 import { benchPipeline } from './pipeline.ts';
 import { benchInbound } from './inbound.ts';
+import { benchBackfill } from './backfill.ts';
 import {
   machine,
   profileFiles,
@@ -25,7 +28,7 @@ import {
   type Versions,
 } from './report.ts';
 
-const BENCHES = ['capture', 'api', 'stripe-emulator', 'pipeline', 'inbound'] as const;
+const BENCHES = ['capture', 'api', 'stripe-emulator', 'pipeline', 'inbound', 'backfill'] as const;
 type Bench = (typeof BENCHES)[number];
 
 class BenchUsageError extends Error {}
@@ -48,11 +51,12 @@ function timingFrom(raw: string | undefined, profileDir: string | undefined): Ti
   return timing;
 }
 
-function customersFrom(raw: string | undefined): number {
-  const n = raw === undefined || raw === '' ? 100_000 : Number(raw);
+function customersFrom(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const n = raw === undefined || raw === '' ? fallback : Number(raw);
   if (!Number.isInteger(n) || n < 100 || n > 1_000_000) {
     throw new BenchUsageError(
-      `RTWS_BENCH_PIPELINE_CUSTOMERS must be a whole number in [100, 1000000], got ${JSON.stringify(raw)}`,
+      `${name} must be a whole number in [100, 1000000], got ${JSON.stringify(raw)}`,
     );
   }
   return n;
@@ -111,20 +115,27 @@ function printProfiles(dir: string): void {
   }
 }
 
-function runners(customers: number): Record<Bench, (timing: Timing) => Promise<BenchResult>> {
+function runners(
+  customers: number,
+  imported: number,
+): Record<Bench, (timing: Timing) => Promise<BenchResult>> {
   return {
     capture: benchCapture,
     api: benchApi,
     'stripe-emulator': () => benchStripeEmulator(),
     pipeline: (timing) => benchPipeline(timing, customers),
     inbound: benchInbound,
+    backfill: (timing) => benchBackfill(timing, imported),
   };
 }
 
 async function main(): Promise<void> {
   const timing = timingFrom(process.env.RTWS_BENCH_SECONDS, process.env.RTWS_BENCH_PROFILE);
   const benches = selected(process.argv.slice(2));
-  const run = runners(customersFrom(process.env.RTWS_BENCH_PIPELINE_CUSTOMERS));
+  const run = runners(
+    customersFrom('RTWS_BENCH_PIPELINE_CUSTOMERS', 100_000),
+    customersFrom('RTWS_BENCH_BACKFILL_CUSTOMERS', 10_000),
+  );
   const started = performance.now();
   const header = `## Machine\n${machine(await versions())}\n- phases: ${timing.warmupMs / 1000} s warm-up, ${timing.measureMs / 1000} s measured`;
   console.log(header);

@@ -1,0 +1,143 @@
+// What the backfill benchmark runs against, pinned: a fresh database and namespace; the Stripe
+// emulator in its own process (no rate limit, no faults) holding N customers made before rtws
+// started; rtws (api, publisher, worker) in its own process with a live-mode key, the Stripe pace
+// raised and Salesforce off, the emulator posting the signed webhook of every write to rtws; and
+// customers created through rtws's API and linked to Stripe, for the live edits.
+import http from 'node:http';
+import type { ChildProcess } from 'node:child_process';
+import type Stripe from 'stripe';
+import type { Observer, TestEnvironment } from '../harness/rtws.ts';
+import type { RtwsProcess } from '../harness/process.ts';
+import { apiUrl, createCustomer, type Target } from './api.ts';
+import { spawnAndWait, stopChild } from './capture.ts';
+import { waitFor } from './inbound-stack.ts';
+import { benchBase, control } from './pipeline-stack.ts';
+import { profileEnv, sleep, type Timing } from './report.ts';
+import { TAKEOVER_GRACE_MS } from '../../actors/runtime/intent-scheduler.ts';
+import {
+  SEED_IN_FLIGHT,
+  pastCatchUpWindow,
+  sdkClient,
+  seedCustomers,
+  updateRate,
+  walkRate,
+} from './backfill-seed.ts';
+
+const LIVE_KEY = 'sk_live_rtws_bench_backfill';
+const WEBHOOK_SECRET = 'whsec_rtws_bench_backfill';
+/** The same knobs, and defaults, as the pipeline benchmark's. */
+export const STRIPE_RATE = Number(process.env.RTWS_BENCH_STRIPE_RATE || '2000');
+export const STRIPE_CONCURRENCY = Number(process.env.RTWS_BENCH_STRIPE_CONCURRENCY || '32');
+export const BACKFILL_LABEL = 'backfill';
+/** Live edits per second during the import and the quiet phase (RTWS_BENCH_BACKFILL_LIVE_RATE). */
+export const LIVE_PER_SECOND = Number(process.env.RTWS_BENCH_BACKFILL_LIVE_RATE || '20');
+/** Customers the live edits rotate over: each is edited every LIVE_CUSTOMERS / rate seconds. */
+const LIVE_CUSTOMERS = 100;
+const UPDATE_BASELINE_MS = 3_000;
+
+export interface BackfillStack {
+  readonly env: TestEnvironment;
+  readonly o: Observer;
+  readonly emulator: { child: ChildProcess; url: string };
+  readonly rtws: RtwsProcess;
+  readonly target: Target;
+  readonly stripe: Stripe;
+  /** The Stripe ids the account held before rtws started: what the import brings in. */
+  readonly seeded: ReadonlySet<string>;
+  /** Catalogue customers made through the API and linked, for the live edits. */
+  readonly live: readonly string[];
+  /** By then the worker held its partitions: the live customers were linked. */
+  readonly heldBy: number;
+  /** The emulator alone, before rtws started. */
+  readonly baseline: {
+    seedPerSecond: number;
+    walk: Awaited<ReturnType<typeof walkRate>>;
+    updates: Awaited<ReturnType<typeof updateRate>>;
+  };
+  readonly configuration: string[];
+  close(): Promise<void>;
+}
+
+async function linkedCount(o: Observer, ids: readonly string[]): Promise<number> {
+  const [r] = await o.sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM customer_links
+    WHERE target = 'stripe' AND customer_id = ANY(${o.sql.array([...ids])}::uuid[])`;
+  return r!.n;
+}
+
+async function createLinked(o: Observer, target: Target, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i += 16)
+    ids.push(
+      ...(await Promise.all(
+        Array.from({ length: Math.min(16, n - i) }, (_, k) => createCustomer(target, i + k)),
+      )),
+    );
+  await waitFor('live customers linked to Stripe', () => linkedCount(o, ids), n);
+  return ids;
+}
+
+export async function startBackfillStack(
+  timing: Timing,
+  customers: number,
+): Promise<BackfillStack> {
+  const { env, o, emulator, closers, close } = await benchBase();
+  try {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+    closers.push(async () => agent.destroy());
+    const stripe = sdkClient(emulator.url, LIVE_KEY, agent);
+    const seed = await seedCustomers(stripe, customers);
+    const walk = await walkRate(stripe);
+    const updates = await updateRate(stripe, seed.ids, STRIPE_CONCURRENCY, UPDATE_BASELINE_MS);
+    await pastCatchUpWindow();
+    const rtws = await spawnAndWait(env, o, 'api,publisher,worker', {
+      STRIPE_SECRET_KEY: LIVE_KEY,
+      STRIPE_API_BASE: emulator.url,
+      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      RTWS_STRIPE_RATE: String(STRIPE_RATE),
+      RTWS_STRIPE_CONCURRENCY: String(STRIPE_CONCURRENCY),
+      RTWS_CATCHUP_MARGIN_S: '0',
+      ...profileEnv(timing, BACKFILL_LABEL),
+    });
+    closers.push(() => stopChild(rtws));
+    // The publisher runs before the API listens; the banner comes once every role is up.
+    const deadline = Date.now() + 30_000;
+    while (!/API:/.test(rtws.output()) && rtws.child.exitCode === null && Date.now() < deadline)
+      await sleep(50);
+    const url = apiUrl(rtws);
+    await control(emulator.url, 'POST', 'webhooks/endpoints', {
+      url: new URL('/webhooks/stripe', url).href,
+      secret: WEBHOOK_SECRET,
+    });
+    const target: Target = { url, token: env.env.RTWS_API_TOKEN!, agent };
+    const live = await createLinked(o, target, LIVE_CUSTOMERS);
+    const heldBy = Date.now();
+    const configuration = [
+      `account: ${customers.toLocaleString('en-US')} customers (RTWS_BENCH_BACKFILL_CUSTOMERS) created with the SDK before rtws started (${Math.round(seed.perSecond)}/s, ${SEED_IN_FLIGHT} in flight), each with its own email and no rtws_id; rtws started over a second later with RTWS_CATCHUP_MARGIN_S=0, so catch-up lists none of their events and only the import brings them in`,
+      `rtws: one process (pid ${rtws.child.pid}), roles api, publisher, worker; Salesforce off; live-mode key; RTWS_MATCH_BY=email (the default)`,
+      `Stripe pace: RTWS_STRIPE_RATE=${STRIPE_RATE}/s, RTWS_STRIPE_CONCURRENCY=${STRIPE_CONCURRENCY} (RTWS_BENCH_STRIPE_RATE / _CONCURRENCY; rtws's default for a live key is 80/s with 8 in flight)`,
+      `Stripe emulator: its own process (pid ${emulator.child.pid}), no rate limit, no faults; every write's signed webhook posted to rtws's POST /webhooks/stripe (8 in flight), registered after the seeding`,
+      `live edits: PATCH /customers/:id { name } over ${LIVE_CUSTOMERS} customers created through the API and linked before the import; commit = the outbox row's occurred_at read back from the CHANGES stream, call done = the emulator's request log (its clock), matched by idempotency key`,
+      `the import starts once the worker has held its partitions for ${TAKEOVER_GRACE_MS / 1000} s (TAKEOVER_GRACE_MS): until then a push decided in them, a write-back too, is sent only after a retrieve that checks Stripe has not moved`,
+      `Stripe calls: every request in the emulator's log (polled every 200 ms) between the backfill's start and the last customer done; a write-back is a POST /v1/customers/<seeded id>`,
+      `fresh database ${env.db.name}, namespace ${env.namespace}`,
+    ];
+    return {
+      env,
+      o,
+      emulator,
+      rtws,
+      target,
+      stripe,
+      seeded: new Set(seed.ids),
+      live,
+      heldBy,
+      baseline: { seedPerSecond: seed.perSecond, walk, updates },
+      configuration,
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
