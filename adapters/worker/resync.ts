@@ -52,33 +52,55 @@ interface Row extends SyncedFields {
 const PAGE = 500;
 const encoder = new TextEncoder();
 
+/**
+ * Publishes a live catalogue customer's current row as a fact, with the id the outbox gives that
+ * version: an actor that has the version already ignores it, and one that never saw the customer
+ * (a row from before capture, or loaded without it) learns it. False when there is no such live
+ * customer.
+ */
+export async function offerRow(
+  d: Pick<ResyncDeps, 'sql' | 'publisher' | 'names'>,
+  customerId: string,
+): Promise<boolean> {
+  const [row] = await d.sql<Row[]>`
+    SELECT id, name, email, phone, address, metadata, version, origin, updated_at
+    FROM customers WHERE id = ${customerId} AND deleted_at IS NULL`;
+  if (!row) return false;
+  await publishRow(d, row);
+  return true;
+}
+
+async function publishRow(d: Pick<ResyncDeps, 'publisher' | 'names'>, row: Row): Promise<void> {
+  const version = Number(row.version);
+  const fact: CustomerChanged = {
+    type: 'CustomerUpdated',
+    data: {
+      name: row.name,
+      email: row.email,
+      phone: row.phone,
+      address: row.address,
+      metadata: row.metadata,
+    },
+    metadata: {
+      customer_id: row.id,
+      version,
+      origin: row.origin,
+      outbox_id: 0,
+      occurred_at: row.updated_at.toISOString(),
+    },
+  };
+  await d.publisher.publish(
+    d.names.customerSubject(row.id),
+    encoder.encode(JSON.stringify(fact)),
+    customerMsgId(row.id, version),
+  );
+}
+
 export function resyncer(d: ResyncDeps): Resync {
   const now = d.now ?? Date.now;
   const offer = async (row: Row) => {
-    const version = Number(row.version);
-    const fact: CustomerChanged = {
-      type: 'CustomerUpdated',
-      data: {
-        name: row.name,
-        email: row.email,
-        phone: row.phone,
-        address: row.address,
-        metadata: row.metadata,
-      },
-      metadata: {
-        customer_id: row.id,
-        version,
-        origin: row.origin,
-        outbox_id: 0,
-        occurred_at: row.updated_at.toISOString(),
-      },
-    };
+    await publishRow(d, row);
     const subject = d.names.customerSubject(row.id);
-    await d.publisher.publish(
-      subject,
-      encoder.encode(JSON.stringify(fact)),
-      customerMsgId(row.id, version),
-    );
     const asked = now();
     for (const target of d.targets) {
       const retry = encodeRecordedEvent(row.id, { type: 'RetryRequested', target, at: 0 });

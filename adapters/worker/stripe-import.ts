@@ -28,6 +28,7 @@ import { fieldsOf } from '../stripe/mapper.ts';
 import { RTWS_INVOICE_ID_KEY } from '../../core/invoice.ts';
 import type { InboundPublish } from '../jetstream/inbound.ts';
 import { stripeBornId } from './stripe-customer-inbound.ts';
+import { offerRow } from './resync.ts';
 
 export const IMPORT_DECISIONS = [
   'linked',
@@ -325,7 +326,14 @@ async function pairOf(
   return { decision: 'match', customerId: candidates[0]!.id };
 }
 
+/**
+ * The catalogue customer's row goes first: an actor that never saw the customer (a row from before
+ * capture) then has its values to merge. Such an actor plans its create on that row, which takes
+ * the match in turn (a create looks up the email first); one that knows the customer takes this
+ * match directly.
+ */
 async function handOverMatch(o: ImportDeps, c: Stripe.Customer, customerId: string) {
+  if (!(await offerRow(o, customerId))) return;
   const matched: StripeCustomerMatched = {
     type: 'StripeCustomerMatched',
     stripeId: c.id,

@@ -61,11 +61,15 @@ test.before(async (ctx) => {
   await ctx.stripe.customers.create({ name: 'Dup one', email: 'dup@example.com' });
   const dup = await ctx.stripe.customers.create({ name: 'Dup two', email: 'DUP@example.com' });
   await invoiceFor(dup.id, 500);
-  // A catalogue row loaded before capture existed (triggers off, as a bulk load does): never
-  // published, so no target has it; it shares the two Stripe customers' email.
+  // One Stripe customer whose email one catalogue customer has: a match.
+  await ctx.stripe.customers.create({ name: 'Solo in Stripe', email: 'Solo@Example.com' });
+  // Catalogue rows loaded before capture existed (triggers off, as a bulk load does): never
+  // published, so neither their actors nor any target knows them. Dup shares the two Stripe
+  // customers' email; Solo has the one Stripe customer's.
   await ctx.o.sql.begin(async (tx) => {
     await tx`SET LOCAL session_replication_role = replica`;
     await tx`INSERT INTO customers (name, email) VALUES ('Dup', 'dup@example.com')`;
+    await tx`INSERT INTO customers (name, email) VALUES ('Solo', 'solo@example.com')`;
   });
   await new Promise((r) => setTimeout(r, 1_100));
   ctx.rtws = await startTestRtws(ctx.t, {
@@ -133,8 +137,8 @@ test('a dry run reports every decision and writes nothing', async (ctx) => {
   const before = await footprint(ctx);
   const dry = await call(ctx, 'POST', '/backfills', { source: 'stripe', dry_run: true });
   assert.is(dry.status, 200);
-  assert.is(dry.body.scanned, EXISTING + 2);
-  assert.equal(dry.body.counts, { insert: EXISTING, ambiguous: 2 });
+  assert.is(dry.body.scanned, EXISTING + 3);
+  assert.equal(dry.body.counts, { insert: EXISTING, ambiguous: 2, match: 1 });
   assert.is(dry.body.ambiguities, 2);
   assert.is(dry.body.decisions.length, 100, 'the first hundred, with their reasons');
   assert.ok(dry.body.decisions.every((d: { reason: string }) => d.reason.length > 0));
@@ -161,7 +165,7 @@ test('a backfill is paused, refused twice, resumed and read to its end', async (
   const held = (await call(ctx, 'GET', `/backfills/${id}`)).body;
   await new Promise((r) => setTimeout(r, 1_500));
   assert.is((await call(ctx, 'GET', `/backfills/${id}`)).body.scanned, held.scanned);
-  assert.ok(held.scanned < EXISTING + 2, `paused at ${held.scanned}`);
+  assert.ok(held.scanned < EXISTING + 3, `paused at ${held.scanned}`);
 
   assert.is((await call(ctx, 'POST', `/backfills/${id}/resume`)).body.state, 'running');
   const done = await eventually(
@@ -170,9 +174,9 @@ test('a backfill is paused, refused twice, resumed and read to its end', async (
     30_000,
   );
   assert.is(done.state, 'done', JSON.stringify(done));
-  assert.is(done.scanned, EXISTING + 2);
-  assert.equal(done.counts, { insert: EXISTING, ambiguous: 2 });
-  assert.is(done.total_estimate, EXISTING + 2);
+  assert.is(done.scanned, EXISTING + 3);
+  assert.equal(done.counts, { insert: EXISTING, ambiguous: 2, match: 1 });
+  assert.is(done.total_estimate, EXISTING + 3);
   assert.is(done.eta_s, 0);
   assert.ok(done.rate_per_s > 0, `rate ${done.rate_per_s}`);
   assert.ok(done.ended_at, 'an end time');
@@ -191,15 +195,30 @@ test('a backfill is paused, refused twice, resumed and read to its end', async (
       (
         await ctx.o.sql<
           { n: number }[]
-        >`SELECT count(*)::int AS n FROM customers WHERE origin = 'stripe'`
+        >`SELECT count(*)::int AS n FROM customers WHERE origin = 'stripe' AND name LIKE 'Existing %'`
       )[0]!.n,
     (n) => n === EXISTING,
     30_000,
   );
   assert.is(inserted, EXISTING);
+  // Solo, whose actor had never seen it, is linked to the Stripe customer it matched: no second one.
+  const solo = (await ctx.stripe.customers.list({ email: 'Solo@Example.com' })).data[0]!;
+  const soloLink = await eventually(
+    async () =>
+      (
+        await ctx.o.sql<{ external_id: string }[]>`
+          SELECT l.external_id FROM customer_links l JOIN customers c ON c.id = l.customer_id
+          WHERE c.name = 'Solo in Stripe' OR c.email = 'solo@example.com'`
+      )[0]?.external_id,
+    (id) => id !== undefined,
+    20_000,
+  );
+  assert.is(soloLink, solo.id);
+  const solos = await ctx.stripe.customers.search({ query: "email:'solo@example.com'" });
+  assert.is(solos.data.length, 1, 'no second Stripe customer for Solo');
 
   const metrics = await (await fetch(`${ctx.rtws.url}/metrics`, { headers: authHeaders() })).text();
-  assert.match(metrics, new RegExp(`rtws_backfill_scanned\\{source="stripe"\\} ${EXISTING + 2}`));
+  assert.match(metrics, new RegExp(`rtws_backfill_scanned\\{source="stripe"\\} ${EXISTING + 3}`));
   assert.match(metrics, /rtws_backfill_decisions\{source="stripe",decision="ambiguous"\} 2/);
   assert.match(metrics, /rtws_backfill_running\{source="stripe"\} 0/);
 });
