@@ -65,6 +65,8 @@ const REASONS: Record<ImportDecision, string> = {
 /** The invoice walk's cursors start with this, after the customers' walk. */
 export const INVOICES_CURSOR = 'invoices:';
 
+/** Handovers published at once, awaiting their acks together. */
+const IN_FLIGHT = 32;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const encoder = new TextEncoder();
 
@@ -113,6 +115,11 @@ export async function importPage(
   const decided = await decide(o.sql, page.data);
   const decisions: (DecisionSample & { decision: ImportDecision })[] = [];
   const ambiguities: Ambiguity[] = [];
+  const sent: Promise<void>[] = [];
+  let failed: { err: unknown } | undefined;
+  // Handled at once: a publish that fails while later ones are prepared must not go unhandled.
+  const send = (p: Promise<void>) =>
+    sent.push(p.catch((err: unknown) => void (failed ??= { err })));
   for (const c of page.data) {
     let decision = decided.get(c.id)!;
     if (decision === 'orphan' && options.adoptOrphans) decision = 'adopt';
@@ -121,15 +128,21 @@ export async function importPage(
     if (pair?.ambiguity) ambiguities.push(pair.ambiguity);
     decisions.push({ id: c.id, decision, reason: REASONS[decision] });
     if (options.dryRun) continue;
+    // Each customer waits for room behind live changes, then its publishes go out without waiting
+    // for the ones before: they are on different subjects, and the page waits for them all.
     if (decision === 'insert' || decision === 'adopt') {
       await o.paced?.();
-      await handOver(o, c, decision === 'adopt');
+      send(handOver(o, c, decision === 'adopt'));
     }
     if (decision === 'match' && pair?.customerId) {
       await o.paced?.();
-      await handOverMatch(o, c, pair.customerId);
+      send(handOverMatch(o, c, pair.customerId));
     }
+    if (sent.length >= IN_FLIGHT) await Promise.all(sent.splice(0));
   }
+  await Promise.all(sent);
+  // The page is decided again on the next try; its handovers carry their message ids.
+  if (failed) throw failed.err;
   if (!page.has_more && options.invoices)
     return { cursor: INVOICES_CURSOR, more: true, decisions, ambiguities };
   return { cursor: page.data.at(-1)?.id ?? cursor, more: page.has_more, decisions, ambiguities };
