@@ -20,6 +20,8 @@ interface Variable {
   readonly default?: string;
   /** Shown in the README table. */
   readonly doc: string;
+  /** How the README shows a default that is computed, or needs a word: else the value itself. */
+  readonly shownDefault?: string;
   readonly secret?: boolean;
 }
 
@@ -60,7 +62,7 @@ export const VARIABLES = [
     name: 'RTWS_API_TOKEN',
     parse: 'string',
     schema: Type.String({ minLength: 16 }),
-    doc: 'Bearer token for the API. Unset: one is generated and shown once in the startup banner.',
+    doc: 'Bearer token for the API (16 characters or more). Unset: one is generated and shown once in the startup banner.',
     secret: true,
   },
   {
@@ -131,6 +133,7 @@ export const VARIABLES = [
     parse: 'int',
     schema: Int(0, 10 * 365 * 86_400),
     default: String(30 * 86_400),
+    shownDefault: '`2592000` (30 days)',
     doc: 'Retention of CHANGES, INVOICES and INBOUND by age, in seconds (0 = unlimited).',
   },
   {
@@ -167,20 +170,21 @@ export const VARIABLES = [
     name: 'STRIPE_WEBHOOK_SECRET',
     parse: 'list',
     schema: Type.Array(Type.String({ pattern: '^whsec_' })),
-    doc: 'Webhook signing secrets, comma-separated (several during a rotation).',
+    doc: 'Webhook signing secrets, comma-separated (several during a rotation). Required with a Stripe key.',
     secret: true,
   },
   {
     name: 'STRIPE_API_BASE',
     parse: 'string',
     schema: Type.String({ pattern: '^https?://[^/]+$' }),
-    doc: 'Stripe API origin, e.g. http://127.0.0.1:12111, without /v1.',
+    doc: 'Stripe API origin, e.g. `http://127.0.0.1:12111`, without `/v1`.',
   },
   {
     name: 'RTWS_STRIPE_RATE',
     parse: 'int',
     schema: Int(1, 10_000),
-    doc: "Stripe calls rtws starts per second. Unset: 20 with a test key, 80 with a live key (Stripe allows 25 and 100); raise it only where the account's limit was raised.",
+    shownDefault: '20 with a test key, 80 with a live key',
+    doc: "Stripe calls (customers and invoices together) started per second. Stripe allows 25 and 100 by default; raise it only where Stripe raised the account's limit. A 429 slows rtws down either way.",
   },
   {
     name: 'RTWS_STRIPE_CONCURRENCY',
@@ -194,7 +198,7 @@ export const VARIABLES = [
     parse: 'int',
     schema: Int(0, 86_400),
     default: '60',
-    doc: "How often, in seconds, rtws lists Stripe's events for any its webhooks missed (0: only at start and on a takeover).",
+    doc: "How often, in seconds, rtws lists Stripe's events for any its webhooks missed (0: only at start and when a worker takes partitions over).",
   },
   {
     name: 'RTWS_CATCHUP_MARGIN_S',
@@ -208,27 +212,28 @@ export const VARIABLES = [
     parse: 'string',
     schema: Type.Union([Type.Literal('email'), Type.Literal('none')]),
     default: 'email',
-    doc: 'How an import, and a create in Stripe, pairs an unlinked Stripe customer with a catalogue customer: by email (case-insensitive, one candidate on each side), or not at all.',
+    doc: 'How an import (and a create) pairs an unlinked Stripe customer with a catalogue customer: `email` (case-insensitive, one candidate on each side) or `none`.',
   },
   {
     name: 'RTWS_MATCH_MERGE',
     parse: 'string',
     schema: Type.Union([Type.Literal('stripe'), Type.Literal('catalogue')]),
     default: 'stripe',
-    doc: "Which values a matched pair keeps where they differ: the Stripe customer's where it has one (the catalogue fills the rest), or the catalogue's.",
+    doc: "Which values a matched pair keeps where they differ: `stripe` (the Stripe customer's, where it has one; the catalogue fills the rest) or `catalogue`.",
   },
   {
     name: 'RTWS_AUTO_EXPORT',
     parse: 'string',
     schema: Type.Union([Type.Literal('true'), Type.Literal('false')]),
     default: 'true',
-    doc: 'Whether a target switched on for the first time (a start that configures it) starts an export of the catalogue to it by itself.',
+    doc: 'Whether a target switched on for the first time (a start that configures it) starts an export of the catalogue to it by itself (`true` or `false`).',
   },
   {
     name: 'RTWS_WORKER_ID',
     parse: 'string',
     schema: Type.String({ pattern: '^[A-Za-z0-9_-]{1,100}$' }),
-    doc: "This worker's identity. Set it (one per process, stable across restarts) so a restarted worker takes its partitions back without waiting for the leases to expire. Unset: a random one.",
+    shownDefault: 'random',
+    doc: "This worker's identity. Set it (one per process, stable across restarts) so a restarted worker takes its partitions back without waiting for the leases to expire. Two live processes can never share one: the second exits.",
   },
   {
     name: 'SALESFORCE_LOGIN_URL',
@@ -268,7 +273,8 @@ export const VARIABLES = [
     parse: 'int',
     schema: Int(1_000, 86_400_000),
     default: String(5 * 60_000),
-    doc: 'How long Salesforce is paused, in ms, once its daily API quota is spent.',
+    shownDefault: '`300000` (5 min)',
+    doc: 'How long Salesforce is paused, in ms, once its daily API quota is spent (`REQUEST_LIMIT_EXCEEDED`), before the paused changes are tried again.',
   },
 ] as const satisfies readonly Variable[];
 
@@ -322,6 +328,20 @@ export interface Config {
 }
 
 type Name = (typeof VARIABLES)[number]['name'];
+
+/**
+ * The README's configuration table, from this table's `doc` fields (`npm run docs:config` writes
+ * it; a test fails when the README differs).
+ */
+export function configTable(): string {
+  const rows = (VARIABLES as readonly Variable[]).map((v) => {
+    const shown =
+      v.shownDefault ??
+      (v.default === undefined ? '—' : v.default === '' ? '(empty)' : `\`${v.default}\``);
+    return `| \`${v.name}\` | ${shown} | ${v.doc} |`;
+  });
+  return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
+}
 
 function parse(v: Variable, raw: string): unknown {
   switch (v.parse) {
