@@ -9,7 +9,7 @@ import type {
 import type { StripeCustomerFetched } from '../../actors/customer/inbound.ts';
 import type { FailureKind } from '../../core/policy/retry.ts';
 import { classifyStripeError } from './classify.ts';
-import { movedUnder } from '../../core/policy/push.ts';
+import { isEmptyPatch, movedUnder } from '../../core/policy/push.ts';
 import { createParams, fieldsOf, updateParams } from './mapper.ts';
 import {
   ambiguousReason,
@@ -160,7 +160,8 @@ async function movedSinceDecided(
   now: Clock,
 ): Promise<StripeOutcomeEvent | undefined> {
   const { base, patch, externalId } = intent.params;
-  if (base === undefined) return undefined;
+  // A push that sets no field (only `metadata.rtws_id`, say) overwrites nothing: no retrieve.
+  if (base === undefined || isEmptyPatch(patch)) return undefined;
   const current = await stripe.customers.retrieve(externalId);
   // A deleted customer is the update's own business: it answers 404 and is confirmed there.
   if (current.deleted === true) return undefined;

@@ -266,6 +266,20 @@ test('a push decided before a takeover is held while a field it sets moved on St
   // A push decided under this worker's lease is not checked: its events are decided in order.
   const live = await executeStripeIntent(stripe, push('rtws-k-3'), () => T0);
   assert.is(live.type, 'StripeCustomerUpdated');
+  // A push that sets no field, only our id, overwrites nothing: sent without a retrieve.
+  emulator.clearRequests();
+  const writeBack = intent(
+    'UpdateStripeCustomer',
+    { externalId: c.id, patch: {}, base: {}, setRtwsId: 'ours' },
+    'rtws-k-4',
+  );
+  const tagged = await executeStripeIntent(stripe, writeBack, () => T0, { decidedEarlier: true });
+  assert.is(tagged.type, 'StripeCustomerUpdated');
+  assert.equal(
+    emulator.requests().map((r) => r.method),
+    ['POST'],
+    'one write, no retrieve',
+  );
 });
 
 test.run();
