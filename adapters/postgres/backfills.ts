@@ -190,18 +190,18 @@ export interface PageProgress {
 }
 
 /**
- * Saves a page's progress, unless the backfill has ended meanwhile (cancelled): resolves to its
- * state after the write, or undefined when nothing was written.
+ * Saves a page's progress, unless the backfill has ended meanwhile (cancelled): resolves to the
+ * backfill as saved (its state may be paused now), or undefined when nothing was written.
  */
-export async function savePage(sql: Sql, p: PageProgress): Promise<BackfillState | undefined> {
-  const [row] = await sql<{ state: BackfillState }[]>`
+export async function savePage(sql: Sql, p: PageProgress): Promise<Backfill | undefined> {
+  const [row] = await sql<Row[]>`
     UPDATE backfills
     SET cursor = ${p.cursor}, scanned = ${p.scanned}, counts = ${sql.json(p.counts)},
         running_ms = ${p.runningMs}, decisions = ${sql.json(p.decisions.slice(0, DECISIONS_KEPT) as never)},
         total_estimate = coalesce(${p.totalEstimate ?? null}, total_estimate), updated_at = now()
     WHERE id = ${p.id} AND state IN ('running', 'paused')
-    RETURNING state`;
-  return row?.state;
+    RETURNING *`;
+  return row ? toBackfill(row) : undefined;
 }
 
 /** A failed page: counted and kept as the last error, the backfill still running. */

@@ -66,7 +66,7 @@ export async function lookUpBeforeCreate(
   customerId: string,
 ): Promise<BeforeCreate> {
   try {
-    const candidates = await candidatesFor(stripe, email);
+    const candidates = await customersWithEmail(stripe, email);
     const links = settings.linksOf
       ? await settings.linksOf(candidates.map((c) => c.id))
       : new Map<string, string>();
@@ -83,8 +83,14 @@ export async function lookUpBeforeCreate(
   }
 }
 
-/** The Stripe customers with this email in any case, deduplicated, the list's copy first. */
-async function candidatesFor(stripe: Stripe, email: string): Promise<Stripe.Customer[]> {
+/**
+ * The Stripe customers with this (lowercased) email in any case, deduplicated, the list's copy
+ * first. A search Stripe refuses leaves the list's answer; one that may pass on a retry throws.
+ */
+export async function customersWithEmail(
+  stripe: Stripe,
+  email: string,
+): Promise<Stripe.Customer[]> {
   const byId = new Map<string, Stripe.Customer>();
   for await (const c of stripe.customers.list({ email, limit: 100 })) byId.set(c.id, c);
   try {

@@ -183,7 +183,7 @@ export function backfillRunner(o: BackfillRunnerOptions): BackfillRunner {
       scanned += page.decisions.length;
       cursor = page.cursor;
       runningMs += now() - began;
-      const state = await savePage(o.sql, {
+      const saved = await savePage(o.sql, {
         id,
         cursor,
         scanned,
@@ -192,10 +192,9 @@ export function backfillRunner(o: BackfillRunnerOptions): BackfillRunner {
         decisions,
         totalEstimate: page.more ? totalEstimate : scanned,
       });
-      const saved = await getBackfill(o.sql, id);
       if (saved) o.onPage?.(saved);
-      if (state !== 'running') {
-        log.info({ backfill: id, state: state ?? 'cancelled', scanned }, 'backfill stopped');
+      if (saved?.state !== 'running') {
+        log.info({ backfill: id, state: saved?.state ?? 'cancelled', scanned }, 'backfill stopped');
         return;
       }
       if (!page.more) {

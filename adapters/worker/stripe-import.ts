@@ -25,6 +25,7 @@ import { encodeRecordedEvent } from '../../actors/runtime/outcome-message.ts';
 import type { Sql } from '../postgres/connect.ts';
 import type { Ambiguity, DecisionSample } from '../postgres/backfills.ts';
 import { fieldsOf } from '../stripe/mapper.ts';
+import { customersWithEmail } from '../stripe/match.ts';
 import { RTWS_INVOICE_ID_KEY } from '../../core/invoice.ts';
 import type { InboundPublish } from '../jetstream/inbound.ts';
 import { stripeBornId } from './stripe-customer-inbound.ts';
@@ -295,8 +296,7 @@ async function decide(sql: Sql, page: Stripe.Customer[]): Promise<Map<string, Im
 
 /**
  * The one unlinked catalogue customer with this Stripe customer's email, if it is the only
- * candidate on both sides. Stripe's `email` filter is case-sensitive: the stored and lowercased
- * forms are listed, and search finds the other casings.
+ * candidate on both sides, the Stripe side looked up as a create does (`customersWithEmail`).
  */
 async function pairOf(
   o: ImportDeps,
@@ -309,19 +309,8 @@ async function pairOf(
     WHERE lower(c.email) = ${email} AND c.deleted_at IS NULL
       AND NOT EXISTS (SELECT 1 FROM customer_links l WHERE l.customer_id = c.id AND l.target = 'stripe')`;
   if (candidates.length === 0) return undefined;
-  const twins = new Set<string>([c.id]);
-  for (const form of new Set([c.email, c.email.trim(), email]))
-    for await (const s of o.stripe.customers.list({ email: form, limit: 100 })) twins.add(s.id);
-  // The list filter is exact, so `Ada@x` and `ADA@x` find each other only through search, whose
-  // email match ignores case (it lags by up to a minute: fine for customers an account already
-  // had; a search that fails leaves the exact forms).
-  const quoted = email.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
-  try {
-    for await (const s of o.stripe.customers.search({ query: `email:'${quoted}'`, limit: 100 }))
-      if (s.email?.trim().toLowerCase() === email) twins.add(s.id);
-  } catch {
-    // Search is not offered everywhere; the exact forms were listed.
-  }
+  // The same lookup a create makes: search's lag is no matter for customers an account had.
+  const twins = new Set([c.id, ...(await customersWithEmail(o.stripe, email)).map((s) => s.id)]);
   const linked = await o.sql<{ external_id: string }[]>`
     SELECT external_id FROM customer_links
     WHERE target = 'stripe' AND external_id = ANY(${o.sql.array([...twins])})`;

@@ -160,10 +160,12 @@ test('a backfill is paused, refused twice, resumed and read to its end', async (
   assert.match(again.body.detail, new RegExp(`backfill ${id} `));
   assert.is((await call(ctx, 'POST', `/backfills/${id}/pause`)).status, 409);
 
-  // Paused, it stays where it stopped.
-  await new Promise((r) => setTimeout(r, 1_500));
-  const held = (await call(ctx, 'GET', `/backfills/${id}`)).body;
-  await new Promise((r) => setTimeout(r, 1_500));
+  // Paused, it stays where it stopped, once the page under way when it was paused is saved (each
+  // page save moves updated_at; a page with its handovers can take seconds on a busy machine).
+  const read = async () => (await call(ctx, 'GET', `/backfills/${id}`)).body;
+  const pausedAt = paused.body.updated_at as string;
+  const held = await eventually(read, (b) => b.updated_at !== pausedAt, 10_000, 100);
+  await new Promise((r) => setTimeout(r, 2_000));
   assert.is((await call(ctx, 'GET', `/backfills/${id}`)).body.scanned, held.scanned);
   assert.ok(held.scanned < EXISTING + 3, `paused at ${held.scanned}`);
 
