@@ -52,6 +52,26 @@ export default tseslint.config(
     },
   },
   {
+    // The emulators are sandbox tooling in a room of their own: they speak Stripe's and Salesforce's
+    // wire formats and import nothing of the product, so they can be lifted out whole.
+    files: ['adapters/emulators/*/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../../**'], message: 'The emulators import nothing of the product.' }] },
+      ],
+    },
+  },
+  {
+    files: ['adapters/emulators/*/*/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../../../**'], message: 'The emulators import nothing of the product.' }] },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',

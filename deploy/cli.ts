@@ -30,9 +30,9 @@ import {
 } from '../actors/customer/index.ts';
 import { jetStreamPublisher } from '../adapters/jetstream/durable-publisher.ts';
 import { inboundPublisher } from '../adapters/jetstream/inbound.ts';
-import { resyncer } from '../adapters/worker/resync.ts';
-import { CUSTOMER_INBOUND_DURABLE } from '../adapters/worker/stripe-customer-inbound.ts';
-import { INVOICE_INBOUND_DURABLE } from '../adapters/worker/invoice-inbound.ts';
+import { resyncer } from './wiring/backfill/resync.ts';
+import { CUSTOMER_INBOUND_DURABLE } from './wiring/inbound/stripe-customer-inbound.ts';
+import { INVOICE_INBOUND_DURABLE } from './wiring/invoices/invoice-inbound.ts';
 import { bindingOf } from '../adapters/postgres/bindings.ts';
 import {
   BackfillActiveError,
@@ -47,7 +47,7 @@ import {
   backfillRunner,
   dryRunBackfill,
   type BackfillSources,
-} from '../adapters/worker/backfill-runner.ts';
+} from './wiring/backfill/backfill-runner.ts';
 import { silentLogger } from '../core/ports.ts';
 
 const USAGE = [

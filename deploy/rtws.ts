@@ -20,27 +20,27 @@ import { buildServer } from '../adapters/http/server.ts';
 import { deadLetterQueue } from '../adapters/jetstream/dlq.ts';
 import { inboundPublisher } from '../adapters/jetstream/inbound.ts';
 import { openSnapshotStore } from '../adapters/jetstream/kv-snapshot-store.ts';
-import { syncViews } from '../adapters/worker/sync-view.ts';
-import { startWorker, type WorkerStats } from '../adapters/worker/start-worker.ts';
-import { startCustomerInbound } from '../adapters/worker/stripe-customer-inbound.ts';
-import { stripeCatchUp } from '../adapters/worker/stripe-catch-up.ts';
-import { checkStripeBinding } from '../adapters/worker/stripe-binding.ts';
-import { checkTargetBinding } from '../adapters/worker/target-binding.ts';
+import { syncViews } from './wiring/worker/sync-view.ts';
+import { startWorker, type WorkerStats } from './wiring/worker/start-worker.ts';
+import { startCustomerInbound } from './wiring/inbound/stripe-customer-inbound.ts';
+import { stripeCatchUp } from './wiring/inbound/stripe-catch-up.ts';
+import { checkStripeBinding } from './wiring/binding/stripe-binding.ts';
+import { checkTargetBinding } from './wiring/binding/target-binding.ts';
 import { salesforceOrganization } from '../adapters/salesforce/client.ts';
-import { resyncer } from '../adapters/worker/resync.ts';
+import { resyncer } from './wiring/backfill/resync.ts';
 import {
   backfillRunner,
   type BackfillRunner,
   type BackfillSources,
-} from '../adapters/worker/backfill-runner.ts';
+} from './wiring/backfill/backfill-runner.ts';
 import { latestBackfills, progressOf } from '../adapters/postgres/backfills.ts';
-import { exportToNewTargets } from '../adapters/worker/auto-export.ts';
+import { exportToNewTargets } from './wiring/backfill/auto-export.ts';
 import { stripeClient } from '../adapters/stripe/client.ts';
 import { lockWorkerIdentity } from '../adapters/postgres/worker-identity.ts';
-import { startInvoiceInbound } from '../adapters/worker/invoice-inbound.ts';
-import { workerMetrics } from '../adapters/worker/metrics.ts';
-import { invoiceWorkerOptions } from '../adapters/worker/invoice-wiring.ts';
-import { CALL_TIMEOUT_MS, LEASE_TTL_MS, targetExecutors } from '../adapters/worker/executors.ts';
+import { startInvoiceInbound } from './wiring/invoices/invoice-inbound.ts';
+import { workerMetrics } from './wiring/worker/metrics.ts';
+import { invoiceWorkerOptions } from './wiring/invoices/invoice-wiring.ts';
+import { CALL_TIMEOUT_MS, LEASE_TTL_MS, targetExecutors } from './wiring/worker/executors.ts';
 import { catalogueEffects } from '../adapters/postgres/catalogue-effects.ts';
 import {
   createCustomerMachine,

@@ -4,11 +4,11 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/ports.ts';
-import { startStripeEmulator, type StripeEmulator } from '../adapters/stripe/emulator/index.ts';
+import { startStripeEmulator, type StripeEmulator } from '../adapters/emulators/stripe/index.ts';
 import {
   startSalesforceEmulator,
   type SalesforceEmulator,
-} from '../adapters/salesforce/emulator/index.ts';
+} from '../adapters/emulators/salesforce/index.ts';
 
 /** Any `sk_test_` key addresses the emulator's one account. */
 const SANDBOX_STRIPE_KEY = 'sk_test_rtws_sandbox';

@@ -19,7 +19,7 @@ const IN_FLIGHT = 16;
 const PHASE_MS = 3_000;
 const WARM_UP_MS = 3_000;
 const WEBHOOK_EVENTS = 5_000;
-const entry = new URL('../../deploy/stripe-emulator.ts', import.meta.url).pathname;
+const entry = new URL('../../adapters/emulators/stripe/cli.ts', import.meta.url).pathname;
 
 export async function startEmulatorProcess(): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', entry, '--port', '0'], {

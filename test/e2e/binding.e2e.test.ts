@@ -8,8 +8,8 @@ import { createServer } from 'node:net';
 import { jetstream } from '@nats-io/jetstream';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startStripeEmulator, type StripeEmulator } from '../../adapters/stripe/emulator/index.ts';
-import { startSalesforceEmulator } from '../../adapters/salesforce/emulator/index.ts';
+import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
+import { startSalesforceEmulator } from '../../adapters/emulators/salesforce/index.ts';
 import { stripeClient } from '../../adapters/stripe/client.ts';
 import { apiUrlOf, spawnCli, spawnRtws, type RtwsProcess } from '../harness/process.ts';
 import {

@@ -4,7 +4,7 @@
 // by close(), which the suites call from their after hooks.
 import Stripe from 'stripe';
 import type { Env } from '../../core/config.ts';
-import { startStripeEmulator, type StripeEmulator } from '../../adapters/stripe/emulator/index.ts';
+import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 import { apiUrlOf, spawnRtws, type RtwsProcess } from './process.ts';
 import { stripeTap, type StripeTap } from './stripe-tap.ts';
 import {

@@ -7,8 +7,8 @@ import type { Rtws } from '../../deploy/rtws.ts';
 import {
   startSalesforceEmulator,
   type SalesforceEmulator,
-} from '../../adapters/salesforce/emulator/index.ts';
-import { startStripeEmulator, type StripeEmulator } from '../../adapters/stripe/emulator/index.ts';
+} from '../../adapters/emulators/salesforce/index.ts';
+import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 import { observe, startTestRtws, testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
 import { eventually } from '../harness/stream.ts';
 import { apiClient } from '../sync/api-client.ts';

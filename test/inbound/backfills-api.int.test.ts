@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import Stripe from 'stripe';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { Rtws } from '../../deploy/rtws.ts';
-import { startStripeEmulator, type StripeEmulator } from '../../adapters/stripe/emulator/index.ts';
+import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 import {
   authHeaders,
   observe,

@@ -6,7 +6,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { stripeClient } from '../../adapters/stripe/client.ts';
 import { inboundPublisher } from '../../adapters/jetstream/inbound.ts';
 import { readWatermark } from '../../adapters/postgres/catchup-watermarks.ts';
-import { stripeCatchUp } from '../../adapters/worker/stripe-catch-up.ts';
+import { stripeCatchUp } from '../../deploy/wiring/inbound/stripe-catch-up.ts';
 import { silentLogger } from '../../core/ports.ts';
 import { LIVE_KEY } from '../sync/stack.ts';
 import { linked, quiet, row, rowWhen, twoWay, type TwoWay } from './stack.ts';

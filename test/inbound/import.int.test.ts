@@ -7,12 +7,12 @@ import { randomUUID } from 'node:crypto';
 import Stripe from 'stripe';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Rtws } from '../../deploy/rtws.ts';
-import { startStripeEmulator, type StripeEmulator } from '../../adapters/stripe/emulator/index.ts';
+import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 import { jetStreamPublisher } from '../../adapters/jetstream/durable-publisher.ts';
-import { dryRunBackfill, type BackfillSources } from '../../adapters/worker/backfill-runner.ts';
-import { resyncer } from '../../adapters/worker/resync.ts';
+import { dryRunBackfill, type BackfillSources } from '../../deploy/wiring/backfill/backfill-runner.ts';
+import { resyncer } from '../../deploy/wiring/backfill/resync.ts';
 import { createBackfill, getBackfill, type Backfill } from '../../adapters/postgres/backfills.ts';
-import { stripeBornId } from '../../adapters/worker/stripe-customer-inbound.ts';
+import { stripeBornId } from '../../deploy/wiring/inbound/stripe-customer-inbound.ts';
 import {
   observe,
   startTestRtws,

@@ -8,7 +8,7 @@ import {
   customerIdFor,
   parseCustomerEvent,
   stripeBornId,
-} from '../../adapters/worker/stripe-customer-inbound.ts';
+} from '../../deploy/wiring/inbound/stripe-customer-inbound.ts';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
 
 const test = suite<{ t: TestEnvironment; o: Observer }>('inbound mapping');

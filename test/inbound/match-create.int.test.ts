@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import Stripe from 'stripe';
 import type { Rtws } from '../../deploy/rtws.ts';
-import { startStripeEmulator, type StripeEmulator } from '../../adapters/stripe/emulator/index.ts';
+import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 import {
   authHeaders,
   observe,

@@ -3,11 +3,11 @@
 import Stripe from 'stripe';
 import { canonicalEmail, canonicalMetadata, canonicalString } from '../../core/canonical.ts';
 import type { Rtws } from '../../deploy/rtws.ts';
-import { startStripeEmulator, type StripeEmulator } from '../../adapters/stripe/emulator/index.ts';
+import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 import {
   startSalesforceEmulator,
   type SalesforceEmulator,
-} from '../../adapters/salesforce/emulator/index.ts';
+} from '../../adapters/emulators/salesforce/index.ts';
 import {
   observe,
   startTestRtws,

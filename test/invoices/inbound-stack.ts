@@ -11,9 +11,9 @@ import { deadLetterQueue, type DlqEntry } from '../../adapters/jetstream/dlq.ts'
 import { createInvoice, getInvoice } from '../../adapters/postgres/invoices.ts';
 import { recordLink } from '../../adapters/postgres/links.ts';
 import { stripeClient } from '../../adapters/stripe/client.ts';
-import { startStripeEmulator, type StripeEmulator } from '../../adapters/stripe/emulator/index.ts';
+import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 import type { InboundConsumer } from '../../adapters/jetstream/inbound-consumer.ts';
-import { startInvoiceInbound } from '../../adapters/worker/invoice-inbound.ts';
+import { startInvoiceInbound } from '../../deploy/wiring/invoices/invoice-inbound.ts';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
 import { eventually } from '../harness/stream.ts';
 import { SECRET, startReceiver, type Receiver } from '../webhooks/support.ts';

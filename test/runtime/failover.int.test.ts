@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
 import { eventually } from '../harness/stream.ts';
 import { partitionToken } from '../../core/subjects.ts';
-import type { HandledRecord } from '../../adapters/worker/fact-handler.ts';
+import type { HandledRecord } from '../../deploy/wiring/worker/fact-handler.ts';
 import { startTestWorker, storedActors, type TestWorker } from './fixture.ts';
 import { fact, publishFact } from './facts.ts';
 

@@ -5,7 +5,7 @@ import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { silentLogger } from '../../core/ports.ts';
 import { connectNats } from '../../adapters/jetstream/connect.ts';
-import { startWorker, type Worker, type WorkerOptions } from '../../adapters/worker/start-worker.ts';
+import { startWorker, type Worker, type WorkerOptions } from '../../deploy/wiring/worker/start-worker.ts';
 import type { TestEnvironment } from '../harness/rtws.ts';
 
 export interface TestWorker {

@@ -15,7 +15,7 @@ import {
   startWorker,
   type Worker,
   type WorkerOptions,
-} from '../../adapters/worker/start-worker.ts';
+} from '../../deploy/wiring/worker/start-worker.ts';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
 import { eventually } from '../harness/stream.ts';
 import { customerIn, fact, publishFact } from './facts.ts';

@@ -2,8 +2,8 @@ import { createHmac } from 'node:crypto';
 import jsforce from 'jsforce';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { SalesforceEmulator } from '../../adapters/salesforce/emulator/index.ts';
-import { startSalesforceEmulator } from '../../adapters/salesforce/emulator/index.ts';
+import type { SalesforceEmulator } from '../../adapters/emulators/salesforce/index.ts';
+import { startSalesforceEmulator } from '../../adapters/emulators/salesforce/index.ts';
 import { clientCredentialsConnection, rejection } from './connect.ts';
 
 let emulator: SalesforceEmulator;

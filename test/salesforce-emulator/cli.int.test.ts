@@ -12,7 +12,7 @@ test('the CLI prints its login URL and credentials, serves jsforce, and exits cl
     [
       '--import',
       'tsx',
-      'deploy/salesforce-emulator.ts',
+      'adapters/emulators/salesforce/cli.ts',
       '--port',
       '0',
       '--client-id',

@@ -1,8 +1,8 @@
 import type { Connection } from 'jsforce';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { SalesforceEmulator } from '../../adapters/salesforce/emulator/index.ts';
-import { startSalesforceEmulator } from '../../adapters/salesforce/emulator/index.ts';
+import type { SalesforceEmulator } from '../../adapters/emulators/salesforce/index.ts';
+import { startSalesforceEmulator } from '../../adapters/emulators/salesforce/index.ts';
 import { clientCredentialsConnection, rawRest } from './connect.ts';
 import { referenceChecksum } from './reference-checksum.ts';
 

@@ -1,7 +1,7 @@
 // Shared by the emulator suites: jsforce connections pointed at a running emulator.
 import jsforce from 'jsforce';
 import type { Connection } from 'jsforce';
-import type { SalesforceEmulator } from '../../adapters/salesforce/emulator/index.ts';
+import type { SalesforceEmulator } from '../../adapters/emulators/salesforce/index.ts';
 
 export interface ConnectOptions {
   readonly version?: string;

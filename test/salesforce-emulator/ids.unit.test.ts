@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { canonicalId, idChecksum } from '../../adapters/salesforce/emulator/index.ts';
+import { canonicalId, idChecksum } from '../../adapters/emulators/salesforce/index.ts';
 import { referenceChecksum } from './reference-checksum.ts';
 
 test('known ids get their documented suffixes', () => {

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import jsforce from 'jsforce';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { SalesforceEmulator } from '../../adapters/salesforce/emulator/index.ts';
+import type { SalesforceEmulator } from '../../adapters/emulators/salesforce/index.ts';
 import {
   StateFileError,
   startSalesforceEmulator,
-} from '../../adapters/salesforce/emulator/index.ts';
+} from '../../adapters/emulators/salesforce/index.ts';
 import { clientCredentialsConnection } from './connect.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'sf-emulator-'));

@@ -1,6 +1,6 @@
 // What Salesforce should hold for a set of customers under the default Account mapping, and how
 // far the emulator's records are from it.
-import type { SalesforceEmulator } from '../../adapters/salesforce/emulator/index.ts';
+import type { SalesforceEmulator } from '../../adapters/emulators/salesforce/index.ts';
 import type { CustomerBody } from './api.ts';
 
 const FIELDS = [

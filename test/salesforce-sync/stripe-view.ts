@@ -1,6 +1,6 @@
 // Stripe as an operator sees it, through the official SDK pointed at the emulator.
 import Stripe from 'stripe';
-import type { StripeEmulator } from '../../adapters/stripe/emulator/index.ts';
+import type { StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 
 /** The live Stripe customers carrying an rtws id, grouped by it (more than one is a duplicate). */
 export async function stripeCustomersByRtwsId(

@@ -8,8 +8,8 @@ import { startTestRtws, testEnvironment, type TestEnvironment } from '../harness
 import {
   startSalesforceEmulator,
   type SalesforceEmulator,
-} from '../../adapters/salesforce/emulator/index.ts';
-import { startStripeEmulator, type StripeEmulator } from '../../adapters/stripe/emulator/index.ts';
+} from '../../adapters/emulators/salesforce/index.ts';
+import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 import { connectSalesforce } from '../../adapters/salesforce/client.ts';
 import { encodeRecordedEvent } from '../../actors/runtime/outcome-message.ts';
 import { SyncApi } from './api.ts';

@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Connection } from 'jsforce';
-import type { SalesforceEmulator } from '../../adapters/salesforce/emulator/index.ts';
+import type { SalesforceEmulator } from '../../adapters/emulators/salesforce/index.ts';
 import { executeSalesforceIntent } from '../../adapters/salesforce/executor.ts';
 import {
   createCustomerMachine,

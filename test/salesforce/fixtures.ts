@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import {
   startSalesforceEmulator,
   type SalesforceEmulator,
-} from '../../adapters/salesforce/emulator/index.ts';
+} from '../../adapters/emulators/salesforce/index.ts';
 import { connectSalesforce } from '../../adapters/salesforce/client.ts';
 import type { SalesforceIntent } from '../../actors/customer/index.ts';
 import type { CanonicalFields } from '../../core/canonical.ts';

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { InvalidOptionError } from '../../adapters/stripe/emulator/index.ts';
-import type { StripeEmulator } from '../../adapters/stripe/emulator/index.ts';
+import { InvalidOptionError } from '../../adapters/emulators/stripe/index.ts';
+import type { StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 import { accountKeys } from './fixture-keys.ts';
 import { raw, sdk, start } from './support.ts';
 
@@ -159,7 +159,7 @@ test('auth and params as every /v1 route', async () => {
 
 /** Runs the CLI until it prints its URL (answering it) or exits (answering its stderr). */
 async function runCli(args: string[], body: (url: string) => Promise<void>): Promise<string> {
-  const entry = new URL('../../deploy/stripe-emulator.ts', import.meta.url).pathname;
+  const entry = new URL('../../adapters/emulators/stripe/cli.ts', import.meta.url).pathname;
   const child = spawn(process.execPath, ['--import', 'tsx', entry, '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

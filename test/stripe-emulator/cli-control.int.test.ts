@@ -15,7 +15,7 @@ interface ControlJson {
   stats: { customers: number };
 }
 
-const entry = new URL('../../deploy/stripe-emulator.ts', import.meta.url).pathname;
+const entry = new URL('../../adapters/emulators/stripe/cli.ts', import.meta.url).pathname;
 let child: ChildProcess;
 let url: string;
 let secret: string;

@@ -2,7 +2,7 @@
 import Stripe from 'stripe';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { StripeEmulator } from '../../adapters/stripe/emulator/index.ts';
+import type { StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 import { errorOf, raw, sdk, sleep, start } from './support.ts';
 
 let emu: StripeEmulator;

@@ -2,17 +2,17 @@
 import Stripe from 'stripe';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Collection } from '../../adapters/stripe/emulator/collection.ts';
-import { StripeApiError } from '../../adapters/stripe/emulator/errors.ts';
-import { parseForm } from '../../adapters/stripe/emulator/form.ts';
+import { Collection } from '../../adapters/emulators/stripe/collection.ts';
+import { StripeApiError } from '../../adapters/emulators/stripe/errors.ts';
+import { parseForm } from '../../adapters/emulators/stripe/form.ts';
 import {
   applyMetadata,
   metadataPrevious,
   parseMetadata,
-} from '../../adapters/stripe/emulator/metadata.ts';
-import { parseQuery } from '../../adapters/stripe/emulator/search-query.ts';
-import { signatureHeader } from '../../adapters/stripe/emulator/signature.ts';
-import type { SearchDoc } from '../../adapters/stripe/emulator/search-query.ts';
+} from '../../adapters/emulators/stripe/metadata.ts';
+import { parseQuery } from '../../adapters/emulators/stripe/search-query.ts';
+import { signatureHeader } from '../../adapters/emulators/stripe/signature.ts';
+import type { SearchDoc } from '../../adapters/emulators/stripe/search-query.ts';
 
 const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
 

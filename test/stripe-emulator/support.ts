@@ -2,11 +2,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
-import { startStripeEmulator } from '../../adapters/stripe/emulator/index.ts';
+import { startStripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 import type {
   StripeEmulator,
   StripeEmulatorOptions,
-} from '../../adapters/stripe/emulator/index.ts';
+} from '../../adapters/emulators/stripe/index.ts';
 
 export const keepAlive = new http.Agent({ keepAlive: true });
 

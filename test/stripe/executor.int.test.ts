@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type Stripe from 'stripe';
-import { startStripeEmulator, type StripeEmulator } from '../../adapters/stripe/emulator/index.ts';
+import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 import { stripeClient } from '../../adapters/stripe/client.ts';
 import { executeStripeIntent } from '../../adapters/stripe/executor.ts';
 import type { StripeIntent } from '../../actors/customer/index.ts';

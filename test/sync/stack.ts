@@ -2,7 +2,7 @@
 // the environment that points rtws at it.
 import Stripe from 'stripe';
 import type { Env } from '../../core/config.ts';
-import { startStripeEmulator, type StripeEmulator } from '../../adapters/stripe/emulator/index.ts';
+import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 
 export interface StripeSide {
   readonly emulator: StripeEmulator;

@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { inboundPublisher } from '../../adapters/jetstream/inbound.ts';
 import { stripeClient } from '../../adapters/stripe/client.ts';
-import { startStripeEmulator, type StripeEmulator } from '../../adapters/stripe/emulator/index.ts';
+import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
 import { eventually } from '../harness/stream.ts';
 import { counter, inboundMessages, SECRET, startReceiver, type Receiver } from './support.ts';

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { connectNats } from '../../adapters/jetstream/connect.ts';
 import { inboundPublisher } from '../../adapters/jetstream/inbound.ts';
 import { stripeClient } from '../../adapters/stripe/client.ts';
-import { startStripeEmulator, type StripeEmulator } from '../../adapters/stripe/emulator/index.ts';
+import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 import { privateNats, type PrivateServer } from '../harness/private-servers.ts';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
 import { eventually } from '../harness/stream.ts';

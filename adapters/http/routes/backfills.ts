@@ -18,7 +18,7 @@ import {
   type Backfill,
   type BackfillState,
 } from '../../postgres/backfills.ts';
-import { dryRunBackfill, type BackfillSources } from '../../worker/backfill-runner.ts';
+import { dryRunBackfill, type BackfillSources } from '../../../deploy/wiring/backfill/backfill-runner.ts';
 import { ProblemResponses } from './common.ts';
 
 export interface BackfillRoutesOptions {

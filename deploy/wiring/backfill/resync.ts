@@ -1,0 +1,176 @@
+// Offering a catalogue customer to its actor again, for every configured target: its current row as
+// a fact (ignored by an actor that has that version already; the content the outbox published for
+// it), then a `RetryRequested` per target. A target never asked (switched on later, or rebound)
+// then creates or links the customer; a synced one pushes whatever differs from what it holds.
+// It goes through the actor like everything else: no target is written to from here.
+import { customerMsgId, type CustomerChanged } from '../../../core/messages.ts';
+import type { DurablePublisher } from '../../../core/ports.ts';
+import type { Names } from '../../../core/subjects.ts';
+import type { SyncedFields } from '../../../core/customer.ts';
+import type { TargetName } from '../../../actors/customer/index.ts';
+import { encodeRecordedEvent } from '../../../actors/runtime/outcome-message.ts';
+import type { Sql } from '../../../adapters/postgres/connect.ts';
+
+export interface Resync {
+  /** Resolves to false when there is no such live customer (nothing was published). */
+  customer(customerId: string): Promise<boolean>;
+  /**
+   * One page of an export, in id order after `after`: each live customer missing a link to one of
+   * the targets is offered (`offer`), the others are left (`skip`). A dry run offers nothing.
+   */
+  page(
+    after: string | null,
+    options: { dryRun?: boolean; paced?: () => Promise<void> },
+  ): Promise<{ cursor: string | null; more: boolean; decisions: ExportDecision[] }>;
+  /** Live catalogue customers: the size of an export. */
+  count(): Promise<number>;
+  /** Every live customer, in pages, at most `perSecond`; reports progress after each page. */
+  all(options: { perSecond: number; onPage?: (done: number) => void }): Promise<number>;
+}
+
+export interface ExportDecision {
+  readonly id: string;
+  readonly decision: 'offer' | 'skip';
+  readonly reason: string;
+}
+
+export interface ResyncDeps {
+  readonly sql: Sql;
+  readonly publisher: DurablePublisher;
+  readonly names: Names;
+  readonly targets: readonly TargetName[];
+  readonly now?: () => number;
+}
+
+interface Row extends SyncedFields {
+  id: string;
+  version: string;
+  origin: CustomerChanged['metadata']['origin'];
+  updated_at: Date;
+}
+
+const PAGE = 500;
+const encoder = new TextEncoder();
+
+/**
+ * Publishes a live catalogue customer's current row as a fact, with the id the outbox gives that
+ * version: an actor that has the version already ignores it, and one that never saw the customer
+ * (a row from before capture, or loaded without it) learns it. False when there is no such live
+ * customer.
+ */
+export async function offerRow(
+  d: Pick<ResyncDeps, 'sql' | 'publisher' | 'names'>,
+  customerId: string,
+): Promise<boolean> {
+  const [row] = await d.sql<Row[]>`
+    SELECT id, name, email, phone, address, metadata, version, origin, updated_at
+    FROM customers WHERE id = ${customerId} AND deleted_at IS NULL`;
+  if (!row) return false;
+  await publishRow(d, row);
+  return true;
+}
+
+async function publishRow(d: Pick<ResyncDeps, 'publisher' | 'names'>, row: Row): Promise<void> {
+  const version = Number(row.version);
+  const fact: CustomerChanged = {
+    type: 'CustomerUpdated',
+    data: {
+      name: row.name,
+      email: row.email,
+      phone: row.phone,
+      address: row.address,
+      metadata: row.metadata,
+    },
+    metadata: {
+      customer_id: row.id,
+      version,
+      origin: row.origin,
+      outbox_id: 0,
+      occurred_at: row.updated_at.toISOString(),
+    },
+  };
+  await d.publisher.publish(
+    d.names.customerSubject(row.id),
+    encoder.encode(JSON.stringify(fact)),
+    customerMsgId(row.id, version),
+  );
+}
+
+export function resyncer(d: ResyncDeps): Resync {
+  const now = d.now ?? Date.now;
+  const offer = async (row: Row) => {
+    await publishRow(d, row);
+    const subject = d.names.customerSubject(row.id);
+    const asked = now();
+    for (const target of d.targets) {
+      const retry = encodeRecordedEvent(row.id, { type: 'RetryRequested', target, at: 0 });
+      await d.publisher.publish(
+        subject,
+        encoder.encode(JSON.stringify(retry)),
+        `resync:${row.id}:${target}:${asked}`,
+      );
+    }
+  };
+  return {
+    async page(after, { dryRun, paced }) {
+      const rows = await d.sql<(Row & { linked: string[] })[]>`
+        SELECT c.id, c.name, c.email, c.phone, c.address, c.metadata, c.version, c.origin,
+               c.updated_at,
+               coalesce((SELECT array_agg(l.target) FROM customer_links l WHERE l.customer_id = c.id),
+                        '{}') AS linked
+        FROM customers c
+        WHERE c.deleted_at IS NULL AND c.id > ${after ?? '00000000-0000-0000-0000-000000000000'}::uuid
+        ORDER BY c.id LIMIT ${PAGE}`;
+      const decisions: ExportDecision[] = [];
+      for (const row of rows) {
+        const missing = d.targets.filter((t) => !row.linked.includes(t));
+        if (missing.length === 0) {
+          decisions.push({ id: row.id, decision: 'skip', reason: 'linked to every target' });
+          continue;
+        }
+        decisions.push({
+          id: row.id,
+          decision: 'offer',
+          reason: `not linked to ${missing.join(', ')}`,
+        });
+        if (dryRun) continue;
+        await paced?.();
+        await offer(row);
+      }
+      return { cursor: rows.at(-1)?.id ?? after, more: rows.length === PAGE, decisions };
+    },
+    async count() {
+      const [row] = await d.sql<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM customers WHERE deleted_at IS NULL`;
+      return row?.n ?? 0;
+    },
+    async customer(customerId) {
+      const [row] = await d.sql<Row[]>`
+        SELECT id, name, email, phone, address, metadata, version, origin, updated_at
+        FROM customers WHERE id = ${customerId} AND deleted_at IS NULL`;
+      if (!row) return false;
+      await offer(row);
+      return true;
+    },
+    async all({ perSecond, onPage }) {
+      let after = '00000000-0000-0000-0000-000000000000';
+      let done = 0;
+      for (;;) {
+        const started = now();
+        const rows = await d.sql<Row[]>`
+          SELECT id, name, email, phone, address, metadata, version, origin, updated_at
+          FROM customers WHERE deleted_at IS NULL AND id > ${after}::uuid
+          ORDER BY id LIMIT ${PAGE}`;
+        for (const row of rows) await offer(row);
+        done += rows.length;
+        onPage?.(done);
+        if (rows.length < PAGE) return done;
+        after = rows[rows.length - 1]!.id;
+        // Its calls share the target's budget with live changes: a pace well under the budget
+        // leaves them their share (there is no priority between the two yet).
+        const wait = (rows.length / perSecond) * 1000 - (now() - started);
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+    },
+  };
+}

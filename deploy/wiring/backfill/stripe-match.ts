@@ -1,0 +1,80 @@
+// What the lookup before a Stripe create needs from the catalogue: a lock per email that holds
+// across processes (customers with one email can sit on partitions of different workers), and the
+// link table, so that a Stripe customer linked here but not yet marked in Stripe is not taken.
+import type { Sql } from '../../../adapters/postgres/connect.ts';
+import { keyedMutex, pacer, type MatchSettings, type Serialise } from '../../../adapters/stripe/match.ts';
+
+type Policy = Pick<MatchSettings, 'by' | 'merge'>;
+
+/**
+ * Lookups holding a Postgres connection at once, per process: each holds one through its Stripe
+ * calls, and the pool also serves the actors' own reads and writes.
+ */
+const MATCH_CONNECTIONS = 3;
+
+/** Without `sql`, lookups are serialised within this process only. */
+export function matchSettings(
+  policy: Policy,
+  sql: Sql | undefined,
+  options: { lockWaitMs: number; lookupsPerSecond: number },
+): MatchSettings {
+  const local = keyedMutex();
+  const paceSearch = pacer(options.lookupsPerSecond);
+  if (!sql) return { ...policy, serialise: local, paceSearch };
+  const locked = advisoryLock(sql, options.lockWaitMs);
+  return {
+    ...policy,
+    paceSearch,
+    // In this process first, so that waiters for one email do not each hold a connection.
+    serialise: (key, fn) => local(key, () => locked(key, fn)),
+    linksOf: async (ids) => {
+      if (ids.length === 0) return new Map<string, string>();
+      const rows = await sql<{ external_id: string; customer_id: string }[]>`
+        SELECT external_id, customer_id FROM customer_links
+        WHERE target = 'stripe' AND external_id = ANY(${sql.array([...ids])})`;
+      return new Map(rows.map((r) => [r.external_id, r.customer_id]));
+    },
+  };
+}
+
+/**
+ * A transaction-scoped advisory lock, held through `fn`'s Stripe calls. A lock still taken after
+ * `waitMs` fails the call, which is retried later. Should the commit fail once `fn` has run, `fn`'s
+ * result stands: the lock was held while it ran, and its writes are Stripe's, not this
+ * transaction's.
+ */
+export function advisoryLock(sql: Sql, waitMs: number): Serialise {
+  const slots = semaphore(MATCH_CONNECTIONS);
+  return async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    await slots.take();
+    let result: { value: T } | undefined;
+    try {
+      await sql.begin(async (tx) => {
+        await tx`SELECT set_config('lock_timeout', ${`${waitMs}ms`}, true)`;
+        await tx`SELECT pg_advisory_xact_lock(hashtext(${key}))`;
+        result = { value: await fn() };
+      });
+    } catch (err) {
+      if (!result) throw err;
+    } finally {
+      slots.give();
+    }
+    return result!.value;
+  };
+}
+
+function semaphore(size: number) {
+  let free = size;
+  const waiting: (() => void)[] = [];
+  return {
+    async take(): Promise<void> {
+      if (free > 0) free--;
+      else await new Promise<void>((r) => waiting.push(r));
+    },
+    give(): void {
+      const next = waiting.shift();
+      if (next) next();
+      else free++;
+    },
+  };
+}

@@ -1,0 +1,104 @@
+// The account a target is bound to, checked at start: the first start binds the database to the
+// account the credentials belong to; a start with another one refuses to run (AccountMismatchError,
+// exit 2). While the target cannot be reached to say which account it is, the target stays paused
+// and the check is retried; the API and the other targets run meanwhile.
+import { AccountMismatchError } from '../../../core/errors.ts';
+import type { Logger } from '../../../core/ports.ts';
+import type { Sql } from '../../../adapters/postgres/connect.ts';
+import { bindingOf, bindOnce } from '../../../adapters/postgres/bindings.ts';
+
+export interface TargetAccount {
+  readonly id: string;
+  readonly livemode: boolean;
+}
+
+export interface TargetBinding {
+  /** Whether calls may go to the target: its account is the one this database is bound to. */
+  readonly bound: boolean;
+  /** The account this database is bound to: verified, or as recorded while unverified. */
+  readonly accountId: string | undefined;
+  stop(): void;
+}
+
+export interface TargetBindingOptions {
+  readonly target: string;
+  /** Asks the target which account the configured credentials belong to. */
+  readonly account: () => Promise<TargetAccount>;
+  /** What the credentials are called in messages ("key", "credentials"). */
+  readonly credentials: string;
+  readonly sql: Sql;
+  readonly log: Logger;
+  /** Between checks while the target cannot be reached (default 5 s). */
+  readonly retryMs?: number;
+}
+
+/** Resolves once the first check has an answer or failed to get one; rejects on a mismatch. */
+export async function checkTargetBinding(o: TargetBindingOptions): Promise<TargetBinding> {
+  const log = o.log.child({ component: `${o.target}-binding` });
+  const name = o.target[0]!.toUpperCase() + o.target.slice(1);
+  let bound = false;
+  let accountId = (await bindingOf(o.sql, o.target))?.accountId;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const check = async () => {
+    const account = await o.account();
+    const binding = await bindOnce(o.sql, {
+      target: o.target,
+      accountId: account.id,
+      livemode: account.livemode,
+    });
+    if (binding.accountId !== account.id || binding.livemode !== account.livemode)
+      throw new AccountMismatchError(
+        o.target,
+        { id: binding.accountId, livemode: binding.livemode },
+        account,
+        o.credentials,
+      );
+    bound = true;
+    accountId = binding.accountId;
+    log.info({ account: account.id, livemode: account.livemode }, `${name} account verified`);
+  };
+  const retry = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      check().catch((err: unknown) => {
+        if (err instanceof AccountMismatchError) {
+          // Too late to refuse to start: the target stays paused for good, and says why.
+          log.error(
+            { reason: err.message },
+            `${name} account mismatch; the ${name} target stays paused`,
+          );
+          return;
+        }
+        log.warn(
+          { reason: String(err) },
+          `${name} account not verified yet; the ${name} target waits`,
+        );
+        retry();
+      });
+    }, o.retryMs ?? 5_000);
+    timer.unref();
+  };
+  try {
+    await check();
+  } catch (err) {
+    if (err instanceof AccountMismatchError) throw err;
+    log.warn(
+      { reason: String(err) },
+      `${name} cannot say which account the ${o.credentials} belong to; the ${name} target waits and retries`,
+    );
+    retry();
+  }
+  return {
+    get bound() {
+      return bound;
+    },
+    get accountId() {
+      return accountId;
+    },
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}

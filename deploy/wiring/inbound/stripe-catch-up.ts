@@ -1,0 +1,144 @@
+// Catch-up: what Stripe's webhooks did not bring, read from its events API. Each event listed goes
+// into INBOUND exactly as a verified webhook would (the event id as Nats-Msg-Id), so the mapping,
+// the actor's seen list and the inbox deduplicate it, and staleness, fetch and merge judge it like
+// a late webhook. It runs at start, when a worker takes partitions (before their pending pushes
+// resume), and on a timer.
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type Stripe from 'stripe';
+import type { Logger } from '../../../core/ports.ts';
+import type { Names } from '../../../core/subjects.ts';
+import { STRIPE_CUSTOMER_EVENT_TYPES } from '../../../actors/customer/index.ts';
+import type { InboundPublish } from '../../../adapters/jetstream/inbound.ts';
+import type { Sql } from '../../../adapters/postgres/connect.ts';
+import { advanceWatermark, readWatermark } from '../../../adapters/postgres/catchup-watermarks.ts';
+import { eventsSince } from '../../../adapters/stripe/event-list.ts';
+import { INVOICE_EVENT_TYPES } from '../../../adapters/stripe/invoice-events.ts';
+import { CUSTOMER_INBOUND_DURABLE } from './stripe-customer-inbound.ts';
+
+export const CATCH_UP_EVENT_TYPES: readonly string[] = Object.freeze([
+  ...STRIPE_CUSTOMER_EVENT_TYPES,
+  ...INVOICE_EVENT_TYPES,
+]);
+
+export interface StripeCatchUpOptions {
+  readonly stripe: Stripe;
+  readonly sql: Sql;
+  readonly nats: NatsConnection;
+  readonly names: Names;
+  readonly log: Logger;
+  readonly publish: InboundPublish;
+  /** Seconds between runs; 0: only the runs asked for (start, takeovers). */
+  readonly intervalS: number;
+  /** Lists from the watermark minus this, for events Stripe lists late. */
+  readonly marginS: number;
+  /** How long a run waits for its customer events to be mapped onto customers' subjects. */
+  readonly mappedWithinMs?: number;
+  /** False until the key's account is verified as the bound one: until then nothing is listed. */
+  readonly ready?: () => boolean;
+  readonly now?: () => number;
+}
+
+export interface CatchUpReport {
+  readonly since: number;
+  readonly listed: number;
+  /** Already in INBOUND (a webhook brought them within the duplicate window). */
+  readonly duplicates: number;
+  /** The customer events were mapped onto their customers' subjects before the run ended. */
+  readonly mapped: boolean;
+}
+
+export interface StripeCatchUp {
+  /** A run that starts after this call; callers meanwhile share it. Rejects if Stripe or NATS fails. */
+  run(): Promise<CatchUpReport>;
+  /** Starts the timer (with `intervalS` > 0). */
+  start(): void;
+  stop(): Promise<void>;
+}
+
+const SOURCE = 'stripe';
+const customerTypes = new Set<string>(STRIPE_CUSTOMER_EVENT_TYPES);
+const encoder = new TextEncoder();
+
+export function stripeCatchUp(o: StripeCatchUpOptions): StripeCatchUp {
+  const now = o.now ?? Date.now;
+  const log = o.log.child({ component: 'stripe-catch-up' });
+  let running: Promise<CatchUpReport> | undefined;
+  let queued: Promise<CatchUpReport> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+
+  const run = (): Promise<CatchUpReport> => {
+    if (!running) {
+      running = once().finally(() => (running = undefined));
+      return running;
+    }
+    // The run in progress started before this call and may have listed too early for it.
+    queued ??= running
+      .catch(() => undefined)
+      .then(() => {
+        queued = undefined;
+        return run();
+      });
+    return queued;
+  };
+
+  async function once(): Promise<CatchUpReport> {
+    if (o.ready?.() === false) return { since: 0, listed: 0, duplicates: 0, mapped: true };
+    const stored = await readWatermark(o.sql, SOURCE);
+    const nowS = Math.floor(now() / 1000);
+    // The first run of a deployment starts from now: older history is an import, not a catch-up.
+    const since = (stored ?? nowS) - o.marginS;
+    const events = await eventsSince(o.stripe, since, CATCH_UP_EVENT_TYPES);
+    let duplicates = 0;
+    let lastCustomerSeq = 0;
+    for (const e of events) {
+      const subject = o.names.inboundSubject('stripe', e.type);
+      const receipt = await o.publish(subject, encoder.encode(JSON.stringify(e)), e.id);
+      if (receipt.duplicate) duplicates++;
+      if (customerTypes.has(e.type)) lastCustomerSeq = Math.max(lastCustomerSeq, receipt.seq ?? 0);
+    }
+    const newest = events.reduce((m, e) => Math.max(m, e.created), stored ?? nowS);
+    await advanceWatermark(o.sql, SOURCE, Math.min(newest, nowS));
+    const mapped = lastCustomerSeq === 0 || (await mappedPast(lastCustomerSeq));
+    const report = { since, listed: events.length, duplicates, mapped };
+    if (events.length > duplicates || !mapped) log.info(report, 'caught up on Stripe events');
+    else log.debug(report, 'caught up on Stripe events');
+    return report;
+  }
+
+  /** Waits until the customer mapping consumer has handled INBOUND up to `seq`. */
+  async function mappedPast(seq: number): Promise<boolean> {
+    const jsm = await jetstreamManager(o.nats);
+    const durable = `${o.names.streams.inbound}_${CUSTOMER_INBOUND_DURABLE}`;
+    const deadline = now() + (o.mappedWithinMs ?? 15_000);
+    for (;;) {
+      const info = await jsm.consumers
+        .info(o.names.streams.inbound, durable)
+        .catch(() => undefined);
+      if (info && info.ack_floor.stream_seq >= seq) return true;
+      if (now() >= deadline) {
+        log.warn({ seq }, 'caught-up events not mapped in time; resuming anyway');
+        return false;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  return {
+    run,
+    start() {
+      if (o.intervalS <= 0 || timer) return;
+      timer = setInterval(() => {
+        run().catch((err: unknown) =>
+          log.warn({ err }, 'Stripe catch-up failed; the next round tries again'),
+        );
+      }, o.intervalS * 1000);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      timer = undefined;
+      await Promise.allSettled([running, queued]);
+    },
+  };
+}

@@ -1,0 +1,75 @@
+// The executors of the invoice actor's intents: `links` reads the customer's Stripe link from our
+// link table (the invoice actor never creates a Stripe customer: it waits for the customer actor
+// to link one), and `stripe` issues the invoice with the official client.
+import type Stripe from 'stripe';
+import type {
+  InvoiceIntent,
+  InvoiceRecordedEvent,
+  InvoiceTarget,
+} from '../../../actors/invoice/index.ts';
+import { executeInvoiceIntent } from '../../../adapters/stripe/invoice-executor.ts';
+import type { InvoiceExecutor } from './invoice-runtime.ts';
+
+export interface InvoiceExecutorSettings {
+  /** The Stripe client of the customer executor, when Stripe is configured. */
+  readonly stripe?: Stripe;
+  /** The Stripe customer our customer is linked to, if any. */
+  readonly stripeLinkOf: (customerId: string) => Promise<string | undefined>;
+  readonly now?: () => number;
+}
+
+export function invoiceExecutors(
+  s: InvoiceExecutorSettings,
+): Partial<Record<InvoiceTarget, InvoiceExecutor>> {
+  const now = s.now ?? Date.now;
+  const out: Partial<Record<InvoiceTarget, InvoiceExecutor>> = {
+    links: { limits: { concurrency: 8 }, execute: (_id, intent) => findLink(s, intent, now) },
+  };
+  const stripe = s.stripe;
+  if (stripe) {
+    out.stripe = {
+      // The worker hands the invoice scheduler the customer scheduler's Stripe gate, so these
+      // limits apply only where the customer target has none.
+      limits: { concurrency: 8 },
+      execute: (_id, intent) =>
+        intent.target === 'stripe'
+          ? executeInvoiceIntent(stripe, intent, now)
+          : Promise.resolve(misrouted(intent, now)),
+    };
+  }
+  return out;
+}
+
+async function findLink(
+  s: InvoiceExecutorSettings,
+  intent: InvoiceIntent,
+  now: () => number,
+): Promise<InvoiceRecordedEvent> {
+  if (intent.type !== 'FindStripeLink') return misrouted(intent, now);
+  try {
+    const stripeCustomerId = await s.stripeLinkOf(intent.params.customerId);
+    return stripeCustomerId
+      ? { type: 'StripeLinkFound', intentId: intent.id, stripeCustomerId, at: now() }
+      : { type: 'StripeLinkMissing', intentId: intent.id, attempt: intent.attempt, at: now() };
+  } catch (err) {
+    return {
+      type: 'InvoiceCallFailed',
+      intentId: intent.id,
+      failure: 'transient',
+      reason: `link lookup: ${err instanceof Error ? err.message : String(err)}`.slice(0, 500),
+      attempt: intent.attempt,
+      at: now(),
+    };
+  }
+}
+
+function misrouted(intent: InvoiceIntent, now: () => number): InvoiceRecordedEvent {
+  return {
+    type: 'InvoiceCallFailed',
+    intentId: intent.id,
+    failure: 'permanent',
+    reason: `${intent.type} sent to the wrong executor`,
+    attempt: intent.attempt,
+    at: now(),
+  };
+}

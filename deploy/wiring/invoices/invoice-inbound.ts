@@ -1,0 +1,72 @@
+// Stripe's invoice events, from INBOUND to Postgres, on the shared inbound consumer (one durable
+// for every worker). A malformed event, or one that can never apply, goes to the DLQ at once; our
+// own failures, and a Stripe customer that is not linked yet, are retried with a growing delay and
+// dead-lettered on the last delivery.
+import type { JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from '../../../core/ports.ts';
+import type { Names } from '../../../core/subjects.ts';
+import type { DeadLetterSink } from '../../../core/worker-ports.ts';
+import type { BackoffPolicy } from '../../../core/policy/backoff.ts';
+import type { Sql } from '../../../adapters/postgres/connect.ts';
+import { applyStripeInvoiceEvent } from '../../../adapters/postgres/invoices.ts';
+import { InvoiceEventRejectedError } from '../../../adapters/postgres/invoice-stripe-events.ts';
+import { parseInvoiceEvent } from '../../../adapters/stripe/invoice-events.ts';
+import {
+  startInboundConsumer,
+  type InboundConsumer,
+  type InboundDelivery,
+  type InboundVerdict,
+} from '../../../adapters/jetstream/inbound-consumer.ts';
+
+export interface InvoiceInboundOptions {
+  nats: NatsConnection;
+  names: Names;
+  sql: Sql;
+  log: Logger;
+  deadLetters: DeadLetterSink;
+  delivery?: InboundDelivery;
+  /** Nak delays; by default long enough for a new Stripe customer's link to be recorded. */
+  retry?: BackoffPolicy;
+}
+
+/** The invoice consumer's durable: `<INBOUND stream>_invoices`. */
+export const INVOICE_INBOUND_DURABLE = 'invoices';
+
+/** The DLQ source of these events: their letters are on `<ns>.dlq.stripe-invoices`. */
+export const INVOICE_DLQ_SOURCE = 'stripe-invoices';
+
+export function startInvoiceInbound(o: InvoiceInboundOptions): Promise<InboundConsumer> {
+  return startInboundConsumer({
+    nats: o.nats,
+    names: o.names,
+    log: o.log,
+    deadLetters: o.deadLetters,
+    durable: INVOICE_INBOUND_DURABLE,
+    // `invoice.>` leaves `invoiceitem.*` out: a different first token.
+    eventFilter: 'invoice.>',
+    dlqSource: INVOICE_DLQ_SOURCE,
+    ...(o.delivery ? { delivery: o.delivery } : {}),
+    ...(o.retry ? { retry: o.retry } : {}),
+    handle: (m) => handleInvoiceEvent(o, m),
+  });
+}
+
+async function handleInvoiceEvent(o: InvoiceInboundOptions, m: JsMsg): Promise<InboundVerdict> {
+  const parsed = parseInvoiceEvent(m.data);
+  if (parsed.kind === 'malformed') return { deadLetter: `malformed: ${parsed.reason}` };
+  if (parsed.kind === 'ignored') return { done: true };
+  const { eventId, eventType } = parsed.observation;
+  try {
+    const outcome = await applyStripeInvoiceEvent(o.sql, parsed.observation);
+    o.log.debug(
+      { seq: m.seq, event_id: eventId, type: eventType, outcome },
+      'invoice event applied',
+    );
+    return { done: true };
+  } catch (err) {
+    if (err instanceof InvoiceEventRejectedError)
+      return { deadLetter: `${err.name}: ${err.message}` };
+    throw err;
+  }
+}

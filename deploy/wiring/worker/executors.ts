@@ -1,0 +1,110 @@
+// The executor of each configured target: the official client, its limits, and the mapping from a
+// recorded intent to a call. A target without credentials has no executor: its intents wait.
+import type { Connection } from 'jsforce';
+import type { TargetExecutor } from '../../../actors/runtime/intent-scheduler.ts';
+import type { StripeIntent, SalesforceIntent, TargetName } from '../../../actors/customer/index.ts';
+import { stripeClient } from '../../../adapters/stripe/client.ts';
+import { executeStripeIntent } from '../../../adapters/stripe/executor.ts';
+import type { Sql } from '../../../adapters/postgres/connect.ts';
+import { matchSettings } from '../backfill/stripe-match.ts';
+import { connectSalesforce } from '../../../adapters/salesforce/client.ts';
+import { MAX_COLLECTION_RECORDS } from '../../../adapters/salesforce/batch.ts';
+import { SalesforceCoalescer } from '../../../adapters/salesforce/coalescer.ts';
+import type { SalesforceTarget } from '../../../adapters/salesforce/target.ts';
+
+/** Well below the lease: a call that cannot be fenced must end before the lease can move. */
+export const CALL_TIMEOUT_MS = 5_000;
+/** Leases outlive a call with room to spare; a dead worker's partitions move within this. */
+export const LEASE_TTL_MS = 20_000;
+
+export interface ExecutorSettings {
+  /**
+   * The catalogue: with it, the lookup before a Stripe create is serialised per email across
+   * processes (a Postgres advisory lock) and reads the link table; without it, within this
+   * process only.
+   */
+  sql?: Sql;
+  stripe?: {
+    secretKey: string;
+    apiBase?: string | undefined;
+    /** Calls started per second; default `defaultStripeRate`. */
+    rate?: number | undefined;
+    /** Calls in flight at once; default 8. */
+    concurrency?: number | undefined;
+    /** Match before create (RTWS_MATCH_BY, RTWS_MATCH_MERGE); unset: creates are sent as they are. */
+    match?: { by: 'email' | 'none'; merge: 'stripe' | 'catalogue' } | undefined;
+  };
+  salesforce?: {
+    loginUrl: string;
+    clientId: string;
+    clientSecret: string;
+    /** How long a spent daily quota pauses the target; unset, the actor's default. */
+    quotaPauseMs?: number;
+  } & SalesforceTarget;
+}
+
+/** Stripe allows 25 requests/s in test mode and 100/s live; rtws stays under both. */
+export function defaultStripeRate(secretKey: string): number {
+  return secretKey.includes('_live_') ? 80 : 20;
+}
+
+/** Stripe allows 20 searches a second per account; each lookup before a create makes one. */
+const SEARCH_BUDGET = 18;
+
+/**
+ * Lookups before creates started per second, per process. A lookup makes two reads that the call
+ * budget does not see (it counts the create as one call): a quarter of that budget keeps them
+ * within it, as far as Stripe's search limit allows (18 live, 5 in test mode by default).
+ */
+export function lookupsPerSecond(callsPerSecond: number): number {
+  return Math.min(SEARCH_BUDGET, Math.max(1, Math.floor(callsPerSecond / 4)));
+}
+
+export function targetExecutors(s: ExecutorSettings): Partial<Record<TargetName, TargetExecutor>> {
+  const out: Partial<Record<TargetName, TargetExecutor>> = {};
+  if (s.stripe) {
+    const { secretKey, apiBase } = s.stripe;
+    const stripe = stripeClient({ secretKey, apiBase, timeoutMs: CALL_TIMEOUT_MS });
+    const perSecond = s.stripe.rate ?? defaultStripeRate(secretKey);
+    const match = s.stripe.match
+      ? matchSettings(s.stripe.match, s.sql, {
+          lockWaitMs: CALL_TIMEOUT_MS,
+          lookupsPerSecond: lookupsPerSecond(perSecond),
+        })
+      : undefined;
+    out.stripe = {
+      limits: { concurrency: s.stripe.concurrency ?? 8, perSecond },
+      execute: (_customerId, intent, call) =>
+        executeStripeIntent(stripe, intent as StripeIntent, Date.now, call, match),
+    };
+  }
+  if (s.salesforce) {
+    const { loginUrl, clientId, clientSecret, quotaPauseMs, ...target } = s.salesforce;
+    // Authorised on first use, not at startup, so a Salesforce that is down delays only its own
+    // target; a failed grant is tried again on the next call. Expired sessions renew by refreshFn.
+    let session: Promise<Connection> | undefined;
+    const connection = () =>
+      (session ??= connectSalesforce({
+        loginUrl,
+        clientId,
+        clientSecret,
+        timeoutMs: CALL_TIMEOUT_MS,
+      }).catch((err: unknown) => {
+        session = undefined;
+        throw err;
+      }));
+    const coalescer = new SalesforceCoalescer({
+      connection,
+      target,
+      ...(quotaPauseMs === undefined ? {} : { quotaPauseMs }),
+    });
+    out.salesforce = {
+      // Enough customers' calls in flight to fill a Collections request, which the coalescer
+      // sends as one call: Salesforce's budget counts calls, not records.
+      limits: { concurrency: MAX_COLLECTION_RECORDS },
+      execute: (customerId, intent) =>
+        coalescer.execute({ customerId, intent: intent as SalesforceIntent }),
+    };
+  }
+  return out;
+}

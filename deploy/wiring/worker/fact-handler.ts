@@ -1,0 +1,144 @@
+// What happens to one message of an actor's stream (CHANGES for customers, INVOICES for invoices):
+// a malformed one goes to the DLQ and is acked; a fact or outcome runs through its actor and is
+// acked once the new state is saved; a failing one is retried with backoff and, on its last
+// delivery, dead-lettered with the last error.
+import type { JsMsg } from '@nats-io/jetstream';
+import type { Logger } from '../../../core/ports.ts';
+import type { DeadLetterSink } from '../../../core/worker-ports.ts';
+import { backoffMs } from '../../../core/policy/backoff.ts';
+import { applyEvent, kindOf, type FactStepDeps } from '../../../actors/runtime/fact-step.ts';
+import { subjectCustomerId } from '../../../actors/runtime/fact-message.ts';
+import type { KindDecision } from '../../../actors/runtime/actor-kind.ts';
+import type { CustomerEvent, CustomerSnapshot, Decision } from '../../../actors/customer/index.ts';
+import { LeaseLostError } from '../../../actors/runtime/errors.ts';
+import { recordedAt } from '../../../adapters/jetstream/recorded-at.ts';
+
+export interface FactHandlerDeps<
+  S = CustomerSnapshot,
+  E = CustomerEvent,
+  D extends KindDecision<S> = Decision & KindDecision<S>,
+> extends FactStepDeps<S, E, D> {
+  readonly stream: string;
+  readonly deadLetters: DeadLetterSink;
+  readonly ackWaitMs: number;
+  readonly maxDeliver: number;
+  readonly log: Logger;
+  readonly counters: { facts: number; deadLettered: number };
+  /**
+   * The effects of a step beyond its snapshot (scheduling intents, recording links, dead letters),
+   * awaited before the ack: a failure naks the message, and the effects are idempotent.
+   */
+  readonly afterStep?: (step: StepDone<E, D>) => Promise<void>;
+  /** Called after each handled message, with when it ran: lets callers audit who processed what. */
+  readonly onHandled?: (record: HandledRecord) => void;
+}
+
+export interface StepDone<E = CustomerEvent, D = Decision> {
+  /** The actor's id, from the subject: a customer's, or an invoice's. */
+  actorId: string;
+  event: E;
+  decision: D;
+  /** False when the event changed nothing (stale or repeated). */
+  saved: boolean;
+  /** The stream sequence of the message: unique, for dedupe ids. */
+  seq: number;
+}
+
+export interface HandledRecord {
+  partition: number;
+  seq: number;
+  actorId: string;
+  startedAt: number;
+  endedAt: number;
+  outcome: 'applied' | 'skipped' | 'dead-lettered' | 'retrying' | 'fenced';
+}
+
+/** Nak delays for failed steps: short, growing, capped well below the ack wait. */
+const RETRY = Object.freeze({ baseMs: 200, factor: 2, capMs: 10_000, jitter: 0.5 });
+
+export async function handleFactMessage<S, E, D extends KindDecision<S>>(
+  deps: FactHandlerDeps<S, E, D>,
+  m: JsMsg,
+): Promise<void> {
+  const startedAt = Date.now();
+  const actorId = subjectCustomerId(m.subject);
+  const outcome = await decideOutcome(deps, m, actorId);
+  deps.onHandled?.({
+    partition: deps.partition,
+    seq: m.seq,
+    actorId,
+    startedAt,
+    endedAt: Date.now(),
+    outcome,
+  });
+}
+
+async function decideOutcome<S, E, D extends KindDecision<S>>(
+  deps: FactHandlerDeps<S, E, D>,
+  m: JsMsg,
+  actorId: string,
+): Promise<HandledRecord['outcome']> {
+  if (!deps.holds()) return 'fenced';
+  const kind = kindOf(deps);
+  // The stream's timestamp, not this process's clock: a rebuild then decides exactly the same.
+  const parsed = kind.parse(m.data, actorId, recordedAt(m));
+  if (!parsed.ok && parsed.skip) {
+    if (!deps.holds()) return 'fenced';
+    m.ack();
+    deps.log.warn({ seq: m.seq, subject: m.subject, reason: parsed.reason }, 'message skipped');
+    return 'skipped';
+  }
+  if (!parsed.ok) return deadLetter(deps, kind.source, m, parsed.reason);
+  const working = setInterval(() => m.working(), Math.max(100, Math.floor(deps.ackWaitMs / 3)));
+  try {
+    const step = await applyEvent(deps, actorId, parsed.event);
+    await deps.afterStep?.({
+      actorId,
+      event: parsed.event,
+      decision: step.decision,
+      saved: step.saved,
+      seq: m.seq,
+    });
+    if (!deps.holds()) return 'fenced';
+    m.ack();
+    deps.counters.facts++;
+    return 'applied';
+  } catch (err) {
+    if (err instanceof LeaseLostError) return 'fenced';
+    const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    if (m.info.deliveryCount >= deps.maxDeliver) return deadLetter(deps, kind.source, m, reason);
+    deps.log.warn({ err, seq: m.seq, deliveries: m.info.deliveryCount }, 'fact failed; will retry');
+    m.nak(backoffMs(m.info.deliveryCount, `${m.seq}`, RETRY));
+    return 'retrying';
+  } finally {
+    clearInterval(working);
+  }
+}
+
+async function deadLetter(
+  deps: Pick<FactHandlerDeps, 'holds' | 'deadLetters' | 'stream' | 'log' | 'counters'>,
+  source: string,
+  m: JsMsg,
+  reason: string,
+): Promise<HandledRecord['outcome']> {
+  if (!deps.holds()) return 'fenced';
+  try {
+    await deps.deadLetters.publish({
+      source,
+      stream: deps.stream,
+      streamSeq: m.seq,
+      subject: m.subject,
+      reason,
+      deliveries: m.info.deliveryCount,
+      data: m.data,
+    });
+  } catch (err) {
+    deps.log.error({ err, seq: m.seq }, 'dead letter could not be stored; will retry');
+    m.nak(backoffMs(m.info.deliveryCount, `${m.seq}`, RETRY));
+    return 'retrying';
+  }
+  m.ack();
+  deps.counters.deadLettered++;
+  deps.log.warn({ seq: m.seq, subject: m.subject, reason }, 'message dead-lettered');
+  return 'dead-lettered';
+}

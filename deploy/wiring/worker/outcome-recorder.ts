@@ -1,0 +1,30 @@
+// Records an executor's outcome (or an operator's retry request) on the customer's own subject,
+// where the actor consumes it in stream order with the customer's facts.
+import type { DurablePublisher } from '../../../core/ports.ts';
+import type { Names } from '../../../core/subjects.ts';
+import {
+  encodeRecordedEvent,
+  isStripeEvent,
+  recordedEventMsgId,
+  type RecordedEvent,
+} from '../../../actors/runtime/outcome-message.ts';
+
+const encoder = new TextEncoder();
+
+/** `binding`: the Stripe account bound now, stamped on Stripe outcomes. */
+export function outcomeRecorder(
+  publisher: DurablePublisher,
+  names: Names,
+  binding: () => string | undefined = () => undefined,
+) {
+  return (customerId: string, event: RecordedEvent): Promise<void> =>
+    publisher.publish(
+      names.customerSubject(customerId),
+      encoder.encode(
+        JSON.stringify(
+          encodeRecordedEvent(customerId, event, isStripeEvent(event) ? binding() : undefined),
+        ),
+      ),
+      recordedEventMsgId(customerId, event),
+    );
+}

@@ -1,0 +1,107 @@
+// Starts and stops the consumer of each partition the lease keeper hands this worker, for one kind
+// of actor (customers by default, or invoices).
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { Logger } from '../../../core/ports.ts';
+import { partitionOf, type Names } from '../../../core/subjects.ts';
+import type { DeadLetterSink, SnapshotStore } from '../../../core/worker-ports.ts';
+import type {
+  CustomerEvent,
+  CustomerMachine,
+  CustomerSnapshot,
+  Decision,
+} from '../../../actors/customer/index.ts';
+import type { ActorCache } from '../../../actors/runtime/actor-cache.ts';
+import type { ActorKind, KindDecision } from '../../../actors/runtime/actor-kind.ts';
+import { kindOf } from '../../../actors/runtime/fact-step.ts';
+import type { Mailboxes } from '../../../actors/runtime/mailboxes.ts';
+import {
+  customerFeed,
+  ensurePartitionConsumer,
+  type DeliveryPolicy,
+  type PartitionFeed,
+} from '../../../adapters/jetstream/partition-consumer-config.ts';
+import { startPartitionConsumer, type PartitionConsumer } from '../../../adapters/jetstream/partition-consumer.ts';
+import { handleFactMessage, type FactHandlerDeps, type HandledRecord } from './fact-handler.ts';
+
+export interface PartitionRunnerDeps<
+  S = CustomerSnapshot,
+  E = CustomerEvent,
+  D extends KindDecision<S> = Decision & KindDecision<S>,
+> {
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly names: Names;
+  readonly delivery: DeliveryPolicy;
+  readonly store: SnapshotStore;
+  readonly cache: ActorCache<S>;
+  readonly mailboxes: Mailboxes;
+  readonly deadLetters: DeadLetterSink;
+  readonly counters: { facts: number; deadLettered: number };
+  readonly log: Logger;
+  /** The lease check of a partition, consulted before every save and ack. */
+  readonly holds: (partition: number) => boolean;
+  readonly onHandled?: (record: HandledRecord) => void;
+  readonly afterStep?: FactHandlerDeps<S, E, D>['afterStep'];
+  /** The kind of actor and its stream. Default: customers on CHANGES, with `machine`. */
+  readonly kind?: ActorKind<S, E, D>;
+  readonly feed?: PartitionFeed;
+  readonly machine?: CustomerMachine;
+}
+
+export interface PartitionRunner {
+  start(partition: number): Promise<void>;
+  stop(partition: number): Promise<void>;
+}
+
+export function partitionRunner<S, E, D extends KindDecision<S>>(
+  deps: PartitionRunnerDeps<S, E, D>,
+): PartitionRunner {
+  const consumers = new Map<number, PartitionConsumer>();
+  const { names, delivery } = deps;
+  const kind = kindOf(deps);
+  const feed = deps.feed ?? customerFeed(names);
+  return {
+    async start(partition) {
+      const consumerName = await ensurePartitionConsumer(
+        deps.jsm,
+        names,
+        partition,
+        delivery,
+        feed,
+      );
+      const handlerDeps: FactHandlerDeps<S, E, D> = {
+        store: deps.store,
+        cache: deps.cache,
+        holds: () => deps.holds(partition),
+        partition,
+        kind,
+        stream: feed.stream,
+        deadLetters: deps.deadLetters,
+        ackWaitMs: delivery.ackWaitMs,
+        maxDeliver: delivery.maxDeliver,
+        log: deps.log,
+        counters: deps.counters,
+        ...(deps.onHandled ? { onHandled: deps.onHandled } : {}),
+        ...(deps.afterStep ? { afterStep: deps.afterStep } : {}),
+      };
+      const consumer = await startPartitionConsumer({
+        js: deps.js,
+        stream: feed.stream,
+        consumerName,
+        mailboxes: deps.mailboxes,
+        log: deps.log.child({ partition }),
+        handle: (m) => handleFactMessage(handlerDeps, m),
+      });
+      consumers.set(partition, consumer);
+    },
+    async stop(partition) {
+      const consumer = consumers.get(partition);
+      consumers.delete(partition);
+      await consumer?.stop();
+      // Another worker may change these actors from now on; what we cached would be stale.
+      deps.cache.evictWhere(
+        (id, snapshot) => partitionOf(kind.ownerOf(id, snapshot), names.partitions) === partition,
+      );
+    },
+  };
+}

@@ -1,0 +1,36 @@
+// After a takeover or a restart: the pending intents of a partition's actors are offered to the
+// executors again, from the snapshots in KV (an intent is recorded there before its message is
+// acked, so nothing recorded is lost with the process that recorded it).
+import { partitionOf } from '../../../core/subjects.ts';
+import type { SnapshotStore } from '../../../core/worker-ports.ts';
+import type { ActorKind, KindDecision } from '../../../actors/runtime/actor-kind.ts';
+
+export interface ResumeDeps<S, E, D extends KindDecision<S>> {
+  readonly store: SnapshotStore;
+  readonly kind: ActorKind<S, E, D>;
+  readonly partitions: number;
+  /** Whether the partition is still held: a round stops as soon as it is not. */
+  readonly holds: (partition: number) => boolean;
+  readonly offer: (actorId: string, snapshot: S) => void;
+}
+
+/** Offers every actor of the partition to its scheduler; resolves to how many there were. */
+export async function resumePartition<S, E, D extends KindDecision<S>>(
+  d: ResumeDeps<S, E, D>,
+  partition: number,
+  /** Skips loading actors that cannot be in the partition (known from the id alone). */
+  mayHold: (actorId: string) => boolean = () => true,
+): Promise<number> {
+  let resumed = 0;
+  for await (const id of d.store.keys()) {
+    if (!d.holds(partition)) break;
+    if (!mayHold(id)) continue;
+    const stored = await d.store.load(id);
+    if (!stored) continue;
+    const snapshot = d.kind.decode(id, stored.value);
+    if (partitionOf(d.kind.ownerOf(id, snapshot), d.partitions) !== partition) continue;
+    d.offer(id, snapshot);
+    resumed++;
+  }
+  return resumed;
+}

@@ -1,0 +1,128 @@
+// What a step means beyond the actor's snapshot, done before its message is acked (each effect is
+// idempotent, so a redelivery repeats them harmlessly):
+// - the executors are offered the snapshot's pending intents;
+// - a new link to a target's object is recorded in Postgres;
+// - a target that gave up leaves a DLQ letter whose redrive asks the actor to retry it;
+// - a customer deleted on a target is deleted here, with that target as its origin;
+// - the Postgres writes the actor decided on changes seen in Stripe are carried out, oldest first,
+//   and reported back to it (a write already done finds its events in the inbox and is skipped).
+import type { DeadLetterSink } from '../../../core/worker-ports.ts';
+import { PermanentApplyError } from '../../../core/errors.ts';
+import type { FieldPatch } from '../../../core/policy/push.ts';
+import type { Names } from '../../../core/subjects.ts';
+import {
+  TARGET_NAMES,
+  pendingApplies,
+  type CatalogueApply,
+  type CustomerSnapshot,
+  type TargetName,
+} from '../../../actors/customer/index.ts';
+import type { IntentScheduler } from '../../../actors/runtime/intent-scheduler.ts';
+import { encodeRecordedEvent, type RecordedEvent } from '../../../actors/runtime/outcome-message.ts';
+import { REFUSED_WRITES } from '../../../adapters/jetstream/dlq.ts';
+import type { StepDone } from './fact-handler.ts';
+
+export interface CatalogueEffects {
+  recordLink(customerId: string, target: TargetName, externalId: string): Promise<void>;
+  /**
+   * Carries out a write decided on a change seen in Stripe. Rejects with a `PermanentApplyError`
+   * when Postgres refuses the content for good; any other rejection is retried.
+   */
+  applyFromStripe(
+    customerId: string,
+    apply: CatalogueApply,
+  ): Promise<{ version: number | null; kept: FieldPatch }>;
+}
+
+export interface StepEffectsDeps {
+  readonly scheduler: IntentScheduler;
+  readonly deadLetters: DeadLetterSink;
+  readonly names: Names;
+  readonly catalogue?: CatalogueEffects;
+  /** Records an outcome on the customer's subject (the scheduler's recorder). */
+  readonly record?: (customerId: string, event: RecordedEvent) => Promise<void>;
+}
+
+const LINKING = /(Created|Found|Matched)$/;
+const encoder = new TextEncoder();
+
+export interface StepEffects {
+  (step: StepDone): Promise<void>;
+  /**
+   * After a takeover or a restart: the Postgres writes an actor still waits for are carried out,
+   * even if the message that decided them ended in the DLQ.
+   */
+  resume(customerId: string, snapshot: CustomerSnapshot): Promise<void>;
+}
+
+export function stepEffects(d: StepEffectsDeps): StepEffects {
+  async function applyPending(
+    customerId: string,
+    snapshot: CustomerSnapshot,
+    seq: number,
+  ): Promise<void> {
+    const { catalogue, record } = d;
+    if (!catalogue || !record) return;
+    for (const apply of pendingApplies(snapshot)) {
+      let error: string | null = null;
+      let version: number | null = null;
+      let kept: FieldPatch = {};
+      try {
+        ({ version, kept } = await catalogue.applyFromStripe(customerId, apply));
+      } catch (err) {
+        if (!(err instanceof PermanentApplyError)) throw err;
+        error = err.message;
+        await d.deadLetters.publish({
+          source: REFUSED_WRITES,
+          stream: d.names.streams.changes,
+          streamSeq: seq,
+          subject: d.names.customerSubject(customerId),
+          reason: `postgres refused the change from Stripe (${apply.eventIds.join(', ')}): ${error}`,
+          deliveries: 1,
+          data: encoder.encode(JSON.stringify(apply)),
+        });
+      }
+      await record(customerId, {
+        type: 'CatalogueApplied',
+        intentId: apply.id,
+        version,
+        ...(Object.keys(kept).length > 0 ? { kept } : {}),
+        error,
+        at: Date.now(),
+      });
+    }
+  }
+
+  const effects = async (step: StepDone): Promise<void> => {
+    const { actorId: customerId, event, decision, saved, seq } = step;
+    d.scheduler.offer(customerId, decision.snapshot);
+    // Also when the step changed nothing: a redelivery after a failed write does it now.
+    await applyPending(customerId, decision.snapshot, seq);
+    if (!saved) return;
+    const targets = decision.snapshot.context.targets as Partial<
+      Record<TargetName, { externalId: string | null; lastError: { reason: string } | null }>
+    >;
+    if (d.catalogue && LINKING.test(event.type)) {
+      for (const t of TARGET_NAMES) {
+        const externalId = targets[t]?.externalId;
+        if (externalId) await d.catalogue.recordLink(customerId, t, externalId);
+      }
+    }
+    for (const t of decision.deadLettered) {
+      const retry = encodeRecordedEvent(customerId, { type: 'RetryRequested', target: t, at: 0 });
+      await d.deadLetters.publish({
+        source: 'targets',
+        stream: d.names.streams.changes,
+        streamSeq: seq,
+        subject: d.names.customerSubject(customerId),
+        reason: `${t}: ${targets[t]?.lastError?.reason ?? 'gave up'}`,
+        deliveries: 1,
+        data: encoder.encode(JSON.stringify(retry)),
+      });
+    }
+  };
+  return Object.assign(effects, {
+    resume: (customerId: string, snapshot: CustomerSnapshot) =>
+      applyPending(customerId, snapshot, 0),
+  });
+}
