@@ -70,11 +70,10 @@ test('links in code and to other sites are not checked; a same-file anchor is', 
 });
 
 test('a repeated heading gets a numbered anchor, as on GitHub', () => {
-  assert.equal([...anchors('## Inbound\n\n## Inbound\n## What bounds it?')], [
-    'inbound',
-    'inbound-1',
-    'what-bounds-it',
-  ]);
+  assert.equal(
+    [...anchors('## Inbound\n\n## Inbound\n## What bounds it?')],
+    ['inbound', 'inbound-1', 'what-bounds-it'],
+  );
 });
 
 test.run();
