@@ -48,6 +48,7 @@ export function configTable(): string {
 
 export function loadConfig(env: Env): Config {
   const settings = read(CONFIG_SCHEMA, env);
+  // Each value was checked as it was read; checking the whole gives its type without a cast.
   if (!Value.Check(CONFIG_SCHEMA, settings))
     throw new Error('the configuration does not match its schema');
   checkRules(settings);
