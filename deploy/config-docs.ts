@@ -1,5 +1,5 @@
 // `npm run docs:config`: writes the README's configuration table from the variable table in
-// core/config.ts, the one source of every variable, its default and its meaning.
+// core/config-schema.ts, the one source of every variable, its default and its meaning.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { configTable } from '../core/config.ts';
 

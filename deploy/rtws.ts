@@ -40,7 +40,7 @@ import { lockWorkerIdentity } from '../adapters/postgres/worker-identity.ts';
 import { startInvoiceInbound } from './wiring/invoices/invoice-inbound.ts';
 import { workerMetrics } from './wiring/worker/metrics.ts';
 import { invoiceWorkerOptions } from './wiring/invoices/invoice-wiring.ts';
-import { CALL_TIMEOUT_MS, LEASE_TTL_MS, targetExecutors } from './wiring/worker/executors.ts';
+import { targetExecutors } from './wiring/worker/executors.ts';
 import { catalogueEffects } from '../adapters/postgres/catalogue-effects.ts';
 import {
   createCustomerMachine,
@@ -80,8 +80,9 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
 
   // Checked before anything starts: a start against another account refuses to run.
   const { secretKey, apiBase } = config.stripe;
+  const { callTimeoutMs } = config.worker;
   const stripe = secretKey
-    ? stripeClient({ secretKey, apiBase, timeoutMs: CALL_TIMEOUT_MS })
+    ? stripeClient({ secretKey, apiBase, timeoutMs: callTimeoutMs })
     : undefined;
   const binding =
     stripe && secretKey && config.roles.includes('worker')
@@ -103,7 +104,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
               loginUrl: sf.loginUrl!,
               clientId: sf.clientId!,
               clientSecret: sf.clientSecret!,
-              timeoutMs: CALL_TIMEOUT_MS,
+              timeoutMs: callTimeoutMs,
             }),
           sql,
           log,
@@ -202,8 +203,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
       names,
       log,
       machine,
-      leaseTtlMs: LEASE_TTL_MS,
-      callTimeoutMs: CALL_TIMEOUT_MS,
+      ...config.worker,
       catalogue: catalogueEffects(sql, {
         onApplied: (apply) =>
           metrics.inboundApplied(
@@ -214,12 +214,16 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
       onExecuted: (target, outcome, ms) => metrics.executed(target, outcome, ms),
       executors: targetExecutors({
         sql,
+        callTimeoutMs,
         ...(secretKey ? { stripe: { ...config.stripe, secretKey, match: config.match } } : {}),
         ...(loginUrl && clientId && clientSecret
           ? { salesforce: { ...config.salesforce, loginUrl, clientId, clientSecret } }
           : {}),
       }),
-      invoices: invoiceWorkerOptions(sql, secretKey ? { secretKey, apiBase } : undefined),
+      invoices: invoiceWorkerOptions(
+        sql,
+        secretKey ? { secretKey, apiBase, timeoutMs: callTimeoutMs } : undefined,
+      ),
     });
     metrics.attach(worker);
     workerStats = () => worker.stats;

@@ -42,6 +42,41 @@ test("Stripe's pace follows the key's mode unless set", () => {
   assert.equal([set.rate, set.concurrency], [90, 16]);
 });
 
+test('a worker is tuned from its variables, with the defaults it had', () => {
+  assert.equal(loadConfig({}).worker, {
+    leaseTtlMs: 20_000,
+    callTimeoutMs: 5_000,
+    concurrency: 64,
+    maxActors: 10_000,
+    idleMs: 60_000,
+  });
+  const set = loadConfig({
+    RTWS_LEASE_TTL_MS: '30000',
+    RTWS_CALL_TIMEOUT_MS: '10000',
+    RTWS_WORKER_CONCURRENCY: '8',
+    RTWS_MAX_ACTORS: '500',
+    RTWS_ACTOR_IDLE_MS: '5000',
+  }).worker;
+  assert.equal(set, {
+    leaseTtlMs: 30_000,
+    callTimeoutMs: 10_000,
+    concurrency: 8,
+    maxActors: 500,
+    idleMs: 5_000,
+  });
+});
+
+test('RTWS_AUTO_EXPORT reads as a boolean', () => {
+  assert.is(loadConfig({}).autoExport, true);
+  assert.is(loadConfig({ RTWS_AUTO_EXPORT: 'false' }).autoExport, false);
+});
+
+test('an unset optional variable is undefined; an unset list is empty', () => {
+  const c = loadConfig({});
+  assert.equal([c.stripe.secretKey, c.stripe.rate, c.workerId], [undefined, undefined, undefined]);
+  assert.equal(c.stripe.webhookSecrets, []);
+});
+
 const bad: [Record<string, string>, string][] = [
   [{ PORT: 'eighty' }, 'PORT'],
   [{ PORT: '70000' }, 'PORT'],
@@ -54,6 +89,13 @@ const bad: [Record<string, string>, string][] = [
   [{ RTWS_SALESFORCE_QUOTA_PAUSE_MS: '10' }, 'RTWS_SALESFORCE_QUOTA_PAUSE_MS'],
   [{ RTWS_STRIPE_RATE: '0' }, 'RTWS_STRIPE_RATE'],
   [{ RTWS_STRIPE_CONCURRENCY: 'many' }, 'RTWS_STRIPE_CONCURRENCY'],
+  [{ RTWS_AUTO_EXPORT: 'yes' }, 'RTWS_AUTO_EXPORT'],
+  [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  [{ RTWS_LEASE_TTL_MS: 'soon' }, 'RTWS_LEASE_TTL_MS'],
+  [{ RTWS_CALL_TIMEOUT_MS: '0' }, 'RTWS_CALL_TIMEOUT_MS'],
+  [{ RTWS_WORKER_CONCURRENCY: '0' }, 'RTWS_WORKER_CONCURRENCY'],
+  [{ RTWS_MAX_ACTORS: '-5' }, 'RTWS_MAX_ACTORS'],
+  [{ RTWS_ACTOR_IDLE_MS: '1.5' }, 'RTWS_ACTOR_IDLE_MS'],
 ];
 
 for (const [env, variable] of bad) {

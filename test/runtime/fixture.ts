@@ -21,7 +21,7 @@ export async function startTestWorker(
 ): Promise<TestWorker> {
   const nats = await connectNats({ servers: [t.natsUrl], name: 'rtws-test-worker' });
   try {
-    const worker = await startWorker({ nats, names: t.names, log: silentLogger, leaseTtlMs: 3_000, ...options });
+    const worker = await startWorker({ nats, names: t.names, log: silentLogger, ...t.config().worker, leaseTtlMs: 3_000, ...options });
     return {
       worker,
       nats,

@@ -87,6 +87,7 @@ async function start(ctx: Ctx, options: Partial<WorkerOptions> = {}): Promise<Ru
       nats,
       names: ctx.t.names,
       log: recordingLogger(events),
+      ...ctx.t.config().worker,
       leaseTtlMs: TTL_MS,
       callTimeoutMs: CALL_TIMEOUT_MS,
       ...options,

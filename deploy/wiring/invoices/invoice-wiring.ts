@@ -4,17 +4,16 @@ import type { Sql } from '../../../adapters/postgres/connect.ts';
 import { linkOf } from '../../../adapters/postgres/links.ts';
 import { invoiceProgressEffects } from '../../../adapters/postgres/invoice-progress.ts';
 import { stripeClient } from '../../../adapters/stripe/client.ts';
-import { CALL_TIMEOUT_MS } from '../worker/executors.ts';
 import { invoiceExecutors } from './invoice-executors.ts';
 import type { InvoiceWorkerOptions } from './invoice-runtime.ts';
 
 export function invoiceWorkerOptions(
   sql: Sql,
-  stripe: { secretKey: string; apiBase?: string | undefined } | undefined,
+  stripe: { secretKey: string; apiBase?: string | undefined; timeoutMs: number } | undefined,
 ): InvoiceWorkerOptions {
   return {
     executors: invoiceExecutors({
-      ...(stripe ? { stripe: stripeClient({ ...stripe, timeoutMs: CALL_TIMEOUT_MS }) } : {}),
+      ...(stripe ? { stripe: stripeClient(stripe) } : {}),
       stripeLinkOf: (customerId) => linkOf(sql, customerId, 'stripe'),
     }),
     effects: invoiceProgressEffects(sql),

@@ -12,12 +12,9 @@ import { MAX_COLLECTION_RECORDS } from '../../../adapters/salesforce/batch.ts';
 import { SalesforceCoalescer } from '../../../adapters/salesforce/coalescer.ts';
 import type { SalesforceTarget } from '../../../adapters/salesforce/target.ts';
 
-/** Well below the lease: a call that cannot be fenced must end before the lease can move. */
-export const CALL_TIMEOUT_MS = 5_000;
-/** Leases outlive a call with room to spare; a dead worker's partitions move within this. */
-export const LEASE_TTL_MS = 20_000;
-
 export interface ExecutorSettings {
+  /** Every call's timeout (RTWS_CALL_TIMEOUT_MS): a call that cannot be fenced ends in time. */
+  callTimeoutMs: number;
   /**
    * The catalogue: with it, the lookup before a Stripe create is serialised per email across
    * processes (a Postgres advisory lock) and reads the link table; without it, within this
@@ -64,11 +61,11 @@ export function targetExecutors(s: ExecutorSettings): Partial<Record<TargetName,
   const out: Partial<Record<TargetName, TargetExecutor>> = {};
   if (s.stripe) {
     const { secretKey, apiBase } = s.stripe;
-    const stripe = stripeClient({ secretKey, apiBase, timeoutMs: CALL_TIMEOUT_MS });
+    const stripe = stripeClient({ secretKey, apiBase, timeoutMs: s.callTimeoutMs });
     const perSecond = s.stripe.rate ?? defaultStripeRate(secretKey);
     const match = s.stripe.match
       ? matchSettings(s.stripe.match, s.sql, {
-          lockWaitMs: CALL_TIMEOUT_MS,
+          lockWaitMs: s.callTimeoutMs,
           lookupsPerSecond: lookupsPerSecond(perSecond),
         })
       : undefined;
@@ -88,7 +85,7 @@ export function targetExecutors(s: ExecutorSettings): Partial<Record<TargetName,
         loginUrl,
         clientId,
         clientSecret,
-        timeoutMs: CALL_TIMEOUT_MS,
+        timeoutMs: s.callTimeoutMs,
       }).catch((err: unknown) => {
         session = undefined;
         throw err;

@@ -5,6 +5,8 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../../../core/ports.ts';
+import type { WorkerSettings } from '../../../core/config.ts';
+import { CALL_SLACK_MS } from '../../../core/config-rules.ts';
 import { RtwsError } from '../../../core/errors.ts';
 import type { Names } from '../../../core/subjects.ts';
 import type { CustomerMachine, CustomerSnapshot, TargetName } from '../../../actors/customer/index.ts';
@@ -32,7 +34,8 @@ import { resumePartition } from './resume.ts';
 import { startInvoiceRuntime, type InvoiceWorkerOptions } from '../invoices/invoice-runtime.ts';
 import { isValidWorkerId, newWorkerId } from './worker-id.ts';
 
-export interface WorkerOptions {
+/** The settings (lease TTL, call timeout, concurrency, actor cache) come from the config. */
+export interface WorkerOptions extends WorkerSettings {
   readonly nats: NatsConnection;
   readonly names: Names;
   /** Default: host, pid and a random suffix. */
@@ -43,25 +46,16 @@ export interface WorkerOptions {
    * left after their call horizon, instead of waiting for them to expire.
    */
   readonly identity?: { lock(workerId: string): Promise<{ release(): Promise<void> }> };
-  /** Lease time to live, used when the lease bucket is created (default 5 s). */
-  readonly leaseTtlMs?: number;
   readonly log: Logger;
-  /** Customers processed at once across all held partitions (default 64). */
-  readonly concurrency?: number;
   readonly delivery?: Partial<DeliveryPolicy>;
   /** The machine, built with the targets that are on (default: Stripe only). */
   readonly machine?: CustomerMachine;
   /** The executor of each target that is on; without them intents are recorded but not run. */
   readonly executors?: SchedulerDeps['targets'];
-  /** The longest external call: an intent starts only while the lease outlives it by a margin. */
-  readonly callTimeoutMs?: number;
   /** Links and remote deletions written back to the catalogue. */
   readonly catalogue?: CatalogueEffects;
   /** Told of every external call (for the executor metrics), invoice calls included. */
   readonly onExecuted?: (target: string, outcome: string, ms: number) => void;
-  /** Actors kept in memory (default 10,000) and how long an idle one stays (default 60 s). */
-  readonly maxActors?: number;
-  readonly idleMs?: number;
   readonly onHandled?: (record: HandledRecord & { workerId: string }) => void;
   /** Runs the invoice actors too, on the same partitions; unset: invoices are not consumed. */
   readonly invoices?: InvoiceWorkerOptions;
@@ -136,21 +130,23 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const store = await openSnapshotStore(js, names.bucket('ACTORS'));
   const leases = await openLeaseStore(nats, {
     bucket: names.bucket('LEASES'),
-    ttlMs: options.leaseTtlMs ?? 5_000,
+    ttlMs: options.leaseTtlMs,
   });
+  if (leases.ttlMs !== options.leaseTtlMs)
+    log.warn({ ttlMs: leases.ttlMs }, 'the lease bucket keeps the TTL it was created with');
   const deadLetters = jetStreamDeadLetters(js, names);
   const cache = new ActorCache<CustomerSnapshot>({
-    maxActors: options.maxActors ?? 10_000,
-    idleMs: options.idleMs ?? 60_000,
+    maxActors: options.maxActors,
+    idleMs: options.idleMs,
   });
   const mailboxes = new Mailboxes({
-    concurrency: options.concurrency ?? 64,
-    maxQueued: (options.concurrency ?? 64) * 8,
+    concurrency: options.concurrency,
+    maxQueued: options.concurrency * 8,
   });
   const counters = { facts: 0, deadLettered: 0 };
   const onHandled = options.onHandled;
   const machine = options.machine;
-  const callMarginMs = (options.callTimeoutMs ?? 5_000) + 1_000;
+  const callMarginMs = options.callTimeoutMs + CALL_SLACK_MS;
   // A call cannot be fenced: start one only while the lease outlives it.
   const callable = (owner: string) =>
     keeper.remainingMs(partitionOf(owner, names.partitions)) > callMarginMs;
@@ -223,8 +219,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         stripeGate: scheduler.gate('stripe'),
         ...(options.targetReady ? { stripeReady: () => options.targetReady!('stripe') } : {}),
         ...(options.onExecuted ? { onExecuted: options.onExecuted } : {}),
-        maxActors: options.maxActors ?? 10_000,
-        idleMs: options.idleMs ?? 60_000,
+        maxActors: options.maxActors,
+        idleMs: options.idleMs,
       })
     : undefined;
 
@@ -253,7 +249,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       ? reclaimWaitMs({
           ttlMs: leases.ttlMs,
           marginMs: defaultMarginMs(leases.ttlMs),
-          callSlackMs: callMarginMs - (options.callTimeoutMs ?? 5_000),
+          callSlackMs: CALL_SLACK_MS,
         })
       : undefined,
     log,
@@ -284,7 +280,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       cache.evictIdle();
       invoices?.evictIdle();
     },
-    Math.max(1_000, Math.round((options.idleMs ?? 60_000) / 2)),
+    Math.max(1_000, Math.round(options.idleMs / 2)),
   );
   passivation.unref();
   await keeper.start();

@@ -1,0 +1,242 @@
+// The configuration's one source: every setting, where it sits in `Config`, the variable it is
+// read from, its check, its default and its meaning. The README's table is generated from the
+// `doc` fields, in this order (`npm run docs:config`).
+import { Type, type Static } from '@sinclair/typebox';
+import { NAMESPACE_PATTERN } from './subjects.ts';
+import { Int, Url, variable } from './config-variable.ts';
+
+export const ROLES = ['api', 'publisher', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const Literals = <const T extends string>(values: readonly T[]) =>
+  Type.Union(values.map((v) => Type.Literal(v)));
+const ApiName = Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]*$' });
+
+export const CONFIG_SCHEMA = Type.Object({
+  databaseUrl: variable(Url('postgres|postgresql'), {
+    name: 'DATABASE_URL',
+    default: 'postgres://postgres@127.0.0.1:5432/rtws',
+    doc: 'Postgres connection URL; the database is created if missing.',
+    secret: true,
+  }),
+  natsServers: variable(Type.Array(Url('nats|tls'), { minItems: 1 }), {
+    name: 'NATS_URL',
+    default: 'nats://127.0.0.1:4222',
+    doc: 'NATS server URL(s), comma-separated.',
+  }),
+  host: variable(Type.String({ minLength: 1 }), {
+    name: 'HOST',
+    default: '127.0.0.1',
+    doc: 'Address the HTTP API listens on.',
+  }),
+  port: variable(Int(0, 65535), {
+    name: 'PORT',
+    default: '8080',
+    doc: 'HTTP port (0 picks a free one).',
+  }),
+  /** Unset: one is generated and shown in the banner. */
+  apiToken: variable(Type.String({ minLength: 16 }), {
+    name: 'RTWS_API_TOKEN',
+    doc: 'Bearer token for the API (16 characters or more). Unset: one is generated and shown once in the startup banner.',
+    secret: true,
+  }),
+  namespace: variable(Type.String({ pattern: NAMESPACE_PATTERN }), {
+    name: 'RTWS_NAMESPACE',
+    default: '',
+    doc: 'Prefixes every stream, subject and bucket, so tenants can share a NATS server.',
+  }),
+  roles: variable(Type.Array(Literals(ROLES), { minItems: 1 }), {
+    name: 'RTWS_ROLES',
+    default: 'api,publisher,worker',
+    doc: 'What this process runs: any of api, publisher, worker.',
+  }),
+  partitions: variable(Int(1, 99), {
+    name: 'RTWS_PARTITIONS',
+    default: '16',
+    doc: 'Subject partitions that workers share. Fixed for the life of a deployment.',
+  }),
+  dataDir: variable(Type.String({ minLength: 1 }), {
+    name: 'RTWS_DATA_DIR',
+    default: '.rtws-data',
+    doc: 'Where the sandbox emulators keep their state.',
+  }),
+  sandboxPorts: Type.Object({
+    stripe: variable(Int(0, 65535), {
+      name: 'RTWS_SANDBOX_STRIPE_PORT',
+      default: '0',
+      doc: "Sandbox only: the Stripe emulator's port (0 = a free one).",
+    }),
+    salesforce: variable(Int(0, 65535), {
+      name: 'RTWS_SANDBOX_SALESFORCE_PORT',
+      default: '0',
+      doc: "Sandbox only: the Salesforce emulator's port (0 = a free one).",
+    }),
+  }),
+  publisher: Type.Object({
+    pollMs: variable(Int(10, 600_000), {
+      name: 'RTWS_PUBLISHER_POLL_MS',
+      default: '1000',
+      doc: 'Safety poll of the outbox, covering missed notifications.',
+    }),
+    batchSize: variable(Int(1, 10_000), {
+      name: 'RTWS_PUBLISHER_BATCH',
+      default: '1000',
+      doc: 'Outbox rows the publisher takes per transaction.',
+    }),
+    window: variable(Int(1, 10_000), {
+      name: 'RTWS_PUBLISH_WINDOW',
+      default: '512',
+      doc: 'Publishes awaiting their PubAck at once (never more than one per customer).',
+    }),
+  }),
+  retention: Type.Object({
+    maxAgeSeconds: variable(Int(0, 10 * 365 * 86_400), {
+      name: 'RTWS_STREAM_MAX_AGE_S',
+      default: String(30 * 86_400),
+      shownDefault: '`2592000` (30 days)',
+      doc: 'Retention of CHANGES, INVOICES and INBOUND by age, in seconds (0 = unlimited).',
+    }),
+    maxBytes: variable(Int(-1, Number.MAX_SAFE_INTEGER), {
+      name: 'RTWS_STREAM_MAX_BYTES',
+      default: '-1',
+      doc: 'Retention of each stream by size, in bytes (-1 = unlimited).',
+    }),
+  }),
+  bodyLimit: variable(Int(1024, 10 * 1024 * 1024), {
+    name: 'RTWS_BODY_LIMIT',
+    default: String(64 * 1024),
+    doc: 'Largest accepted request body, in bytes; larger ones get 413.',
+  }),
+  logLevel: variable(Literals(LOG_LEVELS), {
+    name: 'LOG_LEVEL',
+    default: 'info',
+    doc: 'Log level.',
+  }),
+  stripe: Type.Object({
+    /** Unset: the sandbox. */
+    secretKey: variable(Type.String({ pattern: '^(sk|rk)_(test|live)_' }), {
+      name: 'STRIPE_SECRET_KEY',
+      doc: 'Stripe API key. Unset: the sandbox (built-in emulators).',
+      secret: true,
+    }),
+    webhookSecrets: variable(Type.Array(Type.String({ pattern: '^whsec_' })), {
+      name: 'STRIPE_WEBHOOK_SECRET',
+      default: '',
+      shownDefault: '—',
+      doc: 'Webhook signing secrets, comma-separated (several during a rotation). Required with a Stripe key.',
+      secret: true,
+    }),
+    apiBase: variable(Type.String({ pattern: '^https?://[^/]+$' }), {
+      name: 'STRIPE_API_BASE',
+      doc: 'Stripe API origin, e.g. `http://127.0.0.1:12111`, without `/v1`.',
+    }),
+    /** Calls started per second; unset: the default of the key's mode. */
+    rate: variable(Int(1, 10_000), {
+      name: 'RTWS_STRIPE_RATE',
+      shownDefault: '20 with a test key, 80 with a live key',
+      doc: "Stripe calls (customers and invoices together) started per second. Stripe allows 25 and 100 by default; raise it only where Stripe raised the account's limit. A 429 slows rtws down either way.",
+    }),
+    concurrency: variable(Int(1, 1_000), {
+      name: 'RTWS_STRIPE_CONCURRENCY',
+      default: '8',
+      doc: 'Stripe calls in flight at once, across customers.',
+    }),
+    catchUpIntervalS: variable(Int(0, 86_400), {
+      name: 'RTWS_CATCHUP_INTERVAL_S',
+      default: '60',
+      doc: "How often, in seconds, rtws lists Stripe's events for any its webhooks missed (0: only at start and when a worker takes partitions over).",
+    }),
+    catchUpMarginS: variable(Int(0, 86_400), {
+      name: 'RTWS_CATCHUP_MARGIN_S',
+      default: '60',
+      doc: 'Catch-up lists events from its watermark minus this many seconds, for events Stripe lists late.',
+    }),
+  }),
+  match: Type.Object({
+    by: variable(Literals(['email', 'none']), {
+      name: 'RTWS_MATCH_BY',
+      default: 'email',
+      doc: 'How an import (and a create) pairs an unlinked Stripe customer with a catalogue customer: `email` (case-insensitive, one candidate on each side) or `none`.',
+    }),
+    merge: variable(Literals(['stripe', 'catalogue']), {
+      name: 'RTWS_MATCH_MERGE',
+      default: 'stripe',
+      doc: "Which values a matched pair keeps where they differ: `stripe` (the Stripe customer's, where it has one; the catalogue fills the rest) or `catalogue`.",
+    }),
+  }),
+  autoExport: variable(Type.Boolean(), {
+    name: 'RTWS_AUTO_EXPORT',
+    default: 'true',
+    doc: 'Whether a target switched on for the first time (a start that configures it) starts an export of the catalogue to it by itself (`true` or `false`).',
+  }),
+  /** Unset: a random one per start. */
+  workerId: variable(Type.String({ pattern: '^[A-Za-z0-9_-]{1,100}$' }), {
+    name: 'RTWS_WORKER_ID',
+    shownDefault: 'random',
+    doc: "This worker's identity. Set it (one per process, stable across restarts) so a restarted worker takes its partitions back without waiting for the leases to expire. Two live processes can never share one: the second exits.",
+  }),
+  worker: Type.Object({
+    leaseTtlMs: variable(Int(2_000, 600_000), {
+      name: 'RTWS_LEASE_TTL_MS',
+      default: '20000',
+      shownDefault: '`20000` (20 s)',
+      doc: "How long a worker's hold on a partition lasts, in ms, unless renewed: the partitions of a worker that died move to the others within this. It applies when the lease bucket is created: a namespace keeps the TTL its bucket was created with.",
+    }),
+    callTimeoutMs: variable(Int(500, 300_000), {
+      name: 'RTWS_CALL_TIMEOUT_MS',
+      default: '5000',
+      doc: 'Timeout of each call to Stripe or Salesforce, in ms. A call that cannot be fenced starts only while the lease outlives it, so it stays well below the lease TTL: at most 40 % of it less 1 s.',
+    }),
+    concurrency: variable(Int(1, 10_000), {
+      name: 'RTWS_WORKER_CONCURRENCY',
+      default: '64',
+      doc: 'Customers a worker processes at once, across the partitions it holds.',
+    }),
+    maxActors: variable(Int(1, 10_000_000), {
+      name: 'RTWS_MAX_ACTORS',
+      default: '10000',
+      doc: 'Customer actors (and as many invoice actors) a worker keeps in memory; the least recently used beyond that are dropped and loaded again from their snapshots when needed.',
+    }),
+    idleMs: variable(Int(1_000, 86_400_000), {
+      name: 'RTWS_ACTOR_IDLE_MS',
+      default: '60000',
+      shownDefault: '`60000` (1 min)',
+      doc: 'How long an actor with nothing to do stays in memory, in ms.',
+    }),
+  }),
+  salesforce: Type.Object({
+    loginUrl: variable(Url('https?'), {
+      name: 'SALESFORCE_LOGIN_URL',
+      doc: 'Salesforce login (My Domain) URL.',
+    }),
+    clientId: variable(Type.String({ minLength: 1 }), {
+      name: 'SALESFORCE_CLIENT_ID',
+      doc: 'Salesforce connected-app client id.',
+    }),
+    clientSecret: variable(Type.String({ minLength: 1 }), {
+      name: 'SALESFORCE_CLIENT_SECRET',
+      doc: 'Salesforce connected-app client secret.',
+      secret: true,
+    }),
+    object: variable(ApiName, {
+      name: 'SALESFORCE_OBJECT',
+      default: 'Account',
+      doc: 'The sObject customers map to.',
+    }),
+    externalIdField: variable(ApiName, {
+      name: 'SALESFORCE_EXTERNAL_ID_FIELD',
+      default: 'Rtws_Id__c',
+      doc: 'The external-id field holding our customer id.',
+    }),
+    quotaPauseMs: variable(Int(1_000, 86_400_000), {
+      name: 'RTWS_SALESFORCE_QUOTA_PAUSE_MS',
+      default: String(5 * 60_000),
+      shownDefault: '`300000` (5 min)',
+      doc: 'How long Salesforce is paused, in ms, once its daily API quota is spent (`REQUEST_LIMIT_EXCEEDED`), before the paused changes are tried again.',
+    }),
+  }),
+});
+
+/** The settings as read, before the rules between them are checked. */
+export type Settings = Static<typeof CONFIG_SCHEMA>;
