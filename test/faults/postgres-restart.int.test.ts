@@ -3,15 +3,12 @@
 // publisher re-elects itself, and every committed change reaches the stream once, in order.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { privatePostgres, type PrivateServer } from '../harness/private-servers.ts';
 import {
-  authHeaders,
-  observe,
-  startTestRtws,
-  testEnvironment,
-  type Observer,
-  type TestEnvironment,
-} from '../harness/rtws.ts';
+  crashAndRestart,
+  onPrivatePostgres,
+  type PrivateEnvironment,
+} from '../harness/private-environment.ts';
+import { authHeaders, startTestRtws } from '../harness/rtws.ts';
 import { assertStreamMatchesDatabase } from './verify.ts';
 import { sleep } from './writers.ts';
 import type { Rtws } from '../../deploy/rtws.ts';
@@ -19,21 +16,16 @@ import { testSize } from '../harness/services.ts';
 
 const ROUNDS = testSize('RTWS_FAULT_ROUNDS', 2);
 
-const test = suite<{ pg: PrivateServer; t: TestEnvironment; o: Observer; rtws: Rtws }>(
-  'Postgres restart',
-);
+const test = suite<{ env: PrivateEnvironment; rtws: Rtws }>('Postgres restart');
 
 test.before(async (ctx) => {
-  ctx.pg = await privatePostgres();
-  ctx.t = await testEnvironment({ postgresAdminUrl: ctx.pg.url });
-  ctx.o = await observe(ctx.t);
-  ctx.rtws = await startTestRtws(ctx.t, { RTWS_ROLES: 'api,publisher' });
+  ctx.env = await onPrivatePostgres();
+  ctx.rtws = await startTestRtws(ctx.env.t, { RTWS_ROLES: 'api,publisher' });
 });
 
 test.after(async (ctx) => {
   await ctx.rtws?.close();
-  await ctx.o?.close();
-  await ctx.pg?.stop();
+  await ctx.env?.close();
 });
 
 interface Tally {
@@ -75,16 +67,12 @@ async function writer(url: string, w: number, running: () => boolean, tally: Tal
 const res503Pause = (t: Tally) => (t.unavailable > 0 ? 20 : 5);
 
 test('Postgres crashes and returns mid-burst: 503s meanwhile, then every change once, in order', async (ctx) => {
+  const { server, t, o } = ctx.env;
   const url = ctx.rtws.url!;
   let running = true;
   const tally: Tally = { ok: 0, unavailable: 0, other: [] };
   const writers = Array.from({ length: 6 }, (_, w) => writer(url, w, () => running, tally));
-  for (let round = 0; round < ROUNDS; round++) {
-    await sleep(1_000);
-    await ctx.pg.crash();
-    await sleep(1_000);
-    await ctx.pg.start();
-  }
+  await crashAndRestart(server, ROUNDS);
   await sleep(1_500);
   running = false;
   await Promise.all(writers);
@@ -99,9 +87,9 @@ test('Postgres crashes and returns mid-burst: 503s meanwhile, then every change 
   assert.is(after.status, 201, 'the API recovered');
   const ready = await fetch(`${url}/readyz`);
   assert.is(ready.status, 200);
-  const n = (await ctx.o.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM customers`)[0]!.n;
+  const n = (await o.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM customers`)[0]!.n;
   assert.is(n, 7, 'one customer per writer (idempotent creates), plus the last one');
-  await assertStreamMatchesDatabase(ctx.o.sql, ctx.o.nats, ctx.t.names.streams.changes);
+  await assertStreamMatchesDatabase(o.sql, o.nats, t.names.streams.changes);
 });
 
 test.run();

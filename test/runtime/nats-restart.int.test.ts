@@ -3,8 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
-import { privateNats, type PrivateServer } from '../harness/private-servers.ts';
-import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
+import { onPrivateNats, type PrivateEnvironment } from '../harness/private-environment.ts';
 import { eventually } from '../harness/stream.ts';
 import { startTestWorker, storedActors, type TestWorker } from './fixture.ts';
 import { fact, publishFact } from './facts.ts';
@@ -12,42 +11,39 @@ import { fact, publishFact } from './facts.ts';
 const CUSTOMERS = 24;
 const LEASE_TTL_MS = 3_000;
 
-const test = suite<{ nats: PrivateServer; t: TestEnvironment; o: Observer; workers: TestWorker[] }>('runtime NATS restart');
+const test = suite<{ env: PrivateEnvironment; workers: TestWorker[] }>('runtime NATS restart');
 
 test.before(async (ctx) => {
   ctx.workers = [];
-  ctx.nats = await privateNats();
-  ctx.t = await testEnvironment({ natsUrl: ctx.nats.url });
-  ctx.o = await observe(ctx.t);
+  ctx.env = await onPrivateNats();
 });
 
 test.after(async (ctx) => {
   for (const w of ctx.workers ?? []) await w.close();
-  await ctx.o?.close();
-  await ctx.t?.db.drop();
-  await ctx.nats?.stop();
+  await ctx.env?.close();
 });
 
 test('the worker gives up its partitions while NATS is gone and takes them back after', async (ctx) => {
-  const tw = await startTestWorker(ctx.t, { leaseTtlMs: LEASE_TTL_MS });
+  const { server: nats, t, o } = ctx.env;
+  const tw = await startTestWorker(t, { leaseTtlMs: LEASE_TTL_MS });
   ctx.workers.push(tw);
   const ids = Array.from({ length: CUSTOMERS }, () => randomUUID());
-  const round = (v: number) => Promise.all(ids.map((id) => publishFact(ctx.o.nats, ctx.t.names, fact(id, v))));
+  const round = (v: number) => Promise.all(ids.map((id) => publishFact(o.nats, t.names, fact(id, v))));
   await round(1);
-  await eventually(() => storedActors(ctx.o.nats, ctx.t), (a) => a.size === CUSTOMERS, 15_000, 100);
+  await eventually(() => storedActors(o.nats, t), (a) => a.size === CUSTOMERS, 15_000, 100);
 
-  await ctx.nats.crash();
+  await nats.crash();
   const gaveUp = await eventually(async () => tw.worker.stats.ownedPartitions, (p) => p.length === 0, LEASE_TTL_MS * 2, 50);
   assert.equal(gaveUp, [], 'no partition is acted on past its lease deadline');
-  await ctx.nats.start();
+  await nats.start();
 
   const back = await eventually(
     async () => tw.worker.stats.ownedPartitions,
-    (p) => p.length === ctx.t.names.partitions,
+    (p) => p.length === t.names.partitions,
     LEASE_TTL_MS * 5,
     100,
   );
-  assert.is(back.length, ctx.t.names.partitions, 'every partition is held again');
+  assert.is(back.length, t.names.partitions, 'every partition is held again');
   await eventually(
     () => round(2).then(() => true, () => false),
     (ok) => ok,
@@ -55,7 +51,7 @@ test('the worker gives up its partitions while NATS is gone and takes them back 
     200,
   );
   const actors = await eventually(
-    () => storedActors(ctx.o.nats, ctx.t),
+    () => storedActors(o.nats, t),
     (a) => ids.every((id) => a.get(id)?.desiredVersion === 2),
     20_000,
     200,

@@ -2,20 +2,9 @@
 import Stripe from 'stripe';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
-import { errorOf, raw, sdk, start } from './support.ts';
+import { errorOf, raw, suiteEmulator } from './support.ts';
 
-let emu: StripeEmulator;
-let stripe: Stripe;
-
-test.before(async () => {
-  emu = await start();
-  stripe = sdk(emu);
-});
-test.after(async () => {
-  await emu.close();
-});
-test.before.each(() => emu.reset());
+const { emu, stripe } = await suiteEmulator(test);
 
 test('create renders Stripe defaults and the given fields', async () => {
   const c = await stripe.customers.create({

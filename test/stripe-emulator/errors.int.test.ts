@@ -2,20 +2,9 @@
 import Stripe from 'stripe';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
-import { errorOf, raw, sdk, start } from './support.ts';
+import { errorOf, raw, sdk, suiteEmulator } from './support.ts';
 
-let emu: StripeEmulator;
-let stripe: Stripe;
-
-test.before(async () => {
-  emu = await start();
-  stripe = sdk(emu);
-});
-test.after(async () => {
-  await emu.close();
-});
-test.before.each(() => emu.reset());
+const { emu, stripe } = await suiteEmulator(test);
 
 test('400 unknown parameter is StripeInvalidRequestError with parameter_unknown and param', async () => {
   const err = await errorOf(

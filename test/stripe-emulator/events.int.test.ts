@@ -2,20 +2,9 @@
 import Stripe from 'stripe';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
-import { errorOf, sdk, start } from './support.ts';
+import { errorOf, sdk, start, suiteEmulator } from './support.ts';
 
-let emu: StripeEmulator;
-let stripe: Stripe;
-
-test.before(async () => {
-  emu = await start();
-  stripe = sdk(emu);
-});
-test.after(async () => {
-  await emu.close();
-});
-test.before.each(() => emu.reset());
+const { stripe } = await suiteEmulator(test);
 
 test('customer.created carries the request id, the SDK key and the API version', async () => {
   const c = await stripe.customers.create({ name: 'E' });

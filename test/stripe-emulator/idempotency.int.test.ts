@@ -2,20 +2,9 @@
 import Stripe from 'stripe';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
-import { errorOf, raw, sdk, sleep, start } from './support.ts';
+import { errorOf, raw, sdk, sleep, suiteEmulator } from './support.ts';
 
-let emu: StripeEmulator;
-let stripe: Stripe;
-
-test.before(async () => {
-  emu = await start({ maxIdempotencyKeys: 5 });
-  stripe = sdk(emu);
-});
-test.after(async () => {
-  await emu.close();
-});
-test.before.each(() => emu.reset());
+const { emu, stripe } = await suiteEmulator(test, { emulator: { maxIdempotencyKeys: 5 } });
 
 test('a post-commit 500 is saved and replayed; the customer exists exactly once', async () => {
   emu.failNext({ method: 'POST', path: '/v1/customers', status: 500, phase: 'after' });

@@ -2,22 +2,12 @@
 import Stripe from 'stripe';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
-import { errorOf, sdk, start } from './support.ts';
+import { errorOf, suiteEmulator } from './support.ts';
 
-let emu: StripeEmulator;
-let stripe: Stripe;
+const { stripe } = await suiteEmulator(test);
 let customer: Stripe.Customer;
 
-test.before(async () => {
-  emu = await start();
-  stripe = sdk(emu);
-});
-test.after(async () => {
-  await emu.close();
-});
 test.before.each(async () => {
-  emu.reset();
   customer = await stripe.customers.create({ email: 'bill@example.com', name: 'Bill' });
 });
 

@@ -2,20 +2,9 @@
 import Stripe from 'stripe';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
-import { errorOf, sdk, start } from './support.ts';
+import { errorOf, sdk, suiteEmulator } from './support.ts';
 
-let emu: StripeEmulator;
-let stripe: Stripe;
-
-test.before(async () => {
-  emu = await start();
-  stripe = sdk(emu, { maxNetworkRetries: 1 });
-});
-test.after(async () => {
-  await emu.close();
-});
-test.before.each(() => emu.reset());
+const { emu, stripe } = await suiteEmulator(test, { sdk: { maxNetworkRetries: 1 } });
 
 const attempts = (path: string) => emu.requests({ method: 'POST', path }).length;
 

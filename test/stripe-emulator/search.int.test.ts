@@ -1,24 +1,10 @@
 // Customer search: the query language, and an index that lags behind writes as Stripe's does.
-import type Stripe from 'stripe';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
-import { errorOf, sdk, sleep, start } from './support.ts';
+import { errorOf, sleep, suiteEmulator } from './support.ts';
 
-let emu: StripeEmulator;
-let stripe: Stripe;
-
-test.before(async () => {
-  emu = await start({ searchLagMs: 600 });
-  stripe = sdk(emu);
-});
-test.after(async () => {
-  await emu.close();
-});
-test.before.each(() => {
-  emu.reset();
-  emu.setSearchLag(0);
-});
+const { emu, stripe } = await suiteEmulator(test, { emulator: { searchLagMs: 600 } });
+test.before.each(() => emu.setSearchLag(0));
 
 test('a new customer is not searchable until the lag has passed', async () => {
   emu.setSearchLag(600);

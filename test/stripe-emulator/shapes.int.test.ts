@@ -1,21 +1,10 @@
 // Every object the emulator returns has the key set of Stripe's example object for its resource.
-import type Stripe from 'stripe';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 import * as fixture from './fixture-keys.ts';
-import { raw, sdk, start } from './support.ts';
+import { raw, suiteEmulator } from './support.ts';
 
-let emu: StripeEmulator;
-let stripe: Stripe;
-
-test.before(async () => {
-  emu = await start();
-  stripe = sdk(emu);
-});
-test.after(async () => {
-  await emu.close();
-});
+const { emu, stripe } = await suiteEmulator(test, { reset: false });
 
 /**
  * Differences from the fixture, on purpose:

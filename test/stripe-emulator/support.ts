@@ -2,6 +2,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
+import type { Test } from 'uvu';
 import { startStripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 import type {
   StripeEmulator,
@@ -27,6 +28,27 @@ export function sdk(
 
 export function start(options: StripeEmulatorOptions = {}): Promise<StripeEmulator> {
   return startStripeEmulator({ searchLagMs: 0, ...options });
+}
+
+export interface SuiteEmulatorOptions {
+  readonly emulator?: StripeEmulatorOptions;
+  readonly sdk?: Stripe.StripeConfig;
+  /** Default true: each test starts from an empty emulator. */
+  readonly reset?: boolean;
+}
+
+/**
+ * The emulator a suite runs against, closed after it, and an SDK client on it. It starts at once,
+ * not in a `before` hook, so that the suite's tests and helpers can name both directly.
+ */
+export async function suiteEmulator(
+  test: Test,
+  options: SuiteEmulatorOptions = {},
+): Promise<{ emu: StripeEmulator; stripe: Stripe }> {
+  const emu = await start(options.emulator);
+  test.after(() => emu.close());
+  if (options.reset ?? true) test.before.each(() => emu.reset());
+  return { emu, stripe: sdk(emu, options.sdk) };
 }
 
 /** A decoded body as raw tests read it: an object, a list, or an error. */

@@ -2,26 +2,16 @@
 import Stripe from 'stripe';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
-import { sdk, sleep, start, startReceiver, waitFor } from './support.ts';
-import type { Receiver } from './support.ts';
+import { sleep, startReceiver, suiteEmulator, waitFor } from './support.ts';
 
-let emu: StripeEmulator;
-let stripe: Stripe;
-let receiver: Receiver;
+const { emu, stripe } = await suiteEmulator(test, {
+  emulator: { webhookRetryScheduleMs: [100, 100] },
+});
+const receiver = await startReceiver();
 let secret: string;
 
-test.before(async () => {
-  emu = await start({ webhookRetryScheduleMs: [100, 100] });
-  stripe = sdk(emu);
-  receiver = await startReceiver();
-});
-test.after(async () => {
-  await emu.close();
-  await receiver.close();
-});
+test.after(() => receiver.close());
 test.before.each(() => {
-  emu.reset();
   receiver.deliveries.length = 0;
   receiver.status = () => 200;
   secret = emu.registerWebhookEndpoint(receiver.url);

@@ -10,15 +10,12 @@ import { connectNats } from '../../adapters/jetstream/connect.ts';
 import { inboundPublisher } from '../../adapters/jetstream/inbound.ts';
 import { stripeClient } from '../../adapters/stripe/client.ts';
 import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
-import { privateNats, type PrivateServer } from '../harness/private-servers.ts';
-import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
+import { onPrivateNats, type PrivateEnvironment } from '../harness/private-environment.ts';
 import { eventually } from '../harness/stream.ts';
 import { counter, inboundMessages, SECRET, startReceiver, type Receiver } from './support.ts';
 
 interface Context {
-  nats: PrivateServer;
-  t: TestEnvironment;
-  o: Observer;
+  env: PrivateEnvironment;
   receiverNats: NatsConnection;
   r: Receiver;
   emu: StripeEmulator;
@@ -28,13 +25,14 @@ interface Context {
 const test = suite<Context>('webhooks while NATS is down');
 
 test.before(async (ctx) => {
-  ctx.nats = await privateNats();
-  ctx.t = await testEnvironment({ natsUrl: ctx.nats.url });
-  ctx.o = await observe(ctx.t);
-  ctx.receiverNats = await connectNats({ servers: [ctx.nats.url], name: 'rtws-webhooks-receiver' });
+  ctx.env = await onPrivateNats();
+  ctx.receiverNats = await connectNats({
+    servers: [ctx.env.server.url],
+    name: 'rtws-webhooks-receiver',
+  });
   ctx.r = await startReceiver(
     {
-      names: ctx.t.names,
+      names: ctx.env.t.names,
       publish: inboundPublisher(jetstream(ctx.receiverNats), 500),
       timeoutMs: 500,
     },
@@ -53,13 +51,12 @@ test.after(async (ctx) => {
   await ctx.emu?.close();
   await ctx.r?.close();
   await ctx.receiverNats?.close();
-  await ctx.o?.close();
-  await ctx.t?.db.drop();
-  await ctx.nats?.stop();
+  await ctx.env?.close();
 });
 
 test('deliveries during the outage get 503s, are retried, and land exactly once after it', async (ctx) => {
-  await ctx.nats.crash();
+  const { server: nats, t, o } = ctx.env;
+  await nats.crash();
   const created = [];
   for (const name of ['Outage 1', 'Outage 2', 'Outage 3'])
     created.push(await ctx.stripe.customers.create({ name }));
@@ -79,7 +76,7 @@ test('deliveries during the outage get 503s, are retried, and land exactly once 
     'nothing was acknowledged while NATS was down',
   );
 
-  await ctx.nats.start();
+  await nats.start();
   const eventIds = [...new Set(refused.map((a) => a.eventId))];
   const accepted = await eventually(
     async () => ctx.emu.webhookAttempts().filter((a) => a.ok),
@@ -92,7 +89,7 @@ test('deliveries during the outage get 503s, are retried, and land exactly once 
     'every event was redelivered and accepted',
   );
 
-  const stored = await inboundMessages(ctx.o.nats, ctx.t.names);
+  const stored = await inboundMessages(o.nats, t.names);
   assert.equal(
     stored.map((m) => m.msgId).sort(),
     [...eventIds].sort(),

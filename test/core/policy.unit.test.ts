@@ -5,7 +5,7 @@ import { canonicalFields, sameValue, type CanonicalFields } from '../../core/can
 import { backoffMs, DEFAULT_BACKOFF } from '../../core/policy/backoff.ts';
 import { applyPatch, diffFields, isEmptyPatch } from '../../core/policy/push.ts';
 import { countsTowardsFailure, createMayHaveLanded, isRetryable } from '../../core/policy/retry.ts';
-import { FIELDS } from './gwt.ts';
+import { FIELDS } from '../actors/gwt.ts';
 
 test('backoff is deterministic per seed and attempt, and jitter differs across seeds', () => {
   assert.is(backoffMs(3, 'rtws-a-1-update'), backoffMs(3, 'rtws-a-1-update'));

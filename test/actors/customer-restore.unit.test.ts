@@ -1,0 +1,53 @@
+// What the runtime reads from a snapshot: restored from its JSON in KV, it decides exactly as the
+// live one; and pendingIntents tells when each target's intent is due. A rebuild from the recorded
+// stream is checked against a live run's saved snapshot in test/runtime/customer-replay.int.test.ts.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { decide, pendingIntents, persist, restore } from '../../actors/customer/index.ts';
+import {
+  created,
+  deleted,
+  given,
+  pending,
+  stripeCreated,
+  stripeFailed,
+  updated,
+  when,
+} from './gwt.ts';
+
+test('a snapshot persisted as JSON and restored decides exactly as the live one', () => {
+  const w = when(
+    given(created()),
+    stripeCreated(),
+    updated({ name: 'Ada King' }, 2),
+    stripeFailed('transient'),
+  );
+  const loaded = restore(JSON.parse(JSON.stringify(persist(w.snapshot))));
+  const outcome = {
+    type: 'StripeCustomerUpdated' as const,
+    intentId: pending(w).id,
+    at: w.now + 10_000,
+  };
+  const live = decide(w.snapshot, outcome);
+  const resumed = decide(loaded, outcome);
+  assert.equal(resumed.snapshot.value, live.snapshot.value);
+  assert.equal(resumed.snapshot.context, live.snapshot.context);
+  assert.is(live.snapshot.context.targets.stripe.status, 'synced');
+});
+
+test("pendingIntents lists each target's intent with the instant it is due", () => {
+  const w = when(
+    given(created()),
+    stripeCreated(),
+    updated({ name: 'Ada King' }, 2),
+    stripeFailed('transient'),
+  );
+  const [due, ...more] = pendingIntents(w.snapshot);
+  assert.equal(more, []);
+  assert.is(due?.target, 'stripe');
+  assert.is(due?.intent.type, 'UpdateStripeCustomer');
+  assert.ok((due?.dueAt ?? 0) > w.now, 'a retry is due after a backoff');
+  assert.equal(pendingIntents(given(deleted(1)).snapshot), []);
+});
+
+test.run();
