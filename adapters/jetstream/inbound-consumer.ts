@@ -16,6 +16,7 @@ import type { Logger } from '../../core/ports.ts';
 import type { Names } from '../../core/subjects.ts';
 import type { DeadLetterSink } from '../../core/worker-ports.ts';
 import { backoffMs, type BackoffPolicy } from '../../core/policy/backoff.ts';
+import { KeyedQueue } from '../../core/keyed-queue.ts';
 
 export interface InboundDelivery {
   /** Longer than any handling of one event. */
@@ -138,28 +139,26 @@ async function ensureConsumer(
   return name;
 }
 
+/**
+ * Takes up to `concurrency` events in hand (running, or waiting behind an earlier event of their
+ * key), so that a burst waits on the server rather than in memory.
+ */
 async function pull(
   messages: ConsumerMessages,
   handle: (m: JsMsg) => Promise<void>,
   concurrency: number,
   keyOf: ((m: JsMsg) => string) | undefined,
 ) {
-  const inFlight = new Set<Promise<void>>();
-  /** The last event in hand for each key: the next one of that key waits for it. */
-  const tails = new Map<string, Promise<void>>();
+  const queue = new KeyedQueue({ concurrency, maxQueued: concurrency });
+  // A handler rejects only when it could not even nak (the connection is gone): the pull stops.
+  let failure: { err: unknown } | undefined;
   for await (const m of messages) {
-    while (inFlight.size >= concurrency) await Promise.race(inFlight);
-    const key = keyOf?.(m) ?? '';
-    const before = tails.get(key) ?? Promise.resolve();
-    const done: Promise<void> = before.then(() => handle(m));
-    tails.set(key, done);
-    inFlight.add(done);
-    void done.finally(() => {
-      inFlight.delete(done);
-      if (tails.get(key) === done) tails.delete(key);
-    });
+    await queue.ready();
+    if (failure) break;
+    queue.post(keyOf?.(m) ?? '', () => handle(m)).catch((err: unknown) => (failure ??= { err }));
   }
-  await Promise.all(inFlight);
+  await queue.drained();
+  if (failure) throw failure.err;
 }
 
 function handler(o: InboundConsumerOptions, maxDeliver: number, retry: BackoffPolicy) {

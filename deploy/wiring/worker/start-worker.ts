@@ -17,7 +17,7 @@ import { stepEffects, type CatalogueEffects } from './step-effects.ts';
 import { ActorCache } from '../../../actors/runtime/actor-cache.ts';
 import { LeaseKeeper } from '../../../actors/runtime/lease-keeper.ts';
 import { defaultMarginMs, reclaimWaitMs } from '../../../actors/runtime/leases.ts';
-import { Mailboxes } from '../../../actors/runtime/mailboxes.ts';
+import { KeyedQueue } from '../../../core/keyed-queue.ts';
 import { jetStreamDeadLetters } from '../../../adapters/jetstream/dead-letters.ts';
 import { openLeaseStore } from '../../../adapters/jetstream/kv-lease-store.ts';
 import { openSnapshotStore } from '../../../adapters/jetstream/kv-snapshot-store.ts';
@@ -143,7 +143,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     maxActors: options.maxActors ?? 10_000,
     idleMs: options.idleMs ?? 60_000,
   });
-  const mailboxes = new Mailboxes({
+  const mailboxes = new KeyedQueue({
     concurrency: options.concurrency ?? 64,
     maxQueued: (options.concurrency ?? 64) * 8,
   });
