@@ -9,6 +9,7 @@
 // holds back another.
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from '../../core/ports.ts';
+import { backoffMs, type BackoffPolicy } from '../../core/policy/backoff.ts';
 import type { CustomerSnapshot, Intent, TargetName } from '../customer/index.ts';
 import type { RecordedEvent } from './outcome-message.ts';
 import { pendingIntents } from '../customer/index.ts';
@@ -109,7 +110,13 @@ interface Offer<T extends string, I> {
   signature: string;
 }
 
-const RECORD_RETRY_MS = [100, 250, 500, 1_000, 2_000, 5_000];
+/** 100 ms, 200 ms, 400 ms … capped at 5 s, while the stream cannot take an outcome. */
+const RECORD_RETRY: BackoffPolicy = Object.freeze({
+  baseMs: 100,
+  factor: 2,
+  capMs: 5_000,
+  jitter: 0,
+});
 /** How long a call waits for its lease to be renewed before it is left to the next holder. */
 const HOLD_WAIT_MS = 5_000;
 const HOLD_POLL_MS = 100;
@@ -303,7 +310,7 @@ export class IntentScheduler<
   }
 
   private async recordWithRetry(actorId: string, owner: string, event: R): Promise<void> {
-    for (let i = 0; ; i++) {
+    for (let attempt = 1; ; attempt++) {
       try {
         await this.deps.record(actorId, event, owner);
         this.counters.recorded++;
@@ -313,7 +320,7 @@ export class IntentScheduler<
         // Stop trying once another worker owns the actor: it will run the intent again, and
         // the same idempotency key makes that the same request.
         if (this.stopped || !this.deps.holds(owner)) return;
-        const wait = RECORD_RETRY_MS[Math.min(i, RECORD_RETRY_MS.length - 1)]!;
+        const wait = backoffMs(attempt, actorId, RECORD_RETRY);
         this.deps.log.warn(
           { err: String(err), actorId, retryInMs: wait },
           'outcome not recorded yet; retrying',
