@@ -8,6 +8,9 @@
 
 export const NAMESPACE_PATTERN = '^[A-Za-z0-9_-]{0,32}$';
 
+/** Actor ids (a customer's, an invoice's) that are safe as KV keys and subject tokens. */
+export const ACTOR_KEY = /^[A-Za-z0-9_-]{1,100}$/;
+
 export interface Names {
   readonly namespace: string;
   readonly partitions: number;

@@ -42,6 +42,7 @@ import { workerMetrics } from './wiring/worker/metrics.ts';
 import { invoiceWorkerOptions } from './wiring/invoices/invoice-wiring.ts';
 import { targetExecutors } from './wiring/worker/executors.ts';
 import { catalogueEffects } from '../adapters/postgres/catalogue-effects.ts';
+import { withTimeout } from '../core/timeout.ts';
 import {
   createCustomerMachine,
   DEFAULT_POLICIES,
@@ -58,16 +59,6 @@ export interface Rtws {
   readonly nats: NatsConnection;
   readonly publisher: OutboxPublisher | undefined;
   close(): Promise<void>;
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)));
-  try {
-    return await Promise.race([p, t]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
@@ -269,29 +260,26 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
       bodyLimit: config.bodyLimit,
       logLevel: config.logLevel,
       readiness: async () => ({
-        postgres:
-          (await withTimeout(
-            sql`SELECT 1`.then(
-              () => true,
-              () => false,
-            ),
-            1_000,
-          )) ?? false,
+        postgres: await withTimeout(
+          sql`SELECT 1`.then(
+            () => true,
+            () => false,
+          ),
+          1_000,
+        ).catch(() => false),
         nats:
           !nats.isClosed() &&
-          ((await withTimeout(
+          (await withTimeout(
             nats.flush().then(
               () => true,
               () => false,
             ),
             1_000,
-          )) ??
-            false),
-        migrations:
-          (await withTimeout(
-            migrationsApplied(sql, migrations).catch(() => false),
-            1_000,
-          )) ?? false,
+          ).catch(() => false)),
+        migrations: await withTimeout(
+          migrationsApplied(sql, migrations).catch(() => false),
+          1_000,
+        ).catch(() => false),
         ...(workerStats ? { worker: workerReadiness(workerStats()) } : {}),
       }),
       dlq: async () => dlq,

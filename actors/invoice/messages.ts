@@ -5,6 +5,7 @@
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { InvoiceRequested } from '../../core/invoice.ts';
+import { ACTOR_KEY } from '../../core/subjects.ts';
 import {
   InvoiceRecordedEventSchema,
   type InvoiceEvent,
@@ -26,8 +27,6 @@ const Envelope = Type.Object({
   metadata: Type.Object({ invoice_id: Type.String() }),
 });
 
-/** Ids that are safe as KV keys and subject tokens. */
-const ACTOR_KEY = /^[A-Za-z0-9_-]{1,100}$/;
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export function encodeInvoiceEvent(

@@ -2,6 +2,7 @@
 // cannot. The live consumer and the rebuild share this, so both accept exactly the same messages.
 import { Value } from '@sinclair/typebox/value';
 import { CustomerChanged } from '../../core/messages.ts';
+import { ACTOR_KEY } from '../../core/subjects.ts';
 import type { CustomerFactEvent } from '../customer/events.ts';
 import type { CustomerEvent } from '../customer/index.ts';
 import { checkRecordedEvent } from './outcome-message.ts';
@@ -39,9 +40,6 @@ export function parseMessage(
   }
   return checkFact(message, customerId, at);
 }
-
-/** Ids that are safe as KV keys and subject tokens. */
-const ACTOR_KEY = /^[A-Za-z0-9_-]{1,100}$/;
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 

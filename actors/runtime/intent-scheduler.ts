@@ -7,7 +7,9 @@
 //
 // Targets are independent: each has its own slots and budget, so a slow or failing target never
 // holds back another.
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from '../../core/ports.ts';
+import { backoffMs, type BackoffPolicy } from '../../core/policy/backoff.ts';
 import type { CustomerSnapshot, Intent, TargetName } from '../customer/index.ts';
 import type { RecordedEvent } from './outcome-message.ts';
 import { pendingIntents } from '../customer/index.ts';
@@ -108,7 +110,13 @@ interface Offer<T extends string, I> {
   signature: string;
 }
 
-const RECORD_RETRY_MS = [100, 250, 500, 1_000, 2_000, 5_000];
+/** 100 ms, 200 ms, 400 ms … capped at 5 s, while the stream cannot take an outcome. */
+const RECORD_RETRY: BackoffPolicy = Object.freeze({
+  baseMs: 100,
+  factor: 2,
+  capMs: 5_000,
+  jitter: 0,
+});
 /** How long a call waits for its lease to be renewed before it is left to the next holder. */
 const HOLD_WAIT_MS = 5_000;
 const HOLD_POLL_MS = 100;
@@ -259,27 +267,23 @@ export class IntentScheduler<
     while (this.deps.targetReady?.(target) === false && !this.stopped)
       await new Promise((r) => setTimeout(r, PAUSED_POLL_MS));
     if (this.stopped) return;
-    const gate = this.gates.get(target)!;
-    await gate.enter();
-    let event: R;
-    try {
+    const event = await this.gates.get(target)!.run(async () => {
       // Checked after waiting for a slot: the lease may have moved meanwhile.
       if (!(await this.awaitHold(owner))) {
         // Not run: should this worker hold the actor again, the same intent must be offered anew.
         if (this.slots.get(`${actorId}/${target}`) === slot) slot.signature = '';
-        return;
+        return undefined;
       }
       slot.sent = true;
       const started = this.deps.now();
-      event = await this.deps.targets[target]!.execute(actorId, intent, {
+      const outcome = await this.deps.targets[target]!.execute(actorId, intent, {
         decidedEarlier: this.decidedEarlier(owner, intent, started),
       });
       this.counters.executed++;
-      this.deps.onExecuted?.(target, event.type, this.deps.now() - started);
-    } finally {
-      gate.leave();
-    }
-    await this.recordWithRetry(actorId, owner, event);
+      this.deps.onExecuted?.(target, outcome.type, this.deps.now() - started);
+      return outcome;
+    });
+    if (event) await this.recordWithRetry(actorId, owner, event);
   }
 
   private decidedEarlier(owner: string, intent: I, now: number): boolean {
@@ -306,7 +310,7 @@ export class IntentScheduler<
   }
 
   private async recordWithRetry(actorId: string, owner: string, event: R): Promise<void> {
-    for (let i = 0; ; i++) {
+    for (let attempt = 1; ; attempt++) {
       try {
         await this.deps.record(actorId, event, owner);
         this.counters.recorded++;
@@ -316,7 +320,7 @@ export class IntentScheduler<
         // Stop trying once another worker owns the actor: it will run the intent again, and
         // the same idempotency key makes that the same request.
         if (this.stopped || !this.deps.holds(owner)) return;
-        const wait = RECORD_RETRY_MS[Math.min(i, RECORD_RETRY_MS.length - 1)]!;
+        const wait = backoffMs(attempt, actorId, RECORD_RETRY);
         this.deps.log.warn(
           { err: String(err), actorId, retryInMs: wait },
           'outcome not recorded yet; retrying',
@@ -327,10 +331,13 @@ export class IntentScheduler<
   }
 }
 
-/** A target's call slots and request budget (a token bucket refilled per second). */
+/**
+ * A target's call slots and request budget (a token bucket refilled per second). The slots are a
+ * plain FIFO limit; the budget, and the idle wait that lets live calls go before a backfill's, are
+ * what this adds on top.
+ */
 export class Gate {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly slots: LimitFunction;
   private tokens: number;
   private refilledAt: number;
   private closed = false;
@@ -339,14 +346,17 @@ export class Gate {
     private readonly limits: TargetLimits,
     private readonly now: () => number,
   ) {
+    this.slots = pLimit(limits.concurrency);
     this.tokens = limits.perSecond ?? Infinity;
     this.refilledAt = now();
   }
 
-  async enter(): Promise<void> {
-    if (this.active < this.limits.concurrency) this.active++;
-    else await new Promise<void>((r) => this.waiting.push(r)); // the slot is handed over
-    await this.takeToken();
+  /** Runs `call` in one of the target's slots, once the budget has a request for it. */
+  run<V>(call: () => Promise<V>): Promise<V> {
+    return this.slots(async () => {
+      await this.takeToken();
+      return call();
+    });
   }
 
   /**
@@ -361,8 +371,8 @@ export class Gate {
     while (!this.closed) {
       this.refill();
       const room =
-        this.waiting.length === 0 &&
-        this.active <= concurrency - spareSlots &&
+        this.slots.pendingCount === 0 &&
+        this.slots.activeCount <= concurrency - spareSlots &&
         this.tokens >= spareTokens;
       if (room) return;
       await new Promise((r) => setTimeout(r, IDLE_POLL_MS));
@@ -372,13 +382,7 @@ export class Gate {
   /** Lets every waiting call through at once; they then see the scheduler stopped. */
   close(): void {
     this.closed = true;
-    for (const release of this.waiting.splice(0)) release();
-  }
-
-  leave(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.active--;
+    this.slots.concurrency = Infinity;
   }
 
   private async takeToken(): Promise<void> {

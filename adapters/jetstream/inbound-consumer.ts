@@ -15,7 +15,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../../core/ports.ts';
 import type { Names } from '../../core/subjects.ts';
 import type { DeadLetterSink } from '../../core/worker-ports.ts';
-import { backoffMs, type BackoffPolicy } from '../../core/policy/backoff.ts';
+import type { BackoffPolicy } from '../../core/policy/backoff.ts';
+import { KeyedQueue } from '../../core/keyed-queue.ts';
+import { deadLetter, retryOrDeadLetter, type Redelivery } from './redelivery.ts';
 
 export interface InboundDelivery {
   /** Longer than any handling of one event. */
@@ -138,62 +140,44 @@ async function ensureConsumer(
   return name;
 }
 
+/**
+ * Takes up to `concurrency` events in hand (running, or waiting behind an earlier event of their
+ * key), so that a burst waits on the server rather than in memory.
+ */
 async function pull(
   messages: ConsumerMessages,
   handle: (m: JsMsg) => Promise<void>,
   concurrency: number,
   keyOf: ((m: JsMsg) => string) | undefined,
 ) {
-  const inFlight = new Set<Promise<void>>();
-  /** The last event in hand for each key: the next one of that key waits for it. */
-  const tails = new Map<string, Promise<void>>();
+  const queue = new KeyedQueue({ concurrency, maxQueued: concurrency });
+  // A handler rejects only when it could not even nak (the connection is gone): the pull stops.
+  let failure: { err: unknown } | undefined;
   for await (const m of messages) {
-    while (inFlight.size >= concurrency) await Promise.race(inFlight);
-    const key = keyOf?.(m) ?? '';
-    const before = tails.get(key) ?? Promise.resolve();
-    const done: Promise<void> = before.then(() => handle(m));
-    tails.set(key, done);
-    inFlight.add(done);
-    void done.finally(() => {
-      inFlight.delete(done);
-      if (tails.get(key) === done) tails.delete(key);
-    });
+    await queue.ready();
+    if (failure) break;
+    queue.post(keyOf?.(m) ?? '', () => handle(m)).catch((err: unknown) => (failure ??= { err }));
   }
-  await Promise.all(inFlight);
+  await queue.drained();
+  if (failure) throw failure.err;
 }
 
 function handler(o: InboundConsumerOptions, maxDeliver: number, retry: BackoffPolicy) {
-  const deadLetter = async (m: JsMsg, reason: string) => {
-    try {
-      await o.deadLetters.publish({
-        source: o.dlqSource,
-        stream: o.names.streams.inbound,
-        streamSeq: m.seq,
-        subject: m.subject,
-        reason,
-        deliveries: m.info.deliveryCount,
-        data: m.data,
-      });
-      m.ack();
-      o.log.warn({ seq: m.seq, subject: m.subject, reason }, 'inbound event dead-lettered');
-    } catch (err) {
-      o.log.error({ err, seq: m.seq }, 'dead letter could not be stored; will retry');
-      m.nak(backoffMs(m.info.deliveryCount, `${m.seq}`, retry));
-    }
+  const redelivery: Redelivery = {
+    deadLetters: o.deadLetters,
+    log: o.log,
+    stream: o.names.streams.inbound,
+    source: o.dlqSource,
+    maxDeliver,
+    retry,
   };
   return async (m: JsMsg): Promise<void> => {
     try {
       const verdict = await o.handle(m);
-      if ('deadLetter' in verdict) return deadLetter(m, verdict.deadLetter);
-      m.ack();
+      if ('deadLetter' in verdict) await deadLetter(redelivery, m, verdict.deadLetter);
+      else m.ack();
     } catch (err) {
-      const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-      if (m.info.deliveryCount >= maxDeliver) return deadLetter(m, reason);
-      o.log.warn(
-        { err, seq: m.seq, deliveries: m.info.deliveryCount },
-        'inbound event failed; will retry',
-      );
-      m.nak(backoffMs(m.info.deliveryCount, `${m.seq}`, retry));
+      await retryOrDeadLetter(redelivery, m, err);
     }
   };
 }

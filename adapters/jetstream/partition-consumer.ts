@@ -3,14 +3,14 @@
 // mailboxes are full, so a burst queues on the server rather than in memory.
 import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from '../../core/ports.ts';
-import type { Mailboxes } from '../../actors/runtime/mailboxes.ts';
+import type { KeyedQueue } from '../../core/keyed-queue.ts';
 import { subjectCustomerId } from '../../actors/runtime/fact-message.ts';
 
 export interface PartitionConsumerOptions {
   readonly js: JetStreamClient;
   readonly stream: string;
   readonly consumerName: string;
-  readonly mailboxes: Mailboxes;
+  readonly mailboxes: KeyedQueue;
   /** Handles one message, acking or naking it; never called once the consumer is stopping. */
   readonly handle: (m: JsMsg) => Promise<void>;
   readonly log: Logger;
@@ -53,7 +53,7 @@ export async function startPartitionConsumer(o: PartitionConsumerOptions): Promi
 
 async function pull(
   messages: ConsumerMessages,
-  mailboxes: Mailboxes,
+  mailboxes: KeyedQueue,
   dispatch: (m: JsMsg) => void,
   stopping: () => boolean,
 ): Promise<void> {

@@ -10,6 +10,7 @@
 import type Stripe from 'stripe';
 import type { StripeIntent } from '../../actors/customer/index.ts';
 import { RtwsError } from '../../core/errors.ts';
+import { KeyedQueue } from '../../core/keyed-queue.ts';
 
 type CreateIntent = Extract<StripeIntent, { type: 'CreateStripeCustomer' }>;
 
@@ -148,18 +149,8 @@ export function ambiguousReason(ids: readonly string[]): string {
 
 /** A lock per key within this process: waiters queue, in order. */
 export function keyedMutex(): Serialise {
-  const tails = new Map<string, Promise<unknown>>();
-  return async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
-    const before = tails.get(key) ?? Promise.resolve();
-    const run = before.then(fn, fn);
-    const tail = run.catch(() => {});
-    tails.set(key, tail);
-    try {
-      return await run;
-    } finally {
-      if (tails.get(key) === tail) tails.delete(key);
-    }
-  };
+  const queue = new KeyedQueue();
+  return (key, fn) => queue.post(key, fn);
 }
 
 /**

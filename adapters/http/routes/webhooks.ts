@@ -18,6 +18,7 @@ import {
   type StripeEventEnvelope,
 } from '../../stripe/webhooks.ts';
 import { problem, sendProblem } from '../problem.ts';
+import { withTimeout } from '../../../core/timeout.ts';
 
 export interface StripeWebhookOptions {
   /** Signing secrets (`whsec_…`); several during a rotation, any one may sign. */
@@ -67,14 +68,6 @@ function webhookCounters(registry: Registry) {
   };
 }
 
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no PubAck within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
-
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -117,7 +110,7 @@ export const stripeWebhookRoutes: FastifyPluginAsync<StripeWebhookOptions> = asy
     raw: Buffer,
   ): Promise<'published' | 'duplicate'> => {
     const subject = options.names.inboundSubject('stripe', event.type);
-    const receipt = await withTimeout(options.publish(subject, raw, event.id), timeoutMs);
+    const receipt = await withTimeout(options.publish(subject, raw, event.id), timeoutMs, 'PubAck');
     return receipt?.duplicate ? 'duplicate' : 'published';
   };
 

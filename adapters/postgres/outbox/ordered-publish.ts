@@ -1,8 +1,9 @@
 // Publishes a batch in windows of outstanding PubAcks without ever reordering a subject: a
 // subject's next message goes out only after the previous one's PubAck. If an earlier publish
 // failed and a later one to the same subject had already been stored, a retry would land them
-// out of order.
+// out of order; so after a failure, the rest of that subject's messages are not sent at all.
 import type { DurablePublisher } from '../../../core/ports.ts';
+import { KeyedQueue } from '../../../core/keyed-queue.ts';
 import type { OutgoingMessage } from './rows.ts';
 
 export async function publishOrdered(
@@ -10,34 +11,21 @@ export async function publishOrdered(
   messages: readonly OutgoingMessage[],
   window: number,
 ): Promise<void> {
-  const chains = new Map<string, Promise<void>>();
-  const limit = semaphore(window);
-  for (const m of messages) {
-    const previous = chains.get(m.subject) ?? Promise.resolve();
-    chains.set(
-      m.subject,
-      previous.then(() => limit(() => publisher.publish(m.subject, m.payload, m.msgId))),
-    );
-  }
-  // Let every chain settle before reporting, so no publish is still running when the caller
-  // rolls back and retries the batch.
-  const results = await Promise.allSettled(chains.values());
-  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failure) throw failure.reason;
-}
-
-function semaphore(size: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async (task) => {
-    if (active < size) active++;
-    else await new Promise<void>((r) => waiting.push(r)); // the finishing task hands its slot over
+  const queue = new KeyedQueue({ concurrency: window });
+  /** The first failure of each subject that had one. */
+  const failed = new Map<string, { err: unknown }>();
+  const publish = async (m: OutgoingMessage) => {
+    if (failed.has(m.subject)) return;
     try {
-      return await task();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else active--;
+      await publisher.publish(m.subject, m.payload, m.msgId);
+    } catch (err) {
+      failed.set(m.subject, { err });
     }
   };
+  for (const m of messages) void queue.post(m.subject, () => publish(m));
+  // Let every subject finish before reporting, so no publish is still running when the caller
+  // rolls back and retries the batch.
+  await queue.drained();
+  const [first] = failed.values();
+  if (first) throw first.err;
 }

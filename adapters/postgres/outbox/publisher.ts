@@ -6,6 +6,7 @@
 // transaction with their delete), so every row is published and removed individually.
 import type { Names } from '../../../core/subjects.ts';
 import type { DurablePublisher, Logger } from '../../../core/ports.ts';
+import { backoffMs, type BackoffPolicy } from '../../../core/policy/backoff.ts';
 import { connectPostgres } from '../connect.ts';
 import { publishOrdered } from './ordered-publish.ts';
 import { encoders, type OutboxRow } from './rows.ts';
@@ -30,7 +31,8 @@ export interface OutboxPublisher {
 }
 
 const LOCK = 'rtws.outbox-publisher';
-const MAX_BACKOFF_MS = 5_000;
+/** 200 ms, 400 ms, 800 ms … capped at 5 s; one publisher at a time, so no jitter to spread. */
+const RETRY: BackoffPolicy = Object.freeze({ baseMs: 200, factor: 2, capMs: 5_000, jitter: 0 });
 
 class LeadershipLost extends Error {}
 
@@ -108,7 +110,7 @@ export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<O
           continue;
         }
         stats.lastError = String(err);
-        const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(failures, 6));
+        const delay = backoffMs(failures, LOCK, RETRY);
         o.log.warn(
           { err: String(err), retryInMs: delay },
           'outbox publish failed; rows stay and are retried',

@@ -1,8 +1,14 @@
 // What the lookup before a Stripe create needs from the catalogue: a lock per email that holds
 // across processes (customers with one email can sit on partitions of different workers), and the
 // link table, so that a Stripe customer linked here but not yet marked in Stripe is not taken.
+import pLimit from 'p-limit';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
-import { keyedMutex, pacer, type MatchSettings, type Serialise } from '../../../adapters/stripe/match.ts';
+import {
+  keyedMutex,
+  pacer,
+  type MatchSettings,
+  type Serialise,
+} from '../../../adapters/stripe/match.ts';
 
 type Policy = Pick<MatchSettings, 'by' | 'merge'>;
 
@@ -44,37 +50,19 @@ export function matchSettings(
  * transaction's.
  */
 export function advisoryLock(sql: Sql, waitMs: number): Serialise {
-  const slots = semaphore(MATCH_CONNECTIONS);
-  return async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
-    await slots.take();
-    let result: { value: T } | undefined;
-    try {
-      await sql.begin(async (tx) => {
-        await tx`SELECT set_config('lock_timeout', ${`${waitMs}ms`}, true)`;
-        await tx`SELECT pg_advisory_xact_lock(hashtext(${key}))`;
-        result = { value: await fn() };
-      });
-    } catch (err) {
-      if (!result) throw err;
-    } finally {
-      slots.give();
-    }
-    return result!.value;
-  };
-}
-
-function semaphore(size: number) {
-  let free = size;
-  const waiting: (() => void)[] = [];
-  return {
-    async take(): Promise<void> {
-      if (free > 0) free--;
-      else await new Promise<void>((r) => waiting.push(r));
-    },
-    give(): void {
-      const next = waiting.shift();
-      if (next) next();
-      else free++;
-    },
-  };
+  const slots = pLimit(MATCH_CONNECTIONS);
+  return <T>(key: string, fn: () => Promise<T>): Promise<T> =>
+    slots(async () => {
+      let result: { value: T } | undefined;
+      try {
+        await sql.begin(async (tx) => {
+          await tx`SELECT set_config('lock_timeout', ${`${waitMs}ms`}, true)`;
+          await tx`SELECT pg_advisory_xact_lock(hashtext(${key}))`;
+          result = { value: await fn() };
+        });
+      } catch (err) {
+        if (!result) throw err;
+      }
+      return result!.value;
+    });
 }

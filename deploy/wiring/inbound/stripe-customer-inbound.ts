@@ -6,8 +6,8 @@
 // - else the link table;
 // - else the customer is Stripe-born: its id is derived from the Stripe id, the same whichever of
 //   its events comes first.
-import { createHash } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
+import { v5 as uuidv5 } from 'uuid';
 import { Value } from '@sinclair/typebox/value';
 import { Nullable } from '../../../core/nullable.ts';
 import type { JsMsg } from '@nats-io/jetstream';
@@ -86,13 +86,18 @@ const HANDLED = new Set<string>(STRIPE_CUSTOMER_EVENT_TYPES);
 const decoder = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
 
-/** The id of a Stripe-born customer: a name-based (version 5 style) UUID of its Stripe id. */
+/**
+ * The ids of Stripe-born customers were first made by hashing `rtws:stripe-customer:<Stripe id>`
+ * with no namespace. A version 5 UUID hashes its namespace's 16 bytes and then the name, so the
+ * first 16 bytes of that prefix, as the namespace, give the very same ids.
+ */
+const STRIPE_BORN_PREFIX = encoder.encode('rtws:stripe-customer:');
+const STRIPE_BORN_NAMESPACE = STRIPE_BORN_PREFIX.subarray(0, 16);
+const STRIPE_BORN_NAME = decoder.decode(STRIPE_BORN_PREFIX.subarray(16));
+
+/** The id of a Stripe-born customer: a name-based (version 5) UUID of its Stripe id. */
 export function stripeBornId(stripeId: string): string {
-  const h = createHash('sha1').update(`rtws:stripe-customer:${stripeId}`).digest();
-  h[6] = (h[6]! & 0x0f) | 0x50;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const hex = h.subarray(0, 16).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return uuidv5(`${STRIPE_BORN_NAME}${stripeId}`, STRIPE_BORN_NAMESPACE);
 }
 
 export type ParsedCustomerEvent =

@@ -21,7 +21,7 @@ import {
   type Gate,
   type TargetExecutor,
 } from '../../../actors/runtime/intent-scheduler.ts';
-import type { Mailboxes } from '../../../actors/runtime/mailboxes.ts';
+import type { KeyedQueue } from '../../../core/keyed-queue.ts';
 import { jetStreamPublisher } from '../../../adapters/jetstream/durable-publisher.ts';
 import { openSnapshotStore } from '../../../adapters/jetstream/kv-snapshot-store.ts';
 import { invoiceFeed, type DeliveryPolicy } from '../../../adapters/jetstream/partition-consumer-config.ts';
@@ -53,7 +53,7 @@ export interface InvoiceRuntimeDeps {
   readonly jsm: JetStreamManager;
   readonly names: Names;
   readonly delivery: DeliveryPolicy;
-  readonly mailboxes: Mailboxes;
+  readonly mailboxes: KeyedQueue;
   readonly deadLetters: DeadLetterSink;
   readonly counters: { facts: number; deadLettered: number };
   readonly log: Logger;

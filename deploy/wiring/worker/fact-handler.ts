@@ -5,13 +5,18 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import type { Logger } from '../../../core/ports.ts';
 import type { DeadLetterSink } from '../../../core/worker-ports.ts';
-import { backoffMs } from '../../../core/policy/backoff.ts';
 import { applyEvent, kindOf, type FactStepDeps } from '../../../actors/runtime/fact-step.ts';
 import { subjectCustomerId } from '../../../actors/runtime/fact-message.ts';
 import type { KindDecision } from '../../../actors/runtime/actor-kind.ts';
 import type { CustomerEvent, CustomerSnapshot, Decision } from '../../../actors/customer/index.ts';
 import { LeaseLostError } from '../../../actors/runtime/errors.ts';
 import { recordedAt } from '../../../adapters/jetstream/recorded-at.ts';
+import {
+  deadLetter,
+  retryOrDeadLetter,
+  type Disposal,
+  type Redelivery,
+} from '../../../adapters/jetstream/redelivery.ts';
 
 export interface FactHandlerDeps<
   S = CustomerSnapshot,
@@ -88,7 +93,8 @@ async function decideOutcome<S, E, D extends KindDecision<S>>(
     deps.log.warn({ seq: m.seq, subject: m.subject, reason: parsed.reason }, 'message skipped');
     return 'skipped';
   }
-  if (!parsed.ok) return deadLetter(deps, kind.source, m, parsed.reason);
+  const redelivery: Redelivery = { ...deps, source: kind.source, retry: RETRY };
+  if (!parsed.ok) return counted(deps, await deadLetter(redelivery, m, parsed.reason));
   const working = setInterval(() => m.working(), Math.max(100, Math.floor(deps.ackWaitMs / 3)));
   try {
     const step = await applyEvent(deps, actorId, parsed.event);
@@ -105,40 +111,13 @@ async function decideOutcome<S, E, D extends KindDecision<S>>(
     return 'applied';
   } catch (err) {
     if (err instanceof LeaseLostError) return 'fenced';
-    const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    if (m.info.deliveryCount >= deps.maxDeliver) return deadLetter(deps, kind.source, m, reason);
-    deps.log.warn({ err, seq: m.seq, deliveries: m.info.deliveryCount }, 'fact failed; will retry');
-    m.nak(backoffMs(m.info.deliveryCount, `${m.seq}`, RETRY));
-    return 'retrying';
+    return counted(deps, await retryOrDeadLetter(redelivery, m, err));
   } finally {
     clearInterval(working);
   }
 }
 
-async function deadLetter(
-  deps: Pick<FactHandlerDeps, 'holds' | 'deadLetters' | 'stream' | 'log' | 'counters'>,
-  source: string,
-  m: JsMsg,
-  reason: string,
-): Promise<HandledRecord['outcome']> {
-  if (!deps.holds()) return 'fenced';
-  try {
-    await deps.deadLetters.publish({
-      source,
-      stream: deps.stream,
-      streamSeq: m.seq,
-      subject: m.subject,
-      reason,
-      deliveries: m.info.deliveryCount,
-      data: m.data,
-    });
-  } catch (err) {
-    deps.log.error({ err, seq: m.seq }, 'dead letter could not be stored; will retry');
-    m.nak(backoffMs(m.info.deliveryCount, `${m.seq}`, RETRY));
-    return 'retrying';
-  }
-  m.ack();
-  deps.counters.deadLettered++;
-  deps.log.warn({ seq: m.seq, subject: m.subject, reason }, 'message dead-lettered');
-  return 'dead-lettered';
+function counted(deps: Pick<FactHandlerDeps, 'counters'>, disposal: Disposal): Disposal {
+  if (disposal === 'dead-lettered') deps.counters.deadLettered++;
+  return disposal;
 }

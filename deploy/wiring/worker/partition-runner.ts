@@ -13,7 +13,7 @@ import type {
 import type { ActorCache } from '../../../actors/runtime/actor-cache.ts';
 import type { ActorKind, KindDecision } from '../../../actors/runtime/actor-kind.ts';
 import { kindOf } from '../../../actors/runtime/fact-step.ts';
-import type { Mailboxes } from '../../../actors/runtime/mailboxes.ts';
+import type { KeyedQueue } from '../../../core/keyed-queue.ts';
 import {
   customerFeed,
   ensurePartitionConsumer,
@@ -34,7 +34,7 @@ export interface PartitionRunnerDeps<
   readonly delivery: DeliveryPolicy;
   readonly store: SnapshotStore;
   readonly cache: ActorCache<S>;
-  readonly mailboxes: Mailboxes;
+  readonly mailboxes: KeyedQueue;
   readonly deadLetters: DeadLetterSink;
   readonly counters: { facts: number; deadLettered: number };
   readonly log: Logger;

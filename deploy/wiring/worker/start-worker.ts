@@ -19,7 +19,7 @@ import { stepEffects, type CatalogueEffects } from './step-effects.ts';
 import { ActorCache } from '../../../actors/runtime/actor-cache.ts';
 import { LeaseKeeper } from '../../../actors/runtime/lease-keeper.ts';
 import { defaultMarginMs, reclaimWaitMs } from '../../../actors/runtime/leases.ts';
-import { Mailboxes } from '../../../actors/runtime/mailboxes.ts';
+import { KeyedQueue } from '../../../core/keyed-queue.ts';
 import { jetStreamDeadLetters } from '../../../adapters/jetstream/dead-letters.ts';
 import { openLeaseStore } from '../../../adapters/jetstream/kv-lease-store.ts';
 import { openSnapshotStore } from '../../../adapters/jetstream/kv-snapshot-store.ts';
@@ -139,7 +139,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     maxActors: options.maxActors,
     idleMs: options.idleMs,
   });
-  const mailboxes = new Mailboxes({
+  const mailboxes = new KeyedQueue({
     concurrency: options.concurrency,
     maxQueued: options.concurrency * 8,
   });
