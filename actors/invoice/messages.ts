@@ -5,6 +5,7 @@
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { InvoiceRequested } from '../../core/invoice.ts';
+import { parseMessage } from '../runtime/message.ts';
 import {
   InvoiceRecordedEventSchema,
   type InvoiceEvent,
@@ -28,7 +29,6 @@ const Envelope = Type.Object({
 
 /** Ids that are safe as KV keys and subject tokens. */
 const ACTOR_KEY = /^[A-Za-z0-9_-]{1,100}$/;
-const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export function encodeInvoiceEvent(
   invoiceId: string,
@@ -55,13 +55,7 @@ export function parseInvoiceMessage(
   invoiceId: string,
   at: number,
 ): ParsedInvoiceMessage {
-  let message: unknown;
-  try {
-    message = JSON.parse(decoder.decode(data));
-  } catch (err) {
-    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
-  }
-  return checkInvoiceMessage(message, invoiceId, at);
+  return parseMessage({ check: checkInvoiceMessage }, data, invoiceId, at);
 }
 
 export function checkInvoiceMessage(

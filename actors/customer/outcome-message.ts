@@ -3,7 +3,7 @@
 // fold as the live run. `at` is not carried: like a fact's, it is when the stream stored it.
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { CustomerEventSchema, type CustomerEvent } from '../customer/index.ts';
+import { CustomerEventSchema, type CustomerEvent } from './index.ts';
 
 /** Everything the actor consumes that is not a captured change: outcomes and operator requests. */
 export type RecordedEvent = Exclude<
