@@ -7,6 +7,11 @@ import { Value } from '@sinclair/typebox/value';
 import { InvoiceRequested } from '../../core/invoice.ts';
 import { parseMessage } from '../runtime/message.ts';
 import {
+  fromRecordedMessage,
+  toRecordedMessage,
+  type RecordedMessage,
+} from '../runtime/recorded-message.ts';
+import {
   InvoiceRecordedEventSchema,
   type InvoiceEvent,
   type InvoiceRecordedEvent,
@@ -15,11 +20,10 @@ import {
 export type ParsedInvoiceMessage =
   { ok: true; event: InvoiceEvent } | { ok: false; reason: string };
 
-export interface InvoiceEventMessage {
-  type: InvoiceRecordedEvent['type'];
-  data: Record<string, unknown>;
-  metadata: { invoice_id: string; customer_id: string };
-}
+export type InvoiceEventMessage = RecordedMessage<
+  InvoiceRecordedEvent['type'],
+  { invoice_id: string; customer_id: string }
+>;
 
 const Envelope = Type.Object({
   type: Type.String(),
@@ -35,8 +39,7 @@ export function encodeInvoiceEvent(
   customerId: string,
   event: InvoiceRecordedEvent,
 ): InvoiceEventMessage {
-  const { type, at: _at, ...data } = event;
-  return { type, data, metadata: { invoice_id: invoiceId, customer_id: customerId } };
+  return toRecordedMessage(event, { invoice_id: invoiceId, customer_id: customerId });
 }
 
 /**
@@ -86,7 +89,7 @@ export function checkInvoiceMessage(
       reason: `invoice_id ${message.metadata.invoice_id} does not match the subject's ${invoiceId}`,
     };
   }
-  const event = { ...message.data, type: message.type, at };
+  const event = fromRecordedMessage(message, at);
   if (!Value.Check(InvoiceRecordedEventSchema, event))
     return invalid('a recorded invoice event', InvoiceRecordedEventSchema, event);
   return { ok: true, event };
