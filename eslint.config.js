@@ -52,6 +52,26 @@ export default tseslint.config(
     },
   },
   {
+    // The actor runtime runs any kind of actor, given as a value: the kinds (actors/customer,
+    // actors/invoice) import the runtime, never the other way round. Repeats the IO rule above,
+    // which this block's own list of restrictions would otherwise replace.
+    files: ['actors/runtime/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ioLibraries, message: 'core/ and actors/ machines must not perform IO.' },
+            {
+              group: ['**/customer', '**/customer/**', '**/invoice', '**/invoice/**'],
+              message: 'actors/runtime works for any kind of actor: the kind is passed in as a value.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The emulators are sandbox tooling in a room of their own: they speak Stripe's and Salesforce's
     // wire formats and import nothing of the product, so they can be lifted out whole.
     files: ['adapters/emulators/*/*.ts'],

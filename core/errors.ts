@@ -1,8 +1,36 @@
 // Named errors with a stable `code`; the HTTP edge maps codes to statuses.
 
+/**
+ * Every code an `RtwsError` carries, in one list: a new one is added here, and a switch over them
+ * breaks the build until it handles it.
+ */
+export type ErrorCode =
+  | 'validation_failed'
+  | 'not_found'
+  | 'precondition_failed'
+  | 'idempotency_key_reused'
+  | 'conflict'
+  | 'unavailable'
+  | 'concurrency'
+  | 'config_invalid'
+  | 'apply_refused'
+  | 'account_mismatch'
+  // The actor runtime (actors/runtime/errors.ts).
+  | 'lease_lost'
+  | 'snapshot_format'
+  | 'snapshot_contention'
+  // The adapters and the wiring.
+  | 'bad_signature'
+  | 'timeout'
+  | 'match_not_sent'
+  | 'not_linked'
+  | 'invoice_event_rejected'
+  | 'worker_config_invalid'
+  | 'worker_id_in_use';
+
 export class RtwsError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;

@@ -9,6 +9,7 @@ import { names as subjectNames } from '../core/subjects.ts';
 import { connectNats } from '../adapters/jetstream/connect.ts';
 import { customerHistory, type RecordedMessage } from '../adapters/jetstream/customer-history.ts';
 import { rebuild } from '../actors/runtime/rebuild.ts';
+import { customerKind } from '../actors/customer/kind.ts';
 import {
   createCustomerMachine,
   DEFAULT_POLICIES,
@@ -59,11 +60,8 @@ async function main(): Promise<number> {
       // runs Salesforce too: pass SALESFORCE_* (or nothing, for the sandbox's own) accordingly.
       const targets: TargetName[] =
         config.salesforce.loginUrl || config.sandbox ? ['stripe', 'salesforce'] : ['stripe'];
-      const snapshot = rebuild(
-        customerId,
-        recorded,
-        createCustomerMachine(DEFAULT_POLICIES, { targets }),
-      );
+      const machine = createCustomerMachine(DEFAULT_POLICIES, { targets });
+      const snapshot = rebuild(customerKind(machine), customerId, recorded);
       console.log('\nrebuilt actor state:');
       console.log(JSON.stringify({ value: snapshot.value, context: snapshot.context }, null, 2));
     }

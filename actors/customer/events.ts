@@ -10,8 +10,7 @@ import {
   StripeCustomerMatched,
   StripeCustomerObserved,
 } from './inbound.ts';
-import { SalesforceOutcomes } from './salesforce-target.ts';
-import { StripeOutcomes } from './stripe-target.ts';
+import { SalesforceOutcomes, StripeOutcomes } from './outcomes.ts';
 
 function fact<T extends string>(type: T) {
   return Type.Object({

@@ -35,22 +35,21 @@ export {
   type TargetStatus,
   type Desired,
 } from './context.ts';
-export {
-  StripeIntents,
-  StripeOutcomes,
-  type StripeIntent,
-  type StripeOutcomeEvent,
-} from './stripe-target.ts';
+export { StripeIntents, type StripeIntent } from './stripe-target.ts';
 export {
   SalesforceIntents,
-  SalesforceOutcomes,
   SALESFORCE_QUOTA_PAUSE_MS,
   type SalesforceIntent,
-  type SalesforceOutcomeEvent,
 } from './salesforce-target.ts';
 export { TARGETS, TARGET_NAMES, isTargetName, type TargetName } from './targets.ts';
 export { KEY_PREFIX, createKey, updateKey } from './keys.ts';
-export type { TargetOutcome } from './outcomes.ts';
+export {
+  SalesforceOutcomes,
+  StripeOutcomes,
+  type SalesforceOutcomeEvent,
+  type StripeOutcomeEvent,
+  type TargetOutcome,
+} from './outcomes.ts';
 export {
   CatalogueApplySchema,
   StripeCustomerObserved,

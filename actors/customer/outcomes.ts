@@ -1,8 +1,9 @@
 // Outcomes: what an executor reports after carrying out an intent, fed back to the actor as an
 // event named in the past tense. Each target names its events after its object
 // (`StripeCustomerCreated`, `SalesforceAccountCreated`, …); the machine handles them through the
-// target-neutral `TargetOutcome` form.
-import { Type } from '@sinclair/typebox';
+// target-neutral `TargetOutcome` form. A leaf: the events, the target specs and the targets all
+// read the outcome types from here, and this imports none of them.
+import { Type, type Static } from '@sinclair/typebox';
 import type { FailureKind } from '../../core/policy/retry.ts';
 import type { CanonicalFields } from '../../core/canonical.ts';
 import { At, CanonicalFieldsSchema, FailureKindSchema } from './schemas.ts';
@@ -60,6 +61,12 @@ export function targetOutcomeSchemas<const N extends string, const S extends str
     Outcome: Type.Union([Created, Updated, Deleted, Found, NotFound, CallFailed]),
   };
 }
+
+export const StripeOutcomes = targetOutcomeSchemas('StripeCustomer', 'Stripe');
+export type StripeOutcomeEvent = Static<typeof StripeOutcomes.Outcome>;
+
+export const SalesforceOutcomes = targetOutcomeSchemas('SalesforceAccount', 'Salesforce');
+export type SalesforceOutcomeEvent = Static<typeof SalesforceOutcomes.Outcome>;
 
 /** An outcome in target-neutral form. */
 export type TargetOutcome =

@@ -4,16 +4,13 @@
 // try made, so intents carry no key and an uncertain create is simply resent.
 import type { Static } from '@sinclair/typebox';
 import { targetIntentSchemas } from './intents.ts';
-import { targetOutcomeSchemas, type TargetOutcome } from './outcomes.ts';
+import type { SalesforceOutcomeEvent, TargetOutcome } from './outcomes.ts';
 import type { IntentOp } from './intents.ts';
 import type { MachineEvent } from './events.ts';
 import type { TargetSpec } from './target-spec.ts';
 
 export const SalesforceIntents = targetIntentSchemas('SalesforceAccount');
 export type SalesforceIntent = Static<typeof SalesforceIntents.Intent>;
-
-export const SalesforceOutcomes = targetOutcomeSchemas('SalesforceAccount', 'Salesforce');
-export type SalesforceOutcomeEvent = Static<typeof SalesforceOutcomes.Outcome>;
 
 /**
  * How long a target whose daily API quota is spent waits before trying again. Salesforce's

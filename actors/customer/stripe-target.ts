@@ -3,7 +3,7 @@
 import type { Static } from '@sinclair/typebox';
 import { Type } from '@sinclair/typebox';
 import { fetchIntentSchema, targetIntentSchemas } from './intents.ts';
-import { targetOutcomeSchemas, type TargetOutcome } from './outcomes.ts';
+import type { StripeOutcomeEvent, TargetOutcome } from './outcomes.ts';
 import { createKey, updateKey } from './keys.ts';
 import type { IntentOp } from './intents.ts';
 import type { MachineEvent } from './events.ts';
@@ -17,9 +17,6 @@ export const StripeIntents = {
   Intent: Type.Union([...customerIntents.Intent.anyOf, Fetch]),
 };
 export type StripeIntent = Static<typeof StripeIntents.Intent>;
-
-export const StripeOutcomes = targetOutcomeSchemas('StripeCustomer', 'Stripe');
-export type StripeOutcomeEvent = Static<typeof StripeOutcomes.Outcome>;
 
 const OUTCOME_TYPES: readonly StripeOutcomeEvent['type'][] = [
   'StripeCustomerCreated',

@@ -6,6 +6,12 @@ import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { InvoiceRequested } from '../../core/invoice.ts';
 import { ACTOR_KEY } from '../../core/subjects.ts';
+import { parseMessage } from '../runtime/message.ts';
+import {
+  fromRecordedMessage,
+  toRecordedMessage,
+  type RecordedMessage,
+} from '../runtime/recorded-message.ts';
 import {
   InvoiceRecordedEventSchema,
   type InvoiceEvent,
@@ -15,11 +21,10 @@ import {
 export type ParsedInvoiceMessage =
   { ok: true; event: InvoiceEvent } | { ok: false; reason: string };
 
-export interface InvoiceEventMessage {
-  type: InvoiceRecordedEvent['type'];
-  data: Record<string, unknown>;
-  metadata: { invoice_id: string; customer_id: string };
-}
+export type InvoiceEventMessage = RecordedMessage<
+  InvoiceRecordedEvent['type'],
+  { invoice_id: string; customer_id: string }
+>;
 
 const Envelope = Type.Object({
   type: Type.String(),
@@ -27,15 +32,13 @@ const Envelope = Type.Object({
   metadata: Type.Object({ invoice_id: Type.String() }),
 });
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export function encodeInvoiceEvent(
   invoiceId: string,
   customerId: string,
   event: InvoiceRecordedEvent,
 ): InvoiceEventMessage {
-  const { type, at: _at, ...data } = event;
-  return { type, data, metadata: { invoice_id: invoiceId, customer_id: customerId } };
+  return toRecordedMessage(event, { invoice_id: invoiceId, customer_id: customerId });
 }
 
 /**
@@ -54,13 +57,7 @@ export function parseInvoiceMessage(
   invoiceId: string,
   at: number,
 ): ParsedInvoiceMessage {
-  let message: unknown;
-  try {
-    message = JSON.parse(decoder.decode(data));
-  } catch (err) {
-    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
-  }
-  return checkInvoiceMessage(message, invoiceId, at);
+  return parseMessage({ check: checkInvoiceMessage }, data, invoiceId, at);
 }
 
 export function checkInvoiceMessage(
@@ -91,7 +88,7 @@ export function checkInvoiceMessage(
       reason: `invoice_id ${message.metadata.invoice_id} does not match the subject's ${invoiceId}`,
     };
   }
-  const event = { ...message.data, type: message.type, at };
+  const event = fromRecordedMessage(message, at);
   if (!Value.Check(InvoiceRecordedEventSchema, event))
     return invalid('a recorded invoice event', InvoiceRecordedEventSchema, event);
   return { ok: true, event };

@@ -1,6 +1,8 @@
 // What the runtime needs to know of one kind of actor (customers, invoices): how a message of its
-// stream becomes an event, how it decides, and how its snapshot is stored. The runtime's steps,
-// consumers, caches and scheduler are written once over this, for every kind.
+// stream becomes an event, how it decides, how its snapshot is stored, and which intents a snapshot
+// holds for the executors. The runtime's steps, consumers, caches and scheduler are written once
+// over this, for every kind; each kind is a value defined beside its machine
+// (`actors/customer/kind.ts`, `actors/invoice/kind.ts`).
 
 /**
  * A message is an event, or it is not: `skip` marks one left out on purpose (acked and logged: one
@@ -13,11 +15,40 @@ export interface KindDecision<S> {
   readonly snapshot: S;
 }
 
-export interface ActorKind<S, E, D extends KindDecision<S>> {
+/** What the scheduler needs of an intent. */
+export interface SchedulableIntent {
+  readonly id: string;
+  readonly attempt: number;
+  /** When the intent was decided (ms since the epoch). */
+  readonly recordedAt?: number;
+}
+
+/** An actor's pending intent on one target, and when it is due. */
+export interface DueIntent<T extends string, I> {
+  readonly target: T;
+  readonly intent: I;
+  readonly dueAt: number;
+}
+
+/**
+ * One kind of actor: `S` its snapshot, `E` the events it consumes, `D` what one event decides,
+ * `T` the targets its executors call and `I` the intents it records for them. (What executors
+ * report back, the outcomes, are events of `E`: they are recorded on the actor's subject.)
+ */
+export interface ActorKind<
+  S,
+  E,
+  D extends KindDecision<S>,
+  T extends string = string,
+  I extends SchedulableIntent = SchedulableIntent,
+> {
   /** Names the kind's dead letters (`changes`, `invoices`). */
   readonly source: string;
-  /** `at` is when the stream stored the message, so a rebuild sees the same instant as the live run. */
-  parse(data: Uint8Array, actorId: string, at: number): Parsed<E>;
+  /**
+   * A message of the actor's subject, decoded from JSON, as the event it stands for. `at` is when
+   * the stream stored the message, so a rebuild sees the same instant as the live run.
+   */
+  check(message: unknown, actorId: string, at: number): Parsed<E>;
   start(actorId: string): S;
   decide(snapshot: S, event: E): D;
   /** The snapshot as stored in KV, stamped with the machine version that wrote it. */
@@ -26,4 +57,12 @@ export interface ActorKind<S, E, D extends KindDecision<S>> {
   decode(actorId: string, stored: unknown): S;
   /** The id whose partition holds the actor: the customer's, for an invoice too. */
   ownerOf(actorId: string, snapshot: S): string;
+  /** The snapshot's pending intents, one per target at most, with when each is due. */
+  pending(snapshot: S): readonly DueIntent<T, I>[];
 }
+
+/** What the intent scheduler needs of a kind. */
+export type SchedulingKind<S, T extends string, I extends SchedulableIntent> = Pick<
+  ActorKind<S, never, KindDecision<S>, T, I>,
+  'pending' | 'ownerOf'
+>;

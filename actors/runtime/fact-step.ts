@@ -1,59 +1,38 @@
 // One step of an actor on a recorded message: take its state (cached, else from KV, else new),
 // decide, and save the next state with revision CAS before the caller acks. The intents the step
 // records are in the saved state; executors pick them up from there. Written once for every kind
-// of actor; the customer actor is the default.
+// of actor.
 import { ConcurrencyError } from '../../core/errors.ts';
 import type { SnapshotStore } from '../../core/worker-ports.ts';
-import type {
-  CustomerEvent,
-  CustomerMachine,
-  CustomerSnapshot,
-  Decision,
-} from '../customer/index.ts';
 import type { ActorCache, CachedActor } from './actor-cache.ts';
 import type { ActorKind, KindDecision } from './actor-kind.ts';
-import { customerKind } from './customer-kind.ts';
 import { LeaseLostError, SnapshotContentionError } from './errors.ts';
 
-export interface FactStepDeps<
-  S = CustomerSnapshot,
-  E = CustomerEvent,
-  D extends KindDecision<S> = Decision & KindDecision<S>,
-> {
+export interface FactStepDeps<S, E, D extends KindDecision<S>> {
   readonly store: SnapshotStore;
   readonly cache: ActorCache<S>;
   /** The partition's lease check, consulted right before the save. */
   readonly holds: () => boolean;
   readonly partition: number;
-  /** The kind of actor. Default: the customer actor, with `machine`. */
-  readonly kind?: ActorKind<S, E, D>;
-  /** The customer machine, when `kind` is not given (default: Stripe only). */
-  readonly machine?: CustomerMachine;
+  readonly kind: ActorKind<S, E, D>;
   /** Saves that lost a CAS race before the step gives up (the message is then retried). */
   readonly maxConflicts?: number;
 }
 
-export interface FactStepResult<D = Decision> {
+export interface FactStepResult<D> {
   readonly decision: D;
   /** False when the event changed nothing (a stale or repeated one): nothing was written. */
   readonly saved: boolean;
   readonly revision: number | undefined;
 }
 
-/** The kind a step runs: the given one, or the customer actor. */
-export function kindOf<S, E, D extends KindDecision<S>>(
-  deps: Pick<FactStepDeps<S, E, D>, 'kind' | 'machine'>,
-): ActorKind<S, E, D> {
-  return deps.kind ?? (customerKind(deps.machine) as unknown as ActorKind<S, E, D>);
-}
-
 /** One recorded event (a fact, an executor's outcome, an operator's retry) through its actor. */
-export async function applyEvent<
-  S = CustomerSnapshot,
-  E = CustomerEvent,
-  D extends KindDecision<S> = Decision & KindDecision<S>,
->(deps: FactStepDeps<S, E, D>, id: string, event: E): Promise<FactStepResult<D>> {
-  const kind = kindOf(deps);
+export async function applyEvent<S, E, D extends KindDecision<S>>(
+  deps: FactStepDeps<S, E, D>,
+  id: string,
+  event: E,
+): Promise<FactStepResult<D>> {
+  const kind = deps.kind;
   const attempts = deps.maxConflicts ?? 5;
   for (let attempt = 1; ; attempt++) {
     const current = deps.cache.get(id) ?? (await loadActor(deps.store, id, kind));

@@ -2,31 +2,21 @@
 // bounded concurrency and a request budget per target, and no call before its `notBefore`. The
 // outcome of a call is recorded (as an event on the actor's subject), not applied here: the actor
 // sees it in stream order, so a replay decides exactly the same. Written once for every kind of
-// actor (customers by default, invoices too); two schedulers can share a target's gate, so that
-// customer and invoice calls to Stripe spend one rate budget.
+// actor (customers, invoices): the kind says which intents a snapshot holds. Two schedulers can
+// share a target's gate, so that customer and invoice calls to Stripe spend one rate budget.
 //
 // Targets are independent: each has its own slots and budget, so a slow or failing target never
 // holds back another.
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from '../../core/ports.ts';
 import { backoffMs, type BackoffPolicy } from '../../core/policy/backoff.ts';
-import type { CustomerSnapshot, Intent, TargetName } from '../customer/index.ts';
-import type { RecordedEvent } from './outcome-message.ts';
-import { pendingIntents } from '../customer/index.ts';
+import type { SchedulableIntent, SchedulingKind } from './actor-kind.ts';
 
 export interface TargetLimits {
   /** Calls in flight at once across all actors. */
   readonly concurrency: number;
   /** Calls started per second (the target's rate budget); unlimited when omitted. */
   readonly perSecond?: number;
-}
-
-/** What the scheduler needs of an intent. */
-export interface SchedulableIntent {
-  readonly id: string;
-  readonly attempt: number;
-  /** When the intent was decided (ms since the epoch). */
-  readonly recordedAt?: number;
 }
 
 /** What the scheduler tells an executor about one call. */
@@ -41,7 +31,7 @@ export interface CallContext {
   readonly decidedEarlier: boolean;
 }
 
-export interface TargetExecutor<I = Intent, R = RecordedEvent> {
+export interface TargetExecutor<I, R> {
   readonly limits: TargetLimits;
   /** Carries out one intent and reports its outcome; never rejects (a failure is an outcome). */
   execute(actorId: string, intent: I, call: CallContext): Promise<R>;
@@ -52,20 +42,17 @@ export const STALE_DECISION_MS = 60_000;
 /** After a takeover, the time its backlog and the catch-up it runs take to be decided. */
 export const TAKEOVER_GRACE_MS = 30_000;
 
-/** An actor's pending intent on one target, and when it is due. */
-export interface DueIntent<T extends string, I> {
-  readonly target: T;
-  readonly intent: I;
-  readonly dueAt: number;
-}
-
 export interface SchedulerDeps<
-  S = CustomerSnapshot,
-  T extends string = TargetName,
-  I extends SchedulableIntent = Intent,
-  R extends { type: string } = RecordedEvent,
+  S,
+  T extends string,
+  I extends SchedulableIntent,
+  R extends { type: string },
 > {
-  readonly targets: Partial<Record<T, TargetExecutor<I, R>>>;
+  /** The kind of actor: the pending intents of a snapshot, and the id whose partition holds it. */
+  readonly kind: SchedulingKind<S, T, I>;
+  // Not inferred from the targets: a scheduler given some targets is still one of every target,
+  // and its outcome type is the recorder's.
+  readonly targets: Partial<Record<NoInfer<T>, TargetExecutor<NoInfer<I>, NoInfer<R>>>>;
   /**
    * Records an outcome durably; rejects when it could not (then it is retried). `owner` is the id
    * whose partition holds the actor (see `ownerOf`).
@@ -81,10 +68,6 @@ export interface SchedulerDeps<
   readonly log: Logger;
   /** Told of every call made: its target, the outcome's type and how long it took. */
   readonly onExecuted?: (target: T, outcome: R['type'], ms: number) => void;
-  /** The pending intents of a snapshot. Default: the customer actor's. */
-  readonly pending?: (snapshot: S) => readonly DueIntent<T, I>[];
-  /** The id whose partition holds an actor: an invoice's customer. Default: the actor's own id. */
-  readonly ownerOf?: (actorId: string, snapshot: S) => string;
   /** Gates of another scheduler to share, per target: one budget and one set of call slots. */
   readonly gates?: Partial<Record<T, Gate>>;
 }
@@ -126,28 +109,21 @@ const IDLE_POLL_MS = 20;
 const PAUSED_POLL_MS = 250;
 
 export class IntentScheduler<
-  S = CustomerSnapshot,
-  T extends string = TargetName,
-  I extends SchedulableIntent = Intent,
-  R extends { type: string } = RecordedEvent,
+  S,
+  T extends string,
+  I extends SchedulableIntent,
+  R extends { type: string },
 > {
   /** Per actor and target: the intent last scheduled or run, by id and attempt. */
   private readonly slots = new Map<string, Slot>();
   private readonly gates = new Map<T, Gate>();
-  private readonly pending: (snapshot: S) => readonly DueIntent<T, I>[];
   private stopped = false;
   readonly counters = { executed: 0, recorded: 0, recordFailures: 0 };
 
-  // Not inferred from the deps: a scheduler given some targets is still one of every target, and
-  // another kind of actor names its types explicitly.
-  constructor(private readonly deps: NoInfer<SchedulerDeps<S, T, I, R>>) {
+  constructor(private readonly deps: SchedulerDeps<S, T, I, R>) {
     for (const [target, t] of Object.entries(deps.targets) as [T, { limits: TargetLimits }][]) {
       this.gates.set(target, deps.gates?.[target] ?? new Gate(t.limits, deps.now));
     }
-    this.pending =
-      deps.pending ??
-      ((snapshot) =>
-        pendingIntents(snapshot as CustomerSnapshot) as unknown as readonly DueIntent<T, I>[]);
   }
 
   /** A target's gate, for another scheduler to share (see `SchedulerDeps.gates`). */
@@ -158,8 +134,8 @@ export class IntentScheduler<
   /** Looks at an actor's snapshot after each step and schedules what is pending and not yet run. */
   offer(actorId: string, snapshot: S): void {
     if (this.stopped) return;
-    const due = new Map(this.pending(snapshot).map((d) => [d.target, d]));
-    const owner = this.deps.ownerOf?.(actorId, snapshot) ?? actorId;
+    const due = new Map(this.deps.kind.pending(snapshot).map((d) => [d.target, d]));
+    const owner = this.deps.kind.ownerOf(actorId, snapshot);
     for (const target of Object.keys(this.deps.targets) as T[]) {
       const key = `${actorId}/${target}`;
       const d = due.get(target);

@@ -4,7 +4,7 @@
 import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from '../../core/ports.ts';
 import type { KeyedQueue } from '../../core/keyed-queue.ts';
-import { subjectCustomerId } from '../../actors/runtime/fact-message.ts';
+import { subjectActorId } from '../../actors/runtime/message.ts';
 
 export interface PartitionConsumerOptions {
   readonly js: JetStreamClient;
@@ -23,7 +23,9 @@ export interface PartitionConsumer {
   stop(): Promise<void>;
 }
 
-export async function startPartitionConsumer(o: PartitionConsumerOptions): Promise<PartitionConsumer> {
+export async function startPartitionConsumer(
+  o: PartitionConsumerOptions,
+): Promise<PartitionConsumer> {
   const consumer = await o.js.consumers.get(o.stream, o.consumerName);
   const messages = await consumer.consume({ max_messages: o.batch ?? 256 });
   const inFlight = new Set<Promise<void>>();
@@ -31,7 +33,7 @@ export async function startPartitionConsumer(o: PartitionConsumerOptions): Promi
 
   const dispatch = (m: JsMsg) => {
     const step = o.mailboxes
-      .post(subjectCustomerId(m.subject), () => (stopping ? Promise.resolve() : o.handle(m)))
+      .post(subjectActorId(m.subject), () => (stopping ? Promise.resolve() : o.handle(m)))
       .catch((err: unknown) => o.log.error({ err, seq: m.seq }, 'message handler failed'));
     inFlight.add(step);
     void step.finally(() => inFlight.delete(step));

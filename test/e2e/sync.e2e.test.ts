@@ -10,7 +10,8 @@ import { jetstream } from '@nats-io/jetstream';
 import { openSnapshotStore } from '../../adapters/jetstream/kv-snapshot-store.ts';
 import { customerHistory } from '../../adapters/jetstream/customer-history.ts';
 import { rebuild } from '../../actors/runtime/rebuild.ts';
-import { decodeActor } from '../../actors/runtime/snapshot-codec.ts';
+import { customerKind } from '../../actors/customer/kind.ts';
+import { decodeActor } from '../../actors/customer/snapshot-codec.ts';
 import { createCustomerMachine, DEFAULT_POLICIES } from '../../actors/customer/index.ts';
 import { eventually } from '../harness/stream.ts';
 import { connectSalesforce } from '../../adapters/salesforce/client.ts';
@@ -146,7 +147,11 @@ test('create, update and delete through the API reach Stripe and Salesforce', as
     const same = await eventually(
       async () => {
         const stored = await store.load(id);
-        const rebuilt = rebuild(id, await customerHistory(o.nats, ctx.t.names, id), machine);
+        const rebuilt = rebuild(
+          customerKind(machine),
+          id,
+          await customerHistory(o.nats, ctx.t.names, id),
+        );
         return (
           stored !== undefined &&
           JSON.stringify(decodeActor(id, stored.value, machine).context) ===

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { checkInvoiceMessage, replayInvoice } from '../../actors/invoice/index.ts';
-import { invoiceKind } from '../../actors/runtime/invoice-kind.ts';
+import { invoiceKind } from '../../actors/invoice/kind.ts';
 import { streamHistory } from '../../adapters/jetstream/customer-history.ts';
 import { authHeaders } from '../harness/rtws.ts';
 import { eventually } from '../harness/stream.ts';

@@ -6,7 +6,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Rtws } from '../../deploy/rtws.ts';
 import { rebuild } from '../../actors/runtime/rebuild.ts';
-import { encodeActor } from '../../actors/runtime/snapshot-codec.ts';
+import { customerKind } from '../../actors/customer/kind.ts';
+import { encodeActor } from '../../actors/customer/snapshot-codec.ts';
 import { customerHistory } from '../../adapters/jetstream/customer-history.ts';
 import {
   authHeaders,
@@ -59,7 +60,7 @@ async function storedAndRebuilt(ctx: Ctx, id: string) {
   const read = async () => {
     const stored = (await storedActors(ctx.rtws.nats, ctx.t)).get(id)?.value;
     const history = await customerHistory(ctx.rtws.nats, ctx.t.names, id);
-    const snapshot = rebuild(id, history);
+    const snapshot = rebuild(customerKind(), id, history);
     const rebuilt = JSON.parse(JSON.stringify(encodeActor(snapshot))) as unknown;
     return { stored, rebuilt, snapshot, history };
   };

@@ -10,7 +10,7 @@ import { partitionConsumerName } from '../../adapters/jetstream/partition-consum
 import type { DeadLetterRecord } from '../../adapters/jetstream/dead-letters.ts';
 import { startTestWorker, storedActors, type TestWorker } from './fixture.ts';
 import { customerIn, fact, publishFact } from './facts.ts';
-import { encodeRecordedEvent } from '../../actors/runtime/outcome-message.ts';
+import { encodeRecordedEvent } from '../../actors/customer/outcome-message.ts';
 import type { HandledRecord } from '../../deploy/wiring/worker/fact-handler.ts';
 
 const test = suite<{ t: TestEnvironment; o: Observer; workers: TestWorker[] }>(

@@ -4,14 +4,16 @@ import { randomUUID } from 'node:crypto';
 import type { CustomerSnapshot } from '../../actors/customer/index.ts';
 import { ActorCache } from '../../actors/runtime/actor-cache.ts';
 import { LeaseLostError, SnapshotFormatError } from '../../actors/runtime/errors.ts';
-import { parseFact } from '../../actors/runtime/fact-message.ts';
+import { parseFact } from '../../actors/customer/fact-message.ts';
 import { applyEvent } from '../../actors/runtime/fact-step.ts';
-import { decodeActor, encodeActor } from '../../actors/runtime/snapshot-codec.ts';
+import { decodeActor, encodeActor } from '../../actors/customer/snapshot-codec.ts';
 import { rebuild } from '../../actors/runtime/rebuild.ts';
+import { customerKind } from '../../actors/customer/kind.ts';
 import { fact } from './facts.ts';
 import { MemoryStore } from './memory-snapshot-store.ts';
 
 const T0 = 1_700_000_000_000;
+const kind = customerKind();
 
 function deps(store: MemoryStore, holds = () => true) {
   return {
@@ -19,6 +21,7 @@ function deps(store: MemoryStore, holds = () => true) {
     cache: new ActorCache<CustomerSnapshot>({ maxActors: 10, idleMs: 60_000 }),
     holds,
     partition: 0,
+    kind,
   };
 }
 
@@ -52,7 +55,7 @@ test('a lost CAS race reloads the newer state and decides again', async () => {
   // Another writer (a previous holder of the partition) saves version 2 behind our cache's back.
   store.interleave.push(() => {
     const rev = store.entries.get(id)!.revision;
-    const next = rebuild(id, [
+    const next = rebuild(kind, id, [
       { message: fact(id, 1), at: T0 + 1 },
       { message: fact(id, 2), at: T0 + 2 },
     ]);
@@ -112,7 +115,7 @@ test('parseFact accepts a fact and explains each rejection', () => {
 
 test('rebuild skips what the live run dead-lettered and folds the rest', () => {
   const id = randomUUID();
-  const snapshot = rebuild(id, [
+  const snapshot = rebuild(kind, id, [
     { message: fact(id, 1), at: T0 },
     { message: null, at: T0 + 1 },
     { message: { type: 'CustomerUpdated', data: 'nope' }, at: T0 + 2 },

@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
-import type { TargetExecutor } from '../../actors/runtime/intent-scheduler.ts';
+import type { CustomerExecutor } from '../../actors/customer/kind.ts';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
 import { eventually } from '../harness/stream.ts';
 import { startTestWorker, storedActors, type TestWorker } from './fixture.ts';
@@ -41,7 +41,7 @@ test('a worker joining mid-call takes its partitions only once their calls have 
   const calls: Call[] = [];
   let unblock!: () => void;
   const blocked = new Promise<void>((r) => (unblock = r));
-  const executor = (workerId: string): TargetExecutor => ({
+  const executor = (workerId: string): CustomerExecutor => ({
     limits: { concurrency: CUSTOMERS },
     async execute(customer, intent) {
       const call: Call = { workerId, customer, startedAt: Date.now() };

@@ -8,14 +8,16 @@ import {
   start,
   type CustomerSnapshot,
   type Intent,
+  type TargetName,
 } from '../../actors/customer/index.ts';
+import { customerKind, type CustomerScheduler } from '../../actors/customer/kind.ts';
 import {
   IntentScheduler,
   STALE_DECISION_MS,
   TAKEOVER_GRACE_MS,
   type SchedulerDeps,
 } from '../../actors/runtime/intent-scheduler.ts';
-import type { RecordedEvent } from '../../actors/runtime/outcome-message.ts';
+import type { RecordedEvent } from '../../actors/customer/outcome-message.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -35,14 +37,14 @@ function created(id: string, at = Date.now()): CustomerSnapshot {
 }
 
 interface Harness {
-  scheduler: IntentScheduler;
+  scheduler: CustomerScheduler;
   calls: { customer: string; intent: Intent; at: number; decidedEarlier: boolean }[];
   recorded: { customer: string; event: RecordedEvent }[];
   maxInFlight: () => number;
 }
 
 function harness(
-  overrides: Partial<SchedulerDeps> & {
+  overrides: Partial<SchedulerDeps<CustomerSnapshot, TargetName, Intent, RecordedEvent>> & {
     callMs?: number;
     concurrency?: number;
     perSecond?: number;
@@ -52,7 +54,8 @@ function harness(
   const recorded: Harness['recorded'] = [];
   let inFlight = 0;
   let max = 0;
-  const scheduler = new IntentScheduler({
+  const scheduler: CustomerScheduler = new IntentScheduler({
+    kind: customerKind(),
     targets: {
       stripe: {
         limits: {

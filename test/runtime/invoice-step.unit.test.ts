@@ -5,7 +5,6 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { silentLogger } from '../../core/ports.ts';
 import {
-  pendingInvoiceIntents,
   type InvoiceDecision,
   type InvoiceEvent,
   type InvoiceIntent,
@@ -17,7 +16,7 @@ import { ActorCache } from '../../actors/runtime/actor-cache.ts';
 import { SnapshotFormatError } from '../../actors/runtime/errors.ts';
 import { applyEvent, type FactStepDeps } from '../../actors/runtime/fact-step.ts';
 import { IntentScheduler } from '../../actors/runtime/intent-scheduler.ts';
-import { invoiceKind } from '../../actors/runtime/invoice-kind.ts';
+import { invoiceKind } from '../../actors/invoice/kind.ts';
 import { CUSTOMER, INVOICE, REQUEST } from '../invoices/gwt.ts';
 import { MemoryStore } from './memory-snapshot-store.ts';
 
@@ -100,8 +99,7 @@ test('the scheduler runs the pending intent once and records it under the custom
     holds: (owner) => (asked.push(owner), true),
     now: Date.now,
     log: silentLogger,
-    pending: pendingInvoiceIntents,
-    ownerOf: kind.ownerOf.bind(kind),
+    kind,
   });
   scheduler.offer(INVOICE, snapshot);
   scheduler.offer(INVOICE, snapshot);

@@ -6,7 +6,8 @@ import { startTestRtws, testEnvironment, type TestEnvironment } from '../harness
 import { eventually } from '../harness/stream.ts';
 import type { Rtws } from '../../deploy/rtws.ts';
 import { rebuild } from '../../actors/runtime/rebuild.ts';
-import { encodeActor } from '../../actors/runtime/snapshot-codec.ts';
+import { customerKind } from '../../actors/customer/kind.ts';
+import { encodeActor } from '../../actors/customer/snapshot-codec.ts';
 import { customerHistory } from '../../adapters/jetstream/customer-history.ts';
 import { startTestWorker, storedActors, type TestWorker } from './fixture.ts';
 
@@ -33,7 +34,9 @@ test(`rebuilding from ${VERSIONS} recorded versions gives the stored KV snapshot
   ctx.workers.push(await startTestWorker(ctx.t, { maxActors: 1 }));
   const ids: string[] = [];
   for (const name of ['Long', 'Other']) {
-    const [row] = await sql<{ id: string }[]>`INSERT INTO customers (name) VALUES (${name}) RETURNING id`;
+    const [row] = await sql<
+      { id: string }[]
+    >`INSERT INTO customers (name) VALUES (${name}) RETURNING id`;
     ids.push(row!.id);
   }
   for (let v = 2; v <= VERSIONS; v++) {
@@ -43,7 +46,9 @@ test(`rebuilding from ${VERSIONS} recorded versions gives the stored KV snapshot
 
   const actors = await eventually(
     () => storedActors(ctx.rtws.nats, ctx.t),
-    (a) => a.get(ids[0]!)?.desiredVersion === VERSIONS && a.get(ids[1]!)?.desiredVersion === VERSIONS + 1,
+    (a) =>
+      a.get(ids[0]!)?.desiredVersion === VERSIONS &&
+      a.get(ids[1]!)?.desiredVersion === VERSIONS + 1,
     30_000,
     250,
   );
@@ -52,10 +57,14 @@ test(`rebuilding from ${VERSIONS} recorded versions gives the stored KV snapshot
     assert.ok(stored, `snapshot of ${id}`);
     const history = await customerHistory(ctx.rtws.nats, ctx.t.names, id);
     assert.ok(history.length >= VERSIONS, `recorded ${history.length} messages`);
-    const rebuilt = encodeActor(rebuild(id, history));
+    const rebuilt = encodeActor(rebuild(customerKind(), id, history));
     assert.equal(JSON.parse(JSON.stringify(rebuilt)), stored.value, `rebuild of ${id}`);
   }
-  assert.is(actors.get(ids[1]!)!.value.snapshot.context.desired.deleted, true, 'the delete was the last fact');
+  assert.is(
+    actors.get(ids[1]!)!.value.snapshot.context.desired.deleted,
+    true,
+    'the delete was the last fact',
+  );
 });
 
 test.run();

@@ -14,7 +14,12 @@ import {
   type CustomerSnapshot,
   type Intent,
 } from '../../actors/customer/index.ts';
-import { IntentScheduler, type TargetExecutor } from '../../actors/runtime/intent-scheduler.ts';
+import { IntentScheduler } from '../../actors/runtime/intent-scheduler.ts';
+import {
+  customerKind,
+  type CustomerExecutor,
+  type CustomerScheduler,
+} from '../../actors/customer/kind.ts';
 
 const test = suite('intent scheduler: retry requests and shutdown');
 const machine = createCustomerMachine(DEFAULT_POLICIES, { targets: ['salesforce'] });
@@ -36,8 +41,8 @@ function created(id: string, at: number): CustomerSnapshot {
   return decide(start(id, machine), fact, machine).snapshot;
 }
 
-function scheduler(calls: Intent[], perSecond?: number): IntentScheduler {
-  const salesforce: TargetExecutor = {
+function scheduler(calls: Intent[], perSecond?: number): CustomerScheduler {
+  const salesforce: CustomerExecutor = {
     limits: { concurrency: 1, ...(perSecond ? { perSecond } : {}) },
     async execute(_customerId, intent) {
       calls.push(intent);
@@ -46,6 +51,7 @@ function scheduler(calls: Intent[], perSecond?: number): IntentScheduler {
     },
   };
   return new IntentScheduler({
+    kind: customerKind(machine),
     targets: { salesforce },
     record: async () => {},
     holds: () => true,

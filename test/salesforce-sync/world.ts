@@ -11,7 +11,7 @@ import {
 } from '../../adapters/emulators/salesforce/index.ts';
 import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 import { connectSalesforce } from '../../adapters/salesforce/client.ts';
-import { encodeRecordedEvent } from '../../actors/runtime/outcome-message.ts';
+import { encodeRecordedEvent } from '../../actors/customer/outcome-message.ts';
 import { SyncApi } from './api.ts';
 
 export interface World {

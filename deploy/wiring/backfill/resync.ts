@@ -8,7 +8,7 @@ import type { DurablePublisher } from '../../../core/ports.ts';
 import type { Names } from '../../../core/subjects.ts';
 import type { SyncedFields } from '../../../core/customer.ts';
 import type { TargetName } from '../../../actors/customer/index.ts';
-import { encodeRecordedEvent } from '../../../actors/runtime/outcome-message.ts';
+import { encodeRecordedEvent } from '../../../actors/customer/outcome-message.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 
 export interface Resync {

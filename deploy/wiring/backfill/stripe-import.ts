@@ -20,8 +20,11 @@
 import type Stripe from 'stripe';
 import type { DurablePublisher } from '../../../core/ports.ts';
 import type { Names } from '../../../core/subjects.ts';
-import type { StripeCustomerMatched, StripeCustomerObserved } from '../../../actors/customer/index.ts';
-import { encodeRecordedEvent } from '../../../actors/runtime/outcome-message.ts';
+import type {
+  StripeCustomerMatched,
+  StripeCustomerObserved,
+} from '../../../actors/customer/index.ts';
+import { encodeRecordedEvent } from '../../../actors/customer/outcome-message.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import type { Ambiguity, DecisionSample } from '../../../adapters/postgres/backfills.ts';
 import { fieldsOf } from '../../../adapters/stripe/mapper.ts';

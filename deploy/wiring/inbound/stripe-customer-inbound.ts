@@ -20,7 +20,7 @@ import {
   STRIPE_CUSTOMER_EVENT_TYPES,
   type StripeCustomerObserved,
 } from '../../../actors/customer/index.ts';
-import { encodeRecordedEvent } from '../../../actors/runtime/outcome-message.ts';
+import { encodeRecordedEvent } from '../../../actors/customer/outcome-message.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import { customerForExternalId, linkOf } from '../../../adapters/postgres/links.ts';
 import { pruneInbox } from '../../../adapters/postgres/inbound-apply.ts';

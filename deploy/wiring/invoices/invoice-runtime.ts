@@ -5,7 +5,6 @@ import type { Logger } from '../../../core/ports.ts';
 import type { Names } from '../../../core/subjects.ts';
 import type { DeadLetterSink } from '../../../core/worker-ports.ts';
 import {
-  pendingInvoiceIntents,
   type InvoiceDecision,
   type InvoiceEvent,
   type InvoiceIntent,
@@ -15,22 +14,21 @@ import {
   type InvoiceTarget,
 } from '../../../actors/invoice/index.ts';
 import { ActorCache } from '../../../actors/runtime/actor-cache.ts';
-import { invoiceKind } from '../../../actors/runtime/invoice-kind.ts';
-import {
-  IntentScheduler,
-  type Gate,
-  type TargetExecutor,
-} from '../../../actors/runtime/intent-scheduler.ts';
+import { invoiceKind, type InvoiceExecutor } from '../../../actors/invoice/kind.ts';
+import { IntentScheduler, type Gate } from '../../../actors/runtime/intent-scheduler.ts';
 import type { KeyedQueue } from '../../../core/keyed-queue.ts';
 import { jetStreamPublisher } from '../../../adapters/jetstream/durable-publisher.ts';
 import { openSnapshotStore } from '../../../adapters/jetstream/kv-snapshot-store.ts';
-import { invoiceFeed, type DeliveryPolicy } from '../../../adapters/jetstream/partition-consumer-config.ts';
+import {
+  invoiceFeed,
+  type DeliveryPolicy,
+} from '../../../adapters/jetstream/partition-consumer-config.ts';
 import { invoiceStepEffects, type InvoiceEffects } from './invoice-effects.ts';
 import { invoiceRecorder } from './invoice-recorder.ts';
 import { partitionRunner } from '../worker/partition-runner.ts';
 import { resumePartition } from '../worker/resume.ts';
 
-export type InvoiceExecutor = TargetExecutor<InvoiceIntent, InvoiceRecordedEvent>;
+export type { InvoiceExecutor } from '../../../actors/invoice/kind.ts';
 export type InvoiceScheduler = IntentScheduler<
   InvoiceSnapshot,
   InvoiceTarget,
@@ -99,8 +97,7 @@ export async function startInvoiceRuntime(d: InvoiceRuntimeDeps): Promise<Invoic
     holds: d.callable,
     now: Date.now,
     log,
-    pending: pendingInvoiceIntents,
-    ownerOf: (id, snapshot) => kind.ownerOf(id, snapshot),
+    kind,
     ...(d.stripeGate ? { gates: { stripe: d.stripeGate } } : {}),
     ...(d.stripeReady ? { targetReady: () => d.stripeReady!() } : {}),
     ...(d.onExecuted

@@ -1,7 +1,7 @@
 // The executor of each configured target: the official client, its limits, and the mapping from a
 // recorded intent to a call. A target without credentials has no executor: its intents wait.
 import type { Connection } from 'jsforce';
-import type { TargetExecutor } from '../../../actors/runtime/intent-scheduler.ts';
+import type { CustomerExecutor } from '../../../actors/customer/kind.ts';
 import type { StripeIntent, SalesforceIntent, TargetName } from '../../../actors/customer/index.ts';
 import { stripeClient } from '../../../adapters/stripe/client.ts';
 import { executeStripeIntent } from '../../../adapters/stripe/executor.ts';
@@ -57,8 +57,10 @@ export function lookupsPerSecond(callsPerSecond: number): number {
   return Math.min(SEARCH_BUDGET, Math.max(1, Math.floor(callsPerSecond / 4)));
 }
 
-export function targetExecutors(s: ExecutorSettings): Partial<Record<TargetName, TargetExecutor>> {
-  const out: Partial<Record<TargetName, TargetExecutor>> = {};
+export function targetExecutors(
+  s: ExecutorSettings,
+): Partial<Record<TargetName, CustomerExecutor>> {
+  const out: Partial<Record<TargetName, CustomerExecutor>> = {};
   if (s.stripe) {
     const { secretKey, apiBase } = s.stripe;
     const stripe = stripeClient({ secretKey, apiBase, timeoutMs: s.callTimeoutMs });

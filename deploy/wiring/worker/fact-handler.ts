@@ -5,8 +5,8 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import type { Logger } from '../../../core/ports.ts';
 import type { DeadLetterSink } from '../../../core/worker-ports.ts';
-import { applyEvent, kindOf, type FactStepDeps } from '../../../actors/runtime/fact-step.ts';
-import { subjectCustomerId } from '../../../actors/runtime/fact-message.ts';
+import { applyEvent, type FactStepDeps } from '../../../actors/runtime/fact-step.ts';
+import { parseMessage, subjectActorId } from '../../../actors/runtime/message.ts';
 import type { KindDecision } from '../../../actors/runtime/actor-kind.ts';
 import type { CustomerEvent, CustomerSnapshot, Decision } from '../../../actors/customer/index.ts';
 import { LeaseLostError } from '../../../actors/runtime/errors.ts';
@@ -66,7 +66,7 @@ export async function handleFactMessage<S, E, D extends KindDecision<S>>(
   m: JsMsg,
 ): Promise<void> {
   const startedAt = Date.now();
-  const actorId = subjectCustomerId(m.subject);
+  const actorId = subjectActorId(m.subject);
   const outcome = await decideOutcome(deps, m, actorId);
   deps.onHandled?.({
     partition: deps.partition,
@@ -84,9 +84,9 @@ async function decideOutcome<S, E, D extends KindDecision<S>>(
   actorId: string,
 ): Promise<HandledRecord['outcome']> {
   if (!deps.holds()) return 'fenced';
-  const kind = kindOf(deps);
+  const kind = deps.kind;
   // The stream's timestamp, not this process's clock: a rebuild then decides exactly the same.
-  const parsed = kind.parse(m.data, actorId, recordedAt(m));
+  const parsed = parseMessage(kind, m.data, actorId, recordedAt(m));
   if (!parsed.ok && parsed.skip) {
     if (!deps.holds()) return 'fenced';
     m.ack();

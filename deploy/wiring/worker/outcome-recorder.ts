@@ -7,7 +7,7 @@ import {
   isStripeEvent,
   recordedEventMsgId,
   type RecordedEvent,
-} from '../../../actors/runtime/outcome-message.ts';
+} from '../../../actors/customer/outcome-message.ts';
 
 const encoder = new TextEncoder();
 

@@ -4,15 +4,9 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from '../../../core/ports.ts';
 import { partitionOf, type Names } from '../../../core/subjects.ts';
 import type { DeadLetterSink, SnapshotStore } from '../../../core/worker-ports.ts';
-import type {
-  CustomerEvent,
-  CustomerMachine,
-  CustomerSnapshot,
-  Decision,
-} from '../../../actors/customer/index.ts';
+import type { CustomerEvent, CustomerSnapshot, Decision } from '../../../actors/customer/index.ts';
 import type { ActorCache } from '../../../actors/runtime/actor-cache.ts';
 import type { ActorKind, KindDecision } from '../../../actors/runtime/actor-kind.ts';
-import { kindOf } from '../../../actors/runtime/fact-step.ts';
 import type { KeyedQueue } from '../../../core/keyed-queue.ts';
 import {
   customerFeed,
@@ -20,7 +14,10 @@ import {
   type DeliveryPolicy,
   type PartitionFeed,
 } from '../../../adapters/jetstream/partition-consumer-config.ts';
-import { startPartitionConsumer, type PartitionConsumer } from '../../../adapters/jetstream/partition-consumer.ts';
+import {
+  startPartitionConsumer,
+  type PartitionConsumer,
+} from '../../../adapters/jetstream/partition-consumer.ts';
 import { handleFactMessage, type FactHandlerDeps, type HandledRecord } from './fact-handler.ts';
 
 export interface PartitionRunnerDeps<
@@ -42,10 +39,9 @@ export interface PartitionRunnerDeps<
   readonly holds: (partition: number) => boolean;
   readonly onHandled?: (record: HandledRecord) => void;
   readonly afterStep?: FactHandlerDeps<S, E, D>['afterStep'];
-  /** The kind of actor and its stream. Default: customers on CHANGES, with `machine`. */
-  readonly kind?: ActorKind<S, E, D>;
+  /** The kind of actor; its stream is `feed`'s (default: customers on CHANGES). */
+  readonly kind: ActorKind<S, E, D>;
   readonly feed?: PartitionFeed;
-  readonly machine?: CustomerMachine;
 }
 
 export interface PartitionRunner {
@@ -58,7 +54,7 @@ export function partitionRunner<S, E, D extends KindDecision<S>>(
 ): PartitionRunner {
   const consumers = new Map<number, PartitionConsumer>();
   const { names, delivery } = deps;
-  const kind = kindOf(deps);
+  const kind = deps.kind;
   const feed = deps.feed ?? customerFeed(names);
   return {
     async start(partition) {

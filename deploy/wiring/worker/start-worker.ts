@@ -9,10 +9,14 @@ import type { WorkerSettings } from '../../../core/config.ts';
 import { CALL_SLACK_MS } from '../../../core/config-rules.ts';
 import { RtwsError } from '../../../core/errors.ts';
 import type { Names } from '../../../core/subjects.ts';
-import type { CustomerMachine, CustomerSnapshot, TargetName } from '../../../actors/customer/index.ts';
+import type {
+  CustomerMachine,
+  CustomerSnapshot,
+  TargetName,
+} from '../../../actors/customer/index.ts';
 import { partitionOf } from '../../../core/subjects.ts';
-import { IntentScheduler, type SchedulerDeps } from '../../../actors/runtime/intent-scheduler.ts';
-import { customerKind } from '../../../actors/runtime/customer-kind.ts';
+import { IntentScheduler } from '../../../actors/runtime/intent-scheduler.ts';
+import { customerKind, type CustomerExecutor } from '../../../actors/customer/kind.ts';
 import { jetStreamPublisher } from '../../../adapters/jetstream/durable-publisher.ts';
 import { outcomeRecorder } from './outcome-recorder.ts';
 import { stepEffects, type CatalogueEffects } from './step-effects.ts';
@@ -51,7 +55,7 @@ export interface WorkerOptions extends WorkerSettings {
   /** The machine, built with the targets that are on (default: Stripe only). */
   readonly machine?: CustomerMachine;
   /** The executor of each target that is on; without them intents are recorded but not run. */
-  readonly executors?: SchedulerDeps['targets'];
+  readonly executors?: Partial<Record<TargetName, CustomerExecutor>>;
   /** Links and remote deletions written back to the catalogue. */
   readonly catalogue?: CatalogueEffects;
   /** Told of every external call (for the executor metrics), invoice calls included. */
@@ -155,6 +159,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   /** When each held partition was taken: intents decided before then are checked before a push. */
   const heldSince = new Map<number, number>();
   const scheduler = new IntentScheduler({
+    kind,
     targets: options.executors ?? {},
     record,
     holds: callable,
@@ -227,7 +232,6 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const runner = partitionRunner({
     kind,
     afterStep,
-    ...(machine ? { machine } : {}),
     js,
     jsm,
     names,

@@ -17,8 +17,11 @@ import {
   type CustomerSnapshot,
   type TargetName,
 } from '../../../actors/customer/index.ts';
-import type { IntentScheduler } from '../../../actors/runtime/intent-scheduler.ts';
-import { encodeRecordedEvent, type RecordedEvent } from '../../../actors/runtime/outcome-message.ts';
+import type { CustomerScheduler } from '../../../actors/customer/kind.ts';
+import {
+  encodeRecordedEvent,
+  type RecordedEvent,
+} from '../../../actors/customer/outcome-message.ts';
 import { REFUSED_WRITES } from '../../../adapters/jetstream/dlq.ts';
 import type { StepDone } from './fact-handler.ts';
 
@@ -35,7 +38,7 @@ export interface CatalogueEffects {
 }
 
 export interface StepEffectsDeps {
-  readonly scheduler: IntentScheduler;
+  readonly scheduler: CustomerScheduler;
   readonly deadLetters: DeadLetterSink;
   readonly names: Names;
   readonly catalogue?: CatalogueEffects;

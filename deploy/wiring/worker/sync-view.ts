@@ -5,7 +5,7 @@ import {
   type CustomerMachine,
   type TargetState,
 } from '../../../actors/customer/index.ts';
-import { decodeActor } from '../../../actors/runtime/snapshot-codec.ts';
+import { decodeActor } from '../../../actors/customer/snapshot-codec.ts';
 import type { TargetView } from '../../../adapters/http/routes/sync.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -3,7 +3,12 @@
 // fold as the live run. `at` is not carried: like a fact's, it is when the stream stored it.
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { CustomerEventSchema, type CustomerEvent } from '../customer/index.ts';
+import {
+  fromRecordedMessage,
+  toRecordedMessage,
+  type RecordedMessage,
+} from '../runtime/recorded-message.ts';
+import { CustomerEventSchema, type CustomerEvent } from './index.ts';
 
 /** Everything the actor consumes that is not a captured change: outcomes and operator requests. */
 export type RecordedEvent = Exclude<
@@ -11,27 +16,24 @@ export type RecordedEvent = Exclude<
   { type: 'CustomerCreated' | 'CustomerUpdated' | 'CustomerDeleted' }
 >;
 
-export interface RecordedEventMessage {
-  type: RecordedEvent['type'];
-  data: Record<string, unknown>;
-  /**
-   * `binding`: the Stripe account the database was bound to when a Stripe event or outcome was
-   * recorded. After a rebind, one recorded under the old account is skipped, never applied.
-   */
-  metadata: { customer_id: string; binding?: string };
-}
+/**
+ * `binding`: the Stripe account the database was bound to when a Stripe event or outcome was
+ * recorded. After a rebind, one recorded under the old account is skipped, never applied.
+ */
+export type RecordedEventMessage = RecordedMessage<
+  RecordedEvent['type'],
+  { customer_id: string; binding?: string }
+>;
 
 export function encodeRecordedEvent(
   customerId: string,
   event: RecordedEvent,
   binding?: string,
 ): RecordedEventMessage {
-  const { type, at: _at, ...data } = event;
-  return {
-    type,
-    data,
-    metadata: { customer_id: customerId, ...(binding !== undefined ? { binding } : {}) },
-  };
+  return toRecordedMessage(event, {
+    customer_id: customerId,
+    ...(binding !== undefined ? { binding } : {}),
+  });
 }
 
 /** Events that say something of the Stripe account: observations, matches, call outcomes. */
@@ -84,7 +86,7 @@ export function checkRecordedEvent(
       reason: `customer_id ${message.metadata.customer_id} does not match the subject's ${customerId}`,
     };
   }
-  const event = { ...message.data, type: message.type, at };
+  const event = fromRecordedMessage(message, at);
   if (!Value.Check(CustomerEventSchema, event)) {
     const first = Value.Errors(CustomerEventSchema, event).First();
     return {

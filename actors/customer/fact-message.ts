@@ -1,15 +1,15 @@
-// Turns the bytes of a CHANGES message into the fact event the actor consumes, or says why it
-// cannot. The live consumer and the rebuild share this, so both accept exactly the same messages.
+// Turns a CHANGES message into the event the customer actor consumes, or says why it cannot. The
+// live consumer and the rebuild share this, so both accept exactly the same messages.
 import { Value } from '@sinclair/typebox/value';
 import { CustomerChanged } from '../../core/messages.ts';
 import { ACTOR_KEY } from '../../core/subjects.ts';
-import type { CustomerFactEvent } from '../customer/events.ts';
-import type { CustomerEvent } from '../customer/index.ts';
+import type { CustomerFactEvent } from './events.ts';
+import type { CustomerEvent } from './index.ts';
+import type { Parsed } from '../runtime/actor-kind.ts';
+import { parseMessage } from '../runtime/message.ts';
 import { checkRecordedEvent } from './outcome-message.ts';
 
 export type ParsedFact = { ok: true; event: CustomerFactEvent } | { ok: false; reason: string };
-export type ParsedMessage =
-  { ok: true; event: CustomerEvent } | { ok: false; reason: string; skip?: true };
 
 const FACT_TYPES = new Set(['CustomerCreated', 'CustomerUpdated', 'CustomerDeleted']);
 
@@ -17,18 +17,12 @@ const FACT_TYPES = new Set(['CustomerCreated', 'CustomerUpdated', 'CustomerDelet
  * A captured change or a recorded event (outcome, retry request), by its `type`; `binding` is the
  * Stripe account this database is bound to, when known (see `checkRecordedEvent`).
  */
-export function parseMessage(
-  data: Uint8Array,
+export function checkMessage(
+  message: unknown,
   customerId: string,
   at: number,
   binding?: string,
-): ParsedMessage {
-  let message: unknown;
-  try {
-    message = JSON.parse(decoder.decode(data));
-  } catch (err) {
-    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
-  }
+): Parsed<CustomerEvent> {
   const type = (message as { type?: unknown } | null)?.type;
   if (typeof type === 'string' && !FACT_TYPES.has(type)) {
     if (!ACTOR_KEY.test(customerId))
@@ -41,17 +35,10 @@ export function parseMessage(
   return checkFact(message, customerId, at);
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** `at` is when the stream stored the message, so a rebuild sees the same instant as the live run. */
 export function parseFact(data: Uint8Array, customerId: string, at: number): ParsedFact {
-  let message: unknown;
-  try {
-    message = JSON.parse(decoder.decode(data));
-  } catch (err) {
-    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
-  }
-  return checkFact(message, customerId, at);
+  return parseMessage({ check: checkFact }, data, customerId, at);
 }
 
 export function checkFact(message: unknown, customerId: string, at: number): ParsedFact {
@@ -74,9 +61,4 @@ export function checkFact(message: unknown, customerId: string, at: number): Par
     };
   }
   return { ok: true, event: { ...message, at } };
-}
-
-/** The customer id token of `<ns>.changes.customer.<partition>.<customerId>`. */
-export function subjectCustomerId(subject: string): string {
-  return subject.slice(subject.lastIndexOf('.') + 1);
 }

@@ -2,8 +2,8 @@
 // machine version that wrote it, and checked when read back so that a damaged or foreign value is
 // refused rather than resumed.
 import { Value } from '@sinclair/typebox/value';
-import { DesiredSchema, initialTargetState } from '../customer/context.ts';
-import { InboundStateSchema, initialInboundState } from '../customer/inbound.ts';
+import { DesiredSchema, initialTargetState } from './context.ts';
+import { InboundStateSchema, initialInboundState } from './inbound.ts';
 import {
   MACHINE_VERSION,
   TARGET_NAMES,
@@ -13,13 +13,9 @@ import {
   restore,
   type CustomerMachine,
   type CustomerSnapshot,
-} from '../customer/index.ts';
-import { SnapshotFormatError } from './errors.ts';
-
-export interface StoredActor {
-  readonly machineVersion: number;
-  readonly snapshot: unknown;
-}
+} from './index.ts';
+import { SnapshotFormatError } from '../runtime/errors.ts';
+import { unwrapStored, type StoredActor } from '../runtime/stored-actor.ts';
 
 export function encodeActor(
   snapshot: CustomerSnapshot,
@@ -33,16 +29,9 @@ export function decodeActor(
   value: unknown,
   machine: CustomerMachine = customerMachine,
 ): CustomerSnapshot {
-  const stored = value as Partial<StoredActor> | null;
-  if (typeof stored !== 'object' || stored === null)
-    throw new SnapshotFormatError(actorId, 'not an object');
-  if (stored.machineVersion !== MACHINE_VERSION && stored.machineVersion !== 1) {
-    throw new SnapshotFormatError(
-      actorId,
-      `machine version ${String(stored.machineVersion)}, expected ${MACHINE_VERSION}`,
-    );
-  }
-  const context = (stored.snapshot as { context?: Record<string, unknown> } | undefined)?.context;
+  // Version 1 is still read: it is upgraded below.
+  const snapshot = unwrapStored(actorId, value, MACHINE_VERSION, [1]);
+  const context = (snapshot as { context?: Record<string, unknown> } | undefined)?.context;
   if (!context || context.customerId !== actorId)
     throw new SnapshotFormatError(actorId, 'context missing or for another actor');
   if (context.desired !== null && !Value.Check(DesiredSchema, context.desired)) {
@@ -59,5 +48,5 @@ export function decodeActor(
     if (!Value.Check(TargetStateSchema, targets[target]))
       throw new SnapshotFormatError(actorId, `target ${target} is malformed`);
   }
-  return restore(stored.snapshot, machine);
+  return restore(snapshot, machine);
 }

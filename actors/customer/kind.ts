@@ -1,0 +1,47 @@
+// The customer actor as the runtime runs it, on the CHANGES stream.
+import type { ActorKind } from '../runtime/actor-kind.ts';
+import type { IntentScheduler, TargetExecutor } from '../runtime/intent-scheduler.ts';
+import {
+  customerMachine,
+  decide,
+  pendingIntents,
+  start,
+  type CustomerEvent,
+  type CustomerMachine,
+  type CustomerSnapshot,
+  type Decision,
+  type Intent,
+  type TargetName,
+} from './index.ts';
+import { checkMessage } from './fact-message.ts';
+import type { RecordedEvent } from './outcome-message.ts';
+import { decodeActor, encodeActor } from './snapshot-codec.ts';
+
+export type CustomerKind = ActorKind<CustomerSnapshot, CustomerEvent, Decision, TargetName, Intent>;
+
+/** Runs a customer's intents on one target; what it reports is recorded on the customer's subject. */
+export type CustomerExecutor = TargetExecutor<Intent, RecordedEvent>;
+
+export type CustomerScheduler = IntentScheduler<
+  CustomerSnapshot,
+  TargetName,
+  Intent,
+  RecordedEvent
+>;
+
+/** `binding`: the Stripe account the database is bound to now (events of another are skipped). */
+export function customerKind(
+  machine: CustomerMachine = customerMachine,
+  binding: () => string | undefined = () => undefined,
+): CustomerKind {
+  return {
+    source: 'changes',
+    check: (message, id, at) => checkMessage(message, id, at, binding()),
+    start: (id) => start(id, machine),
+    decide: (snapshot, event) => decide(snapshot, event, machine),
+    encode: (snapshot) => encodeActor(snapshot, machine),
+    decode: (id, stored) => decodeActor(id, stored, machine),
+    ownerOf: (id) => id,
+    pending: pendingIntents,
+  };
+}
