@@ -31,8 +31,8 @@ import {
 import { jetStreamPublisher } from '../adapters/jetstream/durable-publisher.ts';
 import { inboundPublisher } from '../adapters/jetstream/inbound.ts';
 import { resyncer } from './wiring/backfill/resync.ts';
-import { CUSTOMER_INBOUND_DURABLE } from './wiring/inbound/stripe-customer-inbound.ts';
-import { INVOICE_INBOUND_DURABLE } from './wiring/invoices/invoice-inbound.ts';
+import { backlogOf } from '../adapters/jetstream/consumer-progress.ts';
+import { INBOUND_DURABLES, inboundDurableName } from '../adapters/jetstream/inbound-durables.ts';
 import { bindingOf } from '../adapters/postgres/bindings.ts';
 import {
   BackfillActiveError,
@@ -359,10 +359,10 @@ async function drainInbound(nats: NatsConnection, names: Names, discard: boolean
   const stream = names.streams.inbound;
   const stored = (await jsm.streams.info(stream).catch(() => undefined))?.state.messages ?? 0;
   let waiting = 0;
-  for (const durable of [CUSTOMER_INBOUND_DURABLE, INVOICE_INBOUND_DURABLE]) {
-    const info = await jsm.consumers.info(stream, `${stream}_${durable}`).catch(() => undefined);
+  for (const durable of INBOUND_DURABLES) {
+    const backlog = await backlogOf(jsm, stream, inboundDurableName(names, durable));
     // No consumer yet (no worker ever ran): everything stored is still to be applied.
-    waiting = Math.max(waiting, info ? info.num_pending + info.num_ack_pending : stored);
+    waiting = Math.max(waiting, backlog ?? stored);
   }
   if (waiting === 0) return;
   if (!discard)

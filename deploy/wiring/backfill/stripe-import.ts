@@ -20,7 +20,10 @@
 import type Stripe from 'stripe';
 import type { DurablePublisher } from '../../../core/ports.ts';
 import type { Names } from '../../../core/subjects.ts';
-import type { StripeCustomerMatched, StripeCustomerObserved } from '../../../actors/customer/index.ts';
+import type {
+  StripeCustomerMatched,
+  StripeCustomerObserved,
+} from '../../../actors/customer/index.ts';
 import { encodeRecordedEvent } from '../../../actors/runtime/outcome-message.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import type { Ambiguity, DecisionSample } from '../../../adapters/postgres/backfills.ts';
@@ -28,7 +31,7 @@ import { fieldsOf } from '../../../adapters/stripe/mapper.ts';
 import { customersWithEmail } from '../../../adapters/stripe/match.ts';
 import { RTWS_INVOICE_ID_KEY } from '../../../core/invoice.ts';
 import type { InboundPublish } from '../../../adapters/jetstream/inbound.ts';
-import { stripeBornId } from '../inbound/stripe-customer-inbound.ts';
+import { stripeBornId } from '../../../adapters/postgres/stripe-customer-id.ts';
 import { offerRow } from './resync.ts';
 
 export const IMPORT_DECISIONS = [

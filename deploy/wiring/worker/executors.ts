@@ -6,7 +6,7 @@ import type { StripeIntent, SalesforceIntent, TargetName } from '../../../actors
 import { stripeClient } from '../../../adapters/stripe/client.ts';
 import { executeStripeIntent } from '../../../adapters/stripe/executor.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
-import { matchSettings } from '../backfill/stripe-match.ts';
+import { matchSettings } from '../../../adapters/postgres/stripe-match.ts';
 import { connectSalesforce } from '../../../adapters/salesforce/client.ts';
 import { MAX_COLLECTION_RECORDS } from '../../../adapters/salesforce/batch.ts';
 import { SalesforceCoalescer } from '../../../adapters/salesforce/coalescer.ts';
