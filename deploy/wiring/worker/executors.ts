@@ -1,6 +1,7 @@
 // The executor of each configured target: the official client, its limits, and the mapping from a
 // recorded intent to a call. A target without credentials has no executor: its intents wait.
 import type { Connection } from 'jsforce';
+import type { Config } from '../../../core/config.ts';
 import type { TargetExecutor } from '../../../actors/runtime/intent-scheduler.ts';
 import type { StripeIntent, SalesforceIntent, TargetName } from '../../../actors/customer/index.ts';
 import { stripeClient } from '../../../adapters/stripe/client.ts';
@@ -58,6 +59,22 @@ const SEARCH_BUDGET = 18;
  */
 export function lookupsPerSecond(callsPerSecond: number): number {
   return Math.min(SEARCH_BUDGET, Math.max(1, Math.floor(callsPerSecond / 4)));
+}
+
+/** The executors of the targets the configuration has credentials for. */
+export function buildExecutors(
+  config: Config,
+  sql: Sql,
+): Partial<Record<TargetName, TargetExecutor>> {
+  const { secretKey } = config.stripe;
+  const { loginUrl, clientId, clientSecret } = config.salesforce;
+  return targetExecutors({
+    sql,
+    ...(secretKey ? { stripe: { ...config.stripe, secretKey, match: config.match } } : {}),
+    ...(loginUrl && clientId && clientSecret
+      ? { salesforce: { ...config.salesforce, loginUrl, clientId, clientSecret } }
+      : {}),
+  });
 }
 
 export function targetExecutors(s: ExecutorSettings): Partial<Record<TargetName, TargetExecutor>> {
