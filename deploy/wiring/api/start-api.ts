@@ -14,7 +14,7 @@ import { latestBackfills, progressOf } from '../../../adapters/postgres/backfill
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import type { Migration } from '../../../adapters/postgres/migrate.ts';
 import type { OutboxPublisher } from '../../../adapters/postgres/outbox/publisher.ts';
-import type { BackfillSources } from '../backfill/backfill-runner.ts';
+import { dryRunBackfill, type BackfillSources } from '../backfill/backfill-runner.ts';
 import type { Resync } from '../backfill/resync.ts';
 import type { WorkerMetrics } from '../worker/metrics.ts';
 import { syncViews } from './sync-view.ts';
@@ -62,7 +62,8 @@ export async function startApi(config: Config, d: ApiDeps): Promise<Api> {
     dlq: async () => dlq,
     resync: { resync: (id) => d.resync.customer(id), targets },
     backfills: {
-      sources: d.sources,
+      canImport: d.sources.stripe !== undefined,
+      dryRun: (source, options) => dryRunBackfill(d.sources, source, options),
       targets,
       ...(worker ? { kick: () => worker.backfills.kick() } : {}),
     },
