@@ -13,6 +13,7 @@ import { inboundPublisher } from '../../../adapters/jetstream/inbound.ts';
 import { latestBackfills, progressOf } from '../../../adapters/postgres/backfills.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import type { Migration } from '../../../adapters/postgres/migrate.ts';
+import { outboxDepth } from '../../../adapters/postgres/outbox/depth.ts';
 import type { OutboxPublisher } from '../../../adapters/postgres/outbox/publisher.ts';
 import { dryRunBackfill, type BackfillSources } from '../backfill/backfill-runner.ts';
 import type { Resync } from '../backfill/resync.ts';
@@ -80,8 +81,7 @@ export async function startApi(config: Config, d: ApiDeps): Promise<Api> {
     syncTargets: syncViews(d.snapshots, d.machine),
     metrics: {
       dlqDepth: () => dlq.depth(),
-      outboxDepth: async () =>
-        (await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM outbox`)[0]?.n ?? 0,
+      outboxDepth: () => outboxDepth(sql),
       publisher: () => publisher?.stats,
       backfills: async () =>
         (await latestBackfills(sql)).map((b) => ({ ...b, etaS: progressOf(b).etaS })),
