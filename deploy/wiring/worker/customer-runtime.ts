@@ -1,5 +1,6 @@
 // The customer actors on the worker's runtime: their cache, consumers (one per held partition on
-// CHANGES), scheduler and step effects, sharing the worker's leases, mailboxes and snapshot bucket.
+// CHANGES), scheduler and step effects, sharing the worker's leases and mailboxes. The invoice
+// actors mirror it (invoice-runtime.ts).
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from '../../../core/ports.ts';
 import { partitionOf, type Names } from '../../../core/subjects.ts';

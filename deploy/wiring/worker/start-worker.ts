@@ -1,4 +1,4 @@
-// The worker role: holds a fair share of the partitions through KV leases, consumes each held
+// A worker: holds a fair share of the partitions through KV leases, consumes each held
 // partition and runs its messages through the actors, whose snapshots live in KV: the customer
 // actors on CHANGES and, when configured, the invoice actors on INVOICES (partitioned by customer,
 // so a customer's invoices run on the worker that runs the customer).
