@@ -6,6 +6,7 @@ import type { TargetExecutor } from '../../../actors/runtime/intent-scheduler.ts
 import type { StripeIntent, SalesforceIntent, TargetName } from '../../../actors/customer/index.ts';
 import { stripeClient } from '../../../adapters/stripe/client.ts';
 import { executeStripeIntent } from '../../../adapters/stripe/executor.ts';
+import { defaultStripeRate, lookupsPerSecond } from '../../../adapters/stripe/rate-limits.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import { matchSettings } from '../../../adapters/postgres/stripe-match.ts';
 import { connectSalesforce } from '../../../adapters/salesforce/client.ts';
@@ -42,23 +43,6 @@ export interface ExecutorSettings {
     /** How long a spent daily quota pauses the target; unset, the actor's default. */
     quotaPauseMs?: number;
   } & SalesforceTarget;
-}
-
-/** Stripe allows 25 requests/s in test mode and 100/s live; rtws stays under both. */
-export function defaultStripeRate(secretKey: string): number {
-  return secretKey.includes('_live_') ? 80 : 20;
-}
-
-/** Stripe allows 20 searches a second per account; each lookup before a create makes one. */
-const SEARCH_BUDGET = 18;
-
-/**
- * Lookups before creates started per second, per process. A lookup makes two reads that the call
- * budget does not see (it counts the create as one call): a quarter of that budget keeps them
- * within it, as far as Stripe's search limit allows (18 live, 5 in test mode by default).
- */
-export function lookupsPerSecond(callsPerSecond: number): number {
-  return Math.min(SEARCH_BUDGET, Math.max(1, Math.floor(callsPerSecond / 4)));
 }
 
 /** The executors of the targets the configuration has credentials for. */
