@@ -1,53 +1,34 @@
-// Starts the roles this process runs, in dependency order, and stops them in reverse.
+// Starts the roles this process runs, in dependency order, and stops them (see `close`).
 import { randomBytes } from 'node:crypto';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { FastifyInstance } from 'fastify';
+import type Stripe from 'stripe';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/ports.ts';
-import { names as subjectNames } from '../core/subjects.ts';
-import { connectPostgres, ensureDatabase, type Sql } from '../adapters/postgres/connect.ts';
-import { loadMigrations, migrate, migrationsApplied } from '../adapters/postgres/migrate.ts';
-import {
-  startOutboxPublisher,
-  type OutboxPublisher,
-} from '../adapters/postgres/outbox/publisher.ts';
-import { connectNats } from '../adapters/jetstream/connect.ts';
-import { ensureStreams } from '../adapters/jetstream/streams.ts';
-import { jetStreamPublisher } from '../adapters/jetstream/durable-publisher.ts';
-import { jetStreamDeadLetters } from '../adapters/jetstream/dead-letters.ts';
-import { buildServer } from '../adapters/http/server.ts';
-import { deadLetterQueue } from '../adapters/jetstream/dlq.ts';
-import { inboundPublisher } from '../adapters/jetstream/inbound.ts';
-import { openSnapshotStore } from '../adapters/jetstream/kv-snapshot-store.ts';
-import { syncViews } from './wiring/worker/sync-view.ts';
-import { startWorker, type WorkerStats } from './wiring/worker/start-worker.ts';
-import { startCustomerInbound } from './wiring/inbound/stripe-customer-inbound.ts';
-import { stripeCatchUp } from './wiring/inbound/stripe-catch-up.ts';
-import { checkStripeBinding } from './wiring/binding/stripe-binding.ts';
-import { checkTargetBinding } from './wiring/binding/target-binding.ts';
-import { salesforceOrganization } from '../adapters/salesforce/client.ts';
-import { resyncer } from './wiring/backfill/resync.ts';
-import {
-  backfillRunner,
-  type BackfillRunner,
-  type BackfillSources,
-} from './wiring/backfill/backfill-runner.ts';
-import { latestBackfills, progressOf } from '../adapters/postgres/backfills.ts';
-import { exportToNewTargets } from './wiring/backfill/auto-export.ts';
-import { stripeClient } from '../adapters/stripe/client.ts';
-import { lockWorkerIdentity } from '../adapters/postgres/worker-identity.ts';
-import { startInvoiceInbound } from './wiring/invoices/invoice-inbound.ts';
-import { workerMetrics } from './wiring/worker/metrics.ts';
-import { invoiceWorkerOptions } from './wiring/invoices/invoice-wiring.ts';
-import { targetExecutors } from './wiring/worker/executors.ts';
-import { catalogueEffects } from '../adapters/postgres/catalogue-effects.ts';
-import { withTimeout } from '../core/timeout.ts';
+import { names as subjectNames, type Names } from '../core/subjects.ts';
 import {
   createCustomerMachine,
   DEFAULT_POLICIES,
   type TargetName,
 } from '../actors/customer/index.ts';
+import { connectNats } from '../adapters/jetstream/connect.ts';
+import { jetStreamPublisher } from '../adapters/jetstream/durable-publisher.ts';
+import { deadLetterQueue } from '../adapters/jetstream/dlq.ts';
+import { openSnapshotStore } from '../adapters/jetstream/kv-snapshot-store.ts';
+import { ensureStreams } from '../adapters/jetstream/streams.ts';
+import { connectPostgres, ensureDatabase, type Sql } from '../adapters/postgres/connect.ts';
+import { loadMigrations, migrate } from '../adapters/postgres/migrate.ts';
+import {
+  startOutboxPublisher,
+  type OutboxPublisher,
+} from '../adapters/postgres/outbox/publisher.ts';
+import { stripeClient } from '../adapters/stripe/client.ts';
+import { startApi } from './wiring/api/start-api.ts';
+import { backfillPacing, backfillSources } from './wiring/backfill/backfill-sources.ts';
+import { resyncer } from './wiring/backfill/resync.ts';
+import { checkBindings } from './wiring/binding/check-bindings.ts';
+import { workerMetrics } from './wiring/worker/metrics.ts';
+import { startWorkerRole } from './wiring/worker/worker-role.ts';
 
 export interface Rtws {
   /** The API's base URL, when this process runs the api role. */
@@ -63,278 +44,103 @@ export interface Rtws {
 
 export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
   const names = subjectNames(config.namespace, config.partitions);
-  await ensureDatabase(config.databaseUrl);
-  const sql = connectPostgres(config.databaseUrl, { applicationName: 'rtws' });
-  const migrations = await loadMigrations();
-  const applied = await migrate(sql, migrations);
-  if (applied.length) log.info({ applied }, 'migrations applied');
-
+  const { sql, migrations } = await openCatalogue(config, log);
+  const stripe = stripeFrom(config);
   // Checked before anything starts: a start against another account refuses to run.
-  const { secretKey, apiBase } = config.stripe;
-  const { callTimeoutMs } = config.worker;
-  const stripe = secretKey
-    ? stripeClient({ secretKey, apiBase, timeoutMs: callTimeoutMs })
-    : undefined;
-  const binding =
-    stripe && secretKey && config.roles.includes('worker')
-      ? await checkStripeBinding({ stripe, secretKey, sql, log }).catch(async (err: unknown) => {
-          await sql.end({ timeout: 5 });
-          throw err;
-        })
-      : undefined;
-  const stripeReady = () => binding?.bound ?? true;
-  const stripeBinding = () => binding?.accountId;
-  const sf = config.salesforce;
-  const salesforceBinding =
-    sf.loginUrl && sf.clientId && sf.clientSecret && config.roles.includes('worker')
-      ? await checkTargetBinding({
-          target: 'salesforce',
-          credentials: 'credentials',
-          account: () =>
-            salesforceOrganization({
-              loginUrl: sf.loginUrl!,
-              clientId: sf.clientId!,
-              clientSecret: sf.clientSecret!,
-              timeoutMs: callTimeoutMs,
-            }),
-          sql,
-          log,
-        }).catch(async (err: unknown) => {
-          binding?.stop();
-          await sql.end({ timeout: 5 });
-          throw err;
-        })
-      : undefined;
-  const salesforceReady = () => salesforceBinding?.bound ?? true;
-
-  const nats = await connectNats({ servers: config.natsServers, name: 'rtws' });
-  const jsm = await jetstreamManager(nats);
-  await ensureStreams(jsm, names, config.retention);
-
-  const closers: (() => Promise<void>)[] = [];
-  if (binding) closers.push(async () => binding.stop());
-  if (salesforceBinding) closers.push(async () => salesforceBinding.stop());
+  const bindings = await checkBindings(config, { sql, stripe, log }).catch(async (err: unknown) => {
+    await sql.end({ timeout: 5 });
+    throw err;
+  });
+  const nats = await openStreams(config, names);
   const apiToken = config.apiToken ?? randomBytes(24).toString('base64url');
-
-  let publisher: OutboxPublisher | undefined;
-  if (config.roles.includes('publisher')) {
-    publisher = await startOutboxPublisher({
-      databaseUrl: config.databaseUrl,
-      names,
-      publisher: jetStreamPublisher(jetstream(nats)),
-      log: log.child({ role: 'publisher' }),
-      ...config.publisher,
-    });
-    closers.push(() => publisher!.stop());
-  }
-
+  const publisher = config.roles.includes('publisher')
+    ? await startPublisher(config, { names, nats, log })
+    : undefined;
   const dlq = await deadLetterQueue(nats, names);
   const snapshots = await openSnapshotStore(jetstream(nats), names.bucket('ACTORS'));
-
-  const targets: TargetName[] = config.salesforce.loginUrl ? ['stripe', 'salesforce'] : ['stripe'];
-  if (!config.salesforce.loginUrl)
-    log.info({}, 'Salesforce is off: no SALESFORCE_LOGIN_URL / credentials');
+  const targets = targetsFrom(config, log);
   const machine = createCustomerMachine(DEFAULT_POLICIES, { targets });
-
   const metrics = workerMetrics();
-  let workerStats: (() => WorkerStats) | undefined;
   const resync = resyncer({ sql, publisher: jetStreamPublisher(jetstream(nats)), names, targets });
-  // Backfills go after live changes: they wait for room in the Stripe budget of this process.
-  let whenIdle: (() => Promise<void>) | undefined;
-  const backfillSources: BackfillSources = {
-    postgres: resync,
-    ...(stripe
-      ? {
-          stripe: {
-            stripe,
-            sql,
-            publisher: jetStreamPublisher(jetstream(nats)),
-            publishInbound: inboundPublisher(jetstream(nats)),
-            names,
-            match: config.match,
-            binding: stripeBinding,
-          },
-        }
-      : {}),
-    paced: async () => {
-      if (!stripeReady()) throw new Error('the Stripe account is not verified yet');
-      await whenIdle?.();
-    },
-  };
-  let backfills: BackfillRunner | undefined;
-  if (config.roles.includes('worker')) {
-    const { loginUrl, clientId, clientSecret } = config.salesforce;
-    const catchUp = stripe
-      ? stripeCatchUp({
-          stripe,
-          ready: stripeReady,
-          sql,
-          nats,
-          names,
-          log,
-          publish: inboundPublisher(jetstream(nats)),
-          intervalS: config.stripe.catchUpIntervalS,
-          marginS: config.stripe.catchUpMarginS,
-        })
-      : undefined;
-    if (catchUp) closers.push(() => catchUp.stop());
-    const worker = await startWorker({
-      ...(catchUp ? { beforeResume: () => catchUp.run() } : {}),
-      stripeBinding,
-      targetReady: (target) =>
-        target === 'stripe' ? stripeReady() : target === 'salesforce' ? salesforceReady() : true,
-      // A stable identity, held exclusively, lets a restart take its partitions back early.
-      ...(config.workerId
-        ? {
-            workerId: config.workerId,
-            identity: { lock: (id: string) => lockWorkerIdentity(config.databaseUrl, id) },
-          }
-        : {}),
-      nats,
-      names,
-      log,
-      machine,
-      ...config.worker,
-      catalogue: catalogueEffects(sql, {
-        onApplied: (apply) =>
-          metrics.inboundApplied(
-            apply.kind,
-            apply.conflicts.map((c) => c.winner),
-          ),
-      }),
-      onExecuted: (target, outcome, ms) => metrics.executed(target, outcome, ms),
-      executors: targetExecutors({
-        sql,
-        callTimeoutMs,
-        ...(secretKey ? { stripe: { ...config.stripe, secretKey, match: config.match } } : {}),
-        ...(loginUrl && clientId && clientSecret
-          ? { salesforce: { ...config.salesforce, loginUrl, clientId, clientSecret } }
-          : {}),
-      }),
-      invoices: invoiceWorkerOptions(
-        sql,
-        secretKey ? { secretKey, apiBase, timeoutMs: callTimeoutMs } : undefined,
-      ),
-    });
-    metrics.attach(worker);
-    workerStats = () => worker.stats;
-    closers.push(() => worker.stop());
-    whenIdle = () => worker.whenIdle('stripe');
-    backfills = backfillRunner({ sql, sources: backfillSources, log });
-    // Stopped before the worker, so that a page in progress is saved first.
-    closers.unshift(() => backfills!.stop());
-    // Changes made in Stripe flow back only where rtws writes to Stripe.
-    if (secretKey) {
-      const inbound = await startCustomerInbound({
-        nats,
-        names,
-        sql,
-        log,
-        deadLetters: jetStreamDeadLetters(jetstream(nats), names),
-        publisher: jetStreamPublisher(jetstream(nats)),
-        onMapped: (route) => metrics.inboundMapped(route),
-        binding: stripeBinding,
-        inboxRetentionSeconds: config.retention.maxAgeSeconds,
-      });
-      closers.push(() => inbound.stop());
-      const invoiceInbound = await startInvoiceInbound({
-        nats,
-        names,
-        sql,
-        log,
-        deadLetters: jetStreamDeadLetters(jetstream(nats), names),
-      });
-      closers.push(() => invoiceInbound.stop());
-    }
-    catchUp?.start();
-    await exportToNewTargets({ sql, targets, enabled: config.autoExport, log });
-    backfills.start();
-  }
-
-  let server: FastifyInstance | undefined;
-  let url: string | undefined;
-  if (config.roles.includes('api')) {
-    server = await buildServer({
-      sql,
-      apiToken,
-      bodyLimit: config.bodyLimit,
-      logLevel: config.logLevel,
-      readiness: async () => ({
-        postgres: await withTimeout(
-          sql`SELECT 1`.then(
-            () => true,
-            () => false,
-          ),
-          1_000,
-        ).catch(() => false),
-        nats:
-          !nats.isClosed() &&
-          (await withTimeout(
-            nats.flush().then(
-              () => true,
-              () => false,
-            ),
-            1_000,
-          ).catch(() => false)),
-        migrations: await withTimeout(
-          migrationsApplied(sql, migrations).catch(() => false),
-          1_000,
-        ).catch(() => false),
-        ...(workerStats ? { worker: workerReadiness(workerStats()) } : {}),
-      }),
-      dlq: async () => dlq,
-      resync: { resync: (id) => resync.customer(id), targets },
-      backfills: {
-        sources: backfillSources,
-        targets,
-        ...(backfills ? { kick: () => backfills.kick() } : {}),
-      },
-      ...(config.stripe.webhookSecrets.length > 0
-        ? {
-            stripeWebhooks: {
-              secrets: config.stripe.webhookSecrets,
-              names,
-              publish: inboundPublisher(jetstream(nats)),
-              log: log.child({ component: 'stripe-webhooks' }),
-            },
-          }
-        : {}),
-      syncTargets: syncViews(snapshots, machine),
-      metrics: {
-        dlqDepth: () => dlq.depth(),
-        outboxDepth: async () =>
-          (await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM outbox`)[0]?.n ?? 0,
-        publisher: () => publisher?.stats,
-        backfills: async () =>
-          (await latestBackfills(sql)).map((b) => ({ ...b, etaS: progressOf(b).etaS })),
-        register: (registry) => metrics.register(registry),
-      },
-    });
-    url = await server.listen({ host: config.host, port: config.port });
-    // Stop accepting first, so in-flight requests finish before their dependencies go.
-    closers.unshift(() => server!.close());
-  }
+  const pacing = backfillPacing(bindings);
+  const sources = backfillSources(config, { sql, nats, names, stripe, resync, bindings, pacing });
+  const parts = { sql, nats, names, log, stripe, bindings, machine, targets, metrics };
+  const worker = config.roles.includes('worker')
+    ? await startWorkerRole(config, { ...parts, sources, pacing })
+    : undefined;
+  const api = config.roles.includes('api')
+    ? await startApi(config, {
+        ...parts,
+        apiToken,
+        migrations,
+        dlq,
+        snapshots,
+        resync,
+        sources,
+        publisher,
+        worker,
+      })
+    : undefined;
 
   return {
-    url,
+    url: api?.url,
     apiToken,
     generatedToken: config.apiToken === undefined,
     sql,
     nats,
     publisher,
     async close() {
-      for (const close of closers) await close();
+      // Stop accepting first, so in-flight requests finish before their dependencies go.
+      await api?.close();
+      // Before the worker, so that a page in progress is saved first.
+      await worker?.backfills.stop();
+      bindings.stop();
+      await publisher?.stop();
+      await worker?.stop();
       await nats.drain().catch(() => {});
       await sql.end({ timeout: 5 });
     },
   };
 }
 
-/** Until a restarted worker holds its partitions again, /readyz says which it waits for. */
-function workerReadiness(stats: WorkerStats) {
-  return {
-    worker_id: stats.workerId,
-    partitions_held: stats.ownedPartitions,
-    partitions_taking_back: stats.reclaimingPartitions,
-  };
+/** Creates the database if needed, connects, and applies the migrations not applied yet. */
+async function openCatalogue(config: Config, log: Logger) {
+  await ensureDatabase(config.databaseUrl);
+  const sql = connectPostgres(config.databaseUrl, { applicationName: 'rtws' });
+  const migrations = await loadMigrations();
+  const applied = await migrate(sql, migrations);
+  if (applied.length) log.info({ applied }, 'migrations applied');
+  return { sql, migrations };
+}
+
+function stripeFrom(config: Config): Stripe | undefined {
+  const { secretKey, apiBase } = config.stripe;
+  const timeoutMs = config.worker.callTimeoutMs;
+  return secretKey ? stripeClient({ secretKey, apiBase, timeoutMs }) : undefined;
+}
+
+async function openStreams(config: Config, names: Names): Promise<NatsConnection> {
+  const nats = await connectNats({ servers: config.natsServers, name: 'rtws' });
+  await ensureStreams(await jetstreamManager(nats), names, config.retention);
+  return nats;
+}
+
+function startPublisher(
+  config: Config,
+  d: { names: Names; nats: NatsConnection; log: Logger },
+): Promise<OutboxPublisher> {
+  return startOutboxPublisher({
+    databaseUrl: config.databaseUrl,
+    names: d.names,
+    publisher: jetStreamPublisher(jetstream(d.nats)),
+    log: d.log.child({ role: 'publisher' }),
+    ...config.publisher,
+  });
+}
+
+/** The targets that are on: Stripe always, Salesforce when it is configured. */
+function targetsFrom(config: Config, log: Logger): TargetName[] {
+  if (!config.salesforce.loginUrl)
+    log.info({}, 'Salesforce is off: no SALESFORCE_LOGIN_URL / credentials');
+  return config.salesforce.loginUrl ? ['stripe', 'salesforce'] : ['stripe'];
 }

@@ -11,7 +11,7 @@ import {
   type TestEnvironment,
 } from '../harness/rtws.ts';
 import { openSnapshotStore } from '../../adapters/jetstream/kv-snapshot-store.ts';
-import { syncViews } from '../../deploy/wiring/worker/sync-view.ts';
+import { syncViews } from '../../deploy/wiring/api/sync-view.ts';
 import { encodeActor } from '../../actors/customer/snapshot-codec.ts';
 import { decide, start } from '../../actors/customer/index.ts';
 import type { SnapshotStore } from '../../core/worker-ports.ts';

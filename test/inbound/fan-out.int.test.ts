@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Connection } from 'jsforce';
 import { connectSalesforce } from '../../adapters/salesforce/client.ts';
-import { stripeBornId } from '../../deploy/wiring/inbound/stripe-customer-inbound.ts';
+import { stripeBornId } from '../../adapters/postgres/stripe-customer-id.ts';
 import { eventually } from '../harness/stream.ts';
 import { linked, quiet, rowWhen, twoWay, type TwoWay } from './stack.ts';
 

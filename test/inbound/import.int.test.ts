@@ -9,10 +9,13 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Rtws } from '../../deploy/rtws.ts';
 import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 import { jetStreamPublisher } from '../../adapters/jetstream/durable-publisher.ts';
-import { dryRunBackfill, type BackfillSources } from '../../deploy/wiring/backfill/backfill-runner.ts';
+import {
+  dryRunBackfill,
+  type BackfillSources,
+} from '../../deploy/wiring/backfill/backfill-runner.ts';
 import { resyncer } from '../../deploy/wiring/backfill/resync.ts';
 import { createBackfill, getBackfill, type Backfill } from '../../adapters/postgres/backfills.ts';
-import { stripeBornId } from '../../deploy/wiring/inbound/stripe-customer-inbound.ts';
+import { stripeBornId } from '../../adapters/postgres/stripe-customer-id.ts';
 import {
   observe,
   startTestRtws,

@@ -2,7 +2,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type Stripe from 'stripe';
-import { stripeBornId } from '../../deploy/wiring/inbound/stripe-customer-inbound.ts';
+import { stripeBornId } from '../../adapters/postgres/stripe-customer-id.ts';
 import { eventually } from '../harness/stream.ts';
 import { sign } from '../webhooks/signing.ts';
 import { jetstream } from '@nats-io/jetstream';

@@ -4,11 +4,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { recordLink } from '../../adapters/postgres/links.ts';
 import { pruneInbox } from '../../adapters/postgres/inbound-apply.ts';
-import {
-  customerIdFor,
-  parseCustomerEvent,
-  stripeBornId,
-} from '../../deploy/wiring/inbound/stripe-customer-inbound.ts';
+import { customerIdFor, stripeBornId } from '../../adapters/postgres/stripe-customer-id.ts';
+import { parseCustomerEvent } from '../../adapters/stripe/customer-events.ts';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
 
 const test = suite<{ t: TestEnvironment; o: Observer }>('inbound mapping');

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { stripeBornId } from '../../deploy/wiring/inbound/stripe-customer-inbound.ts';
+import { stripeBornId } from '../../adapters/postgres/stripe-customer-id.ts';
 
 /** How the ids were first made: SHA-1 of the prefixed Stripe id, stamped as version 5. */
 function firstMade(stripeId: string): string {

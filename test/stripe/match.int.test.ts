@@ -10,7 +10,7 @@ import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulato
 import { stripeClient } from '../../adapters/stripe/client.ts';
 import { executeStripeIntent } from '../../adapters/stripe/executor.ts';
 import { keyedMutex, type MatchSettings } from '../../adapters/stripe/match.ts';
-import { advisoryLock, matchSettings } from '../../deploy/wiring/backfill/stripe-match.ts';
+import { advisoryLock, matchSettings } from '../../adapters/postgres/stripe-match.ts';
 import { connectPostgres, type Sql } from '../../adapters/postgres/connect.ts';
 import { migrate } from '../../adapters/postgres/migrate.ts';
 import { createKey, type StripeIntent } from '../../actors/customer/index.ts';

@@ -16,14 +16,21 @@ import {
   progressOf,
   transition,
   type Backfill,
+  type BackfillOptions,
+  type BackfillSource,
   type BackfillState,
 } from '../../postgres/backfills.ts';
-import { dryRunBackfill, type BackfillSources } from '../../../deploy/wiring/backfill/backfill-runner.ts';
 import { ProblemResponses } from './common.ts';
 
 export interface BackfillRoutesOptions {
   readonly sql: Sql;
-  readonly sources: BackfillSources;
+  /** False without a Stripe key: there is nothing to import from. */
+  readonly canImport: boolean;
+  /** Decides every page of a backfill, publishing and saving nothing. */
+  readonly dryRun: (
+    source: BackfillSource,
+    options: BackfillOptions,
+  ) => Promise<Static<typeof DryRunView>>;
   /** The targets an export offers customers to. */
   readonly targets: readonly string[];
   /** Tells this process's runner, if it has one, that there is work. */
@@ -107,7 +114,7 @@ const MOVES: Record<'pause' | 'resume' | 'cancel', [BackfillState[], BackfillSta
 
 export const backfillRoutes: FastifyPluginAsyncTypebox<BackfillRoutesOptions> = async (
   app,
-  { sql, sources, targets, kick },
+  { sql, canImport, dryRun, targets, kick },
 ) => {
   app.post(
     '/backfills',
@@ -126,7 +133,7 @@ export const backfillRoutes: FastifyPluginAsyncTypebox<BackfillRoutesOptions> = 
         );
       if (objects !== undefined && source !== 'stripe')
         throw new ValidationError('objects applies to an import from Stripe only', 'objects');
-      if (source === 'stripe' && !sources.stripe)
+      if (source === 'stripe' && !canImport)
         throw new ValidationError(
           'no STRIPE_SECRET_KEY is configured: nothing to import from',
           'source',
@@ -136,7 +143,7 @@ export const backfillRoutes: FastifyPluginAsyncTypebox<BackfillRoutesOptions> = 
         ...(objects !== undefined ? { objects: [...objects] } : {}),
         ...(source === 'postgres' ? { targets: [...targets] } : {}),
       };
-      if (dry_run) return reply.code(200).send(await dryRunBackfill(sources, source, options));
+      if (dry_run) return reply.code(200).send(await dryRun(source, options));
       const created = await createBackfill(sql, source, options);
       request.log.info({ backfill: created.id, source }, 'backfill started');
       kick?.();

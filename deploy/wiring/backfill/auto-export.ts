@@ -4,15 +4,8 @@
 import type { Logger } from '../../../core/ports.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import { BackfillActiveError, createBackfill } from '../../../adapters/postgres/backfills.ts';
-
-/** Records the targets configured now; resolves to those never configured before. */
-export async function switchOn(sql: Sql, targets: readonly string[]): Promise<string[]> {
-  const rows = await sql<{ target: string }[]>`
-    INSERT INTO enabled_targets (target) SELECT unnest(${sql.array([...targets])}::text[])
-    ON CONFLICT (target) DO NOTHING
-    RETURNING target`;
-  return rows.map((r) => r.target);
-}
+import { switchOn } from '../../../adapters/postgres/enabled-targets.ts';
+import { liveCustomerCount } from '../../../adapters/postgres/live-customers.ts';
 
 export async function exportToNewTargets(o: {
   readonly sql: Sql;
@@ -23,9 +16,7 @@ export async function exportToNewTargets(o: {
 }): Promise<void> {
   const switched = await switchOn(o.sql, o.targets);
   if (switched.length === 0) return;
-  const [row] = await o.sql<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM customers WHERE deleted_at IS NULL`;
-  const customers = row?.n ?? 0;
+  const customers = await liveCustomerCount(o.sql);
   if (customers === 0) return;
   if (!o.enabled) {
     o.log.info(

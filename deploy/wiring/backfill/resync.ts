@@ -6,10 +6,17 @@
 import { customerMsgId, type CustomerChanged } from '../../../core/messages.ts';
 import type { DurablePublisher } from '../../../core/ports.ts';
 import type { Names } from '../../../core/subjects.ts';
-import type { SyncedFields } from '../../../core/customer.ts';
 import type { TargetName } from '../../../actors/customer/index.ts';
 import { encodeRecordedEvent } from '../../../actors/customer/outcome-message.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
+import {
+  FIRST_ID,
+  liveCustomerCount,
+  liveCustomerRow,
+  liveCustomersAfter,
+  liveCustomersWithLinksAfter,
+  type LiveCustomerRow,
+} from '../../../adapters/postgres/live-customers.ts';
 
 export interface Resync {
   /** Resolves to false when there is no such live customer (nothing was published). */
@@ -42,13 +49,6 @@ export interface ResyncDeps {
   readonly now?: () => number;
 }
 
-interface Row extends SyncedFields {
-  id: string;
-  version: string;
-  origin: CustomerChanged['metadata']['origin'];
-  updated_at: Date;
-}
-
 const PAGE = 500;
 const encoder = new TextEncoder();
 
@@ -62,15 +62,16 @@ export async function offerRow(
   d: Pick<ResyncDeps, 'sql' | 'publisher' | 'names'>,
   customerId: string,
 ): Promise<boolean> {
-  const [row] = await d.sql<Row[]>`
-    SELECT id, name, email, phone, address, metadata, version, origin, updated_at
-    FROM customers WHERE id = ${customerId} AND deleted_at IS NULL`;
+  const row = await liveCustomerRow(d.sql, customerId);
   if (!row) return false;
   await publishRow(d, row);
   return true;
 }
 
-async function publishRow(d: Pick<ResyncDeps, 'publisher' | 'names'>, row: Row): Promise<void> {
+async function publishRow(
+  d: Pick<ResyncDeps, 'publisher' | 'names'>,
+  row: LiveCustomerRow,
+): Promise<void> {
   const version = Number(row.version);
   const fact: CustomerChanged = {
     type: 'CustomerUpdated',
@@ -98,7 +99,7 @@ async function publishRow(d: Pick<ResyncDeps, 'publisher' | 'names'>, row: Row):
 
 export function resyncer(d: ResyncDeps): Resync {
   const now = d.now ?? Date.now;
-  const offer = async (row: Row) => {
+  const offer = async (row: LiveCustomerRow) => {
     await publishRow(d, row);
     const subject = d.names.customerSubject(row.id);
     const asked = now();
@@ -113,14 +114,7 @@ export function resyncer(d: ResyncDeps): Resync {
   };
   return {
     async page(after, { dryRun, paced }) {
-      const rows = await d.sql<(Row & { linked: string[] })[]>`
-        SELECT c.id, c.name, c.email, c.phone, c.address, c.metadata, c.version, c.origin,
-               c.updated_at,
-               coalesce((SELECT array_agg(l.target) FROM customer_links l WHERE l.customer_id = c.id),
-                        '{}') AS linked
-        FROM customers c
-        WHERE c.deleted_at IS NULL AND c.id > ${after ?? '00000000-0000-0000-0000-000000000000'}::uuid
-        ORDER BY c.id LIMIT ${PAGE}`;
+      const rows = await liveCustomersWithLinksAfter(d.sql, after ?? FIRST_ID, PAGE);
       const decisions: ExportDecision[] = [];
       for (const row of rows) {
         const missing = d.targets.filter((t) => !row.linked.includes(t));
@@ -139,28 +133,19 @@ export function resyncer(d: ResyncDeps): Resync {
       }
       return { cursor: rows.at(-1)?.id ?? after, more: rows.length === PAGE, decisions };
     },
-    async count() {
-      const [row] = await d.sql<{ n: number }[]>`
-        SELECT count(*)::int AS n FROM customers WHERE deleted_at IS NULL`;
-      return row?.n ?? 0;
-    },
+    count: () => liveCustomerCount(d.sql),
     async customer(customerId) {
-      const [row] = await d.sql<Row[]>`
-        SELECT id, name, email, phone, address, metadata, version, origin, updated_at
-        FROM customers WHERE id = ${customerId} AND deleted_at IS NULL`;
+      const row = await liveCustomerRow(d.sql, customerId);
       if (!row) return false;
       await offer(row);
       return true;
     },
     async all({ perSecond, onPage }) {
-      let after = '00000000-0000-0000-0000-000000000000';
+      let after = FIRST_ID;
       let done = 0;
       for (;;) {
         const started = now();
-        const rows = await d.sql<Row[]>`
-          SELECT id, name, email, phone, address, metadata, version, origin, updated_at
-          FROM customers WHERE deleted_at IS NULL AND id > ${after}::uuid
-          ORDER BY id LIMIT ${PAGE}`;
+        const rows = await liveCustomersAfter(d.sql, after, PAGE);
         for (const row of rows) await offer(row);
         done += rows.length;
         onPage?.(done);

@@ -10,11 +10,15 @@ import type { Logger } from '../../../core/ports.ts';
 import type { Names } from '../../../core/subjects.ts';
 import { STRIPE_CUSTOMER_EVENT_TYPES } from '../../../actors/customer/index.ts';
 import type { InboundPublish } from '../../../adapters/jetstream/inbound.ts';
+import { ackFloorOf } from '../../../adapters/jetstream/consumer-progress.ts';
+import {
+  CUSTOMER_EVENTS,
+  inboundDurableName,
+} from '../../../adapters/jetstream/inbound-durables.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import { advanceWatermark, readWatermark } from '../../../adapters/postgres/catchup-watermarks.ts';
 import { eventsSince } from '../../../adapters/stripe/event-list.ts';
 import { INVOICE_EVENT_TYPES } from '../../../adapters/stripe/invoice-events.ts';
-import { CUSTOMER_INBOUND_DURABLE } from './stripe-customer-inbound.ts';
 
 export const CATCH_UP_EVENT_TYPES: readonly string[] = Object.freeze([
   ...STRIPE_CUSTOMER_EVENT_TYPES,
@@ -109,13 +113,11 @@ export function stripeCatchUp(o: StripeCatchUpOptions): StripeCatchUp {
   /** Waits until the customer mapping consumer has handled INBOUND up to `seq`. */
   async function mappedPast(seq: number): Promise<boolean> {
     const jsm = await jetstreamManager(o.nats);
-    const durable = `${o.names.streams.inbound}_${CUSTOMER_INBOUND_DURABLE}`;
+    const durable = inboundDurableName(o.names, CUSTOMER_EVENTS);
     const deadline = now() + (o.mappedWithinMs ?? 15_000);
     for (;;) {
-      const info = await jsm.consumers
-        .info(o.names.streams.inbound, durable)
-        .catch(() => undefined);
-      if (info && info.ack_floor.stream_seq >= seq) return true;
+      const floor = await ackFloorOf(jsm, o.names.streams.inbound, durable);
+      if (floor !== undefined && floor >= seq) return true;
       if (now() >= deadline) {
         log.warn({ seq }, 'caught-up events not mapped in time; resuming anyway');
         return false;

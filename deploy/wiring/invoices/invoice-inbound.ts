@@ -12,6 +12,7 @@ import type { Sql } from '../../../adapters/postgres/connect.ts';
 import { applyStripeInvoiceEvent } from '../../../adapters/postgres/invoices.ts';
 import { InvoiceEventRejectedError } from '../../../adapters/postgres/invoice-stripe-events.ts';
 import { parseInvoiceEvent } from '../../../adapters/stripe/invoice-events.ts';
+import { INVOICE_EVENTS } from '../../../adapters/jetstream/inbound-durables.ts';
 import {
   startInboundConsumer,
   type InboundConsumer,
@@ -30,22 +31,13 @@ export interface InvoiceInboundOptions {
   retry?: BackoffPolicy;
 }
 
-/** The invoice consumer's durable: `<INBOUND stream>_invoices`. */
-export const INVOICE_INBOUND_DURABLE = 'invoices';
-
-/** The DLQ source of these events: their letters are on `<ns>.dlq.stripe-invoices`. */
-export const INVOICE_DLQ_SOURCE = 'stripe-invoices';
-
 export function startInvoiceInbound(o: InvoiceInboundOptions): Promise<InboundConsumer> {
   return startInboundConsumer({
     nats: o.nats,
     names: o.names,
     log: o.log,
     deadLetters: o.deadLetters,
-    durable: INVOICE_INBOUND_DURABLE,
-    // `invoice.>` leaves `invoiceitem.*` out: a different first token.
-    eventFilter: 'invoice.>',
-    dlqSource: INVOICE_DLQ_SOURCE,
+    ...INVOICE_EVENTS,
     ...(o.delivery ? { delivery: o.delivery } : {}),
     ...(o.retry ? { retry: o.retry } : {}),
     handle: (m) => handleInvoiceEvent(o, m),

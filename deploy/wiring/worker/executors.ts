@@ -1,12 +1,14 @@
 // The executor of each configured target: the official client, its limits, and the mapping from a
 // recorded intent to a call. A target without credentials has no executor: its intents wait.
 import type { Connection } from 'jsforce';
+import type { Config } from '../../../core/config.ts';
 import type { CustomerExecutor } from '../../../actors/customer/kind.ts';
 import type { StripeIntent, SalesforceIntent, TargetName } from '../../../actors/customer/index.ts';
 import { stripeClient } from '../../../adapters/stripe/client.ts';
 import { executeStripeIntent } from '../../../adapters/stripe/executor.ts';
+import { defaultStripeRate, lookupsPerSecond } from '../../../adapters/stripe/rate-limits.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
-import { matchSettings } from '../backfill/stripe-match.ts';
+import { matchSettings } from '../../../adapters/postgres/stripe-match.ts';
 import { connectSalesforce } from '../../../adapters/salesforce/client.ts';
 import { MAX_COLLECTION_RECORDS } from '../../../adapters/salesforce/batch.ts';
 import { SalesforceCoalescer } from '../../../adapters/salesforce/coalescer.ts';
@@ -40,21 +42,21 @@ export interface ExecutorSettings {
   } & SalesforceTarget;
 }
 
-/** Stripe allows 25 requests/s in test mode and 100/s live; rtws stays under both. */
-export function defaultStripeRate(secretKey: string): number {
-  return secretKey.includes('_live_') ? 80 : 20;
-}
-
-/** Stripe allows 20 searches a second per account; each lookup before a create makes one. */
-const SEARCH_BUDGET = 18;
-
-/**
- * Lookups before creates started per second, per process. A lookup makes two reads that the call
- * budget does not see (it counts the create as one call): a quarter of that budget keeps them
- * within it, as far as Stripe's search limit allows (18 live, 5 in test mode by default).
- */
-export function lookupsPerSecond(callsPerSecond: number): number {
-  return Math.min(SEARCH_BUDGET, Math.max(1, Math.floor(callsPerSecond / 4)));
+/** The executors of the targets the configuration has credentials for. */
+export function buildExecutors(
+  config: Config,
+  sql: Sql,
+): Partial<Record<TargetName, CustomerExecutor>> {
+  const { secretKey } = config.stripe;
+  const { loginUrl, clientId, clientSecret } = config.salesforce;
+  return targetExecutors({
+    sql,
+    callTimeoutMs: config.worker.callTimeoutMs,
+    ...(secretKey ? { stripe: { ...config.stripe, secretKey, match: config.match } } : {}),
+    ...(loginUrl && clientId && clientSecret
+      ? { salesforce: { ...config.salesforce, loginUrl, clientId, clientSecret } }
+      : {}),
+  });
 }
 
 export function targetExecutors(

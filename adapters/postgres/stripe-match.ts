@@ -2,13 +2,8 @@
 // across processes (customers with one email can sit on partitions of different workers), and the
 // link table, so that a Stripe customer linked here but not yet marked in Stripe is not taken.
 import pLimit from 'p-limit';
-import type { Sql } from '../../../adapters/postgres/connect.ts';
-import {
-  keyedMutex,
-  pacer,
-  type MatchSettings,
-  type Serialise,
-} from '../../../adapters/stripe/match.ts';
+import type { Sql } from './connect.ts';
+import { keyedMutex, pacer, type MatchSettings, type Serialise } from '../stripe/match.ts';
 
 type Policy = Pick<MatchSettings, 'by' | 'merge'>;
 

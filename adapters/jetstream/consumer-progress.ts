@@ -1,0 +1,22 @@
+// How far a durable consumer has got, read from its info; undefined while it does not exist.
+import type { JetStreamManager } from '@nats-io/jetstream';
+
+/** Messages not handled yet: pending plus delivered and unacked. */
+export async function backlogOf(
+  jsm: JetStreamManager,
+  stream: string,
+  consumer: string,
+): Promise<number | undefined> {
+  const info = await jsm.consumers.info(stream, consumer).catch(() => undefined);
+  return info ? info.num_pending + info.num_ack_pending : undefined;
+}
+
+/** The stream sequence up to which every message has been acked. */
+export async function ackFloorOf(
+  jsm: JetStreamManager,
+  stream: string,
+  consumer: string,
+): Promise<number | undefined> {
+  const info = await jsm.consumers.info(stream, consumer).catch(() => undefined);
+  return info?.ack_floor.stream_seq;
+}

@@ -1,0 +1,78 @@
+// Reads a stored Stripe customer event (`customer.created`, `.updated`, `.deleted`) into what the
+// customer actor observes. Only the fields rtws relies on are checked, with the types Stripe sends.
+import { Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import type Stripe from 'stripe';
+import { Nullable } from '../../core/nullable.ts';
+import {
+  STRIPE_CUSTOMER_EVENT_TYPES,
+  type StripeCustomerObserved,
+} from '../../actors/customer/index.ts';
+import { fieldsOf } from './mapper.ts';
+
+const Text = Type.Optional(Nullable(Type.String()));
+/** The parts of a Stripe customer rtws reads, with the types Stripe sends. */
+const CustomerObject = Type.Object({
+  id: Type.String({ minLength: 1 }),
+  object: Type.Literal('customer'),
+  name: Text,
+  email: Text,
+  phone: Text,
+  address: Type.Optional(
+    Nullable(
+      Type.Object({
+        line1: Text,
+        line2: Text,
+        city: Text,
+        state: Text,
+        postal_code: Text,
+        country: Text,
+      }),
+    ),
+  ),
+  metadata: Type.Optional(Nullable(Type.Record(Type.String(), Type.String()))),
+});
+
+const HANDLED = new Set<string>(STRIPE_CUSTOMER_EVENT_TYPES);
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export type ParsedCustomerEvent =
+  { ok: true; observed: Omit<StripeCustomerObserved, 'at'> } | { ok: false; reason: string };
+
+export function parseCustomerEvent(data: Uint8Array): ParsedCustomerEvent {
+  let event: Stripe.Event;
+  try {
+    event = JSON.parse(decoder.decode(data)) as Stripe.Event;
+  } catch (err) {
+    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
+  }
+  if (typeof event !== 'object' || event === null || typeof event.id !== 'string')
+    return { ok: false, reason: 'not a Stripe event: no id' };
+  if (!HANDLED.has(event.type)) return { ok: false, reason: `not a customer event: ${event.type}` };
+  const object = (event.data as { object?: Stripe.Customer } | undefined)?.object;
+  if (!object || object.object !== 'customer' || typeof object.id !== 'string')
+    return { ok: false, reason: `${event.id}: data.object is not a customer` };
+  if (!Value.Check(CustomerObject, object)) {
+    const first = Value.Errors(CustomerObject, object).First();
+    return {
+      ok: false,
+      reason: `${event.id}: data.object${first?.path ?? ''} ${first?.message ?? 'is malformed'}`,
+    };
+  }
+  if (!Number.isInteger(event.created))
+    return { ok: false, reason: `${event.id}: created is not whole seconds` };
+  const rtwsId = object.metadata?.rtws_id;
+  return {
+    ok: true,
+    observed: {
+      type: 'StripeCustomerObserved',
+      eventId: event.id,
+      eventType: event.type as StripeCustomerObserved['eventType'],
+      stripeId: object.id,
+      created: event.created,
+      key: event.request?.idempotency_key ?? null,
+      fields: fieldsOf(object),
+      rtwsId: typeof rtwsId === 'string' && rtwsId !== '' ? rtwsId : null,
+    },
+  };
+}

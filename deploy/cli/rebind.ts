@@ -1,0 +1,154 @@
+// `rebind <target> --confirm <id>`: binds this database to the account the target's credentials
+// belong to, once no worker runs: links to the old account are archived, the actors forget it, and
+// (for Stripe) the old account's events still in INBOUND are applied or discarded first.
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Config } from '../../core/config.ts';
+import { ConcurrencyError, ConfigError } from '../../core/errors.ts';
+import { names as subjectNames, type Names } from '../../core/subjects.ts';
+import {
+  forgetTargetAccount,
+  type PersistedCustomer,
+  type TargetName,
+} from '../../actors/customer/index.ts';
+import { connectNats } from '../../adapters/jetstream/connect.ts';
+import { backlogOf } from '../../adapters/jetstream/consumer-progress.ts';
+import { INBOUND_DURABLES, inboundDurableName } from '../../adapters/jetstream/inbound-durables.ts';
+import { openSnapshotStore } from '../../adapters/jetstream/kv-snapshot-store.ts';
+import { leaseHolders } from '../../adapters/jetstream/lease-holders.ts';
+import { connectPostgres, ensureDatabase } from '../../adapters/postgres/connect.ts';
+import { migrate } from '../../adapters/postgres/migrate.ts';
+import { rebindTarget } from '../../adapters/postgres/rebind.ts';
+import { salesforceOrganization } from '../../adapters/salesforce/client.ts';
+import { stripeAccount } from '../../adapters/stripe/account.ts';
+import { stripeClient } from '../../adapters/stripe/client.ts';
+import { Refused } from './refused.ts';
+
+/** Binds this database to the account the target's credentials belong to, which must be `confirm`. */
+export async function rebind(
+  config: Config,
+  target: TargetName,
+  confirm: string,
+  discardInbound: boolean,
+): Promise<number> {
+  const account = await accountOf(config, target);
+  if (account.id !== confirm)
+    throw new Refused(
+      `${target === 'stripe' ? 'STRIPE_SECRET_KEY belongs' : 'the Salesforce credentials belong'} to ${account.id}, not ${confirm}: nothing was changed`,
+    );
+  await ensureDatabase(config.databaseUrl);
+  const sql = connectPostgres(config.databaseUrl, { applicationName: 'rtws-cli' });
+  const nats = await connectNats({ servers: config.natsServers, name: 'rtws-cli' });
+  try {
+    await migrate(sql);
+    const names = subjectNames(config.namespace, config.partitions);
+    const holders = await leaseHolders(nats, names);
+    if (holders.length > 0)
+      throw new Refused(
+        `workers still hold partitions (${holders.join(', ')}): stop every rtws worker first`,
+      );
+    if (target === 'stripe') await drainInbound(nats, names, discardInbound);
+    const result = await rebindTarget(sql, target, {
+      accountId: account.id,
+      livemode: account.livemode,
+    });
+    const actors = await forgetAccountInActors(nats, names, target);
+    const from = result.previous ? result.previous.accountId : 'no account';
+    const next =
+      target === 'stripe'
+        ? [
+            "  Set STRIPE_WEBHOOK_SECRET to the signing secret of the new account's webhook endpoint.",
+            '  Once rtws runs again, `npm run rtws -- backfill --from stripe` links the customers the',
+            '  new account has, and `npm run rtws -- backfill --from postgres` creates the rest there.',
+          ]
+        : [
+            '  Once rtws runs again, `npm run rtws -- backfill --from postgres` upserts every customer',
+            '  into the new organization (by its external id, so records it already has are updated).',
+          ];
+    console.log(
+      [
+        `rebound ${target} from ${from} to ${account.id} (${account.livemode ? 'live' : 'test mode'}):`,
+        `  ${result.archivedLinks} links archived (customer_links_archive), ${actors} actors reset`,
+        ...next,
+      ].join('\n'),
+    );
+    return 0;
+  } finally {
+    await nats.close();
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/** The account the configured credentials of `target` belong to. */
+async function accountOf(
+  config: Config,
+  target: TargetName,
+): Promise<{ id: string; livemode: boolean }> {
+  if (target === 'stripe') {
+    const secretKey = config.stripe.secretKey;
+    if (!secretKey)
+      throw new ConfigError('STRIPE_SECRET_KEY', "rebind needs the new account's key");
+    return stripeAccount(stripeClient({ secretKey, apiBase: config.stripe.apiBase }), secretKey);
+  }
+  const { loginUrl, clientId, clientSecret } = config.salesforce;
+  if (!loginUrl || !clientId || !clientSecret)
+    throw new ConfigError(
+      'SALESFORCE_LOGIN_URL',
+      "rebind needs the new organization's credentials",
+    );
+  return salesforceOrganization({ loginUrl, clientId, clientSecret });
+}
+
+/**
+ * Events of the old account still waiting in INBOUND would be mapped against the new binding,
+ * where their customers are not linked: each would become a new Stripe-born customer. A rebind
+ * waits until they are applied (run rtws with the old key until INBOUND is drained), or discards
+ * them on request.
+ */
+async function drainInbound(nats: NatsConnection, names: Names, discard: boolean): Promise<void> {
+  const jsm = await jetstreamManager(nats);
+  const stream = names.streams.inbound;
+  const stored = (await jsm.streams.info(stream).catch(() => undefined))?.state.messages ?? 0;
+  let waiting = 0;
+  for (const durable of INBOUND_DURABLES) {
+    const backlog = await backlogOf(jsm, stream, inboundDurableName(names, durable));
+    // No consumer yet (no worker ever ran): everything stored is still to be applied.
+    waiting = Math.max(waiting, backlog ?? stored);
+  }
+  if (waiting === 0) return;
+  if (!discard)
+    throw new Refused(
+      `${waiting} Stripe events of the old account are not applied yet (INBOUND): start rtws with ` +
+        'the old key until they are, or add --discard-inbound to drop them',
+    );
+  await jsm.streams.purge(stream);
+  console.log(`  ${waiting} Stripe events of the old account discarded from INBOUND`);
+}
+
+/** Forgets the old account in every customer actor's snapshot, with revision CAS. */
+async function forgetAccountInActors(
+  nats: NatsConnection,
+  names: Names,
+  target: TargetName,
+): Promise<number> {
+  const store = await openSnapshotStore(jetstream(nats), names.bucket('ACTORS'));
+  let n = 0;
+  for await (const id of store.keys()) {
+    // A worker that started meanwhile may write too: read again and retry a lost race.
+    for (let attempt = 1; ; attempt++) {
+      const stored = await store.load(id);
+      if (!stored) break;
+      const value = stored.value as { machineVersion: number; snapshot: PersistedCustomer };
+      const snapshot = forgetTargetAccount(value.snapshot, target);
+      if (snapshot === value.snapshot) break;
+      try {
+        await store.save(id, { ...value, snapshot }, stored.revision);
+        n++;
+        break;
+      } catch (err) {
+        if (!(err instanceof ConcurrencyError) || attempt >= 5) throw err;
+      }
+    }
+  }
+  return n;
+}

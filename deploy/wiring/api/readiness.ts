@@ -1,0 +1,39 @@
+// What /readyz reports: whether Postgres, NATS and the migrations answer within a second, and,
+// where this process runs a worker, the partitions it holds and those it waits to take back.
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Readiness, WorkerReadiness } from '../../../adapters/http/routes/health.ts';
+import type { Sql } from '../../../adapters/postgres/connect.ts';
+import { migrationsApplied, type Migration } from '../../../adapters/postgres/migrate.ts';
+import type { WorkerStats } from '../worker/start-worker.ts';
+import { withTimeout } from '../../../core/timeout.ts';
+
+export interface ReadinessDeps {
+  readonly sql: Sql;
+  readonly nats: NatsConnection;
+  readonly migrations: Migration[];
+  readonly workerStats?: () => WorkerStats;
+}
+
+export function readiness(d: ReadinessDeps): () => Promise<Readiness> {
+  const { sql, nats, workerStats } = d;
+  return async () => ({
+    postgres: await answers(sql`SELECT 1`.then(() => true)),
+    nats: !nats.isClosed() && (await answers(nats.flush().then(() => true))),
+    migrations: await answers(migrationsApplied(sql, d.migrations)),
+    ...(workerStats ? { worker: workerReadiness(workerStats()) } : {}),
+  });
+}
+
+/** A probe that fails, or does not answer within a second, says not ready. */
+function answers(probe: Promise<boolean>): Promise<boolean> {
+  return withTimeout(probe, 1_000, 'readiness answer').catch(() => false);
+}
+
+/** Until a restarted worker holds its partitions again, /readyz says which it waits for. */
+function workerReadiness(stats: WorkerStats): WorkerReadiness {
+  return {
+    worker_id: stats.workerId,
+    partitions_held: stats.ownedPartitions,
+    partitions_taking_back: stats.reclaimingPartitions,
+  };
+}

@@ -1,0 +1,93 @@
+// The api role: the HTTP API over the catalogue, with the views the other roles offer it (the
+// actors' sync state, the DLQ, backfills, the metrics) and, with webhook secrets, Stripe's webhooks.
+import { jetstream } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Config } from '../../../core/config.ts';
+import type { Logger } from '../../../core/ports.ts';
+import type { Names } from '../../../core/subjects.ts';
+import type { SnapshotStore } from '../../../core/worker-ports.ts';
+import type { CustomerMachine, TargetName } from '../../../actors/customer/index.ts';
+import { buildServer } from '../../../adapters/http/server.ts';
+import type { DeadLetterQueue } from '../../../adapters/jetstream/dlq.ts';
+import { inboundPublisher } from '../../../adapters/jetstream/inbound.ts';
+import { latestBackfills, progressOf } from '../../../adapters/postgres/backfills.ts';
+import type { Sql } from '../../../adapters/postgres/connect.ts';
+import type { Migration } from '../../../adapters/postgres/migrate.ts';
+import { outboxDepth } from '../../../adapters/postgres/outbox/depth.ts';
+import type { OutboxPublisher } from '../../../adapters/postgres/outbox/publisher.ts';
+import { dryRunBackfill, type BackfillSources } from '../backfill/backfill-runner.ts';
+import type { Resync } from '../backfill/resync.ts';
+import type { WorkerMetrics } from '../worker/metrics.ts';
+import { syncViews } from './sync-view.ts';
+import type { WorkerRole } from '../worker/worker-role.ts';
+import { readiness } from './readiness.ts';
+
+export interface ApiDeps {
+  readonly sql: Sql;
+  readonly nats: NatsConnection;
+  readonly names: Names;
+  readonly log: Logger;
+  readonly apiToken: string;
+  readonly migrations: Migration[];
+  readonly dlq: DeadLetterQueue;
+  readonly snapshots: SnapshotStore;
+  readonly machine: CustomerMachine;
+  readonly targets: TargetName[];
+  readonly resync: Resync;
+  readonly sources: BackfillSources;
+  readonly publisher: OutboxPublisher | undefined;
+  readonly metrics: WorkerMetrics;
+  /** The worker role, where this process runs one. */
+  readonly worker: WorkerRole | undefined;
+}
+
+export interface Api {
+  readonly url: string;
+  /** Stops accepting, and returns once the requests in flight have finished. */
+  close(): Promise<void>;
+}
+
+export async function startApi(config: Config, d: ApiDeps): Promise<Api> {
+  const { sql, nats, names, dlq, publisher, worker, targets } = d;
+  const server = await buildServer({
+    sql,
+    apiToken: d.apiToken,
+    bodyLimit: config.bodyLimit,
+    logLevel: config.logLevel,
+    readiness: readiness({
+      sql,
+      nats,
+      migrations: d.migrations,
+      ...(worker ? { workerStats: () => worker.worker.stats } : {}),
+    }),
+    dlq: async () => dlq,
+    resync: { resync: (id) => d.resync.customer(id), targets },
+    backfills: {
+      canImport: d.sources.stripe !== undefined,
+      dryRun: (source, options) => dryRunBackfill(d.sources, source, options),
+      targets,
+      ...(worker ? { kick: () => worker.backfills.kick() } : {}),
+    },
+    ...(config.stripe.webhookSecrets.length > 0
+      ? {
+          stripeWebhooks: {
+            secrets: config.stripe.webhookSecrets,
+            names,
+            publish: inboundPublisher(jetstream(nats)),
+            log: d.log.child({ component: 'stripe-webhooks' }),
+          },
+        }
+      : {}),
+    syncTargets: syncViews(d.snapshots, d.machine),
+    metrics: {
+      dlqDepth: () => dlq.depth(),
+      outboxDepth: () => outboxDepth(sql),
+      publisher: () => publisher?.stats,
+      backfills: async () =>
+        (await latestBackfills(sql)).map((b) => ({ ...b, etaS: progressOf(b).etaS })),
+      register: (registry) => d.metrics.register(registry),
+    },
+  });
+  const url = await server.listen({ host: config.host, port: config.port });
+  return { url, close: () => server.close() };
+}

@@ -1,0 +1,65 @@
+// What backfills read from and publish to: the catalogue (exports, resyncs) and, with a Stripe key,
+// the Stripe account (imports). Both the runner and the API's dry runs use them.
+import { jetstream } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type Stripe from 'stripe';
+import type { Config } from '../../../core/config.ts';
+import type { Names } from '../../../core/subjects.ts';
+import { jetStreamPublisher } from '../../../adapters/jetstream/durable-publisher.ts';
+import { inboundPublisher } from '../../../adapters/jetstream/inbound.ts';
+import type { Sql } from '../../../adapters/postgres/connect.ts';
+import type { Bindings } from '../binding/check-bindings.ts';
+import type { BackfillSources } from './backfill-runner.ts';
+import type { Resync } from './resync.ts';
+
+export interface BackfillSourceDeps {
+  readonly sql: Sql;
+  readonly nats: NatsConnection;
+  readonly names: Names;
+  readonly stripe: Stripe | undefined;
+  readonly resync: Resync;
+  readonly bindings: Bindings;
+  readonly pacing: BackfillPacing;
+}
+
+export function backfillSources(config: Config, d: BackfillSourceDeps): BackfillSources {
+  const { stripe, sql, names } = d;
+  return {
+    postgres: d.resync,
+    ...(stripe
+      ? {
+          stripe: {
+            stripe,
+            sql,
+            publisher: jetStreamPublisher(jetstream(d.nats)),
+            publishInbound: inboundPublisher(jetstream(d.nats)),
+            names,
+            match: config.match,
+            binding: d.bindings.stripeAccount,
+          },
+        }
+      : {}),
+    paced: () => d.pacing.wait(),
+  };
+}
+
+export interface BackfillPacing {
+  /** Backfills in this process wait for room in this worker's Stripe budget from now on. */
+  follow(worker: { whenIdle(target: 'stripe'): Promise<void> }): void;
+  /** Rejects while the Stripe account is not verified; else resolves once live calls leave room. */
+  wait(): Promise<void>;
+}
+
+/** Backfills go after live changes: they wait for room in the Stripe budget of this process. */
+export function backfillPacing(bindings: Pick<Bindings, 'ready'>): BackfillPacing {
+  let whenIdle: (() => Promise<void>) | undefined;
+  return {
+    follow(worker) {
+      whenIdle = () => worker.whenIdle('stripe');
+    },
+    async wait() {
+      if (!bindings.ready('stripe')) throw new Error('the Stripe account is not verified yet');
+      await whenIdle?.();
+    },
+  };
+}

@@ -1,0 +1,76 @@
+// The accounts of the targets a worker calls, checked before anything starts: a start against
+// another account than the one this database is bound to refuses to run. Only a worker calls the
+// targets, so only a worker checks; elsewhere every target counts as ready.
+import type Stripe from 'stripe';
+import type { Config } from '../../../core/config.ts';
+import type { Logger } from '../../../core/ports.ts';
+import type { TargetName } from '../../../actors/customer/index.ts';
+import type { Sql } from '../../../adapters/postgres/connect.ts';
+import { salesforceOrganization } from '../../../adapters/salesforce/client.ts';
+import { checkStripeBinding } from './stripe-binding.ts';
+import { checkTargetBinding, type TargetBinding } from './target-binding.ts';
+
+export interface Bindings {
+  /** False while the target's account is not verified yet: its calls wait. */
+  readonly ready: (target: TargetName) => boolean;
+  /** The Stripe account this database is bound to now. */
+  readonly stripeAccount: () => string | undefined;
+  stop(): void;
+}
+
+export interface BindingDeps {
+  readonly sql: Sql;
+  /** The Stripe client, when a key is configured. */
+  readonly stripe: Stripe | undefined;
+  readonly log: Logger;
+}
+
+/** Rejects on a mismatch (`AccountMismatchError`), having stopped what it had started. */
+export async function checkBindings(config: Config, d: BindingDeps): Promise<Bindings> {
+  const worker = config.roles.includes('worker');
+  const { secretKey } = config.stripe;
+  const stripe =
+    d.stripe && secretKey && worker
+      ? await checkStripeBinding({ stripe: d.stripe, secretKey, sql: d.sql, log: d.log })
+      : undefined;
+  const salesforce = worker
+    ? await checkSalesforceBinding(config, d).catch((err: unknown) => {
+        stripe?.stop();
+        throw err;
+      })
+    : undefined;
+  return {
+    ready: (target) =>
+      target === 'stripe'
+        ? (stripe?.bound ?? true)
+        : target === 'salesforce'
+          ? (salesforce?.bound ?? true)
+          : true,
+    stripeAccount: () => stripe?.accountId,
+    stop() {
+      stripe?.stop();
+      salesforce?.stop();
+    },
+  };
+}
+
+async function checkSalesforceBinding(
+  config: Config,
+  d: BindingDeps,
+): Promise<TargetBinding | undefined> {
+  const { loginUrl, clientId, clientSecret } = config.salesforce;
+  if (!loginUrl || !clientId || !clientSecret) return undefined;
+  return checkTargetBinding({
+    target: 'salesforce',
+    credentials: 'credentials',
+    account: () =>
+      salesforceOrganization({
+        loginUrl,
+        clientId,
+        clientSecret,
+        timeoutMs: config.worker.callTimeoutMs,
+      }),
+    sql: d.sql,
+    log: d.log,
+  });
+}

@@ -1,0 +1,145 @@
+// The customer actors on the worker's runtime: their cache, consumers (one per held partition on
+// CHANGES), scheduler and step effects, sharing the worker's leases and mailboxes. The invoice
+// actors mirror it (invoice-runtime.ts).
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { Logger } from '../../../core/ports.ts';
+import { partitionOf, type Names } from '../../../core/subjects.ts';
+import type { DeadLetterSink, SnapshotStore } from '../../../core/worker-ports.ts';
+import type { CustomerSnapshot } from '../../../actors/customer/index.ts';
+import { ActorCache } from '../../../actors/runtime/actor-cache.ts';
+import { customerKind, type CustomerScheduler } from '../../../actors/customer/kind.ts';
+import { IntentScheduler } from '../../../actors/runtime/intent-scheduler.ts';
+import type { KeyedQueue } from '../../../core/keyed-queue.ts';
+import { jetStreamPublisher } from '../../../adapters/jetstream/durable-publisher.ts';
+import type { DeliveryPolicy } from '../../../adapters/jetstream/partition-consumer-config.ts';
+import type { HandledRecord } from './fact-handler.ts';
+import { outcomeRecorder } from './outcome-recorder.ts';
+import { partitionRunner } from './partition-runner.ts';
+import { resumePartition } from './resume.ts';
+import { stepEffects } from './step-effects.ts';
+import type { WorkerOptions } from './start-worker.ts';
+
+export interface CustomerRuntimeDeps {
+  readonly options: WorkerOptions;
+  readonly workerId: string;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly names: Names;
+  readonly delivery: DeliveryPolicy;
+  readonly store: SnapshotStore;
+  readonly mailboxes: KeyedQueue;
+  readonly deadLetters: DeadLetterSink;
+  readonly counters: { facts: number; deadLettered: number };
+  readonly log: Logger;
+  /** Whether a call may start for the customer (its partition's lease outlives the call). */
+  readonly callable: (customerId: string) => boolean;
+  readonly holds: (partition: number) => boolean;
+  readonly maxActors: number;
+  readonly idleMs: number;
+}
+
+export interface CustomerRuntime {
+  readonly cache: ActorCache<CustomerSnapshot>;
+  readonly scheduler: CustomerScheduler;
+  /** Starts consuming a partition just taken. */
+  start(partition: number): Promise<void>;
+  /** After a takeover or a restart: the pending intents of the partition's actors are run again. */
+  resume(partition: number): Promise<void>;
+  /** Waits for the partition's calls in flight to end and their outcomes to be recorded. */
+  handOver(partition: number): Promise<void>;
+  /** Stops consuming a partition given up. */
+  stop(partition: number): Promise<void>;
+}
+
+export function customerRuntime(d: CustomerRuntimeDeps): CustomerRuntime {
+  const { options, names, log } = d;
+  const cache = new ActorCache<CustomerSnapshot>({ maxActors: d.maxActors, idleMs: d.idleMs });
+  const record = outcomeRecorder(jetStreamPublisher(d.js), names, options.stripeBinding);
+  const kind = customerKind(options.machine, options.stripeBinding);
+  const inPartition = (partition: number) => (owner: string) =>
+    partitionOf(owner, names.partitions) === partition;
+  /** When each held partition was taken: intents decided before then are checked before a push. */
+  const heldSince = new Map<number, number>();
+  const scheduler: CustomerScheduler = new IntentScheduler({
+    kind,
+    targets: options.executors ?? {},
+    record,
+    holds: d.callable,
+    heldSince: (owner) => heldSince.get(partitionOf(owner, names.partitions)),
+    ...(options.targetReady ? { targetReady: options.targetReady } : {}),
+    now: Date.now,
+    log,
+    ...(options.onExecuted ? { onExecuted: options.onExecuted } : {}),
+  });
+  const afterStep = stepEffects({
+    scheduler,
+    deadLetters: d.deadLetters,
+    names,
+    record,
+    ...(options.catalogue ? { catalogue: options.catalogue } : {}),
+  });
+  const onHandled = options.onHandled;
+  const runner = partitionRunner({
+    kind,
+    afterStep,
+    js: d.js,
+    jsm: d.jsm,
+    names,
+    delivery: d.delivery,
+    store: d.store,
+    cache,
+    mailboxes: d.mailboxes,
+    deadLetters: d.deadLetters,
+    counters: d.counters,
+    log,
+    holds: d.holds,
+    ...(onHandled
+      ? { onHandled: (r: HandledRecord) => onHandled({ ...r, workerId: d.workerId }) }
+      : {}),
+  });
+
+  async function resume(partition: number): Promise<void> {
+    await options
+      .beforeResume?.()
+      .catch((err: unknown) =>
+        log.warn({ err, partition }, 'catch-up before resuming failed; pushes resume with checks'),
+      );
+    const resumed = await resumePartition(
+      {
+        store: d.store,
+        kind,
+        partitions: names.partitions,
+        holds: d.holds,
+        offer: (id, snapshot) => {
+          scheduler.offer(id, snapshot);
+          void afterStep
+            .resume(id, snapshot)
+            .catch((err: unknown) =>
+              log.warn(
+                { err, customerId: id },
+                "a pending write from Stripe failed; the customer's next step tries it again",
+              ),
+            );
+        },
+      },
+      partition,
+      inPartition(partition),
+    );
+    if (resumed) log.info({ partition, actors: resumed }, 'resumed pending intents');
+  }
+
+  return {
+    cache,
+    scheduler,
+    async start(partition) {
+      heldSince.set(partition, Date.now());
+      await runner.start(partition);
+    },
+    resume,
+    handOver(partition) {
+      heldSince.delete(partition);
+      return scheduler.handOver(inPartition(partition));
+    },
+    stop: (partition) => runner.stop(partition),
+  };
+}

@@ -1,0 +1,60 @@
+// The worker's fair share of the partitions, held through KV leases: what it does with a partition
+// it takes (consume it, then resume its pending intents) and with one it gives up (let the calls
+// in flight end, then stop consuming).
+import type { Logger } from '../../../core/ports.ts';
+import { partitionOf, type Names } from '../../../core/subjects.ts';
+import type { LeaseStore } from '../../../core/worker-ports.ts';
+import { LeaseKeeper } from '../../../actors/runtime/lease-keeper.ts';
+import { defaultMarginMs, reclaimWaitMs } from '../../../actors/runtime/leases.ts';
+import type { InvoiceRuntime } from '../invoices/invoice-runtime.ts';
+import type { CustomerRuntime } from './customer-runtime.ts';
+
+export interface PartitionKeeperDeps {
+  readonly leases: LeaseStore;
+  readonly workerId: string;
+  readonly names: Names;
+  readonly log: Logger;
+  readonly customers: CustomerRuntime;
+  readonly invoices: InvoiceRuntime | undefined;
+  /** Whether intents are run here: only then are a new partition's pending ones resumed. */
+  readonly resumes: boolean;
+  /**
+   * With an exclusive hold on the worker id, how much longer than the lease a call may outlive
+   * it: the keeper then takes back its previous run's leases once they are past that horizon.
+   */
+  readonly reclaim?: { callSlackMs: number };
+}
+
+export function partitionKeeper(d: PartitionKeeperDeps): LeaseKeeper {
+  const { customers, invoices, log } = d;
+  return new LeaseKeeper({
+    store: d.leases,
+    workerId: d.workerId,
+    partitions: d.names.partitions,
+    reclaimAfterMs: d.reclaim
+      ? reclaimWaitMs({
+          ttlMs: d.leases.ttlMs,
+          marginMs: defaultMarginMs(d.leases.ttlMs),
+          callSlackMs: d.reclaim.callSlackMs,
+        })
+      : undefined,
+    log,
+    onAcquired: async (partition) => {
+      await customers.start(partition);
+      await invoices?.start(partition);
+      if (d.resumes) {
+        void customers
+          .resume(partition)
+          .catch((err: unknown) => log.warn({ err, partition }, 'resuming pending intents failed'));
+      }
+    },
+    onStopped: async (partition) => {
+      // The keeper already refuses new calls for the partition. Those sent finish, and their
+      // outcomes are recorded, before the next holder can resume the same intents; the consumer
+      // runs meanwhile, so the actors may still see those outcomes here.
+      const here = (owner: string) => partitionOf(owner, d.names.partitions) === partition;
+      await Promise.all([customers.handOver(partition), invoices?.scheduler.handOver(here)]);
+      await Promise.all([customers.stop(partition), invoices?.stop(partition)]);
+    },
+  });
+}

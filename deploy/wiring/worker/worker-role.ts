@@ -1,0 +1,115 @@
+// The worker role of a process: the worker itself, and beside it the flows that feed it or wait
+// for it — the Stripe catch-up, the consumers of Stripe's events, and the backfills.
+import type Stripe from 'stripe';
+import type { Config } from '../../../core/config.ts';
+import type { Logger } from '../../../core/ports.ts';
+import type { Names } from '../../../core/subjects.ts';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { CustomerMachine, TargetName } from '../../../actors/customer/index.ts';
+import { catalogueEffects } from '../../../adapters/postgres/catalogue-effects.ts';
+import type { Sql } from '../../../adapters/postgres/connect.ts';
+import { lockWorkerIdentity } from '../../../adapters/postgres/worker-identity.ts';
+import { exportToNewTargets } from '../backfill/auto-export.ts';
+import {
+  backfillRunner,
+  type BackfillRunner,
+  type BackfillSources,
+} from '../backfill/backfill-runner.ts';
+import type { BackfillPacing } from '../backfill/backfill-sources.ts';
+import type { Bindings } from '../binding/check-bindings.ts';
+import { catchUpFrom, startInbound } from '../inbound/start-inbound.ts';
+import type { StripeCatchUp } from '../inbound/stripe-catch-up.ts';
+import { invoiceWorkerOptions } from '../invoices/invoice-wiring.ts';
+import { buildExecutors } from './executors.ts';
+import type { WorkerMetrics } from './metrics.ts';
+import { startWorker, type Worker } from './start-worker.ts';
+
+export interface WorkerRoleDeps {
+  readonly sql: Sql;
+  readonly nats: NatsConnection;
+  readonly names: Names;
+  readonly log: Logger;
+  /** The Stripe client, when a key is configured: Stripe's changes then flow back. */
+  readonly stripe: Stripe | undefined;
+  readonly bindings: Bindings;
+  readonly machine: CustomerMachine;
+  readonly targets: readonly TargetName[];
+  readonly metrics: WorkerMetrics;
+  readonly sources: BackfillSources;
+  readonly pacing: BackfillPacing;
+}
+
+export interface WorkerRole {
+  readonly worker: Worker;
+  readonly backfills: BackfillRunner;
+  /** The catch-up, the worker, then the consumers of Stripe's events. */
+  stop(): Promise<void>;
+}
+
+export async function startWorkerRole(config: Config, d: WorkerRoleDeps): Promise<WorkerRole> {
+  const catchUp = d.stripe ? catchUpFrom(config, d.stripe, d) : undefined;
+  const worker = await startCustomerWorker(config, d, catchUp);
+  d.pacing.follow(worker);
+  const backfills = backfillRunner({ sql: d.sql, sources: d.sources, log: d.log });
+  const inbound = d.stripe
+    ? await startInbound(config, { ...d, onMapped: (route) => d.metrics.inboundMapped(route) })
+    : undefined;
+  catchUp?.start();
+  await exportToNewTargets({
+    sql: d.sql,
+    targets: d.targets,
+    enabled: config.autoExport,
+    log: d.log,
+  });
+  backfills.start();
+  return {
+    worker,
+    backfills,
+    async stop() {
+      await catchUp?.stop();
+      await worker.stop();
+      await inbound?.stop();
+    },
+  };
+}
+
+async function startCustomerWorker(
+  config: Config,
+  d: WorkerRoleDeps,
+  catchUp: StripeCatchUp | undefined,
+): Promise<Worker> {
+  const { sql, metrics } = d;
+  const { secretKey, apiBase } = config.stripe;
+  const worker = await startWorker({
+    ...(catchUp ? { beforeResume: () => catchUp.run() } : {}),
+    stripeBinding: d.bindings.stripeAccount,
+    targetReady: d.bindings.ready,
+    // A stable identity, held exclusively, lets a restart take its partitions back early.
+    ...(config.workerId
+      ? {
+          workerId: config.workerId,
+          identity: { lock: (id: string) => lockWorkerIdentity(config.databaseUrl, id) },
+        }
+      : {}),
+    nats: d.nats,
+    names: d.names,
+    log: d.log,
+    machine: d.machine,
+    ...config.worker,
+    catalogue: catalogueEffects(sql, {
+      onApplied: (apply) =>
+        metrics.inboundApplied(
+          apply.kind,
+          apply.conflicts.map((c) => c.winner),
+        ),
+    }),
+    onExecuted: (target, outcome, ms) => metrics.executed(target, outcome, ms),
+    executors: buildExecutors(config, sql),
+    invoices: invoiceWorkerOptions(
+      sql,
+      secretKey ? { secretKey, apiBase, timeoutMs: config.worker.callTimeoutMs } : undefined,
+    ),
+  });
+  metrics.attach(worker);
+  return worker;
+}
