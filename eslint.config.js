@@ -72,6 +72,16 @@ export default tseslint.config(
     },
   },
   {
+    // Adapters translate for one system each; composing them is the wiring's job, in deploy/.
+    files: ['adapters/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/deploy/**'], message: 'adapters/ never import deploy/.' }] },
+      ],
+    },
+  },
+  {
     // The emulators are sandbox tooling in a room of their own: they speak Stripe's and Salesforce's
     // wire formats and import nothing of the product, so they can be lifted out whole.
     files: ['adapters/emulators/*/*.ts'],
