@@ -1,12 +1,13 @@
 // The two-way property: any interleaving of API edits, Stripe (dashboard) edits, duplicated and
 // reordered webhooks and worker restarts converges. Once quiet, Postgres equals Stripe on every
 // synced field, there is one Stripe customer, and no write loop (Stripe's event count stays flat).
-// RTWS_PROPERTY_RUNS raises the number of interleavings tried.
+// RTWS_PROPERTY_RUNS raises the number of interleavings tried; fast-check prints the seed and
+// path of a failure, and RTWS_PROPERTY_SEED with RTWS_PROPERTY_PATH replays one.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import type Stripe from 'stripe';
-import { testSize } from '../harness/services.ts';
+import { propertyOptions } from '../harness/property.ts';
 import { linked, quiet, row, synced, twoWay, type TwoWay } from './stack.ts';
 
 const test = suite<{ s: TwoWay }>('two-way convergence');
@@ -73,16 +74,18 @@ async function act(s: TwoWay, id: string, stripeId: string, a: Action): Promise<
   }
 }
 
-async function eventCount(s: TwoWay, stripeId: string): Promise<number> {
-  let n = 0;
+/** The customer's events, oldest first, as one line each: what a write loop's report shows. */
+async function eventsOf(s: TwoWay, stripeId: string): Promise<string[]> {
+  const out: string[] = [];
   for await (const e of s.stripe.events.list({ limit: 100 })) {
-    if ((e.data.object as { id?: string }).id === stripeId) n++;
+    if ((e.data.object as { id?: string }).id !== stripeId) continue;
+    const changed = JSON.stringify(e.data.previous_attributes ?? {});
+    out.push(`${e.id} ${e.type} key=${e.request?.idempotency_key ?? '-'} was=${changed}`);
   }
-  return n;
+  return out.reverse();
 }
 
 test('any interleaving converges, with one Stripe customer and no write loop', async ({ s }) => {
-  const runs = testSize('RTWS_PROPERTY_RUNS', 4);
   let run = 0;
   await fc.assert(
     fc.asyncProperty(
@@ -105,14 +108,16 @@ test('any interleaving converges, with one Stripe customer and no write loop', a
           pg = await row(s, id);
           st = (await s.stripe.customers.retrieve(stripeId)) as Stripe.Customer;
         }
-        assert.equal(
-          synced(pg!),
-          synced(st),
-          `Postgres and Stripe differ after ${JSON.stringify(actions)}`,
-        );
-        const before = await eventCount(s, stripeId);
+        const told = JSON.stringify(actions);
+        assert.equal(synced(pg!), synced(st), `Postgres and Stripe differ after ${told}`);
+        const before = await eventsOf(s, stripeId);
         await quiet(s, 1_500);
-        assert.is(await eventCount(s, stripeId), before, 'a write loop: Stripe events kept coming');
+        const more = (await eventsOf(s, stripeId)).filter((e) => !before.includes(e));
+        assert.is(
+          more.length,
+          0,
+          `a write loop: Stripe events kept coming after ${told}:\n${more.join('\n')}\n(before them:\n${before.join('\n')})`,
+        );
         let mine = 0;
         for await (const c of s.stripe.customers.list({ limit: 100 }))
           if (c.metadata.rtws_id === id) mine++;
@@ -122,7 +127,7 @@ test('any interleaving converges, with one Stripe customer and no write loop', a
         assert.is(rows, run, 'one Postgres row per run: nothing inserted as Stripe-born');
       },
     ),
-    { numRuns: runs, endOnFailure: true },
+    propertyOptions('RTWS_PROPERTY_RUNS', 4),
   );
 });
 
