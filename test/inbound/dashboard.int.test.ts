@@ -1,6 +1,7 @@
 // Changes made in Stripe flow back into Postgres with origin `stripe`; rtws's own writes do not.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import type Stripe from 'stripe';
 import { testSize } from '../harness/services.ts';
 import { linked, quiet, row, rowWhen, twoWay, type TwoWay } from './stack.ts';
 
@@ -79,6 +80,36 @@ test('API edits cause no write from Stripe and no more Stripe writes than change
   assert.is(after.length, writes.length, 'no write once quiet');
   const inStripe = await s.stripe.customers.retrieve(stripeId);
   assert.is((inStripe as { name: string }).name, `Echo ${edits - 1}`);
+});
+
+test('an API edit whose value a held dashboard edit already set is pushed once, then all is quiet', async ({
+  s,
+}) => {
+  const { id } = await s.api.create({ name: 'Case', email: 'case@example.com' });
+  const stripeId = await linked(s, id);
+  await quiet(s, 300);
+  s.emu.pauseWebhooks();
+  await s.stripe.customers.update(stripeId, { email: 'C@Example.com' });
+  s.emu.clearRequests();
+  const { version } = await s.api.patch(id, { email: 'C@Example.com' });
+  // Postgres (canonical) and Stripe already hold the same email, yet rtws has not seen the
+  // dashboard's event: it pushes its own value, which differs from Stripe's in case only.
+  const pushed = async () =>
+    ((await s.stripe.customers.retrieve(stripeId)) as Stripe.Customer).email;
+  for (let i = 0; i < 100 && (await pushed()) !== 'c@example.com'; i++)
+    await new Promise((r) => setTimeout(r, 50));
+  assert.is(await pushed(), 'c@example.com');
+  s.emu.resumeWebhooks();
+  await quiet(s, 1_500);
+  const writes = s.emu.requests({ method: 'POST', path: `/v1/customers/${stripeId}` });
+  assert.equal(
+    writes.map((w) => w.idempotencyKey),
+    [`rtws-${id}-${version}-update`],
+    'one push, and no write once the late event arrived',
+  );
+  const final = await row(s, id);
+  assert.is(final?.version, version, 'no write from Stripe: its edit is the value Postgres has');
+  assert.is(final?.email, 'c@example.com');
 });
 
 test.run();

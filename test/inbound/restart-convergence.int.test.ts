@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import type Stripe from 'stripe';
 import { canonicalEmail, canonicalString } from '../../core/canonical.ts';
-import { testSize } from '../harness/services.ts';
+import { propertyOptions } from '../harness/property.ts';
 import { linked, quiet, row, synced, twoWay, type TwoWay } from './stack.ts';
 
 const test = suite<{ s: TwoWay }>('two-way convergence through crashes');
@@ -175,24 +175,10 @@ function valueOf(c: ReturnType<typeof synced>, f: Field): string | null {
 }
 
 test('crashes, faults and late webhooks: converged, and the later write wins', async ({ s }) => {
-  const runs = testSize('RTWS_RESTART_PROPERTY_RUNS', 2);
-  const seed = process.env.RTWS_PROPERTY_SEED ? Number(process.env.RTWS_PROPERTY_SEED) : undefined;
-  const path = process.env.RTWS_PROPERTY_PATH;
   let run = 0;
   await fc.assert(
-    fc.asyncProperty(history, (actions) =>
-      // fast-check keeps the assertion as the cause of its report, which uvu does not print.
-      check(s, ++run, actions).catch((err: unknown) => {
-        console.error(`run ${run}: ${err instanceof Error ? err.message : String(err)}`);
-        throw err;
-      }),
-    ),
-    {
-      numRuns: runs,
-      endOnFailure: true,
-      ...(seed === undefined ? {} : { seed }),
-      ...(path === undefined ? {} : { path }),
-    },
+    fc.asyncProperty(history, (actions) => check(s, ++run, actions)),
+    propertyOptions('RTWS_RESTART_PROPERTY_RUNS', 2),
   );
 });
 
