@@ -7,7 +7,7 @@ export async function backlogOf(
   stream: string,
   consumer: string,
 ): Promise<number | undefined> {
-  const info = await jsm.consumers.info(stream, consumer).catch(() => undefined);
+  const info = await infoOf(jsm, stream, consumer);
   return info ? info.num_pending + info.num_ack_pending : undefined;
 }
 
@@ -17,6 +17,8 @@ export async function ackFloorOf(
   stream: string,
   consumer: string,
 ): Promise<number | undefined> {
-  const info = await jsm.consumers.info(stream, consumer).catch(() => undefined);
-  return info?.ack_floor.stream_seq;
+  return (await infoOf(jsm, stream, consumer))?.ack_floor.stream_seq;
 }
+
+const infoOf = (jsm: JetStreamManager, stream: string, consumer: string) =>
+  jsm.consumers.info(stream, consumer).catch(() => undefined);

@@ -3,9 +3,8 @@ import { jetstream } from '@nats-io/jetstream';
 import type { Config } from '../../core/config.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { silentLogger } from '../../core/ports.ts';
-import { names as subjectNames } from '../../core/subjects.ts';
+
 import type { TargetName } from '../../actors/customer/index.ts';
-import { connectNats } from '../../adapters/jetstream/connect.ts';
 import { jetStreamPublisher } from '../../adapters/jetstream/durable-publisher.ts';
 import { inboundPublisher } from '../../adapters/jetstream/inbound.ts';
 import { leaseHolders } from '../../adapters/jetstream/lease-holders.ts';
@@ -18,8 +17,6 @@ import {
   type BackfillState,
 } from '../../adapters/postgres/backfills.ts';
 import { bindingOf } from '../../adapters/postgres/bindings.ts';
-import { connectPostgres, ensureDatabase } from '../../adapters/postgres/connect.ts';
-import { migrate } from '../../adapters/postgres/migrate.ts';
 import { stripeAccount } from '../../adapters/stripe/account.ts';
 import { stripeClient } from '../../adapters/stripe/client.ts';
 import {
@@ -29,6 +26,7 @@ import {
 } from '../wiring/backfill/backfill-runner.ts';
 import { resyncer } from '../wiring/backfill/resync.ts';
 import { progressPrinter } from './progress.ts';
+import { withConnections } from './connections.ts';
 import { Refused } from './refused.ts';
 
 /**
@@ -50,12 +48,7 @@ export async function backfill(
     throw new ConfigError('STRIPE_SECRET_KEY', "an import needs the account's key");
   if (source === 'postgres' && targets.length === 0)
     throw new ConfigError('STRIPE_SECRET_KEY', 'an export needs a configured target');
-  await ensureDatabase(config.databaseUrl);
-  const sql = connectPostgres(config.databaseUrl, { applicationName: 'rtws-cli' });
-  const nats = await connectNats({ servers: config.natsServers, name: 'rtws-cli' });
-  try {
-    await migrate(sql);
-    const names = subjectNames(config.namespace, config.partitions);
+  return withConnections(config, async ({ sql, nats, names }) => {
     const publisher = jetStreamPublisher(jetstream(nats));
     const stripe = secretKey
       ? stripeClient({ secretKey, apiBase: config.stripe.apiBase })
@@ -143,8 +136,5 @@ export async function backfill(
     );
     console.error(`backfill ${b.id}: ${verdict[b.state]}`);
     return b.state === 'failed' ? 1 : 0;
-  } finally {
-    await nats.close();
-    await sql.end({ timeout: 5 });
-  }
+  });
 }

@@ -5,23 +5,21 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Config } from '../../core/config.ts';
 import { ConcurrencyError, ConfigError } from '../../core/errors.ts';
-import { names as subjectNames, type Names } from '../../core/subjects.ts';
+import type { Names } from '../../core/subjects.ts';
 import {
   forgetTargetAccount,
   type PersistedCustomer,
   type TargetName,
 } from '../../actors/customer/index.ts';
-import { connectNats } from '../../adapters/jetstream/connect.ts';
 import { backlogOf } from '../../adapters/jetstream/consumer-progress.ts';
 import { INBOUND_DURABLES, inboundDurableName } from '../../adapters/jetstream/inbound-durables.ts';
 import { openSnapshotStore } from '../../adapters/jetstream/kv-snapshot-store.ts';
 import { leaseHolders } from '../../adapters/jetstream/lease-holders.ts';
-import { connectPostgres, ensureDatabase } from '../../adapters/postgres/connect.ts';
-import { migrate } from '../../adapters/postgres/migrate.ts';
 import { rebindTarget } from '../../adapters/postgres/rebind.ts';
 import { salesforceOrganization } from '../../adapters/salesforce/client.ts';
 import { stripeAccount } from '../../adapters/stripe/account.ts';
 import { stripeClient } from '../../adapters/stripe/client.ts';
+import { withConnections } from './connections.ts';
 import { Refused } from './refused.ts';
 
 /** Binds this database to the account the target's credentials belong to, which must be `confirm`. */
@@ -36,12 +34,7 @@ export async function rebind(
     throw new Refused(
       `${target === 'stripe' ? 'STRIPE_SECRET_KEY belongs' : 'the Salesforce credentials belong'} to ${account.id}, not ${confirm}: nothing was changed`,
     );
-  await ensureDatabase(config.databaseUrl);
-  const sql = connectPostgres(config.databaseUrl, { applicationName: 'rtws-cli' });
-  const nats = await connectNats({ servers: config.natsServers, name: 'rtws-cli' });
-  try {
-    await migrate(sql);
-    const names = subjectNames(config.namespace, config.partitions);
+  return withConnections(config, async ({ sql, nats, names }) => {
     const holders = await leaseHolders(nats, names);
     if (holders.length > 0)
       throw new Refused(
@@ -73,10 +66,7 @@ export async function rebind(
       ].join('\n'),
     );
     return 0;
-  } finally {
-    await nats.close();
-    await sql.end({ timeout: 5 });
-  }
+  });
 }
 
 /** The account the configured credentials of `target` belong to. */

@@ -20,7 +20,7 @@ import {
   type BackfillSource,
   type BackfillState,
 } from '../../postgres/backfills.ts';
-import { ProblemResponses } from './common.ts';
+import { ProblemResponses, PageQuery } from './common.ts';
 
 export interface BackfillRoutesOptions {
   readonly sql: Sql;
@@ -206,13 +206,7 @@ export const backfillRoutes: FastifyPluginAsyncTypebox<BackfillRoutesOptions> = 
     {
       schema: {
         params: Params,
-        querystring: Type.Object(
-          {
-            limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
-            cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: PageQuery(Type.String({ minLength: 1, maxLength: 255 }), { defaultLimit: 50 }),
         response: {
           200: Type.Object({
             data: Type.Array(

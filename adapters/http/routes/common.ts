@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type TProperties, type TSchema } from '@sinclair/typebox';
 
 export const IdempotencyKeyHeader = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
@@ -21,4 +21,16 @@ export function idempotencyKey(headers: Record<string, unknown>): string | undef
 export function parseIfMatch(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   return Number(value.replace(/[^\d]/g, ''));
+}
+
+/** A listing's querystring: `limit` (1 to 100), an opaque `cursor` of the given form, and filters. */
+export function PageQuery<C extends TSchema, F extends TProperties = Record<never, TSchema>>(
+  cursor: C,
+  o: { defaultLimit: number; filters?: F },
+) {
+  const page = {
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: o.defaultLimit }),
+    cursor: Type.Optional(cursor),
+  };
+  return Type.Object(Object.assign(page, o.filters ?? ({} as F)), { additionalProperties: false });
 }

@@ -10,7 +10,13 @@ import { Nullable } from '../../../core/nullable.ts';
 import { customerRepository } from '../../postgres/customers.ts';
 import { requestHash, withIdempotency } from '../../postgres/idempotency.ts';
 import type { Sql } from '../../postgres/connect.ts';
-import { IdempotencyKeyHeader, ProblemResponses, idempotencyKey, parseIfMatch } from './common.ts';
+import {
+  IdempotencyKeyHeader,
+  ProblemResponses,
+  idempotencyKey,
+  parseIfMatch,
+  PageQuery,
+} from './common.ts';
 
 export interface CustomerRoutesOptions {
   sql: Sql;
@@ -58,14 +64,10 @@ export const customerRoutes: FastifyPluginAsyncTypebox<CustomerRoutesOptions> = 
     '/customers',
     {
       schema: {
-        querystring: Type.Object(
-          {
-            limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-            cursor: Type.Optional(CustomerId),
-            email: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: PageQuery(CustomerId, {
+          defaultLimit: 20,
+          filters: { email: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })) },
+        }),
         response: {
           200: Type.Object({ data: Type.Array(Customer), next_cursor: Nullable(Type.String()) }),
           ...ProblemResponses,

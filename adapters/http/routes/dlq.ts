@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Nullable } from '../../../core/nullable.ts';
 import type { DeadLetterQueue } from '../../jetstream/dlq.ts';
-import { ProblemResponses } from './common.ts';
+import { ProblemResponses, PageQuery } from './common.ts';
 
 export interface DlqRoutesOptions {
   dlq: () => Promise<DeadLetterQueue>;
@@ -25,13 +25,7 @@ export const dlqRoutes: FastifyPluginAsyncTypebox<DlqRoutesOptions> = async (app
     '/dlq',
     {
       schema: {
-        querystring: Type.Object(
-          {
-            limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
-            cursor: Type.Optional(Type.String({ pattern: '^\\d{1,15}$' })),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: PageQuery(Type.String({ pattern: '^\\d{1,15}$' }), { defaultLimit: 50 }),
         response: {
           200: Type.Object({ data: Type.Array(Entry), next_cursor: Nullable(Type.String()) }),
           ...ProblemResponses,

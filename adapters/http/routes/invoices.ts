@@ -5,7 +5,7 @@ import { Invoice, InvoiceCreateBody } from '../../../core/invoice.ts';
 import { Nullable } from '../../../core/nullable.ts';
 import type { Sql } from '../../postgres/connect.ts';
 import { createInvoice, getInvoice, listCustomerInvoices } from '../../postgres/invoices.ts';
-import { IdempotencyKeyHeader, ProblemResponses, idempotencyKey } from './common.ts';
+import { IdempotencyKeyHeader, ProblemResponses, idempotencyKey, PageQuery } from './common.ts';
 
 export interface InvoiceRoutesOptions {
   sql: Sql;
@@ -52,13 +52,7 @@ export const invoiceRoutes: FastifyPluginAsyncTypebox<InvoiceRoutesOptions> = as
     {
       schema: {
         params: CustomerParams,
-        querystring: Type.Object(
-          {
-            limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-            cursor: Type.Optional(Type.String({ format: 'uuid' })),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: PageQuery(Type.String({ format: 'uuid' }), { defaultLimit: 20 }),
         response: {
           200: Type.Object({ data: Type.Array(Invoice), next_cursor: Nullable(Type.String()) }),
           ...ProblemResponses,

@@ -7,7 +7,7 @@ import { NotFoundError } from '../../../core/errors.ts';
 import { Nullable } from '../../../core/nullable.ts';
 import type { Sql } from '../../postgres/connect.ts';
 import { listConflicts } from '../../postgres/conflicts.ts';
-import { ProblemResponses } from './common.ts';
+import { ProblemResponses, PageQuery } from './common.ts';
 
 /** One target as the actor knows it (a read model of `TargetState`). */
 export interface TargetView {
@@ -120,14 +120,10 @@ export const syncRoutes: FastifyPluginAsyncTypebox<SyncRoutesOptions> = async (
     '/conflicts',
     {
       schema: {
-        querystring: Type.Object(
-          {
-            limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
-            cursor: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,17}$' })),
-            customer_id: Type.Optional(CustomerId),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: PageQuery(Type.String({ pattern: '^[1-9][0-9]{0,17}$' }), {
+          defaultLimit: 50,
+          filters: { customer_id: Type.Optional(CustomerId) },
+        }),
         response: { 200: ConflictPage, ...ProblemResponses },
       },
     },

@@ -30,24 +30,21 @@ export interface InboundDeps {
 /** Customer events first, then invoice events; stopped in the same order. */
 export async function startInbound(config: Config, d: InboundDeps): Promise<InboundConsumer> {
   const { nats, names, sql, log } = d;
-  const customers = await startCustomerInbound({
+  const common = {
     nats,
     names,
     sql,
     log,
     deadLetters: jetStreamDeadLetters(jetstream(nats), names),
+  };
+  const customers = await startCustomerInbound({
+    ...common,
     publisher: jetStreamPublisher(jetstream(nats)),
     onMapped: d.onMapped,
     binding: d.bindings.stripeAccount,
     inboxRetentionSeconds: config.retention.maxAgeSeconds,
   });
-  const invoices = await startInvoiceInbound({
-    nats,
-    names,
-    sql,
-    log,
-    deadLetters: jetStreamDeadLetters(jetstream(nats), names),
-  });
+  const invoices = await startInvoiceInbound(common);
   return {
     async stop() {
       await customers.stop();

@@ -1,9 +1,5 @@
 // The invoice actors on the worker's runtime: their own KV bucket, cache, consumers (one per held
 // partition on INVOICES) and scheduler, sharing the worker's leases, mailboxes and Stripe gate.
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-import type { Logger } from '../../../core/ports.ts';
-import type { Names } from '../../../core/subjects.ts';
-import type { DeadLetterSink } from '../../../core/worker-ports.ts';
 import {
   type InvoiceDecision,
   type InvoiceEvent,
@@ -16,17 +12,14 @@ import {
 import { ActorCache } from '../../../actors/runtime/actor-cache.ts';
 import { invoiceKind, type InvoiceExecutor } from '../../../actors/invoice/kind.ts';
 import { IntentScheduler, type Gate } from '../../../actors/runtime/intent-scheduler.ts';
-import type { KeyedQueue } from '../../../core/keyed-queue.ts';
 import { jetStreamPublisher } from '../../../adapters/jetstream/durable-publisher.ts';
 import { openSnapshotStore } from '../../../adapters/jetstream/kv-snapshot-store.ts';
-import {
-  invoiceFeed,
-  type DeliveryPolicy,
-} from '../../../adapters/jetstream/partition-consumer-config.ts';
+import { invoiceFeed } from '../../../adapters/jetstream/partition-consumer-config.ts';
 import { invoiceStepEffects, type InvoiceEffects } from './invoice-effects.ts';
 import { invoiceRecorder } from './invoice-recorder.ts';
 import { partitionRunner } from '../worker/partition-runner.ts';
 import { resumePartition } from '../worker/resume.ts';
+import type { RuntimeDeps } from '../worker/runtime-deps.ts';
 
 export type { InvoiceExecutor } from '../../../actors/invoice/kind.ts';
 export type InvoiceScheduler = IntentScheduler<
@@ -45,26 +38,13 @@ export interface InvoiceWorkerOptions {
   readonly effects?: InvoiceEffects;
 }
 
-export interface InvoiceRuntimeDeps {
+export interface InvoiceRuntimeDeps extends RuntimeDeps {
   readonly options: InvoiceWorkerOptions;
-  readonly js: JetStreamClient;
-  readonly jsm: JetStreamManager;
-  readonly names: Names;
-  readonly delivery: DeliveryPolicy;
-  readonly mailboxes: KeyedQueue;
-  readonly deadLetters: DeadLetterSink;
-  readonly counters: { facts: number; deadLettered: number };
-  readonly log: Logger;
-  /** Whether a call may start for the customer (its partition's lease outlives the call). */
-  readonly callable: (customerId: string) => boolean;
-  readonly holds: (partition: number) => boolean;
   /** The customer scheduler's Stripe gate: invoices spend the same rate budget. */
   readonly stripeGate: Gate | undefined;
   /** False while Stripe is paused (its account not verified yet). */
   readonly stripeReady?: () => boolean;
   readonly onExecuted?: (target: string, outcome: string, ms: number) => void;
-  readonly maxActors: number;
-  readonly idleMs: number;
 }
 
 export interface InvoiceRuntime {

@@ -1,41 +1,25 @@
 // The customer actors on the worker's runtime: their cache, consumers (one per held partition on
 // CHANGES), scheduler and step effects, sharing the worker's leases and mailboxes. The invoice
 // actors mirror it (invoice-runtime.ts).
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-import type { Logger } from '../../../core/ports.ts';
-import { partitionOf, type Names } from '../../../core/subjects.ts';
-import type { DeadLetterSink, SnapshotStore } from '../../../core/worker-ports.ts';
+import { partitionOf } from '../../../core/subjects.ts';
+import type { SnapshotStore } from '../../../core/worker-ports.ts';
 import type { CustomerSnapshot } from '../../../actors/customer/index.ts';
 import { ActorCache } from '../../../actors/runtime/actor-cache.ts';
 import { customerKind, type CustomerScheduler } from '../../../actors/customer/kind.ts';
 import { IntentScheduler } from '../../../actors/runtime/intent-scheduler.ts';
-import type { KeyedQueue } from '../../../core/keyed-queue.ts';
 import { jetStreamPublisher } from '../../../adapters/jetstream/durable-publisher.ts';
-import type { DeliveryPolicy } from '../../../adapters/jetstream/partition-consumer-config.ts';
 import type { HandledRecord } from './fact-handler.ts';
 import { outcomeRecorder } from './outcome-recorder.ts';
 import { partitionRunner } from './partition-runner.ts';
 import { resumePartition } from './resume.ts';
 import { stepEffects } from './step-effects.ts';
 import type { WorkerOptions } from './start-worker.ts';
+import type { RuntimeDeps } from './runtime-deps.ts';
 
-export interface CustomerRuntimeDeps {
+export interface CustomerRuntimeDeps extends RuntimeDeps {
   readonly options: WorkerOptions;
   readonly workerId: string;
-  readonly js: JetStreamClient;
-  readonly jsm: JetStreamManager;
-  readonly names: Names;
-  readonly delivery: DeliveryPolicy;
   readonly store: SnapshotStore;
-  readonly mailboxes: KeyedQueue;
-  readonly deadLetters: DeadLetterSink;
-  readonly counters: { facts: number; deadLettered: number };
-  readonly log: Logger;
-  /** Whether a call may start for the customer (its partition's lease outlives the call). */
-  readonly callable: (customerId: string) => boolean;
-  readonly holds: (partition: number) => boolean;
-  readonly maxActors: number;
-  readonly idleMs: number;
 }
 
 export interface CustomerRuntime {

@@ -38,30 +38,29 @@ export function workerMetrics(): WorkerMetrics {
     });
   return {
     register(registry) {
+      const counter = (name: string, help: string, label: string) =>
+        new Counter({ name, help, labelNames: [label], registers: [registry] });
       calls = new Counter({
         name: 'rtws_intents_executed_total',
         help: 'External calls made for recorded intents, by target and outcome',
         labelNames: ['target', 'outcome'],
         registers: [registry],
       });
-      mapped = new Counter({
-        name: 'rtws_inbound_events_mapped_total',
-        help: 'Stripe customer events mapped to a customer, by rule (rtws_id, link, stripe_born)',
-        labelNames: ['route'],
-        registers: [registry],
-      });
-      applied = new Counter({
-        name: 'rtws_inbound_writes_total',
-        help: 'Postgres writes made for changes seen in Stripe, by kind (insert, update, delete)',
-        labelNames: ['kind'],
-        registers: [registry],
-      });
-      conflicts = new Counter({
-        name: 'rtws_conflicts_total',
-        help: 'Fields changed on both sides at once, by the side that won',
-        labelNames: ['winner'],
-        registers: [registry],
-      });
+      mapped = counter(
+        'rtws_inbound_events_mapped_total',
+        'Stripe customer events mapped to a customer, by rule (rtws_id, link, stripe_born)',
+        'route',
+      );
+      applied = counter(
+        'rtws_inbound_writes_total',
+        'Postgres writes made for changes seen in Stripe, by kind (insert, update, delete)',
+        'kind',
+      );
+      conflicts = counter(
+        'rtws_conflicts_total',
+        'Fields changed on both sides at once, by the side that won',
+        'winner',
+      );
       latency = new Histogram({
         name: 'rtws_executor_call_seconds',
         help: 'Duration of external calls, by target',

@@ -25,13 +25,10 @@ import {
   type InvoiceRuntime,
   type InvoiceWorkerOptions,
 } from '../invoices/invoice-runtime.ts';
-import {
-  customerRuntime,
-  type CustomerRuntime,
-  type CustomerRuntimeDeps,
-} from './customer-runtime.ts';
+import { customerRuntime, type CustomerRuntime } from './customer-runtime.ts';
 import type { HandledRecord } from './fact-handler.ts';
 import { partitionKeeper } from './partition-keeper.ts';
+import type { RuntimeDeps } from './runtime-deps.ts';
 import type { CatalogueEffects } from './step-effects.ts';
 import { isValidWorkerId, newWorkerId } from './worker-id.ts';
 import { workerHandle } from './worker-handle.ts';
@@ -157,14 +154,11 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   return workerHandle({ ...shared, workerId, keeper, customers, invoices, identity, passivation });
 }
 
-/** What the customer and the invoice actors of one worker share. */
-type SharedDeps = Omit<CustomerRuntimeDeps, 'options' | 'workerId' | 'store'>;
-
 function sharedDeps(
   options: WorkerOptions,
-  io: Pick<SharedDeps, 'js' | 'jsm' | 'log'>,
+  io: Pick<RuntimeDeps, 'js' | 'jsm' | 'log'>,
   keeper: () => LeaseKeeper,
-): SharedDeps {
+): RuntimeDeps {
   const { names } = options;
   const callMarginMs = options.callTimeoutMs + CALL_SLACK_MS;
   const { concurrency } = options;
@@ -186,7 +180,7 @@ function sharedDeps(
 /** The invoice actors, when configured: on the customers' partitions, within their Stripe budget. */
 async function startInvoices(
   options: WorkerOptions,
-  shared: SharedDeps,
+  shared: RuntimeDeps,
   customers: CustomerRuntime,
 ): Promise<InvoiceRuntime | undefined> {
   if (!options.invoices) return undefined;
