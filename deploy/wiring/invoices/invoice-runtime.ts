@@ -127,8 +127,9 @@ export async function startInvoiceRuntime(d: InvoiceRuntimeDeps): Promise<Invoic
     async start(partition) {
       await runner.start(partition);
       if (executors) {
-        void resume(partition).catch((err: unknown) =>
-          log.warn({ err, partition }, 'resuming pending invoice intents failed'),
+        d.background.run(
+          () => resume(partition),
+          (err) => log.warn({ err, partition }, 'resuming pending invoice intents failed'),
         );
       }
     },

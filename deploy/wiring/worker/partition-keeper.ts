@@ -1,6 +1,7 @@
 // The worker's fair share of the partitions, held through KV leases: what it does with a partition
 // it takes (consume it, then resume its pending intents) and with one it gives up (let the calls
 // in flight end, then stop consuming).
+import type { Background } from '../../../core/background.ts';
 import type { Logger } from '../../../core/ports.ts';
 import { partitionOf, type Names } from '../../../core/subjects.ts';
 import type { LeaseStore } from '../../../core/worker-ports.ts';
@@ -18,6 +19,8 @@ export interface PartitionKeeperDeps {
   readonly invoices: InvoiceRuntime | undefined;
   /** Whether intents are run here: only then are a new partition's pending ones resumed. */
   readonly resumes: boolean;
+  /** Where resumes run, so that a stop waits for them. */
+  readonly background: Background;
   /**
    * With an exclusive hold on the worker id, how much longer than the lease a call may outlive
    * it: the keeper then takes back its previous run's leases once they are past that horizon.
@@ -43,9 +46,10 @@ export function partitionKeeper(d: PartitionKeeperDeps): LeaseKeeper {
       await customers.start(partition);
       await invoices?.start(partition);
       if (d.resumes) {
-        void customers
-          .resume(partition)
-          .catch((err: unknown) => log.warn({ err, partition }, 'resuming pending intents failed'));
+        d.background.run(
+          () => customers.resume(partition),
+          (err) => log.warn({ err, partition }, 'resuming pending intents failed'),
+        );
       }
     },
     onStopped: async (partition) => {

@@ -1,6 +1,7 @@
 // What the customer and the invoice actors of one worker share: the streams, the mailboxes, the
-// dead letters, the leases (as `callable` and `holds`) and the bounds of the actor cache.
+// dead letters, the background work, the leases (as `callable` and `holds`) and the bounds of the actor cache.
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { Background } from '../../../core/background.ts';
 import type { KeyedQueue } from '../../../core/keyed-queue.ts';
 import type { Logger } from '../../../core/ports.ts';
 import type { Names } from '../../../core/subjects.ts';
@@ -19,6 +20,8 @@ export interface RuntimeDeps {
   /** Whether a call may start for the customer (its partition's lease outlives the call). */
   readonly callable: (customerId: string) => boolean;
   readonly holds: (partition: number) => boolean;
+  /** Resumes run here, so that a stop waits for them. */
+  readonly background: Background;
   readonly maxActors: number;
   readonly idleMs: number;
 }

@@ -10,6 +10,7 @@ import { partitionOf, type Names } from '../../../core/subjects.ts';
 import type { CustomerMachine, TargetName } from '../../../actors/customer/index.ts';
 import type { CustomerExecutor } from '../../../actors/customer/kind.ts';
 import type { LeaseKeeper } from '../../../actors/runtime/lease-keeper.ts';
+import { Background } from '../../../core/background.ts';
 import { KeyedQueue } from '../../../core/keyed-queue.ts';
 import type { WorkerSettings } from '../../../core/config.ts';
 import { CALL_SLACK_MS } from '../../../core/config-rules.ts';
@@ -142,6 +143,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     customers,
     invoices,
     resumes: options.executors !== undefined,
+    background: shared.background,
     ...(options.identity ? { reclaim: { callSlackMs: CALL_SLACK_MS } } : {}),
   });
   const identity = await options.identity?.lock(workerId);
@@ -169,6 +171,7 @@ function sharedDeps(
     mailboxes: new KeyedQueue({ concurrency, maxQueued: concurrency * 8 }),
     deadLetters: jetStreamDeadLetters(io.js, names),
     counters: { facts: 0, deadLettered: 0 },
+    background: new Background(),
     // A call cannot be fenced: start one only while the lease outlives it.
     callable: (owner) => keeper().remainingMs(partitionOf(owner, names.partitions)) > callMarginMs,
     holds: (partition) => keeper().holds(partition),

@@ -1,5 +1,6 @@
 // The running worker as its callers see it, and the order it stops in.
 import type { JetStreamManager } from '@nats-io/jetstream';
+import type { Background } from '../../../core/background.ts';
 import type { Logger } from '../../../core/ports.ts';
 import type { Names } from '../../../core/subjects.ts';
 import type { Worker, WorkerStats } from './start-worker.ts';
@@ -12,6 +13,7 @@ export interface RunningWorker extends WorkerParts {
   /** The exclusive hold on the worker id, if one was taken. */
   readonly identity: { release(): Promise<void> } | undefined;
   readonly passivation: NodeJS.Timeout;
+  readonly background: Background;
 }
 
 export function workerHandle(w: RunningWorker): Worker {
@@ -39,6 +41,9 @@ export function workerHandle(w: RunningWorker): Worker {
 async function stopWorker(w: RunningWorker, release: boolean): Promise<void> {
   clearInterval(w.passivation);
   await w.keeper.stop({ release });
+  // Resumes stop at their next actor once the partition is not held; the KV listing must end
+  // before the connection closes.
+  await w.background.settled();
   await w.mailboxes.drained();
   await Promise.all([w.customers.scheduler.stop(), w.invoices?.stopScheduler()]);
   await w.identity?.release();
