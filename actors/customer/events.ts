@@ -3,7 +3,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { SyncedFields } from '../../core/customer.ts';
 import { ChangeMetadata } from '../../core/messages.ts';
-import { At } from './schemas.ts';
+import { At, recordedEvent } from './schemas.ts';
 import {
   CatalogueApplied,
   StripeCustomerFetched,
@@ -34,11 +34,7 @@ export type CustomerFactEvent = Static<typeof CustomerFactEvent>;
  * waiting one, or a resync (`POST /customers/:id/resync`, `npm run rtws -- export`) of one that
  * is new or synced.
  */
-export const RetryRequested = Type.Object({
-  type: Type.Literal('RetryRequested'),
-  target: Type.String(),
-  at: At,
-});
+export const RetryRequested = recordedEvent('RetryRequested', { target: Type.String() });
 export type RetryRequested = Static<typeof RetryRequested>;
 
 /** Every event the runtime records and feeds to the machine. */

@@ -35,28 +35,28 @@ type ApplyWork = Pick<CatalogueApply, 'kind' | 'patch' | 'fields' | 'stripeId'> 
 };
 
 export function onStripeObserved<C extends InboundContext>(ctx: C, ev: StripeCustomerObserved): C {
-  if (ctx.inbound.seen.includes(ev.eventId)) return ctx;
-  const c = remember(ctx, [ev.eventId]);
+  if (ctx.inbound.seen.includes(ev.data.eventId)) return ctx;
+  const c = remember(ctx, [ev.data.eventId]);
   const s = c.targets.stripe;
   // Delete beats edit: after a deletion on either side nothing comes back in, and our own
   // delete's echo meets the tombstone here.
   if (s.status === 'off' || s.status === 'deleted' || c.desired?.deleted) return c;
-  if (s.externalId !== null && s.externalId !== ev.stripeId) return c;
-  const ours = ev.key?.startsWith(KEY_PREFIX) ?? false;
+  if (s.externalId !== null && s.externalId !== ev.data.stripeId) return c;
+  const ours = ev.data.key?.startsWith(KEY_PREFIX) ?? false;
   if (s.externalId === null) {
     // Our own create's echo: its outcome links it.
     if (ours) return c;
     // Not linked yet, but ours: an edit made in Stripe before the link is known waits for it,
     // and is then merged from Stripe's current content.
-    if (c.desired !== null) return ev.eventType === 'customer.deleted' ? c : wantFetch(c, ev);
+    if (c.desired !== null) return ev.data.eventType === 'customer.deleted' ? c : wantFetch(c, ev);
     // Born in Stripe and deleted there before we inserted it: a tombstone, so that a late
     // `created` is not inserted.
-    if (ev.eventType === 'customer.deleted') return tombstone(c, ev.stripeId);
+    if (ev.data.eventType === 'customer.deleted') return tombstone(c, ev.data.stripeId);
     return bornOnStripe(c, ev);
   }
-  if (ev.eventType === 'customer.deleted')
-    return deletedOnStripe(c, ev.stripeId, [ev.eventId], ev.at);
-  if (ours && isOwnWrite(s, ev.fields)) return c;
+  if (ev.data.eventType === 'customer.deleted')
+    return deletedOnStripe(c, ev.data.stripeId, [ev.data.eventId], ev.at);
+  if (ours && isOwnWrite(s, ev.data.fields)) return c;
   const pushInFlight = s.pending !== null && s.pending.op !== 'fetch';
   const lastSecond = Math.max(
     s.watermarks.lastEventSecond ?? -1,
@@ -65,14 +65,14 @@ export function onStripeObserved<C extends InboundContext>(ctx: C, ev: StripeCus
   // Stale or in doubt: Stripe's current content decides, fetched once the target is free. Our
   // clock stamps our pushes and Stripe's stamps its events, so a margin covers their skew.
   // A late echo of an earlier write of ours is no reason to hold our next one back.
-  if (pushInFlight || ev.created <= lastSecond + CLOCK_SKEW_S || c.inbound.fetch !== null)
+  if (pushInFlight || ev.data.created <= lastSecond + CLOCK_SKEW_S || c.inbound.fetch !== null)
     return ours ? wantFetch(c, ev) : supersedePush(wantFetch(c, ev));
   // An echo's `created` is the time of our own write: a change it shows was made before it.
-  const theirsSecond = ours ? (s.watermarks.lastEventSecond ?? 0) : ev.created;
-  const merged = merge(c, ev.fields, theirsSecond, ev.stripeId, [ev.eventId], ev.at);
-  const restored = ev.rtwsId === c.customerId ? merged : withRestore(merged);
+  const theirsSecond = ours ? (s.watermarks.lastEventSecond ?? 0) : ev.data.created;
+  const merged = merge(c, ev.data.fields, theirsSecond, ev.data.stripeId, [ev.data.eventId], ev.at);
+  const restored = ev.data.rtwsId === c.customerId ? merged : withRestore(merged);
   // An echo never advances the staleness watermark.
-  return ours ? restored : withEventSecond(restored, ev.created);
+  return ours ? restored : withEventSecond(restored, ev.data.created);
 }
 
 /** Seconds by which Stripe's clock and ours may differ. */
@@ -86,16 +86,16 @@ const FETCH_EVENTS_CAP = 64;
  */
 function wantFetch<C extends InboundContext>(c: C, ev: StripeCustomerObserved): C {
   const fetch = c.inbound.fetch;
-  const ours = ev.key?.startsWith(KEY_PREFIX) ?? false;
+  const ours = ev.data.key?.startsWith(KEY_PREFIX) ?? false;
   const second = ours
     ? (fetch?.second ?? c.targets.stripe.watermarks.lastEventSecond ?? 0)
-    : Math.max(fetch?.second ?? 0, ev.created);
+    : Math.max(fetch?.second ?? 0, ev.data.created);
   return {
     ...c,
     inbound: {
       ...c.inbound,
       fetch: {
-        eventIds: [...(fetch?.eventIds ?? []), ev.eventId].slice(-FETCH_EVENTS_CAP),
+        eventIds: [...(fetch?.eventIds ?? []), ev.data.eventId].slice(-FETCH_EVENTS_CAP),
         second,
       },
     },
@@ -129,7 +129,8 @@ function tombstone<C extends InboundContext>(c: C, stripeId: string): C {
 export function onStripeFetched<C extends InboundContext>(ctx: C, ev: StripeCustomerFetched): C {
   const s = ctx.targets.stripe;
   const p = s.pending;
-  if (p === null || p.op !== 'fetch' || p.id !== ev.intentId || s.externalId === null) return ctx;
+  if (p === null || p.op !== 'fetch' || p.id !== ev.data.intentId || s.externalId === null)
+    return ctx;
   const asked = new Set(p.params.eventIds);
   const fetch = ctx.inbound.fetch;
   const left = fetch?.eventIds.filter((id) => !asked.has(id)) ?? [];
@@ -145,7 +146,7 @@ export function onStripeFetched<C extends InboundContext>(ctx: C, ev: StripeCust
     inbound: { ...ctx.inbound, fetch: left.length > 0 ? { eventIds: left, second } : null },
   };
   // Only an explicit deletion deletes: a 404 is a broken link, reported, and deletes nothing.
-  if (ev.fields === null && ev.missing)
+  if (ev.data.fields === null && ev.data.missing)
     return {
       ...c,
       targets: {
@@ -159,9 +160,9 @@ export function onStripeFetched<C extends InboundContext>(ctx: C, ev: StripeCust
       },
       inbound: { ...c.inbound, fetch: null },
     };
-  if (ev.fields === null) return deletedOnStripe(c, s.externalId, p.params.eventIds, ev.at);
-  const merged = merge(c, ev.fields, second, s.externalId, p.params.eventIds, ev.at);
-  const restored = ev.rtwsId === c.customerId ? merged : withRestore(merged);
+  if (ev.data.fields === null) return deletedOnStripe(c, s.externalId, p.params.eventIds, ev.at);
+  const merged = merge(c, ev.data.fields, second, s.externalId, p.params.eventIds, ev.at);
+  const restored = ev.data.rtwsId === c.customerId ? merged : withRestore(merged);
   // What was fetched is Stripe's content as of now: older events are covered by it.
   return withEventSecond(restored, Math.floor(ev.at / 1000));
 }
@@ -175,7 +176,7 @@ export function onStripeFetched<C extends InboundContext>(ctx: C, ev: StripeCust
 export function onStripeMatched<C extends InboundContext>(ctx: C, ev: StripeCustomerMatched): C {
   const s = ctx.targets.stripe;
   if (s.status === 'off' || s.status === 'deleted') return ctx;
-  if (ev.intentId !== undefined) return onCreateMatched(ctx, ev);
+  if (ev.data.intentId !== undefined) return onCreateMatched(ctx, ev);
   const desired = effectiveDesired(ctx);
   if (desired === null || desired.deleted) return ctx;
   if (s.externalId !== null || s.createUncertain || s.pending !== null) return ctx;
@@ -191,7 +192,7 @@ export function onStripeMatched<C extends InboundContext>(ctx: C, ev: StripeCust
 function onCreateMatched<C extends InboundContext>(ctx: C, ev: StripeCustomerMatched): C {
   const s = ctx.targets.stripe;
   const p = s.pending;
-  if (p === null || p.op !== 'create' || p.id !== ev.intentId) return ctx;
+  if (p === null || p.op !== 'create' || p.id !== ev.data.intentId) return ctx;
   const done: C = {
     ...ctx,
     targets: {
@@ -228,8 +229,8 @@ function linkTo<C extends InboundContext>(c: C, ev: StripeCustomerMatched): C {
       stripe: {
         ...s,
         status: 'synced',
-        externalId: ev.stripeId,
-        known: ev.fields,
+        externalId: ev.data.stripeId,
+        known: ev.data.fields,
         createUncertain: false,
       },
     },
@@ -248,12 +249,12 @@ function linkMatched<C extends InboundContext>(
   ev: StripeCustomerMatched,
   ours: CanonicalFields,
 ): C {
-  const theirs = ev.fields;
+  const theirs = ev.data.fields;
   const apply: FieldPatch = {};
   const conflicts: CatalogueApply['conflicts'] = [];
   const settle = (field: string, o: unknown, t: unknown, set: () => void) => {
     if (sameValue(o, t)) return;
-    const stripeWins = ev.policy === 'stripe' && t !== null && t !== '';
+    const stripeWins = ev.data.policy === 'stripe' && t !== null && t !== '';
     if (stripeWins) set();
     conflicts.push({
       field,
@@ -262,10 +263,10 @@ function linkMatched<C extends InboundContext>(
       winner: stripeWins ? 'stripe' : 'postgres',
       reason: stripeWins
         ? 'match: the existing Stripe customer keeps its value'
-        : ev.policy === 'stripe'
+        : ev.data.policy === 'stripe'
           ? 'match: the Stripe customer had no value; the catalogue fills it'
           : 'match: the catalogue wins (RTWS_MATCH_MERGE=catalogue)',
-      eventId: `match:${ev.stripeId}`,
+      eventId: `match:${ev.data.stripeId}`,
       at: ev.at,
     });
   };
@@ -286,31 +287,33 @@ function linkMatched<C extends InboundContext>(
           linked,
           {
             kind: 'update',
-            stripeId: ev.stripeId,
+            stripeId: ev.data.stripeId,
             patch: apply,
             expected: valuesUnder(ours, apply),
             fields: null,
-            eventIds: [`match:${ev.stripeId}`],
+            eventIds: [`match:${ev.data.stripeId}`],
             conflicts,
           },
           ev.at,
         );
-  return ev.rtwsId === ctx.customerId ? asked : withRestore(asked);
+  return ev.data.rtwsId === ctx.customerId ? asked : withRestore(asked);
 }
 
 export function onCatalogueApplied<C extends InboundContext>(ctx: C, ev: CatalogueApplied): C {
-  const target = ctx.inbound.applies.find((a) => a.id === ev.intentId && a.doneAtVersion === null);
+  const target = ctx.inbound.applies.find(
+    (a) => a.id === ev.data.intentId && a.doneAtVersion === null,
+  );
   if (!target) return ctx;
   const done: CatalogueApply = {
     ...target,
     // Postgres's own later values stand in for the fields it kept: they are what it holds.
-    patch: ev.kept ? mergePatches(target.patch, ev.kept) : target.patch,
-    doneAtVersion: ev.error ? 0 : (ev.version ?? 0),
+    patch: ev.data.kept ? mergePatches(target.patch, ev.data.kept) : target.patch,
+    doneAtVersion: ev.data.error ? 0 : (ev.data.version ?? 0),
   };
   const applies = ctx.inbound.applies
     .map((a) => (a === target ? done : a))
     .filter((a) => !seenBack(ctx.desired, a));
-  return { ...ctx, inbound: { ...ctx.inbound, applies, lastError: ev.error } };
+  return { ...ctx, inbound: { ...ctx.inbound, applies, lastError: ev.data.error } };
 }
 
 function mergePatches(a: FieldPatch, b: FieldPatch): FieldPatch {
@@ -359,7 +362,10 @@ function isOwnWrite(s: TargetState, fields: CanonicalFields): boolean {
 
 /** A Stripe-born customer: inserted once (under an id derived from its Stripe id), and linked. */
 function bornOnStripe<C extends InboundContext>(c: C, ev: StripeCustomerObserved): C {
-  const fields = { ...ev.fields, name: ev.fields.name || ev.fields.email || ev.stripeId };
+  const fields = {
+    ...ev.data.fields,
+    name: ev.data.fields.name || ev.data.fields.email || ev.data.stripeId,
+  };
   const s = c.targets.stripe;
   const linked: C = {
     ...c,
@@ -368,10 +374,10 @@ function bornOnStripe<C extends InboundContext>(c: C, ev: StripeCustomerObserved
       stripe: {
         ...s,
         status: 'synced',
-        externalId: ev.stripeId,
-        known: ev.fields,
+        externalId: ev.data.stripeId,
+        known: ev.data.fields,
         createUncertain: false,
-        watermarks: { ...s.watermarks, lastEventSecond: ev.created },
+        watermarks: { ...s.watermarks, lastEventSecond: ev.data.created },
       },
     },
   };
@@ -379,15 +385,15 @@ function bornOnStripe<C extends InboundContext>(c: C, ev: StripeCustomerObserved
     linked,
     {
       kind: 'insert',
-      stripeId: ev.stripeId,
+      stripeId: ev.data.stripeId,
       patch: {},
       fields,
-      eventIds: [ev.eventId],
+      eventIds: [ev.data.eventId],
       conflicts: [],
     },
     ev.at,
   );
-  return ev.rtwsId === c.customerId ? withInsert : withRestore(withInsert);
+  return ev.data.rtwsId === c.customerId ? withInsert : withRestore(withInsert);
 }
 
 function deletedOnStripe<C extends InboundContext>(

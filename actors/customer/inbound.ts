@@ -2,7 +2,7 @@
 // on them: the Postgres write it has asked for, recent event ids, a wanted fetch, and conflicts.
 import { Type, type Static } from '@sinclair/typebox';
 import { Nullable } from '../../core/nullable.ts';
-import { At, CanonicalFieldsSchema, FieldPatchSchema } from './schemas.ts';
+import { At, CanonicalFieldsSchema, FieldPatchSchema, recordedEvent } from './schemas.ts';
 
 export const STRIPE_CUSTOMER_EVENT_TYPES = [
   'customer.created',
@@ -14,8 +14,7 @@ export const STRIPE_CUSTOMER_EVENT_TYPES = [
  * A verified Stripe `customer.*` webhook, mapped to this customer and republished on its subject by
  * the inbound consumer, so that it is ordered with the customer's other facts and outcomes.
  */
-export const StripeCustomerObserved = Type.Object({
-  type: Type.Literal('StripeCustomerObserved'),
+export const StripeCustomerObserved = recordedEvent('StripeCustomerObserved', {
   eventId: Type.String({ minLength: 1 }),
   eventType: Type.Union(STRIPE_CUSTOMER_EVENT_TYPES.map((t) => Type.Literal(t))),
   stripeId: Type.String({ minLength: 1 }),
@@ -27,7 +26,6 @@ export const StripeCustomerObserved = Type.Object({
   fields: CanonicalFieldsSchema,
   /** `metadata.rtws_id` as Stripe holds it; null when absent. */
   rtwsId: Nullable(Type.String()),
-  at: At,
 });
 export type StripeCustomerObserved = Static<typeof StripeCustomerObserved>;
 
@@ -36,8 +34,7 @@ export type StripeCustomerObserved = Static<typeof StripeCustomerObserved>;
  * and settle the fields that differ by the match policy. An import finds it for an unlinked
  * customer; a create finds it instead of creating, and then names its intent.
  */
-export const StripeCustomerMatched = Type.Object({
-  type: Type.Literal('StripeCustomerMatched'),
+export const StripeCustomerMatched = recordedEvent('StripeCustomerMatched', {
   /** The create this match concludes; absent for an import's match. */
   intentId: Type.Optional(Type.String()),
   stripeId: Type.String({ minLength: 1 }),
@@ -46,7 +43,6 @@ export const StripeCustomerMatched = Type.Object({
   policy: Type.Union([Type.Literal('stripe'), Type.Literal('catalogue')]),
   /** `metadata.rtws_id` as Stripe holds it; absent or another id: it is written with the push. */
   rtwsId: Type.Optional(Nullable(Type.String())),
-  at: At,
 });
 export type StripeCustomerMatched = Static<typeof StripeCustomerMatched>;
 
@@ -54,19 +50,16 @@ export type StripeCustomerMatched = Static<typeof StripeCustomerMatched>;
  * The outcome of a fetch: Stripe's current content, or null when the customer is gone there:
  * deleted (`deleted: true` in the account), or `missing` (a 404: never there, or another account).
  */
-export const StripeCustomerFetched = Type.Object({
-  type: Type.Literal('StripeCustomerFetched'),
+export const StripeCustomerFetched = recordedEvent('StripeCustomerFetched', {
   intentId: Type.String(),
   fields: Nullable(CanonicalFieldsSchema),
   missing: Type.Optional(Type.Boolean()),
   rtwsId: Nullable(Type.String()),
-  at: At,
 });
 export type StripeCustomerFetched = Static<typeof StripeCustomerFetched>;
 
 /** The outcome of a Postgres write the actor asked for: done, or refused for good with a reason. */
-export const CatalogueApplied = Type.Object({
-  type: Type.Literal('CatalogueApplied'),
+export const CatalogueApplied = recordedEvent('CatalogueApplied', {
   intentId: Type.String(),
   /** The customer's version after the write: its change reaches the actor as that fact. */
   version: Nullable(Type.Integer({ minimum: 0 })),
@@ -76,7 +69,6 @@ export const CatalogueApplied = Type.Object({
    */
   kept: Type.Optional(FieldPatchSchema),
   error: Nullable(Type.String()),
-  at: At,
 });
 export type CatalogueApplied = Static<typeof CatalogueApplied>;
 

@@ -118,7 +118,7 @@ export function createCustomerMachine(
       },
       isRetryFor: ({ context, event }, { target }: TargetParams) =>
         event.type === 'RetryRequested' &&
-        event.target === target &&
+        event.data.target === target &&
         !NOT_RETRYABLE.has(context.targets[target].status),
       isLive: ({ context }, { target }: TargetParams) =>
         context.targets[target].status !== 'deleted',

@@ -43,8 +43,8 @@ export function isStripeEvent(event: RecordedEvent): boolean {
 
 /** The JetStream dedupe id: one per intent attempt and outcome, so a re-sent outcome is stored once. */
 export function recordedEventMsgId(customerId: string, event: RecordedEvent): string {
-  const e = event as { intentId?: string; attempt?: number; target?: string; at: number };
-  const what = e.intentId ? `${e.intentId}:a${e.attempt ?? 0}` : `${e.target ?? ''}:${e.at}`;
+  const d = event.data as { intentId?: string; attempt?: number; target?: string };
+  const what = d.intentId ? `${d.intentId}:a${d.attempt ?? 0}` : `${d.target ?? ''}:${event.at}`;
   return `event:${customerId}:${event.type}:${what}`;
 }
 

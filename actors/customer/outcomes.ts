@@ -6,7 +6,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FailureKind } from '../../core/policy/retry.ts';
 import type { CanonicalFields } from '../../core/canonical.ts';
-import { At, CanonicalFieldsSchema, FailureKindSchema } from './schemas.ts';
+import { CanonicalFieldsSchema, FailureKindSchema, recordedEvent } from './schemas.ts';
 
 const intentId = Type.String();
 
@@ -18,29 +18,20 @@ export function targetOutcomeSchemas<const N extends string, const S extends str
   noun: N,
   system: S,
 ) {
-  const Created = Type.Object({
-    type: Type.Literal(`${noun}Created` as const),
+  const Created = recordedEvent(`${noun}Created` as const, {
     intentId,
     externalId: Type.String(),
-    at: At,
   });
-  const Updated = Type.Object({ type: Type.Literal(`${noun}Updated` as const), intentId, at: At });
-  const Deleted = Type.Object({ type: Type.Literal(`${noun}Deleted` as const), intentId, at: At });
+  const Updated = recordedEvent(`${noun}Updated` as const, { intentId });
+  const Deleted = recordedEvent(`${noun}Deleted` as const, { intentId });
   /** The lookup found our object: `fields` are its canonical values on the target. */
-  const Found = Type.Object({
-    type: Type.Literal(`${noun}Found` as const),
+  const Found = recordedEvent(`${noun}Found` as const, {
     intentId,
     externalId: Type.String(),
     fields: CanonicalFieldsSchema,
-    at: At,
   });
-  const NotFound = Type.Object({
-    type: Type.Literal(`${noun}NotFound` as const),
-    intentId,
-    at: At,
-  });
-  const CallFailed = Type.Object({
-    type: Type.Literal(`${system}CallFailed` as const),
+  const NotFound = recordedEvent(`${noun}NotFound` as const, { intentId });
+  const CallFailed = recordedEvent(`${system}CallFailed` as const, {
     intentId,
     failure: FailureKindSchema,
     /** Safe to log and show: never a secret or a request body. */
@@ -49,7 +40,6 @@ export function targetOutcomeSchemas<const N extends string, const S extends str
     attempt: Type.Integer({ minimum: 1 }),
     /** The target's own retry hint (Retry-After), honoured as a minimum delay. */
     retryAfterMs: Type.Optional(Type.Number({ minimum: 0 })),
-    at: At,
   });
   return {
     Created,

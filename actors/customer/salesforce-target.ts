@@ -35,22 +35,23 @@ function isSalesforceOutcome(event: MachineEvent): event is SalesforceOutcomeEve
 }
 
 function salesforceOutcome(event: SalesforceOutcomeEvent): TargetOutcome {
-  const { intentId, at } = event;
+  const { at } = event;
+  const { intentId } = event.data;
   switch (event.type) {
     case 'SalesforceAccountCreated':
-      return { kind: 'created', intentId, externalId: event.externalId, at };
+      return { kind: 'created', intentId, externalId: event.data.externalId, at };
     case 'SalesforceAccountUpdated':
       return { kind: 'updated', intentId, at };
     case 'SalesforceAccountDeleted':
       return { kind: 'deleted', intentId, at };
-    case 'SalesforceAccountFound':
-      return { kind: 'found', intentId, externalId: event.externalId, fields: event.fields, at };
+    case 'SalesforceAccountFound': {
+      const { externalId, fields } = event.data;
+      return { kind: 'found', intentId, externalId, fields, at };
+    }
     case 'SalesforceAccountNotFound':
       return { kind: 'not_found', intentId, at };
-    case 'SalesforceCallFailed': {
-      const { type: _type, ...rest } = event;
-      return { kind: 'failed', ...rest };
-    }
+    case 'SalesforceCallFailed':
+      return { kind: 'failed', ...event.data, at };
     default:
       return unreachable(event);
   }

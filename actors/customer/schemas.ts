@@ -1,6 +1,6 @@
 // TypeBox schemas for the canonical values the actor stores and exchanges with executors, so the
 // runtime can validate what it loads from KV and what executors report.
-import { Type } from '@sinclair/typebox';
+import { Type, type TProperties } from '@sinclair/typebox';
 import { Nullable } from '../../core/nullable.ts';
 import { FAILURE_KINDS } from '../../core/policy/retry.ts';
 
@@ -45,3 +45,12 @@ export const FailureKindSchema = Type.Union(FAILURE_KINDS.map((k) => Type.Litera
 
 /** Milliseconds since the epoch, recorded by the runtime when it created the event. */
 export const At = Type.Number({ minimum: 0 });
+
+/**
+ * A recorded event (an executor's outcome, an operator's request) as the actor consumes it: the
+ * message's `{ type, data }`, like a fact's, plus `at`. Its `metadata` (which actor, which Stripe
+ * account) is checked when the message is read and not kept.
+ */
+export function recordedEvent<const T extends string, P extends TProperties>(type: T, data: P) {
+  return Type.Object({ type: Type.Literal(type), data: Type.Object(data), at: At });
+}

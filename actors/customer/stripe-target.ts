@@ -33,32 +33,23 @@ function isStripeOutcome(event: MachineEvent): event is StripeOutcomeEvent {
 }
 
 function stripeOutcome(event: StripeOutcomeEvent): TargetOutcome {
+  const { at } = event;
+  const { intentId } = event.data;
   switch (event.type) {
     case 'StripeCustomerCreated':
-      return {
-        kind: 'created',
-        intentId: event.intentId,
-        externalId: event.externalId,
-        at: event.at,
-      };
+      return { kind: 'created', intentId, externalId: event.data.externalId, at };
     case 'StripeCustomerUpdated':
-      return { kind: 'updated', intentId: event.intentId, at: event.at };
+      return { kind: 'updated', intentId, at };
     case 'StripeCustomerDeleted':
-      return { kind: 'deleted', intentId: event.intentId, at: event.at };
-    case 'StripeCustomerFound':
-      return {
-        kind: 'found',
-        intentId: event.intentId,
-        externalId: event.externalId,
-        fields: event.fields,
-        at: event.at,
-      };
-    case 'StripeCustomerNotFound':
-      return { kind: 'not_found', intentId: event.intentId, at: event.at };
-    case 'StripeCallFailed': {
-      const { type: _type, ...rest } = event;
-      return { kind: 'failed', ...rest };
+      return { kind: 'deleted', intentId, at };
+    case 'StripeCustomerFound': {
+      const { externalId, fields } = event.data;
+      return { kind: 'found', intentId, externalId, fields, at };
     }
+    case 'StripeCustomerNotFound':
+      return { kind: 'not_found', intentId, at };
+    case 'StripeCallFailed':
+      return { kind: 'failed', ...event.data, at };
     default:
       return unreachable(event);
   }

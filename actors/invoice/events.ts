@@ -3,6 +3,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { InvoiceRequested } from '../../core/invoice.ts';
 import { At } from './intents.ts';
+import { recordedEvent } from '../customer/schemas.ts';
 import { InvoiceOutcomeSchema } from './outcomes.ts';
 
 /** The captured request, as the actor receives it: the message plus `at`. */
@@ -10,10 +11,7 @@ export const InvoiceRequestedEvent = Type.Composite([InvoiceRequested, Type.Obje
 export type InvoiceRequestedEvent = Static<typeof InvoiceRequestedEvent>;
 
 /** An operator's redrive of a failed invoice (`POST /dlq/:id/retry`), or "now" for a waiting retry. */
-export const InvoiceRetryRequested = Type.Object({
-  type: Type.Literal('InvoiceRetryRequested'),
-  at: At,
-});
+export const InvoiceRetryRequested = recordedEvent('InvoiceRetryRequested', {});
 
 /** Everything recorded besides the captured request: outcomes and operator requests. */
 export const InvoiceRecordedEventSchema = Type.Union([InvoiceOutcomeSchema, InvoiceRetryRequested]);

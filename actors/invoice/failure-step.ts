@@ -21,13 +21,14 @@ export function applyFailure(
   p: InvoiceIntent,
   o: Failed,
 ): InvoiceState {
-  const failures = s.failures + (countsTowardsFailure(o.failure) ? 1 : 0);
+  const failures = s.failures + (countsTowardsFailure(o.data.failure) ? 1 : 0);
   const counted: InvoiceState = { ...s, failures };
-  if (o.failure === 'permanent' || o.failure === 'not_found') return fail(counted, p, o.failure, o);
+  if (o.data.failure === 'permanent' || o.data.failure === 'not_found')
+    return fail(counted, p, o.data.failure, o);
   if (failures >= policies.retry.maxFailures) return fail(counted, p, 'exhausted', o);
   if (p.key === null) return retry(counted, policies, p, o);
   const stale = o.at - p.recordedAt > policies.retry.lookupAfterMs;
-  if (createMayHaveLanded(o.failure) || stale) {
+  if (createMayHaveLanded(o.data.failure) || stale) {
     // Stripe forgets keys after 24 h, so an old write is also looked up before it is resent.
     const wait = delayOf(policies, p.key, failures, o);
     return plan({ ...counted, pending: null, uncertain: true }, policies, o.at, o.at + wait);
@@ -48,7 +49,7 @@ function retry(
 
 /** The wait after the n-th failure, never shorter than Stripe's own Retry-After. */
 function delayOf(policies: InvoicePolicies, seed: string, n: number, o: Failed): number {
-  return Math.max(o.retryAfterMs ?? 0, backoffMs(Math.max(1, n), seed, policies.backoff));
+  return Math.max(o.data.retryAfterMs ?? 0, backoffMs(Math.max(1, n), seed, policies.backoff));
 }
 
 function fail(
@@ -57,7 +58,7 @@ function fail(
   failure: FailureKind | 'exhausted',
   o: Failed,
 ): InvoiceState {
-  const lastError: IssueError = { failure, reason: o.reason, at: o.at, intent: p };
+  const lastError: IssueError = { failure, reason: o.data.reason, at: o.at, intent: p };
   return { ...s, status: 'failed', pending: null, lastError };
 }
 

@@ -32,7 +32,6 @@ const Envelope = Type.Object({
   metadata: Type.Object({ invoice_id: Type.String() }),
 });
 
-
 export function encodeInvoiceEvent(
   invoiceId: string,
   customerId: string,
@@ -47,8 +46,8 @@ export function encodeInvoiceEvent(
  */
 export function invoiceEventMsgId(invoiceId: string, event: InvoiceRecordedEvent): string {
   if (event.type === 'InvoiceRetryRequested') return `event:${invoiceId}:${event.type}:${event.at}`;
-  const attempt = 'attempt' in event ? event.attempt : 0;
-  return `event:${invoiceId}:${event.type}:${event.intentId}:a${attempt}`;
+  const attempt = 'attempt' in event.data ? event.data.attempt : 0;
+  return `event:${invoiceId}:${event.type}:${event.data.intentId}:a${attempt}`;
 }
 
 /** A message of the invoice's subject, checked exactly as the live consumer and a rebuild accept it. */

@@ -22,9 +22,9 @@ const REPORTS: Record<
 
 export function acceptsOutcome(s: InvoiceState, o: InvoiceOutcome): boolean {
   const p = s.pending;
-  if (p === null || p.id !== o.intentId) return false;
+  if (p === null || p.id !== o.data.intentId) return false;
   if (o.type === 'InvoiceCallFailed' || o.type === 'StripeLinkMissing')
-    return o.attempt === p.attempt;
+    return o.data.attempt === p.attempt;
   return REPORTS[o.type] === p.type;
 }
 
@@ -38,14 +38,14 @@ export function applyOutcome(
   switch (o.type) {
     case 'StripeLinkFound':
       return plan(
-        { ...done(s), stripeCustomerId: o.stripeCustomerId, linkChecks: 0 },
+        { ...done(s), stripeCustomerId: o.data.stripeCustomerId, linkChecks: 0 },
         policies,
         o.at,
       );
     case 'StripeLinkMissing':
       return waitForLink(s, p, policies, o.at);
     case 'StripeInvoiceDrafted':
-      return plan({ ...done(s), stripeInvoiceId: o.stripeInvoiceId }, policies, o.at);
+      return plan({ ...done(s), stripeInvoiceId: o.data.stripeInvoiceId }, policies, o.at);
     case 'StripeInvoiceItemAdded':
       return p.type === 'AddStripeInvoiceItem'
         ? plan({ ...done(s), itemsAdded: withIndex(s.itemsAdded, p.params.index) }, policies, o.at)
@@ -54,9 +54,9 @@ export function applyOutcome(
       return plan(
         {
           ...done(s),
-          stripeStatus: o.status,
-          number: o.number,
-          hostedInvoiceUrl: o.hostedInvoiceUrl,
+          stripeStatus: o.data.status,
+          number: o.data.number,
+          hostedInvoiceUrl: o.data.hostedInvoiceUrl,
         },
         policies,
         o.at,
@@ -103,7 +103,7 @@ function settle(
 ): InvoiceState {
   const doubtful = nextStep(s);
   let next: InvoiceState = { ...done(s), uncertain: false, failures: s.failures };
-  const found = o.found;
+  const found = o.data.found;
   if (found !== null) {
     const items = s.request?.items.length ?? 0;
     next = {

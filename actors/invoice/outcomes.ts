@@ -3,38 +3,30 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Nullable } from '../../core/nullable.ts';
 import { targetOutcomeSchemas } from '../customer/outcomes.ts';
-import { At } from './intents.ts';
+import { recordedEvent } from '../customer/schemas.ts';
 
 const intentId = Type.String();
 
-export const StripeLinkFound = Type.Object({
-  type: Type.Literal('StripeLinkFound'),
+export const StripeLinkFound = recordedEvent('StripeLinkFound', {
   intentId,
   stripeCustomerId: Type.String(),
-  at: At,
 });
 
 /** The customer has no Stripe customer yet: the actor asks again later, without counting a failure. */
-export const StripeLinkMissing = Type.Object({
-  type: Type.Literal('StripeLinkMissing'),
+export const StripeLinkMissing = recordedEvent('StripeLinkMissing', {
   intentId,
   /** The lookup's attempt: each is its own recorded event, and a report on an earlier one is stale. */
   attempt: Type.Integer({ minimum: 1 }),
-  at: At,
 });
 
-export const StripeInvoiceDrafted = Type.Object({
-  type: Type.Literal('StripeInvoiceDrafted'),
+export const StripeInvoiceDrafted = recordedEvent('StripeInvoiceDrafted', {
   intentId,
   stripeInvoiceId: Type.String(),
-  at: At,
 });
 
-export const StripeInvoiceItemAdded = Type.Object({
-  type: Type.Literal('StripeInvoiceItemAdded'),
+export const StripeInvoiceItemAdded = recordedEvent('StripeInvoiceItemAdded', {
   intentId,
   stripeItemId: Type.String(),
-  at: At,
 });
 
 /** Stripe's statuses of an invoice. */
@@ -42,18 +34,15 @@ export const StripeInvoiceStatusSchema = Type.Union(
   ['draft', 'open', 'paid', 'void', 'uncollectible'].map((s) => Type.Literal(s)),
 );
 
-export const StripeInvoiceFinalized = Type.Object({
-  type: Type.Literal('StripeInvoiceFinalized'),
+export const StripeInvoiceFinalized = recordedEvent('StripeInvoiceFinalized', {
   intentId,
   status: StripeInvoiceStatusSchema,
   number: Nullable(Type.String()),
   hostedInvoiceUrl: Nullable(Type.String()),
-  at: At,
 });
 
 /** What a lookup found: nothing, or the invoice with the indexes of the items attached to it. */
-export const StripeInvoiceInspected = Type.Object({
-  type: Type.Literal('StripeInvoiceInspected'),
+export const StripeInvoiceInspected = recordedEvent('StripeInvoiceInspected', {
   intentId,
   found: Nullable(
     Type.Object({
@@ -64,7 +53,6 @@ export const StripeInvoiceInspected = Type.Object({
       items: Type.Array(Type.Integer({ minimum: 0 })),
     }),
   ),
-  at: At,
 });
 
 /** A failed call, as the customer actor's targets report one (`failure`, `reason`, `attempt`). */

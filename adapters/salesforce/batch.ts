@@ -105,7 +105,7 @@ async function deleteChunk(
     work,
     itemOutcome(work, results, i, now(), (_id, at) => ({
       type: 'SalesforceAccountDeleted',
-      intentId: work.intent.id,
+      data: { intentId: work.intent.id },
       at,
     })),
   ]);

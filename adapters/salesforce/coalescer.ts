@@ -174,7 +174,8 @@ export class SalesforceCoalescer {
   private withPause(outcome: SalesforceOutcomeEvent): SalesforceOutcomeEvent {
     const pause = this.o.quotaPauseMs;
     if (pause === undefined || outcome.type !== 'SalesforceCallFailed') return outcome;
-    if (outcome.failure !== 'rate_limited') return outcome;
-    return { ...outcome, retryAfterMs: Math.max(outcome.retryAfterMs ?? 0, pause) };
+    if (outcome.data.failure !== 'rate_limited') return outcome;
+    const retryAfterMs = Math.max(outcome.data.retryAfterMs ?? 0, pause);
+    return { ...outcome, data: { ...outcome.data, retryAfterMs } };
   }
 }

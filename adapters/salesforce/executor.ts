@@ -46,8 +46,12 @@ export function upsertedOutcome(
   at: number,
 ): SalesforceOutcomeEvent {
   return intent.op === 'create'
-    ? { type: 'SalesforceAccountCreated', intentId: intent.id, externalId: salesforceId, at }
-    : { type: 'SalesforceAccountUpdated', intentId: intent.id, at };
+    ? {
+        type: 'SalesforceAccountCreated',
+        data: { intentId: intent.id, externalId: salesforceId },
+        at,
+      }
+    : { type: 'SalesforceAccountUpdated', data: { intentId: intent.id }, at };
 }
 
 export async function executeSalesforceIntent(
@@ -83,16 +87,14 @@ async function run(
     }
     case 'DeleteSalesforceAccount': {
       await conn.destroy(target.object, intent.params.externalId);
-      return { type: 'SalesforceAccountDeleted', ...done, at: now() };
+      return { type: 'SalesforceAccountDeleted', data: done, at: now() };
     }
     case 'FindSalesforceAccount': {
       const found = await findByExternalId(conn, target, intent.params.rtwsId);
-      if (found === null) return { type: 'SalesforceAccountNotFound', ...done, at: now() };
+      if (found === null) return { type: 'SalesforceAccountNotFound', data: done, at: now() };
       return {
         type: 'SalesforceAccountFound',
-        ...done,
-        externalId: found.Id,
-        fields: fieldsOfRecord(fieldMapOf(target), found),
+        data: { ...done, externalId: found.Id, fields: fieldsOfRecord(fieldMapOf(target), found) },
         at: now(),
       };
     }

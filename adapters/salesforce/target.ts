@@ -32,10 +32,7 @@ export function failedOutcome(
 ): SalesforceOutcomeEvent {
   return {
     type: 'SalesforceCallFailed',
-    intentId: intent.id,
-    failure,
-    reason,
-    attempt: intent.attempt,
+    data: { intentId: intent.id, failure, reason, attempt: intent.attempt },
     at,
   };
 }

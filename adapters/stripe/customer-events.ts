@@ -66,13 +66,15 @@ export function parseCustomerEvent(data: Uint8Array): ParsedCustomerEvent {
     ok: true,
     observed: {
       type: 'StripeCustomerObserved',
-      eventId: event.id,
-      eventType: event.type as StripeCustomerObserved['eventType'],
-      stripeId: object.id,
-      created: event.created,
-      key: event.request?.idempotency_key ?? null,
-      fields: fieldsOf(object),
-      rtwsId: typeof rtwsId === 'string' && rtwsId !== '' ? rtwsId : null,
+      data: {
+        eventId: event.id,
+        eventType: event.type as StripeCustomerObserved['data']['eventType'],
+        stripeId: object.id,
+        created: event.created,
+        key: event.request?.idempotency_key ?? null,
+        fields: fieldsOf(object),
+        rtwsId: typeof rtwsId === 'string' && rtwsId !== '' ? rtwsId : null,
+      },
     },
   };
 }

@@ -74,32 +74,32 @@ export async function executeStripeIntent(
           params.metadata = { ...(params.metadata as object), rtws_id: intent.params.setRtwsId };
         }
         await stripe.customers.update(intent.params.externalId, params, keyed(intent.key));
-        return { type: 'StripeCustomerUpdated', ...done, at: now() };
+        return { type: 'StripeCustomerUpdated', data: done, at: now() };
       }
       case 'DeleteStripeCustomer': {
         await stripe.customers.del(intent.params.externalId);
-        return { type: 'StripeCustomerDeleted', ...done, at: now() };
+        return { type: 'StripeCustomerDeleted', data: done, at: now() };
       }
       case 'FindStripeCustomer': {
         const found = await findByRtwsId(stripe, intent.params.rtwsId, intent.params.createdSince);
         return found
           ? {
               type: 'StripeCustomerFound',
-              ...done,
-              externalId: found.id,
-              fields: fieldsOf(found),
+              data: { ...done, externalId: found.id, fields: fieldsOf(found) },
               at: now(),
             }
-          : { type: 'StripeCustomerNotFound', ...done, at: now() };
+          : { type: 'StripeCustomerNotFound', data: done, at: now() };
       }
       case 'FetchStripeCustomer': {
         const c = await stripe.customers.retrieve(intent.params.externalId);
         const gone = c.deleted === true;
         return {
           type: 'StripeCustomerFetched',
-          ...done,
-          fields: gone ? null : fieldsOf(c),
-          rtwsId: gone ? null : (c.metadata?.rtws_id ?? null),
+          data: {
+            ...done,
+            fields: gone ? null : fieldsOf(c),
+            rtwsId: gone ? null : (c.metadata?.rtws_id ?? null),
+          },
           at: now(),
         };
       }
@@ -116,10 +116,12 @@ export async function executeStripeIntent(
       const { failure, reason } = classifyStripeError(notSent.cause);
       return {
         type: 'StripeCallFailed',
-        ...done,
-        failure: notSentFailure(failure),
-        reason: `${notSent.message}: ${reason}`,
-        attempt: intent.attempt,
+        data: {
+          ...done,
+          failure: notSentFailure(failure),
+          reason: `${notSent.message}: ${reason}`,
+          attempt: intent.attempt,
+        },
         at: now(),
       };
     }
@@ -130,19 +132,13 @@ export async function executeStripeIntent(
       const at = now();
       return {
         type: 'StripeCustomerFetched',
-        ...done,
-        fields: null,
-        rtwsId: null,
-        missing: true,
+        data: { ...done, fields: null, rtwsId: null, missing: true },
         at,
       };
     }
     return {
       type: 'StripeCallFailed',
-      ...done,
-      failure,
-      reason,
-      attempt: intent.attempt,
+      data: { ...done, failure, reason, attempt: intent.attempt },
       at: now(),
     };
   }
@@ -169,11 +165,13 @@ async function movedSinceDecided(
   if (moved.length === 0) return undefined;
   return {
     type: 'StripeCallFailed',
-    intentId: intent.id,
-    failure: 'target_moved',
-    reason: `not sent: ${moved.join(', ')} changed on Stripe since this push was decided; waiting for the event that says when`,
-    attempt: intent.attempt,
-    retryAfterMs: HELD_PUSH_RETRY_MS,
+    data: {
+      intentId: intent.id,
+      failure: 'target_moved',
+      reason: `not sent: ${moved.join(', ')} changed on Stripe since this push was decided; waiting for the event that says when`,
+      attempt: intent.attempt,
+      retryAfterMs: HELD_PUSH_RETRY_MS,
+    },
     at: now(),
   };
 }
@@ -188,15 +186,16 @@ async function create(
 ): Promise<StripeOutcomeEvent> {
   try {
     const c = await stripe.customers.create(createParams(intent.params), keyed(intent.key));
-    return { type: 'StripeCustomerCreated', intentId: intent.id, externalId: c.id, at: now() };
+    return {
+      type: 'StripeCustomerCreated',
+      data: { intentId: intent.id, externalId: c.id },
+      at: now(),
+    };
   } catch (err) {
     const { failure, reason } = classifyStripeError(err);
     return {
       type: 'StripeCallFailed',
-      intentId: intent.id,
-      failure,
-      reason,
-      attempt: intent.attempt,
+      data: { intentId: intent.id, failure, reason, attempt: intent.attempt },
       at: now(),
     };
   }
@@ -220,20 +219,24 @@ async function createUnlessMatched(
     case 'matched':
       return {
         type: 'StripeCustomerMatched',
-        intentId: intent.id,
-        stripeId: found.customer.id,
-        fields: fieldsOf(found.customer),
-        policy: match.merge,
-        rtwsId: found.customer.metadata?.rtws_id || null,
+        data: {
+          intentId: intent.id,
+          stripeId: found.customer.id,
+          fields: fieldsOf(found.customer),
+          policy: match.merge,
+          rtwsId: found.customer.metadata?.rtws_id || null,
+        },
         at: now(),
       };
     case 'ambiguous':
       return {
         type: 'StripeCallFailed',
-        intentId: intent.id,
-        failure: 'permanent',
-        reason: ambiguousReason(found.ids),
-        attempt: intent.attempt,
+        data: {
+          intentId: intent.id,
+          failure: 'permanent',
+          reason: ambiguousReason(found.ids),
+          attempt: intent.attempt,
+        },
         at: now(),
       };
     default: {
@@ -252,11 +255,13 @@ export const LOOKUP_PACE_WAIT_MS = 1_000;
 function searchBudgetSpent(intent: CreateIntent, waitMs: number, now: Clock): StripeOutcomeEvent {
   return {
     type: 'StripeCallFailed',
-    intentId: intent.id,
-    failure: 'rate_limited',
-    reason: `not sent: lookups before creates are paced to the Stripe search budget; next turn in ${Math.ceil(waitMs)} ms`,
-    attempt: intent.attempt,
-    retryAfterMs: Math.ceil(waitMs),
+    data: {
+      intentId: intent.id,
+      failure: 'rate_limited',
+      reason: `not sent: lookups before creates are paced to the Stripe search budget; next turn in ${Math.ceil(waitMs)} ms`,
+      attempt: intent.attempt,
+      retryAfterMs: Math.ceil(waitMs),
+    },
     at: now(),
   };
 }

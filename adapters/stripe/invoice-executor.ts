@@ -13,7 +13,7 @@ import { classifyStripeError } from './classify.ts';
 
 type Clock = () => number;
 type Found = NonNullable<
-  Extract<InvoiceRecordedEvent, { type: 'StripeInvoiceInspected' }>['found']
+  Extract<InvoiceRecordedEvent, { type: 'StripeInvoiceInspected' }>['data']['found']
 >;
 
 export async function executeInvoiceIntent(
@@ -38,7 +38,11 @@ export async function executeInvoiceIntent(
           },
           keyed(intent.key),
         );
-        return { type: 'StripeInvoiceDrafted', ...done, stripeInvoiceId: invoice.id, at: now() };
+        return {
+          type: 'StripeInvoiceDrafted',
+          data: { ...done, stripeInvoiceId: invoice.id },
+          at: now(),
+        };
       }
       case 'AddStripeInvoiceItem': {
         const p = intent.params;
@@ -54,7 +58,11 @@ export async function executeInvoiceIntent(
           },
           keyed(intent.key),
         );
-        return { type: 'StripeInvoiceItemAdded', ...done, stripeItemId: item.id, at: now() };
+        return {
+          type: 'StripeInvoiceItemAdded',
+          data: { ...done, stripeItemId: item.id },
+          at: now(),
+        };
       }
       case 'FinalizeStripeInvoice': {
         const invoice = await stripe.invoices.finalizeInvoice(
@@ -64,16 +72,18 @@ export async function executeInvoiceIntent(
         );
         return {
           type: 'StripeInvoiceFinalized',
-          ...done,
-          status: statusOf(invoice),
-          number: invoice.number ?? null,
-          hostedInvoiceUrl: invoice.hosted_invoice_url ?? null,
+          data: {
+            ...done,
+            status: statusOf(invoice),
+            number: invoice.number ?? null,
+            hostedInvoiceUrl: invoice.hosted_invoice_url ?? null,
+          },
           at: now(),
         };
       }
       case 'InspectStripeInvoice': {
         const found = await inspect(stripe, intent.params);
-        return { type: 'StripeInvoiceInspected', ...done, found, at: now() };
+        return { type: 'StripeInvoiceInspected', data: { ...done, found }, at: now() };
       }
       default: {
         const never: never = intent;
@@ -82,7 +92,11 @@ export async function executeInvoiceIntent(
     }
   } catch (err) {
     const failed = classifyStripeError(err);
-    return { type: 'InvoiceCallFailed', ...done, ...failed, attempt: intent.attempt, at: now() };
+    return {
+      type: 'InvoiceCallFailed',
+      data: { ...done, ...failed, attempt: intent.attempt },
+      at: now(),
+    };
   }
 }
 

@@ -173,10 +173,12 @@ const confirmed =
   (answer: 'missing' | 'deleted'): Step =>
   (w) => ({
     type: 'StripeCustomerFetched',
-    intentId: pending(w).id,
-    fields: null,
-    rtwsId: null,
-    ...(answer === 'missing' ? { missing: true } : {}),
+    data: {
+      intentId: pending(w).id,
+      fields: null,
+      rtwsId: null,
+      ...(answer === 'missing' ? { missing: true } : {}),
+    },
     at: w.now,
   });
 
@@ -238,19 +240,15 @@ test('an outcome for an intent that is not the pending one is ignored', () => {
   const before = persisted(w);
   const stale = when(
     w,
-    (x) => ({ type: 'StripeCustomerUpdated', intentId: 'stripe-1', at: x.now }),
+    (x) => ({ type: 'StripeCustomerUpdated', data: { intentId: 'stripe-1' }, at: x.now }),
     (x) => ({
       type: 'StripeCustomerCreated',
-      intentId: 'stripe-99',
-      externalId: 'cus_X',
+      data: { intentId: 'stripe-99', externalId: 'cus_X' },
       at: x.now,
     }),
     (x) => ({
       type: 'StripeCallFailed',
-      intentId: 'stripe-1',
-      failure: 'permanent',
-      reason: 'old',
-      attempt: 1,
+      data: { intentId: 'stripe-1', failure: 'permanent', reason: 'old', attempt: 1 },
       at: x.now,
     }),
   );
@@ -275,10 +273,7 @@ test('the retry policy is injected into the machine', () => {
     const p = s.context.targets.stripe.pending!;
     const event = {
       type: 'StripeCallFailed' as const,
-      intentId: p.id,
-      failure: 'transient' as const,
-      reason: '503',
-      attempt: p.attempt,
+      data: { intentId: p.id, failure: 'transient' as const, reason: '503', attempt: p.attempt },
       at,
     };
     return decide(s, event, machine);

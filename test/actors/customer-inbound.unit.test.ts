@@ -40,13 +40,15 @@ const observed =
   (fields: Partial<CanonicalFields>, o: Seen = {}): Step =>
   (w) => ({
     type: 'StripeCustomerObserved',
-    eventId: o.eventId ?? `evt_${++n}`,
-    eventType: o.type ?? 'customer.updated',
-    stripeId: o.stripeId ?? STRIPE_ID,
-    created: o.created ?? Math.floor(w.now / 1000) + 1,
-    key: o.key ?? null,
-    fields: { ...BASE, ...fields },
-    rtwsId: o.rtwsId === undefined ? CUSTOMER : o.rtwsId,
+    data: {
+      eventId: o.eventId ?? `evt_${++n}`,
+      eventType: o.type ?? 'customer.updated',
+      stripeId: o.stripeId ?? STRIPE_ID,
+      created: o.created ?? Math.floor(w.now / 1000) + 1,
+      key: o.key ?? null,
+      fields: { ...BASE, ...fields },
+      rtwsId: o.rtwsId === undefined ? CUSTOMER : o.rtwsId,
+    },
     at: w.now,
   });
 
@@ -54,9 +56,11 @@ const fetched =
   (fields: Partial<CanonicalFields> | null): Step =>
   (w) => ({
     type: 'StripeCustomerFetched',
-    intentId: pending(w).id,
-    fields: fields === null ? null : { ...BASE, ...fields },
-    rtwsId: CUSTOMER,
+    data: {
+      intentId: pending(w).id,
+      fields: fields === null ? null : { ...BASE, ...fields },
+      rtwsId: CUSTOMER,
+    },
     at: w.now,
   });
 
@@ -65,9 +69,7 @@ const applied =
   (version: number | null, error: string | null = null): Step =>
   (w) => ({
     type: 'CatalogueApplied',
-    intentId: applies(w)[0]!.id,
-    version,
-    error,
+    data: { intentId: applies(w)[0]!.id, version, error },
     at: w.now,
   });
 
@@ -255,7 +257,7 @@ test("our own delete's echo meets the tombstone", () => {
   const w = given(created(), stripeCreated(STRIPE_ID), deleted(2));
   const done = when(w, (x) => ({
     type: 'StripeCustomerDeleted',
-    intentId: pending(x).id,
+    data: { intentId: pending(x).id },
     at: x.now,
   }));
   const echo = when(done, observed({}, { type: 'customer.deleted' }));
@@ -336,10 +338,7 @@ test('a field Postgres changed again before the write is left to Postgres, and p
   assert.equal(write?.expected, { name: 'Ada Lovelace', email: 'ada@example.com' });
   const reported = when(w, (x) => ({
     type: 'CatalogueApplied',
-    intentId: write!.id,
-    version: 3,
-    kept: { name: 'From API' },
-    error: null,
+    data: { intentId: write!.id, version: 3, kept: { name: 'From API' }, error: null },
     at: x.now,
   }));
   // The API's later name stands, and goes to Stripe before its fact has even arrived.
@@ -460,9 +459,11 @@ test("our write's echo while it is pending does not supersede it", () => {
 test('a match links an unlinked customer; the Stripe customer keeps each value it has', () => {
   const matched: Step = (x) => ({
     type: 'StripeCustomerMatched',
-    stripeId: 'cus_EXISTING',
-    fields: { ...BASE, name: 'Stripe Name', phone: '+1 555 0101', address: null },
-    policy: 'stripe',
+    data: {
+      stripeId: 'cus_EXISTING',
+      fields: { ...BASE, name: 'Stripe Name', phone: '+1 555 0101', address: null },
+      policy: 'stripe',
+    },
     at: x.now,
   });
   // With a create of ours pending, a match would make a second link: it is ignored.
@@ -491,9 +492,11 @@ test('a match under the catalogue policy keeps every catalogue value and pushes 
   const fresh = when(given(created()), stripeFailed('permanent'));
   const linked = when(fresh, (x) => ({
     type: 'StripeCustomerMatched',
-    stripeId: 'cus_EXISTING',
-    fields: { ...BASE, name: 'Stripe Name' },
-    policy: 'catalogue',
+    data: {
+      stripeId: 'cus_EXISTING',
+      fields: { ...BASE, name: 'Stripe Name' },
+      policy: 'catalogue',
+    },
     at: x.now,
   }));
   assert.equal(applies(linked)[0]?.patch, {});

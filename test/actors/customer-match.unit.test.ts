@@ -32,11 +32,13 @@ const matched =
   ): Step =>
   (w) => ({
     type: 'StripeCustomerMatched',
-    intentId: o.intentId ?? pending(w).id,
-    stripeId: EXISTING,
-    fields: { ...BASE, ...fields },
-    policy: o.policy ?? 'stripe',
-    rtwsId: o.rtwsId === undefined ? CUSTOMER : o.rtwsId,
+    data: {
+      intentId: o.intentId ?? pending(w).id,
+      stripeId: EXISTING,
+      fields: { ...BASE, ...fields },
+      policy: o.policy ?? 'stripe',
+      rtwsId: o.rtwsId === undefined ? CUSTOMER : o.rtwsId,
+    },
     at: w.now,
   });
 

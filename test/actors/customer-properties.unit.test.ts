@@ -90,10 +90,12 @@ function successFor(p: Intent, found: boolean, known: CanonicalFields | null): S
       // The retrieve that confirms a 404: still there after all, or absent (a broken link).
       return (w) => ({
         type: 'StripeCustomerFetched',
-        intentId: p.id,
-        fields: found ? known : null,
-        rtwsId: found ? CUSTOMER : null,
-        ...(found ? {} : { missing: true }),
+        data: {
+          intentId: p.id,
+          fields: found ? known : null,
+          rtwsId: found ? CUSTOMER : null,
+          ...(found ? {} : { missing: true }),
+        },
         at: w.now,
       });
     default:
@@ -117,7 +119,7 @@ function stepFor(w: World, a: Action): Step | null {
     case 'fail':
       return stripe(w).pending ? stripeFailed(a.failure) : null;
     case 'staleOutcome':
-      return (x) => ({ type: 'StripeCustomerUpdated', intentId: 'stripe-0', at: x.now });
+      return (x) => ({ type: 'StripeCustomerUpdated', data: { intentId: 'stripe-0' }, at: x.now });
     case 'retry':
       return retryRequested();
     default:
@@ -162,7 +164,7 @@ function run(actions: Action[]): World {
 }
 
 function intentIdOf(event: CustomerEvent): string | null {
-  return 'intentId' in event ? (event.intentId ?? null) : null;
+  return 'intentId' in event.data ? (event.data.intentId ?? null) : null;
 }
 
 /** Quiet: every call succeeds and a failed target is redriven, until nothing is pending. */

@@ -38,7 +38,7 @@ test('a resync offers the customer to a target never asked, and changes nothing 
     forgetTargetAccount(persist(w.snapshot) as PersistedCustomer, 'stripe'),
   );
   const resync = (s: typeof forgotten) =>
-    decide(s, { type: 'RetryRequested', target: 'stripe', at: w.now });
+    decide(s, { type: 'RetryRequested', data: { target: 'stripe' }, at: w.now });
   const offered = resync(forgotten);
   assert.is(offered.snapshot.context.targets.stripe.pending?.op, 'create');
   assert.equal(resync(w.snapshot).intents, [], 'a synced target holds the desired content');

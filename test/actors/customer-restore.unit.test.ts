@@ -25,7 +25,7 @@ test('a snapshot persisted as JSON and restored decides exactly as the live one'
   const loaded = restore(JSON.parse(JSON.stringify(persist(w.snapshot))));
   const outcome = {
     type: 'StripeCustomerUpdated' as const,
-    intentId: pending(w).id,
+    data: { intentId: pending(w).id },
     at: w.now + 10_000,
   };
   const live = decide(w.snapshot, outcome);

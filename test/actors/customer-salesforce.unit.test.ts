@@ -114,8 +114,15 @@ test('a spent quota pauses the target for minutes, never fails it, and loses no 
 test('a spent quota whose outcome names a pause waits that long, shorter or longer', () => {
   const withPause = (ms: number) =>
     when(linked(), updated({ name: 'Ada King' }, 2), (w) => ({
-      ...sfFailed('rate_limited')(w),
-      retryAfterMs: ms,
+      type: 'SalesforceCallFailed',
+      data: {
+        intentId: sfPending(w).id,
+        failure: 'rate_limited',
+        reason: 'salesforce said rate_limited',
+        attempt: sfPending(w).attempt,
+        retryAfterMs: ms,
+      },
+      at: w.now,
     }));
   for (const ms of [30_000, 2 * SALESFORCE_QUOTA_PAUSE_MS]) {
     const w = withPause(ms);

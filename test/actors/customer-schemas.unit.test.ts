@@ -42,13 +42,17 @@ test('the target state and its pending intent pass their schemas', () => {
 });
 
 test('malformed reports are rejected', () => {
-  const base = { type: 'StripeCallFailed', intentId: 'stripe-1', reason: 'x', attempt: 1, at: 1 };
-  assert.ok(Value.Check(StripeOutcomes.CallFailed, { ...base, failure: 'transient' }));
-  assert.not.ok(Value.Check(CustomerEventSchema, { ...base, failure: 'teapot' }));
+  const failed = (failure: string) => ({
+    type: 'StripeCallFailed',
+    data: { intentId: 'stripe-1', failure, reason: 'x', attempt: 1 },
+    at: 1,
+  });
+  assert.ok(Value.Check(StripeOutcomes.CallFailed, failed('transient')));
+  assert.not.ok(Value.Check(CustomerEventSchema, failed('teapot')));
   assert.not.ok(
     Value.Check(CustomerEventSchema, {
       type: 'StripeCustomerCreated',
-      intentId: 'stripe-1',
+      data: { intentId: 'stripe-1' },
       at: 1,
     }),
   );

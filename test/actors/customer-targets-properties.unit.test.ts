@@ -86,10 +86,7 @@ function successFor(t: TargetName, p: Intent, found: boolean): Step {
       // Only Stripe confirms a 404 by a retrieve: here it finds the customer absent.
       return (w) => ({
         type: 'StripeCustomerFetched',
-        intentId: p.id,
-        fields: null,
-        rtwsId: null,
-        missing: true,
+        data: { intentId: p.id, fields: null, rtwsId: null, missing: true },
         at: w.now,
       });
     default:
@@ -114,7 +111,7 @@ function stepFor(w: World, a: Action): Step | null {
       if (w.snapshot.context.targets[a.target].pending === null) return null;
       return a.target === 'salesforce' ? sfFailed(a.failure) : stripeFailed(a.failure);
     case 'retry':
-      return (x) => ({ type: 'RetryRequested', target: a.target, at: x.now });
+      return (x) => ({ type: 'RetryRequested', data: { target: a.target }, at: x.now });
     default:
       throw new Error(`unknown action ${JSON.stringify(a satisfies never)}`);
   }
@@ -141,7 +138,7 @@ function settle(w: World): World {
       ['failed', 'unlinked'].includes(world.snapshot.context.targets[x].status),
     );
     if (t !== undefined)
-      world = when(world, (x) => ({ type: 'RetryRequested', target: t, at: x.now }));
+      world = when(world, (x) => ({ type: 'RetryRequested', data: { target: t }, at: x.now }));
     const busy = TARGETS.find((x) => world.snapshot.context.targets[x].pending !== null);
     if (busy === undefined) return world;
     world = when(world, successFor(busy, world.snapshot.context.targets[busy].pending!, false));

@@ -90,48 +90,47 @@ export const stripeCreated =
   (externalId = 'cus_A1'): Step =>
   (w) => ({
     type: 'StripeCustomerCreated',
-    intentId: pending(w).id,
-    externalId,
+    data: { intentId: pending(w).id, externalId },
     at: w.now,
   });
 export const stripeUpdated = (): Step => (w) => ({
   type: 'StripeCustomerUpdated',
-  intentId: pending(w).id,
+  data: { intentId: pending(w).id },
   at: w.now,
 });
 export const stripeDeleted = (): Step => (w) => ({
   type: 'StripeCustomerDeleted',
-  intentId: pending(w).id,
+  data: { intentId: pending(w).id },
   at: w.now,
 });
 export const stripeFound =
   (externalId: string, fields: CanonicalFields): Step =>
   (w) => ({
     type: 'StripeCustomerFound',
-    intentId: pending(w).id,
-    externalId,
-    fields,
+    data: { intentId: pending(w).id, externalId, fields },
     at: w.now,
   });
 export const stripeNotFound = (): Step => (w) => ({
   type: 'StripeCustomerNotFound',
-  intentId: pending(w).id,
+  data: { intentId: pending(w).id },
   at: w.now,
 });
 export const stripeFailed =
   (failure: FailureKind, options: { retryAfterMs?: number; at?: number } = {}): Step =>
   (w) => ({
     type: 'StripeCallFailed',
-    intentId: pending(w).id,
-    failure,
-    reason: `stripe said ${failure}`,
-    attempt: pending(w).attempt,
-    ...(options.retryAfterMs === undefined ? {} : { retryAfterMs: options.retryAfterMs }),
+    data: {
+      intentId: pending(w).id,
+      failure,
+      reason: `stripe said ${failure}`,
+      attempt: pending(w).attempt,
+      ...(options.retryAfterMs === undefined ? {} : { retryAfterMs: options.retryAfterMs }),
+    },
     at: options.at ?? w.now,
   });
 export const retryRequested = (): Step => (w) => ({
   type: 'RetryRequested',
-  target: 'stripe',
+  data: { target: 'stripe' },
   at: w.now,
 });
 /** Replays an event already fed, as a redelivery would. */

@@ -24,43 +24,47 @@ export const sfPending = (w: World): Intent => {
 
 export const sfCreated =
   (externalId = '001000000000001AAA'): Step =>
-  (w) => ({ type: 'SalesforceAccountCreated', intentId: sfPending(w).id, externalId, at: w.now });
+  (w) => ({
+    type: 'SalesforceAccountCreated',
+    data: { intentId: sfPending(w).id, externalId },
+    at: w.now,
+  });
 export const sfUpdated = (): Step => (w) => ({
   type: 'SalesforceAccountUpdated',
-  intentId: sfPending(w).id,
+  data: { intentId: sfPending(w).id },
   at: w.now,
 });
 export const sfDeleted = (): Step => (w) => ({
   type: 'SalesforceAccountDeleted',
-  intentId: sfPending(w).id,
+  data: { intentId: sfPending(w).id },
   at: w.now,
 });
 export const sfFound =
   (externalId: string, fields: CanonicalFields): Step =>
   (w) => ({
     type: 'SalesforceAccountFound',
-    intentId: sfPending(w).id,
-    externalId,
-    fields,
+    data: { intentId: sfPending(w).id, externalId, fields },
     at: w.now,
   });
 export const sfNotFound = (): Step => (w) => ({
   type: 'SalesforceAccountNotFound',
-  intentId: sfPending(w).id,
+  data: { intentId: sfPending(w).id },
   at: w.now,
 });
 export const sfFailed =
   (failure: FailureKind, at?: number): Step =>
   (w) => ({
     type: 'SalesforceCallFailed',
-    intentId: sfPending(w).id,
-    failure,
-    reason: `salesforce said ${failure}`,
-    attempt: sfPending(w).attempt,
+    data: {
+      intentId: sfPending(w).id,
+      failure,
+      reason: `salesforce said ${failure}`,
+      attempt: sfPending(w).attempt,
+    },
     at: at ?? w.now,
   });
 export const sfRetryRequested = (): Step => (w) => ({
   type: 'RetryRequested',
-  target: 'salesforce',
+  data: { target: 'salesforce' },
   at: w.now,
 });

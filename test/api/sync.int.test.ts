@@ -75,10 +75,7 @@ test('after the actor ran: per target status, versions, the pending intent with 
   }).snapshot;
   snap = decide(snap, {
     type: 'StripeCallFailed',
-    intentId: 'stripe-1',
-    failure: 'uncertain',
-    reason: 'HTTP 500: api_error',
-    attempt: 1,
+    data: { intentId: 'stripe-1', failure: 'uncertain', reason: 'HTTP 500: api_error', attempt: 1 },
     at: at + 1000,
   }).snapshot;
   await ctx.store.save(customer.id, encodeActor(snap), undefined);

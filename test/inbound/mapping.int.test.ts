@@ -100,19 +100,21 @@ test('an event is read into canonical content, with its key and rtws_id', () => 
   if (!parsed.ok) return;
   assert.equal(parsed.observed, {
     type: 'StripeCustomerObserved',
-    eventId: 'evt_1',
-    eventType: 'customer.updated',
-    stripeId: 'cus_1',
-    created: 1_700_000_000,
-    key: 'rtws-x-2-update',
-    fields: {
-      name: 'Ada',
-      email: 'ada@example.com',
-      phone: null,
-      address: null,
-      metadata: { plan: 'gold' },
+    data: {
+      eventId: 'evt_1',
+      eventType: 'customer.updated',
+      stripeId: 'cus_1',
+      created: 1_700_000_000,
+      key: 'rtws-x-2-update',
+      fields: {
+        name: 'Ada',
+        email: 'ada@example.com',
+        phone: null,
+        address: null,
+        metadata: { plan: 'gold' },
+      },
+      rtwsId: 'abc',
     },
-    rtwsId: 'abc',
   });
 });
 

@@ -69,30 +69,28 @@ export const requested =
     at: w.now,
   });
 
-const on = (w: World) => ({ intentId: pending(w).id, at: w.now });
+const on = (w: World) => ({ intentId: pending(w).id });
 
 export const linkFound =
   (stripeCustomerId = 'cus_A1'): Step =>
-  (w) => ({ type: 'StripeLinkFound', ...on(w), stripeCustomerId });
+  (w) => ({ type: 'StripeLinkFound', data: { ...on(w), stripeCustomerId }, at: w.now });
 export const linkMissing = (): Step => (w) => ({
   type: 'StripeLinkMissing',
-  ...on(w),
-  attempt: pending(w).attempt,
+  data: { ...on(w), attempt: pending(w).attempt },
+  at: w.now,
 });
 export const drafted =
   (stripeInvoiceId = 'in_1'): Step =>
-  (w) => ({ type: 'StripeInvoiceDrafted', ...on(w), stripeInvoiceId });
+  (w) => ({ type: 'StripeInvoiceDrafted', data: { ...on(w), stripeInvoiceId }, at: w.now });
 export const itemAdded =
   (stripeItemId = 'ii_1'): Step =>
-  (w) => ({ type: 'StripeInvoiceItemAdded', ...on(w), stripeItemId });
+  (w) => ({ type: 'StripeInvoiceItemAdded', data: { ...on(w), stripeItemId }, at: w.now });
 export const finalized =
   (number = 'ABC-0001', url = 'https://invoice.example/i/1'): Step =>
   (w) => ({
     type: 'StripeInvoiceFinalized',
-    ...on(w),
-    status: 'open',
-    number,
-    hostedInvoiceUrl: url,
+    data: { ...on(w), status: 'open', number, hostedInvoiceUrl: url },
+    at: w.now,
   });
 export const inspected =
   (
@@ -106,25 +104,30 @@ export const inspected =
   ): Step =>
   (w) => ({
     type: 'StripeInvoiceInspected',
-    ...on(w),
-    found: found && {
-      stripeInvoiceId: found.stripeInvoiceId,
-      status: found.status ?? 'draft',
-      number: found.number ?? null,
-      hostedInvoiceUrl: found.hostedInvoiceUrl ?? null,
-      items: found.items ?? [],
+    data: {
+      ...on(w),
+      found: found && {
+        stripeInvoiceId: found.stripeInvoiceId,
+        status: found.status ?? 'draft',
+        number: found.number ?? null,
+        hostedInvoiceUrl: found.hostedInvoiceUrl ?? null,
+        items: found.items ?? [],
+      },
     },
+    at: w.now,
   });
 export const failed =
   (failure: FailureKind, reason = `stripe said ${failure}`): Step =>
   (w) => ({
     type: 'InvoiceCallFailed',
-    ...on(w),
-    failure,
-    reason,
-    attempt: pending(w).attempt,
+    data: { ...on(w), failure, reason, attempt: pending(w).attempt },
+    at: w.now,
   });
-export const retryRequested = (): Step => (w) => ({ type: 'InvoiceRetryRequested', at: w.now });
+export const retryRequested = (): Step => (w) => ({
+  type: 'InvoiceRetryRequested',
+  data: {},
+  at: w.now,
+});
 /** Feeds an event already fed, as a redelivery would. */
 export const again =
   (event: InvoiceEvent): Step =>

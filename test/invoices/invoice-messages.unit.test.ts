@@ -16,10 +16,12 @@ const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)
 test('a recorded outcome comes back as the event it was, with the stream’s instant', () => {
   const event: InvoiceRecordedEvent = {
     type: 'StripeInvoiceFinalized',
-    intentId: 'invoice-4',
-    status: 'open',
-    number: 'ABC-0001',
-    hostedInvoiceUrl: 'https://invoice.example/i/1',
+    data: {
+      intentId: 'invoice-4',
+      status: 'open',
+      number: 'ABC-0001',
+      hostedInvoiceUrl: 'https://invoice.example/i/1',
+    },
     at: 1,
   };
   const wire = encodeInvoiceEvent(INVOICE, CUSTOMER, event);
@@ -45,8 +47,7 @@ test('the captured request parses; one for another invoice does not', () => {
 test('each retry of the link lookup is recorded anew, a resend of one is not', () => {
   const missing = (attempt: number): InvoiceRecordedEvent => ({
     type: 'StripeLinkMissing',
-    intentId: 'invoice-1',
-    attempt,
+    data: { intentId: 'invoice-1', attempt },
     at: AT + attempt,
   });
   assert.is.not(invoiceEventMsgId(INVOICE, missing(1)), invoiceEventMsgId(INVOICE, missing(2)));

@@ -119,8 +119,7 @@ test('a late report on an earlier link lookup changes nothing', () => {
   const w = when(given(requested()), linkMissing());
   const stale = when(w, (x) => ({
     type: 'StripeLinkMissing',
-    intentId: pending(x).id,
-    attempt: 1,
+    data: { intentId: pending(x).id, attempt: 1 },
     at: x.now,
   }));
   assert.is(JSON.stringify(stale.snapshot.context), JSON.stringify(w.snapshot.context));
@@ -258,19 +257,13 @@ test('stale, duplicate and out-of-order events change nothing', () => {
     // the wrong outcome type for the pending intent
     (x) => ({
       type: 'StripeInvoiceFinalized',
-      intentId: pending(x).id,
-      status: 'open',
-      number: 'X',
-      hostedInvoiceUrl: null,
+      data: { intentId: pending(x).id, status: 'open', number: 'X', hostedInvoiceUrl: null },
       at: x.now,
     }),
     // a failure reported for another attempt
     (x) => ({
       type: 'InvoiceCallFailed',
-      intentId: pending(x).id,
-      failure: 'permanent',
-      reason: 'old',
-      attempt: 5,
+      data: { intentId: pending(x).id, failure: 'permanent', reason: 'old', attempt: 5 },
       at: x.now,
     }),
   );
@@ -286,8 +279,7 @@ test('stale, duplicate and out-of-order events change nothing', () => {
 test('outcomes before the request, and a request for a finished invoice, are ignored', () => {
   const w = given((x) => ({
     type: 'StripeLinkFound',
-    intentId: 'invoice-1',
-    stripeCustomerId: 'cus_X',
+    data: { intentId: 'invoice-1', stripeCustomerId: 'cus_X' },
     at: x.now,
   }));
   assert.is(state(w).status, 'new');

@@ -32,8 +32,7 @@ test('post-commit 500s replayed to a same-key resend: one invoice, each item onc
     const link = s.context.pending!;
     feed({
       type: 'StripeLinkFound',
-      intentId: link.id,
-      stripeCustomerId: customer.id,
+      data: { intentId: link.id, stripeCustomerId: customer.id },
       at: Date.now(),
     });
 
@@ -48,7 +47,7 @@ test('post-commit 500s replayed to a same-key resend: one invoice, each item onc
     for (let steps = 0; s.context.pending !== null && steps < 20; steps++) {
       const intent = s.context.pending as StripeInvoiceIntent;
       let outcome = await executeInvoiceIntent(stripe, intent);
-      if (outcome.type === 'InvoiceCallFailed' && outcome.failure === 'uncertain') {
+      if (outcome.type === 'InvoiceCallFailed' && outcome.data.failure === 'uncertain') {
         // The worker died before recording it: the next one resends the same key.
         outcome = await executeInvoiceIntent(stripe, intent);
         assert.is(outcome.type, 'InvoiceCallFailed');

@@ -50,8 +50,7 @@ test('a worker joining mid-call takes its partitions only once their calls have 
       call.endedAt = Date.now();
       return {
         type: 'StripeCustomerCreated',
-        intentId: intent.id,
-        externalId: `cus_${customer.slice(0, 8)}`,
+        data: { intentId: intent.id, externalId: `cus_${customer.slice(0, 8)}` },
         at: Date.now(),
       };
     },

@@ -78,8 +78,7 @@ function harness(
           inFlight--;
           return {
             type: 'StripeCustomerCreated',
-            intentId: intent.id,
-            externalId: `cus_${intent.id}`,
+            data: { intentId: intent.id, externalId: `cus_${intent.id}` },
             at: Date.now(),
           };
         },
@@ -116,11 +115,13 @@ test('an intent is not run before its notBefore', async () => {
   const snap = created('c2', t0);
   const failed = decide(snap, {
     type: 'StripeCallFailed',
-    intentId: 'stripe-1',
-    failure: 'rate_limited',
-    reason: '429',
-    attempt: 1,
-    retryAfterMs: 300,
+    data: {
+      intentId: 'stripe-1',
+      failure: 'rate_limited',
+      reason: '429',
+      attempt: 1,
+      retryAfterMs: 300,
+    },
     at: t0,
   }).snapshot;
   const dueAt = pendingIntents(failed)[0]!.dueAt;
@@ -143,10 +144,7 @@ test('never two calls at once for one customer and target; the newer intent runs
   // While the create runs, the actor moved on (a retry of the same intent, attempt 2).
   const retried = decide(snap, {
     type: 'StripeCallFailed',
-    intentId: 'stripe-1',
-    failure: 'rate_limited',
-    reason: '429',
-    attempt: 1,
+    data: { intentId: 'stripe-1', failure: 'rate_limited', reason: '429', attempt: 1 },
     at: t0,
   }).snapshot;
   h.scheduler.offer('c3', retried);
@@ -213,8 +211,7 @@ test('once the outcome is applied and nothing is pending, the slot is let go', a
   assert.is(h.scheduler.tracked, 1);
   const linked = decide(snap, {
     type: 'StripeCustomerCreated',
-    intentId: 'stripe-1',
-    externalId: 'cus_1',
+    data: { intentId: 'stripe-1', externalId: 'cus_1' },
     at: t0 + 10,
   }).snapshot;
   assert.is(pendingIntents(linked).length, 0);
@@ -233,11 +230,13 @@ test('an intent decided before or just after this worker took its actor, or long
   h.scheduler.offer('old', created('old', Date.now() - STALE_DECISION_MS - 1_000));
   const resend = decide(created('resend', since + TAKEOVER_GRACE_MS), {
     type: 'StripeCallFailed',
-    intentId: 'stripe-1',
-    failure: 'rate_limited',
-    reason: '429',
-    attempt: 1,
-    retryAfterMs: 0,
+    data: {
+      intentId: 'stripe-1',
+      failure: 'rate_limited',
+      reason: '429',
+      attempt: 1,
+      retryAfterMs: 0,
+    },
     at: since + TAKEOVER_GRACE_MS,
   }).snapshot;
   h.scheduler.offer('resend', resend);
@@ -260,11 +259,13 @@ test('handing over waits for the calls already sent and drops what is only sched
   h.scheduler.offer('sent', created('sent', t0));
   const later = decide(created('later', t0), {
     type: 'StripeCallFailed',
-    intentId: 'stripe-1',
-    failure: 'rate_limited',
-    reason: '429',
-    attempt: 1,
-    retryAfterMs: 300,
+    data: {
+      intentId: 'stripe-1',
+      failure: 'rate_limited',
+      reason: '429',
+      attempt: 1,
+      retryAfterMs: 300,
+    },
     at: t0,
   }).snapshot;
   h.scheduler.offer('later', later);

@@ -88,8 +88,7 @@ test('the scheduler runs the pending intent once and records it under the custom
           calls.push(intent);
           return {
             type: 'StripeLinkMissing',
-            intentId: intent.id,
-            attempt: intent.attempt,
+            data: { intentId: intent.id, attempt: intent.attempt },
             at: Date.now(),
           };
         },

@@ -47,7 +47,7 @@ function scheduler(calls: Intent[], perSecond?: number): CustomerScheduler {
     async execute(_customerId, intent) {
       calls.push(intent);
       await sleep(1);
-      return { type: 'SalesforceAccountUpdated', intentId: intent.id, at: Date.now() };
+      return { type: 'SalesforceAccountUpdated', data: { intentId: intent.id }, at: Date.now() };
     },
   };
   return new IntentScheduler({
@@ -66,10 +66,12 @@ test('a retry request runs a paused intent now, not when the pause ends', async 
   const [due] = pendingIntents(s);
   const failed = {
     type: 'SalesforceCallFailed',
-    intentId: due!.intent.id,
-    failure: 'rate_limited',
-    reason: 'REQUEST_LIMIT_EXCEEDED',
-    attempt: due!.intent.attempt,
+    data: {
+      intentId: due!.intent.id,
+      failure: 'rate_limited',
+      reason: 'REQUEST_LIMIT_EXCEEDED',
+      attempt: due!.intent.attempt,
+    },
     at: now,
   } as CustomerEvent;
   s = decide(s, failed, machine).snapshot;
@@ -82,7 +84,7 @@ test('a retry request runs a paused intent now, not when the pause ends', async 
     assert.is(calls.length, 0, 'paused: nothing runs yet');
     s = decide(
       s,
-      { type: 'RetryRequested', target: 'salesforce', at: Date.now() },
+      { type: 'RetryRequested', data: { target: 'salesforce' }, at: Date.now() },
       machine,
     ).snapshot;
     assert.is(pendingIntents(s)[0]?.intent.id, due!.intent.id, 'the same intent');

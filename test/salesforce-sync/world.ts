@@ -69,7 +69,11 @@ export async function startWorld(env: Env = {}): Promise<World> {
       api: new SyncApi(rtws.url!, rtws.apiToken),
       conn,
       async requestRetry(customerId, target) {
-        const event = encodeRecordedEvent(customerId, { type: 'RetryRequested', target, at: 0 });
+        const event = encodeRecordedEvent(customerId, {
+          type: 'RetryRequested',
+          data: { target },
+          at: 0,
+        });
         await js.publish(t.names.customerSubject(customerId), JSON.stringify(event), {
           msgID: `test-retry:${customerId}:${target}:${++retries}`,
         });

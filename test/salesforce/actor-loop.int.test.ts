@@ -93,7 +93,7 @@ test('create, a quota pause with a change arriving meanwhile, resume, delete', a
   emulator.restoreQuota();
   s = decide(
     s,
-    { type: 'RetryRequested', target: 'salesforce', at: (clock += 1000) },
+    { type: 'RetryRequested', data: { target: 'salesforce' }, at: (clock += 1000) },
     machine,
   ).snapshot;
   for (let i = 0; i < 3 && sf().status !== 'synced'; i++) s = await step(s, conn);

@@ -31,7 +31,7 @@ test('N creates go out in ⌈N/200⌉ collection calls, each intent gets its rec
   const byRtwsId = new Map(emulator.records('Account').map((r) => [r.Rtws_Id__c, r.Id]));
   assert.is(byRtwsId.size, 450);
   outcomes.forEach((o, i) => {
-    assert.is(o.intentId, items[i]!.intent.id);
+    assert.is(o.data.intentId, items[i]!.intent.id);
     assert.is(externalIdOf(o), byRtwsId.get(items[i]!.customerId));
   });
   assert.equal(emulator.stats().callOptions, { 'client=rtws': 3 });
@@ -91,7 +91,7 @@ test('deletes share one Collections delete; an already deleted record reports no
   );
   assert.is(failureOf(outcomes[2]!).failure, 'not_found', 'done, for the actor');
   assert.equal(
-    outcomes.map((o) => o.intentId),
+    outcomes.map((o) => o.data.intentId),
     items.map((w) => w.intent.id),
   );
   const total = await conn.query('SELECT COUNT() FROM Account');
@@ -106,7 +106,7 @@ test('a record Salesforce rejects fails alone, permanently, with its message', a
   const bad = failureOf(outcomes[1]!);
   assert.is(bad.failure, 'permanent');
   assert.match(bad.reason, /REQUIRED_FIELD_MISSING/);
-  assert.is(outcomes[1]!.intentId, items[1]!.intent.id);
+  assert.is(outcomes[1]!.data.intentId, items[1]!.intent.id);
   assert.is(await countByRtwsId(conn, 'bad'), 0);
 });
 

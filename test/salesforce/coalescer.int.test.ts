@@ -42,7 +42,7 @@ test('450 concurrent creates cost 3 Collections calls; each caller gets its own 
   const byRtwsId = new Map(emulator.records('Account').map((r) => [r.Rtws_Id__c, r.Id]));
   assert.is(byRtwsId.size, 450);
   outcomes.forEach((o, i) => {
-    assert.is(o.intentId, items[i]!.intent.id);
+    assert.is(o.data.intentId, items[i]!.intent.id);
     assert.is(externalIdOf(o), byRtwsId.get(items[i]!.customerId));
   });
 });
@@ -69,7 +69,7 @@ test('one batch of mixed writes: each record succeeds or fails on its own', asyn
   const outcomes = await all(coalescer(conn), items);
 
   assert.equal(
-    outcomes.map((o) => o.intentId),
+    outcomes.map((o) => o.data.intentId),
     items.map((w) => w.intent.id),
   );
   assert.is(outcomes[0]!.type, 'SalesforceAccountCreated');
@@ -119,9 +119,9 @@ test('UNABLE_TO_LOCK_ROW on the whole call: every record is transient; the resen
     'transient',
   ]);
   locked.forEach((o, i) => {
-    assert.is(o.intentId, items[i]!.intent.id);
+    assert.is(o.data.intentId, items[i]!.intent.id);
     assert.match(failureOf(o).reason, /UNABLE_TO_LOCK_ROW/);
-    assert.is((o as { attempt?: number }).attempt, 1);
+    assert.is((o.data as { attempt?: number }).attempt, 1);
   });
   assert.is(emulator.records('Account').length, 0, 'the fault came before any write');
 
@@ -164,17 +164,21 @@ test('a spent quota: every record is rate_limited, with the configured pause as 
   const outcomes = await all(coalescer(conn, { quotaPauseMs: 45_000 }), customers(4, 'q'));
   for (const o of outcomes) {
     assert.is(failure(o), 'rate_limited');
-    assert.is((o as { retryAfterMs?: number }).retryAfterMs, 45_000);
+    assert.is((o.data as { retryAfterMs?: number }).retryAfterMs, 45_000);
   }
   const lookup = await coalescer(conn, { quotaPauseMs: 45_000 }).execute(
     work('q-0', 'FindSalesforceAccount', { rtwsId: 'q-0', createdSince: 0 }),
   );
-  assert.is((lookup as { retryAfterMs?: number }).retryAfterMs, 45_000, 'lookups too');
+  assert.is((lookup.data as { retryAfterMs?: number }).retryAfterMs, 45_000, 'lookups too');
   emulator.restoreQuota();
   const unset = await coalescer(conn).execute(
     work('q-1', 'DeleteSalesforceAccount', { externalId: 'x' }),
   );
-  assert.is((unset as { retryAfterMs?: number }).retryAfterMs, undefined, 'no pause configured');
+  assert.is(
+    (unset.data as { retryAfterMs?: number }).retryAfterMs,
+    undefined,
+    'no pause configured',
+  );
 });
 
 test('a full batch goes at once; lookups and no-op updates never wait', async ({ conn }) => {

@@ -94,7 +94,9 @@ test('find by our id: the record and its canonical fields, or not found', async 
     TARGET,
   );
   assert.is(found.type, 'SalesforceAccountFound');
-  const { externalId, fields } = found as Extract<typeof found, { type: 'SalesforceAccountFound' }>;
+  const { externalId, fields } = (
+    found as Extract<typeof found, { type: 'SalesforceAccountFound' }>
+  ).data;
   assert.is(externalId, id);
   assert.equal(fields, {
     name: 'Ada Lovelace',

@@ -70,14 +70,17 @@ export async function countByRtwsId(conn: Connection, customerId: string): Promi
   return res.totalSize;
 }
 
-export function failureOf(outcome: { type: string }): { failure: string; reason: string } {
+export function failureOf(outcome: { type: string; data: object }): {
+  failure: string;
+  reason: string;
+} {
   if (outcome.type !== 'SalesforceCallFailed') throw new Error(`not a failure: ${outcome.type}`);
-  return outcome as unknown as { failure: string; reason: string };
+  return outcome.data as { failure: string; reason: string };
 }
 
-export function externalIdOf(outcome: { type: string }): string {
+export function externalIdOf(outcome: { type: string; data: object }): string {
   if (outcome.type !== 'SalesforceAccountCreated') throw new Error(`not created: ${outcome.type}`);
-  return (outcome as unknown as { externalId: string }).externalId;
+  return (outcome.data as { externalId: string }).externalId;
 }
 
 /** An emulator on a free port and an authorised jsforce connection to it. */

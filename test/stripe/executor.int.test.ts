@@ -88,8 +88,8 @@ test('create: one Stripe customer carrying rtws_id; a resend with the same key c
   const again = await executeStripeIntent(stripe, create, () => T0);
   assert.is(again.type, 'StripeCustomerCreated');
   assert.is(
-    (again as { externalId: string }).externalId,
-    (first as { externalId: string }).externalId,
+    (again.data as { externalId: string }).externalId,
+    (first.data as { externalId: string }).externalId,
   );
   const all = await allCustomers(stripe);
   assert.is(all.length, 1);
@@ -106,10 +106,10 @@ test('a post-commit 500 on create is uncertain; the lookup finds the customer, a
   const create = intent('CreateStripeCustomer', fields('cust-2'), 'rtws-cust-2-create');
   const failed = await executeStripeIntent(stripe, create, () => T0);
   assert.is(failed.type, 'StripeCallFailed');
-  assert.is((failed as { failure: string }).failure, 'uncertain');
+  assert.is((failed.data as { failure: string }).failure, 'uncertain');
   // The same key replays the saved 500: resending can never recover, which is why we look up.
   const replayed = await executeStripeIntent(stripe, create, () => T0);
-  assert.is((replayed as { failure?: string }).failure, 'uncertain');
+  assert.is((replayed.data as { failure?: string }).failure, 'uncertain');
   const found = await executeStripeIntent(
     stripe,
     intent(
@@ -120,9 +120,9 @@ test('a post-commit 500 on create is uncertain; the lookup finds the customer, a
     () => T0,
   );
   assert.is(found.type, 'StripeCustomerFound');
-  assert.is((found as { fields: { email: string } }).fields.email, 'ada@example.com');
+  assert.is((found.data as { fields: { email: string } }).fields.email, 'ada@example.com');
   assert.equal(
-    (found as { fields: { metadata: object } }).fields.metadata,
+    (found.data as { fields: { metadata: object } }).fields.metadata,
     { plan: 'gold' },
     'rtws_id is not a synced field',
   );
@@ -184,12 +184,12 @@ test('404 on update is not_found; delete is done; a second delete is not_found',
     stripe,
     intent('DeleteStripeCustomer', { externalId: c.id }, null),
   );
-  assert.is((again as { failure?: string }).failure, 'not_found');
+  assert.is((again.data as { failure?: string }).failure, 'not_found');
   const upd = await executeStripeIntent(
     stripe,
     intent('UpdateStripeCustomer', { externalId: c.id, patch: { name: 'x' } }, 'rtws-g-2-update'),
   );
-  assert.is((upd as { failure?: string }).failure, 'not_found');
+  assert.is((upd.data as { failure?: string }).failure, 'not_found');
 });
 
 test("429 is rate_limited; a timeout is no_response (the request may still be running); a 400 is permanent with Stripe's message", async ({
@@ -206,22 +206,22 @@ test("429 is rate_limited; a timeout is no_response (the request may still be ru
     stripe,
     intent('CreateStripeCustomer', fields('r'), 'rtws-r-create'),
   );
-  assert.is((limited as { failure?: string }).failure, 'rate_limited');
+  assert.is((limited.data as { failure?: string }).failure, 'rate_limited');
 
   emulator.delayRequests({ method: 'POST', path: '/v1/customers', ms: 2_000, count: 1 });
   const slow = await executeStripeIntent(
     stripe,
     intent('CreateStripeCustomer', fields('s'), 'rtws-s-create'),
   );
-  assert.is((slow as { failure?: string }).failure, 'no_response');
+  assert.is((slow.data as { failure?: string }).failure, 'no_response');
 
   const bad = await executeStripeIntent(
     stripe,
     intent('CreateStripeCustomer', { ...fields('b'), email: 'not an email' }, 'rtws-b-create'),
   );
-  assert.is((bad as { failure?: string }).failure, 'permanent');
-  assert.match((bad as { reason: string }).reason, /400/);
-  assert.is((bad as { attempt: number }).attempt, 1);
+  assert.is((bad.data as { failure?: string }).failure, 'permanent');
+  assert.match((bad.data as { reason: string }).reason, /400/);
+  assert.is((bad.data as { attempt: number }).attempt, 1);
 });
 
 test('a reused key with other parameters is an idempotency conflict (look it up), never a failure', async ({
@@ -232,7 +232,7 @@ test('a reused key with other parameters is an idempotency conflict (look it up)
     stripe,
     intent('CreateStripeCustomer', { ...fields('k'), name: 'Other' }, 'rtws-k-create'),
   );
-  assert.is((clash as { failure?: string }).failure, 'idempotency_conflict');
+  assert.is((clash.data as { failure?: string }).failure, 'idempotency_conflict');
 });
 
 test('a push decided before a takeover is held while a field it sets moved on Stripe', async ({
@@ -259,8 +259,8 @@ test('a push decided before a takeover is held while a field it sets moved on St
     decidedEarlier: true,
   });
   assert.is(held.type, 'StripeCallFailed');
-  assert.is((held as { failure: string }).failure, 'target_moved');
-  assert.match((held as { reason: string }).reason, /name changed on Stripe/);
+  assert.is((held.data as { failure: string }).failure, 'target_moved');
+  assert.match((held.data as { reason: string }).reason, /name changed on Stripe/);
   assert.is(emulator.requests({ method: 'POST' }).length, 0, 'no write was sent');
   assert.is(((await stripe.customers.retrieve(c.id)) as Stripe.Customer).name, 'Dashboard');
   // A push decided under this worker's lease is not checked: its events are decided in order.

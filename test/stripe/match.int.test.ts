@@ -103,17 +103,19 @@ test('one unlinked customer with the email in another case: linked and claimed, 
   const outcome = await run(ctx, createIntent(id, 'ada@example.com'), local());
   assert.equal(outcome, {
     type: 'StripeCustomerMatched',
-    intentId: outcome.intentId,
-    stripeId: existing.id,
-    fields: {
-      name: 'Ada Stripe',
-      email: 'ada@example.com',
-      phone: null,
-      address: null,
-      metadata: {},
+    data: {
+      intentId: outcome.data.intentId,
+      stripeId: existing.id,
+      fields: {
+        name: 'Ada Stripe',
+        email: 'ada@example.com',
+        phone: null,
+        address: null,
+        metadata: {},
+      },
+      policy: 'stripe',
+      rtwsId: id,
     },
-    policy: 'stripe',
-    rtwsId: id,
     at: T0,
   });
   assert.is(creates(ctx.emulator).length, 1, 'only the setup created a customer');
@@ -129,7 +131,7 @@ test('the lowercased form is found by the list even before search has indexed it
   const existing = await ctx.stripe.customers.create({ name: 'Fresh', email: 'fresh@example.com' });
   const outcome = await run(ctx, createIntent(randomUUID(), 'fresh@example.com'), local());
   assert.is(outcome.type, 'StripeCustomerMatched');
-  assert.is((outcome as { stripeId: string }).stripeId, existing.id);
+  assert.is((outcome.data as { stripeId: string }).stripeId, existing.id);
 });
 
 test('a customer linked to someone else is not a candidate: the create goes ahead', async (ctx) => {
@@ -169,7 +171,7 @@ test('a customer already carrying our id (an earlier try) is linked without a cl
   ctx.emulator.clearRequests();
   const outcome = await run(ctx, createIntent(id, 'ours@example.com'), local());
   assert.is(outcome.type, 'StripeCustomerMatched');
-  assert.is((outcome as { stripeId: string }).stripeId, ours.id);
+  assert.is((outcome.data as { stripeId: string }).stripeId, ours.id);
   assert.equal(ctx.emulator.requests({ method: 'POST' }), [], 'no write at all');
 });
 
@@ -178,7 +180,7 @@ test('several unlinked candidates hold the create: nothing is created or linked'
   const b = await ctx.stripe.customers.create({ email: 'TWIN@example.com' });
   const outcome = await run(ctx, createIntent(randomUUID(), 'twin@example.com'), local());
   assert.is(outcome.type, 'StripeCallFailed');
-  const failed = outcome as { failure: string; reason: string };
+  const failed = outcome.data as { failure: string; reason: string };
   assert.is(failed.failure, 'permanent');
   assert.ok(failed.reason.includes([a.id, b.id].sort().join(', ')), failed.reason);
   const all = await withEmail(ctx.stripe, 'twin@example.com');
@@ -204,7 +206,7 @@ test('a failed lookup sends nothing and keeps the key: the create was not sent',
   const intent = createIntent(randomUUID(), 'down@example.com');
   const outcome = await run(ctx, intent, local());
   assert.is(outcome.type, 'StripeCallFailed');
-  const failed = outcome as { failure: string; reason: string };
+  const failed = outcome.data as { failure: string; reason: string };
   assert.is(failed.failure, 'transient', 'resent under its key, with no lookup by rtws_id');
   assert.ok(failed.reason.startsWith('not sent'), failed.reason);
   assert.is(creates(ctx.emulator).length, 1, 'only the setup created a customer');
@@ -217,14 +219,18 @@ test('a search Stripe refuses leaves the list to decide', async (ctx) => {
   ctx.emulator.failNext({ method: 'GET', path: '/v1/customers/search', status: 400 });
   const outcome = await run(ctx, createIntent(randomUUID(), 'india@example.com'), local());
   assert.is(outcome.type, 'StripeCustomerMatched');
-  assert.is((outcome as { stripeId: string }).stripeId, existing.id);
+  assert.is((outcome.data as { stripeId: string }).stripeId, existing.id);
 });
 
 test('a failed create after an empty lookup is reported by its own class', async (ctx) => {
   ctx.emulator.failNext({ method: 'POST', path: '/v1/customers', status: 500, phase: 'after' });
   const outcome = await run(ctx, createIntent(randomUUID(), 'new@example.com'), local());
   assert.is(outcome.type, 'StripeCallFailed');
-  assert.is((outcome as { failure: string }).failure, 'uncertain', 'looked up by rtws_id next');
+  assert.is(
+    (outcome.data as { failure: string }).failure,
+    'uncertain',
+    'looked up by rtws_id next',
+  );
 });
 
 test('concurrent creates for one email, in one process: one takes the customer, one creates', async (ctx) => {

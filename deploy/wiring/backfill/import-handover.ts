@@ -23,9 +23,7 @@ export async function handOverMatch(o: ImportDeps, c: Stripe.Customer, customerI
   if (!(await offerRow(o, customerId))) return;
   const matched: StripeCustomerMatched = {
     type: 'StripeCustomerMatched',
-    stripeId: c.id,
-    fields: fieldsOf(c),
-    policy: o.match?.merge ?? 'stripe',
+    data: { stripeId: c.id, fields: fieldsOf(c), policy: o.match?.merge ?? 'stripe' },
     at: 0,
   };
   await publishTo(o, customerId, matched, `stripe:match:${c.id}`);
@@ -54,13 +52,15 @@ export async function handOver(o: ImportDeps, c: Stripe.Customer, adopt: boolean
   const customerId = stripeBornId(c.id);
   const observed: StripeCustomerObserved = {
     type: 'StripeCustomerObserved',
-    eventId: `import:${c.id}`,
-    eventType: 'customer.created',
-    stripeId: c.id,
-    created: c.created,
-    key: null,
-    fields: fieldsOf(c),
-    rtwsId: adopt ? null : (c.metadata?.rtws_id ?? null),
+    data: {
+      eventId: `import:${c.id}`,
+      eventType: 'customer.created',
+      stripeId: c.id,
+      created: c.created,
+      key: null,
+      fields: fieldsOf(c),
+      rtwsId: adopt ? null : (c.metadata?.rtws_id ?? null),
+    },
     at: 0,
   };
   await publishTo(o, customerId, observed, `stripe:import:${c.id}`);

@@ -104,7 +104,11 @@ export function resyncer(d: ResyncDeps): Resync {
     const subject = d.names.customerSubject(row.id);
     const asked = now();
     for (const target of d.targets) {
-      const retry = encodeRecordedEvent(row.id, { type: 'RetryRequested', target, at: 0 });
+      const retry = encodeRecordedEvent(row.id, {
+        type: 'RetryRequested',
+        data: { target },
+        at: 0,
+      });
       await d.publisher.publish(
         subject,
         encoder.encode(JSON.stringify(retry)),

@@ -84,18 +84,23 @@ function consumeCustomerEvents(o: CustomerInboundOptions): Promise<InboundConsum
     const { observed } = parsed;
     const { customerId, route } = await mapStripeCustomer(
       o.sql,
-      observed.stripeId,
-      observed.rtwsId,
+      observed.data.stripeId,
+      observed.data.rtwsId,
     );
     const message = encodeRecordedEvent(customerId, { ...observed, at: 0 }, o.binding?.());
     await o.publisher.publish(
       o.names.customerSubject(customerId),
       encoder.encode(JSON.stringify(message)),
-      `stripe:${observed.eventId}`,
+      `stripe:${observed.data.eventId}`,
     );
     o.onMapped?.(route);
     o.log.debug(
-      { event_id: observed.eventId, type: observed.eventType, customer_id: customerId, route },
+      {
+        event_id: observed.data.eventId,
+        type: observed.data.eventType,
+        customer_id: customerId,
+        route,
+      },
       'stripe customer event mapped',
     );
     return { done: true };
@@ -110,7 +115,7 @@ function consumeCustomerEvents(o: CustomerInboundOptions): Promise<InboundConsum
     concurrency: 32,
     keyOf: (m) => {
       const parsed = parse(m);
-      return parsed.ok ? parsed.observed.stripeId : '';
+      return parsed.ok ? parsed.observed.data.stripeId : '';
     },
     ...(o.delivery ? { delivery: o.delivery } : {}),
     handle,

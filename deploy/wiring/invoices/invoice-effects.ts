@@ -42,6 +42,7 @@ export function invoiceStepEffects(d: InvoiceStepDeps) {
     if (decision.deadLettered && customerId) {
       const retry = encodeInvoiceEvent(invoiceId, customerId, {
         type: 'InvoiceRetryRequested',
+        data: {},
         at: 0,
       });
       await d.deadLetters.publish({

@@ -49,15 +49,21 @@ async function findLink(
   try {
     const stripeCustomerId = await s.stripeLinkOf(intent.params.customerId);
     return stripeCustomerId
-      ? { type: 'StripeLinkFound', intentId: intent.id, stripeCustomerId, at: now() }
-      : { type: 'StripeLinkMissing', intentId: intent.id, attempt: intent.attempt, at: now() };
+      ? { type: 'StripeLinkFound', data: { intentId: intent.id, stripeCustomerId }, at: now() }
+      : {
+          type: 'StripeLinkMissing',
+          data: { intentId: intent.id, attempt: intent.attempt },
+          at: now(),
+        };
   } catch (err) {
     return {
       type: 'InvoiceCallFailed',
-      intentId: intent.id,
-      failure: 'transient',
-      reason: `link lookup: ${err instanceof Error ? err.message : String(err)}`.slice(0, 500),
-      attempt: intent.attempt,
+      data: {
+        intentId: intent.id,
+        failure: 'transient',
+        reason: `link lookup: ${err instanceof Error ? err.message : String(err)}`.slice(0, 500),
+        attempt: intent.attempt,
+      },
       at: now(),
     };
   }
@@ -66,10 +72,12 @@ async function findLink(
 function misrouted(intent: InvoiceIntent, now: () => number): InvoiceRecordedEvent {
   return {
     type: 'InvoiceCallFailed',
-    intentId: intent.id,
-    failure: 'permanent',
-    reason: `${intent.type} sent to the wrong executor`,
-    attempt: intent.attempt,
+    data: {
+      intentId: intent.id,
+      failure: 'permanent',
+      reason: `${intent.type} sent to the wrong executor`,
+      attempt: intent.attempt,
+    },
     at: now(),
   };
 }

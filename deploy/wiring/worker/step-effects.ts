@@ -87,10 +87,12 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
       }
       await record(customerId, {
         type: 'CatalogueApplied',
-        intentId: apply.id,
-        version,
-        ...(Object.keys(kept).length > 0 ? { kept } : {}),
-        error,
+        data: {
+          intentId: apply.id,
+          version,
+          ...(Object.keys(kept).length > 0 ? { kept } : {}),
+          error,
+        },
         at: Date.now(),
       });
     }
@@ -112,7 +114,11 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
       }
     }
     for (const t of decision.deadLettered) {
-      const retry = encodeRecordedEvent(customerId, { type: 'RetryRequested', target: t, at: 0 });
+      const retry = encodeRecordedEvent(customerId, {
+        type: 'RetryRequested',
+        data: { target: t },
+        at: 0,
+      });
       await d.deadLetters.publish({
         source: 'targets',
         stream: d.names.streams.changes,

@@ -1,0 +1,144 @@
+// Recorded events on the wire, as an earlier deployment stored them in the stream: each still
+// decodes to the event it stood for, encodes back to the same message, and keeps its dedupe id,
+// so a stream recorded before an upgrade replays, and a resent outcome is still stored once.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  checkRecordedEvent,
+  encodeRecordedEvent,
+  recordedEventMsgId,
+} from '../../actors/customer/outcome-message.ts';
+import {
+  encodeInvoiceEvent,
+  invoiceEventMsgId,
+  parseInvoiceMessage,
+  type InvoiceRecordedEvent,
+} from '../../actors/invoice/index.ts';
+
+const CUSTOMER = 'c0ffee00-0000-4000-8000-000000000001';
+const INVOICE = 'inv-1';
+const BINDING = 'acct_1';
+const AT = 1_700_000_000_000;
+const FIELDS = {
+  name: 'Ada',
+  email: 'ada@example.com',
+  phone: null,
+  address: null,
+  metadata: { plan: 'gold' },
+};
+const customer = { customer_id: CUSTOMER };
+const bound = { customer_id: CUSTOMER, binding: BINDING };
+
+/** Messages exactly as the earlier version wrote them, with the dedupe id it gave each. */
+const RECORDED: [message: Record<string, unknown>, msgId: string][] = [
+  [
+    {
+      type: 'StripeCustomerCreated',
+      data: { intentId: 'stripe-1', externalId: 'cus_A1' },
+      metadata: bound,
+    },
+    `event:${CUSTOMER}:StripeCustomerCreated:stripe-1:a0`,
+  ],
+  [
+    {
+      type: 'StripeCallFailed',
+      data: {
+        intentId: 'stripe-2',
+        failure: 'rate_limited',
+        reason: 'HTTP 429',
+        attempt: 2,
+        retryAfterMs: 1000,
+      },
+      metadata: bound,
+    },
+    `event:${CUSTOMER}:StripeCallFailed:stripe-2:a2`,
+  ],
+  [
+    {
+      type: 'SalesforceAccountFound',
+      data: { intentId: 'salesforce-1', externalId: '001000000000001AAA', fields: FIELDS },
+      metadata: customer,
+    },
+    `event:${CUSTOMER}:SalesforceAccountFound:salesforce-1:a0`,
+  ],
+  [
+    {
+      type: 'StripeCustomerObserved',
+      data: {
+        eventId: 'evt_1',
+        eventType: 'customer.updated',
+        stripeId: 'cus_A1',
+        created: 1_700_000_000,
+        key: null,
+        fields: FIELDS,
+        rtwsId: CUSTOMER,
+      },
+      metadata: bound,
+    },
+    // Observations name no intent: their id is their `at`, which the earlier version took as 5.
+    `event:${CUSTOMER}:StripeCustomerObserved::5`,
+  ],
+  [
+    {
+      type: 'StripeCustomerFetched',
+      data: { intentId: 'stripe-3', fields: null, rtwsId: null, missing: true },
+      metadata: bound,
+    },
+    `event:${CUSTOMER}:StripeCustomerFetched:stripe-3:a0`,
+  ],
+  [
+    {
+      type: 'CatalogueApplied',
+      data: { intentId: 'apply-1', version: 3, kept: { name: 'Ada K' }, error: null },
+      metadata: customer,
+    },
+    `event:${CUSTOMER}:CatalogueApplied:apply-1:a0`,
+  ],
+  [
+    { type: 'RetryRequested', data: { target: 'salesforce' }, metadata: customer },
+    `event:${CUSTOMER}:RetryRequested:salesforce:5`,
+  ],
+];
+
+test('a customer event recorded by the earlier version decodes, and encodes back the same', () => {
+  for (const [message, msgId] of RECORDED) {
+    const wire = JSON.parse(JSON.stringify(message)) as unknown;
+    const parsed = checkRecordedEvent(wire, CUSTOMER, AT, BINDING);
+    assert.ok(parsed.ok, `${String(message.type)}: ${JSON.stringify(parsed)}`);
+    if (!parsed.ok) continue;
+    assert.equal(
+      parsed.event,
+      { type: message.type, data: message.data, at: AT },
+      `${String(message.type)} keeps its { type, data }`,
+    );
+    const binding = (message.metadata as { binding?: string }).binding;
+    assert.equal(encodeRecordedEvent(CUSTOMER, parsed.event, binding), message);
+    assert.is(recordedEventMsgId(CUSTOMER, { ...parsed.event, at: 5 }), msgId);
+  }
+});
+
+test('an invoice event recorded by the earlier version decodes, and encodes back the same', () => {
+  const metadata = { invoice_id: INVOICE, customer_id: CUSTOMER };
+  const recorded: [Record<string, unknown>, string][] = [
+    [
+      { type: 'StripeLinkMissing', data: { intentId: 'invoice-1', attempt: 2 }, metadata },
+      `event:${INVOICE}:StripeLinkMissing:invoice-1:a2`,
+    ],
+    [
+      { type: 'InvoiceRetryRequested', data: {}, metadata },
+      `event:${INVOICE}:InvoiceRetryRequested:5`,
+    ],
+  ];
+  for (const [message, msgId] of recorded) {
+    const bytes = new TextEncoder().encode(JSON.stringify(message));
+    const parsed = parseInvoiceMessage(bytes, INVOICE, AT);
+    assert.ok(parsed.ok, `${String(message.type)}: ${JSON.stringify(parsed)}`);
+    if (!parsed.ok) continue;
+    assert.equal(parsed.event, { type: message.type, data: message.data, at: AT });
+    const event = parsed.event as InvoiceRecordedEvent;
+    assert.equal(encodeInvoiceEvent(INVOICE, CUSTOMER, event), message);
+    assert.is(invoiceEventMsgId(INVOICE, { ...event, at: 5 }), msgId);
+  }
+});
+
+test.run();
