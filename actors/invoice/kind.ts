@@ -3,7 +3,7 @@
 import { Value } from '@sinclair/typebox/value';
 import type { ActorKind } from '../runtime/actor-kind.ts';
 import { SnapshotFormatError } from '../runtime/errors.ts';
-import type { TargetExecutor } from '../runtime/intent-scheduler.ts';
+import type { IntentScheduler, TargetExecutor } from '../runtime/intent-scheduler.ts';
 import { unwrapStored, type StoredActor } from '../runtime/stored-actor.ts';
 import {
   checkInvoiceMessage,
@@ -34,6 +34,13 @@ export type InvoiceKind = ActorKind<
 
 /** Runs an invoice's intents on one target; what it reports is recorded on the invoice's subject. */
 export type InvoiceExecutor = TargetExecutor<InvoiceIntent, InvoiceRecordedEvent>;
+
+export type InvoiceScheduler = IntentScheduler<
+  InvoiceSnapshot,
+  InvoiceTarget,
+  InvoiceIntent,
+  InvoiceRecordedEvent
+>;
 
 export function invoiceKind(machine: InvoiceMachine = invoiceMachine): InvoiceKind {
   return {

@@ -1,16 +1,18 @@
 // The invoice actors on the worker's runtime: their own KV bucket, cache, consumers (one per held
 // partition on INVOICES) and scheduler, sharing the worker's leases, mailboxes and Stripe gate.
-import {
-  type InvoiceDecision,
-  type InvoiceEvent,
-  type InvoiceIntent,
-  type InvoiceMachine,
-  type InvoiceRecordedEvent,
-  type InvoiceSnapshot,
-  type InvoiceTarget,
+import type {
+  InvoiceDecision,
+  InvoiceEvent,
+  InvoiceMachine,
+  InvoiceSnapshot,
+  InvoiceTarget,
 } from '../../../actors/invoice/index.ts';
 import { ActorCache } from '../../../actors/runtime/actor-cache.ts';
-import { invoiceKind, type InvoiceExecutor } from '../../../actors/invoice/kind.ts';
+import {
+  invoiceKind,
+  type InvoiceExecutor,
+  type InvoiceScheduler,
+} from '../../../actors/invoice/kind.ts';
 import { IntentScheduler, type Gate } from '../../../actors/runtime/intent-scheduler.ts';
 import { jetStreamPublisher } from '../../../adapters/jetstream/durable-publisher.ts';
 import { openSnapshotStore } from '../../../adapters/jetstream/kv-snapshot-store.ts';
@@ -21,13 +23,7 @@ import { partitionRunner } from '../worker/partition-runner.ts';
 import { resumePartition } from '../worker/resume.ts';
 import type { RuntimeDeps } from '../worker/runtime-deps.ts';
 
-export type { InvoiceExecutor } from '../../../actors/invoice/kind.ts';
-export type InvoiceScheduler = IntentScheduler<
-  InvoiceSnapshot,
-  InvoiceTarget,
-  InvoiceIntent,
-  InvoiceRecordedEvent
->;
+export type { InvoiceExecutor, InvoiceScheduler } from '../../../actors/invoice/kind.ts';
 
 export interface InvoiceWorkerOptions {
   /** Default: the invoice machine with the default policies. */
@@ -66,12 +62,7 @@ export async function startInvoiceRuntime(d: InvoiceRuntimeDeps): Promise<Invoic
   const store = await openSnapshotStore(d.js, names.bucket('INVOICE_ACTORS'));
   const cache = new ActorCache<InvoiceSnapshot>({ maxActors: d.maxActors, idleMs: d.idleMs });
   const executors = d.options.executors;
-  const scheduler: InvoiceScheduler = new IntentScheduler<
-    InvoiceSnapshot,
-    InvoiceTarget,
-    InvoiceIntent,
-    InvoiceRecordedEvent
-  >({
+  const scheduler: InvoiceScheduler = new IntentScheduler({
     targets: executors ?? {},
     record: invoiceRecorder(jetStreamPublisher(d.js), names),
     holds: d.callable,
