@@ -221,6 +221,16 @@ function withoutCreate<C extends InboundContext>(c: C): C {
 }
 
 function linkTo<C extends InboundContext>(c: C, ev: StripeCustomerMatched): C {
+  return linkedTo(c, ev.data.stripeId, ev.data.fields);
+}
+
+/** The Stripe target linked to `stripeId`, holding `known`, with no create in doubt. */
+function linkedTo<C extends InboundContext>(
+  c: C,
+  stripeId: string,
+  known: CanonicalFields,
+  watermarks: TargetState['watermarks'] = c.targets.stripe.watermarks,
+): C {
   const s = c.targets.stripe;
   return {
     ...c,
@@ -229,9 +239,10 @@ function linkTo<C extends InboundContext>(c: C, ev: StripeCustomerMatched): C {
       stripe: {
         ...s,
         status: 'synced',
-        externalId: ev.data.stripeId,
-        known: ev.data.fields,
+        externalId: stripeId,
+        known,
         createUncertain: false,
+        watermarks,
       },
     },
   };
@@ -367,20 +378,10 @@ function bornOnStripe<C extends InboundContext>(c: C, ev: StripeCustomerObserved
     name: ev.data.fields.name || ev.data.fields.email || ev.data.stripeId,
   };
   const s = c.targets.stripe;
-  const linked: C = {
-    ...c,
-    targets: {
-      ...c.targets,
-      stripe: {
-        ...s,
-        status: 'synced',
-        externalId: ev.data.stripeId,
-        known: ev.data.fields,
-        createUncertain: false,
-        watermarks: { ...s.watermarks, lastEventSecond: ev.data.created },
-      },
-    },
-  };
+  const linked = linkedTo(c, ev.data.stripeId, ev.data.fields, {
+    ...s.watermarks,
+    lastEventSecond: ev.data.created,
+  });
   const withInsert = ask(
     linked,
     {
