@@ -83,6 +83,11 @@ test('a key of another account refuses to start, deletes nothing, and rebind mov
   assert.is(await wrong.exited, 2, wrong.output());
   assert.match(wrong.output(), new RegExp(ACCOUNT_A));
   assert.match(wrong.output(), new RegExp(`rebind stripe --confirm ${ACCOUNT_B}`));
+  // Every process that calls Stripe checks, not only a worker: the API reads the account too.
+  const wrongApi = spawnRtws({ ...envFor(t, b.url), RTWS_ROLES: 'api' });
+  ctx.children.push(wrongApi);
+  assert.is(await wrongApi.exited, 2, wrongApi.output());
+  assert.match(wrongApi.output(), new RegExp(ACCOUNT_A));
   const [row] = await o.sql<{ deleted_at: Date | null }[]>`
     SELECT deleted_at FROM customers WHERE id = ${id}`;
   assert.is(row?.deleted_at, null, 'nothing was deleted');

@@ -1,6 +1,7 @@
-// The accounts of the targets a worker calls, checked before anything starts: a start against
-// another account than the one this database is bound to refuses to run. Only a worker calls the
-// targets, so only a worker checks; elsewhere every target counts as ready.
+// The accounts of the targets a process calls, checked before anything starts: a start against
+// another account than the one this database is bound to refuses to run. A worker calls both
+// targets; the API calls Stripe too (a dry-run import reads the account), so it checks Stripe's.
+// A process that calls neither (the publisher alone) checks nothing.
 import type Stripe from 'stripe';
 import type { Config } from '../../../core/config.ts';
 import type { Logger } from '../../../core/ports.ts';
@@ -28,9 +29,10 @@ export interface BindingDeps {
 /** Rejects on a mismatch (`AccountMismatchError`), having stopped what it had started. */
 export async function checkBindings(config: Config, d: BindingDeps): Promise<Bindings> {
   const worker = config.roles.includes('worker');
+  const callsStripe = worker || config.roles.includes('api');
   const { secretKey } = config.stripe;
   const stripe =
-    d.stripe && secretKey && worker
+    d.stripe && secretKey && callsStripe
       ? await checkStripeBinding({ stripe: d.stripe, secretKey, sql: d.sql, log: d.log })
       : undefined;
   const salesforce = worker
