@@ -70,6 +70,8 @@ export function stripeCatchUp(o: StripeCatchUpOptions): StripeCatchUp {
   let running: Promise<CatchUpReport> | undefined;
   let queued: Promise<CatchUpReport> | undefined;
   let timer: NodeJS.Timeout | undefined;
+  // Once stopped, a run asked for by a partition resuming during shutdown does nothing.
+  let stopped = false;
 
   const run = (): Promise<CatchUpReport> => {
     if (!running) {
@@ -87,7 +89,8 @@ export function stripeCatchUp(o: StripeCatchUpOptions): StripeCatchUp {
   };
 
   async function once(): Promise<CatchUpReport> {
-    if (o.ready?.() === false) return { since: 0, listed: 0, duplicates: 0, mapped: true };
+    if (stopped || o.ready?.() === false)
+      return { since: 0, listed: 0, duplicates: 0, mapped: true };
     const stored = await readWatermark(o.sql, SOURCE);
     const nowS = Math.floor(now() / 1000);
     // The first run of a deployment starts from now: older history is an import, not a catch-up.
@@ -118,6 +121,7 @@ export function stripeCatchUp(o: StripeCatchUpOptions): StripeCatchUp {
     for (;;) {
       const floor = await ackFloorOf(jsm, o.names.streams.inbound, durable);
       if (floor !== undefined && floor >= seq) return true;
+      if (stopped) return false;
       if (now() >= deadline) {
         log.warn({ seq }, 'caught-up events not mapped in time; resuming anyway');
         return false;
@@ -138,6 +142,7 @@ export function stripeCatchUp(o: StripeCatchUpOptions): StripeCatchUp {
       timer.unref();
     },
     async stop() {
+      stopped = true;
       clearInterval(timer);
       timer = undefined;
       await Promise.allSettled([running, queued]);
