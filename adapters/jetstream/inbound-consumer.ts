@@ -105,7 +105,10 @@ export async function startInboundConsumer(o: InboundConsumerOptions): Promise<I
   const messages = await consumer.consume({ max_messages: 64 });
   const handle = handler(o, delivery.maxDeliver, o.retry ?? INBOUND_RETRY);
   const running = pull(messages, handle, o.concurrency ?? 1, o.keyOf).catch((err: unknown) =>
-    o.log.warn({ err, consumer: name }, 'inbound consumer ended'),
+    o.log.error(
+      { err, consumer: name },
+      'inbound consumer stopped: an event could not be acked or nakked; restart rtws to resume it',
+    ),
   );
   return {
     async stop() {
