@@ -104,6 +104,7 @@ export class SnapshotWriter {
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> | undefined;
   private dirty = false;
+  private closed = false;
   private lastWriteMs = 0;
 
   constructor(
@@ -114,7 +115,7 @@ export class SnapshotWriter {
 
   schedule(): void {
     this.dirty = true;
-    if (this.timer !== undefined || this.writing !== undefined) return;
+    if (this.closed || this.timer !== undefined || this.writing !== undefined) return;
     // A large state takes a while to serialise, blocking requests; spacing writes at ten times
     // the last write's cost keeps that under a tenth of the time under sustained load.
     this.timer = setTimeout(
@@ -123,7 +124,12 @@ export class SnapshotWriter {
     );
   }
 
+  /**
+   * Writes what is left, once. A write in flight that finds more to save schedules no other once
+   * closed: a timer left behind would write after the close, racing the next writer of the folder.
+   */
   async close(): Promise<void> {
+    this.closed = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.writing;
@@ -131,6 +137,7 @@ export class SnapshotWriter {
   }
 
   private async write(): Promise<void> {
+    clearTimeout(this.timer);
     this.timer = undefined;
     this.dirty = false;
     this.writing = this.writeFile();
