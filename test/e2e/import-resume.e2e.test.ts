@@ -8,8 +8,8 @@
 // edits' latency (commit -> Stripe's answer) is printed, not asserted.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { testSize } from '../harness/services.ts';
 import {
-  importSize,
   importStack,
   seedStripe,
   total,
@@ -20,8 +20,8 @@ import { authHeaders } from '../harness/rtws.ts';
 import { eventually } from '../harness/stream.ts';
 import { isCreate, isListPage, type TappedRequest } from '../harness/stripe-tap.ts';
 
-const RESUME = importSize('RTWS_RESUME_CUSTOMERS', 2_000);
-const LIVE_IMPORT = importSize('RTWS_LIVE_IMPORT_CUSTOMERS', 600);
+const RESUME = testSize('RTWS_RESUME_CUSTOMERS', 2_000);
+const LIVE_IMPORT = testSize('RTWS_LIVE_IMPORT_CUSTOMERS', 600);
 /** Live edits: half creates, half patches of customers the import has brought in. */
 const LIVE_EDITS = 40;
 /** The walk lists 100 customers a page. */

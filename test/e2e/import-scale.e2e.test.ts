@@ -10,9 +10,9 @@
 // times that.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { testSize } from '../harness/services.ts';
 import type Stripe from 'stripe';
 import {
-  importSize,
   importStack,
   loadCatalogue,
   seedStripe,
@@ -23,8 +23,8 @@ import {
 import { eventually } from '../harness/stream.ts';
 import { isCreate, type TappedRequest } from '../harness/stripe-tap.ts';
 
-const CUSTOMERS = importSize('RTWS_IMPORT_CUSTOMERS', 5_000);
-const MATCHED = importSize('RTWS_IMPORT_MATCHED', Math.max(1, Math.round(CUSTOMERS / 10)));
+const CUSTOMERS = testSize('RTWS_IMPORT_CUSTOMERS', 5_000);
+const MATCHED = testSize('RTWS_IMPORT_MATCHED', Math.max(1, Math.round(CUSTOMERS / 10)));
 if (MATCHED > CUSTOMERS) throw new Error('RTWS_IMPORT_MATCHED exceeds RTWS_IMPORT_CUSTOMERS');
 
 const test = suite<{ stacks: ImportStack[] }>('import from Stripe at scale');

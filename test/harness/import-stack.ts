@@ -18,27 +18,6 @@ import {
 /** A live-mode key: a test key would pace rtws to Stripe's test budget of 20 calls/s. */
 export const IMPORT_KEY = 'sk_live_rtws_import_tests';
 
-/**
- * Sizes a longer run may raise: `RTWS_IMPORT_CUSTOMERS` (Stripe customers the scale import walks),
- * `RTWS_IMPORT_MATCHED` (of those, the ones the catalogue already has; 10% unless given),
- * `RTWS_RESUME_CUSTOMERS` (the import killed mid-walk) and `RTWS_LIVE_IMPORT_CUSTOMERS` (the
- * import that live edits race).
- */
-export function importSize(
-  name:
-    | 'RTWS_IMPORT_CUSTOMERS'
-    | 'RTWS_IMPORT_MATCHED'
-    | 'RTWS_RESUME_CUSTOMERS'
-    | 'RTWS_LIVE_IMPORT_CUSTOMERS',
-  fallback: number,
-): number {
-  const raw = process.env[name];
-  const n = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isInteger(n) || n < 1)
-    throw new Error(`${name} must be a positive whole number, not "${raw}"`);
-  return n;
-}
-
 export interface ImportStack {
   readonly t: TestEnvironment;
   readonly o: Observer;

@@ -127,7 +127,10 @@ export async function createTestDatabase(adminUrl?: string): Promise<TestDatabas
  * Test sizes that a longer run may raise: `RTWS_FAULT_ROUNDS` (how often each fault repeats),
  * `RTWS_SYNC_CUSTOMERS` (customers in the scale tests), `RTWS_ECHO_EDITS` (API edits whose echoes
  * are counted), `RTWS_PROPERTY_RUNS` (interleavings the two-way property tries) and
- * `RTWS_RESTART_PROPERTY_RUNS` (interleavings the two-way property through crashes tries).
+ * `RTWS_RESTART_PROPERTY_RUNS` (interleavings the two-way property through crashes tries); and for
+ * the imports `RTWS_IMPORT_CUSTOMERS` (Stripe customers the scale import walks), `RTWS_IMPORT_MATCHED`
+ * (of those, the ones the catalogue already has), `RTWS_RESUME_CUSTOMERS` (the import killed
+ * mid-walk) and `RTWS_LIVE_IMPORT_CUSTOMERS` (the import that live edits race).
  */
 export function testSize(
   name:
@@ -135,7 +138,11 @@ export function testSize(
     | 'RTWS_SYNC_CUSTOMERS'
     | 'RTWS_ECHO_EDITS'
     | 'RTWS_PROPERTY_RUNS'
-    | 'RTWS_RESTART_PROPERTY_RUNS',
+    | 'RTWS_RESTART_PROPERTY_RUNS'
+    | 'RTWS_IMPORT_CUSTOMERS'
+    | 'RTWS_IMPORT_MATCHED'
+    | 'RTWS_RESUME_CUSTOMERS'
+    | 'RTWS_LIVE_IMPORT_CUSTOMERS',
   fallback: number,
 ): number {
   const raw = process.env[name];

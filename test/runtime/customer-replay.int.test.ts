@@ -4,42 +4,28 @@
 // snapshot the live worker saved in KV.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Rtws } from '../../deploy/rtws.ts';
 import { rebuild } from '../../actors/runtime/rebuild.ts';
 import { customerKind } from '../../actors/customer/kind.ts';
 import { encodeActor } from '../../actors/customer/snapshot-codec.ts';
 import { customerHistory } from '../../adapters/jetstream/customer-history.ts';
-import {
-  authHeaders,
-  startTestRtws,
-  testEnvironment,
-  type TestEnvironment,
-} from '../harness/rtws.ts';
+import { authHeaders } from '../harness/rtws.ts';
 import { eventually } from '../harness/stream.ts';
 import { apiClient, type ApiClient, type SyncTarget } from '../sync/api-client.ts';
-import { stripeSide, type StripeSide } from '../sync/stack.ts';
+import { startSyncStack, type SyncStack } from '../sync/stack.ts';
 import { storedActors } from './fixture.ts';
 
-interface Ctx {
-  t: TestEnvironment;
-  side: StripeSide;
-  rtws: Rtws;
+interface Ctx extends SyncStack {
   api: ApiClient;
 }
 
 const test = suite<Ctx>('customer replay');
 
 test.before(async (ctx) => {
-  ctx.t = await testEnvironment();
-  ctx.side = await stripeSide();
-  ctx.rtws = await startTestRtws(ctx.t, ctx.side.env({ RTWS_ROLES: 'api,publisher,worker' }));
+  Object.assign(ctx, await startSyncStack());
   ctx.api = apiClient(ctx.rtws.url!);
 });
-
 test.after(async (ctx) => {
-  await ctx.rtws?.close();
-  await ctx.side?.emulator.close();
-  await ctx.t?.cleanup();
+  await ctx.close?.();
 });
 
 /** Waits until the customer's Stripe target shows `done`, and fails if it never does. */

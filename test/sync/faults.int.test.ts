@@ -3,30 +3,22 @@
 // Each time every customer still converges to exactly one Stripe customer, and nothing fails.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Rtws } from '../../deploy/rtws.ts';
-import { startTestRtws, testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
 import { apiClient, inPool, type ApiClient } from './api-client.ts';
 import { awaitConvergence, converged, summary } from './convergence.ts';
-import { stripeSide, type StripeSide } from './stack.ts';
+import { startSyncStack, type SyncStack } from './stack.ts';
 
-interface Ctx {
-  t?: TestEnvironment;
-  side?: StripeSide;
-  rtws?: Rtws;
+interface Ctx extends Partial<SyncStack> {
   api?: ApiClient;
 }
 const test = suite<Ctx>('sync under Stripe faults');
 
 test.before(async (ctx) => {
-  ctx.t = await testEnvironment();
-  ctx.side = await stripeSide();
-  ctx.rtws = await startTestRtws(ctx.t, ctx.side.env({ RTWS_ROLES: 'api,publisher,worker' }));
-  ctx.api = apiClient(ctx.rtws.url!);
+  const stack = await startSyncStack();
+  Object.assign(ctx, stack);
+  ctx.api = apiClient(stack.rtws.url!);
 });
 test.after(async (ctx) => {
-  await ctx.rtws?.close();
-  await ctx.side?.emulator.close();
-  await ctx.t?.cleanup();
+  await ctx.close?.();
 });
 test.after.each((ctx) => {
   ctx.side?.emulator.clearFaults();

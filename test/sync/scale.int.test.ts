@@ -2,27 +2,21 @@
 // reach the Stripe emulator once each, with Postgres's fields, and their sync views end `synced`.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Rtws } from '../../deploy/rtws.ts';
-import { startTestRtws, testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
 import { apiClient, inPool } from './api-client.ts';
 import { awaitConvergence, converged, summary } from './convergence.ts';
-import { stripeSide, type StripeSide } from './stack.ts';
+import { startSyncStack, type SyncStack } from './stack.ts';
 import { testSize } from '../harness/services.ts';
 
 const CUSTOMERS = testSize('RTWS_SYNC_CUSTOMERS', 1000);
 const CLIENTS = 16;
 
-const test = suite<{ t?: TestEnvironment; side?: StripeSide; rtws?: Rtws }>('sync at scale');
+const test = suite<Partial<SyncStack>>('sync at scale');
 
 test.before(async (ctx) => {
-  ctx.t = await testEnvironment();
-  ctx.side = await stripeSide();
-  ctx.rtws = await startTestRtws(ctx.t, ctx.side.env({ RTWS_ROLES: 'api,publisher,worker' }));
+  Object.assign(ctx, await startSyncStack());
 });
 test.after(async (ctx) => {
-  await ctx.rtws?.close();
-  await ctx.side?.emulator.close();
-  await ctx.t?.cleanup();
+  await ctx.close?.();
 });
 
 test(`${CUSTOMERS} customers created and updated converge in Stripe exactly once`, async (ctx) => {

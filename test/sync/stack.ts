@@ -2,6 +2,8 @@
 // the environment that points rtws at it.
 import Stripe from 'stripe';
 import type { Env } from '../../core/config.ts';
+import type { Rtws } from '../../deploy/rtws.ts';
+import { startTestRtws, testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
 import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 
 export interface StripeSide {
@@ -36,6 +38,34 @@ export async function stripeSide(): Promise<StripeSide> {
       ...overrides,
     }),
   };
+}
+
+/** rtws with every role, against an emulator of its own, in its own database and namespace. */
+export interface SyncStack {
+  readonly t: TestEnvironment;
+  readonly side: StripeSide;
+  readonly rtws: Rtws;
+  close(): Promise<void>;
+}
+
+export async function startSyncStack(): Promise<SyncStack> {
+  const t = await testEnvironment();
+  const side = await stripeSide().catch(async (err: unknown) => {
+    await t.cleanup();
+    throw err;
+  });
+  const close = async (rtws?: Rtws) => {
+    await rtws?.close();
+    await side.emulator.close();
+    await t.cleanup();
+  };
+  const rtws = await startTestRtws(t, side.env({ RTWS_ROLES: 'api,publisher,worker' })).catch(
+    async (err: unknown) => {
+      await close();
+      throw err;
+    },
+  );
+  return { t, side, rtws, close: () => close(rtws) };
 }
 
 /** Every Stripe customer (deleted ones are not listed), grouped by `metadata.rtws_id`. */
