@@ -68,6 +68,12 @@ export function canonicalFields(fields: SyncedFields): CanonicalFields {
   };
 }
 
+/** One field's value by its name (`name`, …, `metadata.<key>`); null when absent. */
+export function fieldValue(c: CanonicalFields, field: string): unknown {
+  if (field.startsWith('metadata.')) return c.metadata[field.slice('metadata.'.length)] ?? null;
+  return c[field as keyof CanonicalFields] ?? null;
+}
+
 /** Deep equality for canonical values (strings, nulls and flat string maps). */
 export function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;

@@ -35,7 +35,6 @@ export function checkMessage(
   return checkFact(message, customerId, at);
 }
 
-
 /** `at` is when the stream stored the message, so a rebuild sees the same instant as the live run. */
 export function parseFact(data: Uint8Array, customerId: string, at: number): ParsedFact {
   return parseMessage({ check: checkFact }, data, customerId, at);

@@ -1,10 +1,11 @@
 // The actor's rules for changes seen on Stripe (DESIGN: echo rule, staleness, merge policy, deletes,
 // Stripe-born customers). Pure functions over the whole context: a decision here touches the Stripe
 // target's knowledge and asks for a Postgres write, which the runtime carries out.
-import { sameValue, type CanonicalFields } from '../../core/canonical.ts';
+import { fieldValue, sameValue, type CanonicalFields } from '../../core/canonical.ts';
 import { mergeFields } from '../../core/policy/merge.ts';
 import { applyPatch, isEmptyPatch, valuesUnder, type FieldPatch } from '../../core/policy/push.ts';
 import { changedSecond } from './desired.ts';
+import { dateFields, fieldNames, type FieldDating } from './stripe-dating.ts';
 import type { Desired, TargetState } from './context.ts';
 import {
   CONFLICTS_CAP,
@@ -12,6 +13,7 @@ import {
   type CatalogueApplied,
   type CatalogueApply,
   type InboundState,
+  type Shown,
   type StripeCustomerFetched,
   type StripeCustomerMatched,
   type StripeCustomerObserved,
@@ -29,7 +31,7 @@ export interface InboundContext {
 
 type ApplyWork = Pick<CatalogueApply, 'kind' | 'patch' | 'fields' | 'stripeId'> & {
   expected?: FieldPatch;
-  changedSecond?: number;
+  changedSeconds?: Record<string, number>;
   eventIds: string[];
   conflicts: CatalogueApply['conflicts'];
 };
@@ -69,7 +71,24 @@ export function onStripeObserved<C extends InboundContext>(ctx: C, ev: StripeCus
     return ours ? wantFetch(c, ev) : supersedePush(wantFetch(c, ev));
   // An echo's `created` is the time of our own write: a change it shows was made before it.
   const theirsSecond = ours ? (s.watermarks.lastEventSecond ?? 0) : ev.data.created;
-  const merged = merge(c, ev.data.fields, theirsSecond, ev.data.stripeId, [ev.data.eventId], ev.at);
+  const dating = dateFields([shownBy(ev)], ev.data.fields, s.known ?? ev.data.fields, theirsSecond);
+  // An earlier event is still on its way (it set a field this one did not change): it is waited
+  // for, as a stale event is, and Stripe's content then fetched.
+  if (unseenConflicts(c, ev.data.fields, dating).length > 0) {
+    const wanted = wantFetch(c, ev);
+    return {
+      ...wanted,
+      inbound: {
+        ...wanted.inbound,
+        fetch: {
+          ...wanted.inbound.fetch!,
+          waitingSince: ev.at,
+          notBefore: ev.at + UNSEEN_RETRY_MS,
+        },
+      },
+    };
+  }
+  const merged = merge(c, ev.data.fields, dating, ev.data.stripeId, [ev.data.eventId], ev.at);
   const restored = ev.data.rtwsId === c.customerId ? merged : withRestore(merged);
   // An echo never advances the staleness watermark.
   return ours ? restored : withEventSecond(restored, ev.data.created);
@@ -79,10 +98,21 @@ export function onStripeObserved<C extends InboundContext>(ctx: C, ev: StripeCus
 export const CLOCK_SKEW_S = 1;
 /** Event ids kept with a wanted fetch: enough to know which events it settles. */
 const FETCH_EVENTS_CAP = 64;
+/** What the latest events showed, kept with a wanted fetch to date each field it finds. */
+const FETCH_SHOWN_CAP = 16;
+/**
+ * How long a merge waits for the event of a change Stripe holds and rtws has not received, when
+ * Postgres changed the same field: longer than the redelivery of an event held by a crashed
+ * worker (the inbound ack wait, 30 s) plus one catch-up interval (60 s). Then it decides.
+ */
+export const UNSEEN_WAIT_MS = 120_000;
+/** While it waits, Stripe's content is fetched again this often. */
+export const UNSEEN_RETRY_MS = 5_000;
 
 /**
- * Asks for Stripe's current content. Its merge dates Stripe's side by the newest event that asked,
- * except our own echoes: their `created` is the time of our write, not of a change made there.
+ * Asks for Stripe's current content. Its merge dates each field by the events seen (see
+ * `dateFields`). The newest second, which dates what no event dates, is never an echo's: its
+ * `created` is the time of our write, not of a change made there.
  */
 function wantFetch<C extends InboundContext>(c: C, ev: StripeCustomerObserved): C {
   const fetch = c.inbound.fetch;
@@ -90,13 +120,16 @@ function wantFetch<C extends InboundContext>(c: C, ev: StripeCustomerObserved): 
   const second = ours
     ? (fetch?.second ?? c.targets.stripe.watermarks.lastEventSecond ?? 0)
     : Math.max(fetch?.second ?? 0, ev.data.created);
+  const shown = fetch?.shown ?? [];
   return {
     ...c,
     inbound: {
       ...c.inbound,
       fetch: {
+        ...fetch,
         eventIds: [...(fetch?.eventIds ?? []), ev.data.eventId].slice(-FETCH_EVENTS_CAP),
         second,
+        shown: [...shown, shownBy(ev)].slice(-FETCH_SHOWN_CAP),
       },
     },
   };
@@ -134,16 +167,16 @@ export function onStripeFetched<C extends InboundContext>(ctx: C, ev: StripeCust
   const asked = new Set(p.params.eventIds);
   const fetch = ctx.inbound.fetch;
   const left = fetch?.eventIds.filter((id) => !asked.has(id)) ?? [];
+  const shown = fetch?.shown ?? [];
   // A fetch no event asked for (the check of a 404) dates Stripe's side by the last change known
   // there, never by the fetch itself: that would make every difference look like the later edit.
   const second = fetch?.second ?? s.watermarks.lastEventSecond ?? 0;
+  const rest = { eventIds: left, second, shown: shown.filter((x) => !asked.has(x.eventId)) };
+  const free: TargetState = { ...s, pending: null, attempts: 0, lastError: null, status: 'synced' };
   const c: C = {
     ...ctx,
-    targets: {
-      ...ctx.targets,
-      stripe: { ...s, pending: null, attempts: 0, lastError: null, status: 'synced' },
-    },
-    inbound: { ...ctx.inbound, fetch: left.length > 0 ? { eventIds: left, second } : null },
+    targets: { ...ctx.targets, stripe: free },
+    inbound: { ...ctx.inbound, fetch: left.length > 0 ? rest : null },
   };
   // Only an explicit deletion deletes: a 404 is a broken link, reported, and deletes nothing.
   if (ev.data.fields === null && ev.data.missing)
@@ -161,7 +194,22 @@ export function onStripeFetched<C extends InboundContext>(ctx: C, ev: StripeCust
       inbound: { ...c.inbound, fetch: null },
     };
   if (ev.data.fields === null) return deletedOnStripe(c, s.externalId, p.params.eventIds, ev.at);
-  const merged = merge(c, ev.data.fields, second, s.externalId, p.params.eventIds, ev.at);
+  const dating = dateFields(shown, ev.data.fields, s.known ?? ev.data.fields, second);
+  // A change Postgres made to a field whose Stripe value came with an event not yet received is
+  // judged once that event is here: until then its time is unknown.
+  if (fetch && unseenConflicts(c, ev.data.fields, dating).length > 0) {
+    const waitingSince = fetch.waitingSince ?? ev.at;
+    if (ev.at - waitingSince < UNSEEN_WAIT_MS)
+      return {
+        ...ctx,
+        targets: { ...ctx.targets, stripe: free },
+        inbound: {
+          ...ctx.inbound,
+          fetch: { ...fetch, waitingSince, notBefore: ev.at + UNSEEN_RETRY_MS },
+        },
+      };
+  }
+  const merged = merge(c, ev.data.fields, dating, s.externalId, p.params.eventIds, ev.at);
   const restored = ev.data.rtwsId === c.customerId ? merged : withRestore(merged);
   // What was fetched is Stripe's content as of now: older events are covered by it.
   return withEventSecond(restored, Math.floor(ev.at / 1000));
@@ -422,24 +470,19 @@ function deletedOnStripe<C extends InboundContext>(
 function merge<C extends InboundContext>(
   c: C,
   theirs: CanonicalFields,
-  theirsSecond: number,
+  dating: FieldDating,
   stripeId: string,
   eventIds: string[],
   at: number,
 ): C {
   const s = c.targets.stripe;
-  const desired = effectiveDesired(c);
-  // Before Postgres has the customer (its insert waits), only Stripe's side can have changed.
-  const ours = desired?.fields ?? s.known ?? theirs;
-  const base = s.known ?? theirs;
-  // rtws requires a name: one removed in Stripe keeps ours, which the push rule sends back.
-  const offered = theirs.name === '' ? { ...theirs, name: base.name } : theirs;
+  const { base, ours, offered, oursSecond } = sides(c, theirs);
   const result = mergeFields({
     base,
     ours,
     theirs: offered,
-    oursSecond: (field) => (desired ? changedSecond(desired, field) : 0),
-    theirsSecond,
+    oursSecond,
+    theirsSecond: (field) => dating.secondOf(field),
   });
   // Stripe holds `theirs` now: fields Postgres won differ from it, and the push rule sends them.
   const known: C = { ...c, targets: { ...c.targets, stripe: { ...s, known: theirs } } };
@@ -453,13 +496,59 @@ function merge<C extends InboundContext>(
       stripeId,
       patch: result.apply,
       expected: valuesUnder(ours, result.apply),
-      changedSecond: theirsSecond,
+      changedSeconds: changedSeconds(result.apply, dating),
       fields: null,
       eventIds,
       conflicts,
     },
     at,
   );
+}
+
+/** The three sides of a merge: what Stripe was known to hold, and what Postgres wants. */
+function sides(c: InboundContext, theirs: CanonicalFields) {
+  const desired = effectiveDesired(c);
+  const known = c.targets.stripe.known;
+  // Before Postgres has the customer (its insert waits), only Stripe's side can have changed.
+  const ours = desired?.fields ?? known ?? theirs;
+  const base = known ?? theirs;
+  // rtws requires a name: one removed in Stripe keeps ours, which the push rule sends back.
+  const offered = theirs.name === '' ? { ...theirs, name: base.name } : theirs;
+  const oursSecond = (field: string) => (desired ? changedSecond(desired, field) : 0);
+  return { base, ours, offered, oursSecond };
+}
+
+/** Fields changed on both sides whose Stripe value was set by an event not received yet. */
+function unseenConflicts(c: InboundContext, theirs: CanonicalFields, dating: FieldDating) {
+  const { base, ours, offered } = sides(c, theirs);
+  return fieldNames(base, ours, offered).filter((f) => {
+    const t = fieldValue(offered, f);
+    const o = fieldValue(ours, f);
+    const b = fieldValue(base, f);
+    return dating.unseen(f) && !sameValue(o, b) && !sameValue(t, o) && !sameValue(t, b);
+  });
+}
+
+/** When Stripe changed each field of a write. */
+function changedSeconds(patch: FieldPatch, dating: FieldDating): Record<string, number> {
+  const fields = [
+    ...Object.keys(patch).filter((f) => f !== 'metadata'),
+    ...Object.keys(patch.metadata ?? {}).map((key) => `metadata.${key}`),
+  ];
+  return Object.fromEntries(fields.map((f) => [f, dating.secondOf(f)]));
+}
+
+/** What one event showed, kept to date the fields a fetch finds. */
+function shownBy(ev: StripeCustomerObserved): Shown {
+  const { eventId, created, fields, changed, key } = ev.data;
+  const ours = key?.startsWith(KEY_PREFIX) ?? false;
+  return {
+    eventId,
+    second: created,
+    fields,
+    ...(changed ? { changed } : {}),
+    ...(ours ? { ours } : {}),
+  };
 }
 
 /** Records a Postgres write after those already waiting. */

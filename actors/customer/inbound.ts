@@ -24,6 +24,11 @@ export const StripeCustomerObserved = recordedEvent('StripeCustomerObserved', {
   key: Nullable(Type.String()),
   /** The customer's canonical content as the event carries it. */
   fields: CanonicalFieldsSchema,
+  /**
+   * The fields this event changed (`name`, …, `metadata.<key>`): from `previous_attributes`, and
+   * every field for a creation. Absent when unknown (events recorded before it was kept).
+   */
+  changed: Type.Optional(Type.Array(Type.String())),
   /** `metadata.rtws_id` as Stripe holds it; null when absent. */
   rtwsId: Nullable(Type.String()),
 });
@@ -112,6 +117,8 @@ export const CatalogueApplySchema = Type.Object({
    * judged against it by the time of Postgres's own change.
    */
   changedSecond: Type.Optional(Type.Integer()),
+  /** The same per field, where a fetch dated each field by the events that showed its value. */
+  changedSeconds: Type.Optional(Type.Record(Type.String(), Type.Integer())),
   fields: Nullable(CanonicalFieldsSchema),
   conflicts: Type.Array(ConflictSchema),
   recordedAt: At,
@@ -123,14 +130,39 @@ export const CatalogueApplySchema = Type.Object({
 });
 export type CatalogueApply = Static<typeof CatalogueApplySchema>;
 
+/** What one Stripe event showed, as of its `created`. */
+export const ShownSchema = Type.Object({
+  eventId: Type.String(),
+  second: Type.Integer(),
+  fields: CanonicalFieldsSchema,
+  changed: Type.Optional(Type.Array(Type.String())),
+  /** The echo of a write of ours: its `created` is the time of our write. */
+  ours: Type.Optional(Type.Boolean()),
+});
+export type Shown = Static<typeof ShownSchema>;
+
 export const InboundStateSchema = Type.Object({
   /** Writes decided and not yet seen back as facts, oldest first: carried out in this order. */
   applies: Type.Array(CatalogueApplySchema),
   applySeq: Type.Integer({ minimum: 0 }),
   /** Event ids already decided on, newest last: a redelivery is recognised and dropped. */
   seen: Type.Array(Type.String()),
-  /** A stale or doubtful event asked for Stripe's current content: the events and their second. */
-  fetch: Nullable(Type.Object({ eventIds: Type.Array(Type.String()), second: Type.Integer() })),
+  /**
+   * A stale or doubtful event asked for Stripe's current content: the events, the newest second
+   * among them, and what the latest of them showed, which dates each fetched field (absent in
+   * older snapshots).
+   */
+  fetch: Nullable(
+    Type.Object({
+      eventIds: Type.Array(Type.String()),
+      second: Type.Integer(),
+      shown: Type.Optional(Type.Array(ShownSchema)),
+      /** Since when the merge waits for an event not received yet (ms). */
+      waitingSince: Type.Optional(At),
+      /** Not fetched before then (ms): the wait's next look. */
+      notBefore: Type.Optional(At),
+    }),
+  ),
   /** Someone removed `metadata.rtws_id` on Stripe (or a Stripe-born customer lacks it): restore it. */
   restoreRtwsId: Type.Boolean(),
   /** The latest conflicts, newest last. */

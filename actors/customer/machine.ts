@@ -60,6 +60,7 @@ function envOf(context: CustomerContext, target: TargetName, policies: Policies)
     desired: effectiveDesired(context),
     spec: TARGETS[target],
     fetchFor: fetch?.eventIds ?? null,
+    ...(fetch?.notBefore !== undefined ? { fetchNotBefore: fetch.notBefore } : {}),
     restoreRtwsId: target === 'stripe' && context.inbound.restoreRtwsId,
     ...policies,
   };

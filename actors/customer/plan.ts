@@ -27,6 +27,8 @@ export interface TargetEnv extends Policies {
   readonly spec: TargetSpec;
   /** Inbound events wait for the target's current content: fetch it before anything else. */
   readonly fetchFor?: readonly string[] | null;
+  /** Not before then (ms): a merge waiting for an event looks again later. */
+  readonly fetchNotBefore?: number;
   /** `metadata.rtws_id` is missing on the target: the next update sets it again. */
   readonly restoreRtwsId?: boolean;
 }
@@ -50,11 +52,14 @@ export function plan(t: TargetState, env: TargetEnv, at: number): TargetState {
     if (desired.bornOn === env.spec.target) return t;
     return recordCreate(t, env, desired, at);
   }
-  if (env.fetchFor?.length)
-    return record(t, env, at, 'fetch', null, {
+  if (env.fetchFor?.length) {
+    const fetch = record(t, env, at, 'fetch', null, {
       externalId: t.externalId,
       eventIds: [...env.fetchFor],
     });
+    const notBefore = Math.max(at, env.fetchNotBefore ?? at);
+    return { ...fetch, pending: { ...fetch.pending!, notBefore } };
+  }
   const patch = diffFields(t.known, desired.fields);
   if (isEmptyPatch(patch) && !env.restoreRtwsId)
     return { ...t, status: 'synced', syncedVersion: desired.version, attempts: 0 };

@@ -5,10 +5,15 @@
 // merge decided is left alone: that change is the later one.
 import { createHash } from 'node:crypto';
 import type { CatalogueApply } from '../../actors/customer/index.ts';
-import { canonicalFields, sameValue, type CanonicalFields } from '../../core/canonical.ts';
+import {
+  canonicalFields,
+  fieldValue,
+  sameValue,
+  type CanonicalFields,
+} from '../../core/canonical.ts';
 import type { SyncedFields } from '../../core/customer.ts';
 import { iso } from '../../core/policy/merge.ts';
-import type { FieldPatch } from '../../core/policy/push.ts';
+import { applyPatch, type FieldPatch } from '../../core/policy/push.ts';
 import type { Sql, Tx } from './connect.ts';
 
 export interface ApplyResult {
@@ -106,25 +111,29 @@ async function update(tx: Tx, customerId: string, a: CatalogueApply): Promise<Fi
   if (!row) return {};
   const current = canonicalFields(row);
   const checked = stillExpected(current, a.patch, a.expected);
-  const moved = checked.skipped;
   const postgresSecond = Math.floor(row.updated_at.getTime() / 1000);
-  const stripeLater = a.changedSecond !== undefined && a.changedSecond > postgresSecond;
-  // Stripe's change is the later one: it is applied over Postgres's.
-  const { patch, skipped } = stripeLater ? { patch: a.patch, skipped: [] as string[] } : checked;
-  for (const field of moved) {
-    const stripe = field.startsWith('metadata.')
-      ? (a.patch.metadata?.[field.slice('metadata.'.length)] ?? null)
-      : (a.patch as Record<string, unknown>)[field];
-    const stripeTime = a.changedSecond === undefined ? 'unknown' : iso(a.changedSecond);
+  // Where Stripe's change is the later one, it is applied over Postgres's.
+  const stripeLater = new Set(
+    checked.skipped.filter((f) => (stripeSecondOf(a, f) ?? -1) > postgresSecond),
+  );
+  const stripeValues = applyPatch(current, a.patch);
+  const overridden = valuesOf(stripeValues, [...stripeLater]);
+  const patch: FieldPatch = { ...checked.patch, ...overridden };
+  if (checked.patch.metadata || overridden.metadata)
+    patch.metadata = { ...checked.patch.metadata, ...overridden.metadata };
+  for (const field of checked.skipped) {
+    const second = stripeSecondOf(a, field);
+    const stripeTime = second === undefined ? 'unknown' : iso(second);
     const times = `Stripe's change (${stripeTime}), Postgres's (${iso(postgresSecond)})`;
     await tx`
       INSERT INTO conflicts (customer_id, field, postgres_value, stripe_value, winner, reason,
                              stripe_event_id, detected_at, postgres_changed_at, stripe_changed_at)
-      VALUES (${customerId}, ${field}, ${tx.json(valueAt(current, field) as never)},
-              ${tx.json((stripe ?? null) as never)}, ${stripeLater ? 'stripe' : 'postgres'},
+      VALUES (${customerId}, ${field}, ${tx.json(fieldValue(current, field) as never)},
+              ${tx.json(fieldValue(stripeValues, field) as never)},
+              ${stripeLater.has(field) ? 'stripe' : 'postgres'},
               ${`changed again in Postgres while the change from Stripe was being applied; the later change wins: ${times}`},
               ${a.eventIds[a.eventIds.length - 1] ?? ''}, now(),
-              ${secondToDate(postgresSecond)}, ${secondToDate(a.changedSecond)})
+              ${secondToDate(postgresSecond)}, ${secondToDate(second)})
       ON CONFLICT (customer_id, stripe_event_id, field) DO UPDATE SET
         postgres_value = EXCLUDED.postgres_value, winner = EXCLUDED.winner,
         reason = EXCLUDED.reason, postgres_changed_at = EXCLUDED.postgres_changed_at,
@@ -144,7 +153,15 @@ async function update(tx: Tx, customerId: string, a: CatalogueApply): Promise<Fi
       address = CASE WHEN ${patch.address !== undefined} THEN ${address}::jsonb ELSE address END,
       metadata = (metadata || ${tx.json(put)}::jsonb) - ${tx.array(drop)}::text[]
     WHERE id = ${customerId}`;
-  return valuesOf(current, skipped);
+  return valuesOf(
+    current,
+    checked.skipped.filter((f) => !stripeLater.has(f)),
+  );
+}
+
+/** When Stripe changed a field of the write: per field, or one second for the whole write. */
+function stripeSecondOf(a: CatalogueApply, field: string): number | undefined {
+  return a.changedSeconds?.[field] ?? a.changedSecond;
 }
 
 /** The current values of the named fields, as a patch. */
@@ -171,11 +188,6 @@ interface CurrentRow {
 
 function secondToDate(second: number | undefined): Date | null {
   return second === undefined ? null : new Date(second * 1000);
-}
-
-function valueAt(c: CanonicalFields, field: string): unknown {
-  if (field.startsWith('metadata.')) return c.metadata[field.slice('metadata.'.length)] ?? null;
-  return c[field as keyof CanonicalFields] ?? null;
 }
 
 /** The patch's fields whose current value is still the expected one, and the others by name. */

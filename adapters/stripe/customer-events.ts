@@ -73,8 +73,31 @@ export function parseCustomerEvent(data: Uint8Array): ParsedCustomerEvent {
         created: event.created,
         key: event.request?.idempotency_key ?? null,
         fields: fieldsOf(object),
+        ...changedFields(event),
         rtwsId: typeof rtwsId === 'string' && rtwsId !== '' ? rtwsId : null,
       },
     },
   };
+}
+
+const SYNCED = ['name', 'email', 'phone', 'address'] as const;
+
+/**
+ * The synced fields an event changed, named as the merge names them: every one for a creation,
+ * the keys of `previous_attributes` for an update (metadata by key). Absent for a deletion.
+ */
+function changedFields(event: Stripe.Event): { changed?: string[] } {
+  if (event.type === 'customer.created') {
+    const object = event.data.object;
+    const keys = Object.keys(fieldsOf(object).metadata).map((k) => `metadata.${k}`);
+    return { changed: [...SYNCED, ...keys] };
+  }
+  if (event.type !== 'customer.updated') return {};
+  const previous = (event.data as { previous_attributes?: unknown }).previous_attributes;
+  if (typeof previous !== 'object' || previous === null) return {};
+  const changed: string[] = SYNCED.filter((f) => f in previous);
+  const metadata = (previous as { metadata?: unknown }).metadata;
+  if (typeof metadata === 'object' && metadata !== null)
+    for (const key of Object.keys(metadata)) changed.push(`metadata.${key}`);
+  return { changed };
 }

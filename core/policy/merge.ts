@@ -29,8 +29,11 @@ export interface MergeInput {
   theirs: CanonicalFields;
   /** The second Postgres last changed a field (`name`, …, `metadata.<key>`). */
   oursSecond: (field: string) => number;
-  /** The second of Stripe's change (the event's `created`). */
-  theirsSecond: number;
+  /**
+   * The second Stripe's side changed: the event's `created`, or per field when what is merged was
+   * fetched and the events that asked for it date each field differently.
+   */
+  theirsSecond: number | ((field: string) => number);
 }
 
 export interface MergeResult {
@@ -46,19 +49,21 @@ export function mergeFields(m: MergeInput): MergeResult {
     if (sameValue(theirs, base) || sameValue(theirs, ours)) return false;
     if (sameValue(ours, base)) return true;
     const oursSecond = m.oursSecond(field);
-    const stripeWins = m.theirsSecond > oursSecond;
+    const theirsSecond =
+      typeof m.theirsSecond === 'number' ? m.theirsSecond : m.theirsSecond(field);
+    const stripeWins = theirsSecond > oursSecond;
     conflicts.push({
       field,
       postgres: ours ?? null,
       stripe: theirs ?? null,
       winner: stripeWins ? 'stripe' : 'postgres',
       postgresSecond: oursSecond,
-      stripeSecond: m.theirsSecond,
+      stripeSecond: theirsSecond,
       reason: stripeWins
-        ? `changed on both sides; Stripe's change (${iso(m.theirsSecond)}) is later than Postgres's (${iso(oursSecond)})`
-        : m.theirsSecond === oursSecond
+        ? `changed on both sides; Stripe's change (${iso(theirsSecond)}) is later than Postgres's (${iso(oursSecond)})`
+        : theirsSecond === oursSecond
           ? `changed on both sides in the same second (${iso(oursSecond)}); a tie goes to Postgres`
-          : `changed on both sides; Postgres's change (${iso(oursSecond)}) is later than Stripe's (${iso(m.theirsSecond)})`,
+          : `changed on both sides; Postgres's change (${iso(oursSecond)}) is later than Stripe's (${iso(theirsSecond)})`,
     });
     return stripeWins;
   };

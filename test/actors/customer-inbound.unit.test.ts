@@ -4,6 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { canonicalFields, type CanonicalFields } from '../../core/canonical.ts';
 import type { CustomerEvent } from '../../actors/customer/index.ts';
+import { UNSEEN_RETRY_MS, UNSEEN_WAIT_MS } from '../../actors/customer/inbound-step.ts';
 import {
   CUSTOMER,
   FIELDS,
@@ -33,6 +34,8 @@ interface Seen {
   rtwsId?: string | null;
   eventId?: string;
   stripeId?: string;
+  /** The fields the event changed (its `previous_attributes`); unknown when absent. */
+  changed?: string[];
 }
 
 /** A Stripe event about the customer, `created` one second after the world's clock by default. */
@@ -47,6 +50,7 @@ const observed =
       created: o.created ?? Math.floor(w.now / 1000) + 1,
       key: o.key ?? null,
       fields: { ...BASE, ...fields },
+      ...(o.changed ? { changed: o.changed } : {}),
       rtwsId: o.rtwsId === undefined ? CUSTOMER : o.rtwsId,
     },
     at: w.now,
@@ -128,6 +132,96 @@ test('an event while our write is in flight is settled by a fetch after it', () 
     [{ email: 'dash@example.com' }],
   );
   assert.is(stripe(merged).pending, null);
+});
+
+/**
+ * Synced at T0; Postgres renames the customer 3 s later, and that push is in flight when two
+ * dashboard edits made around it arrive: the name 2 s before Postgres's, then the email 2 s after.
+ */
+function dashboardAroundPush() {
+  const w = given(created(), stripeCreated(STRIPE_ID), (x) =>
+    updated({ name: 'PG' }, 2)({ ...x, now: x.now + 2_000 }),
+  );
+  const pgSecond = Math.floor(w.now / 1000);
+  const nameEdit = (o: Seen = {}) =>
+    observed({ name: 'Dash' }, { created: pgSecond - 2, changed: ['name'], ...o });
+  const emailEdit = (o: Seen = {}) =>
+    observed(
+      { name: 'Dash', email: 'dash@example.com' },
+      { created: pgSecond + 2, changed: ['email'], ...o },
+    );
+  return { w, nameEdit, emailEdit };
+}
+
+const FETCHED_AFTER_BOTH = { name: 'Dash', email: 'dash@example.com' };
+
+test('a fetch dates each field by the event that changed it, not by the newest event', () => {
+  for (const told of [true, false]) {
+    const { w, nameEdit, emailEdit } = dashboardAroundPush();
+    // Without `previous_attributes`, the name is dated by the earliest event that showed it.
+    const o = told ? {} : { changed: undefined };
+    const seen = when(w, nameEdit(o), emailEdit(o), stripeUpdated());
+    assert.is(pending(seen).op, 'fetch');
+    const merged = when(seen, fetched(FETCHED_AFTER_BOTH));
+    const byField = Object.fromEntries(
+      merged.snapshot.context.inbound.conflicts.map((c) => [c.field, c.winner]),
+    );
+    assert.equal(byField, { name: 'postgres' }, "Postgres's rename is the later one");
+    assert.equal(
+      applies(merged).map((a) => a.patch),
+      [{ email: 'dash@example.com' }],
+    );
+  }
+});
+
+test('a change whose event has not arrived waits for it before Postgres and Stripe are judged', () => {
+  const { w, nameEdit, emailEdit } = dashboardAroundPush();
+  // The email's event comes first: it shows the name already changed, by an event not received.
+  const early = when(w, emailEdit(), stripeUpdated());
+  const first = when(early, fetched(FETCHED_AFTER_BOTH));
+  assert.equal(applies(first), [], 'nothing is decided yet');
+  assert.is(pending(first).op, 'fetch');
+  assert.is(pending(first).notBefore, first.now + UNSEEN_RETRY_MS, 'fetched again later');
+  // The name's event arrives: the next fetch dates the name by it, and Postgres's rename wins.
+  const late = when(first, nameEdit(), fetched(FETCHED_AFTER_BOTH));
+  const [c] = late.snapshot.context.inbound.conflicts;
+  assert.equal([c?.field, c?.winner], ['name', 'postgres']);
+  assert.equal(
+    applies(late).map((a) => a.patch),
+    [{ email: 'dash@example.com' }],
+  );
+});
+
+test('the wait for an event that never arrives ends, and the merge decides with what it has', () => {
+  const { w, emailEdit } = dashboardAroundPush();
+  let x = when(w, emailEdit(), stripeUpdated(), fetched(FETCHED_AFTER_BOTH));
+  const waitingSince = x.now;
+  while (x.now - waitingSince < UNSEEN_WAIT_MS) {
+    assert.equal(applies(x), []);
+    x = when(x, (y) => fetched(FETCHED_AFTER_BOTH)({ ...y, now: y.now + UNSEEN_RETRY_MS }));
+  }
+  // Dated by the only event that showed it, the name is Stripe's later change.
+  assert.equal(
+    applies(x).map((a) => a.patch),
+    [{ name: 'Dash', email: 'dash@example.com' }],
+  );
+});
+
+test('a fresh event that shows a change it did not make waits for that change as well', () => {
+  const w = given(created(), stripeCreated(STRIPE_ID), (x) =>
+    updated({ name: 'PG' }, 2)({ ...x, now: x.now + 10_000 }),
+  );
+  const failed = when(w, stripeFailed('permanent'));
+  const e = when(
+    failed,
+    observed(FETCHED_AFTER_BOTH, {
+      created: Math.floor(failed.now / 1000) + 5,
+      changed: ['email'],
+    }),
+  );
+  assert.equal(applies(e), []);
+  assert.is(pending(e).op, 'fetch');
+  assert.ok(pending(e).notBefore > e.now);
 });
 
 test('a stale event (at or before our last push) is fetched, not applied', () => {

@@ -97,6 +97,35 @@ test('a field Postgres changed after the merge is kept, and recorded as a confli
   );
 });
 
+test('a field Postgres changed after the merge is judged by its own Stripe second', async ({
+  o,
+}) => {
+  const id = await customer(o, 'Before');
+  await o.sql`UPDATE customers SET name = 'API', email = 'api@example.com' WHERE id = ${id}`;
+  const [updated] = await o.sql<{ second: number }[]>`
+    SELECT floor(extract(epoch FROM updated_at))::int AS second FROM customers WHERE id = ${id}`;
+  const second = updated!.second;
+  // The name changed on Stripe before Postgres's change, the email after it.
+  const w = write({
+    patch: { name: 'Stripe', email: 'stripe@example.com' },
+    expected: { name: 'Before', email: 'x@example.com' },
+    changedSeconds: { name: second - 5, email: second + 5 },
+  });
+  const result = await applyFromStripe(o.sql, id, w);
+  assert.equal(result.kept, { name: 'API' });
+  const r = await row(o, id);
+  assert.equal([r.name, r.email], ['API', 'stripe@example.com']);
+  const conflicts = await o.sql<{ field: string; winner: string }[]>`
+    SELECT field, winner FROM conflicts WHERE customer_id = ${id} ORDER BY field`;
+  assert.equal(
+    conflicts.map((c) => [c.field, c.winner]),
+    [
+      ['email', 'stripe'],
+      ['name', 'postgres'],
+    ],
+  );
+});
+
 test('a new write for an event applied before is carried out; a repeat of the same write is not', async ({
   o,
 }) => {

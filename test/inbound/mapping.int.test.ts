@@ -118,6 +118,30 @@ test('an event is read into canonical content, with its key and rtws_id', () => 
   });
 });
 
+test("an event names the fields it changed: previous_attributes' keys, metadata by key", () => {
+  const changed = (over: Record<string, unknown>) => {
+    const parsed = parseCustomerEvent(bytes(event(over)));
+    return parsed.ok ? parsed.observed.data.changed : 'unparsed';
+  };
+  const object = event().data.object;
+  const previous = { email: 'old@example.com', balance: 5, metadata: { plan: null, x: 'y' } };
+  assert.equal(changed({ data: { object, previous_attributes: previous } }), [
+    'email',
+    'metadata.plan',
+    'metadata.x',
+  ]);
+  assert.equal(changed({ type: 'customer.created' }), [
+    'name',
+    'email',
+    'phone',
+    'address',
+    'metadata.plan',
+  ]);
+  // Unknown: an update without previous_attributes, and a deletion.
+  assert.is(changed({}), undefined);
+  assert.is(changed({ type: 'customer.deleted' }), undefined);
+});
+
 test('malformed events are refused with a reason', () => {
   const cases: [unknown, RegExp][] = [
     ['{not json', /not JSON/],

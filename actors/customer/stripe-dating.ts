@@ -1,0 +1,60 @@
+// When Stripe's side changed each field, as the Stripe events the actor has seen tell. The merge
+// judges a field changed on both sides by these seconds, so they must never make a change look
+// later than it was. Every event shows the whole customer as of its `created`, and names the
+// fields it changed (`previous_attributes`). A value Stripe holds that no seen event set was set
+// by one rtws has not received yet: a delivery held by a crashed worker, or one Stripe will retry.
+import { fieldValue, sameValue, type CanonicalFields } from '../../core/canonical.ts';
+import type { Shown } from './inbound.ts';
+
+export interface FieldDating {
+  /** The second Stripe's side last changed the field. */
+  secondOf(field: string): number;
+  /** The value Stripe holds was set by an event the actor has not seen. */
+  unseen(field: string): boolean;
+}
+
+/**
+ * `shown`: what the events showed, in any order. `current`: Stripe's content now (fetched, or the
+ * newest event's). `base`: what Stripe was known to hold before. `newest`: the second used for a
+ * field nothing else dates, the newest event's.
+ */
+export function dateFields(
+  shown: readonly Shown[],
+  current: CanonicalFields,
+  base: CanonicalFields,
+  newest: number,
+): FieldDating {
+  const ordered = [...shown].sort((a, b) => a.second - b.second);
+  // Only events that say what they changed can tell a change rtws has not seen.
+  const told = ordered.length > 0 && ordered.every((e) => e.changed !== undefined);
+  const lastChange = (field: string) => ordered.findLast((e) => e.changed?.includes(field));
+  const isCurrent = (e: Shown, field: string) =>
+    sameValue(fieldValue(e.fields, field), fieldValue(current, field));
+  return {
+    secondOf(field) {
+      const change = told ? lastChange(field) : undefined;
+      if (change && isCurrent(change, field)) return change.second;
+      // The value the latest events all show was there by the earliest of them. An echo shows
+      // values as of our write, which says nothing of when a value it did not set was set.
+      let since = newest;
+      for (let i = ordered.length - 1; i >= 0; i--) {
+        const e = ordered[i]!;
+        if (e.ours) continue;
+        if (!isCurrent(e, field)) break;
+        since = e.second;
+      }
+      return since;
+    },
+    unseen(field) {
+      if (!told || sameValue(fieldValue(current, field), fieldValue(base, field))) return false;
+      const change = lastChange(field);
+      return change === undefined || !isCurrent(change, field);
+    },
+  };
+}
+
+/** The synced fields by name: `name`, `email`, `phone`, `address` and `metadata.<key>`. */
+export function fieldNames(...contents: CanonicalFields[]): string[] {
+  const keys = new Set(contents.flatMap((c) => Object.keys(c.metadata)));
+  return ['name', 'email', 'phone', 'address', ...[...keys].sort().map((k) => `metadata.${k}`)];
+}
