@@ -131,6 +131,8 @@ export const Invoice = Type.Object({
   stripe_invoice_id: Nullable(Type.String()),
   number: Nullable(Type.String()),
   hosted_invoice_url: Nullable(Type.String()),
+  /** The Stripe account the invoice was issued in, when a rebind has since left it behind. */
+  former_stripe_account: Nullable(Type.String()),
   /** Why issuing failed, when `status` is `failed`. */
   last_error: Nullable(Type.String()),
   history: Type.Array(InvoiceHistoryEntry),

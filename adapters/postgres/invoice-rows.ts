@@ -16,6 +16,7 @@ export interface InvoiceRow {
   stripe_invoice_id: string | null;
   number: string | null;
   hosted_invoice_url: string | null;
+  former_stripe_account: string | null;
   last_error: string | null;
   created_at: Date;
   updated_at: Date;
@@ -26,7 +27,8 @@ export interface InvoiceRow {
 const ISO_UTC = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
 
 export const INVOICE_COLUMNS = `id, customer_id, status, currency, total, due_days, metadata, origin,
-  stripe_invoice_id, number, hosted_invoice_url, last_error, created_at, updated_at,
+  stripe_invoice_id, number, hosted_invoice_url, former_stripe_account, last_error, created_at,
+  updated_at,
   (SELECT coalesce(jsonb_agg(jsonb_build_object('description', i.description, 'amount', i.amount,
      'quantity', i.quantity) ORDER BY i.position), '[]'::jsonb)
    FROM invoice_items i WHERE i.invoice_id = invoices.id) AS items,
@@ -50,6 +52,7 @@ export function toInvoice(r: InvoiceRow): Invoice {
     stripe_invoice_id: r.stripe_invoice_id,
     number: r.number,
     hosted_invoice_url: r.hosted_invoice_url,
+    former_stripe_account: r.former_stripe_account,
     last_error: r.last_error,
     history: r.history,
     created_at: r.created_at.toISOString(),

@@ -84,6 +84,7 @@ async function insertRequested(tx: Tx, r: InvoiceRequest): Promise<Invoice> {
     stripe_invoice_id: null,
     number: null,
     hosted_invoice_url: null,
+    former_stripe_account: null,
     last_error: null,
     history: [{ status: 'pending', at, origin: 'api', note: null }],
     created_at: at,

@@ -1,10 +1,13 @@
 // Rebinding a target to another account, in Postgres: the old links are archived (never dropped),
-// the binding moves, and catch-up starts again from now for the new account.
+// the binding moves, and catch-up starts again from now for the new account. For Stripe, the
+// invoices issued in the old account are marked as its own.
 import type { Sql } from './connect.ts';
 
 export interface RebindResult {
   readonly previous: { accountId: string; livemode: boolean } | undefined;
   readonly archivedLinks: number;
+  /** Invoices issued in the old Stripe account, now marked with it. */
+  readonly formerInvoices: number;
 }
 
 export async function rebindTarget(
@@ -24,12 +27,20 @@ export async function rebindTarget(
       INSERT INTO target_bindings (target, account_id, livemode) VALUES (${target}, ${next.accountId}, ${next.livemode})
       ON CONFLICT (target) DO UPDATE
         SET account_id = EXCLUDED.account_id, livemode = EXCLUDED.livemode, bound_at = now()`;
-    if (target === 'stripe') await tx`DELETE FROM catchup_watermarks WHERE source = 'stripe'`;
+    let formerInvoices = 0;
+    if (target === 'stripe') {
+      await tx`DELETE FROM catchup_watermarks WHERE source = 'stripe'`;
+      const marked = await tx`
+        UPDATE invoices SET former_stripe_account = ${previous?.account_id ?? 'unknown'}
+        WHERE stripe_invoice_id IS NOT NULL AND former_stripe_account IS NULL`;
+      formerInvoices = marked.count;
+    }
     return {
       previous: previous
         ? { accountId: previous.account_id, livemode: previous.livemode }
         : undefined,
       archivedLinks: archived.count,
+      formerInvoices,
     };
   });
 }

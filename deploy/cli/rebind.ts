@@ -15,6 +15,7 @@ import { backlogOf } from '../../adapters/jetstream/consumer-progress.ts';
 import { INBOUND_DURABLES, inboundDurableName } from '../../adapters/jetstream/inbound-durables.ts';
 import { openSnapshotStore } from '../../adapters/jetstream/kv-snapshot-store.ts';
 import { leaseHolders } from '../../adapters/jetstream/lease-holders.ts';
+import type { Sql } from '../../adapters/postgres/connect.ts';
 import { rebindTarget } from '../../adapters/postgres/rebind.ts';
 import { salesforceOrganization } from '../../adapters/salesforce/client.ts';
 import { stripeAccount } from '../../adapters/stripe/account.ts';
@@ -40,7 +41,10 @@ export async function rebind(
       throw new Refused(
         `workers still hold partitions (${holders.join(', ')}): stop every rtws worker first`,
       );
-    if (target === 'stripe') await drainInbound(nats, names, discardInbound);
+    if (target === 'stripe') {
+      await refuseInvoicesInProgress(sql);
+      await drainInbound(nats, names, discardInbound);
+    }
     const result = await rebindTarget(sql, target, {
       accountId: account.id,
       livemode: account.livemode,
@@ -62,6 +66,11 @@ export async function rebind(
       [
         `rebound ${target} from ${from} to ${account.id} (${account.livemode ? 'live' : 'test mode'}):`,
         `  ${result.archivedLinks} links archived (customer_links_archive), ${actors} actors reset`,
+        ...(target === 'stripe'
+          ? [
+              `  ${result.formerInvoices} invoices issued in ${from} marked as its own (former_stripe_account)`,
+            ]
+          : []),
         ...next,
       ].join('\n'),
     );
@@ -87,6 +96,23 @@ async function accountOf(
       "rebind needs the new organization's credentials",
     );
   return salesforceOrganization({ loginUrl, clientId, clientSecret });
+}
+
+/**
+ * An invoice whose draft exists in the old account cannot be finished in the new one: its Stripe
+ * ids mean nothing there. A rebind waits until those are issued (or have failed) with the old key.
+ */
+async function refuseInvoicesInProgress(sql: Sql): Promise<void> {
+  const rows = await sql<{ id: string }[]>`
+    SELECT id FROM invoices
+    WHERE origin = 'api' AND status IN ('pending', 'draft') AND stripe_invoice_id IS NOT NULL
+      AND former_stripe_account IS NULL
+    ORDER BY created_at LIMIT 10`;
+  if (rows.length === 0) return;
+  throw new Refused(
+    `invoices are being issued in the old account (${rows.map((r) => r.id).join(', ')}): start ` +
+      'rtws with the old key until they are issued, then rebind',
+  );
 }
 
 /**

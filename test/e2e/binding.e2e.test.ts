@@ -97,6 +97,26 @@ test('a key of another account refuses to start, deletes nothing, and rebind mov
   assert.is(await mistaken.exited, 1, mistaken.output());
   assert.match(mistaken.output(), /belongs to/);
 
+  // An invoice whose draft is in the old account cannot be finished in the new one: the rebind
+  // waits for it. Recorded without its capture, as the old account's invoice actor left it.
+  const invoice = (status: string, stripeId: string) =>
+    o.sql.begin(async (tx) => {
+      await tx`SET LOCAL session_replication_role = replica`;
+      const [r] = await tx<{ id: string }[]>`
+        INSERT INTO invoices (customer_id, status, currency, due_days, total, stripe_invoice_id)
+        VALUES (${id}, ${status}, 'usd', 30, 0, ${stripeId}) RETURNING id`;
+      return r!.id;
+    });
+  const issued = await invoice('open', 'in_OldAccountIssued');
+  const drafted = await invoice('draft', 'in_OldAccountDraft');
+  const midIssue = spawnCli(['rebind', 'stripe', '--confirm', ACCOUNT_B], envFor(t, b.url));
+  assert.is(await midIssue.exited, 1, midIssue.output());
+  assert.match(
+    midIssue.output(),
+    new RegExp(`invoices are being issued in the old account \\(${drafted}\\)`),
+  );
+  await o.sql`UPDATE invoices SET status = 'open' WHERE id = ${drafted}`;
+
   // An event of the old account still waiting in INBOUND would be mapped under the new binding.
   await jetstream(o.nats).publish(
     t.names.inboundSubject('stripe', 'customer.updated'),
@@ -113,6 +133,16 @@ test('a key of another account refuses to start, deletes nothing, and rebind mov
   assert.is(await rebind.exited, 0, rebind.output());
   assert.match(rebind.output(), /1 Stripe events of the old account discarded/);
   assert.match(rebind.output(), /1 links archived/);
+  assert.match(rebind.output(), new RegExp(`2 invoices issued in ${ACCOUNT_A} marked as its own`));
+  const former = await o.sql<{ id: string; former_stripe_account: string }[]>`
+    SELECT id, former_stripe_account FROM invoices WHERE customer_id = ${id} ORDER BY stripe_invoice_id`;
+  assert.equal(
+    former.map((r) => [r.id, r.former_stripe_account]),
+    [
+      [drafted, ACCOUNT_A],
+      [issued, ACCOUNT_A],
+    ],
+  );
   const archived = await o.sql<{ external_id: string; account_id: string }[]>`
     SELECT external_id, account_id FROM customer_links_archive WHERE customer_id = ${id}`;
   assert.equal(
