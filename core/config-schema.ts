@@ -157,7 +157,7 @@ export const CONFIG_SCHEMA = Type.Object({
     by: variable(Literals(['email', 'none']), {
       name: 'RTWS_MATCH_BY',
       default: 'email',
-      doc: 'How an import (and a create) pairs an unlinked Stripe customer with a catalogue customer: `email` (case-insensitive, one candidate on each side) or `none`.',
+      doc: 'How an import, a create, and a Stripe customer created outside rtws pair an unlinked Stripe customer with a catalogue customer: `email` (case-insensitive, one candidate on each side) or `none`.',
     }),
     merge: variable(Literals(['stripe', 'catalogue']), {
       name: 'RTWS_MATCH_MERGE',

@@ -8,8 +8,11 @@ import { v5 as uuidv5 } from 'uuid';
 import type { Sql } from './connect.ts';
 import { customerForExternalId, linkOf } from './links.ts';
 
-/** Which rule named the customer. */
-export type MappingRoute = 'rtws_id' | 'link' | 'stripe_born';
+/**
+ * Which rule named the customer. `email`: a Stripe customer created outside rtws, paired with the
+ * one unlinked catalogue customer of its email (decided by the inbound mapping, not here).
+ */
+export type MappingRoute = 'rtws_id' | 'link' | 'email' | 'stripe_born';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

@@ -183,6 +183,45 @@ matching('an unlinked Stripe customer with the email is linked, not duplicated',
 });
 
 matching(
+  'a customer made in the dashboard is paired with the unlinked catalogue customer of its email',
+  async ({ s }) => {
+    // A catalogue row from before capture: no actor has heard of it, and Stripe has no customer.
+    const id = await s.o.sql.begin(async (tx) => {
+      await tx`SET LOCAL session_replication_role = replica`;
+      const [r] = await tx<{ id: string }[]>`
+      INSERT INTO customers (name, email) VALUES ('Hedy Catalogue', 'hedy@example.com') RETURNING id`;
+      return r!.id;
+    });
+    const dash = await s.stripe.customers.create({
+      name: 'Hedy Dashboard',
+      email: 'Hedy@Example.com',
+    });
+    assert.is(await linked(s, id), dash.id, 'linked to the customer made in the dashboard');
+    const there = await eventually(
+      () => retrieve(s, dash.id),
+      (c) => c.metadata.rtws_id === id,
+      15_000,
+    );
+    assert.is(there.metadata.rtws_id, id);
+    const row = await rowWhen(s, id, (r) => r.name === 'Hedy Dashboard', 15_000);
+    assert.is(row?.name, 'Hedy Dashboard', 'the Stripe customer keeps its values');
+    await quiet(s, 500);
+    assert.equal(
+      (await withEmail(s, 'hedy@example.com')).map((c) => c.id),
+      [dash.id],
+      'no second Stripe customer',
+    );
+    const twins = await s.o.sql<{ id: string }[]>`
+    SELECT id FROM customers WHERE lower(email) = 'hedy@example.com'`;
+    assert.equal(
+      twins.map((r) => r.id),
+      [id],
+      'no Stripe-born twin in the catalogue',
+    );
+  },
+);
+
+matching(
   'two concurrent creates with the email Stripe has once: one links, one creates',
   async ({ s }) => {
     const grace = existing(s, 'Grace');

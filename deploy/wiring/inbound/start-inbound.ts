@@ -42,6 +42,7 @@ export async function startInbound(config: Config, d: InboundDeps): Promise<Inbo
     publisher: jetStreamPublisher(jetstream(nats)),
     onMapped: d.onMapped,
     binding: d.bindings.stripeAccount,
+    match: config.match,
     inboxRetentionSeconds: config.retention.maxAgeSeconds,
   });
   const invoices = await startInvoiceInbound(common);

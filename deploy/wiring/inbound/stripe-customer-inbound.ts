@@ -8,7 +8,15 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { DurablePublisher, Logger } from '../../../core/ports.ts';
 import type { Names } from '../../../core/subjects.ts';
 import type { DeadLetterSink } from '../../../core/worker-ports.ts';
+import {
+  KEY_PREFIX,
+  type StripeCustomerMatched,
+  type StripeCustomerObserved,
+} from '../../../actors/customer/index.ts';
 import { encodeRecordedEvent } from '../../../actors/customer/outcome-message.ts';
+import { unlinkedCustomersWithEmail } from '../../../adapters/postgres/import-lookups.ts';
+import type { MatchSettings } from '../../../adapters/stripe/match.ts';
+import { offerRow } from '../backfill/resync.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import { pruneInbox } from '../../../adapters/postgres/inbound-apply.ts';
 import {
@@ -41,6 +49,8 @@ export interface CustomerInboundOptions {
   inboxRetentionSeconds?: number;
   /** The Stripe account bound now, stamped on each mapped event. */
   binding?: () => string | undefined;
+  /** How a Stripe customer created outside rtws is paired with a catalogue customer. */
+  match?: Pick<MatchSettings, 'by' | 'merge'>;
 }
 
 /** The inbox keeps event ids for the INBOUND stream's retention, and never less than this. */
@@ -70,6 +80,28 @@ export async function startCustomerInbound(o: CustomerInboundOptions): Promise<I
   };
 }
 
+/**
+ * A customer created in Stripe outside rtws (no link, no `rtws_id` of ours) whose email exactly one
+ * unlinked, live catalogue customer has: that customer, rather than a second, Stripe-born one. The
+ * create of a catalogue customer looks the other way (for a Stripe customer with its email), so a
+ * pair is found whichever side came first. Several candidates are left to an import, which lists
+ * them as ambiguous; a deletion or an echo of ours is never paired.
+ */
+async function pairByEmail(
+  o: CustomerInboundOptions,
+  observed: ParsedOk['observed'],
+): Promise<string | undefined> {
+  const { email } = observed.data.fields;
+  if ((o.match?.by ?? 'email') === 'none' || !email) return undefined;
+  if (observed.data.eventType === 'customer.deleted' || observed.data.rtwsId !== null)
+    return undefined;
+  if (observed.data.key?.startsWith(KEY_PREFIX)) return undefined;
+  const candidates = await unlinkedCustomersWithEmail(o.sql, email.toLowerCase());
+  return candidates.length === 1 ? candidates[0] : undefined;
+}
+
+type ParsedOk = Extract<ParsedCustomerEvent, { ok: true }>;
+
 function consumeCustomerEvents(o: CustomerInboundOptions): Promise<InboundConsumer> {
   // Each event is read once: for its key (the Stripe customer it is about), then for handling.
   const read = new WeakMap<JsMsg, ParsedCustomerEvent>();
@@ -82,17 +114,32 @@ function consumeCustomerEvents(o: CustomerInboundOptions): Promise<InboundConsum
     const parsed = parse(m);
     if (!parsed.ok) return { deadLetter: parsed.reason };
     const { observed } = parsed;
-    const { customerId, route } = await mapStripeCustomer(
-      o.sql,
-      observed.data.stripeId,
-      observed.data.rtwsId,
-    );
-    const message = encodeRecordedEvent(customerId, { ...observed, at: 0 }, o.binding?.());
-    await o.publisher.publish(
-      o.names.customerSubject(customerId),
-      encoder.encode(JSON.stringify(message)),
-      `stripe:${observed.data.eventId}`,
-    );
+    const mapped = await mapStripeCustomer(o.sql, observed.data.stripeId, observed.data.rtwsId);
+    const pair = mapped.route === 'stripe_born' ? await pairByEmail(o, observed) : undefined;
+    const { customerId, route } = pair ? { customerId: pair, route: 'email' as const } : mapped;
+    const publish = (event: StripeCustomerMatched | StripeCustomerObserved, msgId: string) =>
+      o.publisher.publish(
+        o.names.customerSubject(customerId),
+        encoder.encode(JSON.stringify(encodeRecordedEvent(customerId, event, o.binding?.()))),
+        msgId,
+      );
+    // The pair is linked by the match (as an import's would be), then the event merged over it.
+    // The row goes first, for an actor that never saw the customer (a row from before capture).
+    if (pair && (await offerRow(o, pair)))
+      await publish(
+        {
+          type: 'StripeCustomerMatched',
+          data: {
+            stripeId: observed.data.stripeId,
+            fields: observed.data.fields,
+            policy: o.match?.merge ?? 'stripe',
+            rtwsId: observed.data.rtwsId,
+          },
+          at: 0,
+        },
+        `stripe:match:${observed.data.stripeId}`,
+      );
+    await publish({ ...observed, at: 0 }, `stripe:${observed.data.eventId}`);
     o.onMapped?.(route);
     o.log.debug(
       {
