@@ -74,6 +74,17 @@ export function fieldValue(c: CanonicalFields, field: string): unknown {
   return c[field as keyof CanonicalFields] ?? null;
 }
 
+/** The synced fields by name: `name`, `email`, `phone`, `address` and `metadata.<key>`. */
+export function fieldNames(...contents: CanonicalFields[]): string[] {
+  const keys = new Set(contents.flatMap((c) => Object.keys(c.metadata)));
+  return ['name', 'email', 'phone', 'address', ...[...keys].sort().map((k) => `metadata.${k}`)];
+}
+
+/** The fields whose values differ between two contents. */
+export function differingFields(a: CanonicalFields, b: CanonicalFields): string[] {
+  return fieldNames(a, b).filter((f) => !sameValue(fieldValue(a, f), fieldValue(b, f)));
+}
+
 /** Deep equality for canonical values (strings, nulls and flat string maps). */
 export function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;

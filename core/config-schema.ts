@@ -147,6 +147,11 @@ export const CONFIG_SCHEMA = Type.Object({
       default: '60',
       doc: "How often, in seconds, rtws lists Stripe's events for any its webhooks missed (0: only at start and when a worker takes partitions over).",
     }),
+    reconcileIntervalS: variable(Int(0, 31_536_000), {
+      name: 'RTWS_RECONCILE_INTERVAL_S',
+      default: '86400',
+      doc: 'Seconds between reconciliations of the Stripe account with the catalogue (drift repair), counted from the last one (or from the start); `0` turns the schedule off.',
+    }),
     catchUpMarginS: variable(Int(0, 86_400), {
       name: 'RTWS_CATCHUP_MARGIN_S',
       default: '60',

@@ -7,6 +7,7 @@
 //                                       bring the bound account's customers into the catalogue
 //   backfill --from postgres [--dry-run]
 //                                       offer catalogue customers missing a link to their targets
+//   reconcile                           compare the bound account with the catalogue, repair drift
 // Exit codes: 0 done, 1 refused or failed (with the reason), 2 bad usage or configuration.
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../core/config.ts';
@@ -20,6 +21,7 @@ const USAGE = [
   '       npm run rtws -- rebind salesforce --confirm <org_id>',
   '       npm run rtws -- backfill --from stripe [--dry-run] [--adopt-orphans] [--invoices]',
   '       npm run rtws -- backfill --from postgres [--dry-run]',
+  '       npm run rtws -- reconcile',
 ].join('\n');
 
 function args() {
@@ -48,6 +50,12 @@ async function main(): Promise<number> {
   const [command, target] = positionals;
   const from = values.from;
   const adoptOrphans = values['adopt-orphans'];
+  if (command === 'reconcile' && positionals.length === 1 && !values['dry-run'])
+    return backfill(loadConfig(process.env), 'reconcile', {
+      dryRun: false,
+      adoptOrphans: false,
+      invoices: false,
+    });
   if (
     command === 'backfill' &&
     positionals.length === 1 &&

@@ -1,14 +1,15 @@
 // The actor's rules for changes seen on Stripe (DESIGN: echo rule, staleness, merge policy, deletes,
 // Stripe-born customers). Pure functions over the whole context: a decision here touches the Stripe
 // target's knowledge and asks for a Postgres write, which the runtime carries out.
-import { fieldValue, sameValue, type CanonicalFields } from '../../core/canonical.ts';
+import { fieldNames, fieldValue, sameValue, type CanonicalFields } from '../../core/canonical.ts';
 import { mergeFields } from '../../core/policy/merge.ts';
 import { applyPatch, isEmptyPatch, valuesUnder, type FieldPatch } from '../../core/policy/push.ts';
 import { changedSecond } from './desired.ts';
-import { dateFields, fieldNames, type FieldDating } from './stripe-dating.ts';
+import { dateFields, type FieldDating } from './stripe-dating.ts';
 import type { Desired, TargetState } from './context.ts';
 import {
   CONFLICTS_CAP,
+  RECONCILE_EVENT_PREFIX,
   SEEN_CAP,
   type CatalogueApplied,
   type CatalogueApply,
@@ -488,7 +489,14 @@ function merge<C extends InboundContext>(
   const known: C = { ...c, targets: { ...c.targets, stripe: { ...s, known: theirs } } };
   if (isEmptyPatch(result.apply) && result.conflicts.length === 0) return known;
   const eventId = eventIds[eventIds.length - 1] ?? '';
-  const conflicts = result.conflicts.map((x) => ({ ...x, eventId, at }));
+  // Drift: a difference found by a reconciliation, with no Stripe event behind it.
+  const drift = eventIds.some((id) => id.startsWith(RECONCILE_EVENT_PREFIX));
+  const conflicts = result.conflicts.map((x) => ({
+    ...x,
+    reason: drift ? `drift: ${x.reason}` : x.reason,
+    eventId,
+    at,
+  }));
   return ask(
     known,
     {

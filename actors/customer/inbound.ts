@@ -172,6 +172,12 @@ export const InboundStateSchema = Type.Object({
 });
 export type InboundState = Static<typeof InboundStateSchema>;
 
+/**
+ * A reconciliation's observation (Stripe's content as a page listed it, dated by the read) has an
+ * event id with this prefix: a conflict it meets is drift, and says so.
+ */
+export const RECONCILE_EVENT_PREFIX = 'reconcile:';
+
 export const SEEN_CAP = 64;
 export const CONFLICTS_CAP = 20;
 

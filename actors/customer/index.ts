@@ -52,6 +52,7 @@ export {
 } from './outcomes.ts';
 export {
   CatalogueApplySchema,
+  RECONCILE_EVENT_PREFIX,
   StripeCustomerObserved,
   StripeCustomerMatched,
   STRIPE_CUSTOMER_EVENT_TYPES,

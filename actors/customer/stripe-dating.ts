@@ -52,9 +52,3 @@ export function dateFields(
     },
   };
 }
-
-/** The synced fields by name: `name`, `email`, `phone`, `address` and `metadata.<key>`. */
-export function fieldNames(...contents: CanonicalFields[]): string[] {
-  const keys = new Set(contents.flatMap((c) => Object.keys(c.metadata)));
-  return ['name', 'email', 'phone', 'address', ...[...keys].sort().map((k) => `metadata.${k}`)];
-}

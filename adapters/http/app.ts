@@ -11,6 +11,10 @@ import { syncRoutes, type SyncRoutesOptions } from './routes/sync.ts';
 import { dlqRoutes, type DlqRoutesOptions } from './routes/dlq.ts';
 import { resyncRoutes, type ResyncRoutesOptions } from './routes/resync.ts';
 import { backfillRoutes, type BackfillRoutesOptions } from './routes/backfills.ts';
+import {
+  reconciliationRoutes,
+  type ReconciliationRoutesOptions,
+} from './routes/reconciliations.ts';
 import { stripeWebhookRoutes, type StripeWebhookOptions } from './routes/webhooks.ts';
 
 export interface AppOptions {
@@ -25,6 +29,8 @@ export interface AppOptions {
   resync?: ResyncRoutesOptions;
   /** Absent: /backfills is not served. */
   backfills?: Omit<BackfillRoutesOptions, 'sql'>;
+  /** Absent: /reconciliations is not served. */
+  reconciliations?: Omit<ReconciliationRoutesOptions, 'sql'>;
   /** Absent when no webhook secret is configured: the route is then not served. */
   stripeWebhooks?: Omit<StripeWebhookOptions, 'registry'>;
 }
@@ -46,6 +52,8 @@ export const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   if (options.resync) await fastify.register(resyncRoutes, options.resync);
   if (options.backfills)
     await fastify.register(backfillRoutes, { ...options.backfills, sql: options.sql });
+  if (options.reconciliations)
+    await fastify.register(reconciliationRoutes, { ...options.reconciliations, sql: options.sql });
   await fastify.register(syncRoutes, {
     sql: options.sql,
     targets: options.syncTargets ?? (async () => undefined),

@@ -5,8 +5,10 @@
 import { ConflictError } from '../../core/errors.ts';
 import type { Sql } from './connect.ts';
 
+/** What `POST /backfills` starts: an import from Stripe, an export from the catalogue. */
 export const BACKFILL_SOURCES = ['stripe', 'postgres'] as const;
-export type BackfillSource = (typeof BACKFILL_SOURCES)[number];
+/** A reconciliation is a backfill too, started by `POST /reconciliations` or on a schedule. */
+export type BackfillSource = (typeof BACKFILL_SOURCES)[number] | 'reconcile';
 export const BACKFILL_STATES = ['running', 'paused', 'done', 'failed', 'cancelled'] as const;
 export type BackfillState = (typeof BACKFILL_STATES)[number];
 
@@ -141,6 +143,16 @@ export async function getBackfill(sql: Sql, id: number): Promise<Backfill | unde
 export async function listBackfills(sql: Sql, limit: number): Promise<Backfill[]> {
   const rows = await sql<Row[]>`SELECT * FROM backfills ORDER BY id DESC LIMIT ${limit}`;
   return rows.map(toBackfill);
+}
+
+/** The newest backfill of a source, whatever its state. */
+export async function latestBackfill(
+  sql: Sql,
+  source: BackfillSource,
+): Promise<Backfill | undefined> {
+  const [row] = await sql<Row[]>`
+    SELECT * FROM backfills WHERE source = ${source} ORDER BY id DESC LIMIT 1`;
+  return row ? toBackfill(row) : undefined;
 }
 
 /** The newest backfill of each source. */

@@ -1,4 +1,5 @@
-// `backfill --from stripe|postgres`: an import or an export, run by a worker if one runs, else here.
+// `backfill --from stripe|postgres`: an import or an export, and `reconcile`: a reconciliation; run
+// by a worker if one runs, else here.
 import { jetstream } from '@nats-io/jetstream';
 import type { Config } from '../../core/config.ts';
 import { ConfigError } from '../../core/errors.ts';
@@ -44,8 +45,12 @@ export async function backfill(
   if (config.stripe.secretKey) targets.push('stripe');
   if (config.salesforce.loginUrl) targets.push('salesforce');
   const secretKey = config.stripe.secretKey;
-  if (source === 'stripe' && !secretKey)
-    throw new ConfigError('STRIPE_SECRET_KEY', "an import needs the account's key");
+  const readsStripe = source === 'stripe' || source === 'reconcile';
+  if (readsStripe && !secretKey)
+    throw new ConfigError(
+      'STRIPE_SECRET_KEY',
+      `${source === 'stripe' ? 'an import' : 'a reconciliation'} needs the account's key`,
+    );
   if (source === 'postgres' && targets.length === 0)
     throw new ConfigError('STRIPE_SECRET_KEY', 'an export needs a configured target');
   return withConnections(config, async ({ sql, nats, names }) => {
@@ -54,13 +59,13 @@ export async function backfill(
       ? stripeClient({ secretKey, apiBase: config.stripe.apiBase })
       : undefined;
     let accountId: string | undefined;
-    if (stripe && secretKey && source === 'stripe') {
+    if (stripe && secretKey && readsStripe) {
       const account = await stripeAccount(stripe, secretKey);
       accountId = account.id;
       const bound = await bindingOf(sql, 'stripe');
       if (bound && (bound.accountId !== account.id || bound.livemode !== account.livemode))
         throw new Refused(
-          `this database is bound to ${bound.accountId}; the key belongs to ${account.id}: nothing was imported`,
+          `this database is bound to ${bound.accountId}; the key belongs to ${account.id}: nothing was read`,
         );
     }
     const sources: BackfillSources = {

@@ -224,6 +224,21 @@ test('a fresh event that shows a change it did not make waits for that change as
   assert.ok(pending(e).notBefore > e.now);
 });
 
+test("a reconciliation's observation meets a Postgres change as drift, dated by its read", () => {
+  const w = given(created(), stripeCreated(STRIPE_ID), (x) =>
+    updated({ name: 'PG' }, 2)({ ...x, now: x.now + 10_000 }),
+  );
+  const failed = when(w, stripeFailed('permanent'));
+  const read = Math.floor(failed.now / 1000) + 5;
+  const e = when(
+    failed,
+    observed({ name: 'Dashboard' }, { eventId: `reconcile:7:${STRIPE_ID}`, created: read }),
+  );
+  const [c] = e.snapshot.context.inbound.conflicts;
+  assert.equal([c?.field, c?.winner, c?.stripeSecond], ['name', 'stripe', read]);
+  assert.match(c?.reason ?? '', /^drift: changed on both sides/);
+});
+
 test('a stale event (at or before our last push) is fetched, not applied', () => {
   const w = given(created(), stripeCreated(STRIPE_ID));
   const lastPush = stripe(w).watermarks.lastPushSecond!;

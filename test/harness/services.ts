@@ -142,7 +142,8 @@ export function testSize(
     | 'RTWS_IMPORT_CUSTOMERS'
     | 'RTWS_IMPORT_MATCHED'
     | 'RTWS_RESUME_CUSTOMERS'
-    | 'RTWS_LIVE_IMPORT_CUSTOMERS',
+    | 'RTWS_LIVE_IMPORT_CUSTOMERS'
+    | 'RTWS_RECONCILE_CUSTOMERS',
   fallback: number,
 ): number {
   const raw = process.env[name];

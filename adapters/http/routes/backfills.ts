@@ -54,7 +54,7 @@ const Start = Type.Object(
 
 const Decision = Type.Object({ id: Type.String(), decision: Type.String(), reason: Type.String() });
 
-const View = Type.Object({
+export const View = Type.Object({
   id: Type.Integer(),
   source: Type.String(),
   state: Type.Union(BACKFILL_STATES.map((s) => Type.Literal(s))),
@@ -82,9 +82,9 @@ const DryRunView = Type.Object({
 });
 
 /** Params are text and never coerced: a backfill id is a positive whole number. */
-const Params = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,14}$' }) });
+export const Params = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,14}$' }) });
 
-function backfillView(b: Backfill): Static<typeof View> {
+export function backfillView(b: Backfill): Static<typeof View> {
   const { ratePerS, etaS } = progressOf(b);
   return {
     id: b.id,
@@ -106,7 +106,7 @@ function backfillView(b: Backfill): Static<typeof View> {
 }
 
 /** The moves an operator may make, from the states each is allowed in. */
-const MOVES: Record<'pause' | 'resume' | 'cancel', [BackfillState[], BackfillState]> = {
+export const MOVES: Record<'pause' | 'resume' | 'cancel', [BackfillState[], BackfillState]> = {
   pause: [['running'], 'paused'],
   resume: [['paused'], 'running'],
   cancel: [['running', 'paused'], 'cancelled'],

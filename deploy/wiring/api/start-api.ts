@@ -68,6 +68,10 @@ export async function startApi(config: Config, d: ApiDeps): Promise<Api> {
       targets,
       ...(worker ? { kick: () => worker.backfills.kick() } : {}),
     },
+    reconciliations: {
+      canReconcile: d.sources.stripe !== undefined,
+      ...(worker ? { kick: () => worker.backfills.kick() } : {}),
+    },
     ...(config.stripe.webhookSecrets.length > 0
       ? {
           stripeWebhooks: {

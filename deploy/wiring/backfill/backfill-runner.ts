@@ -4,8 +4,9 @@
 // cancel takes effect at the next page; a page that fails is retried with a growing wait, and
 // after MAX_FAILURES in a row the backfill fails with the last error.
 //
-// Two sources: `stripe` walks the bound account's customers into the catalogue (stripe-import.ts);
-// `postgres` offers catalogue customers missing a link to a target to their actors (resync.ts).
+// Three sources: `stripe` walks the bound account's customers into the catalogue (stripe-import.ts);
+// `postgres` offers catalogue customers missing a link to a target to their actors (resync.ts);
+// `reconcile` compares the account with the catalogue and hands differences over (reconcile.ts).
 // Either way the customer's actor does the rest, exactly as for a live change.
 import type { Logger } from '../../../core/ports.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
@@ -25,6 +26,8 @@ import {
   type DecisionSample,
 } from '../../../adapters/postgres/backfills.ts';
 import { estimateCustomers, importPage, type ImportDeps } from './stripe-import.ts';
+import { reconcilePage } from './reconcile.ts';
+import type { Difference } from '../../../adapters/postgres/reconciliations.ts';
 import type { Resync } from './resync.ts';
 
 export interface BackfillSources {
@@ -43,6 +46,8 @@ export interface BackfillRunnerOptions {
   readonly pollMs?: number;
   /** Told after each page saved. */
   readonly onPage?: (b: Backfill) => void;
+  /** Told the differences each page of a reconciliation found. */
+  readonly onDifferences?: (found: readonly Difference[]) => void;
   readonly now?: () => number;
 }
 
@@ -73,15 +78,17 @@ interface Page {
   readonly more: boolean;
   readonly decisions: readonly DecisionSample[];
   readonly ambiguities: readonly Ambiguity[];
+  readonly differences?: readonly Difference[];
 }
 
 async function pageOf(
   sources: BackfillSources,
-  source: BackfillSource,
+  b: Pick<Backfill, 'id' | 'source'>,
   cursor: string | null,
   options: BackfillOptions,
   dryRun: boolean,
 ): Promise<Page> {
+  const { source } = b;
   if (source === 'postgres') {
     const page = await sources.postgres.page(cursor, {
       dryRun,
@@ -91,6 +98,11 @@ async function pageOf(
   }
   if (!sources.stripe)
     throw new Error('no STRIPE_SECRET_KEY: there is no Stripe account to import');
+  const paced = { ...sources.stripe, ...(sources.paced ? { paced: sources.paced } : {}) };
+  if (source === 'reconcile') {
+    if (dryRun) throw new Error('a reconciliation has no dry run: it writes nothing itself');
+    return { ...(await reconcilePage(paced, b.id, cursor)), ambiguities: [] };
+  }
   return importPage(
     { ...sources.stripe, ...(sources.paced ? { paced: sources.paced } : {}) },
     cursor,
@@ -104,6 +116,7 @@ async function pageOf(
 
 async function estimate(sources: BackfillSources, source: BackfillSource): Promise<number | null> {
   if (source === 'postgres') return sources.postgres.count();
+  // A reconciliation's size is the account's, plus the links it does not meet (few).
   return sources.stripe ? estimateCustomers(sources.stripe.stripe) : null;
 }
 
@@ -123,7 +136,7 @@ export async function dryRunBackfill(
   let scanned = 0;
   let ambiguities = 0;
   for (let cursor: string | null = null; ;) {
-    const page = await pageOf(sources, source, cursor, options, true);
+    const page = await pageOf(sources, { id: 0, source }, cursor, options, true);
     tally(counts, page.decisions);
     decisions.push(...page.decisions.slice(0, DECISIONS_KEPT - decisions.length));
     scanned += page.decisions.length;
@@ -157,7 +170,7 @@ export function backfillRunner(o: BackfillRunnerOptions): BackfillRunner {
       let page: Page;
       try {
         if (totalEstimate === null) totalEstimate = await estimate(o.sources, b.source);
-        page = await pageOf(o.sources, b.source, cursor, b.options, false);
+        page = await pageOf(o.sources, b, cursor, b.options, false);
       } catch (err) {
         failures++;
         const reason = err instanceof Error ? err.message : String(err);
@@ -193,6 +206,7 @@ export function backfillRunner(o: BackfillRunnerOptions): BackfillRunner {
         totalEstimate: page.more ? totalEstimate : scanned,
       });
       if (saved) o.onPage?.(saved);
+      if (page.differences) o.onDifferences?.(page.differences);
       if (saved?.state !== 'running') {
         log.info({ backfill: id, state: saved?.state ?? 'cancelled', scanned }, 'backfill stopped');
         return;

@@ -30,7 +30,7 @@ export async function handOverMatch(o: ImportDeps, c: Stripe.Customer, customerI
 }
 
 /** On the customer's own subject, so the actor decides it in order with everything else. */
-async function publishTo(
+export async function publishTo(
   o: ImportDeps,
   customerId: string,
   event: StripeCustomerMatched | StripeCustomerObserved,

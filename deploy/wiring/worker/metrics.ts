@@ -13,6 +13,10 @@ export interface WorkerMetrics {
   inboundMapped(route: string): void;
   /** A write decided on changes seen in Stripe, carried out, with the conflicts it recorded. */
   inboundApplied(kind: string, conflictWinners: readonly string[]): void;
+  /** A difference a reconciliation found, by target and kind (`differs`, `orphan`, …). */
+  driftFound(target: string, kind: string): void;
+  /** A Postgres write decided on a reconciliation's observation: drift repaired in the catalogue. */
+  driftRepaired(target: string): void;
 }
 
 export function workerMetrics(): WorkerMetrics {
@@ -22,6 +26,8 @@ export function workerMetrics(): WorkerMetrics {
   let mapped: Counter | undefined;
   let applied: Counter | undefined;
   let conflicts: Counter | undefined;
+  let driftFound: Counter | undefined;
+  let driftRepaired: Counter | undefined;
   const gauge = (
     registry: Registry,
     name: string,
@@ -48,7 +54,7 @@ export function workerMetrics(): WorkerMetrics {
       });
       mapped = counter(
         'rtws_inbound_events_mapped_total',
-        'Stripe customer events mapped to a customer, by rule (rtws_id, link, stripe_born)',
+        'Stripe customer events mapped to a customer, by rule (rtws_id, link, email, stripe_born)',
         'route',
       );
       applied = counter(
@@ -93,6 +99,17 @@ export function workerMetrics(): WorkerMetrics {
         'External calls running now',
         (w) => w.stats.callsInFlight,
       );
+      driftFound = new Counter({
+        name: 'rtws_drift_found_total',
+        help: 'Differences reconciliations found, by target and kind (differs and deleted_in_stripe are handed to the actors; the others are reported)',
+        labelNames: ['target', 'kind'],
+        registers: [registry],
+      });
+      driftRepaired = counter(
+        'rtws_drift_repaired_total',
+        "Catalogue writes decided on a reconciliation's observation, by target",
+        'target',
+      );
       gauge(
         registry,
         'rtws_outcome_record_failures_total',
@@ -133,6 +150,12 @@ export function workerMetrics(): WorkerMetrics {
     inboundApplied(kind, winners) {
       applied?.inc({ kind });
       for (const winner of winners) conflicts?.inc({ winner });
+    },
+    driftFound(target, kind) {
+      driftFound?.inc({ target, kind });
+    },
+    driftRepaired(target) {
+      driftRepaired?.inc({ target });
     },
   };
 }

@@ -1,11 +1,16 @@
 // The worker role of a process: the worker itself, and beside it the flows that feed it or wait
-// for it — the Stripe catch-up, the consumers of Stripe's events, and the backfills.
+// for it — the Stripe catch-up, the consumers of Stripe's events, the backfills, and the schedule
+// of reconciliations.
 import type Stripe from 'stripe';
 import type { Config } from '../../../core/config.ts';
 import type { Logger } from '../../../core/ports.ts';
 import type { Names } from '../../../core/subjects.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { CustomerMachine, TargetName } from '../../../actors/customer/index.ts';
+import {
+  RECONCILE_EVENT_PREFIX,
+  type CustomerMachine,
+  type TargetName,
+} from '../../../actors/customer/index.ts';
 import { catalogueEffects } from '../../../adapters/postgres/catalogue-effects.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import { lockWorkerIdentity } from '../../../adapters/postgres/worker-identity.ts';
@@ -16,6 +21,7 @@ import {
   type BackfillSources,
 } from '../backfill/backfill-runner.ts';
 import type { BackfillPacing } from '../backfill/backfill-sources.ts';
+import { reconcileSchedule } from '../backfill/reconcile-schedule.ts';
 import type { Bindings } from '../binding/check-bindings.ts';
 import { catchUpFrom, startInbound } from '../inbound/start-inbound.ts';
 import type { StripeCatchUp } from '../inbound/stripe-catch-up.ts';
@@ -50,7 +56,14 @@ export async function startWorkerRole(config: Config, d: WorkerRoleDeps): Promis
   const catchUp = d.stripe ? catchUpFrom(config, d.stripe, d) : undefined;
   const worker = await startCustomerWorker(config, d, catchUp);
   d.pacing.follow(worker);
-  const backfills = backfillRunner({ sql: d.sql, sources: d.sources, log: d.log });
+  const backfills = backfillRunner({
+    sql: d.sql,
+    sources: d.sources,
+    log: d.log,
+    onDifferences: (found) => {
+      for (const x of found) d.metrics.driftFound(x.target, x.kind);
+    },
+  });
   const inbound = d.stripe
     ? await startInbound(config, { ...d, onMapped: (route) => d.metrics.inboundMapped(route) })
     : undefined;
@@ -62,10 +75,19 @@ export async function startWorkerRole(config: Config, d: WorkerRoleDeps): Promis
     log: d.log,
   });
   backfills.start();
+  const reconciling = d.stripe
+    ? reconcileSchedule({
+        sql: d.sql,
+        log: d.log,
+        intervalS: config.stripe.reconcileIntervalS,
+        kick: () => backfills.kick(),
+      })
+    : undefined;
   return {
     worker,
     backfills,
     async stop() {
+      reconciling?.stop();
       await catchUp?.stop();
       await worker.stop();
       await inbound?.stop();
@@ -97,11 +119,14 @@ async function startCustomerWorker(
     machine: d.machine,
     ...config.worker,
     catalogue: catalogueEffects(sql, {
-      onApplied: (apply) =>
+      onApplied: (apply) => {
         metrics.inboundApplied(
           apply.kind,
           apply.conflicts.map((c) => c.winner),
-        ),
+        );
+        if (apply.eventIds.some((id) => id.startsWith(RECONCILE_EVENT_PREFIX)))
+          metrics.driftRepaired('stripe');
+      },
     }),
     onExecuted: (target, outcome, ms) => metrics.executed(target, outcome, ms),
     executors: buildExecutors(config, sql),

@@ -1,0 +1,252 @@
+// Reconciliation with Stripe: drift repair. It walks every customer of the bound account, 100 a
+// page (listed, never fetched one by one), and compares each with the catalogue:
+// - `equal`: nothing to do, nothing written;
+// - `differs`: handed to the linked customer's actor as an observation read at the page's time
+//   (event id `reconcile:<run>:<Stripe id>`), so the usual rules decide: echo, staleness (a change
+//   the actor knows of that is newer than the read makes it fetch Stripe's current content
+//   instead), the three-way merge with its conflicts (reason `drift: …`), the push rule;
+// - `orphan`, `unlinked`, `unlinked_ours`, `deleted_in_catalogue`: reported, never guessed at.
+// Then the links the walk did not meet (their Stripe customer is gone from the list): each is
+// retrieved; a deleted one is handed over as a deletion, a missing one (another account, a restore)
+// is reported. Reconciliation never writes to Stripe or Postgres itself, and an equal account costs
+// one list call per 100 customers. Each page is one backfill step (backfill-runner.ts).
+import type Stripe from 'stripe';
+import { differingFields } from '../../../core/canonical.ts';
+import {
+  RECONCILE_EVENT_PREFIX,
+  type StripeCustomerObserved,
+} from '../../../actors/customer/index.ts';
+import type { DecisionSample } from '../../../adapters/postgres/backfills.ts';
+import {
+  catalogueRows,
+  customersLinkedTo,
+  forgetSeen,
+  recordDifferences,
+  recordSeen,
+  unseenLinks,
+  type Difference,
+} from '../../../adapters/postgres/reconciliations.ts';
+import { fieldsOf } from '../../../adapters/stripe/mapper.ts';
+import { publishTo } from './import-handover.ts';
+import type { ImportDeps } from './stripe-import.ts';
+
+const LINKS = 'links:';
+const LINKS_PAGE = 100;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export type ReconcileDecision =
+  | 'equal'
+  | 'differs'
+  | 'orphan'
+  | 'unlinked'
+  | 'unlinked_ours'
+  | 'deleted_in_catalogue'
+  | 'deleted_in_stripe'
+  | 'missing_in_stripe';
+
+export interface ReconcilePage {
+  readonly cursor: string | null;
+  readonly more: boolean;
+  readonly decisions: readonly (DecisionSample & { decision: ReconcileDecision })[];
+  readonly differences: readonly Difference[];
+}
+
+export async function reconcilePage(
+  o: ImportDeps,
+  runId: number,
+  cursor: string | null,
+): Promise<ReconcilePage> {
+  if (cursor?.startsWith(LINKS)) return linksPage(o, runId, cursor.slice(LINKS.length) || null);
+  const page = await o.stripe.customers.list({
+    limit: 100,
+    ...(cursor ? { starting_after: cursor } : {}),
+  });
+  const readSecond = Math.floor(Date.now() / 1000);
+  const ids = page.data.map((c) => c.id);
+  const linked = await customersLinkedTo(o.sql, 'stripe', ids);
+  const ours = page.data
+    .map((c) => c.metadata?.rtws_id)
+    .filter((v): v is string => !!v && UUID.test(v));
+  const rows = await catalogueRows(o.sql, [...new Set([...linked.values(), ...ours])]);
+  const found: Found[] = [];
+  for (const c of page.data) {
+    const customerId = linked.get(c.id);
+    const rtwsId = c.metadata?.rtws_id;
+    if (customerId !== undefined) found.push(compare(c, customerId, rows.get(customerId)));
+    else if (!rtwsId)
+      found.push(report(c, 'unlinked', null, 'not in the catalogue: an import places it'));
+    else if (UUID.test(rtwsId) && rows.get(rtwsId)?.deleted === false)
+      found.push(
+        report(
+          c,
+          'unlinked_ours',
+          rtwsId,
+          `its rtws_id names ${rtwsId}, which is not linked to it`,
+        ),
+      );
+    else
+      found.push(
+        report(c, 'orphan', null, `its rtws_id ${rtwsId} names no live catalogue customer`),
+      );
+  }
+  await handOver(o, runId, readSecond, found);
+  await recordSeen(o.sql, runId, 'stripe', ids);
+  await recordDifferences(
+    o.sql,
+    runId,
+    found.flatMap((f) => (f.difference ? [f.difference] : [])),
+  );
+  const next = page.has_more ? (page.data.at(-1)?.id ?? cursor) : LINKS;
+  return {
+    cursor: next,
+    more: true,
+    decisions: found.map((f) => f.sample),
+    differences: found.flatMap((f) => (f.difference ? [f.difference] : [])),
+  };
+}
+
+interface Found {
+  readonly sample: DecisionSample & { decision: ReconcileDecision };
+  readonly difference?: Difference;
+  /** The observation for the actor of `customerId`, if any. */
+  readonly handover?: { customerId: string; customer: Stripe.Customer; deleted?: boolean };
+}
+
+function compare(
+  c: Stripe.Customer,
+  customerId: string,
+  row: { fields: ReturnType<typeof fieldsOf>; deleted: boolean } | undefined,
+): Found {
+  if (!row || row.deleted)
+    return report(
+      c,
+      'deleted_in_catalogue',
+      customerId,
+      'deleted in the catalogue, still in Stripe',
+    );
+  const fields = differingFields(row.fields, fieldsOf(c));
+  if (fields.length === 0)
+    return { sample: { id: c.id, decision: 'equal', reason: 'the same in both' } };
+  const detail = `${fields.join(', ')} differ: handed to the customer's actor`;
+  return {
+    sample: { id: c.id, decision: 'differs', reason: detail },
+    difference: { target: 'stripe', customerId, externalId: c.id, kind: 'differs', fields, detail },
+    handover: { customerId, customer: c },
+  };
+}
+
+function report(
+  c: Stripe.Customer | { id: string },
+  decision: ReconcileDecision,
+  customerId: string | null,
+  detail: string,
+): Found {
+  return {
+    sample: { id: c.id, decision, reason: detail },
+    difference: {
+      target: 'stripe',
+      customerId,
+      externalId: c.id,
+      kind: decision,
+      fields: [],
+      detail,
+    },
+  };
+}
+
+/** Each observation goes after live changes and backfills' own, to the customer's own subject. */
+async function handOver(o: ImportDeps, runId: number, readSecond: number, found: Found[]) {
+  for (const f of found) {
+    if (!f.handover) continue;
+    const { customerId, customer: c, deleted } = f.handover;
+    await o.paced?.();
+    const eventId = `${RECONCILE_EVENT_PREFIX}${runId}:${c.id}${deleted ? ':deleted' : ''}`;
+    const observed: StripeCustomerObserved = {
+      type: 'StripeCustomerObserved',
+      data: {
+        eventId,
+        eventType: deleted ? 'customer.deleted' : 'customer.updated',
+        stripeId: c.id,
+        created: readSecond,
+        key: null,
+        fields: fieldsOf(c),
+        rtwsId: c.metadata?.rtws_id ?? null,
+      },
+      at: 0,
+    };
+    await publishTo(o, customerId, observed, `stripe:${eventId}`);
+  }
+}
+
+/** The links the walk did not meet: each Stripe customer is retrieved, one call each. */
+async function linksPage(
+  o: ImportDeps,
+  runId: number,
+  after: string | null,
+): Promise<ReconcilePage> {
+  const links = await unseenLinks(o.sql, runId, 'stripe', after, LINKS_PAGE);
+  const rows = await catalogueRows(
+    o.sql,
+    links.map((l) => l.customerId),
+  );
+  const found: Found[] = [];
+  const readSecond = Math.floor(Date.now() / 1000);
+  for (const { customerId, externalId } of links) {
+    await o.paced?.();
+    const c = await retrieve(o.stripe, externalId);
+    if (c === 'missing')
+      found.push(
+        report(
+          { id: externalId },
+          'missing_in_stripe',
+          customerId,
+          'linked, but not in the bound account: nothing was deleted',
+        ),
+      );
+    else if (c.deleted === true) {
+      const gone = { id: externalId, metadata: {} } as unknown as Stripe.Customer;
+      found.push({
+        sample: {
+          id: externalId,
+          decision: 'deleted_in_stripe',
+          reason: "deleted in Stripe: handed to the customer's actor",
+        },
+        difference: {
+          target: 'stripe',
+          customerId,
+          externalId,
+          kind: 'deleted_in_stripe',
+          fields: [],
+          detail: "deleted in Stripe: handed to the customer's actor",
+        },
+        handover: { customerId, customer: gone, deleted: true },
+      });
+    } else found.push(compare(c, customerId, rows.get(customerId)));
+  }
+  await handOver(o, runId, readSecond, found);
+  await recordDifferences(
+    o.sql,
+    runId,
+    found.flatMap((f) => (f.difference ? [f.difference] : [])),
+  );
+  const more = links.length === LINKS_PAGE;
+  if (!more) await forgetSeen(o.sql, runId);
+  return {
+    cursor: more ? `${LINKS}${links.at(-1)!.customerId}` : null,
+    more,
+    decisions: found.map((f) => f.sample),
+    differences: found.flatMap((f) => (f.difference ? [f.difference] : [])),
+  };
+}
+
+async function retrieve(
+  stripe: Stripe,
+  id: string,
+): Promise<Stripe.Customer | Stripe.DeletedCustomer | 'missing'> {
+  try {
+    return await stripe.customers.retrieve(id);
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return 'missing';
+    throw err;
+  }
+}
