@@ -125,6 +125,12 @@ test('bad person edits are refused with a clear 4xx and change nothing', async (
     assert.is(res.status, status, path);
     assert.is(((await res.json()) as { error: string }).error, error, path);
   }
+  await conn.sobject('Account').create({ Name: 'Twin A', Legacy_Id__c: 'L-1' });
+  await conn.sobject('Account').create({ Name: 'Twin B', Legacy_Id__c: 'L-1' });
+  const twins = await control('DELETE', '/records/Account/Legacy_Id__c/L-1');
+  assert.is(twins.status, 300);
+  assert.is(((await twins.json()) as { error: string }).error, 'DUPLICATE_EXTERNAL_ID');
+  assert.is(emulator.records('Account').length, 3);
   const after = await retrieve(id);
   assert.is(after.Name, 'Initech');
   assert.is(after.SystemModstamp, before.SystemModstamp);
