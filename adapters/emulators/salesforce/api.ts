@@ -1,5 +1,6 @@
 // The public face of a running emulator: options, and the methods that mirror the control endpoints.
 import type { FaultSpec } from './faults.ts';
+import type { PersonOptions, RecordRef } from './person.ts';
 import type { UsageStats } from './usage.ts';
 
 export interface SalesforceEmulatorOptions {
@@ -47,7 +48,10 @@ export interface SalesforceEmulator {
   readonly username: string;
   readonly password: string;
   readonly orgId: string;
+  /** The integration user: every API session's user, and the author of every API write. */
   readonly userId: string;
+  /** Another user of the org, who edits and deletes records in Salesforce's UI by default. */
+  readonly personUserId: string;
   /** Saves state (with a dataDir) and stops listening, closing open connections. */
   close(): Promise<void>;
   /** Every access token stops working; the next REST call gets 401 INVALID_SESSION_ID. */
@@ -65,6 +69,18 @@ export interface SalesforceEmulator {
   apiCalls(): number;
   /** Records of a type in REST form, with every field. */
   records(type: string, options?: RecordsOptions): Record<string, unknown>[];
+  /**
+   * Changes fields of a live record as a person in Salesforce would: validated as an API update,
+   * stamped with that person as `LastModifiedById`, no API call counted. Returns the record.
+   */
+  editAsPerson(
+    type: string,
+    ref: RecordRef,
+    fields: Record<string, unknown>,
+    options?: PersonOptions,
+  ): Record<string, unknown>;
+  /** Deletes a live record as a person would: it leaves queries; `/queryAll` shows it deleted. */
+  deleteAsPerson(type: string, ref: RecordRef, options?: PersonOptions): Record<string, unknown>;
   /** Saves to dataDir now. */
   flush(): Promise<void>;
 }

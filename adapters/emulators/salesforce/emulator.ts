@@ -17,6 +17,8 @@ import { FaultRules } from './faults.ts';
 import type { Reply } from './http.ts';
 import { isPlainObject, readBody, send } from './http.ts';
 import { makeId } from './ids.ts';
+import type { PersonOptions, RecordRef } from './person.ts';
+import { deleteAsPerson, editAsPerson } from './person.ts';
 import { StateFile, StateFileError } from './persistence.ts';
 import { controlReply } from './routes/control.ts';
 import { identityReply, revokeReply, tokenReply } from './routes/oauth.ts';
@@ -34,6 +36,8 @@ import { ApiUsage } from './usage.ts';
 interface SavedState {
   readonly format: 1;
   readonly identity: Identity;
+  /** Absent from files saved before it existed. */
+  readonly personUserId?: string;
   readonly secrets: {
     readonly clientId: string;
     readonly clientSecret: string;
@@ -67,6 +71,7 @@ class EmulatorServer implements SalesforceEmulator {
   readonly password: string;
   readonly orgId: string;
   readonly userId: string;
+  readonly personUserId: string;
   private readonly state: EmulatorState;
   private readonly file: StateFile | undefined;
   private readonly server: Server;
@@ -88,6 +93,7 @@ class EmulatorServer implements SalesforceEmulator {
     };
     this.orgId = identity.orgId;
     this.userId = identity.userId;
+    this.personUserId = saved?.personUserId ?? makeId(USER_KEY_PREFIX, freshSequence());
     const credentials = {
       clientId: this.clientId,
       clientSecret: this.clientSecret,
@@ -95,7 +101,7 @@ class EmulatorServer implements SalesforceEmulator {
       password: this.password,
     };
     this.state = {
-      store: new RecordStore(changed, freshSequence()),
+      store: new RecordStore(changed, freshSequence(), identity.userId),
       tokens: new TokenIssuer(
         credentials,
         identity,
@@ -197,6 +203,23 @@ class EmulatorServer implements SalesforceEmulator {
     return rows;
   }
 
+  editAsPerson(
+    type: string,
+    ref: RecordRef,
+    fields: Record<string, unknown>,
+    options: PersonOptions = {},
+  ): Record<string, unknown> {
+    return editAsPerson(this.state.store, type, ref, fields, options.userId ?? this.personUserId);
+  }
+
+  deleteAsPerson(
+    type: string,
+    ref: RecordRef,
+    options: PersonOptions = {},
+  ): Record<string, unknown> {
+    return deleteAsPerson(this.state.store, type, ref, options.userId ?? this.personUserId);
+  }
+
   async flush(): Promise<void> {
     if (this.file) await this.file.flush();
   }
@@ -205,6 +228,7 @@ class EmulatorServer implements SalesforceEmulator {
     return {
       format: 1,
       identity: { orgId: this.orgId, userId: this.userId },
+      personUserId: this.personUserId,
       secrets: {
         clientId: this.clientId,
         clientSecret: this.clientSecret,

@@ -65,7 +65,7 @@ function describeField(def: FieldDef): Record<string, unknown> {
     filterable: true,
     sortable: true,
     referenceTo: def.referenceTo ? [def.referenceTo] : [],
-    relationshipName: def.referenceTo ?? null,
+    relationshipName: def.relationshipName ?? def.referenceTo ?? null,
     soapType:
       def.type === 'boolean'
         ? 'xsd:boolean'

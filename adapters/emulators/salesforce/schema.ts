@@ -18,6 +18,8 @@ export interface FieldDef {
   readonly unique: boolean;
   readonly caseSensitive: boolean;
   readonly referenceTo?: string;
+  /** For a reference: the name a relationship query uses; default the target's name. */
+  readonly relationshipName?: string;
   readonly custom: boolean;
 }
 
@@ -51,11 +53,24 @@ function field(spec: FieldSpec): FieldDef {
   };
 }
 
+// Who created and last changed a record: Salesforce sets these, no caller can.
+const userStamp = (name: string, label: string, relationshipName: string): FieldSpec => ({
+  name,
+  type: 'reference',
+  label,
+  referenceTo: 'User',
+  relationshipName,
+  createable: false,
+  updateable: false,
+});
+
 const systemFields: FieldSpec[] = [
   { name: 'Id', type: 'id', label: 'Record ID' },
   { name: 'IsDeleted', type: 'boolean', label: 'Deleted' },
   { name: 'CreatedDate', type: 'datetime', label: 'Created Date' },
+  userStamp('CreatedById', 'Created By ID', 'CreatedBy'),
   { name: 'LastModifiedDate', type: 'datetime', label: 'Last Modified Date' },
+  userStamp('LastModifiedById', 'Last Modified By ID', 'LastModifiedBy'),
   { name: 'SystemModstamp', type: 'datetime', label: 'System Modstamp' },
 ];
 

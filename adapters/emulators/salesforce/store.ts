@@ -36,9 +36,14 @@ export class RecordStore {
   private sequence: number;
   private lastStamp = 0;
 
+  /**
+   * `integrationUserId` is the user behind every API session: the one a write is attributed to
+   * unless it names another (a person's edit in Salesforce's own UI).
+   */
   constructor(
     private readonly onChange: () => void,
     initialSequence: number,
+    private readonly integrationUserId: string,
   ) {
     this.sequence = initialSequence;
     this.clear(initialSequence);
@@ -93,7 +98,11 @@ export class RecordStore {
     return ids ? [...ids].map((id) => this.table(object).get(id)!).filter(Boolean) : [];
   }
 
-  create(object: ObjectDef, values: FieldValues): StoredRecord {
+  create(
+    object: ObjectDef,
+    values: FieldValues,
+    by: string = this.integrationUserId,
+  ): StoredRecord {
     this.checkReferences(object, values);
     this.checkUnique(object, values, undefined);
     const now = this.stamp();
@@ -102,7 +111,9 @@ export class RecordStore {
       Id: id,
       IsDeleted: false,
       CreatedDate: now,
+      CreatedById: by,
       LastModifiedDate: now,
+      LastModifiedById: by,
       SystemModstamp: now,
     };
     for (const f of object.fields) if (f.createable) fields[f.name] = values.get(f.name) ?? null;
@@ -116,27 +127,31 @@ export class RecordStore {
     return record;
   }
 
-  update(object: ObjectDef, rawId: string, values: FieldValues): StoredRecord {
+  update(
+    object: ObjectDef,
+    rawId: string,
+    values: FieldValues,
+    by: string = this.integrationUserId,
+  ): StoredRecord {
     const record = this.live(object, rawId);
     this.checkReferences(object, values);
     this.checkUnique(object, values, record.fields.Id as string);
     const before = { ...record.fields };
     this.removeFromIndexes(object, record);
     for (const [name, value] of values) record.fields[name] = value;
-    const now = this.stamp();
-    record.fields.LastModifiedDate = now;
-    record.fields.SystemModstamp = now;
+    this.touch(record, by);
     this.addToIndexes(object, record);
     this.record(() => this.restore(object, record, before));
     return record;
   }
 
-  delete(object: ObjectDef, rawId: string): StoredRecord {
+  /** Into the recycle bin: the deleting user and time show as the last change, as in Salesforce. */
+  delete(object: ObjectDef, rawId: string, by: string = this.integrationUserId): StoredRecord {
     const record = this.live(object, rawId);
     const before = { ...record.fields };
     this.removeFromIndexes(object, record);
     record.fields.IsDeleted = true;
-    record.fields.SystemModstamp = this.stamp();
+    this.touch(record, by);
     this.record(() => this.restore(object, record, before));
     return record;
   }
@@ -172,6 +187,13 @@ export class RecordStore {
   private record(undo: () => void): void {
     this.journal?.push(undo);
     this.onChange();
+  }
+
+  private touch(record: StoredRecord, by: string): void {
+    const now = this.stamp();
+    record.fields.LastModifiedDate = now;
+    record.fields.LastModifiedById = by;
+    record.fields.SystemModstamp = now;
   }
 
   // Timestamps strictly increase, so ordering by SystemModstamp is a faithful change order.

@@ -4,6 +4,7 @@ import type { SalesforceEmulator } from '../api.ts';
 import { SalesforceApiError } from '../errors.ts';
 import type { FaultSpec } from '../faults.ts';
 import type { Reply } from '../http.ts';
+import type { PersonOptions, RecordRef } from '../person.ts';
 import { isPlainObject, parseJson } from '../http.ts';
 import { findObject } from '../schema.ts';
 
@@ -45,7 +46,7 @@ export async function controlReply(
       case 'GET /stats':
         return { status: 200, body: emulator.stats() };
       default:
-        return recordsReply(method, path, emulator);
+        return recordsReply(method, path, bodyText, emulator);
     }
   } catch (err) {
     if (err instanceof SalesforceApiError)
@@ -54,14 +55,64 @@ export async function controlReply(
   }
 }
 
-function recordsReply(method: string, path: string, emulator: SalesforceEmulator): Reply {
-  const match = /^\/_emulator\/records\/([A-Za-z_]+)\/?$/.exec(path);
-  if (method !== 'GET' || !match || !findObject(match[1]!))
-    return {
-      status: 404,
-      body: { error: 'NOT_FOUND', message: `no control endpoint ${method} ${path}` },
-    };
-  return { status: 200, body: emulator.records(match[1]!, { includeDeleted: true }) };
+// `/_emulator/records/{type}`, and `/{id}` or `/{externalIdField}/{value}` below it.
+const RECORDS = /^\/_emulator\/records\/([A-Za-z_]+)(?:\/([^/]+)(?:\/([^/]+))?)?\/?$/;
+
+function recordsReply(
+  method: string,
+  path: string,
+  bodyText: string,
+  emulator: SalesforceEmulator,
+): Reply {
+  const match = RECORDS.exec(path);
+  const type = match?.[1];
+  if (!match || !type || !findObject(type)) return noEndpoint(method, path);
+  const [, , first, second] = match;
+  if (first === undefined)
+    return method === 'GET'
+      ? { status: 200, body: emulator.records(type, { includeDeleted: true }) }
+      : noEndpoint(method, path);
+  const ref: RecordRef =
+    second === undefined ? segment(first) : { field: segment(first), value: segment(second) };
+  if (method === 'PATCH') {
+    const { fields, options } = personEdit(parseJson(bodyText));
+    return { status: 200, body: emulator.editAsPerson(type, ref, fields, options) };
+  }
+  if (method === 'DELETE') {
+    const options = personOptions(bodyText.trim() === '' ? {} : parseJson(bodyText));
+    return { status: 200, body: emulator.deleteAsPerson(type, ref, options) };
+  }
+  return noEndpoint(method, path);
+}
+
+function segment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw badRequest(`malformed path segment: ${raw}`);
+  }
+}
+
+const noEndpoint = (method: string, path: string): Reply => ({
+  status: 404,
+  body: { error: 'NOT_FOUND', message: `no control endpoint ${method} ${path}` },
+});
+
+function personEdit(body: unknown): {
+  fields: Record<string, unknown>;
+  options: PersonOptions;
+} {
+  const fields = isPlainObject(body) ? body.fields : undefined;
+  if (!isPlainObject(fields)) throw badRequest('fields must be a JSON object');
+  return { fields, options: personOptions(body) };
+}
+
+function personOptions(body: unknown): PersonOptions {
+  if (!isPlainObject(body)) throw badRequest('a JSON object is required');
+  const { userId } = body;
+  if (userId !== undefined && typeof userId !== 'string')
+    throw badRequest('userId must be a string');
+  return userId === undefined ? {} : { userId };
 }
 
 const badRequest = (message: string): SalesforceApiError =>
