@@ -157,6 +157,11 @@ export const CONFIG_SCHEMA = Type.Object({
       default: '60',
       doc: 'Catch-up lists events from its watermark minus this many seconds, for events Stripe lists late.',
     }),
+    webhookSilenceAlertS: variable(Int(1, 30 * 86_400), {
+      name: 'RTWS_WEBHOOK_SILENCE_ALERT_S',
+      default: '900',
+      doc: "Catch-up warns (log, `/metrics`, `/readyz` details) when Stripe's events are newer than the last webhook received by more than this many seconds: the usual sign of a broken endpoint or secret.",
+    }),
   }),
   match: Type.Object({
     by: variable(Literals(['email', 'none']), {

@@ -74,6 +74,8 @@ async function stackWith(
     restartWorker: async () => one(),
     killWorker: async () => one(),
     spawnWorker: one,
+    stopRtws: async () => one(),
+    startRtws: async () => one(),
     existing: made,
     async close() {
       await rtws.close();

@@ -40,6 +40,10 @@ export interface TwoWay {
   killWorker(): Promise<void>;
   /** With `workerProcess`: starts the worker process again (after `killWorker`). */
   spawnWorker(): void;
+  /** Closes the main rtws (the webhook receiver included): Stripe's deliveries to it fail. */
+  stopRtws(): Promise<void>;
+  /** Starts the main rtws again, on the same port, so the registered endpoint and `api` still reach it. */
+  startRtws(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -92,11 +96,12 @@ export async function twoWay(
   const spawnWorker = () =>
     spawnRtws({ ...t.env, ...env, ...options.workerEnv, RTWS_ROLES: 'worker' });
   const apart = options.separateWorker || options.workerProcess;
+  const mainEnv = { ...env, ...(apart ? { RTWS_ROLES: 'api,publisher' } : {}) };
   let rtws: Rtws | undefined;
   let worker: Rtws | undefined;
   let child: RtwsProcess | undefined;
   try {
-    rtws = await startTestRtws(t, { ...env, ...(apart ? { RTWS_ROLES: 'api,publisher' } : {}) });
+    rtws = await startTestRtws(t, mainEnv);
     if (options.workerProcess) child = spawnWorker();
     if (options.separateWorker) worker = await startWorker();
     emu.registerWebhookEndpoint(`${rtws.url}/webhooks/stripe`, SECRET);
@@ -110,14 +115,18 @@ export async function twoWay(
     await t.cleanup();
     throw err;
   }
-  const started = rtws;
+  let current: Rtws | undefined = rtws;
+  const port = new URL(rtws.url!).port;
   return {
     t,
     o,
     emu,
     stripe,
-    rtws: started,
-    api: apiClient(started.url!),
+    get rtws() {
+      if (!current) throw new Error('the main rtws is stopped');
+      return current;
+    },
+    api: apiClient(rtws.url!),
     secret: SECRET,
     sf,
     async restartWorker() {
@@ -135,10 +144,19 @@ export async function twoWay(
       if (!options.workerProcess || child) throw new Error('no worker process to start');
       child = spawnWorker();
     },
+    async stopRtws() {
+      const running = current;
+      current = undefined;
+      await running?.close();
+    },
+    async startRtws() {
+      if (current) throw new Error('the main rtws is running');
+      current = await startTestRtws(t, { ...mainEnv, PORT: port });
+    },
     async close() {
       await child?.kill();
       await worker?.close();
-      await started.close();
+      await current?.close();
       await sf?.close();
       await emu.close();
       await o.close();

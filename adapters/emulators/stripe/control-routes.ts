@@ -65,6 +65,7 @@ const handlers: Record<string, ControlHandler> = {
   ),
   'POST /_emulator/webhooks/pause': (c) => (c.pauseWebhooks(), OK),
   'POST /_emulator/webhooks/resume': (c) => (c.resumeWebhooks(), OK),
+  'POST /_emulator/webhooks/drop': (c) => ({ ok: true, dropped: c.dropWebhooks() }),
   'POST /_emulator/webhooks/flush': (c, b) => c.flushWebhooks(parse(FlushSchema, b).timeoutMs),
   'GET /_emulator/webhooks/attempts': (c) => ({ data: c.webhookAttempts() }),
 };

@@ -40,6 +40,8 @@ export interface StripeEmulatorControl {
   configureWebhooks(behaviour: Partial<WebhookBehaviour>): void;
   pauseWebhooks(): void;
   resumeWebhooks(): void;
+  /** Gives up on every pending delivery, retries included, as Stripe does after its last retry; returns how many. */
+  dropWebhooks(): number;
   flushWebhooks(timeoutMs?: number): Promise<FlushResult>;
   webhookAttempts(): DeliveryAttempt[];
   stats(): EmulatorStats;
@@ -99,6 +101,7 @@ export function createControl(d: ControlDeps): StripeEmulatorControl {
       d.dispatcher.paused = true;
     },
     resumeWebhooks: () => d.dispatcher.resume(),
+    dropWebhooks: () => d.dispatcher.drop(),
     async flushWebhooks(timeoutMs) {
       await d.dispatcher.flush(timeoutMs);
       return {

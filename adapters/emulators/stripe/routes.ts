@@ -13,6 +13,7 @@ import {
   deleteEndpoint,
   listEndpoints,
   retrieveEndpoint,
+  updateEndpoint,
 } from './endpoint-routes.ts';
 import { listEvents, retrieveEvent } from './event-routes.ts';
 import {
@@ -65,6 +66,7 @@ const table: [string, string, Handler][] = [
   ['POST', '/v1/webhook_endpoints', createEndpoint],
   ['GET', '/v1/webhook_endpoints', listEndpoints],
   ['GET', `/v1/webhook_endpoints/${ID}`, retrieveEndpoint],
+  ['POST', `/v1/webhook_endpoints/${ID}`, updateEndpoint],
   ['DELETE', `/v1/webhook_endpoints/${ID}`, deleteEndpoint],
 ];
 

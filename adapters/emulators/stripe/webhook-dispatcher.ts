@@ -39,6 +39,8 @@ interface Delivery {
   attempt: number;
   /** Duplicates do not count towards the event's pending_webhooks. */
   counted: boolean;
+  /** The `drop()` count when it was queued: an attempt on the wire during a drop is not retried. */
+  drops: number;
 }
 
 interface EndpointQueue {
@@ -62,6 +64,7 @@ export class WebhookDispatcher {
   private pumpScheduled = false;
   private closed = false;
   private generation = 0;
+  private drops = 0;
   delivered = 0;
   failed = 0;
 
@@ -75,8 +78,9 @@ export class WebhookDispatcher {
   /** Queues an event for the given endpoints; returns how many endpoints will receive it. */
   enqueue(event: EventObject, endpoints: readonly WebhookEndpointRecord[]): number {
     for (const endpoint of endpoints) {
-      this.start({ event, endpoint, attempt: 1, counted: true });
-      if (this.behaviour.duplicate) this.start({ event, endpoint, attempt: 1, counted: false });
+      const first = { event, endpoint, attempt: 1, drops: this.drops };
+      this.start({ ...first, counted: true });
+      if (this.behaviour.duplicate) this.start({ ...first, counted: false });
     }
     return endpoints.length;
   }
@@ -110,6 +114,27 @@ export class WebhookDispatcher {
     } finally {
       this.flushing--;
     }
+  }
+
+  /**
+   * Gives up on every pending delivery, retries included, as Stripe does once its retries run out:
+   * they count as failed and the events keep their pending_webhooks. Attempts on the wire finish,
+   * but are not retried. Returns how many deliveries were dropped.
+   */
+  drop(): number {
+    this.drops++;
+    let dropped = 0;
+    for (const timer of this.waiting.values()) clearTimeout(timer);
+    dropped += this.waiting.size;
+    this.waiting.clear();
+    for (const queue of this.queues.values()) {
+      dropped += queue.items.length - queue.head;
+      queue.items = [];
+      queue.head = 0;
+    }
+    this.failed += dropped;
+    this.wakeIdle();
+    return dropped;
   }
 
   /** Drops everything pending (reset); attempts already on the wire finish unobserved. */
@@ -171,6 +196,7 @@ export class WebhookDispatcher {
 
   private pump(): void {
     if (this.closed || (this.paused && this.flushing === 0)) return;
+    let skipped = false;
     for (const queue of this.queues.values()) {
       while (
         queue.inFlight < this.options.concurrencyPerEndpoint &&
@@ -179,6 +205,12 @@ export class WebhookDispatcher {
         this.shuffleHead(queue);
         const delivery = queue.items[queue.head]!;
         queue.items[queue.head++] = undefined;
+        // A disabled endpoint is not called, and what was due to it then is not kept for later.
+        if (delivery.endpoint.status !== 'enabled') {
+          this.failed++;
+          skipped = true;
+          continue;
+        }
         queue.inFlight++;
         void this.send(delivery, queue);
       }
@@ -187,6 +219,7 @@ export class WebhookDispatcher {
         queue.head = 0;
       }
     }
+    if (skipped) this.wakeIdle();
   }
 
   private shuffleHead(queue: EndpointQueue): void {
@@ -238,7 +271,7 @@ export class WebhookDispatcher {
 
   private retry(delivery: Delivery): void {
     const waitMs = this.options.retryScheduleMs[delivery.attempt - 1];
-    if (waitMs === undefined) {
+    if (waitMs === undefined || delivery.drops !== this.drops) {
       this.failed++;
       return;
     }

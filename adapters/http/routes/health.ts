@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 
 export interface Readiness {
@@ -7,6 +7,16 @@ export interface Readiness {
   migrations: boolean;
   /** Where this process runs a worker: the partitions it holds, and those it waits to take back. */
   worker?: WorkerReadiness;
+  /** Where Stripe is synced: the webhook endpoint's health, which never changes readiness. */
+  stripe?: StripeReadiness;
+}
+
+export interface StripeReadiness {
+  last_webhook_at: string | null;
+  newest_event_at: string | null;
+  webhook_silence_s: number;
+  webhooks_silent: boolean;
+  beyond_retention: { watermark: string; found_at: string } | null;
 }
 
 export interface WorkerReadiness {
@@ -19,6 +29,15 @@ const WorkerDetails = Type.Object({
   worker_id: Type.String(),
   partitions_held: Type.Array(Type.Integer()),
   partitions_taking_back: Type.Array(Type.Integer()),
+});
+
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const StripeDetails = Type.Object({
+  last_webhook_at: Nullable(Type.String()),
+  newest_event_at: Nullable(Type.String()),
+  webhook_silence_s: Type.Integer(),
+  webhooks_silent: Type.Boolean(),
+  beyond_retention: Nullable(Type.Object({ watermark: Type.String(), found_at: Type.String() })),
 });
 
 export interface HealthRoutesOptions {
@@ -54,21 +73,26 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
             status: Type.String(),
             checks: Checks,
             worker: Type.Optional(WorkerDetails),
+            stripe: Type.Optional(StripeDetails),
           }),
           503: Type.Object({
             status: Type.String(),
             checks: Checks,
             worker: Type.Optional(WorkerDetails),
+            stripe: Type.Optional(StripeDetails),
           }),
         },
       },
     },
     async (_request, reply) => {
-      const { worker, ...checks } = await readiness();
+      const { worker, stripe, ...checks } = await readiness();
       const ready = checks.postgres && checks.nats && checks.migrations;
-      return reply
-        .code(ready ? 200 : 503)
-        .send({ status: ready ? 'ready' : 'not ready', checks, ...(worker ? { worker } : {}) });
+      return reply.code(ready ? 200 : 503).send({
+        status: ready ? 'ready' : 'not ready',
+        checks,
+        ...(worker ? { worker } : {}),
+        ...(stripe ? { stripe } : {}),
+      });
     },
   );
 };

@@ -20,6 +20,8 @@ export interface MetricSources {
   dlqDepth?: () => Promise<number>;
   /** The newest backfill of each source. */
   backfills?: () => Promise<readonly BackfillGauge[]>;
+  /** Where Stripe is synced: the webhook endpoint's silence, and a catch-up gap past retention. */
+  stripeHealth?: () => Promise<{ silenceS: number; beyondRetention: boolean }>;
   /** Extra collectors registered by other components (workers, executors). */
   register?: (registry: Registry) => void;
 }
@@ -74,6 +76,7 @@ export const metricsRoutes: FastifyPluginAsync<MetricSources> = async (app, sour
       this.set(sources.publisher?.()?.leader ? 1 : 0);
     },
   });
+  stripeHealthGauges(registry, sources.stripeHealth);
   backfillGauges(registry, sources.backfills);
   sources.register?.(registry);
 
@@ -87,6 +90,36 @@ export const metricsRoutes: FastifyPluginAsync<MetricSources> = async (app, sour
     reply.type(registry.contentType).send(await registry.metrics()),
   );
 };
+function stripeHealthGauges(registry: Registry, read: MetricSources['stripeHealth']): void {
+  if (!read) return;
+  new Gauge({
+    name: 'rtws_stripe_webhook_silence_seconds',
+    help: "Seconds by which Stripe's newest event listed by catch-up is newer than the last webhook received",
+    registers: [registry],
+    async collect() {
+      this.set(
+        await read().then(
+          (h) => h.silenceS,
+          () => -1,
+        ),
+      );
+    },
+  });
+  new Gauge({
+    name: 'rtws_stripe_catch_up_beyond_retention',
+    help: "1 when catch-up resumed from before Stripe's event retention, until a full reconciliation",
+    registers: [registry],
+    async collect() {
+      this.set(
+        await read().then(
+          (h) => (h.beyondRetention ? 1 : 0),
+          () => -1,
+        ),
+      );
+    },
+  });
+}
+
 /** The newest backfill of each source, read from Postgres once per scrape. */
 function backfillGauges(registry: Registry, read: MetricSources['backfills']): void {
   if (!read) return;

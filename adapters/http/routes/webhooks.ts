@@ -32,6 +32,8 @@ export interface StripeWebhookOptions {
   registry?: Registry;
   /** The longest wait for a PubAck before answering 503; default 5 s, well inside Stripe's timeout. */
   timeoutMs?: number;
+  /** Told of every delivery that passed the signature check: the endpoint and its secret work. */
+  onVerified?: () => void;
   /** Default 512 KiB: a 413 would be retried by Stripe until it gives up, so this route allows more than the API. */
   bodyLimit?: number;
 }
@@ -135,6 +137,7 @@ export const stripeWebhookRoutes: FastifyPluginAsync<StripeWebhookOptions> = asy
         throw err;
       }
       const about = { event_id: event.id, type: event.type };
+      options.onVerified?.();
       watchApiVersion(event);
       if (!isHandledEventType(event.type)) {
         counters.received('ignored');

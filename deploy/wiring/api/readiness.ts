@@ -1,7 +1,12 @@
 // What /readyz reports: whether Postgres, NATS and the migrations answer within a second, and,
-// where this process runs a worker, the partitions it holds and those it waits to take back.
+// where this process runs a worker, the partitions it holds and those it waits to take back. With
+// Stripe, the webhook endpoint's health is a detail: it never makes the process unready.
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { Readiness, WorkerReadiness } from '../../../adapters/http/routes/health.ts';
+import type {
+  Readiness,
+  StripeReadiness,
+  WorkerReadiness,
+} from '../../../adapters/http/routes/health.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import { migrationsApplied, type Migration } from '../../../adapters/postgres/migrate.ts';
 import type { WorkerStats } from '../worker/start-worker.ts';
@@ -12,6 +17,7 @@ export interface ReadinessDeps {
   readonly nats: NatsConnection;
   readonly migrations: Migration[];
   readonly workerStats?: () => WorkerStats;
+  readonly stripeHealth?: () => Promise<StripeReadiness>;
 }
 
 export function readiness(d: ReadinessDeps): () => Promise<Readiness> {
@@ -21,7 +27,17 @@ export function readiness(d: ReadinessDeps): () => Promise<Readiness> {
     nats: !nats.isClosed() && (await answers(nats.flush().then(() => true))),
     migrations: await answers(migrationsApplied(sql, d.migrations)),
     ...(workerStats ? { worker: workerReadiness(workerStats()) } : {}),
+    ...(await stripeDetails(d.stripeHealth)),
   });
+}
+
+/** Left out when it cannot be read in time: the checks above already say why. */
+async function stripeDetails(
+  read: (() => Promise<StripeReadiness>) | undefined,
+): Promise<{ stripe?: StripeReadiness }> {
+  if (!read) return {};
+  const stripe = await withTimeout(read(), 1_000, 'endpoint health').catch(() => undefined);
+  return stripe ? { stripe } : {};
 }
 
 /** A probe that fails, or does not answer within a second, says not ready. */

@@ -21,6 +21,8 @@ import type { WorkerMetrics } from '../worker/metrics.ts';
 import { syncViews } from './sync-view.ts';
 import type { WorkerRole } from '../worker/worker-role.ts';
 import { readiness } from './readiness.ts';
+import { stripeEndpointHealth } from '../inbound/endpoint-health.ts';
+import { webhookHeartbeat } from '../inbound/webhook-heartbeat.ts';
 
 export interface ApiDeps {
   readonly sql: Sql;
@@ -49,6 +51,10 @@ export interface Api {
 
 export async function startApi(config: Config, d: ApiDeps): Promise<Api> {
   const { sql, nats, names, dlq, publisher, worker, targets } = d;
+  const webhooks = config.stripe.webhookSecrets.length > 0;
+  const stripeHealth = webhooks
+    ? stripeEndpointHealth(sql, config.stripe.webhookSilenceAlertS)
+    : undefined;
   const server = await buildServer({
     sql,
     apiToken: d.apiToken,
@@ -59,6 +65,7 @@ export async function startApi(config: Config, d: ApiDeps): Promise<Api> {
       nats,
       migrations: d.migrations,
       ...(worker ? { workerStats: () => worker.worker.stats } : {}),
+      ...(stripeHealth ? { stripeHealth } : {}),
     }),
     dlq: async () => dlq,
     resync: { resync: (id) => d.resync.customer(id), targets },
@@ -72,13 +79,14 @@ export async function startApi(config: Config, d: ApiDeps): Promise<Api> {
       canReconcile: d.sources.stripe !== undefined,
       ...(worker ? { kick: () => worker.backfills.kick() } : {}),
     },
-    ...(config.stripe.webhookSecrets.length > 0
+    ...(webhooks
       ? {
           stripeWebhooks: {
             secrets: config.stripe.webhookSecrets,
             names,
             publish: inboundPublisher(jetstream(nats)),
             log: d.log.child({ component: 'stripe-webhooks' }),
+            onVerified: webhookHeartbeat({ sql, log: d.log }).heard,
           },
         }
       : {}),
@@ -90,6 +98,17 @@ export async function startApi(config: Config, d: ApiDeps): Promise<Api> {
       backfills: async () =>
         (await latestBackfills(sql)).map((b) => ({ ...b, etaS: progressOf(b).etaS })),
       register: (registry) => d.metrics.register(registry),
+      ...(stripeHealth
+        ? {
+            stripeHealth: async () => {
+              const h = await stripeHealth();
+              return {
+                silenceS: h.webhook_silence_s,
+                beyondRetention: h.beyond_retention !== null,
+              };
+            },
+          }
+        : {}),
     },
   });
   const url = await server.listen({ host: config.host, port: config.port });

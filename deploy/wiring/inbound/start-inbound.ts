@@ -70,5 +70,7 @@ export function catchUpFrom(
     publish: inboundPublisher(jetstream(d.nats)),
     intervalS: config.stripe.catchUpIntervalS,
     marginS: config.stripe.catchUpMarginS,
+    silenceAlertS: config.stripe.webhookSilenceAlertS,
+    // No onBeyondRetention yet: it is where a full reconciliation will be scheduled.
   });
 }

@@ -17,8 +17,14 @@ import {
 } from '../../../adapters/jetstream/inbound-durables.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import { advanceWatermark, readWatermark } from '../../../adapters/postgres/catchup-watermarks.ts';
+import {
+  readWebhookHealth,
+  recordNewestEvent,
+  recordRetentionGap,
+} from '../../../adapters/postgres/webhook-health.ts';
 import { eventsSince } from '../../../adapters/stripe/event-list.ts';
 import { INVOICE_EVENT_TYPES } from '../../../adapters/stripe/invoice-events.ts';
+import { STRIPE_EVENT_RETENTION_S } from './endpoint-health.ts';
 
 export const CATCH_UP_EVENT_TYPES: readonly string[] = Object.freeze([
   ...STRIPE_CUSTOMER_EVENT_TYPES,
@@ -41,6 +47,23 @@ export interface StripeCatchUpOptions {
   /** False until the key's account is verified as the bound one: until then nothing is listed. */
   readonly ready?: () => boolean;
   readonly now?: () => number;
+  /** Warns once the events listed are newer than the last webhook by more than this. Default 900. */
+  readonly silenceAlertS?: number;
+  /** Events younger than this may still have their webhook in flight: not yet a sign of silence. Default 60. */
+  readonly deliveryGraceS?: number;
+  /** How long Stripe keeps events. Default 30 days. */
+  readonly retentionS?: number;
+  /**
+   * Called once when a run starts from a watermark older than the retention: events were lost
+   * that no catch-up can list, and only a full reconciliation repairs what they changed.
+   */
+  readonly onBeyondRetention?: (gap: RetentionGap) => void | Promise<void>;
+}
+
+export interface RetentionGap {
+  /** The watermark the run started from (Unix seconds). */
+  readonly watermark: number;
+  readonly retentionS: number;
 }
 
 export interface CatchUpReport {
@@ -72,6 +95,9 @@ export function stripeCatchUp(o: StripeCatchUpOptions): StripeCatchUp {
   let timer: NodeJS.Timeout | undefined;
   // Once stopped, a run asked for by a partition resuming during shutdown does nothing.
   let stopped = false;
+  // What this process last said about the endpoint, so it speaks once per change.
+  let silent = false;
+  let gapReported = false;
 
   const run = (): Promise<CatchUpReport> => {
     if (!running) {
@@ -95,6 +121,7 @@ export function stripeCatchUp(o: StripeCatchUpOptions): StripeCatchUp {
     const nowS = Math.floor(now() / 1000);
     // The first run of a deployment starts from now: older history is an import, not a catch-up.
     const since = (stored ?? nowS) - o.marginS;
+    if (stored !== undefined) await beyondRetention(stored, nowS);
     const events = await eventsSince(o.stripe, since, CATCH_UP_EVENT_TYPES);
     let duplicates = 0;
     let lastCustomerSeq = 0;
@@ -106,11 +133,52 @@ export function stripeCatchUp(o: StripeCatchUpOptions): StripeCatchUp {
     }
     const newest = events.reduce((m, e) => Math.max(m, e.created), stored ?? nowS);
     await advanceWatermark(o.sql, SOURCE, Math.min(newest, nowS));
+    await watchSilence(events, nowS);
     const mapped = lastCustomerSeq === 0 || (await mappedPast(lastCustomerSeq));
     const report = { since, listed: events.length, duplicates, mapped };
     if (events.length > duplicates || !mapped) log.info(report, 'caught up on Stripe events');
     else log.debug(report, 'caught up on Stripe events');
     return report;
+  }
+
+  /** Says once, in the log, in the shared row (for /readyz) and to the hook, that events were lost. */
+  async function beyondRetention(watermark: number, nowS: number): Promise<void> {
+    const retentionS = o.retentionS ?? STRIPE_EVENT_RETENTION_S;
+    if (nowS - watermark <= retentionS || gapReported) return;
+    await recordRetentionGap(o.sql, SOURCE, watermark);
+    gapReported = true;
+    log.warn(
+      { watermark: new Date(watermark * 1000).toISOString(), retention_s: retentionS },
+      'catch-up resumes from before the oldest event Stripe keeps: changes were lost; a full reconciliation is needed',
+    );
+    try {
+      await o.onBeyondRetention?.({ watermark, retentionS });
+    } catch (err) {
+      log.warn({ err }, 'the beyond-retention hook failed');
+    }
+  }
+
+  /** Records the newest event a webhook should have brought by now, and warns when none did. */
+  async function watchSilence(events: readonly { created: number }[], nowS: number): Promise<void> {
+    const due = nowS - (o.deliveryGraceS ?? 60);
+    const newestDue = events.reduce((m, e) => (e.created <= due ? Math.max(m, e.created) : m), 0);
+    if (newestDue > 0) await recordNewestEvent(o.sql, SOURCE, newestDue);
+    const health = await readWebhookHealth(o.sql, SOURCE);
+    const silenceS = health?.silenceS ?? 0;
+    const alertS = o.silenceAlertS ?? 900;
+    const about = {
+      silence_s: silenceS,
+      alert_s: alertS,
+      last_webhook_at: health?.lastWebhookAt?.toISOString() ?? null,
+      newest_event_at: health?.newestEventAt?.toISOString() ?? null,
+    };
+    if (!silent && silenceS > alertS)
+      log.warn(
+        about,
+        "Stripe's events are newer than the last webhook: check the endpoint and its secret",
+      );
+    else if (silent && silenceS <= alertS) log.info(about, 'Stripe webhooks are received again');
+    silent = silenceS > alertS;
   }
 
   /** Waits until the customer mapping consumer has handled INBOUND up to `seq`. */
