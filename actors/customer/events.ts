@@ -11,6 +11,7 @@ import {
   StripeCustomerObserved,
 } from './inbound.ts';
 import { SalesforceOutcomes, StripeOutcomes } from './outcomes.ts';
+import { SalesforceRecordObserved } from './salesforce-drift.ts';
 
 function fact<T extends string>(type: T) {
   return Type.Object({
@@ -47,6 +48,7 @@ export const CustomerEventSchema = Type.Union([
   StripeCustomerFetched,
   StripeCustomerMatched,
   CatalogueApplied,
+  SalesforceRecordObserved,
 ]);
 export type CustomerEvent = Static<typeof CustomerEventSchema>;
 

@@ -61,4 +61,5 @@ export {
   type RecordedConflict,
 } from './inbound.ts';
 export type { TargetSpec } from './target-spec.ts';
+export { SalesforceRecordObserved } from './salesforce-drift.ts';
 export { forgetTargetAccount, type PersistedCustomer } from './rebind.ts';

@@ -17,6 +17,7 @@ import type { CustomerFactEvent, MachineEvent } from './events.ts';
 import { acceptsOutcome, applyOutcome, restoredRtwsId } from './outcome-step.ts';
 import { DEFAULT_POLICIES, type Policies, type TargetEnv } from './plan.ts';
 import { targetRegion } from './region.ts';
+import { onSalesforceHeld } from './salesforce-drift.ts';
 import { onDesiredChanged, onRetryRequested } from './target-step.ts';
 import { TARGET_NAMES, TARGETS, type TargetName } from './targets.ts';
 
@@ -124,6 +125,7 @@ export function createCustomerMachine(
       isLive: ({ context }, { target }: TargetParams) =>
         context.targets[target].status !== 'deleted',
       stripeIsOn: () => on.has('stripe'),
+      salesforceIsOn: () => on.has('salesforce'),
       isDeletedRemotely: ({ context }, { target }: TargetParams) =>
         context.targets[target].deletedRemotely,
       statusIs: (
@@ -167,6 +169,11 @@ export function createCustomerMachine(
         if (event.type === 'CatalogueApplied') return onCatalogueApplied(context, event);
         return {};
       }),
+      applySalesforceDrift: assign(({ context, event }) =>
+        event.type === 'SalesforceRecordObserved'
+          ? withTarget(context, 'salesforce', onSalesforceHeld(context.targets.salesforce, event))
+          : {},
+      ),
       applyRetryRequest: assign(({ context, event }, { target }: TargetParams) =>
         withTarget(
           context,
@@ -200,6 +207,10 @@ export function createCustomerMachine(
       StripeCustomerFetched: inboundHandler,
       StripeCustomerMatched: inboundHandler,
       CatalogueApplied: inboundHandler,
+      SalesforceRecordObserved: {
+        guard: 'salesforceIsOn',
+        actions: ['applySalesforceDrift', 'announceDesired', 'reroute'],
+      },
     },
     states: regions,
   });

@@ -1,4 +1,6 @@
-// Conflicts the merge policy settled: a field changed in Postgres and in Stripe at once.
+// Conflicts the merge policy settled: a field changed in Postgres and in Stripe at once; and fields
+// a reconciliation found edited in Salesforce, which the catalogue wins while Salesforce is only a
+// target.
 import type { Sql } from './connect.ts';
 
 export interface ConflictRecord {
@@ -7,6 +9,10 @@ export interface ConflictRecord {
   field: string;
   postgres_value: unknown;
   stripe_value: unknown;
+  /** The system the other side is: `stripe` or `salesforce`. */
+  target: string;
+  /** The other side's value (Stripe's, or Salesforce's). */
+  target_value: unknown;
   winner: 'stripe' | 'postgres';
   reason: string;
   stripe_event_id: string;
@@ -38,7 +44,8 @@ export async function listConflicts(
   q: ConflictQuery,
 ): Promise<{ data: ConflictRecord[]; next_cursor: string | null }> {
   const rows = await sql<Row[]>`
-    SELECT id, customer_id, field, postgres_value, stripe_value, winner, reason, stripe_event_id,
+    SELECT id, customer_id, field, postgres_value, stripe_value, target,
+           coalesce(target_value, stripe_value) AS target_value, winner, reason, stripe_event_id,
            detected_at, postgres_changed_at, stripe_changed_at
     FROM conflicts
     WHERE (${q.customerId ?? null}::uuid IS NULL OR customer_id = ${q.customerId ?? null}::uuid)
@@ -54,4 +61,26 @@ export async function listConflicts(
   }));
   const more = rows.length > q.limit;
   return { data: page, next_cursor: more ? String(page[page.length - 1]!.id) : null };
+}
+
+/** A field a reconciliation found edited in a target that only receives: the catalogue's win. */
+export async function recordTargetConflict(
+  sql: Sql,
+  c: {
+    customerId: string;
+    target: string;
+    field: string;
+    postgres: unknown;
+    held: unknown;
+    reason: string;
+    /** What found it, e.g. `reconcile:<run>:<record id>`: recorded once per field. */
+    foundBy: string;
+  },
+): Promise<void> {
+  await sql`
+    INSERT INTO conflicts (customer_id, field, postgres_value, stripe_value, target, target_value,
+                           winner, reason, stripe_event_id, detected_at)
+    VALUES (${c.customerId}, ${c.field}, ${sql.json(c.postgres as never)}, NULL, ${c.target},
+            ${sql.json(c.held as never)}, 'postgres', ${c.reason}, ${c.foundBy}, now())
+    ON CONFLICT DO NOTHING`;
 }

@@ -26,6 +26,7 @@ import {
   type BackfillSources,
 } from '../wiring/backfill/backfill-runner.ts';
 import { resyncer } from '../wiring/backfill/resync.ts';
+import { salesforceReader } from '../wiring/backfill/backfill-sources.ts';
 import { progressPrinter } from './progress.ts';
 import { withConnections } from './connections.ts';
 import { Refused } from './refused.ts';
@@ -45,12 +46,12 @@ export async function backfill(
   if (config.stripe.secretKey) targets.push('stripe');
   if (config.salesforce.loginUrl) targets.push('salesforce');
   const secretKey = config.stripe.secretKey;
-  const readsStripe = source === 'stripe' || source === 'reconcile';
-  if (readsStripe && !secretKey)
-    throw new ConfigError(
-      'STRIPE_SECRET_KEY',
-      `${source === 'stripe' ? 'an import' : 'a reconciliation'} needs the account's key`,
-    );
+  const salesforce = salesforceReader(config);
+  const readsStripe = source === 'stripe' || (source === 'reconcile' && secretKey !== undefined);
+  if (source === 'stripe' && !secretKey)
+    throw new ConfigError('STRIPE_SECRET_KEY', "an import needs the account's key");
+  if (source === 'reconcile' && !secretKey && !salesforce)
+    throw new ConfigError('STRIPE_SECRET_KEY', 'a reconciliation needs Stripe or Salesforce');
   if (source === 'postgres' && targets.length === 0)
     throw new ConfigError('STRIPE_SECRET_KEY', 'an export needs a configured target');
   return withConnections(config, async ({ sql, nats, names }) => {
@@ -70,6 +71,14 @@ export async function backfill(
     }
     const sources: BackfillSources = {
       postgres: resyncer({ sql, publisher, names, targets }),
+      reconcile: {
+        sql,
+        publisher,
+        names,
+        binding: () => accountId,
+        ...(stripe ? { stripe } : {}),
+        ...(salesforce ? { salesforce } : {}),
+      },
       ...(stripe
         ? {
             stripe: {

@@ -145,3 +145,21 @@ test('a permanent failure fails the target until a newer fact', () => {
 });
 
 test.run();
+
+test('a field edited in Salesforce, found by a reconciliation, is put back by the push rule', () => {
+  const w = linked();
+  const observed = (recordId: string) => (x: { now: number }) => ({
+    type: 'SalesforceRecordObserved' as const,
+    data: { recordId, held: { name: 'Edited in Salesforce' } },
+    at: x.now,
+  });
+  const drifted = when(w, observed(SF_ID));
+  assert.equal(sfPending(drifted).params, {
+    externalId: SF_ID,
+    patch: { name: FIELDS.name },
+    base: { name: 'Edited in Salesforce' },
+  });
+  // A record of another link (linked again since the read) changes nothing.
+  const other = when(w, observed('001000000000009ZZZ'));
+  assert.equal(salesforce(other), salesforce(w));
+});

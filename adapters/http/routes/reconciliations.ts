@@ -63,7 +63,7 @@ export const reconciliationRoutes: FastifyPluginAsyncTypebox<ReconciliationRoute
     async (request, reply) => {
       if (!canReconcile)
         throw new ValidationError(
-          'no STRIPE_SECRET_KEY is configured: there is no account to reconcile',
+          'neither Stripe nor Salesforce is configured: there is nothing to reconcile',
           'target',
         );
       const created = await createBackfill(sql, 'reconcile', {});

@@ -51,7 +51,12 @@ const Conflict = Type.Object({
   /** `name`, `email`, `phone`, `address` or `metadata.<key>`. */
   field: Type.String(),
   postgres_value: Type.Unknown(),
+  /** Stripe's value; null on a conflict with another target. */
   stripe_value: Type.Unknown(),
+  /** The other side: `stripe` or `salesforce`. */
+  target: Type.String(),
+  /** The other side's value. */
+  target_value: Type.Unknown(),
   winner: Type.Union([Type.Literal('stripe'), Type.Literal('postgres')]),
   reason: Type.String(),
   stripe_event_id: Type.String(),

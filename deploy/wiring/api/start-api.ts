@@ -76,7 +76,7 @@ export async function startApi(config: Config, d: ApiDeps): Promise<Api> {
       ...(worker ? { kick: () => worker.backfills.kick() } : {}),
     },
     reconciliations: {
-      canReconcile: d.sources.stripe !== undefined,
+      canReconcile: d.sources.reconcile !== undefined,
       ...(worker ? { kick: () => worker.backfills.kick() } : {}),
     },
     ...(webhooks

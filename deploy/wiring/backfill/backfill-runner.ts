@@ -26,7 +26,7 @@ import {
   type DecisionSample,
 } from '../../../adapters/postgres/backfills.ts';
 import { estimateCustomers, importPage, type ImportDeps } from './stripe-import.ts';
-import { reconcilePage } from './reconcile.ts';
+import { reconcilePage, type ReconcileDeps } from './reconcile.ts';
 import type { Difference } from '../../../adapters/postgres/reconciliations.ts';
 import type { Resync } from './resync.ts';
 
@@ -34,6 +34,8 @@ export interface BackfillSources {
   /** Without it (no Stripe key), a Stripe import fails at once, saying why. */
   readonly stripe?: ImportDeps;
   readonly postgres: Resync;
+  /** Without it (no target configured), a reconciliation fails at once, saying why. */
+  readonly reconcile?: ReconcileDeps;
   /** Waits until live changes leave room in the targets' budgets (the backfill goes after them). */
   readonly paced?: () => Promise<void>;
 }
@@ -96,13 +98,15 @@ async function pageOf(
     });
     return { ...page, ambiguities: [] };
   }
-  if (!sources.stripe)
-    throw new Error('no STRIPE_SECRET_KEY: there is no Stripe account to import');
-  const paced = { ...sources.stripe, ...(sources.paced ? { paced: sources.paced } : {}) };
   if (source === 'reconcile') {
     if (dryRun) throw new Error('a reconciliation has no dry run: it writes nothing itself');
-    return { ...(await reconcilePage(paced, b.id, cursor)), ambiguities: [] };
+    if (!sources.reconcile)
+      throw new Error('no target is configured: there is nothing to reconcile');
+    const deps = { ...sources.reconcile, ...(sources.paced ? { paced: sources.paced } : {}) };
+    return { ...(await reconcilePage(deps, b.id, cursor)), ambiguities: [] };
   }
+  if (!sources.stripe)
+    throw new Error('no STRIPE_SECRET_KEY: there is no Stripe account to import');
   return importPage(
     { ...sources.stripe, ...(sources.paced ? { paced: sources.paced } : {}) },
     cursor,

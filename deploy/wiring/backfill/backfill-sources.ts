@@ -11,6 +11,9 @@ import type { Sql } from '../../../adapters/postgres/connect.ts';
 import type { Bindings } from '../binding/check-bindings.ts';
 import type { BackfillSources } from './backfill-runner.ts';
 import type { Resync } from './resync.ts';
+import type { SalesforceReadDeps } from './reconcile-salesforce.ts';
+import type { Connection } from 'jsforce';
+import { connectSalesforce } from '../../../adapters/salesforce/client.ts';
 
 export interface BackfillSourceDeps {
   readonly sql: Sql;
@@ -24,7 +27,20 @@ export interface BackfillSourceDeps {
 
 export function backfillSources(config: Config, d: BackfillSourceDeps): BackfillSources {
   const { stripe, sql, names } = d;
+  const salesforce = salesforceReader(config);
   return {
+    ...(stripe || salesforce
+      ? {
+          reconcile: {
+            sql,
+            publisher: jetStreamPublisher(jetstream(d.nats)),
+            names,
+            binding: d.bindings.stripeAccount,
+            ...(stripe ? { stripe } : {}),
+            ...(salesforce ? { salesforce } : {}),
+          },
+        }
+      : {}),
     postgres: d.resync,
     ...(stripe
       ? {
@@ -61,5 +77,25 @@ export function backfillPacing(bindings: Pick<Bindings, 'ready'>): BackfillPacin
       if (!bindings.ready('stripe')) throw new Error('the Stripe account is not verified yet');
       await whenIdle?.();
     },
+  };
+}
+
+/** Salesforce as a reconciliation reads it, when it is configured; authorised on first use. */
+export function salesforceReader(config: Config): SalesforceReadDeps | undefined {
+  const { loginUrl, clientId, clientSecret, object, externalIdField } = config.salesforce;
+  if (!loginUrl || !clientId || !clientSecret) return undefined;
+  let session: Promise<Connection> | undefined;
+  return {
+    target: { object, externalIdField },
+    connection: () =>
+      (session ??= connectSalesforce({
+        loginUrl,
+        clientId,
+        clientSecret,
+        timeoutMs: config.worker.callTimeoutMs,
+      }).catch((err: unknown) => {
+        session = undefined;
+        throw err;
+      })),
   };
 }

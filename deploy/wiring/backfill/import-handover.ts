@@ -2,6 +2,7 @@
 // of its creation would (a Stripe-born customer), or as a match to a catalogue customer.
 import type Stripe from 'stripe';
 import type {
+  SalesforceRecordObserved,
   StripeCustomerMatched,
   StripeCustomerObserved,
 } from '../../../actors/customer/index.ts';
@@ -31,9 +32,9 @@ export async function handOverMatch(o: ImportDeps, c: Stripe.Customer, customerI
 
 /** On the customer's own subject, so the actor decides it in order with everything else. */
 export async function publishTo(
-  o: ImportDeps,
+  o: Pick<ImportDeps, 'publisher' | 'names' | 'binding'>,
   customerId: string,
-  event: StripeCustomerMatched | StripeCustomerObserved,
+  event: StripeCustomerMatched | StripeCustomerObserved | SalesforceRecordObserved,
   msgId: string,
 ): Promise<void> {
   const message = encodeRecordedEvent(customerId, event, o.binding?.());

@@ -28,6 +28,13 @@ import {
 } from '../../../adapters/postgres/reconciliations.ts';
 import { fieldsOf } from '../../../adapters/stripe/mapper.ts';
 import { publishTo } from './import-handover.ts';
+import {
+  SALESFORCE_LINKS_PHASE,
+  SALESFORCE_PHASE,
+  salesforceLinksPage,
+  salesforcePage,
+  type SalesforceReadDeps,
+} from './reconcile-salesforce.ts';
 import type { ImportDeps } from './stripe-import.ts';
 
 const LINKS = 'links:';
@@ -42,7 +49,8 @@ export type ReconcileDecision =
   | 'unlinked_ours'
   | 'deleted_in_catalogue'
   | 'deleted_in_stripe'
-  | 'missing_in_stripe';
+  | 'missing_in_stripe'
+  | 'missing_in_salesforce';
 
 export interface ReconcilePage {
   readonly cursor: string | null;
@@ -51,13 +59,57 @@ export interface ReconcilePage {
   readonly differences: readonly Difference[];
 }
 
+/** What a reconciliation reads from: the bound Stripe account, Salesforce, or both. */
+export type ReconcileDeps = Omit<ImportDeps, 'stripe'> & {
+  readonly stripe?: Stripe;
+  readonly salesforce?: SalesforceReadDeps;
+};
+
+/**
+ * One step: a page of Stripe customers, then the Stripe links it did not meet, then a page of
+ * Salesforce records, then the Salesforce links the read did not meet; each phase where the target
+ * is configured. The cursor says which phase and where in it.
+ */
 export async function reconcilePage(
-  o: ImportDeps,
+  o: ReconcileDeps,
   runId: number,
   cursor: string | null,
 ): Promise<ReconcilePage> {
-  if (cursor?.startsWith(LINKS)) return linksPage(o, runId, cursor.slice(LINKS.length) || null);
-  const page = await o.stripe.customers.list({
+  const page = await phase(o, runId, cursor);
+  if (!page.more) await forgetSeen(o.sql, runId);
+  return page;
+}
+
+function phase(o: ReconcileDeps, runId: number, cursor: string | null): Promise<ReconcilePage> {
+  const salesforceFrom = (): ReconcilePage => ({
+    cursor: o.salesforce ? `${SALESFORCE_PHASE}0` : null,
+    more: o.salesforce !== undefined,
+    decisions: [],
+    differences: [],
+  });
+  if (cursor?.startsWith(SALESFORCE_LINKS_PHASE))
+    return salesforceLinksPage(o, runId, cursor.slice(SALESFORCE_LINKS_PHASE.length) || null);
+  if (cursor?.startsWith(SALESFORCE_PHASE))
+    return salesforcePage(o, runId, Number(cursor.slice(SALESFORCE_PHASE.length)));
+  if (!o.stripe) {
+    if (!o.salesforce) throw new Error('no target is configured: there is nothing to reconcile');
+    return salesforcePage(o, runId, 0);
+  }
+  const stripe = o.stripe;
+  if (cursor?.startsWith(LINKS))
+    return linksPage(o, stripe, runId, cursor.slice(LINKS.length) || null).then((p) =>
+      p.more ? p : { ...salesforceFrom(), decisions: p.decisions, differences: p.differences },
+    );
+  return stripePage(o, stripe, runId, cursor);
+}
+
+async function stripePage(
+  o: ReconcileDeps,
+  stripe: Stripe,
+  runId: number,
+  cursor: string | null,
+): Promise<ReconcilePage> {
+  const page = await stripe.customers.list({
     limit: 100,
     ...(cursor ? { starting_after: cursor } : {}),
   });
@@ -155,7 +207,7 @@ function report(
 }
 
 /** Each observation goes after live changes and backfills' own, to the customer's own subject. */
-async function handOver(o: ImportDeps, runId: number, readSecond: number, found: Found[]) {
+async function handOver(o: ReconcileDeps, runId: number, readSecond: number, found: Found[]) {
   for (const f of found) {
     if (!f.handover) continue;
     const { customerId, customer: c, deleted } = f.handover;
@@ -180,7 +232,8 @@ async function handOver(o: ImportDeps, runId: number, readSecond: number, found:
 
 /** The links the walk did not meet: each Stripe customer is retrieved, one call each. */
 async function linksPage(
-  o: ImportDeps,
+  o: ReconcileDeps,
+  stripe: Stripe,
   runId: number,
   after: string | null,
 ): Promise<ReconcilePage> {
@@ -193,7 +246,7 @@ async function linksPage(
   const readSecond = Math.floor(Date.now() / 1000);
   for (const { customerId, externalId } of links) {
     await o.paced?.();
-    const c = await retrieve(o.stripe, externalId);
+    const c = await retrieve(stripe, externalId);
     if (c === 'missing')
       found.push(
         report(
@@ -230,7 +283,6 @@ async function linksPage(
     found.flatMap((f) => (f.difference ? [f.difference] : [])),
   );
   const more = links.length === LINKS_PAGE;
-  if (!more) await forgetSeen(o.sql, runId);
   return {
     cursor: more ? `${LINKS}${links.at(-1)!.customerId}` : null,
     more,

@@ -59,6 +59,7 @@ export function catchUpFrom(
   config: Config,
   stripe: Stripe,
   d: Omit<InboundDeps, 'onMapped'>,
+  onBeyondRetention?: () => Promise<void>,
 ): StripeCatchUp {
   return stripeCatchUp({
     stripe,
@@ -71,6 +72,7 @@ export function catchUpFrom(
     intervalS: config.stripe.catchUpIntervalS,
     marginS: config.stripe.catchUpMarginS,
     silenceAlertS: config.stripe.webhookSilenceAlertS,
-    // No onBeyondRetention yet: it is where a full reconciliation will be scheduled.
+    // Events older than Stripe keeps are lost to catch-up: a full reconciliation finds their drift.
+    ...(onBeyondRetention ? { onBeyondRetention } : {}),
   });
 }

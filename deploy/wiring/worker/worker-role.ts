@@ -22,6 +22,7 @@ import {
 } from '../backfill/backfill-runner.ts';
 import type { BackfillPacing } from '../backfill/backfill-sources.ts';
 import { reconcileSchedule } from '../backfill/reconcile-schedule.ts';
+import { clearRetentionGap } from '../../../adapters/postgres/webhook-health.ts';
 import type { Bindings } from '../binding/check-bindings.ts';
 import { catchUpFrom, startInbound } from '../inbound/start-inbound.ts';
 import type { StripeCatchUp } from '../inbound/stripe-catch-up.ts';
@@ -53,17 +54,38 @@ export interface WorkerRole {
 }
 
 export async function startWorkerRole(config: Config, d: WorkerRoleDeps): Promise<WorkerRole> {
-  const catchUp = d.stripe ? catchUpFrom(config, d.stripe, d) : undefined;
+  // The schedule and the catch-up come first; the runner they tell about new work comes later.
+  const later: { backfills?: BackfillRunner } = {};
+  const reconciling = d.sources.reconcile
+    ? reconcileSchedule({
+        sql: d.sql,
+        log: d.log,
+        intervalS: config.stripe.reconcileIntervalS,
+        kick: () => later.backfills?.kick(),
+      })
+    : undefined;
+  const catchUp = d.stripe
+    ? catchUpFrom(config, d.stripe, d, () =>
+        reconciling ? reconciling.now('catch-up cannot reach back far enough') : Promise.resolve(),
+      )
+    : undefined;
   const worker = await startCustomerWorker(config, d, catchUp);
   d.pacing.follow(worker);
-  const backfills = backfillRunner({
+  const backfills = (later.backfills = backfillRunner({
     sql: d.sql,
     sources: d.sources,
     log: d.log,
+    // A reconciliation done covers whatever catch-up could not reach back to.
+    onPage: (b) => {
+      if (b.source === 'reconcile' && b.state === 'done' && d.stripe)
+        void clearRetentionGap(d.sql, 'stripe').catch((err: unknown) =>
+          d.log.warn({ err: String(err) }, 'the retention gap could not be cleared'),
+        );
+    },
     onDifferences: (found) => {
       for (const x of found) d.metrics.driftFound(x.target, x.kind);
     },
-  });
+  }));
   const inbound = d.stripe
     ? await startInbound(config, { ...d, onMapped: (route) => d.metrics.inboundMapped(route) })
     : undefined;
@@ -75,14 +97,6 @@ export async function startWorkerRole(config: Config, d: WorkerRoleDeps): Promis
     log: d.log,
   });
   backfills.start();
-  const reconciling = d.stripe
-    ? reconcileSchedule({
-        sql: d.sql,
-        log: d.log,
-        intervalS: config.stripe.reconcileIntervalS,
-        kick: () => backfills.kick(),
-      })
-    : undefined;
   return {
     worker,
     backfills,

@@ -1,0 +1,222 @@
+// Reconciliation with Salesforce: every record that carries our external id, read with one SOQL
+// query in Salesforce's pages of up to 2,000 (adapters/salesforce/read-back.ts), is compared with
+// what the catalogue's values look like there (the same field map, there and back):
+// - `equal`: nothing to do;
+// - `differs`: while Salesforce is only a target, the catalogue's values are put back. The record's
+//   values are handed to the customer's actor (`SalesforceRecordObserved`), which then knows what
+//   Salesforce holds and pushes what differs. A field a person changed there (the record's last
+//   modifier is not the integration user) is recorded as a conflict the catalogue won, with reason
+//   "salesforce is a target";
+// - `orphan` (its external id names no catalogue customer), `deleted_in_catalogue`: reported.
+// Then the Salesforce links the read did not meet: the record was deleted in Salesforce (or never
+// made); reported as `missing_in_salesforce`, and nothing is recreated or deleted yet.
+import type { Connection } from 'jsforce';
+import { differingFields, fieldValue, type CanonicalFields } from '../../../core/canonical.ts';
+import type { FieldPatch } from '../../../core/policy/push.ts';
+import type { SalesforceRecordObserved } from '../../../actors/customer/index.ts';
+import { recordTargetConflict } from '../../../adapters/postgres/conflicts.ts';
+import {
+  catalogueRows,
+  recordDifferences,
+  recordSeen,
+  unseenLinks,
+  type Difference,
+} from '../../../adapters/postgres/reconciliations.ts';
+import { fieldsOfRecord, valuesOfFields } from '../../../adapters/salesforce/mapper.ts';
+import {
+  integrationUserId,
+  readSalesforceRecords,
+  type SalesforceReadPage,
+} from '../../../adapters/salesforce/read-back.ts';
+import { fieldMapOf, type SalesforceTarget } from '../../../adapters/salesforce/target.ts';
+import { publishTo } from './import-handover.ts';
+import type { ReconcileDecision, ReconcileDeps, ReconcilePage } from './reconcile.ts';
+import { RECONCILE_EVENT_PREFIX } from '../../../actors/customer/index.ts';
+
+export interface SalesforceReadDeps {
+  readonly connection: () => Promise<Connection>;
+  readonly target: SalesforceTarget;
+}
+
+export const SALESFORCE_PHASE = 'salesforce:';
+export const SALESFORCE_LINKS_PHASE = 'sflinks:';
+const LINKS_PAGE = 100;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const TARGET_REASON = "salesforce is a target: the catalogue's value is put back";
+
+/**
+ * Reads in progress, by reconciliation: a query's pages are read in turn, one per step. A process
+ * that restarts (or takes a reconciliation over) reads again and skips the pages already done.
+ */
+const reads = new Map<
+  number,
+  { pages: AsyncGenerator<SalesforceReadPage, void, undefined>; next: number; us: string }
+>();
+
+export async function salesforcePage(
+  o: ReconcileDeps,
+  runId: number,
+  pageNo: number,
+): Promise<ReconcilePage> {
+  const sf = o.salesforce!;
+  let read = reads.get(runId);
+  if (!read || read.next !== pageNo) {
+    await read?.pages.return();
+    const conn = await sf.connection();
+    read = {
+      pages: readSalesforceRecords(conn, sf.target),
+      next: 0,
+      us: await integrationUserId(conn),
+    };
+    reads.set(runId, read);
+  }
+  let page: SalesforceReadPage | undefined;
+  while (read.next <= pageNo) {
+    const step = await read.pages.next();
+    if (step.done) break;
+    page = step.value;
+    read.next++;
+  }
+  const found = page ? await comparePage(o, runId, page, read.us, sf.target) : [];
+  if (!page || page.done) {
+    reads.delete(runId);
+    return { cursor: SALESFORCE_LINKS_PHASE, more: true, ...outcome(found) };
+  }
+  return { cursor: `${SALESFORCE_PHASE}${pageNo + 1}`, more: true, ...outcome(found) };
+}
+
+interface Found {
+  readonly sample: { id: string; decision: ReconcileDecision; reason: string };
+  readonly difference?: Difference;
+}
+
+function outcome(found: readonly Found[]) {
+  return {
+    decisions: found.map((f) => f.sample),
+    differences: found.flatMap((f) => (f.difference ? [f.difference] : [])),
+  };
+}
+
+async function comparePage(
+  o: ReconcileDeps,
+  runId: number,
+  page: SalesforceReadPage,
+  us: string,
+  target: SalesforceTarget,
+): Promise<Found[]> {
+  const map = fieldMapOf(target);
+  const ids = page.records.map((r) => r.externalId).filter((id) => UUID.test(id));
+  const rows = await catalogueRows(o.sql, ids);
+  const found: Found[] = [];
+  for (const r of page.records) {
+    const row = UUID.test(r.externalId) ? rows.get(r.externalId) : undefined;
+    const report = (decision: ReconcileDecision, detail: string): Found => ({
+      sample: { id: r.salesforceId, decision, reason: detail },
+      difference: {
+        target: 'salesforce',
+        customerId: row ? r.externalId : null,
+        externalId: r.salesforceId,
+        kind: decision,
+        fields: [],
+        detail,
+      },
+    });
+    if (!row) {
+      found.push(report('orphan', `its ${target.externalIdField} names no catalogue customer`));
+      continue;
+    }
+    if (row.deleted) {
+      found.push(report('deleted_in_catalogue', 'deleted in the catalogue, still in Salesforce'));
+      continue;
+    }
+    // What the catalogue's values look like in Salesforce: unmapped values are not compared.
+    const expected = fieldsOfRecord(map, valuesOfFields(map, row.fields));
+    const fields = differingFields(expected, r.fields);
+    if (fields.length === 0) {
+      found.push({ sample: { id: r.salesforceId, decision: 'equal', reason: 'the same in both' } });
+      continue;
+    }
+    const byPerson = r.lastModifiedById !== null && r.lastModifiedById !== us;
+    const foundBy = `${RECONCILE_EVENT_PREFIX}${runId}:${r.salesforceId}`;
+    await o.paced?.();
+    const observed: SalesforceRecordObserved = {
+      type: 'SalesforceRecordObserved',
+      data: { recordId: r.salesforceId, held: patchOf(r.fields, fields) },
+      at: 0,
+    };
+    await publishTo(o, r.externalId, observed, `salesforce:${foundBy}`);
+    if (byPerson)
+      for (const field of fields)
+        await recordTargetConflict(o.sql, {
+          customerId: r.externalId,
+          target: 'salesforce',
+          field,
+          postgres: fieldValue(expected, field),
+          held: fieldValue(r.fields, field),
+          reason: TARGET_REASON,
+          foundBy,
+        });
+    const detail = `${fields.join(', ')} differ${byPerson ? ' (edited in Salesforce)' : ''}: the catalogue's values are put back`;
+    found.push({
+      sample: { id: r.salesforceId, decision: 'differs', reason: detail },
+      difference: {
+        target: 'salesforce',
+        customerId: r.externalId,
+        externalId: r.salesforceId,
+        kind: 'differs',
+        fields,
+        detail,
+      },
+    });
+  }
+  await recordSeen(
+    o.sql,
+    runId,
+    'salesforce',
+    page.records.map((r) => r.salesforceId),
+  );
+  await recordDifferences(o.sql, runId, outcome(found).differences);
+  return found;
+}
+
+/** The named fields of `fields`, as a patch. */
+function patchOf(fields: CanonicalFields, names: readonly string[]): FieldPatch {
+  const patch: Record<string, unknown> = {};
+  const metadata: Record<string, string | null> = {};
+  for (const f of names) {
+    if (f.startsWith('metadata.'))
+      metadata[f.slice('metadata.'.length)] = fields.metadata[f.slice('metadata.'.length)] ?? null;
+    else patch[f] = fieldValue(fields, f);
+  }
+  if (Object.keys(metadata).length > 0) patch.metadata = metadata;
+  return patch;
+}
+
+/** Salesforce links the read did not meet: reported, one page of customers at a time. */
+export async function salesforceLinksPage(
+  o: ReconcileDeps,
+  runId: number,
+  after: string | null,
+): Promise<ReconcilePage> {
+  const links = await unseenLinks(o.sql, runId, 'salesforce', after, LINKS_PAGE);
+  const detail =
+    'linked, but no record in Salesforce carries its id (deleted there, or never made): reported; nothing was recreated or deleted';
+  const found: Found[] = links.map(({ customerId, externalId }) => ({
+    sample: { id: externalId, decision: 'missing_in_salesforce', reason: detail },
+    difference: {
+      target: 'salesforce',
+      customerId,
+      externalId,
+      kind: 'missing_in_salesforce',
+      fields: [],
+      detail,
+    },
+  }));
+  await recordDifferences(o.sql, runId, outcome(found).differences);
+  const more = links.length === LINKS_PAGE;
+  return {
+    cursor: more ? `${SALESFORCE_LINKS_PHASE}${links.at(-1)!.customerId}` : null,
+    more,
+    ...outcome(found),
+  };
+}
