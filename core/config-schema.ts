@@ -239,6 +239,11 @@ export const CONFIG_SCHEMA = Type.Object({
       default: 'Rtws_Id__c',
       doc: 'The external-id field holding our customer id.',
     }),
+    onRemoteDelete: variable(Literals(['unlink', 'propagate', 'recreate']), {
+      name: 'RTWS_SALESFORCE_ON_REMOTE_DELETE',
+      default: 'unlink',
+      doc: 'What a reconciliation does with a linked record deleted in Salesforce: `unlink` (the link is archived, the target unlinked and dead-lettered; a redrive upserts it again), `propagate` (the customer is deleted everywhere) or `recreate` (upserted again).',
+    }),
     quotaPauseMs: variable(Int(1_000, 86_400_000), {
       name: 'RTWS_SALESFORCE_QUOTA_PAUSE_MS',
       default: String(5 * 60_000),

@@ -11,7 +11,7 @@ import {
   StripeCustomerObserved,
 } from './inbound.ts';
 import { SalesforceOutcomes, StripeOutcomes } from './outcomes.ts';
-import { SalesforceRecordObserved } from './salesforce-drift.ts';
+import { SalesforceRecordMissing, SalesforceRecordObserved } from './salesforce-drift.ts';
 
 function fact<T extends string>(type: T) {
   return Type.Object({
@@ -49,6 +49,7 @@ export const CustomerEventSchema = Type.Union([
   StripeCustomerMatched,
   CatalogueApplied,
   SalesforceRecordObserved,
+  SalesforceRecordMissing,
 ]);
 export type CustomerEvent = Static<typeof CustomerEventSchema>;
 

@@ -30,7 +30,7 @@ export interface InboundContext {
   inbound: InboundState;
 }
 
-type ApplyWork = Pick<CatalogueApply, 'kind' | 'patch' | 'fields' | 'stripeId'> & {
+type ApplyWork = Pick<CatalogueApply, 'kind' | 'patch' | 'fields' | 'stripeId' | 'origin'> & {
   expected?: FieldPatch;
   changedSeconds?: Record<string, number>;
   eventIds: string[];
@@ -557,6 +557,23 @@ function shownBy(ev: StripeCustomerObserved): Shown {
     ...(changed ? { changed } : {}),
     ...(ours ? { ours } : {}),
   };
+}
+
+/**
+ * Asks Postgres to delete the customer because a target says it is gone there (Salesforce, under
+ * `propagate`). Recorded with that target as its origin, so that every other target deletes too.
+ */
+export function askDeletion<C extends InboundContext>(
+  c: C,
+  origin: 'salesforce',
+  eventIds: string[],
+  at: number,
+): C {
+  return ask(
+    c,
+    { kind: 'delete', stripeId: '', patch: {}, fields: null, eventIds, conflicts: [], origin },
+    at,
+  );
 }
 
 /** Records a Postgres write after those already waiting. */

@@ -121,6 +121,8 @@ export const CatalogueApplySchema = Type.Object({
   changedSeconds: Type.Optional(Type.Record(Type.String(), Type.Integer())),
   fields: Nullable(CanonicalFieldsSchema),
   conflicts: Type.Array(ConflictSchema),
+  /** The change's origin in Postgres: `stripe` (the default), or the target that asked for it. */
+  origin: Type.Optional(Type.Literal('salesforce')),
   recordedAt: At,
   /**
    * Done, as of this customer version: until the actor has the fact of that version, the write's

@@ -61,5 +61,10 @@ export {
   type RecordedConflict,
 } from './inbound.ts';
 export type { TargetSpec } from './target-spec.ts';
-export { SalesforceRecordObserved } from './salesforce-drift.ts';
+export {
+  REMOTE_DELETE_POLICIES,
+  SalesforceRecordMissing,
+  SalesforceRecordObserved,
+  type RemoteDeletePolicy,
+} from './salesforce-drift.ts';
 export { forgetTargetAccount, type PersistedCustomer } from './rebind.ts';

@@ -17,7 +17,7 @@ import type { CustomerFactEvent, MachineEvent } from './events.ts';
 import { acceptsOutcome, applyOutcome, restoredRtwsId } from './outcome-step.ts';
 import { DEFAULT_POLICIES, type Policies, type TargetEnv } from './plan.ts';
 import { targetRegion } from './region.ts';
-import { onSalesforceHeld } from './salesforce-drift.ts';
+import { onSalesforceHeld, onSalesforceMissing } from './salesforce-drift.ts';
 import { onDesiredChanged, onRetryRequested } from './target-step.ts';
 import { TARGET_NAMES, TARGETS, type TargetName } from './targets.ts';
 
@@ -91,6 +91,12 @@ const factHandler = { guard: 'isNewFact', actions: ['recordDesired', 'announceDe
 const inboundHandler = {
   guard: 'stripeIsOn',
   actions: ['applyInbound', 'announceDesired', 'reroute'],
+} as const;
+
+/** Then every region re-plans (a push of what the record lacks, a create) and settles. */
+const salesforceDrift = {
+  guard: 'salesforceIsOn',
+  actions: ['applySalesforceDrift', 'announceDesired', 'reroute'],
 } as const;
 
 /**
@@ -169,11 +175,17 @@ export function createCustomerMachine(
         if (event.type === 'CatalogueApplied') return onCatalogueApplied(context, event);
         return {};
       }),
-      applySalesforceDrift: assign(({ context, event }) =>
-        event.type === 'SalesforceRecordObserved'
-          ? withTarget(context, 'salesforce', onSalesforceHeld(context.targets.salesforce, event))
-          : {},
-      ),
+      applySalesforceDrift: assign(({ context, event }) => {
+        if (event.type === 'SalesforceRecordObserved')
+          return withTarget(
+            context,
+            'salesforce',
+            onSalesforceHeld(context.targets.salesforce, event),
+          );
+        if (event.type === 'SalesforceRecordMissing')
+          return onSalesforceMissing(context, event, envOf(context, 'salesforce', policies));
+        return {};
+      }),
       applyRetryRequest: assign(({ context, event }, { target }: TargetParams) =>
         withTarget(
           context,
@@ -207,10 +219,8 @@ export function createCustomerMachine(
       StripeCustomerFetched: inboundHandler,
       StripeCustomerMatched: inboundHandler,
       CatalogueApplied: inboundHandler,
-      SalesforceRecordObserved: {
-        guard: 'salesforceIsOn',
-        actions: ['applySalesforceDrift', 'announceDesired', 'reroute'],
-      },
+      SalesforceRecordObserved: salesforceDrift,
+      SalesforceRecordMissing: salesforceDrift,
     },
     states: regions,
   });

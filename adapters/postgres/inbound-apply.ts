@@ -37,7 +37,7 @@ export async function applyFromStripe(
   a: CatalogueApply,
 ): Promise<ApplyResult> {
   return sql.begin(async (tx) => {
-    await tx`SELECT set_config('rtws.origin', 'stripe', true)`;
+    await tx`SELECT set_config('rtws.origin', ${a.origin ?? 'stripe'}, true)`;
     const fresh = await tx`
       INSERT INTO inbox (source, event_id, customer_id) VALUES ('stripe-write', ${writeKey(customerId, a)}, ${customerId})
       ON CONFLICT DO NOTHING RETURNING event_id`;

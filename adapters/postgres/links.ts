@@ -35,3 +35,26 @@ export async function linkOf(
     SELECT external_id FROM customer_links WHERE customer_id = ${customerId} AND target = ${target}`;
   return row?.external_id;
 }
+
+/**
+ * Archives one link (kept, never dropped), with the account it belonged to: the record it names is
+ * gone, and the customer is unlinked there. Only while the link still names that record.
+ */
+export async function archiveLink(
+  sql: Sql,
+  customerId: string,
+  target: string,
+  externalId: string,
+): Promise<void> {
+  await sql.begin(async (tx) => {
+    const moved = await tx`
+      DELETE FROM customer_links
+      WHERE customer_id = ${customerId} AND target = ${target} AND external_id = ${externalId}
+      RETURNING linked_at`;
+    if (moved.length === 0) return;
+    await tx`
+      INSERT INTO customer_links_archive (customer_id, target, external_id, linked_at, account_id)
+      SELECT ${customerId}, ${target}, ${externalId}, ${moved[0]!.linked_at as Date},
+             coalesce((SELECT account_id FROM target_bindings WHERE target = ${target}), 'unknown')`;
+  });
+}

@@ -144,7 +144,6 @@ test('a permanent failure fails the target until a newer fact', () => {
   });
 });
 
-test.run();
 
 test('a field edited in Salesforce, found by a reconciliation, is put back by the push rule', () => {
   const w = linked();
@@ -163,3 +162,32 @@ test('a field edited in Salesforce, found by a reconciliation, is put back by th
   const other = when(w, observed('001000000000009ZZZ'));
   assert.equal(salesforce(other), salesforce(w));
 });
+
+const missing =
+  (recordId: string, policy: 'unlink' | 'propagate' | 'recreate') => (x: { now: number }) => ({
+    type: 'SalesforceRecordMissing' as const,
+    data: { recordId, policy },
+    at: x.now,
+  });
+
+test('a record deleted in Salesforce follows the policy, never silently', () => {
+  const w = linked();
+  // unlink: the target is unlinked with the reason (and dead-lettered); nothing is pushed.
+  const unlinkedW = when(w, missing(SF_ID, 'unlink'));
+  assert.is(salesforce(unlinkedW).status, 'unlinked');
+  assert.is(salesforce(unlinkedW).externalId, null);
+  assert.match(salesforce(unlinkedW).lastError?.reason ?? '', /deleted in Salesforce; unlinked/);
+  assert.is(salesforce(unlinkedW).pending, null);
+  // recreate: upserted again by our id.
+  const recreated = when(w, missing(SF_ID, 'recreate'));
+  assert.is(sfPending(recreated).type, 'CreateSalesforceAccount');
+  // propagate: the customer is deleted in Postgres, as a change from Salesforce.
+  const propagated = when(w, missing(SF_ID, 'propagate'));
+  const [apply] = propagated.snapshot.context.inbound.applies;
+  assert.equal([apply?.kind, apply?.origin], ['delete', 'salesforce']);
+  assert.is(salesforce(propagated).status, 'deleted');
+  // A report about another record (linked again since) changes nothing.
+  assert.equal(salesforce(when(w, missing('001000000000009ZZZ', 'recreate'))), salesforce(w));
+});
+
+test.run();

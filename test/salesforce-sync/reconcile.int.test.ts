@@ -1,7 +1,7 @@
 // Reconciliation with Salesforce while it is only a target: a field a person edited in Salesforce
 // is put back and recorded as a conflict the catalogue won ("salesforce is a target"); a record
-// deleted there is reported, and nothing is recreated or deleted; equal records cost nothing but
-// the read (one query call per 2,000 records).
+// deleted there follows RTWS_SALESFORCE_ON_REMOTE_DELETE: unlinked by default (the link archived,
+// nothing deleted or recreated), or upserted again under `recreate`.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { authHeaders } from '../harness/rtws.ts';
@@ -85,8 +85,57 @@ test('an edit made in Salesforce is put back; a deleted record is reported', asy
   const [row] = await s.o.sql<{ deleted_at: Date | null }[]>`
     SELECT deleted_at FROM customers WHERE id = ${deleted}`;
   assert.is(row?.deleted_at, null, 'a record deleted in Salesforce deletes nothing here');
+  const view = await eventually(
+    () => s.api.sync(deleted),
+    (v) => v.targets.salesforce?.status === 'unlinked',
+    15_000,
+  );
+  assert.is(view.targets.salesforce?.status, 'unlinked', 'unlinked, with the reason');
+  const links = await s.o.sql`
+    SELECT 1 FROM customer_links WHERE customer_id = ${deleted} AND target = 'salesforce'`;
+  assert.is(links.length, 0, 'the link is archived');
+  const archived = await s.o.sql`
+    SELECT 1 FROM customer_links_archive WHERE customer_id = ${deleted} AND target = 'salesforce'`;
+  assert.is(archived.length, 1);
+  await quiet(s, 500);
   assert.is(record(s, deleted), undefined, 'and is not recreated');
   assert.ok(record(s, kept), 'the kept record is there');
 });
+
+const recreating = suite<{ s: TwoWay }>('reconciliation with Salesforce: recreate');
+recreating.before(async (ctx) => {
+  ctx.s = await twoWay({
+    salesforce: true,
+    env: { RTWS_CATCHUP_INTERVAL_S: '3600', RTWS_SALESFORCE_ON_REMOTE_DELETE: 'recreate' },
+  });
+});
+recreating.after(async (ctx) => {
+  await ctx.s?.close();
+});
+
+recreating('a record deleted in Salesforce is upserted again', async ({ s }) => {
+  const { id } = await s.api.create({ name: 'Recreated', email: 'recreated@example.com' });
+  await linked(s, id);
+  const first = await eventually(
+    async () => record(s, id),
+    (r) => r !== undefined,
+    15_000,
+  );
+  s.sf!.deleteAsPerson('Account', { field: 'Rtws_Id__c', value: id });
+  const r = await reconcile(s);
+  assert.is(r.counts.missing_in_salesforce, 1, JSON.stringify(r.counts));
+  const again = await eventually(
+    async () => record(s, id),
+    (x) => x !== undefined,
+    15_000,
+  );
+  assert.is(again?.Name, 'Recreated');
+  assert.is.not(again?.Id, first?.Id, 'a new record');
+  const [link] = await s.o.sql<{ external_id: string }[]>`
+    SELECT external_id FROM customer_links WHERE customer_id = ${id} AND target = 'salesforce'`;
+  assert.is(link?.external_id, again?.Id, 'linked to the new record');
+});
+
+recreating.run();
 
 test.run();

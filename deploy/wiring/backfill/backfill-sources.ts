@@ -82,11 +82,13 @@ export function backfillPacing(bindings: Pick<Bindings, 'ready'>): BackfillPacin
 
 /** Salesforce as a reconciliation reads it, when it is configured; authorised on first use. */
 export function salesforceReader(config: Config): SalesforceReadDeps | undefined {
-  const { loginUrl, clientId, clientSecret, object, externalIdField } = config.salesforce;
+  const { loginUrl, clientId, clientSecret, object, externalIdField, onRemoteDelete } =
+    config.salesforce;
   if (!loginUrl || !clientId || !clientSecret) return undefined;
   let session: Promise<Connection> | undefined;
   return {
     target: { object, externalIdField },
+    onRemoteDelete,
     connection: () =>
       (session ??= connectSalesforce({
         loginUrl,

@@ -2,6 +2,7 @@
 // of its creation would (a Stripe-born customer), or as a match to a catalogue customer.
 import type Stripe from 'stripe';
 import type {
+  SalesforceRecordMissing,
   SalesforceRecordObserved,
   StripeCustomerMatched,
   StripeCustomerObserved,
@@ -34,7 +35,11 @@ export async function handOverMatch(o: ImportDeps, c: Stripe.Customer, customerI
 export async function publishTo(
   o: Pick<ImportDeps, 'publisher' | 'names' | 'binding'>,
   customerId: string,
-  event: StripeCustomerMatched | StripeCustomerObserved | SalesforceRecordObserved,
+  event:
+    | StripeCustomerMatched
+    | StripeCustomerObserved
+    | SalesforceRecordObserved
+    | SalesforceRecordMissing,
   msgId: string,
 ): Promise<void> {
   const message = encodeRecordedEvent(customerId, event, o.binding?.());

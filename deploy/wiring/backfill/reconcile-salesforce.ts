@@ -9,11 +9,16 @@
 //   "salesforce is a target";
 // - `orphan` (its external id names no catalogue customer), `deleted_in_catalogue`: reported.
 // Then the Salesforce links the read did not meet: the record was deleted in Salesforce (or never
-// made); reported as `missing_in_salesforce`, and nothing is recreated or deleted yet.
+// made): `missing_in_salesforce`, handed to the actor under RTWS_SALESFORCE_ON_REMOTE_DELETE.
 import type { Connection } from 'jsforce';
 import { differingFields, fieldValue, type CanonicalFields } from '../../../core/canonical.ts';
 import type { FieldPatch } from '../../../core/policy/push.ts';
-import type { SalesforceRecordObserved } from '../../../actors/customer/index.ts';
+import type {
+  RemoteDeletePolicy,
+  SalesforceRecordMissing,
+  SalesforceRecordObserved,
+} from '../../../actors/customer/index.ts';
+import { archiveLink } from '../../../adapters/postgres/links.ts';
 import { recordTargetConflict } from '../../../adapters/postgres/conflicts.ts';
 import {
   catalogueRows,
@@ -36,6 +41,8 @@ import { RECONCILE_EVENT_PREFIX } from '../../../actors/customer/index.ts';
 export interface SalesforceReadDeps {
   readonly connection: () => Promise<Connection>;
   readonly target: SalesforceTarget;
+  /** What a linked record deleted in Salesforce leads to (RTWS_SALESFORCE_ON_REMOTE_DELETE). */
+  readonly onRemoteDelete: RemoteDeletePolicy;
 }
 
 export const SALESFORCE_PHASE = 'salesforce:';
@@ -192,26 +199,44 @@ function patchOf(fields: CanonicalFields, names: readonly string[]): FieldPatch 
   return patch;
 }
 
-/** Salesforce links the read did not meet: reported, one page of customers at a time. */
+/**
+ * Salesforce links the read did not meet: the record was deleted there (or never made). Each is
+ * handed to the customer's actor with the policy; under `unlink` the link is archived first.
+ */
 export async function salesforceLinksPage(
   o: ReconcileDeps,
   runId: number,
   after: string | null,
 ): Promise<ReconcilePage> {
+  const policy = o.salesforce!.onRemoteDelete;
   const links = await unseenLinks(o.sql, runId, 'salesforce', after, LINKS_PAGE);
-  const detail =
-    'linked, but no record in Salesforce carries its id (deleted there, or never made): reported; nothing was recreated or deleted';
-  const found: Found[] = links.map(({ customerId, externalId }) => ({
-    sample: { id: externalId, decision: 'missing_in_salesforce', reason: detail },
-    difference: {
-      target: 'salesforce',
+  const detail = `linked, but no record in Salesforce carries its id (deleted there): ${POLICY[policy]}`;
+  const found: Found[] = [];
+  for (const { customerId, externalId } of links) {
+    if (policy === 'unlink') await archiveLink(o.sql, customerId, 'salesforce', externalId);
+    const missing: SalesforceRecordMissing = {
+      type: 'SalesforceRecordMissing',
+      data: { recordId: externalId, policy },
+      at: 0,
+    };
+    await publishTo(
+      o,
       customerId,
-      externalId,
-      kind: 'missing_in_salesforce',
-      fields: [],
-      detail,
-    },
-  }));
+      missing,
+      `salesforce:${RECONCILE_EVENT_PREFIX}${runId}:${externalId}:missing`,
+    );
+    found.push({
+      sample: { id: externalId, decision: 'missing_in_salesforce', reason: detail },
+      difference: {
+        target: 'salesforce',
+        customerId,
+        externalId,
+        kind: 'missing_in_salesforce',
+        fields: [],
+        detail,
+      },
+    });
+  }
   await recordDifferences(o.sql, runId, outcome(found).differences);
   const more = links.length === LINKS_PAGE;
   return {
@@ -220,3 +245,10 @@ export async function salesforceLinksPage(
     ...outcome(found),
   };
 }
+
+const POLICY: Record<RemoteDeletePolicy, string> = {
+  unlink:
+    'the link is archived and the customer unlinked there (RTWS_SALESFORCE_ON_REMOTE_DELETE=unlink)',
+  recreate: 'the record is upserted again (RTWS_SALESFORCE_ON_REMOTE_DELETE=recreate)',
+  propagate: 'the customer is deleted everywhere (RTWS_SALESFORCE_ON_REMOTE_DELETE=propagate)',
+};
