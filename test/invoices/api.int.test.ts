@@ -51,6 +51,7 @@ test('POST answers 202 with the pending invoice: currency lowercased, quantity a
       stripe_invoice_id: null,
       number: null,
       hosted_invoice_url: null,
+      former_stripe_account: null,
       last_error: null,
       history: [],
       created_at: '',

@@ -93,6 +93,7 @@ test("an invoice created in Stripe appears in its customer's list, with origin s
       stripe_invoice_id: theirs.id,
       number: theirs.number,
       hosted_invoice_url: theirs.hosted_invoice_url ?? null,
+      former_stripe_account: null,
       last_error: null,
       history: [],
       created_at: '',
