@@ -39,6 +39,9 @@ export async function unseenLinks(
   after: string | null,
   limit: number,
 ): Promise<{ customerId: string; externalId: string }[]> {
+  // The walk has just filled the table: without fresh statistics the planner takes it for empty
+  // and checks every link against it row by row (seconds at 10,000 links, not milliseconds).
+  if (after === null) await sql`ANALYZE reconcile_seen`;
   const rows = await sql<{ customer_id: string; external_id: string }[]>`
     SELECT l.customer_id, l.external_id FROM customer_links l
     JOIN customers c ON c.id = l.customer_id AND c.deleted_at IS NULL
@@ -140,4 +143,11 @@ export async function catalogueRows(
     SELECT id, name, email, phone, address, metadata, deleted_at IS NOT NULL AS deleted
     FROM customers WHERE id = ANY(${sql.array([...ids])}::uuid[])`;
   return new Map(rows.map((r) => [r.id, { fields: canonicalFields(r), deleted: r.deleted }]));
+}
+
+/** How many links these targets have: what a reconciliation of them compares, about. */
+export async function linkCount(sql: Sql, targets: readonly string[]): Promise<number> {
+  const [r] = await sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM customer_links WHERE target = ANY(${sql.array([...targets])})`;
+  return r?.n ?? 0;
 }

@@ -1,9 +1,10 @@
-// `npm run bench [-- capture api stripe-emulator pipeline inbound backfill]`: the capture, API,
-// emulator, end-to-end pipeline, inbound and Stripe import benchmarks, each figure printed next to
-// a baseline taken in the same run, with the machine and the CPU split. RTWS_BENCH_SECONDS sets
-// the length of each measured phase (default 6; a warm-up precedes it);
+// `npm run bench [-- capture api stripe-emulator pipeline inbound backfill reconcile]`: the capture,
+// API, emulator, end-to-end pipeline, inbound, Stripe import and reconciliation benchmarks, each
+// figure printed next to a baseline taken in the same run, with the machine and the CPU split.
+// RTWS_BENCH_SECONDS sets the length of each measured phase (default 6; a warm-up precedes it);
 // RTWS_BENCH_PIPELINE_CUSTOMERS the pipeline's bulk load (default 100,000);
 // RTWS_BENCH_BACKFILL_CUSTOMERS the Stripe customers the import brings in (default 10,000);
+// RTWS_BENCH_RECONCILE_CUSTOMERS the linked customers a reconciliation compares (default 10,000);
 // RTWS_BENCH_STRIPE_RATE / _CONCURRENCY rtws's Stripe pace in the pipeline and the import (default
 // 2,000/s, 32); RTWS_BENCH_PROFILE=<dir> makes the rtws children write CPU profiles there and
 // prints a summary.
@@ -18,6 +19,7 @@ import { benchApi } from './api.ts';
 import { benchPipeline } from './pipeline.ts';
 import { benchInbound } from './inbound.ts';
 import { benchBackfill } from './backfill.ts';
+import { benchReconcile } from './reconcile.ts';
 import {
   machine,
   profileFiles,
@@ -28,7 +30,15 @@ import {
   type Versions,
 } from './report.ts';
 
-const BENCHES = ['capture', 'api', 'stripe-emulator', 'pipeline', 'inbound', 'backfill'] as const;
+const BENCHES = [
+  'capture',
+  'api',
+  'stripe-emulator',
+  'pipeline',
+  'inbound',
+  'backfill',
+  'reconcile',
+] as const;
 type Bench = (typeof BENCHES)[number];
 
 class BenchUsageError extends Error {}
@@ -118,6 +128,7 @@ function printProfiles(dir: string): void {
 function runners(
   customers: number,
   imported: number,
+  reconciled: number,
 ): Record<Bench, (timing: Timing) => Promise<BenchResult>> {
   return {
     capture: benchCapture,
@@ -126,6 +137,7 @@ function runners(
     pipeline: (timing) => benchPipeline(timing, customers),
     inbound: benchInbound,
     backfill: (timing) => benchBackfill(timing, imported),
+    reconcile: () => benchReconcile(reconciled),
   };
 }
 
@@ -135,6 +147,7 @@ async function main(): Promise<void> {
   const run = runners(
     customersFrom('RTWS_BENCH_PIPELINE_CUSTOMERS', 100_000),
     customersFrom('RTWS_BENCH_BACKFILL_CUSTOMERS', 10_000),
+    customersFrom('RTWS_BENCH_RECONCILE_CUSTOMERS', 10_000),
   );
   const started = performance.now();
   const header = `## Machine\n${machine(await versions())}\n- phases: ${timing.warmupMs / 1000} s warm-up, ${timing.measureMs / 1000} s measured`;

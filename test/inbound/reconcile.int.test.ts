@@ -141,6 +141,41 @@ test('drift is repaired by the actors; orphans and missing customers are reporte
   }
 });
 
+test('live edits made during a reconciliation are never reverted by it', async ({ s }) => {
+  const ids: string[] = [];
+  for (let i = 0; i < 20; i++)
+    ids.push((await s.api.create({ name: `Live ${i}`, email: `live${i}@example.com` })).id);
+  const stripeIds: string[] = [];
+  for (const id of ids) stripeIds.push(await linked(s, id, 30_000));
+  await quiet(s, 500);
+  const started = await call<Reconciliation>(s, 'POST', '/reconciliations');
+  assert.is(started.status, 202);
+  // Edits on both sides while it walks: the API's on even customers, the dashboard's on odd ones.
+  await Promise.all(
+    ids.map((id, i) =>
+      i % 2 === 0
+        ? s.api.patch(id, { name: `API ${i}` })
+        : s.stripe.customers.update(stripeIds[i]!, { name: `Dashboard ${i}` }),
+    ),
+  );
+  await eventually(
+    async () => (await call<Reconciliation>(s, 'GET', `/reconciliations/${started.body.id}`)).body,
+    (r) => r.state !== 'running',
+    60_000,
+  );
+  const want = (i: number) => (i % 2 === 0 ? `API ${i}` : `Dashboard ${i}`);
+  for (const [i, id] of ids.entries()) {
+    const r = await rowWhen(s, id, (x) => x.name === want(i), 15_000);
+    assert.is(r?.name, want(i), `customer ${i} in Postgres`);
+    const there = await eventually(
+      () => s.stripe.customers.retrieve(stripeIds[i]!),
+      (c) => !c.deleted && c.name === want(i),
+      15_000,
+    );
+    assert.is(there.deleted ? null : there.name, want(i), `customer ${i} in Stripe`);
+  }
+});
+
 test('one at a time: a second answers 409 naming the first; other ids answer 404', async ({
   s,
 }) => {

@@ -26,7 +26,8 @@ import {
   type DecisionSample,
 } from '../../../adapters/postgres/backfills.ts';
 import { estimateCustomers, importPage, type ImportDeps } from './stripe-import.ts';
-import { reconcilePage, type ReconcileDeps } from './reconcile.ts';
+import { reconcilePage, reconciledTargets, type ReconcileDeps } from './reconcile.ts';
+import { linkCount } from '../../../adapters/postgres/reconciliations.ts';
 import type { Difference } from '../../../adapters/postgres/reconciliations.ts';
 import type { Resync } from './resync.ts';
 
@@ -120,7 +121,11 @@ async function pageOf(
 
 async function estimate(sources: BackfillSources, source: BackfillSource): Promise<number | null> {
   if (source === 'postgres') return sources.postgres.count();
-  // A reconciliation's size is the account's, plus the links it does not meet (few).
+  // A reconciliation's size is what it compares: the links of each target it reads (no call).
+  if (source === 'reconcile')
+    return sources.reconcile
+      ? linkCount(sources.reconcile.sql, reconciledTargets(sources.reconcile))
+      : null;
   return sources.stripe ? estimateCustomers(sources.stripe.stripe) : null;
 }
 

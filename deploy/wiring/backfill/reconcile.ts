@@ -65,6 +65,11 @@ export type ReconcileDeps = Omit<ImportDeps, 'stripe'> & {
   readonly salesforce?: SalesforceReadDeps;
 };
 
+/** The targets a reconciliation reads. */
+export function reconciledTargets(o: ReconcileDeps): string[] {
+  return [...(o.stripe ? ['stripe'] : []), ...(o.salesforce ? ['salesforce'] : [])];
+}
+
 /**
  * One step: a page of Stripe customers, then the Stripe links it did not meet, then a page of
  * Salesforce records, then the Salesforce links the read did not meet; each phase where the target
