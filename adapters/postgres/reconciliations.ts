@@ -151,3 +151,16 @@ export async function linkCount(sql: Sql, targets: readonly string[]): Promise<n
     SELECT count(*)::int AS n FROM customer_links WHERE target = ANY(${sql.array([...targets])})`;
   return r?.n ?? 0;
 }
+
+/** Of these customers, those with a link on `target`. */
+export async function customersWithLink(
+  sql: Sql,
+  target: string,
+  customerIds: readonly string[],
+): Promise<Set<string>> {
+  if (customerIds.length === 0) return new Set();
+  const rows = await sql<{ customer_id: string }[]>`
+    SELECT customer_id FROM customer_links
+    WHERE target = ${target} AND customer_id = ANY(${sql.array([...customerIds])}::uuid[])`;
+  return new Set(rows.map((r) => r.customer_id));
+}

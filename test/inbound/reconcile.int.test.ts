@@ -94,9 +94,11 @@ test('drift is repaired by the actors; orphans and missing customers are reporte
   const { id: edited } = await s.api.create({ name: 'Drifted', email: 'drift@example.com' });
   const { id: gone } = await s.api.create({ name: 'Gone', email: 'gone@example.com' });
   const { id: broken } = await s.api.create({ name: 'Broken', email: 'broken@example.com' });
+  const { id: restored } = await s.api.create({ name: 'Restored', email: 'restored@example.com' });
   const editedId = await linked(s, edited);
   const goneId = await linked(s, gone);
   await linked(s, broken);
+  const restoredId = await linked(s, restored);
   await quiet(s, 500);
   // Changes whose webhooks never come, and that catch-up has already passed by.
   s.emu.pauseWebhooks();
@@ -107,6 +109,8 @@ test('drift is repaired by the actors; orphans and missing customers are reporte
       name: 'Orphan',
       metadata: { rtws_id: '7d0f6a3e-0000-4000-8000-00000000abcd' },
     });
+    // A database restored from before a link was made: the link is gone, rtws_id still names it.
+    await s.o.sql`DELETE FROM customer_links WHERE customer_id = ${restored}`;
     // A link to a customer this account does not have (a restore, a key of another account).
     await s.o.sql`
       UPDATE customer_links SET external_id = 'cus_NotInThisAccount' WHERE customer_id = ${broken}`;
@@ -115,6 +119,8 @@ test('drift is repaired by the actors; orphans and missing customers are reporte
     assert.is(r.counts.deleted_in_stripe, 1);
     assert.is(r.counts.missing_in_stripe, 1);
     assert.is(r.counts.orphan, 1);
+    assert.is(r.counts.relinked, 1);
+    assert.is(await linked(s, restored), restoredId, 'the lost link is recorded again');
     assert.equal(r.differing_fields, { stripe: { name: 1 } });
     const repaired = await rowWhen(s, edited, (x) => x.name === 'Drifted in the dashboard', 15_000);
     assert.is(repaired?.origin, 'stripe', 'applied as a change from Stripe');

@@ -5,6 +5,8 @@
 //   (event id `reconcile:<run>:<Stripe id>`), so the usual rules decide: echo, staleness (a change
 //   the actor knows of that is newer than the read makes it fetch Stripe's current content
 //   instead), the three-way merge with its conflicts (reason `drift: …`), the push rule;
+// - `relinked`: its `rtws_id` names a live customer with no Stripe link at all (a database restored
+//   from before the link): the link is recorded again and the pair compared as above;
 // - `orphan`, `unlinked`, `unlinked_ours`, `deleted_in_catalogue`: reported, never guessed at.
 // Then the links the walk did not meet (their Stripe customer is gone from the list): each is
 // retrieved; a deleted one is handed over as a deletion, a missing one (another account, a restore)
@@ -14,12 +16,16 @@ import type Stripe from 'stripe';
 import { differingFields } from '../../../core/canonical.ts';
 import {
   RECONCILE_EVENT_PREFIX,
+  type StripeCustomerMatched,
   type StripeCustomerObserved,
 } from '../../../actors/customer/index.ts';
+import { recordLink } from '../../../adapters/postgres/links.ts';
 import type { DecisionSample } from '../../../adapters/postgres/backfills.ts';
 import {
   catalogueRows,
   customersLinkedTo,
+  customersWithLink,
+  type CatalogueRow,
   forgetSeen,
   recordDifferences,
   recordSeen,
@@ -47,6 +53,7 @@ export type ReconcileDecision =
   | 'orphan'
   | 'unlinked'
   | 'unlinked_ours'
+  | 'relinked'
   | 'deleted_in_catalogue'
   | 'deleted_in_stripe'
   | 'missing_in_stripe'
@@ -125,6 +132,7 @@ async function stripePage(
     .map((c) => c.metadata?.rtws_id)
     .filter((v): v is string => !!v && UUID.test(v));
   const rows = await catalogueRows(o.sql, [...new Set([...linked.values(), ...ours])]);
+  const withLink = await customersWithLink(o.sql, 'stripe', ours);
   const found: Found[] = [];
   for (const c of page.data) {
     const customerId = linked.get(c.id);
@@ -132,6 +140,8 @@ async function stripePage(
     if (customerId !== undefined) found.push(compare(c, customerId, rows.get(customerId)));
     else if (!rtwsId)
       found.push(report(c, 'unlinked', null, 'not in the catalogue: an import places it'));
+    else if (UUID.test(rtwsId) && rows.get(rtwsId)?.deleted === false && !withLink.has(rtwsId))
+      found.push(await relink(o, c, rtwsId, rows.get(rtwsId)));
     else if (UUID.test(rtwsId) && rows.get(rtwsId)?.deleted === false)
       found.push(
         report(
@@ -189,6 +199,41 @@ function compare(
     sample: { id: c.id, decision: 'differs', reason: detail },
     difference: { target: 'stripe', customerId, externalId: c.id, kind: 'differs', fields, detail },
     handover: { customerId, customer: c },
+  };
+}
+
+/**
+ * A Stripe customer whose `rtws_id` names a live catalogue customer with no Stripe link at all:
+ * the link was lost (a database restored from before it was made). It is recorded again, by the
+ * rule the inbound mapping follows, and the actor is told of the pair (a match, which an actor
+ * that still knows the link ignores) before the content is compared as for any linked customer.
+ */
+async function relink(
+  o: ReconcileDeps,
+  c: Stripe.Customer,
+  customerId: string,
+  row: CatalogueRow | undefined,
+): Promise<Found> {
+  await recordLink(o.sql, customerId, 'stripe', c.id);
+  const matched: StripeCustomerMatched = {
+    type: 'StripeCustomerMatched',
+    data: { stripeId: c.id, fields: fieldsOf(c), policy: 'stripe', rtwsId: customerId },
+    at: 0,
+  };
+  await publishTo(o, customerId, matched, `stripe:relink:${c.id}`);
+  const compared = compare(c, customerId, row);
+  const detail = `its link to ${customerId} was missing (rtws_id names it): recorded again; ${compared.sample.reason}`;
+  return {
+    ...compared,
+    sample: { id: c.id, decision: 'relinked', reason: detail },
+    difference: {
+      target: 'stripe',
+      customerId,
+      externalId: c.id,
+      kind: 'relinked',
+      fields: compared.difference?.fields ?? [],
+      detail,
+    },
   };
 }
 
