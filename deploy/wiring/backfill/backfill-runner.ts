@@ -11,6 +11,7 @@
 import type { Logger } from '../../../core/ports.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import {
+  activeBackfill,
   addAmbiguity,
   DECISIONS_KEPT,
   getBackfill,
@@ -129,6 +130,13 @@ async function estimate(sources: BackfillSources, source: BackfillSource): Promi
   return sources.stripe ? estimateCustomers(sources.stripe.stripe) : null;
 }
 
+async function backfillRunning(sql: Sql): Promise<boolean> {
+  return (
+    (await activeBackfill(sql, 'stripe'))?.state === 'running' ||
+    (await activeBackfill(sql, 'postgres'))?.state === 'running'
+  );
+}
+
 function tally(counts: Record<string, number>, decisions: readonly DecisionSample[]) {
   for (const d of decisions) counts[d.decision] = (counts[d.decision] ?? 0) + 1;
 }
@@ -175,6 +183,11 @@ export function backfillRunner(o: BackfillRunnerOptions): BackfillRunner {
     let totalEstimate = b.totalEstimate;
     let failures = 0;
     while (!stopped) {
+      // A reconciliation goes below backfills in the budget: it waits while one runs.
+      if (b.source === 'reconcile' && (await backfillRunning(o.sql))) {
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
       const began = now();
       let page: Page;
       try {
