@@ -195,7 +195,13 @@ export function onStripeFetched<C extends InboundContext>(ctx: C, ev: StripeCust
       inbound: { ...c.inbound, fetch: null },
     };
   if (ev.data.fields === null) return deletedOnStripe(c, s.externalId, p.params.eventIds, ev.at);
-  const dating = dateFields(shown, ev.data.fields, s.known ?? ev.data.fields, second);
+  const dating = dateFields(
+    shown,
+    ev.data.fields,
+    s.known ?? ev.data.fields,
+    second,
+    fetch?.eventIds ?? [],
+  );
   // A change Postgres made to a field whose Stripe value came with an event not yet received is
   // judged once that event is here: until then its time is unknown.
   if (fetch && unseenConflicts(c, ev.data.fields, dating).length > 0) {

@@ -23,13 +23,28 @@ export function dateFields(
   current: CanonicalFields,
   base: CanonicalFields,
   newest: number,
+  /** Every event received since the content was last known: each must be in `shown`. */
+  received: readonly string[] = shown.map((e) => e.eventId),
 ): FieldDating {
   const ordered = [...shown].sort((a, b) => a.second - b.second);
-  // Only events that say what they changed can tell a change rtws has not seen.
-  const told = ordered.length > 0 && ordered.every((e) => e.changed !== undefined);
-  const lastChange = (field: string) => ordered.findLast((e) => e.changed?.includes(field));
+  // Only when every event received says what it changed can a change rtws has not seen be told
+  // (an older snapshot, or more events than `shown` keeps, leave some out).
+  const ids = new Set(shown.map((e) => e.eventId));
+  const told =
+    ordered.length > 0 &&
+    ordered.every((e) => e.changed !== undefined) &&
+    received.every((id) => ids.has(id));
   const isCurrent = (e: Shown, field: string) =>
     sameValue(fieldValue(e.fields, field), fieldValue(current, field));
+  // The last change of a field, as far as the events tell: `created` orders events across
+  // seconds, but not within one (and deliveries come in any order), so every change of the
+  // latest second counts as the last.
+  const lastChange = (field: string): Shown | undefined => {
+    const changes = ordered.filter((e) => e.changed?.includes(field));
+    const second = changes.at(-1)?.second;
+    const last = changes.filter((e) => e.second === second);
+    return last.find((e) => isCurrent(e, field)) ?? last[0];
+  };
   return {
     secondOf(field) {
       const change = told ? lastChange(field) : undefined;

@@ -192,6 +192,19 @@ test('a change whose event has not arrived waits for it before Postgres and Stri
   );
 });
 
+test('changes made within one second explain each other in any order of delivery', () => {
+  const { w } = dashboardAroundPush();
+  const second = Math.floor(w.now / 1000) + 2;
+  // Ann, then Bob, then Ann again, all in one second; Bob's event comes last.
+  const asAnn = observed({ name: 'Ann' }, { created: second, changed: ['name'] });
+  const asBob = observed({ name: 'Bob' }, { created: second, changed: ['name'] });
+  const asAnnAgain = observed({ name: 'Ann' }, { created: second, changed: ['name'] });
+  const x = when(w, asAnn, asAnnAgain, asBob, stripeUpdated(), fetched({ name: 'Ann' }));
+  assert.is(x.snapshot.context.inbound.fetch?.waitingSince, undefined, 'nothing is waited for');
+  const [c] = x.snapshot.context.inbound.conflicts;
+  assert.equal([c?.field, c?.stripeSecond], ['name', second]);
+});
+
 test('the wait for an event that never arrives ends, and the merge decides with what it has', () => {
   const { w, emailEdit } = dashboardAroundPush();
   let x = when(w, emailEdit(), stripeUpdated(), fetched(FETCHED_AFTER_BOTH));
