@@ -31,6 +31,13 @@ export async function forgetSeen(sql: Sql, backfillId: number): Promise<void> {
   await sql`DELETE FROM reconcile_seen WHERE backfill_id = ${backfillId}`;
 }
 
+/** What runs that ended without finishing (cancelled, failed) had met. */
+export async function forgetEndedRuns(sql: Sql): Promise<void> {
+  await sql`
+    DELETE FROM reconcile_seen s USING backfills b
+    WHERE b.id = s.backfill_id AND b.state IN ('done', 'failed', 'cancelled')`;
+}
+
 /** Live customers linked on `target` to a record the run did not meet, after `after`, by id. */
 export async function unseenLinks(
   sql: Sql,
@@ -38,6 +45,8 @@ export async function unseenLinks(
   target: string,
   after: string | null,
   limit: number,
+  /** Only links made before then: one made during the walk may name a record it did not meet. */
+  linkedBefore: Date = new Date(),
 ): Promise<{ customerId: string; externalId: string }[]> {
   // The walk has just filled the table: without fresh statistics the planner takes it for empty
   // and checks every link against it row by row (seconds at 10,000 links, not milliseconds).
@@ -47,6 +56,7 @@ export async function unseenLinks(
     JOIN customers c ON c.id = l.customer_id AND c.deleted_at IS NULL
     WHERE l.target = ${target}
       AND l.customer_id > ${after ?? '00000000-0000-0000-0000-000000000000'}::uuid
+      AND l.linked_at < ${linkedBefore}
       AND NOT EXISTS (SELECT 1 FROM reconcile_seen s WHERE s.backfill_id = ${backfillId}
                         AND s.target = ${target} AND s.external_id = l.external_id)
     ORDER BY l.customer_id LIMIT ${limit}`;

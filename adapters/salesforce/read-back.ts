@@ -44,6 +44,8 @@ export interface ReadBackOptions {
   /** Rows per page, which Salesforce clamps to 200..2,000 and may lower for wide rows. Default 2,000. */
   readonly batchSize?: number;
   readonly clock?: Clock;
+  /** Resume after this record id (the query is in `Id` order). */
+  readonly afterId?: string;
 }
 
 /** A row the query returned without the fields it selected: Salesforce broke its contract. */
@@ -59,8 +61,18 @@ export class MalformedReadBackRecord extends Error {
 // API names come from validated config; checked again here because they are spliced into SOQL.
 const API_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
-/** The one query a read-back runs. */
-export function readBackSoql(target: SalesforceTarget, includeDeleted = false): string {
+/** A Salesforce record id: 15 or 18 letters and digits. */
+const RECORD_ID = /^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/;
+
+/**
+ * The one query a read-back runs, in `Id` order; `afterId` resumes after a record already read
+ * (Salesforce's own order, so that a record never slides into a page already done).
+ */
+export function readBackSoql(
+  target: SalesforceTarget,
+  includeDeleted = false,
+  afterId?: string,
+): string {
   const wanted = [
     'Id',
     target.externalIdField,
@@ -74,7 +86,39 @@ export function readBackSoql(target: SalesforceTarget, includeDeleted = false): 
   // Salesforce rejects a field selected twice, and field names ignore case.
   const seen = new Set<string>();
   const fields = wanted.filter((f) => !seen.has(f.toLowerCase()) && seen.add(f.toLowerCase()));
-  return `SELECT ${fields.join(', ')} FROM ${target.object} WHERE ${target.externalIdField} != null`;
+  if (afterId !== undefined && !RECORD_ID.test(afterId))
+    throw new Error(`not a Salesforce record id: ${afterId}`);
+  const after = afterId === undefined ? '' : ` AND Id > '${afterId}'`;
+  return `SELECT ${fields.join(', ')} FROM ${target.object} WHERE ${target.externalIdField} != null${after} ORDER BY Id`;
+}
+
+/**
+ * These records by id, the recycle bin included: whether each still exists, was deleted, or is
+ * gone for good (absent). One call per 200 ids.
+ */
+export async function recordsById(
+  conn: Connection,
+  target: SalesforceTarget,
+  ids: readonly string[],
+): Promise<Map<string, { deleted: boolean; externalId: string | null }>> {
+  for (const name of [target.object, target.externalIdField])
+    if (!API_NAME.test(name)) throw new Error(`not a Salesforce API name: ${name}`);
+  const out = new Map<string, { deleted: boolean; externalId: string | null }>();
+  for (let i = 0; i < ids.length; i += 200) {
+    const batch = ids.slice(i, i + 200);
+    for (const id of batch)
+      if (!RECORD_ID.test(id)) throw new Error(`not a Salesforce record id: ${id}`);
+    const soql = `SELECT Id, IsDeleted, ${target.externalIdField} FROM ${target.object} WHERE Id IN (${batch.map((id) => `'${id}'`).join(', ')})`;
+    const result = await conn.query<Record<string, unknown>>(soql, { scanAll: true });
+    for (const row of result.records) {
+      const ext = row[target.externalIdField];
+      out.set(String(row.Id), {
+        deleted: row.IsDeleted === true,
+        externalId: typeof ext === 'string' ? ext : null,
+      });
+    }
+  }
+  return out;
 }
 
 /**
@@ -90,7 +134,7 @@ export async function* readSalesforceRecords(
 ): AsyncGenerator<SalesforceReadPage, void, undefined> {
   const clock = options.clock ?? Date.now;
   const headers = { 'Sforce-Query-Options': `batchSize=${options.batchSize ?? 2000}` };
-  const soql = readBackSoql(target, options.includeDeleted);
+  const soql = readBackSoql(target, options.includeDeleted, options.afterId);
   let result = await conn.query(soql, { headers, scanAll: options.includeDeleted ?? false });
   for (let page = 0; ; page++) {
     const readAt = clock();

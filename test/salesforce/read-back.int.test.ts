@@ -174,11 +174,16 @@ test('no records: one call and one empty page; a smaller batch size gives more p
   assert.is(queryCalls(emulator) - before, 3);
 });
 
-test('the query selects each field once and takes only API names', () => {
+test('the query selects each field once, in Id order, and takes only API names and ids', () => {
   assert.is(
     readBackSoql({ ...TARGET, fieldMap: { Name: 'name', rtws_id__c: 'metadata.x', Id: 'phone' } }),
-    'SELECT Id, Rtws_Id__c, Name, LastModifiedById, SystemModstamp FROM Account WHERE Rtws_Id__c != null',
+    'SELECT Id, Rtws_Id__c, Name, LastModifiedById, SystemModstamp FROM Account WHERE Rtws_Id__c != null ORDER BY Id',
   );
+  assert.is(
+    readBackSoql({ ...TARGET, fieldMap: { Name: 'name' } }, false, '001000000000001AAA'),
+    "SELECT Id, Rtws_Id__c, Name, LastModifiedById, SystemModstamp FROM Account WHERE Rtws_Id__c != null AND Id > '001000000000001AAA' ORDER BY Id",
+  );
+  assert.throws(() => readBackSoql(TARGET, false, "x' OR Name != '"), /not a Salesforce record id/);
   assert.throws(
     () => readBackSoql({ ...TARGET, externalIdField: "Rtws_Id__c != null OR Name != 'x'" }),
     /not a Salesforce API name/,

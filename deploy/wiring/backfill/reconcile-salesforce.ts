@@ -31,6 +31,7 @@ import { fieldsOfRecord, valuesOfFields } from '../../../adapters/salesforce/map
 import {
   integrationUserId,
   readSalesforceRecords,
+  recordsById,
   type SalesforceReadPage,
 } from '../../../adapters/salesforce/read-back.ts';
 import { fieldMapOf, type SalesforceTarget } from '../../../adapters/salesforce/target.ts';
@@ -43,6 +44,8 @@ export interface SalesforceReadDeps {
   readonly target: SalesforceTarget;
   /** What a linked record deleted in Salesforce leads to (RTWS_SALESFORCE_ON_REMOTE_DELETE). */
   readonly onRemoteDelete: RemoteDeletePolicy;
+  /** Records per page of the read (Salesforce's default and most: 2,000). */
+  readonly batchSize?: number;
 }
 
 export const SALESFORCE_PHASE = 'salesforce:';
@@ -52,44 +55,64 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const TARGET_REASON = "salesforce is a target: the catalogue's value is put back";
 
 /**
- * Reads in progress, by reconciliation: a query's pages are read in turn, one per step. A process
- * that restarts (or takes a reconciliation over) reads again and skips the pages already done.
+ * Reads in progress, by reconciliation: the query's pages are read in turn, one per step, in `Id`
+ * order. A process that restarts, takes a run over, or meets an error reads again after the last
+ * record done (a new query), so a failed read never passes for a finished one.
  */
 const reads = new Map<
   number,
-  { pages: AsyncGenerator<SalesforceReadPage, void, undefined>; next: number; us: string }
+  { pages: AsyncGenerator<SalesforceReadPage, void, undefined>; lastId: string; us: string }
 >();
+
+/** `<started ms>:<last record id>`: when the read began, and where it stands. */
+function parse(rest: string): { startedMs: number; last: string } {
+  const at = rest.indexOf(':');
+  const startedMs = Number(at < 0 ? rest : rest.slice(0, at));
+  return {
+    startedMs: Number.isInteger(startedMs) && startedMs > 0 ? startedMs : Date.now(),
+    last: at < 0 ? '' : rest.slice(at + 1),
+  };
+}
 
 export async function salesforcePage(
   o: ReconcileDeps,
   runId: number,
-  pageNo: number,
+  rest: string,
 ): Promise<ReconcilePage> {
   const sf = o.salesforce!;
-  let read = reads.get(runId);
-  if (!read || read.next !== pageNo) {
-    await read?.pages.return();
-    const conn = await sf.connection();
-    read = {
-      pages: readSalesforceRecords(conn, sf.target),
-      next: 0,
-      us: await integrationUserId(conn),
-    };
-    reads.set(runId, read);
-  }
-  let page: SalesforceReadPage | undefined;
-  while (read.next <= pageNo) {
+  const { startedMs, last } = parse(rest);
+  try {
+    let read = reads.get(runId);
+    if (!read || read.lastId !== last) {
+      await read?.pages.return();
+      const conn = await sf.connection();
+      read = {
+        pages: readSalesforceRecords(conn, sf.target, {
+          ...(last ? { afterId: last } : {}),
+          ...(sf.batchSize ? { batchSize: sf.batchSize } : {}),
+        }),
+        lastId: last,
+        us: await integrationUserId(conn),
+      };
+      reads.set(runId, read);
+    }
     const step = await read.pages.next();
-    if (step.done) break;
-    page = step.value;
-    read.next++;
-  }
-  const found = page ? await comparePage(o, runId, page, read.us, sf.target) : [];
-  if (!page || page.done) {
+    const page = step.done ? undefined : step.value;
+    const found = page ? await comparePage(o, runId, page, read.us, sf.target) : [];
+    read.lastId = page?.records.at(-1)?.salesforceId ?? last;
+    if (!page || page.done) {
+      reads.delete(runId);
+      return { cursor: `${SALESFORCE_LINKS_PHASE}${startedMs}:`, more: true, ...outcome(found) };
+    }
+    return {
+      cursor: `${SALESFORCE_PHASE}${startedMs}:${read.lastId}`,
+      more: true,
+      ...outcome(found),
+    };
+  } catch (err) {
     reads.delete(runId);
-    return { cursor: SALESFORCE_LINKS_PHASE, more: true, ...outcome(found) };
+    throw err;
   }
-  return { cursor: `${SALESFORCE_PHASE}${pageNo + 1}`, more: true, ...outcome(found) };
 }
 
 interface Found {
@@ -200,47 +223,77 @@ function patchOf(fields: CanonicalFields, names: readonly string[]): FieldPatch 
 }
 
 /**
- * Salesforce links the read did not meet: the record was deleted there (or never made). Each is
- * handed to the customer's actor with the policy; under `unlink` the link is archived first.
+ * Salesforce links the read did not meet, made before it began. Each record is looked up by id,
+ * the recycle bin included: one deleted (or purged) is handed to the customer's actor with the
+ * policy, and under `unlink` the link is archived once the actor has been told; one that exists
+ * but no longer carries the customer's id is reported, and nothing is done.
  */
 export async function salesforceLinksPage(
   o: ReconcileDeps,
   runId: number,
-  after: string | null,
+  rest: string,
 ): Promise<ReconcilePage> {
-  const policy = o.salesforce!.onRemoteDelete;
-  const links = await unseenLinks(o.sql, runId, 'salesforce', after, LINKS_PAGE);
-  const detail = `linked, but no record in Salesforce carries its id (deleted there): ${POLICY[policy]}`;
+  const sf = o.salesforce!;
+  const { startedMs, last } = parse(rest);
+  const links = await unseenLinks(
+    o.sql,
+    runId,
+    'salesforce',
+    last || null,
+    LINKS_PAGE,
+    new Date(startedMs),
+  );
+  const held =
+    links.length === 0
+      ? new Map<string, { deleted: boolean; externalId: string | null }>()
+      : await recordsById(
+          await sf.connection(),
+          sf.target,
+          links.map((l) => l.externalId),
+        );
   const found: Found[] = [];
   for (const { customerId, externalId } of links) {
-    if (policy === 'unlink') await archiveLink(o.sql, customerId, 'salesforce', externalId);
-    const missing: SalesforceRecordMissing = {
-      type: 'SalesforceRecordMissing',
-      data: { recordId: externalId, policy },
-      at: 0,
-    };
-    await publishTo(
-      o,
-      customerId,
-      missing,
-      `salesforce:${RECONCILE_EVENT_PREFIX}${runId}:${externalId}:missing`,
-    );
-    found.push({
-      sample: { id: externalId, decision: 'missing_in_salesforce', reason: detail },
-      difference: {
-        target: 'salesforce',
+    const record = held.get(externalId);
+    if (record && !record.deleted && record.externalId === customerId) {
+      found.push({
+        sample: {
+          id: externalId,
+          decision: 'equal',
+          reason: 'found by its id: it changed during the read',
+        },
+      });
+      continue;
+    }
+    const kind: ReconcileDecision =
+      record && !record.deleted ? 'external_id_changed' : 'missing_in_salesforce';
+    const detail =
+      kind === 'external_id_changed'
+        ? `the record exists but no longer carries the customer's id in ${sf.target.externalIdField}: reported; nothing was done`
+        : `deleted in Salesforce: ${POLICY[sf.onRemoteDelete]}`;
+    if (kind === 'missing_in_salesforce') {
+      const missing: SalesforceRecordMissing = {
+        type: 'SalesforceRecordMissing',
+        data: { recordId: externalId, policy: sf.onRemoteDelete },
+        at: 0,
+      };
+      await publishTo(
+        o,
         customerId,
-        externalId,
-        kind: 'missing_in_salesforce',
-        fields: [],
-        detail,
-      },
+        missing,
+        `salesforce:${RECONCILE_EVENT_PREFIX}${runId}:${externalId}:missing`,
+      );
+      if (sf.onRemoteDelete === 'unlink')
+        await archiveLink(o.sql, customerId, 'salesforce', externalId);
+    }
+    found.push({
+      sample: { id: externalId, decision: kind, reason: detail },
+      difference: { target: 'salesforce', customerId, externalId, kind, fields: [], detail },
     });
   }
   await recordDifferences(o.sql, runId, outcome(found).differences);
   const more = links.length === LINKS_PAGE;
   return {
-    cursor: more ? `${SALESFORCE_LINKS_PHASE}${links.at(-1)!.customerId}` : null,
+    cursor: more ? `${SALESFORCE_LINKS_PHASE}${startedMs}:${links.at(-1)!.customerId}` : null,
     more,
     ...outcome(found),
   };

@@ -26,6 +26,7 @@ import {
   customersLinkedTo,
   customersWithLink,
   type CatalogueRow,
+  forgetEndedRuns,
   forgetSeen,
   recordDifferences,
   recordSeen,
@@ -57,7 +58,8 @@ export type ReconcileDecision =
   | 'deleted_in_catalogue'
   | 'deleted_in_stripe'
   | 'missing_in_stripe'
-  | 'missing_in_salesforce';
+  | 'missing_in_salesforce'
+  | 'external_id_changed';
 
 export interface ReconcilePage {
   readonly cursor: string | null;
@@ -87,6 +89,7 @@ export async function reconcilePage(
   runId: number,
   cursor: string | null,
 ): Promise<ReconcilePage> {
+  if (cursor === null) await forgetEndedRuns(o.sql);
   const page = await phase(o, runId, cursor);
   if (!page.more) await forgetSeen(o.sql, runId);
   return page;
@@ -94,18 +97,18 @@ export async function reconcilePage(
 
 function phase(o: ReconcileDeps, runId: number, cursor: string | null): Promise<ReconcilePage> {
   const salesforceFrom = (): ReconcilePage => ({
-    cursor: o.salesforce ? `${SALESFORCE_PHASE}0` : null,
+    cursor: o.salesforce ? SALESFORCE_PHASE : null,
     more: o.salesforce !== undefined,
     decisions: [],
     differences: [],
   });
   if (cursor?.startsWith(SALESFORCE_LINKS_PHASE))
-    return salesforceLinksPage(o, runId, cursor.slice(SALESFORCE_LINKS_PHASE.length) || null);
+    return salesforceLinksPage(o, runId, cursor.slice(SALESFORCE_LINKS_PHASE.length));
   if (cursor?.startsWith(SALESFORCE_PHASE))
-    return salesforcePage(o, runId, Number(cursor.slice(SALESFORCE_PHASE.length)));
+    return salesforcePage(o, runId, cursor.slice(SALESFORCE_PHASE.length));
   if (!o.stripe) {
     if (!o.salesforce) throw new Error('no target is configured: there is nothing to reconcile');
-    return salesforcePage(o, runId, 0);
+    return salesforcePage(o, runId, '');
   }
   const stripe = o.stripe;
   if (cursor?.startsWith(LINKS))

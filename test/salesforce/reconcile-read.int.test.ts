@@ -1,0 +1,117 @@
+// The reconciliation's Salesforce phase, step by step against the emulator: a read that fails
+// part-way is read again after the last record done, never taken for a finished one (which would
+// report every link not met yet as deleted); a link whose record still exists is not called
+// deleted; and only a record deleted in Salesforce is handed to its actor under the policy.
+import * as assert from 'uvu/assert';
+import { jetstream } from '@nats-io/jetstream';
+import type { Connection } from 'jsforce';
+import { createBackfill } from '../../adapters/postgres/backfills.ts';
+import { jetStreamPublisher } from '../../adapters/jetstream/durable-publisher.ts';
+import {
+  reconcilePage,
+  type ReconcileDeps,
+  type ReconcilePage,
+} from '../../deploy/wiring/backfill/reconcile.ts';
+import { SALESFORCE_PHASE } from '../../deploy/wiring/backfill/reconcile-salesforce.ts';
+import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
+import { TARGET, salesforceSuite } from './fixtures.ts';
+
+const test = salesforceSuite('reconciliation: the Salesforce phase', 30_000);
+let t: TestEnvironment;
+let o: Observer;
+test.before(async () => {
+  t = await testEnvironment();
+  o = await observe(t);
+});
+test.after(async () => {
+  await o?.close();
+  await t?.cleanup();
+});
+
+const N = 450;
+
+/** N catalogue customers, as rows from before capture, each with its Account and its link. */
+async function seed(conn: Connection): Promise<{ id: string; sf: string }[]> {
+  const rows = await o.sql.begin(async (tx) => {
+    await tx`SET LOCAL session_replication_role = replica`;
+    return tx<{ id: string; name: string }[]>`
+      INSERT INTO customers (name) SELECT 'Read ' || i FROM generate_series(1, ${N}) AS i
+      RETURNING id, name`;
+  });
+  const out: { id: string; sf: string }[] = [];
+  for (let i = 0; i < rows.length; i += 200) {
+    const batch = rows.slice(i, i + 200);
+    const made = await conn.sobject('Account').create(
+      batch.map((r) => ({ Name: r.name, Rtws_Id__c: r.id })),
+      { allOrNone: true },
+    );
+    made.forEach((m, j) => out.push({ id: batch[j]!.id, sf: m.id! }));
+  }
+  for (const { id, sf } of out)
+    await o.sql`
+      INSERT INTO customer_links (customer_id, target, external_id) VALUES (${id}, 'salesforce', ${sf})
+      ON CONFLICT (customer_id, target) DO UPDATE SET external_id = EXCLUDED.external_id`;
+  return out;
+}
+
+test('a read that fails part-way is read again, and only deleted records are missing', async ({
+  emulator,
+  conn,
+}) => {
+  await o.sql`TRUNCATE customer_links, reconcile_seen, reconcile_differences`;
+  const seeded = await seed(conn);
+  const deleted = seeded[7]!;
+  emulator.deleteAsPerson('Account', deleted.sf);
+  const { id: runId } = await createBackfill(o.sql, 'reconcile', {});
+  let failNext = false;
+  const connection = async () => {
+    const more = conn.queryMore.bind(conn);
+    conn.queryMore = ((locator: string, options?: object) => {
+      if (failNext) {
+        failNext = false;
+        throw new Error('INVALID_QUERY_LOCATOR: invalid query locator');
+      }
+      return more(locator, options as never);
+    }) as typeof conn.queryMore;
+    return conn;
+  };
+  const deps: ReconcileDeps = {
+    sql: o.sql,
+    publisher: jetStreamPublisher(jetstream(o.nats)),
+    names: t.names,
+    salesforce: { connection, target: TARGET, onRemoteDelete: 'unlink', batchSize: 200 },
+  };
+  const pages: ReconcilePage[] = [];
+  let cursor: string | null = SALESFORCE_PHASE;
+  let failures = 0;
+  for (let step = 0; cursor !== null && step < 20; step++) {
+    if (step === 1) failNext = true;
+    try {
+      const page: ReconcilePage = await reconcilePage(deps, runId, cursor);
+      pages.push(page);
+      cursor = page.more ? page.cursor : null;
+    } catch (err) {
+      assert.match(String(err), /INVALID_QUERY_LOCATOR/);
+      failures++;
+    }
+  }
+  assert.is(failures, 1, 'the second page failed once, and was read again');
+  const decisions = pages.flatMap((p) => p.decisions);
+  const count = (d: string) => decisions.filter((x) => x.decision === d).length;
+  assert.is(count('equal'), N - 1, 'every live record compared once');
+  assert.is(
+    decisions.filter((x) => x.reason === 'the same in both').length,
+    N - 1,
+    'each by the read itself, none left to be found by its id afterwards',
+  );
+  assert.is(count('missing_in_salesforce'), 1, 'only the deleted one is missing');
+  assert.equal(
+    decisions.filter((x) => x.decision === 'missing_in_salesforce').map((x) => x.id),
+    [deleted.sf],
+  );
+  const links = await o.sql`
+    SELECT 1 FROM customer_links WHERE customer_id = ${deleted.id} AND target = 'salesforce'`;
+  assert.is(links.length, 0, 'its link is archived (unlink)');
+});
+
+test.run();
