@@ -72,7 +72,7 @@ test('a read that fails part-way is read again, and only deleted records are mis
         throw new Error('INVALID_QUERY_LOCATOR: invalid query locator');
       }
       return more(locator, options as never);
-    }) as typeof conn.queryMore;
+    });
     return conn;
   };
   const deps: ReconcileDeps = {
