@@ -100,18 +100,20 @@ async function accountOf(
 
 /**
  * An invoice whose draft exists in the old account cannot be finished in the new one: its Stripe
- * ids mean nothing there. A rebind waits until those are issued (or have failed) with the old key.
+ * ids mean nothing there. A rebind waits until those are issued with the old key; a failed one
+ * with a draft there is one a redrive would take up again, so it waits too (void it in Stripe and
+ * it is recorded as void).
  */
 async function refuseInvoicesInProgress(sql: Sql): Promise<void> {
   const rows = await sql<{ id: string }[]>`
     SELECT id FROM invoices
-    WHERE origin = 'api' AND status IN ('pending', 'draft') AND stripe_invoice_id IS NOT NULL
+    WHERE origin = 'api' AND status IN ('pending', 'draft', 'failed') AND stripe_invoice_id IS NOT NULL
       AND former_stripe_account IS NULL
     ORDER BY created_at LIMIT 10`;
   if (rows.length === 0) return;
   throw new Refused(
     `invoices are being issued in the old account (${rows.map((r) => r.id).join(', ')}): start ` +
-      'rtws with the old key until they are issued, then rebind',
+      'rtws with the old key until they are issued (or void a failed one there), then rebind',
   );
 }
 
