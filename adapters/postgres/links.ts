@@ -58,3 +58,23 @@ export async function archiveLink(
              coalesce((SELECT account_id FROM target_bindings WHERE target = ${target}), 'unknown')`;
   });
 }
+
+/**
+ * Links a pair only while neither side is linked on `target`: true when this call made the link.
+ * For a pairing decided outside the actor (a Stripe customer created outside rtws, paired by
+ * email), so that the next event about it maps by the link even before its actor has run.
+ */
+export async function claimLink(
+  sql: Sql,
+  customerId: string,
+  target: string,
+  externalId: string,
+): Promise<boolean> {
+  const made = await sql`
+    INSERT INTO customer_links (customer_id, target, external_id)
+    SELECT ${customerId}, ${target}, ${externalId}
+    WHERE NOT EXISTS (SELECT 1 FROM customer_links WHERE customer_id = ${customerId} AND target = ${target})
+    ON CONFLICT DO NOTHING
+    RETURNING customer_id`;
+  return made.length > 0;
+}

@@ -28,6 +28,11 @@ export function matchSettings(
     paceSearch,
     // In this process first, so that waiters for one email do not each hold a connection.
     serialise: (key, fn) => local(key, () => locked(key, fn)),
+    linkOfCustomer: async (customerId) => {
+      const [row] = await sql<{ external_id: string }[]>`
+        SELECT external_id FROM customer_links WHERE customer_id = ${customerId} AND target = 'stripe'`;
+      return row?.external_id;
+    },
     linksOf: async (ids) => {
       if (ids.length === 0) return new Map<string, string>();
       const rows = await sql<{ external_id: string; customer_id: string }[]>`

@@ -31,6 +31,8 @@ export interface MatchSettings {
   readonly paceSearch?: (maxWaitMs: number) => Promise<number>;
   /** The catalogue customer each given Stripe customer is linked to, by the link table. */
   readonly linksOf?: (stripeIds: readonly string[]) => Promise<ReadonlyMap<string, string>>;
+  /** The Stripe customer the link table links this customer to already, if any. */
+  readonly linkOfCustomer?: (customerId: string) => Promise<string | undefined>;
 }
 
 /** What the lookup before a create decided. */
@@ -67,6 +69,15 @@ export async function lookUpBeforeCreate(
   customerId: string,
 ): Promise<BeforeCreate> {
   try {
+    // Paired already (a customer made in the dashboard with this email, say): never a second one.
+    const paired = await settings.linkOfCustomer?.(customerId);
+    if (paired !== undefined) {
+      const found = await stripe.customers.retrieve(paired).catch((err: unknown) => {
+        if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+        throw err;
+      });
+      if (found && !found.deleted) return { kind: 'matched', customer: found };
+    }
     const candidates = await customersWithEmail(stripe, email);
     const links = settings.linksOf
       ? await settings.linksOf(candidates.map((c) => c.id))

@@ -198,6 +198,8 @@ matching(
       name: 'Hedy Dashboard',
       email: 'Hedy@Example.com',
     });
+    // The person corrects the email a moment later: the pair holds.
+    await s.stripe.customers.update(dash.id, { email: 'hedy.l@example.com' });
     assert.is(await linked(s, id), dash.id, 'linked to the customer made in the dashboard');
     const there = await eventually(
       () => retrieve(s, dash.id),
@@ -209,12 +211,14 @@ matching(
     assert.is(row?.name, 'Hedy Dashboard', 'the Stripe customer keeps its values');
     await quiet(s, 500);
     assert.equal(
-      (await withEmail(s, 'hedy@example.com')).map((c) => c.id),
+      (await withEmail(s, 'hedy.l@example.com')).map((c) => c.id),
       [dash.id],
       'no second Stripe customer',
     );
+    const corrected = await rowWhen(s, id, (r) => r.email === 'hedy.l@example.com', 15_000);
+    assert.is(corrected?.email, 'hedy.l@example.com', 'the correction flows');
     const twins = await s.o.sql<{ id: string }[]>`
-    SELECT id FROM customers WHERE lower(email) = 'hedy@example.com'`;
+    SELECT id FROM customers WHERE lower(email) IN ('hedy@example.com', 'hedy.l@example.com')`;
     assert.equal(
       twins.map((r) => r.id),
       [id],

@@ -15,6 +15,7 @@ import {
 } from '../../../actors/customer/index.ts';
 import { encodeRecordedEvent } from '../../../actors/customer/outcome-message.ts';
 import { unlinkedCustomersWithEmail } from '../../../adapters/postgres/import-lookups.ts';
+import { claimLink } from '../../../adapters/postgres/links.ts';
 import type { MatchSettings } from '../../../adapters/stripe/match.ts';
 import { offerRow } from '../backfill/resync.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
@@ -97,7 +98,13 @@ async function pairByEmail(
     return undefined;
   if (observed.data.key?.startsWith(KEY_PREFIX)) return undefined;
   const candidates = await unlinkedCustomersWithEmail(o.sql, email.toLowerCase());
-  return candidates.length === 1 ? candidates[0] : undefined;
+  if (candidates.length !== 1) return undefined;
+  // Recorded at once: the next event about it (an email corrected a moment later, say) maps by
+  // the link, and a create of the customer's that is not sent yet finds the pair its own.
+  const [customerId] = candidates as [string];
+  return (await claimLink(o.sql, customerId, 'stripe', observed.data.stripeId))
+    ? customerId
+    : undefined;
 }
 
 type ParsedOk = Extract<ParsedCustomerEvent, { ok: true }>;
