@@ -5,7 +5,7 @@ import { fieldNames, fieldValue, sameValue, type CanonicalFields } from '../../c
 import { mergeFields } from '../../core/policy/merge.ts';
 import { applyPatch, isEmptyPatch, valuesUnder, type FieldPatch } from '../../core/policy/push.ts';
 import { changedSecond } from './desired.ts';
-import { dateFields, type FieldDating } from './stripe-dating.ts';
+import { CLOCK_SKEW_S, dateFields, type FieldDating } from './stripe-dating.ts';
 import type { Desired, TargetState } from './context.ts';
 import {
   CONFLICTS_CAP,
@@ -72,7 +72,13 @@ export function onStripeObserved<C extends InboundContext>(ctx: C, ev: StripeCus
     return ours ? wantFetch(c, ev) : supersedePush(wantFetch(c, ev));
   // An echo's `created` is the time of our own write: a change it shows was made before it.
   const theirsSecond = ours ? (s.watermarks.lastEventSecond ?? 0) : ev.data.created;
-  const dating = dateFields([shownBy(ev)], ev.data.fields, s.known ?? ev.data.fields, theirsSecond);
+  const dating = dateFields({
+    shown: [shownBy(ev)],
+    current: ev.data.fields,
+    base: s.known ?? ev.data.fields,
+    newest: theirsSecond,
+    baseSecond: baseSecondOf(s),
+  });
   // An earlier event is still on its way (it set a field this one did not change): it is waited
   // for, as a stale event is, and Stripe's content then fetched.
   if (unseenConflicts(c, ev.data.fields, dating).length > 0) {
@@ -95,8 +101,13 @@ export function onStripeObserved<C extends InboundContext>(ctx: C, ev: StripeCus
   return ours ? restored : withEventSecond(restored, ev.data.created);
 }
 
-/** Seconds by which Stripe's clock and ours may differ. */
-export const CLOCK_SKEW_S = 1;
+/**
+ * When all of what Stripe is known to hold was learned: the last event applied or fetch merged.
+ * (Our own writes refresh only the fields they set.)
+ */
+function baseSecondOf(s: TargetState): number | null {
+  return s.watermarks.lastEventSecond;
+}
 /** Event ids kept with a wanted fetch: enough to know which events it settles. */
 const FETCH_EVENTS_CAP = 64;
 /** What the latest events showed, kept with a wanted fetch to date each field it finds. */
@@ -195,13 +206,14 @@ export function onStripeFetched<C extends InboundContext>(ctx: C, ev: StripeCust
       inbound: { ...c.inbound, fetch: null },
     };
   if (ev.data.fields === null) return deletedOnStripe(c, s.externalId, p.params.eventIds, ev.at);
-  const dating = dateFields(
+  const dating = dateFields({
     shown,
-    ev.data.fields,
-    s.known ?? ev.data.fields,
-    second,
-    fetch?.eventIds ?? [],
-  );
+    current: ev.data.fields,
+    base: s.known ?? ev.data.fields,
+    newest: second,
+    received: fetch?.eventIds ?? [],
+    baseSecond: baseSecondOf(s),
+  });
   // A change Postgres made to a field whose Stripe value came with an event not yet received is
   // judged once that event is here: until then its time is unknown.
   if (fetch && unseenConflicts(c, ev.data.fields, dating).length > 0) {

@@ -6,6 +6,9 @@
 import { fieldValue, sameValue, type CanonicalFields } from '../../core/canonical.ts';
 import type { Shown } from './inbound.ts';
 
+/** Seconds by which Stripe's clock and ours may differ. */
+export const CLOCK_SKEW_S = 1;
+
 export interface FieldDating {
   /** The second Stripe's side last changed the field. */
   secondOf(field: string): number;
@@ -13,19 +16,32 @@ export interface FieldDating {
   unseen(field: string): boolean;
 }
 
-/**
- * `shown`: what the events showed, in any order. `current`: Stripe's content now (fetched, or the
- * newest event's). `base`: what Stripe was known to hold before. `newest`: the second used for a
- * field nothing else dates, the newest event's.
- */
-export function dateFields(
-  shown: readonly Shown[],
-  current: CanonicalFields,
-  base: CanonicalFields,
-  newest: number,
+export interface DatingInput {
+  /** What the events showed, in any order. */
+  readonly shown: readonly Shown[];
+  /** Stripe's content now (fetched, or the newest event's). */
+  readonly current: CanonicalFields;
+  /** What Stripe was known to hold before. */
+  readonly base: CanonicalFields;
+  /** The second for a field nothing else dates: the newest event's. */
+  readonly newest: number;
   /** Every event received since the content was last known: each must be in `shown`. */
-  received: readonly string[] = shown.map((e) => e.eventId),
-): FieldDating {
+  readonly received?: readonly string[];
+  /**
+   * When `base` was learned in full (the last event applied or fetch merged): a change older than
+   * that cannot be what moved a field away from it.
+   */
+  readonly baseSecond?: number | null;
+}
+
+export function dateFields({
+  shown,
+  current,
+  base,
+  newest,
+  received = shown.map((e) => e.eventId),
+  baseSecond = null,
+}: DatingInput): FieldDating {
   const ordered = [...shown].sort((a, b) => a.second - b.second);
   // Only when every event received says what it changed can a change rtws has not seen be told
   // (an older snapshot, or more events than `shown` keeps, leave some out).
@@ -63,7 +79,10 @@ export function dateFields(
     unseen(field) {
       if (!told || sameValue(fieldValue(current, field), fieldValue(base, field))) return false;
       const change = lastChange(field);
-      return change === undefined || !isCurrent(change, field);
+      if (change === undefined || !isCurrent(change, field)) return true;
+      // Set before the base was learned (a late redelivery of an old change, or our own echo):
+      // what moved the field away from the base since is an event not received yet.
+      return baseSecond !== null && change.second < baseSecond - CLOCK_SKEW_S;
     },
   };
 }

@@ -205,6 +205,33 @@ test('changes made within one second explain each other in any order of delivery
   assert.equal([c?.field, c?.stripeSecond], ['name', second]);
 });
 
+test('a change older than what is known cannot explain a value that moved since', () => {
+  const w = synced();
+  const t = Math.floor(w.now / 1000);
+  // Stripe holds B, learned from an event at t+8; Postgres renames to PG, and the push goes.
+  const b = when(
+    w,
+    observed({ name: 'B' }, { created: t + 8, changed: ['name'] }),
+    applied(2),
+    updated({ name: 'B' }, 2),
+    (x) => updated({ name: 'PG' }, 3)({ ...x, now: x.now + 9_000 }),
+  );
+  assert.is(pending(b).op, 'update');
+  // Our old echo that set A at t+1 comes late, then a dashboard edit of the email at t+11 that
+  // shows the name A: someone set A again after t+8, and that event has not arrived.
+  const echo = observed(
+    { name: 'A' },
+    { created: t + 1, changed: ['name'], key: `rtws-${CUSTOMER}-1-update` },
+  );
+  const dash = observed(
+    { name: 'A', email: 'dash@example.com' },
+    { created: t + 11, changed: ['email'] },
+  );
+  const x = when(b, echo, dash, stripeUpdated(), fetched({ name: 'A', email: 'dash@example.com' }));
+  assert.ok(x.snapshot.context.inbound.fetch?.waitingSince, 'the name waits for its event');
+  assert.equal(applies(x), []);
+});
+
 test('the wait for an event that never arrives ends, and the merge decides with what it has', () => {
   const { w, emailEdit } = dashboardAroundPush();
   let x = when(w, emailEdit(), stripeUpdated(), fetched(FETCHED_AFTER_BOTH));
