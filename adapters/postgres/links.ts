@@ -78,3 +78,15 @@ export async function claimLink(
     RETURNING customer_id`;
   return made.length > 0;
 }
+
+/** Takes back a link `claimLink` made, while it still names that record. */
+export async function unclaimLink(
+  sql: Sql,
+  customerId: string,
+  target: string,
+  externalId: string,
+): Promise<void> {
+  await sql`
+    DELETE FROM customer_links
+    WHERE customer_id = ${customerId} AND target = ${target} AND external_id = ${externalId}`;
+}

@@ -15,7 +15,7 @@ import {
 } from '../../../actors/customer/index.ts';
 import { encodeRecordedEvent } from '../../../actors/customer/outcome-message.ts';
 import { unlinkedCustomersWithEmail } from '../../../adapters/postgres/import-lookups.ts';
-import { claimLink } from '../../../adapters/postgres/links.ts';
+import { claimLink, unclaimLink } from '../../../adapters/postgres/links.ts';
 import type { MatchSettings } from '../../../adapters/stripe/match.ts';
 import { offerRow } from '../backfill/resync.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
@@ -130,23 +130,30 @@ function consumeCustomerEvents(o: CustomerInboundOptions): Promise<InboundConsum
         encoder.encode(JSON.stringify(encodeRecordedEvent(customerId, event, o.binding?.()))),
         msgId,
       );
-    // The pair is linked by the match (as an import's would be), then the event merged over it.
-    // The row goes first, for an actor that never saw the customer (a row from before capture).
-    if (pair && (await offerRow(o, pair)))
-      await publish(
-        {
-          type: 'StripeCustomerMatched',
-          data: {
-            stripeId: observed.data.stripeId,
-            fields: observed.data.fields,
-            policy: o.match?.merge ?? 'stripe',
-            rtwsId: observed.data.rtwsId,
+    try {
+      // The pair is linked by the match (as an import's would be), then the event merged over
+      // it. The row goes first, for an actor that never saw the customer (a row from before
+      // capture).
+      if (pair && (await offerRow(o, pair)))
+        await publish(
+          {
+            type: 'StripeCustomerMatched',
+            data: {
+              stripeId: observed.data.stripeId,
+              fields: observed.data.fields,
+              policy: o.match?.merge ?? 'stripe',
+              rtwsId: observed.data.rtwsId,
+            },
+            at: 0,
           },
-          at: 0,
-        },
-        `stripe:match:${observed.data.stripeId}`,
-      );
-    await publish({ ...observed, at: 0 }, `stripe:${observed.data.eventId}`);
+          `stripe:match:${observed.data.stripeId}`,
+        );
+      await publish({ ...observed, at: 0 }, `stripe:${observed.data.eventId}`);
+    } catch (err) {
+      // The event is tried again, and pairs again: a link its actor was never told of goes.
+      if (pair) await unclaimLink(o.sql, pair, 'stripe', observed.data.stripeId);
+      throw err;
+    }
     o.onMapped?.(route);
     o.log.debug(
       {
