@@ -24,4 +24,6 @@ export interface RuntimeDeps {
   readonly background: Background;
   readonly maxActors: number;
   readonly idleMs: number;
+  /** Replicas of the buckets the runtimes create (RTWS_REPLICAS); unset: 1. */
+  readonly replicas?: number;
 }
