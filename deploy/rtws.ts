@@ -51,7 +51,11 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
     await sql.end({ timeout: 5 });
     throw err;
   });
-  const nats = await openStreams(config, names, log);
+  const nats = await openStreams(config, names, log).catch(async (err: unknown) => {
+    bindings.stop();
+    await sql.end({ timeout: 5 });
+    throw err;
+  });
   const apiToken = config.apiToken ?? randomBytes(24).toString('base64url');
   const publisher = config.roles.includes('publisher')
     ? await startPublisher(config, { names, nats, log })
@@ -124,10 +128,16 @@ function stripeFrom(config: Config): Stripe | undefined {
 
 async function openStreams(config: Config, names: Names, log: Logger): Promise<NatsConnection> {
   const nats = await connectNats({ servers: config.natsServers, name: 'rtws' });
-  await ensureStreams(await jetstreamManager(nats), names, config.retention, {
-    replicas: config.replicas,
-    log,
-  });
+  try {
+    await ensureStreams(await jetstreamManager(nats), names, config.retention, {
+      replicas: config.replicas,
+      log,
+    });
+  } catch (err) {
+    // A refused stream leaves nothing open behind it: the start fails and the process can end.
+    await nats.close();
+    throw err;
+  }
   return nats;
 }
 

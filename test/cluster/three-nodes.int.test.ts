@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats } from '../../adapters/jetstream/connect.ts';
-import type { Rtws } from '../../deploy/rtws.ts';
+import { silentLogger, type Logger } from '../../core/ports.ts';
+import { startRtws, type Rtws } from '../../deploy/rtws.ts';
 import { natsCluster, type NatsCluster } from '../harness/nats-cluster.ts';
 import { reachable } from '../harness/services.ts';
 import { startTestRtws, testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
@@ -73,6 +74,47 @@ test('every stream and bucket rtws created has three replicas', async (ctx) => {
   }
 });
 
+test('a change of RTWS_REPLICAS reaches existing streams; a refused one is a warning', async (ctx) => {
+  // A namespace of its own, started at R1 as a single-node deployment would have left it.
+  const t = await testEnvironment({ natsUrl: ctx.cluster!.urls[0]! });
+  try {
+    const env = { RTWS_ROLES: 'api', NATS_URL: ctx.cluster!.urls.join(',') };
+    await (await startRtws(t.config({ ...env, RTWS_REPLICAS: '1' }), silentLogger)).close();
+    const jsm = await jetstreamManager(ctx.nats!);
+    const streams = [...Object.values(t.names.streams), `KV_${t.names.bucket('ACTORS')}`];
+    for (const name of streams) assert.is(await replicasOf(jsm, name), 1, `${name} starts at R1`);
+
+    const raised = recordingLogger();
+    await (await startRtws(t.config({ ...env, RTWS_REPLICAS: '3' }), raised)).close();
+    for (const name of streams) {
+      assert.is(await replicasOf(jsm, name), 3, `${name} raised to R3`);
+      assert.ok(
+        raised.has('info', `stream ${name}: replicas 1 -> 3`),
+        `the change of ${name} is logged`,
+      );
+    }
+
+    // The new replicas catch up before the next start: JetStream is slow to answer meanwhile.
+    for (const name of streams)
+      assert.ok(
+        await eventually(() => caughtUp(jsm, name), Boolean, 20_000, 200),
+        `${name} caught up`,
+      );
+    // Five replicas on three nodes: JetStream refuses, and rtws starts all the same.
+    const refused = recordingLogger();
+    await (await startRtws(t.config({ ...env, RTWS_REPLICAS: '5' }), refused)).close();
+    for (const name of streams) {
+      assert.is(await replicasOf(jsm, name), 3, `${name} keeps R3`);
+      assert.ok(
+        refused.has('warn', `stream ${name}: JetStream refused`),
+        `the refusal names ${name}`,
+      );
+    }
+  } finally {
+    await t.cleanup();
+  }
+});
+
 test('with one node killed, a new customer reaches CHANGES and Stripe', async (ctx) => {
   const { cluster, t } = ctx;
   const jsm = await jetstreamManager(ctx.nats!);
@@ -102,6 +144,32 @@ test('with one node killed, a new customer reaches CHANGES and Stripe', async (c
   const info = await jsm.streams.info(changes);
   assert.is(info.config.num_replicas, 3);
 });
+
+async function caughtUp(jsm: JetStreamManager, stream: string): Promise<boolean> {
+  const replicas = (await jsm.streams.info(stream)).cluster?.replicas ?? [];
+  return replicas.length === 2 && replicas.every((r) => r.current);
+}
+
+async function replicasOf(jsm: JetStreamManager, stream: string): Promise<number> {
+  return (await jsm.streams.info(stream)).config.num_replicas;
+}
+
+/** A logger that keeps every line, to look for one. */
+function recordingLogger(): Logger & { has(level: string, prefix: string): boolean } {
+  const lines: { level: string; msg: string }[] = [];
+  const at = (level: string) => (_: object, msg?: string) =>
+    void lines.push({ level, msg: msg ?? '' });
+  const logger = {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: () => logger,
+    has: (level: string, prefix: string) =>
+      lines.some((l) => l.level === level && l.msg.startsWith(prefix)),
+  };
+  return logger;
+}
 
 async function reachesStripe(api: ApiClient, c: { id: string; version: number }): Promise<void> {
   const view = await eventually(
