@@ -1,12 +1,13 @@
 // A change of RTWS_REPLICAS reaches streams and buckets that already exist: JetStream moves a
-// stream between R1 and R3 in place, but refuses where it cannot (R3 on a single server). A refusal
+// stream between R1 and R3 in place, but refuses where it cannot (more replicas than nodes). A refusal
 // must not stop the process: the data is still there, only less replicated than asked.
 import type { JetStreamManager, StreamConfig, StreamInfo } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { silentLogger, type Logger } from '../../core/ports.ts';
 
-/** How many replicas a KV bucket should have (RTWS_REPLICAS; default 1), and where to say so. */
+/** How many replicas a KV bucket should have, and where to say so. */
 export interface ReplicaOptions {
+  /** RTWS_REPLICAS, applied to an existing bucket too. Unset: 1 if new, else left as it is. */
   readonly replicas?: number;
   readonly log?: Logger;
 }
@@ -17,8 +18,9 @@ export async function ensureBucketReplicas(
   jsm: JetStreamManager,
   options: ReplicaOptions,
 ): Promise<void> {
+  const { replicas } = options;
+  if (replicas === undefined) return;
   const status = await kv.status();
-  const replicas = options.replicas ?? 1;
   if (status.replicas === replicas) return;
   await applyReplicas(jsm, status.streamInfo.config.name, replicas, options.log ?? silentLogger);
 }

@@ -21,7 +21,10 @@ const NANOS_PER_SECOND = 1_000_000_000;
 const DUPLICATE_WINDOW_SECONDS = 120;
 
 export interface StreamOptions {
-  /** `num_replicas` of every stream (RTWS_REPLICAS); default 1. */
+  /**
+   * `num_replicas` of every stream (RTWS_REPLICAS), existing ones included. Unset: new streams get
+   * 1 and existing ones keep theirs.
+   */
   readonly replicas?: number;
   readonly log?: Logger;
 }
@@ -61,7 +64,8 @@ export async function ensureStreams(
       if (isStreamNotFound(err)) return undefined;
       throw err;
     });
-    if (existing) await updateStream(jsm, existing, config, log);
+    const replicas = options.replicas ?? existing?.config.num_replicas;
+    if (existing) await updateStream(jsm, existing, { ...config, num_replicas: replicas }, log);
     else await jsm.streams.add(config);
   }
 }

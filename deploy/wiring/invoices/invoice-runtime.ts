@@ -60,7 +60,7 @@ export async function startInvoiceRuntime(d: InvoiceRuntimeDeps): Promise<Invoic
   const kind = invoiceKind(d.options.machine);
   const feed = invoiceFeed(names);
   const store = await openSnapshotStore(d.js, names.bucket('INVOICE_ACTORS'), {
-    replicas: d.replicas ?? 1,
+    replicas: d.replicas,
     log,
   });
   const cache = new ActorCache<InvoiceSnapshot>({ maxActors: d.maxActors, idleMs: d.idleMs });

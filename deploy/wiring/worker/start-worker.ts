@@ -71,7 +71,7 @@ export interface WorkerOptions extends WorkerSettings {
    * stamped with another one (recorded before a rebind) are skipped.
    */
   readonly stripeBinding?: () => string | undefined;
-  /** Replicas of the buckets the worker creates (RTWS_REPLICAS); default 1. */
+  /** Replicas of the buckets the worker opens (RTWS_REPLICAS). Unset: 1 if new, else as they are. */
   readonly replicas?: number;
 }
 
@@ -126,7 +126,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const log = options.log.child({ role: 'worker', workerId });
   const js = jetstream(nats);
   const jsm = await jetstreamManager(nats);
-  const replicas = { replicas: options.replicas ?? 1, log };
+  const replicas = { replicas: options.replicas, log };
   const store = await openSnapshotStore(js, names.bucket('ACTORS'), replicas);
   const leases = await openLeaseStore(nats, {
     bucket: names.bucket('LEASES'),
@@ -181,7 +181,7 @@ function sharedDeps(
     holds: (partition) => keeper().holds(partition),
     maxActors: options.maxActors,
     idleMs: options.idleMs,
-    replicas: options.replicas ?? 1,
+    replicas: options.replicas,
   };
 }
 
