@@ -23,7 +23,12 @@ export const CONFIG_SCHEMA = Type.Object({
   natsServers: variable(Type.Array(Url('nats|tls'), { minItems: 1 }), {
     name: 'NATS_URL',
     default: 'nats://127.0.0.1:4222',
-    doc: 'NATS server URL(s), comma-separated.',
+    doc: 'NATS server URL(s), comma-separated: list every seed of a cluster.',
+  }),
+  replicas: variable(Int(1, 5), {
+    name: 'RTWS_REPLICAS',
+    default: '1',
+    doc: 'Replicas of every stream and KV bucket (3 on a three-node cluster). Applied to existing ones at start where JetStream allows it.',
   }),
   host: variable(Type.String({ minLength: 1 }), {
     name: 'HOST',

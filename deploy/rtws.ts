@@ -51,13 +51,20 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
     await sql.end({ timeout: 5 });
     throw err;
   });
-  const nats = await openStreams(config, names);
+  const nats = await openStreams(config, names, log).catch(async (err: unknown) => {
+    bindings.stop();
+    await sql.end({ timeout: 5 });
+    throw err;
+  });
   const apiToken = config.apiToken ?? randomBytes(24).toString('base64url');
   const publisher = config.roles.includes('publisher')
     ? await startPublisher(config, { names, nats, log })
     : undefined;
   const dlq = await deadLetterQueue(nats, names);
-  const snapshots = await openSnapshotStore(jetstream(nats), names.bucket('ACTORS'));
+  const snapshots = await openSnapshotStore(jetstream(nats), names.bucket('ACTORS'), {
+    replicas: config.replicas,
+    log,
+  });
   const targets = targetsFrom(config, log);
   const machine = createCustomerMachine(DEFAULT_POLICIES, { targets });
   const metrics = workerMetrics();
@@ -119,9 +126,18 @@ function stripeFrom(config: Config): Stripe | undefined {
   return secretKey ? stripeClient({ secretKey, apiBase, timeoutMs }) : undefined;
 }
 
-async function openStreams(config: Config, names: Names): Promise<NatsConnection> {
+async function openStreams(config: Config, names: Names, log: Logger): Promise<NatsConnection> {
   const nats = await connectNats({ servers: config.natsServers, name: 'rtws' });
-  await ensureStreams(await jetstreamManager(nats), names, config.retention);
+  try {
+    await ensureStreams(await jetstreamManager(nats), names, config.retention, {
+      replicas: config.replicas,
+      log,
+    });
+  } catch (err) {
+    // A refused stream leaves nothing open behind it: the start fails and the process can end.
+    await nats.close();
+    throw err;
+  }
   return nats;
 }
 

@@ -2,14 +2,20 @@
 // itself expires an entry that was not renewed, so no worker compares its clock with another's.
 // Keys: `p.p07` holds partition 7 (value: the holder), `w.<workerId>` announces a live worker.
 // nats-server 2.9 has no per-message TTL; the bucket-wide max age is what makes this work.
-import { StorageType, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import {
+  StorageType,
+  jetstream,
+  jetstreamManager,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Lease, LeaseStore } from '../../core/worker-ports.ts';
 import { partitionToken } from '../../core/subjects.ts';
 import { casWrite } from './kv-errors.ts';
+import { ensureBucketReplicas, type ReplicaOptions } from './replicas.ts';
 
-export interface LeaseStoreOptions {
+export interface LeaseStoreOptions extends ReplicaOptions {
   readonly bucket: string;
   /** Used when this call creates the bucket; an existing bucket keeps its own TTL. */
   readonly ttlMs: number;
@@ -19,13 +25,23 @@ const leaseKey = (p: number) => `p.${partitionToken(p)}`;
 const presenceKey = (workerId: string) => `w.${workerId}`;
 const encoder = new TextEncoder();
 
-export async function openLeaseStore(nc: NatsConnection, options: LeaseStoreOptions): Promise<LeaseStore> {
+export async function openLeaseStore(
+  nc: NatsConnection,
+  options: LeaseStoreOptions,
+): Promise<LeaseStore> {
   // Lease writes must answer well inside a renewal period, or the lease runs out while we wait.
   const timeout = Math.max(250, Math.min(2_000, Math.round(options.ttlMs / 3)));
   const js = jetstream(nc, { timeout });
-  const kv = await new Kvm(js).create(options.bucket, { history: 1, ttl: options.ttlMs, storage: StorageType.File });
+  const kv = await new Kvm(js).create(options.bucket, {
+    history: 1,
+    ttl: options.ttlMs,
+    storage: StorageType.File,
+    replicas: options.replicas ?? 1,
+  });
+  const jsm = await jetstreamManager(nc, { timeout });
+  await ensureBucketReplicas(kv, jsm, options);
   const ttlMs = (await kv.status()).ttl;
-  return kvLeaseStore(kv, await jetstreamManager(nc, { timeout }), options.bucket, ttlMs || options.ttlMs);
+  return kvLeaseStore(kv, jsm, options.bucket, ttlMs || options.ttlMs);
 }
 
 function kvLeaseStore(kv: KV, jsm: JetStreamManager, bucket: string, ttlMs: number): LeaseStore {
@@ -43,10 +59,14 @@ function kvLeaseStore(kv: KV, jsm: JetStreamManager, bucket: string, ttlMs: numb
     },
     async liveWorkers() {
       const info = await jsm.streams.info(stream, { subjects_filter: `${subjectPrefix}w.>` });
-      return Object.keys(info.state.subjects ?? {}).map((s) => s.slice(`${subjectPrefix}w.`.length));
+      return Object.keys(info.state.subjects ?? {}).map((s) =>
+        s.slice(`${subjectPrefix}w.`.length),
+      );
     },
     async holders(partitions) {
-      const entries = await Promise.all(Array.from({ length: partitions }, (_, p) => kv.get(leaseKey(p))));
+      const entries = await Promise.all(
+        Array.from({ length: partitions }, (_, p) => kv.get(leaseKey(p))),
+      );
       const out = new Map<number, Lease>();
       entries.forEach((entry, p) => {
         if (entry?.operation !== 'PUT') return;
@@ -56,14 +76,18 @@ function kvLeaseStore(kv: KV, jsm: JetStreamManager, bucket: string, ttlMs: numb
     },
     async claim(partition, workerId) {
       try {
-        return await casWrite(`lease ${partition}`, () => kv.create(leaseKey(partition), value(workerId)));
+        return await casWrite(`lease ${partition}`, () =>
+          kv.create(leaseKey(partition), value(workerId)),
+        );
       } catch (err) {
         if ((err as { code?: string }).code === 'concurrency') return undefined;
         throw err;
       }
     },
     renew(partition, workerId, revision) {
-      return casWrite(`lease ${partition}`, () => kv.update(leaseKey(partition), value(workerId), revision));
+      return casWrite(`lease ${partition}`, () =>
+        kv.update(leaseKey(partition), value(workerId), revision),
+      );
     },
     async release(partition, revision) {
       await kv.delete(leaseKey(partition), { previousSeq: revision });

@@ -4,12 +4,16 @@ import { StorageType, type JetStreamClient } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { SnapshotStore } from '../../core/worker-ports.ts';
 import { casWrite } from './kv-errors.ts';
+import { ensureBucketReplicas, type ReplicaOptions } from './replicas.ts';
 
 export async function openSnapshotStore(
   js: JetStreamClient,
   bucket: string,
+  options: ReplicaOptions = {},
 ): Promise<SnapshotStore> {
-  const kv = await new Kvm(js).create(bucket, { history: 1, storage: StorageType.File });
+  const replicas = options.replicas ?? 1;
+  const kv = await new Kvm(js).create(bucket, { history: 1, storage: StorageType.File, replicas });
+  await ensureBucketReplicas(kv, await js.jetstreamManager(), options);
   return kvSnapshotStore(kv);
 }
 

@@ -7,7 +7,9 @@ import {
   type JetStreamManager,
   type StreamConfig,
 } from '@nats-io/jetstream';
+import { silentLogger, type Logger } from '../../core/ports.ts';
 import type { Names } from '../../core/subjects.ts';
+import { updateStream } from './replicas.ts';
 
 export interface Retention {
   maxAgeSeconds: number;
@@ -18,9 +20,19 @@ const NANOS_PER_SECOND = 1_000_000_000;
 /** JetStream's dedupe horizon for Nats-Msg-Id; publisher retries land well inside it. */
 const DUPLICATE_WINDOW_SECONDS = 120;
 
+export interface StreamOptions {
+  /**
+   * `num_replicas` of every stream (RTWS_REPLICAS), existing ones included. Unset: new streams get
+   * 1 and existing ones keep theirs.
+   */
+  readonly replicas?: number;
+  readonly log?: Logger;
+}
+
 export function streamConfigs(
   names: Names,
   retention: Retention,
+  replicas = 1,
 ): (Partial<StreamConfig> & { name: string })[] {
   const common = {
     retention: RetentionPolicy.Limits,
@@ -29,7 +41,7 @@ export function streamConfigs(
     max_age: retention.maxAgeSeconds * NANOS_PER_SECOND,
     max_bytes: retention.maxBytes,
     duplicate_window: DUPLICATE_WINDOW_SECONDS * NANOS_PER_SECOND,
-    num_replicas: 1,
+    num_replicas: replicas,
   };
   return [
     { ...common, name: names.streams.changes, subjects: [names.streamSubjects.changes] },
@@ -44,17 +56,16 @@ export async function ensureStreams(
   jsm: JetStreamManager,
   names: Names,
   retention: Retention,
+  options: StreamOptions = {},
 ): Promise<void> {
-  for (const config of streamConfigs(names, retention)) {
-    const name = config.name;
-    const exists = await jsm.streams.info(name).then(
-      () => true,
-      (err: unknown) => {
-        if (isStreamNotFound(err)) return false;
-        throw err;
-      },
-    );
-    if (exists) await jsm.streams.update(name, config);
+  const log = options.log ?? silentLogger;
+  for (const config of streamConfigs(names, retention, options.replicas)) {
+    const existing = await jsm.streams.info(config.name).catch((err: unknown) => {
+      if (isStreamNotFound(err)) return undefined;
+      throw err;
+    });
+    const replicas = options.replicas ?? existing?.config.num_replicas;
+    if (existing) await updateStream(jsm, existing, { ...config, num_replicas: replicas }, log);
     else await jsm.streams.add(config);
   }
 }

@@ -77,7 +77,27 @@ test('an unset optional variable is undefined; an unset list is empty', () => {
   assert.equal(c.stripe.webhookSecrets, []);
 });
 
+test('NATS_URL gives every seed of a cluster, in order', () => {
+  const c = loadConfig({
+    NATS_URL: 'nats://127.0.0.1:4222, nats://127.0.0.1:4223,nats://127.0.0.1:4224',
+  });
+  assert.equal(c.natsServers, [
+    'nats://127.0.0.1:4222',
+    'nats://127.0.0.1:4223',
+    'nats://127.0.0.1:4224',
+  ]);
+});
+
+test('RTWS_REPLICAS is 1 unless set', () => {
+  assert.is(loadConfig({}).replicas, 1);
+  assert.is(loadConfig({ RTWS_REPLICAS: '3' }).replicas, 3);
+});
+
 const bad: [Record<string, string>, string][] = [
+  [{ NATS_URL: 'nats://127.0.0.1:4222,http://127.0.0.1:4223' }, 'NATS_URL'],
+  [{ RTWS_REPLICAS: '0' }, 'RTWS_REPLICAS'],
+  [{ RTWS_REPLICAS: '6' }, 'RTWS_REPLICAS'],
+  [{ RTWS_REPLICAS: 'three' }, 'RTWS_REPLICAS'],
   [{ PORT: 'eighty' }, 'PORT'],
   [{ PORT: '70000' }, 'PORT'],
   [{ RTWS_ROLES: 'api,cook' }, 'RTWS_ROLES'],

@@ -59,7 +59,10 @@ export async function startInvoiceRuntime(d: InvoiceRuntimeDeps): Promise<Invoic
   const { names, log } = d;
   const kind = invoiceKind(d.options.machine);
   const feed = invoiceFeed(names);
-  const store = await openSnapshotStore(d.js, names.bucket('INVOICE_ACTORS'));
+  const store = await openSnapshotStore(d.js, names.bucket('INVOICE_ACTORS'), {
+    replicas: d.replicas,
+    log,
+  });
   const cache = new ActorCache<InvoiceSnapshot>({ maxActors: d.maxActors, idleMs: d.idleMs });
   const executors = d.options.executors;
   const scheduler: InvoiceScheduler = new IntentScheduler({

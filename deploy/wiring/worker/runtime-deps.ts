@@ -24,4 +24,6 @@ export interface RuntimeDeps {
   readonly background: Background;
   readonly maxActors: number;
   readonly idleMs: number;
+  /** Replicas of the buckets the runtimes open (RTWS_REPLICAS). Unset: 1 if new, else as they are. */
+  readonly replicas?: number;
 }

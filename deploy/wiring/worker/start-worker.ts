@@ -71,6 +71,8 @@ export interface WorkerOptions extends WorkerSettings {
    * stamped with another one (recorded before a rebind) are skipped.
    */
   readonly stripeBinding?: () => string | undefined;
+  /** Replicas of the buckets the worker opens (RTWS_REPLICAS). Unset: 1 if new, else as they are. */
+  readonly replicas?: number;
 }
 
 export interface WorkerStats {
@@ -124,10 +126,12 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const log = options.log.child({ role: 'worker', workerId });
   const js = jetstream(nats);
   const jsm = await jetstreamManager(nats);
-  const store = await openSnapshotStore(js, names.bucket('ACTORS'));
+  const replicas = { replicas: options.replicas, log };
+  const store = await openSnapshotStore(js, names.bucket('ACTORS'), replicas);
   const leases = await openLeaseStore(nats, {
     bucket: names.bucket('LEASES'),
     ttlMs: options.leaseTtlMs,
+    ...replicas,
   });
   if (leases.ttlMs !== options.leaseTtlMs)
     log.warn({ ttlMs: leases.ttlMs }, 'the lease bucket keeps the TTL it was created with');
@@ -177,6 +181,7 @@ function sharedDeps(
     holds: (partition) => keeper().holds(partition),
     maxActors: options.maxActors,
     idleMs: options.idleMs,
+    replicas: options.replicas,
   };
 }
 

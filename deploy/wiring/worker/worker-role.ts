@@ -131,6 +131,7 @@ async function startCustomerWorker(
     names: d.names,
     log: d.log,
     machine: d.machine,
+    replicas: config.replicas,
     ...config.worker,
     catalogue: catalogueEffects(sql, {
       onApplied: (apply) => {
