@@ -142,6 +142,7 @@ export async function customersLinkedTo(
 export interface CatalogueRow {
   readonly fields: CanonicalFields;
   readonly deleted: boolean;
+  readonly version: number;
 }
 
 /** These customers' rows, live or deleted, by id. */
@@ -149,10 +150,15 @@ export async function catalogueRows(
   sql: Sql,
   ids: readonly string[],
 ): Promise<Map<string, CatalogueRow>> {
-  const rows = await sql<(SyncedFields & { id: string; deleted: boolean })[]>`
-    SELECT id, name, email, phone, address, metadata, deleted_at IS NOT NULL AS deleted
+  const rows = await sql<(SyncedFields & { id: string; deleted: boolean; version: string })[]>`
+    SELECT id, name, email, phone, address, metadata, deleted_at IS NOT NULL AS deleted, version
     FROM customers WHERE id = ANY(${sql.array([...ids])}::uuid[])`;
-  return new Map(rows.map((r) => [r.id, { fields: canonicalFields(r), deleted: r.deleted }]));
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      { fields: canonicalFields(r), deleted: r.deleted, version: Number(r.version) },
+    ]),
+  );
 }
 
 /** How many links these targets have: what a reconciliation of them compares, about. */

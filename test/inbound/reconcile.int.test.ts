@@ -95,10 +95,14 @@ test('drift is repaired by the actors; orphans and missing customers are reporte
   const { id: gone } = await s.api.create({ name: 'Gone', email: 'gone@example.com' });
   const { id: broken } = await s.api.create({ name: 'Broken', email: 'broken@example.com' });
   const { id: restored } = await s.api.create({ name: 'Restored', email: 'restored@example.com' });
+  const { id: behind } = await s.api.create({ name: 'Behind', email: 'behind@example.com' });
   const editedId = await linked(s, edited);
   const goneId = await linked(s, gone);
   await linked(s, broken);
   const restoredId = await linked(s, restored);
+  await linked(s, behind);
+  await s.api.patch(behind, { name: 'Behind, renamed' });
+  await rowWhen(s, behind, (x) => x.version === 2);
   await quiet(s, 500);
   // Changes whose webhooks never come, and that catch-up has already passed by.
   s.emu.pauseWebhooks();
@@ -111,6 +115,11 @@ test('drift is repaired by the actors; orphans and missing customers are reporte
     });
     // A database restored from before a link was made: the link is gone, rtws_id still names it.
     await s.o.sql`DELETE FROM customer_links WHERE customer_id = ${restored}`;
+    // A row restored from a backup taken before its rename: older than what rtws synced.
+    await s.o.sql.begin(async (tx) => {
+      await tx`SET LOCAL session_replication_role = replica`;
+      await tx`UPDATE customers SET name = 'Behind', version = 1 WHERE id = ${behind}`;
+    });
     // A link to a customer this account does not have (a restore, a key of another account).
     await s.o.sql`
       UPDATE customer_links SET external_id = 'cus_NotInThisAccount' WHERE customer_id = ${broken}`;
@@ -120,8 +129,9 @@ test('drift is repaired by the actors; orphans and missing customers are reporte
     assert.is(r.counts.missing_in_stripe, 1);
     assert.is(r.counts.orphan, 1);
     assert.is(r.counts.relinked, 1);
+    assert.is(r.counts.catalogue_behind, 1, 'a restored row is said plainly');
     assert.is(await linked(s, restored), restoredId, 'the lost link is recorded again');
-    assert.equal(r.differing_fields, { stripe: { name: 1 } });
+    assert.equal(r.differing_fields, { stripe: { name: 2 } }, 'the drifted one and the row behind');
     const repaired = await rowWhen(s, edited, (x) => x.name === 'Drifted in the dashboard', 15_000);
     assert.is(repaired?.origin, 'stripe', 'applied as a change from Stripe');
     const deleted = await rowWhen(s, gone, (x) => x.deleted_at !== null, 15_000);

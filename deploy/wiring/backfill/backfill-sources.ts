@@ -6,6 +6,7 @@ import type Stripe from 'stripe';
 import type { Config } from '../../../core/config.ts';
 import type { Names } from '../../../core/subjects.ts';
 import { jetStreamPublisher } from '../../../adapters/jetstream/durable-publisher.ts';
+import { openSnapshotStore } from '../../../adapters/jetstream/kv-snapshot-store.ts';
 import { inboundPublisher } from '../../../adapters/jetstream/inbound.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import type { Bindings } from '../binding/check-bindings.ts';
@@ -36,6 +37,7 @@ export function backfillSources(config: Config, d: BackfillSourceDeps): Backfill
             publisher: jetStreamPublisher(jetstream(d.nats)),
             names,
             binding: d.bindings.stripeAccount,
+            actorVersion: actorVersions(d.nats, names),
             ...(stripe ? { stripe } : {}),
             ...(salesforce ? { salesforce } : {}),
           },
@@ -99,5 +101,24 @@ export function salesforceReader(config: Config): SalesforceReadDeps | undefined
         session = undefined;
         throw err;
       })),
+  };
+}
+
+/** The version each customer's actor last took from the catalogue, read from its snapshot. */
+export function actorVersions(
+  nats: NatsConnection,
+  names: Names,
+): (customerId: string) => Promise<number | undefined> {
+  let store: ReturnType<typeof openSnapshotStore> | undefined;
+  return async (customerId) => {
+    store ??= openSnapshotStore(jetstream(nats), names.bucket('ACTORS')).catch((err: unknown) => {
+      store = undefined;
+      throw err;
+    });
+    const stored = await (await store).load(customerId);
+    const version = (
+      stored?.value as { snapshot?: { context?: { desired?: { version?: unknown } } } }
+    )?.snapshot?.context?.desired?.version;
+    return typeof version === 'number' ? version : undefined;
   };
 }

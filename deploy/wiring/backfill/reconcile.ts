@@ -59,7 +59,8 @@ export type ReconcileDecision =
   | 'deleted_in_stripe'
   | 'missing_in_stripe'
   | 'missing_in_salesforce'
-  | 'external_id_changed';
+  | 'external_id_changed'
+  | 'catalogue_behind';
 
 export interface ReconcilePage {
   readonly cursor: string | null;
@@ -72,6 +73,8 @@ export interface ReconcilePage {
 export type ReconcileDeps = Omit<ImportDeps, 'stripe'> & {
   readonly stripe?: Stripe;
   readonly salesforce?: SalesforceReadDeps;
+  /** The version the customer's actor last took from the catalogue, when it has one. */
+  readonly actorVersion?: (customerId: string) => Promise<number | undefined>;
 };
 
 /** The targets a reconciliation reads. */
@@ -159,6 +162,7 @@ async function stripePage(
         report(c, 'orphan', null, `its rtws_id ${rtwsId} names no live catalogue customer`),
       );
   }
+  await markBehind(o, found, rows);
   await handOver(o, runId, readSecond, found);
   await recordSeen(o.sql, runId, 'stripe', ids);
   await recordDifferences(
@@ -238,6 +242,32 @@ async function relink(
       detail,
     },
   };
+}
+
+/**
+ * A row older than the version its actor last took from the catalogue: the database was restored
+ * from a backup. Said plainly rather than taken for drift: the row's next edits will not sync until
+ * its version passes the actor's.
+ */
+async function markBehind(
+  o: ReconcileDeps,
+  found: Found[],
+  rows: ReadonlyMap<string, CatalogueRow>,
+): Promise<void> {
+  if (!o.actorVersion) return;
+  for (const [i, f] of found.entries()) {
+    const customerId = f.difference?.customerId;
+    if (f.sample.decision !== 'differs' || !customerId) continue;
+    const row = rows.get(customerId);
+    const known = await o.actorVersion(customerId);
+    if (!row || known === undefined || row.version >= known) continue;
+    const detail = `the catalogue's row is at version ${row.version}, older than the ${known} rtws last synced (a restored database): its edits sync again once its version passes ${known}`;
+    found[i] = {
+      ...f,
+      sample: { ...f.sample, decision: 'catalogue_behind', reason: detail },
+      difference: { ...f.difference!, kind: 'catalogue_behind', detail },
+    };
+  }
 }
 
 function report(
