@@ -265,7 +265,7 @@ async function markBehind(
     found[i] = {
       ...f,
       sample: { ...f.sample, decision: 'catalogue_behind', reason: detail },
-      difference: { ...f.difference!, kind: 'catalogue_behind', detail },
+      difference: { ...f.difference, kind: 'catalogue_behind', detail },
     };
   }
 }
