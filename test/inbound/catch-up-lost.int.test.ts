@@ -5,10 +5,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Connection } from 'jsforce';
-import { connectSalesforce } from '../../adapters/salesforce/client.ts';
 import { stripeBornId } from '../../adapters/postgres/stripe-customer-id.ts';
 import { eventually } from '../harness/stream.ts';
-import { linked, quiet, rowWhen, twoWay, type TwoWay } from './stack.ts';
+import { accountsOf, linked, quiet, rowWhen, salesforceOf, twoWay, type TwoWay } from './stack.ts';
 
 const test = suite<{ s: TwoWay; conn: Connection }>('catch-up after lost deliveries');
 test.before(async (ctx) => {
@@ -16,28 +15,11 @@ test.before(async (ctx) => {
     salesforce: true,
     env: { RTWS_CATCHUP_INTERVAL_S: '1', RTWS_CATCHUP_MARGIN_S: '5' },
   });
-  const sf = ctx.s.sf!;
-  ctx.conn = await connectSalesforce({
-    loginUrl: sf.loginUrl,
-    clientId: sf.clientId,
-    clientSecret: sf.clientSecret,
-  });
+  ctx.conn = await salesforceOf(ctx.s);
 });
 test.after(async (ctx) => {
   await ctx.s?.close();
 });
-
-interface Account {
-  Name: string;
-  Rtws_Email__c: string | null;
-}
-
-async function accounts(conn: Connection, id: string): Promise<Account[]> {
-  const r = await conn.query<Account>(
-    `SELECT Name, Rtws_Email__c FROM Account WHERE Rtws_Id__c = '${id}'`,
-  );
-  return r.records.map(({ Name, Rtws_Email__c }) => ({ Name, Rtws_Email__c }));
-}
 
 /** Two customers made through the API, in Stripe and Salesforce, and settled. */
 async function pair(s: TwoWay, conn: Connection, tag: string) {
@@ -47,7 +29,7 @@ async function pair(s: TwoWay, conn: Connection, tag: string) {
   const deletedStripe = await linked(s, deleted.id);
   for (const id of [edited.id, deleted.id])
     await eventually(
-      () => accounts(conn, id),
+      () => accountsOf(conn, id),
       (a) => a.length === 1,
       10_000,
     );
@@ -127,7 +109,7 @@ async function arrived(
   );
 
   const sfEdited = await eventually(
-    () => accounts(conn, p.edited),
+    () => accountsOf(conn, p.edited),
     (a) => a[0]?.Name === `${tag} edited in Stripe`,
     15_000,
   );
@@ -135,13 +117,13 @@ async function arrived(
     { Name: `${tag} edited in Stripe`, Rtws_Email__c: `${tag}-e@example.com` },
   ]);
   const sfBorn = await eventually(
-    () => accounts(conn, bornId),
+    () => accountsOf(conn, bornId),
     (a) => a.length === 1,
     15_000,
   );
   assert.equal(sfBorn, [{ Name: `${tag} born`, Rtws_Email__c: `${tag}-b@example.com` }]);
   const sfDeleted = await eventually(
-    () => accounts(conn, p.deleted),
+    () => accountsOf(conn, p.deleted),
     (a) => a.length === 0,
     15_000,
   );

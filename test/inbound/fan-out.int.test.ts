@@ -3,42 +3,24 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Connection } from 'jsforce';
-import { connectSalesforce } from '../../adapters/salesforce/client.ts';
 import { stripeBornId } from '../../adapters/postgres/stripe-customer-id.ts';
 import { eventually } from '../harness/stream.ts';
-import { linked, quiet, rowWhen, twoWay, type TwoWay } from './stack.ts';
+import { accountsOf, linked, quiet, rowWhen, salesforceOf, twoWay, type TwoWay } from './stack.ts';
 
 const test = suite<{ s: TwoWay; conn: Connection }>('Stripe changes fan out to Salesforce');
 test.before(async (ctx) => {
   ctx.s = await twoWay({ salesforce: true });
-  const sf = ctx.s.sf!;
-  ctx.conn = await connectSalesforce({
-    loginUrl: sf.loginUrl,
-    clientId: sf.clientId,
-    clientSecret: sf.clientSecret,
-  });
+  ctx.conn = await salesforceOf(ctx.s);
 });
 test.after(async (ctx) => {
   await ctx.s?.close();
 });
 
-interface Account {
-  Name: string;
-  Rtws_Email__c: string | null;
-}
-
-async function account(conn: Connection, id: string): Promise<Account[]> {
-  const r = await conn.query<Account>(
-    `SELECT Name, Rtws_Email__c FROM Account WHERE Rtws_Id__c = '${id}'`,
-  );
-  return r.records.map(({ Name, Rtws_Email__c }) => ({ Name, Rtws_Email__c }));
-}
-
 test('a dashboard edit reaches Salesforce, and Stripe gets no write back', async ({ s, conn }) => {
   const { id } = await s.api.create({ name: 'Fan', email: 'fan@example.com' });
   const stripeId = await linked(s, id);
   await eventually(
-    () => account(conn, id),
+    () => accountsOf(conn, id),
     (a) => a[0]?.Name === 'Fan',
     10_000,
   );
@@ -47,7 +29,7 @@ test('a dashboard edit reaches Salesforce, and Stripe gets no write back', async
   await s.stripe.customers.update(stripeId, { name: 'Fan Out', email: 'out@example.com' });
   await rowWhen(s, id, (r) => r.name === 'Fan Out');
   const sf = await eventually(
-    () => account(conn, id),
+    () => accountsOf(conn, id),
     (a) => a[0]?.Name === 'Fan Out',
     10_000,
   );
@@ -61,7 +43,7 @@ test('a Stripe-born customer and its deletion reach Salesforce', async ({ s, con
   const c = await s.stripe.customers.create({ name: 'Born There', email: 'born@there.dev' });
   const id = stripeBornId(c.id);
   const sf = await eventually(
-    () => account(conn, id),
+    () => accountsOf(conn, id),
     (a) => a.length === 1,
     10_000,
   );
@@ -69,7 +51,7 @@ test('a Stripe-born customer and its deletion reach Salesforce', async ({ s, con
   await s.stripe.customers.del(c.id);
   await rowWhen(s, id, (r) => r.deleted_at !== null);
   const gone = await eventually(
-    () => account(conn, id),
+    () => accountsOf(conn, id),
     (a) => a.length === 0,
     10_000,
   );

@@ -1,5 +1,7 @@
 // A whole rtws wired both ways to a Stripe emulator: rtws pushes to it, and it delivers signed
 // webhooks back to rtws's receiver, with a short redelivery schedule.
+import type { Connection } from 'jsforce';
+import { connectSalesforce } from '../../adapters/salesforce/client.ts';
 import Stripe from 'stripe';
 import { canonicalEmail, canonicalMetadata, canonicalString } from '../../core/canonical.ts';
 import type { Rtws } from '../../deploy/rtws.ts';
@@ -227,4 +229,28 @@ export function synced(c: {
     phone: canonicalString(c.phone),
     metadata: canonicalMetadata(c.metadata),
   };
+}
+
+/** An Account as the fan-out tests read it back. */
+export interface Account {
+  Name: string;
+  Rtws_Email__c: string | null;
+}
+
+/** A jsforce connection to the stack's Salesforce emulator, as the official client would make. */
+export function salesforceOf(s: TwoWay): Promise<Connection> {
+  const sf = s.sf!;
+  return connectSalesforce({
+    loginUrl: sf.loginUrl,
+    clientId: sf.clientId,
+    clientSecret: sf.clientSecret,
+  });
+}
+
+/** The Accounts carrying this customer's id. */
+export async function accountsOf(conn: Connection, id: string): Promise<Account[]> {
+  const r = await conn.query<Account>(
+    `SELECT Name, Rtws_Email__c FROM Account WHERE Rtws_Id__c = '${id}'`,
+  );
+  return r.records.map(({ Name, Rtws_Email__c }) => ({ Name, Rtws_Email__c }));
 }

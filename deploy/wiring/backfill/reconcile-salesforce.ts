@@ -22,10 +22,8 @@ import { archiveLink } from '../../../adapters/postgres/links.ts';
 import { recordTargetConflict } from '../../../adapters/postgres/conflicts.ts';
 import {
   catalogueRows,
-  recordDifferences,
   recordSeen,
   unseenLinks,
-  type Difference,
 } from '../../../adapters/postgres/reconciliations.ts';
 import { fieldsOfRecord, valuesOfFields } from '../../../adapters/salesforce/mapper.ts';
 import {
@@ -36,7 +34,9 @@ import {
 } from '../../../adapters/salesforce/read-back.ts';
 import { fieldMapOf, type SalesforceTarget } from '../../../adapters/salesforce/target.ts';
 import { publishTo } from './import-handover.ts';
-import type { ReconcileDecision, ReconcileDeps, ReconcilePage } from './reconcile.ts';
+import type { ReconcileDeps, ReconcilePage } from './reconcile.ts';
+import { UUID } from './import-decisions.ts';
+import { settle, type Found, type ReconcileDecision } from './reconcile-found.ts';
 import { RECONCILE_EVENT_PREFIX } from '../../../actors/customer/index.ts';
 
 export interface SalesforceReadDeps {
@@ -51,7 +51,6 @@ export interface SalesforceReadDeps {
 export const SALESFORCE_PHASE = 'salesforce:';
 export const SALESFORCE_LINKS_PHASE = 'sflinks:';
 const LINKS_PAGE = 100;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const TARGET_REASON = "salesforce is a target: the catalogue's value is put back";
 
 /**
@@ -99,32 +98,17 @@ export async function salesforcePage(
     const step = await read.pages.next();
     const page = step.done ? undefined : step.value;
     const found = page ? await comparePage(o, runId, page, read.us, sf.target) : [];
+    const settled = await settle(o.sql, runId, found);
     read.lastId = page?.records.at(-1)?.salesforceId ?? last;
     if (!page || page.done) {
       reads.delete(runId);
-      return { cursor: `${SALESFORCE_LINKS_PHASE}${startedMs}:`, more: true, ...outcome(found) };
+      return { cursor: `${SALESFORCE_LINKS_PHASE}${startedMs}:`, more: true, ...settled };
     }
-    return {
-      cursor: `${SALESFORCE_PHASE}${startedMs}:${read.lastId}`,
-      more: true,
-      ...outcome(found),
-    };
+    return { cursor: `${SALESFORCE_PHASE}${startedMs}:${read.lastId}`, more: true, ...settled };
   } catch (err) {
     reads.delete(runId);
     throw err;
   }
-}
-
-interface Found {
-  readonly sample: { id: string; decision: ReconcileDecision; reason: string };
-  readonly difference?: Difference;
-}
-
-function outcome(found: readonly Found[]) {
-  return {
-    decisions: found.map((f) => f.sample),
-    differences: found.flatMap((f) => (f.difference ? [f.difference] : [])),
-  };
 }
 
 async function comparePage(
@@ -205,7 +189,6 @@ async function comparePage(
     'salesforce',
     page.records.map((r) => r.salesforceId),
   );
-  await recordDifferences(o.sql, runId, outcome(found).differences);
   return found;
 }
 
@@ -290,12 +273,11 @@ export async function salesforceLinksPage(
       difference: { target: 'salesforce', customerId, externalId, kind, fields: [], detail },
     });
   }
-  await recordDifferences(o.sql, runId, outcome(found).differences);
   const more = links.length === LINKS_PAGE;
   return {
     cursor: more ? `${SALESFORCE_LINKS_PHASE}${startedMs}:${links.at(-1)!.customerId}` : null,
     more,
-    ...outcome(found),
+    ...(await settle(o.sql, runId, found)),
   };
 }
 

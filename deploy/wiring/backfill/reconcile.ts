@@ -28,13 +28,14 @@ import {
   type CatalogueRow,
   forgetEndedRuns,
   forgetSeen,
-  recordDifferences,
   recordSeen,
   unseenLinks,
   type Difference,
 } from '../../../adapters/postgres/reconciliations.ts';
 import { fieldsOf } from '../../../adapters/stripe/mapper.ts';
 import { publishTo } from './import-handover.ts';
+import { UUID } from './import-decisions.ts';
+import { settle, type Found as BaseFound, type ReconcileDecision } from './reconcile-found.ts';
 import {
   SALESFORCE_LINKS_PHASE,
   SALESFORCE_PHASE,
@@ -46,21 +47,8 @@ import type { ImportDeps } from './stripe-import.ts';
 
 const LINKS = 'links:';
 const LINKS_PAGE = 100;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export type ReconcileDecision =
-  | 'equal'
-  | 'differs'
-  | 'orphan'
-  | 'unlinked'
-  | 'unlinked_ours'
-  | 'relinked'
-  | 'deleted_in_catalogue'
-  | 'deleted_in_stripe'
-  | 'missing_in_stripe'
-  | 'missing_in_salesforce'
-  | 'external_id_changed'
-  | 'catalogue_behind';
+export type { ReconcileDecision } from './reconcile-found.ts';
 
 export interface ReconcilePage {
   readonly cursor: string | null;
@@ -165,23 +153,11 @@ async function stripePage(
   await markBehind(o, found, rows);
   await handOver(o, runId, readSecond, found);
   await recordSeen(o.sql, runId, 'stripe', ids);
-  await recordDifferences(
-    o.sql,
-    runId,
-    found.flatMap((f) => (f.difference ? [f.difference] : [])),
-  );
   const next = page.has_more ? (page.data.at(-1)?.id ?? cursor) : LINKS;
-  return {
-    cursor: next,
-    more: true,
-    decisions: found.map((f) => f.sample),
-    differences: found.flatMap((f) => (f.difference ? [f.difference] : [])),
-  };
+  return { cursor: next, more: true, ...(await settle(o.sql, runId, found)) };
 }
 
-interface Found {
-  readonly sample: DecisionSample & { decision: ReconcileDecision };
-  readonly difference?: Difference;
+interface Found extends BaseFound {
   /** The observation for the actor of `customerId`, if any. */
   readonly handover?: { customerId: string; customer: Stripe.Customer; deleted?: boolean };
 }
@@ -360,17 +336,11 @@ async function linksPage(
     } else found.push(compare(c, customerId, rows.get(customerId)));
   }
   await handOver(o, runId, readSecond, found);
-  await recordDifferences(
-    o.sql,
-    runId,
-    found.flatMap((f) => (f.difference ? [f.difference] : [])),
-  );
   const more = links.length === LINKS_PAGE;
   return {
     cursor: more ? `${LINKS}${links.at(-1)!.customerId}` : null,
     more,
-    decisions: found.map((f) => f.sample),
-    differences: found.flatMap((f) => (f.difference ? [f.difference] : [])),
+    ...(await settle(o.sql, runId, found)),
   };
 }
 
