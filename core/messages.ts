@@ -12,6 +12,11 @@ export const ChangeMetadata = Type.Object({
   outbox_id: Type.Integer(),
   /** When the change committed's transaction wrote it (ISO 8601, from the database clock). */
   occurred_at: Type.String(),
+  /**
+   * For an update, the fields it changed (`name`, …, `metadata.<key>`), as the capture trigger
+   * compared the row before and after. Absent on creations, deletions and older messages.
+   */
+  changed: Type.Optional(Type.Array(Type.String())),
 });
 export type ChangeMetadata = Static<typeof ChangeMetadata>;
 
@@ -35,7 +40,11 @@ export const CustomerChanged = Type.Union([
 ]);
 export type CustomerChanged = Static<typeof CustomerChanged>;
 
-/** The JetStream dedupe id: unique per customer and version, so it survives outbox-id reuse after a restore. */
-export function customerMsgId(customerId: string, version: number): string {
-  return `customer:${customerId}:v${version}`;
+/**
+ * The JetStream dedupe id: one per customer, version and capture time. A republished outbox row
+ * keeps all three; after a database restore, a version used again has a capture time of its own,
+ * and is not taken for a duplicate of the lost one.
+ */
+export function customerMsgId(customerId: string, version: number, occurredAt: string): string {
+  return `customer:${customerId}:v${version}@${occurredAt}`;
 }

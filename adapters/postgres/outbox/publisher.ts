@@ -71,7 +71,8 @@ export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<O
       const [me] = await tx<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
       if (me?.pid !== leaderPid) throw new LeadershipLost();
       const rows = await tx<OutboxRow[]>`
-        SELECT id, aggregate, aggregate_id, customer_id, op, version, origin, payload, occurred_at
+        SELECT id, aggregate, aggregate_id, customer_id, op, version, origin, payload, occurred_at,
+               changed
         FROM outbox WHERE aggregate IN ${tx(knownAggregates)}
         ORDER BY id LIMIT ${o.batchSize} FOR UPDATE`;
       if (rows.length === 0) return 0;

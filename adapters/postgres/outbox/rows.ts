@@ -14,6 +14,7 @@ export interface OutboxRow {
   origin: string;
   payload: unknown;
   occurred_at: Date;
+  changed?: string[] | null;
 }
 
 export interface OutgoingMessage {
@@ -40,11 +41,12 @@ function customerMessage(row: OutboxRow, names: Names): OutgoingMessage {
       origin: row.origin,
       outbox_id: row.id,
       occurred_at: row.occurred_at.toISOString(),
+      ...(row.changed ? { changed: row.changed } : {}),
     },
   };
   return {
     subject: names.customerSubject(row.customer_id),
-    msgId: customerMsgId(row.customer_id, row.version),
+    msgId: customerMsgId(row.customer_id, row.version, message.metadata.occurred_at),
     payload: encoder.encode(JSON.stringify(message)),
   };
 }

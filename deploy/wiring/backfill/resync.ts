@@ -93,7 +93,7 @@ async function publishRow(
   await d.publisher.publish(
     d.names.customerSubject(row.id),
     encoder.encode(JSON.stringify(fact)),
-    customerMsgId(row.id, version),
+    customerMsgId(row.id, version, fact.metadata.occurred_at),
   );
 }
 
