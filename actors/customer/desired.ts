@@ -33,10 +33,17 @@ export function desiredFrom(fact: CustomerFactEvent, previous: Desired | null): 
     ),
     deleted: fact.type === 'CustomerDeleted',
     origin: fact.metadata.origin,
-    bornOn: fact.type === 'CustomerCreated' ? fact.metadata.origin : (previous?.bornOn ?? null),
+    bornOn: bornOn(fact, previous),
     occurredAt: fact.metadata.occurred_at,
     at: fact.at,
   };
+}
+
+/** Where the customer was created: a row a restore's repair inserts again was born before. */
+function bornOn(fact: CustomerFactEvent, previous: Desired | null): string | null {
+  if (fact.type === 'CustomerCreated' && (previous === null || fact.metadata.origin !== 'restore'))
+    return fact.metadata.origin;
+  return previous?.bornOn ?? null;
 }
 
 /** The second each field last changed: this fact's for the fields it changed, else as before. */

@@ -11,6 +11,7 @@ import {
   StripeCustomerObserved,
 } from './inbound.ts';
 import { SalesforceOutcomes, StripeOutcomes } from './outcomes.ts';
+import { CatalogueRowObserved } from './restore.ts';
 import { SalesforceRecordMissing, SalesforceRecordObserved } from './salesforce-drift.ts';
 
 function fact<T extends string>(type: T) {
@@ -50,6 +51,7 @@ export const CustomerEventSchema = Type.Union([
   CatalogueApplied,
   SalesforceRecordObserved,
   SalesforceRecordMissing,
+  CatalogueRowObserved,
 ]);
 export type CustomerEvent = Static<typeof CustomerEventSchema>;
 

@@ -30,7 +30,10 @@ export interface InboundContext {
   inbound: InboundState;
 }
 
-type ApplyWork = Pick<CatalogueApply, 'kind' | 'patch' | 'fields' | 'stripeId' | 'origin'> & {
+type ApplyWork = Pick<
+  CatalogueApply,
+  'kind' | 'patch' | 'fields' | 'stripeId' | 'origin' | 'versionFloor'
+> & {
   expected?: FieldPatch;
   changedSeconds?: Record<string, number>;
   eventIds: string[];
@@ -361,7 +364,7 @@ function linkMatched<C extends InboundContext>(
   const asked =
     isEmptyPatch(apply) && conflicts.length === 0
       ? linked
-      : ask(
+      : askWrite(
           linked,
           {
             kind: 'update',
@@ -415,7 +418,9 @@ export function isUndone(a: CatalogueApply): boolean {
 
 function seenBack(desired: Desired | null, a: CatalogueApply): boolean {
   if (a.doneAtVersion === null) return false;
-  return a.doneAtVersion === 0 || (desired !== null && desired.version >= a.doneAtVersion);
+  if (a.doneAtVersion === 0 || desired === null) return a.doneAtVersion === 0;
+  // A deleted customer takes no later fact: its version stays where the deletion found it.
+  return desired.version >= a.doneAtVersion || (a.kind === 'delete' && desired.deleted);
 }
 
 /** The content Postgres will hold once the waiting writes are done: what the targets should get. */
@@ -449,7 +454,7 @@ function bornOnStripe<C extends InboundContext>(c: C, ev: StripeCustomerObserved
     ...s.watermarks,
     lastEventSecond: ev.data.created,
   });
-  const withInsert = ask(
+  const withInsert = askWrite(
     linked,
     {
       kind: 'insert',
@@ -479,7 +484,7 @@ function deletedOnStripe<C extends InboundContext>(
     },
     inbound: { ...c.inbound, fetch: null, restoreRtwsId: false },
   };
-  return ask(
+  return askWrite(
     gone,
     { kind: 'delete', stripeId, patch: {}, fields: null, eventIds, conflicts: [] },
     at,
@@ -515,7 +520,7 @@ function merge<C extends InboundContext>(
     eventId,
     at,
   }));
-  return ask(
+  return askWrite(
     known,
     {
       kind: 'update',
@@ -587,7 +592,7 @@ export function askDeletion<C extends InboundContext>(
   eventIds: string[],
   at: number,
 ): C {
-  return ask(
+  return askWrite(
     c,
     { kind: 'delete', stripeId: '', patch: {}, fields: null, eventIds, conflicts: [], origin },
     at,
@@ -595,7 +600,7 @@ export function askDeletion<C extends InboundContext>(
 }
 
 /** Records a Postgres write after those already waiting. */
-function ask<C extends InboundContext>(c: C, work: ApplyWork, at: number): C {
+export function askWrite<C extends InboundContext>(c: C, work: ApplyWork, at: number): C {
   const seq = c.inbound.applySeq + 1;
   const next: CatalogueApply = {
     id: `catalogue-${seq}`,

@@ -121,8 +121,13 @@ export const CatalogueApplySchema = Type.Object({
   changedSeconds: Type.Optional(Type.Record(Type.String(), Type.Integer())),
   fields: Nullable(CanonicalFieldsSchema),
   conflicts: Type.Array(ConflictSchema),
-  /** The change's origin in Postgres: `stripe` (the default), or the target that asked for it. */
-  origin: Type.Optional(Type.Literal('salesforce')),
+  /**
+   * The change's origin in Postgres: `stripe` (the default), the target that asked for it, or
+   * `restore` for the repair of a row a database restore took back.
+   */
+  origin: Type.Optional(Type.Union([Type.Literal('salesforce'), Type.Literal('restore')])),
+  /** For `restore`: the version the row's new one must pass, the one the actor knows. */
+  versionFloor: Type.Optional(Type.Integer({ minimum: 0 })),
   recordedAt: At,
   /**
    * Done, as of this customer version: until the actor has the fact of that version, the write's

@@ -68,3 +68,4 @@ export {
   type RemoteDeletePolicy,
 } from './salesforce-drift.ts';
 export { forgetTargetAccount, type PersistedCustomer } from './rebind.ts';
+export { CatalogueRowObserved, RESTORE_ORIGIN } from './restore.ts';

@@ -17,6 +17,7 @@ import type { CustomerFactEvent, MachineEvent } from './events.ts';
 import { acceptsOutcome, applyOutcome, restoredRtwsId } from './outcome-step.ts';
 import { DEFAULT_POLICIES, type Policies, type TargetEnv } from './plan.ts';
 import { targetRegion } from './region.ts';
+import { isBehindFact, onBehindFact, onRowObserved } from './restore.ts';
 import { onSalesforceHeld, onSalesforceMissing } from './salesforce-drift.ts';
 import { onDesiredChanged, onRetryRequested } from './target-step.ts';
 import { TARGET_NAMES, TARGETS, type TargetName } from './targets.ts';
@@ -86,7 +87,11 @@ function isFact(event: MachineEvent): event is CustomerFactEvent {
 /** A call in flight, a deletion, or a target that is off: a retry request changes nothing. */
 const NOT_RETRYABLE: ReadonlySet<TargetState['status']> = new Set(['pending', 'deleted', 'off']);
 
-const factHandler = { guard: 'isNewFact', actions: ['recordDesired', 'announceDesired'] } as const;
+const factHandler = [
+  { guard: 'isNewFact', actions: ['recordDesired', 'announceDesired'] },
+  /** A fact from a restored catalogue, behind what the actor knows: the row is brought forward. */
+  { guard: 'isBehindFact', actions: ['applyRestore'] },
+] as const;
 /** Then every region re-plans (a fetch, a push of what Postgres won) and settles its state. */
 const inboundHandler = {
   guard: 'stripeIsOn',
@@ -120,6 +125,8 @@ export function createCustomerMachine(
     guards: {
       isNewFact: ({ context, event }) =>
         isFact(event) && acceptsFact(context.customerId, context.desired, event),
+      isBehindFact: ({ context, event }) =>
+        isFact(event) && isBehindFact(context.customerId, context.desired, event),
       isOwnOutcome: ({ context, event }, { target }: TargetParams) => {
         const outcome = TARGETS[target].outcomeOf(event);
         return outcome !== null && acceptsOutcome(context.targets[target], outcome);
@@ -175,6 +182,11 @@ export function createCustomerMachine(
         if (event.type === 'CatalogueApplied') return onCatalogueApplied(context, event);
         return {};
       }),
+      applyRestore: assign(({ context, event }) => {
+        if (isFact(event)) return onBehindFact(context, event);
+        if (event.type === 'CatalogueRowObserved') return onRowObserved(context, event);
+        return {};
+      }),
       applySalesforceDrift: assign(({ context, event }) => {
         if (event.type === 'SalesforceRecordObserved')
           return withTarget(
@@ -221,6 +233,7 @@ export function createCustomerMachine(
       CatalogueApplied: inboundHandler,
       SalesforceRecordObserved: salesforceDrift,
       SalesforceRecordMissing: salesforceDrift,
+      CatalogueRowObserved: { actions: ['applyRestore'] },
     },
     states: regions,
   });

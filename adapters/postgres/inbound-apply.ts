@@ -38,15 +38,19 @@ export async function applyFromStripe(
 ): Promise<ApplyResult> {
   return sql.begin(async (tx) => {
     await tx`SELECT set_config('rtws.origin', ${a.origin ?? 'stripe'}, true)`;
+    if (a.versionFloor !== undefined)
+      await tx`SELECT set_config('rtws.version_floor', ${String(a.versionFloor)}, true)`;
     const fresh = await tx`
       INSERT INTO inbox (source, event_id, customer_id) VALUES ('stripe-write', ${writeKey(customerId, a)}, ${customerId})
       ON CONFLICT DO NOTHING RETURNING event_id`;
     if (fresh.length === 0)
       return { applied: false, version: await versionOf(tx, customerId), kept: {} };
-    await tx`
-      INSERT INTO inbox (source, event_id, customer_id)
-      SELECT 'stripe', e, ${customerId} FROM unnest(${tx.array(a.eventIds)}::text[]) AS e
-      ON CONFLICT DO NOTHING`;
+    // A restore's repair answers no Stripe event.
+    if (a.origin !== 'restore')
+      await tx`
+        INSERT INTO inbox (source, event_id, customer_id)
+        SELECT 'stripe', e, ${customerId} FROM unnest(${tx.array(a.eventIds)}::text[]) AS e
+        ON CONFLICT DO NOTHING`;
     let kept: FieldPatch = {};
     switch (a.kind) {
       case 'insert':
@@ -79,7 +83,10 @@ async function versionOf(tx: Tx, customerId: string): Promise<number | null> {
   return r ? Number(r.version) : null;
 }
 
-/** Inserted once under the id derived from its Stripe id, and linked in the same transaction. */
+/**
+ * Inserted once under the id derived from its Stripe id (or, for a restore's repair, its own), and
+ * linked in the same transaction.
+ */
 async function insertBornOnStripe(
   tx: Tx,
   customerId: string,
@@ -91,7 +98,7 @@ async function insertBornOnStripe(
     VALUES (${customerId}, ${f.name}, ${f.email}, ${f.phone},
             ${f.address === null ? null : tx.json(f.address)}, ${tx.json(f.metadata)})
     ON CONFLICT (id) DO NOTHING RETURNING id`;
-  if (inserted.length === 0) return;
+  if (inserted.length === 0 || stripeId === '') return;
   await tx`
     INSERT INTO customer_links (customer_id, target, external_id)
     VALUES (${customerId}, 'stripe', ${stripeId}) ON CONFLICT DO NOTHING`;
@@ -111,6 +118,11 @@ async function update(tx: Tx, customerId: string, a: CatalogueApply): Promise<Fi
   if (!row) return {};
   const current = canonicalFields(row);
   const checked = stillExpected(current, a.patch, a.expected);
+  // A restore's repair brings back what rtws knew: a field edited since is newer, and stays.
+  if (a.origin === 'restore') {
+    await setFields(tx, customerId, checked.patch);
+    return valuesOf(current, checked.skipped);
+  }
   const postgresSecond = Math.floor(row.updated_at.getTime() / 1000);
   // Where Stripe's change is the later one, it is applied over Postgres's.
   const stripeLater = new Set(
@@ -139,6 +151,15 @@ async function update(tx: Tx, customerId: string, a: CatalogueApply): Promise<Fi
         reason = EXCLUDED.reason, postgres_changed_at = EXCLUDED.postgres_changed_at,
         stripe_changed_at = EXCLUDED.stripe_changed_at`;
   }
+  await setFields(tx, customerId, patch);
+  return valuesOf(
+    current,
+    checked.skipped.filter((f) => !stripeLater.has(f)),
+  );
+}
+
+/** Sets the patch's fields, and no other. */
+async function setFields(tx: Tx, customerId: string, patch: FieldPatch): Promise<void> {
   const meta = Object.entries(patch.metadata ?? {});
   const put = Object.fromEntries(meta.filter(([, v]) => v !== null));
   const drop = meta.filter(([, v]) => v === null).map(([k]) => k);
@@ -153,10 +174,6 @@ async function update(tx: Tx, customerId: string, a: CatalogueApply): Promise<Fi
       address = CASE WHEN ${patch.address !== undefined} THEN ${address}::jsonb ELSE address END,
       metadata = (metadata || ${tx.json(put)}::jsonb) - ${tx.array(drop)}::text[]
     WHERE id = ${customerId}`;
-  return valuesOf(
-    current,
-    checked.skipped.filter((f) => !stripeLater.has(f)),
-  );
 }
 
 /** When Stripe changed a field of the write: per field, or one second for the whole write. */

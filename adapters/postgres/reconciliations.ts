@@ -143,6 +143,8 @@ export interface CatalogueRow {
   readonly fields: CanonicalFields;
   readonly deleted: boolean;
   readonly version: number;
+  /** When the row's synced content last changed. */
+  readonly updatedAt: Date;
 }
 
 /** These customers' rows, live or deleted, by id. */
@@ -150,13 +152,21 @@ export async function catalogueRows(
   sql: Sql,
   ids: readonly string[],
 ): Promise<Map<string, CatalogueRow>> {
-  const rows = await sql<(SyncedFields & { id: string; deleted: boolean; version: string })[]>`
-    SELECT id, name, email, phone, address, metadata, deleted_at IS NOT NULL AS deleted, version
+  const rows = await sql<
+    (SyncedFields & { id: string; deleted: boolean; version: string; updated_at: Date })[]
+  >`
+    SELECT id, name, email, phone, address, metadata, deleted_at IS NOT NULL AS deleted, version,
+           updated_at
     FROM customers WHERE id = ANY(${sql.array([...ids])}::uuid[])`;
   return new Map(
     rows.map((r) => [
       r.id,
-      { fields: canonicalFields(r), deleted: r.deleted, version: Number(r.version) },
+      {
+        fields: canonicalFields(r),
+        deleted: r.deleted,
+        version: Number(r.version),
+        updatedAt: r.updated_at,
+      },
     ]),
   );
 }

@@ -19,6 +19,7 @@ import {
   stripeFound,
   stripeNotFound,
   stripeUpdated,
+  stale,
   updated,
   when,
   type Step,
@@ -111,7 +112,7 @@ function stepFor(w: World, a: Action): Step | null {
         ? created({ name: a.name, metadata: a.plan ? { plan: a.plan } : {} }, a.bump)
         : updated({ name: a.name, metadata: a.plan ? { plan: a.plan } : {} }, version + a.bump);
     case 'stale':
-      return version > 1 ? updated({ name: 'stale' }, version - 1) : null;
+      return version > 1 ? stale(updated({ name: 'stale' }, version - 1)) : null;
     case 'delete':
       return deleted(version + 1);
     case 'succeed':

@@ -144,7 +144,6 @@ test('a permanent failure fails the target until a newer fact', () => {
   });
 });
 
-
 test('a field edited in Salesforce, found by a reconciliation, is put back by the push rule', () => {
   const w = linked();
   const observed = (recordId: string) => (x: { now: number }) => ({

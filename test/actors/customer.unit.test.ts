@@ -16,6 +16,7 @@ import {
   stripeCreated,
   stripeDeleted,
   stripeUpdated,
+  stale,
   updated,
   when,
   type Step,
@@ -143,7 +144,7 @@ test('stale and duplicate facts are ignored', () => {
   const w = when(linked(), updated({ name: 'Ada King' }, 2), stripeUpdated());
   const v2 = w.events[2]!;
   const before = persisted(w);
-  const after = when(w, again(v2), created(), updated({ name: 'Old news' }, 2));
+  const after = when(w, again(v2), stale(created()), stale(updated({ name: 'Old news' }, 2)));
   assert.equal(intents(after), []);
   assert.equal(persisted(after), before);
 });

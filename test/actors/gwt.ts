@@ -86,6 +86,18 @@ export const updated = (fields: Partial<SyncedFields>, version: number): Step =>
 export const deleted = (version: number, fields: Partial<SyncedFields> = {}): Step =>
   factStep('CustomerDeleted', { ...FIELDS, ...fields }, version);
 
+/**
+ * A fact as a redelivery brings it: made before everything the world has seen. A fact of an old
+ * version made later than the newest can only come from a catalogue restored from a backup.
+ */
+export const stale =
+  (step: Step): Step =>
+  (w) => {
+    const event = step(w);
+    if (!('metadata' in event)) return event;
+    return { ...event, metadata: { ...event.metadata, occurred_at: new Date(T0).toISOString() } };
+  };
+
 export const stripeCreated =
   (externalId = 'cus_A1'): Step =>
   (w) => ({

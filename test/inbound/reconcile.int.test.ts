@@ -134,6 +134,8 @@ test('drift is repaired by the actors; orphans and missing customers are reporte
     assert.equal(r.differing_fields, { stripe: { name: 2 } }, 'the drifted one and the row behind');
     const repaired = await rowWhen(s, edited, (x) => x.name === 'Drifted in the dashboard', 15_000);
     assert.is(repaired?.origin, 'stripe', 'applied as a change from Stripe');
+    const forward = await rowWhen(s, behind, (x) => x.name === 'Behind, renamed', 15_000);
+    assert.is(forward?.origin, 'restore', 'the row behind is brought forward by its actor');
     const deleted = await rowWhen(s, gone, (x) => x.deleted_at !== null, 15_000);
     assert.ok(deleted?.deleted_at, 'a deletion in Stripe is a deletion');
     assert.is((await row(s, broken))?.deleted_at, null, 'a missing customer deletes nothing');

@@ -25,7 +25,12 @@ function deps(store: MemoryStore, holds = () => true) {
   };
 }
 
-const event = (id: string, version: number, at = T0 + version) => ({ ...fact(id, version), at });
+/** A fact made at T0 + version: one of an older version is older, as outside a restore. */
+const event = (id: string, version: number, at = T0 + version) => {
+  const f = fact(id, version);
+  const occurred_at = new Date(T0 + version).toISOString();
+  return { ...f, metadata: { ...f.metadata, occurred_at }, at };
+};
 
 test('a fact creates the actor, saves it and records the Stripe create', async () => {
   const store = new MemoryStore();

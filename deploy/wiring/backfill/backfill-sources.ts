@@ -12,6 +12,7 @@ import type { Sql } from '../../../adapters/postgres/connect.ts';
 import type { Bindings } from '../binding/check-bindings.ts';
 import type { BackfillSources } from './backfill-runner.ts';
 import type { Resync } from './resync.ts';
+import type { ActorKnows } from './reconcile-behind.ts';
 import type { SalesforceReadDeps } from './reconcile-salesforce.ts';
 import type { Connection } from 'jsforce';
 import { connectSalesforce } from '../../../adapters/salesforce/client.ts';
@@ -37,7 +38,7 @@ export function backfillSources(config: Config, d: BackfillSourceDeps): Backfill
             publisher: jetStreamPublisher(jetstream(d.nats)),
             names,
             binding: d.bindings.stripeAccount,
-            actorVersion: actorVersions(d.nats, names),
+            actorKnows: actorKnowledge(d.nats, names),
             ...(stripe ? { stripe } : {}),
             ...(salesforce ? { salesforce } : {}),
           },
@@ -105,10 +106,10 @@ export function salesforceReader(config: Config): SalesforceReadDeps | undefined
 }
 
 /** The version each customer's actor last took from the catalogue, read from its snapshot. */
-export function actorVersions(
+export function actorKnowledge(
   nats: NatsConnection,
   names: Names,
-): (customerId: string) => Promise<number | undefined> {
+): (customerId: string) => Promise<ActorKnows | undefined> {
   let store: ReturnType<typeof openSnapshotStore> | undefined;
   return async (customerId) => {
     store ??= openSnapshotStore(jetstream(nats), names.bucket('ACTORS')).catch((err: unknown) => {
@@ -116,9 +117,13 @@ export function actorVersions(
       throw err;
     });
     const stored = await (await store).load(customerId);
-    const version = (
-      stored?.value as { snapshot?: { context?: { desired?: { version?: unknown } } } }
-    )?.snapshot?.context?.desired?.version;
-    return typeof version === 'number' ? version : undefined;
+    const desired = (
+      stored?.value as {
+        snapshot?: { context?: { desired?: { version?: unknown; deleted?: unknown } } };
+      }
+    )?.snapshot?.context?.desired;
+    return typeof desired?.version === 'number'
+      ? { version: desired.version, deleted: desired.deleted === true }
+      : undefined;
   };
 }

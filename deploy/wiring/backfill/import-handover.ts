@@ -2,6 +2,7 @@
 // of its creation would (a Stripe-born customer), or as a match to a catalogue customer.
 import type Stripe from 'stripe';
 import type {
+  CatalogueRowObserved,
   SalesforceRecordMissing,
   SalesforceRecordObserved,
   StripeCustomerMatched,
@@ -36,6 +37,7 @@ export async function publishTo(
   o: Pick<ImportDeps, 'publisher' | 'names' | 'binding'>,
   customerId: string,
   event:
+    | CatalogueRowObserved
     | StripeCustomerMatched
     | StripeCustomerObserved
     | SalesforceRecordObserved

@@ -34,6 +34,7 @@ import {
 } from '../../../adapters/salesforce/read-back.ts';
 import { fieldMapOf, type SalesforceTarget } from '../../../adapters/salesforce/target.ts';
 import { publishTo } from './import-handover.ts';
+import { behind, handOverRow, type Behind } from './reconcile-behind.ts';
 import type { ReconcileDeps, ReconcilePage } from './reconcile.ts';
 import { UUID } from './import-decisions.ts';
 import { settle, type Found, type ReconcileDecision } from './reconcile-found.ts';
@@ -135,8 +136,29 @@ async function comparePage(
         detail,
       },
     });
+    const behindFound = async (b: Behind, fields: string[]): Promise<Found> => {
+      await handOverRow(o, runId, b);
+      return {
+        sample: { id: r.salesforceId, decision: 'catalogue_behind', reason: b.detail },
+        difference: {
+          target: 'salesforce',
+          customerId: r.externalId,
+          externalId: r.salesforceId,
+          kind: 'catalogue_behind',
+          fields,
+          detail: b.detail,
+        },
+      };
+    };
     if (!row) {
-      found.push(report('orphan', `its ${target.externalIdField} names no catalogue customer`));
+      const b = UUID.test(r.externalId)
+        ? await behind(o.actorKnows, r.externalId, undefined, null)
+        : undefined;
+      found.push(
+        b
+          ? await behindFound(b, [])
+          : report('orphan', `its ${target.externalIdField} names no catalogue customer`),
+      );
       continue;
     }
     if (row.deleted) {
@@ -148,6 +170,12 @@ async function comparePage(
     const fields = differingFields(expected, r.fields);
     if (fields.length === 0) {
       found.push({ sample: { id: r.salesforceId, decision: 'equal', reason: 'the same in both' } });
+      continue;
+    }
+    // A restored row is not the catalogue's word: its actor brings it forward first.
+    const b = await behind(o.actorKnows, r.externalId, row, null);
+    if (b) {
+      found.push(await behindFound(b, fields));
       continue;
     }
     const byPerson = r.lastModifiedById !== null && r.lastModifiedById !== us;

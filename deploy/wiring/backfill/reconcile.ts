@@ -34,6 +34,7 @@ import {
 } from '../../../adapters/postgres/reconciliations.ts';
 import { fieldsOf } from '../../../adapters/stripe/mapper.ts';
 import { publishTo } from './import-handover.ts';
+import { behind, handOverRow, type ActorKnowledge, type Behind } from './reconcile-behind.ts';
 import { UUID } from './import-decisions.ts';
 import { settle, type Found as BaseFound, type ReconcileDecision } from './reconcile-found.ts';
 import {
@@ -50,6 +51,8 @@ const LINKS_PAGE = 100;
 
 export type { ReconcileDecision } from './reconcile-found.ts';
 
+export type { ActorKnows } from './reconcile-behind.ts';
+
 export interface ReconcilePage {
   readonly cursor: string | null;
   readonly more: boolean;
@@ -61,8 +64,8 @@ export interface ReconcilePage {
 export type ReconcileDeps = Omit<ImportDeps, 'stripe'> & {
   readonly stripe?: Stripe;
   readonly salesforce?: SalesforceReadDeps;
-  /** The version the customer's actor last took from the catalogue, when it has one. */
-  readonly actorVersion?: (customerId: string) => Promise<number | undefined>;
+  /** The version the customer's actor last took from the catalogue, and whether it was a deletion. */
+  readonly actorKnows?: ActorKnowledge;
 };
 
 /** The targets a reconciliation reads. */
@@ -145,10 +148,7 @@ async function stripePage(
           `its rtws_id names ${rtwsId}, which is not linked to it`,
         ),
       );
-    else
-      found.push(
-        report(c, 'orphan', null, `its rtws_id ${rtwsId} names no live catalogue customer`),
-      );
+    else found.push(await orphan(o, c, rtwsId, rows.get(rtwsId)));
   }
   await markBehind(o, found, rows);
   await handOver(o, runId, readSecond, found);
@@ -160,6 +160,8 @@ async function stripePage(
 interface Found extends BaseFound {
   /** The observation for the actor of `customerId`, if any. */
   readonly handover?: { customerId: string; customer: Stripe.Customer; deleted?: boolean };
+  /** The catalogue's row, read behind what its actor knows: handed over first. */
+  readonly behind?: Behind;
 }
 
 function compare(
@@ -222,28 +224,55 @@ async function relink(
 
 /**
  * A row older than the version its actor last took from the catalogue: the database was restored
- * from a backup. Said plainly rather than taken for drift: the row's next edits will not sync until
- * its version passes the actor's.
+ * from a backup. The row is handed to the actor, which brings it forward to what it knows, except
+ * the fields edited since.
  */
 async function markBehind(
   o: ReconcileDeps,
   found: Found[],
   rows: ReadonlyMap<string, CatalogueRow>,
 ): Promise<void> {
-  if (!o.actorVersion) return;
   for (const [i, f] of found.entries()) {
     const customerId = f.difference?.customerId;
-    if (f.sample.decision !== 'differs' || !customerId) continue;
+    if (!customerId || !BEHIND_CANDIDATES.has(f.sample.decision)) continue;
     const row = rows.get(customerId);
-    const known = await o.actorVersion(customerId);
-    if (!row || known === undefined || row.version >= known) continue;
-    const detail = `the catalogue's row is at version ${row.version}, older than the ${known} rtws last synced (a restored database): its edits sync again once its version passes ${known}`;
+    if (!row) continue;
+    const b = await behind(o.actorKnows, customerId, row, f.difference?.externalId ?? null);
+    if (!b) continue;
     found[i] = {
       ...f,
-      sample: { ...f.sample, decision: 'catalogue_behind', reason: detail },
-      difference: { ...f.difference, kind: 'catalogue_behind', detail },
+      sample: { ...f.sample, decision: 'catalogue_behind', reason: b.detail },
+      difference: { ...f.difference, kind: 'catalogue_behind', detail: b.detail },
+      behind: b,
     };
   }
+}
+
+/** Decisions about a live row that a restore may explain. */
+const BEHIND_CANDIDATES: ReadonlySet<ReconcileDecision> = new Set([
+  'differs',
+  'relinked',
+  'deleted_in_stripe',
+]);
+
+/**
+ * A Stripe customer whose `rtws_id` names no live catalogue customer. One its actor knows, and the
+ * catalogue lacks altogether, was created after the backup a database was restored from: it is
+ * handed to the actor, which inserts it again. Any other is an orphan, reported and left.
+ */
+async function orphan(
+  o: ReconcileDeps,
+  c: Stripe.Customer,
+  rtwsId: string,
+  row: CatalogueRow | undefined,
+): Promise<Found> {
+  const b = UUID.test(rtwsId) && !row ? await behind(o.actorKnows, rtwsId, row, c.id) : undefined;
+  if (!b)
+    return report(c, 'orphan', null, `its rtws_id ${rtwsId} names no live catalogue customer`);
+  return {
+    ...report(c, 'catalogue_behind', rtwsId, `its rtws_id names it, ${b.detail}`),
+    behind: b,
+  };
 }
 
 function report(
@@ -268,6 +297,7 @@ function report(
 /** Each observation goes after live changes and backfills' own, to the customer's own subject. */
 async function handOver(o: ReconcileDeps, runId: number, readSecond: number, found: Found[]) {
   for (const f of found) {
+    if (f.behind) await handOverRow(o, runId, f.behind);
     if (!f.handover) continue;
     const { customerId, customer: c, deleted } = f.handover;
     await o.paced?.();
@@ -335,6 +365,7 @@ async function linksPage(
       });
     } else found.push(compare(c, customerId, rows.get(customerId)));
   }
+  await markBehind(o, found, rows);
   await handOver(o, runId, readSecond, found);
   const more = links.length === LINKS_PAGE;
   return {
