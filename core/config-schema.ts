@@ -157,6 +157,11 @@ export const CONFIG_SCHEMA = Type.Object({
       default: '86400',
       doc: 'Seconds between reconciliations of the Stripe account with the catalogue (drift repair), counted from the last one (or from the start); `0` turns the schedule off.',
     }),
+    reconcileKeepDays: variable(Int(1, 3_650), {
+      name: 'RTWS_RECONCILE_KEEP_DAYS',
+      default: '90',
+      doc: "Days a finished reconciliation's differences are kept for `GET /reconciliations/:id/differences`; older ones are deleted when the next run starts (the run itself stays listed).",
+    }),
     catchUpMarginS: variable(Int(0, 86_400), {
       name: 'RTWS_CATCHUP_MARGIN_S',
       default: '60',

@@ -31,11 +31,18 @@ export async function forgetSeen(sql: Sql, backfillId: number): Promise<void> {
   await sql`DELETE FROM reconcile_seen WHERE backfill_id = ${backfillId}`;
 }
 
-/** What runs that ended without finishing (cancelled, failed) had met. */
-export async function forgetEndedRuns(sql: Sql): Promise<void> {
+/**
+ * What ended runs had met, and the differences of runs that ended more than `keepDays` ago.
+ */
+export async function forgetEndedRuns(sql: Sql, keepDays: number): Promise<void> {
   await sql`
     DELETE FROM reconcile_seen s USING backfills b
     WHERE b.id = s.backfill_id AND b.state IN ('done', 'failed', 'cancelled')`;
+  // Differences outlive their run's walk, for the operator to read, until the retention.
+  await sql`
+    DELETE FROM reconcile_differences d USING backfills b
+    WHERE b.id = d.backfill_id AND b.state IN ('done', 'failed', 'cancelled')
+      AND b.ended_at < now() - make_interval(days => ${keepDays})`;
 }
 
 /** Live customers linked on `target` to a record the run did not meet, after `after`, by id. */

@@ -232,4 +232,30 @@ test('the schedule starts one once the interval has passed since the last', asyn
   }
 });
 
+test('differences of runs that ended past the retention are deleted by the next run', async ({
+  s,
+}) => {
+  const runs = await s.o.sql<{ id: number }[]>`
+    SELECT DISTINCT backfill_id::int AS id FROM reconcile_differences ORDER BY 1`;
+  assert.ok(runs.length >= 1, 'an earlier run found differences');
+  const [old, ...recent] = runs.map((r) => r.id);
+  await s.o.sql`UPDATE backfills SET ended_at = now() - interval '91 days' WHERE id = ${old!}`;
+  // The one the schedule started above ends first.
+  await eventually(
+    () => s.o.sql`SELECT 1 FROM backfills WHERE source = 'reconcile' AND state = 'running'`,
+    (rows) => rows.length === 0,
+    60_000,
+  );
+  await reconcile(s);
+  const left = (
+    await s.o.sql<
+      { id: number }[]
+    >`SELECT DISTINCT backfill_id::int AS id FROM reconcile_differences`
+  ).map((r) => r.id);
+  assert.not.ok(left.includes(old!), 'past RTWS_RECONCILE_KEEP_DAYS (90): deleted');
+  for (const id of recent) assert.ok(left.includes(id), `run ${id} is kept`);
+  const listed = await call<Reconciliation>(s, 'GET', `/reconciliations/${old}`);
+  assert.is(listed.status, 200, 'the run itself stays listed');
+});
+
 test.run();

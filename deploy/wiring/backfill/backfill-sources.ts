@@ -39,6 +39,7 @@ export function backfillSources(config: Config, d: BackfillSourceDeps): Backfill
             names,
             binding: d.bindings.stripeAccount,
             actorKnows: actorKnowledge(d.nats, names),
+            keepDays: config.stripe.reconcileKeepDays,
             ...(stripe ? { stripe } : {}),
             ...(salesforce ? { salesforce } : {}),
           },

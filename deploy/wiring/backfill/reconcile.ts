@@ -48,6 +48,7 @@ import type { ImportDeps } from './stripe-import.ts';
 
 const LINKS = 'links:';
 const LINKS_PAGE = 100;
+const DEFAULT_KEEP_DAYS = 90;
 
 export type { ReconcileDecision } from './reconcile-found.ts';
 
@@ -66,6 +67,8 @@ export type ReconcileDeps = Omit<ImportDeps, 'stripe'> & {
   readonly salesforce?: SalesforceReadDeps;
   /** The version the customer's actor last took from the catalogue, and whether it was a deletion. */
   readonly actorKnows?: ActorKnowledge;
+  /** Days an ended run's differences are kept. */
+  readonly keepDays?: number;
 };
 
 /** The targets a reconciliation reads. */
@@ -83,7 +86,7 @@ export async function reconcilePage(
   runId: number,
   cursor: string | null,
 ): Promise<ReconcilePage> {
-  if (cursor === null) await forgetEndedRuns(o.sql);
+  if (cursor === null) await forgetEndedRuns(o.sql, o.keepDays ?? DEFAULT_KEEP_DAYS);
   const page = await phase(o, runId, cursor);
   if (!page.more) await forgetSeen(o.sql, runId);
   return page;
