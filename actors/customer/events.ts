@@ -59,6 +59,12 @@ export type CustomerEvent = Static<typeof CustomerEventSchema>;
 export interface DesiredChanged {
   type: 'DesiredChanged';
   at: number;
+  /**
+   * A catalogue fact: the customer changed. Only then does a target switched on since (`off`)
+   * take the customer up; a change seen on a target (an echo, a merge, a drift read) re-plans
+   * the targets already under way and leaves it to an export.
+   */
+  fromCatalogue: boolean;
 }
 
 /** Raised after a change to the context outside the regions: every region settles its state again. */

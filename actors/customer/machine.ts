@@ -84,11 +84,14 @@ function isFact(event: MachineEvent): event is CustomerFactEvent {
   );
 }
 
-/** A call in flight, a deletion, or a target that is off: a retry request changes nothing. */
-const NOT_RETRYABLE: ReadonlySet<TargetState['status']> = new Set(['pending', 'deleted', 'off']);
+/**
+ * A call in flight or a deletion: a retry request changes nothing. (An `off` target in a region is
+ * one switched on since: a resync or an export offers it the customer.)
+ */
+const NOT_RETRYABLE: ReadonlySet<TargetState['status']> = new Set(['pending', 'deleted']);
 
 const factHandler = [
-  { guard: 'isNewFact', actions: ['recordDesired', 'announceDesired'] },
+  { guard: 'isNewFact', actions: ['recordDesired', 'announceFact'] },
   /** A fact from a restored catalogue, behind what the actor knows: the row is brought forward. */
   { guard: 'isBehindFact', actions: ['applyRestore'] },
 ] as const;
@@ -156,7 +159,12 @@ export function createCustomerMachine(
         withTarget(
           context,
           target,
-          onDesiredChanged(context.targets[target], envOf(context, target, policies), event.at),
+          onDesiredChanged(
+            context.targets[target],
+            envOf(context, target, policies),
+            event.at,
+            event.type === 'DesiredChanged' && event.fromCatalogue,
+          ),
         ),
       ),
       applyOutcome: assign(({ context, event }, { target }: TargetParams) => {
@@ -208,7 +216,17 @@ export function createCustomerMachine(
       /** Bound by the runtime: writes the DLQ entry for `context.targets[target].lastError`. */
       deadLetter: (_, _params: TargetParams) => {},
       /** Every region re-plans against the new desired content, in the same step. */
-      announceDesired: raise(({ event }) => ({ type: 'DesiredChanged' as const, at: event.at })),
+      announceFact: raise(({ event }) => ({
+        type: 'DesiredChanged' as const,
+        at: event.at,
+        fromCatalogue: true,
+      })),
+      /** The same after a change seen on a target: a target switched on since is left as it is. */
+      announceDesired: raise(({ event }) => ({
+        type: 'DesiredChanged' as const,
+        at: event.at,
+        fromCatalogue: false,
+      })),
       reroute: raise(({ event }) => ({ type: 'Reroute' as const, at: event.at })),
     },
   }).createMachine({

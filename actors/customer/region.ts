@@ -46,8 +46,8 @@ export function targetRegion(target: TargetName) {
        */
       deletedRemotely: {},
       /**
-       * Status `off` never lasts in a region: only a target that is on has one, and its next fact
-       * moves it to `new`. The state exists so that every status has one.
+       * A target switched on since the customer's last catalogue change: its next one, or a
+       * resync or an export (`RetryRequested`), moves it to `new` and plans.
        */
       off: {},
     },

@@ -15,9 +15,12 @@ import {
   replay,
   restore,
   DEFAULT_POLICIES,
+  type CustomerEvent,
 } from '../../actors/customer/index.ts';
+import { canonicalFields } from '../../core/canonical.ts';
 import {
   CUSTOMER,
+  FIELDS,
   created,
   given as givenStripeOnly,
   intents,
@@ -26,6 +29,7 @@ import {
   stripeCreated,
   stripeFailed,
   updated,
+  type World,
 } from './gwt.ts';
 import {
   bothMachine,
@@ -34,6 +38,7 @@ import {
   sfCreated,
   sfFailed,
   sfPending,
+  sfRetryRequested,
   when,
 } from './two-targets.ts';
 
@@ -97,6 +102,50 @@ test('a target switched on later starts with the next fact', () => {
     next.intents.map((i) => i.type),
     ['UpdateStripeCustomer', 'CreateSalesforceAccount'],
   );
+});
+
+/** A customer recorded with Stripe only, restored by a start that switches Salesforce on. */
+function switchedOnLater() {
+  const before = givenStripeOnly(created(), stripeCreated('cus_A1'));
+  const world = { ...before, now: before.now + 1000 };
+  return { world, snapshot: restore(persist(before.snapshot), bothMachine) };
+}
+
+/** Stripe's `customer.created` for our own create, as a catch-up lists it after the restart. */
+const createEcho = (w: World): CustomerEvent => ({
+  type: 'StripeCustomerObserved',
+  data: {
+    eventId: 'evt_create_echo',
+    eventType: 'customer.created',
+    stripeId: 'cus_A1',
+    created: Math.floor(w.now / 1000) - 1,
+    key: `rtws-${CUSTOMER}-create`,
+    fields: canonicalFields(FIELDS),
+    rtwsId: CUSTOMER,
+  },
+  at: w.now,
+});
+
+test('a target switched on later is not woken by an echo that changes nothing', () => {
+  const { world, snapshot } = switchedOnLater();
+  const echoed = decide(snapshot, createEcho(world), bothMachine);
+  assert.equal(echoed.intents, [], 'nothing is created in Salesforce');
+  assert.is(echoed.snapshot.context.targets.salesforce.status, 'off');
+  assert.equal(echoed.snapshot.context.targets.stripe, snapshot.context.targets.stripe);
+  // The customer's next change takes it up.
+  const next = decide(echoed.snapshot, updated({ name: 'Ada King' }, 2)(world), bothMachine);
+  assert.is(next.snapshot.context.targets.salesforce.pending?.type, 'CreateSalesforceAccount');
+});
+
+test('a resync or an export offers the customer to a target switched on later', () => {
+  const { world, snapshot } = switchedOnLater();
+  const offered = decide(snapshot, sfRetryRequested()(world), bothMachine);
+  assert.equal(
+    offered.intents.map((i) => i.type),
+    ['CreateSalesforceAccount'],
+  );
+  assert.is(offered.snapshot.context.targets.salesforce.status, 'pending');
+  assert.equal(offered.snapshot.value, { stripe: 'synced', salesforce: 'pending' });
 });
 
 test('a target switched off records nothing more, and its pending intent is not offered', () => {

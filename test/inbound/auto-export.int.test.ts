@@ -1,14 +1,21 @@
 // A target switched on for the first time gets the catalogue by itself: rtws ran with Stripe only,
 // customers were made, and a restart that configures Salesforce exports them to it with no edit.
-// RTWS_AUTO_EXPORT=false records the target and exports nothing.
+// RTWS_AUTO_EXPORT=false records the target and exports nothing: not even when the restart's
+// catch-up brings the Stripe events of the customers' creates to their actors. A customer's next
+// change, or an export asked for, then pushes it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { jetstream } from '@nats-io/jetstream';
 import type { Rtws } from '../../deploy/rtws.ts';
+import { decodeActor } from '../../actors/customer/snapshot-codec.ts';
+import { openSnapshotStore } from '../../adapters/jetstream/kv-snapshot-store.ts';
+import { stripeClient } from '../../adapters/stripe/client.ts';
 import {
   startSalesforceEmulator,
   type SalesforceEmulator,
 } from '../../adapters/emulators/salesforce/index.ts';
 import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
+import { backfillsApi } from '../harness/import-stack.ts';
 import { observe, startTestRtws, testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
 import { eventually } from '../harness/stream.ts';
 import { apiClient } from '../sync/api-client.ts';
@@ -40,8 +47,11 @@ async function scenario(autoExport: 'true' | 'false') {
 
     let rtws: Rtws = await startTestRtws(t, stripeEnv);
     const api = apiClient(rtws.url!);
-    for (let i = 0; i < CUSTOMERS; i++)
-      await api.create({ name: `Before ${i}`, email: `before${i}@example.com` });
+    const ids: string[] = [];
+    for (let i = 0; i < CUSTOMERS; i++) {
+      const c = await api.create({ name: `Before ${i}`, email: `before${i}@example.com` });
+      ids.push(c.id);
+    }
     await eventually(
       () => links('stripe'),
       (n) => n === CUSTOMERS,
@@ -59,10 +69,19 @@ async function scenario(autoExport: 'true' | 'false') {
     const exports = async () =>
       o.sql<{ state: string; counts: Record<string, number> }[]>`
         SELECT state, counts FROM backfills WHERE source = 'postgres'`;
+    const actors = await openSnapshotStore(jetstream(o.nats), t.names.bucket('ACTORS'));
+    const actor = async (id: string) => {
+      const stored = await actors.load(id);
+      return stored ? decodeActor(id, stored.value).context : undefined;
+    };
     return {
       o,
+      ids,
+      stripe,
+      url: rtws.url!,
       links,
       exports,
+      actor,
       close: async () => {
         for (const stop of stops.reverse()) await stop().catch(() => {});
       },
@@ -88,11 +107,13 @@ test('switching Salesforce on exports the catalogue to it, with no edit', async 
       10_000,
     );
     assert.is(b?.state, 'done');
-    // A customer whose actor stepped since the restart (a late Stripe echo, say) may have reached
-    // Salesforce already: it is skipped; every other one is offered.
     const { offer = 0, skip = 0 } = b?.counts ?? {};
     assert.is(offer + skip, CUSTOMERS, JSON.stringify(b?.counts));
-    assert.ok(offer > 0, 'the export offered the customers not linked yet');
+    assert.is(
+      offer,
+      CUSTOMERS,
+      'the export offered every customer: none reached Salesforce before',
+    );
     assert.is(await s.links('stripe'), CUSTOMERS, 'Stripe keeps one link each');
   } finally {
     await s.close();
@@ -106,10 +127,60 @@ test('with RTWS_AUTO_EXPORT=false the target is recorded and nothing is exported
       SELECT count(*)::int AS n FROM enabled_targets WHERE target = 'salesforce'`;
     assert.is(row!.n, 1);
     assert.is((await s.exports()).length, 0, 'no export was started');
-    assert.is(await s.links('salesforce'), 0);
+    // The restart's catch-up lists Stripe's events for the creates (rtws's own writes): once every
+    // actor has taken its one in, nothing was pushed to Salesforce, nor is anything on its way.
+    const echoes = await createEchoes(s.stripe);
+    assert.equal([...echoes.keys()].sort(), [...s.ids].sort(), 'one create event per customer');
+    for (const [id, eventId] of echoes) {
+      const seen = await eventually(
+        () => s.actor(id),
+        (c) => c?.inbound.seen.includes(eventId) ?? false,
+        20_000,
+      );
+      assert.ok(seen?.inbound.seen.includes(eventId), `${id} took in ${eventId}`);
+      assert.is(seen?.targets.salesforce.status, 'off', `${id}: nothing asked of Salesforce`);
+      assert.is(seen?.targets.salesforce.pending, null);
+    }
+    assert.is(await s.links('salesforce'), 0, 'no customer reached Salesforce by itself');
+
+    // The customer's next change pushes it, and only it.
+    const [edited, ...others] = s.ids;
+    await apiClient(s.url).patch(edited!, { phone: '+1 555 0100' });
+    const sfLinks = () =>
+      s.o.sql<{ customer_id: string }[]>`
+        SELECT customer_id FROM customer_links WHERE target = 'salesforce'`;
+    const afterEdit = await eventually(sfLinks, (rows) => rows.length > 0, 20_000);
+    assert.equal(
+      afterEdit.map((r) => r.customer_id),
+      [edited],
+    );
+
+    // An export asked for pushes the rest.
+    const backfills = backfillsApi(s.url);
+    const started = await backfills.start({ source: 'postgres' });
+    const done = await backfills.ended(started.id);
+    assert.is(done.state, 'done');
+    assert.equal(done.counts, { offer: others.length, skip: 1 });
+    const linked = await eventually(
+      () => s.links('salesforce'),
+      (n) => n === CUSTOMERS,
+      30_000,
+    );
+    assert.is(linked, CUSTOMERS, 'the export reached every customer');
   } finally {
     await s.close();
   }
 });
+
+/** Per customer, the id of Stripe's `customer.created` event for its create. */
+async function createEchoes(stripe: StripeEmulator): Promise<Map<string, string>> {
+  const client = stripeClient({ secretKey: 'sk_test_x', apiBase: stripe.url });
+  const out = new Map<string, string>();
+  for await (const e of client.events.list({ type: 'customer.created', limit: 100 })) {
+    const id = (e.data.object as { metadata?: Record<string, string> }).metadata?.rtws_id;
+    if (id) out.set(id, e.id);
+  }
+  return out;
+}
 
 test.run();
