@@ -1,5 +1,6 @@
 // Errors leave as application/problem+json (RFC 9457). Client errors name the offending field;
 // our own failures are masked (5xx), logged with their cause, and never dressed up as a 4xx.
+import { isInfrastructureFault } from '../../core/infrastructure.ts';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { RtwsError, ValidationError, PreconditionFailedError } from '../../core/errors.ts';
 
@@ -82,21 +83,6 @@ function validationProblem(
   return problem(400, message, { field: subject, in: where, code: 'validation_failed' });
 }
 
-function isOurUnavailability(err: unknown): boolean {
-  const code = (err as { code?: string }).code ?? '';
-  return (
-    [
-      'ECONNREFUSED',
-      'ECONNRESET',
-      'ETIMEDOUT',
-      'CONNECTION_CLOSED',
-      'CONNECTION_ENDED',
-      'CONNECT_TIMEOUT',
-      'CONNECTION_DESTROYED',
-    ].includes(code) || /^(08|57P0|53)/.test(code) // connection exceptions, admin shutdown, insufficient resources
-  );
-}
-
 export function errorHandler(
   err: FastifyError,
   request: FastifyRequest,
@@ -121,7 +107,7 @@ export function errorHandler(
   if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
     return sendProblem(reply, problem(err.statusCode, err.message, { code: err.code }));
   }
-  if ((err instanceof RtwsError && err.code === 'unavailable') || isOurUnavailability(err)) {
+  if ((err instanceof RtwsError && err.code === 'unavailable') || isInfrastructureFault(err)) {
     request.log.warn({ err }, 'dependency unavailable');
     reply.header('retry-after', '1');
     return sendProblem(

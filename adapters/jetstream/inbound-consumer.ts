@@ -1,7 +1,8 @@
 // A durable consumer of one kind of Stripe event in INBOUND, shared by every worker: each event is
 // handled by one of them. Explicit acks; our own failures are naked with a growing delay (no
 // server-side backoff: nats-server 2.9 would override the delays of our naks); an event that can
-// never be handled, or keeps failing to its last delivery, goes to the DLQ with its reason.
+// never be handled, or keeps failing to its last delivery, goes to the DLQ with its reason. While
+// NATS or Postgres is unavailable, the event in hand is tried again until they are back.
 import {
   AckPolicy,
   DeliverPolicy,
@@ -17,7 +18,13 @@ import type { Names } from '../../core/subjects.ts';
 import type { DeadLetterSink } from '../../core/worker-ports.ts';
 import type { BackoffPolicy } from '../../core/policy/backoff.ts';
 import { KeyedQueue } from '../../core/keyed-queue.ts';
-import { deadLetter, retryOrDeadLetter, type Redelivery } from './redelivery.ts';
+import {
+  deadLetter,
+  retryOrDeadLetter,
+  serverMaxDeliver,
+  whileUnavailable,
+  type Redelivery,
+} from './redelivery.ts';
 
 export interface InboundDelivery {
   /** Longer than any handling of one event. */
@@ -86,7 +93,7 @@ export function inboundConsumerConfig(
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     ack_wait: d.ackWaitMs * NANOS_PER_MS,
-    max_deliver: d.maxDeliver,
+    max_deliver: serverMaxDeliver(d.maxDeliver),
     max_ack_pending: maxAckPending,
   };
 }
@@ -103,7 +110,8 @@ export async function startInboundConsumer(o: InboundConsumerOptions): Promise<I
   const name = await ensureConsumer(o.nats, o.names.streams.inbound, config);
   const consumer = await jetstream(o.nats).consumers.get(o.names.streams.inbound, name);
   const messages = await consumer.consume({ max_messages: 64 });
-  const handle = handler(o, delivery.maxDeliver, o.retry ?? INBOUND_RETRY);
+  let stopping = false;
+  const handle = handler(o, delivery.maxDeliver, o.retry ?? INBOUND_RETRY, () => stopping);
   const running = pull(messages, handle, o.concurrency ?? 1, o.keyOf).catch((err: unknown) =>
     o.log.error(
       { err, consumer: name },
@@ -112,6 +120,7 @@ export async function startInboundConsumer(o: InboundConsumerOptions): Promise<I
   );
   return {
     async stop() {
+      stopping = true;
       await messages.close().catch(() => {});
       await running;
     },
@@ -165,7 +174,12 @@ async function pull(
   if (failure) throw failure.err;
 }
 
-function handler(o: InboundConsumerOptions, maxDeliver: number, retry: BackoffPolicy) {
+function handler(
+  o: InboundConsumerOptions,
+  maxDeliver: number,
+  retry: BackoffPolicy,
+  stopped: () => boolean,
+) {
   const redelivery: Redelivery = {
     deadLetters: o.deadLetters,
     log: o.log,
@@ -176,7 +190,7 @@ function handler(o: InboundConsumerOptions, maxDeliver: number, retry: BackoffPo
   };
   return async (m: JsMsg): Promise<void> => {
     try {
-      const verdict = await o.handle(m);
+      const verdict = await whileUnavailable({ log: o.log, stopped }, m, () => o.handle(m));
       if ('deadLetter' in verdict) await deadLetter(redelivery, m, verdict.deadLetter);
       else m.ack();
     } catch (err) {

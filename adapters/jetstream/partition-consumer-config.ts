@@ -9,6 +9,7 @@ import {
 } from '@nats-io/jetstream';
 import type { Names } from '../../core/subjects.ts';
 import { partitionToken } from '../../core/subjects.ts';
+import { serverMaxDeliver } from './redelivery.ts';
 
 export interface DeliveryPolicy {
   /** Longer than any step; long steps also send `working()`. */
@@ -19,7 +20,11 @@ export interface DeliveryPolicy {
   readonly maxAckPending: number;
 }
 
-export const DEFAULT_DELIVERY: DeliveryPolicy = Object.freeze({ ackWaitMs: 30_000, maxDeliver: 10, maxAckPending: 1_000 });
+export const DEFAULT_DELIVERY: DeliveryPolicy = Object.freeze({
+  ackWaitMs: 30_000,
+  maxDeliver: 10,
+  maxAckPending: 1_000,
+});
 
 const NANOS_PER_MS = 1_000_000;
 
@@ -63,7 +68,7 @@ export function partitionConsumerConfig(
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     ack_wait: policy.ackWaitMs * NANOS_PER_MS,
-    max_deliver: policy.maxDeliver,
+    max_deliver: serverMaxDeliver(policy.maxDeliver),
     // No server-side `backoff`: nats-server 2.9 then overrides the delay of a nak after the first
     // redelivery with its own step (measured: the third delivery waited for the 60 s step instead
     // of a 400 ms nak). Failed steps nak with the runtime's backoff; only unanswered messages
@@ -105,11 +110,20 @@ export async function ensurePartitionConsumer(
   return name;
 }
 
-function resumeAfterFloor(config: Partial<ConsumerConfig>, info: ConsumerInfo): Partial<ConsumerConfig> {
-  return { ...config, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: info.ack_floor.stream_seq + 1 };
+function resumeAfterFloor(
+  config: Partial<ConsumerConfig>,
+  info: ConsumerInfo,
+): Partial<ConsumerConfig> {
+  return {
+    ...config,
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: info.ack_floor.stream_seq + 1,
+  };
 }
 
 function isConsumerNotFound(err: unknown): boolean {
   const e = err as { code?: number; api_error?: { err_code?: number } };
-  return e.code === 10014 || e.api_error?.err_code === 10014 || /consumer not found/i.test(String(err));
+  return (
+    e.code === 10014 || e.api_error?.err_code === 10014 || /consumer not found/i.test(String(err))
+  );
 }

@@ -1,10 +1,12 @@
 // What a consumer does with a message it could not handle: nak it with a growing delay, so that a
 // later delivery tries again, or, on its last delivery or when it can never be handled, store it
 // in the DLQ with the reason and then ack it. A letter the DLQ cannot take is naked in its turn:
-// nothing is acked until it is stored somewhere.
+// nothing is acked until it is stored somewhere. A failure because NATS or Postgres is unavailable
+// is not the message's fault: it is retried in hand until they are back, and never dead-lettered.
 import type { JsMsg } from '@nats-io/jetstream';
 import type { Logger } from '../../core/ports.ts';
 import type { DeadLetterSink } from '../../core/worker-ports.ts';
+import { isInfrastructureFault } from '../../core/infrastructure.ts';
 import { backoffMs, type BackoffPolicy } from '../../core/policy/backoff.ts';
 
 export interface Redelivery {
@@ -24,9 +26,81 @@ export interface Redelivery {
 
 export type Disposal = 'dead-lettered' | 'retrying' | 'fenced';
 
-/** A failed handling: naked for a later delivery, or dead-lettered on the last one. */
+/**
+ * Deliveries the server allows beyond `maxDeliver`: a message whose handling stopped with an
+ * infrastructure fault (the process stopped or crashed while NATS or Postgres was away) comes
+ * again even on its last counted delivery.
+ */
+export const SPARE_DELIVERIES = 5;
+
+/** The server's `max_deliver` for a consumer that dead-letters after `maxDeliver` deliveries. */
+export function serverMaxDeliver(maxDeliver: number): number {
+  return maxDeliver + SPARE_DELIVERIES;
+}
+
+/** Waits between tries while NATS or Postgres is unavailable: 0.5 s, 1 s, 2 s … capped at 15 s. */
+export const INFRASTRUCTURE_RETRY: BackoffPolicy = Object.freeze({
+  baseMs: 500,
+  factor: 2,
+  capMs: 15_000,
+  jitter: 0.3,
+});
+
+/**
+ * Runs `work` until it succeeds or fails for a reason of its own. While it fails because NATS or
+ * Postgres is unavailable, it is tried again here, with backoff, the message kept in hand: such a
+ * failure never counts towards the DLQ, and the messages behind it keep their order. Once
+ * `stopped()` says so (a shutdown, a lost lease), the last failure is thrown.
+ */
+export async function whileUnavailable<T>(
+  o: { readonly log: Logger; readonly stopped: () => boolean },
+  m: JsMsg,
+  work: () => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      if (!isInfrastructureFault(err) || o.stopped()) throw err;
+      const delayMs = backoffMs(attempt, `${m.seq}`, INFRASTRUCTURE_RETRY);
+      if (attempt === 1 || attempt % 20 === 0)
+        o.log.warn(
+          { err, seq: m.seq, subject: m.subject, attempt, delayMs },
+          'NATS or Postgres is unavailable: the message is kept and tried again until it is back',
+        );
+      await holdFor(m, delayMs, o.stopped);
+    }
+  }
+}
+
+/** Waits, telling the server every second that the message is still in hand. */
+async function holdFor(m: JsMsg, ms: number, stopped: () => boolean): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end && !stopped()) {
+    try {
+      m.working();
+    } catch {
+      // NATS is away: the ack wait may lapse, and the message then comes again.
+    }
+    await new Promise((r) => setTimeout(r, Math.min(1_000, end - Date.now())));
+  }
+}
+
+/**
+ * A failed handling: naked for a later delivery, or dead-lettered on the last one. A failure
+ * because NATS or Postgres is unavailable is naked whatever the count: it is never the message's.
+ */
 export async function retryOrDeadLetter(r: Redelivery, m: JsMsg, err: unknown): Promise<Disposal> {
   const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  if (isInfrastructureFault(err)) {
+    if (m.info.deliveryCount >= serverMaxDeliver(r.maxDeliver))
+      r.log.error(
+        { err, source: r.source, seq: m.seq, subject: m.subject },
+        'message left on its last delivery while NATS or Postgres was unavailable: it will not come again by itself; replay it with npm run replay',
+      );
+    nakLater(r, m);
+    return 'retrying';
+  }
   if (m.info.deliveryCount >= r.maxDeliver) return deadLetter(r, m, reason);
   r.log.warn(
     { err, source: r.source, seq: m.seq, deliveries: m.info.deliveryCount },

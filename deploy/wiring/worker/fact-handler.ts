@@ -14,6 +14,7 @@ import { recordedAt } from '../../../adapters/jetstream/recorded-at.ts';
 import {
   deadLetter,
   retryOrDeadLetter,
+  whileUnavailable,
   type Disposal,
   type Redelivery,
 } from '../../../adapters/jetstream/redelivery.ts';
@@ -34,6 +35,8 @@ export interface FactHandlerDeps<
    * awaited before the ack: a failure naks the message, and the effects are idempotent.
    */
   readonly afterStep?: (step: StepDone<E, D>) => Promise<void>;
+  /** True once the partition is being stopped: a step waiting for NATS or Postgres gives up. */
+  readonly stopping?: () => boolean;
   /** Called after each handled message, with when it ran: lets callers audit who processed what. */
   readonly onHandled?: (record: HandledRecord) => void;
 }
@@ -96,14 +99,18 @@ async function decideOutcome<S, E, D extends KindDecision<S>>(
   const redelivery: Redelivery = { ...deps, source: kind.source, retry: RETRY };
   if (!parsed.ok) return counted(deps, await deadLetter(redelivery, m, parsed.reason));
   const working = setInterval(() => m.working(), Math.max(100, Math.floor(deps.ackWaitMs / 3)));
+  const stopped = () => !deps.holds() || (deps.stopping?.() ?? false);
   try {
-    const step = await applyEvent(deps, actorId, parsed.event);
-    await deps.afterStep?.({
-      actorId,
-      event: parsed.event,
-      decision: step.decision,
-      saved: step.saved,
-      seq: m.seq,
+    // A step that meets NATS or Postgres away is tried again in hand, in order, until they are back.
+    await whileUnavailable({ log: deps.log, stopped }, m, async () => {
+      const step = await applyEvent(deps, actorId, parsed.event);
+      await deps.afterStep?.({
+        actorId,
+        event: parsed.event,
+        decision: step.decision,
+        saved: step.saved,
+        seq: m.seq,
+      });
     });
     if (!deps.holds()) return 'fenced';
     m.ack();

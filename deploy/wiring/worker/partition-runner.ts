@@ -53,11 +53,13 @@ export function partitionRunner<S, E, D extends KindDecision<S>>(
   deps: PartitionRunnerDeps<S, E, D>,
 ): PartitionRunner {
   const consumers = new Map<number, PartitionConsumer>();
+  const stopping = new Set<number>();
   const { names, delivery } = deps;
   const kind = deps.kind;
   const feed = deps.feed ?? customerFeed(names);
   return {
     async start(partition) {
+      stopping.delete(partition);
       const consumerName = await ensurePartitionConsumer(
         deps.jsm,
         names,
@@ -69,6 +71,7 @@ export function partitionRunner<S, E, D extends KindDecision<S>>(
         store: deps.store,
         cache: deps.cache,
         holds: () => deps.holds(partition),
+        stopping: () => stopping.has(partition),
         partition,
         kind,
         stream: feed.stream,
@@ -93,6 +96,7 @@ export function partitionRunner<S, E, D extends KindDecision<S>>(
     async stop(partition) {
       const consumer = consumers.get(partition);
       consumers.delete(partition);
+      stopping.add(partition);
       await consumer?.stop();
       // Another worker may change these actors from now on; what we cached would be stale.
       deps.cache.evictWhere(
