@@ -3,9 +3,19 @@
 // partition consumers start and stop through the callbacks, always before a lease is written away.
 // With `reclaimAfterMs`, it also takes back the leases a previous run under the same id left.
 import { ConcurrencyError } from '../../core/errors.ts';
+import { isInfrastructureFault } from '../../core/infrastructure.ts';
+import { backoffMs, type BackoffPolicy } from '../../core/policy/backoff.ts';
 import type { Logger } from '../../core/ports.ts';
 import type { Lease, LeaseStore } from '../../core/worker-ports.ts';
 import { LeaseBook, defaultMarginMs, planLeases } from './leases.ts';
+
+/** Waits between starts of a partition while NATS or Postgres is unavailable: up to 5 s. */
+const START_RETRY: BackoffPolicy = Object.freeze({
+  baseMs: 250,
+  factor: 2,
+  capMs: 5_000,
+  jitter: 0.3,
+});
 
 export interface LeaseKeeperOptions {
   readonly store: LeaseStore;
@@ -49,6 +59,8 @@ export class LeaseKeeper {
   #sightings = new Map<number, Sighting>();
   /** Partitions being given back: their steps finish, but no new external call starts. */
   readonly #releasing = new Set<number>();
+  /** Partitions whose start, waiting for NATS or Postgres, should give up: released or lost. */
+  readonly #abandoned = new Set<number>();
   #ticking = false;
   #started = false;
   #stopped = false;
@@ -233,7 +245,8 @@ export class LeaseKeeper {
     this.#book.hold(p, revision, sentAt);
     this.#o.log.info({ partition: p }, message);
     // Started in the background: a slow start must not hold up the renewals of the next round.
-    const starting = this.#o.onAcquired(p).catch(async (err: unknown) => {
+    this.#abandoned.delete(p);
+    const starting = this.#start(p).catch(async (err: unknown) => {
       this.#o.log.error({ err, partition: p }, 'partition could not start; giving it back');
       this.#starting.delete(p);
       await this.#release(p);
@@ -244,7 +257,34 @@ export class LeaseKeeper {
     });
   }
 
+  /**
+   * Starts the partition. While NATS or Postgres is unavailable (its stream electing a leader, say)
+   * the lease is kept and the start tried again, with backoff: giving the partition back would
+   * only pass the same wait to another worker, and take it back again, round after round.
+   */
+  async #start(p: number): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#o.onAcquired(p);
+      } catch (err) {
+        if (!isInfrastructureFault(err)) throw err;
+        if (attempt === 1 || attempt % 10 === 0)
+          this.#o.log.warn(
+            { err, partition: p, attempt },
+            'partition cannot start while NATS or Postgres is unavailable; keeping its lease and trying again',
+          );
+        const until = this.#now() + backoffMs(attempt, `start:${p}`, START_RETRY);
+        while (this.#now() < until) {
+          if (this.#stopped || this.#abandoned.has(p) || this.#book.revision(p) === undefined)
+            return;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    }
+  }
+
   async #release(p: number): Promise<void> {
+    this.#abandoned.add(p);
     await this.#starting.get(p);
     const revision = this.#book.revision(p);
     if (revision === undefined) return;
@@ -270,6 +310,7 @@ export class LeaseKeeper {
 
   async #lose(p: number): Promise<void> {
     if (this.#book.revision(p) === undefined) return;
+    this.#abandoned.add(p);
     this.#book.drop(p);
     await this.#starting.get(p);
     await this.#o.onStopped(p, 'lost');

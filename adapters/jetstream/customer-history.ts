@@ -11,12 +11,20 @@ export interface RecordedMessage extends RecordedEvent {
   readonly subject: string;
 }
 
-export async function customerHistory(nc: NatsConnection, names: Names, customerId: string): Promise<RecordedMessage[]> {
+export async function customerHistory(
+  nc: NatsConnection,
+  names: Names,
+  customerId: string,
+): Promise<RecordedMessage[]> {
   return streamHistory(nc, names.streams.changes, names.customerHistoryFilter(customerId));
 }
 
 /** Every message of `stream` on `filter`, in stream order (an invoice's, for one). */
-export async function streamHistory(nc: NatsConnection, stream: string, filter: string): Promise<RecordedMessage[]> {
+export async function streamHistory(
+  nc: NatsConnection,
+  stream: string,
+  filter: string,
+): Promise<RecordedMessage[]> {
   const consumer = await jetstream(nc).consumers.get(stream, {
     deliver_policy: DeliverPolicy.All,
     // A string, not an array: nats-server 2.9 knows a single filter subject only.

@@ -17,7 +17,11 @@ export interface DeadLetterRecord {
   dead_lettered_at: string;
 }
 
-export function jetStreamDeadLetters(js: JetStreamClient, names: Names, timeoutMs = 5_000): DeadLetterSink {
+export function jetStreamDeadLetters(
+  js: JetStreamClient,
+  names: Names,
+  timeoutMs = 5_000,
+): DeadLetterSink {
   return {
     async publish(letter) {
       const record: DeadLetterRecord = {

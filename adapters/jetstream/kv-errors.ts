@@ -16,7 +16,8 @@ export async function casWrite<T>(what: string, write: () => Promise<T>): Promis
   try {
     return await write();
   } catch (err) {
-    if (isWrongLastSequence(err)) throw new ConcurrencyError(`${what} changed concurrently`, { cause: err });
+    if (isWrongLastSequence(err))
+      throw new ConcurrencyError(`${what} changed concurrently`, { cause: err });
     throw err;
   }
 }

@@ -189,8 +189,6 @@ test('leases being taken back count towards the fair share', async () => {
   assert.ok([0, 1, 2].every((p) => a.owned().includes(p)));
 });
 
-test.run();
-
 test('while a partition is given back, its steps may finish but no new call may start', async () => {
   const store = new MemoryLeaseStore(5_000);
   const seen: { holds: boolean; remainingMs: number }[] = [];
@@ -214,3 +212,63 @@ test('while a partition is given back, its steps may finish but no new call may 
     'what it keeps is callable',
   );
 });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const unavailable = () => Object.assign(new Error('no responders'), { name: 'NoRespondersError' });
+
+test('a partition that cannot start while NATS is unavailable keeps its lease, and starts', async () => {
+  const store = new MemoryLeaseStore(60_000);
+  const events: string[] = [];
+  let failures = 3;
+  const a = keeper(store, 'a', events, {
+    onAcquired: async (p) => {
+      if (p === 0 && failures-- > 0) throw unavailable();
+      events.push(`a +${p}`);
+    },
+  });
+  await a.tick();
+  for (let i = 0; i < 60 && !events.includes('a +0'); i++) {
+    store.now += 1_000;
+    await a.tick();
+    await sleep(110);
+  }
+  assert.ok(events.includes('a +0'), 'started once NATS answered');
+  assert.equal(
+    events.filter((e) => e.startsWith('a -')),
+    [],
+    'never given back, so never taken again',
+  );
+  assert.ok(a.holds(0));
+  await a.stop({ release: true });
+});
+
+test('a partition that cannot start for a reason of its own is given back', async () => {
+  const store = new MemoryLeaseStore(60_000);
+  const events: string[] = [];
+  const a = keeper(store, 'a', events, {
+    onAcquired: async (p) => {
+      if (p === 0) throw new Error('a bug');
+      events.push(`a +${p}`);
+    },
+  });
+  await a.tick();
+  for (let i = 0; i < 20 && !events.includes('a -0 released'); i++) await sleep(20);
+  assert.ok(events.includes('a -0 released'), events.join(', '));
+  await a.stop({ release: true });
+});
+
+test('a keeper stopped while a start waits for NATS stops at once', async () => {
+  const store = new MemoryLeaseStore(60_000);
+  const a = keeper(store, 'a', [], {
+    onAcquired: async () => {
+      throw unavailable();
+    },
+  });
+  await a.tick();
+  const started = Date.now();
+  await a.stop({ release: true });
+  assert.ok(Date.now() - started < 2_000, `stopped in ${Date.now() - started} ms`);
+  assert.equal(a.owned(), []);
+});
+
+test.run();
