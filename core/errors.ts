@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'config_invalid'
   | 'apply_refused'
   | 'account_mismatch'
+  | 'private_server_failed'
+  | 'server_unreachable'
   // The actor runtime (actors/runtime/errors.ts).
   | 'lease_lost'
   | 'snapshot_format'
@@ -125,5 +127,19 @@ export class AccountMismatchError extends RtwsError {
         `linked customer would look missing there. If the switch is on purpose, stop every rtws ` +
         `worker and run: npm run rtws -- rebind ${target} --confirm ${found.id}`,
     );
+  }
+}
+
+/** A private Postgres or NATS server (see RTWS_EMBEDDED) could not be started. */
+export class PrivateServerError extends RtwsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('private_server_failed', message, options);
+  }
+}
+
+/** Postgres or NATS does not answer at start, and rtws starts none in its place: it says why. */
+export class ServerUnreachableError extends RtwsError {
+  constructor(message: string) {
+    super('server_unreachable', message);
   }
 }

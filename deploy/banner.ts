@@ -1,9 +1,15 @@
 import type { Config } from '../core/config.ts';
 import type { Rtws } from './rtws.ts';
 import type { Sandbox } from './sandbox.ts';
+import type { PrivateServer } from './private/private-servers.ts';
 
 /** The startup banner: the one place a generated secret is ever shown. */
-export function banner(config: Config, rtws: Rtws, sandbox?: Sandbox): string {
+export function banner(
+  config: Config,
+  rtws: Rtws,
+  sandbox?: Sandbox,
+  servers: readonly PrivateServer[] = [],
+): string {
   const lines = [
     '',
     'rtws is running',
@@ -13,6 +19,7 @@ export function banner(config: Config, rtws: Rtws, sandbox?: Sandbox): string {
   if (rtws.url) lines.push(`  API:         ${rtws.url}`);
   if (rtws.generatedToken)
     lines.push(`  API token:   ${rtws.apiToken}   (generated; set RTWS_API_TOKEN to choose one)`);
+  if (servers.length) lines.push('', ...privateServerLines(servers));
   if (sandbox) {
     const s = sandbox.config;
     lines.push(
@@ -32,4 +39,19 @@ export function banner(config: Config, rtws: Rtws, sandbox?: Sandbox): string {
   }
   lines.push('');
   return lines.join('\n') + '\n';
+}
+
+function privateServerLines(servers: readonly PrivateServer[]): string[] {
+  const lines = [
+    '  private servers: started by rtws, stopped with it, their data kept across restarts',
+  ];
+  for (const s of servers) {
+    const name = s.kind === 'postgres' ? 'Postgres:   ' : 'NATS:       ';
+    const data = s.kind === 'postgres' ? 'data' : 'JetStream store';
+    lines.push(`  ${name} ${s.url}   (${s.why}; ${data} in ${s.dir})`);
+  }
+  lines.push(
+    '  (RTWS_EMBEDDED=off never starts them; DATABASE_URL and NATS_URL name servers to use)',
+  );
+  return lines;
 }

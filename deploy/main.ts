@@ -1,10 +1,16 @@
 // The entry point: the only reader of process.env outside the tests.
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../core/config.ts';
-import { AccountMismatchError, ConfigError } from '../core/errors.ts';
+import {
+  AccountMismatchError,
+  ConfigError,
+  PrivateServerError,
+  ServerUnreachableError,
+} from '../core/errors.ts';
 import { startRtws } from './rtws.ts';
 import { banner } from './banner.ts';
 import { startSandbox, type Sandbox } from './sandbox.ts';
+import { startPrivateServers, type PrivateServers } from './private/private-servers.ts';
 
 let config: Config;
 try {
@@ -20,29 +26,38 @@ try {
 const log = pino({ level: config.logLevel, base: { service: 'rtws' } });
 
 async function start() {
+  let servers: PrivateServers | undefined;
   let sandbox: Sandbox | undefined;
   try {
-    sandbox = config.sandbox ? await startSandbox(config, log) : undefined;
-    const rtws = await startRtws(sandbox?.config ?? config, log);
+    servers = await startPrivateServers(config, log, process.env);
+    sandbox = config.sandbox ? await startSandbox(servers.config, log) : undefined;
+    const rtws = await startRtws(sandbox?.config ?? servers.config, log);
     if (sandbox && rtws.url) sandbox.registerWebhook(rtws.url);
-    return { rtws, sandbox };
+    return { rtws, sandbox, servers };
   } catch (err) {
     await sandbox?.close();
+    await servers?.close();
     throw err;
   }
 }
 
-const { rtws, sandbox } = await start().catch((err: unknown) => {
+const { rtws, sandbox, servers } = await start().catch((err: unknown) => {
   if (err instanceof AccountMismatchError) {
     // A refusal, not a crash: the same code as a configuration error.
     log.fatal({ code: err.code }, err.message);
     console.error(`rtws: ${err.message}`);
     process.exit(2);
   }
+  if (err instanceof PrivateServerError || err instanceof ServerUnreachableError) {
+    // What the machine lacks, said plainly: the message is the whole story.
+    log.fatal({ code: err.code }, err.message);
+    console.error(`rtws: ${err.message}`);
+    process.exit(1);
+  }
   log.fatal({ err }, 'rtws failed to start');
   process.exit(1);
 });
-process.stdout.write(banner(config, rtws, sandbox));
+process.stdout.write(banner(config, rtws, sandbox, servers.started));
 
 let closing = false;
 async function shutdown(signal: string) {
@@ -57,6 +72,8 @@ async function shutdown(signal: string) {
   try {
     await rtws.close();
     await sandbox?.close();
+    // Last: rtws has closed its connections to them.
+    await servers.close();
     process.exit(0);
   } catch (err) {
     log.error({ err }, 'shutdown failed');
