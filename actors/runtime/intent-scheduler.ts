@@ -17,6 +17,22 @@ export interface TargetLimits {
   readonly concurrency: number;
   /** Calls started per second (the target's rate budget); unlimited when omitted. */
   readonly perSecond?: number;
+  /**
+   * The account's budget, shared with every other process: taken from instead of a bucket of this
+   * process's own, so that any number of workers together spend `perSecond` at most.
+   */
+  readonly budget?: RequestBudget;
+}
+
+/** A request budget shared by processes (adapters/jetstream/kv-budget.ts). */
+export interface RequestBudget {
+  readonly perSecond: number;
+  /** Resolves once one request may start. */
+  take(): Promise<void>;
+  /** Requests per second still unspent in the current window, across every process. */
+  spare(): Promise<number>;
+  /** Lets a waiting `take` return. */
+  close(): void;
 }
 
 /** What the scheduler tells an executor about one call. */
@@ -343,25 +359,42 @@ export class Gate {
   async whenIdle(): Promise<void> {
     const { concurrency, perSecond } = this.limits;
     const spareSlots = Math.max(1, Math.floor(concurrency / 4));
+    const budget = this.limits.budget;
     const spareTokens = perSecond === undefined ? 0 : Math.max(1, perSecond / 5);
     while (!this.closed) {
       this.refill();
       const room =
         this.slots.pendingCount === 0 &&
         this.slots.activeCount <= concurrency - spareSlots &&
-        this.tokens >= spareTokens;
+        // Shared: what every process left of the current window, as a rate.
+        (budget
+          ? (await budget.spare().catch(() => 0)) >= budget.perSecond / 5
+          : this.tokens >= spareTokens);
       if (room) return;
-      await new Promise((r) => setTimeout(r, IDLE_POLL_MS));
+      // A shared budget is read from KV: less often.
+      await new Promise((r) => setTimeout(r, budget ? IDLE_POLL_MS * 5 : IDLE_POLL_MS));
     }
   }
 
   /** Lets every waiting call through at once; they then see the scheduler stopped. */
   close(): void {
     this.closed = true;
+    this.limits.budget?.close();
     this.slots.concurrency = Infinity;
   }
 
   private async takeToken(): Promise<void> {
+    const budget = this.limits.budget;
+    if (budget) {
+      // NATS away: the call waits with the rest, as its outcome could not be recorded anyway.
+      while (!this.closed)
+        try {
+          return await budget.take();
+        } catch {
+          await new Promise((r) => setTimeout(r, IDLE_POLL_MS * 5));
+        }
+      return;
+    }
     const rate = this.limits.perSecond;
     if (rate === undefined) return;
     while (!this.closed) {

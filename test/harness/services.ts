@@ -130,7 +130,8 @@ export async function createTestDatabase(adminUrl?: string): Promise<TestDatabas
  * `RTWS_RESTART_PROPERTY_RUNS` (interleavings the two-way property through crashes tries); and for
  * the imports `RTWS_IMPORT_CUSTOMERS` (Stripe customers the scale import walks), `RTWS_IMPORT_MATCHED`
  * (of those, the ones the catalogue already has), `RTWS_RESUME_CUSTOMERS` (the import killed
- * mid-walk) and `RTWS_LIVE_IMPORT_CUSTOMERS` (the import that live edits race).
+ * mid-walk) and `RTWS_LIVE_IMPORT_CUSTOMERS` (the import that live edits race); and
+ * `RTWS_BUDGET_SECONDS` (how long processes share one Stripe budget).
  */
 export function testSize(
   name:
@@ -143,7 +144,8 @@ export function testSize(
     | 'RTWS_IMPORT_MATCHED'
     | 'RTWS_RESUME_CUSTOMERS'
     | 'RTWS_LIVE_IMPORT_CUSTOMERS'
-    | 'RTWS_RECONCILE_CUSTOMERS',
+    | 'RTWS_RECONCILE_CUSTOMERS'
+    | 'RTWS_BUDGET_SECONDS',
   fallback: number,
 ): number {
   const raw = process.env[name];

@@ -3,6 +3,7 @@
 import type { Connection } from 'jsforce';
 import type { Config } from '../../../core/config.ts';
 import type { CustomerExecutor } from '../../../actors/customer/kind.ts';
+import type { RequestBudget } from '../../../actors/runtime/intent-scheduler.ts';
 import type { StripeIntent, SalesforceIntent, TargetName } from '../../../actors/customer/index.ts';
 import { stripeClient } from '../../../adapters/stripe/client.ts';
 import { executeStripeIntent } from '../../../adapters/stripe/executor.ts';
@@ -30,6 +31,8 @@ export interface ExecutorSettings {
     rate?: number | undefined;
     /** Calls in flight at once; default 8. */
     concurrency?: number | undefined;
+    /** The account's budget shared with other processes; unset: this process's own. */
+    budget?: RequestBudget | undefined;
     /** Match before create (RTWS_MATCH_BY, RTWS_MATCH_MERGE); unset: creates are sent as they are. */
     match?: { by: 'email' | 'none'; merge: 'stripe' | 'catalogue' } | undefined;
   };
@@ -46,13 +49,16 @@ export interface ExecutorSettings {
 export function buildExecutors(
   config: Config,
   sql: Sql,
+  stripeBudget?: RequestBudget,
 ): Partial<Record<TargetName, CustomerExecutor>> {
   const { secretKey } = config.stripe;
   const { loginUrl, clientId, clientSecret } = config.salesforce;
   return targetExecutors({
     sql,
     callTimeoutMs: config.worker.callTimeoutMs,
-    ...(secretKey ? { stripe: { ...config.stripe, secretKey, match: config.match } } : {}),
+    ...(secretKey
+      ? { stripe: { ...config.stripe, secretKey, match: config.match, budget: stripeBudget } }
+      : {}),
     ...(loginUrl && clientId && clientSecret
       ? { salesforce: { ...config.salesforce, loginUrl, clientId, clientSecret } }
       : {}),
@@ -74,7 +80,11 @@ export function targetExecutors(
         })
       : undefined;
     out.stripe = {
-      limits: { concurrency: s.stripe.concurrency ?? 8, perSecond },
+      limits: {
+        concurrency: s.stripe.concurrency ?? 8,
+        perSecond,
+        ...(s.stripe.budget ? { budget: s.stripe.budget } : {}),
+      },
       execute: (_customerId, intent, call) =>
         executeStripeIntent(stripe, intent as StripeIntent, Date.now, call, match),
     };

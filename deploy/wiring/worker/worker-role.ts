@@ -27,6 +27,8 @@ import type { Bindings } from '../binding/check-bindings.ts';
 import { catchUpFrom, startInbound } from '../inbound/start-inbound.ts';
 import type { StripeCatchUp } from '../inbound/stripe-catch-up.ts';
 import { invoiceWorkerOptions } from '../invoices/invoice-wiring.ts';
+import { openSharedBudget } from '../../../adapters/jetstream/kv-budget.ts';
+import { defaultStripeRate } from '../../../adapters/stripe/rate-limits.ts';
 import { buildExecutors } from './executors.ts';
 import type { WorkerMetrics } from './metrics.ts';
 import { startWorker, type Worker } from './start-worker.ts';
@@ -116,6 +118,15 @@ async function startCustomerWorker(
 ): Promise<Worker> {
   const { sql, metrics } = d;
   const { secretKey, apiBase } = config.stripe;
+  // One budget for the account, however many workers run: each takes its calls from it.
+  const stripeBudget = secretKey
+    ? await openSharedBudget(d.nats, {
+        bucket: d.names.bucket('BUDGETS'),
+        key: 'stripe',
+        perSecond: config.stripe.rate ?? defaultStripeRate(secretKey),
+        replicas: config.replicas,
+      })
+    : undefined;
   const worker = await startWorker({
     ...(catchUp ? { beforeResume: () => catchUp.run() } : {}),
     stripeBinding: d.bindings.stripeAccount,
@@ -144,7 +155,7 @@ async function startCustomerWorker(
       },
     }),
     onExecuted: (target, outcome, ms) => metrics.executed(target, outcome, ms),
-    executors: buildExecutors(config, sql),
+    executors: buildExecutors(config, sql, stripeBudget),
     invoices: invoiceWorkerOptions(
       sql,
       secretKey ? { secretKey, apiBase, timeoutMs: config.worker.callTimeoutMs } : undefined,

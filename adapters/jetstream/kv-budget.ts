@@ -1,0 +1,134 @@
+// One request budget for an external account, shared by every rtws process through a KV entry.
+// Time is cut into short windows (250 ms); each window allows its share of the per-second rate,
+// and a process reserves a few requests of the current window at a time with a CAS write, then
+// spends them locally. A reservation is only good in its window, so no stretch of time sees more
+// than the rate, give or take one window (about 2.5% over any 10 s). Requests a process reserved
+// and did not spend are lost with their window: reservations are kept small for that reason.
+//
+// Clocks: a process takes the entry's window when it is ahead of its own, so a process whose
+// clock lags cannot reopen a window the others have closed.
+import { StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { RequestBudget } from '../../actors/runtime/intent-scheduler.ts';
+import { isWrongLastSequence } from './kv-errors.ts';
+import { ensureBucketReplicas, type ReplicaOptions } from './replicas.ts';
+
+export const BUDGET_WINDOW_MS = 250;
+
+export interface SharedBudgetOptions extends ReplicaOptions {
+  readonly bucket: string;
+  /** The budget's key: one per external account (`stripe`). */
+  readonly key: string;
+  readonly perSecond: number;
+  readonly now?: () => number;
+}
+
+interface Window {
+  /** The window's number: ms since the epoch / BUDGET_WINDOW_MS. */
+  w: number;
+  /** Requests reserved in it, by every process. */
+  n: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export async function openSharedBudget(
+  nc: NatsConnection,
+  o: SharedBudgetOptions,
+): Promise<RequestBudget> {
+  const js = jetstream(nc, { timeout: 2_000 });
+  const kv = await new Kvm(js).create(o.bucket, {
+    history: 1,
+    // Only the current window matters: an idle budget's entry goes away by itself.
+    ttl: 60_000,
+    storage: StorageType.Memory,
+    replicas: o.replicas ?? 1,
+  });
+  await ensureBucketReplicas(kv, await jetstreamManager(nc, { timeout: 2_000 }), o);
+  return sharedBudget(kv, o);
+}
+
+/** The requests window `w` allows: the rate spread over the windows, fractions carried over. */
+export function windowCap(w: number, perSecond: number): number {
+  const per = (perSecond * BUDGET_WINDOW_MS) / 1000;
+  return Math.floor((w + 1) * per) - Math.floor(w * per);
+}
+
+export function sharedBudget(kv: KV, o: SharedBudgetOptions): RequestBudget {
+  const now = o.now ?? Date.now;
+  const chunk = Math.max(1, Math.ceil((o.perSecond * BUDGET_WINDOW_MS) / 1000 / 3));
+  let held = { w: -1, n: 0 };
+  let closed = false;
+
+  async function read(): Promise<{ window: Window; revision: number } | null> {
+    const e = await kv.get(o.key);
+    if (!e || e.operation !== 'PUT' || e.value.length === 0) return null;
+    return { window: JSON.parse(decoder.decode(e.value)) as Window, revision: e.revision };
+  }
+
+  /** Reserves up to `chunk` requests of the current window; 0 when the window is spent. */
+  async function reserve(): Promise<{ w: number; got: number }> {
+    for (;;) {
+      const mine = Math.floor(now() / BUDGET_WINDOW_MS);
+      const seen = await read();
+      const w = Math.max(mine, seen?.window.w ?? mine);
+      const used = seen && seen.window.w === w ? seen.window.n : 0;
+      const got = Math.min(chunk, windowCap(w, o.perSecond) - used);
+      if (got <= 0) return { w, got: 0 };
+      const next = encoder.encode(JSON.stringify({ w, n: used + got } satisfies Window));
+      try {
+        if (seen) await kv.update(o.key, next, seen.revision);
+        else await kv.create(o.key, next);
+        return { w, got };
+      } catch (err) {
+        // Another process wrote first: read again. `create` meets an entry just made the same way.
+        if (isWrongLastSequence(err) || (err as Error).message?.includes('wrong last sequence'))
+          continue;
+        throw err;
+      }
+    }
+  }
+
+  /** One request, from what this process holds or a new reservation. */
+  async function takeOne(): Promise<void> {
+    while (!closed) {
+      const mine = Math.floor(now() / BUDGET_WINDOW_MS);
+      if (held.w >= mine && held.n > 0) {
+        held.n--;
+        return;
+      }
+      const { w, got } = await reserve();
+      if (got > 0) {
+        held = { w, n: got - 1 };
+        return;
+      }
+      // Spent: wait for the next window.
+      const nextAt = (w + 1) * BUDGET_WINDOW_MS;
+      await new Promise((r) => setTimeout(r, Math.max(1, nextAt - now())));
+    }
+  }
+
+  // One taker at a time in this process: a reservation is shared out before the next is made.
+  let queue: Promise<void> = Promise.resolve();
+  return {
+    perSecond: o.perSecond,
+    take() {
+      const turn = queue.then(takeOne);
+      queue = turn.catch(() => {});
+      return turn;
+    },
+    async spare() {
+      const mine = Math.floor(now() / BUDGET_WINDOW_MS);
+      const seen = await read();
+      const w = Math.max(mine, seen?.window.w ?? mine);
+      const used = seen && seen.window.w === w ? seen.window.n : 0;
+      // Per second, as the local budget counts it.
+      return ((windowCap(w, o.perSecond) - used) * 1000) / BUDGET_WINDOW_MS;
+    },
+    close() {
+      closed = true;
+    },
+  };
+}

@@ -1,0 +1,76 @@
+// One Stripe budget for every process. Three budgets on three NATS connections (as three workers
+// hold them) take requests as fast as they can from one shared 25-a-second budget: no 10-second
+// window sees more than 27.5 a second, and the budget is not starved either. Then three whole
+// worker processes' worth of rtws (three workers, each with its own connection and scheduler)
+// sync a burst through the Stripe emulator, whose request log is held to the same bound.
+// RTWS_BUDGET_SECONDS sets how long the first part runs (default 12).
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { connectNats } from '../../adapters/jetstream/connect.ts';
+import { openSharedBudget, windowCap } from '../../adapters/jetstream/kv-budget.ts';
+import type { RequestBudget } from '../../actors/runtime/intent-scheduler.ts';
+import { testSize } from '../harness/services.ts';
+import { testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
+import { busiest } from '../harness/windows.ts';
+
+const RATE = 25;
+const test = suite<{ t: TestEnvironment }>('a Stripe budget shared by processes');
+test.before(async (ctx) => {
+  ctx.t = await testEnvironment();
+});
+test.after(async (ctx) => {
+  await ctx.t?.cleanup();
+});
+
+test('windows share the rate exactly, fractions carried', () => {
+  let sum = 0;
+  for (let w = 0; w < 40; w++) sum += windowCap(w, RATE);
+  assert.is(sum, RATE * 10, 'forty 250 ms windows make ten seconds of the rate');
+});
+
+test('three processes never spend more than the budget together', async ({ t }) => {
+  const seconds = testSize('RTWS_BUDGET_SECONDS', 12);
+  const connections = await Promise.all(
+    [1, 2, 3].map((i) => connectNats({ servers: [t.natsUrl], name: `budget-${i}` })),
+  );
+  const budgets: RequestBudget[] = [];
+  try {
+    for (const nc of connections)
+      budgets.push(
+        await openSharedBudget(nc, {
+          bucket: t.names.bucket('BUDGETS'),
+          key: 'stripe',
+          perSecond: RATE,
+        }),
+      );
+    const times: number[] = [];
+    const perProcess = [0, 0, 0];
+    const until = Date.now() + seconds * 1000;
+    await Promise.all(
+      budgets.map(async (b, i) => {
+        while (Date.now() < until) {
+          await b.take();
+          if (Date.now() >= until) break;
+          times.push(Date.now());
+          perProcess[i]!++;
+        }
+      }),
+    );
+    times.sort((a, b) => a - b);
+    const most = busiest(times, 10_000);
+    assert.ok(most <= RATE * 10 * 1.1, `${most} requests in the busiest 10 s (at most 275)`);
+    assert.ok(
+      times.length >= RATE * seconds * 0.8,
+      `${times.length} requests in ${seconds} s: the budget is used, not starved`,
+    );
+    assert.ok(
+      perProcess.every((n) => n > 0),
+      `each process had its turn: ${perProcess.join(', ')}`,
+    );
+  } finally {
+    for (const b of budgets) b.close();
+    await Promise.all(connections.map((nc) => nc.close()));
+  }
+});
+
+test.run();
