@@ -16,6 +16,7 @@ import {
   type ReconciliationRoutesOptions,
 } from './routes/reconciliations.ts';
 import { stripeWebhookRoutes, type StripeWebhookOptions } from './routes/webhooks.ts';
+import { workerRoutes, type WorkerRoutesOptions } from './routes/workers.ts';
 
 export interface AppOptions {
   sql: Sql;
@@ -31,6 +32,8 @@ export interface AppOptions {
   backfills?: Omit<BackfillRoutesOptions, 'sql'>;
   /** Absent: /reconciliations is not served. */
   reconciliations?: Omit<ReconciliationRoutesOptions, 'sql'>;
+  /** The lease bucket's view of the workers; absent: /workers is not served. */
+  workers?: WorkerRoutesOptions;
   /** Absent when no webhook secret is configured: the route is then not served. */
   stripeWebhooks?: Omit<StripeWebhookOptions, 'registry'>;
 }
@@ -54,6 +57,7 @@ export const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
     await fastify.register(backfillRoutes, { ...options.backfills, sql: options.sql });
   if (options.reconciliations)
     await fastify.register(reconciliationRoutes, { ...options.reconciliations, sql: options.sql });
+  if (options.workers) await fastify.register(workerRoutes, options.workers);
   await fastify.register(syncRoutes, {
     sql: options.sql,
     targets: options.syncTargets ?? (async () => undefined),

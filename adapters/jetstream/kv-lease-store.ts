@@ -21,8 +21,11 @@ export interface LeaseStoreOptions extends ReplicaOptions {
   readonly ttlMs: number;
 }
 
-const leaseKey = (p: number) => `p.${partitionToken(p)}`;
-const presenceKey = (workerId: string) => `w.${workerId}`;
+/** Keys under `p.` are partition leases, under `w.` worker presence (lease-status.ts reads both). */
+export const LEASE_PREFIX = 'p.';
+export const PRESENCE_PREFIX = 'w.';
+const leaseKey = (p: number) => `${LEASE_PREFIX}${partitionToken(p)}`;
+const presenceKey = (workerId: string) => `${PRESENCE_PREFIX}${workerId}`;
 const encoder = new TextEncoder();
 
 export async function openLeaseStore(
@@ -58,10 +61,9 @@ function kvLeaseStore(kv: KV, jsm: JetStreamManager, bucket: string, ttlMs: numb
       await jsm.streams.purge(stream, { filter: `${subjectPrefix}${presenceKey(workerId)}` });
     },
     async liveWorkers() {
-      const info = await jsm.streams.info(stream, { subjects_filter: `${subjectPrefix}w.>` });
-      return Object.keys(info.state.subjects ?? {}).map((s) =>
-        s.slice(`${subjectPrefix}w.`.length),
-      );
+      const presence = `${subjectPrefix}${PRESENCE_PREFIX}`;
+      const info = await jsm.streams.info(stream, { subjects_filter: `${presence}>` });
+      return Object.keys(info.state.subjects ?? {}).map((s) => s.slice(presence.length));
     },
     async holders(partitions) {
       const entries = await Promise.all(

@@ -4,6 +4,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Names } from '../../core/subjects.ts';
+import { LEASE_PREFIX } from './kv-lease-store.ts';
 
 /** Workers holding partition leases now; none when no worker ever ran. */
 export async function leaseHolders(nats: NatsConnection, names: Names): Promise<string[]> {
@@ -14,7 +15,7 @@ export async function leaseHolders(nats: NatsConnection, names: Names): Promise<
     return [];
   }
   const holders = new Set<string>();
-  for await (const key of await kv.keys('p.*')) {
+  for await (const key of await kv.keys(`${LEASE_PREFIX}*`)) {
     const entry = await kv.get(key);
     if (entry?.operation === 'PUT') holders.add(entry.json<{ holder: string }>().holder);
   }

@@ -70,7 +70,8 @@ export async function ensureStreams(
   }
 }
 
-function isStreamNotFound(err: unknown): boolean {
+/** JetStream's answer for a stream that does not exist, whichever call gave it. */
+export function isStreamNotFound(err: unknown): boolean {
   const e = err as { name?: string; code?: number; api_error?: { err_code?: number } };
   return (
     e.name === 'StreamNotFoundError' ||

@@ -1,5 +1,6 @@
 // The api role: the HTTP API over the catalogue, with the views the other roles offer it (the
-// actors' sync state, the DLQ, backfills, the metrics) and, with webhook secrets, Stripe's webhooks.
+// actors' sync state, the DLQ, the workers' leases, backfills, the metrics) and, with webhook secrets,
+// Stripe's webhooks.
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Config } from '../../../core/config.ts';
@@ -10,6 +11,7 @@ import type { CustomerMachine, TargetName } from '../../../actors/customer/index
 import { buildServer } from '../../../adapters/http/server.ts';
 import type { DeadLetterQueue } from '../../../adapters/jetstream/dlq.ts';
 import { inboundPublisher } from '../../../adapters/jetstream/inbound.ts';
+import { readLeaseStatus } from '../../../adapters/jetstream/lease-status.ts';
 import { latestBackfills, progressOf } from '../../../adapters/postgres/backfills.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import type { Migration } from '../../../adapters/postgres/migrate.ts';
@@ -68,6 +70,7 @@ export async function startApi(config: Config, d: ApiDeps): Promise<Api> {
       ...(stripeHealth ? { stripeHealth } : {}),
     }),
     dlq: async () => dlq,
+    workers: { partitions: names.partitions, status: () => readLeaseStatus(nats, names) },
     resync: { resync: (id) => d.resync.customer(id), targets },
     backfills: {
       canImport: d.sources.stripe !== undefined,
