@@ -160,7 +160,7 @@ export const CONFIG_SCHEMA = Type.Object({
     rate: variable(Int(1, 10_000), {
       name: 'RTWS_STRIPE_RATE',
       shownDefault: '20 with a test key, 80 with a live key',
-      doc: "Stripe calls (customers and invoices together) started per second. Stripe allows 25 and 100 by default; raise it only where Stripe raised the account's limit. A 429 slows rtws down either way.",
+      doc: "Stripe calls (customers and invoices together) started per second, by all workers together. Stripe allows 25 and 100 by default; raise it only where Stripe raised the account's limit. A 429 slows rtws down either way.",
     }),
     concurrency: variable(Int(1, 1_000), {
       name: 'RTWS_STRIPE_CONCURRENCY',
