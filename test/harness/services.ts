@@ -1,8 +1,8 @@
 // Finds the Postgres and NATS servers the tests share: the env URLs first, then the services on
 // their default local ports, then (where a Docker engine exists) testcontainers. This is the only
 // test code that reads process.env to find services.
+import { answers } from '../../deploy/private/address.ts';
 import { randomBytes } from 'node:crypto';
-import { connect as tcpConnect } from 'node:net';
 import postgres from 'postgres';
 
 type Testcontainers = typeof import('testcontainers'); // eslint-disable-line @typescript-eslint/consistent-type-imports -- loaded only where Docker is the route
@@ -39,17 +39,9 @@ async function locateNats(): Promise<string> {
   return startContainer('nats');
 }
 
+/** Whether a TCP connection to host:port opens within the timeout. */
 export function reachable(host: string, port: number, timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = tcpConnect({ host, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
+  return answers({ host, port }, timeoutMs);
 }
 
 async function startContainer(kind: 'postgres' | 'nats'): Promise<string> {
