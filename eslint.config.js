@@ -24,7 +24,7 @@ const ioLibraries = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.rtws-data/**'] },
+  { ignores: ['node_modules/**', '.rtws-data/**', 'dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -34,12 +34,12 @@ export const CONFIG_SCHEMA = Type.Object({
   host: variable(Type.String({ minLength: 1 }), {
     name: 'HOST',
     default: '127.0.0.1',
-    doc: 'Address the HTTP API listens on.',
+    doc: 'Address the HTTP API listens on (a process without the api role serves `/healthz` and `/readyz` alone there).',
   }),
   port: variable(Int(0, 65535), {
     name: 'PORT',
     default: '8080',
-    doc: 'HTTP port (0 picks a free one).',
+    doc: 'HTTP port (0 picks a free one). Every process listens, whatever its roles: give each process on one machine its own.',
   }),
   /** Unset: one is generated and shown in the banner. */
   apiToken: variable(Type.String({ minLength: 16 }), {

@@ -17,6 +17,7 @@ export function banner(
     `  namespace:   ${config.namespace || '(none)'}`,
   ];
   if (rtws.url) lines.push(`  API:         ${rtws.url}`);
+  if (rtws.probeUrl) lines.push(`  probes:      ${rtws.probeUrl}/healthz, /readyz`);
   if (rtws.generatedToken)
     lines.push(`  API token:   ${rtws.apiToken}   (generated; set RTWS_API_TOKEN to choose one)`);
   if (servers.length) lines.push('', ...privateServerLines(servers));

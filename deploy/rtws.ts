@@ -24,6 +24,7 @@ import {
 } from '../adapters/postgres/outbox/publisher.ts';
 import { stripeClient } from '../adapters/stripe/client.ts';
 import { startApi } from './wiring/api/start-api.ts';
+import { startProbes } from './wiring/api/start-probes.ts';
 import { backfillPacing, backfillSources } from './wiring/backfill/backfill-sources.ts';
 import { resyncer } from './wiring/backfill/resync.ts';
 import { checkBindings } from './wiring/binding/check-bindings.ts';
@@ -33,6 +34,8 @@ import { startWorkerRole } from './wiring/worker/worker-role.ts';
 export interface Rtws {
   /** The API's base URL, when this process runs the api role. */
   readonly url: string | undefined;
+  /** Without the api role: where this process answers /healthz and /readyz. */
+  readonly probeUrl: string | undefined;
   readonly apiToken: string;
   /** True when the token was generated here (the banner is the one place it is shown). */
   readonly generatedToken: boolean;
@@ -88,9 +91,11 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
         worker,
       })
     : undefined;
+  const probes = api ? undefined : await startProbes(config, { sql, nats, migrations, worker });
 
   return {
     url: api?.url,
+    probeUrl: probes?.url,
     apiToken,
     generatedToken: config.apiToken === undefined,
     sql,
@@ -99,6 +104,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
     async close() {
       // Stop accepting first, so in-flight requests finish before their dependencies go.
       await api?.close();
+      await probes?.close();
       // Before the worker, so that a page in progress is saved first.
       await worker?.backfills.stop();
       bindings.stop();

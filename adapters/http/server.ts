@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { app, type AppOptions } from './app.ts';
 import { errorHandler, problem, sendProblem } from './problem.ts';
+import { healthRoutes, type HealthRoutesOptions } from './routes/health.ts';
 import { validatorCompiler } from './validation.ts';
 
 export interface ServerOptions extends AppOptions {
@@ -12,10 +13,30 @@ export interface ServerOptions extends AppOptions {
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const { bodyLimit, logLevel, ...appOptions } = options;
+  const fastify = base({ bodyLimit, logLevel });
+  await fastify.register(app, appOptions);
+  return fastify;
+}
+
+export interface ProbeServerOptions extends HealthRoutesOptions {
+  logLevel: string;
+}
+
+/**
+ * The server of a process without the api role: `/healthz` and `/readyz` alone, so that an
+ * orchestrator can probe a worker as it probes the API. Nothing there needs the API token.
+ */
+export async function buildProbeServer(options: ProbeServerOptions): Promise<FastifyInstance> {
+  const fastify = base({ bodyLimit: 1024, logLevel: options.logLevel });
+  await fastify.register(healthRoutes, { readiness: options.readiness });
+  return fastify;
+}
+
+function base(options: { bodyLimit: number; logLevel: string }) {
   const fastify = Fastify({
-    bodyLimit,
+    bodyLimit: options.bodyLimit,
     logger: {
-      level: logLevel,
+      level: options.logLevel,
       // Tokens and signatures never reach a log.
       redact: ['req.headers.authorization', 'req.headers["stripe-signature"]'],
     },
@@ -27,6 +48,5 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   fastify.setNotFoundHandler((request, reply) =>
     sendProblem(reply, problem(404, `no route for ${request.method} ${request.url.split('?')[0]}`)),
   );
-  await fastify.register(app, appOptions);
   return fastify;
 }

@@ -42,8 +42,10 @@ export async function ensureDatabase(url: string): Promise<void> {
     const [row] = await sql`SELECT 1 AS found FROM pg_database WHERE datname = ${name}`;
     if (row) return;
     await sql.unsafe(`CREATE DATABASE ${quoteIdent(name)}`).catch((err: unknown) => {
-      // Another process created it first.
-      if ((err as { code?: string }).code !== '42P04') throw err;
+      // Another process created it first: 42P04 once it has committed, 23505 (pg_database's
+      // unique name index) when both creates ran at once, as processes started together do.
+      const code = (err as { code?: string }).code;
+      if (code !== '42P04' && code !== '23505') throw err;
     });
   } finally {
     await sql.end();

@@ -38,8 +38,11 @@ export interface KeptServer {
   stop(): Promise<void>;
 }
 
-const KEEPER = fileURLToPath(new URL('./keeper.ts', import.meta.url));
-const TSX = import.meta.resolve('tsx');
+// From source the keeper is TypeScript, run through tsx; built (deploy/tsconfig.build.json) it is
+// JavaScript beside this file and runs on node alone, as the rest of the build does.
+const BUILT = import.meta.url.endsWith('.js');
+const KEEPER = fileURLToPath(new URL(BUILT ? './keeper.js' : './keeper.ts', import.meta.url));
+const LOADER = BUILT ? [] : ['--import', import.meta.resolve('tsx')];
 
 export function startKept(
   spec: Omit<KeeperSpec, 'owner'>,
@@ -51,7 +54,7 @@ export function startKept(
   let child: ChildProcess;
   try {
     const full: KeeperSpec = { ...spec, owner: process.pid };
-    child = spawn(process.execPath, ['--import', TSX, KEEPER, JSON.stringify(full)], {
+    child = spawn(process.execPath, [...LOADER, KEEPER, JSON.stringify(full)], {
       detached: true,
       stdio: ['pipe', log, log],
       env: options.env,

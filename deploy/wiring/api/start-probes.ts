@@ -1,0 +1,33 @@
+// A process without the api role (a worker, a publisher) still answers its orchestrator: /healthz
+// and /readyz on HOST:PORT, with the same checks as the API's, and nothing else. A container
+// health check, a Kubernetes probe and a PodDisruptionBudget all need an answer from every process.
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Config } from '../../../core/config.ts';
+import { buildProbeServer } from '../../../adapters/http/server.ts';
+import type { Sql } from '../../../adapters/postgres/connect.ts';
+import type { Migration } from '../../../adapters/postgres/migrate.ts';
+import type { WorkerRole } from '../worker/worker-role.ts';
+import { readiness } from './readiness.ts';
+import type { Api } from './start-api.ts';
+
+export interface ProbeDeps {
+  readonly sql: Sql;
+  readonly nats: NatsConnection;
+  readonly migrations: Migration[];
+  readonly worker: WorkerRole | undefined;
+}
+
+export async function startProbes(config: Config, d: ProbeDeps): Promise<Api> {
+  const { worker } = d;
+  const server = await buildProbeServer({
+    logLevel: config.logLevel,
+    readiness: readiness({
+      sql: d.sql,
+      nats: d.nats,
+      migrations: d.migrations,
+      ...(worker ? { workerStats: () => worker.worker.stats } : {}),
+    }),
+  });
+  const url = await server.listen({ host: config.host, port: config.port });
+  return { url, close: () => server.close() };
+}

@@ -1,0 +1,58 @@
+// A process without the api role answers /healthz and /readyz, with no token, and nothing else.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { buildProbeServer } from '../../adapters/http/server.ts';
+import type { Readiness } from '../../adapters/http/routes/health.ts';
+
+async function probeServer(readiness: Readiness) {
+  return buildProbeServer({ logLevel: 'silent', readiness: async () => readiness });
+}
+
+const worker = { worker_id: 'worker-1', partitions_held: [0, 3], partitions_taking_back: [] };
+
+test('a ready worker says so, with its partitions, and needs no token', async () => {
+  const app = await probeServer({ postgres: true, nats: true, migrations: true, worker });
+  try {
+    const live = await app.inject({ method: 'GET', url: '/healthz' });
+    assert.is(live.statusCode, 200);
+    assert.equal(live.json(), { status: 'ok' });
+    const ready = await app.inject({ method: 'GET', url: '/readyz' });
+    assert.is(ready.statusCode, 200);
+    assert.equal(ready.json(), {
+      status: 'ready',
+      checks: { postgres: true, nats: true, migrations: true },
+      worker,
+    });
+  } finally {
+    await app.close();
+  }
+});
+
+test('a worker that has lost NATS is alive but not ready', async () => {
+  const app = await probeServer({ postgres: true, nats: false, migrations: true, worker });
+  try {
+    assert.is((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+    const ready = await app.inject({ method: 'GET', url: '/readyz' });
+    assert.is(ready.statusCode, 503);
+    assert.is(ready.json<{ status: string }>().status, 'not ready');
+  } finally {
+    await app.close();
+  }
+});
+
+test('the probe server serves none of the API', async () => {
+  const app = await probeServer({ postgres: true, nats: true, migrations: true });
+  try {
+    for (const url of ['/customers', '/metrics', '/sync', '/dlq']) {
+      const res = await app.inject({ method: 'GET', url, headers: { authorization: 'Bearer x' } });
+      assert.is(res.statusCode, 404, url);
+      assert.is(res.headers['content-type'], 'application/problem+json; charset=utf-8');
+    }
+    const webhook = await app.inject({ method: 'POST', url: '/webhooks/stripe', payload: '{}' });
+    assert.is(webhook.statusCode, 404);
+  } finally {
+    await app.close();
+  }
+});
+
+test.run();
