@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'account_mismatch'
   | 'private_server_failed'
   | 'server_unreachable'
+  | 'newer_version'
   // The actor runtime (actors/runtime/errors.ts).
   | 'lease_lost'
   | 'snapshot_format'
@@ -111,6 +112,16 @@ interface Account {
 }
 
 const described = (a: Account) => `${a.id} (${a.livemode ? 'live' : 'test mode'})`;
+
+/**
+ * A message or a snapshot written by a newer rtws, in a format this process does not know: during
+ * a rolling upgrade. It is left for a process that can read it, never dead-lettered.
+ */
+export class NewerVersionError extends RtwsError {
+  constructor(what: string) {
+    super('newer_version', `${what} was written by a newer rtws; this process cannot read it`);
+  }
+}
 
 /** An external account (or mode) other than the one this database is bound to. */
 export class AccountMismatchError extends RtwsError {

@@ -91,6 +91,8 @@ export const InvoiceRequested = Type.Object({
     outbox_id: Type.Integer(),
     /** When the requesting transaction wrote it (ISO 8601, from the database clock). */
     occurred_at: Type.String(),
+    /** The message format's version (`MESSAGE_SCHEMA` in core/messages.ts). */
+    schema: Type.Optional(Type.Integer({ minimum: 1 })),
   }),
 });
 export type InvoiceRequested = Static<typeof InvoiceRequested>;

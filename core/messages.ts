@@ -17,8 +17,27 @@ export const ChangeMetadata = Type.Object({
    * compared the row before and after. Absent on creations, deletions and older messages.
    */
   changed: Type.Optional(Type.Array(Type.String())),
+  /** The message format's version (`MESSAGE_SCHEMA`); absent before versions were stamped. */
+  schema: Type.Optional(Type.Integer({ minimum: 1 })),
 });
 export type ChangeMetadata = Static<typeof ChangeMetadata>;
+
+/**
+ * The version of the message format every rtws message carries in `metadata.schema`: captured
+ * changes and recorded events alike. A process reads this version and the ones before it (a
+ * message with no stamp is version 1); a message of a later version, written by a newer rtws
+ * during a rolling upgrade, is left unacked for a process that can read it. Raise it when a
+ * message changes in a way this version would misread, or gains a type it does not know.
+ */
+export const MESSAGE_SCHEMA = 1;
+
+/** Why a message is of a format newer than this process reads; undefined when it is not. */
+export function newerSchema(message: unknown): string | undefined {
+  const schema = (message as { metadata?: { schema?: unknown } } | null)?.metadata?.schema;
+  return typeof schema === 'number' && schema > MESSAGE_SCHEMA
+    ? `message format ${schema}, newer than this process's ${MESSAGE_SCHEMA}`
+    : undefined;
+}
 
 /** A captured change to a customer: the whole synced snapshot at `version`. */
 export const CustomerChanged = Type.Union([

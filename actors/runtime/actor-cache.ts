@@ -60,7 +60,8 @@ export class ActorCache<S> {
 
   /** Drops every actor `which` selects, e.g. those of a partition this worker no longer holds. */
   evictWhere(which: (id: string, snapshot: S) => boolean): void {
-    for (const [id, entry] of [...this.#entries]) if (which(id, entry.snapshot)) this.#entries.delete(id);
+    for (const [id, entry] of [...this.#entries])
+      if (which(id, entry.snapshot)) this.#entries.delete(id);
   }
 
   get size(): number {

@@ -8,7 +8,12 @@
  * A message is an event, or it is not: `skip` marks one left out on purpose (acked and logged: one
  * recorded under another account binding), the others are dead-lettered.
  */
-export type Parsed<E> = { ok: true; event: E } | { ok: false; reason: string; skip?: true };
+/**
+ * A message read: the event, or why not. `skip`: acked and left (recorded before a rebind).
+ * `newer`: written by a newer rtws, left unacked for a process that can read it.
+ */
+export type Parsed<E> =
+  { ok: true; event: E } | { ok: false; reason: string; skip?: true; newer?: true };
 
 /** The least a decision says: the snapshot to save. */
 export interface KindDecision<S> {

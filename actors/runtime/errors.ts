@@ -18,6 +18,10 @@ export class SnapshotFormatError extends RtwsError {
 /** Writers kept racing on one snapshot; the message is retried later. */
 export class SnapshotContentionError extends RtwsError {
   constructor(actorId: string, attempts: number, options?: { cause?: unknown }) {
-    super('snapshot_contention', `snapshot of ${actorId} changed under ${attempts} attempts`, options);
+    super(
+      'snapshot_contention',
+      `snapshot of ${actorId} changed under ${attempts} attempts`,
+      options,
+    );
   }
 }

@@ -269,9 +269,11 @@ export class LeaseKeeper {
       } catch (err) {
         if (!isInfrastructureFault(err)) throw err;
         // What did start (one kind's consumer, say) stops before the next try starts it again.
-        await this.#o.onStopped(p, 'released').catch((stopErr: unknown) =>
-          this.#o.log.warn({ err: stopErr, partition: p }, 'partition could not stop cleanly'),
-        );
+        await this.#o
+          .onStopped(p, 'released')
+          .catch((stopErr: unknown) =>
+            this.#o.log.warn({ err: stopErr, partition: p }, 'partition could not stop cleanly'),
+          );
         if (attempt === 1 || attempt % 10 === 0)
           this.#o.log.warn(
             { err, partition: p, attempt },

@@ -99,7 +99,8 @@ export class LeaseBook {
   readonly #marginMs: number;
 
   constructor(options: { ttlMs: number; marginMs: number }) {
-    if (options.marginMs >= options.ttlMs) throw new RangeError('the margin must be shorter than the lease');
+    if (options.marginMs >= options.ttlMs)
+      throw new RangeError('the margin must be shorter than the lease');
     this.#ttlMs = options.ttlMs;
     this.#marginMs = options.marginMs;
   }

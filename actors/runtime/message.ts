@@ -1,5 +1,6 @@
 // The bytes of a message on an actor's subject, as the event its kind reads from them. The live
 // consumer and the rebuild both go through the kind's `check`, so both accept the same messages.
+import { newerSchema } from '../../core/messages.ts';
 import type { ActorKind, KindDecision, Parsed } from './actor-kind.ts';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -16,6 +17,8 @@ export function parseMessage<S, E, D extends KindDecision<S>>(
   } catch (err) {
     return { ok: false, reason: `not JSON: ${(err as Error).message}` };
   }
+  const newer = newerSchema(message);
+  if (newer) return { ok: false, newer: true, reason: newer };
   return kind.check(message, actorId, at);
 }
 

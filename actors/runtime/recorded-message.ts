@@ -5,6 +5,8 @@
 // (which actor, which Stripe account) and not kept. Written once here, so both directions stay one
 // shape for every kind.
 
+import { MESSAGE_SCHEMA } from '../../core/messages.ts';
+
 /** A recorded event as a message; `metadata` names the actor (and, per kind, more). */
 export interface RecordedMessage<T extends string, M> {
   type: T;
@@ -19,11 +21,16 @@ export interface RecordedEventShape {
   at: number;
 }
 
+/** Stamped with the message format's version (`MESSAGE_SCHEMA`). */
 export function toRecordedMessage<E extends RecordedEventShape, M>(
   event: E,
   metadata: M,
-): RecordedMessage<E['type'], M> {
-  return { type: event.type, data: { ...event.data }, metadata };
+): RecordedMessage<E['type'], M & { schema: number }> {
+  return {
+    type: event.type,
+    data: { ...event.data },
+    metadata: { ...metadata, schema: MESSAGE_SCHEMA },
+  };
 }
 
 /** The event a recorded message stands for, not yet checked against the kind's schema. */

@@ -6,6 +6,7 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import type { Logger } from '../../core/ports.ts';
 import type { DeadLetterSink } from '../../core/worker-ports.ts';
+import { NewerVersionError } from '../../core/errors.ts';
 import { isInfrastructureFault } from '../../core/infrastructure.ts';
 import { backoffMs, type BackoffPolicy } from '../../core/policy/backoff.ts';
 
@@ -47,6 +48,14 @@ export const INFRASTRUCTURE_RETRY: BackoffPolicy = Object.freeze({
 });
 
 /**
+ * A failure that is not the message's: NATS or Postgres away, or a message or snapshot of a newer
+ * rtws (a rolling upgrade). It is never dead-lettered.
+ */
+export function notTheMessagesFault(err: unknown): boolean {
+  return isInfrastructureFault(err) || err instanceof NewerVersionError;
+}
+
+/**
  * Runs `work` until it succeeds or fails for a reason of its own. While it fails because NATS or
  * Postgres is unavailable, it is tried again here, with backoff, the message kept in hand: such a
  * failure never counts towards the DLQ, and the messages behind it keep their order. Once
@@ -61,12 +70,14 @@ export async function whileUnavailable<T>(
     try {
       return await work();
     } catch (err) {
-      if (!isInfrastructureFault(err) || o.stopped()) throw err;
+      if (!notTheMessagesFault(err) || o.stopped()) throw err;
       const delayMs = backoffMs(attempt, `${m.seq}`, INFRASTRUCTURE_RETRY);
       if (attempt === 1 || attempt % 20 === 0)
         o.log.warn(
           { err, seq: m.seq, subject: m.subject, attempt, delayMs },
-          'NATS or Postgres is unavailable: the message is kept and tried again until it is back',
+          err instanceof NewerVersionError
+            ? 'written by a newer rtws: the message is kept until this process is upgraded or its partition moves'
+            : 'NATS or Postgres is unavailable: the message is kept and tried again until it is back',
         );
       await holdFor(m, delayMs, o.stopped);
     }
@@ -88,11 +99,12 @@ async function holdFor(m: JsMsg, ms: number, stopped: () => boolean): Promise<vo
 
 /**
  * A failed handling: naked for a later delivery, or dead-lettered on the last one. A failure
- * because NATS or Postgres is unavailable is naked whatever the count: it is never the message's.
+ * because NATS or Postgres is unavailable, or because a newer rtws wrote what it needs, is naked
+ * whatever the count: it is never the message's.
  */
 export async function retryOrDeadLetter(r: Redelivery, m: JsMsg, err: unknown): Promise<Disposal> {
   const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  if (isInfrastructureFault(err)) {
+  if (notTheMessagesFault(err)) {
     if (m.info.deliveryCount >= serverMaxDeliver(r.maxDeliver))
       r.log.error(
         { err, source: r.source, seq: m.seq, subject: m.subject },

@@ -1,5 +1,7 @@
 // The customer kind's stored snapshots: what an earlier deployment saved in KV is still resumed,
 // upgraded; what this machine cannot resume is refused.
+import { MACHINE_VERSION } from '../../actors/customer/index.ts';
+import { NewerVersionError } from '../../core/errors.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
@@ -37,7 +39,9 @@ test('a snapshot of another machine version, another actor or no object is refus
   const id = randomUUID();
   const now = storedAfterCreate(id);
   const refused = (err: unknown) => err instanceof SnapshotFormatError;
-  assert.throws(() => kind.decode(id, { ...now, machineVersion: 3 }), refused);
+  const newer = (err: unknown) => err instanceof NewerVersionError;
+  assert.throws(() => kind.decode(id, { ...now, machineVersion: MACHINE_VERSION + 1 }), newer);
+  assert.throws(() => kind.decode(id, { ...now, machineVersion: 0 }), refused);
   assert.throws(() => kind.decode(randomUUID(), now), refused);
   assert.throws(() => kind.decode(id, 'nope'), refused);
 });

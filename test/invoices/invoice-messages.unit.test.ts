@@ -1,5 +1,6 @@
 // The invoice subject's messages: outcomes round-trip through their wire form, each retry's outcome
 // has its own dedupe id, and a malformed or foreign message is refused with a reason.
+import { MESSAGE_SCHEMA } from '../../core/messages.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -25,7 +26,11 @@ test('a recorded outcome comes back as the event it was, with the stream’s ins
     at: 1,
   };
   const wire = encodeInvoiceEvent(INVOICE, CUSTOMER, event);
-  assert.equal(wire.metadata, { invoice_id: INVOICE, customer_id: CUSTOMER });
+  assert.equal(wire.metadata, {
+    invoice_id: INVOICE,
+    customer_id: CUSTOMER,
+    schema: MESSAGE_SCHEMA,
+  });
   assert.equal(parseInvoiceMessage(bytes(wire), INVOICE, AT), {
     ok: true,
     event: { ...event, at: AT },

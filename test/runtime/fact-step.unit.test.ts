@@ -1,3 +1,4 @@
+import { NewerVersionError } from '../../core/errors.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
@@ -94,8 +95,13 @@ test('a step whose lease lapsed neither saves nor acks', async () => {
 test('a foreign snapshot is refused, not resumed', () => {
   const id = randomUUID();
   assert.throws(
-    () => decodeActor(id, { machineVersion: 999, snapshot: {} }),
+    () => decodeActor(id, { machineVersion: 0, snapshot: {} }),
     (e: unknown) => e instanceof SnapshotFormatError,
+  );
+  assert.throws(
+    () => decodeActor(id, { machineVersion: 999, snapshot: {} }),
+    (e: unknown) => e instanceof NewerVersionError,
+    'a newer machine wrote it: left for a process that can read it',
   );
   assert.throws(
     () => decodeActor(id, null),

@@ -59,7 +59,8 @@ function overlaps(records: Record[]): string[] {
   for (const a of acted) {
     for (const b of acted) {
       if (a.partition !== b.partition || a.workerId >= b.workerId) continue;
-      if (a.startedAt < b.endedAt && b.startedAt < a.endedAt) found.push(`p${a.partition}: #${a.seq} and #${b.seq}`);
+      if (a.startedAt < b.endedAt && b.startedAt < a.endedAt)
+        found.push(`p${a.partition}: #${a.seq} and #${b.seq}`);
     }
   }
   return found;
@@ -67,12 +68,20 @@ function overlaps(records: Record[]): string[] {
 
 test('two workers split the partitions; a crashed one is replaced within seconds', async (ctx) => {
   const onHandled = (r: Record) => ctx.handled.push(r);
-  const one = await startTestWorker(ctx.t, { workerId: 'worker-one', leaseTtlMs: LEASE_TTL_MS, onHandled });
+  const one = await startTestWorker(ctx.t, {
+    workerId: 'worker-one',
+    leaseTtlMs: LEASE_TTL_MS,
+    onHandled,
+  });
   ctx.workers.push(one);
   const ids = Array.from({ length: CUSTOMERS }, () => randomUUID());
   // The second worker joins while the first is busy: half the partitions change hands mid-stream.
   await publishRound(ctx, ids, 1);
-  const two = await startTestWorker(ctx.t, { workerId: 'worker-two', leaseTtlMs: LEASE_TTL_MS, onHandled });
+  const two = await startTestWorker(ctx.t, {
+    workerId: 'worker-two',
+    leaseTtlMs: LEASE_TTL_MS,
+    onHandled,
+  });
   ctx.workers.push(two);
   const partitions = ctx.t.names.partitions;
 
@@ -84,14 +93,26 @@ test('two workers split the partitions; a crashed one is replaced within seconds
   );
   assert.is(split[0].length, partitions / 2, 'worker one holds its fair share');
   assert.is(split[1].length, partitions / 2, 'worker two holds its fair share');
-  assert.equal(split[0].filter((p) => split[1].includes(p)), [], 'no partition is held twice');
+  assert.equal(
+    split[0].filter((p) => split[1].includes(p)),
+    [],
+    'no partition is held twice',
+  );
   const holders = await leaseHolders(ctx);
   for (const p of split[0]) assert.is(holders.get(p), 'worker-one', `KV names the holder of ${p}`);
   for (const p of split[1]) assert.is(holders.get(p), 'worker-two', `KV names the holder of ${p}`);
 
   await publishRound(ctx, ids, 2);
-  await eventually(() => storedActors(ctx.o.nats, ctx.t), (a) => ids.every((id) => a.get(id)?.desiredVersion === 2), 15_000, 100);
-  assert.ok(one.worker.stats.factsConsumed > 0 && two.worker.stats.factsConsumed > 0, 'both workers did work');
+  await eventually(
+    () => storedActors(ctx.o.nats, ctx.t),
+    (a) => ids.every((id) => a.get(id)?.desiredVersion === 2),
+    15_000,
+    100,
+  );
+  assert.ok(
+    one.worker.stats.factsConsumed > 0 && two.worker.stats.factsConsumed > 0,
+    'both workers did work',
+  );
 
   // A crash: the connection goes, nothing is released.
   const crashedAt = Date.now();
@@ -106,7 +127,11 @@ test('two workers split the partitions; a crashed one is replaced within seconds
   const takeoverMs = Date.now() - crashedAt;
   assert.is(all.length, partitions, 'the survivor holds every partition');
   assert.ok(takeoverMs < LEASE_TTL_MS * 2 + 1_000, `takeover took ${takeoverMs} ms`);
-  assert.is(one.worker.stats.ownedPartitions.length, 0, 'the cut-off worker stopped acting on its leases');
+  assert.is(
+    one.worker.stats.ownedPartitions.length,
+    0,
+    'the cut-off worker stopped acting on its leases',
+  );
 
   await publishRound(ctx, ids, 4);
   const actors = await eventually(
@@ -118,7 +143,9 @@ test('two workers split the partitions; a crashed one is replaced within seconds
   for (const id of ids) assert.is(actors.get(id)?.desiredVersion, 4, `${id} reached version 4`);
 
   assert.equal(overlaps(ctx.handled), [], 'no partition was processed by two workers at once');
-  const afterCrash = ctx.handled.filter((r) => r.workerId === 'worker-one' && r.outcome === 'applied' && r.endedAt > crashedAt);
+  const afterCrash = ctx.handled.filter(
+    (r) => r.workerId === 'worker-one' && r.outcome === 'applied' && r.endedAt > crashedAt,
+  );
   assert.equal(afterCrash, [], 'the cut-off worker applied nothing after the crash');
 });
 

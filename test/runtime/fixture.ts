@@ -5,7 +5,11 @@ import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { silentLogger } from '../../core/ports.ts';
 import { connectNats } from '../../adapters/jetstream/connect.ts';
-import { startWorker, type Worker, type WorkerOptions } from '../../deploy/wiring/worker/start-worker.ts';
+import {
+  startWorker,
+  type Worker,
+  type WorkerOptions,
+} from '../../deploy/wiring/worker/start-worker.ts';
 import type { TestEnvironment } from '../harness/rtws.ts';
 
 export interface TestWorker {
@@ -21,7 +25,14 @@ export async function startTestWorker(
 ): Promise<TestWorker> {
   const nats = await connectNats({ servers: [t.natsUrl], name: 'rtws-test-worker' });
   try {
-    const worker = await startWorker({ nats, names: t.names, log: silentLogger, ...t.config().worker, leaseTtlMs: 3_000, ...options });
+    const worker = await startWorker({
+      nats,
+      names: t.names,
+      log: silentLogger,
+      ...t.config().worker,
+      leaseTtlMs: 3_000,
+      ...options,
+    });
     return {
       worker,
       nats,
@@ -44,7 +55,10 @@ export interface StoredActorView {
 }
 
 /** Every actor snapshot in the namespace's KV bucket. */
-export async function storedActors(nc: NatsConnection, t: TestEnvironment): Promise<Map<string, StoredActorView>> {
+export async function storedActors(
+  nc: NatsConnection,
+  t: TestEnvironment,
+): Promise<Map<string, StoredActorView>> {
   const kv = await new Kvm(jetstream(nc)).open(t.names.bucket('ACTORS'));
   const out = new Map<string, StoredActorView>();
   const keys: string[] = [];

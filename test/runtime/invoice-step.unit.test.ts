@@ -1,6 +1,7 @@
 // The runtime's step and scheduler over the invoice actor: the same code as for customers, with the
 // invoice kind. Snapshots are saved and checked like a customer's; the scheduler runs the pending
 // intent once, under the lease of the invoice's customer.
+import { NewerVersionError } from '../../core/errors.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { silentLogger } from '../../core/ports.ts';
@@ -62,7 +63,11 @@ test('a foreign or damaged stored invoice is refused, not resumed', () => {
     snapshot: { context: Record<string, unknown> };
   };
   assert.throws(() => kind.decode('another-invoice', stored), refused);
-  assert.throws(() => kind.decode(INVOICE, { ...stored, machineVersion: 99 }), refused);
+  assert.throws(() => kind.decode(INVOICE, { ...stored, machineVersion: 0 }), refused);
+  assert.throws(
+    () => kind.decode(INVOICE, { ...stored, machineVersion: 99 }),
+    (e: unknown) => e instanceof NewerVersionError,
+  );
   const damaged = {
     ...stored,
     snapshot: { ...stored.snapshot, context: { ...stored.snapshot.context, status: 'lost' } },

@@ -26,21 +26,42 @@ test('a worker claims only free partitions, up to its share', () => {
 
 test('a worker over its share gives back the excess and claims nothing', () => {
   const owned = [0, 1, 2, 3, 4, 5, 6, 7];
-  const plan = planLeases({ partitions: 8, workerId: 'me', owned, holders: new Map(owned.map((p) => [p, 'me'])), liveWorkers: 2 });
+  const plan = planLeases({
+    partitions: 8,
+    workerId: 'me',
+    owned,
+    holders: new Map(owned.map((p) => [p, 'me'])),
+    liveWorkers: 2,
+  });
   assert.equal(plan.claim, []);
   assert.equal(plan.release.sort(), [4, 5, 6, 7]);
 });
 
 test('partitions being taken back count towards the share', () => {
-  const holders = new Map([[0, 'me'], [1, 'me'], [2, 'other']]);
-  const plan = planLeases({ partitions: 8, workerId: 'me', owned: [5], holders, reclaiming: [0, 1], liveWorkers: 2 });
+  const holders = new Map([
+    [0, 'me'],
+    [1, 'me'],
+    [2, 'other'],
+  ]);
+  const plan = planLeases({
+    partitions: 8,
+    workerId: 'me',
+    owned: [5],
+    holders,
+    reclaiming: [0, 1],
+    liveWorkers: 2,
+  });
   assert.equal(plan.release, []);
   assert.is(plan.claim.length, 1);
 });
 
 test("a previous run's calls are over by its deadline less the call slack", () => {
   assert.is(reclaimWaitMs({ ttlMs: 20_000, marginMs: 8_000, callSlackMs: 1_000 }), 11_000);
-  assert.is(reclaimWaitMs({ ttlMs: 1_000, marginMs: 400, callSlackMs: 1_000 }), 0, 'no call could start');
+  assert.is(
+    reclaimWaitMs({ ttlMs: 1_000, marginMs: 400, callSlackMs: 1_000 }),
+    0,
+    'no call could start',
+  );
 });
 
 test('whatever the view, a plan never claims a held partition nor exceeds the share', () => {
@@ -54,7 +75,8 @@ test('whatever the view, a plan never claims a held partition nor exceeds the sh
       (partitions, live, ownedRaw, heldRaw, workerId) => {
         const owned = [...new Set(ownedRaw.map((p) => p % partitions))];
         const holders = new Map<number, string>();
-        for (const p of heldRaw.map((p) => p % partitions)) if (!owned.includes(p)) holders.set(p, 'other');
+        for (const p of heldRaw.map((p) => p % partitions))
+          if (!owned.includes(p)) holders.set(p, 'other');
         for (const p of owned) holders.set(p, workerId);
         const plan = planLeases({ partitions, workerId, owned, holders, liveWorkers: live });
         const share = fairShare(partitions, live);

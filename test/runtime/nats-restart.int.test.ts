@@ -28,12 +28,23 @@ test('the worker gives up its partitions while NATS is gone and takes them back 
   const tw = await startTestWorker(t, { leaseTtlMs: LEASE_TTL_MS });
   ctx.workers.push(tw);
   const ids = Array.from({ length: CUSTOMERS }, () => randomUUID());
-  const round = (v: number) => Promise.all(ids.map((id) => publishFact(o.nats, t.names, fact(id, v))));
+  const round = (v: number) =>
+    Promise.all(ids.map((id) => publishFact(o.nats, t.names, fact(id, v))));
   await round(1);
-  await eventually(() => storedActors(o.nats, t), (a) => a.size === CUSTOMERS, 15_000, 100);
+  await eventually(
+    () => storedActors(o.nats, t),
+    (a) => a.size === CUSTOMERS,
+    15_000,
+    100,
+  );
 
   await nats.crash();
-  const gaveUp = await eventually(async () => tw.worker.stats.ownedPartitions, (p) => p.length === 0, LEASE_TTL_MS * 2, 50);
+  const gaveUp = await eventually(
+    async () => tw.worker.stats.ownedPartitions,
+    (p) => p.length === 0,
+    LEASE_TTL_MS * 2,
+    50,
+  );
   assert.equal(gaveUp, [], 'no partition is acted on past its lease deadline');
   await nats.start();
 
@@ -45,7 +56,11 @@ test('the worker gives up its partitions while NATS is gone and takes them back 
   );
   assert.is(back.length, t.names.partitions, 'every partition is held again');
   await eventually(
-    () => round(2).then(() => true, () => false),
+    () =>
+      round(2).then(
+        () => true,
+        () => false,
+      ),
     (ok) => ok,
     10_000,
     200,
@@ -56,7 +71,8 @@ test('the worker gives up its partitions while NATS is gone and takes them back 
     20_000,
     200,
   );
-  for (const id of ids) assert.is(actors.get(id)?.desiredVersion, 2, `${id} got the fact sent after the restart`);
+  for (const id of ids)
+    assert.is(actors.get(id)?.desiredVersion, 2, `${id} got the fact sent after the restart`);
 });
 
 test.run();

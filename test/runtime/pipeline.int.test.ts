@@ -39,11 +39,15 @@ test('200 customers become KV snapshots at their Postgres version with a Stripe 
     if (i % 8 === 0) await sql`UPDATE customers SET phone = '+15550100' WHERE id = ${row.id}`;
   }
   const versions = new Map(
-    (await sql<{ id: string; version: number }[]>`SELECT id, version FROM customers`).map((r) => [r.id, r.version]),
+    (await sql<{ id: string; version: number }[]>`SELECT id, version FROM customers`).map((r) => [
+      r.id,
+      r.version,
+    ]),
   );
 
   const settled = (actors: Awaited<ReturnType<typeof storedActors>>) =>
-    actors.size === CUSTOMERS && [...versions].every(([id, v]) => actors.get(id)?.desiredVersion === v);
+    actors.size === CUSTOMERS &&
+    [...versions].every(([id, v]) => actors.get(id)?.desiredVersion === v);
   const actors = await eventually(() => storedActors(ctx.rtws.nats, ctx.t), settled, 30_000, 250);
 
   assert.is(actors.size, CUSTOMERS);
@@ -55,7 +59,11 @@ test('200 customers become KV snapshots at their Postgres version with a Stripe 
     assert.is(actor.value.snapshot.context.customerId, id);
   }
   const stats = ctx.workers[0]!.worker.stats;
-  assert.is(stats.ownedPartitions.length, ctx.t.names.partitions, 'a lone worker holds every partition');
+  assert.is(
+    stats.ownedPartitions.length,
+    ctx.t.names.partitions,
+    'a lone worker holds every partition',
+  );
   assert.ok(stats.factsConsumed >= CUSTOMERS, `facts consumed: ${stats.factsConsumed}`);
   assert.is(stats.deadLettered, 0);
   assert.ok(stats.cachedActors <= 50, `memory is bounded: ${stats.cachedActors} actors cached`);
@@ -63,7 +71,12 @@ test('200 customers become KV snapshots at their Postgres version with a Stripe 
 
 test('idle actors are passivated, and a clean stop frees every lease at once', async (ctx) => {
   const tw = ctx.workers[0]!;
-  const idle = await eventually(async () => tw.worker.stats, (s) => s.cachedActors === 0 && s.activeActors === 0, 5_000, 100);
+  const idle = await eventually(
+    async () => tw.worker.stats,
+    (s) => s.cachedActors === 0 && s.activeActors === 0,
+    5_000,
+    100,
+  );
   assert.is(idle.cachedActors, 0, 'idle actors left memory');
   await tw.worker.stop();
   assert.equal(tw.worker.stats.ownedPartitions, []);

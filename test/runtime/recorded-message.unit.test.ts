@@ -1,6 +1,7 @@
 // Recorded events on the wire, as an earlier deployment stored them in the stream: each still
 // decodes to the event it stood for, encodes back to the same message, and keeps its dedupe id,
 // so a stream recorded before an upgrade replays, and a resent outcome is still stored once.
+import { MESSAGE_SCHEMA } from '../../core/messages.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -100,7 +101,13 @@ const RECORDED: [message: Record<string, unknown>, msgId: string][] = [
   ],
 ];
 
-test('a customer event recorded by the earlier version decodes, and encodes back the same', () => {
+/** What this version writes: the earlier message with the format's version stamped. */
+function stamped(message: Record<string, unknown>): Record<string, unknown> {
+  const metadata = message.metadata as Record<string, unknown>;
+  return { ...message, metadata: { ...metadata, schema: MESSAGE_SCHEMA } };
+}
+
+test('a customer event recorded by the earlier version decodes, and encodes back stamped', () => {
   for (const [message, msgId] of RECORDED) {
     const wire = JSON.parse(JSON.stringify(message)) as unknown;
     const parsed = checkRecordedEvent(wire, CUSTOMER, AT, BINDING);
@@ -112,12 +119,12 @@ test('a customer event recorded by the earlier version decodes, and encodes back
       `${String(message.type)} keeps its { type, data }`,
     );
     const binding = (message.metadata as { binding?: string }).binding;
-    assert.equal(encodeRecordedEvent(CUSTOMER, parsed.event, binding), message);
+    assert.equal(encodeRecordedEvent(CUSTOMER, parsed.event, binding), stamped(message));
     assert.is(recordedEventMsgId(CUSTOMER, { ...parsed.event, at: 5 }), msgId);
   }
 });
 
-test('an invoice event recorded by the earlier version decodes, and encodes back the same', () => {
+test('an invoice event recorded by the earlier version decodes, and encodes back stamped', () => {
   const metadata = { invoice_id: INVOICE, customer_id: CUSTOMER };
   const recorded: [Record<string, unknown>, string][] = [
     [
@@ -136,7 +143,7 @@ test('an invoice event recorded by the earlier version decodes, and encodes back
     if (!parsed.ok) continue;
     assert.equal(parsed.event, { type: message.type, data: message.data, at: AT });
     const event = parsed.event as InvoiceRecordedEvent;
-    assert.equal(encodeInvoiceEvent(INVOICE, CUSTOMER, event), message);
+    assert.equal(encodeInvoiceEvent(INVOICE, CUSTOMER, event), stamped(message));
     assert.is(invoiceEventMsgId(INVOICE, { ...event, at: 5 }), msgId);
   }
 });

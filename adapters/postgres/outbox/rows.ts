@@ -1,5 +1,5 @@
 // Outbox rows and the messages they become.
-import { customerMsgId, type CustomerChanged } from '../../../core/messages.ts';
+import { MESSAGE_SCHEMA, customerMsgId, type CustomerChanged } from '../../../core/messages.ts';
 import type { SyncedFields } from '../../../core/customer.ts';
 import { invoiceMsgId, type InvoiceRequest, type InvoiceRequested } from '../../../core/invoice.ts';
 import type { Names } from '../../../core/subjects.ts';
@@ -42,6 +42,7 @@ function customerMessage(row: OutboxRow, names: Names): OutgoingMessage {
       outbox_id: row.id,
       occurred_at: row.occurred_at.toISOString(),
       ...(row.changed ? { changed: row.changed } : {}),
+      schema: MESSAGE_SCHEMA,
     },
   };
   return {
@@ -61,6 +62,7 @@ function invoiceMessage(row: OutboxRow, names: Names): OutgoingMessage {
       version: row.version,
       outbox_id: row.id,
       occurred_at: row.occurred_at.toISOString(),
+      schema: MESSAGE_SCHEMA,
     },
   };
   return {

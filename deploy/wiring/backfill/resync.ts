@@ -3,7 +3,7 @@
 // it), then a `RetryRequested` per target. A target never asked (switched on later, or rebound)
 // then creates or links the customer; a synced one pushes whatever differs from what it holds.
 // It goes through the actor like everything else: no target is written to from here.
-import { customerMsgId, type CustomerChanged } from '../../../core/messages.ts';
+import { MESSAGE_SCHEMA, customerMsgId, type CustomerChanged } from '../../../core/messages.ts';
 import type { DurablePublisher } from '../../../core/ports.ts';
 import type { Names } from '../../../core/subjects.ts';
 import type { TargetName } from '../../../actors/customer/index.ts';
@@ -88,6 +88,7 @@ async function publishRow(
       origin: row.origin,
       outbox_id: 0,
       occurred_at: row.updated_at.toISOString(),
+      schema: MESSAGE_SCHEMA,
     },
   };
   await d.publisher.publish(

@@ -10,6 +10,7 @@ import { parseMessage, subjectActorId } from '../../../actors/runtime/message.ts
 import type { KindDecision } from '../../../actors/runtime/actor-kind.ts';
 import type { CustomerEvent, CustomerSnapshot, Decision } from '../../../actors/customer/index.ts';
 import { LeaseLostError } from '../../../actors/runtime/errors.ts';
+import { NewerVersionError } from '../../../core/errors.ts';
 import { recordedAt } from '../../../adapters/jetstream/recorded-at.ts';
 import {
   deadLetter,
@@ -97,9 +98,19 @@ async function decideOutcome<S, E, D extends KindDecision<S>>(
     return 'skipped';
   }
   const redelivery: Redelivery = { ...deps, source: kind.source, retry: RETRY };
+  const stopped = () => !deps.holds() || (deps.stopping?.() ?? false);
+  // A newer rtws wrote it (a rolling upgrade): kept unacked, in order, for a process that can read it.
+  if (!parsed.ok && parsed.newer) {
+    const newer = new NewerVersionError(`message ${m.seq} (${parsed.reason})`);
+    return counted(
+      deps,
+      await whileUnavailable({ log: deps.log, stopped }, m, () => Promise.reject(newer)).catch(
+        (err: unknown) => retryOrDeadLetter(redelivery, m, err),
+      ),
+    );
+  }
   if (!parsed.ok) return counted(deps, await deadLetter(redelivery, m, parsed.reason));
   const working = setInterval(() => m.working(), Math.max(100, Math.floor(deps.ackWaitMs / 3)));
-  const stopped = () => !deps.holds() || (deps.stopping?.() ?? false);
   try {
     // A step that meets NATS or Postgres away is tried again in hand, in order, until they are back.
     await whileUnavailable({ log: deps.log, stopped }, m, async () => {
