@@ -56,6 +56,8 @@ export function isBehindFact(
 
 /** The row's edit, seen behind the actor's version: the row is brought forward. */
 export function onBehindFact<C extends InboundContext>(c: C, fact: CustomerFactEvent): C {
+  // A deletion reaches here only when the actor has one already (any other is taken as a
+  // fact): as a missing row, it then asks nothing.
   const fields = fact.type === 'CustomerDeleted' ? null : canonicalFields(fact.data);
   const edited = fact.type === 'CustomerUpdated' ? (fact.metadata.changed ?? []) : [];
   return bringForward(
