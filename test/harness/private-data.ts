@@ -1,6 +1,6 @@
 // A data folder for rtws's private servers (RTWS_EMBEDDED), and the clean-up that stops whatever
 // its pid files still name, should a test fail before rtws stopped them.
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readPidFile, type PidFile } from '../../deploy/private/kept-server.ts';
@@ -36,12 +36,21 @@ export function privateData(): PrivateData {
   };
 }
 
+/**
+ * Whether the process runs. A zombie (exited, not yet reaped: an orphan whose new parent does not
+ * reap, as in some containers) does not.
+ */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 
