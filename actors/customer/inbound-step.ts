@@ -418,7 +418,8 @@ export function isUndone(a: CatalogueApply): boolean {
 
 function seenBack(desired: Desired | null, a: CatalogueApply): boolean {
   if (a.doneAtVersion === null) return false;
-  if (a.doneAtVersion === 0 || desired === null) return a.doneAtVersion === 0;
+  if (a.doneAtVersion === 0) return true;
+  if (desired === null) return false;
   // A deleted customer takes no later fact: its version stays where the deletion found it.
   return desired.version >= a.doneAtVersion || (a.kind === 'delete' && desired.deleted);
 }
