@@ -108,7 +108,7 @@ export async function retryOrDeadLetter(r: Redelivery, m: JsMsg, err: unknown): 
     if (m.info.deliveryCount >= serverMaxDeliver(r.maxDeliver))
       r.log.error(
         { err, source: r.source, seq: m.seq, subject: m.subject },
-        'message left on its last delivery while NATS or Postgres was unavailable: it will not come again by itself; replay it with npm run replay',
+        'message given back on its last delivery, for a reason not its own: it will not come again by itself; replay it with npm run replay',
       );
     nakLater(r, m);
     return 'retrying';
