@@ -160,12 +160,17 @@ export const CONFIG_SCHEMA = Type.Object({
     rate: variable(Int(1, 10_000), {
       name: 'RTWS_STRIPE_RATE',
       shownDefault: '20 with a test key, 80 with a live key',
-      doc: "Stripe calls (customers and invoices together) started per second, by all workers together. Stripe allows 25 and 100 by default; raise it only where Stripe raised the account's limit. A 429 slows rtws down either way.",
+      doc: "Stripe calls (customers and invoices together) started per second (by all workers together with `RTWS_STRIPE_SHARED_BUDGET`, else by each process). Stripe allows 25 and 100 by default; raise it only where Stripe raised the account's limit. A 429 slows rtws down either way.",
     }),
     concurrency: variable(Int(1, 1_000), {
       name: 'RTWS_STRIPE_CONCURRENCY',
       default: '8',
       doc: 'Stripe calls in flight at once, across customers.',
+    }),
+    sharedBudget: variable(Type.Boolean(), {
+      name: 'RTWS_STRIPE_SHARED_BUDGET',
+      default: 'false',
+      doc: 'Whether every worker takes its Stripe calls from one budget in KV (`true`), so that several workers together stay within `RTWS_STRIPE_RATE`; `false`: each process paces itself to the rate. Off by default until its cost at high rates is fixed (see the README).',
     }),
     catchUpIntervalS: variable(Int(0, 86_400), {
       name: 'RTWS_CATCHUP_INTERVAL_S',

@@ -25,7 +25,11 @@ test.before(async (ctx) => {
   ctx.t = await testEnvironment();
   ctx.side = await stripeSide();
   // Lookups before creates are paced apart: without them, every request is a budgeted call.
-  const env = ctx.side.env({ RTWS_STRIPE_RATE: String(RATE), RTWS_MATCH_BY: 'none' });
+  const env = ctx.side.env({
+    RTWS_STRIPE_RATE: String(RATE),
+    RTWS_MATCH_BY: 'none',
+    RTWS_STRIPE_SHARED_BUDGET: 'true',
+  });
   ctx.nodes.push(await startTestRtws(ctx.t, { ...env, RTWS_ROLES: 'api,publisher' }));
   ctx.env = env;
 });

@@ -118,15 +118,17 @@ async function startCustomerWorker(
 ): Promise<Worker> {
   const { sql, metrics } = d;
   const { secretKey, apiBase } = config.stripe;
-  // One budget for the account, however many workers run: each takes its calls from it.
-  const stripeBudget = secretKey
-    ? await openSharedBudget(d.nats, {
-        bucket: d.names.bucket('BUDGETS'),
-        key: 'stripe',
-        perSecond: config.stripe.rate ?? defaultStripeRate(secretKey),
-        replicas: config.replicas,
-      })
-    : undefined;
+  // One budget for the account, however many workers run: each takes its calls from it
+  // (RTWS_STRIPE_SHARED_BUDGET).
+  const stripeBudget =
+    secretKey && config.stripe.sharedBudget
+      ? await openSharedBudget(d.nats, {
+          bucket: d.names.bucket('BUDGETS'),
+          key: 'stripe',
+          perSecond: config.stripe.rate ?? defaultStripeRate(secretKey),
+          replicas: config.replicas,
+        })
+      : undefined;
   const worker = await startWorker({
     ...(catchUp ? { beforeResume: () => catchUp.run() } : {}),
     stripeBinding: d.bindings.stripeAccount,
