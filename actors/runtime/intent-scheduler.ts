@@ -98,6 +98,11 @@ interface Slot {
   sent?: boolean;
   /** Offered while a call was running: scheduled when that call's outcome is recorded. */
   next?: Offer<string, unknown>;
+  /**
+   * Its partition was handed over while it waited for a call slot or the budget: it leaves the
+   * gate without a call, a token or the wait for a late lease renewal (the next holder runs it).
+   */
+  handedOver?: boolean;
 }
 
 interface Offer<T extends string, I> {
@@ -248,7 +253,10 @@ export class IntentScheduler<
       if (!owned(slot.owner)) continue;
       if (slot.sent && slot.running) sent.push(slot.running);
       slot.next = undefined;
-      if (slot.running) continue;
+      if (slot.running) {
+        if (!slot.sent) slot.handedOver = true;
+        continue;
+      }
       if (slot.timer) clearTimeout(slot.timer);
       this.slots.delete(key);
     }
@@ -259,9 +267,10 @@ export class IntentScheduler<
     while (this.deps.targetReady?.(target) === false && !this.stopped)
       await new Promise((r) => setTimeout(r, PAUSED_POLL_MS));
     if (this.stopped) return;
+    const given = () => slot.handedOver === true;
     const event = await this.gates.get(target)!.run(async () => {
       // Checked after waiting for a slot: the lease may have moved meanwhile.
-      if (!(await this.awaitHold(owner))) {
+      if (given() || !(await this.awaitHold(owner))) {
         // Not run: should this worker hold the actor again, the same intent must be offered anew.
         if (this.slots.get(`${actorId}/${target}`) === slot) slot.signature = '';
         return undefined;
@@ -274,7 +283,7 @@ export class IntentScheduler<
       this.counters.executed++;
       this.deps.onExecuted?.(target, outcome.type, this.deps.now() - started);
       return outcome;
-    });
+    }, given);
     if (event) await this.recordWithRetry(actorId, owner, event);
   }
 
@@ -343,10 +352,13 @@ export class Gate {
     this.refilledAt = now();
   }
 
-  /** Runs `call` in one of the target's slots, once the budget has a request for it. */
-  run<V>(call: () => Promise<V>): Promise<V> {
+  /**
+   * Runs `call` in one of the target's slots, once the budget has a request for it. A call whose
+   * `skip` holds by the time it has a slot runs without taking a request (it is to make none).
+   */
+  run<V>(call: () => Promise<V>, skip?: () => boolean): Promise<V> {
     return this.slots(async () => {
-      await this.takeToken();
+      if (!skip?.()) await this.takeToken();
       return call();
     });
   }

@@ -284,6 +284,27 @@ test('handing over waits for the calls already sent and drops what is only sched
   await h.scheduler.stop();
 });
 
+test('calls queued for a slot leave at once when their partition is handed over', async () => {
+  // One slot, each call 300 ms: while the first runs, ten more wait for the slot. Handed over,
+  // they must not each hold the slot through the wait for a late lease renewal (5 s): the next
+  // holder runs them, and this worker's other partitions need the slot.
+  let held = true;
+  const h = harness({ concurrency: 1, callMs: 300, holds: () => held });
+  for (let i = 0; i < 11; i++) h.scheduler.offer(`q${i}`, created(`q${i}`));
+  await sleep(50);
+  assert.is(h.calls.length, 1, 'one call in flight, ten queued');
+  held = false;
+  await h.scheduler.handOver(() => true);
+  held = true;
+  const t0 = Date.now();
+  h.scheduler.offer('mine', created('mine'));
+  // Queued behind ten 5 s waits, it would take 50 s.
+  while (h.calls.length < 2 && Date.now() - t0 < 10_000) await sleep(20);
+  assert.is(h.calls.length, 2, 'the new intent ran, and none of those handed over');
+  assert.is(h.calls[1]!.customer, 'mine');
+  await h.scheduler.stop();
+});
+
 test('an intent refused for want of the lease runs when offered again once held', async () => {
   let held = false;
   const h = harness({ holds: () => held });
