@@ -169,8 +169,8 @@ export const CONFIG_SCHEMA = Type.Object({
     }),
     sharedBudget: variable(Type.Boolean(), {
       name: 'RTWS_STRIPE_SHARED_BUDGET',
-      default: 'false',
-      doc: 'Whether every worker takes its Stripe calls from one budget in KV (`true`), so that several workers together stay within `RTWS_STRIPE_RATE`; `false`: each process paces itself to the rate. Off by default until its cost at high rates is fixed (see the README).',
+      default: 'true',
+      doc: 'Whether every worker takes its Stripe calls from one budget in KV (`true`), so that several workers together stay within `RTWS_STRIPE_RATE`; `false`: each process paces itself to the rate, which saves a KV write every few calls where only one worker ever runs.',
     }),
     catchUpIntervalS: variable(Int(0, 86_400), {
       name: 'RTWS_CATCHUP_INTERVAL_S',

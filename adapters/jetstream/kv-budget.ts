@@ -3,7 +3,8 @@
 // and a process reserves a few requests of the current window at a time with a CAS write, then
 // spends them locally. A reservation is only good in its window, so no stretch of time sees more
 // than the rate, give or take one window (about 2.5% over any 10 s). Requests a process reserved
-// and did not spend are lost with their window: reservations are kept small for that reason.
+// and did not spend are lost with their window: a reservation is therefore no larger than the
+// takers waiting for it, up to a third of the window.
 //
 // Clocks: a process takes the entry's window when it is ahead of its own, so a process whose
 // clock lags cannot reopen a window the others have closed.
@@ -37,7 +38,7 @@ const decoder = new TextDecoder();
 export async function openSharedBudget(
   nc: NatsConnection,
   o: SharedBudgetOptions,
-): Promise<RequestBudget> {
+): Promise<SharedBudget> {
   const js = jetstream(nc, { timeout: 2_000 });
   const kv = await new Kvm(js).create(o.bucket, {
     history: 1,
@@ -56,7 +57,16 @@ export function windowCap(w: number, perSecond: number): number {
   return Math.floor((w + 1) * per) - Math.floor(w * per);
 }
 
-export function sharedBudget(kv: KV, o: SharedBudgetOptions): RequestBudget {
+/** A shared budget whose take may also give up. */
+export interface SharedBudget extends RequestBudget {
+  /**
+   * Takes one request unless none is free within `maxWaitMs` (the wait for this process's earlier
+   * takers counts): resolves 0 once taken, or the wait it refused, having taken nothing.
+   */
+  takeWithin(maxWaitMs: number): Promise<number>;
+}
+
+export function sharedBudget(kv: KV, o: SharedBudgetOptions): SharedBudget {
   const now = o.now ?? Date.now;
   const chunk = Math.max(1, Math.ceil((o.perSecond * BUDGET_WINDOW_MS) / 1000 / 3));
   let held = { w: -1, n: 0 };
@@ -68,14 +78,14 @@ export function sharedBudget(kv: KV, o: SharedBudgetOptions): RequestBudget {
     return { window: JSON.parse(decoder.decode(e.value)) as Window, revision: e.revision };
   }
 
-  /** Reserves up to `chunk` requests of the current window; 0 when the window is spent. */
-  async function reserve(): Promise<{ w: number; got: number }> {
+  /** Reserves up to `want` requests of the current window; 0 when the window is spent. */
+  async function reserve(want: number): Promise<{ w: number; got: number }> {
     for (;;) {
       const mine = Math.floor(now() / BUDGET_WINDOW_MS);
       const seen = await read();
       const w = Math.max(mine, seen?.window.w ?? mine);
       const used = seen && seen.window.w === w ? seen.window.n : 0;
-      const got = Math.min(chunk, windowCap(w, o.perSecond) - used);
+      const got = Math.min(want, windowCap(w, o.perSecond) - used);
       if (got <= 0) return { w, got: 0 };
       const next = encoder.encode(JSON.stringify({ w, n: used + got } satisfies Window));
       try {
@@ -91,41 +101,58 @@ export function sharedBudget(kv: KV, o: SharedBudgetOptions): RequestBudget {
     }
   }
 
-  /** One request, from what this process holds or a new reservation. */
-  async function takeOne(): Promise<void> {
+  /**
+   * One request, from what this process holds or a new reservation: 0 once taken, or, when none is
+   * free by `deadline`, how long after it the next window opens.
+   */
+  async function takeOne(deadline = Infinity): Promise<number> {
     while (!closed) {
       const mine = Math.floor(now() / BUDGET_WINDOW_MS);
       if (held.w >= mine && held.n > 0) {
         held.n--;
-        return;
+        return 0;
       }
-      const { w, got } = await reserve();
+      if (now() > deadline) return BUDGET_WINDOW_MS;
+      const { w, got } = await reserve(Math.min(chunk, waiting));
       if (got > 0) {
         held = { w, n: got - 1 };
-        return;
+        return 0;
       }
       // Spent: wait for the next window.
       const nextAt = (w + 1) * BUDGET_WINDOW_MS;
+      if (nextAt > deadline) return nextAt - now();
       await new Promise((r) => setTimeout(r, Math.max(1, nextAt - now())));
     }
+    return 0;
   }
 
   // One taker at a time in this process: a reservation is shared out before the next is made.
-  let queue: Promise<void> = Promise.resolve();
+  let queue: Promise<unknown> = Promise.resolve();
+  /** Takers queued or taking: how many requests a reservation has a use for. */
+  let waiting = 0;
+  function turn(deadline?: number): Promise<number> {
+    waiting++;
+    const mine = queue.then(() => takeOne(deadline)).finally(() => waiting--);
+    queue = mine.catch(() => {});
+    return mine;
+  }
   return {
     perSecond: o.perSecond,
-    take() {
-      const turn = queue.then(takeOne);
-      queue = turn.catch(() => {});
-      return turn;
+    async take() {
+      await turn();
+    },
+    takeWithin(maxWaitMs) {
+      return turn(now() + maxWaitMs);
     },
     async spare() {
       const mine = Math.floor(now() / BUDGET_WINDOW_MS);
       const seen = await read();
       const w = Math.max(mine, seen?.window.w ?? mine);
       const used = seen && seen.window.w === w ? seen.window.n : 0;
+      // What this process reserved and has not spent is spare to it.
+      const own = held.w === w ? held.n : 0;
       // Per second, as the local budget counts it.
-      return ((windowCap(w, o.perSecond) - used) * 1000) / BUDGET_WINDOW_MS;
+      return ((windowCap(w, o.perSecond) - used + own) * 1000) / BUDGET_WINDOW_MS;
     },
     close() {
       closed = true;

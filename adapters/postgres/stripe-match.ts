@@ -13,14 +13,26 @@ type Policy = Pick<MatchSettings, 'by' | 'merge'>;
  */
 const MATCH_CONNECTIONS = 3;
 
-/** Without `sql`, lookups are serialised within this process only. */
+/** Stripe's search budget for the account, shared by every process (adapters/jetstream/kv-budget.ts). */
+export interface SearchBudget {
+  /** 0 once a lookup may go, or the wait it refused past `maxWaitMs` (nothing taken). */
+  takeWithin(maxWaitMs: number): Promise<number>;
+}
+
+/**
+ * Without `sql`, lookups are serialised within this process only. Without `shared`, they are paced
+ * per process to `lookupsPerSecond`; with it, by every process together.
+ */
 export function matchSettings(
   policy: Policy,
   sql: Sql | undefined,
-  options: { lockWaitMs: number; lookupsPerSecond: number },
+  options: { lockWaitMs: number; lookupsPerSecond: number; shared?: SearchBudget },
 ): MatchSettings {
   const local = keyedMutex();
-  const paceSearch = pacer(options.lookupsPerSecond);
+  const shared = options.shared;
+  const paceSearch = shared
+    ? (maxWaitMs: number) => shared.takeWithin(maxWaitMs)
+    : pacer(options.lookupsPerSecond);
   if (!sql) return { ...policy, serialise: local, paceSearch };
   const locked = advisoryLock(sql, options.lockWaitMs);
   return {

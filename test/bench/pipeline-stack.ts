@@ -16,10 +16,13 @@ import { watchStripeCalls, type StripeCalls } from './stripe-calls.ts';
  * rtws paces Stripe calls (by default 80/s for a live key, Stripe's budget). The emulator has no
  * budget, so the benchmark sets the pace (RTWS_BENCH_STRIPE_RATE, default 2,000/s, 32 in flight)
  * to measure rtws rather than Stripe's limit; `RTWS_BENCH_STRIPE_RATE=80` measures the default.
+ * For the same reason creates are sent without the lookup by email (RTWS_BENCH_MATCH_BY, default
+ * `none`): with it, creates go at Stripe's search limit (18/s), whatever rtws costs.
  */
 const LIVE_KEY = 'sk_live_rtws_bench_pipeline';
 const STRIPE_RATE = process.env.RTWS_BENCH_STRIPE_RATE || '2000';
 const STRIPE_CONCURRENCY = process.env.RTWS_BENCH_STRIPE_CONCURRENCY || '32';
+const MATCH_BY = process.env.RTWS_BENCH_MATCH_BY || 'none';
 const WEBHOOK_SECRET = 'whsec_rtws_bench_pipeline';
 export const PIPELINE_LABEL = 'pipeline';
 
@@ -115,6 +118,7 @@ export async function startStack(timing: Timing, customers: number): Promise<Sta
       STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
       RTWS_STRIPE_RATE: STRIPE_RATE,
       RTWS_STRIPE_CONCURRENCY: STRIPE_CONCURRENCY,
+      RTWS_MATCH_BY: MATCH_BY,
       ...profileEnv(timing, PIPELINE_LABEL),
     });
     closers.push(() => stopChild(rtws));
@@ -134,7 +138,8 @@ export async function startStack(timing: Timing, customers: number): Promise<Sta
     const configuration = [
       `size: ${customers.toLocaleString('en-US')} customers (RTWS_BENCH_PIPELINE_CUSTOMERS)`,
       `rtws: one process (pid ${rtws.child.pid}), roles api, publisher, worker; Salesforce off (no SALESFORCE_* set)`,
-      `Stripe pace: RTWS_STRIPE_RATE=${STRIPE_RATE}/s, RTWS_STRIPE_CONCURRENCY=${STRIPE_CONCURRENCY} (RTWS_BENCH_STRIPE_RATE / _CONCURRENCY; rtws's default for a live key is 80/s with 8 in flight)`,
+      `Stripe pace: RTWS_STRIPE_RATE=${STRIPE_RATE}/s, RTWS_STRIPE_CONCURRENCY=${STRIPE_CONCURRENCY} (RTWS_BENCH_STRIPE_RATE / _CONCURRENCY; rtws's default for a live key is 80/s with 8 in flight), taken from the shared budget in KV (the default)`,
+      `creates: RTWS_MATCH_BY=${MATCH_BY} (RTWS_BENCH_MATCH_BY; rtws's default, email, looks each new email up first, at Stripe's search limit of 18/s)`,
       'worker: 16 partitions, 64 customers at once, actors passivated after 60 s idle or beyond 10,000 held (start-worker.ts defaults; deploy/rtws.ts sets none)',
       'publisher: batch 1,000, 512 publishes in flight, safety poll 200 ms',
       `Stripe emulator: its own process (pid ${emulator.child.pid}), no rate limit, no faults; webhooks on: every write's signed event is posted to rtws's POST /webhooks/stripe (8 deliveries in flight)`,

@@ -7,7 +7,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connectNats } from '../../adapters/jetstream/connect.ts';
-import { openSharedBudget, windowCap } from '../../adapters/jetstream/kv-budget.ts';
+import {
+  BUDGET_WINDOW_MS,
+  openSharedBudget,
+  windowCap,
+} from '../../adapters/jetstream/kv-budget.ts';
 import type { RequestBudget } from '../../actors/runtime/intent-scheduler.ts';
 import { testSize } from '../harness/services.ts';
 import { testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
@@ -70,6 +74,29 @@ test('three processes never spend more than the budget together', async ({ t }) 
   } finally {
     for (const b of budgets) b.close();
     await Promise.all(connections.map((nc) => nc.close()));
+  }
+});
+
+test('a take that may give up takes nothing when the budget is spent for longer', async ({ t }) => {
+  const nc = await connectNats({ servers: [t.natsUrl], name: 'budget-within' });
+  // Four a second: one request per 250 ms window.
+  let clock = 1_000_000 * BUDGET_WINDOW_MS;
+  const budget = await openSharedBudget(nc, {
+    bucket: t.names.bucket('BUDGETS'),
+    key: 'stripe-search',
+    perSecond: 4,
+    now: () => clock,
+  });
+  try {
+    assert.is(await budget.takeWithin(0), 0, 'the window has a request');
+    const refused = await budget.takeWithin(100);
+    assert.ok(refused > 0 && refused <= BUDGET_WINDOW_MS, `refused with the wait: ${refused} ms`);
+    clock += BUDGET_WINDOW_MS;
+    assert.is(await budget.takeWithin(0), 0, 'the next window: the refusal took nothing from it');
+    assert.ok((await budget.takeWithin(0)) > 0, 'and it holds one only');
+  } finally {
+    budget.close();
+    await nc.close();
   }
 });
 

@@ -4,6 +4,7 @@ import type { Connection } from 'jsforce';
 import type { Config } from '../../../core/config.ts';
 import type { CustomerExecutor } from '../../../actors/customer/kind.ts';
 import type { RequestBudget } from '../../../actors/runtime/intent-scheduler.ts';
+import type { SearchBudget } from '../../../adapters/postgres/stripe-match.ts';
 import type { StripeIntent, SalesforceIntent, TargetName } from '../../../actors/customer/index.ts';
 import { stripeClient } from '../../../adapters/stripe/client.ts';
 import { executeStripeIntent } from '../../../adapters/stripe/executor.ts';
@@ -33,6 +34,8 @@ export interface ExecutorSettings {
     concurrency?: number | undefined;
     /** The account's budget shared with other processes; unset: this process's own. */
     budget?: RequestBudget | undefined;
+    /** The account's search budget (lookups before creates) shared likewise; unset: per process. */
+    searchBudget?: SearchBudget | undefined;
     /** Match before create (RTWS_MATCH_BY, RTWS_MATCH_MERGE); unset: creates are sent as they are. */
     match?: { by: 'email' | 'none'; merge: 'stripe' | 'catalogue' } | undefined;
   };
@@ -49,7 +52,7 @@ export interface ExecutorSettings {
 export function buildExecutors(
   config: Config,
   sql: Sql,
-  stripeBudget?: RequestBudget,
+  stripeBudgets?: { calls: RequestBudget; searches: SearchBudget },
 ): Partial<Record<TargetName, CustomerExecutor>> {
   const { secretKey } = config.stripe;
   const { loginUrl, clientId, clientSecret } = config.salesforce;
@@ -57,7 +60,15 @@ export function buildExecutors(
     sql,
     callTimeoutMs: config.worker.callTimeoutMs,
     ...(secretKey
-      ? { stripe: { ...config.stripe, secretKey, match: config.match, budget: stripeBudget } }
+      ? {
+          stripe: {
+            ...config.stripe,
+            secretKey,
+            match: config.match,
+            budget: stripeBudgets?.calls,
+            searchBudget: stripeBudgets?.searches,
+          },
+        }
       : {}),
     ...(loginUrl && clientId && clientSecret
       ? { salesforce: { ...config.salesforce, loginUrl, clientId, clientSecret } }
@@ -77,6 +88,7 @@ export function targetExecutors(
       ? matchSettings(s.stripe.match, s.sql, {
           lockWaitMs: s.callTimeoutMs,
           lookupsPerSecond: lookupsPerSecond(perSecond),
+          ...(s.stripe.searchBudget ? { shared: s.stripe.searchBudget } : {}),
         })
       : undefined;
     out.stripe = {

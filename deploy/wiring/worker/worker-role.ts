@@ -27,8 +27,8 @@ import type { Bindings } from '../binding/check-bindings.ts';
 import { catchUpFrom, startInbound } from '../inbound/start-inbound.ts';
 import type { StripeCatchUp } from '../inbound/stripe-catch-up.ts';
 import { invoiceWorkerOptions } from '../invoices/invoice-wiring.ts';
-import { openSharedBudget } from '../../../adapters/jetstream/kv-budget.ts';
-import { defaultStripeRate } from '../../../adapters/stripe/rate-limits.ts';
+import { openSharedBudget, type SharedBudget } from '../../../adapters/jetstream/kv-budget.ts';
+import { defaultStripeRate, lookupsPerSecond } from '../../../adapters/stripe/rate-limits.ts';
 import { buildExecutors } from './executors.ts';
 import type { WorkerMetrics } from './metrics.ts';
 import { startWorker, type Worker } from './start-worker.ts';
@@ -118,13 +118,12 @@ async function startCustomerWorker(
 ): Promise<Worker> {
   const { sql, metrics } = d;
   const { secretKey, apiBase } = config.stripe;
-  // One budget for the account, however many workers run: each takes its calls from it
-  // (RTWS_STRIPE_SHARED_BUDGET).
-  const stripeBudget =
+  // One budget for the account, however many workers run: each takes its calls from it, and its
+  // lookups before creates from a second one, Stripe's search limit (RTWS_STRIPE_SHARED_BUDGET).
+  const stripeBudgets =
     secretKey && config.stripe.sharedBudget
-      ? await openSharedBudget(d.nats, {
+      ? await openStripeBudgets(d.nats, {
           bucket: d.names.bucket('BUDGETS'),
-          key: 'stripe',
           perSecond: config.stripe.rate ?? defaultStripeRate(secretKey),
           replicas: config.replicas,
         })
@@ -157,7 +156,7 @@ async function startCustomerWorker(
       },
     }),
     onExecuted: (target, outcome, ms) => metrics.executed(target, outcome, ms),
-    executors: buildExecutors(config, sql, stripeBudget),
+    executors: buildExecutors(config, sql, stripeBudgets),
     invoices: invoiceWorkerOptions(
       sql,
       secretKey ? { secretKey, apiBase, timeoutMs: config.worker.callTimeoutMs } : undefined,
@@ -165,4 +164,18 @@ async function startCustomerWorker(
   });
   metrics.attach(worker);
   return worker;
+}
+
+/** The Stripe account's call budget and its search budget, in one KV bucket. */
+async function openStripeBudgets(
+  nats: NatsConnection,
+  o: { bucket: string; perSecond: number; replicas: number },
+): Promise<{ calls: SharedBudget; searches: SharedBudget }> {
+  const calls = await openSharedBudget(nats, { ...o, key: 'stripe' });
+  const searches = await openSharedBudget(nats, {
+    ...o,
+    key: 'stripe-search',
+    perSecond: lookupsPerSecond(o.perSecond),
+  });
+  return { calls, searches };
 }
