@@ -15,6 +15,8 @@ export interface ClusterNode extends NatsNode {
   readonly url: string;
   /** SIGKILL: the node is gone at once, as on a machine's loss. */
   kill(): Promise<void>;
+  /** Starts a killed node again on its ports and store, as a machine coming back. */
+  restart(): Promise<void>;
 }
 
 export interface NatsCluster {
@@ -60,6 +62,11 @@ export async function natsCluster(size = 3): Promise<NatsCluster> {
       ...node,
       url: `nats://${node.host}:${node.clientPort}`,
       kill: () => kill(running, node.name),
+      async restart() {
+        if (running.has(node.name)) return;
+        start(node);
+        await listening(node.host, node.clientPort);
+      },
     })),
     urls: nodes.map((node) => `nats://${node.host}:${node.clientPort}`),
     dir,
@@ -69,12 +76,13 @@ export async function natsCluster(size = 3): Promise<NatsCluster> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  function start(node: NatsNode): void {
+    const child = spawn(NATS_SERVER, ['-c', join(dir, `${node.name}.conf`)], { stdio: 'ignore' });
+    children.add(child);
+    running.set(node.name, child);
+  }
   try {
-    for (const node of nodes) {
-      const child = spawn(NATS_SERVER, ['-c', join(dir, `${node.name}.conf`)], { stdio: 'ignore' });
-      children.add(child);
-      running.set(node.name, child);
-    }
+    for (const node of nodes) start(node);
     await Promise.all(nodes.map((node) => listening(node.host, node.clientPort)));
   } catch (err) {
     await cluster.stop();

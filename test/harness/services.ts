@@ -137,7 +137,8 @@ export function testSize(
     | 'RTWS_RESUME_CUSTOMERS'
     | 'RTWS_LIVE_IMPORT_CUSTOMERS'
     | 'RTWS_RECONCILE_CUSTOMERS'
-    | 'RTWS_BUDGET_SECONDS',
+    | 'RTWS_BUDGET_SECONDS'
+    | 'RTWS_CLUSTER_CUSTOMERS',
   fallback: number,
 ): number {
   const raw = process.env[name];
