@@ -34,7 +34,7 @@ export const CONFIG_SCHEMA = Type.Object({
   host: variable(Type.String({ minLength: 1 }), {
     name: 'HOST',
     default: '127.0.0.1',
-    doc: 'Address the HTTP API listens on (a process without the api role serves `/healthz` and `/readyz` alone there).',
+    doc: 'Address the HTTP API listens on (a process without the api role serves `/healthz`, `/readyz` and, with `RTWS_API_TOKEN`, its own `/metrics` there).',
   }),
   port: variable(Int(0, 65535), {
     name: 'PORT',

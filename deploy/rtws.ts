@@ -91,7 +91,9 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
         worker,
       })
     : undefined;
-  const probes = api ? undefined : await startProbes(config, { sql, nats, migrations, worker });
+  const probes = api
+    ? undefined
+    : await startProbes(config, { sql, nats, migrations, worker, publisher, metrics });
 
   return {
     url: api?.url,

@@ -2,6 +2,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { app, type AppOptions } from './app.ts';
+import { bearerAuth } from './auth.ts';
+import { metricsRoutes, type MetricSources } from './routes/metrics.ts';
 import { errorHandler, problem, sendProblem } from './problem.ts';
 import { healthRoutes, type HealthRoutesOptions } from './routes/health.ts';
 import { validatorCompiler } from './validation.ts';
@@ -20,14 +22,21 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
 export interface ProbeServerOptions extends HealthRoutesOptions {
   logLevel: string;
+  /** With the API token set: this process's `/metrics`, behind it. */
+  metrics?: { apiToken: string; sources: MetricSources };
 }
 
 /**
- * The server of a process without the api role: `/healthz` and `/readyz` alone, so that an
- * orchestrator can probe a worker as it probes the API. Nothing there needs the API token.
+ * The server of a process without the api role: `/healthz` and `/readyz`, so that an orchestrator
+ * can probe a worker as it probes the API (neither needs the token), and, where the API token is
+ * set, the process's own `/metrics` behind it.
  */
 export async function buildProbeServer(options: ProbeServerOptions): Promise<FastifyInstance> {
   const fastify = base({ bodyLimit: 1024, logLevel: options.logLevel });
+  if (options.metrics) {
+    fastify.addHook('onRequest', bearerAuth(options.metrics.apiToken));
+    await fastify.register(metricsRoutes, options.metrics.sources);
+  }
   await fastify.register(healthRoutes, { readiness: options.readiness });
   return fastify;
 }

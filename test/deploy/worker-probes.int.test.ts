@@ -1,9 +1,15 @@
-// A worker-only process listens on HOST:PORT for its probes alone: /readyz checks Postgres, NATS
-// and the migrations and names the partitions it holds, and the API is not there.
+// A worker-only process listens on HOST:PORT for its probes and its metrics: /readyz checks
+// Postgres, NATS and the migrations and names the partitions it holds, /metrics (behind the API
+// token) gives the worker's own figures, and the API is not there.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Rtws } from '../../deploy/rtws.ts';
-import { startTestRtws, testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
+import {
+  authHeaders,
+  startTestRtws,
+  testEnvironment,
+  type TestEnvironment,
+} from '../harness/rtws.ts';
 import { eventually } from '../harness/stream.ts';
 
 const test = suite<{ t?: TestEnvironment; rtws?: Rtws }>('worker probes');
@@ -40,8 +46,20 @@ test('the worker has no API but answers /healthz and /readyz', async (ctx) => {
   assert.is(ready.status, 'ready');
   assert.is(ready.worker?.worker_id, 'probed-worker');
   assert.is(ready.worker?.partitions_held.length, 16);
-  const api = await fetch(`${rtws.probeUrl}/customers`);
+  const api = await fetch(`${rtws.probeUrl}/customers`, { headers: authHeaders() });
   assert.is(api.status, 404);
+});
+
+test('the worker serves its own /metrics, behind the API token', async (ctx) => {
+  const url = `${ctx.rtws!.probeUrl}/metrics`;
+  assert.is((await fetch(url)).status, 401, 'no token, no metrics');
+  assert.is((await fetch(url, { headers: authHeaders('wrong-token') })).status, 401);
+  const res = await fetch(url, { headers: authHeaders() });
+  assert.is(res.status, 200);
+  const text = await res.text();
+  assert.match(text, /^# TYPE rtws_intents_waiting gauge$/m, "the worker's figures");
+  assert.match(text, /^rtws_process_process_cpu_seconds_total /m, "the process's");
+  assert.is((await fetch(`${ctx.rtws!.probeUrl}/readyz`)).status, 200, 'the probes need no token');
 });
 
 test('closing the process closes its probe server', async (ctx) => {

@@ -1,11 +1,14 @@
 // A process without the api role (a worker, a publisher) still answers its orchestrator: /healthz
-// and /readyz on HOST:PORT, with the same checks as the API's, and nothing else. A container
-// health check, a Kubernetes probe and a PodDisruptionBudget all need an answer from every process.
+// and /readyz on HOST:PORT, with the same checks as the API's, and its own /metrics behind the API
+// token. A container health check, a Kubernetes probe and a PodDisruptionBudget all need an answer
+// from every process, and Prometheus a scrape of every worker.
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Config } from '../../../core/config.ts';
 import { buildProbeServer } from '../../../adapters/http/server.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import type { Migration } from '../../../adapters/postgres/migrate.ts';
+import type { OutboxPublisher } from '../../../adapters/postgres/outbox/publisher.ts';
+import type { WorkerMetrics } from '../worker/metrics.ts';
 import type { WorkerRole } from '../worker/worker-role.ts';
 import { readiness } from './readiness.ts';
 import type { Api } from './start-api.ts';
@@ -15,6 +18,8 @@ export interface ProbeDeps {
   readonly nats: NatsConnection;
   readonly migrations: Migration[];
   readonly worker: WorkerRole | undefined;
+  readonly publisher: OutboxPublisher | undefined;
+  readonly metrics: WorkerMetrics;
 }
 
 export async function startProbes(config: Config, d: ProbeDeps): Promise<Api> {
@@ -27,6 +32,19 @@ export async function startProbes(config: Config, d: ProbeDeps): Promise<Api> {
       migrations: d.migrations,
       ...(worker ? { workerStats: () => worker.worker.stats } : {}),
     }),
+    // Scraped per process: a worker's calls and outcomes, a publisher's leadership. The API's
+    // /metrics adds what is the deployment's (outbox and DLQ depth, backfills).
+    ...(config.apiToken
+      ? {
+          metrics: {
+            apiToken: config.apiToken,
+            sources: {
+              publisher: () => d.publisher?.stats,
+              register: (registry) => d.metrics.register(registry),
+            },
+          },
+        }
+      : {}),
   });
   const url = await server.listen({ host: config.host, port: config.port });
   return { url, close: () => server.close() };
