@@ -1,10 +1,12 @@
-// `npm run bench [-- capture api stripe-emulator pipeline inbound backfill reconcile]`: the capture,
-// API, emulator, end-to-end pipeline, inbound, Stripe import and reconciliation benchmarks, each
+// `npm run bench [-- capture api stripe-emulator pipeline inbound backfill reconcile scale]`: the
+// capture, API, emulator, end-to-end pipeline, inbound, Stripe import, reconciliation and
+// scale-out (worker processes on a three-node cluster) benchmarks, each
 // figure printed next to a baseline taken in the same run, with the machine and the CPU split.
 // RTWS_BENCH_SECONDS sets the length of each measured phase (default 6; a warm-up precedes it);
 // RTWS_BENCH_PIPELINE_CUSTOMERS the pipeline's bulk load (default 100,000);
 // RTWS_BENCH_BACKFILL_CUSTOMERS the Stripe customers the import brings in (default 10,000);
 // RTWS_BENCH_RECONCILE_CUSTOMERS the linked customers a reconciliation compares (default 10,000);
+// RTWS_BENCH_SCALE_CUSTOMERS the creates of each scale-out run (default 2,000);
 // RTWS_BENCH_STRIPE_RATE / _CONCURRENCY rtws's Stripe pace in the pipeline and the import (default
 // 2,000/s, 32); RTWS_BENCH_PROFILE=<dir> makes the rtws children write CPU profiles there and
 // prints a summary.
@@ -20,6 +22,7 @@ import { benchPipeline } from './pipeline.ts';
 import { benchInbound } from './inbound.ts';
 import { benchBackfill } from './backfill.ts';
 import { benchReconcile } from './reconcile.ts';
+import { benchScale } from './scale.ts';
 import {
   machine,
   profileFiles,
@@ -38,6 +41,7 @@ const BENCHES = [
   'inbound',
   'backfill',
   'reconcile',
+  'scale',
 ] as const;
 type Bench = (typeof BENCHES)[number];
 
@@ -129,6 +133,7 @@ function runners(
   customers: number,
   imported: number,
   reconciled: number,
+  scaled: number,
 ): Record<Bench, (timing: Timing) => Promise<BenchResult>> {
   return {
     capture: benchCapture,
@@ -138,6 +143,7 @@ function runners(
     inbound: benchInbound,
     backfill: (timing) => benchBackfill(timing, imported),
     reconcile: () => benchReconcile(reconciled),
+    scale: (timing) => benchScale(timing, scaled),
   };
 }
 
@@ -148,6 +154,7 @@ async function main(): Promise<void> {
     customersFrom('RTWS_BENCH_PIPELINE_CUSTOMERS', 100_000),
     customersFrom('RTWS_BENCH_BACKFILL_CUSTOMERS', 10_000),
     customersFrom('RTWS_BENCH_RECONCILE_CUSTOMERS', 10_000),
+    customersFrom('RTWS_BENCH_SCALE_CUSTOMERS', 2_000),
   );
   const started = performance.now();
   const header = `## Machine\n${machine(await versions())}\n- phases: ${timing.warmupMs / 1000} s warm-up, ${timing.measureMs / 1000} s measured`;

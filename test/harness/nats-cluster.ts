@@ -17,6 +17,8 @@ export interface ClusterNode extends NatsNode {
   kill(): Promise<void>;
   /** Starts a killed node again on its ports and store, as a machine coming back. */
   restart(): Promise<void>;
+  /** The node's process id while it runs. */
+  pid(): number | undefined;
 }
 
 export interface NatsCluster {
@@ -62,6 +64,7 @@ export async function natsCluster(size = 3): Promise<NatsCluster> {
       ...node,
       url: `nats://${node.host}:${node.clientPort}`,
       kill: () => kill(running, node.name),
+      pid: () => running.get(node.name)?.pid,
       async restart() {
         if (running.has(node.name)) return;
         start(node);
