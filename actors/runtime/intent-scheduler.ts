@@ -183,7 +183,14 @@ export class IntentScheduler<
     // Already scheduled, running or run: its outcome is on its way to the actor. The one
     // exception is a waiting intent brought forward (a retry request on a paused target keeps
     // the intent and its attempt, only its notBefore moves).
-    if (slot?.signature === offer.signature && !(slot.timer && offer.dueAt < slot.dueAt)) return;
+    // A slot handed over leaves without running: the same intent offered again (its partition is
+    // back) goes after it.
+    if (
+      slot?.signature === offer.signature &&
+      !slot.handedOver &&
+      !(slot.timer && offer.dueAt < slot.dueAt)
+    )
+      return;
     if (slot?.running) {
       slot.next = offer; // one call per customer and target
       return;

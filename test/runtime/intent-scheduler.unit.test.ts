@@ -305,6 +305,27 @@ test('calls queued for a slot leave at once when their partition is handed over'
   await h.scheduler.stop();
 });
 
+test('an intent handed over while queued runs when its partition comes back at once', async () => {
+  let held = true;
+  const h = harness({ concurrency: 1, callMs: 200, holds: () => held });
+  const snaps = Array.from({ length: 4 }, (_, i) => created(`b${i}`));
+  snaps.forEach((s, i) => h.scheduler.offer(`b${i}`, s));
+  await sleep(50);
+  held = false;
+  await h.scheduler.handOver(() => true);
+  // Taken back before the queued calls left the gate: the resume offers the same intents.
+  held = true;
+  snaps.forEach((s, i) => h.scheduler.offer(`b${i}`, s));
+  const t0 = Date.now();
+  while (h.calls.length < 4 && Date.now() - t0 < 5_000) await sleep(20);
+  assert.equal(
+    h.calls.map((c) => c.customer).sort(),
+    ['b0', 'b1', 'b2', 'b3'],
+    'each intent ran once: the one in flight, and the three offered again',
+  );
+  await h.scheduler.stop();
+});
+
 test('an intent refused for want of the lease runs when offered again once held', async () => {
   let held = false;
   const h = harness({ holds: () => held });
