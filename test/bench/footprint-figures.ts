@@ -1,6 +1,7 @@
 // The footprint benchmark's rows: per change of each phase, and for the deployment at the end.
 import type { BenchResult } from './capture.ts';
 import type { PgActivity, Sizes, Tally } from './footprint-sizes.ts';
+import type { TableAtScale } from './footprint-pg.ts';
 import type { Figure } from './report.ts';
 
 export interface Phase {
@@ -25,6 +26,8 @@ export interface Footprint {
   replicas: number;
   /** Postgres's counters before the first phase and after the idle reading. */
   pg: { from: PgActivity; to: PgActivity };
+  /** The bench's rows copied to 100,000 per table and vacuumed. */
+  atScale: Record<string, TableAtScale>;
   /** Cores each process group used with nothing to do, after the phases. */
   idle: Record<string, number>;
   consumers: Record<string, number>;
@@ -168,6 +171,21 @@ function endRows(f: Footprint): Figure[] {
       changes,
     unit: 'rows',
     note: `over all ${changes} changes: inserted ${per(from.rows.inserted, to.rows.inserted)}, updated ${per(from.rows.updated, to.rows.updated)}, deleted ${per(from.rows.deleted, to.rows.deleted)}; ${per(from.commits, to.commits)} commits per change, read-only ones and the idle reading's included; WAL ${bytes((to.wal - from.wal) / changes)} per change, written by the whole cluster (other databases too)`,
+  });
+  const perRow = (t: string) => {
+    const x = f.atScale[t];
+    return x ? x.bytes / x.rows : NaN;
+  };
+  rows.push({
+    name: 'footprint: Postgres per customer at scale (customers and customer_links)',
+    value: perRow('customers') + perRow('customer_links'),
+    unit: 'B',
+    note: `${Object.entries(f.atScale)
+      .map(
+        ([t, x]) =>
+          `${t} ${bytes(x.bytes / x.rows)} per row (${x.rows.toLocaleString('en-US')} rows, ${bytes(x.bytes)})`,
+      )
+      .join('; ')}: the bench's rows copied with new ids into tables LIKE them, vacuumed`,
   });
   rows.push({
     name: 'footprint: idle deployment, rtws cores',

@@ -8,7 +8,8 @@
 // streams and the messages by kind, the KV writes, the Postgres growth and the CPU of each process.
 // At the end: the bytes of an actor's snapshot, Postgres per customer and the rows it wrote per
 // change, the store folders against the bytes JetStream counts, the JetStream assets (streams,
-// buckets, durable consumers) a deployment holds, and the cores it uses idle for 10 s.
+// buckets, durable consumers) a deployment holds, the cores it uses idle for 10 s, and Postgres
+// per row with the bench's rows copied to 100,000 (footprint-pg.ts).
 // RTWS_BENCH_FOOTPRINT_REPLICAS=3 runs it on a private three-node cluster with RTWS_REPLICAS=3.
 // The measured phases start once the worker has held its partitions for TAKEOVER_GRACE_MS, so
 // that no push waits for a retrieve.
@@ -33,6 +34,7 @@ import {
 } from './footprint-sizes.ts';
 import { footprintFigures, type Phase } from './footprint-figures.ts';
 import { footprintNats } from './footprint-nats.ts';
+import { postgresAtScale } from './footprint-pg.ts';
 
 const CLIENTS = 16;
 /** Writes answered but not yet at Stripe, at most, as in the pipeline's bulk load. */
@@ -42,6 +44,8 @@ const UPDATE_ROUNDS = 2;
 const STALL_MS = 60_000;
 /** Nothing moved in the stores for this long: the phase's work is done. */
 const QUIET_MS = 2_000;
+/** Rows each table is copied to for its size per row at scale (footprint-pg.ts). */
+const SCALE_ROWS = 100_000;
 /** The idle reading at the end. */
 const IDLE_MS = 10_000;
 /** Renewed on a timer, not per change; left out of the quiet check. */
@@ -259,7 +263,8 @@ async function run(c: Context, customers: number, readyAt: number) {
   // The idle reading also gives the backends time to report their counters.
   const idle = await idleCores(c);
   const pg = { from: pgFrom, to: await readPgActivity(s.o.sql) };
-  return { start, phases, customers: ids.length, idle, pg };
+  const atScale = await postgresAtScale(s.o.sql, SCALE_ROWS);
+  return { start, phases, customers: ids.length, idle, pg, atScale };
 }
 
 export async function benchFootprint(
