@@ -1,12 +1,15 @@
-// `npm run bench [-- capture api stripe-emulator pipeline inbound backfill reconcile scale]`: the
-// capture, API, emulator, end-to-end pipeline, inbound, Stripe import, reconciliation and
-// scale-out (worker processes on a three-node cluster) benchmarks, each
-// figure printed next to a baseline taken in the same run, with the machine and the CPU split.
+// `npm run bench [-- capture api stripe-emulator pipeline inbound backfill reconcile scale
+// footprint]`: the capture, API, emulator, end-to-end pipeline, inbound, Stripe import,
+// reconciliation and scale-out (worker processes on a three-node cluster) benchmarks, each
+// figure printed next to a baseline taken in the same run, with the machine and the CPU split;
+// and the footprint of a change in the streams, KV and Postgres, for sizing (docs/scaling.md).
 // RTWS_BENCH_SECONDS sets the length of each measured phase (default 6; a warm-up precedes it);
 // RTWS_BENCH_PIPELINE_CUSTOMERS the pipeline's bulk load (default 100,000);
 // RTWS_BENCH_BACKFILL_CUSTOMERS the Stripe customers the import brings in (default 10,000);
 // RTWS_BENCH_RECONCILE_CUSTOMERS the linked customers a reconciliation compares (default 10,000);
 // RTWS_BENCH_SCALE_CUSTOMERS the creates of each scale-out run (default 2,000);
+// RTWS_BENCH_FOOTPRINT_CUSTOMERS the customers the footprint creates and updates (default 1,000),
+// RTWS_BENCH_FOOTPRINT_REPLICAS=3 measures it on a private three-node cluster (default 1, the shared server);
 // RTWS_BENCH_STRIPE_RATE / _CONCURRENCY rtws's Stripe pace in the pipeline and the import (default
 // 2,000/s, 32); RTWS_BENCH_PROFILE=<dir> makes the rtws children write CPU profiles there and
 // prints a summary.
@@ -23,6 +26,7 @@ import { benchInbound } from './inbound.ts';
 import { benchBackfill } from './backfill.ts';
 import { benchReconcile } from './reconcile.ts';
 import { benchScale } from './scale.ts';
+import { benchFootprint } from './footprint.ts';
 import {
   machine,
   profileFiles,
@@ -42,6 +46,7 @@ const BENCHES = [
   'backfill',
   'reconcile',
   'scale',
+  'footprint',
 ] as const;
 type Bench = (typeof BENCHES)[number];
 
@@ -74,6 +79,14 @@ function customersFrom(name: string, fallback: number): number {
     );
   }
   return n;
+}
+
+function replicasFrom(raw: string | undefined): 1 | 3 {
+  if (raw === undefined || raw === '' || raw === '1') return 1;
+  if (raw === '3') return 3;
+  throw new BenchUsageError(
+    `RTWS_BENCH_FOOTPRINT_REPLICAS must be 1 or 3, got ${JSON.stringify(raw)}`,
+  );
 }
 
 function selected(args: readonly string[]): Bench[] {
@@ -134,6 +147,7 @@ function runners(
   imported: number,
   reconciled: number,
   scaled: number,
+  footprint: { customers: number; replicas: 1 | 3 },
 ): Record<Bench, (timing: Timing) => Promise<BenchResult>> {
   return {
     capture: benchCapture,
@@ -144,6 +158,7 @@ function runners(
     backfill: (timing) => benchBackfill(timing, imported),
     reconcile: () => benchReconcile(reconciled),
     scale: (timing) => benchScale(timing, scaled),
+    footprint: (timing) => benchFootprint(timing, footprint.customers, footprint.replicas),
   };
 }
 
@@ -155,6 +170,10 @@ async function main(): Promise<void> {
     customersFrom('RTWS_BENCH_BACKFILL_CUSTOMERS', 10_000),
     customersFrom('RTWS_BENCH_RECONCILE_CUSTOMERS', 10_000),
     customersFrom('RTWS_BENCH_SCALE_CUSTOMERS', 2_000),
+    {
+      customers: customersFrom('RTWS_BENCH_FOOTPRINT_CUSTOMERS', 1_000),
+      replicas: replicasFrom(process.env.RTWS_BENCH_FOOTPRINT_REPLICAS),
+    },
   );
   const started = performance.now();
   const header = `## Machine\n${machine(await versions())}\n- phases: ${timing.warmupMs / 1000} s warm-up, ${timing.measureMs / 1000} s measured`;

@@ -19,7 +19,7 @@ import { watchStripeCalls, type StripeCalls } from './stripe-calls.ts';
  * For the same reason creates are sent without the lookup by email (RTWS_BENCH_MATCH_BY, default
  * `none`): with it, creates go at Stripe's search limit (18/s), whatever rtws costs.
  */
-const LIVE_KEY = 'sk_live_rtws_bench_pipeline';
+export const PIPELINE_LIVE_KEY = 'sk_live_rtws_bench_pipeline';
 const STRIPE_RATE = process.env.RTWS_BENCH_STRIPE_RATE || '2000';
 const STRIPE_CONCURRENCY = process.env.RTWS_BENCH_STRIPE_CONCURRENCY || '32';
 const MATCH_BY = process.env.RTWS_BENCH_MATCH_BY || 'none';
@@ -72,10 +72,10 @@ export interface BenchBase {
 
 /**
  * A fresh database and namespace with an observer, and the Stripe emulator in its own process
- * with its faults, delays and rate limit off.
+ * with its faults, delays and rate limit off. `natsUrl`: another NATS than the shared one.
  */
-export async function benchBase(): Promise<BenchBase> {
-  const env = await testEnvironment();
+export async function benchBase(natsUrl?: string): Promise<BenchBase> {
+  const env = await testEnvironment(natsUrl ? { natsUrl } : {});
   const closers: (() => Promise<void>)[] = [() => env.cleanup()];
   const close = async () => {
     for (const c of closers.splice(0).reverse()) await c().catch(() => {});
@@ -107,19 +107,34 @@ export async function stackCpuGroups(s: {
   return { ...groups, 'stripe emulator': [s.emulator.child.pid!] };
 }
 
-export async function startStack(timing: Timing, customers: number): Promise<Stack> {
-  const { env, o, emulator, closers, close } = await benchBase();
+export interface StackOptions {
+  /** The setting the size came from, for the printout. */
+  readonly sizeVariable?: string;
+  /** Another NATS than the shared one, for the observer; rtws takes its seeds from `env`. */
+  readonly natsUrl?: string;
+  /** More settings for rtws, printed with the configuration. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export async function startStack(
+  timing: Timing,
+  customers: number,
+  options: StackOptions = {},
+): Promise<Stack> {
+  const { sizeVariable = 'RTWS_BENCH_PIPELINE_CUSTOMERS', natsUrl, env: extra = {} } = options;
+  const { env, o, emulator, closers, close } = await benchBase(natsUrl);
   try {
     const calls = watchStripeCalls(emulator.url);
     closers.push(() => calls.stop());
     const rtws = await spawnAndWait(env, o, 'api,publisher,worker', {
-      STRIPE_SECRET_KEY: LIVE_KEY,
+      STRIPE_SECRET_KEY: PIPELINE_LIVE_KEY,
       STRIPE_API_BASE: emulator.url,
       STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
       RTWS_STRIPE_RATE: STRIPE_RATE,
       RTWS_STRIPE_CONCURRENCY: STRIPE_CONCURRENCY,
       RTWS_MATCH_BY: MATCH_BY,
       ...profileEnv(timing, PIPELINE_LABEL),
+      ...extra,
     });
     closers.push(() => stopChild(rtws));
     const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
@@ -136,7 +151,7 @@ export async function startStack(timing: Timing, customers: number): Promise<Sta
     // The probe row spawnAndWait wrote reaches Stripe once the worker holds its partitions.
     await calls.waitForDone(1, 60_000);
     const configuration = [
-      `size: ${customers.toLocaleString('en-US')} customers (RTWS_BENCH_PIPELINE_CUSTOMERS)`,
+      `size: ${customers.toLocaleString('en-US')} customers (${sizeVariable})`,
       `rtws: one process (pid ${rtws.child.pid}), roles api, publisher, worker; Salesforce off (no SALESFORCE_* set)`,
       `Stripe pace: RTWS_STRIPE_RATE=${STRIPE_RATE}/s, RTWS_STRIPE_CONCURRENCY=${STRIPE_CONCURRENCY} (RTWS_BENCH_STRIPE_RATE / _CONCURRENCY; rtws's default for a live key is 80/s with 8 in flight), taken from the shared budget in KV (the default)`,
       `creates: RTWS_MATCH_BY=${MATCH_BY} (RTWS_BENCH_MATCH_BY; rtws's default, email, looks each new email up first, at Stripe's search limit of 18/s)`,
@@ -144,6 +159,7 @@ export async function startStack(timing: Timing, customers: number): Promise<Sta
       'publisher: batch 1,000, 512 publishes in flight, safety poll 200 ms',
       `Stripe emulator: its own process (pid ${emulator.child.pid}), no rate limit, no faults; webhooks on: every write's signed event is posted to rtws's POST /webhooks/stripe (8 deliveries in flight)`,
       `fresh database ${env.db.name}, namespace ${env.namespace}`,
+      ...Object.entries(extra).map(([k, v]) => `rtws also has ${k}=${v}`),
       'API clients: node:http with a keep-alive agent (64 sockets), JSON bodies, bearer token',
       "commit: the outbox row's occurred_at (clock_timestamp() in the capture trigger, the last statement before COMMIT), read back from the CHANGES stream",
       "Stripe call done: the emulator's request log (its clock, ms, once the reply is ready), matched by rtws's idempotency key; polled every 250 ms",
