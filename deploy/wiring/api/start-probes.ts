@@ -19,6 +19,7 @@ export interface ProbeDeps {
 
 export async function startProbes(config: Config, d: ProbeDeps): Promise<Api> {
   const { worker } = d;
+  const sfBudget = worker?.salesforceBudget;
   const server = await buildProbeServer({
     logLevel: config.logLevel,
     readiness: readiness({
@@ -26,6 +27,7 @@ export async function startProbes(config: Config, d: ProbeDeps): Promise<Api> {
       nats: d.nats,
       migrations: d.migrations,
       ...(worker ? { workerStats: () => worker.worker.stats } : {}),
+      ...(sfBudget ? { salesforceBudget: () => sfBudget.status() } : {}),
     }),
   });
   const url = await server.listen({ host: config.host, port: config.port });
