@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Connection } from 'jsforce';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { silentLogger } from '../../core/ports.ts';
+import type { Logger } from '../../core/ports.ts';
 import {
   startSalesforceEmulator,
   type SalesforceEmulator,
@@ -32,6 +32,24 @@ interface Worker {
   readonly nc: NatsConnection;
   readonly budget: SalesforceDailyBudget;
   readonly conn: Connection;
+  /** What it logged, by level. */
+  readonly logged: { level: string; msg: string }[];
+}
+
+function capture(logged: { level: string; msg: string }[]): Logger {
+  const at =
+    (level: string) =>
+    (_obj: object, msg = '') => {
+      logged.push({ level, msg });
+    };
+  const log: Logger = {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: () => log,
+  };
+  return log;
 }
 
 const test = suite<{ t: TestEnvironment; sf: SalesforceEmulator; workers: Worker[] }>(
@@ -58,6 +76,7 @@ async function worker(t: TestEnvironment, sf: SalesforceEmulator, name: string):
   const nc = await connectNats({ servers: [t.natsUrl], name: `salesforce-budget-${name}` });
   const records = await openUsageRecords(nc, { bucket: t.names.bucket('SALESFORCE_USAGE') });
   const { loginUrl, clientId, clientSecret } = sf;
+  const logged: { level: string; msg: string }[] = [];
   let session: Promise<Connection> | undefined;
   const connection = () =>
     (session ??= connectSalesforce({ loginUrl, clientId, clientSecret, timeoutMs: 5_000, budget }));
@@ -68,9 +87,9 @@ async function worker(t: TestEnvironment, sf: SalesforceEmulator, name: string):
     check: async () => checkUsage(await connection()),
     checkEveryMs: CHECK_EVERY_MS,
     openForMs: 10_000,
-    log: silentLogger,
+    log: capture(logged),
   });
-  return { nc, budget, conn: await connection() };
+  return { nc, budget, conn: await connection(), logged };
 }
 
 /** Writes until the budget refuses; resolves with the calls made and the refusal. */
@@ -115,7 +134,15 @@ test('two processes together stop at the share', async ({ sf, workers }) => {
     byWorker.every((n) => n > 0),
     'both processes wrote',
   );
-  for (const w of workers) assert.not.ok(w.budget.allows('live'), 'each sees the share spent');
+  for (const w of workers) {
+    assert.not.ok(w.budget.allows('live'), 'each sees the share spent');
+    const warned = w.logged.filter((l) => l.level === 'warn');
+    assert.is(warned.length, 1, 'said once, not per call');
+    assert.match(
+      warned[0]!.msg,
+      /share of the org's daily API calls is spent \(\d+ of 200 used, 100 allowed\)/,
+    );
+  }
 });
 
 test('while both wait one reads the usage at a time; when it falls both go', async ({
@@ -141,6 +168,11 @@ test('while both wait one reads the usage at a time; when it falls both go', asy
     assert.ok(s.used <= 20 + made + 1, `${s.used} used, as Salesforce said`);
   }
   await workers[1]!.conn.sobject('Account').create({ Name: 'Again' });
+  for (const w of workers)
+    assert.ok(
+      w.logged.some((l) => l.level === 'info' && /all calls go/.test(l.msg)),
+      'says it goes again',
+    );
 });
 
 test.run();
