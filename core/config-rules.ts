@@ -1,7 +1,8 @@
 // Rules between settings, checked once each variable has passed its own check. A broken rule
 // stops startup with a message that names the variable to change and says why.
 import { ConfigError } from './errors.ts';
-import type { Settings } from './config-schema.ts';
+import { DAILY_BUDGET_EXPECTED, type Settings } from './config-schema.ts';
+import { parseShare } from './policy/daily-budget.ts';
 
 /**
  * The share of its TTL a held lease has left at worst: the worker stops acting on a lease 40 % of
@@ -23,6 +24,11 @@ export function checkRules(s: Settings): void {
   if (s.stripe.secretKey !== undefined && s.stripe.webhookSecrets.length === 0)
     throw new ConfigError('STRIPE_WEBHOOK_SECRET', 'required when STRIPE_SECRET_KEY is set');
   callsFitTheLease(s.worker);
+  if (parseShare(s.salesforce.dailyBudget) === undefined)
+    throw new ConfigError(
+      'RTWS_SALESFORCE_DAILY_BUDGET',
+      `invalid value ${JSON.stringify(s.salesforce.dailyBudget)}: ${DAILY_BUDGET_EXPECTED}`,
+    );
 }
 
 function salesforceCredentialsTogether(sf: Settings['salesforce']): void {

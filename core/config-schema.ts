@@ -13,6 +13,10 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const Literals = <const T extends string>(values: readonly T[]) =>
   Type.Union(values.map((v) => Type.Literal(v)));
 const ApiName = Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]*$' });
+/** `50%`, `12.5%`: the sign is required, so that `0.5` is not read as half (or as 0.5 %). */
+const PERCENT = '^\\d{1,3}(\\.\\d+)?%$';
+export const DAILY_BUDGET_EXPECTED =
+  "a percentage of the org's daily API allocation, above 0% and at most 100%, such as 50%";
 
 export const CONFIG_SCHEMA = Type.Object({
   databaseUrl: variable(Url('postgres|postgresql'), {
@@ -284,6 +288,18 @@ export const CONFIG_SCHEMA = Type.Object({
       default: String(5 * 60_000),
       shownDefault: '`300000` (5 min)',
       doc: 'How long Salesforce is paused, in ms, once its daily API quota is spent (`REQUEST_LIMIT_EXCEEDED`), before the paused changes are tried again.',
+    }),
+    dailyBudget: variable(Type.String({ pattern: PERCENT }), {
+      name: 'RTWS_SALESFORCE_DAILY_BUDGET',
+      default: '50%',
+      doc: "How much of the Salesforce org's daily API allocation may be used while rtws calls, as a percentage (`50%`): rtws's calls, from all workers together, go only while the org's usage (everyone's calls, as Salesforce's `Sforce-Limit-Info` says) stays within it, and otherwise wait (the customers stay `pending`) until the usage falls. Past 90 % of it only live changes go: backfills and reconciliations wait.",
+      expected: DAILY_BUDGET_EXPECTED,
+    }),
+    usageCheckMs: variable(Int(1_000, 3_600_000), {
+      name: 'RTWS_SALESFORCE_USAGE_CHECK_MS',
+      default: '60000',
+      shownDefault: '`60000` (1 min)',
+      doc: "While Salesforce calls wait for `RTWS_SALESFORCE_DAILY_BUDGET`, how often one worker reads the org's usage again, in ms. Each read is one API call (`GET /services/data/v62.0/`), the only calls rtws makes past its share.",
     }),
   }),
 });

@@ -14,6 +14,8 @@ export interface EnvMeta {
   readonly shownDefault?: string;
   /** Its value never appears in an error. */
   readonly secret?: boolean;
+  /** What a bad value is told to be, instead of the schema's own message. */
+  readonly expected?: string;
 }
 
 /** A variable and its schema: one row of the README table. */

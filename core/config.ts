@@ -86,7 +86,7 @@ function read(group: TObject, env: Env): Record<string, unknown> {
       const shown = v.secret ? '(hidden)' : JSON.stringify(text);
       throw new ConfigError(
         v.name,
-        `invalid value ${shown}: ${first?.message ?? 'does not match'}`,
+        `invalid value ${shown}: ${v.expected ?? first?.message ?? 'does not match'}`,
       );
     }
     out[key] = value;

@@ -29,6 +29,7 @@ import { backfillPacing, backfillSources } from './wiring/backfill/backfill-sour
 import { resyncer } from './wiring/backfill/resync.ts';
 import { checkBindings } from './wiring/binding/check-bindings.ts';
 import { workerMetrics } from './wiring/worker/metrics.ts';
+import { openSalesforceBudget } from './wiring/worker/salesforce-budget.ts';
 import { startWorkerRole } from './wiring/worker/worker-role.ts';
 
 export interface Rtws {
@@ -72,11 +73,24 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
   const machine = createCustomerMachine(DEFAULT_POLICIES, { targets });
   const metrics = workerMetrics();
   const resync = resyncer({ sql, publisher: jetStreamPublisher(jetstream(nats)), names, targets });
-  const pacing = backfillPacing(bindings);
-  const sources = backfillSources(config, { sql, nats, names, stripe, resync, bindings, pacing });
+  // Only a worker calls Salesforce: its calls and its backfills' reads.
+  const salesforceBudget = config.roles.includes('worker')
+    ? await openSalesforceBudget(config, { nats, names, log })
+    : undefined;
+  const pacing = backfillPacing(bindings, salesforceBudget);
+  const sources = backfillSources(config, {
+    sql,
+    nats,
+    names,
+    stripe,
+    resync,
+    bindings,
+    pacing,
+    salesforceBudget,
+  });
   const parts = { sql, nats, names, log, stripe, bindings, machine, targets, metrics };
   const worker = config.roles.includes('worker')
-    ? await startWorkerRole(config, { ...parts, sources, pacing })
+    ? await startWorkerRole(config, { ...parts, sources, pacing, salesforceBudget })
     : undefined;
   const api = config.roles.includes('api')
     ? await startApi(config, {
@@ -107,8 +121,11 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
       // Stop accepting first, so in-flight requests finish before their dependencies go.
       await api?.close();
       await probes?.close();
-      // Before the worker, so that a page in progress is saved first.
-      await worker?.backfills.stop();
+      // Before the worker, so that a page in progress is saved first; a page waiting for the
+      // Salesforce budget stops waiting.
+      const backfillsStopped = worker?.backfills.stop();
+      salesforceBudget?.close();
+      await backfillsStopped;
       bindings.stop();
       await publisher?.stop();
       await worker?.stop();

@@ -8,6 +8,8 @@ export interface ClassifiedFailure {
   failure: FailureKind;
   /** Safe to log and show: Salesforce's code and message, never a field value or a token. */
   reason: string;
+  /** How soon to try again, where the failure says (rtws's own budget refusing a call). */
+  retryAfterMs?: number;
 }
 
 /** Contention or an outage on Salesforce's side: the same request can succeed later. */
@@ -25,8 +27,11 @@ const TRANSIENT_CODES = new Set([
 /** Already deleted is done on a delete; on a lookup it means absent. */
 const GONE_CODES = new Set(['NOT_FOUND', 'ENTITY_IS_DELETED']);
 
-/** The org's API budget (daily, or concurrent long requests) is spent: the target pauses. */
-const QUOTA_CODES = new Set(['REQUEST_LIMIT_EXCEEDED']);
+/**
+ * The org's API budget (daily, or concurrent long requests) is spent, or rtws's share of it
+ * (`RTWS_DAILY_BUDGET_SPENT`, a call refused before it was sent): the target pauses.
+ */
+const QUOTA_CODES = new Set(['REQUEST_LIMIT_EXCEEDED', 'RTWS_DAILY_BUDGET_SPENT']);
 
 const MAX_REASON = 500;
 
@@ -34,13 +39,20 @@ interface SalesforceLikeError {
   errorCode?: unknown;
   name?: unknown;
   message?: unknown;
+  retryAfterMs?: unknown;
 }
 
 export function classifySalesforceError(err: unknown): ClassifiedFailure {
   const e = (err ?? {}) as SalesforceLikeError;
   const code = typeof e.errorCode === 'string' ? e.errorCode : undefined;
   const message = typeof e.message === 'string' ? e.message : undefined;
-  return classifyCode(code, message ?? (typeof e.name === 'string' ? e.name : undefined));
+  const classified = classifyCode(
+    code,
+    message ?? (typeof e.name === 'string' ? e.name : undefined),
+  );
+  return typeof e.retryAfterMs === 'number'
+    ? { ...classified, retryAfterMs: e.retryAfterMs }
+    : classified;
 }
 
 /** Also for the per-record errors of a collections call (`statusCode` there). */

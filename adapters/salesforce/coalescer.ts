@@ -175,7 +175,8 @@ export class SalesforceCoalescer {
     const pause = this.o.quotaPauseMs;
     if (pause === undefined || outcome.type !== 'SalesforceCallFailed') return outcome;
     if (outcome.data.failure !== 'rate_limited') return outcome;
-    const retryAfterMs = Math.max(outcome.data.retryAfterMs ?? 0, pause);
-    return { ...outcome, data: { ...outcome.data, retryAfterMs } };
+    // A refusal of rtws's own budget names its wait: the target then waits for the budget itself.
+    if (outcome.data.retryAfterMs !== undefined) return outcome;
+    return { ...outcome, data: { ...outcome.data, retryAfterMs: pause } };
   }
 }

@@ -27,12 +27,18 @@ export function fieldMapOf(target: SalesforceTarget): FieldMap {
 
 export function failedOutcome(
   intent: SalesforceIntent,
-  { failure, reason }: ClassifiedFailure,
+  { failure, reason, retryAfterMs }: ClassifiedFailure,
   at: number,
 ): SalesforceOutcomeEvent {
   return {
     type: 'SalesforceCallFailed',
-    data: { intentId: intent.id, failure, reason, attempt: intent.attempt },
+    data: {
+      intentId: intent.id,
+      failure,
+      reason,
+      attempt: intent.attempt,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    },
     at,
   };
 }

@@ -35,6 +35,43 @@ test("Salesforce's quota pause is 5 min unless set", () => {
   );
 });
 
+test("Salesforce's daily budget is 50% of the org's allocation unless set, checked each minute", () => {
+  const d = loadConfig({}).salesforce;
+  assert.equal([d.dailyBudget, d.usageCheckMs], ['50%', 60_000]);
+  const set = loadConfig({
+    RTWS_SALESFORCE_DAILY_BUDGET: '12.5%',
+    RTWS_SALESFORCE_USAGE_CHECK_MS: '5000',
+  }).salesforce;
+  assert.equal([set.dailyBudget, set.usageCheckMs], ['12.5%', 5_000]);
+  assert.is(loadConfig({ RTWS_SALESFORCE_DAILY_BUDGET: '100%' }).salesforce.dailyBudget, '100%');
+});
+
+test('a daily budget is a percentage above 0 and at most 100, with its sign', () => {
+  // `0.5` and `50` could each mean two things: only `50%` is taken.
+  for (const bad of ['0.5', '50', '0%', '0.0%', '101%', '100.5%', '-5%', 'half', '50 %']) {
+    try {
+      loadConfig({ RTWS_SALESFORCE_DAILY_BUDGET: bad });
+      assert.unreachable(`${bad} was accepted`);
+    } catch (err) {
+      assert.instance(err, ConfigError, bad);
+      assert.is((err as ConfigError).variable, 'RTWS_SALESFORCE_DAILY_BUDGET');
+      assert.match(
+        (err as Error).message,
+        `invalid value ${JSON.stringify(bad)}: a percentage of the org's daily API allocation, above 0% and at most 100%, such as 50%`,
+      );
+    }
+  }
+});
+
+test('the usage check runs from every second to every hour', () => {
+  for (const bad of ['999', '3600001', 'soon'])
+    assert.throws(
+      () => loadConfig({ RTWS_SALESFORCE_USAGE_CHECK_MS: bad }),
+      (err: unknown) =>
+        err instanceof ConfigError && err.variable === 'RTWS_SALESFORCE_USAGE_CHECK_MS',
+    );
+});
+
 test("Stripe's pace follows the key's mode unless set", () => {
   const d = loadConfig({}).stripe;
   assert.equal([d.rate, d.concurrency], [undefined, 8]);

@@ -58,6 +58,23 @@ test('a daily limit that is really used up refuses calls too', async () => {
   emulator.setDailyApiLimit(5000);
 });
 
+test("the org's usage, as other clients spend it, set over HTTP", async () => {
+  emulator.reset();
+  await conn.sobject('Account').create({ Name: 'Before' });
+  assert.is((await control('POST', '/quota/usage', { apiCalls: 4990 })).status, 200);
+  const res = await rawRest(conn, 'GET', '/limits');
+  assert.is(res.headers.get('sforce-limit-info'), 'api-usage=4991/5000');
+  assert.equal(emulator.stats().callsByEndpoint, { 'sobject.create': 1, limits: 1 });
+  await control('POST', '/quota/usage', { apiCalls: 5000 });
+  const err = await rejection(conn.sobject('Account').create({ Name: 'Over' }));
+  assert.is(err.errorCode, 'REQUEST_LIMIT_EXCEEDED');
+  emulator.setApiUsage(10);
+  await conn.sobject('Account').create({ Name: 'Again' });
+  assert.equal(conn.limitInfo.apiUsage, { used: 11, limit: 5000 }, 'what jsforce reads');
+  assert.is((await control('POST', '/quota/usage', { apiCalls: -1 })).status, 400);
+  assert.is((await control('POST', '/quota/usage', {})).status, 400);
+});
+
 test('the fault hook: UNABLE_TO_LOCK_ROW for the next matching request only', async () => {
   emulator.injectFault({
     method: 'PATCH',

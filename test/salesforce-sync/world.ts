@@ -8,6 +8,7 @@ import { startTestRtws, testEnvironment, type TestEnvironment } from '../harness
 import {
   startSalesforceEmulator,
   type SalesforceEmulator,
+  type SalesforceEmulatorOptions,
 } from '../../adapters/emulators/salesforce/index.ts';
 import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 import { connectSalesforce } from '../../adapters/salesforce/client.ts';
@@ -28,10 +29,13 @@ export interface World {
 }
 
 /**
- * Starts everything, rtws with `env` over the suite's settings; whatever did start is stopped
- * again if a later part fails.
+ * Starts everything, rtws with `env` over the suite's settings and the Salesforce emulator with
+ * `salesforce`; whatever did start is stopped again if a later part fails.
  */
-export async function startWorld(env: Env = {}): Promise<World> {
+export async function startWorld(
+  env: Env = {},
+  salesforce: SalesforceEmulatorOptions = {},
+): Promise<World> {
   const stops: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => {});
@@ -41,7 +45,7 @@ export async function startWorld(env: Env = {}): Promise<World> {
     stops.push(() => t.cleanup());
     const stripe = await startStripeEmulator({ port: 0, searchLagMs: 0 });
     stops.push(() => stripe.close());
-    const sf = await startSalesforceEmulator({ port: 0 });
+    const sf = await startSalesforceEmulator({ port: 0, ...salesforce });
     stops.push(() => sf.close());
     const rtws = await startTestRtws(t, {
       STRIPE_SECRET_KEY: 'sk_test_x',

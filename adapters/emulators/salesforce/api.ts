@@ -63,6 +63,8 @@ export interface SalesforceEmulator {
   exhaustQuota(): void;
   restoreQuota(): void;
   setDailyApiLimit(limit: number): void;
+  /** Sets the calls the org has used today, as other clients' calls would (per-endpoint counts stay). */
+  setApiUsage(used: number): void;
   /** Drops all records, counters, faults and query cursors; sessions stay valid. */
   reset(): void;
   stats(): EmulatorStats;

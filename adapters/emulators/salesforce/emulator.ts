@@ -176,6 +176,10 @@ class EmulatorServer implements SalesforceEmulator {
     this.state.usage.setLimit(limit);
   }
 
+  setApiUsage(used: number): void {
+    this.state.usage.setUsed(used);
+  }
+
   reset(): void {
     this.state.store.clear(freshSequence());
     this.state.usage.reset();

@@ -56,6 +56,12 @@ export class ApiUsage {
     this.limit = limit;
   }
 
+  /** Sets the calls counted so far today, as if other clients of the org had made them. */
+  setUsed(used: number): void {
+    this.rollOver();
+    this.used = used;
+  }
+
   stats(): UsageStats {
     return {
       apiCalls: this.used,

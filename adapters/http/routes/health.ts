@@ -9,6 +9,19 @@ export interface Readiness {
   worker?: WorkerReadiness;
   /** Where Stripe is synced: the webhook endpoint's health, which never changes readiness. */
   stripe?: StripeReadiness;
+  /** Where this process calls Salesforce: the org's daily budget, which never changes readiness. */
+  salesforce?: SalesforceReadiness;
+}
+
+export interface SalesforceReadiness {
+  daily_budget: {
+    /** `open`, `live_only` (backfills wait), `spent` (every call waits), `unknown` (not read yet). */
+    state: string;
+    used: number;
+    limit: number;
+    budget: number;
+    backfill_budget: number;
+  };
 }
 
 export interface StripeReadiness {
@@ -38,6 +51,16 @@ const StripeDetails = Type.Object({
   webhook_silence_s: Type.Integer(),
   webhooks_silent: Type.Boolean(),
   beyond_retention: Nullable(Type.Object({ watermark: Type.String(), found_at: Type.String() })),
+});
+
+const SalesforceDetails = Type.Object({
+  daily_budget: Type.Object({
+    state: Type.String(),
+    used: Type.Integer(),
+    limit: Type.Integer(),
+    budget: Type.Integer(),
+    backfill_budget: Type.Integer(),
+  }),
 });
 
 export interface HealthRoutesOptions {
@@ -74,24 +97,27 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
             checks: Checks,
             worker: Type.Optional(WorkerDetails),
             stripe: Type.Optional(StripeDetails),
+            salesforce: Type.Optional(SalesforceDetails),
           }),
           503: Type.Object({
             status: Type.String(),
             checks: Checks,
             worker: Type.Optional(WorkerDetails),
             stripe: Type.Optional(StripeDetails),
+            salesforce: Type.Optional(SalesforceDetails),
           }),
         },
       },
     },
     async (_request, reply) => {
-      const { worker, stripe, ...checks } = await readiness();
+      const { worker, stripe, salesforce, ...checks } = await readiness();
       const ready = checks.postgres && checks.nats && checks.migrations;
       return reply.code(ready ? 200 : 503).send({
         status: ready ? 'ready' : 'not ready',
         checks,
         ...(worker ? { worker } : {}),
         ...(stripe ? { stripe } : {}),
+        ...(salesforce ? { salesforce } : {}),
       });
     },
   );

@@ -1,12 +1,15 @@
 // What /readyz reports: whether Postgres, NATS and the migrations answer within a second, and,
 // where this process runs a worker, the partitions it holds and those it waits to take back. With
-// Stripe, the webhook endpoint's health is a detail: it never makes the process unready.
+// Stripe, the webhook endpoint's health is a detail, as is, with Salesforce, the org's daily
+// budget: neither ever makes the process unready.
 import type { NatsConnection } from '@nats-io/transport-node';
 import type {
   Readiness,
+  SalesforceReadiness,
   StripeReadiness,
   WorkerReadiness,
 } from '../../../adapters/http/routes/health.ts';
+import type { DailyBudgetStatus } from '../../../adapters/salesforce/daily-budget.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import { migrationsApplied, type Migration } from '../../../adapters/postgres/migrate.ts';
 import type { WorkerStats } from '../worker/start-worker.ts';
@@ -18,6 +21,7 @@ export interface ReadinessDeps {
   readonly migrations: Migration[];
   readonly workerStats?: () => WorkerStats;
   readonly stripeHealth?: () => Promise<StripeReadiness>;
+  readonly salesforceBudget?: () => DailyBudgetStatus;
 }
 
 export function readiness(d: ReadinessDeps): () => Promise<Readiness> {
@@ -28,7 +32,13 @@ export function readiness(d: ReadinessDeps): () => Promise<Readiness> {
     migrations: await answers(migrationsApplied(sql, d.migrations)),
     ...(workerStats ? { worker: workerReadiness(workerStats()) } : {}),
     ...(await stripeDetails(d.stripeHealth)),
+    ...(d.salesforceBudget ? { salesforce: salesforceDetails(d.salesforceBudget()) } : {}),
   });
+}
+
+function salesforceDetails(s: DailyBudgetStatus): SalesforceReadiness {
+  const { state, used, limit, budget, backfillBudget } = s;
+  return { daily_budget: { state, used, limit, budget, backfill_budget: backfillBudget } };
 }
 
 /** Left out when it cannot be read in time: the checks above already say why. */

@@ -53,6 +53,7 @@ export interface Api {
 
 export async function startApi(config: Config, d: ApiDeps): Promise<Api> {
   const { sql, nats, names, dlq, publisher, worker, targets } = d;
+  const sfBudget = worker?.salesforceBudget;
   const webhooks = config.stripe.webhookSecrets.length > 0;
   const stripeHealth = webhooks
     ? stripeEndpointHealth(sql, config.stripe.webhookSilenceAlertS)
@@ -67,6 +68,7 @@ export async function startApi(config: Config, d: ApiDeps): Promise<Api> {
       nats,
       migrations: d.migrations,
       ...(worker ? { workerStats: () => worker.worker.stats } : {}),
+      ...(sfBudget ? { salesforceBudget: () => sfBudget.status() } : {}),
       ...(stripeHealth ? { stripeHealth } : {}),
     }),
     dlq: async () => dlq,

@@ -24,6 +24,7 @@ export interface ProbeDeps {
 
 export async function startProbes(config: Config, d: ProbeDeps): Promise<Api> {
   const { worker } = d;
+  const sfBudget = worker?.salesforceBudget;
   const server = await buildProbeServer({
     logLevel: config.logLevel,
     readiness: readiness({
@@ -31,6 +32,7 @@ export async function startProbes(config: Config, d: ProbeDeps): Promise<Api> {
       nats: d.nats,
       migrations: d.migrations,
       ...(worker ? { workerStats: () => worker.worker.stats } : {}),
+      ...(sfBudget ? { salesforceBudget: () => sfBudget.status() } : {}),
     }),
     // Scraped per process: a worker's calls and outcomes, a publisher's leadership. The API's
     // /metrics adds what is the deployment's (outbox and DLQ depth, backfills).

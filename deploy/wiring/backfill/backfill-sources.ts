@@ -15,7 +15,8 @@ import type { Resync } from './resync.ts';
 import type { ActorKnows } from './reconcile-behind.ts';
 import type { SalesforceReadDeps } from './reconcile-salesforce.ts';
 import type { Connection } from 'jsforce';
-import { connectSalesforce } from '../../../adapters/salesforce/client.ts';
+import { connectSalesforce, type CallCounter } from '../../../adapters/salesforce/client.ts';
+import type { SalesforceDailyBudget } from '../../../adapters/salesforce/daily-budget.ts';
 
 export interface BackfillSourceDeps {
   readonly sql: Sql;
@@ -25,11 +26,13 @@ export interface BackfillSourceDeps {
   readonly resync: Resync;
   readonly bindings: Bindings;
   readonly pacing: BackfillPacing;
+  /** Counts the reads of Salesforce against the org's daily budget. */
+  readonly salesforceBudget?: CallCounter | undefined;
 }
 
 export function backfillSources(config: Config, d: BackfillSourceDeps): BackfillSources {
   const { stripe, sql, names } = d;
-  const salesforce = salesforceReader(config);
+  const salesforce = salesforceReader(config, d.salesforceBudget);
   return {
     ...(stripe || salesforce
       ? {
@@ -70,8 +73,15 @@ export interface BackfillPacing {
   wait(): Promise<void>;
 }
 
-/** Backfills go after live changes: they wait for room in the Stripe budget of this process. */
-export function backfillPacing(bindings: Pick<Bindings, 'ready'>): BackfillPacing {
+/**
+ * Backfills go after live changes: they wait for room in the Stripe budget of this process, and
+ * while the Salesforce org's usage is past the part of rtws's daily share left to them. Every
+ * backfill waits for Salesforce, a Stripe import too: the customers it brings reach Salesforce.
+ */
+export function backfillPacing(
+  bindings: Pick<Bindings, 'ready'>,
+  salesforce?: Pick<SalesforceDailyBudget, 'whenAllows'>,
+): BackfillPacing {
   let whenIdle: (() => Promise<void>) | undefined;
   return {
     follow(worker) {
@@ -80,12 +90,16 @@ export function backfillPacing(bindings: Pick<Bindings, 'ready'>): BackfillPacin
     async wait() {
       if (!bindings.ready('stripe')) throw new Error('the Stripe account is not verified yet');
       await whenIdle?.();
+      await salesforce?.whenAllows('backfill');
     },
   };
 }
 
 /** Salesforce as a reconciliation reads it, when it is configured; authorised on first use. */
-export function salesforceReader(config: Config): SalesforceReadDeps | undefined {
+export function salesforceReader(
+  config: Config,
+  budget?: CallCounter,
+): SalesforceReadDeps | undefined {
   const { loginUrl, clientId, clientSecret, object, externalIdField, onRemoteDelete } =
     config.salesforce;
   if (!loginUrl || !clientId || !clientSecret) return undefined;
@@ -99,6 +113,7 @@ export function salesforceReader(config: Config): SalesforceReadDeps | undefined
         clientId,
         clientSecret,
         timeoutMs: config.worker.callTimeoutMs,
+        ...(budget ? { budget } : {}),
       }).catch((err: unknown) => {
         session = undefined;
         throw err;

@@ -96,6 +96,8 @@ export async function salesforcePage(
       };
       reads.set(runId, read);
     }
+    // Each page is a call: it waits, like the rest of the run, behind live changes.
+    await o.paced?.();
     const step = await read.pages.next();
     const page = step.done ? undefined : step.value;
     const found = page ? await comparePage(o, runId, page, read.us, sf.target) : [];
@@ -254,6 +256,7 @@ export async function salesforceLinksPage(
     LINKS_PAGE,
     new Date(startedMs),
   );
+  if (links.length > 0) await o.paced?.();
   const held =
     links.length === 0
       ? new Map<string, { deleted: boolean; externalId: string | null }>()

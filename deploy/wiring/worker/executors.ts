@@ -11,7 +11,7 @@ import { executeStripeIntent } from '../../../adapters/stripe/executor.ts';
 import { defaultStripeRate, lookupsPerSecond } from '../../../adapters/stripe/rate-limits.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import { matchSettings } from '../../../adapters/postgres/stripe-match.ts';
-import { connectSalesforce } from '../../../adapters/salesforce/client.ts';
+import { connectSalesforce, type CallCounter } from '../../../adapters/salesforce/client.ts';
 import { MAX_COLLECTION_RECORDS } from '../../../adapters/salesforce/batch.ts';
 import { SalesforceCoalescer } from '../../../adapters/salesforce/coalescer.ts';
 import type { SalesforceTarget } from '../../../adapters/salesforce/target.ts';
@@ -45,6 +45,8 @@ export interface ExecutorSettings {
     clientSecret: string;
     /** How long a spent daily quota pauses the target; unset, the actor's default. */
     quotaPauseMs?: number;
+    /** The org's daily budget, shared with other processes (RTWS_SALESFORCE_DAILY_BUDGET). */
+    budget?: CallCounter | undefined;
   } & SalesforceTarget;
 }
 
@@ -53,6 +55,7 @@ export function buildExecutors(
   config: Config,
   sql: Sql,
   stripeBudgets?: { calls: RequestBudget; searches: SearchBudget },
+  salesforceBudget?: CallCounter,
 ): Partial<Record<TargetName, CustomerExecutor>> {
   const { secretKey } = config.stripe;
   const { loginUrl, clientId, clientSecret } = config.salesforce;
@@ -71,7 +74,15 @@ export function buildExecutors(
         }
       : {}),
     ...(loginUrl && clientId && clientSecret
-      ? { salesforce: { ...config.salesforce, loginUrl, clientId, clientSecret } }
+      ? {
+          salesforce: {
+            ...config.salesforce,
+            loginUrl,
+            clientId,
+            clientSecret,
+            budget: salesforceBudget,
+          },
+        }
       : {}),
   });
 }
@@ -102,7 +113,7 @@ export function targetExecutors(
     };
   }
   if (s.salesforce) {
-    const { loginUrl, clientId, clientSecret, quotaPauseMs, ...target } = s.salesforce;
+    const { loginUrl, clientId, clientSecret, quotaPauseMs, budget, ...target } = s.salesforce;
     // Authorised on first use, not at startup, so a Salesforce that is down delays only its own
     // target; a failed grant is tried again on the next call. Expired sessions renew by refreshFn.
     let session: Promise<Connection> | undefined;
@@ -112,6 +123,7 @@ export function targetExecutors(
         clientId,
         clientSecret,
         timeoutMs: s.callTimeoutMs,
+        ...(budget ? { budget } : {}),
       }).catch((err: unknown) => {
         session = undefined;
         throw err;

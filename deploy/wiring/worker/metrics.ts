@@ -1,6 +1,7 @@
 // The worker's Prometheus metrics: gauges read from its stats on scrape, and per-call counters and
 // latencies reported by its executors.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { DailyBudgetStatus } from '../../../adapters/salesforce/daily-budget.ts';
 import type { Worker } from './start-worker.ts';
 
 export interface WorkerMetrics {
@@ -17,7 +18,11 @@ export interface WorkerMetrics {
   driftFound(target: string, kind: string): void;
   /** A Postgres write decided on a reconciliation's observation: drift repaired in the catalogue. */
   driftRepaired(target: string): void;
+  /** The Salesforce org's daily budget, read on each scrape. */
+  salesforceBudget(status: () => DailyBudgetStatus): void;
 }
+
+const BUDGET_STATES = ['unknown', 'open', 'live_only', 'spent'] as const;
 
 export function workerMetrics(): WorkerMetrics {
   let worker: Worker | undefined;
@@ -28,6 +33,7 @@ export function workerMetrics(): WorkerMetrics {
   let conflicts: Counter | undefined;
   let driftFound: Counter | undefined;
   let driftRepaired: Counter | undefined;
+  let budget: (() => DailyBudgetStatus) | undefined;
   const gauge = (
     registry: Registry,
     name: string,
@@ -136,6 +142,7 @@ export function workerMetrics(): WorkerMetrics {
       gauge(registry, 'rtws_consumer_lag', 'Messages of the held partitions not yet handled', (w) =>
         w.consumerLag(),
       );
+      registerBudget(registry, () => budget?.());
     },
     executed(target, outcome, ms) {
       calls?.inc({ target, outcome });
@@ -157,5 +164,39 @@ export function workerMetrics(): WorkerMetrics {
     driftRepaired(target) {
       driftRepaired?.inc({ target });
     },
+    salesforceBudget(status) {
+      budget = status;
+    },
   };
+}
+
+/** The org's usage as every worker shares it, and which calls may go (one state at 1). */
+function registerBudget(registry: Registry, read: () => DailyBudgetStatus | undefined): void {
+  new Gauge({
+    name: 'rtws_salesforce_daily_api_calls',
+    help: "The Salesforce org's daily API calls: used (by anyone), limit (the org's allocation), budget (rtws's share, RTWS_SALESFORCE_DAILY_BUDGET) and backfill_budget (past which backfills wait)",
+    labelNames: ['of'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const s = read();
+      if (!s || s.state === 'unknown') return;
+      this.set({ of: 'used' }, s.used);
+      this.set({ of: 'limit' }, s.limit);
+      this.set({ of: 'budget' }, s.budget);
+      this.set({ of: 'backfill_budget' }, s.backfillBudget);
+    },
+  });
+  new Gauge({
+    name: 'rtws_salesforce_budget_state',
+    help: "1 for the state of rtws's Salesforce daily budget: open, live_only (backfills wait), spent (every Salesforce call waits), unknown (not read yet)",
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const s = read();
+      if (!s) return;
+      for (const state of BUDGET_STATES) this.set({ state }, s.state === state ? 1 : 0);
+    },
+  });
 }

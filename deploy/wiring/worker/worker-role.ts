@@ -29,6 +29,7 @@ import type { StripeCatchUp } from '../inbound/stripe-catch-up.ts';
 import { invoiceWorkerOptions } from '../invoices/invoice-wiring.ts';
 import { openSharedBudget, type SharedBudget } from '../../../adapters/jetstream/kv-budget.ts';
 import { defaultStripeRate, lookupsPerSecond } from '../../../adapters/stripe/rate-limits.ts';
+import type { SalesforceDailyBudget } from '../../../adapters/salesforce/daily-budget.ts';
 import { buildExecutors } from './executors.ts';
 import type { WorkerMetrics } from './metrics.ts';
 import { startWorker, type Worker } from './start-worker.ts';
@@ -46,11 +47,14 @@ export interface WorkerRoleDeps {
   readonly metrics: WorkerMetrics;
   readonly sources: BackfillSources;
   readonly pacing: BackfillPacing;
+  /** rtws's share of the Salesforce org's daily calls, when Salesforce is configured. */
+  readonly salesforceBudget: SalesforceDailyBudget | undefined;
 }
 
 export interface WorkerRole {
   readonly worker: Worker;
   readonly backfills: BackfillRunner;
+  readonly salesforceBudget: SalesforceDailyBudget | undefined;
   /** The catch-up, the worker, then the consumers of Stripe's events. */
   stop(): Promise<void>;
 }
@@ -73,6 +77,8 @@ export async function startWorkerRole(config: Config, d: WorkerRoleDeps): Promis
     : undefined;
   const worker = await startCustomerWorker(config, d, catchUp);
   d.pacing.follow(worker);
+  const sfBudget = d.salesforceBudget;
+  if (sfBudget) d.metrics.salesforceBudget(() => sfBudget.status());
   const backfills = (later.backfills = backfillRunner({
     sql: d.sql,
     sources: d.sources,
@@ -102,6 +108,7 @@ export async function startWorkerRole(config: Config, d: WorkerRoleDeps): Promis
   return {
     worker,
     backfills,
+    salesforceBudget: d.salesforceBudget,
     async stop() {
       reconciling?.stop();
       await catchUp?.stop();
@@ -131,7 +138,10 @@ async function startCustomerWorker(
   const worker = await startWorker({
     ...(catchUp ? { beforeResume: () => catchUp.run() } : {}),
     stripeBinding: d.bindings.stripeAccount,
-    targetReady: d.bindings.ready,
+    // Salesforce's calls also wait while rtws's share of the org's daily calls is spent.
+    targetReady: (target) =>
+      d.bindings.ready(target) &&
+      (target !== 'salesforce' || (d.salesforceBudget?.allows('live') ?? true)),
     // A stable identity, held exclusively, lets a restart take its partitions back early.
     ...(config.workerId
       ? {
@@ -156,7 +166,7 @@ async function startCustomerWorker(
       },
     }),
     onExecuted: (target, outcome, ms) => metrics.executed(target, outcome, ms),
-    executors: buildExecutors(config, sql, stripeBudgets),
+    executors: buildExecutors(config, sql, stripeBudgets, d.salesforceBudget),
     invoices: invoiceWorkerOptions(
       sql,
       secretKey ? { secretKey, apiBase, timeoutMs: config.worker.callTimeoutMs } : undefined,

@@ -35,7 +35,10 @@ export async function controlReply(
         emulator.restoreQuota();
         return ok;
       case 'POST /quota':
-        emulator.setDailyApiLimit(positiveInteger(parseJson(bodyText)));
+        emulator.setDailyApiLimit(nonNegativeInteger(parseJson(bodyText), 'dailyApiLimit'));
+        return ok;
+      case 'POST /quota/usage':
+        emulator.setApiUsage(nonNegativeInteger(parseJson(bodyText), 'apiCalls'));
         return ok;
       case 'POST /reset':
         emulator.reset();
@@ -141,9 +144,9 @@ function faultSpec(body: unknown): FaultSpec {
   return body;
 }
 
-function positiveInteger(body: unknown): number {
-  const limit = isPlainObject(body) ? body.dailyApiLimit : undefined;
-  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0)
-    throw badRequest('dailyApiLimit must be a non-negative integer');
-  return limit;
+function nonNegativeInteger(body: unknown, field: string): number {
+  const n = isPlainObject(body) ? body[field] : undefined;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0)
+    throw badRequest(`${field} must be a non-negative integer`);
+  return n;
 }
