@@ -11,6 +11,7 @@ import type { Rtws } from '../../deploy/rtws.ts';
 import { inboundPartition } from '../../core/subjects.ts';
 import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 import { stripeBornId } from '../../adapters/postgres/stripe-customer-id.ts';
+import { stripeEventHistory } from '../../adapters/jetstream/stripe-event-history.ts';
 import { startTestRtws, testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
 import { eventually, readStream } from '../harness/stream.ts';
 import { LIVE_KEY } from './stack.ts';
@@ -145,6 +146,13 @@ test("a customer's events are mapped in stream order while a worker joins and an
     15_000,
   );
   assert.equal(mapped, inbound, 'mapped once each, in stream order');
+  // What `npm run replay -- --stripe <cus_…>` prints: the same events, in the same order.
+  const history = await stripeEventHistory(nats, t.names, cus.id);
+  assert.is(history.partition, partition);
+  assert.equal(
+    history.events.map((e) => (e.message as { id: string }).id),
+    inbound,
+  );
 });
 
 test('an event stored on the subject from before partitioning is still mapped', async (ctx) => {
@@ -174,6 +182,12 @@ test('an event stored on the subject from before partitioning is still mapped', 
         15_000,
       ),
       'Legacy II',
+    );
+    const history = await stripeEventHistory(ctx.api!.nats, t.names, cus.id);
+    assert.equal(
+      history.events.map((e) => e.subject),
+      [t.names.legacyInboundSubject('stripe', 'customer.updated')],
+      'found on the unpartitioned subject too',
     );
   } finally {
     emu.resumeWebhooks();
