@@ -5,6 +5,11 @@
 // `<ns>.changes.customer.p07.<customerId>`. Workers own partitions through KV leases and consume a
 // partition with one durable consumer, whose single filter subject nats-server 2.9 supports.
 // Invoices are partitioned by their customer, so a customer's actors all live on one worker.
+//
+// Verified inbound events carry a partition token after their type, that of the external customer
+// they are about (`<ns>.inbound.stripe.customer.updated.p03` for a `cus_…`): the worker holding
+// the partition maps them, so that one Stripe customer's events keep their order whichever
+// workers run. Events stored before that have no token; their subjects stay consumed.
 
 export const NAMESPACE_PATTERN = '^[A-Za-z0-9_-]{0,32}$';
 
@@ -34,7 +39,15 @@ export interface Names {
   /** The single filter subject of partition `p`'s customer consumer. */
   customerPartitionFilter(p: number): string;
   invoicePartitionFilter(p: number): string;
-  inboundSubject(source: string, eventType: string): string;
+  /**
+   * A verified inbound event's subject, `inbound.<source>.<eventType>.pNN`, in the partition of
+   * the external customer it is about (`inboundPartition`).
+   */
+  inboundSubject(source: string, eventType: string, about: string | undefined): string;
+  /** The unpartitioned subject inbound events had before; those stored then are still consumed. */
+  legacyInboundSubject(source: string, eventType: string): string;
+  /** The single filter subject of partition `p`'s consumer of `eventFilter` (e.g. `customer.*`). */
+  inboundPartitionFilter(source: string, eventFilter: string, p: number): string;
   dlqSubject(source: string): string;
   bucket(name: string): string;
 }
@@ -51,6 +64,15 @@ export function partitionOf(id: string, partitions: number): number {
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return h % partitions;
+}
+
+/**
+ * The partition of an inbound event about external customer `about` (a Stripe `cus_…`). An event
+ * about no customer (malformed: every handled type names one) goes to partition 0, whose consumer
+ * dead-letters it.
+ */
+export function inboundPartition(about: string | undefined, partitions: number): number {
+  return about ? partitionOf(about, partitions) : 0;
 }
 
 export function names(namespace: string, partitions: number): Names {
@@ -80,7 +102,11 @@ export function names(namespace: string, partitions: number): Names {
     customerHistoryFilter: (customerId) => `${s}changes.customer.*.${customerId}`,
     customerPartitionFilter: (p) => `${s}changes.customer.${partitionToken(p)}.*`,
     invoicePartitionFilter: (p) => `${s}invoice.${partitionToken(p)}.*`,
-    inboundSubject: (source, eventType) => `${s}inbound.${source}.${eventType}`,
+    inboundSubject: (source, eventType, about) =>
+      `${s}inbound.${source}.${eventType}.${partitionToken(inboundPartition(about, partitions))}`,
+    legacyInboundSubject: (source, eventType) => `${s}inbound.${source}.${eventType}`,
+    inboundPartitionFilter: (source, eventFilter, p) =>
+      `${s}inbound.${source}.${eventFilter}.${partitionToken(p)}`,
     dlqSubject: (source) => `${s}dlq.${source}`,
     bucket: (name) => stream(name),
   };

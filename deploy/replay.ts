@@ -2,12 +2,16 @@
 // the CHANGES stream (captured changes and executor outcomes, in the order the actor saw them) and,
 // with --rebuild, the actor state that history rebuilds. A rebuild is a pure fold over the
 // recorded events: it calls nothing outside and reads no clock.
+// `npm run replay -- --stripe <cus_…> [--json]`: the Stripe events INBOUND holds about a Stripe
+// customer, in the order they were mapped, and the partition they are in.
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../core/config.ts';
 import { ConfigError } from '../core/errors.ts';
-import { names as subjectNames } from '../core/subjects.ts';
+import { names as subjectNames, partitionToken, type Names } from '../core/subjects.ts';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats } from '../adapters/jetstream/connect.ts';
 import { customerHistory, type RecordedMessage } from '../adapters/jetstream/customer-history.ts';
+import { stripeEventHistory } from '../adapters/jetstream/stripe-event-history.ts';
 import { rebuild } from '../actors/runtime/rebuild.ts';
 import { customerKind } from '../actors/customer/kind.ts';
 import {
@@ -30,23 +34,59 @@ function line(r: RecordedMessage): string {
   return `#${r.seq}  ${time}  ${(m.type ?? '(unreadable)').padEnd(24)}${version}  ${JSON.stringify(m.data ?? {})}`;
 }
 
+/** A Stripe event as INBOUND stored it: its type and the id of the object it is about. */
+function stripeLine(r: RecordedMessage): string {
+  const e = (r.message ?? {}) as { id?: string; type?: string; created?: number };
+  const object = (e as { data?: { object?: { id?: string } } }).data?.object;
+  const created = e.created === undefined ? '?' : new Date(e.created * 1000).toISOString();
+  return `#${r.seq}  ${new Date(r.at).toISOString()}  ${(e.type ?? '(unreadable)').padEnd(24)}  ${e.id ?? '?'}  ${object?.id ?? ''}  created ${created}`;
+}
+
+async function printStripeEvents(
+  nc: NatsConnection,
+  names: Names,
+  stripeId: string,
+  json: boolean,
+): Promise<void> {
+  const { partition, events } = await stripeEventHistory(nc, names, stripeId);
+  if (json) return console.log(JSON.stringify(events, null, 2));
+  console.log(
+    `${events.length} Stripe event(s) about ${stripeId} in ${names.streams.inbound} (partition ${partitionToken(partition)})`,
+  );
+  for (const r of events) console.log(stripeLine(r));
+}
+
+const USAGE = [
+  'usage: npm run replay -- <customerId> [--rebuild] [--json]',
+  '       npm run replay -- --stripe <cus_…> [--json]',
+].join('\n');
+
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
       rebuild: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      stripe: { type: 'string' },
     },
   });
-  const customerId = positionals[0];
-  if (!customerId || !/^[0-9a-f-]{36}$/i.test(customerId)) {
-    console.error('usage: npm run replay -- <customerId> [--rebuild] [--json]');
+  const customerId = positionals[0] ?? '';
+  const stripeId = values.stripe;
+  const valid = stripeId
+    ? /^cus_[A-Za-z0-9]+$/.test(stripeId) && !customerId && !values.rebuild
+    : /^[0-9a-f-]{36}$/i.test(customerId);
+  if (!valid) {
+    console.error(USAGE);
     return 2;
   }
   const config = loadConfig(process.env);
   const names = subjectNames(config.namespace, config.partitions);
   const nc = await connectNats({ servers: config.natsServers, name: 'rtws-replay' });
   try {
+    if (stripeId) {
+      await printStripeEvents(nc, names, stripeId, values.json);
+      return 0;
+    }
     const recorded = await customerHistory(nc, names, customerId);
     if (values.json) console.log(JSON.stringify(recorded, null, 2));
     else {

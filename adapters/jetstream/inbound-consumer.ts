@@ -1,8 +1,9 @@
-// A durable consumer of one kind of Stripe event in INBOUND, shared by every worker: each event is
-// handled by one of them. Explicit acks; our own failures are naked with a growing delay (no
-// server-side backoff: nats-server 2.9 would override the delays of our naks); an event that can
-// never be handled, or keeps failing to its last delivery, goes to the DLQ with its reason. While
-// NATS or Postgres is unavailable, the event in hand is tried again until they are back.
+// A durable consumer of one kind of Stripe event in INBOUND: a partition's, on the worker that
+// holds the partition, or the shared one of the unpartitioned subjects, pulled by every worker.
+// Explicit acks; our own failures are naked with a growing delay (no server-side backoff:
+// nats-server 2.9 would override the delays of our naks); an event that can never be handled, or
+// keeps failing to its last delivery, goes to the DLQ with its reason. While NATS or Postgres is
+// unavailable, the event in hand is tried again until they are back.
 import {
   AckPolicy,
   DeliverPolicy,
@@ -18,6 +19,8 @@ import type { Names } from '../../core/subjects.ts';
 import type { DeadLetterSink } from '../../core/worker-ports.ts';
 import type { BackoffPolicy } from '../../core/policy/backoff.ts';
 import { KeyedQueue } from '../../core/keyed-queue.ts';
+import { inboundDurableName, inboundFeed, type InboundDurable } from './inbound-durables.ts';
+import { ensurePartitionConsumer } from './partition-consumer-config.ts';
 import {
   deadLetter,
   retryOrDeadLetter,
@@ -54,10 +57,17 @@ export interface InboundConsumerOptions {
   readonly names: Names;
   readonly log: Logger;
   readonly deadLetters: DeadLetterSink;
-  /** The durable's suffix, e.g. `customers`: `<INBOUND stream>_customers`. */
+  /** The durable's suffix, e.g. `customers`: `<INBOUND stream>_customers[_pNN]`. */
   readonly durable: string;
-  /** The event types, as one subject filter under `inbound.stripe.`, e.g. `customer.*`. */
+  /** The event types, as subject tokens under `inbound.stripe.`, e.g. `customer.*`. */
   readonly eventFilter: string;
+  /**
+   * The partition whose events this consumer handles, on the worker that holds its lease: the
+   * durable `<INBOUND stream>_<durable>_pNN` over `inbound.stripe.<eventFilter>.pNN`, taken over
+   * as a CHANGES partition's is (what the last holder left unacked comes first, in order). Unset:
+   * the shared durable of the unpartitioned subjects.
+   */
+  readonly partition?: number;
   /** The DLQ source of these events' letters. */
   readonly dlqSource: string;
   readonly delivery?: InboundDelivery;
@@ -69,27 +79,35 @@ export interface InboundConsumerOptions {
    * they are about) are still handled one after the other, in stream order.
    */
   readonly concurrency?: number;
+  /**
+   * Where the events are handled, instead of a queue of `concurrency` of this consumer's own: one
+   * queue for the consumers of one kind on a worker bounds their work together.
+   */
+  readonly queue?: KeyedQueue;
   readonly keyOf?: (m: JsMsg) => string;
   readonly handle: (m: JsMsg) => Promise<InboundVerdict>;
 }
 
 export interface InboundConsumer {
-  /** Stops pulling and finishes the event in hand; what is unacked is redelivered later. */
+  /**
+   * Stops pulling and finishes the events being handled; those waiting their turn are given back
+   * unhandled (naked), and what is unacked is delivered again.
+   */
   stop(): Promise<void>;
 }
 
 const NANOS_PER_MS = 1_000_000;
 
+/** The shared durable of the unpartitioned subjects. */
 export function inboundConsumerConfig(
   names: Names,
-  durable: string,
-  eventFilter: string,
+  durable: Pick<InboundDurable, 'durable' | 'eventFilter'>,
   d: InboundDelivery,
   maxAckPending = 256,
 ): Partial<ConsumerConfig> {
   return {
-    durable_name: `${names.streams.inbound}_${durable}`,
-    filter_subject: names.inboundSubject('stripe', eventFilter),
+    durable_name: inboundDurableName(names, durable),
+    filter_subject: names.legacyInboundSubject('stripe', durable.eventFilter),
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     ack_wait: d.ackWaitMs * NANOS_PER_MS,
@@ -100,19 +118,31 @@ export function inboundConsumerConfig(
 
 export async function startInboundConsumer(o: InboundConsumerOptions): Promise<InboundConsumer> {
   const delivery = o.delivery ?? DEFAULT_INBOUND_DELIVERY;
-  const config = inboundConsumerConfig(
-    o.names,
-    o.durable,
-    o.eventFilter,
-    delivery,
-    o.maxAckPending,
-  );
-  const name = await ensureConsumer(o.nats, o.names.streams.inbound, config);
+  const maxAckPending = o.maxAckPending ?? 256;
+  const name =
+    o.partition === undefined
+      ? await ensureConsumer(
+          o.nats,
+          o.names.streams.inbound,
+          inboundConsumerConfig(o.names, o, delivery, maxAckPending),
+        )
+      : await ensurePartitionConsumer(
+          await jetstreamManager(o.nats),
+          o.names,
+          o.partition,
+          { ...delivery, maxAckPending },
+          inboundFeed(o.names, o),
+        );
   const consumer = await jetstream(o.nats).consumers.get(o.names.streams.inbound, name);
   const messages = await consumer.consume({ max_messages: 64 });
   let stopping = false;
+  let stop = () => {};
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
   const handle = handler(o, delivery.maxDeliver, o.retry ?? INBOUND_RETRY, () => stopping);
-  const running = pull(messages, handle, o.concurrency ?? 1, o.keyOf).catch((err: unknown) =>
+  const concurrency = o.concurrency ?? 1;
+  const queue = o.queue ?? new KeyedQueue({ concurrency, maxQueued: concurrency });
+  const stopOf = { stopping: () => stopping, stopped };
+  const running = pull(messages, handle, queue, o.keyOf, stopOf).catch((err: unknown) =>
     o.log.error(
       { err, consumer: name },
       'inbound consumer stopped: an event could not be acked or nakked; restart rtws to resume it',
@@ -121,6 +151,7 @@ export async function startInboundConsumer(o: InboundConsumerOptions): Promise<I
   return {
     async stop() {
       stopping = true;
+      stop();
       await messages.close().catch(() => {});
       await running;
     },
@@ -147,30 +178,58 @@ async function ensureConsumer(
     );
     if (added) return name;
   }
-  const { ack_wait, max_deliver, max_ack_pending } = config;
-  await jsm.consumers.update(stream, name, { ack_wait, max_deliver, max_ack_pending });
+  // The filter too: the invoices' shared durable was `invoice.>`, which the partitioned subjects
+  // would match (nats-server 2.9 updates a filter in place).
+  const { filter_subject, ack_wait, max_deliver, max_ack_pending } = config;
+  await jsm.consumers.update(stream, name, {
+    filter_subject,
+    ack_wait,
+    max_deliver,
+    max_ack_pending,
+  });
   return name;
 }
 
 /**
- * Takes up to `concurrency` events in hand (running, or waiting behind an earlier event of their
- * key), so that a burst waits on the server rather than in memory.
+ * Takes events in hand while the queue has room (running, or waiting behind an earlier event of
+ * their key), so that a burst waits on the server rather than in memory. Once stopping, the events
+ * not started yet are given back at once: the next puller (the partition's next holder) takes them
+ * first, in order.
  */
 async function pull(
   messages: ConsumerMessages,
   handle: (m: JsMsg) => Promise<void>,
-  concurrency: number,
+  queue: KeyedQueue,
   keyOf: ((m: JsMsg) => string) | undefined,
+  { stopping, stopped }: { stopping: () => boolean; stopped: Promise<void> },
 ) {
-  const queue = new KeyedQueue({ concurrency, maxQueued: concurrency });
+  // Only this consumer's events: the queue may be shared with other partitions' consumers.
+  const inHand = new Set<Promise<unknown>>();
   // A handler rejects only when it could not even nak (the connection is gone): the pull stops.
   let failure: { err: unknown } | undefined;
+  const giveBack = (m: JsMsg) => {
+    try {
+      m.nak();
+    } catch {
+      // NATS is away: the event comes again after its ack wait.
+    }
+  };
   for await (const m of messages) {
-    await queue.ready();
     if (failure) break;
-    queue.post(keyOf?.(m) ?? '', () => handle(m)).catch((err: unknown) => (failure ??= { err }));
+    // A queue shared with other partitions may stay full: a stop does not wait for room.
+    if (!stopping()) await Promise.race([queue.ready(), stopped]);
+    // What was pulled before the stop still comes out of the iterator: each is given back.
+    if (stopping()) {
+      giveBack(m);
+      continue;
+    }
+    const task = queue
+      .post(keyOf?.(m) ?? '', () => (stopping() ? Promise.resolve(giveBack(m)) : handle(m)))
+      .catch((err: unknown) => (failure ??= { err }));
+    inHand.add(task);
+    void task.finally(() => inHand.delete(task));
   }
-  await queue.drained();
+  while (inHand.size > 0) await Promise.all([...inHand]);
   if (failure) throw failure.err;
 }
 

@@ -12,7 +12,7 @@ import {
   type TargetName,
 } from '../../actors/customer/index.ts';
 import { backlogOf } from '../../adapters/jetstream/consumer-progress.ts';
-import { INBOUND_DURABLES, inboundDurableName } from '../../adapters/jetstream/inbound-durables.ts';
+import { INBOUND_DURABLES, inboundDurables } from '../../adapters/jetstream/inbound-durables.ts';
 import { openSnapshotStore } from '../../adapters/jetstream/kv-snapshot-store.ts';
 import { leaseHolders } from '../../adapters/jetstream/lease-holders.ts';
 import type { Sql } from '../../adapters/postgres/connect.ts';
@@ -128,10 +128,17 @@ async function drainInbound(nats: NatsConnection, names: Names, discard: boolean
   const stream = names.streams.inbound;
   const stored = (await jsm.streams.info(stream).catch(() => undefined))?.state.messages ?? 0;
   let waiting = 0;
-  for (const durable of INBOUND_DURABLES) {
-    const backlog = await backlogOf(jsm, stream, inboundDurableName(names, durable));
-    // No consumer yet (no worker ever ran): everything stored is still to be applied.
-    waiting = Math.max(waiting, backlog ?? stored);
+  const storedOn = async (filter: string) => {
+    const { state } = await jsm.streams.info(stream, { subjects_filter: filter });
+    return Object.values(state.subjects ?? {}).reduce((sum, n) => sum + n, 0);
+  };
+  for (const kind of INBOUND_DURABLES) {
+    // The shared durable and each partition's: their events add up.
+    for (const durable of inboundDurables(names, kind))
+      // No consumer yet (no worker ever held it): everything stored on its subjects is waiting.
+      waiting +=
+        (await backlogOf(jsm, stream, durable.name)) ??
+        (stored && (await storedOn(durable.filter)));
   }
   if (waiting === 0) return;
   if (!discard)

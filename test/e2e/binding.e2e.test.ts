@@ -119,7 +119,7 @@ test('a key of another account refuses to start, deletes nothing, and rebind mov
 
   // An event of the old account still waiting in INBOUND would be mapped under the new binding.
   await jetstream(o.nats).publish(
-    t.names.inboundSubject('stripe', 'customer.updated'),
+    t.names.inboundSubject('stripe', 'customer.updated', 'cus_OldAccount1'),
     JSON.stringify({ id: 'evt_OldAccount1', type: 'customer.updated' }),
     { msgID: 'evt_OldAccount1' },
   );

@@ -45,9 +45,13 @@ test('an event in hand when NATS went down is handled once it is back', async ({
         return { deadLetter: 'never handled, by design of the test' };
       },
     });
-    await jetstream(nats).publish(t.names.inboundSubject('stripe', 'customer.updated'), '{}', {
-      msgID: 'evt_fault_1',
-    });
+    await jetstream(nats).publish(
+      t.names.legacyInboundSubject('stripe', 'customer.updated'),
+      '{}',
+      {
+        msgID: 'evt_fault_1',
+      },
+    );
     await eventually(
       async () => seen.length,
       (n) => n >= 1,

@@ -99,7 +99,7 @@ test('an event that meets Postgres down past its deliveries is handled once it i
       },
     });
     const js = jetstream(o.nats);
-    await js.publish(t.names.inboundSubject('stripe', 'customer.updated'), '{}', {
+    await js.publish(t.names.legacyInboundSubject('stripe', 'customer.updated'), '{}', {
       msgID: 'evt_infra_1',
     });
     await eventually(
@@ -114,7 +114,7 @@ test('an event that meets Postgres down past its deliveries is handled once it i
     assert.is(await dlqCount(o, t), 0, 'nothing was dead-lettered');
 
     // A failure of its own still ends in the DLQ after its deliveries.
-    await js.publish(t.names.inboundSubject('stripe', 'customer.deleted'), '{}', {
+    await js.publish(t.names.legacyInboundSubject('stripe', 'customer.deleted'), '{}', {
       msgID: 'evt_infra_2',
     });
     const letters = await eventually(

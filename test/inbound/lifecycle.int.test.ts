@@ -43,7 +43,7 @@ test('a customer created in Stripe is inserted once, then linked with rtws_id', 
     (e) => (e.data.object as { id?: string }).id === c.id,
   )!;
   await jetstream(s.o.nats).publish(
-    s.t.names.inboundSubject('stripe', 'customer.created'),
+    s.t.names.inboundSubject('stripe', 'customer.created', c.id),
     JSON.stringify(created),
     { msgID: `${created.id}-again` },
   );
@@ -164,7 +164,8 @@ test("with duplicated, delayed and reordered webhooks, Postgres ends on Stripe's
 test('a malformed inbound event goes to the DLQ with its reason, and the next one flows', async ({
   s,
 }) => {
-  const subject = s.t.names.inboundSubject('stripe', 'customer.updated');
+  // No customer to place it by: partition 0, as the webhook route would.
+  const subject = s.t.names.inboundSubject('stripe', 'customer.updated', undefined);
   await jetstream(s.o.nats).publish(subject, '{"id":"evt_poison","type":"customer.updated"}', {
     msgID: 'evt_poison',
   });

@@ -1,5 +1,6 @@
 // The inbound invoice path for a suite: the Stripe emulator delivering to the real webhook route,
-// which stores events in INBOUND, and the invoice consumer applying them to Postgres. Invoices are
+// which stores events in INBOUND, and the invoice consumers (the shared one and every partition's,
+// as the workers together run them) applying them to Postgres. Invoices are
 // issued in the emulator through the official SDK, as rtws's invoice actor issues them.
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import Stripe from 'stripe';
@@ -13,7 +14,8 @@ import { recordLink } from '../../adapters/postgres/links.ts';
 import { stripeClient } from '../../adapters/stripe/client.ts';
 import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 import type { InboundConsumer } from '../../adapters/jetstream/inbound-consumer.ts';
-import { startInvoiceInbound } from '../../deploy/wiring/invoices/invoice-inbound.ts';
+import { inboundDurables, INVOICE_EVENTS } from '../../adapters/jetstream/inbound-durables.ts';
+import { invoiceInbound } from '../../deploy/wiring/invoices/invoice-inbound.ts';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
 import { eventually } from '../harness/stream.ts';
 import { SECRET, startReceiver, type Receiver } from '../webhooks/support.ts';
@@ -44,7 +46,7 @@ export async function startInboundStack(): Promise<InboundStack> {
     webhookRetryScheduleMs: [200, 200],
   });
   emu.registerWebhookEndpoint(receiver.url, SECRET);
-  const inbound = await startInvoiceInbound({
+  const kind = invoiceInbound({
     nats: o.nats,
     names: t.names,
     sql: o.sql,
@@ -53,6 +55,14 @@ export async function startInboundStack(): Promise<InboundStack> {
     delivery: { ackWaitMs: 5_000, maxDeliver: MAX_DELIVER },
     retry: { baseMs: 100, factor: 2, capMs: 400, jitter: 0 },
   });
+  const consumers = await Promise.all(
+    [undefined, ...Array.from({ length: t.names.partitions }, (_, p) => p)].map((p) =>
+      kind.consumer(p),
+    ),
+  );
+  const inbound: InboundConsumer = {
+    stop: async () => void (await Promise.all(consumers.map((c) => c.stop()))),
+  };
   return {
     t,
     o,
@@ -135,13 +145,14 @@ export async function deadLetters(s: InboundStack): Promise<DlqEntry[]> {
   return (await dlq.list(100)).data;
 }
 
-/** Waits until the invoice consumer has handled (acked) everything in INBOUND. */
+/** Waits until the invoice consumers have handled (acked) everything in INBOUND. */
 export async function drained(s: InboundStack): Promise<void> {
   const jsm = await jetstreamManager(s.o.nats);
-  const name = `${s.t.names.streams.inbound}_invoices`;
+  const stream = s.t.names.streams.inbound;
+  const durables = inboundDurables(s.t.names, INVOICE_EVENTS);
   await eventually(
-    () => jsm.consumers.info(s.t.names.streams.inbound, name),
-    (i) => i.num_pending === 0 && i.num_ack_pending === 0,
+    () => Promise.all(durables.map((d) => jsm.consumers.info(stream, d.name))),
+    (all) => all.every((i) => i.num_pending === 0 && i.num_ack_pending === 0),
     30_000,
     50,
   );

@@ -17,6 +17,7 @@ import {
   startInboundStack,
   type InboundStack,
 } from './inbound-stack.ts';
+import { stripeCustomerOf } from '../../adapters/stripe/event-customer.ts';
 
 const test = suite<{ s: InboundStack }>('invoice status from Stripe');
 
@@ -135,9 +136,13 @@ test('an event that comes again after the dedupe window changes nothing', async 
   const js = jetstream(ctx.s.o.nats);
   for (const event of await eventsOf(ctx.s, stripeInvoice.id)) {
     // A new Nats-Msg-Id: past JetStream's window (or a DLQ redrive), only Postgres can tell.
-    await js.publish(ctx.s.t.names.inboundSubject('stripe', event.type), JSON.stringify(event), {
-      msgID: `again-${event.id}`,
-    });
+    await js.publish(
+      ctx.s.t.names.inboundSubject('stripe', event.type, stripeCustomerOf(event)),
+      JSON.stringify(event),
+      {
+        msgID: `again-${event.id}`,
+      },
+    );
   }
   await drained(ctx.s);
   assert.equal(await getInvoice(ctx.s.o.sql, invoice.id), before);

@@ -18,6 +18,8 @@ import {
   startInboundStack,
   type InboundStack,
 } from './inbound-stack.ts';
+import { stripeCustomerOf } from '../../adapters/stripe/event-customer.ts';
+import { partitionOf, partitionToken } from '../../core/subjects.ts';
 
 const test = suite<{ s: InboundStack }>('invoices created in Stripe');
 
@@ -150,9 +152,10 @@ test('a Stripe customer never linked: the event is dead-lettered after its last 
     50,
   );
   const mine = letters.filter((l) => l.reason.includes(stripeCustomer.id));
+  const p = partitionToken(partitionOf(stripeCustomer.id, ctx.s.t.names.partitions));
   assert.equal(mine.map((l) => l.subject.split('.inbound.stripe.')[1]).sort(), [
-    'invoice.created',
-    'invoice.finalized',
+    `invoice.created.${p}`,
+    `invoice.finalized.${p}`,
   ]);
   assert.ok(mine.every((l) => l.deliveries === MAX_DELIVER && l.source === 'stripe-invoices'));
   assert.match(mine[0]!.reason, /not linked/);
@@ -268,9 +271,13 @@ test('two events of one new Stripe invoice handled at once record it once', asyn
   await Promise.all(
     [1, 2, 3].flatMap((n) =>
       events.map((e) =>
-        js.publish(ctx.s.t.names.inboundSubject('stripe', e.type), JSON.stringify(e), {
-          msgID: `race-${n}-${e.id}`,
-        }),
+        js.publish(
+          ctx.s.t.names.inboundSubject('stripe', e.type, stripeCustomerOf(e)),
+          JSON.stringify(e),
+          {
+            msgID: `race-${n}-${e.id}`,
+          },
+        ),
       ),
     ),
   );

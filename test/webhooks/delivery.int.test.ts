@@ -6,6 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { inboundPublisher } from '../../adapters/jetstream/inbound.ts';
 import { stripeClient } from '../../adapters/stripe/client.ts';
+import { partitionOf, partitionToken } from '../../core/subjects.ts';
 import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
 import { eventually } from '../harness/stream.ts';
@@ -81,7 +82,7 @@ test('a customer.created delivery is stored with its event id before the 2xx', a
   assert.is(ok.status, 200);
   assert.equal(
     stored.map((m) => [m.subject, m.msgId]),
-    [[`${ctx.t.namespace}.inbound.stripe.customer.created`, ok.eventId]],
+    [[ctx.t.names.inboundSubject('stripe', 'customer.created', customer.id), ok.eventId]],
   );
   const event = JSON.parse(Buffer.from(stored[0]!.data).toString('utf8')) as Stripe.Event;
   assert.is(event.id, ok.eventId);
@@ -119,10 +120,12 @@ test('updates and deletes flow too, each event once', async (ctx) => {
   await ctx.stripe.customers.del(c.id);
   await ctx.emu.flushWebhooks();
   const stored = (await inboundMessages(ctx.o.nats, ctx.t.names)).slice(before);
+  // One customer's events, all in its partition.
+  const p = partitionToken(partitionOf(c.id, ctx.t.names.partitions));
   assert.equal(stored.map((m) => m.subject.split('.inbound.stripe.')[1]).sort(), [
-    'customer.created',
-    'customer.deleted',
-    'customer.updated',
+    `customer.created.${p}`,
+    `customer.deleted.${p}`,
+    `customer.updated.${p}`,
   ]);
   assert.equal(new Set(stored.map((m) => m.msgId)).size, 3);
   assert.ok(stored.every((m) => okAttempts(ctx.emu, m.msgId!).length === 1));

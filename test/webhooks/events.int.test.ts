@@ -5,6 +5,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { inboundPublisher } from '../../adapters/jetstream/inbound.ts';
+import { partitionOf, partitionToken } from '../../core/subjects.ts';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
 import {
   counter,
@@ -36,15 +37,23 @@ test.after(async (ctx) => {
 
 const idOf = (payload: string) => (JSON.parse(payload) as { id: string }).id;
 
-test('customer, invoice and invoice item events are published byte for byte, keyed by event id', async (ctx) => {
+test("customer, invoice and invoice item events are published byte for byte, keyed by event id, in their Stripe customer's partition", async (ctx) => {
   // Odd spacing on purpose: what is stored must be what was signed, not a re-serialisation.
   const bodies = [
-    eventBody({ type: 'customer.created' }).replace('{\n', '{ \n\t'),
-    eventBody({ type: 'invoice.paid', data: { object: { id: 'in_1', object: 'invoice' } } }),
+    eventBody({
+      type: 'customer.created',
+      data: { object: { id: 'cus_EventsA', object: 'customer', name: 'Ada' } },
+    }).replace('{\n', '{ \n\t'),
+    eventBody({
+      type: 'invoice.paid',
+      data: { object: { id: 'in_1', object: 'invoice', customer: 'cus_EventsB' } },
+    }),
     eventBody({
       type: 'invoiceitem.created',
-      data: { object: { id: 'ii_1', object: 'invoiceitem' } },
+      data: { object: { id: 'ii_1', object: 'invoiceitem', customer: { id: 'cus_EventsB' } } },
     }),
+    // No customer named (every handled type names one): partition 0, whose consumer dead-letters it.
+    eventBody({ type: 'invoice.paid', data: { object: { id: 'in_2', object: 'invoice' } } }),
   ];
   for (const payload of bodies) {
     const res = await deliver(ctx.r.app, payload, sign(payload));
@@ -52,12 +61,17 @@ test('customer, invoice and invoice item events are published byte for byte, key
     assert.equal(res.json(), { received: true, outcome: 'published' });
   }
   const stored = await inboundMessages(ctx.o.nats, ctx.t.names);
+  const [a, b] = ['cus_EventsA', 'cus_EventsB'].map((id) =>
+    partitionToken(partitionOf(id, ctx.t.names.partitions)),
+  );
+  const inbound = `${ctx.t.namespace}.inbound.stripe`;
   assert.equal(
     stored.map((m) => [m.subject, m.msgId, Buffer.from(m.data).toString('utf8')]),
     [
-      [`${ctx.t.namespace}.inbound.stripe.customer.created`, idOf(bodies[0]!), bodies[0]],
-      [`${ctx.t.namespace}.inbound.stripe.invoice.paid`, idOf(bodies[1]!), bodies[1]],
-      [`${ctx.t.namespace}.inbound.stripe.invoiceitem.created`, idOf(bodies[2]!), bodies[2]],
+      [`${inbound}.customer.created.${a}`, idOf(bodies[0]!), bodies[0]],
+      [`${inbound}.invoice.paid.${b}`, idOf(bodies[1]!), bodies[1]],
+      [`${inbound}.invoiceitem.created.${b}`, idOf(bodies[2]!), bodies[2]],
+      [`${inbound}.invoice.paid.p00`, idOf(bodies[3]!), bodies[3]],
     ],
   );
 });

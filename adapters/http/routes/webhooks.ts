@@ -8,6 +8,7 @@ import type { Logger } from '../../../core/ports.ts';
 import type { Names } from '../../../core/subjects.ts';
 import type { PublishReceipt } from '../../jetstream/inbound.ts';
 import { STRIPE_API_VERSION } from '../../stripe/client.ts';
+import { stripeCustomerOf } from '../../stripe/event-customer.ts';
 import {
   MalformedWebhookError,
   WebhookSecretsMissingError,
@@ -111,7 +112,8 @@ export const stripeWebhookRoutes: FastifyPluginAsync<StripeWebhookOptions> = asy
     event: StripeEventEnvelope,
     raw: Buffer,
   ): Promise<'published' | 'duplicate'> => {
-    const subject = options.names.inboundSubject('stripe', event.type);
+    // In the partition of its Stripe customer: one customer's events are mapped in order.
+    const subject = options.names.inboundSubject('stripe', event.type, stripeCustomerOf(event));
     const receipt = await withTimeout(options.publish(subject, raw, event.id), timeoutMs, 'PubAck');
     return receipt?.duplicate ? 'duplicate' : 'published';
   };

@@ -77,7 +77,7 @@ export async function invoicePage(
       data: { object: { ...invoice, customer: customerId } },
     };
     await o.publishInbound(
-      o.names.inboundSubject('stripe', event.type),
+      o.names.inboundSubject('stripe', event.type, customerId),
       encoder.encode(JSON.stringify(event)),
       `stripe:import:${invoice.id}`,
     );

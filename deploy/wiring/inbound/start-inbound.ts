@@ -1,5 +1,6 @@
 // Changes made in Stripe flowing back, on a worker that writes to Stripe: the consumers of its
-// customer and invoice events in INBOUND, and the catch-up that fills in what webhooks missed.
+// customer and invoice events in INBOUND (each held partition's, and the shared ones of the events
+// stored before partitioning), and the catch-up that fills in what webhooks missed.
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type Stripe from 'stripe';
@@ -9,13 +10,15 @@ import type { Names } from '../../../core/subjects.ts';
 import { jetStreamDeadLetters } from '../../../adapters/jetstream/dead-letters.ts';
 import { jetStreamPublisher } from '../../../adapters/jetstream/durable-publisher.ts';
 import type { InboundConsumer } from '../../../adapters/jetstream/inbound-consumer.ts';
+import type { PartitionWork } from '../worker/partition-work.ts';
 import { inboundPublisher } from '../../../adapters/jetstream/inbound.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import type { Bindings } from '../binding/check-bindings.ts';
 import type { MappingRoute } from '../../../adapters/postgres/stripe-customer-id.ts';
-import { startInvoiceInbound } from '../invoices/invoice-inbound.ts';
+import { invoiceInbound } from '../invoices/invoice-inbound.ts';
+import { inboundPartitions } from './inbound-partitions.ts';
 import { stripeCatchUp, type StripeCatchUp } from './stripe-catch-up.ts';
-import { startCustomerInbound } from './stripe-customer-inbound.ts';
+import { customerInbound, startInboxPruning } from './stripe-customer-inbound.ts';
 
 export interface InboundDeps {
   readonly sql: Sql;
@@ -27,8 +30,21 @@ export interface InboundDeps {
   readonly onMapped: (route: MappingRoute) => void;
 }
 
-/** Customer events first, then invoice events; stopped in the same order. */
-export async function startInbound(config: Config, d: InboundDeps): Promise<InboundConsumer> {
+export interface Inbound {
+  /** Each held partition's consumers, customer events first: the worker starts and stops them. */
+  readonly partitions: PartitionWork;
+  /** Starts the shared consumers of the unpartitioned subjects, and the inbox pruning. */
+  start(): Promise<void>;
+  /** Stops what `start` started (the worker stops the partitions' consumers). */
+  stop(): Promise<void>;
+}
+
+/**
+ * The shared durables run on every worker for good, idle but for a pull now and then: events
+ * stored on the unpartitioned subjects by an older rtws (a rolling upgrade), and the DLQ letters of
+ * such events, which a redrive publishes to their subject again, at any time.
+ */
+export function inboundConsumers(config: Config, d: InboundDeps): Inbound {
   const { nats, names, sql, log } = d;
   const common = {
     nats,
@@ -37,19 +53,27 @@ export async function startInbound(config: Config, d: InboundDeps): Promise<Inbo
     log,
     deadLetters: jetStreamDeadLetters(jetstream(nats), names),
   };
-  const customers = await startCustomerInbound({
+  const customerOptions = {
     ...common,
     publisher: jetStreamPublisher(jetstream(nats)),
     onMapped: d.onMapped,
     binding: d.bindings.stripeAccount,
     match: config.match,
     inboxRetentionSeconds: config.retention.maxAgeSeconds,
-  });
-  const invoices = await startInvoiceInbound(common);
+  };
+  const kinds = [customerInbound(customerOptions), invoiceInbound(common)];
+  let shared: InboundConsumer[] = [];
+  let pruning: { stop(): void } | undefined;
   return {
+    partitions: inboundPartitions(names, kinds, log),
+    async start() {
+      pruning = startInboxPruning(customerOptions);
+      for (const kind of kinds) shared.push(await kind.consumer());
+    },
     async stop() {
-      await customers.stop();
-      await invoices.stop();
+      pruning?.stop();
+      for (const c of shared) await c.stop();
+      shared = [];
     },
   };
 }

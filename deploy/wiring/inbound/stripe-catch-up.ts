@@ -7,14 +7,11 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type Stripe from 'stripe';
 import type { Logger } from '../../../core/ports.ts';
-import type { Names } from '../../../core/subjects.ts';
+import { inboundPartition, type Names } from '../../../core/subjects.ts';
 import { STRIPE_CUSTOMER_EVENT_TYPES } from '../../../actors/customer/index.ts';
 import type { InboundPublish } from '../../../adapters/jetstream/inbound.ts';
 import { ackFloorOf } from '../../../adapters/jetstream/consumer-progress.ts';
-import {
-  CUSTOMER_EVENTS,
-  inboundDurableName,
-} from '../../../adapters/jetstream/inbound-durables.ts';
+import { CUSTOMER_EVENTS, inboundFeed } from '../../../adapters/jetstream/inbound-durables.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import { advanceWatermark, readWatermark } from '../../../adapters/postgres/catchup-watermarks.ts';
 import {
@@ -22,6 +19,7 @@ import {
   recordNewestEvent,
   recordRetentionGap,
 } from '../../../adapters/postgres/webhook-health.ts';
+import { stripeCustomerOf } from '../../../adapters/stripe/event-customer.ts';
 import { eventsSince } from '../../../adapters/stripe/event-list.ts';
 import { INVOICE_EVENT_TYPES } from '../../../adapters/stripe/invoice-events.ts';
 import { STRIPE_EVENT_RETENTION_S } from './endpoint-health.ts';
@@ -124,17 +122,22 @@ export function stripeCatchUp(o: StripeCatchUpOptions): StripeCatchUp {
     if (stored !== undefined) await beyondRetention(stored, nowS);
     const events = await eventsSince(o.stripe, since, CATCH_UP_EVENT_TYPES);
     let duplicates = 0;
-    let lastCustomerSeq = 0;
+    // Per INBOUND partition, the last customer event stored: its consumer must pass it.
+    const lastCustomerSeq = new Map<number, number>();
     for (const e of events) {
-      const subject = o.names.inboundSubject('stripe', e.type);
+      const customer = stripeCustomerOf(e);
+      const subject = o.names.inboundSubject('stripe', e.type, customer);
       const receipt = await o.publish(subject, encoder.encode(JSON.stringify(e)), e.id);
       if (receipt.duplicate) duplicates++;
-      if (customerTypes.has(e.type)) lastCustomerSeq = Math.max(lastCustomerSeq, receipt.seq ?? 0);
+      if (customerTypes.has(e.type)) {
+        const p = inboundPartition(customer, o.names.partitions);
+        lastCustomerSeq.set(p, Math.max(lastCustomerSeq.get(p) ?? 0, receipt.seq ?? 0));
+      }
     }
     const newest = events.reduce((m, e) => Math.max(m, e.created), stored ?? nowS);
     await advanceWatermark(o.sql, SOURCE, Math.min(newest, nowS));
     await watchSilence(events, nowS);
-    const mapped = lastCustomerSeq === 0 || (await mappedPast(lastCustomerSeq));
+    const mapped = await mappedPast(lastCustomerSeq);
     const report = { since, listed: events.length, duplicates, mapped };
     if (events.length > duplicates || !mapped) log.info(report, 'caught up on Stripe events');
     else log.debug(report, 'caught up on Stripe events');
@@ -181,17 +184,28 @@ export function stripeCatchUp(o: StripeCatchUpOptions): StripeCatchUp {
     silent = silenceS > alertS;
   }
 
-  /** Waits until the customer mapping consumer has handled INBOUND up to `seq`. */
-  async function mappedPast(seq: number): Promise<boolean> {
+  /**
+   * Waits until each partition's customer mapping consumer has handled INBOUND up to its `seq`:
+   * the consumers of the partitions other workers hold included.
+   */
+  async function mappedPast(seqs: ReadonlyMap<number, number>): Promise<boolean> {
+    if (seqs.size === 0) return true;
     const jsm = await jetstreamManager(o.nats);
-    const durable = inboundDurableName(o.names, CUSTOMER_EVENTS);
+    const feed = inboundFeed(o.names, CUSTOMER_EVENTS);
     const deadline = now() + (o.mappedWithinMs ?? 15_000);
+    const waiting = new Map(seqs);
     for (;;) {
-      const floor = await ackFloorOf(jsm, o.names.streams.inbound, durable);
-      if (floor !== undefined && floor >= seq) return true;
+      for (const [p, seq] of waiting) {
+        const floor = await ackFloorOf(jsm, o.names.streams.inbound, feed.consumerName(p));
+        if (floor !== undefined && floor >= seq) waiting.delete(p);
+      }
+      if (waiting.size === 0) return true;
       if (stopped) return false;
       if (now() >= deadline) {
-        log.warn({ seq }, 'caught-up events not mapped in time; resuming anyway');
+        log.warn(
+          { partitions: [...waiting.keys()] },
+          'caught-up events not mapped in time; resuming anyway',
+        );
         return false;
       }
       await new Promise((r) => setTimeout(r, 100));

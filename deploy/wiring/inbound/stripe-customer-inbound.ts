@@ -1,8 +1,10 @@
 // Stripe's customer events, from INBOUND onto the customer's own subject. Each verified event is
 // mapped to our customer id (`mapStripeCustomer`: metadata.rtws_id, the link table, or a Stripe-born
 // id) and republished as a `StripeCustomerObserved` fact, so that it is ordered with the customer's
-// other facts and decided by its actor under its lease. The inbox of applied event ids is pruned
-// here too, on a timer.
+// other facts and decided by its actor under its lease. A partition's events are mapped by the
+// worker holding the partition (the shared durable maps those stored before partitioning), so
+// one Stripe customer's are mapped one at a time, in stream order, whichever worker runs. The
+// inbox of applied event ids is pruned here too, on a timer.
 import type { JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { DurablePublisher, Logger } from '../../../core/ports.ts';
@@ -31,10 +33,11 @@ import {
 import { CUSTOMER_EVENTS } from '../../../adapters/jetstream/inbound-durables.ts';
 import {
   startInboundConsumer,
-  type InboundConsumer,
   type InboundDelivery,
   type InboundVerdict,
 } from '../../../adapters/jetstream/inbound-consumer.ts';
+import { KeyedQueue } from '../../../core/keyed-queue.ts';
+import type { InboundKind } from './inbound-partitions.ts';
 
 export interface CustomerInboundOptions {
   nats: NatsConnection;
@@ -60,7 +63,10 @@ const PRUNE_EVERY_MS = 3_600_000;
 
 const encoder = new TextEncoder();
 
-export async function startCustomerInbound(o: CustomerInboundOptions): Promise<InboundConsumer> {
+/** Prunes the inbox of applied event ids every hour, keeping them for `retentionSeconds`. */
+export function startInboxPruning(
+  o: Pick<CustomerInboundOptions, 'sql' | 'log' | 'inboxRetentionSeconds'>,
+): { stop(): void } {
   const retention = Math.max(o.inboxRetentionSeconds ?? 0, MIN_INBOX_RETENTION_S);
   const prune = () =>
     pruneInbox(o.sql, retention).then(
@@ -69,16 +75,7 @@ export async function startCustomerInbound(o: CustomerInboundOptions): Promise<I
     );
   const pruning = setInterval(() => void prune(), PRUNE_EVERY_MS);
   pruning.unref();
-  const consumer = await consumeCustomerEvents(o).catch((err: unknown) => {
-    clearInterval(pruning);
-    throw err;
-  });
-  return {
-    async stop() {
-      clearInterval(pruning);
-      await consumer.stop();
-    },
-  };
+  return { stop: () => clearInterval(pruning) };
 }
 
 /**
@@ -109,7 +106,12 @@ async function pairByEmail(
 
 type ParsedOk = Extract<ParsedCustomerEvent, { ok: true }>;
 
-function consumeCustomerEvents(o: CustomerInboundOptions): Promise<InboundConsumer> {
+/**
+ * The consumers of customer events on a worker: one per partition it holds, and the shared one.
+ * Events of different Stripe customers are mapped at once, 32 at a time across them all; one
+ * customer's keep their order.
+ */
+export function customerInbound(o: CustomerInboundOptions): InboundKind {
   // Each event is read once: for its key (the Stripe customer it is about), then for handling.
   const read = new WeakMap<JsMsg, ParsedCustomerEvent>();
   const parse = (m: JsMsg) => {
@@ -166,19 +168,26 @@ function consumeCustomerEvents(o: CustomerInboundOptions): Promise<InboundConsum
     );
     return { done: true };
   };
-  return startInboundConsumer({
-    nats: o.nats,
-    names: o.names,
-    log: o.log.child({ consumer: 'stripe-customers' }),
-    deadLetters: o.deadLetters,
-    ...CUSTOMER_EVENTS,
-    // Events of different Stripe customers are mapped at once; one customer's keep their order.
-    concurrency: 32,
-    keyOf: (m) => {
-      const parsed = parse(m);
-      return parsed.ok ? parsed.observed.data.stripeId : '';
-    },
-    ...(o.delivery ? { delivery: o.delivery } : {}),
-    handle,
-  });
+  const queue = new KeyedQueue({ concurrency: 32, maxQueued: 32 });
+  const log = o.log.child({ consumer: 'stripe-customers' });
+  return {
+    durable: CUSTOMER_EVENTS,
+    consumer: (partition) =>
+      startInboundConsumer({
+        nats: o.nats,
+        names: o.names,
+        log: partition === undefined ? log : log.child({ partition }),
+        deadLetters: o.deadLetters,
+        ...CUSTOMER_EVENTS,
+        ...(partition === undefined ? {} : { partition }),
+        queue,
+        // The Stripe customer: the same key the event's partition was drawn from.
+        keyOf: (m) => {
+          const parsed = parse(m);
+          return parsed.ok ? parsed.observed.data.stripeId : '';
+        },
+        ...(o.delivery ? { delivery: o.delivery } : {}),
+        handle,
+      }),
+  };
 }

@@ -1,7 +1,7 @@
-// Stripe's invoice events, from INBOUND to Postgres, on the shared inbound consumer (one durable
-// for every worker). A malformed event, or one that can never apply, goes to the DLQ at once; our
-// own failures, and a Stripe customer that is not linked yet, are retried with a growing delay and
-// dead-lettered on the last delivery.
+// Stripe's invoice events, from INBOUND to Postgres: a partition's on the worker that holds it, and
+// those stored before partitioning on the shared durable. A malformed event, or one that can never
+// apply, goes to the DLQ at once; our own failures, and a Stripe customer that is not linked yet,
+// are retried with a growing delay and dead-lettered on the last delivery.
 import type { JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../../../core/ports.ts';
@@ -15,10 +15,11 @@ import { parseInvoiceEvent } from '../../../adapters/stripe/invoice-events.ts';
 import { INVOICE_EVENTS } from '../../../adapters/jetstream/inbound-durables.ts';
 import {
   startInboundConsumer,
-  type InboundConsumer,
   type InboundDelivery,
   type InboundVerdict,
 } from '../../../adapters/jetstream/inbound-consumer.ts';
+import { KeyedQueue } from '../../../core/keyed-queue.ts';
+import type { InboundKind } from '../inbound/inbound-partitions.ts';
 
 export interface InvoiceInboundOptions {
   nats: NatsConnection;
@@ -31,17 +32,28 @@ export interface InvoiceInboundOptions {
   retry?: BackoffPolicy;
 }
 
-export function startInvoiceInbound(o: InvoiceInboundOptions): Promise<InboundConsumer> {
-  return startInboundConsumer({
-    nats: o.nats,
-    names: o.names,
-    log: o.log,
-    deadLetters: o.deadLetters,
-    ...INVOICE_EVENTS,
-    ...(o.delivery ? { delivery: o.delivery } : {}),
-    ...(o.retry ? { retry: o.retry } : {}),
-    handle: (m) => handleInvoiceEvent(o, m),
-  });
+/**
+ * The consumers of invoice events on a worker: one per partition it holds, and the shared one.
+ * One event at a time across them all, in stream order within each.
+ */
+export function invoiceInbound(o: InvoiceInboundOptions): InboundKind {
+  const queue = new KeyedQueue({ concurrency: 1, maxQueued: 1 });
+  return {
+    durable: INVOICE_EVENTS,
+    consumer: (partition) =>
+      startInboundConsumer({
+        nats: o.nats,
+        names: o.names,
+        log: partition === undefined ? o.log : o.log.child({ partition }),
+        deadLetters: o.deadLetters,
+        ...INVOICE_EVENTS,
+        ...(partition === undefined ? {} : { partition }),
+        queue,
+        ...(o.delivery ? { delivery: o.delivery } : {}),
+        ...(o.retry ? { retry: o.retry } : {}),
+        handle: (m) => handleInvoiceEvent(o, m),
+      }),
+  };
 }
 
 async function handleInvoiceEvent(o: InvoiceInboundOptions, m: JsMsg): Promise<InboundVerdict> {

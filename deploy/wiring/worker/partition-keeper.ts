@@ -1,6 +1,6 @@
 // The worker's fair share of the partitions, held through KV leases: what it does with a partition
-// it takes (consume it, then resume its pending intents) and with one it gives up (let the calls
-// in flight end, then stop consuming).
+// it takes (consume it and its Stripe events, then resume its pending intents) and with one it
+// gives up (let the calls in flight end, then stop consuming).
 import type { Background } from '../../../core/background.ts';
 import type { Logger } from '../../../core/ports.ts';
 import { partitionOf, type Names } from '../../../core/subjects.ts';
@@ -9,6 +9,7 @@ import { LeaseKeeper } from '../../../actors/runtime/lease-keeper.ts';
 import { defaultMarginMs, reclaimWaitMs } from '../../../actors/runtime/leases.ts';
 import type { InvoiceRuntime } from '../invoices/invoice-runtime.ts';
 import type { CustomerRuntime } from './customer-runtime.ts';
+import type { PartitionWork } from './partition-work.ts';
 
 export interface PartitionKeeperDeps {
   readonly leases: LeaseStore;
@@ -17,6 +18,8 @@ export interface PartitionKeeperDeps {
   readonly log: Logger;
   readonly customers: CustomerRuntime;
   readonly invoices: InvoiceRuntime | undefined;
+  /** The partition's other consumers (its Stripe events): started before the resume. */
+  readonly work: PartitionWork | undefined;
   /** Whether intents are run here: only then are a new partition's pending ones resumed. */
   readonly resumes: boolean;
   /** Where resumes run, so that a stop waits for them. */
@@ -45,6 +48,8 @@ export function partitionKeeper(d: PartitionKeeperDeps): LeaseKeeper {
     onAcquired: async (partition) => {
       await customers.start(partition);
       await invoices?.start(partition);
+      // Before the resume, whose catch-up waits for the partitions' Stripe events to be mapped.
+      await d.work?.start(partition);
       if (d.resumes) {
         d.background.run(
           () => customers.resume(partition),
@@ -58,7 +63,11 @@ export function partitionKeeper(d: PartitionKeeperDeps): LeaseKeeper {
       // runs meanwhile, so the actors may still see those outcomes here.
       const here = (owner: string) => partitionOf(owner, d.names.partitions) === partition;
       await Promise.all([customers.handOver(partition), invoices?.scheduler.handOver(here)]);
-      await Promise.all([customers.stop(partition), invoices?.stop(partition)]);
+      await Promise.all([
+        customers.stop(partition),
+        invoices?.stop(partition),
+        d.work?.stop(partition),
+      ]);
     },
   });
 }

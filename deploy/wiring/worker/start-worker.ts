@@ -29,6 +29,7 @@ import {
 import { customerRuntime, type CustomerRuntime } from './customer-runtime.ts';
 import type { HandledRecord } from './fact-handler.ts';
 import { partitionKeeper } from './partition-keeper.ts';
+import type { PartitionWork } from './partition-work.ts';
 import type { RuntimeDeps } from './runtime-deps.ts';
 import type { CatalogueEffects } from './step-effects.ts';
 import { isValidWorkerId, newWorkerId } from './worker-id.ts';
@@ -59,6 +60,11 @@ export interface WorkerOptions extends WorkerSettings {
   readonly onHandled?: (record: HandledRecord & { workerId: string }) => void;
   /** Runs the invoice actors too, on the same partitions; unset: invoices are not consumed. */
   readonly invoices?: InvoiceWorkerOptions;
+  /**
+   * More work on each held partition, started after its actors' consumers and stopped with them:
+   * the consumers of its Stripe events.
+   */
+  readonly partitionWork?: PartitionWork;
   /**
    * Runs before a newly held partition's pending intents are resumed: the Stripe catch-up, so
    * that changes made while no worker held the partition are decided before old pushes go out.
@@ -97,7 +103,7 @@ export interface WorkerStats {
 export interface Worker {
   readonly workerId: string;
   readonly stats: WorkerStats;
-  /** Messages of the held partitions not yet handled (pending plus unacked). */
+  /** Messages of the held partitions not yet handled (pending plus unacked), inbound ones included. */
   consumerLag(): Promise<number>;
   /** Whether this worker may act on the partition now. */
   holds(partition: number): boolean;
@@ -146,6 +152,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     log,
     customers,
     invoices,
+    work: options.partitionWork,
     resumes: options.executors !== undefined,
     background: shared.background,
     ...(options.identity ? { reclaim: { callSlackMs: CALL_SLACK_MS } } : {}),
@@ -157,7 +164,16 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   });
   await keeper.start();
   log.info({ partitions: keeper.owned() }, 'worker started');
-  return workerHandle({ ...shared, workerId, keeper, customers, invoices, identity, passivation });
+  return workerHandle({
+    ...shared,
+    workerId,
+    keeper,
+    customers,
+    invoices,
+    work: options.partitionWork,
+    identity,
+    passivation,
+  });
 }
 
 function sharedDeps(

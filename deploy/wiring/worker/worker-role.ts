@@ -24,7 +24,7 @@ import type { BackfillPacing } from '../backfill/backfill-sources.ts';
 import { reconcileSchedule } from '../backfill/reconcile-schedule.ts';
 import { clearRetentionGap } from '../../../adapters/postgres/webhook-health.ts';
 import type { Bindings } from '../binding/check-bindings.ts';
-import { catchUpFrom, startInbound } from '../inbound/start-inbound.ts';
+import { catchUpFrom, inboundConsumers, type Inbound } from '../inbound/start-inbound.ts';
 import type { StripeCatchUp } from '../inbound/stripe-catch-up.ts';
 import { invoiceWorkerOptions } from '../invoices/invoice-wiring.ts';
 import { openSharedBudget, type SharedBudget } from '../../../adapters/jetstream/kv-budget.ts';
@@ -55,7 +55,7 @@ export interface WorkerRole {
   readonly worker: Worker;
   readonly backfills: BackfillRunner;
   readonly salesforceBudget: SalesforceDailyBudget | undefined;
-  /** The catch-up, the worker, then the consumers of Stripe's events. */
+  /** The catch-up, the worker (with its partitions' consumers of Stripe's events), then the rest of them. */
   stop(): Promise<void>;
 }
 
@@ -75,7 +75,11 @@ export async function startWorkerRole(config: Config, d: WorkerRoleDeps): Promis
         reconciling ? reconciling.now('catch-up cannot reach back far enough') : Promise.resolve(),
       )
     : undefined;
-  const worker = await startCustomerWorker(config, d, catchUp);
+  // Each partition's Stripe events are consumed by the worker holding it, with its actors.
+  const inbound = d.stripe
+    ? inboundConsumers(config, { ...d, onMapped: (route) => d.metrics.inboundMapped(route) })
+    : undefined;
+  const worker = await startCustomerWorker(config, d, catchUp, inbound);
   d.pacing.follow(worker);
   const sfBudget = d.salesforceBudget;
   if (sfBudget) d.metrics.salesforceBudget(() => sfBudget.status());
@@ -94,9 +98,7 @@ export async function startWorkerRole(config: Config, d: WorkerRoleDeps): Promis
       for (const x of found) d.metrics.driftFound(x.target, x.kind);
     },
   }));
-  const inbound = d.stripe
-    ? await startInbound(config, { ...d, onMapped: (route) => d.metrics.inboundMapped(route) })
-    : undefined;
+  await inbound?.start();
   catchUp?.start();
   await exportToNewTargets({
     sql: d.sql,
@@ -122,6 +124,7 @@ async function startCustomerWorker(
   config: Config,
   d: WorkerRoleDeps,
   catchUp: StripeCatchUp | undefined,
+  inbound: Inbound | undefined,
 ): Promise<Worker> {
   const { sql, metrics } = d;
   const { secretKey, apiBase } = config.stripe;
@@ -137,6 +140,7 @@ async function startCustomerWorker(
       : undefined;
   const worker = await startWorker({
     ...(catchUp ? { beforeResume: () => catchUp.run() } : {}),
+    ...(inbound ? { partitionWork: inbound.partitions } : {}),
     stripeBinding: d.bindings.stripeAccount,
     // Salesforce's calls also wait while rtws's share of the org's daily calls is spent.
     targetReady: (target) =>

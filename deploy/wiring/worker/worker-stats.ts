@@ -8,6 +8,7 @@ import { backlogOf } from '../../../adapters/jetstream/consumer-progress.ts';
 import { partitionConsumerName } from '../../../adapters/jetstream/partition-consumer-config.ts';
 import type { InvoiceRuntime } from '../invoices/invoice-runtime.ts';
 import type { CustomerRuntime } from './customer-runtime.ts';
+import type { PartitionWork } from './partition-work.ts';
 import type { WorkerStats } from './start-worker.ts';
 
 export interface WorkerParts {
@@ -17,6 +18,7 @@ export interface WorkerParts {
   readonly counters: { readonly facts: number; readonly deadLettered: number };
   readonly customers: CustomerRuntime;
   readonly invoices: InvoiceRuntime | undefined;
+  readonly work: PartitionWork | undefined;
 }
 
 export function workerStats(w: WorkerParts): WorkerStats {
@@ -38,15 +40,19 @@ export function workerStats(w: WorkerParts): WorkerStats {
   };
 }
 
-/** Messages of the held partitions not yet handled (pending plus unacked), on both streams. */
+/**
+ * Messages of the held partitions not yet handled (pending plus unacked): on CHANGES, INVOICES and
+ * INBOUND.
+ */
 export async function consumerLag(
   w: WorkerParts,
   jsm: JetStreamManager,
   names: Names,
 ): Promise<number> {
-  const feeds: [string, (p: number) => string][] = [
+  const feeds: (readonly [string, (p: number) => string])[] = [
     [names.streams.changes, (p) => partitionConsumerName(names, p)],
     ...(w.invoices ? [w.invoices.lagSource] : []),
+    ...(w.work?.lagSources ?? []),
   ];
   let pending = 0;
   for (const p of w.keeper.owned()) {
