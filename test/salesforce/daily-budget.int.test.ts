@@ -7,7 +7,6 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Connection } from 'jsforce';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { Logger } from '../../core/ports.ts';
 import {
   startSalesforceEmulator,
   type SalesforceEmulator,
@@ -21,6 +20,7 @@ import {
   SalesforceDailyBudget,
 } from '../../adapters/salesforce/daily-budget.ts';
 import { testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
+import { recordingLogger, type LogLine } from '../webhooks/signing.ts';
 
 const LIMIT = 200;
 const OTHERS = 40;
@@ -33,23 +33,7 @@ interface Worker {
   readonly budget: SalesforceDailyBudget;
   readonly conn: Connection;
   /** What it logged, by level. */
-  readonly logged: { level: string; msg: string }[];
-}
-
-function capture(logged: { level: string; msg: string }[]): Logger {
-  const at =
-    (level: string) =>
-    (_obj: object, msg = '') => {
-      logged.push({ level, msg });
-    };
-  const log: Logger = {
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    child: () => log,
-  };
-  return log;
+  readonly logged: LogLine[];
 }
 
 const test = suite<{ t: TestEnvironment; sf: SalesforceEmulator; workers: Worker[] }>(
@@ -76,7 +60,7 @@ async function worker(t: TestEnvironment, sf: SalesforceEmulator, name: string):
   const nc = await connectNats({ servers: [t.natsUrl], name: `salesforce-budget-${name}` });
   const records = await openUsageRecords(nc, { bucket: t.names.bucket('SALESFORCE_USAGE') });
   const { loginUrl, clientId, clientSecret } = sf;
-  const logged: { level: string; msg: string }[] = [];
+  const log = recordingLogger();
   let session: Promise<Connection> | undefined;
   const connection = () =>
     (session ??= connectSalesforce({ loginUrl, clientId, clientSecret, timeoutMs: 5_000, budget }));
@@ -87,9 +71,9 @@ async function worker(t: TestEnvironment, sf: SalesforceEmulator, name: string):
     check: async () => checkUsage(await connection()),
     checkEveryMs: CHECK_EVERY_MS,
     openForMs: 10_000,
-    log: capture(logged),
+    log,
   });
-  return { nc, budget, conn: await connection(), logged };
+  return { nc, budget, conn: await connection(), logged: log.lines };
 }
 
 /** Writes until the budget refuses; resolves with the calls made and the refusal. */
@@ -139,7 +123,7 @@ test('two processes together stop at the share', async ({ sf, workers }) => {
     const warned = w.logged.filter((l) => l.level === 'warn');
     assert.is(warned.length, 1, 'said once, not per call');
     assert.match(
-      warned[0]!.msg,
+      warned[0]!.msg ?? '',
       /share of the org's daily API calls is spent \(\d+ of 200 used, 100 allowed\)/,
     );
   }
@@ -170,7 +154,7 @@ test('while both wait one reads the usage at a time; when it falls both go', asy
   await workers[1]!.conn.sobject('Account').create({ Name: 'Again' });
   for (const w of workers)
     assert.ok(
-      w.logged.some((l) => l.level === 'info' && /all calls go/.test(l.msg)),
+      w.logged.some((l) => l.level === 'info' && /all calls go/.test(l.msg ?? '')),
       'says it goes again',
     );
 });
