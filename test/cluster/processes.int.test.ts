@@ -124,6 +124,28 @@ function outputs(ctx: Ctx): string {
     .join('\n');
 }
 
+/** For up to three customers that did not converge: both sides, the sync view and the writes. */
+async function diagnose(ctx: Ctx, ids: readonly string[]): Promise<string> {
+  const out: string[] = [];
+  const inStripe = await stripeCustomersByRtwsId(ctx.side!.stripe);
+  for (const id of ids.slice(0, 3)) {
+    const [row] =
+      await ctx.sql!`SELECT name, email, metadata, version FROM customers WHERE id = ${id}`;
+    const c = inStripe.get(id)?.[0];
+    const view = await ctx.api!.sync(id).catch((err: unknown) => String(err));
+    const writes = ctx
+      .side!.emulator.requests({ method: 'POST' })
+      .filter((r) => r.idempotencyKey?.includes(id) || (c && r.path.endsWith(c.id)))
+      .map((r) => `${r.at} ${r.path} ${r.idempotencyKey} ${r.status}`);
+    out.push(
+      `--- ${id}\npostgres: ${JSON.stringify(row)}\nstripe: ${JSON.stringify(
+        c && { id: c.id, name: c.name, email: c.email, metadata: c.metadata },
+      )}\nsync: ${JSON.stringify(view)}\nwrites:\n${writes.join('\n')}`,
+    );
+  }
+  return out.join('\n');
+}
+
 /** Moves the leadership of `stream` off node-1 (which the suite's cleanup needs). */
 async function leaderOffNodeOne(ctx: Ctx, stream: string): Promise<string> {
   const jsm = await jetstreamManager(ctx.nats!);
@@ -183,7 +205,10 @@ test('faults mid-burst: every customer converges once, within the one budget', a
   assert.is(faults.length, 3, 'the three faults happened during the burst');
 
   const report = await awaitConvergence(ctx.sql!, side!.stripe, api, 180_000);
-  assert.ok(converged(report), `${summary(report)}\n${outputs(ctx)}`);
+  assert.ok(
+    converged(report),
+    `${summary(report)}\n${await diagnose(ctx, report.differing)}\n${outputs(ctx)}`,
+  );
   assert.is(report.stripeCustomers, CUSTOMERS, 'one Stripe customer each');
 
   // No two writes for one customer overlapped: each is held HOLD_MS, so they start that far apart.
