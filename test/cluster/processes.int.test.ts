@@ -102,10 +102,17 @@ interface WorkersBody {
   unowned: number[];
 }
 
+/** The API answers 503 while NATS cannot be read (a cluster still electing leaders): it retries. */
 async function workers(ctx: Ctx): Promise<WorkersBody> {
-  const res = await fetch(new URL('/workers', ctx.url), { headers: authHeaders() });
-  assert.is(res.status, 200);
-  return (await res.json()) as WorkersBody;
+  for (let tries = 1; ; tries++) {
+    const res = await fetch(new URL('/workers', ctx.url), { headers: authHeaders() });
+    if (res.status === 503 && tries < 20) {
+      await new Promise((r) => setTimeout(r, 500));
+      continue;
+    }
+    assert.is(res.status, 200, `GET /workers: ${await res.clone().text()}`);
+    return (await res.json()) as WorkersBody;
+  }
 }
 
 const holding = (body: WorkersBody) =>

@@ -20,7 +20,7 @@ import { invoiceFeed } from '../../../adapters/jetstream/partition-consumer-conf
 import { invoiceStepEffects, type InvoiceEffects } from './invoice-effects.ts';
 import { invoiceRecorder } from './invoice-recorder.ts';
 import { partitionRunner } from '../worker/partition-runner.ts';
-import { resumePartition } from '../worker/resume.ts';
+import { resumePartition, resumeUntilDone } from '../worker/resume.ts';
 import type { RuntimeDeps } from '../worker/runtime-deps.ts';
 
 export type { InvoiceExecutor, InvoiceScheduler } from '../../../actors/invoice/kind.ts';
@@ -122,7 +122,16 @@ export async function startInvoiceRuntime(d: InvoiceRuntimeDeps): Promise<Invoic
       await runner.start(partition);
       if (executors) {
         d.background.run(
-          () => resume(partition),
+          () =>
+            resumeUntilDone(() => resume(partition), {
+              partition,
+              holds: d.holds,
+              onError: (err, retryInMs) =>
+                log.warn(
+                  { err, partition, retryInMs },
+                  'resuming pending invoice intents failed; retrying',
+                ),
+            }),
           (err) => log.warn({ err, partition }, 'resuming pending invoice intents failed'),
         );
       }

@@ -11,7 +11,7 @@ import { jetStreamPublisher } from '../../../adapters/jetstream/durable-publishe
 import type { HandledRecord } from './fact-handler.ts';
 import { outcomeRecorder } from './outcome-recorder.ts';
 import { partitionRunner } from './partition-runner.ts';
-import { resumePartition } from './resume.ts';
+import { resumePartition, resumeUntilDone } from './resume.ts';
 import { stepEffects } from './step-effects.ts';
 import type { WorkerOptions } from './start-worker.ts';
 import type { RuntimeDeps } from './runtime-deps.ts';
@@ -88,28 +88,36 @@ export function customerRuntime(d: CustomerRuntimeDeps): CustomerRuntime {
       .catch((err: unknown) =>
         log.warn({ err, partition }, 'catch-up before resuming failed; pushes resume with checks'),
       );
-    const resumed = await resumePartition(
-      {
-        store: d.store,
-        kind,
-        partitions: names.partitions,
-        holds: d.holds,
-        offer: (id, snapshot) => {
-          scheduler.offer(id, snapshot);
-          void afterStep
-            .resume(id, snapshot)
-            .catch((err: unknown) =>
-              log.warn(
-                { err, customerId: id },
-                "a pending write from Stripe failed; the customer's next step tries it again",
-              ),
-            );
+    const round = () =>
+      resumePartition(
+        {
+          store: d.store,
+          kind,
+          partitions: names.partitions,
+          holds: d.holds,
+          offer: (id, snapshot) => {
+            scheduler.offer(id, snapshot);
+            void afterStep
+              .resume(id, snapshot)
+              .catch((err: unknown) =>
+                log.warn(
+                  { err, customerId: id },
+                  "a pending write from Stripe failed; the customer's next step tries it again",
+                ),
+              );
+          },
         },
-      },
+        partition,
+        inPartition(partition),
+      ).then((resumed) => {
+        if (resumed) log.info({ partition, actors: resumed }, 'resumed pending intents');
+      });
+    await resumeUntilDone(round, {
       partition,
-      inPartition(partition),
-    );
-    if (resumed) log.info({ partition, actors: resumed }, 'resumed pending intents');
+      holds: d.holds,
+      onError: (err, retryInMs) =>
+        log.warn({ err, partition, retryInMs }, 'resuming pending intents failed; retrying'),
+    });
   }
 
   return {

@@ -34,3 +34,38 @@ export async function resumePartition<S, E, D extends KindDecision<S>>(
   }
   return resumed;
 }
+
+export interface RetryResumeOptions {
+  readonly partition: number;
+  /** Whether the partition is still held: once it is not, the next holder resumes it. */
+  readonly holds: (partition: number) => boolean;
+  /** Logs a failed round (it is retried). */
+  readonly onError: (err: unknown, retryInMs: number) => void;
+  readonly firstDelayMs?: number;
+  readonly maxDelayMs?: number;
+}
+
+/**
+ * Runs a partition's resume until one round completes, with backoff, while the partition is held.
+ * A round that fails (its snapshots unreadable while NATS elects a leader, say) would otherwise
+ * leave the partition's pending intents waiting for the next takeover, which may never come.
+ * Rounds are safe to repeat: an intent offered again that is queued, running or done is left.
+ */
+export async function resumeUntilDone(
+  round: () => Promise<void>,
+  o: RetryResumeOptions,
+): Promise<void> {
+  let delay = o.firstDelayMs ?? 1_000;
+  for (;;) {
+    try {
+      await round();
+      return;
+    } catch (err) {
+      if (!o.holds(o.partition)) return;
+      o.onError(err, delay);
+      await new Promise((r) => setTimeout(r, delay));
+      if (!o.holds(o.partition)) return;
+      delay = Math.min(delay * 2, o.maxDelayMs ?? 30_000);
+    }
+  }
+}
