@@ -323,6 +323,6 @@ class EmulatorServer implements SalesforceEmulator {
 
 const eventData = (event: ChangeEvent): ChangeEventData => ({
   schema: event.schema,
-  payload: event.payload,
+  payload: structuredClone(event.payload),
   event: { replayId: event.replayId },
 });

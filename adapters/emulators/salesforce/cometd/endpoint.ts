@@ -71,9 +71,12 @@ export class CometdEndpoint {
     return this.sessions.count();
   }
 
-  /** Answers every waiting connect so that no timer outlives the server. */
+  /**
+   * Gives up every waiting connect, so that no timer outlives the server. The clients see their
+   * connection drop, retry, and find their session gone, as after a real server restart.
+   */
   close(): void {
-    this.sessions.endAll('disconnected');
+    this.sessions.endAll('aborted');
   }
 
   private authFailure(authorization: string | undefined): string | undefined {
