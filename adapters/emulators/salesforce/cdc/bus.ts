@@ -75,10 +75,14 @@ export class EventBus {
     return this.events[this.indexAfter(replayId - 1)]?.replayId === replayId;
   }
 
-  /** Retained events with a replay id above `replayId`, oldest first. */
-  after(replayId: number, now = Date.now()): readonly ChangeEvent[] {
+  /**
+   * Retained events with a replay id above `replayId`, oldest first. Lazy, so that a subscriber
+   * that is nearly caught up costs a lookup, not a copy of the whole retention.
+   */
+  *after(replayId: number, now = Date.now()): Generator<ChangeEvent> {
     this.expire(now);
-    return this.events.slice(this.indexAfter(replayId));
+    const events = this.events;
+    for (let i = this.indexAfter(replayId); i < events.length; i++) yield events[i]!;
   }
 
   /** Drops every retained event, or those up to and including `upTo`; returns how many. */

@@ -7,6 +7,7 @@ import type { Reply } from '../http.ts';
 import { channelFilter } from './channels.ts';
 import type { Advice, BayeuxMessage, BayeuxReply } from './messages.ts';
 import * as bayeux from './messages.ts';
+import { adviceTimeout, checkVersion, dataMessage, parseMessages, replayFrom } from './messages.ts';
 import type { Delivery, Session, Wakeup } from './sessions.ts';
 import { Sessions } from './sessions.ts';
 
@@ -21,8 +22,6 @@ export interface CometdRequest {
   readonly signal: AbortSignal;
 }
 
-const VERSION = /^\/cometd\/(?:replay\/)?(\d+)\.\d\/?$/;
-const MIN_VERSION = 37;
 const MAX_REQUEST_BYTES = 32_768;
 const MAX_EVENTS_PER_REPLY = 100;
 
@@ -272,46 +271,3 @@ export class CometdEndpoint {
 }
 
 const HANDSHAKE_AGAIN: Advice = { interval: 0, reconnect: 'handshake' };
-
-function parseMessages(body: string): BayeuxMessage[] | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-  const list = Array.isArray(parsed) ? parsed : [parsed];
-  return list.every((m) => typeof m === 'object' && m !== null && !Array.isArray(m))
-    ? (list as BayeuxMessage[])
-    : undefined;
-}
-
-function checkVersion(path: string): string | undefined {
-  const match = VERSION.exec(path);
-  if (!match) return "400::API version in the URI is mandatory. URI format: '/cometd/62.0'";
-  if (Number(match[1]) < MIN_VERSION)
-    return `400::Unsupported API version. Only API versions '${MIN_VERSION}.0' and later are supported. URI format: '/cometd/62.0'`;
-  return undefined;
-}
-
-/** The replay id a subscribe asks for in `ext.replay`, as given. */
-function replayFrom(ext: unknown, channel: string): unknown {
-  const replay =
-    typeof ext === 'object' && ext !== null ? (ext as Record<string, unknown>).replay : undefined;
-  if (typeof replay !== 'object' || replay === null) return undefined;
-  const value = (replay as Record<string, unknown>)[channel];
-  return typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
-}
-
-function adviceTimeout(advice: unknown): unknown {
-  return typeof advice === 'object' && advice !== null
-    ? (advice as Record<string, unknown>).timeout
-    : undefined;
-}
-
-function dataMessage({ channel, event }: Delivery): BayeuxReply {
-  return {
-    channel,
-    data: { schema: event.schema, payload: event.payload, event: { replayId: event.replayId } },
-  };
-}

@@ -1,6 +1,8 @@
 // Bayeux messages as Salesforce's CometD server writes them: replies echo the request's channel,
 // id and clientId; failures carry `successful: false` and an `error` of the form `<code>::<text>`.
 
+import type { Delivery } from './sessions.ts';
+
 /** A message as a client sent it: nothing in it is trusted. */
 export type BayeuxMessage = Readonly<Record<string, unknown>>;
 
@@ -54,3 +56,49 @@ export const AUTH_MISSING = '401::Request requires authentication';
 
 export const replayIdInvalid = (replayId: unknown): string =>
   `400::The replayId {${String(replayId)}} you provided was invalid.  Please provide a valid ID, -2 to replay all events, or -1 to replay only new events.`;
+
+const VERSION = /^\/cometd\/(?:replay\/)?(\d+)\.\d\/?$/;
+const MIN_VERSION = 37;
+
+export function parseMessages(body: string): BayeuxMessage[] | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const list = Array.isArray(parsed) ? parsed : [parsed];
+  return list.every((m) => typeof m === 'object' && m !== null && !Array.isArray(m))
+    ? (list as BayeuxMessage[])
+    : undefined;
+}
+
+export function checkVersion(path: string): string | undefined {
+  const match = VERSION.exec(path);
+  if (!match) return "400::API version in the URI is mandatory. URI format: '/cometd/62.0'";
+  if (Number(match[1]) < MIN_VERSION)
+    return `400::Unsupported API version. Only API versions '${MIN_VERSION}.0' and later are supported. URI format: '/cometd/62.0'`;
+  return undefined;
+}
+
+/** The replay id a subscribe asks for in `ext.replay`, as given. */
+export function replayFrom(ext: unknown, channel: string): unknown {
+  const replay =
+    typeof ext === 'object' && ext !== null ? (ext as Record<string, unknown>).replay : undefined;
+  if (typeof replay !== 'object' || replay === null) return undefined;
+  const value = (replay as Record<string, unknown>)[channel];
+  return typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
+}
+
+export function adviceTimeout(advice: unknown): unknown {
+  return typeof advice === 'object' && advice !== null
+    ? (advice as Record<string, unknown>).timeout
+    : undefined;
+}
+
+export function dataMessage({ channel, event }: Delivery): BayeuxReply {
+  return {
+    channel,
+    data: { schema: event.schema, payload: event.payload, event: { replayId: event.replayId } },
+  };
+}
