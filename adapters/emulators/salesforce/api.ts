@@ -1,4 +1,5 @@
 // The public face of a running emulator: options, and the methods that mirror the control endpoints.
+import type { GapEventSpec, OverflowEventSpec } from './cdc/index.ts';
 import type { FaultSpec } from './faults.ts';
 import type { PersonOptions, RecordRef } from './person.ts';
 import type { UsageStats } from './usage.ts';
@@ -26,11 +27,49 @@ export interface SalesforceEmulatorOptions {
   readonly queryBatchSize?: number;
   /** Debounce for saving to `dataDir`; default 100 ms. */
   readonly persistDelayMs?: number;
+  /** How long change events stay retained for replay; default 72 hours. */
+  readonly eventRetentionMs?: number;
+  /** How long deleted records stay in the recycle bin and the delete log; default 15 days. */
+  readonly deletedRetentionMs?: number;
+  /** Events delivered to CometD subscribers per day (`DailyDeliveredPlatformEvents`); default 50000. */
+  readonly dailyDeliveredEventLimit?: number;
+  /** How long a CometD `/meta/connect` is held when no event comes (`advice.timeout`); default 110 s. */
+  readonly cometdTimeoutMs?: number;
+}
+
+export interface EventStats {
+  /** Change events still retained for replay. */
+  readonly retainedEvents: number;
+  /** The replay id of the newest change event; 0 before the first. */
+  readonly latestReplayId: number;
+  /** Events delivered to CometD subscribers today, each subscriber and channel counted. */
+  readonly deliveredEvents: number;
+  readonly dailyDeliveredEventLimit: number;
+  /** Live CometD client sessions. */
+  readonly streamingClients: number;
 }
 
 export interface EmulatorStats extends UsageStats {
   /** Injected failures still to be served. */
   readonly pendingFaults: number;
+  readonly events: EventStats;
+}
+
+/** A change event as a subscriber's callback receives it (the Bayeux message's `data`). */
+export interface ChangeEventData {
+  readonly schema: string;
+  readonly payload: Record<string, unknown>;
+  readonly event: { readonly replayId: number };
+}
+
+export interface ForgetEventsOptions {
+  /** Forget only the events up to and including this replay id; default every retained event. */
+  readonly upToReplayId?: number;
+}
+
+export interface ForgetDeletedOptions {
+  /** Forget the records deleted at or before this time; default now. */
+  readonly before?: Date | string | number;
 }
 
 export interface RecordsOptions {
@@ -83,6 +122,32 @@ export interface SalesforceEmulator {
   ): Record<string, unknown>;
   /** Deletes a live record as a person would: it leaves queries; `/queryAll` shows it deleted. */
   deleteAsPerson(type: string, ref: RecordRef, options?: PersonOptions): Record<string, unknown>;
+  /** Creates a record as a person would, validated as an API create. Returns the record. */
+  createAsPerson(
+    type: string,
+    fields: Record<string, unknown>,
+    options?: PersonOptions,
+  ): Record<string, unknown>;
+  /** Restores a record from the recycle bin as a person would. Returns the record. */
+  undeleteAsPerson(type: string, id: string, options?: PersonOptions): Record<string, unknown>;
+  /** The change events still retained, oldest first. */
+  changeEvents(): ChangeEventData[];
+  /** Forgets retained change events, as if they had outlived retention; returns how many. */
+  forgetChangeEvents(options?: ForgetEventsOptions): number;
+  /** Publishes a gap event (`GAP_CREATE|GAP_UPDATE|GAP_DELETE|GAP_UNDELETE`) naming records. */
+  emitGapEvent(spec: GapEventSpec): ChangeEventData;
+  /** Publishes an overflow event (`GAP_OVERFLOW`) for an entity. */
+  emitOverflowEvent(spec: OverflowEventSpec): ChangeEventData;
+  /** Changes the daily event delivery allocation. */
+  setDailyDeliveredEventLimit(limit: number): void;
+  /** Sets the events delivered so far today, as the org's other subscribers would have used them. */
+  setDeliveredEvents(delivered: number): void;
+  /** Ends every CometD session, as a server restart would; returns how many there were. */
+  dropStreamingClients(): number;
+  /** Changes how long deleted records stay in the delete log. */
+  setDeletedRetention(ms: number): void;
+  /** Empties the recycle bin of records deleted up to a time; returns how many were forgotten. */
+  forgetDeletedRecords(options?: ForgetDeletedOptions): number;
   /** Saves to dataDir now. */
   flush(): Promise<void>;
 }

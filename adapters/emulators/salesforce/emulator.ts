@@ -4,48 +4,31 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type {
+  ChangeEventData,
   EmulatorStats,
+  ForgetDeletedOptions,
+  ForgetEventsOptions,
   RecordsOptions,
   SalesforceEmulator,
   SalesforceEmulatorOptions,
 } from './api.ts';
-import type { Identity, TokenSnapshot } from './auth.ts';
-import { TokenIssuer } from './auth.ts';
+import { buildState, restoreState } from './build-state.ts';
+import type { ChangeEvent, GapEventSpec, OverflowEventSpec } from './cdc/index.ts';
+import { CometdEndpoint } from './cometd/endpoint.ts';
 import { SalesforceApiError } from './errors.ts';
 import type { FaultSpec } from './faults.ts';
-import { FaultRules } from './faults.ts';
-import type { Reply } from './http.ts';
-import { isPlainObject, readBody, send } from './http.ts';
+import { readBody, send } from './http.ts';
 import { makeId } from './ids.ts';
 import type { PersonOptions, RecordRef } from './person.ts';
-import { deleteAsPerson, editAsPerson } from './person.ts';
-import { StateFile, StateFileError } from './persistence.ts';
-import { controlReply } from './routes/control.ts';
-import { identityReply, revokeReply, tokenReply } from './routes/oauth.ts';
-import { handleRest, versionsReply } from './routes/rest.ts';
-import { soapLoginReply } from './routes/soap.ts';
+import { createAsPerson, deleteAsPerson, editAsPerson, undeleteAsPerson } from './person.ts';
+import { StateFile } from './persistence.ts';
+import type { Routing } from './routes/root.ts';
+import { routeRequest } from './routes/root.ts';
 import { ORG_KEY_PREFIX, USER_KEY_PREFIX, findObject } from './schema.ts';
-import { QueryCursors } from './soql/cursors.ts';
 import { project } from './soql/execute.ts';
+import type { SavedState } from './saved-state.ts';
+import { savedState } from './saved-state.ts';
 import type { EmulatorState } from './state.ts';
-import type { StoreSnapshot } from './store.ts';
-import { RecordStore } from './store.ts';
-import { ApiUsage } from './usage.ts';
-
-/** What dataDir holds. */
-interface SavedState {
-  readonly format: 1;
-  readonly identity: Identity;
-  /** Absent from files saved before it existed. */
-  readonly personUserId?: string;
-  readonly secrets: {
-    readonly clientId: string;
-    readonly clientSecret: string;
-    readonly password: string;
-  };
-  readonly store: StoreSnapshot;
-  readonly tokens: TokenSnapshot;
-}
 
 const DEFAULT_CLIENT_ID = 'rtws-emulator';
 const DEFAULT_USERNAME = 'integration@rtws.emulator';
@@ -73,6 +56,8 @@ class EmulatorServer implements SalesforceEmulator {
   readonly userId: string;
   readonly personUserId: string;
   private readonly state: EmulatorState;
+  private readonly cometd: CometdEndpoint;
+  private readonly routing: Routing;
   private readonly file: StateFile | undefined;
   private readonly server: Server;
   private closing: Promise<void> | undefined;
@@ -100,23 +85,27 @@ class EmulatorServer implements SalesforceEmulator {
       username: this.username,
       password: this.password,
     };
-    this.state = {
-      store: new RecordStore(changed, freshSequence(), identity.userId),
-      tokens: new TokenIssuer(
-        credentials,
-        identity,
-        options.tokenTtlMs ?? 2 * 60 * 60 * 1000,
-        changed,
-      ),
-      usage: new ApiUsage(options.dailyApiLimit ?? 100_000),
-      faults: new FaultRules(),
-      cursors: new QueryCursors(options.queryBatchSize ?? 2000),
+    this.state = buildState({
+      options,
+      credentials,
+      identity,
+      sequence: freshSequence(),
+      changed,
       loginUrl: () => this.loginUrl,
+    });
+    if (saved) restoreState(this.state, saved);
+    this.cometd = new CometdEndpoint(
+      this.state.tokens,
+      this.state.cdc,
+      options.cometdTimeoutMs ?? 110_000,
+    );
+    this.routing = {
+      emulator: this,
+      state: this.state,
+      cometd: this.cometd,
+      identity,
+      username: this.username,
     };
-    if (saved) {
-      this.state.store.load(saved.store);
-      this.state.tokens.load(saved.tokens);
-    }
     this.server = createServer(
       { keepAliveTimeout: 5_000 },
       (req, res) => void this.handle(req, res),
@@ -148,6 +137,7 @@ class EmulatorServer implements SalesforceEmulator {
   private async shutDown(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
+    this.cometd.close();
     await closed;
     if (this.file) await this.file.flush();
   }
@@ -185,11 +175,23 @@ class EmulatorServer implements SalesforceEmulator {
     this.state.usage.reset();
     this.state.faults.clear();
     this.state.cursors.clear();
+    this.state.cdc.reset();
+    this.state.deleteLog.clear();
     this.file?.schedule();
   }
 
   stats(): EmulatorStats {
-    return { ...this.state.usage.stats(), pendingFaults: this.state.faults.pending() };
+    const { bus, delivery } = this.state.cdc;
+    return {
+      ...this.state.usage.stats(),
+      pendingFaults: this.state.faults.pending(),
+      events: {
+        retainedEvents: bus.retained().length,
+        latestReplayId: bus.latestReplayId(),
+        ...delivery.stats(),
+        streamingClients: this.cometd.clients(),
+      },
+    };
   }
 
   apiCalls(): number {
@@ -207,13 +209,22 @@ class EmulatorServer implements SalesforceEmulator {
     return rows;
   }
 
+  // A person's change in the UI is a transaction of its own, with an empty changeOrigin.
+  createAsPerson(
+    type: string,
+    fields: Record<string, unknown>,
+    options: PersonOptions = {},
+  ): Record<string, unknown> {
+    return this.asPerson(options, (by) => createAsPerson(this.state.store, type, fields, by));
+  }
+
   editAsPerson(
     type: string,
     ref: RecordRef,
     fields: Record<string, unknown>,
     options: PersonOptions = {},
   ): Record<string, unknown> {
-    return editAsPerson(this.state.store, type, ref, fields, options.userId ?? this.personUserId);
+    return this.asPerson(options, (by) => editAsPerson(this.state.store, type, ref, fields, by));
   }
 
   deleteAsPerson(
@@ -221,11 +232,58 @@ class EmulatorServer implements SalesforceEmulator {
     ref: RecordRef,
     options: PersonOptions = {},
   ): Record<string, unknown> {
-    return deleteAsPerson(this.state.store, type, ref, options.userId ?? this.personUserId);
+    return this.asPerson(options, (by) => deleteAsPerson(this.state.store, type, ref, by));
+  }
+
+  undeleteAsPerson(type: string, id: string, options: PersonOptions = {}): Record<string, unknown> {
+    return this.asPerson(options, (by) => undeleteAsPerson(this.state.store, type, id, by));
+  }
+
+  changeEvents(): ChangeEventData[] {
+    return this.state.cdc.bus.retained().map(eventData);
+  }
+
+  forgetChangeEvents(options: ForgetEventsOptions = {}): number {
+    return this.state.cdc.bus.forget(options.upToReplayId);
+  }
+
+  emitGapEvent(spec: GapEventSpec): ChangeEventData {
+    return eventData(this.state.cdc.emitGap(spec, this.personUserId));
+  }
+
+  emitOverflowEvent(spec: OverflowEventSpec): ChangeEventData {
+    return eventData(this.state.cdc.emitOverflow(spec, this.personUserId));
+  }
+
+  setDailyDeliveredEventLimit(limit: number): void {
+    this.state.cdc.delivery.setLimit(limit);
+  }
+
+  setDeliveredEvents(delivered: number): void {
+    this.state.cdc.delivery.setUsed(delivered);
+  }
+
+  dropStreamingClients(): number {
+    return this.cometd.dropClients();
+  }
+
+  setDeletedRetention(ms: number): void {
+    this.state.deleteLog.setRetention(ms);
+  }
+
+  forgetDeletedRecords(options: ForgetDeletedOptions = {}): number {
+    const before = options.before === undefined ? Date.now() : new Date(options.before).getTime();
+    if (Number.isNaN(before))
+      throw new SalesforceApiError(400, 'INVALID_REQUEST', 'before must be a date');
+    return this.state.deleteLog.forget(before);
   }
 
   async flush(): Promise<void> {
     if (this.file) await this.file.flush();
+  }
+
+  private asPerson<T>(options: PersonOptions, change: (userId: string) => T): T {
+    return this.state.cdc.run('', () => change(options.userId ?? this.personUserId));
   }
 
   private saved(): SavedState {
@@ -240,6 +298,8 @@ class EmulatorServer implements SalesforceEmulator {
       },
       store: this.state.store.snapshot(),
       tokens: this.state.tokens.snapshot(),
+      changeEvents: this.state.cdc.bus.snapshot(),
+      deleteLog: this.state.deleteLog.snapshot(),
     };
   }
 
@@ -247,7 +307,10 @@ class EmulatorServer implements SalesforceEmulator {
     try {
       const url = new URL(req.url ?? '/', 'http://emulator');
       const body = await readBody(req);
-      send(res, await this.route(req, url, body));
+      const gone = new AbortController();
+      res.once('close', () => gone.abort());
+      const reply = await routeRequest(this.routing, req, url, body, gone.signal);
+      if (!res.destroyed) send(res, reply);
     } catch (err) {
       const status = err instanceof SalesforceApiError ? err.status : 500;
       const errorCode = err instanceof SalesforceApiError ? err.errorCode : 'UNKNOWN_EXCEPTION';
@@ -256,41 +319,10 @@ class EmulatorServer implements SalesforceEmulator {
       else res.destroy();
     }
   }
-
-  private async route(req: IncomingMessage, url: URL, body: string): Promise<Reply> {
-    const path = url.pathname;
-    const method = req.method ?? 'GET';
-    if (path.startsWith('/_emulator/')) return controlReply(method, path, body, this);
-    if (path === '/services/oauth2/token') return tokenReply(method, body, this.state);
-    if (path === '/services/oauth2/revoke') return revokeReply(url, body, this.state);
-    if (path.startsWith('/id/'))
-      return identityReply(
-        req.headers.authorization,
-        { orgId: this.orgId, userId: this.userId },
-        this.username,
-        this.state,
-      );
-    const soap = /^\/services\/Soap\/u\/(\d+\.\d)\/?$/.exec(path);
-    if (soap && method === 'POST')
-      return soapLoginReply(soap[1]!, body, { orgId: this.orgId, userId: this.userId }, this.state);
-    if (path === '/services/data' || path === '/services/data/') return versionsReply();
-    if (path.startsWith('/services/data/')) return handleRest(req, url, body, this.state);
-    return {
-      status: 404,
-      body: [{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }],
-    };
-  }
 }
 
-function savedState(value: unknown, path: string): SavedState | undefined {
-  if (value === undefined) return undefined;
-  const field = (v: unknown, key: string): unknown => (isPlainObject(v) ? v[key] : undefined);
-  const valid =
-    field(value, 'format') === 1 &&
-    typeof field(field(value, 'identity'), 'orgId') === 'string' &&
-    typeof field(field(value, 'secrets'), 'clientSecret') === 'string' &&
-    Array.isArray(field(field(value, 'store'), 'records')) &&
-    isPlainObject(field(field(value, 'tokens'), 'access'));
-  if (!valid) throw new StateFileError(path);
-  return value as SavedState;
-}
+const eventData = (event: ChangeEvent): ChangeEventData => ({
+  schema: event.schema,
+  payload: structuredClone(event.payload),
+  event: { replayId: event.replayId },
+});

@@ -1,6 +1,6 @@
-// Edits and deletions made by a person in Salesforce's own UI rather than through the API: the
-// same validation and the same system fields, but under another user's id, so that a reader can
-// tell them from the integration user's writes. They cost no API call.
+// Records created, edited, deleted and undeleted by a person in Salesforce's own UI rather than
+// through the API: the same validation and the same system fields, but under another user's id,
+// so that a reader can tell them from the integration user's writes. They cost no API call.
 import { SalesforceApiError, notFound } from './errors.ts';
 import { canonicalId } from './ids.ts';
 import type { ObjectDef } from './schema.ts';
@@ -16,6 +16,18 @@ export type RecordRef = string | { readonly field: string; readonly value: strin
 export interface PersonOptions {
   /** The user the change is made as (`005…`); default the emulator's `personUserId`. */
   readonly userId?: string;
+}
+
+/** Creates a record and returns it with every field. */
+export function createAsPerson(
+  store: RecordStore,
+  type: string,
+  fields: Record<string, unknown>,
+  userId: string,
+): Record<string, unknown> {
+  const object = objectOf(type);
+  const by = userIdOf(userId);
+  return render(object, store.create(object, readFields(object, fields, 'create'), by));
 }
 
 /** Updates the given fields and returns the record with every field. */
@@ -44,6 +56,20 @@ export function deleteAsPerson(
   const by = userIdOf(userId);
   const record = liveRecord(store, object, ref);
   return render(object, store.delete(object, String(record.fields.Id), by));
+}
+
+/** Restores a record from the recycle bin and returns it. Only by id: the bin has no external-id index. */
+export function undeleteAsPerson(
+  store: RecordStore,
+  type: string,
+  ref: RecordRef,
+  userId: string,
+): Record<string, unknown> {
+  const object = objectOf(type);
+  const by = userIdOf(userId);
+  if (typeof ref !== 'string')
+    throw new SalesforceApiError(400, 'INVALID_REQUEST', 'an undelete names the record by its id');
+  return render(object, store.undelete(object, ref, by));
 }
 
 function objectOf(type: string): ObjectDef {

@@ -1,5 +1,7 @@
 // Everything one emulator instance holds, shared by its request handlers.
 import type { TokenIssuer } from './auth.ts';
+import type { ChangeDataCapture } from './cdc/index.ts';
+import type { DeleteLog } from './delete-log.ts';
 import type { FaultRules } from './faults.ts';
 import type { QueryCursors } from './soql/cursors.ts';
 import type { RecordStore } from './store.ts';
@@ -11,6 +13,8 @@ export interface EmulatorState {
   readonly usage: ApiUsage;
   readonly faults: FaultRules;
   readonly cursors: QueryCursors;
+  readonly cdc: ChangeDataCapture;
+  readonly deleteLog: DeleteLog;
   /** The base URL: login URL and instance URL alike. */
   loginUrl(): string;
 }

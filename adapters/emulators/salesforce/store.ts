@@ -14,6 +14,28 @@ export interface StoredRecord {
   readonly fields: Record<string, FieldValue>;
 }
 
+/** One committed-to-be write, as Change Data Capture sees it. */
+export interface RecordChange {
+  readonly kind: 'CREATE' | 'UPDATE' | 'DELETE' | 'UNDELETE';
+  readonly object: ObjectDef;
+  readonly recordId: string;
+  /** Every field after the write (a copy). */
+  readonly fields: Readonly<Record<string, FieldValue>>;
+  /** Every field before the write (a copy); for UPDATE only. */
+  readonly previous?: Readonly<Record<string, FieldValue>>;
+  readonly userId: string;
+  /** The write's SystemModstamp, epoch milliseconds. */
+  readonly at: number;
+}
+
+/**
+ * Told of every write; returns how to forget it again, for a write that a transaction undoes
+ * (allOrNone) before it commits.
+ */
+export interface ChangeSink {
+  record(change: RecordChange): () => void;
+}
+
 /** What persistence saves and restores. */
 export interface StoreSnapshot {
   readonly sequence: number;
@@ -44,6 +66,7 @@ export class RecordStore {
     private readonly onChange: () => void,
     initialSequence: number,
     private readonly integrationUserId: string,
+    private readonly sink?: ChangeSink,
   ) {
     this.sequence = initialSequence;
     this.clear(initialSequence);
@@ -120,10 +143,13 @@ export class RecordStore {
     const record: StoredRecord = { type: object.name, fields };
     this.table(object).set(id, record);
     this.addToIndexes(object, record);
-    this.record(() => {
-      this.removeFromIndexes(object, record);
-      this.table(object).delete(id);
-    });
+    this.record(
+      () => {
+        this.removeFromIndexes(object, record);
+        this.table(object).delete(id);
+      },
+      this.change('CREATE', object, record, by),
+    );
     return record;
   }
 
@@ -141,7 +167,10 @@ export class RecordStore {
     for (const [name, value] of values) record.fields[name] = value;
     this.touch(record, by);
     this.addToIndexes(object, record);
-    this.record(() => this.restore(object, record, before));
+    this.record(
+      () => this.restore(object, record, before),
+      this.change('UPDATE', object, record, by, before),
+    );
     return record;
   }
 
@@ -152,8 +181,40 @@ export class RecordStore {
     this.removeFromIndexes(object, record);
     record.fields.IsDeleted = true;
     this.touch(record, by);
-    this.record(() => this.restore(object, record, before));
+    this.record(
+      () => this.restore(object, record, before),
+      this.change('DELETE', object, record, by),
+    );
     return record;
+  }
+
+  /** Out of the recycle bin; fails as Salesforce does when its unique values are taken meanwhile. */
+  undelete(object: ObjectDef, rawId: string, by: string = this.integrationUserId): StoredRecord {
+    const record = this.find(object, rawId);
+    if (record.fields.IsDeleted !== true)
+      throw new SalesforceApiError(400, 'UNDELETE_FAILED', 'Entity is not in the recycle bin', []);
+    const values: FieldValues = new Map(Object.entries(record.fields));
+    this.checkUnique(object, values, record.fields.Id as string);
+    const before = { ...record.fields };
+    record.fields.IsDeleted = false;
+    this.touch(record, by);
+    this.addToIndexes(object, record);
+    this.record(
+      () => this.restore(object, record, before),
+      this.change('UNDELETE', object, record, by),
+    );
+    return record;
+  }
+
+  /**
+   * Empties a record out of the recycle bin for good: gone from `/queryAll` too. Salesforce
+   * publishes no change event for this.
+   */
+  purge(object: ObjectDef, id: string): void {
+    const record = this.table(object).get(id);
+    if (!record || record.fields.IsDeleted !== true) return;
+    this.table(object).delete(id);
+    this.record(() => this.table(object).set(id, record));
   }
 
   snapshot(): StoreSnapshot {
@@ -184,9 +245,35 @@ export class RecordStore {
     if (record.fields.IsDeleted !== true) this.addToIndexes(object, record);
   }
 
-  private record(undo: () => void): void {
-    this.journal?.push(undo);
+  private record(undo: () => void, change?: RecordChange): void {
+    const forget = change && this.sink ? this.sink.record(change) : undefined;
+    this.journal?.push(
+      forget
+        ? () => {
+            forget();
+            undo();
+          }
+        : undo,
+    );
     this.onChange();
+  }
+
+  private change(
+    kind: RecordChange['kind'],
+    object: ObjectDef,
+    record: StoredRecord,
+    userId: string,
+    previous?: Record<string, FieldValue>,
+  ): RecordChange {
+    return {
+      kind,
+      object,
+      recordId: record.fields.Id as string,
+      fields: { ...record.fields },
+      ...(previous ? { previous } : {}),
+      userId,
+      at: Date.parse(String(record.fields.SystemModstamp)),
+    };
   }
 
   private touch(record: StoredRecord, by: string): void {

@@ -4,19 +4,18 @@ import type { SalesforceEmulator } from '../api.ts';
 import { SalesforceApiError } from '../errors.ts';
 import type { FaultSpec } from '../faults.ts';
 import type { Reply } from '../http.ts';
-import type { PersonOptions, RecordRef } from '../person.ts';
 import { isPlainObject, parseJson } from '../http.ts';
-import { findObject } from '../schema.ts';
-
-const ok: Reply = { status: 200, body: { ok: true } };
+import { badRequest, nonNegativeInteger, ok } from './control-body.ts';
+import { eventsReply } from './control-events.ts';
+import { recordsReply } from './control-records.ts';
 
 export async function controlReply(
   method: string,
-  path: string,
+  url: URL,
   bodyText: string,
   emulator: SalesforceEmulator,
 ): Promise<Reply> {
-  const action = `${method} ${path.replace(/^\/_emulator/, '').replace(/\/$/, '')}`;
+  const action = `${method} ${url.pathname.replace(/^\/_emulator/, '').replace(/\/$/, '')}`;
   try {
     switch (action) {
       case 'POST /tokens/expire':
@@ -49,7 +48,9 @@ export async function controlReply(
       case 'GET /stats':
         return { status: 200, body: emulator.stats() };
       default:
-        return recordsReply(method, path, bodyText, emulator);
+        return (
+          eventsReply(action, bodyText, emulator) ?? recordsReply(method, url, bodyText, emulator)
+        );
     }
   } catch (err) {
     if (err instanceof SalesforceApiError)
@@ -57,69 +58,6 @@ export async function controlReply(
     throw err;
   }
 }
-
-// `/_emulator/records/{type}`, and `/{id}` or `/{externalIdField}/{value}` below it.
-const RECORDS = /^\/_emulator\/records\/([A-Za-z_]+)(?:\/([^/]+)(?:\/([^/]+))?)?\/?$/;
-
-function recordsReply(
-  method: string,
-  path: string,
-  bodyText: string,
-  emulator: SalesforceEmulator,
-): Reply {
-  const match = RECORDS.exec(path);
-  const type = match?.[1];
-  if (!match || !type || !findObject(type)) return noEndpoint(method, path);
-  const [, , first, second] = match;
-  if (first === undefined)
-    return method === 'GET'
-      ? { status: 200, body: emulator.records(type, { includeDeleted: true }) }
-      : noEndpoint(method, path);
-  const ref: RecordRef =
-    second === undefined ? segment(first) : { field: segment(first), value: segment(second) };
-  if (method === 'PATCH') {
-    const { fields, options } = personEdit(parseJson(bodyText));
-    return { status: 200, body: emulator.editAsPerson(type, ref, fields, options) };
-  }
-  if (method === 'DELETE') {
-    const options = personOptions(bodyText.trim() === '' ? {} : parseJson(bodyText));
-    return { status: 200, body: emulator.deleteAsPerson(type, ref, options) };
-  }
-  return noEndpoint(method, path);
-}
-
-function segment(raw: string): string {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    throw badRequest(`malformed path segment: ${raw}`);
-  }
-}
-
-const noEndpoint = (method: string, path: string): Reply => ({
-  status: 404,
-  body: { error: 'NOT_FOUND', message: `no control endpoint ${method} ${path}` },
-});
-
-function personEdit(body: unknown): {
-  fields: Record<string, unknown>;
-  options: PersonOptions;
-} {
-  const fields = isPlainObject(body) ? body.fields : undefined;
-  if (!isPlainObject(fields)) throw badRequest('fields must be a JSON object');
-  return { fields, options: personOptions(body) };
-}
-
-function personOptions(body: unknown): PersonOptions {
-  if (!isPlainObject(body)) throw badRequest('a JSON object is required');
-  const { userId } = body;
-  if (userId !== undefined && typeof userId !== 'string')
-    throw badRequest('userId must be a string');
-  return userId === undefined ? {} : { userId };
-}
-
-const badRequest = (message: string): SalesforceApiError =>
-  new SalesforceApiError(400, 'INVALID_REQUEST', message);
 
 function faultSpec(body: unknown): FaultSpec {
   if (!isPlainObject(body)) throw badRequest('a JSON object is required');
@@ -142,11 +80,4 @@ function faultSpec(body: unknown): FaultSpec {
     throw badRequest('path must be a regular expression');
   }
   return body;
-}
-
-function nonNegativeInteger(body: unknown, field: string): number {
-  const n = isPlainObject(body) ? body[field] : undefined;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0)
-    throw badRequest(`${field} must be a non-negative integer`);
-  return n;
 }

@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { SalesforceApiError, notFound, requestLimitExceeded, sessionInvalid } from '../errors.ts';
 import type { Reply } from '../http.ts';
 import { errorReply, parseJson } from '../http.ts';
+import { restChangeOrigin } from '../cdc/index.ts';
 import type { EmulatorState, RestRequest } from '../state.ts';
 import { collectionsRoute } from './collections.ts';
 import { limitsRoute } from './limits.ts';
@@ -44,14 +45,12 @@ function dispatch(req: IncomingMessage, url: URL, bodyText: string, state: Emula
     if (!state.tokens.verify(req.headers.authorization)) return errorReply(sessionInvalid());
     if (!state.usage.allows()) return errorReply(requestLimitExceeded());
     const route = resolve(rest);
-    const callOptions = req.headers['sforce-call-options'];
-    state.usage.count(
-      route.name,
-      Array.isArray(callOptions) ? callOptions.join(', ') : callOptions,
-    );
+    const callOptions = rest.header('sforce-call-options');
+    state.usage.count(route.name, callOptions);
     const fault = state.faults.take(rest.method, rest.path);
     if (fault) return errorReply(fault);
-    return route.run(rest, state);
+    // The request is one transaction: its writes become change events naming this API call.
+    return state.cdc.run(restChangeOrigin(rest.version, callOptions), () => route.run(rest, state));
   } catch (err) {
     if (err instanceof SalesforceApiError) return errorReply(err);
     throw err;

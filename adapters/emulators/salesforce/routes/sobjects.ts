@@ -12,9 +12,10 @@ import type { UpsertOutcome } from '../upsert.ts';
 import { MultipleMatchesError, externalIdField, upsert } from '../upsert.ts';
 import { readFields } from '../values.ts';
 import type { Route } from './route.ts';
+import { replicationRoute } from './replication.ts';
 import { methodNotAllowed, notFoundRoute } from './route.ts';
 
-/** Routes `/sobjects[/{type}[/{id}|/describe|/{extField}/{value}]]`. */
+/** Routes `/sobjects[/{type}[/{id}|/describe|/updated|/deleted|/{extField}/{value}]]`. */
 export function sobjectRoute(req: RestRequest): Route {
   const [, typeName, second, third, ...extra] = req.segments;
   if (typeName === undefined) {
@@ -30,6 +31,8 @@ export function sobjectRoute(req: RestRequest): Route {
       ? { name: 'describe', run: (r) => ({ status: 200, body: describeObject(object, r.version) }) }
       : methodNotAllowed(req.method, 'GET,HEAD');
   }
+  if ((second === 'updated' || second === 'deleted') && third === undefined)
+    return replicationRoute(req, object, second);
   return third === undefined
     ? recordRoute(req, object, second)
     : externalRoute(req, object, second, third);
