@@ -281,7 +281,7 @@ export const CONFIG_SCHEMA = Type.Object({
     fieldMapFile: variable(Type.String({ minLength: 1 }), {
       name: 'SALESFORCE_FIELD_MAP',
       shownDefault: "Account's map",
-      doc: "A JSON file (a path, relative to the working directory) that maps the catalogue's fields to fields of `SALESFORCE_OBJECT`, each with a direction (`both`, `to_salesforce`, `from_salesforce`): see [the Salesforce adapter](adapters/salesforce/README.md#field-mapping), and `deploy/salesforce/contact-field-map.json` for a Contact. Unset: `Name`, `Phone`, the `Billing…` address and `Rtws_Email__c` of an Account, which any other object must replace. A bad file, or a map the object's describe refuses at start, stops startup naming the field (exit code 2).",
+      doc: "A JSON file (a path relative to the working directory) mapping catalogue values to fields of `SALESFORCE_OBJECT`, each with a direction (`both`, `to_salesforce`, `from_salesforce`): see \"Salesforce's field map\" below, and `deploy/salesforce/contact-field-map.json` for a Contact. Unset: an Account's map, which any other object must replace. A bad file, or a map the object's describe refuses at start, stops startup naming the field (exit code 2).",
     }),
     onRemoteDelete: variable(Literals(['unlink', 'propagate', 'recreate']), {
       name: 'RTWS_SALESFORCE_ON_REMOTE_DELETE',
