@@ -21,6 +21,7 @@ export function maxCallTimeoutMs(leaseTtlMs: number): number {
 
 export function checkRules(s: Settings): void {
   salesforceCredentialsTogether(s.salesforce);
+  fieldMapFitsTheObject(s.salesforce);
   if (s.stripe.secretKey !== undefined && s.stripe.webhookSecrets.length === 0)
     throw new ConfigError('STRIPE_WEBHOOK_SECRET', 'required when STRIPE_SECRET_KEY is set');
   callsFitTheLease(s.worker);
@@ -29,6 +30,15 @@ export function checkRules(s: Settings): void {
       'RTWS_SALESFORCE_DAILY_BUDGET',
       `invalid value ${JSON.stringify(s.salesforce.dailyBudget)}: ${DAILY_BUDGET_EXPECTED}`,
     );
+}
+
+/** The default map is an Account's: another object has other fields, so it needs its own map. */
+function fieldMapFitsTheObject(sf: Settings['salesforce']): void {
+  if (sf.fieldMapFile !== undefined || sf.object.toLowerCase() === 'account') return;
+  throw new ConfigError(
+    'SALESFORCE_FIELD_MAP',
+    `required when SALESFORCE_OBJECT is not Account (it is ${sf.object}): the default map writes an Account's fields`,
+  );
 }
 
 function salesforceCredentialsTogether(sf: Settings['salesforce']): void {

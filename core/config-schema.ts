@@ -276,7 +276,12 @@ export const CONFIG_SCHEMA = Type.Object({
     externalIdField: variable(ApiName, {
       name: 'SALESFORCE_EXTERNAL_ID_FIELD',
       default: 'Rtws_Id__c',
-      doc: 'The external-id field holding our customer id.',
+      doc: "The external-id field holding our customer id: unique, and checked at start against the object's describe.",
+    }),
+    fieldMapFile: variable(Type.String({ minLength: 1 }), {
+      name: 'SALESFORCE_FIELD_MAP',
+      shownDefault: "Account's map",
+      doc: "A JSON file (a path relative to the working directory) mapping catalogue values to fields of `SALESFORCE_OBJECT`, each with a direction (`both`, `to_salesforce`, `from_salesforce`): see \"Salesforce's field map\" below, and `deploy/salesforce/contact-field-map.json` for a Contact. Unset: an Account's map, which any other object must replace. A bad file, or a map the object's describe refuses at start, stops startup naming the field (exit code 2).",
     }),
     onRemoteDelete: variable(Literals(['unlink', 'propagate', 'recreate']), {
       name: 'RTWS_SALESFORCE_ON_REMOTE_DELETE',

@@ -42,6 +42,12 @@ async function start() {
 }
 
 const { rtws, sandbox, servers } = await start().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    // Found past the environment: the field map's file, or what Salesforce says of the object.
+    log.fatal({ code: err.code, variable: err.variable }, err.message);
+    console.error(`rtws: configuration error: ${err.message}`);
+    process.exit(2);
+  }
   if (err instanceof AccountMismatchError) {
     // A refusal, not a crash: the same code as a configuration error.
     log.fatal({ code: err.code }, err.message);

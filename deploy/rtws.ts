@@ -28,6 +28,7 @@ import { startProbes } from './wiring/api/start-probes.ts';
 import { backfillPacing, backfillSources } from './wiring/backfill/backfill-sources.ts';
 import { resyncer } from './wiring/backfill/resync.ts';
 import { checkBindings } from './wiring/binding/check-bindings.ts';
+import { salesforceTarget } from './wiring/salesforce-target.ts';
 import { workerMetrics } from './wiring/worker/metrics.ts';
 import { openSalesforceBudget } from './wiring/worker/salesforce-budget.ts';
 import { startWorkerRole } from './wiring/worker/worker-role.ts';
@@ -48,6 +49,8 @@ export interface Rtws {
 
 export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
   const names = subjectNames(config.namespace, config.partitions);
+  // The field map is read before anything opens: a bad file stops the start at once.
+  salesforceTarget(config);
   const { sql, migrations } = await openCatalogue(config, log);
   const stripe = stripeFrom(config);
   // Checked before anything starts: a start against another account refuses to run.

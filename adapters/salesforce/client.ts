@@ -149,9 +149,19 @@ export async function connectSalesforce(o: SalesforceClientOptions): Promise<Con
 export async function salesforceOrganization(
   o: SalesforceClientOptions,
 ): Promise<{ id: string; livemode: boolean }> {
-  const id = organizationOf(await connectSalesforce(o));
-  const host = new URL(o.loginUrl).hostname;
-  return { id, livemode: !(host === 'test.salesforce.com' || host.includes('.sandbox.')) };
+  return organizationAt(await connectSalesforce(o), o.loginUrl);
+}
+
+/** The organization of an authorised connection, made through `loginUrl`: no API call. */
+export function organizationAt(
+  conn: Connection,
+  loginUrl: string,
+): { id: string; livemode: boolean } {
+  const host = new URL(loginUrl).hostname;
+  return {
+    id: organizationOf(conn),
+    livemode: !(host === 'test.salesforce.com' || host.includes('.sandbox.')),
+  };
 }
 
 /** The org's usage, read with the cheapest call that answers with it: the version's resources. */

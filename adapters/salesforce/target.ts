@@ -1,5 +1,5 @@
 // Where customers live in Salesforce, as configured (`SALESFORCE_OBJECT`,
-// `SALESFORCE_EXTERNAL_ID_FIELD`), and the shapes the executors share.
+// `SALESFORCE_EXTERNAL_ID_FIELD`, `SALESFORCE_FIELD_MAP`), and the shapes the executors share.
 import type { SalesforceIntent, SalesforceOutcomeEvent } from '../../actors/customer/index.ts';
 import type { ClassifiedFailure } from './classify.ts';
 import { DEFAULT_ACCOUNT_FIELD_MAP, type FieldMap } from './mapper.ts';
@@ -9,7 +9,10 @@ export interface SalesforceTarget {
   readonly object: string;
   /** The unique external-id field that holds our customer id, e.g. `Rtws_Id__c`. */
   readonly externalIdField: string;
-  /** Salesforce field → canonical value. Default: `DEFAULT_ACCOUNT_FIELD_MAP`. */
+  /**
+   * Salesforce field → canonical value and direction (SALESFORCE_FIELD_MAP's file, read by
+   * `parseFieldMap`). Default: `DEFAULT_ACCOUNT_FIELD_MAP`.
+   */
   readonly fieldMap?: FieldMap;
 }
 

@@ -31,6 +31,15 @@ test('a lease shortened below the default call timeout is refused too', () => {
   assert.match(err.message, 'at most 3000 ms');
 });
 
+test('an object other than Account needs its own field map: the default is an Account’s', () => {
+  const err = refusal({ SALESFORCE_OBJECT: 'Contact' });
+  assert.is(err.variable, 'SALESFORCE_FIELD_MAP');
+  assert.match(err.message, 'it is Contact');
+  const c = loadConfig({ SALESFORCE_OBJECT: 'Contact', SALESFORCE_FIELD_MAP: 'contact.json' });
+  assert.is(c.salesforce.fieldMapFile, 'contact.json');
+  assert.is(loadConfig({ SALESFORCE_OBJECT: 'account' }).salesforce.fieldMapFile, undefined);
+});
+
 test('a longer call timeout fits a longer lease', () => {
   assert.is(maxCallTimeoutMs(20_000), 7_000);
   const w = loadConfig({ RTWS_LEASE_TTL_MS: '22500', RTWS_CALL_TIMEOUT_MS: '8000' }).worker;

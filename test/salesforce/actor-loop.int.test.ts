@@ -1,5 +1,7 @@
 // The customer actor and the Salesforce executor together, against the emulator: each intent the
-// machine records is carried out and its outcome fed back, as the runtime does.
+// machine records is carried out and its outcome fed back, as the runtime does. A catalogue change
+// to a field mapped from_salesforce completes without a call and leaves the target synced: the
+// actor does not push it again and again.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Connection } from 'jsforce';
@@ -16,6 +18,8 @@ import {
   type SalesforceIntent,
 } from '../../actors/customer/index.ts';
 import type { SyncedFields } from '../../core/customer.ts';
+import { DEFAULT_ACCOUNT_FIELD_MAP } from '../../adapters/salesforce/mapper.ts';
+import type { SalesforceTarget } from '../../adapters/salesforce/target.ts';
 import { TARGET, countByRtwsId, emulatorAndConnection } from './fixtures.ts';
 
 const test = suite<{ emulator: SalesforceEmulator; conn: Connection }>('Salesforce actor loop');
@@ -48,7 +52,11 @@ function fact(type: CustomerEvent['type'], version: number, data: SyncedFields):
 }
 
 /** Runs the one Salesforce intent due, if any, and feeds its outcome back. */
-async function step(s: CustomerSnapshot, conn: Connection): Promise<CustomerSnapshot> {
+async function step(
+  s: CustomerSnapshot,
+  conn: Connection,
+  target: SalesforceTarget = TARGET,
+): Promise<CustomerSnapshot> {
   const [due] = pendingIntents(s);
   if (due === undefined) return s;
   clock += 1000;
@@ -56,7 +64,7 @@ async function step(s: CustomerSnapshot, conn: Connection): Promise<CustomerSnap
   const outcome = await executeSalesforceIntent(
     conn,
     { customerId: CUSTOMER, intent },
-    TARGET,
+    target,
     () => clock,
   );
   return decide(s, outcome, machine).snapshot;
@@ -108,6 +116,51 @@ test('create, a quota pause with a change arriving meanwhile, resume, delete', a
   s = await step(s, conn);
   assert.is(sf().status, 'deleted');
   assert.is(await countByRtwsId(conn, CUSTOMER), 0);
+});
+
+test('a change to a from_salesforce field costs no call, and the target stays synced', async ({
+  conn,
+  emulator,
+}) => {
+  const target: SalesforceTarget = {
+    ...TARGET,
+    fieldMap: {
+      ...DEFAULT_ACCOUNT_FIELD_MAP,
+      Phone: { canonical: 'phone', direction: 'from_salesforce' },
+    },
+  };
+  const data = { ...DATA, phone: '+1 555 0101' };
+  let s = decide(start(CUSTOMER, machine), fact('CustomerCreated', 1, data), machine).snapshot;
+  s = await step(s, conn, target);
+  const sf = () => s.context.targets.salesforce;
+  assert.is(sf().status, 'synced');
+  const [created] = emulator.records('Account');
+  assert.is(created?.Name, 'Grace Hopper');
+  assert.is(created?.Phone ?? null, null, 'a create does not send it');
+  emulator.editAsPerson('Account', created!.Id as string, { Phone: '+1 555 0199' });
+
+  const calls = emulator.apiCalls();
+  s = decide(s, fact('CustomerUpdated', 2, { ...data, phone: '+1 555 0102' }), machine).snapshot;
+  assert.is(pendingIntents(s).length, 1, 'the actor decides an update of the phone');
+  s = await step(s, conn, target);
+  assert.is(sf().status, 'synced');
+  assert.is(sf().syncedVersion, 2);
+  assert.is(pendingIntents(s).length, 0, 'nothing left to push: no loop');
+  assert.is(emulator.apiCalls(), calls, 'no call was made');
+  assert.is(emulator.records('Account')[0]?.Phone, '+1 555 0199', "Salesforce's value is kept");
+
+  // A later change to a field that flows there sends that field alone.
+  s = decide(
+    s,
+    fact('CustomerUpdated', 3, { ...data, phone: '+1 555 0102', name: 'Grace B. Hopper' }),
+    machine,
+  ).snapshot;
+  s = await step(s, conn, target);
+  assert.is(sf().status, 'synced');
+  assert.is(pendingIntents(s).length, 0);
+  const [record] = emulator.records('Account');
+  assert.is(record?.Name, 'Grace B. Hopper');
+  assert.is(record?.Phone, '+1 555 0199');
 });
 
 test.run();

@@ -1,7 +1,8 @@
 // The reconciliation's Salesforce phase, step by step against the emulator: a read that fails
 // part-way is read again after the last record done, never taken for a finished one (which would
 // report every link not met yet as deleted); a link whose record still exists is not called
-// deleted; and only a record deleted in Salesforce is handed to its actor under the policy.
+// deleted; and only a record deleted in Salesforce is handed to its actor under the policy. A
+// value mapped from_salesforce is not compared: the catalogue never puts it back.
 import * as assert from 'uvu/assert';
 import { jetstream } from '@nats-io/jetstream';
 import type { Connection } from 'jsforce';
@@ -14,6 +15,8 @@ import {
 } from '../../deploy/wiring/backfill/reconcile.ts';
 import { SALESFORCE_PHASE } from '../../deploy/wiring/backfill/reconcile-salesforce.ts';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
+import type { SalesforceTarget } from '../../adapters/salesforce/target.ts';
+import { DEFAULT_ACCOUNT_FIELD_MAP } from '../../adapters/salesforce/mapper.ts';
 import { TARGET, salesforceSuite } from './fixtures.ts';
 
 const test = salesforceSuite('reconciliation: the Salesforce phase', 30_000);
@@ -112,6 +115,56 @@ test('a read that fails part-way is read again, and only deleted records are mis
   const links = await o.sql`
     SELECT 1 FROM customer_links WHERE customer_id = ${deleted.id} AND target = 'salesforce'`;
   assert.is(links.length, 0, 'its link is archived (unlink)');
+});
+
+/** One whole reconciliation of the Salesforce phase: the decisions it took. */
+async function reconcileOnce(conn: Connection, target: SalesforceTarget) {
+  await o.sql`UPDATE backfills SET state = 'done' WHERE state = 'running'`;
+  const { id: runId } = await createBackfill(o.sql, 'reconcile', {});
+  const deps: ReconcileDeps = {
+    sql: o.sql,
+    publisher: jetStreamPublisher(jetstream(o.nats)),
+    names: t.names,
+    salesforce: { connection: () => Promise.resolve(conn), target, onRemoteDelete: 'unlink' },
+  };
+  const decisions: ReconcilePage['decisions'][number][] = [];
+  let cursor: string | null = SALESFORCE_PHASE;
+  for (let step = 0; cursor !== null && step < 10; step++) {
+    const page: ReconcilePage = await reconcilePage(deps, runId, cursor);
+    decisions.push(...page.decisions);
+    cursor = page.more ? page.cursor : null;
+  }
+  return decisions;
+}
+
+test('a value mapped from_salesforce that differs is not put back', async ({ conn }) => {
+  await o.sql`TRUNCATE customer_links, reconcile_seen, reconcile_differences`;
+  const [row] = await o.sql.begin(async (tx) => {
+    await tx`SET LOCAL session_replication_role = replica`;
+    return tx<{ id: string }[]>`
+      INSERT INTO customers (name, phone) VALUES ('Phone Kept There', NULL) RETURNING id`;
+  });
+  const id = row!.id;
+  const made = await conn
+    .sobject('Account')
+    .create({ Name: 'Phone Kept There', Phone: '+1 555 0199', Rtws_Id__c: id });
+  await o.sql`
+    INSERT INTO customer_links (customer_id, target, external_id)
+    VALUES (${id}, 'salesforce', ${made.id!})`;
+  const decisionOn = (d: ReconcilePage['decisions']) => d.find((x) => x.id === made.id);
+
+  const both = decisionOn(await reconcileOnce(conn, TARGET));
+  assert.is(both?.decision, 'differs', 'mapped both ways, the phone is put back');
+  assert.match(both?.reason ?? '', /^phone differ/);
+  const fromSalesforce: SalesforceTarget = {
+    ...TARGET,
+    fieldMap: {
+      ...DEFAULT_ACCOUNT_FIELD_MAP,
+      Phone: { canonical: 'phone', direction: 'from_salesforce' },
+    },
+  };
+  const kept = decisionOn(await reconcileOnce(conn, fromSalesforce));
+  assert.is(kept?.decision, 'equal', JSON.stringify(kept));
 });
 
 test.run();

@@ -17,6 +17,7 @@ import type { SalesforceReadDeps } from './reconcile-salesforce.ts';
 import type { Connection } from 'jsforce';
 import { connectSalesforce, type CallCounter } from '../../../adapters/salesforce/client.ts';
 import type { SalesforceDailyBudget } from '../../../adapters/salesforce/daily-budget.ts';
+import { salesforceTarget } from '../salesforce-target.ts';
 
 export interface BackfillSourceDeps {
   readonly sql: Sql;
@@ -100,12 +101,11 @@ export function salesforceReader(
   config: Config,
   budget?: CallCounter,
 ): SalesforceReadDeps | undefined {
-  const { loginUrl, clientId, clientSecret, object, externalIdField, onRemoteDelete } =
-    config.salesforce;
+  const { loginUrl, clientId, clientSecret, onRemoteDelete } = config.salesforce;
   if (!loginUrl || !clientId || !clientSecret) return undefined;
   let session: Promise<Connection> | undefined;
   return {
-    target: { object, externalIdField },
+    target: salesforceTarget(config),
     onRemoteDelete,
     connection: () =>
       (session ??= connectSalesforce({

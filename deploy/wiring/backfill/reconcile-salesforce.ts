@@ -1,6 +1,7 @@
 // Reconciliation with Salesforce: every record that carries our external id, read with one SOQL
 // query in Salesforce's pages of up to 2,000 (adapters/salesforce/read-back.ts), is compared with
-// what the catalogue's values look like there (the same field map, there and back):
+// what the catalogue's values look like there (the same field map, there and back; a field mapped
+// `from_salesforce` is never put back, so it is not compared):
 // - `equal`: nothing to do;
 // - `differs`: while Salesforce is only a target, the catalogue's values are put back. The record's
 //   values are handed to the customer's actor (`SalesforceRecordObserved`), which then knows what
@@ -25,7 +26,11 @@ import {
   recordSeen,
   unseenLinks,
 } from '../../../adapters/postgres/reconciliations.ts';
-import { fieldsOfRecord, valuesOfFields } from '../../../adapters/salesforce/mapper.ts';
+import {
+  fieldsOfRecord,
+  outboundSources,
+  valuesOfFields,
+} from '../../../adapters/salesforce/mapper.ts';
 import {
   integrationUserId,
   readSalesforceRecords,
@@ -122,6 +127,7 @@ async function comparePage(
   target: SalesforceTarget,
 ): Promise<Found[]> {
   const map = fieldMapOf(target);
+  const outbound = outboundSources(map);
   const ids = page.records.map((r) => r.externalId).filter((id) => UUID.test(id));
   const rows = await catalogueRows(o.sql, ids);
   const found: Found[] = [];
@@ -167,9 +173,10 @@ async function comparePage(
       found.push(report('deleted_in_catalogue', 'deleted in the catalogue, still in Salesforce'));
       continue;
     }
-    // What the catalogue's values look like in Salesforce: unmapped values are not compared.
+    // What the catalogue's values look like in Salesforce: unmapped values are not compared, nor
+    // are those that only flow from Salesforce (the catalogue never puts them back).
     const expected = fieldsOfRecord(map, valuesOfFields(map, row.fields));
-    const fields = differingFields(expected, r.fields);
+    const fields = differingFields(expected, r.fields).filter((f) => outbound.includes(f));
     if (fields.length === 0) {
       found.push({ sample: { id: r.salesforceId, decision: 'equal', reason: 'the same in both' } });
       continue;

@@ -1,13 +1,16 @@
 // The accounts of the targets a process calls, checked before anything starts: a start against
 // another account than the one this database is bound to refuses to run. A worker calls both
 // targets; the API calls Stripe too (a dry-run import reads the account), so it checks Stripe's.
-// A process that calls neither (the publisher alone) checks nothing.
+// A process that calls neither (the publisher alone) checks nothing. A worker also checks the
+// Salesforce object, external-id field and field map against the object's describe.
 import type Stripe from 'stripe';
 import type { Config } from '../../../core/config.ts';
 import type { Logger } from '../../../core/ports.ts';
 import type { TargetName } from '../../../actors/customer/index.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
-import { salesforceOrganization } from '../../../adapters/salesforce/client.ts';
+import type { Connection } from 'jsforce';
+import { connectSalesforce, organizationAt } from '../../../adapters/salesforce/client.ts';
+import { checkSalesforceTarget, salesforceTarget } from '../salesforce-target.ts';
 import { checkStripeBinding } from './stripe-binding.ts';
 import { checkTargetBinding, type TargetBinding } from './target-binding.ts';
 
@@ -24,6 +27,8 @@ export interface BindingDeps {
   /** The Stripe client, when a key is configured. */
   readonly stripe: Stripe | undefined;
   readonly log: Logger;
+  /** Between checks while Salesforce cannot be reached (default 5 s). */
+  readonly salesforceRetryMs?: number;
 }
 
 /** Rejects on a mismatch (`AccountMismatchError`), having stopped what it had started. */
@@ -60,19 +65,21 @@ async function checkSalesforceBinding(
   config: Config,
   d: BindingDeps,
 ): Promise<TargetBinding | undefined> {
-  const { loginUrl, clientId, clientSecret } = config.salesforce;
+  const { loginUrl, clientId, clientSecret, fieldMapFile } = config.salesforce;
   if (!loginUrl || !clientId || !clientSecret) return undefined;
+  const target = salesforceTarget(config);
+  const timeoutMs = config.worker.callTimeoutMs;
+  let conn: Connection | undefined;
   return checkTargetBinding({
     target: 'salesforce',
     credentials: 'credentials',
-    account: () =>
-      salesforceOrganization({
-        loginUrl,
-        clientId,
-        clientSecret,
-        timeoutMs: config.worker.callTimeoutMs,
-      }),
+    account: async () => {
+      conn = await connectSalesforce({ loginUrl, clientId, clientSecret, timeoutMs });
+      return organizationAt(conn, loginUrl);
+    },
+    verify: () => checkSalesforceTarget(conn!, target, fieldMapFile),
     sql: d.sql,
     log: d.log,
+    ...(d.salesforceRetryMs !== undefined ? { retryMs: d.salesforceRetryMs } : {}),
   });
 }

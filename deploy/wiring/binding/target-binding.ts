@@ -1,8 +1,10 @@
 // The account a target is bound to, checked at start: the first start binds the database to the
 // account the credentials belong to; a start with another one refuses to run (AccountMismatchError,
 // exit 2). While the target cannot be reached to say which account it is, the target stays paused
-// and the check is retried; the API and the other targets run meanwhile.
-import { AccountMismatchError } from '../../../core/errors.ts';
+// and the check is retried; the API and the other targets run meanwhile. A target may check more
+// once its account is known (`verify`: Salesforce's object and field map); a ConfigError there
+// refuses the start the same way.
+import { AccountMismatchError, ConfigError } from '../../../core/errors.ts';
 import type { Logger } from '../../../core/ports.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import { bindingOf, bindOnce } from '../../../adapters/postgres/bindings.ts';
@@ -24,6 +26,11 @@ export interface TargetBindingOptions {
   readonly target: string;
   /** Asks the target which account the configured credentials belong to. */
   readonly account: () => Promise<TargetAccount>;
+  /**
+   * Run once the account is the bound one, before calls may go; a ConfigError refuses, anything
+   * else is retried like an unreachable target.
+   */
+  readonly verify?: () => Promise<void>;
   /** What the credentials are called in messages ("key", "credentials"). */
   readonly credentials: string;
   readonly sql: Sql;
@@ -54,20 +61,18 @@ export async function checkTargetBinding(o: TargetBindingOptions): Promise<Targe
         account,
         o.credentials,
       );
-    bound = true;
     accountId = binding.accountId;
+    await o.verify?.();
+    bound = true;
     log.info({ account: account.id, livemode: account.livemode }, `${name} account verified`);
   };
   const retry = () => {
     if (stopped) return;
     timer = setTimeout(() => {
       check().catch((err: unknown) => {
-        if (err instanceof AccountMismatchError) {
+        if (isRefusal(err)) {
           // Too late to refuse to start: the target stays paused for good, and says why.
-          log.error(
-            { reason: err.message },
-            `${name} account mismatch; the ${name} target stays paused`,
-          );
+          log.error({ reason: err.message }, `${name} refused; the ${name} target stays paused`);
           return;
         }
         log.warn(
@@ -82,7 +87,7 @@ export async function checkTargetBinding(o: TargetBindingOptions): Promise<Targe
   try {
     await check();
   } catch (err) {
-    if (err instanceof AccountMismatchError) throw err;
+    if (isRefusal(err)) throw err;
     log.warn(
       { reason: String(err) },
       `${name} cannot say which account the ${o.credentials} belong to; the ${name} target waits and retries`,
@@ -101,4 +106,9 @@ export async function checkTargetBinding(o: TargetBindingOptions): Promise<Targe
       clearTimeout(timer);
     },
   };
+}
+
+/** What no retry can change: another account, or a configuration the target refuses. */
+function isRefusal(err: unknown): err is AccountMismatchError | ConfigError {
+  return err instanceof AccountMismatchError || err instanceof ConfigError;
 }

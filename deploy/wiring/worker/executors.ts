@@ -15,6 +15,7 @@ import { connectSalesforce, type CallCounter } from '../../../adapters/salesforc
 import { MAX_COLLECTION_RECORDS } from '../../../adapters/salesforce/batch.ts';
 import { SalesforceCoalescer } from '../../../adapters/salesforce/coalescer.ts';
 import type { SalesforceTarget } from '../../../adapters/salesforce/target.ts';
+import { salesforceTarget } from '../salesforce-target.ts';
 
 export interface ExecutorSettings {
   /** Every call's timeout (RTWS_CALL_TIMEOUT_MS): a call that cannot be fenced ends in time. */
@@ -76,10 +77,11 @@ export function buildExecutors(
     ...(loginUrl && clientId && clientSecret
       ? {
           salesforce: {
-            ...config.salesforce,
+            ...salesforceTarget(config),
             loginUrl,
             clientId,
             clientSecret,
+            quotaPauseMs: config.salesforce.quotaPauseMs,
             budget: salesforceBudget,
           },
         }
