@@ -13,6 +13,7 @@ import {
 import { SalesforceOutcomes, StripeOutcomes } from './outcomes.ts';
 import { CatalogueRowObserved } from './restore.ts';
 import { SalesforceRecordMissing, SalesforceRecordObserved } from './salesforce-drift.ts';
+import { SalesforceRecordChanged } from './salesforce-inbound.ts';
 
 function fact<T extends string>(type: T) {
   return Type.Object({
@@ -51,6 +52,7 @@ export const CustomerEventSchema = Type.Union([
   CatalogueApplied,
   SalesforceRecordObserved,
   SalesforceRecordMissing,
+  SalesforceRecordChanged,
   CatalogueRowObserved,
 ]);
 export type CustomerEvent = Static<typeof CustomerEventSchema>;

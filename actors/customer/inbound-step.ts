@@ -620,7 +620,8 @@ export function askWrite<C extends InboundContext>(c: C, work: ApplyWork, at: nu
   };
 }
 
-function remember<C extends InboundContext>(c: C, eventIds: string[]): C {
+/** Records event ids as decided on: a redelivery is then dropped. */
+export function remember<C extends InboundContext>(c: C, eventIds: string[]): C {
   return {
     ...c,
     inbound: { ...c.inbound, seen: [...c.inbound.seen, ...eventIds].slice(-SEEN_CAP) },

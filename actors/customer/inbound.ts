@@ -80,13 +80,20 @@ export type CatalogueApplied = Static<typeof CatalogueApplied>;
 export const ConflictSchema = Type.Object({
   field: Type.String(),
   postgres: Type.Unknown(),
+  /** The other side's value: Stripe's, or Salesforce's when `target` says so. */
   stripe: Type.Unknown(),
-  winner: Type.Union([Type.Literal('stripe'), Type.Literal('postgres')]),
+  /** The other side, when it is not Stripe. */
+  target: Type.Optional(Type.Literal('salesforce')),
+  winner: Type.Union([
+    Type.Literal('stripe'),
+    Type.Literal('salesforce'),
+    Type.Literal('postgres'),
+  ]),
   reason: Type.String(),
   /** When each side changed the field, in unix seconds (absent on older records). */
   postgresSecond: Type.Optional(Type.Integer()),
   stripeSecond: Type.Optional(Type.Integer()),
-  /** The Stripe event that met the Postgres change. */
+  /** The Stripe event (or the Salesforce change) that met the Postgres change. */
   eventId: Type.String(),
   at: At,
 });
@@ -176,6 +183,11 @@ export const InboundStateSchema = Type.Object({
   conflicts: Type.Array(ConflictSchema),
   /** Why the last Postgres write was refused, if it was. */
   lastError: Nullable(Type.String()),
+  /**
+   * What our latest writes left in Salesforce, oldest first: a change read from there that holds
+   * one of them is our echo (absent in older snapshots).
+   */
+  salesforceWrites: Type.Optional(Type.Array(CanonicalFieldsSchema)),
 });
 export type InboundState = Static<typeof InboundStateSchema>;
 

@@ -19,6 +19,7 @@ import { DEFAULT_POLICIES, type Policies, type TargetEnv } from './plan.ts';
 import { targetRegion } from './region.ts';
 import { isBehindFact, onBehindFact, onRowObserved } from './restore.ts';
 import { onSalesforceHeld, onSalesforceMissing } from './salesforce-drift.ts';
+import { onSalesforceChanged, rememberSalesforceWrite } from './salesforce-inbound.ts';
 import { onDesiredChanged, onRetryRequested } from './target-step.ts';
 import { TARGET_NAMES, TARGETS, type TargetName } from './targets.ts';
 
@@ -101,6 +102,18 @@ const inboundHandler = {
   actions: ['applyInbound', 'announceDesired', 'reroute'],
 } as const;
 
+/** A Postgres write asked for by either side that sends changes back. */
+const appliedHandler = {
+  guard: 'readsBack',
+  actions: ['applyInbound', 'announceDesired', 'reroute'],
+} as const;
+
+/** A change read from Salesforce: merged like Stripe's, then every region re-plans. */
+const salesforceChange = {
+  guard: 'salesforceIsOn',
+  actions: ['applySalesforceChange', 'announceDesired', 'reroute'],
+} as const;
+
 /** Then every region re-plans (a push of what the record lacks, a create) and settles. */
 const salesforceDrift = {
   guard: 'salesforceIsOn',
@@ -142,6 +155,7 @@ export function createCustomerMachine(
         context.targets[target].status !== 'deleted',
       stripeIsOn: () => on.has('stripe'),
       salesforceIsOn: () => on.has('salesforce'),
+      readsBack: () => on.has('stripe') || on.has('salesforce'),
       isDeletedRemotely: ({ context }, { target }: TargetParams) =>
         context.targets[target].deletedRemotely,
       statusIs: (
@@ -174,7 +188,8 @@ export function createCustomerMachine(
         const next = restored
           ? { ...context, inbound: { ...context.inbound, restoreRtwsId: false } }
           : context;
-        return {
+        const applied: CustomerContext = {
+          ...context,
           ...withTarget(
             next,
             target,
@@ -182,6 +197,10 @@ export function createCustomerMachine(
           ),
           inbound: next.inbound,
         };
+        // What our write left in Salesforce, so that its echo is known when it is read back.
+        return target === 'salesforce' && (outcome.kind === 'created' || outcome.kind === 'updated')
+          ? rememberSalesforceWrite(applied)
+          : applied;
       }),
       applyInbound: assign(({ context, event }) => {
         if (event.type === 'StripeCustomerObserved') return onStripeObserved(context, event);
@@ -195,6 +214,9 @@ export function createCustomerMachine(
         if (event.type === 'CatalogueRowObserved') return onRowObserved(context, event);
         return {};
       }),
+      applySalesforceChange: assign(({ context, event }) =>
+        event.type === 'SalesforceRecordChanged' ? onSalesforceChanged(context, event) : {},
+      ),
       applySalesforceDrift: assign(({ context, event }) => {
         if (event.type === 'SalesforceRecordObserved')
           return withTarget(
@@ -248,7 +270,8 @@ export function createCustomerMachine(
       StripeCustomerObserved: inboundHandler,
       StripeCustomerFetched: inboundHandler,
       StripeCustomerMatched: inboundHandler,
-      CatalogueApplied: inboundHandler,
+      CatalogueApplied: appliedHandler,
+      SalesforceRecordChanged: salesforceChange,
       SalesforceRecordObserved: salesforceDrift,
       SalesforceRecordMissing: salesforceDrift,
       CatalogueRowObserved: { actions: ['applyRestore'] },

@@ -13,7 +13,7 @@ export interface ConflictRecord {
   target: string;
   /** The other side's value (Stripe's, or Salesforce's). */
   target_value: unknown;
-  winner: 'stripe' | 'postgres';
+  winner: 'stripe' | 'salesforce' | 'postgres';
   reason: string;
   stripe_event_id: string;
   detected_at: string;

@@ -1,7 +1,7 @@
-// Carries out a Postgres write the customer actor decided on a change seen in Stripe. One
-// transaction, with origin `stripe`, so the captured change reaches every other target and is not
-// pushed back to Stripe. It records the write and its Stripe events in the inbox, so doing it
-// again is a no-op, and the conflicts the merge settled. A field Postgres changed again since the
+// Carries out a Postgres write the customer actor decided on a change seen in Stripe (or read from
+// Salesforce). One transaction, with origin `stripe` (or `salesforce`), so the captured change
+// reaches every other target and is not pushed back to where it came from. It records the write
+// and its events in the inbox, so doing it again is a no-op, and the conflicts the merge settled. A field Postgres changed again since the
 // merge decided is left alone: that change is the later one.
 import { createHash } from 'node:crypto';
 import type { CatalogueApply } from '../../actors/customer/index.ts';
@@ -45,11 +45,11 @@ export async function applyFromStripe(
       ON CONFLICT DO NOTHING RETURNING event_id`;
     if (fresh.length === 0)
       return { applied: false, version: await versionOf(tx, customerId), kept: {} };
-    // A restore's repair answers no Stripe event.
+    // A restore's repair answers no event. A change read from Salesforce is recorded as its own.
     if (a.origin !== 'restore')
       await tx`
         INSERT INTO inbox (source, event_id, customer_id)
-        SELECT 'stripe', e, ${customerId} FROM unnest(${tx.array(a.eventIds)}::text[]) AS e
+        SELECT ${sideOf(a)}, e, ${customerId} FROM unnest(${tx.array(a.eventIds)}::text[]) AS e
         ON CONFLICT DO NOTHING`;
     let kept: FieldPatch = {};
     switch (a.kind) {
@@ -64,16 +64,25 @@ export async function applyFromStripe(
         break;
     }
     for (const c of a.conflicts) {
+      // `stripe_value` is Stripe's only; `target_value` is the other side's, whichever it is.
+      const stripeValue = c.target ? null : (c.stripe as never);
       await tx`
         INSERT INTO conflicts (customer_id, field, postgres_value, stripe_value, winner, reason,
-                               stripe_event_id, detected_at, postgres_changed_at, stripe_changed_at)
-        VALUES (${customerId}, ${c.field}, ${tx.json(c.postgres as never)}, ${tx.json(c.stripe as never)},
+                               stripe_event_id, detected_at, postgres_changed_at, stripe_changed_at,
+                               target, target_value)
+        VALUES (${customerId}, ${c.field}, ${tx.json(c.postgres as never)}, ${tx.json(stripeValue)},
                 ${c.winner}, ${c.reason}, ${c.eventId}, ${new Date(c.at)},
-                ${secondToDate(c.postgresSecond)}, ${secondToDate(c.stripeSecond)})
+                ${secondToDate(c.postgresSecond)}, ${secondToDate(c.stripeSecond)},
+                ${c.target ?? 'stripe'}, ${tx.json(c.stripe as never)})
         ON CONFLICT DO NOTHING`;
     }
     return { applied: true, version: await versionOf(tx, customerId), kept };
   });
+}
+
+/** The side a write's change came from: Salesforce's read, or Stripe (a restore counts as ours). */
+function sideOf(a: CatalogueApply): 'stripe' | 'salesforce' {
+  return a.origin === 'salesforce' ? 'salesforce' : 'stripe';
 }
 
 async function versionOf(tx: Tx, customerId: string): Promise<number | null> {
@@ -124,7 +133,9 @@ async function update(tx: Tx, customerId: string, a: CatalogueApply): Promise<Fi
     return valuesOf(current, checked.skipped);
   }
   const postgresSecond = Math.floor(row.updated_at.getTime() / 1000);
-  // Where Stripe's change is the later one, it is applied over Postgres's.
+  const side = sideOf(a);
+  const them = side === 'salesforce' ? 'Salesforce' : 'Stripe';
+  // Where the other side's change is the later one, it is applied over Postgres's.
   const stripeLater = new Set(
     checked.skipped.filter((f) => (stripeSecondOf(a, f) ?? -1) > postgresSecond),
   );
@@ -136,16 +147,18 @@ async function update(tx: Tx, customerId: string, a: CatalogueApply): Promise<Fi
   for (const field of checked.skipped) {
     const second = stripeSecondOf(a, field);
     const stripeTime = second === undefined ? 'unknown' : iso(second);
-    const times = `Stripe's change (${stripeTime}), Postgres's (${iso(postgresSecond)})`;
+    const times = `${them}'s change (${stripeTime}), Postgres's (${iso(postgresSecond)})`;
+    const theirs = fieldValue(stripeValues, field) as never;
     await tx`
       INSERT INTO conflicts (customer_id, field, postgres_value, stripe_value, winner, reason,
-                             stripe_event_id, detected_at, postgres_changed_at, stripe_changed_at)
+                             stripe_event_id, detected_at, postgres_changed_at, stripe_changed_at,
+                             target, target_value)
       VALUES (${customerId}, ${field}, ${tx.json(fieldValue(current, field) as never)},
-              ${tx.json(fieldValue(stripeValues, field) as never)},
-              ${stripeLater.has(field) ? 'stripe' : 'postgres'},
-              ${`changed again in Postgres while the change from Stripe was being applied; the later change wins: ${times}`},
+              ${tx.json(side === 'stripe' ? theirs : (null as never))},
+              ${stripeLater.has(field) ? side : 'postgres'},
+              ${`changed again in Postgres while the change from ${them} was being applied; the later change wins: ${times}`},
               ${a.eventIds[a.eventIds.length - 1] ?? ''}, now(),
-              ${secondToDate(postgresSecond)}, ${secondToDate(second)})
+              ${secondToDate(postgresSecond)}, ${secondToDate(second)}, ${side}, ${tx.json(theirs)})
       ON CONFLICT (customer_id, stripe_event_id, field) DO UPDATE SET
         postgres_value = EXCLUDED.postgres_value, winner = EXCLUDED.winner,
         reason = EXCLUDED.reason, postgres_changed_at = EXCLUDED.postgres_changed_at,

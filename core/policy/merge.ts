@@ -1,24 +1,33 @@
-// The merge policy: a per-field three-way merge of a change seen on Stripe against the last values
-// Stripe was known to hold (the base) and the content Postgres wants (ours).
-// - A field changed on Stripe only takes Stripe's value (applied to Postgres).
+// The merge policy: a per-field three-way merge of a change seen on a side that sends changes back
+// (Stripe or Salesforce) against the last values that side was known to hold (the base) and the
+// content Postgres wants (ours).
+// - A field changed on that side only takes its value (applied to Postgres).
 // - A field changed on both sides to different values is a conflict: the later change wins, at
 //   one-second granularity, and a tie goes to Postgres.
 // - A field changed on both sides to the same value, or on Postgres only, needs nothing here: the
-//   push rule sends Postgres's value to Stripe where Stripe does not hold it.
+//   push rule sends Postgres's value to the side where it does not hold it.
+// A change from one side that wins reaches the third side from Postgres, by the ordinary rules.
 // Metadata merges key by key, so edits to different keys on each side both survive.
 import { sameValue, type CanonicalFields } from '../canonical.ts';
 import { SCALAR_FIELDS, type FieldPatch } from './push.ts';
 
-export type MergeWinner = 'stripe' | 'postgres';
+/** The side a change was seen on. */
+export type MergeSide = 'stripe' | 'salesforce';
+export type MergeWinner = MergeSide | 'postgres';
+
+const SIDE_NAME: Record<MergeSide, string> = { stripe: 'Stripe', salesforce: 'Salesforce' };
 
 export interface Conflict {
   /** `name`, `email`, `phone`, `address` or `metadata.<key>`. */
   field: string;
   postgres: unknown;
+  /** The other side's value (Stripe's, or Salesforce's when `target` says so). */
   stripe: unknown;
+  /** The other side, when it is not Stripe. */
+  target?: 'salesforce';
   winner: MergeWinner;
   reason: string;
-  /** When each side changed the field, in unix seconds. */
+  /** When each side changed the field, in unix seconds (`stripeSecond`: the other side's). */
   postgresSecond: number;
   stripeSecond: number;
 }
@@ -34,6 +43,8 @@ export interface MergeInput {
    * fetched and the events that asked for it date each field differently.
    */
   theirsSecond: number | ((field: string) => number);
+  /** The side `theirs` is; default `stripe`. */
+  side?: MergeSide;
 }
 
 export interface MergeResult {
@@ -43,6 +54,8 @@ export interface MergeResult {
 }
 
 export function mergeFields(m: MergeInput): MergeResult {
+  const side = m.side ?? 'stripe';
+  const them = SIDE_NAME[side];
   const apply: FieldPatch = {};
   const conflicts: Conflict[] = [];
   const decide = (field: string, base: unknown, ours: unknown, theirs: unknown): boolean => {
@@ -51,21 +64,22 @@ export function mergeFields(m: MergeInput): MergeResult {
     const oursSecond = m.oursSecond(field);
     const theirsSecond =
       typeof m.theirsSecond === 'number' ? m.theirsSecond : m.theirsSecond(field);
-    const stripeWins = theirsSecond > oursSecond;
+    const theyWin = theirsSecond > oursSecond;
     conflicts.push({
       field,
       postgres: ours ?? null,
       stripe: theirs ?? null,
-      winner: stripeWins ? 'stripe' : 'postgres',
+      ...(side === 'stripe' ? {} : { target: side }),
+      winner: theyWin ? side : 'postgres',
       postgresSecond: oursSecond,
       stripeSecond: theirsSecond,
-      reason: stripeWins
-        ? `changed on both sides; Stripe's change (${iso(theirsSecond)}) is later than Postgres's (${iso(oursSecond)})`
+      reason: theyWin
+        ? `changed on both sides; ${them}'s change (${iso(theirsSecond)}) is later than Postgres's (${iso(oursSecond)})`
         : theirsSecond === oursSecond
           ? `changed on both sides in the same second (${iso(oursSecond)}); a tie goes to Postgres`
-          : `changed on both sides; Postgres's change (${iso(oursSecond)}) is later than Stripe's (${iso(theirsSecond)})`,
+          : `changed on both sides; Postgres's change (${iso(oursSecond)}) is later than ${them}'s (${iso(theirsSecond)})`,
     });
-    return stripeWins;
+    return theyWin;
   };
   for (const field of SCALAR_FIELDS) {
     if (decide(field, m.base[field], m.ours[field], m.theirs[field])) {

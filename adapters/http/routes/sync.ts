@@ -57,7 +57,11 @@ const Conflict = Type.Object({
   target: Type.String(),
   /** The other side's value. */
   target_value: Type.Unknown(),
-  winner: Type.Union([Type.Literal('stripe'), Type.Literal('postgres')]),
+  winner: Type.Union([
+    Type.Literal('stripe'),
+    Type.Literal('salesforce'),
+    Type.Literal('postgres'),
+  ]),
   reason: Type.String(),
   stripe_event_id: Type.String(),
   detected_at: Type.String(),

@@ -1,0 +1,149 @@
+// Changes read from Salesforce (DESIGN: echo rule, merge policy), as the customer actor decides on
+// them. Salesforce is a side like Stripe: a field edited there takes part in the per-field
+// three-way merge against the values Salesforce was last known to hold, and what it wins is
+// written to Postgres with origin `salesforce`, from where it reaches Stripe by the ordinary
+// rules and never goes back to Salesforce.
+//
+// The echo rule: a change written by rtws (the integration user, or a change event whose origin
+// names rtws's client) whose mapped fields equal the values of one of our recent writes is our
+// echo, and is dropped. Write v1 then v2, and v1's echo is still ours. Any other change is a
+// person's edit and flows, even one made as the integration user through another tool.
+import { Type, type Static } from '@sinclair/typebox';
+import { sameValue, type CanonicalFields } from '../../core/canonical.ts';
+import { mergeFields } from '../../core/policy/merge.ts';
+import { applyPatch, isEmptyPatch, valuesUnder, type FieldPatch } from '../../core/policy/push.ts';
+import type { TargetState } from './context.ts';
+import { changedSecond } from './desired.ts';
+import type { InboundState } from './inbound.ts';
+import { askWrite, effectiveDesired, remember, type InboundContext } from './inbound-step.ts';
+import { At, FieldPatchSchema, recordedEvent } from './schemas.ts';
+
+export const SalesforceRecordChanged = recordedEvent('SalesforceRecordChanged', {
+  /**
+   * What the change is known by, for redeliveries and re-reads: `salesforce:<record id>:<modstamp
+   * ms>` for a read, `salesforce:cdc:<replay id>` for a change event.
+   */
+  eventId: Type.String({ minLength: 1 }),
+  /** The record, by its Salesforce id. */
+  recordId: Type.String({ minLength: 1 }),
+  /** The record's values of the fields that flow from Salesforce (`both`, `from_salesforce`). */
+  fields: FieldPatchSchema,
+  /** Its values of `to_salesforce` fields: learnt, never taken; the catalogue's are put back. */
+  putBack: Type.Optional(FieldPatchSchema),
+  /** When Salesforce made the change: `SystemModstamp`, or the event's `commitTimestamp` (ms). */
+  modifiedAt: At,
+  /** Made by rtws: its integration user (a read), or its client in `changeOrigin` (an event). */
+  byUs: Type.Boolean(),
+});
+export type SalesforceRecordChanged = Static<typeof SalesforceRecordChanged>;
+
+/** What the actor keeps of its own recent writes to Salesforce: its echoes are recognised by them. */
+export const SALESFORCE_WRITES_CAP = 4;
+
+export interface SalesforceInboundContext extends InboundContext {
+  targets: InboundContext['targets'] & { salesforce: TargetState };
+  inbound: InboundState;
+}
+
+export function onSalesforceChanged<C extends SalesforceInboundContext>(
+  ctx: C,
+  ev: SalesforceRecordChanged,
+): C {
+  const { eventId, recordId, fields, putBack, modifiedAt, byUs } = ev.data;
+  if (ctx.inbound.seen.includes(eventId)) return ctx;
+  const c = remember(ctx, [eventId]);
+  const t = c.targets.salesforce;
+  // Delete beats edit; a record of another link, or one not linked yet (our create's echo: its
+  // outcome links it), is left.
+  if (t.status === 'off' || t.status === 'deleted' || c.desired === null || c.desired.deleted)
+    return c;
+  if (t.externalId !== recordId || t.known === null) return c;
+  const held = putBack
+    ? applyPatch(applyPatch(t.known, fields), putBack)
+    : applyPatch(t.known, fields);
+  if (sameValue(held, t.known)) return c;
+  if (byUs && isOwnWrite(c, fields)) return c;
+  const desired = effectiveDesired(c);
+  if (desired === null || desired.deleted) return c;
+  // Only the flowing fields are merged; a `to_salesforce` field Salesforce holds otherwise is
+  // known from now on, and the push rule sends the catalogue's value back.
+  const theirs = applyPatch(t.known, fields);
+  const offered = theirs.name === '' ? { ...theirs, name: t.known.name } : theirs;
+  const second = Math.floor(modifiedAt / 1000);
+  const result = mergeFields({
+    base: t.known,
+    ours: desired.fields,
+    theirs: offered,
+    oursSecond: (field) => changedSecond(desired, field),
+    theirsSecond: second,
+    side: 'salesforce',
+  });
+  // A push decided before this change was known is decided again (as for Stripe): its base is
+  // stale, and a resumed push checks it. One already on its way ends first; its outcome no longer
+  // names the pending intent and is ignored, and the new push sends what still differs.
+  const repushed: TargetState =
+    t.pending?.op === 'update'
+      ? { ...t, known: held, pending: null, attempts: 0, status: 'synced' }
+      : { ...t, known: held };
+  const known: C = { ...c, targets: { ...c.targets, salesforce: repushed } };
+  if (isEmptyPatch(result.apply) && result.conflicts.length === 0) return known;
+  return askWrite(
+    known,
+    {
+      kind: 'update',
+      stripeId: '',
+      origin: 'salesforce',
+      patch: result.apply,
+      expected: valuesUnder(desired.fields, result.apply),
+      changedSeconds: Object.fromEntries(patchFields(result.apply).map((f) => [f, second])),
+      fields: null,
+      eventIds: [eventId],
+      conflicts: result.conflicts.map((x) => ({ ...x, eventId, at: ev.at })),
+    },
+    ev.at,
+  );
+}
+
+/**
+ * Our echo: every field read equals what we know Salesforce holds, what the write in flight sets,
+ * or what one of our recent writes left there.
+ */
+function isOwnWrite(c: SalesforceInboundContext, fields: FieldPatch): boolean {
+  const t = c.targets.salesforce;
+  const candidates: CanonicalFields[] = [...(c.inbound.salesforceWrites ?? [])];
+  if (t.known !== null) {
+    candidates.push(t.known);
+    const p = t.pending;
+    if (p !== null && p.op === 'update') candidates.push(applyPatch(t.known, p.params.patch));
+  }
+  if (t.pending?.op === 'create') candidates.push(t.pending.params);
+  return candidates.some((w) => holds(w, fields));
+}
+
+/** The fields a patch sets: `name`, …, `metadata.<key>`. */
+function patchFields(patch: FieldPatch): string[] {
+  return [
+    ...Object.keys(patch).filter((f) => f !== 'metadata'),
+    ...Object.keys(patch.metadata ?? {}).map((key) => `metadata.${key}`),
+  ];
+}
+
+/** Whether `fields` holds every value of `patch`. */
+function holds(fields: CanonicalFields, patch: FieldPatch): boolean {
+  return sameValue(applyPatch(fields, patch), fields);
+}
+
+/** After an outcome of ours on Salesforce: what it left there, kept to know its echo. */
+export function rememberSalesforceWrite<C extends SalesforceInboundContext>(c: C): C {
+  const known = c.targets.salesforce.known;
+  if (known === null) return c;
+  const writes = c.inbound.salesforceWrites ?? [];
+  if (writes.length > 0 && sameValue(writes[writes.length - 1], known)) return c;
+  return {
+    ...c,
+    inbound: {
+      ...c.inbound,
+      salesforceWrites: [...writes, known].slice(-SALESFORCE_WRITES_CAP),
+    },
+  };
+}

@@ -1,0 +1,136 @@
+// Changes read from Salesforce: merged like Stripe's, written to Postgres with origin
+// `salesforce`, never pushed back there; our own writes' echoes dropped, v1's after v2 included;
+// a person's edit that meets our write in flight still flows.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { canonicalFields } from '../../core/canonical.ts';
+import type { FieldPatch } from '../../core/policy/push.ts';
+import type { CatalogueApply } from '../../actors/customer/index.ts';
+import { FIELDS, created, updated, type Step, type World } from './gwt.ts';
+import { given, salesforce, sfCreated, sfPending, sfUpdated, when } from './two-targets.ts';
+
+const SF_ID = '001000000000001AAA';
+const linked = () => given(created(), sfCreated(SF_ID));
+const applies = (w: World): CatalogueApply[] => w.snapshot.context.inbound.applies;
+
+let n = 0;
+/** A change read from the record, made `agoMs` before the step's time. */
+const read =
+  (
+    fields: FieldPatch,
+    o: { byUs?: boolean; agoMs?: number; putBack?: FieldPatch; recordId?: string } = {},
+  ): Step =>
+  (w) => ({
+    type: 'SalesforceRecordChanged',
+    data: {
+      eventId: `salesforce:${SF_ID}:${++n}`,
+      recordId: o.recordId ?? SF_ID,
+      fields,
+      ...(o.putBack ? { putBack: o.putBack } : {}),
+      modifiedAt: w.now - (o.agoMs ?? 0),
+      byUs: o.byUs ?? false,
+    },
+    at: w.now,
+  });
+
+test("a person's edit in Salesforce is written to Postgres with origin salesforce", () => {
+  const w = when(linked(), read({ phone: '+1 555 0100' }));
+  const [write] = applies(w);
+  assert.ok(write, 'a Postgres write is asked for');
+  assert.is(write.origin, 'salesforce');
+  assert.equal(write.patch, { phone: '+1 555 0100' });
+  assert.equal(write.expected, { phone: FIELDS.phone });
+  assert.equal(write.conflicts, []);
+  assert.is(salesforce(w).known?.phone, '+1 555 0100', 'Salesforce is known to hold it');
+  assert.is(salesforce(w).pending, null, 'nothing goes back to Salesforce');
+});
+
+test('the same change read again is dropped', () => {
+  const step = read({ phone: '+1 555 0100' });
+  const w = linked();
+  const event = step({ ...w, now: w.now + 1000 });
+  const once = when(w, () => event);
+  const twice = when(once, () => ({ ...event, at: once.now + 1000 }));
+  assert.is(applies(twice).length, 1);
+});
+
+test('the echo of our own write is dropped, and so is an older write after a newer one', () => {
+  const v2 = when(linked(), updated({ phone: '+1 555 0102' }, 2), sfUpdated());
+  const v3 = when(v2, updated({ phone: '+1 555 0103' }, 3), sfUpdated());
+  assert.is(salesforce(v3).known?.phone, '+1 555 0103');
+  const echoes = when(
+    v3,
+    read({ phone: '+1 555 0103', name: FIELDS.name }, { byUs: true }),
+    read({ phone: '+1 555 0102', name: FIELDS.name }, { byUs: true, agoMs: 5_000 }),
+  );
+  assert.equal(applies(echoes), [], 'no Postgres write');
+  assert.is(salesforce(echoes).known?.phone, '+1 555 0103');
+  assert.is(salesforce(echoes).pending, null);
+});
+
+test('a change by the integration user with values rtws never wrote is an edit, and flows', () => {
+  const w = when(linked(), read({ phone: '+1 555 0199' }, { byUs: true }));
+  assert.equal(applies(w)[0]?.patch, { phone: '+1 555 0199' });
+});
+
+test("an edit to the same field in Postgres and Salesforce: the later one wins, and it's recorded", () => {
+  // Postgres changed the phone (its fact is 1 s after the link); Salesforce's edit is later.
+  const w = when(linked(), updated({ phone: '+44 1' }, 2), read({ phone: '+1 2' }));
+  const [write] = applies(w);
+  assert.equal(write?.patch, { phone: '+1 2' });
+  const [conflict] = write!.conflicts;
+  assert.is(conflict?.field, 'phone');
+  assert.is(conflict?.winner, 'salesforce');
+  assert.is(conflict?.target, 'salesforce');
+  assert.is(conflict?.postgres, '+44 1');
+  assert.is(conflict?.stripe, '+1 2');
+  assert.match(conflict!.reason, /Salesforce's change .* is later than Postgres's/);
+  // An older Salesforce change loses to Postgres's, and is recorded too.
+  const older = when(
+    linked(),
+    updated({ phone: '+44 1' }, 2),
+    read({ phone: '+1 2' }, { agoMs: 10_000 }),
+  );
+  const [lost] = applies(older);
+  assert.equal(lost?.patch, {});
+  assert.is(lost?.conflicts[0]?.winner, 'postgres');
+  assert.is(salesforce(older).known?.phone, '+1 2', 'so the push rule sends Postgres value back');
+  assert.equal(sfPending(older).params, {
+    externalId: SF_ID,
+    patch: { phone: '+44 1' },
+    base: { phone: '+1 2' },
+  });
+});
+
+test("a person's edit that meets our write in flight still flows", () => {
+  // Our push of the name is on its way; a person changes the phone meanwhile.
+  const w = when(linked(), updated({ name: 'Ada King' }, 2));
+  assert.is(sfPending(w).op, 'update');
+  const read1 = when(w, read({ name: FIELDS.name, phone: '+1 3' }, { byUs: false }));
+  assert.equal(applies(read1)[0]?.patch, { phone: '+1 3' });
+  // Our write lands: Salesforce holds both, and its read-back (by us, last) is not taken for an edit.
+  const done = when(read1, sfUpdated(), read({ name: 'Ada King', phone: '+1 3' }, { byUs: true }));
+  assert.is(applies(done).length, 1, 'no second write');
+  assert.is(salesforce(done).known?.name, 'Ada King');
+});
+
+test('a to_salesforce field edited there is put back, not taken', () => {
+  const w = when(linked(), read({}, { putBack: { email: 'other@example.com' } }));
+  assert.equal(applies(w), [], 'Postgres is not written');
+  assert.equal(sfPending(w).params, {
+    externalId: SF_ID,
+    patch: { email: FIELDS.email },
+    base: { email: 'other@example.com' },
+  });
+});
+
+test('a record of another link, or before the link, is left alone', () => {
+  const before = when(given(created()), read({ phone: '+1 4' }));
+  assert.equal(applies(before), []);
+  assert.is(salesforce(before).known, null);
+  const other = when(linked(), read({ phone: '+1 5' }, { recordId: '001000000000002AAA' }));
+  assert.equal(applies(other), []);
+  assert.equal(salesforce(other).known, canonicalFields(FIELDS));
+});
+
+test.run();
