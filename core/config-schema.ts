@@ -286,7 +286,19 @@ export const CONFIG_SCHEMA = Type.Object({
     onRemoteDelete: variable(Literals(['unlink', 'propagate', 'recreate']), {
       name: 'RTWS_SALESFORCE_ON_REMOTE_DELETE',
       default: 'unlink',
-      doc: 'What a reconciliation does with a linked record deleted in Salesforce: `unlink` (the link is archived, the target unlinked and dead-lettered; a redrive upserts it again), `propagate` (the customer is deleted everywhere) or `recreate` (upserted again).',
+      doc: 'What rtws does with a linked record deleted in Salesforce, once a read of Salesforce or a reconciliation finds it: `unlink` (the link is archived, the target unlinked and dead-lettered; a redrive upserts it again), `propagate` (the customer is deleted everywhere) or `recreate` (upserted again).',
+    }),
+    pollS: variable(Int(0, 86_400), {
+      name: 'RTWS_SALESFORCE_POLL_S',
+      default: '30',
+      shownDefault: '`30`',
+      doc: "How often, in seconds, the worker holding partition 0 reads the records changed in Salesforce since its watermark (SOQL on `SystemModstamp`, and `getDeleted`): two API calls a read on an idle org, 5,760 a day at the default. Edits made there are merged into Postgres (origin `salesforce`) and reach Stripe. `0` reads nothing: Salesforce is then only a target, and a reconciliation puts back what was edited there.",
+    }),
+    pollOverlapS: variable(Int(0, 3_600), {
+      name: 'RTWS_SALESFORCE_POLL_OVERLAP_S',
+      default: '60',
+      shownDefault: '`60`',
+      doc: "How far before its watermark each read of Salesforce starts again, in seconds: a record whose `SystemModstamp` was stamped before a read and committed after it is still read. Records read twice are recognised and cost nothing more.",
     }),
     quotaPauseMs: variable(Int(1_000, 86_400_000), {
       name: 'RTWS_SALESFORCE_QUOTA_PAUSE_MS',

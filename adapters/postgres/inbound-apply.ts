@@ -154,7 +154,7 @@ async function update(tx: Tx, customerId: string, a: CatalogueApply): Promise<Fi
                              stripe_event_id, detected_at, postgres_changed_at, stripe_changed_at,
                              target, target_value)
       VALUES (${customerId}, ${field}, ${tx.json(fieldValue(current, field) as never)},
-              ${tx.json(side === 'stripe' ? theirs : (null as never))},
+              ${tx.json(side === 'stripe' ? theirs : (null))},
               ${stripeLater.has(field) ? side : 'postgres'},
               ${`changed again in Postgres while the change from ${them} was being applied; the later change wins: ${times}`},
               ${a.eventIds[a.eventIds.length - 1] ?? ''}, now(),
