@@ -1,6 +1,6 @@
 // Actor snapshots in a KV bucket, one key per actor, written with revision CAS. The bucket keeps
 // only the latest value: the recorded events in the stream are the history.
-import { StorageType, type JetStreamClient } from '@nats-io/jetstream';
+import { StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { SnapshotStore } from '../../core/worker-ports.ts';
 import { casWrite } from './kv-errors.ts';
@@ -13,11 +13,21 @@ export async function openSnapshotStore(
 ): Promise<SnapshotStore> {
   const replicas = options.replicas ?? 1;
   const kv = await new Kvm(js).create(bucket, { history: 1, storage: StorageType.File, replicas });
-  await ensureBucketReplicas(kv, await js.jetstreamManager(), options);
-  return kvSnapshotStore(kv);
+  const jsm = await js.jetstreamManager();
+  await ensureBucketReplicas(kv, jsm, options);
+  return kvSnapshotStore(kv, { jsm, bucket });
 }
 
-export function kvSnapshotStore(kv: KV): SnapshotStore {
+/**
+ * With the bucket's manager, keys are listed from the stream's subjects (one request to its
+ * leader, paged) rather than with `kv.keys()`, whose ephemeral consumer nats-server 2.9 may fail
+ * to place while one of the stream's peers is down: a takeover's resume must list them then.
+ * Deleted keys are listed too; `load` finds nothing for them.
+ */
+export function kvSnapshotStore(
+  kv: KV,
+  lister?: { jsm: JetStreamManager; bucket: string },
+): SnapshotStore {
   return {
     async load(actorId) {
       const entry = await kv.get(actorId);
@@ -25,7 +35,16 @@ export function kvSnapshotStore(kv: KV): SnapshotStore {
       return { value: entry.json<unknown>(), revision: entry.revision };
     },
     async *keys() {
-      yield* await kv.keys();
+      if (!lister) {
+        yield* await kv.keys();
+        return;
+      }
+      const prefix = `$KV.${lister.bucket}.`;
+      const info = await lister.jsm.streams.info(`KV_${lister.bucket}`, {
+        subjects_filter: `${prefix}>`,
+      });
+      for (const subject of Object.keys(info.state.subjects ?? {}))
+        yield subject.slice(prefix.length);
     },
     save(actorId, value, expectedRevision) {
       const data = JSON.stringify(value);
