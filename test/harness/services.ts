@@ -138,7 +138,8 @@ export function testSize(
     | 'RTWS_LIVE_IMPORT_CUSTOMERS'
     | 'RTWS_RECONCILE_CUSTOMERS'
     | 'RTWS_BUDGET_SECONDS'
-    | 'RTWS_CLUSTER_CUSTOMERS',
+    | 'RTWS_CLUSTER_CUSTOMERS'
+    | 'RTWS_SF_CHANGES_EDITS',
   fallback: number,
 ): number {
   const raw = process.env[name];

@@ -19,6 +19,8 @@ export interface Bindings {
   readonly ready: (target: TargetName) => boolean;
   /** The Stripe account this database is bound to now. */
   readonly stripeAccount: () => string | undefined;
+  /** The Salesforce org this database is bound to now. */
+  readonly salesforceOrg: () => string | undefined;
   stop(): void;
 }
 
@@ -54,6 +56,7 @@ export async function checkBindings(config: Config, d: BindingDeps): Promise<Bin
           ? (salesforce?.bound ?? true)
           : true,
     stripeAccount: () => stripe?.accountId,
+    salesforceOrg: () => salesforce?.accountId,
     stop() {
       stripe?.stop();
       salesforce?.stop();

@@ -9,3 +9,18 @@ export interface PartitionWork {
   /** The stream and the durable of each of a partition's consumers, counted in the consumer lag. */
   readonly lagSources: readonly (readonly [string, (partition: number) => string])[];
 }
+
+/** Several kinds of work on each partition: started in order, stopped together. */
+export function allWork(works: readonly (PartitionWork | undefined)[]): PartitionWork | undefined {
+  const all = works.filter((w): w is PartitionWork => w !== undefined);
+  if (all.length <= 1) return all[0];
+  return {
+    async start(partition) {
+      for (const w of all) await w.start(partition);
+    },
+    async stop(partition) {
+      await Promise.all(all.map((w) => w.stop(partition)));
+    },
+    lagSources: all.flatMap((w) => w.lagSources),
+  };
+}

@@ -24,13 +24,17 @@ import type { BackfillPacing } from '../backfill/backfill-sources.ts';
 import { reconcileSchedule } from '../backfill/reconcile-schedule.ts';
 import { clearRetentionGap } from '../../../adapters/postgres/webhook-health.ts';
 import type { Bindings } from '../binding/check-bindings.ts';
-import { catchUpFrom, inboundConsumers, type Inbound } from '../inbound/start-inbound.ts';
+import { catchUpFrom, inboundConsumers } from '../inbound/start-inbound.ts';
 import type { StripeCatchUp } from '../inbound/stripe-catch-up.ts';
 import { invoiceWorkerOptions } from '../invoices/invoice-wiring.ts';
 import { openSharedBudget, type SharedBudget } from '../../../adapters/jetstream/kv-budget.ts';
 import { defaultStripeRate, lookupsPerSecond } from '../../../adapters/stripe/rate-limits.ts';
 import type { SalesforceDailyBudget } from '../../../adapters/salesforce/daily-budget.ts';
 import { buildExecutors } from './executors.ts';
+import { allWork, type PartitionWork } from './partition-work.ts';
+import { salesforceChanges } from '../inbound/salesforce-changes.ts';
+import { jetStreamPublisher } from '../../../adapters/jetstream/durable-publisher.ts';
+import { jetstream } from '@nats-io/jetstream';
 import type { WorkerMetrics } from './metrics.ts';
 import { startWorker, type Worker } from './start-worker.ts';
 
@@ -79,7 +83,30 @@ export async function startWorkerRole(config: Config, d: WorkerRoleDeps): Promis
   const inbound = d.stripe
     ? inboundConsumers(config, { ...d, onMapped: (route) => d.metrics.inboundMapped(route) })
     : undefined;
-  const worker = await startCustomerWorker(config, d, catchUp, inbound);
+  // Salesforce's edits, read by the worker holding partition 0.
+  const sf = d.sources.reconcile?.salesforce;
+  const sfChanges =
+    sf && config.salesforce.pollS > 0
+      ? salesforceChanges({
+          sql: d.sql,
+          publisher: jetStreamPublisher(jetstream(d.nats)),
+          names: d.names,
+          log: d.log,
+          salesforce: sf,
+          org: d.bindings.salesforceOrg,
+          ready: () =>
+            d.bindings.ready('salesforce') && (d.salesforceBudget?.allows('live') ?? true),
+          binding: d.bindings.stripeAccount,
+          pollS: config.salesforce.pollS,
+          overlapS: config.salesforce.pollOverlapS,
+        })
+      : undefined;
+  const worker = await startCustomerWorker(
+    config,
+    d,
+    catchUp,
+    allWork([inbound?.partitions, sfChanges?.work]),
+  );
   d.pacing.follow(worker);
   const sfBudget = d.salesforceBudget;
   if (sfBudget) d.metrics.salesforceBudget(() => sfBudget.status());
@@ -113,6 +140,7 @@ export async function startWorkerRole(config: Config, d: WorkerRoleDeps): Promis
     salesforceBudget: d.salesforceBudget,
     async stop() {
       reconciling?.stop();
+      await sfChanges?.stop();
       await catchUp?.stop();
       await worker.stop();
       await inbound?.stop();
@@ -124,7 +152,7 @@ async function startCustomerWorker(
   config: Config,
   d: WorkerRoleDeps,
   catchUp: StripeCatchUp | undefined,
-  inbound: Inbound | undefined,
+  partitionWork: PartitionWork | undefined,
 ): Promise<Worker> {
   const { sql, metrics } = d;
   const { secretKey, apiBase } = config.stripe;
@@ -140,7 +168,7 @@ async function startCustomerWorker(
       : undefined;
   const worker = await startWorker({
     ...(catchUp ? { beforeResume: () => catchUp.run() } : {}),
-    ...(inbound ? { partitionWork: inbound.partitions } : {}),
+    ...(partitionWork ? { partitionWork } : {}),
     stripeBinding: d.bindings.stripeAccount,
     // Salesforce's calls also wait while rtws's share of the org's daily calls is spent.
     targetReady: (target) =>

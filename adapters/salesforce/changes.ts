@@ -1,0 +1,122 @@
+// Reading what changed in Salesforce by polling: the records of the configured sObject that carry
+// our external id and whose `SystemModstamp` is at or after a time (one SOQL query, in pages of up
+// to 2,000: one API call a page), and the records deleted in a window (`getDeleted`, one call).
+// Each record comes back with the fields that flow from Salesforce, those that only flow to it,
+// who changed it last and when, so that the customer's actor can tell our echo from an edit.
+import type { Connection } from 'jsforce';
+import { fieldValue, type CanonicalFields } from '../../core/canonical.ts';
+import type { FieldPatch } from '../../core/policy/push.ts';
+import { fieldsOfRecord, inboundSources, mappedFieldNames, outboundSources } from './mapper.ts';
+import { fieldMapOf, type SalesforceTarget } from './target.ts';
+
+export interface ChangedRecord {
+  /** The record's 18-character Salesforce id. */
+  readonly salesforceId: string;
+  /** Our customer id, from the external-id field. */
+  readonly externalId: string;
+  /** Its values of the fields that flow from Salesforce (`both`, `from_salesforce`). */
+  readonly fields: FieldPatch;
+  /** Its values of the fields that only flow to Salesforce: put back, never taken. */
+  readonly putBack: FieldPatch;
+  readonly lastModifiedById: string | null;
+  /** `SystemModstamp`, in ms. */
+  readonly modifiedAt: number;
+}
+
+export interface DeletedRecord {
+  readonly salesforceId: string;
+  readonly deletedAt: number;
+}
+
+const API_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+/** A SOQL datetime literal: whole seconds, UTC. */
+export function soqlDateTime(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+export function changesSoql(target: SalesforceTarget, sinceMs: number): string {
+  const wanted = [
+    'Id',
+    target.externalIdField,
+    ...mappedFieldNames(fieldMapOf(target)),
+    'LastModifiedById',
+    'SystemModstamp',
+  ];
+  for (const name of [target.object, ...wanted])
+    if (!API_NAME.test(name)) throw new Error(`not a Salesforce API name: ${name}`);
+  const seen = new Set<string>();
+  const fields = wanted.filter((f) => !seen.has(f.toLowerCase()) && seen.add(f.toLowerCase()));
+  return `SELECT ${fields.join(', ')} FROM ${target.object} WHERE ${target.externalIdField} != null AND SystemModstamp >= ${soqlDateTime(sinceMs)} ORDER BY SystemModstamp, Id`;
+}
+
+/** The records changed since `sinceMs`, page by page, oldest change first. */
+export async function* readChangesSince(
+  conn: Connection,
+  target: SalesforceTarget,
+  sinceMs: number,
+): AsyncGenerator<ChangedRecord[], void, undefined> {
+  const headers = { 'Sforce-Query-Options': 'batchSize=2000' };
+  let result = await conn.query<Record<string, unknown>>(changesSoql(target, sinceMs), {
+    headers,
+  });
+  for (;;) {
+    yield result.records.flatMap((row) => changedRecord(target, row) ?? []);
+    if (result.done || !result.nextRecordsUrl) return;
+    result = await conn.queryMore(result.nextRecordsUrl);
+  }
+}
+
+/** The records deleted in `[startMs, endMs)`; Salesforce counts whole minutes and keeps 15 days. */
+export async function deletedBetween(
+  conn: Connection,
+  target: SalesforceTarget,
+  startMs: number,
+  endMs: number,
+): Promise<DeletedRecord[]> {
+  const result = await conn.sobject(target.object).deleted(new Date(startMs), new Date(endMs));
+  return (result.deletedRecords ?? []).map((r) => ({
+    salesforceId: r.id,
+    deletedAt: Date.parse(r.deletedDate),
+  }));
+}
+
+function changedRecord(
+  target: SalesforceTarget,
+  row: Record<string, unknown>,
+): ChangedRecord | undefined {
+  const { Id, SystemModstamp, LastModifiedById } = row;
+  const externalId = row[target.externalIdField];
+  if (
+    typeof Id !== 'string' ||
+    typeof externalId !== 'string' ||
+    typeof SystemModstamp !== 'string'
+  )
+    return undefined;
+  const map = fieldMapOf(target);
+  const all = fieldsOfRecord(map, row);
+  const inbound = inboundSources(map);
+  const onlyOut = outboundSources(map).filter((f) => !inbound.includes(f));
+  return {
+    salesforceId: Id,
+    externalId,
+    fields: patchOf(all, inbound),
+    putBack: patchOf(all, onlyOut),
+    lastModifiedById: typeof LastModifiedById === 'string' ? LastModifiedById : null,
+    modifiedAt: Date.parse(SystemModstamp.replace(/\+0000$/, 'Z')),
+  };
+}
+
+/** The named fields (`name`, …, `metadata.<key>`) of `fields`, as a patch. */
+function patchOf(fields: CanonicalFields, names: readonly string[]): FieldPatch {
+  const patch: Record<string, unknown> = {};
+  const metadata: Record<string, string | null> = {};
+  for (const f of names) {
+    if (f.startsWith('metadata.')) {
+      const key = f.slice('metadata.'.length);
+      metadata[key] = fields.metadata[key] ?? null;
+    } else patch[f] = fieldValue(fields, f);
+  }
+  if (Object.keys(metadata).length > 0) patch.metadata = metadata;
+  return patch;
+}

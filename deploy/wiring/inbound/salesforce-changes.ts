@@ -1,0 +1,184 @@
+// Salesforce's changes, read back by polling: every RTWS_SALESFORCE_POLL_S, the records changed
+// since the watermark (less RTWS_SALESFORCE_POLL_OVERLAP_S) and those deleted meanwhile. Each is
+// handed to its customer's actor on the customer's own subject, in order with everything else:
+// - a changed record as `SalesforceRecordChanged` (the actor merges it, or drops our echo);
+// - a deleted one as `SalesforceRecordMissing` with RTWS_SALESFORCE_ON_REMOTE_DELETE.
+// One worker reads: the one holding partition 0, so a cluster pays the calls once. The
+// watermark is kept per bound org in Postgres, so a restart or another worker resumes from it.
+import type { Logger } from '../../../core/ports.ts';
+import type { Names } from '../../../core/subjects.ts';
+import type {
+  SalesforceRecordChanged,
+  SalesforceRecordMissing,
+} from '../../../actors/customer/index.ts';
+import type { DurablePublisher } from '../../../core/ports.ts';
+import { encodeRecordedEvent } from '../../../actors/customer/outcome-message.ts';
+import type { Sql } from '../../../adapters/postgres/connect.ts';
+import { advanceWatermark, readWatermark } from '../../../adapters/postgres/catchup-watermarks.ts';
+import { archiveLink, customerForExternalId } from '../../../adapters/postgres/links.ts';
+import { deletedBetween, readChangesSince } from '../../../adapters/salesforce/changes.ts';
+import { integrationUserId } from '../../../adapters/salesforce/read-back.ts';
+import type { SalesforceReadDeps } from '../backfill/reconcile-salesforce.ts';
+import type { PartitionWork } from '../worker/partition-work.ts';
+
+export interface SalesforceChangesOptions {
+  readonly sql: Sql;
+  readonly publisher: DurablePublisher;
+  readonly names: Names;
+  readonly log: Logger;
+  readonly salesforce: SalesforceReadDeps;
+  /** The org this database is bound to; nothing is read until it is known. */
+  readonly org: () => string | undefined;
+  /** False while Salesforce's calls must wait (binding unverified, daily share spent). */
+  readonly ready: () => boolean;
+  /** The Stripe binding messages are stamped with, as every message on a customer's subject. */
+  readonly binding?: () => string | undefined;
+  readonly pollS: number;
+  readonly overlapS: number;
+  readonly now?: () => number;
+}
+
+export interface SalesforceReadReport {
+  readonly since: number;
+  readonly changed: number;
+  readonly deleted: number;
+}
+
+export interface SalesforceChanges {
+  /** One read now (callers meanwhile share it); rejects if Salesforce, NATS or Postgres fails. */
+  run(): Promise<SalesforceReadReport | undefined>;
+  /** Partition 0's work: reading starts with its lease and stops with it. */
+  readonly work: PartitionWork;
+  stop(): Promise<void>;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** `getDeleted` counts whole minutes, and its window must span at least one. */
+const MINUTE_MS = 60_000;
+const encoder = new TextEncoder();
+
+export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChanges {
+  const now = o.now ?? Date.now;
+  const log = o.log.child({ component: 'salesforce-changes' });
+  let running: Promise<SalesforceReadReport | undefined> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let reading = false;
+  let failures = 0;
+
+  const run = () => (running ??= once().finally(() => (running = undefined)));
+
+  async function once(): Promise<SalesforceReadReport | undefined> {
+    const org = o.org();
+    if (!org || !o.ready()) return undefined;
+    const source = `salesforce:${org}`;
+    const startedAt = now();
+    const stored = await readWatermark(o.sql, source);
+    // The first read of a deployment starts from now: older edits are a reconciliation's.
+    const watermark = stored === undefined ? startedAt : stored * 1000;
+    const since = watermark - o.overlapS * 1000;
+    const conn = await o.salesforce.connection();
+    const us = await integrationUserId(conn);
+    let changed = 0;
+    for await (const page of readChangesSince(conn, o.salesforce.target, since)) {
+      for (const r of page) {
+        if (!UUID.test(r.externalId)) continue;
+        const event: SalesforceRecordChanged = {
+          type: 'SalesforceRecordChanged',
+          data: {
+            eventId: `salesforce:${r.salesforceId}:${r.modifiedAt}`,
+            recordId: r.salesforceId,
+            fields: r.fields,
+            ...(Object.keys(r.putBack).length > 0 ? { putBack: r.putBack } : {}),
+            modifiedAt: r.modifiedAt,
+            byUs: r.lastModifiedById === us,
+          },
+          at: 0,
+        };
+        await publish(r.externalId, event, event.data.eventId);
+        changed++;
+      }
+    }
+    const end = Math.floor(startedAt / MINUTE_MS) * MINUTE_MS;
+    const start = Math.min(Math.floor(since / MINUTE_MS) * MINUTE_MS, end - MINUTE_MS);
+    let deleted = 0;
+    for (const d of await deletedBetween(conn, o.salesforce.target, start, end)) {
+      const customerId = await customerForExternalId(o.sql, 'salesforce', d.salesforceId);
+      if (!customerId) continue;
+      const policy = o.salesforce.onRemoteDelete;
+      const missing: SalesforceRecordMissing = {
+        type: 'SalesforceRecordMissing',
+        data: { recordId: d.salesforceId, policy },
+        at: 0,
+      };
+      await publish(customerId, missing, `salesforce:deleted:${d.salesforceId}`);
+      if (policy === 'unlink') await archiveLink(o.sql, customerId, 'salesforce', d.salesforceId);
+      deleted++;
+    }
+    // Deletions are read up to the last whole minute: the next read starts no later than that.
+    await advanceWatermark(o.sql, source, Math.floor(Math.min(startedAt, end) / 1000));
+    const report = { since: Math.floor(since / 1000), changed, deleted };
+    if (changed > 0 || deleted > 0) log.debug(report, 'read changes from Salesforce');
+    return report;
+  }
+
+  async function publish(
+    customerId: string,
+    event: SalesforceRecordChanged | SalesforceRecordMissing,
+    msgId: string,
+  ): Promise<void> {
+    const message = encodeRecordedEvent(customerId, event, o.binding?.());
+    await o.publisher.publish(
+      o.names.customerSubject(customerId),
+      encoder.encode(JSON.stringify(message)),
+      msgId,
+    );
+  }
+
+  /** The first read at once (it sets a first deployment's watermark), then every interval. */
+  function schedule(first = false): void {
+    if (!reading || o.pollS <= 0) return;
+    // Backs off while reads fail (up to ten intervals), and says so once per outage.
+    const delayS = first ? 0 : o.pollS * Math.min(2 ** failures, 10);
+    timer = setTimeout(() => {
+      timer = undefined;
+      void run()
+        .then(() => {
+          if (failures > 0) log.info({ failures }, 'reading Salesforce works again');
+          failures = 0;
+        })
+        .catch((err: unknown) => {
+          if (failures === 0)
+            log.warn({ err: String(err) }, 'reading changes from Salesforce failed; retrying');
+          failures++;
+        })
+        .finally(() => schedule());
+    }, delayS * 1000);
+    timer.unref?.();
+  }
+
+  return {
+    run,
+    work: {
+      lagSources: [],
+      async start(partition) {
+        if (partition !== 0 || reading) return;
+        reading = true;
+        log.info({ poll_s: o.pollS }, 'reading changes from Salesforce');
+        schedule(true);
+      },
+      async stop(partition) {
+        if (partition !== 0) return;
+        reading = false;
+        if (timer) clearTimeout(timer);
+        timer = undefined;
+        await running?.catch(() => undefined);
+      },
+    },
+    async stop() {
+      reading = false;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      await running?.catch(() => undefined);
+    },
+  };
+}

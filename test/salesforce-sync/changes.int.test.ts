@@ -1,0 +1,181 @@
+// Salesforce both ways, by polling (RTWS_SALESFORCE_POLL_S=1): a person's edit in Salesforce
+// reaches Postgres (origin salesforce) and Stripe once, and is not written back to Salesforce;
+// our own writes' echoes cause no Postgres write; a field edited on both sides goes to the later
+// edit and is recorded as a conflict naming Salesforce; a record deleted there is unlinked
+// (RTWS_SALESFORCE_ON_REMOTE_DELETE=unlink), found by getDeleted.
+//
+// RTWS_SF_CHANGES_EDITS sets how many API edits the echo test makes (default 30).
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { testSize } from '../harness/services.ts';
+import { eventually } from '../harness/stream.ts';
+import type { CustomerBody, SyncState } from './api.ts';
+import { stripeCustomersByRtwsId } from './stripe-view.ts';
+import { startWorld, type World } from './world.ts';
+
+const EDITS = testSize('RTWS_SF_CHANGES_EDITS', 30);
+
+const customer = (name: string, email: string): CustomerBody => ({
+  name,
+  email,
+  phone: null,
+  address: null,
+  metadata: {},
+});
+
+const test = suite<{ w?: World }>('Salesforce sync: changes read back from Salesforce');
+
+test.before(async (ctx) => {
+  ctx.w = await startWorld({ RTWS_SALESFORCE_POLL_S: '1' }).catch((err: unknown) => {
+    console.error(err);
+    throw err;
+  });
+});
+
+test.after(async (ctx) => {
+  await ctx.w?.close();
+});
+
+const accountOf = (w: World, id: string) =>
+  w.sf.records('Account').find((r) => r.Rtws_Id__c === id);
+
+async function syncedAt(w: World, id: string, version: number): Promise<SyncState> {
+  const state = await eventually(
+    () => w.api.sync(id),
+    (s) =>
+      s.targets?.salesforce?.synced_version === version &&
+      s.targets.salesforce.status === 'synced' &&
+      s.targets.stripe?.synced_version === version &&
+      s.targets.stripe.status === 'synced',
+    20_000,
+    100,
+  );
+  assert.is(state.targets?.salesforce?.synced_version, version, JSON.stringify(state.targets));
+  assert.is(state.targets?.stripe?.synced_version, version, JSON.stringify(state.targets));
+  return state;
+}
+
+async function row(w: World, id: string) {
+  const [r] = await w.rtws.sql<
+    { phone: string | null; name: string; version: string; origin: string }[]
+  >`
+    SELECT phone, name, version, origin FROM customers WHERE id = ${id}`;
+  return r!;
+}
+
+/** Changes from Salesforce applied to the customer in Postgres (each is recorded in the inbox). */
+async function fromSalesforce(w: World, id: string): Promise<number> {
+  const [r] = await w.rtws.sql<{ n: string }[]>`
+    SELECT count(*) AS n FROM inbox WHERE customer_id = ${id} AND source = 'salesforce'`;
+  return Number(r!.n);
+}
+
+const WRITES = /^(sobject|collections)\.(create|update|upsert|delete)$/;
+
+/** Writes through Salesforce's API so far, as the emulator counts them. */
+function sfWrites(w: World): number {
+  return Object.entries(w.sf.stats().callsByEndpoint)
+    .filter(([endpoint]) => WRITES.test(endpoint))
+    .reduce((n, [, calls]) => n + calls, 0);
+}
+
+test("a person's edit in Salesforce reaches Postgres and Stripe once, and not Salesforce again", async (ctx) => {
+  const w = ctx.w!;
+  const id = await w.api.create(customer('Grace Hopper', 'grace@example.com'));
+  await syncedAt(w, id, 1);
+  const account = accountOf(w, id)!;
+  const writesBefore = sfWrites(w);
+  w.sf.editAsPerson('Account', String(account.Id), { Phone: '+1 555 0142' });
+  const after = await eventually(
+    () => row(w, id),
+    (r) => r.phone === '+1 555 0142',
+    15_000,
+    100,
+  );
+  assert.is(after.phone, '+1 555 0142', 'Postgres has the edit');
+  assert.is(after.origin, 'salesforce');
+  assert.is(Number(after.version), 2);
+  await syncedAt(w, id, 2);
+  const [stripe] = (await stripeCustomersByRtwsId(w.stripe)).get(id) ?? [];
+  assert.is(stripe?.phone, '+1 555 0142', 'Stripe has it');
+  // A few more reads: the edit is applied once, and nothing is written back to Salesforce.
+  await new Promise((r) => setTimeout(r, 3_000));
+  assert.is(Number((await row(w, id)).version), 2, 'one Postgres write');
+  assert.is(await fromSalesforce(w, id), 1);
+  assert.is(sfWrites(w), writesBefore, 'no write back to Salesforce');
+});
+
+test('the echoes of our own writes cause no Postgres write', async (ctx) => {
+  const w = ctx.w!;
+  const id = await w.api.create(customer('Echo Base', 'echo@example.com'));
+  await syncedAt(w, id, 1);
+  for (let i = 1; i <= EDITS; i++) await w.api.patch(id, { phone: `+1 555 ${1000 + i}` });
+  await syncedAt(w, id, EDITS + 1);
+  // Several reads of Salesforce pass over every write.
+  await new Promise((r) => setTimeout(r, 3_000));
+  assert.is(await fromSalesforce(w, id), 0, 'no change came back from Salesforce');
+  assert.is(Number((await row(w, id)).version), EDITS + 1);
+  assert.is(accountOf(w, id)?.Phone, `+1 555 ${1000 + EDITS}`);
+});
+
+test('a field edited in Postgres and in Salesforce goes to the later edit, recorded', async (ctx) => {
+  const w = ctx.w!;
+  const id = await w.api.create(customer('Both Sides', 'both@example.com'));
+  await syncedAt(w, id, 1);
+  const account = accountOf(w, id)!;
+  // Postgres first, Salesforce a second and more later: Salesforce's is the later change.
+  await w.api.patch(id, { phone: '+44 20 0000 0001' });
+  await new Promise((r) => setTimeout(r, 1_100));
+  w.sf.editAsPerson('Account', String(account.Id), { Phone: '+1 555 0777' });
+  await eventually(
+    () => row(w, id),
+    (r) => r.phone === '+1 555 0777',
+    15_000,
+    100,
+  );
+  const state = await eventually(
+    () => w.api.sync(id),
+    (s) => accountOf(w, id)?.Phone === '+1 555 0777' && s.targets?.salesforce?.status === 'synced',
+    15_000,
+    100,
+  );
+  assert.is(state.targets?.salesforce?.status, 'synced');
+  assert.is(accountOf(w, id)?.Phone, '+1 555 0777', 'Salesforce keeps the later edit');
+  const [stripe] = (await stripeCustomersByRtwsId(w.stripe)).get(id) ?? [];
+  await eventually(
+    async () => ((await stripeCustomersByRtwsId(w.stripe)).get(id) ?? [])[0]?.phone,
+    (p) => p === '+1 555 0777',
+    15_000,
+    200,
+  );
+  assert.ok(stripe, 'a Stripe customer');
+  const conflicts = await w.rtws.sql<{ target: string; winner: string; target_value: unknown }[]>`
+    SELECT target, winner, target_value FROM conflicts WHERE customer_id = ${id} AND field = 'phone'`;
+  // Whether the merge met the Postgres change depends on whether the push of it had landed.
+  for (const c of conflicts) {
+    assert.is(c.target, 'salesforce');
+    assert.is(c.winner, 'salesforce');
+    assert.is(c.target_value, '+1 555 0777');
+  }
+});
+
+test('a record deleted in Salesforce is unlinked, and nothing is deleted', async (ctx) => {
+  const w = ctx.w!;
+  const id = await w.api.create(customer('Gone Record', 'gone@example.com'));
+  await syncedAt(w, id, 1);
+  const account = accountOf(w, id)!;
+  w.sf.deleteAsPerson('Account', String(account.Id));
+  // getDeleted counts whole minutes: the deletion is read once its minute has passed.
+  const state = await eventually(
+    () => w.api.sync(id),
+    (s) => s.targets?.salesforce?.status === 'unlinked',
+    90_000,
+    500,
+  );
+  assert.is(state.targets?.salesforce?.status, 'unlinked', JSON.stringify(state.targets));
+  const r = await w.rtws.sql`SELECT deleted_at FROM customers WHERE id = ${id}`;
+  assert.is(r[0]?.deleted_at, null, 'the customer is not deleted');
+  assert.is(state.targets?.stripe?.status, 'synced');
+});
+
+test.run();
