@@ -6,7 +6,8 @@
 import type { Connection } from 'jsforce';
 import { fieldValue, type CanonicalFields } from '../../core/canonical.ts';
 import type { FieldPatch } from '../../core/policy/push.ts';
-import { fieldsOfRecord, inboundSources, mappedFieldNames, outboundSources } from './mapper.ts';
+import { fieldsOfRecord, inboundSources, outboundSources } from './mapper.ts';
+import { selectedFields } from './read-back.ts';
 import { fieldMapOf, type SalesforceTarget } from './target.ts';
 
 export interface ChangedRecord {
@@ -28,25 +29,13 @@ export interface DeletedRecord {
   readonly deletedAt: number;
 }
 
-const API_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
-
 /** A SOQL datetime literal: whole seconds, UTC. */
 export function soqlDateTime(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
 export function changesSoql(target: SalesforceTarget, sinceMs: number): string {
-  const wanted = [
-    'Id',
-    target.externalIdField,
-    ...mappedFieldNames(fieldMapOf(target)),
-    'LastModifiedById',
-    'SystemModstamp',
-  ];
-  for (const name of [target.object, ...wanted])
-    if (!API_NAME.test(name)) throw new Error(`not a Salesforce API name: ${name}`);
-  const seen = new Set<string>();
-  const fields = wanted.filter((f) => !seen.has(f.toLowerCase()) && seen.add(f.toLowerCase()));
+  const fields = selectedFields(target);
   return `SELECT ${fields.join(', ')} FROM ${target.object} WHERE ${target.externalIdField} != null AND SystemModstamp >= ${soqlDateTime(sinceMs)} ORDER BY SystemModstamp, Id`;
 }
 

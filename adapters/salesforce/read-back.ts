@@ -65,6 +65,26 @@ const API_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 const RECORD_ID = /^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/;
 
 /**
+ * What a read of records selects: the id, our external id, the mapped fields, who changed the
+ * record last and when, and `extra`; each checked as an API name (they are spliced into SOQL),
+ * and each once, as Salesforce rejects a field selected twice (names ignore case).
+ */
+export function selectedFields(target: SalesforceTarget, extra: readonly string[] = []): string[] {
+  const wanted = [
+    'Id',
+    target.externalIdField,
+    ...mappedFieldNames(fieldMapOf(target)),
+    'LastModifiedById',
+    'SystemModstamp',
+    ...extra,
+  ];
+  for (const name of [target.object, ...wanted])
+    if (!API_NAME.test(name)) throw new Error(`not a Salesforce API name: ${name}`);
+  const seen = new Set<string>();
+  return wanted.filter((f) => !seen.has(f.toLowerCase()) && seen.add(f.toLowerCase()));
+}
+
+/**
  * The one query a read-back runs, in `Id` order; `afterId` resumes after a record already read
  * (Salesforce's own order, so that a record never slides into a page already done).
  */
@@ -73,19 +93,7 @@ export function readBackSoql(
   includeDeleted = false,
   afterId?: string,
 ): string {
-  const wanted = [
-    'Id',
-    target.externalIdField,
-    ...mappedFieldNames(fieldMapOf(target)),
-    'LastModifiedById',
-    'SystemModstamp',
-    ...(includeDeleted ? ['IsDeleted'] : []),
-  ];
-  for (const name of [target.object, ...wanted])
-    if (!API_NAME.test(name)) throw new Error(`not a Salesforce API name: ${name}`);
-  // Salesforce rejects a field selected twice, and field names ignore case.
-  const seen = new Set<string>();
-  const fields = wanted.filter((f) => !seen.has(f.toLowerCase()) && seen.add(f.toLowerCase()));
+  const fields = selectedFields(target, includeDeleted ? ['IsDeleted'] : []);
   if (afterId !== undefined && !RECORD_ID.test(afterId))
     throw new Error(`not a Salesforce record id: ${afterId}`);
   const after = afterId === undefined ? '' : ` AND Id > '${afterId}'`;

@@ -3,6 +3,7 @@
 import type Stripe from 'stripe';
 import type {
   CatalogueRowObserved,
+  SalesforceRecordChanged,
   SalesforceRecordMissing,
   SalesforceRecordObserved,
   StripeCustomerMatched,
@@ -41,6 +42,7 @@ export async function publishTo(
     | StripeCustomerMatched
     | StripeCustomerObserved
     | SalesforceRecordObserved
+    | SalesforceRecordChanged
     | SalesforceRecordMissing,
   msgId: string,
 ): Promise<void> {

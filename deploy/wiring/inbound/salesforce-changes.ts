@@ -12,12 +12,12 @@ import type {
   SalesforceRecordMissing,
 } from '../../../actors/customer/index.ts';
 import type { DurablePublisher } from '../../../core/ports.ts';
-import { encodeRecordedEvent } from '../../../actors/customer/outcome-message.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import { advanceWatermark, readWatermark } from '../../../adapters/postgres/catchup-watermarks.ts';
 import { archiveLink, customerForExternalId } from '../../../adapters/postgres/links.ts';
 import { deletedBetween, readChangesSince } from '../../../adapters/salesforce/changes.ts';
 import { integrationUserId } from '../../../adapters/salesforce/read-back.ts';
+import { publishTo } from '../backfill/import-handover.ts';
 import type { SalesforceReadDeps } from '../backfill/reconcile-salesforce.ts';
 import type { PartitionWork } from '../worker/partition-work.ts';
 
@@ -55,7 +55,6 @@ export interface SalesforceChanges {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** `getDeleted` counts whole minutes, and its window must span at least one. */
 const MINUTE_MS = 60_000;
-const encoder = new TextEncoder();
 
 export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChanges {
   const now = o.now ?? Date.now;
@@ -121,18 +120,11 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
     return report;
   }
 
-  async function publish(
+  const publish = (
     customerId: string,
     event: SalesforceRecordChanged | SalesforceRecordMissing,
     msgId: string,
-  ): Promise<void> {
-    const message = encodeRecordedEvent(customerId, event, o.binding?.());
-    await o.publisher.publish(
-      o.names.customerSubject(customerId),
-      encoder.encode(JSON.stringify(message)),
-      msgId,
-    );
-  }
+  ) => publishTo(o, customerId, event, msgId);
 
   /** The first read at once (it sets a first deployment's watermark), then every interval. */
   function schedule(first = false): void {
