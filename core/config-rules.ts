@@ -25,11 +25,23 @@ export function checkRules(s: Settings): void {
   if (s.stripe.secretKey !== undefined && s.stripe.webhookSecrets.length === 0)
     throw new ConfigError('STRIPE_WEBHOOK_SECRET', 'required when STRIPE_SECRET_KEY is set');
   callsFitTheLease(s.worker);
+  fieldOwnersOnce(s.fieldOwners);
   if (parseShare(s.salesforce.dailyBudget) === undefined)
     throw new ConfigError(
       'RTWS_SALESFORCE_DAILY_BUDGET',
       `invalid value ${JSON.stringify(s.salesforce.dailyBudget)}: ${DAILY_BUDGET_EXPECTED}`,
     );
+}
+
+/** Each field is named once in RTWS_FIELD_OWNERS. */
+function fieldOwnersOnce(entries: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    const field = entry.slice(0, entry.indexOf('='));
+    if (seen.has(field))
+      throw new ConfigError('RTWS_FIELD_OWNERS', `${field} is named twice: name each field once`);
+    seen.add(field);
+  }
 }
 
 /** The default map is an Account's: another object has other fields, so it needs its own map. */

@@ -214,6 +214,19 @@ export const CONFIG_SCHEMA = Type.Object({
       doc: "Which values a matched pair keeps where they differ: `stripe` (the Stripe customer's, where it has one; the catalogue fills the rest) or `catalogue`.",
     }),
   }),
+  fieldOwners: variable(
+    Type.Array(
+      Type.String({
+        pattern:
+          '^(name|email|phone|address|metadata|metadata\\.[A-Za-z0-9_-]{1,40})=(postgres|stripe|salesforce|latest)$',
+      }),
+    ),
+    {
+      name: 'RTWS_FIELD_OWNERS',
+      default: '',
+      doc: "A system of record per field, for example `email=postgres,phone=salesforce,name=latest`: fields `name`, `email`, `phone`, `address`, `metadata` (every key) or `metadata.<key>`; owners `postgres`, `stripe`, `salesforce` or `latest`. When Stripe or Salesforce changes a field, its owner's change wins and another side's is put back, each recorded in `/conflicts` with the reason `owner`. Unnamed fields (and `latest`) go to the later change, ties to Postgres.",
+    },
+  ),
   autoExport: variable(Type.Boolean(), {
     name: 'RTWS_AUTO_EXPORT',
     default: 'true',
@@ -292,13 +305,13 @@ export const CONFIG_SCHEMA = Type.Object({
       name: 'RTWS_SALESFORCE_POLL_S',
       default: '30',
       shownDefault: '`30`',
-      doc: "How often, in seconds, the worker holding partition 0 reads the records changed in Salesforce since its watermark (SOQL on `SystemModstamp`, and `getDeleted`): two API calls a read on an idle org, 5,760 a day at the default. Edits made there are merged into Postgres (origin `salesforce`) and reach Stripe. `0` reads nothing: Salesforce is then only a target, and a reconciliation puts back what was edited there.",
+      doc: 'How often, in seconds, the worker holding partition 0 reads the records changed in Salesforce since its watermark (SOQL on `SystemModstamp`, and `getDeleted`): two API calls a read on an idle org, 5,760 a day at the default. Edits made there are merged into Postgres (origin `salesforce`) and reach Stripe. `0` reads nothing: Salesforce is then only a target, and a reconciliation puts back what was edited there.',
     }),
     pollOverlapS: variable(Int(0, 3_600), {
       name: 'RTWS_SALESFORCE_POLL_OVERLAP_S',
       default: '60',
       shownDefault: '`60`',
-      doc: "How far before its watermark each read of Salesforce starts again, in seconds: a record whose `SystemModstamp` was stamped before a read and committed after it is still read. Records read twice are recognised and cost nothing more.",
+      doc: 'How far before its watermark each read of Salesforce starts again, in seconds: a record whose `SystemModstamp` was stamped before a read and committed after it is still read. Records read twice are recognised and cost nothing more.',
     }),
     quotaPauseMs: variable(Int(1_000, 86_400_000), {
       name: 'RTWS_SALESFORCE_QUOTA_PAUSE_MS',

@@ -4,6 +4,7 @@
 // recorded events: it calls nothing outside and reads no clock.
 // `npm run replay -- --stripe <cus_…> [--json]`: the Stripe events INBOUND holds about a Stripe
 // customer, in the order they were mapped, and the partition they are in.
+import { fieldOwnersOf } from '../core/policy/merge.ts';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../core/config.ts';
 import { ConfigError } from '../core/errors.ts';
@@ -100,7 +101,10 @@ async function main(): Promise<number> {
       // runs Salesforce too: pass SALESFORCE_* (or nothing, for the sandbox's own) accordingly.
       const targets: TargetName[] =
         config.salesforce.loginUrl || config.sandbox ? ['stripe', 'salesforce'] : ['stripe'];
-      const machine = createCustomerMachine(DEFAULT_POLICIES, { targets });
+      const machine = createCustomerMachine(DEFAULT_POLICIES, {
+        targets,
+        owners: fieldOwnersOf(config.fieldOwners),
+      });
       const snapshot = rebuild(customerKind(machine), customerId, recorded);
       console.log('\nrebuilt actor state:');
       console.log(JSON.stringify({ value: snapshot.value, context: snapshot.context }, null, 2));

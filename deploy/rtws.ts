@@ -1,4 +1,5 @@
 // Starts the roles this process runs, in dependency order, and stops them (see `close`).
+import { fieldOwnersOf } from '../core/policy/merge.ts';
 import { randomBytes } from 'node:crypto';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -73,7 +74,10 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
     log,
   });
   const targets = targetsFrom(config, log);
-  const machine = createCustomerMachine(DEFAULT_POLICIES, { targets });
+  const machine = createCustomerMachine(DEFAULT_POLICIES, {
+    targets,
+    owners: fieldOwnersOf(config.fieldOwners),
+  });
   const metrics = workerMetrics();
   const resync = resyncer({ sql, publisher: jetStreamPublisher(jetstream(nats)), names, targets });
   // Only a worker calls Salesforce: its calls and its backfills' reads.

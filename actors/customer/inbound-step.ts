@@ -2,7 +2,7 @@
 // Stripe-born customers). Pure functions over the whole context: a decision here touches the Stripe
 // target's knowledge and asks for a Postgres write, which the runtime carries out.
 import { fieldNames, fieldValue, sameValue, type CanonicalFields } from '../../core/canonical.ts';
-import { mergeFields } from '../../core/policy/merge.ts';
+import { mergeFields, type FieldOwners } from '../../core/policy/merge.ts';
 import { applyPatch, isEmptyPatch, valuesUnder, type FieldPatch } from '../../core/policy/push.ts';
 import { changedSecond } from './desired.ts';
 import { CLOCK_SKEW_S, dateFields, type FieldDating } from './stripe-dating.ts';
@@ -40,7 +40,11 @@ type ApplyWork = Pick<
   conflicts: CatalogueApply['conflicts'];
 };
 
-export function onStripeObserved<C extends InboundContext>(ctx: C, ev: StripeCustomerObserved): C {
+export function onStripeObserved<C extends InboundContext>(
+  ctx: C,
+  ev: StripeCustomerObserved,
+  owners?: FieldOwners,
+): C {
   if (ctx.inbound.seen.includes(ev.data.eventId)) return ctx;
   const c = remember(ctx, [ev.data.eventId]);
   const s = c.targets.stripe;
@@ -98,7 +102,15 @@ export function onStripeObserved<C extends InboundContext>(ctx: C, ev: StripeCus
       },
     };
   }
-  const merged = merge(c, ev.data.fields, dating, ev.data.stripeId, [ev.data.eventId], ev.at);
+  const merged = merge(
+    c,
+    ev.data.fields,
+    dating,
+    ev.data.stripeId,
+    [ev.data.eventId],
+    ev.at,
+    owners,
+  );
   const restored = ev.data.rtwsId === c.customerId ? merged : withRestore(merged);
   // An echo never advances the staleness watermark.
   return ours ? restored : withEventSecond(restored, ev.data.created);
@@ -174,7 +186,11 @@ function tombstone<C extends InboundContext>(c: C, stripeId: string): C {
 }
 
 /** A fetch came back: merge Stripe's current content for the events that asked for it. */
-export function onStripeFetched<C extends InboundContext>(ctx: C, ev: StripeCustomerFetched): C {
+export function onStripeFetched<C extends InboundContext>(
+  ctx: C,
+  ev: StripeCustomerFetched,
+  owners?: FieldOwners,
+): C {
   const s = ctx.targets.stripe;
   const p = s.pending;
   if (p === null || p.op !== 'fetch' || p.id !== ev.data.intentId || s.externalId === null)
@@ -231,7 +247,7 @@ export function onStripeFetched<C extends InboundContext>(ctx: C, ev: StripeCust
         },
       };
   }
-  const merged = merge(c, ev.data.fields, dating, s.externalId, p.params.eventIds, ev.at);
+  const merged = merge(c, ev.data.fields, dating, s.externalId, p.params.eventIds, ev.at, owners);
   const restored = ev.data.rtwsId === c.customerId ? merged : withRestore(merged);
   // What was fetched is Stripe's content as of now: older events are covered by it.
   return withEventSecond(restored, Math.floor(ev.at / 1000));
@@ -499,6 +515,7 @@ function merge<C extends InboundContext>(
   stripeId: string,
   eventIds: string[],
   at: number,
+  owners?: FieldOwners,
 ): C {
   const s = c.targets.stripe;
   const { base, ours, offered, oursSecond } = sides(c, theirs);
@@ -508,6 +525,7 @@ function merge<C extends InboundContext>(
     theirs: offered,
     oursSecond,
     theirsSecond: (field) => dating.secondOf(field),
+    ...(owners ? { owners } : {}),
   });
   // Stripe holds `theirs` now: fields Postgres won differ from it, and the push rule sends them.
   const known: C = { ...c, targets: { ...c.targets, stripe: { ...s, known: theirs } } };

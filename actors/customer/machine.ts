@@ -2,6 +2,7 @@
 // context (intents with their keys and parameters); executors act on them and report back with
 // outcome events. It performs no IO and reads no clock.
 import { assign, raise, setup } from 'xstate';
+import type { FieldOwners } from '../../core/policy/merge.ts';
 import { initialTargetState, type Desired, type TargetState } from './context.ts';
 import { initialInboundState, type InboundState } from './inbound.ts';
 import {
@@ -51,6 +52,8 @@ export interface CustomerMachineOptions {
    * before Salesforce was a target.
    */
   readonly targets?: readonly TargetName[];
+  /** Systems of record per field (RTWS_FIELD_OWNERS); default: the latest change wins. */
+  readonly owners?: FieldOwners;
 }
 
 export const DEFAULT_TARGETS: readonly TargetName[] = Object.freeze(['stripe']);
@@ -203,8 +206,10 @@ export function createCustomerMachine(
           : applied;
       }),
       applyInbound: assign(({ context, event }) => {
-        if (event.type === 'StripeCustomerObserved') return onStripeObserved(context, event);
-        if (event.type === 'StripeCustomerFetched') return onStripeFetched(context, event);
+        if (event.type === 'StripeCustomerObserved')
+          return onStripeObserved(context, event, options.owners);
+        if (event.type === 'StripeCustomerFetched')
+          return onStripeFetched(context, event, options.owners);
         if (event.type === 'StripeCustomerMatched') return onStripeMatched(context, event);
         if (event.type === 'CatalogueApplied') return onCatalogueApplied(context, event);
         return {};
@@ -215,7 +220,9 @@ export function createCustomerMachine(
         return {};
       }),
       applySalesforceChange: assign(({ context, event }) =>
-        event.type === 'SalesforceRecordChanged' ? onSalesforceChanged(context, event) : {},
+        event.type === 'SalesforceRecordChanged'
+          ? onSalesforceChanged(context, event, options.owners)
+          : {},
       ),
       applySalesforceDrift: assign(({ context, event }) => {
         if (event.type === 'SalesforceRecordObserved')

@@ -10,7 +10,7 @@
 // person's edit and flows, even one made as the integration user through another tool.
 import { Type, type Static } from '@sinclair/typebox';
 import { sameValue, type CanonicalFields } from '../../core/canonical.ts';
-import { mergeFields } from '../../core/policy/merge.ts';
+import { mergeFields, type FieldOwners } from '../../core/policy/merge.ts';
 import { applyPatch, isEmptyPatch, valuesUnder, type FieldPatch } from '../../core/policy/push.ts';
 import type { TargetState } from './context.ts';
 import { changedSecond } from './desired.ts';
@@ -48,6 +48,7 @@ export interface SalesforceInboundContext extends InboundContext {
 export function onSalesforceChanged<C extends SalesforceInboundContext>(
   ctx: C,
   ev: SalesforceRecordChanged,
+  owners?: FieldOwners,
 ): C {
   const { eventId, recordId, fields, putBack, modifiedAt, byUs } = ev.data;
   if (ctx.inbound.seen.includes(eventId)) return ctx;
@@ -77,6 +78,7 @@ export function onSalesforceChanged<C extends SalesforceInboundContext>(
     oursSecond: (field) => changedSecond(desired, field),
     theirsSecond: second,
     side: 'salesforce',
+    ...(owners ? { owners } : {}),
   });
   // A push decided before this change was known is decided again (as for Stripe): its base is
   // stale, and a resumed push checks it. One already on its way ends first; its outcome no longer

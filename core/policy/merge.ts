@@ -7,15 +7,44 @@
 // - A field changed on both sides to the same value, or on Postgres only, needs nothing here: the
 //   push rule sends Postgres's value to the side where it does not hold it.
 // A change from one side that wins reaches the third side from Postgres, by the ordinary rules.
+// Field owners (RTWS_FIELD_OWNERS) name, per field, a system of record: its change always wins the
+// field, and another side's change to it is put back, each recorded with the reason `owner`.
 // Metadata merges key by key, so edits to different keys on each side both survive.
 import { sameValue, type CanonicalFields } from '../canonical.ts';
 import { SCALAR_FIELDS, type FieldPatch } from './push.ts';
+
+/** A field's system of record: its changes win, others' are put back. */
+export type FieldOwner = 'postgres' | MergeSide;
+export const FIELD_OWNERS: readonly FieldOwner[] = ['postgres', 'stripe', 'salesforce'];
+
+/**
+ * Per field (`name`, `email`, `phone`, `address`, `metadata` for every key, or `metadata.<key>`),
+ * its owner; a field not named goes to the latest change.
+ */
+export type FieldOwners = Readonly<Record<string, FieldOwner>>;
+
+/** RTWS_FIELD_OWNERS's entries (`field=owner`, checked by the config) as owners; `latest` is none. */
+export function fieldOwnersOf(entries: readonly string[]): FieldOwners {
+  const owners: Record<string, FieldOwner> = {};
+  for (const entry of entries) {
+    const [field, owner] = entry.split('=') as [string, string];
+    if ((FIELD_OWNERS as readonly string[]).includes(owner)) owners[field] = owner as FieldOwner;
+  }
+  return Object.freeze(owners);
+}
+
+/** The owner of a field, if any: a key's own, or the metadata's. */
+export function ownerOf(owners: FieldOwners | undefined, field: string): FieldOwner | undefined {
+  if (!owners) return undefined;
+  return owners[field] ?? (field.startsWith('metadata.') ? owners.metadata : undefined);
+}
 
 /** The side a change was seen on. */
 export type MergeSide = 'stripe' | 'salesforce';
 export type MergeWinner = MergeSide | 'postgres';
 
 const SIDE_NAME: Record<MergeSide, string> = { stripe: 'Stripe', salesforce: 'Salesforce' };
+const OWNER_NAME: Record<FieldOwner, string> = { ...SIDE_NAME, postgres: 'Postgres' };
 
 export interface Conflict {
   /** `name`, `email`, `phone`, `address` or `metadata.<key>`. */
@@ -45,6 +74,8 @@ export interface MergeInput {
   theirsSecond: number | ((field: string) => number);
   /** The side `theirs` is; default `stripe`. */
   side?: MergeSide;
+  /** Systems of record per field (RTWS_FIELD_OWNERS); default: the latest change wins. */
+  owners?: FieldOwners;
 }
 
 export interface MergeResult {
@@ -60,10 +91,30 @@ export function mergeFields(m: MergeInput): MergeResult {
   const conflicts: Conflict[] = [];
   const decide = (field: string, base: unknown, ours: unknown, theirs: unknown): boolean => {
     if (sameValue(theirs, base) || sameValue(theirs, ours)) return false;
-    if (sameValue(ours, base)) return true;
     const oursSecond = m.oursSecond(field);
     const theirsSecond =
       typeof m.theirsSecond === 'number' ? m.theirsSecond : m.theirsSecond(field);
+    const owner = ownerOf(m.owners, field);
+    if (owner !== undefined) {
+      const theyOwn = owner === side;
+      // Their change to a field they own always wins; one to a field another owns is put back.
+      // Either way it is recorded when it meets a change of Postgres's or is refused.
+      if (!theyOwn || !sameValue(ours, base))
+        conflicts.push({
+          field,
+          postgres: ours ?? null,
+          stripe: theirs ?? null,
+          ...(side === 'stripe' ? {} : { target: side }),
+          winner: theyOwn ? side : 'postgres',
+          postgresSecond: oursSecond,
+          stripeSecond: theirsSecond,
+          reason: theyOwn
+            ? `owner: ${them} owns ${field} (RTWS_FIELD_OWNERS); its change wins`
+            : `owner: ${OWNER_NAME[owner]} owns ${field} (RTWS_FIELD_OWNERS); ${them}'s change is put back`,
+        });
+      return theyOwn;
+    }
+    if (sameValue(ours, base)) return true;
     const theyWin = theirsSecond > oursSecond;
     conflicts.push({
       field,

@@ -5,8 +5,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { canonicalFields } from '../../core/canonical.ts';
 import type { FieldPatch } from '../../core/policy/push.ts';
-import type { CatalogueApply } from '../../actors/customer/index.ts';
-import { FIELDS, created, updated, type Step, type World } from './gwt.ts';
+import {
+  createCustomerMachine,
+  DEFAULT_POLICIES,
+  type CatalogueApply,
+} from '../../actors/customer/index.ts';
+import { fieldOwnersOf } from '../../core/policy/merge.ts';
+import { FIELDS, created, scenarios, updated, type Step, type World } from './gwt.ts';
 import { given, salesforce, sfCreated, sfPending, sfUpdated, when } from './two-targets.ts';
 
 const SF_ID = '001000000000001AAA';
@@ -131,6 +136,44 @@ test('a record of another link, or before the link, is left alone', () => {
   const other = when(linked(), read({ phone: '+1 5' }, { recordId: '001000000000002AAA' }));
   assert.equal(applies(other), []);
   assert.equal(salesforce(other).known, canonicalFields(FIELDS));
+});
+
+const owned = scenarios(
+  createCustomerMachine(DEFAULT_POLICIES, {
+    targets: ['stripe', 'salesforce'],
+    owners: fieldOwnersOf(['phone=postgres', 'email=salesforce', 'metadata=stripe']),
+  }),
+);
+
+test("field owners: the owner's change always wins, another side's is put back, both recorded", () => {
+  const linkedOwned = () => owned.given(created(), sfCreated(SF_ID));
+  // Salesforce owns email: its change wins even over a later one in Postgres.
+  const email = owned.when(linkedOwned(), read({ email: 'sf@example.com' }, { agoMs: 10_000 }));
+  assert.equal(applies(email)[0]?.patch, { email: 'sf@example.com' });
+  assert.equal(applies(email)[0]?.conflicts, [], 'nothing met it in Postgres');
+  const both = owned.when(
+    linkedOwned(),
+    updated({ email: 'pg@example.com' }, 2),
+    read({ email: 'sf@example.com' }, { agoMs: 10_000 }),
+  );
+  assert.equal(applies(both)[0]?.patch, { email: 'sf@example.com' });
+  assert.is(applies(both)[0]?.conflicts[0]?.winner, 'salesforce');
+  assert.match(applies(both)[0]!.conflicts[0]!.reason, /^owner: Salesforce owns email/);
+  // Postgres owns phone: Salesforce's edit is put back, recorded with the reason owner.
+  const phone = owned.when(linkedOwned(), read({ phone: '+1 9' }));
+  const [write] = applies(phone);
+  assert.equal(write?.patch, {});
+  assert.is(write?.conflicts[0]?.winner, 'postgres');
+  assert.match(write!.conflicts[0]!.reason, /^owner: Postgres owns phone/);
+  assert.equal(sfPending(phone).params, {
+    externalId: SF_ID,
+    patch: { phone: FIELDS.phone },
+    base: { phone: '+1 9' },
+  });
+  // Stripe owns every metadata key: Salesforce's change to one is put back.
+  const meta = owned.when(linkedOwned(), read({ metadata: { plan: 'silver' } }));
+  assert.is(applies(meta)[0]?.conflicts[0]?.field, 'metadata.plan');
+  assert.match(applies(meta)[0]!.conflicts[0]!.reason, /^owner: Stripe owns metadata.plan/);
 });
 
 test.run();

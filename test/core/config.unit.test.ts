@@ -1,3 +1,4 @@
+import { fieldOwnersOf } from '../../core/policy/merge.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadConfig } from '../../core/config.ts';
@@ -174,6 +175,27 @@ test('a secret never appears in a config error', () => {
     assert.unreachable();
   } catch (err) {
     assert.not.match((err as Error).message, 'tiny-secret');
+  }
+});
+
+test('RTWS_FIELD_OWNERS names a system of record per field, each field once', () => {
+  assert.equal(loadConfig({}).fieldOwners, []);
+  const owners = loadConfig({
+    RTWS_FIELD_OWNERS: 'email=postgres, phone=salesforce,name=latest,metadata.plan=stripe',
+  }).fieldOwners;
+  assert.equal(fieldOwnersOf(owners), {
+    email: 'postgres',
+    phone: 'salesforce',
+    'metadata.plan': 'stripe',
+  });
+  for (const bad of ['email=hubspot', 'fax=postgres', 'email', 'email=postgres,email=stripe']) {
+    try {
+      loadConfig({ RTWS_FIELD_OWNERS: bad });
+      assert.unreachable(`${bad} was accepted`);
+    } catch (err) {
+      assert.instance(err, ConfigError, bad);
+      assert.is((err as ConfigError).variable, 'RTWS_FIELD_OWNERS');
+    }
   }
 });
 

@@ -3,8 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { sameValue, type CanonicalFields } from '../../core/canonical.ts';
-import { mergeFields } from '../../core/policy/merge.ts';
+import { fieldValue, sameValue, type CanonicalFields } from '../../core/canonical.ts';
+import { FIELD_OWNERS, mergeFields, ownerOf, type FieldOwners } from '../../core/policy/merge.ts';
 import { applyPatch, diffFields } from '../../core/policy/push.ts';
 
 const value = fc.constantFrom('a', 'b', 'c');
@@ -113,6 +113,55 @@ test('metadata merges key by key', () => {
   });
   assert.equal(r.apply, { metadata: { b: null } });
   assert.equal(r.conflicts, []);
+});
+
+const owners: fc.Arbitrary<FieldOwners> = fc.dictionary(
+  fc.constantFrom('name', 'email', 'phone', 'metadata', 'metadata.k1'),
+  fc.constantFrom(...FIELD_OWNERS),
+);
+const side = fc.constantFrom('stripe' as const, 'salesforce' as const);
+
+test("field owners: an owner's change always wins, another's is put back, whatever the times", () => {
+  fc.assert(
+    fc.property(
+      fields,
+      fields,
+      fields,
+      second,
+      second,
+      owners,
+      side,
+      (base, ours, theirs, a, b, o, s) => {
+        const r = mergeFields({
+          base,
+          ours,
+          theirs,
+          oursSecond: at(a),
+          theirsSecond: b,
+          side: s,
+          owners: o,
+        });
+        const merged = applyPatch(ours, r.apply);
+        for (const f of ['name', 'email', 'phone', 'metadata.k1', 'metadata.k2']) {
+          const owner = ownerOf(o, f);
+          const t = fieldValue(theirs, f);
+          if (
+            owner === undefined ||
+            sameValue(t, fieldValue(base, f)) ||
+            sameValue(t, fieldValue(ours, f))
+          )
+            continue;
+          const expected = owner === s ? t : fieldValue(ours, f);
+          if (!sameValue(fieldValue(merged, f), expected)) return false;
+          // Refused, or meeting Postgres's change: recorded with the reason owner.
+          const recorded = r.conflicts.find((c) => c.field === f);
+          if (owner !== s || !sameValue(fieldValue(ours, f), fieldValue(base, f)))
+            if (!recorded?.reason.startsWith('owner:')) return false;
+        }
+        return true;
+      },
+    ),
+  );
 });
 
 test.run();

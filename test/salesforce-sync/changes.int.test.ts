@@ -2,7 +2,8 @@
 // reaches Postgres (origin salesforce) and Stripe once, and is not written back to Salesforce;
 // our own writes' echoes cause no Postgres write; a field edited on both sides goes to the later
 // edit and is recorded as a conflict naming Salesforce; a record deleted there is unlinked
-// (RTWS_SALESFORCE_ON_REMOTE_DELETE=unlink), found by getDeleted.
+// (RTWS_SALESFORCE_ON_REMOTE_DELETE=unlink), found by getDeleted; a field Postgres owns
+// (RTWS_FIELD_OWNERS) edited there is put back.
 //
 // RTWS_SF_CHANGES_EDITS sets how many API edits the echo test makes (default 30).
 import { suite } from 'uvu';
@@ -176,6 +177,41 @@ test('a record deleted in Salesforce is unlinked, and nothing is deleted', async
   const r = await w.rtws.sql`SELECT deleted_at FROM customers WHERE id = ${id}`;
   assert.is(r[0]?.deleted_at, null, 'the customer is not deleted');
   assert.is(state.targets?.stripe?.status, 'synced');
+});
+
+test('with RTWS_FIELD_OWNERS=phone=postgres, an edit of the phone in Salesforce is put back', async () => {
+  const w = await startWorld({ RTWS_SALESFORCE_POLL_S: '1', RTWS_FIELD_OWNERS: 'phone=postgres' });
+  try {
+    const id = await w.api.create({
+      ...customer('Owned Phone', 'owned@example.com'),
+      phone: '+1 1',
+    });
+    await syncedAt(w, id, 1);
+    const account = accountOf(w, id)!;
+    w.sf.editAsPerson('Account', String(account.Id), { Phone: '+1 2', Name: 'Owned Name' });
+    // The name (no owner) flows; the phone goes back to Postgres's.
+    await eventually(
+      () => row(w, id),
+      (r) => r.name === 'Owned Name',
+      15_000,
+      100,
+    );
+    await eventually(
+      () => Promise.resolve(accountOf(w, id)?.Phone),
+      (p) => p === '+1 1',
+      15_000,
+      100,
+    );
+    assert.is(accountOf(w, id)?.Phone, '+1 1', 'put back in Salesforce');
+    assert.is((await row(w, id)).phone, '+1 1', 'Postgres keeps its phone');
+    const [conflict] = await w.rtws.sql<{ winner: string; reason: string; target: string }[]>`
+      SELECT winner, reason, target FROM conflicts WHERE customer_id = ${id} AND field = 'phone'`;
+    assert.is(conflict?.winner, 'postgres');
+    assert.is(conflict?.target, 'salesforce');
+    assert.match(conflict!.reason, /^owner: Postgres owns phone/);
+  } finally {
+    await w.close();
+  }
 });
 
 test.run();
