@@ -103,6 +103,11 @@ interface Slot {
    * gate without a call, a token or the wait for a late lease renewal (the next holder runs it).
    */
   handedOver?: boolean;
+  /**
+   * Its partition was handed over after its call was sent: the outcome, if it cannot be recorded
+   * now, is left to the next holder, who runs the intent again with the same key.
+   */
+  released?: boolean;
 }
 
 interface Offer<T extends string, I> {
@@ -258,7 +263,10 @@ export class IntentScheduler<
     const sent: Promise<void>[] = [];
     for (const [key, slot] of this.slots) {
       if (!owned(slot.owner)) continue;
-      if (slot.sent && slot.running) sent.push(slot.running);
+      if (slot.sent && slot.running) {
+        slot.released = true;
+        sent.push(slot.running);
+      }
       slot.next = undefined;
       if (slot.running) {
         if (!slot.sent) slot.handedOver = true;
@@ -291,7 +299,7 @@ export class IntentScheduler<
       this.deps.onExecuted?.(target, outcome.type, this.deps.now() - started);
       return outcome;
     }, given);
-    if (event) await this.recordWithRetry(actorId, owner, event);
+    if (event) await this.recordWithRetry(actorId, event, slot);
   }
 
   private decidedEarlier(owner: string, intent: I, now: number): boolean {
@@ -317,7 +325,14 @@ export class IntentScheduler<
     return false;
   }
 
-  private async recordWithRetry(actorId: string, owner: string, event: R): Promise<void> {
+  /**
+   * Until the outcome is recorded, or the partition is handed over (its next holder runs the
+   * intent again, and the same idempotency key makes that the same request). A lease that only
+   * looks lapsed (its renewal failed while NATS elects a leader) is no reason to stop: the worker
+   * may keep the partition, and nothing would then run the intent again, its slot having run it.
+   */
+  private async recordWithRetry(actorId: string, event: R, slot: Slot): Promise<void> {
+    const { owner } = slot;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.deps.record(actorId, event, owner);
@@ -325,9 +340,7 @@ export class IntentScheduler<
         return;
       } catch (err) {
         this.counters.recordFailures++;
-        // Stop trying once another worker owns the actor: it will run the intent again, and
-        // the same idempotency key makes that the same request.
-        if (this.stopped || !this.deps.holds(owner)) return;
+        if (this.stopped || slot.released) return;
         const wait = backoffMs(attempt, actorId, RECORD_RETRY);
         this.deps.log.warn(
           { err: String(err), actorId, retryInMs: wait },

@@ -202,6 +202,47 @@ test('an outcome that cannot be recorded is retried until it is', async () => {
   await h.scheduler.stop();
 });
 
+test('an outcome is still recorded when the lease only looked lapsed meanwhile', async () => {
+  // NATS electing a leader: the outcome cannot be stored, and the lease renewal fails too, so the
+  // lease looks lapsed here. The worker keeps the partition: nobody else would run the intent.
+  let held = true;
+  let failures = 0;
+  const recorded: RecordedEvent[] = [];
+  const h = harness({
+    holds: () => held,
+    callMs: 20,
+    record: async (_c, e) => {
+      if (failures++ < 3) {
+        held = false;
+        throw new Error('NATS unavailable');
+      }
+      recorded.push(e);
+    },
+  });
+  h.scheduler.offer('c9', created('c9'));
+  await sleep(100);
+  held = true;
+  await sleep(1_000);
+  assert.is(recorded.length, 1, 'the outcome was recorded');
+  assert.is(h.calls.length, 1);
+  await h.scheduler.stop();
+});
+
+test('an outcome that cannot be recorded is left to the next holder once handed over', async () => {
+  const h = harness({
+    callMs: 20,
+    record: async () => {
+      throw new Error('NATS unavailable');
+    },
+  });
+  h.scheduler.offer('c10', created('c10'));
+  await sleep(100);
+  const started = Date.now();
+  await h.scheduler.handOver(() => true);
+  assert.ok(Date.now() - started < 6_000, 'the hand-over does not wait for NATS');
+  await h.scheduler.stop();
+});
+
 test('once the outcome is applied and nothing is pending, the slot is let go', async () => {
   const h = harness();
   const t0 = Date.now();
