@@ -307,6 +307,11 @@ export const CONFIG_SCHEMA = Type.Object({
       shownDefault: '`30`',
       doc: 'How often, in seconds, the worker holding partition 0 reads the records changed in Salesforce since its watermark (SOQL on `SystemModstamp`, and `getDeleted`): two API calls a read on an idle org, 5,760 a day at the default. Edits made there are merged into Postgres (origin `salesforce`) and reach Stripe. `0` reads nothing: Salesforce is then only a target, and a reconciliation puts back what was edited there.',
     }),
+    changeEvents: variable(Type.Boolean(), {
+      name: 'RTWS_SALESFORCE_CDC',
+      default: 'true',
+      doc: "Whether the reader of Salesforce's changes also subscribes to the object's Change Data Capture channel (`/data/AccountChangeEvent`) through the Streaming API: each change event makes a read at once, so an edit arrives in about a second instead of at the next `RTWS_SALESFORCE_POLL_S`. Without CDC for the object (or once its daily event allocation is spent) the interval reads go on alone.",
+    }),
     pollOverlapS: variable(Int(0, 3_600), {
       name: 'RTWS_SALESFORCE_POLL_OVERLAP_S',
       default: '60',

@@ -3,7 +3,8 @@
 // our own writes' echoes cause no Postgres write; a field edited on both sides goes to the later
 // edit and is recorded as a conflict naming Salesforce; a record deleted there is unlinked
 // (RTWS_SALESFORCE_ON_REMOTE_DELETE=unlink), found by getDeleted; a field Postgres owns
-// (RTWS_FIELD_OWNERS) edited there is put back.
+// (RTWS_FIELD_OWNERS) edited there is put back; with Change Data Capture an edit arrives without
+// waiting for the interval.
 //
 // RTWS_SF_CHANGES_EDITS sets how many API edits the echo test makes (default 30).
 import { suite } from 'uvu';
@@ -209,6 +210,35 @@ test('with RTWS_FIELD_OWNERS=phone=postgres, an edit of the phone in Salesforce 
     assert.is(conflict?.winner, 'postgres');
     assert.is(conflict?.target, 'salesforce');
     assert.match(conflict!.reason, /^owner: Postgres owns phone/);
+  } finally {
+    await w.close();
+  }
+});
+
+test('with Change Data Capture, an edit arrives at once, not at the next interval', async () => {
+  // An interval of an hour: only the change event can make the read that brings the edit.
+  const w = await startWorld({ RTWS_SALESFORCE_POLL_S: '3600' });
+  try {
+    await eventually(
+      () => Promise.resolve(w.sf.stats().events.streamingClients),
+      (n) => n >= 1,
+      15_000,
+      100,
+    );
+    assert.ok(w.sf.stats().events.streamingClients >= 1, 'rtws subscribed');
+    const id = await w.api.create(customer('Prompt Edit', 'prompt@example.com'));
+    await syncedAt(w, id, 1);
+    const account = accountOf(w, id)!;
+    const editedAt = Date.now();
+    w.sf.editAsPerson('Account', String(account.Id), { Phone: '+1 555 0199' });
+    const after = await eventually(
+      () => row(w, id),
+      (r) => r.phone === '+1 555 0199',
+      10_000,
+      50,
+    );
+    assert.is(after.phone, '+1 555 0199');
+    assert.ok(Date.now() - editedAt < 10_000, `arrived after ${Date.now() - editedAt} ms`);
   } finally {
     await w.close();
   }

@@ -99,6 +99,7 @@ export async function startWorkerRole(config: Config, d: WorkerRoleDeps): Promis
           binding: d.bindings.stripeAccount,
           pollS: config.salesforce.pollS,
           overlapS: config.salesforce.pollOverlapS,
+          changeEvents: config.salesforce.changeEvents,
         })
       : undefined;
   const worker = await startCustomerWorker(
