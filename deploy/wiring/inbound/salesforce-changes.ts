@@ -19,7 +19,16 @@ import type { DurablePublisher } from '../../../core/ports.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import { advanceWatermark, readWatermark } from '../../../adapters/postgres/catchup-watermarks.ts';
 import { archiveLink, customerForExternalId } from '../../../adapters/postgres/links.ts';
-import { deletedBetween, readChangesSince } from '../../../adapters/salesforce/changes.ts';
+import {
+  deletedBetween,
+  readChangesSince,
+  type ChangedRecord,
+} from '../../../adapters/salesforce/changes.ts';
+import { fieldsOfRecord, valuesOfFields } from '../../../adapters/salesforce/mapper.ts';
+import { fieldMapOf } from '../../../adapters/salesforce/target.ts';
+import { catalogueRows } from '../../../adapters/postgres/reconciliations.ts';
+import { sameValue, type CanonicalFields } from '../../../core/canonical.ts';
+import { applyPatch, type FieldPatch } from '../../../core/policy/push.ts';
 import { integrationUserId } from '../../../adapters/salesforce/read-back.ts';
 import { publishTo } from '../backfill/import-handover.ts';
 import type { SalesforceReadDeps } from '../backfill/reconcile-salesforce.ts';
@@ -63,6 +72,11 @@ export interface SalesforceChanges {
   stop(): Promise<void>;
 }
 
+/** Whether `fields` holds every value of `patch`. */
+function holds(fields: CanonicalFields, patch: FieldPatch): boolean {
+  return sameValue(applyPatch(fields, patch), fields);
+}
+
 /** The part of faye's client used here; faye ships no types. */
 interface FayeClient {
   subscribe(channel: string, listener: (data: unknown) => void): PromiseLike<unknown>;
@@ -92,6 +106,20 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
   let streamState: 'off' | 'subscribing' | 'on' | 'failed' = 'off';
 
   const run = () => (running ??= once().finally(() => (running = undefined)));
+
+  /** What this process handed on, by event id, with when: the overlap reads it again. */
+  const published = new Map<string, number>();
+  function forgetPublished(now: number): void {
+    const keepMs = (o.overlapS + 2 * 60) * 1000;
+    for (const [id, at] of published) if (now - at > keepMs) published.delete(id);
+  }
+
+  /** Whether the record holds, in every mapped field, what the catalogue's row maps to. */
+  function holdsCatalogue(fields: CanonicalFields, r: ChangedRecord): boolean {
+    const map = fieldMapOf(o.salesforce.target);
+    const there = fieldsOfRecord(map, valuesOfFields(map, fields));
+    return holds(there, r.fields) && holds(there, r.putBack);
+  }
 
   /** A change event: one read soon, and one more after it if events came during it. */
   function kick(): void {
@@ -171,13 +199,29 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
     const conn = await o.salesforce.connection();
     const us = await integrationUserId(conn);
     let changed = 0;
+    forgetPublished(startedAt);
     for await (const page of readChangesSince(conn, o.salesforce.target, since)) {
+      const ours = await catalogueRows(
+        o.sql,
+        page
+          .filter((r) => r.lastModifiedById === us && UUID.test(r.externalId))
+          .map((r) => r.externalId),
+      );
       for (const r of page) {
         if (!UUID.test(r.externalId)) continue;
+        const eventId = `salesforce:${r.salesforceId}:${r.modifiedAt}`;
+        // Read before (the overlap), or our own write holding what the catalogue holds now: the
+        // actor would drop it, and telling it costs a step.
+        if (published.has(eventId)) continue;
+        const row = ours.get(r.externalId);
+        if (row && !row.deleted && holdsCatalogue(row.fields, r)) {
+          published.set(eventId, startedAt);
+          continue;
+        }
         const event: SalesforceRecordChanged = {
           type: 'SalesforceRecordChanged',
           data: {
-            eventId: `salesforce:${r.salesforceId}:${r.modifiedAt}`,
+            eventId,
             recordId: r.salesforceId,
             fields: r.fields,
             ...(Object.keys(r.putBack).length > 0 ? { putBack: r.putBack } : {}),
@@ -186,7 +230,8 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
           },
           at: 0,
         };
-        await publish(r.externalId, event, event.data.eventId);
+        await publish(r.externalId, event, eventId);
+        published.set(eventId, startedAt);
         changed++;
       }
     }
