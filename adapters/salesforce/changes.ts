@@ -82,18 +82,29 @@ function changedRecord(
     typeof SystemModstamp !== 'string'
   )
     return undefined;
-  const map = fieldMapOf(target);
-  const all = fieldsOfRecord(map, row);
-  const inbound = inboundSources(map);
-  const onlyOut = outboundSources(map).filter((f) => !inbound.includes(f));
   return {
     salesforceId: Id,
     externalId,
-    fields: patchOf(all, inbound),
-    putBack: patchOf(all, onlyOut),
+    ...flowingPatches(target, fieldsOfRecord(fieldMapOf(target), row)),
     lastModifiedById: typeof LastModifiedById === 'string' ? LastModifiedById : null,
-    modifiedAt: Date.parse(SystemModstamp.replace(/\+0000$/, 'Z')),
+    modifiedAt: modstampMs(SystemModstamp),
   };
+}
+
+/** A record's canonical values, split: those that flow from Salesforce, and those put back. */
+export function flowingPatches(
+  target: SalesforceTarget,
+  fields: CanonicalFields,
+): { fields: FieldPatch; putBack: FieldPatch } {
+  const map = fieldMapOf(target);
+  const inbound = inboundSources(map);
+  const onlyOut = outboundSources(map).filter((f) => !inbound.includes(f));
+  return { fields: patchOf(fields, inbound), putBack: patchOf(fields, onlyOut) };
+}
+
+/** `2026-01-01T00:00:00.000+0000`, as Salesforce writes a datetime, in ms. */
+export function modstampMs(value: string): number {
+  return Date.parse(value.replace(/\+0000$/, 'Z'));
 }
 
 /** The named fields (`name`, …, `metadata.<key>`) of `fields`, as a patch. */

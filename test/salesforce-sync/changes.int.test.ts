@@ -9,6 +9,7 @@
 // RTWS_SF_CHANGES_EDITS sets how many API edits the echo test makes (default 30).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { authHeaders } from '../harness/rtws.ts';
 import { testSize } from '../harness/services.ts';
 import { eventually } from '../harness/stream.ts';
 import type { CustomerBody, SyncState } from './api.ts';
@@ -239,6 +240,34 @@ test('with Change Data Capture, an edit arrives at once, not at the next interva
     );
     assert.is(after.phone, '+1 555 0199');
     assert.ok(Date.now() - editedAt < 10_000, `arrived after ${Date.now() - editedAt} ms`);
+  } finally {
+    await w.close();
+  }
+});
+
+test('a reconciliation hands an edit the reader has yet to read to the merge, never puts it back', async () => {
+  // The reader reads once, at its start; the reconciliation is what finds the edit.
+  const w = await startWorld({ RTWS_SALESFORCE_POLL_S: '3600', RTWS_SALESFORCE_CDC: 'false' });
+  try {
+    const id = await w.api.create(customer('Found Later', 'later@example.com'));
+    await syncedAt(w, id, 1);
+    w.sf.editAsPerson('Account', String(accountOf(w, id)!.Id), { Name: 'Renamed There' });
+    const headers = authHeaders(w.rtws.apiToken);
+    const res = await fetch(`${w.rtws.url}/reconciliations`, {
+      method: 'POST',
+      headers,
+      body: '{}',
+    });
+    assert.is(res.status, 202);
+    const after = await eventually(
+      () => row(w, id),
+      (r) => r.name === 'Renamed There',
+      20_000,
+      100,
+    );
+    assert.is(after.name, 'Renamed There', "the person's edit reached Postgres");
+    assert.is(after.origin, 'salesforce');
+    assert.is(accountOf(w, id)?.Name, 'Renamed There', 'and stayed in Salesforce');
   } finally {
     await w.close();
   }

@@ -1,4 +1,4 @@
-// Reconciliation with Salesforce while it is only a target: a field a person edited in Salesforce
+// Reconciliation with Salesforce while it is only a target (RTWS_SALESFORCE_POLL_S=0): a field a person edited in Salesforce
 // is put back and recorded as a conflict the catalogue won ("salesforce is a target"); a record
 // deleted there follows RTWS_SALESFORCE_ON_REMOTE_DELETE: unlinked by default (the link archived,
 // nothing deleted or recreated), or upserted again under `recreate`.
@@ -10,7 +10,10 @@ import { linked, quiet, twoWay, type TwoWay } from '../inbound/stack.ts';
 
 const test = suite<{ s: TwoWay }>('reconciliation with Salesforce');
 test.before(async (ctx) => {
-  ctx.s = await twoWay({ salesforce: true, env: { RTWS_CATCHUP_INTERVAL_S: '3600' } });
+  ctx.s = await twoWay({
+    salesforce: true,
+    env: { RTWS_CATCHUP_INTERVAL_S: '3600', RTWS_SALESFORCE_POLL_S: '0' },
+  });
 });
 test.after(async (ctx) => {
   await ctx.s?.close();
@@ -106,7 +109,11 @@ const recreating = suite<{ s: TwoWay }>('reconciliation with Salesforce: recreat
 recreating.before(async (ctx) => {
   ctx.s = await twoWay({
     salesforce: true,
-    env: { RTWS_CATCHUP_INTERVAL_S: '3600', RTWS_SALESFORCE_ON_REMOTE_DELETE: 'recreate' },
+    env: {
+      RTWS_CATCHUP_INTERVAL_S: '3600',
+      RTWS_SALESFORCE_ON_REMOTE_DELETE: 'recreate',
+      RTWS_SALESFORCE_POLL_S: '0',
+    },
   });
 });
 recreating.after(async (ctx) => {

@@ -107,6 +107,7 @@ export function salesforceReader(
   return {
     target: salesforceTarget(config),
     onRemoteDelete,
+    readsBack: config.salesforce.pollS > 0,
     connection: () =>
       (session ??= connectSalesforce({
         loginUrl,

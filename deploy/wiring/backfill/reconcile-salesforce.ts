@@ -16,9 +16,11 @@ import { differingFields, fieldValue, type CanonicalFields } from '../../../core
 import type { FieldPatch } from '../../../core/policy/push.ts';
 import type {
   RemoteDeletePolicy,
+  SalesforceRecordChanged,
   SalesforceRecordMissing,
   SalesforceRecordObserved,
 } from '../../../actors/customer/index.ts';
+import { flowingPatches, modstampMs } from '../../../adapters/salesforce/changes.ts';
 import { archiveLink } from '../../../adapters/postgres/links.ts';
 import { recordTargetConflict } from '../../../adapters/postgres/conflicts.ts';
 import {
@@ -52,6 +54,11 @@ export interface SalesforceReadDeps {
   readonly onRemoteDelete: RemoteDeletePolicy;
   /** Records per page of the read (Salesforce's default and most: 2,000). */
   readonly batchSize?: number;
+  /**
+   * Salesforce's edits flow back (RTWS_SALESFORCE_POLL_S > 0): a difference is handed to the
+   * actor as a change read from Salesforce, merged like the reader's, never put back blindly.
+   */
+  readonly readsBack?: boolean;
 }
 
 export const SALESFORCE_PHASE = 'salesforce:';
@@ -190,6 +197,37 @@ async function comparePage(
     const byPerson = r.lastModifiedById !== null && r.lastModifiedById !== us;
     const foundBy = `${RECONCILE_EVENT_PREFIX}${runId}:${r.salesforceId}`;
     await o.paced?.();
+    if (o.salesforce?.readsBack) {
+      // As the reader would hand it (the same event id): the actor merges it, or drops our echo.
+      // Put back here, a person's edit the reader had yet to hand on would be overwritten.
+      const modifiedAt = modstampMs(r.systemModstamp);
+      const eventId = `salesforce:${r.salesforceId}:${modifiedAt}`;
+      const changed: SalesforceRecordChanged = {
+        type: 'SalesforceRecordChanged',
+        data: {
+          eventId,
+          recordId: r.salesforceId,
+          ...flowingPatches(target, r.fields),
+          modifiedAt,
+          byUs: r.lastModifiedById === us,
+        },
+        at: 0,
+      };
+      await publishTo(o, r.externalId, changed, eventId);
+      const detail = `${fields.join(', ')} differ${byPerson ? ' (edited in Salesforce)' : ''}: handed to the customer's actor, which merges them`;
+      found.push({
+        sample: { id: r.salesforceId, decision: 'differs', reason: detail },
+        difference: {
+          target: 'salesforce',
+          customerId: r.externalId,
+          externalId: r.salesforceId,
+          kind: 'differs',
+          fields,
+          detail,
+        },
+      });
+      continue;
+    }
     const observed: SalesforceRecordObserved = {
       type: 'SalesforceRecordObserved',
       data: { recordId: r.salesforceId, held: patchOf(r.fields, fields) },
