@@ -105,7 +105,17 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
   let stream: FayeClient | undefined;
   let streamState: 'off' | 'subscribing' | 'on' | 'failed' = 'off';
 
-  const run = () => (running ??= once().finally(() => (running = undefined)));
+  let warnedUnavailable = false;
+
+  // A change event during a read (whatever started it) makes one more read after it.
+  const run = () =>
+    (running ??= once().finally(() => {
+      running = undefined;
+      if (again) {
+        again = false;
+        kick();
+      }
+    }));
 
   /** What this process handed on, by event id, with when: the overlap reads it again. */
   const published = new Map<string, number>();
@@ -130,16 +140,9 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
     }
     kickTimer ??= setTimeout(() => {
       kickTimer = undefined;
-      void run()
-        .catch((err: unknown) =>
-          log.warn({ err: String(err) }, 'reading changes from Salesforce failed; retrying'),
-        )
-        .finally(() => {
-          if (again) {
-            again = false;
-            kick();
-          }
-        });
+      void run().catch((err: unknown) =>
+        log.warn({ err: String(err) }, 'reading changes from Salesforce failed; retrying'),
+      );
     }, o.settleMs ?? 250);
   }
 
@@ -150,6 +153,7 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
    */
   async function subscribe(): Promise<void> {
     if (!o.changeEvents || streamState === 'on' || streamState === 'subscribing') return;
+    await closeStream();
     streamState = 'subscribing';
     const channel = changeEventChannel(o.salesforce.target.object);
     try {
@@ -169,14 +173,18 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
       await stream.subscribe(channel, () => kick());
       if (!reading) return await closeStream();
       streamState = 'on';
+      warnedUnavailable = false;
       log.info({ channel }, 'reading Salesforce on its change events');
     } catch (err) {
       await closeStream();
       streamState = 'failed';
-      log.warn(
-        { err: String(err), channel, poll_s: o.pollS },
-        'Change Data Capture is unavailable; reading Salesforce every interval',
-      );
+      // Tried again at every interval: said once until it works.
+      if (!warnedUnavailable)
+        log.warn(
+          { err: String(err), channel, poll_s: o.pollS },
+          'Change Data Capture is unavailable; reading Salesforce every interval',
+        );
+      warnedUnavailable = true;
     }
   }
 
