@@ -162,6 +162,24 @@ test('a field edited in Postgres and in Salesforce goes to the later edit, recor
   }
 });
 
+test('after an outage longer than Salesforce keeps deletions, edits are still read', async (ctx) => {
+  const w = ctx.w!;
+  const id = await w.api.create(customer('Long Outage', 'outage@example.com'));
+  await syncedAt(w, id, 1);
+  // As if the last read was three weeks ago: getDeleted refuses a window that old.
+  await w.rtws.sql`
+    UPDATE catchup_watermarks SET watermark = extract(epoch FROM now() - interval '21 days')::bigint
+    WHERE source LIKE 'salesforce:%'`;
+  w.sf.editAsPerson('Account', String(accountOf(w, id)!.Id), { Phone: '+1 555 0321' });
+  const after = await eventually(
+    () => row(w, id),
+    (r) => r.phone === '+1 555 0321',
+    15_000,
+    100,
+  );
+  assert.is(after.phone, '+1 555 0321');
+});
+
 test('a record deleted in Salesforce is unlinked, and nothing is deleted', async (ctx) => {
   const w = ctx.w!;
   const id = await w.api.create(customer('Gone Record', 'gone@example.com'));

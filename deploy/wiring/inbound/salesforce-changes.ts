@@ -91,6 +91,8 @@ export function changeEventChannel(object: string): string {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** `getDeleted` counts whole minutes, and its window must span at least one. */
 const MINUTE_MS = 60_000;
+/** How long Salesforce keeps deleted records for `getDeleted`. */
+const DELETED_KEPT_MS = 15 * 86_400_000;
 
 export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChanges {
   const now = o.now ?? Date.now;
@@ -106,6 +108,7 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
   let streamState: 'off' | 'subscribing' | 'on' | 'failed' = 'off';
 
   let warnedUnavailable = false;
+  let gapSaid = false;
 
   // A change event during a read (whatever started it) makes one more read after it.
   const run = () =>
@@ -244,7 +247,19 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
       }
     }
     const end = Math.floor(startedAt / MINUTE_MS) * MINUTE_MS;
-    const start = Math.min(Math.floor(since / MINUTE_MS) * MINUTE_MS, end - MINUTE_MS);
+    const kept = end - DELETED_KEPT_MS + MINUTE_MS;
+    let start = Math.min(Math.floor(since / MINUTE_MS) * MINUTE_MS, end - MINUTE_MS);
+    if (start < kept) {
+      // Salesforce refuses a window older than it keeps deletions: what was deleted before is
+      // for a reconciliation to find (its links' records are looked up one by one).
+      if (!gapSaid)
+        log.warn(
+          { since: new Date(start).toISOString(), kept_days: DELETED_KEPT_MS / 86_400_000 },
+          'the last read of Salesforce is older than it keeps deletions: run a reconciliation to find records deleted meanwhile',
+        );
+      gapSaid = true;
+      start = kept;
+    }
     let deleted = 0;
     for (const d of await deletedBetween(conn, o.salesforce.target, start, end)) {
       const customerId = await customerForExternalId(o.sql, 'salesforce', d.salesforceId);
