@@ -3,7 +3,13 @@
 // target's knowledge and asks for a Postgres write, which the runtime carries out.
 import { fieldNames, fieldValue, sameValue, type CanonicalFields } from '../../core/canonical.ts';
 import { mergeFields, type FieldOwners } from '../../core/policy/merge.ts';
-import { applyPatch, isEmptyPatch, valuesUnder, type FieldPatch } from '../../core/policy/push.ts';
+import {
+  applyPatch,
+  isEmptyPatch,
+  patchFieldNames,
+  valuesUnder,
+  type FieldPatch,
+} from '../../core/policy/push.ts';
 import { changedSecond } from './desired.ts';
 import { CLOCK_SKEW_S, dateFields, type FieldDating } from './stripe-dating.ts';
 import type { Desired, TargetState } from './context.ts';
@@ -581,11 +587,7 @@ function unseenConflicts(c: InboundContext, theirs: CanonicalFields, dating: Fie
 
 /** When Stripe changed each field of a write. */
 function changedSeconds(patch: FieldPatch, dating: FieldDating): Record<string, number> {
-  const fields = [
-    ...Object.keys(patch).filter((f) => f !== 'metadata'),
-    ...Object.keys(patch.metadata ?? {}).map((key) => `metadata.${key}`),
-  ];
-  return Object.fromEntries(fields.map((f) => [f, dating.secondOf(f)]));
+  return Object.fromEntries(patchFieldNames(patch).map((f) => [f, dating.secondOf(f)]));
 }
 
 /** What one event showed, kept to date the fields a fetch finds. */

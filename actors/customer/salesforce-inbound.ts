@@ -11,7 +11,14 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { sameValue, type CanonicalFields } from '../../core/canonical.ts';
 import { mergeFields, type FieldOwners } from '../../core/policy/merge.ts';
-import { applyPatch, isEmptyPatch, valuesUnder, type FieldPatch } from '../../core/policy/push.ts';
+import {
+  applyPatch,
+  holdsPatch,
+  isEmptyPatch,
+  patchFieldNames,
+  valuesUnder,
+  type FieldPatch,
+} from '../../core/policy/push.ts';
 import type { TargetState } from './context.ts';
 import { changedSecond } from './desired.ts';
 import type { InboundState } from './inbound.ts';
@@ -97,7 +104,7 @@ export function onSalesforceChanged<C extends SalesforceInboundContext>(
       origin: 'salesforce',
       patch: result.apply,
       expected: valuesUnder(desired.fields, result.apply),
-      changedSeconds: Object.fromEntries(patchFields(result.apply).map((f) => [f, second])),
+      changedSeconds: Object.fromEntries(patchFieldNames(result.apply).map((f) => [f, second])),
       fields: null,
       eventIds: [eventId],
       conflicts: result.conflicts.map((x) => ({ ...x, eventId, at: ev.at })),
@@ -119,20 +126,7 @@ function isOwnWrite(c: SalesforceInboundContext, fields: FieldPatch): boolean {
     if (p !== null && p.op === 'update') candidates.push(applyPatch(t.known, p.params.patch));
   }
   if (t.pending?.op === 'create') candidates.push(t.pending.params);
-  return candidates.some((w) => holds(w, fields));
-}
-
-/** The fields a patch sets: `name`, …, `metadata.<key>`. */
-function patchFields(patch: FieldPatch): string[] {
-  return [
-    ...Object.keys(patch).filter((f) => f !== 'metadata'),
-    ...Object.keys(patch.metadata ?? {}).map((key) => `metadata.${key}`),
-  ];
-}
-
-/** Whether `fields` holds every value of `patch`. */
-function holds(fields: CanonicalFields, patch: FieldPatch): boolean {
-  return sameValue(applyPatch(fields, patch), fields);
+  return candidates.some((w) => holdsPatch(w, fields));
 }
 
 /** After an outcome of ours on Salesforce: what it left there, kept to know its echo. */

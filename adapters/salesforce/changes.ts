@@ -4,10 +4,15 @@
 // Each record comes back with the fields that flow from Salesforce, those that only flow to it,
 // who changed it last and when, so that the customer's actor can tell our echo from an edit.
 import type { Connection } from 'jsforce';
-import { fieldValue, type CanonicalFields } from '../../core/canonical.ts';
-import type { FieldPatch } from '../../core/policy/push.ts';
-import { fieldsOfRecord, inboundSources, outboundSources } from './mapper.ts';
-import { selectedFields } from './read-back.ts';
+import type { CanonicalFields } from '../../core/canonical.ts';
+import { patchOfFields, type FieldPatch } from '../../core/policy/push.ts';
+import { inboundSources, outboundSources } from './mapper.ts';
+import {
+  MalformedReadBackRecord,
+  readRecord,
+  selectedFields,
+  type SalesforceReadRecord,
+} from './read-back.ts';
 import { fieldMapOf, type SalesforceTarget } from './target.ts';
 
 export interface ChangedRecord {
@@ -74,20 +79,25 @@ function changedRecord(
   target: SalesforceTarget,
   row: Record<string, unknown>,
 ): ChangedRecord | undefined {
-  const { Id, SystemModstamp, LastModifiedById } = row;
-  const externalId = row[target.externalIdField];
-  if (
-    typeof Id !== 'string' ||
-    typeof externalId !== 'string' ||
-    typeof SystemModstamp !== 'string'
-  )
-    return undefined;
+  let r: SalesforceReadRecord;
+  try {
+    r = readRecord(target, row);
+  } catch (err) {
+    // A row without the fields selected: left out, as Salesforce broke its contract for it alone.
+    if (err instanceof MalformedReadBackRecord) return undefined;
+    throw err;
+  }
+  return asChanged(target, r);
+}
+
+/** A record read (by a read-back, say) as a change: its fields split by direction. */
+export function asChanged(target: SalesforceTarget, r: SalesforceReadRecord): ChangedRecord {
   return {
-    salesforceId: Id,
-    externalId,
-    ...flowingPatches(target, fieldsOfRecord(fieldMapOf(target), row)),
-    lastModifiedById: typeof LastModifiedById === 'string' ? LastModifiedById : null,
-    modifiedAt: modstampMs(SystemModstamp),
+    salesforceId: r.salesforceId,
+    externalId: r.externalId,
+    ...flowingPatches(target, r.fields),
+    lastModifiedById: r.lastModifiedById,
+    modifiedAt: modstampMs(r.systemModstamp),
   };
 }
 
@@ -99,24 +109,10 @@ export function flowingPatches(
   const map = fieldMapOf(target);
   const inbound = inboundSources(map);
   const onlyOut = outboundSources(map).filter((f) => !inbound.includes(f));
-  return { fields: patchOf(fields, inbound), putBack: patchOf(fields, onlyOut) };
+  return { fields: patchOfFields(fields, inbound), putBack: patchOfFields(fields, onlyOut) };
 }
 
 /** `2026-01-01T00:00:00.000+0000`, as Salesforce writes a datetime, in ms. */
 export function modstampMs(value: string): number {
   return Date.parse(value.replace(/\+0000$/, 'Z'));
-}
-
-/** The named fields (`name`, …, `metadata.<key>`) of `fields`, as a patch. */
-function patchOf(fields: CanonicalFields, names: readonly string[]): FieldPatch {
-  const patch: Record<string, unknown> = {};
-  const metadata: Record<string, string | null> = {};
-  for (const f of names) {
-    if (f.startsWith('metadata.')) {
-      const key = f.slice('metadata.'.length);
-      metadata[key] = fields.metadata[key] ?? null;
-    } else patch[f] = fieldValue(fields, f);
-  }
-  if (Object.keys(metadata).length > 0) patch.metadata = metadata;
-  return patch;
 }

@@ -155,7 +155,11 @@ export async function* readSalesforceRecords(
   }
 }
 
-function readRecord(target: SalesforceTarget, row: Record<string, unknown>): SalesforceReadRecord {
+/** One row of a read, as a record; a row without the fields selected throws. */
+export function readRecord(
+  target: SalesforceTarget,
+  row: Record<string, unknown>,
+): SalesforceReadRecord {
   const { Id, SystemModstamp, LastModifiedById } = row;
   const externalId = row[target.externalIdField];
   if (

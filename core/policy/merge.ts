@@ -91,45 +91,45 @@ export function mergeFields(m: MergeInput): MergeResult {
   const conflicts: Conflict[] = [];
   const decide = (field: string, base: unknown, ours: unknown, theirs: unknown): boolean => {
     if (sameValue(theirs, base) || sameValue(theirs, ours)) return false;
+    const owner = ownerOf(m.owners, field);
+    // Changed on their side only, with no owner: theirs, and no times to weigh.
+    if (owner === undefined && sameValue(ours, base)) return true;
     const oursSecond = m.oursSecond(field);
     const theirsSecond =
       typeof m.theirsSecond === 'number' ? m.theirsSecond : m.theirsSecond(field);
-    const owner = ownerOf(m.owners, field);
+    const record = (theyWin: boolean, reason: string) =>
+      conflicts.push({
+        field,
+        postgres: ours ?? null,
+        stripe: theirs ?? null,
+        ...(side === 'stripe' ? {} : { target: side }),
+        winner: theyWin ? side : 'postgres',
+        postgresSecond: oursSecond,
+        stripeSecond: theirsSecond,
+        reason,
+      });
     if (owner !== undefined) {
       const theyOwn = owner === side;
       // Their change to a field they own always wins; one to a field another owns is put back.
       // Either way it is recorded when it meets a change of Postgres's or is refused.
       if (!theyOwn || !sameValue(ours, base))
-        conflicts.push({
-          field,
-          postgres: ours ?? null,
-          stripe: theirs ?? null,
-          ...(side === 'stripe' ? {} : { target: side }),
-          winner: theyOwn ? side : 'postgres',
-          postgresSecond: oursSecond,
-          stripeSecond: theirsSecond,
-          reason: theyOwn
+        record(
+          theyOwn,
+          theyOwn
             ? `owner: ${them} owns ${field} (RTWS_FIELD_OWNERS); its change wins`
             : `owner: ${OWNER_NAME[owner]} owns ${field} (RTWS_FIELD_OWNERS); ${them}'s change is put back`,
-        });
+        );
       return theyOwn;
     }
-    if (sameValue(ours, base)) return true;
     const theyWin = theirsSecond > oursSecond;
-    conflicts.push({
-      field,
-      postgres: ours ?? null,
-      stripe: theirs ?? null,
-      ...(side === 'stripe' ? {} : { target: side }),
-      winner: theyWin ? side : 'postgres',
-      postgresSecond: oursSecond,
-      stripeSecond: theirsSecond,
-      reason: theyWin
+    record(
+      theyWin,
+      theyWin
         ? `changed on both sides; ${them}'s change (${iso(theirsSecond)}) is later than Postgres's (${iso(oursSecond)})`
         : theirsSecond === oursSecond
           ? `changed on both sides in the same second (${iso(oursSecond)}); a tie goes to Postgres`
           : `changed on both sides; Postgres's change (${iso(oursSecond)}) is later than ${them}'s (${iso(theirsSecond)})`,
-    });
+    );
     return theyWin;
   };
   for (const field of SCALAR_FIELDS) {

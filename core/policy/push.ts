@@ -69,6 +69,31 @@ export function isEmptyPatch(patch: FieldPatch): boolean {
   return Object.keys(patch).length === 0;
 }
 
+/** The fields a patch sets: `name`, `email`, `phone`, `address`, `metadata.<key>`. */
+export function patchFieldNames(patch: FieldPatch): string[] {
+  return [
+    ...Object.keys(patch).filter((f) => f !== 'metadata'),
+    ...Object.keys(patch.metadata ?? {}).map((key) => `metadata.${key}`),
+  ];
+}
+
+/** The named fields (`name`, …, `metadata.<key>`) of `fields`, as a patch. */
+export function patchOfFields(fields: CanonicalFields, names: readonly string[]): FieldPatch {
+  const patch: FieldPatch = {};
+  for (const f of names) {
+    if (f.startsWith('metadata.')) {
+      const key = f.slice('metadata.'.length);
+      patch.metadata = { ...patch.metadata, [key]: fields.metadata[key] ?? null };
+    } else copyField(patch, f as (typeof SCALAR_FIELDS)[number], fields);
+  }
+  return patch;
+}
+
+/** Whether `fields` holds every value `patch` sets. */
+export function holdsPatch(fields: CanonicalFields, patch: FieldPatch): boolean {
+  return sameValue(applyPatch(fields, patch), fields);
+}
+
 /** The values a target holds after `patch` was applied to `known` successfully. */
 export function applyPatch(known: CanonicalFields, patch: FieldPatch): CanonicalFields {
   const metadata = { ...known.metadata };

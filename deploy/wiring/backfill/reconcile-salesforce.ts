@@ -12,15 +12,15 @@
 // Then the Salesforce links the read did not meet: the record was deleted in Salesforce (or never
 // made): `missing_in_salesforce`, handed to the actor under RTWS_SALESFORCE_ON_REMOTE_DELETE.
 import type { Connection } from 'jsforce';
-import { differingFields, fieldValue, type CanonicalFields } from '../../../core/canonical.ts';
-import type { FieldPatch } from '../../../core/policy/push.ts';
+import { differingFields, fieldValue } from '../../../core/canonical.ts';
+import { patchOfFields } from '../../../core/policy/push.ts';
 import type {
   RemoteDeletePolicy,
-  SalesforceRecordChanged,
   SalesforceRecordMissing,
   SalesforceRecordObserved,
 } from '../../../actors/customer/index.ts';
-import { flowingPatches, modstampMs } from '../../../adapters/salesforce/changes.ts';
+import { asChanged } from '../../../adapters/salesforce/changes.ts';
+import { recordChanged } from '../inbound/salesforce-changes.ts';
 import { archiveLink } from '../../../adapters/postgres/links.ts';
 import { recordTargetConflict } from '../../../adapters/postgres/conflicts.ts';
 import {
@@ -195,42 +195,31 @@ async function comparePage(
       continue;
     }
     const byPerson = r.lastModifiedById !== null && r.lastModifiedById !== us;
+    const edited = `${fields.join(', ')} differ${byPerson ? ' (edited in Salesforce)' : ''}`;
+    const differs = (detail: string): Found => ({
+      sample: { id: r.salesforceId, decision: 'differs', reason: detail },
+      difference: {
+        target: 'salesforce',
+        customerId: r.externalId,
+        externalId: r.salesforceId,
+        kind: 'differs',
+        fields,
+        detail,
+      },
+    });
     const foundBy = `${RECONCILE_EVENT_PREFIX}${runId}:${r.salesforceId}`;
     await o.paced?.();
     if (o.salesforce?.readsBack) {
       // As the reader would hand it (the same event id): the actor merges it, or drops our echo.
       // Put back here, a person's edit the reader had yet to hand on would be overwritten.
-      const modifiedAt = modstampMs(r.systemModstamp);
-      const eventId = `salesforce:${r.salesforceId}:${modifiedAt}`;
-      const changed: SalesforceRecordChanged = {
-        type: 'SalesforceRecordChanged',
-        data: {
-          eventId,
-          recordId: r.salesforceId,
-          ...flowingPatches(target, r.fields),
-          modifiedAt,
-          byUs: r.lastModifiedById === us,
-        },
-        at: 0,
-      };
-      await publishTo(o, r.externalId, changed, eventId);
-      const detail = `${fields.join(', ')} differ${byPerson ? ' (edited in Salesforce)' : ''}: handed to the customer's actor, which merges them`;
-      found.push({
-        sample: { id: r.salesforceId, decision: 'differs', reason: detail },
-        difference: {
-          target: 'salesforce',
-          customerId: r.externalId,
-          externalId: r.salesforceId,
-          kind: 'differs',
-          fields,
-          detail,
-        },
-      });
+      const changed = recordChanged(asChanged(target, r), us);
+      await publishTo(o, r.externalId, changed, changed.data.eventId);
+      found.push(differs(`${edited}: handed to the customer's actor, which merges them`));
       continue;
     }
     const observed: SalesforceRecordObserved = {
       type: 'SalesforceRecordObserved',
-      data: { recordId: r.salesforceId, held: patchOf(r.fields, fields) },
+      data: { recordId: r.salesforceId, held: patchOfFields(r.fields, fields) },
       at: 0,
     };
     await publishTo(o, r.externalId, observed, `salesforce:${foundBy}`);
@@ -245,18 +234,7 @@ async function comparePage(
           reason: TARGET_REASON,
           foundBy,
         });
-    const detail = `${fields.join(', ')} differ${byPerson ? ' (edited in Salesforce)' : ''}: the catalogue's values are put back`;
-    found.push({
-      sample: { id: r.salesforceId, decision: 'differs', reason: detail },
-      difference: {
-        target: 'salesforce',
-        customerId: r.externalId,
-        externalId: r.salesforceId,
-        kind: 'differs',
-        fields,
-        detail,
-      },
-    });
+    found.push(differs(`${edited}: the catalogue's values are put back`));
   }
   await recordSeen(
     o.sql,
@@ -265,19 +243,6 @@ async function comparePage(
     page.records.map((r) => r.salesforceId),
   );
   return found;
-}
-
-/** The named fields of `fields`, as a patch. */
-function patchOf(fields: CanonicalFields, names: readonly string[]): FieldPatch {
-  const patch: Record<string, unknown> = {};
-  const metadata: Record<string, string | null> = {};
-  for (const f of names) {
-    if (f.startsWith('metadata.'))
-      metadata[f.slice('metadata.'.length)] = fields.metadata[f.slice('metadata.'.length)] ?? null;
-    else patch[f] = fieldValue(fields, f);
-  }
-  if (Object.keys(metadata).length > 0) patch.metadata = metadata;
-  return patch;
 }
 
 /**

@@ -27,8 +27,8 @@ import {
 import { fieldsOfRecord, valuesOfFields } from '../../../adapters/salesforce/mapper.ts';
 import { fieldMapOf } from '../../../adapters/salesforce/target.ts';
 import { catalogueRows } from '../../../adapters/postgres/reconciliations.ts';
-import { sameValue, type CanonicalFields } from '../../../core/canonical.ts';
-import { applyPatch, type FieldPatch } from '../../../core/policy/push.ts';
+import type { CanonicalFields } from '../../../core/canonical.ts';
+import { holdsPatch } from '../../../core/policy/push.ts';
 import { integrationUserId } from '../../../adapters/salesforce/read-back.ts';
 import { publishTo } from '../backfill/import-handover.ts';
 import type { SalesforceReadDeps } from '../backfill/reconcile-salesforce.ts';
@@ -72,15 +72,31 @@ export interface SalesforceChanges {
   stop(): Promise<void>;
 }
 
-/** Whether `fields` holds every value of `patch`. */
-function holds(fields: CanonicalFields, patch: FieldPatch): boolean {
-  return sameValue(applyPatch(fields, patch), fields);
-}
-
 /** The part of faye's client used here; faye ships no types. */
 interface FayeClient {
   subscribe(channel: string, listener: (data: unknown) => void): PromiseLike<unknown>;
   disconnect(): PromiseLike<unknown> | undefined;
+}
+
+/** What a change is known by, to the actor and to JetStream, whoever read it. */
+export function changeEventId(r: ChangedRecord): string {
+  return `salesforce:${r.salesforceId}:${r.modifiedAt}`;
+}
+
+/** The change for its customer's actor; `us` is the integration user. */
+export function recordChanged(r: ChangedRecord, us: string): SalesforceRecordChanged {
+  return {
+    type: 'SalesforceRecordChanged',
+    data: {
+      eventId: changeEventId(r),
+      recordId: r.salesforceId,
+      fields: r.fields,
+      ...(Object.keys(r.putBack).length > 0 ? { putBack: r.putBack } : {}),
+      modifiedAt: r.modifiedAt,
+      byUs: r.lastModifiedById === us,
+    },
+    at: 0,
+  };
 }
 
 /** `/data/AccountChangeEvent`; a custom object's `Foo__c` has `/data/Foo__ChangeEvent`. */
@@ -131,7 +147,7 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
   function holdsCatalogue(fields: CanonicalFields, r: ChangedRecord): boolean {
     const map = fieldMapOf(o.salesforce.target);
     const there = fieldsOfRecord(map, valuesOfFields(map, fields));
-    return holds(there, r.fields) && holds(there, r.putBack);
+    return holdsPatch(there, r.fields) && holdsPatch(there, r.putBack);
   }
 
   /** A change event: one read soon, and one more after it if events came during it. */
@@ -220,7 +236,7 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
       );
       for (const r of page) {
         if (!UUID.test(r.externalId)) continue;
-        const eventId = `salesforce:${r.salesforceId}:${r.modifiedAt}`;
+        const eventId = changeEventId(r);
         // Read before (the overlap), or our own write holding what the catalogue holds now: the
         // actor would drop it, and telling it costs a step.
         if (published.has(eventId)) continue;
@@ -229,18 +245,7 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
           published.set(eventId, startedAt);
           continue;
         }
-        const event: SalesforceRecordChanged = {
-          type: 'SalesforceRecordChanged',
-          data: {
-            eventId,
-            recordId: r.salesforceId,
-            fields: r.fields,
-            ...(Object.keys(r.putBack).length > 0 ? { putBack: r.putBack } : {}),
-            modifiedAt: r.modifiedAt,
-            byUs: r.lastModifiedById === us,
-          },
-          at: 0,
-        };
+        const event = recordChanged(r, us);
         await publish(r.externalId, event, eventId);
         published.set(eventId, startedAt);
         changed++;
