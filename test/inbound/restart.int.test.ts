@@ -20,26 +20,39 @@ test.after(async (ctx) => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** How many partitions the worker process holds now. */
-async function held(s: TwoWay): Promise<number> {
+/** The holders of the partitions' leases now, one per partition leased. */
+async function holders(s: TwoWay): Promise<string[]> {
   try {
     const kv = await new Kvm(jetstream(s.o.nats)).open(s.t.names.bucket('LEASES'));
-    let n = 0;
-    for await (const key of await kv.keys('p.*')) if ((await kv.get(key))?.operation === 'PUT') n++;
-    return n;
+    const out: string[] = [];
+    for await (const key of await kv.keys('p.*')) {
+      const e = await kv.get(key);
+      if (e?.operation === 'PUT') out.push(e.json<{ holder: string }>().holder);
+    }
+    return out;
   } catch {
-    return 0;
+    return [];
   }
 }
 
-async function holdsEvery(s: TwoWay): Promise<void> {
-  const n = await eventually(
-    () => held(s),
-    (n) => n === s.t.names.partitions,
+/**
+ * A worker holds every partition, and none is still leased to one that was killed: a killed
+ * worker's leases stay in KV until they lapse (RTWS_LEASE_TTL_MS), and until then its successor
+ * holds nothing.
+ */
+async function holdsEvery(s: TwoWay, gone: ReadonlySet<string> = new Set()): Promise<Set<string>> {
+  const now = await eventually(
+    () => holders(s),
+    (h) => h.length === s.t.names.partitions && h.every((x) => !gone.has(x)),
     60_000,
     250,
   );
-  assert.is(n, s.t.names.partitions, 'the worker holds every partition');
+  assert.is(now.length, s.t.names.partitions, 'the worker holds every partition');
+  assert.ok(
+    now.every((x) => !gone.has(x)),
+    'no partition is still leased to the killed worker',
+  );
+  return new Set(now);
 }
 
 /** Stripe's second, as its events will carry it, has moved on from `second`. */
@@ -72,7 +85,7 @@ async function stripeCustomer(s: TwoWay, stripeId: string): Promise<Stripe.Custo
 }
 
 test('a push decided before the crash never overwrites a later dashboard edit', async ({ s }) => {
-  await holdsEvery(s);
+  const before = await holdsEvery(s);
   const { id } = await s.api.create({
     name: 'Region',
     email: 'region@example.com',
@@ -99,7 +112,7 @@ test('a push decided before the crash never overwrites a later dashboard edit', 
   await s.stripe.customers.update(stripeId, { metadata: { region: 'us' } });
   await s.stripe.customers.update(stripeId, { metadata: { region: 'apac' } });
   s.spawnWorker();
-  await holdsEvery(s);
+  await holdsEvery(s, before);
   // The resumed worker has had its chance to push; only then does Stripe retry the webhooks.
   await sleep(3_000);
   s.emu.resumeWebhooks();
@@ -122,7 +135,7 @@ test('a push decided before the crash never overwrites a later dashboard edit', 
 test('an API edit made before the worker is back wins over an older dashboard edit', async ({
   s,
 }) => {
-  await holdsEvery(s);
+  const before = await holdsEvery(s);
   const { id } = await s.api.create({ name: 'Before', email: 'before@example.com' });
   const stripeId = await linked(s, id);
   await quiet(s, 500);
@@ -137,7 +150,7 @@ test('an API edit made before the worker is back wins over an older dashboard ed
   s.emu.resumeWebhooks();
   await s.emu.flushWebhooks();
   s.spawnWorker();
-  await holdsEvery(s);
+  await holdsEvery(s, before);
   await quiet(s, 2_000);
   const inStripe = await eventually(
     () => stripeCustomer(s, stripeId),
@@ -155,7 +168,7 @@ test('an API edit made before the worker is back wins over an older dashboard ed
 });
 
 test('a dashboard edit made after an API edit that waits for the worker wins', async ({ s }) => {
-  await holdsEvery(s);
+  const before = await holdsEvery(s);
   const { id } = await s.api.create({ name: 'Waiting', email: 'waiting@example.com' });
   const stripeId = await linked(s, id);
   await quiet(s, 500);
@@ -168,7 +181,7 @@ test('a dashboard edit made after an API edit that waits for the worker wins', a
   await s.stripe.customers.update(stripeId, { name: 'Dashboard' });
   await s.emu.flushWebhooks();
   s.spawnWorker();
-  await holdsEvery(s);
+  await holdsEvery(s, before);
   const after = await rowWhen(s, id, (r) => r.name === 'Dashboard', 20_000);
   assert.is(after?.name, 'Dashboard', "the dashboard's later edit reached Postgres");
   await quiet(s, 1_500);
