@@ -11,7 +11,7 @@ import type { HttpRequest, HttpRequestOptions, HttpResponse } from 'jsforce/lib/
 import { StreamPromise } from 'jsforce/lib/util/promise.js';
 import { createLazyStream } from 'jsforce/lib/util/stream.js';
 import { parseLimitInfo, type CallTicket } from '../../core/policy/daily-budget.ts';
-import { withTimeout } from '../../core/timeout.ts';
+import { TimeoutError, withTimeout } from '../../core/timeout.ts';
 
 /** The API version rtws speaks: ≥ 46.0, where the sObject Collections upsert exists. */
 export const SALESFORCE_API_VERSION = '62.0';
@@ -82,7 +82,14 @@ class BoundedTransport extends Transport {
       const { stream, setStream } = createLazyStream();
       const promise = (async (): Promise<HttpResponse> => {
         const counting = budget.before({ check: check !== undefined, org: this.org?.() });
-        const ticket = await withTimeout(counting, COUNT_WITHIN_MS, 'count of the call');
+        const ticket = await withTimeout(counting, COUNT_WITHIN_MS, 'count of the call').catch(
+          (err: unknown) => {
+            // Not sent: once the count lands, it is given back rather than held until it expires.
+            if (err instanceof TimeoutError)
+              void counting.then((late) => budget.after(late, undefined)).catch(() => {});
+            throw err;
+          },
+        );
         let res: HttpResponse;
         try {
           const sent = send();

@@ -14,11 +14,18 @@ import {
 import { connectNats } from '../../adapters/jetstream/connect.ts';
 import { openUsageRecords } from '../../adapters/jetstream/kv-usage.ts';
 import { classifySalesforceError } from '../../adapters/salesforce/classify.ts';
-import { checkUsage, connectSalesforce, organizationOf } from '../../adapters/salesforce/client.ts';
+import {
+  checkUsage,
+  connectSalesforce,
+  organizationOf,
+  type CallCounter,
+} from '../../adapters/salesforce/client.ts';
 import {
   DailyBudgetSpentError,
   SalesforceDailyBudget,
 } from '../../adapters/salesforce/daily-budget.ts';
+import type { CallTicket } from '../../core/policy/daily-budget.ts';
+import { TimeoutError } from '../../core/timeout.ts';
 import { testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
 import { recordingLogger, type LogLine } from '../webhooks/signing.ts';
 
@@ -76,12 +83,17 @@ async function worker(t: TestEnvironment, sf: SalesforceEmulator, name: string):
   return { nc, budget, conn: await connection(), logged: log.lines };
 }
 
-/** Writes until the budget refuses; resolves with the calls made and the refusal. */
+/**
+ * Writes until the budget refuses; resolves with the calls made and the refusal. A call whose
+ * count did not land in time was not sent, and is tried again, as an executor does.
+ */
 async function writeUntilRefused(w: Worker, lane: string): Promise<{ made: number; err: unknown }> {
-  for (let made = 0; ; made++) {
+  for (let made = 0; ;) {
     try {
       await w.conn.sobject('Account').create({ Name: `${lane} ${made}` });
+      made++;
     } catch (err) {
+      if (err instanceof TimeoutError) continue;
       return { made, err };
     }
   }
@@ -157,6 +169,36 @@ test('while both wait one reads the usage at a time; when it falls both go', asy
       w.logged.some((l) => l.level === 'info' && /all calls go/.test(l.msg ?? '')),
       'says it goes again',
     );
+});
+
+test('a call whose count is late is not sent, and its count is given back when it lands', async ({
+  sf,
+}) => {
+  const ticket = { id: 'late' } as unknown as CallTicket;
+  const given: CallTicket[] = [];
+  const slow: CallCounter = {
+    before: () => new Promise((r) => setTimeout(() => r(ticket), 800)),
+    after: async (t) => {
+      given.push(t);
+    },
+  };
+  const { loginUrl, clientId, clientSecret } = sf;
+  const conn = await connectSalesforce({ loginUrl, clientId, clientSecret, budget: slow });
+  // The other processes' budgets read the usage meanwhile: only creates are this call's.
+  const calls = () => sf.stats().callsByEndpoint['sobject.create'] ?? 0;
+  const before = calls();
+  const err = await conn
+    .sobject('Account')
+    .create({ Name: 'Late' })
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+  assert.instance(err, TimeoutError);
+  assert.is(classifySalesforceError(err).failure, 'transient');
+  await new Promise((r) => setTimeout(r, 600));
+  assert.is(calls(), before, 'the call was not sent');
+  assert.equal(given, [ticket], 'the late count was given back');
 });
 
 test.run();
