@@ -1,10 +1,12 @@
-// Salesforce both ways, by polling (RTWS_SALESFORCE_POLL_S=1): a person's edit in Salesforce
-// reaches Postgres (origin salesforce) and Stripe once, and is not written back to Salesforce;
-// our own writes' echoes cause no Postgres write; a field edited on both sides goes to the later
+// Salesforce both ways, by polling (RTWS_SALESFORCE_POLL_S=1, no change events): a person's edit
+// in Salesforce reaches Postgres (origin salesforce) and Stripe once, and is not written back to
+// Salesforce; our own writes' echoes cause no Postgres write, while an edit made as the
+// integration user through another tool flows; a field edited on both sides goes to the later
 // edit and is recorded as a conflict naming Salesforce; a record deleted there is unlinked
 // (RTWS_SALESFORCE_ON_REMOTE_DELETE=unlink), found by getDeleted; a field Postgres owns
-// (RTWS_FIELD_OWNERS) edited there is put back; with Change Data Capture an edit arrives without
-// waiting for the interval.
+// (RTWS_FIELD_OWNERS) edited there is put back. With Change Data Capture an edit arrives without
+// waiting for the interval, echoes are known by their `changeOrigin`, and an edit by the
+// integration user through another tool flows even with the values of one of our earlier writes.
 //
 // RTWS_SF_CHANGES_EDITS sets how many API edits the echo test makes (default 30).
 import { suite } from 'uvu';
@@ -29,10 +31,12 @@ const customer = (name: string, email: string): CustomerBody => ({
 const test = suite<{ w?: World }>('Salesforce sync: changes read back from Salesforce');
 
 test.before(async (ctx) => {
-  ctx.w = await startWorld({ RTWS_SALESFORCE_POLL_S: '1' }).catch((err: unknown) => {
-    console.error(err);
-    throw err;
-  });
+  ctx.w = await startWorld({ RTWS_SALESFORCE_POLL_S: '1', RTWS_SALESFORCE_CDC: 'false' }).catch(
+    (err: unknown) => {
+      console.error(err);
+      throw err;
+    },
+  );
 });
 
 test.after(async (ctx) => {
@@ -119,6 +123,31 @@ test('the echoes of our own writes cause no Postgres write', async (ctx) => {
   assert.is(await fromSalesforce(w, id), 0, 'no change came back from Salesforce');
   assert.is(Number((await row(w, id)).version), EDITS + 1);
   assert.is(accountOf(w, id)?.Phone, `+1 555 ${1000 + EDITS}`);
+});
+
+test('an edit made as the integration user through another tool, with other values, flows', async (ctx) => {
+  const w = ctx.w!;
+  const id = await w.api.create(customer('Same User', 'same-user@example.com'));
+  await syncedAt(w, id, 1);
+  const account = accountOf(w, id)!;
+  const integrationUser = String(account.LastModifiedById);
+  w.sf.editAsPerson(
+    'Account',
+    String(account.Id),
+    { Phone: '+1 555 0177' },
+    {
+      userId: integrationUser,
+    },
+  );
+  const after = await eventually(
+    () => row(w, id),
+    (r) => r.phone === '+1 555 0177',
+    15_000,
+    100,
+  );
+  assert.is(after.phone, '+1 555 0177', 'taken: its values are none of ours');
+  assert.is(after.origin, 'salesforce');
+  assert.is(accountOf(w, id)?.LastModifiedById, integrationUser, 'made as the integration user');
 });
 
 test('a field edited in Postgres and in Salesforce goes to the later edit, recorded', async (ctx) => {
@@ -261,6 +290,33 @@ test('with Change Data Capture, an edit arrives at once, not at the next interva
     );
     assert.is(after.phone, '+1 555 0199');
     assert.ok(Date.now() - editedAt < 10_000, `arrived after ${Date.now() - editedAt} ms`);
+
+    // Our writes' change events name rtws's client: each is known as an echo and dropped.
+    for (const phone of ['+1 555 0201', '+1 555 0202']) await w.api.patch(id, { phone });
+    await syncedAt(w, id, 4);
+    await new Promise((r) => setTimeout(r, 1_500));
+    assert.is(await fromSalesforce(w, id), 1, 'no change came back but the person edit');
+    // The integration user, through another tool, puts back the value of our earlier write: its
+    // event names no client of ours, so it is an edit, where a read alone would take it for that
+    // write's echo.
+    const integrationUser = String(accountOf(w, id)!.LastModifiedById);
+    w.sf.editAsPerson(
+      'Account',
+      String(account.Id),
+      { Phone: '+1 555 0201' },
+      {
+        userId: integrationUser,
+      },
+    );
+    const reverted = await eventually(
+      () => row(w, id),
+      (r) => r.phone === '+1 555 0201',
+      10_000,
+      50,
+    );
+    assert.is(reverted.phone, '+1 555 0201', 'the edit flowed');
+    assert.is(reverted.origin, 'salesforce');
+    assert.is(await fromSalesforce(w, id), 2);
   } finally {
     await w.close();
   }

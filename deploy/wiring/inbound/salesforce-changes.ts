@@ -5,7 +5,8 @@
 // - a deleted one as `SalesforceRecordMissing` with RTWS_SALESFORCE_ON_REMOTE_DELETE.
 // With Change Data Capture (RTWS_SALESFORCE_CDC), each change event makes a read at once: the
 // events say when to read, the read (SOQL on SystemModstamp) says what changed, so a lost event,
-// a gap or an overflow costs latency and never a change, and no replay id needs keeping.
+// a gap or an overflow costs latency and never a change, and no replay id needs keeping. The
+// events also say who made each change (`changeOrigin`): the echo rule's "made by rtws".
 // One worker reads: the one holding partition 0, so a cluster pays the calls once. The
 // watermark is kept per bound org in Postgres, so a restart or another worker resumes from it.
 import { StreamingExtension } from 'jsforce/lib/api/streaming.js';
@@ -30,6 +31,7 @@ import { catalogueRows } from '../../../adapters/postgres/reconciliations.ts';
 import type { CanonicalFields } from '../../../core/canonical.ts';
 import { holdsPatch } from '../../../core/policy/push.ts';
 import { integrationUserId } from '../../../adapters/salesforce/read-back.ts';
+import { SALESFORCE_CALL_CLIENT } from '../../../adapters/salesforce/client.ts';
 import { publishTo } from '../backfill/import-handover.ts';
 import type { SalesforceReadDeps } from '../backfill/reconcile-salesforce.ts';
 import type { PartitionWork } from '../worker/partition-work.ts';
@@ -83,8 +85,8 @@ export function changeEventId(r: ChangedRecord): string {
   return `salesforce:${r.salesforceId}:${r.modifiedAt}`;
 }
 
-/** The change for its customer's actor; `us` is the integration user. */
-export function recordChanged(r: ChangedRecord, us: string): SalesforceRecordChanged {
+/** The change for its customer's actor; `byUs`: written by rtws (see `ChangeOrigins`). */
+export function recordChanged(r: ChangedRecord, byUs: boolean): SalesforceRecordChanged {
   return {
     type: 'SalesforceRecordChanged',
     data: {
@@ -93,10 +95,68 @@ export function recordChanged(r: ChangedRecord, us: string): SalesforceRecordCha
       fields: r.fields,
       ...(Object.keys(r.putBack).length > 0 ? { putBack: r.putBack } : {}),
       modifiedAt: r.modifiedAt,
-      byUs: r.lastModifiedById === us,
+      byUs,
     },
     at: 0,
   };
+}
+
+/** A change event's header, the parts the reader uses. */
+interface ChangeEventHeader {
+  readonly changeType?: string;
+  readonly recordIds?: readonly string[];
+  readonly changeOrigin?: string;
+  readonly commitTimestamp?: number;
+}
+
+/** `com/salesforce/api/rest/62.0;client=rtws`: a write made with rtws's `Sforce-Call-Options`. */
+export function isOurOrigin(changeOrigin: string): boolean {
+  return changeOrigin.split(';').some((part) => part.trim() === `client=${SALESFORCE_CALL_CLIENT}`);
+}
+
+/** How far a change event's commitTimestamp may be from the record's SystemModstamp. */
+const COMMIT_SKEW_MS = 1_000;
+/** Records whose recent change events are kept; the oldest are forgotten first. */
+const ORIGINS_KEPT = 10_000;
+
+/**
+ * Who made each record's recent changes, as their change events said. A change event names the
+ * client that made it (`changeOrigin`), where a read only has the last modifier: with events, an
+ * edit made as the integration user through another tool is a person's, whatever its values.
+ * A change no event told of (polling, or an event lost) is judged by its last modifier.
+ */
+export class ChangeOrigins {
+  private readonly byRecord = new Map<string, { at: number; ours: boolean }[]>();
+
+  /** A change event; gap and overflow events name no change of their own, and are left. */
+  heard(event: unknown): void {
+    const header = (event as { payload?: { ChangeEventHeader?: ChangeEventHeader } } | undefined)
+      ?.payload?.ChangeEventHeader;
+    const at = header?.commitTimestamp;
+    if (!header || typeof at !== 'number' || typeof header.changeOrigin !== 'string') return;
+    if (header.changeType?.startsWith('GAP_')) return;
+    const ours = isOurOrigin(header.changeOrigin);
+    for (const id of header.recordIds ?? []) {
+      const seen = this.byRecord.get(id) ?? [];
+      this.byRecord.delete(id);
+      this.byRecord.set(id, [...seen, { at, ours }].slice(-8));
+    }
+    for (const id of this.byRecord.keys()) {
+      if (this.byRecord.size <= ORIGINS_KEPT) break;
+      this.byRecord.delete(id);
+    }
+  }
+
+  /** Whether rtws made the change read as `r`: by its event when one told of it. */
+  byUs(r: ChangedRecord, us: string): boolean {
+    let nearest: { at: number; ours: boolean } | undefined;
+    for (const e of this.byRecord.get(r.salesforceId) ?? []) {
+      const off = Math.abs(e.at - r.modifiedAt);
+      if (off <= COMMIT_SKEW_MS && (!nearest || off < Math.abs(nearest.at - r.modifiedAt)))
+        nearest = e;
+    }
+    return nearest ? nearest.ours : r.lastModifiedById === us;
+  }
 }
 
 /** `/data/AccountChangeEvent`; a custom object's `Foo__c` has `/data/Foo__ChangeEvent`. */
@@ -135,6 +195,8 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
         kick();
       }
     }));
+
+  const origins = new ChangeOrigins();
 
   /** What this process handed on, by event id, with when: the overlap reads it again. */
   const published = new Map<string, number>();
@@ -189,7 +251,10 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
         new StreamingExtension.Replay(channel, -1),
         new StreamingExtension.AuthFailure(failed),
       ]) as unknown as FayeClient;
-      await stream.subscribe(channel, () => kick());
+      await stream.subscribe(channel, (event) => {
+        origins.heard(event);
+        kick();
+      });
       if (!reading) return await closeStream();
       streamState = 'on';
       warnedUnavailable = false;
@@ -228,11 +293,10 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
     let changed = 0;
     forgetPublished(startedAt);
     for await (const page of readChangesSince(conn, o.salesforce.target, since)) {
+      const byUs = new Map(page.map((r) => [r, origins.byUs(r, us)]));
       const ours = await catalogueRows(
         o.sql,
-        page
-          .filter((r) => r.lastModifiedById === us && UUID.test(r.externalId))
-          .map((r) => r.externalId),
+        page.filter((r) => byUs.get(r) && UUID.test(r.externalId)).map((r) => r.externalId),
       );
       for (const r of page) {
         if (!UUID.test(r.externalId)) continue;
@@ -240,12 +304,12 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
         // Read before (the overlap), or our own write holding what the catalogue holds now: the
         // actor would drop it, and telling it costs a step.
         if (published.has(eventId)) continue;
-        const row = ours.get(r.externalId);
+        const row = byUs.get(r) ? ours.get(r.externalId) : undefined;
         if (row && !row.deleted && holdsCatalogue(row.fields, r)) {
           published.set(eventId, startedAt);
           continue;
         }
-        const event = recordChanged(r, us);
+        const event = recordChanged(r, byUs.get(r) ?? false);
         await publish(r.externalId, event, eventId);
         published.set(eventId, startedAt);
         changed++;

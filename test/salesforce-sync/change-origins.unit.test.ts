@@ -1,0 +1,87 @@
+// Who made a change read from Salesforce: the change event's `changeOrigin` when one told of it
+// (its commitTimestamp within a second of the record's SystemModstamp), else the last modifier.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { ChangedRecord } from '../../adapters/salesforce/changes.ts';
+import { ChangeOrigins, isOurOrigin } from '../../deploy/wiring/inbound/salesforce-changes.ts';
+
+const US = '005000000000001AAA';
+const PERSON = '005000000000002AAA';
+const RECORD = '001000000000001AAA';
+
+const read = (modifiedAt: number, lastModifiedById: string): ChangedRecord => ({
+  salesforceId: RECORD,
+  externalId: '6c1f3a52-9a1e-4a34-8f63-2b1c5ad1e0a1',
+  fields: { phone: '+1 555 0100' },
+  putBack: {},
+  lastModifiedById,
+  modifiedAt,
+});
+
+const event = (commitTimestamp: number, changeOrigin: string, recordIds = [RECORD]) => ({
+  payload: {
+    ChangeEventHeader: {
+      entityName: 'Account',
+      changeType: 'UPDATE',
+      recordIds,
+      changeOrigin,
+      commitTimestamp,
+    },
+  },
+  event: { replayId: 1 },
+});
+
+test("a change origin names rtws's client only with client=rtws", () => {
+  assert.ok(isOurOrigin('com/salesforce/api/rest/62.0;client=rtws'));
+  assert.ok(isOurOrigin('com/salesforce/api/soap/62.0; client=rtws'));
+  assert.not.ok(isOurOrigin(''));
+  assert.not.ok(isOurOrigin('com/salesforce/api/rest/62.0'));
+  assert.not.ok(isOurOrigin('com/salesforce/api/rest/62.0;client=rtws-import'));
+  assert.not.ok(isOurOrigin('com/salesforce/api/rest/62.0;client=dataloader'));
+});
+
+test('with no event for the change, the last modifier decides', () => {
+  const origins = new ChangeOrigins();
+  assert.ok(origins.byUs(read(10_000, US), US));
+  assert.not.ok(origins.byUs(read(10_000, PERSON), US));
+  origins.heard(event(50_000, ''));
+  assert.ok(origins.byUs(read(10_000, US), US), 'an event of another change says nothing');
+});
+
+test("an event's origin decides over the last modifier", () => {
+  const origins = new ChangeOrigins();
+  origins.heard(event(10_000, 'com/salesforce/api/rest/62.0'));
+  assert.not.ok(origins.byUs(read(10_400, US), US), 'the integration user through another tool');
+  origins.heard(event(20_000, 'com/salesforce/api/rest/62.0;client=rtws'));
+  assert.ok(origins.byUs(read(20_000, US), US));
+});
+
+test('of two events near the change, the nearer decides', () => {
+  const origins = new ChangeOrigins();
+  origins.heard(event(10_000, 'com/salesforce/api/rest/62.0;client=rtws'));
+  origins.heard(event(10_700, ''));
+  assert.not.ok(origins.byUs(read(10_600, US), US));
+  assert.ok(origins.byUs(read(10_200, US), US));
+});
+
+test('gap and overflow events, and malformed ones, are left', () => {
+  const origins = new ChangeOrigins();
+  origins.heard({
+    payload: { ChangeEventHeader: { changeType: 'GAP_OVERFLOW', recordIds: [RECORD] } },
+  });
+  origins.heard({
+    payload: {
+      ChangeEventHeader: {
+        changeType: 'GAP_UPDATE',
+        recordIds: [RECORD],
+        changeOrigin: '',
+        commitTimestamp: 10_000,
+      },
+    },
+  });
+  origins.heard(undefined);
+  origins.heard({ payload: {} });
+  assert.ok(origins.byUs(read(10_000, US), US));
+});
+
+test.run();
