@@ -305,12 +305,18 @@ export const CONFIG_SCHEMA = Type.Object({
       name: 'RTWS_SALESFORCE_POLL_S',
       default: '30',
       shownDefault: '`30`',
-      doc: 'How often, in seconds, the worker holding partition 0 reads the records changed in Salesforce since its watermark (SOQL on `SystemModstamp`, and `getDeleted`): two API calls a read on an idle org, 5,760 a day at the default. Edits made there are merged into Postgres (origin `salesforce`) and reach Stripe. `0` reads nothing: Salesforce is then only a target, and a reconciliation puts back what was edited there.',
+      doc: 'How often, in seconds, the worker holding partition 0 reads the records changed in Salesforce since its watermark (SOQL on `SystemModstamp`, and `getDeleted`) while polling is the active reader (no change events: see `RTWS_SALESFORCE_CDC`): two API calls a read on an idle org, 5,760 a day at the default. Edits made there are merged into Postgres (origin `salesforce`) and reach Stripe. `0` reads nothing: Salesforce is then only a target, and a reconciliation puts back what was edited there.',
+    }),
+    sweepS: variable(Int(1, 86_400), {
+      name: 'RTWS_SALESFORCE_SWEEP_S',
+      default: '600',
+      shownDefault: '`600` (10 min)',
+      doc: 'While change events arrive (`RTWS_SALESFORCE_CDC`), reads follow them, and the interval read becomes a sweep for any event missed, every this many seconds instead of `RTWS_SALESFORCE_POLL_S`: 576 calls a day instead of 5,760. Once change events stop, reads go back to `RTWS_SALESFORCE_POLL_S`.',
     }),
     changeEvents: variable(Type.Boolean(), {
       name: 'RTWS_SALESFORCE_CDC',
       default: 'true',
-      doc: "Whether the reader of Salesforce's changes also subscribes to the object's Change Data Capture channel (`/data/AccountChangeEvent`) through the Streaming API: each change event makes a read at once, so an edit arrives in about a second instead of at the next `RTWS_SALESFORCE_POLL_S`. Without CDC for the object (or once its daily event allocation is spent) the interval reads go on alone.",
+      doc: "Whether the reader of Salesforce's changes also subscribes to the object's Change Data Capture channel (`/data/AccountChangeEvent`) through the Streaming API: each change event makes a read at once, so an edit arrives in about a second instead of at the next `RTWS_SALESFORCE_POLL_S`, and the interval read slows to `RTWS_SALESFORCE_SWEEP_S`. Without CDC for the object (or once its daily event allocation is spent, or the subscription fails) the reads every `RTWS_SALESFORCE_POLL_S` go on alone, and the subscription is tried again at each. `/readyz` says which reader is active, and why.",
     }),
     pollOverlapS: variable(Int(0, 3_600), {
       name: 'RTWS_SALESFORCE_POLL_OVERLAP_S',

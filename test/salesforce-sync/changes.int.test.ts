@@ -6,11 +6,14 @@
 // (RTWS_SALESFORCE_ON_REMOTE_DELETE=unlink), found by getDeleted; a field Postgres owns
 // (RTWS_FIELD_OWNERS) edited there is put back. With Change Data Capture an edit arrives without
 // waiting for the interval, echoes are known by their `changeOrigin`, and an edit by the
-// integration user through another tool flows even with the values of one of our earlier writes.
+// integration user through another tool flows even with the values of one of our earlier writes;
+// once the org's event allocation is spent, reads fall back to polling. /readyz says which reader
+// is active, and why.
 //
 // RTWS_SF_CHANGES_EDITS sets how many API edits the echo test makes (default 30).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { Readiness } from '../../adapters/http/routes/health.ts';
 import { authHeaders } from '../harness/rtws.ts';
 import { testSize } from '../harness/services.ts';
 import { eventually } from '../harness/stream.ts';
@@ -70,6 +73,14 @@ async function row(w: World, id: string) {
   return r!;
 }
 
+type Reader = NonNullable<NonNullable<Readiness['salesforce']>['reader']>;
+
+/** Which reader of Salesforce's changes /readyz says is active, and why. */
+async function readerOf(w: World): Promise<Reader | undefined> {
+  const res = await fetch(`${w.rtws.url}/readyz`, { headers: authHeaders() });
+  return ((await res.json()) as Readiness).salesforce?.reader;
+}
+
 /** Changes from Salesforce applied to the customer in Postgres (each is recorded in the inbox). */
 async function fromSalesforce(w: World, id: string): Promise<number> {
   const [r] = await w.rtws.sql<{ n: string }[]>`
@@ -123,6 +134,20 @@ test('the echoes of our own writes cause no Postgres write', async (ctx) => {
   assert.is(await fromSalesforce(w, id), 0, 'no change came back from Salesforce');
   assert.is(Number((await row(w, id)).version), EDITS + 1);
   assert.is(accountOf(w, id)?.Phone, `+1 555 ${1000 + EDITS}`);
+});
+
+test('/readyz says polling is the active reader, and why', async (ctx) => {
+  const reader = await eventually(
+    () => readerOf(ctx.w!),
+    (r) => r?.last_read_at !== null,
+    10_000,
+    100,
+  );
+  assert.is(reader?.reader, 'polling');
+  assert.is(reader?.why, 'RTWS_SALESFORCE_CDC is false');
+  assert.is(reader?.interval_s, 1);
+  assert.ok(Date.parse(reader?.last_read_at ?? '') > Date.now() - 10_000, 'read lately');
+  assert.is(reader?.last_error, null);
 });
 
 test('an edit made as the integration user through another tool, with other values, flows', async (ctx) => {
@@ -277,6 +302,15 @@ test('with Change Data Capture, an edit arrives at once, not at the next interva
       100,
     );
     assert.ok(w.sf.stats().events.streamingClients >= 1, 'rtws subscribed');
+    const reader = await eventually(
+      () => readerOf(w),
+      (r) => r?.reader === 'change_events',
+      10_000,
+      100,
+    );
+    assert.is(reader?.reader, 'change_events');
+    assert.is(reader?.why, 'subscribed to /data/AccountChangeEvent');
+    assert.is(reader?.interval_s, 600, 'the interval read is a slow sweep');
     const id = await w.api.create(customer('Prompt Edit', 'prompt@example.com'));
     await syncedAt(w, id, 1);
     const account = accountOf(w, id)!;
@@ -317,6 +351,36 @@ test('with Change Data Capture, an edit arrives at once, not at the next interva
     assert.is(reverted.phone, '+1 555 0201', 'the edit flowed');
     assert.is(reverted.origin, 'salesforce');
     assert.is(await fromSalesforce(w, id), 2);
+  } finally {
+    await w.close();
+  }
+});
+
+test("once the org's event allocation is spent, reads fall back to polling, and say so", async () => {
+  const w = await startWorld({ RTWS_SALESFORCE_POLL_S: '1' });
+  try {
+    const id = await w.api.create(customer('Spent Allocation', 'spent@example.com'));
+    await syncedAt(w, id, 1);
+    const subscribed = await eventually(
+      () => readerOf(w),
+      (r) => r?.reader === 'change_events',
+      10_000,
+      100,
+    );
+    assert.is(subscribed?.interval_s, 600);
+    w.sf.setDeliveredEvents(w.sf.stats().events.dailyDeliveredEventLimit);
+    w.sf.editAsPerson('Account', String(accountOf(w, id)!.Id), { Phone: '+1 555 0303' });
+    const after = await eventually(
+      () => row(w, id),
+      (r) => r.phone === '+1 555 0303',
+      10_000,
+      100,
+    );
+    assert.is(after.phone, '+1 555 0303', 'read by polling');
+    const reader = await readerOf(w);
+    assert.is(reader?.reader, 'polling');
+    assert.match(reader?.why ?? '', /daily limit exceeded/);
+    assert.is(reader?.interval_s, 1);
   } finally {
     await w.close();
   }

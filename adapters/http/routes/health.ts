@@ -1,4 +1,4 @@
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 
 export interface Readiness {
@@ -13,38 +13,15 @@ export interface Readiness {
   salesforce?: SalesforceReadiness;
 }
 
-export interface SalesforceReadiness {
-  daily_budget: {
-    /** `open`, `live_only` (backfills wait), `spent` (every call waits), `unknown` (not read yet). */
-    state: string;
-    used: number;
-    limit: number;
-    budget: number;
-    backfill_budget: number;
-  };
-}
-
-export interface StripeReadiness {
-  last_webhook_at: string | null;
-  newest_event_at: string | null;
-  webhook_silence_s: number;
-  webhooks_silent: boolean;
-  beyond_retention: { watermark: string; found_at: string } | null;
-}
-
-export interface WorkerReadiness {
-  worker_id: string;
-  partitions_held: number[];
-  partitions_taking_back: number[];
-}
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
 const WorkerDetails = Type.Object({
   worker_id: Type.String(),
   partitions_held: Type.Array(Type.Integer()),
   partitions_taking_back: Type.Array(Type.Integer()),
 });
+export type WorkerReadiness = Static<typeof WorkerDetails>;
 
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const StripeDetails = Type.Object({
   last_webhook_at: Nullable(Type.String()),
   newest_event_at: Nullable(Type.String()),
@@ -52,16 +29,35 @@ const StripeDetails = Type.Object({
   webhooks_silent: Type.Boolean(),
   beyond_retention: Nullable(Type.Object({ watermark: Type.String(), found_at: Type.String() })),
 });
+export type StripeReadiness = Static<typeof StripeDetails>;
 
 const SalesforceDetails = Type.Object({
-  daily_budget: Type.Object({
-    state: Type.String(),
-    used: Type.Integer(),
-    limit: Type.Integer(),
-    budget: Type.Integer(),
-    backfill_budget: Type.Integer(),
-  }),
+  daily_budget: Type.Optional(
+    Type.Object({
+      /** `open`, `live_only` (backfills wait), `spent` (every call waits), `unknown` (not read yet). */
+      state: Type.String(),
+      used: Type.Integer(),
+      limit: Type.Integer(),
+      budget: Type.Integer(),
+      backfill_budget: Type.Integer(),
+    }),
+  ),
+  /** Which reader of Salesforce's changes is active in this process, and why. */
+  reader: Type.Optional(
+    Type.Object({
+      reader: Type.Union([
+        Type.Literal('change_events'),
+        Type.Literal('polling'),
+        Type.Literal('elsewhere'),
+      ]),
+      why: Type.String(),
+      interval_s: Type.Integer(),
+      last_read_at: Nullable(Type.String()),
+      last_error: Nullable(Type.String()),
+    }),
+  ),
 });
+export type SalesforceReadiness = Static<typeof SalesforceDetails>;
 
 export interface HealthRoutesOptions {
   readiness: () => Promise<Readiness>;

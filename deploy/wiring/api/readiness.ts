@@ -1,7 +1,7 @@
 // What /readyz reports: whether Postgres, NATS and the migrations answer within a second, and,
 // where this process runs a worker, the partitions it holds and those it waits to take back. With
-// Stripe, the webhook endpoint's health is a detail, as is, with Salesforce, the org's daily
-// budget: neither ever makes the process unready.
+// Stripe, the webhook endpoint's health is a detail, as are, with Salesforce, the org's daily
+// budget and which reader of its changes is active and why: none ever makes the process unready.
 import type { NatsConnection } from '@nats-io/transport-node';
 import type {
   Readiness,
@@ -13,6 +13,8 @@ import type { DailyBudgetStatus } from '../../../adapters/salesforce/daily-budge
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import { migrationsApplied, type Migration } from '../../../adapters/postgres/migrate.ts';
 import type { WorkerStats } from '../worker/start-worker.ts';
+import type { WorkerRole } from '../worker/worker-role.ts';
+import type { SalesforceReaderStatus } from '../inbound/salesforce-changes.ts';
 import { withTimeout } from '../../../core/timeout.ts';
 
 export interface ReadinessDeps {
@@ -22,6 +24,20 @@ export interface ReadinessDeps {
   readonly workerStats?: () => WorkerStats;
   readonly stripeHealth?: () => Promise<StripeReadiness>;
   readonly salesforceBudget?: () => DailyBudgetStatus;
+  readonly salesforceReader?: () => SalesforceReaderStatus;
+}
+
+/** What a process running a worker adds to its readiness. */
+export function workerDetails(
+  worker: WorkerRole | undefined,
+): Pick<ReadinessDeps, 'workerStats' | 'salesforceBudget' | 'salesforceReader'> {
+  if (!worker) return {};
+  const { salesforceBudget: budget, salesforceReader: reader } = worker;
+  return {
+    workerStats: () => worker.worker.stats,
+    ...(budget ? { salesforceBudget: () => budget.status() } : {}),
+    ...(reader ? { salesforceReader: reader } : {}),
+  };
 }
 
 export function readiness(d: ReadinessDeps): () => Promise<Readiness> {
@@ -32,13 +48,30 @@ export function readiness(d: ReadinessDeps): () => Promise<Readiness> {
     migrations: await answers(migrationsApplied(sql, d.migrations)),
     ...(workerStats ? { worker: workerReadiness(workerStats()) } : {}),
     ...(await stripeDetails(d.stripeHealth)),
-    ...(d.salesforceBudget ? { salesforce: salesforceDetails(d.salesforceBudget()) } : {}),
+    ...(d.salesforceBudget || d.salesforceReader
+      ? { salesforce: salesforceDetails(d.salesforceBudget?.(), d.salesforceReader?.()) }
+      : {}),
   });
 }
 
-function salesforceDetails(s: DailyBudgetStatus): SalesforceReadiness {
-  const { state, used, limit, budget, backfillBudget } = s;
-  return { daily_budget: { state, used, limit, budget, backfill_budget: backfillBudget } };
+function salesforceDetails(
+  s: DailyBudgetStatus | undefined,
+  reader: SalesforceReaderStatus | undefined,
+): SalesforceReadiness {
+  return {
+    ...(s
+      ? {
+          daily_budget: {
+            state: s.state,
+            used: s.used,
+            limit: s.limit,
+            budget: s.budget,
+            backfill_budget: s.backfillBudget,
+          },
+        }
+      : {}),
+    ...(reader ? { reader } : {}),
+  };
 }
 
 /** Left out when it cannot be read in time: the checks above already say why. */

@@ -22,7 +22,7 @@ import type { Resync } from '../backfill/resync.ts';
 import type { WorkerMetrics } from '../worker/metrics.ts';
 import { syncViews } from './sync-view.ts';
 import type { WorkerRole } from '../worker/worker-role.ts';
-import { readiness } from './readiness.ts';
+import { readiness, workerDetails } from './readiness.ts';
 import { stripeEndpointHealth } from '../inbound/endpoint-health.ts';
 import { webhookHeartbeat } from '../inbound/webhook-heartbeat.ts';
 
@@ -53,7 +53,6 @@ export interface Api {
 
 export async function startApi(config: Config, d: ApiDeps): Promise<Api> {
   const { sql, nats, names, dlq, publisher, worker, targets } = d;
-  const sfBudget = worker?.salesforceBudget;
   const webhooks = config.stripe.webhookSecrets.length > 0;
   const stripeHealth = webhooks
     ? stripeEndpointHealth(sql, config.stripe.webhookSilenceAlertS)
@@ -67,8 +66,7 @@ export async function startApi(config: Config, d: ApiDeps): Promise<Api> {
       sql,
       nats,
       migrations: d.migrations,
-      ...(worker ? { workerStats: () => worker.worker.stats } : {}),
-      ...(sfBudget ? { salesforceBudget: () => sfBudget.status() } : {}),
+      ...workerDetails(worker),
       ...(stripeHealth ? { stripeHealth } : {}),
     }),
     dlq: async () => dlq,

@@ -10,7 +10,7 @@ import type { Migration } from '../../../adapters/postgres/migrate.ts';
 import type { OutboxPublisher } from '../../../adapters/postgres/outbox/publisher.ts';
 import type { WorkerMetrics } from '../worker/metrics.ts';
 import type { WorkerRole } from '../worker/worker-role.ts';
-import { readiness } from './readiness.ts';
+import { readiness, workerDetails } from './readiness.ts';
 import type { Api } from './start-api.ts';
 
 export interface ProbeDeps {
@@ -24,15 +24,13 @@ export interface ProbeDeps {
 
 export async function startProbes(config: Config, d: ProbeDeps): Promise<Api> {
   const { worker } = d;
-  const sfBudget = worker?.salesforceBudget;
   const server = await buildProbeServer({
     logLevel: config.logLevel,
     readiness: readiness({
       sql: d.sql,
       nats: d.nats,
       migrations: d.migrations,
-      ...(worker ? { workerStats: () => worker.worker.stats } : {}),
-      ...(sfBudget ? { salesforceBudget: () => sfBudget.status() } : {}),
+      ...workerDetails(worker),
     }),
     // Scraped per process: a worker's calls and outcomes, a publisher's leadership. The API's
     // /metrics adds what is the deployment's (outbox and DLQ depth, backfills).

@@ -49,6 +49,8 @@ export interface SalesforceChangesOptions {
   /** The Stripe binding messages are stamped with, as every message on a customer's subject. */
   readonly binding?: () => string | undefined;
   readonly pollS: number;
+  /** The interval read while change events arrive: a sweep for any they missed (default pollS). */
+  readonly sweepS?: number;
   readonly overlapS: number;
   /**
    * Subscribe to the object's Change Data Capture channel: each change event (ours included)
@@ -66,9 +68,24 @@ export interface SalesforceReadReport {
   readonly deleted: number;
 }
 
+/** Which reader is active in this process, and why: /readyz's details. */
+export interface SalesforceReaderStatus {
+  /**
+   * `change_events`: reads follow the object's change events, with a sweep every `interval_s`;
+   * `polling`: a read every `interval_s`; `elsewhere`: another worker holds partition 0 and reads.
+   */
+  readonly reader: 'change_events' | 'polling' | 'elsewhere';
+  readonly why: string;
+  readonly interval_s: number;
+  readonly last_read_at: string | null;
+  /** The last read's failure, until a read succeeds. */
+  readonly last_error: string | null;
+}
+
 export interface SalesforceChanges {
   /** One read now (callers meanwhile share it); rejects if Salesforce, NATS or Postgres fails. */
   run(): Promise<SalesforceReadReport | undefined>;
+  status(): SalesforceReaderStatus;
   /** Partition 0's work: reading starts with its lease and stops with it. */
   readonly work: PartitionWork;
   stop(): Promise<void>;
@@ -182,19 +199,34 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
   let kickTimer: NodeJS.Timeout | undefined;
   let stream: FayeClient | undefined;
   let streamState: 'off' | 'subscribing' | 'on' | 'failed' = 'off';
+  /** Why change events are not what reads follow, when they are not. */
+  let streamWhy = o.changeEvents ? 'subscribing to change events' : 'RTWS_SALESFORCE_CDC is false';
+  let lastReadAt: number | undefined;
+  let lastError: string | undefined;
 
   let warnedUnavailable = false;
   let gapSaid = false;
 
   // A change event during a read (whatever started it) makes one more read after it.
   const run = () =>
-    (running ??= once().finally(() => {
-      running = undefined;
-      if (again) {
-        again = false;
-        kick();
-      }
-    }));
+    (running ??= once()
+      .then(
+        (report) => {
+          if (report) [lastReadAt, lastError] = [now(), undefined];
+          return report;
+        },
+        (err: unknown) => {
+          lastError = String(err);
+          throw err;
+        },
+      )
+      .finally(() => {
+        running = undefined;
+        if (again) {
+          again = false;
+          kick();
+        }
+      }));
 
   const origins = new ChangeOrigins();
 
@@ -239,13 +271,15 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
     const channel = changeEventChannel(o.salesforce.target.object);
     try {
       const conn = await o.salesforce.connection();
-      const failed = () => {
+      const failed = (message: { error?: string } | undefined) => {
         if (streamState !== 'on') return;
         streamState = 'failed';
+        streamWhy = `change events stopped: ${message?.error ?? 'the session ended'}`;
         log.warn(
-          { channel, poll_s: o.pollS },
+          { channel, poll_s: o.pollS, err: message?.error ?? '' },
           'Change Data Capture stopped; reading Salesforce every interval until it resumes',
         );
+        reschedule();
       };
       stream = conn.streaming.createClient([
         new StreamingExtension.Replay(channel, -1),
@@ -257,11 +291,14 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
       });
       if (!reading) return await closeStream();
       streamState = 'on';
+      streamWhy = `subscribed to ${channel}`;
       warnedUnavailable = false;
-      log.info({ channel }, 'reading Salesforce on its change events');
+      log.info({ channel, sweep_s: intervalS() }, 'reading Salesforce on its change events');
+      reschedule();
     } catch (err) {
       await closeStream();
       streamState = 'failed';
+      streamWhy = `change events are unavailable: ${String(err)}`;
       // Tried again at every interval: said once until it works.
       if (!warnedUnavailable)
         log.warn(
@@ -356,11 +393,14 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
     msgId: string,
   ) => publishTo(o, customerId, event, msgId);
 
+  /** A sweep while change events arrive, the poll interval otherwise. */
+  const intervalS = () => (streamState === 'on' ? (o.sweepS ?? o.pollS) : o.pollS);
+
   /** The first read at once (it sets a first deployment's watermark), then every interval. */
   function schedule(first = false): void {
     if (!reading || o.pollS <= 0) return;
     // Backs off while reads fail (up to ten intervals), and says so once per outage.
-    const delayS = first ? 0 : o.pollS * Math.min(2 ** failures, 10);
+    const delayS = first ? 0 : intervalS() * Math.min(2 ** failures, 10);
     timer = setTimeout(() => {
       timer = undefined;
       void run()
@@ -381,6 +421,14 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
     timer.unref?.();
   }
 
+  /** The reader changed: the waiting interval read is timed again from now. */
+  function reschedule(): void {
+    if (!timer) return;
+    clearTimeout(timer);
+    timer = undefined;
+    schedule();
+  }
+
   async function halt(): Promise<void> {
     reading = false;
     if (timer) clearTimeout(timer);
@@ -393,6 +441,13 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
 
   return {
     run,
+    status: () => ({
+      reader: !reading ? 'elsewhere' : streamState === 'on' ? 'change_events' : 'polling',
+      why: !reading ? 'another worker holds partition 0, and reads' : streamWhy,
+      interval_s: intervalS(),
+      last_read_at: lastReadAt === undefined ? null : new Date(lastReadAt).toISOString(),
+      last_error: lastError ?? null,
+    }),
     work: {
       lagSources: [],
       async start(partition) {

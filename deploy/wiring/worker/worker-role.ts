@@ -32,7 +32,7 @@ import { defaultStripeRate, lookupsPerSecond } from '../../../adapters/stripe/ra
 import type { SalesforceDailyBudget } from '../../../adapters/salesforce/daily-budget.ts';
 import { buildExecutors } from './executors.ts';
 import { allWork, type PartitionWork } from './partition-work.ts';
-import { salesforceChanges } from '../inbound/salesforce-changes.ts';
+import { salesforceChanges, type SalesforceReaderStatus } from '../inbound/salesforce-changes.ts';
 import { jetStreamPublisher } from '../../../adapters/jetstream/durable-publisher.ts';
 import { jetstream } from '@nats-io/jetstream';
 import type { WorkerMetrics } from './metrics.ts';
@@ -59,6 +59,8 @@ export interface WorkerRole {
   readonly worker: Worker;
   readonly backfills: BackfillRunner;
   readonly salesforceBudget: SalesforceDailyBudget | undefined;
+  /** The reader of Salesforce's changes, where they are read back. */
+  readonly salesforceReader: (() => SalesforceReaderStatus) | undefined;
   /** The catch-up, the worker (with its partitions' consumers of Stripe's events), then the rest of them. */
   stop(): Promise<void>;
 }
@@ -98,6 +100,7 @@ export async function startWorkerRole(config: Config, d: WorkerRoleDeps): Promis
             d.bindings.ready('salesforce') && (d.salesforceBudget?.allows('live') ?? true),
           binding: d.bindings.stripeAccount,
           pollS: config.salesforce.pollS,
+          sweepS: config.salesforce.sweepS,
           overlapS: config.salesforce.pollOverlapS,
           changeEvents: config.salesforce.changeEvents,
         })
@@ -139,6 +142,7 @@ export async function startWorkerRole(config: Config, d: WorkerRoleDeps): Promis
     worker,
     backfills,
     salesforceBudget: d.salesforceBudget,
+    salesforceReader: sfChanges ? () => sfChanges.status() : undefined,
     async stop() {
       reconciling?.stop();
       await sfChanges?.stop();
