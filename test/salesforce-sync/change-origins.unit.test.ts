@@ -1,9 +1,14 @@
 // Who made a change read from Salesforce: the change event's `changeOrigin` when one told of it
 // (its commitTimestamp within a second of the record's SystemModstamp), else the last modifier.
+// A deletion event names the records someone other than rtws deleted.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ChangedRecord } from '../../adapters/salesforce/changes.ts';
-import { ChangeOrigins, isOurOrigin } from '../../deploy/wiring/inbound/salesforce-changes.ts';
+import {
+  ChangeOrigins,
+  deletedByOthers,
+  isOurOrigin,
+} from '../../deploy/wiring/inbound/salesforce-changes.ts';
 
 const US = '005000000000001AAA';
 const PERSON = '005000000000002AAA';
@@ -18,11 +23,16 @@ const read = (modifiedAt: number, lastModifiedById: string): ChangedRecord => ({
   modifiedAt,
 });
 
-const event = (commitTimestamp: number, changeOrigin: string, recordIds = [RECORD]) => ({
+const event = (
+  commitTimestamp: number,
+  changeOrigin: string,
+  recordIds = [RECORD],
+  changeType = 'UPDATE',
+) => ({
   payload: {
     ChangeEventHeader: {
       entityName: 'Account',
-      changeType: 'UPDATE',
+      changeType,
       recordIds,
       changeOrigin,
       commitTimestamp,
@@ -82,6 +92,20 @@ test('gap and overflow events, and malformed ones, are left', () => {
   origins.heard(undefined);
   origins.heard({ payload: {} });
   assert.ok(origins.byUs(read(10_000, US), US));
+});
+
+test("a deletion's event names the records someone else deleted; rtws's own are left", () => {
+  assert.equal(deletedByOthers(event(1, '', [RECORD, 'x'], 'DELETE')), [RECORD, 'x']);
+  assert.equal(deletedByOthers(event(1, 'com/salesforce/api/rest/62.0', [RECORD], 'DELETE')), [
+    RECORD,
+  ]);
+  assert.equal(
+    deletedByOthers(event(1, 'com/salesforce/api/rest/62.0;client=rtws', [RECORD], 'DELETE')),
+    [],
+  );
+  assert.equal(deletedByOthers(event(1, '', [RECORD], 'UPDATE')), []);
+  assert.equal(deletedByOthers(event(1, '', [RECORD], 'GAP_DELETE')), []);
+  assert.equal(deletedByOthers({}), []);
 });
 
 test.run();

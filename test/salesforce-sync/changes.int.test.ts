@@ -7,7 +7,8 @@
 // (RTWS_FIELD_OWNERS) edited there is put back. With Change Data Capture an edit arrives without
 // waiting for the interval, echoes are known by their `changeOrigin`, and an edit by the
 // integration user through another tool flows even with the values of one of our earlier writes;
-// once the org's event allocation is spent, reads fall back to polling. /readyz says which reader
+// a deletion's change event is handled at once, under `propagate` and `recreate`; once the org's
+// event allocation is spent, reads fall back to polling. /readyz says which reader
 // is active, and why.
 //
 // RTWS_SF_CHANGES_EDITS sets how many API edits the echo test makes (default 30).
@@ -351,6 +352,83 @@ test('with Change Data Capture, an edit arrives at once, not at the next interva
     assert.is(reverted.phone, '+1 555 0201', 'the edit flowed');
     assert.is(reverted.origin, 'salesforce');
     assert.is(await fromSalesforce(w, id), 2);
+  } finally {
+    await w.close();
+  }
+});
+
+test('with change events, a deletion is handled at once: propagate deletes the customer everywhere', async () => {
+  // An interval of an hour: only the deletion's change event can bring it this soon.
+  const w = await startWorld({
+    RTWS_SALESFORCE_POLL_S: '3600',
+    RTWS_SALESFORCE_ON_REMOTE_DELETE: 'propagate',
+  });
+  try {
+    const id = await w.api.create(customer('Propagated Away', 'propagated@example.com'));
+    await syncedAt(w, id, 1);
+    await eventually(
+      () => readerOf(w),
+      (r) => r?.reader === 'change_events',
+      10_000,
+      100,
+    );
+    w.sf.deleteAsPerson('Account', String(accountOf(w, id)!.Id));
+    const [gone] = await eventually(
+      () => w.rtws.sql<{ deleted_at: Date | null; origin: string }[]>`
+        SELECT deleted_at, origin FROM customers WHERE id = ${id}`,
+      (rows) => rows[0]?.deleted_at !== null,
+      10_000,
+      100,
+    );
+    assert.ok(gone?.deleted_at, 'deleted in Postgres');
+    assert.is(gone?.origin, 'salesforce');
+    const stripeGone = await eventually(
+      async () => (await stripeCustomersByRtwsId(w.stripe)).get(id) ?? [],
+      (found) => found.length === 0,
+      10_000,
+      200,
+    );
+    assert.equal(stripeGone, [], 'deleted in Stripe');
+    assert.is(accountOf(w, id), undefined, 'not recreated in Salesforce');
+  } finally {
+    await w.close();
+  }
+});
+
+test('with change events, a deletion is handled at once: recreate upserts the record again', async () => {
+  const w = await startWorld({
+    RTWS_SALESFORCE_POLL_S: '3600',
+    RTWS_SALESFORCE_ON_REMOTE_DELETE: 'recreate',
+  });
+  try {
+    const id = await w.api.create(customer('Recreated Again', 'recreated-again@example.com'));
+    await syncedAt(w, id, 1);
+    await eventually(
+      () => readerOf(w),
+      (r) => r?.reader === 'change_events',
+      10_000,
+      100,
+    );
+    const first = String(accountOf(w, id)!.Id);
+    w.sf.deleteAsPerson('Account', first);
+    const again = await eventually(
+      () => Promise.resolve(accountOf(w, id)),
+      (r) => r !== undefined,
+      10_000,
+      100,
+    );
+    assert.is(again?.Name, 'Recreated Again');
+    assert.is.not(again?.Id, first, 'a new record');
+    const state = await eventually(
+      () => w.api.sync(id),
+      (x) => x.targets?.salesforce?.external_id === again?.Id,
+      10_000,
+      100,
+    );
+    assert.is(state.targets?.salesforce?.external_id, again?.Id, 'linked to the new record');
+    assert.is(state.targets?.salesforce?.status, 'synced');
+    const [r] = await w.rtws.sql`SELECT deleted_at FROM customers WHERE id = ${id}`;
+    assert.is(r?.deleted_at, null, 'the customer stays');
   } finally {
     await w.close();
   }

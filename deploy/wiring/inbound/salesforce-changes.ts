@@ -126,6 +126,21 @@ interface ChangeEventHeader {
   readonly commitTimestamp?: number;
 }
 
+function headerOf(event: unknown): ChangeEventHeader | undefined {
+  return (event as { payload?: { ChangeEventHeader?: ChangeEventHeader } } | undefined)?.payload
+    ?.ChangeEventHeader;
+}
+
+/**
+ * The records a change event says someone other than rtws deleted: told at once rather than when
+ * `getDeleted`, which counts whole minutes, lists them. rtws's own deletions are left to it.
+ */
+export function deletedByOthers(event: unknown): readonly string[] {
+  const header = headerOf(event);
+  if (header?.changeType !== 'DELETE' || typeof header.changeOrigin !== 'string') return [];
+  return isOurOrigin(header.changeOrigin) ? [] : (header.recordIds ?? []);
+}
+
 /** `com/salesforce/api/rest/62.0;client=rtws`: a write made with rtws's `Sforce-Call-Options`. */
 export function isOurOrigin(changeOrigin: string): boolean {
   return changeOrigin.split(';').some((part) => part.trim() === `client=${SALESFORCE_CALL_CLIENT}`);
@@ -147,8 +162,7 @@ export class ChangeOrigins {
 
   /** A change event; gap and overflow events name no change of their own, and are left. */
   heard(event: unknown): void {
-    const header = (event as { payload?: { ChangeEventHeader?: ChangeEventHeader } } | undefined)
-      ?.payload?.ChangeEventHeader;
+    const header = headerOf(event);
     const at = header?.commitTimestamp;
     if (!header || typeof at !== 'number' || typeof header.changeOrigin !== 'string') return;
     if (header.changeType?.startsWith('GAP_')) return;
@@ -229,6 +243,8 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
       }));
 
   const origins = new ChangeOrigins();
+  /** Records change events said were deleted, told to their actors at the next read. */
+  const deletionsHeard = new Set<string>();
 
   /** What this process handed on, by event id, with when: the overlap reads it again. */
   const published = new Map<string, number>();
@@ -287,6 +303,7 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
       ]) as unknown as FayeClient;
       await stream.subscribe(channel, (event) => {
         origins.heard(event);
+        for (const id of deletedByOthers(event)) deletionsHeard.add(id);
         kick();
       });
       if (!reading) return await closeStream();
@@ -328,6 +345,11 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
     const conn = await o.salesforce.connection();
     const us = await integrationUserId(conn);
     let changed = 0;
+    let deletedAtOnce = 0;
+    for (const id of [...deletionsHeard]) {
+      if (await tellDeleted(id)) deletedAtOnce++;
+      deletionsHeard.delete(id);
+    }
     forgetPublished(startedAt);
     for await (const page of readChangesSince(conn, o.salesforce.target, since)) {
       const byUs = new Map(page.map((r) => [r, origins.byUs(r, us)]));
@@ -367,24 +389,31 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
       start = kept;
     }
     let deleted = 0;
-    for (const d of await deletedBetween(conn, o.salesforce.target, start, end)) {
-      const customerId = await customerForExternalId(o.sql, 'salesforce', d.salesforceId);
-      if (!customerId) continue;
-      const policy = o.salesforce.onRemoteDelete;
-      const missing: SalesforceRecordMissing = {
-        type: 'SalesforceRecordMissing',
-        data: { recordId: d.salesforceId, policy },
-        at: 0,
-      };
-      await publish(customerId, missing, `salesforce:deleted:${d.salesforceId}`);
-      if (policy === 'unlink') await archiveLink(o.sql, customerId, 'salesforce', d.salesforceId);
-      deleted++;
-    }
+    for (const d of await deletedBetween(conn, o.salesforce.target, start, end))
+      if (await tellDeleted(d.salesforceId)) deleted++;
     // Deletions are read up to the last whole minute: the next read starts no later than that.
     await advanceWatermark(o.sql, source, Math.floor(Math.min(startedAt, end) / 1000));
-    const report = { since: Math.floor(since / 1000), changed, deleted };
+    const report = { since: Math.floor(since / 1000), changed, deleted: deletedAtOnce + deleted };
     if (changed > 0 || deleted > 0) log.debug(report, 'read changes from Salesforce');
     return report;
+  }
+
+  /**
+   * A linked record deleted in Salesforce, to its customer's actor under the policy; false when no
+   * customer is linked to it (any more). Told again, it is the same message.
+   */
+  async function tellDeleted(recordId: string): Promise<boolean> {
+    const customerId = await customerForExternalId(o.sql, 'salesforce', recordId);
+    if (!customerId) return false;
+    const policy = o.salesforce.onRemoteDelete;
+    const missing: SalesforceRecordMissing = {
+      type: 'SalesforceRecordMissing',
+      data: { recordId, policy },
+      at: 0,
+    };
+    await publish(customerId, missing, `salesforce:deleted:${recordId}`);
+    if (policy === 'unlink') await archiveLink(o.sql, customerId, 'salesforce', recordId);
+    return true;
   }
 
   const publish = (
