@@ -352,36 +352,13 @@ function linkMatched<C extends InboundContext>(
   ev: StripeCustomerMatched,
   ours: CanonicalFields,
 ): C {
-  const theirs = ev.data.fields;
-  const apply: FieldPatch = {};
-  const conflicts: CatalogueApply['conflicts'] = [];
-  const settle = (field: string, o: unknown, t: unknown, set: () => void) => {
-    if (sameValue(o, t)) return;
-    const stripeWins = ev.data.policy === 'stripe' && t !== null && t !== '';
-    if (stripeWins) set();
-    conflicts.push({
-      field,
-      postgres: o ?? null,
-      stripe: t ?? null,
-      winner: stripeWins ? 'stripe' : 'postgres',
-      reason: stripeWins
-        ? 'match: the existing Stripe customer keeps its value'
-        : ev.data.policy === 'stripe'
-          ? 'match: the Stripe customer had no value; the catalogue fills it'
-          : 'match: the catalogue wins (RTWS_MATCH_MERGE=catalogue)',
-      eventId: `match:${ev.data.stripeId}`,
-      at: ev.at,
-    });
-  };
-  settle('name', ours.name, theirs.name, () => (apply.name = theirs.name));
-  settle('email', ours.email, theirs.email, () => (apply.email = theirs.email));
-  settle('phone', ours.phone, theirs.phone, () => (apply.phone = theirs.phone));
-  settle('address', ours.address, theirs.address, () => (apply.address = theirs.address));
-  const keys = new Set([...Object.keys(ours.metadata), ...Object.keys(theirs.metadata)]);
-  for (const key of [...keys].sort())
-    settle(`metadata.${key}`, ours.metadata[key] ?? null, theirs.metadata[key] ?? null, () => {
-      apply.metadata = { ...apply.metadata, [key]: theirs.metadata[key] ?? null };
-    });
+  const eventId = `match:${ev.data.stripeId}`;
+  const { apply, conflicts } = settleMatch(ours, ev.data.fields, {
+    policy: ev.data.policy,
+    side: 'stripe',
+    eventId,
+    at: ev.at,
+  });
   const linked = linkTo(ctx, ev);
   const asked =
     isEmptyPatch(apply) && conflicts.length === 0
@@ -394,12 +371,56 @@ function linkMatched<C extends InboundContext>(
             patch: apply,
             expected: valuesUnder(ours, apply),
             fields: null,
-            eventIds: [`match:${ev.data.stripeId}`],
+            eventIds: [eventId],
             conflicts,
           },
           ev.at,
         );
   return ev.data.rtwsId === ctx.customerId ? asked : withRestore(asked);
+}
+
+/**
+ * The fields a matched pair settles, each that differs recorded as a conflict with reason
+ * `match`: under `stripe` (RTWS_MATCH_MERGE) the existing twin keeps each value it has, and the
+ * catalogue fills the rest; under `catalogue` the catalogue's values win.
+ */
+export function settleMatch(
+  ours: CanonicalFields,
+  theirs: CanonicalFields,
+  o: { policy: 'stripe' | 'catalogue'; side: 'stripe' | 'salesforce'; eventId: string; at: number },
+): { apply: FieldPatch; conflicts: CatalogueApply['conflicts'] } {
+  const apply: FieldPatch = {};
+  const conflicts: CatalogueApply['conflicts'] = [];
+  const twin = o.side === 'stripe' ? 'Stripe customer' : 'Salesforce record';
+  const settle = (field: string, ov: unknown, tv: unknown, set: () => void) => {
+    if (sameValue(ov, tv)) return;
+    const theirsWin = o.policy === 'stripe' && tv !== null && tv !== '';
+    if (theirsWin) set();
+    conflicts.push({
+      field,
+      postgres: ov ?? null,
+      stripe: tv ?? null,
+      ...(o.side === 'salesforce' ? { target: 'salesforce' as const } : {}),
+      winner: theirsWin ? o.side : 'postgres',
+      reason: theirsWin
+        ? `match: the existing ${twin} keeps its value`
+        : o.policy === 'stripe'
+          ? `match: the ${twin} had no value; the catalogue fills it`
+          : 'match: the catalogue wins (RTWS_MATCH_MERGE=catalogue)',
+      eventId: o.eventId,
+      at: o.at,
+    });
+  };
+  settle('name', ours.name, theirs.name, () => (apply.name = theirs.name));
+  settle('email', ours.email, theirs.email, () => (apply.email = theirs.email));
+  settle('phone', ours.phone, theirs.phone, () => (apply.phone = theirs.phone));
+  settle('address', ours.address, theirs.address, () => (apply.address = theirs.address));
+  const keys = new Set([...Object.keys(ours.metadata), ...Object.keys(theirs.metadata)]);
+  for (const key of [...keys].sort())
+    settle(`metadata.${key}`, ours.metadata[key] ?? null, theirs.metadata[key] ?? null, () => {
+      apply.metadata = { ...apply.metadata, [key]: theirs.metadata[key] ?? null };
+    });
+  return { apply, conflicts };
 }
 
 export function onCatalogueApplied<C extends InboundContext>(ctx: C, ev: CatalogueApplied): C {
