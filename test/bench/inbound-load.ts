@@ -144,7 +144,8 @@ export interface Trace {
 /** Stream sequence numbers, first to last, inclusive. */
 export type SeqRange = readonly [number, number];
 
-async function readRange(
+/** Each message of `stream` from one sequence to another, inclusive. */
+export async function readRange(
   nc: NatsConnection,
   stream: string,
   [from, to]: SeqRange,
@@ -163,7 +164,7 @@ async function readRange(
   await iter.close();
 }
 
-const storedAt = (m: JsMsg) => Number(m.info.timestampNanos) / 1e6;
+export const storedAt = (m: JsMsg) => Number(m.info.timestampNanos) / 1e6;
 
 interface Message {
   type?: string;

@@ -1,10 +1,11 @@
-// `npm run bench [-- capture api stripe-emulator pipeline inbound backfill reconcile scale
-// footprint]`: the capture, API, emulator, end-to-end pipeline, inbound, Stripe import,
-// reconciliation and scale-out (worker processes on a three-node cluster) benchmarks, each
-// figure printed next to a baseline taken in the same run, with the machine and the CPU split;
-// and the footprint of a change in the streams, KV and Postgres, for sizing (docs/scaling.md).
+// `npm run bench [-- capture api stripe-emulator pipeline inbound salesforce-inbound backfill
+// reconcile scale footprint]`: the capture, API, emulator, end-to-end pipeline, inbound (Stripe's
+// and Salesforce's edits), Stripe import, reconciliation and scale-out (worker processes on a
+// three-node cluster) benchmarks, each figure printed next to a baseline taken in the same run,
+// with the machine and the CPU split; and the footprint of a change in the streams, KV and Postgres, for sizing (docs/scaling.md).
 // RTWS_BENCH_SECONDS sets the length of each measured phase (default 6; a warm-up precedes it);
 // RTWS_BENCH_PIPELINE_CUSTOMERS the pipeline's bulk load (default 100,000);
+// RTWS_BENCH_SF_EDITS the Salesforce person edits measured per phase (default 40);
 // RTWS_BENCH_BACKFILL_CUSTOMERS the Stripe customers the import brings in (default 10,000);
 // RTWS_BENCH_RECONCILE_CUSTOMERS the linked customers a reconciliation compares (default 10,000);
 // RTWS_BENCH_SCALE_CUSTOMERS the creates of each scale-out run (default 2,000);
@@ -23,6 +24,7 @@ import { benchCapture, type BenchResult } from './capture.ts';
 import { benchApi } from './api.ts';
 import { benchPipeline } from './pipeline.ts';
 import { benchInbound } from './inbound.ts';
+import { benchSalesforceInbound } from './salesforce-inbound.ts';
 import { benchBackfill } from './backfill.ts';
 import { benchReconcile } from './reconcile.ts';
 import { benchScale } from './scale.ts';
@@ -43,6 +45,7 @@ const BENCHES = [
   'stripe-emulator',
   'pipeline',
   'inbound',
+  'salesforce-inbound',
   'backfill',
   'reconcile',
   'scale',
@@ -155,6 +158,7 @@ function runners(
     'stripe-emulator': () => benchStripeEmulator(),
     pipeline: (timing) => benchPipeline(timing, customers),
     inbound: benchInbound,
+    'salesforce-inbound': benchSalesforceInbound,
     backfill: (timing) => benchBackfill(timing, imported),
     reconcile: () => benchReconcile(reconciled),
     scale: (timing) => benchScale(timing, scaled),
