@@ -13,7 +13,7 @@ import {
 import { SalesforceOutcomes, StripeOutcomes } from './outcomes.ts';
 import { CatalogueRowObserved } from './restore.ts';
 import { SalesforceRecordMissing, SalesforceRecordObserved } from './salesforce-drift.ts';
-import { SalesforceRecordChanged } from './salesforce-inbound.ts';
+import { SalesforceRecordAdopted, SalesforceRecordChanged } from './salesforce-inbound.ts';
 
 function fact<T extends string>(type: T) {
   return Type.Object({
@@ -53,6 +53,7 @@ export const CustomerEventSchema = Type.Union([
   SalesforceRecordObserved,
   SalesforceRecordMissing,
   SalesforceRecordChanged,
+  SalesforceRecordAdopted,
   CatalogueRowObserved,
 ]);
 export type CustomerEvent = Static<typeof CustomerEventSchema>;

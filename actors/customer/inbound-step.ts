@@ -38,7 +38,7 @@ export interface InboundContext {
 
 type ApplyWork = Pick<
   CatalogueApply,
-  'kind' | 'patch' | 'fields' | 'stripeId' | 'origin' | 'versionFloor'
+  'kind' | 'patch' | 'fields' | 'stripeId' | 'salesforceId' | 'origin' | 'versionFloor'
 > & {
   expected?: FieldPatch;
   changedSeconds?: Record<string, number>;

@@ -112,6 +112,8 @@ export const CatalogueApplySchema = Type.Object({
   id: Type.String(),
   kind: Type.Union([Type.Literal('insert'), Type.Literal('update'), Type.Literal('delete')]),
   stripeId: Type.String(),
+  /** For the insert of a Salesforce-born customer: its record, linked in the same transaction. */
+  salesforceId: Type.Optional(Type.String({ minLength: 1 })),
   eventIds: Type.Array(Type.String()),
   patch: FieldPatchSchema,
   /**

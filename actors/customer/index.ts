@@ -67,6 +67,6 @@ export {
   SalesforceRecordObserved,
   type RemoteDeletePolicy,
 } from './salesforce-drift.ts';
-export { SalesforceRecordChanged } from './salesforce-inbound.ts';
+export { SalesforceRecordAdopted, SalesforceRecordChanged } from './salesforce-inbound.ts';
 export { forgetTargetAccount, type PersistedCustomer } from './rebind.ts';
 export { CatalogueRowObserved, RESTORE_ORIGIN } from './restore.ts';

@@ -20,7 +20,11 @@ import { DEFAULT_POLICIES, type Policies, type TargetEnv } from './plan.ts';
 import { targetRegion } from './region.ts';
 import { isBehindFact, onBehindFact, onRowObserved } from './restore.ts';
 import { onSalesforceHeld, onSalesforceMissing } from './salesforce-drift.ts';
-import { onSalesforceChanged, rememberSalesforceWrite } from './salesforce-inbound.ts';
+import {
+  onSalesforceAdopted,
+  onSalesforceChanged,
+  rememberSalesforceWrite,
+} from './salesforce-inbound.ts';
 import { onDesiredChanged, onRetryRequested } from './target-step.ts';
 import { TARGET_NAMES, TARGETS, type TargetName } from './targets.ts';
 
@@ -219,11 +223,12 @@ export function createCustomerMachine(
         if (event.type === 'CatalogueRowObserved') return onRowObserved(context, event);
         return {};
       }),
-      applySalesforceChange: assign(({ context, event }) =>
-        event.type === 'SalesforceRecordChanged'
-          ? onSalesforceChanged(context, event, options.owners)
-          : {},
-      ),
+      applySalesforceChange: assign(({ context, event }) => {
+        if (event.type === 'SalesforceRecordChanged')
+          return onSalesforceChanged(context, event, options.owners);
+        if (event.type === 'SalesforceRecordAdopted') return onSalesforceAdopted(context, event);
+        return {};
+      }),
       applySalesforceDrift: assign(({ context, event }) => {
         if (event.type === 'SalesforceRecordObserved')
           return withTarget(
@@ -279,6 +284,7 @@ export function createCustomerMachine(
       StripeCustomerMatched: inboundHandler,
       CatalogueApplied: appliedHandler,
       SalesforceRecordChanged: salesforceChange,
+      SalesforceRecordAdopted: salesforceChange,
       SalesforceRecordObserved: salesforceDrift,
       SalesforceRecordMissing: salesforceDrift,
       CatalogueRowObserved: { actions: ['applyRestore'] },

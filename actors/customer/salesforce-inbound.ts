@@ -22,7 +22,13 @@ import {
 import type { TargetState } from './context.ts';
 import { changedSecond } from './desired.ts';
 import type { InboundState } from './inbound.ts';
-import { askWrite, effectiveDesired, remember, type InboundContext } from './inbound-step.ts';
+import {
+  askWrite,
+  effectiveDesired,
+  remember,
+  settleMatch,
+  type InboundContext,
+} from './inbound-step.ts';
 import { At, FieldPatchSchema, recordedEvent } from './schemas.ts';
 
 export const SalesforceRecordChanged = recordedEvent('SalesforceRecordChanged', {
@@ -142,4 +148,118 @@ export function rememberSalesforceWrite<C extends SalesforceInboundContext>(c: C
       salesforceWrites: [...writes, known].slice(-SALESFORCE_WRITES_CAP),
     },
   };
+}
+
+/**
+ * A record created in Salesforce without our external id, imported (RTWS_SALESFORCE_IMPORT_NEW):
+ * `born`, it becomes a new customer under an id derived from its record id; otherwise it was
+ * matched by email with this customer, which no Salesforce record is linked to. Either way the
+ * reader has recorded the decision, so the record is imported once however often it is read.
+ */
+export const SalesforceRecordAdopted = recordedEvent('SalesforceRecordAdopted', {
+  recordId: Type.String({ minLength: 1 }),
+  /** Its values of the fields that flow from Salesforce. */
+  fields: FieldPatchSchema,
+  /** Its values of `to_salesforce` fields: known as held there, never taken. */
+  putBack: Type.Optional(FieldPatchSchema),
+  modifiedAt: At,
+  born: Type.Boolean(),
+  /** For a match: which values the pair keeps where they differ (RTWS_MATCH_MERGE). */
+  policy: Type.Union([Type.Literal('stripe'), Type.Literal('catalogue')]),
+});
+export type SalesforceRecordAdopted = Static<typeof SalesforceRecordAdopted>;
+
+/** What a record of nothing holds: a Salesforce-born customer starts from it. */
+const NOTHING: CanonicalFields = {
+  name: '',
+  email: null,
+  phone: null,
+  address: null,
+  metadata: {},
+};
+
+export function onSalesforceAdopted<C extends SalesforceInboundContext>(
+  ctx: C,
+  ev: SalesforceRecordAdopted,
+): C {
+  const { recordId, fields, putBack, born } = ev.data;
+  const eventId = `salesforce:import:${recordId}`;
+  if (ctx.inbound.seen.includes(eventId)) return ctx;
+  const t = ctx.targets.salesforce;
+  // Linked already (to this record, by an earlier adoption, or to another), a create of ours
+  // under way (its upsert by our id lands on this record once the reader has marked it), or off.
+  if (t.status === 'off' || t.externalId !== null || t.pending !== null) return ctx;
+  const c = remember(ctx, [eventId]);
+  if (born) return bornInSalesforce(c, ev, eventId);
+  const desired = effectiveDesired(c);
+  if (desired === null || desired.deleted) return c;
+  const theirs = applyPatch(desired.fields, fields);
+  const held = putBack ? applyPatch(theirs, putBack) : theirs;
+  const linked: C = {
+    ...c,
+    targets: {
+      ...c.targets,
+      salesforce: { ...t, status: 'synced', externalId: recordId, known: held },
+    },
+  };
+  const { apply, conflicts } = settleMatch(desired.fields, theirs, {
+    policy: ev.data.policy,
+    side: 'salesforce',
+    eventId,
+    at: ev.at,
+  });
+  if (isEmptyPatch(apply) && conflicts.length === 0) return linked;
+  return askWrite(
+    linked,
+    {
+      kind: 'update',
+      stripeId: '',
+      origin: 'salesforce',
+      patch: apply,
+      expected: valuesUnder(desired.fields, apply),
+      fields: null,
+      eventIds: [eventId],
+      conflicts,
+    },
+    ev.at,
+  );
+}
+
+/** Inserted once, linked to its record in the same transaction; then it reaches Stripe. */
+function bornInSalesforce<C extends SalesforceInboundContext>(
+  c: C,
+  ev: SalesforceRecordAdopted,
+  eventId: string,
+): C {
+  if (c.desired !== null || c.inbound.applies.length > 0) return c;
+  const { recordId, fields, putBack } = ev.data;
+  const values = applyPatch(NOTHING, fields);
+  const inserted = { ...values, name: values.name || values.email || recordId };
+  const t = c.targets.salesforce;
+  const linked: C = {
+    ...c,
+    targets: {
+      ...c.targets,
+      salesforce: {
+        ...t,
+        status: 'synced',
+        externalId: recordId,
+        known: putBack ? applyPatch(values, putBack) : values,
+      },
+    },
+  };
+  return askWrite(
+    linked,
+    {
+      kind: 'insert',
+      stripeId: '',
+      salesforceId: recordId,
+      origin: 'salesforce',
+      patch: {},
+      fields: inserted,
+      eventIds: [eventId],
+      conflicts: [],
+    },
+    ev.at,
+  );
 }

@@ -54,7 +54,7 @@ export async function applyFromStripe(
     let kept: FieldPatch = {};
     switch (a.kind) {
       case 'insert':
-        if (a.fields) await insertBornOnStripe(tx, customerId, a.stripeId, a.fields);
+        if (a.fields) await insertBorn(tx, customerId, a, a.fields);
         break;
       case 'update':
         kept = await update(tx, customerId, a);
@@ -93,13 +93,13 @@ async function versionOf(tx: Tx, customerId: string): Promise<number | null> {
 }
 
 /**
- * Inserted once under the id derived from its Stripe id (or, for a restore's repair, its own), and
- * linked in the same transaction.
+ * Inserted once under the id derived from its Stripe id or Salesforce record id (or, for a
+ * restore's repair, its own), and linked to it in the same transaction.
  */
-async function insertBornOnStripe(
+async function insertBorn(
   tx: Tx,
   customerId: string,
-  stripeId: string,
+  a: Pick<CatalogueApply, 'stripeId' | 'salesforceId'>,
   f: CanonicalFields,
 ): Promise<void> {
   const inserted = await tx`
@@ -107,10 +107,15 @@ async function insertBornOnStripe(
     VALUES (${customerId}, ${f.name}, ${f.email}, ${f.phone},
             ${f.address === null ? null : tx.json(f.address)}, ${tx.json(f.metadata)})
     ON CONFLICT (id) DO NOTHING RETURNING id`;
-  if (inserted.length === 0 || stripeId === '') return;
-  await tx`
-    INSERT INTO customer_links (customer_id, target, external_id)
-    VALUES (${customerId}, 'stripe', ${stripeId}) ON CONFLICT DO NOTHING`;
+  if (inserted.length === 0) return;
+  const links = [
+    ...(a.stripeId !== '' ? [['stripe', a.stripeId]] : []),
+    ...(a.salesforceId ? [['salesforce', a.salesforceId]] : []),
+  ];
+  for (const [target, externalId] of links)
+    await tx`
+      INSERT INTO customer_links (customer_id, target, external_id)
+      VALUES (${customerId}, ${target!}, ${externalId!}) ON CONFLICT DO NOTHING`;
 }
 
 /**
@@ -154,7 +159,7 @@ async function update(tx: Tx, customerId: string, a: CatalogueApply): Promise<Fi
                              stripe_event_id, detected_at, postgres_changed_at, stripe_changed_at,
                              target, target_value)
       VALUES (${customerId}, ${field}, ${tx.json(fieldValue(current, field) as never)},
-              ${tx.json(side === 'stripe' ? theirs : (null))},
+              ${tx.json(side === 'stripe' ? theirs : null)},
               ${stripeLater.has(field) ? side : 'postgres'},
               ${`changed again in Postgres while the change from ${them} was being applied; the later change wins: ${times}`},
               ${a.eventIds[a.eventIds.length - 1] ?? ''}, now(),
