@@ -307,6 +307,11 @@ export const CONFIG_SCHEMA = Type.Object({
       shownDefault: '`30`',
       doc: 'How often, in seconds, the worker holding partition 0 reads the records changed in Salesforce since its watermark (SOQL on `SystemModstamp`, and `getDeleted`) while polling is the active reader (no change events: see `RTWS_SALESFORCE_CDC`): two API calls a read on an idle org, 5,760 a day at the default. Edits made there are merged into Postgres (origin `salesforce`) and reach Stripe. `0` reads nothing: Salesforce is then only a target, and a reconciliation puts back what was edited there.',
     }),
+    importNew: variable(Type.Boolean(), {
+      name: 'RTWS_SALESFORCE_IMPORT_NEW',
+      default: 'false',
+      doc: "Whether the reader of Salesforce's changes imports records created there without rtws's external id (each once, however often it is read): matched by email with the one catalogue customer that has no Salesforce record (`RTWS_MATCH_BY`, settled by `RTWS_MATCH_MERGE`), or else inserted into the catalogue (origin `salesforce`); the record then gets the external id, and the customer reaches Stripe. Off, such records are left alone. Records created before it was switched on are imported when next changed.",
+    }),
     sweepS: variable(Int(1, 86_400), {
       name: 'RTWS_SALESFORCE_SWEEP_S',
       default: '600',
@@ -316,7 +321,7 @@ export const CONFIG_SCHEMA = Type.Object({
     changeEvents: variable(Type.Boolean(), {
       name: 'RTWS_SALESFORCE_CDC',
       default: 'true',
-      doc: "Whether the reader of Salesforce's changes also subscribes to the object's Change Data Capture channel (`/data/AccountChangeEvent`) through the Streaming API: each change event makes a read at once, so an edit arrives in about a second instead of at the next `RTWS_SALESFORCE_POLL_S`, and the interval read slows to `RTWS_SALESFORCE_SWEEP_S`. Without CDC for the object (or once its daily event allocation is spent, or the subscription fails) the reads every `RTWS_SALESFORCE_POLL_S` go on alone, and the subscription is tried again at each. `/readyz` says which reader is active, and why.",
+      doc: "Whether the reader of Salesforce's changes also subscribes to the object's Change Data Capture channel (`/data/AccountChangeEvent`) through the Streaming API: each change event makes a read at once, so an edit arrives in about a second instead of at the next `RTWS_SALESFORCE_POLL_S`, and the interval read slows to `RTWS_SALESFORCE_SWEEP_S`. Without CDC for the object (or once its daily event allocation is spent, or the subscription fails) the reads every `RTWS_SALESFORCE_POLL_S` go on alone, and the subscription is tried again every 5 minutes. `/readyz` says which reader is active, and why.",
     }),
     pollOverlapS: variable(Int(0, 3_600), {
       name: 'RTWS_SALESFORCE_POLL_OVERLAP_S',

@@ -2,11 +2,12 @@
 // our external id and whose `SystemModstamp` is at or after a time (one SOQL query, in pages of up
 // to 2,000: one API call a page), and the records deleted in a window (`getDeleted`, one call).
 // Each record comes back with the fields that flow from Salesforce, those that only flow to it,
-// who changed it last and when, so that the customer's actor can tell our echo from an edit.
+// who changed it last and when, so that the customer's actor can tell our echo from an edit. The
+// records without our external id (created in Salesforce) are read the same way, to import.
 import type { Connection } from 'jsforce';
 import type { CanonicalFields } from '../../core/canonical.ts';
 import { patchOfFields, type FieldPatch } from '../../core/policy/push.ts';
-import { inboundSources, outboundSources } from './mapper.ts';
+import { fieldsOfRecord, inboundSources, outboundSources } from './mapper.ts';
 import {
   MalformedReadBackRecord,
   readRecord,
@@ -39,26 +40,70 @@ export function soqlDateTime(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
-export function changesSoql(target: SalesforceTarget, sinceMs: number): string {
+/** Records with our external id (ours), or without it (born in Salesforce), changed since. */
+export function changesSoql(target: SalesforceTarget, sinceMs: number, born = false): string {
   const fields = selectedFields(target);
-  return `SELECT ${fields.join(', ')} FROM ${target.object} WHERE ${target.externalIdField} != null AND SystemModstamp >= ${soqlDateTime(sinceMs)} ORDER BY SystemModstamp, Id`;
+  const ours = `${target.externalIdField} ${born ? '=' : '!='} null`;
+  return `SELECT ${fields.join(', ')} FROM ${target.object} WHERE ${ours} AND SystemModstamp >= ${soqlDateTime(sinceMs)} ORDER BY SystemModstamp, Id`;
 }
 
 /** The records changed since `sinceMs`, page by page, oldest change first. */
-export async function* readChangesSince(
+export function readChangesSince(
   conn: Connection,
   target: SalesforceTarget,
   sinceMs: number,
 ): AsyncGenerator<ChangedRecord[], void, undefined> {
+  return pages(conn, changesSoql(target, sinceMs), (row) => changedRecord(target, row));
+}
+
+/** A record created in Salesforce without our external id. */
+export interface BornRecord {
+  readonly salesforceId: string;
+  /** Its values of the fields that flow from Salesforce (`both`, `from_salesforce`). */
+  readonly fields: FieldPatch;
+  /** Its values of the fields that only flow to Salesforce. */
+  readonly putBack: FieldPatch;
+  /** Its mapped email, to match it by. */
+  readonly email: string | null;
+  readonly modifiedAt: number;
+}
+
+/** The records without our external id changed since `sinceMs`, page by page. */
+export function readBornSince(
+  conn: Connection,
+  target: SalesforceTarget,
+  sinceMs: number,
+): AsyncGenerator<BornRecord[], void, undefined> {
+  return pages(conn, changesSoql(target, sinceMs, true), (row) => bornRecord(target, row));
+}
+
+async function* pages<T>(
+  conn: Connection,
+  soql: string,
+  read: (row: Record<string, unknown>) => T | undefined,
+): AsyncGenerator<T[], void, undefined> {
   const headers = { 'Sforce-Query-Options': 'batchSize=2000' };
-  let result = await conn.query<Record<string, unknown>>(changesSoql(target, sinceMs), {
-    headers,
-  });
+  let result = await conn.query<Record<string, unknown>>(soql, { headers });
   for (;;) {
-    yield result.records.flatMap((row) => changedRecord(target, row) ?? []);
+    yield result.records.flatMap((row) => read(row) ?? []);
     if (result.done || !result.nextRecordsUrl) return;
     result = await conn.queryMore(result.nextRecordsUrl);
   }
+}
+
+function bornRecord(
+  target: SalesforceTarget,
+  row: Record<string, unknown>,
+): BornRecord | undefined {
+  const { Id, SystemModstamp } = row;
+  if (typeof Id !== 'string' || typeof SystemModstamp !== 'string') return undefined;
+  const values = fieldsOfRecord(fieldMapOf(target), row);
+  return {
+    salesforceId: Id,
+    ...flowingPatches(target, values),
+    email: values.email,
+    modifiedAt: modstampMs(SystemModstamp),
+  };
 }
 
 /** The records deleted in `[startMs, endMs)`; Salesforce counts whole minutes and keeps 15 days. */

@@ -109,11 +109,18 @@ test('a customer reaches a Contact through the map, and follows its changes', as
   assert.is(renamed?.MailingCountry, null);
 
   // The note flows only from Salesforce: a catalogue change to it is never sent.
-  const calls = w.sf.apiCalls();
+  // Reads of Salesforce's changes go on meanwhile: only writes count here.
+  const writes = () =>
+    Object.entries(w.sf.stats().callsByEndpoint)
+      .filter(([endpoint]) =>
+        /^(sobject|collections)\.(create|update|upsert|delete)$/.test(endpoint),
+      )
+      .reduce((n, [, calls]) => n + calls, 0);
+  const calls = writes();
   await w.api.patch(id, { metadata: { notes: 'changed in the catalogue', plan: 'gold' } });
   const after = await syncedAt(w, id, 4);
   assert.equal(after.targets?.salesforce?.pending, [], 'nothing left to push');
-  assert.is(w.sf.apiCalls(), calls, 'no call was made');
+  assert.is(writes(), calls, 'nothing was written');
   assert.is(contactOf(w, id)?.Description, null);
   assert.is(w.sf.records('Contact').length, 1, 'one Contact, updated in place');
 });

@@ -3,6 +3,7 @@
 import type Stripe from 'stripe';
 import type {
   CatalogueRowObserved,
+  SalesforceRecordAdopted,
   SalesforceRecordChanged,
   SalesforceRecordMissing,
   SalesforceRecordObserved,
@@ -43,7 +44,8 @@ export async function publishTo(
     | StripeCustomerObserved
     | SalesforceRecordObserved
     | SalesforceRecordChanged
-    | SalesforceRecordMissing,
+    | SalesforceRecordMissing
+    | SalesforceRecordAdopted,
   msgId: string,
 ): Promise<void> {
   const message = encodeRecordedEvent(customerId, event, o.binding?.());

@@ -9,10 +9,12 @@
 // events also say who made each change (`changeOrigin`): the echo rule's "made by rtws".
 // One worker reads: the one holding partition 0, so a cluster pays the calls once. The
 // watermark is kept per bound org in Postgres, so a restart or another worker resumes from it.
+import type { Connection, SaveResult } from 'jsforce';
 import { StreamingExtension } from 'jsforce/lib/api/streaming.js';
 import type { Logger } from '../../../core/ports.ts';
 import type { Names } from '../../../core/subjects.ts';
 import type {
+  SalesforceRecordAdopted,
   SalesforceRecordChanged,
   SalesforceRecordMissing,
 } from '../../../actors/customer/index.ts';
@@ -22,15 +24,23 @@ import { advanceWatermark, readWatermark } from '../../../adapters/postgres/catc
 import { archiveLink, customerForExternalId } from '../../../adapters/postgres/links.ts';
 import {
   deletedBetween,
+  readBornSince,
   readChangesSince,
+  type BornRecord,
   type ChangedRecord,
 } from '../../../adapters/salesforce/changes.ts';
+import {
+  decideImport,
+  markImportDuplicate,
+  SALESFORCE_IMPORT_REASONS,
+} from '../../../adapters/postgres/salesforce-imports.ts';
 import { fieldsOfRecord, valuesOfFields } from '../../../adapters/salesforce/mapper.ts';
 import { fieldMapOf } from '../../../adapters/salesforce/target.ts';
 import { catalogueRows } from '../../../adapters/postgres/reconciliations.ts';
 import type { CanonicalFields } from '../../../core/canonical.ts';
 import { holdsPatch } from '../../../core/policy/push.ts';
 import { integrationUserId } from '../../../adapters/salesforce/read-back.ts';
+import { classifySalesforceError } from '../../../adapters/salesforce/classify.ts';
 import { SALESFORCE_CALL_CLIENT } from '../../../adapters/salesforce/client.ts';
 import { publishTo } from '../backfill/import-handover.ts';
 import type { SalesforceReadDeps } from '../backfill/reconcile-salesforce.ts';
@@ -57,6 +67,14 @@ export interface SalesforceChangesOptions {
    * makes a read at once, so an edit arrives within about a second rather than an interval.
    */
   readonly changeEvents?: boolean;
+  /**
+   * Import records created in Salesforce without our external id (RTWS_SALESFORCE_IMPORT_NEW),
+   * matched by email (`matchBy`) and settled by `merge` (RTWS_MATCH_BY, RTWS_MATCH_MERGE).
+   */
+  readonly importNew?: {
+    readonly matchBy: 'email' | 'none';
+    readonly merge: 'stripe' | 'catalogue';
+  };
   /** How long a read waits after a change event for more of them (default 250 ms). */
   readonly settleMs?: number;
   readonly now?: () => number;
@@ -66,6 +84,8 @@ export interface SalesforceReadReport {
   readonly since: number;
   readonly changed: number;
   readonly deleted: number;
+  /** Records created in Salesforce imported by this read. */
+  readonly imported: number;
 }
 
 /** Which reader is active in this process, and why: /readyz's details. */
@@ -195,6 +215,18 @@ export function changeEventChannel(object: string): string {
   return `/data/${object.endsWith('__c') ? `${object.slice(0, -3)}__` : object}ChangeEvent`;
 }
 
+/**
+ * How long reads go on by polling after change events failed before the subscription is tried
+ * again: an org without CDC, or with its delivery allocation spent, is not asked at every read.
+ */
+const RESUBSCRIBE_AFTER_MS = 5 * 60_000;
+
+/** How soon a read that had to wait is tried again, at most. */
+const WAITED_RETRY_S = 5;
+
+/** Failures of a call that a later read tries again. */
+const AGAIN = new Set(['transient', 'rate_limited', 'uncertain', 'no_response']);
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** `getDeleted` counts whole minutes, and its window must span at least one. */
 const MINUTE_MS = 60_000;
@@ -211,6 +243,7 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
 
   let again = false;
   let kickTimer: NodeJS.Timeout | undefined;
+  let minuteTimer: NodeJS.Timeout | undefined;
   let stream: FayeClient | undefined;
   let streamState: 'off' | 'subscribing' | 'on' | 'failed' = 'off';
   /** Why change events are not what reads follow, when they are not. */
@@ -219,6 +252,10 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
   let lastError: string | undefined;
 
   let warnedUnavailable = false;
+  /** Not before then is a failed subscription tried again. */
+  let subscribeAgainAt = 0;
+  /** The last interval read had to wait: it is tried again soon, not after a sweep. */
+  let waited = false;
   let gapSaid = false;
 
   // A change event during a read (whatever started it) makes one more read after it.
@@ -278,10 +315,11 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
   /**
    * Subscribes with replay -1 (new events only): what happened before is the read's, from its
    * watermark. A subscription that fails (an org without CDC for the object, an allocation spent,
-   * a session lost) leaves the interval reads, and is tried again on the next one.
+   * a session lost) leaves the interval reads, and is tried again at the first read 5 minutes on.
    */
   async function subscribe(): Promise<void> {
     if (!o.changeEvents || streamState === 'on' || streamState === 'subscribing') return;
+    if (now() < subscribeAgainAt) return;
     await closeStream();
     streamState = 'subscribing';
     const channel = changeEventChannel(o.salesforce.target.object);
@@ -290,6 +328,7 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
       const failed = (message: { error?: string } | undefined) => {
         if (streamState !== 'on') return;
         streamState = 'failed';
+        subscribeAgainAt = now() + RESUBSCRIBE_AFTER_MS;
         streamWhy = `change events stopped: ${message?.error ?? 'the session ended'}`;
         log.warn(
           { channel, poll_s: o.pollS, err: message?.error ?? '' },
@@ -312,11 +351,24 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
       warnedUnavailable = false;
       log.info({ channel, sweep_s: intervalS() }, 'reading Salesforce on its change events');
       reschedule();
+      // Events tell only of what happens from now: what happened since the last read is read now,
+      // and the deletions of this minute, which getDeleted lists once it is over, just after it.
+      kick();
+      if (minuteTimer) clearTimeout(minuteTimer);
+      minuteTimer = setTimeout(
+        () => {
+          minuteTimer = undefined;
+          kick();
+        },
+        MINUTE_MS - (now() % MINUTE_MS) + 2_000,
+      );
+      minuteTimer.unref?.();
     } catch (err) {
       await closeStream();
       streamState = 'failed';
+      subscribeAgainAt = now() + RESUBSCRIBE_AFTER_MS;
       streamWhy = `change events are unavailable: ${String(err)}`;
-      // Tried again at every interval: said once until it works.
+      // Tried again every 5 minutes: said once until it works.
       if (!warnedUnavailable)
         log.warn(
           { err: String(err), channel, poll_s: o.pollS },
@@ -374,6 +426,10 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
         changed++;
       }
     }
+    let imported = 0;
+    if (o.importNew)
+      for await (const page of readBornSince(conn, o.salesforce.target, since))
+        for (const r of page) if (await adopt(conn, org, r)) imported++;
     const end = Math.floor(startedAt / MINUTE_MS) * MINUTE_MS;
     const kept = end - DELETED_KEPT_MS + MINUTE_MS;
     let start = Math.min(Math.floor(since / MINUTE_MS) * MINUTE_MS, end - MINUTE_MS);
@@ -393,9 +449,89 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
       if (await tellDeleted(d.salesforceId)) deleted++;
     // Deletions are read up to the last whole minute: the next read starts no later than that.
     await advanceWatermark(o.sql, source, Math.floor(Math.min(startedAt, end) / 1000));
-    const report = { since: Math.floor(since / 1000), changed, deleted: deletedAtOnce + deleted };
-    if (changed > 0 || deleted > 0) log.debug(report, 'read changes from Salesforce');
+    const report = {
+      since: Math.floor(since / 1000),
+      changed,
+      deleted: deletedAtOnce + deleted,
+      imported,
+    };
+    if (changed > 0 || report.deleted > 0 || imported > 0)
+      log.debug(report, 'read changes from Salesforce');
     return report;
+  }
+
+  /**
+   * A record created in Salesforce without our external id, imported once: its decision is
+   * recorded first (a match claims the customer's link with it), then handed to the customer's
+   * actor, and only then is the record given our id, which takes it out of this query. A crash
+   * between the steps repeats them under the same decision and message id. False when nothing
+   * was imported.
+   */
+  async function adopt(conn: Connection, org: string, r: BornRecord): Promise<boolean> {
+    const importNew = o.importNew!;
+    const record = r.salesforceId;
+    const d = await decideImport(o.sql, {
+      recordId: record,
+      org,
+      email: r.email,
+      matchBy: importNew.matchBy,
+    });
+    if (d.customerId === null) {
+      if (d.decidedNow)
+        log.warn(
+          { record, decision: d.decision, reason: SALESFORCE_IMPORT_REASONS[d.decision] },
+          'a record created in Salesforce is not imported',
+        );
+      return false;
+    }
+    const adopted: SalesforceRecordAdopted = {
+      type: 'SalesforceRecordAdopted',
+      data: {
+        recordId: record,
+        fields: r.fields,
+        ...(Object.keys(r.putBack).length > 0 ? { putBack: r.putBack } : {}),
+        modifiedAt: r.modifiedAt,
+        born: d.decision === 'insert',
+        policy: importNew.merge,
+      },
+      at: 0,
+    };
+    await publish(d.customerId, adopted, `salesforce:import:${record}`);
+    const { object, externalIdField } = o.salesforce.target;
+    // Refused for good (the field is not updateable, say): left, and said; a transient failure
+    // fails the read, whose watermark then stays, so the record is read again.
+    const refused = await conn
+      .sobject(object)
+      .update({ Id: record, [externalIdField]: d.customerId })
+      .then(
+        (result: SaveResult) =>
+          result.success ? undefined : result.errors.map((e) => e.errorCode).join(', '),
+        (err: unknown) => {
+          if (AGAIN.has(classifySalesforceError(err).failure)) throw err;
+          return String((err as { errorCode?: unknown }).errorCode ?? err);
+        },
+      );
+    if (refused?.includes('DUPLICATE_VALUE')) await markImportDuplicate(o.sql, record);
+    if (refused !== undefined) {
+      log.warn(
+        {
+          record,
+          customer_id: d.customerId,
+          err: refused,
+          reason: refused.includes('DUPLICATE_VALUE')
+            ? SALESFORCE_IMPORT_REASONS.duplicate
+            : `Salesforce refused to set ${externalIdField}`,
+        },
+        'a record created in Salesforce is not imported',
+      );
+      return false;
+    }
+    if (d.decidedNow)
+      log.info(
+        { record, customer_id: d.customerId, decision: d.decision },
+        'imported a record created in Salesforce',
+      );
+    return true;
   }
 
   /**
@@ -418,7 +554,7 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
 
   const publish = (
     customerId: string,
-    event: SalesforceRecordChanged | SalesforceRecordMissing,
+    event: SalesforceRecordChanged | SalesforceRecordMissing | SalesforceRecordAdopted,
     msgId: string,
   ) => publishTo(o, customerId, event, msgId);
 
@@ -428,14 +564,20 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
   /** The first read at once (it sets a first deployment's watermark), then every interval. */
   function schedule(first = false): void {
     if (!reading || o.pollS <= 0) return;
-    // Backs off while reads fail (up to ten intervals), and says so once per outage.
-    const delayS = first ? 0 : intervalS() * Math.min(2 ** failures, 10);
+    // Backs off while reads fail (up to ten intervals), and says so once per outage. A read that
+    // had to wait (the org not verified yet, the daily share spent) is tried again soon.
+    const delayS = first
+      ? 0
+      : waited
+        ? Math.min(intervalS(), WAITED_RETRY_S)
+        : intervalS() * Math.min(2 ** failures, 10);
     timer = setTimeout(() => {
       timer = undefined;
       void run()
-        .then(() => {
+        .then((report) => {
           if (failures > 0) log.info({ failures }, 'reading Salesforce works again');
           failures = 0;
+          waited = report === undefined;
         })
         .catch((err: unknown) => {
           if (failures === 0)
@@ -462,7 +604,8 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
     reading = false;
     if (timer) clearTimeout(timer);
     if (kickTimer) clearTimeout(kickTimer);
-    timer = kickTimer = undefined;
+    if (minuteTimer) clearTimeout(minuteTimer);
+    timer = kickTimer = minuteTimer = undefined;
     await closeStream();
     streamState = 'off';
     await running?.catch(() => undefined);

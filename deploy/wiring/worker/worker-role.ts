@@ -103,6 +103,9 @@ export async function startWorkerRole(config: Config, d: WorkerRoleDeps): Promis
           sweepS: config.salesforce.sweepS,
           overlapS: config.salesforce.pollOverlapS,
           changeEvents: config.salesforce.changeEvents,
+          ...(config.salesforce.importNew
+            ? { importNew: { matchBy: config.match.by, merge: config.match.merge } }
+            : {}),
         })
       : undefined;
   const worker = await startCustomerWorker(
