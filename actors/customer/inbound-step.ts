@@ -38,7 +38,14 @@ export interface InboundContext {
 
 type ApplyWork = Pick<
   CatalogueApply,
-  'kind' | 'patch' | 'fields' | 'stripeId' | 'salesforceId' | 'origin' | 'versionFloor'
+  | 'kind'
+  | 'patch'
+  | 'fields'
+  | 'stripeId'
+  | 'salesforceId'
+  | 'origin'
+  | 'versionFloor'
+  | 'elsewhere'
 > & {
   expected?: FieldPatch;
   changedSeconds?: Record<string, number>;
@@ -560,7 +567,7 @@ function merge<C extends InboundContext>(
   const eventId = eventIds[eventIds.length - 1] ?? '';
   // Drift: a difference found by a reconciliation, with no Stripe event behind it.
   const drift = eventIds.some((id) => id.startsWith(RECONCILE_EVENT_PREFIX));
-  const conflicts = result.conflicts.map((x) => ({
+  const conflicts = withSides(c, result.conflicts, 'stripe').map((x) => ({
     ...x,
     reason: drift ? `drift: ${x.reason}` : x.reason,
     eventId,
@@ -574,6 +581,7 @@ function merge<C extends InboundContext>(
       patch: result.apply,
       expected: valuesUnder(ours, result.apply),
       changedSeconds: changedSeconds(result.apply, dating),
+      elsewhere: heldElsewhere(c, 'stripe', result.apply),
       fields: null,
       eventIds,
       conflicts,
@@ -659,6 +667,38 @@ export function askWrite<C extends InboundContext>(c: C, work: ApplyWork, at: nu
       conflicts: [...c.inbound.conflicts, ...work.conflicts].slice(-CONFLICTS_CAP),
     },
   };
+}
+
+/**
+ * Each conflict with every side's value of its field: Postgres's, the changed side's, and what
+ * each other linked target is known to hold, so that one record shows all of them.
+ */
+export function withSides<X extends { field: string; postgres: unknown; stripe: unknown }>(
+  c: InboundContext,
+  conflicts: readonly X[],
+  side: 'stripe' | 'salesforce',
+): (X & { sides: Record<string, unknown> })[] {
+  return conflicts.map((x) => {
+    const sides: Record<string, unknown> = { postgres: x.postgres ?? null };
+    for (const [name, t] of Object.entries<TargetState>(c.targets))
+      if (name !== side && t.status !== 'off' && t.known !== null)
+        sides[name] = fieldValue(t.known, x.field);
+    sides[side] = x.stripe ?? null;
+    return { ...x, sides };
+  });
+}
+
+/** What each linked target but `side` is known to hold of the fields a patch sets. */
+export function heldElsewhere(
+  c: InboundContext,
+  side: 'stripe' | 'salesforce',
+  patch: FieldPatch,
+): Record<string, FieldPatch> {
+  const out: Record<string, FieldPatch> = {};
+  for (const [name, t] of Object.entries<TargetState>(c.targets))
+    if (name !== side && t.status !== 'off' && t.known !== null)
+      out[name] = valuesUnder(t.known, patch);
+  return out;
 }
 
 /** Records event ids as decided on: a redelivery is then dropped. */

@@ -93,6 +93,11 @@ export const ConflictSchema = Type.Object({
   /** When each side changed the field, in unix seconds (absent on older records). */
   postgresSecond: Type.Optional(Type.Integer()),
   stripeSecond: Type.Optional(Type.Integer()),
+  /**
+   * Every side's value of the field when the merge decided: `postgres`, and each target linked
+   * (`stripe`, `salesforce`), the one that changed included. Absent on older records.
+   */
+  sides: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   /** The Stripe event (or the Salesforce change) that met the Postgres change. */
   eventId: Type.String(),
   at: At,
@@ -112,6 +117,11 @@ export const CatalogueApplySchema = Type.Object({
   id: Type.String(),
   kind: Type.Union([Type.Literal('insert'), Type.Literal('update'), Type.Literal('delete')]),
   stripeId: Type.String(),
+  /**
+   * For an update: what each other linked target was known to hold of the patched fields, so a
+   * conflict Postgres finds when it carries the write out shows every side's value too.
+   */
+  elsewhere: Type.Optional(Type.Record(Type.String(), FieldPatchSchema)),
   /** For the insert of a Salesforce-born customer: its record, linked in the same transaction. */
   salesforceId: Type.Optional(Type.String({ minLength: 1 })),
   eventIds: Type.Array(Type.String()),

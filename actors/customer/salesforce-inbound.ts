@@ -9,13 +9,14 @@
 // echo, and is dropped. Write v1 then v2, and v1's echo is still ours. Any other change is a
 // person's edit and flows, even one made as the integration user through another tool.
 import { Type, type Static } from '@sinclair/typebox';
-import { sameValue, type CanonicalFields } from '../../core/canonical.ts';
-import { mergeFields, type FieldOwners } from '../../core/policy/merge.ts';
+import { fieldValue, sameValue, type CanonicalFields } from '../../core/canonical.ts';
+import { iso, mergeFields, ownerOf, type FieldOwners } from '../../core/policy/merge.ts';
 import {
   applyPatch,
   holdsPatch,
   isEmptyPatch,
   patchFieldNames,
+  patchOfFields,
   valuesUnder,
   type FieldPatch,
 } from '../../core/policy/push.ts';
@@ -26,7 +27,9 @@ import {
   askWrite,
   effectiveDesired,
   remember,
+  heldElsewhere,
   settleMatch,
+  withSides,
   type InboundContext,
 } from './inbound-step.ts';
 import { At, FieldPatchSchema, recordedEvent } from './schemas.ts';
@@ -47,6 +50,12 @@ export const SalesforceRecordChanged = recordedEvent('SalesforceRecordChanged', 
   modifiedAt: At,
   /** Made by rtws: its integration user (a read), or its client in `changeOrigin` (an event). */
   byUs: Type.Boolean(),
+  /**
+   * For a change a change event told (a read shows what the record holds now): the synced fields
+   * of it that a later write of ours changed again, as that write's own event said. Where that
+   * write set what Postgres still holds, it holds: the change lost to it, and is recorded.
+   */
+  overwritten: Type.Optional(Type.Array(Type.String())),
 });
 export type SalesforceRecordChanged = Static<typeof SalesforceRecordChanged>;
 
@@ -72,19 +81,23 @@ export function onSalesforceChanged<C extends SalesforceInboundContext>(
   if (t.status === 'off' || t.status === 'deleted' || c.desired === null || c.desired.deleted)
     return c;
   if (t.externalId !== recordId || t.known === null) return c;
-  const held = putBack
-    ? applyPatch(applyPatch(t.known, fields), putBack)
-    : applyPatch(t.known, fields);
-  if (sameValue(held, t.known)) return c;
-  if (byUs && isOwnWrite(c, fields)) return c;
   const desired = effectiveDesired(c);
   if (desired === null || desired.deleted) return c;
+  const second = Math.floor(modifiedAt / 1000);
+  const lost = overtaken(t, desired.fields, fields, ev.data.overwritten ?? []).filter(
+    (f) => ownerOf(owners, f) !== 'salesforce',
+  );
+  const taken = lost.length > 0 ? withoutFields(fields, lost) : fields;
+  const held = putBack
+    ? applyPatch(applyPatch(t.known, taken), putBack)
+    : applyPatch(t.known, taken);
+  if (sameValue(held, t.known) && lost.length === 0) return c;
+  if (byUs && isOwnWrite(c, fields)) return c;
   // Only the flowing fields are merged; a `to_salesforce` field Salesforce holds otherwise is
   // known from now on, and the push rule sends the catalogue's value back.
-  const theirs = applyPatch(t.known, fields);
+  const theirs = applyPatch(t.known, taken);
   const offered = theirs.name === '' ? { ...theirs, name: t.known.name } : theirs;
-  const second = Math.floor(modifiedAt / 1000);
-  const result = mergeFields({
+  const merged = mergeFields({
     base: t.known,
     ours: desired.fields,
     theirs: offered,
@@ -93,6 +106,22 @@ export function onSalesforceChanged<C extends SalesforceInboundContext>(
     side: 'salesforce',
     ...(owners ? { owners } : {}),
   });
+  const result = {
+    apply: merged.apply,
+    conflicts: [
+      ...merged.conflicts,
+      ...lost.map((field) => ({
+        field,
+        postgres: fieldValue(desired.fields, field),
+        stripe: fieldValue(applyPatch(t.known!, fields), field),
+        target: 'salesforce' as const,
+        winner: 'postgres' as const,
+        reason: `Salesforce's change (${iso(second)}) came before a write of Postgres's value by rtws, which holds`,
+        postgresSecond: changedSecond(desired, field),
+        stripeSecond: second,
+      })),
+    ],
+  };
   // A push decided before this change was known is decided again (as for Stripe): its base is
   // stale, and a resumed push checks it. One already on its way ends first; its outcome no longer
   // names the pending intent and is ignored, and the new push sends what still differs.
@@ -111,12 +140,44 @@ export function onSalesforceChanged<C extends SalesforceInboundContext>(
       patch: result.apply,
       expected: valuesUnder(desired.fields, result.apply),
       changedSeconds: Object.fromEntries(patchFieldNames(result.apply).map((f) => [f, second])),
+      elsewhere: heldElsewhere(c, 'salesforce', result.apply),
       fields: null,
       eventIds: [eventId],
-      conflicts: result.conflicts.map((x) => ({ ...x, eventId, at: ev.at })),
+      conflicts: withSides(c, result.conflicts, 'salesforce').map((x) => ({
+        ...x,
+        eventId,
+        at: ev.at,
+      })),
     },
     ev.at,
   );
+}
+
+/**
+ * The fields a change changed that a later write of ours (`overwritten`) set to what Postgres
+ * still holds, and Salesforce is known to hold: that write holds.
+ */
+function overtaken(
+  t: TargetState,
+  ours: CanonicalFields,
+  fields: FieldPatch,
+  overwritten: readonly string[],
+): string[] {
+  const known = t.known;
+  if (known === null || overwritten.length === 0) return [];
+  const theirs = applyPatch(known, fields);
+  return patchFieldNames(fields).filter(
+    (f) =>
+      overwritten.includes(f) &&
+      !sameValue(fieldValue(theirs, f), fieldValue(known, f)) &&
+      sameValue(fieldValue(known, f), fieldValue(ours, f)),
+  );
+}
+
+/** The patch without these fields. */
+function withoutFields(patch: FieldPatch, fields: readonly string[]): FieldPatch {
+  const kept = patchFieldNames(patch).filter((f) => !fields.includes(f));
+  return patchOfFields(applyPatch(NOTHING, patch), kept);
 }
 
 /**

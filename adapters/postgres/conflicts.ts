@@ -13,6 +13,8 @@ export interface ConflictRecord {
   target: string;
   /** The other side's value (Stripe's, or Salesforce's). */
   target_value: unknown;
+  /** Every side's value when it was decided (`postgres`, `stripe`, `salesforce`); null on older records. */
+  sides: Record<string, unknown> | null;
   winner: 'stripe' | 'salesforce' | 'postgres';
   reason: string;
   stripe_event_id: string;
@@ -45,7 +47,7 @@ export async function listConflicts(
 ): Promise<{ data: ConflictRecord[]; next_cursor: string | null }> {
   const rows = await sql<Row[]>`
     SELECT id, customer_id, field, postgres_value, stripe_value, target,
-           coalesce(target_value, stripe_value) AS target_value, winner, reason, stripe_event_id,
+           coalesce(target_value, stripe_value) AS target_value, sides, winner, reason, stripe_event_id,
            detected_at, postgres_changed_at, stripe_changed_at
     FROM conflicts
     WHERE (${q.customerId ?? null}::uuid IS NULL OR customer_id = ${q.customerId ?? null}::uuid)

@@ -69,11 +69,12 @@ export async function applyFromStripe(
       await tx`
         INSERT INTO conflicts (customer_id, field, postgres_value, stripe_value, winner, reason,
                                stripe_event_id, detected_at, postgres_changed_at, stripe_changed_at,
-                               target, target_value)
+                               target, target_value, sides)
         VALUES (${customerId}, ${c.field}, ${tx.json(c.postgres as never)}, ${tx.json(stripeValue)},
                 ${c.winner}, ${c.reason}, ${c.eventId}, ${new Date(c.at)},
                 ${secondToDate(c.postgresSecond)}, ${secondToDate(c.stripeSecond)},
-                ${c.target ?? 'stripe'}, ${tx.json(c.stripe as never)})
+                ${c.target ?? 'stripe'}, ${tx.json(c.stripe as never)},
+                ${c.sides === undefined ? null : tx.json(c.sides as never)})
         ON CONFLICT DO NOTHING`;
     }
     return { applied: true, version: await versionOf(tx, customerId), kept };
@@ -154,18 +155,23 @@ async function update(tx: Tx, customerId: string, a: CatalogueApply): Promise<Fi
     const stripeTime = second === undefined ? 'unknown' : iso(second);
     const times = `${them}'s change (${stripeTime}), Postgres's (${iso(postgresSecond)})`;
     const theirs = fieldValue(stripeValues, field) as never;
+    const sides: Record<string, unknown> = { postgres: fieldValue(current, field) };
+    for (const [target, held] of Object.entries(a.elsewhere ?? {}))
+      sides[target] = fieldValue(applyPatch(current, held), field);
+    sides[side] = theirs;
     await tx`
       INSERT INTO conflicts (customer_id, field, postgres_value, stripe_value, winner, reason,
                              stripe_event_id, detected_at, postgres_changed_at, stripe_changed_at,
-                             target, target_value)
+                             target, target_value, sides)
       VALUES (${customerId}, ${field}, ${tx.json(fieldValue(current, field) as never)},
               ${tx.json(side === 'stripe' ? theirs : null)},
               ${stripeLater.has(field) ? side : 'postgres'},
               ${`changed again in Postgres while the change from ${them} was being applied; the later change wins: ${times}`},
               ${a.eventIds[a.eventIds.length - 1] ?? ''}, now(),
-              ${secondToDate(postgresSecond)}, ${secondToDate(second)}, ${side}, ${tx.json(theirs)})
+              ${secondToDate(postgresSecond)}, ${secondToDate(second)}, ${side}, ${tx.json(theirs)},
+              ${tx.json(sides as never)})
       ON CONFLICT (customer_id, stripe_event_id, field) DO UPDATE SET
-        postgres_value = EXCLUDED.postgres_value, winner = EXCLUDED.winner,
+        postgres_value = EXCLUDED.postgres_value, winner = EXCLUDED.winner, sides = EXCLUDED.sides,
         reason = EXCLUDED.reason, postgres_changed_at = EXCLUDED.postgres_changed_at,
         stripe_changed_at = EXCLUDED.stripe_changed_at`;
   }

@@ -121,6 +121,27 @@ export function outboundSources(map: FieldMap): string[] {
   return syncedFields(mappedFields(map).filter(toSalesforce));
 }
 
+/**
+ * The synced fields a change event tells whole, given the fields it names as changed: those each
+ * of whose mapped fields it names. A split name or an address of which only a part changed is
+ * not told whole; a read of the record brings it.
+ */
+export function fieldsToldWhole(map: FieldMap, changedFields: readonly string[]): string[] {
+  const changed = new Set(changedFields.map((f) => f.toLowerCase()));
+  const mapped = mappedFields(map);
+  return syncedFields(mapped).filter((synced) =>
+    mapped
+      .filter((m) => syncedFieldOf(m.canonical) === synced)
+      .every((m) => changed.has(m.field.toLowerCase())),
+  );
+}
+
+/** The synced fields any of these Salesforce fields (named in any case) is mapped to. */
+export function syncedFieldsOf(map: FieldMap, salesforceFields: readonly string[]): string[] {
+  const named = new Set(salesforceFields.map((f) => f.toLowerCase()));
+  return syncedFields(mappedFields(map).filter((m) => named.has(m.field.toLowerCase())));
+}
+
 /** Whether a Salesforce edit may change this synced field (`name`, …, `metadata.<key>`). */
 export function flowsFromSalesforce(map: FieldMap, field: string): boolean {
   return inboundSources(map).includes(field);

@@ -11,7 +11,15 @@ import {
   type CatalogueApply,
 } from '../../actors/customer/index.ts';
 import { fieldOwnersOf } from '../../core/policy/merge.ts';
-import { FIELDS, created, scenarios, updated, type Step, type World } from './gwt.ts';
+import {
+  FIELDS,
+  created,
+  scenarios,
+  stripeCreated,
+  updated,
+  type Step,
+  type World,
+} from './gwt.ts';
 import { given, salesforce, sfCreated, sfPending, sfUpdated, when } from './two-targets.ts';
 
 const SF_ID = '001000000000001AAA';
@@ -23,7 +31,13 @@ let n = 0;
 const read =
   (
     fields: FieldPatch,
-    o: { byUs?: boolean; agoMs?: number; putBack?: FieldPatch; recordId?: string } = {},
+    o: {
+      byUs?: boolean;
+      agoMs?: number;
+      putBack?: FieldPatch;
+      recordId?: string;
+      overwritten?: string[];
+    } = {},
   ): Step =>
   (w) => ({
     type: 'SalesforceRecordChanged',
@@ -34,6 +48,7 @@ const read =
       ...(o.putBack ? { putBack: o.putBack } : {}),
       modifiedAt: w.now - (o.agoMs ?? 0),
       byUs: o.byUs ?? false,
+      ...(o.overwritten ? { overwritten: o.overwritten } : {}),
     },
     at: w.now,
   });
@@ -90,6 +105,22 @@ test("an edit to the same field in Postgres and Salesforce: the later one wins, 
   assert.is(conflict?.postgres, '+44 1');
   assert.is(conflict?.stripe, '+1 2');
   assert.match(conflict!.reason, /Salesforce's change .* is later than Postgres's/);
+  assert.equal(
+    conflict?.sides,
+    { postgres: '+44 1', salesforce: '+1 2' },
+    'every linked side: Stripe has no customer yet',
+  );
+  // With Stripe linked too, the record shows what it holds as well: all three values.
+  const three = when(
+    given(created(), stripeCreated(), sfCreated(SF_ID)),
+    updated({ phone: '+44 1' }, 2),
+    read({ phone: '+1 2' }),
+  );
+  assert.equal(applies(three)[0]?.conflicts[0]?.sides, {
+    postgres: '+44 1',
+    stripe: FIELDS.phone,
+    salesforce: '+1 2',
+  });
   // An older Salesforce change loses to Postgres's, and is recorded too.
   const older = when(
     linked(),
@@ -174,6 +205,29 @@ test("field owners: the owner's change always wins, another side's is put back, 
   const meta = owned.when(linkedOwned(), read({ metadata: { plan: 'silver' } }));
   assert.is(applies(meta)[0]?.conflicts[0]?.field, 'metadata.plan');
   assert.match(applies(meta)[0]!.conflicts[0]!.reason, /^owner: Stripe owns metadata.plan/);
+});
+
+test('an edit a change event told that a later write of ours changed again lost to it', () => {
+  // Linked: our create wrote every field, and its event came after the person's.
+  const w = when(linked(), read({ phone: '+1 555 0142' }, { overwritten: ['phone'] }));
+  const [write] = applies(w);
+  assert.equal(write?.patch, {}, 'not taken');
+  assert.equal(
+    write?.conflicts.map((c) => [c.field, c.winner, c.postgres, c.stripe, c.target]),
+    [['phone', 'postgres', FIELDS.phone, '+1 555 0142', 'salesforce']],
+  );
+  assert.match(write!.conflicts[0]!.reason, /came before a write of Postgres's value by rtws/);
+  assert.is(salesforce(w).known?.phone, FIELDS.phone, 'Salesforce holds our write');
+  assert.is(salesforce(w).pending, null, 'nothing to put back');
+  // Fields our write did not change again are taken.
+  const both = when(
+    linked(),
+    read({ phone: '+1 555 0142', email: 'new@example.com' }, { overwritten: ['phone'] }),
+  );
+  assert.equal(applies(both)[0]?.patch, { email: 'new@example.com' });
+  // With no later write of ours, it is an edit like any other.
+  const later = when(linked(), read({ phone: '+1 555 0142' }));
+  assert.equal(applies(later)[0]?.patch, { phone: '+1 555 0142' });
 });
 
 test.run();

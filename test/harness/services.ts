@@ -123,7 +123,8 @@ export async function createTestDatabase(adminUrl?: string): Promise<TestDatabas
  * the imports `RTWS_IMPORT_CUSTOMERS` (Stripe customers the scale import walks), `RTWS_IMPORT_MATCHED`
  * (of those, the ones the catalogue already has), `RTWS_RESUME_CUSTOMERS` (the import killed
  * mid-walk) and `RTWS_LIVE_IMPORT_CUSTOMERS` (the import that live edits race); and
- * `RTWS_BUDGET_SECONDS` (how long processes share one Stripe budget).
+ * `RTWS_BUDGET_SECONDS` (how long processes share one Stripe budget); `RTWS_THREE_SIDES_ROUNDS` (a field
+ * edited on three sides at once).
  */
 export function testSize(
   name:
@@ -139,7 +140,8 @@ export function testSize(
     | 'RTWS_RECONCILE_CUSTOMERS'
     | 'RTWS_BUDGET_SECONDS'
     | 'RTWS_CLUSTER_CUSTOMERS'
-    | 'RTWS_SF_CHANGES_EDITS',
+    | 'RTWS_SF_CHANGES_EDITS'
+    | 'RTWS_THREE_SIDES_ROUNDS',
   fallback: number,
 ): number {
   const raw = process.env[name];

@@ -1,14 +1,17 @@
 // Who made a change read from Salesforce: the change event's `changeOrigin` when one told of it
 // (its commitTimestamp within a second of the record's SystemModstamp), else the last modifier.
-// A deletion event names the records someone other than rtws deleted.
+// A deletion event names the records someone other than rtws deleted; an update event by anyone
+// else tells the values of the fields it changed whole.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ChangedRecord } from '../../adapters/salesforce/changes.ts';
 import {
   ChangeOrigins,
   deletedByOthers,
+  editsHeard,
   isOurOrigin,
 } from '../../deploy/wiring/inbound/salesforce-changes.ts';
+import type { SalesforceTarget } from '../../adapters/salesforce/target.ts';
 
 const US = '005000000000001AAA';
 const PERSON = '005000000000002AAA';
@@ -106,6 +109,81 @@ test("a deletion's event names the records someone else deleted; rtws's own are 
   assert.equal(deletedByOthers(event(1, '', [RECORD], 'UPDATE')), []);
   assert.equal(deletedByOthers(event(1, '', [RECORD], 'GAP_DELETE')), []);
   assert.equal(deletedByOthers({}), []);
+});
+
+const ACCOUNT: SalesforceTarget = { object: 'Account', externalIdField: 'Rtws_Id__c' };
+
+const update = (
+  changeOrigin: string,
+  changedFields: string[],
+  payload: Record<string, unknown>,
+) => ({
+  payload: {
+    ChangeEventHeader: {
+      entityName: 'Account',
+      changeType: 'UPDATE',
+      changedFields,
+      recordIds: [RECORD],
+      changeOrigin,
+      commitTimestamp: 20_000,
+    },
+    ...payload,
+  },
+  event: { replayId: 7 },
+});
+
+test("an update event by anyone else tells the fields it changed whole; rtws's own, nothing", () => {
+  const [edit, ...more] = editsHeard(
+    ACCOUNT,
+    update('', ['Phone', 'LastModifiedDate', 'BillingCity'], {
+      Phone: '+1 555 0142',
+      BillingCity: 'Leeds',
+    }),
+  );
+  assert.equal(more, []);
+  assert.equal(
+    edit,
+    {
+      recordId: RECORD,
+      eventId: `salesforce:cdc:7:${RECORD}`,
+      fields: { phone: '+1 555 0142' },
+      putBack: {},
+      modifiedAt: 20_000,
+    },
+    'the address, changed in part, is left to the read',
+  );
+  assert.equal(
+    editsHeard(
+      ACCOUNT,
+      update('com/salesforce/api/rest/62.0;client=rtws', ['Phone'], { Phone: 'x' }),
+    ),
+    [],
+  );
+  assert.equal(editsHeard(ACCOUNT, update('', ['LastModifiedDate'], {})), [], 'no mapped field');
+  const cleared = editsHeard(ACCOUNT, update('', ['Phone'], { Phone: null }));
+  assert.equal(cleared[0]?.fields, { phone: null }, 'a field set to null is told too');
+});
+
+test("the fields rtws's own writes changed after an edit, as their events said", () => {
+  const origins = new ChangeOrigins();
+  const ours = (at: number, changedFields: string[]) => ({
+    payload: {
+      ChangeEventHeader: {
+        changeType: 'UPDATE',
+        recordIds: [RECORD],
+        changedFields,
+        changeOrigin: 'com/salesforce/api/rest/62.0;client=rtws',
+        commitTimestamp: at,
+      },
+    },
+  });
+  origins.heard(ours(10_000, ['Name']));
+  origins.heard(event(20_000, ''));
+  origins.heard(ours(20_050, ['Phone', 'LastModifiedDate']));
+  assert.equal(origins.writtenSince(RECORD, 20_000), ['Phone', 'LastModifiedDate']);
+  assert.equal(origins.writtenSince(RECORD, 5_000), ['Name', 'Phone', 'LastModifiedDate']);
+  assert.equal(origins.writtenSince(RECORD, 20_050), [], 'none since');
+  assert.equal(origins.writtenSince('001000000000099AAA', 0), []);
 });
 
 test.run();

@@ -57,6 +57,11 @@ const Conflict = Type.Object({
   target: Type.String(),
   /** The other side's value. */
   target_value: Type.Unknown(),
+  /**
+   * Every side's value when the merge decided: `postgres`, and each linked target's (`stripe`,
+   * `salesforce`), so a field edited in three places shows all three. Null on older records.
+   */
+  sides: Nullable(Type.Record(Type.String(), Type.Unknown())),
   winner: Type.Union([
     Type.Literal('stripe'),
     Type.Literal('salesforce'),

@@ -34,11 +34,17 @@ import {
   markImportDuplicate,
   SALESFORCE_IMPORT_REASONS,
 } from '../../../adapters/postgres/salesforce-imports.ts';
-import { fieldsOfRecord, valuesOfFields } from '../../../adapters/salesforce/mapper.ts';
-import { fieldMapOf } from '../../../adapters/salesforce/target.ts';
+import {
+  fieldsOfRecord,
+  fieldsToldWhole,
+  inboundSources,
+  syncedFieldsOf,
+  valuesOfFields,
+} from '../../../adapters/salesforce/mapper.ts';
+import { fieldMapOf, type SalesforceTarget } from '../../../adapters/salesforce/target.ts';
 import { catalogueRows } from '../../../adapters/postgres/reconciliations.ts';
 import type { CanonicalFields } from '../../../core/canonical.ts';
-import { holdsPatch } from '../../../core/policy/push.ts';
+import { holdsPatch, patchOfFields, type FieldPatch } from '../../../core/policy/push.ts';
 import { integrationUserId } from '../../../adapters/salesforce/read-back.ts';
 import { classifySalesforceError } from '../../../adapters/salesforce/classify.ts';
 import { SALESFORCE_CALL_CLIENT } from '../../../adapters/salesforce/client.ts';
@@ -122,6 +128,26 @@ export function changeEventId(r: ChangedRecord): string {
   return `salesforce:${r.salesforceId}:${r.modifiedAt}`;
 }
 
+/**
+ * A person's edit a change event told, for its customer's actor, with the fields of it a write
+ * of ours has changed since (`overwritten`): that write came later, and holds.
+ */
+function editChanged(e: EditHeard, overwritten: readonly string[]): SalesforceRecordChanged {
+  return {
+    type: 'SalesforceRecordChanged',
+    data: {
+      eventId: e.eventId,
+      recordId: e.recordId,
+      fields: e.fields,
+      ...(Object.keys(e.putBack).length > 0 ? { putBack: e.putBack } : {}),
+      modifiedAt: e.modifiedAt,
+      byUs: false,
+      ...(overwritten.length > 0 ? { overwritten: [...overwritten] } : {}),
+    },
+    at: 0,
+  };
+}
+
 /** The change for its customer's actor; `byUs`: written by rtws (see `ChangeOrigins`). */
 export function recordChanged(r: ChangedRecord, byUs: boolean): SalesforceRecordChanged {
   return {
@@ -141,6 +167,7 @@ export function recordChanged(r: ChangedRecord, byUs: boolean): SalesforceRecord
 /** A change event's header, the parts the reader uses. */
 interface ChangeEventHeader {
   readonly changeType?: string;
+  readonly changedFields?: readonly string[];
   readonly recordIds?: readonly string[];
   readonly changeOrigin?: string;
   readonly commitTimestamp?: number;
@@ -161,6 +188,50 @@ export function deletedByOthers(event: unknown): readonly string[] {
   return isOurOrigin(header.changeOrigin) ? [] : (header.recordIds ?? []);
 }
 
+/** A person's edit as its change event tells it, before any read of the record. */
+export interface EditHeard {
+  readonly recordId: string;
+  readonly eventId: string;
+  readonly fields: FieldPatch;
+  readonly putBack: FieldPatch;
+  readonly modifiedAt: number;
+}
+
+/**
+ * The edits an UPDATE event made by anyone but rtws tells whole: the values of the mapped fields
+ * it names as changed, for each record it names. Handed on at once, they reach the merge even
+ * when a write of ours overwrites them before a read could see them. Fields told only in part
+ * (a split name, an address) are left to the read of the record.
+ */
+export function editsHeard(target: SalesforceTarget, event: unknown): EditHeard[] {
+  const header = headerOf(event);
+  const payload = (event as { payload?: Record<string, unknown> }).payload;
+  const replayId = (event as { event?: { replayId?: unknown } }).event?.replayId;
+  const at = header?.commitTimestamp;
+  if (header?.changeType !== 'UPDATE' || typeof header.changeOrigin !== 'string') return [];
+  if (isOurOrigin(header.changeOrigin) || typeof at !== 'number' || !payload) return [];
+  const map = fieldMapOf(target);
+  const told = fieldsToldWhole(map, header.changedFields ?? []);
+  if (told.length === 0) return [];
+  const values = fieldsOfRecord(map, payload);
+  const inbound = inboundSources(map);
+  const fields = patchOfFields(
+    values,
+    told.filter((f) => inbound.includes(f)),
+  );
+  const putBack = patchOfFields(
+    values,
+    told.filter((f) => !inbound.includes(f)),
+  );
+  return (header.recordIds ?? []).map((recordId) => ({
+    recordId,
+    eventId: `salesforce:cdc:${String(replayId)}:${recordId}`,
+    fields,
+    putBack,
+    modifiedAt: at,
+  }));
+}
+
 /** `com/salesforce/api/rest/62.0;client=rtws`: a write made with rtws's `Sforce-Call-Options`. */
 export function isOurOrigin(changeOrigin: string): boolean {
   return changeOrigin.split(';').some((part) => part.trim() === `client=${SALESFORCE_CALL_CLIENT}`);
@@ -178,7 +249,10 @@ const ORIGINS_KEPT = 10_000;
  * A change no event told of (polling, or an event lost) is judged by its last modifier.
  */
 export class ChangeOrigins {
-  private readonly byRecord = new Map<string, { at: number; ours: boolean }[]>();
+  private readonly byRecord = new Map<
+    string,
+    { at: number; ours: boolean; changed: readonly string[] }[]
+  >();
 
   /** A change event; gap and overflow events name no change of their own, and are left. */
   heard(event: unknown): void {
@@ -187,10 +261,11 @@ export class ChangeOrigins {
     if (!header || typeof at !== 'number' || typeof header.changeOrigin !== 'string') return;
     if (header.changeType?.startsWith('GAP_')) return;
     const ours = isOurOrigin(header.changeOrigin);
+    const changed = header.changedFields ?? [];
     for (const id of header.recordIds ?? []) {
       const seen = this.byRecord.get(id) ?? [];
       this.byRecord.delete(id);
-      this.byRecord.set(id, [...seen, { at, ours }].slice(-8));
+      this.byRecord.set(id, [...seen, { at, ours, changed }].slice(-8));
     }
     for (const id of this.byRecord.keys()) {
       if (this.byRecord.size <= ORIGINS_KEPT) break;
@@ -198,9 +273,16 @@ export class ChangeOrigins {
     }
   }
 
+  /** The fields rtws's own writes to the record changed after `at`, as their events said. */
+  writtenSince(recordId: string, at: number): string[] {
+    return (this.byRecord.get(recordId) ?? [])
+      .filter((e) => e.ours && e.at > at)
+      .flatMap((e) => e.changed);
+  }
+
   /** Whether rtws made the change read as `r`: by its event when one told of it. */
   byUs(r: ChangedRecord, us: string): boolean {
-    let nearest: { at: number; ours: boolean } | undefined;
+    let nearest: { at: number; ours: boolean; changed: readonly string[] } | undefined;
     for (const e of this.byRecord.get(r.salesforceId) ?? []) {
       const off = Math.abs(e.at - r.modifiedAt);
       if (off <= COMMIT_SKEW_MS && (!nearest || off < Math.abs(nearest.at - r.modifiedAt)))
@@ -280,6 +362,8 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
       }));
 
   const origins = new ChangeOrigins();
+  /** Persons' edits change events told, handed on at the next read, before its query. */
+  const editsQueued: EditHeard[] = [];
   /** Records change events said were deleted, told to their actors at the next read. */
   const deletionsHeard = new Set<string>();
 
@@ -343,6 +427,7 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
       await stream.subscribe(channel, (event) => {
         origins.heard(event);
         for (const id of deletedByOthers(event)) deletionsHeard.add(id);
+        editsQueued.push(...editsHeard(o.salesforce.target, event));
         kick();
       });
       if (!reading) return await closeStream();
@@ -397,6 +482,17 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
     const conn = await o.salesforce.connection();
     const us = await integrationUserId(conn);
     let changed = 0;
+    while (editsQueued.length > 0) {
+      const edit = editsQueued[0]!;
+      const customerId = await customerForExternalId(o.sql, 'salesforce', edit.recordId);
+      if (customerId) {
+        const written = origins.writtenSince(edit.recordId, edit.modifiedAt);
+        const overwritten = syncedFieldsOf(fieldMapOf(o.salesforce.target), written);
+        await publish(customerId, editChanged(edit, overwritten), edit.eventId);
+        changed++;
+      }
+      editsQueued.shift();
+    }
     let deletedAtOnce = 0;
     for (const id of [...deletionsHeard]) {
       if (await tellDeleted(id)) deletedAtOnce++;
