@@ -3,6 +3,7 @@
 import { ConfigError } from './errors.ts';
 import { DAILY_BUDGET_EXPECTED, type Settings } from './config-schema.ts';
 import { parseShare } from './policy/daily-budget.ts';
+import { apiTokensOf } from './api-tokens.ts';
 
 /**
  * The share of its TTL a held lease has left at worst: the worker stops acting on a lease 40 % of
@@ -26,6 +27,7 @@ export function checkRules(s: Settings): void {
     throw new ConfigError('STRIPE_WEBHOOK_SECRET', 'required when STRIPE_SECRET_KEY is set');
   callsFitTheLease(s.worker);
   fieldOwnersOnce(s.fieldOwners);
+  apiTokensOf(s.apiTokens, s.apiToken);
   if (parseShare(s.salesforce.dailyBudget) === undefined)
     throw new ConfigError(
       'RTWS_SALESFORCE_DAILY_BUDGET',

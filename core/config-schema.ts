@@ -1,6 +1,7 @@
 // The configuration's one source: every setting, where it sits in `Config`, the variable it is
 // read from, its check, its default and its meaning. The README's table is generated from the
 // `doc` fields, in this order (`npm run docs:config`).
+import { API_TOKEN_ENTRY } from './api-tokens.ts';
 import { Type, type Static } from '@sinclair/typebox';
 import { NAMESPACE_PATTERN } from './subjects.ts';
 import { Int, Url, variable } from './config-variable.ts';
@@ -48,8 +49,16 @@ export const CONFIG_SCHEMA = Type.Object({
   /** Unset: one is generated and shown in the banner. */
   apiToken: variable(Type.String({ minLength: 16 }), {
     name: 'RTWS_API_TOKEN',
-    doc: 'Bearer token for the API (16 characters or more). Unset: one is generated and shown once in the startup banner.',
+    doc: 'Bearer token for the API (16 characters or more), with the `admin` scope (see `RTWS_API_TOKENS` for scoped ones). Unset, with no `RTWS_API_TOKENS` either: one is generated and shown once in the startup banner.',
     secret: true,
+  }),
+  apiTokens: variable(Type.Array(Type.String({ pattern: API_TOKEN_ENTRY })), {
+    name: 'RTWS_API_TOKENS',
+    default: '',
+    doc: "Named API tokens with a scope each, comma-separated `name:scope:token` entries (for example `shop:write:…,oncall:operate:…`). Scopes nest: `read` (GETs), `write` (adds the catalogue's own writes), `operate` (adds retries, resyncs, backfills and reconciliations), `admin` (everything). Tokens are 16 characters or more of `A-Z a-z 0-9 . _ ~ + / = -`. Several may be live at once, to rotate one. Each write is logged with its token's name. With `RTWS_API_TOKEN` too, that one is an admin token named `default`; with neither, an admin token is generated.",
+    secret: true,
+    expected:
+      'comma-separated name:scope:token entries: a name of letters, digits, _ or - (40 at most), a scope of read, write, operate or admin, and a token of 16 characters or more',
   }),
   namespace: variable(Type.String({ pattern: NAMESPACE_PATTERN }), {
     name: 'RTWS_NAMESPACE',

@@ -1,4 +1,5 @@
 // Starts the roles this process runs, in dependency order, and stops them (see `close`).
+import { apiTokensOf } from '../core/api-tokens.ts';
 import { fieldOwnersOf } from '../core/policy/merge.ts';
 import { randomBytes } from 'node:crypto';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -39,7 +40,8 @@ export interface Rtws {
   readonly url: string | undefined;
   /** Without the api role: where this process answers /healthz and /readyz. */
   readonly probeUrl: string | undefined;
-  readonly apiToken: string;
+  /** The admin token (RTWS_API_TOKEN, or generated); none when only RTWS_API_TOKENS are set. */
+  readonly apiToken: string | undefined;
   /** True when the token was generated here (the banner is the one place it is shown). */
   readonly generatedToken: boolean;
   readonly sql: Sql;
@@ -64,7 +66,13 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
     await sql.end({ timeout: 5 });
     throw err;
   });
-  const apiToken = config.apiToken ?? randomBytes(24).toString('base64url');
+  // With no token configured at all, an admin token is generated and shown in the banner.
+  const generated =
+    config.apiToken === undefined && config.apiTokens.length === 0
+      ? randomBytes(24).toString('base64url')
+      : undefined;
+  const apiToken = config.apiToken ?? generated;
+  const apiTokens = apiTokensOf(config.apiTokens, apiToken);
   const publisher = config.roles.includes('publisher')
     ? await startPublisher(config, { names, nats, log })
     : undefined;
@@ -102,7 +110,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
   const api = config.roles.includes('api')
     ? await startApi(config, {
         ...parts,
-        apiToken,
+        apiTokens,
         migrations,
         dlq,
         snapshots,
@@ -120,7 +128,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
     url: api?.url,
     probeUrl: probes?.url,
     apiToken,
-    generatedToken: config.apiToken === undefined,
+    generatedToken: generated !== undefined,
     sql,
     nats,
     publisher,

@@ -2,7 +2,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Sql } from '../postgres/connect.ts';
-import { bearerAuth } from './auth.ts';
+import type { ApiToken } from '../../core/api-tokens.ts';
+import type { Logger } from '../../core/ports.ts';
+import { tokenAuth } from './auth.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { invoiceRoutes } from './routes/invoices.ts';
 import { healthRoutes, type Readiness } from './routes/health.ts';
@@ -20,7 +22,10 @@ import { workerRoutes, type WorkerRoutesOptions } from './routes/workers.ts';
 
 export interface AppOptions {
   sql: Sql;
-  apiToken: string;
+  /** The tokens the API takes, each with its scope. */
+  apiTokens: readonly ApiToken[];
+  /** Where each write is logged with its token's name (default: the request's logger). */
+  log?: Logger;
   readiness: () => Promise<Readiness>;
   metrics?: MetricSources;
   /** The actors' view of each target; without it, /sync reports customers as not yet observed. */
@@ -39,7 +44,7 @@ export interface AppOptions {
 }
 
 export const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
-  fastify.addHook('onRequest', bearerAuth(options.apiToken));
+  tokenAuth(fastify, options.apiTokens, options.log?.child({ component: 'api' }));
   let registry: Registry | undefined;
   await fastify.register(metricsRoutes, {
     ...options.metrics,

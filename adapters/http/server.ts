@@ -2,7 +2,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { app, type AppOptions } from './app.ts';
-import { bearerAuth } from './auth.ts';
+import type { ApiToken } from '../../core/api-tokens.ts';
+import { tokenAuth } from './auth.ts';
 import { metricsRoutes, type MetricSources } from './routes/metrics.ts';
 import { errorHandler, problem, sendProblem } from './problem.ts';
 import { healthRoutes, type HealthRoutesOptions } from './routes/health.ts';
@@ -23,7 +24,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 export interface ProbeServerOptions extends HealthRoutesOptions {
   logLevel: string;
   /** With the API token set: this process's `/metrics`, behind it. */
-  metrics?: { apiToken: string; sources: MetricSources };
+  metrics?: { apiTokens: readonly ApiToken[]; sources: MetricSources };
 }
 
 /**
@@ -34,7 +35,7 @@ export interface ProbeServerOptions extends HealthRoutesOptions {
 export async function buildProbeServer(options: ProbeServerOptions): Promise<FastifyInstance> {
   const fastify = base({ bodyLimit: 1024, logLevel: options.logLevel });
   if (options.metrics) {
-    fastify.addHook('onRequest', bearerAuth(options.metrics.apiToken));
+    tokenAuth(fastify, options.metrics.apiTokens);
     await fastify.register(metricsRoutes, options.metrics.sources);
   }
   await fastify.register(healthRoutes, { readiness: options.readiness });

@@ -1,3 +1,4 @@
+import { apiTokensOf } from '../../core/api-tokens.ts';
 import { fieldOwnersOf } from '../../core/policy/merge.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -176,6 +177,51 @@ test('a secret never appears in a config error', () => {
   } catch (err) {
     assert.not.match((err as Error).message, 'tiny-secret');
   }
+});
+
+test('RTWS_API_TOKENS names scoped tokens, each name and token once; none leaks in an error', () => {
+  const a = 'aaaaaaaaaaaaaaaa1';
+  const b = 'bbbbbbbbbbbbbbbb2';
+  const c = loadConfig({ RTWS_API_TOKENS: `shop:write:${a}, oncall:operate:${b}` });
+  assert.equal(apiTokensOf(c.apiTokens, c.apiToken), [
+    { name: 'shop', scope: 'write', token: a },
+    { name: 'oncall', scope: 'operate', token: b },
+  ]);
+  const both = loadConfig({ RTWS_API_TOKENS: `shop:read:${a}`, RTWS_API_TOKEN: b });
+  assert.equal(
+    apiTokensOf(both.apiTokens, both.apiToken).map((t) => [t.name, t.scope]),
+    [
+      ['shop', 'read'],
+      ['default', 'admin'],
+    ],
+  );
+  const refused = (env: Record<string, string>, message: RegExp, secret: string) => {
+    try {
+      loadConfig(env);
+      assert.unreachable('accepted');
+    } catch (err) {
+      assert.instance(err, ConfigError);
+      assert.match((err as Error).message, message);
+      assert.not.match((err as Error).message, secret, 'the token is not shown');
+    }
+  };
+  refused(
+    { RTWS_API_TOKENS: `shop:root:${a}` },
+    /RTWS_API_TOKENS: .*read, write, operate or admin/,
+    a,
+  );
+  refused({ RTWS_API_TOKENS: 'shop:read:short-token' }, /RTWS_API_TOKENS/, 'short-token');
+  refused({ RTWS_API_TOKENS: `shop:read:${a},shop:admin:${b}` }, /the name shop is used twice/, a);
+  refused(
+    { RTWS_API_TOKENS: `one:read:${a},two:admin:${a}` },
+    /the token named two is also another's/,
+    a,
+  );
+  refused(
+    { RTWS_API_TOKENS: `default:read:${a}`, RTWS_API_TOKEN: b },
+    /RTWS_API_TOKEN is named default/,
+    b,
+  );
 });
 
 test('RTWS_FIELD_OWNERS names a system of record per field, each field once', () => {

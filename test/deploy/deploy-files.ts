@@ -120,7 +120,7 @@ export async function serves(kind: ServerKind, path: string): Promise<boolean> {
   const sql = connectPostgres('postgres://rtws@127.0.0.1:1/routes-only', { max: 1 });
   const api = await buildServer({
     sql,
-    apiToken: 'x'.repeat(16),
+    apiTokens: [{ name: 'default', scope: 'admin', token: 'x'.repeat(16) }],
     bodyLimit: 1024,
     logLevel: 'silent',
     readiness,

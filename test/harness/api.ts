@@ -27,7 +27,7 @@ export async function apiFixture(
   await migrate(sql);
   const app = await buildServer({
     sql,
-    apiToken: TEST_TOKEN,
+    apiTokens: [{ name: 'default', scope: 'admin', token: TEST_TOKEN }],
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     logLevel: process.env.RTWS_TEST_LOG ?? 'silent',
     readiness: async () => ({ postgres: true, nats: true, migrations: true }),

@@ -213,7 +213,7 @@ test.before(async () => {
       stripe,
       sf,
       rtws,
-      api: new SyncApi(rtws.url!, rtws.apiToken),
+      api: new SyncApi(rtws.url!, rtws.apiToken!),
       workerEnv: { ...t.env, ...env, RTWS_ROLES: 'worker', RTWS_WORKER_ID: WORKER_ID },
     };
   } catch (err) {

@@ -70,7 +70,7 @@ export async function startWorld(
       stripe,
       sf,
       rtws,
-      api: new SyncApi(rtws.url!, rtws.apiToken),
+      api: new SyncApi(rtws.url!, rtws.apiToken!),
       conn,
       async requestRetry(customerId, target) {
         const event = encodeRecordedEvent(customerId, {

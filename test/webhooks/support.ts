@@ -6,7 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import type { Names } from '../../core/subjects.ts';
-import { bearerAuth } from '../../adapters/http/auth.ts';
+import { tokenAuth } from '../../adapters/http/auth.ts';
 import { errorHandler, problem, sendProblem } from '../../adapters/http/problem.ts';
 import {
   stripeWebhookRoutes,
@@ -41,7 +41,7 @@ export async function startReceiver(options: ReceiverOptions, listen = false): P
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, problem(404, `no route for ${request.method} ${request.url}`)),
   );
-  app.addHook('onRequest', bearerAuth(TEST_TOKEN));
+  tokenAuth(app, [{ name: 'default', scope: 'admin', token: TEST_TOKEN }]);
   const registry = new Registry();
   const log = recordingLogger();
   await app.register(stripeWebhookRoutes, { secrets: [SECRET], ...options, log, registry });

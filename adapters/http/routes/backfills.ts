@@ -119,6 +119,7 @@ export const backfillRoutes: FastifyPluginAsyncTypebox<BackfillRoutesOptions> = 
   app.post(
     '/backfills',
     {
+      config: { scope: 'operate' },
       schema: {
         body: Start,
         response: { 200: DryRunView, 202: View, ...ProblemResponses },
@@ -184,7 +185,10 @@ export const backfillRoutes: FastifyPluginAsyncTypebox<BackfillRoutesOptions> = 
     const [from, to] = MOVES[move];
     app.post(
       `/backfills/:id/${move}`,
-      { schema: { params: Params, response: { 200: View, ...ProblemResponses } } },
+      {
+        config: { scope: 'operate' },
+        schema: { params: Params, response: { 200: View, ...ProblemResponses } },
+      },
       async (request) => {
         const moved = await transition(sql, Number(request.params.id), from, to);
         if (moved) {

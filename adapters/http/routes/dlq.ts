@@ -42,6 +42,7 @@ export const dlqRoutes: FastifyPluginAsyncTypebox<DlqRoutesOptions> = async (app
   app.post(
     '/dlq/:id/retry',
     {
+      config: { scope: 'operate' },
       schema: {
         params: Type.Object({ id: Type.String({ pattern: '^\\d{1,15}$' }) }),
         response: {

@@ -55,6 +55,7 @@ export const reconciliationRoutes: FastifyPluginAsyncTypebox<ReconciliationRoute
   app.post(
     '/reconciliations',
     {
+      config: { scope: 'operate' },
       schema: {
         body: Type.Optional(Type.Object({}, { additionalProperties: false })),
         response: { 202: ReconciliationView, ...ProblemResponses },

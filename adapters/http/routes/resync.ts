@@ -20,6 +20,7 @@ export const resyncRoutes: FastifyPluginAsyncTypebox<ResyncRoutesOptions> = asyn
   app.post(
     '/customers/:id/resync',
     {
+      config: { scope: 'operate' },
       schema: {
         params: Type.Object({ id: CustomerId }),
         response: {

@@ -1,6 +1,7 @@
 // The api role: the HTTP API over the catalogue, with the views the other roles offer it (the
 // actors' sync state, the DLQ, the workers' leases, backfills, the metrics) and, with webhook secrets,
 // Stripe's webhooks.
+import type { ApiToken } from '../../../core/api-tokens.ts';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Config } from '../../../core/config.ts';
@@ -31,7 +32,7 @@ export interface ApiDeps {
   readonly nats: NatsConnection;
   readonly names: Names;
   readonly log: Logger;
-  readonly apiToken: string;
+  readonly apiTokens: readonly ApiToken[];
   readonly migrations: Migration[];
   readonly dlq: DeadLetterQueue;
   readonly snapshots: SnapshotStore;
@@ -59,7 +60,8 @@ export async function startApi(config: Config, d: ApiDeps): Promise<Api> {
     : undefined;
   const server = await buildServer({
     sql,
-    apiToken: d.apiToken,
+    apiTokens: d.apiTokens,
+    log: d.log,
     bodyLimit: config.bodyLimit,
     logLevel: config.logLevel,
     readiness: readiness({

@@ -2,6 +2,7 @@
 // and /readyz on HOST:PORT, with the same checks as the API's, and its own /metrics behind the API
 // token. A container health check, a Kubernetes probe and a PodDisruptionBudget all need an answer
 // from every process, and Prometheus a scrape of every worker.
+import { apiTokensOf } from '../../../core/api-tokens.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Config } from '../../../core/config.ts';
 import { buildProbeServer } from '../../../adapters/http/server.ts';
@@ -24,6 +25,8 @@ export interface ProbeDeps {
 
 export async function startProbes(config: Config, d: ProbeDeps): Promise<Api> {
   const { worker } = d;
+  // Only configured tokens: a generated one is shown by the API's banner alone.
+  const configured = apiTokensOf(config.apiTokens, config.apiToken);
   const server = await buildProbeServer({
     logLevel: config.logLevel,
     readiness: readiness({
@@ -34,10 +37,10 @@ export async function startProbes(config: Config, d: ProbeDeps): Promise<Api> {
     }),
     // Scraped per process: a worker's calls and outcomes, a publisher's leadership. The API's
     // /metrics adds what is the deployment's (outbox and DLQ depth, backfills).
-    ...(config.apiToken
+    ...(configured.length > 0
       ? {
           metrics: {
-            apiToken: config.apiToken,
+            apiTokens: configured,
             sources: {
               publisher: () => d.publisher?.stats,
               register: (registry) => d.metrics.register(registry),
