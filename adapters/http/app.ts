@@ -19,6 +19,7 @@ import {
 } from './routes/reconciliations.ts';
 import { stripeWebhookRoutes, type StripeWebhookOptions } from './routes/webhooks.ts';
 import { workerRoutes, type WorkerRoutesOptions } from './routes/workers.ts';
+import { targetRoutes } from './routes/targets.ts';
 
 export interface AppOptions {
   sql: Sql;
@@ -37,6 +38,8 @@ export interface AppOptions {
   backfills?: Omit<BackfillRoutesOptions, 'sql'>;
   /** Absent: /reconciliations is not served. */
   reconciliations?: Omit<ReconciliationRoutesOptions, 'sql'>;
+  /** The targets this deployment syncs to; absent: /targets is not served. */
+  configuredTargets?: readonly string[];
   /** The lease bucket's view of the workers; absent: /workers is not served. */
   workers?: WorkerRoutesOptions;
   /** Absent when no webhook secret is configured: the route is then not served. */
@@ -63,6 +66,8 @@ export const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   if (options.reconciliations)
     await fastify.register(reconciliationRoutes, { ...options.reconciliations, sql: options.sql });
   if (options.workers) await fastify.register(workerRoutes, options.workers);
+  if (options.configuredTargets)
+    await fastify.register(targetRoutes, { sql: options.sql, targets: options.configuredTargets });
   await fastify.register(syncRoutes, {
     sql: options.sql,
     targets: options.syncTargets ?? (async () => undefined),

@@ -74,6 +74,7 @@ test("the server has exactly the README's routes, each needing the scope it says
       backfills: on,
       reconciliations: on,
       workers: on,
+      configuredTargets: ['stripe'],
       stripeWebhooks: { secrets: ['whsec_x'], publish: on, log: recordingLogger() } as never,
     });
     await fastify.ready();

@@ -1,11 +1,12 @@
 // GET /customers/:id/sync: where each target stands for one customer, from the actor's snapshot,
 // with the conflicts its changes met. GET /conflicts: every conflict, newest first.
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { CustomerId } from '../../../core/customer.ts';
 import { NotFoundError } from '../../../core/errors.ts';
 import { Nullable } from '../../../core/nullable.ts';
 import type { Sql } from '../../postgres/connect.ts';
+import { listPauses, type TargetPause } from '../../postgres/target-pauses.ts';
 import { listConflicts } from '../../postgres/conflicts.ts';
 import { ProblemResponses, PageQuery } from './common.ts';
 
@@ -43,6 +44,8 @@ const TargetViewSchema = Type.Object({
   last_error: Nullable(
     Type.Object({ failure: Type.String(), reason: Type.String(), at: Type.String() }),
   ),
+  /** Why its pending intents wait, when an operator has paused the target; else absent. */
+  waiting: Type.Optional(Type.String()),
 });
 
 const Conflict = Type.Object({
@@ -94,6 +97,24 @@ const SyncView = Type.Object({
   conflicts: Type.Array(Conflict),
 });
 
+/** Targets an operator paused: their pending intents are shown as waiting, and why. */
+function withPauses<V extends Static<typeof TargetViewSchema>>(
+  view: Record<string, V> | undefined,
+  pauses: readonly TargetPause[],
+): Record<string, V> | undefined {
+  if (!view || pauses.length === 0) return view;
+  const out = { ...view };
+  for (const p of pauses) {
+    const t = out[p.target];
+    if (t && t.pending.length > 0)
+      out[p.target] = {
+        ...t,
+        waiting: `the target was paused by ${p.pausedBy} at ${p.pausedAt.toISOString()}${p.reason ? `: ${p.reason}` : ''}`,
+      };
+  }
+  return out;
+}
+
 export const syncRoutes: FastifyPluginAsyncTypebox<SyncRoutesOptions> = async (
   app,
   { sql, targets },
@@ -116,7 +137,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<SyncRoutesOptions> = async (
                 FROM customer_links WHERE customer_id = ${id}) AS links
         FROM customers WHERE id = ${id}`;
       if (!row) throw new NotFoundError('customer');
-      const view = await targets(id);
+      const view = withPauses(await targets(id), await listPauses(sql));
       const conflicts = await listConflicts(sql, { limit: RECENT_CONFLICTS, customerId: id });
       return {
         customer_id: id,

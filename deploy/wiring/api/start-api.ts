@@ -61,6 +61,7 @@ export async function startApi(config: Config, d: ApiDeps): Promise<Api> {
   const server = await buildServer({
     sql,
     apiTokens: d.apiTokens,
+    configuredTargets: targets,
     log: d.log,
     bodyLimit: config.bodyLimit,
     logLevel: config.logLevel,

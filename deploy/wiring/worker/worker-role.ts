@@ -32,6 +32,7 @@ import { defaultStripeRate, lookupsPerSecond } from '../../../adapters/stripe/ra
 import type { SalesforceDailyBudget } from '../../../adapters/salesforce/daily-budget.ts';
 import { buildExecutors } from './executors.ts';
 import { allWork, type PartitionWork } from './partition-work.ts';
+import { watchPausedTargets, type PausedTargets } from './paused-targets.ts';
 import { salesforceChanges, type SalesforceReaderStatus } from '../inbound/salesforce-changes.ts';
 import { jetStreamPublisher } from '../../../adapters/jetstream/durable-publisher.ts';
 import { jetstream } from '@nats-io/jetstream';
@@ -66,6 +67,7 @@ export interface WorkerRole {
 }
 
 export async function startWorkerRole(config: Config, d: WorkerRoleDeps): Promise<WorkerRole> {
+  const paused = await watchPausedTargets(d.sql, d.log);
   // The schedule and the catch-up come first; the runner they tell about new work comes later.
   const later: { backfills?: BackfillRunner } = {};
   const reconciling = d.sources.reconcile
@@ -111,6 +113,7 @@ export async function startWorkerRole(config: Config, d: WorkerRoleDeps): Promis
   const worker = await startCustomerWorker(
     config,
     d,
+    paused,
     catchUp,
     allWork([inbound?.partitions, sfChanges?.work]),
   );
@@ -147,6 +150,7 @@ export async function startWorkerRole(config: Config, d: WorkerRoleDeps): Promis
     salesforceBudget: d.salesforceBudget,
     salesforceReader: sfChanges ? () => sfChanges.status() : undefined,
     async stop() {
+      paused.stop();
       reconciling?.stop();
       await sfChanges?.stop();
       await catchUp?.stop();
@@ -159,6 +163,7 @@ export async function startWorkerRole(config: Config, d: WorkerRoleDeps): Promis
 async function startCustomerWorker(
   config: Config,
   d: WorkerRoleDeps,
+  paused: PausedTargets,
   catchUp: StripeCatchUp | undefined,
   partitionWork: PartitionWork | undefined,
 ): Promise<Worker> {
@@ -178,8 +183,10 @@ async function startCustomerWorker(
     ...(catchUp ? { beforeResume: () => catchUp.run() } : {}),
     ...(partitionWork ? { partitionWork } : {}),
     stripeBinding: d.bindings.stripeAccount,
-    // Salesforce's calls also wait while rtws's share of the org's daily calls is spent.
+    // Salesforce's calls also wait while rtws's share of the org's daily calls is spent, and
+    // any target's while an operator has paused it.
     targetReady: (target) =>
+      !paused.has(target) &&
       d.bindings.ready(target) &&
       (target !== 'salesforce' || (d.salesforceBudget?.allows('live') ?? true)),
     // A stable identity, held exclusively, lets a restart take its partitions back early.
