@@ -149,7 +149,7 @@ export const CONFIG_SCHEMA = Type.Object({
   logLevel: variable(Literals(LOG_LEVELS), {
     name: 'LOG_LEVEL',
     default: 'info',
-    doc: 'Log level.',
+    doc: 'Log level (`fatal` … `trace`; `silent` logs nothing). Logs are JSON lines on stdout, and name customers by id only, at every level: no name, email, phone or address, nor the query values of a request, nor the values a refusal from Stripe or Salesforce quotes (those stay with the DLQ letter and the sync status). `test/e2e/personal-data-logs` checks it at `debug`.',
   }),
   stripe: Type.Object({
     /** Unset: the sandbox. */

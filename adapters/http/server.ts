@@ -42,13 +42,31 @@ export async function buildProbeServer(options: ProbeServerOptions): Promise<Fas
   return fastify;
 }
 
+/** `/customers?email=a@b&limit=5` → `/customers?email=…&limit=…`: the names, not the values. */
+export function withoutQueryValues(url: string): string {
+  const at = url.indexOf('?');
+  if (at < 0) return url;
+  const names = url
+    .slice(at + 1)
+    .split('&')
+    .filter(Boolean)
+    .map((pair) => `${pair.split('=')[0]}=…`);
+  return `${url.slice(0, at)}?${names.join('&')}`;
+}
+
 function base(options: { bodyLimit: number; logLevel: string }) {
   const fastify = Fastify({
     bodyLimit: options.bodyLimit,
     logger: {
       level: options.logLevel,
-      // Tokens and signatures never reach a log.
+      // Tokens and signatures never reach a log, nor do query values (`?email=…` is personal data).
       redact: ['req.headers.authorization', 'req.headers["stripe-signature"]'],
+      serializers: {
+        req: (req: { method: string; url: string; ip?: string }) => ({
+          method: req.method,
+          url: withoutQueryValues(req.url),
+        }),
+      },
     },
     requestTimeout: 30_000,
     return503OnClosing: true,

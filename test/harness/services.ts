@@ -141,7 +141,8 @@ export function testSize(
     | 'RTWS_BUDGET_SECONDS'
     | 'RTWS_CLUSTER_CUSTOMERS'
     | 'RTWS_SF_CHANGES_EDITS'
-    | 'RTWS_THREE_SIDES_ROUNDS',
+    | 'RTWS_THREE_SIDES_ROUNDS'
+    | 'RTWS_PII_CUSTOMERS',
   fallback: number,
 ): number {
   const raw = process.env[name];
