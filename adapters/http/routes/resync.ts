@@ -21,6 +21,8 @@ export const resyncRoutes: FastifyPluginAsyncTypebox<ResyncRoutesOptions> = asyn
     '/customers/:id/resync',
     {
       schema: {
+        tags: ['operations'],
+        summary: 'Offer a customer to every target again',
         params: Type.Object({ id: CustomerId }),
         response: {
           202: Type.Object({ customer_id: Type.String(), targets: Type.Array(Type.String()) }),
