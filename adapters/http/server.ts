@@ -2,6 +2,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { app, type AppOptions } from './app.ts';
+import { apiReference } from './openapi.ts';
 import { bearerAuth } from './auth.ts';
 import { metricsRoutes, type MetricSources } from './routes/metrics.ts';
 import { errorHandler, problem, sendProblem } from './problem.ts';
@@ -16,6 +17,8 @@ export interface ServerOptions extends AppOptions {
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const { bodyLimit, logLevel, ...appOptions } = options;
   const fastify = base({ bodyLimit, logLevel });
+  // First, so that the document sees every route; outside the app, so that it needs no token.
+  await apiReference(fastify);
   await fastify.register(app, appOptions);
   return fastify;
 }
