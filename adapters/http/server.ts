@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { app, type AppOptions } from './app.ts';
 import type { ApiToken } from '../../core/api-tokens.ts';
 import { tokenAuth } from './auth.ts';
+import { apiReference } from './openapi.ts';
 import { metricsRoutes, type MetricSources } from './routes/metrics.ts';
 import { errorHandler, problem, sendProblem } from './problem.ts';
 import { healthRoutes, type HealthRoutesOptions } from './routes/health.ts';
@@ -17,6 +18,8 @@ export interface ServerOptions extends AppOptions {
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const { bodyLimit, logLevel, ...appOptions } = options;
   const fastify = base({ bodyLimit, logLevel });
+  // First, so that the document sees every route; outside the app, so that it needs no token.
+  await apiReference(fastify);
   await fastify.register(app, appOptions);
   return fastify;
 }

@@ -121,6 +121,9 @@ export const backfillRoutes: FastifyPluginAsyncTypebox<BackfillRoutesOptions> = 
     {
       config: { scope: 'operate' },
       schema: {
+        tags: ['operations'],
+        summary:
+          'Start a backfill (import from Stripe or export from the catalogue), or dry-run one',
         body: Start,
         response: { 200: DryRunView, 202: View, ...ProblemResponses },
       },
@@ -159,6 +162,8 @@ export const backfillRoutes: FastifyPluginAsyncTypebox<BackfillRoutesOptions> = 
     '/backfills',
     {
       schema: {
+        tags: ['operations'],
+        summary: 'List backfills, newest first',
         querystring: Type.Object(
           { limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }) },
           { additionalProperties: false },
@@ -173,7 +178,14 @@ export const backfillRoutes: FastifyPluginAsyncTypebox<BackfillRoutesOptions> = 
 
   app.get(
     '/backfills/:id',
-    { schema: { params: Params, response: { 200: View, ...ProblemResponses } } },
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Get a backfill and its progress',
+        params: Params,
+        response: { 200: View, ...ProblemResponses },
+      },
+    },
     async (request) => {
       const b = await getBackfill(sql, Number(request.params.id));
       if (!b) throw new NotFoundError('backfill');
@@ -187,7 +199,12 @@ export const backfillRoutes: FastifyPluginAsyncTypebox<BackfillRoutesOptions> = 
       `/backfills/:id/${move}`,
       {
         config: { scope: 'operate' },
-        schema: { params: Params, response: { 200: View, ...ProblemResponses } },
+        schema: {
+          tags: ['operations'],
+          summary: `${move[0]!.toUpperCase()}${move.slice(1)} a backfill`,
+          params: Params,
+          response: { 200: View, ...ProblemResponses },
+        },
       },
       async (request) => {
         const moved = await transition(sql, Number(request.params.id), from, to);
@@ -209,6 +226,8 @@ export const backfillRoutes: FastifyPluginAsyncTypebox<BackfillRoutesOptions> = 
     '/backfills/:id/ambiguities',
     {
       schema: {
+        tags: ['operations'],
+        summary: 'List the ambiguous matches a backfill met',
         params: Params,
         querystring: PageQuery(Type.String({ minLength: 1, maxLength: 255 }), { defaultLimit: 50 }),
         response: {

@@ -4,13 +4,20 @@ export const IdempotencyKeyHeader = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
 });
 
-const ProblemBody = Type.Object(
+/** RFC 9457: the members every problem has; client errors add `detail`, `field`, `code` and more. */
+export const ProblemBody = Type.Object(
   { type: Type.String(), title: Type.String(), status: Type.Integer() },
   { additionalProperties: true },
 );
 
+/** A problem answer under its own media type, so that the spec says what the server sends. */
+export const ProblemResponse = {
+  description: 'A problem (RFC 9457)',
+  content: { 'application/problem+json': { schema: ProblemBody } },
+};
+
 /** Declared so that problem bodies are serialised whole, not filtered by a 2xx schema. */
-export const ProblemResponses = { '4xx': ProblemBody, '5xx': ProblemBody };
+export const ProblemResponses = { '4xx': ProblemResponse, '5xx': ProblemResponse };
 
 export function idempotencyKey(headers: Record<string, unknown>): string | undefined {
   const k = headers['idempotency-key'];

@@ -37,6 +37,8 @@ export const customerRoutes: FastifyPluginAsyncTypebox<CustomerRoutesOptions> = 
     '/customers',
     {
       schema: {
+        tags: ['customers'],
+        summary: 'Create a customer',
         body: CustomerCreateBody,
         headers: IdempotencyKeyHeader,
         response: { 201: Customer, ...ProblemResponses },
@@ -64,6 +66,8 @@ export const customerRoutes: FastifyPluginAsyncTypebox<CustomerRoutesOptions> = 
     '/customers',
     {
       schema: {
+        tags: ['customers'],
+        summary: 'List customers',
         querystring: PageQuery(CustomerId, {
           defaultLimit: 20,
           filters: { email: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })) },
@@ -79,7 +83,14 @@ export const customerRoutes: FastifyPluginAsyncTypebox<CustomerRoutesOptions> = 
 
   app.get(
     '/customers/:id',
-    { schema: { params: Params, response: { 200: Customer, ...ProblemResponses } } },
+    {
+      schema: {
+        tags: ['customers'],
+        summary: 'Get a customer',
+        params: Params,
+        response: { 200: Customer, ...ProblemResponses },
+      },
+    },
     async (request, reply) => {
       const customer = await customers.get(request.params.id);
       return reply.header('etag', `"${customer.version}"`).send(customer);
@@ -90,6 +101,8 @@ export const customerRoutes: FastifyPluginAsyncTypebox<CustomerRoutesOptions> = 
     '/customers/:id',
     {
       schema: {
+        tags: ['customers'],
+        summary: 'Change a customer',
         params: Params,
         headers: IfMatchHeaders,
         body: CustomerPatchBody,
@@ -110,6 +123,8 @@ export const customerRoutes: FastifyPluginAsyncTypebox<CustomerRoutesOptions> = 
     '/customers/:id',
     {
       schema: {
+        tags: ['customers'],
+        summary: 'Delete a customer',
         params: Params,
         headers: IfMatchHeaders,
         response: { 204: Type.Null(), ...ProblemResponses },

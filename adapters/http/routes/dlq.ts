@@ -25,6 +25,8 @@ export const dlqRoutes: FastifyPluginAsyncTypebox<DlqRoutesOptions> = async (app
     '/dlq',
     {
       schema: {
+        tags: ['operations'],
+        summary: 'List dead letters',
         querystring: PageQuery(Type.String({ pattern: '^\\d{1,15}$' }), { defaultLimit: 50 }),
         response: {
           200: Type.Object({ data: Type.Array(Entry), next_cursor: Nullable(Type.String()) }),
@@ -44,6 +46,8 @@ export const dlqRoutes: FastifyPluginAsyncTypebox<DlqRoutesOptions> = async (app
     {
       config: { scope: 'operate' },
       schema: {
+        tags: ['operations'],
+        summary: 'Redrive a dead letter to where it came from',
         params: Type.Object({ id: Type.String({ pattern: '^\\d{1,15}$' }) }),
         response: {
           202: Type.Object({ id: Type.Integer(), redriven_to: Type.String() }),

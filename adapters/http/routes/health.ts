@@ -77,7 +77,11 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
     '/healthz',
     {
       config: { public: true },
-      schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+      schema: {
+        tags: ['probes'],
+        summary: 'Liveness: the process answers',
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
     },
     async () => ({ status: 'ok' as const }),
   );
@@ -87,6 +91,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
     {
       config: { public: true },
       schema: {
+        tags: ['probes'],
+        summary: 'Readiness: Postgres, NATS and migrations, with details',
         response: {
           200: Type.Object({
             status: Type.String(),

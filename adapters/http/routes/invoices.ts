@@ -23,6 +23,8 @@ export const invoiceRoutes: FastifyPluginAsyncTypebox<InvoiceRoutesOptions> = as
     '/customers/:id/invoices',
     {
       schema: {
+        tags: ['invoices'],
+        summary: 'Request an invoice for a customer',
         params: CustomerParams,
         body: InvoiceCreateBody,
         headers: IdempotencyKeyHeader,
@@ -43,7 +45,14 @@ export const invoiceRoutes: FastifyPluginAsyncTypebox<InvoiceRoutesOptions> = as
 
   app.get(
     '/invoices/:id',
-    { schema: { params: InvoiceParams, response: { 200: Invoice, ...ProblemResponses } } },
+    {
+      schema: {
+        tags: ['invoices'],
+        summary: 'Get an invoice',
+        params: InvoiceParams,
+        response: { 200: Invoice, ...ProblemResponses },
+      },
+    },
     async (request) => getInvoice(sql, request.params.id),
   );
 
@@ -51,6 +60,8 @@ export const invoiceRoutes: FastifyPluginAsyncTypebox<InvoiceRoutesOptions> = as
     '/customers/:id/invoices',
     {
       schema: {
+        tags: ['invoices'],
+        summary: "List a customer's invoices",
         params: CustomerParams,
         querystring: PageQuery(Type.String({ format: 'uuid' }), { defaultLimit: 20 }),
         response: {

@@ -1,4 +1,5 @@
 // Prometheus metrics. Gauges are read when scraped, from the components that own the numbers.
+import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -86,8 +87,19 @@ export const metricsRoutes: FastifyPluginAsync<MetricSources> = async (app, sour
     latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
 
-  app.get('/metrics', async (_request, reply) =>
-    reply.type(registry.contentType).send(await registry.metrics()),
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Prometheus metrics of this process',
+        response: {
+          // Documents the text format only: Fastify sends a text body as it is.
+          200: { content: { 'text/plain': { schema: Type.String() } } },
+        },
+      },
+    },
+    async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()),
   );
 };
 function stripeHealthGauges(registry: Registry, read: MetricSources['stripeHealth']): void {

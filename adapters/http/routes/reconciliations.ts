@@ -57,6 +57,8 @@ export const reconciliationRoutes: FastifyPluginAsyncTypebox<ReconciliationRoute
     {
       config: { scope: 'operate' },
       schema: {
+        tags: ['operations'],
+        summary: 'Start a reconciliation',
         body: Type.Optional(Type.Object({}, { additionalProperties: false })),
         response: { 202: ReconciliationView, ...ProblemResponses },
       },
@@ -79,7 +81,14 @@ export const reconciliationRoutes: FastifyPluginAsyncTypebox<ReconciliationRoute
 
   app.get(
     '/reconciliations/:id',
-    { schema: { params: Params, response: { 200: ReconciliationView, ...ProblemResponses } } },
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Get a reconciliation and its counts',
+        params: Params,
+        response: { 200: ReconciliationView, ...ProblemResponses },
+      },
+    },
     async (request) => view(await reconciliation(request.params.id)),
   );
 
@@ -87,6 +96,8 @@ export const reconciliationRoutes: FastifyPluginAsyncTypebox<ReconciliationRoute
     '/reconciliations/:id/differences',
     {
       schema: {
+        tags: ['operations'],
+        summary: 'List the differences a reconciliation found',
         params: Params,
         querystring: PageQuery(Type.String({ pattern: '^[0-9]{1,15}$' }), { defaultLimit: 50 }),
         response: {

@@ -22,6 +22,8 @@ export const resyncRoutes: FastifyPluginAsyncTypebox<ResyncRoutesOptions> = asyn
     {
       config: { scope: 'operate' },
       schema: {
+        tags: ['operations'],
+        summary: 'Offer a customer to every target again',
         params: Type.Object({ id: CustomerId }),
         response: {
           202: Type.Object({ customer_id: Type.String(), targets: Type.Array(Type.String()) }),

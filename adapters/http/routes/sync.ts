@@ -123,6 +123,8 @@ export const syncRoutes: FastifyPluginAsyncTypebox<SyncRoutesOptions> = async (
     '/customers/:id/sync',
     {
       schema: {
+        tags: ['sync'],
+        summary: 'Where each target stands for a customer, with its recent conflicts',
         params: Type.Object({ id: CustomerId }),
         response: { 200: SyncView, ...ProblemResponses },
       },
@@ -155,6 +157,8 @@ export const syncRoutes: FastifyPluginAsyncTypebox<SyncRoutesOptions> = async (
     '/conflicts',
     {
       schema: {
+        tags: ['sync'],
+        summary: 'List conflicts, newest first',
         querystring: PageQuery(Type.String({ pattern: '^[1-9][0-9]{0,17}$' }), {
           defaultLimit: 50,
           filters: { customer_id: Type.Optional(CustomerId) },

@@ -16,9 +16,10 @@ import {
   apiVersionWatch,
   isHandledEventType,
   verifyStripeWebhook,
-  type StripeEventEnvelope,
+  StripeEventEnvelope,
 } from '../../stripe/webhooks.ts';
 import { problem, sendProblem } from '../problem.ts';
+import { ProblemResponses } from './common.ts';
 import { withTimeout } from '../../../core/timeout.ts';
 
 export interface StripeWebhookOptions {
@@ -121,9 +122,24 @@ export const stripeWebhookRoutes: FastifyPluginAsync<StripeWebhookOptions> = asy
   app.post(
     '/webhooks/stripe',
     {
-      config: { public: true },
+      config: {
+        public: true,
+        // Checked by the route, on the raw bytes: shown in the API's document, not validated.
+        openapi: {
+          body: StripeEventEnvelope,
+          headers: Type.Object({ 'stripe-signature': Type.String() }),
+          description:
+            'Stripe delivers its events here, signed with one of `STRIPE_WEBHOOK_SECRET`. ' +
+            'A 200 means the event is stored; a bad signature or body is a 400, and a 503 asks ' +
+            'Stripe to retry.',
+        },
+      },
       bodyLimit: options.bodyLimit ?? 512 * 1024,
-      schema: { response: { 200: Received } },
+      schema: {
+        tags: ['webhooks'],
+        summary: 'Receive a Stripe event',
+        response: { 200: Received, ...ProblemResponses },
+      },
     },
     async (request, reply) => {
       let event: StripeEventEnvelope;

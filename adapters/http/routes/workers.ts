@@ -68,7 +68,13 @@ export const workerRoutes: FastifyPluginAsyncTypebox<WorkerRoutesOptions> = asyn
 ) => {
   app.get(
     '/workers',
-    { schema: { response: { 200: WorkersView, ...ProblemResponses } } },
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Workers and the partitions each holds',
+        response: { 200: WorkersView, ...ProblemResponses },
+      },
+    },
     async () => workersView(await status(), partitions),
   );
 };
