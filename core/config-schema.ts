@@ -60,6 +60,23 @@ export const CONFIG_SCHEMA = Type.Object({
     expected:
       'comma-separated name:scope:token entries: a name of letters, digits, _ or - (40 at most), a scope of read, write, operate or admin, and a token of 16 characters or more',
   }),
+  apiRateLimit: variable(Int(0, 10_000_000), {
+    name: 'RTWS_API_RATE_LIMIT',
+    default: '60000',
+    shownDefault: '`60000` (1,000/s)',
+    doc: 'Requests a minute each API token may make, counted per API process; past it, 429 with `Retry-After`, and nothing changes. A guard against a runaway client rather than a quota. `0`: no limit. The probes are never limited.',
+  }),
+  webhookRateLimit: variable(Int(0, 10_000_000), {
+    name: 'RTWS_WEBHOOK_RATE_LIMIT',
+    default: '60000',
+    shownDefault: '`60000` (1,000/s)',
+    doc: 'Stripe webhook deliveries a minute from one client address, counted per API process; past it, 429 with `Retry-After` (Stripe retries). `0`: no limit.',
+  }),
+  webhookAllowIps: variable(Type.Array(Type.String({ minLength: 2 })), {
+    name: 'RTWS_WEBHOOK_ALLOW_IPS',
+    default: '',
+    doc: "Client addresses whose webhook deliveries are never limited, comma-separated: Stripe's published webhook addresses (https://stripe.com/files/ips/ips_webhooks.txt), as the request reaches rtws (behind a proxy, its address unless the proxy passes the client's on). Empty: every address is limited alike.",
+  }),
   namespace: variable(Type.String({ pattern: NAMESPACE_PATTERN }), {
     name: 'RTWS_NAMESPACE',
     default: '',

@@ -5,6 +5,7 @@ import type { Sql } from '../postgres/connect.ts';
 import type { ApiToken } from '../../core/api-tokens.ts';
 import type { Logger } from '../../core/ports.ts';
 import { tokenAuth } from './auth.ts';
+import { rateLimits, type RateLimits } from './rate-limits.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { invoiceRoutes } from './routes/invoices.ts';
 import { healthRoutes, type Readiness } from './routes/health.ts';
@@ -25,6 +26,8 @@ export interface AppOptions {
   sql: Sql;
   /** The tokens the API takes, each with its scope. */
   apiTokens: readonly ApiToken[];
+  /** Requests a minute per token, and per address for the webhooks; absent: no limits. */
+  rateLimits?: RateLimits;
   /** Where each write is logged with its token's name (default: the request's logger). */
   log?: Logger;
   readiness: () => Promise<Readiness>;
@@ -48,6 +51,7 @@ export interface AppOptions {
 
 export const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   tokenAuth(fastify, options.apiTokens, options.log?.child({ component: 'api' }));
+  if (options.rateLimits) await rateLimits(fastify, options.rateLimits);
   let registry: Registry | undefined;
   await fastify.register(metricsRoutes, {
     ...options.metrics,

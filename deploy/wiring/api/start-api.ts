@@ -62,6 +62,11 @@ export async function startApi(config: Config, d: ApiDeps): Promise<Api> {
     sql,
     apiTokens: d.apiTokens,
     configuredTargets: targets,
+    rateLimits: {
+      perTokenPerMin: config.apiRateLimit,
+      webhookPerIpPerMin: config.webhookRateLimit,
+      webhookAllowIps: config.webhookAllowIps,
+    },
     log: d.log,
     bodyLimit: config.bodyLimit,
     logLevel: config.logLevel,
