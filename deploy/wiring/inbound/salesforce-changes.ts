@@ -8,7 +8,6 @@
 // a gap or an overflow costs latency and never a change, and no replay id needs keeping.
 // One worker reads: the one holding partition 0, so a cluster pays the calls once. The
 // watermark is kept per bound org in Postgres, so a restart or another worker resumes from it.
-import { StreamingExtension } from 'jsforce/lib/api/streaming.js';
 import type { Logger } from '../../../core/ports.ts';
 import type { Names } from '../../../core/subjects.ts';
 import type {
@@ -30,6 +29,11 @@ import { catalogueRows } from '../../../adapters/postgres/reconciliations.ts';
 import type { CanonicalFields } from '../../../core/canonical.ts';
 import { holdsPatch } from '../../../core/policy/push.ts';
 import { integrationUserId } from '../../../adapters/salesforce/read-back.ts';
+import {
+  ChangeStreamClosed,
+  openChangeStream,
+  type ChangeStream,
+} from '../../../adapters/salesforce/change-stream.ts';
 import { publishTo } from '../backfill/import-handover.ts';
 import type { SalesforceReadDeps } from '../backfill/reconcile-salesforce.ts';
 import type { PartitionWork } from '../worker/partition-work.ts';
@@ -70,12 +74,6 @@ export interface SalesforceChanges {
   /** Partition 0's work: reading starts with its lease and stops with it. */
   readonly work: PartitionWork;
   stop(): Promise<void>;
-}
-
-/** The part of faye's client used here; faye ships no types. */
-interface FayeClient {
-  subscribe(channel: string, listener: (data: unknown) => void): PromiseLike<unknown>;
-  disconnect(): PromiseLike<unknown> | undefined;
 }
 
 /** What a change is known by, to the actor and to JetStream, whoever read it. */
@@ -120,7 +118,7 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
 
   let again = false;
   let kickTimer: NodeJS.Timeout | undefined;
-  let stream: FayeClient | undefined;
+  let stream: ChangeStream | undefined;
   let streamState: 'off' | 'subscribing' | 'on' | 'failed' = 'off';
 
   let warnedUnavailable = false;
@@ -171,12 +169,15 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
    * a session lost) leaves the interval reads, and is tried again on the next one.
    */
   async function subscribe(): Promise<void> {
+    // A read that ends after the stop must not subscribe a stopped reader again.
+    if (!reading) return;
     if (!o.changeEvents || streamState === 'on' || streamState === 'subscribing') return;
     await closeStream();
     streamState = 'subscribing';
     const channel = changeEventChannel(o.salesforce.target.object);
     try {
       const conn = await o.salesforce.connection();
+      if (!reading) return await closeStream();
       const failed = () => {
         if (streamState !== 'on') return;
         streamState = 'failed';
@@ -185,16 +186,15 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
           'Change Data Capture stopped; reading Salesforce every interval until it resumes',
         );
       };
-      stream = conn.streaming.createClient([
-        new StreamingExtension.Replay(channel, -1),
-        new StreamingExtension.AuthFailure(failed),
-      ]) as unknown as FayeClient;
-      await stream.subscribe(channel, () => kick());
+      stream = openChangeStream(conn, channel, { onEvent: kick, onAuthFailure: failed });
+      await stream.subscribed;
       if (!reading) return await closeStream();
       streamState = 'on';
       warnedUnavailable = false;
       log.info({ channel }, 'reading Salesforce on its change events');
     } catch (err) {
+      // Closed by the stop, or by a newer subscription: theirs to say where the stream stands.
+      if (err instanceof ChangeStreamClosed) return;
       await closeStream();
       streamState = 'failed';
       // Tried again at every interval: said once until it works.
@@ -211,7 +211,7 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
     const s = stream;
     stream = undefined;
     if (streamState !== 'failed') streamState = 'off';
-    await Promise.resolve(s?.disconnect()).catch(() => undefined);
+    await s?.close();
   }
 
   async function once(): Promise<SalesforceReadReport | undefined> {
