@@ -4,6 +4,7 @@ import type { Connection } from 'jsforce';
 import { connectSalesforce } from '../../adapters/salesforce/client.ts';
 import Stripe from 'stripe';
 import { canonicalEmail, canonicalMetadata, canonicalString } from '../../core/canonical.ts';
+import type { Address } from '../../core/customer.ts';
 import type { Rtws } from '../../deploy/rtws.ts';
 import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 import {
@@ -172,6 +173,7 @@ export interface Row {
   name: string;
   email: string | null;
   phone: string | null;
+  address: Address | null;
   metadata: Record<string, string>;
   version: number;
   origin: string;
@@ -180,7 +182,7 @@ export interface Row {
 
 export async function row(s: TwoWay, id: string): Promise<Row | undefined> {
   const [r] = await s.o.sql<Row[]>`
-    SELECT id, name, email, phone, metadata, version::int AS version, origin, deleted_at
+    SELECT id, name, email, phone, address, metadata, version::int AS version, origin, deleted_at
     FROM customers WHERE id = ${id}`;
   return r;
 }

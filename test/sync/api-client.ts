@@ -5,6 +5,8 @@ export interface SyncTarget {
   status: string;
   external_id: string | null;
   synced_version: number;
+  /** The intent waiting for the target's executor, if any. */
+  pending: { type: string }[];
   last_error: { failure: string; reason: string } | null;
 }
 

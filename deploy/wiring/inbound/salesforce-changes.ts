@@ -10,7 +10,6 @@
 // One worker reads: the one holding partition 0, so a cluster pays the calls once. The
 // watermark is kept per bound org in Postgres, so a restart or another worker resumes from it.
 import type { Connection, SaveResult } from 'jsforce';
-import { StreamingExtension } from 'jsforce/lib/api/streaming.js';
 import type { Logger } from '../../../core/ports.ts';
 import type { Names } from '../../../core/subjects.ts';
 import type {
@@ -48,6 +47,11 @@ import { holdsPatch, patchOfFields, type FieldPatch } from '../../../core/policy
 import { integrationUserId } from '../../../adapters/salesforce/read-back.ts';
 import { classifySalesforceError } from '../../../adapters/salesforce/classify.ts';
 import { SALESFORCE_CALL_CLIENT } from '../../../adapters/salesforce/client.ts';
+import {
+  ChangeStreamClosed,
+  openChangeStream,
+  type ChangeStream,
+} from '../../../adapters/salesforce/change-stream.ts';
 import { publishTo } from '../backfill/import-handover.ts';
 import type { SalesforceReadDeps } from '../backfill/reconcile-salesforce.ts';
 import type { PartitionWork } from '../worker/partition-work.ts';
@@ -115,12 +119,6 @@ export interface SalesforceChanges {
   /** Partition 0's work: reading starts with its lease and stops with it. */
   readonly work: PartitionWork;
   stop(): Promise<void>;
-}
-
-/** The part of faye's client used here; faye ships no types. */
-interface FayeClient {
-  subscribe(channel: string, listener: (data: unknown) => void): PromiseLike<unknown>;
-  disconnect(): PromiseLike<unknown> | undefined;
 }
 
 /** What a change is known by, to the actor and to JetStream, whoever read it. */
@@ -326,7 +324,7 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
   let again = false;
   let kickTimer: NodeJS.Timeout | undefined;
   let minuteTimer: NodeJS.Timeout | undefined;
-  let stream: FayeClient | undefined;
+  let stream: ChangeStream | undefined;
   let streamState: 'off' | 'subscribing' | 'on' | 'failed' = 'off';
   /** Why change events are not what reads follow, when they are not. */
   let streamWhy = o.changeEvents ? 'subscribing to change events' : 'RTWS_SALESFORCE_CDC is false';
@@ -402,6 +400,8 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
    * a session lost) leaves the interval reads, and is tried again at the first read 5 minutes on.
    */
   async function subscribe(): Promise<void> {
+    // A read that ends after the stop must not subscribe a stopped reader again.
+    if (!reading) return;
     if (!o.changeEvents || streamState === 'on' || streamState === 'subscribing') return;
     if (now() < subscribeAgainAt) return;
     await closeStream();
@@ -409,6 +409,7 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
     const channel = changeEventChannel(o.salesforce.target.object);
     try {
       const conn = await o.salesforce.connection();
+      if (!reading) return await closeStream();
       const failed = (message: { error?: string } | undefined) => {
         if (streamState !== 'on') return;
         streamState = 'failed';
@@ -420,16 +421,14 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
         );
         reschedule();
       };
-      stream = conn.streaming.createClient([
-        new StreamingExtension.Replay(channel, -1),
-        new StreamingExtension.AuthFailure(failed),
-      ]) as unknown as FayeClient;
-      await stream.subscribe(channel, (event) => {
+      const heard = (event: unknown) => {
         origins.heard(event);
         for (const id of deletedByOthers(event)) deletionsHeard.add(id);
         editsQueued.push(...editsHeard(o.salesforce.target, event));
         kick();
-      });
+      };
+      stream = openChangeStream(conn, channel, { onEvent: heard, onAuthFailure: failed });
+      await stream.subscribed;
       if (!reading) return await closeStream();
       streamState = 'on';
       streamWhy = `subscribed to ${channel}`;
@@ -449,6 +448,8 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
       );
       minuteTimer.unref?.();
     } catch (err) {
+      // Closed by the stop, or by a newer subscription: theirs to say where the stream stands.
+      if (err instanceof ChangeStreamClosed) return;
       await closeStream();
       streamState = 'failed';
       subscribeAgainAt = now() + RESUBSCRIBE_AFTER_MS;
@@ -467,7 +468,7 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
     const s = stream;
     stream = undefined;
     if (streamState !== 'failed') streamState = 'off';
-    await Promise.resolve(s?.disconnect()).catch(() => undefined);
+    await s?.close();
   }
 
   async function once(): Promise<SalesforceReadReport | undefined> {
