@@ -82,6 +82,18 @@ async function readerOf(w: World): Promise<Reader | undefined> {
   return ((await res.json()) as Readiness).salesforce?.reader;
 }
 
+/** Waits until the worker reads on change events; returns what /readyz then says. */
+async function onChangeEvents(w: World): Promise<Reader | undefined> {
+  const reader = await eventually(
+    () => readerOf(w),
+    (r) => r?.reader === 'change_events',
+    10_000,
+    100,
+  );
+  assert.is(reader?.reader, 'change_events', 'subscribed');
+  return reader;
+}
+
 /** Changes from Salesforce applied to the customer in Postgres (each is recorded in the inbox). */
 async function fromSalesforce(w: World, id: string): Promise<number> {
   const [r] = await w.rtws.sql<{ n: string }[]>`
@@ -303,12 +315,7 @@ test('with Change Data Capture, an edit arrives at once, not at the next interva
       100,
     );
     assert.ok(w.sf.stats().events.streamingClients >= 1, 'rtws subscribed');
-    const reader = await eventually(
-      () => readerOf(w),
-      (r) => r?.reader === 'change_events',
-      10_000,
-      100,
-    );
+    const reader = await onChangeEvents(w);
     assert.is(reader?.reader, 'change_events');
     assert.is(reader?.why, 'subscribed to /data/AccountChangeEvent');
     assert.is(reader?.interval_s, 600, 'the interval read is a slow sweep');
@@ -366,12 +373,7 @@ test('with change events, a deletion is handled at once: propagate deletes the c
   try {
     const id = await w.api.create(customer('Propagated Away', 'propagated@example.com'));
     await syncedAt(w, id, 1);
-    await eventually(
-      () => readerOf(w),
-      (r) => r?.reader === 'change_events',
-      10_000,
-      100,
-    );
+    await onChangeEvents(w);
     w.sf.deleteAsPerson('Account', String(accountOf(w, id)!.Id));
     const [gone] = await eventually(
       () => w.rtws.sql<{ deleted_at: Date | null; origin: string }[]>`
@@ -403,12 +405,7 @@ test('with change events, a deletion is handled at once: recreate upserts the re
   try {
     const id = await w.api.create(customer('Recreated Again', 'recreated-again@example.com'));
     await syncedAt(w, id, 1);
-    await eventually(
-      () => readerOf(w),
-      (r) => r?.reader === 'change_events',
-      10_000,
-      100,
-    );
+    await onChangeEvents(w);
     const first = String(accountOf(w, id)!.Id);
     w.sf.deleteAsPerson('Account', first);
     const again = await eventually(
@@ -439,12 +436,7 @@ test("once the org's event allocation is spent, reads fall back to polling, and 
   try {
     const id = await w.api.create(customer('Spent Allocation', 'spent@example.com'));
     await syncedAt(w, id, 1);
-    const subscribed = await eventually(
-      () => readerOf(w),
-      (r) => r?.reader === 'change_events',
-      10_000,
-      100,
-    );
+    const subscribed = await onChangeEvents(w);
     assert.is(subscribed?.interval_s, 600);
     w.sf.setDeliveredEvents(w.sf.stats().events.dailyDeliveredEventLimit);
     w.sf.editAsPerson('Account', String(accountOf(w, id)!.Id), { Phone: '+1 555 0303' });

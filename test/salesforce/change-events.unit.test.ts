@@ -10,7 +10,7 @@ import {
   deletedByOthers,
   editsHeard,
   isOurOrigin,
-} from '../../deploy/wiring/inbound/salesforce-changes.ts';
+} from '../../adapters/salesforce/change-events.ts';
 import type { SalesforceTarget } from '../../adapters/salesforce/target.ts';
 
 const US = '005000000000001AAA';
