@@ -177,6 +177,12 @@ test('a record deleted in Salesforce follows the policy, never silently', () => 
   assert.is(salesforce(unlinkedW).externalId, null);
   assert.match(salesforce(unlinkedW).lastError?.reason ?? '', /deleted in Salesforce; unlinked/);
   assert.is(salesforce(unlinkedW).pending, null);
+  // A later edit of the customer never upserts the deleted record back.
+  const editedAfter = when(unlinkedW, updated({ phone: '+1 9' }, 2));
+  assert.equal(
+    [salesforce(editedAfter).status, salesforce(editedAfter).pending],
+    ['unlinked', null],
+  );
   // recreate: upserted again by our id.
   const recreated = when(w, missing(SF_ID, 'recreate'));
   assert.is(sfPending(recreated).type, 'CreateSalesforceAccount');
