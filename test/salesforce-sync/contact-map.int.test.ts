@@ -33,14 +33,26 @@ const contactOf = (w: World, id: string) =>
   w.sf.records('Contact').find((r) => r.Rtws_Id__c === id);
 
 /** The customer's Salesforce target once it is synced at `version`. */
-async function syncedAt(w: World, id: string, version: number): Promise<SyncState> {
+/**
+ * Waits until Salesforce holds the customer's latest version, the API write `writes` made
+ * included. Versions are counted from the catalogue, not assumed: the first read of the Contact
+ * brings its `from_salesforce` note (empty) into the catalogue, a write of its own, whenever
+ * that read comes.
+ */
+async function syncedAt(w: World, id: string, writes: number): Promise<SyncState> {
   const state = await eventually(
-    () => w.api.sync(id),
-    (s) =>
-      s.targets?.salesforce?.status === 'synced' && s.targets.salesforce.synced_version >= version,
+    async () => {
+      const [row] = await w.rtws.sql<{ version: string }[]>`
+        SELECT version FROM customers WHERE id = ${id}`;
+      return { s: await w.api.sync(id), version: Number(row?.version ?? 0) };
+    },
+    ({ s, version }) =>
+      version >= writes &&
+      s.targets?.salesforce?.status === 'synced' &&
+      s.targets.salesforce.synced_version === version,
     15_000,
     100,
-  );
+  ).then((r) => r.s);
   assert.is(state.targets?.salesforce?.status, 'synced', JSON.stringify(state.targets));
   return state;
 }
