@@ -5,6 +5,7 @@
 // with the machine and the CPU split; and the footprint of a change in the streams, KV and Postgres, for sizing (docs/scaling.md).
 // RTWS_BENCH_SECONDS sets the length of each measured phase (default 6; a warm-up precedes it);
 // RTWS_BENCH_PIPELINE_CUSTOMERS the pipeline's bulk load (default 100,000);
+// RTWS_BENCH_BARE_SECONDS each phase of the bare pipeline, the pipeline's limit (default 20);
 // RTWS_BENCH_SF_EDITS the Salesforce person edits measured per phase (default 40);
 // RTWS_BENCH_BACKFILL_CUSTOMERS the Stripe customers the import brings in (default 10,000);
 // RTWS_BENCH_RECONCILE_CUSTOMERS the linked customers a reconciliation compares (default 10,000);
@@ -23,6 +24,7 @@ import { sharedServices } from '../harness/services.ts';
 import { benchCapture, type BenchResult } from './capture.ts';
 import { benchApi } from './api.ts';
 import { benchPipeline } from './pipeline.ts';
+import { benchBarePipeline, type BareFigures } from './bare-pipeline.ts';
 import { benchInbound } from './inbound.ts';
 import { benchSalesforceInbound } from './salesforce-inbound.ts';
 import { benchBackfill } from './backfill.ts';
@@ -43,6 +45,7 @@ const BENCHES = [
   'capture',
   'api',
   'stripe-emulator',
+  'bare-pipeline',
   'pipeline',
   'inbound',
   'salesforce-inbound',
@@ -98,7 +101,11 @@ function selected(args: readonly string[]): Bench[] {
     throw new BenchUsageError(
       `unknown bench ${unknown.join(', ')}; choose from ${BENCHES.join(', ')}`,
     );
-  return args.length ? (args as Bench[]) : [...BENCHES];
+  const chosen = args.length ? (args as Bench[]) : [...BENCHES];
+  // The pipeline is measured against the bare pipeline, which runs first.
+  return chosen.includes('pipeline') && !chosen.includes('bare-pipeline')
+    ? ['bare-pipeline', ...chosen]
+    : chosen;
 }
 
 async function versions(): Promise<Versions> {
@@ -152,11 +159,18 @@ function runners(
   scaled: number,
   footprint: { customers: number; replicas: 1 | 3 },
 ): Record<Bench, (timing: Timing) => Promise<BenchResult>> {
+  let bare: BareFigures | undefined;
   return {
     capture: benchCapture,
     api: benchApi,
     'stripe-emulator': () => benchStripeEmulator(),
-    pipeline: (timing) => benchPipeline(timing, customers),
+    'bare-pipeline': async () => {
+      const r = await benchBarePipeline();
+      bare = r.bare;
+      return r.result;
+    },
+    // The pipeline's figures are printed as multiples of the bare pipeline's from this run.
+    pipeline: (timing) => benchPipeline(timing, customers, bare),
     inbound: benchInbound,
     'salesforce-inbound': benchSalesforceInbound,
     backfill: (timing) => benchBackfill(timing, imported),

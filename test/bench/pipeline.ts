@@ -4,6 +4,7 @@
 // 16 API clients flat out (the capture rate the throughput is held against); then open loops of
 // creates and patches at half the sustained rate, at the sustained rate and at 500 changes/s;
 // last, the RSS once the idle actors have been passivated.
+import type { BareFigures } from './bare-pipeline.ts';
 import { readLanded, streamCount, type BenchResult } from './capture.ts';
 import { createCustomer, startClients, writeCustomer } from './api.ts';
 import { changeKey } from './stripe-calls.ts';
@@ -233,7 +234,11 @@ const inside = (m: RtwsMemory) =>
 const ms = (x: Spread) =>
   `p50 ${x.p50.toFixed(1)} ms, p99 ${x.p99.toFixed(1)} ms, max ${x.max.toFixed(0)} ms, n=${x.n}`;
 
-export async function benchPipeline(timing: Timing, customers: number): Promise<BenchResult> {
+export async function benchPipeline(
+  timing: Timing,
+  customers: number,
+  bare?: BareFigures,
+): Promise<BenchResult> {
   const checkpoint = Math.min(CHECKPOINT, Math.max(1, Math.floor(customers / 10)));
   const s = await startStack(timing, customers);
   try {
@@ -309,6 +314,7 @@ export async function benchPipeline(timing: Timing, customers: number): Promise<
         baseline: load.atCheckpoint.rss / MiB,
         note: `${inside(idle)}; idle actors are passivated after 60 s`,
       },
+      ...(bare ? againstBare(bare, sustained, load.cpuPer1000, fast.commit.p99) : []),
     ];
     const cpu = [
       `pipeline bulk load: ${load.cpu.text}`,
@@ -322,4 +328,37 @@ export async function benchPipeline(timing: Timing, customers: number): Promise<
   } finally {
     await s.close();
   }
+}
+
+/**
+ * rtws's figures as multiples of the bare pipeline's from the same run: what the engine costs over
+ * the least a change can cost here. The bare CPU is its bench process (clients, relay, consumer);
+ * rtws's is its own process (API, publisher, worker), so the ratio is close, not exact.
+ */
+function againstBare(
+  bare: BareFigures,
+  sustained: number,
+  cpuPerChangeMs: number,
+  p99Ms: number,
+): Figure[] {
+  return [
+    {
+      name: 'pipeline vs bare: throughput',
+      value: sustained,
+      unit: 'changes/s',
+      baseline: bare.perSecond,
+    },
+    {
+      name: 'pipeline vs bare: CPU per change',
+      value: cpuPerChangeMs,
+      unit: 'ms',
+      baseline: bare.cpuPerChangeMs,
+    },
+    {
+      name: `pipeline vs bare: commit -> call done p99 at ${PACED_PER_SECOND}/s`,
+      value: p99Ms,
+      unit: 'ms',
+      baseline: bare.p99Ms,
+    },
+  ];
 }
