@@ -183,10 +183,14 @@ test('an event stored on the subject from before partitioning is still mapped', 
       ),
       'Legacy II',
     );
+    // The catch-up may meanwhile have stored the customer's other events on their partition.
     const history = await stripeEventHistory(ctx.api!.nats, t.names, cus.id);
+    const legacy = history.events.filter(
+      (e) => e.subject === t.names.legacyInboundSubject('stripe', 'customer.updated'),
+    );
     assert.equal(
-      history.events.map((e) => e.subject),
-      [t.names.legacyInboundSubject('stripe', 'customer.updated')],
+      legacy.map((e) => (e.message as { id: string }).id),
+      [updated.id],
       'found on the unpartitioned subject too',
     );
   } finally {
