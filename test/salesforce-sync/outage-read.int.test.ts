@@ -26,6 +26,7 @@ import { startTestRtws, testEnvironment, type TestEnvironment } from '../harness
 import { eventually, readStream } from '../harness/stream.ts';
 import { SyncApi, type CustomerBody } from './api.ts';
 import { stripeCustomersByRtwsId } from './stripe-view.ts';
+import { emulatorEnv } from './world.ts';
 
 interface Stack {
   t: TestEnvironment;
@@ -198,12 +199,7 @@ test.before(async () => {
     const sf = await startSalesforceEmulator({ port: 0 });
     stops.push(() => sf.close());
     const env: Env = {
-      STRIPE_SECRET_KEY: 'sk_test_x',
-      STRIPE_API_BASE: stripe.url,
-      STRIPE_WEBHOOK_SECRET: 'whsec_test',
-      SALESFORCE_LOGIN_URL: sf.loginUrl,
-      SALESFORCE_CLIENT_ID: sf.clientId,
-      SALESFORCE_CLIENT_SECRET: sf.clientSecret,
+      ...emulatorEnv(stripe, sf),
       RTWS_SALESFORCE_CDC: 'true',
       RTWS_SALESFORCE_POLL_S: '2',
     };

@@ -28,6 +28,18 @@ export interface World {
   close(): Promise<void>;
 }
 
+/** What points rtws at both emulators. */
+export function emulatorEnv(stripe: StripeEmulator, sf: SalesforceEmulator): Env {
+  return {
+    STRIPE_SECRET_KEY: 'sk_test_x',
+    STRIPE_API_BASE: stripe.url,
+    STRIPE_WEBHOOK_SECRET: 'whsec_test',
+    SALESFORCE_LOGIN_URL: sf.loginUrl,
+    SALESFORCE_CLIENT_ID: sf.clientId,
+    SALESFORCE_CLIENT_SECRET: sf.clientSecret,
+  };
+}
+
 /**
  * Starts everything, rtws with `env` over the suite's settings and the Salesforce emulator with
  * `salesforce`; whatever did start is stopped again if a later part fails.
@@ -48,12 +60,7 @@ export async function startWorld(
     const sf = await startSalesforceEmulator({ port: 0, ...salesforce });
     stops.push(() => sf.close());
     const rtws = await startTestRtws(t, {
-      STRIPE_SECRET_KEY: 'sk_test_x',
-      STRIPE_API_BASE: stripe.url,
-      STRIPE_WEBHOOK_SECRET: 'whsec_test',
-      SALESFORCE_LOGIN_URL: sf.loginUrl,
-      SALESFORCE_CLIENT_ID: sf.clientId,
-      SALESFORCE_CLIENT_SECRET: sf.clientSecret,
+      ...emulatorEnv(stripe, sf),
       RTWS_ROLES: 'api,publisher,worker',
       ...env,
     });
