@@ -253,6 +253,18 @@ export const CONFIG_SCHEMA = Type.Object({
       doc: "A system of record per field, for example `email=postgres,phone=salesforce,name=latest`: fields `name`, `email`, `phone`, `address`, `metadata` (every key) or `metadata.<key>`; owners `postgres`, `stripe`, `salesforce` or `latest`. When Stripe or Salesforce changes a field, its owner's change wins and another side's is put back, each recorded in `/conflicts` with the reason `owner`. Unnamed fields (and `latest`) go to the later change, ties to Postgres.",
     },
   ),
+  erasure: Type.Object({
+    remote: variable(Type.Boolean(), {
+      name: 'RTWS_ERASE_REMOTE',
+      default: 'true',
+      doc: "Whether an erasure (`POST /customers/:id/erase`) also deletes the customer in Stripe and Salesforce (`true`), or leaves those objects to the operator and says so in the answer and the erasure's record (`false`).",
+    }),
+    deletedAfterDays: variable(Int(1, 36_500), {
+      name: 'RTWS_ERASE_DELETED_AFTER_DAYS',
+      shownDefault: 'off',
+      doc: 'Erases customers deleted more than this many days ago (checked hourly by the workers), as if each had been asked for with `POST /customers/:id/erase` by the token `schedule`. Unset: deleted customers keep their data until an erasure is asked for.',
+    }),
+  }),
   autoExport: variable(Type.Boolean(), {
     name: 'RTWS_AUTO_EXPORT',
     default: 'true',

@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'lease_lost'
   | 'snapshot_format'
   | 'snapshot_contention'
+  | 'actor_erased'
   // The adapters and the wiring.
   | 'bad_signature'
   | 'timeout'

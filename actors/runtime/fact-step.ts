@@ -6,6 +6,7 @@ import { ConcurrencyError } from '../../core/errors.ts';
 import type { SnapshotStore } from '../../core/worker-ports.ts';
 import type { ActorCache, CachedActor } from './actor-cache.ts';
 import type { ActorKind, KindDecision } from './actor-kind.ts';
+import { ActorErasedError, isErasedActor } from './erased.ts';
 import { LeaseLostError, SnapshotContentionError } from './errors.ts';
 
 export interface FactStepDeps<S, E, D extends KindDecision<S>> {
@@ -62,6 +63,7 @@ async function loadActor<S, E, D extends KindDecision<S>>(
 ): Promise<CachedActor<S> | undefined> {
   const stored = await store.load(id);
   if (!stored) return undefined;
+  if (isErasedActor(stored.value)) throw new ActorErasedError(id);
   return { snapshot: kind.decode(id, stored.value), revision: stored.revision };
 }
 

@@ -267,15 +267,33 @@ export class IntentScheduler<
         slot.released = true;
         sent.push(slot.running);
       }
-      slot.next = undefined;
-      if (slot.running) {
-        if (!slot.sent) slot.handedOver = true;
-        continue;
-      }
-      if (slot.timer) clearTimeout(slot.timer);
-      this.slots.delete(key);
+      this.drop(key, slot);
     }
     await Promise.allSettled(sent);
+  }
+
+  /**
+   * Drops an erased actor's intents: what is only scheduled goes, and a call waiting for a slot
+   * leaves without being sent. A call already sent ends; its outcome reaches the erased actor,
+   * which drops it.
+   */
+  forget(actorId: string): void {
+    for (const target of Object.keys(this.deps.targets)) {
+      const key = `${actorId}/${target}`;
+      const slot = this.slots.get(key);
+      if (slot) this.drop(key, slot);
+    }
+  }
+
+  /** What is only scheduled goes; a call waiting for a slot leaves it without being sent. */
+  private drop(key: string, slot: Slot): void {
+    slot.next = undefined;
+    if (slot.running) {
+      if (!slot.sent) slot.handedOver = true;
+      return;
+    }
+    if (slot.timer) clearTimeout(slot.timer);
+    this.slots.delete(key);
   }
 
   private async run({ actorId, owner, target, intent }: Offer<T, I>, slot: Slot): Promise<void> {

@@ -21,6 +21,7 @@ import {
 import { stripeWebhookRoutes, type StripeWebhookOptions } from './routes/webhooks.ts';
 import { workerRoutes, type WorkerRoutesOptions } from './routes/workers.ts';
 import { targetRoutes } from './routes/targets.ts';
+import { erasureRoutes, type ErasureRoutesOptions } from './routes/erasures.ts';
 
 export interface AppOptions {
   sql: Sql;
@@ -43,6 +44,8 @@ export interface AppOptions {
   reconciliations?: Omit<ReconciliationRoutesOptions, 'sql'>;
   /** The targets this deployment syncs to; absent: /targets is not served. */
   configuredTargets?: readonly string[];
+  /** Erasures (RTWS_ERASE_REMOTE); absent: POST /customers/:id/erase is not served. */
+  erasure?: Omit<ErasureRoutesOptions, 'sql'>;
   /** The lease bucket's view of the workers; absent: /workers is not served. */
   workers?: WorkerRoutesOptions;
   /** Absent when no webhook secret is configured: the route is then not served. */
@@ -70,6 +73,8 @@ export const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   if (options.reconciliations)
     await fastify.register(reconciliationRoutes, { ...options.reconciliations, sql: options.sql });
   if (options.workers) await fastify.register(workerRoutes, options.workers);
+  if (options.erasure)
+    await fastify.register(erasureRoutes, { ...options.erasure, sql: options.sql });
   if (options.configuredTargets)
     await fastify.register(targetRoutes, { sql: options.sql, targets: options.configuredTargets });
   await fastify.register(syncRoutes, {

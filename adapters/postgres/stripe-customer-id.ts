@@ -39,23 +39,26 @@ export async function customerIdFor(
   return (await mapStripeCustomer(sql, stripeId, rtwsId)).customerId;
 }
 
-/** Our customer id for a Stripe customer, and the rule that named it. */
+/**
+ * Our customer id for a Stripe customer, the rule that named it, and whether the link table knows
+ * the Stripe customer (when it does not, it may be one of an erased customer).
+ */
 export async function mapStripeCustomer(
   sql: Sql,
   stripeId: string,
   rtwsId: string | null,
-): Promise<{ customerId: string; route: MappingRoute }> {
+): Promise<{ customerId: string; route: MappingRoute; linked: boolean }> {
   const linked = await customerForExternalId(sql, 'stripe', stripeId);
   if (rtwsId !== null && UUID.test(rtwsId)) {
-    if (linked === rtwsId) return { customerId: rtwsId, route: 'rtws_id' };
+    if (linked === rtwsId) return { customerId: rtwsId, route: 'rtws_id', linked: true };
     if (linked === undefined) {
       // A copy of one of ours (its metadata duplicated) is a customer of its own.
       const itsLink = await linkOf(sql, rtwsId, 'stripe');
       if (itsLink === undefined || itsLink === stripeId)
-        return { customerId: rtwsId, route: 'rtws_id' };
+        return { customerId: rtwsId, route: 'rtws_id', linked: false };
     }
   }
   return linked
-    ? { customerId: linked, route: 'link' }
-    : { customerId: stripeBornId(stripeId), route: 'stripe_born' };
+    ? { customerId: linked, route: 'link', linked: true }
+    : { customerId: stripeBornId(stripeId), route: 'stripe_born', linked: false };
 }

@@ -2,6 +2,7 @@
 // belong to, once no worker runs: links to the old account are archived, the actors forget it, and
 // (for Stripe) the old account's events still in INBOUND are applied or discarded first.
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { isErasedActor } from '../../actors/runtime/erased.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Config } from '../../core/config.ts';
 import { ConcurrencyError, ConfigError } from '../../core/errors.ts';
@@ -162,7 +163,7 @@ async function forgetAccountInActors(
     // A worker that started meanwhile may write too: read again and retry a lost race.
     for (let attempt = 1; ; attempt++) {
       const stored = await store.load(id);
-      if (!stored) break;
+      if (!stored || isErasedActor(stored.value)) break;
       const value = stored.value as { machineVersion: number; snapshot: PersistedCustomer };
       const snapshot = forgetTargetAccount(value.snapshot, target);
       if (snapshot === value.snapshot) break;

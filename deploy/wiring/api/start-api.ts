@@ -62,6 +62,7 @@ export async function startApi(config: Config, d: ApiDeps): Promise<Api> {
     sql,
     apiTokens: d.apiTokens,
     configuredTargets: targets,
+    erasure: { remote: config.erasure.remote },
     rateLimits: {
       perTokenPerMin: config.apiRateLimit,
       webhookPerIpPerMin: config.webhookRateLimit,

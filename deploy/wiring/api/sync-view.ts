@@ -1,5 +1,6 @@
 // The actor's per-target state, read from its KV snapshot and shaped for GET /customers/:id/sync.
 import type { SnapshotStore } from '../../../core/worker-ports.ts';
+import { isErasedActor } from '../../../actors/runtime/erased.ts';
 import {
   TARGET_NAMES,
   type CustomerMachine,
@@ -36,7 +37,7 @@ export function targetView(t: TargetState, desiredVersion: number | null): Targe
 export function syncViews(store: SnapshotStore, machine?: CustomerMachine) {
   return async (customerId: string): Promise<Record<string, TargetView> | undefined> => {
     const stored = await store.load(customerId);
-    if (!stored) return undefined;
+    if (!stored || isErasedActor(stored.value)) return undefined;
     const { context } = decodeActor(customerId, stored.value, machine);
     const desired = context.desired?.version ?? null;
     return Object.fromEntries(

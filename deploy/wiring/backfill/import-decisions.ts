@@ -12,6 +12,7 @@ import {
 } from '../../../adapters/postgres/import-lookups.ts';
 import { stripeBornId } from '../../../adapters/postgres/stripe-customer-id.ts';
 import { customersWithEmail } from '../../../adapters/stripe/match.ts';
+import { erasedExternals } from '../../../adapters/postgres/erasures.ts';
 
 export const IMPORT_DECISIONS = [
   'linked',
@@ -26,11 +27,13 @@ export const IMPORT_DECISIONS = [
   'invoice_known',
   'invoice_foreign',
   'invoice_customer_not_imported',
+  'erased',
 ] as const;
 export type ImportDecision = (typeof IMPORT_DECISIONS)[number];
 
 export const REASONS: Record<ImportDecision, string> = {
   linked: 'already linked to a catalogue customer',
+  erased: 'the Stripe customer of an erased customer: never imported again',
   insert: 'nothing in the catalogue is this customer: inserted as a Stripe-born customer',
   match: 'the one unlinked catalogue customer with this email: linked to it',
   adopt: 'its metadata.rtws_id names no catalogue customer: adopted as a Stripe-born customer',
@@ -69,11 +72,17 @@ export async function decide(
   const live = await liveCustomerIds(sql, rtwsIds);
   const emails = page.map((c) => c.email?.trim().toLowerCase()).filter((e): e is string => !!e);
   const known = await catalogueEmails(sql, emails);
+  const erased = await erasedExternals(
+    sql,
+    'stripe',
+    page.map((c) => c.id),
+  );
   const out = new Map<string, ImportDecision>();
   for (const c of page) {
     const rtwsId = c.metadata?.rtws_id;
     const email = c.email?.trim().toLowerCase();
-    if (linked.has(c.id)) out.set(c.id, 'linked');
+    if (erased.has(c.id)) out.set(c.id, 'erased');
+    else if (linked.has(c.id)) out.set(c.id, 'linked');
     else if (rtwsId && rtwsId !== stripeBornId(c.id))
       out.set(c.id, UUID.test(rtwsId) && live.has(rtwsId) ? 'unlinked_ours' : 'orphan');
     else if (email && known.has(email)) out.set(c.id, 'email_in_catalogue');

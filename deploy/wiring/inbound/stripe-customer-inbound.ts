@@ -5,7 +5,7 @@
 // worker holding the partition (the shared durable maps those stored before partitioning), so
 // one Stripe customer's are mapped one at a time, in stream order, whichever worker runs. The
 // inbox of applied event ids is pruned here too, on a timer.
-import type { JsMsg } from '@nats-io/jetstream';
+import { jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { DurablePublisher, Logger } from '../../../core/ports.ts';
 import type { Names } from '../../../core/subjects.ts';
@@ -18,6 +18,7 @@ import {
 import { encodeRecordedEvent } from '../../../actors/customer/outcome-message.ts';
 import { unlinkedCustomersWithEmail } from '../../../adapters/postgres/import-lookups.ts';
 import { claimLink, unclaimLink } from '../../../adapters/postgres/links.ts';
+import { isErasedExternal } from '../../../adapters/postgres/erasures.ts';
 import type { MatchSettings } from '../../../adapters/stripe/match.ts';
 import { offerRow } from '../backfill/resync.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
@@ -124,6 +125,18 @@ export function customerInbound(o: CustomerInboundOptions): InboundKind {
     if (!parsed.ok) return { deadLetter: parsed.reason };
     const { observed } = parsed;
     const mapped = await mapStripeCustomer(o.sql, observed.data.stripeId, observed.data.rtwsId);
+    // Nothing brings an erased customer back: a late event about its Stripe customer is dropped,
+    // and removed from INBOUND with what it holds.
+    if (!mapped.linked && (await isErasedExternal(o.sql, 'stripe', observed.data.stripeId))) {
+      await (
+        await jetstreamManager(o.nats)
+      ).streams.deleteMessage(o.names.streams.inbound, m.seq, true);
+      o.log.info(
+        { event_id: observed.data.eventId, type: observed.data.eventType },
+        'stripe event about an erased customer dropped',
+      );
+      return { done: true };
+    }
     const pair = mapped.route === 'stripe_born' ? await pairByEmail(o, observed) : undefined;
     const { customerId, route } = pair ? { customerId: pair, route: 'email' as const } : mapped;
     const publish = (event: StripeCustomerMatched | StripeCustomerObserved, msgId: string) =>

@@ -2,7 +2,7 @@
 // those stored before partitioning on the shared durable. A malformed event, or one that can never
 // apply, goes to the DLQ at once; our own failures, and a Stripe customer that is not linked yet,
 // are retried with a growing delay and dead-lettered on the last delivery.
-import type { JsMsg } from '@nats-io/jetstream';
+import { jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../../../core/ports.ts';
 import type { Names } from '../../../core/subjects.ts';
@@ -10,7 +10,11 @@ import type { DeadLetterSink } from '../../../core/worker-ports.ts';
 import type { BackoffPolicy } from '../../../core/policy/backoff.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import { applyStripeInvoiceEvent } from '../../../adapters/postgres/invoices.ts';
-import { InvoiceEventRejectedError } from '../../../adapters/postgres/invoice-stripe-events.ts';
+import {
+  InvoiceEventRejectedError,
+  StripeCustomerNotLinkedError,
+} from '../../../adapters/postgres/invoice-stripe-events.ts';
+import { isErasedExternal } from '../../../adapters/postgres/erasures.ts';
 import { parseInvoiceEvent } from '../../../adapters/stripe/invoice-events.ts';
 import { INVOICE_EVENTS } from '../../../adapters/jetstream/inbound-durables.ts';
 import {
@@ -71,6 +75,20 @@ async function handleInvoiceEvent(o: InvoiceInboundOptions, m: JsMsg): Promise<I
   } catch (err) {
     if (err instanceof InvoiceEventRejectedError)
       return { deadLetter: `${err.name}: ${err.message}` };
+    if (
+      err instanceof StripeCustomerNotLinkedError &&
+      (await isErasedExternal(o.sql, 'stripe', parsed.observation.stripeCustomerId))
+    ) {
+      // Nothing brings an erased customer back, and nothing of it stays in INBOUND.
+      await (
+        await jetstreamManager(o.nats)
+      ).streams.deleteMessage(o.names.streams.inbound, m.seq, true);
+      o.log.info(
+        { event_id: eventId, type: eventType },
+        'invoice event of an erased customer dropped',
+      );
+      return { done: true };
+    }
     throw err;
   }
 }

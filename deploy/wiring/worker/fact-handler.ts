@@ -10,6 +10,7 @@ import { parseMessage, subjectActorId } from '../../../actors/runtime/message.ts
 import type { KindDecision } from '../../../actors/runtime/actor-kind.ts';
 import type { CustomerEvent, CustomerSnapshot, Decision } from '../../../actors/customer/index.ts';
 import { LeaseLostError } from '../../../actors/runtime/errors.ts';
+import { ActorErasedError } from '../../../actors/runtime/erased.ts';
 import { NewerVersionError } from '../../../core/errors.ts';
 import { recordedAt } from '../../../adapters/jetstream/recorded-at.ts';
 import {
@@ -31,6 +32,8 @@ export interface FactHandlerDeps<
   readonly maxDeliver: number;
   readonly log: Logger;
   readonly counters: { facts: number; deadLettered: number };
+  /** Deletes (overwriting) a message of the stream: one that reached an erased actor. */
+  readonly removeMessage?: (seq: number) => Promise<unknown>;
   /**
    * The effects of a step beyond its snapshot (scheduling intents, recording links, dead letters),
    * awaited before the ack: a failure naks the message, and the effects are idempotent.
@@ -129,10 +132,34 @@ async function decideOutcome<S, E, D extends KindDecision<S>>(
     return 'applied';
   } catch (err) {
     if (err instanceof LeaseLostError) return 'fenced';
+    if (err instanceof ActorErasedError) return dropErased(deps, m, actorId);
     return counted(deps, await retryOrDeadLetter(redelivery, m, err));
   } finally {
     clearInterval(working);
   }
+}
+
+/**
+ * A message that reached an erased actor (a call's late outcome, an event mapped just before the
+ * erasure): acked, and removed from the stream so that nothing of the customer stays there.
+ */
+async function dropErased<S, E, D extends KindDecision<S>>(
+  deps: FactHandlerDeps<S, E, D>,
+  m: JsMsg,
+  actorId: string,
+): Promise<HandledRecord['outcome']> {
+  if (!deps.holds()) return 'fenced';
+  m.ack();
+  await deps
+    .removeMessage?.(m.seq)
+    .catch((err: unknown) =>
+      deps.log.warn(
+        { err, seq: m.seq, actor_id: actorId },
+        'could not remove a message of an erased actor',
+      ),
+    );
+  deps.log.info({ seq: m.seq, actor_id: actorId }, 'message for an erased actor dropped');
+  return 'skipped';
 }
 
 function counted(deps: Pick<FactHandlerDeps, 'counters'>, disposal: Disposal): Disposal {

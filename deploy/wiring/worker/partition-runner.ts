@@ -80,6 +80,7 @@ export function partitionRunner<S, E, D extends KindDecision<S>>(
         maxDeliver: delivery.maxDeliver,
         log: deps.log,
         counters: deps.counters,
+        removeMessage: (seq) => deps.jsm.streams.deleteMessage(feed.stream, seq, true),
         ...(deps.onHandled ? { onHandled: deps.onHandled } : {}),
         ...(deps.afterStep ? { afterStep: deps.afterStep } : {}),
       };

@@ -4,6 +4,7 @@
 import { partitionOf } from '../../../core/subjects.ts';
 import type { SnapshotStore } from '../../../core/worker-ports.ts';
 import type { ActorKind, KindDecision } from '../../../actors/runtime/actor-kind.ts';
+import { isErasedActor } from '../../../actors/runtime/erased.ts';
 
 export interface ResumeDeps<S, E, D extends KindDecision<S>> {
   readonly store: SnapshotStore;
@@ -26,7 +27,7 @@ export async function resumePartition<S, E, D extends KindDecision<S>>(
     if (!d.holds(partition)) break;
     if (!mayHold(id)) continue;
     const stored = await d.store.load(id);
-    if (!stored) continue;
+    if (!stored || isErasedActor(stored.value)) continue;
     const snapshot = d.kind.decode(id, stored.value);
     if (partitionOf(d.kind.ownerOf(id, snapshot), d.partitions) !== partition) continue;
     d.offer(id, snapshot);

@@ -2,6 +2,7 @@
 // partition and runs its messages through the actors, whose snapshots live in KV: the customer
 // actors on CHANGES and, when configured, the invoice actors on INVOICES (partitioned by customer,
 // so a customer's invoices run on the worker that runs the customer).
+import { startErasureRunner, type ErasureSettings } from './erasure-runner.ts';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../../../core/ports.ts';
@@ -79,6 +80,8 @@ export interface WorkerOptions extends WorkerSettings {
   readonly stripeBinding?: () => string | undefined;
   /** Replicas of the buckets the worker opens (RTWS_REPLICAS). Unset: 1 if new, else as they are. */
   readonly replicas?: number;
+  /** Carries out erasures of the customers in the held partitions; unset: none are. */
+  readonly erasures?: ErasureSettings;
 }
 
 export interface WorkerStats {
@@ -163,10 +166,26 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     invoices?.evictIdle();
   });
   await keeper.start();
+  const erasures = options.erasures
+    ? startErasureRunner({
+        ...options.erasures,
+        nats,
+        jsm,
+        names,
+        store,
+        cache: customers.cache,
+        mailboxes: shared.mailboxes,
+        holds: shared.holds,
+        forget: (id) => customers.scheduler.forget(id),
+        ...(options.machine ? { machine: options.machine } : {}),
+        log,
+      })
+    : undefined;
   log.info({ partitions: keeper.owned() }, 'worker started');
   return workerHandle({
     ...shared,
     workerId,
+    erasures,
     keeper,
     customers,
     invoices,

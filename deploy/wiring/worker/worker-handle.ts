@@ -14,6 +14,7 @@ export interface RunningWorker extends WorkerParts {
   readonly identity: { release(): Promise<void> } | undefined;
   readonly passivation: NodeJS.Timeout;
   readonly background: Background;
+  readonly erasures: { stop(): Promise<void> } | undefined;
 }
 
 export function workerHandle(w: RunningWorker): Worker {
@@ -40,6 +41,7 @@ export function workerHandle(w: RunningWorker): Worker {
  */
 async function stopWorker(w: RunningWorker, release: boolean): Promise<void> {
   clearInterval(w.passivation);
+  await w.erasures?.stop();
   await w.keeper.stop({ release });
   // Resumes stop at their next actor once the partition is not held; the KV listing must end
   // before the connection closes.

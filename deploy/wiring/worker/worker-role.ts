@@ -202,6 +202,7 @@ async function startCustomerWorker(
     machine: d.machine,
     replicas: config.replicas,
     ...config.worker,
+    erasures: { sql, ...config.erasure },
     catalogue: catalogueEffects(sql, {
       onApplied: (apply) => {
         metrics.inboundApplied(

@@ -1,0 +1,111 @@
+// A customer's messages, removed from every stream. JetStream cannot rewrite a stored message, but
+// it can purge a subject and delete (and overwrite) one by sequence:
+// - CHANGES and INVOICES: the subjects carry the customer's id (or its invoices'), so a purge by
+//   subject removes them, at no cost beyond the server's own index.
+// - INBOUND: a Stripe event's subject carries the partition of the Stripe customer it is about, not
+//   the customer, so that partition's events (and the unpartitioned ones stored before partitions)
+//   are read and those naming one of the customer's ids deleted: a read of 1/partitions of the
+//   stream per erasure. No index of sequences is kept: erasures are rare, and an index would cost
+//   a write on every event.
+// - DLQ: every letter is read (the DLQ is what still needs a person, so it stays small), and those
+//   whose subject or original bytes name one of the ids deleted.
+import { DeliverPolicy, jetstream, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { partitionToken, partitionOf, type Names } from '../../core/subjects.ts';
+
+export interface ErasedFrom {
+  changes: number;
+  invoices: number;
+  inbound: number;
+  dlq: number;
+}
+
+export interface ErasureIds {
+  readonly customerId: string;
+  /** The customer's ids at the targets (`cus_…`, Salesforce record ids). */
+  readonly externalIds: readonly string[];
+  readonly invoiceIds: readonly string[];
+}
+
+export async function eraseFromStreams(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  names: Names,
+  ids: ErasureIds,
+): Promise<ErasedFrom> {
+  const { streams } = names;
+  const changes = (
+    await jsm.streams.purge(streams.changes, {
+      filter: names.customerHistoryFilter(ids.customerId),
+    })
+  ).purged;
+  let invoices = 0;
+  for (const invoiceId of ids.invoiceIds)
+    invoices += (
+      await jsm.streams.purge(streams.invoices, {
+        filter: names.invoiceSubject(invoiceId, ids.customerId),
+      })
+    ).purged;
+  const needles = [ids.customerId, ...ids.externalIds, ...ids.invoiceIds].filter((n) => n !== '');
+  const names_ = names.namespace ? `${names.namespace}.` : '';
+  let inbound = 0;
+  for (const filter of inboundFilters(names_, ids.externalIds, names.partitions))
+    inbound += await deleteMatching(nc, jsm, streams.inbound, filter, needles, (m) => [m.data]);
+  const dlq = await deleteMatching(nc, jsm, streams.dlq, `${names_}dlq.>`, needles, letterBytes);
+  return { changes, invoices, inbound, dlq };
+}
+
+/**
+ * The INBOUND subjects an event about one of `externalIds` can be on: its partition's (the event
+ * type has two tokens: `customer.updated`, `invoice.paid`), and the unpartitioned ones of old.
+ */
+function inboundFilters(prefix: string, externalIds: readonly string[], partitions: number) {
+  const tokens = new Set(externalIds.map((id) => partitionToken(partitionOf(id, partitions))));
+  return [...[...tokens].map((t) => `${prefix}inbound.*.*.*.${t}`), `${prefix}inbound.*.*.*`];
+}
+
+/** A dead letter's subject and its original bytes (base64 in the letter). */
+function letterBytes(m: JsMsg): Uint8Array[] {
+  try {
+    const letter = m.json<{ subject?: string; data_base64?: string }>();
+    return [
+      m.data,
+      Buffer.from(letter.subject ?? ''),
+      Buffer.from(letter.data_base64 ?? '', 'base64'),
+    ];
+  } catch {
+    return [m.data];
+  }
+}
+
+/** Reads every message on `filter` and deletes (overwriting) each one naming a needle. */
+async function deleteMatching(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  stream: string,
+  filter: string,
+  needles: readonly string[],
+  bytesOf: (m: JsMsg) => Uint8Array[],
+): Promise<number> {
+  const consumer = await jetstream(nc).consumers.get(stream, {
+    deliver_policy: DeliverPolicy.All,
+    // A string, not an array: nats-server 2.9 knows a single filter subject only.
+    filter_subjects: filter,
+  });
+  // A filter can match nothing; consuming would then wait for ever.
+  if ((await consumer.info()).num_pending === 0) return 0;
+  const found: number[] = [];
+  const messages = await consumer.consume({ max_messages: 500 });
+  for await (const m of messages) {
+    if (bytesOf(m).some((bytes) => names(bytes, needles))) found.push(m.seq);
+    if (m.info.pending === 0) break;
+  }
+  await messages.close();
+  for (const seq of found) await jsm.streams.deleteMessage(stream, seq, true);
+  return found.length;
+}
+
+function names(bytes: Uint8Array, needles: readonly string[]): boolean {
+  const text = Buffer.from(bytes).toString('utf8');
+  return needles.some((n) => text.includes(n));
+}

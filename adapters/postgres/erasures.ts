@@ -1,0 +1,241 @@
+// Erasures in Postgres: the request (a tombstone at once), the open ones the workers carry out, and
+// the last step, which clears the catalogue's copies of the customer's personal data and records
+// what was done. No row here holds personal data: ids, a token's name, counts and hashes.
+import { createHash } from 'node:crypto';
+import type { Sql, Tx } from './connect.ts';
+
+export interface Erasure {
+  readonly id: string;
+  readonly customerId: string;
+  readonly requestedAt: Date;
+  readonly requestedBy: string;
+  readonly remote: boolean;
+  readonly finishedAt: Date | null;
+  readonly removed: Record<string, unknown>;
+  readonly lastError: string | null;
+}
+
+interface ErasureRow {
+  id: string;
+  customer_id: string;
+  requested_at: Date;
+  requested_by: string;
+  remote: boolean;
+  finished_at: Date | null;
+  removed: Record<string, unknown>;
+  last_error: string | null;
+}
+
+const COLUMNS =
+  'id, customer_id, requested_at, requested_by, remote, finished_at, removed, last_error';
+
+function toErasure(r: ErasureRow): Erasure {
+  return {
+    id: r.id,
+    customerId: r.customer_id,
+    requestedAt: r.requested_at,
+    requestedBy: r.requested_by,
+    remote: r.remote,
+    finishedAt: r.finished_at,
+    removed: r.removed,
+    lastError: r.last_error,
+  };
+}
+
+/** The hash an erased customer's external id is kept as: enough to know it again, nothing more. */
+export function externalIdHash(target: string, externalId: string): string {
+  return createHash('sha256').update(`${target}:${externalId}`).digest('hex');
+}
+
+/**
+ * Records an erasure and deletes the customer (a tombstone, in the same transaction). With `remote`
+ * the deletion is captured like any other, so the actor deletes the customer at its targets first;
+ * without, it is not captured (origin `erasure_local`) and the targets are left alone. A customer
+ * erased or being erased already answers with that erasure. Undefined: no such customer.
+ */
+export async function requestErasure(
+  sql: Sql,
+  r: { customerId: string; requestedBy: string; remote: boolean },
+): Promise<{ erasure: Erasure; created: boolean } | undefined> {
+  return sql.begin(async (tx) => {
+    const [customer] = await tx<{ deleted_at: Date | null }[]>`
+      SELECT deleted_at FROM customers WHERE id = ${r.customerId} FOR UPDATE`;
+    if (!customer) return undefined;
+    const [existing] = await tx<ErasureRow[]>`
+      SELECT ${tx.unsafe(COLUMNS)} FROM erasures WHERE customer_id = ${r.customerId}`;
+    if (existing) return { erasure: toErasure(existing), created: false };
+    const [row] = await tx<ErasureRow[]>`
+      INSERT INTO erasures (customer_id, requested_by, remote)
+      VALUES (${r.customerId}, ${r.requestedBy}, ${r.remote})
+      RETURNING ${tx.unsafe(COLUMNS)}`;
+    if (customer.deleted_at === null) {
+      await tx`SELECT set_config('rtws.origin', ${r.remote ? 'erasure' : 'erasure_local'}, true)`;
+      await tx`UPDATE customers SET deleted_at = now() WHERE id = ${r.customerId}`;
+    }
+    return { erasure: toErasure(row!), created: true };
+  });
+}
+
+export async function erasureById(sql: Sql, id: string): Promise<Erasure | undefined> {
+  const [row] = await sql<
+    ErasureRow[]
+  >`SELECT ${sql.unsafe(COLUMNS)} FROM erasures WHERE id = ${id}`;
+  return row ? toErasure(row) : undefined;
+}
+
+export async function erasureOfCustomer(
+  sql: Sql,
+  customerId: string,
+): Promise<Erasure | undefined> {
+  const [row] = await sql<ErasureRow[]>`
+    SELECT ${sql.unsafe(COLUMNS)} FROM erasures WHERE customer_id = ${customerId}`;
+  return row ? toErasure(row) : undefined;
+}
+
+/** Erasures not finished yet, oldest first. */
+export async function openErasures(sql: Sql, limit = 100): Promise<Erasure[]> {
+  const rows = await sql<ErasureRow[]>`
+    SELECT ${sql.unsafe(COLUMNS)} FROM erasures WHERE finished_at IS NULL
+    ORDER BY requested_at LIMIT ${limit}`;
+  return rows.map(toErasure);
+}
+
+export async function noteErasureError(sql: Sql, id: string, error: string): Promise<void> {
+  await sql`UPDATE erasures SET last_error = ${error} WHERE id = ${id}`;
+}
+
+/** What the catalogue still holds that the purge of the streams needs: external and invoice ids. */
+export async function erasureSubjects(
+  sql: Sql,
+  customerId: string,
+): Promise<{ externalIds: Record<string, string[]>; invoiceIds: string[] }> {
+  const links = await sql<{ target: string; external_id: string }[]>`
+    SELECT target, external_id FROM customer_links WHERE customer_id = ${customerId}
+    UNION
+    SELECT target, external_id FROM customer_links_archive WHERE customer_id = ${customerId}`;
+  const invoices = await sql<{ id: string }[]>`
+    SELECT id FROM invoices WHERE customer_id = ${customerId}`;
+  const externalIds: Record<string, string[]> = {};
+  for (const l of links) (externalIds[l.target] ??= []).push(l.external_id);
+  return { externalIds, invoiceIds: invoices.map((i) => i.id) };
+}
+
+/**
+ * Removes whatever of the customer's is still waiting in the outbox: the purge of the streams comes
+ * after, and nothing may publish the data again once it ran. Waits for a publisher holding a row.
+ */
+export async function dropPendingOutbox(sql: Sql, customerId: string): Promise<number> {
+  const gone = await sql`DELETE FROM outbox WHERE customer_id = ${customerId} RETURNING id`;
+  return gone.length;
+}
+
+/**
+ * The last step, in one transaction: the row keeps its id, its tombstone and `erased_at`; every
+ * other copy of the customer's data in the catalogue's tables goes; the external ids are kept as
+ * hashes; the erasure is finished with `removed` (the streams' and targets' counts, given) merged
+ * with this step's.
+ */
+export async function finishErasure(
+  sql: Sql,
+  erasure: Pick<Erasure, 'id' | 'customerId'>,
+  removed: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  return sql.begin(async (tx) => {
+    const id = erasure.customerId;
+    const { externalIds } = await erasureSubjects(tx as unknown as Sql, id);
+    for (const [target, ids] of Object.entries(externalIds))
+      for (const externalId of ids)
+        await tx`
+          INSERT INTO erased_externals (target, id_hash, erasure_id)
+          VALUES (${target}, ${externalIdHash(target, externalId)}, ${erasure.id})
+          ON CONFLICT DO NOTHING`;
+    const postgres = await clearCatalogue(tx, id, Object.values(externalIds).flat());
+    const all = { ...removed, postgres };
+    await tx`
+      UPDATE erasures SET finished_at = now(), removed = ${tx.json(all)}, last_error = NULL
+      WHERE id = ${erasure.id}`;
+    return all;
+  });
+}
+
+async function clearCatalogue(
+  tx: Tx,
+  id: string,
+  externalIds: string[],
+): Promise<Record<string, number>> {
+  const count = async (q: PromiseLike<{ count: number }>) => (await q).count;
+  await tx`SELECT set_config('rtws.origin', 'erasure', true)`;
+  return {
+    customer: await count(tx`
+      UPDATE customers SET name = '', email = NULL, phone = NULL, address = NULL,
+        metadata = '{}'::jsonb, erased_at = coalesce(erased_at, now())
+      WHERE id = ${id} RETURNING id`),
+    outbox: await count(tx`DELETE FROM outbox WHERE customer_id = ${id} RETURNING id`),
+    links: await count(tx`DELETE FROM customer_links WHERE customer_id = ${id} RETURNING target`),
+    archived_links: await count(
+      tx`DELETE FROM customer_links_archive WHERE customer_id = ${id} RETURNING target`,
+    ),
+    conflicts: await count(tx`DELETE FROM conflicts WHERE customer_id = ${id} RETURNING id`),
+    inbox: await count(tx`DELETE FROM inbox WHERE customer_id = ${id} RETURNING event_id`),
+    // A client's retry of a create or an edit replays the first answer, which holds the customer.
+    idempotency_keys: await count(tx`
+      DELETE FROM idempotency_keys WHERE body->>'id' = ${id} OR body->>'customer_id' = ${id}
+      RETURNING key`),
+    salesforce_imports: await count(
+      tx`DELETE FROM salesforce_imports WHERE customer_id = ${id} RETURNING record_id`,
+    ),
+    backfill_ambiguities: await count(tx`
+      DELETE FROM backfill_ambiguities
+      WHERE ${id}::uuid = ANY (customers) OR stripe_id = ANY (${externalIds}::text[])
+      RETURNING stripe_id`),
+    reconcile_differences: await count(tx`
+      DELETE FROM reconcile_differences
+      WHERE customer_id = ${id} OR external_id = ANY (${externalIds}::text[])
+      RETURNING id`),
+  };
+}
+
+/** Whether an external object belonged to a customer since erased. */
+export async function isErasedExternal(
+  sql: Sql,
+  target: string,
+  externalId: string,
+): Promise<boolean> {
+  const [row] = await sql`
+    SELECT 1 FROM erased_externals
+    WHERE target = ${target} AND id_hash = ${externalIdHash(target, externalId)}`;
+  return row !== undefined;
+}
+
+/** Which of `externalIds` belonged to customers since erased: one query for a page of them. */
+export async function erasedExternals(
+  sql: Sql,
+  target: string,
+  externalIds: readonly string[],
+): Promise<Set<string>> {
+  if (externalIds.length === 0) return new Set();
+  const byHash = new Map(externalIds.map((id) => [externalIdHash(target, id), id]));
+  const rows = await sql<{ id_hash: string }[]>`
+    SELECT id_hash FROM erased_externals
+    WHERE target = ${target} AND id_hash = ANY (${[...byHash.keys()]}::text[])`;
+  return new Set(rows.map((r) => byHash.get(r.id_hash)!));
+}
+
+/**
+ * Asks for the erasure of every customer deleted more than `days` ago and not erased yet
+ * (RTWS_ERASE_DELETED_AFTER_DAYS), at most `limit` at a time. Returns how many were asked for.
+ */
+export async function eraseOldDeletions(
+  sql: Sql,
+  o: { days: number; remote: boolean; limit?: number },
+): Promise<number> {
+  const rows = await sql`
+    INSERT INTO erasures (customer_id, requested_by, remote)
+    SELECT c.id, 'schedule', ${o.remote} FROM customers c
+    WHERE c.deleted_at < now() - make_interval(days => ${o.days}) AND c.erased_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM erasures e WHERE e.customer_id = c.id)
+    LIMIT ${o.limit ?? 1000}
+    ON CONFLICT (customer_id) DO NOTHING
+    RETURNING id`;
+  return rows.length;
+}

@@ -1,0 +1,176 @@
+// Erasures, carried out by the worker holding the customer's partition, in the customer's mailbox:
+// no step of its actor runs meanwhile, so no live snapshot or pending intent writes the data back.
+//
+// The order, each part safe to run again (a crash midway resumes at the next round):
+// 1. wait until the actor is done with the targets: with `remote`, its deletion decided and every
+//    pending intent (the deletes) carried out; without, nothing to wait for;
+// 2. drop what still waits in the outbox, so nothing publishes the data after the purge;
+// 3. purge the streams (CHANGES, INVOICES, INBOUND, DLQ: adapters/jetstream/erase.ts);
+// 4. replace the KV snapshot with a tombstone that holds nothing of the customer;
+// 5. clear the catalogue in one transaction, keep the external ids as hashes, and finish the record.
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { JetStreamManager } from '@nats-io/jetstream';
+import type { KeyedQueue } from '../../../core/keyed-queue.ts';
+import type { Logger } from '../../../core/ports.ts';
+import { partitionOf, type Names } from '../../../core/subjects.ts';
+import type { SnapshotStore } from '../../../core/worker-ports.ts';
+import {
+  pendingIntents,
+  TARGET_NAMES,
+  type CustomerMachine,
+  type CustomerSnapshot,
+} from '../../../actors/customer/index.ts';
+import type { ActorCache } from '../../../actors/runtime/actor-cache.ts';
+import { erasedActor, isErasedActor } from '../../../actors/runtime/erased.ts';
+import { LeaseLostError } from '../../../actors/runtime/errors.ts';
+import { decodeActor } from '../../../actors/customer/snapshot-codec.ts';
+import type { Sql } from '../../../adapters/postgres/connect.ts';
+import {
+  dropPendingOutbox,
+  eraseOldDeletions,
+  erasureSubjects,
+  finishErasure,
+  noteErasureError,
+  openErasures,
+  type Erasure,
+} from '../../../adapters/postgres/erasures.ts';
+import { eraseFromStreams } from '../../../adapters/jetstream/erase.ts';
+
+export interface ErasureSettings {
+  readonly sql: Sql;
+  /** RTWS_ERASE_REMOTE: whether scheduled erasures delete at the targets too. */
+  readonly remote: boolean;
+  /** RTWS_ERASE_DELETED_AFTER_DAYS: customers deleted longer ago are erased. Unset: never. */
+  readonly deletedAfterDays?: number;
+  readonly pollMs?: number;
+}
+
+export interface ErasureRunnerDeps extends ErasureSettings {
+  readonly nats: NatsConnection;
+  readonly jsm: JetStreamManager;
+  readonly names: Names;
+  readonly store: SnapshotStore;
+  readonly cache: ActorCache<CustomerSnapshot>;
+  readonly mailboxes: KeyedQueue;
+  readonly holds: (partition: number) => boolean;
+  /** Drops the actor's scheduled intents: nothing decided before the erasure is sent after it. */
+  readonly forget: (customerId: string) => void;
+  readonly machine?: CustomerMachine;
+  readonly log: Logger;
+}
+
+/** How long an erasure waits for an actor that never recorded the customer, when it has links. */
+const NO_ACTOR_GRACE_MS = 60_000;
+const OLD_DELETIONS_EVERY_MS = 3_600_000;
+
+export function startErasureRunner(d: ErasureRunnerDeps): { stop(): Promise<void> } {
+  const log = d.log.child({ component: 'erasures' });
+  let round: Promise<void> = Promise.resolve();
+  let stopped = false;
+  let oldDeletionsAt = 0;
+  const tick = () => {
+    round = round
+      .then(async () => {
+        if (stopped) return;
+        await askForOldDeletions();
+        for (const erasure of await openErasures(d.sql)) {
+          if (stopped) return;
+          if (!d.holds(partitionOf(erasure.customerId, d.names.partitions))) continue;
+          await d.mailboxes
+            .post(erasure.customerId, () => carryOut(d, erasure, log))
+            .catch(async (err: unknown) => {
+              log.warn({ err, erasure_id: erasure.id }, 'erasure failed; it is tried again');
+              await noteErasureError(d.sql, erasure.id, String(err)).catch(() => undefined);
+            });
+        }
+      })
+      .catch((err: unknown) => log.warn({ err }, 'erasure round failed; it is tried again'));
+  };
+  const askForOldDeletions = async () => {
+    if (d.deletedAfterDays === undefined || Date.now() - oldDeletionsAt < OLD_DELETIONS_EVERY_MS)
+      return;
+    oldDeletionsAt = Date.now();
+    const asked = await eraseOldDeletions(d.sql, { days: d.deletedAfterDays, remote: d.remote });
+    if (asked > 0) log.info({ asked, days: d.deletedAfterDays }, 'old deletions to be erased');
+  };
+  const timer = setInterval(tick, d.pollMs ?? 1_000);
+  timer.unref();
+  tick();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await round;
+    },
+  };
+}
+
+async function carryOut(d: ErasureRunnerDeps, e: Erasure, log: Logger): Promise<void> {
+  const id = e.customerId;
+  const partition = partitionOf(id, d.names.partitions);
+  const stored = await d.store.load(id);
+  const tombstoned = stored !== undefined && isErasedActor(stored.value);
+  const snapshot = stored && !tombstoned ? decodeActor(id, stored.value, d.machine) : undefined;
+  const subjects = await erasureSubjects(d.sql, id);
+  const targets = tombstoned ? {} : targetsDone(e, snapshot, subjects.externalIds);
+  if (targets === undefined) return; // the actor is still deleting at a target
+  d.forget(id);
+  const outbox = await dropPendingOutbox(d.sql, id);
+  const streams = await eraseFromStreams(d.nats, d.jsm, d.names, {
+    customerId: id,
+    externalIds: Object.values(subjects.externalIds).flat(),
+    invoiceIds: subjects.invoiceIds,
+  });
+  if (!tombstoned) {
+    if (!d.holds(partition)) throw new LeaseLostError(partition);
+    await d.store.save(id, erasedActor(e.id, new Date()), stored?.revision);
+  }
+  d.cache.delete(id);
+  const removed = await finishErasure(d.sql, e, {
+    targets,
+    streams: { ...streams, outbox_pending: outbox },
+    kv: { actor_snapshot: tombstoned ? 0 : stored ? 1 : 0 },
+  });
+  log.info({ erasure_id: e.id, customer_id: id, removed }, 'customer erased');
+}
+
+/**
+ * What became of the customer at each target, once the actor is done with them; undefined while it
+ * is still deleting. With `remote`, the deletion must be decided (the captured deletion consumed)
+ * and carried out; a target that gave up says so, and the erasure goes on (the object is then left
+ * to the operator, as the record says).
+ */
+function targetsDone(
+  e: Erasure,
+  snapshot: CustomerSnapshot | undefined,
+  externalIds: Record<string, string[]>,
+): Record<string, string> | undefined {
+  const linked = (t: string) => (externalIds[t]?.length ?? 0) > 0;
+  if (!e.remote) {
+    return Object.fromEntries(
+      Object.keys(externalIds).map((t) => [t, 'left at the target (RTWS_ERASE_REMOTE=false)']),
+    );
+  }
+  if (snapshot === undefined) {
+    const linkedAnywhere = Object.keys(externalIds).some(linked);
+    if (linkedAnywhere && Date.now() - e.requestedAt.getTime() < NO_ACTOR_GRACE_MS)
+      return undefined;
+    return Object.fromEntries(
+      Object.keys(externalIds).map((t) => [t, 'left at the target: no actor state recorded']),
+    );
+  }
+  if (snapshot.context.desired?.deleted !== true) return undefined;
+  if (pendingIntents(snapshot).length > 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const t of TARGET_NAMES) {
+    const state = snapshot.context.targets[t];
+    if (state.status === 'off' && !linked(t)) continue;
+    out[t] =
+      state.status === 'deleted'
+        ? linked(t) || state.externalId
+          ? 'deleted'
+          : 'never created'
+        : `left at the target: ${state.status}${state.lastError ? ` (${state.lastError.failure})` : ''}`;
+  }
+  return out;
+}

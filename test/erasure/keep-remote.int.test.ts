@@ -1,0 +1,87 @@
+// Erasure with RTWS_ERASE_REMOTE=false leaves the customer's Stripe object to the operator, and
+// says so; RTWS_ERASE_DELETED_AFTER_DAYS erases customers deleted longer ago on its own.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { authHeaders } from '../harness/rtws.ts';
+import { askErasure, erased } from './api.ts';
+import { eventually } from '../harness/stream.ts';
+import { linked, quiet, twoWay, type TwoWay } from '../inbound/stack.ts';
+
+const test = suite<{ s: TwoWay }>('erasure that keeps the targets, and old deletions');
+
+test.before(async (ctx) => {
+  ctx.s = await twoWay({
+    env: { RTWS_ERASE_REMOTE: 'false', RTWS_ERASE_DELETED_AFTER_DAYS: '30' },
+  });
+});
+
+test.after(async (ctx) => {
+  await ctx.s?.close();
+});
+
+const personal = (s: TwoWay, id: string) =>
+  s.o.sql<{ name: string; email: string | null; erased_at: Date | null }[]>`
+    SELECT name, email, erased_at FROM customers WHERE id = ${id}`;
+
+test('the Stripe customer is left, the answer says so, and the catalogue is cleared', async ({
+  s,
+}) => {
+  const { id } = await s.api.create({ name: 'Kept Remote', email: 'kept.remote@example.com' });
+  const stripeId = await linked(s, id);
+  await quiet(s);
+  const asked = await askErasure(s, id);
+  assert.is(asked.status, 202);
+  assert.is(asked.body.remote, false);
+  assert.match(asked.body.note ?? '', 'RTWS_ERASE_REMOTE=false');
+  const done = await erased(s, asked.body.id);
+  assert.match(String(done.removed.targets?.stripe), 'left at the target');
+  const [row] = await personal(s, id);
+  assert.equal([row?.name, row?.email], ['', null]);
+  assert.ok(row?.erased_at);
+  await quiet(s);
+  const cus = (await s.stripe.customers.retrieve(stripeId)) as {
+    deleted?: boolean;
+    email?: string;
+  };
+  assert.is(cus.deleted, undefined, 'not deleted in Stripe');
+  assert.is(cus.email, 'kept.remote@example.com');
+});
+
+test('a customer deleted longer ago than RTWS_ERASE_DELETED_AFTER_DAYS is erased on its own', async ({
+  s,
+}) => {
+  const { id } = await s.api.create({ name: 'Long Gone', email: 'long.gone@example.com' });
+  const remove = (customerId: string) =>
+    fetch(`${s.rtws.url}/customers/${customerId}`, {
+      method: 'DELETE',
+      headers: { authorization: authHeaders().authorization! },
+    });
+  assert.is((await remove(id)).status, 204);
+  const { id: recent } = await s.api.create({ name: 'Just Gone', email: 'just.gone@example.com' });
+  assert.is((await remove(recent)).status, 204);
+  // Deleted 40 days ago, as far as the catalogue knows (the tombstone's triggers are bypassed).
+  await s.o.sql.begin(async (tx) => {
+    await tx`SET LOCAL session_replication_role = replica`;
+    await tx`UPDATE customers SET deleted_at = now() - interval '40 days' WHERE id = ${id}`;
+  });
+  // The workers look for old deletions when they start, then hourly.
+  await s.stopRtws();
+  await s.startRtws();
+  const erasure = await eventually(
+    async () =>
+      (
+        await s.o.sql<{ requested_by: string; finished_at: Date | null }[]>`
+      SELECT requested_by, finished_at FROM erasures WHERE customer_id = ${id}`
+      )[0],
+    (e) => e?.finished_at != null,
+    30_000,
+    200,
+  );
+  assert.is(erasure?.requested_by, 'schedule');
+  assert.equal((await personal(s, id))[0]?.email, null);
+  const [kept] = await personal(s, recent);
+  assert.is(kept?.email, 'just.gone@example.com', 'a recent deletion keeps its data');
+  assert.is((await s.o.sql`SELECT 1 FROM erasures WHERE customer_id = ${recent}`).length, 0);
+});
+
+test.run();
