@@ -18,6 +18,7 @@ import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulato
 import { jetStreamDeadLetters } from '../../adapters/jetstream/dead-letters.ts';
 import { recordTargetConflict } from '../../adapters/postgres/conflicts.ts';
 import { DOCS_PREFIX, SPEC_PATH } from '../../adapters/http/openapi.ts';
+import { CONSOLE_PREFIX } from '../../adapters/http/console.ts';
 import {
   authHeaders,
   startTestRtws,
@@ -135,9 +136,14 @@ test.after(async (ctx) => {
   await ctx.t?.cleanup();
 });
 
-/** The reference's own routes, left out of the document on purpose (adapters/http/openapi.ts). */
+/**
+ * The reference's own routes and the console's pages, left out of the document on purpose: they
+ * are not the API (adapters/http/openapi.ts, adapters/http/console.ts).
+ */
 const isReference = (url: string) =>
-  url === SPEC_PATH || url === DOCS_PREFIX || url.startsWith(`${DOCS_PREFIX}/`);
+  [SPEC_PATH, DOCS_PREFIX, CONSOLE_PREFIX].some(
+    (prefix) => url === prefix || url.startsWith(`${prefix}/`),
+  );
 
 /** `/customers/:id` → `/customers/{id}` */
 const openapiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
