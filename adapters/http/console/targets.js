@@ -1,0 +1,67 @@
+// The targets, with their bound account, state and counts, paused and resumed by an operator
+// (POST /targets/:name/pause|resume). A pause holds the target's intents back; they wait.
+import { html, useState } from './vendor/preact-htm.js';
+import { post } from './api.js';
+import { Announce, attempt, Problem, Time, useConfirm } from './ui.js';
+
+const COUNTS = ['synced', 'pending', 'retrying', 'failed', 'unlinked', 'waiting'];
+
+export function Targets({ targets, refresh }) {
+  const [dialog, ask] = useConfirm();
+  const [outcome, say] = useState({});
+  const pause = async (name) => {
+    const ok = await ask({
+      title: `Pause ${name}?`,
+      message: `Changes for ${name} will wait until it is resumed. Calls already sent finish.`,
+      confirm: 'Pause',
+      reason: 'Reason (recorded)',
+    });
+    if (ok)
+      await attempt(say, () => post(`/targets/${name}/pause`, { reason: ok.reason }), `${name} paused`);
+    refresh();
+  };
+  const resume = async (name) => {
+    const ok = await ask({
+      title: `Resume ${name}?`,
+      message: `The changes waiting for ${name} will be sent.`,
+      confirm: 'Resume',
+    });
+    if (ok) await attempt(say, () => post(`/targets/${name}/resume`), `${name} resumed`);
+    refresh();
+  };
+  return html`<section aria-labelledby="targets-h">
+    <h2 id="targets-h">Targets</h2>
+    <table>
+      <thead>
+        <tr>
+          <th scope="col">Target</th><th scope="col">Account</th><th scope="col">State</th>
+          ${COUNTS.map((c) => html`<th scope="col" class="num">${c}</th>`)}
+          <th scope="col"><span class="sr-only">Actions</span></th>
+        </tr>
+      </thead>
+      <tbody>
+        ${targets.map(
+          (t) => html`<tr>
+            <th scope="row">${t.name}</th>
+            <td>${t.account ?? html`<span class="muted">—</span>`}</td>
+            <td>
+              <span class="state state-${t.state}">${t.state}</span>
+              ${t.paused_at ? html` <small>by ${t.paused_by} <${Time} iso=${t.paused_at} />${t.reason ? `: ${t.reason}` : ''}</small>` : null}
+            </td>
+            ${COUNTS.map((c) => html`<td class="num">${t.counts?.[c] ?? '—'}</td>`)}
+            <td>
+              ${t.state === 'paused'
+                ? html`<button type="button" onClick=${() => resume(t.name)}>Resume ${t.name}</button>`
+                : t.state === 'on'
+                  ? html`<button type="button" onClick=${() => pause(t.name)}>Pause ${t.name}</button>`
+                  : null}
+            </td>
+          </tr>`,
+        )}
+      </tbody>
+    </table>
+    <${Problem} error=${outcome.error} />
+    <${Announce} message=${outcome.message} />
+    ${dialog}
+  </section>`;
+}
