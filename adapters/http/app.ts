@@ -21,6 +21,8 @@ import {
 import { stripeWebhookRoutes, type StripeWebhookOptions } from './routes/webhooks.ts';
 import { workerRoutes, type WorkerRoutesOptions } from './routes/workers.ts';
 import { targetRoutes } from './routes/targets.ts';
+import { statusRoutes, type StatusRoutesOptions } from './routes/status.ts';
+import { timelineRoutes, type TimelineRoutesOptions } from './routes/timeline.ts';
 
 export interface AppOptions {
   sql: Sql;
@@ -45,6 +47,10 @@ export interface AppOptions {
   configuredTargets?: readonly string[];
   /** The lease bucket's view of the workers; absent: /workers is not served. */
   workers?: WorkerRoutesOptions;
+  /** What GET /status reports besides its counters; absent: /status is not served. */
+  status?: StatusRoutesOptions['report'];
+  /** A customer's timeline from the streams; absent: /customers/:id/timeline is not served. */
+  timeline?: TimelineRoutesOptions['timeline'];
   /** Absent when no webhook secret is configured: the route is then not served. */
   stripeWebhooks?: Omit<StripeWebhookOptions, 'registry'>;
 }
@@ -63,7 +69,7 @@ export const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   await fastify.register(healthRoutes, { readiness: options.readiness });
   await fastify.register(customerRoutes, { sql: options.sql });
   await fastify.register(invoiceRoutes, { sql: options.sql });
-  if (options.dlq) await fastify.register(dlqRoutes, { dlq: options.dlq });
+  if (options.dlq) await fastify.register(dlqRoutes, { dlq: options.dlq, sql: options.sql });
   if (options.resync) await fastify.register(resyncRoutes, options.resync);
   if (options.backfills)
     await fastify.register(backfillRoutes, { ...options.backfills, sql: options.sql });
@@ -72,6 +78,8 @@ export const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   if (options.workers) await fastify.register(workerRoutes, options.workers);
   if (options.configuredTargets)
     await fastify.register(targetRoutes, { sql: options.sql, targets: options.configuredTargets });
+  if (options.status) await fastify.register(statusRoutes, { report: options.status, registry });
+  if (options.timeline) await fastify.register(timelineRoutes, { timeline: options.timeline });
   await fastify.register(syncRoutes, {
     sql: options.sql,
     targets: options.syncTargets ?? (async () => undefined),

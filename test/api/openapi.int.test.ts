@@ -339,6 +339,22 @@ test('real answers match the document: customers, sync, conflicts, DLQ, probes a
   const dlq = await call(ctx, 'GET', '/dlq');
   assert.is((dlq.body as { data: unknown[] }).data.length, 1);
 
+  // The operator's views: the overview, a search, a timeline, a letter and its discard.
+  const status = await call(ctx, 'GET', '/status');
+  assert.is((status.body as { dlq: { depth: number } }).dlq.depth, 1);
+  await call(ctx, 'GET', '/customers', { path: '/customers?q=ada' });
+  await call(ctx, 'GET', '/conflicts', { path: '/conflicts?field=phone' });
+  const timeline = await call(ctx, 'GET', '/customers/:id/timeline', { path: `${path}/timeline` });
+  assert.ok((timeline.body as { entries: unknown[] }).entries.length >= 2);
+  const letterId = (dlq.body as { data: { id: number }[] }).data[0]!.id;
+  await call(ctx, 'GET', '/dlq', { path: '/dlq?source=changes&subject=x' });
+  await call(ctx, 'GET', '/dlq/:id', { path: `/dlq/${letterId}` });
+  const discarded = await call(ctx, 'POST', '/dlq/:id/discard', {
+    path: `/dlq/${letterId}/discard`,
+    body: { reason: 'a test letter' },
+  });
+  assert.is(discarded.status, 200, JSON.stringify(discarded.body));
+
   for (const route of ['/readyz', '/healthz', '/workers', '/backfills', '/metrics'])
     assert.is((await call(ctx, 'GET', route)).status, 200, route);
   // A signed event of a type rtws does not handle: verified, answered, and left alone.
