@@ -33,8 +33,8 @@ function Rates({ series }) {
       const values = series[name];
       const now = values.at(-1) ?? 0;
       return html`<li>
-        <span class="rate-name">${name}</span>
-        <${Sparkline} values=${values} label=${`${name}: ${now.toFixed(1)} per second now`} />
+        <span class="rate-name">${name.replaceAll('_', ' ')}</span>
+        <${Sparkline} values=${values} label=${`${name.replaceAll('_', ' ')}: ${now.toFixed(1)} per second now`} />
         <span class="num">${now.toFixed(1)}/s</span>
       </li>`;
     })}
@@ -46,9 +46,10 @@ function Work({ items }) {
   return html`<ul class="work">
     ${items.map(
       (b) => html`<li>
-        <a href="#/backfills/${b.id}">${b.source === 'reconcile' ? 'Reconciliation' : `Backfill from ${b.source}`} ${b.id}</a>
+        <a href="#/backfills/${b.id}">${b.kind === 'reconciliation' ? 'Reconciliation' : `Backfill from ${b.source}`} ${b.id}</a>
         <span class="state state-${b.state}">${b.state}</span>
-        <${Progress} value=${b.scanned} max=${b.total_estimate} label=${`Progress of ${b.source} ${b.id}`} />
+        <${Progress} value=${b.done} max=${b.total} label=${`Progress of ${b.kind} ${b.id}`} />
+        ${b.eta_s !== null ? html`<small>about ${b.eta_s} s to go</small>` : null}
       </li>`,
     )}
   </ul>`;
@@ -56,7 +57,7 @@ function Work({ items }) {
 
 export function Overview() {
   const { data, error, at, refresh } = usePoll(load, []);
-  const series = useRates(data?.counters, at?.getTime());
+  const series = useRates(data?.counters, data ? Date.parse(data.at) : undefined);
   return html`<${Heading}>Overview</${Heading}>
     <${Freshness} at=${at} error=${error} />
     <${Problem} error=${error} />
@@ -65,11 +66,12 @@ export function Overview() {
           <section aria-labelledby="queues-h">
             <h2 id="queues-h">Queues</h2>
             <dl class="figures">
-              <${Figure} label="Outbox depth" value=${data.outbox?.depth} />
-              <${Figure} label="Dead letters" value=${data.dlq?.depth} href="#/dlq" />
-              <${Figure} label="Conflicts" value=${data.conflicts?.count} href="#/conflicts" />
-              ${(data.streams ?? []).map(
-                (s) => html`<${Figure} label=${`Lag of ${s.name}`} value=${s.lag} />`,
+              <${Figure} label="Outbox depth" value=${data.outbox.depth} />
+              <${Figure} label="Oldest in outbox (s)" value=${data.outbox.oldest_age_s} />
+              <${Figure} label="Dead letters" value=${data.dlq.depth} href="#/dlq" />
+              <${Figure} label="Conflicts" value=${data.conflicts.total} href="#/conflicts" />
+              ${data.streams.map(
+                (s) => html`<${Figure} label=${`${s.stream} consumer lag`} value=${s.consumer_lag} />`,
               )}
             </dl>
           </section>

@@ -43,12 +43,14 @@ export function Targets({ targets, refresh }) {
         ${targets.map(
           (t) => html`<tr>
             <th scope="row">${t.name}</th>
-            <td>${t.account ?? html`<span class="muted">—</span>`}</td>
+            <td>${t.account
+              ? html`<code>${t.account.id}</code>${t.account.livemode ? ' (live)' : ' (test)'}`
+              : html`<span class="muted">—</span>`}</td>
             <td>
               <span class="state state-${t.state}">${t.state}</span>
               ${t.paused_at ? html` <small>by ${t.paused_by} <${Time} iso=${t.paused_at} />${t.reason ? `: ${t.reason}` : ''}</small>` : null}
             </td>
-            ${COUNTS.map((c) => html`<td class="num">${t.counts?.[c] ?? '—'}</td>`)}
+            ${COUNTS.map((c) => html`<td class="num">${t.customers?.[c] ?? '—'}</td>`)}
             <td>
               ${t.state === 'paused'
                 ? html`<button type="button" onClick=${() => resume(t.name)}>Resume ${t.name}</button>`

@@ -1,35 +1,53 @@
-// A customer's history from the stream (GET /customers/:id/timeline): facts, decisions, calls and
-// their outcomes, and Stripe's events, each with its time, origin and correlation id.
+// A customer's history from the streams (GET /customers/:id/timeline), oldest first: facts,
+// decisions, calls and their outcomes, and Stripe's events, each with its time and origin; then
+// the intents still waiting for their call.
 import { html } from './vendor/preact-htm.js';
 import { get } from './api.js';
 import { usePoll } from './poll.js';
-import { Json, Problem, Time } from './ui.js';
+import { Problem, Time } from './ui.js';
+
+const KINDS = {
+  fact: 'fact',
+  observation: 'seen',
+  decision: 'decision',
+  request: 'request',
+  outcome: 'call',
+  stripe_event: 'Stripe event',
+};
+
+function Entry({ e }) {
+  return html`<li class="entry kind-${e.kind}">
+    <div class="when"><${Time} iso=${e.at} /> · <span class="origin">${e.origin}</span></div>
+    <div class="what">
+      <span class="kind">${KINDS[e.kind] ?? e.kind}</span>
+      <strong>${e.type}</strong>
+      ${e.summary ? html` <span>${e.summary}</span>` : null}
+    </div>
+    <div class="meta muted">${e.stream} #${e.seq}</div>
+  </li>`;
+}
 
 export function Timeline({ id }) {
   const { data, error } = usePoll(
-    () => get(`/customers/${encodeURIComponent(id)}/timeline`, { limit: 100 }),
+    () => get(`/customers/${encodeURIComponent(id)}/timeline`, { limit: 200 }),
     [id],
   );
   if (!data) return html`<${Problem} error=${error} />`;
-  if (data.data.length === 0) return html`<p class="muted">Nothing recorded yet.</p>`;
   return html`<${Problem} error=${error} />
-    <ol class="timeline">
-      ${data.data.map(
-        (e) => html`<li class="entry kind-${e.kind}">
-          <div class="when"><${Time} iso=${e.at} /></div>
-          <div class="what">
-            <span class="kind">${e.kind}</span>
-            <strong>${e.type}</strong>
-            ${e.summary ? html` <span>${e.summary}</span>` : null}
-          </div>
-          <div class="meta muted">
-            ${e.origin ? html`origin <span class="origin">${e.origin}</span>` : null}
-            ${e.correlation_id ? html` · correlation <code>${e.correlation_id}</code>` : null}
-          </div>
-          ${e.data !== undefined
-            ? html`<details><summary>Details</summary><${Json} value=${e.data} /></details>`
-            : null}
-        </li>`,
-      )}
-    </ol>`;
+    ${data.more ? html`<p class="muted">Older entries are left out.</p>` : null}
+    ${data.stripe_events_windowed
+      ? html`<p class="muted">Only recent Stripe events are read; older ones are not shown.</p>`
+      : null}
+    ${data.entries.length === 0
+      ? html`<p class="muted">Nothing recorded yet.</p>`
+      : html`<ol class="timeline">${data.entries.map((e) => html`<${Entry} e=${e} />`)}</ol>`}
+    ${data.pending.length
+      ? html`<h3>Waiting for their call</h3>
+          <ul>
+            ${data.pending.map(
+              (p) => html`<li>${p.target}: ${p.type}${p.attempt > 0 ? ` (attempt ${p.attempt + 1})` : ''}
+                from <${Time} iso=${p.not_before} />${p.waiting ? html` <span class="waiting">${p.waiting}</span>` : null}</li>`,
+            )}
+          </ul>`
+      : null}`;
 }
