@@ -20,7 +20,9 @@ test.after(async (ctx) => {
 const get = (app: FastifyInstance, url: string, headers: Record<string, string> = {}) =>
   app.inject({ method: 'GET', url, headers });
 
-test('the page, its modules, its styles and Preact are served with their types', async ({ app }) => {
+test('the page, its modules, its styles and Preact are served with their types', async ({
+  app,
+}) => {
   const cases: [string, RegExp][] = [
     ['/console/', /^text\/html/],
     ['/console/index.html', /^text\/html/],

@@ -108,12 +108,20 @@ const steps: [string, (ctx: { s: TwoWay; tab: Tab; url: string }) => Promise<voi
       await row.getByRole('button', { name: `Show ${letter}` }).click();
       await page.locator('section.letter pre', { hasText: 'RetryRequested' }).waitFor();
       await row.getByRole('button', { name: `Retry ${letter}` }).click();
-      await page.getByRole('status').filter({ hasText: `Retried letter ${letter}` }).waitFor();
+      await page
+        .getByRole('status')
+        .filter({ hasText: `Retried letter ${letter}` })
+        .waitFor();
       await row.waitFor({ state: 'detached' });
-      const left = (await (await fetch(`${s.rtws.url}/dlq`, { headers: authHeaders() })).json()) as {
+      const left = (await (
+        await fetch(`${s.rtws.url}/dlq`, { headers: authHeaders() })
+      ).json()) as {
         data: { id: number }[];
       };
-      assert.not.ok(left.data.some((l) => String(l.id) === letter), 'gone from the API too');
+      assert.not.ok(
+        left.data.some((l) => String(l.id) === letter),
+        'gone from the API too',
+      );
     },
   ],
   [

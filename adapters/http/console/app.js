@@ -45,19 +45,31 @@ function SignIn({ signedIn, notice }) {
       signedIn();
     } catch (err) {
       session.signOut();
-      setError(err instanceof ApiError && err.status === 401 ? 'That token was refused.' : String(err.message));
+      setError(
+        err instanceof ApiError && err.status === 401
+          ? 'That token was refused.'
+          : String(err.message),
+      );
     }
   };
   return html`<main id="main" class="signin">
     <h1>rtws console</h1>
     <form onSubmit=${submit}>
       <label for="token">API token</label>
-      <input id="token" type="password" autocomplete="off" required value=${token}
-        onInput=${(e) => setToken(e.currentTarget.value)} />
+      <input
+        id="token"
+        type="password"
+        autocomplete="off"
+        required
+        value=${token}
+        onInput=${(e) => setToken(e.currentTarget.value)}
+      />
       <button type="submit">Sign in</button>
       ${error ? html`<p class="problem" role="alert">${error}</p>` : null}
-      <p class="muted">The token is kept in this tab only (sessionStorage) and sent as a bearer
-        header with each call.</p>
+      <p class="muted">
+        The token is kept in this tab only (sessionStorage) and sent as a bearer header with each
+        call.
+      </p>
     </form>
   </main>`;
 }
@@ -84,16 +96,26 @@ function Shell({ signOut }) {
   // A new view takes the focus to its heading, as a new page would.
   useEffect(() => main.current?.querySelector('h1')?.focus(), [parts.join('/')]);
   const current = parts[0] ?? 'overview';
-  return html`<a class="skip" href="#main" onClick=${(e) => {
-      e.preventDefault();
-      main.current?.querySelector('h1')?.focus();
-    }}>Skip to content</a>
+  return html`<a
+      class="skip"
+      href="#main"
+      onClick=${(e) => {
+        e.preventDefault();
+        main.current?.querySelector('h1')?.focus();
+      }}
+      >Skip to content</a
+    >
     <header>
       <span class="brand">rtws</span>
       <nav aria-label="Console">
         <ul>
           ${VIEWS.map(
-            (v) => html`<li><a href="#/${v.path}" aria-current=${v.path === current ? 'page' : undefined}>${v.title}</a></li>`,
+            (v) =>
+              html`<li>
+                <a href="#/${v.path}" aria-current=${v.path === current ? 'page' : undefined}
+                  >${v.title}</a
+                >
+              </li>`,
           )}
         </ul>
       </nav>
@@ -112,11 +134,13 @@ function App() {
     });
   }, []);
   if (!signedIn) return html`<${SignIn} notice=${notice} signedIn=${() => setSignedIn(true)} />`;
-  return html`<${Shell} signOut=${() => {
-    session.signOut();
-    setNotice(undefined);
-    setSignedIn(false);
-  }} />`;
+  return html`<${Shell}
+    signOut=${() => {
+      session.signOut();
+      setNotice(undefined);
+      setSignedIn(false);
+    }}
+  />`;
 }
 
 render(html`<${App} />`, document.getElementById('root'));

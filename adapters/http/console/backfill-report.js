@@ -20,23 +20,49 @@ function Differences({ fields, differences }) {
   return html`<h2>Differences</h2>
     <ul>
       ${Object.entries(fields).map(
-        ([target, byField]) => html`<li>${target}: ${Object.entries(byField)
-          .map(([f, n]) => `${f} ${n}`)
-          .join(', ') || 'none'}</li>`,
+        ([target, byField]) =>
+          html`<li>
+            ${target}:
+            ${
+              Object.entries(byField)
+                .map(([f, n]) => `${f} ${n}`)
+                .join(', ') || 'none'
+            }
+          </li>`,
       )}
     </ul>
-    ${differences.length
-      ? html`<table>
-          <caption class="sr-only">Differences found</caption>
-          <thead><tr><th scope="col">Target</th><th scope="col">Customer</th><th scope="col">Kind</th>
-            <th scope="col">Fields</th><th scope="col">Detail</th></tr></thead>
-          <tbody>${differences.map(
-            (d) => html`<tr><td>${d.target}</td>
-              <td>${d.customer_id ? html`<a href="#/customers/${encodeURIComponent(d.customer_id)}"><code>${d.customer_id}</code></a>` : d.external_id}</td>
-              <td>${d.kind}</td><td>${d.fields.join(', ')}</td><td>${d.detail}</td></tr>`,
-          )}</tbody>
-        </table>`
-      : null}`;
+    ${
+      differences.length
+        ? html`<table>
+            <caption class="sr-only">
+              Differences found
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">Target</th>
+                <th scope="col">Customer</th>
+                <th scope="col">Kind</th>
+                <th scope="col">Fields</th>
+                <th scope="col">Detail</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${differences.map(
+                (d) =>
+                  html`<tr>
+                    <td>${d.target}</td>
+                    <td>
+                      ${d.customer_id ? html`<a href="#/customers/${encodeURIComponent(d.customer_id)}"><code>${d.customer_id}</code></a>` : d.external_id}
+                    </td>
+                    <td>${d.kind}</td>
+                    <td>${d.fields.join(', ')}</td>
+                    <td>${d.detail}</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
+        : null
+    }`;
 }
 
 export function BackfillReport({ id }) {
@@ -46,15 +72,20 @@ export function BackfillReport({ id }) {
     <p><a href="#/backfills">All backfills</a></p>
     <${Freshness} at=${at} error=${error} />
     <${Problem} error=${error} />
-    ${b
-      ? html`<p><span class="state state-${b.state}">${b.state}</span> · ${b.source} · started
-            <${Time} iso=${b.started_at} />${b.ended_at ? html`, ended <${Time} iso=${b.ended_at} />` : null}</p>
-          <${Progress} value=${b.scanned} max=${b.total_estimate} label="Progress" />
-          ${b.eta_s ? html`<p>About ${b.eta_s} s to go.</p>` : null}
-          ${b.last_error ? html`<p class="problem">${b.errors} errors; last: ${b.last_error}</p>` : null}
-          <h2>Counts</h2>
-          <${Counts} counts=${b.counts} />
-          <${Decisions} decisions=${b.decisions} />
-          ${data.differences ? html`<${Differences} fields=${b.differing_fields} differences=${data.differences} />` : null}`
-      : null}`;
+    ${
+      b
+        ? html`<p>
+              <span class="state state-${b.state}">${b.state}</span> · ${b.source}
+              <${Time} before=" · started " iso=${b.started_at} />
+              ${b.ended_at ? html`<${Time} before=", ended " iso=${b.ended_at} />` : null}
+            </p>
+            <${Progress} value=${b.scanned} max=${b.total_estimate} label="Progress" />
+            ${b.eta_s ? html`<p>About ${b.eta_s} s to go.</p>` : null}
+            ${b.last_error ? html`<p class="problem">${b.errors} errors; last: ${b.last_error}</p>` : null}
+            <h2>Counts</h2>
+            <${Counts} counts=${b.counts} />
+            <${Decisions} decisions=${b.decisions} />
+            ${data.differences ? html`<${Differences} fields=${b.differing_fields} differences=${data.differences} />` : null}`
+        : null
+    }`;
 }

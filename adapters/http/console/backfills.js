@@ -4,7 +4,16 @@
 import { html, useState } from './vendor/preact-htm.js';
 import { get, post } from './api.js';
 import { usePoll } from './poll.js';
-import { Announce, attempt, Freshness, Heading, Problem, Progress, Time, useConfirm } from './ui.js';
+import {
+  Announce,
+  attempt,
+  Freshness,
+  Heading,
+  Problem,
+  Progress,
+  Time,
+  useConfirm,
+} from './ui.js';
 import { Counts, Decisions } from './backfill-parts.js';
 
 const label = (b) => (b.source === 'reconcile' ? `Reconciliation ${b.id}` : `Backfill ${b.id}`);
@@ -21,7 +30,11 @@ function Start({ say, refresh }) {
       say,
       async () => {
         if (source === 'reconcile') return post('/reconciliations', {});
-        const body = { source, dry_run: dryRun, ...(source === 'stripe' ? { adopt_orphans: adopt } : {}) };
+        const body = {
+          source,
+          dry_run: dryRun,
+          ...(source === 'stripe' ? { adopt_orphans: adopt } : {}),
+        };
         const answer = await post('/backfills', body);
         if (answer.dry_run) setPreview(answer);
       },
@@ -32,30 +45,52 @@ function Start({ say, refresh }) {
   return html`<section aria-labelledby="start-h">
     <h2 id="start-h">Start</h2>
     <form class="start" onSubmit=${start}>
-      <label>What
+      <label
+        >What
         <select value=${source} onChange=${(e) => setSource(e.currentTarget.value)}>
           <option value="stripe">Import from Stripe</option>
           <option value="postgres">Export from the catalogue</option>
           <option value="reconcile">Reconcile every target</option>
         </select>
       </label>
-      ${source !== 'reconcile'
-        ? html`<label><input type="checkbox" checked=${dryRun}
-            onChange=${(e) => setDryRun(e.currentTarget.checked)} /> Dry run (writes nothing)</label>`
-        : null}
-      ${source === 'stripe'
-        ? html`<label><input type="checkbox" checked=${adopt}
-            onChange=${(e) => setAdopt(e.currentTarget.checked)} /> Adopt orphans</label>`
-        : null}
+      ${
+        source !== 'reconcile'
+          ? html`<label
+              ><input
+                type="checkbox"
+                checked=${dryRun}
+                onChange=${(e) => setDryRun(e.currentTarget.checked)}
+              />
+              Dry run (writes nothing)</label
+            >`
+          : null
+      }
+      ${
+        source === 'stripe'
+          ? html`<label
+              ><input
+                type="checkbox"
+                checked=${adopt}
+                onChange=${(e) => setAdopt(e.currentTarget.checked)}
+              />
+              Adopt orphans</label
+            >`
+          : null
+      }
       <button type="submit">${dryRun && source !== 'reconcile' ? 'Dry run' : 'Start'}</button>
     </form>
-    ${preview
-      ? html`<div class="preview">
-          <h3>Dry run of ${preview.source}: ${preview.scanned} scanned, ${preview.ambiguities} ambiguous</h3>
-          <${Counts} counts=${preview.counts} />
-          <${Decisions} decisions=${preview.decisions} />
-        </div>`
-      : null}
+    ${
+      preview
+        ? html`<div class="preview">
+            <h3>
+              Dry run of ${preview.source}: ${preview.scanned} scanned, ${preview.ambiguities}
+              ambiguous
+            </h3>
+            <${Counts} counts=${preview.counts} />
+            <${Decisions} decisions=${preview.decisions} />
+          </div>`
+        : null
+    }
   </section>`;
 }
 
@@ -83,35 +118,61 @@ export function Backfills() {
     <section aria-labelledby="list-h">
       <h2 id="list-h">Runs</h2>
       ${data?.data.length === 0 ? html`<p class="muted">None yet.</p>` : null}
-      ${data?.data.length
-        ? html`<table>
-            <caption class="sr-only">Backfills and reconciliations, newest first</caption>
-            <thead><tr>
-              <th scope="col">Run</th><th scope="col">State</th><th scope="col">Progress</th>
-              <th scope="col" class="num">Errors</th><th scope="col">Started</th>
-              <th scope="col"><span class="sr-only">Actions</span></th>
-            </tr></thead>
-            <tbody>
-              ${data.data.map(
-                (b) => html`<tr>
-                  <th scope="row"><a href="#/backfills/${b.id}">${label(b)}</a> <small>${b.source}</small></th>
-                  <td><span class="state state-${b.state}">${b.state}</span></td>
-                  <td><${Progress} value=${b.scanned} max=${b.total_estimate} label=${`Progress of ${label(b)}`} />
-                    ${b.rate_per_s ? html` <small>${b.rate_per_s.toFixed(1)}/s</small>` : null}</td>
-                  <td class="num">${b.errors}</td>
-                  <td><${Time} iso=${b.started_at} /></td>
-                  <td class="actions">
-                    ${b.state === 'running' ? html`<button type="button" onClick=${() => move(b, 'pause')}>Pause</button>` : null}
-                    ${b.state === 'paused' ? html`<button type="button" onClick=${() => move(b, 'resume')}>Resume</button>` : null}
-                    ${b.state === 'running' || b.state === 'paused'
-                      ? html`<button type="button" class="danger" onClick=${() => move(b, 'cancel')}>Cancel</button>`
-                      : null}
-                  </td>
-                </tr>`,
-              )}
-            </tbody>
-          </table>`
-        : null}
+      ${
+        data?.data.length
+          ? html`<table>
+              <caption class="sr-only">
+                Backfills and reconciliations, newest first
+              </caption>
+              <thead>
+                <tr>
+                  <th scope="col">Run</th>
+                  <th scope="col">State</th>
+                  <th scope="col">Progress</th>
+                  <th scope="col" class="num">Errors</th>
+                  <th scope="col">Started</th>
+                  <th scope="col"><span class="sr-only">Actions</span></th>
+                </tr>
+              </thead>
+              <tbody>
+                ${data.data.map(
+                  (b) =>
+                    html`<tr>
+                      <th scope="row">
+                        <a href="#/backfills/${b.id}">${label(b)}</a> <small>${b.source}</small>
+                      </th>
+                      <td><span class="state state-${b.state}">${b.state}</span></td>
+                      <td>
+                        <${Progress}
+                          value=${b.scanned}
+                          max=${b.total_estimate}
+                          label=${`Progress of ${label(b)}`}
+                        />
+                        ${b.rate_per_s ? html` <small>${b.rate_per_s.toFixed(1)}/s</small>` : null}
+                      </td>
+                      <td class="num">${b.errors}</td>
+                      <td><${Time} iso=${b.started_at} /></td>
+                      <td class="actions">
+                        ${b.state === 'running' ? html`<button type="button" onClick=${() => move(b, 'pause')}>Pause</button>` : null}
+                        ${b.state === 'paused' ? html`<button type="button" onClick=${() => move(b, 'resume')}>Resume</button>` : null}
+                        ${
+                          b.state === 'running' || b.state === 'paused'
+                            ? html`<button
+                                type="button"
+                                class="danger"
+                                onClick=${() => move(b, 'cancel')}
+                              >
+                                Cancel
+                              </button>`
+                            : null
+                        }
+                      </td>
+                    </tr>`,
+                )}
+              </tbody>
+            </table>`
+          : null
+      }
     </section>
     ${dialog}`;
 }

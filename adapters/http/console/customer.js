@@ -5,28 +5,42 @@ import { get, post } from './api.js';
 import { usePoll } from './poll.js';
 import { ConflictTable } from './conflict-table.js';
 import { Timeline } from './timeline.js';
-import { Announce, attempt, Freshness, Heading, Problem, Time, Value, useConfirm } from './ui.js';
+import {
+  Intent,
+  Announce,
+  attempt,
+  Freshness,
+  Heading,
+  Problem,
+  Time,
+  Value,
+  useConfirm,
+} from './ui.js';
 
 const path = (id) => `/customers/${encodeURIComponent(id)}`;
 
 function Pending({ pending, waiting }) {
   if (!pending?.length) return html`<span class="muted">none</span>`;
-  return html`${pending.map(
-    (p) => html`<div>${p.type}${p.attempt > 0 ? ` (attempt ${p.attempt + 1})` : ''}
-      from <${Time} iso=${p.not_before} /></div>`,
-  )}${waiting ? html`<div class="waiting">waiting: ${waiting}</div>` : null}`;
+  return pending.map((p) => html`<div><${Intent} intent=${p} waiting=${waiting} /></div>`);
 }
 
 function TargetRows({ targets }) {
   const names = Object.keys(targets);
-  if (names.length === 0) return html`<p class="muted">No target has handled this customer yet.</p>`;
+  if (names.length === 0)
+    return html`<p class="muted">No target has handled this customer yet.</p>`;
   return html`<table>
-    <caption class="sr-only">Targets</caption>
+    <caption class="sr-only">
+      Targets
+    </caption>
     <thead>
       <tr>
-        <th scope="col">Target</th><th scope="col">Status</th><th scope="col">External id</th>
-        <th scope="col" class="num">Desired</th><th scope="col" class="num">Synced</th>
-        <th scope="col">Pending intent</th><th scope="col">Last error</th>
+        <th scope="col">Target</th>
+        <th scope="col">Status</th>
+        <th scope="col">External id</th>
+        <th scope="col" class="num">Desired</th>
+        <th scope="col" class="num">Synced</th>
+        <th scope="col">Pending intent</th>
+        <th scope="col">Last error</th>
       </tr>
     </thead>
     <tbody>
@@ -39,9 +53,14 @@ function TargetRows({ targets }) {
           <td class="num">${t.desired_version ?? '—'}</td>
           <td class="num">${t.synced_version}</td>
           <td><${Pending} pending=${t.pending} waiting=${t.waiting} /></td>
-          <td>${t.last_error
-            ? html`${t.last_error.failure}: ${t.last_error.reason} <${Time} iso=${t.last_error.at} />`
-            : html`<span class="muted">none</span>`}</td>
+          <td>
+            ${
+              t.last_error
+                ? html`${t.last_error.failure}: ${t.last_error.reason}
+                    <${Time} before=" at " iso=${t.last_error.at} />`
+                : html`<span class="muted">none</span>`
+            }
+          </td>
         </tr>`;
       })}
     </tbody>
@@ -57,15 +76,26 @@ function Details({ customer }) {
     ['Origin', customer.origin],
   ];
   return html`<dl class="details">
-    ${rows.map(([k, v]) => html`<div><dt>${k}</dt><dd><${Value} value=${v} /></dd></div>`)}
-    <div><dt>Updated</dt><dd><${Time} iso=${customer.updated_at} /></dd></div>
+    ${rows.map(
+      ([k, v]) =>
+        html`<div>
+          <dt>${k}</dt>
+          <dd><${Value} value=${v} /></dd>
+        </div>`,
+    )}
+    <div>
+      <dt>Updated</dt>
+      <dd><${Time} iso=${customer.updated_at} /></dd>
+    </div>
   </dl>`;
 }
 
 function Links({ links }) {
   const entries = Object.entries(links);
   if (entries.length === 0) return html`<p class="muted">Not linked to any target yet.</p>`;
-  return html`<ul>${entries.map(([t, ext]) => html`<li>${t}: <${Value} value=${ext} /></li>`)}</ul>`;
+  return html`<ul>
+    ${entries.map(([t, ext]) => html`<li>${t}: <${Value} value=${ext} /></li>`)}
+  </ul>`;
 }
 
 async function load(id) {
@@ -90,19 +120,29 @@ export function CustomerPage({ id }) {
   return html`<${Heading}>${c ? c.name : 'Customer'}</${Heading}>
     <${Freshness} at=${at} error=${error} />
     <${Problem} error=${error} />
-    ${data
-      ? html`<${Details} customer=${c} />
-          <p><button type="button" onClick=${resync}>Resync</button></p>
-          <${Problem} error=${outcome.error} />
-          <${Announce} message=${outcome.message} />
-          <section aria-labelledby="c-targets"><h2 id="c-targets">Targets</h2>
-            <${TargetRows} targets=${data.sync.targets} /></section>
-          <section aria-labelledby="c-links"><h2 id="c-links">Links</h2>
-            <${Links} links=${data.sync.links} /></section>
-          <section aria-labelledby="c-conflicts"><h2 id="c-conflicts">Conflicts</h2>
-            <${ConflictTable} conflicts=${data.sync.conflicts} /></section>
-          <section aria-labelledby="c-timeline"><h2 id="c-timeline">Timeline</h2>
-            <${Timeline} id=${id} /></section>`
-      : null}
+    ${
+      data
+        ? html`<${Details} customer=${c} />
+            <p><button type="button" onClick=${resync}>Resync</button></p>
+            <${Problem} error=${outcome.error} />
+            <${Announce} message=${outcome.message} />
+            <section aria-labelledby="c-targets">
+              <h2 id="c-targets">Targets</h2>
+              <${TargetRows} targets=${data.sync.targets} />
+            </section>
+            <section aria-labelledby="c-links">
+              <h2 id="c-links">Links</h2>
+              <${Links} links=${data.sync.links} />
+            </section>
+            <section aria-labelledby="c-conflicts">
+              <h2 id="c-conflicts">Conflicts</h2>
+              <${ConflictTable} conflicts=${data.sync.conflicts} />
+            </section>
+            <section aria-labelledby="c-timeline">
+              <h2 id="c-timeline">Timeline</h2>
+              <${Timeline} id=${id} />
+            </section>`
+        : null
+    }
     ${dialog}`;
 }

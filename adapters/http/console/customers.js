@@ -24,24 +24,38 @@ export function CustomerSearch() {
       <button type="submit">Search</button>
     </form>
     <${Problem} error=${error} />
-    ${found === undefined
-      ? null
-      : found.length === 0
-        ? html`<p role="status">No customer matches.</p>`
-        : html`<table>
-            <caption class="sr-only">Customers found</caption>
-            <thead>
-              <tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Id</th><th scope="col">Updated</th></tr>
-            </thead>
-            <tbody>
-              ${found.map(
-                (c) => html`<tr>
-                  <td><a href="#/customers/${encodeURIComponent(c.id)}">${c.name ?? '(no name)'}</a></td>
-                  <td>${c.email ?? ''}</td>
-                  <td><code>${c.id}</code></td>
-                  <td><${Time} iso=${c.updated_at} /></td>
-                </tr>`,
-              )}
-            </tbody>
-          </table>`}`;
+    ${
+      found === undefined
+        ? null
+        : found.length === 0
+          ? html`<p role="status">No customer matches.</p>`
+          : html`<table>
+              <caption class="sr-only">
+                Customers found
+              </caption>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Email</th>
+                  <th scope="col">Id</th>
+                  <th scope="col">Updated</th>
+                </tr>
+              </thead>
+              <tbody>
+                ${found.map(
+                  (c) =>
+                    html`<tr>
+                      <td>
+                        <a href="#/customers/${encodeURIComponent(c.id)}"
+                          >${c.name ?? '(no name)'}</a
+                        >
+                      </td>
+                      <td>${c.email ?? ''}</td>
+                      <td><code>${c.id}</code></td>
+                      <td><${Time} iso=${c.updated_at} /></td>
+                    </tr>`,
+                )}
+              </tbody>
+            </table>`
+    }`;
 }

@@ -26,12 +26,14 @@ function Letter({ id, close }) {
   return html`<section class="letter" aria-labelledby="letter-h">
     <h2 id="letter-h">Letter ${id}</h2>
     <${Problem} error=${error} />
-    ${data
-      ? html`<p>${data.reason}</p>
-          <p class="muted">${data.subject} · ${data.stream} #${data.stream_seq}</p>
-          <h3>Payload (${data.payload.encoding})</h3>
-          <${Json} value=${data.payload.data} />`
-      : null}
+    ${
+      data
+        ? html`<p>${data.reason}</p>
+            <p class="muted">${data.subject} · ${data.stream} #${data.stream_seq}</p>
+            <h3>Payload (${data.payload.encoding})</h3>
+            <${Json} value=${data.payload.data} />`
+        : null
+    }
     <button type="button" onClick=${close}>Close</button>
   </section>`;
 }
@@ -80,7 +82,11 @@ export function DeadLetters() {
       reason: 'Reason',
     });
     if (!ok) return;
-    await attempt(say, () => post(`/dlq/${id}/discard`, { reason: ok.reason }), `Discarded letter ${id}`);
+    await attempt(
+      say,
+      () => post(`/dlq/${id}/discard`, { reason: ok.reason }),
+      `Discarded letter ${id}`,
+    );
     refresh();
   };
   return html`<${Heading}>Dead letters</${Heading}>
@@ -93,35 +99,55 @@ export function DeadLetters() {
         Retry selected (${selected.size})
       </button>
     </p>
-    ${letters.length === 0 && data
-      ? html`<p class="muted">No dead letters.</p>`
-      : html`<table class="dlq">
-          <caption class="sr-only">Dead letters</caption>
-          <thead>
-            <tr>
-              <th scope="col"><span class="sr-only">Select</span></th><th scope="col">Id</th>
-              <th scope="col">Source</th><th scope="col">Subject</th><th scope="col">Reason</th>
-              <th scope="col" class="num">Deliveries</th><th scope="col">Dead-lettered</th>
-              <th scope="col"><span class="sr-only">Actions</span></th>
-            </tr>
-          </thead>
-          <tbody>
-            ${letters.map(
-              (l) => html`<tr data-letter=${l.id}>
-                <td><input type="checkbox" aria-label=${`Select letter ${l.id}`}
-                  checked=${selected.has(l.id)} onChange=${() => toggle(l.id)} /></td>
-                <td>${l.id}</td><td>${l.source}</td><td><code>${l.subject}</code></td>
-                <td>${l.reason}</td><td class="num">${l.deliveries}</td>
-                <td><${Time} iso=${l.dead_lettered_at} /></td>
-                <td class="actions">
-                  <button type="button" onClick=${() => setOpen(l.id)}>Show ${l.id}</button>
-                  <button type="button" onClick=${() => retry([l.id])}>Retry ${l.id}</button>
-                  <button type="button" class="danger" onClick=${() => discard(l.id)}>Discard ${l.id}</button>
-                </td>
-              </tr>`,
-            )}
-          </tbody>
-        </table>`}
+    ${
+      letters.length === 0 && data
+        ? html`<p class="muted">No dead letters.</p>`
+        : html`<table class="dlq">
+            <caption class="sr-only">
+              Dead letters
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col"><span class="sr-only">Select</span></th>
+                <th scope="col">Id</th>
+                <th scope="col">Source</th>
+                <th scope="col">Subject</th>
+                <th scope="col">Reason</th>
+                <th scope="col" class="num">Deliveries</th>
+                <th scope="col">Dead-lettered</th>
+                <th scope="col"><span class="sr-only">Actions</span></th>
+              </tr>
+            </thead>
+            <tbody>
+              ${letters.map(
+                (l) =>
+                  html`<tr data-letter=${l.id}>
+                    <td>
+                      <input
+                        type="checkbox"
+                        aria-label=${`Select letter ${l.id}`}
+                        checked=${selected.has(l.id)}
+                        onChange=${() => toggle(l.id)}
+                      />
+                    </td>
+                    <td>${l.id}</td>
+                    <td>${l.source}</td>
+                    <td><code>${l.subject}</code></td>
+                    <td>${l.reason}</td>
+                    <td class="num">${l.deliveries}</td>
+                    <td><${Time} iso=${l.dead_lettered_at} /></td>
+                    <td class="actions">
+                      <button type="button" onClick=${() => setOpen(l.id)}>Show ${l.id}</button>
+                      <button type="button" onClick=${() => retry([l.id])}>Retry ${l.id}</button>
+                      <button type="button" class="danger" onClick=${() => discard(l.id)}>
+                        Discard ${l.id}
+                      </button>
+                    </td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
+    }
     ${data?.next_cursor ? html`<p class="muted">More letters than shown: narrow the filter.</p>` : null}
     ${open !== undefined ? html`<${Letter} id=${open} close=${() => setOpen(undefined)} />` : null}
     ${dialog}`;

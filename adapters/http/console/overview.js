@@ -34,7 +34,10 @@ function Rates({ series }) {
       const now = values.at(-1) ?? 0;
       return html`<li>
         <span class="rate-name">${name.replaceAll('_', ' ')}</span>
-        <${Sparkline} values=${values} label=${`${name.replaceAll('_', ' ')}: ${now.toFixed(1)} per second now`} />
+        <${Sparkline}
+          values=${values}
+          label=${`${name.replaceAll('_', ' ')}: ${now.toFixed(1)} per second now`}
+        />
         <span class="num">${now.toFixed(1)}/s</span>
       </li>`;
     })}
@@ -45,12 +48,16 @@ function Work({ items }) {
   if (!items?.length) return html`<p class="muted">No backfill or reconciliation is running.</p>`;
   return html`<ul class="work">
     ${items.map(
-      (b) => html`<li>
-        <a href="#/backfills/${b.id}">${b.kind === 'reconciliation' ? 'Reconciliation' : `Backfill from ${b.source}`} ${b.id}</a>
-        <span class="state state-${b.state}">${b.state}</span>
-        <${Progress} value=${b.done} max=${b.total} label=${`Progress of ${b.kind} ${b.id}`} />
-        ${b.eta_s !== null ? html`<small>about ${b.eta_s} s to go</small>` : null}
-      </li>`,
+      (b) =>
+        html`<li>
+          <a href="#/backfills/${b.id}"
+            >${b.kind === 'reconciliation' ? 'Reconciliation' : `Backfill from ${b.source}`}
+            ${b.id}</a
+          >
+          <span class="state state-${b.state}">${b.state}</span>
+          <${Progress} value=${b.done} max=${b.total} label=${`Progress of ${b.kind} ${b.id}`} />
+          ${b.eta_s !== null ? html`<small>about ${b.eta_s} s to go</small>` : null}
+        </li>`,
     )}
   </ul>`;
 }
@@ -61,27 +68,30 @@ export function Overview() {
   return html`<${Heading}>Overview</${Heading}>
     <${Freshness} at=${at} error=${error} />
     <${Problem} error=${error} />
-    ${data
-      ? html`<${Targets} targets=${data.targets} refresh=${refresh} />
-          <section aria-labelledby="queues-h">
-            <h2 id="queues-h">Queues</h2>
-            <dl class="figures">
-              <${Figure} label="Outbox depth" value=${data.outbox.depth} />
-              <${Figure} label="Oldest in outbox (s)" value=${data.outbox.oldest_age_s} />
-              <${Figure} label="Dead letters" value=${data.dlq.depth} href="#/dlq" />
-              <${Figure} label="Conflicts" value=${data.conflicts.total} href="#/conflicts" />
-              ${data.streams.map(
-                (s) => html`<${Figure} label=${`${s.stream} consumer lag`} value=${s.consumer_lag} />`,
-              )}
-            </dl>
-          </section>
-          <section aria-labelledby="rates-h">
-            <h2 id="rates-h">Rates</h2>
-            <${Rates} series=${series} />
-          </section>
-          <section aria-labelledby="work-h">
-            <h2 id="work-h">In progress</h2>
-            <${Work} items=${data.work} />
-          </section>`
-      : null}`;
+    ${
+      data
+        ? html`<${Targets} targets=${data.targets} refresh=${refresh} />
+            <section aria-labelledby="queues-h">
+              <h2 id="queues-h">Queues</h2>
+              <dl class="figures">
+                <${Figure} label="Outbox depth" value=${data.outbox.depth} />
+                <${Figure} label="Oldest in outbox (s)" value=${data.outbox.oldest_age_s} />
+                <${Figure} label="Dead letters" value=${data.dlq.depth} href="#/dlq" />
+                <${Figure} label="Conflicts" value=${data.conflicts.total} href="#/conflicts" />
+                ${data.streams.map(
+                  (s) =>
+                    html`<${Figure} label=${`${s.stream} consumer lag`} value=${s.consumer_lag} />`,
+                )}
+              </dl>
+            </section>
+            <section aria-labelledby="rates-h">
+              <h2 id="rates-h">Rates</h2>
+              <${Rates} series=${series} />
+            </section>
+            <section aria-labelledby="work-h">
+              <h2 id="work-h">In progress</h2>
+              <${Work} items=${data.work} />
+            </section>`
+        : null
+    }`;
 }

@@ -17,7 +17,11 @@ export function Targets({ targets, refresh }) {
       reason: 'Reason (recorded)',
     });
     if (ok)
-      await attempt(say, () => post(`/targets/${name}/pause`, { reason: ok.reason }), `${name} paused`);
+      await attempt(
+        say,
+        () => post(`/targets/${name}/pause`, { reason: ok.reason }),
+        `${name} paused`,
+      );
     refresh();
   };
   const resume = async (name) => {
@@ -34,31 +38,45 @@ export function Targets({ targets, refresh }) {
     <table>
       <thead>
         <tr>
-          <th scope="col">Target</th><th scope="col">Account</th><th scope="col">State</th>
+          <th scope="col">Target</th>
+          <th scope="col">Account</th>
+          <th scope="col">State</th>
           ${COUNTS.map((c) => html`<th scope="col" class="num">${c}</th>`)}
           <th scope="col"><span class="sr-only">Actions</span></th>
         </tr>
       </thead>
       <tbody>
         ${targets.map(
-          (t) => html`<tr>
-            <th scope="row">${t.name}</th>
-            <td>${t.account
-              ? html`<code>${t.account.id}</code>${t.account.livemode ? ' (live)' : ' (test)'}`
-              : html`<span class="muted">—</span>`}</td>
-            <td>
-              <span class="state state-${t.state}">${t.state}</span>
-              ${t.paused_at ? html` <small>by ${t.paused_by} <${Time} iso=${t.paused_at} />${t.reason ? `: ${t.reason}` : ''}</small>` : null}
-            </td>
-            ${COUNTS.map((c) => html`<td class="num">${t.customers?.[c] ?? '—'}</td>`)}
-            <td>
-              ${t.state === 'paused'
-                ? html`<button type="button" onClick=${() => resume(t.name)}>Resume ${t.name}</button>`
-                : t.state === 'on'
-                  ? html`<button type="button" onClick=${() => pause(t.name)}>Pause ${t.name}</button>`
-                  : null}
-            </td>
-          </tr>`,
+          (t) =>
+            html`<tr>
+              <th scope="row">${t.name}</th>
+              <td>
+                ${
+                  t.account
+                    ? html`<code>${t.account.id}</code
+                        >${t.account.livemode ? ' (live)' : ' (test)'}`
+                    : html`<span class="muted">—</span>`
+                }
+              </td>
+              <td>
+                <span class="state state-${t.state}">${t.state}</span>
+                ${t.paused_at ? html` <small>by ${t.paused_by} <${Time} iso=${t.paused_at} />${t.reason ? `: ${t.reason}` : ''}</small>` : null}
+              </td>
+              ${COUNTS.map((c) => html`<td class="num">${t.customers?.[c] ?? '—'}</td>`)}
+              <td>
+                ${
+                  t.state === 'paused'
+                    ? html`<button type="button" onClick=${() => resume(t.name)}>
+                        Resume ${t.name}
+                      </button>`
+                    : t.state === 'on'
+                      ? html`<button type="button" onClick=${() => pause(t.name)}>
+                          Pause ${t.name}
+                        </button>`
+                      : null
+                }
+              </td>
+            </tr>`,
         )}
       </tbody>
     </table>

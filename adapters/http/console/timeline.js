@@ -4,7 +4,7 @@
 import { html } from './vendor/preact-htm.js';
 import { get } from './api.js';
 import { usePoll } from './poll.js';
-import { Problem, Time } from './ui.js';
+import { Intent, Problem, Time } from './ui.js';
 
 const KINDS = {
   fact: 'fact',
@@ -35,19 +35,27 @@ export function Timeline({ id }) {
   if (!data) return html`<${Problem} error=${error} />`;
   return html`<${Problem} error=${error} />
     ${data.more ? html`<p class="muted">Older entries are left out.</p>` : null}
-    ${data.stripe_events_windowed
-      ? html`<p class="muted">Only recent Stripe events are read; older ones are not shown.</p>`
-      : null}
-    ${data.entries.length === 0
-      ? html`<p class="muted">Nothing recorded yet.</p>`
-      : html`<ol class="timeline">${data.entries.map((e) => html`<${Entry} e=${e} />`)}</ol>`}
-    ${data.pending.length
-      ? html`<h3>Waiting for their call</h3>
-          <ul>
-            ${data.pending.map(
-              (p) => html`<li>${p.target}: ${p.type}${p.attempt > 0 ? ` (attempt ${p.attempt + 1})` : ''}
-                from <${Time} iso=${p.not_before} />${p.waiting ? html` <span class="waiting">${p.waiting}</span>` : null}</li>`,
-            )}
-          </ul>`
-      : null}`;
+    ${
+      data.stripe_events_windowed
+        ? html`<p class="muted">Only recent Stripe events are read; older ones are not shown.</p>`
+        : null
+    }
+    ${
+      data.entries.length === 0
+        ? html`<p class="muted">Nothing recorded yet.</p>`
+        : html`<ol class="timeline">
+            ${data.entries.map((e) => html`<${Entry} e=${e} />`)}
+          </ol>`
+    }
+    ${
+      data.pending.length
+        ? html`<h3>Waiting for their call</h3>
+            <ul>
+              ${data.pending.map(
+                (p) =>
+                  html`<li><${Intent} intent=${p} target=${p.target} waiting=${p.waiting} /></li>`,
+              )}
+            </ul>`
+        : null
+    }`;
 }

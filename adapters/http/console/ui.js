@@ -14,11 +14,14 @@ export function Problem({ error }) {
   return html`<p class="problem" role="alert">${text}</p>`;
 }
 
-/** An ISO time as the operator's local time, with the exact value for machines. */
-export function Time({ iso }) {
-  if (!iso) return html`<span class="muted">—</span>`;
+/**
+ * An ISO time as the operator's local time, with the exact value for machines. `before` is text
+ * put in front of it (" from "), kept whole whatever line breaks the template has.
+ */
+export function Time({ iso, before = '' }) {
+  if (!iso) return html`${before}<span class="muted">—</span>`;
   const d = new Date(iso);
-  return html`<time datetime=${iso} title=${iso}>${d.toLocaleString()}</time>`;
+  return html`${before}<time datetime=${iso} title=${iso}>${d.toLocaleString()}</time>`;
 }
 
 /** A value from a target, shown as text: strings as they are, the rest as JSON. */
@@ -37,9 +40,11 @@ export function Progress({ value, max, label }) {
   const known = typeof max === 'number' && max > 0;
   const text = known ? `${value} of ${max}` : `${value}`;
   return html`<span class="progress">
-    ${known
-      ? html`<progress max=${max} value=${Math.min(value, max)} aria-label=${label}></progress>`
-      : html`<progress aria-label=${label}></progress>`}
+    ${
+      known
+        ? html`<progress max=${max} value=${Math.min(value, max)} aria-label=${label}></progress>`
+        : html`<progress aria-label=${label}></progress>`
+    }
     <span>${text}</span>
   </span>`;
 }
@@ -51,8 +56,14 @@ export function Sparkline({ values, label, width = 120, height = 28 }) {
   const points = values
     .map((v, i) => `${(i * step).toFixed(1)},${(height - 2 - (v / max) * (height - 4)).toFixed(1)}`)
     .join(' ');
-  return html`<svg class="spark" role="img" aria-label=${label} width=${width} height=${height}
-    viewBox="0 0 ${width} ${height}">
+  return html`<svg
+    class="spark"
+    role="img"
+    aria-label=${label}
+    width=${width}
+    height=${height}
+    viewBox="0 0 ${width} ${height}"
+  >
     <title>${label}</title>
     ${values.length > 1 ? html`<polyline points=${points} />` : null}
   </svg>`;
@@ -96,13 +107,19 @@ function ConfirmDialog({ title, message, confirm = 'Confirm', reason, close }) {
     <form onSubmit=${submit}>
       <h2 id="confirm-title">${title}</h2>
       <p>${message}</p>
-      ${reason
-        ? html`<label>
-            ${reason}
-            <textarea required maxlength="500" value=${text}
-              onInput=${(e) => setText(e.currentTarget.value)}></textarea>
-          </label>`
-        : null}
+      ${
+        reason
+          ? html`<label>
+              ${reason}
+              <textarea
+                required
+                maxlength="500"
+                value=${text}
+                onInput=${(e) => setText(e.currentTarget.value)}
+              ></textarea>
+            </label>`
+          : null
+      }
       <div class="actions">
         <button type="submit" class="danger">${confirm}</button>
         <button type="button" onClick=${() => close(null)}>Cancel</button>
@@ -143,11 +160,23 @@ export async function attempt(say, action, done) {
 export function Filters({ fields, values, set }) {
   return html`<form class="filters" onSubmit=${(e) => e.preventDefault()}>
     ${fields.map(
-      ([name, label]) => html`<label>
-        ${label}
-        <input type="search" value=${values[name]}
-          onChange=${(e) => set({ ...values, [name]: e.currentTarget.value.trim() })} />
-      </label>`,
+      ([name, label]) =>
+        html`<label>
+          ${label}
+          <input
+            type="search"
+            value=${values[name]}
+            onChange=${(e) => set({ ...values, [name]: e.currentTarget.value.trim() })}
+          />
+        </label>`,
     )}
   </form>`;
+}
+
+/** An intent waiting for its call: what, which attempt, from when, and why it waits. */
+export function Intent({ intent: p, target, waiting }) {
+  const attempt = p.attempt > 0 ? ` (attempt ${p.attempt + 1})` : '';
+  return html`${target ? `${target}: ` : ''}${p.type}${attempt}
+    <${Time} before=" from " iso=${p.not_before} />
+    ${waiting ? html`<span class="waiting">${` waiting: ${waiting}`}</span>` : null}`;
 }
