@@ -41,8 +41,14 @@ async function signIn(page: Page, url: string, token: string) {
   await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
 }
 
+async function get<T>(s: TwoWay, path: string): Promise<T> {
+  const res = await fetch(`${s.rtws.url}${path}`, { headers: authHeaders() });
+  assert.is(res.status, 200, path);
+  return (await res.json()) as T;
+}
+
 async function go(page: Page, hash: string, heading: string | RegExp) {
-  await page.evaluate((h) => (location.hash = h), hash);
+  await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
   await page.getByRole('heading', { level: 1, name: heading }).waitFor();
 }
 
@@ -55,7 +61,7 @@ const steps: [string, (ctx: { s: TwoWay; tab: Tab; url: string }) => Promise<voi
       assert.is(res?.headers()['x-content-type-options'], 'nosniff');
       await signIn(page, url, TEST_TOKEN);
       assert.not.match(page.url(), TEST_TOKEN);
-      assert.is(await page.evaluate(() => sessionStorage.getItem('rtws.token')), TEST_TOKEN);
+      assert.is(await page.evaluate("sessionStorage.getItem('rtws.token')"), TEST_TOKEN);
       const targets = page.getByRole('table').first();
       await targets.getByRole('rowheader', { name: 'stripe' }).waitFor();
       await targets.getByRole('rowheader', { name: 'salesforce' }).waitFor();
@@ -83,28 +89,33 @@ const steps: [string, (ctx: { s: TwoWay; tab: Tab; url: string }) => Promise<voi
     },
   ],
   [
-    'a dead letter is retried and leaves the list',
+    'a dead letter is retried and leaves the list; another is discarded with a reason',
     async ({ s, tab: { page } }) => {
       const { id } = await s.api.create({ name: 'Lettered', email: 'lettered@example.com' });
       await linked(s, id);
-      // A retry request that was given up on: redriven, it asks the actor to retry Stripe again.
-      const subject = s.t.names.customerSubject(id);
+      // Retry requests that were given up on: redriven, one asks the actor to retry Stripe again.
       const data = JSON.stringify(
         encodeRecordedEvent(id, { type: 'RetryRequested', data: { target: 'stripe' }, at: 0 }),
       );
-      await jetStreamDeadLetters(jetstream(s.o.nats), s.t.names).publish({
-        source: 'changes',
-        stream: s.t.names.streams.changes,
-        streamSeq: 999_999,
-        subject,
-        reason: 'handler failed 5 times',
-        deliveries: 5,
-        data: new TextEncoder().encode(data),
-      });
+      const sink = jetStreamDeadLetters(jetstream(s.o.nats), s.t.names);
+      for (const [seq, reason] of [
+        [999_998, 'handler failed 5 times'],
+        [999_999, 'undecodable after 5 tries'],
+      ] as const)
+        await sink.publish({
+          source: 'changes',
+          stream: s.t.names.streams.changes,
+          streamSeq: seq,
+          subject: s.t.names.customerSubject(id),
+          reason,
+          deliveries: 5,
+          data: new TextEncoder().encode(data),
+        });
       await go(page, '#/dlq', 'Dead letters');
       const row = page.locator('tr', { hasText: 'handler failed 5 times' });
-      await row.waitFor();
+      const other = page.locator('tr', { hasText: 'undecodable after 5 tries' });
       const letter = await row.getAttribute('data-letter');
+      const otherLetter = await other.getAttribute('data-letter');
       await row.getByRole('button', { name: `Show ${letter}` }).click();
       await page.locator('section.letter pre', { hasText: 'RetryRequested' }).waitFor();
       await row.getByRole('button', { name: `Retry ${letter}` }).click();
@@ -113,15 +124,19 @@ const steps: [string, (ctx: { s: TwoWay; tab: Tab; url: string }) => Promise<voi
         .filter({ hasText: `Retried letter ${letter}` })
         .waitFor();
       await row.waitFor({ state: 'detached' });
-      const left = (await (
-        await fetch(`${s.rtws.url}/dlq`, { headers: authHeaders() })
-      ).json()) as {
-        data: { id: number }[];
-      };
-      assert.not.ok(
-        left.data.some((l) => String(l.id) === letter),
-        'gone from the API too',
-      );
+
+      await other.getByRole('button', { name: `Discard ${otherLetter}` }).click();
+      const dialog = page.getByRole('dialog', { name: `Discard letter ${otherLetter}?` });
+      await dialog.getByLabel('Reason').fill('a duplicate of a handled retry');
+      await page.screenshot({ path: `${ARTIFACTS}console-dlq.png`, fullPage: true });
+      await dialog.getByRole('button', { name: 'Discard' }).click();
+      await other.waitFor({ state: 'detached' });
+
+      const left = await get<{ data: { id: number }[] }>(s, '/dlq');
+      assert.equal(left.data, [], 'both gone from the API too');
+      const [recorded] = await s.o.sql<{ reason: string; discarded_by: string }[]>`
+        SELECT reason, discarded_by FROM dlq_discards WHERE letter_id = ${Number(otherLetter)}`;
+      assert.equal(recorded, { reason: 'a duplicate of a handled retry', discarded_by: 'default' });
     },
   ],
   [
@@ -148,6 +163,7 @@ const steps: [string, (ctx: { s: TwoWay; tab: Tab; url: string }) => Promise<voi
       const row = page.locator('table.conflicts tr', { hasText: id });
       await row.waitFor();
       const text = await row.innerText();
+      await page.screenshot({ path: `${ARTIFACTS}console-conflicts.png`, fullPage: true });
       for (const shown of ['Both Sides (Postgres)', 'Both Sides (Stripe)', 'stripe', 'later'])
         assert.match(text, shown, `${shown} in ${text}`);
     },
@@ -168,6 +184,41 @@ const steps: [string, (ctx: { s: TwoWay; tab: Tab; url: string }) => Promise<voi
     },
   ],
   [
+    'a target is paused and resumed, each after a confirmation',
+    async ({ s, tab: { page } }) => {
+      await go(page, '#/overview', 'Overview');
+      const stripe = page
+        .getByRole('row')
+        .filter({ has: page.getByRole('rowheader', { name: 'stripe' }) });
+      await stripe.getByRole('button', { name: 'Pause stripe' }).click();
+      const pause = page.getByRole('dialog', { name: 'Pause stripe?' });
+      await pause.getByLabel('Reason (recorded)').fill('provider maintenance');
+      await pause.getByRole('button', { name: 'Pause' }).click();
+      await stripe.getByText('provider maintenance').waitFor();
+      await stripe.getByRole('button', { name: 'Resume stripe' }).click();
+      await page
+        .getByRole('dialog', { name: 'Resume stripe?' })
+        .getByRole('button', { name: 'Resume' })
+        .click();
+      await stripe.getByRole('button', { name: 'Pause stripe' }).waitFor();
+      const targets = await get<{ data: { state: string }[] }>(s, '/targets');
+      assert.equal(
+        targets.data.map((t) => t.state),
+        ['on', 'on'],
+      );
+    },
+  ],
+  [
+    'an import from Stripe is dry-run, and its decisions are shown without a write',
+    async ({ s, tab: { page } }) => {
+      await go(page, '#/backfills', 'Backfills and reconciliations');
+      await page.getByRole('button', { name: 'Dry run' }).click();
+      await page.getByRole('heading', { name: /Dry run of stripe: \d+ scanned/ }).waitFor();
+      await page.screenshot({ path: `${ARTIFACTS}console-backfills.png`, fullPage: true });
+      assert.equal((await get<{ data: unknown[] }>(s, '/backfills')).data, [], 'nothing started');
+    },
+  ],
+  [
     'a token without the operate scope is told the scope it lacks; a refused token signs out',
     async ({ s, tab: { page }, url }) => {
       await page.getByRole('button', { name: 'Sign out' }).click();
@@ -177,7 +228,7 @@ const steps: [string, (ctx: { s: TwoWay; tab: Tab; url: string }) => Promise<voi
       await page.getByRole('button', { name: 'Resync' }).click();
       await page.getByRole('dialog').getByRole('button', { name: 'Resync' }).click();
       await page.getByRole('alert').filter({ hasText: 'lacks the operate scope' }).waitFor();
-      await page.evaluate(() => sessionStorage.setItem('rtws.token', 'revoked-token-0123456789'));
+      await page.evaluate("sessionStorage.setItem('rtws.token', 'revoked-token-0123456789')");
       await page.getByLabel('API token').waitFor();
       await page.getByRole('alert').filter({ hasText: 'sign in again' }).waitFor();
     },

@@ -6,6 +6,7 @@ import { get, post } from './api.js';
 import { usePoll } from './poll.js';
 import {
   Announce,
+  Section,
   attempt,
   Freshness,
   Heading,
@@ -42,8 +43,7 @@ function Start({ say, refresh }) {
     );
     refresh();
   };
-  return html`<section aria-labelledby="start-h">
-    <h2 id="start-h">Start</h2>
+  return html`<${Section} id="start-h" title="Start">
     <form class="start" onSubmit=${start}>
       <label
         >What
@@ -83,15 +83,17 @@ function Start({ say, refresh }) {
       preview
         ? html`<div class="preview">
             <h3>
-              Dry run of ${preview.source}: ${preview.scanned} scanned, ${preview.ambiguities}
-              ambiguous
+              ${
+                `Dry run of ${preview.source}: ${preview.scanned} scanned, ` +
+                `${preview.ambiguities} ambiguous`
+              }
             </h3>
             <${Counts} counts=${preview.counts} />
             <${Decisions} decisions=${preview.decisions} />
           </div>`
         : null
     }
-  </section>`;
+  </${Section}>`;
 }
 
 export function Backfills() {
@@ -115,8 +117,7 @@ export function Backfills() {
     <${Problem} error=${error ?? outcome.error} />
     <${Announce} message=${outcome.message} />
     <${Start} say=${say} refresh=${refresh} />
-    <section aria-labelledby="list-h">
-      <h2 id="list-h">Runs</h2>
+    <${Section} id="list-h" title="Runs">
       ${data?.data.length === 0 ? html`<p class="muted">None yet.</p>` : null}
       ${
         data?.data.length
@@ -173,6 +174,6 @@ export function Backfills() {
             </table>`
           : null
       }
-    </section>
+    </${Section}>
     ${dialog}`;
 }

@@ -7,6 +7,7 @@ import { ConflictTable } from './conflict-table.js';
 import { Timeline } from './timeline.js';
 import {
   Intent,
+  Section,
   Announce,
   attempt,
   Freshness,
@@ -126,22 +127,18 @@ export function CustomerPage({ id }) {
             <p><button type="button" onClick=${resync}>Resync</button></p>
             <${Problem} error=${outcome.error} />
             <${Announce} message=${outcome.message} />
-            <section aria-labelledby="c-targets">
-              <h2 id="c-targets">Targets</h2>
+            <${Section} id="c-targets" title="Targets">
               <${TargetRows} targets=${data.sync.targets} />
-            </section>
-            <section aria-labelledby="c-links">
-              <h2 id="c-links">Links</h2>
+            </${Section}>
+            <${Section} id="c-links" title="Links">
               <${Links} links=${data.sync.links} />
-            </section>
-            <section aria-labelledby="c-conflicts">
-              <h2 id="c-conflicts">Conflicts</h2>
+            </${Section}>
+            <${Section} id="c-conflicts" title="Conflicts">
               <${ConflictTable} conflicts=${data.sync.conflicts} />
-            </section>
-            <section aria-labelledby="c-timeline">
-              <h2 id="c-timeline">Timeline</h2>
+            </${Section}>
+            <${Section} id="c-timeline" title="Timeline">
               <${Timeline} id=${id} />
-            </section>`
+            </${Section}>`
         : null
     }
     ${dialog}`;

@@ -72,6 +72,7 @@ export function DeadLetters() {
       `Retried ${ids.map((id) => `letter ${id}`).join(', ')}`,
     );
     setSelected(new Set());
+    if (ids.includes(open)) setOpen(undefined);
     refresh();
   };
   const discard = async (id) => {
@@ -87,6 +88,7 @@ export function DeadLetters() {
       () => post(`/dlq/${id}/discard`, { reason: ok.reason }),
       `Discarded letter ${id}`,
     );
+    if (open === id) setOpen(undefined);
     refresh();
   };
   return html`<${Heading}>Dead letters</${Heading}>

@@ -6,7 +6,7 @@ import { get } from './api.js';
 import { usePoll } from './poll.js';
 import { useRates } from './rates.js';
 import { Targets } from './targets.js';
-import { Freshness, Heading, Problem, Progress, Sparkline } from './ui.js';
+import { Freshness, Heading, Problem, Progress, Section, Sparkline } from './ui.js';
 
 async function load() {
   const [status, targets] = await Promise.all([get('/status'), get('/targets')]);
@@ -71,8 +71,7 @@ export function Overview() {
     ${
       data
         ? html`<${Targets} targets=${data.targets} refresh=${refresh} />
-            <section aria-labelledby="queues-h">
-              <h2 id="queues-h">Queues</h2>
+            <${Section} id="queues-h" title="Queues">
               <dl class="figures">
                 <${Figure} label="Outbox depth" value=${data.outbox.depth} />
                 <${Figure} label="Oldest in outbox (s)" value=${data.outbox.oldest_age_s} />
@@ -83,15 +82,13 @@ export function Overview() {
                     html`<${Figure} label=${`${s.stream} consumer lag`} value=${s.consumer_lag} />`,
                 )}
               </dl>
-            </section>
-            <section aria-labelledby="rates-h">
-              <h2 id="rates-h">Rates</h2>
+            </${Section}>
+            <${Section} id="rates-h" title="Rates over the last minutes">
               <${Rates} series=${series} />
-            </section>
-            <section aria-labelledby="work-h">
-              <h2 id="work-h">In progress</h2>
+            </${Section}>
+            <${Section} id="work-h" title="In progress">
               <${Work} items=${data.work} />
-            </section>`
+            </${Section}>`
         : null
     }`;
 }

@@ -2,7 +2,7 @@
 // (POST /targets/:name/pause|resume). A pause holds the target's intents back; they wait.
 import { html, useState } from './vendor/preact-htm.js';
 import { post } from './api.js';
-import { Announce, attempt, Problem, Time, useConfirm } from './ui.js';
+import { Announce, attempt, Problem, Section, Time, useConfirm } from './ui.js';
 
 const COUNTS = ['synced', 'pending', 'retrying', 'failed', 'unlinked', 'waiting'];
 
@@ -33,8 +33,7 @@ export function Targets({ targets, refresh }) {
     if (ok) await attempt(say, () => post(`/targets/${name}/resume`), `${name} resumed`);
     refresh();
   };
-  return html`<section aria-labelledby="targets-h">
-    <h2 id="targets-h">Targets</h2>
+  return html`<${Section} id="targets-h" title="Targets">
     <table>
       <thead>
         <tr>
@@ -83,5 +82,5 @@ export function Targets({ targets, refresh }) {
     <${Problem} error=${outcome.error} />
     <${Announce} message=${outcome.message} />
     ${dialog}
-  </section>`;
+  </${Section}>`;
 }

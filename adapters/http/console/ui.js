@@ -180,3 +180,11 @@ export function Intent({ intent: p, target, waiting }) {
     <${Time} before=" from " iso=${p.not_before} />
     ${waiting ? html`<span class="waiting">${` waiting: ${waiting}`}</span>` : null}`;
 }
+
+/** A part of a view under its own heading, which names it for assistive technology. */
+export function Section({ id, title, children }) {
+  return html`<section aria-labelledby=${id}>
+    <h2 id=${id}>${title}</h2>
+    ${children}
+  </section>`;
+}
