@@ -89,7 +89,11 @@ function recorded(type: string, d: Data): Pick<TimelineEntry, 'kind' | 'origin' 
       };
   }
   const outcome = OUTCOMES.find(([suffix]) => type.endsWith(suffix));
-  const noun = outcome ? type.slice(0, -outcome[0].length) : type;
+  // `StripeCustomer` → `Stripe customer`.
+  const noun = (outcome ? type.slice(0, -outcome[0].length) : type).replace(
+    /([a-z])([A-Z])/g,
+    (_, a: string, b: string) => `${a} ${b.toLowerCase()}`,
+  );
   return {
     kind: 'outcome',
     origin: targetOf(type),
