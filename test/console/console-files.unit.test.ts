@@ -1,6 +1,7 @@
 // The console's files: served without a token under /console, with their content types, a strict
 // Content-Security-Policy and nosniff on every answer (a 404 included), revalidated by ETag; no
-// path outside the console's own files is reachable; and no page has an inline script or style.
+// path outside the console's own files is reachable; every module imported is served; and no
+// page has an inline script or style.
 import { readdirSync, readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { suite } from 'uvu';
@@ -73,6 +74,21 @@ test('an unchanged file is answered 304 against its ETag', async ({ app }) => {
   const again = await get(app, '/console/app.js', { 'if-none-match': etag });
   assert.is(again.statusCode, 304);
   assert.is(again.body, '');
+});
+
+test('every module the console imports is one it serves', async ({ app }) => {
+  const dir = new URL('../../adapters/http/console/', import.meta.url);
+  const imported = new Set(['app.js']);
+  for (const name of readdirSync(dir).filter((n) => n.endsWith('.js'))) {
+    const code = readFileSync(new URL(name, dir), 'utf8');
+    for (const m of code.matchAll(/^import [^;]*? from '\.\/([^']+)';/gms)) imported.add(m[1]!);
+  }
+  assert.ok(imported.has('vendor/preact-htm.js'), [...imported].join(', '));
+  for (const path of imported) {
+    const res = await get(app, `/console/${path}`);
+    assert.is(res.statusCode, 200, path);
+    assert.match(String(res.headers['content-type']), /^text\/javascript/, path);
+  }
 });
 
 test('the pages have no inline script, style or event handler', () => {

@@ -67,7 +67,6 @@ const steps: [string, (ctx: { s: TwoWay; tab: Tab; url: string }) => Promise<voi
       await targets.getByRole('rowheader', { name: 'salesforce' }).waitFor();
       // Two polls make the first rates.
       await page.locator('svg.spark polyline').first().waitFor({ state: 'attached' });
-      await page.screenshot({ path: `${ARTIFACTS}console-overview.png`, fullPage: true });
     },
   ],
   [
@@ -187,6 +186,14 @@ const steps: [string, (ctx: { s: TwoWay; tab: Tab; url: string }) => Promise<voi
     'a target is paused and resumed, each after a confirmation',
     async ({ s, tab: { page } }) => {
       await go(page, '#/overview', 'Overview');
+      // The customers the earlier steps made are counted (every few seconds), and drawn in rates.
+      const syncedCell = page.locator('tbody tr').first().locator('td.num').first();
+      await eventually(
+        () => syncedCell.innerText(),
+        (text) => Number(text) > 0,
+        15_000,
+      );
+      await page.screenshot({ path: `${ARTIFACTS}console-overview.png`, fullPage: true });
       const stripe = page
         .getByRole('row')
         .filter({ has: page.getByRole('rowheader', { name: 'stripe' }) });

@@ -6,6 +6,16 @@ import { Announce, attempt, Problem, Section, Time, useConfirm } from './ui.js';
 
 const COUNTS = ['synced', 'pending', 'retrying', 'failed', 'unlinked', 'waiting'];
 
+/** The counts are taken every few seconds, not on every poll: when the oldest was taken. */
+function CountedAt({ targets }) {
+  const times = targets
+    .map((t) => t.counted_at)
+    .filter(Boolean)
+    .sort();
+  if (times.length === 0) return html`<p class="muted">Customers not counted yet.</p>`;
+  return html`<p class="muted"><${Time} before="Customers counted " iso=${times[0]} /></p>`;
+}
+
 export function Targets({ targets, refresh }) {
   const [dialog, ask] = useConfirm();
   const [outcome, say] = useState({});
@@ -79,6 +89,7 @@ export function Targets({ targets, refresh }) {
         )}
       </tbody>
     </table>
+    <${CountedAt} targets=${targets} />
     <${Problem} error=${outcome.error} />
     <${Announce} message=${outcome.message} />
     ${dialog}

@@ -23,7 +23,9 @@ function Entry({ e }) {
       <strong>${e.type}</strong>
       ${e.summary ? html` <span>${e.summary}</span>` : null}
     </div>
-    <div class="meta muted">${e.stream} #${e.seq}</div>
+    <div class="meta muted">
+      ${e.stream} #${e.seq}${e.correlation_id ? ` · correlation ${e.correlation_id}` : ''}
+    </div>
   </li>`;
 }
 
