@@ -88,7 +88,7 @@ const steps: [string, (ctx: { s: TwoWay; tab: Tab; url: string }) => Promise<voi
     },
   ],
   [
-    'a dead letter is retried and leaves the list; another is discarded with a reason',
+    'a dead letter is retried and leaves the list, then a selection of two; another is discarded with a reason',
     async ({ s, tab: { page } }) => {
       const { id } = await s.api.create({ name: 'Lettered', email: 'lettered@example.com' });
       await linked(s, id);
@@ -100,6 +100,8 @@ const steps: [string, (ctx: { s: TwoWay; tab: Tab; url: string }) => Promise<voi
       for (const [seq, reason] of [
         [999_998, 'handler failed 5 times'],
         [999_999, 'undecodable after 5 tries'],
+        [999_996, 'batch letter one'],
+        [999_997, 'batch letter two'],
       ] as const)
         await sink.publish({
           source: 'changes',
@@ -123,6 +125,15 @@ const steps: [string, (ctx: { s: TwoWay; tab: Tab; url: string }) => Promise<voi
         .filter({ hasText: `Retried letter ${letter}` })
         .waitFor();
       await row.waitFor({ state: 'detached' });
+
+      for (const text of ['batch letter one', 'batch letter two'])
+        await page.locator('tr', { hasText: text }).getByRole('checkbox').check();
+      await page.getByRole('button', { name: 'Retry selected (2)' }).click();
+      await page
+        .getByRole('dialog', { name: 'Retry 2 letters?' })
+        .getByRole('button', { name: 'Retry' })
+        .click();
+      await page.locator('tr', { hasText: 'batch letter' }).first().waitFor({ state: 'detached' });
 
       await other.getByRole('button', { name: `Discard ${otherLetter}` }).click();
       const dialog = page.getByRole('dialog', { name: `Discard letter ${otherLetter}?` });
