@@ -249,6 +249,7 @@ const steps: [string, (ctx: { s: TwoWay; tab: Tab; url: string }) => Promise<voi
       await page.evaluate("sessionStorage.setItem('rtws.token', 'revoked-token-0123456789')");
       await page.getByLabel('API token').waitFor();
       await page.getByRole('alert').filter({ hasText: 'sign in again' }).waitFor();
+      await page.screenshot({ path: `${ARTIFACTS}console-signin.png` });
     },
   ],
 ];
