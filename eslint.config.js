@@ -114,6 +114,30 @@ export default tseslint.config(
     },
   },
   {
+    // The console's modules run in the browser, as they are (no build step), outside the
+    // TypeScript project.
+    files: ['adapters/http/console/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'addEventListener',
+          'removeEventListener',
+          'clearTimeout',
+          'console',
+          'document',
+          'fetch',
+          'location',
+          'sessionStorage',
+          'setTimeout',
+          'URLSearchParams',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     files: ['eslint.config.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {

@@ -16,7 +16,7 @@ export function banner(
     `  roles:       ${config.roles.join(', ')}`,
     `  namespace:   ${config.namespace || '(none)'}`,
   ];
-  if (rtws.url) lines.push(`  API:         ${rtws.url}`);
+  if (rtws.url) lines.push(`  API:         ${rtws.url}`, `  console:     ${rtws.url}/console/`);
   if (rtws.probeUrl) lines.push(`  probes:      ${rtws.probeUrl}/healthz, /readyz`);
   if (rtws.generatedToken)
     lines.push(`  API token:   ${rtws.apiToken}   (generated; set RTWS_API_TOKEN to choose one)`);

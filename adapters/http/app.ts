@@ -22,6 +22,8 @@ import { stripeWebhookRoutes, type StripeWebhookOptions } from './routes/webhook
 import { workerRoutes, type WorkerRoutesOptions } from './routes/workers.ts';
 import { targetRoutes } from './routes/targets.ts';
 import { erasureRoutes, type ErasureRoutesOptions } from './routes/erasures.ts';
+import { statusRoutes, type StatusRoutesOptions } from './routes/status.ts';
+import { timelineRoutes, type TimelineRoutesOptions } from './routes/timeline.ts';
 
 export interface AppOptions {
   sql: Sql;
@@ -48,6 +50,10 @@ export interface AppOptions {
   erasure?: Omit<ErasureRoutesOptions, 'sql'>;
   /** The lease bucket's view of the workers; absent: /workers is not served. */
   workers?: WorkerRoutesOptions;
+  /** What GET /status reports besides its counters; absent: /status is not served. */
+  status?: StatusRoutesOptions['report'];
+  /** A customer's timeline from the streams; absent: /customers/:id/timeline is not served. */
+  timeline?: TimelineRoutesOptions['timeline'];
   /** Absent when no webhook secret is configured: the route is then not served. */
   stripeWebhooks?: Omit<StripeWebhookOptions, 'registry'>;
 }
@@ -66,7 +72,7 @@ export const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   await fastify.register(healthRoutes, { readiness: options.readiness });
   await fastify.register(customerRoutes, { sql: options.sql });
   await fastify.register(invoiceRoutes, { sql: options.sql });
-  if (options.dlq) await fastify.register(dlqRoutes, { dlq: options.dlq });
+  if (options.dlq) await fastify.register(dlqRoutes, { dlq: options.dlq, sql: options.sql });
   if (options.resync) await fastify.register(resyncRoutes, options.resync);
   if (options.backfills)
     await fastify.register(backfillRoutes, { ...options.backfills, sql: options.sql });
@@ -77,6 +83,8 @@ export const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
     await fastify.register(erasureRoutes, { ...options.erasure, sql: options.sql });
   if (options.configuredTargets)
     await fastify.register(targetRoutes, { sql: options.sql, targets: options.configuredTargets });
+  if (options.status) await fastify.register(statusRoutes, { report: options.status, registry });
+  if (options.timeline) await fastify.register(timelineRoutes, { timeline: options.timeline });
   await fastify.register(syncRoutes, {
     sql: options.sql,
     targets: options.syncTargets ?? (async () => undefined),

@@ -5,6 +5,7 @@ import { app, type AppOptions } from './app.ts';
 import type { ApiToken } from '../../core/api-tokens.ts';
 import { tokenAuth } from './auth.ts';
 import { apiReference } from './openapi.ts';
+import { consoleRoutes } from './console.ts';
 import { metricsRoutes, type MetricSources } from './routes/metrics.ts';
 import { errorHandler, problem, sendProblem } from './problem.ts';
 import { healthRoutes, type HealthRoutesOptions } from './routes/health.ts';
@@ -20,6 +21,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const fastify = base({ bodyLimit, logLevel });
   // First, so that the document sees every route; outside the app, so that it needs no token.
   await apiReference(fastify);
+  await consoleRoutes(fastify);
   await fastify.register(app, appOptions);
   return fastify;
 }

@@ -19,14 +19,20 @@ export async function customerHistory(
   return streamHistory(nc, names.streams.changes, names.customerHistoryFilter(customerId));
 }
 
-/** Every message of `stream` on `filter`, in stream order (an invoice's, for one). */
+/**
+ * Every message of `stream` on `filter`, in stream order (an invoice's, for one); from stream
+ * sequence `fromSeq` on, when given.
+ */
 export async function streamHistory(
   nc: NatsConnection,
   stream: string,
   filter: string,
+  fromSeq?: number,
 ): Promise<RecordedMessage[]> {
   const consumer = await jetstream(nc).consumers.get(stream, {
-    deliver_policy: DeliverPolicy.All,
+    ...(fromSeq === undefined
+      ? { deliver_policy: DeliverPolicy.All }
+      : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq }),
     // A string, not an array: nats-server 2.9 knows a single filter subject only.
     filter_subjects: filter,
   });

@@ -1,16 +1,19 @@
-// The DLQ as operators see it: list the letters, and redrive one by publishing its original bytes to
-// its original subject again. A redriven letter leaves the DLQ, so the DLQ's depth is what still
-// needs a person.
+// The DLQ as operators see it: list the letters (by source, by subject prefix), read one with its
+// payload, redrive one by publishing its original bytes to its original subject again, or remove
+// one that an operator discards. A redriven or discarded letter leaves the DLQ, so the DLQ's
+// depth is what still needs a person.
 import {
   jetstream,
   jetstreamManager,
   DeliverPolicy,
   type JetStreamManager,
+  type JsMsg,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Names } from '../../core/subjects.ts';
 import { NotFoundError, ConflictError } from '../../core/errors.ts';
 import type { DeadLetterRecord } from './dead-letters.ts';
+import { decodePayload, type LetterPayload } from './letter-payload.ts';
 
 export interface DlqEntry extends Omit<DeadLetterRecord, 'data_base64'> {
   /** The DLQ stream sequence: the entry's id. */
@@ -18,12 +21,44 @@ export interface DlqEntry extends Omit<DeadLetterRecord, 'data_base64'> {
   size: number;
 }
 
+/** A letter with what it carried. */
+export interface DlqLetter extends DlqEntry {
+  payload: LetterPayload;
+}
+
+export interface DlqFilter {
+  /** Letters from this source only (`changes`, `inbound`, …). */
+  source?: string | undefined;
+  /** Letters whose original subject starts with this. */
+  subjectPrefix?: string | undefined;
+}
+
+export interface DlqPage {
+  data: DlqEntry[];
+  next_cursor: string | null;
+}
+
 export interface DeadLetterQueue {
-  list(limit: number, after?: number): Promise<{ data: DlqEntry[]; next_cursor: string | null }>;
+  list(limit: number, after?: number, filter?: DlqFilter): Promise<DlqPage>;
   depth(): Promise<number>;
+  /** The letter with its payload; NotFoundError when there is none with this id. */
+  get(id: number): Promise<DlqLetter>;
   /** Publishes the original message again and removes the entry; returns where it went. */
   redrive(id: number): Promise<{ subject: string }>;
+  /** Removes the entry; false when it was already gone. */
+  remove(id: number): Promise<boolean>;
 }
+
+/**
+ * Letters a filtered listing reads at most per page: a subject filter is applied here, not by
+ * the server, so a page over a long DLQ with few matches ends early with a cursor to go on from.
+ */
+const SCAN_PER_PAGE = 5_000;
+
+const entryOf = (m: JsMsg): DlqEntry => {
+  const { data_base64, ...record } = m.json<DeadLetterRecord>();
+  return { id: m.seq, size: Buffer.from(data_base64, 'base64').length, ...record };
+};
 
 export async function deadLetterQueue(nc: NatsConnection, names: Names): Promise<DeadLetterQueue> {
   const jsm = await jetstreamManager(nc);
@@ -37,7 +72,7 @@ export async function deadLetterQueue(nc: NatsConnection, names: Names): Promise
   }
 
   return {
-    async list(limit, after = 0) {
+    async list(limit, after = 0, filter = {}) {
       const data: DlqEntry[] = [];
       const info = await jsm.streams.info(stream);
       if (info.state.messages === 0 || after >= info.state.last_seq)
@@ -45,19 +80,39 @@ export async function deadLetterQueue(nc: NatsConnection, names: Names): Promise
       const consumer = await js.consumers.get(stream, {
         deliver_policy: DeliverPolicy.StartSequence,
         opt_start_seq: after + 1,
+        ...(filter.source ? { filter_subjects: names.dlqSubject(filter.source) } : {}),
       });
-      const batch = await consumer.fetch({ max_messages: limit + 1, expires: 2_000 });
-      for await (const m of batch) {
-        const { data_base64, ...record } = m.json<DeadLetterRecord>();
-        data.push({ id: m.seq, size: Buffer.from(data_base64, 'base64').length, ...record });
-        if (data.length > limit || m.info.pending === 0) break;
+      // A filter can match nothing; consuming would then wait for ever.
+      if ((await consumer.info()).num_pending === 0) return { data, next_cursor: null };
+      const prefix = filter.subjectPrefix ?? '';
+      const messages = await consumer.consume({ max_messages: Math.min(limit + 1, 256) });
+      let scanned = 0;
+      let lastSeq = after;
+      let exhausted = false;
+      for await (const m of messages) {
+        scanned++;
+        lastSeq = m.seq;
+        const entry = entryOf(m);
+        if (entry.subject.startsWith(prefix)) data.push(entry);
+        exhausted = m.info.pending === 0;
+        if (data.length > limit || exhausted || scanned >= SCAN_PER_PAGE) break;
       }
-      const more = data.length > limit;
-      const page = data.slice(0, limit);
-      return { data: page, next_cursor: more ? String(page.at(-1)!.id) : null };
+      await messages.close();
+      if (data.length > limit) {
+        const page = data.slice(0, limit);
+        return { data: page, next_cursor: String(page.at(-1)!.id) };
+      }
+      return { data, next_cursor: exhausted ? null : String(lastSeq) };
     },
     async depth() {
       return (await jsm.streams.info(stream)).state.messages;
+    },
+    async get(id) {
+      const m = await jsm.streams.getMessage(stream, { seq: id }).catch(() => null);
+      if (!m) throw new NotFoundError('dead letter');
+      const { data_base64, ...record } = m.json<DeadLetterRecord>();
+      const bytes = Buffer.from(data_base64, 'base64');
+      return { id, size: bytes.length, ...record, payload: decodePayload(bytes) };
     },
     async redrive(id) {
       const record = await read(id);
@@ -74,15 +129,17 @@ export async function deadLetterQueue(nc: NatsConnection, names: Names): Promise
       await removeEntry(jsm, stream, id);
       return { subject: record.subject };
     },
+    remove: (id) => removeEntry(jsm, stream, id),
   };
 }
 
 /** The DLQ source of changes from Stripe that Postgres refused for good: a record, not a message. */
 export const REFUSED_WRITES = 'inbound';
 
-async function removeEntry(jsm: JetStreamManager, stream: string, id: number): Promise<void> {
-  await jsm.streams.deleteMessage(stream, id, false).catch((err: unknown) => {
-    // Already removed by a concurrent redrive: the outcome is the same.
-    if (!/no message found|not found/i.test(String(err))) throw err;
+/** False when the entry was gone already (a concurrent redrive or discard). */
+async function removeEntry(jsm: JetStreamManager, stream: string, id: number): Promise<boolean> {
+  return jsm.streams.deleteMessage(stream, id, false).catch((err: unknown) => {
+    if (/no message found|not found/i.test(String(err))) return false;
+    throw err;
   });
 }

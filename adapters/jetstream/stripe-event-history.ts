@@ -12,10 +12,15 @@ export interface StripeEventHistory {
   readonly events: RecordedMessage[];
 }
 
+/**
+ * With `fromSeq`, only the messages from that INBOUND sequence on are read: a partition holds
+ * every customer of it, so a bounded read looks at a recent window of the stream.
+ */
 export async function stripeEventHistory(
   nc: NatsConnection,
   names: Names,
   stripeCustomerId: string,
+  fromSeq?: number,
 ): Promise<StripeEventHistory> {
   const partition = inboundPartition(stripeCustomerId, names.partitions);
   const p = partitionToken(partition);
@@ -23,7 +28,9 @@ export async function stripeEventHistory(
   // One filter per length of event type (`customer.updated`, `customer.tax_id.created`): a
   // wildcard for the rest of a subject cannot come before its partition token.
   const filters = [`${prefix}*.*.${p}`, `${prefix}*.*.*.${p}`, `${prefix}*.*`];
-  const read = await Promise.all(filters.map((f) => streamHistory(nc, names.streams.inbound, f)));
+  const read = await Promise.all(
+    filters.map((f) => streamHistory(nc, names.streams.inbound, f, fromSeq)),
+  );
   const events = read
     .flat()
     .filter(

@@ -29,6 +29,8 @@ export interface ConflictQuery {
   /** Newest first: the page after this conflict id. */
   cursor?: number | undefined;
   customerId?: string | undefined;
+  /** Conflicts over this field only (`email`, `metadata.plan`, …). */
+  field?: string | undefined;
 }
 
 type Dates = 'detected_at' | 'postgres_changed_at' | 'stripe_changed_at';
@@ -51,6 +53,7 @@ export async function listConflicts(
            detected_at, postgres_changed_at, stripe_changed_at
     FROM conflicts
     WHERE (${q.customerId ?? null}::uuid IS NULL OR customer_id = ${q.customerId ?? null}::uuid)
+      AND (${q.field ?? null}::text IS NULL OR field = ${q.field ?? null}::text)
       AND (${q.cursor ?? null}::bigint IS NULL OR id < ${q.cursor ?? null}::bigint)
     ORDER BY id DESC
     LIMIT ${q.limit + 1}`;

@@ -9,6 +9,7 @@ import type {
 import { METADATA_MAX_KEYS } from '../../core/customer.ts';
 import { canonicalAddress, canonicalEmail, canonicalString } from '../../core/canonical.ts';
 import { NotFoundError, PreconditionFailedError, ValidationError } from '../../core/errors.ts';
+import { likeLiteral } from './like-pattern.ts';
 import type { Sql, Tx } from './connect.ts';
 
 interface CustomerRow {
@@ -55,9 +56,18 @@ export interface ListQuery {
   limit: number;
   cursor?: string | undefined;
   email?: string | undefined;
+  /** Search: the id (exact), the email (case-insensitive prefix) or the name (substring). */
+  q?: string | undefined;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export function customerRepository(sql: Sql) {
+  const search = (text: string) => {
+    const literal = likeLiteral(text.trim());
+    return sql`AND (${UUID.test(text.trim()) ? sql`id = ${text.trim()} OR` : sql``}
+                   lower(email) LIKE lower(${literal}) || '%' OR name ILIKE '%' || ${literal} || '%')`;
+  };
   return {
     async create(body: CustomerCreateBody, tx: Tx = sql): Promise<Customer> {
       const [row] = await tx<CustomerRow[]>`
@@ -82,6 +92,7 @@ export function customerRepository(sql: Sql) {
         SELECT ${sql.unsafe(COLUMNS)} FROM customers
         WHERE deleted_at IS NULL
           ${email === undefined ? sql`` : sql`AND email = ${email}`}
+          ${q.q === undefined ? sql`` : search(q.q)}
           ${q.cursor === undefined ? sql`` : sql`AND (created_at, id) > (SELECT created_at, id FROM customers WHERE id = ${q.cursor})`}
         ORDER BY created_at, id
         LIMIT ${q.limit + 1}`;

@@ -28,9 +28,19 @@ test.after(async (ctx) => {
   await ctx.t?.cleanup();
 });
 
-async function call(ctx: { f: ApiFixture }, method: 'GET' | 'POST', url: string) {
-  const { 'content-type': _, ...headers } = authHeaders();
-  const res = await ctx.f.app.inject({ method, url, headers });
+async function call(
+  ctx: { f: ApiFixture },
+  method: 'GET' | 'POST',
+  url: string,
+  payload?: unknown,
+) {
+  const { 'content-type': _, ...auth } = authHeaders();
+  const res = await ctx.f.app.inject({
+    method,
+    url,
+    headers: payload === undefined ? auth : authHeaders(),
+    ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }),
+  });
   return { status: res.statusCode, body: res.json<Record<string, any>>() };
 }
 
@@ -81,6 +91,104 @@ test('letters are listed with their reason; a redrive republishes the original b
     404,
     'a second redrive finds nothing',
   );
+});
+
+test('letters are filtered by source and subject prefix, and read with their payload', async (ctx) => {
+  const sink = jetStreamDeadLetters(jetstream(ctx.o.nats), ctx.t.names);
+  const names = ctx.t.names;
+  const letters = [
+    { source: 'inbound', subject: names.inboundSubject('stripe', 'customer.updated', 'cus_A') },
+    { source: 'invoices', subject: names.invoiceSubject('inv-1', 'c-1') },
+    { source: 'inbound', subject: names.legacyInboundSubject('stripe', 'invoice.paid') },
+  ];
+  for (const [i, l] of letters.entries())
+    await sink.publish({
+      ...l,
+      stream: 'S',
+      streamSeq: 100 + i,
+      reason: `filtered ${i}`,
+      deliveries: 1,
+      data: i === 1 ? new Uint8Array([0xff, 0x00, 0x01]) : new TextEncoder().encode('{"a":[1]}'),
+    });
+  const reasons = async (query: string) =>
+    ((await call(ctx, 'GET', `/dlq?${query}`)).body.data as { reason: string }[])
+      .map((e) => e.reason)
+      .filter((r) => r.startsWith('filtered'));
+  assert.equal(await reasons('source=inbound'), ['filtered 0', 'filtered 2']);
+  assert.equal(await reasons('source=invoices'), ['filtered 1']);
+  const customerEvents = names.legacyInboundSubject('stripe', 'customer.');
+  assert.equal(await reasons(`subject=${encodeURIComponent(customerEvents)}`), ['filtered 0']);
+  assert.equal(await reasons('source=invoices&subject=nothing.'), []);
+  assert.is((await call(ctx, 'GET', '/dlq?source=Bad!')).status, 400);
+
+  const all = (await call(ctx, 'GET', '/dlq?source=invoices')).body.data as { id: number }[];
+  const binary = await call(ctx, 'GET', `/dlq/${all[0]!.id}`);
+  assert.is(binary.status, 200);
+  assert.equal(binary.body.payload, { encoding: 'base64', data: '/wAB' });
+  assert.is(binary.body.size, 3);
+  assert.is(binary.body.reason, 'filtered 1');
+  const json = (await call(ctx, 'GET', '/dlq?source=inbound')).body.data as { id: number }[];
+  assert.equal((await call(ctx, 'GET', `/dlq/${json[0]!.id}`)).body.payload, {
+    encoding: 'json',
+    data: { a: [1] },
+  });
+  assert.is((await call(ctx, 'GET', '/dlq/987654')).status, 404);
+});
+
+test('a discard removes the letter and records why, by which token', async (ctx) => {
+  const sink = jetStreamDeadLetters(jetstream(ctx.o.nats), ctx.t.names);
+  const subject = ctx.t.names.customerSubject('00000000-0000-4000-8000-000000000002');
+  await sink.publish({
+    source: 'changes',
+    stream: 'S',
+    streamSeq: 200,
+    subject,
+    reason: 'to be discarded',
+    deliveries: 3,
+    data: new TextEncoder().encode('{}'),
+  });
+  const listed = (await call(ctx, 'GET', '/dlq?limit=100')).body.data as {
+    id: number;
+    reason: string;
+  }[];
+  const id = listed.find((e) => e.reason === 'to be discarded')!.id;
+  assert.is((await call(ctx, 'POST', `/dlq/${id}/discard`, {})).status, 400);
+  assert.is((await call(ctx, 'POST', `/dlq/${id}/discard`, { reason: '' })).status, 400);
+  const before = await ctx.f.sql`SELECT count(*)::int AS n FROM dlq_discards`;
+  assert.is(before[0]!.n, 0, 'a refused discard records nothing');
+
+  const discarded = await call(ctx, 'POST', `/dlq/${id}/discard`, { reason: 'test data' });
+  assert.is(discarded.status, 200, JSON.stringify(discarded.body));
+  assert.equal(
+    { ...discarded.body, discarded_at: undefined },
+    {
+      id,
+      source: 'changes',
+      subject,
+      reason: 'test data',
+      discarded_by: 'default',
+      discarded_at: undefined,
+    },
+  );
+  assert.is((await call(ctx, 'GET', `/dlq/${id}`)).status, 404);
+  const rows = await ctx.f.sql<Record<string, unknown>[]>`
+    SELECT letter_id::int, source, subject, letter_reason, reason, discarded_by FROM dlq_discards`;
+  assert.equal(
+    rows.map((r) => ({ ...r })),
+    [
+      {
+        letter_id: id,
+        source: 'changes',
+        subject,
+        letter_reason: 'to be discarded',
+        reason: 'test data',
+        discarded_by: 'default',
+      },
+    ],
+  );
+  const again = await call(ctx, 'POST', `/dlq/${id}/discard`, { reason: 'twice' });
+  assert.is(again.status, 404);
+  assert.is((await ctx.f.sql`SELECT count(*)::int AS n FROM dlq_discards`)[0]!.n, 1);
 });
 
 test('the DLQ needs the token, and a malformed id is a 400', async (ctx) => {

@@ -18,6 +18,7 @@ import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulato
 import { jetStreamDeadLetters } from '../../adapters/jetstream/dead-letters.ts';
 import { recordTargetConflict } from '../../adapters/postgres/conflicts.ts';
 import { DOCS_PREFIX, SPEC_PATH } from '../../adapters/http/openapi.ts';
+import { CONSOLE_PREFIX } from '../../adapters/http/console.ts';
 import {
   authHeaders,
   startTestRtws,
@@ -135,9 +136,14 @@ test.after(async (ctx) => {
   await ctx.t?.cleanup();
 });
 
-/** The reference's own routes, left out of the document on purpose (adapters/http/openapi.ts). */
+/**
+ * The reference's own routes and the console's pages, left out of the document on purpose: they
+ * are not the API (adapters/http/openapi.ts, adapters/http/console.ts).
+ */
 const isReference = (url: string) =>
-  url === SPEC_PATH || url === DOCS_PREFIX || url.startsWith(`${DOCS_PREFIX}/`);
+  [SPEC_PATH, DOCS_PREFIX, CONSOLE_PREFIX].some(
+    (prefix) => url === prefix || url.startsWith(`${prefix}/`),
+  );
 
 /** `/customers/:id` → `/customers/{id}` */
 const openapiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
@@ -332,6 +338,22 @@ test('real answers match the document: customers, sync, conflicts, DLQ, probes a
   });
   const dlq = await call(ctx, 'GET', '/dlq');
   assert.is((dlq.body as { data: unknown[] }).data.length, 1);
+
+  // The operator's views: the overview, a search, a timeline, a letter and its discard.
+  const status = await call(ctx, 'GET', '/status');
+  assert.is((status.body as { dlq: { depth: number } }).dlq.depth, 1);
+  await call(ctx, 'GET', '/customers', { path: '/customers?q=ada' });
+  await call(ctx, 'GET', '/conflicts', { path: '/conflicts?field=phone' });
+  const timeline = await call(ctx, 'GET', '/customers/:id/timeline', { path: `${path}/timeline` });
+  assert.ok((timeline.body as { entries: unknown[] }).entries.length >= 2);
+  const letterId = (dlq.body as { data: { id: number }[] }).data[0]!.id;
+  await call(ctx, 'GET', '/dlq', { path: '/dlq?source=changes&subject=x' });
+  await call(ctx, 'GET', '/dlq/:id', { path: `/dlq/${letterId}` });
+  const discarded = await call(ctx, 'POST', '/dlq/:id/discard', {
+    path: `/dlq/${letterId}/discard`,
+    body: { reason: 'a test letter' },
+  });
+  assert.is(discarded.status, 200, JSON.stringify(discarded.body));
 
   for (const route of ['/readyz', '/healthz', '/workers', '/backfills', '/metrics'])
     assert.is((await call(ctx, 'GET', route)).status, 200, route);

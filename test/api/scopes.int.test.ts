@@ -74,6 +74,8 @@ test("the server has exactly the README's routes, each needing the scope it says
       backfills: on,
       reconciliations: on,
       workers: on,
+      status: on,
+      timeline: on,
       configuredTargets: ['stripe'],
       stripeWebhooks: { secrets: ['whsec_x'], publish: on, log: recordingLogger() } as never,
     });

@@ -58,6 +58,10 @@ test('the build compiles with tsc, and the image runs the JavaScript with node a
     image.instructions.includes('COPY sql dist/sql'),
     'the migrations sit beside the build',
   );
+  assert.ok(
+    image.instructions.includes('COPY adapters/http/console dist/adapters/http/console'),
+    "the console's files sit beside the build",
+  );
 });
 
 test('the image health check asks a path the server serves', async () => {

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import type Stripe from 'stripe';
 import { authHeaders } from '../harness/rtws.ts';
 import { eventually } from '../harness/stream.ts';
-import { linked, quiet, rowWhen, twoWay, type TwoWay } from './stack.ts';
+import { linked, quiet, rowWhen, twoWay, unpushedEdit, type TwoWay } from './stack.ts';
 
 const test = suite<{ s: TwoWay }>('conflicts');
 test.before(async (ctx) => {
@@ -27,22 +27,6 @@ async function get<T>(s: TwoWay, path: string): Promise<T> {
   const res = await fetch(`${s.rtws.url}${path}`, { headers: authHeaders() });
   assert.is(res.status, 200, path);
   return (await res.json()) as T;
-}
-
-/** An API edit whose push to Stripe is refused once (400), leaving the target failed. */
-async function unpushedEdit(
-  s: TwoWay,
-  id: string,
-  stripeId: string,
-  body: Record<string, unknown>,
-) {
-  s.emu.failNext({ method: 'POST', path: `/v1/customers/${stripeId}`, status: 400, count: 1 });
-  await s.api.patch(id, body);
-  await eventually(
-    () => get<{ targets: { stripe: { status: string } } }>(s, `/customers/${id}/sync`),
-    (v) => v.targets.stripe.status === 'failed',
-    10_000,
-  );
 }
 
 interface SyncWithConflicts {

@@ -212,6 +212,25 @@ export function rowWhen(s: TwoWay, id: string, check: (r: Row) => boolean, timeo
 }
 
 /** Waits until webhooks and the work they cause have settled. */
+/**
+ * An API edit whose push to Stripe is refused once (400), leaving the target failed: a Stripe edit
+ * made now meets a change rtws has not pushed, as a concurrent edit on both sides would.
+ */
+export async function unpushedEdit(
+  s: TwoWay,
+  id: string,
+  stripeId: string,
+  body: Record<string, unknown>,
+): Promise<void> {
+  s.emu.failNext({ method: 'POST', path: `/v1/customers/${stripeId}`, status: 400, count: 1 });
+  await s.api.patch(id, body);
+  await eventually(
+    () => s.api.sync(id),
+    (v) => v.targets.stripe?.status === 'failed',
+    10_000,
+  );
+}
+
 export async function quiet(s: TwoWay, ms = 1_500): Promise<void> {
   await s.emu.flushWebhooks();
   await new Promise((r) => setTimeout(r, ms));

@@ -67,10 +67,14 @@ export const customerRoutes: FastifyPluginAsyncTypebox<CustomerRoutesOptions> = 
     {
       schema: {
         tags: ['customers'],
-        summary: 'List customers',
+        summary: 'List customers, or search them by id, email or name (`q`)',
         querystring: PageQuery(CustomerId, {
           defaultLimit: 20,
-          filters: { email: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })) },
+          filters: {
+            email: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })),
+            /** Search: the id (exact), the email (case-insensitive prefix) or the name (substring). */
+            q: Type.Optional(Type.String({ minLength: 1, maxLength: 254, pattern: '\\S' })),
+          },
         }),
         response: {
           200: Type.Object({ data: Type.Array(Customer), next_cursor: Nullable(Type.String()) }),

@@ -19,6 +19,8 @@ export interface TargetView {
   pending: { type: string; key: string | null; attempt: number; not_before: string }[];
   attempts: number;
   last_error: { failure: string; reason: string; at: string } | null;
+  /** Why its pending intents wait, when an operator paused the target. */
+  waiting?: string;
 }
 
 export interface SyncRoutesOptions {
@@ -98,7 +100,7 @@ const SyncView = Type.Object({
 });
 
 /** Targets an operator paused: their pending intents are shown as waiting, and why. */
-function withPauses<V extends Static<typeof TargetViewSchema>>(
+export function withPauses<V extends Static<typeof TargetViewSchema>>(
   view: Record<string, V> | undefined,
   pauses: readonly TargetPause[],
 ): Record<string, V> | undefined {
@@ -161,17 +163,22 @@ export const syncRoutes: FastifyPluginAsyncTypebox<SyncRoutesOptions> = async (
         summary: 'List conflicts, newest first',
         querystring: PageQuery(Type.String({ pattern: '^[1-9][0-9]{0,17}$' }), {
           defaultLimit: 50,
-          filters: { customer_id: Type.Optional(CustomerId) },
+          filters: {
+            customer_id: Type.Optional(CustomerId),
+            /** `name`, `email`, `phone`, `address` or `metadata.<key>`. */
+            field: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+          },
         }),
         response: { 200: ConflictPage, ...ProblemResponses },
       },
     },
     async (request) => {
-      const { limit, cursor, customer_id } = request.query;
+      const { limit, cursor, customer_id, field } = request.query;
       return listConflicts(sql, {
         limit,
         cursor: cursor === undefined ? undefined : Number(cursor),
         customerId: customer_id,
+        field,
       });
     },
   );

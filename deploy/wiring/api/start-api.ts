@@ -22,6 +22,8 @@ import { dryRunBackfill, type BackfillSources } from '../backfill/backfill-runne
 import type { Resync } from '../backfill/resync.ts';
 import type { WorkerMetrics } from '../worker/metrics.ts';
 import { syncViews } from './sync-view.ts';
+import { statusReport } from './status-report.ts';
+import { customerTimeline } from './customer-timeline.ts';
 import type { WorkerRole } from '../worker/worker-role.ts';
 import { readiness, workerDetails } from './readiness.ts';
 import { stripeEndpointHealth } from '../inbound/endpoint-health.ts';
@@ -58,6 +60,7 @@ export async function startApi(config: Config, d: ApiDeps): Promise<Api> {
   const stripeHealth = webhooks
     ? stripeEndpointHealth(sql, config.stripe.webhookSilenceAlertS)
     : undefined;
+  const syncTargets = syncViews(d.snapshots, d.machine);
   const server = await buildServer({
     sql,
     apiTokens: d.apiTokens,
@@ -102,7 +105,9 @@ export async function startApi(config: Config, d: ApiDeps): Promise<Api> {
           },
         }
       : {}),
-    syncTargets: syncViews(d.snapshots, d.machine),
+    syncTargets,
+    status: statusReport({ sql, nats, names, targets }),
+    timeline: customerTimeline({ sql, nats, names, targets: syncTargets }),
     metrics: {
       dlqDepth: () => dlq.depth(),
       outboxDepth: () => outboxDepth(sql),
