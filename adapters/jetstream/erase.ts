@@ -87,22 +87,41 @@ async function deleteMatching(
   needles: readonly string[],
   bytesOf: (m: JsMsg) => Uint8Array[],
 ): Promise<number> {
+  const found: number[] = [];
+  await readStream(nc, stream, filter, (m) => {
+    if (bytesOf(m).some((bytes) => names(bytes, needles))) found.push(m.seq);
+  });
+  for (const seq of found) await jsm.streams.deleteMessage(stream, seq, true);
+  return found.length;
+}
+
+/**
+ * Every message of `stream` on `filter` stored when the read starts, in order. Read in fetched
+ * batches that end on their own: a message deleted meanwhile (the last one, say) never leaves a
+ * consumer waiting for a message that will not come.
+ */
+export async function readStream(
+  nc: NatsConnection,
+  stream: string,
+  filter: string,
+  visit: (m: JsMsg) => void,
+): Promise<void> {
   const consumer = await jetstream(nc).consumers.get(stream, {
     deliver_policy: DeliverPolicy.All,
     // A string, not an array: nats-server 2.9 knows a single filter subject only.
     filter_subjects: filter,
   });
-  // A filter can match nothing; consuming would then wait for ever.
-  if ((await consumer.info()).num_pending === 0) return 0;
-  const found: number[] = [];
-  const messages = await consumer.consume({ max_messages: 500 });
-  for await (const m of messages) {
-    if (bytesOf(m).some((bytes) => names(bytes, needles))) found.push(m.seq);
-    if (m.info.pending === 0) break;
+  if ((await consumer.info()).num_pending === 0) return;
+  for (;;) {
+    let got = 0;
+    let last = false;
+    for await (const m of await consumer.fetch({ max_messages: 500, expires: 1_000 })) {
+      got++;
+      visit(m);
+      last = m.info.pending === 0;
+    }
+    if (got === 0 || last) return;
   }
-  await messages.close();
-  for (const seq of found) await jsm.streams.deleteMessage(stream, seq, true);
-  return found.length;
 }
 
 function names(bytes: Uint8Array, needles: readonly string[]): boolean {

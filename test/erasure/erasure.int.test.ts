@@ -6,13 +6,13 @@
 // (the worker killed after the streams were purged) is finished by the next worker.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import Stripe from 'stripe';
 import { askErasure, call, erased } from './api.ts';
 import { eventually } from '../harness/stream.ts';
 import { linked, quiet, row, twoWay, type TwoWay } from '../inbound/stack.ts';
 import { openSnapshotStore } from '../../adapters/jetstream/kv-snapshot-store.ts';
-import { eraseFromStreams } from '../../adapters/jetstream/erase.ts';
+import { eraseFromStreams, readStream } from '../../adapters/jetstream/erase.ts';
 import { erasedActor, isErasedActor } from '../../actors/runtime/erased.ts';
 import { erasureSubjects } from '../../adapters/postgres/erasures.ts';
 import { customerHistory } from '../../adapters/jetstream/customer-history.ts';
@@ -48,23 +48,18 @@ async function postgresText(s: TwoWay): Promise<string> {
 /** Every message of every stream of the namespace (KV buckets included), DLQ letters decoded. */
 async function streamsText(s: TwoWay): Promise<string> {
   const jsm = await jetstreamManager(s.o.nats);
-  const js = jetstream(s.o.nats);
   const ns = s.t.names.namespace;
   let out = '';
   for await (const info of jsm.streams.list()) {
     const name = info.config.name;
-    if (!name.includes(ns)) continue;
-    if (info.state.messages === 0) continue;
-    const consumer = await js.consumers.get(name, { deliver_policy: DeliverPolicy.All });
-    const messages = await consumer.consume({ max_messages: 500 });
-    for await (const m of messages) {
-      const text = m.string();
-      out += `${name} ${m.subject}: ${text}\n`;
-      const base64 = /"data_base64":"([^"]*)"/.exec(text)?.[1];
-      if (base64) out += `${name} letter: ${Buffer.from(base64, 'base64').toString()}\n`;
-      if (m.info.pending === 0) break;
-    }
-    await messages.close();
+    if (!name.includes(ns) || info.state.messages === 0) continue;
+    for (const subjects of info.config.subjects ?? [])
+      await readStream(s.o.nats, name, subjects, (m) => {
+        const text = m.string();
+        out += `${name} ${m.subject}: ${text}\n`;
+        const base64 = /"data_base64":"([^"]*)"/.exec(text)?.[1];
+        if (base64) out += `${name} letter: ${Buffer.from(base64, 'base64').toString()}\n`;
+      });
   }
   return out;
 }
