@@ -160,6 +160,10 @@ export interface StripeInvoiceObservation {
   readonly hostedInvoiceUrl: string | null;
   /** A history note that moves nothing, such as a failed payment. */
   readonly note: string | undefined;
+  /** `invoice.deleted`: the draft is gone from Stripe. */
+  readonly deleted?: true;
+  /** The event embeds only the first page of the invoice's lines (`lines.has_more`). */
+  readonly partialLines?: true;
   readonly snapshot: {
     readonly currency: string;
     readonly total: number;

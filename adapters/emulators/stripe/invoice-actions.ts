@@ -1,9 +1,16 @@
 import type { ApiRequest, ApiServices, Handler } from './api-context.ts';
 import { invalidRequest, StripeApiError } from './errors.ts';
-import { checkExpand, expandList, expandObject } from './expand.ts';
+import { checkExpand, expandList } from './expand.ts';
 import { randomString } from './ids.ts';
 import type { InvoiceObject } from './invoice-object.ts';
-import { commitInvoice, customerExpander, liveInvoice, requireDraft } from './invoice-store.ts';
+import {
+  commitInvoice,
+  customerExpander,
+  emitInvoice,
+  liveInvoice,
+  renderInvoice,
+  requireDraft,
+} from './invoice-store.ts';
 import { checkKeys, optBool, optString } from './params.ts';
 
 const FINALIZE_PARAMS: ReadonlySet<string> = new Set(['auto_advance', 'expand']);
@@ -18,13 +25,7 @@ const PAY_PARAMS: ReadonlySet<string> = new Set([
 ]);
 const EXPAND_ONLY: ReadonlySet<string> = new Set(['expand']);
 
-function respond(req: ApiRequest, svc: ApiServices, invoice: InvoiceObject): InvoiceObject {
-  return expandObject(
-    invoice,
-    checkExpand(expandList(req.params), customerExpander(svc)),
-    customerExpander(svc),
-  );
-}
+const respond = renderInvoice;
 
 function paid(invoice: InvoiceObject, now: number, collected: boolean): InvoiceObject {
   return {
@@ -68,7 +69,7 @@ export const finalizeInvoice: Handler = (req, svc, [id]) => {
   };
   if (open.total > 0)
     return respond(req, svc, commitInvoice(req, svc, draft, open, ['invoice.finalized']));
-  svc.emit(req, 'invoice.finalized', open);
+  emitInvoice(req, svc, 'invoice.finalized', open);
   return respond(
     req,
     svc,
@@ -181,6 +182,6 @@ export const deleteInvoice: Handler = (req, svc, [id]) => {
   }
   svc.state.invoices.remove(invoice.id);
   svc.state.deletedInvoices.add(invoice.id);
-  svc.emit(req, 'invoice.deleted', invoice);
+  emitInvoice(req, svc, 'invoice.deleted', invoice);
   return { id: invoice.id, object: 'invoice', deleted: true };
 };

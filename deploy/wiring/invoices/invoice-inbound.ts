@@ -3,6 +3,7 @@
 // apply, goes to the DLQ at once; our own failures, and a Stripe customer that is not linked yet,
 // are retried with a growing delay and dead-lettered on the last delivery.
 import type { JsMsg } from '@nats-io/jetstream';
+import type Stripe from 'stripe';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../../../core/ports.ts';
 import type { Names } from '../../../core/subjects.ts';
@@ -12,6 +13,8 @@ import type { Sql } from '../../../adapters/postgres/connect.ts';
 import { applyStripeInvoiceEvent } from '../../../adapters/postgres/invoices.ts';
 import { InvoiceEventRejectedError } from '../../../adapters/postgres/invoice-stripe-events.ts';
 import { parseInvoiceEvent } from '../../../adapters/stripe/invoice-events.ts';
+import { invoiceItemsOf } from '../../../adapters/stripe/invoice-lines.ts';
+import type { StripeInvoiceObservation } from '../../../core/invoice.ts';
 import { INVOICE_EVENTS } from '../../../adapters/jetstream/inbound-durables.ts';
 import {
   startInboundConsumer,
@@ -27,6 +30,8 @@ export interface InvoiceInboundOptions {
   sql: Sql;
   log: Logger;
   deadLetters: DeadLetterSink;
+  /** Reads the lines an event leaves out (Stripe embeds only the first page of them). */
+  stripe?: Stripe;
   delivery?: InboundDelivery;
   /** Nak delays; by default long enough for a new Stripe customer's link to be recorded. */
   retry?: BackoffPolicy;
@@ -62,7 +67,8 @@ async function handleInvoiceEvent(o: InvoiceInboundOptions, m: JsMsg): Promise<I
   if (parsed.kind === 'ignored') return { done: true };
   const { eventId, eventType } = parsed.observation;
   try {
-    const outcome = await applyStripeInvoiceEvent(o.sql, parsed.observation);
+    const observation = await withAllLines(o, parsed.observation);
+    const outcome = await applyStripeInvoiceEvent(o.sql, observation);
     o.log.debug(
       { seq: m.seq, event_id: eventId, type: eventType, outcome },
       'invoice event applied',
@@ -73,4 +79,18 @@ async function handleInvoiceEvent(o: InvoiceInboundOptions, m: JsMsg): Promise<I
       return { deadLetter: `${err.name}: ${err.message}` };
     throw err;
   }
+}
+
+/**
+ * The observation with every line of the invoice. Only an invoice created in Stripe takes its items
+ * from Stripe (ours were requested through rtws), so only its lines are read, a page at a time.
+ */
+async function withAllLines(
+  o: InvoiceInboundOptions,
+  e: StripeInvoiceObservation,
+): Promise<StripeInvoiceObservation> {
+  if (!e.partialLines || e.rtwsInvoiceId !== undefined || e.deleted) return e;
+  if (!o.stripe) throw new Error(`${e.stripeInvoiceId} has more lines than its event carries`);
+  const items = await invoiceItemsOf(o.stripe, e.stripeInvoiceId);
+  return { ...e, snapshot: { ...e.snapshot, items } };
 }
