@@ -102,6 +102,14 @@ export function invoiceMsgId(invoiceId: string, version: number): string {
   return `invoice:${invoiceId}:v${version}`;
 }
 
+/** The outbox's aggregate of a void asked for through the API. */
+export const INVOICE_VOID_AGGREGATE = 'invoice_void';
+
+/** The JetStream dedupe id of an invoice's void request: there is one per invoice. */
+export function invoiceVoidMsgId(invoiceId: string): string {
+  return `invoice:${invoiceId}:void`;
+}
+
 /** Who moved an invoice: the API (requested), rtws (issuing it) or Stripe (its webhooks). */
 export const HistoryOrigin = Type.Union([
   Type.Literal('api'),
