@@ -55,7 +55,8 @@ export function progressOf(s: InvoiceState): InvoiceProgress | null {
     number: s.number,
     hostedInvoiceUrl: s.hostedInvoiceUrl,
   };
-  if (s.status === 'voided') return { status: 'void', ...known, error: null, note: 'voided in Stripe' };
+  if (s.status === 'voided')
+    return { status: 'void', ...known, error: null, note: 'voided in Stripe' };
   if (s.status === 'cancelled')
     return {
       status: 'void',

@@ -61,9 +61,7 @@ export function createInvoiceMachine(policies: InvoicePolicies = DEFAULT_INVOICE
       isOwnOutcome: ({ context, event }) => isOutcome(event) && acceptsOutcome(context, event),
       isRetryable: ({ context }) =>
         context.status === 'failed' ||
-        (context.pending !== null &&
-          context.status !== 'issuing' &&
-          context.status !== 'voiding'),
+        (context.pending !== null && context.status !== 'issuing' && context.status !== 'voiding'),
       isVoidable: ({ context }) => acceptsVoidRequest(context),
       statusIs: ({ context }, { status }: { status: InvoiceState['status'] }) =>
         context.status === status,

@@ -91,7 +91,11 @@ export async function executeInvoiceIntent(
           {},
           keyed(intent.key),
         );
-        return { type: 'StripeInvoiceVoided', data: { ...done, status: statusOf(invoice) }, at: now() };
+        return {
+          type: 'StripeInvoiceVoided',
+          data: { ...done, status: statusOf(invoice) },
+          at: now(),
+        };
       }
       case 'DeleteStripeInvoice': {
         await deleteDraft(stripe, intent.params.invoice);

@@ -5,7 +5,10 @@ import type { InvoiceItem } from '../../core/invoice.ts';
 import { toItem } from './invoice-events.ts';
 
 /** Every line of the invoice, in Stripe's order, as rtws records items. */
-export async function invoiceItemsOf(stripe: Stripe, stripeInvoiceId: string): Promise<InvoiceItem[]> {
+export async function invoiceItemsOf(
+  stripe: Stripe,
+  stripeInvoiceId: string,
+): Promise<InvoiceItem[]> {
   const items: InvoiceItem[] = [];
   for await (const line of stripe.invoices.listLineItems(stripeInvoiceId, { limit: 100 }))
     items.push(

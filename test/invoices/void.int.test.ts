@@ -21,14 +21,13 @@ test.after(async (ctx) => {
 const BODY = { currency: 'usd', items: [{ description: 'Seats', amount: 2_000, quantity: 2 }] };
 
 async function call(s: TwoWay, method: string, path: string, body?: unknown) {
-  const { authorization } = authHeaders();
+  // No content type without a body: Fastify refuses an empty JSON body.
+  const { 'content-type': _json, ...bare } = authHeaders();
   const res = await fetch(`${s.rtws.url}${path}`, {
     method,
-    headers:
-      body === undefined
-        ? { authorization }
-        : { authorization, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    ...(body === undefined
+      ? { headers: bare }
+      : { headers: authHeaders(), body: JSON.stringify(body) }),
   });
   return { status: res.status, type: res.headers.get('content-type'), json: await res.json() };
 }

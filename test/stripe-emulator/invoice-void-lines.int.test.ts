@@ -1,7 +1,7 @@
 // Voids, draft deletions and line paging as Stripe does them, judged by the official SDK: only an
 // open or uncollectible invoice is voided (invoice.voided), only a draft is deleted
 // (invoice.deleted), and an invoice embeds its first ten lines, the rest listed at its lines URL.
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { errorOf, suiteEmulator } from './support.ts';
