@@ -122,6 +122,41 @@ test('a pending invoice is cancelled before it is issued, and never created in S
   assert.is((await invoiceWhen(s, invoice.id, () => true)).status, 'void');
 });
 
+test('a failed invoice whose draft is in Stripe: the void deletes the draft, and it shows void', async ({
+  s,
+}) => {
+  const { id: customerId } = await s.api.create({ name: 'Void Failed' });
+  const stripeCustomer = await linked(s, customerId);
+  s.emu.failNext({
+    method: 'POST',
+    path: '/v1/invoiceitems',
+    status: 400,
+    count: 1,
+    error: { type: 'invalid_request_error', message: 'refused for the test' },
+  });
+  const invoice = await requested(s, customerId);
+  const failed = await invoiceWhen(s, invoice.id, (i) => i.status === 'failed');
+  const [draft] = (await s.stripe.invoices.list({ customer: stripeCustomer })).data;
+  assert.is(draft?.status, 'draft');
+  assert.is(failed.stripe_invoice_id, draft!.id);
+  assert.is((await call(s, 'POST', `/invoices/${invoice.id}/void`)).status, 202);
+  const cancelled = await invoiceWhen(s, invoice.id, (i) => i.status === 'void');
+  // The actor's report and Stripe's invoice.deleted race; whichever lands first says it.
+  assert.match(
+    cancelled.history.at(-1)!.note ?? '',
+    /cancelled before it was issued|was deleted in Stripe/,
+  );
+  assert.is(cancelled.history.filter((h) => h.status === 'void').length, 1);
+  assert.is(cancelled.last_error, null);
+  const gone = await s.stripe.invoices.retrieve(draft!.id).catch((e: { statusCode?: number }) => e);
+  assert.is((gone as { statusCode?: number }).statusCode, 404, 'the draft is deleted, not voided');
+  await quiet(s);
+  const after = await invoiceWhen(s, invoice.id, () => true);
+  assert.is(after.status, 'void');
+  assert.is(after.history.filter((h) => h.status === 'void').length, 1, 'the other adds nothing');
+  assert.equal((await s.stripe.invoices.list({ customer: stripeCustomer })).data, []);
+});
+
 test('bad cases: a malformed id is 400, an unknown one 404, a paid one 409; nothing is written', async ({
   s,
 }) => {
