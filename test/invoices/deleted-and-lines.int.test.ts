@@ -28,6 +28,20 @@ test.after(async (ctx) => {
   await ctx.s?.close();
 });
 
+/** Our id of an invoice created in Stripe, once its events have recorded it. */
+async function recordedAs(s: InboundStack, stripeInvoiceId: string): Promise<string> {
+  await s.emu.flushWebhooks();
+  const [row] = await eventually(
+    () =>
+      s.o.sql<{ id: string }[]>`
+        SELECT id FROM invoices WHERE stripe_invoice_id = ${stripeInvoiceId}`,
+    (rows) => rows.length === 1,
+    30_000,
+    50,
+  );
+  return row!.id;
+}
+
 /** An invoice requested through rtws whose draft the actor has made in Stripe. */
 async function ourDraft(s: InboundStack, name: string) {
   const customer = await linkedCustomer(s, name);
@@ -89,6 +103,16 @@ test('a draft deleted to carry out a void asked for through the API ends void', 
   );
 });
 
+test('a draft created in Stripe and deleted there ends void', async ({ s }) => {
+  const customer = await linkedCustomer(s, 'Their Draft');
+  const draft = await s.stripe.invoices.create({ customer: customer.stripeId });
+  const id = await recordedAs(s, draft.id);
+  await s.stripe.invoices.del(draft.id);
+  const voided = await settled(s, id, (i) => i.status === 'void');
+  assert.is(voided.origin, 'stripe');
+  assert.is(voided.last_error, null);
+});
+
 test('an invoice created in Stripe with 25 lines is recorded with all of them', async ({ s }) => {
   const customer = await linkedCustomer(s, 'Many Lines');
   const draft = await s.stripe.invoices.create({
@@ -116,14 +140,7 @@ test('an invoice created in Stripe with 25 lines is recorded with all of them', 
   const finalized = (await eventsOf(s, draft.id)).find((e) => e.type === 'invoice.finalized');
   const embedded = (finalized?.data.object as Stripe.Invoice).lines;
   assert.equal([embedded.data.length, embedded.has_more], [10, true], 'the event carries a part');
-  await s.emu.flushWebhooks();
-  const [recorded] = await eventually(
-    () => s.o.sql<{ id: string }[]>`SELECT id FROM invoices WHERE stripe_invoice_id = ${draft.id}`,
-    (rows) => rows.length === 1,
-    30_000,
-    50,
-  );
-  const id = recorded!.id;
+  const id = await recordedAs(s, draft.id);
   const invoice = await settled(s, id, (i) => i.status === 'open');
   assert.is(invoice.total, total);
   assert.equal(invoice.items, lines);
