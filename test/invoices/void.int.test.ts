@@ -20,16 +20,27 @@ test.after(async (ctx) => {
 
 const BODY = { currency: 'usd', items: [{ description: 'Seats', amount: 2_000, quantity: 2 }] };
 
-async function call(s: TwoWay, method: string, path: string, body?: unknown) {
+async function call(
+  s: TwoWay,
+  method: string,
+  path: string,
+  body?: unknown,
+  extra: Record<string, string> = {},
+) {
   // No content type without a body: Fastify refuses an empty JSON body.
   const { 'content-type': _json, ...bare } = authHeaders();
   const res = await fetch(`${s.rtws.url}${path}`, {
     method,
     ...(body === undefined
-      ? { headers: bare }
-      : { headers: authHeaders(), body: JSON.stringify(body) }),
+      ? { headers: { ...bare, ...extra } }
+      : { headers: { ...authHeaders(), ...extra }, body: JSON.stringify(body) }),
   });
-  return { status: res.status, type: res.headers.get('content-type'), json: await res.json() };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type'),
+    replayed: res.headers.get('idempotent-replayed'),
+    json: await res.json(),
+  };
 }
 
 async function requested(s: TwoWay, customerId: string): Promise<Invoice> {
@@ -62,8 +73,11 @@ test('an open invoice is voided in Stripe under its key, and shows void with its
   s,
 }) => {
   const { invoice } = await issued(s, 'Void Open');
-  const asked = await call(s, 'POST', `/invoices/${invoice.id}/void`);
+  const key = { 'idempotency-key': `void-${invoice.id}` };
+  const asked = await call(s, 'POST', `/invoices/${invoice.id}/void`, undefined, key);
   assert.is(asked.status, 202);
+  const retried = await call(s, 'POST', `/invoices/${invoice.id}/void`, undefined, key);
+  assert.equal([retried.status, retried.replayed, retried.json], [202, 'true', asked.json]);
   const answer = asked.json as Invoice;
   assert.is(answer.status, 'open', 'void once Stripe has it');
   assert.equal(answer.history.at(-1), {
