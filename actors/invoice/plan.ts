@@ -23,7 +23,7 @@ export const DEFAULT_INVOICE_POLICIES: InvoicePolicies = Object.freeze({
 });
 
 /** Statuses in which the invoice needs nothing more, whatever is asked. */
-const DONE: ReadonlySet<InvoiceState['status']> = new Set(['voided', 'cancelled']);
+export const DONE: ReadonlySet<InvoiceState['status']> = new Set(['voided', 'cancelled']);
 
 /** A finalized invoice that Stripe lets us void. */
 function voidable(s: InvoiceState): boolean {

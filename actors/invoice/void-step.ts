@@ -3,14 +3,13 @@
 // void. A pending read (the link, a lookup) changes nothing in Stripe, so it is dropped at once;
 // an invoice whose customer is not linked yet is therefore cancelled without a Stripe call.
 import type { InvoiceState } from './context.ts';
-import { plan, type InvoicePolicies } from './plan.ts';
+import { DONE, plan, type InvoicePolicies } from './plan.ts';
 
-const FINAL: ReadonlySet<InvoiceState['status']> = new Set(['voided', 'cancelled']);
 const READS: ReadonlySet<string> = new Set(['FindStripeLink', 'InspectStripeInvoice'] as const);
 
 /** The first void asked for an invoice whose request was seen; a repeat changes nothing. */
 export function acceptsVoidRequest(s: InvoiceState): boolean {
-  return s.request !== null && s.voidRequestedAt === undefined && !FINAL.has(s.status);
+  return s.request !== null && s.voidRequestedAt === undefined && !DONE.has(s.status);
 }
 
 export function applyVoidRequest(
