@@ -40,9 +40,8 @@ export function renderInvoice(
   req: ApiRequest,
   svc: ApiServices,
   invoice: InvoiceObject,
-  prefix = '',
 ): InvoiceObject {
-  const expand = checkExpand(expandList(req.params), customerExpander(svc), prefix);
+  const expand = checkExpand(expandList(req.params), customerExpander(svc));
   return expandObject(outwardInvoice(invoice), expand, customerExpander(svc));
 }
 
