@@ -4,6 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { progressOf } from '../../actors/invoice/index.ts';
+import { invoiceKind } from '../../actors/invoice/kind.ts';
 import {
   INVOICE,
   deleted,
@@ -110,6 +111,23 @@ test('a void answered by a 5xx is looked up; found void, it is done; found open,
   assert.is(state(done).status, 'voided');
   const again = when(w, inspected({ stripeInvoiceId: 'in_1', status: 'open', items: [0, 1] }));
   assert.is(pending(again).key, `rtws-inv-${INVOICE}-void-a2`);
+});
+
+test('a snapshot stored before voids existed (machine version 1) is read, and can be voided', () => {
+  const kind = invoiceKind();
+  const stored = kind.encode(issued().snapshot) as {
+    machineVersion: number;
+    snapshot: { context: Record<string, unknown> };
+  };
+  const { voidRequestedAt: _none, ...context } = stored.snapshot.context;
+  const v1 = {
+    machineVersion: 1,
+    snapshot: { ...stored.snapshot, context: { ...context, machineVersion: 1 } },
+  };
+  const restored = kind.decode(INVOICE, v1);
+  assert.is(restored.context.status, 'issued');
+  const w = when({ ...issued(), snapshot: restored }, voidRequested());
+  assert.is(pending(w).type, 'VoidStripeInvoice');
 });
 
 test('a void Stripe refuses (the invoice was paid meanwhile) fails with its message', () => {
