@@ -102,6 +102,14 @@ export function invoiceMsgId(invoiceId: string, version: number): string {
   return `invoice:${invoiceId}:v${version}`;
 }
 
+/** The outbox's aggregate of a void asked for through the API. */
+export const INVOICE_VOID_AGGREGATE = 'invoice_void';
+
+/** The JetStream dedupe id of an invoice's void request: there is one per invoice. */
+export function invoiceVoidMsgId(invoiceId: string): string {
+  return `invoice:${invoiceId}:void`;
+}
+
 /** Who moved an invoice: the API (requested), rtws (issuing it) or Stripe (its webhooks). */
 export const HistoryOrigin = Type.Union([
   Type.Literal('api'),
@@ -160,6 +168,10 @@ export interface StripeInvoiceObservation {
   readonly hostedInvoiceUrl: string | null;
   /** A history note that moves nothing, such as a failed payment. */
   readonly note: string | undefined;
+  /** `invoice.deleted`: the draft is gone from Stripe. */
+  readonly deleted?: true;
+  /** The event embeds only the first page of the invoice's lines (`lines.has_more`). */
+  readonly partialLines?: true;
   readonly snapshot: {
     readonly currency: string;
     readonly total: number;

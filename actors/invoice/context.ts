@@ -12,8 +12,13 @@ import { StripeInvoiceStatusSchema } from './outcomes.ts';
  * - `linking`: waiting for the customer's Stripe link;
  * - `issuing`: a Stripe call is pending;
  * - `retrying`: the pending call failed and waits for its `notBefore`;
- * - `issued`: finalized in Stripe; final;
- * - `failed`: given up (Stripe's message in `lastError`) until an operator's retry.
+ * - `issued`: finalized in Stripe; final unless a void is asked for;
+ * - `failed`: given up (Stripe's message in `lastError`) until an operator's retry;
+ * - `voiding`: a void was asked for, and the call that carries it out (a delete of the draft, or
+ *   the void) is pending;
+ * - `voided`: voided in Stripe; final;
+ * - `cancelled`: voided before it was finalized: never created in Stripe, or its draft deleted;
+ *   final.
  */
 export const ISSUE_STATUSES = [
   'new',
@@ -22,6 +27,9 @@ export const ISSUE_STATUSES = [
   'retrying',
   'issued',
   'failed',
+  'voiding',
+  'voided',
+  'cancelled',
 ] as const;
 export type IssueStatus = (typeof ISSUE_STATUSES)[number];
 
@@ -61,6 +69,8 @@ export const InvoiceStateSchema = Type.Object({
   /** Times in a row the customer was found not linked yet: the wait grows with it. */
   linkChecks: Type.Integer({ minimum: 0 }),
   lastError: Nullable(IssueErrorSchema),
+  /** When a void was asked for; absent until then (and in snapshots written before voids existed). */
+  voidRequestedAt: Type.Optional(At),
   /** Numbers intent ids, so that ids are deterministic on replay. */
   intentSeq: Type.Integer({ minimum: 0 }),
 });

@@ -9,11 +9,13 @@ export type InvoiceSnapshot = SnapshotFrom<InvoiceMachine>;
 
 /** What issuing has reached, as Postgres records it (`recordInvoiceProgress`). */
 export interface InvoiceProgress {
-  status: 'draft' | 'open' | 'failed';
+  status: 'draft' | 'open' | 'failed' | 'void';
   stripeInvoiceId: string | null;
   number: string | null;
   hostedInvoiceUrl: string | null;
   error: string | null;
+  /** The history note of a void: how it ended. */
+  note?: string;
 }
 
 /** What one event decided, besides the next snapshot. */
@@ -53,6 +55,18 @@ export function progressOf(s: InvoiceState): InvoiceProgress | null {
     number: s.number,
     hostedInvoiceUrl: s.hostedInvoiceUrl,
   };
+  if (s.status === 'voided')
+    return { status: 'void', ...known, error: null, note: 'voided in Stripe' };
+  if (s.status === 'cancelled')
+    return {
+      status: 'void',
+      ...known,
+      error: null,
+      note:
+        s.stripeInvoiceId === null
+          ? 'cancelled before it was issued: never created in Stripe'
+          : `cancelled before it was issued: its draft ${s.stripeInvoiceId} was deleted in Stripe`,
+    };
   if (s.status === 'failed')
     return { status: 'failed', ...known, error: s.lastError?.reason ?? 'failed' };
   if (s.stripeStatus !== null) return { status: 'open', ...known, error: null };

@@ -13,8 +13,18 @@ export type InvoiceRequestedEvent = Static<typeof InvoiceRequestedEvent>;
 /** An operator's redrive of a failed invoice (`POST /dlq/:id/retry`), or "now" for a waiting retry. */
 export const InvoiceRetryRequested = recordedEvent('InvoiceRetryRequested', {});
 
+/**
+ * A void asked for through the API (`POST /invoices/:id/void`), published by the outbox: an
+ * invoice not in Stripe yet is never created there, a draft is deleted, a finalized one is voided.
+ */
+export const InvoiceVoidRequested = recordedEvent('InvoiceVoidRequested', {});
+
 /** Everything recorded besides the captured request: outcomes and operator requests. */
-export const InvoiceRecordedEventSchema = Type.Union([InvoiceOutcomeSchema, InvoiceRetryRequested]);
+export const InvoiceRecordedEventSchema = Type.Union([
+  InvoiceOutcomeSchema,
+  InvoiceRetryRequested,
+  InvoiceVoidRequested,
+]);
 export type InvoiceRecordedEvent = Static<typeof InvoiceRecordedEventSchema>;
 
 export const InvoiceEventSchema = Type.Union([InvoiceRequestedEvent, InvoiceRecordedEventSchema]);

@@ -3,6 +3,7 @@ export {
   createInvoiceMachine,
   invoiceMachine,
   INVOICE_MACHINE_VERSION,
+  OLDER_INVOICE_MACHINE_VERSIONS,
   type InvoiceContext,
   type InvoiceMachine,
 } from './machine.ts';

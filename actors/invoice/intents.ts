@@ -67,6 +67,26 @@ export const FinalizeStripeInvoice = Type.Object({
   params: Type.Object({ invoice: Type.String() }),
 });
 
+/** Voids the finalized invoice, once a void was asked for: `rtws-inv-<invoiceId>-void`. */
+export const VoidStripeInvoice = Type.Object({
+  type: Type.Literal('VoidStripeInvoice'),
+  target: Type.Literal('stripe'),
+  ...common,
+  params: Type.Object({ invoice: Type.String() }),
+});
+
+/**
+ * Deletes the draft of an invoice whose void was asked for before it was finalized: Stripe voids
+ * only finalized invoices, and a draft has no number and was never sent. Stripe's deletes take no
+ * idempotency key; a 404 on a resend means it is done.
+ */
+export const DeleteStripeInvoice = Type.Object({
+  type: Type.Literal('DeleteStripeInvoice'),
+  target: Type.Literal('stripe'),
+  ...common,
+  params: Type.Object({ invoice: Type.String() }),
+});
+
 /**
  * The lookup that settles an uncertain write: the invoice by its id when known, else the
  * customer's invoices created since `createdSince` (unix s) whose `metadata.rtws_invoice_id` is
@@ -90,6 +110,8 @@ export const InvoiceIntentSchema = Type.Union([
   AddStripeInvoiceItem,
   FinalizeStripeInvoice,
   InspectStripeInvoice,
+  VoidStripeInvoice,
+  DeleteStripeInvoice,
 ]);
 export type InvoiceIntent = Static<typeof InvoiceIntentSchema>;
 export type StripeInvoiceIntent = Exclude<InvoiceIntent, { target: 'links' }>;

@@ -4,8 +4,8 @@
 // that key can never succeed again).
 import { KEY_PREFIX } from '../customer/keys.ts';
 
-/** `draft`, `item-<i>` or `finalize`. */
-export type InvoiceStep = 'draft' | 'finalize' | `item-${number}`;
+/** `draft`, `item-<i>`, `finalize`, or `void` once a void is asked for. */
+export type InvoiceStep = 'draft' | 'finalize' | 'void' | `item-${number}`;
 
 export function itemStep(index: number): InvoiceStep {
   return `item-${index}`;

@@ -10,6 +10,7 @@ import {
   decideInvoice,
   invoiceMachine,
   INVOICE_MACHINE_VERSION,
+  OLDER_INVOICE_MACHINE_VERSIONS,
   InvoiceStateSchema,
   pendingInvoiceIntents,
   persistInvoice,
@@ -60,7 +61,7 @@ export function invoiceKind(machine: InvoiceMachine = invoiceMachine): InvoiceKi
 }
 
 function decodeInvoice(id: string, value: unknown, machine: InvoiceMachine): InvoiceSnapshot {
-  const snapshot = unwrapStored(id, value, INVOICE_MACHINE_VERSION);
+  const snapshot = unwrapStored(id, value, INVOICE_MACHINE_VERSION, OLDER_INVOICE_MACHINE_VERSIONS);
   const context = (snapshot as { context?: { invoiceId?: unknown } } | undefined)?.context;
   if (!context || context.invoiceId !== id)
     throw new SnapshotFormatError(id, 'context missing or for another actor');

@@ -5,12 +5,15 @@ import { assign, setup } from 'xstate';
 import { initialInvoiceState, ISSUE_STATUSES, type InvoiceState } from './context.ts';
 import type { InvoiceEvent, InvoiceRequestedEvent } from './events.ts';
 import { applyRetryRequest } from './failure-step.ts';
+import { applyVoidRequest, acceptsVoidRequest } from './void-step.ts';
 import { acceptsOutcome, applyOutcome } from './outcome-step.ts';
 import type { InvoiceOutcome } from './outcomes.ts';
 import { DEFAULT_INVOICE_POLICIES, plan, type InvoicePolicies } from './plan.ts';
 
 /** Stamped into every snapshot; bump it when the context's shape or meaning changes. */
-export const INVOICE_MACHINE_VERSION = 1;
+export const INVOICE_MACHINE_VERSION = 2;
+/** Versions whose snapshots this machine still reads: 1 had no voids, and reads as none asked for. */
+export const OLDER_INVOICE_MACHINE_VERSIONS: readonly number[] = [1];
 
 export type InvoiceContext = InvoiceState;
 
@@ -25,6 +28,8 @@ const OUTCOME_TYPES: readonly InvoiceOutcome['type'][] = [
   'StripeInvoiceItemAdded',
   'StripeInvoiceFinalized',
   'StripeInvoiceInspected',
+  'StripeInvoiceVoided',
+  'StripeInvoiceDeleted',
   'InvoiceCallFailed',
 ];
 
@@ -55,7 +60,9 @@ export function createInvoiceMachine(policies: InvoicePolicies = DEFAULT_INVOICE
       isNewRequest: ({ context, event }) => isNewRequest(context, event),
       isOwnOutcome: ({ context, event }) => isOutcome(event) && acceptsOutcome(context, event),
       isRetryable: ({ context }) =>
-        context.status === 'failed' || (context.pending !== null && context.status !== 'issuing'),
+        context.status === 'failed' ||
+        (context.pending !== null && context.status !== 'issuing' && context.status !== 'voiding'),
+      isVoidable: ({ context }) => acceptsVoidRequest(context),
       statusIs: ({ context }, { status }: { status: InvoiceState['status'] }) =>
         context.status === status,
     },
@@ -70,6 +77,9 @@ export function createInvoiceMachine(policies: InvoicePolicies = DEFAULT_INVOICE
       ),
       applyRetryRequest: assign(({ context, event }) =>
         applyRetryRequest(context, policies, event.at),
+      ),
+      applyVoidRequest: assign(({ context, event }) =>
+        applyVoidRequest(context, policies, event.at),
       ),
       /** Bound by the runtime: writes the DLQ entry for `context.lastError`. */
       deadLetter: () => {},
@@ -92,6 +102,9 @@ export function createInvoiceMachine(policies: InvoicePolicies = DEFAULT_INVOICE
       retrying: {},
       issued: {},
       failed: { entry: 'deadLetter' },
+      voiding: {},
+      voided: {},
+      cancelled: {},
     },
     on: {
       InvoiceRequested: { guard: 'isNewRequest', actions: 'recordRequest', target: toRoute },
@@ -100,6 +113,7 @@ export function createInvoiceMachine(policies: InvoicePolicies = DEFAULT_INVOICE
         actions: 'applyRetryRequest',
         target: toRoute,
       },
+      InvoiceVoidRequested: { guard: 'isVoidable', actions: 'applyVoidRequest', target: toRoute },
       ...outcomes,
     },
   });

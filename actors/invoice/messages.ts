@@ -45,7 +45,8 @@ export function encodeInvoiceEvent(
  * and each retry's outcome is stored anew.
  */
 export function invoiceEventMsgId(invoiceId: string, event: InvoiceRecordedEvent): string {
-  if (event.type === 'InvoiceRetryRequested') return `event:${invoiceId}:${event.type}:${event.at}`;
+  if (event.type === 'InvoiceRetryRequested' || event.type === 'InvoiceVoidRequested')
+    return `event:${invoiceId}:${event.type}:${event.at}`;
   const attempt = 'attempt' in event.data ? event.data.attempt : 0;
   return `event:${invoiceId}:${event.type}:${event.data.intentId}:a${attempt}`;
 }

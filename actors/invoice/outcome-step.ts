@@ -18,6 +18,8 @@ const REPORTS: Record<
   StripeInvoiceItemAdded: 'AddStripeInvoiceItem',
   StripeInvoiceFinalized: 'FinalizeStripeInvoice',
   StripeInvoiceInspected: 'InspectStripeInvoice',
+  StripeInvoiceVoided: 'VoidStripeInvoice',
+  StripeInvoiceDeleted: 'DeleteStripeInvoice',
 };
 
 export function acceptsOutcome(s: InvoiceState, o: InvoiceOutcome): boolean {
@@ -63,6 +65,10 @@ export function applyOutcome(
       );
     case 'StripeInvoiceInspected':
       return settle(s, policies, o);
+    case 'StripeInvoiceVoided':
+      return plan({ ...done(s), stripeStatus: o.data.status }, policies, o.at);
+    case 'StripeInvoiceDeleted':
+      return { ...done(s), status: 'cancelled' };
     case 'InvoiceCallFailed':
       return applyFailure(s, policies, p, o);
     default:

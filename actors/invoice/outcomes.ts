@@ -41,6 +41,14 @@ export const StripeInvoiceFinalized = recordedEvent('StripeInvoiceFinalized', {
   hostedInvoiceUrl: Nullable(Type.String()),
 });
 
+export const StripeInvoiceVoided = recordedEvent('StripeInvoiceVoided', {
+  intentId,
+  status: StripeInvoiceStatusSchema,
+});
+
+/** The draft is gone from Stripe (deleted now, or found deleted by a resend). */
+export const StripeInvoiceDeleted = recordedEvent('StripeInvoiceDeleted', { intentId });
+
 /** What a lookup found: nothing, or the invoice with the indexes of the items attached to it. */
 export const StripeInvoiceInspected = recordedEvent('StripeInvoiceInspected', {
   intentId,
@@ -65,6 +73,8 @@ export const InvoiceOutcomeSchema = Type.Union([
   StripeInvoiceItemAdded,
   StripeInvoiceFinalized,
   StripeInvoiceInspected,
+  StripeInvoiceVoided,
+  StripeInvoiceDeleted,
   InvoiceCallFailed,
 ]);
 export type InvoiceOutcome = Static<typeof InvoiceOutcomeSchema>;

@@ -22,9 +22,18 @@ export const DEFAULT_INVOICE_POLICIES: InvoicePolicies = Object.freeze({
   linkWait: Object.freeze({ baseMs: 1_000, factor: 2, capMs: 30_000, jitter: 0.5 }),
 });
 
-/** The next write the invoice needs, or null once it is finalized. */
+/** Statuses in which the invoice needs nothing more, whatever is asked. */
+export const DONE: ReadonlySet<InvoiceState['status']> = new Set(['voided', 'cancelled']);
+
+/** A finalized invoice that Stripe lets us void. */
+function voidable(s: InvoiceState): boolean {
+  return s.stripeStatus === 'open' || s.stripeStatus === 'uncollectible';
+}
+
+/** The next keyed write the invoice needs, or null once it is finalized (or voided). */
 export function nextStep(s: InvoiceState): InvoiceStep | null {
   if (s.request === null) return null;
+  if (s.voidRequestedAt !== undefined) return voidable(s) ? 'void' : null;
   if (s.stripeInvoiceId === null) return 'draft';
   const item = s.request.items.findIndex((_, i) => !s.itemsAdded.includes(i));
   if (item >= 0) return itemStep(item);
@@ -39,8 +48,13 @@ export function plan(
   notBefore = at,
 ): InvoiceState {
   const r = s.request;
-  if (r === null || s.pending !== null || s.status === 'issued' || s.status === 'failed') return s;
+  if (r === null || s.pending !== null || DONE.has(s.status)) return s;
+  const voiding = s.voidRequestedAt !== undefined;
+  if (!voiding && (s.status === 'issued' || s.status === 'failed')) return s;
   const when = { at, notBefore };
+  // Asked to void before anything was written to Stripe: it never will be.
+  if (voiding && (s.stripeCustomerId === null || (!s.uncertain && s.stripeInvoiceId === null)))
+    return cancelled(s);
   if (s.stripeCustomerId === null) {
     return record(s, when, {
       type: 'FindStripeLink',
@@ -64,6 +78,7 @@ export function plan(
       },
     });
   }
+  if (voiding) return planVoid(s, when);
   const step = nextStep(s);
   if (step === null) return { ...s, status: 'issued', failures: 0 };
   const key = invoiceKey(s.invoiceId, step, s.keyRounds[step] ?? 1);
@@ -108,6 +123,33 @@ export function plan(
   });
 }
 
+function cancelled(s: InvoiceState): InvoiceState {
+  return { ...s, status: 'cancelled', pending: null, failures: 0, lastError: null };
+}
+
+/**
+ * Carries out an asked-for void once nothing is in doubt: a draft is deleted (Stripe voids only
+ * finalized invoices), an open or uncollectible one is voided; a paid one stays as it is.
+ */
+function planVoid(s: InvoiceState, when: { at: number; notBefore: number }): InvoiceState {
+  const invoice = s.stripeInvoiceId!;
+  if (s.stripeStatus === null)
+    return record(s, when, {
+      type: 'DeleteStripeInvoice',
+      target: 'stripe',
+      key: null,
+      params: { invoice },
+    });
+  if (s.stripeStatus === 'void') return { ...s, status: 'voided', failures: 0, lastError: null };
+  if (!voidable(s)) return { ...s, status: 'issued', failures: 0 };
+  return record(s, when, {
+    type: 'VoidStripeInvoice',
+    target: 'stripe',
+    key: invoiceKey(s.invoiceId, 'void', s.keyRounds.void ?? 1),
+    params: { invoice },
+  });
+}
+
 /** An intent before it is recorded: each variant without the fields `record` fills in. */
 type Unrecorded = InvoiceIntent extends infer I
   ? I extends InvoiceIntent
@@ -128,6 +170,7 @@ function record(
     notBefore: when.notBefore,
     recordedAt: when.at,
   };
-  const status = what.target === 'links' ? 'linking' : 'issuing';
+  const status =
+    what.target === 'links' ? 'linking' : s.voidRequestedAt !== undefined ? 'voiding' : 'issuing';
   return { ...s, status, pending: intent, intentSeq: seq };
 }

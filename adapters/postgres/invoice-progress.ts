@@ -13,6 +13,7 @@ export function invoiceProgressEffects(sql: Sql) {
         number: p.number ?? undefined,
         hostedInvoiceUrl: p.hostedInvoiceUrl ?? undefined,
         error: p.error ?? undefined,
+        note: p.note,
         origin: 'rtws',
       });
     },

@@ -69,6 +69,8 @@ export interface LockedInvoice {
   number: string | null;
   hosted_invoice_url: string | null;
   last_error: string | null;
+  /** When a void was asked for through the API. */
+  void_requested_at: Date | null;
 }
 
 export async function lockInvoice(
@@ -77,7 +79,8 @@ export async function lockInvoice(
 ): Promise<LockedInvoice | undefined> {
   const where = 'id' in by ? tx`id = ${by.id}` : tx`stripe_invoice_id = ${by.stripeInvoiceId}`;
   const [row] = await tx<LockedInvoice[]>`
-    SELECT id, origin, status, stripe_invoice_id, number, hosted_invoice_url, last_error
+    SELECT id, origin, status, stripe_invoice_id, number, hosted_invoice_url, last_error,
+           void_requested_at
     FROM invoices WHERE ${where} FOR UPDATE`;
   return row;
 }

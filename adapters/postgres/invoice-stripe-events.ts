@@ -8,6 +8,7 @@ import { RtwsError } from '../../core/errors.ts';
 import type { Sql, Tx } from './connect.ts';
 import { customerForExternalId } from './links.ts';
 import { appendHistory, lockInvoice, type LockedInvoice } from './invoice-rows.ts';
+import { applyDeletion } from './invoice-stripe-deleted.ts';
 
 /** The Stripe customer is not linked to one of ours (yet): retry later. */
 export class StripeCustomerNotLinkedError extends RtwsError {
@@ -40,6 +41,8 @@ export async function applyStripeInvoiceEvent(
 ): Promise<StripeEventOutcome> {
   return sql.begin(async (tx) => {
     const current = await locate(tx, e);
+    // A draft never recorded (its customer not linked) leaves nothing to record once deleted.
+    if (e.deleted) return current ? applyDeletion(tx, current, e) : 'unchanged';
     if (current) return applyTo(tx, current, e);
     // The link is read outside the transaction: it is committed data, only ever added.
     const customerId = await customerForExternalId(sql, 'stripe', e.stripeCustomerId);

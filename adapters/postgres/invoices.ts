@@ -92,7 +92,7 @@ async function insertRequested(tx: Tx, r: InvoiceRequest): Promise<Invoice> {
   };
 }
 
-export async function getInvoice(sql: Sql, id: string): Promise<Invoice> {
+export async function getInvoice(sql: Tx, id: string): Promise<Invoice> {
   const [row] = await sql<InvoiceRow[]>`
     SELECT ${sql.unsafe(INVOICE_COLUMNS)} FROM invoices WHERE id = ${id}`;
   if (!row) throw new NotFoundError('invoice');

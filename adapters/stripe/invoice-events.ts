@@ -10,7 +10,8 @@ import {
 } from '../../core/invoice.ts';
 import { Nullable } from '../../core/nullable.ts';
 
-const StripeLine = Type.Object({
+/** A line as the invoice embeds it, or as `GET /v1/invoices/:id/lines` lists it. */
+export const StripeLine = Type.Object({
   description: Type.Optional(Nullable(Type.String())),
   amount: Type.Integer(),
   quantity: Type.Optional(Nullable(Type.Integer({ minimum: 0 }))),
@@ -34,7 +35,9 @@ const StripeInvoice = Type.Object({
   number: Type.Optional(Nullable(Type.String())),
   hosted_invoice_url: Type.Optional(Nullable(Type.String())),
   attempt_count: Type.Optional(Type.Integer()),
-  lines: Type.Optional(Type.Object({ data: Type.Array(StripeLine) })),
+  lines: Type.Optional(
+    Type.Object({ data: Type.Array(StripeLine), has_more: Type.Optional(Type.Boolean()) }),
+  ),
 });
 type StripeInvoice = Static<typeof StripeInvoice>;
 
@@ -54,6 +57,8 @@ const HANDLED: Readonly<Record<string, (invoice: StripeInvoice) => string | unde
   'invoice.paid': () => undefined,
   'invoice.voided': () => undefined,
   'invoice.marked_uncollectible': () => undefined,
+  // Only a draft can be deleted: the invoice ends there (failed, or void when rtws asked for it).
+  'invoice.deleted': () => 'the draft was deleted in Stripe',
   'invoice.payment_failed': (i) =>
     `payment failed${i.attempt_count ? ` (attempt ${i.attempt_count})` : ''}`,
 };
@@ -104,6 +109,9 @@ export function parseInvoiceEvent(bytes: Uint8Array): ParsedInvoiceEvent {
       number: invoice.number ?? null,
       hostedInvoiceUrl: invoice.hosted_invoice_url ?? null,
       note: HANDLED[value.type]!(invoice),
+      ...(value.type === 'invoice.deleted' ? { deleted: true as const } : {}),
+      // Stripe embeds the first page of the lines only; the rest are read before it is recorded.
+      ...(invoice.lines?.has_more === true ? { partialLines: true as const } : {}),
       snapshot: {
         currency: invoice.currency,
         total: invoice.total,
@@ -119,7 +127,7 @@ export function parseInvoiceEvent(bytes: Uint8Array): ParsedInvoiceEvent {
 }
 
 /** A line's unit price: Stripe's decimal string when whole, else the amount over the quantity. */
-function toItem(line: Static<typeof StripeLine>): InvoiceItem {
+export function toItem(line: Static<typeof StripeLine>): InvoiceItem {
   const quantity = line.quantity || 1;
   const decimal = Number(line.pricing?.unit_amount_decimal ?? NaN);
   const unit = Number.isInteger(decimal) ? decimal : line.amount / quantity;

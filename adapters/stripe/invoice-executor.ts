@@ -85,6 +85,22 @@ export async function executeInvoiceIntent(
         const found = await inspect(stripe, intent.params);
         return { type: 'StripeInvoiceInspected', data: { ...done, found }, at: now() };
       }
+      case 'VoidStripeInvoice': {
+        const invoice = await stripe.invoices.voidInvoice(
+          intent.params.invoice,
+          {},
+          keyed(intent.key),
+        );
+        return {
+          type: 'StripeInvoiceVoided',
+          data: { ...done, status: statusOf(invoice) },
+          at: now(),
+        };
+      }
+      case 'DeleteStripeInvoice': {
+        await deleteDraft(stripe, intent.params.invoice);
+        return { type: 'StripeInvoiceDeleted', data: done, at: now() };
+      }
       default: {
         const never: never = intent;
         throw new Error(`unknown intent ${JSON.stringify(never)}`);
@@ -106,6 +122,15 @@ function keyed(key: string | null): Stripe.RequestOptions {
 
 function statusOf(invoice: Stripe.Invoice): StripeInvoiceStatus {
   return invoice.status ?? 'draft';
+}
+
+/** Deletes a draft; one already gone (a resend after an unanswered delete) is deleted. */
+async function deleteDraft(stripe: Stripe, invoice: string): Promise<void> {
+  try {
+    await stripe.invoices.del(invoice);
+  } catch (err) {
+    if ((err as { statusCode?: number } | null)?.statusCode !== 404) throw err;
+  }
 }
 
 /**

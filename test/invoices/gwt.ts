@@ -132,3 +132,16 @@ export const retryRequested = (): Step => (w) => ({
 export const again =
   (event: InvoiceEvent): Step =>
   (w) => ({ ...event, at: w.now });
+export const voidRequested = (): Step => (w) => ({
+  type: 'InvoiceVoidRequested',
+  data: {},
+  at: w.now,
+});
+export const voided =
+  (status: 'void' | 'paid' = 'void'): Step =>
+  (w) => ({ type: 'StripeInvoiceVoided', data: { ...on(w), status }, at: w.now });
+export const deleted = (): Step => (w) => ({
+  type: 'StripeInvoiceDeleted',
+  data: on(w),
+  at: w.now,
+});

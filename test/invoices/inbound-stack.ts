@@ -46,7 +46,9 @@ export async function startInboundStack(): Promise<InboundStack> {
     webhookRetryScheduleMs: [200, 200],
   });
   emu.registerWebhookEndpoint(receiver.url, SECRET);
+  const stripe = stripeClient({ secretKey: 'sk_test_invoices', apiBase: emu.url });
   const kind = invoiceInbound({
+    stripe,
     nats: o.nats,
     names: t.names,
     sql: o.sql,
@@ -68,7 +70,7 @@ export async function startInboundStack(): Promise<InboundStack> {
     o,
     receiver,
     emu,
-    stripe: stripeClient({ secretKey: 'sk_test_invoices', apiBase: emu.url }),
+    stripe,
     inbound,
     async close() {
       await emu.close();

@@ -93,11 +93,27 @@ test('other invoice events are ignored', () => {
   for (const type of [
     'invoice.updated',
     'invoice.sent',
-    'invoice.deleted',
     'invoice.payment_succeeded',
     'invoice.constructor',
   ])
     assert.equal(parseInvoiceEvent(event(type, invoice())), { kind: 'ignored', type });
+});
+
+test('a deleted draft is observed as deleted, with its note', () => {
+  const parsed = parseInvoiceEvent(event('invoice.deleted', invoice({ status: 'draft' })));
+  assert.is(parsed.kind, 'observed');
+  if (parsed.kind !== 'observed') return;
+  assert.is(parsed.observation.deleted, true);
+  assert.is(parsed.observation.status, 'draft');
+  assert.is(parsed.observation.note, 'the draft was deleted in Stripe');
+  assert.is(parsed.observation.partialLines, undefined);
+});
+
+test('an event that embeds only the first page of the lines says so', () => {
+  const lines = { data: invoice().lines.data, has_more: true };
+  const parsed = parseInvoiceEvent(event('invoice.finalized', invoice({ lines })));
+  assert.is(parsed.kind, 'observed');
+  if (parsed.kind === 'observed') assert.is(parsed.observation.partialLines, true);
 });
 
 test('malformed bodies name the field and never quote the body', () => {

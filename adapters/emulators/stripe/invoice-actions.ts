@@ -1,9 +1,16 @@
-import type { ApiRequest, ApiServices, Handler } from './api-context.ts';
+import type { Handler } from './api-context.ts';
 import { invalidRequest, StripeApiError } from './errors.ts';
-import { checkExpand, expandList, expandObject } from './expand.ts';
+import { checkExpand, expandList } from './expand.ts';
 import { randomString } from './ids.ts';
 import type { InvoiceObject } from './invoice-object.ts';
-import { commitInvoice, customerExpander, liveInvoice, requireDraft } from './invoice-store.ts';
+import {
+  commitInvoice,
+  customerExpander,
+  emitInvoice,
+  liveInvoice,
+  renderInvoice,
+  requireDraft,
+} from './invoice-store.ts';
 import { checkKeys, optBool, optString } from './params.ts';
 
 const FINALIZE_PARAMS: ReadonlySet<string> = new Set(['auto_advance', 'expand']);
@@ -17,14 +24,6 @@ const PAY_PARAMS: ReadonlySet<string> = new Set([
   'source',
 ]);
 const EXPAND_ONLY: ReadonlySet<string> = new Set(['expand']);
-
-function respond(req: ApiRequest, svc: ApiServices, invoice: InvoiceObject): InvoiceObject {
-  return expandObject(
-    invoice,
-    checkExpand(expandList(req.params), customerExpander(svc)),
-    customerExpander(svc),
-  );
-}
 
 function paid(invoice: InvoiceObject, now: number, collected: boolean): InvoiceObject {
   return {
@@ -67,9 +66,9 @@ export const finalizeInvoice: Handler = (req, svc, [id]) => {
     webhooks_delivered_at: req.now,
   };
   if (open.total > 0)
-    return respond(req, svc, commitInvoice(req, svc, draft, open, ['invoice.finalized']));
-  svc.emit(req, 'invoice.finalized', open);
-  return respond(
+    return renderInvoice(req, svc, commitInvoice(req, svc, draft, open, ['invoice.finalized']));
+  emitInvoice(req, svc, 'invoice.finalized', open);
+  return renderInvoice(
     req,
     svc,
     commitInvoice(req, svc, draft, paid(open, req.now, false), ['invoice.paid']),
@@ -97,7 +96,7 @@ export const payInvoice: Handler = (req, svc, [id]) => {
   const invoice = liveInvoice(svc, id!);
   payable(invoice);
   if (optBool(req.params, 'paid_out_of_band') === true) {
-    return respond(
+    return renderInvoice(
       req,
       svc,
       commitInvoice(req, svc, invoice, paid(invoice, req.now, false), ['invoice.paid']),
@@ -105,7 +104,7 @@ export const payInvoice: Handler = (req, svc, [id]) => {
   }
   const method = optString(req.params, 'payment_method') ?? optString(req.params, 'source') ?? null;
   if (method !== null && !/declined/i.test(method)) {
-    return respond(
+    return renderInvoice(
       req,
       svc,
       commitInvoice(req, svc, invoice, paid(invoice, req.now, true), [
@@ -145,7 +144,7 @@ export const voidInvoice: Handler = (req, svc, [id]) => {
     next_payment_attempt: null,
     status_transitions: { ...invoice.status_transitions, voided_at: req.now },
   };
-  return respond(req, svc, commitInvoice(req, svc, invoice, voided, ['invoice.voided']));
+  return renderInvoice(req, svc, commitInvoice(req, svc, invoice, voided, ['invoice.voided']));
 };
 
 export const markUncollectible: Handler = (req, svc, [id]) => {
@@ -164,7 +163,7 @@ export const markUncollectible: Handler = (req, svc, [id]) => {
     next_payment_attempt: null,
     status_transitions: { ...invoice.status_transitions, marked_uncollectible_at: req.now },
   };
-  return respond(
+  return renderInvoice(
     req,
     svc,
     commitInvoice(req, svc, invoice, marked, ['invoice.marked_uncollectible']),
@@ -181,6 +180,6 @@ export const deleteInvoice: Handler = (req, svc, [id]) => {
   }
   svc.state.invoices.remove(invoice.id);
   svc.state.deletedInvoices.add(invoice.id);
-  svc.emit(req, 'invoice.deleted', invoice);
+  emitInvoice(req, svc, 'invoice.deleted', invoice);
   return { id: invoice.id, object: 'invoice', deleted: true };
 };

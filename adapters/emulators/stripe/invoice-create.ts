@@ -1,11 +1,11 @@
 import type { ApiRequest, ApiServices, Handler } from './api-context.ts';
 import { liveCustomer } from './customer-routes.ts';
 import { invalidRequest } from './errors.ts';
-import { checkExpand, expandList, expandObject } from './expand.ts';
+import { checkExpand, expandList } from './expand.ts';
 import { newId } from './ids.ts';
 import { draftInvoice } from './invoice-object.ts';
 import type { CollectionMethod } from './invoice-object.ts';
-import { customerExpander, relineInvoice } from './invoice-store.ts';
+import { customerExpander, emitInvoice, relineInvoice, renderInvoice } from './invoice-store.ts';
 import { applyMetadata, parseMetadata } from './metadata.ts';
 import { checkKeys, optBool, optEnum, optInt, optString, reqString } from './params.ts';
 
@@ -66,7 +66,7 @@ function pullPendingItems(svc: ApiServices, customerId: string, currency: string
 
 export const createInvoice: Handler = (req, svc) => {
   checkKeys(req.params, CREATE_PARAMS);
-  const expand = checkExpand(expandList(req.params), customerExpander(svc));
+  checkExpand(expandList(req.params), customerExpander(svc));
   const customer = liveCustomer(svc, reqString(req.params, 'customer'), 'customer', 400);
   const method =
     optEnum(req.params, 'collection_method', ['charge_automatically', 'send_invoice'] as const) ??
@@ -97,8 +97,8 @@ export const createInvoice: Handler = (req, svc) => {
     invoice = relineInvoice(svc, invoice, () => attached);
   }
   svc.state.invoices.put(invoice);
-  svc.emit(req, 'invoice.created', invoice);
-  return expandObject(invoice, expand, customerExpander(svc));
+  emitInvoice(req, svc, 'invoice.created', invoice);
+  return renderInvoice(req, svc, invoice);
 };
 
 function pullAttached(svc: ApiServices, invoiceId: string) {

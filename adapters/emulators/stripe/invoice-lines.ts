@@ -35,6 +35,22 @@ export function lineFor(item: InvoiceItemObject, invoiceId: string): LineItemObj
   };
 }
 
+/** Stripe embeds only the first page of an invoice's lines; the rest are at `lines.url`. */
+export const EMBEDDED_LINES = 10;
+
+/**
+ * The invoice as it leaves the emulator (answers and events): its first lines, `has_more` when
+ * there are others. The store keeps them all, for `GET /v1/invoices/:id/lines`.
+ */
+export function outwardInvoice(invoice: InvoiceObject): InvoiceObject {
+  const all = invoice.lines.data;
+  if (all.length <= EMBEDDED_LINES) return invoice;
+  return {
+    ...invoice,
+    lines: { ...invoice.lines, data: all.slice(0, EMBEDDED_LINES), has_more: true },
+  };
+}
+
 /** The invoice with new lines and every total recomputed from them (no tax, no discounts). */
 export function withLines(invoice: InvoiceObject, lines: LineItemObject[]): InvoiceObject {
   const total = lines.reduce((sum, line) => sum + line.amount, 0);

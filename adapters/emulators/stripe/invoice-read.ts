@@ -3,7 +3,8 @@ import { invalidRequest, resourceMissing } from './errors.ts';
 import { checkExpand, expandList, expandObject } from './expand.ts';
 import { dueDate } from './invoice-create.ts';
 import type { InvoiceObject } from './invoice-object.ts';
-import { commitInvoice, customerExpander, liveInvoice } from './invoice-store.ts';
+import { outwardInvoice } from './invoice-lines.ts';
+import { commitInvoice, customerExpander, liveInvoice, renderInvoice } from './invoice-store.ts';
 import { allOf, createdFilter, listEnvelope } from './list-filters.ts';
 import { applyMetadata, parseMetadata } from './metadata.ts';
 import { checkKeys, listLimit, optBool, optEnum, optString } from './params.ts';
@@ -40,8 +41,7 @@ const STATUSES = ['draft', 'open', 'paid', 'uncollectible', 'void'] as const;
 
 export const retrieveInvoice: Handler = (req, svc, [id]) => {
   checkKeys(req.params, new Set(['expand']));
-  const expand = checkExpand(expandList(req.params), customerExpander(svc));
-  return expandObject(liveInvoice(svc, id!), expand, customerExpander(svc));
+  return renderInvoice(req, svc, liveInvoice(svc, id!));
 };
 
 export const listInvoices: Handler = (req, svc) => {
@@ -68,7 +68,7 @@ export const listInvoices: Handler = (req, svc) => {
     ),
   );
   return listEnvelope(
-    page.data.map((i) => expandObject(i, expand, customerExpander(svc))),
+    page.data.map((i) => expandObject(outwardInvoice(i), expand, customerExpander(svc))),
     page.hasMore,
     '/v1/invoices',
   );
@@ -76,7 +76,7 @@ export const listInvoices: Handler = (req, svc) => {
 
 export const updateInvoice: Handler = (req, svc, [id]) => {
   checkKeys(req.params, UPDATE_PARAMS);
-  const expand = checkExpand(expandList(req.params), customerExpander(svc));
+  checkExpand(expandList(req.params), customerExpander(svc));
   const before = liveInvoice(svc, id!);
   if (before.status !== 'draft') {
     const blocked = Object.keys(req.params).find((key) => !UPDATABLE_WHEN_FINAL.has(key));
@@ -101,23 +101,28 @@ export const updateInvoice: Handler = (req, svc, [id]) => {
     footer: footer === undefined ? before.footer : footer,
     metadata: applyMetadata(before.metadata, parseMetadata(req.params.metadata)),
   };
-  return expandObject(commitInvoice(req, svc, before, after), expand, customerExpander(svc));
+  return renderInvoice(req, svc, commitInvoice(req, svc, before, after));
 };
 
+/** All of an invoice's lines, a page at a time, in the order they were attached. */
 export const listInvoiceLines: Handler = (req, svc, [id]) => {
   checkKeys(req.params, new Set(['limit', 'starting_after', 'ending_before', 'expand']));
   const invoice = liveInvoice(svc, id!);
   const lines = invoice.lines.data;
   const limit = listLimit(req.params);
-  const after = optString(req.params, 'starting_after');
-  let start = 0;
-  if (after) {
-    start = lines.findIndex((line) => line.id === after) + 1;
-    if (start === 0) throw resourceMissing('line_item', after, 'starting_after', 400);
+  const url = `/v1/invoices/${invoice.id}/lines`;
+  const position = (param: string): number | undefined => {
+    const cursor = optString(req.params, param);
+    if (!cursor) return undefined;
+    const at = lines.findIndex((line) => line.id === cursor);
+    if (at < 0) throw resourceMissing('line_item', cursor, param, 400);
+    return at;
+  };
+  const before = position('ending_before');
+  if (before !== undefined) {
+    const start = Math.max(0, before - limit);
+    return listEnvelope(lines.slice(start, before), start > 0, url);
   }
-  return listEnvelope(
-    lines.slice(start, start + limit),
-    start + limit < lines.length,
-    `/v1/invoices/${invoice.id}/lines`,
-  );
+  const start = (position('starting_after') ?? -1) + 1;
+  return listEnvelope(lines.slice(start, start + limit), start + limit < lines.length, url);
 };

@@ -2,10 +2,10 @@ import type { ApiRequest, ApiServices } from './api-context.ts';
 import { deletedShape } from './customer-object.ts';
 import { previousAttributes } from './diff.ts';
 import { invalidRequest, resourceMissing } from './errors.ts';
-import type { Expander } from './expand.ts';
+import { checkExpand, expandList, expandObject, type Expander } from './expand.ts';
 import type { InvoiceObject } from './invoice-object.ts';
 import type { InvoiceItemObject } from './invoiceitem-object.ts';
-import { lineFor, withLines } from './invoice-lines.ts';
+import { lineFor, outwardInvoice, withLines } from './invoice-lines.ts';
 
 export function liveInvoice(
   svc: ApiServices,
@@ -35,6 +35,27 @@ export function customerExpander(svc: ApiServices): Record<string, Expander> {
   };
 }
 
+/** An invoice as an answer: its first page of lines, and `expand[]=customer` applied. */
+export function renderInvoice(
+  req: ApiRequest,
+  svc: ApiServices,
+  invoice: InvoiceObject,
+): InvoiceObject {
+  const expand = checkExpand(expandList(req.params), customerExpander(svc));
+  return expandObject(outwardInvoice(invoice), expand, customerExpander(svc));
+}
+
+/** Fires an invoice event carrying the invoice as Stripe sends it: the first page of its lines. */
+export function emitInvoice(
+  req: ApiRequest,
+  svc: ApiServices,
+  type: string,
+  invoice: InvoiceObject,
+  previous?: Record<string, unknown>,
+): void {
+  svc.emit(req, type, outwardInvoice(invoice), previous);
+}
+
 /** Stores a changed invoice and fires `invoice.updated` plus any lifecycle events, in that order. */
 export function commitInvoice(
   req: ApiRequest,
@@ -44,9 +65,9 @@ export function commitInvoice(
   types: string[] = [],
 ): InvoiceObject {
   svc.state.invoices.put(after);
-  const previous = previousAttributes(before, after);
-  if (previous !== undefined) svc.emit(req, 'invoice.updated', after, previous);
-  for (const type of types) svc.emit(req, type, after);
+  const previous = previousAttributes(outwardInvoice(before), outwardInvoice(after));
+  if (previous !== undefined) emitInvoice(req, svc, 'invoice.updated', after, previous);
+  for (const type of types) emitInvoice(req, svc, type, after);
   return after;
 }
 

@@ -5,6 +5,7 @@ import { Invoice, InvoiceCreateBody } from '../../../core/invoice.ts';
 import { Nullable } from '../../../core/nullable.ts';
 import type { Sql } from '../../postgres/connect.ts';
 import { createInvoice, getInvoice, listCustomerInvoices } from '../../postgres/invoices.ts';
+import { requestInvoiceVoid } from '../../postgres/invoice-void.ts';
 import { IdempotencyKeyHeader, ProblemResponses, idempotencyKey, PageQuery } from './common.ts';
 
 export interface InvoiceRoutesOptions {
@@ -54,6 +55,32 @@ export const invoiceRoutes: FastifyPluginAsyncTypebox<InvoiceRoutesOptions> = as
       },
     },
     async (request) => getInvoice(sql, request.params.id),
+  );
+
+  // 202: the void is recorded; the invoice actor carries it out in Stripe after the answer.
+  app.post(
+    '/invoices/:id/void',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        tags: ['invoices'],
+        summary: 'Void an invoice (cancel it if it is not issued yet)',
+        description:
+          'An open or uncollectible invoice is voided in Stripe; one not finalized yet is cancelled (never created in Stripe, or its draft deleted). Its status becomes `void` once that is done; until then the history shows `void requested`. A paid invoice, or one created in Stripe directly, is a 409.',
+        params: InvoiceParams,
+        headers: IdempotencyKeyHeader,
+        response: { 202: Invoice, ...ProblemResponses },
+      },
+    },
+    async (request, reply) => {
+      const { invoice, replayed } = await requestInvoiceVoid(
+        sql,
+        request.params.id,
+        idempotencyKey(request.headers),
+      );
+      if (replayed) reply.header('idempotent-replayed', 'true');
+      return reply.code(202).send(invoice);
+    },
   );
 
   app.get(

@@ -1,7 +1,14 @@
 // Outbox rows and the messages they become.
 import { MESSAGE_SCHEMA, customerMsgId, type CustomerChanged } from '../../../core/messages.ts';
 import type { SyncedFields } from '../../../core/customer.ts';
-import { invoiceMsgId, type InvoiceRequest, type InvoiceRequested } from '../../../core/invoice.ts';
+import {
+  INVOICE_VOID_AGGREGATE,
+  invoiceMsgId,
+  invoiceVoidMsgId,
+  type InvoiceRequest,
+  type InvoiceRequested,
+} from '../../../core/invoice.ts';
+import { encodeInvoiceEvent } from '../../../actors/invoice/index.ts';
 import type { Names } from '../../../core/subjects.ts';
 
 export interface OutboxRow {
@@ -72,8 +79,26 @@ function invoiceMessage(row: OutboxRow, names: Names): OutgoingMessage {
   };
 }
 
+/**
+ * A void asked for through the API, on the invoice's own subject after its request. One per
+ * invoice: the API writes it only for the first ask.
+ */
+function invoiceVoidMessage(row: OutboxRow, names: Names): OutgoingMessage {
+  const message = encodeInvoiceEvent(row.aggregate_id, row.customer_id, {
+    type: 'InvoiceVoidRequested',
+    data: {},
+    at: 0,
+  });
+  return {
+    subject: names.invoiceSubject(row.aggregate_id, row.customer_id),
+    msgId: invoiceVoidMsgId(row.aggregate_id),
+    payload: encoder.encode(JSON.stringify(message)),
+  };
+}
+
 /** Each aggregate the outbox carries, and how its rows become messages. */
 export const encoders: Record<string, (row: OutboxRow, names: Names) => OutgoingMessage> = {
   customer: customerMessage,
   invoice: invoiceMessage,
+  [INVOICE_VOID_AGGREGATE]: invoiceVoidMessage,
 };

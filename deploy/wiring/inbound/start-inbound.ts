@@ -26,6 +26,8 @@ export interface InboundDeps {
   readonly names: Names;
   readonly log: Logger;
   readonly bindings: Bindings;
+  /** Reads what Stripe's events leave out (an invoice's lines past the first page). */
+  readonly stripe?: Stripe;
   /** Told which rule mapped each customer event. */
   readonly onMapped: (route: MappingRoute) => void;
 }
@@ -61,7 +63,10 @@ export function inboundConsumers(config: Config, d: InboundDeps): Inbound {
     match: config.match,
     inboxRetentionSeconds: config.retention.maxAgeSeconds,
   };
-  const kinds = [customerInbound(customerOptions), invoiceInbound(common)];
+  const kinds = [
+    customerInbound(customerOptions),
+    invoiceInbound({ ...common, ...(d.stripe ? { stripe: d.stripe } : {}) }),
+  ];
   let shared: InboundConsumer[] = [];
   let pruning: { stop(): void } | undefined;
   return {

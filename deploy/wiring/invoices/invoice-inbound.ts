@@ -3,6 +3,7 @@
 // apply, goes to the DLQ at once; our own failures, and a Stripe customer that is not linked yet,
 // are retried with a growing delay and dead-lettered on the last delivery.
 import { jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import type Stripe from 'stripe';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../../../core/ports.ts';
 import type { Names } from '../../../core/subjects.ts';
@@ -16,6 +17,8 @@ import {
 } from '../../../adapters/postgres/invoice-stripe-events.ts';
 import { isErasedExternal } from '../../../adapters/postgres/erasures.ts';
 import { parseInvoiceEvent } from '../../../adapters/stripe/invoice-events.ts';
+import { invoiceItemsOf } from '../../../adapters/stripe/invoice-lines.ts';
+import type { StripeInvoiceObservation } from '../../../core/invoice.ts';
 import { INVOICE_EVENTS } from '../../../adapters/jetstream/inbound-durables.ts';
 import {
   startInboundConsumer,
@@ -31,6 +34,8 @@ export interface InvoiceInboundOptions {
   sql: Sql;
   log: Logger;
   deadLetters: DeadLetterSink;
+  /** Reads the lines an event leaves out (Stripe embeds only the first page of them). */
+  stripe?: Stripe;
   delivery?: InboundDelivery;
   /** Nak delays; by default long enough for a new Stripe customer's link to be recorded. */
   retry?: BackoffPolicy;
@@ -66,7 +71,8 @@ async function handleInvoiceEvent(o: InvoiceInboundOptions, m: JsMsg): Promise<I
   if (parsed.kind === 'ignored') return { done: true };
   const { eventId, eventType } = parsed.observation;
   try {
-    const outcome = await applyStripeInvoiceEvent(o.sql, parsed.observation);
+    const observation = await withAllLines(o, parsed.observation);
+    const outcome = await applyStripeInvoiceEvent(o.sql, observation);
     o.log.debug(
       { seq: m.seq, event_id: eventId, type: eventType, outcome },
       'invoice event applied',
@@ -91,4 +97,18 @@ async function handleInvoiceEvent(o: InvoiceInboundOptions, m: JsMsg): Promise<I
     }
     throw err;
   }
+}
+
+/**
+ * The observation with every line of the invoice. Only an invoice created in Stripe takes its items
+ * from Stripe (ours were requested through rtws), so only its lines are read, a page at a time.
+ */
+async function withAllLines(
+  o: InvoiceInboundOptions,
+  e: StripeInvoiceObservation,
+): Promise<StripeInvoiceObservation> {
+  if (!e.partialLines || e.rtwsInvoiceId !== undefined || e.deleted) return e;
+  if (!o.stripe) throw new Error(`${e.stripeInvoiceId} has more lines than its event carries`);
+  const items = await invoiceItemsOf(o.stripe, e.stripeInvoiceId);
+  return { ...e, snapshot: { ...e.snapshot, items } };
 }

@@ -1,0 +1,152 @@
+// What Stripe's invoice events carry in part, applied in full: a draft rtws made and someone
+// deleted in Stripe ends `failed` with the reason (or `void`, when the deletion carried out a void
+// asked for through the API), and an invoice created in Stripe with 25 lines, of which each event
+// embeds only ten, is recorded with all 25.
+import Stripe from 'stripe';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createInvoice, recordInvoiceProgress } from '../../adapters/postgres/invoices.ts';
+import { requestInvoiceVoid } from '../../adapters/postgres/invoice-void.ts';
+import { eventually } from '../harness/stream.ts';
+import {
+  REQUEST,
+  deadLetters,
+  drained,
+  eventsOf,
+  linkedCustomer,
+  settled,
+  startInboundStack,
+  type InboundStack,
+} from './inbound-stack.ts';
+
+const test = suite<{ s: InboundStack }>('invoice events carrying a part');
+
+test.before(async (ctx) => {
+  ctx.s = await startInboundStack();
+});
+test.after(async (ctx) => {
+  await ctx.s?.close();
+});
+
+/** Our id of an invoice created in Stripe, once its events have recorded it. */
+async function recordedAs(s: InboundStack, stripeInvoiceId: string): Promise<string> {
+  await s.emu.flushWebhooks();
+  const [row] = await eventually(
+    () =>
+      s.o.sql<{ id: string }[]>`
+        SELECT id FROM invoices WHERE stripe_invoice_id = ${stripeInvoiceId}`,
+    (rows) => rows.length === 1,
+    30_000,
+    50,
+  );
+  return row!.id;
+}
+
+/** An invoice requested through rtws whose draft the actor has made in Stripe. */
+async function ourDraft(s: InboundStack, name: string) {
+  const customer = await linkedCustomer(s, name);
+  const { invoice } = await createInvoice(s.o.sql, customer.id, REQUEST);
+  const draft = await s.stripe.invoices.create(
+    {
+      customer: customer.stripeId,
+      collection_method: 'send_invoice',
+      days_until_due: invoice.due_days,
+      auto_advance: false,
+      metadata: { rtws_invoice_id: invoice.id },
+    },
+    { idempotencyKey: `rtws-inv-${invoice.id}-draft` },
+  );
+  await recordInvoiceProgress(s.o.sql, invoice.id, {
+    status: 'draft',
+    stripeInvoiceId: draft.id,
+    origin: 'rtws',
+  });
+  return { invoice, draft };
+}
+
+test('a draft rtws made, deleted in the dashboard, is failed with the reason; not made again', async ({
+  s,
+}) => {
+  const { invoice, draft } = await ourDraft(s, 'Deleted Draft');
+  await s.stripe.invoices.del(draft.id);
+  const failed = await settled(s, invoice.id, (i) => i.status === 'failed');
+  const reason = `the draft ${draft.id} was deleted in Stripe`;
+  assert.is(failed.last_error, reason);
+  assert.equal(failed.history.at(-1), {
+    ...failed.history.at(-1)!,
+    status: 'failed',
+    origin: 'stripe',
+    note: reason,
+  });
+  await drained(s);
+  assert.equal(
+    (await deadLetters(s)).filter((d) => d.reason.includes(draft.id)),
+    [],
+  );
+  assert.equal((await s.stripe.invoices.list({ status: 'draft' })).data, []);
+});
+
+test('a draft deleted to carry out a void asked for through the API ends void', async ({ s }) => {
+  const { invoice, draft } = await ourDraft(s, 'Voided Draft');
+  await requestInvoiceVoid(s.o.sql, invoice.id);
+  await s.stripe.invoices.del(draft.id);
+  const voided = await settled(s, invoice.id, (i) => i.status === 'void');
+  assert.is(voided.last_error, null);
+  assert.equal(
+    voided.history.map((h) => [h.status, h.origin, h.note]),
+    [
+      ['pending', 'api', null],
+      ['draft', 'rtws', null],
+      ['draft', 'api', 'void requested'],
+      ['void', 'stripe', `the draft ${draft.id} was deleted in Stripe`],
+    ],
+  );
+});
+
+test('a draft created in Stripe and deleted there ends void', async ({ s }) => {
+  const customer = await linkedCustomer(s, 'Their Draft');
+  const draft = await s.stripe.invoices.create({ customer: customer.stripeId });
+  const id = await recordedAs(s, draft.id);
+  await s.stripe.invoices.del(draft.id);
+  const voided = await settled(s, id, (i) => i.status === 'void');
+  assert.is(voided.origin, 'stripe');
+  assert.is(voided.last_error, null);
+});
+
+test('an invoice created in Stripe with 25 lines is recorded with all of them', async ({ s }) => {
+  const customer = await linkedCustomer(s, 'Many Lines');
+  const draft = await s.stripe.invoices.create({
+    customer: customer.stripeId,
+    collection_method: 'send_invoice',
+    days_until_due: 7,
+  });
+  const lines = Array.from({ length: 25 }, (_, i) => ({
+    description: `Line ${i + 1}`,
+    amount: 100 * (i + 1),
+    quantity: 1 + (i % 3),
+  }));
+  for (const l of lines)
+    await s.stripe.invoiceItems.create({
+      customer: customer.stripeId,
+      invoice: draft.id,
+      currency: 'usd',
+      unit_amount_decimal: Stripe.Decimal.from(String(l.amount)),
+      quantity: l.quantity,
+      description: l.description,
+    });
+  const open = await s.stripe.invoices.finalizeInvoice(draft.id);
+  const total = lines.reduce((sum, l) => sum + l.amount * l.quantity, 0);
+  assert.is(open.total, total);
+  const finalized = (await eventsOf(s, draft.id)).find((e) => e.type === 'invoice.finalized');
+  const embedded = (finalized?.data.object as Stripe.Invoice).lines;
+  assert.equal([embedded.data.length, embedded.has_more], [10, true], 'the event carries a part');
+  const id = await recordedAs(s, draft.id);
+  const invoice = await settled(s, id, (i) => i.status === 'open');
+  assert.is(invoice.total, total);
+  assert.equal(invoice.items, lines);
+  await s.stripe.invoices.pay(draft.id, { paid_out_of_band: true });
+  const paid = await settled(s, id, (i) => i.status === 'paid');
+  assert.equal(paid.items, lines, 'refreshed from Stripe in full again');
+});
+
+test.run();
