@@ -19,5 +19,11 @@ export const silentLogger: Logger = {
 
 /** A durable publish: resolves only once the broker has stored the message (its PubAck). */
 export interface DurablePublisher {
-  publish(subject: string, payload: Uint8Array, msgId: string): Promise<void>;
+  /** `correlationId`: what caused the message, carried in a header (`CORRELATION_HEADER`). */
+  publish(
+    subject: string,
+    payload: Uint8Array,
+    msgId: string,
+    correlationId?: string,
+  ): Promise<void>;
 }

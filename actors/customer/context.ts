@@ -22,6 +22,8 @@ export const DesiredSchema = Type.Object({
   changedAt: Type.Optional(Type.Record(Type.String(), Type.Integer())),
   /** When the runtime received the fact. */
   at: At,
+  /** The fact's correlation id: what a push decided later (after a call it waited for) serves. */
+  correlationId: Type.Optional(Type.String()),
 });
 export type Desired = Static<typeof DesiredSchema>;
 

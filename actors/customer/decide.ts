@@ -4,6 +4,7 @@ import type { CustomerEvent } from './events.ts';
 import type { Intent } from './intents.ts';
 import type { CatalogueApply } from './inbound.ts';
 import { isUndone } from './inbound-step.ts';
+import { stampCorrelation } from './correlation.ts';
 import { customerMachine, type CustomerMachine } from './machine.ts';
 import { TARGET_NAMES, type TargetName } from './targets.ts';
 
@@ -32,7 +33,11 @@ export function decide(
   event: CustomerEvent,
   machine = customerMachine,
 ): Decision {
-  const [next, actions] = transition(machine, snapshot, event);
+  const [decided, actions] = transition(machine, snapshot, event);
+  const next = {
+    ...decided,
+    context: stampCorrelation(snapshot.context, decided.context, event),
+  };
   const announced = (type: string) =>
     actions.filter((a) => a.type === type).map((a) => (a.params as { target: TargetName }).target);
   // A region re-enters its state as it settles after every change: only a new error is reported.
@@ -87,7 +92,7 @@ export function replay(
   machine = customerMachine,
 ): CustomerSnapshot {
   let snapshot = start(customerId, machine);
-  for (const event of events) snapshot = transition(machine, snapshot, event)[0];
+  for (const event of events) snapshot = decide(snapshot, event, machine).snapshot;
   return snapshot;
 }
 

@@ -36,6 +36,7 @@ export function desiredFrom(fact: CustomerFactEvent, previous: Desired | null): 
     bornOn: bornOn(fact, previous),
     occurredAt: fact.metadata.occurred_at,
     at: fact.at,
+    ...(fact.correlation === undefined ? {} : { correlationId: fact.correlation }),
   };
 }
 

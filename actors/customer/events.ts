@@ -3,7 +3,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { SyncedFields } from '../../core/customer.ts';
 import { ChangeMetadata } from '../../core/messages.ts';
-import { At, recordedEvent } from './schemas.ts';
+import { At, Correlation, recordedEvent } from './schemas.ts';
 import {
   CatalogueApplied,
   StripeCustomerFetched,
@@ -21,6 +21,7 @@ function fact<T extends string>(type: T) {
     data: SyncedFields,
     metadata: ChangeMetadata,
     at: At,
+    correlation: Correlation,
   });
 }
 

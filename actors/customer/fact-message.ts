@@ -8,6 +8,7 @@ import type { CustomerEvent } from './index.ts';
 import type { Parsed } from '../runtime/actor-kind.ts';
 import { parseMessage } from '../runtime/message.ts';
 import { checkRecordedEvent } from './outcome-message.ts';
+import { withCorrelation } from './schemas.ts';
 
 export type ParsedFact = { ok: true; event: CustomerFactEvent } | { ok: false; reason: string };
 
@@ -22,6 +23,7 @@ export function checkMessage(
   customerId: string,
   at: number,
   binding?: string,
+  correlation?: string,
 ): Parsed<CustomerEvent> {
   const type = (message as { type?: unknown } | null)?.type;
   if (typeof type === 'string' && !FACT_TYPES.has(type)) {
@@ -30,9 +32,9 @@ export function checkMessage(
         ok: false,
         reason: `customer id ${JSON.stringify(customerId)} is not a valid actor key`,
       };
-    return checkRecordedEvent(message, customerId, at, binding);
+    return checkRecordedEvent(message, customerId, at, binding, correlation);
   }
-  return checkFact(message, customerId, at);
+  return checkFact(message, customerId, at, correlation);
 }
 
 /** `at` is when the stream stored the message, so a rebuild sees the same instant as the live run. */
@@ -40,7 +42,12 @@ export function parseFact(data: Uint8Array, customerId: string, at: number): Par
   return parseMessage({ check: checkFact }, data, customerId, at);
 }
 
-export function checkFact(message: unknown, customerId: string, at: number): ParsedFact {
+export function checkFact(
+  message: unknown,
+  customerId: string,
+  at: number,
+  correlation?: string,
+): ParsedFact {
   if (!Value.Check(CustomerChanged, message)) {
     const first = Value.Errors(CustomerChanged, message).First();
     return {
@@ -59,5 +66,5 @@ export function checkFact(message: unknown, customerId: string, at: number): Par
       reason: `customer_id ${message.metadata.customer_id} does not match the subject's ${customerId}`,
     };
   }
-  return { ok: true, event: { ...message, at } };
+  return { ok: true, event: { ...message, at, ...withCorrelation(correlation) } };
 }

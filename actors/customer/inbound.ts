@@ -148,6 +148,8 @@ export const CatalogueApplySchema = Type.Object({
   /** For `restore`: the version the row's new one must pass, the one the actor knows. */
   versionFloor: Type.Optional(Type.Integer({ minimum: 0 })),
   recordedAt: At,
+  /** The change it serves (see the intents' `correlationId`): its outbox row carries it on. */
+  correlationId: Type.Optional(Type.String()),
   /**
    * Done, as of this customer version: until the actor has the fact of that version, the write's
    * values still count as desired, so they are never pushed back meanwhile.

@@ -25,6 +25,11 @@ const common = {
   notBefore: At,
   /** When the intent was first recorded; retries keep it. */
   recordedAt: At,
+  /**
+   * The change it serves (an API request's id, a Stripe event's id): logged with the call and
+   * recorded back on its outcome. Absent on intents recorded before correlation ids, or without one.
+   */
+  correlationId: Type.Optional(Type.String()),
 };
 
 /** The canonical fields, with `metadata.rtws_id` set to our customer id. */

@@ -36,7 +36,8 @@ export function customerKind(
 ): CustomerKind {
   return {
     source: 'changes',
-    check: (message, id, at) => checkMessage(message, id, at, binding()),
+    check: (message, id, at, correlation) =>
+      checkMessage(message, id, at, binding(), correlation),
     start: (id) => start(id, machine),
     decide: (snapshot, event) => decide(snapshot, event, machine),
     encode: (snapshot) => encodeActor(snapshot, machine),

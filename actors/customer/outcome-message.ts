@@ -9,6 +9,7 @@ import {
   type RecordedMessage,
 } from '../runtime/recorded-message.ts';
 import { CustomerEventSchema, type CustomerEvent } from './index.ts';
+import { withCorrelation } from './schemas.ts';
 
 /** Everything the actor consumes that is not a captured change: outcomes and operator requests. */
 export type RecordedEvent = Exclude<
@@ -68,6 +69,7 @@ export function checkRecordedEvent(
   customerId: string,
   at: number,
   binding?: string,
+  correlation?: string,
 ): ParsedRecordedEvent {
   if (!Value.Check(Envelope, message))
     return { ok: false, reason: 'not a { type, data, metadata } message' };
@@ -86,7 +88,7 @@ export function checkRecordedEvent(
       reason: `customer_id ${message.metadata.customer_id} does not match the subject's ${customerId}`,
     };
   }
-  const event = fromRecordedMessage(message, at);
+  const event = { ...fromRecordedMessage(message, at), ...withCorrelation(correlation) };
   if (!Value.Check(CustomerEventSchema, event)) {
     const first = Value.Errors(CustomerEventSchema, event).First();
     return {

@@ -47,10 +47,26 @@ export const FailureKindSchema = Type.Union(FAILURE_KINDS.map((k) => Type.Litera
 export const At = Type.Number({ minimum: 0 });
 
 /**
+ * What caused the event (an API request's id, a Stripe event's id): read from the recorded
+ * message's header, never made up, so a rebuild sees the same. Absent on older messages.
+ */
+export const Correlation = Type.Optional(Type.String());
+
+/** `{ correlation }` when there is one, else nothing: events without one stay as they were. */
+export function withCorrelation(correlation: string | undefined): { correlation?: string } {
+  return correlation === undefined ? {} : { correlation };
+}
+
+/**
  * A recorded event (an executor's outcome, an operator's request) as the actor consumes it: the
- * message's `{ type, data }`, like a fact's, plus `at`. Its `metadata` (which actor, which Stripe
- * account) is checked when the message is read and not kept.
+ * message's `{ type, data }`, like a fact's, plus `at` and its `correlation`. Its `metadata` (which
+ * actor, which Stripe account) is checked when the message is read and not kept.
  */
 export function recordedEvent<const T extends string, P extends TProperties>(type: T, data: P) {
-  return Type.Object({ type: Type.Literal(type), data: Type.Object(data), at: At });
+  return Type.Object({
+    type: Type.Literal(type),
+    data: Type.Object(data),
+    at: At,
+    correlation: Correlation,
+  });
 }

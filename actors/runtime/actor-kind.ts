@@ -51,9 +51,10 @@ export interface ActorKind<
   readonly source: string;
   /**
    * A message of the actor's subject, decoded from JSON, as the event it stands for. `at` is when
-   * the stream stored the message, so a rebuild sees the same instant as the live run.
+   * the stream stored the message, so a rebuild sees the same instant as the live run;
+   * `correlation` is the message's correlation header, likewise read from the recorded message.
    */
-  check(message: unknown, actorId: string, at: number): Parsed<E>;
+  check(message: unknown, actorId: string, at: number, correlation?: string): Parsed<E>;
   start(actorId: string): S;
   decide(snapshot: S, event: E): D;
   /** The snapshot as stored in KV, stamped with the machine version that wrote it. */

@@ -10,6 +10,7 @@ export function parseMessage<S, E, D extends KindDecision<S>>(
   data: Uint8Array,
   actorId: string,
   at: number,
+  correlation?: string,
 ): Parsed<E> {
   let message: unknown;
   try {
@@ -19,7 +20,7 @@ export function parseMessage<S, E, D extends KindDecision<S>>(
   }
   const newer = newerSchema(message);
   if (newer) return { ok: false, newer: true, reason: newer };
-  return kind.check(message, actorId, at);
+  return kind.check(message, actorId, at, correlation);
 }
 
 /** The actor id token of a subject: its last (`<ns>.changes.customer.<partition>.<customerId>`). */

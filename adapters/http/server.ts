@@ -1,4 +1,5 @@
 // Builds the Fastify instance: strict validation, problem+json errors, body limit, and the app.
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { app, type AppOptions } from './app.ts';
@@ -10,6 +11,11 @@ import { metricsRoutes, type MetricSources } from './routes/metrics.ts';
 import { errorHandler, problem, sendProblem } from './problem.ts';
 import { healthRoutes, type HealthRoutesOptions } from './routes/health.ts';
 import { validatorCompiler } from './validation.ts';
+import {
+  CORRELATION_LOG_KEY,
+  REQUEST_ID_HEADER,
+  isSaneCorrelationId,
+} from '../../core/correlation.ts';
 
 export interface ServerOptions extends AppOptions {
   bodyLimit: number;
@@ -75,7 +81,18 @@ function base(options: { bodyLimit: number; logLevel: string }) {
     },
     requestTimeout: 30_000,
     return503OnClosing: true,
+    // The request's id is the correlation id of the change it makes: unique across processes and
+    // restarts (Fastify's own counter is not), or the client's own when it is a plain token.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const sent = req.headers[REQUEST_ID_HEADER];
+      return isSaneCorrelationId(sent) ? sent : randomUUID();
+    },
+    requestIdLogLabel: CORRELATION_LOG_KEY,
   }).withTypeProvider<TypeBoxTypeProvider>();
+  fastify.addHook('onRequest', async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+  });
   fastify.setValidatorCompiler(validatorCompiler);
   fastify.setErrorHandler(errorHandler);
   fastify.setNotFoundHandler((request, reply) =>

@@ -5,6 +5,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Names } from '../../core/subjects.ts';
 import type { RecordedEvent } from '../../actors/runtime/rebuild.ts';
 import { recordedAt } from './recorded-at.ts';
+import { correlationOf } from './correlation-header.ts';
 
 export interface RecordedMessage extends RecordedEvent {
   readonly seq: number;
@@ -55,5 +56,12 @@ function toRecorded(m: JsMsg): RecordedMessage {
   } catch {
     message = null;
   }
-  return { seq: m.seq, subject: m.subject, message, at: recordedAt(m) };
+  const correlation = correlationOf(m);
+  return {
+    seq: m.seq,
+    subject: m.subject,
+    message,
+    at: recordedAt(m),
+    ...(correlation ? { correlation } : {}),
+  };
 }

@@ -2,6 +2,7 @@
 // payload, redrive one by publishing its original bytes to its original subject again, or remove
 // one that an operator discards. A redriven or discarded letter leaves the DLQ, so the DLQ's
 // depth is what still needs a person.
+import { correlationHeaders } from './correlation-header.ts';
 import {
   jetstream,
   jetstreamManager,
@@ -43,8 +44,11 @@ export interface DeadLetterQueue {
   depth(): Promise<number>;
   /** The letter with its payload; NotFoundError when there is none with this id. */
   get(id: number): Promise<DlqLetter>;
-  /** Publishes the original message again and removes the entry; returns where it went. */
-  redrive(id: number): Promise<{ subject: string }>;
+  /**
+   * Publishes the original message again and removes the entry; returns where it went.
+   * `correlationId`: the operator's request, carried in the redriven message's header.
+   */
+  redrive(id: number, correlationId?: string): Promise<{ subject: string }>;
   /** Removes the entry; false when it was already gone. */
   remove(id: number): Promise<boolean>;
 }
@@ -114,7 +118,7 @@ export async function deadLetterQueue(nc: NatsConnection, names: Names): Promise
       const bytes = Buffer.from(data_base64, 'base64');
       return { id, size: bytes.length, ...record, payload: decodePayload(bytes) };
     },
-    async redrive(id) {
+    async redrive(id, correlationId) {
       const record = await read(id);
       if (record.source === REFUSED_WRITES)
         throw new ConflictError(
@@ -122,9 +126,11 @@ export async function deadLetterQueue(nc: NatsConnection, names: Names): Promise
             "Correct the customer in Stripe (its next change flows) or in rtws's API",
         );
       // The dedupe id makes a repeated redrive of the same entry a single publish.
+      const headers = correlationHeaders(correlationId);
       await js.publish(record.subject, Buffer.from(record.data_base64, 'base64'), {
         msgID: `redrive:${stream}:${id}`,
         timeout: 5_000,
+        ...(headers ? { headers } : {}),
       });
       await removeEntry(jsm, stream, id);
       return { subject: record.subject };

@@ -10,6 +10,7 @@ import { METADATA_MAX_KEYS } from '../../core/customer.ts';
 import { canonicalAddress, canonicalEmail, canonicalString } from '../../core/canonical.ts';
 import { NotFoundError, PreconditionFailedError, ValidationError } from '../../core/errors.ts';
 import { likeLiteral } from './like-pattern.ts';
+import { setCorrelation } from './correlation.ts';
 import type { Sql, Tx } from './connect.ts';
 
 interface CustomerRow {
@@ -69,11 +70,19 @@ export function customerRepository(sql: Sql) {
                    lower(email) LIKE lower(${literal}) || '%' OR name ILIKE '%' || ${literal} || '%')`;
   };
   return {
-    async create(body: CustomerCreateBody, tx: Tx = sql): Promise<Customer> {
+    /** `correlationId`: what caused the change (the request's id), carried by its outbox row. */
+    async create(
+      body: CustomerCreateBody,
+      tx: Tx = sql,
+      correlationId?: string,
+    ): Promise<Customer> {
+      // INSERT … SELECT rather than VALUES, so the correlation is set within the same statement.
       const [row] = await tx<CustomerRow[]>`
         INSERT INTO customers (name, email, phone, address, metadata)
-        VALUES (${canonicalString(body.name)}, ${canonicalEmail(body.email)}, ${canonicalString(body.phone)},
-                ${json(tx, canonicalAddress(body.address))}, ${json(tx, body.metadata ?? {})})
+        SELECT ${canonicalString(body.name)}::text, ${canonicalEmail(body.email)}::text,
+               ${canonicalString(body.phone)}::text,
+               ${json(tx, canonicalAddress(body.address))}::jsonb, ${json(tx, body.metadata ?? {})}::jsonb
+        FROM (SELECT ${setCorrelation(tx, correlationId)}) AS correlation
         RETURNING ${tx.unsafe(COLUMNS)}`;
       return toCustomer(row!);
     },
@@ -101,9 +110,14 @@ export function customerRepository(sql: Sql) {
       return { data, next_cursor: more ? (data.at(-1)?.id ?? null) : null };
     },
 
-    async patch(id: string, patch: CustomerPatchBody, ifMatch?: number): Promise<Customer> {
+    async patch(
+      id: string,
+      patch: CustomerPatchBody,
+      ifMatch?: number,
+      correlationId?: string,
+    ): Promise<Customer> {
       return sql.begin(async (tx) => {
-        const current = await lockLive(tx, id, ifMatch);
+        const current = await lockLive(tx, id, ifMatch, correlationId);
         const metadata = mergeMetadata(current.metadata, patch.metadata);
         const [row] = await tx<CustomerRow[]>`
           UPDATE customers SET
@@ -118,9 +132,9 @@ export function customerRepository(sql: Sql) {
       });
     },
 
-    async remove(id: string, ifMatch?: number): Promise<void> {
+    async remove(id: string, ifMatch?: number, correlationId?: string): Promise<void> {
       await sql.begin(async (tx) => {
-        await lockLive(tx, id, ifMatch);
+        await lockLive(tx, id, ifMatch, correlationId);
         await tx`UPDATE customers SET deleted_at = now() WHERE id = ${id}`;
       });
     },
@@ -129,9 +143,16 @@ export function customerRepository(sql: Sql) {
 
 export type CustomerRepository = ReturnType<typeof customerRepository>;
 
-async function lockLive(tx: Tx, id: string, ifMatch: number | undefined): Promise<CustomerRow> {
+/** Also sets the transaction's correlation id, for the change that follows. */
+async function lockLive(
+  tx: Tx,
+  id: string,
+  ifMatch: number | undefined,
+  correlationId: string | undefined,
+): Promise<CustomerRow> {
   const [row] = await tx<CustomerRow[]>`
-    SELECT ${tx.unsafe(COLUMNS)} FROM customers WHERE id = ${id} AND deleted_at IS NULL FOR UPDATE`;
+    SELECT ${tx.unsafe(COLUMNS)}, ${setCorrelation(tx, correlationId)} AS correlation
+    FROM customers WHERE id = ${id} AND deleted_at IS NULL FOR UPDATE`;
   if (!row) throw new NotFoundError('customer');
   if (ifMatch !== undefined && row.version !== ifMatch)
     throw new PreconditionFailedError(ifMatch, row.version);

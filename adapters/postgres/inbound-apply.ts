@@ -15,6 +15,7 @@ import type { SyncedFields } from '../../core/customer.ts';
 import { iso } from '../../core/policy/merge.ts';
 import { applyPatch, type FieldPatch } from '../../core/policy/push.ts';
 import type { Sql, Tx } from './connect.ts';
+import { setCorrelation } from './correlation.ts';
 
 export interface ApplyResult {
   /** False when this write was carried out before: nothing was written. */
@@ -37,7 +38,9 @@ export async function applyFromStripe(
   a: CatalogueApply,
 ): Promise<ApplyResult> {
   return sql.begin(async (tx) => {
-    await tx`SELECT set_config('rtws.origin', ${a.origin ?? 'stripe'}, true)`;
+    // The write's outbox row carries the change it serves (the Stripe event's id, say).
+    await tx`SELECT set_config('rtws.origin', ${a.origin ?? 'stripe'}, true),
+                    ${setCorrelation(tx, a.correlationId)}`;
     if (a.versionFloor !== undefined)
       await tx`SELECT set_config('rtws.version_floor', ${String(a.versionFloor)}, true)`;
     const fresh = await tx`

@@ -9,6 +9,7 @@ import type { Sql, Tx } from './connect.ts';
 import { requestHash, withIdempotency } from './idempotency.ts';
 import { appendHistory } from './invoice-rows.ts';
 import { getInvoice } from './invoices.ts';
+import { setCorrelation } from './correlation.ts';
 
 const IDEMPOTENCY_SCOPE = 'POST /invoices/:id/void';
 
@@ -16,6 +17,7 @@ export async function requestInvoiceVoid(
   sql: Sql,
   invoiceId: string,
   idempotencyKey?: string,
+  correlationId?: string,
 ): Promise<{ invoice: Invoice; replayed: boolean }> {
   const result = await withIdempotency(
     sql,
@@ -23,14 +25,18 @@ export async function requestInvoiceVoid(
     idempotencyKey,
     requestHash({ void: invoiceId }),
     async (tx) => {
-      await inTransaction(tx, (t) => recordVoidAsk(t, invoiceId));
+      await inTransaction(tx, (t) => recordVoidAsk(t, invoiceId, correlationId));
       return { status: 202, body: await getInvoice(tx, invoiceId) };
     },
   );
   return { invoice: result.body as Invoice, replayed: result.replayed };
 }
 
-async function recordVoidAsk(tx: Tx, invoiceId: string): Promise<void> {
+async function recordVoidAsk(
+  tx: Tx,
+  invoiceId: string,
+  correlationId: string | undefined,
+): Promise<void> {
   const [row] = await tx<
     {
       customer_id: string;
@@ -39,8 +45,9 @@ async function recordVoidAsk(tx: Tx, invoiceId: string): Promise<void> {
       void_requested_at: Date | null;
     }[]
   >`
-    SELECT customer_id, status, origin, void_requested_at FROM invoices
-    WHERE id = ${invoiceId} FOR UPDATE`;
+    SELECT customer_id, status, origin, void_requested_at,
+           ${setCorrelation(tx, correlationId)} AS correlation
+    FROM invoices WHERE id = ${invoiceId} FOR UPDATE`;
   if (!row) throw new NotFoundError('invoice');
   if (row.status === 'paid')
     throw new ConflictError('the invoice is paid; a paid invoice cannot be voided');

@@ -11,6 +11,7 @@ import { advances, type InvoiceStatus } from '../../core/invoice-status.ts';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import type { Sql, Tx } from './connect.ts';
 import { requestHash, withIdempotency } from './idempotency.ts';
+import { setCorrelation } from './correlation.ts';
 import {
   INVOICE_COLUMNS,
   appendHistory,
@@ -30,6 +31,7 @@ export async function createInvoice(
   customerId: string,
   body: InvoiceCreateBody,
   idempotencyKey?: string,
+  correlationId?: string,
 ): Promise<{ invoice: Invoice; replayed: boolean }> {
   const request = invoiceRequest(customerId, body);
   const result = await withIdempotency(
@@ -37,7 +39,7 @@ export async function createInvoice(
     IDEMPOTENCY_SCOPE,
     idempotencyKey,
     requestHash(request),
-    async (tx) => ({ status: 202, body: await insertRequested(tx, request) }),
+    async (tx) => ({ status: 202, body: await insertRequested(tx, request, correlationId) }),
   );
   return { invoice: result.body as Invoice, replayed: result.replayed };
 }
@@ -46,10 +48,16 @@ export async function createInvoice(
  * One statement, so it needs no transaction of its own: the customer is checked (and held against
  * a concurrent delete) and the invoice, items and history are written only for a live customer.
  */
-async function insertRequested(tx: Tx, r: InvoiceRequest): Promise<Invoice> {
+async function insertRequested(
+  tx: Tx,
+  r: InvoiceRequest,
+  correlationId: string | undefined,
+): Promise<Invoice> {
+  // The correlation is set in the first CTE: the deferred capture reads it at the commit.
   const [row] = await tx<{ live: boolean | null; id: string | null; created_at: Date | null }[]>`
     WITH customer AS (
-      SELECT deleted_at IS NULL AS live FROM customers WHERE id = ${r.customer_id} FOR SHARE
+      SELECT deleted_at IS NULL AS live, ${setCorrelation(tx, correlationId)} AS correlation
+      FROM customers WHERE id = ${r.customer_id} FOR SHARE
     ), invoice AS (
       INSERT INTO invoices (customer_id, currency, due_days, metadata, total)
       SELECT ${r.customer_id}, ${r.currency}, ${r.due_days}, ${tx.json(r.metadata)}, ${r.total}

@@ -50,7 +50,10 @@ export const customerRoutes: FastifyPluginAsyncTypebox<CustomerRoutesOptions> = 
         'POST /customers',
         idempotencyKey(request.headers),
         requestHash(request.body),
-        async (tx) => ({ status: 201, body: await customers.create(request.body, tx) }),
+        async (tx) => ({
+          status: 201,
+          body: await customers.create(request.body, tx, request.id),
+        }),
       );
       if (result.replayed) reply.header('idempotent-replayed', 'true');
       const customer = result.body as Customer;
@@ -118,6 +121,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<CustomerRoutesOptions> = 
         request.params.id,
         request.body,
         parseIfMatch(request.headers['if-match']),
+        request.id,
       );
       return reply.header('etag', `"${customer.version}"`).send(customer);
     },
@@ -135,7 +139,11 @@ export const customerRoutes: FastifyPluginAsyncTypebox<CustomerRoutesOptions> = 
       },
     },
     async (request, reply) => {
-      await customers.remove(request.params.id, parseIfMatch(request.headers['if-match']));
+      await customers.remove(
+        request.params.id,
+        parseIfMatch(request.headers['if-match']),
+        request.id,
+      );
       return reply.code(204).send(null);
     },
   );

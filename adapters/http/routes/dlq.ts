@@ -112,7 +112,7 @@ export const dlqRoutes: FastifyPluginAsyncTypebox<DlqRoutesOptions> = async (app
     },
     async (request, reply) => {
       const id = Number(request.params.id);
-      const { subject } = await (await dlq()).redrive(id);
+      const { subject } = await (await dlq()).redrive(id, request.id);
       return reply.code(202).send({ id, redriven_to: subject });
     },
   );

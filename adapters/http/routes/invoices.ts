@@ -38,6 +38,7 @@ export const invoiceRoutes: FastifyPluginAsyncTypebox<InvoiceRoutesOptions> = as
         request.params.id,
         request.body,
         idempotencyKey(request.headers),
+        request.id,
       );
       if (replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(202).header('location', `/invoices/${invoice.id}`).send(invoice);
@@ -77,6 +78,7 @@ export const invoiceRoutes: FastifyPluginAsyncTypebox<InvoiceRoutesOptions> = as
         sql,
         request.params.id,
         idempotencyKey(request.headers),
+        request.id,
       );
       if (replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(202).send(invoice);

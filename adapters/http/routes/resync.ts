@@ -7,8 +7,8 @@ import { NotFoundError } from '../../../core/errors.ts';
 import { ProblemResponses } from './common.ts';
 
 export interface ResyncRoutesOptions {
-  /** Resolves to false when there is no such live customer. */
-  resync: (customerId: string) => Promise<boolean>;
+  /** Resolves to false when there is no such live customer; `correlationId`: the request's id. */
+  resync: (customerId: string, correlationId?: string) => Promise<boolean>;
   /** The targets a resync offers the customer to. */
   targets: readonly string[];
 }
@@ -33,7 +33,7 @@ export const resyncRoutes: FastifyPluginAsyncTypebox<ResyncRoutesOptions> = asyn
     },
     async (request, reply) => {
       const id = request.params.id;
-      if (!(await resync(id))) throw new NotFoundError('customer');
+      if (!(await resync(id, request.id))) throw new NotFoundError('customer');
       return reply.code(202).send({ customer_id: id, targets: [...targets] });
     },
   );

@@ -35,6 +35,11 @@ const Entry = Type.Object({
   stream: Type.String(),
   seq: Type.Integer(),
   subject: Type.String(),
+  /**
+   * What caused it: the API request's id, or the Stripe event's (the message's
+   * `Rtws-Correlation-Id` header); absent on messages recorded without one.
+   */
+  correlation_id: Type.Optional(Type.String()),
 });
 
 const Pending = Type.Object({

@@ -17,7 +17,7 @@ export async function publishOrdered(
   const publish = async (m: OutgoingMessage) => {
     if (failed.has(m.subject)) return;
     try {
-      await publisher.publish(m.subject, m.payload, m.msgId);
+      await publisher.publish(m.subject, m.payload, m.msgId, m.correlationId);
     } catch (err) {
       failed.set(m.subject, { err });
     }

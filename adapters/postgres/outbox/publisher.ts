@@ -9,7 +9,7 @@ import type { DurablePublisher, Logger } from '../../../core/ports.ts';
 import { backoffMs, type BackoffPolicy } from '../../../core/policy/backoff.ts';
 import { connectPostgres } from '../connect.ts';
 import { publishOrdered } from './ordered-publish.ts';
-import { encoders, type OutboxRow } from './rows.ts';
+import { OUTBOX_AGGREGATES, outgoing, type OutboxRow } from './rows.ts';
 import { CHANNEL, sleepUntilWork, waker } from './wakeup.ts';
 
 export interface OutboxPublisherOptions {
@@ -44,7 +44,6 @@ export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<O
   const stats: OutboxPublisher['stats'] = { published: 0, batches: 0, leader: false };
   let leaderPid: number | undefined;
   let stopping = false;
-  const knownAggregates = Object.keys(encoders);
 
   const listener = await sql
     .listen(
@@ -72,11 +71,11 @@ export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<O
       if (me?.pid !== leaderPid) throw new LeadershipLost();
       const rows = await tx<OutboxRow[]>`
         SELECT id, aggregate, aggregate_id, customer_id, op, version, origin, payload, occurred_at,
-               changed
-        FROM outbox WHERE aggregate IN ${tx(knownAggregates)}
+               changed, correlation_id
+        FROM outbox WHERE aggregate IN ${tx(OUTBOX_AGGREGATES)}
         ORDER BY id LIMIT ${o.batchSize} FOR UPDATE`;
       if (rows.length === 0) return 0;
-      const messages = rows.map((r) => encoders[r.aggregate]!(r, o.names));
+      const messages = rows.map((r) => outgoing(r, o.names));
       await publishOrdered(o.publisher, messages, o.window);
       await tx`DELETE FROM outbox WHERE id IN ${tx(rows.map((r) => r.id))}`;
       return rows.length;

@@ -22,12 +22,16 @@ export interface OutboxRow {
   payload: unknown;
   occurred_at: Date;
   changed?: string[] | null;
+  /** What caused the change (sql/022_correlation.sql); null on rows written without one. */
+  correlation_id?: string | null;
 }
 
 export interface OutgoingMessage {
   subject: string;
   msgId: string;
   payload: Uint8Array;
+  /** Published in a header: the payload stays as it is. */
+  correlationId?: string | undefined;
 }
 
 const encoder = new TextEncoder();
@@ -97,8 +101,16 @@ function invoiceVoidMessage(row: OutboxRow, names: Names): OutgoingMessage {
 }
 
 /** Each aggregate the outbox carries, and how its rows become messages. */
-export const encoders: Record<string, (row: OutboxRow, names: Names) => OutgoingMessage> = {
+const encoders: Record<string, (row: OutboxRow, names: Names) => OutgoingMessage> = {
   customer: customerMessage,
   invoice: invoiceMessage,
   [INVOICE_VOID_AGGREGATE]: invoiceVoidMessage,
 };
+
+export const OUTBOX_AGGREGATES: readonly string[] = Object.keys(encoders);
+
+/** A row of a known aggregate as the message it becomes, with its correlation id. */
+export function outgoing(row: OutboxRow, names: Names): OutgoingMessage {
+  const message = encoders[row.aggregate]!(row, names);
+  return row.correlation_id ? { ...message, correlationId: row.correlation_id } : message;
+}

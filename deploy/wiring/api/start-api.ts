@@ -83,7 +83,7 @@ export async function startApi(config: Config, d: ApiDeps): Promise<Api> {
     }),
     dlq: async () => dlq,
     workers: { partitions: names.partitions, status: () => readLeaseStatus(nats, names) },
-    resync: { resync: (id) => d.resync.customer(id), targets },
+    resync: { resync: (id, correlationId) => d.resync.customer(id, correlationId), targets },
     backfills: {
       canImport: d.sources.stripe !== undefined,
       dryRun: (source, options) => dryRunBackfill(d.sources, source, options),

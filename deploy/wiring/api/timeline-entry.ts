@@ -17,6 +17,8 @@ export interface TimelineEntry {
   stream: string;
   seq: number;
   subject: string;
+  /** The change it belongs to (see core/correlation.ts); absent when its message has none. */
+  correlation_id?: string;
 }
 
 type Data = Record<string, unknown>;
@@ -109,7 +111,14 @@ export function changeEntry(stream: string, r: RecordedMessage): TimelineEntry {
     metadata?: { version?: number; origin?: string; changed?: string[] };
   };
   const type = m.type ?? '(unreadable)';
-  const base = { at: new Date(r.at).toISOString(), type, stream, seq: r.seq, subject: r.subject };
+  const base = {
+    at: new Date(r.at).toISOString(),
+    type,
+    stream,
+    seq: r.seq,
+    subject: r.subject,
+    ...(r.correlation ? { correlation_id: r.correlation } : {}),
+  };
   const fact = FACTS[type];
   if (fact !== undefined)
     return {
@@ -137,5 +146,7 @@ export function stripeEventEntry(stream: string, r: RecordedMessage): TimelineEn
     stream,
     seq: r.seq,
     subject: r.subject,
+    // A change from Stripe is correlated by its event's id.
+    ...(e.id ? { correlation_id: e.id } : {}),
   };
 }

@@ -19,8 +19,11 @@ import {
 } from '../../../adapters/postgres/live-customers.ts';
 
 export interface Resync {
-  /** Resolves to false when there is no such live customer (nothing was published). */
-  customer(customerId: string): Promise<boolean>;
+  /**
+   * Resolves to false when there is no such live customer (nothing was published).
+   * `correlationId`: the request that asked, carried in the published messages' header.
+   */
+  customer(customerId: string, correlationId?: string): Promise<boolean>;
   /**
    * One page of an export, in id order after `after`: each live customer missing a link to one of
    * the targets is offered (`offer`), the others are left (`skip`). A dry run offers nothing.
@@ -71,6 +74,7 @@ export async function offerRow(
 async function publishRow(
   d: Pick<ResyncDeps, 'publisher' | 'names'>,
   row: LiveCustomerRow,
+  correlationId?: string,
 ): Promise<void> {
   const version = Number(row.version);
   const fact: CustomerChanged = {
@@ -95,13 +99,14 @@ async function publishRow(
     d.names.customerSubject(row.id),
     encoder.encode(JSON.stringify(fact)),
     customerMsgId(row.id, version, fact.metadata.occurred_at),
+    correlationId,
   );
 }
 
 export function resyncer(d: ResyncDeps): Resync {
   const now = d.now ?? Date.now;
-  const offer = async (row: LiveCustomerRow) => {
-    await publishRow(d, row);
+  const offer = async (row: LiveCustomerRow, correlationId?: string) => {
+    await publishRow(d, row, correlationId);
     const subject = d.names.customerSubject(row.id);
     const asked = now();
     for (const target of d.targets) {
@@ -114,6 +119,7 @@ export function resyncer(d: ResyncDeps): Resync {
         subject,
         encoder.encode(JSON.stringify(retry)),
         `resync:${row.id}:${target}:${asked}`,
+        correlationId,
       );
     }
   };
@@ -139,10 +145,10 @@ export function resyncer(d: ResyncDeps): Resync {
       return { cursor: rows.at(-1)?.id ?? after, more: rows.length === PAGE, decisions };
     },
     count: () => liveCustomerCount(d.sql),
-    async customer(customerId) {
+    async customer(customerId, correlationId) {
       const row = await liveCustomerRow(d.sql, customerId);
       if (!row) return false;
-      await offer(row);
+      await offer(row, correlationId);
       return true;
     },
     async all({ perSecond, onPage }) {

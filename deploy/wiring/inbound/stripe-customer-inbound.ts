@@ -144,6 +144,8 @@ export function customerInbound(o: CustomerInboundOptions): InboundKind {
         o.names.customerSubject(customerId),
         encoder.encode(JSON.stringify(encodeRecordedEvent(customerId, event, o.binding?.()))),
         msgId,
+        // A change from Stripe is correlated by its event's id, from here to every call it causes.
+        observed.data.eventId,
       );
     try {
       // The pair is linked by the match (as an import's would be), then the event merged over

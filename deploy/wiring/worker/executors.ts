@@ -2,12 +2,14 @@
 // recorded intent to a call. A target without credentials has no executor: its intents wait.
 import type { Connection } from 'jsforce';
 import type { Config } from '../../../core/config.ts';
+import type { Logger } from '../../../core/ports.ts';
 import type { CustomerExecutor } from '../../../actors/customer/kind.ts';
 import type { RequestBudget } from '../../../actors/runtime/intent-scheduler.ts';
 import type { SearchBudget } from '../../../adapters/postgres/stripe-match.ts';
 import type { StripeIntent, SalesforceIntent, TargetName } from '../../../actors/customer/index.ts';
 import { stripeClient } from '../../../adapters/stripe/client.ts';
 import { executeStripeIntent } from '../../../adapters/stripe/executor.ts';
+import { logStripeCalls } from '../../../adapters/stripe/call-log.ts';
 import { defaultStripeRate, lookupsPerSecond } from '../../../adapters/stripe/rate-limits.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import { matchSettings } from '../../../adapters/postgres/stripe-match.ts';
@@ -16,10 +18,13 @@ import { MAX_COLLECTION_RECORDS } from '../../../adapters/salesforce/batch.ts';
 import { SalesforceCoalescer } from '../../../adapters/salesforce/coalescer.ts';
 import type { SalesforceTarget } from '../../../adapters/salesforce/target.ts';
 import { salesforceTarget } from '../salesforce-target.ts';
+import { correlatedExecutor } from './correlated-executor.ts';
 
 export interface ExecutorSettings {
   /** Every call's timeout (RTWS_CALL_TIMEOUT_MS): a call that cannot be fenced ends in time. */
   callTimeoutMs: number;
+  /** Where each external call is logged, with its correlation id; unset: calls are not logged. */
+  log?: Logger;
   /**
    * The catalogue: with it, the lookup before a Stripe create is serialised per email across
    * processes (a Postgres advisory lock) and reads the link table; without it, within this
@@ -57,12 +62,14 @@ export function buildExecutors(
   sql: Sql,
   stripeBudgets?: { calls: RequestBudget; searches: SearchBudget },
   salesforceBudget?: CallCounter,
+  log?: Logger,
 ): Partial<Record<TargetName, CustomerExecutor>> {
   const { secretKey } = config.stripe;
   const { loginUrl, clientId, clientSecret } = config.salesforce;
   return targetExecutors({
     sql,
     callTimeoutMs: config.worker.callTimeoutMs,
+    ...(log ? { log } : {}),
     ...(secretKey
       ? {
           stripe: {
@@ -96,6 +103,7 @@ export function targetExecutors(
   if (s.stripe) {
     const { secretKey, apiBase } = s.stripe;
     const stripe = stripeClient({ secretKey, apiBase, timeoutMs: s.callTimeoutMs });
+    if (s.log) logStripeCalls(stripe, s.log);
     const perSecond = s.stripe.rate ?? defaultStripeRate(secretKey);
     const match = s.stripe.match
       ? matchSettings(s.stripe.match, s.sql, {
@@ -104,7 +112,7 @@ export function targetExecutors(
           ...(s.stripe.searchBudget ? { shared: s.stripe.searchBudget } : {}),
         })
       : undefined;
-    out.stripe = {
+    out.stripe = correlatedExecutor('stripe', {
       limits: {
         concurrency: s.stripe.concurrency ?? 8,
         perSecond,
@@ -112,7 +120,7 @@ export function targetExecutors(
       },
       execute: (_customerId, intent, call) =>
         executeStripeIntent(stripe, intent as StripeIntent, Date.now, call, match),
-    };
+    });
   }
   if (s.salesforce) {
     const { loginUrl, clientId, clientSecret, quotaPauseMs, budget, ...target } = s.salesforce;
@@ -135,13 +143,17 @@ export function targetExecutors(
       target,
       ...(quotaPauseMs === undefined ? {} : { quotaPauseMs }),
     });
-    out.salesforce = {
-      // Enough customers' calls in flight to fill a Collections request, which the coalescer
-      // sends as one call: Salesforce's budget counts calls, not records.
-      limits: { concurrency: MAX_COLLECTION_RECORDS },
-      execute: (customerId, intent) =>
-        coalescer.execute({ customerId, intent: intent as SalesforceIntent }),
-    };
+    out.salesforce = correlatedExecutor(
+      'salesforce',
+      {
+        // Enough customers' calls in flight to fill a Collections request, which the coalescer
+        // sends as one call: Salesforce's budget counts calls, not records.
+        limits: { concurrency: MAX_COLLECTION_RECORDS },
+        execute: (customerId, intent) =>
+          coalescer.execute({ customerId, intent: intent as SalesforceIntent }),
+      },
+      s.log,
+    );
   }
   return out;
 }

@@ -13,6 +13,7 @@ import { LeaseLostError } from '../../../actors/runtime/errors.ts';
 import { ActorErasedError } from '../../../actors/runtime/erased.ts';
 import { NewerVersionError } from '../../../core/errors.ts';
 import { recordedAt } from '../../../adapters/jetstream/recorded-at.ts';
+import { correlationOf } from '../../../adapters/jetstream/correlation-header.ts';
 import {
   deadLetter,
   retryOrDeadLetter,
@@ -92,8 +93,8 @@ async function decideOutcome<S, E, D extends KindDecision<S>>(
 ): Promise<HandledRecord['outcome']> {
   if (!deps.holds()) return 'fenced';
   const kind = deps.kind;
-  // The stream's timestamp, not this process's clock: a rebuild then decides exactly the same.
-  const parsed = parseMessage(kind, m.data, actorId, recordedAt(m));
+  // The stream's timestamp and header, not this process's clock: a rebuild decides the same.
+  const parsed = parseMessage(kind, m.data, actorId, recordedAt(m), correlationOf(m));
   if (!parsed.ok && parsed.skip) {
     if (!deps.holds()) return 'fenced';
     m.ack();

@@ -1,5 +1,6 @@
 // Records an executor's outcome (or an operator's retry request) on the customer's own subject,
-// where the actor consumes it in stream order with the customer's facts.
+// where the actor consumes it in stream order with the customer's facts. Its correlation id (the
+// change the call served) goes in a header.
 import type { DurablePublisher } from '../../../core/ports.ts';
 import type { Names } from '../../../core/subjects.ts';
 import {
@@ -26,5 +27,7 @@ export function outcomeRecorder(
         ),
       ),
       recordedEventMsgId(customerId, event),
+      // In the header, as the outbox publishes a change's: the payload stays as it was.
+      event.correlation,
     );
 }

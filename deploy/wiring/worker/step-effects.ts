@@ -94,6 +94,7 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
           error,
         },
         at: Date.now(),
+        ...(apply.correlationId === undefined ? {} : { correlation: apply.correlationId }),
       });
     }
   }

@@ -214,7 +214,7 @@ async function startCustomerWorker(
       },
     }),
     onExecuted: (target, outcome, ms) => metrics.executed(target, outcome, ms),
-    executors: buildExecutors(config, sql, stripeBudgets, d.salesforceBudget),
+    executors: buildExecutors(config, sql, stripeBudgets, d.salesforceBudget, d.log),
     invoices: invoiceWorkerOptions(
       sql,
       secretKey ? { secretKey, apiBase, timeoutMs: config.worker.callTimeoutMs } : undefined,
