@@ -6,29 +6,18 @@ import type { CatalogueApply } from './inbound.ts';
 import type { CustomerEvent } from './events.ts';
 import type { CustomerContext } from './machine.ts';
 import type { TargetState } from './context.ts';
+import { TARGETS, TARGET_NAMES } from './targets.ts';
 
 /**
- * Events that are a change, or the news of one: what they make the actor do serves them. The
- * others report how an earlier call went; what the actor records next (the push of a newer
- * version that waited for the call, say) serves the latest accepted change.
+ * What the intents and writes an event records serve: the event's own correlation (a change, the
+ * news of one, a fetch's answer, a write done), except after a push's outcome: what is recorded
+ * then (the push of a newer version that waited for the call, say) serves the latest accepted
+ * change, not the one the finished call served.
  */
-const CAUSES: ReadonlySet<CustomerEvent['type']> = new Set([
-  'CustomerCreated',
-  'CustomerUpdated',
-  'CustomerDeleted',
-  'RetryRequested',
-  'StripeCustomerObserved',
-  'StripeCustomerMatched',
-  'SalesforceRecordChanged',
-  'SalesforceRecordAdopted',
-  'SalesforceRecordObserved',
-  'SalesforceRecordMissing',
-  'CatalogueRowObserved',
-]);
-
 function causeOf(event: CustomerEvent, context: CustomerContext): string | undefined {
-  if (CAUSES.has(event.type)) return event.correlation;
-  return context.desired?.correlationId ?? event.correlation;
+  const pushOutcome = TARGET_NAMES.some((t) => TARGETS[t].outcomeOf(event) !== null);
+  if (pushOutcome) return context.desired?.correlationId ?? event.correlation;
+  return event.correlation;
 }
 
 /**

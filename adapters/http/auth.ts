@@ -56,6 +56,9 @@ export function tokenAuth(
     (log ?? request.log).info(
       {
         token: token.name,
+        // The request's id is the correlation id of the change it made (the request's own logger
+        // carries it already).
+        ...(log ? { correlation_id: request.id } : {}),
         method: request.method,
         route: request.routeOptions.url,
         status: reply.statusCode,
