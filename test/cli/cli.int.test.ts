@@ -2,7 +2,7 @@
 // API prints a table, or JSON with --json, and acts; errors exit non-zero with a clear message:
 // bad arguments 2 (with the usage), an unreachable rtws 3, a token refused or lacking the scope
 // and an unknown id 1. `replay` reads NATS with rtws's own configuration.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { jetstream } from '@nats-io/jetstream';
 import { suite } from 'uvu';
@@ -80,6 +80,16 @@ test('bad arguments exit 2 with the reason and the usage', async (ctx) => {
     assert.match(r.out, message);
     assert.match(r.out, /usage: npm run rtws -- <verb>/);
   }
+});
+
+test('the installed command runs the same CLI from any directory', async () => {
+  const bin = new URL('../../deploy/bin/rtws.mjs', import.meta.url).pathname;
+  const p = spawn(process.execPath, [bin, '--help'], { cwd: '/', env: { PATH: process.env.PATH } });
+  let out = '';
+  p.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  const code = await new Promise<number | null>((r) => p.once('exit', r));
+  assert.is(code, 0, out);
+  assert.match(out, /^usage: npm run rtws -- <verb>/);
 });
 
 test('an unreachable rtws, a refused token, a missing scope and an unknown id', async (ctx) => {
@@ -230,6 +240,30 @@ test('backfill (dry run and run), resync --all and reconcile run in rtws, follow
   assert.is(run.code, 0, run.out);
   assert.match(run.out, /^\{"backfill":\d+,"state":"done","scanned":2,"counts":\{"skip":2\}\}$/m);
   assert.match(run.out, /backfill \d+: done · scanned 2 · skip 2/);
+  // On a terminal, a bar instead of JSON lines (util-linux's `script` gives the command one).
+  const script = spawnSync('script', ['--version']);
+  if (script.error) console.warn('skipped the terminal check: util-linux `script` is missing');
+  else {
+    // Not spawnSync: rtws answers from this process, whose event loop must keep running.
+    const p = spawn(
+      'script',
+      [
+        '-qec',
+        `${process.execPath} --import tsx deploy/cli.ts backfill --from postgres`,
+        '/dev/null',
+      ],
+      {
+        cwd: new URL('../../', import.meta.url).pathname,
+        env: { PATH: process.env.PATH, RTWS_URL: ctx.s.url, RTWS_API_TOKEN: TEST_TOKEN },
+      },
+    );
+    let out = '';
+    p.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    const code = await new Promise<number | null>((r) => p.once('exit', r));
+    assert.is(code, 0, out);
+    assert.match(out, /\[#{30}\] 100% 2\/2 .* done/);
+    assert.not.match(out, /"state"/);
+  }
   const all = await rtws(ctx, ['resync', '--all']);
   assert.is(all.code, 0, all.out);
   assert.match(all.out, /"state":"done"/);
