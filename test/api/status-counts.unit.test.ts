@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initialTargetState } from '../../actors/customer/context.ts';
-import { addSnapshot, countOf, type SyncCounts } from '../../deploy/wiring/api/sync-counts.ts';
+import { addSnapshot, countOf, noCounts } from '../../deploy/wiring/api/sync-counts.ts';
 
 const test = suite('sync counts');
 
@@ -30,15 +30,7 @@ test("a paused target's pending intent waits; one with nothing pending keeps its
 });
 
 test('stored actors add to their targets; other values are left out', () => {
-  const zero = (): SyncCounts => ({
-    synced: 0,
-    pending: 0,
-    retrying: 0,
-    failed: 0,
-    unlinked: 0,
-    waiting: 0,
-  });
-  const counts = { stripe: zero(), salesforce: zero() };
+  const counts = { stripe: noCounts(), salesforce: noCounts() };
   const stored = (stripe: string, salesforce: string, pending = false) => ({
     machineVersion: 2,
     snapshot: {
@@ -55,8 +47,8 @@ test('stored actors add to their targets; other values are left out', () => {
   addSnapshot(counts, null, new Set());
   addSnapshot(counts, { machineVersion: 2 }, new Set());
   addSnapshot(counts, { snapshot: { context: { targets: {} } } }, new Set());
-  assert.equal(counts.stripe, { ...zero(), synced: 1, waiting: 1 });
-  assert.equal(counts.salesforce, { ...zero(), synced: 1, failed: 1 });
+  assert.equal(counts.stripe, { ...noCounts(), synced: 1, waiting: 1 });
+  assert.equal(counts.salesforce, { ...noCounts(), synced: 1, failed: 1 });
 });
 
 test.run();
