@@ -1,94 +1,51 @@
-// `npm run rtws -- <command>`: operator commands, configured by the same environment as rtws.
-//   rebind stripe --confirm <acct_id> [--discard-inbound]
-//                                       bind this database to the account of STRIPE_SECRET_KEY
-//   rebind salesforce --confirm <org_id>
-//                                       bind it to the organization of the Salesforce credentials
-//   backfill --from stripe [--dry-run] [--adopt-orphans] [--invoices]
-//                                       bring the bound account's customers into the catalogue
-//   backfill --from postgres [--dry-run]
-//                                       offer catalogue customers missing a link to their targets
-//   reconcile                           compare the bound account with the catalogue, repair drift
-// Exit codes: 0 done, 1 refused or failed (with the reason), 2 bad usage or configuration.
+// `npm run rtws -- <verb>` (or the `rtws` bin): the operator CLI. The verbs, their options and the
+// exit codes are in cli/commands.ts (USAGE) and the README's "The CLI".
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../core/config.ts';
 import { ConfigError } from '../core/errors.ts';
-import { backfill } from './cli/backfill.ts';
-import { rebind } from './cli/rebind.ts';
+import { commandOf, OPTIONS, USAGE } from './cli/commands.ts';
+import { ApiError, Unreachable, UsageError } from './cli/errors.ts';
 import { Refused } from './cli/refused.ts';
 
-const USAGE = [
-  'usage: npm run rtws -- rebind stripe --confirm <acct_id> [--discard-inbound]',
-  '       npm run rtws -- rebind salesforce --confirm <org_id>',
-  '       npm run rtws -- backfill --from stripe [--dry-run] [--adopt-orphans] [--invoices]',
-  '       npm run rtws -- backfill --from postgres [--dry-run]',
-  '       npm run rtws -- reconcile',
-].join('\n');
-
-function args() {
-  return parseArgs({
-    allowPositionals: true,
-    options: {
-      confirm: { type: 'string' },
-      from: { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
-      'adopt-orphans': { type: 'boolean', default: false },
-      invoices: { type: 'boolean', default: false },
-      'discard-inbound': { type: 'boolean', default: false },
-    },
-  });
+function exitCodeOf(err: unknown): number {
+  if (err instanceof UsageError) {
+    console.error(`rtws: ${err.message}\n${USAGE}`);
+    return 2;
+  }
+  if (err instanceof ConfigError) {
+    console.error(`rtws: configuration error: ${err.message}`);
+    return 2;
+  }
+  if (err instanceof Unreachable) {
+    console.error(`rtws: ${err.message}`);
+    return 3;
+  }
+  if (err instanceof Refused) {
+    console.error(`rtws: refused: ${err.message}`);
+    return 1;
+  }
+  if (err instanceof ApiError) {
+    console.error(`rtws: ${err.message}`);
+    return 1;
+  }
+  console.error(`rtws: ${err instanceof Error ? err.message : String(err)}`);
+  return 1;
 }
 
 async function main(): Promise<number> {
-  let parsed: ReturnType<typeof args>;
+  let parsed;
   try {
-    parsed = args();
+    parsed = parseArgs({ args: process.argv.slice(2), allowPositionals: true, options: OPTIONS });
   } catch (err) {
-    console.error(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
-    return 2;
+    throw new UsageError(err instanceof Error ? err.message : String(err));
   }
-  const { values, positionals } = parsed;
-  const [command, target] = positionals;
-  const from = values.from;
-  const adoptOrphans = values['adopt-orphans'];
-  if (command === 'reconcile' && positionals.length === 1 && !values['dry-run'])
-    return backfill(loadConfig(process.env), 'reconcile', {
-      dryRun: false,
-      adoptOrphans: false,
-      invoices: false,
-    });
-  if (
-    command === 'backfill' &&
-    positionals.length === 1 &&
-    (from === 'stripe' || (from === 'postgres' && !adoptOrphans && !values.invoices))
-  )
-    return backfill(loadConfig(process.env), from, {
-      dryRun: values['dry-run'],
-      adoptOrphans,
-      invoices: values.invoices,
-    });
-  if (
-    command === 'rebind' &&
-    (target === 'stripe' || target === 'salesforce') &&
-    positionals.length === 2 &&
-    values.confirm
-  )
-    return rebind(loadConfig(process.env), target, values.confirm, values['discard-inbound']);
-  console.error(USAGE);
-  return 2;
+  if (parsed.values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  return commandOf(parsed.positionals, parsed.values).run(process.env);
 }
 
 main().then(
   (code) => process.exit(code),
-  (err: unknown) => {
-    if (err instanceof ConfigError) {
-      console.error(`rtws: configuration error: ${err.message}`);
-      process.exit(2);
-    }
-    if (err instanceof Refused) {
-      console.error(`rtws: refused: ${err.message}`);
-      process.exit(1);
-    }
-    console.error(`rtws: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  },
+  (err: unknown) => process.exit(exitCodeOf(err)),
 );

@@ -71,6 +71,11 @@ export const InvoiceStateSchema = Type.Object({
   lastError: Nullable(IssueErrorSchema),
   /** When a void was asked for; absent until then (and in snapshots written before voids existed). */
   voidRequestedAt: Type.Optional(At),
+  /**
+   * The customer of an invoice created in Stripe, whose actor starts from a void (no request names
+   * it): its partition is the customer's, like every invoice's.
+   */
+  customerId: Type.Optional(Type.String()),
   /** Numbers intent ids, so that ids are deterministic on replay. */
   intentSeq: Type.Integer({ minimum: 0 }),
 });

@@ -16,8 +16,16 @@ export const InvoiceRetryRequested = recordedEvent('InvoiceRetryRequested', {});
 /**
  * A void asked for through the API (`POST /invoices/:id/void`), published by the outbox: an
  * invoice not in Stripe yet is never created there, a draft is deleted, a finalized one is voided.
+ * An invoice created in Stripe directly (no request of ours) is named by its Stripe id and status:
+ * its actor starts from the void.
  */
-export const InvoiceVoidRequested = recordedEvent('InvoiceVoidRequested', {});
+export const InvoiceVoidRequested = recordedEvent('InvoiceVoidRequested', {
+  stripeInvoiceId: Type.Optional(Type.String({ minLength: 1 })),
+  customerId: Type.Optional(Type.String({ minLength: 1 })),
+  stripeStatus: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('uncollectible')])),
+});
+
+export type InvoiceVoidRequest = Static<typeof InvoiceVoidRequested>;
 
 /** Everything recorded besides the captured request: outcomes and operator requests. */
 export const InvoiceRecordedEventSchema = Type.Union([

@@ -55,7 +55,8 @@ export function invoiceKind(machine: InvoiceMachine = invoiceMachine): InvoiceKi
     }),
     decode: (id, stored) => decodeInvoice(id, stored, machine),
     // Before its request is seen an invoice has no customer; it then has nothing to run either.
-    ownerOf: (id, snapshot) => snapshot.context.request?.customer_id ?? id,
+    ownerOf: (id, snapshot) =>
+      snapshot.context.request?.customer_id ?? snapshot.context.customerId ?? id,
     pending: pendingInvoiceIntents,
   };
 }

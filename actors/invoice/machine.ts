@@ -62,7 +62,8 @@ export function createInvoiceMachine(policies: InvoicePolicies = DEFAULT_INVOICE
       isRetryable: ({ context }) =>
         context.status === 'failed' ||
         (context.pending !== null && context.status !== 'issuing' && context.status !== 'voiding'),
-      isVoidable: ({ context }) => acceptsVoidRequest(context),
+      isVoidable: ({ context, event }) =>
+        event.type === 'InvoiceVoidRequested' && acceptsVoidRequest(context, event),
       statusIs: ({ context }, { status }: { status: InvoiceState['status'] }) =>
         context.status === status,
     },
@@ -79,7 +80,7 @@ export function createInvoiceMachine(policies: InvoicePolicies = DEFAULT_INVOICE
         applyRetryRequest(context, policies, event.at),
       ),
       applyVoidRequest: assign(({ context, event }) =>
-        applyVoidRequest(context, policies, event.at),
+        event.type === 'InvoiceVoidRequested' ? applyVoidRequest(context, policies, event) : {},
       ),
       /** Bound by the runtime: writes the DLQ entry for `context.lastError`. */
       deadLetter: () => {},

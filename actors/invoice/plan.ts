@@ -48,10 +48,12 @@ export function plan(
   notBefore = at,
 ): InvoiceState {
   const r = s.request;
-  if (r === null || s.pending !== null || DONE.has(s.status)) return s;
+  if (s.pending !== null || DONE.has(s.status)) return s;
   const voiding = s.voidRequestedAt !== undefined;
-  if (!voiding && (s.status === 'issued' || s.status === 'failed')) return s;
   const when = { at, notBefore };
+  // An invoice created in Stripe: its actor exists only to void it.
+  if (r === null) return voiding && s.stripeInvoiceId !== null ? planVoid(s, when) : s;
+  if (!voiding && (s.status === 'issued' || s.status === 'failed')) return s;
   // Asked to void before anything was written to Stripe: it never will be.
   if (voiding && (s.stripeCustomerId === null || (!s.uncertain && s.stripeInvoiceId === null)))
     return cancelled(s);

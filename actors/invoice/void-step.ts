@@ -3,20 +3,39 @@
 // void. A pending read (the link, a lookup) changes nothing in Stripe, so it is dropped at once;
 // an invoice whose customer is not linked yet is therefore cancelled without a Stripe call.
 import type { InvoiceState } from './context.ts';
+import type { InvoiceVoidRequest } from './events.ts';
 import { DONE, plan, type InvoicePolicies } from './plan.ts';
 
 const READS: ReadonlySet<string> = new Set(['FindStripeLink', 'InspectStripeInvoice'] as const);
 
-/** The first void asked for an invoice whose request was seen; a repeat changes nothing. */
-export function acceptsVoidRequest(s: InvoiceState): boolean {
-  return s.request !== null && s.voidRequestedAt === undefined && !DONE.has(s.status);
+/**
+ * The first void asked for an invoice whose request was seen, or of one created in Stripe (named
+ * by its Stripe id); a repeat changes nothing.
+ */
+export function acceptsVoidRequest(s: InvoiceState, e: InvoiceVoidRequest): boolean {
+  const known = s.request !== null || e.data.stripeInvoiceId !== undefined;
+  return known && s.voidRequestedAt === undefined && !DONE.has(s.status);
 }
 
 export function applyVoidRequest(
   s: InvoiceState,
   policies: InvoicePolicies,
-  at: number,
+  e: InvoiceVoidRequest,
 ): InvoiceState {
+  const at = e.at;
+  // Created in Stripe directly: nothing of ours is under way; Stripe's id and status are the state.
+  if (s.request === null)
+    return plan(
+      {
+        ...s,
+        voidRequestedAt: at,
+        stripeInvoiceId: e.data.stripeInvoiceId ?? null,
+        stripeStatus: e.data.stripeStatus ?? null,
+        ...(e.data.customerId !== undefined ? { customerId: e.data.customerId } : {}),
+      },
+      policies,
+      at,
+    );
   const asked: InvoiceState = { ...s, voidRequestedAt: at };
   const p = s.pending;
   if (p !== null && !READS.has(p.type)) return asked;

@@ -1,7 +1,8 @@
 // A void asked for through the API. The ask is recorded on the invoice (with a history note) and
 // handed to the invoice actor through the outbox, in one transaction; the status itself moves when
 // the void is done (the actor's progress, or Stripe's `invoice.voided`). A paid invoice cannot be
-// voided, and an invoice created in Stripe directly has no actor of rtws to void it.
+// voided. An invoice created in Stripe directly is named to its actor by its Stripe id, once it is
+// open or uncollectible (a draft made there is someone's work in progress: deleted in Stripe).
 import { INVOICE_VOID_AGGREGATE, type Invoice } from '../../core/invoice.ts';
 import type { InvoiceStatus } from '../../core/invoice-status.ts';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
@@ -42,10 +43,11 @@ async function recordVoidAsk(
       customer_id: string;
       status: InvoiceStatus;
       origin: string;
+      stripe_invoice_id: string | null;
       void_requested_at: Date | null;
     }[]
   >`
-    SELECT customer_id, status, origin, void_requested_at,
+    SELECT customer_id, status, origin, stripe_invoice_id, void_requested_at,
            ${setCorrelation(tx, correlationId)} AS correlation
     FROM invoices WHERE id = ${invoiceId} FOR UPDATE`;
   if (!row) throw new NotFoundError('invoice');
@@ -53,8 +55,14 @@ async function recordVoidAsk(
     throw new ConflictError('the invoice is paid; a paid invoice cannot be voided');
   // Asked before, or void already: the same answer, nothing written again.
   if (row.void_requested_at !== null || row.status === 'void') return;
-  if (row.origin === 'stripe')
-    throw new ConflictError('the invoice was created in Stripe directly; void it in Stripe');
+  const fromStripe = row.origin === 'stripe';
+  if (fromStripe && !(row.status === 'open' || row.status === 'uncollectible'))
+    throw new ConflictError(
+      `the invoice was created in Stripe directly and is ${row.status}: only an open or uncollectible one is voided by rtws`,
+    );
+  const payload = fromStripe
+    ? { stripe_invoice_id: row.stripe_invoice_id, stripe_status: row.status }
+    : {};
   const [moved] = await tx<{ version: number }[]>`
     UPDATE invoices SET void_requested_at = now(), version = version + 1, updated_at = now()
     WHERE id = ${invoiceId} RETURNING version`;
@@ -63,7 +71,7 @@ async function recordVoidAsk(
     INSERT INTO outbox (id, aggregate, aggregate_id, customer_id, op, version, origin, payload,
                         occurred_at)
     VALUES (nextval('outbox_id_seq'), ${INVOICE_VOID_AGGREGATE}, ${invoiceId}, ${row.customer_id},
-            'updated', ${moved!.version}, 'api', '{}'::jsonb, clock_timestamp())`;
+            'updated', ${moved!.version}, 'api', ${tx.json(payload)}, clock_timestamp())`;
   await tx`SELECT rtws_wake_publisher()`;
 }
 

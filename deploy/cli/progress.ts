@@ -1,45 +1,58 @@
-// How a backfill command shows its progress.
-import { progressOf, type Backfill } from '../../adapters/postgres/backfills.ts';
+// How a long command shows its progress: a bar redrawn in place when stdout is a terminal, JSON
+// lines when it is a file or a pipe (or with --json), so a script can follow it too.
 
-/** A bar redrawn in place on a terminal; JSON lines when the output is a file or a pipe. */
-export function progressPrinter() {
-  const tty = process.stdout.isTTY === true;
+/** A backfill or reconciliation as the API shows it (`GET /backfills/:id`). */
+export interface WorkView {
+  id: number;
+  source: string;
+  state: string;
+  scanned: number;
+  total_estimate: number | null;
+  rate_per_s: number | null;
+  eta_s: number | null;
+  counts: Record<string, number>;
+  last_error?: string | null;
+}
+
+export function progressPrinter(json: boolean) {
+  const bar = process.stdout.isTTY === true && !json;
   let drawn = false;
   return {
+    /** Whether a bar is drawn (else JSON lines). */
+    bar,
     note(text: string) {
       if (drawn) process.stdout.write('\n');
       drawn = false;
       console.error(text);
     },
     line(value: object) {
-      if (!tty) console.log(JSON.stringify(value));
+      if (!bar) console.log(JSON.stringify(value));
     },
-    progress(b: Backfill) {
-      const { ratePerS, etaS } = progressOf(b);
-      if (!tty) {
+    progress(b: WorkView) {
+      if (!bar) {
         console.log(
           JSON.stringify({
             backfill: b.id,
             state: b.state,
             scanned: b.scanned,
-            total_estimate: b.totalEstimate,
-            rate_per_s: ratePerS,
-            eta_s: etaS,
+            total_estimate: b.total_estimate,
+            rate_per_s: b.rate_per_s,
+            eta_s: b.eta_s,
             counts: b.counts,
           }),
         );
         return;
       }
-      const total = Math.max(b.totalEstimate ?? 0, b.scanned);
+      const total = Math.max(b.total_estimate ?? 0, b.scanned);
       const share = total > 0 ? b.scanned / total : 0;
       const width = 30;
       const filled = Math.round(share * width);
-      const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
-      const eta = etaS === null ? 'eta ?' : `eta ${etaS}s`;
-      const rate = ratePerS === null ? '' : ` · ${ratePerS}/s`;
-      const of = b.totalEstimate === null ? '' : `/${total}`;
+      const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+      const eta = b.eta_s === null ? 'eta ?' : `eta ${b.eta_s}s`;
+      const rate = b.rate_per_s === null ? '' : ` · ${b.rate_per_s}/s`;
+      const of = b.total_estimate === null ? '' : `/${total}`;
       process.stdout.write(
-        `\r${bar} ${Math.round(share * 100)}% ${b.scanned}${of}${rate} · ${eta} · ${b.state}   `,
+        `\r${line} ${Math.round(share * 100)}% ${b.scanned}${of}${rate} · ${eta} · ${b.state}   `,
       );
       drawn = true;
     },

@@ -76,6 +76,7 @@ test("the server has exactly the README's routes, each needing the scope it says
       workers: on,
       status: on,
       timeline: on,
+      erasure: { remote: true },
       configuredTargets: ['stripe'],
       stripeWebhooks: { secrets: ['whsec_x'], publish: on, log: recordingLogger() } as never,
     });

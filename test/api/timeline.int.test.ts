@@ -5,6 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import Stripe from 'stripe';
+import type { TimelineEntry } from '../../deploy/wiring/api/timeline-entry.ts';
 import { eventually } from '../harness/stream.ts';
 import { startSandboxRtws, type SandboxRtws } from '../harness/sandbox-rtws.ts';
 
@@ -17,16 +18,7 @@ test.after(async (ctx) => {
   await ctx.s?.close();
 });
 
-interface Entry {
-  at: string;
-  kind: string;
-  origin: string;
-  type: string;
-  summary: string;
-  stream: string;
-  seq: number;
-  subject: string;
-}
+type Entry = TimelineEntry;
 
 test('the history of a customer, from the API, the calls and Stripe', async (ctx) => {
   const { s } = ctx;

@@ -154,7 +154,10 @@ test('a key of another account refuses to start, deletes nothing, and rebind mov
   ctx.children.push(second);
   const url = await apiUrlOf(second);
   // The catalogue is offered to the new account, with no edit needed.
-  const exported = spawnCli(['backfill', '--from', 'postgres'], envFor(t, b.url));
+  const exported = spawnCli(['backfill', '--from', 'postgres'], {
+    ...envFor(t, b.url),
+    RTWS_URL: url,
+  });
   assert.is(await exported.exited, 0, exported.output());
   assert.match(exported.output(), /"state":"done".*"counts":\{"offer":1\}/);
   const inB = await eventually(
@@ -211,9 +214,10 @@ test('after a rebind, an import links the customers the new account has, and exp
     assert.is(await rebind.exited, 0, rebind.output());
     const second = spawnRtws(env);
     ctx.children.push(second);
-    await apiUrlOf(second);
+    // The CLI starts backfills through the API of the running rtws.
+    const cli = { ...env, RTWS_URL: await apiUrlOf(second) };
 
-    const imported = spawnCli(['backfill', '--from', 'stripe'], env);
+    const imported = spawnCli(['backfill', '--from', 'stripe'], cli);
     assert.is(await imported.exited, 0, imported.output());
     assert.match(imported.output(), /"match":1/, imported.output());
     assert.match(imported.output(), /"insert":1/);
@@ -237,7 +241,7 @@ test('after a rebind, an import links the customers the new account has, and exp
       SELECT reason FROM conflicts WHERE customer_id = ${danaId} AND field = 'name'`;
     assert.match(conflict?.reason ?? '', /^match/);
 
-    const exported = spawnCli(['backfill', '--from', 'postgres'], env);
+    const exported = spawnCli(['backfill', '--from', 'postgres'], cli);
     assert.is(await exported.exited, 0, exported.output());
     const eve = await eventually(
       () => stripeLink(o, eveId),
@@ -343,9 +347,9 @@ test('Salesforce credentials of another organization refuse to start; rebind mov
     assert.match(rebind.output(), /1 links archived/);
     const second = spawnRtws(env(sfB));
     ctx.children.push(second);
-    await apiUrlOf(second);
+    const url = await apiUrlOf(second);
     // The switch on is not new (Salesforce was on before): the export is the operator's.
-    const exported = spawnCli(['backfill', '--from', 'postgres'], env(sfB));
+    const exported = spawnCli(['backfill', '--from', 'postgres'], { ...env(sfB), RTWS_URL: url });
     assert.is(await exported.exited, 0, exported.output());
     const inB = await eventually(link, (rows) => rows.length === 1, 30_000);
     assert.is(inB.length, 1, 'linked in org B');

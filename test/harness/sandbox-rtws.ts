@@ -6,6 +6,7 @@ import { silentLogger } from '../../core/ports.ts';
 import { startRtws, type Rtws } from '../../deploy/rtws.ts';
 import { startSandbox, type Sandbox } from '../../deploy/sandbox.ts';
 import { authHeaders, testEnvironment, type TestEnvironment } from './rtws.ts';
+import { stops } from './stops.ts';
 
 export interface SandboxRtws {
   readonly t: TestEnvironment;
@@ -22,17 +23,15 @@ export interface SandboxRtws {
 }
 
 export async function startSandboxRtws(env: Env = {}): Promise<SandboxRtws> {
-  const stops: (() => Promise<void>)[] = [];
-  const close = async () => {
-    for (const stop of stops.reverse()) await stop().catch(() => {});
-  };
+  const started = stops();
+  const close = () => started.close();
   try {
     const t = await testEnvironment();
-    stops.push(() => t.cleanup());
+    started.push(() => t.cleanup());
     const sandbox = await startSandbox(t.config(env), silentLogger);
-    stops.push(() => sandbox.close());
+    started.push(() => sandbox.close());
     const rtws = await startRtws(sandbox.config, silentLogger);
-    stops.push(() => rtws.close());
+    started.push(() => rtws.close());
     const url = rtws.url!;
     sandbox.registerWebhook(url);
     return {

@@ -132,11 +132,13 @@ export const retryRequested = (): Step => (w) => ({
 export const again =
   (event: InvoiceEvent): Step =>
   (w) => ({ ...event, at: w.now });
-export const voidRequested = (): Step => (w) => ({
-  type: 'InvoiceVoidRequested',
-  data: {},
-  at: w.now,
-});
+export const voidRequested =
+  (stripe?: { stripeInvoiceId: string; stripeStatus: 'open' | 'uncollectible' }): Step =>
+  (w) => ({
+    type: 'InvoiceVoidRequested',
+    data: stripe ? { ...stripe, customerId: CUSTOMER } : {},
+    at: w.now,
+  });
 export const voided =
   (status: 'void' | 'paid' = 'void'): Step =>
   (w) => ({ type: 'StripeInvoiceVoided', data: { ...on(w), status }, at: w.now });

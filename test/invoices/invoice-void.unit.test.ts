@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { progressOf } from '../../actors/invoice/index.ts';
 import { invoiceKind } from '../../actors/invoice/kind.ts';
 import {
+  CUSTOMER,
   INVOICE,
   deleted,
   drafted,
@@ -128,6 +129,26 @@ test('a snapshot stored before voids existed (machine version 1) is read, and ca
   assert.is(restored.context.status, 'issued');
   const w = when({ ...issued(), snapshot: restored }, voidRequested());
   assert.is(pending(w).type, 'VoidStripeInvoice');
+});
+
+test("an invoice created in Stripe directly: its actor starts from the void, in its customer's partition", () => {
+  const w = when(
+    given(),
+    voidRequested({ stripeInvoiceId: 'in_S', stripeStatus: 'uncollectible' }),
+  );
+  assert.equal(
+    [pending(w).type, pending(w).key, pending(w).params],
+    ['VoidStripeInvoice', `rtws-inv-${INVOICE}-void`, { invoice: 'in_S' }],
+  );
+  assert.is(state(w).status, 'voiding');
+  assert.is(invoiceKind().ownerOf(INVOICE, w.snapshot), CUSTOMER);
+  const done = when(w, voided());
+  assert.is(state(done).status, 'voided');
+  assert.is(progressOf(state(done))?.status, 'void');
+  // Without a request or a Stripe id there is nothing to void: a stray ask changes nothing.
+  const stray = when(given(), voidRequested());
+  assert.is(state(stray).status, 'new');
+  assert.equal(stray.decisions[0]?.intents, []);
 });
 
 test('a void Stripe refuses (the invoice was paid meanwhile) fails with its message', () => {

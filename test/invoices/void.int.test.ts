@@ -1,6 +1,7 @@
 // Voids through the API on one stack with real webhooks: an open invoice is voided in Stripe under
 // rtws's key and shows `void`; a pending one (its customer not in Stripe yet) is cancelled and never
-// created there; an unknown, a malformed and a paid invoice are refused with nothing written.
+// created there; one created in Stripe directly is voided too; an unknown, a malformed and a paid
+// invoice (and a draft made in Stripe) are refused with nothing written.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Invoice } from '../../core/invoice.ts';
@@ -169,6 +170,71 @@ test('a failed invoice whose draft is in Stripe: the void deletes the draft, and
   assert.is(after.status, 'void');
   assert.is(after.history.filter((h) => h.status === 'void').length, 1, 'the other adds nothing');
   assert.equal((await s.stripe.invoices.list({ customer: stripeCustomer })).data, []);
+});
+
+/** The catalogue's id of an invoice created in Stripe directly, once it is recorded. */
+async function recordedFromStripe(s: TwoWay, customerId: string, stripeInvoiceId: string) {
+  return eventually(
+    async () =>
+      (
+        (await call(s, 'GET', `/customers/${customerId}/invoices`)).json as { data: Invoice[] }
+      ).data.find((i) => i.stripe_invoice_id === stripeInvoiceId),
+    (i) => i !== undefined && i.status !== 'draft',
+    30_000,
+    100,
+  );
+}
+
+test('an open invoice created in Stripe directly is voided by rtws; a draft made there is 409', async ({
+  s,
+}) => {
+  const { id } = await s.api.create({ name: 'Void From Stripe' });
+  const customer = await linked(s, id);
+  const make = async () => {
+    const draft = await s.stripe.invoices.create({
+      customer,
+      collection_method: 'send_invoice',
+      days_until_due: 7,
+    });
+    await s.stripe.invoiceItems.create({
+      customer,
+      invoice: draft.id,
+      currency: 'usd',
+      amount: 1_500,
+      description: 'Made in the dashboard',
+    });
+    return draft;
+  };
+  const open = await s.stripe.invoices.finalizeInvoice((await make()).id);
+  const recorded = await recordedFromStripe(s, id, open.id);
+  assert.is(recorded!.origin, 'stripe');
+  assert.is(recorded!.status, 'open');
+  assert.is((await call(s, 'POST', `/invoices/${recorded!.id}/void`)).status, 202);
+  await invoiceWhen(s, recorded!.id, (i) => i.status === 'void');
+  assert.is((await s.stripe.invoices.retrieve(open.id)).status, 'void');
+  const events = await s.stripe.events.list({ type: 'invoice.voided', limit: 100 });
+  const mine = events.data.filter((e) => (e.data.object as { id: string }).id === open.id);
+  assert.is(mine.length, 1, 'voided once');
+  assert.is(mine[0]!.request?.idempotency_key, `rtws-inv-${recorded!.id}-void`);
+
+  // A draft made in Stripe is someone's work in progress there: refused, nothing written.
+  const draft = await make();
+  const drafted = await eventually(
+    async () =>
+      ((await call(s, 'GET', `/customers/${id}/invoices`)).json as { data: Invoice[] }).data.find(
+        (i) => i.stripe_invoice_id === draft.id,
+      ),
+    (i) => i !== undefined,
+    30_000,
+    100,
+  );
+  const refused = await call(s, 'POST', `/invoices/${drafted!.id}/void`);
+  assert.is(refused.status, 409);
+  assert.match(JSON.stringify(refused.json), /created in Stripe directly/);
+  assert.is((await s.stripe.invoices.retrieve(draft.id)).status, 'draft');
+  const mentions = JSON.stringify(await letters(s));
+  assert.not.match(mentions, recorded!.id);
+  assert.not.match(mentions, drafted!.id);
 });
 
 test('bad cases: a malformed id is 400, an unknown one 404, a paid one 409; nothing is written', async ({

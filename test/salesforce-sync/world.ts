@@ -14,6 +14,7 @@ import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulato
 import { connectSalesforce } from '../../adapters/salesforce/client.ts';
 import { encodeRecordedEvent } from '../../actors/customer/outcome-message.ts';
 import { SyncApi } from './api.ts';
+import { stops } from '../harness/stops.ts';
 
 export interface World {
   readonly t: TestEnvironment;
@@ -48,23 +49,21 @@ export async function startWorld(
   env: Env = {},
   salesforce: SalesforceEmulatorOptions = {},
 ): Promise<World> {
-  const stops: (() => Promise<void>)[] = [];
-  const close = async () => {
-    for (const stop of stops.reverse()) await stop().catch(() => {});
-  };
+  const started = stops();
+  const close = () => started.close();
   try {
     const t = await testEnvironment();
-    stops.push(() => t.cleanup());
+    started.push(() => t.cleanup());
     const stripe = await startStripeEmulator({ port: 0, searchLagMs: 0 });
-    stops.push(() => stripe.close());
+    started.push(() => stripe.close());
     const sf = await startSalesforceEmulator({ port: 0, ...salesforce });
-    stops.push(() => sf.close());
+    started.push(() => sf.close());
     const rtws = await startTestRtws(t, {
       ...emulatorEnv(stripe, sf),
       RTWS_ROLES: 'api,publisher,worker',
       ...env,
     });
-    stops.push(() => rtws.close());
+    started.push(() => rtws.close());
     const conn = await connectSalesforce({
       loginUrl: sf.loginUrl,
       clientId: sf.clientId,

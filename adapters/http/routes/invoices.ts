@@ -67,7 +67,7 @@ export const invoiceRoutes: FastifyPluginAsyncTypebox<InvoiceRoutesOptions> = as
         tags: ['invoices'],
         summary: 'Void an invoice (cancel it if it is not issued yet)',
         description:
-          'An open or uncollectible invoice is voided in Stripe; one not finalized yet is cancelled (never created in Stripe, or its draft deleted). Its status becomes `void` once that is done; until then the history shows `void requested`. A paid invoice, or one created in Stripe directly, is a 409.',
+          'An open or uncollectible invoice is voided in Stripe; one not finalized yet is cancelled (never created in Stripe, or its draft deleted). Its status becomes `void` once that is done; until then the history shows `void requested`. An invoice created in Stripe directly is voided the same way once open or uncollectible. A paid invoice, or a draft created in Stripe directly, is a 409.',
         params: InvoiceParams,
         headers: IdempotencyKeyHeader,
         response: { 202: Invoice, ...ProblemResponses },

@@ -88,9 +88,20 @@ function invoiceMessage(row: OutboxRow, names: Names): OutgoingMessage {
  * invoice: the API writes it only for the first ask.
  */
 function invoiceVoidMessage(row: OutboxRow, names: Names): OutgoingMessage {
+  // An invoice created in Stripe is named by its Stripe id and status (its actor starts here).
+  const stripe = row.payload as {
+    stripe_invoice_id?: string;
+    stripe_status?: 'open' | 'uncollectible';
+  };
   const message = encodeInvoiceEvent(row.aggregate_id, row.customer_id, {
     type: 'InvoiceVoidRequested',
-    data: {},
+    data: stripe.stripe_invoice_id
+      ? {
+          stripeInvoiceId: stripe.stripe_invoice_id,
+          ...(stripe.stripe_status ? { stripeStatus: stripe.stripe_status } : {}),
+          customerId: row.customer_id,
+        }
+      : {},
     at: 0,
   });
   return {

@@ -34,7 +34,8 @@ export function customerTimeline(d: TimelineDeps) {
   async function stripeEvents(stripeId: string | undefined) {
     if (!stripeId) return { entries: [], windowed: false };
     const info = await (await jsm).streams.info(names.streams.inbound);
-    const from = Math.max(info.state.first_seq, info.state.last_seq - INBOUND_WINDOW + 1);
+    if (info.state.messages === 0) return { entries: [], windowed: false };
+    const from = Math.max(1, info.state.first_seq, info.state.last_seq - INBOUND_WINDOW + 1);
     const { events } = await stripeEventHistory(nats, names, stripeId, from);
     return {
       entries: events.map((e) => stripeEventEntry(names.streams.inbound, e)),

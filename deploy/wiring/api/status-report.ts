@@ -11,7 +11,7 @@ import { latestBackfills, progressOf } from '../../../adapters/postgres/backfill
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import { outboxBacklog } from '../../../adapters/postgres/outbox/depth.ts';
 import { listPauses } from '../../../adapters/postgres/target-pauses.ts';
-import { syncCounter, SYNC_COUNTS, type SyncCounts } from './sync-counts.ts';
+import { noCounts, syncCounter } from './sync-counts.ts';
 
 export interface StatusDeps {
   readonly sql: Sql;
@@ -22,8 +22,6 @@ export interface StatusDeps {
 }
 
 const STREAMS = ['changes', 'invoices', 'inbound', 'dlq'] as const;
-
-const none = (): SyncCounts => Object.fromEntries(SYNC_COUNTS.map((c) => [c, 0])) as SyncCounts;
 
 export function statusReport(d: StatusDeps): () => Promise<StatusReport> {
   const { sql, nats, names } = d;
@@ -55,7 +53,7 @@ export function statusReport(d: StatusDeps): () => Promise<StatusReport> {
         account: b
           ? { id: b.account_id, livemode: b.livemode, bound_at: b.bound_at.toISOString() }
           : null,
-        customers: counted?.byTarget[name] ?? none(),
+        customers: counted?.byTarget[name] ?? noCounts(),
         counted_at: counted?.at.toISOString() ?? null,
       };
     });

@@ -23,14 +23,9 @@ export interface CountedTargets {
   readonly at: Date;
 }
 
-const zero = (): SyncCounts => ({
-  synced: 0,
-  pending: 0,
-  retrying: 0,
-  failed: 0,
-  unlinked: 0,
-  waiting: 0,
-});
+/** Every count at 0. */
+export const noCounts = (): SyncCounts =>
+  Object.fromEntries(SYNC_COUNTS.map((c) => [c, 0])) as SyncCounts;
 
 /**
  * The count a target's state falls under, as GET /customers/:id/sync shows it: a pending intent
@@ -102,7 +97,7 @@ export function syncCounter(o: {
     const started = Date.now();
     const paused = await o.paused();
     const byTarget: Record<string, SyncCounts> = Object.fromEntries(
-      o.targets.map((t) => [t, zero()]),
+      o.targets.map((t) => [t, noCounts()]),
     );
     await scanBucket(o.nats, o.bucket, (_key, value) => addSnapshot(byTarget, value, paused));
     lastCostMs = Date.now() - started;

@@ -1,25 +1,27 @@
-// `npm run replay -- <customerId> [--rebuild] [--json]`: prints a customer's recorded history from
+// `npm run rtws -- replay <customerId> [--rebuild] [--json]` (or `npm run replay -- …`): prints a customer's recorded history from
 // the CHANGES stream (captured changes and executor outcomes, in the order the actor saw them) and,
 // with --rebuild, the actor state that history rebuilds. A rebuild is a pure fold over the
 // recorded events: it calls nothing outside and reads no clock.
-// `npm run replay -- --stripe <cus_…> [--json]`: the Stripe events INBOUND holds about a Stripe
+// `npm run rtws -- replay --stripe <cus_…> [--json]`: the Stripe events INBOUND holds about a Stripe
 // customer, in the order they were mapped, and the partition they are in.
-import { fieldOwnersOf } from '../core/policy/merge.ts';
-import { parseArgs } from 'node:util';
-import { loadConfig } from '../core/config.ts';
-import { ConfigError } from '../core/errors.ts';
-import { names as subjectNames, partitionToken, type Names } from '../core/subjects.ts';
+import { fieldOwnersOf } from '../../core/policy/merge.ts';
+import type { Config } from '../../core/config.ts';
+import type { ReplayArgs } from './replay-args.ts';
+import { names as subjectNames, partitionToken, type Names } from '../../core/subjects.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectNats } from '../adapters/jetstream/connect.ts';
-import { customerHistory, type RecordedMessage } from '../adapters/jetstream/customer-history.ts';
-import { stripeEventHistory } from '../adapters/jetstream/stripe-event-history.ts';
-import { rebuild } from '../actors/runtime/rebuild.ts';
-import { customerKind } from '../actors/customer/kind.ts';
+import { connectNats } from '../../adapters/jetstream/connect.ts';
+import {
+  customerHistory,
+  type RecordedMessage,
+} from '../../adapters/jetstream/customer-history.ts';
+import { stripeEventHistory } from '../../adapters/jetstream/stripe-event-history.ts';
+import { rebuild } from '../../actors/runtime/rebuild.ts';
+import { customerKind } from '../../actors/customer/kind.ts';
 import {
   createCustomerMachine,
   DEFAULT_POLICIES,
   type TargetName,
-} from '../actors/customer/index.ts';
+} from '../../actors/customer/index.ts';
 
 function line(r: RecordedMessage): string {
   const m = (r.message ?? {}) as {
@@ -57,46 +59,24 @@ async function printStripeEvents(
   for (const r of events) console.log(stripeLine(r));
 }
 
-const USAGE = [
-  'usage: npm run replay -- <customerId> [--rebuild] [--json]',
-  '       npm run replay -- --stripe <cus_…> [--json]',
-].join('\n');
-
-async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      rebuild: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      stripe: { type: 'string' },
-    },
-  });
-  const customerId = positionals[0] ?? '';
-  const stripeId = values.stripe;
-  const valid = stripeId
-    ? /^cus_[A-Za-z0-9]+$/.test(stripeId) && !customerId && !values.rebuild
-    : /^[0-9a-f-]{36}$/i.test(customerId);
-  if (!valid) {
-    console.error(USAGE);
-    return 2;
-  }
-  const config = loadConfig(process.env);
+export async function replay(config: Config, a: ReplayArgs): Promise<number> {
   const names = subjectNames(config.namespace, config.partitions);
   const nc = await connectNats({ servers: config.natsServers, name: 'rtws-replay' });
   try {
-    if (stripeId) {
-      await printStripeEvents(nc, names, stripeId, values.json);
+    if (a.stripeId) {
+      await printStripeEvents(nc, names, a.stripeId, a.json);
       return 0;
     }
+    const customerId = a.customerId!;
     const recorded = await customerHistory(nc, names, customerId);
-    if (values.json) console.log(JSON.stringify(recorded, null, 2));
+    if (a.json) console.log(JSON.stringify(recorded, null, 2));
     else {
       console.log(
         `${recorded.length} recorded message(s) for customer ${customerId} in ${names.streams.changes}`,
       );
       for (const r of recorded) console.log(line(r));
     }
-    if (values.rebuild) {
+    if (a.rebuild) {
       // The targets that are on decide the machine's regions, as in the live worker. The sandbox
       // runs Salesforce too: pass SALESFORCE_* (or nothing, for the sandbox's own) accordingly.
       const targets: TargetName[] =
@@ -114,11 +94,3 @@ async function main(): Promise<number> {
     await nc.close();
   }
 }
-
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err instanceof ConfigError ? `rtws: configuration error: ${err.message}` : err);
-    process.exit(1);
-  },
-);
