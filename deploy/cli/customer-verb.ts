@@ -25,7 +25,15 @@ interface Sync {
 }
 
 interface Timeline {
-  entries: { at: string; kind: string; origin: string; summary: string; seq: number }[];
+  entries: {
+    at: string;
+    kind: string;
+    origin: string;
+    summary: string;
+    seq: number;
+    /** The change it belongs to: grep the logs for it. */
+    correlation_id?: string;
+  }[];
   more: boolean;
 }
 
@@ -58,8 +66,8 @@ export async function customer(api: CliApi, out: Out, id: string, limit: number)
       '',
       `timeline (oldest first${timeline.more ? `, the latest ${limit}` : ''}):`,
       table(
-        ['at', 'kind', 'origin', 'summary'],
-        timeline.entries.map((e) => [e.at, e.kind, e.origin, e.summary]),
+        ['at', 'kind', 'origin', 'summary', 'correlation'],
+        timeline.entries.map((e) => [e.at, e.kind, e.origin, e.summary, e.correlation_id]),
         100,
       ),
     ].join('\n');

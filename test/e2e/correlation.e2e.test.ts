@@ -10,8 +10,9 @@ import * as assert from 'uvu/assert';
 import Stripe from 'stripe';
 import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 import { customerHistory, type RecordedMessage } from '../../adapters/jetstream/customer-history.ts';
-import { apiUrlOf, spawnRtws, type RtwsProcess } from '../harness/process.ts';
+import { apiUrlOf, spawnCli, spawnRtws, type RtwsProcess } from '../harness/process.ts';
 import {
+  TEST_TOKEN,
   authHeaders,
   observe,
   testEnvironment,
@@ -155,6 +156,11 @@ test('a change is found by its id in the outbox, the stream, the calls and the l
     timeline.entries.filter((e) => e.type === type).map((e) => e.correlation_id);
   assert.equal(shown('CustomerCreated'), [requestId]);
   assert.ok(shown('customer.updated').includes(eventId), JSON.stringify(timeline.entries));
+  // And so does the CLI's view of the customer.
+  const cli = spawnCli(['customer', id], { RTWS_URL: url, RTWS_API_TOKEN: TEST_TOKEN });
+  assert.is(await cli.exited, 0, cli.output());
+  assert.match(cli.output(), requestId);
+  assert.match(cli.output(), eventId);
 
   await worker.kill('SIGTERM');
   await api.kill('SIGTERM');
