@@ -38,7 +38,8 @@ export function decideInvoice(
   event: InvoiceEvent,
   machine = invoiceMachine,
 ): InvoiceDecision {
-  const [next, actions] = transition(machine, snapshot, event);
+  const [decided, actions] = transition(machine, snapshot, event);
+  const next = { ...decided, context: stampCorrelation(snapshot.context, decided.context, event) };
   const was = progressOf(snapshot.context);
   const now = progressOf(next.context);
   return {
@@ -91,7 +92,7 @@ export function replayInvoice(
   machine = invoiceMachine,
 ): InvoiceSnapshot {
   let snapshot = startInvoice(invoiceId, machine);
-  for (const event of events) snapshot = transition(machine, snapshot, event)[0];
+  for (const event of events) snapshot = decideInvoice(snapshot, event, machine).snapshot;
   return snapshot;
 }
 
@@ -105,6 +106,25 @@ export interface DueInvoiceIntent {
 export function pendingInvoiceIntents(snapshot: InvoiceSnapshot): DueInvoiceIntent[] {
   const p = snapshot.context.pending;
   return p === null ? [] : [{ target: p.target, intent: p, dueAt: p.notBefore }];
+}
+
+/**
+ * A new intent serves the request that caused it: the invoice's request or its void's; after an
+ * outcome, the next step of issuing serves what the finished call served. From the recorded
+ * events only, so a rebuild stamps the same (see actors/customer/correlation.ts).
+ */
+function stampCorrelation(
+  before: InvoiceState,
+  after: InvoiceState,
+  event: InvoiceEvent,
+): InvoiceState {
+  const p = after.pending;
+  if (p === null || p.id === before.pending?.id) return after;
+  const asked = event.type === 'InvoiceRequested' || event.type === 'InvoiceVoidRequested';
+  const correlationId = asked
+    ? event.correlation
+    : (before.pending?.correlationId ?? event.correlation);
+  return correlationId === undefined ? after : { ...after, pending: { ...p, correlationId } };
 }
 
 function changedIntent(before: InvoiceState, after: InvoiceState): InvoiceIntent[] {

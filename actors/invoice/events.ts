@@ -3,11 +3,14 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { InvoiceRequested } from '../../core/invoice.ts';
 import { At } from './intents.ts';
-import { recordedEvent } from '../customer/schemas.ts';
+import { Correlation, recordedEvent } from '../customer/schemas.ts';
 import { InvoiceOutcomeSchema } from './outcomes.ts';
 
 /** The captured request, as the actor receives it: the message plus `at`. */
-export const InvoiceRequestedEvent = Type.Composite([InvoiceRequested, Type.Object({ at: At })]);
+export const InvoiceRequestedEvent = Type.Composite([
+  InvoiceRequested,
+  Type.Object({ at: At, correlation: Correlation }),
+]);
 export type InvoiceRequestedEvent = Static<typeof InvoiceRequestedEvent>;
 
 /** An operator's redrive of a failed invoice (`POST /dlq/:id/retry`), or "now" for a waiting retry. */

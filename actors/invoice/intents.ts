@@ -18,6 +18,8 @@ const common = {
   notBefore: At,
   /** When the intent was first recorded; retries keep it. */
   recordedAt: At,
+  /** The request it serves (the invoice's, or its void's): see the customer intents'. */
+  correlationId: Type.Optional(Type.String()),
 };
 
 /** Which Stripe customer our customer is linked to; the actor never creates one. */

@@ -7,6 +7,7 @@ import { Value } from '@sinclair/typebox/value';
 import { InvoiceRequested } from '../../core/invoice.ts';
 import { ACTOR_KEY } from '../../core/subjects.ts';
 import { parseMessage } from '../runtime/message.ts';
+import { withCorrelation } from '../customer/schemas.ts';
 import {
   fromRecordedMessage,
   toRecordedMessage,
@@ -56,14 +57,17 @@ export function parseInvoiceMessage(
   data: Uint8Array,
   invoiceId: string,
   at: number,
+  correlation?: string,
 ): ParsedInvoiceMessage {
-  return parseMessage({ check: checkInvoiceMessage }, data, invoiceId, at);
+  return parseMessage({ check: checkInvoiceMessage }, data, invoiceId, at, correlation);
 }
 
+/** `correlation`: the message's correlation header (see the customer's `checkMessage`). */
 export function checkInvoiceMessage(
   message: unknown,
   invoiceId: string,
   at: number,
+  correlation?: string,
 ): ParsedInvoiceMessage {
   if (!ACTOR_KEY.test(invoiceId))
     return {
@@ -78,7 +82,7 @@ export function checkInvoiceMessage(
         ok: false,
         reason: `id ${message.data.id} does not match the subject's ${invoiceId}`,
       };
-    return { ok: true, event: { ...message, at } };
+    return { ok: true, event: { ...message, at, ...withCorrelation(correlation) } };
   }
   if (!Value.Check(Envelope, message))
     return { ok: false, reason: 'not a { type, data, metadata } message' };
@@ -88,7 +92,7 @@ export function checkInvoiceMessage(
       reason: `invoice_id ${message.metadata.invoice_id} does not match the subject's ${invoiceId}`,
     };
   }
-  const event = fromRecordedMessage(message, at);
+  const event = { ...fromRecordedMessage(message, at), ...withCorrelation(correlation) };
   if (!Value.Check(InvoiceRecordedEventSchema, event))
     return invalid('a recorded invoice event', InvoiceRecordedEventSchema, event);
   return { ok: true, event };

@@ -9,7 +9,11 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import Stripe from 'stripe';
 import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
-import { customerHistory, type RecordedMessage } from '../../adapters/jetstream/customer-history.ts';
+import {
+  customerHistory,
+  streamHistory,
+  type RecordedMessage,
+} from '../../adapters/jetstream/customer-history.ts';
 import { apiUrlOf, spawnCli, spawnRtws, type RtwsProcess } from '../harness/process.ts';
 import {
   TEST_TOKEN,
@@ -94,12 +98,25 @@ test('a change is found by its id in the outbox, the stream, the calls and the l
   assert.is(odd.status, 200);
   assert.match(odd.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
 
-  // No publisher runs yet: the row waits in the outbox, with the request's id.
+  // The invoice flow uses the outbox too.
+  const invoiceRequestId = `inv-${randomUUID()}`;
+  const requested = await fetch(`${url}/customers/${id}/invoices`, {
+    method: 'POST',
+    headers: { ...authHeaders(), 'x-request-id': invoiceRequestId },
+    body: JSON.stringify({ currency: 'eur', items: [{ description: 'Tea', amount: 450 }] }),
+  });
+  assert.is(requested.status, 202);
+  const invoiceId = ((await requested.json()) as { id: string }).id;
+
+  // No publisher runs yet: the rows wait in the outbox, with their requests' ids.
   const rows = await o!.sql<{ aggregate: string; correlation_id: string | null }[]>`
-    SELECT aggregate, correlation_id FROM outbox WHERE customer_id = ${id}`;
+    SELECT aggregate, correlation_id FROM outbox WHERE customer_id = ${id} ORDER BY id`;
   assert.equal(
     rows.map((r) => ({ ...r })),
-    [{ aggregate: 'customer', correlation_id: requestId }],
+    [
+      { aggregate: 'customer', correlation_id: requestId },
+      { aggregate: 'invoice', correlation_id: invoiceRequestId },
+    ],
   );
 
   const worker = (ctx.worker = spawnRtws({ ...env, RTWS_ROLES: 'publisher,worker' }));
@@ -119,10 +136,25 @@ test('a change is found by its id in the outbox, the stream, the calls and the l
     [requestId],
   );
 
+  // The invoice's request and every outcome of its issuing carry the invoice request's id.
+  const invoiceHistory = await eventually(
+    () => streamHistory(o!.nats, t!.names.streams.invoices, t!.names.invoiceSubject(invoiceId, id)),
+    (h) => byType(h, 'StripeInvoiceFinalized').length > 0,
+    30_000,
+    200,
+  );
+  assert.equal(
+    [...new Set(invoiceHistory.map((r) => r.correlation))],
+    [invoiceRequestId],
+    JSON.stringify(
+      invoiceHistory.map((r) => [(r.message as { type: string }).type, r.correlation]),
+    ),
+  );
+
   // A dashboard edit: its event's id is the correlation of the change it makes in Postgres.
   const stripeId = (
-    (byType(linked, 'StripeCustomerCreated')[0]!.message as { data: { externalId: string } }).data
-  ).externalId;
+    byType(linked, 'StripeCustomerCreated')[0]!.message as { data: { externalId: string } }
+  ).data.externalId;
   const base = new URL(stripe!.url);
   const dashboard = new Stripe('sk_test_correlation', {
     host: base.hostname,
@@ -184,6 +216,15 @@ test('a change is found by its id in the outbox, the stream, the calls and the l
   );
   for (const call of calls) assert.match(String(call.stripe_request_id), /^req_/);
   // The API's lines about the request: received, answered, and the write audited.
+  // The invoice's Stripe calls, likewise.
+  const invoiceCalls = logLines(worker).filter(
+    (l) => l.msg === 'stripe call' && l.correlation_id === invoiceRequestId,
+  );
+  assert.ok(
+    invoiceCalls.some((l) => l.path === '/v1/invoices' && l.invoice_id === invoiceId),
+    JSON.stringify(invoiceCalls),
+  );
+  for (const call of invoiceCalls) assert.match(String(call.stripe_request_id), /^req_/);
   const apiLines = logLines(api).filter((l) => l.correlation_id === requestId);
   assert.ok(apiLines.some((l) => l.msg === 'incoming request'));
   assert.ok(apiLines.some((l) => l.msg === 'request completed'));

@@ -56,7 +56,7 @@ test('a rebuild from each invoice’s recorded messages equals its snapshot in K
       t.names.invoiceSubject(r.id, r.customerId),
     );
     const events = history.flatMap((h) => {
-      const parsed = checkInvoiceMessage(h.message, r.id, h.at);
+      const parsed = checkInvoiceMessage(h.message, r.id, h.at, h.correlation);
       return parsed.ok ? [parsed.event] : [];
     });
     const stored = await kv.get(r.id);

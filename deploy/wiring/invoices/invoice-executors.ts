@@ -9,6 +9,7 @@ import type {
 } from '../../../actors/invoice/index.ts';
 import { executeInvoiceIntent } from '../../../adapters/stripe/invoice-executor.ts';
 import type { InvoiceExecutor } from './invoice-runtime.ts';
+import { correlatedExecutor } from '../worker/correlated-executor.ts';
 
 export interface InvoiceExecutorSettings {
   /** The Stripe client of the customer executor, when Stripe is configured. */
@@ -22,12 +23,18 @@ export function invoiceExecutors(
   s: InvoiceExecutorSettings,
 ): Partial<Record<InvoiceTarget, InvoiceExecutor>> {
   const now = s.now ?? Date.now;
+  // Each outcome is recorded with the correlation id of the request its intent serves.
+  const correlated = (target: InvoiceTarget, executor: InvoiceExecutor) =>
+    correlatedExecutor(target, executor, { actor: 'invoice_id' });
   const out: Partial<Record<InvoiceTarget, InvoiceExecutor>> = {
-    links: { limits: { concurrency: 8 }, execute: (_id, intent) => findLink(s, intent, now) },
+    links: correlated('links', {
+      limits: { concurrency: 8 },
+      execute: (_id, intent) => findLink(s, intent, now),
+    }),
   };
   const stripe = s.stripe;
   if (stripe) {
-    out.stripe = {
+    out.stripe = correlated('stripe', {
       // The worker hands the invoice scheduler the customer scheduler's Stripe gate, so these
       // limits apply only where the customer target has none.
       limits: { concurrency: 8 },
@@ -35,7 +42,7 @@ export function invoiceExecutors(
         intent.target === 'stripe'
           ? executeInvoiceIntent(stripe, intent, now)
           : Promise.resolve(misrouted(intent, now)),
-    };
+    });
   }
   return out;
 }

@@ -16,5 +16,6 @@ export function invoiceRecorder(publisher: DurablePublisher, names: Names) {
       names.invoiceSubject(invoiceId, customerId),
       encoder.encode(JSON.stringify(encodeInvoiceEvent(invoiceId, customerId, event))),
       invoiceEventMsgId(invoiceId, event),
+      event.correlation,
     );
 }

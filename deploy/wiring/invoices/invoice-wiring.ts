@@ -4,16 +4,22 @@ import type { Sql } from '../../../adapters/postgres/connect.ts';
 import { linkOf } from '../../../adapters/postgres/links.ts';
 import { invoiceProgressEffects } from '../../../adapters/postgres/invoice-progress.ts';
 import { stripeClient } from '../../../adapters/stripe/client.ts';
+import { logStripeCalls } from '../../../adapters/stripe/call-log.ts';
+import type { Logger } from '../../../core/ports.ts';
 import { invoiceExecutors } from './invoice-executors.ts';
 import type { InvoiceWorkerOptions } from './invoice-runtime.ts';
 
 export function invoiceWorkerOptions(
   sql: Sql,
   stripe: { secretKey: string; apiBase?: string | undefined; timeoutMs: number } | undefined,
+  log?: Logger,
 ): InvoiceWorkerOptions {
+  const client = stripe ? stripeClient(stripe) : undefined;
+  // Each Stripe call is logged with the invoice, the request it serves and Stripe's Request-Id.
+  if (client && log) logStripeCalls(client, log);
   return {
     executors: invoiceExecutors({
-      ...(stripe ? { stripe: stripeClient(stripe) } : {}),
+      ...(client ? { stripe: client } : {}),
       stripeLinkOf: (customerId) => linkOf(sql, customerId, 'stripe'),
     }),
     effects: invoiceProgressEffects(sql),

@@ -112,15 +112,19 @@ export function targetExecutors(
           ...(s.stripe.searchBudget ? { shared: s.stripe.searchBudget } : {}),
         })
       : undefined;
-    out.stripe = correlatedExecutor('stripe', {
-      limits: {
-        concurrency: s.stripe.concurrency ?? 8,
-        perSecond,
-        ...(s.stripe.budget ? { budget: s.stripe.budget } : {}),
+    out.stripe = correlatedExecutor(
+      'stripe',
+      {
+        limits: {
+          concurrency: s.stripe.concurrency ?? 8,
+          perSecond,
+          ...(s.stripe.budget ? { budget: s.stripe.budget } : {}),
+        },
+        execute: (_customerId, intent, call) =>
+          executeStripeIntent(stripe, intent as StripeIntent, Date.now, call, match),
       },
-      execute: (_customerId, intent, call) =>
-        executeStripeIntent(stripe, intent as StripeIntent, Date.now, call, match),
-    });
+      { actor: 'customer_id' },
+    );
   }
   if (s.salesforce) {
     const { loginUrl, clientId, clientSecret, quotaPauseMs, budget, ...target } = s.salesforce;
@@ -152,7 +156,7 @@ export function targetExecutors(
         execute: (customerId, intent) =>
           coalescer.execute({ customerId, intent: intent as SalesforceIntent }),
       },
-      s.log,
+      { actor: 'customer_id', log: s.log },
     );
   }
   return out;

@@ -218,6 +218,7 @@ async function startCustomerWorker(
     invoices: invoiceWorkerOptions(
       sql,
       secretKey ? { secretKey, apiBase, timeoutMs: config.worker.callTimeoutMs } : undefined,
+      d.log,
     ),
   });
   metrics.attach(worker);
