@@ -145,7 +145,8 @@ test('customer: its targets and timeline; resync offers it again', async (ctx) =
   assert.is(shown.code, 0, shown.out);
   assert.match(shown.out, new RegExp(`^customer ${id} · v1`, 'm'));
   assert.match(shown.out, /^stripe\s+synced\s+cus_\w+\s+1\/1/m);
-  assert.match(shown.out, /\sfact\s+api\s+created v1$/m);
+  // Its correlation id, last: the id of the API request that created it.
+  assert.match(shown.out, /\sfact\s+api\s+created v1\s+[0-9a-f-]{36}$/m);
   assert.match(shown.out, /\soutcome\s+stripe\s+Stripe customer created cus_\w+/m);
   const j = json(asJson.out);
   assert.is(j.sync.customer_id, id);
