@@ -16,7 +16,7 @@ export const CORRELATION_LOG_KEY = 'correlation_id';
  * A client's id is taken only when it is a plain token: it lands in logs, headers and the
  * database, so nothing that could forge a log line or a header, and nothing long.
  */
-const SANE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+const SANE = /^[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}$/;
 
 export function isSaneCorrelationId(value: unknown): value is string {
   return typeof value === 'string' && SANE.test(value);

@@ -49,10 +49,14 @@ export async function publishTo(
   msgId: string,
 ): Promise<void> {
   const message = encodeRecordedEvent(customerId, event, o.binding?.());
+  // An observation is correlated by what it observed: a Salesforce change event (or read), an
+  // import's or a reconciliation's record.
+  const { eventId } = event.data as { eventId?: unknown };
   await o.publisher.publish(
     o.names.customerSubject(customerId),
     encoder.encode(JSON.stringify(message)),
     msgId,
+    event.correlation ?? (typeof eventId === 'string' ? eventId : undefined),
   );
 }
 
