@@ -32,7 +32,7 @@ export function stampCorrelation(
   const correlationId = causeOf(event, after);
   if (correlationId === undefined) return after;
   let stamped = after;
-  for (const [target, t] of Object.entries(after.targets) as [string, TargetState][]) {
+  for (const [target, t] of Object.entries<TargetState>(after.targets)) {
     const was = before.targets[target as keyof CustomerContext['targets']]?.pending;
     if (t.pending === null || t.pending.id === was?.id) continue;
     stamped = {

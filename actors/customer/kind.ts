@@ -36,8 +36,7 @@ export function customerKind(
 ): CustomerKind {
   return {
     source: 'changes',
-    check: (message, id, at, correlation) =>
-      checkMessage(message, id, at, binding(), correlation),
+    check: (message, id, at, correlation) => checkMessage(message, id, at, binding(), correlation),
     start: (id) => start(id, machine),
     decide: (snapshot, event) => decide(snapshot, event, machine),
     encode: (snapshot) => encodeActor(snapshot, machine),

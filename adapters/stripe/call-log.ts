@@ -17,6 +17,10 @@ export interface CallScope {
 
 const scopes = new AsyncLocalStorage<CallScope>();
 
+interface ResponseEmitter {
+  on(event: 'response', listener: (e: Stripe.ResponseEvent) => void): void;
+}
+
 /** Runs `work` with `scope` on the log lines of the Stripe calls it makes. */
 export function inCallScope<T>(scope: CallScope, work: () => Promise<T>): Promise<T> {
   return scopes.run(scope, work);
@@ -28,7 +32,9 @@ export function inCallScope<T>(scope: CallScope, work: () => Promise<T>): Promis
  * refused connection) is reported by its outcome instead.
  */
 export function logStripeCalls(stripe: Stripe, log: Logger): void {
-  stripe.on('response', (e: Stripe.ResponseEvent) => {
+  // The SDK types `on` as `any`; this is its documented signature for responses.
+  const emitter = stripe as unknown as ResponseEmitter;
+  emitter.on('response', (e) => {
     log.info(
       {
         ...scopes.getStore(),

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Value } from '@sinclair/typebox/value';
-import { IntentSchema, replay, type CustomerEvent } from '../../actors/customer/index.ts';
+import { IntentSchema, replay } from '../../actors/customer/index.ts';
 import { decodeActor, encodeActor } from '../../actors/customer/snapshot-codec.ts';
 import {
   CUSTOMER,
@@ -20,7 +20,7 @@ import {
 /** The step's event as recorded with a correlation header. */
 const correlated =
   (step: Step, correlation: string): Step =>
-  (w) => ({ ...step(w), correlation }) as CustomerEvent;
+  (w) => ({ ...step(w), correlation });
 
 test('the intent a change records carries its correlation id', () => {
   const w = given(correlated(created(), 'req-create'));
