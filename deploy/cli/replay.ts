@@ -34,7 +34,8 @@ function line(r: RecordedMessage): string {
     m.metadata?.version === undefined
       ? ''
       : ` v${m.metadata.version} origin=${m.metadata.origin ?? '?'}`;
-  return `#${r.seq}  ${time}  ${(m.type ?? '(unreadable)').padEnd(24)}${version}  ${JSON.stringify(m.data ?? {})}`;
+  const correlation = r.correlation ? `  correlation=${r.correlation}` : '';
+  return `#${r.seq}  ${time}  ${(m.type ?? '(unreadable)').padEnd(24)}${version}${correlation}  ${JSON.stringify(m.data ?? {})}`;
 }
 
 /** A Stripe event as INBOUND stored it: its type and the id of the object it is about. */

@@ -279,7 +279,8 @@ test('replay reads the stream with rtws configuration; npm run replay is the sam
   const r = await rtws(ctx, ['replay', id], ctx.s.t.env as Record<string, string>);
   assert.is(r.code, 0, r.out);
   assert.match(r.out, new RegExp(`recorded message\\(s\\) for customer ${id}`));
-  assert.match(r.out, /CustomerCreated/);
+  // With the id of the request that created it.
+  assert.match(r.out, /CustomerCreated\s+v1 origin=api {2}correlation=[0-9a-f-]{36} /);
   const npm = spawn('npm', ['run', '-s', 'replay', '--', id, '--json'], {
     cwd: new URL('../../', import.meta.url).pathname,
     env: { ...process.env, ...ctx.s.t.env },
