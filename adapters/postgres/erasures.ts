@@ -100,13 +100,16 @@ export async function openErasures(sql: Sql, limit = 100): Promise<Erasure[]> {
   return rows.map(toErasure);
 }
 
-export async function noteErasureError(sql: Sql, id: string, error: string): Promise<void> {
+/** Why the last round failed: the error's name and code only, as a message may quote values. */
+export async function noteErasureError(sql: Sql, id: string, err: unknown): Promise<void> {
+  const e = err as { name?: string; code?: string };
+  const error = [e.name ?? 'Error', e.code].filter(Boolean).join(' ');
   await sql`UPDATE erasures SET last_error = ${error} WHERE id = ${id}`;
 }
 
 /** What the catalogue still holds that the purge of the streams needs: external and invoice ids. */
 export async function erasureSubjects(
-  sql: Sql,
+  sql: Tx,
   customerId: string,
 ): Promise<{ externalIds: Record<string, string[]>; invoiceIds: string[] }> {
   const links = await sql<{ target: string; external_id: string }[]>`
@@ -142,7 +145,7 @@ export async function finishErasure(
 ): Promise<Record<string, unknown>> {
   return sql.begin(async (tx) => {
     const id = erasure.customerId;
-    const { externalIds } = await erasureSubjects(tx as unknown as Sql, id);
+    const { externalIds } = await erasureSubjects(tx, id);
     for (const [target, ids] of Object.entries(externalIds))
       for (const externalId of ids)
         await tx`

@@ -166,7 +166,8 @@ export async function recordInvoiceProgress(
       throw new ConflictError(
         `invoice ${invoiceId} is issued as ${current.stripe_invoice_id}, not ${p.stripeInvoiceId}`,
       );
-    const moved = advances(current.status, p.status);
+    const moved =
+      advances(current.status, p.status) && !(await staleAfterStripeFailure(tx, current, p));
     const status = moved ? p.status : current.status;
     const next = {
       status,
@@ -191,6 +192,23 @@ export async function recordInvoiceProgress(
     }
     return { status: next.status, moved };
   });
+}
+
+/**
+ * The actor's progress on a draft, reported again (a redelivered step) after Stripe failed the
+ * invoice (its draft deleted in the dashboard): stale, never a way back. A failure of the actor's
+ * own may go back to a draft, as a redrive does.
+ */
+async function staleAfterStripeFailure(
+  tx: Tx,
+  current: { id: string; status: InvoiceStatus },
+  p: InvoiceProgress,
+): Promise<boolean> {
+  if (current.status !== 'failed' || p.origin !== 'rtws') return false;
+  const [last] = await tx<{ origin: string }[]>`
+    SELECT origin FROM invoice_history WHERE invoice_id = ${current.id} AND status = 'failed'
+    ORDER BY id DESC LIMIT 1`;
+  return last?.origin === 'stripe';
 }
 
 /** The newest error while the invoice is being issued, the reason once it failed, none once issued. */

@@ -6,6 +6,7 @@ import { cliApi, type CliApi } from './api-client.ts';
 import { conflicts } from './conflicts-verb.ts';
 import { customer } from './customer-verb.ts';
 import { dlqDiscard, dlqList, dlqRetry, dlqShow } from './dlq-verb.ts';
+import { erase } from './erase-verb.ts';
 import { UsageError } from './errors.ts';
 import { output, type Out } from './output.ts';
 import { validReplay } from './replay-args.ts';
@@ -47,6 +48,7 @@ export const USAGE = `usage: npm run rtws -- <verb> [options] [--json]
   dlq retry <id>...                        redrive letters to where they came from
   dlq discard <id> --reason <text>         remove a letter, recording why
   conflicts [--customer id] [--field f] [--limit n]
+  erase <id> --confirm <id>                erase a customer's personal data everywhere (admin)
   pause <target> [--reason text]           hold a target's intents back (stripe, salesforce)
   resume <target>
   backfill --from stripe [--dry-run] [--adopt-orphans] [--invoices]
@@ -149,6 +151,11 @@ export const VERBS: Record<string, Verb> = {
         field: c.values.field,
         limit: limitOf(c.values, 50, 100),
       }),
+  },
+  erase: {
+    options: ['confirm'],
+    args: (a, v) => a.length === 1 && UUID.test(a[0]!) && v.confirm === a[0],
+    run: (c) => erase(c.api(), c.out, c.args[0]!),
   },
   pause: {
     options: ['reason'],

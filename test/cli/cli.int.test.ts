@@ -293,4 +293,18 @@ test('replay reads the stream with rtws configuration; npm run replay is the sam
   assert.is(messages[0]!.message.type, 'CustomerCreated');
 });
 
+test('erase: refused without the id confirmed; then followed until erased', async (ctx) => {
+  const r = await ctx.s.api('POST', '/customers', { name: 'Erased From The Shell' });
+  const id = r.body.id as string;
+  const unconfirmed = await rtws(ctx, ['erase', id, '--confirm', ctx.ids[0]!]);
+  assert.is(unconfirmed.code, 2, unconfirmed.out);
+  assert.match(unconfirmed.out, /wrong arguments for erase/);
+  assert.is((await ctx.s.api('GET', `/customers/${id}`)).status, 200, 'nothing was erased');
+  const erased = await rtws(ctx, ['erase', id, '--confirm', id]);
+  assert.is(erased.code, 0, erased.out);
+  assert.match(erased.out, new RegExp(`^customer ${id} erased \\(erasure [0-9a-f-]+\\)`, 'm'));
+  assert.match(erased.out, /^postgres\s+customer\s+1$/m);
+  assert.is((await ctx.s.api('GET', `/customers/${id}`)).status, 404);
+});
+
 test.run();

@@ -78,6 +78,13 @@ test('a draft rtws made, deleted in the dashboard, is failed with the reason; no
     origin: 'stripe',
     note: reason,
   });
+  // The actor's progress on the draft, reported again by a redelivered step, is stale.
+  const again = await recordInvoiceProgress(s.o.sql, invoice.id, {
+    status: 'draft',
+    stripeInvoiceId: draft.id,
+    origin: 'rtws',
+  });
+  assert.equal(again, { status: 'failed', moved: false });
   await drained(s);
   assert.equal(
     (await deadLetters(s)).filter((d) => d.reason.includes(draft.id)),

@@ -116,7 +116,13 @@ test('a record with the email of a customer that has no Salesforce record is lin
     100,
   );
   assert.is(linked.targets?.salesforce?.external_id, recordId, 'linked to the record');
-  const rows = await customersNamed(w, 'Catalogue First');
+  // The actor's snapshot (the sync view) is saved before the catalogue write it asked for.
+  const rows = await eventually(
+    () => customersNamed(w, 'Catalogue First'),
+    (r) => r.length !== 1 || r[0]?.phone !== null,
+    15_000,
+    100,
+  );
   assert.is(rows.length, 1, 'no second customer');
   assert.is(rows[0]?.phone, '+1 555 0177', 'the record keeps the value it has');
   assert.is(recordOf(w, recordId)?.Rtws_Id__c, id, 'the record has our id');

@@ -80,7 +80,7 @@ export function startErasureRunner(d: ErasureRunnerDeps): { stop(): Promise<void
             .post(erasure.customerId, () => carryOut(d, erasure, log))
             .catch(async (err: unknown) => {
               log.warn({ err, erasure_id: erasure.id }, 'erasure failed; it is tried again');
-              await noteErasureError(d.sql, erasure.id, String(err)).catch(() => undefined);
+              await noteErasureError(d.sql, erasure.id, err).catch(() => undefined);
             });
         }
       })
