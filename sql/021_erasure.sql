@@ -17,6 +17,9 @@ CREATE TABLE erasures (
   finished_at    timestamptz,
   -- Per store: what was removed (counts), and per target what became of its object.
   removed        jsonb NOT NULL DEFAULT '{}'::jsonb,
+  -- While it runs: the customer's external ids per target, taken with its links when the erasure
+  -- begins, so that a resumed erasure still finds their messages. Cleared when it finishes.
+  external_ids   jsonb,
   last_error     text
 );
 CREATE INDEX erasures_open ON erasures (requested_at) WHERE finished_at IS NULL;
@@ -54,6 +57,7 @@ BEGIN
       NEW.origin := 'erasure';
       NEW.created_at := OLD.created_at;
       NEW.deleted_at := OLD.deleted_at;
+      NEW.updated_at := now();
       RETURN NEW;
     END IF;
     RETURN NULL;

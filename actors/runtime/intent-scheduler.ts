@@ -285,6 +285,14 @@ export class IntentScheduler<
     }
   }
 
+  /** Whether a call of the actor's has been sent and not yet ended. */
+  busy(actorId: string): boolean {
+    return Object.keys(this.deps.targets).some((target) => {
+      const slot = this.slots.get(`${actorId}/${target}`);
+      return slot?.running !== undefined && slot.sent === true;
+    });
+  }
+
   /** What is only scheduled goes; a call waiting for a slot leaves it without being sent. */
   private drop(key: string, slot: Slot): void {
     slot.next = undefined;

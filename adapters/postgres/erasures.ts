@@ -101,13 +101,19 @@ export async function openErasures(sql: Sql, limit = 100): Promise<Erasure[]> {
 }
 
 /** Why the last round failed: the error's name and code only, as a message may quote values. */
+/** What a waiting erasure waits for, written only when it changes. */
+export async function noteErasureWait(sql: Sql, e: Erasure, waiting: string): Promise<void> {
+  if (e.lastError === waiting) return;
+  await sql`UPDATE erasures SET last_error = ${waiting} WHERE id = ${e.id}`;
+}
+
 export async function noteErasureError(sql: Sql, id: string, err: unknown): Promise<void> {
   const e = err as { name?: string; code?: string };
   const error = [e.name ?? 'Error', e.code].filter(Boolean).join(' ');
   await sql`UPDATE erasures SET last_error = ${error} WHERE id = ${id}`;
 }
 
-/** What the catalogue still holds that the purge of the streams needs: external and invoice ids. */
+/** The customer's links (current and archived) by target, and its invoices' ids. */
 export async function erasureSubjects(
   sql: Tx,
   customerId: string,
@@ -132,11 +138,54 @@ export async function dropPendingOutbox(sql: Sql, customerId: string): Promise<n
   return gone.length;
 }
 
+export interface BegunErasure {
+  readonly externalIds: Record<string, string[]>;
+  readonly invoiceIds: string[];
+  /** What the erasure recorded when it began (what became of each target's object). */
+  readonly removed: Record<string, unknown>;
+}
+
+/**
+ * Before any stream is touched, in one transaction: the external ids are known as erased (their
+ * hashes), and the links go, so that from now on every event about them is dropped where it is
+ * mapped rather than stored again; the ids themselves are kept on the erasure until it finishes, so
+ * that a resumed one still finds their messages; `removed` starts with the targets' fates. Begun
+ * already (a resume): what it recorded then.
+ */
+export async function beginErasure(
+  sql: Sql,
+  erasure: Pick<Erasure, 'id' | 'customerId'>,
+  targets: Record<string, string>,
+): Promise<BegunErasure> {
+  return sql.begin(async (tx) => {
+    const id = erasure.customerId;
+    const [row] = await tx<
+      { external_ids: Record<string, string[]> | null; removed: Record<string, unknown> }[]
+    >`
+      SELECT external_ids, removed FROM erasures WHERE id = ${erasure.id} FOR UPDATE`;
+    const { externalIds, invoiceIds } = await erasureSubjects(tx, id);
+    if (row?.external_ids)
+      return { externalIds: row.external_ids, invoiceIds, removed: row.removed };
+    for (const [target, ids] of Object.entries(externalIds))
+      for (const externalId of ids)
+        await tx`
+          INSERT INTO erased_externals (target, id_hash, erasure_id)
+          VALUES (${target}, ${externalIdHash(target, externalId)}, ${erasure.id})
+          ON CONFLICT DO NOTHING`;
+    const links = await tx`DELETE FROM customer_links WHERE customer_id = ${id}`;
+    const archived = await tx`DELETE FROM customer_links_archive WHERE customer_id = ${id}`;
+    const removed = { targets, links: { current: links.count, archived: archived.count } };
+    await tx`
+      UPDATE erasures SET external_ids = ${tx.json(externalIds)}, removed = ${tx.json(removed)}
+      WHERE id = ${erasure.id}`;
+    return { externalIds, invoiceIds, removed };
+  });
+}
+
 /**
  * The last step, in one transaction: the row keeps its id, its tombstone and `erased_at`; every
- * other copy of the customer's data in the catalogue's tables goes; the external ids are kept as
- * hashes; the erasure is finished with `removed` (the streams' and targets' counts, given) merged
- * with this step's.
+ * other copy of the customer's data in the catalogue's tables goes; the external ids kept while it
+ * ran go too (their hashes stay); the erasure is finished with what was removed where.
  */
 export async function finishErasure(
   sql: Sql,
@@ -144,18 +193,14 @@ export async function finishErasure(
   removed: Record<string, unknown>,
 ): Promise<Record<string, unknown>> {
   return sql.begin(async (tx) => {
-    const id = erasure.customerId;
-    const { externalIds } = await erasureSubjects(tx, id);
-    for (const [target, ids] of Object.entries(externalIds))
-      for (const externalId of ids)
-        await tx`
-          INSERT INTO erased_externals (target, id_hash, erasure_id)
-          VALUES (${target}, ${externalIdHash(target, externalId)}, ${erasure.id})
-          ON CONFLICT DO NOTHING`;
-    const postgres = await clearCatalogue(tx, id, Object.values(externalIds).flat());
+    const [row] = await tx<{ external_ids: Record<string, string[]> | null }[]>`
+      SELECT external_ids FROM erasures WHERE id = ${erasure.id} FOR UPDATE`;
+    const externalIds = Object.values(row?.external_ids ?? {}).flat();
+    const postgres = await clearCatalogue(tx, erasure.customerId, externalIds);
     const all = { ...removed, postgres };
     await tx`
-      UPDATE erasures SET finished_at = now(), removed = ${tx.json(all)}, last_error = NULL
+      UPDATE erasures SET finished_at = now(), removed = ${tx.json(all)},
+        external_ids = NULL, last_error = NULL
       WHERE id = ${erasure.id}`;
     return all;
   });
@@ -184,9 +229,6 @@ async function clearCatalogue(
     idempotency_keys: await count(tx`
       DELETE FROM idempotency_keys WHERE body->>'id' = ${id} OR body->>'customer_id' = ${id}
       RETURNING key`),
-    salesforce_imports: await count(
-      tx`DELETE FROM salesforce_imports WHERE customer_id = ${id} RETURNING record_id`,
-    ),
     backfill_ambiguities: await count(tx`
       DELETE FROM backfill_ambiguities
       WHERE ${id}::uuid = ANY (customers) OR stripe_id = ANY (${externalIds}::text[])

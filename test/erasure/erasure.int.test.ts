@@ -14,7 +14,7 @@ import { linked, quiet, row, twoWay, type TwoWay } from '../inbound/stack.ts';
 import { openSnapshotStore } from '../../adapters/jetstream/kv-snapshot-store.ts';
 import { eraseFromStreams, readStream } from '../../adapters/jetstream/erase.ts';
 import { erasedActor, isErasedActor } from '../../actors/runtime/erased.ts';
-import { erasureSubjects } from '../../adapters/postgres/erasures.ts';
+import { beginErasure } from '../../adapters/postgres/erasures.ts';
 import { customerHistory } from '../../adapters/jetstream/customer-history.ts';
 import { encodeRecordedEvent } from '../../actors/customer/outcome-message.ts';
 
@@ -56,7 +56,7 @@ async function streamsText(s: TwoWay): Promise<string> {
     for (const subjects of info.config.subjects ?? [])
       await readStream(s.o.nats, name, subjects, (m) => {
         const text = m.string();
-        out += `${name} ${m.subject}: ${text}\n`;
+        out += `${name} ${m.subject}: ${text.replace(/\s*\n\s*/g, " ")}\n`;
         const base64 = /"data_base64":"([^"]*)"/.exec(text)?.[1];
         if (base64) out += `${name} letter: ${Buffer.from(base64, 'base64').toString()}\n`;
       });
@@ -164,6 +164,19 @@ test('an erased customer is gone from every store, and a later event brings it b
   const sfLeft = s.sf!.records('Account').filter((r) => JSON.stringify(r).includes(person.email));
   assert.equal(sfLeft, [], 'deleted in Salesforce');
 
+  // Its invoice paid in Stripe afterwards: the accounting record takes the status, and the event
+  // (which quotes the customer) is not kept.
+  const issuedInvoice = (
+    await call<{ stripe_invoice_id: string }>(s, 'GET', `/invoices/${invoice.body.id}`)
+  ).body;
+  await s.stripe.invoices.pay(issuedInvoice.stripe_invoice_id, { paid_out_of_band: true });
+  await eventually(
+    async () => (await call<{ status: string }>(s, 'GET', `/invoices/${invoice.body.id}`)).body,
+    (i) => i.status === 'paid',
+    30_000,
+    200,
+  );
+
   // A Stripe event about it, delivered late: dropped, and nothing comes back.
   const customers = Number((await s.o.sql`SELECT count(*)::int AS n FROM customers`)[0]!.n);
   const payload = JSON.stringify({
@@ -206,14 +219,21 @@ test('an erasure cut off after the streams were purged is finished by the next w
   await s.killWorker();
   const asked = await askErasure(s, id);
   assert.is(asked.status, 202);
-  // What a worker killed midway leaves: the streams purged and the snapshot a tombstone, the
-  // catalogue not yet cleared (the remote deletes are not decided: no worker ran).
+  // What a worker killed midway leaves: the erasure begun (the links gone, the ids kept on the
+  // record), the streams purged and the snapshot a tombstone; the catalogue not yet cleared.
   const jsm = await jetstreamManager(s.o.nats);
-  const subjects = await erasureSubjects(s.o.sql, id);
+  const [erasure] = await s.o.sql<{ id: string; customer_id: string }[]>`
+    SELECT id, customer_id FROM erasures WHERE id = ${asked.body.id}`;
+  const begun = await beginErasure(
+    s.o.sql,
+    { id: erasure!.id, customerId: erasure!.customer_id },
+    { stripe: 'left at the target: the worker was down' },
+  );
+  assert.ok(begun.externalIds.stripe?.length === 1, 'the Stripe id is kept while it runs');
   await eraseFromStreams(s.o.nats, jsm, s.t.names, {
     customerId: id,
-    externalIds: Object.values(subjects.externalIds).flat(),
-    invoiceIds: subjects.invoiceIds,
+    externalIds: Object.values(begun.externalIds).flat(),
+    invoiceIds: begun.invoiceIds,
   });
   const store = await openSnapshotStore(jetstream(s.o.nats), s.t.names.bucket('ACTORS'));
   const stored = await store.load(id);
@@ -225,6 +245,13 @@ test('an erasure cut off after the streams were purged is finished by the next w
   s.spawnWorker();
   const done = await erased(s, asked.body.id, 60_000);
   assert.is(done.status, 'erased');
+  assert.is(
+    done.removed.targets?.stripe,
+    'left at the target: the worker was down',
+    'what was recorded when it began',
+  );
+  const [kept] = await s.o.sql`SELECT external_ids FROM erasures WHERE id = ${asked.body.id}`;
+  assert.is(kept?.external_ids, null, 'the ids are dropped when it finishes');
   assert.equal(leaks(await postgresText(s), [person.name, person.email]), []);
   assert.equal(leaks(await streamsText(s), [person.name, person.email]), []);
 

@@ -26,12 +26,15 @@ import { LeaseLostError } from '../../../actors/runtime/errors.ts';
 import { decodeActor } from '../../../actors/customer/snapshot-codec.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import {
+  beginErasure,
   dropPendingOutbox,
   eraseOldDeletions,
   erasureSubjects,
   finishErasure,
   noteErasureError,
+  noteErasureWait,
   openErasures,
+  type BegunErasure,
   type Erasure,
 } from '../../../adapters/postgres/erasures.ts';
 import { eraseFromStreams } from '../../../adapters/jetstream/erase.ts';
@@ -55,6 +58,8 @@ export interface ErasureRunnerDeps extends ErasureSettings {
   readonly holds: (partition: number) => boolean;
   /** Drops the actor's scheduled intents: nothing decided before the erasure is sent after it. */
   readonly forget: (customerId: string) => void;
+  /** Whether a call of the actor's is in flight. */
+  readonly busy: (customerId: string) => boolean;
   readonly machine?: CustomerMachine;
   readonly log: Logger;
 }
@@ -110,33 +115,53 @@ async function carryOut(d: ErasureRunnerDeps, e: Erasure, log: Logger): Promise<
   const partition = partitionOf(id, d.names.partitions);
   const stored = await d.store.load(id);
   const tombstoned = stored !== undefined && isErasedActor(stored.value);
-  const snapshot = stored && !tombstoned ? decodeActor(id, stored.value, d.machine) : undefined;
-  const subjects = await erasureSubjects(d.sql, id);
-  const targets = tombstoned ? {} : targetsDone(e, snapshot, subjects.externalIds);
-  if (targets === undefined) return; // the actor is still deleting at a target
-  d.forget(id);
+  if (!tombstoned) {
+    const snapshot = stored ? decodeActor(id, stored.value, d.machine) : undefined;
+    const subjects = await erasureSubjects(d.sql, id);
+    const done = targetsDone(e, snapshot, subjects.externalIds);
+    if (typeof done === 'string') return noteErasureWait(d.sql, e, done);
+    // Nothing decided before the erasure is sent after it; a call already sent is let finish (its
+    // outcome may name an object to record) and the erasure waits for the next round.
+    d.forget(id);
+    if (d.busy(id)) return noteErasureWait(d.sql, e, 'waiting for a call in flight to end');
+    const begun = await beginErasure(d.sql, e, done);
+    return purge(d, e, begun, stored?.revision, partition, log);
+  }
+  // Cut off after the tombstone: it began, so it recorded the ids and the targets' fates.
+  return purge(d, e, await beginErasure(d.sql, e, {}), undefined, partition, log);
+}
+
+async function purge(
+  d: ErasureRunnerDeps,
+  e: Erasure,
+  begun: BegunErasure,
+  revision: number | undefined,
+  partition: number,
+  log: Logger,
+): Promise<void> {
+  const id = e.customerId;
   const outbox = await dropPendingOutbox(d.sql, id);
   const streams = await eraseFromStreams(d.nats, d.jsm, d.names, {
     customerId: id,
-    externalIds: Object.values(subjects.externalIds).flat(),
-    invoiceIds: subjects.invoiceIds,
+    externalIds: Object.values(begun.externalIds).flat(),
+    invoiceIds: begun.invoiceIds,
   });
-  if (!tombstoned) {
-    if (!d.holds(partition)) throw new LeaseLostError(partition);
-    await d.store.save(id, erasedActor(e.id, new Date()), stored?.revision);
-  }
+  if (!d.holds(partition)) throw new LeaseLostError(partition);
+  const current = await d.store.load(id);
+  if (!current || !isErasedActor(current.value))
+    await d.store.save(id, erasedActor(e.id, new Date()), current?.revision ?? revision);
   d.cache.delete(id);
   const removed = await finishErasure(d.sql, e, {
-    targets,
+    ...begun.removed,
     streams: { ...streams, outbox_pending: outbox },
-    kv: { actor_snapshot: tombstoned ? 0 : stored ? 1 : 0 },
+    kv: { actor_snapshot: current ? 1 : 0 },
   });
   log.info({ erasure_id: e.id, customer_id: id, removed }, 'customer erased');
 }
 
 /**
- * What became of the customer at each target, once the actor is done with them; undefined while it
- * is still deleting. With `remote`, the deletion must be decided (the captured deletion consumed)
+ * What became of the customer at each target, once the actor is done with them; while it is still
+ * deleting, what it waits for (shown on the erasure, as its `last_error`: a paused target, say). With `remote`, the deletion must be decided (the captured deletion consumed)
  * and carried out; a target that gave up says so, and the erasure goes on (the object is then left
  * to the operator, as the record says).
  */
@@ -144,7 +169,7 @@ function targetsDone(
   e: Erasure,
   snapshot: CustomerSnapshot | undefined,
   externalIds: Record<string, string[]>,
-): Record<string, string> | undefined {
+): Record<string, string> | string {
   const linked = (t: string) => (externalIds[t]?.length ?? 0) > 0;
   if (!e.remote) {
     return Object.fromEntries(
@@ -154,13 +179,18 @@ function targetsDone(
   if (snapshot === undefined) {
     const linkedAnywhere = Object.keys(externalIds).some(linked);
     if (linkedAnywhere && Date.now() - e.requestedAt.getTime() < NO_ACTOR_GRACE_MS)
-      return undefined;
+      return 'waiting for the customer actor to record the deletion';
     return Object.fromEntries(
       Object.keys(externalIds).map((t) => [t, 'left at the target: no actor state recorded']),
     );
   }
-  if (snapshot.context.desired?.deleted !== true) return undefined;
-  if (pendingIntents(snapshot).length > 0) return undefined;
+  if (snapshot.context.desired?.deleted !== true)
+    return 'waiting for the customer actor to record the deletion';
+  const due = pendingIntents(snapshot);
+  if (due.length > 0)
+    return `waiting for the deletion at ${due
+      .map((p) => `${p.target} (${snapshot.context.targets[p.target].status})`)
+      .join(', ')}`;
   const out: Record<string, string> = {};
   for (const t of TARGET_NAMES) {
     const state = snapshot.context.targets[t];

@@ -177,6 +177,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         mailboxes: shared.mailboxes,
         holds: shared.holds,
         forget: (id) => customers.scheduler.forget(id),
+        busy: (id) => customers.scheduler.busy(id),
         ...(options.machine ? { machine: options.machine } : {}),
         log,
       })
