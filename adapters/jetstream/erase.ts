@@ -9,7 +9,13 @@
 //   a write on every event.
 // - DLQ: every letter is read (the DLQ is what still needs a person, so it stays small), and those
 //   whose subject or original bytes name one of the ids deleted.
-import { DeliverPolicy, jetstream, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import {
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { partitionToken, partitionOf, type Names } from '../../core/subjects.ts';
 
@@ -56,12 +62,18 @@ export async function eraseFromStreams(
 }
 
 /**
- * The INBOUND subjects an event about one of `externalIds` can be on: its partition's (the event
- * type has two tokens: `customer.updated`, `invoice.paid`), and the unpartitioned ones of old.
+ * The INBOUND subjects an event about one of `externalIds` can be on: its partition's, for event
+ * types of two tokens (`customer.updated`, `invoice.paid`) and of three (`customer.source.created`,
+ * stored though no consumer reads them), and the unpartitioned two-token ones stored before
+ * partitions. The partition is drawn with today's RTWS_PARTITIONS, which is fixed for the life of
+ * a deployment.
  */
 function inboundFilters(prefix: string, externalIds: readonly string[], partitions: number) {
   const tokens = new Set(externalIds.map((id) => partitionToken(partitionOf(id, partitions))));
-  return [...[...tokens].map((t) => `${prefix}inbound.*.*.*.${t}`), `${prefix}inbound.*.*.*`];
+  return [
+    ...[...tokens].flatMap((t) => [`${prefix}inbound.*.*.*.${t}`, `${prefix}inbound.*.*.*.*.${t}`]),
+    `${prefix}inbound.*.*.*`,
+  ];
 }
 
 /** A dead letter's subject and its original bytes (base64 in the letter). */
@@ -95,10 +107,15 @@ async function deleteMatching(
   return found.length;
 }
 
+/** How long a read waits for messages the server says are there before it gives up. */
+const STALL_MS = 30_000;
+
 /**
  * Every message of `stream` on `filter` stored when the read starts, in order. Read in fetched
- * batches that end on their own: a message deleted meanwhile (the last one, say) never leaves a
- * consumer waiting for a message that will not come.
+ * batches that end on their own, up to the stream's last sequence at the start: a message deleted
+ * meanwhile (the last one, say) never leaves the read waiting, and messages stored later are not
+ * chased. A read that gets nothing while the server still counts messages to read retries, and
+ * fails after STALL_MS rather than end early.
  */
 export async function readStream(
   nc: NatsConnection,
@@ -106,21 +123,25 @@ export async function readStream(
   filter: string,
   visit: (m: JsMsg) => void,
 ): Promise<void> {
+  const until = (await (await jetstreamManager(nc)).streams.info(stream)).state.last_seq;
   const consumer = await jetstream(nc).consumers.get(stream, {
     deliver_policy: DeliverPolicy.All,
     // A string, not an array: nats-server 2.9 knows a single filter subject only.
     filter_subjects: filter,
   });
-  if ((await consumer.info()).num_pending === 0) return;
+  let stalledSince: number | undefined;
   for (;;) {
+    if ((await consumer.info()).num_pending === 0) return;
     let got = 0;
-    let last = false;
     for await (const m of await consumer.fetch({ max_messages: 500, expires: 1_000 })) {
       got++;
+      if (m.seq > until) return;
       visit(m);
-      last = m.info.pending === 0;
+      if (m.info.pending === 0 || m.seq === until) return;
     }
-    if (got === 0 || last) return;
+    if (got > 0) stalledSince = undefined;
+    else if (Date.now() - (stalledSince ??= Date.now()) > STALL_MS)
+      throw new Error(`reading ${stream} (${filter}) stalled for ${STALL_MS / 1000} s`);
   }
 }
 
