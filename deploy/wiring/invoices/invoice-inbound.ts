@@ -17,6 +17,7 @@ import {
 } from '../../../adapters/postgres/invoice-stripe-events.ts';
 import { isErasedExternal } from '../../../adapters/postgres/erasures.ts';
 import { parseInvoiceEvent } from '../../../adapters/stripe/invoice-events.ts';
+import { stripeCustomerOf } from '../../../adapters/stripe/event-customer.ts';
 import { invoiceItemsOf } from '../../../adapters/stripe/invoice-lines.ts';
 import type { StripeInvoiceObservation } from '../../../core/invoice.ts';
 import { INVOICE_EVENTS } from '../../../adapters/jetstream/inbound-durables.ts';
@@ -68,11 +69,22 @@ export function invoiceInbound(o: InvoiceInboundOptions): InboundKind {
 async function handleInvoiceEvent(o: InvoiceInboundOptions, m: JsMsg): Promise<InboundVerdict> {
   const parsed = parseInvoiceEvent(m.data);
   if (parsed.kind === 'malformed') return { deadLetter: `malformed: ${parsed.reason}` };
-  if (parsed.kind === 'ignored') return { done: true };
+  if (parsed.kind === 'ignored') {
+    // Not applied, but stored: an erased customer's is not kept.
+    const raw = m.json<{ id?: string; data?: { object?: unknown } }>();
+    const about = stripeCustomerOf(raw);
+    if (about !== undefined && (await isErasedExternal(o.sql, 'stripe', about)))
+      await dropErasedEvent(o, m, raw.id ?? '', parsed.type);
+    return { done: true };
+  }
   const { eventId, eventType } = parsed.observation;
   try {
     const observation = await withAllLines(o, parsed.observation);
     const outcome = await applyStripeInvoiceEvent(o.sql, observation);
+    // An erased customer's invoice stays as an accounting record, and takes its status; the event,
+    // which quotes the customer's name, email and address, is not kept in INBOUND.
+    if (await isErasedExternal(o.sql, 'stripe', observation.stripeCustomerId))
+      await dropErasedEvent(o, m, eventId, eventType);
     o.log.debug(
       { seq: m.seq, event_id: eventId, type: eventType, outcome },
       'invoice event applied',
@@ -86,17 +98,23 @@ async function handleInvoiceEvent(o: InvoiceInboundOptions, m: JsMsg): Promise<I
       (await isErasedExternal(o.sql, 'stripe', parsed.observation.stripeCustomerId))
     ) {
       // Nothing brings an erased customer back, and nothing of it stays in INBOUND.
-      await (
-        await jetstreamManager(o.nats)
-      ).streams.deleteMessage(o.names.streams.inbound, m.seq, true);
-      o.log.info(
-        { event_id: eventId, type: eventType },
-        'invoice event of an erased customer dropped',
-      );
+      await dropErasedEvent(o, m, eventId, eventType);
       return { done: true };
     }
     throw err;
   }
+}
+
+async function dropErasedEvent(
+  o: InvoiceInboundOptions,
+  m: JsMsg,
+  eventId: string,
+  eventType: string,
+): Promise<void> {
+  await (
+    await jetstreamManager(o.nats)
+  ).streams.deleteMessage(o.names.streams.inbound, m.seq, true);
+  o.log.info({ event_id: eventId, type: eventType }, 'invoice event of an erased customer removed');
 }
 
 /**
