@@ -1,6 +1,6 @@
 // Builds the Fastify instance: strict validation, problem+json errors, body limit, and the app.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { app, type AppOptions } from './app.ts';
 import type { ApiToken } from '../../core/api-tokens.ts';
@@ -88,7 +88,7 @@ function base(options: { bodyLimit: number; logLevel: string }) {
       const sent = req.headers[REQUEST_ID_HEADER];
       return isSaneCorrelationId(sent) ? sent : randomUUID();
     },
-    requestIdLogLabel: CORRELATION_LOG_KEY,
+    logController: new LogController({ requestIdLogLabel: CORRELATION_LOG_KEY }),
   }).withTypeProvider<TypeBoxTypeProvider>();
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
