@@ -80,7 +80,11 @@ export interface SyncCounter {
   current(): Promise<CountedTargets>;
 }
 
-/** A count is taken again at most every `minIntervalMs`, and never more than 1 % of the time. */
+/**
+ * A count is taken again at most every `minIntervalMs`, and never more than 5 % of the time: a
+ * small catalogue's count is mostly waiting on NATS, so a tighter bound would leave the overview
+ * stale for long on a busy machine (300 ms at 1 % is a count every 30 s).
+ */
 export function syncCounter(o: {
   nats: NatsConnection;
   bucket: string;
@@ -115,7 +119,7 @@ export function syncCounter(o: {
     async current() {
       if (!last) return refresh();
       const age = Date.now() - last.at.getTime();
-      if (age >= Math.max(minInterval, lastCostMs * 100))
+      if (age >= Math.max(minInterval, lastCostMs * 20))
         refresh().catch(() => {
           // The next poll tries again; the last count stands meanwhile.
         });
