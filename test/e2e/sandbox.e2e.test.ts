@@ -74,7 +74,7 @@ test('the emulators start, answer their official clients, and stop with rtws', a
   });
   assert.is(token.status, 200);
 
-  assert.is(await p.kill('SIGTERM'), 0);
+  assert.is(await p.kill('SIGTERM'), 0, p.output().split('\n').slice(-30).join('\n'));
   assert.not.ok(await reachable(base.hostname, Number(base.port)), 'the Stripe emulator stopped');
   assert.not.ok(
     await reachable('127.0.0.1', Number(new URL(loginUrl).port)),
