@@ -59,6 +59,8 @@ export interface DeadLetter {
   readonly deliveries: number;
   /** The original payload, untouched. */
   readonly data: Uint8Array;
+  /** The change the message served (its correlation header), so the letter is found by it. */
+  readonly correlationId?: string | undefined;
 }
 
 export interface DeadLetterSink {

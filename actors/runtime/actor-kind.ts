@@ -26,6 +26,8 @@ export interface SchedulableIntent {
   readonly attempt: number;
   /** When the intent was decided (ms since the epoch). */
   readonly recordedAt?: number;
+  /** The change it serves: put on the log lines about it. */
+  readonly correlationId?: string | undefined;
 }
 
 /** An actor's pending intent on one target, and when it is due. */

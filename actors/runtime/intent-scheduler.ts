@@ -325,7 +325,7 @@ export class IntentScheduler<
       this.deps.onExecuted?.(target, outcome.type, this.deps.now() - started);
       return outcome;
     }, given);
-    if (event) await this.recordWithRetry(actorId, event, slot);
+    if (event) await this.recordWithRetry(actorId, event, slot, intent.correlationId);
   }
 
   private decidedEarlier(owner: string, intent: I, now: number): boolean {
@@ -357,7 +357,12 @@ export class IntentScheduler<
    * looks lapsed (its renewal failed while NATS elects a leader) is no reason to stop: the worker
    * may keep the partition, and nothing would then run the intent again, its slot having run it.
    */
-  private async recordWithRetry(actorId: string, event: R, slot: Slot): Promise<void> {
+  private async recordWithRetry(
+    actorId: string,
+    event: R,
+    slot: Slot,
+    correlationId: string | undefined,
+  ): Promise<void> {
     const { owner } = slot;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -369,7 +374,12 @@ export class IntentScheduler<
         if (this.stopped || slot.released) return;
         const wait = backoffMs(attempt, actorId, RECORD_RETRY);
         this.deps.log.warn(
-          { err: String(err), actorId, retryInMs: wait },
+          {
+            err: String(err),
+            actorId,
+            ...(correlationId === undefined ? {} : { correlation_id: correlationId }),
+            retryInMs: wait,
+          },
           'outcome not recorded yet; retrying',
         );
         await new Promise((r) => setTimeout(r, wait));

@@ -16,3 +16,11 @@ export function correlationOf(m: { headers?: MsgHdrs | undefined }): string | un
   const id = m.headers?.get(CORRELATION_HEADER);
   return isSaneCorrelationId(id) ? id : undefined;
 }
+
+/** The log field of a recorded message's correlation id: `{ correlation_id }`, or nothing. */
+export function correlationField(m: { headers?: MsgHdrs | undefined }): {
+  correlation_id?: string;
+} {
+  const id = correlationOf(m);
+  return id === undefined ? {} : { correlation_id: id };
+}

@@ -15,6 +15,8 @@ export interface DeadLetterRecord {
   deliveries: number;
   data_base64: string;
   dead_lettered_at: string;
+  /** The change the message served; absent when it carried none. */
+  correlation_id?: string;
 }
 
 export function jetStreamDeadLetters(
@@ -33,6 +35,7 @@ export function jetStreamDeadLetters(
         deliveries: letter.deliveries,
         data_base64: Buffer.from(letter.data).toString('base64'),
         dead_lettered_at: new Date().toISOString(),
+        ...(letter.correlationId ? { correlation_id: letter.correlationId } : {}),
       };
       await js.publish(names.dlqSubject(letter.source), JSON.stringify(record), {
         msgID: `dlq:${letter.stream}:${letter.streamSeq}`,

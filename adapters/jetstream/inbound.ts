@@ -1,7 +1,11 @@
 // Publishing a verified inbound webhook to the INBOUND stream. The raw bytes go as they arrived, so
 // a consumer can check them against the signature-verified original; the event id is the
-// Nats-Msg-Id, so a redelivered event inside the stream's duplicate window is stored once.
+// Nats-Msg-Id, so a redelivered event inside the stream's duplicate window is stored once. It is
+// also the change's correlation id (a Stripe event's id starts its change), in the header every
+// consumer's log lines and dead letters read it from.
 import type { JetStreamClient } from '@nats-io/jetstream';
+import { isSaneCorrelationId } from '../../core/correlation.ts';
+import { correlationHeaders } from './correlation-header.ts';
 
 /** What the broker said about a stored message. */
 export interface PublishReceipt {
@@ -23,7 +27,12 @@ export type InboundPublish = (
 
 export function inboundPublisher(js: JetStreamClient, timeoutMs = 5_000): InboundPublish {
   return async (subject, payload, msgId) => {
-    const ack = await js.publish(subject, payload, { msgID: msgId, timeout: timeoutMs });
+    const headers = isSaneCorrelationId(msgId) ? correlationHeaders(msgId) : undefined;
+    const ack = await js.publish(subject, payload, {
+      msgID: msgId,
+      timeout: timeoutMs,
+      ...(headers ? { headers } : {}),
+    });
     return { duplicate: ack.duplicate, seq: ack.seq };
   };
 }

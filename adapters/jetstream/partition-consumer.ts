@@ -5,6 +5,7 @@ import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstrea
 import type { Logger } from '../../core/ports.ts';
 import type { KeyedQueue } from '../../core/keyed-queue.ts';
 import { subjectActorId } from '../../actors/runtime/message.ts';
+import { correlationField } from './correlation-header.ts';
 
 export interface PartitionConsumerOptions {
   readonly js: JetStreamClient;
@@ -34,7 +35,9 @@ export async function startPartitionConsumer(
   const dispatch = (m: JsMsg) => {
     const step = o.mailboxes
       .post(subjectActorId(m.subject), () => (stopping ? Promise.resolve() : o.handle(m)))
-      .catch((err: unknown) => o.log.error({ err, seq: m.seq }, 'message handler failed'));
+      .catch((err: unknown) =>
+        o.log.error({ err, seq: m.seq, ...correlationField(m) }, 'message handler failed'),
+      );
     inFlight.add(step);
     void step.finally(() => inFlight.delete(step));
   };

@@ -9,6 +9,7 @@ import type { DeadLetterSink } from '../../core/worker-ports.ts';
 import { NewerVersionError } from '../../core/errors.ts';
 import { isInfrastructureFault } from '../../core/infrastructure.ts';
 import { backoffMs, type BackoffPolicy } from '../../core/policy/backoff.ts';
+import { correlationField, correlationOf } from './correlation-header.ts';
 
 export interface Redelivery {
   readonly deadLetters: DeadLetterSink;
@@ -74,7 +75,7 @@ export async function whileUnavailable<T>(
       const delayMs = backoffMs(attempt, `${m.seq}`, INFRASTRUCTURE_RETRY);
       if (attempt === 1 || attempt % 20 === 0)
         o.log.warn(
-          { err, seq: m.seq, subject: m.subject, attempt, delayMs },
+          { err, seq: m.seq, subject: m.subject, ...correlationField(m), attempt, delayMs },
           err instanceof NewerVersionError
             ? 'written by a newer rtws: the message is kept until this process is upgraded or its partition moves'
             : 'NATS or Postgres is unavailable: the message is kept and tried again until it is back',
@@ -107,7 +108,7 @@ export async function retryOrDeadLetter(r: Redelivery, m: JsMsg, err: unknown): 
   if (notTheMessagesFault(err)) {
     if (m.info.deliveryCount >= serverMaxDeliver(r.maxDeliver))
       r.log.error(
-        { err, source: r.source, seq: m.seq, subject: m.subject },
+        { err, source: r.source, seq: m.seq, subject: m.subject, ...correlationField(m) },
         'message given back on its last delivery, for a reason not its own: it will not come again by itself; replay it with npm run replay',
       );
     nakLater(r, m);
@@ -115,7 +116,14 @@ export async function retryOrDeadLetter(r: Redelivery, m: JsMsg, err: unknown): 
   }
   if (m.info.deliveryCount >= r.maxDeliver) return deadLetter(r, m, reason);
   r.log.warn(
-    { err, source: r.source, seq: m.seq, deliveries: m.info.deliveryCount },
+    {
+      err,
+      source: r.source,
+      seq: m.seq,
+      subject: m.subject,
+      ...correlationField(m),
+      deliveries: m.info.deliveryCount,
+    },
     'message failed; will retry',
   );
   nakLater(r, m);
@@ -134,14 +142,21 @@ export async function deadLetter(r: Redelivery, m: JsMsg, reason: string): Promi
       reason,
       deliveries: m.info.deliveryCount,
       data: m.data,
+      correlationId: correlationOf(m),
     });
   } catch (err) {
-    r.log.error({ err, seq: m.seq }, 'dead letter could not be stored; will retry');
+    r.log.error(
+      { err, seq: m.seq, ...correlationField(m) },
+      'dead letter could not be stored; will retry',
+    );
     nakLater(r, m);
     return 'retrying';
   }
   m.ack();
-  r.log.warn({ seq: m.seq, subject: m.subject, reason }, 'message dead-lettered');
+  r.log.warn(
+    { seq: m.seq, subject: m.subject, ...correlationField(m), reason },
+    'message dead-lettered',
+  );
   return 'dead-lettered';
 }
 

@@ -194,6 +194,34 @@ test('a change is found by its id in the outbox, the stream, the calls and the l
   assert.match(cli.output(), requestId);
   assert.match(cli.output(), eventId);
 
+  // A pending intent names the change it serves: with Stripe paused, an edit's push waits.
+  const pause = await fetch(`${url}/targets/stripe/pause`, {
+    method: 'POST',
+    headers: authHeaders(),
+    body: JSON.stringify({ reason: 'correlation test' }),
+  });
+  assert.is(pause.status, 200);
+  const editId = `edit-${randomUUID()}`;
+  const edit = await fetch(`${url}/customers/${id}`, {
+    method: 'PATCH',
+    headers: { ...authHeaders(), 'x-request-id': editId },
+    body: JSON.stringify({ name: 'Ada Waiting' }),
+  });
+  assert.is(edit.status, 200);
+  const waiting = await eventually(
+    async () =>
+      (await (await fetch(`${url}/customers/${id}/sync`, { headers: authHeaders() })).json()) as {
+        targets: { stripe: { pending: { correlation_id?: string }[] } };
+      },
+    (v) => v.targets.stripe.pending.length > 0,
+    30_000,
+    200,
+  );
+  assert.equal(
+    waiting.targets.stripe.pending.map((p) => p.correlation_id),
+    [editId],
+  );
+
   await worker.kill('SIGTERM');
   await api.kill('SIGTERM');
   // The Stripe call, with Stripe's own Request-Id beside the change's id.

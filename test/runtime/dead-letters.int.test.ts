@@ -8,6 +8,8 @@ import { observe, testEnvironment, type Observer, type TestEnvironment } from '.
 import { eventually } from '../harness/stream.ts';
 import { partitionConsumerName } from '../../adapters/jetstream/partition-consumer-config.ts';
 import type { DeadLetterRecord } from '../../adapters/jetstream/dead-letters.ts';
+import { correlationHeaders } from '../../adapters/jetstream/correlation-header.ts';
+import type { Logger } from '../../core/ports.ts';
 import { startTestWorker, storedActors, type TestWorker } from './fixture.ts';
 import { customerIn, fact, publishFact } from './facts.ts';
 import { encodeRecordedEvent } from '../../actors/customer/outcome-message.ts';
@@ -109,6 +111,13 @@ test('garbage, a non-fact and a misaddressed fact are dead-lettered; the partiti
   assert.is(consumer.num_ack_pending, 0);
 });
 
+/** A logger that keeps each line's fields and message. */
+function linesLogger(lines: Record<string, unknown>[]): Logger {
+  const line = (obj: object, msg?: string) => void lines.push({ ...obj, msg });
+  const log: Logger = { debug: line, info: line, warn: line, error: line, child: () => log };
+  return log;
+}
+
 test('a fact that keeps failing is dead-lettered with its last error on its last delivery', async (ctx) => {
   for (const w of ctx.workers.splice(0)) await w.close();
   const { names } = ctx.t;
@@ -118,14 +127,17 @@ test('a fact that keeps failing is dead-lettered with its last error on its last
   const kv = await new Kvm(jetstream(nats)).create(names.bucket('ACTORS'));
   await kv.put(customer, JSON.stringify({ machineVersion: -1, snapshot: {} }));
   const before = (await deadLetters(ctx)).length;
+  // The change it served is named on the letter and on every log line about it.
   const seq = (
     await jetstream(nats).publish(
       names.customerSubject(customer),
       JSON.stringify(fact(customer, 1)),
+      { headers: correlationHeaders('req-failing-fact') },
     )
   ).seq;
 
-  const tw = await startTestWorker(ctx.t, { delivery: { maxDeliver: 3 } });
+  const lines: Record<string, unknown>[] = [];
+  const tw = await startTestWorker(ctx.t, { delivery: { maxDeliver: 3 }, log: linesLogger(lines) });
   ctx.workers.push(tw);
 
   const letters = await eventually(
@@ -138,7 +150,17 @@ test('a fact that keeps failing is dead-lettered with its last error on its last
   assert.ok(letter, 'the failing fact is in the DLQ');
   assert.is(letter.deliveries, 3);
   assert.match(letter.reason, /SnapshotFormatError: .*machine version -1/);
+  assert.is(letter.correlation_id, 'req-failing-fact');
   assert.is(tw.worker.stats.deadLettered, 1);
+  const about = lines.filter((l) => l['seq'] === seq);
+  assert.equal(
+    about.map((l) => [l['msg'], l['correlation_id']]),
+    [
+      ['message failed; will retry', 'req-failing-fact'],
+      ['message failed; will retry', 'req-failing-fact'],
+      ['message dead-lettered', 'req-failing-fact'],
+    ],
+  );
 });
 
 test('a Stripe event recorded under another account binding is skipped: acked, never applied, no letter', async (ctx) => {

@@ -21,7 +21,7 @@ export interface TestWorker {
 
 export async function startTestWorker(
   t: TestEnvironment,
-  options: Partial<Omit<WorkerOptions, 'nats' | 'names' | 'log'>> = {},
+  options: Partial<Omit<WorkerOptions, 'nats' | 'names'>> = {},
 ): Promise<TestWorker> {
   const nats = await connectNats({ servers: [t.natsUrl], name: 'rtws-test-worker' });
   try {

@@ -74,6 +74,11 @@ test("customer, invoice and invoice item events are published byte for byte, key
       [`${inbound}.invoice.paid.p00`, idOf(bodies[3]!), bodies[3]],
     ],
   );
+  // The event's id is also the correlation id of the change it starts, in its header.
+  assert.equal(
+    stored.map((m) => m.correlation),
+    bodies.map((b) => idOf(b)),
+  );
 });
 
 test('the same event delivered again is a 2xx and stored once', async (ctx) => {

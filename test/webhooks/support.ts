@@ -6,6 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import type { Names } from '../../core/subjects.ts';
+import { CORRELATION_HEADER } from '../../core/correlation.ts';
 import { tokenAuth } from '../../adapters/http/auth.ts';
 import { errorHandler, problem, sendProblem } from '../../adapters/http/problem.ts';
 import {
@@ -92,6 +93,8 @@ export async function counter(
 export interface InboundMessage {
   subject: string;
   msgId: string | undefined;
+  /** The correlation header: the event's id too. */
+  correlation: string | undefined;
   data: Uint8Array;
 }
 
@@ -102,7 +105,13 @@ export async function inboundMessages(nc: NatsConnection, names: Names): Promise
   const out: InboundMessage[] = [];
   for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
     const m = await jsm.streams.getMessage(names.streams.inbound, { seq });
-    if (m) out.push({ subject: m.subject, msgId: m.header?.get('Nats-Msg-Id'), data: m.data });
+    if (m)
+      out.push({
+        subject: m.subject,
+        msgId: m.header?.get('Nats-Msg-Id'),
+        correlation: m.header?.get(CORRELATION_HEADER),
+        data: m.data,
+      });
   }
   return out;
 }

@@ -30,6 +30,11 @@ function Letter({ id, close }) {
       data
         ? html`<p>${data.reason}</p>
             <p class="muted">${data.subject} · ${data.stream} #${data.stream_seq}</p>
+            ${
+              data.correlation_id
+                ? html`<p class="muted">Correlation id <code>${data.correlation_id}</code></p>`
+                : null
+            }
             <h3>Payload (${data.payload.encoding})</h3>
             <${Json} value=${data.payload.data} />`
         : null

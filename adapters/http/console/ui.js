@@ -178,6 +178,7 @@ export function Intent({ intent: p, target, waiting }) {
   const attempt = p.attempt > 0 ? ` (attempt ${p.attempt + 1})` : '';
   return html`${target ? `${target}: ` : ''}${p.type}${attempt}
     <${Time} before=" from " iso=${p.not_before} />
+    ${p.correlation_id ? html` <span class="muted">for <code>${p.correlation_id}</code></span>` : null}
     ${waiting ? html`<span class="waiting">${` waiting: ${waiting}`}</span>` : null}`;
 }
 

@@ -25,6 +25,8 @@ const Entry = Type.Object({
   reason: Type.String(),
   deliveries: Type.Integer(),
   dead_lettered_at: Type.String(),
+  /** The change the message served (see X-Request-Id); absent when it carried none. */
+  correlation_id: Type.Optional(Type.String()),
   size: Type.Integer(),
 });
 

@@ -16,7 +16,13 @@ export interface TargetView {
   external_id: string | null;
   desired_version: number | null;
   synced_version: number;
-  pending: { type: string; key: string | null; attempt: number; not_before: string }[];
+  pending: {
+    type: string;
+    key: string | null;
+    attempt: number;
+    not_before: string;
+    correlation_id?: string;
+  }[];
   attempts: number;
   last_error: { failure: string; reason: string; at: string } | null;
   /** Why its pending intents wait, when an operator paused the target. */
@@ -40,6 +46,8 @@ const TargetViewSchema = Type.Object({
       key: Nullable(Type.String()),
       attempt: Type.Integer(),
       not_before: Type.String(),
+      /** The change the intent serves (see X-Request-Id); absent on one decided without one. */
+      correlation_id: Type.Optional(Type.String()),
     }),
   ),
   attempts: Type.Integer(),

@@ -24,6 +24,7 @@ export function targetView(t: TargetState, desiredVersion: number | null): Targe
             key: t.pending.key,
             attempt: t.pending.attempt,
             not_before: iso(t.pending.notBefore),
+            ...(t.pending.correlationId ? { correlation_id: t.pending.correlationId } : {}),
           },
         ]
       : [],

@@ -31,7 +31,7 @@ const encoder = new TextEncoder();
 
 export function invoiceStepEffects(d: InvoiceStepDeps) {
   return async (step: StepDone<InvoiceEvent, InvoiceDecision>): Promise<void> => {
-    const { actorId: invoiceId, decision, saved, seq } = step;
+    const { actorId: invoiceId, event, decision, saved, seq } = step;
     d.offer(invoiceId, decision.snapshot);
     const context = decision.snapshot.context;
     // A step that changed nothing may be the redelivery of one whose write failed: write again.
@@ -53,6 +53,7 @@ export function invoiceStepEffects(d: InvoiceStepDeps) {
         reason: `${context.lastError?.intent.type ?? 'issuing'}: ${context.lastError?.reason ?? 'gave up'}`,
         deliveries: 1,
         data: encoder.encode(JSON.stringify(retry)),
+        correlationId: event.correlation,
       });
     }
   };

@@ -13,7 +13,7 @@ import { LeaseLostError } from '../../../actors/runtime/errors.ts';
 import { ActorErasedError } from '../../../actors/runtime/erased.ts';
 import { NewerVersionError } from '../../../core/errors.ts';
 import { recordedAt } from '../../../adapters/jetstream/recorded-at.ts';
-import { correlationOf } from '../../../adapters/jetstream/correlation-header.ts';
+import { correlationField, correlationOf } from '../../../adapters/jetstream/correlation-header.ts';
 import {
   deadLetter,
   retryOrDeadLetter,
@@ -98,7 +98,10 @@ async function decideOutcome<S, E, D extends KindDecision<S>>(
   if (!parsed.ok && parsed.skip) {
     if (!deps.holds()) return 'fenced';
     m.ack();
-    deps.log.warn({ seq: m.seq, subject: m.subject, reason: parsed.reason }, 'message skipped');
+    deps.log.warn(
+      { seq: m.seq, subject: m.subject, ...correlationField(m), reason: parsed.reason },
+      'message skipped',
+    );
     return 'skipped';
   }
   const redelivery: Redelivery = { ...deps, source: kind.source, retry: RETRY };
@@ -155,11 +158,14 @@ async function dropErased<S, E, D extends KindDecision<S>>(
     .removeMessage?.(m.seq)
     .catch((err: unknown) =>
       deps.log.warn(
-        { err, seq: m.seq, actor_id: actorId },
+        { err, seq: m.seq, actor_id: actorId, ...correlationField(m) },
         'could not remove a message of an erased actor',
       ),
     );
-  deps.log.info({ seq: m.seq, actor_id: actorId }, 'message for an erased actor dropped');
+  deps.log.info(
+    { seq: m.seq, actor_id: actorId, ...correlationField(m) },
+    'message for an erased actor dropped',
+  );
   return 'skipped';
 }
 

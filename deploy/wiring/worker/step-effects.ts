@@ -83,6 +83,7 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
           reason: `postgres refused the change from Stripe (${apply.eventIds.join(', ')}): ${error}`,
           deliveries: 1,
           data: encoder.encode(JSON.stringify(apply)),
+          correlationId: apply.correlationId,
         });
       }
       await record(customerId, {
@@ -128,6 +129,7 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
         reason: `${t}: ${targets[t]?.lastError?.reason ?? 'gave up'}`,
         deliveries: 1,
         data: encoder.encode(JSON.stringify(retry)),
+        correlationId: event.correlation,
       });
     }
   };
