@@ -33,8 +33,14 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
-      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-misused-promises': [
+        'error',
+        { checksVoidReturn: { arguments: false } },
+      ],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       // Fastify plugins and handlers are async by contract, with or without an await inside.
@@ -47,7 +53,11 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ioLibraries, message: 'core/ and actors/ machines must not perform IO.' }] },
+        {
+          patterns: [
+            { group: ioLibraries, message: 'core/ and actors/ machines must not perform IO.' },
+          ],
+        },
       ],
     },
   },
@@ -64,7 +74,8 @@ export default tseslint.config(
             { group: ioLibraries, message: 'core/ and actors/ machines must not perform IO.' },
             {
               group: ['**/customer', '**/customer/**', '**/invoice', '**/invoice/**'],
-              message: 'actors/runtime works for any kind of actor: the kind is passed in as a value.',
+              message:
+                'actors/runtime works for any kind of actor: the kind is passed in as a value.',
             },
           ],
         },
@@ -88,7 +99,11 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['../../**'], message: 'The emulators import nothing of the product.' }] },
+        {
+          patterns: [
+            { group: ['../../**'], message: 'The emulators import nothing of the product.' },
+          ],
+        },
       ],
     },
   },
@@ -97,7 +112,11 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['../../../**'], message: 'The emulators import nothing of the product.' }] },
+        {
+          patterns: [
+            { group: ['../../../**'], message: 'The emulators import nothing of the product.' },
+          ],
+        },
       ],
     },
   },

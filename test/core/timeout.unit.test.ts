@@ -8,7 +8,7 @@ const after = <T>(ms: number, value: T) => new Promise<T>((r) => setTimeout(() =
 test('work in time settles as it does', async () => {
   assert.is(await withTimeout(after(1, 'done'), 200), 'done');
   const failed = await withTimeout(Promise.reject(new Error('boom')), 200).catch((e: Error) => e);
-  assert.is((failed).message, 'boom');
+  assert.is(failed.message, 'boom');
 });
 
 test('late work rejects with a TimeoutError that says what was awaited', async () => {

@@ -56,7 +56,7 @@ async function streamsText(s: TwoWay): Promise<string> {
     for (const subjects of info.config.subjects ?? [])
       await readStream(s.o.nats, name, subjects, (m) => {
         const text = m.string();
-        out += `${name} ${m.subject}: ${text.replace(/\s*\n\s*/g, " ")}\n`;
+        out += `${name} ${m.subject}: ${text.replace(/\s*\n\s*/g, ' ')}\n`;
         const base64 = /"data_base64":"([^"]*)"/.exec(text)?.[1];
         if (base64) out += `${name} letter: ${Buffer.from(base64, 'base64').toString()}\n`;
       });

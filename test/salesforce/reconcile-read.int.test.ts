@@ -69,13 +69,13 @@ test('a read that fails part-way is read again, and only deleted records are mis
   let failNext = false;
   const connection = async () => {
     const more = conn.queryMore.bind(conn);
-    conn.queryMore = ((locator: string, options?: object) => {
+    conn.queryMore = (locator: string, options?: object) => {
       if (failNext) {
         failNext = false;
         throw new Error('INVALID_QUERY_LOCATOR: invalid query locator');
       }
       return more(locator, options as never);
-    });
+    };
     return conn;
   };
   const deps: ReconcileDeps = {
