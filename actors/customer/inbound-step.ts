@@ -486,6 +486,26 @@ export function effectiveDesired(ctx: InboundContext): Desired | null {
   return fields === desired.fields ? desired : { ...desired, fields };
 }
 
+/**
+ * Stripe's echo of a write of ours that the actor would drop, changing nothing but the event ids it
+ * remembers: the inbound mapping drops it there, saving the publish and the step (see
+ * `onStripeObserved`; DESIGN: echo rule). `ctx` is the actor's last saved state, which may be
+ * behind its stream, so only the plain case is taken: our key for this customer, its linked Stripe
+ * customer, and content equal to what the target is known to hold or our write in flight sets. A
+ * person's edit that landed before our write shows in the echo's content, which then differs, so
+ * it goes on to the actor; anything else (a deletion, a target off, a link not known yet) does too.
+ */
+export function isOwnEcho(
+  ctx: Pick<InboundContext, 'customerId' | 'desired' | 'targets'>,
+  ev: Pick<StripeCustomerObserved['data'], 'key' | 'eventType' | 'stripeId' | 'fields'>,
+): boolean {
+  if (!ev.key?.startsWith(`${KEY_PREFIX}${ctx.customerId}-`)) return false;
+  if (ev.eventType === 'customer.deleted') return false;
+  const s = ctx.targets.stripe;
+  if (s.status === 'off' || s.status === 'deleted' || ctx.desired?.deleted) return false;
+  return s.externalId === ev.stripeId && isOwnWrite(s, ev.fields);
+}
+
 /** Our echo: Stripe holds what we know it holds, or what our write in flight is setting. */
 function isOwnWrite(s: TargetState, fields: CanonicalFields): boolean {
   if (s.known === null) return false;

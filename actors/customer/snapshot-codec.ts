@@ -2,7 +2,7 @@
 // machine version that wrote it, and checked when read back so that a damaged or foreign value is
 // refused rather than resumed.
 import { Value } from '@sinclair/typebox/value';
-import { DesiredSchema, initialTargetState } from './context.ts';
+import { DesiredSchema, initialTargetState, type Desired, type TargetState } from './context.ts';
 import { InboundStateSchema, initialInboundState } from './inbound.ts';
 import {
   MACHINE_VERSION,
@@ -49,4 +49,27 @@ export function decodeActor(
       throw new SnapshotFormatError(actorId, `target ${target} is malformed`);
   }
   return restore(snapshot, machine);
+}
+
+/**
+ * The parts of a stored actor that the inbound mapping reads (its desired content and Stripe
+ * target), checked, without restoring its machine; undefined for a value it cannot read (an erased
+ * actor's tombstone, another version), which is then left to the actor.
+ */
+export function storedStripeView(
+  actorId: string,
+  value: unknown,
+): { customerId: string; desired: Desired | null; targets: { stripe: TargetState } } | undefined {
+  try {
+    const snapshot = unwrapStored(actorId, value, MACHINE_VERSION);
+    const context = (snapshot as { context?: Record<string, unknown> } | undefined)?.context;
+    if (!context || context.customerId !== actorId) return undefined;
+    const desired = context.desired;
+    const stripe = (context.targets as Record<string, unknown> | undefined)?.stripe;
+    if (desired !== null && !Value.Check(DesiredSchema, desired)) return undefined;
+    if (!Value.Check(TargetStateSchema, stripe)) return undefined;
+    return { customerId: actorId, desired, targets: { stripe } };
+  } catch {
+    return undefined;
+  }
 }

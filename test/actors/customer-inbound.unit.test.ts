@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { canonicalFields, type CanonicalFields } from '../../core/canonical.ts';
 import type { CustomerEvent } from '../../actors/customer/index.ts';
-import { UNSEEN_RETRY_MS, UNSEEN_WAIT_MS } from '../../actors/customer/inbound-step.ts';
+import { isOwnEcho, UNSEEN_RETRY_MS, UNSEEN_WAIT_MS } from '../../actors/customer/inbound-step.ts';
 import {
   CUSTOMER,
   FIELDS,
@@ -118,6 +118,71 @@ test('an echo that arrives before our write is reported is recognised too', () =
   const echo = when(w, observed({ name: 'Ada King' }, { key: pending(w).key }));
   assert.equal(applies(echo), []);
   assert.is(echo.snapshot.context.inbound.fetch, null);
+});
+
+/**
+ * Whether the mapping takes the event for our echo (against the state before it), and whether the
+ * actor's step on it changed anything but the event ids it remembers.
+ */
+function echoAtMapping(w: World, step: Step): { dropped: boolean; changed: boolean } {
+  const event = step(w);
+  if (event.type !== 'StripeCustomerObserved') throw new Error('not an observation');
+  const after = when(w, () => event);
+  const rest = (x: World) => ({
+    ...x.snapshot.context,
+    inbound: { ...x.snapshot.context.inbound, seen: [] },
+  });
+  return {
+    dropped: isOwnEcho(w.snapshot.context, event.data),
+    changed: JSON.stringify(rest(after)) !== JSON.stringify(rest(w)),
+  };
+}
+
+test('the mapping drops an echo only where the actor would have changed nothing', () => {
+  const w = given(created(), stripeCreated(STRIPE_ID), updated({ name: 'Ada King' }, 2));
+  const key = pending(w).key;
+  const reported = when(w, stripeUpdated());
+  const cases: [string, World, Step, boolean][] = [
+    [
+      'our echo, after the write is reported',
+      reported,
+      observed({ name: 'Ada King' }, { key }),
+      true,
+    ],
+    ['our echo, before it is reported', w, observed({ name: 'Ada King' }, { key }), true],
+    [
+      'our echo, carrying a dashboard edit made before our write',
+      reported,
+      observed({ name: 'Ada King', email: 'dash@example.com' }, { key }),
+      false,
+    ],
+    ['a dashboard edit', reported, observed({ name: 'Ada Dash' }), false],
+    [
+      "another customer's key",
+      reported,
+      observed({ name: 'Ada King' }, { key: key!.replace(CUSTOMER, 'someone-else') }),
+      false,
+    ],
+    [
+      'our echo of another Stripe customer',
+      reported,
+      observed({ name: 'Ada King' }, { key, stripeId: 'cus_Other' }),
+      false,
+    ],
+    ['our deletion', reported, observed({}, { key, type: 'customer.deleted' }), false],
+    [
+      'the echo of our create, before the link is known',
+      given(created()),
+      observed({}, { key: 'rtws-x' }),
+      false,
+    ],
+  ];
+  for (const [name, world, step, dropped] of cases) {
+    const seen = echoAtMapping(world, step);
+    assert.is(seen.dropped, dropped, name);
+    // What the mapping drops, the actor would have dropped too.
+    if (seen.dropped) assert.is(seen.changed, false, `${name}: the actor changed something`);
+  }
 });
 
 test('an event while our write is in flight is settled by a fetch after it', () => {

@@ -3,6 +3,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type Stripe from 'stripe';
 import { testSize } from '../harness/services.ts';
+import { customerHistory } from '../../adapters/jetstream/customer-history.ts';
+import { authHeaders } from '../harness/rtws.ts';
 import { linked, quiet, row, rowWhen, twoWay, type TwoWay } from './stack.ts';
 
 const test = suite<{ s: TwoWay }>('dashboard edits');
@@ -52,6 +54,39 @@ test('an edit caught between our push and its echo is applied; the echo writes n
   // One write from Stripe (the email); the echo of our name added none.
   assert.is(final?.version, version + 1);
   assert.is(final?.email, 'grace@navy.mil');
+});
+
+test('the echo of our own write ends at mapping: it never reaches the actor, a dashboard edit does', async ({
+  s,
+}) => {
+  const { id } = await s.api.create({ name: 'Mapped', email: 'mapped@example.com' });
+  const stripeId = await linked(s, id);
+  await quiet(s, 300);
+  const { version } = await s.api.patch(id, { name: 'Mapped Twice' });
+  const key = `rtws-${id}-${version}-update`;
+  await rowWhen(s, id, () => true);
+  const sent = () =>
+    s.emu
+      .requests({ method: 'POST', path: `/v1/customers/${stripeId}` })
+      .some((r) => r.idempotencyKey === key);
+  for (let i = 0; i < 100 && !sent(); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(sent(), 'our push was made');
+  await s.stripe.customers.update(stripeId, { phone: '+1 555 0100' });
+  await rowWhen(s, id, (r) => r.phone === '+1 555 0100');
+  await quiet(s);
+  const seen = (await customerHistory(s.o.nats, s.t.names, id))
+    .map((r) => r.message as { type: string; data: { key?: string | null } })
+    .filter((m) => m.type === 'StripeCustomerObserved')
+    .map((m) => m.data.key ?? '');
+  assert.ok(!seen.includes(key), `the echo of ${key} reached the actor: ${JSON.stringify(seen)}`);
+  // The dashboard's SDK sends a key of its own, or none.
+  assert.ok(
+    seen.some((k) => !k.startsWith('rtws-')),
+    `the dashboard edit did: ${JSON.stringify(seen)}`,
+  );
+  const metrics = await (await fetch(`${s.rtws.url}/metrics`, { headers: authHeaders() })).text();
+  const dropped = /^rtws_inbound_echoes_dropped_total (\d+)/m.exec(metrics)?.[1];
+  assert.ok(Number(dropped) >= 1, `echoes dropped: ${dropped}`);
 });
 
 test('API edits cause no write from Stripe and no more Stripe writes than changes', async ({

@@ -6,6 +6,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type Stripe from 'stripe';
 import type { Config } from '../../../core/config.ts';
 import type { Logger } from '../../../core/ports.ts';
+import type { SnapshotStore } from '../../../core/worker-ports.ts';
 import type { Names } from '../../../core/subjects.ts';
 import { jetStreamDeadLetters } from '../../../adapters/jetstream/dead-letters.ts';
 import { jetStreamPublisher } from '../../../adapters/jetstream/durable-publisher.ts';
@@ -19,6 +20,8 @@ import { invoiceInbound } from '../invoices/invoice-inbound.ts';
 import { inboundPartitions } from './inbound-partitions.ts';
 import { stripeCatchUp, type StripeCatchUp } from './stripe-catch-up.ts';
 import { customerInbound, startInboxPruning } from './stripe-customer-inbound.ts';
+import { Kvm } from '@nats-io/kv';
+import { kvSnapshotStore } from '../../../adapters/jetstream/kv-snapshot-store.ts';
 
 export interface InboundDeps {
   readonly sql: Sql;
@@ -30,6 +33,8 @@ export interface InboundDeps {
   readonly stripe?: Stripe;
   /** Told which rule mapped each customer event. */
   readonly onMapped: (route: MappingRoute) => void;
+  /** Told of each echo of our own write dropped at mapping. */
+  readonly onEcho?: () => void;
 }
 
 export interface Inbound {
@@ -59,6 +64,8 @@ export function inboundConsumers(config: Config, d: InboundDeps): Inbound {
     ...common,
     publisher: jetStreamPublisher(jetstream(nats)),
     onMapped: d.onMapped,
+    ...(d.onEcho ? { onEcho: d.onEcho } : {}),
+    actors: actorSnapshots(nats, names),
     binding: d.bindings.stripeAccount,
     match: config.match,
     inboxRetentionSeconds: config.retention.maxAgeSeconds,
@@ -81,6 +88,19 @@ export function inboundConsumers(config: Config, d: InboundDeps): Inbound {
       shared = [];
     },
   };
+}
+
+/** The worker's snapshot bucket, opened on first use (the worker has created it); again after a failure. */
+function actorSnapshots(nats: NatsConnection, names: Names): () => Promise<SnapshotStore> {
+  let opened: Promise<SnapshotStore> | undefined;
+  return () =>
+    (opened ??= new Kvm(jetstream(nats)).open(names.bucket('ACTORS')).then(
+      (kv) => kvSnapshotStore(kv),
+      (err: unknown) => {
+        opened = undefined;
+        throw err;
+      },
+    ));
 }
 
 /** The catch-up from Stripe's events API, with the configured timer; not started yet. */

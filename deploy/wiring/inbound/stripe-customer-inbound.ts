@@ -9,7 +9,9 @@ import { jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { DurablePublisher, Logger } from '../../../core/ports.ts';
 import type { Names } from '../../../core/subjects.ts';
-import type { DeadLetterSink } from '../../../core/worker-ports.ts';
+import type { DeadLetterSink, SnapshotStore } from '../../../core/worker-ports.ts';
+import { isOwnEcho } from '../../../actors/customer/inbound-step.ts';
+import { storedStripeView } from '../../../actors/customer/snapshot-codec.ts';
 import {
   KEY_PREFIX,
   type StripeCustomerMatched,
@@ -56,6 +58,13 @@ export interface CustomerInboundOptions {
   binding?: () => string | undefined;
   /** How a Stripe customer created outside rtws is paired with a catalogue customer. */
   match?: Pick<MatchSettings, 'by' | 'merge'>;
+  /**
+   * The actors' saved snapshots: an echo of our own write is recognised against them and dropped
+   * here (see `isOwnEcho`). Without them every event goes on to its actor.
+   */
+  actors?: () => Promise<Pick<SnapshotStore, 'load'>>;
+  /** Told of each echo dropped here. */
+  onEcho?: () => void;
 }
 
 /** The inbox keeps event ids for the INBOUND stream's retention, and never less than this. */
@@ -108,6 +117,21 @@ async function pairByEmail(
 type ParsedOk = Extract<ParsedCustomerEvent, { ok: true }>;
 
 /**
+ * Stripe's echo of a write of ours, which its actor would drop: read against the actor's saved
+ * snapshot (one KV read, only for events made with our idempotency key).
+ */
+async function isEcho(
+  o: CustomerInboundOptions,
+  customerId: string,
+  observed: ParsedOk['observed'],
+): Promise<boolean> {
+  if (!o.actors || !observed.data.key?.startsWith(KEY_PREFIX)) return false;
+  const stored = await (await o.actors()).load(customerId);
+  const view = stored && storedStripeView(customerId, stored.value);
+  return view !== undefined && isOwnEcho(view, observed.data);
+}
+
+/**
  * The consumers of customer events on a worker: one per partition it holds, and the shared one.
  * Events of different Stripe customers are mapped at once, 32 at a time across them all; one
  * customer's keep their order.
@@ -134,6 +158,15 @@ export function customerInbound(o: CustomerInboundOptions): InboundKind {
       o.log.info(
         { event_id: observed.data.eventId, type: observed.data.eventType },
         'stripe event about an erased customer dropped',
+      );
+      return { done: true };
+    }
+    // Our own write's echo ends here: it would cost a publish and an actor step to drop it there.
+    if (mapped.linked && (await isEcho(o, mapped.customerId, observed))) {
+      o.onEcho?.();
+      o.log.debug(
+        { event_id: observed.data.eventId, customer_id: mapped.customerId },
+        'echo of our own write dropped',
       );
       return { done: true };
     }

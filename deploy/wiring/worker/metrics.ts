@@ -12,6 +12,8 @@ export interface WorkerMetrics {
   attach(worker: Worker): void;
   /** A Stripe customer event mapped to our customer, by the rule that mapped it. */
   inboundMapped(route: string): void;
+  /** Stripe's echo of a write of ours, recognised and dropped at mapping. */
+  echoDropped(): void;
   /** A write decided on changes seen in Stripe, carried out, with the conflicts it recorded. */
   inboundApplied(kind: string, conflictWinners: readonly string[]): void;
   /** A difference a reconciliation found, by target and kind (`differs`, `orphan`, …). */
@@ -29,6 +31,7 @@ export function workerMetrics(): WorkerMetrics {
   let calls: Counter | undefined;
   let latency: Histogram | undefined;
   let mapped: Counter | undefined;
+  let echoes: Counter | undefined;
   let applied: Counter | undefined;
   let conflicts: Counter | undefined;
   let driftFound: Counter | undefined;
@@ -63,6 +66,11 @@ export function workerMetrics(): WorkerMetrics {
         'Stripe customer events mapped to a customer, by rule (rtws_id, link, email, stripe_born)',
         'route',
       );
+      echoes = new Counter({
+        name: 'rtws_inbound_echoes_dropped_total',
+        help: "Stripe's echoes of rtws's own writes, recognised and dropped before reaching the actor",
+        registers: [registry],
+      });
       applied = counter(
         'rtws_inbound_writes_total',
         'Postgres writes made for changes seen in Stripe, by kind (insert, update, delete)',
@@ -153,6 +161,9 @@ export function workerMetrics(): WorkerMetrics {
     },
     inboundMapped(route) {
       mapped?.inc({ route });
+    },
+    echoDropped() {
+      echoes?.inc();
     },
     inboundApplied(kind, winners) {
       applied?.inc({ kind });

@@ -85,7 +85,11 @@ export async function startWorkerRole(config: Config, d: WorkerRoleDeps): Promis
     : undefined;
   // Each partition's Stripe events are consumed by the worker holding it, with its actors.
   const inbound = d.stripe
-    ? inboundConsumers(config, { ...d, onMapped: (route) => d.metrics.inboundMapped(route) })
+    ? inboundConsumers(config, {
+        ...d,
+        onMapped: (route) => d.metrics.inboundMapped(route),
+        onEcho: () => d.metrics.echoDropped(),
+      })
     : undefined;
   // Salesforce's edits, read by the worker holding partition 0.
   const sf = d.sources.reconcile?.salesforce;
