@@ -94,11 +94,17 @@ export function verifyStripeWebhook(
   return checkEnvelope(constructWithAnySecret(raw, header, secrets));
 }
 
-const HANDLED_PREFIXES = ['customer.', 'invoice.', 'invoiceitem.'];
+/** `customer.*` and `invoice.*` of two tokens: the types INBOUND's consumers read. */
+const HANDLED = /^(customer|invoice)\.[a-z_]+$/;
 
-/** Customer and invoice events are published; the rest are acknowledged and dropped. */
+/**
+ * Customer and invoice events are published; the rest are acknowledged and dropped. That includes
+ * the three-token types about a customer's parts (`customer.source.created`,
+ * `customer.subscription.updated`) and invoice items: no consumer reads them, so storing them
+ * would only keep a person's data in INBOUND where nothing looks for it (an erasure included).
+ */
 export function isHandledEventType(type: string): boolean {
-  return HANDLED_PREFIXES.some((prefix) => type.startsWith(prefix));
+  return HANDLED.test(type);
 }
 
 /**

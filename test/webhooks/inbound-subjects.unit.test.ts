@@ -85,7 +85,7 @@ test('each partition consumer takes its own events only; the shared ones take on
       .map((d) => d.name);
   assert.equal(takers(customer), ['ns_INBOUND_customers_p08']);
   assert.equal(takers(invoice), ['ns_INBOUND_invoices_p02']);
-  assert.equal(takers(item), [], 'invoice items are stored, not consumed');
+  assert.equal(takers(item), [], 'invoice items are not consumed');
   assert.equal(takers(subscription), [], 'a customer sub-object event is not a customer event');
   // Stored before partitioning: the shared durables, still running, take them.
   assert.equal(takers(names.legacyInboundSubject('stripe', 'customer.updated')), [
