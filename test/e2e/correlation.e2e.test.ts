@@ -201,6 +201,14 @@ test('a change is found by its id in the outbox, the stream, the calls and the l
     body: JSON.stringify({ reason: 'correlation test' }),
   });
   assert.is(pause.status, 200);
+  // The worker reads pauses every second: the edit waits for it to have read this one.
+  const noticed = await eventually(
+    async () => logLines(worker).some((l) => String(l.msg).startsWith('target paused')),
+    (seen) => seen,
+    10_000,
+    100,
+  );
+  assert.ok(noticed, 'the worker saw the pause');
   const editId = `edit-${randomUUID()}`;
   const edit = await fetch(`${url}/customers/${id}`, {
     method: 'PATCH',
