@@ -144,6 +144,11 @@ export const CONFIG_SCHEMA = Type.Object({
       default: '512',
       doc: 'Publishes awaiting their PubAck at once (never more than one per customer).',
     }),
+    thread: variable(Type.Boolean(), {
+      name: 'RTWS_PUBLISHER_THREAD',
+      default: 'true',
+      doc: "Whether the publisher runs on a thread of its own (its own event loop, Postgres session and NATS connection) when the process has other roles too: a burst of API requests or actor steps then no longer delays the outbox's way to JetStream. `false`: it shares the process's event loop, as a process with `RTWS_ROLES=publisher` alone always does.",
+    }),
   }),
   retention: Type.Object({
     maxAgeSeconds: variable(Int(0, 10 * 365 * 86_400), {

@@ -15,6 +15,7 @@ import {
 } from '../actors/customer/index.ts';
 import { connectNats } from '../adapters/jetstream/connect.ts';
 import { jetStreamPublisher } from '../adapters/jetstream/durable-publisher.ts';
+import { startPublisherThread } from './wiring/publisher-thread.ts';
 import { deadLetterQueue } from '../adapters/jetstream/dlq.ts';
 import { openSnapshotStore } from '../adapters/jetstream/kv-snapshot-store.ts';
 import { ensureStreams } from '../adapters/jetstream/streams.ts';
@@ -181,16 +182,33 @@ async function openStreams(config: Config, names: Names, log: Logger): Promise<N
   return nats;
 }
 
+/**
+ * On a thread of its own when the process runs other roles too (RTWS_PUBLISHER_THREAD), else on
+ * the process's event loop.
+ */
 function startPublisher(
   config: Config,
   d: { names: Names; nats: NatsConnection; log: Logger },
 ): Promise<OutboxPublisher> {
+  const { thread, ...options } = config.publisher;
+  const log = d.log.child({ role: 'publisher' });
+  if (thread && config.roles.some((r) => r !== 'publisher'))
+    return startPublisherThread(
+      {
+        databaseUrl: config.databaseUrl,
+        natsServers: config.natsServers,
+        namespace: config.namespace,
+        partitions: config.partitions,
+        options,
+      },
+      log,
+    );
   return startOutboxPublisher({
     databaseUrl: config.databaseUrl,
     names: d.names,
     publisher: jetStreamPublisher(jetstream(d.nats)),
-    log: d.log.child({ role: 'publisher' }),
-    ...config.publisher,
+    log,
+    ...options,
   });
 }
 
