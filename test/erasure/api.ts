@@ -13,10 +13,14 @@ export interface Erasure {
 }
 
 export async function call<T>(s: TwoWay, method: string, path: string, body?: unknown) {
+  // A request that hangs fails the test naming it, rather than stalling the file.
   const res = await fetch(`${s.rtws.url}${path}`, {
     method,
     headers: authHeaders(),
+    signal: AbortSignal.timeout(30_000),
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  }).catch((err: unknown) => {
+    throw new Error(`${method} ${path}: ${String(err)}`);
   });
   return { status: res.status, body: (await res.json()) as T };
 }

@@ -22,10 +22,11 @@ test('nothing is lost or doubled when every token expires during a burst', async
   const live = new Map<string, CustomerBody>();
   const burst = inPool(bodies, 8, async (b) => live.set(await w.api.create(b), b));
 
-  // Each expiry lands once a further share of the burst is in Salesforce, so calls are in flight.
+  // Each expiry lands once a further share of the burst is in Salesforce, so calls are in flight;
+  // the last well before the end, as a loaded machine sees several batches land between looks.
   const landedAt: number[] = [];
   for (let k = 1; k <= EXPIRIES; k++) {
-    const target = Math.floor((CUSTOMERS * k) / (EXPIRIES + 1));
+    const target = Math.floor((CUSTOMERS * k) / (EXPIRIES + 2));
     const n = await eventually(
       async () => w.sf.records('Account').length,
       (c) => c >= target,

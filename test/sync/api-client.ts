@@ -1,6 +1,9 @@
 // The rtws API as the tests drive it: creates, patches and sync views, a few clients at a time.
 import { authHeaders } from '../harness/rtws.ts';
 
+/** Longer than any answer of the API under load. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
 export interface SyncTarget {
   status: string;
   external_id: string | null;
@@ -32,7 +35,14 @@ export interface ApiClient {
 
 export function apiClient(baseUrl: string): ApiClient {
   const call = async <T>(what: string, path: string, init: RequestInit, ok: number): Promise<T> => {
-    const res = await fetch(`${baseUrl}${path}`, { ...init, headers: authHeaders() });
+    // A request that hangs fails the test naming it, rather than stalling the file.
+    const res = await fetch(`${baseUrl}${path}`, {
+      ...init,
+      headers: authHeaders(),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    }).catch((err: unknown) => {
+      throw new Error(`${init?.method ?? 'GET'} ${path}: ${String(err)}`);
+    });
     const text = await res.text();
     if (res.status !== ok) throw new ApiError(what, res.status, text);
     return JSON.parse(text) as T;
