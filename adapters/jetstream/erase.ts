@@ -9,15 +9,10 @@
 //   a write on every event.
 // - DLQ: every letter is read (the DLQ is what still needs a person, so it stays small), and those
 //   whose subject or original bytes name one of the ids deleted.
-import {
-  DeliverPolicy,
-  jetstream,
-  jetstreamManager,
-  type JetStreamManager,
-  type JsMsg,
-} from '@nats-io/jetstream';
+import type { JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { partitionToken, partitionOf, type Names } from '../../core/subjects.ts';
+import { readStream } from './read-stream.ts';
 
 export interface ErasedFrom {
   changes: number;
@@ -105,44 +100,6 @@ async function deleteMatching(
   });
   for (const seq of found) await jsm.streams.deleteMessage(stream, seq, true);
   return found.length;
-}
-
-/** How long a read waits for messages the server says are there before it gives up. */
-const STALL_MS = 30_000;
-
-/**
- * Every message of `stream` on `filter` stored when the read starts, in order. Read in fetched
- * batches that end on their own, up to the stream's last sequence at the start: a message deleted
- * meanwhile (the last one, say) never leaves the read waiting, and messages stored later are not
- * chased. A read that gets nothing while the server still counts messages to read retries, and
- * fails after STALL_MS rather than end early.
- */
-export async function readStream(
-  nc: NatsConnection,
-  stream: string,
-  filter: string,
-  visit: (m: JsMsg) => void,
-): Promise<void> {
-  const until = (await (await jetstreamManager(nc)).streams.info(stream)).state.last_seq;
-  const consumer = await jetstream(nc).consumers.get(stream, {
-    deliver_policy: DeliverPolicy.All,
-    // A string, not an array: nats-server 2.9 knows a single filter subject only.
-    filter_subjects: filter,
-  });
-  let stalledSince: number | undefined;
-  for (;;) {
-    if ((await consumer.info()).num_pending === 0) return;
-    let got = 0;
-    for await (const m of await consumer.fetch({ max_messages: 500, expires: 1_000 })) {
-      got++;
-      if (m.seq > until) return;
-      visit(m);
-      if (m.info.pending === 0 || m.seq === until) return;
-    }
-    if (got > 0) stalledSince = undefined;
-    else if (Date.now() - (stalledSince ??= Date.now()) > STALL_MS)
-      throw new Error(`reading ${stream} (${filter}) stalled for ${STALL_MS / 1000} s`);
-  }
 }
 
 function names(bytes: Uint8Array, needles: readonly string[]): boolean {
