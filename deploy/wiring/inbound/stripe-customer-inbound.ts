@@ -118,7 +118,8 @@ type ParsedOk = Extract<ParsedCustomerEvent, { ok: true }>;
 
 /**
  * Stripe's echo of a write of ours, which its actor would drop: read against the actor's saved
- * snapshot (one KV read, only for events made with our idempotency key).
+ * snapshot (one KV read, only for events made with our idempotency key). A snapshot that cannot be
+ * read leaves the event to the actor, which decides it anyway.
  */
 async function isEcho(
   o: CustomerInboundOptions,
@@ -126,9 +127,17 @@ async function isEcho(
   observed: ParsedOk['observed'],
 ): Promise<boolean> {
   if (!o.actors || !observed.data.key?.startsWith(KEY_PREFIX)) return false;
-  const stored = await (await o.actors()).load(customerId);
-  const view = stored && storedStripeView(customerId, stored.value);
-  return view !== undefined && isOwnEcho(view, observed.data);
+  try {
+    const stored = await (await o.actors()).load(customerId);
+    const view = stored && storedStripeView(customerId, stored.value);
+    return view !== undefined && isOwnEcho(view, observed.data);
+  } catch (err) {
+    o.log.warn(
+      { err: String(err), event_id: observed.data.eventId },
+      'actor snapshot not read at mapping; the event goes on to the actor',
+    );
+    return false;
+  }
 }
 
 /**
