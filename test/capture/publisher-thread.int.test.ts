@@ -4,7 +4,7 @@
 // the start with a clear error rather than leaving the outbox unread.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Logger } from '../../core/ports.ts';
+import { recordingLogger } from '../webhooks/signing.ts';
 import { startRtws } from '../../deploy/rtws.ts';
 import { startPublisherThread } from '../../deploy/wiring/publisher-thread.ts';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
@@ -22,28 +22,11 @@ test.after(async (ctx) => {
   await ctx.t?.cleanup();
 });
 
-interface Line {
-  level: string;
-  obj: Record<string, unknown>;
-  msg: string | undefined;
-}
-
-function linesLogger(lines: Line[], bindings: Record<string, unknown> = {}): Logger {
-  const at = (level: string) => (obj: object, msg?: string) =>
-    void lines.push({ level, obj: { ...bindings, ...obj }, msg });
-  return {
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    child: (more) => linesLogger(lines, { ...bindings, ...more }),
-  };
-}
-
 test('with the API in the process, changes are published from the thread, in order; a stop publishes the rest', async (ctx) => {
   const { t, o } = ctx;
-  const lines: Line[] = [];
-  const rtws = await startRtws(t.config({ RTWS_ROLES: 'api,publisher' }), linesLogger(lines));
+  const log = recordingLogger();
+  const { lines } = log;
+  const rtws = await startRtws(t.config({ RTWS_ROLES: 'api,publisher' }), log);
   let closed = false;
   try {
     assert.ok(
@@ -71,8 +54,13 @@ test('with the API in the process, changes are published from the thread, in ord
     assert.ok(stats.published >= 21 && stats.leader, JSON.stringify(stats));
     const active = lines.find((l) => l.msg === 'outbox publisher is active');
     assert.ok(active, 'the thread logs through the process logger');
-    assert.is(active.obj.thread, true);
-    assert.is(active.obj.role, 'publisher');
+    assert.equal(
+      {
+        thread: (active.obj as { thread?: boolean }).thread,
+        role: (active.obj as { role?: string }).role,
+      },
+      { thread: true, role: 'publisher' },
+    );
 
     // Rows committed just before the stop are published by it, not left behind.
     for (let i = 21; i <= 30; i++)
@@ -97,7 +85,7 @@ test('a thread that cannot start fails the start, naming why', async (ctx) => {
       partitions: config.partitions,
       options: { pollMs: 1_000, batchSize: 100, window: 16 },
     },
-    linesLogger([]),
+    recordingLogger(),
   ).then(
     async (p) => {
       await p.stop();

@@ -9,7 +9,7 @@ import { eventually } from '../harness/stream.ts';
 import { partitionConsumerName } from '../../adapters/jetstream/partition-consumer-config.ts';
 import type { DeadLetterRecord } from '../../adapters/jetstream/dead-letters.ts';
 import { correlationHeaders } from '../../adapters/jetstream/correlation-header.ts';
-import type { Logger } from '../../core/ports.ts';
+import { recordingLogger } from '../webhooks/signing.ts';
 import { startTestWorker, storedActors, type TestWorker } from './fixture.ts';
 import { customerIn, fact, publishFact } from './facts.ts';
 import { encodeRecordedEvent } from '../../actors/customer/outcome-message.ts';
@@ -111,13 +111,6 @@ test('garbage, a non-fact and a misaddressed fact are dead-lettered; the partiti
   assert.is(consumer.num_ack_pending, 0);
 });
 
-/** A logger that keeps each line's fields and message. */
-function linesLogger(lines: Record<string, unknown>[]): Logger {
-  const line = (obj: object, msg?: string) => void lines.push({ ...obj, msg });
-  const log: Logger = { debug: line, info: line, warn: line, error: line, child: () => log };
-  return log;
-}
-
 test('a fact that keeps failing is dead-lettered with its last error on its last delivery', async (ctx) => {
   for (const w of ctx.workers.splice(0)) await w.close();
   const { names } = ctx.t;
@@ -136,8 +129,8 @@ test('a fact that keeps failing is dead-lettered with its last error on its last
     )
   ).seq;
 
-  const lines: Record<string, unknown>[] = [];
-  const tw = await startTestWorker(ctx.t, { delivery: { maxDeliver: 3 }, log: linesLogger(lines) });
+  const log = recordingLogger();
+  const tw = await startTestWorker(ctx.t, { delivery: { maxDeliver: 3 }, log });
   ctx.workers.push(tw);
 
   const letters = await eventually(
@@ -152,9 +145,11 @@ test('a fact that keeps failing is dead-lettered with its last error on its last
   assert.match(letter.reason, /SnapshotFormatError: .*machine version -1/);
   assert.is(letter.correlation_id, 'req-failing-fact');
   assert.is(tw.worker.stats.deadLettered, 1);
-  const about = lines.filter((l) => l['seq'] === seq);
+  const about = log.lines
+    .map((l) => ({ ...(l.obj as { seq?: number; correlation_id?: string }), msg: l.msg }))
+    .filter((l) => l.seq === seq);
   assert.equal(
-    about.map((l) => [l['msg'], l['correlation_id']]),
+    about.map((l) => [l.msg, l.correlation_id]),
     [
       ['message failed; will retry', 'req-failing-fact'],
       ['message failed; will retry', 'req-failing-fact'],

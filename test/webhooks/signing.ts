@@ -12,19 +12,24 @@ export interface LogLine {
   msg: string | undefined;
 }
 
-/** A logger that keeps every line, so tests can look at what was (and was not) logged. */
-export function recordingLogger(lines: LogLine[] = []): Logger & { lines: LogLine[] } {
+/**
+ * A logger that keeps every line, so tests can look at what was (and was not) logged; a child's
+ * lines carry its bindings, as pino's do.
+ */
+export function recordingLogger(
+  lines: LogLine[] = [],
+  bindings: object = {},
+): Logger & { lines: LogLine[] } {
   const at = (level: LogLine['level']) => (obj: object, msg?: string) =>
-    void lines.push({ level, obj, msg });
-  const log = {
+    void lines.push({ level, obj: { ...bindings, ...obj }, msg });
+  return {
     lines,
     debug: at('debug'),
     info: at('info'),
     warn: at('warn'),
     error: at('error'),
-    child: () => log,
+    child: (more) => recordingLogger(lines, { ...bindings, ...more }),
   };
-  return log;
 }
 
 let seq = 0;
