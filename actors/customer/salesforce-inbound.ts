@@ -16,7 +16,7 @@ import {
   holdsPatch,
   isEmptyPatch,
   patchFieldNames,
-  patchOfFields,
+  pickFields,
   valuesUnder,
   type FieldPatch,
 } from '../../core/policy/push.ts';
@@ -176,8 +176,10 @@ function overtaken(
 
 /** The patch without these fields. */
 function withoutFields(patch: FieldPatch, fields: readonly string[]): FieldPatch {
-  const kept = patchFieldNames(patch).filter((f) => !fields.includes(f));
-  return patchOfFields(applyPatch(NOTHING, patch), kept);
+  return pickFields(
+    patch,
+    patchFieldNames(patch).filter((f) => !fields.includes(f)),
+  );
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Connection } from 'jsforce';
 import type { SalesforceOutcomeEvent } from '../../actors/customer/index.ts';
 import { MAX_COLLECTION_RECORDS, executeSalesforceBatch, isCollectable } from './batch.ts';
 import { classifySalesforceError, type ClassifiedFailure } from './classify.ts';
-import { executeSalesforceIntent } from './executor.ts';
+import { executeSalesforceIntent, movedSinceDecided } from './executor.ts';
 import { failedOutcome, type Clock, type SalesforceTarget, type SalesforceWork } from './target.ts';
 
 /** Long enough for the calls the scheduler starts together to meet, short beside a call's cost. */
@@ -32,7 +32,20 @@ export interface CoalescerOptions {
    * recorded with the outcome, so a replay waits the same. Unset: the actor's default pause.
    */
   readonly quotaPauseMs?: number;
+  /**
+   * Whether Salesforce's edits are read back (`RTWS_SALESFORCE_POLL_S` > 0). Only then is a push
+   * decided earlier checked against the record first (`movedSinceDecided`): without a reader, the
+   * edit that would settle a held push never arrives, and the catalogue's values are the ones put
+   * back. Default false.
+   */
+  readonly readsChanges?: boolean;
   readonly now?: Clock;
+}
+
+/** How one call is made (see `CallContext` in the intent scheduler). */
+export interface SalesforceCallOptions {
+  /** Decided long ago, before this worker took the customer over, or a resend after a failure. */
+  readonly decidedEarlier?: boolean;
 }
 
 interface Waiting {
@@ -75,7 +88,17 @@ export class SalesforceCoalescer {
   }
 
   /** The work's outcome; never rejects (a failure is an outcome). */
-  async execute(work: SalesforceWork): Promise<SalesforceOutcomeEvent> {
+  async execute(
+    work: SalesforceWork,
+    options: SalesforceCallOptions = {},
+  ): Promise<SalesforceOutcomeEvent> {
+    if (options.decidedEarlier && this.o.readsChanges) {
+      const [held] = await this.send([work], async (conn) => {
+        const moved = await movedSinceDecided(conn, work, this.o.target, this.now);
+        return moved ? [moved] : [];
+      });
+      if (held) return this.withPause(held);
+    }
     const outcome = isCollectable(this.o.target, work)
       ? await new Promise<SalesforceOutcomeEvent>((resolve) => {
           this.join({ work, resolve });

@@ -4,7 +4,14 @@
 import type { Connection } from 'jsforce';
 import type { SalesforceIntent, SalesforceOutcomeEvent } from '../../actors/customer/index.ts';
 import { classifySalesforceError } from './classify.ts';
-import { fieldsOfRecord, mappedFieldNames, valuesOfFields, valuesOfPatch } from './mapper.ts';
+import { isEmptyPatch, movedUnder, patchFieldNames, pickFields } from '../../core/policy/push.ts';
+import {
+  fieldsOfRecord,
+  inboundSources,
+  mappedFieldNames,
+  valuesOfFields,
+  valuesOfPatch,
+} from './mapper.ts';
 import type { SalesforceValues } from './mapper.ts';
 import {
   failedOutcome,
@@ -103,6 +110,54 @@ async function run(
       throw new Error(`unknown intent ${JSON.stringify(never)}`);
     }
   }
+}
+
+/**
+ * How long a push held for the read of a person's edit waits before it checks again. Longer than
+ * Stripe's: each check is a call counted against the org's daily allocation, and the read that
+ * brings the edit comes every `RTWS_SALESFORCE_POLL_S` (or within a second with change events).
+ */
+export const HELD_SALESFORCE_PUSH_RETRY_MS = 5_000;
+
+/**
+ * A push decided before a restart or a takeover, or resent after a failure, may overwrite an edit
+ * a person made in Salesforce meanwhile, and the echo rule would then take the record's new values
+ * for our own. Before sending it, the record is read: when a field the push sets, of those that
+ * flow back from Salesforce, holds neither the value the push was decided against nor the one it
+ * sends, the push is held (`target_moved`) until the read of Salesforce's changes brings that
+ * edit, which decides the push again with the edit's time. A field mapped `to_salesforce` is the
+ * catalogue's alone and is overwritten as ever; a record that is gone is the upsert's business.
+ */
+export async function movedSinceDecided(
+  conn: Connection,
+  { customerId, intent }: SalesforceWork,
+  target: SalesforceTarget,
+  now: Clock = Date.now,
+): Promise<SalesforceOutcomeEvent | undefined> {
+  if (intent.type !== 'UpdateSalesforceAccount') return undefined;
+  const { base, patch } = intent.params;
+  if (base === undefined) return undefined;
+  const map = fieldMapOf(target);
+  const flowing = inboundSources(map);
+  const checked = patchFieldNames(patch).filter((f) => flowing.includes(f));
+  if (checked.length === 0) return undefined;
+  const sent = pickFields(patch, checked);
+  if (isEmptyPatch(sent)) return undefined;
+  const found = await findByExternalId(conn, target, customerId);
+  if (found === null) return undefined;
+  const moved = movedUnder(base, sent, fieldsOfRecord(map, found));
+  if (moved.length === 0) return undefined;
+  return {
+    type: 'SalesforceCallFailed',
+    data: {
+      intentId: intent.id,
+      failure: 'target_moved',
+      reason: `not sent: ${moved.join(', ')} changed on Salesforce since this push was decided; waiting for the read that brings the edit`,
+      attempt: intent.attempt,
+      retryAfterMs: HELD_SALESFORCE_PUSH_RETRY_MS,
+    },
+    at: now(),
+  };
 }
 
 interface FoundRecord extends Record<string, unknown> {

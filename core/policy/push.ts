@@ -89,6 +89,23 @@ export function patchOfFields(fields: CanonicalFields, names: readonly string[])
   return patch;
 }
 
+/** The part of a patch that sets the named fields (`name`, …, `metadata.<key>`). */
+export function pickFields(patch: FieldPatch, names: readonly string[]): FieldPatch {
+  const picked: FieldPatch = {};
+  for (const f of names) {
+    if (f.startsWith('metadata.')) {
+      const key = f.slice('metadata.'.length);
+      const value = patch.metadata?.[key];
+      if (value !== undefined) picked.metadata = { ...picked.metadata, [key]: value };
+    } else {
+      const field = f as (typeof SCALAR_FIELDS)[number];
+      if (SCALAR_FIELDS.includes(field) && patch[field] !== undefined)
+        Object.assign(picked, { [field]: patch[field] });
+    }
+  }
+  return picked;
+}
+
 /** Whether `fields` holds every value `patch` sets. */
 export function holdsPatch(fields: CanonicalFields, patch: FieldPatch): boolean {
   return sameValue(applyPatch(fields, patch), fields);

@@ -4,7 +4,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { sameValue, type CanonicalFields } from '../../core/canonical.ts';
-import { applyPatch, diffFields, movedUnder, valuesUnder } from '../../core/policy/push.ts';
+import {
+  applyPatch,
+  diffFields,
+  movedUnder,
+  patchFieldNames,
+  pickFields,
+  valuesUnder,
+} from '../../core/policy/push.ts';
 
 const value = fc.constantFrom('a', 'b', 'c');
 const fields: fc.Arbitrary<CanonicalFields> = fc.record({
@@ -43,6 +50,27 @@ test('a patched field holding a third value is moved; an unpatched one never is'
           held !== (known.metadata[key] ?? null) && held !== (after.metadata[key] ?? null);
         const patched = patch.metadata?.[key] !== undefined;
         assert.is(moved.has(`metadata.${key}`), patched && third, key);
+      }
+    }),
+  );
+});
+
+test('a checked part of a push sets exactly the named fields it set, with the same values', () => {
+  const names = fc.subarray(['name', 'email', 'phone', 'address', 'metadata.k1', 'metadata.k2']);
+  fc.assert(
+    fc.property(fields, fields, names, (known, desired, picked) => {
+      const patch = diffFields(known, desired);
+      const part = pickFields(patch, picked);
+      const set = patchFieldNames(patch);
+      assert.equal(patchFieldNames(part).sort(), set.filter((f) => picked.includes(f)).sort());
+      // Applied over the known values, the part agrees with the whole push on each field it sets.
+      const whole = applyPatch(known, patch);
+      const partly = applyPatch(known, part);
+      for (const f of patchFieldNames(part)) {
+        const [scalar, key] = f.startsWith('metadata.') ? ['metadata', f.slice(9)] : [f, ''];
+        const a = scalar === 'metadata' ? whole.metadata[key] : whole[scalar as 'name'];
+        const b = scalar === 'metadata' ? partly.metadata[key] : partly[scalar as 'name'];
+        assert.ok(sameValue(a, b), f);
       }
     }),
   );

@@ -4,11 +4,9 @@
 // newer dashboard edit, and the merge must judge each side by the time of its own change.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { jetstream } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
 import type Stripe from 'stripe';
 import { eventually } from '../harness/stream.ts';
-import { linked, quiet, row, rowWhen, twoWay, type TwoWay } from './stack.ts';
+import { holdsEvery, linked, quiet, row, rowWhen, twoWay, type TwoWay } from './stack.ts';
 
 const test = suite<{ s: TwoWay }>('restart while pushes and webhooks wait');
 test.before(async (ctx) => {
@@ -19,41 +17,6 @@ test.after(async (ctx) => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The holders of the partitions' leases now, one per partition leased. */
-async function holders(s: TwoWay): Promise<string[]> {
-  try {
-    const kv = await new Kvm(jetstream(s.o.nats)).open(s.t.names.bucket('LEASES'));
-    const out: string[] = [];
-    for await (const key of await kv.keys('p.*')) {
-      const e = await kv.get(key);
-      if (e?.operation === 'PUT') out.push(e.json<{ holder: string }>().holder);
-    }
-    return out;
-  } catch {
-    return [];
-  }
-}
-
-/**
- * A worker holds every partition, and none is still leased to one that was killed: a killed
- * worker's leases stay in KV until they lapse (RTWS_LEASE_TTL_MS), and until then its successor
- * holds nothing.
- */
-async function holdsEvery(s: TwoWay, gone: ReadonlySet<string> = new Set()): Promise<Set<string>> {
-  const now = await eventually(
-    () => holders(s),
-    (h) => h.length === s.t.names.partitions && h.every((x) => !gone.has(x)),
-    60_000,
-    250,
-  );
-  assert.is(now.length, s.t.names.partitions, 'the worker holds every partition');
-  assert.ok(
-    now.every((x) => !gone.has(x)),
-    'no partition is still leased to the killed worker',
-  );
-  return new Set(now);
-}
 
 /** Stripe's second, as its events will carry it, has moved on from `second`. */
 async function nextSecond(second: number): Promise<void> {

@@ -1,6 +1,9 @@
 // A whole rtws wired both ways to a Stripe emulator: rtws pushes to it, and it delivers signed
 // webhooks back to rtws's receiver, with a short redelivery schedule.
 import type { Connection } from 'jsforce';
+import * as assert from 'uvu/assert';
+import { jetstream } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { connectSalesforce } from '../../adapters/salesforce/client.ts';
 import Stripe from 'stripe';
 import { canonicalEmail, canonicalMetadata, canonicalString } from '../../core/canonical.ts';
@@ -274,4 +277,42 @@ export async function accountsOf(conn: Connection, id: string): Promise<Account[
     `SELECT Name, Rtws_Email__c FROM Account WHERE Rtws_Id__c = '${id}'`,
   );
   return r.records.map(({ Name, Rtws_Email__c }) => ({ Name, Rtws_Email__c }));
+}
+
+/** The holders of the partitions' leases now, one per partition leased. */
+async function holders(s: TwoWay): Promise<string[]> {
+  try {
+    const kv = await new Kvm(jetstream(s.o.nats)).open(s.t.names.bucket('LEASES'));
+    const out: string[] = [];
+    for await (const key of await kv.keys('p.*')) {
+      const e = await kv.get(key);
+      if (e?.operation === 'PUT') out.push(e.json<{ holder: string }>().holder);
+    }
+    return out;
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * A worker holds every partition, and none is still leased to one that was killed: a killed
+ * worker's leases stay in KV until they lapse (RTWS_LEASE_TTL_MS), and until then its successor
+ * holds nothing.
+ */
+export async function holdsEvery(
+  s: TwoWay,
+  gone: ReadonlySet<string> = new Set(),
+): Promise<Set<string>> {
+  const now = await eventually(
+    () => holders(s),
+    (h) => h.length === s.t.names.partitions && h.every((x) => !gone.has(x)),
+    60_000,
+    250,
+  );
+  assert.is(now.length, s.t.names.partitions, 'the worker holds every partition');
+  assert.ok(
+    now.every((x) => !gone.has(x)),
+    'no partition is still leased to the killed worker',
+  );
+  return new Set(now);
 }

@@ -5,14 +5,21 @@ import * as assert from 'uvu/assert';
 import type { Connection } from 'jsforce';
 import type { SalesforceOutcomeEvent } from '../../actors/customer/index.ts';
 import { SalesforceCoalescer, type CoalescerOptions } from '../../adapters/salesforce/coalescer.ts';
-import { executeSalesforceIntent } from '../../adapters/salesforce/executor.ts';
-import type { SalesforceWork } from '../../adapters/salesforce/target.ts';
+import {
+  HELD_SALESFORCE_PUSH_RETRY_MS,
+  executeSalesforceIntent,
+} from '../../adapters/salesforce/executor.ts';
+import { DEFAULT_ACCOUNT_FIELD_MAP } from '../../adapters/salesforce/mapper.ts';
+import type { SalesforceTarget, SalesforceWork } from '../../adapters/salesforce/target.ts';
+import type { SalesforceEmulator } from '../../adapters/emulators/salesforce/index.ts';
+import type { FieldPatch } from '../../core/policy/push.ts';
 import {
   TARGET,
   countByRtwsId,
   create,
   externalIdOf,
   failureOf,
+  fields,
   work,
   salesforceSuite,
 } from './fixtures.ts';
@@ -241,6 +248,109 @@ test('a session that cannot be had fails every waiting call as a login failure',
     assert.is(failure(o), 'transient');
     assert.match(failureOf(o).reason, /^login: /);
   }
+});
+
+/** A record created as rtws would, then a push of a new phone decided against its first one. */
+async function laterPush(
+  conn: Connection,
+  id: string,
+  patch: FieldPatch = { phone: '+1 555 0101' },
+) {
+  const externalId = externalIdOf(await executeSalesforceIntent(conn, create(id), TARGET));
+  const base = { phone: fields(id).phone, name: fields(id).name };
+  const push = work(id, 'UpdateSalesforceAccount', {
+    externalId,
+    patch,
+    base: pickBase(base, patch),
+  });
+  return { externalId, push };
+}
+
+const pickBase = (base: FieldPatch, patch: FieldPatch): FieldPatch =>
+  Object.fromEntries(Object.keys(patch).map((f) => [f, base[f as keyof FieldPatch]]));
+
+const recordOf = (emulator: SalesforceEmulator, id: string) =>
+  emulator.records('Account').find((r) => r.Rtws_Id__c === id);
+
+test('a push decided earlier is held while a person has changed what it overwrites', async ({
+  conn,
+  emulator,
+}) => {
+  const { externalId, push } = await laterPush(conn, 'moved');
+  emulator.editAsPerson('Account', externalId, { Phone: '+1 555 0199' });
+  const before = emulator.stats().callsByEndpoint;
+  const c = coalescer(conn, { readsChanges: true });
+  const held = await c.execute(push, { decidedEarlier: true });
+  assert.is(failure(held), 'target_moved');
+  assert.match(failureOf(held).reason, /phone changed on Salesforce/);
+  assert.is((held.data as { retryAfterMs?: number }).retryAfterMs, HELD_SALESFORCE_PUSH_RETRY_MS);
+  assert.is(recordOf(emulator, 'moved')?.Phone, '+1 555 0199', "the person's edit stays");
+  const calls = emulator.stats().callsByEndpoint;
+  assert.is(calls['sobject.upsert'] ?? 0, before['sobject.upsert'] ?? 0, 'nothing was written');
+
+  // Decided now (after the read brought the edit), the same push goes.
+  const sent = await c.execute(push);
+  assert.is(sent.type, 'SalesforceAccountUpdated');
+  assert.is(recordOf(emulator, 'moved')?.Phone, '+1 555 0101');
+});
+
+test('a push decided earlier goes when the record holds what it was decided against, or what it sets', async ({
+  conn,
+  emulator,
+}) => {
+  const c = coalescer(conn, { readsChanges: true });
+  const { push } = await laterPush(conn, 'unmoved');
+  assert.is((await c.execute(push, { decidedEarlier: true })).type, 'SalesforceAccountUpdated');
+  assert.is(recordOf(emulator, 'unmoved')?.Phone, '+1 555 0101');
+  // Already holding it (an earlier try landed): sent again, harmlessly.
+  assert.is((await c.execute(push, { decidedEarlier: true })).type, 'SalesforceAccountUpdated');
+  // A field the person did not touch is not held by one they did.
+  const { externalId, push: named } = await laterPush(conn, 'other', { name: 'Ada King' });
+  emulator.editAsPerson('Account', externalId, { Phone: '+1 555 0199' });
+  assert.is((await c.execute(named, { decidedEarlier: true })).type, 'SalesforceAccountUpdated');
+  assert.equal(
+    [recordOf(emulator, 'other')?.Name, recordOf(emulator, 'other')?.Phone],
+    ['Ada King', '+1 555 0199'],
+  );
+});
+
+test("without a reader of Salesforce's changes, or for a field that flows only to it, the push goes", async ({
+  conn,
+  emulator,
+}) => {
+  const { externalId, push } = await laterPush(conn, 'unread');
+  emulator.editAsPerson('Account', externalId, { Phone: '+1 555 0199' });
+  const unread = await coalescer(conn).execute(push, { decidedEarlier: true });
+  assert.is(unread.type, 'SalesforceAccountUpdated');
+  assert.is(recordOf(emulator, 'unread')?.Phone, '+1 555 0101');
+
+  const outbound: SalesforceTarget = {
+    ...TARGET,
+    fieldMap: {
+      ...DEFAULT_ACCOUNT_FIELD_MAP,
+      Phone: { canonical: 'phone', direction: 'to_salesforce' },
+    },
+  };
+  const { externalId: id2, push: push2 } = await laterPush(conn, 'outbound');
+  emulator.editAsPerson('Account', id2, { Phone: '+1 555 0199' });
+  const c = coalescer(conn, { readsChanges: true, target: outbound });
+  assert.is((await c.execute(push2, { decidedEarlier: true })).type, 'SalesforceAccountUpdated');
+  assert.is(recordOf(emulator, 'outbound')?.Phone, '+1 555 0101');
+});
+
+test('a check that cannot read the record fails the push as the read failed, sending nothing', async ({
+  conn,
+  emulator,
+}) => {
+  const { push } = await laterPush(conn, 'unreadable');
+  emulator.injectFault({ path: '/query', errorCode: 'SERVER_UNAVAILABLE', count: 1 });
+  const before = emulator.stats().callsByEndpoint['sobject.upsert'] ?? 0;
+  const failed = await coalescer(conn, { readsChanges: true }).execute(push, {
+    decidedEarlier: true,
+  });
+  assert.is(failure(failed), 'transient');
+  assert.is(emulator.stats().callsByEndpoint['sobject.upsert'] ?? 0, before);
+  assert.is(recordOf(emulator, 'unreadable')?.Phone, fields('unreadable').phone);
 });
 
 test.run();

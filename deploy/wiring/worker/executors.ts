@@ -53,6 +53,8 @@ export interface ExecutorSettings {
     quotaPauseMs?: number;
     /** The org's daily budget, shared with other processes (RTWS_SALESFORCE_DAILY_BUDGET). */
     budget?: CallCounter | undefined;
+    /** Salesforce's edits are read back (RTWS_SALESFORCE_POLL_S > 0): pushes decided earlier are checked. */
+    readsChanges: boolean;
   } & SalesforceTarget;
 }
 
@@ -90,6 +92,7 @@ export function buildExecutors(
             clientSecret,
             quotaPauseMs: config.salesforce.quotaPauseMs,
             budget: salesforceBudget,
+            readsChanges: config.salesforce.pollS > 0,
           },
         }
       : {}),
@@ -127,7 +130,8 @@ export function targetExecutors(
     );
   }
   if (s.salesforce) {
-    const { loginUrl, clientId, clientSecret, quotaPauseMs, budget, ...target } = s.salesforce;
+    const { loginUrl, clientId, clientSecret, quotaPauseMs, budget, readsChanges, ...target } =
+      s.salesforce;
     // Authorised on first use, not at startup, so a Salesforce that is down delays only its own
     // target; a failed grant is tried again on the next call. Expired sessions renew by refreshFn.
     let session: Promise<Connection> | undefined;
@@ -145,6 +149,7 @@ export function targetExecutors(
     const coalescer = new SalesforceCoalescer({
       connection,
       target,
+      readsChanges,
       ...(quotaPauseMs === undefined ? {} : { quotaPauseMs }),
     });
     out.salesforce = correlatedExecutor(
@@ -153,8 +158,8 @@ export function targetExecutors(
         // Enough customers' calls in flight to fill a Collections request, which the coalescer
         // sends as one call: Salesforce's budget counts calls, not records.
         limits: { concurrency: MAX_COLLECTION_RECORDS },
-        execute: (customerId, intent) =>
-          coalescer.execute({ customerId, intent: intent as SalesforceIntent }),
+        execute: (customerId, intent, call) =>
+          coalescer.execute({ customerId, intent: intent as SalesforceIntent }, call),
       },
       { actor: 'customer_id', log: s.log },
     );

@@ -1,0 +1,80 @@
+// A restart never costs a Salesforce edit either. The worker, a child process, is SIGKILLed while
+// its push of an API edit to Salesforce waits on failures; a person edits the same field of the
+// Account while it is down. The restarted worker must not let the push decided before the crash
+// overwrite that newer edit: its echo would then look like our own write, and the edit would be
+// lost without a trace. The push waits for the read of Salesforce's changes, and the merge judges
+// each side by the time of its own change.
+import type Stripe from 'stripe';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { eventually } from '../harness/stream.ts';
+import { accountsFor, editInSalesforce, salesforceLinked } from './salesforce-side.ts';
+import { holdsEvery, linked, quiet, row, rowWhen, twoWay, type TwoWay } from './stack.ts';
+
+const test = suite<{ s: TwoWay }>('restart while a Salesforce push waits');
+test.before(async (ctx) => {
+  ctx.s = await twoWay({
+    workerProcess: true,
+    salesforce: true,
+    env: { RTWS_SALESFORCE_POLL_S: '1' },
+  });
+});
+test.after(async (ctx) => {
+  await ctx.s?.close();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Upserts, one record or a Collections request: what rtws's pushes to Salesforce are. */
+const UPSERTS = /\/sobjects\/|\/composite\/sobjects/;
+
+test('a push decided before the crash never overwrites a later edit in Salesforce', async ({
+  s,
+}) => {
+  const sf = s.sf!;
+  const before = await holdsEvery(s);
+  const { id } = await s.api.create({ name: 'Grace', email: 'grace@example.com', phone: '+1 1' });
+  const stripeId = await linked(s, id);
+  const accountId = await salesforceLinked(s, id);
+  await quiet(s, 500);
+
+  // Our push of the API edit meets failures and stays pending.
+  sf.injectFault({ method: 'PATCH', path: UPSERTS, errorCode: 'SERVER_UNAVAILABLE', count: 1e6 });
+  await s.api.patch(id, { phone: '+1 2' });
+  const apiSecond = Math.floor(Date.now() / 1000);
+  const waiting = await eventually(
+    () => s.api.sync(id),
+    (v) => v.targets.salesforce?.last_error?.failure === 'transient',
+    20_000,
+  );
+  assert.is(waiting.targets.salesforce?.last_error?.failure, 'transient', 'the push was refused');
+  await s.killWorker();
+  sf.clearFaults();
+
+  // Down: a person changes the same field, later than our edit.
+  while (Math.floor(Date.now() / 1000) <= apiSecond + 1) await sleep(100);
+  editInSalesforce(s, accountId, { phone: '+1 3' });
+  s.spawnWorker();
+  await holdsEvery(s, before);
+
+  const after = await rowWhen(s, id, (r) => r.phone === '+1 3', 20_000);
+  assert.is(after?.phone, '+1 3', "the person's later edit reached Postgres");
+  await quiet(s, 3_000);
+  assert.is(accountsFor(s, id)[0]?.Phone, '+1 3', 'and stays in Salesforce');
+  assert.is((await row(s, id))?.phone, '+1 3');
+  assert.is(
+    ((await s.stripe.customers.retrieve(stripeId)) as Stripe.Customer).phone,
+    '+1 3',
+    'and reached Stripe',
+  );
+  const view = await s.api.sync(id);
+  assert.is(view.targets.salesforce?.status, 'synced', JSON.stringify(view.targets.salesforce));
+  const recorded = await s.o.sql<{ winner: string; target: string | null }[]>`
+    SELECT winner, target FROM conflicts WHERE customer_id = ${id} AND field = 'phone'`;
+  assert.ok(
+    recorded.some((c) => c.winner === 'salesforce'),
+    `the edit on both sides is recorded with Salesforce winning: ${JSON.stringify(recorded)}`,
+  );
+});
+
+test.run();
