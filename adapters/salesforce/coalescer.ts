@@ -9,7 +9,7 @@ import type { Connection } from 'jsforce';
 import type { SalesforceOutcomeEvent } from '../../actors/customer/index.ts';
 import { MAX_COLLECTION_RECORDS, executeSalesforceBatch, isCollectable } from './batch.ts';
 import { classifySalesforceError, type ClassifiedFailure } from './classify.ts';
-import { executeSalesforceIntent, movedSinceDecided } from './executor.ts';
+import { executeSalesforceIntent, movedSinceDecided, needsMovedCheck } from './executor.ts';
 import { failedOutcome, type Clock, type SalesforceTarget, type SalesforceWork } from './target.ts';
 
 /** Long enough for the calls the scheduler starts together to meet, short beside a call's cost. */
@@ -53,6 +53,12 @@ interface Waiting {
   readonly resolve: (outcome: SalesforceOutcomeEvent) => void;
 }
 
+interface Checking {
+  readonly work: SalesforceWork;
+  /** The push's held outcome, or undefined when it may go. */
+  readonly resolve: (held: SalesforceOutcomeEvent | undefined) => void;
+}
+
 class Batch {
   readonly byCustomer = new Map<string, Waiting>();
   timer?: NodeJS.Timeout;
@@ -75,6 +81,8 @@ export class SalesforceCoalescer {
   /** Full batches, oldest first, waiting for a request. */
   private readonly full: Batch[] = [];
   private requests = 0;
+  private checking: Checking[] = [];
+  private checkTimer: NodeJS.Timeout | undefined;
   private readonly lingerMs: number;
   private readonly maxRecords: number;
   private readonly maxRequests: number;
@@ -92,10 +100,9 @@ export class SalesforceCoalescer {
     work: SalesforceWork,
     options: SalesforceCallOptions = {},
   ): Promise<SalesforceOutcomeEvent> {
-    if (options.decidedEarlier && this.o.readsChanges) {
-      const [held] = await this.send([work], async (conn) => {
-        const moved = await movedSinceDecided(conn, work, this.o.target, this.now);
-        return moved ? [moved] : [];
+    if (options.decidedEarlier && this.o.readsChanges && needsMovedCheck(work)) {
+      const held = await new Promise<SalesforceOutcomeEvent | undefined>((resolve) => {
+        this.checkFirst({ work, resolve });
       });
       if (held) return this.withPause(held);
     }
@@ -112,6 +119,32 @@ export class SalesforceCoalescer {
       await executeSalesforceIntent(conn, work, this.o.target, this.now),
     ]);
     return outcome!;
+  }
+
+  /**
+   * Pushes that waited are checked together: they gather for the linger, or until a query's worth
+   * wait, and one query reads all their records (`movedSinceDecided`). A worker that takes over
+   * many customers at once so pays a query per 200 of them, not one each.
+   */
+  private checkFirst(waiting: Checking): void {
+    this.checking.push(waiting);
+    if (this.checking.length >= this.maxRecords) this.sendChecks();
+    else this.checkTimer ??= setTimeout(() => this.sendChecks(), this.lingerMs);
+  }
+
+  private sendChecks(): void {
+    clearTimeout(this.checkTimer);
+    this.checkTimer = undefined;
+    const checking = this.checking.splice(0);
+    const works = checking.map((c) => c.work);
+    // A read that fails sends nothing: each push fails as the read did, and is retried.
+    void this.send(works, (conn) => movedSinceDecided(conn, works, this.o.target, this.now)).then(
+      (held) => {
+        checking.forEach((c, i) => {
+          c.resolve(held[i]);
+        });
+      },
+    );
   }
 
   private join(waiting: Waiting): void {
@@ -169,10 +202,10 @@ export class SalesforceCoalescer {
   }
 
   /** One outcome per work, in order, whatever fails: the login, or the call as a whole. */
-  private async send(
+  private async send<R>(
     works: readonly SalesforceWork[],
-    call: (conn: Connection) => Promise<SalesforceOutcomeEvent[]>,
-  ): Promise<SalesforceOutcomeEvent[]> {
+    call: (conn: Connection) => Promise<R[]>,
+  ): Promise<(R | SalesforceOutcomeEvent)[]> {
     let conn: Connection;
     try {
       conn = await this.o.connection();

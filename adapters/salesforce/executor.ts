@@ -130,39 +130,82 @@ export const HELD_SALESFORCE_PUSH_RETRY_MS = 5_000;
  */
 export async function movedSinceDecided(
   conn: Connection,
-  { customerId, intent }: SalesforceWork,
+  works: readonly SalesforceWork[],
   target: SalesforceTarget,
   now: Clock = Date.now,
-): Promise<SalesforceOutcomeEvent | undefined> {
-  if (intent.type !== 'UpdateSalesforceAccount') return undefined;
-  const { base, patch } = intent.params;
-  if (base === undefined) return undefined;
+): Promise<(SalesforceOutcomeEvent | undefined)[]> {
   const map = fieldMapOf(target);
   const flowing = inboundSources(map);
-  const checked = patchFieldNames(patch).filter((f) => flowing.includes(f));
-  if (checked.length === 0) return undefined;
-  const sent = pickFields(patch, checked);
-  if (isEmptyPatch(sent)) return undefined;
-  const found = await findByExternalId(conn, target, customerId);
-  if (found === null) return undefined;
-  const moved = movedUnder(base, sent, fieldsOfRecord(map, found));
-  if (moved.length === 0) return undefined;
-  return {
-    type: 'SalesforceCallFailed',
-    data: {
-      intentId: intent.id,
-      failure: 'target_moved',
-      reason: `not sent: ${moved.join(', ')} changed on Salesforce since this push was decided; waiting for the read that brings the edit`,
-      attempt: intent.attempt,
-      retryAfterMs: HELD_SALESFORCE_PUSH_RETRY_MS,
-    },
-    at: now(),
-  };
+  const checks = works.map(({ intent }) => {
+    if (intent.type !== 'UpdateSalesforceAccount') return undefined;
+    const { base, patch } = intent.params;
+    if (base === undefined) return undefined;
+    const sent = pickFields(
+      patch,
+      patchFieldNames(patch).filter((f) => flowing.includes(f)),
+    );
+    return isEmptyPatch(sent) ? undefined : { base, sent };
+  });
+  const ids = works.filter((_, i) => checks[i] !== undefined).map((w) => w.customerId);
+  const records =
+    ids.length > 0 ? await findByExternalIds(conn, target, ids) : new Map<string, FoundRecord>();
+  return works.map(({ customerId, intent }, i) => {
+    const check = checks[i];
+    const found = records.get(customerId);
+    // A record that is gone is the upsert's business, as for any push.
+    if (check === undefined || found === undefined) return undefined;
+    const moved = movedUnder(check.base, check.sent, fieldsOfRecord(map, found));
+    if (moved.length === 0) return undefined;
+    return {
+      type: 'SalesforceCallFailed',
+      data: {
+        intentId: intent.id,
+        failure: 'target_moved',
+        reason: `not sent: ${moved.join(', ')} changed on Salesforce since this push was decided; waiting for the read that brings the edit`,
+        attempt: intent.attempt,
+        retryAfterMs: HELD_SALESFORCE_PUSH_RETRY_MS,
+      },
+      at: now(),
+    };
+  });
+}
+
+/** Whether a push is one `movedSinceDecided` would read the record for. */
+export function needsMovedCheck({ intent }: SalesforceWork): boolean {
+  return intent.type === 'UpdateSalesforceAccount' && intent.params.base !== undefined;
 }
 
 interface FoundRecord extends Record<string, unknown> {
   Id: string;
 }
+
+/** The live records carrying these customer ids, by id: one query per 200. */
+async function findByExternalIds(
+  conn: Connection,
+  target: SalesforceTarget,
+  customerIds: readonly string[],
+): Promise<Map<string, FoundRecord>> {
+  const fields = [
+    ...new Set(['Id', target.externalIdField, ...mappedFieldNames(fieldMapOf(target))]),
+  ];
+  const extField = target.externalIdField.toLowerCase();
+  const out = new Map<string, FoundRecord>();
+  const unique = [...new Set(customerIds)];
+  for (let i = 0; i < unique.length; i += MAX_IDS_A_QUERY) {
+    const records = await conn
+      .sobject(target.object)
+      .find({ [target.externalIdField]: { $in: unique.slice(i, i + MAX_IDS_A_QUERY) } }, fields)
+      .execute();
+    for (const r of records as Record<string, unknown>[]) {
+      const ext = Object.entries(r).find(([k]) => k.toLowerCase() === extField)?.[1];
+      if (typeof ext === 'string' && typeof r.Id === 'string') out.set(ext, r as FoundRecord);
+    }
+  }
+  return out;
+}
+
+/** Ids in one `IN (…)`: well within SOQL's statement length, as a Collections request's records. */
+const MAX_IDS_A_QUERY = 200;
 
 /** The live record carrying our id, if any; the field is unique, so there is at most one. */
 async function findByExternalId(

@@ -338,6 +338,31 @@ test("without a reader of Salesforce's changes, or for a field that flows only t
   assert.is(recordOf(emulator, 'outbound')?.Phone, '+1 555 0101');
 });
 
+test('pushes that waited are checked together: one query for many customers', async ({
+  conn,
+  emulator,
+}) => {
+  const pushes = [];
+  for (let i = 0; i < 30; i++) pushes.push(await laterPush(conn, `many-${i}`));
+  for (const { externalId } of pushes.filter((_, i) => i % 3 === 0))
+    emulator.editAsPerson('Account', externalId, { Phone: '+1 555 0199' });
+  const before = emulator.stats().callsByEndpoint;
+  const c = coalescer(conn, { readsChanges: true });
+  const outcomes = await Promise.all(
+    pushes.map(({ push }) => c.execute(push, { decidedEarlier: true })),
+  );
+  outcomes.forEach((o, i) =>
+    assert.is(
+      o.type === 'SalesforceCallFailed' ? failure(o) : o.type,
+      i % 3 === 0 ? 'target_moved' : 'SalesforceAccountUpdated',
+    ),
+  );
+  const after = emulator.stats().callsByEndpoint;
+  assert.is((after.query ?? 0) - (before.query ?? 0), 1, 'one query read the 30 records');
+  assert.is((after['collections.upsert'] ?? 0) - (before['collections.upsert'] ?? 0), 1);
+  assert.is(emulator.records('Account').filter((r) => r.Phone === '+1 555 0199').length, 10);
+});
+
 test('a check that cannot read the record fails the push as the read failed, sending nothing', async ({
   conn,
   emulator,
