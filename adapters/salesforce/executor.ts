@@ -9,6 +9,7 @@ import {
   fieldsOfRecord,
   inboundSources,
   mappedFieldNames,
+  outboundSources,
   valuesOfFields,
   valuesOfPatch,
 } from './mapper.ts';
@@ -125,8 +126,9 @@ export const HELD_SALESFORCE_PUSH_RETRY_MS = 5_000;
  * for our own. Before sending it, the record is read: when a field the push sets, of those that
  * flow back from Salesforce, holds neither the value the push was decided against nor the one it
  * sends, the push is held (`target_moved`) until the read of Salesforce's changes brings that
- * edit, which decides the push again with the edit's time. A field mapped `to_salesforce` is the
- * catalogue's alone and is overwritten as ever; a record that is gone is the upsert's business.
+ * edit, which decides the push again with the edit's time. Only fields mapped `both` are checked:
+ * one mapped `to_salesforce` is the catalogue's alone and is overwritten as ever, and one mapped
+ * `from_salesforce` is never written. A record that is gone is the upsert's business.
  */
 export async function movedSinceDecided(
   conn: Connection,
@@ -135,7 +137,9 @@ export async function movedSinceDecided(
   now: Clock = Date.now,
 ): Promise<(SalesforceOutcomeEvent | undefined)[]> {
   const map = fieldMapOf(target);
-  const flowing = inboundSources(map);
+  // Only what the push writes and an edit there may change: mapped `both`.
+  const outbound = outboundSources(map);
+  const flowing = inboundSources(map).filter((f) => outbound.includes(f));
   const checks = works.map(({ intent }) => {
     if (intent.type !== 'UpdateSalesforceAccount') return undefined;
     const { base, patch } = intent.params;

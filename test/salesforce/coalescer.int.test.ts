@@ -314,7 +314,7 @@ test('a push decided earlier goes when the record holds what it was decided agai
   );
 });
 
-test("without a reader of Salesforce's changes, or for a field that flows only to it, the push goes", async ({
+test("without a reader of Salesforce's changes, or for a field mapped one way, the push goes", async ({
   conn,
   emulator,
 }) => {
@@ -336,6 +336,24 @@ test("without a reader of Salesforce's changes, or for a field that flows only t
   const c = coalescer(conn, { readsChanges: true, target: outbound });
   assert.is((await c.execute(push2, { decidedEarlier: true })).type, 'SalesforceAccountUpdated');
   assert.is(recordOf(emulator, 'outbound')?.Phone, '+1 555 0101');
+
+  // A note only Salesforce changes is never written, so a push that sets it overwrites nothing.
+  const noted: SalesforceTarget = {
+    ...TARGET,
+    fieldMap: {
+      ...DEFAULT_ACCOUNT_FIELD_MAP,
+      Description: { canonical: 'metadata.notes', direction: 'from_salesforce' },
+    },
+  };
+  const { externalId: id3, push: push3 } = await laterPush(conn, 'noted', {
+    metadata: { notes: 'from the catalogue' },
+  });
+  emulator.editAsPerson('Account', id3, { Description: 'kept in Salesforce' });
+  const before = emulator.stats().apiCalls;
+  const n = coalescer(conn, { readsChanges: true, target: noted });
+  assert.is((await n.execute(push3, { decidedEarlier: true })).type, 'SalesforceAccountUpdated');
+  assert.is(emulator.stats().apiCalls, before, 'no read and no write');
+  assert.is(recordOf(emulator, 'noted')?.Description, 'kept in Salesforce');
 });
 
 test('pushes that waited are checked together: one query for many customers', async ({
