@@ -55,11 +55,14 @@ export async function disarm(sql: Sql): Promise<void> {
   await sql`SELECT setval('outbox_armed', 0)`;
 }
 
-async function lookAfterArming(sql: Sql): Promise<{ rows: boolean; inflight: string[] }> {
-  const [r] = await sql<{ rows: boolean; inflight: string[] }[]>`
+async function lookAfterArming(
+  sql: Sql,
+): Promise<{ rows: boolean; inflight: string[]; pid: number | undefined }> {
+  const [r] = await sql<{ rows: boolean; inflight: string[]; pid: number }[]>`
     SELECT EXISTS (SELECT 1 FROM outbox) AS rows,
-           ARRAY(SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) x) AS inflight`;
-  return r ?? { rows: false, inflight: [] };
+           ARRAY(SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) x) AS inflight,
+           pg_backend_pid() AS pid`;
+  return r ?? { rows: false, inflight: [], pid: undefined };
 }
 
 async function stillOpen(sql: Sql, xids: string[]): Promise<{ rows: boolean; inflight: string[] }> {
@@ -72,19 +75,25 @@ async function stillOpen(sql: Sql, xids: string[]): Promise<{ rows: boolean; inf
 
 /**
  * Sleeps until there may be outbox rows: a notification, the safety poll, or a writer that may
- * have missed the flag committing its row. Returns with the flag disarmed.
+ * have missed the flag committing its row. Returns with the flag disarmed, and the backend pid of
+ * the session it armed on, so that a caller holding a session lock can tell it still has it.
  */
-export async function sleepUntilWork(sql: Sql, wake: Waker, pollMs: number): Promise<void> {
+export async function sleepUntilWork(
+  sql: Sql,
+  wake: Waker,
+  pollMs: number,
+): Promise<number | undefined> {
   await arm(sql);
   try {
     const deadline = Date.now() + pollMs;
-    let look = await lookAfterArming(sql);
+    const first = await lookAfterArming(sql);
+    let look: { rows: boolean; inflight: string[] } = first;
     while (!look.rows && look.inflight.length > 0 && Date.now() < deadline) {
       await wake.wait(INFLIGHT_RECHECK_MS);
       look = await stillOpen(sql, look.inflight);
     }
-    if (look.rows) return;
-    await wake.wait(Math.max(0, deadline - Date.now()));
+    if (!look.rows) await wake.wait(Math.max(0, deadline - Date.now()));
+    return first.pid;
   } finally {
     await disarm(sql);
   }
