@@ -11,8 +11,14 @@
 import type { Sql } from '../connect.ts';
 
 export const CHANNEL = 'rtws_outbox';
-/** How often to look again while writers that may have missed the flag are still open. */
-const INFLIGHT_RECHECK_MS = 2;
+/**
+ * How often to look again while writers that may have missed the flag are still open. Every open
+ * writing transaction of the cluster counts (the snapshot cannot tell which may write the outbox),
+ * so under load there nearly always is one: each look is a round trip, and a writer that notifies
+ * wakes the sleep at once anyway. Only a writer that read the flag just before it was armed waits
+ * for this, at most.
+ */
+const INFLIGHT_RECHECK_MS = 10;
 
 export interface Waker {
   /** Resolves after `ms`, or earlier on wake(). */
