@@ -123,12 +123,12 @@ export const HELD_SALESFORCE_PUSH_RETRY_MS = 5_000;
 /**
  * A push decided before a restart or a takeover, or resent after a failure, may overwrite an edit
  * a person made in Salesforce meanwhile, and the echo rule would then take the record's new values
- * for our own. Before sending it, the record is read: when a field the push sets, of those that
- * flow back from Salesforce, holds neither the value the push was decided against nor the one it
- * sends, the push is held (`target_moved`) until the read of Salesforce's changes brings that
- * edit, which decides the push again with the edit's time. Only fields mapped `both` are checked:
- * one mapped `to_salesforce` is the catalogue's alone and is overwritten as ever, and one mapped
- * `from_salesforce` is never written. A record that is gone is the upsert's business.
+ * for our own. Before sending it, the record is read: when a field the push sets holds neither the
+ * value the push was decided against nor the one it sends, the push is held (`target_moved`) until
+ * the read of Salesforce's changes brings that edit, which decides the push again with the edit's
+ * time. Only fields mapped `both` are checked: one mapped `to_salesforce` is the catalogue's alone
+ * and is overwritten as ever, and one mapped `from_salesforce` is never written. A record that is
+ * gone is the upsert's business. One query reads the records of all the pushes given.
  */
 export async function movedSinceDecided(
   conn: Connection,
@@ -137,7 +137,6 @@ export async function movedSinceDecided(
   now: Clock = Date.now,
 ): Promise<(SalesforceOutcomeEvent | undefined)[]> {
   const map = fieldMapOf(target);
-  // Only what the push writes and an edit there may change: mapped `both`.
   const outbound = outboundSources(map);
   const flowing = inboundSources(map).filter((f) => outbound.includes(f));
   const checks = works.map(({ intent }) => {
