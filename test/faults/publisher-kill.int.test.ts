@@ -7,6 +7,7 @@ import { spawnRtws, type RtwsProcess } from '../harness/process.ts';
 import { assertStreamMatchesDatabase } from './verify.ts';
 import { sleep, sqlBurst } from './writers.ts';
 import { testSize } from '../harness/services.ts';
+import { eventually } from '../harness/stream.ts';
 
 const KILLS = testSize('RTWS_FAULT_ROUNDS', 3);
 
@@ -108,7 +109,14 @@ test('a publisher whose session is cut gives up before it publishes again; the o
   const { writes } = await burst.stop();
   assert.ok(writes > 50, `the burst wrote (${writes})`);
   await assertStreamMatchesDatabase(ctx.o.sql, ctx.o.nats, ctx.t.names.streams.changes);
-  const said = a.output() + b.output();
+  // The cut publisher notices at its next batch with rows, or its next sleep, whichever is first;
+  // under load its reconnect alone can take a while.
+  const said = await eventually(
+    () => Promise.resolve(a.output() + b.output()),
+    (out) => /lost its database session/.test(out),
+    15_000,
+    100,
+  );
   assert.match(said, /lost its database session/, said.slice(-2_000));
 });
 

@@ -81,12 +81,17 @@ test('webhooks silent while Stripe has events: warned once, shown, and readiness
     (h) => h?.lastWebhookAt != null,
   );
   assert.ok(heard?.lastWebhookAt, 'the receiver records that webhooks arrive');
-  // Stripe's events from here on are more than the threshold newer than the last webhook.
-  await sleep(2_500);
   const log = recordingLogger();
   const run = catchUp(s, { log });
   s.emu.pauseWebhooks();
   try {
+    // Stripe's events from here on are more than the threshold newer than the last webhook. An
+    // event's time is a whole second, so that takes 3 s after the last webhook recorded (a late
+    // echo of our own writes included), not 2: at 2.5 s, the event's second can be 1.6 s later.
+    await sleep(200); // a delivery already under way is recorded
+    const lastAt = async () =>
+      (await readWebhookHealth(s.o.sql, 'stripe'))?.lastWebhookAt?.getTime() ?? 0;
+    for (let at = await lastAt(); Date.now() - at < 3_200; at = await lastAt()) await sleep(100);
     await s.stripe.customers.update(stripeId, { name: 'Unheard' });
     s.emu.dropWebhooks();
   } finally {
