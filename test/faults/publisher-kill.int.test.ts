@@ -1,5 +1,6 @@
 // SIGKILL the publisher process in the middle of a burst from several writers, start another, and
-// find every change in the stream exactly once and in order. Also: a standby takes over.
+// find every change in the stream exactly once and in order. Also: a standby takes over, and a
+// publisher whose database session is cut gives up its leadership before it publishes again.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';

@@ -87,7 +87,7 @@ test('webhooks silent while Stripe has events: warned once, shown, and readiness
   try {
     // Stripe's events from here on are more than the threshold newer than the last webhook. An
     // event's time is a whole second, so that takes 3 s after the last webhook recorded (a late
-    // echo of our own writes included), not 2: at 2.5 s, the event's second can be 1.6 s later.
+    // echo of our own writes included), not 2: after 2.5 s, the event's second can be 1.5 s on.
     await sleep(200); // a delivery already under way is recorded
     const lastAt = async () =>
       (await readWebhookHealth(s.o.sql, 'stripe'))?.lastWebhookAt?.getTime() ?? 0;
