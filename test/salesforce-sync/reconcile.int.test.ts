@@ -138,8 +138,17 @@ recreating('a record deleted in Salesforce is upserted again', async ({ s }) => 
   );
   assert.is(again?.Name, 'Recreated');
   assert.is.not(again?.Id, first?.Id, 'a new record');
-  const [link] = await s.o.sql<{ external_id: string }[]>`
-    SELECT external_id FROM customer_links WHERE customer_id = ${id} AND target = 'salesforce'`;
+  // The link is recorded once the upsert's outcome is decided: after the record is there.
+  const link = await eventually(
+    async () =>
+      (
+        await s.o.sql<{ external_id: string }[]>`
+        SELECT external_id FROM customer_links
+        WHERE customer_id = ${id} AND target = 'salesforce'`
+      )[0],
+    (l) => l?.external_id === again?.Id,
+    15_000,
+  );
   assert.is(link?.external_id, again?.Id, 'linked to the new record');
 });
 
