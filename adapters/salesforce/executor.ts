@@ -98,8 +98,10 @@ async function run(
       return { type: 'SalesforceAccountDeleted', data: done, at: now() };
     }
     case 'FindSalesforceAccount': {
-      const found = await findByExternalId(conn, target, intent.params.rtwsId);
-      if (found === null) return { type: 'SalesforceAccountNotFound', data: done, at: now() };
+      // The field is unique, so there is at most one live record carrying our id.
+      const { rtwsId } = intent.params;
+      const found = (await findByExternalIds(conn, target, [rtwsId])).get(rtwsId);
+      if (found === undefined) return { type: 'SalesforceAccountNotFound', data: done, at: now() };
       return {
         type: 'SalesforceAccountFound',
         data: { ...done, externalId: found.Id, fields: fieldsOfRecord(fieldMapOf(target), found) },
@@ -209,22 +211,6 @@ async function findByExternalIds(
 
 /** Ids in one `IN (…)`: well within SOQL's statement length, as a Collections request's records. */
 const MAX_IDS_A_QUERY = 200;
-
-/** The live record carrying our id, if any; the field is unique, so there is at most one. */
-async function findByExternalId(
-  conn: Connection,
-  target: SalesforceTarget,
-  customerId: string,
-): Promise<FoundRecord | null> {
-  const fields = ['Id', ...mappedFieldNames(fieldMapOf(target))];
-  const records = await conn
-    .sobject(target.object)
-    .find({ [target.externalIdField]: customerId }, fields)
-    .limit(1)
-    .execute();
-  const first = records[0] as Record<string, unknown> | undefined;
-  return first && typeof first.Id === 'string' ? (first as FoundRecord) : null;
-}
 
 /** A single upsert that answered without throwing yet did not save: carries Salesforce's code. */
 export class UpsertRejected extends Error {
