@@ -1,0 +1,175 @@
+// A Postgres session cut under a running transaction (pg_terminate_backend, a failover, a proxy's
+// idle timeout): the transaction fails, nothing of it commits, and the pool goes on. The outbox
+// publisher, which lives on one session, recovers and loses nothing.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { jetstream } from '@nats-io/jetstream';
+import { silentLogger, type Logger } from '../../core/ports.ts';
+import { connectPostgres, type Sql, type Tx } from '../../adapters/postgres/connect.ts';
+import { jetStreamPublisher } from '../../adapters/jetstream/durable-publisher.ts';
+import {
+  startOutboxPublisher,
+  type OutboxPublisher,
+} from '../../adapters/postgres/outbox/publisher.ts';
+import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
+import { testSize } from '../harness/services.ts';
+import { eventually } from '../harness/stream.ts';
+import { assertStreamMatchesDatabase } from './verify.ts';
+import { sleep, sqlBurst } from './writers.ts';
+
+const ROUNDS = testSize('RTWS_FAULT_ROUNDS', 3);
+
+const test = suite<{ t: TestEnvironment; o: Observer; pool?: Sql; publisher?: OutboxPublisher }>(
+  'postgres session cut',
+);
+
+test.before(async (ctx) => {
+  ctx.t = await testEnvironment();
+  ctx.o = await observe(ctx.t);
+  await ctx.o.sql`CREATE TABLE cut_probe (note text NOT NULL)`;
+});
+
+test.after.each(async (ctx) => {
+  await ctx.publisher?.stop();
+  await ctx.pool?.end({ timeout: 1 });
+  ctx.publisher = ctx.pool = undefined;
+});
+
+test.after(async (ctx) => {
+  await ctx.o?.close();
+  await ctx.t?.cleanup();
+});
+
+/** Settles with the promise's outcome, or 'hung' when it has not settled within `ms`. */
+function within<T>(p: Promise<T>, ms: number): Promise<{ ok: T } | { err: unknown } | 'hung'> {
+  return Promise.race([
+    p.then(
+      (ok) => ({ ok }),
+      (err: unknown) => ({ err }),
+    ),
+    new Promise<'hung'>((r) => setTimeout(() => r('hung'), ms)),
+  ]);
+}
+
+/**
+ * A transaction on `sql` whose session is cut while a statement runs. Without `after` the cut
+ * statement's error ends it; with `after`, the error is caught and `after` goes on in it.
+ */
+function cutMidStatement(o: Observer, sql: Sql, after?: (tx: Tx) => Promise<unknown>) {
+  return sql.begin(async (tx) => {
+    await tx`INSERT INTO cut_probe (note) VALUES ('before the cut')`;
+    const [me] = await tx<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+    const running = tx`SELECT pg_sleep(10)`;
+    await sleep(100);
+    await o.sql`SELECT pg_terminate_backend(${me!.pid})`;
+    if (!after) return running;
+    const failed = await running.then(
+      () => false,
+      () => true,
+    );
+    assert.ok(failed, 'the statement under the cut fails');
+    return after(tx);
+  });
+}
+
+test('a transaction cut mid-statement fails, and the same single-session pool goes on', async (ctx) => {
+  ctx.pool = connectPostgres(ctx.t.db.url, { max: 1, applicationName: 'rtws-cut-probe' });
+  for (let round = 1; round <= ROUNDS; round++) {
+    const cut = await within(cutMidStatement(ctx.o, ctx.pool), 5_000);
+    assert.ok(cut !== 'hung' && 'err' in cut, `round ${round}: the cut transaction fails`);
+    for (const attempt of ['first', 'second']) {
+      const next = await within(
+        ctx.pool.begin((tx) => tx<{ one: number }[]>`SELECT 1 AS one`),
+        5_000,
+      );
+      assert.ok(
+        next !== 'hung' && 'ok' in next && next.ok[0]?.one === 1,
+        `round ${round}: the ${attempt} transaction after the cut runs (got ${JSON.stringify(next)})`,
+      );
+    }
+  }
+  const [left] = await ctx.o.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM cut_probe`;
+  assert.is(left!.n, 0, 'nothing of a cut transaction commits');
+});
+
+test('a statement the transaction makes after its cut is refused, never run outside it', async (ctx) => {
+  ctx.pool = connectPostgres(ctx.t.db.url, { max: 1, applicationName: 'rtws-cut-probe' });
+  let afterCut!: (outcome: Awaited<ReturnType<typeof within>>) => void;
+  const statementAfterCut = new Promise<Awaited<ReturnType<typeof within>>>((r) => (afterCut = r));
+  const cut = await within(
+    cutMidStatement(ctx.o, ctx.pool, async (tx) => {
+      await sleep(50); // the socket's close has surely been seen
+      afterCut(await within(tx`INSERT INTO cut_probe (note) VALUES ('after the cut')`, 3_000));
+    }),
+    8_000,
+  );
+  assert.ok(cut !== 'hung' && 'err' in cut, 'the transaction fails');
+  const outcome = await statementAfterCut;
+  assert.ok(
+    outcome !== 'hung' && 'err' in outcome,
+    `the statement after the cut is refused (got ${JSON.stringify(outcome)})`,
+  );
+  const notes = await ctx.o.sql<{ note: string }[]>`SELECT note FROM cut_probe`;
+  assert.equal(
+    notes.map((n) => n.note),
+    [],
+    'neither statement committed',
+  );
+  const next = await within(ctx.pool`SELECT 1 AS one`, 5_000);
+  assert.ok(next !== 'hung' && 'ok' in next, 'the pool runs the next statement');
+});
+
+test('the publisher session cut mid-burst, again and again: every change lands once, in order', async (ctx) => {
+  const nc = ctx.o.nats;
+  const warnings: string[] = [];
+  const log: Logger = { ...silentLogger, warn: (_f, msg) => void warnings.push(msg ?? '') };
+  ctx.publisher = await startOutboxPublisher({
+    databaseUrl: ctx.t.db.url,
+    names: ctx.t.names,
+    publisher: jetStreamPublisher(jetstream(nc)),
+    log,
+    pollMs: 200,
+    batchSize: 50,
+    window: 64,
+  });
+  const publisher = ctx.publisher;
+  const ids = (
+    await ctx.o.sql<{ id: string }[]>`
+    INSERT INTO customers (name) SELECT 'C' || g FROM generate_series(1, 40) g RETURNING id`
+  ).map((r) => r.id);
+  const burst = sqlBurst(ctx.o.sql, ids, 4);
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      // Cut it while it works: in a batch, not asleep between them.
+      const cut = await eventually(
+        () => ctx.o.sql`
+          SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE application_name = 'rtws-publisher' AND datname = current_database()
+            AND state <> 'idle'`,
+        (r) => r.length > 0,
+        10_000,
+        2,
+      );
+      assert.ok(cut.length > 0, `round ${round}: the publisher's session was cut`);
+      const before = publisher.stats.published;
+      const moved = await eventually(
+        async () => publisher.stats.published,
+        (n) => n > before + 100,
+        15_000,
+      );
+      assert.ok(
+        moved > before + 100,
+        `round ${round}: the publisher publishes again after the cut`,
+      );
+    }
+  } finally {
+    await burst.stop();
+  }
+  await assertStreamMatchesDatabase(ctx.o.sql, ctx.o.nats, ctx.t.names.streams.changes);
+  assert.ok(
+    warnings.some((w) => w.startsWith('outbox publish failed')),
+    `the cut was logged (${warnings.join('; ')})`,
+  );
+});
+
+test.run();
