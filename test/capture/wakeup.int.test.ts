@@ -75,7 +75,7 @@ test('a writer that read the flag unarmed, and commits after the publisher armed
     await migrate(sql);
     const wake = waker();
     await disarm(sql);
-    let sleeping: Promise<void> | undefined;
+    let sleeping: Promise<unknown> | undefined;
     let committedAt = 0;
     await sql.begin(async (tx) => {
       // The trigger runs now, with the flag at 0: this transaction queues no NOTIFY.

@@ -64,17 +64,18 @@ export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<O
     return true;
   }
 
+  /** Publishes one batch: how many rows it took (fewer than a batch: the outbox had no more). */
   async function drainBatch(): Promise<number> {
     return sql.begin(async (tx) => {
-      // The lock belongs to a session; if the connection was silently re-established, it is gone.
-      const [me] = await tx<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
-      if (me?.pid !== leaderPid) throw new LeadershipLost();
-      const rows = await tx<OutboxRow[]>`
+      const rows = await tx<(OutboxRow & { pid: number })[]>`
         SELECT id, aggregate, aggregate_id, customer_id, op, version, origin, payload, occurred_at,
-               changed, correlation_id
+               changed, correlation_id, pg_backend_pid() AS pid
         FROM outbox WHERE aggregate IN ${tx(OUTBOX_AGGREGATES)}
         ORDER BY id LIMIT ${o.batchSize} FOR UPDATE`;
       if (rows.length === 0) return 0;
+      // The lock belongs to a session; if the connection was silently re-established, it is gone.
+      // Checked in the same round trip as the select, before anything is published.
+      if (rows[0]!.pid !== leaderPid) throw new LeadershipLost();
       const messages = rows.map((r) => outgoing(r, o.names));
       await publishOrdered(o.publisher, messages, o.window);
       await tx`DELETE FROM outbox WHERE id IN ${tx(rows.map((r) => r.id))}`;
@@ -99,9 +100,13 @@ export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<O
         if (n > 0) {
           stats.published += n;
           stats.batches++;
-          continue; // under load: keep draining, the flag stays unarmed
+          // Under load: keep draining, the flag stays unarmed.
+          if (n === o.batchSize) continue;
         }
-        await sleepUntilWork(sql, wake, o.pollMs);
+        // A short batch took every row there was: no empty batch to learn that again. The sleep
+        // looks for rows once armed, so one committed meanwhile is drained at once. It also tells
+        // the session it used: one silently re-established has lost the lock, even while idle.
+        if ((await sleepUntilWork(sql, wake, o.pollMs)) !== leaderPid) throw new LeadershipLost();
       } catch (err) {
         failures++;
         if (err instanceof LeadershipLost) {

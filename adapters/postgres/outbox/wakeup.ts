@@ -11,8 +11,14 @@
 import type { Sql } from '../connect.ts';
 
 export const CHANNEL = 'rtws_outbox';
-/** How often to look again while writers that may have missed the flag are still open. */
-const INFLIGHT_RECHECK_MS = 2;
+/**
+ * How often to look again while writers that may have missed the flag are still open. Every open
+ * writing transaction of the cluster counts (the snapshot cannot tell which may write the outbox),
+ * so under load there nearly always is one: each look is a round trip, and a writer that notifies
+ * wakes the sleep at once anyway. Only a writer that read the flag just before it was armed waits
+ * for this, at most.
+ */
+const INFLIGHT_RECHECK_MS = 10;
 
 export interface Waker {
   /** Resolves after `ms`, or earlier on wake(). */
@@ -55,11 +61,14 @@ export async function disarm(sql: Sql): Promise<void> {
   await sql`SELECT setval('outbox_armed', 0)`;
 }
 
-async function lookAfterArming(sql: Sql): Promise<{ rows: boolean; inflight: string[] }> {
-  const [r] = await sql<{ rows: boolean; inflight: string[] }[]>`
+async function lookAfterArming(
+  sql: Sql,
+): Promise<{ rows: boolean; inflight: string[]; pid: number | undefined }> {
+  const [r] = await sql<{ rows: boolean; inflight: string[]; pid: number }[]>`
     SELECT EXISTS (SELECT 1 FROM outbox) AS rows,
-           ARRAY(SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) x) AS inflight`;
-  return r ?? { rows: false, inflight: [] };
+           ARRAY(SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) x) AS inflight,
+           pg_backend_pid() AS pid`;
+  return r ?? { rows: false, inflight: [], pid: undefined };
 }
 
 async function stillOpen(sql: Sql, xids: string[]): Promise<{ rows: boolean; inflight: string[] }> {
@@ -72,19 +81,25 @@ async function stillOpen(sql: Sql, xids: string[]): Promise<{ rows: boolean; inf
 
 /**
  * Sleeps until there may be outbox rows: a notification, the safety poll, or a writer that may
- * have missed the flag committing its row. Returns with the flag disarmed.
+ * have missed the flag committing its row. Returns with the flag disarmed, and the backend pid of
+ * the session it armed on, so that a caller holding a session lock can tell it still has it.
  */
-export async function sleepUntilWork(sql: Sql, wake: Waker, pollMs: number): Promise<void> {
+export async function sleepUntilWork(
+  sql: Sql,
+  wake: Waker,
+  pollMs: number,
+): Promise<number | undefined> {
   await arm(sql);
   try {
     const deadline = Date.now() + pollMs;
-    let look = await lookAfterArming(sql);
+    const first = await lookAfterArming(sql);
+    let look: { rows: boolean; inflight: string[] } = first;
     while (!look.rows && look.inflight.length > 0 && Date.now() < deadline) {
       await wake.wait(INFLIGHT_RECHECK_MS);
       look = await stillOpen(sql, look.inflight);
     }
-    if (look.rows) return;
-    await wake.wait(Math.max(0, deadline - Date.now()));
+    if (!look.rows) await wake.wait(Math.max(0, deadline - Date.now()));
+    return first.pid;
   } finally {
     await disarm(sql);
   }
