@@ -268,26 +268,32 @@ export async function ambiguitiesOf(
 /**
  * Runs `run` while holding the backfill's lock, on a connection of its own: another process
  * holding it makes this resolve to false at once. A process that dies loses the lock with its
- * connection, so another one resumes the backfill.
+ * connection, so another one resumes the backfill. So does a cut session (a failover, a
+ * `pg_terminate_backend`) while the process lives on: `held` then answers false, and `run` should
+ * stop rather than go on beside the process that takes the backfill over.
  */
 export async function withBackfillLock(
   sql: Sql,
   id: number,
-  run: () => Promise<void>,
+  run: (held: () => Promise<boolean>) => Promise<void>,
 ): Promise<boolean> {
   const key = `rtws:backfill:${id}`;
-  const held = await sql.reserve();
+  const session = await sql.reserve();
   try {
-    const [row] = await held<{ locked: boolean }[]>`
-      SELECT pg_try_advisory_lock(hashtext(${key})) AS locked`;
+    const [row] = await session<{ locked: boolean; pid: number }[]>`
+      SELECT pg_try_advisory_lock(hashtext(${key})) AS locked, pg_backend_pid() AS pid`;
     if (!row?.locked) return false;
+    const held = async () => {
+      const me = await session<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`.catch(() => []);
+      return me[0]?.pid === row.pid;
+    };
     try {
-      await run();
+      await run(held);
     } finally {
-      await held`SELECT pg_advisory_unlock(hashtext(${key}))`.catch(() => {});
+      await session`SELECT pg_advisory_unlock(hashtext(${key}))`.catch(() => {});
     }
     return true;
   } finally {
-    held.release();
+    session.release();
   }
 }

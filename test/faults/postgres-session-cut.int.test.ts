@@ -1,11 +1,13 @@
-// A Postgres session cut under a running transaction (pg_terminate_backend, a failover, a proxy's
-// idle timeout): the transaction fails, nothing of it commits, and the pool goes on. The outbox
-// publisher, which lives on one session, recovers and loses nothing.
+// A Postgres session cut under a running transaction or a reserved connection (a failover, a
+// pg_terminate_backend, a proxy's timeout): its statements fail, nothing of it commits, and the
+// pool goes on. A backfill whose lock session is cut learns it; the outbox publisher, which lives
+// on one session, recovers and loses nothing.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { jetstream } from '@nats-io/jetstream';
 import { silentLogger, type Logger } from '../../core/ports.ts';
 import { connectPostgres, type Sql, type Tx } from '../../adapters/postgres/connect.ts';
+import { withBackfillLock } from '../../adapters/postgres/backfills.ts';
 import { jetStreamPublisher } from '../../adapters/jetstream/durable-publisher.ts';
 import {
   startOutboxPublisher,
@@ -117,6 +119,69 @@ test('a statement the transaction makes after its cut is refused, never run outs
   );
   const next = await within(ctx.pool`SELECT 1 AS one`, 5_000);
   assert.ok(next !== 'hung' && 'ok' in next, 'the pool runs the next statement');
+});
+
+test('a reserved session that is cut refuses its statements, and the pool goes on after its release', async (ctx) => {
+  ctx.pool = connectPostgres(ctx.t.db.url, { max: 1, applicationName: 'rtws-cut-probe' });
+  for (let round = 1; round <= ROUNDS; round++) {
+    const held = await ctx.pool.reserve();
+    const [me] = await held<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+    const running = within(held`SELECT pg_sleep(10)`, 5_000);
+    await sleep(100);
+    await ctx.o.sql`SELECT pg_terminate_backend(${me!.pid})`;
+    const cut = await running;
+    assert.ok(cut !== 'hung' && 'err' in cut, `round ${round}: the statement under the cut fails`);
+    await sleep(50); // the socket's close has surely been seen
+    const after = await within(held`INSERT INTO cut_probe (note) VALUES ('reserved')`, 3_000);
+    assert.ok(
+      after !== 'hung' && 'err' in after,
+      `round ${round}: a statement on the cut session is refused (got ${JSON.stringify(after)})`,
+    );
+    held.release();
+    const next = await within(ctx.pool<{ one: number }[]>`SELECT 1 AS one`, 5_000);
+    assert.ok(
+      next !== 'hung' && 'ok' in next && next.ok[0]?.one === 1,
+      `round ${round}: the pool runs the next statement (got ${JSON.stringify(next)})`,
+    );
+  }
+  const [left] = await ctx.o.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM cut_probe`;
+  assert.is(left!.n, 0, 'no statement ran on a cut session');
+});
+
+test('a backfill whose lock session is cut learns it has lost the lock, and another process takes it', async (ctx) => {
+  ctx.pool = connectPostgres(ctx.t.db.url, { max: 2, applicationName: 'rtws-cut-probe' });
+  const other = connectPostgres(ctx.t.db.url, { max: 2, applicationName: 'rtws-cut-other' });
+  try {
+    const seen: boolean[] = [];
+    let takenOver: boolean | undefined;
+    const ran = await within(
+      withBackfillLock(ctx.pool, 7, async (held) => {
+        seen.push(await held());
+        assert.is(
+          await withBackfillLock(other, 7, async () => {}),
+          false,
+          'no other process takes a held lock',
+        );
+        await ctx.o.sql`
+          SELECT pg_terminate_backend(pid) FROM pg_locks
+          WHERE locktype = 'advisory' AND database = (
+            SELECT oid FROM pg_database WHERE datname = current_database())`;
+        await sleep(100);
+        seen.push(await held());
+        takenOver = await withBackfillLock(other, 7, async (theirs) => {
+          assert.ok(await theirs(), 'the lock is held by the process that took it');
+        });
+      }),
+      10_000,
+    );
+    assert.ok(ran !== 'hung' && 'ok' in ran && ran.ok, `the run ended (${JSON.stringify(ran)})`);
+    assert.equal(seen, [true, false], 'held, then lost with the session');
+    assert.is(takenOver, true, 'another process took the backfill over');
+    const next = await within(ctx.pool`SELECT 1 AS one`, 5_000);
+    assert.ok(next !== 'hung' && 'ok' in next, 'the pool goes on');
+  } finally {
+    await other.end({ timeout: 1 });
+  }
 });
 
 test('the publisher session cut mid-burst, again and again: every change lands once, in order', async (ctx) => {

@@ -173,7 +173,7 @@ export function backfillRunner(o: BackfillRunnerOptions): BackfillRunner {
   let looking: Promise<void> = Promise.resolve();
   const running = new Set<number>();
 
-  async function advance(id: number): Promise<void> {
+  async function advance(id: number, held: () => Promise<boolean>): Promise<void> {
     let b = await getBackfill(o.sql, id);
     if (!b || b.state !== 'running') return;
     log.info({ backfill: id, source: b.source, scanned: b.scanned }, 'backfill running');
@@ -183,6 +183,13 @@ export function backfillRunner(o: BackfillRunnerOptions): BackfillRunner {
     let totalEstimate = b.totalEstimate;
     let failures = 0;
     while (!stopped) {
+      if (!(await held())) {
+        log.warn(
+          { backfill: id, scanned },
+          'backfill lost its lock with its database session; stopping here, it resumes from its last saved page',
+        );
+        return;
+      }
       // A reconciliation goes below backfills in the budget: it waits while one runs.
       if (b.source === 'reconcile' && (await backfillRunning(o.sql))) {
         await new Promise((r) => setTimeout(r, 500));
@@ -246,7 +253,7 @@ export function backfillRunner(o: BackfillRunnerOptions): BackfillRunner {
     if (running.has(id)) return true;
     running.add(id);
     try {
-      return await withBackfillLock(o.sql, id, () => advance(id));
+      return await withBackfillLock(o.sql, id, (held) => advance(id, held));
     } finally {
       running.delete(id);
     }
