@@ -8,6 +8,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { silentLogger, type Logger } from '../../core/ports.ts';
 import { connectPostgres, type Sql, type Tx } from '../../adapters/postgres/connect.ts';
 import { withBackfillLock } from '../../adapters/postgres/backfills.ts';
+import { lockWorkerIdentity, WorkerIdInUseError } from '../../adapters/postgres/worker-identity.ts';
 import { jetStreamPublisher } from '../../adapters/jetstream/durable-publisher.ts';
 import {
   startOutboxPublisher,
@@ -181,6 +182,70 @@ test('a backfill whose lock session is cut learns it has lost the lock, and anot
     assert.ok(next !== 'hung' && 'ok' in next, 'the pool goes on');
   } finally {
     await other.end({ timeout: 1 });
+  }
+});
+
+test('a worker id lock whose session is cut is taken again; one taken by another process meanwhile is reported', async (ctx) => {
+  const events: string[] = [];
+  const log: Logger = {
+    ...silentLogger,
+    warn: (_f, msg) => void events.push(`warn: ${msg ?? ''}`),
+    error: (_f, msg) => void events.push(`error: ${msg ?? ''}`),
+  };
+  const cutIdentity = () => ctx.o.sql`
+    SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+    WHERE application_name = 'rtws-worker-identity' AND datname = current_database()`;
+  const mine = await lockWorkerIdentity(ctx.t.db.url, 'w-cut', { log, checkMs: 100 });
+  try {
+    await cutIdentity();
+    const retaken = await eventually(
+      async () => events.slice(),
+      (e) => e.includes('warn: worker id lock taken again on a new session'),
+      5_000,
+      50,
+    );
+    assert.ok(
+      retaken.includes('warn: worker id lock taken again on a new session'),
+      retaken.join('; '),
+    );
+    const second = await lockWorkerIdentity(ctx.t.db.url, 'w-cut').then(
+      async (l) => (await l.release(), 'locked'),
+      (err: unknown) => err,
+    );
+    assert.instance(
+      second,
+      WorkerIdInUseError,
+      'the id is held again: a second process cannot take it',
+    );
+
+    // Cut again, with another session already waiting for the lock: it has it before this one looks.
+    events.length = 0;
+    const other = connectPostgres(ctx.t.db.url, { max: 1, applicationName: 'rtws-cut-other' });
+    try {
+      const waiting = other`SELECT pg_advisory_lock(hashtext('rtws:worker:w-cut'))`.execute();
+      await eventually(
+        () => ctx.o.sql`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`,
+        (r) => r.length > 0,
+        5_000,
+        10,
+      );
+      await cutIdentity();
+      await waiting;
+      const lost = await eventually(
+        async () => events.slice(),
+        (e) => e.some((m) => m.startsWith('error: worker id lock lost with its session')),
+        5_000,
+        50,
+      );
+      assert.ok(
+        lost.some((m) => m.startsWith('error: worker id lock lost with its session')),
+        `the loss is logged as an error (${lost.join('; ')})`,
+      );
+    } finally {
+      await other.end({ timeout: 1 });
+    }
+  } finally {
+    await mine.release();
   }
 });
 

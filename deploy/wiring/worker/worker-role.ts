@@ -197,7 +197,9 @@ async function startCustomerWorker(
     ...(config.workerId
       ? {
           workerId: config.workerId,
-          identity: { lock: (id: string) => lockWorkerIdentity(config.databaseUrl, id) },
+          identity: {
+            lock: (id: string) => lockWorkerIdentity(config.databaseUrl, id, { log: d.log }),
+          },
         }
       : {}),
     nats: d.nats,
