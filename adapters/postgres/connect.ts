@@ -48,7 +48,7 @@ export async function ensureDatabase(url: string): Promise<void> {
       if (code !== '42P04' && code !== '23505') throw err;
     });
   } finally {
-    await sql.end();
+    await sql.end({ timeout: 5 });
   }
 }
 

@@ -66,7 +66,7 @@ export async function lockWorkerIdentity(
     holder = await take();
     if (holder === undefined) throw new WorkerIdInUseError(workerId);
   } catch (err) {
-    await sql.end();
+    await sql.end({ timeout: 5 });
     throw err;
   }
   let looking: Promise<void> = Promise.resolve();

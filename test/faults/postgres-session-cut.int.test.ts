@@ -149,6 +149,27 @@ test('a reserved session that is cut refuses its statements, and the pool goes o
   assert.is(left!.n, 0, 'no statement ran on a cut session');
 });
 
+test('a reserve waiting for the only connection gets it after that connection is cut', async (ctx) => {
+  ctx.pool = connectPostgres(ctx.t.db.url, { max: 1, applicationName: 'rtws-cut-probe' });
+  const busy = within(ctx.pool`SELECT pg_sleep(10)`, 5_000);
+  await sleep(100);
+  const waiting = within(ctx.pool.reserve(), 5_000);
+  await sleep(100);
+  await ctx.o.sql`
+    SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+    WHERE application_name = 'rtws-cut-probe' AND datname = current_database()`;
+  const cut = await busy;
+  assert.ok(cut !== 'hung' && 'err' in cut, 'the statement under the cut fails');
+  const reserved = await waiting;
+  assert.ok(reserved !== 'hung' && 'ok' in reserved, 'the waiting reserve gets the connection');
+  const held = reserved.ok;
+  const [row] = await held<{ one: number }[]>`SELECT 1 AS one`;
+  assert.is(row?.one, 1, 'and runs on it');
+  held.release();
+  const next = await within(ctx.pool`SELECT 1 AS one`, 5_000);
+  assert.ok(next !== 'hung' && 'ok' in next, 'the pool goes on after the release');
+});
+
 test('a backfill whose lock session is cut learns it has lost the lock, and another process takes it', async (ctx) => {
   ctx.pool = connectPostgres(ctx.t.db.url, { max: 2, applicationName: 'rtws-cut-probe' });
   const other = connectPostgres(ctx.t.db.url, { max: 2, applicationName: 'rtws-cut-other' });
