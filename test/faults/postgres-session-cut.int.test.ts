@@ -1,7 +1,9 @@
 // A Postgres session cut under a running transaction or a reserved connection (a failover, a
 // pg_terminate_backend, a proxy's timeout): its statements fail, nothing of it commits, and the
-// pool goes on. A backfill whose lock session is cut learns it; the outbox publisher, which lives
-// on one session, recovers and loses nothing.
+// pool goes on, as it does when a new connection is reset during its type lookup. A backfill or a
+// worker id whose lock session is cut learns it; the outbox publisher, which lives on one session,
+// recovers and loses nothing.
+import net from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { jetstream } from '@nats-io/jetstream';
@@ -168,6 +170,54 @@ test('a reserve waiting for the only connection gets it after that connection is
   held.release();
   const next = await within(ctx.pool`SELECT 1 AS one`, 5_000);
   assert.ok(next !== 'hung' && 'ok' in next, 'the pool goes on after the release');
+});
+
+test('a connection reset during its type lookup: the process lives, and the query runs on the next', async (ctx) => {
+  // A proxy to the test's Postgres that resets the client once, as the lookup postgres.js runs on
+  // each new connection goes by.
+  const target = new URL(ctx.t.db.url);
+  let resets = 0;
+  const sockets = new Set<net.Socket>();
+  const proxy = net.createServer((client) => {
+    const server = net.connect(Number(target.port || 5432), target.hostname);
+    sockets.add(client).add(server);
+    client.on('error', () => {});
+    server.on('error', () => {});
+    client.on('data', (d) => {
+      if (resets === 0 && d.toString('latin1').includes('typarray')) {
+        resets++;
+        client.resetAndDestroy();
+        server.destroy();
+        return;
+      }
+      server.write(d);
+    });
+    server.on('data', (d) => client.writable && client.write(d));
+    client.on('close', () => server.destroy());
+    server.on('close', () => client.destroy());
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const unhandled: unknown[] = [];
+  const onUnhandled = (err: unknown) => void unhandled.push(err);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const url = new URL(ctx.t.db.url);
+    url.host = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+    ctx.pool = connectPostgres(url.toString(), { max: 1, applicationName: 'rtws-cut-probe' });
+    const first = await within(ctx.pool<{ one: number }[]>`SELECT 1 AS one`, 5_000);
+    assert.is(resets, 1, 'the proxy reset the type lookup');
+    const next = await within(ctx.pool<{ one: number }[]>`SELECT 1 AS one`, 5_000);
+    assert.ok(
+      next !== 'hung' && 'ok' in next && next.ok[0]?.one === 1,
+      `the pool runs the next query (first: ${JSON.stringify(first)}, next: ${JSON.stringify(next)})`,
+    );
+    await sleep(50);
+    assert.equal(unhandled.map(String), [], 'no rejection went unhandled');
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => proxy.close(r));
+  }
 });
 
 test('a backfill whose lock session is cut learns it has lost the lock, and another process takes it', async (ctx) => {
