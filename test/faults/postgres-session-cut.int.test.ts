@@ -220,6 +220,48 @@ test('a connection reset during its type lookup: the process lives, and the quer
   }
 });
 
+test('a proxy that closes before the connection is ready: the query fails, and nothing spins', async (ctx) => {
+  // As a database proxy does while its server is unreachable: it accepts, then closes cleanly.
+  let refusing = true;
+  let connections = 0;
+  const sockets = new Set<net.Socket>();
+  const target = new URL(ctx.t.db.url);
+  const proxy = net.createServer((client) => {
+    connections++;
+    sockets.add(client);
+    client.on('error', () => {});
+    if (refusing) return void client.on('data', () => client.end());
+    const server = net.connect(Number(target.port || 5432), target.hostname);
+    sockets.add(server);
+    server.on('error', () => {});
+    client.pipe(server).pipe(client);
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  try {
+    const url = new URL(ctx.t.db.url);
+    url.host = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+    ctx.pool = connectPostgres(url.toString(), { max: 2, applicationName: 'rtws-cut-probe' });
+    const refused = await within(ctx.pool`SELECT 1 AS one`, 3_000);
+    assert.ok(
+      refused !== 'hung' && 'err' in refused,
+      `the query fails (${JSON.stringify(refused)})`,
+    );
+    await sleep(500);
+    assert.ok(connections <= 3, `no reconnect loop: ${connections} connections in all`);
+    refusing = false;
+    const next = await within(ctx.pool<{ one: number }[]>`SELECT 1 AS one`, 5_000);
+    assert.ok(
+      next !== 'hung' && 'ok' in next && next.ok[0]?.one === 1,
+      `once the server answers, the pool runs the next query (${JSON.stringify(next)})`,
+    );
+  } finally {
+    await ctx.pool?.end({ timeout: 1 });
+    ctx.pool = undefined;
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => proxy.close(r));
+  }
+});
+
 test('a backfill whose lock session is cut learns it has lost the lock, and another process takes it', async (ctx) => {
   ctx.pool = connectPostgres(ctx.t.db.url, { max: 2, applicationName: 'rtws-cut-probe' });
   const other = connectPostgres(ctx.t.db.url, { max: 2, applicationName: 'rtws-cut-other' });
