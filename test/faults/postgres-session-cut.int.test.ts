@@ -1,8 +1,8 @@
 // A Postgres session cut under a running transaction or a reserved connection (a failover, a
 // pg_terminate_backend, a proxy's timeout): its statements fail, nothing of it commits, and the
-// pool goes on, as it does when a new connection is reset during its type lookup. A backfill or a
-// worker id whose lock session is cut learns it; the outbox publisher, which lives on one session,
-// recovers and loses nothing.
+// pool goes on. So it does when a new connection is reset during its type lookup, or closed by a
+// proxy before it is ready. A backfill or a worker id whose lock session is cut learns it; the
+// outbox publisher, which lives on one session, recovers and loses nothing.
 import net from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
