@@ -125,6 +125,19 @@ async function messagesOf(id: string): Promise<Map<string, number>> {
   return counts;
 }
 
+/** What wrote the customer, for a failure's message: its inbox rows and its captured changes. */
+async function writesOf(id: string): Promise<string> {
+  const s = stack();
+  const inbox = await s.rtws.sql`SELECT * FROM inbox WHERE customer_id = ${id}`;
+  const stored = await readStream(
+    s.rtws.nats,
+    s.t.names.streams.changes,
+    s.t.names.customerSubject(id),
+  );
+  const changes = stored.map(({ message }) => JSON.stringify(message).slice(0, 400));
+  return `; inbox: ${JSON.stringify(inbox)}; messages: ${changes.join(' | ')}`;
+}
+
 const WRITES = /^(sobject|collections)\.(create|update|upsert|delete)$/;
 
 /** Writes through Salesforce's API so far, as the emulator counts them. */
@@ -323,7 +336,11 @@ test('exactly once: one Postgres write per edit, none for the others, nothing ba
   for (const [label, edit] of [...EDITS.a, ...EDITS.b]) {
     const id = idOf(label);
     const r = await row(id);
-    assert.is(r.version, 2, `${label}: one Postgres write`);
+    assert.is(
+      r.version,
+      2,
+      `${label}: one Postgres write${r.version === 2 ? '' : await writesOf(id)}`,
+    );
     if (edit.expect.name !== undefined) assert.is(r.name, edit.expect.name, `${label}: name`);
     if (edit.expect.phone !== undefined) assert.is(r.phone, edit.expect.phone, `${label}: phone`);
     assert.is(await appliedFromSalesforce(id), 1, `${label}: one change applied`);
