@@ -8,6 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { jetstream } from '@nats-io/jetstream';
 import { silentLogger, type Logger } from '../../core/ports.ts';
+import { TimeoutError, withTimeout } from '../../core/timeout.ts';
 import { connectPostgres, type Sql, type Tx } from '../../adapters/postgres/connect.ts';
 import { withBackfillLock } from '../../adapters/postgres/backfills.ts';
 import { lockWorkerIdentity, WorkerIdInUseError } from '../../adapters/postgres/worker-identity.ts';
@@ -47,13 +48,49 @@ test.after(async (ctx) => {
 
 /** Settles with the promise's outcome, or 'hung' when it has not settled within `ms`. */
 function within<T>(p: Promise<T>, ms: number): Promise<{ ok: T } | { err: unknown } | 'hung'> {
-  return Promise.race([
-    p.then(
-      (ok) => ({ ok }),
-      (err: unknown) => ({ err }),
-    ),
-    new Promise<'hung'>((r) => setTimeout(() => r('hung'), ms)),
-  ]);
+  return withTimeout(p, ms).then(
+    (ok) => ({ ok }),
+    (err: unknown) => (err instanceof TimeoutError ? 'hung' : { err }),
+  );
+}
+
+/**
+ * A TCP proxy in front of the test's Postgres, as a database proxy stands in front of a server.
+ * `intercept` sees each chunk a client sends, and returns true when it has dealt with the client
+ * itself (reset it, closed it) instead of passing the chunk on.
+ */
+async function postgresProxy(
+  databaseUrl: string,
+  intercept: (client: net.Socket, chunk: Buffer) => boolean,
+): Promise<{ url: string; connections(): number; close(): Promise<void> }> {
+  const target = new URL(databaseUrl);
+  const sockets = new Set<net.Socket>();
+  let connections = 0;
+  const proxy = net.createServer((client) => {
+    connections++;
+    const server = net.connect(Number(target.port || 5432), target.hostname);
+    sockets.add(client).add(server);
+    client.on('error', () => {});
+    server.on('error', () => {});
+    client.on('data', (chunk) => {
+      if (intercept(client, chunk)) server.destroy();
+      else server.write(chunk);
+    });
+    server.on('data', (chunk) => client.writable && client.write(chunk));
+    client.on('close', () => server.destroy());
+    server.on('close', () => client.destroy());
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const url = new URL(databaseUrl);
+  url.host = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+  return {
+    url: url.toString(),
+    connections: () => connections,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((r) => proxy.close(r));
+    },
+  };
 }
 
 /**
@@ -173,37 +210,19 @@ test('a reserve waiting for the only connection gets it after that connection is
 });
 
 test('a connection reset during its type lookup: the process lives, and the query runs on the next', async (ctx) => {
-  // A proxy to the test's Postgres that resets the client once, as the lookup postgres.js runs on
-  // each new connection goes by.
-  const target = new URL(ctx.t.db.url);
+  // Reset once, as the lookup postgres.js runs on each new connection goes by.
   let resets = 0;
-  const sockets = new Set<net.Socket>();
-  const proxy = net.createServer((client) => {
-    const server = net.connect(Number(target.port || 5432), target.hostname);
-    sockets.add(client).add(server);
-    client.on('error', () => {});
-    server.on('error', () => {});
-    client.on('data', (d) => {
-      if (resets === 0 && d.toString('latin1').includes('typarray')) {
-        resets++;
-        client.resetAndDestroy();
-        server.destroy();
-        return;
-      }
-      server.write(d);
-    });
-    server.on('data', (d) => client.writable && client.write(d));
-    client.on('close', () => server.destroy());
-    server.on('close', () => client.destroy());
+  const proxy = await postgresProxy(ctx.t.db.url, (client, chunk) => {
+    if (resets > 0 || !chunk.toString('latin1').includes('typarray')) return false;
+    resets++;
+    client.resetAndDestroy();
+    return true;
   });
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
   const unhandled: unknown[] = [];
   const onUnhandled = (err: unknown) => void unhandled.push(err);
   process.on('unhandledRejection', onUnhandled);
   try {
-    const url = new URL(ctx.t.db.url);
-    url.host = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
-    ctx.pool = connectPostgres(url.toString(), { max: 1, applicationName: 'rtws-cut-probe' });
+    ctx.pool = connectPostgres(proxy.url, { max: 1, applicationName: 'rtws-cut-probe' });
     const first = await within(ctx.pool<{ one: number }[]>`SELECT 1 AS one`, 5_000);
     assert.is(resets, 1, 'the proxy reset the type lookup');
     const next = await within(ctx.pool<{ one: number }[]>`SELECT 1 AS one`, 5_000);
@@ -215,38 +234,26 @@ test('a connection reset during its type lookup: the process lives, and the quer
     assert.equal(unhandled.map(String), [], 'no rejection went unhandled');
   } finally {
     process.off('unhandledRejection', onUnhandled);
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => proxy.close(r));
+    await proxy.close();
   }
 });
 
 test('a proxy that closes before the connection is ready: the query fails, and nothing spins', async (ctx) => {
   // As a database proxy does while its server is unreachable: it accepts, then closes cleanly.
   let refusing = true;
-  let connections = 0;
-  const sockets = new Set<net.Socket>();
-  const target = new URL(ctx.t.db.url);
-  const proxy = net.createServer((client) => {
-    connections++;
-    sockets.add(client);
-    client.on('error', () => {});
-    if (refusing) return void client.on('data', () => client.end());
-    const server = net.connect(Number(target.port || 5432), target.hostname);
-    sockets.add(server);
-    server.on('error', () => {});
-    client.pipe(server).pipe(client);
+  const proxy = await postgresProxy(ctx.t.db.url, (client) => {
+    if (refusing) client.end();
+    return refusing;
   });
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
   try {
-    const url = new URL(ctx.t.db.url);
-    url.host = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
-    ctx.pool = connectPostgres(url.toString(), { max: 2, applicationName: 'rtws-cut-probe' });
+    ctx.pool = connectPostgres(proxy.url, { max: 2, applicationName: 'rtws-cut-probe' });
     const refused = await within(ctx.pool`SELECT 1 AS one`, 3_000);
     assert.ok(
       refused !== 'hung' && 'err' in refused,
       `the query fails (${JSON.stringify(refused)})`,
     );
     await sleep(500);
+    const connections = proxy.connections();
     assert.ok(connections <= 3, `no reconnect loop: ${connections} connections in all`);
     refusing = false;
     const next = await within(ctx.pool<{ one: number }[]>`SELECT 1 AS one`, 5_000);
@@ -257,8 +264,7 @@ test('a proxy that closes before the connection is ready: the query fails, and n
   } finally {
     await ctx.pool?.end({ timeout: 1 });
     ctx.pool = undefined;
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => proxy.close(r));
+    await proxy.close();
   }
 });
 
