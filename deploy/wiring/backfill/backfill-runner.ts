@@ -183,17 +183,18 @@ export function backfillRunner(o: BackfillRunnerOptions): BackfillRunner {
     let totalEstimate = b.totalEstimate;
     let failures = 0;
     while (!stopped) {
+      // A reconciliation goes below backfills in the budget: it waits while one runs.
+      if (b.source === 'reconcile' && (await backfillRunning(o.sql))) {
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
+      // Once a page, right before it: a run that lost its lock must not take one more.
       if (!(await held())) {
         log.warn(
           { backfill: id, scanned },
           'backfill lost its lock with its database session; stopping here, it resumes from its last saved page',
         );
         return;
-      }
-      // A reconciliation goes below backfills in the budget: it waits while one runs.
-      if (b.source === 'reconcile' && (await backfillRunning(o.sql))) {
-        await new Promise((r) => setTimeout(r, 500));
-        continue;
       }
       const began = now();
       let page: Page;
