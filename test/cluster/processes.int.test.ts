@@ -17,7 +17,6 @@ import { connectNats } from '../../adapters/jetstream/connect.ts';
 import { connectPostgres, type Sql } from '../../adapters/postgres/connect.ts';
 import { LEASE_PREFIX } from '../../adapters/jetstream/kv-lease-store.ts';
 import type { Env } from '../../core/config.ts';
-import { partitionToken } from '../../core/subjects.ts';
 import { natsCluster, type NatsCluster } from '../harness/nats-cluster.ts';
 import { apiUrlOf, spawnRtws, type RtwsProcess } from '../harness/process.ts';
 import { authHeaders, testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
@@ -117,6 +116,17 @@ async function workers(ctx: Ctx): Promise<WorkersBody> {
 
 const holding = (body: WorkersBody) =>
   new Map(body.data.map((w) => [w.worker_id, w.partitions.map((p) => p.partition)]));
+
+/** Whether the live workers hold half the partitions each, the same on two reads a renewal apart. */
+async function evenSplit(ctx: Ctx): Promise<{ even: boolean; split: string }> {
+  const before = JSON.stringify([...holding(await workers(ctx))]);
+  await new Promise((r) => setTimeout(r, LEASE_TTL_MS / 4));
+  const now = holding(await workers(ctx));
+  const split = JSON.stringify([...now]);
+  const held = [...now.values()].filter((p) => p.length > 0);
+  const halves = held.length === 2 && held.every((p) => p.length === PARTITIONS / 2);
+  return { even: halves && split === before, split };
+}
 
 function startWorker(ctx: Ctx): RtwsProcess {
   const w = spawnRtws({ ...ctx.env, RTWS_ROLES: 'worker' });
@@ -281,14 +291,22 @@ test('a worker that joins takes its share within a lease period', async (ctx) =>
 });
 
 test('a worker stopped with SIGTERM releases its partitions before the next holder takes them', async (ctx) => {
-  const now = holding(await workers(ctx));
   const live = ctx.workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
   assert.is(live.length, 2);
   const leaving = live[0]!;
+  // The joiner may still be taking its share, and the hand-over below must not be confused with
+  // that: wait for an even split that holds over a renewal period.
+  const settled = await eventually(
+    () => evenSplit(ctx),
+    (split) => split.even,
+    LEASE_TTL_MS * 3,
+    0,
+  );
+  assert.ok(settled.even, `the two workers settle on an even split: ${settled.split}`);
   const js = jetstream(ctx.nats!, { timeout: 20_000 });
   const kv = await new Kvm(js).open(ctx.t!.names.bucket('LEASES'));
   const ops: { key: string; op: string; holder?: string }[] = [];
-  const watch = await kv.watch({ key: '>' });
+  const watch = await kv.watch({ key: `${LEASE_PREFIX}>` });
   const watching = (async () => {
     for await (const e of watch) {
       const holder =
@@ -298,10 +316,12 @@ test('a worker stopped with SIGTERM releases its partitions before the next hold
       ops.push({ key: e.key, op: e.operation, ...(holder ? { holder } : {}) });
     }
   })();
-  // The watch first replays the current entries: what follows is the hand-over.
+  // The watch first replays the current entries: they say who holds what as the worker stops.
   await new Promise((r) => setTimeout(r, 500));
   const seen = ops.length;
-  assert.ok(seen > 0, 'the watch saw the current leases');
+  const holderOf = new Map<string, string | undefined>();
+  for (const o of ops.slice(0, seen)) holderOf.set(o.key, o.holder);
+  assert.is(holderOf.size, PARTITIONS, `the watch saw every lease: ${JSON.stringify(ops)}`);
   await leaving.kill('SIGTERM');
   const after = await eventually(
     () => workers(ctx),
@@ -313,19 +333,15 @@ test('a worker stopped with SIGTERM releases its partitions before the next hold
   await watching;
   const [stayer] = [...holding(after)].find(([, p]) => p.length === PARTITIONS) ?? [];
   assert.ok(stayer, 'the remaining worker holds every partition');
-  const gone = [...now.keys()].find((id) => id !== stayer)!;
-  const moved = now.get(gone) ?? [];
-  assert.ok(moved.length > 0, 'the leaving worker held partitions');
+  const moved = [...holderOf].filter(([, holder]) => holder !== stayer).map(([key]) => key);
+  assert.is(moved.length, PARTITIONS / 2, `the leaving worker held half: ${JSON.stringify(ops)}`);
   const later = ops.slice(seen);
-  for (const p of moved) {
-    const forP = later.filter((o) => o.key === `${LEASE_PREFIX}${partitionToken(p)}`);
+  for (const key of moved) {
+    const forP = later.filter((o) => o.key === key);
     const released = forP.findIndex((o) => o.op === 'DEL' || o.op === 'PURGE');
     const taken = forP.findIndex((o) => o.op === 'PUT' && o.holder === stayer);
-    assert.ok(released >= 0, `partition ${p}: released (${JSON.stringify(forP)})`);
-    assert.ok(
-      taken > released,
-      `partition ${p}: taken after its release (${JSON.stringify(forP)})`,
-    );
+    assert.ok(released >= 0, `${key}: released (${JSON.stringify(forP)})`);
+    assert.ok(taken > released, `${key}: taken after its release (${JSON.stringify(forP)})`);
   }
 });
 
