@@ -16,6 +16,8 @@ interface FileResult {
   failed: number;
   skipped: number;
   ok: boolean;
+  /** For a failed file: what its failures said, printed again at the end of the run. */
+  why?: string;
 }
 
 function findTests(dir: string, tier: string, out: string[] = []): string[] {
@@ -60,9 +62,25 @@ function runFile(file: string): Promise<FileResult> {
         `\n── ${relative(root, file)} (${ok ? 'ok' : `FAILED, exit ${code}`})\n`,
       );
       if (!ok || process.env.RTWS_TEST_VERBOSE) process.stdout.write(output);
-      resolve({ file, passed, failed, skipped, ok });
+      resolve({ file, passed, failed, skipped, ok, ...(ok ? {} : { why: failures(output) }) });
     });
   });
+}
+
+/**
+ * Each uvu failure with the lines that say why, up to its stack; a file that ended without one
+ * (a crash, a hook, the timeout) gives its last lines. A long run's log is often read from its end.
+ */
+function failures(output: string): string {
+  const lines = output.split('\n');
+  const out: string[] = [];
+  lines.forEach((line, i) => {
+    if (!/^\s*FAIL\s/.test(line)) return;
+    const end = lines.findIndex((l, j) => j > i && /^\s+at /.test(l));
+    out.push(...lines.slice(i, end < 0 ? i + 12 : Math.min(end, i + 12)));
+  });
+  const text = out.length > 0 ? out.join('\n') : output.slice(-1_500);
+  return text.length > 4_000 ? `${text.slice(0, 4_000)} …` : text;
 }
 
 function killGroup(pid: number | undefined): void {
@@ -102,6 +120,9 @@ const passed = all.reduce((n, r) => n + r.passed, 0);
 const failed = all.reduce((n, r) => n + r.failed, 0);
 const skipped = all.reduce((n, r) => n + r.skipped, 0);
 console.log(`\n${all.length} files in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-for (const r of all.filter((r) => !r.ok)) console.log(`failed: ${relative(root, r.file)}`);
+for (const r of all.filter((r) => !r.ok)) {
+  console.log(`failed: ${relative(root, r.file)}`);
+  if (r.why) console.log(`${r.why.replace(/^/gm, '  | ')}`);
+}
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed > 0 || all.length === 0 ? 1 : 0);
