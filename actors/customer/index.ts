@@ -8,7 +8,7 @@ export {
   type CustomerMachine,
   type CustomerMachineOptions,
 } from './machine.ts';
-export { DEFAULT_POLICIES, type Policies } from './plan.ts';
+export { DEFAULT_POLICIES, knownAfterCreate, type Policies } from './plan.ts';
 export {
   decide,
   pendingApplies,

@@ -13,6 +13,7 @@ import { isEmptyPatch, movedUnder } from '../../core/policy/push.ts';
 import { createParams, fieldsOf, updateParams } from './mapper.ts';
 import {
   ambiguousReason,
+  landedCreate,
   lookUpBeforeCreate,
   matchKey,
   MatchNotSentError,
@@ -217,6 +218,12 @@ async function createUnlessMatched(
     case 'create':
       return create(stripe, intent, now);
     case 'matched':
+      if (landedCreate(found.customer, intent, who.customerId))
+        return {
+          type: 'StripeCustomerCreated',
+          data: { intentId: intent.id, externalId: found.customer.id },
+          at: now(),
+        };
       return {
         type: 'StripeCustomerMatched',
         data: {

@@ -8,9 +8,11 @@
 // match and the create run alone for their email (`serialise`), so two creates cannot both miss
 // each other, nor both take one Stripe customer.
 import type Stripe from 'stripe';
-import type { StripeIntent } from '../../actors/customer/index.ts';
+import { knownAfterCreate, type StripeIntent } from '../../actors/customer/index.ts';
+import { sameValue } from '../../core/canonical.ts';
 import { RtwsError } from '../../core/errors.ts';
 import { KeyedQueue } from '../../core/keyed-queue.ts';
+import { fieldsOf } from './mapper.ts';
 
 type CreateIntent = Extract<StripeIntent, { type: 'CreateStripeCustomer' }>;
 
@@ -93,6 +95,29 @@ export async function lookUpBeforeCreate(
   } catch (err) {
     throw new MatchNotSentError(err);
   }
+}
+
+/** How far Stripe's clock may run behind ours when a create's own customer is recognised. */
+export const LANDED_SKEW_S = 5;
+
+/**
+ * Whether `customer`, which a lookup found carrying our id, is this very create, landed by an
+ * earlier try whose answer was lost (a worker killed mid-call, a timeout): Stripe created it once
+ * the intent was recorded, or it holds exactly what the create sends. The create is then done,
+ * and Stripe is known to hold its values, so a change made in the catalogue since is pushed on
+ * them. Taken for a match instead, it would be merged as a stranger's with no common base, and
+ * under `RTWS_MATCH_MERGE=stripe` the create's own old values would overwrite that change.
+ * A customer someone marked with our id before the create (to settle an ambiguous match) is
+ * older than the intent, and is matched as before.
+ */
+export function landedCreate(
+  customer: Stripe.Customer,
+  intent: CreateIntent,
+  customerId: string,
+): boolean {
+  if (customer.metadata?.rtws_id !== customerId) return false;
+  if (customer.created >= Math.floor(intent.recordedAt / 1000) - LANDED_SKEW_S) return true;
+  return sameValue(fieldsOf(customer), knownAfterCreate(intent.params));
 }
 
 /**

@@ -161,18 +161,54 @@ test('a customer the link table gives to someone else is not taken either', asyn
   );
 });
 
-test('a customer already carrying our id (an earlier try) is linked without a claim', async (ctx) => {
+test('a customer someone marked with our id before the create is matched, without a claim', async (ctx) => {
   const id = randomUUID();
-  const ours = await ctx.stripe.customers.create({
+  const marked = await ctx.stripe.customers.create({
     email: 'ours@example.com',
     metadata: { rtws_id: id },
   });
   await ctx.stripe.customers.create({ email: 'ours@example.com' });
   ctx.emulator.clearRequests();
+  // Recorded after the customer was made (T0 is later than now), and holding other values.
   const outcome = await run(ctx, createIntent(id, 'ours@example.com'), local());
   assert.is(outcome.type, 'StripeCustomerMatched');
-  assert.is((outcome.data as { stripeId: string }).stripeId, ours.id);
+  assert.is((outcome.data as { stripeId: string }).stripeId, marked.id);
   assert.equal(ctx.emulator.requests({ method: 'POST' }), [], 'no write at all');
+});
+
+test('our own create, landed by a try whose answer was lost: concluded as created', async (ctx) => {
+  const id = randomUUID();
+  const intent = createIntent(id, 'landed@example.com');
+  const recorded = { ...intent, recordedAt: Date.now() - 1_000 };
+  // The lost try: the create itself, with the intent's key.
+  const landed = await executeStripeIntent(ctx.stripe, recorded, () => T0);
+  assert.is(landed.type, 'StripeCustomerCreated');
+  const stripeId = (landed.data as { externalId: string }).externalId;
+  // Someone edits it before the retry: it is still the create's own customer.
+  await ctx.stripe.customers.update(stripeId, { name: 'Ada Edited There' });
+  ctx.emulator.clearRequests();
+  const outcome = await run(ctx, { ...recorded, attempt: 2 }, local());
+  assert.equal(outcome, {
+    type: 'StripeCustomerCreated',
+    data: { intentId: intent.id, externalId: stripeId },
+    at: T0,
+  });
+  assert.equal(ctx.emulator.requests({ method: 'POST' }), [], 'nothing sent again');
+  assert.is((await withEmail(ctx.stripe, 'landed@example.com')).length, 1);
+});
+
+test('a customer with our id holding exactly what the create sends is the create, whenever made', async (ctx) => {
+  const id = randomUUID();
+  const intent = createIntent(id, 'same@example.com');
+  const made = await ctx.stripe.customers.create({
+    name: 'Ada Catalogue',
+    email: 'same@example.com',
+    metadata: { plan: 'gold', rtws_id: id },
+  });
+  // T0, the intent's recording, is later than the customer: only its content says it is ours.
+  const outcome = await run(ctx, intent, local());
+  assert.equal(outcome.data, { intentId: intent.id, externalId: made.id });
+  assert.is(outcome.type, 'StripeCustomerCreated');
 });
 
 test('several unlinked candidates hold the create: nothing is created or linked', async (ctx) => {

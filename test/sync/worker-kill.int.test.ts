@@ -2,6 +2,8 @@
 // once quiet, every customer converges with its last update and one Stripe customer. A restarted
 // worker has a new id, so it waits for the dead one's leases to expire (LEASE_TTL_MS) first; each
 // kill comes only once the new worker holds partitions and has worked on them for a while.
+// Then a create that Stripe carries out after its worker died: the restarted worker finds the
+// customer the create made, and an edit made meanwhile still holds.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Rtws } from '../../deploy/rtws.ts';
@@ -12,7 +14,7 @@ import { eventually } from '../harness/stream.ts';
 import { startTestRtws, testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
 import { apiClient, inPool } from './api-client.ts';
 import { awaitConvergence, converged, summary } from './convergence.ts';
-import { stripeSide, type StripeSide } from './stack.ts';
+import { stripeCustomersByRtwsId, stripeSide, type StripeSide } from './stack.ts';
 
 const CUSTOMERS = 60;
 const KILLS = 3;
@@ -106,6 +108,54 @@ test('SIGKILL three times mid-burst: no duplicate, no lost update', async (ctx) 
     SELECT min((metadata->>'round')::int)::int AS lowest FROM customers`;
   assert.is(row?.lowest, round, 'every customer took the last round');
   console.log(`  ${round} rounds; converged ${Date.now() - started} ms after the burst`);
+});
+
+test('a create that lands after its worker died, and an edit made meanwhile: the edit holds', async (ctx) => {
+  const { t, side, rtws } = ctx as Required<typeof ctx>;
+  const env = { ...t.env, ...side.env({ RTWS_ROLES: 'worker' }) };
+  const api = apiClient(rtws.url!);
+  ctx.worker ??= spawnRtws(env);
+  const gone = await takenOver(rtws, t, new Set());
+  side.emulator.clearRequests();
+  // Stripe holds the create, and carries it out after the worker is gone.
+  side.emulator.delayRequests({ method: 'POST', path: '/v1/customers', ms: 4_000, count: 1 });
+  const { id } = await api.create({ name: 'Landed Late', email: 'landed.late@example.com' });
+  // The lookup before the create ends with a search; the create is sent right after it.
+  const searched = await eventually(
+    async () => side.emulator.requests({ method: 'GET', path: '/v1/customers/search' }),
+    (r) => r.length > 0,
+    20_000,
+    50,
+  );
+  assert.ok(searched.length > 0, 'the lookup before the create ran');
+  await sleep(300);
+  assert.is(await ctx.worker.kill('SIGKILL'), null, 'ended by the signal');
+  await api.patch(id, { name: 'Edited While Down' });
+  ctx.worker = spawnRtws(env);
+  await takenOver(rtws, t, gone);
+  const both = async () => {
+    const [row] = await rtws.sql<{ name: string; version: string }[]>`
+      SELECT name, version FROM customers WHERE id = ${id}`;
+    const inStripe = (await stripeCustomersByRtwsId(side.stripe)).get(id) ?? [];
+    return { row, names: inStripe.map((c) => c.name) };
+  };
+  const done = await eventually(
+    both,
+    (b) => b.names.length === 1 && b.names[0] === 'Edited While Down',
+    30_000,
+    200,
+  );
+  assert.equal(done.names, ['Edited While Down'], 'one Stripe customer, with the edit');
+  // A little later, nothing has taken the edit back.
+  await sleep(1_000);
+  const after = await both();
+  assert.is(after.row?.name, 'Edited While Down', 'Postgres keeps the edit');
+  assert.is(Number(after.row?.version), 2, 'no write after the edit');
+  assert.equal(after.names, ['Edited While Down']);
+  const creates = side.emulator
+    .requests({ method: 'POST', path: '/v1/customers' })
+    .filter((r) => r.path === '/v1/customers');
+  assert.is(creates.length, 1, 'the create was sent once');
 });
 
 test.run();
