@@ -16,6 +16,7 @@ interface FileResult {
   failed: number;
   skipped: number;
   ok: boolean;
+  seconds: number;
   /** For a failed file: what its failures said, printed again at the end of the run. */
   why?: string;
 }
@@ -32,6 +33,7 @@ function findTests(dir: string, tier: string, out: string[] = []): string[] {
 
 function runFile(file: string): Promise<FileResult> {
   return new Promise((resolve) => {
+    const startedAt = Date.now();
     const child = spawn(process.execPath, ['--import', 'tsx', file], {
       cwd: root,
       detached: true,
@@ -58,11 +60,20 @@ function runFile(file: string): Promise<FileResult> {
       // file whose tests are all skipped (naming what they lack) has none and is not a failure.
       const ok = code === 0 && total + skipped > 0 && passed === total;
       const failed = ok ? 0 : Math.max(1, total - passed);
+      const seconds = (Date.now() - startedAt) / 1000;
       process.stdout.write(
-        `\n── ${relative(root, file)} (${ok ? 'ok' : `FAILED, exit ${code}`})\n`,
+        `\n── ${relative(root, file)} (${ok ? 'ok' : `FAILED, exit ${code}`}, ${seconds.toFixed(1)} s)\n`,
       );
       if (!ok || process.env.RTWS_TEST_VERBOSE) process.stdout.write(output);
-      resolve({ file, passed, failed, skipped, ok, ...(ok ? {} : { why: failures(output) }) });
+      resolve({
+        file,
+        passed,
+        failed,
+        skipped,
+        ok,
+        seconds,
+        ...(ok ? {} : { why: failures(output) }),
+      });
     });
   });
 }
@@ -119,7 +130,11 @@ for (const tier of tiers) all.push(...(await runTier(tier)));
 const passed = all.reduce((n, r) => n + r.passed, 0);
 const failed = all.reduce((n, r) => n + r.failed, 0);
 const skipped = all.reduce((n, r) => n + r.skipped, 0);
-console.log(`\n${all.length} files in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+console.log(
+  `\n${all.length} files in ${((Date.now() - started) / 1000).toFixed(1)} s; the slowest:`,
+);
+for (const r of [...all].sort((a, b) => b.seconds - a.seconds).slice(0, 8))
+  console.log(`  ${r.seconds.toFixed(1).padStart(6)} s  ${relative(root, r.file)}`);
 for (const r of all.filter((r) => !r.ok)) {
   console.log(`failed: ${relative(root, r.file)}`);
   if (r.why) console.log(`${r.why.replace(/^/gm, '  | ')}`);
