@@ -13,7 +13,6 @@ import { isEmptyPatch, movedUnder } from '../../core/policy/push.ts';
 import { createParams, fieldsOf, updateParams } from './mapper.ts';
 import {
   ambiguousReason,
-  landedCreate,
   lookUpBeforeCreate,
   matchKey,
   MatchNotSentError,
@@ -217,13 +216,14 @@ async function createUnlessMatched(
   switch (found.kind) {
     case 'create':
       return create(stripe, intent, now);
+    case 'landed':
+      // An earlier try made it and its answer was lost: the create is done.
+      return {
+        type: 'StripeCustomerCreated',
+        data: { intentId: intent.id, externalId: found.customer.id },
+        at: now(),
+      };
     case 'matched':
-      if (landedCreate(found.customer, intent, who.customerId))
-        return {
-          type: 'StripeCustomerCreated',
-          data: { intentId: intent.id, externalId: found.customer.id },
-          at: now(),
-        };
       return {
         type: 'StripeCustomerMatched',
         data: {

@@ -42,6 +42,8 @@ export type BeforeCreate =
   | { readonly kind: 'create' }
   /** `customer` is ours already (our id) or was unlinked and is now claimed for us. */
   | { readonly kind: 'matched'; readonly customer: Stripe.Customer }
+  /** `customer` is this create's own, made by an earlier try (see `landedCreate`). */
+  | { readonly kind: 'landed'; readonly customer: Stripe.Customer }
   | { readonly kind: 'ambiguous'; readonly ids: readonly string[] };
 
 /**
@@ -70,6 +72,11 @@ export async function lookUpBeforeCreate(
   settings: MatchSettings,
   customerId: string,
 ): Promise<BeforeCreate> {
+  // Found carrying our id, never one this lookup claims: that one was someone else's until now.
+  const ownOrMatched = (customer: Stripe.Customer): BeforeCreate =>
+    landedCreate(customer, intent, customerId)
+      ? { kind: 'landed', customer }
+      : { kind: 'matched', customer };
   try {
     // Paired already (a customer made in the dashboard with this email, say): never a second one.
     const paired = await settings.linkOfCustomer?.(customerId);
@@ -78,13 +85,14 @@ export async function lookUpBeforeCreate(
         if ((err as { statusCode?: number }).statusCode === 404) return undefined;
         throw err;
       });
-      if (found && !found.deleted) return { kind: 'matched', customer: found };
+      if (found && !found.deleted) return ownOrMatched(found);
     }
     const candidates = await customersWithEmail(stripe, email);
     const links = settings.linksOf
       ? await settings.linksOf(candidates.map((c) => c.id))
       : new Map<string, string>();
     const decided = decideMatch(customerId, candidates, links);
+    if (decided.kind === 'matched') return ownOrMatched(decided.customer);
     if (decided.kind !== 'claim') return decided;
     const claimed = await stripe.customers.update(
       decided.customer.id,

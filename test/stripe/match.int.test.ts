@@ -197,6 +197,18 @@ test('our own create, landed by a try whose answer was lost: concluded as create
   assert.is((await withEmail(ctx.stripe, 'landed@example.com')).length, 1);
 });
 
+test('a customer this lookup claims is a match, even one made after the intent', async (ctx) => {
+  const id = randomUUID();
+  const intent = { ...createIntent(id, 'newer@example.com'), recordedAt: Date.now() - 60_000 };
+  const newer = await ctx.stripe.customers.create({
+    name: 'Made Later',
+    email: 'newer@example.com',
+  });
+  const outcome = await run(ctx, intent, local());
+  assert.is(outcome.type, 'StripeCustomerMatched');
+  assert.is((outcome.data as { stripeId: string }).stripeId, newer.id);
+});
+
 test('a customer with our id holding exactly what the create sends is the create, whenever made', async (ctx) => {
   const id = randomUUID();
   const intent = createIntent(id, 'same@example.com');
