@@ -22,6 +22,7 @@ import {
 } from '../../core/policy/push.ts';
 import type { TargetState } from './context.ts';
 import { changedSecond } from './desired.ts';
+import { knownAfterCreate } from './plan.ts';
 import type { InboundState } from './inbound.ts';
 import {
   askWrite,
@@ -59,6 +60,31 @@ export const SalesforceRecordChanged = recordedEvent('SalesforceRecordChanged', 
 });
 export type SalesforceRecordChanged = Static<typeof SalesforceRecordChanged>;
 
+/**
+ * A record read with our id while our create waits for its outcome: the create landed, and its
+ * answer was lost (a timeout, a worker killed mid-call) or is still on its way. The record is
+ * linked here, as holding what the create sent, and the pending create is done: its outcome no
+ * longer names a pending intent and is ignored, and a resend finds the record and is never sent
+ * over it (the executor checks first). A person's edit of the new record is then merged like any
+ * other; dropped as "not linked yet", it would be lost, and the resend would undo it in Salesforce.
+ */
+function landedCreate<C extends SalesforceInboundContext>(c: C, recordId: string): C {
+  const t = c.targets.salesforce;
+  const p = t.pending;
+  if (t.externalId !== null || p === null || p.op !== 'create') return c;
+  const linked: TargetState = {
+    ...t,
+    externalId: recordId,
+    known: knownAfterCreate(p.params),
+    pending: null,
+    attempts: 0,
+    lastError: null,
+    createUncertain: false,
+    status: 'synced',
+  };
+  return rememberSalesforceWrite({ ...c, targets: { ...c.targets, salesforce: linked } });
+}
+
 /** What the actor keeps of its own recent writes to Salesforce: its echoes are recognised by them. */
 export const SALESFORCE_WRITES_CAP = 4;
 
@@ -74,7 +100,7 @@ export function onSalesforceChanged<C extends SalesforceInboundContext>(
 ): C {
   const { eventId, recordId, fields, putBack, modifiedAt, byUs } = ev.data;
   if (ctx.inbound.seen.includes(eventId)) return ctx;
-  const c = remember(ctx, [eventId]);
+  const c = landedCreate(remember(ctx, [eventId]), recordId);
   const t = c.targets.salesforce;
   // Delete beats edit; a record of another link, or one not linked yet (our create's echo: its
   // outcome links it), is left.

@@ -130,7 +130,9 @@ export const HELD_SALESFORCE_PUSH_RETRY_MS = 5_000;
  * the read of Salesforce's changes brings that edit, which decides the push again with the edit's
  * time. Only fields mapped `both` are checked: one mapped `to_salesforce` is the catalogue's alone
  * and is overwritten as ever, and one mapped `from_salesforce` is never written. A record that is
- * gone is the upsert's business. One query reads the records of all the pushes given.
+ * gone is the upsert's business. A create resent is checked the same way, against the values it
+ * sends: the record an earlier try made holds them unless someone edited it since. One query
+ * reads the records of all the pushes given.
  */
 export async function movedSinceDecided(
   conn: Connection,
@@ -142,9 +144,16 @@ export async function movedSinceDecided(
   const outbound = outboundSources(map);
   const flowing = inboundSources(map).filter((f) => outbound.includes(f));
   const checks = works.map(({ intent }) => {
-    if (intent.type !== 'UpdateSalesforceAccount') return undefined;
-    const { base, patch } = intent.params;
-    if (base === undefined) return undefined;
+    // A create resent: the record an earlier try made holds what the create sent, unless someone
+    // edited it since. The read brings that edit, and links the record (see `landedCreate` in
+    // the actor); sent again, the create would undo it.
+    const { base, patch } =
+      intent.type === 'CreateSalesforceAccount'
+        ? { base: intent.params, patch: intent.params }
+        : intent.type === 'UpdateSalesforceAccount'
+          ? intent.params
+          : {};
+    if (base === undefined || patch === undefined) return undefined;
     const sent = pickFields(
       patch,
       patchFieldNames(patch).filter((f) => flowing.includes(f)),
@@ -177,6 +186,7 @@ export async function movedSinceDecided(
 
 /** Whether a push is one `movedSinceDecided` would read the record for. */
 export function needsMovedCheck({ intent }: SalesforceWork): boolean {
+  if (intent.type === 'CreateSalesforceAccount') return true;
   return intent.type === 'UpdateSalesforceAccount' && intent.params.base !== undefined;
 }
 

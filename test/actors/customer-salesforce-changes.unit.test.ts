@@ -160,13 +160,35 @@ test('a to_salesforce field edited there is put back, not taken', () => {
   });
 });
 
-test('a record of another link, or before the link, is left alone', () => {
-  const before = when(given(created()), read({ phone: '+1 4' }));
-  assert.equal(applies(before), []);
-  assert.is(salesforce(before).known, null);
+test('a record of another link is left alone', () => {
   const other = when(linked(), read({ phone: '+1 5' }, { recordId: '001000000000002AAA' }));
   assert.equal(applies(other), []);
   assert.equal(salesforce(other).known, canonicalFields(FIELDS));
+});
+
+test("read before our create's outcome: the record is the create's, linked, and its edit merged", () => {
+  // The create landed; its answer is lost or still coming, and a person has edited the record.
+  const start = given(created());
+  const createId = sfPending(start).id;
+  const before = when(start, read({ phone: '+1 4' }));
+  const t = salesforce(before);
+  assert.is(t.externalId, SF_ID, 'linked to the record read');
+  assert.is(t.pending, null, 'the create is done: a resend would undo the edit');
+  assert.is(t.known?.phone, '+1 4', 'known to hold the edit, on top of what the create sent');
+  assert.is(t.known?.name, FIELDS.name);
+  assert.equal(applies(before)[0]?.patch, { phone: '+1 4' }, "the person's edit reaches Postgres");
+  assert.is(applies(before)[0]?.origin, 'salesforce');
+  // The create's outcome, when it comes, names no pending intent and changes nothing.
+  const late = when(before, (w) => ({
+    type: 'SalesforceAccountCreated',
+    data: { intentId: createId, externalId: SF_ID },
+    at: w.now,
+  }));
+  assert.equal(salesforce(late), salesforce(before));
+  // Our create's own echo, read first, only links: nothing is written.
+  const echo = when(given(created()), read({}, { byUs: true }));
+  assert.is(salesforce(echo).externalId, SF_ID);
+  assert.equal(applies(echo), []);
 });
 
 const owned = scenarios(

@@ -3,7 +3,8 @@
 // Account while it is down. The restarted worker must not let the push decided before the crash
 // overwrite that newer edit: its echo would then look like our own write, and the edit would be
 // lost without a trace. The push waits for the read of Salesforce's changes, and the merge judges
-// each side by the time of its own change.
+// each side by the time of its own change. The same for a create whose answer is lost: the
+// person edits the new record before the create is resent, and the resend must not undo it.
 import type Stripe from 'stripe';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -75,6 +76,49 @@ test('a push decided before the crash never overwrites a later edit in Salesforc
     recorded.some((c) => c.winner === 'salesforce'),
     `the edit on both sides is recorded with Salesforce winning: ${JSON.stringify(recorded)}`,
   );
+});
+
+test("a create whose answer was lost is not resent over a person's edit of the new record", async ({
+  s,
+}) => {
+  const sf = s.sf!;
+  // The create lands and its answer is lost; the resends then fail until the person has edited.
+  sf.injectFault({
+    method: 'PATCH',
+    path: UPSERTS,
+    errorCode: 'SERVER_UNAVAILABLE',
+    phase: 'after',
+  });
+  sf.injectFault({ method: 'PATCH', path: UPSERTS, errorCode: 'SERVER_UNAVAILABLE', count: 1e6 });
+  const { id } = await s.api.create({ name: 'Ada', email: 'ada.lost@example.com', phone: '+1 5' });
+  const stripeId = await linked(s, id);
+  const landed = await eventually(
+    async () => accountsFor(s, id),
+    (a) => a.length === 1,
+    20_000,
+  );
+  assert.is(landed.length, 1, 'the create landed in Salesforce');
+  const waiting = await s.api.sync(id);
+  assert.not.ok(waiting.links.salesforce, 'its answer was lost: not linked yet');
+
+  editInSalesforce(s, String(landed[0]!.Id), { phone: '+1 6' });
+  // The read of the edit comes before the resend.
+  await sleep(2_500);
+  sf.clearFaults();
+
+  const after = await rowWhen(s, id, (r) => r.phone === '+1 6', 20_000);
+  assert.is(after?.phone, '+1 6', "the person's edit reached Postgres");
+  await quiet(s, 3_000);
+  assert.is(accountsFor(s, id)[0]?.Phone, '+1 6', 'and stays in Salesforce');
+  assert.is((await row(s, id))?.phone, '+1 6');
+  assert.is(
+    ((await s.stripe.customers.retrieve(stripeId)) as Stripe.Customer).phone,
+    '+1 6',
+    'and reached Stripe',
+  );
+  const view = await s.api.sync(id);
+  assert.is(view.targets.salesforce?.status, 'synced', JSON.stringify(view.targets.salesforce));
+  assert.is(view.links.salesforce, landed[0]!.Id, 'linked to the record the create made');
 });
 
 test.run();

@@ -15,6 +15,12 @@ export interface FaultSpec {
   /** Default `UNABLE_TO_LOCK_ROW`. */
   readonly errorCode?: string;
   readonly message?: string;
+  /**
+   * `before` (the default): nothing happens. `after`: the request is carried out (its writes
+   * commit, with their change events) and the client gets the error all the same, as when an
+   * answer is lost on its way back.
+   */
+  readonly phase?: 'before' | 'after';
 }
 
 interface Fault {
@@ -22,6 +28,7 @@ interface Fault {
   readonly path: RegExp | undefined;
   remaining: number;
   readonly error: SalesforceApiError;
+  readonly phase: 'before' | 'after';
 }
 
 const DEFAULT_MESSAGES: Record<string, string> = {
@@ -49,17 +56,18 @@ export class FaultRules {
       path,
       remaining: spec.count ?? 1,
       error: new SalesforceApiError(status, errorCode, message),
+      phase: spec.phase ?? 'before',
     });
   }
 
-  /** The error for this request, consuming one use of the first matching fault. */
-  take(method: string, path: string): SalesforceApiError | undefined {
+  /** The fault for this request, consuming one use of the first matching one. */
+  take(method: string, path: string): Pick<Fault, 'error' | 'phase'> | undefined {
     const fault = this.faults.find(
       (f) => (!f.method || f.method === method) && (!f.path || f.path.test(path)),
     );
     if (!fault) return undefined;
     if (--fault.remaining <= 0) this.faults = this.faults.filter((f) => f !== fault);
-    return fault.error;
+    return fault;
   }
 
   pending(): number {

@@ -47,6 +47,16 @@ export interface StepEffectsDeps {
 }
 
 const LINKING = /(Created|Found|Matched)$/;
+
+/**
+ * The targets whose link a step of this event may have made: an outcome that created, found or
+ * matched the twin; or a read of a Salesforce record that shows our create landed before its
+ * outcome came (`landedCreate` in the actor).
+ */
+function linksIn(eventType: string): readonly TargetName[] {
+  if (LINKING.test(eventType)) return TARGET_NAMES;
+  return eventType === 'SalesforceRecordChanged' ? ['salesforce'] : [];
+}
 const encoder = new TextEncoder();
 
 export interface StepEffects {
@@ -109,8 +119,8 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
     const targets = decision.snapshot.context.targets as Partial<
       Record<TargetName, { externalId: string | null; lastError: { reason: string } | null }>
     >;
-    if (d.catalogue && LINKING.test(event.type)) {
-      for (const t of TARGET_NAMES) {
+    if (d.catalogue && linksIn(event.type).length > 0) {
+      for (const t of linksIn(event.type)) {
         const externalId = targets[t]?.externalId;
         if (externalId) await d.catalogue.recordLink(customerId, t, externalId);
       }

@@ -61,7 +61,7 @@ export async function controlReply(
 
 function faultSpec(body: unknown): FaultSpec {
   if (!isPlainObject(body)) throw badRequest('a JSON object is required');
-  const { method, path, count, status, errorCode, message } = body;
+  const { method, path, count, status, errorCode, message, phase } = body;
   const optional = (v: unknown, type: 'string' | 'number'): boolean =>
     v === undefined || typeof v === type;
   if (
@@ -74,6 +74,8 @@ function faultSpec(body: unknown): FaultSpec {
   }
   if (!optional(count, 'number') || !optional(status, 'number'))
     throw badRequest('count and status must be numbers');
+  if (phase !== undefined && phase !== 'before' && phase !== 'after')
+    throw badRequest('phase must be "before" or "after"');
   try {
     if (typeof path === 'string') new RegExp(path);
   } catch {

@@ -48,9 +48,12 @@ function dispatch(req: IncomingMessage, url: URL, bodyText: string, state: Emula
     const callOptions = rest.header('sforce-call-options');
     state.usage.count(route.name, callOptions);
     const fault = state.faults.take(rest.method, rest.path);
-    if (fault) return errorReply(fault);
+    if (fault?.phase === 'before') return errorReply(fault.error);
     // The request is one transaction: its writes become change events naming this API call.
-    return state.cdc.run(restChangeOrigin(rest.version, callOptions), () => route.run(rest, state));
+    const reply = state.cdc.run(restChangeOrigin(rest.version, callOptions), () =>
+      route.run(rest, state),
+    );
+    return fault ? errorReply(fault.error) : reply;
   } catch (err) {
     if (err instanceof SalesforceApiError) return errorReply(err);
     throw err;
