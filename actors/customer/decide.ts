@@ -17,6 +17,8 @@ export interface Decision {
   intents: Intent[];
   /** Targets that just gave up, or found their link broken: the runtime writes their DLQ entry from `lastError`. */
   deadLettered: TargetName[];
+  /** Targets this event linked to a twin, or linked to another one: the runtime records the link. */
+  linked: TargetName[];
 }
 
 /** The Postgres writes the actor waits for, oldest first: the runtime carries them out before the ack. */
@@ -47,6 +49,10 @@ export function decide(
     snapshot: next,
     intents: changedIntents(snapshot, next),
     deadLettered: [...new Set(announced('deadLetter'))].filter(newError),
+    linked: TARGET_NAMES.filter((t) => {
+      const externalId = next.context.targets[t].externalId;
+      return externalId !== null && externalId !== snapshot.context.targets[t].externalId;
+    }),
   };
 }
 

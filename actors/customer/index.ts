@@ -67,6 +67,10 @@ export {
   SalesforceRecordObserved,
   type RemoteDeletePolicy,
 } from './salesforce-drift.ts';
-export { SalesforceRecordAdopted, SalesforceRecordChanged } from './salesforce-inbound.ts';
+export {
+  LANDED_SKEW_MS,
+  SalesforceRecordAdopted,
+  SalesforceRecordChanged,
+} from './salesforce-inbound.ts';
 export { forgetTargetAccount, type PersistedCustomer } from './rebind.ts';
 export { CatalogueRowObserved, RESTORE_ORIGIN } from './restore.ts';

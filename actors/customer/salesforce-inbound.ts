@@ -49,6 +49,8 @@ export const SalesforceRecordChanged = recordedEvent('SalesforceRecordChanged', 
   putBack: Type.Optional(FieldPatchSchema),
   /** When Salesforce made the change: `SystemModstamp`, or the event's `commitTimestamp` (ms). */
   modifiedAt: At,
+  /** When the record was made (`CreatedDate`, ms): a read tells it, a change event does not. */
+  createdAt: Type.Optional(At),
   /** Made by rtws: its integration user (a read), or its client in `changeOrigin` (an event). */
   byUs: Type.Boolean(),
   /**
@@ -60,18 +62,28 @@ export const SalesforceRecordChanged = recordedEvent('SalesforceRecordChanged', 
 });
 export type SalesforceRecordChanged = Static<typeof SalesforceRecordChanged>;
 
+/** How far Salesforce's clock may run behind ours when a create's own record is recognised. */
+export const LANDED_SKEW_MS = 5_000;
+
 /**
- * A record read with our id while our create waits for its outcome: the create landed, and its
- * answer was lost (a timeout, a worker killed mid-call) or is still on its way. The record is
+ * A record read with our id, made once our pending create was recorded: the create landed, and
+ * its answer was lost (a timeout, a worker killed mid-call) or is still on its way. The record is
  * linked here, as holding what the create sent, and the pending create is done: its outcome no
  * longer names a pending intent and is ignored, and a resend finds the record and is never sent
  * over it (the executor checks first). A person's edit of the new record is then merged like any
  * other; dropped as "not linked yet", it would be lost, and the resend would undo it in Salesforce.
+ * An older record with our id (one an import stamped, one an earlier create made) is not the
+ * create's: it is left to the create's upsert, as before. A change event tells no creation time.
  */
-function landedCreate<C extends SalesforceInboundContext>(c: C, recordId: string): C {
+function landedCreate<C extends SalesforceInboundContext>(
+  c: C,
+  read: Pick<SalesforceRecordChanged['data'], 'recordId' | 'createdAt'>,
+): C {
   const t = c.targets.salesforce;
   const p = t.pending;
   if (t.externalId !== null || p === null || p.op !== 'create') return c;
+  if (read.createdAt === undefined || read.createdAt < p.recordedAt - LANDED_SKEW_MS) return c;
+  const recordId = read.recordId;
   const linked: TargetState = {
     ...t,
     externalId: recordId,
@@ -100,10 +112,10 @@ export function onSalesforceChanged<C extends SalesforceInboundContext>(
 ): C {
   const { eventId, recordId, fields, putBack, modifiedAt, byUs } = ev.data;
   if (ctx.inbound.seen.includes(eventId)) return ctx;
-  const c = landedCreate(remember(ctx, [eventId]), recordId);
+  const c = landedCreate(remember(ctx, [eventId]), ev.data);
   const t = c.targets.salesforce;
-  // Delete beats edit; a record of another link, or one not linked yet (our create's echo: its
-  // outcome links it), is left.
+  // Delete beats edit; a record of another link, or one not linked yet and not our pending
+  // create's (`landedCreate`), is left.
   if (t.status === 'off' || t.status === 'deleted' || c.desired === null || c.desired.deleted)
     return c;
   if (t.externalId !== recordId || t.known === null) return c;

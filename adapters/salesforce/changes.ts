@@ -28,6 +28,8 @@ export interface ChangedRecord {
   readonly lastModifiedById: string | null;
   /** `SystemModstamp`, in ms. */
   readonly modifiedAt: number;
+  /** `CreatedDate`, in ms, where the query selected it (a read of changes does). */
+  readonly createdAt?: number;
 }
 
 export interface DeletedRecord {
@@ -42,7 +44,8 @@ export function soqlDateTime(ms: number): string {
 
 /** Records with our external id (ours), or without it (born in Salesforce), changed since. */
 export function changesSoql(target: SalesforceTarget, sinceMs: number, born = false): string {
-  const fields = selectedFields(target);
+  // CreatedDate tells a record our pending create made from an older one (see `landedCreate`).
+  const fields = selectedFields(target, born ? [] : ['CreatedDate']);
   const ours = `${target.externalIdField} ${born ? '=' : '!='} null`;
   return `SELECT ${fields.join(', ')} FROM ${target.object} WHERE ${ours} AND SystemModstamp >= ${soqlDateTime(sinceMs)} ORDER BY SystemModstamp, Id`;
 }
@@ -143,6 +146,7 @@ export function asChanged(target: SalesforceTarget, r: SalesforceReadRecord): Ch
     ...flowingPatches(target, r.fields),
     lastModifiedById: r.lastModifiedById,
     modifiedAt: modstampMs(r.systemModstamp),
+    ...(r.createdDate === undefined ? {} : { createdAt: modstampMs(r.createdDate) }),
   };
 }
 

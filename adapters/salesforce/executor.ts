@@ -2,7 +2,12 @@
 // Creates and updates are upserts by our customer id on the external-id field, so a resend after
 // any failure finds the record an earlier try made rather than making a second one.
 import type { Connection } from 'jsforce';
-import type { SalesforceIntent, SalesforceOutcomeEvent } from '../../actors/customer/index.ts';
+import {
+  LANDED_SKEW_MS,
+  type SalesforceIntent,
+  type SalesforceOutcomeEvent,
+} from '../../actors/customer/index.ts';
+import { modstampMs } from './changes.ts';
 import { classifySalesforceError } from './classify.ts';
 import { isEmptyPatch, movedUnder, patchFieldNames, pickFields } from '../../core/policy/push.ts';
 import {
@@ -168,6 +173,10 @@ export async function movedSinceDecided(
     const found = records.get(customerId);
     // A record that is gone is the upsert's business, as for any push.
     if (check === undefined || found === undefined) return undefined;
+    // A record older than the create is not its own (an import stamped our id on it, or the
+    // target was bound to an org that had it): the upsert lands on it, as it always did.
+    if (intent.type === 'CreateSalesforceAccount' && !madeSince(found, intent.recordedAt))
+      return undefined;
     const moved = movedUnder(check.base, check.sent, fieldsOfRecord(map, found));
     if (moved.length === 0) return undefined;
     return {
@@ -182,6 +191,12 @@ export async function movedSinceDecided(
       at: now(),
     };
   });
+}
+
+/** Whether the record was made once the intent was recorded (Salesforce's clock, 5 s allowed). */
+function madeSince(found: FoundRecord, recordedAt: number): boolean {
+  const created = typeof found.CreatedDate === 'string' ? modstampMs(found.CreatedDate) : NaN;
+  return created >= recordedAt - LANDED_SKEW_MS;
 }
 
 /** Whether a push is one `movedSinceDecided` would read the record for. */
@@ -201,7 +216,12 @@ async function findByExternalIds(
   customerIds: readonly string[],
 ): Promise<Map<string, FoundRecord>> {
   const fields = [
-    ...new Set(['Id', target.externalIdField, ...mappedFieldNames(fieldMapOf(target))]),
+    ...new Set([
+      'Id',
+      'CreatedDate',
+      target.externalIdField,
+      ...mappedFieldNames(fieldMapOf(target)),
+    ]),
   ];
   const extField = target.externalIdField.toLowerCase();
   const out = new Map<string, FoundRecord>();

@@ -19,6 +19,8 @@ export interface SalesforceReadRecord {
   readonly lastModifiedById: string | null;
   /** Salesforce's own change time (`2026-01-01T00:00:00.000+0000`), system updates included. */
   readonly systemModstamp: string;
+  /** `CreatedDate`, where the query selected it. */
+  readonly createdDate?: string;
   /** In the recycle bin; only ever true with `includeDeleted`. */
   readonly deleted: boolean;
 }
@@ -160,7 +162,7 @@ export function readRecord(
   target: SalesforceTarget,
   row: Record<string, unknown>,
 ): SalesforceReadRecord {
-  const { Id, SystemModstamp, LastModifiedById } = row;
+  const { Id, SystemModstamp, LastModifiedById, CreatedDate } = row;
   const externalId = row[target.externalIdField];
   if (
     typeof Id !== 'string' ||
@@ -174,6 +176,7 @@ export function readRecord(
     fields: fieldsOfRecord(fieldMapOf(target), row),
     lastModifiedById: typeof LastModifiedById === 'string' ? LastModifiedById : null,
     systemModstamp: SystemModstamp,
+    ...(typeof CreatedDate === 'string' ? { createdDate: CreatedDate } : {}),
     deleted: row.IsDeleted === true,
   };
 }

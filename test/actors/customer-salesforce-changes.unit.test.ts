@@ -37,6 +37,8 @@ const read =
       putBack?: FieldPatch;
       recordId?: string;
       overwritten?: string[];
+      /** When the record was made, as a read tells it; a change event tells none. */
+      createdAt?: number;
     } = {},
   ): Step =>
   (w) => ({
@@ -49,6 +51,7 @@ const read =
       modifiedAt: w.now - (o.agoMs ?? 0),
       byUs: o.byUs ?? false,
       ...(o.overwritten ? { overwritten: o.overwritten } : {}),
+      ...(o.createdAt === undefined ? {} : { createdAt: o.createdAt }),
     },
     at: w.now,
   });
@@ -170,7 +173,7 @@ test("read before our create's outcome: the record is the create's, linked, and 
   // The create landed; its answer is lost or still coming, and a person has edited the record.
   const start = given(created());
   const createId = sfPending(start).id;
-  const before = when(start, read({ phone: '+1 4' }));
+  const before = when(start, read({ phone: '+1 4' }, { createdAt: start.now }));
   const t = salesforce(before);
   assert.is(t.externalId, SF_ID, 'linked to the record read');
   assert.is(t.pending, null, 'the create is done: a resend would undo the edit');
@@ -186,9 +189,23 @@ test("read before our create's outcome: the record is the create's, linked, and 
   }));
   assert.equal(salesforce(late), salesforce(before));
   // Our create's own echo, read first, only links: nothing is written.
-  const echo = when(given(created()), read({}, { byUs: true }));
+  const made = given(created());
+  const echo = when(made, read({}, { byUs: true, createdAt: made.now }));
   assert.is(salesforce(echo).externalId, SF_ID);
   assert.equal(applies(echo), []);
+});
+
+test('a record older than our create, or a change event, does not stand for the create', () => {
+  // Made before the create was recorded (an import stamped our id on it): the upsert lands on it.
+  const start = given(created());
+  const older = when(start, read({ phone: '+1 4' }, { createdAt: start.now - 60_000 }));
+  assert.is(salesforce(older).externalId, null);
+  assert.is(salesforce(older).pending?.op, 'create', 'the create still goes');
+  assert.equal(applies(older), []);
+  // A change event tells no creation time (and may be about a record since deleted).
+  const event = when(given(created()), read({ phone: '+1 4' }));
+  assert.is(salesforce(event).externalId, null);
+  assert.equal(applies(event), []);
 });
 
 const owned = scenarios(

@@ -314,6 +314,38 @@ test('a push decided earlier goes when the record holds what it was decided agai
   );
 });
 
+test('a create resent over its own record that a person edited since is held; otherwise it goes', async ({
+  conn,
+  emulator,
+}) => {
+  const c = coalescer(conn, { readsChanges: true });
+  const recorded = (w: SalesforceWork, at: number): SalesforceWork => ({
+    ...w,
+    intent: { ...w.intent, recordedAt: at },
+  });
+  // No record yet, or the one an earlier try made, untouched: sent (an upsert, harmless).
+  const fresh = recorded(create('resent-fresh'), Date.now() - 1_000);
+  assert.is((await c.execute(fresh, { decidedEarlier: true })).type, 'SalesforceAccountCreated');
+  assert.is((await c.execute(fresh, { decidedEarlier: true })).type, 'SalesforceAccountCreated');
+  // The earlier try's record, edited by a person: held, and the edit stays.
+  const edited = recorded(create('resent-edited'), Date.now() - 1_000);
+  const first = await c.execute(edited);
+  const recordId = (first.data as { externalId: string }).externalId;
+  emulator.editAsPerson('Account', recordId, { Phone: '+1 555 0177' });
+  const held = await c.execute(edited, { decidedEarlier: true });
+  assert.is(failure(held), 'target_moved');
+  assert.is(recordOf(emulator, 'resent-edited')?.Phone, '+1 555 0177', "the person's edit stays");
+  // A record made before the create was recorded (an import stamped our id on it) is not the
+  // create's own: the upsert lands on it as before.
+  const older = recorded(create('resent-older'), Date.now() + 60_000);
+  const made = await c.execute(older);
+  emulator.editAsPerson('Account', (made.data as { externalId: string }).externalId, {
+    Phone: '+1 555 0188',
+  });
+  assert.is((await c.execute(older, { decidedEarlier: true })).type, 'SalesforceAccountCreated');
+  assert.is(recordOf(emulator, 'resent-older')?.Phone, fields('resent-older').phone);
+});
+
 test("without a reader of Salesforce's changes, or for a field mapped one way, the push goes", async ({
   conn,
   emulator,

@@ -169,8 +169,9 @@ test('a customer someone marked with our id before the create is matched, withou
   });
   await ctx.stripe.customers.create({ email: 'ours@example.com' });
   ctx.emulator.clearRequests();
-  // Recorded after the customer was made (T0 is later than now), and holding other values.
-  const outcome = await run(ctx, createIntent(id, 'ours@example.com'), local());
+  // Recorded a minute after the customer was made, and holding other values.
+  const intent = { ...createIntent(id, 'ours@example.com'), recordedAt: Date.now() + 60_000 };
+  const outcome = await run(ctx, intent, local());
   assert.is(outcome.type, 'StripeCustomerMatched');
   assert.is((outcome.data as { stripeId: string }).stripeId, marked.id);
   assert.equal(ctx.emulator.requests({ method: 'POST' }), [], 'no write at all');
@@ -211,13 +212,13 @@ test('a customer this lookup claims is a match, even one made after the intent',
 
 test('a customer with our id holding exactly what the create sends is the create, whenever made', async (ctx) => {
   const id = randomUUID();
-  const intent = createIntent(id, 'same@example.com');
+  const intent = { ...createIntent(id, 'same@example.com'), recordedAt: Date.now() + 60_000 };
   const made = await ctx.stripe.customers.create({
     name: 'Ada Catalogue',
     email: 'same@example.com',
     metadata: { plan: 'gold', rtws_id: id },
   });
-  // T0, the intent's recording, is later than the customer: only its content says it is ours.
+  // Recorded a minute after the customer was made: only its content says it is ours.
   const outcome = await run(ctx, intent, local());
   assert.equal(outcome.data, { intentId: intent.id, externalId: made.id });
   assert.is(outcome.type, 'StripeCustomerCreated');

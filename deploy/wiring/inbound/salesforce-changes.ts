@@ -163,6 +163,7 @@ export function recordChanged(r: ChangedRecord, byUs: boolean): SalesforceRecord
       fields: r.fields,
       ...(Object.keys(r.putBack).length > 0 ? { putBack: r.putBack } : {}),
       modifiedAt: r.modifiedAt,
+      ...(r.createdAt === undefined ? {} : { createdAt: r.createdAt }),
       byUs,
     },
     at: 0,

@@ -46,17 +46,8 @@ export interface StepEffectsDeps {
   readonly record?: (customerId: string, event: RecordedEvent) => Promise<void>;
 }
 
+/** Outcomes that created, found or matched a twin: their link is recorded again (idempotent). */
 const LINKING = /(Created|Found|Matched)$/;
-
-/**
- * The targets whose link a step of this event may have made: an outcome that created, found or
- * matched the twin; or a read of a Salesforce record that shows our create landed before its
- * outcome came (`landedCreate` in the actor).
- */
-function linksIn(eventType: string): readonly TargetName[] {
-  if (LINKING.test(eventType)) return TARGET_NAMES;
-  return eventType === 'SalesforceRecordChanged' ? ['salesforce'] : [];
-}
 const encoder = new TextEncoder();
 
 export interface StepEffects {
@@ -119,8 +110,15 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
     const targets = decision.snapshot.context.targets as Partial<
       Record<TargetName, { externalId: string | null; lastError: { reason: string } | null }>
     >;
-    if (d.catalogue && linksIn(event.type).length > 0) {
-      for (const t of linksIn(event.type)) {
+    // And a link a Salesforce read made: it showed our create landed before its outcome came.
+    // (Other events that link write their link with the Postgres write they ask for.)
+    const linking = LINKING.test(event.type)
+      ? TARGET_NAMES
+      : event.type === 'SalesforceRecordChanged'
+        ? decision.linked
+        : [];
+    if (d.catalogue) {
+      for (const t of linking) {
         const externalId = targets[t]?.externalId;
         if (externalId) await d.catalogue.recordLink(customerId, t, externalId);
       }
