@@ -8,7 +8,7 @@ export {
   type CustomerMachine,
   type CustomerMachineOptions,
 } from './machine.ts';
-export { DEFAULT_POLICIES, knownAfterCreate, type Policies } from './plan.ts';
+export { DEFAULT_POLICIES, knownAfterCreate, LANDED_SKEW_MS, type Policies } from './plan.ts';
 export {
   decide,
   pendingApplies,
@@ -67,10 +67,6 @@ export {
   SalesforceRecordObserved,
   type RemoteDeletePolicy,
 } from './salesforce-drift.ts';
-export {
-  LANDED_SKEW_MS,
-  SalesforceRecordAdopted,
-  SalesforceRecordChanged,
-} from './salesforce-inbound.ts';
+export { SalesforceRecordAdopted, SalesforceRecordChanged } from './salesforce-inbound.ts';
 export { forgetTargetAccount, type PersistedCustomer } from './rebind.ts';
 export { CatalogueRowObserved, RESTORE_ORIGIN } from './restore.ts';

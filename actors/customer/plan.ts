@@ -112,6 +112,12 @@ export function recordConfirm(
 }
 
 /** The canonical values a successful create leaves on the target: the params without our own keys. */
+/**
+ * How far a target's clock may run behind ours when the twin a create made is recognised by its
+ * creation time: made no earlier than this before the create was recorded, it is the create's own.
+ */
+export const LANDED_SKEW_MS = 5_000;
+
 export function knownAfterCreate(params: CanonicalFields): CanonicalFields {
   return { ...params, metadata: canonicalMetadata(params.metadata) };
 }

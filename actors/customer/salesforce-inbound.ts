@@ -22,7 +22,7 @@ import {
 } from '../../core/policy/push.ts';
 import type { TargetState } from './context.ts';
 import { changedSecond } from './desired.ts';
-import { knownAfterCreate } from './plan.ts';
+import { knownAfterCreate, LANDED_SKEW_MS } from './plan.ts';
 import type { InboundState } from './inbound.ts';
 import {
   askWrite,
@@ -61,9 +61,6 @@ export const SalesforceRecordChanged = recordedEvent('SalesforceRecordChanged', 
   overwritten: Type.Optional(Type.Array(Type.String())),
 });
 export type SalesforceRecordChanged = Static<typeof SalesforceRecordChanged>;
-
-/** How far Salesforce's clock may run behind ours when a create's own record is recognised. */
-export const LANDED_SKEW_MS = 5_000;
 
 /**
  * A record read with our id, made once our pending create was recorded: the create landed, and

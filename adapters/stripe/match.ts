@@ -8,7 +8,11 @@
 // match and the create run alone for their email (`serialise`), so two creates cannot both miss
 // each other, nor both take one Stripe customer.
 import type Stripe from 'stripe';
-import { knownAfterCreate, type StripeIntent } from '../../actors/customer/index.ts';
+import {
+  knownAfterCreate,
+  LANDED_SKEW_MS,
+  type StripeIntent,
+} from '../../actors/customer/index.ts';
 import { sameValue } from '../../core/canonical.ts';
 import { RtwsError } from '../../core/errors.ts';
 import { KeyedQueue } from '../../core/keyed-queue.ts';
@@ -105,9 +109,6 @@ export async function lookUpBeforeCreate(
   }
 }
 
-/** How far Stripe's clock may run behind ours when a create's own customer is recognised. */
-export const LANDED_SKEW_S = 5;
-
 /**
  * Whether `customer`, which a lookup found carrying our id, is this very create, landed by an
  * earlier try whose answer was lost (a worker killed mid-call, a timeout): Stripe created it once
@@ -124,7 +125,7 @@ export function landedCreate(
   customerId: string,
 ): boolean {
   if (customer.metadata?.rtws_id !== customerId) return false;
-  if (customer.created >= Math.floor(intent.recordedAt / 1000) - LANDED_SKEW_S) return true;
+  if (customer.created * 1000 >= intent.recordedAt - LANDED_SKEW_MS) return true;
   return sameValue(fieldsOf(customer), knownAfterCreate(intent.params));
 }
 

@@ -26,6 +26,26 @@ test.after(async (ctx) => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * The person's phone reaches Postgres, stays in Salesforce once things are quiet, and reaches
+ * Stripe, with the Salesforce target synced; returns the sync view.
+ */
+async function editHolds(s: TwoWay, id: string, stripeId: string, phone: string) {
+  const after = await rowWhen(s, id, (r) => r.phone === phone, 20_000);
+  assert.is(after?.phone, phone, "the person's edit reached Postgres");
+  await quiet(s, 3_000);
+  assert.is(accountsFor(s, id)[0]?.Phone, phone, 'and stays in Salesforce');
+  assert.is((await row(s, id))?.phone, phone);
+  assert.is(
+    ((await s.stripe.customers.retrieve(stripeId)) as Stripe.Customer).phone,
+    phone,
+    'and reached Stripe',
+  );
+  const view = await s.api.sync(id);
+  assert.is(view.targets.salesforce?.status, 'synced', JSON.stringify(view.targets.salesforce));
+  return view;
+}
+
 /** Upserts, one record or a Collections request: what rtws's pushes to Salesforce are. */
 const UPSERTS = /\/sobjects\/|\/composite\/sobjects/;
 
@@ -58,18 +78,7 @@ test('a push decided before the crash never overwrites a later edit in Salesforc
   s.spawnWorker();
   await holdsEvery(s, before);
 
-  const after = await rowWhen(s, id, (r) => r.phone === '+1 3', 20_000);
-  assert.is(after?.phone, '+1 3', "the person's later edit reached Postgres");
-  await quiet(s, 3_000);
-  assert.is(accountsFor(s, id)[0]?.Phone, '+1 3', 'and stays in Salesforce');
-  assert.is((await row(s, id))?.phone, '+1 3');
-  assert.is(
-    ((await s.stripe.customers.retrieve(stripeId)) as Stripe.Customer).phone,
-    '+1 3',
-    'and reached Stripe',
-  );
-  const view = await s.api.sync(id);
-  assert.is(view.targets.salesforce?.status, 'synced', JSON.stringify(view.targets.salesforce));
+  await editHolds(s, id, stripeId, '+1 3');
   const recorded = await s.o.sql<{ winner: string; target: string | null }[]>`
     SELECT winner, target FROM conflicts WHERE customer_id = ${id} AND field = 'phone'`;
   assert.ok(
@@ -106,18 +115,7 @@ test("a create whose answer was lost is not resent over a person's edit of the n
   await sleep(2_500);
   sf.clearFaults();
 
-  const after = await rowWhen(s, id, (r) => r.phone === '+1 6', 20_000);
-  assert.is(after?.phone, '+1 6', "the person's edit reached Postgres");
-  await quiet(s, 3_000);
-  assert.is(accountsFor(s, id)[0]?.Phone, '+1 6', 'and stays in Salesforce');
-  assert.is((await row(s, id))?.phone, '+1 6');
-  assert.is(
-    ((await s.stripe.customers.retrieve(stripeId)) as Stripe.Customer).phone,
-    '+1 6',
-    'and reached Stripe',
-  );
-  const view = await s.api.sync(id);
-  assert.is(view.targets.salesforce?.status, 'synced', JSON.stringify(view.targets.salesforce));
+  const view = await editHolds(s, id, stripeId, '+1 6');
   assert.is(view.links.salesforce, landed[0]!.Id, 'linked to the record the create made');
 });
 
