@@ -104,13 +104,16 @@ async function quietEdits(s: BackfillStack, tally: CallTally, timing: Timing) {
   const groups = await stackCpuGroups(s);
   const s0 = await streamCount(s.o.nats, stream);
   const m0 = await messages(s);
+  const profile = phaseProfiler(timing, BACKFILL_LABEL, s.rtws.child.pid);
   const edits = startLiveEdits(s.target, s.live, LIVE_PER_SECOND);
   let stopped = false;
   try {
     await sleep(timing.warmupMs);
+    profile.start();
     const [cpu0, from] = [sampleCpu(groups), Date.now()];
     await sleep(timing.measureMs);
     const [cpu1, to] = [sampleCpu(groups), Date.now()];
+    await profile.stop('live edits');
     const { writes, errors } = await edits.stop();
     stopped = true;
     const measured = within(writes, from, to);
