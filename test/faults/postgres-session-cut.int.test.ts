@@ -3,7 +3,6 @@
 // pool goes on. So it does when a new connection is reset during its type lookup, or closed by a
 // proxy before it is ready. A backfill or a worker id whose lock session is cut learns it; the
 // outbox publisher, which lives on one session, recovers and loses nothing.
-import net from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { jetstream } from '@nats-io/jetstream';
@@ -17,6 +16,7 @@ import {
   startOutboxPublisher,
   type OutboxPublisher,
 } from '../../adapters/postgres/outbox/publisher.ts';
+import { postgresProxy } from '../harness/postgres-proxy.ts';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
 import { testSize } from '../harness/services.ts';
 import { eventually } from '../harness/stream.ts';
@@ -52,45 +52,6 @@ function within<T>(p: Promise<T>, ms: number): Promise<{ ok: T } | { err: unknow
     (ok) => ({ ok }),
     (err: unknown) => (err instanceof TimeoutError ? 'hung' : { err }),
   );
-}
-
-/**
- * A TCP proxy in front of the test's Postgres, as a database proxy stands in front of a server.
- * `intercept` sees each chunk a client sends, and returns true when it has dealt with the client
- * itself (reset it, closed it) instead of passing the chunk on.
- */
-async function postgresProxy(
-  databaseUrl: string,
-  intercept: (client: net.Socket, chunk: Buffer) => boolean,
-): Promise<{ url: string; connections(): number; close(): Promise<void> }> {
-  const target = new URL(databaseUrl);
-  const sockets = new Set<net.Socket>();
-  let connections = 0;
-  const proxy = net.createServer((client) => {
-    connections++;
-    const server = net.connect(Number(target.port || 5432), target.hostname);
-    sockets.add(client).add(server);
-    client.on('error', () => {});
-    server.on('error', () => {});
-    client.on('data', (chunk) => {
-      if (intercept(client, chunk)) server.destroy();
-      else server.write(chunk);
-    });
-    server.on('data', (chunk) => client.writable && client.write(chunk));
-    client.on('close', () => server.destroy());
-    server.on('close', () => client.destroy());
-  });
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-  const url = new URL(databaseUrl);
-  url.host = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
-  return {
-    url: url.toString(),
-    connections: () => connections,
-    async close() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((r) => proxy.close(r));
-    },
-  };
 }
 
 /**
