@@ -1,8 +1,14 @@
 // Carries out a Postgres write the customer actor decided on a change seen in Stripe (or read from
 // Salesforce). One transaction, with origin `stripe` (or `salesforce`), so the captured change
 // reaches every other target and is not pushed back to where it came from. It records the write
-// and its events in the inbox, so doing it again is a no-op, and the conflicts the merge settled. A field Postgres changed again since the
-// merge decided is left alone: that change is the later one.
+// and its events in the inbox, so doing it again is a no-op, and the conflicts the merge settled.
+// A field Postgres changed again since the merge decided is left alone: that change is the later
+// one.
+//
+// Its statements go in as few round trips as their dependencies allow (three for an insert or a
+// delete, four for an update, besides BEGIN and COMMIT): postgres.js sends the queries awaited
+// together in one write, and Postgres runs them in the order made. Each round trip costs a write
+// and a wake-up on both sides, which is most of what a statement costs here.
 import { createHash } from 'node:crypto';
 import type { CatalogueApply } from '../../actors/customer/index.ts';
 import {
@@ -38,38 +44,51 @@ export async function applyFromStripe(
   a: CatalogueApply,
 ): Promise<ApplyResult> {
   return sql.begin(async (tx) => {
-    // The write's outbox row carries the change it serves (the Stripe event's id, say).
-    await tx`SELECT set_config('rtws.origin', ${a.origin ?? 'stripe'}, true),
-                    ${setCorrelation(tx, a.correlationId)}`;
-    if (a.versionFloor !== undefined)
-      await tx`SELECT set_config('rtws.version_floor', ${String(a.versionFloor)}, true)`;
-    const fresh = await tx`
+    // The settings the capture trigger reads (the write's outbox row carries the change it serves,
+    // the Stripe event's id, say), and the write's own inbox entry.
+    const first = tx`
       INSERT INTO inbox (source, event_id, customer_id) VALUES ('stripe-write', ${writeKey(customerId, a)}, ${customerId})
       ON CONFLICT DO NOTHING RETURNING event_id`;
-    if (fresh.length === 0)
-      return { applied: false, version: await versionOf(tx, customerId), kept: {} };
+    await Promise.all([
+      tx`SELECT set_config('rtws.origin', ${a.origin ?? 'stripe'}, true),
+                ${setCorrelation(tx, a.correlationId)}`,
+      ...(a.versionFloor === undefined
+        ? []
+        : [tx`SELECT set_config('rtws.version_floor', ${String(a.versionFloor)}, true)`]),
+      first,
+    ]);
+    if ((await first).length === 0)
+      return { applied: false, version: versionOf(await versionQuery(tx, customerId)), kept: {} };
     // A restore's repair answers no event. A change read from Salesforce is recorded as its own.
-    if (a.origin !== 'restore')
-      await tx`
-        INSERT INTO inbox (source, event_id, customer_id)
-        SELECT ${sideOf(a)}, e, ${customerId} FROM unnest(${tx.array(a.eventIds)}::text[]) AS e
-        ON CONFLICT DO NOTHING`;
+    const events =
+      a.origin === 'restore'
+        ? []
+        : [
+            tx`
+              INSERT INTO inbox (source, event_id, customer_id)
+              SELECT ${sideOf(a)}, e, ${customerId} FROM unnest(${tx.array(a.eventIds)}::text[]) AS e
+              ON CONFLICT DO NOTHING`,
+          ];
     let kept: FieldPatch = {};
+    let writes: PendingQuery[] = events;
     switch (a.kind) {
       case 'insert':
-        if (a.fields) await insertBorn(tx, customerId, a, a.fields);
+        if (a.fields) writes = [...events, insertBorn(tx, customerId, a, a.fields)];
         break;
       case 'update':
-        kept = await update(tx, customerId, a);
+        ({ kept, writes } = await update(tx, customerId, a, events));
         break;
       case 'delete':
-        await tx`UPDATE customers SET deleted_at = now() WHERE id = ${customerId} AND deleted_at IS NULL`;
+        writes = [
+          ...events,
+          tx`UPDATE customers SET deleted_at = now() WHERE id = ${customerId} AND deleted_at IS NULL`,
+        ];
         break;
     }
-    for (const c of a.conflicts) {
+    const conflicts = a.conflicts.map((c) => {
       // `stripe_value` is Stripe's only; `target_value` is the other side's, whichever it is.
       const stripeValue = c.target ? null : (c.stripe as never);
-      await tx`
+      return tx`
         INSERT INTO conflicts (customer_id, field, postgres_value, stripe_value, winner, reason,
                                stripe_event_id, detected_at, postgres_changed_at, stripe_changed_at,
                                target, target_value, sides)
@@ -79,8 +98,10 @@ export async function applyFromStripe(
                 ${c.target ?? 'stripe'}, ${tx.json(c.stripe as never)},
                 ${c.sides === undefined ? null : tx.json(c.sides as never)})
         ON CONFLICT DO NOTHING`;
-    }
-    return { applied: true, version: await versionOf(tx, customerId), kept };
+    });
+    const version = versionQuery(tx, customerId);
+    await Promise.all([...writes, ...conflicts, version]);
+    return { applied: true, version: versionOf(await version), kept };
   });
 }
 
@@ -89,37 +110,45 @@ function sideOf(a: CatalogueApply): 'stripe' | 'salesforce' {
   return a.origin === 'salesforce' ? 'salesforce' : 'stripe';
 }
 
-async function versionOf(tx: Tx, customerId: string): Promise<number | null> {
-  const [r] = await tx<
-    { version: string }[]
-  >`SELECT version FROM customers WHERE id = ${customerId}`;
+/** A query not yet sent: made now, sent with the others of its round trip. */
+type PendingQuery = PromiseLike<unknown>;
+
+function versionQuery(tx: Tx, customerId: string) {
+  return tx<{ version: string }[]>`SELECT version FROM customers WHERE id = ${customerId}`;
+}
+
+function versionOf(rows: readonly { version: string }[]): number | null {
+  const [r] = rows;
   return r ? Number(r.version) : null;
 }
 
 /**
  * Inserted once under the id derived from its Stripe id or Salesforce record id (or, for a
- * restore's repair, its own), and linked to it in the same transaction.
+ * restore's repair, its own), and linked to it in the same statement: a customer that was there
+ * already gets no link from here.
  */
-async function insertBorn(
+function insertBorn(
   tx: Tx,
   customerId: string,
   a: Pick<CatalogueApply, 'stripeId' | 'salesforceId'>,
   f: CanonicalFields,
-): Promise<void> {
-  const inserted = await tx`
-    INSERT INTO customers (id, name, email, phone, address, metadata)
-    VALUES (${customerId}, ${f.name}, ${f.email}, ${f.phone},
-            ${f.address === null ? null : tx.json(f.address)}, ${tx.json(f.metadata)})
-    ON CONFLICT (id) DO NOTHING RETURNING id`;
-  if (inserted.length === 0) return;
+): PendingQuery {
   const links = [
-    ...(a.stripeId !== '' ? [['stripe', a.stripeId]] : []),
-    ...(a.salesforceId ? [['salesforce', a.salesforceId]] : []),
+    ...(a.stripeId !== '' ? [['stripe', a.stripeId] as const] : []),
+    ...(a.salesforceId ? [['salesforce', a.salesforceId] as const] : []),
   ];
-  for (const [target, externalId] of links)
-    await tx`
-      INSERT INTO customer_links (customer_id, target, external_id)
-      VALUES (${customerId}, ${target!}, ${externalId!}) ON CONFLICT DO NOTHING`;
+  return tx`
+    WITH inserted AS (
+      INSERT INTO customers (id, name, email, phone, address, metadata)
+      VALUES (${customerId}, ${f.name}, ${f.email}, ${f.phone},
+              ${f.address === null ? null : tx.json(f.address)}, ${tx.json(f.metadata)})
+      ON CONFLICT (id) DO NOTHING RETURNING id)
+    INSERT INTO customer_links (customer_id, target, external_id)
+    SELECT inserted.id, l.target, l.external_id
+    FROM inserted,
+         unnest(${tx.array(links.map(([t]) => t))}::text[],
+                ${tx.array(links.map(([, id]) => id))}::text[]) AS l (target, external_id)
+    ON CONFLICT DO NOTHING`;
 }
 
 /**
@@ -128,18 +157,29 @@ async function insertBorn(
  * here by its own time (the row's `updated_at`, at or after it), never by the older one the merge
  * knew. The later change wins, and each such field is recorded as a conflict with both times.
  * A name is required here: the actor never asks to remove it.
+ *
+ * `before` goes with the row's read; the writes it decides are returned, to be sent with the rest.
  */
-async function update(tx: Tx, customerId: string, a: CatalogueApply): Promise<FieldPatch> {
-  const [row] = await tx<(CurrentRow & { updated_at: Date })[]>`
+async function update(
+  tx: Tx,
+  customerId: string,
+  a: CatalogueApply,
+  before: readonly PendingQuery[],
+): Promise<{ kept: FieldPatch; writes: PendingQuery[] }> {
+  const read = tx<(CurrentRow & { updated_at: Date })[]>`
     SELECT name, email, phone, address, metadata, updated_at FROM customers
     WHERE id = ${customerId} AND deleted_at IS NULL FOR UPDATE`;
-  if (!row) return {};
+  await Promise.all([...before, read]);
+  const [row] = await read;
+  if (!row) return { kept: {}, writes: [] };
   const current = canonicalFields(row);
   const checked = stillExpected(current, a.patch, a.expected);
   // A restore's repair brings back what rtws knew: a field edited since is newer, and stays.
   if (a.origin === 'restore') {
-    await setFields(tx, customerId, checked.patch);
-    return valuesOf(current, checked.skipped);
+    return {
+      kept: valuesOf(current, checked.skipped),
+      writes: [setFields(tx, customerId, checked.patch)],
+    };
   }
   const postgresSecond = Math.floor(row.updated_at.getTime() / 1000);
   const side = sideOf(a);
@@ -153,7 +193,7 @@ async function update(tx: Tx, customerId: string, a: CatalogueApply): Promise<Fi
   const patch: FieldPatch = { ...checked.patch, ...overridden };
   if (checked.patch.metadata || overridden.metadata)
     patch.metadata = { ...checked.patch.metadata, ...overridden.metadata };
-  for (const field of checked.skipped) {
+  const writes = checked.skipped.map((field) => {
     const second = stripeSecondOf(a, field);
     const stripeTime = second === undefined ? 'unknown' : iso(second);
     const times = `${them}'s change (${stripeTime}), Postgres's (${iso(postgresSecond)})`;
@@ -162,7 +202,7 @@ async function update(tx: Tx, customerId: string, a: CatalogueApply): Promise<Fi
     for (const [target, held] of Object.entries(a.elsewhere ?? {}))
       sides[target] = fieldValue(applyPatch(current, held), field);
     sides[side] = theirs;
-    await tx`
+    return tx`
       INSERT INTO conflicts (customer_id, field, postgres_value, stripe_value, winner, reason,
                              stripe_event_id, detected_at, postgres_changed_at, stripe_changed_at,
                              target, target_value, sides)
@@ -177,23 +217,25 @@ async function update(tx: Tx, customerId: string, a: CatalogueApply): Promise<Fi
         postgres_value = EXCLUDED.postgres_value, winner = EXCLUDED.winner, sides = EXCLUDED.sides,
         reason = EXCLUDED.reason, postgres_changed_at = EXCLUDED.postgres_changed_at,
         stripe_changed_at = EXCLUDED.stripe_changed_at`;
-  }
-  await setFields(tx, customerId, patch);
-  return valuesOf(
-    current,
-    checked.skipped.filter((f) => !stripeLater.has(f)),
-  );
+  });
+  return {
+    kept: valuesOf(
+      current,
+      checked.skipped.filter((f) => !stripeLater.has(f)),
+    ),
+    writes: [...writes, setFields(tx, customerId, patch)],
+  };
 }
 
 /** Sets the patch's fields, and no other. */
-async function setFields(tx: Tx, customerId: string, patch: FieldPatch): Promise<void> {
+function setFields(tx: Tx, customerId: string, patch: FieldPatch): PendingQuery {
   const meta = Object.entries(patch.metadata ?? {});
   const put = Object.fromEntries(meta.filter(([, v]) => v !== null));
   const drop = meta.filter(([, v]) => v === null).map(([k]) => k);
   const name = patch.name ? patch.name : null;
   const address =
     patch.address === undefined || patch.address === null ? null : tx.json(patch.address);
-  await tx`
+  return tx`
     UPDATE customers SET
       name = coalesce(${name}::text, name),
       email = CASE WHEN ${patch.email !== undefined} THEN ${patch.email ?? null}::text ELSE email END,

@@ -3,7 +3,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CatalogueApply } from '../../actors/customer/index.ts';
+import { connectPostgres } from '../../adapters/postgres/connect.ts';
 import { applyFromStripe } from '../../adapters/postgres/inbound-apply.ts';
+import { postgresProxy } from '../harness/postgres-proxy.ts';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
 
 const test = suite<{ t: TestEnvironment; o: Observer }>('applying changes from Stripe');
@@ -160,6 +162,94 @@ test('a deleted customer takes no write, and a Stripe-born one is inserted once 
   const [link] = await o.sql<{ external_id: string }[]>`
     SELECT external_id FROM customer_links WHERE customer_id = ${born}`;
   assert.is(link?.external_id, 'cus_born_apply');
+});
+
+test('a Stripe-born customer is linked to both its twins; one that was there already is not linked', async ({
+  o,
+}) => {
+  const born = '5b1e6a7c-2d3f-5a4b-8c9d-1e2f3a4b5c6d';
+  const fields = { name: 'Both', email: null, phone: null, address: null, metadata: {} };
+  await applyFromStripe(
+    o.sql,
+    born,
+    write({ kind: 'insert', fields, stripeId: 'cus_both', salesforceId: '001BOTH' }),
+  );
+  const links = await o.sql<{ target: string; external_id: string }[]>`
+    SELECT target, external_id FROM customer_links WHERE customer_id = ${born} ORDER BY target`;
+  assert.equal(
+    links.map((l) => [l.target, l.external_id]),
+    [
+      ['salesforce', '001BOTH'],
+      ['stripe', 'cus_both'],
+    ],
+  );
+
+  const there = await customer(o, 'Already here');
+  const result = await applyFromStripe(
+    o.sql,
+    there,
+    write({ kind: 'insert', fields, stripeId: 'cus_not_for_an_existing_customer' }),
+  );
+  assert.equal(result, { applied: true, version: 1, kept: {} });
+  assert.is((await row(o, there)).name, 'Already here', 'the row is left as it was');
+  const none = await o.sql`SELECT 1 FROM customer_links WHERE customer_id = ${there}`;
+  assert.is(none.length, 0, 'and gets no link from the insert');
+});
+
+test('a write Postgres refuses fails with its own error, and leaves nothing behind', async ({
+  o,
+}) => {
+  const id = await customer(o, 'Refusing');
+  await o.sql`ALTER TABLE customers ADD CONSTRAINT apply_test_refused CHECK (name <> 'Refused')`;
+  try {
+    const w = write({ patch: { name: 'Refused' }, conflicts: [], eventIds: ['evt_refused'] });
+    const err = await applyFromStripe(o.sql, id, w).then(
+      () => undefined,
+      (e: unknown) => e as { code?: string },
+    );
+    assert.is(err?.code, '23514', 'the check violation itself, not an aborted transaction');
+    const inbox = await o.sql`
+      SELECT 1 FROM inbox WHERE event_id IN ('evt_refused') OR event_id LIKE ${`${id}:%`}`;
+    assert.is(inbox.length, 0, 'neither the write nor its event is recorded as done');
+    const r = await row(o, id);
+    assert.equal([r.name, r.version], ['Refusing', 1]);
+  } finally {
+    await o.sql`ALTER TABLE customers DROP CONSTRAINT apply_test_refused`;
+  }
+});
+
+test('a write takes a round trip per dependency: an insert four, an update five, with BEGIN and COMMIT', async ({
+  t,
+}) => {
+  let sent = 0;
+  const proxy = await postgresProxy(t.db.url, () => {
+    sent++;
+    return false;
+  });
+  const sql = connectPostgres(proxy.url, { max: 1, applicationName: 'rtws-apply-probe' });
+  const fields = { name: 'Trips', email: null, phone: null, address: null, metadata: {} };
+  /** An insert, then an update with a conflict: the chunks the client sent for each. */
+  const trips = async (born: string) => {
+    sent = 0;
+    await applyFromStripe(sql, born, write({ kind: 'insert', fields, stripeId: `cus_${born}` }));
+    const insert = sent;
+    sent = 0;
+    const w = write({
+      patch: { name: 'Trips again', email: 'trips@example.com' },
+      expected: { name: 'Somebody else', email: null },
+    });
+    const result = await applyFromStripe(sql, born, w);
+    assert.equal(result.kept, { name: 'Trips' }, 'the update recorded a conflict too');
+    return [insert, sent];
+  };
+  try {
+    // The first time round, postgres.js also prepares each statement on the connection.
+    await trips('9a8b7c6d-5e4f-5a3b-8c2d-1e0f9a8b7c6d');
+    assert.equal(await trips('0b1c2d3e-4f5a-5b6c-9d7e-8f9a0b1c2d3e'), [4, 5]);
+  } finally {
+    await sql.end({ timeout: 1 });
+    await proxy.close();
+  }
 });
 
 test.run();
