@@ -5,10 +5,11 @@
 // A field Postgres changed again since the merge decided is left alone: that change is the later
 // one.
 //
-// Its statements go in as few round trips as their dependencies allow (three for an insert or a
-// delete, four for an update, besides BEGIN and COMMIT): postgres.js sends the queries awaited
-// together in one write, and Postgres runs them in the order made. Each round trip costs a write
-// and a wake-up on both sides, which is most of what a statement costs here.
+// Its statements go in as few round trips as their dependencies allow: two for an insert or a
+// delete, three for an update, besides BEGIN and COMMIT. postgres.js sends the queries awaited
+// together (`Promise.all`) in one write, in the array's order, and Postgres runs them in that order.
+// Each round trip costs a write and a wake-up on both sides, which is most of what a statement
+// costs here. (A statement's first use on a connection still goes alone, to be described.)
 import { createHash } from 'node:crypto';
 import type { CatalogueApply } from '../../actors/customer/index.ts';
 import {

@@ -218,6 +218,44 @@ test('a write Postgres refuses fails with its own error, and leaves nothing behi
   }
 });
 
+test('a write one of whose values cannot be sent fails at once, and the pool goes on', async ({
+  o,
+}) => {
+  const id = await customer(o, 'Unsendable');
+  // A conflict whose Postgres value is missing: postgres.js refuses to serialise it, in a batch
+  // whose other statements are already on their way (upstream #1082 left such a call pending).
+  const w = write({
+    patch: { name: 'Unsendable 2' },
+    conflicts: [
+      {
+        field: 'name',
+        postgres: undefined,
+        stripe: 'x',
+        winner: 'stripe',
+        reason: 'a value postgres.js cannot send',
+        eventId: 'evt_unsendable',
+        at: Date.now(),
+      } as never,
+    ],
+  });
+  const outcome = await Promise.race([
+    applyFromStripe(o.sql, id, w).then(
+      () => 'applied',
+      (err: unknown) => (err as { code?: string }).code,
+    ),
+    new Promise((r) => setTimeout(() => r('still pending after 5 s'), 5_000)),
+  ]);
+  assert.is(outcome, 'UNDEFINED_VALUE', 'the call fails with what was wrong');
+  const r = await row(o, id);
+  assert.equal([r.name, r.version], ['Unsendable', 1], 'nothing of the write committed');
+  const inbox = await o.sql`SELECT 1 FROM inbox WHERE event_id LIKE ${`${id}:%`}`;
+  assert.is(inbox.length, 0, 'and it is not recorded as done');
+  // The same pool, and the same customer's row, take the next write.
+  await o.sql`UPDATE customers SET name = 'Next' WHERE id = ${id}`;
+  const again = await applyFromStripe(o.sql, id, write({ patch: { name: 'From Stripe' } }));
+  assert.equal(again, { applied: true, version: 3, kept: {} });
+});
+
 test('a write takes a round trip per dependency: an insert four, an update five, with BEGIN and COMMIT', async ({
   t,
 }) => {
