@@ -36,6 +36,13 @@ function socketOf(nc: NatsConnection): net.Socket {
   return socket;
 }
 
+/** The requests the connection still waits for a reply to: nats.js does not expose them. */
+function pendingRequests(nc: NatsConnection): number {
+  return (
+    nc as unknown as { protocol: { muxSubscriptions: { size(): number } } }
+  ).protocol.muxSubscriptions.size();
+}
+
 /** Counts the socket's writes while `body` runs, then until the turn after it. */
 async function writesDuring(nc: NatsConnection, body: () => Promise<void>): Promise<number> {
   const socket = socketOf(nc);
@@ -147,6 +154,7 @@ test('requests still resolve with their reply, time out, and report no responder
       (err: unknown) => (err as Error & { cause?: Error }).cause?.message,
     );
     assert.match(String(nobody), /no responders/i);
+    assert.is(pendingRequests(ctx.sender!), 0, 'every request left the table of those awaited');
     await nextTurn();
     assert.equal(unhandled.map(String), [], 'no rejection went unhandled');
   } finally {
