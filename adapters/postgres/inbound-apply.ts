@@ -7,9 +7,10 @@
 //
 // Its statements go in as few round trips as their dependencies allow: two for an insert or a
 // delete, three for an update, besides BEGIN and COMMIT. postgres.js sends the queries awaited
-// together (`Promise.all`) in one write, in the array's order, and Postgres runs them in that order.
-// Each round trip costs a write and a wake-up on both sides, which is most of what a statement
-// costs here. (A statement's first use on a connection still goes alone, to be described.)
+// together (`Promise.all`) in one write, in the array's order, and Postgres runs them in that
+// order. Each round trip costs a write and a wake-up on both sides, which is most of what a
+// statement costs here. (A statement's first use on a connection still goes alone, to be
+// described.)
 import { createHash } from 'node:crypto';
 import type { CatalogueApply } from '../../actors/customer/index.ts';
 import {
