@@ -8,7 +8,7 @@ export {
   type CustomerMachine,
   type CustomerMachineOptions,
 } from './machine.ts';
-export { DEFAULT_POLICIES, knownAfterCreate, LANDED_SKEW_MS, type Policies } from './plan.ts';
+export { DEFAULT_POLICIES, knownAfterCreate, madeSinceCreate, type Policies } from './plan.ts';
 export {
   decide,
   pendingApplies,

@@ -111,13 +111,21 @@ export function recordConfirm(
   return record(t, env, at, 'fetch', null, { externalId, eventIds: [] });
 }
 
-/** The canonical values a successful create leaves on the target: the params without our own keys. */
 /**
  * How far a target's clock may run behind ours when the twin a create made is recognised by its
- * creation time: made no earlier than this before the create was recorded, it is the create's own.
+ * creation time.
  */
-export const LANDED_SKEW_MS = 5_000;
+const LANDED_SKEW_MS = 5_000;
 
+/**
+ * Whether a twin the target says it made at `createdMs` was made once the create was recorded
+ * (the skew allowed): the create's own, landed by a try whose answer was lost.
+ */
+export function madeSinceCreate(createdMs: number, recordedAt: number): boolean {
+  return createdMs >= recordedAt - LANDED_SKEW_MS;
+}
+
+/** The canonical values a successful create leaves on the target: the params without our own keys. */
 export function knownAfterCreate(params: CanonicalFields): CanonicalFields {
   return { ...params, metadata: canonicalMetadata(params.metadata) };
 }

@@ -22,7 +22,7 @@ import {
 } from '../../core/policy/push.ts';
 import type { TargetState } from './context.ts';
 import { changedSecond } from './desired.ts';
-import { knownAfterCreate, LANDED_SKEW_MS } from './plan.ts';
+import { knownAfterCreate, madeSinceCreate } from './plan.ts';
 import type { InboundState } from './inbound.ts';
 import {
   askWrite,
@@ -79,7 +79,7 @@ function landedCreate<C extends SalesforceInboundContext>(
   const t = c.targets.salesforce;
   const p = t.pending;
   if (t.externalId !== null || p === null || p.op !== 'create') return c;
-  if (read.createdAt === undefined || read.createdAt < p.recordedAt - LANDED_SKEW_MS) return c;
+  if (read.createdAt === undefined || !madeSinceCreate(read.createdAt, p.recordedAt)) return c;
   const recordId = read.recordId;
   const linked: TargetState = {
     ...t,

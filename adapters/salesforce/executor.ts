@@ -3,7 +3,7 @@
 // any failure finds the record an earlier try made rather than making a second one.
 import type { Connection } from 'jsforce';
 import {
-  LANDED_SKEW_MS,
+  madeSinceCreate,
   type SalesforceIntent,
   type SalesforceOutcomeEvent,
 } from '../../actors/customer/index.ts';
@@ -193,10 +193,10 @@ export async function movedSinceDecided(
   });
 }
 
-/** Whether the record was made once the intent was recorded (Salesforce's clock, 5 s allowed). */
+/** Whether the record was made once the intent was recorded, by Salesforce's clock. */
 function madeSince(found: FoundRecord, recordedAt: number): boolean {
   const created = typeof found.CreatedDate === 'string' ? modstampMs(found.CreatedDate) : NaN;
-  return created >= recordedAt - LANDED_SKEW_MS;
+  return madeSinceCreate(created, recordedAt);
 }
 
 /** Whether a push is one `movedSinceDecided` would read the record for. */

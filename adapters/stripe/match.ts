@@ -10,7 +10,7 @@
 import type Stripe from 'stripe';
 import {
   knownAfterCreate,
-  LANDED_SKEW_MS,
+  madeSinceCreate,
   type StripeIntent,
 } from '../../actors/customer/index.ts';
 import { sameValue } from '../../core/canonical.ts';
@@ -125,7 +125,7 @@ export function landedCreate(
   customerId: string,
 ): boolean {
   if (customer.metadata?.rtws_id !== customerId) return false;
-  if (customer.created * 1000 >= intent.recordedAt - LANDED_SKEW_MS) return true;
+  if (madeSinceCreate(customer.created * 1000, intent.recordedAt)) return true;
   return sameValue(fieldsOf(customer), knownAfterCreate(intent.params));
 }
 
