@@ -26,6 +26,7 @@ export function checkRules(s: Settings): void {
   if (s.stripe.secretKey !== undefined && s.stripe.webhookSecrets.length === 0)
     throw new ConfigError('STRIPE_WEBHOOK_SECRET', 'required when STRIPE_SECRET_KEY is set');
   callsFitTheLease(s.worker);
+  snapshotsWithinRetention(s);
   fieldOwnersOnce(s.fieldOwners);
   apiTokensOf(s.apiTokens, s.apiToken);
   if (parseShare(s.salesforce.dailyBudget) === undefined)
@@ -81,5 +82,21 @@ function callsFitTheLease(w: Settings['worker']): void {
       `while the lease outlives it, so it may be at most ${Math.max(0, max)} ms ` +
       `(${LEASE_SHARE_LEFT * 100} % of the lease TTL, less ${CALL_SLACK_MS} ms). ` +
       `Lower it, or raise RTWS_LEASE_TTL_MS to ${ttlNeeded} or more.`,
+  );
+}
+
+/**
+ * Messages are acked only once a snapshot covers them (write-behind), so the streams must keep a
+ * message well beyond the longest wait for that snapshot.
+ */
+function snapshotsWithinRetention(s: Settings): void {
+  const maxAgeMs = s.retention.maxAgeSeconds * 1_000;
+  const everyMs = s.worker.snapshotEveryMs;
+  if (maxAgeMs === 0 || maxAgeMs >= 10 * everyMs) return;
+  throw new ConfigError(
+    'RTWS_SNAPSHOT_EVERY_MS',
+    `${everyMs} ms is too long for RTWS_STREAM_MAX_AGE_S=${s.retention.maxAgeSeconds}: a message ` +
+      `stays unacked until a snapshot covers it, so the streams must keep messages at least ten ` +
+      `times as long. Lower it, or raise RTWS_STREAM_MAX_AGE_S to ${Math.ceil(everyMs / 100)} or more.`,
   );
 }

@@ -309,6 +309,17 @@ export const CONFIG_SCHEMA = Type.Object({
       shownDefault: '`60000` (1 min)',
       doc: 'How long an actor with nothing to do stays in memory, in ms.',
     }),
+    snapshotEverySteps: variable(Int(1, 1_000), {
+      name: 'RTWS_SNAPSHOT_EVERY_STEPS',
+      default: '32',
+      doc: "Write-behind: an actor's snapshot is saved to KV once it is this many steps ahead, and its messages are acked then; should the worker die first, they come again and are decided anew. A step whose effects must not repeat (a dead letter) is saved at once. `1`: every step is saved.",
+    }),
+    snapshotEveryMs: variable(Int(10, 10_000), {
+      name: 'RTWS_SNAPSHOT_EVERY_MS',
+      default: '1000',
+      shownDefault: '`1000` (1 s)',
+      doc: "Write-behind: the longest an actor's step waits for its snapshot to be saved, in ms. Kept far below the consumers' ack wait (30 s) and the streams' retention (`RTWS_STREAM_MAX_AGE_S` must be at least ten times it), so that no message a snapshot does not cover yet is redelivered or trimmed.",
+    }),
   }),
   salesforce: Type.Object({
     loginUrl: variable(Url('https?'), {

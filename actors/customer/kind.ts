@@ -43,5 +43,7 @@ export function customerKind(
     decode: (id, stored) => decodeActor(id, stored, machine),
     ownerOf: (id) => id,
     pending: pendingIntents,
+    // A dead letter is published by the step's effects: once, from a saved step.
+    mustSave: (decision) => decision.deadLettered.length > 0,
   };
 }

@@ -58,6 +58,8 @@ export function invoiceKind(machine: InvoiceMachine = invoiceMachine): InvoiceKi
     ownerOf: (id, snapshot) =>
       snapshot.context.request?.customer_id ?? snapshot.context.customerId ?? id,
     pending: pendingInvoiceIntents,
+    // A dead letter is published by the step's effects: once, from a saved step.
+    mustSave: (decision) => decision.deadLettered,
   };
 }
 

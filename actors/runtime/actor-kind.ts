@@ -67,6 +67,12 @@ export interface ActorKind<
   ownerOf(actorId: string, snapshot: S): string;
   /** The snapshot's pending intents, one per target at most, with when each is due. */
   pending(snapshot: S): readonly DueIntent<T, I>[];
+  /**
+   * Whether the step that decided this must be saved before its effects run, rather than held in
+   * memory (write-behind): one whose effects would not be repeated harmlessly should its message
+   * be decided again after a crash. Default: no step must.
+   */
+  mustSave?(decision: D): boolean;
 }
 
 /** What the intent scheduler needs of a kind. */

@@ -1,7 +1,13 @@
 // One step of an actor on a recorded message: take its state (cached, else from KV, else new),
 // decide, and save the next state with revision CAS before the caller acks. The intents the step
-// records are in the saved state; executors pick them up from there. Written once for every kind
-// of actor.
+// records are in that state; executors pick them up from there. Written once for every kind of
+// actor.
+//
+// Write-behind (`saveEvery` > 1): a step may instead stay in memory, ahead of the snapshot, and
+// its message unacked, until a later step saves or the caller does (`WriteBehind`). The stream is
+// the log: should the process die first, the unacked messages come again, in order, to whichever
+// worker holds the partition next, and deciding them again on the saved snapshot gives the same
+// state, the same intents and the same idempotency keys (decisions use recorded data only).
 import { ConcurrencyError } from '../../core/errors.ts';
 import type { SnapshotStore } from '../../core/worker-ports.ts';
 import type { ActorCache, CachedActor } from './actor-cache.ts';
@@ -18,13 +24,20 @@ export interface FactStepDeps<S, E, D extends KindDecision<S>> {
   readonly kind: ActorKind<S, E, D>;
   /** Saves that lost a CAS race before the step gives up (the message is then retried). */
   readonly maxConflicts?: number;
+  /**
+   * A step is saved once the actor is this many steps ahead of its snapshot, or when the kind says
+   * it must be (`mustSave`); below that it stays in memory. Default 1: every step is saved.
+   */
+  readonly saveEvery?: number;
 }
 
 export interface FactStepResult<D> {
   readonly decision: D;
-  /** False when the event changed nothing (a stale or repeated one): nothing was written. */
+  /** False when the event changed nothing (a stale or repeated one). */
   readonly saved: boolean;
   readonly revision: number | undefined;
+  /** True when the actor is now ahead of its snapshot: the message is acked once that is saved. */
+  readonly unsaved: boolean;
 }
 
 /** One recorded event (a fact, an executor's outcome, an operator's retry) through its actor. */
@@ -40,18 +53,26 @@ export async function applyEvent<S, E, D extends KindDecision<S>>(
     const base = current?.snapshot ?? kind.start(id);
     const decision = kind.decide(base, event);
     const encoded = kind.encode(decision.snapshot);
+    const ahead = current?.unsaved ?? 0;
     if (current && sameJson(encoded, kind.encode(base))) {
-      return { decision, saved: false, revision: current.revision };
+      return { decision, saved: false, revision: current.revision, unsaved: ahead > 0 };
     }
     if (!deps.holds()) throw new LeaseLostError(deps.partition);
+    if (ahead + 1 < (deps.saveEvery ?? 1) && !(kind.mustSave?.(decision) ?? false)) {
+      deps.cache.step(id, decision.snapshot, current?.revision);
+      return { decision, saved: true, revision: current?.revision, unsaved: true };
+    }
     try {
       const revision = await deps.store.save(id, encoded, current?.revision);
       deps.cache.set(id, decision.snapshot, revision);
-      return { decision, saved: true, revision };
+      return { decision, saved: true, revision, unsaved: false };
     } catch (err) {
       deps.cache.delete(id);
       if (!(err instanceof ConcurrencyError)) throw err;
-      if (attempt >= attempts) throw new SnapshotContentionError(id, attempt, { cause: err });
+      // Someone else wrote the snapshot: deciding again on theirs would leave out the unsaved
+      // steps, whose messages are then acked by nobody and come again.
+      if (ahead > 0 || attempt >= attempts)
+        throw new SnapshotContentionError(id, attempt, { cause: err });
     }
   }
 }
@@ -64,7 +85,8 @@ async function loadActor<S, E, D extends KindDecision<S>>(
   const stored = await store.load(id);
   if (!stored) return undefined;
   if (isErasedActor(stored.value)) throw new ActorErasedError(id);
-  return { snapshot: kind.decode(id, stored.value), revision: stored.revision };
+  const snapshot = kind.decode(id, stored.value);
+  return { snapshot, revision: stored.revision, unsaved: 0, unsavedSince: 0 };
 }
 
 function sameJson(a: unknown, b: unknown): boolean {

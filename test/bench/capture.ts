@@ -181,13 +181,22 @@ async function withNotifyPerRow<T>(sql: Sql, run: () => Promise<T>): Promise<T> 
 }
 
 /** Starts the publisher in its own process and waits until it has published a probe row. */
+/**
+ * `RTWS_BENCH_SNAPSHOT_EVERY_STEPS` sets the write-behind of every rtws a bench starts (1: a
+ * snapshot per step), to compare the two in one session.
+ */
+function snapshotTuning(): Env {
+  const steps = process.env.RTWS_BENCH_SNAPSHOT_EVERY_STEPS;
+  return steps ? { RTWS_SNAPSHOT_EVERY_STEPS: steps } : {};
+}
+
 export async function spawnAndWait(
   t: TestEnvironment,
   o: Observer,
   roles: string,
   extra: Env = {},
 ): Promise<RtwsProcess> {
-  const child = spawnRtws({ ...t.env, ...extra, RTWS_ROLES: roles });
+  const child = spawnRtws({ ...t.env, ...snapshotTuning(), ...extra, RTWS_ROLES: roles });
   const before = await streamCount(o.nats, t.names.streams.changes);
   await o.sql`INSERT INTO customers (name) VALUES ('probe')`;
   const after = await eventually(

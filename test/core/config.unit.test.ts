@@ -88,6 +88,8 @@ test('a worker is tuned from its variables, with the defaults it had', () => {
     concurrency: 64,
     maxActors: 10_000,
     idleMs: 60_000,
+    snapshotEverySteps: 32,
+    snapshotEveryMs: 1_000,
   });
   const set = loadConfig({
     RTWS_LEASE_TTL_MS: '30000',
@@ -95,6 +97,8 @@ test('a worker is tuned from its variables, with the defaults it had', () => {
     RTWS_WORKER_CONCURRENCY: '8',
     RTWS_MAX_ACTORS: '500',
     RTWS_ACTOR_IDLE_MS: '5000',
+    RTWS_SNAPSHOT_EVERY_STEPS: '1',
+    RTWS_SNAPSHOT_EVERY_MS: '250',
   }).worker;
   assert.equal(set, {
     leaseTtlMs: 30_000,
@@ -102,7 +106,21 @@ test('a worker is tuned from its variables, with the defaults it had', () => {
     concurrency: 8,
     maxActors: 500,
     idleMs: 5_000,
+    snapshotEverySteps: 1,
+    snapshotEveryMs: 250,
   });
+});
+
+test("snapshots are saved well within the streams' retention", () => {
+  const tooLong = () => loadConfig({ RTWS_STREAM_MAX_AGE_S: '5', RTWS_SNAPSHOT_EVERY_MS: '1000' });
+  assert.throws(tooLong, (err: Error) =>
+    /RTWS_SNAPSHOT_EVERY_MS.*RTWS_STREAM_MAX_AGE_S=5.*raise RTWS_STREAM_MAX_AGE_S to 10/.test(
+      err.message,
+    ),
+  );
+  const fits = loadConfig({ RTWS_STREAM_MAX_AGE_S: '10', RTWS_SNAPSHOT_EVERY_MS: '1000' });
+  assert.is(fits.worker.snapshotEveryMs, 1_000);
+  assert.is(loadConfig({ RTWS_STREAM_MAX_AGE_S: '0' }).retention.maxAgeSeconds, 0);
 });
 
 test('RTWS_AUTO_EXPORT reads as a boolean', () => {

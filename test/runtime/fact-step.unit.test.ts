@@ -4,7 +4,11 @@ import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
 import type { CustomerSnapshot } from '../../actors/customer/index.ts';
 import { ActorCache } from '../../actors/runtime/actor-cache.ts';
-import { LeaseLostError, SnapshotFormatError } from '../../actors/runtime/errors.ts';
+import {
+  LeaseLostError,
+  SnapshotContentionError,
+  SnapshotFormatError,
+} from '../../actors/runtime/errors.ts';
 import { parseFact } from '../../actors/customer/fact-message.ts';
 import { applyEvent } from '../../actors/runtime/fact-step.ts';
 import { decodeActor, encodeActor } from '../../actors/customer/snapshot-codec.ts';
@@ -74,6 +78,59 @@ test('a lost CAS race reloads the newer state and decides again', async () => {
   assert.is(result.decision.snapshot.context.desired?.version, 3);
   const stored = decodeActor(id, store.entries.get(id)!.value);
   assert.is(stored.context.desired?.version, 3);
+});
+
+test('write-behind: steps stay in memory until the one that is saveEvery ahead saves them all', async () => {
+  const store = new MemoryStore();
+  const id = randomUUID();
+  const d = { ...deps(store), saveEvery: 3 };
+  const first = await applyEvent(d, id, event(id, 1));
+  const second = await applyEvent(d, id, event(id, 2));
+  assert.equal([first.unsaved, second.unsaved], [true, true]);
+  assert.is(store.saves, 0, 'nothing written yet');
+  assert.is(d.cache.peek(id)?.unsaved, 2);
+  assert.is(d.cache.peek(id)?.snapshot.context.desired?.version, 2, 'memory is ahead');
+  const stale = await applyEvent(d, id, event(id, 1));
+  assert.ok(!stale.saved && stale.unsaved, 'a step that changes nothing still waits for the save');
+  const third = await applyEvent(d, id, event(id, 3));
+  assert.not.ok(third.unsaved);
+  assert.is(store.saves, 1, 'one write covers the three steps');
+  const stored = decodeActor(id, store.entries.get(id)!.value);
+  assert.is(stored.context.desired?.version, 3);
+  assert.is(d.cache.peek(id)?.unsaved, 0);
+});
+
+test('write-behind: a step the kind says must be saved is saved at once', async () => {
+  const store = new MemoryStore();
+  const id = randomUUID();
+  const mustSave = { ...kind, mustSave: () => true };
+  const result = await applyEvent(
+    { ...deps(store), kind: mustSave, saveEvery: 32 },
+    id,
+    event(id, 1),
+  );
+  assert.not.ok(result.unsaved);
+  assert.is(store.saves, 1);
+});
+
+test('write-behind: a snapshot someone else wrote under unsaved steps is not decided on', async () => {
+  const store = new MemoryStore();
+  const id = randomUUID();
+  const d = { ...deps(store), saveEvery: 2 };
+  await applyEvent(d, id, event(id, 1));
+  await applyEvent(d, id, event(id, 2));
+  assert.ok((await applyEvent(d, id, event(id, 3))).unsaved);
+  // Another writer saves behind the unsaved step 3: deciding again on theirs would leave it out.
+  store.interleave.push(() => {
+    const rev = store.entries.get(id)!.revision;
+    store.entries.set(id, { ...store.entries.get(id)!, revision: rev + 100 });
+  });
+  const err = await applyEvent(d, id, event(id, 4)).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.instance(err, SnapshotContentionError);
+  assert.is(d.cache.peek(id), undefined, 'the unsaved state is dropped');
 });
 
 test('a step whose lease lapsed neither saves nor acks', async () => {

@@ -7,6 +7,7 @@ import type Stripe from 'stripe';
 import type { Config } from '../../../core/config.ts';
 import type { Logger } from '../../../core/ports.ts';
 import type { SnapshotStore } from '../../../core/worker-ports.ts';
+import type { CustomerSnapshot } from '../../../actors/customer/index.ts';
 import type { Names } from '../../../core/subjects.ts';
 import { jetStreamDeadLetters } from '../../../adapters/jetstream/dead-letters.ts';
 import { jetStreamPublisher } from '../../../adapters/jetstream/durable-publisher.ts';
@@ -35,6 +36,8 @@ export interface InboundDeps {
   readonly onMapped: (route: MappingRoute) => void;
   /** Told of each echo of our own write dropped at mapping. */
   readonly onEcho?: () => void;
+  /** The customer's actor as this process's worker holds it in memory, if it does. */
+  readonly liveActor?: (customerId: string) => CustomerSnapshot | undefined;
 }
 
 export interface Inbound {
@@ -66,6 +69,7 @@ export function inboundConsumers(config: Config, d: InboundDeps): Inbound {
     onMapped: d.onMapped,
     ...(d.onEcho ? { onEcho: d.onEcho } : {}),
     actors: actorSnapshots(nats, names),
+    ...(d.liveActor ? { liveActor: d.liveActor } : {}),
     binding: d.bindings.stripeAccount,
     match: config.match,
     inboxRetentionSeconds: config.retention.maxAgeSeconds,

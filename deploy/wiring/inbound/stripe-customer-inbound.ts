@@ -11,6 +11,7 @@ import type { DurablePublisher, Logger } from '../../../core/ports.ts';
 import type { Names } from '../../../core/subjects.ts';
 import type { DeadLetterSink, SnapshotStore } from '../../../core/worker-ports.ts';
 import { isOwnEcho } from '../../../actors/customer/inbound-step.ts';
+import type { CustomerSnapshot } from '../../../actors/customer/index.ts';
 import { storedStripeView } from '../../../actors/customer/snapshot-codec.ts';
 import {
   KEY_PREFIX,
@@ -63,6 +64,11 @@ export interface CustomerInboundOptions {
    * here (see `isOwnEcho`). Without them every event goes on to its actor.
    */
   actors?: () => Promise<Pick<SnapshotStore, 'load'>>;
+  /**
+   * The actor as this process holds it, if it does: read before the saved snapshot, which the
+   * write-behind may leave a step or two behind (see `isOwnEcho`).
+   */
+  liveActor?: (customerId: string) => CustomerSnapshot | undefined;
   /** Told of each echo dropped here. */
   onEcho?: () => void;
 }
@@ -117,16 +123,21 @@ async function pairByEmail(
 type ParsedOk = Extract<ParsedCustomerEvent, { ok: true }>;
 
 /**
- * Stripe's echo of a write of ours, which its actor would drop: read against the actor's saved
- * snapshot (one KV read, only for events made with our idempotency key). A snapshot that cannot be
- * read leaves the event to the actor, which decides it anyway.
+ * Stripe's echo of a write of ours, which its actor would drop: read against the actor as held in
+ * memory here, else against its saved snapshot (one KV read, only for events made with our
+ * idempotency key). A snapshot that cannot be read leaves the event to the actor, which decides it
+ * anyway. A state held in memory and not saved yet is safe to read: should the worker die before
+ * saving it, the messages that made it come again and make it again.
  */
 async function isEcho(
   o: CustomerInboundOptions,
   customerId: string,
   observed: ParsedOk['observed'],
 ): Promise<boolean> {
-  if (!o.actors || !observed.data.key?.startsWith(KEY_PREFIX)) return false;
+  if (!observed.data.key?.startsWith(KEY_PREFIX)) return false;
+  const live = o.liveActor?.(customerId)?.context;
+  if (live) return isOwnEcho(live, observed.data);
+  if (!o.actors) return false;
   try {
     const stored = await (await o.actors()).load(customerId);
     const view = stored && storedStripeView(customerId, stored.value);

@@ -51,6 +51,8 @@ export interface InvoiceRuntime {
   start(partition: number): Promise<void>;
   stop(partition: number): Promise<void>;
   evictIdle(): void;
+  /** Messages of unsaved steps, held unacked until a save covers them. */
+  unsaved(): number;
   waiting(): Record<string, number>;
   stopScheduler(): Promise<void>;
 }
@@ -90,6 +92,7 @@ export async function startInvoiceRuntime(d: InvoiceRuntimeDeps): Promise<Invoic
     counters: d.counters,
     log: log.child({ actors: 'invoice' }),
     holds: d.holds,
+    snapshotEvery: d.snapshotEvery,
     kind,
     feed,
     afterStep: invoiceStepEffects({
@@ -137,6 +140,7 @@ export async function startInvoiceRuntime(d: InvoiceRuntimeDeps): Promise<Invoic
       }
     },
     stop: (partition) => runner.stop(partition),
+    unsaved: () => runner.unsaved(),
     evictIdle: () => void cache.evictIdle(),
     waiting: () =>
       Object.fromEntries(

@@ -33,6 +33,10 @@ export interface CustomerRuntime {
   handOver(partition: number): Promise<void>;
   /** Stops consuming a partition given up. */
   stop(partition: number): Promise<void>;
+  /** Saves a customer's unsaved steps (write-behind); called in its mailbox. */
+  save(customerId: string): Promise<void>;
+  /** Messages of unsaved steps, held unacked until a save covers them. */
+  unsaved(): number;
 }
 
 export function customerRuntime(d: CustomerRuntimeDeps): CustomerRuntime {
@@ -77,6 +81,7 @@ export function customerRuntime(d: CustomerRuntimeDeps): CustomerRuntime {
     counters: d.counters,
     log,
     holds: d.holds,
+    snapshotEvery: d.snapshotEvery,
     ...(onHandled
       ? { onHandled: (r: HandledRecord) => onHandled({ ...r, workerId: d.workerId }) }
       : {}),
@@ -133,5 +138,7 @@ export function customerRuntime(d: CustomerRuntimeDeps): CustomerRuntime {
       return scheduler.handOver(inPartition(partition));
     },
     stop: (partition) => runner.stop(partition),
+    save: (customerId) => runner.save(customerId),
+    unsaved: () => runner.unsaved(),
   };
 }

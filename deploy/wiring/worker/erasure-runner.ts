@@ -55,6 +55,8 @@ export interface ErasureRunnerDeps extends ErasureSettings {
   readonly store: SnapshotStore;
   readonly cache: ActorCache<CustomerSnapshot>;
   readonly mailboxes: KeyedQueue;
+  /** Saves the actor's unsaved steps (write-behind), so its snapshot in KV is its latest state. */
+  readonly save?: (customerId: string) => Promise<void>;
   readonly holds: (partition: number) => boolean;
   /** Drops the actor's scheduled intents: nothing decided before the erasure is sent after it. */
   readonly forget: (customerId: string) => void;
@@ -113,6 +115,7 @@ export function startErasureRunner(d: ErasureRunnerDeps): { stop(): Promise<void
 async function carryOut(d: ErasureRunnerDeps, e: Erasure, log: Logger): Promise<void> {
   const id = e.customerId;
   const partition = partitionOf(id, d.names.partitions);
+  await d.save?.(id);
   const stored = await d.store.load(id);
   const tombstoned = stored !== undefined && isErasedActor(stored.value);
   if (!tombstoned) {

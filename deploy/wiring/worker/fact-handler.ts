@@ -1,7 +1,7 @@
 // What happens to one message of an actor's stream (CHANGES for customers, INVOICES for invoices):
 // a malformed one goes to the DLQ and is acked; a fact or outcome runs through its actor and is
-// acked once the new state is saved; a failing one is retried with backoff and, on its last
-// delivery, dead-lettered with the last error.
+// acked once the new state is saved (at once, or by the write-behind, `write-behind.ts`); a failing
+// one is retried with backoff and, on its last delivery, dead-lettered with the last error.
 import type { JsMsg } from '@nats-io/jetstream';
 import type { Logger } from '../../../core/ports.ts';
 import type { DeadLetterSink } from '../../../core/worker-ports.ts';
@@ -10,6 +10,7 @@ import { parseMessage, subjectActorId } from '../../../actors/runtime/message.ts
 import type { KindDecision } from '../../../actors/runtime/actor-kind.ts';
 import type { CustomerEvent, CustomerSnapshot, Decision } from '../../../actors/customer/index.ts';
 import { LeaseLostError } from '../../../actors/runtime/errors.ts';
+import type { WriteBehind } from './write-behind.ts';
 import { ActorErasedError } from '../../../actors/runtime/erased.ts';
 import { NewerVersionError } from '../../../core/errors.ts';
 import { recordedAt } from '../../../adapters/jetstream/recorded-at.ts';
@@ -44,6 +45,8 @@ export interface FactHandlerDeps<
   readonly stopping?: () => boolean;
   /** Called after each handled message, with when it ran: lets callers audit who processed what. */
   readonly onHandled?: (record: HandledRecord) => void;
+  /** Holds the messages of steps left unsaved (`saveEvery` > 1) until a save covers them. */
+  readonly writeBehind?: WriteBehind<S, E, D>;
 }
 
 export interface StepDone<E = CustomerEvent, D = Decision> {
@@ -117,11 +120,21 @@ async function decideOutcome<S, E, D extends KindDecision<S>>(
     );
   }
   if (!parsed.ok) return counted(deps, await deadLetter(redelivery, m, parsed.reason));
-  const working = setInterval(() => m.working(), Math.max(100, Math.floor(deps.ackWaitMs / 3)));
+  // The actor's earlier messages, held until a save covers them, wait behind this one.
+  const working = setInterval(
+    () => {
+      m.working();
+      deps.writeBehind?.working(actorId);
+    },
+    Math.max(100, Math.floor(deps.ackWaitMs / 3)),
+  );
+  const writeBehind = deps.writeBehind;
   try {
+    let unsaved = false;
     // A step that meets NATS or Postgres away is tried again in hand, in order, until they are back.
     await whileUnavailable({ log: deps.log, stopped }, m, async () => {
       const step = await applyEvent(deps, actorId, parsed.event);
+      unsaved = step.unsaved;
       await deps.afterStep?.({
         actorId,
         event: parsed.event,
@@ -131,12 +144,18 @@ async function decideOutcome<S, E, D extends KindDecision<S>>(
       });
     });
     if (!deps.holds()) return 'fenced';
-    m.ack();
+    if (unsaved && writeBehind) writeBehind.hold(actorId, m);
+    else {
+      writeBehind?.saved(actorId);
+      m.ack();
+    }
     deps.counters.facts++;
     return 'applied';
   } catch (err) {
     if (err instanceof LeaseLostError) return 'fenced';
     if (err instanceof ActorErasedError) return dropErased(deps, m, actorId);
+    // The message leaves our hands (naked or dead-lettered) only with the state before it saved.
+    await writeBehind?.save(actorId, stopped);
     return counted(deps, await retryOrDeadLetter(redelivery, m, err));
   } finally {
     clearInterval(working);

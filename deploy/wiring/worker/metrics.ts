@@ -103,6 +103,12 @@ export function workerMetrics(): WorkerMetrics {
       gauge(registry, 'rtws_actors_cached', 'Actors held in memory', (w) => w.stats.cachedActors);
       gauge(
         registry,
+        'rtws_actor_steps_unsaved',
+        'Steps of actors not yet saved to KV (write-behind); their messages are acked once saved',
+        (w) => w.stats.unsavedSteps,
+      );
+      gauge(
+        registry,
         'rtws_partitions_owned',
         'Partitions this worker holds',
         (w) => w.stats.ownedPartitions.length,

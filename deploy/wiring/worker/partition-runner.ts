@@ -19,6 +19,7 @@ import {
   type PartitionConsumer,
 } from '../../../adapters/jetstream/partition-consumer.ts';
 import { handleFactMessage, type FactHandlerDeps, type HandledRecord } from './fact-handler.ts';
+import { WriteBehind } from './write-behind.ts';
 
 export interface PartitionRunnerDeps<
   S = CustomerSnapshot,
@@ -42,11 +43,21 @@ export interface PartitionRunnerDeps<
   /** The kind of actor; its stream is `feed`'s (default: customers on CHANGES). */
   readonly kind: ActorKind<S, E, D>;
   readonly feed?: PartitionFeed;
+  /** Write-behind: a snapshot per this many steps and at least every `ms` (steps 1: every step). */
+  readonly snapshotEvery?: { readonly steps: number; readonly ms: number };
 }
 
 export interface PartitionRunner {
   start(partition: number): Promise<void>;
+  /** Saves the partition's unsaved actors while it is held, stops its consumer, drops its actors. */
   stop(partition: number): Promise<void>;
+  /**
+   * Saves the actor's unsaved steps (see `WriteBehind.save`); to be called in its mailbox, before
+   * anything reads its snapshot from KV for a decision of its own (an erasure).
+   */
+  save(actorId: string): Promise<void>;
+  /** Messages of unsaved steps, held unacked until a save covers them. */
+  unsaved(): number;
 }
 
 export function partitionRunner<S, E, D extends KindDecision<S>>(
@@ -57,6 +68,18 @@ export function partitionRunner<S, E, D extends KindDecision<S>>(
   const { names, delivery } = deps;
   const kind = deps.kind;
   const feed = deps.feed ?? customerFeed(names);
+  const partitionOfActor = (id: string, snapshot: S) =>
+    partitionOf(kind.ownerOf(id, snapshot), names.partitions);
+  const every = deps.snapshotEvery ?? { steps: 1, ms: 0 };
+  const writeBehind = new WriteBehind<S, E, D>({
+    store: deps.store,
+    cache: deps.cache,
+    kind,
+    mailboxes: deps.mailboxes,
+    log: deps.log,
+    holds: (id, snapshot) => deps.holds(partitionOfActor(id, snapshot)),
+    everyMs: every.ms,
+  });
   return {
     async start(partition) {
       stopping.delete(partition);
@@ -81,6 +104,7 @@ export function partitionRunner<S, E, D extends KindDecision<S>>(
         log: deps.log,
         counters: deps.counters,
         removeMessage: (seq) => deps.jsm.streams.deleteMessage(feed.stream, seq, true),
+        ...(every.steps > 1 ? { saveEvery: every.steps, writeBehind } : {}),
         ...(deps.onHandled ? { onHandled: deps.onHandled } : {}),
         ...(deps.afterStep ? { afterStep: deps.afterStep } : {}),
       };
@@ -99,10 +123,14 @@ export function partitionRunner<S, E, D extends KindDecision<S>>(
       consumers.delete(partition);
       stopping.add(partition);
       await consumer?.stop();
+      const here = (id: string, snapshot: S) => partitionOfActor(id, snapshot) === partition;
+      // Saved while still held, so the next holder need not decide their messages again.
+      await writeBehind.saveWhere(here);
       // Another worker may change these actors from now on; what we cached would be stale.
-      deps.cache.evictWhere(
-        (id, snapshot) => partitionOf(kind.ownerOf(id, snapshot), names.partitions) === partition,
-      );
+      const gone = new Set(deps.cache.evictWhere(here));
+      writeBehind.forgetWhere((id) => gone.has(id));
     },
+    save: (actorId) => writeBehind.save(actorId),
+    unsaved: () => writeBehind.held,
   };
 }

@@ -24,6 +24,8 @@ export interface RuntimeDeps {
   readonly background: Background;
   readonly maxActors: number;
   readonly idleMs: number;
+  /** Write-behind: a snapshot per this many steps of an actor, and at least every `ms`. */
+  readonly snapshotEvery: { readonly steps: number; readonly ms: number };
   /** Replicas of the buckets the runtimes open (RTWS_REPLICAS). Unset: 1 if new, else as they are. */
   readonly replicas?: number;
 }

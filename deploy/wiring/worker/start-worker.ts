@@ -8,7 +8,11 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../../../core/ports.ts';
 import { RtwsError } from '../../../core/errors.ts';
 import { partitionOf, type Names } from '../../../core/subjects.ts';
-import type { CustomerMachine, TargetName } from '../../../actors/customer/index.ts';
+import type {
+  CustomerMachine,
+  CustomerSnapshot,
+  TargetName,
+} from '../../../actors/customer/index.ts';
 import type { CustomerExecutor } from '../../../actors/customer/kind.ts';
 import type { LeaseKeeper } from '../../../actors/runtime/lease-keeper.ts';
 import { Background } from '../../../core/background.ts';
@@ -94,6 +98,8 @@ export interface WorkerStats {
   readonly activeActors: number;
   /** Actors held in memory (active or recently so). */
   readonly cachedActors: number;
+  /** Steps of actors ahead of their snapshots (write-behind), their messages not acked yet. */
+  readonly unsavedSteps: number;
   readonly deadLettered: number;
   /** External calls running now, across targets. */
   readonly callsInFlight: number;
@@ -115,6 +121,11 @@ export interface Worker {
    * when this exceeds the call's timeout: such calls cannot be fenced once sent.
    */
   leaseRemainingMs(partition: number): number;
+  /**
+   * The customer's actor as held in memory here, saved or not yet (write-behind), without
+   * counting as a use; undefined when it is not.
+   */
+  liveCustomer(customerId: string): CustomerSnapshot | undefined;
   /** Resolves once live calls to the target leave room (see `Gate.whenIdle`): backfills wait. */
   whenIdle(target: TargetName): Promise<void>;
   /** Finishes the running steps, frees the leases and returns. */
@@ -177,6 +188,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         mailboxes: shared.mailboxes,
         holds: shared.holds,
         forget: (id) => customers.scheduler.forget(id),
+        save: (id) => customers.save(id),
         busy: (id) => customers.scheduler.busy(id),
         ...(options.machine ? { machine: options.machine } : {}),
         log,
@@ -204,10 +216,11 @@ function sharedDeps(
   const { names } = options;
   const callMarginMs = options.callTimeoutMs + CALL_SLACK_MS;
   const { concurrency } = options;
+  const delivery = { ...DEFAULT_DELIVERY, ...options.delivery };
   return {
     ...io,
     names,
-    delivery: { ...DEFAULT_DELIVERY, ...options.delivery },
+    delivery,
     mailboxes: new KeyedQueue({ concurrency, maxQueued: concurrency * 8 }),
     deadLetters: jetStreamDeadLetters(io.js, names),
     counters: { facts: 0, deadLettered: 0 },
@@ -217,6 +230,7 @@ function sharedDeps(
     holds: (partition) => keeper().holds(partition),
     maxActors: options.maxActors,
     idleMs: options.idleMs,
+    snapshotEvery: snapshotEvery(options, delivery.ackWaitMs),
     replicas: options.replicas,
   };
 }
@@ -236,6 +250,16 @@ async function startInvoices(
     ...(targetReady ? { stripeReady: () => targetReady('stripe') } : {}),
     ...(onExecuted ? { onExecuted } : {}),
   });
+}
+
+/** The write-behind's bounds; its time bound stays well inside the ack wait of its messages. */
+function snapshotEvery(options: WorkerOptions, ackWaitMs: number): RuntimeDeps['snapshotEvery'] {
+  const { snapshotEverySteps: steps, snapshotEveryMs: ms } = options;
+  if (steps > 1 && ms * 3 > ackWaitMs)
+    throw new WorkerConfigError(
+      `snapshots every ${ms} ms leave messages unacked for too long: at most a third of the ack wait (${ackWaitMs} ms)`,
+    );
+  return { steps, ms };
 }
 
 function checkedWorkerId(workerId: string): string {

@@ -28,6 +28,7 @@ export function workerHandle(w: RunningWorker): Worker {
     consumerLag: () => consumerLag(w, w.jsm, w.names),
     holds: (partition) => w.keeper.holds(partition),
     leaseRemainingMs: (partition) => w.keeper.remainingMs(partition),
+    liveCustomer: (customerId) => w.customers.cache.peek(customerId)?.snapshot,
     whenIdle: async (target) => w.customers.scheduler.gate(target)?.whenIdle(),
     stop: () => halt(true),
     abandon: () => halt(false),

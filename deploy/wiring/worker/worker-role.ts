@@ -68,8 +68,9 @@ export interface WorkerRole {
 
 export async function startWorkerRole(config: Config, d: WorkerRoleDeps): Promise<WorkerRole> {
   const paused = await watchPausedTargets(d.sql, d.log);
-  // The schedule and the catch-up come first; the runner they tell about new work comes later.
-  const later: { backfills?: BackfillRunner } = {};
+  // The schedule and the catch-up come first; the runner they tell about new work comes later, and
+  // so does the worker whose actors the mapping reads.
+  const later: { backfills?: BackfillRunner; worker?: Worker } = {};
   const reconciling = d.sources.reconcile
     ? reconcileSchedule({
         sql: d.sql,
@@ -83,12 +84,14 @@ export async function startWorkerRole(config: Config, d: WorkerRoleDeps): Promis
         reconciling ? reconciling.now('catch-up cannot reach back far enough') : Promise.resolve(),
       )
     : undefined;
-  // Each partition's Stripe events are consumed by the worker holding it, with its actors.
+  // Each partition's Stripe events are consumed by the worker holding it, with its actors, whose
+  // state in memory tells an echo of our own write at mapping.
   const inbound = d.stripe
     ? inboundConsumers(config, {
         ...d,
         onMapped: (route) => d.metrics.inboundMapped(route),
         onEcho: () => d.metrics.echoDropped(),
+        liveActor: (customerId) => later.worker?.liveCustomer(customerId),
       })
     : undefined;
   // Salesforce's edits, read by the worker holding partition 0.
@@ -121,6 +124,7 @@ export async function startWorkerRole(config: Config, d: WorkerRoleDeps): Promis
     catchUp,
     allWork([inbound?.partitions, sfChanges?.work]),
   );
+  later.worker = worker;
   d.pacing.follow(worker);
   const sfBudget = d.salesforceBudget;
   if (sfBudget) d.metrics.salesforceBudget(() => sfBudget.status());

@@ -31,6 +31,7 @@ export function workerStats(w: WorkerParts): WorkerStats {
     factsConsumed: w.counters.facts,
     activeActors: w.mailboxes.active,
     cachedActors: w.customers.cache.size + (invoices?.cache.size ?? 0),
+    unsavedSteps: w.customers.unsaved() + (invoices?.unsaved() ?? 0),
     deadLettered: w.counters.deadLettered,
     callsInFlight: scheduler.inFlight + (invoices?.scheduler.inFlight ?? 0),
     outcomesRecorded: scheduler.counters.recorded + (invoices?.scheduler.counters.recorded ?? 0),
