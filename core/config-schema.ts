@@ -301,7 +301,7 @@ export const CONFIG_SCHEMA = Type.Object({
     maxActors: variable(Int(1, 10_000_000), {
       name: 'RTWS_MAX_ACTORS',
       default: '10000',
-      doc: 'Customer actors (and as many invoice actors) a worker keeps in memory; the least recently used beyond that are dropped and loaded again from their snapshots when needed.',
+      doc: 'Customer actors (and as many invoice actors) a worker keeps in memory; the least recently used beyond that are dropped (once their snapshots are saved) and loaded again from them when needed.',
     }),
     idleMs: variable(Int(1_000, 86_400_000), {
       name: 'RTWS_ACTOR_IDLE_MS',
@@ -312,7 +312,7 @@ export const CONFIG_SCHEMA = Type.Object({
     snapshotEverySteps: variable(Int(1, 1_000), {
       name: 'RTWS_SNAPSHOT_EVERY_STEPS',
       default: '32',
-      doc: "Write-behind: an actor's snapshot is saved to KV once it is this many steps ahead, and its messages are acked then; should the worker die first, they come again and are decided anew. A step whose effects must not repeat (a dead letter) is saved at once. `1`: every step is saved.",
+      doc: "Write-behind: an actor's snapshot is saved to KV once it is this many steps ahead, and its messages are acked then; should the worker die first, they come again and are decided anew. A step that leaves the actor with nothing in flight, or whose effects must not repeat (a dead letter), is saved at once. `1`: every step is saved.",
     }),
     snapshotEveryMs: variable(Int(10, 10_000), {
       name: 'RTWS_SNAPSHOT_EVERY_MS',

@@ -24,6 +24,11 @@ export type Config = Frozen<
   Settings & {
     /** No Stripe key: rtws starts its own emulators. */
     sandbox: boolean;
+    /**
+     * Whether `DATABASE_URL` or `RTWS_NAMESPACE` was set: a sandbox then uses them as they are,
+     * rather than a place of its own data dir (`deploy/sandbox-place.ts`).
+     */
+    placeGiven: boolean;
     /** Whether rtws may start its own Postgres and NATS (see RTWS_EMBEDDED). */
     privateServers: PrivateServerPlans;
   }
@@ -60,6 +65,7 @@ export function loadConfig(env: Env): Config {
     ...settings,
     roles: [...new Set(settings.roles)],
     sandbox: settings.stripe.secretKey === undefined,
+    placeGiven: given('DATABASE_URL') || given('RTWS_NAMESPACE'),
     privateServers: planPrivateServers({
       chosen: settings.embedded.servers,
       stripeKey: settings.stripe.secretKey,

@@ -4,6 +4,7 @@ import type { IntentScheduler, TargetExecutor } from '../runtime/intent-schedule
 import {
   customerMachine,
   decide,
+  pendingApplies,
   pendingIntents,
   start,
   type CustomerEvent,
@@ -45,5 +46,7 @@ export function customerKind(
     pending: pendingIntents,
     // A dead letter is published by the step's effects: once, from a saved step.
     mustSave: (decision) => decision.deadLettered.length > 0,
+    settled: (snapshot) =>
+      pendingIntents(snapshot).length === 0 && pendingApplies(snapshot).length === 0,
   };
 }

@@ -60,6 +60,7 @@ export function invoiceKind(machine: InvoiceMachine = invoiceMachine): InvoiceKi
     pending: pendingInvoiceIntents,
     // A dead letter is published by the step's effects: once, from a saved step.
     mustSave: (decision) => decision.deadLettered,
+    settled: (snapshot) => pendingInvoiceIntents(snapshot).length === 0,
   };
 }
 

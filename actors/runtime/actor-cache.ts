@@ -1,7 +1,8 @@
 // Live actors in memory, bounded by count and idle time. An actor may be ahead of its snapshot in
-// KV (write-behind: `unsaved` steps, whose messages are not acked yet); such an actor is never
-// evicted until it is saved, so eviction loses nothing: an evicted actor is loaded again from its
-// snapshot when it next gets a message. Memory thus follows the customers that are active.
+// KV (write-behind: `unsaved` steps, whose messages are not acked yet); eviction by count or
+// idleness passes such an actor by until it is saved (so the count may briefly exceed its bound),
+// and loses nothing: an evicted actor is loaded again from its snapshot when it next gets a
+// message. Memory thus follows the customers that are active.
 
 export interface CachedActor<S> {
   readonly snapshot: S;

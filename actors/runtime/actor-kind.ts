@@ -73,6 +73,11 @@ export interface ActorKind<
    * be decided again after a crash. Default: no step must.
    */
   mustSave?(decision: D): boolean;
+  /**
+   * Whether the actor has nothing in flight (no intent, no write it waits for): a step that leaves
+   * it so is saved at once, so that KV holds a quiet actor as it is. Default: never.
+   */
+  settled?(snapshot: S): boolean;
 }
 
 /** What the intent scheduler needs of a kind. */

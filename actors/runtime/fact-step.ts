@@ -25,10 +25,11 @@ export interface FactStepDeps<S, E, D extends KindDecision<S>> {
   /** Saves that lost a CAS race before the step gives up (the message is then retried). */
   readonly maxConflicts?: number;
   /**
-   * A step is saved once the actor is this many steps ahead of its snapshot, or when the kind says
-   * it must be (`mustSave`); below that it stays in memory. Default 1: every step is saved.
+   * A step is saved once the actor is this many steps ahead of its snapshot, when the kind says it
+   * must be (`mustSave`), or when it leaves the actor with nothing in flight (`settled`); otherwise
+   * it stays in memory. Default 1: every step is saved. A function gives each actor its own.
    */
-  readonly saveEvery?: number;
+  readonly saveEvery?: number | ((actorId: string) => number);
 }
 
 export interface FactStepResult<D> {
@@ -58,7 +59,7 @@ export async function applyEvent<S, E, D extends KindDecision<S>>(
       return { decision, saved: false, revision: current.revision, unsaved: ahead > 0 };
     }
     if (!deps.holds()) throw new LeaseLostError(deps.partition);
-    if (ahead + 1 < (deps.saveEvery ?? 1) && !(kind.mustSave?.(decision) ?? false)) {
+    if (ahead + 1 < saveEveryOf(deps.saveEvery, id) && !mustSaveNow(kind, decision)) {
       deps.cache.step(id, decision.snapshot, current?.revision);
       return { decision, saved: true, revision: current?.revision, unsaved: true };
     }
@@ -67,14 +68,44 @@ export async function applyEvent<S, E, D extends KindDecision<S>>(
       deps.cache.set(id, decision.snapshot, revision);
       return { decision, saved: true, revision, unsaved: false };
     } catch (err) {
-      deps.cache.delete(id);
+      // Any other failure leaves the cached actor as it was: its unsaved steps are still its
+      // latest state, and the step is tried again on it.
       if (!(err instanceof ConcurrencyError)) throw err;
+      // A save that timed out may have landed: then the snapshot is ours.
+      const landed = await landedAs(deps.store, id, encoded);
+      if (landed !== undefined) {
+        deps.cache.set(id, decision.snapshot, landed);
+        return { decision, saved: true, revision: landed, unsaved: false };
+      }
+      deps.cache.delete(id);
       // Someone else wrote the snapshot: deciding again on theirs would leave out the unsaved
-      // steps, whose messages are then acked by nobody and come again.
+      // steps (the write-behind decides their messages again first).
       if (ahead > 0 || attempt >= attempts)
         throw new SnapshotContentionError(id, attempt, { cause: err });
     }
   }
+}
+
+function saveEveryOf(every: FactStepDeps<unknown, unknown, never>['saveEvery'], id: string) {
+  if (every === undefined) return 1;
+  return typeof every === 'number' ? every : every(id);
+}
+
+function mustSaveNow<S, E, D extends KindDecision<S>>(
+  kind: ActorKind<S, E, D>,
+  decision: D,
+): boolean {
+  return (kind.mustSave?.(decision) ?? false) || (kind.settled?.(decision.snapshot) ?? false);
+}
+
+/** The revision at which the store holds exactly `encoded`, if it does. */
+export async function landedAs(
+  store: SnapshotStore,
+  id: string,
+  encoded: unknown,
+): Promise<number | undefined> {
+  const stored = await store.load(id);
+  return stored && sameJson(stored.value, encoded) ? stored.revision : undefined;
 }
 
 async function loadActor<S, E, D extends KindDecision<S>>(

@@ -30,15 +30,33 @@ export function connectPostgres(url: string, options: ConnectOptions = {}): Sql 
   });
 }
 
+/** The database a URL names. */
+export function databaseOf(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.slice(1));
+}
+
+/** The URL with another database. */
+export function withDatabase(url: string, name: string): string {
+  const other = new URL(url);
+  other.pathname = `/${encodeURIComponent(name)}`;
+  return other.toString();
+}
+
+/** Whether the database named in `url` exists on its server. */
+export async function databaseExists(url: string): Promise<boolean> {
+  const name = databaseOf(url);
+  if (!name) return false;
+  return onServer(url, async (sql) => {
+    const [row] = await sql`SELECT 1 AS found FROM pg_database WHERE datname = ${name}`;
+    return row !== undefined;
+  });
+}
+
 /** Creates the database named in `url` when it does not exist yet. */
 export async function ensureDatabase(url: string): Promise<void> {
-  const target = new URL(url);
-  const name = decodeURIComponent(target.pathname.slice(1));
+  const name = databaseOf(url);
   if (!name) return;
-  const admin = new URL(url);
-  admin.pathname = '/postgres';
-  const sql = postgres(admin.toString(), { max: 1, onnotice: () => {}, connect_timeout: 5 });
-  try {
+  await onServer(url, async (sql) => {
     const [row] = await sql`SELECT 1 AS found FROM pg_database WHERE datname = ${name}`;
     if (row) return;
     await sql.unsafe(`CREATE DATABASE ${quoteIdent(name)}`).catch((err: unknown) => {
@@ -47,6 +65,18 @@ export async function ensureDatabase(url: string): Promise<void> {
       const code = (err as { code?: string }).code;
       if (code !== '42P04' && code !== '23505') throw err;
     });
+  });
+}
+
+/** Runs `work` on the server's `postgres` database, over a connection of its own. */
+async function onServer<T>(url: string, work: (sql: Sql) => Promise<T>): Promise<T> {
+  const sql = postgres(withDatabase(url, 'postgres'), {
+    max: 1,
+    onnotice: () => {},
+    connect_timeout: 5,
+  });
+  try {
+    return await work(sql);
   } finally {
     await sql.end({ timeout: 5 });
   }

@@ -1,8 +1,8 @@
-// The worker SIGKILLed between its steps and their snapshot (write-behind): the customers' creates
-// have reached Stripe, but no snapshot in KV records them, and their messages are not acked. The
-// next worker decides those messages again on what KV holds, so each customer ends linked to the
-// one Stripe customer its create made (the create is sent again only under its first idempotency
-// key), and edits made while no worker ran reach Stripe.
+// The worker SIGKILLed between its steps and their snapshot (write-behind): an edit of each
+// customer has been decided and its Stripe update sent, but no snapshot in KV records it, and its
+// message is not acked. Stripe carries the updates out after the worker died. The next worker
+// decides those messages again on what KV holds, so every customer ends with its last edit (made
+// while no worker ran, for some) and still one Stripe customer, and KV records it.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { jetstream } from '@nats-io/jetstream';
@@ -34,32 +34,26 @@ test.after(async (ctx) => {
   await ctx.t?.cleanup();
 });
 
-/** The saved snapshots of `ids`, and whether each records a Stripe customer. */
-async function savedSnapshots(rtws: Rtws, t: TestEnvironment, ids: string[]) {
-  const linked = new Map<string, boolean>();
-  let kv;
-  try {
-    kv = await new Kvm(jetstream(rtws.nats)).open(t.names.bucket('ACTORS'));
-  } catch (err) {
-    if (/stream not found/.test(String(err))) return linked;
-    throw err;
-  }
+/** The version each saved snapshot of `ids` records. */
+async function savedVersions(rtws: Rtws, t: TestEnvironment, ids: string[]) {
+  const kv = await new Kvm(jetstream(rtws.nats)).open(t.names.bucket('ACTORS'));
+  const versions = new Map<string, number>();
   for (const id of ids) {
     const entry = await kv.get(id);
     if (entry?.operation !== 'PUT') continue;
-    const stored = entry.json<{
-      snapshot: { context: { targets: { stripe: { externalId: string | null } } } };
-    }>();
-    linked.set(id, stored.snapshot.context.targets.stripe.externalId !== null);
+    const stored = entry.json<{ snapshot: { context: { desired: { version: number } | null } } }>();
+    versions.set(id, stored.snapshot.context.desired?.version ?? 0);
   }
-  return linked;
+  return versions;
 }
 
-test('SIGKILL with steps unsaved: one Stripe customer each, and the edits made meanwhile', async (ctx) => {
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('SIGKILL with steps unsaved and their calls in flight: every last edit holds', async (ctx) => {
   const { t, side, rtws } = ctx as Required<typeof ctx>;
   const env = { ...t.env, ...side.env({ RTWS_ROLES: 'worker' }) };
   const api = apiClient(rtws.url!);
-  // Nothing is saved until a customer is 1,000 steps ahead, or for 10 s.
+  // A busy actor is saved once 1,000 steps ahead or after 10 s; a quiet one as it settles.
   ctx.worker = spawnRtws({
     ...env,
     RTWS_SNAPSHOT_EVERY_STEPS: '1000',
@@ -71,47 +65,60 @@ test('SIGKILL with steps unsaved: one Stripe customer each, and the edits made m
     (i) => api.create({ name: `Unsaved ${i}`, email: `unsaved${i}@example.com` }),
   );
   const ids = made.map((c) => c.id);
-  const inStripe = await eventually(
-    () => stripeCustomersByRtwsId(side.stripe),
-    (m) => ids.every((id) => m.has(id)),
+  const created = await eventually(
+    () => savedVersions(rtws, t, ids),
+    (v) => ids.every((id) => v.get(id) === 1),
     30_000,
     100,
   );
   assert.ok(
-    ids.every((id) => inStripe.has(id)),
-    'every create reached Stripe',
+    ids.every((id) => created.get(id) === 1),
+    'each create is saved once its actor settles',
   );
-  const before = await savedSnapshots(rtws, t, ids);
-  const covered = [...before.values()].filter(Boolean).length;
-  assert.is(covered, 0, 'no saved snapshot records its Stripe customer yet');
+
+  // Each customer's next update reaches Stripe only 4 s after it is sent.
+  side.emulator.delayRequests({
+    method: 'POST',
+    path: '/v1/customers/*',
+    ms: 4_000,
+    count: CUSTOMERS,
+  });
+  await inPool(ids, 4, (id) => api.patch(id, { name: `Second ${id.slice(0, 8)}` }));
+  await sleep(1_500);
+  const before = await savedVersions(rtws, t, ids);
+  assert.ok(
+    ids.every((id) => before.get(id) === 1),
+    `no saved snapshot records the edit yet: ${JSON.stringify([...before.values()])}`,
+  );
 
   assert.is(await ctx.worker.kill('SIGKILL'), null, 'ended by the signal');
   const edited = ids.slice(0, EDITED);
-  await inPool(edited, 4, (id) => api.patch(id, { name: `Edited ${id.slice(0, 8)}` }));
+  await inPool(edited, 4, (id) => api.patch(id, { name: `Third ${id.slice(0, 8)}` }));
   ctx.worker = spawnRtws(env);
 
   const report = await awaitConvergence(rtws.sql, side.stripe, api, 90_000);
   assert.ok(converged(report), `${summary(report)}\n${ctx.worker.output().slice(-2000)}`);
   assert.is(report.stripeCustomers, CUSTOMERS, 'one Stripe customer each');
   const after = await stripeCustomersByRtwsId(side.stripe);
-  for (const id of edited)
-    assert.is(after.get(id)?.[0]?.name, `Edited ${id.slice(0, 8)}`, 'the edit reached Stripe');
-  // A create sent again went under the key of the first: Stripe replayed it.
-  const creates = side.emulator
-    .requests({ method: 'POST', path: '/v1/customers' })
-    .filter((r) => r.path === '/v1/customers');
-  const keys = new Set(creates.map((r) => r.idempotencyKey));
-  assert.is(keys.size, CUSTOMERS, 'one idempotency key per customer created');
-  // And the new worker's snapshots, saved within a second, record the links.
+  for (const id of ids) {
+    const last = edited.includes(id) ? 'Third' : 'Second';
+    assert.is(after.get(id)?.[0]?.name, `${last} ${id.slice(0, 8)}`, 'the last edit holds');
+  }
+  // The updates sent before the kill went under the keys their decisions gave them.
+  const keys = new Set(
+    side.emulator.requests({ method: 'POST', path: '/v1/customers/' }).map((r) => r.idempotencyKey),
+  );
+  for (const id of ids)
+    assert.ok(keys.has(`rtws-${id}-2-update`), 'the edit was sent under its key');
   const saved = await eventually(
-    () => savedSnapshots(rtws, t, ids),
-    (m) => ids.every((id) => m.get(id) === true),
+    () => savedVersions(rtws, t, ids),
+    (v) => ids.every((id) => v.get(id) === (edited.includes(id) ? 3 : 2)),
     10_000,
     200,
   );
   assert.ok(
-    ids.every((id) => saved.get(id) === true),
-    'every snapshot records its Stripe customer',
+    ids.every((id) => saved.get(id) === (edited.includes(id) ? 3 : 2)),
+    'every snapshot records its last edit',
   );
 });
 

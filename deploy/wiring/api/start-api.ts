@@ -60,7 +60,7 @@ export async function startApi(config: Config, d: ApiDeps): Promise<Api> {
   const stripeHealth = webhooks
     ? stripeEndpointHealth(sql, config.stripe.webhookSilenceAlertS)
     : undefined;
-  const syncTargets = syncViews(d.snapshots, d.machine);
+  const syncTargets = syncViews(d.snapshots, d.machine, (id) => worker?.worker.liveCustomer(id));
   const server = await buildServer({
     sql,
     apiTokens: d.apiTokens,

@@ -1,9 +1,12 @@
-// The actor's per-target state, read from its KV snapshot and shaped for GET /customers/:id/sync.
+// The actor's per-target state, shaped for GET /customers/:id/sync: as this process's worker holds
+// it in memory, where it runs one and holds the actor (current, even with steps not yet saved),
+// else from its KV snapshot (which may be a step or two behind an actor with work in flight).
 import type { SnapshotStore } from '../../../core/worker-ports.ts';
 import { isErasedActor } from '../../../actors/runtime/erased.ts';
 import {
   TARGET_NAMES,
   type CustomerMachine,
+  type CustomerSnapshot,
   type TargetState,
 } from '../../../actors/customer/index.ts';
 import { decodeActor } from '../../../actors/customer/snapshot-codec.ts';
@@ -35,11 +38,19 @@ export function targetView(t: TargetState, desiredVersion: number | null): Targe
   };
 }
 
-export function syncViews(store: SnapshotStore, machine?: CustomerMachine) {
-  return async (customerId: string): Promise<Record<string, TargetView> | undefined> => {
+export function syncViews(
+  store: SnapshotStore,
+  machine?: CustomerMachine,
+  live?: (customerId: string) => CustomerSnapshot | undefined,
+) {
+  const saved = async (customerId: string) => {
     const stored = await store.load(customerId);
     if (!stored || isErasedActor(stored.value)) return undefined;
-    const { context } = decodeActor(customerId, stored.value, machine);
+    return decodeActor(customerId, stored.value, machine).context;
+  };
+  return async (customerId: string): Promise<Record<string, TargetView> | undefined> => {
+    const context = live?.(customerId)?.context ?? (await saved(customerId));
+    if (!context) return undefined;
     const desired = context.desired?.version ?? null;
     return Object.fromEntries(
       TARGET_NAMES.map((t) => [t, targetView(context.targets[t], desired)]),

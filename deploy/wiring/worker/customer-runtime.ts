@@ -138,7 +138,7 @@ export function customerRuntime(d: CustomerRuntimeDeps): CustomerRuntime {
       return scheduler.handOver(inPartition(partition));
     },
     stop: (partition) => runner.stop(partition),
-    save: (customerId) => runner.save(customerId),
+    save: (customerId) => runner.save(customerId, partitionOf(customerId, names.partitions)),
     unsaved: () => runner.unsaved(),
   };
 }

@@ -111,6 +111,8 @@ async function decideOutcome<S, E, D extends KindDecision<S>>(
   const stopped = () => !deps.holds() || (deps.stopping?.() ?? false);
   // A newer rtws wrote it (a rolling upgrade): kept unacked, in order, for a process that can read it.
   if (!parsed.ok && parsed.newer) {
+    // Its earlier steps are saved first: this one may wait for a long time.
+    await deps.writeBehind?.save(actorId, deps.partition, stopped);
     const newer = new NewerVersionError(`message ${m.seq} (${parsed.reason})`);
     return counted(
       deps,
@@ -133,6 +135,7 @@ async function decideOutcome<S, E, D extends KindDecision<S>>(
     let unsaved = false;
     // A step that meets NATS or Postgres away is tried again in hand, in order, until they are back.
     await whileUnavailable({ log: deps.log, stopped }, m, async () => {
+      await writeBehind?.ready(actorId);
       const step = await applyEvent(deps, actorId, parsed.event);
       unsaved = step.unsaved;
       await deps.afterStep?.({
@@ -144,7 +147,7 @@ async function decideOutcome<S, E, D extends KindDecision<S>>(
       });
     });
     if (!deps.holds()) return 'fenced';
-    if (unsaved && writeBehind) writeBehind.hold(actorId, m);
+    if (unsaved && writeBehind) writeBehind.hold(actorId, deps.partition, m);
     else {
       writeBehind?.saved(actorId);
       m.ack();
@@ -155,7 +158,7 @@ async function decideOutcome<S, E, D extends KindDecision<S>>(
     if (err instanceof LeaseLostError) return 'fenced';
     if (err instanceof ActorErasedError) return dropErased(deps, m, actorId);
     // The message leaves our hands (naked or dead-lettered) only with the state before it saved.
-    await writeBehind?.save(actorId, stopped);
+    await writeBehind?.save(actorId, deps.partition, stopped);
     return counted(deps, await retryOrDeadLetter(redelivery, m, err));
   } finally {
     clearInterval(working);

@@ -55,7 +55,7 @@ export interface PartitionRunner {
    * Saves the actor's unsaved steps (see `WriteBehind.save`); to be called in its mailbox, before
    * anything reads its snapshot from KV for a decision of its own (an erasure).
    */
-  save(actorId: string): Promise<void>;
+  save(actorId: string, partition: number): Promise<void>;
   /** Messages of unsaved steps, held unacked until a save covers them. */
   unsaved(): number;
 }
@@ -77,8 +77,10 @@ export function partitionRunner<S, E, D extends KindDecision<S>>(
     kind,
     mailboxes: deps.mailboxes,
     log: deps.log,
-    holds: (id, snapshot) => deps.holds(partitionOfActor(id, snapshot)),
+    holds: deps.holds,
+    everySteps: every.steps,
     everyMs: every.ms,
+    ackWaitMs: delivery.ackWaitMs,
   });
   return {
     async start(partition) {
@@ -104,7 +106,7 @@ export function partitionRunner<S, E, D extends KindDecision<S>>(
         log: deps.log,
         counters: deps.counters,
         removeMessage: (seq) => deps.jsm.streams.deleteMessage(feed.stream, seq, true),
-        ...(every.steps > 1 ? { saveEvery: every.steps, writeBehind } : {}),
+        ...(every.steps > 1 ? { saveEvery: writeBehind.saveEvery, writeBehind } : {}),
         ...(deps.onHandled ? { onHandled: deps.onHandled } : {}),
         ...(deps.afterStep ? { afterStep: deps.afterStep } : {}),
       };
@@ -123,14 +125,13 @@ export function partitionRunner<S, E, D extends KindDecision<S>>(
       consumers.delete(partition);
       stopping.add(partition);
       await consumer?.stop();
-      const here = (id: string, snapshot: S) => partitionOfActor(id, snapshot) === partition;
       // Saved while still held, so the next holder need not decide their messages again.
-      await writeBehind.saveWhere(here);
+      await writeBehind.saveWhere(partition);
       // Another worker may change these actors from now on; what we cached would be stale.
-      const gone = new Set(deps.cache.evictWhere(here));
-      writeBehind.forgetWhere((id) => gone.has(id));
+      deps.cache.evictWhere((id, snapshot) => partitionOfActor(id, snapshot) === partition);
+      writeBehind.forgetWhere(partition);
     },
-    save: (actorId) => writeBehind.save(actorId),
+    save: (actorId, partition) => writeBehind.save(actorId, partition),
     unsaved: () => writeBehind.held,
   };
 }
