@@ -95,7 +95,7 @@ export const CONFIG_SCHEMA = Type.Object({
   dataDir: variable(Type.String({ minLength: 1 }), {
     name: 'RTWS_DATA_DIR',
     default: '.rtws-data',
-    doc: 'Where the sandbox keeps its state: the emulators, and the private Postgres and NATS servers (see `RTWS_EMBEDDED`).',
+    doc: 'Where the sandbox keeps its state: the emulators, the private Postgres and NATS servers (see `RTWS_EMBEDDED`), and which database and namespace its catalogue is in (`sandbox.json`).',
   }),
   sandboxPorts: Type.Object({
     stripe: variable(Int(0, 65535), {

@@ -1,4 +1,5 @@
 import type { Config } from '../core/config.ts';
+import { databaseOf } from '../adapters/postgres/connect.ts';
 import type { Rtws } from './rtws.ts';
 import type { Sandbox } from './sandbox.ts';
 import type { PrivateServer } from './private/private-servers.ts';
@@ -26,6 +27,7 @@ export function banner(
     lines.push(
       '',
       `  sandbox: no STRIPE_SECRET_KEY, so rtws runs against its built-in emulators (state in ${config.dataDir})`,
+      `  database:    ${databaseOf(s.databaseUrl)}`,
       `  Stripe:      ${sandbox.stripe.url}   key ${s.stripe.secretKey ?? ''}`,
     );
     if (rtws.url)

@@ -63,7 +63,7 @@ const { rtws, sandbox, servers } = await start().catch((err: unknown) => {
   log.fatal({ err }, 'rtws failed to start');
   process.exit(1);
 });
-process.stdout.write(banner(config, rtws, sandbox, servers.started));
+process.stdout.write(banner(sandbox?.config ?? servers.config, rtws, sandbox, servers.started));
 
 let closing = false;
 async function shutdown(signal: string) {

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/ports.ts';
+import { placeSandbox } from './sandbox-place.ts';
 import { startStripeEmulator, type StripeEmulator } from '../adapters/emulators/stripe/index.ts';
 import {
   startSalesforceEmulator,
@@ -24,7 +25,8 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-export async function startSandbox(config: Config, log: Logger): Promise<Sandbox> {
+export async function startSandbox(given: Config, log: Logger): Promise<Sandbox> {
+  const config = await placeSandbox(given, log);
   const stripe = await startStripeEmulator({
     port: config.sandboxPorts.stripe,
     dataDir: join(config.dataDir, 'stripe'),
