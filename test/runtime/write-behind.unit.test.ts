@@ -40,21 +40,29 @@ function delivered(id: string, version: number) {
   return { m, done };
 }
 
-/** An actor `steps` facts ahead of its snapshot, with their messages held. */
-async function ahead(store: MemoryStore, steps: number) {
-  const id = randomUUID();
-  const cache = new ActorCache<CustomerSnapshot>({ maxActors: 10, idleMs: 60_000 });
-  const wb = new WriteBehind<CustomerSnapshot, CustomerEvent, Decision>({
+function writeBehind(
+  store: MemoryStore,
+  cache: ActorCache<CustomerSnapshot>,
+  holds: () => boolean,
+) {
+  return new WriteBehind<CustomerSnapshot, CustomerEvent, Decision>({
     store,
     cache,
     kind,
     mailboxes: new KeyedQueue(),
     log: silentLogger,
-    holds: () => true,
+    holds,
     everySteps: 32,
     everyMs: 60_000,
     ackWaitMs: 30_000,
   });
+}
+
+/** An actor `steps` facts ahead of its snapshot, with their messages held. */
+async function ahead(store: MemoryStore, steps: number) {
+  const id = randomUUID();
+  const cache = new ActorCache<CustomerSnapshot>({ maxActors: 10, idleMs: 60_000 });
+  const wb = writeBehind(store, cache, () => true);
   const deps = { store, cache, holds: () => true, partition: 0, kind, saveEvery: wb.saveEvery };
   const messages = [];
   for (let v = 1; v <= steps; v++) {
@@ -69,6 +77,9 @@ async function ahead(store: MemoryStore, steps: number) {
   return { id, cache, wb, deps, messages };
 }
 
+/** What was done with each message: `ack`, `nak`, or nothing yet (''). */
+const dispositions = (messages: { done: string[] }[]) => messages.map((d) => d.done.join());
+
 const storedVersion = (store: MemoryStore, id: string) =>
   decodeActor(id, store.entries.get(id)!.value).context.desired?.version;
 
@@ -77,10 +88,7 @@ test('a save acks every held message once their steps are stored', async () => {
   const { id, wb, messages } = await ahead(store, 3);
   await wb.save(id, 0);
   assert.is(storedVersion(store, id), 3);
-  assert.equal(
-    messages.map((d) => d.done),
-    [['ack'], ['ack'], ['ack']],
-  );
+  assert.equal(dispositions(messages), ['ack', 'ack', 'ack']);
   assert.is(wb.held, 0);
 });
 
@@ -98,10 +106,7 @@ test('a save that timed out yet landed is recognised as ours', async () => {
   await wb.save(id, 0);
   assert.is(storedVersion(store, id), 2);
   assert.is(store.saves, 1, 'written once');
-  assert.equal(
-    messages.map((d) => d.done),
-    [['ack'], ['ack']],
-  );
+  assert.equal(dispositions(messages), ['ack', 'ack']);
 });
 
 test('a snapshot written under the held steps: they are decided again on it, in order', async () => {
@@ -115,10 +120,7 @@ test('a snapshot written under the held steps: they are decided again on it, in 
   await wb.save(id, 0);
   assert.is(storedVersion(store, id), 3, 'the held steps, decided again, are saved');
   assert.is(cache.peek(id)?.unsaved, 0);
-  assert.equal(
-    messages.map((d) => d.done),
-    [['ack'], ['ack'], ['ack']],
-  );
+  assert.equal(dispositions(messages), ['ack', 'ack', 'ack']);
 });
 
 test('an actor dropped from memory with messages held decides them again before its next step', async () => {
@@ -133,10 +135,7 @@ test('an actor dropped from memory with messages held decides them again before 
   await applyEvent({ ...deps, saveEvery: 3 }, id, parsed.event);
   wb.saved(id);
   assert.is(storedVersion(store, id), 3);
-  assert.equal(
-    messages.map((d) => d.done),
-    [['ack'], ['ack']],
-  );
+  assert.equal(dispositions(messages), ['ack', 'ack']);
 });
 
 test('a save refused for a reason of its own naks the messages, and the actor saves step by step', async () => {
@@ -147,10 +146,7 @@ test('a save refused for a reason of its own naks the messages, and the actor sa
     throw new Error('maximum payload exceeded');
   };
   await wb.save(id, 0);
-  assert.equal(
-    messages.map((d) => d.done),
-    [['nak'], ['nak']],
-  );
+  assert.equal(dispositions(messages), ['nak', 'nak']);
   assert.is(cache.peek(id), undefined, 'the unsaved steps are dropped');
   assert.is(wb.saveEvery(id), 1, 'its steps are now saved one by one');
   store.save = save;
@@ -163,24 +159,11 @@ test('a save refused for a reason of its own naks the messages, and the actor sa
 test('a partition no longer held: the steps are dropped and their messages left unacked', async () => {
   const store = new MemoryStore();
   const { id, cache, messages } = await ahead(store, 2);
-  const wb = new WriteBehind<CustomerSnapshot, CustomerEvent, Decision>({
-    store,
-    cache,
-    kind,
-    mailboxes: new KeyedQueue(),
-    log: silentLogger,
-    holds: () => false,
-    everySteps: 32,
-    everyMs: 60_000,
-    ackWaitMs: 30_000,
-  });
+  const wb = writeBehind(store, cache, () => false);
   for (const d of messages) wb.hold(id, 0, d.m);
   await wb.save(id, 0);
   assert.is(store.saves, 0);
-  assert.equal(
-    messages.map((d) => d.done),
-    [[], []],
-  );
+  assert.equal(dispositions(messages), ['', '']);
   assert.is(cache.peek(id), undefined);
 });
 
