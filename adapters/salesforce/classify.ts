@@ -55,6 +55,16 @@ export function classifySalesforceError(err: unknown): ClassifiedFailure {
     : classified;
 }
 
+/**
+ * What a log line may say of a failed Salesforce call: a refusal by its code alone (its message may
+ * quote the record's values: a validation rule's, say), anything else (the connection, a timeout)
+ * as it is.
+ */
+export function loggableSalesforceError(err: unknown): string {
+  const code = (err as SalesforceLikeError | null)?.errorCode;
+  return typeof code === 'string' ? `Salesforce refused the request: ${code}` : String(err);
+}
+
 /** Also for the per-record errors of a collections call (`statusCode` there). */
 export function classifyCode(
   code: string | undefined,

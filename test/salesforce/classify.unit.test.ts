@@ -1,7 +1,10 @@
 // Salesforce's errors as jsforce raises them, sorted into the actor's failure kinds.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { classifySalesforceError } from '../../adapters/salesforce/classify.ts';
+import {
+  classifySalesforceError,
+  loggableSalesforceError,
+} from '../../adapters/salesforce/classify.ts';
 
 const apiError = (errorCode: string, message = 'said Salesforce') =>
   Object.assign(new Error(message), { name: errorCode, errorCode });
@@ -43,6 +46,18 @@ test("the reason is Salesforce's code and message, capped", () => {
   assert.is(reason, 'INVALID_FIELD: No such column');
   const long = classifySalesforceError(apiError('INVALID_FIELD', 'x'.repeat(2_000)));
   assert.is(long.reason.length, 500);
+});
+
+test("a log line names Salesforce's refusal by its code, never its message", () => {
+  const refusal = Object.assign(new Error('Phone +1 555 0100 is not valid for Ada Lovelace'), {
+    errorCode: 'FIELD_CUSTOM_VALIDATION_EXCEPTION',
+  });
+  assert.is(
+    loggableSalesforceError(refusal),
+    'Salesforce refused the request: FIELD_CUSTOM_VALIDATION_EXCEPTION',
+  );
+  const network = new Error('connect ECONNREFUSED 127.0.0.1:9');
+  assert.is(loggableSalesforceError(network), 'Error: connect ECONNREFUSED 127.0.0.1:9');
 });
 
 test.run();

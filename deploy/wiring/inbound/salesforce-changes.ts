@@ -46,7 +46,10 @@ import { catalogueRows } from '../../../adapters/postgres/reconciliations.ts';
 import type { CanonicalFields } from '../../../core/canonical.ts';
 import { holdsPatch } from '../../../core/policy/push.ts';
 import { integrationUserId } from '../../../adapters/salesforce/read-back.ts';
-import { classifySalesforceError } from '../../../adapters/salesforce/classify.ts';
+import {
+  classifySalesforceError,
+  loggableSalesforceError,
+} from '../../../adapters/salesforce/classify.ts';
 import {
   ChangeOrigins,
   changeEventChannel,
@@ -264,7 +267,10 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
     kickTimer ??= setTimeout(() => {
       kickTimer = undefined;
       void run().catch((err: unknown) =>
-        log.warn({ err: String(err) }, 'reading changes from Salesforce failed; retrying'),
+        log.warn(
+          { err: loggableSalesforceError(err) },
+          'reading changes from Salesforce failed; retrying',
+        ),
       );
     }, o.settleMs ?? 250);
   }
@@ -553,7 +559,10 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
         })
         .catch((err: unknown) => {
           if (failures === 0)
-            log.warn({ err: String(err) }, 'reading changes from Salesforce failed; retrying');
+            log.warn(
+              { err: loggableSalesforceError(err) },
+              'reading changes from Salesforce failed; retrying',
+            );
           failures++;
         })
         .finally(() => {
