@@ -138,6 +138,27 @@ test('an actor dropped from memory with messages held decides them again before 
   assert.equal(dispositions(messages), ['ack', 'ack']);
 });
 
+test('held messages that cannot be decided again while NATS is away stay held', async () => {
+  const store = new MemoryStore();
+  const { id, cache, wb, messages } = await ahead(store, 2);
+  cache.delete(id);
+  const load = store.load.bind(store);
+  store.load = async () => {
+    throw new UnavailableError('NATS');
+  };
+  const err = await wb.save(id, 0).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.instance(err, UnavailableError);
+  assert.is(wb.held, 2, 'still held, for a later save');
+  assert.equal(dispositions(messages), ['', '']);
+  store.load = load;
+  await wb.save(id, 0);
+  assert.is(storedVersion(store, id), 2);
+  assert.equal(dispositions(messages), ['ack', 'ack']);
+});
+
 test('a save refused for a reason of its own naks the messages, and the actor saves step by step', async () => {
   const store = new MemoryStore();
   const { id, cache, wb, messages } = await ahead(store, 2);

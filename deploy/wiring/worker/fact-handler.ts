@@ -112,7 +112,7 @@ async function decideOutcome<S, E, D extends KindDecision<S>>(
   // A newer rtws wrote it (a rolling upgrade): kept unacked, in order, for a process that can read it.
   if (!parsed.ok && parsed.newer) {
     // Its earlier steps are saved first: this one may wait for a long time.
-    await deps.writeBehind?.save(actorId, deps.partition, stopped);
+    await saveUnsaved(deps, actorId, stopped);
     const newer = new NewerVersionError(`message ${m.seq} (${parsed.reason})`);
     return counted(
       deps,
@@ -158,7 +158,7 @@ async function decideOutcome<S, E, D extends KindDecision<S>>(
     if (err instanceof LeaseLostError) return 'fenced';
     if (err instanceof ActorErasedError) return dropErased(deps, m, actorId);
     // The message leaves our hands (naked or dead-lettered) only with the state before it saved.
-    await writeBehind?.save(actorId, deps.partition, stopped);
+    await saveUnsaved(deps, actorId, stopped);
     return counted(deps, await retryOrDeadLetter(redelivery, m, err));
   } finally {
     clearInterval(working);
@@ -189,6 +189,22 @@ async function dropErased<S, E, D extends KindDecision<S>>(
     'message for an erased actor dropped',
   );
   return 'skipped';
+}
+
+/**
+ * Saves the actor's steps held by the write-behind. A save that fails here leaves them held, and
+ * the write-behind tries again within `RTWS_SNAPSHOT_EVERY_MS`.
+ */
+async function saveUnsaved<S, E, D extends KindDecision<S>>(
+  deps: FactHandlerDeps<S, E, D>,
+  actorId: string,
+  stopped: () => boolean,
+): Promise<void> {
+  await deps.writeBehind
+    ?.save(actorId, deps.partition, stopped)
+    .catch((err: unknown) =>
+      deps.log.warn({ err, actor_id: actorId }, 'unsaved steps not saved yet; they stay held'),
+    );
 }
 
 function counted(deps: Pick<FactHandlerDeps, 'counters'>, disposal: Disposal): Disposal {

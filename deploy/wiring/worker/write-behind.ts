@@ -117,6 +117,17 @@ export class WriteBehind<S, E, D extends KindDecision<S>> {
     partition: number,
     stopped: () => boolean = () => false,
   ): Promise<void> {
+    try {
+      await this.#save(actorId, partition, stopped);
+    } catch (err) {
+      // Its held messages could not be decided again (NATS away): a save is tried again later.
+      const held = this.#held.get(actorId);
+      if (held && held.messages.length > 0) held.timer ??= this.#due(actorId);
+      throw err;
+    }
+  }
+
+  async #save(actorId: string, partition: number, stopped: () => boolean): Promise<void> {
     const o = this.#o;
     const held = this.#held.get(actorId);
     let actor = o.cache.peek(actorId);
