@@ -92,14 +92,6 @@ export class ActorCache<S> {
     return gone;
   }
 
-  /** The actors ahead of their snapshots, that `which` selects. */
-  unsavedWhere(which: (id: string, snapshot: S) => boolean): string[] {
-    const ids: string[] = [];
-    for (const [id, entry] of this.#entries)
-      if (entry.unsaved > 0 && which(id, entry.snapshot)) ids.push(id);
-    return ids;
-  }
-
   get size(): number {
     return this.#entries.size;
   }

@@ -3,7 +3,10 @@
 // test code that reads process.env to find services.
 import { answers } from '../../deploy/private/address.ts';
 import { randomBytes } from 'node:crypto';
+import { withDatabase } from '../../adapters/postgres/connect.ts';
 import postgres from 'postgres';
+
+export { withDatabase };
 
 type Testcontainers = typeof import('testcontainers'); // eslint-disable-line @typescript-eslint/consistent-type-imports -- loaded only where Docker is the route
 
@@ -73,12 +76,6 @@ async function startContainer(kind: 'postgres' | 'nats'): Promise<string> {
       { cause },
     );
   }
-}
-
-export function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
 }
 
 export function uniqueName(prefix: string): string {
