@@ -17,6 +17,7 @@ import {
   CONFLICTS_CAP,
   RECONCILE_EVENT_PREFIX,
   SEEN_CAP,
+  restoreSettled,
   type CatalogueApplied,
   type CatalogueApply,
   type InboundState,
@@ -537,7 +538,11 @@ function bornOnStripe<C extends InboundContext>(c: C, ev: StripeCustomerObserved
     },
     ev.at,
   );
-  return ev.data.rtwsId === c.customerId ? withInsert : withRestore(withInsert);
+  if (ev.data.rtwsId === c.customerId) return withInsert;
+  const restore = withRestore(withInsert);
+  return ev.data.writeRtwsId === 'later'
+    ? { ...restore, inbound: { ...restore.inbound, restoreLater: true } }
+    : restore;
 }
 
 function deletedOnStripe<C extends InboundContext>(
@@ -553,7 +558,7 @@ function deletedOnStripe<C extends InboundContext>(
       ...c.targets,
       stripe: { ...s, status: 'deleted', pending: null, attempts: 0, lastError: null },
     },
-    inbound: { ...c.inbound, fetch: null, restoreRtwsId: false },
+    inbound: { ...restoreSettled(c.inbound), fetch: null },
   };
   return askWrite(
     gone,

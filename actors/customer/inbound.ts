@@ -31,6 +31,11 @@ export const StripeCustomerObserved = recordedEvent('StripeCustomerObserved', {
   changed: Type.Optional(Type.Array(Type.String())),
   /** `metadata.rtws_id` as Stripe holds it; null when absent. */
   rtwsId: Nullable(Type.String()),
+  /**
+   * An import's, for a Stripe-born customer: `metadata.rtws_id`, absent, is written with the first
+   * push rtws makes to it rather than by a call of its own (see `InboundState.restoreLater`).
+   */
+  writeRtwsId: Type.Optional(Type.Literal('later')),
 });
 export type StripeCustomerObserved = Static<typeof StripeCustomerObserved>;
 
@@ -193,6 +198,12 @@ export const InboundStateSchema = Type.Object({
   ),
   /** Someone removed `metadata.rtws_id` on Stripe (or a Stripe-born customer lacks it): restore it. */
   restoreRtwsId: Type.Boolean(),
+  /**
+   * The restore waits for an update rtws sends anyway: an imported Stripe-born customer's id is
+   * derived from its Stripe id, so `rtws_id` would tell nothing new, and a call for it alone would
+   * spend the account's budget and fire a `customer.updated` per customer. Absent: at once.
+   */
+  restoreLater: Type.Optional(Type.Literal(true)),
   /** The latest conflicts, newest last. */
   conflicts: Type.Array(ConflictSchema),
   /** Why the last Postgres write was refused, if it was. */
@@ -213,6 +224,12 @@ export const RECONCILE_EVENT_PREFIX = 'reconcile:';
 
 export const SEEN_CAP = 64;
 export const CONFLICTS_CAP = 20;
+
+/** `rtws_id` restored (or no longer owed): nothing left to write, now or later. */
+export function restoreSettled<S extends InboundState>(inbound: S): S {
+  const { restoreLater: _, ...rest } = inbound;
+  return { ...rest, restoreRtwsId: false } as S;
+}
 
 export function initialInboundState(): InboundState {
   return {

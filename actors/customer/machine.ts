@@ -4,7 +4,7 @@
 import { assign, raise, setup } from 'xstate';
 import type { FieldOwners } from '../../core/policy/merge.ts';
 import { initialTargetState, type Desired, type TargetState } from './context.ts';
-import { initialInboundState, type InboundState } from './inbound.ts';
+import { initialInboundState, restoreSettled, type InboundState } from './inbound.ts';
 import {
   effectiveDesired,
   onCatalogueApplied,
@@ -72,6 +72,7 @@ function envOf(context: CustomerContext, target: TargetName, policies: Policies)
     fetchFor: fetch?.eventIds ?? null,
     ...(fetch?.notBefore !== undefined ? { fetchNotBefore: fetch.notBefore } : {}),
     restoreRtwsId: target === 'stripe' && context.inbound.restoreRtwsId,
+    restoreLater: target === 'stripe' && context.inbound.restoreLater === true,
     ...policies,
   };
 }
@@ -193,7 +194,7 @@ export function createCustomerMachine(
         if (outcome === null) return {};
         const restored = restoredRtwsId(context.targets[target], outcome);
         const next = restored
-          ? { ...context, inbound: { ...context.inbound, restoreRtwsId: false } }
+          ? { ...context, inbound: restoreSettled(context.inbound) }
           : context;
         const applied: CustomerContext = {
           ...context,

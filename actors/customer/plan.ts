@@ -31,6 +31,8 @@ export interface TargetEnv extends Policies {
   readonly fetchNotBefore?: number;
   /** `metadata.rtws_id` is missing on the target: the next update sets it again. */
   readonly restoreRtwsId?: boolean;
+  /** The restore waits for an update with a patch: it is no call of its own (an import's). */
+  readonly restoreLater?: boolean;
 }
 
 const [RTWS_ID_KEY] = RESERVED_METADATA_KEYS;
@@ -61,7 +63,8 @@ export function plan(t: TargetState, env: TargetEnv, at: number): TargetState {
     return { ...fetch, pending: { ...fetch.pending!, notBefore } };
   }
   const patch = diffFields(t.known, desired.fields);
-  if (isEmptyPatch(patch) && !env.restoreRtwsId)
+  // A restore that waits for a push (an import's) goes with the next update, and is no call alone.
+  if (isEmptyPatch(patch) && (!env.restoreRtwsId || env.restoreLater))
     return { ...t, status: 'synced', syncedVersion: desired.version, attempts: 0 };
   // A version pushed again gets a key of its own: Stripe would refuse other parameters under the
   // key it already saw, or replay its first answer for the same ones without applying them.

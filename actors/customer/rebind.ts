@@ -2,7 +2,7 @@
 // link, the values held there, pending intents, watermarks, the Stripe events it saw) no longer
 // describes anything, so it is forgotten. Pure, over the persisted snapshot as stored in KV.
 import { initialTargetState, type TargetState } from './context.ts';
-import type { InboundState } from './inbound.ts';
+import { restoreSettled, type InboundState } from './inbound.ts';
 import type { TargetName } from './targets.ts';
 
 /** The parts of a persisted customer snapshot this touches. */
@@ -35,7 +35,7 @@ export function forgetTargetAccount<P extends PersistedCustomer>(
       targets: { ...persisted.context.targets, [target]: reset },
       // The Postgres writes it still owes stay; what it saw of the old account goes.
       ...(target === 'stripe' && inbound
-        ? { inbound: { ...inbound, seen: [], fetch: null, restoreRtwsId: false } }
+        ? { inbound: { ...restoreSettled(inbound), seen: [], fetch: null } }
         : {}),
     },
   };

@@ -15,6 +15,8 @@ export type BackfillState = (typeof BACKFILL_STATES)[number];
 export interface BackfillOptions {
   /** Import: also insert Stripe customers whose `metadata.rtws_id` names no catalogue customer. */
   readonly adopt_orphans?: boolean;
+  /** Import: write `metadata.rtws_id` onto each inserted customer now (one call each). */
+  readonly write_back?: boolean;
   /** Import: the Stripe objects to walk (customers always). */
   readonly objects?: readonly ('customer' | 'invoice')[];
   /** Export: the targets it offers customers to. */

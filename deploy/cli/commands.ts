@@ -26,6 +26,7 @@ export const OPTIONS = {
   from: { type: 'string' },
   'dry-run': { type: 'boolean' },
   'adopt-orphans': { type: 'boolean' },
+  'write-back': { type: 'boolean' },
   invoices: { type: 'boolean' },
   confirm: { type: 'string' },
   'discard-inbound': { type: 'boolean' },
@@ -51,7 +52,7 @@ export const USAGE = `usage: npm run rtws -- <verb> [options] [--json]
   erase <id> --confirm <id>                erase a customer's personal data everywhere (admin)
   pause <target> [--reason text]           hold a target's intents back (stripe, salesforce)
   resume <target>
-  backfill --from stripe [--dry-run] [--adopt-orphans] [--invoices]
+  backfill --from stripe [--dry-run] [--adopt-orphans] [--write-back] [--invoices]
   backfill --from postgres [--dry-run]
   reconcile                                compare the bound account with the catalogue, repair drift
   replay <customerId> [--rebuild]          a customer's recorded messages, read from NATS directly
@@ -177,15 +178,17 @@ export const VERBS: Record<string, Verb> = {
     },
   },
   backfill: {
-    options: ['from', 'dry-run', 'adopt-orphans', 'invoices'],
+    options: ['from', 'dry-run', 'adopt-orphans', 'write-back', 'invoices'],
     args: (a, v) =>
       none(a) &&
-      (v.from === 'stripe' || (v.from === 'postgres' && !v['adopt-orphans'] && !v.invoices)),
+      (v.from === 'stripe' ||
+        (v.from === 'postgres' && !v['adopt-orphans'] && !v['write-back'] && !v.invoices)),
     run(c) {
       const v = c.values;
       const body = {
         source: v.from,
         ...(v['adopt-orphans'] ? { adopt_orphans: true } : {}),
+        ...(v['write-back'] ? { write_back: true } : {}),
         ...(v.invoices ? { objects: ['customer', 'invoice'] } : {}),
       };
       return v['dry-run']

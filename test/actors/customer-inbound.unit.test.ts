@@ -447,6 +447,52 @@ test('a Stripe-born customer is inserted once, linked, and gets rtws_id in one u
   assert.is(stripe(done).pending, null);
 });
 
+test("an import's Stripe-born customer gets rtws_id with its first push, not by a call alone", () => {
+  const importedAs: Step = (w) => {
+    const seen = observed(
+      {},
+      { type: 'customer.created', rtwsId: null, eventId: 'import:cus_A1' },
+    )(w);
+    if (seen.type !== 'StripeCustomerObserved') throw new Error('not an observation');
+    return { ...seen, data: { ...seen.data, writeRtwsId: 'later' } };
+  };
+  const inserted: Step = (x) => ({
+    type: 'CustomerCreated',
+    data: FIELDS,
+    metadata: {
+      customer_id: CUSTOMER,
+      version: 1,
+      origin: 'stripe',
+      outbox_id: 1,
+      occurred_at: new Date(x.now).toISOString(),
+    },
+    at: x.now,
+  });
+  const born = given(importedAs);
+  assert.is(applies(born)[0]?.kind, 'insert');
+  const quiet = when(born, applied(1), inserted);
+  assert.is(stripe(quiet).pending, null, 'no update for rtws_id alone');
+  assert.is(stripe(quiet).status, 'synced');
+  assert.is(quiet.snapshot.context.inbound.restoreRtwsId, true, 'still owed');
+  // A Stripe event without rtws_id (a dashboard edit) does not make it urgent.
+  const phone = '+1 555 0100';
+  const edited = when(quiet, observed({ phone }, { rtwsId: null }));
+  assert.is(applies(edited)[0]?.kind, 'update', 'the edit is applied to Postgres');
+  assert.is(stripe(edited).pending, null);
+  // The next change rtws pushes carries it, and then nothing is owed.
+  const w = when(edited, applied(2), updated({ phone }, 2), updated({ name: 'Renamed', phone }, 3));
+  const p = pending(w);
+  assert.is(p.op, 'update');
+  assert.equal((p.params as { patch: unknown }).patch, { name: 'Renamed' });
+  assert.is((p.params as { setRtwsId?: string }).setRtwsId, CUSTOMER);
+  const done = when(w, stripeUpdated());
+  assert.is(done.snapshot.context.inbound.restoreRtwsId, false);
+  assert.is(done.snapshot.context.inbound.restoreLater, undefined);
+  // Once written, removing it in Stripe is restored at once again.
+  const removed = when(done, observed({ name: 'Renamed', phone }, { rtwsId: null }));
+  assert.is((pending(removed).params as { setRtwsId?: string }).setRtwsId, CUSTOMER);
+});
+
 test('an update before its created inserts the customer', () => {
   const w = given(observed({ name: 'Late' }, { type: 'customer.updated', rtwsId: null }));
   assert.is(applies(w)[0]?.kind, 'insert');

@@ -6,6 +6,7 @@ import {
   LIVE_PER_SECOND,
   STRIPE_CONCURRENCY,
   STRIPE_RATE,
+  WRITE_BACK,
   type BackfillStack,
 } from './backfill-stack.ts';
 import type { ImportRun, QuietRun } from './backfill.ts';
@@ -26,7 +27,13 @@ export function figures(
   const { walk, updates } = s.baseline;
   const walkRate = r.view.scanned / r.walk.seconds;
   const doneRate = customers / r.done.seconds;
-  const ceiling = Math.min(STRIPE_RATE, updates.perSecond);
+  // The Stripe side's bound: a write-back per customer, or else a list call per 100.
+  const ceiling = WRITE_BACK
+    ? Math.min(STRIPE_RATE, updates.perSecond)
+    : Math.min(STRIPE_RATE * 100, walk.perSecond);
+  const writeBacks = WRITE_BACK
+    ? `last write-back at ${r.done.writeBacksAt.toFixed(1)} s; at most ${r.behind.rows} inserts decided by the walk (saved a page at a time) not yet rows, and ${r.behind.writeBacks} rows without their write-back; baseline: the Stripe side's bound, the lower of RTWS_STRIPE_RATE (${STRIPE_RATE}/s) and the emulator's update rate above, one write-back per customer`
+    : `at most ${r.behind.rows} inserts decided by the walk (saved a page at a time) not yet rows; no write-back asked for (rtws_id goes with each customer's first push); baseline: the Stripe side's bound, the lower of RTWS_STRIPE_RATE (${STRIPE_RATE}/s) list pages of 100 and the emulator's walk above`;
   const per = (k: keyof Messages) => (r.messages[k] - quiet.perEdit[k] * r.liveAll) / customers;
   const share = Math.min(1, (per('changes') * customers) / Math.max(1, r.messages.changes));
   const other = [...r.calls.other.entries()].map(([what, n]) => `${what} ${n}`).join(', ');
@@ -54,7 +61,7 @@ export function figures(
       note: `${r.view.scanned.toLocaleString('en-US')} scanned in ${r.walk.seconds.toFixed(1)} s (started_at to ended_at); the backfill's own rate_per_s ${Math.round(r.view.rate_per_s ?? NaN)}; decisions: ${counts}; ${r.view.errors} page errors`,
     },
     {
-      name: 'backfill: import done (row in Postgres and write-back answered)',
+      name: `backfill: import done (row in Postgres${WRITE_BACK ? ' and write-back answered' : ''})`,
       value: doneRate,
       unit: 'customers/s',
       baseline: ceiling,
@@ -62,7 +69,7 @@ export function figures(
         text: `>= ${TARGET_PER_SECOND.toLocaleString('en-US')}/s`,
         met: doneRate >= TARGET_PER_SECOND,
       },
-      note: `${customers.toLocaleString('en-US')} customers in ${r.done.seconds.toFixed(1)} s from the backfill's start: walk done at ${r.walk.seconds.toFixed(1)} s, last row at ${r.done.rowsAt.toFixed(1)} s, last write-back at ${r.done.writeBacksAt.toFixed(1)} s; at most ${r.behind.rows} inserts decided by the walk (saved a page at a time) not yet rows, and ${r.behind.writeBacks} rows without their write-back; baseline: the Stripe side's bound, the lower of RTWS_STRIPE_RATE (${STRIPE_RATE}/s) and the emulator's update rate above, one write-back per customer`,
+      note: `${customers.toLocaleString('en-US')} customers in ${r.done.seconds.toFixed(1)} s from the backfill's start: walk done at ${r.walk.seconds.toFixed(1)} s, last row at ${r.done.rowsAt.toFixed(1)} s, ${writeBacks}`,
     },
     {
       name: 'backfill: Stripe list pages per 1,000 customers',
@@ -74,7 +81,7 @@ export function figures(
       name: 'backfill: Stripe write-backs of rtws_id per 1,000 customers',
       value: perThousand(r.calls.kinds['write-back'], customers),
       unit: 'calls',
-      note: `${r.calls.kinds['write-back']} POST /v1/customers/:id to seeded customers; ${r.calls.failed} answers other than 200 among all calls; each write-back's customer.updated webhook came back: ${r.webhooks.toLocaleString('en-US')} webhooks delivered to rtws during the import; request-log overruns: ${r.overruns}`,
+      note: `${r.calls.kinds['write-back']} POST /v1/customers/:id to seeded customers (${WRITE_BACK ? 'write_back asked for' : 'none asked for: rtws_id goes with the first push'}); ${r.calls.failed} answers other than 200 among all calls; ${r.webhooks.toLocaleString('en-US')} webhooks delivered to rtws during the import (each write-back's customer.updated, and the live edits'); request-log overruns: ${r.overruns}`,
     },
     {
       name: 'backfill: other Stripe calls per 1,000 customers',

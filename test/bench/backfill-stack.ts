@@ -31,6 +31,11 @@ export const STRIPE_CONCURRENCY = Number(process.env.RTWS_BENCH_STRIPE_CONCURREN
 export const BACKFILL_LABEL = 'backfill';
 /** Live edits per second during the import and the quiet phase (RTWS_BENCH_BACKFILL_LIVE_RATE). */
 export const LIVE_PER_SECOND = Number(process.env.RTWS_BENCH_BACKFILL_LIVE_RATE || '20');
+/**
+ * The import writes `metadata.rtws_id` onto each customer at once (`write_back`), rather than with
+ * the first push rtws makes to it, the default (RTWS_BENCH_BACKFILL_WRITE_BACK=1).
+ */
+export const WRITE_BACK = process.env.RTWS_BENCH_BACKFILL_WRITE_BACK === '1';
 /** Customers the live edits rotate over: each is edited every LIVE_CUSTOMERS / rate seconds. */
 const LIVE_CUSTOMERS = 100;
 const UPDATE_BASELINE_MS = 3_000;
@@ -118,6 +123,9 @@ export async function startBackfillStack(
       `Stripe pace: RTWS_STRIPE_RATE=${STRIPE_RATE}/s, RTWS_STRIPE_CONCURRENCY=${STRIPE_CONCURRENCY} (RTWS_BENCH_STRIPE_RATE / _CONCURRENCY; rtws's default for a live key is 80/s with 8 in flight)`,
       `Stripe emulator: its own process (pid ${emulator.child.pid}), no rate limit, no faults; every write's signed webhook posted to rtws's POST /webhooks/stripe (8 in flight), registered after the seeding`,
       `live edits: PATCH /customers/:id { name } over ${LIVE_CUSTOMERS} customers created through the API and linked before the import; commit = the outbox row's occurred_at read back from the CHANGES stream, call done = the emulator's request log (its clock), matched by idempotency key`,
+      WRITE_BACK
+        ? 'the import asks for write_back: metadata.rtws_id written onto each customer at once (RTWS_BENCH_BACKFILL_WRITE_BACK=1)'
+        : "the import as started by default: each customer's rtws_id goes with the first push rtws makes to it, so none is written here (RTWS_BENCH_BACKFILL_WRITE_BACK=1 writes them at once)",
       `the import starts once the worker has held its partitions for ${TAKEOVER_GRACE_MS / 1000} s (TAKEOVER_GRACE_MS): until then a push decided in them, a write-back too, is sent only after a retrieve that checks Stripe has not moved`,
       `Stripe calls: every request in the emulator's log (polled every 200 ms) between the backfill's start and the last customer done; a write-back is a POST /v1/customers/<seeded id>`,
       `fresh database ${env.db.name}, namespace ${env.namespace}`,

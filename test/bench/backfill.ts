@@ -2,8 +2,9 @@
 // default 10,000) that the account held before rtws started, with the Stripe pace raised
 // (RTWS_BENCH_STRIPE_RATE / _CONCURRENCY, default 2,000/s and 32), against the stack of
 // backfill-stack.ts. The import is started with POST /backfills {"source":"stripe"} and followed
-// through GET /backfills/:id until the walk is done, every customer has its row in Postgres
-// (origin `stripe`) and every write-back of `metadata.rtws_id` is answered by Stripe. It starts
+// through GET /backfills/:id until the walk is done and every customer has its row in Postgres
+// (origin `stripe`); with RTWS_BENCH_BACKFILL_WRITE_BACK=1 (`write_back`), also until every
+// write-back of `metadata.rtws_id` is answered by Stripe. It starts
 // once the worker has held its partitions for TAKEOVER_GRACE_MS, so that the steady state is
 // measured rather than the checks a takeover makes before each push.
 //
@@ -42,6 +43,7 @@ import { liveLatency, startLiveEdits, waitForCalls, type LiveWrite } from './bac
 import {
   BACKFILL_LABEL,
   LIVE_PER_SECOND,
+  WRITE_BACK,
   startBackfillStack,
   type BackfillStack,
 } from './backfill-stack.ts';
@@ -50,7 +52,7 @@ import {
 const STALL_MS = 60_000;
 const IDLE_MS = 2_000;
 
-/** Until the walk is done, every row is in and every write-back answered; the last view. */
+/** Until the walk is done, every row is in and every write-back asked for answered; the last view. */
 async function untilImported(s: BackfillStack, tally: CallTally, id: number, customers: number) {
   let progress = -1;
   let progressAt = Date.now();
@@ -64,7 +66,7 @@ async function untilImported(s: BackfillStack, tally: CallTally, id: number, cus
     const writeBacks = tally.writeBacks.size;
     behind.rows = Math.max(behind.rows, (view.counts.insert ?? 0) - rows.n);
     behind.writeBacks = Math.max(behind.writeBacks, rows.n - writeBacks);
-    if (view.state === 'done' && rows.n >= customers && writeBacks >= customers)
+    if (view.state === 'done' && rows.n >= customers && (!WRITE_BACK || writeBacks >= customers))
       return { view, rows, behind };
     const now = view.scanned + rows.n + writeBacks;
     if (now > progress) [progress, progressAt] = [now, Date.now()];
@@ -152,7 +154,10 @@ async function importRun(
     const cpu0 = sampleCpu(groups);
     const sched0 = schedstat(pid);
     const t0 = Date.now();
-    const started = await api<View>(s.target, 'POST', '/backfills', { source: 'stripe' });
+    const started = await api<View>(s.target, 'POST', '/backfills', {
+      source: 'stripe',
+      ...(WRITE_BACK ? { write_back: true } : {}),
+    });
     const { view, rows, behind } = await untilImported(s, tally, started.id, customers);
     const cpu1 = sampleCpu(groups);
     const sched1 = schedstat(pid);
@@ -164,7 +169,7 @@ async function importRun(
     await feed.flush();
     const startedAt = Date.parse(view.started_at);
     const walkEnd = Date.parse(view.ended_at ?? view.started_at);
-    const writeBacksEnd = Math.max(...tally.writeBacks.values());
+    const writeBacksEnd = Math.max(0, ...tally.writeBacks.values());
     const doneAt = Math.max(rows.lastAt, writeBacksEnd);
     const measured = within(writes, t0, doneAt);
     await settled(s, tally, writes);

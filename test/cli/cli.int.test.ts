@@ -72,6 +72,7 @@ test('bad arguments exit 2 with the reason and the usage', async (ctx) => {
     [['status', '--colour'], /Unknown option '--colour'/],
     [['conflicts', '--limit', '0'], /--limit must be a whole number from 1 to 100/],
     [['backfill', '--from', 'postgres', '--invoices'], /wrong arguments for backfill/],
+    [['backfill', '--from', 'postgres', '--write-back'], /wrong arguments for backfill/],
   ];
   const results = await Promise.all(cases.map(([args]) => rtws(ctx, args)));
   for (const [i, [args, message]] of cases.entries()) {

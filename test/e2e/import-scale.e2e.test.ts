@@ -1,8 +1,8 @@
 // Import from Stripe at scale, as an adopting company meets it: an account already in use, a
 // catalogue that has some of the same people (loaded before rtws captured anything, some emails in
 // another casing), and rtws as a child process. Every Stripe customer ends in the catalogue once,
-// the shared ones matched rather than duplicated, no Stripe customer is made, and a second import
-// changes nothing. Two Stripe customers with one email are reported and left alone.
+// the shared ones matched rather than duplicated, no Stripe customer is made, only the matched
+// ones are written to, and a second import changes nothing. Two Stripe customers with one email are reported and left alone.
 //
 // Sizes (see test/harness/import-stack.ts): RTWS_IMPORT_CUSTOMERS (default 5,000, the issue's size)
 // Stripe customers, of which RTWS_IMPORT_MATCHED (default a tenth of them) are in the catalogue
@@ -22,6 +22,7 @@ import {
 } from '../harness/import-stack.ts';
 import { eventually } from '../harness/stream.ts';
 import { isCreate, type TappedRequest } from '../harness/stripe-tap.ts';
+import { stripeBornId } from '../../adapters/postgres/stripe-customer-id.ts';
 
 const CUSTOMERS = testSize('RTWS_IMPORT_CUSTOMERS', 5_000);
 const MATCHED = testSize('RTWS_IMPORT_MATCHED', Math.max(1, Math.round(CUSTOMERS / 10)));
@@ -134,7 +135,10 @@ test('every Stripe customer is imported once; the ones the catalogue has are mat
     GROUP BY lower(email) HAVING count(*) > 1 LIMIT 5`;
   assert.equal([...twice], [], 'no email has two rows');
 
-  // Both ways: each Stripe customer names its catalogue customer once its write-back is answered.
+  // Both ways. A matched Stripe customer names its catalogue customer once its write-back is
+  // answered. A Stripe-born one is named by its own id (its catalogue id derives from it): its
+  // rtws_id waits for the first push rtws makes to it, so the import wrote nothing to it.
+  const matchedIds = new Set(twinOf.values());
   const writtenBack = (r: TappedRequest) =>
     r.method === 'POST' &&
     r.status === 200 &&
@@ -147,13 +151,21 @@ test('every Stripe customer is imported once; the ones the catalogue has are mat
           .filter(writtenBack)
           .map((r) => r.path),
       ).size,
-    (n) => n === CUSTOMERS,
+    (n) => n === MATCHED,
   );
   const named = new Map<string, string | undefined>();
   for await (const c of s.stripe.customers.list({ limit: 100 }))
     named.set(c.id, c.metadata.rtws_id);
-  const unnamed = [...named].filter(([id, rtwsId]) => rtwsId !== linked.get(id));
-  assert.equal(unnamed.slice(0, 3), [], `${unnamed.length} without their rtws_id in Stripe`);
+  const misnamed = [...named].filter(([id, rtwsId]) =>
+    matchedIds.has(id) ? rtwsId !== linked.get(id) : rtwsId !== undefined,
+  );
+  assert.equal(misnamed.slice(0, 3), [], `${misnamed.length} with the wrong rtws_id in Stripe`);
+  const bornElsewhere = [...named.keys()].filter(
+    (id) => !matchedIds.has(id) && linked.get(id) !== stripeBornId(id),
+  );
+  assert.equal(bornElsewhere.slice(0, 3), [], 'each Stripe-born customer is under its derived id');
+  const writes = s.tap.requests().filter((r) => r.method === 'POST' && r.status === 200);
+  assert.is(writes.length, MATCHED, 'one write per matched customer, none per Stripe-born one');
   assert.is(named.size, CUSTOMERS, 'no Stripe customer was made');
   assert.is(s.emulator.stats().customers, CUSTOMERS);
   assert.equal(s.tap.requests().filter(isCreate), [], 'rtws sent no POST /v1/customers');

@@ -118,6 +118,8 @@ test('bad input gets a 400 naming the field and starts nothing', async (ctx) => 
     [{ source: 'salesforce' }, 'source'],
     [{}, 'source'],
     [{ source: 'postgres', adopt_orphans: true }, 'adopt_orphans'],
+    [{ source: 'postgres', write_back: true }, 'write_back'],
+    [{ source: 'stripe', write_back: 'yes' }, 'write_back'],
     [{ source: 'stripe', objects: ['customer', 'subscription'] }, 'objects.1'],
     [{ source: 'postgres', objects: ['customer'] }, 'objects'],
     [{ source: 'stripe', speed: 'max' }, 'speed'],

@@ -14,7 +14,12 @@ import {
   type BackfillSources,
 } from '../../deploy/wiring/backfill/backfill-runner.ts';
 import { resyncer } from '../../deploy/wiring/backfill/resync.ts';
-import { createBackfill, getBackfill, type Backfill } from '../../adapters/postgres/backfills.ts';
+import {
+  createBackfill,
+  getBackfill,
+  type Backfill,
+  type BackfillOptions,
+} from '../../adapters/postgres/backfills.ts';
 import { stripeBornId } from '../../adapters/postgres/stripe-customer-id.ts';
 import {
   observe,
@@ -79,8 +84,8 @@ const sources = (ctx: Ctx): BackfillSources => {
 };
 
 /** A real run goes to rtws's own backfill runner; this waits for it to end. */
-async function run(ctx: Ctx): Promise<Backfill> {
-  const started = await createBackfill(ctx.o.sql, 'stripe', {});
+async function run(ctx: Ctx, options: BackfillOptions = {}): Promise<Backfill> {
+  const started = await createBackfill(ctx.o.sql, 'stripe', options);
   return finished(ctx, started.id);
 }
 
@@ -125,7 +130,7 @@ test('a dry run reports what it would do and writes nothing', async (ctx) => {
   );
 });
 
-test('each customer is imported once, through its actor, with rtws_id written back', async (ctx) => {
+test('each customer is imported once, through its actor; rtws_id goes with its first push', async (ctx) => {
   const before = await customers(ctx.o);
   const first = await run(ctx);
   assert.is(first.counts.insert, EXISTING);
@@ -136,15 +141,29 @@ test('each customer is imported once, through its actor, with rtws_id written ba
   );
   assert.is(all, before + EXISTING, 'every importable customer is in the catalogue');
   const c = (await ctx.stripe.customers.list({ email: 'existing3@example.com' })).data[0]!;
+  const id = stripeBornId(c.id);
   const [row] = await ctx.o.sql<{ name: string; origin: string }[]>`
-    SELECT name, origin FROM customers WHERE id = ${stripeBornId(c.id)}`;
+    SELECT name, origin FROM customers WHERE id = ${id}`;
   assert.equal({ ...row }, { name: 'Existing 3', origin: 'stripe' });
-  const withId = await eventually(
-    async () => (await ctx.stripe.customers.retrieve(c.id)) as Stripe.Customer,
-    (x) => x.metadata.rtws_id === stripeBornId(c.id),
+  // Linked and in sync, with nothing owed to Stripe: the id derives from the Stripe id.
+  const api = apiClient(ctx.rtws.url!);
+  const synced = await eventually(
+    () => api.sync(id),
+    (v) => v.targets.stripe?.status === 'synced' && v.version === 1,
     15_000,
   );
-  assert.is(withId.metadata.rtws_id, stripeBornId(c.id));
+  assert.is(synced.targets.stripe!.external_id, c.id);
+  assert.equal(synced.targets.stripe!.pending, []);
+  const untouched = (await ctx.stripe.customers.retrieve(c.id)) as Stripe.Customer;
+  assert.is(untouched.metadata.rtws_id, undefined, 'no call for rtws_id alone');
+  // The first change rtws pushes to it carries rtws_id.
+  await api.patch(id, { name: 'Existing 3, renamed' });
+  const pushed = await eventually(
+    async () => (await ctx.stripe.customers.retrieve(c.id)) as Stripe.Customer,
+    (x) => x.name === 'Existing 3, renamed',
+    15_000,
+  );
+  assert.is(pushed.metadata.rtws_id, id);
   const second = await run(ctx);
   assert.equal(second.counts, { linked: EXISTING + 1, orphan: 1 });
   await new Promise((r) => setTimeout(r, 1_000));
@@ -152,6 +171,19 @@ test('each customer is imported once, through its actor, with rtws_id written ba
   let inStripe = 0;
   for await (const _ of ctx.stripe.customers.list({ limit: 100 })) inStripe++;
   assert.is(inStripe, EXISTING + 2, 'no Stripe customer was made');
+});
+
+test('write_back writes rtws_id onto each inserted customer at once', async (ctx) => {
+  const late = await ctx.stripe.customers.create({ name: 'Late', email: 'late@example.com' });
+  const done = await run(ctx, { write_back: true });
+  assert.is(done.counts.insert, 1);
+  const withId = await eventually(
+    async () => (await ctx.stripe.customers.retrieve(late.id)) as Stripe.Customer,
+    (x) => x.metadata.rtws_id !== undefined,
+    15_000,
+  );
+  assert.is(withId.metadata.rtws_id, stripeBornId(late.id));
+  assert.is(withId.name, 'Late');
 });
 
 test('an import that stopped resumes after its saved cursor', async (ctx) => {

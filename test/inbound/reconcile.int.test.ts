@@ -11,6 +11,7 @@ import { authHeaders } from '../harness/rtws.ts';
 import { testSize } from '../harness/services.ts';
 import { eventually } from '../harness/stream.ts';
 import { linked, quiet, row, rowWhen, twoWay, type TwoWay } from './stack.ts';
+import { stripeBornId } from '../../adapters/postgres/stripe-customer-id.ts';
 
 const test = suite<{ s: TwoWay }>('reconciliation with Stripe');
 test.before(async (ctx) => {
@@ -154,6 +155,37 @@ test('drift is repaired by the actors; orphans and missing customers are reporte
     assert.match(metrics, /rtws_drift_repaired_total\{target="stripe"\} [12]/);
     const orphans = await s.o.sql`SELECT id FROM customers WHERE name = 'Orphan'`;
     assert.is(orphans.length, 0, 'an orphan is not imported by guesswork');
+  } finally {
+    s.emu.resumeWebhooks();
+  }
+});
+
+test('a Stripe-born customer without rtws_id is known by the id derived from it', async ({ s }) => {
+  // Born in the dashboard and inserted by its webhook; then its rtws_id is gone (an import leaves
+  // it to the first push, or a person removed it) and so is its link (a database restored).
+  const born = await s.stripe.customers.create({ name: 'Born', email: 'born@example.com' });
+  const id = stripeBornId(born.id);
+  await rowWhen(s, id, (x) => x.name === 'Born', 15_000);
+  await linked(s, id, 15_000);
+  await quiet(s, 500);
+  s.emu.pauseWebhooks();
+  try {
+    await s.stripe.customers.update(born.id, { metadata: { rtws_id: '' } });
+    await s.o.sql`DELETE FROM customer_links WHERE customer_id = ${id}`;
+    // Never seen by rtws, and nothing of ours: still left to an import.
+    const stranger = await s.stripe.customers.create({ name: 'Stranger' });
+    const r = await reconcile(s);
+    assert.is(r.counts.relinked, 1, JSON.stringify(r.counts));
+    assert.is(r.counts.unlinked, 1);
+    assert.is(await linked(s, id), born.id, 'the lost link is recorded again');
+    const diffs = await call<Differences>(s, 'GET', `/reconciliations/${r.id}/differences`);
+    const relinked = diffs.body.data.find((d) => d.kind === 'relinked');
+    assert.is(relinked?.customer_id, id);
+    const unlinked = diffs.body.data.find((d) => d.kind === 'unlinked');
+    assert.is(unlinked?.external_id, stranger.id);
+    const strangers = await s.o
+      .sql`SELECT 1 FROM customers WHERE id = ${stripeBornId(stranger.id)}`;
+    assert.is(strangers.length, 0, 'an unknown Stripe customer is not imported by reconciliation');
   } finally {
     s.emu.resumeWebhooks();
   }

@@ -42,6 +42,7 @@ const Start = Type.Object(
     source: Type.Union(BACKFILL_SOURCES.map((s) => Type.Literal(s))),
     dry_run: Type.Optional(Type.Boolean()),
     adopt_orphans: Type.Optional(Type.Boolean()),
+    write_back: Type.Optional(Type.Boolean()),
     objects: Type.Optional(
       Type.Array(Type.Union([Type.Literal('customer'), Type.Literal('invoice')]), {
         minItems: 1,
@@ -129,12 +130,13 @@ export const backfillRoutes: FastifyPluginAsyncTypebox<BackfillRoutesOptions> = 
       },
     },
     async (request, reply) => {
-      const { source, dry_run, adopt_orphans, objects } = request.body;
-      if (adopt_orphans !== undefined && source !== 'stripe')
-        throw new ValidationError(
-          'adopt_orphans applies to an import from Stripe only',
-          'adopt_orphans',
-        );
+      const { source, dry_run, adopt_orphans, write_back, objects } = request.body;
+      for (const [field, given] of [
+        ['adopt_orphans', adopt_orphans],
+        ['write_back', write_back],
+      ] as const)
+        if (given !== undefined && source !== 'stripe')
+          throw new ValidationError(`${field} applies to an import from Stripe only`, field);
       if (objects !== undefined && source !== 'stripe')
         throw new ValidationError('objects applies to an import from Stripe only', 'objects');
       if (source === 'stripe' && !canImport)
@@ -144,6 +146,7 @@ export const backfillRoutes: FastifyPluginAsyncTypebox<BackfillRoutesOptions> = 
         );
       const options = {
         ...(adopt_orphans !== undefined ? { adopt_orphans } : {}),
+        ...(write_back !== undefined ? { write_back } : {}),
         ...(objects !== undefined ? { objects: [...objects] } : {}),
         ...(source === 'postgres' ? { targets: [...targets] } : {}),
       };

@@ -115,6 +115,7 @@ async function pageOf(
     {
       dryRun,
       adoptOrphans: options.adopt_orphans === true,
+      writeBack: options.write_back === true,
       invoices: options.objects?.includes('invoice') === true,
     },
   );

@@ -62,9 +62,15 @@ export async function publishTo(
 
 /**
  * As its `customer.created` webhook would reach the actor of its Stripe-born id. An adopted
- * orphan's stale `rtws_id` is left out, so its actor writes its own over it.
+ * orphan's stale `rtws_id` is left out, so its actor writes its own over it at once. Anyone
+ * else's `rtws_id` is written with the first push the actor makes to it, unless `writeBack`
+ * asks for it now: the id derives from the Stripe id, so it tells nothing new.
  */
-export async function handOver(o: ImportDeps, c: Stripe.Customer, adopt: boolean): Promise<void> {
+export async function handOver(
+  o: ImportDeps,
+  c: Stripe.Customer,
+  { adopt, writeBack }: { adopt: boolean; writeBack: boolean },
+): Promise<void> {
   const customerId = stripeBornId(c.id);
   const observed: StripeCustomerObserved = {
     type: 'StripeCustomerObserved',
@@ -76,6 +82,7 @@ export async function handOver(o: ImportDeps, c: Stripe.Customer, adopt: boolean
       key: null,
       fields: fieldsOf(c),
       rtwsId: adopt ? null : (c.metadata?.rtws_id ?? null),
+      ...(adopt || writeBack ? {} : { writeRtwsId: 'later' as const }),
     },
     at: 0,
   };

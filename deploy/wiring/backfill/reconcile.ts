@@ -5,8 +5,9 @@
 //   (event id `reconcile:<run>:<Stripe id>`), so the usual rules decide: echo, staleness (a change
 //   the actor knows of that is newer than the read makes it fetch Stripe's current content
 //   instead), the three-way merge with its conflicts (reason `drift: …`), the push rule;
-// - `relinked`: its `rtws_id` names a live customer with no Stripe link at all (a database restored
-//   from before the link): the link is recorded again and the pair compared as above;
+// - `relinked`: its `rtws_id` (or, lacking one, its Stripe-born id) names a live customer with no
+//   Stripe link at all (a database restored from before the link): the link is recorded again and
+//   the pair compared as above;
 // - `orphan`, `unlinked`, `unlinked_ours`, `deleted_in_catalogue`: reported, never guessed at.
 // Then the links the walk did not meet (their Stripe customer is gone from the list): each is
 // retrieved; a deleted one is handed over as a deletion, a missing one (another account, a restore)
@@ -33,6 +34,7 @@ import {
   type Difference,
 } from '../../../adapters/postgres/reconciliations.ts';
 import { fieldsOf } from '../../../adapters/stripe/mapper.ts';
+import { stripeBornId } from '../../../adapters/postgres/stripe-customer-id.ts';
 import { publishTo } from './import-handover.ts';
 import { behind, handOverRow, type ActorKnowledge, type Behind } from './reconcile-behind.ts';
 import { UUID } from './import-decisions.ts';
@@ -128,30 +130,39 @@ async function stripePage(
   const readSecond = Math.floor(Date.now() / 1000);
   const ids = page.data.map((c) => c.id);
   const linked = await customersLinkedTo(o.sql, 'stripe', ids);
+  // An unlinked customer without `rtws_id` may be a Stripe-born one whose import left the id to be
+  // written with its first push: its id derives from its Stripe id, and stands in where known.
+  const born = page.data
+    .filter((c) => !linked.has(c.id) && !c.metadata?.rtws_id)
+    .map((c) => stripeBornId(c.id));
   const ours = page.data
     .map((c) => c.metadata?.rtws_id)
-    .filter((v): v is string => !!v && UUID.test(v));
+    .filter((v): v is string => !!v && UUID.test(v))
+    .concat(born);
   const rows = await catalogueRows(o.sql, [...new Set([...linked.values(), ...ours])]);
   const withLink = await customersWithLink(o.sql, 'stripe', ours);
   const found: Found[] = [];
   for (const c of page.data) {
     const customerId = linked.get(c.id);
-    const rtwsId = c.metadata?.rtws_id;
+    const named = c.metadata?.rtws_id
+      ? { rtwsId: c.metadata.rtws_id, by: 'its rtws_id' }
+      : { rtwsId: await bornIdKnown(o, c.id, rows), by: 'its Stripe-born id' };
+    const { rtwsId } = named;
     if (customerId !== undefined) found.push(compare(c, customerId, rows.get(customerId)));
     else if (!rtwsId)
       found.push(report(c, 'unlinked', null, 'not in the catalogue: an import places it'));
     else if (UUID.test(rtwsId) && rows.get(rtwsId)?.deleted === false && !withLink.has(rtwsId))
-      found.push(await relink(o, c, rtwsId, rows.get(rtwsId)));
+      found.push(await relink(o, c, rtwsId, rows.get(rtwsId), named.by));
     else if (UUID.test(rtwsId) && rows.get(rtwsId)?.deleted === false)
       found.push(
         report(
           c,
           'unlinked_ours',
           rtwsId,
-          `its rtws_id names ${rtwsId}, which is not linked to it`,
+          `${named.by} names ${rtwsId}, which is not linked to it`,
         ),
       );
-    else found.push(await orphan(o, c, rtwsId, rows.get(rtwsId)));
+    else found.push(await orphan(o, c, rtwsId, rows.get(rtwsId), named.by));
   }
   await markBehind(o, found, rows);
   await handOver(o, runId, readSecond, found);
@@ -201,6 +212,7 @@ async function relink(
   c: Stripe.Customer,
   customerId: string,
   row: CatalogueRow | undefined,
+  by: string,
 ): Promise<Found> {
   await recordLink(o.sql, customerId, 'stripe', c.id);
   const matched: StripeCustomerMatched = {
@@ -210,7 +222,7 @@ async function relink(
   };
   await publishTo(o, customerId, matched, `stripe:relink:${c.id}`);
   const compared = compare(c, customerId, row);
-  const detail = `its link to ${customerId} was missing (rtws_id names it): recorded again; ${compared.sample.reason}`;
+  const detail = `its link to ${customerId} was missing (${by} names it): recorded again; ${compared.sample.reason}`;
   return {
     ...compared,
     sample: { id: c.id, decision: 'relinked', reason: detail },
@@ -268,12 +280,12 @@ async function orphan(
   c: Stripe.Customer,
   rtwsId: string,
   row: CatalogueRow | undefined,
+  by: string,
 ): Promise<Found> {
   const b = UUID.test(rtwsId) && !row ? await behind(o.actorKnows, rtwsId, row, c.id) : undefined;
-  if (!b)
-    return report(c, 'orphan', null, `its rtws_id ${rtwsId} names no live catalogue customer`);
+  if (!b) return report(c, 'orphan', null, `${by} ${rtwsId} names no live catalogue customer`);
   return {
-    ...report(c, 'catalogue_behind', rtwsId, `its rtws_id names it, ${b.detail}`),
+    ...report(c, 'catalogue_behind', rtwsId, `${by} names it, ${b.detail}`),
     behind: b,
   };
 }
@@ -295,6 +307,20 @@ function report(
       detail,
     },
   };
+}
+
+/**
+ * The Stripe-born id of a Stripe customer, when the catalogue has a row under it or its actor
+ * knows it; otherwise nothing of ours is it.
+ */
+async function bornIdKnown(
+  o: ReconcileDeps,
+  stripeId: string,
+  rows: ReadonlyMap<string, CatalogueRow>,
+): Promise<string | undefined> {
+  const id = stripeBornId(stripeId);
+  if (rows.has(id)) return id;
+  return (await o.actorKnows?.(id)) !== undefined ? id : undefined;
 }
 
 /** Each observation goes after live changes and backfills' own, to the customer's own subject. */

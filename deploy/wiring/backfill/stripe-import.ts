@@ -48,6 +48,8 @@ export interface ImportDeps {
 export interface ImportPageOptions {
   readonly dryRun?: boolean;
   readonly adoptOrphans?: boolean;
+  /** Write `metadata.rtws_id` onto each inserted customer now, not with its first push. */
+  readonly writeBack?: boolean;
   /** After the customers, walk the account's invoices too. */
   readonly invoices?: boolean;
 }
@@ -92,7 +94,7 @@ export async function importPage(
     // for the ones before: they are on different subjects, and the page waits for them all.
     if (decision === 'insert' || decision === 'adopt') {
       await o.paced?.();
-      send(handOver(o, c, decision === 'adopt'));
+      send(handOver(o, c, { adopt: decision === 'adopt', writeBack: !!options.writeBack }));
     }
     if (decision === 'match' && pair?.customerId) {
       await o.paced?.();
