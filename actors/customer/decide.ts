@@ -1,5 +1,6 @@
 // The runtime's view of the machine: pure functions over snapshots.
-import { initialTransition, transition, type SnapshotFrom } from 'xstate';
+import type { SnapshotFrom } from 'xstate';
+import { pureInitialTransition, pureTransition } from '../runtime/pure-transition.ts';
 import type { CustomerEvent } from './events.ts';
 import type { Intent } from './intents.ts';
 import type { CatalogueApply } from './inbound.ts';
@@ -27,7 +28,7 @@ export function pendingApplies(snapshot: CustomerSnapshot): CatalogueApply[] {
 }
 
 export function start(customerId: string, machine = customerMachine): CustomerSnapshot {
-  return initialTransition(machine, { customerId })[0];
+  return pureInitialTransition(machine, { customerId })[0];
 }
 
 export function decide(
@@ -35,7 +36,7 @@ export function decide(
   event: CustomerEvent,
   machine = customerMachine,
 ): Decision {
-  const [decided, actions] = transition(machine, snapshot, event);
+  const [decided, actions] = pureTransition(machine, snapshot, event);
   const next = {
     ...decided,
     context: stampCorrelation(snapshot.context, decided.context, event),

@@ -1,5 +1,6 @@
 // The runtime's view of the invoice machine: pure functions over snapshots.
-import { initialTransition, transition, type SnapshotFrom } from 'xstate';
+import type { SnapshotFrom } from 'xstate';
+import { pureInitialTransition, pureTransition } from '../runtime/pure-transition.ts';
 import type { InvoiceEvent } from './events.ts';
 import type { InvoiceIntent } from './intents.ts';
 import { invoiceMachine, type InvoiceMachine } from './machine.ts';
@@ -30,7 +31,7 @@ export interface InvoiceDecision {
 }
 
 export function startInvoice(invoiceId: string, machine = invoiceMachine): InvoiceSnapshot {
-  return initialTransition(machine, { invoiceId })[0];
+  return pureInitialTransition(machine, { invoiceId })[0];
 }
 
 export function decideInvoice(
@@ -38,7 +39,7 @@ export function decideInvoice(
   event: InvoiceEvent,
   machine = invoiceMachine,
 ): InvoiceDecision {
-  const [decided, actions] = transition(machine, snapshot, event);
+  const [decided, actions] = pureTransition(machine, snapshot, event);
   const next = { ...decided, context: stampCorrelation(snapshot.context, decided.context, event) };
   const was = progressOf(snapshot.context);
   const now = progressOf(next.context);
