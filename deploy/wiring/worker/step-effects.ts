@@ -46,8 +46,12 @@ export interface StepEffectsDeps {
   readonly record?: (customerId: string, event: RecordedEvent) => Promise<void>;
 }
 
-/** Outcomes that created, found or matched a twin: their link is recorded again (idempotent). */
-const LINKING = /(Created|Found|Matched)$/;
+/**
+ * Outcomes that created, found or matched a twin: their link is recorded again (idempotent). Not
+ * the catalogue's own `CustomerCreated`: a customer inserted from a target has its link written
+ * with the insert, and this cost an import a statement per customer.
+ */
+const LINKING = /^(Stripe|Salesforce)\w+(Created|Found|Matched)$/;
 const encoder = new TextEncoder();
 
 export interface StepEffects {
