@@ -63,15 +63,53 @@ export interface StepEffects {
   resume(customerId: string, snapshot: CustomerSnapshot): Promise<void>;
 }
 
+/**
+ * How long a write this process carried out and reported is left to its report: the report is on
+ * the customer's subject (its publish was acknowledged), so the actor takes it in turn.
+ */
+const REPORTED_TRUST_MS = 30_000;
+
+/**
+ * Customers kept in that memory before the marks past their trust are swept, at most once a
+ * second (a customer whose partition went elsewhere before its report was taken leaves its mark).
+ */
+const REPORTED_KEPT = 10_000;
+
+function forgetOld(reported: Map<string, Map<string, number>>): void {
+  const before = Date.now() - REPORTED_TRUST_MS;
+  for (const [customerId, marks] of reported) {
+    for (const [id, at] of marks) if (at < before) marks.delete(id);
+    if (marks.size === 0) reported.delete(customerId);
+  }
+}
+
 export function stepEffects(d: StepEffectsDeps): StepEffects {
+  /**
+   * Per customer, the writes carried out and reported here whose report the actor has yet to take.
+   * A step decided before it (the write's own captured change, published as soon as it commits,
+   * often is) still lists the write as waiting: it is not carried out again, which cost a
+   * statement and a publish for nothing.
+   */
+  const reported = new Map<string, Map<string, number>>();
+  let sweptAt = 0;
+
   async function applyPending(
     customerId: string,
     snapshot: CustomerSnapshot,
     seq: number,
+    { again = false } = {},
   ): Promise<void> {
     const { catalogue, record } = d;
     if (!catalogue || !record) return;
-    for (const apply of pendingApplies(snapshot)) {
+    const pending = pendingApplies(snapshot);
+    const mine = reported.get(customerId);
+    if (mine) {
+      for (const id of mine.keys()) if (!pending.some((a) => a.id === id)) mine.delete(id);
+      if (mine.size === 0) reported.delete(customerId);
+    }
+    for (const apply of pending) {
+      const at = mine?.get(apply.id);
+      if (!again && at !== undefined && Date.now() - at < REPORTED_TRUST_MS) continue;
       let error: string | null = null;
       let version: number | null = null;
       let kept: FieldPatch = {};
@@ -102,6 +140,12 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
         at: Date.now(),
         ...(apply.correlationId === undefined ? {} : { correlation: apply.correlationId }),
       });
+      const marks = reported.get(customerId) ?? new Map<string, number>();
+      reported.set(customerId, marks.set(apply.id, Date.now()));
+      if (reported.size > REPORTED_KEPT && Date.now() - sweptAt > 1_000) {
+        sweptAt = Date.now();
+        forgetOld(reported);
+      }
     }
   }
 
@@ -147,6 +191,6 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
   };
   return Object.assign(effects, {
     resume: (customerId: string, snapshot: CustomerSnapshot) =>
-      applyPending(customerId, snapshot, 0),
+      applyPending(customerId, snapshot, 0, { again: true }),
   });
 }

@@ -1,0 +1,101 @@
+// The Postgres writes a step leaves to its effects: carried out once and reported, and not again
+// by a step decided before the actor has taken that report (the write's own captured change often
+// is); after a takeover or a restart they are carried out again, as the inbox makes harmless.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { randomUUID } from 'node:crypto';
+import type { DeadLetterSink } from '../../core/worker-ports.ts';
+import {
+  decide,
+  pendingApplies,
+  start,
+  type CustomerEvent,
+  type CustomerSnapshot,
+} from '../../actors/customer/index.ts';
+import type { CustomerScheduler } from '../../actors/customer/kind.ts';
+import type { RecordedEvent } from '../../actors/customer/outcome-message.ts';
+import { connectPostgres } from '../../adapters/postgres/connect.ts';
+import { migrate } from '../../adapters/postgres/migrate.ts';
+import { catalogueEffects } from '../../adapters/postgres/catalogue-effects.ts';
+import { stripeBornId } from '../../adapters/postgres/stripe-customer-id.ts';
+import { stepEffects } from '../../deploy/wiring/worker/step-effects.ts';
+import { testEnvironment } from '../harness/rtws.ts';
+
+const T0 = 1_700_000_000_000;
+
+test('a write reported here is carried out once; a takeover carries it out again', async () => {
+  const t = await testEnvironment();
+  const sql = connectPostgres(t.db.url, { max: 2 });
+  try {
+    await migrate(sql);
+    const catalogue = catalogueEffects(sql);
+    let writes = 0;
+    const recorded: RecordedEvent[] = [];
+    const effects = stepEffects({
+      // Neither is reached by this step's effects: no intent, no dead letter.
+      scheduler: { offer: () => {} } as unknown as CustomerScheduler,
+      deadLetters: {} as DeadLetterSink,
+      names: t.names,
+      catalogue: {
+        ...catalogue,
+        applyFromStripe: (customerId, apply) => {
+          writes++;
+          return catalogue.applyFromStripe(customerId, apply);
+        },
+      },
+      record: async (_, event) => void recorded.push(event),
+    });
+    const stripeId = `cus_${randomUUID().slice(0, 8)}`;
+    const id = stripeBornId(stripeId);
+    const observed: CustomerEvent = {
+      type: 'StripeCustomerObserved',
+      data: {
+        eventId: `evt_${stripeId}`,
+        eventType: 'customer.created',
+        stripeId,
+        created: T0 / 1000,
+        key: null,
+        fields: { name: 'Born', email: null, phone: null, address: null, metadata: {} },
+        rtwsId: null,
+      },
+      at: T0,
+    };
+    const step = (snapshot: CustomerSnapshot, event: CustomerEvent, seq: number) =>
+      effects({
+        actorId: id,
+        event,
+        decision: { snapshot, intents: [], deadLettered: [], linked: [] },
+        saved: true,
+        seq,
+      });
+    const born = decide(start(id), observed).snapshot;
+    assert.is(pendingApplies(born).length, 1, 'the insert waits for its write');
+
+    await step(born, observed, 1);
+    assert.is(writes, 1);
+    assert.equal(
+      recorded.map((e) => e.type),
+      ['CatalogueApplied'],
+    );
+    const [row] = await sql<{ name: string; origin: string }[]>`
+      SELECT name, origin FROM customers WHERE id = ${id}`;
+    assert.equal({ ...row }, { name: 'Born', origin: 'stripe' });
+
+    // Its captured change, decided before the report: the write still waits, and is left to it.
+    await step(born, observed, 2);
+    assert.is(writes, 1, 'not carried out again while its report is on its way');
+    assert.is(recorded.length, 1);
+
+    // A takeover or a restart: carried out again, and the inbox makes it a no-op.
+    await effects.resume(id, born);
+    assert.is(writes, 2);
+    assert.is(recorded.length, 2);
+    const rows = await sql`SELECT 1 FROM customers WHERE id = ${id}`;
+    assert.is(rows.length, 1);
+  } finally {
+    await sql.end({ timeout: 1 });
+    await t.cleanup();
+  }
+});
+
+test.run();
