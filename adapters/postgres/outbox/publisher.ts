@@ -2,8 +2,9 @@
 // id order to JetStream, deleting rows only after their PubAcks.
 //
 // It never remembers "the highest id published": concurrent transactions commit out of id order,
-// so such a cursor skips rows. Each batch locks the rows it takes (FOR UPDATE, in one
-// transaction with their delete), so every row is published and removed individually.
+// so such a cursor skips rows. Each batch takes the rows by deleting them (locked FOR UPDATE) in a
+// transaction that commits after their PubAcks, so every row is published and removed
+// individually.
 import type { Names } from '../../../core/subjects.ts';
 import type { DurablePublisher, Logger } from '../../../core/ports.ts';
 import { backoffMs, type BackoffPolicy } from '../../../core/policy/backoff.ts';
@@ -64,21 +65,31 @@ export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<O
     return true;
   }
 
-  /** Publishes one batch: how many rows it took (fewer than a batch: the outbox had no more). */
+  /**
+   * Publishes one batch: how many rows it took (fewer than a batch: the outbox had no more). The
+   * rows are taken by their delete, which commits only once every PubAck is in: a publish that
+   * fails rolls the delete back and the rows stay. One round trip for the batch, besides BEGIN and
+   * COMMIT.
+   */
   async function drainBatch(): Promise<number> {
     return sql.begin(async (tx) => {
-      const rows = await tx<(OutboxRow & { pid: number })[]>`
-        SELECT id, aggregate, aggregate_id, customer_id, op, version, origin, payload, occurred_at,
-               changed, correlation_id, pg_backend_pid() AS pid
-        FROM outbox WHERE aggregate IN ${tx(OUTBOX_AGGREGATES)}
-        ORDER BY id LIMIT ${o.batchSize} FOR UPDATE`;
-      if (rows.length === 0) return 0;
+      const taken = await tx<(OutboxRow & { pid: number })[]>`
+        DELETE FROM outbox WHERE id IN (
+          SELECT id FROM outbox WHERE aggregate IN ${tx(OUTBOX_AGGREGATES)}
+          ORDER BY id LIMIT ${o.batchSize} FOR UPDATE)
+        RETURNING id, aggregate, aggregate_id, customer_id, op, version, origin, payload,
+                  occurred_at, changed, correlation_id, pg_backend_pid() AS pid`;
+      if (taken.length === 0) return 0;
       // The lock belongs to a session; if the connection was silently re-established, it is gone.
-      // Checked in the same round trip as the select, before anything is published.
-      if (rows[0]!.pid !== leaderPid) throw new LeadershipLost();
-      const messages = rows.map((r) => outgoing(r, o.names));
-      await publishOrdered(o.publisher, messages, o.window);
-      await tx`DELETE FROM outbox WHERE id IN ${tx(rows.map((r) => r.id))}`;
+      // Checked in the same round trip as the delete, before anything is published.
+      if (taken[0]!.pid !== leaderPid) throw new LeadershipLost();
+      // RETURNING keeps no order: a customer's rows go out in id order, its commit order.
+      const rows = [...taken].sort((a, b) => a.id - b.id);
+      await publishOrdered(
+        o.publisher,
+        rows.map((r) => outgoing(r, o.names)),
+        o.window,
+      );
       return rows.length;
     });
   }
