@@ -407,6 +407,22 @@ test('the same field changed on both sides: the later change wins and a conflict
   assert.equal((pending(tie).params as { patch: unknown }).patch, { name: 'PG' });
 });
 
+/** The captured change of a Stripe-born customer's insert: version 1, origin `stripe`. */
+const insertedFromStripe =
+  (data: typeof FIELDS): Step =>
+  (x) => ({
+    type: 'CustomerCreated',
+    data,
+    metadata: {
+      customer_id: CUSTOMER,
+      version: 1,
+      origin: 'stripe',
+      outbox_id: 1,
+      occurred_at: new Date(x.now).toISOString(),
+    },
+    at: x.now,
+  });
+
 test('a Stripe-born customer is inserted once, linked, and gets rtws_id in one update', () => {
   const born = given(
     observed(
@@ -426,19 +442,11 @@ test('a Stripe-born customer is inserted once, linked, and gets rtws_id in one u
     ),
   );
   assert.is(applies(dup).length, 1);
-  const inserted: Step = (x) => ({
-    type: 'CustomerCreated',
-    data: { ...FIELDS, name: 'new@example.com', email: 'new@example.com' },
-    metadata: {
-      customer_id: CUSTOMER,
-      version: 1,
-      origin: 'stripe',
-      outbox_id: 1,
-      occurred_at: new Date(x.now).toISOString(),
-    },
-    at: x.now,
-  });
-  const w = when(dup, applied(1), inserted);
+  const w = when(
+    dup,
+    applied(1),
+    insertedFromStripe({ ...FIELDS, name: 'new@example.com', email: 'new@example.com' }),
+  );
   const p = pending(w);
   assert.is(p.op, 'update');
   assert.is((p.params as { setRtwsId?: string }).setRtwsId, CUSTOMER);
@@ -456,21 +464,9 @@ test("an import's Stripe-born customer gets rtws_id with its first push, not by 
     if (seen.type !== 'StripeCustomerObserved') throw new Error('not an observation');
     return { ...seen, data: { ...seen.data, writeRtwsId: 'later' } };
   };
-  const inserted: Step = (x) => ({
-    type: 'CustomerCreated',
-    data: FIELDS,
-    metadata: {
-      customer_id: CUSTOMER,
-      version: 1,
-      origin: 'stripe',
-      outbox_id: 1,
-      occurred_at: new Date(x.now).toISOString(),
-    },
-    at: x.now,
-  });
   const born = given(importedAs);
   assert.is(applies(born)[0]?.kind, 'insert');
-  const quiet = when(born, applied(1), inserted);
+  const quiet = when(born, applied(1), insertedFromStripe(FIELDS));
   assert.is(stripe(quiet).pending, null, 'no update for rtws_id alone');
   assert.is(stripe(quiet).status, 'synced');
   assert.is(quiet.snapshot.context.inbound.restoreRtwsId, true, 'still owed');
