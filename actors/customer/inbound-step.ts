@@ -125,7 +125,7 @@ export function onStripeObserved<C extends InboundContext>(
     ev.at,
     owners,
   );
-  const restored = ev.data.rtwsId === c.customerId ? merged : withRestore(merged);
+  const restored = ev.data.rtwsId === c.customerId ? merged : withRestore(merged, ev.data.rtwsId);
   // An echo never advances the staleness watermark.
   return ours ? restored : withEventSecond(restored, ev.data.created);
 }
@@ -262,7 +262,7 @@ export function onStripeFetched<C extends InboundContext>(
       };
   }
   const merged = merge(c, ev.data.fields, dating, s.externalId, p.params.eventIds, ev.at, owners);
-  const restored = ev.data.rtwsId === c.customerId ? merged : withRestore(merged);
+  const restored = ev.data.rtwsId === c.customerId ? merged : withRestore(merged, ev.data.rtwsId);
   // What was fetched is Stripe's content as of now: older events are covered by it.
   return withEventSecond(restored, Math.floor(ev.at / 1000));
 }
@@ -384,7 +384,7 @@ function linkMatched<C extends InboundContext>(
           },
           ev.at,
         );
-  return ev.data.rtwsId === ctx.customerId ? asked : withRestore(asked);
+  return ev.data.rtwsId === ctx.customerId ? asked : withRestore(asked, ev.data.rtwsId ?? null);
 }
 
 /**
@@ -539,8 +539,8 @@ function bornOnStripe<C extends InboundContext>(c: C, ev: StripeCustomerObserved
     ev.at,
   );
   if (ev.data.rtwsId === c.customerId) return withInsert;
-  const restore = withRestore(withInsert);
-  return ev.data.writeRtwsId === 'later'
+  const restore = withRestore(withInsert, ev.data.rtwsId);
+  return ev.data.writeRtwsId === 'later' && ev.data.rtwsId === null
     ? { ...restore, inbound: { ...restore.inbound, restoreLater: true } }
     : restore;
 }
@@ -734,8 +734,17 @@ export function remember<C extends InboundContext>(c: C, eventIds: string[]): C 
   };
 }
 
-function withRestore<C extends InboundContext>(c: C): C {
-  return { ...c, inbound: { ...c.inbound, restoreRtwsId: true } };
+/**
+ * `rtws_id` is to be written again, at once. Only an import's restore, owed already, still waits
+ * for a push while Stripe shows none; an `rtws_id` naming someone else is put right now.
+ */
+function withRestore<C extends InboundContext>(c: C, shown: string | null): C {
+  const later = c.inbound.restoreRtwsId && c.inbound.restoreLater === true && shown === null;
+  const inbound = restoreSettled(c.inbound);
+  return {
+    ...c,
+    inbound: { ...inbound, restoreRtwsId: true, ...(later ? { restoreLater: true as const } : {}) },
+  };
 }
 
 function withEventSecond<C extends InboundContext>(c: C, second: number): C {

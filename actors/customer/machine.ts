@@ -193,9 +193,7 @@ export function createCustomerMachine(
         const outcome = TARGETS[target].outcomeOf(event);
         if (outcome === null) return {};
         const restored = restoredRtwsId(context.targets[target], outcome);
-        const next = restored
-          ? { ...context, inbound: restoreSettled(context.inbound) }
-          : context;
+        const next = restored ? { ...context, inbound: restoreSettled(context.inbound) } : context;
         const applied: CustomerContext = {
           ...context,
           ...withTarget(

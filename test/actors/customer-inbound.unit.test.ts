@@ -470,6 +470,9 @@ test("an import's Stripe-born customer gets rtws_id with its first push, not by 
   assert.is(stripe(quiet).pending, null, 'no update for rtws_id alone');
   assert.is(stripe(quiet).status, 'synced');
   assert.is(quiet.snapshot.context.inbound.restoreRtwsId, true, 'still owed');
+  // An rtws_id naming someone else is put right at once.
+  const misnamed = when(quiet, observed({}, { rtwsId: '0f0f0f0f-0000-4000-8000-000000000000' }));
+  assert.is((pending(misnamed).params as { setRtwsId?: string }).setRtwsId, CUSTOMER);
   // A Stripe event without rtws_id (a dashboard edit) does not make it urgent.
   const phone = '+1 555 0100';
   const edited = when(quiet, observed({ phone }, { rtwsId: null }));

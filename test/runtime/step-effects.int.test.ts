@@ -1,6 +1,7 @@
 // The Postgres writes a step leaves to its effects: carried out once and reported, and not again
 // by a step decided before the actor has taken that report (the write's own captured change often
-// is); after a takeover or a restart they are carried out again, as the inbox makes harmless.
+// is); after a takeover or a restart they are carried out again, as the inbox makes harmless. And
+// the links a step records again.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
@@ -92,6 +93,63 @@ test('a write reported here is carried out once; a takeover carries it out again
     assert.is(recorded.length, 2);
     const rows = await sql`SELECT 1 FROM customers WHERE id = ${id}`;
     assert.is(rows.length, 1);
+  } finally {
+    await sql.end({ timeout: 1 });
+    await t.cleanup();
+  }
+});
+
+test("a restore's re-inserted row gets every link its actor knows; an insert from a target, none again", async () => {
+  const t = await testEnvironment();
+  const sql = connectPostgres(t.db.url, { max: 2 });
+  try {
+    await migrate(sql);
+    const linked: string[] = [];
+    const effects = stepEffects({
+      scheduler: { offer: () => {} } as unknown as CustomerScheduler,
+      deadLetters: {} as DeadLetterSink,
+      names: t.names,
+      catalogue: {
+        ...catalogueEffects(sql),
+        recordLink: async (_, target, externalId) => void linked.push(`${target}:${externalId}`),
+      },
+      record: async () => {},
+    });
+    const id = randomUUID();
+    const fresh = start(id);
+    const knows: CustomerSnapshot = {
+      ...fresh,
+      context: {
+        ...fresh.context,
+        targets: {
+          stripe: { ...fresh.context.targets.stripe, externalId: 'cus_restored' },
+          salesforce: { ...fresh.context.targets.salesforce, externalId: '001RESTORED' },
+        },
+      },
+    };
+    const created = (origin: string, seq: number) =>
+      effects({
+        actorId: id,
+        event: {
+          type: 'CustomerCreated',
+          data: { name: 'Back', email: null, phone: null, address: null, metadata: {} },
+          metadata: {
+            customer_id: id,
+            version: 2,
+            origin,
+            outbox_id: seq,
+            occurred_at: new Date(T0).toISOString(),
+          },
+          at: T0,
+        },
+        decision: { snapshot: knows, intents: [], deadLettered: [], linked: [] },
+        saved: true,
+        seq,
+      });
+    await created('stripe', 1);
+    assert.equal(linked, [], 'an insert from Stripe wrote its link with the row');
+    await created('restore', 2);
+    assert.equal(linked.sort(), ['salesforce:001RESTORED', 'stripe:cus_restored']);
   } finally {
     await sql.end({ timeout: 1 });
     await t.cleanup();

@@ -146,7 +146,9 @@ async function stripePage(
     const customerId = linked.get(c.id);
     const named = c.metadata?.rtws_id
       ? { rtwsId: c.metadata.rtws_id, by: 'its rtws_id' }
-      : { rtwsId: await bornIdKnown(o, c.id, rows), by: 'its Stripe-born id' };
+      : customerId === undefined
+        ? { rtwsId: await bornIdKnown(o, c.id, rows), by: 'its Stripe-born id' }
+        : { rtwsId: undefined, by: '' };
     const { rtwsId } = named;
     if (customerId !== undefined) found.push(compare(c, customerId, rows.get(customerId)));
     else if (!rtwsId)
@@ -217,7 +219,12 @@ async function relink(
   await recordLink(o.sql, customerId, 'stripe', c.id);
   const matched: StripeCustomerMatched = {
     type: 'StripeCustomerMatched',
-    data: { stripeId: c.id, fields: fieldsOf(c), policy: 'stripe', rtwsId: customerId },
+    data: {
+      stripeId: c.id,
+      fields: fieldsOf(c),
+      policy: 'stripe',
+      rtwsId: c.metadata?.rtws_id ?? null,
+    },
     at: 0,
   };
   await publishTo(o, customerId, matched, `stripe:relink:${c.id}`);

@@ -11,9 +11,11 @@ import { PermanentApplyError } from '../../../core/errors.ts';
 import type { FieldPatch } from '../../../core/policy/push.ts';
 import type { Names } from '../../../core/subjects.ts';
 import {
+  RESTORE_ORIGIN,
   TARGET_NAMES,
   pendingApplies,
   type CatalogueApply,
+  type CustomerEvent,
   type CustomerSnapshot,
   type TargetName,
 } from '../../../actors/customer/index.ts';
@@ -47,11 +49,17 @@ export interface StepEffectsDeps {
 }
 
 /**
- * Outcomes that created, found or matched a twin: their link is recorded again (idempotent). Not
- * the catalogue's own `CustomerCreated`: a customer inserted from a target has its link written
- * with the insert, and this cost an import a statement per customer.
+ * Outcomes that created, found or matched a twin: their link is recorded again (idempotent). Of
+ * the catalogue's own `CustomerCreated`, only a restore's: a row brought back after a database
+ * restore gets every link its actor knows. A customer inserted from a target has its link written
+ * with the insert (recording it again cost an import a statement per customer).
  */
 const LINKING = /^(Stripe|Salesforce)\w+(Created|Found|Matched)$/;
+
+function relinks(event: CustomerEvent): boolean {
+  if (LINKING.test(event.type)) return true;
+  return event.type === 'CustomerCreated' && event.metadata.origin === RESTORE_ORIGIN;
+}
 const encoder = new TextEncoder();
 
 export interface StepEffects {
@@ -74,6 +82,11 @@ const REPORTED_TRUST_MS = 30_000;
  * second (a customer whose partition went elsewhere before its report was taken leaves its mark).
  */
 const REPORTED_KEPT = 10_000;
+
+/** A write as the memory knows it: its id, which restarts with a reset actor, and its events. */
+function markOf(apply: CatalogueApply): string {
+  return `${apply.id}\n${apply.eventIds.join('\n')}`;
+}
 
 function forgetOld(reported: Map<string, Map<string, number>>): void {
   const before = Date.now() - REPORTED_TRUST_MS;
@@ -104,11 +117,12 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
     const pending = pendingApplies(snapshot);
     const mine = reported.get(customerId);
     if (mine) {
-      for (const id of mine.keys()) if (!pending.some((a) => a.id === id)) mine.delete(id);
+      for (const mark of mine.keys())
+        if (!pending.some((a) => markOf(a) === mark)) mine.delete(mark);
       if (mine.size === 0) reported.delete(customerId);
     }
     for (const apply of pending) {
-      const at = mine?.get(apply.id);
+      const at = mine?.get(markOf(apply));
       if (!again && at !== undefined && Date.now() - at < REPORTED_TRUST_MS) continue;
       let error: string | null = null;
       let version: number | null = null;
@@ -141,7 +155,7 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
         ...(apply.correlationId === undefined ? {} : { correlation: apply.correlationId }),
       });
       const marks = reported.get(customerId) ?? new Map<string, number>();
-      reported.set(customerId, marks.set(apply.id, Date.now()));
+      reported.set(customerId, marks.set(markOf(apply), Date.now()));
       if (reported.size > REPORTED_KEPT && Date.now() - sweptAt > 1_000) {
         sweptAt = Date.now();
         forgetOld(reported);
@@ -160,7 +174,7 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
     >;
     // And a link a Salesforce read made: it showed our create landed before its outcome came.
     // (Other events that link write their link with the Postgres write they ask for.)
-    const linking = LINKING.test(event.type)
+    const linking = relinks(event)
       ? TARGET_NAMES
       : event.type === 'SalesforceRecordChanged'
         ? decision.linked
