@@ -310,8 +310,10 @@ export class IntentScheduler<
     if (this.stopped) return;
     const given = () => slot.handedOver === true;
     const event = await this.gates.get(target)!.run(async () => {
-      // Checked after waiting for a slot: the lease may have moved meanwhile.
-      if (given() || !(await this.awaitHold(owner))) {
+      // Checked after waiting for a slot: the lease may have moved meanwhile. And again after
+      // the lease's check, which may wait: a hand-over meanwhile did not wait for this call, so it
+      // must not be sent (the next holder sends it).
+      if (given() || !(await this.awaitHold(owner)) || given()) {
         // Not run: should this worker hold the actor again, the same intent must be offered anew.
         if (this.slots.get(`${actorId}/${target}`) === slot) slot.signature = '';
         return undefined;

@@ -367,6 +367,20 @@ test('an intent handed over while queued runs when its partition comes back at o
   await h.scheduler.stop();
 });
 
+test('a call waiting for its lease to be confirmed is not sent once its partition is handed over', async () => {
+  // The lease looks lapsed (a renewal is late): the call waits to see it confirmed. The partition
+  // is handed over meanwhile, and that hand-over does not wait for a call not yet sent.
+  let held = false;
+  const h = harness({ holds: () => held });
+  h.scheduler.offer('late', created('late'));
+  await sleep(30);
+  await h.scheduler.handOver(() => true);
+  held = true;
+  await sleep(600);
+  assert.is(h.calls.length, 0, 'the next holder sends it, not this worker');
+  await h.scheduler.stop();
+});
+
 test('an intent refused for want of the lease runs when offered again once held', async () => {
   let held = false;
   const h = harness({ holds: () => held });
