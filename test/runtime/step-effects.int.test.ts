@@ -15,28 +15,50 @@ import {
 } from '../../actors/customer/index.ts';
 import type { CustomerScheduler } from '../../actors/customer/kind.ts';
 import type { RecordedEvent } from '../../actors/customer/outcome-message.ts';
-import { connectPostgres } from '../../adapters/postgres/connect.ts';
+import { connectPostgres, type Sql } from '../../adapters/postgres/connect.ts';
 import { migrate } from '../../adapters/postgres/migrate.ts';
 import { catalogueEffects } from '../../adapters/postgres/catalogue-effects.ts';
 import { stripeBornId } from '../../adapters/postgres/stripe-customer-id.ts';
-import { stepEffects } from '../../deploy/wiring/worker/step-effects.ts';
+import {
+  stepEffects,
+  type StepEffects,
+  type StepEffectsDeps,
+} from '../../deploy/wiring/worker/step-effects.ts';
 import { testEnvironment } from '../harness/rtws.ts';
 
 const T0 = 1_700_000_000_000;
 
-test('a write reported here is carried out once; a takeover carries it out again', async () => {
+/** The step effects over a database of their own; neither an intent nor a dead letter is reached. */
+async function onDatabase(
+  run: (
+    sql: Sql,
+    effectsWith: (deps: Pick<StepEffectsDeps, 'catalogue' | 'record'>) => StepEffects,
+  ) => Promise<void>,
+): Promise<void> {
   const t = await testEnvironment();
   const sql = connectPostgres(t.db.url, { max: 2 });
   try {
     await migrate(sql);
+    await run(sql, (deps) =>
+      stepEffects({
+        scheduler: { offer: () => {} } as unknown as CustomerScheduler,
+        deadLetters: {} as DeadLetterSink,
+        names: t.names,
+        ...deps,
+      }),
+    );
+  } finally {
+    await sql.end({ timeout: 1 });
+    await t.cleanup();
+  }
+}
+
+test('a write reported here is carried out once; a takeover carries it out again', () =>
+  onDatabase(async (sql, effectsWith) => {
     const catalogue = catalogueEffects(sql);
     let writes = 0;
     const recorded: RecordedEvent[] = [];
-    const effects = stepEffects({
-      // Neither is reached by this step's effects: no intent, no dead letter.
-      scheduler: { offer: () => {} } as unknown as CustomerScheduler,
-      deadLetters: {} as DeadLetterSink,
-      names: t.names,
+    const effects = effectsWith({
       catalogue: {
         ...catalogue,
         applyFromStripe: (customerId, apply) => {
@@ -93,22 +115,12 @@ test('a write reported here is carried out once; a takeover carries it out again
     assert.is(recorded.length, 2);
     const rows = await sql`SELECT 1 FROM customers WHERE id = ${id}`;
     assert.is(rows.length, 1);
-  } finally {
-    await sql.end({ timeout: 1 });
-    await t.cleanup();
-  }
-});
+  }));
 
-test("a restore's re-inserted row gets every link its actor knows; an insert from a target, none again", async () => {
-  const t = await testEnvironment();
-  const sql = connectPostgres(t.db.url, { max: 2 });
-  try {
-    await migrate(sql);
+test("a restore's re-inserted row gets every link its actor knows; an insert from a target, none again", () =>
+  onDatabase(async (sql, effectsWith) => {
     const linked: string[] = [];
-    const effects = stepEffects({
-      scheduler: { offer: () => {} } as unknown as CustomerScheduler,
-      deadLetters: {} as DeadLetterSink,
-      names: t.names,
+    const effects = effectsWith({
       catalogue: {
         ...catalogueEffects(sql),
         recordLink: async (_, target, externalId) => void linked.push(`${target}:${externalId}`),
@@ -150,10 +162,6 @@ test("a restore's re-inserted row gets every link its actor knows; an insert fro
     assert.equal(linked, [], 'an insert from Stripe wrote its link with the row');
     await created('restore', 2);
     assert.equal(linked.sort(), ['salesforce:001RESTORED', 'stripe:cus_restored']);
-  } finally {
-    await sql.end({ timeout: 1 });
-    await t.cleanup();
-  }
-});
+  }));
 
 test.run();
