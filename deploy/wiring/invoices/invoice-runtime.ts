@@ -113,6 +113,7 @@ export async function startInvoiceRuntime(d: InvoiceRuntimeDeps): Promise<Invoic
         kind,
         partitions: names.partitions,
         holds: d.holds,
+        held: (id) => cache.peek(id)?.snapshot,
         offer: (id, snapshot) => scheduler.offer(id, snapshot),
       },
       partition,

@@ -100,6 +100,7 @@ export function customerRuntime(d: CustomerRuntimeDeps): CustomerRuntime {
           kind,
           partitions: names.partitions,
           holds: d.holds,
+          held: (id) => cache.peek(id)?.snapshot,
           offer: (id, snapshot) => {
             scheduler.offer(id, snapshot);
             void afterStep

@@ -1,6 +1,9 @@
 // After a takeover or a restart: the pending intents of a partition's actors are offered to the
 // executors again, from the snapshots in KV (an intent is recorded there before its message is
-// acked, so nothing recorded is lost with the process that recorded it).
+// acked, so nothing recorded is lost with the process that recorded it). An actor this process
+// has stepped since it took the partition is offered as it holds it: with write-behind its
+// snapshot in KV may be older, and an intent that snapshot still shows would take the place of
+// the one decided since, which then never ran.
 import { partitionOf } from '../../../core/subjects.ts';
 import type { SnapshotStore } from '../../../core/worker-ports.ts';
 import type { ActorKind, KindDecision } from '../../../actors/runtime/actor-kind.ts';
@@ -13,6 +16,8 @@ export interface ResumeDeps<S, E, D extends KindDecision<S>> {
   /** Whether the partition is still held: a round stops as soon as it is not. */
   readonly holds: (partition: number) => boolean;
   readonly offer: (actorId: string, snapshot: S) => void;
+  /** The actor as this process holds it (the actor cache), ahead of KV by its unsaved steps. */
+  readonly held?: (actorId: string) => S | undefined;
 }
 
 /** Offers every actor of the partition to its scheduler; resolves to how many there were. */
@@ -28,7 +33,8 @@ export async function resumePartition<S, E, D extends KindDecision<S>>(
     if (!mayHold(id)) continue;
     const stored = await d.store.load(id);
     if (!stored || isErasedActor(stored.value)) continue;
-    const snapshot = d.kind.decode(id, stored.value);
+    // Looked at once the load is in: a step taken while it read counts too.
+    const snapshot = d.held?.(id) ?? d.kind.decode(id, stored.value);
     if (partitionOf(d.kind.ownerOf(id, snapshot), d.partitions) !== partition) continue;
     d.offer(id, snapshot);
     resumed++;
