@@ -19,6 +19,12 @@ export const ChangeMetadata = Type.Object({
   changed: Type.Optional(Type.Array(Type.String())),
   /** The message format's version (`MESSAGE_SCHEMA`); absent before versions were stamped. */
   schema: Type.Optional(Type.Integer({ minimum: 1 })),
+  /**
+   * The customer actor's write this change captures (its tag, `writeTag`): the change reports
+   * that write done. Absent on every other change. A process that predates it ignores it and
+   * finds the write done when it looks again (sql/024_write_tags.sql).
+   */
+  write: Type.Optional(Type.String({ minLength: 1 })),
 });
 export type ChangeMetadata = Static<typeof ChangeMetadata>;
 

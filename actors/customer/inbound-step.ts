@@ -26,6 +26,7 @@ import {
   type StripeCustomerMatched,
   type StripeCustomerObserved,
 } from './inbound.ts';
+import type { CustomerFactEvent } from './events.ts';
 import { KEY_PREFIX } from './keys.ts';
 import { unlinked } from './failure-step.ts';
 
@@ -452,6 +453,32 @@ function mergePatches(a: FieldPatch, b: FieldPatch): FieldPatch {
   const out: FieldPatch = { ...a, ...b };
   if (a.metadata || b.metadata) out.metadata = { ...a.metadata, ...b.metadata };
   return out;
+}
+
+/**
+ * A write's tag, which its transaction hands to the outbox row of the change it captures
+ * (`metadata.write` on the fact). The id restarts with a reset actor; the time of the decision
+ * tells two writes of one id apart.
+ */
+export function writeTag(a: Pick<CatalogueApply, 'id' | 'recordedAt'>): string {
+  return `${a.id}@${a.recordedAt}`;
+}
+
+/**
+ * A write's own captured change reports it done, as of the change's version: the runtime sends a
+ * `CatalogueApplied` only for a write that captured no change (done before, changed nothing, or
+ * refused), or that kept fields Postgres had changed since. Call with the fact's `desired` taken.
+ */
+export function onWriteSeen<C extends InboundContext>(ctx: C, fact: CustomerFactEvent): C {
+  const tag = fact.metadata.write;
+  if (tag === undefined) return ctx;
+  const target = ctx.inbound.applies.find((a) => a.doneAtVersion === null && writeTag(a) === tag);
+  if (!target) return ctx;
+  const done: CatalogueApply = { ...target, doneAtVersion: fact.metadata.version };
+  const applies = ctx.inbound.applies
+    .map((a) => (a === target ? done : a))
+    .filter((a) => !seenBack(ctx.desired, a));
+  return { ...ctx, inbound: { ...ctx.inbound, applies, lastError: null } };
 }
 
 /** After a new fact: writes whose change the actor now has are finished with. */

@@ -43,6 +43,7 @@ export {
 } from './salesforce-target.ts';
 export { TARGETS, TARGET_NAMES, isTargetName, type TargetName } from './targets.ts';
 export { KEY_PREFIX, createKey, updateKey } from './keys.ts';
+export { writeTag } from './inbound-step.ts';
 export {
   SalesforceOutcomes,
   StripeOutcomes,

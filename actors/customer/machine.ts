@@ -11,6 +11,7 @@ import {
   onStripeFetched,
   onStripeMatched,
   onStripeObserved,
+  onWriteSeen,
   pruneApplies,
 } from './inbound-step.ts';
 import { acceptsFact, desiredFrom } from './desired.ts';
@@ -174,7 +175,9 @@ export function createCustomerMachine(
     actions: {
       recordDesired: assign(({ context, event }) =>
         isFact(event)
-          ? pruneApplies({ ...context, desired: desiredFrom(event, context.desired) })
+          ? pruneApplies(
+              onWriteSeen({ ...context, desired: desiredFrom(event, context.desired) }, event),
+            )
           : {},
       ),
       planTarget: assign(({ context, event }, { target }: TargetParams) =>
@@ -218,7 +221,7 @@ export function createCustomerMachine(
         return {};
       }),
       applyRestore: assign(({ context, event }) => {
-        if (isFact(event)) return onBehindFact(context, event);
+        if (isFact(event)) return onBehindFact(onWriteSeen(context, event), event);
         if (event.type === 'CatalogueRowObserved') return onRowObserved(context, event);
         return {};
       }),

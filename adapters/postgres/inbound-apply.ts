@@ -12,7 +12,7 @@
 // on both sides, which is most of what a statement costs here. (A statement's first use on a
 // connection still goes alone, to be described.)
 import { createHash } from 'node:crypto';
-import type { CatalogueApply } from '../../actors/customer/index.ts';
+import { writeTag, type CatalogueApply } from '../../actors/customer/index.ts';
 import {
   canonicalFields,
   fieldValue,
@@ -32,6 +32,11 @@ export interface ApplyResult {
   version: number | null;
   /** Fields left alone because Postgres changed them after the merge, with the values it holds. */
   kept: FieldPatch;
+  /**
+   * The write changed the row, so its change is captured with the write's tag, and reaches the
+   * actor as the write's report (sql/024_write_tags.sql).
+   */
+  captured: boolean;
 }
 
 /** One write, whatever the actor's numbering: its id and the events it applies. */
@@ -55,6 +60,7 @@ export async function applyFromStripe(
       ON CONFLICT DO NOTHING RETURNING event_id`;
     await Promise.all([
       tx`SELECT set_config('rtws.origin', ${a.origin ?? 'stripe'}, true),
+                set_config('rtws.write_id', ${writeTag(a)}, true),
                 ${setCorrelation(tx, a.correlationId)}`,
       ...(a.versionFloor === undefined
         ? []
@@ -62,7 +68,12 @@ export async function applyFromStripe(
       first,
     ]);
     if ((await first).length === 0)
-      return { applied: false, version: versionOf(await versionQuery(tx, customerId)), kept: {} };
+      return {
+        applied: false,
+        version: versionOf(await versionQuery(tx, customerId)),
+        kept: {},
+        captured: false,
+      };
     // A restore's repair answers no event. A change read from Salesforce is recorded as its own.
     const events =
       a.origin === 'restore'
@@ -75,19 +86,31 @@ export async function applyFromStripe(
           ];
     let kept: FieldPatch = {};
     let writes: PendingQuery[] = events;
+    // Whether the row changed, so that the capture trigger wrote the change: from the rows the
+    // insert or the deletion touched, or the version the update's locked read saw.
+    let captured: (version: number | null) => Promise<boolean> = () => Promise.resolve(false);
     switch (a.kind) {
       case 'insert':
-        if (a.fields) writes = [...events, insertBorn(tx, customerId, a, a.fields)];
+        if (a.fields) {
+          const inserted = insertBorn(tx, customerId, a, a.fields);
+          writes = [...events, inserted];
+          captured = async () => (await inserted).length > 0;
+        }
         break;
-      case 'update':
-        ({ kept, writes } = await update(tx, customerId, a, events));
+      case 'update': {
+        let read: number | null;
+        ({ kept, writes, read } = await update(tx, customerId, a, events));
+        captured = (after) => Promise.resolve(read !== null && after !== null && after > read);
         break;
-      case 'delete':
-        writes = [
-          ...events,
-          tx`UPDATE customers SET deleted_at = now() WHERE id = ${customerId} AND deleted_at IS NULL`,
-        ];
+      }
+      case 'delete': {
+        const deleted = tx`
+          UPDATE customers SET deleted_at = now() WHERE id = ${customerId} AND deleted_at IS NULL
+          RETURNING id`;
+        writes = [...events, deleted];
+        captured = async () => (await deleted).length > 0;
         break;
+      }
     }
     const conflicts = a.conflicts.map((c) => {
       // `stripe_value` is Stripe's only; `target_value` is the other side's, whichever it is.
@@ -105,7 +128,8 @@ export async function applyFromStripe(
     });
     const version = versionQuery(tx, customerId);
     await Promise.all([...writes, ...conflicts, version]);
-    return { applied: true, version: versionOf(await version), kept };
+    const after = versionOf(await version);
+    return { applied: true, version: after, kept, captured: await captured(after) };
   });
 }
 
@@ -152,8 +176,8 @@ async function insertFromTarget(
   f: CanonicalFields,
 ): Promise<ApplyResult> {
   const links = linksOf(a);
-  const [r] = await sql<{ was_applied: boolean; new_version: string | null }[]>`
-    SELECT was_applied, new_version FROM rtws_insert_from_target(
+  const [r] = await sql<{ was_applied: boolean; new_version: string | null; captured: boolean }[]>`
+    SELECT was_applied, new_version, captured FROM rtws_insert_from_target(
       ${writeKey(customerId, a)}, ${customerId}, ${a.origin ?? 'stripe'},
       ${a.correlationId ?? null}, ${a.versionFloor ?? null},
       ${a.origin === 'restore' ? null : sideOf(a)}, ${sql.array(a.eventIds, TEXT_ARRAY)},
@@ -165,38 +189,41 @@ async function insertFromTarget(
       )}, ${sql.array(
         links.map(([, id]) => id),
         TEXT_ARRAY,
-      )})`;
+      )}, ${writeTag(a)})`;
   return {
     applied: r!.was_applied,
     version: r!.new_version === null ? null : Number(r!.new_version),
     kept: {},
+    captured: r!.captured,
   };
 }
 
 /**
  * Inserted once under the id derived from its Stripe id or Salesforce record id (or, for a
  * restore's repair, its own), and linked to it in the same statement: a customer that was there
- * already gets no link from here.
+ * already gets no link from here. Its rows: the customer inserted, or none.
  */
 function insertBorn(
   tx: Tx,
   customerId: string,
   a: Pick<CatalogueApply, 'stripeId' | 'salesforceId'>,
   f: CanonicalFields,
-): PendingQuery {
+) {
   const links = linksOf(a);
-  return tx`
+  return tx<{ id: string }[]>`
     WITH inserted AS (
       INSERT INTO customers (id, name, email, phone, address, metadata)
       VALUES (${customerId}, ${f.name}, ${f.email}, ${f.phone},
               ${f.address === null ? null : tx.json(f.address)}, ${tx.json(f.metadata)})
-      ON CONFLICT (id) DO NOTHING RETURNING id)
-    INSERT INTO customer_links (customer_id, target, external_id)
-    SELECT inserted.id, l.target, l.external_id
-    FROM inserted,
-         unnest(${tx.array(links.map(([t]) => t))}::text[],
-                ${tx.array(links.map(([, id]) => id))}::text[]) AS l (target, external_id)
-    ON CONFLICT DO NOTHING`;
+      ON CONFLICT (id) DO NOTHING RETURNING id),
+    linked AS (
+      INSERT INTO customer_links (customer_id, target, external_id)
+      SELECT inserted.id, l.target, l.external_id
+      FROM inserted,
+           unnest(${tx.array(links.map(([t]) => t))}::text[],
+                  ${tx.array(links.map(([, id]) => id))}::text[]) AS l (target, external_id)
+      ON CONFLICT DO NOTHING)
+    SELECT id FROM inserted`;
 }
 
 /**
@@ -206,20 +233,22 @@ function insertBorn(
  * knew. The later change wins, and each such field is recorded as a conflict with both times.
  * A name is required here: the actor never asks to remove it.
  *
- * `before` goes with the row's read; the writes it decides are returned, to be sent with the rest.
+ * `before` goes with the row's read; the writes it decides are returned, to be sent with the rest,
+ * with the version the locked read saw.
  */
 async function update(
   tx: Tx,
   customerId: string,
   a: CatalogueApply,
   before: readonly PendingQuery[],
-): Promise<{ kept: FieldPatch; writes: PendingQuery[] }> {
-  const read = tx<(CurrentRow & { updated_at: Date })[]>`
-    SELECT name, email, phone, address, metadata, updated_at FROM customers
+): Promise<{ kept: FieldPatch; writes: PendingQuery[]; read: number | null }> {
+  const read = tx<(CurrentRow & { updated_at: Date; version: string })[]>`
+    SELECT name, email, phone, address, metadata, updated_at, version FROM customers
     WHERE id = ${customerId} AND deleted_at IS NULL FOR UPDATE`;
   await Promise.all([...before, read]);
   const [row] = await read;
-  if (!row) return { kept: {}, writes: [] };
+  if (!row) return { kept: {}, writes: [], read: null };
+  const version = Number(row.version);
   const current = canonicalFields(row);
   const checked = stillExpected(current, a.patch, a.expected);
   // A restore's repair brings back what rtws knew: a field edited since is newer, and stays.
@@ -227,6 +256,7 @@ async function update(
     return {
       kept: valuesOf(current, checked.skipped),
       writes: [setFields(tx, customerId, checked.patch)],
+      read: version,
     };
   }
   const postgresSecond = Math.floor(row.updated_at.getTime() / 1000);
@@ -272,6 +302,7 @@ async function update(
       checked.skipped.filter((f) => !stripeLater.has(f)),
     ),
     writes: [...writes, setFields(tx, customerId, patch)],
+    read: version,
   };
 }
 

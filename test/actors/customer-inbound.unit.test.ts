@@ -3,7 +3,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { canonicalFields, type CanonicalFields } from '../../core/canonical.ts';
-import type { CustomerEvent } from '../../actors/customer/index.ts';
+import {
+  writeTag,
+  type CatalogueApply,
+  type CustomerEvent,
+  type CustomerFactEvent,
+} from '../../actors/customer/index.ts';
+import type { SyncedFields } from '../../core/customer.ts';
 import { isOwnEcho, UNSEEN_RETRY_MS, UNSEEN_WAIT_MS } from '../../actors/customer/inbound-step.ts';
 import {
   CUSTOMER,
@@ -100,6 +106,47 @@ test('a dashboard edit is applied to Postgres and not pushed back', () => {
   assert.equal(intents(back), []);
   assert.equal(back.snapshot.context.inbound.applies, []);
   assert.is(stripe(back).syncedVersion, 2);
+});
+
+/** The write's own captured change: origin stripe, tagged with the write (metadata.write). */
+const capturedBy =
+  (write: CatalogueApply, fields: Partial<SyncedFields>, version: number): Step =>
+  (w) => {
+    const fact = updated(fields, version)(w) as CustomerFactEvent;
+    return {
+      ...fact,
+      metadata: { ...fact.metadata, origin: 'stripe', write: writeTag(write) },
+    };
+  };
+
+test("a write's own captured change reports it done: no report of its own is needed", () => {
+  const w = when(synced(), observed({ name: 'Ada King' }));
+  const [write] = applies(w);
+  const back = when(w, capturedBy(write!, { name: 'Ada King' }, 2));
+  assert.equal(back.snapshot.context.inbound.applies, [], 'done, and seen back');
+  assert.equal(intents(back), []);
+  assert.is(stripe(back).syncedVersion, 2);
+  // Its report, if one comes anyway (a redelivered step's no-op), finds nothing to do.
+  const late = when(back, (x) => ({
+    type: 'CatalogueApplied',
+    data: { intentId: write!.id, version: 2, error: null },
+    at: x.now,
+  }));
+  assert.equal(late.snapshot.context, back.snapshot.context);
+});
+
+test('a change tagged by another write of the same id leaves the waiting write alone', () => {
+  const w = when(synced(), observed({ name: 'Ada King' }));
+  const [write] = applies(w);
+  // A write an actor reset since made under the same id, decided at another time.
+  const other = { ...write!, recordedAt: write!.recordedAt - 1 };
+  const back = when(w, capturedBy(other, { name: 'Ada King' }, 2));
+  assert.equal(
+    applies(back).map((a) => a.id),
+    [write!.id],
+    'still waiting for its own report',
+  );
+  assert.equal(intents(back), [], 'and its values are not pushed back meanwhile');
 });
 
 test('the echo of our own write is dropped and does not advance the watermark', () => {

@@ -33,6 +33,20 @@ test('facts name their version, origin and changed fields, never their values', 
   });
 });
 
+test("a change made by the actor's write names the write it reports", () => {
+  const e = entry({
+    type: 'CustomerUpdated',
+    data: { name: 'Ada Lovelace' },
+    metadata: {
+      version: 4,
+      origin: 'stripe',
+      changed: ['name'],
+      write: 'catalogue-2@1733400000000',
+    },
+  });
+  assert.is(e.summary, 'updated v4 (name), by the write for intent catalogue-2');
+});
+
 test('outcomes, decisions, requests and observations', () => {
   const cases: [unknown, string, string, string][] = [
     [

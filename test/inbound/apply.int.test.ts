@@ -2,7 +2,7 @@
 // per write, and never over a field Postgres changed again after the merge decided.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { CatalogueApply } from '../../actors/customer/index.ts';
+import { writeTag, type CatalogueApply } from '../../actors/customer/index.ts';
 import { connectPostgres } from '../../adapters/postgres/connect.ts';
 import { applyFromStripe } from '../../adapters/postgres/inbound-apply.ts';
 import { postgresProxy } from '../harness/postgres-proxy.ts';
@@ -63,9 +63,9 @@ test('a write lands once with origin stripe, metadata merged key by key', async 
     expected: { name: 'Once', metadata: { tier: 'gold', region: null } },
   });
   const first = await applyFromStripe(o.sql, id, w);
-  assert.equal(first, { applied: true, version: 2, kept: {} });
+  assert.equal(first, { applied: true, version: 2, kept: {}, captured: true });
   const again = await applyFromStripe(o.sql, id, w);
-  assert.equal(again, { applied: false, version: 2, kept: {} });
+  assert.equal(again, { applied: false, version: 2, kept: {}, captured: false });
   const r = await row(o, id);
   assert.equal(
     [r.name, r.metadata, r.version, r.origin],
@@ -156,21 +156,27 @@ test('a deleted customer takes no write, and a Stripe-born one is inserted once 
     stripeId: 'cus_born_apply',
     correlationId: 'evt_born_cause',
   });
-  assert.equal(await applyFromStripe(o.sql, born, insert), { applied: true, version: 1, kept: {} });
+  assert.equal(await applyFromStripe(o.sql, born, insert), {
+    applied: true,
+    version: 1,
+    kept: {},
+    captured: true,
+  });
   assert.equal(
     await applyFromStripe(o.sql, born, insert),
-    { applied: false, version: 1, kept: {} },
+    { applied: false, version: 1, kept: {}, captured: false },
     'the same write again is done already',
   );
   const inbox = await o.sql`
     SELECT 1 FROM inbox WHERE source = 'stripe' AND event_id = ${insert.eventIds[0]!}`;
   assert.is(inbox.length, 1, 'its event is recorded, so a redelivery is a no-op');
-  const captured = await o.sql<{ origin: string; correlation_id: string | null }[]>`
-    SELECT origin, correlation_id FROM outbox WHERE customer_id = ${born}`;
+  const captured = await o.sql<
+    { origin: string; correlation_id: string | null; write_id: string | null }[]
+  >`SELECT origin, correlation_id, write_id FROM outbox WHERE customer_id = ${born}`;
   assert.equal(
     captured.map((c) => ({ ...c })),
-    [{ origin: 'stripe', correlation_id: 'evt_born_cause' }],
-    'captured once, as a change from Stripe, with its cause',
+    [{ origin: 'stripe', correlation_id: 'evt_born_cause', write_id: writeTag(insert) }],
+    'captured once, as a change from Stripe, with its cause and the write that made it',
   );
   await applyFromStripe(
     o.sql,
@@ -210,7 +216,7 @@ test('a Stripe-born customer is linked to both its twins; one that was there alr
     there,
     write({ kind: 'insert', fields, stripeId: 'cus_not_for_an_existing_customer' }),
   );
-  assert.equal(result, { applied: true, version: 1, kept: {} });
+  assert.equal(result, { applied: true, version: 1, kept: {}, captured: false });
   assert.is((await row(o, there)).name, 'Already here', 'the row is left as it was');
   const none = await o.sql`SELECT 1 FROM customer_links WHERE customer_id = ${there}`;
   assert.is(none.length, 0, 'and gets no link from the insert');
@@ -273,7 +279,42 @@ test('a write one of whose values cannot be sent fails at once, and the pool goe
   // The same pool, and the same customer's row, take the next write.
   await o.sql`UPDATE customers SET name = 'Next' WHERE id = ${id}`;
   const again = await applyFromStripe(o.sql, id, write({ patch: { name: 'From Stripe' } }));
-  assert.equal(again, { applied: true, version: 3, kept: {} });
+  assert.equal(again, { applied: true, version: 3, kept: {}, captured: true });
+});
+
+test('a write says whether it captured a change; only its own change carries its tag', async ({
+  o,
+}) => {
+  const id = await customer(o, 'Tagged');
+  const tags = async () =>
+    (
+      await o.sql<{ version: string; write_id: string | null }[]>`
+        SELECT version, write_id FROM outbox WHERE customer_id = ${id} ORDER BY id`
+    ).map((r) => [Number(r.version), r.write_id]);
+  const same = write({ patch: { name: 'Tagged' }, expected: { name: 'Tagged' } });
+  assert.equal(
+    await applyFromStripe(o.sql, id, same),
+    { applied: true, version: 1, kept: {}, captured: false },
+    'a patch of the values Postgres holds changes no version, and captures nothing',
+  );
+  const renamed = write({ patch: { name: 'Renamed' } });
+  assert.is((await applyFromStripe(o.sql, id, renamed)).captured, true);
+  await o.sql`UPDATE customers SET phone = '0100' WHERE id = ${id}`;
+  const gone = write({ kind: 'delete' });
+  assert.equal(await applyFromStripe(o.sql, id, gone), {
+    applied: true,
+    version: 4,
+    kept: {},
+    captured: true,
+  });
+  const twice = write({ kind: 'delete' });
+  assert.is((await applyFromStripe(o.sql, id, twice)).captured, false, 'deleted already');
+  assert.equal(await tags(), [
+    [1, null],
+    [2, writeTag(renamed)],
+    [3, null],
+    [4, writeTag(gone)],
+  ]);
 });
 
 test('a write takes a round trip per dependency: an insert one, an update five, with BEGIN and COMMIT', async ({

@@ -1,7 +1,7 @@
-// The Postgres writes a step leaves to its effects: carried out once and reported, and not again
-// by a step decided before the actor has taken that report (the write's own captured change often
-// is); after a takeover or a restart they are carried out again, as the inbox makes harmless. And
-// the links a step records again.
+// The Postgres writes a step leaves to its effects: carried out once and reported (by the change
+// the write captured, which carries its tag, or else by a report of its own), and not again by a
+// step decided before the actor has taken that report; after a takeover or a restart they are
+// carried out again, as the inbox makes harmless. And the links a step records again.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
@@ -15,6 +15,9 @@ import {
 } from '../../actors/customer/index.ts';
 import type { CustomerScheduler } from '../../actors/customer/kind.ts';
 import type { RecordedEvent } from '../../actors/customer/outcome-message.ts';
+import { checkMessage } from '../../actors/customer/fact-message.ts';
+import type { Names } from '../../core/subjects.ts';
+import { outgoing, type OutboxRow } from '../../adapters/postgres/outbox/rows.ts';
 import { connectPostgres, type Sql } from '../../adapters/postgres/connect.ts';
 import { migrate } from '../../adapters/postgres/migrate.ts';
 import { catalogueEffects } from '../../adapters/postgres/catalogue-effects.ts';
@@ -33,19 +36,23 @@ async function onDatabase(
   run: (
     sql: Sql,
     effectsWith: (deps: Pick<StepEffectsDeps, 'catalogue' | 'record'>) => StepEffects,
+    names: Names,
   ) => Promise<void>,
 ): Promise<void> {
   const t = await testEnvironment();
   const sql = connectPostgres(t.db.url, { max: 2 });
   try {
     await migrate(sql);
-    await run(sql, (deps) =>
-      stepEffects({
-        scheduler: { offer: () => {} } as unknown as CustomerScheduler,
-        deadLetters: {} as DeadLetterSink,
-        names: t.names,
-        ...deps,
-      }),
+    await run(
+      sql,
+      (deps) =>
+        stepEffects({
+          scheduler: { offer: () => {} } as unknown as CustomerScheduler,
+          deadLetters: {} as DeadLetterSink,
+          names: t.names,
+          ...deps,
+        }),
+      t.names,
     );
   } finally {
     await sql.end({ timeout: 1 });
@@ -53,8 +60,8 @@ async function onDatabase(
   }
 }
 
-test('a write reported here is carried out once; a takeover carries it out again', () =>
-  onDatabase(async (sql, effectsWith) => {
+test('a write is carried out once and reported by its captured change; a takeover carries it out again', () =>
+  onDatabase(async (sql, effectsWith, names) => {
     const catalogue = catalogueEffects(sql);
     let writes = 0;
     const recorded: RecordedEvent[] = [];
@@ -96,23 +103,31 @@ test('a write reported here is carried out once; a takeover carries it out again
 
     await step(born, observed, 1);
     assert.is(writes, 1);
-    assert.equal(
-      recorded.map((e) => e.type),
-      ['CatalogueApplied'],
-    );
+    assert.equal(recorded, [], 'the change it captured is its report');
     const [row] = await sql<{ name: string; origin: string }[]>`
       SELECT name, origin FROM customers WHERE id = ${id}`;
     assert.equal({ ...row }, { name: 'Born', origin: 'stripe' });
 
-    // Its captured change, decided before the report: the write still waits, and is left to it.
+    // Another step decided before that change: the write still waits, and is left to its change.
     await step(born, observed, 2);
     assert.is(writes, 1, 'not carried out again while its report is on its way');
-    assert.is(recorded.length, 1);
+    assert.is(recorded.length, 0);
 
-    // A takeover or a restart: carried out again, and the inbox makes it a no-op.
+    // That change, as the publisher sends it: it reports the write done.
+    const [captured] = await sql<OutboxRow[]>`SELECT * FROM outbox WHERE customer_id = ${id}`;
+    const message = JSON.parse(new TextDecoder().decode(outgoing(captured!, names).payload));
+    const fact = checkMessage(message, id, T0 + 1);
+    assert.ok(fact.ok, 'a captured change the actor takes');
+    assert.equal(pendingApplies(decide(born, fact.event).snapshot), [], 'the write is done');
+
+    // A takeover or a restart: carried out again, and the inbox makes it a no-op, which captures
+    // nothing, so it is reported by a message of its own.
     await effects.resume(id, born);
     assert.is(writes, 2);
-    assert.is(recorded.length, 2);
+    assert.equal(
+      recorded.map((e) => [e.type, (e.data as { version: number | null }).version]),
+      [['CatalogueApplied', 1]],
+    );
     const rows = await sql`SELECT 1 FROM customers WHERE id = ${id}`;
     assert.is(rows.length, 1);
   }));

@@ -78,7 +78,7 @@ export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<O
           SELECT id FROM outbox WHERE aggregate IN ${tx(OUTBOX_AGGREGATES)}
           ORDER BY id LIMIT ${o.batchSize} FOR UPDATE)
         RETURNING id, aggregate, aggregate_id, customer_id, op, version, origin, payload,
-                  occurred_at, changed, correlation_id, pg_backend_pid() AS pid`;
+                  occurred_at, changed, correlation_id, write_id, pg_backend_pid() AS pid`;
       if (taken.length === 0) return 0;
       // The lock belongs to a session; if the connection was silently re-established, it is gone.
       // Checked in the same round trip as the delete, before anything is published.

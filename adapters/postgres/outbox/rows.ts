@@ -24,6 +24,8 @@ export interface OutboxRow {
   changed?: string[] | null;
   /** What caused the change (sql/022_correlation.sql); null on rows written without one. */
   correlation_id?: string | null;
+  /** The actor's write that made the change (sql/024_write_tags.sql); null on any other. */
+  write_id?: string | null;
 }
 
 export interface OutgoingMessage {
@@ -54,6 +56,7 @@ function customerMessage(row: OutboxRow, names: Names): OutgoingMessage {
       occurred_at: row.occurred_at.toISOString(),
       ...(row.changed ? { changed: row.changed } : {}),
       schema: MESSAGE_SCHEMA,
+      ...(row.write_id ? { write: row.write_id } : {}),
     },
   };
   return {

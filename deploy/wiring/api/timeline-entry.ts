@@ -103,12 +103,17 @@ function recorded(type: string, d: Data): Pick<TimelineEntry, 'kind' | 'origin' 
   };
 }
 
+/** A change made by a write the actor asked for names it: that change reports the write done. */
+function written(tag: string | undefined): string {
+  return tag ? `, by the write for intent ${tag.slice(0, tag.lastIndexOf('@'))}` : '';
+}
+
 /** A message of the customer's CHANGES subject: a captured change or a recorded event. */
 export function changeEntry(stream: string, r: RecordedMessage): TimelineEntry {
   const m = (r.message ?? {}) as {
     type?: string;
     data?: Data;
-    metadata?: { version?: number; origin?: string; changed?: string[] };
+    metadata?: { version?: number; origin?: string; changed?: string[]; write?: string };
   };
   const type = m.type ?? '(unreadable)';
   const base = {
@@ -125,7 +130,7 @@ export function changeEntry(stream: string, r: RecordedMessage): TimelineEntry {
       ...base,
       kind: 'fact',
       origin: m.metadata?.origin ?? 'unknown',
-      summary: `${fact} v${String(m.metadata?.version ?? '?')}${fields(m.metadata?.changed)}`,
+      summary: `${fact} v${String(m.metadata?.version ?? '?')}${fields(m.metadata?.changed)}${written(m.metadata?.write)}`,
     };
   return { ...base, ...recorded(type, m.data ?? {}) };
 }

@@ -5,7 +5,8 @@
 // - a target that gave up leaves a DLQ letter whose redrive asks the actor to retry it;
 // - a customer deleted on a target is deleted here, with that target as its origin;
 // - the Postgres writes the actor decided on changes seen in Stripe are carried out, oldest first,
-//   and reported back to it (a write already done finds its events in the inbox and is skipped).
+//   and reported back to it (a write already done finds its events in the inbox and is skipped):
+//   by the change it captured, which carries the write's tag, or else by a `CatalogueApplied`.
 import type { DeadLetterSink } from '../../../core/worker-ports.ts';
 import { PermanentApplyError } from '../../../core/errors.ts';
 import type { FieldPatch } from '../../../core/policy/push.ts';
@@ -31,12 +32,13 @@ export interface CatalogueEffects {
   recordLink(customerId: string, target: TargetName, externalId: string): Promise<void>;
   /**
    * Carries out a write decided on a change seen in Stripe. Rejects with a `PermanentApplyError`
-   * when Postgres refuses the content for good; any other rejection is retried.
+   * when Postgres refuses the content for good; any other rejection is retried. `captured`: the
+   * change it made was captured with the write's tag, and reports it to the actor.
    */
   applyFromStripe(
     customerId: string,
     apply: CatalogueApply,
-  ): Promise<{ version: number | null; kept: FieldPatch }>;
+  ): Promise<{ version: number | null; kept: FieldPatch; captured: boolean }>;
 }
 
 export interface StepEffectsDeps {
@@ -73,7 +75,8 @@ export interface StepEffects {
 
 /**
  * How long a write this process carried out and reported is left to its report: the report is on
- * the customer's subject (its publish was acknowledged), so the actor takes it in turn.
+ * the customer's subject (its publish was acknowledged), or is the captured change in the outbox
+ * (committed with the write), so the actor takes it in turn.
  */
 const REPORTED_TRUST_MS = 30_000;
 
@@ -127,8 +130,9 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
       let error: string | null = null;
       let version: number | null = null;
       let kept: FieldPatch = {};
+      let captured = false;
       try {
-        ({ version, kept } = await catalogue.applyFromStripe(customerId, apply));
+        ({ version, kept, captured } = await catalogue.applyFromStripe(customerId, apply));
       } catch (err) {
         if (!(err instanceof PermanentApplyError)) throw err;
         error = err.message;
@@ -143,17 +147,20 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
           correlationId: apply.correlationId,
         });
       }
-      await record(customerId, {
-        type: 'CatalogueApplied',
-        data: {
-          intentId: apply.id,
-          version,
-          ...(Object.keys(kept).length > 0 ? { kept } : {}),
-          error,
-        },
-        at: Date.now(),
-        ...(apply.correlationId === undefined ? {} : { correlation: apply.correlationId }),
-      });
+      // The captured change reports the write, unless the write kept fields the actor must learn.
+      const reports = captured && Object.keys(kept).length === 0;
+      if (!reports)
+        await record(customerId, {
+          type: 'CatalogueApplied',
+          data: {
+            intentId: apply.id,
+            version,
+            ...(Object.keys(kept).length > 0 ? { kept } : {}),
+            error,
+          },
+          at: Date.now(),
+          ...(apply.correlationId === undefined ? {} : { correlation: apply.correlationId }),
+        });
       const marks = reported.get(customerId) ?? new Map<string, number>();
       reported.set(customerId, marks.set(markOf(apply), Date.now()));
       if (reported.size > REPORTED_KEPT && Date.now() - sweptAt > 1_000) {
