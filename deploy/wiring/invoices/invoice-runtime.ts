@@ -92,10 +92,7 @@ export async function startInvoiceRuntime(d: InvoiceRuntimeDeps): Promise<Invoic
     counters: d.counters,
     log: log.child({ actors: 'invoice' }),
     holds: d.holds,
-    // A snapshot per step: redelivered after a crash from further back (the write-behind holds
-    // the ack floor), steps an invoice actor had already taken left some invoices in draft in
-    // `test/invoices/issue-worker-kill`; the write-behind stays the customers' until that is found.
-    snapshotEvery: { steps: 1, ms: d.snapshotEvery.ms },
+    snapshotEvery: d.snapshotEvery,
     kind,
     feed,
     afterStep: invoiceStepEffects({
