@@ -55,6 +55,31 @@ test('whenIdle waits while calls hold or await the slots', async () => {
   assert.ok(idle);
 });
 
+test('whenIdle reads a shared budget once for a burst of backfill items, and waits while it is spent', async () => {
+  let now = 0;
+  let spare = 100;
+  let reads = 0;
+  const budget = {
+    perSecond: 100,
+    take: async () => {},
+    spare: async () => (reads++, spare),
+    close: () => {},
+  };
+  const gate = new Gate({ concurrency: 4, budget }, () => now);
+  for (let i = 0; i < 50; i++) await gate.whenIdle();
+  assert.is(reads, 1, 'a reading that showed room stands for a moment');
+  now += 100;
+  spare = 0; // live calls from every process spent the window
+  let idle = false;
+  const waiting = gate.whenIdle().then(() => (idle = true));
+  await tick(250);
+  assert.not.ok(idle, 'a new reading, and no room in it');
+  assert.ok(reads >= 2);
+  spare = 50;
+  await waiting;
+  assert.ok(idle);
+});
+
 test('close lets every waiting call through at once', async () => {
   const gate = new Gate({ concurrency: 1 }, Date.now);
   const first = held();

@@ -27,8 +27,12 @@ import { decide, pairOf, REASONS, type ImportDecision } from './import-decisions
 import { handOver, handOverMatch } from './import-handover.ts';
 import { INVOICES_CURSOR, invoicePage } from './import-invoices.ts';
 
-/** Handovers published at once, awaiting their acks together. */
-const IN_FLIGHT = 32;
+/**
+ * Handovers published at once, awaiting their acks together. Each burst becomes as many actor
+ * steps at once, which a live change then waits behind: 32 took the live edits' p99 during an
+ * import to nearly twice what 8 did, for no faster import (docs/benchmarks.md).
+ */
+const IN_FLIGHT = 8;
 
 export interface ImportDeps {
   readonly stripe: Stripe;
