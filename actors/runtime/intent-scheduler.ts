@@ -162,13 +162,20 @@ export class IntentScheduler<
     return this.gates.get(target);
   }
 
-  /** Looks at an actor's snapshot after each step and schedules what is pending and not yet run. */
-  offer(actorId: string, snapshot: S): void {
+  /**
+   * Looks at an actor's snapshot after each step and schedules what is pending and not yet run.
+   * `resumed`: the snapshot was read back after a takeover or a restart, and may be older than
+   * the actor's steps since. A slot those steps made (anything but one left from before the
+   * partition went) holds a newer intent, or ran it: the resumed offer leaves it alone.
+   */
+  offer(actorId: string, snapshot: S, { resumed = false } = {}): void {
     if (this.stopped) return;
     const due = new Map(this.deps.kind.pending(snapshot).map((d) => [d.target, d]));
     const owner = this.deps.kind.ownerOf(actorId, snapshot);
     for (const target of Object.keys(this.deps.targets) as T[]) {
       const key = `${actorId}/${target}`;
+      const slot = this.slots.get(key);
+      if (resumed && slot && !slot.handedOver && !slot.released) continue;
       const d = due.get(target);
       if (d) {
         this.schedule(key, {
@@ -183,7 +190,6 @@ export class IntentScheduler<
       }
       // Nothing pending: the last outcome was applied, so its slot can go (memory follows the
       // customers with work, not every customer ever seen).
-      const slot = this.slots.get(key);
       if (slot && !slot.running && !slot.timer && !slot.next) this.slots.delete(key);
     }
   }

@@ -157,6 +157,43 @@ test('never two calls at once for one customer and target; the newer intent runs
   await h.scheduler.stop();
 });
 
+test('a resumed offer leaves alone the slot of an intent a step decided since, waiting or run', async () => {
+  const h = harness();
+  const t0 = Date.now();
+  const snap = created('c-resume', t0);
+  // The actor's step since the takeover: its create failed, and the retry waits 300 ms.
+  const retry = decide(snap, {
+    type: 'StripeCallFailed',
+    data: {
+      intentId: 'stripe-1',
+      failure: 'rate_limited',
+      reason: '429',
+      attempt: 1,
+      retryAfterMs: 300,
+    },
+    at: t0,
+  }).snapshot;
+  h.scheduler.offer('c-resume', retry);
+  // The resume round, reading KV behind that step, offers the first attempt.
+  h.scheduler.offer('c-resume', snap, { resumed: true });
+  await sleep(100);
+  assert.is(h.calls.length, 0, 'the first attempt is not run in its place');
+  await sleep(pendingIntents(retry)[0]!.dueAt - Date.now() + 150);
+  assert.equal(
+    h.calls.map((c) => c.intent.attempt),
+    [2],
+    'the retry runs when due',
+  );
+  h.scheduler.offer('c-resume', snap, { resumed: true });
+  await sleep(50);
+  assert.is(h.calls.length, 1, 'nor once the retry has run');
+  // A customer whose slot went with the partition is offered anew.
+  h.scheduler.offer('c-other', created('c-other', t0), { resumed: true });
+  await sleep(50);
+  assert.is(h.calls.length, 2);
+  await h.scheduler.stop();
+});
+
 test('per-target concurrency bounds calls across customers', async () => {
   const h = harness({ callMs: 40, concurrency: 2 });
   for (let i = 0; i < 8; i++) h.scheduler.offer(`k${i}`, created(`k${i}`));

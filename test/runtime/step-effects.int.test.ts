@@ -120,14 +120,27 @@ test('a write is carried out once and reported by its captured change; a takeove
     assert.ok(fact.ok, 'a captured change the actor takes');
     assert.equal(pendingApplies(decide(born, fact.event).snapshot), [], 'the write is done');
 
+    // The same change published by an rtws from before tags (a rolling upgrade): the step that
+    // takes it carries the write out again, a no-op that captures nothing, and reports it.
+    const { write: _tag, ...untaggedMetadata } = message.metadata as Record<string, unknown>;
+    const untagged = checkMessage({ ...message, metadata: untaggedMetadata }, id, T0 + 1);
+    assert.ok(untagged.ok);
+    const behind = decide(born, untagged.event).snapshot;
+    assert.is(pendingApplies(behind).length, 1, 'still waiting: nothing named the write');
+    await step(behind, untagged.event, 3);
+    assert.is(writes, 2);
+    const versions = () =>
+      recorded.map((e) => [e.type, (e.data as { version: number | null }).version]);
+    assert.equal(versions(), [['CatalogueApplied', 1]]);
+
     // A takeover or a restart: carried out again, and the inbox makes it a no-op, which captures
     // nothing, so it is reported by a message of its own.
     await effects.resume(id, born);
-    assert.is(writes, 2);
-    assert.equal(
-      recorded.map((e) => [e.type, (e.data as { version: number | null }).version]),
-      [['CatalogueApplied', 1]],
-    );
+    assert.is(writes, 3);
+    assert.equal(versions(), [
+      ['CatalogueApplied', 1],
+      ['CatalogueApplied', 1],
+    ]);
     const rows = await sql`SELECT 1 FROM customers WHERE id = ${id}`;
     assert.is(rows.length, 1);
   }));

@@ -111,7 +111,7 @@ export async function startInvoiceRuntime(d: InvoiceRuntimeDeps): Promise<Invoic
         partitions: names.partitions,
         holds: d.holds,
         held: (id) => cache.peek(id)?.snapshot,
-        offer: (id, snapshot) => scheduler.offer(id, snapshot),
+        offer: (id, snapshot) => scheduler.offer(id, snapshot, { resumed: true }),
       },
       partition,
     );

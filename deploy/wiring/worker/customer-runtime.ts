@@ -102,7 +102,7 @@ export function customerRuntime(d: CustomerRuntimeDeps): CustomerRuntime {
           holds: d.holds,
           held: (id) => cache.peek(id)?.snapshot,
           offer: (id, snapshot) => {
-            scheduler.offer(id, snapshot);
+            scheduler.offer(id, snapshot, { resumed: true });
             void afterStep
               .resume(id, snapshot)
               .catch((err: unknown) =>

@@ -91,10 +91,19 @@ function markOf(apply: CatalogueApply): string {
   return `${apply.id}\n${apply.eventIds.join('\n')}`;
 }
 
-function forgetOld(reported: Map<string, Map<string, number>>): void {
+/**
+ * A write carried out here: when, and the version of the change it captured, which reports it
+ * (null: reported by a message of its own).
+ */
+interface Reported {
+  at: number;
+  captured: number | null;
+}
+
+function forgetOld(reported: Map<string, Map<string, Reported>>): void {
   const before = Date.now() - REPORTED_TRUST_MS;
   for (const [customerId, marks] of reported) {
-    for (const [id, at] of marks) if (at < before) marks.delete(id);
+    for (const [id, { at }] of marks) if (at < before) marks.delete(id);
     if (marks.size === 0) reported.delete(customerId);
   }
 }
@@ -106,7 +115,7 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
    * often is) still lists the write as waiting: it is not carried out again, which cost a
    * statement and a publish for nothing.
    */
-  const reported = new Map<string, Map<string, number>>();
+  const reported = new Map<string, Map<string, Reported>>();
   let sweptAt = 0;
 
   async function applyPending(
@@ -124,9 +133,13 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
         if (!pending.some((a) => markOf(a) === mark)) mine.delete(mark);
       if (mine.size === 0) reported.delete(customerId);
     }
+    const seenVersion = snapshot.context.desired?.version ?? 0;
     for (const apply of pending) {
-      const at = mine?.get(markOf(apply));
-      if (!again && at !== undefined && Date.now() - at < REPORTED_TRUST_MS) continue;
+      const mark = mine?.get(markOf(apply));
+      // Its captured change is in, yet the write still waits: that change came without the tag
+      // (published by an rtws from before tags, during a rolling upgrade). Reported now instead.
+      const untagged = mark !== undefined && mark.captured !== null && seenVersion >= mark.captured;
+      if (!again && mark && !untagged && Date.now() - mark.at < REPORTED_TRUST_MS) continue;
       let error: string | null = null;
       let version: number | null = null;
       let kept: FieldPatch = {};
@@ -147,7 +160,8 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
           correlationId: apply.correlationId,
         });
       }
-      // The captured change reports the write, unless the write kept fields the actor must learn.
+      // The captured change reports the write. Fields it kept are reported at once as well: until
+      // that change is in, they count as Postgres's own values, not the ones the write set.
       const reports = captured && Object.keys(kept).length === 0;
       if (!reports)
         await record(customerId, {
@@ -161,8 +175,9 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
           at: Date.now(),
           ...(apply.correlationId === undefined ? {} : { correlation: apply.correlationId }),
         });
-      const marks = reported.get(customerId) ?? new Map<string, number>();
-      reported.set(customerId, marks.set(markOf(apply), Date.now()));
+      const marks = reported.get(customerId) ?? new Map<string, Reported>();
+      const done = { at: Date.now(), captured: reports ? version : null };
+      reported.set(customerId, marks.set(markOf(apply), done));
       if (reported.size > REPORTED_KEPT && Date.now() - sweptAt > 1_000) {
         sweptAt = Date.now();
         forgetOld(reported);
