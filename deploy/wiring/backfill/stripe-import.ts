@@ -3,8 +3,8 @@
 // Customers created during the walk arrive through webhooks and catch-up instead. Each customer:
 // - `linked`: already linked to a catalogue customer; left to the ordinary flows;
 // - `insert`: nothing in the catalogue is it: handed to the actor of its Stripe-born id as an
-//   observation, exactly as its `customer.created` webhook would be, so the actor inserts it and
-//   writes `metadata.rtws_id` back (one Stripe call each);
+//   observation, exactly as its `customer.created` webhook would be, so the actor inserts it; its
+//   `metadata.rtws_id` goes with its first push (at once, one Stripe call each, with `writeBack`);
 // - `orphan`: its `metadata.rtws_id` names no live catalogue customer: reported, not imported,
 //   unless the backfill adopts orphans (`adopt`: inserted as a Stripe-born customer, whose actor
 //   writes its own id over the stale one);
