@@ -71,7 +71,8 @@ async function shutdown(signal: string) {
   closing = true;
   log.info({ signal }, 'shutting down: finishing in-flight work');
   const force = setTimeout(() => {
-    log.error({}, 'shutdown took too long; exiting');
+    // The part still closing is what held it: the worker's calls in flight, the publisher's batch…
+    log.error({ part: rtws.closing() ?? 'after rtws' }, 'shutdown took too long; exiting');
     process.exit(1);
   }, 30_000);
   force.unref();

@@ -49,7 +49,12 @@ export interface Rtws {
   readonly nats: NatsConnection;
   readonly publisher: OutboxPublisher | undefined;
   close(): Promise<void>;
+  /** During `close`: the part it is waiting for (the API, the worker, …), for a shutdown's log. */
+  closing(): string | undefined;
 }
+
+/** A part of the shutdown that takes longer than this is logged with its time. */
+const SLOW_CLOSE_MS = 1_000;
 
 export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
   const names = subjectNames(config.namespace, config.partitions);
@@ -125,6 +130,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
     ? undefined
     : await startProbes(config, { sql, nats, migrations, worker, publisher, metrics });
 
+  let closing: string | undefined;
   return {
     url: api?.url,
     probeUrl: probes?.url,
@@ -133,20 +139,31 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
     sql,
     nats,
     publisher,
+    closing: () => closing,
     async close() {
+      const part = async (name: string, stop: () => Promise<unknown> | undefined) => {
+        closing = name;
+        const started = Date.now();
+        await stop();
+        const ms = Date.now() - started;
+        if (ms > SLOW_CLOSE_MS) log.info({ part: name, ms }, 'shutdown: a part took long');
+      };
       // Stop accepting first, so in-flight requests finish before their dependencies go.
-      await api?.close();
-      await probes?.close();
+      await part('api', () => api?.close());
+      await part('probes', () => probes?.close());
       // Before the worker, so that a page in progress is saved first; a page waiting for the
       // Salesforce budget stops waiting.
-      const backfillsStopped = worker?.backfills.stop();
-      salesforceBudget?.close();
-      await backfillsStopped;
+      await part('backfills', () => {
+        const stopped = worker?.backfills.stop();
+        salesforceBudget?.close();
+        return stopped;
+      });
       bindings.stop();
-      await publisher?.stop();
-      await worker?.stop();
-      await nats.drain().catch(() => {});
-      await sql.end({ timeout: 5 });
+      await part('publisher', () => publisher?.stop());
+      await part('worker', () => worker?.stop());
+      await part('nats', () => nats.drain().catch(() => {}));
+      await part('postgres', () => sql.end({ timeout: 5 }));
+      closing = undefined;
     },
   };
 }
