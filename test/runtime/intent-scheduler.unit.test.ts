@@ -36,6 +36,21 @@ function created(id: string, at = Date.now()): CustomerSnapshot {
   }).snapshot;
 }
 
+/** The create of `created` refused with a 429 at `at`, its retry asked for 300 ms later. */
+function rateLimited(snap: CustomerSnapshot, at: number): CustomerSnapshot {
+  return decide(snap, {
+    type: 'StripeCallFailed',
+    data: {
+      intentId: 'stripe-1',
+      failure: 'rate_limited',
+      reason: '429',
+      attempt: 1,
+      retryAfterMs: 300,
+    },
+    at,
+  }).snapshot;
+}
+
 interface Harness {
   scheduler: CustomerScheduler;
   calls: { customer: string; intent: Intent; at: number; decidedEarlier: boolean }[];
@@ -113,17 +128,7 @@ test('an intent is not run before its notBefore', async () => {
   const h = harness();
   const t0 = Date.now();
   const snap = created('c2', t0);
-  const failed = decide(snap, {
-    type: 'StripeCallFailed',
-    data: {
-      intentId: 'stripe-1',
-      failure: 'rate_limited',
-      reason: '429',
-      attempt: 1,
-      retryAfterMs: 300,
-    },
-    at: t0,
-  }).snapshot;
+  const failed = rateLimited(snap, t0);
   const dueAt = pendingIntents(failed)[0]!.dueAt;
   assert.ok(dueAt >= t0 + 300, 'the retry waits at least as long as asked');
   h.scheduler.offer('c2', failed);
@@ -162,17 +167,7 @@ test('a resumed offer leaves alone the slot of an intent a step decided since, w
   const t0 = Date.now();
   const snap = created('c-resume', t0);
   // The actor's step since the takeover: its create failed, and the retry waits 300 ms.
-  const retry = decide(snap, {
-    type: 'StripeCallFailed',
-    data: {
-      intentId: 'stripe-1',
-      failure: 'rate_limited',
-      reason: '429',
-      attempt: 1,
-      retryAfterMs: 300,
-    },
-    at: t0,
-  }).snapshot;
+  const retry = rateLimited(snap, t0);
   h.scheduler.offer('c-resume', retry);
   // The resume round, reading KV behind that step, offers the first attempt.
   h.scheduler.offer('c-resume', snap, { resumed: true });
