@@ -330,17 +330,7 @@ test('handing over waits for the calls already sent and drops what is only sched
   const h = harness({ callMs: 150, holds: () => held });
   const t0 = Date.now();
   h.scheduler.offer('sent', created('sent', t0));
-  const later = decide(created('later', t0), {
-    type: 'StripeCallFailed',
-    data: {
-      intentId: 'stripe-1',
-      failure: 'rate_limited',
-      reason: '429',
-      attempt: 1,
-      retryAfterMs: 300,
-    },
-    at: t0,
-  }).snapshot;
+  const later = rateLimited(created('later', t0), t0);
   h.scheduler.offer('later', later);
   await sleep(30);
   assert.is(h.calls.length, 1, 'the first call is in flight');

@@ -17,7 +17,7 @@ const kind = customerKind();
 /** The intent each offer carried, by id. */
 async function offered(
   store: MemoryStore,
-  held?: (id: string) => CustomerSnapshot | undefined,
+  held: (id: string) => CustomerSnapshot | undefined = () => undefined,
 ): Promise<string[]> {
   const out: string[] = [];
   await resumePartition(
@@ -27,7 +27,7 @@ async function offered(
       partitions: PARTITIONS,
       holds: () => true,
       offer: (_, snapshot) => out.push(...pendingIntents(snapshot).map((d) => d.intent.id)),
-      ...(held ? { held } : {}),
+      held,
     },
     partitionOf(CUSTOMER, PARTITIONS),
   );

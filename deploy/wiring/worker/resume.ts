@@ -17,7 +17,7 @@ export interface ResumeDeps<S, E, D extends KindDecision<S>> {
   readonly holds: (partition: number) => boolean;
   readonly offer: (actorId: string, snapshot: S) => void;
   /** The actor as this process holds it (the actor cache), ahead of KV by its unsaved steps. */
-  readonly held?: (actorId: string) => S | undefined;
+  readonly held: (actorId: string) => S | undefined;
 }
 
 /** Offers every actor of the partition to its scheduler; resolves to how many there were. */
@@ -34,7 +34,7 @@ export async function resumePartition<S, E, D extends KindDecision<S>>(
     const stored = await d.store.load(id);
     if (!stored || isErasedActor(stored.value)) continue;
     // Looked at once the load is in: a step taken while it read counts too.
-    const snapshot = d.held?.(id) ?? d.kind.decode(id, stored.value);
+    const snapshot = d.held(id) ?? d.kind.decode(id, stored.value);
     if (partitionOf(d.kind.ownerOf(id, snapshot), d.partitions) !== partition) continue;
     d.offer(id, snapshot);
     resumed++;

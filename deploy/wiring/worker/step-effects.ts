@@ -15,6 +15,7 @@ import {
   RESTORE_ORIGIN,
   TARGET_NAMES,
   pendingApplies,
+  writeTag,
   type CatalogueApply,
   type CustomerEvent,
   type CustomerSnapshot,
@@ -86,11 +87,6 @@ const REPORTED_TRUST_MS = 30_000;
  */
 const REPORTED_KEPT = 10_000;
 
-/** A write as the memory knows it: its id, which restarts with a reset actor, and its events. */
-function markOf(apply: CatalogueApply): string {
-  return `${apply.id}\n${apply.eventIds.join('\n')}`;
-}
-
 /**
  * A write carried out here: when, and the version of the change it captured, which reports it
  * (null: reported by a message of its own).
@@ -130,12 +126,12 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
     const mine = reported.get(customerId);
     if (mine) {
       for (const mark of mine.keys())
-        if (!pending.some((a) => markOf(a) === mark)) mine.delete(mark);
+        if (!pending.some((a) => writeTag(a) === mark)) mine.delete(mark);
       if (mine.size === 0) reported.delete(customerId);
     }
     const seenVersion = snapshot.context.desired?.version ?? 0;
     for (const apply of pending) {
-      const mark = mine?.get(markOf(apply));
+      const mark = mine?.get(writeTag(apply));
       // Its captured change is in, yet the write still waits: that change came without the tag
       // (published by an rtws from before tags, during a rolling upgrade). Reported now instead.
       const untagged = mark !== undefined && mark.captured !== null && seenVersion >= mark.captured;
@@ -177,7 +173,7 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
         });
       const marks = reported.get(customerId) ?? new Map<string, Reported>();
       const done = { at: Date.now(), captured: reports ? version : null };
-      reported.set(customerId, marks.set(markOf(apply), done));
+      reported.set(customerId, marks.set(writeTag(apply), done));
       if (reported.size > REPORTED_KEPT && Date.now() - sweptAt > 1_000) {
         sweptAt = Date.now();
         forgetOld(reported);
