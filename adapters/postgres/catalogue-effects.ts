@@ -3,7 +3,8 @@ import type { Sql } from './connect.ts';
 import { recordLink } from './links.ts';
 import type { CatalogueApply } from '../../actors/customer/index.ts';
 import { PermanentApplyError } from '../../core/errors.ts';
-import { applyFromStripe, type ApplyResult } from './inbound-apply.ts';
+import { applyFromStripe, isPlainInsert, type ApplyResult } from './inbound-apply.ts';
+import { insertBatches } from './insert-batches.ts';
 
 /** SQLSTATE classes of errors in the data itself: 22 data exception, 23 integrity violation. */
 const PERMANENT = /^2[23]/;
@@ -14,12 +15,16 @@ export interface CatalogueEffectsOptions {
 }
 
 export function catalogueEffects(sql: Sql, options: CatalogueEffectsOptions = {}) {
+  // Plain inserts asked for at about the same time share a statement and a commit.
+  const inserts = insertBatches(sql);
   return {
     recordLink: (customerId: string, target: string, externalId: string) =>
       recordLink(sql, customerId, target, externalId),
     async applyFromStripe(customerId: string, apply: CatalogueApply): Promise<ApplyResult> {
       try {
-        const result = await applyFromStripe(sql, customerId, apply);
+        const result = isPlainInsert(apply)
+          ? await inserts({ customerId, apply, fields: apply.fields })
+          : await applyFromStripe(sql, customerId, apply);
         if (result.applied) options.onApplied?.(apply);
         return result;
       } catch (err) {

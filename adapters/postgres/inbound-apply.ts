@@ -39,8 +39,15 @@ export interface ApplyResult {
   captured: boolean;
 }
 
+/** An insert with no conflict to record: one statement, alone or in a batch (insert-batches.ts). */
+export function isPlainInsert(
+  a: CatalogueApply,
+): a is CatalogueApply & { kind: 'insert'; fields: CanonicalFields } {
+  return a.kind === 'insert' && !!a.fields && a.conflicts.length === 0;
+}
+
 /** One write, whatever the actor's numbering: its id and the events it applies. */
-function writeKey(customerId: string, a: CatalogueApply): string {
+export function writeKey(customerId: string, a: CatalogueApply): string {
   const events = createHash('sha256').update(a.eventIds.join('\n')).digest('hex').slice(0, 32);
   return `${customerId}:${a.id}:${events}`;
 }
@@ -50,8 +57,7 @@ export async function applyFromStripe(
   customerId: string,
   a: CatalogueApply,
 ): Promise<ApplyResult> {
-  if (a.kind === 'insert' && a.fields && a.conflicts.length === 0)
-    return insertFromTarget(sql, customerId, a, a.fields);
+  if (isPlainInsert(a)) return insertFromTarget(sql, customerId, a, a.fields);
   return sql.begin(async (tx) => {
     // The settings the capture trigger reads (the write's outbox row carries the change it serves,
     // the Stripe event's id, say), and the write's own inbox entry.
@@ -134,7 +140,7 @@ export async function applyFromStripe(
 }
 
 /** The side a write's change came from: Salesforce's read, or Stripe (a restore counts as ours). */
-function sideOf(a: CatalogueApply): 'stripe' | 'salesforce' {
+export function sideOf(a: CatalogueApply): 'stripe' | 'salesforce' {
   return a.origin === 'salesforce' ? 'salesforce' : 'stripe';
 }
 
@@ -157,7 +163,7 @@ function versionOf(rows: readonly { version: string }[]): number | null {
 const TEXT_ARRAY = 1009;
 
 /** The links an insert from a target records: to the Stripe customer, the Salesforce record. */
-function linksOf(a: Pick<CatalogueApply, 'stripeId' | 'salesforceId'>) {
+export function linksOf(a: Pick<CatalogueApply, 'stripeId' | 'salesforceId'>) {
   return [
     ...(a.stripeId !== '' ? [['stripe', a.stripeId] as const] : []),
     ...(a.salesforceId ? [['salesforce', a.salesforceId] as const] : []),
@@ -169,7 +175,7 @@ function linksOf(a: Pick<CatalogueApply, 'stripeId' | 'salesforceId'>) {
  * (sql/023_insert_from_target.sql) does what `applyFromStripe`'s statements do for it, in one
  * round trip rather than four.
  */
-async function insertFromTarget(
+export async function insertFromTarget(
   sql: Sql,
   customerId: string,
   a: CatalogueApply,

@@ -1,0 +1,117 @@
+// Group commit: calls made while the batches in flight are busy go together as the next batch.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Batcher } from '../../core/batcher.ts';
+
+const test = suite('batcher');
+
+/** A batch run that the test finishes by hand, recording every batch it was given. */
+function manual() {
+  const batches: number[][] = [];
+  const finish: (() => void)[] = [];
+  const run = (items: readonly number[]) => {
+    batches.push([...items]);
+    return new Promise<readonly (number | Error)[]>((resolve) =>
+      finish.push(() => resolve(items.map((i) => (i < 0 ? new Error(`refused ${i}`) : i * 10)))),
+    );
+  };
+  return { batches, finish, run };
+}
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Two turns: a finished batch schedules the next in the turn after its results. */
+const turns = async () => {
+  await turn();
+  await turn();
+};
+
+test('calls of one turn go as one batch; calls made meanwhile form the next', async () => {
+  const m = manual();
+  const b = new Batcher({ run: m.run, maxItems: 10, maxInFlight: 1 });
+  const first = [1, 2, 3].map((i) => b.submit(i));
+  await turn();
+  assert.equal(m.batches, [[1, 2, 3]]);
+  const later = [4, 5].map((i) => b.submit(i));
+  await turn();
+  assert.equal(m.batches.length, 1, 'the next batch waits while one is in flight');
+  m.finish.shift()!();
+  assert.equal(await Promise.all(first), [10, 20, 30]);
+  await turn();
+  assert.equal(m.batches, [
+    [1, 2, 3],
+    [4, 5],
+  ]);
+  m.finish.shift()!();
+  assert.equal(await Promise.all(later), [40, 50]);
+});
+
+test('a batch holds at most maxItems; the batches in flight at most maxInFlight', async () => {
+  const m = manual();
+  const b = new Batcher({ run: m.run, maxItems: 2, maxInFlight: 2 });
+  const all = [1, 2, 3, 4, 5].map((i) => b.submit(i));
+  await turn();
+  assert.equal(m.batches, [
+    [1, 2],
+    [3, 4],
+  ]);
+  assert.is(b.inFlight, 2);
+  m.finish.shift()!();
+  await turns();
+  assert.equal(m.batches.at(-1), [5]);
+  while (m.finish.length > 0) m.finish.shift()!();
+  assert.equal(await Promise.all(all), [10, 20, 30, 40, 50]);
+  await turn();
+  assert.is(b.inFlight, 0);
+});
+
+test('an Error among the results rejects that call alone', async () => {
+  const m = manual();
+  const b = new Batcher({ run: m.run, maxItems: 10, maxInFlight: 1 });
+  const calls = [1, -2, 3].map((i) => b.submit(i));
+  await turn();
+  m.finish.shift()!();
+  const settled = await Promise.allSettled(calls);
+  assert.equal(
+    settled.map((s) => (s.status === 'fulfilled' ? s.value : (s.reason as Error).message)),
+    [10, 'refused -2', 30],
+  );
+});
+
+test('a batch that fails rejects each of its calls; the next batch still runs', async () => {
+  let tries = 0;
+  const b = new Batcher<number, number>({
+    run: (items) => {
+      tries++;
+      if (tries === 1) return Promise.reject(new Error('connection lost'));
+      return Promise.resolve(items.map((i) => i + 1));
+    },
+    maxItems: 10,
+    maxInFlight: 1,
+  });
+  const failed = await Promise.allSettled([b.submit(1), b.submit(2)]);
+  assert.equal(
+    failed.map((s) => s.status === 'rejected' && (s.reason as Error).message),
+    ['connection lost', 'connection lost'],
+  );
+  assert.is(await b.submit(7), 8);
+});
+
+test('a run that answers a wrong number of results rejects the batch', async () => {
+  const b = new Batcher<number, number>({
+    run: () => Promise.resolve([1]),
+    maxItems: 10,
+    maxInFlight: 1,
+  });
+  const settled = await Promise.allSettled([b.submit(1), b.submit(2)]);
+  assert.ok(settled.every((s) => s.status === 'rejected'));
+  assert.match(String((settled[0] as PromiseRejectedResult).reason), /batch of 2 gave 1 results/);
+});
+
+test('bounds below one are refused', () => {
+  assert.throws(
+    () => new Batcher({ run: () => Promise.resolve([]), maxItems: 0, maxInFlight: 1 }),
+    /at least one/,
+  );
+});
+
+test.run();
