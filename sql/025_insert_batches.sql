@@ -5,12 +5,6 @@
 -- sides: most of an insert's cost. The worker sends the inserts that its actors' steps ask for
 -- while the last ones are still in flight as one batch (adapters/postgres/insert-batches.ts), so
 -- an import or a burst of customers born in Stripe pays a commit per batch, not per customer.
--- A JSON array of strings as text[], in its order.
-CREATE FUNCTION rtws_text_array(p jsonb) RETURNS text[] LANGUAGE sql IMMUTABLE AS $$
-  SELECT coalesce(array_agg(e.value ORDER BY e.n), '{}')
-  FROM jsonb_array_elements_text(p) WITH ORDINALITY AS e (value, n)
-$$;
-
 CREATE FUNCTION rtws_insert_from_targets(p_writes jsonb)
 RETURNS TABLE (ord integer, was_applied boolean, new_version bigint, captured boolean)
 LANGUAGE plpgsql AS $$
@@ -28,10 +22,10 @@ BEGIN
     FROM rtws_insert_from_target(
       w->>'write_key', (w->>'customer')::uuid, w->>'origin', w->>'correlation',
       (w->>'version_floor')::bigint, w->>'side',
-      rtws_text_array(w->'events'),
+      ARRAY(SELECT a.x FROM jsonb_array_elements_text(w->'events') WITH ORDINALITY AS a (x, n) ORDER BY a.n),
       w->>'name', w->>'email', w->>'phone', nullif(w->'address', 'null'::jsonb), w->'metadata',
-      rtws_text_array(w->'targets'),
-      rtws_text_array(w->'externals'),
+      ARRAY(SELECT a.x FROM jsonb_array_elements_text(w->'targets') WITH ORDINALITY AS a (x, n) ORDER BY a.n),
+      ARRAY(SELECT a.x FROM jsonb_array_elements_text(w->'externals') WITH ORDINALITY AS a (x, n) ORDER BY a.n),
       w->>'write_id') AS t;
     RETURN NEXT;
   END LOOP;
