@@ -54,8 +54,9 @@ export async function applyEvent<S, E, D extends KindDecision<S>>(
     const base = current?.snapshot ?? kind.start(id);
     const decision = kind.decide(base, event);
     const encoded = kind.encode(decision.snapshot);
+    const decided = encodedJson(decision.snapshot, () => encoded);
     const ahead = current?.unsaved ?? 0;
-    if (current && sameJson(encoded, kind.encode(base))) {
+    if (current && decided === encodedJson(base, () => kind.encode(base))) {
       return { decision, saved: false, revision: current.revision, unsaved: ahead > 0 };
     }
     if (!deps.holds()) throw new LeaseLostError(deps.partition);
@@ -118,6 +119,23 @@ async function loadActor<S, E, D extends KindDecision<S>>(
   if (isErasedActor(stored.value)) throw new ActorErasedError(id);
   const snapshot = kind.decode(id, stored.value);
   return { snapshot, revision: stored.revision, unsaved: 0, unsavedSince: 0 };
+}
+
+/**
+ * Each snapshot's encoded form as JSON, computed once: the snapshot a step decides is the base of
+ * the actor's next step, and is compared with what that step decides. Snapshots are never changed
+ * in place, so the identity of one stands for its content.
+ */
+const encodedJsons = new WeakMap<object, string>();
+
+function encodedJson(snapshot: unknown, encode: () => unknown): string {
+  const key = snapshot as object;
+  let json = encodedJsons.get(key);
+  if (json === undefined) {
+    json = JSON.stringify(encode());
+    encodedJsons.set(key, json);
+  }
+  return json;
 }
 
 function sameJson(a: unknown, b: unknown): boolean {
