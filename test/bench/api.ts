@@ -249,7 +249,14 @@ async function paced(
   };
 }
 
-export function apiUrl(rtws: RtwsProcess): URL {
+/**
+ * The API's URL from rtws's banner. The publisher runs before the API listens, and the banner
+ * comes once every role is up: it is waited for, up to 30 s.
+ */
+export async function apiUrl(rtws: RtwsProcess): Promise<URL> {
+  const deadline = Date.now() + 30_000;
+  while (!/API:/.test(rtws.output()) && rtws.child.exitCode === null && Date.now() < deadline)
+    await sleep(50);
   const match = /API:\s+(\S+)/.exec(rtws.output());
   if (!match) throw new Error(`rtws printed no API URL:\n${rtws.output()}`);
   return new URL(match[1]!);
@@ -270,7 +277,7 @@ export async function benchApi(timing: Timing): Promise<BenchResult> {
     const rawTx = await rawRate(o, env.natsUrl, sql, timing, 'insert-tx');
     await reset(o.sql);
     rtws = await spawnAndWait(env, o, 'api,publisher', profileEnv(timing, API_LABEL));
-    const target: Target = { url: apiUrl(rtws), token: env.env.RTWS_API_TOKEN!, agent };
+    const target: Target = { url: await apiUrl(rtws), token: env.env.RTWS_API_TOKEN!, agent };
     const many = await closedLoop(env, o, target, rtws, CLIENTS, timing);
     const one = await closedLoop(env, o, target, rtws, 1, timing);
     const pacedSeconds = timing.measureMs / 1000 + 4;

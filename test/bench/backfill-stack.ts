@@ -12,7 +12,7 @@ import { apiUrl, createCustomer, type Target } from './api.ts';
 import { spawnAndWait, stopChild } from './capture.ts';
 import { waitFor } from './inbound-stack.ts';
 import { benchBase, control } from './pipeline-stack.ts';
-import { profileEnv, sleep, type Timing } from './report.ts';
+import { profileEnv, type Timing } from './report.ts';
 import { TAKEOVER_GRACE_MS } from '../../actors/runtime/intent-scheduler.ts';
 import {
   SEED_IN_FLIGHT,
@@ -105,11 +105,7 @@ export async function startBackfillStack(
       ...profileEnv(timing, BACKFILL_LABEL),
     });
     closers.push(() => stopChild(rtws));
-    // The publisher runs before the API listens; the banner comes once every role is up.
-    const deadline = Date.now() + 30_000;
-    while (!/API:/.test(rtws.output()) && rtws.child.exitCode === null && Date.now() < deadline)
-      await sleep(50);
-    const url = apiUrl(rtws);
+    const url = await apiUrl(rtws);
     await control(emulator.url, 'POST', 'webhooks/endpoints', {
       url: new URL('/webhooks/stripe', url).href,
       secret: WEBHOOK_SECRET,

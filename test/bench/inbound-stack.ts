@@ -66,7 +66,7 @@ export async function startInboundStack(timing: Timing, roles: Roles): Promise<I
       ...(roles === 'api' ? {} : profileEnv(timing, INBOUND_LABEL)),
     });
     closers.push(() => stopChild(rtws));
-    const url = apiUrl(rtws);
+    const url = await apiUrl(rtws);
     await control(emulator.url, 'POST', 'webhooks/endpoints', {
       url: new URL('/webhooks/stripe', url).href,
       secret: WEBHOOK_SECRET,

@@ -8,7 +8,7 @@ import { observe, testEnvironment, type Observer, type TestEnvironment } from '.
 import type { RtwsProcess } from '../harness/process.ts';
 import { apiUrl, type Target } from './api.ts';
 import { cpuGroups, spawnAndWait, stopChild } from './capture.ts';
-import { memoryOf, profileEnv, sleep, type CpuGroups, type Timing } from './report.ts';
+import { memoryOf, profileEnv, type CpuGroups, type Timing } from './report.ts';
 import { startEmulatorProcess } from './stripe-emulator.ts';
 import { watchStripeCalls, type StripeCalls } from './stripe-calls.ts';
 
@@ -139,11 +139,7 @@ export async function startStack(
     closers.push(() => stopChild(rtws));
     const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
     closers.push(async () => agent.destroy());
-    // The publisher runs before the API listens; the banner comes once every role is up.
-    const deadline = Date.now() + 30_000;
-    while (!/API:/.test(rtws.output()) && rtws.child.exitCode === null && Date.now() < deadline)
-      await sleep(50);
-    const url = apiUrl(rtws);
+    const url = await apiUrl(rtws);
     await control(emulator.url, 'POST', 'webhooks/endpoints', {
       url: new URL('/webhooks/stripe', url).href,
       secret: WEBHOOK_SECRET,

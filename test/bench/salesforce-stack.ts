@@ -10,7 +10,6 @@ import { apiUrl, createCustomer, type Target } from './api.ts';
 import { spawnAndWait, stopChild } from './capture.ts';
 import { waitFor } from './inbound-stack.ts';
 import { benchBase, control, stopEmulator, type BenchBase } from './pipeline-stack.ts';
-import { sleep } from './report.ts';
 
 const LIVE_KEY = 'sk_live_rtws_bench_salesforce';
 const WEBHOOK_SECRET = 'whsec_rtws_bench_salesforce';
@@ -91,10 +90,7 @@ export async function startSalesforceStack(): Promise<SalesforceStack> {
           RTWS_WORKER_ID: WORKER_ID,
           ...extra,
         });
-        const deadline = Date.now() + 30_000;
-        while (!/API:/.test(rtws.output()) && rtws.child.exitCode === null && Date.now() < deadline)
-          await sleep(50);
-        const url = apiUrl(rtws);
+        const url = await apiUrl(rtws);
         target = { url, token: env.env.RTWS_API_TOKEN!, agent };
         await control(emulator.url, 'POST', 'webhooks/endpoints', {
           url: new URL('/webhooks/stripe', url).href,
