@@ -50,9 +50,9 @@ export async function startPublisherThread(
   data: PublisherThreadData,
   log: Logger,
 ): Promise<OutboxPublisher> {
-  const stats: Stats = { published: 0, batches: 0, leader: false };
+  const stats: Stats = { published: 0, batches: 0, sleeps: 0, leader: false };
   // Counts of the threads that came before the current one.
-  const before = { published: 0, batches: 0 };
+  const before = { published: 0, batches: 0, sleeps: 0 };
   let last: Stats = { ...stats };
   let stopping = false;
   let current: { worker: Worker; exited: Promise<void> } | undefined;
@@ -62,6 +62,7 @@ export async function startPublisherThread(
     Object.assign(stats, s, {
       published: before.published + s.published,
       batches: before.batches + s.batches,
+      sleeps: before.sleeps + s.sleeps,
     });
   };
 
@@ -89,7 +90,8 @@ export async function startPublisherThread(
         if (stopping || !started) return;
         before.published += last.published;
         before.batches += last.batches;
-        last = { published: 0, batches: 0, leader: false };
+        before.sleeps += last.sleeps;
+        last = { published: 0, batches: 0, sleeps: 0, leader: false };
         log.error(
           { code, restartInMs: RESTART_AFTER_MS },
           'outbox publisher thread ended by itself; starting it again (rows wait in the outbox)',

@@ -67,6 +67,36 @@ test('an idle publisher arms the flag, and one write reaches the stream well wit
   }
 });
 
+test('under a steady stream of writes the publisher looks again after a batch instead of arming', async (ctx) => {
+  const { sql, publisher } = ctx.rtws;
+  const before = { ...publisher!.stats };
+  const until = Date.now() + 1_500;
+  let written = 0;
+  // Four writers, each committing one row at a time: a row every few hundred microseconds.
+  await Promise.all(
+    Array.from({ length: 4 }, async (_, w) => {
+      while (Date.now() < until) {
+        await sql`INSERT INTO customers (name) VALUES (${`Steady ${w}`})`;
+        written++;
+      }
+    }),
+  );
+  await eventually(
+    async () => publisher!.stats.published - before.published,
+    (n) => n >= written,
+    10_000,
+    20,
+  );
+  const batches = publisher!.stats.batches - before.batches;
+  const sleeps = publisher!.stats.sleeps - before.sleeps;
+  assert.is(publisher!.stats.published - before.published, written, 'every row published once');
+  assert.ok(batches > 10, `${batches} batches for ${written} rows`);
+  assert.ok(
+    sleeps * 2 < batches,
+    `${sleeps} sleeps (each an arm, a look and a disarm) for ${batches} batches`,
+  );
+});
+
 test('a writer that read the flag unarmed, and commits after the publisher armed, is still caught', async () => {
   // A database of its own, with no publisher draining it: this test plays the publisher.
   const db = await createTestDatabase();

@@ -26,7 +26,14 @@ export interface OutboxPublisherOptions {
 }
 
 export interface OutboxPublisher {
-  readonly stats: { published: number; batches: number; leader: boolean; lastError?: string };
+  readonly stats: {
+    published: number;
+    batches: number;
+    /** Times it armed the flag and slept: after a batch that emptied the outbox, unless steady. */
+    sleeps: number;
+    leader: boolean;
+    lastError?: string;
+  };
   /** Finishes the batch in flight (its publishes and its delete), then stops. */
   stop(): Promise<void>;
 }
@@ -37,12 +44,22 @@ const RETRY: BackoffPolicy = Object.freeze({ baseMs: 200, factor: 2, capMs: 5_00
 
 class LeadershipLost extends Error {}
 
+/**
+ * A sleep shorter than this before a batch: rows are arriving steadily. After a short batch the
+ * publisher then looks again `LOOK_AGAIN_MS` later rather than arming the flag. Arming, the look
+ * that follows and the disarm on waking are three round trips per batch, and while the flag is
+ * armed every writer's commit pays a NOTIFY; under a steady load the next look finds rows anyway.
+ * A look that finds none arms the flag as before, so a quiet outbox still costs nothing.
+ */
+const STEADY_SLEEP_MS = 5;
+const LOOK_AGAIN_MS = 2;
+
 export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<OutboxPublisher> {
   // A single connection: the advisory lock, the batches and the flag all live on it, so losing
   // the connection loses the lock and aborts the batch together.
   const sql = connectPostgres(o.databaseUrl, { max: 1, applicationName: 'rtws-publisher' });
   const wake = waker();
-  const stats: OutboxPublisher['stats'] = { published: 0, batches: 0, leader: false };
+  const stats: OutboxPublisher['stats'] = { published: 0, batches: 0, sleeps: 0, leader: false };
   let leaderPid: number | undefined;
   let stopping = false;
 
@@ -96,6 +113,7 @@ export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<O
 
   async function loop(): Promise<void> {
     let failures = 0;
+    let steady = false;
     while (!stopping) {
       try {
         if (!stats.leader) {
@@ -113,11 +131,18 @@ export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<O
           stats.batches++;
           // Under load: keep draining, the flag stays unarmed.
           if (n === o.batchSize) continue;
+          if (steady) {
+            await wake.wait(LOOK_AGAIN_MS);
+            continue;
+          }
         }
         // A short batch took every row there was: no empty batch to learn that again. The sleep
         // looks for rows once armed, so one committed meanwhile is drained at once. It also tells
         // the session it used: one silently re-established has lost the lock, even while idle.
+        const asleepAt = Date.now();
+        stats.sleeps++;
         if ((await sleepUntilWork(sql, wake, o.pollMs)) !== leaderPid) throw new LeadershipLost();
+        steady = Date.now() - asleepAt < STEADY_SLEEP_MS;
       } catch (err) {
         failures++;
         if (err instanceof LeadershipLost) {
