@@ -1,4 +1,5 @@
 // The worker's writes to the catalogue: links, and deletions that happened on a target.
+import type { Logger } from '../../core/ports.ts';
 import type { Sql } from './connect.ts';
 import { recordLink } from './links.ts';
 import type { CatalogueApply } from '../../actors/customer/index.ts';
@@ -12,11 +13,13 @@ const PERMANENT = /^2[23]/;
 export interface CatalogueEffectsOptions {
   /** Told of each write made for changes seen in Stripe (not of repeats the inbox skipped). */
   onApplied?: (apply: CatalogueApply) => void;
+  /** Where a batch of inserts that failed (and was carried out one by one) is reported. */
+  log?: Pick<Logger, 'warn'>;
 }
 
 export function catalogueEffects(sql: Sql, options: CatalogueEffectsOptions = {}) {
   // Plain inserts asked for at about the same time share a statement and a commit.
-  const inserts = insertBatches(sql);
+  const inserts = insertBatches(sql, options.log ? { log: options.log } : {});
   return {
     recordLink: (customerId: string, target: string, externalId: string) =>
       recordLink(sql, customerId, target, externalId),

@@ -5,9 +5,13 @@
 // cost. Each insert does exactly what it does alone (the inbox makes a repeat a no-op), with its
 // own settings, so its captured change carries its own tag, origin and correlation.
 //
-// A batch that Postgres refuses is not retried as a whole: its inserts are carried out one by
-// one, so only an insert whose content is refused fails (and ends in the DLQ), and a batch lost
-// with its connection fails each insert's step, which is retried as any failed write is.
+// A batch that fails is not retried as a whole: its inserts are carried out again one by one, so
+// only an insert whose content Postgres refuses fails (and ends in the DLQ). After a batch lost
+// with its connection, each insert is tried alone on the pool's next connection, and one that
+// fails there fails its step, which is retried as any failed write is (a batch that did commit
+// before its connection went makes each a no-op: the inbox has them). An insert that waits for a
+// lock (another process inserting the same customer at once) holds the rest of its batch.
+import type { Logger } from '../../core/ports.ts';
 import { Batcher } from '../../core/batcher.ts';
 import { writeTag, type CatalogueApply } from '../../actors/customer/index.ts';
 import type { CanonicalFields } from '../../core/canonical.ts';
@@ -30,12 +34,19 @@ export interface PlainInsert {
 
 export type InsertBatches = (insert: PlainInsert) => Promise<ApplyResult>;
 
+export interface InsertBatchesOptions {
+  readonly maxItems?: number;
+  readonly maxInFlight?: number;
+  /** Told of a batch that failed, whose inserts are then carried out one by one. */
+  readonly log?: Pick<Logger, 'warn'>;
+}
+
 export function insertBatches(
   sql: Sql,
-  { maxItems = MAX_BATCH, maxInFlight = MAX_IN_FLIGHT } = {},
+  { maxItems = MAX_BATCH, maxInFlight = MAX_IN_FLIGHT, log }: InsertBatchesOptions = {},
 ): InsertBatches {
   const batcher = new Batcher<PlainInsert, ApplyResult>({
-    run: (inserts) => insertAll(sql, inserts),
+    run: (inserts) => insertAll(sql, inserts, log),
     maxItems,
     maxInFlight,
   });
@@ -45,12 +56,17 @@ export function insertBatches(
 async function insertAll(
   sql: Sql,
   inserts: readonly PlainInsert[],
+  log: InsertBatchesOptions['log'],
 ): Promise<readonly (ApplyResult | Error)[]> {
   if (inserts.length > 1) {
     try {
       return await insertBatch(sql, inserts);
-    } catch {
+    } catch (err) {
       // Each alone, below: each gets its own answer.
+      log?.warn(
+        { err: String(err), inserts: inserts.length },
+        'a batch of inserts from a target failed; carrying them out one by one',
+      );
     }
   }
   return Promise.all(

@@ -214,6 +214,7 @@ async function startCustomerWorker(
     ...config.worker,
     erasures: { sql, ...config.erasure },
     catalogue: catalogueEffects(sql, {
+      log: d.log,
       onApplied: (apply) => {
         metrics.inboundApplied(
           apply.kind,
