@@ -2,15 +2,18 @@
 // Salesforce). One transaction, with origin `stripe` (or `salesforce`), so the captured change
 // reaches every other target and is not pushed back to where it came from. It records the write
 // and its events in the inbox, so doing it again is a no-op, and the conflicts the merge settled.
-// A field Postgres changed again since the merge decided is left alone: that change is the later
-// one.
+// A field Postgres changed again since the merge decided is left alone, unless the other side's
+// change is the later one: the later change wins.
 //
-// Its statements go in as few round trips as their dependencies allow: a plain insert is one
-// statement (a SQL function), a delete two round trips and an update three, besides BEGIN and
-// COMMIT. postgres.js sends the queries awaited together (`Promise.all`) in one write, in the
-// array's order, and Postgres runs them in that order. Each round trip costs a write and a wake-up
-// on both sides, which is most of what a statement costs here. (A statement's first use on a
-// connection still goes alone, to be described.)
+// Its statements go in as few round trips as their dependencies allow. A plain insert is one
+// statement (a SQL function, batched with others by insert-batches.ts); an update two: the row's
+// read, then one statement that carries out what was decided on it if the row is still as read
+// (`rtws_update_from_target`); a delete, a restore's repair and an insert with conflicts are a
+// transaction of two or three round trips besides BEGIN and COMMIT. postgres.js sends the queries
+// awaited together (`Promise.all`) in one write, in the array's order, and Postgres runs them in
+// that order. Each round trip costs a write and a wake-up on both sides, which is most of what a
+// statement costs here. (A statement's first use on a connection still goes alone, to be
+// described.)
 import { createHash } from 'node:crypto';
 import { writeTag, type CatalogueApply } from '../../actors/customer/index.ts';
 import {
@@ -58,13 +61,24 @@ export async function applyFromStripe(
   a: CatalogueApply,
 ): Promise<ApplyResult> {
   if (isPlainInsert(a)) return insertFromTarget(sql, customerId, a, a.fields);
+  if (a.kind === 'update' && a.origin !== 'restore' && a.versionFloor === undefined) {
+    const done = await updateFromTarget(sql, customerId, a);
+    if (done) return done;
+  }
   return sql.begin(async (tx) => {
     // The settings the capture trigger reads (the write's outbox row carries the change it serves,
     // the Stripe event's id, say), and the write's own inbox entry.
+    // An update locks its row before the inbox entry, as `rtws_update_from_target` does: two
+    // holders carrying out one write at once (a takeover's overlap) wait rather than deadlock.
+    const locked =
+      a.kind === 'update'
+        ? [tx`SELECT 1 FROM customers WHERE id = ${customerId} AND deleted_at IS NULL FOR UPDATE`]
+        : [];
     const first = tx`
       INSERT INTO inbox (source, event_id, customer_id) VALUES ('stripe-write', ${writeKey(customerId, a)}, ${customerId})
       ON CONFLICT DO NOTHING RETURNING event_id`;
     await Promise.all([
+      ...locked,
       tx`SELECT set_config('rtws.origin', ${a.origin ?? 'stripe'}, true),
                 set_config('rtws.write_id', ${writeTag(a)}, true),
                 ${setCorrelation(tx, a.correlationId)}`,
@@ -118,20 +132,7 @@ export async function applyFromStripe(
         break;
       }
     }
-    const conflicts = a.conflicts.map((c) => {
-      // `stripe_value` is Stripe's only; `target_value` is the other side's, whichever it is.
-      const stripeValue = c.target ? null : (c.stripe as never);
-      return tx`
-        INSERT INTO conflicts (customer_id, field, postgres_value, stripe_value, winner, reason,
-                               stripe_event_id, detected_at, postgres_changed_at, stripe_changed_at,
-                               target, target_value, sides)
-        VALUES (${customerId}, ${c.field}, ${tx.json(c.postgres as never)}, ${tx.json(stripeValue)},
-                ${c.winner}, ${c.reason}, ${c.eventId}, ${new Date(c.at)},
-                ${secondToDate(c.postgresSecond)}, ${secondToDate(c.stripeSecond)},
-                ${c.target ?? 'stripe'}, ${tx.json(c.stripe as never)},
-                ${c.sides === undefined ? null : tx.json(c.sides as never)})
-        ON CONFLICT DO NOTHING`;
-    });
+    const conflicts = mergedConflicts(a).map((c) => insertConflict(tx, customerId, c, 'keep'));
     const version = versionQuery(tx, customerId);
     await Promise.all([...writes, ...conflicts, version]);
     const after = versionOf(await version);
@@ -248,23 +249,41 @@ async function update(
   a: CatalogueApply,
   before: readonly PendingQuery[],
 ): Promise<{ kept: FieldPatch; writes: PendingQuery[]; read: number | null }> {
-  const read = tx<(CurrentRow & { updated_at: Date; version: string })[]>`
+  const read = tx<ReadRow[]>`
     SELECT name, email, phone, address, metadata, updated_at, version FROM customers
     WHERE id = ${customerId} AND deleted_at IS NULL FOR UPDATE`;
   await Promise.all([...before, read]);
   const [row] = await read;
   if (!row) return { kept: {}, writes: [], read: null };
-  const version = Number(row.version);
+  const plan = planUpdate(a, row);
+  return {
+    kept: plan.kept,
+    writes: [
+      ...plan.moved.map((c) => insertConflict(tx, customerId, c, 'refresh')),
+      setFields(tx, customerId, plan.patch),
+    ],
+    read: Number(row.version),
+  };
+}
+
+/** The row as an update from a target reads it. */
+type ReadRow = CurrentRow & { updated_at: Date; version: string };
+
+/** What an update from a target writes on the row it read (see `update`). */
+interface UpdatePlan {
+  /** Fields left alone, with the values Postgres holds. */
+  kept: FieldPatch;
+  patch: FieldPatch;
+  /** Fields Postgres changed after the merge decided, as conflicts to record. */
+  moved: ConflictRow[];
+}
+
+function planUpdate(a: CatalogueApply, row: ReadRow): UpdatePlan {
   const current = canonicalFields(row);
   const checked = stillExpected(current, a.patch, a.expected);
   // A restore's repair brings back what rtws knew: a field edited since is newer, and stays.
-  if (a.origin === 'restore') {
-    return {
-      kept: valuesOf(current, checked.skipped),
-      writes: [setFields(tx, customerId, checked.patch)],
-      read: version,
-    };
-  }
+  if (a.origin === 'restore')
+    return { kept: valuesOf(current, checked.skipped), patch: checked.patch, moved: [] };
   const postgresSecond = Math.floor(row.updated_at.getTime() / 1000);
   const side = sideOf(a);
   const them = side === 'salesforce' ? 'Salesforce' : 'Stripe';
@@ -277,46 +296,161 @@ async function update(
   const patch: FieldPatch = { ...checked.patch, ...overridden };
   if (checked.patch.metadata || overridden.metadata)
     patch.metadata = { ...checked.patch.metadata, ...overridden.metadata };
-  const writes = checked.skipped.map((field) => {
+  const moved = checked.skipped.map((field): ConflictRow => {
     const second = stripeSecondOf(a, field);
     const stripeTime = second === undefined ? 'unknown' : iso(second);
     const times = `${them}'s change (${stripeTime}), Postgres's (${iso(postgresSecond)})`;
-    const theirs = fieldValue(stripeValues, field) as never;
+    const theirs = fieldValue(stripeValues, field);
     const sides: Record<string, unknown> = { postgres: fieldValue(current, field) };
     for (const [target, held] of Object.entries(a.elsewhere ?? {}))
       sides[target] = fieldValue(applyPatch(current, held), field);
     sides[side] = theirs;
-    return tx`
-      INSERT INTO conflicts (customer_id, field, postgres_value, stripe_value, winner, reason,
-                             stripe_event_id, detected_at, postgres_changed_at, stripe_changed_at,
-                             target, target_value, sides)
-      VALUES (${customerId}, ${field}, ${tx.json(fieldValue(current, field) as never)},
-              ${tx.json(side === 'stripe' ? theirs : null)},
-              ${stripeLater.has(field) ? side : 'postgres'},
-              ${`changed again in Postgres while the change from ${them} was being applied; the later change wins: ${times}`},
-              ${a.eventIds[a.eventIds.length - 1] ?? ''}, now(),
-              ${secondToDate(postgresSecond)}, ${secondToDate(second)}, ${side}, ${tx.json(theirs)},
-              ${tx.json(sides as never)})
-      ON CONFLICT (customer_id, stripe_event_id, field) DO UPDATE SET
-        postgres_value = EXCLUDED.postgres_value, winner = EXCLUDED.winner, sides = EXCLUDED.sides,
-        reason = EXCLUDED.reason, postgres_changed_at = EXCLUDED.postgres_changed_at,
-        stripe_changed_at = EXCLUDED.stripe_changed_at`;
+    return {
+      field,
+      postgres_value: fieldValue(current, field),
+      stripe_value: side === 'stripe' ? theirs : null,
+      winner: stripeLater.has(field) ? side : 'postgres',
+      reason: `changed again in Postgres while the change from ${them} was being applied; the later change wins: ${times}`,
+      stripe_event_id: a.eventIds[a.eventIds.length - 1] ?? '',
+      detected_at: null,
+      postgres_changed_at: secondToDate(postgresSecond),
+      stripe_changed_at: secondToDate(second),
+      target: side,
+      target_value: theirs,
+      sides,
+    };
   });
   return {
     kept: valuesOf(
       current,
       checked.skipped.filter((f) => !stripeLater.has(f)),
     ),
-    writes: [...writes, setFields(tx, customerId, patch)],
-    read: version,
+    patch,
+    moved,
+  };
+}
+
+/** A row of `conflicts`, as a write records it; `detected_at` null: now. */
+interface ConflictRow {
+  field: string;
+  postgres_value: unknown;
+  stripe_value: unknown;
+  winner: string;
+  reason: string;
+  stripe_event_id: string;
+  detected_at: Date | null;
+  postgres_changed_at: Date | null;
+  stripe_changed_at: Date | null;
+  target: string;
+  target_value: unknown;
+  sides: unknown;
+}
+
+/** The conflicts the merge settled, as the write records them. */
+function mergedConflicts(a: CatalogueApply): ConflictRow[] {
+  return a.conflicts.map((c) => ({
+    field: c.field,
+    postgres_value: c.postgres,
+    // `stripe_value` is Stripe's only; `target_value` is the other side's, whichever it is.
+    stripe_value: c.target ? null : c.stripe,
+    winner: c.winner,
+    reason: c.reason,
+    stripe_event_id: c.eventId,
+    detected_at: new Date(c.at),
+    postgres_changed_at: secondToDate(c.postgresSecond),
+    stripe_changed_at: secondToDate(c.stripeSecond),
+    target: c.target ?? 'stripe',
+    target_value: c.stripe,
+    sides: c.sides ?? null,
+  }));
+}
+
+/**
+ * Records a conflict. `keep`: one recorded before stays (the merge's, recorded once); `refresh`:
+ * it is brought up to date (a field found changed again, when the write is carried out again).
+ */
+function insertConflict(
+  tx: Tx,
+  customerId: string,
+  c: ConflictRow,
+  recorded: 'keep' | 'refresh',
+): PendingQuery {
+  const onConflict =
+    recorded === 'keep'
+      ? tx`ON CONFLICT DO NOTHING`
+      : tx`ON CONFLICT (customer_id, stripe_event_id, field) DO UPDATE SET
+        postgres_value = EXCLUDED.postgres_value, winner = EXCLUDED.winner, sides = EXCLUDED.sides,
+        reason = EXCLUDED.reason, postgres_changed_at = EXCLUDED.postgres_changed_at,
+        stripe_changed_at = EXCLUDED.stripe_changed_at`;
+  return tx`
+    INSERT INTO conflicts (customer_id, field, postgres_value, stripe_value, winner, reason,
+                           stripe_event_id, detected_at, postgres_changed_at, stripe_changed_at,
+                           target, target_value, sides)
+    VALUES (${customerId}, ${c.field}, ${tx.json(c.postgres_value as never)},
+            ${tx.json(c.stripe_value as never)}, ${c.winner}, ${c.reason}, ${c.stripe_event_id},
+            coalesce(${c.detected_at}::timestamptz, now()), ${c.postgres_changed_at},
+            ${c.stripe_changed_at},
+            ${c.target}, ${tx.json(c.target_value as never)},
+            ${c.sides === null ? null : tx.json(c.sides as never)})
+    ${onConflict}`;
+}
+
+/** Reads of the row a fast update tries before it falls back to a transaction that locks it. */
+const UPDATE_TRIES = 3;
+
+/**
+ * An update in two round trips (`rtws_update_from_target`, sql/026): the row is read without a
+ * lock and the write decided on it, then carried out in one statement if the row is still at the
+ * version read. A row that moved in between is read again; after `UPDATE_TRIES` such races,
+ * undefined: the caller carries the write out in a transaction that locks the row first.
+ */
+async function updateFromTarget(
+  sql: Sql,
+  customerId: string,
+  a: CatalogueApply,
+): Promise<ApplyResult | undefined> {
+  for (let attempt = 1; attempt <= UPDATE_TRIES; attempt++) {
+    const [row] = await sql<ReadRow[]>`
+      SELECT name, email, phone, address, metadata, updated_at, version FROM customers
+      WHERE id = ${customerId} AND deleted_at IS NULL`;
+    const plan = row ? planUpdate(a, row) : { kept: {}, patch: {}, moved: [] };
+    const { patch } = plan;
+    const { put, drop } = metadataOf(patch);
+    const [r] = await sql<{ status: string; new_version: number | null; captured: boolean }[]>`
+      SELECT status, new_version, captured FROM rtws_update_from_target(
+        ${writeKey(customerId, a)}, ${customerId}, ${a.origin ?? 'stripe'},
+        ${a.correlationId ?? null}, ${sideOf(a)}, ${sql.array(a.eventIds, TEXT_ARRAY)},
+        ${row ? Number(row.version) : null}, ${patch.name ? patch.name : null},
+        ${patch.email !== undefined}, ${patch.email ?? null},
+        ${patch.phone !== undefined}, ${patch.phone ?? null},
+        ${patch.address !== undefined}, ${patch.address ? sql.json(patch.address) : null},
+        ${sql.json(put)}, ${sql.array(drop, TEXT_ARRAY)},
+        ${sql.json(plan.moved as never)}, ${sql.json(mergedConflicts(a) as never)},
+        ${writeTag(a)})`;
+    if (r!.status === 'moved') continue;
+    const applied = r!.status === 'applied';
+    return {
+      applied,
+      version: r!.new_version === null ? null : Number(r!.new_version),
+      kept: applied ? plan.kept : {},
+      captured: r!.captured,
+    };
+  }
+  return undefined;
+}
+
+/** A patch's metadata: the keys to put, and those to drop. */
+function metadataOf(patch: FieldPatch) {
+  const meta = Object.entries(patch.metadata ?? {});
+  return {
+    put: Object.fromEntries(meta.filter(([, v]) => v !== null)),
+    drop: meta.filter(([, v]) => v === null).map(([k]) => k),
   };
 }
 
 /** Sets the patch's fields, and no other. */
 function setFields(tx: Tx, customerId: string, patch: FieldPatch): PendingQuery {
-  const meta = Object.entries(patch.metadata ?? {});
-  const put = Object.fromEntries(meta.filter(([, v]) => v !== null));
-  const drop = meta.filter(([, v]) => v === null).map(([k]) => k);
+  const { put, drop } = metadataOf(patch);
   const name = patch.name ? patch.name : null;
   const address =
     patch.address === undefined || patch.address === null ? null : tx.json(patch.address);

@@ -5,11 +5,12 @@ import net from 'node:net';
 /**
  * A TCP proxy in front of the test's Postgres, as a database proxy stands in front of a server.
  * `intercept` sees each chunk a client sends, and returns true when it has dealt with the client
- * itself (reset it, closed it) instead of passing the chunk on.
+ * itself (reset it, closed it) instead of passing the chunk on. A promise holds the chunk, and
+ * what the client sends after it, until it settles: something else happens first.
  */
 export async function postgresProxy(
   databaseUrl: string,
-  intercept: (client: net.Socket, chunk: Buffer) => boolean,
+  intercept: (client: net.Socket, chunk: Buffer) => boolean | Promise<void>,
 ): Promise<{ url: string; connections(): number; close(): Promise<void> }> {
   const target = new URL(databaseUrl);
   const sockets = new Set<net.Socket>();
@@ -21,8 +22,20 @@ export async function postgresProxy(
     client.on('error', () => {});
     server.on('error', () => {});
     client.on('data', (chunk) => {
-      if (intercept(client, chunk)) server.destroy();
-      else server.write(chunk);
+      const dealt = intercept(client, chunk);
+      if (dealt === true) server.destroy();
+      else if (dealt === false) server.write(chunk);
+      else {
+        client.pause();
+        // A hold that fails cuts the client, which fails what it was sending.
+        dealt.then(
+          () => {
+            server.write(chunk);
+            client.resume();
+          },
+          () => client.destroy(),
+        );
+      }
     });
     server.on('data', (chunk) => client.writable && client.write(chunk));
     client.on('close', () => server.destroy());
