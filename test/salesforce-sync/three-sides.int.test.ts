@@ -56,9 +56,16 @@ for (let round = 1; round <= ROUNDS; round++)
     ];
     await startOfSecond();
     // The person's edits first, then the API's: ours can never overwrite theirs before they land.
-    await s.stripe.customers.update(stripeId, { phone: fromStripe });
-    s.sf!.editAsPerson('Account', String(account!.Id), { Phone: fromSalesforce });
-    await s.api.patch(id, { phone: fromPostgres });
+    // Stripe's webhook is held until the API's edit has committed: applied before it, Stripe's
+    // edit would be an earlier change rather than one made at once, and conflict with nothing.
+    s.emu.pauseWebhooks();
+    try {
+      await s.stripe.customers.update(stripeId, { phone: fromStripe });
+      s.sf!.editAsPerson('Account', String(account!.Id), { Phone: fromSalesforce });
+      await s.api.patch(id, { phone: fromPostgres });
+    } finally {
+      s.emu.resumeWebhooks();
+    }
     assert.ok(Date.now() % 1_000 < 900, 'the three edits were made within one second');
 
     const converged = async () => ({
