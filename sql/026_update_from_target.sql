@@ -73,13 +73,7 @@ BEGIN
   INSERT INTO conflicts (customer_id, field, postgres_value, stripe_value, winner, reason,
                          stripe_event_id, detected_at, postgres_changed_at, stripe_changed_at,
                          target, target_value, sides)
-  SELECT p_customer, c->>'field', nullif(c->'postgres_value', 'null'::jsonb),
-         nullif(c->'stripe_value', 'null'::jsonb), c->>'winner', c->>'reason',
-         c->>'stripe_event_id', coalesce((c->>'detected_at')::timestamptz, now()),
-         (c->>'postgres_changed_at')::timestamptz, (c->>'stripe_changed_at')::timestamptz,
-         c->>'target', nullif(c->'target_value', 'null'::jsonb), nullif(c->'sides', 'null'::jsonb)
-  FROM jsonb_array_elements(p_moved) WITH ORDINALITY AS x (c, n)
-  ORDER BY x.n
+  SELECT * FROM rtws_conflict_rows(p_customer, p_moved)
   ON CONFLICT (customer_id, stripe_event_id, field) DO UPDATE SET
     postgres_value = EXCLUDED.postgres_value, winner = EXCLUDED.winner, sides = EXCLUDED.sides,
     reason = EXCLUDED.reason, postgres_changed_at = EXCLUDED.postgres_changed_at,
@@ -88,13 +82,7 @@ BEGIN
   INSERT INTO conflicts (customer_id, field, postgres_value, stripe_value, winner, reason,
                          stripe_event_id, detected_at, postgres_changed_at, stripe_changed_at,
                          target, target_value, sides)
-  SELECT p_customer, c->>'field', nullif(c->'postgres_value', 'null'::jsonb),
-         nullif(c->'stripe_value', 'null'::jsonb), c->>'winner', c->>'reason',
-         c->>'stripe_event_id', coalesce((c->>'detected_at')::timestamptz, now()),
-         (c->>'postgres_changed_at')::timestamptz, (c->>'stripe_changed_at')::timestamptz,
-         c->>'target', nullif(c->'target_value', 'null'::jsonb), nullif(c->'sides', 'null'::jsonb)
-  FROM jsonb_array_elements(p_merged) WITH ORDINALITY AS x (c, n)
-  ORDER BY x.n
+  SELECT * FROM rtws_conflict_rows(p_customer, p_merged)
   ON CONFLICT DO NOTHING;
   IF held IS NOT NULL THEN
     UPDATE customers SET
@@ -110,4 +98,21 @@ BEGIN
   status := 'applied';
   RETURN NEXT;
 END
+$$;
+
+-- Conflicts given as a JSON array of `conflicts` rows (its columns as keys; a `detected_at` left
+-- null is now), as rows in the array's order.
+CREATE FUNCTION rtws_conflict_rows(p_customer uuid, p jsonb)
+RETURNS TABLE (customer_id uuid, field text, postgres_value jsonb, stripe_value jsonb,
+               winner text, reason text, stripe_event_id text, detected_at timestamptz,
+               postgres_changed_at timestamptz, stripe_changed_at timestamptz, target text,
+               target_value jsonb, sides jsonb)
+LANGUAGE sql STABLE AS $$
+  SELECT p_customer, c->>'field', nullif(c->'postgres_value', 'null'::jsonb),
+         nullif(c->'stripe_value', 'null'::jsonb), c->>'winner', c->>'reason',
+         c->>'stripe_event_id', coalesce((c->>'detected_at')::timestamptz, now()),
+         (c->>'postgres_changed_at')::timestamptz, (c->>'stripe_changed_at')::timestamptz,
+         c->>'target', nullif(c->'target_value', 'null'::jsonb), nullif(c->'sides', 'null'::jsonb)
+  FROM jsonb_array_elements(p) WITH ORDINALITY AS x (c, n)
+  ORDER BY x.n
 $$;
