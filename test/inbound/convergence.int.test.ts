@@ -153,12 +153,16 @@ test('any interleaving of three sides converges, once each, with no write loop',
         }
         const { pg, stripe, account, targets, readsSince, settled } = await settle(s, ids);
         const told = JSON.stringify(actions);
-        assert.equal(synced(pg), synced(stripe), `Postgres and Stripe differ after ${told}`);
+        assert.equal(
+          synced(pg),
+          synced(stripe),
+          `Postgres and Stripe differ after ${told}: ${JSON.stringify([synced(pg), synced(stripe)])}`,
+        );
         assert.ok(account, `the Account is gone after ${told}`);
         assert.equal(
           mappedOfAccount(account),
           accountOfRow(pg),
-          `Postgres and Salesforce differ after ${told}:\n${changesOf(s, ids.accountId).join('\n')}`,
+          `Postgres and Salesforce differ after ${told}: Postgres ${JSON.stringify(accountOfRow(pg))}, Salesforce ${JSON.stringify(mappedOfAccount(account))}:\n${changesOf(s, ids.accountId).join('\n')}`,
         );
         const alone = oneSided(actions);
         assert.equal(
