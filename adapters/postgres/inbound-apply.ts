@@ -409,6 +409,9 @@ async function updateFromTarget(
   customerId: string,
   a: CatalogueApply,
 ): Promise<ApplyResult | undefined> {
+  // What does not depend on the row read: the same for every try.
+  const key = writeKey(customerId, a);
+  const merged = sql.json(mergedConflicts(a) as never);
   for (let attempt = 1; attempt <= UPDATE_TRIES; attempt++) {
     const [row] = await sql<ReadRow[]>`
       SELECT name, email, phone, address, metadata, updated_at, version FROM customers
@@ -418,14 +421,14 @@ async function updateFromTarget(
     const { put, drop } = metadataOf(patch);
     const [r] = await sql<{ status: string; new_version: number | null; captured: boolean }[]>`
       SELECT status, new_version, captured FROM rtws_update_from_target(
-        ${writeKey(customerId, a)}, ${customerId}, ${a.origin ?? 'stripe'},
+        ${key}, ${customerId}, ${a.origin ?? 'stripe'},
         ${a.correlationId ?? null}, ${sideOf(a)}, ${sql.array(a.eventIds, TEXT_ARRAY)},
         ${row ? Number(row.version) : null}, ${patch.name ? patch.name : null},
         ${patch.email !== undefined}, ${patch.email ?? null},
         ${patch.phone !== undefined}, ${patch.phone ?? null},
         ${patch.address !== undefined}, ${patch.address ? sql.json(patch.address) : null},
         ${sql.json(put)}, ${sql.array(drop, TEXT_ARRAY)},
-        ${sql.json(plan.moved as never)}, ${sql.json(mergedConflicts(a) as never)},
+        ${sql.json(plan.moved as never)}, ${merged},
         ${writeTag(a)})`;
     if (r!.status === 'moved') continue;
     const applied = r!.status === 'applied';

@@ -36,8 +36,8 @@ function created(id: string, at = Date.now()): CustomerSnapshot {
   }).snapshot;
 }
 
-/** The create of `created` refused with a 429 at `at`, its retry asked for 300 ms later. */
-function rateLimited(snap: CustomerSnapshot, at: number): CustomerSnapshot {
+/** The create of `created` refused with a 429 at `at`, its retry asked for `retryAfterMs` later. */
+function rateLimited(snap: CustomerSnapshot, at: number, retryAfterMs = 300): CustomerSnapshot {
   return decide(snap, {
     type: 'StripeCallFailed',
     data: {
@@ -45,7 +45,7 @@ function rateLimited(snap: CustomerSnapshot, at: number): CustomerSnapshot {
       failure: 'rate_limited',
       reason: '429',
       attempt: 1,
-      retryAfterMs: 300,
+      retryAfterMs,
     },
     at,
   }).snapshot;
@@ -301,17 +301,11 @@ test('an intent decided before or just after this worker took its actor, or long
   h.scheduler.offer('just-after', created('just-after', since + 1_000));
   h.scheduler.offer('after', created('after', since + TAKEOVER_GRACE_MS));
   h.scheduler.offer('old', created('old', Date.now() - STALE_DECISION_MS - 1_000));
-  const resend = decide(created('resend', since + TAKEOVER_GRACE_MS), {
-    type: 'StripeCallFailed',
-    data: {
-      intentId: 'stripe-1',
-      failure: 'rate_limited',
-      reason: '429',
-      attempt: 1,
-      retryAfterMs: 0,
-    },
-    at: since + TAKEOVER_GRACE_MS,
-  }).snapshot;
+  const resend = rateLimited(
+    created('resend', since + TAKEOVER_GRACE_MS),
+    since + TAKEOVER_GRACE_MS,
+    0,
+  );
   h.scheduler.offer('resend', resend);
   await sleep(1_500);
   const earlier = Object.fromEntries(h.calls.map((c) => [c.customer, c.decidedEarlier]));
