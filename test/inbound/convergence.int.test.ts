@@ -19,7 +19,7 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import type Stripe from 'stripe';
 import { propertyOptions } from '../harness/property.ts';
-import { eventually } from '../harness/stream.ts';
+import { eventually, readStream } from '../harness/stream.ts';
 import type { SyncTarget } from '../sync/api-client.ts';
 import {
   accountOfRow,
@@ -57,6 +57,34 @@ async function eventsOf(s: TwoWay, stripeId: string): Promise<string[]> {
     out.push(`${e.id} ${e.type} key=${e.request?.idempotency_key ?? '-'} was=${changed}`);
   }
   return out.reverse();
+}
+
+/**
+ * Runs the checks; a failure's message then tells the customer's story, oldest first: every message
+ * on its subjects (facts, observations, outcomes), Stripe's events about it, and the Account's
+ * change events.
+ */
+async function withStory(s: TwoWay, ids: Ids, checks: () => void): Promise<void> {
+  try {
+    checks();
+  } catch (err) {
+    if (!(err instanceof Error)) throw err;
+    const stored = await readStream(
+      s.o.nats,
+      s.t.names.streams.changes,
+      s.t.names.customerHistoryFilter(ids.id),
+    );
+    err.message = [
+      err.message,
+      'rtws:',
+      ...stored.map((m) => `${m.seq} ${JSON.stringify(m.message).slice(0, 800)}`),
+      'Stripe:',
+      ...(await eventsOf(s, ids.stripeId)),
+      'Salesforce:',
+      ...changesOf(s, ids.accountId),
+    ].join('\n');
+    throw err;
+  }
 }
 
 interface Reading {
@@ -153,27 +181,29 @@ test('any interleaving of three sides converges, once each, with no write loop',
         }
         const { pg, stripe, account, targets, readsSince, settled } = await settle(s, ids);
         const told = JSON.stringify(actions);
-        assert.equal(
-          synced(pg),
-          synced(stripe),
-          `Postgres and Stripe differ after ${told}: ${JSON.stringify([synced(pg), synced(stripe)])}`,
-        );
-        assert.ok(account, `the Account is gone after ${told}`);
-        assert.equal(
-          mappedOfAccount(account),
-          accountOfRow(pg),
-          `Postgres and Salesforce differ after ${told}: Postgres ${JSON.stringify(accountOfRow(pg))}, Salesforce ${JSON.stringify(mappedOfAccount(account))}:\n${changesOf(s, ids.accountId).join('\n')}`,
-        );
-        const alone = oneSided(actions);
-        assert.equal(
-          fieldsOfRow(pg, Object.keys(alone)),
-          alone,
-          `an edit made on one side only was lost after ${told}`,
-        );
-        assert.ok(
-          settled,
-          `rtws never settled after ${told}: ${JSON.stringify(targets)}, ${readsSince} reads of Salesforce since its last change`,
-        );
+        await withStory(s, ids, () => {
+          assert.equal(
+            synced(pg),
+            synced(stripe),
+            `Postgres and Stripe differ after ${told}: ${JSON.stringify([synced(pg), synced(stripe)])}`,
+          );
+          assert.ok(account, `the Account is gone after ${told}`);
+          assert.equal(
+            mappedOfAccount(account),
+            accountOfRow(pg),
+            `Postgres and Salesforce differ after ${told} (${settled ? 'settled' : `not settled: ${JSON.stringify(targets)}`}): Postgres ${JSON.stringify(accountOfRow(pg))}, Salesforce ${JSON.stringify(mappedOfAccount(account))}`,
+          );
+          const alone = oneSided(actions);
+          assert.equal(
+            fieldsOfRow(pg, Object.keys(alone)),
+            alone,
+            `an edit made on one side only was lost after ${told}`,
+          );
+          assert.ok(
+            settled,
+            `rtws never settled after ${told}: ${JSON.stringify(targets)}, ${readsSince} reads of Salesforce since its last change`,
+          );
+        });
 
         const before = await activity(s, ids);
         const reads = await stayQuiet(s);
