@@ -213,6 +213,14 @@ export const InboundStateSchema = Type.Object({
    * one of them is our echo (absent in older snapshots).
    */
   salesforceWrites: Type.Optional(Type.Array(CanonicalFieldsSchema)),
+  /**
+   * For each field an update of ours set in Salesforce: when its outcome was recorded (ms) and the
+   * value it replaced there. A read sent before then that shows that value read the record before
+   * the update landed (absent in older snapshots).
+   */
+  salesforceReplaced: Type.Optional(
+    Type.Record(Type.String(), Type.Object({ at: At, was: Type.Unknown() })),
+  ),
 });
 export type InboundState = Static<typeof InboundStateSchema>;
 

@@ -206,10 +206,15 @@ export function createCustomerMachine(
           ),
           inbound: next.inbound,
         };
-        // What our write left in Salesforce, so that its echo is known when it is read back.
-        return target === 'salesforce' && (outcome.kind === 'created' || outcome.kind === 'updated')
-          ? rememberSalesforceWrite(applied)
-          : applied;
+        // What our write left in Salesforce, so that its echo is known when it is read back, and
+        // when it landed, so that a read sent before then is not taken for newer.
+        if (target !== 'salesforce' || (outcome.kind !== 'created' && outcome.kind !== 'updated'))
+          return applied;
+        const intent = context.targets.salesforce.pending;
+        return rememberSalesforceWrite(
+          applied,
+          intent?.id === outcome.intentId ? { intent, at: outcome.at } : undefined,
+        );
       }),
       applyInbound: assign(({ context, event }) => {
         if (event.type === 'StripeCustomerObserved')

@@ -21,6 +21,7 @@ import {
   type FieldPatch,
 } from '../../core/policy/push.ts';
 import type { TargetState } from './context.ts';
+import type { Intent } from './intents.ts';
 import { changedSecond } from './desired.ts';
 import { knownAfterCreate, madeSinceCreate } from './plan.ts';
 import type { InboundState } from './inbound.ts';
@@ -51,6 +52,11 @@ export const SalesforceRecordChanged = recordedEvent('SalesforceRecordChanged', 
   modifiedAt: At,
   /** When the record was made (`CreatedDate`, ms): a read tells it, a change event does not. */
   createdAt: Type.Optional(At),
+  /**
+   * For a read: when its query was sent (ms, rtws's clock), no later than the moment it read the
+   * record. A change event tells a change of its own, and has none.
+   */
+  readAt: Type.Optional(At),
   /** Made by rtws: its integration user (a read), or its client in `changeOrigin` (an event). */
   byUs: Type.Boolean(),
   /**
@@ -107,9 +113,14 @@ export function onSalesforceChanged<C extends SalesforceInboundContext>(
   ev: SalesforceRecordChanged,
   owners?: FieldOwners,
 ): C {
-  const { eventId, recordId, fields, putBack, modifiedAt, byUs } = ev.data;
+  const { eventId, recordId, putBack, modifiedAt, byUs } = ev.data;
   if (ctx.inbound.seen.includes(eventId)) return ctx;
-  const c = landedCreate(remember(ctx, [eventId]), ev.data);
+  // A read that began before a write of ours had landed shows, for the fields that write set,
+  // what it overwrote: those are left out, and the read is not remembered, so that one made
+  // later of the same change (the next read's overlap) is taken in full.
+  const behind = writtenSinceRead(ctx, ev.data);
+  const fields = behind.length > 0 ? withoutFields(ev.data.fields, behind) : ev.data.fields;
+  const c = landedCreate(behind.length > 0 ? ctx : remember(ctx, [eventId]), ev.data);
   const t = c.targets.salesforce;
   // Delete beats edit; a record of another link, or one not linked yet and not our pending
   // create's (`landedCreate`), is left.
@@ -209,6 +220,37 @@ function overtaken(
   );
 }
 
+/**
+ * How far the clocks of rtws's own processes may differ: the reader stamps a read, and the stream
+ * stamps a write's outcome.
+ */
+export const READ_SKEW_MS = 250;
+
+/**
+ * The fields a read shows with the value an update of ours replaced there, where the read was sent
+ * before that update's outcome was recorded (less the skew): it read the record before the update
+ * landed. A person's edit shows another value, and is taken.
+ */
+function writtenSinceRead(
+  c: SalesforceInboundContext,
+  read: Pick<SalesforceRecordChanged['data'], 'fields' | 'readAt'>,
+): string[] {
+  const replaced = c.inbound.salesforceReplaced;
+  const known = c.targets.salesforce.known;
+  if (read.readAt === undefined || replaced === undefined || known === null) return [];
+  const readAt = read.readAt;
+  const shown = applyPatch(known, read.fields);
+  return patchFieldNames(read.fields).filter((f) => {
+    const write = replaced[f];
+    return (
+      write !== undefined &&
+      readAt < write.at + READ_SKEW_MS &&
+      !sameValue(fieldValue(shown, f), fieldValue(known, f)) &&
+      sameValue(fieldValue(shown, f), write.was)
+    );
+  });
+}
+
 /** The patch without these fields. */
 function withoutFields(patch: FieldPatch, fields: readonly string[]): FieldPatch {
   return pickFields(
@@ -233,19 +275,39 @@ function isOwnWrite(c: SalesforceInboundContext, fields: FieldPatch): boolean {
   return candidates.some((w) => holdsPatch(w, fields));
 }
 
-/** After an outcome of ours on Salesforce: what it left there, kept to know its echo. */
-export function rememberSalesforceWrite<C extends SalesforceInboundContext>(c: C): C {
+/**
+ * After an outcome of ours on Salesforce: what it left there, kept to know its echo; and, for an
+ * update, the values it replaced and when its outcome was recorded (`writtenSinceRead`).
+ */
+export function rememberSalesforceWrite<C extends SalesforceInboundContext>(
+  c: C,
+  update?: { intent: Intent; at: number },
+): C {
   const known = c.targets.salesforce.known;
   if (known === null) return c;
   const writes = c.inbound.salesforceWrites ?? [];
-  if (writes.length > 0 && sameValue(writes[writes.length - 1], known)) return c;
+  const same = writes.length > 0 && sameValue(writes[writes.length - 1], known);
+  const base = update?.intent.op === 'update' ? update.intent.params.base : undefined;
+  if (same && base === undefined) return c;
+  const replaced = { ...c.inbound.salesforceReplaced };
+  if (base !== undefined)
+    for (const f of patchFieldNames(base))
+      replaced[f] = { at: update!.at, was: patchValue(base, f) };
   return {
     ...c,
     inbound: {
       ...c.inbound,
-      salesforceWrites: [...writes, known].slice(-SALESFORCE_WRITES_CAP),
+      salesforceWrites: same ? writes : [...writes, known].slice(-SALESFORCE_WRITES_CAP),
+      ...(base === undefined ? {} : { salesforceReplaced: replaced }),
     },
   };
+}
+
+/** A patch's value of one field (`name`, …, `metadata.<key>`); null for a metadata key removed. */
+function patchValue(patch: FieldPatch, field: string): unknown {
+  if (field.startsWith('metadata.'))
+    return patch.metadata?.[field.slice('metadata.'.length)] ?? null;
+  return patch[field as keyof Omit<FieldPatch, 'metadata'>] ?? null;
 }
 
 /**

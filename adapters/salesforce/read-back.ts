@@ -30,6 +30,8 @@ export interface SalesforceReadPage {
   readonly records: readonly SalesforceReadRecord[];
   /** When the page arrived: the time its records were observed. */
   readonly readAt: number;
+  /** When the query was sent, before any of its pages: no record it reads was read earlier. */
+  readonly queriedAt: number;
   /** 0 for the query's own response, then 1, 2, … for each `queryMore`. */
   readonly page: number;
   /** Records the whole query matches, as Salesforce counts them when the query runs. */
@@ -145,12 +147,13 @@ export async function* readSalesforceRecords(
   const clock = options.clock ?? Date.now;
   const headers = { 'Sforce-Query-Options': `batchSize=${options.batchSize ?? 2000}` };
   const soql = readBackSoql(target, options.includeDeleted, options.afterId);
+  const queriedAt = clock();
   let result = await conn.query(soql, { headers, scanAll: options.includeDeleted ?? false });
   for (let page = 0; ; page++) {
     const readAt = clock();
     const records = result.records.map((row) => readRecord(target, row));
     const done = result.done || !result.nextRecordsUrl;
-    yield { records, readAt, page, totalSize: result.totalSize, done };
+    yield { records, readAt, queriedAt, page, totalSize: result.totalSize, done };
     if (done) return;
     // The locator keeps the batch size and the recycle-bin scope of the query that made it.
     result = await conn.queryMore(result.nextRecordsUrl!);

@@ -39,12 +39,15 @@ const read =
       overwritten?: string[];
       /** When the record was made, as a read tells it; a change event tells none. */
       createdAt?: number;
+      /** A read's: its query was sent this long before the step's time. */
+      readAgoMs?: number;
+      eventId?: string;
     } = {},
   ): Step =>
   (w) => ({
     type: 'SalesforceRecordChanged',
     data: {
-      eventId: `salesforce:${SF_ID}:${++n}`,
+      eventId: o.eventId ?? `salesforce:${SF_ID}:${++n}`,
       recordId: o.recordId ?? SF_ID,
       fields,
       ...(o.putBack ? { putBack: o.putBack } : {}),
@@ -52,6 +55,7 @@ const read =
       byUs: o.byUs ?? false,
       ...(o.overwritten ? { overwritten: o.overwritten } : {}),
       ...(o.createdAt === undefined ? {} : { createdAt: o.createdAt }),
+      ...(o.readAgoMs === undefined ? {} : { readAt: w.now - o.readAgoMs }),
     },
     at: w.now,
   });
@@ -89,6 +93,33 @@ test('the echo of our own write is dropped, and so is an older write after a new
   assert.equal(applies(echoes), [], 'no Postgres write');
   assert.is(salesforce(echoes).known?.phone, '+1 555 0103');
   assert.is(salesforce(echoes).pending, null);
+});
+
+test('a read sent before our write landed is not taken for newer in the fields the write set', () => {
+  // Our write sets the phone. A read sent before its outcome came read the record before the
+  // write landed: the old phone, and a name a person set meanwhile.
+  const pushed = when(linked(), updated({ phone: '+1 555 0102' }, 2), sfUpdated());
+  const early = { eventId: `salesforce:${SF_ID}:early`, agoMs: 1_500, readAgoMs: 1_500 };
+  const w = when(pushed, read({ phone: FIELDS.phone, name: 'Ada King' }, early));
+  assert.equal(
+    applies(w).map((a) => a.patch),
+    [{ name: 'Ada King' }],
+    "the person's name flows; the phone our write overwrote does not",
+  );
+  assert.is(salesforce(w).known?.phone, '+1 555 0102', 'Salesforce is known to hold our write');
+  assert.is(salesforce(w).known?.name, 'Ada King');
+  assert.is(salesforce(w).pending, null, 'nothing is sent again');
+  // The same change read once the outcome came is taken in full: the early read was not
+  // remembered, so what it left out is taken from a later read of the same change.
+  const again = when(
+    w,
+    read({ phone: FIELDS.phone, name: 'Ada King' }, { eventId: early.eventId, readAgoMs: 0 }),
+  );
+  assert.equal(applies(again).at(-1)?.patch, { phone: FIELDS.phone });
+  // A value our write did not replace is a person's edit made after it landed, however early the
+  // read: it is taken.
+  const edited = when(pushed, read({ phone: '+1 555 0177' }, { agoMs: 500, readAgoMs: 1_500 }));
+  assert.equal(applies(edited)[0]?.patch, { phone: '+1 555 0177' });
 });
 
 test('a change by the integration user with values rtws never wrote is an edit, and flows', () => {

@@ -212,7 +212,11 @@ async function comparePage(
     if (o.salesforce?.readsBack) {
       // As the reader would hand it (the same event id): the actor merges it, or drops our echo.
       // Put back here, a person's edit the reader had yet to hand on would be overwritten.
-      const changed = recordChanged(asChanged(target, r), r.lastModifiedById === us);
+      const changed = recordChanged(
+        asChanged(target, r),
+        r.lastModifiedById === us,
+        page.queriedAt,
+      );
       await publishTo(o, r.externalId, changed, changed.data.eventId);
       found.push(differs(`${edited}: handed to the customer's actor, which merges them`));
       continue;

@@ -156,8 +156,15 @@ function editChanged(e: EditHeard, overwritten: readonly string[]): SalesforceRe
   };
 }
 
-/** The change for its customer's actor; `byUs`: written by rtws (see `ChangeOrigins`). */
-export function recordChanged(r: ChangedRecord, byUs: boolean): SalesforceRecordChanged {
+/**
+ * The change for its customer's actor; `byUs`: written by rtws (see `ChangeOrigins`); `readAt`:
+ * when the query that read it was sent.
+ */
+export function recordChanged(
+  r: ChangedRecord,
+  byUs: boolean,
+  readAt: number,
+): SalesforceRecordChanged {
   return {
     type: 'SalesforceRecordChanged',
     data: {
@@ -168,6 +175,7 @@ export function recordChanged(r: ChangedRecord, byUs: boolean): SalesforceRecord
       modifiedAt: r.modifiedAt,
       ...(r.createdAt === undefined ? {} : { createdAt: r.createdAt }),
       byUs,
+      readAt,
     },
     at: 0,
   };
@@ -381,6 +389,8 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
       deletionsHeard.delete(id);
     }
     forgetPublished(startedAt);
+    // Before the query is sent: no record it reads was read earlier than this.
+    const readAt = now();
     for await (const page of readChangesSince(conn, o.salesforce.target, since)) {
       const byUs = new Map(page.map((r) => [r, origins.byUs(r, us)]));
       const ours = await catalogueRows(
@@ -398,7 +408,7 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
           published.set(eventId, startedAt);
           continue;
         }
-        const event = recordChanged(r, byUs.get(r) ?? false);
+        const event = recordChanged(r, byUs.get(r) ?? false, readAt);
         await publish(r.externalId, event, eventId);
         published.set(eventId, startedAt);
         changed++;
