@@ -115,9 +115,9 @@ export function onSalesforceChanged<C extends SalesforceInboundContext>(
 ): C {
   const { eventId, recordId, putBack, modifiedAt, byUs } = ev.data;
   if (ctx.inbound.seen.includes(eventId)) return ctx;
-  // A read that began before a write of ours had landed shows, for the fields that write set,
-  // what it overwrote: those are left out, and the read is not remembered, so that one made
-  // later of the same change (the next read's overlap) is taken in full.
+  // A read sent before an update of ours landed shows, in the fields the update set, the values
+  // it replaced: those are left out, and the read is not remembered, so that a read of the same
+  // change made later (a reconciliation's, another worker's after a takeover) is taken in full.
   const behind = writtenSinceRead(ctx, ev.data);
   const fields = behind.length > 0 ? withoutFields(ev.data.fields, behind) : ev.data.fields;
   const c = landedCreate(behind.length > 0 ? ctx : remember(ctx, [eventId]), ev.data);
