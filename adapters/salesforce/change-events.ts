@@ -125,8 +125,14 @@ export class ChangeOrigins {
       .flatMap((e) => e.changed);
   }
 
-  /** Whether rtws made the change read as `r`: by its event when one told of it. */
+  /**
+   * Whether rtws made the change read as `r`: by its event when one told of it. An event can only
+   * say that a change by the integration user was another tool's: a record last changed by
+   * someone else was not changed by rtws, whatever event of ours is near (the other change's own
+   * event may not have come yet).
+   */
   byUs(r: ChangedRecord, us: string): boolean {
+    if (r.lastModifiedById !== null && r.lastModifiedById !== us) return false;
     let nearest: { at: number; ours: boolean; changed: readonly string[] } | undefined;
     for (const e of this.byRecord.get(r.salesforceId) ?? []) {
       const off = Math.abs(e.at - r.modifiedAt);

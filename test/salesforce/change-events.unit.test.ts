@@ -67,6 +67,10 @@ test("an event's origin decides over the last modifier", () => {
   assert.not.ok(origins.byUs(read(10_400, US), US), 'the integration user through another tool');
   origins.heard(event(20_000, 'com/salesforce/api/rest/62.0;client=rtws'));
   assert.ok(origins.byUs(read(20_000, US), US));
+  assert.not.ok(
+    origins.byUs(read(20_200, PERSON), US),
+    "a person's change whose own event has not come yet is not taken for ours near ours",
+  );
 });
 
 test('of two events near the change, the nearer decides', () => {
