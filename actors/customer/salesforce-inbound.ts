@@ -221,15 +221,12 @@ function overtaken(
 }
 
 /**
- * How far the clocks of rtws's own processes may differ: the reader stamps a read, and the stream
- * stamps a write's outcome.
- */
-export const READ_SKEW_MS = 250;
-
-/**
  * The fields a read shows with the value an update of ours replaced there, where the read was sent
- * before that update's outcome was recorded (less the skew): it read the record before the update
- * landed. A person's edit shows another value, and is taken.
+ * before that update's outcome was recorded: it may have read the record before the update landed.
+ * A person's edit shows another value, and is taken. The reader's clock stamps the read and the
+ * stream's the outcome: rtws's processes are taken to share a clock (NTP keeps hosts within
+ * milliseconds). No margin is added for skew: one would widen the moment after our update in
+ * which a person who sets the replaced value back is taken for the old read.
  */
 function writtenSinceRead(
   c: SalesforceInboundContext,
@@ -244,7 +241,7 @@ function writtenSinceRead(
     const write = replaced[f];
     return (
       write !== undefined &&
-      readAt < write.at + READ_SKEW_MS &&
+      readAt < write.at &&
       !sameValue(fieldValue(shown, f), fieldValue(known, f)) &&
       sameValue(fieldValue(shown, f), write.was)
     );
