@@ -2,7 +2,13 @@
 // on them: the Postgres write it has asked for, recent event ids, a wanted fetch, and conflicts.
 import { Type, type Static } from '@sinclair/typebox';
 import { Nullable } from '../../core/nullable.ts';
-import { At, CanonicalFieldsSchema, FieldPatchSchema, recordedEvent } from './schemas.ts';
+import {
+  At,
+  CanonicalAddressSchema,
+  CanonicalFieldsSchema,
+  FieldPatchSchema,
+  recordedEvent,
+} from './schemas.ts';
 
 export const STRIPE_CUSTOMER_EVENT_TYPES = [
   'customer.created',
@@ -214,12 +220,22 @@ export const InboundStateSchema = Type.Object({
    */
   salesforceWrites: Type.Optional(Type.Array(CanonicalFieldsSchema)),
   /**
-   * For each field an update of ours set in Salesforce: when its outcome was recorded (ms) and the
-   * value it replaced there. A read sent before then that shows that value read the record before
-   * the update landed (absent in older snapshots).
+   * For each field our latest updates set in Salesforce, oldest first: the record, the value each
+   * replaced there and when its outcome was recorded (ms, the stream's clock). A read sent before
+   * then that shows that value read the record before the update landed (absent in older
+   * snapshots).
    */
   salesforceReplaced: Type.Optional(
-    Type.Record(Type.String(), Type.Object({ at: At, was: Type.Unknown() })),
+    Type.Record(
+      Type.String(),
+      Type.Array(
+        Type.Object({
+          record: Type.String(),
+          at: At,
+          was: Nullable(Type.Union([Type.String(), CanonicalAddressSchema])),
+        }),
+      ),
+    ),
   ),
 });
 export type InboundState = Static<typeof InboundStateSchema>;

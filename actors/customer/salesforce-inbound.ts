@@ -9,7 +9,12 @@
 // echo, and is dropped. Write v1 then v2, and v1's echo is still ours. Any other change is a
 // person's edit and flows, even one made as the integration user through another tool.
 import { Type, type Static } from '@sinclair/typebox';
-import { fieldValue, sameValue, type CanonicalFields } from '../../core/canonical.ts';
+import {
+  fieldValue,
+  sameValue,
+  type CanonicalAddress,
+  type CanonicalFields,
+} from '../../core/canonical.ts';
 import { iso, mergeFields, ownerOf, type FieldOwners } from '../../core/policy/merge.ts';
 import {
   applyPatch,
@@ -53,10 +58,10 @@ export const SalesforceRecordChanged = recordedEvent('SalesforceRecordChanged', 
   /** When the record was made (`CreatedDate`, ms): a read tells it, a change event does not. */
   createdAt: Type.Optional(At),
   /**
-   * For a read: when its query was sent (ms, rtws's clock), no later than the moment it read the
-   * record. A change event tells a change of its own, and has none.
+   * For a read: when its query was sent (ms, the reader's clock), no later than the moment it read
+   * the record. A change event tells a change of its own, and has none.
    */
-  readAt: Type.Optional(At),
+  queriedAt: Type.Optional(At),
   /** Made by rtws: its integration user (a read), or its client in `changeOrigin` (an event). */
   byUs: Type.Boolean(),
   /**
@@ -113,14 +118,21 @@ export function onSalesforceChanged<C extends SalesforceInboundContext>(
   ev: SalesforceRecordChanged,
   owners?: FieldOwners,
 ): C {
-  const { eventId, recordId, putBack, modifiedAt, byUs } = ev.data;
+  const { eventId, recordId, modifiedAt, byUs, queriedAt } = ev.data;
   if (ctx.inbound.seen.includes(eventId)) return ctx;
   // A read sent before an update of ours landed shows, in the fields the update set, the values
-  // it replaced: those are left out, and the read is not remembered, so that a read of the same
-  // change made later (a reconciliation's, another worker's after a takeover) is taken in full.
-  const behind = writtenSinceRead(ctx, ev.data);
+  // it replaced: those are left out (of the flowing fields and of those put back), and the read is
+  // not remembered, so that a later delivery of the same change (a reconciliation's, past
+  // JetStream's duplicate window) is taken in full.
+  const behind = replacedSince(ctx, recordId, queriedAt, ev.data.fields);
+  const behindBack = replacedSince(ctx, recordId, queriedAt, ev.data.putBack ?? {});
   const fields = behind.length > 0 ? withoutFields(ev.data.fields, behind) : ev.data.fields;
-  const c = landedCreate(behind.length > 0 ? ctx : remember(ctx, [eventId]), ev.data);
+  const putBack =
+    ev.data.putBack && behindBack.length > 0
+      ? withoutFields(ev.data.putBack, behindBack)
+      : ev.data.putBack;
+  const early = behind.length + behindBack.length > 0;
+  const c = landedCreate(early ? ctx : remember(ctx, [eventId]), ev.data);
   const t = c.targets.salesforce;
   // Delete beats edit; a record of another link, or one not linked yet and not our pending
   // create's (`landedCreate`), is left.
@@ -221,29 +233,29 @@ function overtaken(
 }
 
 /**
- * The fields a read shows with the value an update of ours replaced there, where the read was sent
+ * The fields a read shows with a value an update of ours replaced there, where the read was sent
  * before that update's outcome was recorded: it may have read the record before the update landed.
  * A person's edit shows another value, and is taken. The reader's clock stamps the read and the
- * stream's the outcome: rtws's processes are taken to share a clock (NTP keeps hosts within
- * milliseconds). No margin is added for skew: one would widen the moment after our update in
- * which a person who sets the replaced value back is taken for the old read.
+ * stream's (the NATS servers') the outcome, so both are taken to keep time by NTP: a reader whose
+ * clock runs ahead by more than a read takes to be answered and the outcome to be stored lets an
+ * early read through, as before this rule; one running behind widens the moment in which a person
+ * who sets a replaced value back is left out.
  */
-function writtenSinceRead(
+function replacedSince(
   c: SalesforceInboundContext,
-  read: Pick<SalesforceRecordChanged['data'], 'fields' | 'readAt'>,
+  recordId: string,
+  sentAt: number | undefined,
+  shown: FieldPatch,
 ): string[] {
   const replaced = c.inbound.salesforceReplaced;
   const known = c.targets.salesforce.known;
-  if (read.readAt === undefined || replaced === undefined || known === null) return [];
-  const readAt = read.readAt;
-  const shown = applyPatch(known, read.fields);
-  return patchFieldNames(read.fields).filter((f) => {
-    const write = replaced[f];
-    return (
-      write !== undefined &&
-      readAt < write.at &&
-      !sameValue(fieldValue(shown, f), fieldValue(known, f)) &&
-      sameValue(fieldValue(shown, f), write.was)
+  if (sentAt === undefined || replaced === undefined || known === null) return [];
+  const read = applyPatch(known, shown);
+  return patchFieldNames(shown).filter((f) => {
+    const value = fieldValue(read, f);
+    if (sameValue(value, fieldValue(known, f))) return false;
+    return (replaced[f] ?? []).some(
+      (w) => w.record === recordId && sentAt < w.at && sameValue(value, w.was),
     );
   });
 }
@@ -284,24 +296,26 @@ export function rememberSalesforceWrite<C extends SalesforceInboundContext>(
   if (known === null) return c;
   const writes = c.inbound.salesforceWrites ?? [];
   const same = writes.length > 0 && sameValue(writes[writes.length - 1], known);
-  const base = update?.intent.op === 'update' ? update.intent.params.base : undefined;
-  if (same && base === undefined) return c;
+  const params = update?.intent.op === 'update' ? update.intent.params : undefined;
+  if (same && params?.base === undefined) return c;
   const replaced = { ...c.inbound.salesforceReplaced };
-  if (base !== undefined)
-    for (const f of patchFieldNames(base))
-      replaced[f] = { at: update!.at, was: patchValue(base, f) };
+  if (update !== undefined && params?.base !== undefined)
+    for (const f of patchFieldNames(params.base)) {
+      const entry = { record: params.externalId, at: update.at, was: patchValue(params.base, f) };
+      replaced[f] = [...(replaced[f] ?? []), entry].slice(-SALESFORCE_WRITES_CAP);
+    }
   return {
     ...c,
     inbound: {
       ...c.inbound,
       salesforceWrites: same ? writes : [...writes, known].slice(-SALESFORCE_WRITES_CAP),
-      ...(base === undefined ? {} : { salesforceReplaced: replaced }),
+      ...(params?.base === undefined ? {} : { salesforceReplaced: replaced }),
     },
   };
 }
 
 /** A patch's value of one field (`name`, …, `metadata.<key>`); null for a metadata key removed. */
-function patchValue(patch: FieldPatch, field: string): unknown {
+function patchValue(patch: FieldPatch, field: string): string | CanonicalAddress | null {
   if (field.startsWith('metadata.'))
     return patch.metadata?.[field.slice('metadata.'.length)] ?? null;
   return patch[field as keyof Omit<FieldPatch, 'metadata'>] ?? null;

@@ -40,7 +40,7 @@ const read =
       /** When the record was made, as a read tells it; a change event tells none. */
       createdAt?: number;
       /** A read's: its query was sent this long before the step's time. */
-      readAgoMs?: number;
+      queriedAgoMs?: number;
       eventId?: string;
     } = {},
   ): Step =>
@@ -55,7 +55,7 @@ const read =
       byUs: o.byUs ?? false,
       ...(o.overwritten ? { overwritten: o.overwritten } : {}),
       ...(o.createdAt === undefined ? {} : { createdAt: o.createdAt }),
-      ...(o.readAgoMs === undefined ? {} : { readAt: w.now - o.readAgoMs }),
+      ...(o.queriedAgoMs === undefined ? {} : { queriedAt: w.now - o.queriedAgoMs }),
     },
     at: w.now,
   });
@@ -99,7 +99,7 @@ test('a read sent before our write landed is not taken for newer in the fields t
   // Our write sets the phone. A read sent before its outcome came read the record before the
   // write landed: the old phone, and a name a person set meanwhile.
   const pushed = when(linked(), updated({ phone: '+1 555 0102' }, 2), sfUpdated());
-  const early = { eventId: `salesforce:${SF_ID}:early`, agoMs: 1_500, readAgoMs: 1_500 };
+  const early = { eventId: `salesforce:${SF_ID}:early`, agoMs: 1_500, queriedAgoMs: 1_500 };
   const w = when(pushed, read({ phone: FIELDS.phone, name: 'Ada King' }, early));
   assert.equal(
     applies(w).map((a) => a.patch),
@@ -113,13 +113,26 @@ test('a read sent before our write landed is not taken for newer in the fields t
   // remembered, so what it left out is taken from a later read of the same change.
   const again = when(
     w,
-    read({ phone: FIELDS.phone, name: 'Ada King' }, { eventId: early.eventId, readAgoMs: 0 }),
+    read({ phone: FIELDS.phone, name: 'Ada King' }, { eventId: early.eventId, queriedAgoMs: 0 }),
   );
   assert.equal(applies(again).at(-1)?.patch, { phone: FIELDS.phone });
   // A value our write did not replace is a person's edit made after it landed, however early the
   // read: it is taken.
-  const edited = when(pushed, read({ phone: '+1 555 0177' }, { agoMs: 500, readAgoMs: 1_500 }));
+  const edited = when(pushed, read({ phone: '+1 555 0177' }, { agoMs: 500, queriedAgoMs: 1_500 }));
   assert.equal(applies(edited)[0]?.patch, { phone: '+1 555 0177' });
+});
+
+test('two updates of ours to one field: a read sent before the first landed is older than both', () => {
+  const first = when(linked(), updated({ phone: '+1 555 0102' }, 2), sfUpdated());
+  const second = when(first, updated({ phone: '+1 555 0103' }, 3), sfUpdated());
+  // Sent before the first update's outcome: it shows the phone the first update replaced.
+  const early = read({ phone: FIELDS.phone, name: 'Ada King' }, { queriedAgoMs: 3_500 });
+  const w = when(second, early);
+  assert.equal(
+    applies(w).map((a) => a.patch),
+    [{ name: 'Ada King' }],
+  );
+  assert.is(salesforce(w).known?.phone, '+1 555 0103');
 });
 
 test('a change by the integration user with values rtws never wrote is an edit, and flows', () => {

@@ -157,13 +157,13 @@ function editChanged(e: EditHeard, overwritten: readonly string[]): SalesforceRe
 }
 
 /**
- * The change for its customer's actor; `byUs`: written by rtws (see `ChangeOrigins`); `readAt`:
- * when the query that read it was sent.
+ * The change for its customer's actor; `byUs`: written by rtws (see `ChangeOrigins`);
+ * `queriedAt`: when the query that read it was sent.
  */
 export function recordChanged(
   r: ChangedRecord,
   byUs: boolean,
-  readAt: number,
+  queriedAt: number,
 ): SalesforceRecordChanged {
   return {
     type: 'SalesforceRecordChanged',
@@ -175,7 +175,7 @@ export function recordChanged(
       modifiedAt: r.modifiedAt,
       ...(r.createdAt === undefined ? {} : { createdAt: r.createdAt }),
       byUs,
-      readAt,
+      queriedAt,
     },
     at: 0,
   };
@@ -390,7 +390,7 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
     }
     forgetPublished(startedAt);
     // Before the query is sent: no record it reads was read earlier than this.
-    const readAt = now();
+    const queriedAt = now();
     for await (const page of readChangesSince(conn, o.salesforce.target, since)) {
       const byUs = new Map(page.map((r) => [r, origins.byUs(r, us)]));
       const ours = await catalogueRows(
@@ -408,7 +408,7 @@ export function salesforceChanges(o: SalesforceChangesOptions): SalesforceChange
           published.set(eventId, startedAt);
           continue;
         }
-        const event = recordChanged(r, byUs.get(r) ?? false, readAt);
+        const event = recordChanged(r, byUs.get(r) ?? false, queriedAt);
         await publish(r.externalId, event, eventId);
         published.set(eventId, startedAt);
         changed++;
