@@ -286,7 +286,7 @@ function isOwnWrite(c: SalesforceInboundContext, fields: FieldPatch): boolean {
 
 /**
  * After an outcome of ours on Salesforce: what it left there, kept to know its echo; and, for an
- * update, the values it replaced and when its outcome was recorded (`writtenSinceRead`).
+ * update, the values it replaced and when its outcome was recorded (`replacedSince`).
  */
 export function rememberSalesforceWrite<C extends SalesforceInboundContext>(
   c: C,
