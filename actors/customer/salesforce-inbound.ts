@@ -299,11 +299,15 @@ export function rememberSalesforceWrite<C extends SalesforceInboundContext>(
   const params = update?.intent.op === 'update' ? update.intent.params : undefined;
   if (same && params?.base === undefined) return c;
   const replaced = { ...c.inbound.salesforceReplaced };
-  if (update !== undefined && params?.base !== undefined)
+  if (update !== undefined && params?.base !== undefined) {
+    // The base sets every field it names: what Salesforce held there before the update.
+    const before = applyPatch(known, params.base);
     for (const f of patchFieldNames(params.base)) {
-      const entry = { record: params.externalId, at: update.at, was: patchValue(params.base, f) };
+      const was = fieldValue(before, f) as string | CanonicalAddress | null;
+      const entry = { record: params.externalId, at: update.at, was };
       replaced[f] = [...(replaced[f] ?? []), entry].slice(-SALESFORCE_WRITES_CAP);
     }
+  }
   return {
     ...c,
     inbound: {
@@ -312,13 +316,6 @@ export function rememberSalesforceWrite<C extends SalesforceInboundContext>(
       ...(params?.base === undefined ? {} : { salesforceReplaced: replaced }),
     },
   };
-}
-
-/** A patch's value of one field (`name`, …, `metadata.<key>`); null for a metadata key removed. */
-function patchValue(patch: FieldPatch, field: string): string | CanonicalAddress | null {
-  if (field.startsWith('metadata.'))
-    return patch.metadata?.[field.slice('metadata.'.length)] ?? null;
-  return patch[field as keyof Omit<FieldPatch, 'metadata'>] ?? null;
 }
 
 /**
