@@ -12,8 +12,10 @@ import { NotFoundError, PreconditionFailedError, ValidationError } from '../../c
 import { likeLiteral } from './like-pattern.ts';
 import { setCorrelation } from './correlation.ts';
 import type { Sql, Tx } from './connect.ts';
+import { createBatches, type NewCustomer } from './create-batches.ts';
 
-interface CustomerRow {
+/** A customer's row, as the repository selects it (`COLUMNS`). */
+export interface CustomerRow {
   id: string;
   name: string;
   email: string | null;
@@ -69,22 +71,26 @@ export function customerRepository(sql: Sql) {
     return sql`AND (${UUID.test(text.trim()) ? sql`id = ${text.trim()} OR` : sql``}
                    lower(email) LIKE lower(${literal}) || '%' OR name ILIKE '%' || ${literal} || '%')`;
   };
+  const createdTogether = createBatches(sql, { one: (c) => insertCustomer(sql, c) });
   return {
-    /** `correlationId`: what caused the change (the request's id), carried by its outbox row. */
+    /**
+     * `correlationId`: what caused the change (the request's id), carried by its outbox row.
+     * Outside a transaction (`tx` is the pool), creates made at the same time share a statement.
+     */
     async create(
       body: CustomerCreateBody,
       tx: Tx = sql,
       correlationId?: string,
     ): Promise<Customer> {
-      // INSERT … SELECT rather than VALUES, so the correlation is set within the same statement.
-      const [row] = await tx<CustomerRow[]>`
-        INSERT INTO customers (name, email, phone, address, metadata)
-        SELECT ${canonicalString(body.name)}::text, ${canonicalEmail(body.email)}::text,
-               ${canonicalString(body.phone)}::text,
-               ${json(tx, canonicalAddress(body.address))}::jsonb, ${json(tx, body.metadata ?? {})}::jsonb
-        FROM (SELECT ${setCorrelation(tx, correlationId)}) AS correlation
-        RETURNING ${tx.unsafe(COLUMNS)}`;
-      return toCustomer(row!);
+      const create: NewCustomer = {
+        name: canonicalString(body.name),
+        email: canonicalEmail(body.email),
+        phone: canonicalString(body.phone),
+        address: canonicalAddress(body.address),
+        metadata: body.metadata ?? {},
+        correlationId,
+      };
+      return toCustomer(await (tx === sql ? createdTogether(create) : insertCustomer(tx, create)));
     },
 
     async get(id: string): Promise<Customer> {
@@ -142,6 +148,18 @@ export function customerRepository(sql: Sql) {
 }
 
 export type CustomerRepository = ReturnType<typeof customerRepository>;
+
+/** One create, alone: its correlation is set within the same statement. */
+async function insertCustomer(tx: Tx, c: NewCustomer): Promise<CustomerRow> {
+  // INSERT … SELECT rather than VALUES, so the correlation is set within the same statement.
+  const [row] = await tx<CustomerRow[]>`
+    INSERT INTO customers (name, email, phone, address, metadata)
+    SELECT ${c.name}::text, ${c.email}::text, ${c.phone}::text,
+           ${json(tx, c.address)}::jsonb, ${json(tx, c.metadata)}::jsonb
+    FROM (SELECT ${setCorrelation(tx, c.correlationId)}) AS correlation
+    RETURNING ${tx.unsafe(COLUMNS)}`;
+  return row!;
+}
 
 /** Also sets the transaction's correlation id, for the change that follows. */
 async function lockLive(

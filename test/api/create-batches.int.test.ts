@@ -1,0 +1,163 @@
+// Creates through the API made at the same time share one statement and one commit, and each
+// keeps what it has alone: its own row and answer, its own correlation on its captured change, and
+// a refusal that fails it alone. A batch whose outcome is unknown is not sent again.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { randomUUID } from 'node:crypto';
+import { connectPostgres } from '../../adapters/postgres/connect.ts';
+import { customerRepository } from '../../adapters/postgres/customers.ts';
+import type { CustomerCreateBody } from '../../core/customer.ts';
+import { canonicalAddress } from '../../core/canonical.ts';
+import { isInfrastructureFault } from '../../core/infrastructure.ts';
+import { postgresProxy } from '../harness/postgres-proxy.ts';
+import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
+
+const test = suite<{ t: TestEnvironment; o: Observer }>('API creates, in batches');
+test.before(async (ctx) => {
+  ctx.t = await testEnvironment();
+  ctx.o = await observe(ctx.t);
+});
+test.after(async (ctx) => {
+  await ctx.o?.close();
+  await ctx.t?.cleanup();
+});
+
+let n = 0;
+function body(over: Partial<CustomerCreateBody> = {}): CustomerCreateBody {
+  n++;
+  return {
+    name: `  Batch ${n} `,
+    email: `Batch-${n}@Example.com`,
+    ...(n % 2 === 0 ? { phone: '+33 1 23', address: { city: 'Lyon' } } : {}),
+    metadata: { n: String(n) },
+    ...over,
+  };
+}
+
+/** Counts the statements a pool sends through a proxy. */
+async function counted(t: TestEnvironment, max: number) {
+  const seen = { statements: 0 };
+  const proxy = await postgresProxy(t.db.url, (_client, chunk) => {
+    // A statement goes as Parse/Bind/Execute…Sync; its Sync ('S', length 4) ends it.
+    for (let i = chunk.indexOf('S\0\0\0\x04'); i >= 0; i = chunk.indexOf('S\0\0\0\x04', i + 1))
+      seen.statements++;
+    return false;
+  });
+  const sql = connectPostgres(proxy.url, { max, applicationName: 'rtws-create-batches' });
+  return {
+    seen,
+    sql,
+    async close() {
+      await sql.end({ timeout: 1 });
+      await proxy.close();
+    },
+  };
+}
+
+test('creates made together go in one statement, each with its own row and correlation', async ({
+  t,
+  o,
+}) => {
+  const pool = await counted(t, 4);
+  try {
+    const customers = customerRepository(pool.sql);
+    // The first batch also prepares its statement on its connection.
+    await Promise.all([body(), body()].map((b) => customers.create(b, undefined, randomUUID())));
+    const bodies = Array.from({ length: 10 }, () => body());
+    const correlations = bodies.map(() => randomUUID());
+    pool.seen.statements = 0;
+    const created = await Promise.all(
+      bodies.map((b, i) => customers.create(b, undefined, correlations[i])),
+    );
+    assert.is(pool.seen.statements, 1, 'ten creates made in one turn go in one statement');
+    assert.is(new Set(created.map((c) => c.id)).size, 10, 'ten customers');
+    for (const [i, c] of created.entries()) {
+      const b = bodies[i]!;
+      assert.equal(
+        [c.name, c.email, c.phone, c.address, c.metadata, c.version, c.origin, c.links],
+        [
+          b.name.trim(),
+          b.email!.toLowerCase(),
+          b.phone ?? null,
+          canonicalAddress(b.address),
+          b.metadata,
+          1,
+          'api',
+          {},
+        ],
+        `create ${i} answered with its own row`,
+      );
+      assert.equal(await customers.get(c.id), c, `create ${i} answered what is stored`);
+    }
+    const captured = await o.sql<{ customer_id: string; correlation_id: string | null }[]>`
+      SELECT customer_id, correlation_id FROM outbox
+      WHERE customer_id = ANY(${created.map((c) => c.id)}::uuid[])`;
+    assert.equal(
+      new Map(captured.map((r) => [r.customer_id, r.correlation_id])),
+      new Map(created.map((c, i) => [c.id, correlations[i]!])),
+      'each captured change carries its own request',
+    );
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a create Postgres refuses fails alone; the others of its batch land', async ({ t, o }) => {
+  const pool = await counted(t, 4);
+  try {
+    const customers = customerRepository(pool.sql);
+    // Metadata that is not an object passes no validation; here it reaches Postgres's CHECK.
+    const bad = body({ metadata: ['not', 'an', 'object'] as never });
+    const good = [body(), body(), body()];
+    const all = [good[0]!, bad, good[1]!, good[2]!];
+    const settled = await Promise.allSettled(all.map((b) => customers.create(b)));
+    assert.equal(
+      settled.map((s) => s.status),
+      ['fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
+    );
+    assert.match(String((settled[1] as PromiseRejectedResult).reason), /customers_metadata_object/);
+    const rows = await o.sql<{ name: string }[]>`
+      SELECT name FROM customers WHERE name = ANY(${all.map((b) => b.name.trim())})`;
+    assert.equal(
+      rows.map((r) => r.name).sort(),
+      good.map((b) => b.name.trim()).sort(),
+      'the good ones stored once each, the refused one not at all',
+    );
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a batch lost with its connection is not sent again: each of its creates fails', async ({
+  t,
+  o,
+}) => {
+  // The connection is cut when the batch is sent. Sent again, one by one, the creates would land.
+  const proxy = await postgresProxy(t.db.url, (client, chunk) => {
+    if (!chunk.includes('rtws_create_customers')) return false;
+    client.destroy();
+    return true;
+  });
+  const sql = connectPostgres(proxy.url, { max: 1, applicationName: 'rtws-create-lost' });
+  try {
+    const customers = customerRepository(sql);
+    const bodies = [body(), body(), body()];
+    const settled = await Promise.allSettled(bodies.map((b) => customers.create(b)));
+    assert.equal(
+      settled.map((s) => s.status),
+      ['rejected', 'rejected', 'rejected'],
+    );
+    assert.ok(
+      settled.every((s) => isInfrastructureFault((s as PromiseRejectedResult).reason)),
+      'each fails as a lost connection, which the API answers with a 503',
+    );
+    const [stored] = await o.sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM customers WHERE name = ANY(${bodies.map((b) => b.name.trim())})`;
+    assert.is(stored?.n, 0, "none was created behind the caller's back");
+  } finally {
+    await sql.end({ timeout: 1 });
+    await proxy.close();
+  }
+});
+
+test.run();
