@@ -7,11 +7,25 @@ export interface StoredSnapshot {
   readonly revision: number;
 }
 
+/**
+ * A snapshot already encoded as JSON text. A step has that text anyway (it compares a step's result
+ * with its base by it), so a store given one writes it as it is rather than encoding it again.
+ */
+export class SnapshotJson {
+  constructor(readonly text: string) {}
+}
+
+/** The JSON text a store writes for a snapshot value. */
+export function snapshotText(value: unknown): string {
+  return value instanceof SnapshotJson ? value.text : JSON.stringify(value);
+}
+
 /** Durable actor state, written with revision CAS. */
 export interface SnapshotStore {
   load(actorId: string): Promise<StoredSnapshot | undefined>;
   /**
-   * Writes `value` if the stored revision is still `expectedRevision` (`undefined`: no entry yet).
+   * Writes `value` (plain JSON, or a `SnapshotJson` written as it is) if the stored revision is
+   * still `expectedRevision` (`undefined`: no entry yet).
    * Resolves to the new revision; rejects with `ConcurrencyError` when someone wrote in between.
    */
   save(actorId: string, value: unknown, expectedRevision: number | undefined): Promise<number>;

@@ -9,7 +9,7 @@
 // worker holds the partition next, and deciding them again on the saved snapshot gives the same
 // state, the same intents and the same idempotency keys (decisions use recorded data only).
 import { ConcurrencyError } from '../../core/errors.ts';
-import type { SnapshotStore } from '../../core/worker-ports.ts';
+import { SnapshotJson, snapshotText, type SnapshotStore } from '../../core/worker-ports.ts';
 import type { ActorCache, CachedActor } from './actor-cache.ts';
 import type { ActorKind, KindDecision } from './actor-kind.ts';
 import { ActorErasedError, isErasedActor } from './erased.ts';
@@ -53,10 +53,9 @@ export async function applyEvent<S, E, D extends KindDecision<S>>(
     const current = deps.cache.get(id) ?? (await loadActor(deps.store, id, kind));
     const base = current?.snapshot ?? kind.start(id);
     const decision = kind.decide(base, event);
-    const encoded = kind.encode(decision.snapshot);
-    const decided = encodedJson(decision.snapshot, () => encoded);
+    const decided = snapshotJson(kind, decision.snapshot);
     const ahead = current?.unsaved ?? 0;
-    if (current && decided === encodedJson(base, () => kind.encode(base))) {
+    if (current && decided.text === snapshotJson(kind, base).text) {
       return { decision, saved: false, revision: current.revision, unsaved: ahead > 0 };
     }
     if (!deps.holds()) throw new LeaseLostError(deps.partition);
@@ -65,7 +64,7 @@ export async function applyEvent<S, E, D extends KindDecision<S>>(
       return { decision, saved: true, revision: current?.revision, unsaved: true };
     }
     try {
-      const revision = await deps.store.save(id, encoded, current?.revision);
+      const revision = await deps.store.save(id, decided, current?.revision);
       deps.cache.set(id, decision.snapshot, revision);
       return { decision, saved: true, revision, unsaved: false };
     } catch (err) {
@@ -73,7 +72,7 @@ export async function applyEvent<S, E, D extends KindDecision<S>>(
       // latest state, and the step is tried again on it.
       if (!(err instanceof ConcurrencyError)) throw err;
       // A save that timed out may have landed: then the snapshot is ours.
-      const landed = await landedAs(deps.store, id, encoded);
+      const landed = await landedAs(deps.store, id, decided);
       if (landed !== undefined) {
         deps.cache.set(id, decision.snapshot, landed);
         return { decision, saved: true, revision: landed, unsaved: false };
@@ -103,10 +102,10 @@ function mustSaveNow<S, E, D extends KindDecision<S>>(
 export async function landedAs(
   store: SnapshotStore,
   id: string,
-  encoded: unknown,
+  encoded: SnapshotJson,
 ): Promise<number | undefined> {
   const stored = await store.load(id);
-  return stored && sameJson(stored.value, encoded) ? stored.revision : undefined;
+  return stored && JSON.stringify(stored.value) === encoded.text ? stored.revision : undefined;
 }
 
 async function loadActor<S, E, D extends KindDecision<S>>(
@@ -123,21 +122,18 @@ async function loadActor<S, E, D extends KindDecision<S>>(
 
 /**
  * Each snapshot's encoded form as JSON, computed once: the snapshot a step decides is the base of
- * the actor's next step, and is compared with what that step decides. Snapshots are never changed
- * in place, so the identity of one stands for its content.
+ * the actor's next step, is compared with what that step decides, and is what a save writes, now
+ * or later (write-behind). Snapshots are never changed in place, so the identity of one stands for
+ * its content.
  */
-const encodedJsons = new WeakMap<object, string>();
+const encodedJsons = new WeakMap<object, SnapshotJson>();
 
-function encodedJson(snapshot: unknown, encode: () => unknown): string {
+export function snapshotJson<S>(kind: { encode(snapshot: S): unknown }, snapshot: S): SnapshotJson {
   const key = snapshot as object;
   let json = encodedJsons.get(key);
   if (json === undefined) {
-    json = JSON.stringify(encode());
+    json = new SnapshotJson(snapshotText(kind.encode(snapshot)));
     encodedJsons.set(key, json);
   }
   return json;
-}
-
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }

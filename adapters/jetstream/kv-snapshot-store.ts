@@ -2,7 +2,7 @@
 // only the latest value: the recorded events in the stream are the history.
 import { StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import type { SnapshotStore } from '../../core/worker-ports.ts';
+import { snapshotText, type SnapshotStore } from '../../core/worker-ports.ts';
 import { casWrite } from './kv-errors.ts';
 import { ensureBucketReplicas, type ReplicaOptions } from './replicas.ts';
 
@@ -47,7 +47,7 @@ export function kvSnapshotStore(
         yield subject.slice(prefix.length);
     },
     save(actorId, value, expectedRevision) {
-      const data = JSON.stringify(value);
+      const data = snapshotText(value);
       return casWrite(`snapshot ${actorId}`, () =>
         expectedRevision === undefined
           ? kv.create(actorId, data)

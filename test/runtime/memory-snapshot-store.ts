@@ -1,6 +1,6 @@
 // An in-memory SnapshotStore with the KV store's revision CAS, for the runtime's unit tests.
 import { ConcurrencyError } from '../../core/errors.ts';
-import type { SnapshotStore, StoredSnapshot } from '../../core/worker-ports.ts';
+import { snapshotText, type SnapshotStore, type StoredSnapshot } from '../../core/worker-ports.ts';
 
 export class MemoryStore implements SnapshotStore {
   readonly entries = new Map<string, StoredSnapshot>();
@@ -22,7 +22,7 @@ export class MemoryStore implements SnapshotStore {
     if (this.entries.get(id)?.revision !== expected) throw new ConcurrencyError('changed');
     this.saves++;
     const revision = ++this.#rev;
-    this.entries.set(id, { value: JSON.parse(JSON.stringify(value)), revision });
+    this.entries.set(id, { value: JSON.parse(snapshotText(value)), revision });
     return revision;
   }
 }

@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
 import { ConcurrencyError } from '../../core/errors.ts';
-import type { SnapshotStore } from '../../core/worker-ports.ts';
+import { SnapshotJson, type SnapshotStore } from '../../core/worker-ports.ts';
 import { rejection, type SuiteHooks } from './contract.ts';
 
 export interface SnapshotStoreFactory extends SuiteHooks {
@@ -47,6 +47,19 @@ export function snapshotStoreContract(implementation: string, factory: SnapshotS
     await snapshots.save(id, value, undefined);
     value.nested.k = 'changed';
     assert.equal((await snapshots.load(id))?.value, { n: 1, nested: { k: 'v' } });
+  });
+
+  test('a snapshot given as JSON text is stored as that text, and loads as its value', async ({
+    snapshots,
+  }) => {
+    const id = randomUUID();
+    const r1 = await snapshots.save(id, new SnapshotJson('{"n":1,"nested":{"k":"v"}}'), undefined);
+    assert.equal(await snapshots.load(id), { value: { n: 1, nested: { k: 'v' } }, revision: r1 });
+    assert.instance(
+      await rejection(snapshots.save(id, new SnapshotJson('{"n":"stale"}'), undefined)),
+      ConcurrencyError,
+      'the same revision check',
+    );
   });
 
   test('keys lists every stored actor, once', async ({ snapshots }) => {

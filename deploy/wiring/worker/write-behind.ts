@@ -15,7 +15,7 @@ import type { SnapshotStore } from '../../../core/worker-ports.ts';
 import { backoffMs } from '../../../core/policy/backoff.ts';
 import type { ActorCache } from '../../../actors/runtime/actor-cache.ts';
 import type { ActorKind, KindDecision } from '../../../actors/runtime/actor-kind.ts';
-import { landedAs } from '../../../actors/runtime/fact-step.ts';
+import { landedAs, snapshotJson } from '../../../actors/runtime/fact-step.ts';
 import { isErasedActor } from '../../../actors/runtime/erased.ts';
 import { parseMessage } from '../../../actors/runtime/message.ts';
 import { correlationOf } from '../../../adapters/jetstream/correlation-header.ts';
@@ -138,7 +138,7 @@ export class WriteBehind<S, E, D extends KindDecision<S>> {
     }
     for (let attempt = 1, rebased = 0; ; attempt++) {
       if (!o.holds(held?.partition ?? partition)) return this.#drop(actorId);
-      const encoded = o.kind.encode(actor.snapshot);
+      const encoded = snapshotJson(o.kind, actor.snapshot);
       try {
         const revision = await o.store.save(actorId, encoded, actor.revision);
         o.cache.set(actorId, actor.snapshot, revision);
