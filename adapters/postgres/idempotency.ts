@@ -14,7 +14,7 @@ export interface StoredResponse {
 /** Keys are kept this long, as Stripe does. */
 export const IDEMPOTENCY_TTL_HOURS = 24;
 
-export function requestHash(body: unknown): string {
+function requestHash(body: unknown): string {
   return createHash('sha256')
     .update(JSON.stringify(body ?? null))
     .digest('hex');
@@ -24,7 +24,8 @@ export async function withIdempotency(
   sql: Sql,
   scope: string,
   key: string | undefined,
-  hash: string,
+  /** What the key guards: a retry with the same key must send the same. */
+  request: unknown,
   work: (tx: Tx) => Promise<{ status: number; body: unknown }>,
 ): Promise<StoredResponse> {
   if (key === undefined) {
@@ -32,6 +33,8 @@ export async function withIdempotency(
     // round trips fewer on the API's hottest path). Work of several statements opens its own.
     return { ...(await work(sql)), replayed: false };
   }
+  // A key's request is compared by its hash; a request without one is never hashed.
+  const hash = requestHash(request);
   return sql.begin(async (tx) => {
     const claimed = await tx`
       INSERT INTO idempotency_keys (scope, key, request_hash) VALUES (${scope}, ${key}, ${hash})

@@ -7,7 +7,7 @@ import { INVOICE_VOID_AGGREGATE, type Invoice } from '../../core/invoice.ts';
 import type { InvoiceStatus } from '../../core/invoice-status.ts';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import type { Sql, Tx } from './connect.ts';
-import { requestHash, withIdempotency } from './idempotency.ts';
+import { withIdempotency } from './idempotency.ts';
 import { appendHistory } from './invoice-rows.ts';
 import { getInvoice } from './invoices.ts';
 import { setCorrelation } from './correlation.ts';
@@ -24,7 +24,7 @@ export async function requestInvoiceVoid(
     sql,
     IDEMPOTENCY_SCOPE,
     idempotencyKey,
-    requestHash({ void: invoiceId }),
+    { void: invoiceId },
     async (tx) => {
       await inTransaction(tx, (t) => recordVoidAsk(t, invoiceId, correlationId));
       return { status: 202, body: await getInvoice(tx, invoiceId) };

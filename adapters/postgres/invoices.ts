@@ -10,7 +10,7 @@ import {
 import { advances, type InvoiceStatus } from '../../core/invoice-status.ts';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import type { Sql, Tx } from './connect.ts';
-import { requestHash, withIdempotency } from './idempotency.ts';
+import { withIdempotency } from './idempotency.ts';
 import { setCorrelation } from './correlation.ts';
 import {
   INVOICE_COLUMNS,
@@ -38,7 +38,7 @@ export async function createInvoice(
     sql,
     IDEMPOTENCY_SCOPE,
     idempotencyKey,
-    requestHash(request),
+    request,
     async (tx) => ({ status: 202, body: await insertRequested(tx, request, correlationId) }),
   );
   return { invoice: result.body as Invoice, replayed: result.replayed };

@@ -8,7 +8,7 @@ import {
 } from '../../../core/customer.ts';
 import { Nullable } from '../../../core/nullable.ts';
 import { customerRepository } from '../../postgres/customers.ts';
-import { requestHash, withIdempotency } from '../../postgres/idempotency.ts';
+import { withIdempotency } from '../../postgres/idempotency.ts';
 import type { Sql } from '../../postgres/connect.ts';
 import {
   IdempotencyKeyHeader,
@@ -49,7 +49,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<CustomerRoutesOptions> = 
         sql,
         'POST /customers',
         idempotencyKey(request.headers),
-        requestHash(request.body),
+        request.body,
         async (tx) => ({
           status: 201,
           body: await customers.create(request.body, tx, request.id),
