@@ -85,30 +85,41 @@ export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<O
   /**
    * Publishes one batch: how many rows it took (fewer than a batch: the outbox had no more). The
    * rows are taken by their delete, which commits only once every PubAck is in: a publish that
-   * fails rolls the delete back and the rows stay. One round trip for the batch, besides BEGIN and
-   * COMMIT.
+   * fails rolls the delete back and the rows stay. Two round trips for the batch: `BEGIN` goes
+   * with the delete, pipelined on the one connection, and `COMMIT` after the PubAcks.
+   *
+   * The delete takes rows only on the session that holds the lock, where the `BEGIN` sent with it
+   * came first. Should the connection be re-established between the two, the delete would run on
+   * the new session outside any transaction; there it takes nothing, and the sleep that follows
+   * finds the session changed.
    */
   async function drainBatch(): Promise<number> {
-    return sql.begin(async (tx) => {
-      const taken = await tx<(OutboxRow & { pid: number })[]>`
-        DELETE FROM outbox WHERE id IN (
-          SELECT id FROM outbox WHERE aggregate IN ${tx(OUTBOX_AGGREGATES)}
-          ORDER BY id LIMIT ${o.batchSize} FOR UPDATE)
-        RETURNING id, aggregate, aggregate_id, customer_id, op, version, origin, payload,
-                  occurred_at, changed, correlation_id, write_id, pg_backend_pid() AS pid`;
-      if (taken.length === 0) return 0;
-      // The lock belongs to a session; if the connection was silently re-established, it is gone.
-      // Checked in the same round trip as the delete, before anything is published.
-      if (taken[0]!.pid !== leaderPid) throw new LeadershipLost();
+    try {
+      const [, taken] = await Promise.all([
+        sql`BEGIN`,
+        sql<OutboxRow[]>`
+          DELETE FROM outbox WHERE id IN (
+            SELECT id FROM outbox
+            WHERE aggregate IN ${sql(OUTBOX_AGGREGATES)} AND pg_backend_pid() = ${leaderPid ?? 0}
+            ORDER BY id LIMIT ${o.batchSize} FOR UPDATE)
+          RETURNING id, aggregate, aggregate_id, customer_id, op, version, origin, payload,
+                    occurred_at, changed, correlation_id, write_id`,
+      ]);
       // RETURNING keeps no order: a customer's rows go out in id order, its commit order.
       const rows = [...taken].sort((a, b) => a.id - b.id);
-      await publishOrdered(
-        o.publisher,
-        rows.map((r) => outgoing(r, o.names)),
-        o.window,
-      );
+      if (rows.length > 0)
+        await publishOrdered(
+          o.publisher,
+          rows.map((r) => outgoing(r, o.names)),
+          o.window,
+        );
+      await sql`COMMIT`;
       return rows.length;
-    });
+    } catch (err) {
+      // Whatever failed, the rows go back; on a connection that was lost there is nothing to end.
+      await sql`ROLLBACK`.catch(() => {});
+      throw err;
+    }
   }
 
   async function loop(): Promise<void> {
