@@ -4,6 +4,12 @@ export type Sql = postgres.Sql;
 /** A transaction's handle, or the pool itself: what a repository method can run on. */
 export type Tx = postgres.TransactionSql | postgres.Sql;
 
+/**
+ * The type of a `text[]` parameter, named: postgres.js types an array parameter by what it learned
+ * of the server's array types, which a fresh connection has not yet when it is its first statement.
+ */
+export const TEXT_ARRAY = 1009;
+
 export interface ConnectOptions {
   max?: number;
   /** Used in pg_stat_activity, so an operator can tell rtws's connections apart. */

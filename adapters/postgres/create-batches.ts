@@ -13,7 +13,7 @@ import { Batcher } from '../../core/batcher.ts';
 import { isInfrastructureFault } from '../../core/infrastructure.ts';
 import type { CanonicalAddress } from '../../core/canonical.ts';
 import type { Metadata } from '../../core/customer.ts';
-import type { Sql } from './connect.ts';
+import { TEXT_ARRAY, type Sql } from './connect.ts';
 import type { CustomerRow } from './customers.ts';
 
 /** Creates in one statement, at most. */
@@ -85,14 +85,11 @@ async function createBatch(sql: Sql, creates: readonly NewCustomer[]): Promise<C
   const rows = await sql<(Omit<CustomerRow, 'links'> & { ord: number })[]>`
     SELECT * FROM rtws_create_customers(
       ${text((c) => c.correlationId ?? '')}, ${text((c) => c.name)}, ${text((c) => c.email)},
-      ${text((c) => c.phone)}, ${sql.json(creates.map((c) => c.address) as never)},
-      ${sql.json(creates.map((c) => c.metadata) as never)})`;
+      ${text((c) => c.phone)}, ${sql.json(creates.map((c) => c.address))},
+      ${sql.json(creates.map((c) => c.metadata))})`;
   if (rows.length !== creates.length)
     throw new Error(`a batch of ${creates.length} creates answered ${rows.length} rows`);
   const created: CustomerRow[] = [];
   for (const { ord, ...row } of rows) created[ord - 1] = { ...row, links: {} };
   return created;
 }
-
-/** `text[]`, named: a fresh connection has not yet learned the server's array types. */
-const TEXT_ARRAY = 1009;

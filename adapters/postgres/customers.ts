@@ -11,7 +11,7 @@ import { canonicalAddress, canonicalEmail, canonicalString } from '../../core/ca
 import { NotFoundError, PreconditionFailedError, ValidationError } from '../../core/errors.ts';
 import { likeLiteral } from './like-pattern.ts';
 import { setCorrelation } from './correlation.ts';
-import type { Sql, Tx } from './connect.ts';
+import { TEXT_ARRAY, type Sql, type Tx } from './connect.ts';
 import { createBatches, type NewCustomer } from './create-batches.ts';
 
 /** A customer's row, as the repository selects it (`COLUMNS`). */
@@ -116,33 +116,38 @@ export function customerRepository(sql: Sql) {
       return { data, next_cursor: more ? (data.at(-1)?.id ?? null) : null };
     },
 
+    /** One statement: the checks and the write under the row's lock (sql/028). */
     async patch(
       id: string,
       patch: CustomerPatchBody,
       ifMatch?: number,
       correlationId?: string,
     ): Promise<Customer> {
-      return sql.begin(async (tx) => {
-        const current = await lockLive(tx, id, ifMatch, correlationId);
-        const metadata = mergeMetadata(current.metadata, patch.metadata);
-        const [row] = await tx<CustomerRow[]>`
-          UPDATE customers SET
-            name = ${patch.name === undefined ? current.name : canonicalString(patch.name)},
-            email = ${patch.email === undefined ? current.email : canonicalEmail(patch.email)},
-            phone = ${patch.phone === undefined ? current.phone : canonicalString(patch.phone)},
-            address = ${json(tx, patch.address === undefined ? current.address : canonicalAddress(patch.address))},
-            metadata = ${json(tx, metadata)}
-          WHERE id = ${id}
-          RETURNING ${tx.unsafe(COLUMNS)}`;
-        return toCustomer(row!);
-      });
+      const entries = Object.entries(patch.metadata ?? {});
+      const put = Object.fromEntries(entries.filter(([, v]) => v !== null));
+      const drop = entries.filter(([, v]) => v === null).map(([k]) => k);
+      const [r] = await sql<(CustomerRow & WriteOutcome)[]>`
+        SELECT * FROM rtws_patch_customer(
+          ${id}, ${ifMatch ?? null}, ${correlationId ?? ''},
+          ${patch.name !== undefined}, ${canonicalString(patch.name)}::text,
+          ${patch.email !== undefined}, ${canonicalEmail(patch.email)}::text,
+          ${patch.phone !== undefined}, ${canonicalString(patch.phone)}::text,
+          ${patch.address !== undefined}, ${json(sql, canonicalAddress(patch.address))}::jsonb,
+          ${sql.json(put)}, ${sql.array(drop, TEXT_ARRAY)}, ${METADATA_MAX_KEYS})`;
+      if (r!.outcome === 'too_many_keys')
+        throw new ValidationError(
+          `metadata may hold at most ${METADATA_MAX_KEYS} keys after the merge`,
+          'metadata',
+        );
+      refused(r!, ifMatch);
+      return toCustomer(r!);
     },
 
+    /** One statement, as a patch: a tombstone, under the row's lock (sql/028). */
     async remove(id: string, ifMatch?: number, correlationId?: string): Promise<void> {
-      await sql.begin(async (tx) => {
-        await lockLive(tx, id, ifMatch, correlationId);
-        await tx`UPDATE customers SET deleted_at = now() WHERE id = ${id}`;
-      });
+      const [r] = await sql<WriteOutcome[]>`
+        SELECT * FROM rtws_delete_customer(${id}, ${ifMatch ?? null}, ${correlationId ?? ''})`;
+      refused(r!, ifMatch);
     },
   };
 }
@@ -161,37 +166,16 @@ async function insertCustomer(tx: Tx, c: NewCustomer): Promise<CustomerRow> {
   return row!;
 }
 
-/** Also sets the transaction's correlation id, for the change that follows. */
-async function lockLive(
-  tx: Tx,
-  id: string,
-  ifMatch: number | undefined,
-  correlationId: string | undefined,
-): Promise<CustomerRow> {
-  const [row] = await tx<CustomerRow[]>`
-    SELECT ${tx.unsafe(COLUMNS)}, ${setCorrelation(tx, correlationId)} AS correlation
-    FROM customers WHERE id = ${id} AND deleted_at IS NULL FOR UPDATE`;
-  if (!row) throw new NotFoundError('customer');
-  if (ifMatch !== undefined && row.version !== ifMatch)
-    throw new PreconditionFailedError(ifMatch, row.version);
-  return row;
+/** What a patch or a delete answered before its row: whether it wrote, and why not. */
+interface WriteOutcome {
+  outcome: 'missing' | 'precondition' | 'too_many_keys' | 'updated' | 'deleted';
+  current_version: number | null;
 }
 
-/** Metadata patches merge; a null value removes its key. */
-export function mergeMetadata(current: Metadata, patch: CustomerPatchBody['metadata']): Metadata {
-  if (!patch) return current;
-  const out: Metadata = { ...current };
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = v;
-  }
-  if (Object.keys(out).length > METADATA_MAX_KEYS) {
-    throw new ValidationError(
-      `metadata may hold at most ${METADATA_MAX_KEYS} keys after the merge`,
-      'metadata',
-    );
-  }
-  return out;
+/** Throws the API's error for a write the row's checks refused. */
+function refused(r: WriteOutcome, ifMatch: number | undefined): void {
+  if (r.outcome === 'missing') throw new NotFoundError('customer');
+  if (r.outcome === 'precondition') throw new PreconditionFailedError(ifMatch!, r.current_version!);
 }
 
 function json(tx: Tx, value: unknown) {

@@ -25,7 +25,7 @@ import {
 import type { SyncedFields } from '../../core/customer.ts';
 import { iso } from '../../core/policy/merge.ts';
 import { applyPatch, type FieldPatch } from '../../core/policy/push.ts';
-import type { Sql, Tx } from './connect.ts';
+import { TEXT_ARRAY, type Sql, type Tx } from './connect.ts';
 import { setCorrelation } from './correlation.ts';
 
 export interface ApplyResult {
@@ -156,12 +156,6 @@ function versionOf(rows: readonly { version: string }[]): number | null {
   const [r] = rows;
   return r ? Number(r.version) : null;
 }
-
-/**
- * `text[]`, named: postgres.js types an array parameter by what it learned of the server's array
- * types, which a fresh connection has not yet when this is its first statement.
- */
-const TEXT_ARRAY = 1009;
 
 /** The links an insert from a target records: to the Stripe customer, the Salesforce record. */
 export function linksOf(a: Pick<CatalogueApply, 'stripeId' | 'salesforceId'>) {

@@ -1,6 +1,7 @@
-// Creates through the API made at the same time share one statement and one commit, and each
-// keeps what it has alone: its own row and answer, its own correlation on its captured change, and
-// a refusal that fails it alone. A batch whose outcome is unknown is not sent again.
+// Writes through the API in as few statements as they can take. Creates made at the same time
+// share one statement and one commit, and each keeps what it has alone: its own row and answer, its
+// own correlation on its captured change, and a refusal that fails it alone. A batch whose outcome
+// is unknown is not sent again. A patch and a delete are one statement each, checks included.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
@@ -12,7 +13,7 @@ import { isInfrastructureFault } from '../../core/infrastructure.ts';
 import { postgresProxy } from '../harness/postgres-proxy.ts';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
 
-const test = suite<{ t: TestEnvironment; o: Observer }>('API creates, in batches');
+const test = suite<{ t: TestEnvironment; o: Observer }>('API writes, in few statements');
 test.before(async (ctx) => {
   ctx.t = await testEnvironment();
   ctx.o = await observe(ctx.t);
@@ -157,6 +158,46 @@ test('a batch lost with its connection is not sent again: each of its creates fa
   } finally {
     await sql.end({ timeout: 1 });
     await proxy.close();
+  }
+});
+
+test('a patch and a delete are one statement each, and their changes carry the request', async ({
+  t,
+  o,
+}) => {
+  const pool = await counted(t, 2);
+  try {
+    const customers = customerRepository(pool.sql);
+    const c = await customers.create(body({ metadata: { keep: 'k', drop: 'd' } }));
+    const [patched, deleted] = [randomUUID(), randomUUID()];
+    pool.seen.statements = 0;
+    const p = await customers.patch(
+      c.id,
+      { name: ' Renamed ', phone: null, metadata: { drop: null, add: 'a' } },
+      c.version,
+      patched,
+    );
+    assert.is(pool.seen.statements, 1, 'the patch is one statement');
+    assert.equal(
+      [p.name, p.email, p.phone, p.metadata, p.version],
+      ['Renamed', c.email, null, { keep: 'k', add: 'a' }, 2],
+    );
+    assert.equal(await customers.get(c.id), p, 'the patch answered what is stored');
+    pool.seen.statements = 0;
+    await customers.remove(c.id, p.version, deleted);
+    assert.is(pool.seen.statements, 1, 'the delete is one statement');
+    const captured = await o.sql<{ op: string; correlation_id: string | null }[]>`
+      SELECT op, correlation_id FROM outbox WHERE customer_id = ${c.id} ORDER BY id`;
+    assert.equal(
+      captured.map((r) => [r.op, r.correlation_id]),
+      [
+        ['created', null],
+        ['updated', patched],
+        ['deleted', deleted],
+      ],
+    );
+  } finally {
+    await pool.close();
   }
 });
 
