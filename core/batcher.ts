@@ -84,3 +84,35 @@ export class Batcher<T, R> {
     });
   }
 }
+
+/**
+ * A `run` for a batcher whose items can also be carried out alone: several go as one `batch`; a
+ * batch that fails, where `eachAlone(err)` agrees, is carried out again item by item with `one`,
+ * so that each gets its own answer and only an item at fault fails. A lone item goes by `one`.
+ * A failure `eachAlone` refuses rejects the whole batch.
+ */
+export async function batchOrEachAlone<T, R>(
+  items: readonly T[],
+  o: {
+    readonly batch: (items: readonly T[]) => Promise<readonly (R | Error)[]>;
+    readonly one: (item: T) => Promise<R>;
+    readonly eachAlone: (err: unknown) => boolean;
+  },
+): Promise<readonly (R | Error)[]> {
+  if (items.length > 1) {
+    try {
+      return await o.batch(items);
+    } catch (err) {
+      if (!o.eachAlone(err)) throw err;
+    }
+  }
+  return Promise.all(
+    items.map((item) =>
+      o
+        .one(item)
+        .catch((err: unknown) =>
+          err instanceof Error ? err : new Error('failed', { cause: err }),
+        ),
+    ),
+  );
+}

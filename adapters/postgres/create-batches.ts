@@ -9,7 +9,7 @@
 // it may have committed, and a create has no key to make a repeat harmless. Each of its creates
 // fails as a lone create would, with a 503 that leaves the retry to the client.
 import postgres from 'postgres';
-import { Batcher } from '../../core/batcher.ts';
+import { Batcher, batchOrEachAlone } from '../../core/batcher.ts';
 import { isInfrastructureFault } from '../../core/infrastructure.ts';
 import type { CanonicalAddress } from '../../core/canonical.ts';
 import type { Metadata } from '../../core/customer.ts';
@@ -50,25 +50,16 @@ export function createBatches(sql: Sql, o: CreateBatchesOptions): CreateBatches 
   return (create) => batcher.submit(create);
 }
 
-async function createAll(
+function createAll(
   sql: Sql,
   creates: readonly NewCustomer[],
   one: CreateBatchesOptions['one'],
 ): Promise<readonly (CustomerRow | Error)[]> {
-  if (creates.length > 1) {
-    try {
-      return await createBatch(sql, creates);
-    } catch (err) {
-      if (!refusedWhole(err)) throw err;
-    }
-  }
-  return Promise.all(
-    creates.map((c) =>
-      one(c).catch((err: unknown) =>
-        err instanceof Error ? err : new Error('create failed', { cause: err }),
-      ),
-    ),
-  );
+  return batchOrEachAlone(creates, {
+    batch: (all) => createBatch(sql, all),
+    one,
+    eachAlone: refusedWhole,
+  });
 }
 
 /** Postgres answered with an error: the statement, and so the whole batch, was rolled back. */

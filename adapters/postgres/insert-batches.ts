@@ -12,7 +12,7 @@
 // before its connection went makes each a no-op: the inbox has them). An insert that waits for a
 // lock (another process inserting the same customer at once) holds the rest of its batch.
 import type { Logger } from '../../core/ports.ts';
-import { Batcher } from '../../core/batcher.ts';
+import { Batcher, batchOrEachAlone } from '../../core/batcher.ts';
 import { writeTag, type CatalogueApply } from '../../actors/customer/index.ts';
 import type { CanonicalFields } from '../../core/canonical.ts';
 import type { Sql } from './connect.ts';
@@ -53,29 +53,22 @@ export function insertBatches(
   return (insert) => batcher.submit(insert);
 }
 
-async function insertAll(
+function insertAll(
   sql: Sql,
   inserts: readonly PlainInsert[],
   log: InsertBatchesOptions['log'],
 ): Promise<readonly (ApplyResult | Error)[]> {
-  if (inserts.length > 1) {
-    try {
-      return await insertBatch(sql, inserts);
-    } catch (err) {
-      // Each alone, below: each gets its own answer.
+  return batchOrEachAlone(inserts, {
+    batch: (all) => insertBatch(sql, all),
+    one: ({ customerId, apply, fields }) => insertFromTarget(sql, customerId, apply, fields),
+    eachAlone: (err) => {
       log?.warn(
         { err: String(err), inserts: inserts.length },
         'a batch of inserts from a target failed; carrying them out one by one',
       );
-    }
-  }
-  return Promise.all(
-    inserts.map(({ customerId, apply, fields }) =>
-      insertFromTarget(sql, customerId, apply, fields).catch((err: unknown) =>
-        err instanceof Error ? err : new Error('insert failed', { cause: err }),
-      ),
-    ),
-  );
+      return true;
+    },
+  });
 }
 
 async function insertBatch(sql: Sql, inserts: readonly PlainInsert[]): Promise<ApplyResult[]> {

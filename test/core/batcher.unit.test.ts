@@ -1,7 +1,7 @@
 // Group commit: calls made while the batches in flight are busy go together as the next batch.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Batcher } from '../../core/batcher.ts';
+import { Batcher, batchOrEachAlone } from '../../core/batcher.ts';
 
 const test = suite('batcher');
 
@@ -105,6 +105,41 @@ test('a run that answers a wrong number of results rejects the batch', async () 
   const settled = await Promise.allSettled([b.submit(1), b.submit(2)]);
   assert.ok(settled.every((s) => s.status === 'rejected'));
   assert.match(String((settled[0] as PromiseRejectedResult).reason), /batch of 2 gave 1 results/);
+});
+
+test('batchOrEachAlone: several as a batch; a refused batch item by item; else all fail', async () => {
+  const calls: string[] = [];
+  const o = (eachAlone: boolean) => ({
+    batch: async (items: readonly number[]) => {
+      calls.push(`batch ${items.join(',')}`);
+      if (items.includes(13)) throw new Error('refused');
+      return items.map((n) => n * 2);
+    },
+    one: async (n: number) => {
+      calls.push(`one ${n}`);
+      if (n === 13) throw new Error('thirteen');
+      return n * 2;
+    },
+    eachAlone: () => eachAlone,
+  });
+  assert.equal(await batchOrEachAlone([1, 2], o(true)), [2, 4]);
+  assert.equal(await batchOrEachAlone([5], o(true)), [10], 'a lone item goes alone');
+  const each = await batchOrEachAlone([1, 13, 3], o(true));
+  assert.equal([each[0], String(each[1]), each[2]], [2, 'Error: thirteen', 6]);
+  const whole = await batchOrEachAlone([1, 13], o(false)).then(
+    () => 'resolved',
+    (err: unknown) => String(err),
+  );
+  assert.is(whole, 'Error: refused', 'a failure not to be split rejects the batch');
+  assert.equal(calls, [
+    'batch 1,2',
+    'one 5',
+    'batch 1,13,3',
+    'one 1',
+    'one 13',
+    'one 3',
+    'batch 1,13',
+  ]);
 });
 
 test('bounds below one are refused', () => {
