@@ -19,6 +19,7 @@ import type { Names } from '../../core/subjects.ts';
 import type { DeadLetterSink } from '../../core/worker-ports.ts';
 import type { BackoffPolicy } from '../../core/policy/backoff.ts';
 import { KeyedQueue } from '../../core/keyed-queue.ts';
+import { untilAborted } from '../../core/abort.ts';
 import { inboundDurableName, inboundFeed, type InboundDurable } from './inbound-durables.ts';
 import { ensurePartitionConsumer } from './partition-consumer-config.ts';
 import {
@@ -135,13 +136,12 @@ export async function startInboundConsumer(o: InboundConsumerOptions): Promise<I
         );
   const consumer = await jetstream(o.nats).consumers.get(o.names.streams.inbound, name);
   const messages = await consumer.consume({ max_messages: 64 });
-  let stopping = false;
-  let stop = () => {};
-  const stopped = new Promise<void>((resolve) => (stop = resolve));
-  const handle = handler(o, delivery.maxDeliver, o.retry ?? INBOUND_RETRY, () => stopping);
+  const stop = new AbortController();
+  const stopping = () => stop.signal.aborted;
+  const handle = handler(o, delivery.maxDeliver, o.retry ?? INBOUND_RETRY, stopping);
   const concurrency = o.concurrency ?? 1;
   const queue = o.queue ?? new KeyedQueue({ concurrency, maxQueued: concurrency });
-  const stopOf = { stopping: () => stopping, stopped };
+  const stopOf = { stopping, stopped: stop.signal };
   const running = pull(messages, handle, queue, o.keyOf, stopOf).catch((err: unknown) =>
     o.log.error(
       { err, consumer: name },
@@ -150,8 +150,7 @@ export async function startInboundConsumer(o: InboundConsumerOptions): Promise<I
   );
   return {
     async stop() {
-      stopping = true;
-      stop();
+      stop.abort();
       await messages.close().catch(() => {});
       await running;
     },
@@ -201,7 +200,7 @@ async function pull(
   handle: (m: JsMsg) => Promise<void>,
   queue: KeyedQueue,
   keyOf: ((m: JsMsg) => string) | undefined,
-  { stopping, stopped }: { stopping: () => boolean; stopped: Promise<void> },
+  { stopping, stopped }: { stopping: () => boolean; stopped: AbortSignal },
 ) {
   // Only this consumer's events: the queue may be shared with other partitions' consumers.
   const inHand = new Set<Promise<unknown>>();
@@ -217,7 +216,7 @@ async function pull(
   for await (const m of messages) {
     if (failure) break;
     // A queue shared with other partitions may stay full: a stop does not wait for room.
-    if (!stopping()) await Promise.race([queue.ready(), stopped]);
+    if (!stopping()) await untilAborted(queue.ready(), stopped);
     // What was pulled before the stop still comes out of the iterator: each is given back.
     if (stopping()) {
       giveBack(m);
