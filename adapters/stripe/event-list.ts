@@ -1,19 +1,27 @@
-// Stripe's events since a second, for catch-up. Stripe lists newest first and keeps 30 days; the
-// walk follows `starting_after` back to the bound, so an event created meanwhile is left to the
-// next catch-up rather than shifting the pages under it.
+// Stripe's events in a span of seconds, for catch-up. Stripe lists newest first and keeps 30 days;
+// the walk follows `starting_after` back to the span's start, so an event created meanwhile is left
+// to the next catch-up rather than shifting the pages under it.
 import type Stripe from 'stripe';
 
-/** Events of the given types created at or after `since` (unix seconds), oldest first. */
-export async function eventsSince(
+/**
+ * Events of the given types created at or after `from` and before `to` (unix seconds), oldest
+ * first. The caller bounds the span: all its events are held at once.
+ */
+export async function eventsBetween(
   stripe: Stripe,
-  since: number,
+  from: number,
+  to: number,
   types: readonly string[],
 ): Promise<Stripe.Event[]> {
   const out: Stripe.Event[] = [];
   // `types[]` takes at most 20 exact names; Stripe refuses wildcards there.
   for (let i = 0; i < types.length; i += 20) {
     const page = types.slice(i, i + 20);
-    for await (const e of stripe.events.list({ created: { gte: since }, types: page, limit: 100 }))
+    for await (const e of stripe.events.list({
+      created: { gte: from, lt: to },
+      types: page,
+      limit: 100,
+    }))
       out.push(e);
   }
   // `created` is whole seconds; the list's own order settles ties within one.

@@ -3,6 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type Stripe from 'stripe';
 import { stripeClient } from '../../adapters/stripe/client.ts';
 import { inboundPublisher } from '../../adapters/jetstream/inbound.ts';
 import { readWatermark } from '../../adapters/postgres/catchup-watermarks.ts';
@@ -61,6 +62,47 @@ test('a second run over the same events stores nothing new', async ({ s }) => {
   assert.is((await jsm.streams.info(s.t.names.streams.inbound)).state.messages, stored);
   assert.ok(second.mapped);
   await run.stop();
+});
+
+test('a run from an old watermark lists span by span, oldest first, each event once', async ({
+  s,
+}) => {
+  const stripe = stripeClient({ secretKey: LIVE_KEY, apiBase: s.emu.url });
+  const spans: { gte: number; lt: number }[] = [];
+  // The same client, with each list's span noted (the types are listed in pages of 20 each).
+  const noting = {
+    events: {
+      list: (params: Stripe.EventListParams) => {
+        const { gte, lt } = params.created as { gte: number; lt: number };
+        if (spans.at(-1)?.gte !== gte) spans.push({ gte, lt });
+        return stripe.events.list(params);
+      },
+    },
+  } as unknown as Stripe;
+  const options = {
+    sql: s.o.sql,
+    nats: s.o.nats,
+    names: s.t.names,
+    log: silentLogger,
+    publish: inboundPublisher(jetstream(s.o.nats)),
+    intervalS: 0,
+  };
+  const hourAgo = Math.floor(Date.now() / 1000) - 3_600;
+  const whole = await stripeCatchUp({ ...options, stripe, marginS: 3_600 }).run();
+  await s.o.sql`UPDATE catchup_watermarks SET watermark = ${hourAgo} WHERE source = 'stripe'`;
+  const bySpans = stripeCatchUp({ ...options, stripe: noting, marginS: 0 });
+  const report = await bySpans.run();
+  await bySpans.stop();
+  assert.ok(spans.length > 2, `several spans: ${JSON.stringify(spans)}`);
+  assert.is(spans[0]!.gte, hourAgo, 'from the watermark');
+  spans
+    .slice(1)
+    .forEach((span, i) => assert.is(span.gte, spans[i]!.lt, 'each where the last ended'));
+  assert.ok(spans.at(-1)!.lt > Date.now() / 1000, 'up to now');
+  assert.ok(whole.listed > 0);
+  assert.is(report.listed, whole.listed, 'the same events as one span over the hour');
+  assert.is(report.duplicates, report.listed, 'each was in INBOUND already');
+  assert.ok((await readWatermark(s.o.sql, 'stripe'))! > hourAgo, 'the watermark moved on');
 });
 
 test.run();

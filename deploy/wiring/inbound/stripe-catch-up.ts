@@ -20,7 +20,7 @@ import {
   recordRetentionGap,
 } from '../../../adapters/postgres/webhook-health.ts';
 import { stripeCustomerOf } from '../../../adapters/stripe/event-customer.ts';
-import { eventsSince } from '../../../adapters/stripe/event-list.ts';
+import { eventsBetween } from '../../../adapters/stripe/event-list.ts';
 import { INVOICE_EVENT_TYPES } from '../../../adapters/stripe/invoice-events.ts';
 import { STRIPE_EVENT_RETENTION_S } from './endpoint-health.ts';
 
@@ -82,6 +82,20 @@ export interface StripeCatchUp {
 }
 
 const SOURCE = 'stripe';
+/**
+ * A run lists a span of seconds at a time, the first as long as a run on the timer covers (its
+ * interval and margin, at least a minute), so that such a run lists once. A span that listed few
+ * events is followed by one twice as long (up to a day), one that listed many by one half as long
+ * (down to a second), so that a span holds a few thousand events whatever the account's rate.
+ */
+const SPAN_EVENTS = { few: 1_000, many: 5_000 } as const;
+const SPAN_S = { min: 1, max: 86_400 } as const;
+
+function nextSpan(span: number, listed: number): number {
+  if (listed < SPAN_EVENTS.few) return Math.min(span * 2, SPAN_S.max);
+  if (listed > SPAN_EVENTS.many) return Math.max(Math.floor(span / 2), SPAN_S.min);
+  return span;
+}
 const customerTypes = new Set<string>(STRIPE_CUSTOMER_EVENT_TYPES);
 const encoder = new TextEncoder();
 
@@ -120,26 +134,40 @@ export function stripeCatchUp(o: StripeCatchUpOptions): StripeCatchUp {
     // The first run of a deployment starts from now: older history is an import, not a catch-up.
     const since = (stored ?? nowS) - o.marginS;
     if (stored !== undefined) await beyondRetention(stored, nowS);
-    const events = await eventsSince(o.stripe, since, CATCH_UP_EVENT_TYPES);
+    let listed = 0;
     let duplicates = 0;
+    let newest = stored ?? nowS;
+    let newestDue = 0;
+    const due = nowS - (o.deliveryGraceS ?? 60);
     // Per INBOUND partition, the last customer event stored: its consumer must pass it.
     const lastCustomerSeq = new Map<number, number>();
-    for (const e of events) {
-      const customer = stripeCustomerOf(e);
-      const subject = o.names.inboundSubject('stripe', e.type, customer);
-      const receipt = await o.publish(subject, encoder.encode(JSON.stringify(e)), e.id);
-      if (receipt.duplicate) duplicates++;
-      if (customerTypes.has(e.type)) {
-        const p = inboundPartition(customer, o.names.partitions);
-        lastCustomerSeq.set(p, Math.max(lastCustomerSeq.get(p) ?? 0, receipt.seq ?? 0));
+    // Span by span, oldest first, so that a run holds one span's events, not all since the
+    // watermark: after a long outage that would be hours of a busy account's events at once.
+    for (let from = since, span = Math.max(60, o.intervalS + o.marginS); from <= nowS;) {
+      const to = Math.min(from + span, nowS + 1);
+      const events = await eventsBetween(o.stripe, from, to, CATCH_UP_EVENT_TYPES);
+      for (const e of events) {
+        const customer = stripeCustomerOf(e);
+        const subject = o.names.inboundSubject('stripe', e.type, customer);
+        const receipt = await o.publish(subject, encoder.encode(JSON.stringify(e)), e.id);
+        if (receipt.duplicate) duplicates++;
+        if (customerTypes.has(e.type)) {
+          const p = inboundPartition(customer, o.names.partitions);
+          lastCustomerSeq.set(p, Math.max(lastCustomerSeq.get(p) ?? 0, receipt.seq ?? 0));
+        }
+        newest = Math.max(newest, e.created);
+        if (e.created <= due) newestDue = Math.max(newestDue, e.created);
       }
+      listed += events.length;
+      // What is published is behind the watermark: a run cut short resumes after it.
+      await advanceWatermark(o.sql, SOURCE, Math.min(newest, nowS));
+      from = to;
+      span = nextSpan(span, events.length);
     }
-    const newest = events.reduce((m, e) => Math.max(m, e.created), stored ?? nowS);
-    await advanceWatermark(o.sql, SOURCE, Math.min(newest, nowS));
-    await watchSilence(events, nowS);
+    await watchSilence(newestDue);
     const mapped = await mappedPast(lastCustomerSeq);
-    const report = { since, listed: events.length, duplicates, mapped };
-    if (events.length > duplicates || !mapped) log.info(report, 'caught up on Stripe events');
+    const report = { since, listed, duplicates, mapped };
+    if (listed > duplicates || !mapped) log.info(report, 'caught up on Stripe events');
     else log.debug(report, 'caught up on Stripe events');
     return report;
   }
@@ -161,10 +189,11 @@ export function stripeCatchUp(o: StripeCatchUpOptions): StripeCatchUp {
     }
   }
 
-  /** Records the newest event a webhook should have brought by now, and warns when none did. */
-  async function watchSilence(events: readonly { created: number }[], nowS: number): Promise<void> {
-    const due = nowS - (o.deliveryGraceS ?? 60);
-    const newestDue = events.reduce((m, e) => (e.created <= due ? Math.max(m, e.created) : m), 0);
+  /**
+   * Records the newest event a webhook should have brought by now (`newestDue`, 0: none listed),
+   * and warns when none did.
+   */
+  async function watchSilence(newestDue: number): Promise<void> {
     if (newestDue > 0) await recordNewestEvent(o.sql, SOURCE, newestDue);
     const health = await readWebhookHealth(o.sql, SOURCE);
     const silenceS = health?.silenceS ?? 0;
