@@ -8,7 +8,9 @@
 -- the write captures carries the request's id.
 
 -- The fields set are those the patch names (its flags), as text, as the API sends them; metadata
--- is merged: `p_metadata_put` added or replaced, `p_metadata_drop` removed.
+-- is merged when the patch has some (`p_metadata_put` not null): `p_metadata_put` added or
+-- replaced, `p_metadata_drop` removed, and only then is its size checked, so a customer that came
+-- from Stripe with more keys than the API allows can still be patched otherwise.
 CREATE FUNCTION rtws_patch_customer(
   p_id uuid,
   p_if_match bigint,
@@ -60,7 +62,8 @@ BEGIN
     RETURN;
   END IF;
   merged := (c.metadata || coalesce(p_metadata_put, '{}'::jsonb)) - coalesce(p_metadata_drop, '{}'::text[]);
-  IF (SELECT count(*) FROM jsonb_object_keys(merged)) > p_metadata_max_keys THEN
+  IF p_metadata_put IS NOT NULL
+     AND (SELECT count(*) FROM jsonb_object_keys(merged)) > p_metadata_max_keys THEN
     outcome := 'too_many_keys';
     RETURN NEXT;
     RETURN;

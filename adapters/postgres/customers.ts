@@ -133,7 +133,8 @@ export function customerRepository(sql: Sql) {
           ${patch.email !== undefined}, ${canonicalEmail(patch.email)}::text,
           ${patch.phone !== undefined}, ${canonicalString(patch.phone)}::text,
           ${patch.address !== undefined}, ${json(sql, canonicalAddress(patch.address))}::jsonb,
-          ${sql.json(put)}, ${sql.array(drop, TEXT_ARRAY)}, ${METADATA_MAX_KEYS})`;
+          ${patch.metadata === undefined ? null : sql.json(put)}::jsonb,
+          ${sql.array(drop, TEXT_ARRAY)}, ${METADATA_MAX_KEYS})`;
       if (r!.outcome === 'too_many_keys')
         throw new ValidationError(
           `metadata may hold at most ${METADATA_MAX_KEYS} keys after the merge`,

@@ -201,4 +201,27 @@ test('a patch and a delete are one statement each, and their changes carry the r
   }
 });
 
+test('a customer with more metadata keys than the API allows can still be patched otherwise', async ({
+  t,
+  o,
+}) => {
+  const pool = await counted(t, 2);
+  try {
+    const customers = customerRepository(pool.sql);
+    const c = await customers.create(body());
+    // As a customer born in Stripe can come: Stripe allows 50 keys, the API 49.
+    const fifty = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, 'v']));
+    await o.sql`UPDATE customers SET metadata = ${o.sql.json(fifty)} WHERE id = ${c.id}`;
+    const p = await customers.patch(c.id, { name: 'Still patched' });
+    assert.equal([p.name, Object.keys(p.metadata).length], ['Still patched', 50]);
+    const more = await customers.patch(c.id, { metadata: { k51: 'v' } }).then(
+      () => 'patched',
+      (err: unknown) => String(err),
+    );
+    assert.match(more, /at most 49 keys after the merge/, 'a patch of its metadata is checked');
+  } finally {
+    await pool.close();
+  }
+});
+
 test.run();
