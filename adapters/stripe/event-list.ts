@@ -5,14 +5,16 @@ import type Stripe from 'stripe';
 
 /**
  * Events of the given types created at or after `from` and before `to` (unix seconds), oldest
- * first. The caller bounds the span: all its events are held at once.
+ * first; `undefined` once there are more than `max` of them, as soon as that is known. All of a
+ * span's events are held at once: `max` bounds what that costs.
  */
 export async function eventsBetween(
   stripe: Stripe,
   from: number,
   to: number,
   types: readonly string[],
-): Promise<Stripe.Event[]> {
+  max = Infinity,
+): Promise<Stripe.Event[] | undefined> {
   const out: Stripe.Event[] = [];
   // `types[]` takes at most 20 exact names; Stripe refuses wildcards there.
   for (let i = 0; i < types.length; i += 20) {
@@ -21,8 +23,10 @@ export async function eventsBetween(
       created: { gte: from, lt: to },
       types: page,
       limit: 100,
-    }))
+    })) {
       out.push(e);
+      if (out.length > max) return undefined;
+    }
   }
   // `created` is whole seconds; the list's own order settles ties within one.
   return out.reverse().sort((a, b) => a.created - b.created);

@@ -74,7 +74,8 @@ test('a run from an old watermark lists span by span, oldest first, each event o
     events: {
       list: (params: Stripe.EventListParams) => {
         const { gte, lt } = params.created as { gte: number; lt: number };
-        if (spans.at(-1)?.gte !== gte) spans.push({ gte, lt });
+        const last = spans.at(-1);
+        if (last?.gte !== gte || last.lt !== lt) spans.push({ gte, lt });
         return stripe.events.list(params);
       },
     },
@@ -103,6 +104,19 @@ test('a run from an old watermark lists span by span, oldest first, each event o
   assert.is(report.listed, whole.listed, 'the same events as one span over the hour');
   assert.is(report.duplicates, report.listed, 'each was in INBOUND already');
   assert.ok((await readWatermark(s.o.sql, 'stripe'))! > hourAgo, 'the watermark moved on');
+
+  // Holding at most one event at once: the spans that hold more are listed again in halves.
+  assert.ok(whole.listed >= 2, `events to split: ${whole.listed}`);
+  spans.length = 0;
+  await s.o.sql`UPDATE catchup_watermarks SET watermark = ${hourAgo} WHERE source = 'stripe'`;
+  const small = stripeCatchUp({ ...options, stripe: noting, marginS: 0, maxEventsHeld: 1 });
+  const halves = await small.run();
+  await small.stop();
+  assert.is(halves.listed, whole.listed, 'the same events, each once');
+  assert.ok(
+    spans.some((span, i) => i > 0 && span.gte === spans[i - 1]!.gte),
+    `a span given up and listed again from the same second: ${JSON.stringify(spans)}`,
+  );
 });
 
 test.run();

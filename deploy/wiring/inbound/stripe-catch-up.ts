@@ -49,6 +49,8 @@ export interface StripeCatchUpOptions {
   readonly silenceAlertS?: number;
   /** Events younger than this may still have their webhook in flight: not yet a sign of silence. Default 60. */
   readonly deliveryGraceS?: number;
+  /** The most events a run holds at once (see `SPAN_EVENTS`). Default 10,000. */
+  readonly maxEventsHeld?: number;
   /** How long Stripe keeps events. Default 30 days. */
   readonly retentionS?: number;
   /**
@@ -86,9 +88,11 @@ const SOURCE = 'stripe';
  * A run lists a span of seconds at a time, the first as long as a run on the timer covers (its
  * interval and margin, at least a minute), so that such a run lists once. A span that listed few
  * events is followed by one twice as long (up to a day), one that listed many by one half as long
- * (down to a second), so that a span holds a few thousand events whatever the account's rate.
+ * (down to a second), so that a span holds a few thousand events whatever the account's rate. A
+ * span found to hold more than `max` is given up as soon as that is known, and listed again in
+ * halves: a run never holds more than that many events, except in a single second that has more.
  */
-const SPAN_EVENTS = { few: 1_000, many: 5_000 } as const;
+const SPAN_EVENTS = { few: 1_000, many: 5_000, max: 10_000 } as const;
 const SPAN_S = { min: 1, max: 86_400 } as const;
 
 function nextSpan(span: number, listed: number): number {
@@ -145,7 +149,12 @@ export function stripeCatchUp(o: StripeCatchUpOptions): StripeCatchUp {
     // watermark: after a long outage that would be hours of a busy account's events at once.
     for (let from = since, span = Math.max(60, o.intervalS + o.marginS); from <= nowS;) {
       const to = Math.min(from + span, nowS + 1);
-      const events = await eventsBetween(o.stripe, from, to, CATCH_UP_EVENT_TYPES);
+      const max = to - from > SPAN_S.min ? (o.maxEventsHeld ?? SPAN_EVENTS.max) : Infinity;
+      const events = await eventsBetween(o.stripe, from, to, CATCH_UP_EVENT_TYPES, max);
+      if (!events) {
+        span = Math.max(Math.floor((to - from) / 2), SPAN_S.min);
+        continue;
+      }
       for (const e of events) {
         const customer = stripeCustomerOf(e);
         const subject = o.names.inboundSubject('stripe', e.type, customer);
@@ -159,8 +168,9 @@ export function stripeCatchUp(o: StripeCatchUpOptions): StripeCatchUp {
         if (e.created <= due) newestDue = Math.max(newestDue, e.created);
       }
       listed += events.length;
-      // What is published is behind the watermark: a run cut short resumes after it.
-      await advanceWatermark(o.sql, SOURCE, Math.min(newest, nowS));
+      // The span is published: the watermark passes it, so a run cut short resumes after it, and
+      // the next run on a quiet account lists from here (less the margin), not from its last event.
+      await advanceWatermark(o.sql, SOURCE, Math.min(Math.max(newest, to - 1), nowS));
       from = to;
       span = nextSpan(span, events.length);
     }
