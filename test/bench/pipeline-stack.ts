@@ -8,7 +8,15 @@ import { observe, testEnvironment, type Observer, type TestEnvironment } from '.
 import type { RtwsProcess } from '../harness/process.ts';
 import { apiUrl, type Target } from './api.ts';
 import { cpuGroups, spawnAndWait, stopChild } from './capture.ts';
-import { memoryOf, profileEnv, type CpuGroups, type Timing } from './report.ts';
+import {
+  gcProbe,
+  joinNodeOptions,
+  memoryOf,
+  profileEnv,
+  type CpuGroups,
+  type MemoryAfterGc,
+  type Timing,
+} from './report.ts';
 import { startEmulatorProcess } from './stripe-emulator.ts';
 import { watchStripeCalls, type StripeCalls } from './stripe-calls.ts';
 
@@ -33,6 +41,8 @@ export interface Stack {
   readonly rtws: RtwsProcess;
   readonly target: Target;
   readonly calls: StripeCalls;
+  /** rtws's memory right after a full garbage collection. */
+  memoryAfterGc(): Promise<MemoryAfterGc>;
   /** The pinned configuration, one line per item, for the printout. */
   readonly configuration: string[];
   close(): Promise<void>;
@@ -126,6 +136,8 @@ export async function startStack(
   try {
     const calls = watchStripeCalls(emulator.url);
     closers.push(() => calls.stop());
+    const gc = gcProbe();
+    closers.push(async () => gc.close());
     const rtws = await spawnAndWait(env, o, 'api,publisher,worker', {
       STRIPE_SECRET_KEY: PIPELINE_LIVE_KEY,
       STRIPE_API_BASE: emulator.url,
@@ -133,7 +145,7 @@ export async function startStack(
       RTWS_STRIPE_RATE: STRIPE_RATE,
       RTWS_STRIPE_CONCURRENCY: STRIPE_CONCURRENCY,
       RTWS_MATCH_BY: MATCH_BY,
-      ...profileEnv(timing, PIPELINE_LABEL),
+      ...joinNodeOptions(profileEnv(timing, PIPELINE_LABEL), gc.env),
       ...extra,
     });
     closers.push(() => stopChild(rtws));
@@ -167,6 +179,7 @@ export async function startStack(
       rtws,
       target: { url, token: env.env.RTWS_API_TOKEN!, agent },
       calls,
+      memoryAfterGc: () => gc.measure(rtws.child.pid!),
       configuration,
       close,
     };

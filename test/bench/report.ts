@@ -1,7 +1,15 @@
 // What the benchmarks share: their rows, percentiles, the table they print, the machine they ran
 // on, and where the CPU went during a phase. On a noisy 2-core machine an absolute figure says
 // little, so every figure is printed next to a baseline taken in the same run.
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import os from 'node:os';
@@ -281,6 +289,73 @@ process.on('SIGUSR2', () => {
 `,
   );
   return { NODE_OPTIONS: `--import ${pathToFileURL(preload).href}` };
+}
+
+// ---- Memory after a full collection, for figures that retained state decides. ----
+
+/** An rtws child's memory right after a full garbage collection, by its own account. */
+export interface MemoryAfterGc {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+}
+
+export interface GcProbe {
+  /** Env for the child: a preload that collects garbage on SIGPWR and writes its memory. */
+  readonly env: Record<string, string>;
+  /** Has the child `pid` collect garbage, and reads its memory just after. */
+  measure(pid: number): Promise<MemoryAfterGc>;
+  close(): void;
+}
+
+/**
+ * RSS and heap as sampled mid-load follow how far V8 has let garbage pile up, not what is kept.
+ * The child collects garbage through the inspector (no flag needed; its session is opened on the
+ * first ask) on SIGPWR, a signal nothing else here sends, and writes `process.memoryUsage()` at once. Combined with `profileEnv` by
+ * joining the two NODE_OPTIONS.
+ */
+export function gcProbe(): GcProbe {
+  const dir = mkdtempSync(join(os.tmpdir(), 'rtws-bench-gc-'));
+  const out = join(dir, 'memory.json');
+  const preload = join(dir, 'gc.preload.mjs');
+  writeFileSync(
+    preload,
+    `import { Session } from 'node:inspector';
+import { writeFileSync, renameSync } from 'node:fs';
+let session;
+process.on('SIGPWR', () => {
+  if (!session) {
+    session = new Session();
+    session.connect();
+  }
+  session.post('HeapProfiler.collectGarbage', () => {
+    writeFileSync(${JSON.stringify(out + '.tmp')}, JSON.stringify(process.memoryUsage()));
+    renameSync(${JSON.stringify(out + '.tmp')}, ${JSON.stringify(out)});
+  });
+});
+`,
+  );
+  return {
+    env: { NODE_OPTIONS: `--import ${pathToFileURL(preload).href}` },
+    async measure(pid) {
+      rmSync(out, { force: true });
+      const asked = Date.now();
+      process.kill(pid, 'SIGPWR');
+      while (!existsSync(out)) {
+        if (Date.now() - asked > 30_000) throw new Error('rtws wrote no memory after a collection');
+        await sleep(20);
+      }
+      return JSON.parse(readFileSync(out, 'utf8')) as MemoryAfterGc;
+    },
+    close: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** One child's NODE_OPTIONS from several envs that each set some. */
+export function joinNodeOptions(...envs: Record<string, string>[]): Record<string, string> {
+  const options = envs.map((e) => e.NODE_OPTIONS).filter((o) => o !== undefined);
+  return Object.assign({}, ...envs, options.length ? { NODE_OPTIONS: options.join(' ') } : {});
 }
 
 export interface PhaseProfiler {
