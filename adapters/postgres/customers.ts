@@ -135,11 +135,6 @@ export function customerRepository(sql: Sql) {
           ${patch.address !== undefined}, ${json(sql, canonicalAddress(patch.address))}::jsonb,
           ${patch.metadata === undefined ? null : sql.json(put)}::jsonb,
           ${sql.array(drop, TEXT_ARRAY)}, ${METADATA_MAX_KEYS})`;
-      if (r!.outcome === 'too_many_keys')
-        throw new ValidationError(
-          `metadata may hold at most ${METADATA_MAX_KEYS} keys after the merge`,
-          'metadata',
-        );
       refused(r!, ifMatch);
       return toCustomer(r!);
     },
@@ -177,6 +172,11 @@ interface WriteOutcome {
 function refused(r: WriteOutcome, ifMatch: number | undefined): void {
   if (r.outcome === 'missing') throw new NotFoundError('customer');
   if (r.outcome === 'precondition') throw new PreconditionFailedError(ifMatch!, r.current_version!);
+  if (r.outcome === 'too_many_keys')
+    throw new ValidationError(
+      `metadata may hold at most ${METADATA_MAX_KEYS} keys after the merge`,
+      'metadata',
+    );
 }
 
 function json(tx: Tx, value: unknown) {

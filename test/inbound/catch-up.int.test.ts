@@ -40,18 +40,21 @@ test('a dashboard edit whose webhook never comes reaches Postgres by catch-up', 
   assert.is((await row(s, id))?.version, before?.version);
 });
 
-test('a second run over the same events stores nothing new', async ({ s }) => {
-  const stripe = stripeClient({ secretKey: LIVE_KEY, apiBase: s.emu.url });
-  const run = stripeCatchUp({
-    stripe,
+/** A catch-up of the test's own, run by hand (no timer), against the stack's emulator. */
+function catchUpOf(s: TwoWay) {
+  return {
+    stripe: stripeClient({ secretKey: LIVE_KEY, apiBase: s.emu.url }),
     sql: s.o.sql,
     nats: s.o.nats,
     names: s.t.names,
     log: silentLogger,
     publish: inboundPublisher(jetstream(s.o.nats)),
     intervalS: 0,
-    marginS: 3_600,
-  });
+  };
+}
+
+test('a second run over the same events stores nothing new', async ({ s }) => {
+  const run = stripeCatchUp({ ...catchUpOf(s), marginS: 3_600 });
   const jsm = await jetstreamManager(s.o.nats);
   const first = await run.run();
   assert.ok(first.listed > 0, 'events of the last hour are listed');
@@ -67,7 +70,8 @@ test('a second run over the same events stores nothing new', async ({ s }) => {
 test('a run from an old watermark lists span by span, oldest first, each event once', async ({
   s,
 }) => {
-  const stripe = stripeClient({ secretKey: LIVE_KEY, apiBase: s.emu.url });
+  const options = catchUpOf(s);
+  const { stripe } = options;
   const spans: { gte: number; lt: number }[] = [];
   // The same client, with each list's span noted (the types are listed in pages of 20 each).
   const noting = {
@@ -80,14 +84,6 @@ test('a run from an old watermark lists span by span, oldest first, each event o
       },
     },
   } as unknown as Stripe;
-  const options = {
-    sql: s.o.sql,
-    nats: s.o.nats,
-    names: s.t.names,
-    log: silentLogger,
-    publish: inboundPublisher(jetstream(s.o.nats)),
-    intervalS: 0,
-  };
   const hourAgo = Math.floor(Date.now() / 1000) - 3_600;
   const whole = await stripeCatchUp({ ...options, stripe, marginS: 3_600 }).run();
   await s.o.sql`UPDATE catchup_watermarks SET watermark = ${hourAgo} WHERE source = 'stripe'`;
