@@ -338,7 +338,7 @@ export class IntentScheduler<
       this.deps.onExecuted?.(target, outcome.type, this.deps.now() - started);
       return outcome;
     }, given);
-    if (event) await this.recordWithRetry(actorId, event, slot, intent.correlationId);
+    if (event) await this.recordWithRetry(`${actorId}/${target}`, actorId, event, slot, intent);
   }
 
   private decidedEarlier(owner: string, intent: I, now: number): boolean {
@@ -371,10 +371,11 @@ export class IntentScheduler<
    * may keep the partition, and nothing would then run the intent again, its slot having run it.
    */
   private async recordWithRetry(
+    key: string,
     actorId: string,
     event: R,
     slot: Slot,
-    correlationId: string | undefined,
+    { correlationId }: I,
   ): Promise<void> {
     const { owner } = slot;
     for (let attempt = 1; ; attempt++) {
@@ -384,7 +385,13 @@ export class IntentScheduler<
         return;
       } catch (err) {
         this.counters.recordFailures++;
-        if (this.stopped || slot.released) return;
+        if (this.stopped) return;
+        if (slot.released) {
+          // Left to the next holder, which may be this worker again: its resume offers the same
+          // intent, which must then run (with the same key) rather than find it already run.
+          if (this.slots.get(key) === slot) slot.signature = '';
+          return;
+        }
         const wait = backoffMs(attempt, actorId, RECORD_RETRY);
         this.deps.log.warn(
           {

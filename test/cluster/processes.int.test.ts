@@ -163,6 +163,12 @@ async function diagnose(ctx: Ctx, ids: readonly string[]): Promise<string> {
   return out.join('\n');
 }
 
+/** Starts again any node a test killed (a restart leaves a running node alone). */
+async function wholeCluster(ctx: Ctx): Promise<void> {
+  for (const node of ctx.cluster!.nodes) await node.restart();
+  await ctx.cluster!.metaLeader();
+}
+
 /** Moves the leadership of `stream` off node-1 (which the suite's cleanup needs). */
 async function leaderOffNodeOne(ctx: Ctx, stream: string): Promise<string> {
   const jsm = await jetstreamManager(ctx.nats!);
@@ -261,8 +267,7 @@ test('faults mid-burst: every customer converges once, within the one budget', a
   // The killed node comes back before the stream is read: nats-server 2.9 may place a new
   // ephemeral consumer (the reader's) on a peer that is down, and its creation then times out.
   // Everything above ran with the node down.
-  for (const node of ctx.cluster!.nodes) await node.restart();
-  await ctx.cluster!.metaLeader();
+  await wholeCluster(ctx);
   await assertStreamMatchesDatabase(ctx.sql!, ctx.nats!, t!.names.streams.changes);
   const dlq = await jetstreamManager(ctx.nats!).then((jsm) =>
     jsm.streams.info(t!.names.streams.dlq),
@@ -271,7 +276,9 @@ test('faults mid-burst: every customer converges once, within the one budget', a
 });
 
 test('a worker that joins takes its share within a lease period', async (ctx) => {
-  // One worker is left of three; a second one joins.
+  // One worker is left of three; a second one joins. The cluster is whole, also when the test
+  // before failed with a node down.
+  await wholeCluster(ctx);
   const before = holding(await workers(ctx));
   const joining = startWorker(ctx);
   const startedAt = Date.now();

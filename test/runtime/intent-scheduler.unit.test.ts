@@ -275,6 +275,32 @@ test('an outcome that cannot be recorded is left to the next holder once handed 
   await h.scheduler.stop();
 });
 
+test('an outcome left unrecorded at a hand-over runs again when this worker takes the partition back', async () => {
+  // NATS elects a leader: the outcome cannot be recorded, and the lease lapses meanwhile. The
+  // worker claims the partition again once NATS is back; its resume offers the same intent.
+  let natsUp = false;
+  const h = harness({
+    callMs: 20,
+    record: async (customer, event) => {
+      if (!natsUp) throw new Error('NATS unavailable');
+      h.recorded.push({ customer, event });
+    },
+  });
+  const snap = created('c11');
+  h.scheduler.offer('c11', snap);
+  await sleep(100);
+  assert.is(h.calls.length, 1);
+  await h.scheduler.handOver(() => true);
+  assert.is(h.recorded.length, 0, 'nothing recorded while NATS is away');
+  natsUp = true;
+  h.scheduler.offer('c11', snap, { resumed: true });
+  await sleep(100);
+  assert.is(h.calls.length, 2, 'the intent runs again');
+  assert.is(h.calls[1]!.intent.key, h.calls[0]!.intent.key, 'under the same key');
+  assert.is(h.recorded.length, 1, 'and its outcome is recorded');
+  await h.scheduler.stop();
+});
+
 test('once the outcome is applied and nothing is pending, the slot is let go', async () => {
   const h = harness();
   const t0 = Date.now();
