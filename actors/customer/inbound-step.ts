@@ -534,6 +534,24 @@ export function isOwnEcho(
   return s.externalId === ev.stripeId && isOwnWrite(s, ev.fields);
 }
 
+/**
+ * `isOwnEcho`, told before the mapping reads the link table: an event of ours names its customer
+ * twice (our idempotency key and `metadata.rtws_id`), and `held` gives that actor's state where
+ * this process holds it. An actor that holds the event's Stripe customer is the one the link
+ * table names (one customer per Stripe customer), so the mapping would reach the same verdict.
+ * An erased actor holds no state, so its events go the whole way.
+ */
+export function isHeldEcho(
+  ev: Pick<StripeCustomerObserved['data'], 'key' | 'eventType' | 'stripeId' | 'fields' | 'rtwsId'>,
+  held: (
+    customerId: string,
+  ) => Pick<InboundContext, 'customerId' | 'desired' | 'targets'> | undefined,
+): boolean {
+  if (ev.rtwsId === null || !ev.key?.startsWith(`${KEY_PREFIX}${ev.rtwsId}-`)) return false;
+  const ctx = held(ev.rtwsId);
+  return ctx !== undefined && ctx.customerId === ev.rtwsId && isOwnEcho(ctx, ev);
+}
+
 /** Our echo: Stripe holds what we know it holds, or what our write in flight is setting. */
 function isOwnWrite(s: TargetState, fields: CanonicalFields): boolean {
   if (s.known === null) return false;

@@ -10,7 +10,12 @@ import {
   type CustomerFactEvent,
 } from '../../actors/customer/index.ts';
 import type { SyncedFields } from '../../core/customer.ts';
-import { isOwnEcho, UNSEEN_RETRY_MS, UNSEEN_WAIT_MS } from '../../actors/customer/inbound-step.ts';
+import {
+  isHeldEcho,
+  isOwnEcho,
+  UNSEEN_RETRY_MS,
+  UNSEEN_WAIT_MS,
+} from '../../actors/customer/inbound-step.ts';
 import {
   CUSTOMER,
   FIELDS,
@@ -229,7 +234,36 @@ test('the mapping drops an echo only where the actor would have changed nothing'
     assert.is(seen.dropped, dropped, name);
     // What the mapping drops, the actor would have dropped too.
     if (seen.dropped) assert.is(seen.changed, false, `${name}: the actor changed something`);
+    // Told before the link table is read, by the actor the event names: the same verdict.
+    const event = step(world);
+    if (event.type !== 'StripeCustomerObserved') throw new Error('not an observation');
+    const held = (id: string) => (id === CUSTOMER ? world.snapshot.context : undefined);
+    assert.is(isHeldEcho(event.data, held), dropped, `${name}, held`);
   }
+});
+
+test('an echo is told before the mapping only by the actor it names, held here', () => {
+  const pushing = given(created(), stripeCreated(STRIPE_ID), updated({ name: 'Ada King' }, 2));
+  const key = pending(pushing).key;
+  const w = when(pushing, stripeUpdated());
+  const echo = (o: Seen) => {
+    const event = observed({ name: 'Ada King' }, { key, ...o })(w);
+    if (event.type !== 'StripeCustomerObserved') throw new Error('not an observation');
+    return event.data;
+  };
+  const held = (id: string) => (id === CUSTOMER ? w.snapshot.context : undefined);
+  assert.ok(isHeldEcho(echo({}), held), 'our echo, its actor held');
+  assert.not.ok(
+    isHeldEcho(echo({}), () => undefined),
+    'its actor not held here',
+  );
+  assert.not.ok(isHeldEcho(echo({ rtwsId: null }), held), 'no rtws_id in its metadata');
+  assert.not.ok(
+    isHeldEcho(echo({ rtwsId: 'someone-else' }), (id) =>
+      id === 'someone-else' ? w.snapshot.context : undefined,
+    ),
+    'its metadata naming another customer than its key',
+  );
 });
 
 test('an event while our write is in flight is settled by a fetch after it', () => {

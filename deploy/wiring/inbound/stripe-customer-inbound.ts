@@ -10,7 +10,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { DurablePublisher, Logger } from '../../../core/ports.ts';
 import type { Names } from '../../../core/subjects.ts';
 import type { DeadLetterSink, SnapshotStore } from '../../../core/worker-ports.ts';
-import { isOwnEcho } from '../../../actors/customer/inbound-step.ts';
+import { isHeldEcho, isOwnEcho } from '../../../actors/customer/inbound-step.ts';
 import type { CustomerSnapshot } from '../../../actors/customer/index.ts';
 import { storedStripeView } from '../../../actors/customer/snapshot-codec.ts';
 import {
@@ -164,10 +164,18 @@ export function customerInbound(o: CustomerInboundOptions): InboundKind {
     if (!parsed) read.set(m, (parsed = parseCustomerEvent(m.data)));
     return parsed;
   };
+  const echoDropped = (eventId: string, customerId: string): InboundVerdict => {
+    o.onEcho?.();
+    o.log.debug({ event_id: eventId, customer_id: customerId }, 'echo of our own write dropped');
+    return { done: true };
+  };
   const handle = async (m: JsMsg): Promise<InboundVerdict> => {
     const parsed = parse(m);
     if (!parsed.ok) return { deadLetter: parsed.reason };
     const { observed } = parsed;
+    // Our own write's echo, told by the actor it names while this process holds it: no query.
+    if (isHeldEcho(observed.data, (id) => o.liveActor?.(id)?.context))
+      return echoDropped(observed.data.eventId, observed.data.rtwsId!);
     const mapped = await mapStripeCustomer(o.sql, observed.data.stripeId, observed.data.rtwsId);
     // Nothing brings an erased customer back: a late event about its Stripe customer is dropped,
     // and removed from INBOUND with what it holds.
@@ -182,14 +190,8 @@ export function customerInbound(o: CustomerInboundOptions): InboundKind {
       return { done: true };
     }
     // Our own write's echo ends here: it would cost a publish and an actor step to drop it there.
-    if (mapped.linked && (await isEcho(o, mapped.customerId, observed))) {
-      o.onEcho?.();
-      o.log.debug(
-        { event_id: observed.data.eventId, customer_id: mapped.customerId },
-        'echo of our own write dropped',
-      );
-      return { done: true };
-    }
+    if (mapped.linked && (await isEcho(o, mapped.customerId, observed)))
+      return echoDropped(observed.data.eventId, mapped.customerId);
     const pair = mapped.route === 'stripe_born' ? await pairByEmail(o, observed) : undefined;
     const { customerId, route } = pair ? { customerId: pair, route: 'email' as const } : mapped;
     const publish = (event: StripeCustomerMatched | StripeCustomerObserved, msgId: string) =>
