@@ -539,7 +539,8 @@ export function isOwnEcho(
  * twice (our idempotency key and `metadata.rtws_id`), and `held` gives that actor's state where
  * this process holds it. An actor that holds the event's Stripe customer is the one the link
  * table names (one customer per Stripe customer), so the mapping would reach the same verdict.
- * An erased actor holds no state, so its events go the whole way.
+ * An erasure takes the actor out of memory before it removes the links, and an erased actor holds
+ * no state, so the events about an erased customer go the whole way (and leave INBOUND).
  */
 export function isHeldEcho(
   ev: Pick<StripeCustomerObserved['data'], 'key' | 'eventType' | 'stripeId' | 'fields' | 'rtwsId'>,

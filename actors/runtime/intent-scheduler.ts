@@ -175,7 +175,9 @@ export class IntentScheduler<
     for (const target of Object.keys(this.deps.targets) as T[]) {
       const key = `${actorId}/${target}`;
       const slot = this.slots.get(key);
-      if (resumed && slot && !slot.handedOver && !slot.released) continue;
+      // A slot whose call was not sent (its signature cleared) is offered anew too: a step made
+      // it while the partition was being handed over, after the hand-over had swept the slots.
+      if (resumed && slot && !slot.handedOver && !slot.released && slot.signature !== '') continue;
       const d = due.get(target);
       if (d) {
         this.schedule(key, {
@@ -351,9 +353,10 @@ export class IntentScheduler<
 
   /**
    * Whether the lease still covers a call, waiting a little for a renewal that is late: an intent
-   * dropped here is never offered again (its slot keeps the signature), so giving up at once would
-   * strand it whenever a renewal lands a moment after the call margin ran out. A lease that is
-   * really gone stays gone for longer than this wait, and its new holder runs the intent.
+   * dropped here runs again only when offered again (a step, or a resume), so giving up at once
+   * would leave it waiting whenever a renewal lands a moment after the call margin ran out. A
+   * lease that is really gone stays gone for longer than this wait, and its new holder runs the
+   * intent.
    */
   private async awaitHold(owner: string): Promise<boolean> {
     for (let waited = 0; !this.stopped; waited += HOLD_POLL_MS) {

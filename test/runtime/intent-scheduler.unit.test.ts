@@ -437,4 +437,21 @@ test('an intent refused for want of the lease runs when offered again once held'
   await h.scheduler.stop();
 });
 
+test('an intent a step offered while its partition was going runs when the partition is resumed here', async () => {
+  // The hand-over has swept the slots; a step still running on the partition offers an intent,
+  // which finds no lease. Taken back, the partition's resume offers it again.
+  let held = false;
+  const h = harness({ holds: () => held });
+  const snap = created('c12');
+  await h.scheduler.handOver(() => true);
+  h.scheduler.offer('c12', snap);
+  await sleep(5_300);
+  assert.is(h.calls.length, 0, 'not called without the lease');
+  held = true;
+  h.scheduler.offer('c12', snap, { resumed: true });
+  await sleep(100);
+  assert.is(h.calls.length, 1, 'the resume runs it');
+  await h.scheduler.stop();
+});
+
 test.run();

@@ -127,6 +127,10 @@ async function carryOut(d: ErasureRunnerDeps, e: Erasure, log: Logger): Promise<
     // outcome may name an object to record) and the erasure waits for the next round.
     d.forget(id);
     if (d.busy(id)) return noteErasureWait(d.sql, e, 'waiting for a call in flight to end');
+    // Saved above, and no step runs meanwhile (this is the customer's mailbox): the actor leaves
+    // memory before its links go, so that the inbound mapping, which drops an echo against the
+    // actor it holds, sends each event about the customer through the erasure check instead.
+    d.cache.delete(id);
     const begun = await beginErasure(d.sql, e, done);
     return purge(d, e, begun, stored?.revision, partition, log);
   }
