@@ -175,8 +175,8 @@ export class IntentScheduler<
     for (const target of Object.keys(this.deps.targets) as T[]) {
       const key = `${actorId}/${target}`;
       const slot = this.slots.get(key);
-      // A slot whose call was not sent (its signature cleared) is offered anew too: a step made
-      // it while the partition was being handed over, after the hand-over had swept the slots.
+      // A slot offered anew (`offerAnew`) is resumed too: a step may have made it while the
+      // partition was being handed over, after the hand-over had swept the slots.
       if (resumed && slot && !slot.handedOver && !slot.released && slot.signature !== '') continue;
       const d = due.get(target);
       if (d) {
@@ -321,14 +321,15 @@ export class IntentScheduler<
     while (this.deps.targetReady?.(target) === false && !this.stopped)
       await new Promise((r) => setTimeout(r, PAUSED_POLL_MS));
     if (this.stopped) return;
+    const key = `${actorId}/${target}`;
     const given = () => slot.handedOver === true;
     const event = await this.gates.get(target)!.run(async () => {
       // Checked after waiting for a slot: the lease may have moved meanwhile. And again after
       // the lease's check, which may wait: a hand-over meanwhile did not wait for this call, so it
       // must not be sent (the next holder sends it).
       if (given() || !(await this.awaitHold(owner)) || given()) {
-        // Not run: should this worker hold the actor again, the same intent must be offered anew.
-        if (this.slots.get(`${actorId}/${target}`) === slot) slot.signature = '';
+        // Not run: should this worker hold the actor again, the same intent must run then.
+        this.offerAnew(key, slot);
         return undefined;
       }
       slot.sent = true;
@@ -340,7 +341,15 @@ export class IntentScheduler<
       this.deps.onExecuted?.(target, outcome.type, this.deps.now() - started);
       return outcome;
     }, given);
-    if (event) await this.recordWithRetry(`${actorId}/${target}`, actorId, event, slot, intent);
+    if (event) await this.recordWithRetry(key, actorId, event, slot, intent);
+  }
+
+  /**
+   * The slot's intent is not taken for one run: offered again (by a step, or a resume of its
+   * partition here), it runs. Only while the slot is still the actor's for that target.
+   */
+  private offerAnew(key: string, slot: Slot): void {
+    if (this.slots.get(key) === slot) slot.signature = '';
   }
 
   private decidedEarlier(owner: string, intent: I, now: number): boolean {
@@ -392,7 +401,7 @@ export class IntentScheduler<
         if (slot.released) {
           // Left to the next holder, which may be this worker again: its resume offers the same
           // intent, which must then run (with the same key) rather than find it already run.
-          if (this.slots.get(key) === slot) slot.signature = '';
+          this.offerAnew(key, slot);
           return;
         }
         const wait = backoffMs(attempt, actorId, RECORD_RETRY);
