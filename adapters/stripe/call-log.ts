@@ -1,9 +1,12 @@
-// Every Stripe call is logged with the change it serves (its correlation id) and Stripe's own
-// `Request-Id`, which Stripe's support and dashboard find a request by. The SDK reports each
-// response through its `response` event; which change the call serves is known only to the caller,
-// so the caller runs the call inside a scope the event's listener reads (AsyncLocalStorage follows
-// the SDK's promise chain from the call to its response).
-import { AsyncLocalStorage } from 'node:async_hooks';
+// Every Stripe call an intent makes is logged with the change it serves (its correlation id) and
+// Stripe's own `Request-Id`, which Stripe's support and dashboard find a request by. The SDK
+// reports each response through its client's `response` event, which knows nothing of the caller.
+// So each intent's calls go through a client lent to that intent alone, for as long as it runs,
+// and that client's listener logs with the scope it is lent for.
+//
+// Not AsyncLocalStorage, which would carry the scope along the SDK's promise chain as well: on
+// Node 20 it sets a hook on every promise the process makes, intents or not. In an import that was
+// a tenth of the worker's CPU (docs/benchmarks.md).
 import type Stripe from 'stripe';
 import type { Logger } from '../../core/ports.ts';
 
@@ -15,15 +18,60 @@ export interface CallScope {
   readonly intent_id?: string;
 }
 
-const scopes = new AsyncLocalStorage<CallScope>();
+/** Stripe clients lent one work at a time, whose calls are logged with that work's scope. */
+export interface ScopedStripe {
+  /**
+   * Runs `work` with a client of its own: every response the client gets until `work` settles is
+   * logged with `scope`. `work` must not leave a call running once it settles.
+   */
+  run<T>(scope: CallScope, work: (stripe: Stripe) => Promise<T>): Promise<T>;
+  /** Clients made so far: as many as works ran at once, at most. */
+  readonly clients: number;
+}
+
+interface Lent {
+  readonly stripe: Stripe;
+  scope: CallScope | undefined;
+}
+
+/**
+ * `make` builds a client; the clients should share one keep-alive agent, so that lending another
+ * client costs no connection. Without `log` nothing is logged, and one client serves every work.
+ */
+export function scopedStripe(make: () => Stripe, log?: Logger): ScopedStripe {
+  if (!log) {
+    const stripe = make();
+    return { run: (_scope, work) => work(stripe), clients: 1 };
+  }
+  const idle: Lent[] = [];
+  let made = 0;
+  const lend = (): Lent => {
+    const spare = idle.pop();
+    if (spare) return spare;
+    const lent: Lent = { stripe: make(), scope: undefined };
+    made++;
+    logResponses(lent, log);
+    return lent;
+  };
+  return {
+    async run(scope, work) {
+      const lent = lend();
+      lent.scope = scope;
+      try {
+        return await work(lent.stripe);
+      } finally {
+        lent.scope = undefined;
+        idle.push(lent);
+      }
+    },
+    get clients() {
+      return made;
+    },
+  };
+}
 
 interface ResponseEmitter {
   on(event: 'response', listener: (e: Stripe.ResponseEvent) => void): void;
-}
-
-/** Runs `work` with `scope` on the log lines of the Stripe calls it makes. */
-export function inCallScope<T>(scope: CallScope, work: () => Promise<T>): Promise<T> {
-  return scopes.run(scope, work);
 }
 
 /**
@@ -31,13 +79,13 @@ export function inCallScope<T>(scope: CallScope, work: () => Promise<T>): Promis
  * a search), status, time and Stripe's `Request-Id`. A call that got no response (a timeout, a
  * refused connection) is reported by its outcome instead.
  */
-export function logStripeCalls(stripe: Stripe, log: Logger): void {
+function logResponses(lent: Lent, log: Logger): void {
   // The SDK types `on` as `any`; this is its documented signature for responses.
-  const emitter = stripe as unknown as ResponseEmitter;
+  const emitter = lent.stripe as unknown as ResponseEmitter;
   emitter.on('response', (e) => {
     log.info(
       {
-        ...scopes.getStore(),
+        ...lent.scope,
         stripe_request_id: e.request_id,
         method: e.method,
         path: e.path.split('?')[0],

@@ -16,22 +16,28 @@ export interface StripeClientOptions {
 }
 
 export function stripeClient(o: StripeClientOptions): Stripe {
+  return stripeClients(o)();
+}
+
+/** Makes clients as `stripeClient` does, all on one keep-alive agent (their connections shared). */
+export function stripeClients(o: StripeClientOptions): () => Stripe {
   const base = o.apiBase ? new URL(o.apiBase) : undefined;
   const secure = !base || base.protocol === 'https:';
   const agent = secure ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
-  return new Stripe(o.secretKey, {
-    apiVersion: STRIPE_API_VERSION,
-    maxNetworkRetries: 0,
-    timeout: o.timeoutMs ?? 10_000,
-    httpAgent: agent,
-    telemetry: false,
-    appInfo: { name: 'rtws' },
-    ...(base
-      ? {
-          host: base.hostname,
-          port: Number(base.port || (secure ? 443 : 80)),
-          protocol: secure ? ('https' as const) : ('http' as const),
-        }
-      : {}),
-  });
+  return () =>
+    new Stripe(o.secretKey, {
+      apiVersion: STRIPE_API_VERSION,
+      maxNetworkRetries: 0,
+      timeout: o.timeoutMs ?? 10_000,
+      httpAgent: agent,
+      telemetry: false,
+      appInfo: { name: 'rtws' },
+      ...(base
+        ? {
+            host: base.hostname,
+            port: Number(base.port || (secure ? 443 : 80)),
+            protocol: secure ? ('https' as const) : ('http' as const),
+          }
+        : {}),
+    });
 }

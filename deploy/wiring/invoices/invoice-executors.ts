@@ -1,19 +1,19 @@
 // The executors of the invoice actor's intents: `links` reads the customer's Stripe link from our
 // link table (the invoice actor never creates a Stripe customer: it waits for the customer actor
 // to link one), and `stripe` issues the invoice with the official client.
-import type Stripe from 'stripe';
 import type {
   InvoiceIntent,
   InvoiceRecordedEvent,
   InvoiceTarget,
 } from '../../../actors/invoice/index.ts';
 import { executeInvoiceIntent } from '../../../adapters/stripe/invoice-executor.ts';
+import type { ScopedStripe } from '../../../adapters/stripe/call-log.ts';
 import type { InvoiceExecutor } from './invoice-runtime.ts';
-import { correlatedExecutor } from '../worker/correlated-executor.ts';
+import { correlatedExecutor, type ScopedExecutor } from '../worker/correlated-executor.ts';
 
 export interface InvoiceExecutorSettings {
-  /** The Stripe client of the customer executor, when Stripe is configured. */
-  readonly stripe?: Stripe;
+  /** The Stripe clients, when Stripe is configured: each intent's calls logged with its scope. */
+  readonly stripe?: ScopedStripe;
   /** The Stripe customer our customer is linked to, if any. */
   readonly stripeLinkOf: (customerId: string) => Promise<string | undefined>;
   readonly now?: () => number;
@@ -24,8 +24,10 @@ export function invoiceExecutors(
 ): Partial<Record<InvoiceTarget, InvoiceExecutor>> {
   const now = s.now ?? Date.now;
   // Each outcome is recorded with the correlation id of the request its intent serves.
-  const correlated = (target: InvoiceTarget, executor: InvoiceExecutor) =>
-    correlatedExecutor(target, executor, { actor: 'invoice_id' });
+  const correlated = (
+    target: InvoiceTarget,
+    executor: ScopedExecutor<InvoiceIntent, InvoiceRecordedEvent>,
+  ) => correlatedExecutor(target, executor, { actor: 'invoice_id' });
   const out: Partial<Record<InvoiceTarget, InvoiceExecutor>> = {
     links: correlated('links', {
       limits: { concurrency: 8 },
@@ -38,9 +40,9 @@ export function invoiceExecutors(
       // The worker hands the invoice scheduler the customer scheduler's Stripe gate, so these
       // limits apply only where the customer target has none.
       limits: { concurrency: 8 },
-      execute: (_id, intent) =>
+      execute: (_id, intent, _call, scope) =>
         intent.target === 'stripe'
-          ? executeInvoiceIntent(stripe, intent, now)
+          ? stripe.run(scope, (client) => executeInvoiceIntent(client, intent, now))
           : Promise.resolve(misrouted(intent, now)),
     });
   }

@@ -3,8 +3,8 @@
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import { linkOf } from '../../../adapters/postgres/links.ts';
 import { invoiceProgressEffects } from '../../../adapters/postgres/invoice-progress.ts';
-import { stripeClient } from '../../../adapters/stripe/client.ts';
-import { logStripeCalls } from '../../../adapters/stripe/call-log.ts';
+import { stripeClients } from '../../../adapters/stripe/client.ts';
+import { scopedStripe } from '../../../adapters/stripe/call-log.ts';
 import type { Logger } from '../../../core/ports.ts';
 import { invoiceExecutors } from './invoice-executors.ts';
 import type { InvoiceWorkerOptions } from './invoice-runtime.ts';
@@ -14,9 +14,8 @@ export function invoiceWorkerOptions(
   stripe: { secretKey: string; apiBase?: string | undefined; timeoutMs: number } | undefined,
   log?: Logger,
 ): InvoiceWorkerOptions {
-  const client = stripe ? stripeClient(stripe) : undefined;
   // Each Stripe call is logged with the invoice, the request it serves and Stripe's Request-Id.
-  if (client && log) logStripeCalls(client, log);
+  const client = stripe ? scopedStripe(stripeClients(stripe), log) : undefined;
   return {
     executors: invoiceExecutors({
       ...(client ? { stripe: client } : {}),

@@ -1,14 +1,20 @@
-// An executor that keeps a call's correlation: the call runs in a scope that puts the intent's
+// An executor that keeps a call's correlation: the call is given a scope that puts the intent's
 // correlation id on its log lines (every Stripe response is logged with it), and its outcome is
 // recorded back with it, in the message's header, so the change's id finds the call and its outcome.
 // For either kind of actor: `actor` names the log field of its id (`customer_id`, `invoice_id`).
 import type { Logger } from '../../../core/ports.ts';
-import type { TargetExecutor } from '../../../actors/runtime/intent-scheduler.ts';
-import { inCallScope, type CallScope } from '../../../adapters/stripe/call-log.ts';
+import type { CallContext, TargetExecutor } from '../../../actors/runtime/intent-scheduler.ts';
+import type { CallScope } from '../../../adapters/stripe/call-log.ts';
 
 interface CorrelatedIntent {
   readonly id: string;
   readonly correlationId?: string | undefined;
+}
+
+/** A target's executor, given the scope of the intent it carries out (for `ScopedStripe.run`). */
+export interface ScopedExecutor<I, R> {
+  readonly limits: TargetExecutor<I, R>['limits'];
+  execute(actorId: string, intent: I, call: CallContext, scope: CallScope): Promise<R>;
 }
 
 /**
@@ -17,7 +23,7 @@ interface CorrelatedIntent {
  */
 export function correlatedExecutor<I extends CorrelatedIntent, R extends { type: string }>(
   target: string,
-  executor: TargetExecutor<I, R>,
+  executor: ScopedExecutor<I, R>,
   o: { actor: 'customer_id' | 'invoice_id'; log?: Logger | undefined },
 ): TargetExecutor<I, R & { correlation?: string }> {
   return {
@@ -29,7 +35,7 @@ export function correlatedExecutor<I extends CorrelatedIntent, R extends { type:
         [o.actor]: actorId,
         intent_id: intent.id,
       };
-      const outcome = await inCallScope(scope, () => executor.execute(actorId, intent, call));
+      const outcome = await executor.execute(actorId, intent, call, scope);
       o.log?.info({ ...scope, outcome: outcome.type }, `${target} call`);
       return correlationId === undefined ? outcome : { ...outcome, correlation: correlationId };
     },

@@ -7,9 +7,9 @@ import type { CustomerExecutor } from '../../../actors/customer/kind.ts';
 import type { RequestBudget } from '../../../actors/runtime/intent-scheduler.ts';
 import type { SearchBudget } from '../../../adapters/postgres/stripe-match.ts';
 import type { StripeIntent, SalesforceIntent, TargetName } from '../../../actors/customer/index.ts';
-import { stripeClient } from '../../../adapters/stripe/client.ts';
+import { stripeClients } from '../../../adapters/stripe/client.ts';
 import { executeStripeIntent } from '../../../adapters/stripe/executor.ts';
-import { logStripeCalls } from '../../../adapters/stripe/call-log.ts';
+import { scopedStripe } from '../../../adapters/stripe/call-log.ts';
 import { defaultStripeRate, lookupsPerSecond } from '../../../adapters/stripe/rate-limits.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import { matchSettings } from '../../../adapters/postgres/stripe-match.ts';
@@ -105,8 +105,11 @@ export function targetExecutors(
   const out: Partial<Record<TargetName, CustomerExecutor>> = {};
   if (s.stripe) {
     const { secretKey, apiBase } = s.stripe;
-    const stripe = stripeClient({ secretKey, apiBase, timeoutMs: s.callTimeoutMs });
-    if (s.log) logStripeCalls(stripe, s.log);
+    // Each intent's calls are logged with the change it serves.
+    const stripe = scopedStripe(
+      stripeClients({ secretKey, apiBase, timeoutMs: s.callTimeoutMs }),
+      s.log,
+    );
     const perSecond = s.stripe.rate ?? defaultStripeRate(secretKey);
     const match = s.stripe.match
       ? matchSettings(s.stripe.match, s.sql, {
@@ -123,8 +126,10 @@ export function targetExecutors(
           perSecond,
           ...(s.stripe.budget ? { budget: s.stripe.budget } : {}),
         },
-        execute: (_customerId, intent, call) =>
-          executeStripeIntent(stripe, intent as StripeIntent, Date.now, call, match),
+        execute: (_customerId, intent, call, scope) =>
+          stripe.run(scope, (client) =>
+            executeStripeIntent(client, intent as StripeIntent, Date.now, call, match),
+          ),
       },
       { actor: 'customer_id' },
     );
