@@ -1,7 +1,7 @@
 // Reads a stored Stripe customer event (`customer.created`, `.updated`, `.deleted`) into what the
 // customer actor observes. Only the fields rtws relies on are checked, with the types Stripe sends.
 import { Type } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type Stripe from 'stripe';
 import { Nullable } from '../../core/nullable.ts';
 import {
@@ -32,6 +32,8 @@ const CustomerObject = Type.Object({
   ),
   metadata: Type.Optional(Nullable(Type.Record(Type.String(), Type.String()))),
 });
+/** Compiled once: every webhook's customer is checked. */
+const CUSTOMER_OBJECT = TypeCompiler.Compile(CustomerObject);
 
 const HANDLED = new Set<string>(STRIPE_CUSTOMER_EVENT_TYPES);
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -52,8 +54,8 @@ export function parseCustomerEvent(data: Uint8Array): ParsedCustomerEvent {
   const object = (event.data as { object?: Stripe.Customer } | undefined)?.object;
   if (!object || object.object !== 'customer' || typeof object.id !== 'string')
     return { ok: false, reason: `${event.id}: data.object is not a customer` };
-  if (!Value.Check(CustomerObject, object)) {
-    const first = Value.Errors(CustomerObject, object).First();
+  if (!CUSTOMER_OBJECT.Check(object)) {
+    const first = CUSTOMER_OBJECT.Errors(object).First();
     return {
       ok: false,
       reason: `${event.id}: data.object${first?.path ?? ''} ${first?.message ?? 'is malformed'}`,
