@@ -39,6 +39,8 @@ const BACKLOG = 500;
 const CHECKPOINT = 10_000;
 /** A wait for the pipeline to drain fails after this long without one call done. */
 const STALL_MS = 60_000;
+/** How long a paced phase waits for the webhook echoes of the phases before it to be delivered. */
+const ECHO_DRAIN_MS = 120_000;
 /** The worker evicts actors idle for 60 s, looking every 30 s (start-worker.ts defaults). */
 const PASSIVATED_MS = 95_000;
 
@@ -150,11 +152,28 @@ interface Write {
 }
 
 /**
+ * Waits until the emulator has delivered the webhook echoes of the writes so far (8 at a time),
+ * for at most ECHO_DRAIN_MS: the receiver shares rtws's event loop, so a backlog left by an earlier
+ * phase would be measured as this one's latency. Returns the echoes still pending, and the wait.
+ */
+async function echoesDrained(s: Stack): Promise<{ pending: number; waitedMs: number }> {
+  const from = Date.now();
+  for (;;) {
+    const { pending } = await webhookCounts(s.emulator.url);
+    if (pending === 0 || Date.now() - from >= ECHO_DRAIN_MS)
+      return { pending, waitedMs: Date.now() - from };
+    await sleep(200);
+  }
+}
+
+/**
  * Open loop at `perSecond`: every other write patches a customer the bulk load synced (taken from
- * `patchable`), the rest create one; each change is one Stripe call. Latency counts the writes sent
- * in the measured window, once the pipeline has drained.
+ * `patchable`), the rest create one; each change is one Stripe call. The phase starts once the
+ * echoes of the phases before it are delivered. Latency counts the writes sent in the measured
+ * window, once the pipeline has drained.
  */
 async function paced(s: Stack, timing: Timing, perSecond: number, patchable: string[]) {
+  const before = await echoesDrained(s);
   const stream = s.env.names.streams.changes;
   const groups = await stackCpuGroups(s);
   const profile = phaseProfiler(timing, PIPELINE_LABEL, s.rtws.child.pid);
@@ -198,6 +217,7 @@ async function paced(s: Stack, timing: Timing, perSecond: number, patchable: str
   }
   const w1 = mark(s, groups);
   await profile.stop(`paced ${Math.round(perSecond)} per s`);
+  const echoesAfter = (await webhookCounts(s.emulator.url)).pending;
   await Promise.all(inflight);
   const backlog = base + ok - s.calls.done;
   await s.calls.waitForDone(base + ok, STALL_MS);
@@ -231,6 +251,7 @@ async function paced(s: Stack, timing: Timing, perSecond: number, patchable: str
     request: spread(requestToDone),
     backlog,
     errors,
+    echoes: { before, after: echoesAfter },
     cpu: cpuSplit((w0 ?? w1).cpu, w1.cpu),
   };
 }
@@ -269,7 +290,7 @@ export async function benchPipeline(
       value: r.commit.p99,
       unit: 'ms',
       ...(target ? { target } : {}),
-      note: `${ms(r.commit)}; of which commit -> PubAck p50 ${r.toAck.p50.toFixed(1)} / p99 ${r.toAck.p99.toFixed(1)} ms and PubAck -> call done p50 ${r.fromAck.p50.toFixed(1)} / p99 ${r.fromAck.p99.toFixed(1)} ms; request -> call done ${ms(r.request)}; answered ${Math.round(r.answered)}/s, ${r.backlog} changes not yet at Stripe when the loop stopped, ${r.errors} errors`,
+      note: `${ms(r.commit)}; of which commit -> PubAck p50 ${r.toAck.p50.toFixed(1)} / p99 ${r.toAck.p99.toFixed(1)} ms and PubAck -> call done p50 ${r.fromAck.p50.toFixed(1)} / p99 ${r.fromAck.p99.toFixed(1)} ms; request -> call done ${ms(r.request)}; answered ${Math.round(r.answered)}/s, ${r.backlog} changes not yet at Stripe when the loop stopped, ${r.errors} errors; webhook echoes pending at the start ${r.echoes.before.pending} (after waiting ${(r.echoes.before.waitedMs / 1000).toFixed(1)} s for them), at the end ${r.echoes.after}`,
     });
     const figures: Figure[] = [
       {
