@@ -59,21 +59,27 @@ export function matchSettings(
  * A transaction-scoped advisory lock, held through `fn`'s Stripe calls. A lock still taken after
  * `waitMs` fails the call, which is retried later. Should the commit fail once `fn` has run, `fn`'s
  * result stands: the lock was held while it ran, and its writes are Stripe's, not this
- * transaction's.
+ * transaction's. Should the connection go while `fn` runs, postgres.js rejects the transaction at
+ * once and the lock is gone, but `fn`'s calls go on: they are waited for, and their outcome is the
+ * answer, so that nothing of `fn` runs on after this settles.
  */
 export function advisoryLock(sql: Sql, waitMs: number): Serialise {
   const slots = pLimit(MATCH_CONNECTIONS);
   return <T>(key: string, fn: () => Promise<T>): Promise<T> =>
     slots(async () => {
+      let running: Promise<T> | undefined;
       let result: { value: T } | undefined;
       try {
         await sql.begin(async (tx) => {
           await tx`SELECT set_config('lock_timeout', ${`${waitMs}ms`}, true)`;
           await tx`SELECT pg_advisory_xact_lock(hashtext(${key}))`;
-          result = { value: await fn() };
+          running = fn();
+          result = { value: await running };
         });
       } catch (err) {
-        if (!result) throw err;
+        if (result) return result.value;
+        if (running) return running;
+        throw err;
       }
       return result!.value;
     });

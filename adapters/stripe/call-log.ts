@@ -22,16 +22,18 @@ export interface CallScope {
 export interface ScopedStripe {
   /**
    * Runs `work` with a client of its own: every response the client gets until `work` settles is
-   * logged with `scope`. `work` must not leave a call running once it settles.
+   * logged with `scope`, and so is the answer to any call `work` leaves running.
    */
   run<T>(scope: CallScope, work: (stripe: Stripe) => Promise<T>): Promise<T>;
-  /** Clients made so far: as many as works ran at once, at most. */
+  /** Clients made so far: as many as works ran at once, and one more for each left with a call. */
   readonly clients: number;
 }
 
 interface Lent {
   readonly stripe: Stripe;
   scope: CallScope | undefined;
+  /** Requests sent and not yet answered. */
+  inFlight: number;
 }
 
 /**
@@ -48,7 +50,7 @@ export function scopedStripe(make: () => Stripe, log?: Logger): ScopedStripe {
   const lend = (): Lent => {
     const spare = idle.pop();
     if (spare) return spare;
-    const lent: Lent = { stripe: make(), scope: undefined };
+    const lent: Lent = { stripe: make(), scope: undefined, inFlight: 0 };
     made++;
     logResponses(lent, log);
     return lent;
@@ -60,8 +62,13 @@ export function scopedStripe(make: () => Stripe, log?: Logger): ScopedStripe {
       try {
         return await work(lent.stripe);
       } finally {
-        lent.scope = undefined;
-        idle.push(lent);
+        // A call the work left running (or one that timed out, which gets no response) keeps the
+        // client: its answer, if it comes, is logged with this scope, and the client is not lent
+        // again.
+        if (lent.inFlight === 0) {
+          lent.scope = undefined;
+          idle.push(lent);
+        }
       }
     },
     get clients() {
@@ -71,6 +78,7 @@ export function scopedStripe(make: () => Stripe, log?: Logger): ScopedStripe {
 }
 
 interface ResponseEmitter {
+  on(event: 'request', listener: () => void): void;
   on(event: 'response', listener: (e: Stripe.ResponseEvent) => void): void;
 }
 
@@ -80,9 +88,11 @@ interface ResponseEmitter {
  * refused connection) is reported by its outcome instead.
  */
 function logResponses(lent: Lent, log: Logger): void {
-  // The SDK types `on` as `any`; this is its documented signature for responses.
+  // The SDK types `on` as `any`; these are its documented signatures.
   const emitter = lent.stripe as unknown as ResponseEmitter;
+  emitter.on('request', () => void lent.inFlight++);
   emitter.on('response', (e) => {
+    lent.inFlight--;
     log.info(
       {
         ...lent.scope,

@@ -71,7 +71,30 @@ test('works running at once each log their own calls, with their own scope', asy
   for (const l of byPath) assert.is(made.get(l.path!.split('/').at(-1)!), l.intent_id, l.path);
   for (let i = 0; i < works; i++)
     assert.is(calls.filter((l) => l.intent_id === `intent-${i}`).length, 3, `intent-${i}`);
-  assert.ok(stripe.clients <= works, `${stripe.clients} clients for ${works} works`);
+  // One client per work running at once; the next works borrow them again.
+  assert.is(stripe.clients, works);
+  await Promise.all(
+    Array.from({ length: works }, (_, i) =>
+      stripe.run({ intent_id: `again-${i}` }, (client) => client.customers.list({ limit: 1 })),
+    ),
+  );
+  assert.is(stripe.clients, works);
+});
+
+test('a call a work leaves running is logged with its scope, and its client is not lent again', async (ctx) => {
+  const { log, lines } = capture();
+  const stripe = scopedStripe(make(ctx), log);
+  ctx.emulator.delayRequests({ method: 'GET', path: '/v1/customers*', ms: 400, count: 1 });
+  let left: Promise<unknown> | undefined;
+  await stripe.run({ intent_id: 'left' }, async (client) => {
+    left = client.customers.list({ limit: 1 });
+    // Sent, not answered, when the work settles.
+    await pause(100);
+  });
+  await stripe.run({ intent_id: 'next' }, (client) => client.customers.list({ limit: 2 }));
+  assert.is(stripe.clients, 2, 'the next work got a client of its own');
+  await left;
+  assert.equal(lines.map((l) => l.intent_id).sort(), ['left', 'next']);
 });
 
 test('a client goes back when its work fails, and is lent again with the next scope', async (ctx) => {
@@ -99,14 +122,22 @@ test('a client goes back when its work fails, and is lent again with the next sc
   assert.is(lines[1]!.path, '/v1/customers');
 });
 
-test('without a log, every work shares one client', async (ctx) => {
+test('without a log, the works share one client and get their answers', async (ctx) => {
   const stripe = scopedStripe(make(ctx));
-  await Promise.all(
+  const seen = new Set<unknown>();
+  const answers = await Promise.all(
     [1, 2, 3].map((i) =>
-      stripe.run({ intent_id: `i${i}` }, (client) => client.customers.list({ limit: 1 })),
+      stripe.run({ intent_id: `i${i}` }, (client) => {
+        seen.add(client);
+        return client.customers.list({ limit: i });
+      }),
     ),
   );
-  assert.is(stripe.clients, 1);
+  assert.is(seen.size, 1);
+  assert.equal(
+    answers.map((a) => a.object),
+    ['list', 'list', 'list'],
+  );
 });
 
 test.run();

@@ -353,4 +353,24 @@ test('the advisory lock: one key at a time across pools, other keys in parallel,
   await long;
 });
 
+test('a lock whose connection is cut while its section runs settles with the section, not before', async (ctx) => {
+  const lock = advisoryLock(ctx.sqlA, 300);
+  let ended = false;
+  const section = async () => {
+    // The lock's backend is cut while the section's calls are still under way.
+    await ctx.sqlB`
+      SELECT pg_terminate_backend(pid) FROM pg_locks
+      WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()`;
+    await new Promise((r) => setTimeout(r, 300));
+    ended = true;
+    return 'done';
+  };
+  const answer = await lock('k-cut', section).then(
+    (v) => v,
+    (err: unknown) => err,
+  );
+  assert.ok(ended, 'nothing of the section runs on after the lock settles');
+  assert.is(answer, 'done', "the section's outcome is the answer: its calls were made");
+});
+
 test.run();
