@@ -25,8 +25,6 @@ export interface ScopedStripe {
    * logged with `scope`, and so is the answer to any call `work` leaves running.
    */
   run<T>(scope: CallScope, work: (stripe: Stripe) => Promise<T>): Promise<T>;
-  /** Clients made so far: as many as works ran at once, and one more for each left with a call. */
-  readonly clients: number;
 }
 
 interface Lent {
@@ -38,20 +36,19 @@ interface Lent {
 
 /**
  * `make` builds a client; the clients should share one keep-alive agent, so that lending another
- * client costs no connection. Without `log` nothing is logged, and one client serves every work.
+ * client costs no connection. As many are made as works run at once, and one more for each left
+ * with a call. Without `log` nothing is logged, and one client serves every work.
  */
 export function scopedStripe(make: () => Stripe, log?: Logger): ScopedStripe {
   if (!log) {
     const stripe = make();
-    return { run: (_scope, work) => work(stripe), clients: 1 };
+    return { run: (_scope, work) => work(stripe) };
   }
   const idle: Lent[] = [];
-  let made = 0;
   const lend = (): Lent => {
     const spare = idle.pop();
     if (spare) return spare;
     const lent: Lent = { stripe: make(), scope: undefined, inFlight: 0 };
-    made++;
     logResponses(lent, log);
     return lent;
   };
@@ -70,9 +67,6 @@ export function scopedStripe(make: () => Stripe, log?: Logger): ScopedStripe {
           idle.push(lent);
         }
       }
-    },
-    get clients() {
-      return made;
     },
   };
 }

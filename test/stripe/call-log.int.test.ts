@@ -36,21 +36,30 @@ test.after(async (ctx) => {
   await ctx.emulator?.close();
 });
 
-const make = (ctx: { emulator: StripeEmulator }) =>
-  stripeClients({ secretKey: 'sk_test_call_log', apiBase: ctx.emulator.url, timeoutMs: 5_000 });
+/** Makes the clients, and counts them. */
+function clients(ctx: { emulator: StripeEmulator }) {
+  const make = stripeClients({
+    secretKey: 'sk_test_call_log',
+    apiBase: ctx.emulator.url,
+    timeoutMs: 5_000,
+  });
+  const counted = { made: 0, make: () => (counted.made++, make()) };
+  return counted;
+}
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('works running at once each log their own calls, with their own scope', async (ctx) => {
   const { log, lines } = capture();
-  const stripe = scopedStripe(make(ctx), log);
+  const pool = clients(ctx);
+  const stripe = scopedStripe(pool.make, log);
   const works = 12;
-  const made = new Map<string, string>();
+  const byStripeId = new Map<string, string>();
   await Promise.all(
     Array.from({ length: works }, (_, i) =>
       stripe.run({ intent_id: `intent-${i}`, customer_id: `c-${i}` }, async (client) => {
         const c = await client.customers.create({ name: `n${i}` }, { idempotencyKey: `k-${i}` });
-        made.set(c.id, `intent-${i}`);
+        byStripeId.set(c.id, `intent-${i}`);
         // The works' calls interleave: each waits a different time before its next.
         await pause((i * 7) % 30);
         await client.customers.retrieve(c.id);
@@ -68,22 +77,24 @@ test('works running at once each log their own calls, with their own scope', asy
   // A retrieve and an update name their customer in the path: it is the one the same work made.
   const byPath = calls.filter((l) => l.path !== '/v1/customers');
   assert.is(byPath.length, works * 2);
-  for (const l of byPath) assert.is(made.get(l.path!.split('/').at(-1)!), l.intent_id, l.path);
+  for (const l of byPath)
+    assert.is(byStripeId.get(l.path!.split('/').at(-1)!), l.intent_id, l.path);
   for (let i = 0; i < works; i++)
     assert.is(calls.filter((l) => l.intent_id === `intent-${i}`).length, 3, `intent-${i}`);
   // One client per work running at once; the next works borrow them again.
-  assert.is(stripe.clients, works);
+  assert.is(pool.made, works);
   await Promise.all(
     Array.from({ length: works }, (_, i) =>
       stripe.run({ intent_id: `again-${i}` }, (client) => client.customers.list({ limit: 1 })),
     ),
   );
-  assert.is(stripe.clients, works);
+  assert.is(pool.made, works);
 });
 
 test('a call a work leaves running is logged with its scope, and its client is not lent again', async (ctx) => {
   const { log, lines } = capture();
-  const stripe = scopedStripe(make(ctx), log);
+  const pool = clients(ctx);
+  const stripe = scopedStripe(pool.make, log);
   ctx.emulator.delayRequests({ method: 'GET', path: '/v1/customers*', ms: 400, count: 1 });
   let left: Promise<unknown> | undefined;
   await stripe.run({ intent_id: 'left' }, async (client) => {
@@ -92,14 +103,15 @@ test('a call a work leaves running is logged with its scope, and its client is n
     await pause(100);
   });
   await stripe.run({ intent_id: 'next' }, (client) => client.customers.list({ limit: 2 }));
-  assert.is(stripe.clients, 2, 'the next work got a client of its own');
+  assert.is(pool.made, 2, 'the next work got a client of its own');
   await left;
   assert.equal(lines.map((l) => l.intent_id).sort(), ['left', 'next']);
 });
 
 test('a client goes back when its work fails, and is lent again with the next scope', async (ctx) => {
   const { log, lines } = capture();
-  const stripe = scopedStripe(make(ctx), log);
+  const pool = clients(ctx);
+  const stripe = scopedStripe(pool.make, log);
   const failed = await stripe
     .run({ intent_id: 'missing' }, (client) => client.customers.retrieve('cus_none'))
     .then(
@@ -109,7 +121,7 @@ test('a client goes back when its work fails, and is lent again with the next sc
   assert.ok(failed instanceof Error, 'a 404 rejects the work');
   await stripe.run({ intent_id: 'next' }, (client) => client.customers.list({ limit: 1 }));
   await stripe.run({ intent_id: 'then' }, (client) => client.customers.list({ limit: 1 }));
-  assert.is(stripe.clients, 1);
+  assert.is(pool.made, 1);
   assert.equal(
     lines.map((l) => [l.intent_id, l.status]),
     [
@@ -123,7 +135,7 @@ test('a client goes back when its work fails, and is lent again with the next sc
 });
 
 test('without a log, the works share one client and get their answers', async (ctx) => {
-  const stripe = scopedStripe(make(ctx));
+  const stripe = scopedStripe(clients(ctx).make);
   const seen = new Set<unknown>();
   const answers = await Promise.all(
     [1, 2, 3].map((i) =>
