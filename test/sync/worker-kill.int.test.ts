@@ -58,12 +58,33 @@ async function leases(
   return { held, holders };
 }
 
-/** Waits until workers other than the `gone` ones hold every partition; returns them. */
-async function takenOver(rtws: Rtws, t: TestEnvironment, gone: Set<string>): Promise<Set<string>> {
+/**
+ * Waits until workers other than the `gone` ones hold every partition; returns them. The dead
+ * worker's leases expire a lease TTL (20 s) after its last renewal. A failure says what the leases
+ * and the restarted worker showed, and a worker that exited fails at once.
+ */
+async function takenOver(
+  rtws: Rtws,
+  t: TestEnvironment,
+  gone: Set<string>,
+  worker: RtwsProcess,
+): Promise<Set<string>> {
   const fresh = (l: { held: number; holders: Set<string> }) =>
     l.held === t.names.partitions && [...l.holders].every((id) => !gone.has(id));
-  const now = await eventually(() => leases(rtws, t), fresh, 60_000, 250);
-  assert.ok(fresh(now), 'the restarted worker took every partition over');
+  const exited = () => worker.child.exitCode !== null || worker.child.signalCode !== null;
+  const now = await eventually(
+    () => leases(rtws, t),
+    (l) => fresh(l) || exited(),
+    90_000,
+    250,
+  );
+  assert.ok(
+    fresh(now),
+    `the restarted worker took every partition over: ${now.held} of ${t.names.partitions} held, ` +
+      `by ${[...now.holders].map((id) => (gone.has(id) ? `${id} (gone)` : id)).join(', ') || 'no one'}; ` +
+      `the worker ${exited() ? `exited (${worker.child.exitCode ?? worker.child.signalCode})` : 'runs'}:\n` +
+      worker.output().slice(-3000),
+  );
   return now.holders;
 }
 
@@ -89,12 +110,12 @@ test('SIGKILL three times mid-burst: no duplicate, no lost update', async (ctx) 
   try {
     let gone = new Set<string>();
     for (let k = 0; k < KILLS; k++) {
-      gone = new Set([...gone, ...(await takenOver(rtws, t, gone))]);
+      gone = new Set([...gone, ...(await takenOver(rtws, t, gone, ctx.worker))]);
       await sleep(1_500);
       assert.is(await ctx.worker.kill('SIGKILL'), null, 'ended by the signal');
       ctx.worker = spawnRtws(env);
     }
-    await takenOver(rtws, t, gone);
+    await takenOver(rtws, t, gone, ctx.worker);
     await sleep(1_000);
   } finally {
     writing = false;
@@ -115,7 +136,7 @@ test('a create that lands after its worker died, and an edit made meanwhile: the
   const env = { ...t.env, ...side.env({ RTWS_ROLES: 'worker' }) };
   const api = apiClient(rtws.url!);
   ctx.worker ??= spawnRtws(env);
-  const gone = await takenOver(rtws, t, new Set());
+  const gone = await takenOver(rtws, t, new Set(), ctx.worker);
   side.emulator.clearRequests();
   // Stripe holds the create, and carries it out after the worker is gone.
   side.emulator.delayRequests({ method: 'POST', path: '/v1/customers', ms: 4_000, count: 1 });
@@ -132,7 +153,7 @@ test('a create that lands after its worker died, and an edit made meanwhile: the
   assert.is(await ctx.worker.kill('SIGKILL'), null, 'ended by the signal');
   await api.patch(id, { name: 'Edited While Down' });
   ctx.worker = spawnRtws(env);
-  await takenOver(rtws, t, gone);
+  await takenOver(rtws, t, gone, ctx.worker);
   const both = async () => {
     const [row] = await rtws.sql<{ name: string; version: string }[]>`
       SELECT name, version FROM customers WHERE id = ${id}`;
