@@ -26,6 +26,7 @@ import {
   type OutboxPublisher,
 } from '../adapters/postgres/outbox/publisher.ts';
 import { stripeClient } from '../adapters/stripe/client.ts';
+import { logStripeCalls } from '../adapters/stripe/call-log.ts';
 import { startApi } from './wiring/api/start-api.ts';
 import { startProbes } from './wiring/api/start-probes.ts';
 import { backfillPacing, backfillSources } from './wiring/backfill/backfill-sources.ts';
@@ -61,7 +62,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
   // The field map is read before anything opens: a bad file stops the start at once.
   salesforceTarget(config);
   const { sql, migrations } = await openCatalogue(config, log);
-  const stripe = stripeFrom(config);
+  const stripe = stripeFrom(config, log);
   // Checked before anything starts: a start against another account refuses to run.
   const bindings = await checkBindings(config, { sql, stripe, log }).catch(async (err: unknown) => {
     await sql.end({ timeout: 5 });
@@ -178,10 +179,13 @@ async function openCatalogue(config: Config, log: Logger) {
   return { sql, migrations };
 }
 
-function stripeFrom(config: Config): Stripe | undefined {
+/** The client of the calls that serve no one intent; each is logged with Stripe's request id. */
+function stripeFrom(config: Config, log: Logger): Stripe | undefined {
   const { secretKey, apiBase } = config.stripe;
   const timeoutMs = config.worker.callTimeoutMs;
-  return secretKey ? stripeClient({ secretKey, apiBase, timeoutMs }) : undefined;
+  return secretKey
+    ? logStripeCalls(stripeClient({ secretKey, apiBase, timeoutMs }), log)
+    : undefined;
 }
 
 async function openStreams(config: Config, names: Names, log: Logger): Promise<NatsConnection> {

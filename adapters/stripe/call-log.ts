@@ -71,6 +71,15 @@ export function scopedStripe(make: () => Stripe, log?: Logger): ScopedStripe {
   };
 }
 
+/**
+ * Logs every response `stripe` gets, with no scope: for the client whose calls serve no one intent
+ * (catch-up, imports, reconciliation, binding checks). The path tells those apart. Returns it.
+ */
+export function logStripeCalls(stripe: Stripe, log: Logger): Stripe {
+  logResponses({ stripe, scope: undefined, inFlight: 0 }, log);
+  return stripe;
+}
+
 interface ResponseEmitter {
   on(event: 'request', listener: () => void): void;
   on(event: 'response', listener: (e: Stripe.ResponseEvent) => void): void;

@@ -251,6 +251,16 @@ test('a change is found by its id in the outbox, the stream, the calls and the l
     [create.stripe_request_id],
   );
   for (const call of calls) assert.match(String(call.stripe_request_id), /^req_/);
+  // The calls that serve no one change are logged too, with no change's id: the worker's check of
+  // the account it is bound to, at its start.
+  const account = logLines(worker).filter(
+    (l) => l.msg === 'stripe call' && l.path === '/v1/account',
+  );
+  assert.ok(account.length > 0, 'the binding check is logged');
+  for (const call of account) {
+    assert.match(String(call.stripe_request_id), /^req_/);
+    assert.is(call.correlation_id, undefined);
+  }
   // The API's lines about the request: received, answered, and the write audited.
   // The invoice's Stripe calls, likewise.
   const invoiceCalls = logLines(worker).filter(

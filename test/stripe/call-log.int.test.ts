@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 import { stripeClients } from '../../adapters/stripe/client.ts';
-import { scopedStripe, type CallScope } from '../../adapters/stripe/call-log.ts';
+import { logStripeCalls, scopedStripe, type CallScope } from '../../adapters/stripe/call-log.ts';
 import type { Logger } from '../../core/ports.ts';
 
 interface Line extends CallScope {
@@ -150,6 +150,26 @@ test('without a log, the works share one client and get their answers', async (c
     answers.map((a) => a.object),
     ['list', 'list', 'list'],
   );
+});
+
+test('the client of no one intent logs each call, without a scope and without the query', async (ctx) => {
+  const { log, lines } = capture();
+  const stripe = logStripeCalls(clients(ctx).make(), log);
+  await stripe.customers.list({ email: 'someone@example.com', limit: 3 });
+  const missing = await stripe.customers.retrieve('cus_none').catch((err: unknown) => err);
+  assert.ok(missing instanceof Error, 'a 404 rejects the call');
+  assert.equal(
+    lines.map((l) => [l.msg, l.method, l.path, l.status]),
+    [
+      ['stripe call', 'GET', '/v1/customers', 200],
+      ['stripe call', 'GET', '/v1/customers/cus_none', 404],
+    ],
+  );
+  for (const l of lines) {
+    assert.match(String(l.stripe_request_id), /^req_/);
+    assert.is(l.intent_id, undefined);
+    assert.not.match(JSON.stringify(l), 'someone@example.com');
+  }
 });
 
 test.run();
