@@ -83,14 +83,15 @@ async function takenOver(
     `the restarted worker took every partition over: ${now.held} of ${t.names.partitions} held, ` +
       `by ${[...now.holders].map((id) => (gone.has(id) ? `${id} (gone)` : id)).join(', ') || 'no one'}; ` +
       `the worker ${exited() ? `exited (${worker.child.exitCode ?? worker.child.signalCode})` : 'runs'}:\n` +
-      worker.output().slice(-3000),
+      worker.output().slice(-6000),
   );
   return now.holders;
 }
 
 test('SIGKILL three times mid-burst: no duplicate, no lost update', async (ctx) => {
   const { t, side, rtws } = ctx as Required<typeof ctx>;
-  const env = { ...t.env, ...side.env({ RTWS_ROLES: 'worker' }) };
+  // Warnings on: a takeover that does not come is explained by what the worker warned of.
+  const env = { ...t.env, ...side.env({ RTWS_ROLES: 'worker' }), LOG_LEVEL: 'warn' };
   const api = apiClient(rtws.url!);
   ctx.worker = spawnRtws(env);
   const made = await inPool(
@@ -133,7 +134,7 @@ test('SIGKILL three times mid-burst: no duplicate, no lost update', async (ctx) 
 
 test('a create that lands after its worker died, and an edit made meanwhile: the edit holds', async (ctx) => {
   const { t, side, rtws } = ctx as Required<typeof ctx>;
-  const env = { ...t.env, ...side.env({ RTWS_ROLES: 'worker' }) };
+  const env = { ...t.env, ...side.env({ RTWS_ROLES: 'worker' }), LOG_LEVEL: 'warn' };
   const api = apiClient(rtws.url!);
   ctx.worker ??= spawnRtws(env);
   const gone = await takenOver(rtws, t, new Set(), ctx.worker);
