@@ -39,6 +39,13 @@ export interface LeaseKeeperOptions {
   readonly onStopped: (partition: number, why: 'lost' | 'released') => Promise<void>;
 }
 
+/** A round that has run this long holds up every renewal and claim: it is reported. */
+export interface StuckRound {
+  readonly runningMs: number;
+  /** The partition starts and stops in progress, which hold it up, e.g. `partition 3 to stop (lost)`. */
+  readonly waitingFor: readonly string[];
+}
+
 /** A lease left under this worker's id, and when this keeper first saw it at that revision. */
 interface Sighting {
   readonly revision: number;
@@ -62,6 +69,11 @@ export class LeaseKeeper {
   /** Partitions whose start, waiting for NATS or Postgres, should give up: released or lost. */
   readonly #abandoned = new Set<number>();
   #ticking = false;
+  /** When the running round began, and when it was last reported as stuck. */
+  #roundAt = 0;
+  #reportedAt: number | undefined;
+  /** The partition starts and stops in progress (a round's, or the watchdog's), by partition. */
+  readonly #waits = new Map<number, string>();
   #started = false;
   #stopped = false;
 
@@ -109,14 +121,58 @@ export class LeaseKeeper {
     return [...this.#sightings.keys()].sort((a, b) => a - b);
   }
 
-  /** One round; a round still running makes this one a no-op. */
+  /**
+   * One round; a round still running makes this one a no-op. Such a round holds up every renewal
+   * and claim, so one that runs past the lease TTL is logged, once per TTL, with what it waits for.
+   */
   tick(): Promise<void> {
-    if (this.#ticking || this.#stopped) return this.#tick;
+    if (this.#stopped) return this.#tick;
+    if (this.#ticking) {
+      this.#reportStuck();
+      return this.#tick;
+    }
     this.#ticking = true;
+    this.#roundAt = this.#now();
+    this.#reportedAt = undefined;
     this.#tick = this.#round()
       .catch((err: unknown) => this.#o.log.warn({ err }, 'lease round failed'))
       .finally(() => (this.#ticking = false));
     return this.#tick;
+  }
+
+  /** The running round, once it has run longer than the lease TTL; undefined otherwise. */
+  stuck(): StuckRound | undefined {
+    const runningMs = this.#now() - this.#roundAt;
+    if (!this.#ticking || runningMs <= this.#o.store.ttlMs) return undefined;
+    return {
+      runningMs,
+      waitingFor: [...this.#waits]
+        .sort(([a], [b]) => a - b)
+        .map(([p, what]) => `partition ${p} ${what}`),
+    };
+  }
+
+  #reportStuck(): void {
+    const stuck = this.stuck();
+    const now = this.#now();
+    if (!stuck || (this.#reportedAt !== undefined && now - this.#reportedAt < this.#o.store.ttlMs))
+      return;
+    this.#reportedAt = now;
+    this.#o.log.error(
+      { running_ms: stuck.runningMs, waiting_for: stuck.waitingFor },
+      'lease round stuck: no lease is renewed or claimed until it ends',
+    );
+  }
+
+  /** Awaits a partition's start or stop, noted so that a stuck round can say what holds it. */
+  async #waitFor(p: number, what: string, work: Promise<void> | undefined): Promise<void> {
+    if (work === undefined) return;
+    this.#waits.set(p, what);
+    try {
+      await work;
+    } finally {
+      if (this.#waits.get(p) === what) this.#waits.delete(p);
+    }
   }
 
   /**
@@ -291,12 +347,12 @@ export class LeaseKeeper {
 
   async #release(p: number): Promise<void> {
     this.#abandoned.add(p);
-    await this.#starting.get(p);
+    await this.#waitFor(p, 'to finish starting', this.#starting.get(p));
     const revision = this.#book.revision(p);
     if (revision === undefined) return;
     this.#releasing.add(p);
     try {
-      await this.#o.onStopped(p, 'released');
+      await this.#waitFor(p, 'to stop (released)', this.#o.onStopped(p, 'released'));
     } finally {
       this.#releasing.delete(p);
     }
@@ -318,7 +374,7 @@ export class LeaseKeeper {
     if (this.#book.revision(p) === undefined) return;
     this.#abandoned.add(p);
     this.#book.drop(p);
-    await this.#starting.get(p);
-    await this.#o.onStopped(p, 'lost');
+    await this.#waitFor(p, 'to finish starting', this.#starting.get(p));
+    await this.#waitFor(p, 'to stop (lost)', this.#o.onStopped(p, 'lost'));
   }
 }

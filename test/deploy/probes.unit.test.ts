@@ -28,6 +28,21 @@ test('a ready worker says so, with its partitions, and needs no token', async ()
   }
 });
 
+test('a worker whose lease round is stuck says what holds it; it stays ready', async () => {
+  const stuck = {
+    ...worker,
+    lease_round_stuck: { running_ms: 31_000, waiting_for: ['partition 3 to stop (lost)'] },
+  };
+  const app = await probeServer({ postgres: true, nats: true, migrations: true, worker: stuck });
+  try {
+    const ready = await app.inject({ method: 'GET', url: '/readyz' });
+    assert.is(ready.statusCode, 200);
+    assert.equal(ready.json<{ worker: unknown }>().worker, stuck);
+  } finally {
+    await app.close();
+  }
+});
+
 test('a worker that has lost NATS is alive but not ready', async () => {
   const app = await probeServer({ postgres: true, nats: false, migrations: true, worker });
   try {

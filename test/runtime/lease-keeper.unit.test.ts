@@ -260,6 +260,52 @@ test('a partition that cannot start for a reason of its own is given back', asyn
   await a.stop({ release: true });
 });
 
+test("a round held up by a partition's stop is reported with what holds it, and ends with it", async () => {
+  const store = new MemoryLeaseStore(5_000);
+  const errors: { obj: Record<string, unknown>; msg: string | undefined }[] = [];
+  const log = {
+    ...silentLogger,
+    error: (obj: object, msg?: string) => errors.push({ obj: obj as Record<string, unknown>, msg }),
+  };
+  let stopped!: () => void;
+  const stopping = new Promise<void>((r) => (stopped = r));
+  const a = keeper(store, 'a', [], {
+    log,
+    onStopped: (p, why) => (p === 2 && why === 'lost' ? stopping : Promise.resolve()),
+  });
+  await a.tick();
+  assert.is(a.owned().length, PARTITIONS);
+  // Partition 2 goes to another worker: the next renewal finds it taken and stops it.
+  store.steal(2, 'b');
+  store.now += 1_000;
+  const held = a.tick();
+  await sleep(10);
+  assert.is(a.stuck(), undefined, 'not past the lease TTL yet');
+  store.now += 3_000;
+  void a.tick();
+  assert.equal(errors, [], 'a round is reported only once it outlasts the lease TTL');
+  store.now += 2_001;
+  void a.tick();
+  assert.equal(a.stuck(), { runningMs: 5_001, waitingFor: ['partition 2 to stop (lost)'] });
+  assert.is(errors.length, 1);
+  assert.is(errors[0]!.msg, 'lease round stuck: no lease is renewed or claimed until it ends');
+  assert.equal(errors[0]!.obj.waiting_for, ['partition 2 to stop (lost)']);
+  // Reported once per TTL, not at every tick.
+  store.now += 1_000;
+  void a.tick();
+  assert.is(errors.length, 1);
+  store.now += 5_000;
+  void a.tick();
+  assert.is(errors.length, 2);
+  stopped();
+  await held;
+  assert.is(a.stuck(), undefined);
+  // The round went on: b let partition 2 lapse meanwhile, so a took it again.
+  assert.is(a.owned().length, PARTITIONS);
+  assert.is(errors.length, 2);
+  await a.stop({ release: false });
+});
+
 test('a keeper stopped while a start waits for NATS stops at once', async () => {
   const store = new MemoryLeaseStore(60_000);
   const a = keeper(store, 'a', [], {

@@ -19,6 +19,13 @@ const WorkerDetails = Type.Object({
   worker_id: Type.String(),
   partitions_held: Type.Array(Type.Integer()),
   partitions_taking_back: Type.Array(Type.Integer()),
+  /**
+   * Only while the worker's lease round has run past the lease TTL: no lease is renewed or claimed
+   * until it ends, and `waiting_for` names the partition starts and stops it waits for.
+   */
+  lease_round_stuck: Type.Optional(
+    Type.Object({ running_ms: Type.Integer(), waiting_for: Type.Array(Type.String()) }),
+  ),
 });
 export type WorkerReadiness = Static<typeof WorkerDetails>;
 

@@ -90,9 +90,18 @@ function answers(probe: Promise<boolean>): Promise<boolean> {
 
 /** Until a restarted worker holds its partitions again, /readyz says which it waits for. */
 function workerReadiness(stats: WorkerStats): WorkerReadiness {
+  const stuck = stats.leaseRoundStuck;
   return {
     worker_id: stats.workerId,
     partitions_held: stats.ownedPartitions,
     partitions_taking_back: stats.reclaimingPartitions,
+    ...(stuck
+      ? {
+          lease_round_stuck: {
+            running_ms: Math.round(stuck.runningMs),
+            waiting_for: [...stuck.waitingFor],
+          },
+        }
+      : {}),
   };
 }

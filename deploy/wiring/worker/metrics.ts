@@ -115,6 +115,12 @@ export function workerMetrics(): WorkerMetrics {
       );
       gauge(
         registry,
+        'rtws_lease_round_stuck_seconds',
+        'How long the lease round has run, once past the lease TTL (0 otherwise): no lease is renewed or claimed until it ends',
+        (w) => (w.stats.leaseRoundStuck?.runningMs ?? 0) / 1000,
+      );
+      gauge(
+        registry,
         'rtws_executor_calls_in_flight',
         'External calls running now',
         (w) => w.stats.callsInFlight,

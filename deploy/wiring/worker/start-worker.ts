@@ -14,7 +14,7 @@ import type {
   TargetName,
 } from '../../../actors/customer/index.ts';
 import type { CustomerExecutor } from '../../../actors/customer/kind.ts';
-import type { LeaseKeeper } from '../../../actors/runtime/lease-keeper.ts';
+import type { LeaseKeeper, StuckRound } from '../../../actors/runtime/lease-keeper.ts';
 import { Background } from '../../../core/background.ts';
 import { KeyedQueue } from '../../../core/keyed-queue.ts';
 import type { WorkerSettings } from '../../../core/config.ts';
@@ -93,6 +93,8 @@ export interface WorkerStats {
   readonly ownedPartitions: number[];
   /** Partitions a previous run under this worker's id left, to be taken back once safe. */
   readonly reclaimingPartitions: number[];
+  /** A lease round that has run past the lease TTL, holding up every renewal and claim. */
+  readonly leaseRoundStuck: StuckRound | undefined;
   readonly factsConsumed: number;
   /** Actors with work queued or running. */
   readonly activeActors: number;

@@ -28,6 +28,7 @@ export function workerStats(w: WorkerParts): WorkerStats {
     workerId: w.workerId,
     ownedPartitions: w.keeper.owned(),
     reclaimingPartitions: w.keeper.reclaiming(),
+    leaseRoundStuck: w.keeper.stuck(),
     factsConsumed: w.counters.facts,
     activeActors: w.mailboxes.active,
     cachedActors: w.customers.cache.size + (invoices?.cache.size ?? 0),
