@@ -42,7 +42,10 @@ export interface LeaseKeeperOptions {
 /** A round that has run this long holds up every renewal and claim: it is reported. */
 export interface StuckRound {
   readonly runningMs: number;
-  /** The partition starts and stops in progress, which hold it up, e.g. `partition 3 to stop (lost)`. */
+  /**
+   * The partition starts and stops in progress, the round's and the watchdog's, e.g. `partition 3
+   * to stop (lost)`: the round waits for its own.
+   */
   readonly waitingFor: readonly string[];
 }
 
@@ -72,8 +75,8 @@ export class LeaseKeeper {
   /** When the running round began, and when it was last reported as stuck. */
   #roundAt = 0;
   #reportedAt: number | undefined;
-  /** The partition starts and stops in progress (a round's, or the watchdog's), by partition. */
-  readonly #waits = new Map<number, string>();
+  /** The partition starts and stops in progress (a round's, or the watchdog's), each its own. */
+  readonly #waits = new Set<{ readonly partition: number; readonly what: string }>();
   #started = false;
   #stopped = false;
 
@@ -147,8 +150,8 @@ export class LeaseKeeper {
     return {
       runningMs,
       waitingFor: [...this.#waits]
-        .sort(([a], [b]) => a - b)
-        .map(([p, what]) => `partition ${p} ${what}`),
+        .sort((a, b) => a.partition - b.partition)
+        .map(({ partition, what }) => `partition ${partition} ${what}`),
     };
   }
 
@@ -167,11 +170,12 @@ export class LeaseKeeper {
   /** Awaits a partition's start or stop, noted so that a stuck round can say what holds it. */
   async #waitFor(p: number, what: string, work: Promise<void> | undefined): Promise<void> {
     if (work === undefined) return;
-    this.#waits.set(p, what);
+    const wait = { partition: p, what };
+    this.#waits.add(wait);
     try {
       await work;
     } finally {
-      if (this.#waits.get(p) === what) this.#waits.delete(p);
+      this.#waits.delete(wait);
     }
   }
 

@@ -73,7 +73,8 @@ export function scopedStripe(make: () => Stripe, log?: Logger): ScopedStripe {
 
 /**
  * Logs every response `stripe` gets, with no scope: for the client whose calls serve no one intent
- * (catch-up, imports, reconciliation, binding checks). The path tells those apart. Returns it.
+ * (the account check, catch-up, imports, reconciliation, an invoice's lines read when its event
+ * does not carry them all). The path tells those apart. Returns it.
  */
 export function logStripeCalls(stripe: Stripe, log: Logger): Stripe {
   logResponses({ stripe, scope: undefined, inFlight: 0 }, log);
@@ -88,7 +89,8 @@ interface ResponseEmitter {
 /**
  * Logs each response: the request's method, path (without its query, which may hold an email of
  * a search), status, time and Stripe's `Request-Id`. A call that got no response (a timeout, a
- * refused connection) is reported by its outcome instead.
+ * refused connection) has no line here: its caller reports the failure (an intent's outcome, a
+ * catch-up's or a backfill's warning).
  */
 function logResponses(lent: Lent, log: Logger): void {
   // The SDK types `on` as `any`; these are its documented signatures.

@@ -3,6 +3,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildProbeServer } from '../../adapters/http/server.ts';
 import type { Readiness } from '../../adapters/http/routes/health.ts';
+import { workerReadiness } from '../../deploy/wiring/api/readiness.ts';
+import type { WorkerStats } from '../../deploy/wiring/worker/start-worker.ts';
 
 async function probeServer(readiness: Readiness) {
   return buildProbeServer({ logLevel: 'silent', readiness: async () => readiness });
@@ -41,6 +43,30 @@ test('a worker whose lease round is stuck says what holds it; it stays ready', a
   } finally {
     await app.close();
   }
+});
+
+test("a worker's stats become its readiness: a stuck round only while there is one", () => {
+  const stats: WorkerStats = {
+    workerId: 'worker-1',
+    ownedPartitions: [0, 3],
+    reclaimingPartitions: [],
+    leaseRoundStuck: undefined,
+    factsConsumed: 0,
+    activeActors: 0,
+    cachedActors: 0,
+    unsavedSteps: 0,
+    deadLettered: 0,
+    callsInFlight: 0,
+    outcomesRecorded: 0,
+    outcomeRecordFailures: 0,
+    intentsWaiting: {},
+  };
+  assert.equal(workerReadiness(stats), worker);
+  const stuck = { runningMs: 31_000.4, waitingFor: ['partition 3 to stop (lost)'] };
+  assert.equal(workerReadiness({ ...stats, leaseRoundStuck: stuck }), {
+    ...worker,
+    lease_round_stuck: { running_ms: 31_000, waiting_for: ['partition 3 to stop (lost)'] },
+  });
 });
 
 test('a worker that has lost NATS is alive but not ready', async () => {

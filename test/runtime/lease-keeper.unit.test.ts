@@ -306,6 +306,40 @@ test("a round held up by a partition's stop is reported with what holds it, and 
   await a.stop({ release: false });
 });
 
+test('a give-back whose stop hangs is reported as such, though the watchdog stops the partition too', async () => {
+  const store = new MemoryLeaseStore(5_000);
+  let stopped!: () => void;
+  const stopping = new Promise<void>((r) => (stopped = r));
+  const a = keeper(store, 'a', [], {
+    onStopped: (p, why) => (p === 7 && why === 'released' ? stopping : Promise.resolve()),
+  });
+  try {
+    await a.start();
+    assert.is(a.owned().length, PARTITIONS);
+    // b joins: a's next round gives half back, the highest first, and hangs on 7's stop.
+    await keeper(store, 'b').tick();
+    store.now += 1_000;
+    void a.tick();
+    await sleep(10);
+    // Nothing is renewed meanwhile: the watchdog (on its own timer) stops every partition at its
+    // deadline, 7 included.
+    store.now += 6_000;
+    let stuck = a.stuck();
+    for (let i = 0; i < 40 && !(stuck && a.owned().length === 0); i++) {
+      await sleep(50);
+      stuck = a.stuck();
+    }
+    assert.equal(a.owned(), [], 'the watchdog stopped them all');
+    assert.equal(stuck?.waitingFor, ['partition 7 to stop (released)']);
+    stopped();
+    for (let i = 0; i < 40 && a.stuck(); i++) await sleep(50);
+    assert.is(a.stuck(), undefined, 'the round ended with the stop');
+  } finally {
+    stopped();
+    await a.stop({ release: false });
+  }
+});
+
 test('a keeper stopped while a start waits for NATS stops at once', async () => {
   const store = new MemoryLeaseStore(60_000);
   const a = keeper(store, 'a', [], {

@@ -60,8 +60,9 @@ async function leases(
 
 /**
  * Waits until workers other than the `gone` ones hold every partition; returns them. The dead
- * worker's leases expire a lease TTL (20 s) after its last renewal. A failure says what the leases
- * and the restarted worker showed, and a worker that exited fails at once.
+ * worker's leases expire a lease TTL (the default, 20 s) after its last renewal: 75 s is well past
+ * it, and short enough that a failure is told before the file's time runs out. A failure says what
+ * the leases and the restarted worker showed, and a worker that exited fails at once.
  */
 async function takenOver(
   rtws: Rtws,
@@ -75,7 +76,7 @@ async function takenOver(
   const now = await eventually(
     () => leases(rtws, t),
     (l) => fresh(l) || exited(),
-    90_000,
+    75_000,
     250,
   );
   assert.ok(

@@ -1,5 +1,6 @@
 // What /readyz reports: whether Postgres, NATS and the migrations answer within a second, and,
-// where this process runs a worker, the partitions it holds and those it waits to take back. With
+// where this process runs a worker, the partitions it holds, those it waits to take back, and a
+// lease round held up past the lease TTL. With
 // Stripe, the webhook endpoint's health is a detail, as are, with Salesforce, the org's daily
 // budget and which reader of its changes is active and why: none ever makes the process unready.
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -88,8 +89,11 @@ function answers(probe: Promise<boolean>): Promise<boolean> {
   return withTimeout(probe, 1_000, 'readiness answer').catch(() => false);
 }
 
-/** Until a restarted worker holds its partitions again, /readyz says which it waits for. */
-function workerReadiness(stats: WorkerStats): WorkerReadiness {
+/**
+ * Until a restarted worker holds its partitions again, /readyz says which it waits for; while a
+ * lease round is held up, what holds it.
+ */
+export function workerReadiness(stats: WorkerStats): WorkerReadiness {
   const stuck = stats.leaseRoundStuck;
   return {
     worker_id: stats.workerId,
