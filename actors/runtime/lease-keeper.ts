@@ -126,7 +126,8 @@ export class LeaseKeeper {
 
   /**
    * One round; a round still running makes this one a no-op. Such a round holds up every renewal
-   * and claim, so one that runs past the lease TTL is logged, once per TTL, with what it waits for.
+   * and claim, so one that runs past the lease TTL is logged, once per TTL, with the partition
+   * starts and stops in progress.
    */
   tick(): Promise<void> {
     if (this.#stopped) return this.#tick;

@@ -21,7 +21,7 @@ const WorkerDetails = Type.Object({
   partitions_taking_back: Type.Array(Type.Integer()),
   /**
    * Only while the worker's lease round has run past the lease TTL: no lease is renewed or claimed
-   * until it ends, and `waiting_for` names the partition starts and stops it waits for.
+   * until it ends, and `waiting_for` names the partition starts and stops in progress.
    */
   lease_round_stuck: Type.Optional(
     Type.Object({ running_ms: Type.Integer(), waiting_for: Type.Array(Type.String()) }),

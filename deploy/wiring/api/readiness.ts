@@ -1,8 +1,8 @@
 // What /readyz reports: whether Postgres, NATS and the migrations answer within a second, and,
 // where this process runs a worker, the partitions it holds, those it waits to take back, and a
-// lease round held up past the lease TTL. With
-// Stripe, the webhook endpoint's health is a detail, as are, with Salesforce, the org's daily
-// budget and which reader of its changes is active and why: none ever makes the process unready.
+// lease round held up past the lease TTL. With Stripe, the webhook endpoint's health is a detail,
+// as are, with Salesforce, the org's daily budget and which reader of its changes is active and
+// why: none ever makes the process unready.
 import type { NatsConnection } from '@nats-io/transport-node';
 import type {
   Readiness,
