@@ -123,9 +123,12 @@ export function onSalesforceChanged<C extends SalesforceInboundContext>(
   // A read sent before an update of ours landed shows, in the fields the update set, the values
   // it replaced: those are left out (of the flowing fields and of those put back), and the read is
   // not remembered, so that a later delivery of the same change (a reconciliation's, past
-  // JetStream's duplicate window) is taken in full.
-  const behind = replacedSince(ctx, recordId, queriedAt, ev.data.fields);
-  const behindBack = replacedSince(ctx, recordId, queriedAt, ev.data.putBack ?? {});
+  // JetStream's duplicate window) is taken in full. A change event tells a change made at its
+  // commit: one made before that update landed and delivered after it (a read of the same edit
+  // having brought it in already) shows the same replaced values, and they are left out alike.
+  const madeBy = queriedAt ?? modifiedAt;
+  const behind = replacedSince(ctx, recordId, madeBy, ev.data.fields);
+  const behindBack = replacedSince(ctx, recordId, madeBy, ev.data.putBack ?? {});
   const fields = behind.length > 0 ? withoutFields(ev.data.fields, behind) : ev.data.fields;
   const putBack =
     ev.data.putBack && behindBack.length > 0
@@ -234,12 +237,13 @@ function overtaken(
 
 /**
  * The fields a read shows with a value an update of ours replaced there, where the read was sent
- * before that update's outcome was recorded: it may have read the record before the update landed.
- * A person's edit shows another value, and is taken. The reader's clock stamps the read and the
- * stream's (the NATS servers') the outcome, so both are taken to keep time by NTP: a reader whose
- * clock runs ahead by more than a read takes to be answered and the outcome to be stored lets an
- * early read through, as before this rule; one running behind widens the moment in which a person
- * who sets a replaced value back is left out.
+ * (or, for a change event, the change was committed) before that update's outcome was recorded: it
+ * may show the record before the update landed. A person's edit shows another value, and is
+ * taken. The reader's clock stamps the read (Salesforce's, a change event's commit) and the
+ * stream's (the NATS servers') the outcome, so both are taken to keep time by NTP: a clock that
+ * runs ahead by more than a read takes to be answered and the outcome to be stored lets an early
+ * read through, as before this rule; one running behind widens the moment in which a person who
+ * sets a replaced value back is left out.
  */
 function replacedSince(
   c: SalesforceInboundContext,

@@ -135,6 +135,24 @@ test('two updates of ours to one field: a read sent before the first landed is o
   assert.is(salesforce(w).known?.phone, '+1 555 0103');
 });
 
+test('a change event committed before our write landed, delivered after it: what the write replaced is left out', () => {
+  // Our write replaced the phone Salesforce held. A change event committed before the write
+  // landed, and delivered after it (a read had brought its edit in already), shows that phone.
+  const held = when(linked(), updated({ phone: '+1 555 0199' }, 2), sfUpdated());
+  const pushed = when(held, updated({ phone: '+1 555 0201' }, 3), sfUpdated());
+  const event = { eventId: `salesforce:cdc:42:${SF_ID}` };
+  const late = when(pushed, read({ phone: '+1 555 0199' }, { ...event, agoMs: 2_500 }));
+  assert.equal(applies(late), [], 'no Postgres write');
+  assert.is(salesforce(late).known?.phone, '+1 555 0201', 'Salesforce is known to hold our write');
+  assert.is(salesforce(late).pending, null, 'nothing is sent again');
+  // Committed after our write's outcome, the same value is a person setting it back: it flows.
+  const back = when(pushed, read({ phone: '+1 555 0199' }, { ...event, agoMs: 0 }));
+  assert.equal(applies(back)[0]?.patch, { phone: '+1 555 0199' });
+  // And a value our write did not replace flows, however early its commit.
+  const other = when(pushed, read({ phone: '+1 555 0177' }, { ...event, agoMs: 2_500 }));
+  assert.equal(applies(other)[0]?.patch, { phone: '+1 555 0177' });
+});
+
 test('a change by the integration user with values rtws never wrote is an edit, and flows', () => {
   const w = when(linked(), read({ phone: '+1 555 0199' }, { byUs: true }));
   assert.equal(applies(w)[0]?.patch, { phone: '+1 555 0199' });
