@@ -125,7 +125,8 @@ export function onSalesforceChanged<C extends SalesforceInboundContext>(
   // not remembered, so that a later delivery of the same change (a reconciliation's, past
   // JetStream's duplicate window) is taken in full. A change event tells a change made at its
   // commit: one made before that update landed and delivered after it (a read of the same edit
-  // having brought it in already) shows the same replaced values, and they are left out alike.
+  // having brought it in already) shows the same replaced values, and they are left out alike;
+  // a repeat of the event has the same commit, and is left out again.
   const madeBy = queriedAt ?? modifiedAt;
   const behind = replacedSince(ctx, recordId, madeBy, ev.data.fields);
   const behindBack = replacedSince(ctx, recordId, madeBy, ev.data.putBack ?? {});
