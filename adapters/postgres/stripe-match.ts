@@ -68,19 +68,17 @@ export function advisoryLock(sql: Sql, waitMs: number): Serialise {
   return <T>(key: string, fn: () => Promise<T>): Promise<T> =>
     slots(async () => {
       let running: Promise<T> | undefined;
-      let result: { value: T } | undefined;
       try {
         await sql.begin(async (tx) => {
           await tx`SELECT set_config('lock_timeout', ${`${waitMs}ms`}, true)`;
           await tx`SELECT pg_advisory_xact_lock(hashtext(${key}))`;
           running = fn();
-          result = { value: await running };
+          await running;
         });
       } catch (err) {
-        if (result) return result.value;
-        if (running) return running;
-        throw err;
+        // Not under the lock yet: the call fails. Once `fn` started, its outcome is the answer.
+        if (!running) throw err;
       }
-      return result!.value;
+      return running!;
     });
 }
