@@ -518,10 +518,16 @@ export function effectiveDesired(ctx: InboundContext): Desired | null {
  * Stripe's echo of a write of ours that the actor would drop, changing nothing but the event ids it
  * remembers: the inbound mapping drops it there, saving the publish and the step (see
  * `onStripeObserved`; DESIGN: echo rule). `ctx` is the actor's last saved state, which may be
- * behind its stream, so only the plain case is taken: our key for this customer, its linked Stripe
- * customer, and content equal to what the target is known to hold or our write in flight sets. A
- * person's edit that landed before our write shows in the echo's content, which then differs, so
- * it goes on to the actor; anything else (a deletion, a target off, a link not known yet) does too.
+ * behind its stream, so only the plain cases are taken, each with our key for this customer:
+ * - its linked Stripe customer, with content equal to what the target is known to hold or our
+ *   write in flight sets. A person's edit that landed before our write shows in the echo's
+ *   content, which then differs, so it goes on to the actor;
+ * - the echo of our create while that create is pending (its outcome, not this echo, links it).
+ *   The create made that Stripe customer from what we sent, so its event holds no one's edit. An
+ *   actor further on in its stream, linked by the outcome, drops it as its own write, or fetches
+ *   Stripe's content to no end when a later push of ours has changed it since.
+ *
+ * Anything else (a deletion, a target off) goes on to the actor.
  */
 export function isOwnEcho(
   ctx: Pick<InboundContext, 'customerId' | 'desired' | 'targets'>,
@@ -531,6 +537,10 @@ export function isOwnEcho(
   if (ev.eventType === 'customer.deleted') return false;
   const s = ctx.targets.stripe;
   if (s.status === 'off' || s.status === 'deleted' || ctx.desired?.deleted) return false;
+  if (s.externalId === null)
+    return (
+      ev.eventType === 'customer.created' && ev.key === s.pending?.key && s.pending.op === 'create'
+    );
   return s.externalId === ev.stripeId && isOwnWrite(s, ev.fields);
 }
 

@@ -223,9 +223,21 @@ test('the mapping drops an echo only where the actor would have changed nothing'
     ],
     ['our deletion', reported, observed({}, { key, type: 'customer.deleted' }), false],
     [
-      'the echo of our create, before the link is known',
+      'an event with a key not ours, before the link is known',
       given(created()),
       observed({}, { key: 'rtws-x' }),
+      false,
+    ],
+    [
+      'the echo of our create, before its outcome links it',
+      given(created()),
+      (x) => observed({}, { key: pending(x).key, type: 'customer.created' })(x),
+      true,
+    ],
+    [
+      "an update under our pending create's key, before the link is known",
+      given(created()),
+      (x) => observed({}, { key: pending(x).key })(x),
       false,
     ],
   ];
