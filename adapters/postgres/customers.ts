@@ -13,6 +13,7 @@ import { likeLiteral } from './like-pattern.ts';
 import { setCorrelation } from './correlation.ts';
 import { TEXT_ARRAY, type Sql, type Tx } from './connect.ts';
 import { createBatches, type NewCustomer } from './create-batches.ts';
+import { patchBatches, type NewPatch, type PatchAnswer } from './patch-batches.ts';
 
 /** A customer's row, as the repository selects it (`COLUMNS`). */
 export interface CustomerRow {
@@ -72,6 +73,10 @@ export function customerRepository(sql: Sql) {
                    lower(email) LIKE lower(${literal}) || '%' OR name ILIKE '%' || ${literal} || '%')`;
   };
   const createdTogether = createBatches(sql, { one: (c) => insertCustomer(sql, c) });
+  const patchedTogether = patchBatches(sql, {
+    one: (p) => patchCustomer(sql, p),
+    maxKeys: METADATA_MAX_KEYS,
+  });
   return {
     /**
      * `correlationId`: what caused the change (the request's id), carried by its outbox row.
@@ -116,7 +121,10 @@ export function customerRepository(sql: Sql) {
       return { data, next_cursor: more ? (data.at(-1)?.id ?? null) : null };
     },
 
-    /** One statement: the checks and the write under the row's lock (sql/028). */
+    /**
+     * One statement: the checks and the write under the row's lock (sql/028). Patches made at the
+     * same time share a statement (sql/029).
+     */
     async patch(
       id: string,
       patch: CustomerPatchBody,
@@ -124,19 +132,24 @@ export function customerRepository(sql: Sql) {
       correlationId?: string,
     ): Promise<Customer> {
       const entries = Object.entries(patch.metadata ?? {});
-      const put = Object.fromEntries(entries.filter(([, v]) => v !== null));
-      const drop = entries.filter(([, v]) => v === null).map(([k]) => k);
-      const [r] = await sql<(CustomerRow & WriteOutcome)[]>`
-        SELECT * FROM rtws_patch_customer(
-          ${id}, ${ifMatch ?? null}, ${correlationId ?? ''},
-          ${patch.name !== undefined}, ${canonicalString(patch.name)}::text,
-          ${patch.email !== undefined}, ${canonicalEmail(patch.email)}::text,
-          ${patch.phone !== undefined}, ${canonicalString(patch.phone)}::text,
-          ${patch.address !== undefined}, ${json(sql, canonicalAddress(patch.address))}::jsonb,
-          ${patch.metadata === undefined ? null : sql.json(put)}::jsonb,
-          ${sql.array(drop, TEXT_ARRAY)}, ${METADATA_MAX_KEYS})`;
-      refused(r!, ifMatch);
-      return toCustomer(r!);
+      const r = await patchedTogether({
+        id,
+        ifMatch: ifMatch ?? null,
+        correlationId: correlationId ?? '',
+        set: {
+          ...(patch.name === undefined ? {} : { name: canonicalString(patch.name) }),
+          ...(patch.email === undefined ? {} : { email: canonicalEmail(patch.email) }),
+          ...(patch.phone === undefined ? {} : { phone: canonicalString(patch.phone) }),
+          ...(patch.address === undefined ? {} : { address: canonicalAddress(patch.address) }),
+        },
+        metadataPut:
+          patch.metadata === undefined
+            ? undefined
+            : Object.fromEntries(entries.filter((e): e is [string, string] => e[1] !== null)),
+        metadataDrop: entries.filter(([, v]) => v === null).map(([k]) => k),
+      });
+      refused(r, ifMatch);
+      return toCustomer(r);
     },
 
     /** One statement, as a patch: a tombstone, under the row's lock (sql/028). */
@@ -160,6 +173,20 @@ async function insertCustomer(tx: Tx, c: NewCustomer): Promise<CustomerRow> {
     FROM (SELECT ${setCorrelation(tx, c.correlationId)}) AS correlation
     RETURNING ${tx.unsafe(COLUMNS)}`;
   return row!;
+}
+
+/** One patch, alone: its checks and its write under the row's lock (sql/028). */
+async function patchCustomer(sql: Sql, p: NewPatch): Promise<PatchAnswer> {
+  const [r] = await sql<PatchAnswer[]>`
+    SELECT * FROM rtws_patch_customer(
+      ${p.id}, ${p.ifMatch}, ${p.correlationId},
+      ${'name' in p.set}, ${p.set.name ?? null}::text,
+      ${'email' in p.set}, ${p.set.email ?? null}::text,
+      ${'phone' in p.set}, ${p.set.phone ?? null}::text,
+      ${'address' in p.set}, ${json(sql, p.set.address ?? null)}::jsonb,
+      ${p.metadataPut === undefined ? null : sql.json(p.metadataPut)}::jsonb,
+      ${sql.array([...p.metadataDrop], TEXT_ARRAY)}, ${METADATA_MAX_KEYS})`;
+  return r!;
 }
 
 /** What a patch or a delete answered before its row: whether it wrote, and why not. */

@@ -1,13 +1,15 @@
 // Writes through the API in as few statements as they can take. Creates made at the same time
 // share one statement and one commit, and each keeps what it has alone: its own row and answer, its
 // own correlation on its captured change, and a refusal that fails it alone. A batch whose outcome
-// is unknown is not sent again. A patch and a delete are one statement each, checks included.
+// is unknown is not sent again. A patch and a delete are one statement each, checks included, and
+// patches made at the same time share one, each with its own outcome.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
 import { connectPostgres } from '../../adapters/postgres/connect.ts';
 import { customerRepository } from '../../adapters/postgres/customers.ts';
-import type { CustomerCreateBody } from '../../core/customer.ts';
+import type { Customer, CustomerCreateBody, CustomerPatchBody } from '../../core/customer.ts';
+import { NotFoundError, PreconditionFailedError, ValidationError } from '../../core/errors.ts';
 import { canonicalAddress } from '../../core/canonical.ts';
 import { isInfrastructureFault } from '../../core/infrastructure.ts';
 import { postgresProxy } from '../harness/postgres-proxy.ts';
@@ -198,6 +200,147 @@ test('a patch and a delete are one statement each, and their changes carry the r
     );
   } finally {
     await pool.close();
+  }
+});
+
+test('patches made together go in one statement, each with its own outcome and correlation', async ({
+  t,
+  o,
+}) => {
+  const pool = await counted(t, 4);
+  try {
+    const customers = customerRepository(pool.sql);
+    const made = await Promise.all(
+      Array.from({ length: 7 }, () => customers.create(body({ metadata: { keep: 'k' } }))),
+    );
+    // The first batch also prepares its statement on its connection.
+    await Promise.all(made.slice(0, 2).map((c) => customers.patch(c.id, { phone: '+1 555' })));
+    const [a, b, c, d, e] = made.slice(2) as [Customer, Customer, Customer, Customer, Customer];
+    const tooMany = Object.fromEntries(Array.from({ length: 49 }, (_, i) => [`k${i}`, 'v']));
+    const asked: [string, CustomerPatchBody, number | undefined][] = [
+      [e.id, { name: ' Eve ' }, undefined],
+      [a.id, { name: ' First ', metadata: { keep: null, add: 'a' } }, a.version],
+      [randomUUID(), { name: 'Nobody' }, undefined],
+      [b.id, { email: 'Wrong@Version.dev' }, b.version + 5],
+      [c.id, { metadata: tooMany }, undefined],
+      [a.id, { name: 'Second', address: { city: 'Paris' } }, a.version + 1],
+      [d.id, { phone: null, email: 'D@Example.com' }, undefined],
+    ];
+    const correlations = asked.map(() => randomUUID());
+    pool.seen.statements = 0;
+    const settled = await Promise.allSettled(
+      asked.map(([id, patch, ifMatch], i) => customers.patch(id, patch, ifMatch, correlations[i])),
+    );
+    assert.is(pool.seen.statements, 1, 'seven patches made in one turn go in one statement');
+    const answer = (i: number) => {
+      const s = settled[i]!;
+      return s.status === 'fulfilled' ? s.value : (s.reason as Error);
+    };
+    assert.instance(answer(2), NotFoundError, 'a missing customer: 404');
+    assert.instance(answer(3), PreconditionFailedError, 'If-Match of another version: 412');
+    assert.instance(answer(4), ValidationError, 'too many metadata keys: 400');
+    const eve = answer(0) as Customer;
+    const first = answer(1) as Customer;
+    const second = answer(5) as Customer;
+    const dee = answer(6) as Customer;
+    assert.equal([eve.name, eve.version], ['Eve', e.version + 1]);
+    assert.equal(
+      [first.name, first.metadata, first.version],
+      ['First', { add: 'a' }, a.version + 1],
+      "a customer's first patch, at the version it named",
+    );
+    assert.equal(
+      [second.name, second.address?.city, second.metadata, second.version],
+      ['Second', 'Paris', { add: 'a' }, a.version + 2],
+      'and its second, in the order they came, over the first',
+    );
+    assert.equal([dee.phone, dee.email, dee.version], [null, 'd@example.com', d.version + 1]);
+    for (const x of [eve, second, dee])
+      assert.equal(await customers.get(x.id), x, `${x.id} answered what is stored`);
+    assert.equal((await customers.get(b.id)).version, b.version, 'the refused ones wrote nothing');
+    assert.equal((await customers.get(c.id)).metadata, { keep: 'k' });
+
+    const captured = await o.sql<
+      { customer_id: string; version: string; correlation_id: string }[]
+    >`
+      SELECT customer_id, version, correlation_id FROM outbox
+      WHERE customer_id = ANY(${made.map((m) => m.id)}::uuid[]) AND op = 'updated'
+        AND correlation_id = ANY(${correlations})`;
+    assert.equal(
+      captured.map((r) => [r.customer_id, Number(r.version), r.correlation_id]).sort(),
+      [
+        [e.id, e.version + 1, correlations[0]],
+        [a.id, a.version + 1, correlations[1]],
+        [a.id, a.version + 2, correlations[5]],
+        [d.id, d.version + 1, correlations[6]],
+      ].sort(),
+      'each captured change carries its own request',
+    );
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a patch Postgres refuses fails alone; the others of its batch land', async ({ t }) => {
+  const pool = await counted(t, 4);
+  try {
+    const customers = customerRepository(pool.sql);
+    const made = await Promise.all([body(), body(), body()].map((b) => customers.create(b)));
+    const settled = await Promise.allSettled([
+      customers.patch(made[0]!.id, { name: 'Kept 0' }),
+      // No validation stands in the way here; the column's NOT NULL refuses it.
+      customers.patch(made[1]!.id, { name: null as never }),
+      customers.patch(made[2]!.id, { name: 'Kept 2' }),
+    ]);
+    assert.equal(
+      settled.map((s) => s.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.match(String((settled[1] as PromiseRejectedResult).reason), /null value/);
+    assert.equal(await Promise.all(made.map(async (m) => (await customers.get(m.id)).name)), [
+      'Kept 0',
+      made[1]!.name,
+      'Kept 2',
+    ]);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a batch of patches lost with its connection is not sent again: each fails', async ({
+  t,
+  o,
+}) => {
+  const made = await Promise.all([body(), body()].map((b) => customerRepository(o.sql).create(b)));
+  // The connection is cut when the batch is sent. Sent again, one by one, the patches would land.
+  const proxy = await postgresProxy(t.db.url, (client, chunk) => {
+    if (!chunk.includes('rtws_patch_customers')) return false;
+    client.destroy();
+    return true;
+  });
+  const sql = connectPostgres(proxy.url, { max: 1, applicationName: 'rtws-patch-lost' });
+  try {
+    const customers = customerRepository(sql);
+    const settled = await Promise.allSettled(
+      made.map((m) => customers.patch(m.id, { name: 'Never' })),
+    );
+    assert.equal(
+      settled.map((s) => s.status),
+      ['rejected', 'rejected'],
+    );
+    assert.ok(
+      settled.every((s) => isInfrastructureFault((s as PromiseRejectedResult).reason)),
+      'each fails as a lost connection, which the API answers with a 503',
+    );
+    const names = await o.sql<{ name: string }[]>`
+      SELECT name FROM customers WHERE id = ANY(${made.map((m) => m.id)}::uuid[])`;
+    assert.ok(
+      names.every((r) => r.name !== 'Never'),
+      "none was patched behind the caller's back",
+    );
+  } finally {
+    await sql.end({ timeout: 1 });
+    await proxy.close();
   }
 });
 
