@@ -1,7 +1,7 @@
 // The worker's writes to the catalogue: links, and deletions that happened on a target.
 import type { Logger } from '../../core/ports.ts';
 import type { Sql } from './connect.ts';
-import { linkBatches } from './link-batches.ts';
+import { recordLink } from './links.ts';
 import type { CatalogueApply } from '../../actors/customer/index.ts';
 import { PermanentApplyError } from '../../core/errors.ts';
 import { applyFromStripe, isPlainInsert, type ApplyResult } from './inbound-apply.ts';
@@ -20,11 +20,9 @@ export interface CatalogueEffectsOptions {
 export function catalogueEffects(sql: Sql, options: CatalogueEffectsOptions = {}) {
   // Plain inserts asked for at about the same time share a statement and a commit.
   const inserts = insertBatches(sql, options.log ? { log: options.log } : {});
-  // Links recorded at about the same time share a statement too.
-  const links = linkBatches(sql);
   return {
     recordLink: (customerId: string, target: string, externalId: string) =>
-      links({ customerId, target, externalId }),
+      recordLink(sql, customerId, target, externalId),
     async applyFromStripe(customerId: string, apply: CatalogueApply): Promise<ApplyResult> {
       try {
         const result = isPlainInsert(apply)
