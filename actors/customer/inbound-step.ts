@@ -563,6 +563,23 @@ export function isHeldEcho(
   return ctx !== undefined && ctx.customerId === ev.rtwsId && isOwnEcho(ctx, ev);
 }
 
+/**
+ * The customer an event maps to, told without the link table: the one its `metadata.rtws_id`
+ * names, where this process holds that actor and the actor is linked to the event's Stripe
+ * customer. One Stripe customer is one customer in the link table, so the table would name the
+ * same (an erasure takes the actor out of memory before it removes the links, as for
+ * `isHeldEcho`). Undefined otherwise, and the mapping reads the table.
+ */
+export function heldLinkOf(
+  ev: Pick<StripeCustomerObserved['data'], 'stripeId' | 'rtwsId'>,
+  held: (customerId: string) => Pick<InboundContext, 'customerId' | 'targets'> | undefined,
+): string | undefined {
+  if (ev.rtwsId === null) return undefined;
+  const ctx = held(ev.rtwsId);
+  if (ctx === undefined || ctx.customerId !== ev.rtwsId) return undefined;
+  return ctx.targets.stripe.externalId === ev.stripeId ? ev.rtwsId : undefined;
+}
+
 /** Our echo: Stripe holds what we know it holds, or what our write in flight is setting. */
 function isOwnWrite(s: TargetState, fields: CanonicalFields): boolean {
   if (s.known === null) return false;

@@ -11,6 +11,7 @@ import {
 } from '../../actors/customer/index.ts';
 import type { SyncedFields } from '../../core/customer.ts';
 import {
+  heldLinkOf,
   isHeldEcho,
   isOwnEcho,
   UNSEEN_RETRY_MS,
@@ -275,6 +276,38 @@ test('an echo is told before the mapping only by the actor it names, held here',
       id === 'someone-else' ? w.snapshot.context : undefined,
     ),
     'its metadata naming another customer than its key',
+  );
+});
+
+test('an event is mapped without the link table only by the actor it names, held and linked to it', () => {
+  const w = synced();
+  const ev = (o: Seen) => {
+    const event = observed({ name: 'Ada Dash' }, o)(w);
+    if (event.type !== 'StripeCustomerObserved') throw new Error('not an observation');
+    return event.data;
+  };
+  const held = (id: string) => (id === CUSTOMER ? w.snapshot.context : undefined);
+  assert.is(heldLinkOf(ev({}), held), CUSTOMER, 'held here, linked to that Stripe customer');
+  assert.is(
+    heldLinkOf(ev({}), () => undefined),
+    undefined,
+    'its actor not held here',
+  );
+  assert.is(heldLinkOf(ev({ rtwsId: null }), held), undefined, 'no rtws_id in its metadata');
+  assert.is(
+    heldLinkOf(ev({ stripeId: 'cus_Copy' }), held),
+    undefined,
+    'another Stripe customer carrying our id (a copy): the table decides',
+  );
+  assert.is(
+    heldLinkOf(ev({ rtwsId: 'someone-else' }), () => w.snapshot.context),
+    undefined,
+    'an actor of another id',
+  );
+  assert.is(
+    heldLinkOf(ev({}), () => given(created()).snapshot.context),
+    undefined,
+    'its actor not linked yet',
   );
 });
 

@@ -10,7 +10,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { DurablePublisher, Logger } from '../../../core/ports.ts';
 import type { Names } from '../../../core/subjects.ts';
 import type { DeadLetterSink, SnapshotStore } from '../../../core/worker-ports.ts';
-import { isHeldEcho, isOwnEcho } from '../../../actors/customer/inbound-step.ts';
+import { heldLinkOf, isHeldEcho, isOwnEcho } from '../../../actors/customer/inbound-step.ts';
 import type { CustomerSnapshot } from '../../../actors/customer/index.ts';
 import { storedStripeView } from '../../../actors/customer/snapshot-codec.ts';
 import {
@@ -174,9 +174,14 @@ export function customerInbound(o: CustomerInboundOptions): InboundKind {
     if (!parsed.ok) return { deadLetter: parsed.reason };
     const { observed } = parsed;
     // Our own write's echo, told by the actor it names while this process holds it: no query.
-    if (isHeldEcho(observed.data, (id) => o.liveActor?.(id)?.context))
+    const held = (id: string) => o.liveActor?.(id)?.context;
+    if (isHeldEcho(observed.data, held))
       return echoDropped(observed.data.eventId, observed.data.rtwsId!);
-    const mapped = await mapStripeCustomer(o.sql, observed.data.stripeId, observed.data.rtwsId);
+    // A dashboard edit of a customer whose actor is held here, linked to it: no query either.
+    const heldLink = heldLinkOf(observed.data, held);
+    const mapped = heldLink
+      ? { customerId: heldLink, route: 'rtws_id' as const, linked: true }
+      : await mapStripeCustomer(o.sql, observed.data.stripeId, observed.data.rtwsId);
     // Nothing brings an erased customer back: a late event about its Stripe customer is dropped,
     // and removed from INBOUND with what it holds.
     if (!mapped.linked && (await isErasedExternal(o.sql, 'stripe', observed.data.stripeId))) {
