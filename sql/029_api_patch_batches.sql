@@ -6,9 +6,19 @@
 -- its checks under the row's lock, its outcome, its own correlation id on its captured change.
 --
 -- The patches run in the order of their customers' ids (a customer's own in the order they came),
--- so that two batches lock rows in the same order and never wait for each other in a cycle. Each
--- answer carries `ord`, the patch's place in the array.
-CREATE FUNCTION rtws_patch_customers(p_patches jsonb, p_metadata_max_keys integer)
+-- so that two batches lock rows in the same order and never wait for each other in a cycle. A
+-- batch waits for a row locked elsewhere, and its patches answer together: rtws's own writers lock
+-- a row for one statement, so the wait is short. The text fields go as text arrays, as a patch alone sends them (JSON refuses some strings text
+-- takes); `p_patches` holds the flags, the ids, the address and the metadata, one element per
+-- patch, in the arrays' order. Each answer carries `ord`, the patch's place in them.
+CREATE FUNCTION rtws_patch_customers(
+  p_patches jsonb,
+  p_correlations text[],
+  p_names text[],
+  p_emails text[],
+  p_phones text[],
+  p_metadata_max_keys integer
+)
 RETURNS TABLE (
   ord integer,
   outcome text,
@@ -39,10 +49,10 @@ BEGIN
     FROM rtws_patch_customer(
       (p.v->>'id')::uuid,
       (p.v->>'if_match')::bigint,
-      p.v->>'correlation',
-      (p.v->>'set_name')::boolean, p.v->>'name',
-      (p.v->>'set_email')::boolean, p.v->>'email',
-      (p.v->>'set_phone')::boolean, p.v->>'phone',
+      p_correlations[p.o],
+      (p.v->>'set_name')::boolean, p_names[p.o],
+      (p.v->>'set_email')::boolean, p_emails[p.o],
+      (p.v->>'set_phone')::boolean, p_phones[p.o],
       (p.v->>'set_address')::boolean, nullif(p.v->'address', 'null'::jsonb),
       nullif(p.v->'metadata_put', 'null'::jsonb),
       ARRAY(SELECT jsonb_array_elements_text(p.v->'metadata_drop')),

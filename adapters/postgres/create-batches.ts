@@ -18,7 +18,7 @@ import type { CustomerRow } from './customers.ts';
 
 /** Creates in one statement, at most. */
 export const MAX_CREATES = 64;
-/** Batches in flight at once, each on a connection of the pool. */
+/** Batches in flight at once, each on a connection of the pool (patches' batches too). */
 export const MAX_IN_FLIGHT = 2;
 
 /** A create's values, canonical, as its INSERT takes them. */
@@ -62,8 +62,11 @@ function createAll(
   });
 }
 
-/** Postgres answered with an error: the statement, and so the whole batch, was rolled back. */
-function refusedWhole(err: unknown): boolean {
+/**
+ * Postgres answered with an error: the statement, and so the whole batch, was rolled back. Shared
+ * by the API's batches of patches (patch-batches.ts).
+ */
+export function refusedWhole(err: unknown): boolean {
   return err instanceof postgres.PostgresError && !isInfrastructureFault(err);
 }
 

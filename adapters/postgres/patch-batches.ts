@@ -9,18 +9,19 @@
 // then carried out one by one and only the one at fault fails. A batch whose outcome is unknown
 // (its connection went before the answer came) is not tried again: it may have committed, so each
 // of its patches fails as a lone patch would, with a 503 that leaves the retry to the client.
-import postgres from 'postgres';
+//
+// The patches of a batch answer together: one whose row is locked elsewhere holds up the others
+// until it is through. rtws's own writers lock a row for a single statement, so that is a matter
+// of milliseconds; a row kept locked in someone's open transaction holds up its whole batch.
 import { Batcher, batchOrEachAlone } from '../../core/batcher.ts';
-import { isInfrastructureFault } from '../../core/infrastructure.ts';
 import type { CanonicalAddress } from '../../core/canonical.ts';
 import type { Metadata } from '../../core/customer.ts';
-import type { Sql } from './connect.ts';
+import { TEXT_ARRAY, type Sql } from './connect.ts';
 import type { CustomerRow } from './customers.ts';
+import { MAX_IN_FLIGHT, refusedWhole } from './create-batches.ts';
 
 /** Patches in one statement, at most. */
 export const MAX_PATCHES = 64;
-/** Batches in flight at once, each on a connection of the pool. */
-export const MAX_IN_FLIGHT = 2;
 
 /** A patch's arguments, canonical, as `rtws_patch_customer` takes them. */
 export interface NewPatch {
@@ -71,11 +72,6 @@ export function patchBatches(sql: Sql, o: PatchBatchesOptions): PatchBatches {
   return (patch) => batcher.submit(patch);
 }
 
-/** Postgres answered with an error: the statement, and so the whole batch, was rolled back. */
-function refusedWhole(err: unknown): boolean {
-  return err instanceof postgres.PostgresError && !isInfrastructureFault(err);
-}
-
 async function patchBatch(
   sql: Sql,
   patches: readonly NewPatch[],
@@ -84,20 +80,23 @@ async function patchBatch(
   const elements = patches.map((p) => ({
     id: p.id,
     if_match: p.ifMatch,
-    correlation: p.correlationId,
     set_name: 'name' in p.set,
-    name: p.set.name ?? null,
     set_email: 'email' in p.set,
-    email: p.set.email ?? null,
     set_phone: 'phone' in p.set,
-    phone: p.set.phone ?? null,
     set_address: 'address' in p.set,
     address: p.set.address ?? null,
     metadata_put: p.metadataPut ?? null,
     metadata_drop: p.metadataDrop,
   }));
+  const text = (pick: (p: NewPatch) => string | null | undefined) =>
+    sql.array(
+      patches.map((p) => pick(p) ?? null),
+      TEXT_ARRAY,
+    );
   const rows = await sql<(PatchAnswer & { ord: number })[]>`
-    SELECT * FROM rtws_patch_customers(${sql.json(elements)}, ${maxKeys})`;
+    SELECT * FROM rtws_patch_customers(
+      ${sql.json(elements)}, ${text((p) => p.correlationId)}, ${text((p) => p.set.name)},
+      ${text((p) => p.set.email)}, ${text((p) => p.set.phone)}, ${maxKeys})`;
   if (rows.length !== patches.length)
     throw new Error(`a batch of ${patches.length} patches answered ${rows.length} rows`);
   const answers: PatchAnswer[] = [];

@@ -255,6 +255,32 @@ test('the mapping drops an echo only where the actor would have changed nothing'
   }
 });
 
+test("our create's echo, dropped at the mapping, is one the actor drops in any later state", () => {
+  const pendingCreate = given(created());
+  const key = pending(pendingCreate).key;
+  const echo = observed(
+    {},
+    { key, type: 'customer.created', created: Math.floor(pendingCreate.now / 1000) },
+  );
+  const event = echo(pendingCreate);
+  if (event.type !== 'StripeCustomerObserved') throw new Error('not an observation');
+  assert.ok(isOwnEcho(pendingCreate.snapshot.context, event.data), 'the mapping drops it');
+  // Further on: linked by the create's outcome, then changed by a push of ours.
+  const linked = when(pendingCreate, stripeCreated(STRIPE_ID));
+  const pushed = when(when(linked, updated({ name: 'Ada King' }, 2)), stripeUpdated());
+  for (const [name, w] of [
+    ['linked', linked],
+    ['after a later push', pushed],
+  ] as const) {
+    const after = when(w, () => event);
+    assert.equal(applies(after), [], `${name}: nothing is written to Postgres`);
+    assert.ok(
+      intents(after).every((i) => i.op === 'fetch'),
+      `${name}: nothing is pushed (at most Stripe's content is read)`,
+    );
+  }
+});
+
 test('an echo is told before the mapping only by the actor it names, held here', () => {
   const pushing = given(created(), stripeCreated(STRIPE_ID), updated({ name: 'Ada King' }, 2));
   const key = pending(pushing).key;

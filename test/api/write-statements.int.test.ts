@@ -224,7 +224,7 @@ test('patches made together go in one statement, each with its own outcome and c
       [b.id, { email: 'Wrong@Version.dev' }, b.version + 5],
       [c.id, { metadata: tooMany }, undefined],
       [a.id, { name: 'Second', address: { city: 'Paris' } }, a.version + 1],
-      [d.id, { phone: null, email: 'D@Example.com' }, undefined],
+      [d.id, { phone: null, email: 'D@Example.com', address: null }, undefined],
     ];
     const correlations = asked.map(() => randomUUID());
     pool.seen.statements = 0;
@@ -255,6 +255,16 @@ test('patches made together go in one statement, each with its own outcome and c
       'and its second, in the order they came, over the first',
     );
     assert.equal([dee.phone, dee.email, dee.version], [null, 'd@example.com', d.version + 1]);
+    // As stored, not only as answered: JSON nulls in the batch are SQL nulls, absent ones untouched.
+    const stored = await o.sql<{ id: string; address: unknown; metadata: unknown }[]>`
+      SELECT id, address, metadata FROM customers WHERE id IN (${d.id}, ${e.id})`;
+    assert.equal(
+      new Map(stored.map((r) => [r.id, [r.address, r.metadata]])),
+      new Map([
+        [d.id, [null, { keep: 'k' }]],
+        [e.id, [e.address, { keep: 'k' }]],
+      ]),
+    );
     for (const x of [eve, second, dee])
       assert.equal(await customers.get(x.id), x, `${x.id} answered what is stored`);
     assert.equal((await customers.get(b.id)).version, b.version, 'the refused ones wrote nothing');
@@ -282,9 +292,15 @@ test('patches made together go in one statement, each with its own outcome and c
 });
 
 test('a patch Postgres refuses fails alone; the others of its batch land', async ({ t }) => {
-  const pool = await counted(t, 4);
+  // A fresh pool: the batch's statement is sent as text once, when it is first prepared.
+  let batches = 0;
+  const proxy = await postgresProxy(t.db.url, (_client, chunk) => {
+    if (chunk.includes('rtws_patch_customers')) batches++;
+    return false;
+  });
+  const sql = connectPostgres(proxy.url, { max: 4, applicationName: 'rtws-patch-refused' });
   try {
-    const customers = customerRepository(pool.sql);
+    const customers = customerRepository(sql);
     const made = await Promise.all([body(), body(), body()].map((b) => customers.create(b)));
     const settled = await Promise.allSettled([
       customers.patch(made[0]!.id, { name: 'Kept 0' }),
@@ -297,13 +313,15 @@ test('a patch Postgres refuses fails alone; the others of its batch land', async
       ['fulfilled', 'rejected', 'fulfilled'],
     );
     assert.match(String((settled[1] as PromiseRejectedResult).reason), /null value/);
+    assert.is(batches, 1, 'the three went as a batch first');
     assert.equal(await Promise.all(made.map(async (m) => (await customers.get(m.id)).name)), [
       'Kept 0',
       made[1]!.name,
       'Kept 2',
     ]);
   } finally {
-    await pool.close();
+    await sql.end({ timeout: 1 });
+    await proxy.close();
   }
 });
 

@@ -125,7 +125,8 @@ export interface Worker {
   leaseRemainingMs(partition: number): number;
   /**
    * The customer's actor as held in memory here, saved or not yet (write-behind), without
-   * counting as a use; undefined when it is not.
+   * counting as a use; undefined when it is not, or when this worker no longer holds its
+   * partition.
    */
   liveCustomer(customerId: string): CustomerSnapshot | undefined;
   /** Resolves once live calls to the target leave room (see `Gate.whenIdle`): backfills wait. */

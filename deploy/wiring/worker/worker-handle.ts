@@ -2,7 +2,7 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Background } from '../../../core/background.ts';
 import type { Logger } from '../../../core/ports.ts';
-import type { Names } from '../../../core/subjects.ts';
+import { partitionOf, type Names } from '../../../core/subjects.ts';
 import type { Worker, WorkerStats } from './start-worker.ts';
 import { consumerLag, workerStats, type WorkerParts } from './worker-stats.ts';
 
@@ -28,7 +28,12 @@ export function workerHandle(w: RunningWorker): Worker {
     consumerLag: () => consumerLag(w, w.jsm, w.names),
     holds: (partition) => w.keeper.holds(partition),
     leaseRemainingMs: (partition) => w.keeper.remainingMs(partition),
-    liveCustomer: (customerId) => w.customers.cache.peek(customerId)?.snapshot,
+    // Only while its partition is held: a partition lost and not yet stopped still has its actors
+    // in memory, and another worker may since have changed (or erased) them.
+    liveCustomer: (customerId) =>
+      w.keeper.holds(partitionOf(customerId, w.names.partitions))
+        ? w.customers.cache.peek(customerId)?.snapshot
+        : undefined,
     whenIdle: async (target) => w.customers.scheduler.gate(target)?.whenIdle(),
     stop: () => halt(true),
     abandon: () => halt(false),
