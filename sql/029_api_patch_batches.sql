@@ -7,8 +7,10 @@
 --
 -- The patches run in the order of their customers' ids (a customer's own in the order they came),
 -- so that two batches lock rows in the same order and never wait for each other in a cycle. A
--- batch waits for a row locked elsewhere, and its patches answer together: rtws's own writers lock
--- a row for one statement, so the wait is short. The text fields go as text arrays, as a patch alone sends them (JSON refuses some strings text
+-- batch waits for a row locked elsewhere, and its patches answer together: rtws's own writers
+-- hold a row's lock for a statement or a short transaction, so the wait is short.
+--
+-- The text fields go as text arrays, as a patch alone sends them (JSON refuses some strings text
 -- takes); `p_patches` holds the flags, the ids, the address and the metadata, one element per
 -- patch, in the arrays' order. Each answer carries `ord`, the patch's place in them.
 CREATE FUNCTION rtws_patch_customers(

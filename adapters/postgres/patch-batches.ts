@@ -11,8 +11,9 @@
 // of its patches fails as a lone patch would, with a 503 that leaves the retry to the client.
 //
 // The patches of a batch answer together: one whose row is locked elsewhere holds up the others
-// until it is through. rtws's own writers lock a row for a single statement, so that is a matter
-// of milliseconds; a row kept locked in someone's open transaction holds up its whole batch.
+// until it is through. rtws's own writers hold a row's lock for a statement or a short
+// transaction, so that is a matter of milliseconds; a row kept locked in someone's open
+// transaction holds up its whole batch.
 import { Batcher, batchOrEachAlone } from '../../core/batcher.ts';
 import type { CanonicalAddress } from '../../core/canonical.ts';
 import type { Metadata } from '../../core/customer.ts';
