@@ -13,7 +13,12 @@ import { likeLiteral } from './like-pattern.ts';
 import { setCorrelation } from './correlation.ts';
 import { TEXT_ARRAY, type Sql, type Tx } from './connect.ts';
 import { createBatches, type NewCustomer } from './create-batches.ts';
-import { patchBatches, type NewPatch, type PatchAnswer } from './patch-batches.ts';
+import {
+  patchBatches,
+  type NewPatch,
+  type PatchAnswer,
+  type PatchOutcome,
+} from './patch-batches.ts';
 
 /** A customer's row, as the repository selects it (`COLUMNS`). */
 export interface CustomerRow {
@@ -191,7 +196,7 @@ async function patchCustomer(sql: Sql, p: NewPatch): Promise<PatchAnswer> {
 
 /** What a patch or a delete answered before its row: whether it wrote, and why not. */
 interface WriteOutcome {
-  outcome: 'missing' | 'precondition' | 'too_many_keys' | 'updated' | 'deleted';
+  outcome: PatchOutcome['outcome'] | 'deleted';
   current_version: number | null;
 }
 

@@ -174,7 +174,10 @@ export function customerInbound(o: CustomerInboundOptions): InboundKind {
     if (!parsed.ok) return { deadLetter: parsed.reason };
     const { observed } = parsed;
     // Our own write's echo, told by the actor it names while this process holds it: no query.
-    const held = (id: string) => o.liveActor?.(id)?.context;
+    // Both checks below ask only for the actor `metadata.rtws_id` names: it is looked up once.
+    const { rtwsId } = observed.data;
+    const named = rtwsId === null ? undefined : o.liveActor?.(rtwsId)?.context;
+    const held = (id: string) => (id === rtwsId ? named : undefined);
     if (isHeldEcho(observed.data, held))
       return echoDropped(observed.data.eventId, observed.data.rtwsId!);
     // A dashboard edit of a customer whose actor is held here, linked to it: no query either.
