@@ -12,6 +12,16 @@ export interface RtwsProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/**
+ * For a worker the test SIGKILLs and starts again: a restarted worker has a new id and waits for
+ * the dead one's leases to lapse, so each takeover takes a lease TTL. Half the default (20 s) with
+ * the call timeout that fits it (RTWS_CALL_TIMEOUT_MS, 40% of the TTL less 1 s) keeps the same
+ * sequence of a crash (leases held to the end, calls cut off, a successor waiting them out) at
+ * half the wait. Tests that stretch a call past 3 s (an emulator delay they rely on) keep the
+ * defaults.
+ */
+export const QUICK_TAKEOVER: Env = { RTWS_LEASE_TTL_MS: '10000', RTWS_CALL_TIMEOUT_MS: '3000' };
+
 export function spawnRtws(env: Env): RtwsProcess {
   return spawnEntry('deploy/main.ts', [], env);
 }

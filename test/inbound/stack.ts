@@ -22,7 +22,7 @@ import {
   type TestEnvironment,
 } from '../harness/rtws.ts';
 import { eventually } from '../harness/stream.ts';
-import { spawnRtws, type RtwsProcess } from '../harness/process.ts';
+import { QUICK_TAKEOVER, spawnRtws, type RtwsProcess } from '../harness/process.ts';
 import { LIVE_KEY } from '../sync/stack.ts';
 import { apiClient, type ApiClient } from '../sync/api-client.ts';
 
@@ -56,8 +56,8 @@ export interface TwoWay {
 /**
  * `separateWorker`: the worker role runs in an rtws of its own, which `restartWorker` restarts
  * while the API (and the webhook receiver Stripe delivers to) stays up. `workerProcess`: the
- * worker role runs in a child process, which `killWorker` SIGKILLs, with `workerEnv` added to its
- * environment. `env` is added to every rtws's environment. `salesforce`: Salesforce is a target
+ * worker role runs in a child process, which `killWorker` SIGKILLs, with `QUICK_TAKEOVER`'s lease
+ * and `workerEnv` added to its environment. `env` is added to every rtws's environment. `salesforce`: Salesforce is a target
  * too, through its emulator.
  */
 export async function twoWay(
@@ -100,7 +100,7 @@ export async function twoWay(
   };
   const startWorker = () => startTestRtws(t, { ...env, RTWS_ROLES: 'worker' });
   const spawnWorker = () =>
-    spawnRtws({ ...t.env, ...env, ...options.workerEnv, RTWS_ROLES: 'worker' });
+    spawnRtws({ ...t.env, ...env, ...QUICK_TAKEOVER, ...options.workerEnv, RTWS_ROLES: 'worker' });
   const apart = options.separateWorker || options.workerProcess;
   const mainEnv = { ...env, ...(apart ? { RTWS_ROLES: 'api,publisher' } : {}) };
   let rtws: Rtws | undefined;

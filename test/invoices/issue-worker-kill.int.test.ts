@@ -1,11 +1,11 @@
 // The worker SIGKILLed at random points while it issues invoices, twice, and restarted each time:
 // every invoice still ends up in Stripe exactly once, with each of its items once. A restarted
-// worker has a new id, so it first waits for the dead one's leases to expire (LEASE_TTL_MS); it
+// worker has a new id, so it first waits for the dead one's leases to expire (QUICK_TAKEOVER); it
 // then resumes the pending intents recorded in the invoice actors' snapshots.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Sql } from '../../adapters/postgres/connect.ts';
-import { spawnRtws, type RtwsProcess } from '../harness/process.ts';
+import { QUICK_TAKEOVER, spawnRtws, type RtwsProcess } from '../harness/process.ts';
 import type { StripeSide } from '../sync/stack.ts';
 import {
   awaitIssued,
@@ -56,7 +56,7 @@ async function midIssue(side: StripeSide, more: number, maxExtraMs: number): Pro
 
 test('SIGKILL twice mid-issue: every invoice once, every item once', async (ctx) => {
   const { t, side, rtws } = ctx.stack!;
-  const env = { ...t.env, ...side.env({ RTWS_ROLES: 'worker' }) };
+  const env = { ...t.env, ...side.env({ RTWS_ROLES: 'worker' }), ...QUICK_TAKEOVER };
   const customers = await createCustomers(rtws.url!, CUSTOMERS, 'Killed');
   const requested = await requestInvoices(rtws.url!, customers, PER_CUSTOMER);
   side.emulator.clearRequests();

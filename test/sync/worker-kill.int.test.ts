@@ -1,6 +1,6 @@
 // The worker SIGKILLed three times during a burst of creates and updates, and restarted each time:
 // once quiet, every customer converges with its last update and one Stripe customer. A restarted
-// worker has a new id, so it waits for the dead one's leases to expire (LEASE_TTL_MS) first; each
+// worker has a new id, so it waits for the dead one's leases to expire (QUICK_TAKEOVER) first; each
 // kill comes only once the new worker holds partitions and has worked on them for a while.
 // Then a create that Stripe carries out after its worker died: the restarted worker finds the
 // customer the create made, and an edit made meanwhile still holds.
@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import type { Rtws } from '../../deploy/rtws.ts';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { spawnRtws, type RtwsProcess } from '../harness/process.ts';
+import { QUICK_TAKEOVER, spawnRtws, type RtwsProcess } from '../harness/process.ts';
 import { eventually } from '../harness/stream.ts';
 import { startTestRtws, testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
 import { apiClient, inPool } from './api-client.ts';
@@ -60,8 +60,8 @@ async function leases(
 
 /**
  * Waits until workers other than the `gone` ones hold every partition; returns them. The dead
- * worker's leases expire a lease TTL (the default, 20 s) after its last renewal: 75 s is well past
- * it, and short enough that a failure is told before the file's time runs out. A failure says what
+ * worker's leases expire a lease TTL (10 s here) after its last renewal: 60 s is well past it, and
+ * short enough that a failure is told before the file's time runs out. A failure says what
  * the leases and the restarted worker showed, and a worker that exited fails at once.
  */
 async function takenOver(
@@ -76,7 +76,7 @@ async function takenOver(
   const now = await eventually(
     () => leases(rtws, t),
     (l) => fresh(l) || exited(),
-    75_000,
+    60_000,
     250,
   );
   assert.ok(
@@ -92,7 +92,12 @@ async function takenOver(
 test('SIGKILL three times mid-burst: no duplicate, no lost update', async (ctx) => {
   const { t, side, rtws } = ctx as Required<typeof ctx>;
   // Warnings on: a takeover that does not come is explained by what the worker warned of.
-  const env = { ...t.env, ...side.env({ RTWS_ROLES: 'worker' }), LOG_LEVEL: 'warn' };
+  const env = {
+    ...t.env,
+    ...side.env({ RTWS_ROLES: 'worker' }),
+    ...QUICK_TAKEOVER,
+    LOG_LEVEL: 'warn',
+  };
   const api = apiClient(rtws.url!);
   ctx.worker = spawnRtws(env);
   const made = await inPool(
@@ -135,7 +140,12 @@ test('SIGKILL three times mid-burst: no duplicate, no lost update', async (ctx) 
 
 test('a create that lands after its worker died, and an edit made meanwhile: the edit holds', async (ctx) => {
   const { t, side, rtws } = ctx as Required<typeof ctx>;
-  const env = { ...t.env, ...side.env({ RTWS_ROLES: 'worker' }), LOG_LEVEL: 'warn' };
+  const env = {
+    ...t.env,
+    ...side.env({ RTWS_ROLES: 'worker' }),
+    ...QUICK_TAKEOVER,
+    LOG_LEVEL: 'warn',
+  };
   const api = apiClient(rtws.url!);
   ctx.worker ??= spawnRtws(env);
   const gone = await takenOver(rtws, t, new Set(), ctx.worker);
