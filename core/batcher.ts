@@ -6,14 +6,18 @@
 export interface BatcherOptions<T, R> {
   /**
    * Carries out a batch. Settles with one result per item, in the items' order: an Error there
-   * rejects that item's call alone. A rejection rejects the whole batch's calls.
+   * rejects that item's call alone, and a promise answers its call when it settles (the batch's
+   * turn is over before that: see `batchOrEachAlone`). A rejection rejects the whole batch's calls.
    */
-  readonly run: (items: readonly T[]) => Promise<readonly (R | Error)[]>;
+  readonly run: (items: readonly T[]) => Promise<readonly Settled<R>[]>;
   /** Items in one batch, at most. */
   readonly maxItems: number;
   /** Batches in flight at once. */
   readonly maxInFlight: number;
 }
+
+/** An item's result: its value, its own failure, or either later. */
+export type Settled<R> = R | Error | Promise<R | Error>;
 
 interface Waiting<T, R> {
   readonly item: T;
@@ -67,7 +71,7 @@ export class Batcher<T, R> {
   }
 
   async #send(batch: readonly Waiting<T, R>[]): Promise<void> {
-    let results: readonly (R | Error)[];
+    let results: readonly Settled<R>[];
     try {
       results = await this.#o.run(batch.map((w) => w.item));
       if (results.length !== batch.length)
@@ -77,10 +81,12 @@ export class Batcher<T, R> {
       for (const w of batch) w.reject(error);
       return;
     }
+    const answer = (w: Waiting<T, R>, r: R | Error) =>
+      r instanceof Error ? w.reject(r) : w.resolve(r);
     batch.forEach((w, i) => {
       const r = results[i]!;
-      if (r instanceof Error) w.reject(r);
-      else w.resolve(r);
+      if (r instanceof Promise) void r.then((settled) => answer(w, settled));
+      else answer(w, r);
     });
   }
 }
@@ -88,8 +94,10 @@ export class Batcher<T, R> {
 /**
  * A `run` for a batcher whose items can also be carried out alone: several go as one `batch`; a
  * batch that fails, where `eachAlone(err)` agrees, is carried out again item by item with `one`,
- * so that each gets its own answer and only an item at fault fails. A lone item goes by `one`.
- * A failure `eachAlone` refuses rejects the whole batch.
+ * so that each gets its own answer and only an item at fault fails. Those items answer each as it
+ * ends, and their batch's turn is over once they are sent: one that waits (for a row locked
+ * elsewhere, say) holds up neither the others' answers nor the next batch. A lone item goes by
+ * `one`, in its turn. A failure `eachAlone` refuses rejects the whole batch.
  */
 export async function batchOrEachAlone<T, R>(
   items: readonly T[],
@@ -98,21 +106,17 @@ export async function batchOrEachAlone<T, R>(
     readonly one: (item: T) => Promise<R>;
     readonly eachAlone: (err: unknown) => boolean;
   },
-): Promise<readonly (R | Error)[]> {
-  if (items.length > 1) {
-    try {
-      return await o.batch(items);
-    } catch (err) {
-      if (!o.eachAlone(err)) throw err;
-    }
+): Promise<readonly Settled<R>[]> {
+  const alone = (item: T) => o.one(item).catch(asError);
+  if (items.length === 1) return [await alone(items[0]!)];
+  try {
+    return await o.batch(items);
+  } catch (err) {
+    if (!o.eachAlone(err)) throw err;
   }
-  return Promise.all(
-    items.map((item) =>
-      o
-        .one(item)
-        .catch((err: unknown) =>
-          err instanceof Error ? err : new Error('failed', { cause: err }),
-        ),
-    ),
-  );
+  return items.map(alone);
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error('failed', { cause: err });
 }

@@ -9,7 +9,7 @@
 // it may have committed, and a create has no key to make a repeat harmless. Each of its creates
 // fails as a lone create would, with a 503 that leaves the retry to the client.
 import postgres from 'postgres';
-import { Batcher, batchOrEachAlone } from '../../core/batcher.ts';
+import { Batcher, batchOrEachAlone, type Settled } from '../../core/batcher.ts';
 import { isInfrastructureFault } from '../../core/infrastructure.ts';
 import type { CanonicalAddress } from '../../core/canonical.ts';
 import type { Metadata } from '../../core/customer.ts';
@@ -54,7 +54,7 @@ function createAll(
   sql: Sql,
   creates: readonly NewCustomer[],
   one: CreateBatchesOptions['one'],
-): Promise<readonly (CustomerRow | Error)[]> {
+): Promise<readonly Settled<CustomerRow>[]> {
   return batchOrEachAlone(creates, {
     batch: (all) => createBatch(sql, all),
     one,

@@ -12,7 +12,7 @@
 // before its connection went makes each a no-op: the inbox has them). An insert that waits for a
 // lock (another process inserting the same customer at once) holds the rest of its batch.
 import type { Logger } from '../../core/ports.ts';
-import { Batcher, batchOrEachAlone } from '../../core/batcher.ts';
+import { Batcher, batchOrEachAlone, type Settled } from '../../core/batcher.ts';
 import { writeTag, type CatalogueApply } from '../../actors/customer/index.ts';
 import type { CanonicalFields } from '../../core/canonical.ts';
 import type { Sql } from './connect.ts';
@@ -57,7 +57,7 @@ function insertAll(
   sql: Sql,
   inserts: readonly PlainInsert[],
   log: InsertBatchesOptions['log'],
-): Promise<readonly (ApplyResult | Error)[]> {
+): Promise<readonly Settled<ApplyResult>[]> {
   return batchOrEachAlone(inserts, {
     batch: (all) => insertBatch(sql, all),
     one: ({ customerId, apply, fields }) => insertFromTarget(sql, customerId, apply, fields),

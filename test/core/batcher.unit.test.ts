@@ -124,7 +124,7 @@ test('batchOrEachAlone: several as a batch; a refused batch item by item; else a
   });
   assert.equal(await batchOrEachAlone([1, 2], o(true)), [2, 4]);
   assert.equal(await batchOrEachAlone([5], o(true)), [10], 'a lone item goes alone');
-  const each = await batchOrEachAlone([1, 13, 3], o(true));
+  const each = await Promise.all(await batchOrEachAlone([1, 13, 3], o(true)));
   assert.equal([each[0], String(each[1]), each[2]], [2, 'Error: thirteen', 6]);
   const whole = await batchOrEachAlone([1, 13], o(false)).then(
     () => 'resolved',
@@ -140,6 +140,41 @@ test('batchOrEachAlone: several as a batch; a refused batch item by item; else a
     'one 3',
     'batch 1,13',
   ]);
+});
+
+test('a refused batch answers each item as it ends, and frees its turn for the next batch', async () => {
+  let release: (() => void) | undefined;
+  const batches: number[][] = [];
+  const b = new Batcher<number, number>({
+    run: (items) =>
+      batchOrEachAlone(items, {
+        batch: async (all) => {
+          batches.push([...all]);
+          if (all.includes(7)) throw new Error('refused');
+          return all.map((n) => n * 2);
+        },
+        // 7 waits (a row locked elsewhere, say) until the test lets it go.
+        one: (n) =>
+          n === 7
+            ? new Promise<number>((resolve) => (release = () => resolve(14)))
+            : Promise.resolve(n * 2),
+        eachAlone: () => true,
+      }),
+    maxItems: 10,
+    maxInFlight: 1,
+  });
+  const slow = b.submit(7);
+  const others = [b.submit(1), b.submit(2)];
+  assert.equal(await Promise.all(others), [2, 4], 'answered while 7 still waits');
+  assert.ok(release, '7 was sent alone');
+  // The batch's one turn in flight is free again: the next calls go while 7 waits.
+  assert.equal(await Promise.all([b.submit(3), b.submit(4)]), [6, 8]);
+  assert.equal(batches, [
+    [7, 1, 2],
+    [3, 4],
+  ]);
+  release!();
+  assert.is(await slow, 14);
 });
 
 test('bounds below one are refused', () => {
