@@ -6,7 +6,6 @@ import type { CatalogueApply } from '../../actors/customer/index.ts';
 import { PermanentApplyError } from '../../core/errors.ts';
 import { applyFromStripe, isPlainInsert, type ApplyResult } from './inbound-apply.ts';
 import { insertBatches } from './insert-batches.ts';
-import { updateBatches } from './update-batches.ts';
 
 /** SQLSTATE classes of errors in the data itself: 22 data exception, 23 integrity violation. */
 const PERMANENT = /^2[23]/;
@@ -14,15 +13,13 @@ const PERMANENT = /^2[23]/;
 export interface CatalogueEffectsOptions {
   /** Told of each write made for changes seen in Stripe (not of repeats the inbox skipped). */
   onApplied?: (apply: CatalogueApply) => void;
-  /** Where a batch of inserts or updates that failed (and was tried one by one) is reported. */
+  /** Where a batch of inserts that failed (and was carried out one by one) is reported. */
   log?: Pick<Logger, 'warn'>;
 }
 
 export function catalogueEffects(sql: Sql, options: CatalogueEffectsOptions = {}) {
-  // Plain inserts, and updates, asked for at about the same time share a statement and a commit.
-  const batching = options.log ? { log: options.log } : {};
-  const inserts = insertBatches(sql, batching);
-  const updates = updateBatches(sql, batching);
+  // Plain inserts asked for at about the same time share a statement and a commit.
+  const inserts = insertBatches(sql, options.log ? { log: options.log } : {});
   return {
     recordLink: (customerId: string, target: string, externalId: string) =>
       recordLink(sql, customerId, target, externalId),
@@ -30,7 +27,7 @@ export function catalogueEffects(sql: Sql, options: CatalogueEffectsOptions = {}
       try {
         const result = isPlainInsert(apply)
           ? await inserts({ customerId, apply, fields: apply.fields })
-          : await applyFromStripe(sql, customerId, apply, updates);
+          : await applyFromStripe(sql, customerId, apply);
         if (result.applied) options.onApplied?.(apply);
         return result;
       } catch (err) {

@@ -59,11 +59,10 @@ export async function applyFromStripe(
   sql: Sql,
   customerId: string,
   a: CatalogueApply,
-  firstUpdate?: FirstUpdate,
 ): Promise<ApplyResult> {
   if (isPlainInsert(a)) return insertFromTarget(sql, customerId, a, a.fields);
   if (a.kind === 'update' && a.origin !== 'restore' && a.versionFloor === undefined) {
-    const done = await updateFromTarget(sql, customerId, a, firstUpdate);
+    const done = await updateFromTarget(sql, customerId, a);
     if (done) return done;
   }
   return sql.begin(async (tx) => {
@@ -261,6 +260,9 @@ async function update(
   };
 }
 
+/** The row as an update from a target reads it. */
+type ReadRow = CurrentRow & { updated_at: Date; version: string };
+
 /** What an update from a target writes on the row it read (see `update`). */
 interface UpdatePlan {
   /** Fields left alone, with the values Postgres holds. */
@@ -323,7 +325,7 @@ function planUpdate(a: CatalogueApply, row: ReadRow): UpdatePlan {
 }
 
 /** A row of `conflicts`, as a write records it; `detected_at` null: now. */
-export interface ConflictRow {
+interface ConflictRow {
   field: string;
   postgres_value: unknown;
   stripe_value: unknown;
@@ -390,135 +392,48 @@ function insertConflict(
 /** Reads of the row a fast update tries before it falls back to a transaction that locks it. */
 const UPDATE_TRIES = 3;
 
-/** Carries out an update's first try, with others at once (update-batches.ts). */
-export type FirstUpdate = (customerId: string, a: CatalogueApply) => Promise<UpdateResult>;
-
-/** An update carried out, or `moved`: its row changed after it was read, and nothing was written. */
-export type UpdateResult = ApplyResult | 'moved';
-
 /**
  * An update in two round trips (`rtws_update_from_target`, sql/026): the row is read without a
  * lock and the write decided on it, then carried out in one statement if the row is still at the
  * version read. A row that moved in between is read again; after `UPDATE_TRIES` such races,
- * undefined: the caller carries the write out in a transaction that locks the row first. `first`
- * carries out the first try (in a batch, where others are in flight).
+ * undefined: the caller carries the write out in a transaction that locks the row first.
  */
 async function updateFromTarget(
   sql: Sql,
   customerId: string,
   a: CatalogueApply,
-  first?: FirstUpdate,
 ): Promise<ApplyResult | undefined> {
+  // What does not depend on the row read: the same for every try.
+  const key = writeKey(customerId, a);
+  const merged = sql.json(mergedConflicts(a) as never);
   for (let attempt = 1; attempt <= UPDATE_TRIES; attempt++) {
-    const r =
-      attempt === 1 && first ? await first(customerId, a) : await updateOnce(sql, customerId, a);
-    if (r !== 'moved') return r;
+    const [row] = await sql<ReadRow[]>`
+      SELECT name, email, phone, address, metadata, updated_at, version FROM customers
+      WHERE id = ${customerId} AND deleted_at IS NULL`;
+    const plan = row ? planUpdate(a, row) : { kept: {}, patch: {}, moved: [] };
+    const { patch } = plan;
+    const { put, drop } = metadataOf(patch);
+    const [r] = await sql<{ status: string; new_version: number | null; captured: boolean }[]>`
+      SELECT status, new_version, captured FROM rtws_update_from_target(
+        ${key}, ${customerId}, ${a.origin ?? 'stripe'},
+        ${a.correlationId ?? null}, ${sideOf(a)}, ${sql.array(a.eventIds, TEXT_ARRAY)},
+        ${row ? Number(row.version) : null}, ${patch.name ? patch.name : null},
+        ${patch.email !== undefined}, ${patch.email ?? null},
+        ${patch.phone !== undefined}, ${patch.phone ?? null},
+        ${patch.address !== undefined}, ${patch.address ? sql.json(patch.address) : null},
+        ${sql.json(put)}, ${sql.array(drop, TEXT_ARRAY)},
+        ${sql.json(plan.moved as never)}, ${merged},
+        ${writeTag(a)})`;
+    if (r!.status === 'moved') continue;
+    const applied = r!.status === 'applied';
+    return {
+      applied,
+      version: r!.new_version === null ? null : Number(r!.new_version),
+      kept: applied ? plan.kept : {},
+      captured: r!.captured,
+    };
   }
   return undefined;
-}
-
-/** One try of an update: the row's read, then the statement that writes if it is still as read. */
-export async function updateOnce(
-  sql: Sql,
-  customerId: string,
-  a: CatalogueApply,
-): Promise<UpdateResult> {
-  const [row] = await sql<ReadRow[]>`
-    SELECT name, email, phone, address, metadata, updated_at, version FROM customers
-    WHERE id = ${customerId} AND deleted_at IS NULL`;
-  const c = updateCall(customerId, a, row);
-  const [r] = await sql<UpdateAnswer[]>`
-    SELECT status, new_version, captured FROM rtws_update_from_target(
-      ${c.write_key}, ${customerId}, ${c.origin}, ${c.correlation}, ${c.side},
-      ${sql.array([...c.events], TEXT_ARRAY)}, ${c.read_version}, ${c.name},
-      ${c.set_email}, ${c.email}, ${c.set_phone}, ${c.phone},
-      ${c.set_address}, ${c.address === null ? null : sql.json(c.address)},
-      ${sql.json(c.meta_put)}, ${sql.array([...c.meta_drop], TEXT_ARRAY)},
-      ${sql.json(c.moved as never)}, ${sql.json(c.merged as never)}, ${c.write_id})`;
-  return updateResult(c, r!);
-}
-
-/** The row as an update from a target reads it. */
-export type ReadRow = CurrentRow & { updated_at: Date; version: string };
-
-/** What `rtws_update_from_target` answers. */
-export interface UpdateAnswer {
-  status: string;
-  new_version: string | number | null;
-  captured: boolean;
-}
-
-/**
- * An update decided on the row read (undefined: no live row), as `rtws_update_from_target`'s
- * arguments, named as a batch's elements carry them (sql/030), and the fields it leaves alone.
- */
-export interface UpdateCall {
-  readonly kept: FieldPatch;
-  readonly write_key: string;
-  readonly customer: string;
-  readonly origin: string;
-  readonly correlation: string | null;
-  readonly side: string;
-  readonly events: readonly string[];
-  readonly read_version: number | null;
-  /** A name is set, never removed: null leaves it. */
-  readonly name: string | null;
-  readonly set_email: boolean;
-  readonly email: string | null;
-  readonly set_phone: boolean;
-  readonly phone: string | null;
-  readonly set_address: boolean;
-  readonly address: SyncedFields['address'];
-  /** Metadata keys put (their values never null), and those dropped. */
-  readonly meta_put: Readonly<Record<string, string | null>>;
-  readonly meta_drop: readonly string[];
-  readonly moved: readonly ConflictRow[];
-  readonly merged: readonly ConflictRow[];
-  readonly write_id: string;
-}
-
-export function updateCall(
-  customerId: string,
-  a: CatalogueApply,
-  row: ReadRow | undefined,
-): UpdateCall {
-  const plan = row ? planUpdate(a, row) : { kept: {}, patch: {}, moved: [] };
-  const { patch } = plan;
-  const { put, drop } = metadataOf(patch);
-  return {
-    kept: plan.kept,
-    write_key: writeKey(customerId, a),
-    customer: customerId,
-    origin: a.origin ?? 'stripe',
-    correlation: a.correlationId ?? null,
-    side: sideOf(a),
-    events: a.eventIds,
-    read_version: row ? Number(row.version) : null,
-    name: patch.name ? patch.name : null,
-    set_email: patch.email !== undefined,
-    email: patch.email ?? null,
-    set_phone: patch.phone !== undefined,
-    phone: patch.phone ?? null,
-    set_address: patch.address !== undefined,
-    address: patch.address ?? null,
-    meta_put: put,
-    meta_drop: drop,
-    moved: plan.moved,
-    merged: mergedConflicts(a),
-    write_id: writeTag(a),
-  };
-}
-
-/** What an update's statement answered, as the write's result (`moved`: nothing written). */
-export function updateResult(c: UpdateCall, r: UpdateAnswer): UpdateResult {
-  if (r.status === 'moved') return 'moved';
-  const applied = r.status === 'applied';
-  return {
-    applied,
-    version: r.new_version === null ? null : Number(r.new_version),
-    kept: applied ? c.kept : {},
-    captured: r.captured,
-  };
 }
 
 /** A patch's metadata: the keys to put, and those to drop. */
