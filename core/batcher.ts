@@ -85,7 +85,11 @@ export class Batcher<T, R> {
       r instanceof Error ? w.reject(r) : w.resolve(r);
     batch.forEach((w, i) => {
       const r = results[i]!;
-      if (r instanceof Promise) void r.then((settled) => answer(w, settled));
+      if (r instanceof Promise)
+        void r.then(
+          (settled) => answer(w, settled),
+          (err: unknown) => answer(w, asError(err)),
+        );
       else answer(w, r);
     });
   }

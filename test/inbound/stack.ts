@@ -57,8 +57,8 @@ export interface TwoWay {
  * `separateWorker`: the worker role runs in an rtws of its own, which `restartWorker` restarts
  * while the API (and the webhook receiver Stripe delivers to) stays up. `workerProcess`: the
  * worker role runs in a child process, which `killWorker` SIGKILLs, with `QUICK_TAKEOVER`'s lease
- * and `workerEnv` added to its environment. `env` is added to every rtws's environment. `salesforce`: Salesforce is a target
- * too, through its emulator.
+ * and `workerEnv` added to its environment. `env` is added to every rtws's environment.
+ * `salesforce`: Salesforce is a target too, through its emulator.
  */
 export async function twoWay(
   options: {
