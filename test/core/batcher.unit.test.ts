@@ -124,7 +124,8 @@ test('batchOrEachAlone: several as a batch; a refused batch item by item; else a
   });
   assert.equal(await batchOrEachAlone([1, 2], o(true)), [2, 4]);
   assert.equal(await batchOrEachAlone([5], o(true)), [10], 'a lone item goes alone');
-  const each = await Promise.all(await batchOrEachAlone([1, 13, 3], o(true)));
+  const later = await batchOrEachAlone([1, 13, 3], o(true));
+  const each = await Promise.all(later.map((r) => Promise.resolve(r)));
   assert.equal([each[0], String(each[1]), each[2]], [2, 'Error: thirteen', 6]);
   const whole = await batchOrEachAlone([1, 13], o(false)).then(
     () => 'resolved',
@@ -173,7 +174,7 @@ test('a refused batch answers each item as it ends, and frees its turn for the n
     [7, 1, 2],
     [3, 4],
   ]);
-  release!();
+  release?.();
   assert.is(await slow, 14);
 });
 
