@@ -10,6 +10,21 @@ export type Tx = postgres.TransactionSql | postgres.Sql;
  */
 export const TEXT_ARRAY = 1009;
 
+/**
+ * One text field of each item of a batch, as a `text[]` parameter in the items' order: text a batch
+ * sends as text, not inside JSON, which refuses some strings text takes (a lone surrogate, say).
+ */
+export function textColumn<T>(
+  sql: Sql,
+  items: readonly T[],
+  pick: (item: T) => string | null | undefined,
+) {
+  return sql.array(
+    items.map((item) => pick(item) ?? null),
+    TEXT_ARRAY,
+  );
+}
+
 export interface ConnectOptions {
   max?: number;
   /** Used in pg_stat_activity, so an operator can tell rtws's connections apart. */

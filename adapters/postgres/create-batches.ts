@@ -13,7 +13,7 @@ import { Batcher, batchOrEachAlone, type Settled } from '../../core/batcher.ts';
 import { isInfrastructureFault } from '../../core/infrastructure.ts';
 import type { CanonicalAddress } from '../../core/canonical.ts';
 import type { Metadata } from '../../core/customer.ts';
-import { TEXT_ARRAY, type Sql } from './connect.ts';
+import { textColumn, type Sql } from './connect.ts';
 import type { CustomerRow } from './customers.ts';
 
 /** Creates in one statement, at most. */
@@ -72,10 +72,7 @@ export function refusedWhole(err: unknown): boolean {
 
 async function createBatch(sql: Sql, creates: readonly NewCustomer[]): Promise<CustomerRow[]> {
   const text = (pick: (c: NewCustomer) => string | null | undefined) =>
-    sql.array(
-      creates.map((c) => pick(c) ?? null),
-      TEXT_ARRAY,
-    );
+    textColumn(sql, creates, pick);
   const rows = await sql<(Omit<CustomerRow, 'links'> & { ord: number })[]>`
     SELECT * FROM rtws_create_customers(
       ${text((c) => c.correlationId ?? '')}, ${text((c) => c.name)}, ${text((c) => c.email)},

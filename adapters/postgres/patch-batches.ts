@@ -17,7 +17,7 @@
 import { Batcher, batchOrEachAlone } from '../../core/batcher.ts';
 import type { CanonicalAddress } from '../../core/canonical.ts';
 import type { Metadata } from '../../core/customer.ts';
-import { TEXT_ARRAY, type Sql } from './connect.ts';
+import { textColumn, type Sql } from './connect.ts';
 import type { CustomerRow } from './customers.ts';
 import { MAX_IN_FLIGHT, refusedWhole } from './create-batches.ts';
 
@@ -89,11 +89,7 @@ async function patchBatch(
     metadata_put: p.metadataPut ?? null,
     metadata_drop: p.metadataDrop,
   }));
-  const text = (pick: (p: NewPatch) => string | null | undefined) =>
-    sql.array(
-      patches.map((p) => pick(p) ?? null),
-      TEXT_ARRAY,
-    );
+  const text = (pick: (p: NewPatch) => string | null | undefined) => textColumn(sql, patches, pick);
   const rows = await sql<(PatchAnswer & { ord: number })[]>`
     SELECT * FROM rtws_patch_customers(
       ${sql.json(elements)}, ${text((p) => p.correlationId)}, ${text((p) => p.set.name)},
