@@ -7,6 +7,7 @@ import {
   applyPatch,
   isEmptyPatch,
   patchFieldNames,
+  pickFields,
   valuesUnder,
   type FieldPatch,
 } from '../../core/policy/push.ts';
@@ -181,15 +182,37 @@ function wantFetch<C extends InboundContext>(c: C, ev: StripeCustomerObserved): 
  * A push decided before this change was known is decided again after the fetch. Sent as it is, it
  * would overwrite the change on Stripe, and the fetch would then find only our own write. If the
  * push is already on its way, the fetch runs after it (one call per customer and target) and sees
- * what it did; its outcome no longer names the pending intent and is ignored.
+ * what it did. It is kept as `superseded`: its outcome, should it land, says what Stripe holds
+ * because we wrote it (`applyOutcome`), so that the fetch's merge does not take it for an edit.
  */
 function supersedePush<C extends InboundContext>(c: C): C {
   const s = c.targets.stripe;
-  if (s.pending?.op !== 'update') return c;
+  const p = s.pending;
+  if (p?.op !== 'update') return c;
+  const superseded = { id: p.id, patch: p.params.patch };
   return {
     ...c,
-    targets: { ...c.targets, stripe: { ...s, pending: null, attempts: 0, status: 'synced' } },
+    targets: {
+      ...c.targets,
+      stripe: { ...s, pending: null, attempts: 0, status: 'synced', superseded },
+    },
   };
+}
+
+/**
+ * What Stripe holds as our write when a fetch comes back: a superseded update whose outcome never
+ * came (a crash between its call and its record, or a timeout) may still have landed. Each field
+ * it set that Stripe now holds as it set it is taken as ours, so that the merge does not mistake
+ * our own write for a change made in Stripe and bring it back over a newer one from Postgres.
+ */
+function knownWithSuperseded(s: TargetState, fetched: CanonicalFields | null): TargetState {
+  const { superseded, ...rest } = s;
+  if (!superseded || rest.known === null || fetched === null) return rest;
+  const wrote = applyPatch(rest.known, superseded.patch);
+  const landed = patchFieldNames(superseded.patch).filter((f) =>
+    sameValue(fieldValue(wrote, f), fieldValue(fetched, f)),
+  );
+  return { ...rest, known: applyPatch(rest.known, pickFields(superseded.patch, landed)) };
 }
 
 function tombstone<C extends InboundContext>(c: C, stripeId: string): C {
@@ -206,10 +229,10 @@ export function onStripeFetched<C extends InboundContext>(
   ev: StripeCustomerFetched,
   owners?: FieldOwners,
 ): C {
-  const s = ctx.targets.stripe;
-  const p = s.pending;
-  if (p === null || p.op !== 'fetch' || p.id !== ev.data.intentId || s.externalId === null)
-    return ctx;
+  const p = ctx.targets.stripe.pending;
+  if (p === null || p.op !== 'fetch' || p.id !== ev.data.intentId) return ctx;
+  const s = knownWithSuperseded(ctx.targets.stripe, ev.data.fields);
+  if (s.externalId === null) return ctx;
   const asked = new Set(p.params.eventIds);
   const fetch = ctx.inbound.fetch;
   const left = fetch?.eventIds.filter((id) => !asked.has(id)) ?? [];

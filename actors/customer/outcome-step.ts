@@ -22,15 +22,31 @@ export function restoredRtwsId(t: TargetState, o: TargetOutcome): boolean {
   return o.kind === 'updated' && p?.op === 'update' && p.id === o.intentId && !!p.params.setRtwsId;
 }
 
-/** Whether the outcome reports on the pending intent (and, for failures, on its current attempt). */
+/**
+ * Whether the outcome reports on the pending intent (and, for failures, on its current attempt),
+ * or on a superseded update that landed.
+ */
 export function acceptsOutcome(t: TargetState, o: TargetOutcome): boolean {
+  if (landedSuperseded(t, o)) return true;
   const p = t.pending;
   if (p === null || p.id !== o.intentId) return false;
   if (o.kind === 'failed') return o.attempt === p.attempt;
   return OUTCOME_OPS[o.kind] === p.op;
 }
 
+/** The superseded update landed: Stripe holds what it set, as our write. */
+function landedSuperseded(t: TargetState, o: TargetOutcome): boolean {
+  return o.kind === 'updated' && t.superseded?.id === o.intentId && t.pending?.id !== o.intentId;
+}
+
 export function applyOutcome(t: TargetState, env: TargetEnv, o: TargetOutcome): TargetState {
+  if (landedSuperseded(t, o)) {
+    const { superseded, ...rest } = t;
+    // The intent pending now (the fetch) is left as it is: it merges Stripe's content from here.
+    return rest.known !== null && superseded
+      ? { ...rest, known: applyPatch(rest.known, superseded.patch), watermarks: pushed(t, o.at) }
+      : rest;
+  }
   const p = t.pending;
   if (p === null || !acceptsOutcome(t, o)) return t;
   switch (o.kind) {

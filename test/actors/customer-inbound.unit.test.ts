@@ -867,6 +867,58 @@ test("our write's echo while it is pending does not supersede it", () => {
   assert.is(pending(echo).id, pending(w).id);
 });
 
+/**
+ * Postgres sets the plan to platinum and, while that push is in flight, back to gold; a dashboard
+ * rename made before the push landed arrives and supersedes it, but the push lands anyway. Stripe
+ * then holds platinum because we wrote it: the fetch must not take that for a change made there,
+ * or Postgres's later gold would be overwritten by our own earlier write.
+ */
+function supersededPushLanded() {
+  const w = given(
+    created(),
+    stripeCreated(STRIPE_ID),
+    updated({ metadata: { plan: 'platinum', region: 'eu' } }, 2),
+  );
+  const push = pending(w);
+  const back = when(w, updated({ metadata: { plan: 'gold', region: 'eu' } }, 3));
+  const renamed = when(back, observed({ name: 'Dash' }, { changed: ['name'] }));
+  assert.is(pending(renamed).op, 'fetch', 'the rename asks for a fetch after the push');
+  const landed: Step = (x) => ({
+    type: 'StripeCustomerUpdated',
+    data: { intentId: push.id },
+    at: x.now,
+  });
+  const fetchedNow = fetched({ name: 'Dash', metadata: { plan: 'platinum', region: 'eu' } });
+  return { renamed, landed, fetchedNow };
+}
+
+for (const [story, outcome] of [
+  ['its outcome recorded', true],
+  ['its outcome lost (a crash between the call and its record)', false],
+] as const)
+  test(`a superseded push that landed is ours, not a change made in Stripe: ${story}`, () => {
+    const { renamed, landed, fetchedNow } = supersededPushLanded();
+    if (outcome) {
+      const s = stripe(when(renamed, landed));
+      assert.equal(s.known?.metadata, { plan: 'platinum', region: 'eu' }, 'its outcome counts');
+      assert.is(s.superseded, undefined);
+      assert.is(s.pending?.op, 'fetch', 'and the fetch still runs');
+    }
+    const merged = outcome ? when(renamed, landed, fetchedNow) : when(renamed, fetchedNow);
+    assert.is(stripe(merged).superseded, undefined);
+    assert.equal(
+      applies(merged).map((a) => a.patch),
+      [{ name: 'Dash' }],
+      'only the rename comes back to Postgres',
+    );
+    assert.equal(merged.snapshot.context.inbound.conflicts, [], 'and nothing conflicts');
+    const push = pending(merged);
+    assert.is(push.op, 'update', "Postgres's later plan goes to Stripe");
+    assert.equal((push.params as { patch: object }).patch, {
+      metadata: { plan: 'gold' },
+    });
+  });
+
 test('a match links an unlinked customer; the Stripe customer keeps each value it has', () => {
   const matched: Step = (x) => ({
     type: 'StripeCustomerMatched',
