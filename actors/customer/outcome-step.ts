@@ -42,10 +42,10 @@ function landedSuperseded(t: TargetState, o: TargetOutcome): boolean {
 export function applyOutcome(t: TargetState, env: TargetEnv, o: TargetOutcome): TargetState {
   if (landedSuperseded(t, o)) {
     const { superseded, ...rest } = t;
-    // The intent pending now (the fetch) is left as it is: it merges Stripe's content from here.
-    return rest.known !== null && superseded
-      ? { ...rest, known: applyPatch(rest.known, superseded.patch), watermarks: pushed(t, o.at) }
-      : rest;
+    if (rest.known === null || !superseded) return rest;
+    // An intent pending now (Stripe's fetch, or the push decided again) is left as it is.
+    const known = applyPatch(rest.known, superseded.patch);
+    return plan({ ...rest, known, watermarks: pushed(t, o.at) }, env, o.at);
   }
   const p = t.pending;
   if (p === null || !acceptsOutcome(t, o)) return t;

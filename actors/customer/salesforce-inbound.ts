@@ -185,11 +185,20 @@ export function onSalesforceChanged<C extends SalesforceInboundContext>(
     ],
   };
   // A push decided before this change was known is decided again (as for Stripe): its base is
-  // stale, and a resumed push checks it. One already on its way ends first; its outcome no longer
-  // names the pending intent and is ignored, and the new push sends what still differs.
+  // stale, and a resumed push checks it. One already on its way ends first and may land: kept as
+  // `superseded`, its outcome says what Salesforce holds because we wrote it (so that its
+  // read-back is not taken for an edit), and the new push sends what still differs.
+  const p = t.pending;
   const repushed: TargetState =
-    t.pending?.op === 'update'
-      ? { ...t, known: held, pending: null, attempts: 0, status: 'synced' }
+    p?.op === 'update'
+      ? {
+          ...t,
+          known: held,
+          pending: null,
+          attempts: 0,
+          status: 'synced',
+          superseded: { id: p.id, patch: p.params.patch },
+        }
       : { ...t, known: held };
   const known: C = { ...c, targets: { ...c.targets, salesforce: repushed } };
   if (isEmptyPatch(result.apply) && result.conflicts.length === 0) return known;

@@ -215,6 +215,40 @@ test("a person's edit that meets our write in flight still flows", () => {
   assert.is(salesforce(done).known?.name, 'Ada King');
 });
 
+test("a push superseded by a person's edit that lands anyway is ours, not their edit", () => {
+  // Postgres sets the region to us and, while that push is in flight, back to eu; a person's
+  // rename arrives and the push is decided again, but the one on its way lands all the same.
+  const w = when(linked(), updated({ metadata: { plan: 'gold', region: 'us' } }, 2));
+  const push = sfPending(w);
+  const back = when(w, updated({ metadata: { plan: 'gold', region: 'eu' } }, 3));
+  const renamed = when(back, read({ name: 'Ada King' }));
+  assert.equal(
+    applies(renamed).map((a) => a.patch),
+    [{ name: 'Ada King' }],
+  );
+  const landed: Step = (x) => ({
+    type: 'SalesforceAccountUpdated',
+    data: { intentId: push.id },
+    at: x.now,
+  });
+  // Its read-back, by us, shows the region it set.
+  const readBack = read({ metadata: { region: 'us' } }, { byUs: true });
+  const done = when(renamed, landed, readBack);
+  assert.equal(
+    applies(done).map((a) => a.patch),
+    [{ name: 'Ada King' }],
+    'our own earlier write is not written back over the later eu',
+  );
+  assert.equal(salesforce(done).known?.metadata, { plan: 'gold', region: 'us' });
+  assert.equal(
+    (sfPending(done).params as { patch: FieldPatch }).patch,
+    {
+      metadata: { region: 'eu' },
+    },
+    'and eu goes to Salesforce',
+  );
+});
+
 test('a to_salesforce field edited there is put back, not taken', () => {
   const w = when(linked(), read({}, { putBack: { email: 'other@example.com' } }));
   assert.equal(applies(w), [], 'Postgres is not written');
