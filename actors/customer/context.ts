@@ -4,7 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Nullable } from '../../core/nullable.ts';
 import { Origin } from '../../core/messages.ts';
 import { IntentSchema } from './intents.ts';
-import { At, CanonicalFieldsSchema, FailureKindSchema, FieldPatchSchema } from './schemas.ts';
+import { At, CanonicalFieldsSchema, FailureKindSchema } from './schemas.ts';
 
 /** The latest accepted fact: the content every target should hold. */
 export const DesiredSchema = Type.Object({
@@ -100,9 +100,9 @@ export const TargetStateSchema = Type.Object({
   /**
    * An update dropped from `pending` while its call may be on its way (a change seen in Stripe
    * meanwhile asked for a fetch): should it land, Stripe holds what it set because we wrote it.
-   * Its outcome, or else the fetch after it, settles it.
+   * Its outcome, or else (on Stripe) the fetch after it, settles it.
    */
-  superseded: Type.Optional(Type.Object({ id: Type.String(), patch: FieldPatchSchema })),
+  superseded: Type.Optional(IntentSchema),
 });
 export type TargetState = Static<typeof TargetStateSchema>;
 

@@ -189,12 +189,11 @@ function supersedePush<C extends InboundContext>(c: C): C {
   const s = c.targets.stripe;
   const p = s.pending;
   if (p?.op !== 'update') return c;
-  const superseded = { id: p.id, patch: p.params.patch };
   return {
     ...c,
     targets: {
       ...c.targets,
-      stripe: { ...s, pending: null, attempts: 0, status: 'synced', superseded },
+      stripe: { ...s, pending: null, attempts: 0, status: 'synced', superseded: p },
     },
   };
 }
@@ -207,12 +206,13 @@ function supersedePush<C extends InboundContext>(c: C): C {
  */
 function knownWithSuperseded(s: TargetState, fetched: CanonicalFields | null): TargetState {
   const { superseded, ...rest } = s;
-  if (!superseded || rest.known === null || fetched === null) return rest;
-  const wrote = applyPatch(rest.known, superseded.patch);
-  const landed = patchFieldNames(superseded.patch).filter((f) =>
+  if (superseded?.op !== 'update' || rest.known === null || fetched === null) return rest;
+  const { patch } = superseded.params;
+  const wrote = applyPatch(rest.known, patch);
+  const landed = patchFieldNames(patch).filter((f) =>
     sameValue(fieldValue(wrote, f), fieldValue(fetched, f)),
   );
-  return { ...rest, known: applyPatch(rest.known, pickFields(superseded.patch, landed)) };
+  return { ...rest, known: applyPatch(rest.known, pickFields(patch, landed)) };
 }
 
 function tombstone<C extends InboundContext>(c: C, stripeId: string): C {

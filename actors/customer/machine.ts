@@ -210,11 +210,9 @@ export function createCustomerMachine(
         // when it landed, so that a read sent before then is not taken for newer.
         if (target !== 'salesforce' || (outcome.kind !== 'created' && outcome.kind !== 'updated'))
           return applied;
-        const intent = context.targets.salesforce.pending;
-        return rememberSalesforceWrite(
-          applied,
-          intent?.id === outcome.intentId ? { intent, at: outcome.at } : undefined,
-        );
+        const { pending, superseded } = context.targets.salesforce;
+        const intent = [pending, superseded].find((i) => i?.id === outcome.intentId);
+        return rememberSalesforceWrite(applied, intent ? { intent, at: outcome.at } : undefined);
       }),
       applyInbound: assign(({ context, event }) => {
         if (event.type === 'StripeCustomerObserved')

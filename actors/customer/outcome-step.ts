@@ -42,9 +42,9 @@ function landedSuperseded(t: TargetState, o: TargetOutcome): boolean {
 export function applyOutcome(t: TargetState, env: TargetEnv, o: TargetOutcome): TargetState {
   if (landedSuperseded(t, o)) {
     const { superseded, ...rest } = t;
-    if (rest.known === null || !superseded) return rest;
+    if (rest.known === null || superseded?.op !== 'update') return rest;
     // An intent pending now (Stripe's fetch, or the push decided again) is left as it is.
-    const known = applyPatch(rest.known, superseded.patch);
+    const known = applyPatch(rest.known, superseded.params.patch);
     return plan({ ...rest, known, watermarks: pushed(t, o.at) }, env, o.at);
   }
   const p = t.pending;

@@ -197,7 +197,7 @@ export function onSalesforceChanged<C extends SalesforceInboundContext>(
           pending: null,
           attempts: 0,
           status: 'synced',
-          superseded: { id: p.id, patch: p.params.patch },
+          superseded: p,
         }
       : { ...t, known: held };
   const known: C = { ...c, targets: { ...c.targets, salesforce: repushed } };

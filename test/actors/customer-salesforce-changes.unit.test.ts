@@ -249,6 +249,26 @@ test("a push superseded by a person's edit that lands anyway is ours, not their 
   );
 });
 
+test('a read sent before a superseded push landed does not undo it', () => {
+  const w = when(linked(), updated({ phone: '+1 555 0102' }, 2));
+  const push = sfPending(w);
+  const renamed = when(w, read({ name: 'Ada King' }));
+  const landed: Step = (x) => ({
+    type: 'SalesforceAccountUpdated',
+    data: { intentId: push.id },
+    at: x.now,
+  });
+  // Sent before the push landed, it shows the phone the push replaced.
+  const early = read({ phone: FIELDS.phone }, { agoMs: 1_500, queriedAgoMs: 1_500 });
+  const done = when(renamed, landed, early);
+  assert.equal(
+    applies(done).map((a) => a.patch),
+    [{ name: 'Ada King' }],
+    'the phone our write replaced is not written back',
+  );
+  assert.is(salesforce(done).known?.phone, '+1 555 0102');
+});
+
 test('a to_salesforce field edited there is put back, not taken', () => {
   const w = when(linked(), read({}, { putBack: { email: 'other@example.com' } }));
   assert.equal(applies(w), [], 'Postgres is not written');
