@@ -3,7 +3,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Nullable } from '../../core/nullable.ts';
 import { Origin } from '../../core/messages.ts';
-import { IntentSchema } from './intents.ts';
+import { AnyIntent, IntentSchema } from './intents.ts';
 import { At, CanonicalFieldsSchema, FailureKindSchema } from './schemas.ts';
 
 /** The latest accepted fact: the content every target should hold. */
@@ -64,6 +64,13 @@ export const TargetErrorSchema = Type.Object({
 });
 export type TargetError = Static<typeof TargetErrorSchema>;
 
+/**
+ * An update dropped from `pending` while a try of it may be on its way (`superseded.ts`): a change
+ * seen on the target meanwhile had the push decided again. `landed`: its success was reported.
+ */
+export const SupersededSchema = Type.Object({ update: AnyIntent.Update, landed: Type.Boolean() });
+export type Superseded = Static<typeof SupersededSchema>;
+
 export const TargetStateSchema = Type.Object({
   status: Type.Union(TARGET_STATUSES.map((s) => Type.Literal(s))),
   externalId: Nullable(Type.String()),
@@ -97,12 +104,8 @@ export const TargetStateSchema = Type.Object({
   intentSeq: Type.Integer({ minimum: 0 }),
   /** The version whose first update key was used: another update for it needs a key of its own. */
   updateKeyVersion: Type.Optional(Type.Integer({ minimum: 0 })),
-  /**
-   * An update dropped from `pending` while its call may be on its way (a change seen in Stripe
-   * meanwhile asked for a fetch): should it land, Stripe holds what it set because we wrote it.
-   * Its outcome, or else (on Stripe) the fetch after it, settles it.
-   */
-  superseded: Type.Optional(IntentSchema),
+  /** Updates dropped from `pending` that may still land, oldest first (`superseded.ts`). */
+  superseded: Type.Optional(Type.Array(SupersededSchema)),
 });
 export type TargetState = Static<typeof TargetStateSchema>;
 

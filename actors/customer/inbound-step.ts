@@ -7,7 +7,6 @@ import {
   applyPatch,
   isEmptyPatch,
   patchFieldNames,
-  pickFields,
   valuesUnder,
   type FieldPatch,
 } from '../../core/policy/push.ts';
@@ -30,6 +29,7 @@ import {
 import type { CustomerFactEvent } from './events.ts';
 import { KEY_PREFIX } from './keys.ts';
 import { unlinked } from './failure-step.ts';
+import { knownWithSuperseded, supersede } from './superseded.ts';
 
 /** The part of the actor's context these rules read and write. */
 export interface InboundContext {
@@ -92,7 +92,7 @@ export function onStripeObserved<C extends InboundContext>(
   // clock stamps our pushes and Stripe's stamps its events, so a margin covers their skew.
   // A late echo of an earlier write of ours is no reason to hold our next one back.
   if (pushInFlight || ev.data.created <= lastSecond + CLOCK_SKEW_S || c.inbound.fetch !== null)
-    return ours ? wantFetch(c, ev) : supersedePush(wantFetch(c, ev));
+    return ours ? wantFetch(c, ev) : supersedePush(wantFetch(c, ev), ev.at);
   // An echo's `created` is the time of our own write: a change it shows was made before it.
   const theirsSecond = ours ? (s.watermarks.lastEventSecond ?? 0) : ev.data.created;
   const dating = dateFields({
@@ -182,37 +182,11 @@ function wantFetch<C extends InboundContext>(c: C, ev: StripeCustomerObserved): 
  * A push decided before this change was known is decided again after the fetch. Sent as it is, it
  * would overwrite the change on Stripe, and the fetch would then find only our own write. If the
  * push is already on its way, the fetch runs after it (one call per customer and target) and sees
- * what it did. It is kept as `superseded`: its outcome, should it land, says what Stripe holds
- * because we wrote it (`applyOutcome`), so that the fetch's merge does not take it for an edit.
+ * what it did. It is kept as superseded (`superseded.ts`): the fetch's merge then counts what it
+ * set as our write, not as an edit made in Stripe.
  */
-function supersedePush<C extends InboundContext>(c: C): C {
-  const s = c.targets.stripe;
-  const p = s.pending;
-  if (p?.op !== 'update') return c;
-  return {
-    ...c,
-    targets: {
-      ...c.targets,
-      stripe: { ...s, pending: null, attempts: 0, status: 'synced', superseded: p },
-    },
-  };
-}
-
-/**
- * What Stripe holds as our write when a fetch comes back: a superseded update whose outcome never
- * came (a crash between its call and its record, or a timeout) may still have landed. Each field
- * it set that Stripe now holds as it set it is taken as ours, so that the merge does not mistake
- * our own write for a change made in Stripe and bring it back over a newer one from Postgres.
- */
-function knownWithSuperseded(s: TargetState, fetched: CanonicalFields | null): TargetState {
-  const { superseded, ...rest } = s;
-  if (superseded?.op !== 'update' || rest.known === null || fetched === null) return rest;
-  const { patch } = superseded.params;
-  const wrote = applyPatch(rest.known, patch);
-  const landed = patchFieldNames(patch).filter((f) =>
-    sameValue(fieldValue(wrote, f), fieldValue(fetched, f)),
-  );
-  return { ...rest, known: applyPatch(rest.known, pickFields(patch, landed)) };
+function supersedePush<C extends InboundContext>(c: C, at: number): C {
+  return { ...c, targets: { ...c.targets, stripe: supersede(c.targets.stripe, at) } };
 }
 
 function tombstone<C extends InboundContext>(c: C, stripeId: string): C {
@@ -231,12 +205,12 @@ export function onStripeFetched<C extends InboundContext>(
 ): C {
   const p = ctx.targets.stripe.pending;
   if (p === null || p.op !== 'fetch' || p.id !== ev.data.intentId) return ctx;
-  const s = knownWithSuperseded(ctx.targets.stripe, ev.data.fields);
+  const fetch = ctx.inbound.fetch;
+  const shown = fetch?.shown ?? [];
+  const s = knownWithSuperseded(ctx.targets.stripe, ev.data.fields, shown);
   if (s.externalId === null) return ctx;
   const asked = new Set(p.params.eventIds);
-  const fetch = ctx.inbound.fetch;
   const left = fetch?.eventIds.filter((id) => !asked.has(id)) ?? [];
-  const shown = fetch?.shown ?? [];
   // A fetch no event asked for (the check of a 404) dates Stripe's side by the last change known
   // there, never by the fetch itself: that would make every difference look like the later edit.
   const second = fetch?.second ?? s.watermarks.lastEventSecond ?? 0;

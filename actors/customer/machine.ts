@@ -210,8 +210,10 @@ export function createCustomerMachine(
         // when it landed, so that a read sent before then is not taken for newer.
         if (target !== 'salesforce' || (outcome.kind !== 'created' && outcome.kind !== 'updated'))
           return applied;
-        const { pending, superseded } = context.targets.salesforce;
-        const intent = [pending, superseded].find((i) => i?.id === outcome.intentId);
+        const { pending, superseded = [] } = context.targets.salesforce;
+        const intent = [pending, ...superseded.map((s) => s.update)].find(
+          (i) => i?.id === outcome.intentId,
+        );
         return rememberSalesforceWrite(applied, intent ? { intent, at: outcome.at } : undefined);
       }),
       applyInbound: assign(({ context, event }) => {

@@ -1,5 +1,6 @@
-// Applying an executor's outcome to its target. Only the outcome of the pending intent counts:
-// anything else is a stale or duplicate report and changes nothing.
+// Applying an executor's outcome to its target. Only the outcome of the pending intent counts, and
+// that of an update superseded while it was on its way (`superseded.ts`): anything else is a stale
+// or duplicate report and changes nothing.
 import { applyPatch } from '../../core/policy/push.ts';
 import type { CanonicalFields } from '../../core/canonical.ts';
 import type { TargetState } from './context.ts';
@@ -7,6 +8,7 @@ import type { Intent } from './intents.ts';
 import type { TargetOutcome } from './outcomes.ts';
 import { applyFailure } from './failure-step.ts';
 import { knownAfterCreate, plan, type TargetEnv } from './plan.ts';
+import { onSupersededOutcome, supersededOf } from './superseded.ts';
 
 const OUTCOME_OPS: Record<Exclude<TargetOutcome['kind'], 'failed'>, Intent['op']> = {
   created: 'create',
@@ -27,25 +29,20 @@ export function restoredRtwsId(t: TargetState, o: TargetOutcome): boolean {
  * or on a superseded update that landed.
  */
 export function acceptsOutcome(t: TargetState, o: TargetOutcome): boolean {
-  if (landedSuperseded(t, o)) return true;
+  if (supersededOf(t, o)) return true;
   const p = t.pending;
   if (p === null || p.id !== o.intentId) return false;
   if (o.kind === 'failed') return o.attempt === p.attempt;
   return OUTCOME_OPS[o.kind] === p.op;
 }
 
-/** The superseded update landed: Stripe holds what it set, as our write. */
-function landedSuperseded(t: TargetState, o: TargetOutcome): boolean {
-  return o.kind === 'updated' && t.superseded?.id === o.intentId && t.pending?.id !== o.intentId;
-}
-
 export function applyOutcome(t: TargetState, env: TargetEnv, o: TargetOutcome): TargetState {
-  if (landedSuperseded(t, o)) {
-    const { superseded, ...rest } = t;
-    if (rest.known === null || superseded?.op !== 'update') return rest;
-    // An intent pending now (Stripe's fetch, or the push decided again) is left as it is.
-    const known = applyPatch(rest.known, superseded.params.patch);
-    return plan({ ...rest, known, watermarks: pushed(t, o.at) }, env, o.at);
+  if (supersededOf(t, o)) {
+    // A target read back by a fetch (Stripe) is settled by the fetch that follows; an intent
+    // pending now (that fetch, or the push decided again) is left as it is.
+    const next = onSupersededOutcome(t, o, !env.spec.confirmsByFetch);
+    const landed = o.kind === 'updated' ? { ...next, watermarks: pushed(t, o.at) } : next;
+    return plan(landed, env, o.at);
   }
   const p = t.pending;
   if (p === null || !acceptsOutcome(t, o)) return t;

@@ -40,6 +40,7 @@ import {
   type InboundContext,
 } from './inbound-step.ts';
 import { At, FieldPatchSchema, recordedEvent } from './schemas.ts';
+import { landedAsRead, supersede } from './superseded.ts';
 
 export const SalesforceRecordChanged = recordedEvent('SalesforceRecordChanged', {
   /**
@@ -154,6 +155,9 @@ export function onSalesforceChanged<C extends SalesforceInboundContext>(
     ? applyPatch(applyPatch(t.known, taken), putBack)
     : applyPatch(t.known, taken);
   if (sameValue(held, t.known) && lost.length === 0) return c;
+  // The read-back of an update of ours superseded on its way, before (or without) its outcome.
+  const landed = byUs ? landedAsRead(t, fields) : undefined;
+  if (landed) return { ...c, targets: { ...c.targets, salesforce: landed } };
   if (byUs && isOwnWrite(c, fields)) return c;
   // Only the flowing fields are merged; a `to_salesforce` field Salesforce holds otherwise is
   // known from now on, and the push rule sends the catalogue's value back.
@@ -188,18 +192,7 @@ export function onSalesforceChanged<C extends SalesforceInboundContext>(
   // stale, and a resumed push checks it. One already on its way ends first and may land: kept as
   // `superseded`, its outcome says what Salesforce holds because we wrote it (so that its
   // read-back is not taken for an edit), and the new push sends what still differs.
-  const p = t.pending;
-  const repushed: TargetState =
-    p?.op === 'update'
-      ? {
-          ...t,
-          known: held,
-          pending: null,
-          attempts: 0,
-          status: 'synced',
-          superseded: p,
-        }
-      : { ...t, known: held };
+  const repushed = supersede({ ...t, known: held }, ev.at);
   const known: C = { ...c, targets: { ...c.targets, salesforce: repushed } };
   if (isEmptyPatch(result.apply) && result.conflicts.length === 0) return known;
   return askWrite(

@@ -215,9 +215,11 @@ test("a person's edit that meets our write in flight still flows", () => {
   assert.is(salesforce(done).known?.name, 'Ada King');
 });
 
-test("a push superseded by a person's edit that lands anyway is ours, not their edit", () => {
-  // Postgres sets the region to us and, while that push is in flight, back to eu; a person's
-  // rename arrives and the push is decided again, but the one on its way lands all the same.
+/**
+ * Postgres sets the region to us and, while that push is in flight, back to eu; a person's rename
+ * arrives and the push is decided again, but the one on its way lands all the same.
+ */
+function supersededInFlight() {
   const w = when(linked(), updated({ metadata: { plan: 'gold', region: 'us' } }, 2));
   const push = sfPending(w);
   const back = when(w, updated({ metadata: { plan: 'gold', region: 'eu' } }, 3));
@@ -233,19 +235,58 @@ test("a push superseded by a person's edit that lands anyway is ours, not their 
   });
   // Its read-back, by us, shows the region it set.
   const readBack = read({ metadata: { region: 'us' } }, { byUs: true });
-  const done = when(renamed, landed, readBack);
+  return { renamed, landed, readBack };
+}
+
+for (const [story, order] of [
+  ['its outcome, then its read-back', 'outcome first'],
+  ['its read-back, then its outcome', 'read-back first'],
+  ['its read-back, its outcome lost to a crash', 'no outcome'],
+] as const)
+  test(`a push superseded by a person's edit that lands anyway is ours: ${story}`, () => {
+    const { renamed, landed, readBack } = supersededInFlight();
+    const steps =
+      order === 'outcome first'
+        ? [landed, readBack]
+        : order === 'read-back first'
+          ? [readBack, landed]
+          : [readBack];
+    const done = when(renamed, ...steps);
+    assert.equal(
+      applies(done).map((a) => a.patch),
+      [{ name: 'Ada King' }],
+      'our own earlier write is not written back over the later eu',
+    );
+    assert.equal(salesforce(done).known?.metadata, { plan: 'gold', region: 'us' });
+    assert.is(salesforce(done).superseded, undefined);
+    assert.equal(
+      (sfPending(done).params as { patch: FieldPatch }).patch,
+      { metadata: { region: 'eu' } },
+      'and eu goes to Salesforce',
+    );
+  });
+
+test('two pushes superseded in turn while the first is on its way: the first still counts', () => {
+  const first = when(linked(), updated({ metadata: { plan: 'gold', region: 'us' } }, 2));
+  const push = sfPending(first);
+  // A person's rename decides the push again (that one waits behind the first, unsent), and a
+  // person's phone edit then decides it again.
+  const back = when(first, updated({ metadata: { plan: 'platinum', region: 'eu' } }, 3));
+  const once = when(back, read({ name: 'Ada King' }));
+  assert.equal((sfPending(once).params as { patch: FieldPatch }).patch, {
+    metadata: { plan: 'platinum' },
+  });
+  const twice = when(once, read({ phone: '+1 555 0177' }));
+  const landed: Step = (x) => ({
+    type: 'SalesforceAccountUpdated',
+    data: { intentId: push.id },
+    at: x.now,
+  });
+  const done = when(twice, landed, read({ metadata: { region: 'us' } }, { byUs: true }));
   assert.equal(
     applies(done).map((a) => a.patch),
-    [{ name: 'Ada King' }],
-    'our own earlier write is not written back over the later eu',
-  );
-  assert.equal(salesforce(done).known?.metadata, { plan: 'gold', region: 'us' });
-  assert.equal(
-    (sfPending(done).params as { patch: FieldPatch }).patch,
-    {
-      metadata: { region: 'eu' },
-    },
-    'and eu goes to Salesforce',
+    [{ name: 'Ada King' }, { phone: '+1 555 0177' }],
+    'only the two edits come into Postgres',
   );
 });
 
