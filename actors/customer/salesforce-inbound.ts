@@ -156,7 +156,7 @@ export function onSalesforceChanged<C extends SalesforceInboundContext>(
     : applyPatch(t.known, taken);
   if (sameValue(held, t.known) && lost.length === 0) return c;
   // The read-back of an update of ours superseded on its way, before (or without) its outcome.
-  const landed = byUs ? landedAsRead(t, fields) : undefined;
+  const landed = byUs ? landedAsRead(t, fields, ev.at) : undefined;
   if (landed) return { ...c, targets: { ...c.targets, salesforce: landed } };
   if (byUs && isOwnWrite(c, fields)) return c;
   // Only the flowing fields are merged; a `to_salesforce` field Salesforce holds otherwise is

@@ -6,6 +6,7 @@ import { fieldValue, sameValue, type CanonicalFields } from '../../core/canonica
 import {
   applyPatch,
   holdsPatch,
+  movedUnder,
   patchFieldNames,
   pickFields,
   type FieldPatch,
@@ -61,8 +62,7 @@ export function onSupersededOutcome(
   if (!entry) return t;
   const rest = without(t, entry);
   if (o.kind === 'failed') return NOTHING_APPLIED.has(o.failure) ? rest : t;
-  if (knownAtOnce && t.known !== null)
-    return { ...rest, known: applyPatch(t.known, entry.update.params.patch) };
+  if (knownAtOnce && t.known !== null) return settleLanded(rest, entry, t.known, o.at);
   return {
     ...t,
     superseded: t.superseded!.map((s) => (s === entry ? { ...s, landed: true } : s)),
@@ -117,12 +117,32 @@ export function knownWithSuperseded(
  * seen yet, or lost): the update landed, and the target holds what it set. Asked only of a read
  * that differs from what the target is known to hold, so the difference is the update's.
  */
-export function landedAsRead(t: TargetState, fields: FieldPatch): TargetState | undefined {
+export function landedAsRead(
+  t: TargetState,
+  fields: FieldPatch,
+  at: number,
+): TargetState | undefined {
   const known = t.known;
   if (known === null) return undefined;
   const entry = t.superseded?.find((s) =>
     holdsPatch(applyPatch(known, s.update.params.patch), fields),
   );
   if (!entry) return undefined;
-  return { ...without(t, entry), known: applyPatch(known, entry.update.params.patch) };
+  return settleLanded(without(t, entry), entry, known, at);
+}
+
+/**
+ * The target holds what a superseded update set. A push decided since, against what the target
+ * held before, names a base the target no longer holds in fields both set: sent, it would be held
+ * as moved, waiting for a read of an edit that was our own. It is decided again from here.
+ */
+function settleLanded(t: TargetState, entry: Superseded, before: CanonicalFields, at: number) {
+  const known = applyPatch(before, entry.update.params.patch);
+  const next: TargetState = { ...t, known };
+  const p = t.pending;
+  const stale =
+    p?.op === 'update' &&
+    p.params.base !== undefined &&
+    movedUnder(p.params.base, p.params.patch, known).length > 0;
+  return stale ? supersede(next, at) : next;
 }

@@ -290,6 +290,30 @@ test('two pushes superseded in turn while the first is on its way: the first sti
   );
 });
 
+test('a push decided while a superseded one was on its way is decided again once it lands', () => {
+  // The name goes out as Cy; Postgres renames to Bob meanwhile; a person's phone edit supersedes
+  // the Cy push, and the Bob push is decided against a record that still had the old name.
+  const w = when(linked(), updated({ name: 'Cy' }, 2));
+  const cy = sfPending(w);
+  const bob = when(w, updated({ name: 'Bob' }, 3), read({ phone: '+1 555 0177' }));
+  const stale = sfPending(bob);
+  assert.equal((stale.params as { base?: FieldPatch }).base, { name: FIELDS.name });
+  const landed: Step = (x) => ({
+    type: 'SalesforceAccountUpdated',
+    data: { intentId: cy.id },
+    at: x.now,
+  });
+  for (const [story, step] of [
+    ['its outcome', landed],
+    ['its read-back', read({ name: 'Cy' }, { byUs: true })],
+  ] as const) {
+    const done = when(bob, step);
+    const push = sfPending(done);
+    assert.is.not(push.id, stale.id, `after ${story}, a push named against the old name goes`);
+    assert.equal(push.params, { ...push.params, patch: { name: 'Bob' }, base: { name: 'Cy' } });
+  }
+});
+
 test('a read sent before a superseded push landed does not undo it', () => {
   const w = when(linked(), updated({ phone: '+1 555 0102' }, 2));
   const push = sfPending(w);
