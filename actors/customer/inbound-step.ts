@@ -92,7 +92,7 @@ export function onStripeObserved<C extends InboundContext>(
   // clock stamps our pushes and Stripe's stamps its events, so a margin covers their skew.
   // A late echo of an earlier write of ours is no reason to hold our next one back.
   if (pushInFlight || ev.data.created <= lastSecond + CLOCK_SKEW_S || c.inbound.fetch !== null)
-    return ours ? wantFetch(c, ev) : supersedePush(wantFetch(c, ev), ev.at);
+    return ours ? wantFetch(c, ev) : supersedePush(wantFetch(c, ev));
   // An echo's `created` is the time of our own write: a change it shows was made before it.
   const theirsSecond = ours ? (s.watermarks.lastEventSecond ?? 0) : ev.data.created;
   const dating = dateFields({
@@ -185,8 +185,8 @@ function wantFetch<C extends InboundContext>(c: C, ev: StripeCustomerObserved): 
  * what it did. It is kept as superseded (`superseded.ts`): the fetch's merge then counts what it
  * set as our write, not as an edit made in Stripe.
  */
-function supersedePush<C extends InboundContext>(c: C, at: number): C {
-  return { ...c, targets: { ...c.targets, stripe: supersede(c.targets.stripe, at) } };
+function supersedePush<C extends InboundContext>(c: C): C {
+  return { ...c, targets: { ...c.targets, stripe: supersede(c.targets.stripe) } };
 }
 
 function tombstone<C extends InboundContext>(c: C, stripeId: string): C {

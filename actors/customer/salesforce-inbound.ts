@@ -40,7 +40,7 @@ import {
   type InboundContext,
 } from './inbound-step.ts';
 import { At, FieldPatchSchema, recordedEvent } from './schemas.ts';
-import { landedAsRead, supersede } from './superseded.ts';
+import { foldSuperseded, supersede } from './superseded.ts';
 
 export const SalesforceRecordChanged = recordedEvent('SalesforceRecordChanged', {
   /**
@@ -131,21 +131,32 @@ export function onSalesforceChanged<C extends SalesforceInboundContext>(
   const madeBy = queriedAt ?? modifiedAt;
   const behind = replacedSince(ctx, recordId, madeBy, ev.data.fields);
   const behindBack = replacedSince(ctx, recordId, madeBy, ev.data.putBack ?? {});
-  const fields = behind.length > 0 ? withoutFields(ev.data.fields, behind) : ev.data.fields;
+  const shown = behind.length > 0 ? withoutFields(ev.data.fields, behind) : ev.data.fields;
   const putBack =
     ev.data.putBack && behindBack.length > 0
       ? withoutFields(ev.data.putBack, behindBack)
       : ev.data.putBack;
   const early = behind.length + behindBack.length > 0;
-  const c = landedCreate(early ? ctx : remember(ctx, [eventId]), ev.data);
-  const t = c.targets.salesforce;
+  const linked = landedCreate(early ? ctx : remember(ctx, [eventId]), ev.data);
+  const before = linked.targets.salesforce;
   // Delete beats edit; a record of another link, or one not linked yet and not our pending
   // create's (`landedCreate`), is left.
-  if (t.status === 'off' || t.status === 'deleted' || c.desired === null || c.desired.deleted)
-    return c;
-  if (t.externalId !== recordId || t.known === null) return c;
-  const desired = effectiveDesired(c);
-  if (desired === null || desired.deleted) return c;
+  if (before.status === 'off' || before.status === 'deleted') return linked;
+  if (linked.desired === null || linked.desired.deleted) return linked;
+  if (before.externalId !== recordId || before.known === null) return linked;
+  const desired = effectiveDesired(linked);
+  if (desired === null || desired.deleted) return linked;
+  // What an update of ours superseded on its way set is ours, not an edit (`superseded.ts`). A
+  // person's change event (it names only the fields they changed) that shows such a value says
+  // they set it; a read shows the whole record, whoever changed it last.
+  const folded = foldSuperseded(before, shown, !byUs && queriedAt === undefined);
+  const c: C =
+    folded.target === before
+      ? linked
+      : { ...linked, targets: { ...linked.targets, salesforce: folded.target } };
+  const t = c.targets.salesforce;
+  const fields = folded.fields;
+  if (t.known === null) return c;
   const second = Math.floor(modifiedAt / 1000);
   const lost = overtaken(t, desired.fields, fields, ev.data.overwritten ?? []).filter(
     (f) => ownerOf(owners, f) !== 'salesforce',
@@ -155,9 +166,6 @@ export function onSalesforceChanged<C extends SalesforceInboundContext>(
     ? applyPatch(applyPatch(t.known, taken), putBack)
     : applyPatch(t.known, taken);
   if (sameValue(held, t.known) && lost.length === 0) return c;
-  // The read-back of an update of ours superseded on its way, before (or without) its outcome.
-  const landed = byUs ? landedAsRead(t, fields, ev.at) : undefined;
-  if (landed) return { ...c, targets: { ...c.targets, salesforce: landed } };
   if (byUs && isOwnWrite(c, fields)) return c;
   // Only the flowing fields are merged; a `to_salesforce` field Salesforce holds otherwise is
   // known from now on, and the push rule sends the catalogue's value back.
@@ -192,7 +200,7 @@ export function onSalesforceChanged<C extends SalesforceInboundContext>(
   // stale, and a resumed push checks it. One already on its way ends first and may land: kept as
   // `superseded`, its outcome says what Salesforce holds because we wrote it (so that its
   // read-back is not taken for an edit), and the new push sends what still differs.
-  const repushed = supersede({ ...t, known: held }, ev.at);
+  const repushed = supersede({ ...t, known: held });
   const known: C = { ...c, targets: { ...c.targets, salesforce: repushed } };
   if (isEmptyPatch(result.apply) && result.conflicts.length === 0) return known;
   return askWrite(

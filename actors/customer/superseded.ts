@@ -5,7 +5,6 @@
 import { fieldValue, sameValue, type CanonicalFields } from '../../core/canonical.ts';
 import {
   applyPatch,
-  holdsPatch,
   movedUnder,
   patchFieldNames,
   pickFields,
@@ -27,31 +26,38 @@ const NOTHING_APPLIED: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Drops the pending update, kept as superseded when a try of it may have been sent: it is due (the
- * scheduler may be running it), or an earlier try failed (and may have landed).
+ * Drops the pending update, kept as superseded: the scheduler may be running it (a slot it was
+ * offered to runs it even once it is no longer pending), or an earlier try may have landed.
  */
-export function supersede(t: TargetState, at: number): TargetState {
+export function supersede(t: TargetState): TargetState {
   const p = t.pending;
   if (p?.op !== 'update') return t;
-  const dropped: TargetState = { ...t, pending: null, attempts: 0, status: 'synced' };
-  if (p.notBefore > at && p.attempt === 1) return dropped;
   const entry: Superseded = { update: p, landed: false };
-  return { ...dropped, superseded: [...(t.superseded ?? []), entry].slice(-SUPERSEDED_CAP) };
+  return {
+    ...t,
+    pending: null,
+    attempts: 0,
+    status: 'synced',
+    superseded: [...(t.superseded ?? []), entry].slice(-SUPERSEDED_CAP),
+  };
 }
 
 /** The superseded update an outcome reports on: its success, or a failure of its last try. */
 export function supersededOf(t: TargetState, o: TargetOutcome): Superseded | undefined {
   if (o.kind !== 'updated' && o.kind !== 'failed') return undefined;
   if (t.pending?.id === o.intentId) return undefined;
-  const entry = t.superseded?.find((s) => s.update.id === o.intentId);
+  const entry = t.superseded?.find(
+    (s) => s.update.id === o.intentId && s.update.params.externalId === t.externalId,
+  );
   if (o.kind === 'failed' && entry?.update.attempt !== o.attempt) return undefined;
   return entry;
 }
 
 /**
  * Its outcome. A success is recorded (on Salesforce it sets what the target is known to hold
- * at once; on Stripe the fetch after it does, against what Stripe's events show); a failure that
- * proves nothing landed forgets it; any other failure leaves it in doubt.
+ * at once; on Stripe the fetch after it does, against what Stripe's events show). A failure that
+ * proves this try changed nothing forgets it when no earlier try may have landed either (its
+ * `failures` counts the tries that may have run); any other failure leaves it in doubt.
  */
 export function onSupersededOutcome(
   t: TargetState,
@@ -61,8 +67,9 @@ export function onSupersededOutcome(
   const entry = supersededOf(t, o);
   if (!entry) return t;
   const rest = without(t, entry);
-  if (o.kind === 'failed') return NOTHING_APPLIED.has(o.failure) ? rest : t;
-  if (knownAtOnce && t.known !== null) return settleLanded(rest, entry, t.known, o.at);
+  if (o.kind === 'failed')
+    return NOTHING_APPLIED.has(o.failure) && entry.update.failures === 0 ? rest : t;
+  if (knownAtOnce && t.known !== null) return settleLanded(rest, entry, t.known);
   return {
     ...t,
     superseded: t.superseded!.map((s) => (s === entry ? { ...s, landed: true } : s)),
@@ -95,6 +102,7 @@ export function knownWithSuperseded(
   if (!t.superseded || t.known === null || fetched === null) return rest;
   let known = t.known;
   for (const { update, landed } of t.superseded) {
+    if (update.params.externalId !== t.externalId) continue;
     const { patch } = update.params;
     const wrote = applyPatch(known, patch);
     const ours = patchFieldNames(patch).filter(
@@ -113,22 +121,40 @@ export function knownWithSuperseded(
 }
 
 /**
- * A read of the target by our own user that shows what a superseded update sets (its outcome not
- * seen yet, or lost): the update landed, and the target holds what it set. Asked only of a read
- * that differs from what the target is known to hold, so the difference is the update's.
+ * A change read from the target while updates of ours superseded on their way may have landed.
+ * Each field it shows as such an update set it, where that differs from what the target is known
+ * to hold, is our write: the update landed (the target holds what it set; `settleLanded`), and
+ * the field is left out of what the read brings in. `theirs`: the read names only fields a person
+ * changed (a change event of theirs), so a value it shows is theirs even when ours is the same.
  */
-export function landedAsRead(
+export function foldSuperseded(
   t: TargetState,
   fields: FieldPatch,
-  at: number,
-): TargetState | undefined {
-  const known = t.known;
-  if (known === null) return undefined;
-  const entry = t.superseded?.find((s) =>
-    holdsPatch(applyPatch(known, s.update.params.patch), fields),
-  );
-  if (!entry) return undefined;
-  return settleLanded(without(t, entry), entry, known, at);
+  theirs: boolean,
+): { target: TargetState; fields: FieldPatch } {
+  let target = t;
+  let rest = fields;
+  if (theirs) return { target, fields };
+  for (const entry of t.superseded ?? []) {
+    const known = target.known;
+    if (known === null || entry.update.params.externalId !== target.externalId) continue;
+    const wrote = applyPatch(known, entry.update.params.patch);
+    const shown = applyPatch(known, rest);
+    const named = patchFieldNames(rest);
+    const ours = patchFieldNames(entry.update.params.patch).filter(
+      (f) =>
+        named.includes(f) &&
+        sameValue(fieldValue(shown, f), fieldValue(wrote, f)) &&
+        !sameValue(fieldValue(known, f), fieldValue(wrote, f)),
+    );
+    if (ours.length === 0) continue;
+    target = settleLanded(without(target, entry), entry, known);
+    rest = pickFields(
+      rest,
+      named.filter((f) => !ours.includes(f)),
+    );
+  }
+  return { target, fields: rest };
 }
 
 /**
@@ -136,7 +162,7 @@ export function landedAsRead(
  * held before, names a base the target no longer holds in fields both set: sent, it would be held
  * as moved, waiting for a read of an edit that was our own. It is decided again from here.
  */
-function settleLanded(t: TargetState, entry: Superseded, before: CanonicalFields, at: number) {
+function settleLanded(t: TargetState, entry: Superseded, before: CanonicalFields) {
   const known = applyPatch(before, entry.update.params.patch);
   const next: TargetState = { ...t, known };
   const p = t.pending;
@@ -144,5 +170,5 @@ function settleLanded(t: TargetState, entry: Superseded, before: CanonicalFields
     p?.op === 'update' &&
     p.params.base !== undefined &&
     movedUnder(p.params.base, p.params.patch, known).length > 0;
-  return stale ? supersede(next, at) : next;
+  return stale ? supersede(next) : next;
 }

@@ -946,6 +946,32 @@ test('a value a person set in Stripe is theirs, even one a superseded push of ou
   );
 });
 
+test('a retry refused after an earlier try timed out keeps its update in doubt', () => {
+  // Try 1 of the plan push times out (it may have landed); Postgres sets gold; a dashboard rename
+  // supersedes the push while try 2 runs, and try 2 is held (the rename moved the record).
+  const w = given(
+    created(),
+    stripeCreated(STRIPE_ID),
+    updated({ metadata: { plan: 'platinum', region: 'eu' } }, 2),
+    stripeFailed('no_response'),
+  );
+  const retry = pending(w);
+  const back = when(w, updated({ metadata: { plan: 'gold', region: 'eu' } }, 3));
+  const renamed = when(back, observed({ name: 'Dash' }, { changed: ['name'] }));
+  const held: Step = (x) => ({
+    type: 'StripeCallFailed',
+    data: { intentId: retry.id, failure: 'target_moved', reason: 'held', attempt: retry.attempt },
+    at: x.now,
+  });
+  const fetchedNow = fetched({ name: 'Dash', metadata: { plan: 'platinum', region: 'eu' } });
+  const merged = when(renamed, held, fetchedNow);
+  assert.equal(
+    applies(merged).map((a) => a.patch),
+    [{ name: 'Dash' }],
+    'the platinum the first try set is ours',
+  );
+});
+
 test('a superseded update that failed without landing is forgotten', () => {
   const w = given(
     created(),

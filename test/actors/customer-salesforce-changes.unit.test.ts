@@ -266,6 +266,28 @@ for (const [story, order] of [
     );
   });
 
+test("a read of a person's later edit that also shows a superseded push's value: that value is ours", () => {
+  for (const outcome of [false, true]) {
+    const { renamed, landed } = supersededInFlight();
+    // A person edits the phone; the poll's read shows the whole record, our region with it.
+    const polled = read(
+      { name: 'Ada King', phone: '+1 555 0177', metadata: { plan: 'gold', region: 'us' } },
+      { queriedAgoMs: 0 },
+    );
+    const done = outcome ? when(renamed, polled, landed) : when(renamed, polled);
+    assert.equal(
+      applies(done).map((a) => a.patch),
+      [{ name: 'Ada King' }, { phone: '+1 555 0177' }],
+      `our region is not taken for theirs (outcome ${outcome ? 'after' : 'lost'})`,
+    );
+    assert.equal(
+      (sfPending(done).params as { patch: FieldPatch }).patch,
+      { metadata: { region: 'eu' } },
+      'and eu goes to Salesforce',
+    );
+  }
+});
+
 test('two pushes superseded in turn while the first is on its way: the first still counts', () => {
   const first = when(linked(), updated({ metadata: { plan: 'gold', region: 'us' } }, 2));
   const push = sfPending(first);
