@@ -26,7 +26,7 @@ export function restoredRtwsId(t: TargetState, o: TargetOutcome): boolean {
 
 /**
  * Whether the outcome reports on the pending intent (and, for failures, on its current attempt),
- * or on a superseded update that landed.
+ * or on an update superseded on its way (`supersededOf`).
  */
 export function acceptsOutcome(t: TargetState, o: TargetOutcome): boolean {
   if (supersededOf(t, o)) return true;

@@ -76,7 +76,7 @@ export function onSupersededOutcome(
   };
 }
 
-export function withoutSuperseded(t: TargetState): TargetState {
+function withoutSuperseded(t: TargetState): TargetState {
   const { superseded: _, ...rest } = t;
   return rest;
 }
