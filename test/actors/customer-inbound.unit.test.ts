@@ -10,6 +10,8 @@ import {
   type CustomerFactEvent,
 } from '../../actors/customer/index.ts';
 import type { SyncedFields } from '../../core/customer.ts';
+import type { FailureKind } from '../../core/policy/retry.ts';
+import type { Intent } from '../../actors/customer/intents.ts';
 import {
   heldLinkOf,
   isHeldEcho,
@@ -867,6 +869,24 @@ test("our write's echo while it is pending does not supersede it", () => {
   assert.is(pending(echo).id, pending(w).id);
 });
 
+/** Linked and synced, with Postgres's plan change to platinum on its way to Stripe. */
+const pushingPlatinum = (...more: Step[]) =>
+  given(
+    created(),
+    stripeCreated(STRIPE_ID),
+    updated({ metadata: { plan: 'platinum', region: 'eu' } }, 2),
+    ...more,
+  );
+
+/** A failed try of an intent that is no longer pending (`stripeFailed` names the pending one). */
+const failedTry =
+  (intent: Intent, failure: FailureKind): Step =>
+  (x) => ({
+    type: 'StripeCallFailed',
+    data: { intentId: intent.id, failure, reason: failure, attempt: intent.attempt },
+    at: x.now,
+  });
+
 /**
  * Postgres sets the plan to platinum and, while that push is in flight, back to gold; a dashboard
  * rename made before the push landed arrives and supersedes it, but the push lands anyway. Stripe
@@ -874,11 +894,7 @@ test("our write's echo while it is pending does not supersede it", () => {
  * or Postgres's later gold would be overwritten by our own earlier write.
  */
 function supersededPushLanded() {
-  const w = given(
-    created(),
-    stripeCreated(STRIPE_ID),
-    updated({ metadata: { plan: 'platinum', region: 'eu' } }, 2),
-  );
+  const w = pushingPlatinum();
   const push = pending(w);
   const back = when(w, updated({ metadata: { plan: 'gold', region: 'eu' } }, 3));
   const renamed = when(back, observed({ name: 'Dash' }, { changed: ['name'] }));
@@ -921,12 +937,7 @@ for (const [story, outcome] of [
 test('a value a person set in Stripe is theirs, even one a superseded push of ours also set', () => {
   // The plan push fails with a 5xx (it may have landed) and waits; Postgres sets gold; then a
   // person sets platinum in the dashboard, after Postgres's change: theirs is the later one.
-  const w = given(
-    created(),
-    stripeCreated(STRIPE_ID),
-    updated({ metadata: { plan: 'platinum', region: 'eu' } }, 2),
-    stripeFailed('transient'),
-  );
+  const w = pushingPlatinum(stripeFailed('transient'));
   const back = when(w, (x) =>
     updated({ metadata: { plan: 'gold', region: 'eu' } }, 3)({ ...x, now: x.now + 1_000 }),
   );
@@ -949,20 +960,11 @@ test('a value a person set in Stripe is theirs, even one a superseded push of ou
 test('a retry refused after an earlier try timed out keeps its update in doubt', () => {
   // Try 1 of the plan push times out (it may have landed); Postgres sets gold; a dashboard rename
   // supersedes the push while try 2 runs, and try 2 is held (the rename moved the record).
-  const w = given(
-    created(),
-    stripeCreated(STRIPE_ID),
-    updated({ metadata: { plan: 'platinum', region: 'eu' } }, 2),
-    stripeFailed('no_response'),
-  );
+  const w = pushingPlatinum(stripeFailed('no_response'));
   const retry = pending(w);
   const back = when(w, updated({ metadata: { plan: 'gold', region: 'eu' } }, 3));
   const renamed = when(back, observed({ name: 'Dash' }, { changed: ['name'] }));
-  const held: Step = (x) => ({
-    type: 'StripeCallFailed',
-    data: { intentId: retry.id, failure: 'target_moved', reason: 'held', attempt: retry.attempt },
-    at: x.now,
-  });
+  const held = failedTry(retry, 'target_moved');
   const fetchedNow = fetched({ name: 'Dash', metadata: { plan: 'platinum', region: 'eu' } });
   const merged = when(renamed, held, fetchedNow);
   assert.equal(
@@ -973,26 +975,13 @@ test('a retry refused after an earlier try timed out keeps its update in doubt',
 });
 
 test('a superseded update that failed without landing is forgotten', () => {
-  const w = given(
-    created(),
-    stripeCreated(STRIPE_ID),
-    updated({ metadata: { plan: 'platinum', region: 'eu' } }, 2),
-  );
+  const w = pushingPlatinum();
   const push = pending(w);
   const renamed = when(w, observed({ name: 'Dash' }, { changed: ['name'] }));
   assert.is(stripe(renamed).superseded?.length, 1);
-  const refused: Step = (x) => ({
-    type: 'StripeCallFailed',
-    data: { intentId: push.id, failure: 'permanent', reason: 'refused', attempt: push.attempt },
-    at: x.now,
-  });
-  assert.is(stripe(when(renamed, refused)).superseded, undefined);
-  const timedOut: Step = (x) => ({
-    type: 'StripeCallFailed',
-    data: { intentId: push.id, failure: 'no_response', reason: 'timeout', attempt: push.attempt },
-    at: x.now,
-  });
-  assert.is(stripe(when(renamed, timedOut)).superseded?.length, 1, 'a timeout may have landed');
+  assert.is(stripe(when(renamed, failedTry(push, 'permanent'))).superseded, undefined);
+  const timedOut = when(renamed, failedTry(push, 'no_response'));
+  assert.is(stripe(timedOut).superseded?.length, 1, 'a timeout may have landed');
 });
 
 test('a match links an unlinked customer; the Stripe customer keeps each value it has', () => {
