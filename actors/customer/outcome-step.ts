@@ -18,10 +18,12 @@ const OUTCOME_OPS: Record<Exclude<TargetOutcome['kind'], 'failed'>, Intent['op']
   not_found: 'find',
 };
 
-/** Whether the outcome's update also set `metadata.rtws_id` again. */
+/** Whether the outcome's update (the pending one, or one superseded on its way) set `rtws_id`. */
 export function restoredRtwsId(t: TargetState, o: TargetOutcome): boolean {
+  if (o.kind !== 'updated') return false;
   const p = t.pending;
-  return o.kind === 'updated' && p?.op === 'update' && p.id === o.intentId && !!p.params.setRtwsId;
+  const update = p?.id === o.intentId ? p : supersededOf(t, o)?.update;
+  return update?.op === 'update' && !!update.params.setRtwsId;
 }
 
 /**

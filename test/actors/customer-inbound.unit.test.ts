@@ -682,6 +682,21 @@ test('rtws_id removed on Stripe is restored', () => {
   assert.is((pending(w).params as { setRtwsId?: string }).setRtwsId, CUSTOMER);
 });
 
+test('a superseded push that wrote rtws_id again and landed settles the restore', () => {
+  const w = when(synced(), observed({}, { rtwsId: null }));
+  const push = pending(w);
+  assert.is((push.params as { setRtwsId?: string }).setRtwsId, CUSTOMER);
+  const edited = when(w, observed({ name: 'Dash' }, { changed: ['name'] }));
+  assert.is(pending(edited).op, 'fetch');
+  assert.is(edited.snapshot.context.inbound.restoreRtwsId, true);
+  const landed: Step = (x) => ({
+    type: 'StripeCustomerUpdated',
+    data: { intentId: push.id },
+    at: x.now,
+  });
+  assert.is(when(edited, landed).snapshot.context.inbound.restoreRtwsId, false);
+});
+
 test('a refused write is reported and the actor goes on', () => {
   const w = when(synced(), observed({ name: 'X' }), applied(null, '23514: check violation'));
   assert.equal(w.snapshot.context.inbound.applies, []);
