@@ -12,7 +12,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Nullable } from '../../core/nullable.ts';
 import { canonicalFields, type CanonicalFields } from '../../core/canonical.ts';
-import { diffFields, isEmptyPatch, valuesUnder, type FieldPatch } from '../../core/policy/push.ts';
+import { diffFields, isEmptyPatch, omitFields, valuesUnder } from '../../core/policy/push.ts';
 import type { Desired } from './context.ts';
 import type { CatalogueApply } from './inbound.ts';
 import type { CustomerFactEvent } from './events.ts';
@@ -112,7 +112,7 @@ function bringForward<C extends InboundContext>(
   // Created since the backup: inserted again with what rtws knows.
   if (row === null)
     return askWrite(c, { ...common, kind: 'insert', patch: {}, fields: desired.fields }, at);
-  const patch = without(diffFields(row, desired.fields), edited);
+  const patch = omitFields(diffFields(row, desired.fields), edited);
   return askWrite(
     c,
     {
@@ -124,19 +124,4 @@ function bringForward<C extends InboundContext>(
     },
     at,
   );
-}
-
-/** The patch less the named fields (`name`, …, `metadata.<key>`). */
-function without(patch: FieldPatch, fields: readonly string[]): FieldPatch {
-  const drop = new Set(fields);
-  const out: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(patch)) {
-    if (field === 'metadata') continue;
-    if (!drop.has(field)) out[field] = value;
-  }
-  const metadata = Object.fromEntries(
-    Object.entries(patch.metadata ?? {}).filter(([key]) => !drop.has(`metadata.${key}`)),
-  );
-  if (Object.keys(metadata).length > 0) out.metadata = metadata;
-  return out;
 }

@@ -21,7 +21,7 @@ import {
   holdsPatch,
   isEmptyPatch,
   patchFieldNames,
-  pickFields,
+  omitFields,
   valuesUnder,
   type FieldPatch,
 } from '../../core/policy/push.ts';
@@ -131,10 +131,10 @@ export function onSalesforceChanged<C extends SalesforceInboundContext>(
   const madeBy = queriedAt ?? modifiedAt;
   const behind = replacedSince(ctx, recordId, madeBy, ev.data.fields);
   const behindBack = replacedSince(ctx, recordId, madeBy, ev.data.putBack ?? {});
-  const shown = behind.length > 0 ? withoutFields(ev.data.fields, behind) : ev.data.fields;
+  const shown = behind.length > 0 ? omitFields(ev.data.fields, behind) : ev.data.fields;
   const putBack =
     ev.data.putBack && behindBack.length > 0
-      ? withoutFields(ev.data.putBack, behindBack)
+      ? omitFields(ev.data.putBack, behindBack)
       : ev.data.putBack;
   const early = behind.length + behindBack.length > 0;
   const linked = landedCreate(early ? ctx : remember(ctx, [eventId]), ev.data);
@@ -161,7 +161,7 @@ export function onSalesforceChanged<C extends SalesforceInboundContext>(
   const lost = overtaken(t, desired.fields, fields, ev.data.overwritten ?? []).filter(
     (f) => ownerOf(owners, f) !== 'salesforce',
   );
-  const taken = lost.length > 0 ? withoutFields(fields, lost) : fields;
+  const taken = lost.length > 0 ? omitFields(fields, lost) : fields;
   const held = putBack
     ? applyPatch(applyPatch(t.known, taken), putBack)
     : applyPatch(t.known, taken);
@@ -276,13 +276,6 @@ function replacedSince(
 }
 
 /** The patch without these fields. */
-function withoutFields(patch: FieldPatch, fields: readonly string[]): FieldPatch {
-  return pickFields(
-    patch,
-    patchFieldNames(patch).filter((f) => !fields.includes(f)),
-  );
-}
-
 /**
  * Our echo: every field read equals what we know Salesforce holds, what the write in flight sets,
  * or what one of our recent writes left there.

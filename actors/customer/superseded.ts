@@ -6,6 +6,7 @@ import { fieldValue, sameValue, type CanonicalFields } from '../../core/canonica
 import {
   applyPatch,
   movedUnder,
+  omitFields,
   patchFieldNames,
   pickFields,
   type FieldPatch,
@@ -149,10 +150,7 @@ export function foldSuperseded(
     );
     if (ours.length === 0) continue;
     target = settleLanded(without(target, entry), entry, known);
-    rest = pickFields(
-      rest,
-      named.filter((f) => !ours.includes(f)),
-    );
+    rest = omitFields(rest, ours);
   }
   return { target, fields: rest };
 }

@@ -106,6 +106,14 @@ export function pickFields(patch: FieldPatch, names: readonly string[]): FieldPa
   return picked;
 }
 
+/** The patch less the named fields (`name`, …, `metadata.<key>`). */
+export function omitFields(patch: FieldPatch, names: readonly string[]): FieldPatch {
+  return pickFields(
+    patch,
+    patchFieldNames(patch).filter((f) => !names.includes(f)),
+  );
+}
+
 /** Whether `fields` holds every value `patch` sets. */
 export function holdsPatch(fields: CanonicalFields, patch: FieldPatch): boolean {
   return sameValue(applyPatch(fields, patch), fields);

@@ -689,11 +689,7 @@ test('a superseded push that wrote rtws_id again and landed settles the restore'
   const edited = when(w, observed({ name: 'Dash' }, { changed: ['name'] }));
   assert.is(pending(edited).op, 'fetch');
   assert.is(edited.snapshot.context.inbound.restoreRtwsId, true);
-  const landed: Step = (x) => ({
-    type: 'StripeCustomerUpdated',
-    data: { intentId: push.id },
-    at: x.now,
-  });
+  const landed = stripeUpdated(push);
   assert.is(when(edited, landed).snapshot.context.inbound.restoreRtwsId, false);
 });
 
@@ -914,11 +910,7 @@ function supersededPushLanded() {
   const back = when(w, updated({ metadata: { plan: 'gold', region: 'eu' } }, 3));
   const renamed = when(back, observed({ name: 'Dash' }, { changed: ['name'] }));
   assert.is(pending(renamed).op, 'fetch', 'the rename asks for a fetch after the push');
-  const landed: Step = (x) => ({
-    type: 'StripeCustomerUpdated',
-    data: { intentId: push.id },
-    at: x.now,
-  });
+  const landed = stripeUpdated(push);
   const fetchedNow = fetched({ name: 'Dash', metadata: { plan: 'platinum', region: 'eu' } });
   return { renamed, landed, fetchedNow };
 }

@@ -228,11 +228,7 @@ function supersededInFlight() {
     applies(renamed).map((a) => a.patch),
     [{ name: 'Ada King' }],
   );
-  const landed: Step = (x) => ({
-    type: 'SalesforceAccountUpdated',
-    data: { intentId: push.id },
-    at: x.now,
-  });
+  const landed = sfUpdated(push);
   // Its read-back, by us, shows the region it set.
   const readBack = read({ metadata: { region: 'us' } }, { byUs: true });
   return { renamed, landed, readBack };
@@ -299,11 +295,7 @@ test('two pushes superseded in turn while the first is on its way: the first sti
     metadata: { plan: 'platinum' },
   });
   const twice = when(once, read({ phone: '+1 555 0177' }));
-  const landed: Step = (x) => ({
-    type: 'SalesforceAccountUpdated',
-    data: { intentId: push.id },
-    at: x.now,
-  });
+  const landed = sfUpdated(push);
   const done = when(twice, landed, read({ metadata: { region: 'us' } }, { byUs: true }));
   assert.equal(
     applies(done).map((a) => a.patch),
@@ -320,11 +312,7 @@ test('a push decided while a superseded one was on its way is decided again once
   const bob = when(w, updated({ name: 'Bob' }, 3), read({ phone: '+1 555 0177' }));
   const stale = sfPending(bob);
   assert.equal((stale.params as { base?: FieldPatch }).base, { name: FIELDS.name });
-  const landed: Step = (x) => ({
-    type: 'SalesforceAccountUpdated',
-    data: { intentId: cy.id },
-    at: x.now,
-  });
+  const landed = sfUpdated(cy);
   for (const [story, step] of [
     ['its outcome', landed],
     ['its read-back', read({ name: 'Cy' }, { byUs: true })],
@@ -340,11 +328,7 @@ test('a read sent before a superseded push landed does not undo it', () => {
   const w = when(linked(), updated({ phone: '+1 555 0102' }, 2));
   const push = sfPending(w);
   const renamed = when(w, read({ name: 'Ada King' }));
-  const landed: Step = (x) => ({
-    type: 'SalesforceAccountUpdated',
-    data: { intentId: push.id },
-    at: x.now,
-  });
+  const landed = sfUpdated(push);
   // Sent before the push landed, it shows the phone the push replaced.
   const early = read({ phone: FIELDS.phone }, { agoMs: 1_500, queriedAgoMs: 1_500 });
   const done = when(renamed, landed, early);

@@ -105,11 +105,14 @@ export const stripeCreated =
     data: { intentId: pending(w).id, externalId },
     at: w.now,
   });
-export const stripeUpdated = (): Step => (w) => ({
-  type: 'StripeCustomerUpdated',
-  data: { intentId: pending(w).id },
-  at: w.now,
-});
+/** The update's success: the pending one's, or that of `intent` (one no longer pending). */
+export const stripeUpdated =
+  (intent?: Intent): Step =>
+  (w) => ({
+    type: 'StripeCustomerUpdated',
+    data: { intentId: (intent ?? pending(w)).id },
+    at: w.now,
+  });
 export const stripeDeleted = (): Step => (w) => ({
   type: 'StripeCustomerDeleted',
   data: { intentId: pending(w).id },

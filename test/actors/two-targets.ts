@@ -29,11 +29,14 @@ export const sfCreated =
     data: { intentId: sfPending(w).id, externalId },
     at: w.now,
   });
-export const sfUpdated = (): Step => (w) => ({
-  type: 'SalesforceAccountUpdated',
-  data: { intentId: sfPending(w).id },
-  at: w.now,
-});
+/** The update's success: the pending one's, or that of `intent` (one no longer pending). */
+export const sfUpdated =
+  (intent?: Intent): Step =>
+  (w) => ({
+    type: 'SalesforceAccountUpdated',
+    data: { intentId: (intent ?? sfPending(w)).id },
+    at: w.now,
+  });
 export const sfDeleted = (): Step => (w) => ({
   type: 'SalesforceAccountDeleted',
   data: { intentId: sfPending(w).id },
