@@ -10,7 +10,8 @@ import type { Receiver } from './support.ts';
 
 /** What the control endpoints answer, as far as these tests read it. */
 interface ControlJson {
-  data: { fault: boolean }[];
+  data: { fault: boolean; requestId: string; path: string }[];
+  gap?: boolean;
   pending: number;
   stats: { customers: number };
 }
@@ -86,6 +87,27 @@ test('fault endpoint: a post-commit 500 with Stripe-Should-Retry false', async (
   assert.is(requests.json.data.length, 1);
   assert.is(requests.json.data[0]!.fault, true);
   assert.is((await stripe.customers.list()).data.length, 1);
+});
+
+test('request log: a poller asks only for what came after the last request it saw', async () => {
+  const first = await stripe.customers.create({ name: 'first' });
+  const seen = await control('GET', 'requests?method=POST&path=/v1/customers');
+  const last = seen.json.data.at(-1)!;
+  assert.is(last.path, '/v1/customers');
+  await stripe.customers.retrieve(first.id);
+  await stripe.customers.update(first.id, { name: 'second' });
+  const after = await control(
+    'GET',
+    `requests?method=POST&path=/v1/customers&after=${last.requestId}`,
+  );
+  assert.is(after.json.gap, false);
+  assert.equal(
+    after.json.data.map((r) => r.path),
+    [`/v1/customers/${first.id}`],
+  );
+  const unknown = await control('GET', 'requests?after=req_unknown');
+  assert.is(unknown.json.gap, true);
+  assert.is(unknown.json.data.length, (await control('GET', 'requests')).json.data.length);
 });
 
 test('webhook controls: pause, flush, attempts, and the signature checks out', async () => {

@@ -51,9 +51,11 @@ const handlers: Record<string, ControlHandler> = {
   'POST /_emulator/rate-limit': (c, b) => (c.setRateLimit(parse(RateLimitSchema, b).rps), OK),
   'POST /_emulator/clock': (c, b) => (c.setClockOffset(parse(ClockSchema, b).offsetMs), OK),
   'POST /_emulator/search-lag': (c, b) => (c.setSearchLag(parse(SearchLagSchema, b).ms), OK),
-  'GET /_emulator/requests': (c, _b, q) => ({
-    data: c.requests({ method: q.get('method') ?? undefined, path: q.get('path') ?? undefined }),
-  }),
+  'GET /_emulator/requests': (c, _b, q) => {
+    const filter = { method: q.get('method') ?? undefined, path: q.get('path') ?? undefined };
+    const after = q.get('after');
+    return after === null ? { data: c.requests(filter) } : c.requestsAfter(after, filter);
+  },
   'DELETE /_emulator/requests': (c) => (c.clearRequests(), OK),
   'POST /_emulator/webhooks/endpoints': (c, b) => {
     const body = parse(EndpointSchema, b);

@@ -1,7 +1,7 @@
 import type { Clock } from './clock.ts';
 import type { DelayRule, FaultRule, Faults } from './faults.ts';
 import type { IdempotencyStore } from './idempotency.ts';
-import type { RequestFilter, RequestLog, RequestRecord } from './request-log.ts';
+import type { RequestFilter, RequestLog, RequestRecord, RequestsAfter } from './request-log.ts';
 import type { EmulatorState } from './state.ts';
 import type { DeliveryAttempt, WebhookBehaviour, WebhookDispatcher } from './webhook-dispatcher.ts';
 
@@ -34,6 +34,8 @@ export interface StripeEmulatorControl {
   setClockOffset(offsetMs: number): void;
   setSearchLag(ms: number): void;
   requests(filter?: RequestFilter): RequestRecord[];
+  /** The requests answered after the one named (see `RequestLog.after`). */
+  requestsAfter(requestId: string, filter?: RequestFilter): RequestsAfter;
   clearRequests(): void;
   /** Registers an endpoint for every event type unless `enabledEvents` says otherwise; returns its `whsec_` secret. */
   registerWebhookEndpoint(url: string, secret?: string, enabledEvents?: string[]): string;
@@ -88,6 +90,7 @@ export function createControl(d: ControlDeps): StripeEmulatorControl {
       d.state.search.lagMs = ms;
     },
     requests: (filter) => d.log.list(filter),
+    requestsAfter: (requestId, filter) => d.log.after(requestId, filter),
     clearRequests: () => d.log.clear(),
     registerWebhookEndpoint(url, secret, enabledEvents = ['*']) {
       const { secret: used } = d.register(url, secret, enabledEvents);
