@@ -46,24 +46,26 @@ function bootstrap(): string {
     : `import(${JSON.stringify(entry)})`;
 }
 
+/** The publisher's counters: a thread started again counts on from where the last one ended. */
+const COUNTERS = ['published', 'batches', 'sleeps', 'armedWaits'] as const;
+const noCounts = () =>
+  Object.fromEntries(COUNTERS.map((k) => [k, 0])) as Record<(typeof COUNTERS)[number], number>;
+
 export async function startPublisherThread(
   data: PublisherThreadData,
   log: Logger,
 ): Promise<OutboxPublisher> {
-  const stats: Stats = { published: 0, batches: 0, sleeps: 0, leader: false };
+  const stats: Stats = { ...noCounts(), leader: false };
   // Counts of the threads that came before the current one.
-  const before = { published: 0, batches: 0, sleeps: 0 };
+  const before = noCounts();
   let last: Stats = { ...stats };
   let stopping = false;
   let current: { worker: Worker; exited: Promise<void> } | undefined;
 
   const take = (s: Stats) => {
     last = s;
-    Object.assign(stats, s, {
-      published: before.published + s.published,
-      batches: before.batches + s.batches,
-      sleeps: before.sleeps + s.sleeps,
-    });
+    Object.assign(stats, s);
+    for (const k of COUNTERS) stats[k] = before[k] + s[k];
   };
 
   function spawn(): Promise<void> {
@@ -88,10 +90,8 @@ export async function startPublisherThread(
         stats.leader = false;
         if (!started) reject(new Error(`the outbox publisher thread ended at start (${code})`));
         if (stopping || !started) return;
-        before.published += last.published;
-        before.batches += last.batches;
-        before.sleeps += last.sleeps;
-        last = { published: 0, batches: 0, sleeps: 0, leader: false };
+        for (const k of COUNTERS) before[k] += last[k];
+        last = { ...noCounts(), leader: false };
         log.error(
           { code, restartInMs: RESTART_AFTER_MS },
           'outbox publisher thread ended by itself; starting it again (rows wait in the outbox)',

@@ -11,7 +11,7 @@ import { backoffMs, type BackoffPolicy } from '../../../core/policy/backoff.ts';
 import { connectPostgres } from '../connect.ts';
 import { publishOrdered } from './ordered-publish.ts';
 import { OUTBOX_AGGREGATES, outgoing, type OutboxRow } from './rows.ts';
-import { CHANNEL, sleepUntilWork, waker } from './wakeup.ts';
+import { CHANNEL, disarm, sleepUntilWork, waker } from './wakeup.ts';
 
 export interface OutboxPublisherOptions {
   databaseUrl: string;
@@ -31,6 +31,8 @@ export interface OutboxPublisher {
     batches: number;
     /** Times it armed the flag and slept: after a batch that emptied the outbox, unless steady. */
     sleeps: number;
+    /** Times it waited with the flag still armed from an earlier sleep: no arm, no look. */
+    armedWaits: number;
     leader: boolean;
     lastError?: string;
   };
@@ -45,11 +47,16 @@ const RETRY: BackoffPolicy = Object.freeze({ baseMs: 200, factor: 2, capMs: 5_00
 class LeadershipLost extends Error {}
 
 /**
- * A sleep shorter than this before a batch: rows are arriving steadily. After a short batch the
- * publisher then looks again `LOOK_AGAIN_MS` later rather than arming the flag. Arming, the look
- * that follows and the disarm on waking are three round trips per batch, and while the flag is
- * armed every writer's commit pays a NOTIFY; under a steady load the next look finds rows anyway.
- * A look that finds none arms the flag as before, so a quiet outbox still costs nothing.
+ * A wait shorter than this before a batch: rows are arriving steadily. The publisher then disarms
+ * the flag and, after a short batch, looks again `LOOK_AGAIN_MS` later rather than arming it.
+ * Arming, the look that follows and the disarm are three round trips, and while the flag is armed
+ * every writer's commit pays a NOTIFY; under a steady load the next look finds rows anyway. A look
+ * that finds none arms the flag as before, so a quiet outbox still costs nothing.
+ *
+ * Under a light load (waits longer than this) the flag stays armed between batches. Since the
+ * look that armed it, every writer has notified, so after a short batch the publisher just waits
+ * for the next notification: a lone change costs the batch's two round trips, where arming,
+ * looking and disarming around each batch took five or more.
  */
 const STEADY_SLEEP_MS = 5;
 const LOOK_AGAIN_MS = 2;
@@ -59,7 +66,13 @@ export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<O
   // the connection loses the lock and aborts the batch together.
   const sql = connectPostgres(o.databaseUrl, { max: 1, applicationName: 'rtws-publisher' });
   const wake = waker();
-  const stats: OutboxPublisher['stats'] = { published: 0, batches: 0, sleeps: 0, leader: false };
+  const stats: OutboxPublisher['stats'] = {
+    published: 0,
+    batches: 0,
+    sleeps: 0,
+    armedWaits: 0,
+    leader: false,
+  };
   let leaderPid: number | undefined;
   let stopping = false;
 
@@ -125,6 +138,15 @@ export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<O
   async function loop(): Promise<void> {
     let failures = 0;
     let steady = false;
+    /** The flag has stayed armed since this publisher's last look: every writer since notifies. */
+    let armed = false;
+    /** Drains with the flag down, so that writers under load pay no NOTIFY. */
+    async function underLoad(): Promise<void> {
+      steady = true;
+      if (!armed) return;
+      armed = false;
+      await disarm(sql);
+    }
     while (!stopping) {
       try {
         if (!stats.leader) {
@@ -140,10 +162,23 @@ export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<O
         if (n > 0) {
           stats.published += n;
           stats.batches++;
-          // Under load: keep draining, the flag stays unarmed.
-          if (n === o.batchSize) continue;
+          // Under load: keep draining with the flag down.
+          if (n === o.batchSize) {
+            await underLoad();
+            continue;
+          }
           if (steady) {
             await wake.wait(LOOK_AGAIN_MS);
+            continue;
+          }
+          if (armed) {
+            // A light load: the flag is still up, so the next row notifies. An empty batch (the
+            // notification's row went with an earlier batch) or the safety poll ends in a sleep
+            // below, whose look also checks the session.
+            const waitedAt = Date.now();
+            stats.armedWaits++;
+            await wake.wait(o.pollMs);
+            if (Date.now() - waitedAt < STEADY_SLEEP_MS) await underLoad();
             continue;
           }
         }
@@ -152,9 +187,13 @@ export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<O
         // the session it used: one silently re-established has lost the lock, even while idle.
         const asleepAt = Date.now();
         stats.sleeps++;
+        armed = false;
         if ((await sleepUntilWork(sql, wake, o.pollMs)) !== leaderPid) throw new LeadershipLost();
-        steady = Date.now() - asleepAt < STEADY_SLEEP_MS;
+        armed = true;
+        steady = false;
+        if (Date.now() - asleepAt < STEADY_SLEEP_MS) await underLoad();
       } catch (err) {
+        armed = false;
         failures++;
         if (err instanceof LeadershipLost) {
           stats.leader = false;
@@ -171,6 +210,8 @@ export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<O
       }
     }
     await flush();
+    // Writers need not notify a publisher that has stopped; the next one drains before it sleeps.
+    if (armed) await disarm(sql).catch(() => {});
   }
 
   /** On stop: the API closes first, so what it committed is published before the process exits. */

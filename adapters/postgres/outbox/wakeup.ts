@@ -1,8 +1,8 @@
 // Sleeping without missing a row, and without a NOTIFY per row under load.
 //
 // The capture trigger notifies only while the `outbox_armed` flag is 1. The publisher arms it just
-// before it sleeps and disarms it as soon as it wakes; under load it drains in a loop and never
-// arms, so writers pay no NOTIFY at all.
+// before it sleeps. Under load it disarms it and drains in a loop, so writers pay no NOTIFY at all;
+// under a light load it leaves it armed between batches (see publisher.ts).
 //
 // The race: a writer whose trigger read the flag as 0 just before we armed will not notify, and
 // its row is invisible to our re-check until it commits. Such a writer holds an xid that is in
@@ -81,8 +81,10 @@ async function stillOpen(sql: Sql, xids: string[]): Promise<{ rows: boolean; inf
 
 /**
  * Sleeps until there may be outbox rows: a notification, the safety poll, or a writer that may
- * have missed the flag committing its row. Returns with the flag disarmed, and the backend pid of
- * the session it armed on, so that a caller holding a session lock can tell it still has it.
+ * have missed the flag committing its row. Returns the backend pid of the session it armed on, so
+ * that a caller holding a session lock can tell it still has it, and leaves the flag armed: from
+ * the look onwards every writer notifies, so for as long as the flag stays up the caller needs no
+ * further look to learn of new rows. A caller about to drain under load disarms it.
  */
 export async function sleepUntilWork(
   sql: Sql,
@@ -90,17 +92,13 @@ export async function sleepUntilWork(
   pollMs: number,
 ): Promise<number | undefined> {
   await arm(sql);
-  try {
-    const deadline = Date.now() + pollMs;
-    const first = await lookAfterArming(sql);
-    let look: { rows: boolean; inflight: string[] } = first;
-    while (!look.rows && look.inflight.length > 0 && Date.now() < deadline) {
-      await wake.wait(INFLIGHT_RECHECK_MS);
-      look = await stillOpen(sql, look.inflight);
-    }
-    if (!look.rows) await wake.wait(Math.max(0, deadline - Date.now()));
-    return first.pid;
-  } finally {
-    await disarm(sql);
+  const deadline = Date.now() + pollMs;
+  const first = await lookAfterArming(sql);
+  let look: { rows: boolean; inflight: string[] } = first;
+  while (!look.rows && look.inflight.length > 0 && Date.now() < deadline) {
+    await wake.wait(INFLIGHT_RECHECK_MS);
+    look = await stillOpen(sql, look.inflight);
   }
+  if (!look.rows) await wake.wait(Math.max(0, deadline - Date.now()));
+  return first.pid;
 }
