@@ -7,9 +7,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connectNats } from '../../adapters/jetstream/connect.ts';
+import { jetstream } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
 import {
   BUDGET_WINDOW_MS,
   openSharedBudget,
+  sharedBudget,
   windowCap,
 } from '../../adapters/jetstream/kv-budget.ts';
 import type { RequestBudget } from '../../actors/runtime/intent-scheduler.ts';
@@ -96,6 +99,49 @@ test('a take that may give up takes nothing when the budget is spent for longer'
     assert.ok((await budget.takeWithin(0)) > 0, 'and it holds one only');
   } finally {
     budget.close();
+    await nc.close();
+  }
+});
+
+/** The bucket's KV, counting its reads. */
+function countingReads(kv: KV): { kv: KV; reads: () => number } {
+  let reads = 0;
+  const counted = new Proxy(kv, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (prop === 'get') return (...args: Parameters<KV['get']>) => (reads++, target.get(...args));
+      return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+    },
+  });
+  return { kv: counted, reads: () => reads };
+}
+
+test('a process whose last write still stands reserves without reading first', async ({ t }) => {
+  const nc = await connectNats({ servers: [t.natsUrl], name: 'budget-unread' });
+  const bucket = t.names.bucket('BUDGETS');
+  // Four a second, on a clock the test moves: one request per window, one reservation per take.
+  let clock = 2_000_000 * BUDGET_WINDOW_MS;
+  const options = { bucket, key: 'stripe-unread', perSecond: 4, now: () => clock };
+  const other = await openSharedBudget(nc, options);
+  const kv = await new Kvm(jetstream(nc)).open(bucket);
+  const { kv: counted, reads } = countingReads(kv);
+  const budget = sharedBudget(counted, options);
+  try {
+    for (let i = 0; i < 5; i++, clock += BUDGET_WINDOW_MS)
+      assert.is(await budget.takeWithin(0), 0, `window ${i} had its request`);
+    assert.is(reads(), 1, 'read once, before its first write; then each CAS went unread');
+    // Another process takes this window's request: the CAS fails, and the entry is read again.
+    assert.is(await other.takeWithin(0), 0);
+    assert.ok((await budget.takeWithin(0)) > 0, 'the window is spent: the other process took it');
+    assert.is(reads(), 2, 'one more read, after the CAS failed');
+    clock += BUDGET_WINDOW_MS;
+    assert.is(await budget.takeWithin(0), 0, 'the next window');
+    const entry = await kv.get('stripe-unread');
+    const window = JSON.parse(entry!.string()) as { w: number; n: number };
+    assert.equal(window, { w: clock / BUDGET_WINDOW_MS, n: 1 }, 'the entry counts that request');
+  } finally {
+    budget.close();
+    other.close();
     await nc.close();
   }
 });
