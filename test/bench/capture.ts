@@ -1,7 +1,8 @@
 // Capture from any writer: 8 plain Postgres.js clients write single-row inserts and updates while
 // the publisher, in its own process, drains the outbox to JetStream. The baseline is the same
 // writers with the trigger but no NOTIFY and nothing draining; a NOTIFY-per-row variant shows what
-// the armed flag saves.
+// the armed flag saves. Then lone changes: one writer, a row every 20 ms, each finding the
+// publisher waiting, as most changes of a quiet catalogue do.
 import { jetstream, jetstreamManager, DeliverPolicy } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Env } from '../../core/config.ts';
@@ -13,6 +14,7 @@ import { eventually } from '../harness/stream.ts';
 import {
   childrenOf,
   cpuSplit,
+  groupDelta,
   natsServerPids,
   parentOf,
   phaseProfiler,
@@ -29,6 +31,8 @@ import {
 
 const WRITERS = 8;
 const WRITER_APP = 'rtws-bench-writer';
+/** Lone changes: one writer, this far apart. */
+const LONE_GAP_MS = 20;
 const PUBLISHER_LABEL = 'capture publisher';
 
 export interface BenchResult {
@@ -278,6 +282,55 @@ async function drainingRun(
   }
 }
 
+/** One writer, a row every LONE_GAP_MS: what a change costs the publisher when it comes alone. */
+async function loneChanges(
+  t: TestEnvironment,
+  o: Observer,
+  sql: Sql,
+  timing: Timing,
+  publisher: RtwsProcess,
+) {
+  const stream = t.names.streams.changes;
+  const groups = await cpuGroups(o.sql, t.natsUrl, publisher, {
+    'pg writers': WRITER_APP,
+    'pg publisher': 'rtws-publisher',
+  });
+  const write = (n: number) => sql`INSERT INTO customers (name) VALUES (${`Lone ${n}`})`;
+  let n = 0;
+  for (const until = Date.now() + timing.warmupMs; Date.now() < until; await sleep(LONE_GAP_MS))
+    await write(n++);
+  await eventually(
+    () => outboxRows(o.sql),
+    (left) => left === 0,
+    10_000,
+    20,
+  );
+  const s0 = await streamCount(o.nats, stream);
+  const cpu0 = sampleCpu(groups);
+  const written = n;
+  for (const until = Date.now() + timing.measureMs; Date.now() < until; await sleep(LONE_GAP_MS))
+    await write(n++);
+  await eventually(
+    () => outboxRows(o.sql),
+    (left) => left === 0,
+    10_000,
+    20,
+  );
+  const cpu1 = sampleCpu(groups);
+  const s1 = await streamCount(o.nats, stream);
+  const landed = await readLanded(o.nats, stream, s0 + 1, s1);
+  const changes = n - written;
+  const msPer = (group: string) => (groupDelta(cpu0, cpu1, group) / changes) * 1000;
+  return {
+    changes,
+    landed: landed.length,
+    latency: spread(landed.map((l) => l.storedAtMs - l.occurredAtMs)),
+    publisherMs: msPer('rtws'),
+    backendMs: msPer('pg publisher'),
+    cpu: cpuSplit(cpu0, cpu1),
+  };
+}
+
 export async function benchCapture(timing: Timing): Promise<BenchResult> {
   const t = await testEnvironment();
   let o: Observer | undefined;
@@ -293,6 +346,7 @@ export async function benchCapture(timing: Timing): Promise<BenchResult> {
     await reset(o.sql);
     publisher = await spawnAndWait(t, o, 'publisher', profileEnv(timing, PUBLISHER_LABEL));
     const run = await drainingRun(t, o, sql, timing, publisher);
+    const lone = await loneChanges(t, o, sql, timing, publisher);
     await stopChild(publisher);
     publisher = undefined;
     // The baseline again after the run: the mean of both brackets the neighbours' drift.
@@ -342,12 +396,25 @@ export async function benchCapture(timing: Timing): Promise<BenchResult> {
         note: `n=${lat.n}; occurred_at (trigger clock) to the stream's store time`,
       },
       { name: 'capture run: commit -> PubAck p99', value: lat.p99, unit: 'ms' },
+      {
+        name: `capture, lone changes (one writer, ${LONE_GAP_MS} ms apart): commit -> PubAck p99`,
+        value: lone.latency.p99,
+        unit: 'ms',
+        note: `p50 ${lone.latency.p50.toFixed(2)} ms, n=${lone.latency.n} of ${lone.changes} changes`,
+      },
+      {
+        name: 'capture, lone changes: publisher CPU per change, its process and its backend',
+        value: lone.publisherMs + lone.backendMs,
+        unit: 'ms',
+        note: `the publisher's process ${lone.publisherMs.toFixed(2)} ms, its Postgres backend ${lone.backendMs.toFixed(2)} ms`,
+      },
     ];
     const cpu = [
       `capture baseline (before): ${base.cpu.text}`,
       `capture baseline (after): ${after.cpu.text}`,
       `capture NOTIFY per row: ${notify.cpu.text}`,
       `capture run: ${run.cpu.text}`,
+      `capture, lone changes: ${lone.cpu.text}`,
     ];
     return { figures, cpu };
   } finally {
