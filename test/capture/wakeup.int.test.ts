@@ -5,7 +5,13 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connectPostgres } from '../../adapters/postgres/connect.ts';
-import { disarm, sleepUntilWork, waker } from '../../adapters/postgres/outbox/wakeup.ts';
+import {
+  arm,
+  disarm,
+  sleepUntilWork,
+  stillOpen,
+  waker,
+} from '../../adapters/postgres/outbox/wakeup.ts';
 import { migrate } from '../../adapters/postgres/migrate.ts';
 import { createTestDatabase } from '../harness/services.ts';
 import { testEnvironment, startTestRtws, type TestEnvironment } from '../harness/rtws.ts';
@@ -163,6 +169,65 @@ test('a writer that read the flag unarmed, and commits after the publisher armed
     await sql.end();
     await db.drop();
   }
+});
+
+/** A database of its own, with no publisher draining it: the test plays the publisher. */
+async function withOwnDatabase(run: (sql: ReturnType<typeof connectPostgres>) => Promise<void>) {
+  const db = await createTestDatabase();
+  const sql = connectPostgres(db.url, { max: 3 });
+  try {
+    await migrate(sql);
+    await run(sql);
+  } finally {
+    await sql.end();
+    await db.drop();
+  }
+}
+
+const flag = async (sql: ReturnType<typeof connectPostgres>) =>
+  (await sql<{ v: number }[]>`SELECT last_value AS v FROM outbox_armed`)[0]!.v;
+
+test('a sleep that ends with a writer still open that read the flag unarmed names it', async () => {
+  await withOwnDatabase(async (sql) => {
+    await disarm(sql);
+    let woken: Awaited<ReturnType<typeof sleepUntilWork>> | undefined;
+    let open = '';
+    await sql.begin(async (tx) => {
+      // Reads the flag unarmed, and stays open past the look.
+      await tx`INSERT INTO customers (name) VALUES ('Open')`;
+      const [me] = await tx<{ xid: string }[]>`SELECT pg_current_xact_id()::text AS xid`;
+      open = me!.xid;
+      // Another row committed: the look finds rows and the sleep ends at once.
+      await sql`INSERT INTO customers (name) VALUES ('Committed')`;
+      woken = await sleepUntilWork(sql, waker(), POLL_MS);
+    });
+    // The open writer may commit without a NOTIFY: the publisher must see it end before it waits
+    // without looking.
+    assert.ok(woken?.open.includes(open), `${open} among the open writers: ${woken?.open.join()}`);
+    const ended = await stillOpen(sql, woken!.open);
+    assert.not.ok(ended.inflight.includes(open), 'it has ended since');
+    assert.ok(ended.rows, 'and its row is there to drain');
+  });
+});
+
+test('the flag moves only from the session named: a publisher that lost its lock leaves it be', async () => {
+  await withOwnDatabase(async (sql) => {
+    const [me] = await sql.reserve().then(async (conn) => {
+      try {
+        const r = await conn<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+        await arm(conn, r[0]!.pid);
+        assert.is(await flag(sql), 1, 'armed from its own session');
+        await disarm(conn, r[0]!.pid + 100_000);
+        assert.is(await flag(sql), 1, 'a stale pid does not disarm');
+        await disarm(conn, r[0]!.pid);
+        return r;
+      } finally {
+        conn.release();
+      }
+    });
+    assert.ok(me!.pid > 0);
+    assert.is(await flag(sql), 0, 'disarmed from its own session');
+  });
 });
 
 test.run();

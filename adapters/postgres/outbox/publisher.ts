@@ -11,7 +11,14 @@ import { backoffMs, type BackoffPolicy } from '../../../core/policy/backoff.ts';
 import { connectPostgres } from '../connect.ts';
 import { publishOrdered } from './ordered-publish.ts';
 import { OUTBOX_AGGREGATES, outgoing, type OutboxRow } from './rows.ts';
-import { CHANNEL, disarm, sleepUntilWork, waker } from './wakeup.ts';
+import {
+  CHANNEL,
+  INFLIGHT_RECHECK_MS,
+  disarm,
+  sleepUntilWork,
+  stillOpen,
+  waker,
+} from './wakeup.ts';
 
 export interface OutboxPublisherOptions {
   databaseUrl: string;
@@ -138,19 +145,43 @@ export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<O
   async function loop(): Promise<void> {
     let failures = 0;
     let steady = false;
-    /** The flag has stayed armed since this publisher's last look: every writer since notifies. */
-    let armed = false;
+    /**
+     * The flag has stayed up since this publisher's last look: once the writers that look saw open
+     * (`open`) have ended, every row notifies, and a wait needs no look.
+     */
+    let covered = false;
+    let open: string[] = [];
+    /**
+     * Waits for the writers the last look saw open to end, each of which may commit a row without a
+     * NOTIFY: true once none is open; false as soon as rows are there to drain, on stop, or after
+     * a safety poll's time (a long transaction elsewhere in the cluster), when a sleep looks anew.
+     */
+    async function openWritersEnded(): Promise<boolean> {
+      const until = Date.now() + o.pollMs;
+      while (open.length > 0 && !stopping && Date.now() < until) {
+        const look = await stillOpen(sql, open);
+        open = look.inflight;
+        if (look.rows) return false;
+        if (open.length > 0) await wake.wait(INFLIGHT_RECHECK_MS);
+      }
+      return open.length === 0;
+    }
+    /** The flag may be up: armed by this publisher, or left up by one before it. */
+    let flagUp = false;
     /** Drains with the flag down, so that writers under load pay no NOTIFY. */
     async function underLoad(): Promise<void> {
       steady = true;
-      if (!armed) return;
-      armed = false;
-      await disarm(sql);
+      covered = false;
+      if (!flagUp) return;
+      await disarm(sql, leaderPid);
+      flagUp = false;
     }
     while (!stopping) {
       try {
         if (!stats.leader) {
           stats.leader = await tryLead();
+          // A publisher before this one may have left the flag up.
+          flagUp ||= stats.leader;
           if (stats.leader) o.log.info({}, 'outbox publisher is active');
           else {
             await wake.wait(o.standbyRetryMs ?? 1_000);
@@ -171,10 +202,12 @@ export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<O
             await wake.wait(LOOK_AGAIN_MS);
             continue;
           }
-          if (armed) {
-            // A light load: the flag is still up, so the next row notifies. An empty batch (the
-            // notification's row went with an earlier batch) or the safety poll ends in a sleep
-            // below, whose look also checks the session.
+          if (covered) {
+            // A light load: the flag is still up, so once the writers the last look saw open have
+            // ended, the next row notifies. An empty batch (the notification's row went with an
+            // earlier batch) or the safety poll ends in a sleep below, whose look also checks the
+            // session.
+            if (!(await openWritersEnded())) continue;
             const waitedAt = Date.now();
             stats.armedWaits++;
             await wake.wait(o.pollMs);
@@ -187,13 +220,17 @@ export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<O
         // the session it used: one silently re-established has lost the lock, even while idle.
         const asleepAt = Date.now();
         stats.sleeps++;
-        armed = false;
-        if ((await sleepUntilWork(sql, wake, o.pollMs)) !== leaderPid) throw new LeadershipLost();
-        armed = true;
+        covered = false;
+        flagUp = true;
+        const woken = await sleepUntilWork(sql, wake, o.pollMs, leaderPid);
+        if (woken.pid !== leaderPid) throw new LeadershipLost();
+        covered = true;
+        open = woken.open;
         steady = false;
         if (Date.now() - asleepAt < STEADY_SLEEP_MS) await underLoad();
       } catch (err) {
-        armed = false;
+        // The flag may still be up: the next full batch or short wait takes it down.
+        covered = false;
         failures++;
         if (err instanceof LeadershipLost) {
           stats.leader = false;
@@ -211,7 +248,7 @@ export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<O
     }
     await flush();
     // Writers need not notify a publisher that has stopped; the next one drains before it sleeps.
-    if (armed) await disarm(sql).catch(() => {});
+    if (flagUp) await disarm(sql, leaderPid).catch(() => {});
   }
 
   /** On stop: the API closes first, so what it committed is published before the process exits. */

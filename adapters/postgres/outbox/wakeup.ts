@@ -18,7 +18,7 @@ export const CHANNEL = 'rtws_outbox';
  * wakes the sleep at once anyway. Only a writer that read the flag just before it was armed waits
  * for this, at most.
  */
-const INFLIGHT_RECHECK_MS = 10;
+export const INFLIGHT_RECHECK_MS = 10;
 
 export interface Waker {
   /** Resolves after `ms`, or earlier on wake(). */
@@ -53,13 +53,17 @@ export function waker(): Waker {
   };
 }
 
-export async function arm(sql: Sql): Promise<void> {
-  await sql`SELECT setval('outbox_armed', 1)`;
+/**
+ * Sets the flag. With `pid`, only from that session: a publisher whose session was silently
+ * re-established has lost its lock, and must not move a flag that another publisher now relies on.
+ */
+async function setFlag(sql: Sql, value: 0 | 1, pid: number | undefined): Promise<void> {
+  if (pid === undefined) await sql`SELECT setval('outbox_armed', ${value})`;
+  else await sql`SELECT setval('outbox_armed', ${value}) WHERE pg_backend_pid() = ${pid}`;
 }
 
-export async function disarm(sql: Sql): Promise<void> {
-  await sql`SELECT setval('outbox_armed', 0)`;
-}
+export const arm = (sql: Sql, pid?: number) => setFlag(sql, 1, pid);
+export const disarm = (sql: Sql, pid?: number) => setFlag(sql, 0, pid);
 
 async function lookAfterArming(
   sql: Sql,
@@ -71,7 +75,11 @@ async function lookAfterArming(
   return r ?? { rows: false, inflight: [], pid: undefined };
 }
 
-async function stillOpen(sql: Sql, xids: string[]): Promise<{ rows: boolean; inflight: string[] }> {
+/** Whether the outbox has rows, and which of `xids` are still in progress. */
+export async function stillOpen(
+  sql: Sql,
+  xids: string[],
+): Promise<{ rows: boolean; inflight: string[] }> {
   const [r] = await sql<{ rows: boolean; inflight: string[] }[]>`
     SELECT EXISTS (SELECT 1 FROM outbox) AS rows,
            ARRAY(SELECT x FROM unnest(${xids}::text[]) x
@@ -79,19 +87,30 @@ async function stillOpen(sql: Sql, xids: string[]): Promise<{ rows: boolean; inf
   return r ?? { rows: false, inflight: [] };
 }
 
+export interface Woken {
+  /** The backend pid of the session it armed on: a caller holding a session lock can tell it still has it. */
+  readonly pid: number | undefined;
+  /**
+   * Writers that may have read the flag before it was armed and were still open when the sleep
+   * ended (rows came, or the poll): each may yet commit a row without a NOTIFY. Once none is left
+   * (`stillOpen`), every new row notifies for as long as the flag stays up, and no further look
+   * is needed to learn of one.
+   */
+  readonly open: string[];
+}
+
 /**
  * Sleeps until there may be outbox rows: a notification, the safety poll, or a writer that may
- * have missed the flag committing its row. Returns the backend pid of the session it armed on, so
- * that a caller holding a session lock can tell it still has it, and leaves the flag armed: from
- * the look onwards every writer notifies, so for as long as the flag stays up the caller needs no
- * further look to learn of new rows. A caller about to drain under load disarms it.
+ * have missed the flag committing its row. Leaves the flag armed; a caller about to drain under
+ * load disarms it. With `pid`, arms only from that session (see `setFlag`).
  */
 export async function sleepUntilWork(
   sql: Sql,
   wake: Waker,
   pollMs: number,
-): Promise<number | undefined> {
-  await arm(sql);
+  pid?: number,
+): Promise<Woken> {
+  await arm(sql, pid);
   const deadline = Date.now() + pollMs;
   const first = await lookAfterArming(sql);
   let look: { rows: boolean; inflight: string[] } = first;
@@ -100,5 +119,5 @@ export async function sleepUntilWork(
     look = await stillOpen(sql, look.inflight);
   }
   if (!look.rows) await wake.wait(Math.max(0, deadline - Date.now()));
-  return first.pid;
+  return { pid: first.pid, open: look.inflight };
 }
