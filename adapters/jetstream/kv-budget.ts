@@ -82,14 +82,17 @@ export function sharedBudget(kv: KV, o: SharedBudgetOptions): SharedBudget {
    * The entry as this process last wrote it. The next reservation tries its CAS write against it
    * without reading first: where no other process wrote since, as with one worker or a light load,
    * a reservation is one round trip instead of two. A write in between fails the CAS, and the
-   * entry is then read as before.
+   * entry is then read as before. It is trusted only for the window after the one it names, and
+   * forgotten on any other failure: a bucket made anew (a memory stream lost with its server)
+   * numbers its revisions from 1 again, and a stale revision could then match another's write.
    */
   let written: { window: Window; revision: number } | undefined;
 
   /** Reserves up to `want` requests of the current window; 0 when the window is spent. */
   async function reserve(want: number): Promise<{ w: number; got: number }> {
     // Other processes only add to a window, so one spent by this process's reckoning is spent.
-    let seen = written ?? (await read());
+    const fresh = written && written.window.w >= Math.floor(now() / BUDGET_WINDOW_MS) - 1;
+    let seen = fresh ? written : await read();
     for (;;) {
       const mine = Math.floor(now() / BUDGET_WINDOW_MS);
       const w = Math.max(mine, seen?.window.w ?? mine);
@@ -111,6 +114,7 @@ export function sharedBudget(kv: KV, o: SharedBudgetOptions): SharedBudget {
           seen = await read();
           continue;
         }
+        written = undefined;
         throw err;
       }
     }
