@@ -231,6 +231,13 @@ export async function outboxRows(sql: Sql): Promise<number> {
   return r!.n;
 }
 
+/** The processes of a phase with the publisher running: the writers' and its backends apart. */
+const publisherGroups = (t: TestEnvironment, o: Observer, publisher: RtwsProcess) =>
+  cpuGroups(o.sql, t.natsUrl, publisher, {
+    'pg writers': WRITER_APP,
+    'pg publisher': 'rtws-publisher',
+  });
+
 async function drainingRun(
   t: TestEnvironment,
   o: Observer,
@@ -243,10 +250,7 @@ async function drainingRun(
   let stopped = false;
   try {
     await sleep(timing.warmupMs);
-    const groups = await cpuGroups(o.sql, t.natsUrl, publisher, {
-      'pg writers': WRITER_APP,
-      'pg publisher': 'rtws-publisher',
-    });
+    const groups = await publisherGroups(t, o, publisher);
     const profile = phaseProfiler(timing, PUBLISHER_LABEL, publisher.child.pid);
     profile.start();
     const cpu0 = sampleCpu(groups);
@@ -291,10 +295,7 @@ async function loneChanges(
   publisher: RtwsProcess,
 ) {
   const stream = t.names.streams.changes;
-  const groups = await cpuGroups(o.sql, t.natsUrl, publisher, {
-    'pg writers': WRITER_APP,
-    'pg publisher': 'rtws-publisher',
-  });
+  const groups = await publisherGroups(t, o, publisher);
   const write = (n: number) => sql`INSERT INTO customers (name) VALUES (${`Lone ${n}`})`;
   let n = 0;
   for (const until = Date.now() + timing.warmupMs; Date.now() < until; await sleep(LONE_GAP_MS))

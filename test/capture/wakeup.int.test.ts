@@ -36,11 +36,33 @@ test.after(async (ctx) => {
   await ctx.t?.cleanup();
 });
 
+/** The wake-up flag as it stands: 1 armed, 0 not. */
+const flag = async (sql: ReturnType<typeof connectPostgres>) =>
+  (await sql<{ v: number }[]>`SELECT last_value AS v FROM outbox_armed`)[0]!.v;
+
+/** Inserts a customer, and reads its change from the stream once published (within WELL_WITHIN). */
+async function writeAndRead(ctx: { t: TestEnvironment; rtws: Rtws }, name: string) {
+  const [c] = await ctx.rtws.sql<
+    { id: string }[]
+  >`INSERT INTO customers (name) VALUES (${name}) RETURNING id`;
+  return eventually(
+    () =>
+      readStream(
+        ctx.rtws.nats,
+        ctx.t.names.streams.changes,
+        ctx.t.names.customerHistoryFilter(c!.id),
+      ),
+    (m) => m.length === 1,
+    WELL_WITHIN,
+    5,
+  );
+}
+
 test('an idle publisher arms the flag, and one write reaches the stream well within a poll period', async (ctx) => {
   const { sql } = ctx.rtws;
   // Idle: the publisher has drained and is asleep with the flag armed.
   const armed = await eventually(
-    async () => (await sql<{ v: number }[]>`SELECT last_value AS v FROM outbox_armed`)[0]!.v,
+    () => flag(sql),
     (v) => v === 1,
     5_000,
     20,
@@ -48,25 +70,12 @@ test('an idle publisher arms the flag, and one write reaches the stream well wit
   assert.is(armed, 1);
   for (let i = 0; i < 3; i++) {
     const started = Date.now();
-    const [c] = await sql<
-      { id: string }[]
-    >`INSERT INTO customers (name) VALUES (${`Idle ${i}`}) RETURNING id`;
-    const got = await eventually(
-      () =>
-        readStream(
-          ctx.rtws.nats,
-          ctx.t.names.streams.changes,
-          ctx.t.names.customerHistoryFilter(c!.id),
-        ),
-      (m) => m.length === 1,
-      WELL_WITHIN,
-      5,
-    );
+    const got = await writeAndRead(ctx, `Idle ${i}`);
     assert.is(got.length, 1, `write ${i} was not published within ${WELL_WITHIN} ms`);
     assert.ok(Date.now() - started < WELL_WITHIN);
     // Let the publisher go back to sleep before the next write.
     await eventually(
-      async () => (await sql<{ v: number }[]>`SELECT last_value AS v FROM outbox_armed`)[0]!.v,
+      () => flag(sql),
       (v) => v === 1,
       5_000,
       20,
@@ -109,20 +118,8 @@ test('under a light load the flag stays armed between batches: no arm, look or d
   const before = { ...publisher!.stats };
   const writes = 12;
   for (let i = 0; i < writes; i++) {
-    const [c] = await sql<
-      { id: string }[]
-    >`INSERT INTO customers (name) VALUES (${`Light ${i}`}) RETURNING id`;
-    await eventually(
-      () =>
-        readStream(
-          ctx.rtws.nats,
-          ctx.t.names.streams.changes,
-          ctx.t.names.customerHistoryFilter(c!.id),
-        ),
-      (m) => m.length === 1,
-      WELL_WITHIN,
-      5,
-    );
+    const got = await writeAndRead(ctx, `Light ${i}`);
+    assert.is(got.length, 1, `write ${i} was not published within ${WELL_WITHIN} ms`);
     // Well apart: each write finds the publisher waiting, as a lone change in a quiet hour does.
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -134,8 +131,7 @@ test('under a light load the flag stays armed between batches: no arm, look or d
   // A stray notification (for a row an earlier batch took) can still end in a sleep now and then.
   assert.ok(sleeps <= 2, `${sleeps} sleeps (an arm and a look each) for ${writes} lone writes`);
   assert.ok(armedWaits >= writes - 2, `${armedWaits} waits with the flag left armed`);
-  const [flag] = await sql<{ v: number }[]>`SELECT last_value AS v FROM outbox_armed`;
-  assert.is(flag!.v, 1, 'still armed between changes');
+  assert.is(await flag(sql), 1, 'still armed between changes');
 });
 
 test('a writer that read the flag unarmed, and commits after the publisher armed, is still caught', async () => {
@@ -163,8 +159,11 @@ test('a writer that read the flag unarmed, and commits after the publisher armed
     ]);
     assert.is(outcome, 'woke');
     assert.ok(committedAt > 0);
-    const [flag] = await sql<{ v: number }[]>`SELECT last_value AS v FROM outbox_armed`;
-    assert.is(flag!.v, 1, 'the flag stays armed on waking: the publisher disarms it under load');
+    assert.is(
+      await flag(sql),
+      1,
+      'the flag stays armed on waking: the publisher disarms it under load',
+    );
   } finally {
     await sql.end();
     await db.drop();
@@ -183,9 +182,6 @@ async function withOwnDatabase(run: (sql: ReturnType<typeof connectPostgres>) =>
     await db.drop();
   }
 }
-
-const flag = async (sql: ReturnType<typeof connectPostgres>) =>
-  (await sql<{ v: number }[]>`SELECT last_value AS v FROM outbox_armed`)[0]!.v;
 
 test('a sleep that ends with a writer still open that read the flag unarmed names it', async () => {
   await withOwnDatabase(async (sql) => {
