@@ -134,6 +134,67 @@ test('under a light load the flag stays armed between batches: no arm, look or d
   assert.is(await flag(sql), 1, 'still armed between changes');
 });
 
+test('a writer still open when the publisher armed is waited for before a wait without a look', async (ctx) => {
+  const { sql } = ctx.rtws;
+  for (let attempt = 1; ; attempt++) {
+    assert.ok(attempt <= 10, 'a write found the flag down within ten bursts');
+    // A burst: the publisher drains steadily, with the flag down.
+    const until = Date.now() + 400;
+    const burst = Promise.all(
+      Array.from({ length: 4 }, async (_, w) => {
+        while (Date.now() < until) await sql`INSERT INTO customers (name) VALUES (${`Burst ${w}`})`;
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    // Mid-burst, a writer whose trigger reads the flag down (so it will not notify) stays open.
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let inserted!: (row: { id: string; flag: number }) => void;
+    const row = new Promise<{ id: string; flag: number }>((r) => (inserted = r));
+    const open = sql.begin(async (tx) => {
+      const [r] = await tx<{ id: string; flag: number }[]>`
+        INSERT INTO customers (name) VALUES ('Held') RETURNING id,
+          (SELECT last_value FROM outbox_armed)::int AS flag`;
+      inserted(r!);
+      await released;
+    });
+    const held = await row;
+    await burst;
+    if (held.flag !== 0) {
+      release();
+      await open;
+      continue;
+    }
+    // The burst over, the publisher arms and looks while the held writer is open...
+    await eventually(
+      () => flag(sql),
+      (v) => v === 1,
+      5_000,
+      5,
+    );
+    // ...and a row that notifies ends its sleep, the held writer still open.
+    assert.is((await writeAndRead(ctx, 'Notifying')).length, 1);
+    await new Promise((r) => setTimeout(r, 100));
+    // The held writer commits with no NOTIFY: the publisher must have seen it still open, rather
+    // than wait a poll period for the next notification.
+    release();
+    await open;
+    const got = await eventually(
+      () =>
+        readStream(
+          ctx.rtws.nats,
+          ctx.t.names.streams.changes,
+          ctx.t.names.customerHistoryFilter(held.id),
+        ),
+      (m) => m.length === 1,
+      WELL_WITHIN,
+      5,
+    );
+    assert.is(got.length, 1, `the held writer's row was not published within ${WELL_WITHIN} ms`);
+    return;
+  }
+});
+
 test('a writer that read the flag unarmed, and commits after the publisher armed, is still caught', async () => {
   // A database of its own, with no publisher draining it: this test plays the publisher.
   const db = await createTestDatabase();
