@@ -121,7 +121,8 @@ export async function createTestDatabase(adminUrl?: string): Promise<TestDatabas
  * (of those, the ones the catalogue already has), `RTWS_RESUME_CUSTOMERS` (the import killed
  * mid-walk) and `RTWS_LIVE_IMPORT_CUSTOMERS` (the import that live edits race); and
  * `RTWS_BUDGET_SECONDS` (how long processes share one Stripe budget); `RTWS_THREE_SIDES_ROUNDS` (a field
- * edited on three sides at once).
+ * edited on three sides at once); `RTWS_EMAIL_LOOKUP_CUSTOMERS` (the catalogue that matching by email
+ * must look up by index).
  */
 export function testSize(
   name:
@@ -139,7 +140,8 @@ export function testSize(
     | 'RTWS_CLUSTER_CUSTOMERS'
     | 'RTWS_SF_CHANGES_EDITS'
     | 'RTWS_THREE_SIDES_ROUNDS'
-    | 'RTWS_PII_CUSTOMERS',
+    | 'RTWS_PII_CUSTOMERS'
+    | 'RTWS_EMAIL_LOOKUP_CUSTOMERS',
   fallback: number,
 ): number {
   const raw = process.env[name];
