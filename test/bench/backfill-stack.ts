@@ -14,6 +14,7 @@ import { waitFor } from './inbound-stack.ts';
 import { benchBase, control } from './pipeline-stack.ts';
 import { profileEnv, type Timing } from './report.ts';
 import { TAKEOVER_GRACE_MS } from '../../actors/runtime/intent-scheduler.ts';
+import { migrate } from '../../adapters/postgres/migrate.ts';
 import {
   SEED_IN_FLIGHT,
   pastCatchUpWindow,
@@ -36,6 +37,12 @@ export const LIVE_PER_SECOND = Number(process.env.RTWS_BENCH_BACKFILL_LIVE_RATE 
  * the first push rtws makes to it, the default (RTWS_BENCH_BACKFILL_WRITE_BACK=1).
  */
 export const WRITE_BACK = process.env.RTWS_BENCH_BACKFILL_WRITE_BACK === '1';
+/**
+ * Customers the catalogue holds before rtws first starts, as a company adopting rtws has them
+ * (RTWS_BENCH_BACKFILL_CATALOGUE, default 0). None is in Stripe or shares an email with a Stripe
+ * customer: each page of the import looks its emails up among them and finds none.
+ */
+export const CATALOGUE = Number(process.env.RTWS_BENCH_BACKFILL_CATALOGUE || '0');
 /** Customers the live edits rotate over: each is edited every LIVE_CUSTOMERS / rate seconds. */
 const LIVE_CUSTOMERS = 100;
 const UPDATE_BASELINE_MS = 3_000;
@@ -70,6 +77,23 @@ async function linkedCount(o: Observer, ids: readonly string[]): Promise<number>
   return r!.n;
 }
 
+/**
+ * Rows from before capture: written with the capture trigger off, so they reach no outbox, and
+ * rtws starts with RTWS_AUTO_EXPORT=false, so it does not push them to Stripe either.
+ */
+async function seedCatalogue(o: Observer, n: number): Promise<number> {
+  const startedAt = performance.now();
+  await migrate(o.sql);
+  await o.sql.begin(async (tx) => {
+    await tx`SET LOCAL session_replication_role = replica`;
+    await tx`
+      INSERT INTO customers (name, email)
+      SELECT 'Catalogue ' || i, 'Catalogue.' || i || '@Example.com' FROM generate_series(1, ${n}) i`;
+  });
+  await o.sql`ANALYZE customers`;
+  return (performance.now() - startedAt) / 1000;
+}
+
 async function createLinked(o: Observer, target: Target, n: number): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < n; i += 16)
@@ -94,6 +118,7 @@ export async function startBackfillStack(
     const seed = await seedCustomers(stripe, customers);
     const walk = await walkRate(stripe);
     const updates = await updateRate(stripe, seed.ids, STRIPE_CONCURRENCY, UPDATE_BASELINE_MS);
+    const catalogueSeconds = CATALOGUE > 0 ? await seedCatalogue(o, CATALOGUE) : 0;
     await pastCatchUpWindow();
     const rtws = await spawnAndWait(env, o, 'api,publisher,worker', {
       STRIPE_SECRET_KEY: LIVE_KEY,
@@ -102,6 +127,7 @@ export async function startBackfillStack(
       RTWS_STRIPE_RATE: String(STRIPE_RATE),
       RTWS_STRIPE_CONCURRENCY: String(STRIPE_CONCURRENCY),
       RTWS_CATCHUP_MARGIN_S: '0',
+      ...(CATALOGUE > 0 ? { RTWS_AUTO_EXPORT: 'false' } : {}),
       ...profileEnv(timing, BACKFILL_LABEL),
     });
     closers.push(() => stopChild(rtws));
@@ -115,6 +141,9 @@ export async function startBackfillStack(
     const heldBy = Date.now();
     const configuration = [
       `account: ${customers.toLocaleString('en-US')} customers (RTWS_BENCH_BACKFILL_CUSTOMERS) created with the SDK before rtws started (${Math.round(seed.perSecond)}/s, ${SEED_IN_FLIGHT} in flight), each with its own email and no rtws_id; rtws started over a second later with RTWS_CATCHUP_MARGIN_S=0, so catch-up lists none of their events and only the import brings them in`,
+      CATALOGUE > 0
+        ? `catalogue: ${CATALOGUE.toLocaleString('en-US')} customers (RTWS_BENCH_BACKFILL_CATALOGUE) written before rtws first started (${catalogueSeconds.toFixed(1)} s), with capture off and RTWS_AUTO_EXPORT=false, none in Stripe nor sharing an email with a Stripe customer; the table analyzed`
+        : 'catalogue: empty before rtws started (RTWS_BENCH_BACKFILL_CATALOGUE=N writes N customers into it first)',
       `rtws: one process (pid ${rtws.child.pid}), roles api, publisher, worker; Salesforce off; live-mode key; RTWS_MATCH_BY=email (the default)`,
       `Stripe pace: RTWS_STRIPE_RATE=${STRIPE_RATE}/s, RTWS_STRIPE_CONCURRENCY=${STRIPE_CONCURRENCY} (RTWS_BENCH_STRIPE_RATE / _CONCURRENCY; rtws's default for a live key is 80/s with 8 in flight)`,
       `Stripe emulator: its own process (pid ${emulator.child.pid}), no rate limit, no faults; every write's signed webhook posted to rtws's POST /webhooks/stripe (8 in flight), registered after the seeding`,
