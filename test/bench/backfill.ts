@@ -1,5 +1,6 @@
 // `npm run bench -- backfill`: an import of N Stripe customers (RTWS_BENCH_BACKFILL_CUSTOMERS,
-// default 10,000) that the account held before rtws started, with the Stripe pace raised
+// default 10,000) that the account held before rtws started, into a catalogue that is empty or
+// holds RTWS_BENCH_BACKFILL_CATALOGUE customers of its own, with the Stripe pace raised
 // (RTWS_BENCH_STRIPE_RATE / _CONCURRENCY, default 2,000/s and 32), against the stack of
 // backfill-stack.ts. The import is started with POST /backfills {"source":"stripe"} and followed
 // through GET /backfills/:id until the walk is done and every customer has its row in Postgres

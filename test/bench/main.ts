@@ -7,7 +7,8 @@
 // RTWS_BENCH_PIPELINE_CUSTOMERS the pipeline's bulk load (default 100,000);
 // RTWS_BENCH_BARE_SECONDS each phase of the bare pipeline, the pipeline's limit (default 20);
 // RTWS_BENCH_SF_EDITS the Salesforce person edits measured per phase (default 40);
-// RTWS_BENCH_BACKFILL_CUSTOMERS the Stripe customers the import brings in (default 10,000), and
+// RTWS_BENCH_BACKFILL_CUSTOMERS the Stripe customers the import brings in (default 10,000),
+// RTWS_BENCH_BACKFILL_CATALOGUE the customers the catalogue holds before it (default 0), and
 // RTWS_BENCH_BACKFILL_WRITE_BACK=1 has it write rtws_id onto each at once;
 // RTWS_BENCH_RECONCILE_CUSTOMERS the linked customers a reconciliation compares (default 10,000);
 // RTWS_BENCH_SCALE_CUSTOMERS the creates of each scale-out run (default 2,000);
