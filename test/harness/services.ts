@@ -122,7 +122,7 @@ export async function createTestDatabase(adminUrl?: string): Promise<TestDatabas
  * mid-walk) and `RTWS_LIVE_IMPORT_CUSTOMERS` (the import that live edits race); and
  * `RTWS_BUDGET_SECONDS` (how long processes share one Stripe budget); `RTWS_THREE_SIDES_ROUNDS` (a field
  * edited on three sides at once); `RTWS_EMAIL_LOOKUP_CUSTOMERS` (the catalogue that matching by email
- * must look up by index).
+ * must look up by index); `RTWS_BACKLOG_ROWS` (the outbox backlog a publisher drains).
  */
 export function testSize(
   name:
@@ -141,7 +141,8 @@ export function testSize(
     | 'RTWS_SF_CHANGES_EDITS'
     | 'RTWS_THREE_SIDES_ROUNDS'
     | 'RTWS_PII_CUSTOMERS'
-    | 'RTWS_EMAIL_LOOKUP_CUSTOMERS',
+    | 'RTWS_EMAIL_LOOKUP_CUSTOMERS'
+    | 'RTWS_BACKLOG_ROWS',
   fallback: number,
 ): number {
   const raw = process.env[name];

@@ -112,16 +112,21 @@ export async function startOutboxPublisher(o: OutboxPublisherOptions): Promise<O
    * came first. Should the connection be re-established between the two, the delete would run on
    * the new session outside any transaction; there it takes nothing, and the sleep that follows
    * finds the session changed.
+   *
+   * The ids are taken as an array (`= ANY(ARRAY(…))`), not as `IN (…)`: Postgres joined an `IN`
+   * by hashing the subquery's ids against a scan of the whole outbox, so each batch read all of a
+   * backlog (a NATS outage, an import) of up to about 100,000 rows: 5 million rows read to drain
+   * 100,000 (`test/capture/backlog-drain`).
    */
   async function drainBatch(): Promise<number> {
     try {
       const [, taken] = await Promise.all([
         sql`BEGIN`,
         sql<OutboxRow[]>`
-          DELETE FROM outbox WHERE id IN (
+          DELETE FROM outbox WHERE id = ANY(ARRAY(
             SELECT id FROM outbox
             WHERE aggregate IN ${sql(OUTBOX_AGGREGATES)} AND pg_backend_pid() = ${leaderPid ?? 0}
-            ORDER BY id LIMIT ${o.batchSize} FOR UPDATE)
+            ORDER BY id LIMIT ${o.batchSize} FOR UPDATE))
           RETURNING id, aggregate, aggregate_id, customer_id, op, version, origin, payload,
                     occurred_at, changed, correlation_id, write_id`,
       ]);
