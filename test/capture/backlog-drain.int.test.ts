@@ -11,6 +11,7 @@ import { migrate } from '../../adapters/postgres/migrate.ts';
 import { testEnvironment, startTestRtws, type TestEnvironment } from '../harness/rtws.ts';
 import { testSize } from '../harness/services.ts';
 import { eventually } from '../harness/stream.ts';
+import { readsDuring, tableReads } from '../harness/table-reads.ts';
 import type { Rtws } from '../../deploy/rtws.ts';
 
 const BACKLOG = testSize('RTWS_BACKLOG_ROWS', 20_000);
@@ -35,30 +36,23 @@ test.after(async (ctx) => {
   await ctx.t?.cleanup();
 });
 
-/** Rows read by sequential scans of the outbox so far, every session's that has reported. */
-async function seqRowsRead(sql: Sql): Promise<number> {
-  await sql`SELECT pg_stat_force_next_flush()`;
-  await sql`SELECT 1`;
-  const [row] = await sql<{ n: number }[]>`
-    SELECT seq_tup_read::int AS n FROM pg_stat_user_tables WHERE relname = 'outbox'`;
-  return row!.n;
-}
-
 test('a backlog is drained in batches found by index, not by reading the outbox', async (ctx) => {
   await ctx.sql`
     INSERT INTO customers (name, email)
     SELECT 'Backlog ' || i, 'backlog.' || i || '@example.com' FROM generate_series(1, ${BACKLOG}) i`;
   await ctx.sql`ANALYZE outbox`;
   // The control: reading the outbox through a scan moves the count by the backlog.
-  const before = await seqRowsRead(ctx.sql);
-  await ctx.sql`SELECT count(*) FROM outbox WHERE payload IS NOT NULL`;
-  const control = (await seqRowsRead(ctx.sql)) - before;
+  const { seqRows: control } = await readsDuring(
+    ctx.sql,
+    'outbox',
+    () => ctx.sql`SELECT count(*) FROM outbox WHERE payload IS NOT NULL`,
+  );
   assert.ok(
     control >= BACKLOG,
     `a scan of the backlog read ${control} rows: the count is not kept`,
   );
 
-  const start = await seqRowsRead(ctx.sql);
+  const start = await tableReads(ctx.sql, 'outbox');
   ctx.rtws = await startTestRtws(ctx.t, {
     RTWS_ROLES: 'publisher',
     RTWS_PUBLISHER_BATCH: String(BATCH),
@@ -76,7 +70,7 @@ test('a backlog is drained in batches found by index, not by reading the outbox'
   const [left] = await ctx.sql<{ n: number }[]>`
     SELECT count(*)::int AS n FROM outbox WHERE id > 0`;
   assert.is(left!.n, 0, 'the whole backlog was published and deleted');
-  const read = (await seqRowsRead(ctx.sql)) - start;
+  const read = (await tableReads(ctx.sql, 'outbox')).seqRows - start.seqRows;
   assert.ok(
     read < BACKLOG,
     `the drain read ${read} outbox rows by sequential scan for a backlog of ${BACKLOG}`,

@@ -14,6 +14,7 @@ import {
 } from '../../adapters/postgres/import-lookups.ts';
 import { decideImport } from '../../adapters/postgres/salesforce-imports.ts';
 import { createTestDatabase, testSize, type TestDatabase } from '../harness/services.ts';
+import { readsDuring } from '../harness/table-reads.ts';
 
 const CUSTOMERS = testSize('RTWS_EMAIL_LOOKUP_CUSTOMERS', 20_000);
 
@@ -39,25 +40,10 @@ test.after(async (ctx) => {
   await ctx.db?.drop();
 });
 
-/** Sequential scans of `customers` so far, with this session's own counted in. */
-async function seqScans(sql: Sql): Promise<number> {
-  await sql`SELECT pg_stat_force_next_flush()`;
-  // A statement of its own: the flush happens once the one before has ended.
-  await sql`SELECT 1`;
-  const [row] = await sql<{ n: number }[]>`
-    SELECT seq_scan::int AS n FROM pg_stat_user_tables WHERE relname = 'customers'`;
-  return row!.n;
-}
-
-async function scansDuring(sql: Sql, work: () => Promise<unknown>): Promise<number> {
-  const before = await seqScans(sql);
-  await work();
-  return (await seqScans(sql)) - before;
-}
-
 test('the control: a query on an unindexed column is counted as a sequential scan', async (ctx) => {
-  const scans = await scansDuring(
+  const { seqScans: scans } = await readsDuring(
     ctx.sql,
+    'customers',
     () => ctx.sql`SELECT count(*) FROM customers WHERE name = 'Nobody'`,
   );
   assert.ok(scans >= 1, `the count did not move (${scans}): the checks below would prove nothing`);
@@ -66,7 +52,7 @@ test('the control: a query on an unindexed column is counted as a sequential sca
 test("an import page's lookup finds emails whatever their case, by index", async (ctx) => {
   const emails = Array.from({ length: 100 }, (_, i) => `person.${i * 97 + 1}@example.com`);
   let found = new Set<string>();
-  const scans = await scansDuring(ctx.sql, async () => {
+  const { seqScans: scans } = await readsDuring(ctx.sql, 'customers', async () => {
     found = await catalogueEmails(ctx.sql, [...emails, 'nobody@example.com']);
   });
   assert.equal(found, new Set(emails));
@@ -75,7 +61,7 @@ test("an import page's lookup finds emails whatever their case, by index", async
 
 test("a match's candidates are found whatever the case, by index", async (ctx) => {
   let ids: string[] = [];
-  const scans = await scansDuring(ctx.sql, async () => {
+  const { seqScans: scans } = await readsDuring(ctx.sql, 'customers', async () => {
     ids = await unlinkedCustomersWithEmail(ctx.sql, 'person.42@example.com');
   });
   const [expected] = await ctx.sql<{ id: string }[]>`
@@ -86,7 +72,7 @@ test("a match's candidates are found whatever the case, by index", async (ctx) =
 
 test('a Salesforce record is matched whatever the case, by index', async (ctx) => {
   let decided: Awaited<ReturnType<typeof decideImport>> | undefined;
-  const scans = await scansDuring(ctx.sql, async () => {
+  const { seqScans: scans } = await readsDuring(ctx.sql, 'customers', async () => {
     decided = await decideImport(ctx.sql, {
       recordId: '003000000000042AAA',
       org: '00D000000000001',
