@@ -47,14 +47,19 @@ export async function listConflicts(
   sql: Sql,
   q: ConflictQuery,
 ): Promise<{ data: ConflictRecord[]; next_cursor: string | null }> {
+  // Only the filters given are in the statement, so that each combination is a statement of its
+  // own. One statement with `$1 IS NULL OR …` for each was prepared once per connection, and after
+  // a few calls Postgres kept a plan for any filter: one customer's conflicts were then found by
+  // reading every conflict newer than them.
   const rows = await sql<Row[]>`
     SELECT id, customer_id, field, postgres_value, stripe_value, target,
            coalesce(target_value, stripe_value) AS target_value, sides, winner, reason, stripe_event_id,
            detected_at, postgres_changed_at, stripe_changed_at
     FROM conflicts
-    WHERE (${q.customerId ?? null}::uuid IS NULL OR customer_id = ${q.customerId ?? null}::uuid)
-      AND (${q.field ?? null}::text IS NULL OR field = ${q.field ?? null}::text)
-      AND (${q.cursor ?? null}::bigint IS NULL OR id < ${q.cursor ?? null}::bigint)
+    WHERE true
+      ${q.customerId === undefined ? sql`` : sql`AND customer_id = ${q.customerId}::uuid`}
+      ${q.field === undefined ? sql`` : sql`AND field = ${q.field}`}
+      ${q.cursor === undefined ? sql`` : sql`AND id < ${q.cursor}::bigint`}
     ORDER BY id DESC
     LIMIT ${q.limit + 1}`;
   const page = rows.slice(0, q.limit).map((r) => ({

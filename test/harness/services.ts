@@ -122,7 +122,8 @@ export async function createTestDatabase(adminUrl?: string): Promise<TestDatabas
  * mid-walk) and `RTWS_LIVE_IMPORT_CUSTOMERS` (the import that live edits race); and
  * `RTWS_BUDGET_SECONDS` (how long processes share one Stripe budget); `RTWS_THREE_SIDES_ROUNDS` (a field
  * edited on three sides at once); `RTWS_EMAIL_LOOKUP_CUSTOMERS` (the catalogue that matching by email
- * must look up by index); `RTWS_BACKLOG_ROWS` (the outbox backlog a publisher drains).
+ * must look up by index); `RTWS_BACKLOG_ROWS` (the outbox backlog a publisher drains); `RTWS_CONFLICT_ROWS` (the
+ * conflicts among which one customer's are listed).
  */
 export function testSize(
   name:
@@ -142,7 +143,8 @@ export function testSize(
     | 'RTWS_THREE_SIDES_ROUNDS'
     | 'RTWS_PII_CUSTOMERS'
     | 'RTWS_EMAIL_LOOKUP_CUSTOMERS'
-    | 'RTWS_BACKLOG_ROWS',
+    | 'RTWS_BACKLOG_ROWS'
+    | 'RTWS_CONFLICT_ROWS',
   fallback: number,
 ): number {
   const raw = process.env[name];
