@@ -36,7 +36,12 @@ export async function migrate(sql: Sql, migrations?: Migration[]): Promise<strin
     const done: string[] = [];
     for (const m of all) {
       if (applied.has(m.version)) continue;
-      await tx.unsafe(m.sql);
+      try {
+        await tx.unsafe(m.sql);
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        throw new Error(`migration ${m.name} failed: ${why}`, { cause: err });
+      }
       await tx`INSERT INTO rtws_migrations (version, name) VALUES (${m.version}, ${m.name})`;
       done.push(m.name);
     }

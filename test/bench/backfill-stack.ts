@@ -43,6 +43,8 @@ export const WRITE_BACK = process.env.RTWS_BENCH_BACKFILL_WRITE_BACK === '1';
  * customer: each page of the import looks its emails up among them and finds none.
  */
 export const CATALOGUE = Number(process.env.RTWS_BENCH_BACKFILL_CATALOGUE || '0');
+if (!Number.isInteger(CATALOGUE) || CATALOGUE < 0)
+  throw new Error('RTWS_BENCH_BACKFILL_CATALOGUE must be a whole number of customers, 0 or more');
 /** Customers the live edits rotate over: each is edited every LIVE_CUSTOMERS / rate seconds. */
 const LIVE_CUSTOMERS = 100;
 const UPDATE_BASELINE_MS = 3_000;

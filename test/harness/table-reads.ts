@@ -18,7 +18,7 @@ export async function tableReads(sql: Sql, table: string): Promise<TableReads> {
   const [row] = await sql<{ seq_scans: number; seq_rows: number; index_rows: number }[]>`
     SELECT seq_scan::int AS seq_scans, seq_tup_read::int AS seq_rows,
            coalesce(idx_tup_fetch, 0)::int AS index_rows
-    FROM pg_stat_user_tables WHERE relname = ${table}`;
+    FROM pg_stat_user_tables WHERE relid = ${table}::regclass`;
   if (!row) throw new Error(`no statistics for table ${table}`);
   return { seqScans: row.seq_scans, seqRows: row.seq_rows, indexRows: row.index_rows };
 }
