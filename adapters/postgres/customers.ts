@@ -111,12 +111,13 @@ export function customerRepository(sql: Sql) {
     },
 
     async list(q: ListQuery): Promise<Page> {
+      // rtws writes emails lower-cased; a row written before it may not be (sql/030 indexes this).
       const email = q.email === undefined ? undefined : canonicalEmail(q.email);
       // Keyset pagination on (created_at, id); the cursor is the last id of the previous page.
       const rows = await sql<CustomerRow[]>`
         SELECT ${sql.unsafe(COLUMNS)} FROM customers
         WHERE deleted_at IS NULL
-          ${email === undefined ? sql`` : sql`AND email = ${email}`}
+          ${email === undefined ? sql`` : sql`AND lower(email) = ${email}`}
           ${q.q === undefined ? sql`` : search(q.q)}
           ${q.cursor === undefined ? sql`` : sql`AND (created_at, id) > (SELECT created_at, id FROM customers WHERE id = ${q.cursor})`}
         ORDER BY created_at, id

@@ -168,6 +168,21 @@ test('list: cursor pagination visits every customer once, and filters by email',
   );
 });
 
+test('the email filter ignores case, also for a row written before rtws', async (ctx) => {
+  // Written as a catalogue that predates rtws may hold it: mixed case, not through the API.
+  await ctx.f.sql`INSERT INTO customers (name, email) VALUES ('Before', 'Mixed.Case@Example.COM')`;
+  await call(ctx, 'POST', '/customers', { name: 'Through', email: 'Other.Case@Example.com' });
+  const names = async (email: string) => {
+    const res = await call(ctx, 'GET', `/customers?email=${encodeURIComponent(email)}`);
+    assert.is(res.status, 200);
+    return (res.body!.data as { name: string }[]).map((c) => c.name);
+  };
+  assert.equal(await names('mixed.case@example.com'), ['Before']);
+  assert.equal(await names('MIXED.CASE@EXAMPLE.COM'), ['Before']);
+  assert.equal(await names('other.case@EXAMPLE.com'), ['Through']);
+  assert.equal(await names('mixed.case@example.co'), []);
+});
+
 test('auth: a missing or wrong token gets 401; health endpoints are open', async (ctx) => {
   const none = await ctx.f.app.inject({ method: 'GET', url: '/customers' });
   assert.is(none.statusCode, 401);

@@ -1,6 +1,6 @@
 // The lookups that match by email compare emails case-insensitively and must not read the whole
-// catalogue to do it: an import's page lookup and a match's candidates (Stripe), and the decision
-// of a record a Salesforce import finds. Each is run on a catalogue of RTWS_EMAIL_LOOKUP_CUSTOMERS
+// catalogue to do it: an import's page lookup and a match's candidates (Stripe), the decision
+// of a record a Salesforce import finds, and the API's `GET /customers?email=`. Each is run on a catalogue of RTWS_EMAIL_LOOKUP_CUSTOMERS
 // customers (default 20,000), and Postgres's own count of sequential scans of `customers` must not
 // move. A control query that does read the whole table shows the count moving, so the check can
 // fail.
@@ -12,6 +12,7 @@ import {
   catalogueEmails,
   unlinkedCustomersWithEmail,
 } from '../../adapters/postgres/import-lookups.ts';
+import { customerRepository } from '../../adapters/postgres/customers.ts';
 import { decideImport } from '../../adapters/postgres/salesforce-imports.ts';
 import { createTestDatabase, testSize, type TestDatabase } from '../harness/services.ts';
 import { readsDuring } from '../harness/table-reads.ts';
@@ -84,6 +85,19 @@ test('a Salesforce record is matched whatever the case, by index', async (ctx) =
     SELECT id FROM customers WHERE email = 'Person.7@Example.com'`;
   assert.equal(decided, { decision: 'match', customerId: expected!.id, decidedNow: true });
   assert.is(scans, 0, "the Salesforce import's lookup read the whole catalogue");
+});
+
+test("the API's email filter finds an email whatever its case, by index", async (ctx) => {
+  let names: string[] = [];
+  const { seqScans: scans } = await readsDuring(ctx.sql, 'customers', async () => {
+    const page = await customerRepository(ctx.sql).list({
+      limit: 20,
+      email: 'PERSON.1234@example.com',
+    });
+    names = page.data.map((c) => c.name);
+  });
+  assert.equal(names, ['Person 1234']);
+  assert.is(scans, 0, 'the email filter read the whole catalogue');
 });
 
 test.run();

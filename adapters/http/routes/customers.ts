@@ -74,7 +74,13 @@ export const customerRoutes: FastifyPluginAsyncTypebox<CustomerRoutesOptions> = 
         querystring: PageQuery(CustomerId, {
           defaultLimit: 20,
           filters: {
-            email: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })),
+            email: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 254,
+                description: 'The whole email, in any case.',
+              }),
+            ),
             /** Search: the id (exact), the email (case-insensitive prefix) or the name (substring). */
             q: Type.Optional(Type.String({ minLength: 1, maxLength: 254, pattern: '\\S' })),
           },
