@@ -194,13 +194,19 @@ function snapshotTuning(): Env {
   return steps ? { RTWS_SNAPSHOT_EVERY_STEPS: steps } : {};
 }
 
+/** rtws running `roles`, with the settings every bench gives it. */
+export function spawnRoles(t: TestEnvironment, roles: string, extra: Env = {}): RtwsProcess {
+  return spawnRtws({ ...t.env, ...snapshotTuning(), ...extra, RTWS_ROLES: roles });
+}
+
+/** rtws running `roles`, once its publisher has published a row written after its start. */
 export async function spawnAndWait(
   t: TestEnvironment,
   o: Observer,
   roles: string,
   extra: Env = {},
 ): Promise<RtwsProcess> {
-  const child = spawnRtws({ ...t.env, ...snapshotTuning(), ...extra, RTWS_ROLES: roles });
+  const child = spawnRoles(t, roles, extra);
   const before = await streamCount(o.nats, t.names.streams.changes);
   await o.sql`INSERT INTO customers (name) VALUES ('probe')`;
   const after = await eventually(

@@ -1,18 +1,20 @@
 // What the pipeline benchmark runs against, pinned: a fresh database and namespace, the Stripe
-// emulator in its own process with no rate limit, rtws (api, publisher and worker) in its own
-// process with a live-mode key and Salesforce off, and the emulator posting the signed webhook echo
-// of every write to rtws's POST /webhooks/stripe.
+// emulator in its own process with no rate limit, rtws (api, publisher and worker) with a live-mode
+// key and Salesforce off, in one process of its own or, as deploy/compose.yaml and deploy/k8s run
+// it, in two (api and publisher; worker), and the emulator posting the signed webhook echo of every
+// write to rtws's POST /webhooks/stripe.
 import http from 'node:http';
 import type { ChildProcess } from 'node:child_process';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
 import type { RtwsProcess } from '../harness/process.ts';
 import { apiUrl, type Target } from './api.ts';
-import { cpuGroups, spawnAndWait, stopChild } from './capture.ts';
+import { cpuGroups, spawnAndWait, spawnRoles, stopChild } from './capture.ts';
 import {
   gcProbe,
   joinNodeOptions,
   memoryOf,
   profileEnv,
+  sleep,
   type CpuGroups,
   type MemoryAfterGc,
   type Timing,
@@ -33,15 +35,20 @@ const STRIPE_CONCURRENCY = process.env.RTWS_BENCH_STRIPE_CONCURRENCY || '32';
 const MATCH_BY = process.env.RTWS_BENCH_MATCH_BY || 'none';
 const WEBHOOK_SECRET = 'whsec_rtws_bench_pipeline';
 export const PIPELINE_LABEL = 'pipeline';
+/** The profiles' label of the worker's own process, when apart. */
+export const PIPELINE_WORKER_LABEL = 'pipeline-worker';
 
 export interface Stack {
   readonly env: TestEnvironment;
   readonly o: Observer;
   readonly emulator: { child: ChildProcess; url: string };
+  /** The process with the API (and, unless `worker` is set, every role). */
   readonly rtws: RtwsProcess;
+  /** The worker's own process, when the stack runs two, and where it answers /metrics. */
+  readonly worker?: { readonly process: RtwsProcess; readonly url: URL };
   readonly target: Target;
   readonly calls: StripeCalls;
-  /** rtws's memory right after a full garbage collection. */
+  /** rtws's memory right after a full garbage collection (of each process, summed). */
   memoryAfterGc(): Promise<MemoryAfterGc>;
   /** The pinned configuration, one line per item, for the printout. */
   readonly configuration: string[];
@@ -103,18 +110,30 @@ export async function benchBase(natsUrl?: string): Promise<BenchBase> {
   }
 }
 
-/** The CPU groups of a stack's processes, the emulator's included. */
+/** The CPU groups of a stack's processes, the emulator's included; `rtws` has every rtws process. */
 export async function stackCpuGroups(s: {
   o: Observer;
   env: TestEnvironment;
   rtws: RtwsProcess;
+  worker?: { process: RtwsProcess };
   emulator: { child: ChildProcess };
 }): Promise<CpuGroups> {
   const groups = await cpuGroups(s.o.sql, s.env.natsUrl, s.rtws, {
     'pg rtws': 'rtws',
     'pg publisher': 'rtws-publisher',
   });
-  return { ...groups, 'stripe emulator': [s.emulator.child.pid!] };
+  const rtws = [...(groups.rtws ?? []), ...(s.worker ? [s.worker.process.child.pid!] : [])];
+  return { ...groups, rtws, 'stripe emulator': [s.emulator.child.pid!] };
+}
+
+/** Where a process without the API answers /healthz, /readyz and /metrics, from its banner. */
+async function probeUrl(p: RtwsProcess): Promise<URL> {
+  const deadline = Date.now() + 30_000;
+  const found = () => /probes:\s+(http\S+)\/healthz/.exec(p.output())?.[1];
+  while (!found() && p.child.exitCode === null && Date.now() < deadline) await sleep(50);
+  const url = found();
+  if (!url) throw new Error(`rtws (worker) printed no probe URL:\n${p.output()}`);
+  return new URL(url);
 }
 
 export interface StackOptions {
@@ -124,6 +143,18 @@ export interface StackOptions {
   readonly natsUrl?: string;
   /** More settings for rtws, printed with the configuration. */
   readonly env?: Readonly<Record<string, string>>;
+  /** `two`: the worker in a process of its own, apart from the API and the publisher. */
+  readonly processes?: Processes;
+}
+
+export type Processes = 'one' | 'two';
+
+/** RTWS_BENCH_PIPELINE_PROCESSES: how many processes rtws runs in, `one` (the default) or `two`. */
+export function processesFromEnv(): Processes {
+  const v = process.env.RTWS_BENCH_PIPELINE_PROCESSES || 'one';
+  if (v !== 'one' && v !== 'two')
+    throw new Error(`RTWS_BENCH_PIPELINE_PROCESSES must be one or two, not ${JSON.stringify(v)}`);
+  return v;
 }
 
 export async function startStack(
@@ -131,24 +162,41 @@ export async function startStack(
   customers: number,
   options: StackOptions = {},
 ): Promise<Stack> {
-  const { sizeVariable = 'RTWS_BENCH_PIPELINE_CUSTOMERS', natsUrl, env: extra = {} } = options;
+  const {
+    sizeVariable = 'RTWS_BENCH_PIPELINE_CUSTOMERS',
+    natsUrl,
+    env: extra = {},
+    processes = 'one',
+  } = options;
   const { env, o, emulator, closers, close } = await benchBase(natsUrl);
   try {
     const calls = watchStripeCalls(emulator.url);
     closers.push(() => calls.stop());
     const gc = gcProbe();
     closers.push(async () => gc.close());
-    const rtws = await spawnAndWait(env, o, 'api,publisher,worker', {
+    const settings = {
       STRIPE_SECRET_KEY: PIPELINE_LIVE_KEY,
       STRIPE_API_BASE: emulator.url,
       STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
       RTWS_STRIPE_RATE: STRIPE_RATE,
       RTWS_STRIPE_CONCURRENCY: STRIPE_CONCURRENCY,
       RTWS_MATCH_BY: MATCH_BY,
-      ...joinNodeOptions(profileEnv(timing, PIPELINE_LABEL), gc.env),
       ...extra,
+    };
+    const apart = processes === 'two';
+    const rtws = await spawnAndWait(env, o, apart ? 'api,publisher' : 'api,publisher,worker', {
+      ...settings,
+      ...joinNodeOptions(profileEnv(timing, PIPELINE_LABEL), gc.env),
     });
     closers.push(() => stopChild(rtws));
+    const worker = apart
+      ? spawnRoles(env, 'worker', {
+          ...settings,
+          ...joinNodeOptions(profileEnv(timing, PIPELINE_WORKER_LABEL), gc.env),
+        })
+      : undefined;
+    if (worker) closers.push(() => stopChild(worker));
+    const workerUrl = worker && (await probeUrl(worker));
     const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
     closers.push(async () => agent.destroy());
     const url = await apiUrl(rtws);
@@ -160,7 +208,9 @@ export async function startStack(
     await calls.waitForDone(1, 60_000);
     const configuration = [
       `size: ${customers.toLocaleString('en-US')} customers (${sizeVariable})`,
-      `rtws: one process (pid ${rtws.child.pid}), roles api, publisher, worker; Salesforce off (no SALESFORCE_* set)`,
+      worker
+        ? `rtws: two processes (RTWS_BENCH_PIPELINE_PROCESSES=two), roles api and publisher (pid ${rtws.child.pid}) and worker (pid ${worker.child.pid}), as deploy/compose.yaml and deploy/k8s run them; figures for rtws are both together; Salesforce off (no SALESFORCE_* set)`
+        : `rtws: one process (pid ${rtws.child.pid}), roles api, publisher, worker (RTWS_BENCH_PIPELINE_PROCESSES=one); Salesforce off (no SALESFORCE_* set)`,
       `Stripe pace: RTWS_STRIPE_RATE=${STRIPE_RATE}/s, RTWS_STRIPE_CONCURRENCY=${STRIPE_CONCURRENCY} (RTWS_BENCH_STRIPE_RATE / _CONCURRENCY; rtws's default for a live key is 80/s with 8 in flight), taken from the shared budget in KV (the default)`,
       `creates: RTWS_MATCH_BY=${MATCH_BY} (RTWS_BENCH_MATCH_BY; rtws's default, email, looks each new email up first, at Stripe's search limit of 18/s)`,
       'worker: 16 partitions, 64 customers at once, actors passivated after 60 s idle or beyond 10,000 held (start-worker.ts defaults; deploy/rtws.ts sets none)',
@@ -177,9 +227,20 @@ export async function startStack(
       o,
       emulator,
       rtws,
+      ...(worker && workerUrl ? { worker: { process: worker, url: workerUrl } } : {}),
       target: { url, token: env.env.RTWS_API_TOKEN!, agent },
       calls,
-      memoryAfterGc: () => gc.measure(rtws.child.pid!),
+      async memoryAfterGc() {
+        const api = await gc.measure(rtws.child.pid!);
+        if (!worker) return api;
+        const w = await gc.measure(worker.child.pid!);
+        return {
+          rss: api.rss + w.rss,
+          heapUsed: api.heapUsed + w.heapUsed,
+          heapTotal: api.heapTotal + w.heapTotal,
+          external: api.external + w.external,
+        };
+      },
       configuration,
       close,
     };
@@ -211,11 +272,27 @@ export interface RtwsMemory {
   actors: number;
 }
 
+/** rtws's memory now; with two processes, both summed (the peak is the sum of their peaks). */
 export async function rtwsMemory(s: Stack): Promise<RtwsMemory> {
-  const { rss, peak } = memoryOf(s.rtws.child.pid!);
-  const res = await fetch(new URL('/metrics', s.target.url), {
-    headers: { authorization: `Bearer ${s.target.token}` },
+  const api = await processMemory(s.rtws, s.target.url, s.target.token);
+  if (!s.worker) return api;
+  const w = await processMemory(s.worker.process, s.worker.url, s.target.token);
+  return {
+    rss: api.rss + w.rss,
+    peak: api.peak + w.peak,
+    heapUsed: api.heapUsed + w.heapUsed,
+    heapTotal: api.heapTotal + w.heapTotal,
+    external: api.external + w.external,
+    actors: w.actors,
+  };
+}
+
+async function processMemory(p: RtwsProcess, url: URL, token: string): Promise<RtwsMemory> {
+  const { rss, peak } = memoryOf(p.child.pid!);
+  const res = await fetch(new URL('/metrics', url), {
+    headers: { authorization: `Bearer ${token}` },
   });
+  if (!res.ok) throw new Error(`GET ${url.origin}/metrics: ${res.status} ${await res.text()}`);
   const text = await res.text();
   const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
   return {

@@ -10,6 +10,8 @@ import { createCustomer, startClients, writeCustomer } from './api.ts';
 import { changeKey } from './stripe-calls.ts';
 import {
   PIPELINE_LABEL,
+  PIPELINE_WORKER_LABEL,
+  processesFromEnv,
   rtwsMemory,
   stackCpuGroups,
   startStack,
@@ -54,6 +56,18 @@ interface Window {
 
 function mark(s: Stack, groups: CpuGroups): Window {
   return { cpu: sampleCpu(groups), at: performance.now(), done: s.calls.done };
+}
+
+/** CPU seconds the worker's own process used between two marks (0 with one process). */
+function workerCpu(s: Stack, from: Window, to: Window): number {
+  const pid = s.worker?.process.child.pid;
+  if (pid === undefined) return 0;
+  return (to.cpu.used.rtws?.get(pid) ?? 0) - (from.cpu.used.rtws?.get(pid) ?? 0);
+}
+
+/** With two processes: how much of rtws's CPU was the worker's. */
+function workerShare(s: Stack, part: number, whole: number): string {
+  return s.worker ? `, the worker's process ${((part / whole) * 100).toFixed(0)}% of it` : '';
 }
 
 /** Creates `total` customers, never more than BACKLOG ahead of Stripe; returns their ids. */
@@ -102,6 +116,7 @@ async function bulk(s: Stack, total: number, checkpoint: number) {
     rate: synced / seconds,
     window: { synced, seconds },
     cpuPer1000: (groupDelta(start.cpu, to.cpu, 'rtws') / synced) * 1000,
+    workerCpuPer1000: (workerCpu(s, start, to) / synced) * 1000,
     cpu: cpuSplit(start.cpu, to.cpu),
     perThousand: Object.keys(groups)
       .filter((g) => g !== 'rtws' && g !== 'bench')
@@ -153,8 +168,9 @@ interface Write {
 
 /**
  * Waits until the emulator has delivered the webhook echoes of the writes so far (8 at a time),
- * for at most ECHO_DRAIN_MS: the receiver shares rtws's event loop, so a backlog left by an earlier
- * phase would be measured as this one's latency. Returns the echoes still pending, and the wait.
+ * for at most ECHO_DRAIN_MS: the receiver shares rtws's event loop (and the worker's, in one
+ * process), so a backlog left by an earlier phase would be measured as this one's latency.
+ * Returns the echoes still pending, and the wait.
  */
 async function echoesDrained(s: Stack): Promise<{ pending: number; waitedMs: number }> {
   const from = Date.now();
@@ -176,7 +192,10 @@ async function paced(s: Stack, timing: Timing, perSecond: number, patchable: str
   const before = await echoesDrained(s);
   const stream = s.env.names.streams.changes;
   const groups = await stackCpuGroups(s);
-  const profile = phaseProfiler(timing, PIPELINE_LABEL, s.rtws.child.pid);
+  const profiles = [
+    phaseProfiler(timing, PIPELINE_LABEL, s.rtws.child.pid),
+    phaseProfiler(timing, PIPELINE_WORKER_LABEL, s.worker?.process.child.pid),
+  ];
   const s0 = await streamCount(s.o.nats, stream);
   const base = s.calls.done;
   const measured: Write[] = [];
@@ -191,7 +210,7 @@ async function paced(s: Stack, timing: Timing, perSecond: number, patchable: str
   let sent = 0;
   for (let now = Date.now(); now < end; now = Date.now()) {
     if (now >= measureFrom && !w0) {
-      profile.start();
+      for (const p of profiles) p.start();
       w0 = mark(s, groups);
     }
     const due = Math.floor(((now - start) * perSecond) / 1000);
@@ -216,7 +235,7 @@ async function paced(s: Stack, timing: Timing, perSecond: number, patchable: str
     await sleep(1);
   }
   const w1 = mark(s, groups);
-  await profile.stop(`paced ${Math.round(perSecond)} per s`);
+  for (const p of profiles) await p.stop(`paced ${Math.round(perSecond)} per s`);
   const echoesAfter = (await webhookCounts(s.emulator.url)).pending;
   await Promise.all(inflight);
   const backlog = base + ok - s.calls.done;
@@ -253,6 +272,7 @@ async function paced(s: Stack, timing: Timing, perSecond: number, patchable: str
     errors,
     echoes: { before, after: echoesAfter },
     cpu: cpuSplit((w0 ?? w1).cpu, w1.cpu),
+    workerCores: workerCpu(s, w0 ?? w1, w1) / ((w1.at - (w0 ?? w1).at) / 1000 || 1),
   };
 }
 
@@ -268,7 +288,7 @@ export async function benchPipeline(
   bare?: BareFigures,
 ): Promise<BenchResult> {
   const checkpoint = Math.min(CHECKPOINT, Math.max(1, Math.floor(customers / 10)));
-  const s = await startStack(timing, customers);
+  const s = await startStack(timing, customers, { processes: processesFromEnv() });
   try {
     console.log(
       `\n## Pipeline configuration\n\n${s.configuration.map((c) => `- ${c}`).join('\n')}`,
@@ -290,11 +310,11 @@ export async function benchPipeline(
       value: r.commit.p99,
       unit: 'ms',
       ...(target ? { target } : {}),
-      note: `${ms(r.commit)}; of which commit -> PubAck p50 ${r.toAck.p50.toFixed(1)} / p99 ${r.toAck.p99.toFixed(1)} ms and PubAck -> call done p50 ${r.fromAck.p50.toFixed(1)} / p99 ${r.fromAck.p99.toFixed(1)} ms; request -> call done ${ms(r.request)}; answered ${Math.round(r.answered)}/s, ${r.backlog} changes not yet at Stripe when the loop stopped, ${r.errors} errors; webhook echoes pending at the start ${r.echoes.before.pending} (after waiting ${(r.echoes.before.waitedMs / 1000).toFixed(1)} s for them), at the end ${r.echoes.after}`,
+      note: `${ms(r.commit)}; of which commit -> PubAck p50 ${r.toAck.p50.toFixed(1)} / p99 ${r.toAck.p99.toFixed(1)} ms and PubAck -> call done p50 ${r.fromAck.p50.toFixed(1)} / p99 ${r.fromAck.p99.toFixed(1)} ms; request -> call done ${ms(r.request)}; answered ${Math.round(r.answered)}/s, ${r.backlog} changes not yet at Stripe when the loop stopped, ${r.errors} errors; webhook echoes pending at the start ${r.echoes.before.pending} (after waiting ${(r.echoes.before.waitedMs / 1000).toFixed(1)} s for them), at the end ${r.echoes.after}${s.worker ? `; the worker's process used ${r.workerCores.toFixed(2)} of a core` : ''}`,
     });
     const figures: Figure[] = [
       {
-        name: 'pipeline: API capture rate, 16 clients, same process',
+        name: 'pipeline: API capture rate, 16 clients, worker running',
         value: burst.capture,
         unit: 'writes/s',
         note: `HTTP 201s while the worker runs; ${Math.round(burst.synced)} calls/s done at Stripe meanwhile; ${burst.errors} errors`,
@@ -321,7 +341,7 @@ export async function benchPipeline(
         name: 'pipeline: rtws CPU per 1,000 synced changes',
         value: load.cpuPer1000,
         unit: 'CPU-s',
-        note: `api, publisher, worker and webhook echo in one process; the others per 1,000: ${load.perThousand}`,
+        note: `api, publisher, worker and webhook echo, ${s.worker ? 'in two processes together' : 'in one process'}${workerShare(s, load.workerCpuPer1000, load.cpuPer1000)}; the others per 1,000: ${load.perThousand}`,
       },
       {
         name: `pipeline: rtws RSS after ${checkpoint.toLocaleString('en-US')} customers synced`,
@@ -376,7 +396,7 @@ export async function benchPipeline(
 /**
  * rtws's figures as multiples of the bare pipeline's from the same run: what the engine costs over
  * the least a change can cost here. The bare CPU is its bench process (clients, relay, consumer);
- * rtws's is its own process (API, publisher, worker), so the ratio is close, not exact.
+ * rtws's is its own processes (API, publisher, worker), so the ratio is close, not exact.
  */
 function againstBare(
   bare: BareFigures,
