@@ -59,6 +59,12 @@ test('the worker serves its own /metrics, behind the API token', async (ctx) => 
   const text = await res.text();
   assert.match(text, /^# TYPE rtws_intents_waiting gauge$/m, "the worker's figures");
   assert.match(text, /^rtws_process_process_cpu_seconds_total /m, "the process's");
+  // Its NATS traffic so far: it has at least created its consumers and taken its leases.
+  const traffic = (body: string, metric: string, direction: string) =>
+    Number(new RegExp(`^${metric}\\{direction="${direction}"\\} (\\d+)$`, 'm').exec(body)?.[1]);
+  for (const metric of ['rtws_nats_messages_total', 'rtws_nats_bytes_total'])
+    for (const direction of ['sent', 'received'])
+      assert.ok(traffic(text, metric, direction) > 0, `${metric} ${direction}: ${text}`);
   assert.is((await fetch(`${ctx.rtws!.probeUrl}/readyz`)).status, 200, 'the probes need no token');
 });
 

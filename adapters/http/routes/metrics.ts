@@ -13,6 +13,13 @@ export interface BackfillGauge {
   readonly etaS: number | null;
 }
 
+export interface NatsTraffic {
+  readonly inMsgs: number;
+  readonly outMsgs: number;
+  readonly inBytes: number;
+  readonly outBytes: number;
+}
+
 export interface MetricSources {
   /** Outbox rows not yet published. */
   outboxDepth?: () => Promise<number>;
@@ -23,6 +30,8 @@ export interface MetricSources {
   backfills?: () => Promise<readonly BackfillGauge[]>;
   /** Where Stripe is synced: the webhook endpoint's silence, and a catch-up gap past retention. */
   stripeHealth?: () => Promise<{ silenceS: number; beyondRetention: boolean }>;
+  /** This process's NATS connection: what it has sent and received since it connected. */
+  nats?: () => NatsTraffic;
   /** Extra collectors registered by other components (workers, executors). */
   register?: (registry: Registry) => void;
 }
@@ -77,6 +86,7 @@ export const metricsRoutes: FastifyPluginAsync<MetricSources> = async (app, sour
       this.set(sources.publisher?.()?.leader ? 1 : 0);
     },
   });
+  natsGauges(registry, sources.nats);
   stripeHealthGauges(registry, sources.stripeHealth);
   backfillGauges(registry, sources.backfills);
   sources.register?.(registry);
@@ -182,3 +192,34 @@ function backfillGauges(registry: Registry, read: MetricSources['backfills']): v
 
 // Not encapsulated: the onResponse hook must see every route, not only this plugin's.
 Object.assign(metricsRoutes, { [Symbol.for('skip-override')]: true });
+
+/**
+ * The NATS traffic of the process's main connection (the publisher's thread has one of its own:
+ * a publish and its PubAck per change). Divided by the changes synced, it is the messages a
+ * change costs, for sizing nats-server (docs/scaling.md).
+ */
+function natsGauges(registry: Registry, nats: MetricSources['nats']): void {
+  if (!nats) return;
+  const counted = (name: string, help: string, read: (s: NatsTraffic) => [number, number]) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['direction'],
+      registers: [registry],
+      collect() {
+        const [sent, received] = read(nats());
+        this.set({ direction: 'sent' }, sent);
+        this.set({ direction: 'received' }, received);
+      },
+    });
+  counted(
+    'rtws_nats_messages_total',
+    "Messages this process's NATS connection has sent and received (a gauge of its counters, read on scrape)",
+    (s) => [s.outMsgs, s.inMsgs],
+  );
+  counted(
+    'rtws_nats_bytes_total',
+    "Bytes this process's NATS connection has sent and received (a gauge of its counters, read on scrape)",
+    (s) => [s.outBytes, s.inBytes],
+  );
+}

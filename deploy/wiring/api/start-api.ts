@@ -112,6 +112,7 @@ export async function startApi(config: Config, d: ApiDeps): Promise<Api> {
       dlqDepth: () => dlq.depth(),
       outboxDepth: () => outboxDepth(sql),
       publisher: () => publisher?.stats,
+      nats: () => nats.stats(),
       backfills: async () =>
         (await latestBackfills(sql)).map((b) => ({ ...b, etaS: progressOf(b).etaS })),
       register: (registry) => d.metrics.register(registry),

@@ -43,6 +43,7 @@ export async function startProbes(config: Config, d: ProbeDeps): Promise<Api> {
             apiTokens: configured,
             sources: {
               publisher: () => d.publisher?.stats,
+              nats: () => d.nats.stats(),
               register: (registry) => d.metrics.register(registry),
             },
           },
