@@ -1,8 +1,9 @@
 // What the inbound benchmark runs against, pinned: a fresh database and namespace, the Stripe
 // emulator in its own process (no rate limit, no faults, webhooks posted to rtws's
-// POST /webhooks/stripe) and rtws in its own process with a live-mode key and Salesforce off. The
-// full stack runs every role; the receiver-only stack runs the api role alone, so verified events
-// are stored in INBOUND and nothing consumes them.
+// POST /webhooks/stripe) and rtws with a live-mode key and Salesforce off. The full stack runs
+// every role, in one process or (RTWS_BENCH_PROCESSES=two) in two: api and publisher, and
+// the worker; the receiver-only stack runs the api role alone, so verified events are stored in
+// INBOUND and nothing consumes them.
 import http from 'node:http';
 import type { ChildProcess } from 'node:child_process';
 import Stripe from 'stripe';
@@ -10,25 +11,30 @@ import type { Observer, TestEnvironment } from '../harness/rtws.ts';
 import { spawnRtws, type RtwsProcess } from '../harness/process.ts';
 import { eventually } from '../harness/stream.ts';
 import { apiUrl, createCustomer, type Target } from './api.ts';
-import { spawnAndWait, stopChild } from './capture.ts';
+import { spawnAndWait, spawnRoles as spawnWithRoles, stopChild } from './capture.ts';
 import { profileEnv, sleep, type Timing } from './report.ts';
-import { benchBase, control } from './pipeline-stack.ts';
+import { benchBase, control, probeUrl, type Processes } from './pipeline-stack.ts';
 
 /** rtws paces its own Stripe calls at 80/s for a live key (20/s for a test key). */
 const LIVE_KEY = 'sk_live_rtws_bench_inbound';
 export const WEBHOOK_SECRET = 'whsec_rtws_bench_inbound';
 export const INBOUND_LABEL = 'inbound';
+/** The profiles' label of the worker's own process, when apart. */
+export const INBOUND_WORKER_LABEL = 'inbound-worker';
 const SEED_CLIENTS = 16;
 /** A wait (seeding, linking, draining) fails after this long without progress. */
 export const STALL_MS = 60_000;
 
-export type Roles = 'api,publisher,worker' | 'api';
+export type Roles = 'api,publisher,worker' | 'api,publisher' | 'api';
 
 export interface InboundStack {
   readonly env: TestEnvironment;
   readonly o: Observer;
   readonly emulator: { child: ChildProcess; url: string };
+  /** The process with the API (and, unless `worker` is set, every role of the full stack). */
   readonly rtws: RtwsProcess;
+  /** The worker's own process, when the full stack runs two, and where it answers /metrics. */
+  readonly worker?: { readonly process: RtwsProcess; readonly url: URL };
   readonly target: Target;
   /** The SDK as a person at the dashboard uses it: no rtws idempotency key. */
   readonly stripe: Stripe;
@@ -56,16 +62,35 @@ async function spawnRoles(
   return rtws;
 }
 
-export async function startInboundStack(timing: Timing, roles: Roles): Promise<InboundStack> {
+/**
+ * `full`: every role, in one process or, with `processes` two, the worker in a process of its
+ * own; `receiver`: the api role alone.
+ */
+export async function startInboundStack(
+  timing: Timing,
+  stack: 'full' | 'receiver',
+  processes: Processes = 'one',
+): Promise<InboundStack> {
   const { env, o, emulator, closers, close } = await benchBase();
   try {
-    const rtws = await spawnRoles(env, o, roles, {
+    const settings = {
       STRIPE_SECRET_KEY: LIVE_KEY,
       STRIPE_API_BASE: emulator.url,
       STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    };
+    const apart = stack === 'full' && processes === 'two';
+    const roles: Roles =
+      stack === 'receiver' ? 'api' : apart ? 'api,publisher' : 'api,publisher,worker';
+    const rtws = await spawnRoles(env, o, roles, {
+      ...settings,
       ...(roles === 'api' ? {} : profileEnv(timing, INBOUND_LABEL)),
     });
     closers.push(() => stopChild(rtws));
+    const worker = apart
+      ? spawnWithRoles(env, 'worker', { ...settings, ...profileEnv(timing, INBOUND_WORKER_LABEL) })
+      : undefined;
+    if (worker) closers.push(() => stopChild(worker));
+    const workerUrl = worker && (await probeUrl(worker));
     const url = await apiUrl(rtws);
     await control(emulator.url, 'POST', 'webhooks/endpoints', {
       url: new URL('/webhooks/stripe', url).href,
@@ -87,6 +112,7 @@ export async function startInboundStack(timing: Timing, roles: Roles): Promise<I
       o,
       emulator,
       rtws,
+      ...(worker && workerUrl ? { worker: { process: worker, url: workerUrl } } : {}),
       target: { url, token: env.env.RTWS_API_TOKEN!, agent },
       stripe,
       close,
@@ -176,9 +202,12 @@ export async function inboxCount(s: InboundStack): Promise<number> {
   return r!.n;
 }
 
-/** Sum of a Prometheus counter's series whose labels start with `labels`, from rtws's /metrics. */
+/**
+ * Sum of a Prometheus counter's series whose labels start with `labels`, from the /metrics of the
+ * process that runs the worker.
+ */
 export async function counter(s: InboundStack, metric: string, labels = ''): Promise<number> {
-  const res = await fetch(new URL('/metrics', s.target.url), {
+  const res = await fetch(new URL('/metrics', s.worker?.url ?? s.target.url), {
     headers: { authorization: `Bearer ${s.target.token}` },
   });
   const prefix = labels ? `${metric}{${labels}` : metric;

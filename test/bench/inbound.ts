@@ -19,7 +19,7 @@
 // consumes), driven the same way through the emulator's deliveries, and by signed POSTs generated
 // here.
 import { streamCount, type BenchResult } from './capture.ts';
-import { stackCpuGroups } from './pipeline-stack.ts';
+import { processesFromEnv, stackCpuGroups } from './pipeline-stack.ts';
 import {
   breakdown,
   closedEdits,
@@ -35,6 +35,7 @@ import {
 import { lastStoredEvent, signedPosts } from './inbound-signed.ts';
 import {
   INBOUND_LABEL,
+  INBOUND_WORKER_LABEL,
   WEBHOOK_SECRET,
   counter,
   inboxCount,
@@ -80,7 +81,10 @@ async function phase(
 ): Promise<PhaseRun> {
   const names = s.env.names;
   const groups = await stackCpuGroups(s);
-  const profile = phaseProfiler(timing, INBOUND_LABEL, s.rtws.child.pid);
+  const profiles = [
+    phaseProfiler(timing, INBOUND_LABEL, s.rtws.child.pid),
+    phaseProfiler(timing, INBOUND_WORKER_LABEL, s.worker?.process.child.pid),
+  ];
   const [i0, c0, n0] = [
     await streamCount(s.o.nats, names.streams.inbound),
     await streamCount(s.o.nats, names.streams.changes),
@@ -90,10 +94,10 @@ async function phase(
   let cpu0: CpuSample | undefined;
   const load = await drive(() => {
     cpu0 = sampleCpu(groups);
-    profile.start();
+    for (const p of profiles) p.start();
   });
   const cpu1 = sampleCpu(groups);
-  await profile.stop(name);
+  for (const p of profiles) await p.stop(name);
   const backlog = n0 + load.edits.length - (await inboxCount(s));
   await waitFor(`${name}: edits applied`, () => inboxCount(s), n0 + load.edits.length);
   const c1 = await streamCount(s.o.nats, names.streams.changes);
@@ -116,7 +120,7 @@ async function phase(
 
 /** The receiver with the actor off: the same SDK clients, then signed POSTs of our own. */
 async function baseline(timing: Timing) {
-  const s = await startInboundStack(timing, 'api');
+  const s = await startInboundStack(timing, 'receiver');
   try {
     const ids = await seedInStripe(s, BASELINE_CUSTOMERS);
     await quiet(s, 500);
@@ -176,7 +180,7 @@ function phaseNote(r: PhaseRun, waits: number): string {
 
 export async function benchInbound(timing: Timing): Promise<BenchResult> {
   const base = await baseline(timing);
-  const s = await startInboundStack(timing, 'api,publisher,worker');
+  const s = await startInboundStack(timing, 'full', processesFromEnv());
   try {
     const ids = await seedLinked(s, CUSTOMERS);
     await quiet(s, GAP_MS);
@@ -280,7 +284,7 @@ export async function benchInbound(timing: Timing): Promise<BenchResult> {
 function configuration(s: InboundStack): string[] {
   return [
     `customers: ${CUSTOMERS.toLocaleString('en-US')} created through the API and linked to Stripe before the first edit; each edited again only ${GAP_MS / 1000} s after its last edit`,
-    `rtws: one process (pid ${s.rtws.child.pid}), roles api, publisher, worker; Salesforce off (no SALESFORCE_* set); live-mode key (rtws paces its own Stripe calls at 80/s, 8 in flight)`,
+    `rtws: ${s.worker ? `two processes (RTWS_BENCH_PROCESSES=two), roles api and publisher (pid ${s.rtws.child.pid}) and worker (pid ${s.worker.process.child.pid}); figures for rtws are both together` : `one process (pid ${s.rtws.child.pid}), roles api, publisher, worker`}; Salesforce off (no SALESFORCE_* set); live-mode key (rtws paces its own Stripe calls at 80/s, 8 in flight)`,
     'worker: 16 partitions (start-worker.ts defaults); publisher: batch 1,000, 512 publishes in flight, safety poll 200 ms',
     `Stripe emulator: its own process (pid ${s.emulator.child.pid}), no rate limit, no faults; webhooks posted to rtws's POST /webhooks/stripe, 8 deliveries in flight (its default)`,
     `edits: stripe.customers.update(id, { name }) through the official SDK (keep-alive, 64 sockets, no retries), no idempotency key: dashboard edits; paced ${PACED_PER_SECOND}/s open loop, then ${CLIENTS} closed-loop clients`,

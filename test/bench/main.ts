@@ -5,7 +5,7 @@
 // with the machine and the CPU split; and the footprint of a change in the streams, KV and Postgres, for sizing (docs/scaling.md).
 // RTWS_BENCH_SECONDS sets the length of each measured phase (default 6; a warm-up precedes it);
 // RTWS_BENCH_PIPELINE_CUSTOMERS the pipeline's bulk load (default 100,000);
-// RTWS_BENCH_PIPELINE_PROCESSES=two runs the pipeline's worker in a process of its own (default one);
+// RTWS_BENCH_PROCESSES=two runs the worker of the pipeline and inbound benches in a process of its own (default one);
 // RTWS_BENCH_BARE_SECONDS each phase of the bare pipeline, the pipeline's limit (default 20);
 // RTWS_BENCH_SF_EDITS the Salesforce person edits measured per phase (default 40);
 // RTWS_BENCH_BACKFILL_CUSTOMERS the Stripe customers the import brings in (default 10,000),

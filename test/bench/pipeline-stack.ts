@@ -127,7 +127,7 @@ export async function stackCpuGroups(s: {
 }
 
 /** Where a process without the API answers /healthz, /readyz and /metrics, from its banner. */
-async function probeUrl(p: RtwsProcess): Promise<URL> {
+export async function probeUrl(p: RtwsProcess): Promise<URL> {
   const deadline = Date.now() + 30_000;
   const found = () => /probes:\s+(http\S+)\/healthz/.exec(p.output())?.[1];
   while (!found() && p.child.exitCode === null && Date.now() < deadline) await sleep(50);
@@ -149,11 +149,11 @@ export interface StackOptions {
 
 export type Processes = 'one' | 'two';
 
-/** RTWS_BENCH_PIPELINE_PROCESSES: how many processes rtws runs in, `one` (the default) or `two`. */
+/** RTWS_BENCH_PROCESSES: how many processes rtws runs in, `one` (the default) or `two`. */
 export function processesFromEnv(): Processes {
-  const v = process.env.RTWS_BENCH_PIPELINE_PROCESSES || 'one';
+  const v = process.env.RTWS_BENCH_PROCESSES || 'one';
   if (v !== 'one' && v !== 'two')
-    throw new Error(`RTWS_BENCH_PIPELINE_PROCESSES must be one or two, not ${JSON.stringify(v)}`);
+    throw new Error(`RTWS_BENCH_PROCESSES must be one or two, not ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -209,8 +209,8 @@ export async function startStack(
     const configuration = [
       `size: ${customers.toLocaleString('en-US')} customers (${sizeVariable})`,
       worker
-        ? `rtws: two processes (RTWS_BENCH_PIPELINE_PROCESSES=two), roles api and publisher (pid ${rtws.child.pid}) and worker (pid ${worker.child.pid}), as deploy/compose.yaml and deploy/k8s run them; figures for rtws are both together; Salesforce off (no SALESFORCE_* set)`
-        : `rtws: one process (pid ${rtws.child.pid}), roles api, publisher, worker (RTWS_BENCH_PIPELINE_PROCESSES=one); Salesforce off (no SALESFORCE_* set)`,
+        ? `rtws: two processes (RTWS_BENCH_PROCESSES=two), roles api and publisher (pid ${rtws.child.pid}) and worker (pid ${worker.child.pid}), as deploy/compose.yaml and deploy/k8s run them; figures for rtws are both together; Salesforce off (no SALESFORCE_* set)`
+        : `rtws: one process (pid ${rtws.child.pid}), roles api, publisher, worker (RTWS_BENCH_PROCESSES=one); Salesforce off (no SALESFORCE_* set)`,
       `Stripe pace: RTWS_STRIPE_RATE=${STRIPE_RATE}/s, RTWS_STRIPE_CONCURRENCY=${STRIPE_CONCURRENCY} (RTWS_BENCH_STRIPE_RATE / _CONCURRENCY; rtws's default for a live key is 80/s with 8 in flight), taken from the shared budget in KV (the default)`,
       `creates: RTWS_MATCH_BY=${MATCH_BY} (RTWS_BENCH_MATCH_BY; rtws's default, email, looks each new email up first, at Stripe's search limit of 18/s)`,
       'worker: 16 partitions, 64 customers at once, actors passivated after 60 s idle or beyond 10,000 held (start-worker.ts defaults; deploy/rtws.ts sets none)',
@@ -287,13 +287,31 @@ export async function rtwsMemory(s: Stack): Promise<RtwsMemory> {
   };
 }
 
-async function processMemory(p: RtwsProcess, url: URL, token: string): Promise<RtwsMemory> {
-  const { rss, peak } = memoryOf(p.child.pid!);
+/** The messages rtws's main NATS connections have sent and received so far (each process's, summed). */
+export async function natsMessages(s: Stack): Promise<{ sent: number; received: number }> {
+  const urls = [s.target.url, ...(s.worker ? [s.worker.url] : [])];
+  const total = { sent: 0, received: 0 };
+  for (const url of urls) {
+    const text = await metricsText(url, s.target.token);
+    for (const direction of ['sent', 'received'] as const) {
+      const re = new RegExp(`^rtws_nats_messages_total\\{direction="${direction}"\\} (\\d+)$`, 'm');
+      total[direction] += Number(re.exec(text)?.[1] ?? NaN);
+    }
+  }
+  return total;
+}
+
+async function metricsText(url: URL, token: string): Promise<string> {
   const res = await fetch(new URL('/metrics', url), {
     headers: { authorization: `Bearer ${token}` },
   });
   if (!res.ok) throw new Error(`GET ${url.origin}/metrics: ${res.status} ${await res.text()}`);
-  const text = await res.text();
+  return res.text();
+}
+
+async function processMemory(p: RtwsProcess, url: URL, token: string): Promise<RtwsMemory> {
+  const { rss, peak } = memoryOf(p.child.pid!);
+  const text = await metricsText(url, token);
   const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
   return {
     rss,

@@ -11,6 +11,7 @@ import { changeKey } from './stripe-calls.ts';
 import {
   PIPELINE_LABEL,
   PIPELINE_WORKER_LABEL,
+  natsMessages,
   processesFromEnv,
   rtwsMemory,
   stackCpuGroups,
@@ -73,6 +74,7 @@ function workerShare(s: Stack, part: number, whole: number): string {
 /** Creates `total` customers, never more than BACKLOG ahead of Stripe; returns their ids. */
 async function bulk(s: Stack, total: number, checkpoint: number) {
   const groups = await stackCpuGroups(s);
+  const nats0 = await natsMessages(s);
   const base = s.calls.done;
   const ids: string[] = [];
   let issued = 0;
@@ -107,8 +109,10 @@ async function bulk(s: Stack, total: number, checkpoint: number) {
     clearInterval(watch);
   }
   const to = mark(s, groups);
+  const nats1 = await natsMessages(s);
   const start = from ?? to;
   const synced = to.done - start.done;
+  const all = Math.max(1, to.done - base);
   const seconds = (to.at - start.at) / 1000;
   return {
     ids,
@@ -117,6 +121,10 @@ async function bulk(s: Stack, total: number, checkpoint: number) {
     window: { synced, seconds },
     cpuPer1000: (groupDelta(start.cpu, to.cpu, 'rtws') / synced) * 1000,
     workerCpuPer1000: (workerCpu(s, start, to) / synced) * 1000,
+    natsPerChange: {
+      sent: (nats1.sent - nats0.sent) / all,
+      received: (nats1.received - nats0.received) / all,
+    },
     cpu: cpuSplit(start.cpu, to.cpu),
     perThousand: Object.keys(groups)
       .filter((g) => g !== 'rtws' && g !== 'bench')
@@ -342,6 +350,12 @@ export async function benchPipeline(
         value: load.cpuPer1000,
         unit: 'CPU-s',
         note: `api, publisher, worker and webhook echo, ${s.worker ? 'in two processes together' : 'in one process'}${workerShare(s, load.workerCpuPer1000, load.cpuPer1000)}; the others per 1,000: ${load.perThousand}`,
+      },
+      {
+        name: 'pipeline: NATS messages per synced change, sent by rtws',
+        value: load.natsPerChange.sent,
+        unit: 'messages',
+        note: `and ${load.natsPerChange.received.toFixed(2)} received, over the whole bulk load, on rtws's main connections (rtws_nats_messages_total); the publisher's thread adds a publish and its PubAck per change on its own; the webhook echo's are included`,
       },
       {
         name: `pipeline: rtws RSS after ${checkpoint.toLocaleString('en-US')} customers synced`,
