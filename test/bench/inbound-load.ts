@@ -10,6 +10,8 @@ import { sleep, spread, type Spread, type Timing } from './report.ts';
 
 export interface Edit {
   name: string;
+  /** The Stripe customer edited. */
+  stripeId: string;
   /** Just before the SDK call (ms, wall clock). */
   sentAt: number;
   /** When the SDK call resolved: Stripe had written the change and its event. */
@@ -66,7 +68,7 @@ async function edit(stripe: Stripe, rot: Rotation, label: string, load: Load): P
   const sentAt = Date.now();
   try {
     await stripe.customers.update(id, { name });
-    load.edits.push({ name, sentAt, answeredAt: Date.now() });
+    load.edits.push({ name, stripeId: id, sentAt, answeredAt: Date.now() });
   } catch (err) {
     load.errors++;
     load.lastError = err;

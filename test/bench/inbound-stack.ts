@@ -203,6 +203,25 @@ export async function inboxCount(s: InboundStack): Promise<number> {
 }
 
 /**
+ * How many of the edited Stripe customers Postgres shows with the name of their last edit. An edit
+ * that a later one of the same customer overtook on the way may be settled by a fetch of the later
+ * content (the actor's staleness rule), and never be committed, nor its event recorded, on its own;
+ * so the work an edit caused is done once its customer holds its last edit.
+ */
+export async function holdingLastEdit(
+  s: InboundStack,
+  edits: readonly { stripeId: string; name: string }[],
+): Promise<number> {
+  const last = new Map(edits.map((e) => [e.stripeId, e.name]));
+  const [r] = await s.o.sql<{ n: number }[]>`
+    SELECT count(*)::int AS n
+    FROM unnest(${[...last.keys()]}::text[], ${[...last.values()]}::text[]) AS x (stripe_id, name)
+    JOIN customer_links l ON l.target = 'stripe' AND l.external_id = x.stripe_id
+    JOIN customers c ON c.id = l.customer_id AND c.name = x.name`;
+  return r!.n;
+}
+
+/**
  * Sum of a Prometheus counter's series whose labels start with `labels`, from the /metrics of the
  * process that runs the worker.
  */
