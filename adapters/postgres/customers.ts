@@ -111,13 +111,14 @@ export function customerRepository(sql: Sql) {
     },
 
     async list(q: ListQuery): Promise<Page> {
-      // rtws writes emails lower-cased; a row written before it may not be (sql/030 indexes this).
-      const email = q.email === undefined ? undefined : canonicalEmail(q.email);
+      // rtws writes emails lower-cased; a row written before it may not be. Both sides go through
+      // Postgres's lower(), which sql/030 indexes (JavaScript's may differ outside ASCII).
+      const email = q.email === undefined ? undefined : canonicalString(q.email);
       // Keyset pagination on (created_at, id); the cursor is the last id of the previous page.
       const rows = await sql<CustomerRow[]>`
         SELECT ${sql.unsafe(COLUMNS)} FROM customers
         WHERE deleted_at IS NULL
-          ${email === undefined ? sql`` : sql`AND lower(email) = ${email}`}
+          ${email === undefined ? sql`` : sql`AND lower(email) = lower(${email})`}
           ${q.q === undefined ? sql`` : search(q.q)}
           ${q.cursor === undefined ? sql`` : sql`AND (created_at, id) > (SELECT created_at, id FROM customers WHERE id = ${q.cursor})`}
         ORDER BY created_at, id
