@@ -86,7 +86,7 @@ export const metricsRoutes: FastifyPluginAsync<MetricSources> = async (app, sour
       this.set(sources.publisher?.()?.leader ? 1 : 0);
     },
   });
-  natsGauges(registry, sources.nats);
+  natsCounters(registry, sources.nats);
   stripeHealthGauges(registry, sources.stripeHealth);
   backfillGauges(registry, sources.backfills);
   sources.register?.(registry);
@@ -196,30 +196,32 @@ Object.assign(metricsRoutes, { [Symbol.for('skip-override')]: true });
 /**
  * The NATS traffic of the process's main connection (the publisher's thread has one of its own:
  * a publish and its PubAck per change). Divided by the changes synced, it is the messages a
- * change costs, for sizing nats-server (docs/scaling.md).
+ * change costs, for sizing nats-server (docs/scaling.md). Counters, set from the connection's own
+ * counts on each scrape.
  */
-function natsGauges(registry: Registry, nats: MetricSources['nats']): void {
+function natsCounters(registry: Registry, nats: MetricSources['nats']): void {
   if (!nats) return;
   const counted = (name: string, help: string, read: (s: NatsTraffic) => [number, number]) =>
-    new Gauge({
+    new Counter({
       name,
       help,
       labelNames: ['direction'],
       registers: [registry],
       collect() {
         const [sent, received] = read(nats());
-        this.set({ direction: 'sent' }, sent);
-        this.set({ direction: 'received' }, received);
+        this.reset();
+        this.inc({ direction: 'sent' }, sent);
+        this.inc({ direction: 'received' }, received);
       },
     });
   counted(
     'rtws_nats_messages_total',
-    "Messages this process's NATS connection has sent and received (a gauge of its counters, read on scrape)",
+    "Messages this process's NATS connection has sent and received",
     (s) => [s.outMsgs, s.inMsgs],
   );
   counted(
     'rtws_nats_bytes_total',
-    "Bytes this process's NATS connection has sent and received (a gauge of its counters, read on scrape)",
+    "Bytes this process's NATS connection has sent and received",
     (s) => [s.outBytes, s.inBytes],
   );
 }
