@@ -207,19 +207,22 @@ export async function spawnAndWait(
   extra: Env = {},
 ): Promise<RtwsProcess> {
   const child = spawnRoles(t, roles, extra);
-  const before = await streamCount(o.nats, t.names.streams.changes);
-  await o.sql`INSERT INTO customers (name) VALUES ('probe')`;
-  const after = await eventually(
-    () => streamCount(o.nats, t.names.streams.changes),
-    (n) => n > before,
-    30_000,
-    50,
-  );
-  if (after <= before) {
+  try {
+    const before = await streamCount(o.nats, t.names.streams.changes);
+    await o.sql`INSERT INTO customers (name) VALUES ('probe')`;
+    const after = await eventually(
+      () => streamCount(o.nats, t.names.streams.changes),
+      (n) => n > before,
+      30_000,
+      50,
+    );
+    if (after <= before)
+      throw new Error(`rtws (${roles}) did not publish within 30 s:\n${child.output()}`);
+    return child;
+  } catch (err) {
     await stopChild(child);
-    throw new Error(`rtws (${roles}) did not publish within 30 s:\n${child.output()}`);
+    throw err;
   }
-  return child;
 }
 
 /** SIGTERM for a clean shutdown, SIGKILL if it takes too long. */

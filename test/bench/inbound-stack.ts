@@ -11,9 +11,9 @@ import type { Observer, TestEnvironment } from '../harness/rtws.ts';
 import { spawnRtws, type RtwsProcess } from '../harness/process.ts';
 import { eventually } from '../harness/stream.ts';
 import { apiUrl, createCustomer, type Target } from './api.ts';
-import { spawnAndWait, spawnRoles as spawnWithRoles, stopChild } from './capture.ts';
+import { spawnAndWait, stopChild } from './capture.ts';
 import { profileEnv, sleep, type Timing } from './report.ts';
-import { benchBase, control, probeUrl, type Processes } from './pipeline-stack.ts';
+import { benchBase, control, startWorkerApart, type Processes } from './pipeline-stack.ts';
 
 /** rtws paces its own Stripe calls at 80/s for a live key (20/s for a test key). */
 const LIVE_KEY = 'sk_live_rtws_bench_inbound';
@@ -42,7 +42,7 @@ export interface InboundStack {
 }
 
 /** rtws with `roles`; without the publisher role there is no probe to wait for, only the banner. */
-async function spawnRoles(
+async function spawnStarted(
   env: TestEnvironment,
   o: Observer,
   roles: Roles,
@@ -81,16 +81,18 @@ export async function startInboundStack(
     const apart = stack === 'full' && processes === 'two';
     const roles: Roles =
       stack === 'receiver' ? 'api' : apart ? 'api,publisher' : 'api,publisher,worker';
-    const rtws = await spawnRoles(env, o, roles, {
+    const rtws = await spawnStarted(env, o, roles, {
       ...settings,
       ...(roles === 'api' ? {} : profileEnv(timing, INBOUND_LABEL)),
     });
     closers.push(() => stopChild(rtws));
     const worker = apart
-      ? spawnWithRoles(env, 'worker', { ...settings, ...profileEnv(timing, INBOUND_WORKER_LABEL) })
+      ? await startWorkerApart(
+          env,
+          { ...settings, ...profileEnv(timing, INBOUND_WORKER_LABEL) },
+          closers,
+        )
       : undefined;
-    if (worker) closers.push(() => stopChild(worker));
-    const workerUrl = worker && (await probeUrl(worker));
     const url = await apiUrl(rtws);
     await control(emulator.url, 'POST', 'webhooks/endpoints', {
       url: new URL('/webhooks/stripe', url).href,
@@ -112,7 +114,7 @@ export async function startInboundStack(
       o,
       emulator,
       rtws,
-      ...(worker && workerUrl ? { worker: { process: worker, url: workerUrl } } : {}),
+      ...(worker ? { worker } : {}),
       target: { url, token: env.env.RTWS_API_TOKEN!, agent },
       stripe,
       close,
@@ -202,20 +204,40 @@ export async function inboxCount(s: InboundStack): Promise<number> {
   return r!.n;
 }
 
+/** The name Stripe holds for each of `stripeIds`: once their events are in, what Postgres must show. */
+export async function namesInStripe(
+  s: InboundStack,
+  stripeIds: Iterable<string>,
+): Promise<Map<string, string>> {
+  const ids = [...new Set(stripeIds)];
+  const names = new Map<string, string>();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: SEED_CLIENTS }, async () => {
+      while (next < ids.length) {
+        const id = ids[next++]!;
+        const c = await s.stripe.customers.retrieve(id);
+        if (!c.deleted && c.name) names.set(id, c.name);
+      }
+    }),
+  );
+  return names;
+}
+
 /**
- * How many of the edited Stripe customers Postgres shows with the name of their last edit. An edit
+ * How many of the Stripe customers in `expected` Postgres shows with the name given there. An edit
  * that a later one of the same customer overtook on the way may be settled by a fetch of the later
  * content (the actor's staleness rule), and never be committed, nor its event recorded, on its own;
- * so the work an edit caused is done once its customer holds its last edit.
+ * so the work the edits caused is done once each customer holds the name Stripe holds.
  */
-export async function holdingLastEdit(
+export async function holdingNames(
   s: InboundStack,
-  edits: readonly { stripeId: string; name: string }[],
+  expected: ReadonlyMap<string, string>,
 ): Promise<number> {
-  const last = new Map(edits.map((e) => [e.stripeId, e.name]));
   const [r] = await s.o.sql<{ n: number }[]>`
     SELECT count(*)::int AS n
-    FROM unnest(${[...last.keys()]}::text[], ${[...last.values()]}::text[]) AS x (stripe_id, name)
+    FROM unnest(${[...expected.keys()]}::text[], ${[...expected.values()]}::text[])
+      AS x (stripe_id, name)
     JOIN customer_links l ON l.target = 'stripe' AND l.external_id = x.stripe_id
     JOIN customers c ON c.id = l.customer_id AND c.name = x.name`;
   return r!.n;

@@ -38,8 +38,9 @@ import {
   INBOUND_WORKER_LABEL,
   WEBHOOK_SECRET,
   counter,
-  holdingLastEdit,
+  holdingNames,
   inboxCount,
+  namesInStripe,
   quiet,
   seedInStripe,
   seedLinked,
@@ -52,6 +53,7 @@ import {
   cpuSplit,
   phaseProfiler,
   sampleCpu,
+  sleep,
   type CpuSample,
   type Figure,
   type Timing,
@@ -62,6 +64,19 @@ const BASELINE_CUSTOMERS = 200;
 const CLIENTS = 16;
 const PACED_PER_SECOND = 500;
 const GAP_MS = 2_500;
+/** A count that has not moved for this long is taken as settled. */
+const SETTLE_MS = 500;
+
+/** Polls `count` until it has not moved for `quietMs`; the count then. */
+async function settledCount(count: () => Promise<number>, quietMs: number): Promise<number> {
+  let last = await count();
+  for (let since = Date.now(); Date.now() - since < quietMs;) {
+    await sleep(50);
+    const now = await count();
+    if (now !== last) [last, since] = [now, Date.now()];
+  }
+  return last;
+}
 
 interface PhaseRun {
   load: Load;
@@ -104,13 +119,23 @@ async function phase(
   const cpu1 = sampleCpu(groups);
   for (const p of profiles) await p.stop(name);
   const backlog = n0 + load.edits.length - (await inboxCount(s));
-  const edited = new Set(load.edits.map((e) => e.stripeId)).size;
+  // Each edit's event stored (an SDK call that failed may have made one too), then Postgres
+  // showing what Stripe holds, then no fact mapped for a while: the phase's work is done.
   await waitFor(
-    `${name}: customers holding their last edit`,
-    () => holdingLastEdit(s, load.edits),
-    edited,
+    `${name}: events stored in INBOUND`,
+    async () => (await streamCount(s.o.nats, names.streams.inbound)) - i0,
+    load.edits.length,
   );
-  const c1 = await streamCount(s.o.nats, names.streams.changes);
+  const expected = await namesInStripe(
+    s,
+    load.edits.map((e) => e.stripeId),
+  );
+  await waitFor(
+    `${name}: customers holding Stripe's name`,
+    () => holdingNames(s, expected),
+    expected.size,
+  );
+  const c1 = await settledCount(() => streamCount(s.o.nats, names.streams.changes), SETTLE_MS);
   const trace = await traceEdits(
     s.o.nats,
     names,

@@ -110,7 +110,7 @@ export async function benchBase(natsUrl?: string): Promise<BenchBase> {
   }
 }
 
-/** The CPU groups of a stack's processes, the emulator's included; `rtws` has every rtws process. */
+/** The CPU groups of a stack's processes, the emulator's included; `rtws` holds all of rtws's. */
 export async function stackCpuGroups(s: {
   o: Observer;
   env: TestEnvironment;
@@ -126,8 +126,19 @@ export async function stackCpuGroups(s: {
   return { ...groups, rtws, 'stripe emulator': [s.emulator.child.pid!] };
 }
 
+/** The worker in a process of its own, which `closers` stop; and where it answers /metrics. */
+export async function startWorkerApart(
+  env: TestEnvironment,
+  extra: Record<string, string>,
+  closers: (() => Promise<void>)[],
+): Promise<{ process: RtwsProcess; url: URL }> {
+  const worker = spawnRoles(env, 'worker', extra);
+  closers.push(() => stopChild(worker));
+  return { process: worker, url: await probeUrl(worker) };
+}
+
 /** Where a process without the API answers /healthz, /readyz and /metrics, from its banner. */
-export async function probeUrl(p: RtwsProcess): Promise<URL> {
+async function probeUrl(p: RtwsProcess): Promise<URL> {
   const deadline = Date.now() + 30_000;
   const found = () => /probes:\s+(http\S+)\/healthz/.exec(p.output())?.[1];
   while (!found() && p.child.exitCode === null && Date.now() < deadline) await sleep(50);
@@ -190,13 +201,12 @@ export async function startStack(
     });
     closers.push(() => stopChild(rtws));
     const worker = apart
-      ? spawnRoles(env, 'worker', {
-          ...settings,
-          ...joinNodeOptions(profileEnv(timing, PIPELINE_WORKER_LABEL), gc.env),
-        })
+      ? await startWorkerApart(
+          env,
+          { ...settings, ...joinNodeOptions(profileEnv(timing, PIPELINE_WORKER_LABEL), gc.env) },
+          closers,
+        )
       : undefined;
-    if (worker) closers.push(() => stopChild(worker));
-    const workerUrl = worker && (await probeUrl(worker));
     const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
     closers.push(async () => agent.destroy());
     const url = await apiUrl(rtws);
@@ -209,7 +219,7 @@ export async function startStack(
     const configuration = [
       `size: ${customers.toLocaleString('en-US')} customers (${sizeVariable})`,
       worker
-        ? `rtws: two processes (RTWS_BENCH_PROCESSES=two), roles api and publisher (pid ${rtws.child.pid}) and worker (pid ${worker.child.pid}), as deploy/compose.yaml and deploy/k8s run them; figures for rtws are both together; Salesforce off (no SALESFORCE_* set)`
+        ? `rtws: two processes (RTWS_BENCH_PROCESSES=two), roles api and publisher (pid ${rtws.child.pid}) and worker (pid ${worker.process.child.pid}), as deploy/compose.yaml and deploy/k8s run them; figures for rtws are both together; Salesforce off (no SALESFORCE_* set)`
         : `rtws: one process (pid ${rtws.child.pid}), roles api, publisher, worker (RTWS_BENCH_PROCESSES=one); Salesforce off (no SALESFORCE_* set)`,
       `Stripe pace: RTWS_STRIPE_RATE=${STRIPE_RATE}/s, RTWS_STRIPE_CONCURRENCY=${STRIPE_CONCURRENCY} (RTWS_BENCH_STRIPE_RATE / _CONCURRENCY; rtws's default for a live key is 80/s with 8 in flight), taken from the shared budget in KV (the default)`,
       `creates: RTWS_MATCH_BY=${MATCH_BY} (RTWS_BENCH_MATCH_BY; rtws's default, email, looks each new email up first, at Stripe's search limit of 18/s)`,
@@ -227,13 +237,13 @@ export async function startStack(
       o,
       emulator,
       rtws,
-      ...(worker && workerUrl ? { worker: { process: worker, url: workerUrl } } : {}),
+      ...(worker ? { worker } : {}),
       target: { url, token: env.env.RTWS_API_TOKEN!, agent },
       calls,
       async memoryAfterGc() {
         const api = await gc.measure(rtws.child.pid!);
         if (!worker) return api;
-        const w = await gc.measure(worker.child.pid!);
+        const w = await gc.measure(worker.process.child.pid!);
         return {
           rss: api.rss + w.rss,
           heapUsed: api.heapUsed + w.heapUsed,
@@ -287,7 +297,7 @@ export async function rtwsMemory(s: Stack): Promise<RtwsMemory> {
   };
 }
 
-/** The messages rtws's main NATS connections have sent and received so far (each process's, summed). */
+/** What rtws's main NATS connections have sent and received so far, in messages (summed). */
 export async function natsMessages(s: Stack): Promise<{ sent: number; received: number }> {
   const urls = [s.target.url, ...(s.worker ? [s.worker.url] : [])];
   const total = { sent: 0, received: 0 };
@@ -295,7 +305,10 @@ export async function natsMessages(s: Stack): Promise<{ sent: number; received: 
     const text = await metricsText(url, s.target.token);
     for (const direction of ['sent', 'received'] as const) {
       const re = new RegExp(`^rtws_nats_messages_total\\{direction="${direction}"\\} (\\d+)$`, 'm');
-      total[direction] += Number(re.exec(text)?.[1] ?? NaN);
+      const found = re.exec(text)?.[1];
+      if (found === undefined)
+        throw new Error(`${url.origin}/metrics has no NATS ${direction} count`);
+      total[direction] += Number(found);
     }
   }
   return total;

@@ -83,6 +83,22 @@ export async function awaitIssued(sql: Sql, n: number, timeoutMs: number): Promi
   }
 }
 
+/**
+ * The invoices Postgres does not show issued, each with its status and whether its customer is
+ * linked to Stripe yet (an invoice waits for that): for a failure's message.
+ */
+export async function unissued(sql: Sql): Promise<string[]> {
+  const rows = await sql<{ id: string; status: string; customer_id: string; linked: boolean }[]>`
+    SELECT i.id, i.status, i.customer_id, l.external_id IS NOT NULL AS linked
+    FROM invoices i
+    LEFT JOIN customer_links l ON l.customer_id = i.customer_id AND l.target = 'stripe'
+    WHERE i.status <> 'open' OR i.number IS NULL
+    ORDER BY i.customer_id, i.id`;
+  return rows.map(
+    (r) => `${r.id} ${r.status}, customer ${r.customer_id} ${r.linked ? 'linked' : 'not linked'}`,
+  );
+}
+
 /** What Stripe holds against what was requested; `problems` is empty when all is exactly once. */
 export async function stripeReport(
   stripe: Stripe,

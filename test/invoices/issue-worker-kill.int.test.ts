@@ -13,6 +13,7 @@ import {
   issuingStack,
   requestInvoices,
   stripeReport,
+  unissued,
   type IssuingStack,
 } from './issue-stack.ts';
 
@@ -72,7 +73,12 @@ test('SIGKILL twice mid-issue: every invoice once, every item once', async (ctx)
   }
   const open = await awaitIssued(rtws.sql, requested.length, 60_000);
   const report = await stripeReport(side.stripe, rtws.sql, requested);
-  assert.equal(report.problems, [], `${kills.join('; ')}\n${ctx.worker.output().slice(-2000)}`);
+  const waiting = (await unissued(rtws.sql)).join('\n');
+  assert.equal(
+    report.problems,
+    [],
+    `${kills.join('; ')}\nnot issued in Postgres:\n${waiting}\n${ctx.worker.output().slice(-2000)}`,
+  );
   assert.is(open, requested.length);
   console.log(`  ${kills.join('; ')}; ${report.invoices} invoices, ${report.items} items`);
 });
