@@ -190,9 +190,6 @@ function backfillGauges(registry: Registry, read: MetricSources['backfills']): v
   });
 }
 
-// Not encapsulated: the onResponse hook must see every route, not only this plugin's.
-Object.assign(metricsRoutes, { [Symbol.for('skip-override')]: true });
-
 /**
  * The NATS traffic of the process's main connection (the publisher's thread has one of its own:
  * a publish and its PubAck per change). Divided by the changes synced, it is the messages a
@@ -225,3 +222,6 @@ function natsCounters(registry: Registry, nats: MetricSources['nats']): void {
     (s) => [s.outBytes, s.inBytes],
   );
 }
+
+// Not encapsulated: the onResponse hook must see every route, not only this plugin's.
+Object.assign(metricsRoutes, { [Symbol.for('skip-override')]: true });
