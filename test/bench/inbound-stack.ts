@@ -204,7 +204,7 @@ export async function inboxCount(s: InboundStack): Promise<number> {
   return r!.n;
 }
 
-/** The name Stripe holds for each of `stripeIds`: what Postgres must show once their events are in. */
+/** What Stripe names each of `stripeIds`: what Postgres must show once their events are in. */
 export async function namesInStripe(
   s: InboundStack,
   stripeIds: Iterable<string>,
