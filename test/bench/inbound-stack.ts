@@ -13,7 +13,13 @@ import { eventually } from '../harness/stream.ts';
 import { apiUrl, createCustomer, type Target } from './api.ts';
 import { spawnAndWait, stopChild } from './capture.ts';
 import { profileEnv, sleep, type Timing } from './report.ts';
-import { benchBase, control, startWorkerApart, type Processes } from './pipeline-stack.ts';
+import {
+  benchBase,
+  control,
+  metricsText,
+  startWorkerApart,
+  type Processes,
+} from './pipeline-stack.ts';
 
 /** rtws paces its own Stripe calls at 80/s for a live key (20/s for a test key). */
 const LIVE_KEY = 'sk_live_rtws_bench_inbound';
@@ -248,11 +254,9 @@ export async function holdingNames(
  * process that runs the worker.
  */
 export async function counter(s: InboundStack, metric: string, labels = ''): Promise<number> {
-  const res = await fetch(new URL('/metrics', s.worker?.url ?? s.target.url), {
-    headers: { authorization: `Bearer ${s.target.token}` },
-  });
+  const text = await metricsText(s.worker?.url ?? s.target.url, s.target.token);
   const prefix = labels ? `${metric}{${labels}` : metric;
-  return (await res.text())
+  return text
     .split('\n')
     .filter((l) => l.startsWith(prefix))
     .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);

@@ -314,7 +314,8 @@ export async function natsMessages(s: Stack): Promise<{ sent: number; received: 
   return total;
 }
 
-async function metricsText(url: URL, token: string): Promise<string> {
+/** A process's /metrics text; rejects on any answer but 200 (a wrong token would read as 0). */
+export async function metricsText(url: URL, token: string): Promise<string> {
   const res = await fetch(new URL('/metrics', url), {
     headers: { authorization: `Bearer ${token}` },
   });
