@@ -1,7 +1,8 @@
 // The Postgres writes a step leaves to its effects: carried out once and reported (by the change
 // the write captured, which carries its tag, or else by a report of its own), and not again by a
 // step decided before the actor has taken that report; after a takeover or a restart they are
-// carried out again, as the inbox makes harmless. And the links a step records again.
+// carried out again, as the inbox makes harmless. And the links a step records again, also when
+// the step is in the snapshot already and its link never reached Postgres.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
@@ -27,7 +28,13 @@ import {
   type StepEffects,
   type StepEffectsDeps,
 } from '../../deploy/wiring/worker/step-effects.ts';
+import { ActorCache } from '../../actors/runtime/actor-cache.ts';
+import { applyEvent } from '../../actors/runtime/fact-step.ts';
+import { customerKind } from '../../actors/customer/kind.ts';
+import { linkOf } from '../../adapters/postgres/links.ts';
 import { testEnvironment } from '../harness/rtws.ts';
+import { MemoryStore } from './memory-snapshot-store.ts';
+import { fact } from './facts.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -190,6 +197,63 @@ test("a restore's re-inserted row gets every link its actor knows; an insert fro
     assert.equal(linked, [], 'an insert from Stripe wrote its link with the row');
     await created('restore', 2);
     assert.equal(linked.sort(), ['salesforce:001RESTORED', 'stripe:cus_restored']);
+  }));
+
+test('a create saved before its link was written: the redelivered outcome writes the link', () =>
+  onDatabase(async (sql, effectsWith) => {
+    const catalogue = catalogueEffects(sql);
+    let refuse = true;
+    const effects = effectsWith({
+      catalogue: {
+        ...catalogue,
+        // The process dies, or Postgres is away, between the step's save and its link's insert.
+        recordLink: async (...args) => {
+          if (refuse) throw new Error('connection terminated');
+          return catalogue.recordLink(...args);
+        },
+      },
+      record: async () => {},
+    });
+    const store = new MemoryStore();
+    // A worker's step on a cache of its own: a new process starts with none.
+    const step = (event: CustomerEvent, seq: number) =>
+      applyEvent(
+        {
+          store,
+          cache: new ActorCache<CustomerSnapshot>({ maxActors: 10, idleMs: 60_000 }),
+          holds: () => true,
+          partition: 0,
+          kind: customerKind(),
+        },
+        id,
+        event,
+      ).then(async (r) => {
+        await effects({ actorId: id, event, decision: r.decision, saved: r.saved, seq });
+        return r;
+      });
+    const [row] = await sql<{ id: string }[]>`
+      INSERT INTO customers (name) VALUES ('Linked') RETURNING id`;
+    const id = row!.id;
+    const created = await step({ ...fact(id, 1), at: T0 }, 1);
+    const intent = created.decision.intents.find((i) => i.type === 'CreateStripeCustomer');
+    assert.ok(intent, 'the create is decided');
+    const outcome: CustomerEvent = {
+      type: 'StripeCustomerCreated',
+      data: { intentId: intent.id, externalId: 'cus_linked' },
+      at: T0 + 1,
+    };
+    const refused = await step(outcome, 2).then(
+      () => 'written',
+      (err: Error) => err.message,
+    );
+    assert.is(refused, 'connection terminated', 'the link insert failed');
+    assert.is(await linkOf(sql, id, 'stripe'), undefined, 'saved, but the link is not written');
+
+    // The outcome is delivered again: the snapshot has it, so the step changes nothing.
+    refuse = false;
+    const again = await step(outcome, 2);
+    assert.not.ok(again.saved, 'the step was in the snapshot already');
+    assert.is(await linkOf(sql, id, 'stripe'), 'cus_linked', 'the link the snapshot holds');
   }));
 
 test.run();

@@ -1,7 +1,8 @@
 // What a step means beyond the actor's snapshot, done before its message is acked (each effect is
 // idempotent, so a redelivery repeats them harmlessly):
 // - the executors are offered the snapshot's pending intents;
-// - a new link to a target's object is recorded in Postgres;
+// - a new link to a target's object is recorded in Postgres (again when a redelivery finds the
+//   step already in the snapshot: the link may not have been);
 // - a target that gave up leaves a DLQ letter whose redrive asks the actor to retry it;
 // - a customer deleted on a target is deleted here, with that target as its origin;
 // - the Postgres writes the actor decided on changes seen in Stripe are carried out, oldest first,
@@ -186,10 +187,13 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
     d.scheduler.offer(customerId, decision.snapshot);
     // Also when the step changed nothing: a redelivery after a failed write does it now.
     await applyPending(customerId, decision.snapshot, seq);
-    if (!saved) return;
     const targets = decision.snapshot.context.targets as Partial<
       Record<TargetName, { externalId: string | null; lastError: { reason: string } | null }>
     >;
+    // The link is recorded also when the step changed nothing: the outcome may be in the actor's
+    // snapshot while its link is not in Postgres, the step having been saved before a crash or a
+    // failed insert (tried again in hand) kept the link out. Nothing else writes it later, and the
+    // customer's invoices wait for it. The snapshot's link is recorded, not the event's.
     // And a link a Salesforce read made: it showed our create landed before its outcome came.
     // (Other events that link write their link with the Postgres write they ask for.)
     const linking = relinks(event)
@@ -203,6 +207,7 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
         if (externalId) await d.catalogue.recordLink(customerId, t, externalId);
       }
     }
+    if (!saved) return;
     for (const t of decision.deadLettered) {
       const retry = encodeRecordedEvent(customerId, {
         type: 'RetryRequested',
