@@ -70,7 +70,13 @@ export function applyOutcome(
     case 'StripeInvoiceDeleted':
       return { ...done(s), status: 'cancelled' };
     case 'InvoiceCallFailed':
-      return applyFailure(s, policies, p, o);
+      // The link lookup reads rtws's own Postgres: its failure is Postgres away, not the
+      // invoice's. It is looked up again on the link's schedule (at most 30 s apart), and never
+      // counted towards giving up: backed off as a call's retry, the wait grew with every check
+      // before it, to 5 minutes, and a few minutes of Postgres away failed the invoice.
+      return p.type === 'FindStripeLink'
+        ? waitForLink(s, p, policies, o.at)
+        : applyFailure(s, policies, p, o);
     default:
       return unreachable(o);
   }
@@ -81,7 +87,10 @@ function done(s: InvoiceState): InvoiceState {
   return { ...s, pending: null, failures: 0, lastError: null };
 }
 
-/** Not linked yet is no failure: the same lookup runs again later, each wait longer than the last. */
+/**
+ * Not linked yet (or not known: the lookup failed) is no failure: the same lookup runs again
+ * later, each wait longer than the last.
+ */
 function waitForLink(
   s: InvoiceState,
   p: InvoiceIntent,

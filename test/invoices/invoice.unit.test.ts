@@ -115,6 +115,26 @@ test('a customer not linked yet is looked up again later, each wait longer, neve
   assert.is(state(linkedLater).linkChecks, 0);
 });
 
+test('a link lookup that fails (Postgres away) is looked up again on the link’s schedule, never given up', () => {
+  let w = given(requested());
+  // Some checks that found no link first: their count must not lengthen a failure's wait.
+  for (let i = 0; i < 8; i++) w = when(w, linkMissing());
+  const waits: number[] = [];
+  for (let i = 0; i < DEFAULT_RETRY.maxFailures + 4; i++) {
+    w = when(w, failed('transient', 'link lookup: connection refused'));
+    waits.push(pending(w).notBefore - w.now);
+    assert.is(state(w).status, 'linking', `after failure ${i + 1}`);
+    assert.is(pending(w).type, 'FindStripeLink');
+  }
+  assert.ok(
+    waits.every((ms) => ms <= 30_000),
+    `each wait within the link's 30 s: ${waits.join(',')}`,
+  );
+  assert.is(state(w).failures, 0, 'none counted towards giving up');
+  const linkedLater = when(w, linkFound('cus_B'));
+  assert.is(pending(linkedLater).type, 'CreateStripeInvoice');
+});
+
 test('a late report on an earlier link lookup changes nothing', () => {
   const w = when(given(requested()), linkMissing());
   const stale = when(w, (x) => ({
