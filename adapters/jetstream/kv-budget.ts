@@ -3,8 +3,11 @@
 // and a process reserves a few requests of the current window at a time with a CAS write, then
 // spends them locally. A reservation is only good in its window, so no stretch of time sees more
 // than the rate, give or take one window (about 2.5% over any 10 s). Requests a process reserved
-// and did not spend are lost with their window: a reservation is therefore no larger than the
-// takers waiting for it, up to a third of the window.
+// and did not spend are lost with their window: a reservation is therefore no larger than a third
+// of the window, and no larger than this process has a use for: the takers waiting for it, or, at
+// a steady pace, what the window before took beyond what this one has taken so far. At a steady
+// pace that makes a reservation per window rather than one per request (a KV round trip each);
+// when the pace stops, what is lost is at most the window before's takes, once.
 //
 // Clocks: a process takes the entry's window when it is ahead of its own, so a process whose
 // clock lags cannot reopen a window the others have closed.
@@ -70,7 +73,20 @@ export function sharedBudget(kv: KV, o: SharedBudgetOptions): SharedBudget {
   const now = o.now ?? Date.now;
   const chunk = Math.max(1, Math.ceil((o.perSecond * BUDGET_WINDOW_MS) / 1000 / 3));
   let held = { w: -1, n: 0 };
+  /** This process's takes in window `w`, and in the window before it. */
+  let taken = { w: -1, n: 0, before: 0 };
   let closed = false;
+
+  function count(w: number): void {
+    if (taken.w === w) taken.n++;
+    else taken = { w, n: 1, before: taken.w === w - 1 ? taken.n : 0 };
+  }
+
+  /** What window `w` is likely still to take, if it keeps the pace of the window before it. */
+  function paceLeft(w: number): number {
+    if (taken.w === w) return taken.before - taken.n;
+    return taken.w === w - 1 ? taken.n : 0;
+  }
 
   async function read(): Promise<{ window: Window; revision: number } | null> {
     const e = await kv.get(o.key);
@@ -129,12 +145,14 @@ export function sharedBudget(kv: KV, o: SharedBudgetOptions): SharedBudget {
       const mine = Math.floor(now() / BUDGET_WINDOW_MS);
       if (held.w >= mine && held.n > 0) {
         held.n--;
+        count(held.w);
         return 0;
       }
       if (now() > deadline) return BUDGET_WINDOW_MS;
-      const { w, got } = await reserve(Math.min(chunk, waiting));
+      const { w, got } = await reserve(Math.min(chunk, Math.max(waiting, paceLeft(mine))));
       if (got > 0) {
         held = { w, n: got - 1 };
+        count(w);
         return 0;
       }
       // Spent: wait for the next window.

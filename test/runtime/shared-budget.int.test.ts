@@ -103,17 +103,20 @@ test('a take that may give up takes nothing when the budget is spent for longer'
   }
 });
 
-/** The bucket's KV, counting its reads. */
-function countingReads(kv: KV): { kv: KV; reads: () => number } {
-  let reads = 0;
+/** The bucket's KV, counting the calls of each of its methods. */
+function counting(kv: KV): { kv: KV; calls: (method: 'get' | 'update' | 'create') => number } {
+  const calls = new Map<string | symbol, number>();
   const counted = new Proxy(kv, {
     get(target, prop) {
       const value = Reflect.get(target, prop, target) as unknown;
-      if (prop === 'get') return (...args: Parameters<KV['get']>) => (reads++, target.get(...args));
-      return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        calls.set(prop, (calls.get(prop) ?? 0) + 1);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
     },
   });
-  return { kv: counted, reads: () => reads };
+  return { kv: counted, calls: (method) => calls.get(method) ?? 0 };
 }
 
 test('a process whose last write still stands reserves without reading first', async ({ t }) => {
@@ -124,7 +127,8 @@ test('a process whose last write still stands reserves without reading first', a
   const options = { bucket, key: 'stripe-unread', perSecond: 4, now: () => clock };
   const other = await openSharedBudget(nc, options);
   const kv = await new Kvm(jetstream(nc)).open(bucket);
-  const { kv: counted, reads } = countingReads(kv);
+  const { kv: counted, calls } = counting(kv);
+  const reads = () => calls('get');
   const budget = sharedBudget(counted, options);
   try {
     for (let i = 0; i < 5; i++, clock += BUDGET_WINDOW_MS)
@@ -142,6 +146,62 @@ test('a process whose last write still stands reserves without reading first', a
   } finally {
     budget.close();
     other.close();
+    await nc.close();
+  }
+});
+
+test('at a steady pace a process reserves once a window, not once a request', async ({ t }) => {
+  const nc = await connectNats({ servers: [t.natsUrl], name: 'budget-pace' });
+  const bucket = t.names.bucket('BUDGETS');
+  // 120 a second: 30 requests a window, reserved at most 10 at a time. The process takes 8 a
+  // window, one after another, so no more than one taker is ever waiting.
+  let clock = 3_000_000 * BUDGET_WINDOW_MS;
+  const options = { bucket, key: 'stripe-pace', perSecond: 120, now: () => clock };
+  const kv = await new Kvm(jetstream(nc)).open(bucket);
+  const { kv: counted, calls } = counting(kv);
+  const budget = sharedBudget(counted, options);
+  const writes = () => calls('update') + calls('create');
+  const WINDOWS = 6;
+  const PER_WINDOW = 8;
+  try {
+    for (let i = 0; i < WINDOWS; i++, clock += BUDGET_WINDOW_MS)
+      for (let j = 0; j < PER_WINDOW; j++)
+        assert.is(await budget.takeWithin(0), 0, `window ${i}, request ${j}`);
+    // The first window has no pace to go by: a reservation per request. Each one after it takes
+    // its 8 in one reservation.
+    assert.is(writes(), PER_WINDOW + WINDOWS - 1, `${writes()} reservations`);
+    const last = JSON.parse((await kv.get('stripe-pace'))!.string()) as { w: number; n: number };
+    assert.equal(
+      last,
+      { w: clock / BUDGET_WINDOW_MS - 1, n: PER_WINDOW },
+      'nothing reserved unused',
+    );
+
+    // The pace doubles to 16 a window: the reservation is capped at a third of the window, and
+    // the requests beyond the window before's pace are reserved as they come.
+    const before = writes();
+    for (let j = 0; j < 16; j++) assert.is(await budget.takeWithin(0), 0, `request ${j}`);
+    assert.is(
+      writes() - before,
+      1 + (16 - PER_WINDOW),
+      'one for the pace, one per request past it',
+    );
+
+    // The pace stops: the next window, going by the 16 before it, reserves a third of its 30 for
+    // its one request, and the 9 unspent are lost with it. That is the most a stop costs.
+    const entryOf = async () =>
+      JSON.parse((await kv.get('stripe-pace'))!.string()) as { w: number; n: number };
+    clock += BUDGET_WINDOW_MS;
+    assert.is(await budget.takeWithin(0), 0);
+    assert.equal(await entryOf(), { w: clock / BUDGET_WINDOW_MS, n: 10 }, 'a third of a window');
+    // After an idle window, a reservation is for the takers waiting again.
+    clock += 2 * BUDGET_WINDOW_MS;
+    const paused = writes();
+    assert.is(await budget.takeWithin(0), 0);
+    assert.equal(await entryOf(), { w: clock / BUDGET_WINDOW_MS, n: 1 }, 'one reserved, for one');
+    assert.is(writes() - paused, 1);
+  } finally {
+    budget.close();
     await nc.close();
   }
 });
