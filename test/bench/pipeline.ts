@@ -212,6 +212,7 @@ async function paced(s: Stack, timing: Timing, perSecond: number, patchable: str
   let errors = 0;
   let answered = 0;
   let w0: Window | undefined;
+  let nats0: { sent: number; received: number } | undefined;
   const start = Date.now();
   const measureFrom = start + timing.warmupMs;
   const end = measureFrom + timing.measureMs;
@@ -220,6 +221,7 @@ async function paced(s: Stack, timing: Timing, perSecond: number, patchable: str
     if (now >= measureFrom && !w0) {
       for (const p of profiles) p.start();
       w0 = mark(s, groups);
+      nats0 = await natsMessages(s);
     }
     const due = Math.floor(((now - start) * perSecond) / 1000);
     for (; sent < due; sent++) {
@@ -243,6 +245,7 @@ async function paced(s: Stack, timing: Timing, perSecond: number, patchable: str
     await sleep(1);
   }
   const w1 = mark(s, groups);
+  const nats1 = await natsMessages(s);
   for (const p of profiles) await p.stop(`paced ${Math.round(perSecond)} per s`);
   const echoesAfter = (await webhookCounts(s.emulator.url)).pending;
   await Promise.all(inflight);
@@ -281,6 +284,12 @@ async function paced(s: Stack, timing: Timing, perSecond: number, patchable: str
     echoes: { before, after: echoesAfter },
     cpu: cpuSplit((w0 ?? w1).cpu, w1.cpu),
     workerCores: workerCpu(s, w0 ?? w1, w1) / ((w1.at - (w0 ?? w1).at) / 1000 || 1),
+    // Per Stripe call done in the measured window, webhook echoes included.
+    natsPerCall: {
+      sent: (nats1.sent - (nats0 ?? nats1).sent) / Math.max(1, w1.done - (w0 ?? w1).done),
+      received:
+        (nats1.received - (nats0 ?? nats1).received) / Math.max(1, w1.done - (w0 ?? w1).done),
+    },
   };
 }
 
@@ -318,7 +327,7 @@ export async function benchPipeline(
       value: r.commit.p99,
       unit: 'ms',
       ...(target ? { target } : {}),
-      note: `${ms(r.commit)}; of which commit -> PubAck p50 ${r.toAck.p50.toFixed(1)} / p99 ${r.toAck.p99.toFixed(1)} ms and PubAck -> call done p50 ${r.fromAck.p50.toFixed(1)} / p99 ${r.fromAck.p99.toFixed(1)} ms; request -> call done ${ms(r.request)}; answered ${Math.round(r.answered)}/s, ${r.backlog} changes not yet at Stripe when the loop stopped, ${r.errors} errors; webhook echoes pending at the start ${r.echoes.before.pending} (after waiting ${(r.echoes.before.waitedMs / 1000).toFixed(1)} s for them), at the end ${r.echoes.after}${s.worker ? `; the worker's process used ${r.workerCores.toFixed(2)} of a core` : ''}`,
+      note: `${ms(r.commit)}; of which commit -> PubAck p50 ${r.toAck.p50.toFixed(1)} / p99 ${r.toAck.p99.toFixed(1)} ms and PubAck -> call done p50 ${r.fromAck.p50.toFixed(1)} / p99 ${r.fromAck.p99.toFixed(1)} ms; request -> call done ${ms(r.request)}; answered ${Math.round(r.answered)}/s, ${r.backlog} changes not yet at Stripe when the loop stopped, ${r.errors} errors; webhook echoes pending at the start ${r.echoes.before.pending} (after waiting ${(r.echoes.before.waitedMs / 1000).toFixed(1)} s for them), at the end ${r.echoes.after}; NATS messages on rtws's main connections per Stripe call done in the window: ${r.natsPerCall.sent.toFixed(2)} sent, ${r.natsPerCall.received.toFixed(2)} received${s.worker ? `; the worker's process used ${r.workerCores.toFixed(2)} of a core` : ''}`,
     });
     const figures: Figure[] = [
       {
