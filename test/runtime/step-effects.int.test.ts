@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
-import type { DeadLetterSink } from '../../core/worker-ports.ts';
+import type { DeadLetter, DeadLetterSink } from '../../core/worker-ports.ts';
 import {
   decide,
   pendingApplies,
@@ -42,7 +42,10 @@ const T0 = 1_700_000_000_000;
 async function onDatabase(
   run: (
     sql: Sql,
-    effectsWith: (deps: Pick<StepEffectsDeps, 'catalogue' | 'record'>) => StepEffects,
+    effectsWith: (
+      deps: Pick<StepEffectsDeps, 'catalogue' | 'record'> &
+        Partial<Pick<StepEffectsDeps, 'deadLetters'>>,
+    ) => StepEffects,
     names: Names,
   ) => Promise<void>,
 ): Promise<void> {
@@ -66,6 +69,43 @@ async function onDatabase(
     await t.cleanup();
   }
 }
+
+/**
+ * A worker's step on customer `id` and then its effects, as the fact handler runs them, each on a
+ * cache of its own: a redelivery after a crash comes to a new process, which starts with none.
+ */
+function stepper(store: MemoryStore, effects: StepEffects, id: string) {
+  return async (event: CustomerEvent, seq: number) => {
+    const r = await applyEvent(
+      {
+        store,
+        cache: new ActorCache<CustomerSnapshot>({ maxActors: 10, idleMs: 60_000 }),
+        holds: () => true,
+        partition: 0,
+        kind: customerKind(),
+      },
+      id,
+      event,
+    );
+    await effects({ actorId: id, event, decision: r.decision, saved: r.saved, seq });
+    return r;
+  };
+}
+
+/** The Stripe create the fact of `id`'s first version decides. */
+async function createdOn(step: ReturnType<typeof stepper>, id: string) {
+  const created = await step({ ...fact(id, 1), at: T0 }, 1);
+  const intent = created.decision.intents.find((i) => i.type === 'CreateStripeCustomer');
+  assert.ok(intent, 'the create is decided');
+  return intent;
+}
+
+/** What a promise's rejection said, or `done`. */
+const refusal = (p: Promise<unknown>) =>
+  p.then(
+    () => 'done',
+    (err: Error) => err.message,
+  );
 
 test('a write is carried out once and reported by its captured change; a takeover carries it out again', () =>
   onDatabase(async (sql, effectsWith, names) => {
@@ -214,39 +254,17 @@ test('a create saved before its link was written: the redelivered outcome writes
       },
       record: async () => {},
     });
-    const store = new MemoryStore();
-    // A worker's step on a cache of its own: a new process starts with none.
-    const step = (event: CustomerEvent, seq: number) =>
-      applyEvent(
-        {
-          store,
-          cache: new ActorCache<CustomerSnapshot>({ maxActors: 10, idleMs: 60_000 }),
-          holds: () => true,
-          partition: 0,
-          kind: customerKind(),
-        },
-        id,
-        event,
-      ).then(async (r) => {
-        await effects({ actorId: id, event, decision: r.decision, saved: r.saved, seq });
-        return r;
-      });
     const [row] = await sql<{ id: string }[]>`
       INSERT INTO customers (name) VALUES ('Linked') RETURNING id`;
     const id = row!.id;
-    const created = await step({ ...fact(id, 1), at: T0 }, 1);
-    const intent = created.decision.intents.find((i) => i.type === 'CreateStripeCustomer');
-    assert.ok(intent, 'the create is decided');
+    const step = stepper(new MemoryStore(), effects, id);
+    const intent = await createdOn(step, id);
     const outcome: CustomerEvent = {
       type: 'StripeCustomerCreated',
       data: { intentId: intent.id, externalId: 'cus_linked' },
       at: T0 + 1,
     };
-    const refused = await step(outcome, 2).then(
-      () => 'written',
-      (err: Error) => err.message,
-    );
-    assert.is(refused, 'connection terminated', 'the link insert failed');
+    assert.is(await refusal(step(outcome, 2)), 'connection terminated', 'the link insert failed');
     assert.is(await linkOf(sql, id, 'stripe'), undefined, 'saved, but the link is not written');
 
     // The outcome is delivered again: the snapshot has it, so the step changes nothing.
@@ -254,6 +272,47 @@ test('a create saved before its link was written: the redelivered outcome writes
     const again = await step(outcome, 2);
     assert.not.ok(again.saved, 'the step was in the snapshot already');
     assert.is(await linkOf(sql, id, 'stripe'), 'cus_linked', 'the link the snapshot holds');
+  }));
+
+test('a target given up on before its letter was published: the redelivered failure publishes it', () =>
+  onDatabase(async (sql, effectsWith) => {
+    const letters: DeadLetter[] = [];
+    let refuse = true;
+    const effects = effectsWith({
+      catalogue: catalogueEffects(sql),
+      record: async () => {},
+      // The process dies, or NATS is away, between the step's save and its letter.
+      deadLetters: {
+        publish: async (letter) => {
+          if (refuse) throw new Error('disconnected');
+          letters.push(letter);
+        },
+      },
+    });
+    const id = randomUUID();
+    const step = stepper(new MemoryStore(), effects, id);
+    const intent = await createdOn(step, id);
+    const failure: CustomerEvent = {
+      type: 'StripeCallFailed',
+      data: {
+        intentId: intent.id,
+        failure: 'permanent',
+        reason: 'HTTP 400: invalid_request_error: Invalid email address',
+        attempt: 1,
+      },
+      at: T0 + 1,
+    };
+    assert.is(await refusal(step(failure, 2)), 'disconnected', 'the letter was not published');
+
+    refuse = false;
+    const again = await step(failure, 2);
+    assert.not.ok(again.saved, 'the step was in the snapshot already');
+    assert.is(letters.length, 1, 'the letter, published by the redelivery');
+    assert.is(letters[0]!.streamSeq, 2, "the failure's own message: its id dedupes a second");
+    assert.is(letters[0]!.reason, 'stripe: HTTP 400: invalid_request_error: Invalid email address');
+    // Other messages that change nothing publish no letter: the fact before it, delivered again.
+    await step({ ...fact(id, 1), at: T0 }, 1);
+    assert.is(letters.length, 1, 'only the failure that gave up leaves the letter');
   }));
 
 test.run();

@@ -3,7 +3,8 @@
 // - the executors are offered the snapshot's pending intents;
 // - a new link to a target's object is recorded in Postgres (again when a redelivery finds the
 //   step already in the snapshot: the link may not have been);
-// - a target that gave up leaves a DLQ letter whose redrive asks the actor to retry it;
+// - a target that gave up leaves a DLQ letter whose redrive asks the actor to retry it (again when
+//   a redelivery finds the step already in the snapshot: the letter may not have been published);
 // - a customer deleted on a target is deleted here, with that target as its origin;
 // - the Postgres writes the actor decided on changes seen in Stripe are carried out, oldest first,
 //   and reported back to it (a write already done finds its events in the inbox and is skipped):
@@ -65,6 +66,19 @@ function relinks(event: CustomerEvent): boolean {
   return event.type === 'CustomerCreated' && event.metadata.origin === RESTORE_ORIGIN;
 }
 const encoder = new TextEncoder();
+
+/** The targets whose giving up this failure report was: they failed on it, and no later step moved them. */
+function gaveUpOn(event: CustomerEvent, snapshot: CustomerSnapshot): TargetName[] {
+  if (event.type !== 'StripeCallFailed' && event.type !== 'SalesforceCallFailed') return [];
+  return TARGET_NAMES.filter((t) => {
+    const target = snapshot.context.targets[t];
+    return (
+      target.status === 'failed' &&
+      target.lastError?.intent.id === event.data.intentId &&
+      target.lastError.at === event.at
+    );
+  });
+}
 
 export interface StepEffects {
   (step: StepDone): Promise<void>;
@@ -207,8 +221,12 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
         if (externalId) await d.catalogue.recordLink(customerId, t, externalId);
       }
     }
-    if (!saved) return;
-    for (const t of decision.deadLettered) {
+    // A target that gave up leaves its letter, also when a redelivery finds the step saved
+    // already: the process may have died, or the publish failed, between the save and the letter,
+    // and the step, changing nothing now, announces nothing. The letter's id (this message's
+    // sequence) makes a second publish within the DLQ's two-minute dedupe window a no-op.
+    const letters = saved ? decision.deadLettered : gaveUpOn(event, decision.snapshot);
+    for (const t of letters) {
       const retry = encodeRecordedEvent(customerId, {
         type: 'RetryRequested',
         data: { target: t },
