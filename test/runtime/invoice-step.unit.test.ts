@@ -1,6 +1,7 @@
 // The runtime's step and scheduler over the invoice actor: the same code as for customers, with the
 // invoice kind. Snapshots are saved and checked like a customer's; the scheduler runs the pending
-// intent once, under the lease of the invoice's customer.
+// intent once, under the lease of the invoice's customer. A failure saved before its letter was
+// published leaves the letter when it is delivered again.
 import { NewerVersionError } from '../../core/errors.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -18,6 +19,9 @@ import { SnapshotFormatError } from '../../actors/runtime/errors.ts';
 import { applyEvent, type FactStepDeps } from '../../actors/runtime/fact-step.ts';
 import { IntentScheduler } from '../../actors/runtime/intent-scheduler.ts';
 import { invoiceKind } from '../../actors/invoice/kind.ts';
+import { names } from '../../core/subjects.ts';
+import type { DeadLetter } from '../../core/worker-ports.ts';
+import { invoiceStepEffects } from '../../deploy/wiring/invoices/invoice-effects.ts';
 import { CUSTOMER, INVOICE, REQUEST } from '../invoices/gwt.ts';
 import { MemoryStore } from './memory-snapshot-store.ts';
 
@@ -115,6 +119,65 @@ test('the scheduler runs the pending intent once and records it under the custom
     [[INVOICE, 'StripeLinkMissing', CUSTOMER]],
   );
   assert.ok(asked.every((o) => o === CUSTOMER));
+});
+
+test('an invoice given up on before its letter was published: the redelivered failure publishes it', async () => {
+  const store = new MemoryStore();
+  const letters: DeadLetter[] = [];
+  let refuse = true;
+  const effects = invoiceStepEffects({
+    offer: () => {},
+    names: names('', 4),
+    // The process dies, or NATS is away, between the step's save and its letter.
+    deadLetters: {
+      publish: async (letter) => {
+        if (refuse) throw new Error('disconnected');
+        letters.push(letter);
+      },
+    },
+  });
+  // Each step on a cache of its own, as a new process after a crash starts with none.
+  const step = async (event: InvoiceEvent, seq: number) => {
+    const r = await applyEvent(deps(store), INVOICE, event);
+    await effects({ actorId: INVOICE, event, decision: r.decision, saved: r.saved, seq });
+    return r;
+  };
+  const requested = await step(request(), 1);
+  const lookup = requested.decision.intents[0]!;
+  const linked = await step(
+    {
+      type: 'StripeLinkFound',
+      data: { intentId: lookup.id, stripeCustomerId: 'cus_A1' },
+      at: T0 + 1,
+    },
+    2,
+  );
+  const draft = linked.decision.intents[0]!;
+  assert.is(draft.type, 'CreateStripeInvoice');
+  const failure: InvoiceEvent = {
+    type: 'InvoiceCallFailed',
+    data: {
+      intentId: draft.id,
+      failure: 'permanent',
+      reason: 'HTTP 400: invalid_request_error: No such customer',
+      attempt: 1,
+    },
+    at: T0 + 2,
+  };
+  const first = await step(failure, 3).then(
+    () => 'done',
+    (err: Error) => err.message,
+  );
+  assert.is(first, 'disconnected', 'the letter was not published');
+
+  refuse = false;
+  const again = await step(failure, 3);
+  assert.not.ok(again.saved, 'the step was in the snapshot already');
+  assert.is(letters.length, 1, 'the letter, published by the redelivery');
+  assert.is(letters[0]!.streamSeq, 3, "the failure's own message: its id dedupes a second");
+  assert.match(letters[0]!.reason, /No such customer/);
+  await step(request(), 1);
+  assert.is(letters.length, 1, 'only the failure that gave up leaves the letter');
 });
 
 test.run();

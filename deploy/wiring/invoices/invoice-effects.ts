@@ -2,7 +2,8 @@
 // effect is idempotent, so a redelivery repeats them harmlessly):
 // - the executors are offered the snapshot's pending intent;
 // - issuing progress (drafted, finalized, failed) is recorded in Postgres;
-// - an invoice that failed leaves a DLQ letter whose redrive asks the actor to try again.
+// - an invoice that failed leaves a DLQ letter whose redrive asks the actor to try again (both
+//   again when a redelivery finds the step already in the snapshot).
 import type { DeadLetterSink } from '../../../core/worker-ports.ts';
 import type { Names } from '../../../core/subjects.ts';
 import {
@@ -29,6 +30,16 @@ export interface InvoiceStepDeps {
 
 const encoder = new TextEncoder();
 
+/** Whether this failure report is the one the invoice gave up on, with no later step since. */
+function gaveUpOn(event: InvoiceEvent, context: InvoiceSnapshot['context']): boolean {
+  return (
+    event.type === 'InvoiceCallFailed' &&
+    context.status === 'failed' &&
+    context.lastError?.intent.id === event.data.intentId &&
+    context.lastError.at === event.at
+  );
+}
+
 export function invoiceStepEffects(d: InvoiceStepDeps) {
   return async (step: StepDone<InvoiceEvent, InvoiceDecision>): Promise<void> => {
     const { actorId: invoiceId, event, decision, saved, seq } = step;
@@ -37,9 +48,12 @@ export function invoiceStepEffects(d: InvoiceStepDeps) {
     // A step that changed nothing may be the redelivery of one whose write failed: write again.
     const progress = saved ? decision.progress : progressOf(context);
     if (progress) await d.effects?.recordProgress(invoiceId, progress);
-    if (!saved) return;
+    // Its letter too: the process may have died, or the publish failed, between the save of the
+    // step that gave the invoice up and its letter. The letter's id (this message's sequence)
+    // makes a second publish within the DLQ's dedupe window a no-op.
+    const gaveUp = saved ? decision.deadLettered : gaveUpOn(event, context);
     const customerId = context.request?.customer_id;
-    if (decision.deadLettered && customerId) {
+    if (gaveUp && customerId) {
       const retry = encodeInvoiceEvent(invoiceId, customerId, {
         type: 'InvoiceRetryRequested',
         data: {},
