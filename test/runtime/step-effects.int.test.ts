@@ -192,7 +192,7 @@ test('a write is carried out once and reported by its captured change; a takeove
     assert.is(rows.length, 1);
   }));
 
-test("a restore's re-inserted row gets every link its actor knows; an insert from a target, none again", () =>
+test("a restore's re-inserted row gets every link its actor knows; an insert from a target, none again; a redelivery, its own", () =>
   onDatabase(async (sql, effectsWith) => {
     const linked: string[] = [];
     const effects = effectsWith({
@@ -237,6 +237,22 @@ test("a restore's re-inserted row gets every link its actor knows; an insert fro
     assert.equal(linked, [], 'an insert from Stripe wrote its link with the row');
     await created('restore', 2);
     assert.equal(linked.sort(), ['salesforce:001RESTORED', 'stripe:cus_restored']);
+
+    // A Stripe outcome delivered again, changing nothing: only its own target's link is written,
+    // as another's may have been archived since.
+    linked.length = 0;
+    await effects({
+      actorId: id,
+      event: {
+        type: 'StripeCustomerCreated',
+        data: { intentId: 'x', externalId: 'cus_x' },
+        at: T0,
+      },
+      decision: { snapshot: knows, intents: [], deadLettered: [], linked: [] },
+      saved: false,
+      seq: 3,
+    });
+    assert.equal(linked, ['stripe:cus_restored'], "the snapshot's Stripe link only");
   }));
 
 test('a create saved before its link was written: the redelivered outcome writes the link', () =>
@@ -289,22 +305,28 @@ test('a target given up on before its letter was published: the redelivered fail
         },
       },
     });
-    const id = randomUUID();
-    const step = stepper(new MemoryStore(), effects, id);
-    const intent = await createdOn(step, id);
-    const failure: CustomerEvent = {
-      type: 'StripeCallFailed',
-      data: {
-        intentId: intent.id,
-        failure: 'permanent',
-        reason: 'HTTP 400: invalid_request_error: Invalid email address',
-        attempt: 1,
-      },
-      at: T0 + 1,
+    /** A customer whose Stripe create is refused for good at `at`, its letter not published. */
+    const givenUp = async (at: number) => {
+      const id = randomUUID();
+      const step = stepper(new MemoryStore(), effects, id);
+      const intent = await createdOn(step, id);
+      const failure: CustomerEvent = {
+        type: 'StripeCallFailed',
+        data: {
+          intentId: intent.id,
+          failure: 'permanent',
+          reason: 'HTTP 400: invalid_request_error: Invalid email address',
+          attempt: 1,
+        },
+        at,
+      };
+      refuse = true;
+      assert.is(await refusal(step(failure, 2)), 'disconnected', 'the letter was not published');
+      refuse = false;
+      return { id, step, failure };
     };
-    assert.is(await refusal(step(failure, 2)), 'disconnected', 'the letter was not published');
 
-    refuse = false;
+    const { id, step, failure } = await givenUp(Date.now());
     const again = await step(failure, 2);
     assert.not.ok(again.saved, 'the step was in the snapshot already');
     assert.is(letters.length, 1, 'the letter, published by the redelivery');
@@ -313,6 +335,30 @@ test('a target given up on before its letter was published: the redelivered fail
     // Other messages that change nothing publish no letter: the fact before it, delivered again.
     await step({ ...fact(id, 1), at: T0 }, 1);
     assert.is(letters.length, 1, 'only the failure that gave up leaves the letter');
+
+    // A target found unlinked leaves its letter the same way.
+    const unlinked = again.decision.snapshot;
+    const stripe = { ...unlinked.context.targets.stripe, status: 'unlinked' as const };
+    const targets = { ...unlinked.context.targets, stripe };
+    await effects({
+      actorId: id,
+      event: failure,
+      decision: {
+        snapshot: { ...unlinked, context: { ...unlinked.context, targets } },
+        intents: [],
+        deadLettered: [],
+        linked: [],
+      },
+      saved: false,
+      seq: 2,
+    });
+    assert.is(letters.length, 2, 'an unlinked target: its letter');
+
+    // Delivered again past the DLQ's dedupe window (after a takeover, from the ack floor): the
+    // letter may have been published and discarded since, so it is not published again.
+    const late = await givenUp(Date.now() - 150_000);
+    await late.step(late.failure, 2);
+    assert.is(letters.length, 2, 'no letter from a redelivery past the dedupe window');
   }));
 
 test.run();

@@ -30,10 +30,18 @@ export interface InvoiceStepDeps {
 
 const encoder = new TextEncoder();
 
+/**
+ * How long after a report its redelivery still publishes the letter it left: within the DLQ's
+ * two-minute dedupe window a second copy is dropped by its id; past it, a takeover (which delivers
+ * again what followed the ack floor) could bring back a letter an operator had already discarded.
+ */
+const LETTER_AGAIN_MS = 100_000;
+
 /** Whether this failure report is the one the invoice gave up on, with no later step since. */
-function gaveUpOn(event: InvoiceEvent, context: InvoiceSnapshot['context']): boolean {
+function gaveUpOn(event: InvoiceEvent, context: InvoiceSnapshot['context'], now: number): boolean {
   return (
     event.type === 'InvoiceCallFailed' &&
+    now - event.at <= LETTER_AGAIN_MS &&
     context.status === 'failed' &&
     context.lastError?.intent.id === event.data.intentId &&
     context.lastError.at === event.at
@@ -48,10 +56,10 @@ export function invoiceStepEffects(d: InvoiceStepDeps) {
     // A step that changed nothing may be the redelivery of one whose write failed: write again.
     const progress = saved ? decision.progress : progressOf(context);
     if (progress) await d.effects?.recordProgress(invoiceId, progress);
-    // Its letter too: the process may have died, or the publish failed, between the save of the
-    // step that gave the invoice up and its letter. The letter's id (this message's sequence)
-    // makes a second publish within the DLQ's dedupe window a no-op.
-    const gaveUp = saved ? decision.deadLettered : gaveUpOn(event, context);
+    // Its letter too, on a redelivery soon after: the process may have died, or the publish
+    // failed, between the save of the step that gave the invoice up and its letter. The letter's
+    // id (this message's sequence) makes a second publish within the DLQ's dedupe window a no-op.
+    const gaveUp = saved ? decision.deadLettered : gaveUpOn(event, context, Date.now());
     const customerId = context.request?.customer_id;
     if (gaveUp && customerId) {
       const retry = encodeInvoiceEvent(invoiceId, customerId, {

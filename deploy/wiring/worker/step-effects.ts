@@ -67,17 +67,37 @@ function relinks(event: CustomerEvent): boolean {
 }
 const encoder = new TextEncoder();
 
-/** The targets whose giving up this failure report was: they failed on it, and no later step moved them. */
-function gaveUpOn(event: CustomerEvent, snapshot: CustomerSnapshot): TargetName[] {
-  if (event.type !== 'StripeCallFailed' && event.type !== 'SalesforceCallFailed') return [];
+/**
+ * How long after a report its redelivery still publishes the letter it left. Within the DLQ's
+ * two-minute dedupe window a second copy is dropped by its id; past it, a takeover (which delivers
+ * again what followed the ack floor) could bring back a letter an operator had already discarded.
+ */
+const LETTER_AGAIN_MS = 100_000;
+
+/**
+ * The targets this report gave up on (`failed`) or found unlinked, and no later step moved: their
+ * error is this report's, by its time and, for an outcome, its intent.
+ */
+function gaveUpOn(event: CustomerEvent, snapshot: CustomerSnapshot, now: number): TargetName[] {
+  if (now - event.at > LETTER_AGAIN_MS) return [];
+  const data = 'data' in event ? (event.data as { intentId?: unknown }) : {};
+  const intentId = typeof data.intentId === 'string' ? data.intentId : undefined;
   return TARGET_NAMES.filter((t) => {
-    const target = snapshot.context.targets[t];
+    const { status, lastError } = snapshot.context.targets[t];
     return (
-      target.status === 'failed' &&
-      target.lastError?.intent.id === event.data.intentId &&
-      target.lastError.at === event.at
+      (status === 'failed' || status === 'unlinked') &&
+      lastError !== null &&
+      lastError.at === event.at &&
+      (intentId === undefined || lastError.intent.id === intentId)
     );
   });
+}
+
+/** The targets whose twin a linking event is about: its own, or every one for a restore's row. */
+function linkedBy(event: CustomerEvent): readonly TargetName[] {
+  if (event.type.startsWith('Stripe')) return ['stripe'];
+  if (event.type.startsWith('Salesforce')) return ['salesforce'];
+  return TARGET_NAMES;
 }
 
 export interface StepEffects {
@@ -210,8 +230,11 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
     // customer's invoices wait for it. The snapshot's link is recorded, not the event's.
     // And a link a Salesforce read made: it showed our create landed before its outcome came.
     // (Other events that link write their link with the Postgres write they ask for.)
+    // A redelivery writes only its own target's: another's link may have been archived since.
     const linking = relinks(event)
-      ? TARGET_NAMES
+      ? saved
+        ? TARGET_NAMES
+        : linkedBy(event)
       : event.type === 'SalesforceRecordChanged'
         ? decision.linked
         : [];
@@ -221,11 +244,11 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
         if (externalId) await d.catalogue.recordLink(customerId, t, externalId);
       }
     }
-    // A target that gave up leaves its letter, also when a redelivery finds the step saved
-    // already: the process may have died, or the publish failed, between the save and the letter,
-    // and the step, changing nothing now, announces nothing. The letter's id (this message's
-    // sequence) makes a second publish within the DLQ's two-minute dedupe window a no-op.
-    const letters = saved ? decision.deadLettered : gaveUpOn(event, decision.snapshot);
+    // A target that gave up leaves its letter, also when a redelivery soon after finds the step
+    // saved already: the process may have died, or the publish failed, between the save and the
+    // letter, and the step, changing nothing now, announces nothing. The letter's id (this
+    // message's sequence) makes a second publish within the DLQ's dedupe window a no-op.
+    const letters = saved ? decision.deadLettered : gaveUpOn(event, decision.snapshot, Date.now());
     for (const t of letters) {
       const retry = encodeRecordedEvent(customerId, {
         type: 'RetryRequested',
