@@ -6,8 +6,10 @@
 // and did not spend are lost with their window: a reservation is therefore no larger than a third
 // of the window, and no larger than this process has a use for: the takers waiting for it, or, at
 // a steady pace, what the window before took beyond what this one has taken so far. At a steady
-// pace that makes a reservation per window rather than one per request (a KV round trip each);
-// when the pace stops, what is lost is at most the window before's takes, once.
+// pace that makes a reservation per window rather than one per request (a KV round trip each).
+// When the pace drops, a window may lose what it reserved and did not take: at most a third of it,
+// and no more than the window before took, each time the pace drops. What a process holds is for
+// its live calls, so it is not spare room for backfills (`spare`).
 //
 // Clocks: a process takes the entry's window when it is ahead of its own, so a process whose
 // clock lags cannot reopen a window the others have closed.
@@ -186,10 +188,9 @@ export function sharedBudget(kv: KV, o: SharedBudgetOptions): SharedBudget {
       const seen = await read();
       const w = Math.max(mine, seen?.window.w ?? mine);
       const used = seen && seen.window.w === w ? seen.window.n : 0;
-      // What this process reserved and has not spent is spare to it.
-      const own = held.w === w ? held.n : 0;
-      // Per second, as the local budget counts it.
-      return ((windowCap(w, o.perSecond) - used + own) * 1000) / BUDGET_WINDOW_MS;
+      // What this process reserved and has not spent yet is not spare: it was reserved for the
+      // live calls of this window, at their pace. Per second, as the local budget counts it.
+      return ((windowCap(w, o.perSecond) - used) * 1000) / BUDGET_WINDOW_MS;
     },
     close() {
       closed = true;

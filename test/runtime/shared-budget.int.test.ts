@@ -194,6 +194,8 @@ test('at a steady pace a process reserves once a window, not once a request', as
     clock += BUDGET_WINDOW_MS;
     assert.is(await budget.takeWithin(0), 0);
     assert.equal(await entryOf(), { w: clock / BUDGET_WINDOW_MS, n: 10 }, 'a third of a window');
+    // The 9 held are for live calls: a backfill sees only the 20 nobody reserved as spare.
+    assert.is(await budget.spare(), (20 * 1000) / BUDGET_WINDOW_MS, 'spare per second');
     // After an idle window, a reservation is for the takers waiting again.
     clock += 2 * BUDGET_WINDOW_MS;
     const paused = writes();
