@@ -70,11 +70,11 @@ export function applyOutcome(
     case 'StripeInvoiceDeleted':
       return { ...done(s), status: 'cancelled' };
     case 'InvoiceCallFailed':
-      // The link lookup reads rtws's own Postgres: its failure is Postgres away, not the
-      // invoice's. It is looked up again on the link's schedule (at most 30 s apart), and never
-      // counted towards giving up: backed off as a call's retry, the wait grew with every check
-      // before it, to 5 minutes, and a few minutes of Postgres away failed the invoice.
-      return p.type === 'FindStripeLink'
+      // The link lookup reads rtws's own Postgres: a transient failure is Postgres away, not the
+      // invoice's fault. It is looked up again on the link's schedule (at most 30 s apart), and
+      // never counted towards giving up: backed off as a call's retry, the wait grew with every
+      // check before it, to 5 minutes, and a few minutes of Postgres away failed the invoice.
+      return p.type === 'FindStripeLink' && o.data.failure === 'transient'
         ? waitForLink(s, p, policies, o.at)
         : applyFailure(s, policies, p, o);
     default:

@@ -133,6 +133,10 @@ test('a link lookup that fails (Postgres away) is looked up again on the link’
   assert.is(state(w).failures, 0, 'none counted towards giving up');
   const linkedLater = when(w, linkFound('cus_B'));
   assert.is(pending(linkedLater).type, 'CreateStripeInvoice');
+  // A lookup refused for good is a failure as any other call's.
+  const refused = when(w, failed('permanent', 'link lookup: misrouted'));
+  assert.is(state(refused).status, 'failed');
+  assert.ok(refused.decisions[0]?.deadLettered);
 });
 
 test('a late report on an earlier link lookup changes nothing', () => {
