@@ -205,7 +205,7 @@ export const CONFIG_SCHEMA = Type.Object({
     sharedBudget: variable(Type.Boolean(), {
       name: 'RTWS_STRIPE_SHARED_BUDGET',
       default: 'true',
-      doc: 'Whether every worker takes its Stripe calls from one budget in KV (`true`), so that several workers together stay within `RTWS_STRIPE_RATE`; `false`: each process paces itself to the rate, which saves a KV write every few calls where only one worker ever runs.',
+      doc: 'Whether every worker takes its Stripe calls from one budget in KV (`true`), so that several workers together stay within `RTWS_STRIPE_RATE`; `false`: each process paces itself to the rate, which saves a KV round trip per window (per call at a load too light to keep a pace) where only one worker ever runs.',
     }),
     catchUpIntervalS: variable(Int(0, 86_400), {
       name: 'RTWS_CATCHUP_INTERVAL_S',
