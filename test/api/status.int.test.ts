@@ -3,6 +3,7 @@
 // backfill in progress, each a real value.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { authHeaders } from '../harness/rtws.ts';
 import { eventually } from '../harness/stream.ts';
 import { startSandboxRtws, type SandboxRtws } from '../harness/sandbox-rtws.ts';
 
@@ -68,6 +69,12 @@ test('counts, accounts, backlogs and counters are those of the running rtws', as
   assert.is(status.counters.external_calls_failed, 0);
   assert.ok(status.counters.facts_consumed >= 6);
   assert.ok(status.counters.http_requests >= 3);
+  // The same count on /metrics, as a counter.
+  const { 'content-type': _, ...auth } = authHeaders();
+  const metrics = await (await fetch(`${s.url}/metrics`, { headers: auth })).text();
+  assert.match(metrics, /^# TYPE rtws_outbox_published_total counter$/m);
+  const published = Number(/^rtws_outbox_published_total (\d+)$/m.exec(metrics)?.[1]);
+  assert.ok(published >= 2, `${published} published`);
 });
 
 test("a paused target's customer waits, and is counted as waiting", async (ctx) => {

@@ -69,13 +69,15 @@ export const metricsRoutes: FastifyPluginAsync<MetricSources> = async (app, sour
       if (sources.dlqDepth) this.set(await sources.dlqDepth().catch(() => -1));
     },
   });
-  new Gauge({
+  new Counter({
     name: 'rtws_outbox_published_total',
-    help: 'Changes this process has published (a gauge of its counter, read on scrape)',
+    help: 'Changes this process has published',
     registers: [registry],
     collect() {
+      // The publisher's own count, which only grows, read on scrape.
       const s = sources.publisher?.();
-      if (s) this.set(s.published);
+      this.reset();
+      if (s) this.inc(s.published);
     },
   });
   new Gauge({
