@@ -191,7 +191,11 @@ async function withNotifyPerRow<T>(sql: Sql, run: () => Promise<T>): Promise<T> 
  */
 function snapshotTuning(): Env {
   const steps = process.env.RTWS_BENCH_SNAPSHOT_EVERY_STEPS;
-  return steps ? { RTWS_SNAPSHOT_EVERY_STEPS: steps } : {};
+  const catchUp = process.env.RTWS_BENCH_CATCHUP_INTERVAL_S;
+  return {
+    ...(steps ? { RTWS_SNAPSHOT_EVERY_STEPS: steps } : {}),
+    ...(catchUp ? { RTWS_CATCHUP_INTERVAL_S: catchUp } : {}),
+  };
 }
 
 /** rtws running `roles`, with the settings every bench gives it. */
