@@ -178,6 +178,29 @@ test('an invoice given up on before its letter was published: the redelivered fa
   assert.match(letters[0]!.reason, /No such customer/);
   await step(request(), 1);
   assert.is(letters.length, 1, 'only the failure that gave up leaves the letter');
+
+  // The same failure, made 150 s ago. Past the DLQ's dedupe window, a redelivery (a takeover,
+  // from the ack floor) publishes no letter, which may have been discarded since; a step tried
+  // again in hand still owes it.
+  const old = Date.now() - 150_000;
+  const context = again.decision.snapshot.context;
+  const late = {
+    actorId: INVOICE,
+    event: { ...failure, at: old },
+    decision: {
+      ...again.decision,
+      snapshot: {
+        ...again.decision.snapshot,
+        context: { ...context, lastError: { ...context.lastError!, at: old } },
+      },
+    },
+    saved: false,
+    seq: 4,
+  };
+  await effects(late);
+  assert.is(letters.length, 1, 'no letter from a redelivery past the dedupe window');
+  await effects({ ...late, again: true });
+  assert.is(letters.length, 2, 'the letter of a step tried again in hand');
 });
 
 test.run();

@@ -34,14 +34,19 @@ const encoder = new TextEncoder();
  * How long after a report its redelivery still publishes the letter it left: within the DLQ's
  * two-minute dedupe window a second copy is dropped by its id; past it, a takeover (which delivers
  * again what followed the ack floor) could bring back a letter an operator had already discarded.
+ * A step tried again in hand (NATS or Postgres away) is not bounded: its letter is owed.
  */
 const LETTER_AGAIN_MS = 100_000;
 
 /** Whether this failure report is the one the invoice gave up on, with no later step since. */
-function gaveUpOn(event: InvoiceEvent, context: InvoiceSnapshot['context'], now: number): boolean {
+function gaveUpOn(
+  event: InvoiceEvent,
+  context: InvoiceSnapshot['context'],
+  o: { now: number; again: boolean },
+): boolean {
   return (
     event.type === 'InvoiceCallFailed' &&
-    now - event.at <= LETTER_AGAIN_MS &&
+    (o.again || o.now - event.at <= LETTER_AGAIN_MS) &&
     context.status === 'failed' &&
     context.lastError?.intent.id === event.data.intentId &&
     context.lastError.at === event.at
@@ -50,7 +55,7 @@ function gaveUpOn(event: InvoiceEvent, context: InvoiceSnapshot['context'], now:
 
 export function invoiceStepEffects(d: InvoiceStepDeps) {
   return async (step: StepDone<InvoiceEvent, InvoiceDecision>): Promise<void> => {
-    const { actorId: invoiceId, event, decision, saved, seq } = step;
+    const { actorId: invoiceId, event, decision, saved, seq, again = false } = step;
     d.offer(invoiceId, decision.snapshot);
     const context = decision.snapshot.context;
     // A step that changed nothing may be the redelivery of one whose write failed: write again.
@@ -59,7 +64,9 @@ export function invoiceStepEffects(d: InvoiceStepDeps) {
     // Its letter too, on a redelivery soon after: the process may have died, or the publish
     // failed, between the save of the step that gave the invoice up and its letter. The letter's
     // id (this message's sequence) makes a second publish within the DLQ's dedupe window a no-op.
-    const gaveUp = saved ? decision.deadLettered : gaveUpOn(event, context, Date.now());
+    const gaveUp = saved
+      ? decision.deadLettered
+      : gaveUpOn(event, context, { now: Date.now(), again });
     const customerId = context.request?.customer_id;
     if (gaveUp && customerId) {
       const retry = encodeInvoiceEvent(invoiceId, customerId, {

@@ -71,6 +71,7 @@ const encoder = new TextEncoder();
  * How long after a report its redelivery still publishes the letter it left. Within the DLQ's
  * two-minute dedupe window a second copy is dropped by its id; past it, a takeover (which delivers
  * again what followed the ack floor) could bring back a letter an operator had already discarded.
+ * A step tried again in hand (NATS or Postgres away) is not bounded: its letter is owed.
  */
 const LETTER_AGAIN_MS = 100_000;
 
@@ -78,8 +79,12 @@ const LETTER_AGAIN_MS = 100_000;
  * The targets this report gave up on (`failed`) or found unlinked, and no later step moved: their
  * error is this report's, by its time and, for an outcome, its intent.
  */
-function gaveUpOn(event: CustomerEvent, snapshot: CustomerSnapshot, now: number): TargetName[] {
-  if (now - event.at > LETTER_AGAIN_MS) return [];
+function gaveUpOn(
+  event: CustomerEvent,
+  snapshot: CustomerSnapshot,
+  o: { now: number; again: boolean },
+): TargetName[] {
+  if (!o.again && o.now - event.at > LETTER_AGAIN_MS) return [];
   const data = 'data' in event ? (event.data as { intentId?: unknown }) : {};
   const intentId = typeof data.intentId === 'string' ? data.intentId : undefined;
   return TARGET_NAMES.filter((t) => {
@@ -217,7 +222,7 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
   }
 
   const effects = async (step: StepDone): Promise<void> => {
-    const { actorId: customerId, event, decision, saved, seq } = step;
+    const { actorId: customerId, event, decision, saved, seq, again = false } = step;
     d.scheduler.offer(customerId, decision.snapshot);
     // Also when the step changed nothing: a redelivery after a failed write does it now.
     await applyPending(customerId, decision.snapshot, seq);
@@ -244,11 +249,13 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
         if (externalId) await d.catalogue.recordLink(customerId, t, externalId);
       }
     }
-    // A target that gave up leaves its letter, also when a redelivery soon after finds the step
-    // saved already: the process may have died, or the publish failed, between the save and the
-    // letter, and the step, changing nothing now, announces nothing. The letter's id (this
+    // A target that gave up leaves its letter, also when a redelivery soon after, or a try again
+    // in hand, finds the step saved already: the process may have died, or the publish failed,
+    // between the save and the letter, and the step, changing nothing now, announces nothing. The letter's id (this
     // message's sequence) makes a second publish within the DLQ's dedupe window a no-op.
-    const letters = saved ? decision.deadLettered : gaveUpOn(event, decision.snapshot, Date.now());
+    const letters = saved
+      ? decision.deadLettered
+      : gaveUpOn(event, decision.snapshot, { now: Date.now(), again });
     for (const t of letters) {
       const retry = encodeRecordedEvent(customerId, {
         type: 'RetryRequested',
