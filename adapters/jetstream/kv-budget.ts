@@ -8,8 +8,8 @@
 // a steady pace, what the window before took beyond what this one has taken so far. At a steady
 // pace that makes a reservation per window rather than one per request (a KV round trip each).
 // When the pace drops, a window may lose what it reserved and did not take: at most a third of it,
-// and no more than the window before took, each time the pace drops. What a process holds is for
-// its live calls, so it is not spare room for backfills (`spare`).
+// and no more than the window before took, each time the pace drops. What a process holds is not
+// counted as spare room for backfills (`spare`): it was reserved at its live calls' pace.
 //
 // Clocks: a process takes the entry's window when it is ahead of its own, so a process whose
 // clock lags cannot reopen a window the others have closed.

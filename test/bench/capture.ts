@@ -187,7 +187,8 @@ async function withNotifyPerRow<T>(sql: Sql, run: () => Promise<T>): Promise<T> 
 /** Starts the publisher in its own process and waits until it has published a probe row. */
 /**
  * `RTWS_BENCH_SNAPSHOT_EVERY_STEPS` sets the write-behind of every rtws a bench starts (1: a
- * snapshot per step), to compare the two in one session.
+ * snapshot per step), to compare the two in one session; `RTWS_BENCH_CATCHUP_INTERVAL_S` its
+ * catch-up interval (0: at start only), to measure the catch-up's share.
  */
 function snapshotTuning(): Env {
   const steps = process.env.RTWS_BENCH_SNAPSHOT_EVERY_STEPS;
