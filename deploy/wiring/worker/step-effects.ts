@@ -251,8 +251,9 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
     }
     // A target that gave up leaves its letter, also when a redelivery soon after, or a try again
     // in hand, finds the step saved already: the process may have died, or the publish failed,
-    // between the save and the letter, and the step, changing nothing now, announces nothing. The letter's id (this
-    // message's sequence) makes a second publish within the DLQ's dedupe window a no-op.
+    // between the save and the letter, and the step, changing nothing now, announces nothing. The
+    // letter's id (this message's sequence) makes a second publish within the DLQ's dedupe window
+    // a no-op.
     const letters = saved
       ? decision.deadLettered
       : gaveUpOn(event, decision.snapshot, { now: Date.now(), again });
