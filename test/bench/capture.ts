@@ -184,13 +184,12 @@ async function withNotifyPerRow<T>(sql: Sql, run: () => Promise<T>): Promise<T> 
   }
 }
 
-/** Starts the publisher in its own process and waits until it has published a probe row. */
 /**
  * `RTWS_BENCH_SNAPSHOT_EVERY_STEPS` sets the write-behind of every rtws a bench starts (1: a
  * snapshot per step), to compare the two in one session; `RTWS_BENCH_CATCHUP_INTERVAL_S` its
  * catch-up interval (0: at start only), to measure the catch-up's share.
  */
-function snapshotTuning(): Env {
+function benchTuning(): Env {
   const steps = process.env.RTWS_BENCH_SNAPSHOT_EVERY_STEPS;
   const catchUp = process.env.RTWS_BENCH_CATCHUP_INTERVAL_S;
   return {
@@ -201,7 +200,7 @@ function snapshotTuning(): Env {
 
 /** rtws running `roles`, with the settings every bench gives it. */
 export function spawnRoles(t: TestEnvironment, roles: string, extra: Env = {}): RtwsProcess {
-  return spawnRtws({ ...t.env, ...snapshotTuning(), ...extra, RTWS_ROLES: roles });
+  return spawnRtws({ ...t.env, ...benchTuning(), ...extra, RTWS_ROLES: roles });
 }
 
 /** rtws running `roles`, once its publisher has published a row written after its start. */

@@ -246,6 +246,7 @@ async function paced(s: Stack, timing: Timing, perSecond: number, patchable: str
   }
   const w1 = mark(s, groups);
   const nats1 = await natsMessages(s);
+  const calls = Math.max(1, w1.done - (w0 ?? w1).done);
   for (const p of profiles) await p.stop(`paced ${Math.round(perSecond)} per s`);
   const echoesAfter = (await webhookCounts(s.emulator.url)).pending;
   await Promise.all(inflight);
@@ -286,9 +287,8 @@ async function paced(s: Stack, timing: Timing, perSecond: number, patchable: str
     workerCores: workerCpu(s, w0 ?? w1, w1) / ((w1.at - (w0 ?? w1).at) / 1000 || 1),
     // Per Stripe call done in the measured window, webhook echoes included.
     natsPerCall: {
-      sent: (nats1.sent - (nats0 ?? nats1).sent) / Math.max(1, w1.done - (w0 ?? w1).done),
-      received:
-        (nats1.received - (nats0 ?? nats1).received) / Math.max(1, w1.done - (w0 ?? w1).done),
+      sent: (nats1.sent - (nats0 ?? nats1).sent) / calls,
+      received: (nats1.received - (nats0 ?? nats1).received) / calls,
     },
   };
 }

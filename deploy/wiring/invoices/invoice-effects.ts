@@ -15,6 +15,7 @@ import {
   type InvoiceSnapshot,
 } from '../../../actors/invoice/index.ts';
 import type { StepDone } from '../worker/fact-handler.ts';
+import { letterOwed } from '../worker/step-effects.ts';
 
 export interface InvoiceEffects {
   /** Records how far issuing got; forward-only and idempotent on the catalogue's side. */
@@ -30,14 +31,6 @@ export interface InvoiceStepDeps {
 
 const encoder = new TextEncoder();
 
-/**
- * How long after a report its redelivery still publishes the letter it left: within the DLQ's
- * two-minute dedupe window a second copy is dropped by its id; past it, a takeover (which delivers
- * again what followed the ack floor) could bring back a letter an operator had already discarded.
- * A step tried again in hand (NATS or Postgres away) is not bounded: its letter is owed.
- */
-const LETTER_AGAIN_MS = 100_000;
-
 /** Whether this failure report is the one the invoice gave up on, with no later step since. */
 function gaveUpOn(
   event: InvoiceEvent,
@@ -46,7 +39,7 @@ function gaveUpOn(
 ): boolean {
   return (
     event.type === 'InvoiceCallFailed' &&
-    (o.again || o.now - event.at <= LETTER_AGAIN_MS) &&
+    letterOwed(event.at, o) &&
     context.status === 'failed' &&
     context.lastError?.intent.id === event.data.intentId &&
     context.lastError.at === event.at

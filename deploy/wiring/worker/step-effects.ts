@@ -75,6 +75,11 @@ const encoder = new TextEncoder();
  */
 const LETTER_AGAIN_MS = 100_000;
 
+/** Whether a step that changed nothing still publishes the letter of the report made at `at`. */
+export function letterOwed(at: number, o: { now: number; again: boolean }): boolean {
+  return o.again || o.now - at <= LETTER_AGAIN_MS;
+}
+
 /**
  * The targets this report gave up on (`failed`) or found unlinked, and no later step moved: their
  * error is this report's, by its time and, for an outcome, its intent.
@@ -84,7 +89,7 @@ function gaveUpOn(
   snapshot: CustomerSnapshot,
   o: { now: number; again: boolean },
 ): TargetName[] {
-  if (!o.again && o.now - event.at > LETTER_AGAIN_MS) return [];
+  if (!letterOwed(event.at, o)) return [];
   const data = 'data' in event ? (event.data as { intentId?: unknown }) : {};
   const intentId = typeof data.intentId === 'string' ? data.intentId : undefined;
   return TARGET_NAMES.filter((t) => {
