@@ -8,10 +8,10 @@ import http from 'node:http';
 import type { ChildProcess } from 'node:child_process';
 import Stripe from 'stripe';
 import type { Observer, TestEnvironment } from '../harness/rtws.ts';
-import { spawnRtws, type RtwsProcess } from '../harness/process.ts';
+import type { RtwsProcess } from '../harness/process.ts';
 import { eventually } from '../harness/stream.ts';
 import { apiUrl, createCustomer, type Target } from './api.ts';
-import { spawnAndWait, stopChild } from './capture.ts';
+import { spawnAndWait, spawnRoles, stopChild } from './capture.ts';
 import { profileEnv, sleep, type Timing } from './report.ts';
 import {
   benchBase,
@@ -55,9 +55,7 @@ async function spawnStarted(
   extra: Record<string, string>,
 ): Promise<RtwsProcess> {
   const rtws =
-    roles === 'api'
-      ? spawnRtws({ ...env.env, ...extra, RTWS_ROLES: roles })
-      : await spawnAndWait(env, o, roles, extra);
+    roles === 'api' ? spawnRoles(env, roles, extra) : await spawnAndWait(env, o, roles, extra);
   const deadline = Date.now() + 30_000;
   while (!/API:/.test(rtws.output()) && rtws.child.exitCode === null && Date.now() < deadline)
     await sleep(50);

@@ -16,7 +16,7 @@ import { readSalesforceRecords } from '../../adapters/salesforce/read-back.ts';
 import { apiUrlOf, spawnRtws } from '../harness/process.ts';
 import { authHeaders, observe, testEnvironment, type Observer } from '../harness/rtws.ts';
 import { LIVE_KEY } from '../sync/stack.ts';
-import type { BenchResult } from './capture.ts';
+import { benchTuning, type BenchResult } from './capture.ts';
 import { groupDelta, sampleCpu, sleep, type Figure } from './report.ts';
 import { sdkClient, SEED_IN_FLIGHT, walkRate } from './backfill-seed.ts';
 
@@ -55,6 +55,7 @@ export async function benchReconcile(customers: number): Promise<BenchResult> {
 
     child = spawnRtws({
       ...t.env,
+      ...benchTuning(),
       STRIPE_SECRET_KEY: LIVE_KEY,
       STRIPE_API_BASE: emu.url,
       STRIPE_WEBHOOK_SECRET: 'whsec_bench_reconcile',

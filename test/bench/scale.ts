@@ -14,7 +14,7 @@ import { apiUrlOf, spawnRtws, type RtwsProcess } from '../harness/process.ts';
 import { authHeaders, testEnvironment } from '../harness/rtws.ts';
 import { eventually } from '../harness/stream.ts';
 import type { BenchResult } from './capture.ts';
-import { stopChild } from './capture.ts';
+import { benchTuning, stopChild } from './capture.ts';
 import { control, stopEmulator } from './pipeline-stack.ts';
 import {
   cpuSplit,
@@ -102,6 +102,7 @@ async function oneRun(
     await control(emulator.url, 'DELETE', 'faults');
     const env = {
       ...t.env,
+      ...benchTuning(),
       STRIPE_SECRET_KEY: LIVE_KEY,
       STRIPE_API_BASE: emulator.url,
       // Webhooks are not sent: the runs measure the way out.
