@@ -17,6 +17,7 @@ import {
   groupDelta,
   natsServerPids,
   parentOf,
+  joinNodeOptions,
   phaseProfiler,
   profileEnv,
   sampleCpu,
@@ -194,16 +195,19 @@ async function withNotifyPerRow<T>(sql: Sql, run: () => Promise<T>): Promise<T> 
  *
  * `RTWS_BENCH_SNAPSHOT_EVERY_STEPS` sets the write-behind (1: a snapshot per step), to compare the
  * two in one session; `RTWS_BENCH_CATCHUP_INTERVAL_S` the catch-up interval (0: at start only), to
- * measure the catch-up's share.
+ * measure the catch-up's share; `RTWS_BENCH_NODE_OPTIONS` Node's flags (V8's heap sizes, say), to
+ * measure them, joined with those a bench sets itself.
  */
 export function benchTuning(): Env {
   const steps = process.env.RTWS_BENCH_SNAPSHOT_EVERY_STEPS;
   const catchUp = process.env.RTWS_BENCH_CATCHUP_INTERVAL_S;
+  const nodeOptions = process.env.RTWS_BENCH_NODE_OPTIONS;
   return {
     RTWS_API_RATE_LIMIT: String(UNLIMITED_PER_MIN),
     RTWS_WEBHOOK_RATE_LIMIT: String(UNLIMITED_PER_MIN),
     ...(steps ? { RTWS_SNAPSHOT_EVERY_STEPS: steps } : {}),
     ...(catchUp ? { RTWS_CATCHUP_INTERVAL_S: catchUp } : {}),
+    ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
   };
 }
 
@@ -212,7 +216,7 @@ const UNLIMITED_PER_MIN = 10_000_000;
 
 /** rtws running `roles`, with the settings every bench gives it. */
 export function spawnRoles(t: TestEnvironment, roles: string, extra: Env = {}): RtwsProcess {
-  return spawnRtws({ ...t.env, ...benchTuning(), ...extra, RTWS_ROLES: roles });
+  return spawnRtws({ ...t.env, ...joinNodeOptions(benchTuning(), extra), RTWS_ROLES: roles });
 }
 
 /** rtws running `roles`, once its publisher has published a row written after its start. */

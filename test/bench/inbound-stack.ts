@@ -247,6 +247,27 @@ export async function holdingNames(
   return r!.n;
 }
 
+/** prom-client's `eventLoopMonitoringPrecision`, its default: rtws sets none. */
+const LOOP_TIMER_MS = 10;
+
+/**
+ * The event loop's delay in the process that receives the webhooks, from its /metrics: prom-client
+ * times a 10 ms timer (`monitorEventLoopDelay`), and what it took beyond its 10 ms is the delay.
+ * Each read of /metrics starts the window again, so a read after a phase gives the phase's delay
+ * when a read began it.
+ */
+export async function loopDelay(s: InboundStack): Promise<string> {
+  const text = await metricsText(s.target.url, s.target.token);
+  const ms = (stat: string) => {
+    const line = text
+      .split('\n')
+      .find((l) => l.startsWith(`rtws_process_nodejs_eventloop_lag_${stat}_seconds `));
+    if (line === undefined) return '?';
+    return Math.max(0, Number(line.split(' ').at(-1)) * 1000 - LOOP_TIMER_MS).toFixed(1);
+  };
+  return `${ms('p50')} / ${ms('p99')} / ${ms('max')} ms`;
+}
+
 /**
  * Sum of a Prometheus counter's series whose labels start with `labels`, from the /metrics of the
  * process that runs the worker.

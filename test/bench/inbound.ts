@@ -40,6 +40,7 @@ import {
   counter,
   holdingNames,
   inboxCount,
+  loopDelay,
   namesInStripe,
   quiet,
   seedInStripe,
@@ -82,6 +83,8 @@ interface PhaseRun {
   load: Load;
   trace: Trace;
   cpu: string;
+  /** The receiving process's event loop delay p50 / p99 / max over the measured window. */
+  loopDelay: string;
   stripeCalls: number;
   /**
    * Edits whose events the inbox did not hold yet when the load stopped (an edit a fetch settled
@@ -112,11 +115,15 @@ async function phase(
   ];
   const calls0 = await counter(s, 'rtws_intents_executed_total', 'target="stripe"');
   let cpu0: CpuSample | undefined;
+  let reset: Promise<unknown> = Promise.resolve();
   const load = await drive(() => {
     cpu0 = sampleCpu(groups);
     for (const p of profiles) p.start();
+    reset = loopDelay(s);
   });
   const cpu1 = sampleCpu(groups);
+  await reset;
+  const delay = await loopDelay(s);
   for (const p of profiles) await p.stop(name);
   const backlog = n0 + load.edits.length - (await inboxCount(s));
   // Each edit's event stored (an SDK call that failed may have made one too), then Postgres
@@ -147,6 +154,7 @@ async function phase(
     load,
     trace,
     cpu: cpuSplit(cpu0 ?? cpu1, cpu1).text,
+    loopDelay: delay,
     stripeCalls,
     backlog,
     perEdit: (c1 - c0) / Math.max(1, load.edits.length),
@@ -194,6 +202,9 @@ async function baseline(timing: Timing) {
     await s.close();
   }
 }
+
+/** What the CPU line says of the receiving process's event loop. */
+const delayOf = (r: PhaseRun) => `receiver's event loop delay p50 / p99 / max ${r.loopDelay}`;
 
 function rates(r: PhaseRun) {
   const answered = new Map(r.load.edits.map((e) => [e.name, e.answeredAt]));
@@ -300,9 +311,9 @@ export async function benchInbound(timing: Timing): Promise<BenchResult> {
     ];
     const cpu = [
       `inbound baseline (api role only, emulator deliveries): ${base.cpu}`,
-      `inbound paced ${PACED_PER_SECOND}/s: ${paced.cpu}`,
-      `inbound saturation: ${full.cpu}`,
-      `inbound paced ${lightRate}/s: ${light.cpu}`,
+      `inbound paced ${PACED_PER_SECOND}/s: ${paced.cpu}; ${delayOf(paced)}`,
+      `inbound saturation: ${full.cpu}; ${delayOf(full)}`,
+      `inbound paced ${lightRate}/s: ${light.cpu}; ${delayOf(light)}`,
       `inbound webhooks: ${hooks.delivered} delivered to rtws, ${hooks.failed} failed, ${hooks.pending} pending`,
     ];
     console.log(

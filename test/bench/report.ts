@@ -353,7 +353,9 @@ process.on('SIGPWR', () => {
 }
 
 /** One child's NODE_OPTIONS from several envs that each set some. */
-export function joinNodeOptions(...envs: Record<string, string>[]): Record<string, string> {
+export function joinNodeOptions(
+  ...envs: Readonly<Record<string, string | undefined>>[]
+): Record<string, string | undefined> {
   const options = envs.map((e) => e.NODE_OPTIONS).filter((o) => o !== undefined);
   return Object.assign({}, ...envs, options.length ? { NODE_OPTIONS: options.join(' ') } : {});
 }
