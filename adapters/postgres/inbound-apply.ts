@@ -6,20 +6,26 @@
 // change is the later one: the later change wins.
 //
 // Its statements go in as few round trips as their dependencies allow. A plain insert is one
-// statement (a SQL function, batched with others by insert-batches.ts); an update two: the row's
-// read, then one statement that carries out what was decided on it if the row is still as read
-// (`rtws_update_from_target`); a delete, a restore's repair and an insert with conflicts are a
-// transaction of two or three round trips besides BEGIN and COMMIT. postgres.js sends the queries
-// awaited together (`Promise.all`) in one write, in the array's order, and Postgres runs them in
-// that order. Each round trip costs a write and a wake-up on both sides, which is most of what a
-// statement costs here. (A statement's first use on a connection still goes alone, to be
+// statement (a SQL function, batched with others by insert-batches.ts); an update one, where the
+// fields it sets still hold what the merge expected (`rtws_update_as_expected`), or else two more:
+// the row's read, then one statement that carries out what was decided on it if the row is still
+// as read (`rtws_update_from_target`); a delete, a restore's repair and an insert with conflicts
+// are a transaction of two or three round trips besides BEGIN and COMMIT. postgres.js sends the
+// queries awaited together (`Promise.all`) in one write, in the array's order, and Postgres runs
+// them in that order. Each round trip costs a write and a wake-up on both sides, which is most of
+// what a statement costs here. (A statement's first use on a connection still goes alone, to be
 // described.)
 import { createHash } from 'node:crypto';
 import { writeTag, type CatalogueApply } from '../../actors/customer/index.ts';
 import {
+  canonicalAddress,
+  canonicalEmail,
   canonicalFields,
+  canonicalMetadata,
+  canonicalString,
   fieldValue,
   sameValue,
+  type CanonicalAddress,
   type CanonicalFields,
 } from '../../core/canonical.ts';
 import type { SyncedFields } from '../../core/customer.ts';
@@ -393,10 +399,14 @@ function insertConflict(
 const UPDATE_TRIES = 3;
 
 /**
- * An update in two round trips (`rtws_update_from_target`, sql/026): the row is read without a
- * lock and the write decided on it, then carried out in one statement if the row is still at the
- * version read. A row that moved in between is read again; after `UPDATE_TRIES` such races,
- * undefined: the caller carries the write out in a transaction that locks the row first.
+ * An update in one round trip where nothing it sets moved: the merge's patch as it is, carried out
+ * if each field it sets still holds what the merge expected (`rtws_update_as_expected`, sql/031),
+ * which is what the row read would have decided. Where one does not (two more round trips), or
+ * the merge's expectation cannot be sent as it is (two in all), the row is read without a lock and
+ * the write decided on it, then carried out in one statement if the row is still at the version
+ * read (`rtws_update_from_target`, sql/026). A row that moved in between is read again; after
+ * `UPDATE_TRIES` such races, undefined: the caller carries the write out in a transaction that
+ * locks the row first.
  */
 async function updateFromTarget(
   sql: Sql,
@@ -406,34 +416,111 @@ async function updateFromTarget(
   // What does not depend on the row read: the same for every try.
   const key = writeKey(customerId, a);
   const merged = sql.json(mergedConflicts(a) as never);
+  const expected = canonicalExpectation(a);
+  if (expected) {
+    const fields = patchParameters(sql, a.patch);
+    const [r] = await sql<UpdateStatus[]>`
+      SELECT status, new_version, captured FROM rtws_update_as_expected(
+        ${key}, ${customerId}, ${a.origin ?? 'stripe'},
+        ${a.correlationId ?? null}, ${sideOf(a)}, ${sql.array(a.eventIds, TEXT_ARRAY)},
+        ${sql.json(expected as never)}, ${fields.name}, ${fields.setEmail}, ${fields.email},
+        ${fields.setPhone}, ${fields.phone}, ${fields.setAddress}, ${fields.address},
+        ${fields.metaPut}, ${fields.metaDrop}, ${merged}, ${writeTag(a)})`;
+    if (r!.status !== 'moved') return updateResult(r!, {});
+  }
   for (let attempt = 1; attempt <= UPDATE_TRIES; attempt++) {
     const [row] = await sql<ReadRow[]>`
       SELECT name, email, phone, address, metadata, updated_at, version FROM customers
       WHERE id = ${customerId} AND deleted_at IS NULL`;
     const plan = row ? planUpdate(a, row) : { kept: {}, patch: {}, moved: [] };
-    const { patch } = plan;
-    const { put, drop } = metadataOf(patch);
-    const [r] = await sql<{ status: string; new_version: number | null; captured: boolean }[]>`
+    const fields = patchParameters(sql, plan.patch);
+    const [r] = await sql<UpdateStatus[]>`
       SELECT status, new_version, captured FROM rtws_update_from_target(
         ${key}, ${customerId}, ${a.origin ?? 'stripe'},
         ${a.correlationId ?? null}, ${sideOf(a)}, ${sql.array(a.eventIds, TEXT_ARRAY)},
-        ${row ? Number(row.version) : null}, ${patch.name ? patch.name : null},
-        ${patch.email !== undefined}, ${patch.email ?? null},
-        ${patch.phone !== undefined}, ${patch.phone ?? null},
-        ${patch.address !== undefined}, ${patch.address ? sql.json(patch.address) : null},
-        ${sql.json(put)}, ${sql.array(drop, TEXT_ARRAY)},
-        ${sql.json(plan.moved as never)}, ${merged},
+        ${row ? Number(row.version) : null}, ${fields.name}, ${fields.setEmail}, ${fields.email},
+        ${fields.setPhone}, ${fields.phone}, ${fields.setAddress}, ${fields.address},
+        ${fields.metaPut}, ${fields.metaDrop}, ${sql.json(plan.moved as never)}, ${merged},
         ${writeTag(a)})`;
-    if (r!.status === 'moved') continue;
-    const applied = r!.status === 'applied';
-    return {
-      applied,
-      version: r!.new_version === null ? null : Number(r!.new_version),
-      kept: applied ? plan.kept : {},
-      captured: r!.captured,
-    };
+    if (r!.status !== 'moved') return updateResult(r!, plan.kept);
   }
   return undefined;
+}
+
+interface UpdateStatus {
+  status: 'done_before' | 'moved' | 'applied';
+  new_version: number | null;
+  captured: boolean;
+}
+
+function updateResult(r: UpdateStatus, kept: FieldPatch): ApplyResult {
+  const applied = r.status === 'applied';
+  return {
+    applied,
+    version: r.new_version === null ? null : Number(r.new_version),
+    kept: applied ? kept : {},
+    captured: r.captured,
+  };
+}
+
+/** A patch as the update functions take it (sql/026, sql/031). */
+function patchParameters(sql: Sql, patch: FieldPatch) {
+  const { put, drop } = metadataOf(patch);
+  return {
+    // A name is never removed.
+    name: patch.name ? patch.name : null,
+    setEmail: patch.email !== undefined,
+    email: patch.email ?? null,
+    setPhone: patch.phone !== undefined,
+    phone: patch.phone ?? null,
+    setAddress: patch.address !== undefined,
+    address: patch.address ? sql.json(patch.address) : null,
+    metaPut: sql.json(put),
+    metaDrop: sql.array(drop, TEXT_ARRAY),
+  };
+}
+
+/** A UTF-16 code unit of a pair, alone: text takes it, JSON does not. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * What the merge expected of the fields its patch sets, where `stillExpected` checks it, for
+ * `rtws_update_as_expected` to check under the row's lock; undefined when a value is not in
+ * canonical form, or holds a lone surrogate (it goes as JSON). The function compares values as
+ * stored, and a row written by rtws holds them canonical, so a stored value equal to a canonical
+ * one reads as that value here too; a value in another form could be equal as stored and yet
+ * differ once read (`canonicalFields`).
+ */
+function canonicalExpectation(a: CatalogueApply): Record<string, unknown> | undefined {
+  const { patch, expected } = a;
+  const out: Record<string, unknown> = {};
+  if (!expected) return out;
+  const text = (v: unknown): v is string | null =>
+    v === null || (typeof v === 'string' && !LONE_SURROGATE.test(v));
+  const canonical = {
+    name: (v: unknown) => text(v) && v === (canonicalString(v) ?? ''),
+    email: (v: unknown) => text(v) && v === canonicalEmail(v),
+    phone: (v: unknown) => text(v) && v === canonicalString(v),
+    address: (v: unknown) =>
+      sameValue(canonicalAddress(v as CanonicalAddress | null), v) &&
+      (v === null || Object.values(v as object).every(text)),
+  };
+  for (const field of ['name', 'email', 'phone', 'address'] as const) {
+    if (patch[field] === undefined || !(field in expected)) continue;
+    const value = expected[field];
+    if (value === undefined || !canonical[field](value)) return undefined;
+    out[field] = value;
+  }
+  const metadata: Record<string, string | null> = {};
+  for (const key of Object.keys(patch.metadata ?? {})) {
+    const value = expected.metadata?.[key];
+    if (value === undefined) continue;
+    const asRead = canonicalMetadata({ [key]: value })[key] ?? null;
+    if (value !== asRead || !text(value)) return undefined;
+    metadata[key] = value;
+  }
+  if (Object.keys(metadata).length > 0) out.metadata = metadata;
+  return out;
 }
 
 /** A patch's metadata: the keys to put, and those to drop. */

@@ -58,7 +58,7 @@ test('an open write transaction makes it fail after its lock timeout, naming it'
     await holder`ROLLBACK`.catch(() => {});
     holder.release();
   }
-  assert.equal(await migrate(ctx.sql, ctx.all), ['030_email_lookups.sql']);
+  assert.ok((await migrate(ctx.sql, ctx.all)).includes('030_email_lookups.sql'));
   assert.is(await indexValid(ctx.sql), true);
 });
 

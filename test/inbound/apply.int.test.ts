@@ -320,27 +320,52 @@ test('a write says whether it captured a change; only its own change carries its
   ]);
 });
 
-test('an update whose row moved between its read and its write is decided again on the new row', async ({
+/**
+ * A connection through a proxy that holds the first statement calling `fn` until `edit` (a
+ * person's edit, on a connection of its own) has committed.
+ */
+async function editBefore(t: TestEnvironment, fn: string, edit: () => Promise<unknown>) {
+  let edited = false;
+  const proxy = await postgresProxy(t.db.url, (_client, chunk) => {
+    if (edited || !chunk.includes(fn)) return false;
+    edited = true;
+    return edit().then(() => {});
+  });
+  const sql = connectPostgres(proxy.url, { max: 1, applicationName: 'rtws-apply-race' });
+  return {
+    sql,
+    edited: () => edited,
+    async close() {
+      await sql.end({ timeout: 1 });
+      await proxy.close();
+    },
+  };
+}
+
+const conflictsOf = async (o: Observer, id: string) =>
+  (
+    await o.sql<{ field: string; winner: string }[]>`
+      SELECT field, winner FROM conflicts WHERE customer_id = ${id} ORDER BY field`
+  ).map((c) => [c.field, c.winner]);
+
+test('an update whose field changed just before its one statement is decided on the row read', async ({
   t,
   o,
 }) => {
   const id = await customer(o, 'Racer');
-  let edited = false;
-  // The update's statement waits at the proxy until a person's edit has committed.
-  const proxy = await postgresProxy(t.db.url, (_client, chunk) => {
-    if (edited || !chunk.includes('rtws_update_from_target')) return false;
-    edited = true;
-    return o.sql`UPDATE customers SET name = 'Edited meanwhile' WHERE id = ${id}`.then(() => {});
-  });
-  const sql = connectPostgres(proxy.url, { max: 1, applicationName: 'rtws-apply-race' });
+  const race = await editBefore(
+    t,
+    'rtws_update_as_expected',
+    () => o.sql`UPDATE customers SET name = 'Edited meanwhile' WHERE id = ${id}`,
+  );
   try {
     const w = write({
       patch: { name: 'From Stripe' },
       expected: { name: 'Racer' },
       changedSecond: Math.floor(Date.now() / 1000) - 60,
     });
-    const result = await applyFromStripe(sql, id, w);
-    assert.ok(edited, 'the edit landed between the read and the write');
+    const result = await applyFromStripe(race.sql, id, w);
+    assert.ok(race.edited(), 'the edit landed before the write');
     assert.equal(result, {
       applied: true,
       version: 2,
@@ -348,16 +373,179 @@ test('an update whose row moved between its read and its write is decided again 
       captured: false,
     });
     assert.is((await row(o, id)).name, 'Edited meanwhile', 'the later change stays');
-    const conflicts = await o.sql<{ field: string; winner: string }[]>`
-      SELECT field, winner FROM conflicts WHERE customer_id = ${id}`;
-    assert.equal(
-      conflicts.map((c) => [c.field, c.winner]),
-      [['name', 'postgres']],
-    );
+    assert.equal(await conflictsOf(o, id), [['name', 'postgres']]);
   } finally {
-    await sql.end({ timeout: 1 });
-    await proxy.close();
+    await race.close();
   }
+});
+
+test('an update whose row moved between its read and its write is decided again on the new row', async ({
+  t,
+  o,
+}) => {
+  const id = await customer(o, 'Racer');
+  // Its email changed already, so the update reads the row; its name changes after that read.
+  await o.sql`UPDATE customers SET email = 'api@example.com' WHERE id = ${id}`;
+  const race = await editBefore(
+    t,
+    'rtws_update_from_target',
+    () => o.sql`UPDATE customers SET name = 'Edited meanwhile' WHERE id = ${id}`,
+  );
+  try {
+    const w = write({
+      patch: { name: 'From Stripe', email: 'stripe@example.com' },
+      expected: { name: 'Racer', email: 'x@example.com' },
+      changedSecond: Math.floor(Date.now() / 1000) - 60,
+    });
+    const result = await applyFromStripe(race.sql, id, w);
+    assert.ok(race.edited(), 'the edit landed between the read and the write');
+    assert.equal(result, {
+      applied: true,
+      version: 3,
+      kept: { name: 'Edited meanwhile', email: 'api@example.com' },
+      captured: false,
+    });
+    const r = await row(o, id);
+    assert.equal([r.name, r.email], ['Edited meanwhile', 'api@example.com'], 'later changes stay');
+    assert.equal(await conflictsOf(o, id), [
+      ['email', 'postgres'],
+      ['name', 'postgres'],
+    ]);
+  } finally {
+    await race.close();
+  }
+});
+
+test('an update whose fields hold what the merge expected lands over other changes', async ({
+  o,
+}) => {
+  const id = await customer(o, 'Expected');
+  await o.sql`UPDATE customers SET phone = '+44 20 7946 0000' WHERE id = ${id}`;
+  const w = write({
+    patch: { name: 'From Stripe', metadata: { tier: 'silver', plan: 'pro' } },
+    expected: { name: 'Expected', metadata: { tier: 'gold', plan: null } },
+  });
+  const result = await applyFromStripe(o.sql, id, w);
+  assert.equal(result, { applied: true, version: 3, kept: {}, captured: true });
+  const [r] = await o.sql<{ name: string; phone: string; metadata: Record<string, string> }[]>`
+    SELECT name, phone, metadata FROM customers WHERE id = ${id}`;
+  assert.equal(r, {
+    name: 'From Stripe',
+    phone: '+44 20 7946 0000',
+    metadata: { tier: 'silver', plan: 'pro' },
+  });
+  assert.equal(await conflictsOf(o, id), []);
+  assert.equal(await applyFromStripe(o.sql, id, w), {
+    applied: false,
+    version: 3,
+    kept: {},
+    captured: false,
+  });
+});
+
+/** A connection through a proxy that counts the chunks the client sends. */
+async function counting(t: TestEnvironment) {
+  let sent = 0;
+  const proxy = await postgresProxy(t.db.url, () => {
+    sent++;
+    return false;
+  });
+  const sql = connectPostgres(proxy.url, { max: 1, applicationName: 'rtws-apply-probe' });
+  return {
+    sql,
+    /** The round trips `apply` took, once its statements are prepared on the connection. */
+    async trips(apply: () => Promise<unknown>) {
+      sent = 0;
+      await apply();
+      return sent;
+    },
+    async close() {
+      await sql.end({ timeout: 1 });
+      await proxy.close();
+    },
+  };
+}
+
+test('a field that moved in any way sends the update to the row read', async ({ t, o }) => {
+  const probe = await counting(t);
+  const address = {
+    line1: '1 Old Street',
+    line2: null,
+    city: 'London',
+    state: null,
+    postal_code: 'EC1V 9NR',
+    country: 'GB',
+  };
+  /** The second time round: the first prepares each statement of the case on the connection. */
+  const moved = async (change: (id: string) => Promise<unknown>, w: Partial<CatalogueApply>) => {
+    const once = async () => {
+      const id = await customer(o, 'Moved');
+      await o.sql`UPDATE customers SET address = ${o.sql.json(address)} WHERE id = ${id}`;
+      await change(id);
+      const trips = await probe.trips(() => applyFromStripe(probe.sql, id, write(w)));
+      return { trips, conflicts: await conflictsOf(o, id), row: await row(o, id) };
+    };
+    await once();
+    return once();
+  };
+  try {
+    const tier = await moved(
+      (id) => o.sql`UPDATE customers SET metadata = '{"tier":"silver"}' WHERE id = ${id}`,
+      { patch: { metadata: { tier: 'platinum' } }, expected: { metadata: { tier: 'gold' } } },
+    );
+    assert.equal(tier.trips, 3, 'tried, read, written');
+    assert.equal(tier.conflicts, [['metadata.tier', 'postgres']]);
+    assert.equal(tier.row.metadata, { tier: 'silver' });
+    const city = await moved(
+      (id) => o.sql`UPDATE customers SET address = address || '{"city":"Leeds"}' WHERE id = ${id}`,
+      { patch: { address: { ...address, city: 'York' } }, expected: { address } },
+    );
+    assert.equal(city.trips, 3, 'tried, read, written');
+    assert.equal(city.conflicts, [['address', 'postgres']]);
+  } finally {
+    await probe.close();
+  }
+});
+
+test('an expectation a stored value meets only once read is decided on the row read', async ({
+  t,
+  o,
+}) => {
+  const probe = await counting(t);
+  try {
+    const update = async (email: string, w: Partial<CatalogueApply>) => {
+      const id = await customer(o, 'Mixed');
+      // Written before rtws: an email in another case, which reads as the expected one.
+      await o.sql`UPDATE customers SET email = ${email} WHERE id = ${id}`;
+      const trips = await probe.trips(async () => {
+        const result = await applyFromStripe(probe.sql, id, write(w));
+        assert.equal(result, { applied: true, version: 3, kept: {}, captured: true });
+      });
+      return { trips, email: (await row(o, id)).email, conflicts: await conflictsOf(o, id) };
+    };
+    const w = { patch: { email: 'new@example.com' }, expected: { email: 'x@example.com' } };
+    await update('X@Example.com', w);
+    assert.equal(await update('X@Example.com', w), {
+      trips: 3,
+      email: 'new@example.com',
+      conflicts: [],
+    });
+  } finally {
+    await probe.close();
+  }
+});
+
+test('an expectation not in canonical form is judged as the row reads, never as stored', async ({
+  o,
+}) => {
+  const id = await customer(o, 'Raw');
+  await o.sql`UPDATE customers SET email = 'X@Example.com' WHERE id = ${id}`;
+  // Equal to the stored text, yet the row reads as x@example.com: the merge's value is not there.
+  const w = write({ patch: { email: 'new@example.com' }, expected: { email: 'X@Example.com' } });
+  const result = await applyFromStripe(o.sql, id, w);
+  assert.equal(result.kept, { email: 'x@example.com' });
+  assert.is((await row(o, id)).email, 'X@Example.com');
+  assert.equal(await conflictsOf(o, id), [['email', 'postgres']]);
 });
 
 test('an update carried out on a version it did not read writes nothing', async ({ o }) => {
@@ -372,7 +560,9 @@ test('an update carried out on a version it did not read writes nothing', async 
   assert.is(inbox.length, 0);
 });
 
-test('a write takes a round trip per dependency: an insert one, an update two', async ({ t }) => {
+test('a write takes a round trip per dependency: an insert one, an update that meets no change one', async ({
+  t,
+}) => {
   let sent = 0;
   const proxy = await postgresProxy(t.db.url, () => {
     sent++;
@@ -380,25 +570,42 @@ test('a write takes a round trip per dependency: an insert one, an update two', 
   });
   const sql = connectPostgres(proxy.url, { max: 1, applicationName: 'rtws-apply-probe' });
   const fields = { name: 'Trips', email: null, phone: null, address: null, metadata: {} };
-  /** An insert, then an update with a conflict: the chunks the client sent for each. */
+  const counted = async (apply: () => Promise<unknown>) => {
+    sent = 0;
+    await apply();
+    return sent;
+  };
+  /**
+   * The chunks the client sent for an insert, an update whose fields hold what was expected, and
+   * one whose field Postgres changed (a conflict): tried in one statement, then read and written.
+   */
   const trips = async (born: string) => {
-    sent = 0;
-    await applyFromStripe(sql, born, write({ kind: 'insert', fields, stripeId: `cus_${born}` }));
-    const insert = sent;
-    sent = 0;
-    const w = write({
-      patch: { name: 'Trips again', email: 'trips@example.com' },
-      expected: { name: 'Somebody else', email: null },
+    const insert = await counted(() =>
+      applyFromStripe(sql, born, write({ kind: 'insert', fields, stripeId: `cus_${born}` })),
+    );
+    const plain = await counted(() =>
+      applyFromStripe(
+        sql,
+        born,
+        write({ patch: { name: 'Trips on' }, expected: { name: 'Trips' } }),
+      ),
+    );
+    let kept = {};
+    const conflicted = await counted(async () => {
+      const w = write({
+        patch: { name: 'Trips again', email: 'trips@example.com' },
+        expected: { name: 'Somebody else', email: null },
+      });
+      ({ kept } = await applyFromStripe(sql, born, w));
     });
-    const result = await applyFromStripe(sql, born, w);
-    assert.equal(result.kept, { name: 'Trips' }, 'the update recorded a conflict too');
-    return [insert, sent];
+    assert.equal(kept, { name: 'Trips on' }, 'the last update recorded a conflict');
+    return [insert, plain, conflicted];
   };
   try {
     // The first time round, postgres.js also prepares each statement on the connection (and the
     // insert is the connection's first statement: its arrays go before the server's types are known).
     await trips('9a8b7c6d-5e4f-5a3b-8c2d-1e0f9a8b7c6d');
-    assert.equal(await trips('0b1c2d3e-4f5a-5b6c-9d7e-8f9a0b1c2d3e'), [1, 2]);
+    assert.equal(await trips('0b1c2d3e-4f5a-5b6c-9d7e-8f9a0b1c2d3e'), [1, 1, 3]);
   } finally {
     await sql.end({ timeout: 1 });
     await proxy.close();
