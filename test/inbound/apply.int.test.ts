@@ -453,7 +453,7 @@ async function counting(t: TestEnvironment) {
   const sql = connectPostgres(proxy.url, { max: 1, applicationName: 'rtws-apply-probe' });
   return {
     sql,
-    /** The round trips `apply` took, once its statements are prepared on the connection. */
+    /** The chunks the client sent while `apply` ran: its round trips, once prepared. */
     async trips(apply: () => Promise<unknown>) {
       sent = 0;
       await apply();
@@ -563,35 +563,21 @@ test('an update carried out on a version it did not read writes nothing', async 
 test('a write takes a round trip per dependency: an insert one, an update that meets no change one', async ({
   t,
 }) => {
-  let sent = 0;
-  const proxy = await postgresProxy(t.db.url, () => {
-    sent++;
-    return false;
-  });
-  const sql = connectPostgres(proxy.url, { max: 1, applicationName: 'rtws-apply-probe' });
+  const probe = await counting(t);
+  const { sql } = probe;
   const fields = { name: 'Trips', email: null, phone: null, address: null, metadata: {} };
-  const counted = async (apply: () => Promise<unknown>) => {
-    sent = 0;
-    await apply();
-    return sent;
-  };
   /**
    * The chunks the client sent for an insert, an update whose fields hold what was expected, and
    * one whose field Postgres changed (a conflict): tried in one statement, then read and written.
    */
   const trips = async (born: string) => {
-    const insert = await counted(() =>
+    const insert = await probe.trips(() =>
       applyFromStripe(sql, born, write({ kind: 'insert', fields, stripeId: `cus_${born}` })),
     );
-    const plain = await counted(() =>
-      applyFromStripe(
-        sql,
-        born,
-        write({ patch: { name: 'Trips on' }, expected: { name: 'Trips' } }),
-      ),
-    );
+    const w = write({ patch: { name: 'Trips on' }, expected: { name: 'Trips' } });
+    const plain = await probe.trips(() => applyFromStripe(sql, born, w));
     let kept = {};
-    const conflicted = await counted(async () => {
+    const conflicted = await probe.trips(async () => {
       const w = write({
         patch: { name: 'Trips again', email: 'trips@example.com' },
         expected: { name: 'Somebody else', email: null },
@@ -607,8 +593,7 @@ test('a write takes a round trip per dependency: an insert one, an update that m
     await trips('9a8b7c6d-5e4f-5a3b-8c2d-1e0f9a8b7c6d');
     assert.equal(await trips('0b1c2d3e-4f5a-5b6c-9d7e-8f9a0b1c2d3e'), [1, 1, 3]);
   } finally {
-    await sql.end({ timeout: 1 });
-    await proxy.close();
+    await probe.close();
   }
 });
 
