@@ -25,7 +25,6 @@ import {
   canonicalString,
   fieldValue,
   sameValue,
-  type CanonicalAddress,
   type CanonicalFields,
 } from '../../core/canonical.ts';
 import type { SyncedFields } from '../../core/customer.ts';
@@ -502,8 +501,8 @@ function canonicalExpectation(a: CatalogueApply): Record<string, unknown> | unde
     email: (v: unknown) => text(v) && v === canonicalEmail(v),
     phone: (v: unknown) => text(v) && v === canonicalString(v),
     address: (v: unknown) =>
-      sameValue(canonicalAddress(v as CanonicalAddress | null), v) &&
-      (v === null || Object.values(v as object).every(text)),
+      (v === null || (typeof v === 'object' && Object.values(v).every(text))) &&
+      sameValue(canonicalAddress(v), v),
   };
   for (const field of ['name', 'email', 'phone', 'address'] as const) {
     if (patch[field] === undefined || !(field in expected)) continue;
