@@ -119,7 +119,8 @@ async function phase(
   const load = await drive(() => {
     cpu0 = sampleCpu(groups);
     for (const p of profiles) p.start();
-    reset = loopDelay(s);
+    // Starts the window; should the read fail, the window starts at the read before the phase.
+    reset = loopDelay(s).catch(() => undefined);
   });
   const cpu1 = sampleCpu(groups);
   await reset;
