@@ -29,7 +29,7 @@ import {
 } from '../../core/canonical.ts';
 import type { SyncedFields } from '../../core/customer.ts';
 import { iso } from '../../core/policy/merge.ts';
-import { applyPatch, type FieldPatch } from '../../core/policy/push.ts';
+import { applyPatch, SCALAR_FIELDS, type FieldPatch } from '../../core/policy/push.ts';
 import { TEXT_ARRAY, type Sql, type Tx } from './connect.ts';
 import { setCorrelation } from './correlation.ts';
 
@@ -483,7 +483,7 @@ function patchParameters(sql: Sql, patch: FieldPatch) {
 const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
- * What the merge expected of the fields its patch sets, where `stillExpected` checks it, for
+ * What the merge expected of the fields its patch sets (`expectedValues`, as `stillExpected`), for
  * `rtws_update_as_expected` to check under the row's lock; undefined when a value is not in
  * canonical form, or holds a lone surrogate (it goes as JSON). The function compares values as
  * stored, and a row written by rtws holds them canonical, so a stored value equal to a canonical
@@ -491,32 +491,28 @@ const LONE_SURROGATE = /\p{Cs}/u;
  * differ once read (`canonicalFields`).
  */
 function canonicalExpectation(a: CatalogueApply): Record<string, unknown> | undefined {
-  const { patch, expected } = a;
-  const out: Record<string, unknown> = {};
-  if (!expected) return out;
   const text = (v: unknown): v is string | null =>
     v === null || (typeof v === 'string' && !LONE_SURROGATE.test(v));
-  const canonical = {
-    name: (v: unknown) => text(v) && v === (canonicalString(v) ?? ''),
-    email: (v: unknown) => text(v) && v === canonicalEmail(v),
-    phone: (v: unknown) => text(v) && v === canonicalString(v),
-    address: (v: unknown) =>
+  const canonical: Record<string, (v: unknown) => boolean> = {
+    name: (v) => text(v) && v === (canonicalString(v) ?? ''),
+    email: (v) => text(v) && v === canonicalEmail(v),
+    phone: (v) => text(v) && v === canonicalString(v),
+    address: (v) =>
       (v === null || (typeof v === 'object' && Object.values(v).every(text))) &&
       sameValue(canonicalAddress(v), v),
   };
-  for (const field of ['name', 'email', 'phone', 'address'] as const) {
-    if (patch[field] === undefined || !(field in expected)) continue;
-    const value = expected[field];
-    if (value === undefined || !canonical[field](value)) return undefined;
-    out[field] = value;
-  }
-  const metadata: Record<string, string | null> = {};
-  for (const key of Object.keys(patch.metadata ?? {})) {
-    const value = expected.metadata?.[key];
-    if (value === undefined) continue;
-    const asRead = canonicalMetadata({ [key]: value })[key] ?? null;
-    if (value !== asRead || !text(value)) return undefined;
-    metadata[key] = value;
+  const out: Record<string, unknown> = {};
+  const metadata: Record<string, unknown> = {};
+  for (const [field, value] of expectedValues(a.patch, a.expected)) {
+    if (field.startsWith('metadata.')) {
+      const key = field.slice('metadata.'.length);
+      const asRead = canonicalMetadata({ [key]: value })[key] ?? null;
+      if (value !== asRead || !text(value)) return undefined;
+      metadata[key] = value;
+    } else {
+      if (value === undefined || !canonical[field]!(value)) return undefined;
+      out[field] = value;
+    }
   }
   if (Object.keys(metadata).length > 0) out.metadata = metadata;
   return out;
@@ -584,27 +580,37 @@ export function stillExpected(
   patch: FieldPatch,
   expected: FieldPatch | undefined,
 ): { patch: FieldPatch; skipped: string[] } {
-  if (!expected) return { patch, skipped: [] };
-  const out: FieldPatch = {};
-  const skipped: string[] = [];
-  const keep = <K extends 'name' | 'email' | 'phone' | 'address'>(field: K) => {
-    if (patch[field] === undefined) return;
-    if (field in expected && !sameValue(current[field], expected[field])) skipped.push(field);
-    else (out as Record<string, unknown>)[field] = patch[field];
-  };
-  keep('name');
-  keep('email');
-  keep('phone');
-  keep('address');
-  const metadata: Record<string, string | null> = {};
-  for (const [key, value] of Object.entries(patch.metadata ?? {})) {
-    const want = expected.metadata?.[key];
-    if (want !== undefined && !sameValue(current.metadata[key] ?? null, want))
-      skipped.push(`metadata.${key}`);
-    else metadata[key] = value;
-  }
-  if (Object.keys(metadata).length > 0) out.metadata = metadata;
+  const skipped = expectedValues(patch, expected)
+    .filter(([field, value]) => !sameValue(fieldValue(current, field), value))
+    .map(([field]) => field);
+  if (skipped.length === 0) return { patch, skipped };
+  const out: Record<string, unknown> = {};
+  for (const field of SCALAR_FIELDS)
+    if (patch[field] !== undefined && !skipped.includes(field)) out[field] = patch[field];
+  const metadata = Object.entries(patch.metadata ?? {}).filter(
+    ([key]) => !skipped.includes(`metadata.${key}`),
+  );
+  if (metadata.length > 0) out.metadata = Object.fromEntries(metadata);
   return { patch: out, skipped };
+}
+
+/**
+ * The fields a patch sets whose value the merge expected, with that value: each field the
+ * expectation names (its value may be missing), and each metadata key it gives a value or null,
+ * as `metadata.<key>`. What `stillExpected` holds against the row read, and
+ * `rtws_update_as_expected` against the row under its lock: the same fields, for both to decide
+ * alike.
+ */
+function expectedValues(patch: FieldPatch, expected: FieldPatch | undefined): [string, unknown][] {
+  if (!expected) return [];
+  const out: [string, unknown][] = [];
+  for (const field of SCALAR_FIELDS)
+    if (patch[field] !== undefined && field in expected) out.push([field, expected[field]]);
+  for (const key of Object.keys(patch.metadata ?? {})) {
+    const want = expected.metadata?.[key];
+    if (want !== undefined) out.push([`metadata.${key}`, want]);
+  }
+  return out;
 }
 
 /**
