@@ -482,6 +482,20 @@ function patchParameters(sql: Sql, patch: FieldPatch) {
 /** A UTF-16 code unit of a pair, alone: text takes it, JSON does not. */
 const LONE_SURROGATE = /\p{Cs}/u;
 
+/** Text JSON can carry. */
+const text = (v: unknown): v is string | null =>
+  v === null || (typeof v === 'string' && !LONE_SURROGATE.test(v));
+
+/** Whether an expected value of each field is in canonical form, and can go as JSON. */
+const CANONICAL: Record<string, (v: unknown) => boolean> = {
+  name: (v) => text(v) && v === (canonicalString(v) ?? ''),
+  email: (v) => text(v) && v === canonicalEmail(v),
+  phone: (v) => text(v) && v === canonicalString(v),
+  address: (v) =>
+    (v === null || (typeof v === 'object' && Object.values(v).every(text))) &&
+    sameValue(canonicalAddress(v), v),
+};
+
 /**
  * What the merge expected of the fields its patch sets (`expectedValues`, as `stillExpected`), for
  * `rtws_update_as_expected` to check under the row's lock; undefined when a value is not in
@@ -491,16 +505,6 @@ const LONE_SURROGATE = /\p{Cs}/u;
  * differ once read (`canonicalFields`).
  */
 function canonicalExpectation(a: CatalogueApply): Record<string, unknown> | undefined {
-  const text = (v: unknown): v is string | null =>
-    v === null || (typeof v === 'string' && !LONE_SURROGATE.test(v));
-  const canonical: Record<string, (v: unknown) => boolean> = {
-    name: (v) => text(v) && v === (canonicalString(v) ?? ''),
-    email: (v) => text(v) && v === canonicalEmail(v),
-    phone: (v) => text(v) && v === canonicalString(v),
-    address: (v) =>
-      (v === null || (typeof v === 'object' && Object.values(v).every(text))) &&
-      sameValue(canonicalAddress(v), v),
-  };
   const out: Record<string, unknown> = {};
   const metadata: Record<string, unknown> = {};
   for (const [field, value] of expectedValues(a.patch, a.expected)) {
@@ -510,7 +514,7 @@ function canonicalExpectation(a: CatalogueApply): Record<string, unknown> | unde
       if (value !== asRead || !text(value)) return undefined;
       metadata[key] = value;
     } else {
-      if (value === undefined || !canonical[field]!(value)) return undefined;
+      if (value === undefined || !CANONICAL[field]!(value)) return undefined;
       out[field] = value;
     }
   }
