@@ -44,6 +44,18 @@ export function canonicalAddress(
 
 const reserved = new Set<string>(RESERVED_METADATA_KEYS);
 
+/**
+ * A map's own value for a key, or undefined. A metadata key may be named like a member of
+ * `Object.prototype` (`constructor`, `toString`), which plain indexing reads where the map has no
+ * such key of its own.
+ */
+export function ownValue<T>(
+  map: Readonly<Record<string, T>> | null | undefined,
+  key: string,
+): T | undefined {
+  return map != null && Object.hasOwn(map, key) ? map[key] : undefined;
+}
+
 /** String values, rtws's own keys removed, keys sorted so that equal maps serialise equally. */
 export function canonicalMetadata(
   metadata: Record<string, unknown> | null | undefined,
@@ -70,7 +82,8 @@ export function canonicalFields(fields: SyncedFields): CanonicalFields {
 
 /** One field's value by its name (`name`, …, `metadata.<key>`); null when absent. */
 export function fieldValue(c: CanonicalFields, field: string): unknown {
-  if (field.startsWith('metadata.')) return c.metadata[field.slice('metadata.'.length)] ?? null;
+  if (field.startsWith('metadata.'))
+    return ownValue(c.metadata, field.slice('metadata.'.length)) ?? null;
   return c[field as keyof CanonicalFields] ?? null;
 }
 

@@ -1,5 +1,10 @@
 // Which facts the actor accepts, and the desired content they set.
-import { canonicalFields, sameValue, type CanonicalFields } from '../../core/canonical.ts';
+import {
+  canonicalFields,
+  ownValue,
+  sameValue,
+  type CanonicalFields,
+} from '../../core/canonical.ts';
 import { SCALAR_FIELDS } from '../../core/policy/push.ts';
 import type { Desired } from './context.ts';
 import type { CustomerFactEvent } from './events.ts';
@@ -63,7 +68,8 @@ function changedAt(
   const keys = new Set([...Object.keys(before.metadata), ...Object.keys(fields.metadata)]);
   for (const key of keys) {
     const field = `metadata.${key}`;
-    out[field] = before.metadata[key] === fields.metadata[key] ? since(field) : second;
+    out[field] =
+      ownValue(before.metadata, key) === ownValue(fields.metadata, key) ? since(field) : second;
   }
   return out;
 }

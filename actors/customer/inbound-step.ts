@@ -1,7 +1,13 @@
 // The actor's rules for changes seen on Stripe (DESIGN: echo rule, staleness, merge policy, deletes,
 // Stripe-born customers). Pure functions over the whole context: a decision here touches the Stripe
 // target's knowledge and asks for a Postgres write, which the runtime carries out.
-import { fieldNames, fieldValue, sameValue, type CanonicalFields } from '../../core/canonical.ts';
+import {
+  fieldNames,
+  fieldValue,
+  ownValue,
+  sameValue,
+  type CanonicalFields,
+} from '../../core/canonical.ts';
 import { mergeFields, type FieldOwners } from '../../core/policy/merge.ts';
 import {
   applyPatch,
@@ -422,10 +428,12 @@ export function settleMatch(
   settle('phone', ours.phone, theirs.phone, () => (apply.phone = theirs.phone));
   settle('address', ours.address, theirs.address, () => (apply.address = theirs.address));
   const keys = new Set([...Object.keys(ours.metadata), ...Object.keys(theirs.metadata)]);
-  for (const key of [...keys].sort())
-    settle(`metadata.${key}`, ours.metadata[key] ?? null, theirs.metadata[key] ?? null, () => {
-      apply.metadata = { ...apply.metadata, [key]: theirs.metadata[key] ?? null };
+  for (const key of [...keys].sort()) {
+    const value = ownValue(theirs.metadata, key) ?? null;
+    settle(`metadata.${key}`, ownValue(ours.metadata, key) ?? null, value, () => {
+      apply.metadata = { ...apply.metadata, [key]: value };
     });
+  }
   return { apply, conflicts };
 }
 

@@ -24,6 +24,7 @@ import {
   canonicalMetadata,
   canonicalString,
   fieldValue,
+  ownValue,
   sameValue,
   type CanonicalFields,
 } from '../../core/canonical.ts';
@@ -510,7 +511,7 @@ function canonicalExpectation(a: CatalogueApply): Record<string, unknown> | unde
   for (const [field, value] of expectedValues(a.patch, a.expected)) {
     if (field.startsWith('metadata.')) {
       const key = field.slice('metadata.'.length);
-      const asRead = canonicalMetadata({ [key]: value })[key] ?? null;
+      const asRead = ownValue(canonicalMetadata({ [key]: value }), key) ?? null;
       if (value !== asRead || !text(value)) return undefined;
       metadata[key] = value;
     } else {
@@ -559,7 +560,7 @@ function valuesOf(current: CanonicalFields, fields: readonly string[]): FieldPat
   for (const f of fields) {
     if (f.startsWith('metadata.')) {
       const key = f.slice('metadata.'.length);
-      metadata[key] = current.metadata[key] ?? null;
+      metadata[key] = ownValue(current.metadata, key) ?? null;
     } else out[f] = current[f as keyof CanonicalFields];
   }
   if (Object.keys(metadata).length > 0) out.metadata = metadata;
@@ -611,7 +612,7 @@ function expectedValues(patch: FieldPatch, expected: FieldPatch | undefined): [s
   for (const field of SCALAR_FIELDS)
     if (patch[field] !== undefined && field in expected) out.push([field, expected[field]]);
   for (const key of Object.keys(patch.metadata ?? {})) {
-    const want = expected.metadata?.[key];
+    const want = ownValue(expected.metadata, key);
     if (want !== undefined) out.push([`metadata.${key}`, want]);
   }
   return out;

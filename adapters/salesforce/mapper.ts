@@ -6,6 +6,7 @@ import {
   canonicalAddress,
   canonicalEmail,
   canonicalString,
+  ownValue,
   type CanonicalAddress,
   type CanonicalFields,
 } from '../../core/canonical.ts';
@@ -186,7 +187,7 @@ function fromPatch(patch: FieldPatch, source: FieldSource): string | null | unde
       ? undefined
       : addressPart(patch.address, source.slice(ADDRESS.length));
   }
-  return patch.metadata?.[source.slice(METADATA.length)];
+  return ownValue(patch.metadata, source.slice(METADATA.length));
 }
 
 function fromFields(fields: CanonicalFields, source: FieldSource): string | null {
@@ -194,7 +195,7 @@ function fromFields(fields: CanonicalFields, source: FieldSource): string | null
     return namePart(fields.name, source);
   if (source === 'email' || source === 'phone') return fields[source];
   if (source.startsWith(ADDRESS)) return addressPart(fields.address, source.slice(ADDRESS.length));
-  return fields.metadata[source.slice(METADATA.length)] ?? null;
+  return ownValue(fields.metadata, source.slice(METADATA.length)) ?? null;
 }
 
 /**

@@ -10,7 +10,7 @@
 // Field owners (RTWS_FIELD_OWNERS) name, per field, a system of record: its change always wins the
 // field, and another side's change to it is put back, each recorded with the reason `owner`.
 // Metadata merges key by key, so edits to different keys on each side both survive.
-import { sameValue, type CanonicalFields } from '../canonical.ts';
+import { ownValue, sameValue, type CanonicalFields } from '../canonical.ts';
 import { SCALAR_FIELDS, type FieldPatch } from './push.ts';
 
 /** A field's system of record: its changes win, others' are put back. */
@@ -144,9 +144,14 @@ export function mergeFields(m: MergeInput): MergeResult {
   ]);
   const metadata: Record<string, string | null> = {};
   for (const key of [...keys].sort()) {
-    const theirs = m.theirs.metadata[key] ?? null;
+    const theirs = ownValue(m.theirs.metadata, key) ?? null;
     if (
-      decide(`metadata.${key}`, m.base.metadata[key] ?? null, m.ours.metadata[key] ?? null, theirs)
+      decide(
+        `metadata.${key}`,
+        ownValue(m.base.metadata, key) ?? null,
+        ownValue(m.ours.metadata, key) ?? null,
+        theirs,
+      )
     )
       metadata[key] = theirs;
   }

@@ -1,7 +1,7 @@
 // The push rule: a target is sent the canonical fields that differ from what it is known to hold,
 // and only those. A full snapshot would overwrite a concurrent edit to another field on the target,
 // which has no If-Match to stop it.
-import { sameValue, type CanonicalAddress, type CanonicalFields } from '../canonical.ts';
+import { ownValue, sameValue, type CanonicalAddress, type CanonicalFields } from '../canonical.ts';
 
 /** Changed top-level fields; `metadata` is itself a patch in which null removes a key. */
 export interface FieldPatch {
@@ -83,7 +83,7 @@ export function patchOfFields(fields: CanonicalFields, names: readonly string[])
   for (const f of names) {
     if (f.startsWith('metadata.')) {
       const key = f.slice('metadata.'.length);
-      patch.metadata = { ...patch.metadata, [key]: fields.metadata[key] ?? null };
+      patch.metadata = { ...patch.metadata, [key]: ownValue(fields.metadata, key) ?? null };
     } else copyField(patch, f as (typeof SCALAR_FIELDS)[number], fields);
   }
   return patch;
@@ -95,7 +95,7 @@ export function pickFields(patch: FieldPatch, names: readonly string[]): FieldPa
   for (const f of names) {
     if (f.startsWith('metadata.')) {
       const key = f.slice('metadata.'.length);
-      const value = patch.metadata?.[key];
+      const value = ownValue(patch.metadata, key);
       if (value !== undefined) picked.metadata = { ...picked.metadata, [key]: value };
     } else {
       const field = f as (typeof SCALAR_FIELDS)[number];
@@ -141,7 +141,7 @@ export function valuesUnder(fields: CanonicalFields, patch: FieldPatch): FieldPa
   for (const field of SCALAR_FIELDS) if (patch[field] !== undefined) copyField(out, field, fields);
   if (patch.metadata !== undefined)
     out.metadata = Object.fromEntries(
-      Object.keys(patch.metadata).map((k) => [k, fields.metadata[k] ?? null]),
+      Object.keys(patch.metadata).map((k) => [k, ownValue(fields.metadata, k) ?? null]),
     );
   return out;
 }
@@ -158,8 +158,9 @@ export function movedUnder(base: FieldPatch, patch: FieldPatch, now: CanonicalFi
     if (!sameValue(held, base[field]) && !sameValue(held, patch[field])) moved.push(field);
   }
   for (const [key, value] of Object.entries(patch.metadata ?? {})) {
-    const held = now.metadata[key] ?? null;
-    if (held !== (base.metadata?.[key] ?? null) && held !== value) moved.push(`metadata.${key}`);
+    const held = ownValue(now.metadata, key) ?? null;
+    if (held !== (ownValue(base.metadata, key) ?? null) && held !== value)
+      moved.push(`metadata.${key}`);
   }
   return moved;
 }

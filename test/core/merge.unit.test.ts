@@ -8,12 +8,15 @@ import { FIELD_OWNERS, mergeFields, ownerOf, type FieldOwners } from '../../core
 import { applyPatch, diffFields } from '../../core/policy/push.ts';
 
 const value = fc.constantFrom('a', 'b', 'c');
+// A key named like a member of Object.prototype: a map without it must read as not holding it.
+const KEYS = ['k1', 'constructor'];
+const own = (m: Record<string, string>, k: string) => (Object.hasOwn(m, k) ? m[k] : null);
 const fields: fc.Arbitrary<CanonicalFields> = fc.record({
   name: fc.constantFrom('a', 'b', ''),
   email: fc.option(value, { nil: null }),
   phone: fc.option(value, { nil: null }),
   address: fc.constant(null),
-  metadata: fc.dictionary(fc.constantFrom('k1', 'k2'), value),
+  metadata: fc.dictionary(fc.constantFrom(...KEYS), value),
 });
 const second = fc.integer({ min: 1_700_000_000, max: 1_700_000_005 });
 const at = (n: number) => () => n;
@@ -56,13 +59,13 @@ test('each field ends as the policy says: one-sided changes taken, both-sided by
       };
       for (const f of ['name', 'email', 'phone', 'address'] as const)
         expectField(f, base[f], ours[f], theirs[f], postgres[f]);
-      for (const k of ['k1', 'k2'])
+      for (const k of KEYS)
         expectField(
           `metadata.${k}`,
-          base.metadata[k] ?? null,
-          ours.metadata[k] ?? null,
-          theirs.metadata[k] ?? null,
-          postgres.metadata[k] ?? null,
+          own(base.metadata, k),
+          own(ours.metadata, k),
+          own(theirs.metadata, k),
+          own(postgres.metadata, k),
         );
       // After the push of what Stripe does not hold, both sides agree.
       assert.equal(applyPatch(theirs, diffFields(theirs, postgres)), postgres);
@@ -142,7 +145,7 @@ test("field owners: an owner's change always wins, another's is put back, whatev
           owners: o,
         });
         const merged = applyPatch(ours, r.apply);
-        for (const f of ['name', 'email', 'phone', 'metadata.k1', 'metadata.k2']) {
+        for (const f of ['name', 'email', 'phone', ...KEYS.map((k) => `metadata.${k}`)]) {
           const owner = ownerOf(o, f);
           const t = fieldValue(theirs, f);
           if (

@@ -507,6 +507,32 @@ test('a field that moved in any way sends the update to the row read', async ({ 
   }
 });
 
+test('a metadata key named like an Object member, expected absent, is absent', async ({ t, o }) => {
+  const probe = await counting(t);
+  try {
+    const added = { constructor: 'added', toString: 'too' };
+    const absent = { constructor: null, toString: null };
+    const w = () => write({ patch: { metadata: added }, expected: { metadata: absent } });
+    // Once to prepare the statement on the connection, then counted.
+    await applyFromStripe(probe.sql, await customer(o, 'Members'), w());
+    const id = await customer(o, 'Members');
+    assert.is(await probe.trips(() => applyFromStripe(probe.sql, id, w())), 1, 'one statement');
+    assert.equal((await row(o, id)).metadata, { tier: 'gold', ...added });
+    assert.equal(await conflictsOf(o, id), []);
+    // The row read holds the same: a field that moved sends the update there.
+    const read = await customer(o, 'Members read');
+    const moved = write({
+      patch: { name: 'Moved', metadata: added },
+      expected: { name: 'Elsewhere', metadata: absent },
+    });
+    await applyFromStripe(probe.sql, read, moved);
+    assert.equal((await row(o, read)).metadata, { tier: 'gold', ...added });
+    assert.equal(await conflictsOf(o, read), [['name', 'postgres']]);
+  } finally {
+    await probe.close();
+  }
+});
+
 test('an expectation a stored value meets only once read is decided on the row read', async ({
   t,
   o,
