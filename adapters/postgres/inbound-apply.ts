@@ -7,9 +7,9 @@
 //
 // Its statements go in as few round trips as their dependencies allow. A plain insert is one
 // statement (a SQL function, batched with others by insert-batches.ts); an update one, where the
-// fields it sets still hold what the merge expected (`rtws_update_as_expected`), or else two more:
+// fields it sets still hold what the merge expected (`rtws_update_target`), or else two more:
 // the row's read, then one statement that carries out what was decided on it if the row is still
-// as read (`rtws_update_from_target`); a delete, a restore's repair and an insert with conflicts
+// as read (the same function, given the version read); a delete, a restore's repair and an insert with conflicts
 // are a transaction of two or three round trips besides BEGIN and COMMIT. postgres.js sends the
 // queries awaited together (`Promise.all`) in one write, in the array's order, and Postgres runs
 // them in that order. Each round trip costs a write and a wake-up on both sides, which is most of
@@ -74,7 +74,7 @@ export async function applyFromStripe(
   return sql.begin(async (tx) => {
     // The settings the capture trigger reads (the write's outbox row carries the change it serves,
     // the Stripe event's id, say), and the write's own inbox entry.
-    // An update locks its row before the inbox entry, as `rtws_update_from_target` does: two
+    // An update locks its row before the inbox entry, as `rtws_update_target` does: two
     // holders carrying out one write at once (a takeover's overlap) wait rather than deadlock.
     const locked =
       a.kind === 'update'
@@ -400,11 +400,11 @@ const UPDATE_TRIES = 3;
 
 /**
  * An update in one round trip where nothing it sets moved: the merge's patch as it is, carried out
- * if each field it sets still holds what the merge expected (`rtws_update_as_expected`, sql/031),
+ * if each field it sets still holds what the merge expected (`rtws_update_target`, sql/032),
  * which is what the row read would have decided. Where one does not (two more round trips), or
  * the merge's expectation cannot be sent as it is (two in all), the row is read without a lock and
- * the write decided on it, then carried out in one statement if the row is still at the version
- * read (`rtws_update_from_target`, sql/026). A row that moved in between is read again; after
+ * the write decided on it, then carried out in one statement by the same function, given the
+ * version read, if the row is still at it. A row that moved in between is read again; after
  * `UPDATE_TRIES` such races, undefined: the caller carries the write out in a transaction that
  * locks the row first.
  */
@@ -420,12 +420,12 @@ async function updateFromTarget(
   if (expected) {
     const fields = patchParameters(sql, a.patch);
     const [r] = await sql<UpdateStatus[]>`
-      SELECT status, new_version, captured FROM rtws_update_as_expected(
+      SELECT status, new_version, captured FROM rtws_update_target(
         ${key}, ${customerId}, ${a.origin ?? 'stripe'},
         ${a.correlationId ?? null}, ${sideOf(a)}, ${sql.array(a.eventIds, TEXT_ARRAY)},
-        ${sql.json(expected as never)}, ${fields.name}, ${fields.setEmail}, ${fields.email},
+        ${sql.json(expected as never)}, null, ${fields.name}, ${fields.setEmail}, ${fields.email},
         ${fields.setPhone}, ${fields.phone}, ${fields.setAddress}, ${fields.address},
-        ${fields.metaPut}, ${fields.metaDrop}, ${merged}, ${writeTag(a)})`;
+        ${fields.metaPut}, ${fields.metaDrop}, '[]', ${merged}, ${writeTag(a)})`;
     if (r!.status !== 'moved') return updateResult(r!, {});
   }
   for (let attempt = 1; attempt <= UPDATE_TRIES; attempt++) {
@@ -435,10 +435,10 @@ async function updateFromTarget(
     const plan = row ? planUpdate(a, row) : { kept: {}, patch: {}, moved: [] };
     const fields = patchParameters(sql, plan.patch);
     const [r] = await sql<UpdateStatus[]>`
-      SELECT status, new_version, captured FROM rtws_update_from_target(
+      SELECT status, new_version, captured FROM rtws_update_target(
         ${key}, ${customerId}, ${a.origin ?? 'stripe'},
         ${a.correlationId ?? null}, ${sideOf(a)}, ${sql.array(a.eventIds, TEXT_ARRAY)},
-        ${row ? Number(row.version) : null}, ${fields.name}, ${fields.setEmail}, ${fields.email},
+        null, ${row ? Number(row.version) : null}, ${fields.name}, ${fields.setEmail}, ${fields.email},
         ${fields.setPhone}, ${fields.phone}, ${fields.setAddress}, ${fields.address},
         ${fields.metaPut}, ${fields.metaDrop}, ${sql.json(plan.moved as never)}, ${merged},
         ${writeTag(a)})`;
@@ -463,7 +463,7 @@ function updateResult(r: UpdateStatus, kept: FieldPatch): ApplyResult {
   };
 }
 
-/** A patch as the update functions take it (sql/026, sql/031). */
+/** A patch as the update function takes it (sql/032). */
 function patchParameters(sql: Sql, patch: FieldPatch) {
   const { put, drop } = metadataOf(patch);
   return {
@@ -499,7 +499,7 @@ const CANONICAL: Record<string, (v: unknown) => boolean> = {
 
 /**
  * What the merge expected of the fields its patch sets (`expectedValues`, as `stillExpected`), for
- * `rtws_update_as_expected` to check under the row's lock; undefined when a value is not in
+ * `rtws_update_target` to check under the row's lock; undefined when a value is not in
  * canonical form, or holds a lone surrogate (it goes as JSON). The function compares values as
  * stored, and a row written by rtws holds them canonical, so a stored value equal to a canonical
  * one reads as that value here too; a value in another form could be equal as stored and yet
@@ -603,7 +603,7 @@ export function stillExpected(
  * The fields a patch sets whose value the merge expected, with that value: each field the
  * expectation names (its value may be missing), and each metadata key it gives a value or null,
  * as `metadata.<key>`. What `stillExpected` holds against the row read, and
- * `rtws_update_as_expected` against the row under its lock: the same fields, for both to decide
+ * `rtws_update_target` against the row under its lock: the same fields, for both to decide
  * alike.
  */
 function expectedValues(patch: FieldPatch, expected: FieldPatch | undefined): [string, unknown][] {

@@ -76,6 +76,34 @@ test('a write lands once with origin stripe, metadata merged key by key', async 
   assert.is(inbox?.n, 1);
 });
 
+test('an update records the conflicts its merge settled, once', async ({ o }) => {
+  const id = await customer(o, 'Settled');
+  const settled = {
+    field: 'name',
+    postgres: 'Settled',
+    stripe: 'From Stripe',
+    winner: 'stripe' as const,
+    reason: 'later change wins',
+    eventId: 'evt_settled',
+    at: Date.now(),
+  };
+  const w = write({
+    patch: { name: 'From Stripe' },
+    expected: { name: 'Settled' },
+    conflicts: [settled as never],
+  });
+  assert.is((await applyFromStripe(o.sql, id, w)).applied, true);
+  // A later write of the same merge (redecided on its replay) records it no second time.
+  const again = write({
+    patch: { name: 'From Stripe' },
+    expected: { name: 'From Stripe' },
+    conflicts: [settled as never],
+  });
+  assert.is((await applyFromStripe(o.sql, id, again)).applied, true);
+  assert.equal(await conflictsOf(o, id), [['name', 'stripe']], 'recorded once');
+  assert.is((await row(o, id)).name, 'From Stripe');
+});
+
 test('a field Postgres changed after the merge is kept, and recorded as a conflict Postgres won', async ({
   o,
 }) => {
@@ -321,13 +349,15 @@ test('a write says whether it captured a change; only its own change carries its
 });
 
 /**
- * A connection through a proxy that holds the first statement calling `fn` until `edit` (a
- * person's edit, on a connection of its own) has committed.
+ * A connection through a proxy that holds the `nth` statement calling `fn` until `edit` (a
+ * person's edit, on a connection of its own) has committed. The connection is new, so each
+ * statement goes with its text the first time.
  */
-async function editBefore(t: TestEnvironment, fn: string, edit: () => Promise<unknown>) {
+async function editBefore(t: TestEnvironment, fn: string, edit: () => Promise<unknown>, nth = 1) {
   let edited = false;
+  let seen = 0;
   const proxy = await postgresProxy(t.db.url, (_client, chunk) => {
-    if (edited || !chunk.includes(fn)) return false;
+    if (edited || !chunk.includes(fn) || ++seen < nth) return false;
     edited = true;
     return edit().then(() => {});
   });
@@ -355,7 +385,7 @@ test('an update whose field changed just before its one statement is decided on 
   const id = await customer(o, 'Racer');
   const race = await editBefore(
     t,
-    'rtws_update_as_expected',
+    'rtws_update_target',
     () => o.sql`UPDATE customers SET name = 'Edited meanwhile' WHERE id = ${id}`,
   );
   try {
@@ -384,12 +414,14 @@ test('an update whose row moved between its read and its write is decided again 
   o,
 }) => {
   const id = await customer(o, 'Racer');
-  // Its email changed already, so the update reads the row; its name changes after that read.
+  // Its email changed already, so the update reads the row; its name changes after that read,
+  // before the second statement (the first checked what the merge expected).
   await o.sql`UPDATE customers SET email = 'api@example.com' WHERE id = ${id}`;
   const race = await editBefore(
     t,
-    'rtws_update_from_target',
+    'rtws_update_target',
     () => o.sql`UPDATE customers SET name = 'Edited meanwhile' WHERE id = ${id}`,
+    2,
   );
   try {
     const w = write({
@@ -577,8 +609,8 @@ test('an expectation not in canonical form is judged as the row reads, never as 
 test('an update carried out on a version it did not read writes nothing', async ({ o }) => {
   const id = await customer(o, 'Stale');
   const [r] = await o.sql<{ status: string; new_version: number | null }[]>`
-    SELECT status, new_version FROM rtws_update_from_target(
-      'stale-key', ${id}, 'stripe', NULL, 'stripe', ARRAY['evt_stale'], 7,
+    SELECT status, new_version FROM rtws_update_target(
+      'stale-key', ${id}, 'stripe', NULL, 'stripe', ARRAY['evt_stale'], NULL, 7,
       'Never', false, NULL, false, NULL, false, NULL, '{}', '{}', '[]', '[]', 'w@1')`;
   assert.equal(r, { status: 'moved', new_version: null });
   assert.equal([(await row(o, id)).name, (await row(o, id)).version], ['Stale', 1]);
