@@ -1,6 +1,7 @@
-// `npm run bench [-- capture api stripe-emulator pipeline inbound salesforce-inbound backfill
-// reconcile scale footprint]`: the capture, API, emulator, end-to-end pipeline, inbound (Stripe's
-// and Salesforce's edits), Stripe import, reconciliation and scale-out (worker processes on a
+// `npm run bench [-- capture api stripe-emulator pipeline inbound target-writes salesforce-inbound
+// backfill reconcile scale footprint]`: the capture, API, emulator, end-to-end pipeline, inbound
+// (Stripe's and Salesforce's edits; Postgres's share of a dashboard edit's write), Stripe import,
+// reconciliation and scale-out (worker processes on a
 // three-node cluster) benchmarks, each figure printed next to a baseline taken in the same run,
 // with the machine and the CPU split; and the footprint of a change in the streams, KV and Postgres, for sizing (docs/scaling.md).
 // RTWS_BENCH_SECONDS sets the length of each measured phase (default 6; a warm-up precedes it);
@@ -8,6 +9,7 @@
 // RTWS_BENCH_PROCESSES=two runs the worker of the pipeline and inbound benches in a process of its own (default one);
 // RTWS_BENCH_BARE_SECONDS each phase of the bare pipeline, the pipeline's limit (default 20);
 // RTWS_BENCH_SF_EDITS the Salesforce person edits measured per phase (default 40);
+// RTWS_BENCH_TARGET_WRITES_CUSTOMERS the rows the target writes cycle through (default 2,000);
 // RTWS_BENCH_BACKFILL_CUSTOMERS the Stripe customers the import brings in (default 10,000),
 // RTWS_BENCH_BACKFILL_CATALOGUE the customers the catalogue holds before it (default 0), and
 // RTWS_BENCH_BACKFILL_WRITE_BACK=1 has it write rtws_id onto each at once;
@@ -29,6 +31,7 @@ import { benchApi } from './api.ts';
 import { benchPipeline } from './pipeline.ts';
 import { benchBarePipeline, type BareFigures } from './bare-pipeline.ts';
 import { benchInbound } from './inbound.ts';
+import { benchTargetWrites } from './target-writes.ts';
 import { benchSalesforceInbound } from './salesforce-inbound.ts';
 import { benchBackfill } from './backfill.ts';
 import { benchReconcile } from './reconcile.ts';
@@ -51,6 +54,7 @@ const BENCHES = [
   'bare-pipeline',
   'pipeline',
   'inbound',
+  'target-writes',
   'salesforce-inbound',
   'backfill',
   'reconcile',
@@ -161,6 +165,7 @@ function runners(
   reconciled: number,
   scaled: number,
   footprint: { customers: number; replicas: 1 | 3 },
+  targetWrites: number,
 ): Record<Bench, (timing: Timing) => Promise<BenchResult>> {
   let bare: BareFigures | undefined;
   return {
@@ -175,6 +180,7 @@ function runners(
     // The pipeline's figures are printed as multiples of the bare pipeline's from this run.
     pipeline: (timing) => benchPipeline(timing, customers, bare),
     inbound: benchInbound,
+    'target-writes': (timing) => benchTargetWrites(timing, targetWrites),
     'salesforce-inbound': benchSalesforceInbound,
     backfill: (timing) => benchBackfill(timing, imported),
     reconcile: () => benchReconcile(reconciled),
@@ -195,6 +201,7 @@ async function main(): Promise<void> {
       customers: customersFrom('RTWS_BENCH_FOOTPRINT_CUSTOMERS', 1_000),
       replicas: replicasFrom(process.env.RTWS_BENCH_FOOTPRINT_REPLICAS),
     },
+    customersFrom('RTWS_BENCH_TARGET_WRITES_CUSTOMERS', 2_000),
   );
   const started = performance.now();
   const header = `## Machine\n${machine(await versions())}\n- phases: ${timing.warmupMs / 1000} s warm-up, ${timing.measureMs / 1000} s measured`;
