@@ -23,8 +23,8 @@ export function metadataPatch(
   const patch: Record<string, string | null> = {};
   const keys = [...new Set([...Object.keys(known), ...Object.keys(desired)])].sort();
   for (const key of keys) {
-    const want = desired[key];
-    if (want === known[key]) continue;
+    const want = ownValue(desired, key);
+    if (want === ownValue(known, key)) continue;
     patch[key] = want ?? null;
   }
   return patch;

@@ -18,6 +18,7 @@ const value = fc.constantFrom('a', 'b', 'c');
 const KEYS = ['k1', 'constructor'];
 const own = <T>(m: Record<string, T> | undefined, k: string) =>
   m && Object.hasOwn(m, k) ? m[k] : undefined;
+const SCALARS = ['name', 'email', 'phone', 'address'] as const;
 const fields: fc.Arbitrary<CanonicalFields> = fc.record({
   name: fc.constantFrom('a', 'b'),
   email: fc.option(value, { nil: null }),
@@ -33,6 +34,17 @@ test('the target as we knew it, or with the push already applied, holds nothing 
       const base = valuesUnder(known, patch);
       assert.equal(movedUnder(base, patch, known), []);
       assert.equal(movedUnder(base, patch, applyPatch(known, patch)), []);
+    }),
+  );
+});
+
+test('a push turns what the target holds into what is desired, key by key', () => {
+  fc.assert(
+    fc.property(fields, fields, (known, desired) => {
+      const got = applyPatch(known, diffFields(known, desired));
+      // Field by field: fast-check may build a record without a prototype, which equal() tells.
+      assert.equal(Object.entries(got.metadata).sort(), Object.entries(desired.metadata).sort());
+      for (const f of SCALARS) assert.equal(got[f], desired[f], f);
     }),
   );
 });
