@@ -1,9 +1,9 @@
 -- The capture's cost per write. `customers_synced(row)`, a SQL function of the whole row, cost
--- about 20 us a call where its fields read directly cost next to nothing: PL/pgSQL builds the row
+-- about 30 us a call where its fields read directly cost next to nothing: PL/pgSQL builds the row
 -- as a value for each call. The stamp called it twice per update to tell whether a synced field
 -- changed, and the capture once for the outbox payload; an update from Stripe took about a quarter
 -- less of Postgres's CPU without them (one at a time on an otherwise idle instance: about 290 us
--- against 390 us). The stamp now compares the synced fields as a row, which is the same test
+-- against 390 us, both with 032's function). The stamp now compares the synced fields as a row, which is the same test
 -- (jsonb compares its strings and objects as the columns do), and the capture builds the payload
 -- from the fields. Otherwise both are 021's functions as they were.
 
