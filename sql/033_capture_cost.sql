@@ -3,9 +3,9 @@
 -- as a value for each call. The stamp called it twice per update to tell whether a synced field
 -- changed, and the capture once for the outbox payload; an update from Stripe took about a quarter
 -- less of Postgres's CPU without them (one at a time on an otherwise idle instance: about 290 us
--- against 390 us, both with 032's function). The stamp now compares the synced fields as a row, which is the same test
--- (jsonb compares its strings and objects as the columns do), and the capture builds the payload
--- from the fields. Otherwise both are 021's functions as they were.
+-- against 390 us, both with 032's function). The stamp now compares the synced fields as a row,
+-- which is the same test (jsonb compares its strings and objects as the columns do), and the
+-- capture builds the payload from the fields. Otherwise both are 021's functions as they were.
 
 CREATE OR REPLACE FUNCTION customers_stamp() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE

@@ -9,12 +9,12 @@
 // statement (a SQL function, batched with others by insert-batches.ts); an update one, where the
 // fields it sets still hold what the merge expected (`rtws_update_target`), or else two more:
 // the row's read, then one statement that carries out what was decided on it if the row is still
-// as read (the same function, given the version read); a delete, a restore's repair and an insert with conflicts
-// are a transaction of two or three round trips besides BEGIN and COMMIT. postgres.js sends the
-// queries awaited together (`Promise.all`) in one write, in the array's order, and Postgres runs
-// them in that order. Each round trip costs a write and a wake-up on both sides, which is most of
-// what a statement costs here. (A statement's first use on a connection still goes alone, to be
-// described.)
+// as read (the same function, given the version read); a delete, a restore's repair and an insert
+// with conflicts are a transaction of two or three round trips besides BEGIN and COMMIT.
+// postgres.js sends the queries awaited together (`Promise.all`) in one write, in the array's
+// order, and Postgres runs them in that order. Each round trip costs a write and a wake-up on both
+// sides, which is most of what a statement costs here. (A statement's first use on a connection
+// still goes alone, to be described.)
 import { createHash } from 'node:crypto';
 import { writeTag, type CatalogueApply } from '../../actors/customer/index.ts';
 import {
@@ -438,8 +438,8 @@ async function updateFromTarget(
       SELECT status, new_version, captured FROM rtws_update_target(
         ${key}, ${customerId}, ${a.origin ?? 'stripe'},
         ${a.correlationId ?? null}, ${sideOf(a)}, ${sql.array(a.eventIds, TEXT_ARRAY)},
-        null, ${row ? Number(row.version) : null}, ${fields.name}, ${fields.setEmail}, ${fields.email},
-        ${fields.setPhone}, ${fields.phone}, ${fields.setAddress}, ${fields.address},
+        null, ${row ? Number(row.version) : null}, ${fields.name}, ${fields.setEmail},
+        ${fields.email}, ${fields.setPhone}, ${fields.phone}, ${fields.setAddress}, ${fields.address},
         ${fields.metaPut}, ${fields.metaDrop}, ${sql.json(plan.moved as never)}, ${merged},
         ${writeTag(a)})`;
     if (r!.status !== 'moved') return updateResult(r!, plan.kept);
