@@ -30,7 +30,7 @@ import {
 } from '../../core/canonical.ts';
 import type { SyncedFields } from '../../core/customer.ts';
 import { iso } from '../../core/policy/merge.ts';
-import { applyPatch, SCALAR_FIELDS, type FieldPatch } from '../../core/policy/push.ts';
+import { applyPatch, omitFields, SCALAR_FIELDS, type FieldPatch } from '../../core/policy/push.ts';
 import { TEXT_ARRAY, type Sql, type Tx } from './connect.ts';
 import { setCorrelation } from './correlation.ts';
 
@@ -588,15 +588,7 @@ export function stillExpected(
   const skipped = expectedValues(patch, expected)
     .filter(([field, value]) => !sameValue(fieldValue(current, field), value))
     .map(([field]) => field);
-  if (skipped.length === 0) return { patch, skipped };
-  const out: Record<string, unknown> = {};
-  for (const field of SCALAR_FIELDS)
-    if (patch[field] !== undefined && !skipped.includes(field)) out[field] = patch[field];
-  const metadata = Object.entries(patch.metadata ?? {}).filter(
-    ([key]) => !skipped.includes(`metadata.${key}`),
-  );
-  if (metadata.length > 0) out.metadata = Object.fromEntries(metadata);
-  return { patch: out, skipped };
+  return { patch: skipped.length === 0 ? patch : omitFields(patch, skipped), skipped };
 }
 
 /**
