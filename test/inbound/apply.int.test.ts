@@ -168,6 +168,32 @@ test('a new write for an event applied before is carried out; a repeat of the sa
   assert.is((await row(o, id)).name, 'Second');
 });
 
+test('the same update again is done already, whether its row moved since or not', async ({ o }) => {
+  const id = await customer(o, 'Again');
+  // The row moved since, by this very write: no longer what it expected.
+  const moved = write({ patch: { name: 'Again on' }, expected: { name: 'Again' } });
+  assert.equal(await applyFromStripe(o.sql, id, moved), {
+    applied: true,
+    version: 2,
+    kept: {},
+    captured: true,
+  });
+  const done = { applied: false, version: 2, kept: {}, captured: false };
+  assert.equal(await applyFromStripe(o.sql, id, moved), done, 'moved by the write itself');
+  // A write that changed nothing leaves the row as it expected.
+  const same = write({ patch: { name: 'Again on' }, expected: { name: 'Again on' } });
+  assert.equal(await applyFromStripe(o.sql, id, same), { ...done, applied: true });
+  assert.equal(await applyFromStripe(o.sql, id, same), done, 'still as it expected');
+  const inbox = await o.sql<{ event_id: string }[]>`
+    SELECT event_id FROM inbox WHERE customer_id = ${id} AND source = 'stripe' ORDER BY event_id`;
+  assert.equal(
+    inbox.map((r) => r.event_id),
+    [...moved.eventIds, ...same.eventIds].sort(),
+    'each write recorded its events, once',
+  );
+  assert.equal([(await row(o, id)).name, (await row(o, id)).version], ['Again on', 2]);
+});
+
 test('a deleted customer takes no write, and a Stripe-born one is inserted once and linked', async ({
   o,
 }) => {
