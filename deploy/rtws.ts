@@ -17,6 +17,7 @@ import { connectNats } from '../adapters/jetstream/connect.ts';
 import { jetStreamPublisher } from '../adapters/jetstream/durable-publisher.ts';
 import { startPublisherThread } from './wiring/publisher-thread.ts';
 import { deadLetterQueue } from '../adapters/jetstream/dlq.ts';
+import { inboundPublisher, rememberingPublisher } from '../adapters/jetstream/inbound.ts';
 import { openSnapshotStore } from '../adapters/jetstream/kv-snapshot-store.ts';
 import { ensureStreams } from '../adapters/jetstream/streams.ts';
 import { connectPostgres, ensureDatabase, type Sql } from '../adapters/postgres/connect.ts';
@@ -110,7 +111,21 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
     pacing,
     salesforceBudget,
   });
-  const parts = { sql, nats, names, log, stripe, bindings, machine, targets, metrics };
+  // One for the webhook receiver and the catch-up: the catch-up's publish of an event its webhook
+  // brought, within the duplicate window, costs no round trip.
+  const inboundPublish = rememberingPublisher(inboundPublisher(jetstream(nats)));
+  const parts = {
+    sql,
+    nats,
+    names,
+    log,
+    stripe,
+    bindings,
+    inboundPublish,
+    machine,
+    targets,
+    metrics,
+  };
   const worker = config.roles.includes('worker')
     ? await startWorkerRole(config, { ...parts, sources, pacing, salesforceBudget })
     : undefined;

@@ -6,6 +6,7 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { isSaneCorrelationId } from '../../core/correlation.ts';
 import { correlationHeaders } from './correlation-header.ts';
+import { DUPLICATE_WINDOW_SECONDS } from './streams.ts';
 
 /** What the broker said about a stored message. */
 export interface PublishReceipt {
@@ -34,5 +35,49 @@ export function inboundPublisher(js: JetStreamClient, timeoutMs = 5_000): Inboun
       ...(headers ? { headers } : {}),
     });
     return { duplicate: ack.duplicate, seq: ack.seq };
+  };
+}
+
+/** How long an `rememberingPublisher` remembers: most of the streams' duplicate window. */
+export const REMEMBER_STORED_MS = (DUPLICATE_WINDOW_SECONDS - 5) * 1_000;
+/**
+ * The most message ids it holds, about 15 MB: beyond them the oldest go first (above about 850
+ * events a second), and are published again as before.
+ */
+const REMEMBER_STORED_MAX = 100_000;
+
+/**
+ * Publishes through `publish`, and answers a message it stored within `forMs` as JetStream would,
+ * without a round trip: a duplicate, at the sequence first stored. The webhook receiver and the
+ * catch-up of one process share one: the catch-up lists each event about twice (its margin), and
+ * the publish of each, nearly always a duplicate of its webhook's, cost more than its listing.
+ *
+ * Only a message this stored is remembered, from before its publish was sent: the broker's window
+ * for it starts later, so within `forMs` (less than the window) the broker would drop it too. A
+ * duplicate answer is not remembered: when that window started is not known here.
+ */
+export function rememberingPublisher(
+  publish: InboundPublish,
+  o: { forMs?: number; max?: number; now?: () => number } = {},
+): InboundPublish {
+  const forMs = o.forMs ?? REMEMBER_STORED_MS;
+  const max = o.max ?? REMEMBER_STORED_MAX;
+  const now = o.now ?? Date.now;
+  // In the order they were stored, so the oldest are first.
+  const stored = new Map<string, { seq: number | undefined; sentAt: number }>();
+  const forget = (t: number) => {
+    for (const [id, { sentAt }] of stored) {
+      if (sentAt > t - forMs && stored.size <= max) return;
+      stored.delete(id);
+    }
+  };
+  return async (subject, payload, msgId) => {
+    const sentAt = now();
+    forget(sentAt);
+    const known = stored.get(msgId);
+    if (known) return { duplicate: true, seq: known.seq };
+    const receipt = await publish(subject, payload, msgId);
+    if (!receipt.duplicate) stored.set(msgId, { seq: receipt.seq, sentAt });
+    return receipt;
   };
 }

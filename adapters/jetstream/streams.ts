@@ -18,7 +18,7 @@ export interface Retention {
 
 const NANOS_PER_SECOND = 1_000_000_000;
 /** JetStream's dedupe horizon for Nats-Msg-Id; publisher retries land well inside it. */
-const DUPLICATE_WINDOW_SECONDS = 120;
+export const DUPLICATE_WINDOW_SECONDS = 120;
 
 export interface StreamOptions {
   /**

@@ -2,7 +2,6 @@
 // actors' sync state, the DLQ, the workers' leases, backfills, the metrics) and, with webhook secrets,
 // Stripe's webhooks.
 import type { ApiToken } from '../../../core/api-tokens.ts';
-import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Config } from '../../../core/config.ts';
 import type { Logger } from '../../../core/ports.ts';
@@ -11,7 +10,7 @@ import type { SnapshotStore } from '../../../core/worker-ports.ts';
 import type { CustomerMachine, TargetName } from '../../../actors/customer/index.ts';
 import { buildServer } from '../../../adapters/http/server.ts';
 import type { DeadLetterQueue } from '../../../adapters/jetstream/dlq.ts';
-import { inboundPublisher } from '../../../adapters/jetstream/inbound.ts';
+import type { InboundPublish } from '../../../adapters/jetstream/inbound.ts';
 import { readLeaseStatus } from '../../../adapters/jetstream/lease-status.ts';
 import { latestBackfills, progressOf } from '../../../adapters/postgres/backfills.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
@@ -34,6 +33,8 @@ export interface ApiDeps {
   readonly nats: NatsConnection;
   readonly names: Names;
   readonly log: Logger;
+  /** Publishes verified webhooks to INBOUND: the one this process's catch-up uses too. */
+  readonly inboundPublish: InboundPublish;
   readonly apiTokens: readonly ApiToken[];
   readonly migrations: Migration[];
   readonly dlq: DeadLetterQueue;
@@ -99,7 +100,7 @@ export async function startApi(config: Config, d: ApiDeps): Promise<Api> {
           stripeWebhooks: {
             secrets: config.stripe.webhookSecrets,
             names,
-            publish: inboundPublisher(jetstream(nats)),
+            publish: d.inboundPublish,
             log: d.log.child({ component: 'stripe-webhooks' }),
             onVerified: webhookHeartbeat({ sql, log: d.log }).heard,
           },

@@ -13,7 +13,7 @@ import { jetStreamDeadLetters } from '../../../adapters/jetstream/dead-letters.t
 import { jetStreamPublisher } from '../../../adapters/jetstream/durable-publisher.ts';
 import type { InboundConsumer } from '../../../adapters/jetstream/inbound-consumer.ts';
 import type { PartitionWork } from '../worker/partition-work.ts';
-import { inboundPublisher } from '../../../adapters/jetstream/inbound.ts';
+import type { InboundPublish } from '../../../adapters/jetstream/inbound.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import type { Bindings } from '../binding/check-bindings.ts';
 import type { MappingRoute } from '../../../adapters/postgres/stripe-customer-id.ts';
@@ -30,6 +30,8 @@ export interface InboundDeps {
   readonly names: Names;
   readonly log: Logger;
   readonly bindings: Bindings;
+  /** Publishes to INBOUND: the one this process's webhook receiver uses too. */
+  readonly inboundPublish: InboundPublish;
   /** Reads what Stripe's events leave out (an invoice's lines past the first page). */
   readonly stripe?: Stripe;
   /** Told which rule mapped each customer event. */
@@ -121,7 +123,7 @@ export function catchUpFrom(
     nats: d.nats,
     names: d.names,
     log: d.log,
-    publish: inboundPublisher(jetstream(d.nats)),
+    publish: d.inboundPublish,
     intervalS: config.stripe.catchUpIntervalS,
     marginS: config.stripe.catchUpMarginS,
     silenceAlertS: config.stripe.webhookSilenceAlertS,

@@ -30,6 +30,7 @@ import { invoiceWorkerOptions } from '../invoices/invoice-wiring.ts';
 import { openSharedBudget, type SharedBudget } from '../../../adapters/jetstream/kv-budget.ts';
 import { defaultStripeRate, lookupsPerSecond } from '../../../adapters/stripe/rate-limits.ts';
 import type { SalesforceDailyBudget } from '../../../adapters/salesforce/daily-budget.ts';
+import type { InboundPublish } from '../../../adapters/jetstream/inbound.ts';
 import { buildExecutors } from './executors.ts';
 import { allWork, type PartitionWork } from './partition-work.ts';
 import { watchPausedTargets, type PausedTargets } from './paused-targets.ts';
@@ -47,6 +48,8 @@ export interface WorkerRoleDeps {
   /** The Stripe client, when a key is configured: Stripe's changes then flow back. */
   readonly stripe: Stripe | undefined;
   readonly bindings: Bindings;
+  /** Publishes to INBOUND: the one this process's webhook receiver uses too. */
+  readonly inboundPublish: InboundPublish;
   readonly machine: CustomerMachine;
   readonly targets: readonly TargetName[];
   readonly metrics: WorkerMetrics;
