@@ -17,7 +17,12 @@ import { connectNats } from '../adapters/jetstream/connect.ts';
 import { jetStreamPublisher } from '../adapters/jetstream/durable-publisher.ts';
 import { startPublisherThread } from './wiring/publisher-thread.ts';
 import { deadLetterQueue } from '../adapters/jetstream/dlq.ts';
-import { inboundPublisher, rememberingPublisher } from '../adapters/jetstream/inbound.ts';
+import {
+  forgetOnDisconnect,
+  inboundPublisher,
+  rememberingPublisher,
+  type InboundPublish,
+} from '../adapters/jetstream/inbound.ts';
 import { openSnapshotStore } from '../adapters/jetstream/kv-snapshot-store.ts';
 import { ensureStreams } from '../adapters/jetstream/streams.ts';
 import { connectPostgres, ensureDatabase, type Sql } from '../adapters/postgres/connect.ts';
@@ -111,9 +116,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
     pacing,
     salesforceBudget,
   });
-  // One for the webhook receiver and the catch-up: the catch-up's publish of an event its webhook
-  // brought, within the duplicate window, costs no round trip.
-  const inboundPublish = rememberingPublisher(inboundPublisher(jetstream(nats)));
+  const inboundPublish = inboundPublishOf(config, nats);
   const parts = {
     sql,
     nats,
@@ -182,6 +185,19 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
       closing = undefined;
     },
   };
+}
+
+/**
+ * What the webhook receiver and the catch-up publish to INBOUND through. Where one process runs
+ * both, one that remembers what it stored: the catch-up's publish of an event its webhook brought,
+ * within the duplicate window, then costs no round trip.
+ */
+function inboundPublishOf(config: Config, nats: NatsConnection): InboundPublish {
+  const publish = inboundPublisher(jetstream(nats));
+  if (!config.roles.includes('api') || !config.roles.includes('worker')) return publish;
+  const remembering = rememberingPublisher(publish);
+  forgetOnDisconnect(nats, remembering);
+  return remembering;
 }
 
 /** Creates the database if needed, connects, and applies the migrations not applied yet. */

@@ -4,6 +4,7 @@
 // also the change's correlation id (a Stripe event's id starts its change), in the header every
 // consumer's log lines and dead letters read it from.
 import type { JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { isSaneCorrelationId } from '../../core/correlation.ts';
 import { correlationHeaders } from './correlation-header.ts';
 import { DUPLICATE_WINDOW_SECONDS } from './streams.ts';
@@ -38,7 +39,7 @@ export function inboundPublisher(js: JetStreamClient, timeoutMs = 5_000): Inboun
   };
 }
 
-/** How long an `rememberingPublisher` remembers: most of the streams' duplicate window. */
+/** How long a `rememberingPublisher` remembers: most of the streams' duplicate window. */
 export const REMEMBER_STORED_MS = (DUPLICATE_WINDOW_SECONDS - 5) * 1_000;
 /**
  * The most message ids it holds, about 15 MB: beyond them the oldest go first (above about 850
@@ -46,24 +47,41 @@ export const REMEMBER_STORED_MS = (DUPLICATE_WINDOW_SECONDS - 5) * 1_000;
  */
 const REMEMBER_STORED_MAX = 100_000;
 
+/** An inbound publish that remembers what it stored (`rememberingPublisher`). */
+export interface RememberingPublish extends InboundPublish {
+  /** Forgets every message it stored: each is published again, and the broker answers. */
+  forgetAll(): void;
+}
+
+export interface RememberingOptions {
+  /** How long a stored message is answered without a publish, from when its publish was sent. */
+  readonly forMs?: number;
+  /** The most message ids held; the oldest go first. */
+  readonly max?: number;
+  /** A monotonic clock, in ms. */
+  readonly now?: () => number;
+}
+
 /**
  * Publishes through `publish`, and answers a message it stored within `forMs` as JetStream would,
  * without a round trip: a duplicate, at the sequence first stored. The webhook receiver and the
  * catch-up of one process share one: the catch-up lists each event about twice (its margin), and
  * the publish of each, nearly always a duplicate of its webhook's, cost more than its listing.
  *
- * Only a message this stored is remembered, from before its publish was sent: the broker's window
- * for it starts later, so within `forMs` (less than the window) the broker would drop it too. A
- * duplicate answer is not remembered: when that window started is not known here.
+ * Only a message this stored is remembered, timed from before its publish was sent: the broker's
+ * window for it starts later, so within `forMs` (less than the window) the broker would drop it
+ * too. A duplicate answer is not remembered: when that window started is not known here. What the
+ * broker may have lost is for `forgetOnDisconnect`.
  */
 export function rememberingPublisher(
   publish: InboundPublish,
-  o: { forMs?: number; max?: number; now?: () => number } = {},
-): InboundPublish {
+  o: RememberingOptions = {},
+): RememberingPublish {
   const forMs = o.forMs ?? REMEMBER_STORED_MS;
   const max = o.max ?? REMEMBER_STORED_MAX;
-  const now = o.now ?? Date.now;
-  // In the order they were stored, so the oldest are first.
+  const now = o.now ?? (() => performance.now());
+  // Nearly in the order they were sent (a slow PubAck puts one later): `forget` sweeps from the
+  // front, and a lookup checks the age of what it finds.
   const stored = new Map<string, { seq: number | undefined; sentAt: number }>();
   const forget = (t: number) => {
     for (const [id, { sentAt }] of stored) {
@@ -71,13 +89,27 @@ export function rememberingPublisher(
       stored.delete(id);
     }
   };
-  return async (subject, payload, msgId) => {
+  const remembering = async (subject: string, payload: Uint8Array, msgId: string) => {
     const sentAt = now();
     forget(sentAt);
     const known = stored.get(msgId);
-    if (known) return { duplicate: true, seq: known.seq };
+    if (known && known.sentAt > sentAt - forMs) return { duplicate: true, seq: known.seq };
     const receipt = await publish(subject, payload, msgId);
     if (!receipt.duplicate) stored.set(msgId, { seq: receipt.seq, sentAt });
     return receipt;
   };
+  return Object.assign(remembering, { forgetAll: () => stored.clear() });
+}
+
+/**
+ * Forgets what `publisher` stored whenever the connection drops, until it closes. A NATS server
+ * that restarts may have lost messages it acknowledged (a lone server syncs its files every two
+ * minutes), and their ids with them; the catch-up's next listing then stores them again, as it
+ * would have without the memory.
+ */
+export function forgetOnDisconnect(nc: NatsConnection, publisher: RememberingPublish): void {
+  void (async () => {
+    for await (const s of nc.status())
+      if (s.type === 'disconnect' || s.type === 'reconnect') publisher.forgetAll();
+  })().catch(() => publisher.forgetAll());
 }

@@ -1,14 +1,18 @@
 // What a catch-up run publishes to INBOUND: an event this process stored already is not sent again
-// within the duplicate window, and a publish that fails fails the run, whose next run stores what
-// it left. The stack's own catch-up runs only at its start, so these runs alone move the watermark.
+// within the duplicate window (nor after the connection dropped), and a publish that fails fails
+// the run, whose next run stores what it left. The stack's own catch-up runs only at its start,
+// so these runs alone move the watermark.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { jetstream } from '@nats-io/jetstream';
 import { stripeClient } from '../../adapters/stripe/client.ts';
+import { connect } from '@nats-io/transport-node';
 import {
+  forgetOnDisconnect,
   inboundPublisher,
   rememberingPublisher,
   type InboundPublish,
+  type PublishReceipt,
 } from '../../adapters/jetstream/inbound.ts';
 import { readWatermark } from '../../adapters/postgres/catchup-watermarks.ts';
 import { stripeCatchUp } from '../../deploy/wiring/inbound/stripe-catch-up.ts';
@@ -89,7 +93,14 @@ test('an event this process stored is not published again within the duplicate w
   const since = await listFromNow(s);
   await unheardEdit(s, 'Remembered');
   const broker = noting(inboundPublisher(jetstream(s.o.nats)));
-  const shared = rememberingPublisher(broker.publish);
+  const remembering = rememberingPublisher(broker.publish);
+  // Each answer the catch-up was given, by event.
+  const answers = new Map<string, PublishReceipt[]>();
+  const shared: InboundPublish = async (subject, payload, msgId) => {
+    const receipt = await remembering(subject, payload, msgId);
+    answers.set(msgId, [...(answers.get(msgId) ?? []), receipt]);
+    return receipt;
+  };
   const first = await catchUpOf(s, shared, 0).run();
   assert.is(first.listed - first.duplicates, 1, 'the edit was stored by this run');
   const sentFirst = broker.sent.length;
@@ -99,7 +110,36 @@ test('an event this process stored is not published again within the duplicate w
   assert.is(second.listed, first.listed, 'the same events listed');
   assert.is(second.duplicates, second.listed, 'each answered as in INBOUND already');
   assert.is(broker.sent.length - sentFirst, second.listed - 1, 'the one it stored was not sent');
-  assert.ok(second.mapped, 'the sequence the broker gave it was waited for');
+  assert.ok(second.mapped);
+  const stored = [...answers.values()].filter(([firstAnswer]) => !firstAnswer!.duplicate);
+  assert.is(stored.length, 1);
+  const [[storedFirst, storedAgain]] = stored as [[PublishReceipt, PublishReceipt]];
+  assert.ok(storedFirst.seq! > 0);
+  assert.equal(storedAgain, { duplicate: true, seq: storedFirst.seq }, 'as the broker answers');
+});
+
+test('what it stored is sent again once the connection drops', async ({ s }) => {
+  const nc = await connect({ servers: s.t.natsUrl });
+  try {
+    const broker = noting(inboundPublisher(jetstream(nc)));
+    const remembering = rememberingPublisher(broker.publish);
+    forgetOnDisconnect(nc, remembering);
+    const subject = s.t.names.inboundSubject('stripe', 'customer.updated', 'cus_dropped');
+    const payload = new TextEncoder().encode('{}');
+    const first = await remembering(subject, payload, 'evt_dropped_connection');
+    await remembering(subject, payload, 'evt_dropped_connection');
+    assert.is(broker.sent.length, 1, 'remembered');
+    const back = (async () => {
+      for await (const status of nc.status()) if (status.type === 'reconnect') return;
+    })();
+    await nc.reconnect();
+    await back;
+    const after = await remembering(subject, payload, 'evt_dropped_connection');
+    assert.is(broker.sent.length, 2, 'sent to the broker again');
+    assert.equal(after, { duplicate: true, seq: first.seq });
+  } finally {
+    await nc.close();
+  }
 });
 
 test('a publish that fails fails the run, and the next run stores what it left', async ({ s }) => {

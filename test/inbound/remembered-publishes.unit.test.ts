@@ -92,7 +92,56 @@ test('beyond the most it holds, the oldest are forgotten first', async () => {
   assert.equal(b.sent.at(-1), 'evt_1', 'the first was forgotten');
 });
 
-test('what it remembers ends within the duplicate window', () => {
+test('a publish answered late is remembered from when it was sent, not answered', async () => {
+  let t = 1_000_000;
+  const b = broker(() => t);
+  let answerLate: (() => void) | undefined;
+  // Its first publish is answered only when the test says.
+  const late: InboundPublish = (subject, p, msgId) =>
+    msgId === 'evt_slow' && answerLate === undefined
+      ? new Promise((resolve) => (answerLate = () => resolve(b.publish(subject, p, msgId))))
+      : b.publish(subject, p, msgId);
+  const publish = rememberingPublisher(late, { now: () => t });
+  const slow = publish('inbound.a', payload, 'evt_slow');
+  t += 1_000;
+  await publish('inbound.a', payload, 'evt_quick');
+  answerLate!();
+  await slow;
+  // Behind evt_quick in memory, yet past its own time: published again.
+  t += REMEMBER_STORED_MS - 500;
+  await publish('inbound.a', payload, 'evt_slow');
+  await publish('inbound.a', payload, 'evt_quick');
+  assert.equal(b.sent, ['evt_quick', 'evt_slow', 'evt_slow'], 'only evt_slow sent again');
+});
+
+test('two publishes of one message at once both go; the broker stores it once', async () => {
+  const t = 1_000_000;
+  const b = broker(() => t);
+  const publish = rememberingPublisher(b.publish, { now: () => t });
+  const both = await Promise.all([
+    publish('inbound.a', payload, 'evt_1'),
+    publish('inbound.a', payload, 'evt_1'),
+  ]);
+  assert.equal(both, [
+    { duplicate: false, seq: 1 },
+    { duplicate: true, seq: 1 },
+  ]);
+  assert.equal(await publish('inbound.a', payload, 'evt_1'), { duplicate: true, seq: 1 });
+  assert.equal(b.sent, ['evt_1', 'evt_1']);
+});
+
+test('forgetting all sends each to the broker again', async () => {
+  const t = 1_000_000;
+  const b = broker(() => t);
+  const publish = rememberingPublisher(b.publish, { now: () => t });
+  await publish('inbound.a', payload, 'evt_1');
+  publish.forgetAll();
+  await publish('inbound.a', payload, 'evt_1');
+  assert.equal(b.sent, ['evt_1', 'evt_1']);
+});
+
+test('what it remembers, timed from the send, ends before the broker forgets', () => {
+  // The broker's window starts when it stores the message, after the send.
   assert.ok(REMEMBER_STORED_MS < DUPLICATE_WINDOW_SECONDS * 1_000);
 });
 

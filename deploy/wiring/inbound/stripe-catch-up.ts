@@ -9,7 +9,7 @@ import type Stripe from 'stripe';
 import type { Logger } from '../../../core/ports.ts';
 import { inboundPartition, type Names } from '../../../core/subjects.ts';
 import { STRIPE_CUSTOMER_EVENT_TYPES } from '../../../actors/customer/index.ts';
-import type { InboundPublish, PublishReceipt } from '../../../adapters/jetstream/inbound.ts';
+import type { InboundPublish } from '../../../adapters/jetstream/inbound.ts';
 import { ackFloorOf } from '../../../adapters/jetstream/consumer-progress.ts';
 import { CUSTOMER_EVENTS, inboundFeed } from '../../../adapters/jetstream/inbound-durables.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
@@ -69,7 +69,10 @@ export interface RetentionGap {
 export interface CatchUpReport {
   readonly since: number;
   readonly listed: number;
-  /** Already in INBOUND (a webhook brought them within the duplicate window). */
+  /**
+   * Already in INBOUND: a webhook or an earlier run brought them within the duplicate window (as
+   * the broker answers, or as this process remembers storing them).
+   */
   readonly duplicates: number;
   /** The customer events were mapped onto their customers' subjects before the run ended. */
   readonly mapped: boolean;
@@ -101,9 +104,11 @@ function nextSpan(span: number, listed: number): number {
   return span;
 }
 /**
- * Publishes a run sends before it waits for their PubAcks. One connection keeps them in order, so
- * INBOUND stores a span's events as listed; a round trip each made every event listed, most of
- * them already in INBOUND, cost a socket write and a wait.
+ * Publishes a run sends before it waits for their PubAcks; a round trip each made every event
+ * listed, most of them in INBOUND already, cost a wait. One connection keeps them in order, so
+ * INBOUND stores a span's events as listed. When one fails, those after it in its window may be
+ * stored, and it comes after them in the next run: as a late webhook would, judged by the same
+ * staleness rules.
  */
 const PUBLISH_WINDOW = 100;
 const customerTypes = new Set<string>(STRIPE_CUSTOMER_EVENT_TYPES);
@@ -165,15 +170,18 @@ export function stripeCatchUp(o: StripeCatchUpOptions): StripeCatchUp {
         const window = events.slice(i, i + PUBLISH_WINDOW).map((e) => {
           const customer = stripeCustomerOf(e);
           const subject = o.names.inboundSubject('stripe', e.type, customer);
-          const receipt = o.publish(subject, encoder.encode(JSON.stringify(e)), e.id);
-          return { e, customer, receipt };
+          return { e, customer, subject, payload: encoder.encode(JSON.stringify(e)) };
         });
         // Each publish ends before the span does, stored or not: a failed one fails the run.
-        const settled = await Promise.allSettled(window.map((w) => w.receipt));
-        const failed = settled.find((r) => r.status === 'rejected');
-        if (failed) throw failed.reason;
+        const settled = await Promise.allSettled(
+          window.map((w) => o.publish(w.subject, w.payload, w.e.id)),
+        );
+        const receipts = settled.map((r) => {
+          if (r.status === 'rejected') throw r.reason;
+          return r.value;
+        });
         for (const [k, { e, customer }] of window.entries()) {
-          const receipt = (settled[k] as PromiseFulfilledResult<PublishReceipt>).value;
+          const receipt = receipts[k]!;
           if (receipt.duplicate) duplicates++;
           if (customerTypes.has(e.type)) {
             const p = inboundPartition(customer, o.names.partitions);
