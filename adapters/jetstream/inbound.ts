@@ -51,6 +51,8 @@ const REMEMBER_STORED_MAX = 100_000;
 export interface RememberingPublish extends InboundPublish {
   /** Forgets every message it stored: each is published again, and the broker answers. */
   forgetAll(): void;
+  /** The message ids it holds now. */
+  held(): number;
 }
 
 export interface RememberingOptions {
@@ -80,14 +82,21 @@ export function rememberingPublisher(
   const forMs = o.forMs ?? REMEMBER_STORED_MS;
   const max = o.max ?? REMEMBER_STORED_MAX;
   const now = o.now ?? (() => performance.now());
-  // Nearly in the order they were sent (a slow PubAck puts one later): `forget` sweeps from the
-  // front, and a lookup checks the age of what it finds.
   const stored = new Map<string, { seq: number | undefined; sentAt: number }>();
+  // The same entries in the order they were stored, nearly that of their sends (a slow PubAck puts
+  // one later, and a lookup checks the age of what it finds): `forget` sweeps them from the front.
+  // Not the map's own order: a map iterated from the front after deletes there walks past every
+  // deleted slot until it is rehashed, about 35 µs a call at 80,000 entries.
+  let order: { id: string; sentAt: number }[] = [];
+  let head = 0;
   const forget = (t: number) => {
-    for (const [id, { sentAt }] of stored) {
-      if (sentAt > t - forMs && stored.size <= max) return;
-      stored.delete(id);
+    for (; head < order.length; head++) {
+      const { id, sentAt } = order[head]!;
+      if (sentAt > t - forMs && stored.size <= max) break;
+      // Unless stored again since.
+      if (stored.get(id)?.sentAt === sentAt) stored.delete(id);
     }
+    if (head > 1_024 && head * 2 > order.length) [order, head] = [order.slice(head), 0];
   };
   const remembering = async (subject: string, payload: Uint8Array, msgId: string) => {
     const sentAt = now();
@@ -95,10 +104,17 @@ export function rememberingPublisher(
     const known = stored.get(msgId);
     if (known && known.sentAt > sentAt - forMs) return { duplicate: true, seq: known.seq };
     const receipt = await publish(subject, payload, msgId);
-    if (!receipt.duplicate) stored.set(msgId, { seq: receipt.seq, sentAt });
+    if (!receipt.duplicate) {
+      stored.set(msgId, { seq: receipt.seq, sentAt });
+      order.push({ id: msgId, sentAt });
+    }
     return receipt;
   };
-  return Object.assign(remembering, { forgetAll: () => stored.clear() });
+  const forgetAll = () => {
+    stored.clear();
+    [order, head] = [[], 0];
+  };
+  return Object.assign(remembering, { forgetAll, held: () => stored.size });
 }
 
 /**

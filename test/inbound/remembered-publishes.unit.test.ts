@@ -130,6 +130,30 @@ test('two publishes of one message at once both go; the broker stores it once', 
   assert.equal(b.sent, ['evt_1', 'evt_1']);
 });
 
+test('a steady stream: what is within its time is answered, what is past it is sent', async () => {
+  let t = 1_000_000;
+  const b = broker(() => t);
+  const publish = rememberingPublisher(b.publish, { now: () => t });
+  const step = 10;
+  const total = 30_000;
+  for (let i = 0; i < total; i++) {
+    await publish('inbound.a', payload, `evt_${i}`);
+    t += step;
+  }
+  const sent = b.sent.length;
+  // Forgotten as they pass their time, not only when looked up.
+  assert.is(publish.held(), REMEMBER_STORED_MS / step);
+  const recent = total - Math.floor(REMEMBER_STORED_MS / step) + 10;
+  const old = total - Math.floor(REMEMBER_STORED_MS / step) - 10;
+  assert.equal(await publish('inbound.a', payload, `evt_${recent}`), {
+    duplicate: true,
+    seq: recent + 1,
+  });
+  assert.is(b.sent.length, sent, 'within its time: not sent');
+  await publish('inbound.a', payload, `evt_${old}`);
+  assert.is(b.sent.length, sent + 1, 'past its time: sent');
+});
+
 test('forgetting all sends each to the broker again', async () => {
   const t = 1_000_000;
   const b = broker(() => t);
