@@ -75,9 +75,49 @@ export interface DeadLetter {
   readonly data: Uint8Array;
   /** The change the message served (its correlation header), so the letter is found by it. */
   readonly correlationId?: string | undefined;
+  /**
+   * What in the message the letter is about, where one message can leave several: a step's
+   * letters name their target or their write. Absent for a letter of the whole message.
+   */
+  readonly key?: string | undefined;
+}
+
+/** A letter's id: the message it came from and, where there is one, its key. */
+export function letterId(letter: Pick<DeadLetter, 'stream' | 'streamSeq' | 'key'>): string {
+  const { stream, streamSeq, key } = letter;
+  return key === undefined ? `dlq:${stream}:${streamSeq}` : `dlq:${stream}:${streamSeq}:${key}`;
 }
 
 export interface DeadLetterSink {
   /** Resolves once the DLQ stream has stored the letter; the same letter twice is stored once. */
   publish(letter: DeadLetter): Promise<void>;
+}
+
+/**
+ * The letters stored in the DLQ, by id, for as long as the message they came from may be delivered
+ * again. The DLQ's own dedupe forgets an id after two minutes; a message delivered again later (a
+ * crash before its ack, then a backlog or every worker down) must neither lose its letter nor bring
+ * back one an operator has discarded or redriven since.
+ */
+export interface LetterLedger {
+  /** Whether a letter with this id, about this subject, was stored. */
+  has(id: string, subject: string): Promise<boolean>;
+  /** Records a letter the DLQ has stored. */
+  record(id: string, subject: string): Promise<void>;
+}
+
+/**
+ * The sink with its ledger: a letter the ledger has is not published again; one it has not is
+ * published, then recorded. A crash between the two publishes it again when its message comes back:
+ * within the DLQ's dedupe window a no-op, past it a second copy, never a lost letter.
+ */
+export function ledgeredDeadLetters(sink: DeadLetterSink, ledger: LetterLedger): DeadLetterSink {
+  return {
+    async publish(letter) {
+      const id = letterId(letter);
+      if (await ledger.has(id, letter.subject)) return;
+      await sink.publish(letter);
+      await ledger.record(id, letter.subject);
+    },
+  };
 }

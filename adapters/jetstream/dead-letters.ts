@@ -1,8 +1,9 @@
 // The DLQ stream: one message per dead letter, carrying the original bytes (base64), where they
-// came from and why they were given up on. The dedupe id makes a repeated dead-lettering of the
-// same stream message (after a redelivery) a no-op.
+// came from and why they were given up on. The dedupe id (`letterId`: the message, and what in it
+// the letter is about) makes a repeated dead-lettering of the same message within the stream's
+// two-minute window a no-op; `LetterLedger` remembers it for longer.
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { DeadLetterSink } from '../../core/worker-ports.ts';
+import { letterId, type DeadLetterSink } from '../../core/worker-ports.ts';
 import type { Names } from '../../core/subjects.ts';
 
 /** The JSON body of a DLQ message. */
@@ -38,7 +39,7 @@ export function jetStreamDeadLetters(
         ...(letter.correlationId ? { correlation_id: letter.correlationId } : {}),
       };
       await js.publish(names.dlqSubject(letter.source), JSON.stringify(record), {
-        msgID: `dlq:${letter.stream}:${letter.streamSeq}`,
+        msgID: letterId(letter),
         timeout: timeoutMs,
       });
     },

@@ -176,6 +176,14 @@ test('a malformed inbound event goes to the DLQ with its reason, and the next on
     10_000,
   );
   assert.match(letters[0]!.reason, /evt_poison: data.object is not a customer/);
+  const id = `dlq:${letters[0]!.stream}:${letters[0]!.stream_seq}`;
+  const recorded = await s.o.sql<{ subject: string }[]>`
+    SELECT subject FROM letter_ledger WHERE id = ${id}`;
+  assert.equal(
+    recorded.map((r) => r.subject),
+    [subject],
+    'the letter is in the ledger, for after the dedupe window',
+  );
   const c = await s.stripe.customers.create({ name: 'After the poison' });
   const r = await rowWhen(s, stripeBornId(c.id), () => true);
   assert.is(r?.name, 'After the poison');
@@ -197,6 +205,9 @@ test('a change Postgres refuses is dead-lettered with its reason, cannot be redr
       10_000,
     );
     assert.match(letters[0]!.reason, /postgres refused the change from Stripe .*23514/);
+    const [recorded] = await s.o.sql`
+      SELECT count(*)::int AS n FROM letter_ledger WHERE subject = ${letters[0]!.subject}`;
+    assert.is(recorded!.n, 1, "the worker's letter is in the ledger");
     const res = await fetch(`${s.rtws.url}/dlq/${letters[0]!.id}/retry`, {
       method: 'POST',
       headers: { authorization: 'Bearer test-token-0123456789abcdef' },

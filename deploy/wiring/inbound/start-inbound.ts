@@ -6,10 +6,11 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type Stripe from 'stripe';
 import type { Config } from '../../../core/config.ts';
 import type { Logger } from '../../../core/ports.ts';
-import type { SnapshotStore } from '../../../core/worker-ports.ts';
+import { ledgeredDeadLetters, type SnapshotStore } from '../../../core/worker-ports.ts';
 import type { CustomerSnapshot } from '../../../actors/customer/index.ts';
 import type { Names } from '../../../core/subjects.ts';
 import { jetStreamDeadLetters } from '../../../adapters/jetstream/dead-letters.ts';
+import { postgresLetterLedger } from '../../../adapters/postgres/letter-ledger.ts';
 import { jetStreamPublisher } from '../../../adapters/jetstream/durable-publisher.ts';
 import type { InboundConsumer } from '../../../adapters/jetstream/inbound-consumer.ts';
 import type { PartitionWork } from '../worker/partition-work.ts';
@@ -63,7 +64,10 @@ export function inboundConsumers(config: Config, d: InboundDeps): Inbound {
     names,
     sql,
     log,
-    deadLetters: jetStreamDeadLetters(jetstream(nats), names),
+    deadLetters: ledgeredDeadLetters(
+      jetStreamDeadLetters(jetstream(nats), names),
+      postgresLetterLedger(sql, config.retention.maxAgeSeconds),
+    ),
   };
   const customerOptions = {
     ...common,

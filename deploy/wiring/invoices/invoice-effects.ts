@@ -15,7 +15,6 @@ import {
   type InvoiceSnapshot,
 } from '../../../actors/invoice/index.ts';
 import type { StepDone } from '../worker/fact-handler.ts';
-import { letterOwed } from '../worker/step-effects.ts';
 
 export interface InvoiceEffects {
   /** Records how far issuing got; forward-only and idempotent on the catalogue's side. */
@@ -32,14 +31,9 @@ export interface InvoiceStepDeps {
 const encoder = new TextEncoder();
 
 /** Whether this failure report is the one the invoice gave up on, with no later step since. */
-function gaveUpOn(
-  event: InvoiceEvent,
-  context: InvoiceSnapshot['context'],
-  o: { now: number; again: boolean },
-): boolean {
+function gaveUpOn(event: InvoiceEvent, context: InvoiceSnapshot['context']): boolean {
   return (
     event.type === 'InvoiceCallFailed' &&
-    letterOwed(event.at, o) &&
     context.status === 'failed' &&
     context.lastError?.intent.id === event.data.intentId &&
     context.lastError.at === event.at
@@ -48,18 +42,17 @@ function gaveUpOn(
 
 export function invoiceStepEffects(d: InvoiceStepDeps) {
   return async (step: StepDone<InvoiceEvent, InvoiceDecision>): Promise<void> => {
-    const { actorId: invoiceId, event, decision, saved, seq, again = false } = step;
+    const { actorId: invoiceId, event, decision, saved, seq } = step;
     d.offer(invoiceId, decision.snapshot);
     const context = decision.snapshot.context;
     // A step that changed nothing may be the redelivery of one whose write failed: write again.
     const progress = saved ? decision.progress : progressOf(context);
     if (progress) await d.effects?.recordProgress(invoiceId, progress);
-    // Its letter too, on a redelivery soon after: the process may have died, or the publish
-    // failed, between the save of the step that gave the invoice up and its letter. The letter's
-    // id (this message's sequence) makes a second publish within the DLQ's dedupe window a no-op.
-    const gaveUp = saved
-      ? decision.deadLettered
-      : gaveUpOn(event, context, { now: Date.now(), again });
+    // Its letter too, on a redelivery: the process may have died, or the publish failed, between
+    // the save of the step that gave the invoice up and its letter. The letter's id (this
+    // message's sequence) makes a second publish a no-op, within the DLQ's dedupe window and, past
+    // it, by the worker's letter ledger.
+    const gaveUp = saved ? decision.deadLettered : gaveUpOn(event, context);
     const customerId = context.request?.customer_id;
     if (gaveUp && customerId) {
       const retry = encodeInvoiceEvent(invoiceId, customerId, {

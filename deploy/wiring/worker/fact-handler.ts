@@ -58,11 +58,6 @@ export interface StepDone<E = CustomerEvent, D = Decision> {
   saved: boolean;
   /** The stream sequence of the message: unique, for dedupe ids. */
   seq: number;
-  /**
-   * The step is tried again in hand, NATS or Postgres having been away: its first try may have
-   * saved it and then failed in its effects, which are owed whatever its age.
-   */
-  again?: boolean;
 }
 
 export interface HandledRecord {
@@ -139,9 +134,7 @@ async function decideOutcome<S, E, D extends KindDecision<S>>(
   try {
     let unsaved = false;
     // A step that meets NATS or Postgres away is tried again in hand, in order, until they are back.
-    let tries = 0;
     await whileUnavailable({ log: deps.log, stopped }, m, async () => {
-      tries++;
       await writeBehind?.ready(actorId);
       const step = await applyEvent(deps, actorId, parsed.event);
       unsaved = step.unsaved;
@@ -151,7 +144,6 @@ async function decideOutcome<S, E, D extends KindDecision<S>>(
         decision: step.decision,
         saved: step.saved,
         seq: m.seq,
-        again: tries > 1,
       });
     });
     if (!deps.holds()) return 'fenced';

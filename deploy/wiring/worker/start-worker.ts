@@ -19,6 +19,7 @@ import { Background } from '../../../core/background.ts';
 import { KeyedQueue } from '../../../core/keyed-queue.ts';
 import type { WorkerSettings } from '../../../core/config.ts';
 import { CALL_SLACK_MS } from '../../../core/config-rules.ts';
+import { ledgeredDeadLetters, type LetterLedger } from '../../../core/worker-ports.ts';
 import { jetStreamDeadLetters } from '../../../adapters/jetstream/dead-letters.ts';
 import { openLeaseStore } from '../../../adapters/jetstream/kv-lease-store.ts';
 import { openSnapshotStore } from '../../../adapters/jetstream/kv-snapshot-store.ts';
@@ -60,6 +61,11 @@ export interface WorkerOptions extends WorkerSettings {
   readonly executors?: Partial<Record<TargetName, CustomerExecutor>>;
   /** Links and remote deletions written back to the catalogue. */
   readonly catalogue?: CatalogueEffects;
+  /**
+   * The letters the DLQ stored, remembered past its two-minute dedupe window; unset, a message
+   * delivered again later than that leaves a second copy of its letter.
+   */
+  readonly letters?: LetterLedger;
   /** Told of every external call (for the executor metrics), invoice calls included. */
   readonly onExecuted?: (target: string, outcome: string, ms: number) => void;
   readonly onHandled?: (record: HandledRecord & { workerId: string }) => void;
@@ -225,7 +231,9 @@ function sharedDeps(
     names,
     delivery,
     mailboxes: new KeyedQueue({ concurrency, maxQueued: concurrency * 8 }),
-    deadLetters: jetStreamDeadLetters(io.js, names),
+    deadLetters: options.letters
+      ? ledgeredDeadLetters(jetStreamDeadLetters(io.js, names), options.letters)
+      : jetStreamDeadLetters(io.js, names),
     counters: { facts: 0, deadLettered: 0 },
     background: new Background(),
     // A call cannot be fenced: start one only while the lease outlives it.

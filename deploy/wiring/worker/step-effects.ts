@@ -68,28 +68,10 @@ function relinks(event: CustomerEvent): boolean {
 const encoder = new TextEncoder();
 
 /**
- * How long after a report its redelivery still publishes the letter it left. Within the DLQ's
- * two-minute dedupe window a second copy is dropped by its id; past it, a takeover (which delivers
- * again what followed the ack floor) could bring back a letter an operator had already discarded.
- * A step tried again in hand (NATS or Postgres away) is not bounded: its letter is owed.
- */
-const LETTER_AGAIN_MS = 100_000;
-
-/** Whether a step that changed nothing still publishes the letter of the report made at `at`. */
-export function letterOwed(at: number, o: { now: number; again: boolean }): boolean {
-  return o.again || o.now - at <= LETTER_AGAIN_MS;
-}
-
-/**
  * The targets this report gave up on (`failed`) or found unlinked, and no later step moved: their
  * error is this report's, by its time and, for an outcome, its intent.
  */
-function gaveUpOn(
-  event: CustomerEvent,
-  snapshot: CustomerSnapshot,
-  o: { now: number; again: boolean },
-): TargetName[] {
-  if (!letterOwed(event.at, o)) return [];
+function gaveUpOn(event: CustomerEvent, snapshot: CustomerSnapshot): TargetName[] {
   const data = 'data' in event ? (event.data as { intentId?: unknown }) : {};
   const intentId = typeof data.intentId === 'string' ? data.intentId : undefined;
   return TARGET_NAMES.filter((t) => {
@@ -199,6 +181,8 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
           deliveries: 1,
           data: encoder.encode(JSON.stringify(apply)),
           correlationId: apply.correlationId,
+          // A step may refuse several writes, and a resume (sequence 0) those of many customers.
+          key: writeTag(apply),
         });
       }
       // The captured change reports the write. Fields it kept are reported at once as well: until
@@ -227,7 +211,7 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
   }
 
   const effects = async (step: StepDone): Promise<void> => {
-    const { actorId: customerId, event, decision, saved, seq, again = false } = step;
+    const { actorId: customerId, event, decision, saved, seq } = step;
     d.scheduler.offer(customerId, decision.snapshot);
     // Also when the step changed nothing: a redelivery after a failed write does it now.
     await applyPending(customerId, decision.snapshot, seq);
@@ -254,14 +238,12 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
         if (externalId) await d.catalogue.recordLink(customerId, t, externalId);
       }
     }
-    // A target that gave up leaves its letter, also when a redelivery soon after, or a try again
-    // in hand, finds the step saved already: the process may have died, or the publish failed,
-    // between the save and the letter, and the step, changing nothing now, announces nothing. The
-    // letter's id (this message's sequence) makes a second publish within the DLQ's dedupe window
-    // a no-op.
-    const letters = saved
-      ? decision.deadLettered
-      : gaveUpOn(event, decision.snapshot, { now: Date.now(), again });
+    // A target that gave up leaves its letter, also when a redelivery, or a try again in hand,
+    // finds the step saved already: the process may have died, or the publish failed, between the
+    // save and the letter, and the step, changing nothing now, announces nothing. The letter's id
+    // (this message and its target) makes a second publish a no-op, within the DLQ's dedupe window
+    // and, past it, by the worker's letter ledger.
+    const letters = saved ? decision.deadLettered : gaveUpOn(event, decision.snapshot);
     for (const t of letters) {
       const retry = encodeRecordedEvent(customerId, {
         type: 'RetryRequested',
@@ -277,6 +259,7 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
         deliveries: 1,
         data: encoder.encode(JSON.stringify(retry)),
         correlationId: event.correlation,
+        key: t,
       });
     }
   };

@@ -12,6 +12,7 @@ import {
   type TargetName,
 } from '../../../actors/customer/index.ts';
 import { catalogueEffects } from '../../../adapters/postgres/catalogue-effects.ts';
+import { postgresLetterLedger } from '../../../adapters/postgres/letter-ledger.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import { lockWorkerIdentity } from '../../../adapters/postgres/worker-identity.ts';
 import { exportToNewTargets } from '../backfill/auto-export.ts';
@@ -216,6 +217,7 @@ async function startCustomerWorker(
     replicas: config.replicas,
     ...config.worker,
     erasures: { sql, ...config.erasure },
+    letters: postgresLetterLedger(sql, config.retention.maxAgeSeconds),
     catalogue: catalogueEffects(sql, {
       log: d.log,
       onApplied: (apply) => {
