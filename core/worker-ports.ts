@@ -1,5 +1,6 @@
 // The seams between the actor runtime and its storage: actor snapshots, partition leases and the
 // dead-letter queue. The runtime depends on these; the JetStream adapters implement them.
+import type { Logger } from './ports.ts';
 
 /** A persisted actor snapshot (plain JSON) and the KV revision it was read at. */
 export interface StoredSnapshot {
@@ -89,7 +90,10 @@ export function letterId(letter: Pick<DeadLetter, 'stream' | 'streamSeq' | 'key'
 }
 
 export interface DeadLetterSink {
-  /** Resolves once the DLQ stream has stored the letter; the same letter twice is stored once. */
+  /**
+   * Resolves once the DLQ stream has stored the letter. The same letter twice is stored once:
+   * within the DLQ's two-minute dedupe window by its id, and past it with `ledgeredDeadLetters`.
+   */
   publish(letter: DeadLetter): Promise<void>;
 }
 
@@ -108,16 +112,32 @@ export interface LetterLedger {
 
 /**
  * The sink with its ledger: a letter the ledger has is not published again; one it has not is
- * published, then recorded. A crash between the two publishes it again when its message comes back:
- * within the DLQ's dedupe window a no-op, past it a second copy, never a lost letter.
+ * published, then recorded. The ledger never holds a letter back: one it cannot read (Postgres
+ * away) is published regardless, and one stored but not recorded is logged. Either, like a crash
+ * between the store and the record, can let the letter's message, delivered again past the DLQ's
+ * dedupe window, store a second copy of it; never none.
  */
-export function ledgeredDeadLetters(sink: DeadLetterSink, ledger: LetterLedger): DeadLetterSink {
+export function ledgeredDeadLetters(
+  sink: DeadLetterSink,
+  ledger: LetterLedger,
+  log: Logger,
+): DeadLetterSink {
   return {
     async publish(letter) {
       const id = letterId(letter);
-      if (await ledger.has(id, letter.subject)) return;
+      const known = await ledger.has(id, letter.subject).catch((err: unknown) => {
+        log.warn({ err, letter: id }, 'letter ledger not readable; storing the letter regardless');
+        return false;
+      });
+      if (known) return;
       await sink.publish(letter);
-      await ledger.record(id, letter.subject);
+      await ledger.record(id, letter.subject).catch((err: unknown) => {
+        log.warn(
+          { err, letter: id },
+          'letter stored but not recorded in the ledger; its message, delivered again later, ' +
+            'may store it a second time',
+        );
+      });
     },
   };
 }

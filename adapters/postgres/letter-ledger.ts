@@ -27,10 +27,10 @@ export function postgresLetterLedger(
         INSERT INTO letter_ledger (id, subject) VALUES (${id}, ${subject})
         ON CONFLICT (id) DO UPDATE SET subject = EXCLUDED.subject, recorded_at = now()`;
       if (retentionSeconds > 0 && Date.now() - prunedAt >= pruneEveryMs) {
-        prunedAt = Date.now();
         await sql`
           DELETE FROM letter_ledger
           WHERE recorded_at < now() - make_interval(secs => ${retentionSeconds})`;
+        prunedAt = Date.now();
       }
     },
   };

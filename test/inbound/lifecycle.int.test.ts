@@ -176,14 +176,18 @@ test('a malformed inbound event goes to the DLQ with its reason, and the next on
     10_000,
   );
   assert.match(letters[0]!.reason, /evt_poison: data.object is not a customer/);
+  // Recorded once the DLQ has stored it: a moment after it is listed.
   const id = `dlq:${letters[0]!.stream}:${letters[0]!.stream_seq}`;
-  const recorded = await s.o.sql<{ subject: string }[]>`
-    SELECT subject FROM letter_ledger WHERE id = ${id}`;
-  assert.equal(
-    recorded.map((r) => r.subject),
-    [subject],
-    'the letter is in the ledger, for after the dedupe window',
+  const recorded = await eventually(
+    async () =>
+      (
+        await s.o.sql<{ subject: string }[]>`
+      SELECT subject FROM letter_ledger WHERE id = ${id}`
+      ).map((r) => r.subject),
+    (subjects) => subjects.length > 0,
+    5_000,
   );
+  assert.equal(recorded, [subject], 'the letter is in the ledger, for after the dedupe window');
   const c = await s.stripe.customers.create({ name: 'After the poison' });
   const r = await rowWhen(s, stripeBornId(c.id), () => true);
   assert.is(r?.name, 'After the poison');
@@ -205,9 +209,19 @@ test('a change Postgres refuses is dead-lettered with its reason, cannot be redr
       10_000,
     );
     assert.match(letters[0]!.reason, /postgres refused the change from Stripe .*23514/);
-    const [recorded] = await s.o.sql`
-      SELECT count(*)::int AS n FROM letter_ledger WHERE subject = ${letters[0]!.subject}`;
-    assert.is(recorded!.n, 1, "the worker's letter is in the ledger");
+    // Its id names the customer and the write: a resume refuses writes from sequence 0.
+    const { stream, stream_seq: seq, subject } = letters[0]!;
+    const recorded = await eventually(
+      async () =>
+        (
+          await s.o.sql<{ id: string }[]>`
+        SELECT id FROM letter_ledger WHERE subject = ${subject}`
+        ).map((r) => r.id),
+      (ids) => ids.length > 0,
+      5_000,
+    );
+    assert.is(recorded.length, 1, "the worker's letter is in the ledger");
+    assert.match(recorded[0]!, new RegExp(`^dlq:${stream}:${seq}:${id}/catalogue-\\d+@\\d+$`));
     const res = await fetch(`${s.rtws.url}/dlq/${letters[0]!.id}/retry`, {
       method: 'POST',
       headers: { authorization: 'Bearer test-token-0123456789abcdef' },

@@ -175,6 +175,7 @@ test('an invoice given up on before its letter was published: the redelivered fa
   assert.not.ok(again.saved, 'the step was in the snapshot already');
   assert.is(letters.length, 1, 'the letter, published by the redelivery');
   assert.is(letters[0]!.streamSeq, 3, "the failure's own message: its id dedupes a second");
+  assert.is(letters[0]!.key, 'stripe', 'named by its target, apart from a whole message');
   assert.match(letters[0]!.reason, /No such customer/);
   await step(request(), 1);
   assert.is(letters.length, 1, 'only the failure that gave up leaves the letter');

@@ -1,11 +1,14 @@
 // A dead letter is stored once, for as long as its message may come back. The DLQ's dedupe window
-// (shortened to a second here) forgets a letter's id; the ledger does not: a letter an operator
-// discarded stays discarded when its message is delivered again later, and a letter never stored
-// is stored then. One message may leave several letters, each with its own id.
+// (shortened to a second where a test needs it past) forgets a letter's id; the ledger does not: a
+// letter an operator discarded stays discarded when its message is delivered again later, and a
+// letter never stored is stored then. The ledger never holds a letter back. One message may leave
+// several letters, each with its own id.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
+import { silentLogger } from '../../core/ports.ts';
+import { recordingLogger } from '../webhooks/signing.ts';
 import { jetStreamDeadLetters } from '../../adapters/jetstream/dead-letters.ts';
 import { deadLetterQueue } from '../../adapters/jetstream/dlq.ts';
 import { postgresLetterLedger } from '../../adapters/postgres/letter-ledger.ts';
@@ -24,9 +27,6 @@ const WINDOW_MS = 1_000;
 test.before(async (ctx) => {
   ctx.t = await testEnvironment();
   ctx.o = await observe(ctx.t);
-  const jsm = await jetstreamManager(ctx.o.nats);
-  const dlq = ctx.t.names.streams.dlq;
-  await jsm.streams.update(dlq, { duplicate_window: WINDOW_MS * 1_000_000 });
   ctx.plain = jetStreamDeadLetters(jetstream(ctx.o.nats), ctx.t.names);
 });
 
@@ -71,8 +71,10 @@ test('one message leaves a letter per target and per write; the same letter twic
 });
 
 test('past the dedupe window, a discarded letter stays discarded and a letter never stored is stored', async (ctx) => {
+  const jsm = await jetstreamManager(ctx.o.nats);
+  await jsm.streams.update(ctx.t.names.streams.dlq, { duplicate_window: WINDOW_MS * 1_000_000 });
   const ledger = postgresLetterLedger(ctx.o.sql, 0);
-  const sink = ledgeredDeadLetters(ctx.plain, ledger);
+  const sink = ledgeredDeadLetters(ctx.plain, ledger, silentLogger);
   const dlq = await deadLetterQueue(ctx.o.nats, ctx.t.names);
 
   // Without the ledger, the window is all there is: a letter comes back once it has passed.
@@ -116,6 +118,7 @@ test('a letter the DLQ did not take is not recorded, and is published again', as
       },
     },
     ledger,
+    silentLogger,
   );
   const l = letter();
   await sink.publish(l).then(
@@ -127,6 +130,29 @@ test('a letter the DLQ did not take is not recorded, and is published again', as
   const before = await depth(ctx);
   await sink.publish(l);
   assert.is(await depth(ctx), before + 1);
+});
+
+test('a ledger Postgres cannot reach holds no letter back, and says so', async (ctx) => {
+  const log = recordingLogger();
+  const away = async () => {
+    throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), {
+      code: 'ECONNREFUSED',
+    });
+  };
+  const sink = ledgeredDeadLetters(ctx.plain, { has: away, record: away }, log);
+  const before = await depth(ctx);
+  const l = letter();
+  await sink.publish(l);
+  assert.is(await depth(ctx), before + 1, 'stored');
+  assert.equal(
+    log.lines.map((x) => [x.level, (x.obj as { letter?: string }).letter]),
+    [
+      ['warn', letterId(l)],
+      ['warn', letterId(l)],
+    ],
+    'both the unread and the unrecorded ledger are logged, with the letter',
+  );
+  assert.match(log.lines[1]!.msg ?? '', /stored but not recorded/);
 });
 
 test('a sequence used again by a stream created anew is another message', async (ctx) => {

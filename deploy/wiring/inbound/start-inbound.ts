@@ -67,6 +67,7 @@ export function inboundConsumers(config: Config, d: InboundDeps): Inbound {
     deadLetters: ledgeredDeadLetters(
       jetStreamDeadLetters(jetstream(nats), names),
       postgresLetterLedger(sql, config.retention.maxAgeSeconds),
+      log,
     ),
   };
   const customerOptions = {

@@ -69,6 +69,8 @@ export function invoiceStepEffects(d: InvoiceStepDeps) {
         deliveries: 1,
         data: encoder.encode(JSON.stringify(retry)),
         correlationId: event.correlation,
+        // Its target, as a customer's step names its own: apart from a letter of the whole message.
+        key: 'stripe',
       });
     }
   };

@@ -232,7 +232,7 @@ function sharedDeps(
     delivery,
     mailboxes: new KeyedQueue({ concurrency, maxQueued: concurrency * 8 }),
     deadLetters: options.letters
-      ? ledgeredDeadLetters(jetStreamDeadLetters(io.js, names), options.letters)
+      ? ledgeredDeadLetters(jetStreamDeadLetters(io.js, names), options.letters, io.log)
       : jetStreamDeadLetters(io.js, names),
     counters: { facts: 0, deadLettered: 0 },
     background: new Background(),

@@ -181,8 +181,9 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
           deliveries: 1,
           data: encoder.encode(JSON.stringify(apply)),
           correlationId: apply.correlationId,
-          // A step may refuse several writes, and a resume (sequence 0) those of many customers.
-          key: writeTag(apply),
+          // A step may refuse several writes, and a resume (sequence 0) those of many customers,
+          // whose write tags may be alike.
+          key: `${customerId}/${writeTag(apply)}`,
         });
       }
       // The captured change reports the write. Fields it kept are reported at once as well: until
