@@ -56,6 +56,21 @@ export function ownValue<T>(
   return map != null && Object.hasOwn(map, key) ? map[key] : undefined;
 }
 
+/**
+ * Sets a map's own key. A metadata key may be `__proto__`, which plain assignment takes for the
+ * object's prototype and drops (as it would a key named so in an object literal).
+ */
+export function setOwn<T>(map: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__')
+    Object.defineProperty(map, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  else map[key] = value;
+}
+
 /** String values, rtws's own keys removed, keys sorted so that equal maps serialise equally. */
 export function canonicalMetadata(
   metadata: Record<string, unknown> | null | undefined,
@@ -65,7 +80,7 @@ export function canonicalMetadata(
   for (const key of Object.keys(metadata).sort()) {
     const v = metadata[key];
     if (reserved.has(key) || v === null || v === undefined || v === '') continue;
-    out[key] = typeof v === 'string' ? v : JSON.stringify(v);
+    setOwn(out, key, typeof v === 'string' ? v : JSON.stringify(v));
   }
   return out;
 }

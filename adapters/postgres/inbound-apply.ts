@@ -26,6 +26,7 @@ import {
   fieldValue,
   ownValue,
   sameValue,
+  setOwn,
   type CanonicalFields,
 } from '../../core/canonical.ts';
 import type { SyncedFields } from '../../core/customer.ts';
@@ -513,7 +514,7 @@ function canonicalExpectation(a: CatalogueApply): Record<string, unknown> | unde
       const key = field.slice('metadata.'.length);
       const asRead = ownValue(canonicalMetadata({ [key]: value }), key) ?? null;
       if (value !== asRead || !text(value)) return undefined;
-      metadata[key] = value;
+      setOwn(metadata, key, value);
     } else {
       if (value === undefined || !CANONICAL[field]!(value)) return undefined;
       out[field] = value;
@@ -560,7 +561,7 @@ function valuesOf(current: CanonicalFields, fields: readonly string[]): FieldPat
   for (const f of fields) {
     if (f.startsWith('metadata.')) {
       const key = f.slice('metadata.'.length);
-      metadata[key] = ownValue(current.metadata, key) ?? null;
+      setOwn(metadata, key, ownValue(current.metadata, key) ?? null);
     } else out[f] = current[f as keyof CanonicalFields];
   }
   if (Object.keys(metadata).length > 0) out.metadata = metadata;

@@ -7,6 +7,7 @@ import {
   canonicalEmail,
   canonicalString,
   ownValue,
+  setOwn,
   type CanonicalAddress,
   type CanonicalFields,
 } from '../../core/canonical.ts';
@@ -240,7 +241,7 @@ export function fieldsOfRecord(map: FieldMap, record: Record<string, unknown>): 
   for (const { canonical } of mapped) {
     if (!canonical.startsWith(METADATA)) continue;
     const value = canonicalString(read(canonical));
-    if (value !== null) metadata[canonical.slice(METADATA.length)] = value;
+    if (value !== null) setOwn(metadata, canonical.slice(METADATA.length), value);
   }
   return {
     name: canonicalString(read('name')) ?? joinName(read('name.first'), read('name.last')) ?? '',

@@ -10,7 +10,7 @@
 // Field owners (RTWS_FIELD_OWNERS) name, per field, a system of record: its change always wins the
 // field, and another side's change to it is put back, each recorded with the reason `owner`.
 // Metadata merges key by key, so edits to different keys on each side both survive.
-import { ownValue, sameValue, type CanonicalFields } from '../canonical.ts';
+import { ownValue, sameValue, setOwn, type CanonicalFields } from '../canonical.ts';
 import { SCALAR_FIELDS, type FieldPatch } from './push.ts';
 
 /** A field's system of record: its changes win, others' are put back. */
@@ -153,7 +153,7 @@ export function mergeFields(m: MergeInput): MergeResult {
         theirs,
       )
     )
-      metadata[key] = theirs;
+      setOwn(metadata, key, theirs);
   }
   if (Object.keys(metadata).length > 0) apply.metadata = metadata;
   return { apply, conflicts };

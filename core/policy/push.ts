@@ -1,7 +1,13 @@
 // The push rule: a target is sent the canonical fields that differ from what it is known to hold,
 // and only those. A full snapshot would overwrite a concurrent edit to another field on the target,
 // which has no If-Match to stop it.
-import { ownValue, sameValue, type CanonicalAddress, type CanonicalFields } from '../canonical.ts';
+import {
+  ownValue,
+  sameValue,
+  setOwn,
+  type CanonicalAddress,
+  type CanonicalFields,
+} from '../canonical.ts';
 
 /** Changed top-level fields; `metadata` is itself a patch in which null removes a key. */
 export interface FieldPatch {
@@ -25,7 +31,7 @@ export function metadataPatch(
   for (const key of keys) {
     const want = ownValue(desired, key);
     if (want === ownValue(known, key)) continue;
-    patch[key] = want ?? null;
+    setOwn(patch, key, want ?? null);
   }
   return patch;
 }
@@ -124,7 +130,7 @@ export function applyPatch(known: CanonicalFields, patch: FieldPatch): Canonical
   const metadata = { ...known.metadata };
   for (const [key, value] of Object.entries(patch.metadata ?? {})) {
     if (value === null) delete metadata[key];
-    else metadata[key] = value;
+    else setOwn(metadata, key, value);
   }
   return {
     name: patch.name ?? known.name,

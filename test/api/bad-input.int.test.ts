@@ -128,6 +128,14 @@ const cases: Case[] = [
     status: 400,
   },
   {
+    // Refused by the JSON parser as unsafe; a key so named set in Stripe flows all the same.
+    name: 'a metadata key named __proto__',
+    method: 'POST',
+    url: () => '/customers',
+    rawPayload: '{"name": "A", "metadata": {"__proto__": "x"}}',
+    status: 400,
+  },
+  {
     name: 'a malformed id',
     method: 'GET',
     url: () => '/customers/not-a-uuid',

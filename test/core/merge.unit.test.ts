@@ -8,8 +8,9 @@ import { FIELD_OWNERS, mergeFields, ownerOf, type FieldOwners } from '../../core
 import { applyPatch, diffFields } from '../../core/policy/push.ts';
 
 const value = fc.constantFrom('a', 'b', 'c');
-// A key named like a member of Object.prototype: a map without it must read as not holding it.
-const KEYS = ['k1', 'constructor'];
+// Keys named like members of Object.prototype: a map without one must read as not holding it,
+// and one with `__proto__` must hold it as any other key.
+const KEYS = ['k1', 'constructor', '__proto__'];
 const own = (m: Record<string, string>, k: string) => (Object.hasOwn(m, k) ? m[k] : null);
 const fields: fc.Arbitrary<CanonicalFields> = fc.record({
   name: fc.constantFrom('a', 'b', ''),

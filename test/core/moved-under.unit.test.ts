@@ -14,8 +14,9 @@ import {
 } from '../../core/policy/push.ts';
 
 const value = fc.constantFrom('a', 'b', 'c');
-// A key named like a member of Object.prototype: a map without it must read as not holding it.
-const KEYS = ['k1', 'constructor'];
+// Keys named like members of Object.prototype: a map without one must read as not holding it,
+// and one with `__proto__` must hold it as any other key.
+const KEYS = ['k1', 'constructor', '__proto__'];
 const own = <T>(m: Record<string, T> | undefined, k: string) =>
   m && Object.hasOwn(m, k) ? m[k] : undefined;
 const SCALARS = ['name', 'email', 'phone', 'address'] as const;

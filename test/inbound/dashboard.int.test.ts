@@ -32,6 +32,47 @@ test('a dashboard edit of name and email reaches Postgres, and so does every lat
   assert.is((await rowWhen(s, id, (r) => r.name === 'Ada Lovelace'))?.name, 'Ada Lovelace');
 });
 
+test('metadata keys named like members of Object.prototype flow both ways, `__proto__` too', async ({
+  s,
+}) => {
+  const { id } = await s.api.create({ name: 'Proto', metadata: { plan: 'a' } });
+  const stripeId = await linked(s, id);
+  await quiet(s, 300);
+  // Computed keys: a literal `__proto__: …` would set the object's prototype, not a key.
+  const odd = { ['__proto__']: 'p', ['constructor']: 'c', ['toString']: 't' };
+  await s.stripe.customers.update(stripeId, { metadata: odd });
+  const keys = (m: Record<string, string> | undefined) =>
+    Object.entries(m ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
+  const held = await rowWhen(s, id, (r) => Object.hasOwn(r.metadata, '__proto__'));
+  assert.equal(keys(held?.metadata), [
+    ['__proto__', 'p'],
+    ['constructor', 'c'],
+    ['plan', 'a'],
+    ['toString', 't'],
+  ]);
+  // An API edit of another key leaves them, in Postgres and in Stripe.
+  await s.api.patch(id, { metadata: { plan: 'b' } });
+  await rowWhen(s, id, (r) => r.metadata.plan === 'b');
+  await quiet(s, 300);
+  const inStripe = (await s.stripe.customers.retrieve(stripeId)) as Stripe.Customer;
+  assert.equal(
+    keys(inStripe.metadata).filter(([k]) => k !== 'rtws_id'),
+    [
+      ['__proto__', 'p'],
+      ['constructor', 'c'],
+      ['plan', 'b'],
+      ['toString', 't'],
+    ],
+  );
+  // Removed in the dashboard, removed here.
+  await s.stripe.customers.update(stripeId, { metadata: { ['__proto__']: '', ['toString']: '' } });
+  const removed = await rowWhen(s, id, (r) => !Object.hasOwn(r.metadata, '__proto__'));
+  assert.equal(keys(removed?.metadata), [
+    ['constructor', 'c'],
+    ['plan', 'b'],
+  ]);
+});
+
 test('an edit caught between our push and its echo is applied; the echo writes nothing', async ({
   s,
 }) => {

@@ -58,6 +58,24 @@ test('metadata: merge, unset, clear, and the 50-key limit', () => {
   assert.equal(metadataPrevious({ a: '1', b: '2' }, { a: '1', c: '3' }), { b: '2', c: null });
 });
 
+test('metadata: keys named like members of Object.prototype are keys like any other', () => {
+  const form = parseForm('metadata[__proto__]=p&metadata[toString]=t&metadata[constructor]=c');
+  const set = applyMetadata({}, parseMetadata(form.metadata));
+  assert.equal(Object.keys(set).sort(), ['__proto__', 'constructor', 'toString']);
+  assert.is(Object.getPrototypeOf(set), Object.prototype);
+  assert.is(Object.getOwnPropertyDescriptor(set, 'toString')?.value, 't');
+  // New keys are null in previous_attributes, and removed ones their old value.
+  const previous = metadataPrevious({}, set);
+  assert.equal(Object.entries(previous ?? {}).sort(), [
+    ['__proto__', null],
+    ['constructor', null],
+    ['toString', null],
+  ]);
+  const unset = applyMetadata(set, parseMetadata(parseForm('metadata[__proto__]=').metadata));
+  assert.equal(Object.keys(unset).sort(), ['constructor', 'toString']);
+  assert.equal(Object.entries(metadataPrevious(set, unset) ?? {}), [['__proto__', 'p']]);
+});
+
 const doc = (over: Partial<SearchDoc>): SearchDoc => ({
   email: null,
   name: null,

@@ -14,7 +14,7 @@ export function parseMetadata(value: FormValue | undefined): MetadataUpdate | un
   if (value === '') return 'clear';
   if (typeof value === 'string')
     throw invalidRequest('Invalid metadata: must be an object or an empty string', 'metadata');
-  const update: Record<string, string | null> = {};
+  const update: [string, string | null][] = [];
   for (const [key, raw] of Object.entries(value)) {
     const param = `metadata[${key}]`;
     if (typeof raw !== 'string')
@@ -31,28 +31,29 @@ export function parseMetadata(value: FormValue | undefined): MetadataUpdate | un
         param,
       );
     }
-    update[key] = raw === '' ? null : raw;
+    update.push([key, raw === '' ? null : raw]);
   }
-  return update;
+  // Any key is an own key, `__proto__` and `constructor` too (as Object.fromEntries makes them).
+  return Object.fromEntries(update);
 }
 
 /** Merges an update into stored metadata, as Stripe does on every update call. */
 export function applyMetadata(current: Metadata, update: MetadataUpdate | undefined): Metadata {
   if (update === undefined) return current;
   if (update === 'clear') return {};
-  const next: Record<string, string> = { ...current };
+  const next = new Map(Object.entries(current));
   for (const [key, value] of Object.entries(update)) {
-    if (value === null) delete next[key];
-    else next[key] = value;
+    if (value === null) next.delete(key);
+    else next.set(key, value);
   }
-  const count = Object.keys(next).length;
+  const count = next.size;
   if (count > MAX_KEYS) {
     throw invalidRequest(
       `Metadata can have up to ${MAX_KEYS} keys, but you've set ${count} keys.`,
       'metadata',
     );
   }
-  return next;
+  return Object.fromEntries(next);
 }
 
 /** previous_attributes for metadata: only changed keys, null for keys that did not exist. */
@@ -60,19 +61,9 @@ export function metadataPrevious(
   before: Metadata,
   after: Metadata,
 ): Record<string, string | null> | undefined {
-  const previous: Record<string, string | null> = {};
-  let changed = false;
-  for (const key of Object.keys(before)) {
-    if (before[key] !== after[key]) {
-      previous[key] = before[key]!;
-      changed = true;
-    }
-  }
-  for (const key of Object.keys(after)) {
-    if (!(key in before)) {
-      previous[key] = null;
-      changed = true;
-    }
-  }
-  return changed ? previous : undefined;
+  const previous: [string, string | null][] = [];
+  for (const [key, value] of Object.entries(before))
+    if (!Object.hasOwn(after, key) || after[key] !== value) previous.push([key, value]);
+  for (const key of Object.keys(after)) if (!Object.hasOwn(before, key)) previous.push([key, null]);
+  return previous.length > 0 ? Object.fromEntries(previous) : undefined;
 }

@@ -90,7 +90,10 @@ export function parseQuery(query: string): (doc: SearchDoc) => boolean {
 }
 
 function fieldValue(doc: SearchDoc, clause: Clause): string | number | null {
-  if (clause.field === 'metadata') return doc.metadata[clause.metadataKey!] ?? null;
+  if (clause.field === 'metadata')
+    return Object.hasOwn(doc.metadata, clause.metadataKey!)
+      ? doc.metadata[clause.metadataKey!]!
+      : null;
   return doc[clause.field as keyof Omit<SearchDoc, 'metadata'>];
 }
 
