@@ -1,5 +1,6 @@
 // The runtime's view of the machine: pure functions over snapshots.
 import type { SnapshotFrom } from 'xstate';
+import { persistedAsIs } from '../runtime/persisted-snapshot.ts';
 import { pureInitialTransition, pureTransition } from '../runtime/pure-transition.ts';
 import type { CustomerEvent } from './events.ts';
 import type { Intent } from './intents.ts';
@@ -59,7 +60,7 @@ export function decide(
 
 /** The snapshot as plain JSON, for KV. */
 export function persist(snapshot: CustomerSnapshot, machine = customerMachine): unknown {
-  return machine.getPersistedSnapshot(snapshot);
+  return persistedAsIs(machine, snapshot);
 }
 
 /**

@@ -1,5 +1,6 @@
 // The runtime's view of the invoice machine: pure functions over snapshots.
 import type { SnapshotFrom } from 'xstate';
+import { persistedAsIs } from '../runtime/persisted-snapshot.ts';
 import { pureInitialTransition, pureTransition } from '../runtime/pure-transition.ts';
 import type { InvoiceEvent } from './events.ts';
 import type { InvoiceIntent } from './intents.ts';
@@ -78,7 +79,7 @@ export function progressOf(s: InvoiceState): InvoiceProgress | null {
 
 /** The snapshot as plain JSON, for KV. */
 export function persistInvoice(snapshot: InvoiceSnapshot, machine = invoiceMachine): unknown {
-  return machine.getPersistedSnapshot(snapshot);
+  return persistedAsIs(machine, snapshot);
 }
 
 /** A snapshot loaded from KV; the caller validates its context first. */

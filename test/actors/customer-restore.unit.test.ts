@@ -4,6 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decide, pendingIntents, persist, restore } from '../../actors/customer/index.ts';
+import { decodeActor, encodeActor } from '../../actors/customer/snapshot-codec.ts';
 import {
   created,
   deleted,
@@ -33,6 +34,21 @@ test('a snapshot persisted as JSON and restored decides exactly as the live one'
   assert.equal(resumed.snapshot.value, live.snapshot.value);
   assert.equal(resumed.snapshot.context, live.snapshot.context);
   assert.is(live.snapshot.context.targets.stripe.status, 'synced');
+});
+
+test('metadata with the keys XState takes for a spawned actor is stored and read back as it is', () => {
+  // `sessionId`, `send` and `ref`: XState's own persisting stored such a map as a stand-in.
+  const metadata = { plan: 'gold', ref: 'r-1', send: 'post', sessionId: 's-9' };
+  const w = when(
+    given(created({ metadata })),
+    stripeCreated(),
+    updated({ name: 'Ada King', metadata }, 2),
+  );
+  const stored = JSON.parse(JSON.stringify(encodeActor(w.snapshot))) as unknown;
+  const loaded = decodeActor(w.snapshot.context.customerId, stored);
+  assert.equal(loaded.context.desired?.fields.metadata, metadata);
+  assert.equal(loaded.context.targets.stripe.known?.metadata, metadata);
+  assert.equal(loaded.context, w.snapshot.context);
 });
 
 test("pendingIntents lists each target's intent with the instant it is due", () => {

@@ -59,6 +59,16 @@ test('a request creates the invoice actor, saves it, and a redelivery saves noth
   assert.is(kind.ownerOf(INVOICE, stored), CUSTOMER, 'its partition is its customer’s');
 });
 
+test("an invoice's metadata with the keys XState takes for a spawned actor is kept as it is", async () => {
+  const store = new MemoryStore();
+  const metadata = { order: 'A-17', ref: 'r-1', send: 'post', sessionId: 's-9' };
+  const event = request();
+  const withKeys = { ...event, data: { ...event.data, metadata } } as InvoiceEvent;
+  assert.ok((await applyEvent(deps(store), INVOICE, withKeys)).saved);
+  const stored = JSON.parse(JSON.stringify(store.entries.get(INVOICE)!.value)) as unknown;
+  assert.equal(kind.decode(INVOICE, stored).context.request?.metadata, metadata);
+});
+
 const refused = (err: unknown) => err instanceof SnapshotFormatError;
 
 test('a foreign or damaged stored invoice is refused, not resumed', () => {
