@@ -1,7 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { canonicalFields, sameValue, type CanonicalFields } from '../../core/canonical.ts';
+import {
+  canonicalFields,
+  canonicalMetadata,
+  sameValue,
+  type CanonicalFields,
+} from '../../core/canonical.ts';
 import { backoffMs, DEFAULT_BACKOFF } from '../../core/policy/backoff.ts';
 import { applyPatch, diffFields, isEmptyPatch } from '../../core/policy/push.ts';
 import { countsTowardsFailure, createMayHaveLanded, isRetryable } from '../../core/policy/retry.ts';
@@ -39,6 +44,17 @@ test('failure classes: 429s never count, uncertain creates are looked up, 400s a
 });
 
 const known = canonicalFields(FIELDS);
+
+test('canonical metadata keeps every key as its own, `__proto__` too, and drops rtws_id', () => {
+  const read = JSON.parse('{"__proto__":"p","toString":"t","rtws_id":"x","n":1}') as object;
+  const m = canonicalMetadata(read as Record<string, unknown>);
+  assert.equal(Object.entries(m), [
+    ['__proto__', 'p'],
+    ['n', '1'],
+    ['toString', 't'],
+  ]);
+  assert.is(Object.getPrototypeOf(m), Object.prototype);
+});
 
 test('the diff holds only the changed fields; metadata is a patch with null for removed keys', () => {
   const desired: CanonicalFields = {

@@ -5,6 +5,7 @@ import type Stripe from 'stripe';
 import { testSize } from '../harness/services.ts';
 import { customerHistory } from '../../adapters/jetstream/customer-history.ts';
 import { authHeaders } from '../harness/rtws.ts';
+import { eventually } from '../harness/stream.ts';
 import { linked, quiet, row, rowWhen, twoWay, type TwoWay } from './stack.ts';
 
 const test = suite<{ s: TwoWay }>('dashboard edits');
@@ -52,9 +53,11 @@ test('metadata keys named like members of Object.prototype flow both ways, `__pr
   ]);
   // An API edit of another key leaves them, in Postgres and in Stripe.
   await s.api.patch(id, { metadata: { plan: 'b' } });
-  await rowWhen(s, id, (r) => r.metadata.plan === 'b');
-  await quiet(s, 300);
-  const inStripe = (await s.stripe.customers.retrieve(stripeId)) as Stripe.Customer;
+  const inStripe = await eventually(
+    async () => (await s.stripe.customers.retrieve(stripeId)) as Stripe.Customer,
+    (c) => c.metadata.plan === 'b',
+    10_000,
+  );
   assert.equal(
     keys(inStripe.metadata).filter(([k]) => k !== 'rtws_id'),
     [

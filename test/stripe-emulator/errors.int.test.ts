@@ -101,12 +101,13 @@ test('limit out of range is 400 with param limit', async () => {
   assert.is(err.param, 'limit');
 });
 
-test('unknown expand is 400', async () => {
-  const err = await errorOf(
-    stripe.customers.retrieve((await stripe.customers.create({})).id, { expand: ['sources2'] }),
-  );
-  assert.is(err.statusCode, 400);
-  assert.is(err.param, 'expand');
+test('unknown expand is 400, a path named like a member of Object.prototype too', async () => {
+  const { id } = await stripe.customers.create({});
+  for (const path of ['sources2', 'toString', 'constructor']) {
+    const err = await errorOf(stripe.customers.retrieve(id, { expand: [path] }));
+    assert.is(err.statusCode, 400, path);
+    assert.is(err.param, 'expand');
+  }
 });
 
 test.run();

@@ -99,6 +99,13 @@ test('search: clauses, connectives, negation and null', () => {
   assert.not.ok(parseQuery("-name~'jan'")(jane));
   assert.ok(parseQuery('name:"Jane Doe"')(jane));
   assert.ok(parseQuery("name:'it\\'s'")(doc({ name: "it's" })));
+  // A key named like a member of Object.prototype: absent unless the customer has it.
+  for (const key of ['__proto__', 'toString', 'constructor']) {
+    assert.ok(parseQuery(`metadata['${key}']:null`)(jane), key);
+    assert.not.ok(parseQuery(`metadata['${key}']:'x'`)(jane), key);
+    const own = doc({ metadata: Object.fromEntries([[key, 'x']]) });
+    assert.ok(parseQuery(`metadata['${key}']:'x'`)(own), key);
+  }
 });
 
 test('search: malformed queries throw 400 with param query', () => {

@@ -20,7 +20,7 @@ export function checkExpand(
 ): string[] {
   return paths.map((path) => {
     const field = prefix !== '' && path.startsWith(prefix) ? path.slice(prefix.length) : path;
-    if (!(field in expanders) || (prefix !== '' && !path.startsWith(prefix))) {
+    if (!Object.hasOwn(expanders, field) || (prefix !== '' && !path.startsWith(prefix))) {
       throw invalidRequest(`This property cannot be expanded (${path}).`, 'expand');
     }
     return field;
