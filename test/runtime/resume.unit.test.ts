@@ -28,6 +28,7 @@ async function offered(
       holds: () => true,
       offer: (_, snapshot) => out.push(...pendingIntents(snapshot).map((d) => d.intent.id)),
       held,
+      unreadable: (id) => out.push(`unreadable ${id}`),
     },
     partitionOf(CUSTOMER, PARTITIONS),
   );
@@ -51,6 +52,19 @@ test('an actor stepped since its last save is offered as held, not as KV shows i
     [decided!.intent.id],
     'held in memory: the intent decided since',
   );
+});
+
+test("an unreadable snapshot is skipped and reported; the round goes on to the partition's others", async () => {
+  const store = new MemoryStore();
+  const saved = given(created());
+  const [pending] = pendingIntents(saved.snapshot);
+  // Listed before the readable one, with a context a decode refuses.
+  const damaged = 'a0000000-0000-4000-8000-000000000000';
+  const stored = kind.encode(saved.snapshot) as { snapshot: { context: object } };
+  const context = { ...stored.snapshot.context, customerId: damaged, desired: { fields: 1 } };
+  await store.save(damaged, { ...stored, snapshot: { ...stored.snapshot, context } }, undefined);
+  await store.save(CUSTOMER, kind.encode(saved.snapshot), undefined);
+  assert.equal(await offered(store), [`unreadable ${damaged}`, pending!.intent.id]);
 });
 
 test.run();

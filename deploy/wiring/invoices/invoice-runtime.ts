@@ -111,6 +111,11 @@ export async function startInvoiceRuntime(d: InvoiceRuntimeDeps): Promise<Invoic
         partitions: names.partitions,
         holds: d.holds,
         held: (id) => cache.peek(id)?.snapshot,
+        unreadable: (id, err) =>
+          log.error(
+            { invoiceId: id, partition, reason: err.message },
+            'invoice snapshot unreadable: not resumed, and its messages fail on it',
+          ),
         offer: (id, snapshot) => scheduler.offer(id, snapshot, { resumed: true }),
       },
       partition,

@@ -101,6 +101,11 @@ export function customerRuntime(d: CustomerRuntimeDeps): CustomerRuntime {
           partitions: names.partitions,
           holds: d.holds,
           held: (id) => cache.peek(id)?.snapshot,
+          unreadable: (id, err) =>
+            log.error(
+              { customerId: id, partition, reason: err.message },
+              'customer snapshot unreadable: not resumed, and its messages fail on it',
+            ),
           offer: (id, snapshot) => {
             scheduler.offer(id, snapshot, { resumed: true });
             void afterStep

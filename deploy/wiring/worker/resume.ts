@@ -8,6 +8,7 @@ import { partitionOf } from '../../../core/subjects.ts';
 import type { SnapshotStore } from '../../../core/worker-ports.ts';
 import type { ActorKind, KindDecision } from '../../../actors/runtime/actor-kind.ts';
 import { isErasedActor } from '../../../actors/runtime/erased.ts';
+import { SnapshotFormatError } from '../../../actors/runtime/errors.ts';
 
 export interface ResumeDeps<S, E, D extends KindDecision<S>> {
   readonly store: SnapshotStore;
@@ -18,6 +19,11 @@ export interface ResumeDeps<S, E, D extends KindDecision<S>> {
   readonly offer: (actorId: string, snapshot: S) => void;
   /** The actor as this process holds it (the actor cache), ahead of KV by its unsaved steps. */
   readonly held: (actorId: string) => S | undefined;
+  /**
+   * An actor whose stored snapshot cannot be read (damaged, foreign): it is skipped, so that the
+   * rest of the round is resumed; its own messages fail on it and end in the DLQ.
+   */
+  readonly unreadable: (actorId: string, err: SnapshotFormatError) => void;
 }
 
 /** Offers every actor of the partition to its scheduler; resolves to how many there were. */
@@ -34,12 +40,27 @@ export async function resumePartition<S, E, D extends KindDecision<S>>(
     const stored = await d.store.load(id);
     if (!stored || isErasedActor(stored.value)) continue;
     // Looked at once the load is in: a step taken while it read counts too.
-    const snapshot = d.held(id) ?? d.kind.decode(id, stored.value);
+    const snapshot = d.held(id) ?? decoded(d, id, stored.value);
+    if (snapshot === undefined) continue;
     if (partitionOf(d.kind.ownerOf(id, snapshot), d.partitions) !== partition) continue;
     d.offer(id, snapshot);
     resumed++;
   }
   return resumed;
+}
+
+function decoded<S, E, D extends KindDecision<S>>(
+  d: ResumeDeps<S, E, D>,
+  id: string,
+  value: unknown,
+): S | undefined {
+  try {
+    return d.kind.decode(id, value);
+  } catch (err) {
+    if (!(err instanceof SnapshotFormatError)) throw err;
+    d.unreadable(id, err);
+    return undefined;
+  }
 }
 
 export interface RetryResumeOptions {
