@@ -1,6 +1,7 @@
 // Stripe's invoice events applied to Postgres. An event finds its invoice by
-// `metadata.rtws_invoice_id`, else by the Stripe id; its status moves ours only forward, a failed
-// payment is a note on an open invoice, and an event already recorded changes nothing. An invoice
+// `metadata.rtws_invoice_id`, else by the Stripe id; its status moves ours only forward (and once
+// the draft is deleted in Stripe, not at all), a failed payment is a note on an open invoice, and an
+// event already recorded changes nothing. An invoice
 // created in Stripe directly is recorded against the customer linked to its Stripe customer.
 import type { InvoiceItem, StripeInvoiceObservation } from '../../core/invoice.ts';
 import { advances, type InvoiceStatus } from '../../core/invoice-status.ts';
@@ -73,6 +74,8 @@ async function applyTo(
   const [seen] = await tx`
     SELECT 1 FROM invoice_history WHERE invoice_id = ${current.id} AND stripe_event_id = ${e.eventId}`;
   if (seen) return 'duplicate';
+  // A draft deleted in Stripe is gone for good: any other event about it is an older one, late.
+  if (current.status === 'failed' && (await deletedInStripe(tx, current.id))) return 'unchanged';
   const moved = advances(current.status, e.status);
   const next = {
     status: moved ? e.status : current.status,
@@ -85,7 +88,7 @@ async function applyTo(
     await tx`
       UPDATE invoices SET status = ${next.status}, stripe_invoice_id = ${next.stripe_invoice_id},
         number = ${next.number}, hosted_invoice_url = ${next.hosted_invoice_url},
-        version = version + 1, updated_at = now()
+        last_error = ${moved ? null : current.last_error}, version = version + 1, updated_at = now()
       WHERE id = ${current.id}`;
   }
   // An invoice only Stripe knows takes its content from the newest status Stripe reported.
@@ -167,4 +170,12 @@ async function insertItems(
       'amount',
       'quantity',
     )}`;
+}
+
+/** Whether Stripe's deletion of the invoice's draft is what failed it (`applyDeletion`). */
+async function deletedInStripe(tx: Tx, invoiceId: string): Promise<boolean> {
+  const [row] = await tx`
+    SELECT 1 FROM invoice_history
+    WHERE invoice_id = ${invoiceId} AND status = 'failed' AND origin = 'stripe' LIMIT 1`;
+  return row !== undefined;
 }

@@ -5,7 +5,11 @@
 import Stripe from 'stripe';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createInvoice, recordInvoiceProgress } from '../../adapters/postgres/invoices.ts';
+import {
+  applyStripeInvoiceEvent,
+  createInvoice,
+  recordInvoiceProgress,
+} from '../../adapters/postgres/invoices.ts';
 import { requestInvoiceVoid } from '../../adapters/postgres/invoice-void.ts';
 import { eventually } from '../harness/stream.ts';
 import {
@@ -85,6 +89,30 @@ test('a draft rtws made, deleted in the dashboard, is failed with the reason; no
     origin: 'rtws',
   });
   assert.equal(again, { status: 'failed', moved: false });
+  // So is Stripe's `invoice.created` for the draft, delivered late (a retry after a 503, say).
+  const late = await applyStripeInvoiceEvent(s.o.sql, {
+    eventId: `evt_late_${draft.id}`,
+    eventType: 'invoice.created',
+    stripeInvoiceId: draft.id,
+    stripeCustomerId: draft.customer as string,
+    rtwsInvoiceId: invoice.id,
+    status: 'draft',
+    number: null,
+    hostedInvoiceUrl: null,
+    note: undefined,
+    snapshot: {
+      currency: 'usd',
+      total: 0,
+      dueDays: REQUEST.due_days!,
+      metadata: {},
+      items: [],
+      createdAt: new Date(draft.created * 1000),
+    },
+  });
+  assert.is(late, 'unchanged');
+  const after = await settled(s, invoice.id, (i) => i.status === 'failed');
+  assert.is(after.last_error, reason);
+  assert.is(after.history.length, failed.history.length);
   await drained(s);
   assert.equal(
     (await deadLetters(s)).filter((d) => d.reason.includes(draft.id)),
