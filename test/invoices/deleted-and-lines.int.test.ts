@@ -121,6 +121,31 @@ test('a draft rtws made, deleted in the dashboard, is failed with the reason; no
   assert.equal((await s.stripe.invoices.list({ status: 'draft' })).data, []);
 });
 
+test('an invoice the actor gave up on, finalized in Stripe after all, moves on with no error', async ({
+  s,
+}) => {
+  const { invoice, draft } = await ourDraft(s, 'Late Finalize');
+  const gaveUp = await recordInvoiceProgress(s.o.sql, invoice.id, {
+    status: 'failed',
+    stripeInvoiceId: draft.id,
+    error: 'FinalizeStripeInvoice: HTTP 500',
+    origin: 'rtws',
+  });
+  assert.equal(gaveUp, { status: 'failed', moved: true });
+  await s.stripe.invoices.finalizeInvoice(draft.id);
+  // Stripe marks an invoice with nothing to pay paid as it finalizes it.
+  const paid = await settled(s, invoice.id, (i) => i.status === 'paid');
+  assert.equal(
+    paid.history.slice(-3).map((h) => [h.status, h.origin]),
+    [
+      ['failed', 'rtws'],
+      ['open', 'stripe'],
+      ['paid', 'stripe'],
+    ],
+  );
+  assert.is(paid.last_error, null);
+});
+
 test('a draft deleted to carry out a void asked for through the API ends void', async ({ s }) => {
   const { invoice, draft } = await ourDraft(s, 'Voided Draft');
   await requestInvoiceVoid(s.o.sql, invoice.id);
