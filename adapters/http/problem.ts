@@ -4,6 +4,9 @@ import { isInfrastructureFault } from '../../core/infrastructure.ts';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { RtwsError, ValidationError, PreconditionFailedError } from '../../core/errors.ts';
 
+/** The code of the rate limit's refusals (rate-limits.ts). */
+export const RATE_LIMITED = 'rate_limited';
+
 export interface Problem {
   type: string;
   title: string;
@@ -33,7 +36,9 @@ const TITLES: Record<number, string> = {
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
+  502: 'Bad Gateway',
   503: 'Service Unavailable',
 };
 
@@ -103,9 +108,26 @@ export function errorHandler(
   if (err instanceof RtwsError && STATUS_BY_CODE[err.code] && STATUS_BY_CODE[err.code]! < 500) {
     return sendProblem(reply, problem(STATUS_BY_CODE[err.code]!, err.message, { code: err.code }));
   }
-  // Fastify's own client errors: bad JSON, body too large, wrong content type.
-  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
-    return sendProblem(reply, problem(err.statusCode, err.message, { code: err.code }));
+  const clientStatus =
+    typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500;
+  // Fastify's own client errors (bad JSON, body too large, wrong content type) and the rate limit's.
+  if (clientStatus && (err.code?.startsWith('FST_') || err.code === RATE_LIMITED)) {
+    return sendProblem(reply, problem(err.statusCode!, err.message, { code: err.code }));
+  }
+  // Any other 4xx was a service rtws called refusing rtws (Stripe's SDK errors carry the status
+  // Stripe answered): our failure, and its message, which may name a key, is not the caller's.
+  if (clientStatus) {
+    request.log.error(
+      { error: err.name, status: err.statusCode, code: err.code },
+      'a service rtws called refused it',
+    );
+    return sendProblem(
+      reply,
+      problem(502, 'a service rtws called refused the request', {
+        code: 'upstream_refused',
+        request_id: request.id,
+      }),
+    );
   }
   if ((err instanceof RtwsError && err.code === 'unavailable') || isInfrastructureFault(err)) {
     request.log.warn({ err }, 'dependency unavailable');

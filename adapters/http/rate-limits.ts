@@ -3,6 +3,7 @@
 // processes behind a balancer, each allows the limit. A request over it gets 429 with Retry-After
 // (seconds) as problem+json, and changes nothing. Zero turns a limit off.
 import rateLimit from '@fastify/rate-limit';
+import { RATE_LIMITED } from './problem.ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 export interface RateLimits {
@@ -40,6 +41,7 @@ export async function rateLimits(fastify: FastifyInstance, limits: RateLimits): 
     },
     errorResponseBuilder: (_request, context) => ({
       statusCode: context.statusCode,
+      code: RATE_LIMITED,
       message: `too many requests: ${context.max} a minute are allowed${
         context.statusCode === 429 ? `; retry in ${Math.ceil(context.ttl / 1000)} s` : ''
       }`,
