@@ -9,6 +9,7 @@ import type {
   StripeInvoiceIntent,
   StripeInvoiceStatus,
 } from '../../actors/invoice/index.ts';
+import { forgottenKeyReason, keyMayBeForgotten } from '../../core/policy/retry.ts';
 import { classifyStripeError } from './classify.ts';
 
 type Clock = () => number;
@@ -22,6 +23,15 @@ export async function executeInvoiceIntent(
   now: Clock = Date.now,
 ): Promise<InvoiceRecordedEvent> {
   const done = { intentId: intent.id };
+  if (intent.key !== null && keyMayBeForgotten(intent.recordedAt, now())) {
+    const at = now();
+    const reason = forgottenKeyReason(intent.recordedAt, at);
+    return {
+      type: 'InvoiceCallFailed',
+      data: { ...done, failure: 'uncertain', reason, attempt: intent.attempt },
+      at,
+    };
+  }
   try {
     switch (intent.type) {
       case 'CreateStripeInvoice': {

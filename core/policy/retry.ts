@@ -47,6 +47,23 @@ export const DEFAULT_RETRY: RetryPolicy = Object.freeze({
 });
 
 /**
+ * Whether a keyed write recorded this long ago is looked up rather than sent. An earlier try may
+ * have landed with no outcome recorded (the process died during the call), or a resend may have
+ * waited past a pause or an outage; Stripe forgets keys after 24 h, so the same key would then do
+ * it a second time. Judged by the executor as it is about to send, on its own clock, and reported
+ * as an `uncertain` failure, which the actor settles with a lookup and a new key.
+ */
+export function keyMayBeForgotten(recordedAt: number, at: number, policy = DEFAULT_RETRY): boolean {
+  return at - recordedAt > policy.lookupAfterMs;
+}
+
+/** The reason given for a write `keyMayBeForgotten` kept back. */
+export function forgottenKeyReason(recordedAt: number, at: number): string {
+  const hours = Math.floor((at - recordedAt) / 3_600_000);
+  return `not sent: recorded ${hours} h ago, and Stripe keeps an idempotency key for 24 h; looked up first`;
+}
+
+/**
  * 429s slow a target down but must never fail it: a rate-limit storm only delays. A push held for
  * an event that has yet to arrive has not failed either.
  */

@@ -6,7 +6,9 @@ import type Stripe from 'stripe';
 import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
 import { stripeClient } from '../../adapters/stripe/client.ts';
 import { executeStripeIntent } from '../../adapters/stripe/executor.ts';
+import { executeInvoiceIntent } from '../../adapters/stripe/invoice-executor.ts';
 import type { StripeIntent } from '../../actors/customer/index.ts';
+import type { StripeInvoiceIntent } from '../../actors/invoice/index.ts';
 
 const test = suite<{ emulator: StripeEmulator; stripe: Stripe; raw: Stripe }>('Stripe executor');
 
@@ -280,6 +282,57 @@ test('a push decided before a takeover is held while a field it sets moved on St
     ['POST'],
     'one write, no retrieve',
   );
+});
+
+const HOUR = 3_600_000;
+
+test('a create recorded over 23 h ago is looked up, not sent: Stripe may have forgotten its key', async ({
+  stripe,
+}) => {
+  const create = intent('CreateStripeCustomer', fields('cust-old'), 'rtws-cust-old-create', 2);
+  const late = await executeStripeIntent(stripe, create, () => T0 + 23 * HOUR + 60_000);
+  assert.is(late.type, 'StripeCallFailed');
+  assert.equal(late.data, {
+    intentId: create.id,
+    failure: 'uncertain',
+    reason:
+      'not sent: recorded 23 h ago, and Stripe keeps an idempotency key for 24 h; looked up first',
+    attempt: 2,
+  });
+  assert.equal(await allCustomers(stripe), []);
+  const inTime = await executeStripeIntent(stripe, create, () => T0 + 23 * HOUR);
+  assert.is(inTime.type, 'StripeCustomerCreated');
+});
+
+test("an invoice's keyed write recorded over 23 h ago is looked up, not sent; a read is sent", async ({
+  stripe,
+}) => {
+  const customer = await stripe.customers.create({ name: 'Ada' });
+  const common = { attempt: 1, notBefore: T0, recordedAt: T0, target: 'stripe' } as const;
+  const draft: StripeInvoiceIntent = {
+    ...common,
+    id: 'invoice-1',
+    type: 'CreateStripeInvoice',
+    key: 'rtws-inv-old-draft',
+    params: { customer: customer.id, currency: 'usd', daysUntilDue: 30, metadata: {} },
+  };
+  const late = await executeInvoiceIntent(stripe, draft, () => T0 + 25 * HOUR);
+  assert.is(late.type, 'InvoiceCallFailed');
+  assert.is((late.data as { failure: string }).failure, 'uncertain');
+  assert.equal((await stripe.invoices.list({ customer: customer.id })).data, []);
+  const inspect: StripeInvoiceIntent = {
+    ...common,
+    id: 'invoice-2',
+    type: 'InspectStripeInvoice',
+    key: null,
+    params: { customer: customer.id, rtwsInvoiceId: 'old', invoice: null, createdSince: 0 },
+  };
+  const read = await executeInvoiceIntent(stripe, inspect, () => T0 + 25 * HOUR);
+  assert.equal(read, {
+    type: 'StripeInvoiceInspected',
+    data: { intentId: 'invoice-2', found: null },
+    at: T0 + 25 * HOUR,
+  });
 });
 
 test.run();

@@ -81,8 +81,9 @@ const local = (merge: 'stripe' | 'catalogue' = 'stripe'): MatchSettings => ({
   serialise: keyedMutex(),
 });
 
+/** Sent as it is recorded: the executor's clock reads the intent's time. */
 const run = (ctx: Ctx, intent: StripeIntent, match?: MatchSettings) =>
-  executeStripeIntent(ctx.stripe, intent, () => T0, {}, match);
+  executeStripeIntent(ctx.stripe, intent, () => intent.recordedAt, {}, match);
 
 async function withEmail(stripe: Stripe, email: string): Promise<Stripe.Customer[]> {
   const out: Stripe.Customer[] = [];
@@ -182,7 +183,7 @@ test('our own create, landed by a try whose answer was lost: concluded as create
   const intent = createIntent(id, 'landed@example.com');
   const recorded = { ...intent, recordedAt: Date.now() - 1_000 };
   // The lost try: the create itself, with the intent's key.
-  const landed = await executeStripeIntent(ctx.stripe, recorded, () => T0);
+  const landed = await executeStripeIntent(ctx.stripe, recorded, () => recorded.recordedAt);
   assert.is(landed.type, 'StripeCustomerCreated');
   const stripeId = (landed.data as { externalId: string }).externalId;
   // Someone edits it before the retry: it is still the create's own customer.
@@ -192,7 +193,7 @@ test('our own create, landed by a try whose answer was lost: concluded as create
   assert.equal(outcome, {
     type: 'StripeCustomerCreated',
     data: { intentId: intent.id, externalId: stripeId },
-    at: T0,
+    at: recorded.recordedAt,
   });
   assert.equal(ctx.emulator.requests({ method: 'POST' }), [], 'nothing sent again');
   assert.is((await withEmail(ctx.stripe, 'landed@example.com')).length, 1);
