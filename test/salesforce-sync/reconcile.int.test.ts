@@ -63,7 +63,7 @@ test('an edit made in Salesforce is put back; a deleted record is reported', asy
 
   const r = await reconcile(s);
   assert.is(r.counts.differs, 1, JSON.stringify(r.counts));
-  assert.is(r.counts.missing_in_salesforce, 1);
+  assert.is(r.counts.deleted_in_salesforce, 1);
   assert.ok((r.counts.equal ?? 0) >= 1, 'the kept one is equal (in both targets)');
   assert.equal(r.differing_fields.salesforce, { name: 1 });
   const back = await eventually(
@@ -130,7 +130,7 @@ recreating('a record deleted in Salesforce is upserted again', async ({ s }) => 
   );
   s.sf!.deleteAsPerson('Account', { field: 'Rtws_Id__c', value: id });
   const r = await reconcile(s);
-  assert.is(r.counts.missing_in_salesforce, 1, JSON.stringify(r.counts));
+  assert.is(r.counts.deleted_in_salesforce, 1, JSON.stringify(r.counts));
   const again = await eventually(
     async () => record(s, id),
     (x) => x !== undefined,

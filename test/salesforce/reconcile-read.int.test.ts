@@ -1,7 +1,8 @@
 // The reconciliation's Salesforce phase, step by step against the emulator: a read that fails
 // part-way is read again after the last record done, never taken for a finished one (which would
 // report every link not met yet as deleted); a link whose record still exists is not called
-// deleted; and only a record deleted in Salesforce is handed to its actor under the policy. A
+// deleted; and only a record deleted in Salesforce is handed to its actor under the policy (one
+// Salesforce does not know at all is a broken link: reported, and nothing is deleted). A
 // value mapped from_salesforce is not compared: the catalogue never puts it back.
 import * as assert from 'uvu/assert';
 import { jetstream } from '@nats-io/jetstream';
@@ -14,6 +15,7 @@ import {
   type ReconcilePage,
 } from '../../deploy/wiring/backfill/reconcile.ts';
 import { SALESFORCE_PHASE } from '../../deploy/wiring/backfill/reconcile-salesforce.ts';
+import { readStream } from '../harness/stream.ts';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
 import type { SalesforceTarget } from '../../adapters/salesforce/target.ts';
 import { DEFAULT_ACCOUNT_FIELD_MAP } from '../../adapters/salesforce/mapper.ts';
@@ -57,7 +59,7 @@ async function seed(conn: Connection): Promise<{ id: string; sf: string }[]> {
   return out;
 }
 
-test('a read that fails part-way is read again, and only deleted records are missing', async ({
+test('a read that fails part-way is read again; a deleted record is handed over, an unknown one reported', async ({
   emulator,
   conn,
 }) => {
@@ -65,6 +67,13 @@ test('a read that fails part-way is read again, and only deleted records are mis
   const seeded = await seed(conn);
   const deleted = seeded[7]!;
   emulator.deleteAsPerson('Account', deleted.sf);
+  // Linked to a record Salesforce has never had (or purged, or hides from rtws's user).
+  const [unknown] = await o.sql<{ id: string }[]>`
+    INSERT INTO customers (name) VALUES ('Unknown There') RETURNING id`;
+  const unknownSf = '001ZZZZZZZZZZZZZZZ';
+  await o.sql`
+    INSERT INTO customer_links (customer_id, target, external_id)
+    VALUES (${unknown!.id}, 'salesforce', ${unknownSf})`;
   const { id: runId } = await createBackfill(o.sql, 'reconcile', {});
   let failNext = false;
   const connection = async () => {
@@ -107,14 +116,31 @@ test('a read that fails part-way is read again, and only deleted records are mis
     N - 1,
     'each by the read itself, none left to be found by its id afterwards',
   );
-  assert.is(count('missing_in_salesforce'), 1, 'only the deleted one is missing');
-  assert.equal(
-    decisions.filter((x) => x.decision === 'missing_in_salesforce').map((x) => x.id),
-    [deleted.sf],
-  );
+  const ids = (d: string) => decisions.filter((x) => x.decision === d).map((x) => x.id);
+  assert.equal(ids('deleted_in_salesforce'), [deleted.sf]);
+  assert.equal(ids('missing_in_salesforce'), [unknownSf]);
   const links = await o.sql`
     SELECT 1 FROM customer_links WHERE customer_id = ${deleted.id} AND target = 'salesforce'`;
   assert.is(links.length, 0, 'its link is archived (unlink)');
+  const kept = await o.sql`
+    SELECT 1 FROM customer_links WHERE customer_id = ${unknown!.id} AND target = 'salesforce'`;
+  assert.is(kept.length, 1, 'the unknown one keeps its link: a broken link deletes nothing');
+  const told = await readStream(
+    o.nats,
+    t.names.streams.changes,
+    t.names.customerHistoryFilter(unknown!.id),
+  );
+  assert.equal(told, [], 'and its actor is told nothing');
+  const deletedTold = await readStream(
+    o.nats,
+    t.names.streams.changes,
+    t.names.customerHistoryFilter(deleted.id),
+  );
+  assert.equal(
+    deletedTold.map((c) => (c.message as unknown as { type: string }).type),
+    ['SalesforceRecordMissing'],
+    "the deleted one's actor is told",
+  );
 });
 
 /** One whole reconciliation of the Salesforce phase: the decisions it took. */

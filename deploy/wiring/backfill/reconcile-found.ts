@@ -15,6 +15,7 @@ export type ReconcileDecision =
   | 'deleted_in_stripe'
   | 'missing_in_stripe'
   | 'missing_in_salesforce'
+  | 'deleted_in_salesforce'
   | 'external_id_changed'
   | 'catalogue_behind';
 

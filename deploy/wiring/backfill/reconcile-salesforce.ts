@@ -9,8 +9,9 @@
 //   modifier is not the integration user) is recorded as a conflict the catalogue won, with reason
 //   "salesforce is a target";
 // - `orphan` (its external id names no catalogue customer), `deleted_in_catalogue`: reported.
-// Then the Salesforce links the read did not meet: the record was deleted in Salesforce (or never
-// made): `missing_in_salesforce`, handed to the actor under RTWS_SALESFORCE_ON_REMOTE_DELETE.
+// Then the Salesforce links the read did not meet, each looked up by id: one in the recycle bin,
+// `deleted_in_salesforce`, is handed to the actor under RTWS_SALESFORCE_ON_REMOTE_DELETE; one
+// Salesforce does not know at all, `missing_in_salesforce`, is reported and deletes nothing.
 import type { Connection } from 'jsforce';
 import { differingFields, fieldValue } from '../../../core/canonical.ts';
 import { patchOfFields } from '../../../core/policy/push.ts';
@@ -251,9 +252,10 @@ async function comparePage(
 
 /**
  * Salesforce links the read did not meet, made before it began. Each record is looked up by id,
- * the recycle bin included: one deleted (or purged) is handed to the customer's actor with the
- * policy, and under `unlink` the link is archived once the actor has been told; one that exists
- * but no longer carries the customer's id is reported, and nothing is done.
+ * the recycle bin included: one deleted is handed to the customer's actor with the policy, and
+ * under `unlink` the link is archived once the actor has been told; one that exists but no longer
+ * carries the customer's id, or that Salesforce does not know at all, is reported, and nothing is
+ * done (only an explicit deletion deletes).
  */
 export async function salesforceLinksPage(
   o: ReconcileDeps,
@@ -292,13 +294,19 @@ export async function salesforceLinksPage(
       });
       continue;
     }
-    const kind: ReconcileDecision =
-      record && !record.deleted ? 'external_id_changed' : 'missing_in_salesforce';
-    const detail =
-      kind === 'external_id_changed'
-        ? `the record exists but no longer carries the customer's id in ${sf.target.externalIdField}: reported; nothing was done`
-        : `deleted in Salesforce: ${POLICY[sf.onRemoteDelete]}`;
-    if (kind === 'missing_in_salesforce') {
+    // Only a record Salesforce says is deleted counts as one; a record it does not know at all
+    // (purged, hidden from rtws's user by sharing, or of another object) is a broken link.
+    const kind: ReconcileDecision = !record
+      ? 'missing_in_salesforce'
+      : record.deleted
+        ? 'deleted_in_salesforce'
+        : 'external_id_changed';
+    const detail = {
+      external_id_changed: `the record exists but no longer carries the customer's id in ${sf.target.externalIdField}: reported; nothing was done`,
+      missing_in_salesforce: `linked, but Salesforce has no such ${sf.target.object}, recycle bin included (purged, hidden from rtws's user, or of another object): reported; nothing was deleted`,
+      deleted_in_salesforce: `deleted in Salesforce: ${POLICY[sf.onRemoteDelete]}`,
+    }[kind];
+    if (kind === 'deleted_in_salesforce') {
       const missing: SalesforceRecordMissing = {
         type: 'SalesforceRecordMissing',
         data: { recordId: externalId, policy: sf.onRemoteDelete },
