@@ -99,7 +99,8 @@ export const InspectStripeInvoice = Type.Object({
   target: Type.Literal('stripe'),
   ...common,
   params: Type.Object({
-    customer: Type.String(),
+    /** Null for an invoice created in Stripe, which is looked up by its id alone. */
+    customer: Nullable(Type.String()),
     rtwsInvoiceId: Type.String(),
     invoice: Nullable(Type.String()),
     createdSince: Type.Integer(),

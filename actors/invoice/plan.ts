@@ -32,8 +32,8 @@ function voidable(s: InvoiceState): boolean {
 
 /** The next keyed write the invoice needs, or null once it is finalized (or voided). */
 export function nextStep(s: InvoiceState): InvoiceStep | null {
-  if (s.request === null) return null;
   if (s.voidRequestedAt !== undefined) return voidable(s) ? 'void' : null;
+  if (s.request === null) return null;
   if (s.stripeInvoiceId === null) return 'draft';
   const item = s.request.items.findIndex((_, i) => !s.itemsAdded.includes(i));
   if (item >= 0) return itemStep(item);
@@ -51,8 +51,12 @@ export function plan(
   if (s.pending !== null || DONE.has(s.status)) return s;
   const voiding = s.voidRequestedAt !== undefined;
   const when = { at, notBefore };
-  // An invoice created in Stripe: its actor exists only to void it.
-  if (r === null) return voiding && s.stripeInvoiceId !== null ? planVoid(s, when) : s;
+  // An invoice created in Stripe: its actor exists only to void it (a void whose outcome is
+  // unknown is looked up first, as any write).
+  if (r === null) {
+    if (!voiding || s.stripeInvoiceId === null) return s;
+    return s.uncertain ? inspect(s, when, null, Math.floor(at / 1000)) : planVoid(s, when);
+  }
   if (!voiding && (s.status === 'issued' || s.status === 'failed')) return s;
   // Asked to void before anything was written to Stripe: it never will be.
   if (voiding && (s.stripeCustomerId === null || (!s.uncertain && s.stripeInvoiceId === null)))
@@ -68,17 +72,7 @@ export function plan(
   const customer = s.stripeCustomerId;
   if (s.uncertain) {
     const since = Math.floor((s.draftRecordedAt ?? at) / 1000) - policies.retry.lookupMarginS;
-    return record(s, when, {
-      type: 'InspectStripeInvoice',
-      target: 'stripe',
-      key: null,
-      params: {
-        customer,
-        rtwsInvoiceId: s.invoiceId,
-        invoice: s.stripeInvoiceId,
-        createdSince: since,
-      },
-    });
+    return inspect(s, when, customer, since);
   }
   if (voiding) return planVoid(s, when);
   const step = nextStep(s);
@@ -121,6 +115,26 @@ export function plan(
       unitAmount: item.amount,
       quantity: item.quantity,
       metadata: { [RTWS_INVOICE_ID_KEY]: s.invoiceId, rtws_item: String(index) },
+    },
+  });
+}
+
+/** Looks the invoice up: by its Stripe id when known, else among the customer's since `since`. */
+function inspect(
+  s: InvoiceState,
+  when: { at: number; notBefore: number },
+  customer: string | null,
+  since: number,
+): InvoiceState {
+  return record(s, when, {
+    type: 'InspectStripeInvoice',
+    target: 'stripe',
+    key: null,
+    params: {
+      customer,
+      rtwsInvoiceId: s.invoiceId,
+      invoice: s.stripeInvoiceId,
+      createdSince: since,
     },
   });
 }

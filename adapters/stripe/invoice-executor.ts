@@ -154,7 +154,7 @@ async function inspect(
 ): Promise<Found | null> {
   const invoice = p.invoice
     ? await stripe.invoices.retrieve(p.invoice)
-    : await findByRtwsId(stripe, p.customer, p.rtwsInvoiceId, p.createdSince);
+    : p.customer && (await findByRtwsId(stripe, p.customer, p.rtwsInvoiceId, p.createdSince));
   if (!invoice) return null;
   const items: number[] = [];
   for await (const item of stripe.invoiceItems.list({ invoice: invoice.id, limit: 100 })) {

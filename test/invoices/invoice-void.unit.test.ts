@@ -151,6 +151,33 @@ test("an invoice created in Stripe directly: its actor starts from the void, in 
   assert.equal(stray.decisions[0]?.intents, []);
 });
 
+test('a void of an invoice created in Stripe answered by a 5xx is looked up by its id, then sent under a new key', () => {
+  const w = when(
+    given(),
+    voidRequested({ stripeInvoiceId: 'in_S', stripeStatus: 'open' }),
+    failed('uncertain'),
+  );
+  const lookup = pending(w);
+  assert.equal(
+    [lookup.type, lookup.key, (lookup.params as { invoice: string }).invoice],
+    ['InspectStripeInvoice', null, 'in_S'],
+  );
+  const again = when(w, inspected({ stripeInvoiceId: 'in_S', status: 'open' }));
+  assert.equal(
+    [pending(again).type, pending(again).key],
+    ['VoidStripeInvoice', `rtws-inv-${INVOICE}-void-a2`],
+  );
+  const done = when(w, inspected({ stripeInvoiceId: 'in_S', status: 'void' as 'open' }));
+  assert.is(state(done).status, 'voided');
+  // Given up on, it leaves a letter: its customer is the one its void named.
+  let gaveUp = w;
+  for (let i = 0; i < 8 && state(gaveUp).status !== 'failed'; i++)
+    gaveUp = when(gaveUp, failed('transient'));
+  assert.is(state(gaveUp).status, 'failed');
+  assert.ok(gaveUp.decisions.at(-1)?.deadLettered);
+  assert.is(state(gaveUp).customerId, CUSTOMER);
+});
+
 test('a void Stripe refuses (the invoice was paid meanwhile) fails with its message', () => {
   const w = when(issued(), voidRequested(), failed('permanent', 'invoice_unexpected_state'));
   assert.is(state(w).status, 'failed');

@@ -212,4 +212,46 @@ test('an invoice given up on before its letter was published: the redelivered fa
   assert.is(letters[1]!.streamSeq, 4);
 });
 
+test('a void of an invoice created in Stripe, given up on, leaves a letter on its customer', async () => {
+  const store = new MemoryStore();
+  const letters: DeadLetter[] = [];
+  const n = names('', 4);
+  const effects = invoiceStepEffects({
+    offer: () => {},
+    names: n,
+    deadLetters: { publish: async (letter) => void letters.push(letter) },
+  });
+  const step = async (event: InvoiceEvent, seq: number) => {
+    const r = await applyEvent(deps(store), INVOICE, event);
+    await effects({ actorId: INVOICE, event, decision: r.decision, saved: r.saved, seq });
+    return r;
+  };
+  const asked = await step(
+    {
+      type: 'InvoiceVoidRequested',
+      data: { stripeInvoiceId: 'in_S', stripeStatus: 'open', customerId: CUSTOMER },
+      at: T0,
+    },
+    1,
+  );
+  const call = asked.decision.intents[0]!;
+  assert.is(call.type, 'VoidStripeInvoice');
+  await step(
+    {
+      type: 'InvoiceCallFailed',
+      data: {
+        intentId: call.id,
+        failure: 'permanent',
+        reason: 'HTTP 400: invoice_unexpected_state',
+        attempt: 1,
+      },
+      at: T0 + 1,
+    },
+    2,
+  );
+  assert.is(letters.length, 1);
+  assert.is(letters[0]!.subject, n.invoiceSubject(INVOICE, CUSTOMER));
+  assert.match(letters[0]!.reason, /VoidStripeInvoice: HTTP 400/);
+});
+
 test.run();

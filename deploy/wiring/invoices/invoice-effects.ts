@@ -53,7 +53,8 @@ export function invoiceStepEffects(d: InvoiceStepDeps) {
     // message's sequence) makes a second publish a no-op, within the DLQ's dedupe window and, past
     // it, by the worker's letter ledger.
     const gaveUp = saved ? decision.deadLettered : gaveUpOn(event, context);
-    const customerId = context.request?.customer_id;
+    // An invoice created in Stripe has no request: its void named the customer.
+    const customerId = context.request?.customer_id ?? context.customerId;
     if (gaveUp && customerId) {
       const retry = encodeInvoiceEvent(invoiceId, customerId, {
         type: 'InvoiceRetryRequested',
