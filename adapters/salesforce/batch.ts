@@ -1,7 +1,8 @@
 // Many customers' pending intents in few calls. Salesforce's budget is about 100,000 calls a day,
-// so pending upserts go through the sObject Collections upsert and pending deletes through the
-// Collections delete, up to 200 records a call; each record succeeds or fails on its own
-// (allOrNone off), and each intent gets its own outcome.
+// so pending creates go through the sObject Collections upsert (by our external id), updates
+// through the Collections update (by Salesforce id) and deletes through the Collections delete, up
+// to 200 records a call; each record succeeds or fails on its own (allOrNone off), and each intent
+// gets its own outcome.
 import type { Connection } from 'jsforce';
 import type { SalesforceOutcomeEvent } from '../../actors/customer/index.ts';
 import { classifyCode, classifySalesforceError } from './classify.ts';
@@ -21,6 +22,11 @@ interface ItemResult {
 interface Upsert {
   readonly work: SalesforceWork;
   readonly record: SalesforceValues;
+}
+
+interface Update {
+  readonly work: SalesforceWork;
+  readonly record: SalesforceValues & { Id: string };
 }
 
 type Outcomes = [SalesforceWork, SalesforceOutcomeEvent][];
@@ -45,12 +51,17 @@ export async function executeSalesforceBatch(
   now: Clock = Date.now,
 ): Promise<SalesforceOutcomeEvent[]> {
   const upserts: Upsert[] = [];
+  const updates: Update[] = [];
   const deletes: SalesforceWork[] = [];
   const singles: SalesforceWork[] = [];
   for (const work of items) {
+    const { intent } = work;
     const record = upsertRecord(target, work);
-    if (record !== null && Object.keys(record).length > 0) upserts.push({ work, record });
-    else if (work.intent.type === 'DeleteSalesforceAccount') deletes.push(work);
+    if (record !== null && Object.keys(record).length > 0) {
+      if (intent.type === 'UpdateSalesforceAccount')
+        updates.push({ work, record: { ...record, Id: intent.params.externalId } });
+      else upserts.push({ work, record });
+    } else if (intent.type === 'DeleteSalesforceAccount') deletes.push(work);
     else singles.push(work);
   }
   // One request at a time, so that a caller bounds its requests in flight by its calls.
@@ -60,6 +71,8 @@ export async function executeSalesforceBatch(
   };
   for (let i = 0; i < upserts.length; i += MAX_COLLECTION_RECORDS)
     keep(await upsertChunk(conn, upserts.slice(i, i + MAX_COLLECTION_RECORDS), target, now));
+  for (let i = 0; i < updates.length; i += MAX_COLLECTION_RECORDS)
+    keep(await updateChunk(conn, updates.slice(i, i + MAX_COLLECTION_RECORDS), target, now));
   for (let i = 0; i < deletes.length; i += MAX_COLLECTION_RECORDS)
     keep(await deleteChunk(conn, deletes.slice(i, i + MAX_COLLECTION_RECORDS), target, now));
   for (const work of singles)
@@ -79,6 +92,26 @@ async function upsertChunk(
       target.object,
       chunk.map((u) => u.record),
       target.externalIdField,
+      { allOrNone: false },
+    ),
+  );
+  return chunk.map(({ work }, i) => [
+    work,
+    itemOutcome(work, results, i, now(), (id, at) => upsertedOutcome(work.intent, id, at)),
+  ]);
+}
+
+async function updateChunk(
+  conn: Connection,
+  chunk: readonly Update[],
+  target: SalesforceTarget,
+  now: Clock,
+): Promise<Outcomes> {
+  if (chunk.length === 1) return alone(conn, chunk[0]!.work, target, now);
+  const results = await collectionCall(() =>
+    conn.update(
+      target.object,
+      chunk.map((u) => u.record),
       { allOrNone: false },
     ),
   );

@@ -1,6 +1,9 @@
 // Carries out one recorded Salesforce intent with jsforce and reports its outcome as an event.
-// Creates and updates are upserts by our customer id on the external-id field, so a resend after
-// any failure finds the record an earlier try made rather than making a second one.
+// Creates are upserts by our customer id on the external-id field, so a resend after any failure
+// finds the record an earlier try made rather than making a second one. Updates go to the linked
+// record by its Salesforce id: a record deleted in Salesforce (or whose external id someone
+// cleared) answers NOT_FOUND or ENTITY_IS_DELETED, a broken link that deletes nothing, where an
+// upsert would have made a second record holding only the patch.
 import type { Connection } from 'jsforce';
 import {
   madeSinceCreate,
@@ -27,7 +30,10 @@ import {
   type SalesforceWork,
 } from './target.ts';
 
-/** The record an upsert sends: the mapped values plus our id in the external-id field. */
+/**
+ * The record a create's upsert or an update sends: the mapped values plus our id in the
+ * external-id field (an update puts it back should someone have cleared it).
+ */
 export function upsertRecord(
   target: SalesforceTarget,
   { customerId, intent }: SalesforceWork,
@@ -94,9 +100,12 @@ async function run(
       const record = upsertRecord(target, work) ?? {};
       // A patch of values Salesforce does not hold (unmapped metadata) costs no call.
       if (Object.keys(record).length === 0) return upsertedOutcome(intent, '', now());
-      const result = await conn.upsert(target.object, record, target.externalIdField);
+      const result =
+        intent.type === 'UpdateSalesforceAccount'
+          ? await conn.update(target.object, { ...record, Id: intent.params.externalId })
+          : await conn.upsert(target.object, record, target.externalIdField);
       if (!result.success) throw new UpsertRejected(result.errors);
-      return upsertedOutcome(intent, result.id, now());
+      return upsertedOutcome(intent, result.id ?? '', now());
     }
     case 'DeleteSalesforceAccount': {
       await conn.destroy(target.object, intent.params.externalId);

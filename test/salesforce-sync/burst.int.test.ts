@@ -81,6 +81,7 @@ test('creates, updates and deletes converge: one Account per live customer', asy
   );
   const collections =
     (stats.callsByEndpoint['collections.upsert'] ?? 0) +
+    (stats.callsByEndpoint['collections.update'] ?? 0) +
     (stats.callsByEndpoint['collections.delete'] ?? 0);
   assert.ok(collections > 0, 'changes went out through sObject Collections');
   assert.equal(Object.keys(stats.callOptions), ['client=rtws'], 'every call tagged');

@@ -1,6 +1,6 @@
-// Many customers' pending Salesforce intents in few calls: upserts through the sObject
-// Collections upsert and delete, 200 records a call, one outcome per intent whatever happens to
-// the others.
+// Many customers' pending Salesforce intents in few calls: creates through the sObject
+// Collections upsert, updates through its update (by Salesforce id) and deletes through its delete,
+// 200 records a call, one outcome per intent whatever happens to the others.
 import * as assert from 'uvu/assert';
 import { executeSalesforceBatch } from '../../adapters/salesforce/batch.ts';
 import { executeSalesforceIntent } from '../../adapters/salesforce/executor.ts';
@@ -37,18 +37,21 @@ test('N creates go out in ⌈N/200⌉ collection calls, each intent gets its rec
   assert.equal(emulator.stats().callOptions, { 'client=rtws': 3 });
 });
 
-test('updates share the collection with creates; a lone delete and no-op updates go alone', async ({
+test('creates share a Collections upsert, updates a Collections update; a lone delete and no-op updates go alone', async ({
   conn,
   emulator,
 }) => {
   const existing = externalIdOf(await executeSalesforceIntent(conn, create('old'), TARGET));
+  const other = externalIdOf(await executeSalesforceIntent(conn, create('other'), TARGET));
   const doomed = externalIdOf(await executeSalesforceIntent(conn, create('doomed'), TARGET));
   const before = emulator.apiCalls();
   const items = [
     create('new-1'),
     work('old', 'UpdateSalesforceAccount', { externalId: existing, patch: { name: 'Renamed' } }),
     work('doomed', 'DeleteSalesforceAccount', { externalId: doomed }),
-    work('old', 'UpdateSalesforceAccount', { externalId: existing, patch: { metadata: {} } }),
+    work('other', 'UpdateSalesforceAccount', { externalId: other, patch: { metadata: {} } }),
+    create('new-2'),
+    work('other', 'UpdateSalesforceAccount', { externalId: other, patch: { phone: null } }),
   ];
   const outcomes = await executeSalesforceBatch(conn, items, TARGET);
   assert.equal(
@@ -58,13 +61,43 @@ test('updates share the collection with creates; a lone delete and no-op updates
       'SalesforceAccountUpdated',
       'SalesforceAccountDeleted',
       'SalesforceAccountUpdated',
+      'SalesforceAccountCreated',
+      'SalesforceAccountUpdated',
     ],
   );
-  assert.is(emulator.apiCalls() - before, 2, 'one collection call and one delete');
+  assert.is(emulator.apiCalls() - before, 3, 'one upsert, one update and one delete');
+  assert.is(emulator.stats().callsByEndpoint['collections.update'], 1);
   assert.is(await countByRtwsId(conn, 'doomed'), 0);
   const renamed = emulator.records('Account').find((r) => r.Rtws_Id__c === 'old');
   assert.is(renamed?.Name, 'Renamed');
   assert.is(renamed?.Phone, '+44 20 7946 0000');
+  assert.is(emulator.records('Account').find((r) => r.Id === other)?.Phone, null);
+});
+
+test('an update of a record deleted in Salesforce is not_found alone, and makes no record', async ({
+  conn,
+  emulator,
+}) => {
+  const created = await executeSalesforceBatch(conn, customers(3, 'upd'), TARGET);
+  const ids = created.map(externalIdOf);
+  emulator.deleteAsPerson('Account', ids[1]!);
+  const items = ids.map((externalId, i) =>
+    work(`upd-${i}`, 'UpdateSalesforceAccount', { externalId, patch: { name: `Renamed ${i}` } }),
+  );
+  const outcomes = await executeSalesforceBatch(conn, items, TARGET);
+  assert.equal(
+    outcomes.map((o) => o.type),
+    ['SalesforceAccountUpdated', 'SalesforceCallFailed', 'SalesforceAccountUpdated'],
+  );
+  assert.is(failureOf(outcomes[1]!).failure, 'not_found');
+  assert.is(await countByRtwsId(conn, 'upd-1'), 0, 'not made again holding the patch alone');
+  assert.equal(
+    emulator
+      .records('Account')
+      .map((r) => r.Name)
+      .sort(),
+    ['Renamed 0', 'Renamed 2'],
+  );
 });
 
 test('deletes share one Collections delete; an already deleted record reports not_found', async ({

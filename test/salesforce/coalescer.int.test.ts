@@ -91,8 +91,9 @@ test('one batch of mixed writes: each record succeeds or fails on its own', asyn
   assert.is(outcomes[5]!.type, 'SalesforceAccountCreated');
 
   const calls = emulator.stats().callsByEndpoint;
-  assert.is(calls['collections.upsert'], 1, 'four upserts, one call');
+  assert.is(calls['collections.upsert'], 1, 'three creates, one call');
   assert.is(calls['collections.delete'], 1, 'two deletes, one call');
+  assert.is(calls['sobject.update'], (before['sobject.update'] ?? 0) + 1, 'the update alone');
   assert.is(calls['sobject.upsert'], before['sobject.upsert']);
   assert.is(calls['sobject.delete'], before['sobject.delete']);
   const renamed = emulator.records('Account').find((r) => r.Rtws_Id__c === 'kept');
@@ -286,7 +287,7 @@ test('a push decided earlier is held while a person has changed what it overwrit
   assert.is((held.data as { retryAfterMs?: number }).retryAfterMs, HELD_SALESFORCE_PUSH_RETRY_MS);
   assert.is(recordOf(emulator, 'moved')?.Phone, '+1 555 0199', "the person's edit stays");
   const calls = emulator.stats().callsByEndpoint;
-  assert.is(calls['sobject.upsert'] ?? 0, before['sobject.upsert'] ?? 0, 'nothing was written');
+  assert.is(calls['sobject.update'] ?? 0, before['sobject.update'] ?? 0, 'nothing was written');
 
   // Decided now (after the read brought the edit), the same push goes.
   const sent = await c.execute(push);
@@ -409,7 +410,7 @@ test('pushes that waited are checked together: one query for many customers', as
   );
   const after = emulator.stats().callsByEndpoint;
   assert.is((after.query ?? 0) - (before.query ?? 0), 1, 'one query read the 30 records');
-  assert.is((after['collections.upsert'] ?? 0) - (before['collections.upsert'] ?? 0), 1);
+  assert.is((after['collections.update'] ?? 0) - (before['collections.update'] ?? 0), 1);
   assert.is(emulator.records('Account').filter((r) => r.Phone === '+1 555 0199').length, 10);
 });
 
@@ -419,12 +420,12 @@ test('a check that cannot read the record fails the push as the read failed, sen
 }) => {
   const { push } = await laterPush(conn, 'unreadable');
   emulator.injectFault({ path: '/query', errorCode: 'SERVER_UNAVAILABLE', count: 1 });
-  const before = emulator.stats().callsByEndpoint['sobject.upsert'] ?? 0;
+  const before = emulator.stats().callsByEndpoint['sobject.update'] ?? 0;
   const failed = await coalescer(conn, { readsChanges: true }).execute(push, {
     decidedEarlier: true,
   });
   assert.is(failure(failed), 'transient');
-  assert.is(emulator.stats().callsByEndpoint['sobject.upsert'] ?? 0, before);
+  assert.is(emulator.stats().callsByEndpoint['sobject.update'] ?? 0, before);
   assert.is(recordOf(emulator, 'unreadable')?.Phone, fields('unreadable').phone);
 });
 

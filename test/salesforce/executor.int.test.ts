@@ -62,6 +62,40 @@ test('update sends only the changed fields; null unsets; an edit made in Salesfo
   assert.is(record?.BillingCity, 'London');
 });
 
+test('an update goes to the linked record: deleted there, it is not_found and nothing is made', async ({
+  conn,
+  emulator,
+}) => {
+  const id = externalIdOf(await executeSalesforceIntent(conn, create('cust-gone'), TARGET));
+  emulator.deleteAsPerson('Account', id);
+  const update = work('cust-gone', 'UpdateSalesforceAccount', {
+    externalId: id,
+    patch: { name: 'Renamed in the catalogue' },
+  });
+  const out = failureOf(await executeSalesforceIntent(conn, update, TARGET));
+  assert.is(out.failure, 'not_found');
+  assert.match(out.reason, /ENTITY_IS_DELETED/);
+  assert.is(await countByRtwsId(conn, 'cust-gone'), 0, 'no second record, holding the patch alone');
+});
+
+test('an update puts back our id that someone cleared in Salesforce, on the same record', async ({
+  conn,
+  emulator,
+}) => {
+  const id = externalIdOf(await executeSalesforceIntent(conn, create('cust-cleared'), TARGET));
+  await conn.sobject('Account').update({ Id: id, Rtws_Id__c: null });
+  const update = work('cust-cleared', 'UpdateSalesforceAccount', {
+    externalId: id,
+    patch: { name: 'Renamed in the catalogue' },
+  });
+  assert.is((await executeSalesforceIntent(conn, update, TARGET)).type, 'SalesforceAccountUpdated');
+  const records = emulator.records('Account').filter((r) => r.Name === 'Renamed in the catalogue');
+  assert.equal(
+    records.map((r) => [r.Id, r.Rtws_Id__c]),
+    [[id, 'cust-cleared']],
+  );
+});
+
 test('an update of nothing Salesforce holds costs no call', async ({ conn, emulator }) => {
   const id = externalIdOf(await executeSalesforceIntent(conn, create('cust-3'), TARGET));
   const before = emulator.apiCalls();
@@ -157,13 +191,12 @@ test('a spent quota is rate_limited (the target pauses); restored, the same inte
 });
 
 test("a request Salesforce rejects is permanent, with Salesforce's message", async ({ conn }) => {
-  // An update of a record that does not exist upserts a record without its required name.
+  // A create under a field map that leaves out the record's required name.
   const out = failureOf(
-    await executeSalesforceIntent(
-      conn,
-      work('cust-8', 'UpdateSalesforceAccount', { externalId: 'x', patch: { phone: '1' } }),
-      TARGET,
-    ),
+    await executeSalesforceIntent(conn, create('cust-8'), {
+      ...TARGET,
+      fieldMap: { Phone: 'phone' },
+    }),
   );
   assert.is(out.failure, 'permanent');
   assert.match(out.reason, /^REQUIRED_FIELD_MISSING: .*Name/);
