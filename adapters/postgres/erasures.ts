@@ -206,6 +206,9 @@ export async function finishErasure(
   });
 }
 
+/** What a discarded letter's reason becomes once its customer is erased. */
+const ERASED_REASON = '(erased with its customer)';
+
 async function clearCatalogue(
   tx: Tx,
   id: string,
@@ -236,6 +239,12 @@ async function clearCatalogue(
     reconcile_differences: await count(tx`
       DELETE FROM reconcile_differences
       WHERE customer_id = ${id} OR external_id = ANY (${externalIds}::text[])
+      RETURNING id`),
+    // A discarded letter's reason may quote a target's message, values and all; the discard (who,
+    // when, why) is the operator's record and stays. Its subject ends with the customer's id.
+    dlq_discards: await count(tx`
+      UPDATE dlq_discards SET letter_reason = ${ERASED_REASON}
+      WHERE subject LIKE ${`%.${id}`} AND letter_reason <> ${ERASED_REASON}
       RETURNING id`),
   };
 }

@@ -14,6 +14,7 @@ import { linked, quiet, row, twoWay, type TwoWay } from '../inbound/stack.ts';
 import { openSnapshotStore } from '../../adapters/jetstream/kv-snapshot-store.ts';
 import { eraseFromStreams } from '../../adapters/jetstream/erase.ts';
 import { readStream } from '../../adapters/jetstream/read-stream.ts';
+import { recordDiscard } from '../../adapters/postgres/dlq-discards.ts';
 import { erasedActor, isErasedActor } from '../../actors/runtime/erased.ts';
 import { beginErasure } from '../../adapters/postgres/erasures.ts';
 import { customerHistory } from '../../adapters/jetstream/customer-history.ts';
@@ -135,6 +136,15 @@ test('an erased customer is gone from every store, and a later event brings it b
     30_000,
     200,
   );
+  // A letter about it an operator discarded: the record keeps the letter's reason.
+  await recordDiscard(s.o.sql, {
+    letterId: 1,
+    source: 'customers',
+    subject: s.t.names.customerSubject(id),
+    letterReason: `stripe: HTTP 400: Invalid phone for ${person.email}`,
+    reason: 'a bad number, fixed by hand',
+    discardedBy: 'default',
+  });
   const values = [person.name, person.email, person.phone, '+1 555 0143', '+1 555 0146'];
   assert.ok(leaks(await postgresText(s), values).length > 0, 'the history is in Postgres first');
   assert.ok(leaks(await streamsText(s), values).length > 0, 'and in the streams');
@@ -159,6 +169,15 @@ test('an erased customer is gone from every store, and a later event brings it b
   // Stripe's echo of our delete (and any late event) arrives after: give it time to be handled.
   await quiet(s, 3_000);
   assert.equal(leaks(await postgresText(s), values), [], 'Postgres');
+  const [discard] = await s.o.sql<{ letter_reason: string; reason: string }[]>`
+    SELECT letter_reason, reason FROM dlq_discards WHERE subject = ${s.t.names.customerSubject(id)}`;
+  assert.equal(
+    { ...discard },
+    {
+      letter_reason: '(erased with its customer)',
+      reason: 'a bad number, fixed by hand',
+    },
+  );
   assert.equal(leaks(await streamsText(s), values), [], 'streams and KV');
   const cus = (await s.stripe.customers.retrieve(stripeId)) as { deleted?: boolean };
   assert.is(cus.deleted, true, 'deleted in Stripe');

@@ -45,6 +45,40 @@ test('the Stripe customer is left, the answer says so, and the catalogue is clea
   };
   assert.is(cus.deleted, undefined, 'not deleted in Stripe');
   assert.is(cus.email, 'kept.remote@example.com');
+
+  // A reconciliation meets it, with the erased id in its metadata: it pairs the two nowhere.
+  const started = await fetch(`${s.rtws.url}/reconciliations`, {
+    method: 'POST',
+    headers: { ...authHeaders(), 'content-type': 'application/json' },
+    body: '{}',
+  });
+  assert.is(started.status, 202);
+  const run = (await started.json()) as { id: number };
+  const finished = await eventually(
+    async () =>
+      (await (
+        await fetch(`${s.rtws.url}/reconciliations/${run.id}`, { headers: authHeaders() })
+      ).json()) as { state: string; counts: Record<string, number> },
+    (r) => r.state !== 'running',
+    60_000,
+  );
+  assert.is(finished.state, 'done', JSON.stringify(finished));
+  assert.is(finished.counts.erased, 1, JSON.stringify(finished.counts));
+  const differences = await s.o.sql<{ kind: string; customer_id: string | null; detail: string }[]>`
+    SELECT kind, customer_id, detail FROM reconcile_differences WHERE external_id = ${stripeId}`;
+  assert.equal(
+    differences.map((d) => ({ ...d })),
+    [
+      {
+        kind: 'erased',
+        customer_id: null,
+        detail: 'belongs to a customer since erased: left as it is',
+      },
+    ],
+  );
+  const decisions = await s.o.sql<{ decisions: unknown }[]>`
+    SELECT decisions FROM backfills WHERE id = ${run.id}`;
+  assert.not.match(JSON.stringify(decisions), id, "the erased customer's id is nowhere");
 });
 
 test('a customer deleted longer ago than RTWS_ERASE_DELETED_AFTER_DAYS is erased on its own', async ({

@@ -8,6 +8,7 @@ export type ReconcileDecision =
   | 'equal'
   | 'differs'
   | 'orphan'
+  | 'erased'
   | 'unlinked'
   | 'unlinked_ours'
   | 'relinked'

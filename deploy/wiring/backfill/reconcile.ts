@@ -21,6 +21,7 @@ import {
   type StripeCustomerObserved,
 } from '../../../actors/customer/index.ts';
 import { recordLink } from '../../../adapters/postgres/links.ts';
+import { erasedExternals } from '../../../adapters/postgres/erasures.ts';
 import type { DecisionSample } from '../../../adapters/postgres/backfills.ts';
 import {
   catalogueRows,
@@ -141,9 +142,16 @@ async function stripePage(
     .concat(born);
   const rows = await catalogueRows(o.sql, [...new Set([...linked.values(), ...ours])]);
   const withLink = await customersWithLink(o.sql, 'stripe', ours);
+  const erased = await erasedExternals(o.sql, 'stripe', ids);
   const found: Found[] = [];
   for (const c of page.data) {
     const customerId = linked.get(c.id);
+    // Left in Stripe by an erasure (RTWS_ERASE_REMOTE=false, or its delete gave up): reported
+    // without the erased customer's id, which the erasure removed from every pairing.
+    if (customerId === undefined && erased.has(c.id)) {
+      found.push(report(c, 'erased', null, 'belongs to a customer since erased: left as it is'));
+      continue;
+    }
     const named = c.metadata?.rtws_id
       ? { rtwsId: c.metadata.rtws_id, by: 'its rtws_id' }
       : customerId === undefined
