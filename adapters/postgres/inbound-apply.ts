@@ -16,6 +16,7 @@
 // sides, which is most of what a statement costs here. (A statement's first use on a connection
 // still goes alone, to be described.)
 import { createHash } from 'node:crypto';
+import { PermanentApplyError } from '../../core/errors.ts';
 import { writeTag, type CatalogueApply } from '../../actors/customer/index.ts';
 import {
   canonicalAddress,
@@ -209,16 +210,18 @@ export async function insertFromTarget(
 /**
  * Inserted once under the id derived from its Stripe id or Salesforce record id (or, for a
  * restore's repair, its own), and linked to it in the same statement: a customer that was there
- * already gets no link from here. Its rows: the customer inserted, or none.
+ * already gets no link from here. Its rows: the customer inserted, or none. An external object
+ * another customer is linked to refuses the insert (as `rtws_insert_from_target`, sql/035): the new
+ * customer would be its second.
  */
-function insertBorn(
+async function insertBorn(
   tx: Tx,
   customerId: string,
   a: Pick<CatalogueApply, 'stripeId' | 'salesforceId'>,
   f: CanonicalFields,
-) {
+): Promise<{ id: string }[]> {
   const links = linksOf(a);
-  return tx<{ id: string }[]>`
+  const [row] = await tx<{ id: string | null; linked: number }[]>`
     WITH inserted AS (
       INSERT INTO customers (id, name, email, phone, address, metadata)
       VALUES (${customerId}, ${f.name}, ${f.email}, ${f.phone},
@@ -230,8 +233,14 @@ function insertBorn(
       FROM inserted,
            unnest(${tx.array(links.map(([t]) => t))}::text[],
                   ${tx.array(links.map(([, id]) => id))}::text[]) AS l (target, external_id)
-      ON CONFLICT DO NOTHING)
-    SELECT id FROM inserted`;
+      ON CONFLICT DO NOTHING RETURNING 1)
+    SELECT (SELECT id FROM inserted) AS id, (SELECT count(*)::int FROM linked) AS linked`;
+  if (!row?.id) return [];
+  if (row.linked < links.length)
+    throw new PermanentApplyError(
+      `the ${links.map(([t, id]) => `${t} object ${id}`).join(' or ')} is linked to another customer already: ${customerId} is not inserted as a second customer of it`,
+    );
+  return [{ id: row.id }];
 }
 
 /**

@@ -5,6 +5,8 @@ import * as assert from 'uvu/assert';
 import { writeTag, type CatalogueApply } from '../../actors/customer/index.ts';
 import { connectPostgres } from '../../adapters/postgres/connect.ts';
 import { applyFromStripe } from '../../adapters/postgres/inbound-apply.ts';
+import { catalogueEffects } from '../../adapters/postgres/catalogue-effects.ts';
+import { PermanentApplyError } from '../../core/errors.ts';
 import { postgresProxy } from '../harness/postgres-proxy.ts';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
 
@@ -274,6 +276,57 @@ test('a Stripe-born customer is linked to both its twins; one that was there alr
   assert.is((await row(o, there)).name, 'Already here', 'the row is left as it was');
   const none = await o.sql`SELECT 1 FROM customer_links WHERE customer_id = ${there}`;
   assert.is(none.length, 0, 'and gets no link from the insert');
+});
+
+test('an insert of a Stripe customer another customer is linked to is refused, and inserts nothing', async ({
+  o,
+}) => {
+  // The import decided the page before a catalogue customer with the same email claimed it.
+  const holder = await customer(o, 'Holder');
+  await o.sql`
+    INSERT INTO customer_links (customer_id, target, external_id)
+    VALUES (${holder}, 'stripe', 'cus_held')`;
+  const fields = {
+    name: 'Second',
+    email: 'x@example.com',
+    phone: null,
+    address: null,
+    metadata: {},
+  };
+  const settled = {
+    field: 'name',
+    postgres: 'Second',
+    stripe: 'Second',
+    winner: 'stripe' as const,
+    reason: 'later change wins',
+    eventId: 'evt_held',
+    at: Date.now(),
+  };
+  const effects = catalogueEffects(o.sql);
+  const cases = [
+    ['2c3d4e5f-6a7b-5c8d-9e0f-1a2b3c4d5e6f', []], // one statement (rtws_insert_from_target)
+    ['3d4e5f6a-7b8c-5d9e-8f0a-2b3c4d5e6f7a', [settled]], // with its conflicts, statement by statement
+  ] as const;
+  for (const [born, conflicts] of cases) {
+    const insert = write({
+      kind: 'insert',
+      fields,
+      stripeId: 'cus_held',
+      conflicts: [...conflicts],
+    });
+    const err = await effects.applyFromStripe(born, insert).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    assert.instance(err, PermanentApplyError, 'a refusal: a DLQ letter, not a retry');
+    assert.match(err!.message, /cus_held is linked to (customer \S+|another customer) already/);
+    assert.is((await o.sql`SELECT 1 FROM customers WHERE id = ${born}`).length, 0, born);
+    const inbox = await o.sql`SELECT 1 FROM inbox WHERE customer_id = ${born}`;
+    assert.is(inbox.length, 0, 'nothing recorded as done');
+  }
+  const [link] = await o.sql<{ customer_id: string }[]>`
+    SELECT customer_id FROM customer_links WHERE target = 'stripe' AND external_id = 'cus_held'`;
+  assert.is(link?.customer_id, holder);
 });
 
 test('a write Postgres refuses fails with its own error, and leaves nothing behind', async ({
