@@ -127,7 +127,7 @@ test('a SIGKILLed import resumes from its cursor in the next process, and adds u
   // the next process) starts after the saved cursor.
   assert.is(
     pages[pagesBefore]?.query.get('starting_after'),
-    atKill.cursor,
+    atKill.cursor?.split('@')[0],
     'the walk resumes after the saved cursor',
   );
   const starts = new Map<string, number>();
@@ -135,9 +135,10 @@ test('a SIGKILLed import resumes from its cursor in the next process, and adds u
     const from = r.query.get('starting_after') ?? '';
     starts.set(from, (starts.get(from) ?? 0) + 1);
   }
-  const twice = [...starts].filter(([from, n]) => n > 1 && from !== atKill.cursor);
+  const killedAfter = atKill.cursor?.split('@')[0] ?? '';
+  const twice = [...starts].filter(([from, n]) => n > 1 && from !== killedAfter);
   assert.equal(twice, [], 'no page but the one in flight at the kill is listed twice');
-  assert.ok((starts.get(atKill.cursor ?? '') ?? 0) <= 2, 'the page in flight, at most twice');
+  assert.ok((starts.get(killedAfter) ?? 0) <= 2, 'the page in flight, at most twice');
   assert.is(starts.size, PAGES, `each of the ${PAGES} pages is walked`);
   assert.ok(pages.length <= PAGES + 1, `${pages.length} list pages for ${PAGES}`);
 

@@ -198,4 +198,23 @@ test('an import that stopped resumes after its saved cursor', async (ctx) => {
   assert.is(resumed.counts.linked, page.length, 'the saved counts are carried on');
 });
 
+test('an import whose cursor customer was deleted since goes on from its creation second', async (ctx) => {
+  const page = (await ctx.stripe.customers.list({ limit: 100 })).data;
+  const at = page[9]!;
+  await ctx.stripe.customers.del(at.id);
+  const gone = await ctx.stripe.customers.list({ limit: 1, starting_after: at.id }).then(
+    () => undefined,
+    (err: { code?: string }) => err.code,
+  );
+  assert.is(gone, 'resource_missing', 'Stripe refuses the saved cursor as it is');
+  await ctx.o.sql`
+    INSERT INTO backfills (source, state, cursor, scanned, counts)
+    VALUES ('stripe', 'running', ${`${at.id}@${at.created}`}, 10, ${ctx.o.sql.json({ linked: 10 })})`;
+  const [saved] = await ctx.o.sql<{ id: string }[]>`SELECT max(id) AS id FROM backfills`;
+  const resumed = await finished(ctx, Number(saved!.id));
+  const older = page.slice(10).map((c) => c.id);
+  assert.ok(resumed.scanned >= 10 + older.length, `${resumed.scanned} scanned`);
+  assert.equal(resumed.errors, 0);
+});
+
 test.run();

@@ -36,6 +36,7 @@ import {
 } from '../../../adapters/postgres/reconciliations.ts';
 import { fieldsOf } from '../../../adapters/stripe/mapper.ts';
 import { stripeBornId } from '../../../adapters/postgres/stripe-customer-id.ts';
+import { customersAfter, walkCursor } from './customer-walk.ts';
 import { publishTo } from './import-handover.ts';
 import { behind, handOverRow, type ActorKnowledge, type Behind } from './reconcile-behind.ts';
 import { UUID } from './import-decisions.ts';
@@ -124,10 +125,7 @@ async function stripePage(
   runId: number,
   cursor: string | null,
 ): Promise<ReconcilePage> {
-  const page = await stripe.customers.list({
-    limit: 100,
-    ...(cursor ? { starting_after: cursor } : {}),
-  });
+  const page = await customersAfter(stripe, cursor);
   const readSecond = Math.floor(Date.now() / 1000);
   const ids = page.data.map((c) => c.id);
   const linked = await customersLinkedTo(o.sql, 'stripe', ids);
@@ -177,7 +175,8 @@ async function stripePage(
   await markBehind(o, found, rows);
   await handOver(o, runId, readSecond, found);
   await recordSeen(o.sql, runId, 'stripe', ids);
-  const next = page.has_more ? (page.data.at(-1)?.id ?? cursor) : LINKS;
+  const last = page.data.at(-1);
+  const next = page.has_more ? (last ? walkCursor(last) : cursor) : LINKS;
   return { cursor: next, more: true, ...(await settle(o.sql, runId, found)) };
 }
 

@@ -26,6 +26,7 @@ import type { InboundPublish } from '../../../adapters/jetstream/inbound.ts';
 import { decide, pairOf, REASONS, type ImportDecision } from './import-decisions.ts';
 import { handOver, handOverMatch } from './import-handover.ts';
 import { INVOICES_CURSOR, invoicePage } from './import-invoices.ts';
+import { customersAfter, walkCursor } from './customer-walk.ts';
 
 /**
  * Handovers published at once, awaiting their acks together. Each burst becomes as many actor
@@ -60,7 +61,7 @@ export interface ImportPageOptions {
 
 /** One page of the walk, decided (and, unless a dry run, handed over). */
 export interface ImportPage {
-  /** The last Stripe id of this page: the next page starts after it. */
+  /** The last Stripe customer of this page (`walkCursor`): the next page starts after it. */
   readonly cursor: string | null;
   readonly more: boolean;
   readonly decisions: readonly (DecisionSample & { decision: ImportDecision })[];
@@ -74,10 +75,7 @@ export async function importPage(
 ): Promise<ImportPage> {
   if (cursor?.startsWith(INVOICES_CURSOR))
     return invoicePage(o, cursor.slice(INVOICES_CURSOR.length) || null, options);
-  const page = await o.stripe.customers.list({
-    limit: 100,
-    ...(cursor ? { starting_after: cursor } : {}),
-  });
+  const page = await customersAfter(o.stripe, cursor);
   const decided = await decide(o.sql, page.data);
   const decisions: (DecisionSample & { decision: ImportDecision })[] = [];
   const ambiguities: Ambiguity[] = [];
@@ -111,7 +109,8 @@ export async function importPage(
   if (failed) throw failed.err;
   if (!page.has_more && options.invoices)
     return { cursor: INVOICES_CURSOR, more: true, decisions, ambiguities };
-  return { cursor: page.data.at(-1)?.id ?? cursor, more: page.has_more, decisions, ambiguities };
+  const last = page.data.at(-1);
+  return { cursor: last ? walkCursor(last) : cursor, more: page.has_more, decisions, ambiguities };
 }
 
 /**
