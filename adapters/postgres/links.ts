@@ -37,6 +37,24 @@ export async function linkOf(
 }
 
 /**
+ * A customer's link to a target, or whether it will never have one: deleted (or erased) while it
+ * had none. Unknown counts as gone.
+ */
+export async function linkOrGone(
+  sql: Sql,
+  customerId: string,
+  target: string,
+): Promise<{ externalId: string } | { gone: boolean }> {
+  const [row] = await sql<{ external_id: string | null; gone: boolean }[]>`
+    SELECT l.external_id, c.deleted_at IS NOT NULL AS gone
+    FROM customers c
+    LEFT JOIN customer_links l ON l.customer_id = c.id AND l.target = ${target}
+    WHERE c.id = ${customerId}`;
+  if (!row) return { gone: true };
+  return row.external_id !== null ? { externalId: row.external_id } : { gone: row.gone };
+}
+
+/**
  * Archives one link (kept, never dropped), with the account it belonged to: the record it names is
  * gone, and the customer is unlinked there. Only while the link still names that record.
  */

@@ -14,8 +14,10 @@ import { correlatedExecutor, type ScopedExecutor } from '../worker/correlated-ex
 export interface InvoiceExecutorSettings {
   /** The Stripe clients, when Stripe is configured: each intent's calls logged with its scope. */
   readonly stripe?: ScopedStripe;
-  /** The Stripe customer our customer is linked to, if any. */
-  readonly stripeLinkOf: (customerId: string) => Promise<string | undefined>;
+  /** The customer's Stripe customer, or whether it will never have one (deleted or erased). */
+  readonly stripeLinkOf: (
+    customerId: string,
+  ) => Promise<{ externalId: string } | { gone: boolean }>;
   readonly now?: () => number;
 }
 
@@ -56,14 +58,31 @@ async function findLink(
 ): Promise<InvoiceRecordedEvent> {
   if (intent.type !== 'FindStripeLink') return misrouted(intent, now);
   try {
-    const stripeCustomerId = await s.stripeLinkOf(intent.params.customerId);
-    return stripeCustomerId
-      ? { type: 'StripeLinkFound', data: { intentId: intent.id, stripeCustomerId }, at: now() }
-      : {
-          type: 'StripeLinkMissing',
-          data: { intentId: intent.id, attempt: intent.attempt },
-          at: now(),
-        };
+    const link = await s.stripeLinkOf(intent.params.customerId);
+    if ('externalId' in link)
+      return {
+        type: 'StripeLinkFound',
+        data: { intentId: intent.id, stripeCustomerId: link.externalId },
+        at: now(),
+      };
+    // Deleted (or erased) before its create reached Stripe: no link will ever come to wait for.
+    if (link.gone)
+      return {
+        type: 'InvoiceCallFailed',
+        data: {
+          intentId: intent.id,
+          failure: 'permanent',
+          reason:
+            'the customer was deleted before it was linked to Stripe: the invoice cannot be issued',
+          attempt: intent.attempt,
+        },
+        at: now(),
+      };
+    return {
+      type: 'StripeLinkMissing',
+      data: { intentId: intent.id, attempt: intent.attempt },
+      at: now(),
+    };
   } catch (err) {
     return {
       type: 'InvoiceCallFailed',

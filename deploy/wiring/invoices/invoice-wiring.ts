@@ -1,7 +1,7 @@
 // The invoice actors' ports on a worker: link lookups and progress in Postgres, and Stripe through
 // the same client settings (pinned version, no SDK retries, the call timeout) as the customer calls.
 import type { Sql } from '../../../adapters/postgres/connect.ts';
-import { linkOf } from '../../../adapters/postgres/links.ts';
+import { linkOrGone } from '../../../adapters/postgres/links.ts';
 import { invoiceProgressEffects } from '../../../adapters/postgres/invoice-progress.ts';
 import { stripeClients } from '../../../adapters/stripe/client.ts';
 import { scopedStripe } from '../../../adapters/stripe/call-log.ts';
@@ -19,7 +19,7 @@ export function invoiceWorkerOptions(
   return {
     executors: invoiceExecutors({
       ...(client ? { stripe: client } : {}),
-      stripeLinkOf: (customerId) => linkOf(sql, customerId, 'stripe'),
+      stripeLinkOf: (customerId) => linkOrGone(sql, customerId, 'stripe'),
     }),
     effects: invoiceProgressEffects(sql),
   };
