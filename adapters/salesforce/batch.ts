@@ -6,7 +6,12 @@
 import type { Connection } from 'jsforce';
 import type { SalesforceOutcomeEvent } from '../../actors/customer/index.ts';
 import { classifyCode, classifySalesforceError } from './classify.ts';
-import { executeSalesforceIntent, upsertRecord, upsertedOutcome } from './executor.ts';
+import {
+  executeSalesforceIntent,
+  racedOnOurId,
+  upsertRecord,
+  upsertedOutcome,
+} from './executor.ts';
 import type { SalesforceValues } from './mapper.ts';
 import { failedOutcome, type Clock, type SalesforceTarget, type SalesforceWork } from './target.ts';
 
@@ -97,7 +102,7 @@ async function upsertChunk(
   );
   return chunk.map(({ work }, i) => [
     work,
-    itemOutcome(work, results, i, now(), (id, at) => upsertedOutcome(work.intent, id, at)),
+    itemOutcome(target, work, results, i, now(), (id, at) => upsertedOutcome(work.intent, id, at)),
   ]);
 }
 
@@ -117,7 +122,7 @@ async function updateChunk(
   );
   return chunk.map(({ work }, i) => [
     work,
-    itemOutcome(work, results, i, now(), (id, at) => upsertedOutcome(work.intent, id, at)),
+    itemOutcome(target, work, results, i, now(), (id, at) => upsertedOutcome(work.intent, id, at)),
   ]);
 }
 
@@ -136,7 +141,7 @@ async function deleteChunk(
   );
   return chunk.map((work, i) => [
     work,
-    itemOutcome(work, results, i, now(), (_id, at) => ({
+    itemOutcome(target, work, results, i, now(), (_id, at) => ({
       type: 'SalesforceAccountDeleted',
       data: { intentId: work.intent.id },
       at,
@@ -165,6 +170,7 @@ async function collectionCall(
 }
 
 function itemOutcome(
+  target: SalesforceTarget,
   work: SalesforceWork,
   results: readonly ItemResult[] | Error,
   index: number,
@@ -180,5 +186,5 @@ function itemOutcome(
   const failure = result
     ? classifyCode(error?.statusCode ?? error?.errorCode, error?.message)
     : classifyCode(undefined, 'no result for this record');
-  return failedOutcome(work.intent, failure, at);
+  return failedOutcome(work.intent, racedOnOurId(target, work, failure), at);
 }

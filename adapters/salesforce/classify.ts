@@ -76,7 +76,8 @@ export function classifyCode(
 
 function kindOf(code: string | undefined): FailureKind {
   // No code: the connection failed, timed out, or the session could not be renewed. Every
-  // Salesforce write rtws makes is an upsert by our id or a delete, so a resend is harmless.
+  // Salesforce write rtws makes is an upsert by our id, an update by Id or a delete, so a resend
+  // is harmless.
   if (code === undefined) return 'transient';
   if (GONE_CODES.has(code)) return 'not_found';
   if (QUOTA_CODES.has(code)) return 'rate_limited';

@@ -11,7 +11,7 @@ import {
   type SalesforceOutcomeEvent,
 } from '../../actors/customer/index.ts';
 import { modstampMs } from './changes.ts';
-import { classifySalesforceError } from './classify.ts';
+import { classifySalesforceError, type ClassifiedFailure } from './classify.ts';
 import { isEmptyPatch, movedUnder, patchFieldNames, pickFields } from '../../core/policy/push.ts';
 import {
   fieldsOfRecord,
@@ -82,8 +82,30 @@ export async function executeSalesforceIntent(
   try {
     return await run(conn, work, target, now);
   } catch (err) {
-    return failedOutcome(work.intent, classifySalesforceError(err), now());
+    return failedOutcome(
+      work.intent,
+      racedOnOurId(target, work, classifySalesforceError(err)),
+      now(),
+    );
   }
+}
+
+/**
+ * A create's upsert refused as a duplicate of our own id: another try of the same create ran at
+ * once (a resend after a timeout while Salesforce still ran the first), and made the record. Sent
+ * again, the upsert finds it; it is no mistake in the request.
+ */
+export function racedOnOurId(
+  target: SalesforceTarget,
+  { intent }: SalesforceWork,
+  classified: ClassifiedFailure,
+): ClassifiedFailure {
+  const duplicate =
+    intent.type === 'CreateSalesforceAccount' &&
+    classified.failure === 'permanent' &&
+    classified.reason.startsWith('DUPLICATE_VALUE') &&
+    classified.reason.includes(target.externalIdField);
+  return duplicate ? { ...classified, failure: 'transient' } : classified;
 }
 
 async function run(

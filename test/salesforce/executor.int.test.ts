@@ -170,6 +170,36 @@ test('UNABLE_TO_LOCK_ROW and a 503 are transient; resending the create makes no 
   assert.is(await countByRtwsId(conn, 'cust-6'), 1);
 });
 
+test("a create refused as a duplicate of our own id (another try ran at once) is sent again; another field's is permanent", async ({
+  conn,
+  emulator,
+}) => {
+  // The other try's record is made, and this one is told its id is taken.
+  emulator.injectFault({
+    method: 'PATCH',
+    path: 'Rtws_Id__c',
+    status: 400,
+    errorCode: 'DUPLICATE_VALUE',
+    message: 'duplicate value found: Rtws_Id__c duplicates value on record with id: 001',
+    phase: 'after',
+  });
+  const raced = failureOf(await executeSalesforceIntent(conn, create('cust-raced'), TARGET));
+  assert.is(raced.failure, 'transient');
+  assert.match(raced.reason, /^DUPLICATE_VALUE/);
+  const made = externalIdOf(await executeSalesforceIntent(conn, create('cust-raced'), TARGET));
+  assert.is(await countByRtwsId(conn, 'cust-raced'), 1);
+  assert.ok(made);
+  emulator.injectFault({
+    method: 'PATCH',
+    path: 'Rtws_Id__c',
+    status: 400,
+    errorCode: 'DUPLICATE_VALUE',
+    message: 'duplicate value found: Tax_Number__c duplicates value on record with id: 001',
+  });
+  const other = failureOf(await executeSalesforceIntent(conn, create('cust-taxed'), TARGET));
+  assert.is(other.failure, 'permanent');
+});
+
 test('jsforce never retries on its own, not even a 503 on a DELETE', async ({ conn, emulator }) => {
   const id = externalIdOf(await executeSalesforceIntent(conn, create('cust-r'), TARGET));
   emulator.injectFault({ method: 'DELETE', errorCode: 'SERVER_UNAVAILABLE', count: 3 });
