@@ -166,7 +166,7 @@ export const HELD_SALESFORCE_PUSH_RETRY_MS = 5_000;
  * the read of Salesforce's changes brings that edit, which decides the push again with the edit's
  * time. Only fields mapped `both` are checked: one mapped `to_salesforce` is the catalogue's alone
  * and is overwritten as ever, and one mapped `from_salesforce` is never written. A record that is
- * gone is the upsert's business. A create resent is checked the same way, against the values it
+ * gone is the write's business. A create resent is checked the same way, against the values it
  * sends: the record an earlier try made holds them unless someone edited it since. One query
  * reads the records of all the pushes given.
  */
@@ -202,7 +202,8 @@ export async function movedSinceDecided(
   return works.map(({ customerId, intent }, i) => {
     const check = checks[i];
     const found = records.get(customerId);
-    // A record that is gone is the upsert's business, as for any push.
+    // A record that is gone is the write's business, as for any push (an update's by Id answers
+    // that it is gone).
     if (check === undefined || found === undefined) return undefined;
     // A record older than the create is not its own (an import stamped our id on it, or the
     // target was bound to an org that had it): the upsert lands on it, as it always did.
