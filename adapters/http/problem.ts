@@ -88,6 +88,15 @@ function validationProblem(
   return problem(400, message, { field: subject, in: where, code: 'validation_failed' });
 }
 
+/** The HTTP status Stripe answered, for an error of Stripe's SDK (its `type` is `Stripe…Error`). */
+function stripeStatusOf(err: FastifyError): number | undefined {
+  const type = (err as { type?: unknown }).type;
+  const status = err.statusCode;
+  return typeof type === 'string' && type.startsWith('Stripe') && typeof status === 'number'
+    ? status
+    : undefined;
+}
+
 export function errorHandler(
   err: FastifyError,
   request: FastifyRequest,
@@ -108,26 +117,33 @@ export function errorHandler(
   if (err instanceof RtwsError && STATUS_BY_CODE[err.code] && STATUS_BY_CODE[err.code]! < 500) {
     return sendProblem(reply, problem(STATUS_BY_CODE[err.code]!, err.message, { code: err.code }));
   }
-  const clientStatus =
-    typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500;
-  // Fastify's own client errors (bad JSON, body too large, wrong content type) and the rate limit's.
-  if (clientStatus && (err.code?.startsWith('FST_') || err.code === RATE_LIMITED)) {
-    return sendProblem(reply, problem(err.statusCode!, err.message, { code: err.code }));
-  }
-  // Any other 4xx was a service rtws called refusing rtws (Stripe's SDK errors carry the status
-  // Stripe answered): our failure, and its message, which may name a key, is not the caller's.
-  if (clientStatus) {
+  // Stripe answering a call rtws made within the request (a dry run's list, say): our failure,
+  // never the caller's, and its message, which may name part of a key, stays out of the answer.
+  const upstream = stripeStatusOf(err);
+  if (upstream !== undefined) {
     request.log.error(
-      { error: err.name, status: err.statusCode, code: err.code },
-      'a service rtws called refused it',
+      { error: err.name, status: upstream, code: err.code },
+      'Stripe refused a call rtws made for the request',
     );
+    if (upstream === 429) {
+      reply.header('retry-after', '1');
+      return sendProblem(
+        reply,
+        problem(503, 'Stripe is limiting rtws; retry shortly', { code: 'unavailable' }),
+      );
+    }
     return sendProblem(
       reply,
-      problem(502, 'a service rtws called refused the request', {
+      problem(502, `Stripe answered ${upstream} to a call rtws made`, {
         code: 'upstream_refused',
         request_id: request.id,
       }),
     );
+  }
+  // Fastify's own client errors: bad JSON, body too large, wrong content type, a range or a
+  // precondition the docs' files cannot meet, the rate limit's.
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    return sendProblem(reply, problem(err.statusCode, err.message, { code: err.code }));
   }
   if ((err instanceof RtwsError && err.code === 'unavailable') || isInfrastructureFault(err)) {
     request.log.warn({ err }, 'dependency unavailable');

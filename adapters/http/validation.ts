@@ -31,28 +31,39 @@ export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, http
 const UNSTORABLE = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const TEXT_MESSAGE = 'must not contain a NUL character or half of a UTF-16 surrogate pair';
 
+/** The schema's own checks first (which bound how deep a valid value goes), then the text's. */
 function storableText(validate: ValidateFunction): ValidateFunction {
   const checked = ((data: unknown) => {
-    const issue = unstorableIn(data, '');
-    checked.errors = issue ? [issue] : null;
-    if (issue) return false;
     const valid = validate(data);
     checked.errors = validate.errors;
-    return valid;
+    if (!valid) return false;
+    const found = unstorableIn(data);
+    checked.errors = found ? [found] : null;
+    return !found;
   }) as ValidateFunction;
   return checked;
 }
 
-/** The first string, or object key, that Postgres would refuse, as an Ajv issue naming it. */
-function unstorableIn(data: unknown, path: string): ErrorObject | undefined {
-  if (typeof data === 'string')
-    return UNSTORABLE.test(data) ? issue(path, 'text', {}, TEXT_MESSAGE) : undefined;
-  if (typeof data !== 'object' || data === null) return undefined;
-  for (const [key, value] of Object.entries(data)) {
-    if (!Array.isArray(data) && UNSTORABLE.test(key))
-      return issue(path, 'propertyNames', { propertyName: key }, TEXT_MESSAGE);
-    const found = unstorableIn(value, `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`);
-    if (found) return found;
+/**
+ * The first string, or object key, that Postgres would refuse, as an Ajv issue naming it. Walked
+ * with a stack of its own, not by recursion, so that no depth of nesting throws.
+ */
+function unstorableIn(data: unknown): ErrorObject | undefined {
+  const stack: [unknown, string][] = [[data, '']];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [value, path] = next;
+    if (typeof value === 'string') {
+      if (UNSTORABLE.test(value)) return issue(path, 'text', {}, TEXT_MESSAGE);
+      continue;
+    }
+    if (typeof value !== 'object' || value === null) continue;
+    const entries = Object.entries(value);
+    for (const [key] of entries)
+      if (!Array.isArray(value) && UNSTORABLE.test(key))
+        return issue(path, 'propertyNames', { propertyName: key }, TEXT_MESSAGE);
+    // Reversed, so that the first field in the body is the first one named.
+    for (const [key, item] of entries.reverse())
+      stack.push([item, `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`]);
   }
   return undefined;
 }
