@@ -9,6 +9,7 @@ import {
 } from '../../../adapters/postgres/import-lookups.ts';
 import { decide, pairOf, REASONS, UUID, type ImportDecision } from './import-decisions.ts';
 import type { ImportDeps, ImportPage, ImportPageOptions } from './stripe-import.ts';
+import { pageAfter, walkCursor } from './stripe-walk.ts';
 
 /** The invoice walk's cursors start with this, after the customers' walk. */
 export const INVOICES_CURSOR = 'invoices:';
@@ -25,11 +26,10 @@ export async function invoicePage(
   after: string | null,
   options: ImportPageOptions,
 ): Promise<ImportPage> {
-  const page = await o.stripe.invoices.list({
-    limit: 100,
-    expand: ['data.customer'],
-    ...(after ? { starting_after: after } : {}),
-  });
+  const page = await pageAfter(
+    (params) => o.stripe.invoices.list({ ...params, expand: ['data.customer'] }),
+    after,
+  );
   const ids = page.data.map((i) => i.id);
   const known = await recordedStripeInvoices(o.sql, ids);
   const named = page.data
@@ -82,9 +82,9 @@ export async function invoicePage(
       `stripe:import:${invoice.id}`,
     );
   }
-  const cursor = page.data.at(-1)?.id;
+  const last = page.data.at(-1);
   return {
-    cursor: `${INVOICES_CURSOR}${cursor ?? after ?? ''}`,
+    cursor: `${INVOICES_CURSOR}${last ? walkCursor(last) : (after ?? '')}`,
     more: page.has_more,
     decisions,
     ambiguities: [],

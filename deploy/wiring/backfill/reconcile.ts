@@ -36,7 +36,7 @@ import {
 } from '../../../adapters/postgres/reconciliations.ts';
 import { fieldsOf } from '../../../adapters/stripe/mapper.ts';
 import { stripeBornId } from '../../../adapters/postgres/stripe-customer-id.ts';
-import { customersAfter, walkCursor } from './customer-walk.ts';
+import { customersAfter, walkCursor } from './stripe-walk.ts';
 import { publishTo } from './import-handover.ts';
 import { behind, handOverRow, type ActorKnowledge, type Behind } from './reconcile-behind.ts';
 import { UUID } from './import-decisions.ts';

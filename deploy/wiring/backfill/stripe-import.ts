@@ -26,7 +26,7 @@ import type { InboundPublish } from '../../../adapters/jetstream/inbound.ts';
 import { decide, pairOf, REASONS, type ImportDecision } from './import-decisions.ts';
 import { handOver, handOverMatch } from './import-handover.ts';
 import { INVOICES_CURSOR, invoicePage } from './import-invoices.ts';
-import { customersAfter, walkCursor } from './customer-walk.ts';
+import { customersAfter, walkCursor } from './stripe-walk.ts';
 
 /**
  * Handovers published at once, awaiting their acks together. Each burst becomes as many actor
