@@ -241,10 +241,14 @@ async function clearCatalogue(
       WHERE customer_id = ${id} OR external_id = ANY (${externalIds}::text[])
       RETURNING id`),
     // A discarded letter's reason may quote a target's message, values and all; the discard (who,
-    // when, why) is the operator's record and stays. Its subject ends with the customer's id.
+    // when, why) is the operator's record and stays. Its subject ends with the id of the customer
+    // or of one of its invoices. (An inbound event's letter, whose subject names neither, is not
+    // matched: the erasure's purge of the DLQ stream finds those by their payload.)
     dlq_discards: await count(tx`
       UPDATE dlq_discards SET letter_reason = ${ERASED_REASON}
-      WHERE subject LIKE ${`%.${id}`} AND letter_reason <> ${ERASED_REASON}
+      WHERE letter_reason <> ${ERASED_REASON}
+        AND (subject LIKE ${`%.${id}`}
+             OR subject LIKE ANY (SELECT '%.' || i.id FROM invoices i WHERE i.customer_id = ${id}))
       RETURNING id`),
   };
 }

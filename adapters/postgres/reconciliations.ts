@@ -149,6 +149,8 @@ export async function customersLinkedTo(
 export interface CatalogueRow {
   readonly fields: CanonicalFields;
   readonly deleted: boolean;
+  /** Erased: its id is paired with no external object again. */
+  readonly erased: boolean;
   readonly version: number;
   /** When the row's synced content last changed. */
   readonly updatedAt: Date;
@@ -160,10 +162,16 @@ export async function catalogueRows(
   ids: readonly string[],
 ): Promise<Map<string, CatalogueRow>> {
   const rows = await sql<
-    (SyncedFields & { id: string; deleted: boolean; version: string; updated_at: Date })[]
+    (SyncedFields & {
+      id: string;
+      deleted: boolean;
+      erased: boolean;
+      version: string;
+      updated_at: Date;
+    })[]
   >`
-    SELECT id, name, email, phone, address, metadata, deleted_at IS NOT NULL AS deleted, version,
-           updated_at
+    SELECT id, name, email, phone, address, metadata, deleted_at IS NOT NULL AS deleted,
+           erased_at IS NOT NULL AS erased, version, updated_at
     FROM customers WHERE id = ANY(${sql.array([...ids])}::uuid[])`;
   return new Map(
     rows.map((r) => [
@@ -171,6 +179,7 @@ export async function catalogueRows(
       {
         fields: canonicalFields(r),
         deleted: r.deleted,
+        erased: r.erased,
         version: Number(r.version),
         updatedAt: r.updated_at,
       },

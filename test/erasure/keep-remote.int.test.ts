@@ -11,6 +11,7 @@ const test = suite<{ s: TwoWay }>('erasure that keeps the targets, and old delet
 
 test.before(async (ctx) => {
   ctx.s = await twoWay({
+    salesforce: true,
     env: { RTWS_ERASE_REMOTE: 'false', RTWS_ERASE_DELETED_AFTER_DAYS: '30' },
   });
 });
@@ -28,6 +29,8 @@ test('the Stripe customer is left, the answer says so, and the catalogue is clea
 }) => {
   const { id } = await s.api.create({ name: 'Kept Remote', email: 'kept.remote@example.com' });
   const stripeId = await linked(s, id);
+  const inSalesforce = () => s.sf!.records('Account').find((r) => r.Rtws_Id__c === id);
+  await eventually(async () => inSalesforce(), (r) => r !== undefined, 15_000);
   await quiet(s);
   const asked = await askErasure(s, id);
   assert.is(asked.status, 202);
@@ -45,6 +48,7 @@ test('the Stripe customer is left, the answer says so, and the catalogue is clea
   };
   assert.is(cus.deleted, undefined, 'not deleted in Stripe');
   assert.is(cus.email, 'kept.remote@example.com');
+  assert.ok(inSalesforce(), 'nor in Salesforce');
 
   // A reconciliation meets it, with the erased id in its metadata: it pairs the two nowhere.
   const started = await fetch(`${s.rtws.url}/reconciliations`, {
@@ -63,17 +67,26 @@ test('the Stripe customer is left, the answer says so, and the catalogue is clea
     60_000,
   );
   assert.is(finished.state, 'done', JSON.stringify(finished));
-  assert.is(finished.counts.erased, 1, JSON.stringify(finished.counts));
-  const differences = await s.o.sql<{ kind: string; customer_id: string | null; detail: string }[]>`
-    SELECT kind, customer_id, detail FROM reconcile_differences WHERE external_id = ${stripeId}`;
+  assert.is(
+    finished.counts.erased,
+    2,
+    `Stripe's and Salesforce's: ${JSON.stringify(finished.counts)}`,
+  );
+  const differences = await s.o.sql<
+    { target: string; kind: string; customer_id: string | null; detail: string }[]
+  >`
+    SELECT target, kind, customer_id, detail FROM reconcile_differences
+    WHERE kind = 'erased' OR customer_id = ${id} ORDER BY target`;
+  const left = {
+    kind: 'erased',
+    customer_id: null,
+    detail: 'belongs to a customer since erased: left as it is',
+  };
   assert.equal(
     differences.map((d) => ({ ...d })),
     [
-      {
-        kind: 'erased',
-        customer_id: null,
-        detail: 'belongs to a customer since erased: left as it is',
-      },
+      { target: 'salesforce', ...left },
+      { target: 'stripe', ...left },
     ],
   );
   const decisions = await s.o.sql<{ decisions: unknown }[]>`

@@ -8,7 +8,8 @@
 //   Salesforce holds and pushes what differs. A field a person changed there (the record's last
 //   modifier is not the integration user) is recorded as a conflict the catalogue won, with reason
 //   "salesforce is a target";
-// - `orphan` (its external id names no catalogue customer), `deleted_in_catalogue`: reported.
+// - `orphan` (its external id names no catalogue customer), `deleted_in_catalogue`: reported;
+// - `erased` (a record an erasure left there): reported, paired with no id of ours.
 // Then the Salesforce links the read did not meet, each looked up by id: one in the recycle bin,
 // `deleted_in_salesforce`, is handed to the actor under RTWS_SALESFORCE_ON_REMOTE_DELETE; one
 // Salesforce does not know at all, `missing_in_salesforce`, is reported and deletes nothing.
@@ -175,6 +176,23 @@ async function comparePage(
           ? await behindFound(b, [])
           : report('orphan', `its ${target.externalIdField} names no catalogue customer`),
       );
+      continue;
+    }
+    // Left in Salesforce by an erasure (RTWS_ERASE_REMOTE=false, or its delete gave up): reported
+    // without the erased customer's id, which the erasure removed from every pairing.
+    if (row.erased) {
+      const detail = 'belongs to a customer since erased: left as it is';
+      found.push({
+        sample: { id: r.salesforceId, decision: 'erased', reason: detail },
+        difference: {
+          target: 'salesforce',
+          customerId: null,
+          externalId: r.salesforceId,
+          kind: 'erased',
+          fields: [],
+          detail,
+        },
+      });
       continue;
     }
     if (row.deleted) {

@@ -8,7 +8,8 @@
 // - `relinked`: its `rtws_id` (or, lacking one, its Stripe-born id) names a live customer with no
 //   Stripe link at all (a database restored from before the link): the link is recorded again and
 //   the pair compared as above;
-// - `orphan`, `unlinked`, `unlinked_ours`, `deleted_in_catalogue`: reported, never guessed at.
+// - `orphan`, `unlinked`, `unlinked_ours`, `deleted_in_catalogue`: reported, never guessed at;
+// - `erased`: a customer an erasure left in Stripe: reported, paired with no id of ours.
 // Then the links the walk did not meet (their Stripe customer is gone from the list): each is
 // retrieved; a deleted one is handed over as a deletion, a missing one (another account, a restore)
 // is reported. Reconciliation never writes to Stripe or Postgres itself, and an equal account costs
