@@ -1,8 +1,8 @@
 // Stripe's invoice events applied to Postgres. An event finds its invoice by
-// `metadata.rtws_invoice_id`, else by the Stripe id; its status moves ours only forward (and once
-// the draft is deleted in Stripe, not at all), a failed payment is a note on an open invoice, and an
-// event already recorded changes nothing. An invoice
-// created in Stripe directly is recorded against the customer linked to its Stripe customer.
+// `metadata.rtws_invoice_id`, else by the Stripe id; its status moves ours only forward (and,
+// once the draft is deleted in Stripe, not at all), a failed payment is a note on an open invoice,
+// and an event already recorded changes nothing. An invoice created in Stripe directly is
+// recorded against the customer linked to its Stripe customer.
 import type { InvoiceItem, StripeInvoiceObservation } from '../../core/invoice.ts';
 import { advances, type InvoiceStatus } from '../../core/invoice-status.ts';
 import { RtwsError } from '../../core/errors.ts';

@@ -1,6 +1,6 @@
-// The invoice actor's link lookup against Postgres: a linked customer gives its Stripe customer; one
-// not linked yet is waited for; one deleted (or erased) before it was linked fails the invoice at
-// once, rather than leaving it looking for a link that will never come.
+// The invoice actor's link lookup against Postgres: a linked customer gives its Stripe customer;
+// one not linked yet is waited for; one deleted (or erased) before it was linked fails the invoice
+// at once, rather than leaving it looking for a link that will never come.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { InvoiceIntent } from '../../actors/invoice/index.ts';
