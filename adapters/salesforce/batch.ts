@@ -74,10 +74,19 @@ export async function executeSalesforceBatch(
   const keep = (done: Outcomes) => {
     for (const [work, outcome] of done) outcomes.set(work, outcome);
   };
+  const options = { allOrNone: false };
   for (let i = 0; i < upserts.length; i += MAX_COLLECTION_RECORDS)
-    keep(await upsertChunk(conn, upserts.slice(i, i + MAX_COLLECTION_RECORDS), target, now));
+    keep(
+      await writeChunk(conn, upserts.slice(i, i + MAX_COLLECTION_RECORDS), target, now, (r) =>
+        conn.upsert(target.object, r, target.externalIdField, options),
+      ),
+    );
   for (let i = 0; i < updates.length; i += MAX_COLLECTION_RECORDS)
-    keep(await updateChunk(conn, updates.slice(i, i + MAX_COLLECTION_RECORDS), target, now));
+    keep(
+      await writeChunk(conn, updates.slice(i, i + MAX_COLLECTION_RECORDS), target, now, (r) =>
+        conn.update(target.object, r, options),
+      ),
+    );
   for (let i = 0; i < deletes.length; i += MAX_COLLECTION_RECORDS)
     keep(await deleteChunk(conn, deletes.slice(i, i + MAX_COLLECTION_RECORDS), target, now));
   for (const work of singles)
@@ -85,41 +94,16 @@ export async function executeSalesforceBatch(
   return items.map((work) => outcomes.get(work)!);
 }
 
-async function upsertChunk(
+/** Creates (upserts by our id) or updates (by Salesforce id) of a chunk, in one collections call. */
+async function writeChunk<W extends Upsert>(
   conn: Connection,
-  chunk: readonly Upsert[],
+  chunk: readonly W[],
   target: SalesforceTarget,
   now: Clock,
+  send: (records: W['record'][]) => Promise<readonly ItemResult[]>,
 ): Promise<Outcomes> {
   if (chunk.length === 1) return alone(conn, chunk[0]!.work, target, now);
-  const results = await collectionCall(() =>
-    conn.upsert(
-      target.object,
-      chunk.map((u) => u.record),
-      target.externalIdField,
-      { allOrNone: false },
-    ),
-  );
-  return chunk.map(({ work }, i) => [
-    work,
-    itemOutcome(target, work, results, i, now(), (id, at) => upsertedOutcome(work.intent, id, at)),
-  ]);
-}
-
-async function updateChunk(
-  conn: Connection,
-  chunk: readonly Update[],
-  target: SalesforceTarget,
-  now: Clock,
-): Promise<Outcomes> {
-  if (chunk.length === 1) return alone(conn, chunk[0]!.work, target, now);
-  const results = await collectionCall(() =>
-    conn.update(
-      target.object,
-      chunk.map((u) => u.record),
-      { allOrNone: false },
-    ),
-  );
+  const results = await collectionCall(() => send(chunk.map((u) => u.record)));
   return chunk.map(({ work }, i) => [
     work,
     itemOutcome(target, work, results, i, now(), (id, at) => upsertedOutcome(work.intent, id, at)),

@@ -7,11 +7,7 @@ import type {
   StripeOutcomeEvent,
 } from '../../actors/customer/index.ts';
 import type { StripeCustomerFetched } from '../../actors/customer/inbound.ts';
-import {
-  forgottenKeyReason,
-  keyMayBeForgotten,
-  type FailureKind,
-} from '../../core/policy/retry.ts';
+import { forgottenKey, type FailureKind } from '../../core/policy/retry.ts';
 import { classifyStripeError } from './classify.ts';
 import { isEmptyPatch, movedUnder } from '../../core/policy/push.ts';
 import { createParams, fieldsOf, updateParams } from './mapper.ts';
@@ -53,15 +49,9 @@ export async function executeStripeIntent(
   match?: MatchSettings,
 ): Promise<StripeExecutorOutcome> {
   const done = { intentId: intent.id };
-  if (intent.type === 'CreateStripeCustomer' && keyMayBeForgotten(intent.recordedAt, now())) {
-    const at = now();
-    const reason = forgottenKeyReason(intent.recordedAt, at);
-    return {
-      type: 'StripeCallFailed',
-      data: { ...done, failure: 'uncertain', reason, attempt: intent.attempt },
-      at,
-    };
-  }
+  const at = now();
+  const forgotten = intent.type === 'CreateStripeCustomer' ? forgottenKey(intent, at) : undefined;
+  if (forgotten) return { type: 'StripeCallFailed', data: { ...done, ...forgotten }, at };
   try {
     if (intent.type === 'UpdateStripeCustomer' && options.decidedEarlier) {
       const held = await movedSinceDecided(stripe, intent, now);

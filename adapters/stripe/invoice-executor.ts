@@ -9,7 +9,7 @@ import type {
   StripeInvoiceIntent,
   StripeInvoiceStatus,
 } from '../../actors/invoice/index.ts';
-import { forgottenKeyReason, keyMayBeForgotten } from '../../core/policy/retry.ts';
+import { forgottenKey } from '../../core/policy/retry.ts';
 import { classifyStripeError } from './classify.ts';
 
 type Clock = () => number;
@@ -23,15 +23,9 @@ export async function executeInvoiceIntent(
   now: Clock = Date.now,
 ): Promise<InvoiceRecordedEvent> {
   const done = { intentId: intent.id };
-  if (intent.key !== null && keyMayBeForgotten(intent.recordedAt, now())) {
-    const at = now();
-    const reason = forgottenKeyReason(intent.recordedAt, at);
-    return {
-      type: 'InvoiceCallFailed',
-      data: { ...done, failure: 'uncertain', reason, attempt: intent.attempt },
-      at,
-    };
-  }
+  const at = now();
+  const forgotten = intent.key !== null ? forgottenKey(intent, at) : undefined;
+  if (forgotten) return { type: 'InvoiceCallFailed', data: { ...done, ...forgotten }, at };
   try {
     switch (intent.type) {
       case 'CreateStripeInvoice': {

@@ -47,20 +47,25 @@ export const DEFAULT_RETRY: RetryPolicy = Object.freeze({
 });
 
 /**
- * Whether a keyed write recorded this long ago is looked up rather than sent. An earlier try may
- * have landed with no outcome recorded (the process died during the call), or a resend may have
- * waited past a pause or an outage; Stripe forgets keys after 24 h, so the same key would then do
- * it a second time. Judged by the executor as it is about to send, on its own clock, and reported
- * as an `uncertain` failure, which the actor settles with a lookup and a new key.
+ * A keyed write recorded this long ago is looked up rather than sent. An earlier try may have
+ * landed with no outcome recorded (the process died during the call), or a resend may have waited
+ * past a pause or an outage; Stripe forgets keys after 24 h, so the same key would then do it a
+ * second time. Judged by the executor as it is about to send, on its own clock, and reported as an
+ * `uncertain` failure, which the actor settles with a lookup and a new key. Undefined when the
+ * write may go.
  */
-export function keyMayBeForgotten(recordedAt: number, at: number, policy = DEFAULT_RETRY): boolean {
-  return at - recordedAt > policy.lookupAfterMs;
-}
-
-/** The reason given for a write `keyMayBeForgotten` kept back. */
-export function forgottenKeyReason(recordedAt: number, at: number): string {
-  const hours = Math.floor((at - recordedAt) / 3_600_000);
-  return `not sent: recorded ${hours} h ago, and Stripe keeps an idempotency key for 24 h; looked up first`;
+export function forgottenKey(
+  intent: { readonly recordedAt: number; readonly attempt: number },
+  at: number,
+  policy = DEFAULT_RETRY,
+): { failure: 'uncertain'; reason: string; attempt: number } | undefined {
+  if (at - intent.recordedAt <= policy.lookupAfterMs) return undefined;
+  const hours = Math.floor((at - intent.recordedAt) / 3_600_000);
+  return {
+    failure: 'uncertain',
+    reason: `not sent: recorded ${hours} h ago, and Stripe keeps an idempotency key for 24 h; looked up first`,
+    attempt: intent.attempt,
+  };
 }
 
 /**

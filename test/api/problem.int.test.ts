@@ -20,12 +20,15 @@ test.before(async (ctx) => {
   const app = Fastify({ logger: { stream, level: 'info' } });
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler);
-  const revoked = new Stripe('sk_live-revoked-key-1234', {
-    host: '127.0.0.1',
-    port: new URL(ctx.emu.url).port,
-    protocol: 'http',
-    maxNetworkRetries: 0,
-  });
+  const stripeWith = (key: string) =>
+    new Stripe(key, {
+      host: '127.0.0.1',
+      port: new URL(ctx.emu.url).port,
+      protocol: 'http',
+      maxNetworkRetries: 0,
+    });
+  // A key of a form the emulator, as Stripe, refuses.
+  const revoked = stripeWith('sk_live-revoked-key-1234');
   app.get('/stripe', async () => revoked.customers.list({ limit: 1 }));
   app.get('/limited', async () => {
     throw Object.assign(new Error('too many requests'), { statusCode: 429, code: RATE_LIMITED });
@@ -34,12 +37,7 @@ test.before(async (ctx) => {
   app.get('/range', async () => {
     throw Object.assign(new Error('Range Not Satisfiable'), { statusCode: 416 });
   });
-  const limitedStripe = new Stripe('sk_test_limited', {
-    host: '127.0.0.1',
-    port: new URL(ctx.emu.url).port,
-    protocol: 'http',
-    maxNetworkRetries: 0,
-  });
+  const limitedStripe = stripeWith('sk_test_limited');
   app.get('/stripe-limited', async () => limitedStripe.customers.list({ limit: 1 }));
   app.post(
     '/echo',
