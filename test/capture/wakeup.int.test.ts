@@ -276,6 +276,26 @@ test('a sleep that ends with a writer still open that read the flag unarmed name
   });
 });
 
+test("rows of an aggregate this publisher cannot encode (a newer rtws's) do not wake it", async () => {
+  await withOwnDatabase(async (sql) => {
+    await sql`
+      INSERT INTO outbox (id, aggregate, aggregate_id, customer_id, op, version, origin, payload,
+                          occurred_at)
+      VALUES (nextval('outbox_id_seq'), 'widget', gen_random_uuid(), gen_random_uuid(), 'created',
+              1, 'api', '{}', now())`;
+    assert.is((await stillOpen(sql, [])).rows, false, 'nothing for it to drain');
+    const asleep = sleepUntilWork(sql, waker(), 300);
+    const woken = await Promise.race([
+      asleep.then(() => 'woken'),
+      new Promise((r) => setTimeout(() => r('asleep'), 150)),
+    ]);
+    assert.is(woken, 'asleep', 'it sleeps to its poll');
+    await asleep;
+    await sql`INSERT INTO customers (name) VALUES ('Ours')`;
+    assert.is((await stillOpen(sql, [])).rows, true, 'a row of its own is seen');
+  });
+});
+
 test('the flag moves only from the session named: a publisher that lost its lock leaves it be', async () => {
   await withOwnDatabase(async (sql) => {
     const [me] = await sql.reserve().then(async (conn) => {

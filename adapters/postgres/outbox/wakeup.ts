@@ -9,6 +9,7 @@
 // progress when we look, so we take the in-progress xids right after arming, and keep re-checking
 // (briefly) until they have all finished. Anything later saw the flag at 1 and notifies.
 import type { Sql } from '../connect.ts';
+import { OUTBOX_AGGREGATES } from './rows.ts';
 
 export const CHANNEL = 'rtws_outbox';
 /**
@@ -69,19 +70,23 @@ async function lookAfterArming(
   sql: Sql,
 ): Promise<{ rows: boolean; inflight: string[]; pid: number | undefined }> {
   const [r] = await sql<{ rows: boolean; inflight: string[]; pid: number }[]>`
-    SELECT EXISTS (SELECT 1 FROM outbox) AS rows,
+    SELECT EXISTS (SELECT 1 FROM outbox WHERE aggregate IN ${sql(OUTBOX_AGGREGATES)}) AS rows,
            ARRAY(SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) x) AS inflight,
            pg_backend_pid() AS pid`;
   return r ?? { rows: false, inflight: [], pid: undefined };
 }
 
-/** Whether the outbox has rows, and which of `xids` are still in progress. */
+/**
+ * Whether the outbox has rows this publisher takes (a newer rtws's rows of an aggregate it cannot
+ * encode wait for a newer publisher: counted, they would wake it in a loop), and which of `xids`
+ * are still in progress.
+ */
 export async function stillOpen(
   sql: Sql,
   xids: string[],
 ): Promise<{ rows: boolean; inflight: string[] }> {
   const [r] = await sql<{ rows: boolean; inflight: string[] }[]>`
-    SELECT EXISTS (SELECT 1 FROM outbox) AS rows,
+    SELECT EXISTS (SELECT 1 FROM outbox WHERE aggregate IN ${sql(OUTBOX_AGGREGATES)}) AS rows,
            ARRAY(SELECT x FROM unnest(${xids}::text[]) x
                  WHERE pg_xact_status(x::xid8) = 'in progress') AS inflight`;
   return r ?? { rows: false, inflight: [] };
