@@ -49,7 +49,8 @@ export function applyFailure(t: TargetState, env: TargetEnv, p: Intent, o: Faile
  */
 function createFailed(t: TargetState, env: TargetEnv, p: Intent, o: Failed): TargetState {
   if (env.spec.createIsUpsert === true) return upsertFailed(t, env, p, o);
-  if (createMayHaveLanded(o.failure)) return recordFind({ ...t, pending: null }, env, o.at);
+  const sent = p.op === 'create' ? p.params : undefined;
+  if (createMayHaveLanded(o.failure)) return recordFind({ ...t, pending: null }, env, o.at, sent);
   if (o.failure === 'rate_limited' || o.failure === 'transient' || o.failure === 'no_response') {
     // A try that may have run keeps the create uncertain until it is settled; if every try so
     // far was refused before it ran, a customer deleted meanwhile needs no create at all.
@@ -58,7 +59,7 @@ function createFailed(t: TargetState, env: TargetEnv, p: Intent, o: Failed): Tar
       return plan(abandon({ ...t, createUncertain: false }), env, o.at);
     // Stripe forgets keys after 24 h: past that, a resend could create a second customer.
     if (o.at - p.recordedAt > env.retry.lookupAfterMs)
-      return recordFind({ ...t, pending: null }, env, o.at);
+      return recordFind({ ...t, pending: null }, env, o.at, sent);
     return retry(t, env, p, o);
   }
   return fail({ ...t, createUncertain: false }, env, p, o.failure, o);

@@ -46,8 +46,16 @@ const UpdateParams = Type.Object({
   base: Type.Optional(FieldPatchSchema),
 });
 const DeleteParams = Type.Object({ externalId: Type.String() });
-/** List objects created since `createdSince` (unix seconds) and match `metadata.rtws_id`. */
-const FindParams = Type.Object({ rtwsId: Type.String(), createdSince: Type.Integer() });
+/**
+ * List objects created since `createdSince` (unix seconds) and match `metadata.rtws_id`. `sent`:
+ * what the create in doubt sent, which the target holds once it is found, but for edits made there
+ * since (absent in intents recorded before it, or where the create's parameters were not at hand).
+ */
+const FindParams = Type.Object({
+  rtwsId: Type.String(),
+  createdSince: Type.Integer(),
+  sent: Type.Optional(CanonicalFieldsSchema),
+});
 /** Read the object's current content, for the inbound events that were stale or in doubt. */
 const FetchParams = Type.Object({ externalId: Type.String(), eventIds: Type.Array(Type.String()) });
 

@@ -53,12 +53,14 @@ export function applyOutcome(t: TargetState, env: TargetEnv, o: TargetOutcome): 
       return p.op === 'create'
         ? plan(linked(t, o.externalId, knownAfterCreate(p.params), o.at), env, o.at)
         : t;
-    case 'found':
-      return plan(
-        { ...linked(t, o.externalId, o.fields, null), createUncertain: false },
-        env,
-        o.at,
-      );
+    case 'found': {
+      // What the create sent is what the target holds of ours. What the object holds besides is
+      // someone's edit made since, which reaches the catalogue as an event does (its event, held
+      // until the link, is merged from a fetch): taken as known, it would be pushed over.
+      const sent = p.op === 'find' ? p.params.sent : undefined;
+      const known = sent ? knownAfterCreate(sent) : o.fields;
+      return plan({ ...linked(t, o.externalId, known, null), createUncertain: false }, env, o.at);
+    }
     case 'not_found':
       return plan({ ...settled(t), createUncertain: false }, env, o.at);
     case 'updated':

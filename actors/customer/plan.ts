@@ -98,10 +98,22 @@ function recordCreate(t: TargetState, env: TargetEnv, desired: Desired, at: numb
   return { ...next, createKeys: n, createUncertain: true, lastCreateAt: at };
 }
 
-/** Lists objects created since the last create was recorded, minus a margin for clock skew. */
-export function recordFind(t: TargetState, env: TargetEnv, at: number): TargetState {
+/**
+ * Lists objects created since the last create was recorded, minus a margin for clock skew. `sent`:
+ * the parameters of the create in doubt, when at hand.
+ */
+export function recordFind(
+  t: TargetState,
+  env: TargetEnv,
+  at: number,
+  sent?: CanonicalFields,
+): TargetState {
   const since = Math.floor((t.lastCreateAt ?? at) / 1000) - env.retry.lookupMarginS;
-  return record(t, env, at, 'find', null, { rtwsId: env.customerId, createdSince: since });
+  return record(t, env, at, 'find', null, {
+    rtwsId: env.customerId,
+    createdSince: since,
+    ...(sent ? { sent } : {}),
+  });
 }
 
 /** Reads the object, to confirm a 404 on an update: deleted, or a broken link. */

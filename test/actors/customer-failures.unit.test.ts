@@ -44,22 +44,40 @@ test('an uncertain create is looked up from the recorded attempt time, minus a m
   assert.equal(intent?.params, {
     rtwsId: CUSTOMER,
     createdSince: Math.floor(recordedAt / 1000) - 60,
+    sent: pending(w).params,
   });
   assert.is(stripe(after).status, 'pending');
   assert.is(stripe(after).externalId, null);
 });
 
-test('a lookup that finds the customer links it, then pushes what differs from what it found', () => {
-  const found = { ...canonicalFields(FIELDS), phone: null };
-  const w = when(given(created()), stripeFailed('uncertain'), stripeFound('cus_F1', found));
+test('a lookup that finds the customer links it as holding what the create sent; a later change of ours is pushed', () => {
+  const w = when(
+    given(created()),
+    stripeFailed('uncertain'),
+    updated({ phone: '+44 20 7946 0001' }, 2),
+    stripeFound('cus_F1', canonicalFields(FIELDS)),
+  );
   assert.is(stripe(w).externalId, 'cus_F1');
+  assert.equal(stripe(w).known, canonicalFields(FIELDS));
   const update = intents(w).at(-1);
   assert.is(update?.type, 'UpdateStripeCustomer');
   assert.equal(update?.params, {
     externalId: 'cus_F1',
-    patch: { phone: '+44 20 7946 0000' },
-    base: { phone: null },
+    patch: { phone: '+44 20 7946 0001' },
+    base: { phone: '+44 20 7946 0000' },
   });
+});
+
+test('what a found customer holds besides what the create sent is no value of ours to push over', () => {
+  // Someone edited it in the dashboard after the create landed; its event is on its way.
+  const edited = { ...canonicalFields(FIELDS), name: 'Ada, edited in Stripe' };
+  const w = when(given(created()), stripeFailed('uncertain'), stripeFound('cus_F1', edited));
+  assert.is(stripe(w).externalId, 'cus_F1');
+  assert.equal(
+    intents(w).filter((i) => i.op === 'update'),
+    [],
+    'the name is not pushed back',
+  );
 });
 
 test('a lookup that finds nothing retries the create with a new key suffix', () => {

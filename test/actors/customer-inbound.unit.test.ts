@@ -30,6 +30,7 @@ import {
   stripe,
   stripeCreated,
   stripeFailed,
+  stripeFound,
   stripeUpdated,
   updated,
   when,
@@ -737,6 +738,23 @@ test('an edit made in Stripe before the link is known is fetched and merged afte
   assert.equal(
     applies(merged).map((a) => a.patch),
     [{ email: 'early@example.com' }],
+  );
+});
+
+test('an edit made in Stripe after a create in doubt landed is merged once a lookup finds it', () => {
+  const w = when(given(created()), stripeFailed('uncertain'));
+  assert.is(pending(w).op, 'find');
+  const early = when(w, observed({ email: 'early@example.com' }, { key: null }));
+  const found = when(early, stripeFound(STRIPE_ID, { ...BASE, email: 'early@example.com' }));
+  assert.is(pending(found).op, 'fetch', 'the held edit is fetched, not pushed over');
+  const merged = when(found, fetched({ email: 'early@example.com' }));
+  assert.equal(
+    applies(merged).map((a) => a.patch),
+    [{ email: 'early@example.com' }],
+  );
+  assert.equal(
+    intents(merged).filter((i) => i.op === 'update'),
+    [],
   );
 });
 
