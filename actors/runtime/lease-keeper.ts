@@ -66,6 +66,11 @@ export class LeaseKeeper {
   #tick: Promise<void> = Promise.resolve();
   /** Partitions whose processing is still starting; a round never waits for them. */
   readonly #starting = new Map<number, Promise<void>>();
+  /**
+   * Partitions lost whose stop is still running (its calls handed over, say): a start of the same
+   * partition, claimed again meanwhile, waits for it, or the stop would end what the start began.
+   */
+  readonly #losing = new Map<number, Promise<void>>();
   #sightings = new Map<number, Sighting>();
   /** Partitions being given back: their steps finish, but no new external call starts. */
   readonly #releasing = new Set<number>();
@@ -324,6 +329,7 @@ export class LeaseKeeper {
    * only pass the same wait to another worker, and take it back again, round after round.
    */
   async #start(p: number): Promise<void> {
+    await this.#losing.get(p);
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.#o.onAcquired(p);
@@ -379,7 +385,19 @@ export class LeaseKeeper {
     if (this.#book.revision(p) === undefined) return;
     this.#abandoned.add(p);
     this.#book.drop(p);
-    await this.#waitFor(p, 'to finish starting', this.#starting.get(p));
-    await this.#waitFor(p, 'to stop (lost)', this.#o.onStopped(p, 'lost'));
+    const starting = this.#starting.get(p);
+    const stop = (async () => {
+      await this.#waitFor(p, 'to finish starting', starting);
+      await this.#waitFor(p, 'to stop (lost)', this.#o.onStopped(p, 'lost'));
+    })();
+    const settled = stop.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#losing.set(p, settled);
+    void settled.then(() => {
+      if (this.#losing.get(p) === settled) this.#losing.delete(p);
+    });
+    await stop;
   }
 }

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { silentLogger } from '../../core/ports.ts';
 import { LeaseKeeper, type LeaseKeeperOptions } from '../../actors/runtime/lease-keeper.ts';
 import { MemoryLeaseStore } from './memory-lease-store.ts';
+import type { LeaseStore } from '../../core/worker-ports.ts';
 
 const PARTITIONS = 8;
 
@@ -59,6 +60,65 @@ test('a keeper that cannot renew stops before the store could give the lease awa
   assert.ok(stoppedAt !== undefined, 'the partition was stopped');
   assert.ok(stoppedAt < expiresAt, `stopped at ${stoppedAt}, lease expires at ${expiresAt}`);
   assert.equal(a.owned(), []);
+});
+
+test('a partition lost and claimed again starts only once its old stop has ended', async () => {
+  const store = new MemoryLeaseStore(5_000);
+  // A store that holds the rounds on their first request: the watchdog, on its own timer, is
+  // what drops the partition, and a round claims it back while the stop still runs.
+  let unblock: () => void = () => {};
+  let blocked: Promise<void> | undefined;
+  const held: LeaseStore = {
+    ttlMs: store.ttlMs,
+    heartbeat: async (id) => {
+      await blocked;
+      return store.heartbeat(id);
+    },
+    leave: (id) => store.leave(id),
+    liveWorkers: () => store.liveWorkers(),
+    holders: (n) => store.holders(n),
+    claim: (p, id) => store.claim(p, id),
+    renew: (p, id, r) => store.renew(p, id, r),
+    release: (p, r) => store.release(p, r),
+  };
+  const events: string[] = [];
+  let endStop: (() => void) | undefined;
+  const a = keeper(store, 'a', events, {
+    store: held,
+    partitions: 1,
+    onStopped: (p, why) => {
+      events.push(`a -${p} ${why} begins`);
+      // The first stop hands over a sent call's outcome, waiting on NATS.
+      if (endStop !== undefined) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        endStop = () => {
+          events.push(`a -${p} ${why} ends`);
+          resolve();
+        };
+      });
+    },
+  });
+  try {
+    await a.start();
+    blocked = new Promise((r) => (unblock = r));
+    store.now += 4_500;
+    for (let i = 0; i < 40 && !events.includes('a -0 lost begins'); i++) await sleep(50);
+    assert.equal(events, ['a +0', 'a -0 lost begins'], 'the watchdog stopped it');
+    // The lease expires; the store answers again, and the lone keeper claims it back.
+    store.now += 5_000;
+    unblock();
+    for (let i = 0; i < 60 && !a.holds(0); i++) await sleep(50);
+    assert.ok(a.holds(0), 'claimed again');
+    await sleep(100);
+    assert.equal(events, ['a +0', 'a -0 lost begins'], 'its start waits for the stop');
+    endStop!();
+    for (let i = 0; i < 40 && events.length < 4; i++) await sleep(25);
+    assert.equal(events, ['a +0', 'a -0 lost begins', 'a -0 lost ends', 'a +0']);
+  } finally {
+    unblock();
+    endStop?.();
+    await a.stop({ release: false });
+  }
 });
 
 test("a dead keeper's partitions move to the survivor once they expire", async () => {
