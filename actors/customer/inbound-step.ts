@@ -79,8 +79,8 @@ export function onStripeObserved<C extends InboundContext>(
     // Our own create's echo: its outcome links it.
     if (ours) return c;
     // Not linked yet, but ours: an edit made in Stripe before the link is known waits for it,
-    // and is then merged from Stripe's current content.
-    if (c.desired !== null) return ev.data.eventType === 'customer.deleted' ? c : wantFetch(c, ev);
+    // and is then merged from Stripe's current content; a deletion too, which that fetch finds.
+    if (c.desired !== null) return wantFetch(c, ev);
     // Born in Stripe and deleted there before we inserted it: a tombstone, so that a late
     // `created` is not inserted.
     if (ev.data.eventType === 'customer.deleted') return tombstone(c, ev.data.stripeId);

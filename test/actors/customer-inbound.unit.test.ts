@@ -758,6 +758,21 @@ test('an edit made in Stripe after a create in doubt landed is merged once a loo
   );
 });
 
+test('a deletion in Stripe before the link is known is found by the fetch after it, and deletes', () => {
+  // Our create landed, its answer not yet in; someone deletes the customer in the dashboard.
+  const w = given(created());
+  const early = when(w, observed({}, { type: 'customer.deleted', key: null }));
+  assert.equal(applies(early), []);
+  const linkedW = when(early, stripeCreated(STRIPE_ID));
+  assert.is(pending(linkedW).op, 'fetch', 'not pushed to, nor taken as live');
+  const gone = when(linkedW, fetched(null));
+  assert.equal(
+    applies(gone).map((a) => a.kind),
+    ['delete'],
+  );
+  assert.is(stripe(gone).status, 'deleted');
+});
+
 test('a Stripe-born customer deleted before its created arrives is never inserted', () => {
   const w = given(
     observed({}, { type: 'customer.deleted', rtwsId: null }),
