@@ -79,7 +79,9 @@ export function onStripeObserved<C extends InboundContext>(
     // Our own create's echo: its outcome links it.
     if (ours) return c;
     // Not linked yet, but ours: an edit made in Stripe before the link is known waits for it,
-    // and is then merged from Stripe's current content; a deletion too, which that fetch finds.
+    // and is then merged from Stripe's current content; a deletion too, which that fetch finds
+    // once our create's answer links the customer. (A create answered by a 5xx looks its customer
+    // up among live ones only: deleted, it is not found, and a new create is made.)
     if (c.desired !== null) return wantFetch(c, ev);
     // Born in Stripe and deleted there before we inserted it: a tombstone, so that a late
     // `created` is not inserted.

@@ -7,7 +7,7 @@ import type { TargetState } from './context.ts';
 import type { Intent } from './intents.ts';
 import type { TargetOutcome } from './outcomes.ts';
 import { applyFailure } from './failure-step.ts';
-import { knownAfterCreate, plan, type TargetEnv } from './plan.ts';
+import { knownAfterCreate, madeSinceCreate, plan, type TargetEnv } from './plan.ts';
 import { onSupersededOutcome, supersededOf } from './superseded.ts';
 
 const OUTCOME_OPS: Record<Exclude<TargetOutcome['kind'], 'failed'>, Intent['op']> = {
@@ -54,11 +54,18 @@ export function applyOutcome(t: TargetState, env: TargetEnv, o: TargetOutcome): 
         ? plan(linked(t, o.externalId, knownAfterCreate(p.params), o.at), env, o.at)
         : t;
     case 'found': {
-      // What the create sent is what the target holds of ours. What the object holds besides is
-      // someone's edit made since, which reaches the catalogue as an event does (its event, held
-      // until the link, is merged from a fetch): taken as known, it would be pushed over.
+      // Our create's own object (made once the create was recorded) holds what the create sent.
+      // What it holds besides is someone's edit made since, which reaches the catalogue as an
+      // event does (its event, held until the link, is merged from a fetch): taken as known, it
+      // would be pushed over. An object made before (stamped with our id by a match or an import)
+      // is known as it is found, and the catalogue's values are pushed over it.
       const sent = p.op === 'find' ? p.params.sent : undefined;
-      const known = sent ? knownAfterCreate(sent) : o.fields;
+      const ours =
+        sent !== undefined &&
+        o.createdMs !== undefined &&
+        t.lastCreateAt !== null &&
+        madeSinceCreate(o.createdMs, t.lastCreateAt);
+      const known = ours ? knownAfterCreate(sent) : o.fields;
       return plan({ ...linked(t, o.externalId, known, null), createUncertain: false }, env, o.at);
     }
     case 'not_found':

@@ -24,11 +24,15 @@ export function targetOutcomeSchemas<const N extends string, const S extends str
   });
   const Updated = recordedEvent(`${noun}Updated` as const, { intentId });
   const Deleted = recordedEvent(`${noun}Deleted` as const, { intentId });
-  /** The lookup found our object: `fields` are its canonical values on the target. */
+  /**
+   * The lookup found our object: `fields` are its canonical values on the target; `createdMs`,
+   * when the target says it made it (by its clock), tells our create's own from one made before.
+   */
   const Found = recordedEvent(`${noun}Found` as const, {
     intentId,
     externalId: Type.String(),
     fields: CanonicalFieldsSchema,
+    createdMs: Type.Optional(Type.Number()),
   });
   const NotFound = recordedEvent(`${noun}NotFound` as const, { intentId });
   const CallFailed = recordedEvent(`${system}CallFailed` as const, {
@@ -63,7 +67,14 @@ export type TargetOutcome =
   | { kind: 'created'; intentId: string; externalId: string; at: number }
   | { kind: 'updated'; intentId: string; at: number }
   | { kind: 'deleted'; intentId: string; at: number }
-  | { kind: 'found'; intentId: string; externalId: string; fields: CanonicalFields; at: number }
+  | {
+      kind: 'found';
+      intentId: string;
+      externalId: string;
+      fields: CanonicalFields;
+      createdMs?: number;
+      at: number;
+    }
   | { kind: 'not_found'; intentId: string; at: number }
   | {
       kind: 'failed';

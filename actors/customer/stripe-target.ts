@@ -43,8 +43,15 @@ function stripeOutcome(event: StripeOutcomeEvent): TargetOutcome {
     case 'StripeCustomerDeleted':
       return { kind: 'deleted', intentId, at };
     case 'StripeCustomerFound': {
-      const { externalId, fields } = event.data;
-      return { kind: 'found', intentId, externalId, fields, at };
+      const { externalId, fields, createdMs } = event.data;
+      return {
+        kind: 'found',
+        intentId,
+        externalId,
+        fields,
+        ...(createdMs === undefined ? {} : { createdMs }),
+        at,
+      };
     }
     case 'StripeCustomerNotFound':
       return { kind: 'not_found', intentId, at };

@@ -329,7 +329,12 @@ export class LeaseKeeper {
    * only pass the same wait to another worker, and take it back again, round after round.
    */
   async #start(p: number): Promise<void> {
-    await this.#losing.get(p);
+    const losing = this.#losing.get(p);
+    if (losing) {
+      await losing;
+      // Lost again, given back or stopped while it waited: nothing to start.
+      if (this.#stopped || this.#abandoned.has(p) || this.#book.revision(p) === undefined) return;
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.#o.onAcquired(p);

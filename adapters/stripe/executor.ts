@@ -88,7 +88,12 @@ export async function executeStripeIntent(
         return found
           ? {
               type: 'StripeCustomerFound',
-              data: { ...done, externalId: found.id, fields: fieldsOf(found) },
+              data: {
+                ...done,
+                externalId: found.id,
+                fields: fieldsOf(found),
+                createdMs: found.created * 1000,
+              },
               at: now(),
             }
           : { type: 'StripeCustomerNotFound', data: done, at: now() };

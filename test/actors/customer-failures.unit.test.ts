@@ -55,7 +55,7 @@ test('a lookup that finds the customer links it as holding what the create sent;
     given(created()),
     stripeFailed('uncertain'),
     updated({ phone: '+44 20 7946 0001' }, 2),
-    stripeFound('cus_F1', canonicalFields(FIELDS)),
+    stripeFound('cus_F1', canonicalFields(FIELDS), 'ours'),
   );
   assert.is(stripe(w).externalId, 'cus_F1');
   assert.equal(stripe(w).known, canonicalFields(FIELDS));
@@ -71,13 +71,30 @@ test('a lookup that finds the customer links it as holding what the create sent;
 test('what a found customer holds besides what the create sent is no value of ours to push over', () => {
   // Someone edited it in the dashboard after the create landed; its event is on its way.
   const edited = { ...canonicalFields(FIELDS), name: 'Ada, edited in Stripe' };
-  const w = when(given(created()), stripeFailed('uncertain'), stripeFound('cus_F1', edited));
+  const w = when(
+    given(created()),
+    stripeFailed('uncertain'),
+    stripeFound('cus_F1', edited, 'ours'),
+  );
   assert.is(stripe(w).externalId, 'cus_F1');
   assert.equal(
     intents(w).filter((i) => i.op === 'update'),
     [],
     'the name is not pushed back',
   );
+});
+
+test('a customer found that was made before our create (stamped with our id) takes our values', () => {
+  const theirs = { ...canonicalFields(FIELDS), name: 'Made in Stripe first' };
+  const w = given(created());
+  const made = pending(w).recordedAt - 30_000;
+  const found = when(w, stripeFailed('uncertain'), stripeFound('cus_X', theirs, made));
+  assert.equal(stripe(found).known, theirs, 'known as found');
+  assert.equal(intents(found).at(-1)?.params, {
+    externalId: 'cus_X',
+    patch: { name: FIELDS.name },
+    base: { name: 'Made in Stripe first' },
+  });
 });
 
 test('a lookup that finds nothing retries the create with a new key suffix', () => {

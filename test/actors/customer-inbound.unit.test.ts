@@ -745,7 +745,10 @@ test('an edit made in Stripe after a create in doubt landed is merged once a loo
   const w = when(given(created()), stripeFailed('uncertain'));
   assert.is(pending(w).op, 'find');
   const early = when(w, observed({ email: 'early@example.com' }, { key: null }));
-  const found = when(early, stripeFound(STRIPE_ID, { ...BASE, email: 'early@example.com' }));
+  const found = when(
+    early,
+    stripeFound(STRIPE_ID, { ...BASE, email: 'early@example.com' }, 'ours'),
+  );
   assert.is(pending(found).op, 'fetch', 'the held edit is fetched, not pushed over');
   const merged = when(found, fetched({ email: 'early@example.com' }));
   assert.equal(

@@ -118,11 +118,17 @@ export const stripeDeleted = (): Step => (w) => ({
   data: { intentId: pending(w).id },
   at: w.now,
 });
+/** The lookup's outcome; `createdMs`: when Stripe made the customer (`ours`: just now). */
 export const stripeFound =
-  (externalId: string, fields: CanonicalFields): Step =>
+  (externalId: string, fields: CanonicalFields, createdMs?: number | 'ours'): Step =>
   (w) => ({
     type: 'StripeCustomerFound',
-    data: { intentId: pending(w).id, externalId, fields },
+    data: {
+      intentId: pending(w).id,
+      externalId,
+      fields,
+      ...(createdMs === undefined ? {} : { createdMs: createdMs === 'ours' ? w.now : createdMs }),
+    },
     at: w.now,
   });
 export const stripeNotFound = (): Step => (w) => ({
