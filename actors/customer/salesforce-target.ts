@@ -2,9 +2,9 @@
 // created by an upsert on the external-id field that holds our customer id, then updated by its
 // Salesforce id. Salesforce has no idempotency keys and needs none here: resending an upsert by
 // our id finds the record the first try made, so intents carry no key and an uncertain create is
-// resent. With Salesforce's changes
-// read back, the resend first checks that no one edited that record since (the executor's
-// `movedSinceDecided`), and a read of it links it (`landedCreate` in salesforce-inbound.ts).
+// resent. With Salesforce's changes read back, the resend first checks that no one edited that
+// record since (the executor's `movedSinceDecided`), and a read of it links it (`landedCreate` in
+// salesforce-inbound.ts).
 import type { Static } from '@sinclair/typebox';
 import { targetIntentSchemas } from './intents.ts';
 import type { SalesforceOutcomeEvent, TargetOutcome } from './outcomes.ts';
