@@ -16,8 +16,26 @@ export const ITEM_MAX_AMOUNT = 99_999_999;
 export const ITEM_MAX_QUANTITY = 100_000;
 export const DEFAULT_DUE_DAYS = 30;
 
-/** ISO 4217's shape; case-insensitive on the way in, lowercase (as Stripe has it) once stored. */
-export const Currency = Type.String({ pattern: '^[A-Za-z]{3}$' });
+/**
+ * The ISO 4217 codes this runtime knows (ICU's list, which follows the standard): a code that is
+ * none of them (`xyz`) is refused at the API rather than by Stripe after the request was taken.
+ * Stripe takes most of them; one it does not fails the invoice with Stripe's reason.
+ */
+const ISO_CURRENCIES = new Set(Intl.supportedValuesOf('currency').map((c) => c.toLowerCase()));
+
+export function isCurrency(code: string): boolean {
+  return ISO_CURRENCIES.has(code.toLowerCase());
+}
+
+/**
+ * ISO 4217's shape, then its list (`x-currency`, the API's own keyword: adapters/http/validation.ts);
+ * case-insensitive on the way in, lowercase (as Stripe has it) once stored.
+ */
+export const Currency = Type.String({
+  pattern: '^[A-Za-z]{3}$',
+  'x-currency': true,
+  description: 'An ISO 4217 currency code, in any case: `usd`',
+});
 
 // Stripe's key rules, and `rtws_…` kept for rtws's own keys (the invoice id it sets).
 export const InvoiceMetadata = Type.Record(Type.String(), Type.String({ maxLength: 500 }), {

@@ -2,10 +2,12 @@
 // never stripped silently (`name: 42` and an unknown field are both 400s). Only the query string,
 // which is text by nature, is coerced to the declared types. Text that Postgres cannot store (a NUL
 // character, half of a UTF-16 surrogate pair) is refused wherever it is, key or value, and a uuid
-// is the bare form Postgres reads, not ajv-formats' `urn:uuid:` one too.
+// is the bare form Postgres reads, not ajv-formats' `urn:uuid:` one too. A currency (`x-currency`)
+// is one ISO 4217 lists.
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
+import { isCurrency } from '../../core/invoice.ts';
 
 // ajv-formats is published as CommonJS with a default export.
 const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
@@ -18,7 +20,14 @@ function makeAjv(options: Options): Ajv {
     strict: false,
     ...options,
   });
-  return addFormats(ajv).addFormat('uuid', /^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i);
+  addFormats(ajv).addFormat('uuid', /^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i);
+  return ajv.addKeyword({
+    keyword: 'x-currency',
+    type: 'string',
+    schemaType: 'boolean',
+    error: { message: 'must be an ISO 4217 currency code, such as "usd"' },
+    validate: (wanted: boolean, code: string) => !wanted || isCurrency(code),
+  });
 }
 
 const strict = makeAjv({ coerceTypes: false });

@@ -66,6 +66,7 @@ const bad: [string, unknown, string][] = [
   ['a currency of four letters', { ...validRequest(), currency: 'EURO' }, 'currency'],
   ['a currency with a digit', { ...validRequest(), currency: 'E1R' }, 'currency'],
   ['a currency as a number', { ...validRequest(), currency: 978 }, 'currency'],
+  ['a currency ISO 4217 does not list', { ...validRequest(), currency: 'xyz' }, 'currency'],
   ['a negative due_days', { ...validRequest(), due_days: -1 }, 'due_days'],
   ['a fractional due_days', { ...validRequest(), due_days: 1.5 }, 'due_days'],
   ['due_days as a string', { ...validRequest(), due_days: '30' }, 'due_days'],
