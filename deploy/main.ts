@@ -11,6 +11,7 @@ import { startRtws } from './rtws.ts';
 import { banner } from './banner.ts';
 import { startSandbox, type Sandbox } from './sandbox.ts';
 import { startPrivateServers, type PrivateServers } from './private/private-servers.ts';
+import { loggableErr } from '../adapters/postgres/loggable-error.ts';
 
 let config: Config;
 try {
@@ -23,7 +24,11 @@ try {
   throw err;
 }
 
-const log = pino({ level: config.logLevel, base: { service: 'rtws' } });
+const log = pino({
+  level: config.logLevel,
+  base: { service: 'rtws' },
+  serializers: { err: loggableErr },
+});
 
 async function start() {
   let servers: PrivateServers | undefined;

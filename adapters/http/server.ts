@@ -11,6 +11,7 @@ import { metricsRoutes, type MetricSources } from './routes/metrics.ts';
 import { errorHandler, problem, sendProblem } from './problem.ts';
 import { healthRoutes, type HealthRoutesOptions } from './routes/health.ts';
 import { validatorCompiler } from './validation.ts';
+import { loggableErr } from '../postgres/loggable-error.ts';
 import {
   CORRELATION_LOG_KEY,
   REQUEST_ID_HEADER,
@@ -70,13 +71,15 @@ function base(options: { bodyLimit: number; logLevel: string }) {
     bodyLimit: options.bodyLimit,
     logger: {
       level: options.logLevel,
-      // Tokens and signatures never reach a log, nor do query values (`?email=…` is personal data).
+      // Tokens and signatures never reach a log, nor do query values (`?email=…` is personal data)
+      // or the rows Postgres quotes in an error's detail.
       redact: ['req.headers.authorization', 'req.headers["stripe-signature"]'],
       serializers: {
         req: (req: { method: string; url: string; ip?: string }) => ({
           method: req.method,
           url: withoutQueryValues(req.url),
         }),
+        err: loggableErr,
       },
     },
     requestTimeout: 30_000,
