@@ -62,7 +62,9 @@ function createFailed(t: TargetState, env: TargetEnv, p: Intent, o: Failed): Tar
       return recordFind({ ...t, pending: null }, env, o.at, sent);
     return retry(t, env, p, o);
   }
-  return fail({ ...t, createUncertain: false }, env, p, o.failure, o);
+  // Refused for good, but an earlier try of it may have run (a resend refused once a key was
+  // rotated): the next create looks the customer up first, as after a 5xx.
+  return fail({ ...t, createUncertain: p.attempt > 1 }, env, p, o.failure, o);
 }
 
 /**

@@ -203,6 +203,18 @@ test('a permanent failure of a create retries with a new key once a newer fact a
   assert.is(create?.key, `rtws-${CUSTOMER}-create-a2`);
 });
 
+test('a create refused for good after a try that may have run is looked up before a new key', () => {
+  // The first try went unanswered and may have landed; the resend was refused (a key rotated).
+  const w = when(
+    given(created()),
+    stripeFailed('no_response'),
+    stripeFailed('permanent'),
+    updated({ email: 'ada@example.org' }, 2),
+  );
+  assert.is(intents(w).at(-1)?.type, 'FindStripeCustomer');
+  assert.ok(!intents(w).some((i) => i.key === `rtws-${CUSTOMER}-create-a2`));
+});
+
 /** Stripe's answer to the retrieve that confirms a 404. */
 const confirmed =
   (answer: 'missing' | 'deleted'): Step =>
