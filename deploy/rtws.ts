@@ -37,7 +37,11 @@ import { startApi } from './wiring/api/start-api.ts';
 import { startProbes } from './wiring/api/start-probes.ts';
 import { backfillPacing, backfillSources } from './wiring/backfill/backfill-sources.ts';
 import { resyncer } from './wiring/backfill/resync.ts';
-import { checkBindings } from './wiring/binding/check-bindings.ts';
+import {
+  checkBindings,
+  verifiedStripeAccount,
+  type Bindings,
+} from './wiring/binding/check-bindings.ts';
 import { salesforceTarget } from './wiring/salesforce-target.ts';
 import { workerMetrics } from './wiring/worker/metrics.ts';
 import { openSalesforceBudget } from './wiring/worker/salesforce-budget.ts';
@@ -116,7 +120,7 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
     pacing,
     salesforceBudget,
   });
-  const inboundPublish = inboundPublishOf(config, nats);
+  const inboundPublish = inboundPublishOf(config, nats, bindings);
   const parts = {
     sql,
     nats,
@@ -188,12 +192,17 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
 }
 
 /**
- * What the webhook receiver and the catch-up publish to INBOUND through. Where one process runs
+ * What the webhook receiver and the catch-up publish to INBOUND through, each event stamped with
+ * the Stripe account this process verified its key belongs to. Where one process runs
  * both, one that remembers what it stored: the catch-up's publish of an event its webhook brought,
  * within the duplicate window, then costs no round trip.
  */
-function inboundPublishOf(config: Config, nats: NatsConnection): InboundPublish {
-  const publish = inboundPublisher(jetstream(nats));
+function inboundPublishOf(
+  config: Config,
+  nats: NatsConnection,
+  bindings: Bindings,
+): InboundPublish {
+  const publish = inboundPublisher(jetstream(nats), { account: verifiedStripeAccount(bindings) });
   if (!config.roles.includes('api') || !config.roles.includes('worker')) return publish;
   const remembering = rememberingPublisher(publish);
   forgetOnDisconnect(nats, remembering);

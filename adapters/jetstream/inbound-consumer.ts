@@ -22,6 +22,7 @@ import { KeyedQueue } from '../../core/keyed-queue.ts';
 import { untilAborted } from '../../core/abort.ts';
 import { inboundDurableName, inboundFeed, type InboundDurable } from './inbound-durables.ts';
 import { ensurePartitionConsumer } from './partition-consumer-config.ts';
+import { STRIPE_ACCOUNT_HEADER } from './inbound.ts';
 import {
   deadLetter,
   retryOrDeadLetter,
@@ -87,6 +88,11 @@ export interface InboundConsumerOptions {
   readonly queue?: KeyedQueue;
   readonly keyOf?: (m: JsMsg) => string;
   readonly handle: (m: JsMsg) => Promise<InboundVerdict>;
+  /**
+   * The Stripe account this database is bound to: an event stamped with another one (received by
+   * a process still running with the old key after a rebind) is dropped, and said so.
+   */
+  readonly boundAccount?: () => string | undefined;
 }
 
 export interface InboundConsumer {
@@ -247,6 +253,16 @@ function handler(
     retry,
   };
   return async (m: JsMsg): Promise<void> => {
+    const stamped = m.headers?.get(STRIPE_ACCOUNT_HEADER);
+    const bound = o.boundAccount?.();
+    if (stamped && bound && stamped !== bound) {
+      o.log.warn(
+        { seq: m.seq, subject: m.subject, account: stamped, bound },
+        'Stripe event of an account this database is no longer bound to dropped: stop every rtws process still running with its key',
+      );
+      m.ack();
+      return;
+    }
     try {
       const verdict = await whileUnavailable({ log: o.log, stopped }, m, () => o.handle(m));
       if ('deadLetter' in verdict) await deadLetter(redelivery, m, verdict.deadLetter);

@@ -4,7 +4,7 @@
 // also the change's correlation id (a Stripe event's id starts its change), in the header every
 // consumer's log lines and dead letters read it from.
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { isSaneCorrelationId } from '../../core/correlation.ts';
 import { correlationHeaders } from './correlation-header.ts';
 import { DUPLICATE_WINDOW_SECONDS } from './streams.ts';
@@ -27,9 +27,28 @@ export type InboundPublish = (
   msgId: string,
 ) => Promise<PublishReceipt>;
 
-export function inboundPublisher(js: JetStreamClient, timeoutMs = 5_000): InboundPublish {
+/**
+ * The header naming the Stripe account whose key received or listed an event: its consumers drop
+ * an event of an account other than the one the database is bound to now (a process still running
+ * with the old key after a rebind).
+ */
+export const STRIPE_ACCOUNT_HEADER = 'Rtws-Stripe-Account';
+
+export interface InboundPublisherOptions {
+  /** Default 5 s. */
+  readonly timeoutMs?: number;
+  /** The account this process verified its Stripe key belongs to, stamped on each event. */
+  readonly account?: () => string | undefined;
+}
+
+export function inboundPublisher(
+  js: JetStreamClient,
+  { timeoutMs = 5_000, account }: InboundPublisherOptions = {},
+): InboundPublish {
   return async (subject, payload, msgId) => {
-    const headers = isSaneCorrelationId(msgId) ? correlationHeaders(msgId) : undefined;
+    let headers = isSaneCorrelationId(msgId) ? correlationHeaders(msgId) : undefined;
+    const stamp = account?.();
+    if (stamp) (headers ??= natsHeaders()).set(STRIPE_ACCOUNT_HEADER, stamp);
     const ack = await js.publish(subject, payload, {
       msgID: msgId,
       timeout: timeoutMs,

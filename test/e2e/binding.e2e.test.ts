@@ -1,11 +1,15 @@
 // The Stripe account binding as an operator meets it: the first start binds the database to the
 // key's account; a start with a key of another account exits 2, naming both accounts and the
 // command that rebinds, and deletes nothing; `npm run rtws -- rebind stripe --confirm <acct>`
-// archives the old links and lets rtws run against the new account. A Stripe that cannot be
-// reached at start pauses the Stripe target only. Salesforce is bound the same way, to the
-// organization its credentials belong to.
+// archives the old links and lets rtws run against the new account, dropping what a process still
+// running with the old key stores. A Stripe that cannot be
+// reached at start pauses the Stripe target only, and its webhooks are answered 503 (not stored)
+// until the account is verified. Salesforce is bound the same way, to the organization its
+// credentials belong to.
 import { createServer } from 'node:net';
 import { jetstream } from '@nats-io/jetstream';
+import { headers } from '@nats-io/transport-node';
+import { STRIPE_ACCOUNT_HEADER } from '../../adapters/jetstream/inbound.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
@@ -21,6 +25,7 @@ import {
 } from '../harness/rtws.ts';
 import { eventually } from '../harness/stream.ts';
 import { apiClient } from '../sync/api-client.ts';
+import { eventBody, sign } from '../webhooks/signing.ts';
 
 const ACCOUNT_A = 'acct_BindingTestAaaaaaa';
 const ACCOUNT_B = 'acct_BindingTestBbbbbbb';
@@ -180,6 +185,37 @@ test('a key of another account refuses to start, deletes nothing, and rebind mov
   assert.is((await resync('not-a-customer')).status, 400);
   await new Promise((r) => setTimeout(r, 1_000));
   assert.is(await stripeLink(o, id), inB, 'a resync of a synced customer changes no link');
+
+  // A process left running with the old key stamps what it receives with the old account: the
+  // new binding's worker drops it, and maps what the new account's sends.
+  const received = async (account: string, stripeId: string, email: string) => {
+    const h = headers();
+    h.set(STRIPE_ACCOUNT_HEADER, account);
+    const body = eventBody({
+      type: 'customer.created',
+      data: { object: { id: stripeId, object: 'customer', name: 'Born', email, metadata: {} } },
+    });
+    await jetstream(o.nats).publish(
+      t.names.inboundSubject('stripe', 'customer.created', stripeId),
+      body,
+      { msgID: `stamped:${stripeId}`, headers: h },
+    );
+  };
+  const bornWith = async (email: string) =>
+    (await o.sql`SELECT 1 FROM customers WHERE email = ${email}`).length;
+  await received(ACCOUNT_A, 'cus_OldAccountLate', 'late.old@example.com');
+  await received(ACCOUNT_B, 'cus_NewAccountBorn', 'born.new@example.com');
+  assert.is(
+    await eventually(
+      () => bornWith('born.new@example.com'),
+      (n) => n === 1,
+      30_000,
+    ),
+    1,
+    "the new account's event is applied",
+  );
+  await new Promise((r) => setTimeout(r, 1_500));
+  assert.is(await bornWith('late.old@example.com'), 0, "the old account's event is dropped");
 });
 
 test('after a rebind, an import links the customers the new account has, and export the rest', async (ctx) => {
@@ -265,7 +301,7 @@ test('after a rebind, an import links the customers the new account has, and exp
   }
 });
 
-test('a Stripe that cannot be reached at start pauses Stripe only; it binds once it answers', async (ctx) => {
+test('a Stripe that cannot be reached at start pauses Stripe and its webhooks; it binds once it answers', async (ctx) => {
   const t = await testEnvironment();
   const port = await freePort();
   const p = spawnRtws(envFor(t, `http://127.0.0.1:${port}`));
@@ -280,6 +316,20 @@ test('a Stripe that cannot be reached at start pauses Stripe only; it binds once
     });
     assert.is(res.status, 201, 'the API runs meanwhile');
     const { id } = (await res.json()) as { id: string };
+    // Signed with the configured secret, but from an account no one has verified yet.
+    const payload = eventBody();
+    const deliver = () =>
+      fetch(`${url}/webhooks/stripe`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'stripe-signature': sign(payload, 'whsec_binding'),
+        },
+        body: payload,
+      });
+    const early = await deliver();
+    assert.is(early.status, 503, 'no event is stored before the account is verified');
+    assert.is(early.headers.get('retry-after'), '5');
     late = await startStripeEmulator({ port, accountId: ACCOUNT_A, searchLagMs: 0 });
     const o = await observe(t);
     try {
@@ -289,6 +339,8 @@ test('a Stripe that cannot be reached at start pauses Stripe only; it binds once
         30_000,
       );
       assert.ok(link, 'pushed once the account is verified');
+      const again = await deliver();
+      assert.is(again.status, 200, "Stripe's retry is stored once it is");
     } finally {
       await o.close();
     }

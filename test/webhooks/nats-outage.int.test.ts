@@ -33,7 +33,7 @@ test.before(async (ctx) => {
   ctx.r = await startReceiver(
     {
       names: ctx.env.t.names,
-      publish: inboundPublisher(jetstream(ctx.receiverNats), 500),
+      publish: inboundPublisher(jetstream(ctx.receiverNats), { timeoutMs: 500 }),
       timeoutMs: 500,
     },
     true,

@@ -1,6 +1,7 @@
 // POST /webhooks/stripe: verify the signature on the raw body, publish the event durably, and only
 // then answer 2xx. A bad signature or body is a 400 (Stripe gives up); our own outage is a 503
-// (Stripe retries), so a verified event is never acknowledged without being stored.
+// (Stripe retries), so a verified event is never acknowledged without being stored. So is an
+// event that comes while the process has not verified which Stripe account its key belongs to.
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { Counter, Registry } from 'prom-client';
@@ -36,6 +37,13 @@ export interface StripeWebhookOptions {
   timeoutMs?: number;
   /** Told of every delivery that passed the signature check: the endpoint and its secret work. */
   onVerified?: () => void;
+  /**
+   * Whether the Stripe account this process's key belongs to is known to be the bound one. Until
+   * it is (Stripe cannot say yet, or said another account), deliveries are answered 503 and
+   * nothing is stored: after a key switch, the other account's events never reach INBOUND, and
+   * Stripe retries the bound account's for three days. Default: always.
+   */
+  accountVerified?: () => boolean;
   /** Default 512 KiB: a 413 would be retried by Stripe until it gives up, so this route allows more than the API. */
   bodyLimit?: number;
 }
@@ -155,6 +163,20 @@ export const stripeWebhookRoutes: FastifyPluginAsync<StripeWebhookOptions> = asy
         throw err;
       }
       const about = { event_id: event.id, type: event.type };
+      if (options.accountVerified && !options.accountVerified()) {
+        counters.received('unavailable');
+        log.warn(
+          about,
+          "Stripe webhook not stored: the Stripe key's account is not verified as the bound one; answering 503 so Stripe retries",
+        );
+        reply.header('retry-after', '5');
+        return sendProblem(
+          reply,
+          problem(503, 'the Stripe account is not verified yet; retry shortly', {
+            code: 'unavailable',
+          }),
+        );
+      }
       options.onVerified?.();
       watchApiVersion(event);
       if (!isHandledEventType(event.type)) {

@@ -27,6 +27,7 @@ import type { WorkerRole } from '../worker/worker-role.ts';
 import { readiness, workerDetails } from './readiness.ts';
 import { stripeEndpointHealth } from '../inbound/endpoint-health.ts';
 import { webhookHeartbeat } from '../inbound/webhook-heartbeat.ts';
+import type { Bindings } from '../binding/check-bindings.ts';
 
 export interface ApiDeps {
   readonly sql: Sql;
@@ -36,6 +37,8 @@ export interface ApiDeps {
   /** Publishes verified webhooks to INBOUND: the one this process's catch-up uses too. */
   readonly inboundPublish: InboundPublish;
   readonly apiTokens: readonly ApiToken[];
+  /** Webhooks are stored only once this process knows its Stripe key's account is the bound one. */
+  readonly bindings: Pick<Bindings, 'ready'>;
   readonly migrations: Migration[];
   readonly dlq: DeadLetterQueue;
   readonly snapshots: SnapshotStore;
@@ -103,6 +106,7 @@ export async function startApi(config: Config, d: ApiDeps): Promise<Api> {
             publish: d.inboundPublish,
             log: d.log.child({ component: 'stripe-webhooks' }),
             onVerified: webhookHeartbeat({ sql, log: d.log }).heard,
+            accountVerified: () => d.bindings.ready('stripe'),
           },
         }
       : {}),

@@ -9,7 +9,7 @@ import { jetStreamPublisher } from '../../../adapters/jetstream/durable-publishe
 import { openSnapshotStore } from '../../../adapters/jetstream/kv-snapshot-store.ts';
 import { inboundPublisher } from '../../../adapters/jetstream/inbound.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
-import type { Bindings } from '../binding/check-bindings.ts';
+import { verifiedStripeAccount, type Bindings } from '../binding/check-bindings.ts';
 import type { BackfillSources } from './backfill-runner.ts';
 import type { Resync } from './resync.ts';
 import type { ActorKnows } from './reconcile-behind.ts';
@@ -56,7 +56,9 @@ export function backfillSources(config: Config, d: BackfillSourceDeps): Backfill
             stripe,
             sql,
             publisher: jetStreamPublisher(jetstream(d.nats)),
-            publishInbound: inboundPublisher(jetstream(d.nats)),
+            publishInbound: inboundPublisher(jetstream(d.nats), {
+              account: verifiedStripeAccount(d.bindings),
+            }),
             names,
             match: config.match,
             binding: d.bindings.stripeAccount,

@@ -24,6 +24,13 @@ export interface Bindings {
   stop(): void;
 }
 
+/** The Stripe account this process verified its key belongs to; undefined until it has. */
+export function verifiedStripeAccount(
+  bindings: Pick<Bindings, 'ready' | 'stripeAccount'>,
+): () => string | undefined {
+  return () => (bindings.ready('stripe') ? bindings.stripeAccount() : undefined);
+}
+
 export interface BindingDeps {
   readonly sql: Sql;
   /** The Stripe client, when a key is configured. */

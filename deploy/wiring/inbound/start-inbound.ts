@@ -83,7 +83,11 @@ export function inboundConsumers(config: Config, d: InboundDeps): Inbound {
   };
   const kinds = [
     customerInbound(customerOptions),
-    invoiceInbound({ ...common, ...(d.stripe ? { stripe: d.stripe } : {}) }),
+    invoiceInbound({
+      ...common,
+      ...(d.stripe ? { stripe: d.stripe } : {}),
+      binding: d.bindings.stripeAccount,
+    }),
   ];
   let shared: InboundConsumer[] = [];
   let pruning: { stop(): void } | undefined;

@@ -55,7 +55,10 @@ export interface CustomerInboundOptions {
   onMapped?: (route: MappingRoute) => void;
   /** How long applied event ids stay in the inbox (at least Stripe's 3 days of retries). */
   inboxRetentionSeconds?: number;
-  /** The Stripe account bound now, stamped on each mapped event. */
+  /**
+   * The Stripe account bound now, stamped on each mapped event; an event INBOUND holds stamped
+   * with another (received with an old key after a rebind) is dropped.
+   */
   binding?: () => string | undefined;
   /** How a Stripe customer created outside rtws is paired with a catalogue customer. */
   match?: Pick<MatchSettings, 'by' | 'merge'>;
@@ -265,6 +268,7 @@ export function customerInbound(o: CustomerInboundOptions): InboundKind {
           return parsed.ok ? parsed.observed.data.stripeId : '';
         },
         ...(o.delivery ? { delivery: o.delivery } : {}),
+        ...(o.binding ? { boundAccount: o.binding } : {}),
         handle,
       }),
   };

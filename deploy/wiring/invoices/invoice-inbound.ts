@@ -40,6 +40,8 @@ export interface InvoiceInboundOptions {
   delivery?: InboundDelivery;
   /** Nak delays; by default long enough for a new Stripe customer's link to be recorded. */
   retry?: BackoffPolicy;
+  /** The Stripe account bound now: an event stamped with another is dropped. */
+  binding?: () => string | undefined;
 }
 
 /**
@@ -61,6 +63,7 @@ export function invoiceInbound(o: InvoiceInboundOptions): InboundKind {
         queue,
         ...(o.delivery ? { delivery: o.delivery } : {}),
         ...(o.retry ? { retry: o.retry } : {}),
+        ...(o.binding ? { boundAccount: o.binding } : {}),
         handle: (m) => handleInvoiceEvent(o, m),
       }),
   };
