@@ -97,7 +97,7 @@ interface Slot {
   /** Set once the call is sent (past the gate and the lease check), until its outcome is recorded. */
   sent?: boolean;
   /** Offered while a call was running: scheduled when that call's outcome is recorded. */
-  next?: Offer<string, unknown>;
+  next?: Offer<string, SchedulableIntent>;
   /**
    * Its partition was handed over while it waited for a call slot or the budget: it leaves the
    * gate without a call, a token or the wait for a late lease renewal (the next holder runs it).
@@ -332,6 +332,9 @@ export class IntentScheduler<
         this.offerAnew(key, slot);
         return undefined;
       }
+      // The actor replaced it while it waited (a person's edit dropped the push for a fetch):
+      // sent now, it would go over that edit. The replacement runs next, when this one ends.
+      if (slot.next && slot.next.intent.id !== intent.id) return undefined;
       slot.sent = true;
       const started = this.deps.now();
       const outcome = await this.deps.targets[target]!.execute(actorId, intent, {

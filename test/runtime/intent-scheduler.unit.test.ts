@@ -189,6 +189,59 @@ test('a resumed offer leaves alone the slot of an intent a step decided since, w
   await h.scheduler.stop();
 });
 
+test('an intent the actor replaced while it waited for a call slot is not sent', async () => {
+  const h = harness({ concurrency: 1, callMs: 200 });
+  const t0 = Date.now();
+  const linked = decide(created('c-gate', t0), {
+    type: 'StripeCustomerCreated',
+    data: { intentId: 'stripe-1', externalId: 'cus_gate' },
+    at: t0,
+  }).snapshot;
+  // Postgres renames the customer: the push waits for the one call slot.
+  const pushing = decide(linked, {
+    type: 'CustomerUpdated',
+    data: { name: 'Pushed', email: null, phone: null, address: null, metadata: {} },
+    metadata: {
+      customer_id: 'c-gate',
+      version: 2,
+      origin: 'api',
+      outbox_id: 2,
+      occurred_at: new Date(t0).toISOString(),
+    },
+    at: t0,
+  }).snapshot;
+  assert.is(pendingIntents(pushing)[0]?.intent.type, 'UpdateStripeCustomer');
+  // Meanwhile a person renames it in the dashboard: the push is dropped for a fetch.
+  const edited = decide(pushing, {
+    type: 'StripeCustomerObserved',
+    data: {
+      eventId: 'evt_dashboard',
+      eventType: 'customer.updated',
+      stripeId: 'cus_gate',
+      created: Math.floor(t0 / 1000) + 1,
+      key: null,
+      fields: { name: 'Dashboard', email: null, phone: null, address: null, metadata: {} },
+      changed: ['name'],
+      rtwsId: 'c-gate',
+    },
+    at: t0,
+  }).snapshot;
+  assert.is(pendingIntents(edited)[0]?.intent.type, 'FetchStripeCustomer');
+  h.scheduler.offer('c-busy', created('c-busy', t0));
+  await sleep(20);
+  h.scheduler.offer('c-gate', pushing);
+  await sleep(20);
+  h.scheduler.offer('c-gate', edited);
+  while (h.calls.length < 2) await sleep(20);
+  await sleep(250);
+  assert.equal(
+    h.calls.map((c) => c.intent.type),
+    ['CreateStripeCustomer', 'FetchStripeCustomer'],
+    "the dropped push never goes over the person's edit",
+  );
+  await h.scheduler.stop();
+});
+
 test('per-target concurrency bounds calls across customers', async () => {
   const h = harness({ callMs: 40, concurrency: 2 });
   for (let i = 0; i < 8; i++) h.scheduler.offer(`k${i}`, created(`k${i}`));
