@@ -253,6 +253,28 @@ test("a restore's re-inserted row gets every link its actor knows; an insert fro
       seq: 3,
     });
     assert.equal(linked, ['stripe:cus_restored'], "the snapshot's Stripe link only");
+
+    // A Salesforce read that linked our create, delivered again (or tried again in hand after
+    // its link's insert failed): the snapshot's Salesforce link, and no other.
+    linked.length = 0;
+    await effects({
+      actorId: id,
+      event: {
+        type: 'SalesforceRecordChanged',
+        data: {
+          eventId: 'salesforce:001RESTORED:1',
+          recordId: '001RESTORED',
+          fields: {},
+          modifiedAt: T0,
+          byUs: true,
+        },
+        at: T0,
+      },
+      decision: { snapshot: knows, intents: [], deadLettered: [], linked: [] },
+      saved: false,
+      seq: 4,
+    });
+    assert.equal(linked, ['salesforce:001RESTORED'], "the snapshot's Salesforce link only");
   }));
 
 test('a create saved before its link was written: the redelivered outcome writes the link', () =>

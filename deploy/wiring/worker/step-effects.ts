@@ -223,15 +223,18 @@ export function stepEffects(d: StepEffectsDeps): StepEffects {
     // snapshot while its link is not in Postgres, the step having been saved before a crash or a
     // failed insert (tried again in hand) kept the link out. Nothing else writes it later, and the
     // customer's invoices wait for it. The snapshot's link is recorded, not the event's.
-    // And a link a Salesforce read made: it showed our create landed before its outcome came.
-    // (Other events that link write their link with the Postgres write they ask for.)
+    // And a link a Salesforce read made: it showed our create landed before its outcome came;
+    // delivered again, or tried again in hand, the read changes nothing, and its link is the
+    // snapshot's. (Other events that link write their link with the Postgres write they ask for.)
     // A redelivery writes only its own target's: another's link may have been archived since.
     const linking = relinks(event)
       ? saved
         ? TARGET_NAMES
         : linkedBy(event)
       : event.type === 'SalesforceRecordChanged'
-        ? decision.linked
+        ? saved
+          ? decision.linked
+          : (['salesforce'] as const)
         : [];
     if (d.catalogue) {
       for (const t of linking) {
