@@ -1,4 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 
 export interface NatsOptions {
   servers: readonly string[];
@@ -20,4 +21,18 @@ export function connectNats(options: NatsOptions): Promise<NatsConnection> {
     pingInterval: 10_000,
     noAsyncTraces: true,
   });
+}
+
+/**
+ * A JetStream manager made on first use and kept, or made again after it could not be: made at
+ * once and left unawaited, a failed one would be an unhandled rejection, and kept, it would fail
+ * every later call.
+ */
+export function lazyManager(nats: NatsConnection): () => Promise<JetStreamManager> {
+  let made: Promise<JetStreamManager> | undefined;
+  return () =>
+    (made ??= jetstreamManager(nats).catch((err: unknown) => {
+      made = undefined;
+      throw err;
+    }));
 }

@@ -3,7 +3,7 @@
 // Stripe events INBOUND holds about its Stripe customer. Intents are not recorded in the stream
 // (they live in the actor's KV snapshot until their outcome is), so the pending ones come from
 // the snapshot, as GET /customers/:id/sync shows them.
-import { jetstreamManager } from '@nats-io/jetstream';
+import { lazyManager } from '../../../adapters/jetstream/connect.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Names } from '../../../core/subjects.ts';
 import { customerHistory } from '../../../adapters/jetstream/customer-history.ts';
@@ -29,11 +29,11 @@ export interface TimelineDeps {
 
 export function customerTimeline(d: TimelineDeps) {
   const { sql, nats, names } = d;
-  const jsm = jetstreamManager(nats);
+  const jsm = lazyManager(nats);
 
   async function stripeEvents(stripeId: string | undefined) {
     if (!stripeId) return { entries: [], windowed: false };
-    const info = await (await jsm).streams.info(names.streams.inbound);
+    const info = await (await jsm()).streams.info(names.streams.inbound);
     if (info.state.messages === 0) return { entries: [], windowed: false };
     const from = Math.max(1, info.state.first_seq, info.state.last_seq - INBOUND_WINDOW + 1);
     const { events } = await stripeEventHistory(nats, names, stripeId, from);

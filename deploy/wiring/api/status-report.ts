@@ -1,7 +1,7 @@
 // What GET /status reports, gathered from where each number lives: Postgres (bindings, pauses,
 // outbox, conflicts, backfills), JetStream (streams and consumers) and the actors' snapshots
 // (customers by sync status, counted in the background). Every read is one query or one request.
-import { jetstreamManager } from '@nats-io/jetstream';
+import { lazyManager } from '../../../adapters/jetstream/connect.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Names } from '../../../core/subjects.ts';
 import { TARGET_NAMES } from '../../../actors/customer/index.ts';
@@ -31,7 +31,7 @@ export function statusReport(d: StatusDeps): () => Promise<StatusReport> {
     targets: TARGET_NAMES,
     paused: async () => new Set((await listPauses(sql)).map((p) => p.target)),
   });
-  const jsm = jetstreamManager(nats);
+  const jsm = lazyManager(nats);
 
   async function targets(): Promise<StatusReport['targets']> {
     const [pauses, bindings, counted] = await Promise.all([
@@ -60,7 +60,7 @@ export function statusReport(d: StatusDeps): () => Promise<StatusReport> {
   }
 
   async function streams(): Promise<StatusReport['streams']> {
-    const manager = await jsm;
+    const manager = await jsm();
     return Promise.all(
       STREAMS.map(async (s) => {
         const name = names.streams[s];
