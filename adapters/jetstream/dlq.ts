@@ -59,6 +59,9 @@ export interface DeadLetterQueue {
  */
 const SCAN_PER_PAGE = 5_000;
 
+/** How long a listing waits for letters the server says are there before it fails. */
+const LIST_STALL_MS = 10_000;
+
 const entryOf = (m: JsMsg): DlqEntry => {
   const { data_base64, ...record } = m.json<DeadLetterRecord>();
   return { id: m.seq, size: Buffer.from(data_base64, 'base64').length, ...record };
@@ -70,7 +73,8 @@ export async function deadLetterQueue(nc: NatsConnection, names: Names): Promise
   const stream = names.streams.dlq;
 
   async function read(id: number): Promise<DeadLetterRecord> {
-    const m = await jsm.streams.getMessage(stream, { seq: id }).catch(() => null);
+    // Null when there is no such letter; NATS's own failures are thrown as they are (a 503).
+    const m = await jsm.streams.getMessage(stream, { seq: id });
     if (!m) throw new NotFoundError('dead letter');
     return m.json<DeadLetterRecord>();
   }
@@ -86,22 +90,38 @@ export async function deadLetterQueue(nc: NatsConnection, names: Names): Promise
         opt_start_seq: after + 1,
         ...(filter.source ? { filter_subjects: names.dlqSubject(filter.source) } : {}),
       });
-      // A filter can match nothing; consuming would then wait for ever.
-      if ((await consumer.info()).num_pending === 0) return { data, next_cursor: null };
       const prefix = filter.subjectPrefix ?? '';
-      const messages = await consumer.consume({ max_messages: Math.min(limit + 1, 256) });
+      const until = info.state.last_seq;
       let scanned = 0;
       let lastSeq = after;
       let exhausted = false;
-      for await (const m of messages) {
-        scanned++;
-        lastSeq = m.seq;
-        const entry = entryOf(m);
-        if (entry.subject.startsWith(prefix)) data.push(entry);
-        exhausted = m.info.pending === 0;
-        if (data.length > limit || exhausted || scanned >= SCAN_PER_PAGE) break;
+      let stalledSince: number | undefined;
+      // In fetches that end on their own: letters removed while they are read (a redrive, a
+      // discard, an erasure) never leave the listing waiting for them.
+      scan: for (;;) {
+        // A filter can match nothing, and what was pending can be gone.
+        if ((await consumer.info()).num_pending === 0) {
+          exhausted = true;
+          break;
+        }
+        let got = 0;
+        const batch = await consumer.fetch({
+          max_messages: Math.min(limit + 1, 256),
+          expires: 1_000,
+        });
+        for await (const m of batch) {
+          got++;
+          scanned++;
+          lastSeq = m.seq;
+          const entry = entryOf(m);
+          if (entry.subject.startsWith(prefix)) data.push(entry);
+          exhausted = m.info.pending === 0 || m.seq >= until;
+          if (data.length > limit || exhausted || scanned >= SCAN_PER_PAGE) break scan;
+        }
+        if (got > 0) stalledSince = undefined;
+        else if (Date.now() - (stalledSince ??= Date.now()) > LIST_STALL_MS)
+          throw new Error(`listing the DLQ stalled for ${LIST_STALL_MS / 1000} s`);
       }
-      await messages.close();
       if (data.length > limit) {
         const page = data.slice(0, limit);
         return { data: page, next_cursor: String(page.at(-1)!.id) };
@@ -112,7 +132,7 @@ export async function deadLetterQueue(nc: NatsConnection, names: Names): Promise
       return (await jsm.streams.info(stream)).state.messages;
     },
     async get(id) {
-      const m = await jsm.streams.getMessage(stream, { seq: id }).catch(() => null);
+      const m = await jsm.streams.getMessage(stream, { seq: id });
       if (!m) throw new NotFoundError('dead letter');
       const { data_base64, ...record } = m.json<DeadLetterRecord>();
       const bytes = Buffer.from(data_base64, 'base64');
