@@ -286,7 +286,7 @@ export const CONFIG_SCHEMA = Type.Object({
       name: 'RTWS_LEASE_TTL_MS',
       default: '20000',
       shownDefault: '`20000` (20 s)',
-      doc: "How long a worker's hold on a partition lasts, in ms, unless renewed: the partitions of a worker that died move to the others within this. It applies when the lease bucket is created: a namespace keeps the TTL its bucket was created with.",
+      doc: "How long a worker's hold on a partition lasts, in ms, unless renewed: the partitions of a worker that died move to the others within this. A worker started with a longer one raises the lease bucket's TTL to it; a shorter one leaves the bucket's longer TTL (shortening it would let leases lapse under running workers).",
     }),
     callTimeoutMs: variable(Int(500, 300_000), {
       name: 'RTWS_CALL_TIMEOUT_MS',

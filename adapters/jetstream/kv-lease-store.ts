@@ -17,7 +17,11 @@ import { ensureBucketReplicas, type ReplicaOptions } from './replicas.ts';
 
 export interface LeaseStoreOptions extends ReplicaOptions {
   readonly bucket: string;
-  /** Used when this call creates the bucket; an existing bucket keeps its own TTL. */
+  /**
+   * The lease TTL. An existing bucket with a shorter one is raised to it (a worker still running
+   * with the shorter one only renews early and starts calls with time to spare); one with a
+   * longer one keeps it, as a shorter TTL would let leases lapse under workers counting on it.
+   */
   readonly ttlMs: number;
 }
 
@@ -43,6 +47,9 @@ export async function openLeaseStore(
   });
   const jsm = await jetstreamManager(nc, { timeout });
   await ensureBucketReplicas(kv, jsm, options);
+  const kept = (await kv.status()).ttl;
+  if (kept > 0 && kept < options.ttlMs)
+    await jsm.streams.update(`KV_${options.bucket}`, { max_age: options.ttlMs * 1_000_000 });
   const ttlMs = (await kv.status()).ttl;
   return kvLeaseStore(kv, jsm, options.bucket, ttlMs || options.ttlMs);
 }

@@ -163,7 +163,10 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     ...replicas,
   });
   if (leases.ttlMs !== options.leaseTtlMs)
-    log.warn({ ttlMs: leases.ttlMs }, 'the lease bucket keeps the TTL it was created with');
+    log.warn(
+      { ttlMs: leases.ttlMs, configured: options.leaseTtlMs },
+      'the lease bucket keeps its longer TTL: shortening it would let leases lapse under running workers',
+    );
   // The actors ask the keeper about leases; it is built after them, to hand them partitions.
   const shared = sharedDeps(options, { js, jsm, log }, () => keeper);
   const customers = customerRuntime({ ...shared, options, workerId, store });
