@@ -37,6 +37,7 @@ import { startApi } from './wiring/api/start-api.ts';
 import { startProbes } from './wiring/api/start-probes.ts';
 import { backfillPacing, backfillSources } from './wiring/backfill/backfill-sources.ts';
 import { resyncer } from './wiring/backfill/resync.ts';
+import { checkPartitions } from '../adapters/postgres/deployment-settings.ts';
 import {
   checkBindings,
   verifiedStripeAccount,
@@ -216,6 +217,10 @@ async function openCatalogue(config: Config, log: Logger) {
   const migrations = await loadMigrations();
   const applied = await migrate(sql, migrations);
   if (applied.length) log.info({ applied }, 'migrations applied');
+  await checkPartitions(sql, config.partitions).catch(async (err: unknown) => {
+    await sql.end({ timeout: 5 });
+    throw err;
+  });
   return { sql, migrations };
 }
 

@@ -5,6 +5,7 @@ import { names as subjectNames, type Names } from '../../core/subjects.ts';
 import { connectNats } from '../../adapters/jetstream/connect.ts';
 import { connectPostgres, ensureDatabase, type Sql } from '../../adapters/postgres/connect.ts';
 import { migrate } from '../../adapters/postgres/migrate.ts';
+import { checkPartitions } from '../../adapters/postgres/deployment-settings.ts';
 
 export interface CliConnections {
   readonly sql: Sql;
@@ -23,6 +24,7 @@ export async function withConnections<T>(
     const nats = await connectNats({ servers: config.natsServers, name: 'rtws-cli' });
     try {
       await migrate(sql);
+      await checkPartitions(sql, config.partitions);
       return await work({ sql, nats, names: subjectNames(config.namespace, config.partitions) });
     } finally {
       await nats.close();
