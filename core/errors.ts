@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'config_invalid'
   | 'apply_refused'
   | 'account_mismatch'
+  | 'rebind_unfinished'
   | 'private_server_failed'
   | 'server_unreachable'
   | 'newer_version'
@@ -138,6 +139,24 @@ export class AccountMismatchError extends RtwsError {
         `${credentials} belong${credentials.endsWith('s') ? '' : 's'} to ${described(found)}. rtws will not run against another account: every ` +
         `linked customer would look missing there. If the switch is on purpose, stop every rtws ` +
         `worker and run: npm run rtws -- rebind ${target} --confirm ${found.id}`,
+    );
+  }
+}
+
+/**
+ * A rebind moved the binding but did not reset the actors (it was cut off after its commit): they
+ * still hold the old account's ids and pushes, so nothing may run until the rebind runs again.
+ */
+export class RebindUnfinishedError extends RtwsError {
+  constructor(
+    readonly target: string,
+    accountId: string,
+  ) {
+    super(
+      'rebind_unfinished',
+      `the rebind of ${target} to ${accountId} did not finish: the actors still hold the old ` +
+        `account's ids. Stop every rtws process and run it again: npm run rtws -- rebind ` +
+        `${target} --confirm ${accountId}`,
     );
   }
 }

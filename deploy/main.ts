@@ -4,6 +4,7 @@ import { loadConfig, type Config } from '../core/config.ts';
 import {
   AccountMismatchError,
   ConfigError,
+  RebindUnfinishedError,
   PrivateServerError,
   ServerUnreachableError,
 } from '../core/errors.ts';
@@ -53,7 +54,7 @@ const { rtws, sandbox, servers } = await start().catch((err: unknown) => {
     console.error(`rtws: configuration error: ${err.message}`);
     process.exit(2);
   }
-  if (err instanceof AccountMismatchError) {
+  if (err instanceof AccountMismatchError || err instanceof RebindUnfinishedError) {
     // A refusal, not a crash: the same code as a configuration error.
     log.fatal({ code: err.code }, err.message);
     console.error(`rtws: ${err.message}`);

@@ -5,6 +5,7 @@ import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Names } from '../../core/subjects.ts';
 import { LEASE_PREFIX } from './kv-lease-store.ts';
+import { isStreamNotFound } from './streams.ts';
 
 /** Workers holding partition leases now; none when no worker ever ran. */
 export async function leaseHolders(nats: NatsConnection, names: Names): Promise<string[]> {
@@ -15,7 +16,13 @@ export async function leaseHolders(nats: NatsConnection, names: Names): Promise<
     return [];
   }
   const holders = new Set<string>();
-  for await (const key of await kv.keys(`${LEASE_PREFIX}*`)) {
+  // Opening does not say whether the bucket exists; listing its keys does.
+  const keys = await kv.keys(`${LEASE_PREFIX}*`).catch((err: unknown) => {
+    if (isStreamNotFound(err)) return undefined;
+    throw err;
+  });
+  if (!keys) return [];
+  for await (const key of keys) {
     const entry = await kv.get(key);
     if (entry?.operation === 'PUT') holders.add(entry.json<{ holder: string }>().holder);
   }

@@ -6,6 +6,8 @@ export interface Binding {
   readonly accountId: string;
   readonly livemode: boolean;
   readonly boundAt: Date;
+  /** A rebind moved the binding and has not reset the actors yet. */
+  readonly actorsResetPending: boolean;
 }
 
 interface Row {
@@ -13,6 +15,7 @@ interface Row {
   account_id: string;
   livemode: boolean;
   bound_at: Date;
+  actors_reset_pending: boolean;
 }
 
 const toBinding = (r: Row): Binding => ({
@@ -20,6 +23,7 @@ const toBinding = (r: Row): Binding => ({
   accountId: r.account_id,
   livemode: r.livemode,
   boundAt: r.bound_at,
+  actorsResetPending: r.actors_reset_pending,
 });
 
 export async function bindingOf(sql: Sql, target: string): Promise<Binding | undefined> {

@@ -1,5 +1,6 @@
 // Rebinding a target to another account, in Postgres: the old links are archived (never dropped),
-// the binding moves, and catch-up starts again from now for the new account. For Stripe, the
+// the binding moves, marked unfinished until the actors are reset, and catch-up starts again from
+// now for the new account. For Stripe, the
 // invoices issued in the old account are marked as its own.
 import type { Sql } from './connect.ts';
 
@@ -23,10 +24,13 @@ export async function rebindTarget(
       SELECT customer_id, target, external_id, linked_at, ${previous?.account_id ?? 'unknown'}
       FROM customer_links WHERE target = ${target}`;
     await tx`DELETE FROM customer_links WHERE target = ${target}`;
+    // The actors are reset after this commits (`actorsReset`): until then, nothing may start.
     await tx`
-      INSERT INTO target_bindings (target, account_id, livemode) VALUES (${target}, ${next.accountId}, ${next.livemode})
+      INSERT INTO target_bindings (target, account_id, livemode, actors_reset_pending)
+      VALUES (${target}, ${next.accountId}, ${next.livemode}, true)
       ON CONFLICT (target) DO UPDATE
-        SET account_id = EXCLUDED.account_id, livemode = EXCLUDED.livemode, bound_at = now()`;
+        SET account_id = EXCLUDED.account_id, livemode = EXCLUDED.livemode, bound_at = now(),
+            actors_reset_pending = true`;
     let formerInvoices = 0;
     if (target === 'stripe') {
       await tx`DELETE FROM catchup_watermarks WHERE source = 'stripe'`;
@@ -43,4 +47,9 @@ export async function rebindTarget(
       formerInvoices,
     };
   });
+}
+
+/** The rebind's last step is done: the actors forgot the old account, and rtws may start. */
+export async function actorsReset(sql: Sql, target: string): Promise<void> {
+  await sql`UPDATE target_bindings SET actors_reset_pending = false WHERE target = ${target}`;
 }

@@ -13,11 +13,13 @@ import {
   type TargetName,
 } from '../../actors/customer/index.ts';
 import { backlogOf } from '../../adapters/jetstream/consumer-progress.ts';
+import { isStreamNotFound } from '../../adapters/jetstream/streams.ts';
 import { INBOUND_DURABLES, inboundDurables } from '../../adapters/jetstream/inbound-durables.ts';
 import { openSnapshotStore } from '../../adapters/jetstream/kv-snapshot-store.ts';
 import { leaseHolders } from '../../adapters/jetstream/lease-holders.ts';
 import type { Sql } from '../../adapters/postgres/connect.ts';
-import { rebindTarget } from '../../adapters/postgres/rebind.ts';
+import { actorsReset, rebindTarget } from '../../adapters/postgres/rebind.ts';
+import { bindingOf } from '../../adapters/postgres/bindings.ts';
 import { salesforceOrganization } from '../../adapters/salesforce/client.ts';
 import { stripeAccount } from '../../adapters/stripe/account.ts';
 import { stripeClient } from '../../adapters/stripe/client.ts';
@@ -42,6 +44,17 @@ export async function rebind(
       throw new Refused(
         `workers still hold partitions (${holders.join(', ')}): stop every rtws worker first`,
       );
+    const bound = await bindingOf(sql, target);
+    if (bound?.accountId === account.id && bound.livemode === account.livemode) {
+      // Rebinding to the account in force would archive its links and reset what it holds.
+      if (!bound.actorsResetPending)
+        throw new Refused(`this database is bound to ${account.id} already: nothing was changed`);
+      // Cut off after its commit: only the actors' reset is left to do.
+      const actors = await forgetAccountInActors(nats, names, target);
+      await actorsReset(sql, target);
+      console.log(`finished the rebind of ${target} to ${account.id}: ${actors} actors reset`);
+      return 0;
+    }
     if (target === 'stripe') {
       await refuseInvoicesInProgress(sql);
       await drainInbound(nats, names, discardInbound);
@@ -51,6 +64,7 @@ export async function rebind(
       livemode: account.livemode,
     });
     const actors = await forgetAccountInActors(nats, names, target);
+    await actorsReset(sql, target);
     const from = result.previous ? result.previous.accountId : 'no account';
     const next =
       target === 'stripe'
@@ -119,10 +133,10 @@ async function refuseInvoicesInProgress(sql: Sql): Promise<void> {
 }
 
 /**
- * Events of the old account still waiting in INBOUND would be mapped against the new binding,
- * where their customers are not linked: each would become a new Stripe-born customer. A rebind
- * waits until they are applied (run rtws with the old key until INBOUND is drained), or discards
- * them on request.
+ * Events of the old account still waiting in INBOUND, or dead-lettered from it, would be mapped
+ * against the new binding, where their customers are not linked: each would become a new
+ * Stripe-born customer. A rebind waits until they are applied (run rtws with the old key until
+ * INBOUND is drained, and redrive or discard the letters), or discards them on request.
  */
 async function drainInbound(nats: NatsConnection, names: Names, discard: boolean): Promise<void> {
   const jsm = await jetstreamManager(nats);
@@ -141,14 +155,42 @@ async function drainInbound(nats: NatsConnection, names: Names, discard: boolean
         (await backlogOf(jsm, stream, durable.name)) ??
         (stored && (await storedOn(durable.filter)));
   }
-  if (waiting === 0) return;
+  // Their dead letters too: a redrive would publish them to INBOUND again, under the new binding.
+  const dlq = names.streams.dlq;
+  const letterSubjects = INBOUND_DURABLES.map((kind) => names.dlqSubject(kind.dlqSource));
+  let letters = 0;
+  for (const subject of letterSubjects) {
+    const info = await jsm.streams.info(dlq, { subjects_filter: subject }).catch((err: unknown) => {
+      if (isStreamNotFound(err)) return undefined;
+      throw err;
+    });
+    letters += info?.state.subjects?.[subject] ?? 0;
+  }
+  if (waiting === 0 && letters === 0) return;
+  const what = [
+    ...(waiting > 0
+      ? [`${waiting} Stripe events of the old account are not applied yet (INBOUND)`]
+      : []),
+    ...(letters > 0
+      ? [
+          `${letters} Stripe events of the old account are dead letters (a redrive would apply them)`,
+        ]
+      : []),
+  ].join(', and ');
   if (!discard)
     throw new Refused(
-      `${waiting} Stripe events of the old account are not applied yet (INBOUND): start rtws with ` +
-        'the old key until they are, or add --discard-inbound to drop them',
+      `${what}: start rtws with the old key until they are applied (and redrive or discard the ` +
+        'letters), or add --discard-inbound to drop them',
     );
-  await jsm.streams.purge(stream);
-  console.log(`  ${waiting} Stripe events of the old account discarded from INBOUND`);
+  if (waiting > 0) {
+    await jsm.streams.purge(stream);
+    console.log(`  ${waiting} Stripe events of the old account discarded from INBOUND`);
+  }
+  for (const filter of letterSubjects) await jsm.streams.purge(dlq, { filter });
+  if (letters > 0)
+    console.log(
+      `  ${letters} dead letters of the old account's Stripe events discarded from the DLQ`,
+    );
 }
 
 /** Forgets the old account in every customer actor's snapshot, with revision CAS. */

@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { jetstream } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import { STRIPE_ACCOUNT_HEADER } from '../../adapters/jetstream/inbound.ts';
+import { jetStreamDeadLetters } from '../../adapters/jetstream/dead-letters.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulators/stripe/index.ts';
@@ -128,15 +129,27 @@ test('a key of another account refuses to start, deletes nothing, and rebind mov
     JSON.stringify({ id: 'evt_OldAccount1', type: 'customer.updated' }),
     { msgID: 'evt_OldAccount1' },
   );
+  // And one dead-lettered from INBOUND: a redrive would map it under the new binding too.
+  await jetStreamDeadLetters(jetstream(o.nats), t.names).publish({
+    source: 'stripe-customers',
+    stream: t.names.streams.inbound,
+    streamSeq: 1,
+    subject: t.names.inboundSubject('stripe', 'customer.updated', 'cus_OldAccount2'),
+    reason: 'postgres was away',
+    deliveries: 5,
+    data: new TextEncoder().encode('{"id":"evt_OldAccount2","type":"customer.updated"}'),
+  });
   const undrained = spawnCli(['rebind', 'stripe', '--confirm', ACCOUNT_B], envFor(t, b.url));
   assert.is(await undrained.exited, 1, undrained.output());
   assert.match(undrained.output(), /1 Stripe events of the old account are not applied yet/);
+  assert.match(undrained.output(), /1 Stripe events of the old account are dead letters/);
   const rebind = spawnCli(
     ['rebind', 'stripe', '--confirm', ACCOUNT_B, '--discard-inbound'],
     envFor(t, b.url),
   );
   assert.is(await rebind.exited, 0, rebind.output());
   assert.match(rebind.output(), /1 Stripe events of the old account discarded/);
+  assert.match(rebind.output(), /1 dead letters of the old account's Stripe events discarded/);
   assert.match(rebind.output(), /1 links archived/);
   assert.match(rebind.output(), new RegExp(`2 invoices issued in ${ACCOUNT_A} marked as its own`));
   const former = await o.sql<{ id: string; former_stripe_account: string }[]>`

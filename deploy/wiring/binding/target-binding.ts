@@ -3,8 +3,8 @@
 // exit 2). While the target cannot be reached to say which account it is, the target stays paused
 // and the check is retried; the API and the other targets run meanwhile. A target may check more
 // once its account is known (`verify`: Salesforce's object and field map); a ConfigError there
-// refuses the start the same way.
-import { AccountMismatchError, ConfigError } from '../../../core/errors.ts';
+// refuses the start the same way, and so does a rebind that did not finish (RebindUnfinishedError).
+import { AccountMismatchError, ConfigError, RebindUnfinishedError } from '../../../core/errors.ts';
 import type { Logger } from '../../../core/ports.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import { bindingOf, bindOnce } from '../../../adapters/postgres/bindings.ts';
@@ -44,7 +44,9 @@ export async function checkTargetBinding(o: TargetBindingOptions): Promise<Targe
   const log = o.log.child({ component: `${o.target}-binding` });
   const name = o.target[0]!.toUpperCase() + o.target.slice(1);
   let bound = false;
-  let accountId = (await bindingOf(o.sql, o.target))?.accountId;
+  const recorded = await bindingOf(o.sql, o.target);
+  if (recorded?.actorsResetPending) throw new RebindUnfinishedError(o.target, recorded.accountId);
+  let accountId = recorded?.accountId;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const check = async () => {
