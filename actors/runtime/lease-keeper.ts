@@ -229,7 +229,9 @@ export class LeaseKeeper {
       reclaiming: this.#sight(holders, seenAt),
       liveWorkers: new Set([...live, workerId]).size,
     });
-    for (const p of plan.release) await this.#release(p);
+    // Together: each stop waits for its calls in flight, and the round, holding up the renewals
+    // of the partitions kept, waits for the longest of them rather than for their sum.
+    await Promise.all(plan.release.map((p) => this.#release(p)));
     if (this.#stopped) return;
     await Promise.all([
       ...plan.claim.map((p) => this.#claim(p)),
@@ -279,8 +281,32 @@ export class LeaseKeeper {
         this.#o.log.warn({ err, partition: p }, 'lease renewal failed; will retry');
         return;
       }
+      if (await this.#renewLanded(p, revision)) return;
       this.#o.log.warn({ partition: p }, 'lease taken over; stopping the partition');
       await this.#lose(p);
+    }
+  }
+
+  /**
+   * A renewal whose answer timed out may have landed all the same: the lease is then still this
+   * worker's, at a later revision, and is renewed from there rather than given up (it would stay
+   * under this id, unclaimable, until it expired).
+   */
+  async #renewLanded(p: number, revision: number): Promise<boolean> {
+    const { store, workerId } = this.#o;
+    const now = (await store.holders(this.#o.partitions).catch(() => undefined))?.get(p);
+    if (now?.holder !== workerId || now.revision <= revision) return false;
+    const sentAt = this.#now();
+    try {
+      const next = await store.renew(p, workerId, now.revision);
+      if (this.#book.revision(p) !== revision) return false;
+      this.#book.hold(p, next, sentAt);
+      return true;
+    } catch (err) {
+      if (err instanceof ConcurrencyError) return false;
+      // Held as before: the next round tries again, and the watchdog still stops it in time.
+      this.#o.log.warn({ err, partition: p }, 'lease renewal failed; will retry');
+      return true;
     }
   }
 

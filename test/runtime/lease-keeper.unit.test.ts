@@ -181,6 +181,39 @@ async function heldBefore(
   return held;
 }
 
+test('a renewal that landed though its answer timed out keeps the lease', async () => {
+  const store = new MemoryLeaseStore(5_000);
+  let loseAnswers = 0;
+  const slow: LeaseStore = {
+    ttlMs: store.ttlMs,
+    heartbeat: (id) => store.heartbeat(id),
+    leave: (id) => store.leave(id),
+    liveWorkers: () => store.liveWorkers(),
+    holders: (n) => store.holders(n),
+    claim: (p, id) => store.claim(p, id),
+    // Stored, but the PubAck came too late: the caller sees a timeout.
+    renew: async (p, id, r) => {
+      const next = await store.renew(p, id, r);
+      if (loseAnswers > 0 && loseAnswers-- > 0) throw new Error('TIMEOUT');
+      return next;
+    },
+    release: (p, r) => store.release(p, r),
+  };
+  const events: string[] = [];
+  const a = keeper(store, 'a', events, { store: slow, partitions: 2 });
+  await a.tick();
+  assert.equal(a.owned(), [0, 1]);
+  loseAnswers = 2;
+  store.now += 1_000;
+  await a.tick();
+  for (let i = 0; i < 6; i++) {
+    store.now += 1_000;
+    await a.tick();
+  }
+  assert.equal(a.owned(), [0, 1], 'still held, and renewed since');
+  assert.ok(!events.some((e) => e.includes('lost')), events.join(', '));
+});
+
 test('a lease left under its own id is taken back once seen unchanged for reclaimAfterMs, not before', async () => {
   const store = new MemoryLeaseStore(5_000);
   store.steal(3, 'a'); // a previous run of `a` held it and died
@@ -275,6 +308,29 @@ test('while a partition is given back, its steps may finish but no new call may 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const unavailable = () => Object.assign(new Error('no responders'), { name: 'NoRespondersError' });
+
+test('partitions given back to a new worker stop together, not one after another', async () => {
+  // Each stop waits for its calls in flight: one after another, a share of them would hold the
+  // round, and the renewals of the partitions kept, for their sum.
+  const store = new MemoryLeaseStore(5_000);
+  const events: string[] = [];
+  const ends: (() => void)[] = [];
+  const a = keeper(store, 'a', events, {
+    onStopped: (p, why) => {
+      events.push(`-${p} ${why} begins`);
+      return new Promise<void>((resolve) => ends.push(resolve));
+    },
+  });
+  await a.tick();
+  assert.is(a.owned().length, PARTITIONS);
+  await keeper(store, 'b').tick();
+  const round = a.tick();
+  for (let i = 0; i < 40 && ends.length < PARTITIONS / 2; i++) await sleep(10);
+  assert.is(ends.length, PARTITIONS / 2, 'every give-back began before any ended');
+  for (const end of ends) end();
+  await round;
+  assert.is(a.owned().length, PARTITIONS / 2);
+});
 
 test('a partition that cannot start while NATS is unavailable keeps its lease, and starts', async () => {
   const store = new MemoryLeaseStore(60_000);
