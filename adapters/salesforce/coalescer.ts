@@ -4,7 +4,8 @@
 // Collections upsert and the deletes as one Collections delete, and each caller gets its own
 // record's outcome. A few requests go at once; while all are busy, the next batch keeps growing,
 // so a slower Salesforce gets fuller requests. Lookups and updates that change nothing Salesforce
-// holds do not wait.
+// holds do not wait. A write still waiting once its partition lease's margin has passed is not
+// sent (`sendBy`): the worker that holds the customer next sends it.
 import type { Connection } from 'jsforce';
 import type { SalesforceOutcomeEvent } from '../../actors/customer/index.ts';
 import { MAX_COLLECTION_RECORDS, executeSalesforceBatch, isCollectable } from './batch.ts';
@@ -16,6 +17,12 @@ import { failedOutcome, type Clock, type SalesforceTarget, type SalesforceWork }
 export const DEFAULT_LINGER_MS = 10;
 /** Requests in flight at once; while all are busy, the forming batch keeps growing. */
 export const DEFAULT_MAX_REQUESTS = 4;
+
+/** A write that waited for a request past its lease's margin: not sent, and tried again. */
+const LATE: ClassifiedFailure = {
+  failure: 'target_moved',
+  reason: "not sent: it waited for a request past its partition lease's margin",
+};
 
 export interface CoalescerOptions {
   /** The session; when it cannot be had, the calls waiting for it fail as `login: …`. */
@@ -46,11 +53,18 @@ export interface CoalescerOptions {
 export interface SalesforceCallOptions {
   /** Decided long ago, before this worker took the customer over, or a resend after a failure. */
   readonly decidedEarlier?: boolean;
+  /**
+   * Not sent after this instant (ms since the epoch): a write still waiting for a request then,
+   * past its partition lease's margin, is reported not sent (`target_moved`, retried with its
+   * key) rather than sent while another worker may hold the customer.
+   */
+  readonly sendBy?: number;
 }
 
 interface Waiting {
   readonly work: SalesforceWork;
   readonly resolve: (outcome: SalesforceOutcomeEvent) => void;
+  readonly sendBy?: number | undefined;
 }
 
 interface Checking {
@@ -108,7 +122,7 @@ export class SalesforceCoalescer {
     }
     const outcome = isCollectable(this.o.target, work)
       ? await new Promise<SalesforceOutcomeEvent>((resolve) => {
-          this.join({ work, resolve });
+          this.join({ work, resolve, sendBy: options.sendBy });
         })
       : await this.alone(work);
     return this.withPause(outcome);
@@ -190,7 +204,13 @@ export class SalesforceCoalescer {
 
   private async sendBatch(batch: Batch): Promise<void> {
     await batch.after;
-    const waiting = [...batch.byCustomer.values()];
+    const now = this.now();
+    const waiting: Waiting[] = [];
+    for (const w of batch.byCustomer.values()) {
+      if (w.sendBy === undefined || now <= w.sendBy) waiting.push(w);
+      else w.resolve(failedOutcome(w.work.intent, LATE, now));
+    }
+    if (waiting.length === 0) return batch.settle();
     const works = waiting.map((w) => w.work);
     const outcomes = await this.send(works, (conn) =>
       executeSalesforceBatch(conn, works, this.o.target, this.now),

@@ -53,7 +53,13 @@ function rateLimited(snap: CustomerSnapshot, at: number, retryAfterMs = 300): Cu
 
 interface Harness {
   scheduler: CustomerScheduler;
-  calls: { customer: string; intent: Intent; at: number; decidedEarlier: boolean }[];
+  calls: {
+    customer: string;
+    intent: Intent;
+    at: number;
+    decidedEarlier: boolean;
+    sendBy?: number | undefined;
+  }[];
   recorded: { customer: string; event: RecordedEvent }[];
   maxInFlight: () => number;
 }
@@ -88,6 +94,7 @@ function harness(
             intent,
             at: Date.now(),
             decidedEarlier: call.decidedEarlier,
+            sendBy: call.sendBy,
           });
           await sleep(overrides.callMs ?? 5);
           inFlight--;
@@ -103,6 +110,7 @@ function harness(
       overrides.record ?? (async (customer, event) => void recorded.push({ customer, event })),
     holds: overrides.holds ?? (() => true),
     ...(overrides.heldSince ? { heldSince: overrides.heldSince } : {}),
+    ...(overrides.callableForMs ? { callableForMs: overrides.callableForMs } : {}),
     now: () => Date.now(),
     log: silentLogger,
   });
@@ -239,6 +247,15 @@ test('an intent the actor replaced while it waited for a call slot is not sent',
     ['CreateStripeCustomer', 'FetchStripeCustomer'],
     "the dropped push never goes over the person's edit",
   );
+  await h.scheduler.stop();
+});
+
+test("a call is told until when it may go out: its lease's time left, less a call's", async () => {
+  const h = harness({ callableForMs: () => 7_000 });
+  h.scheduler.offer('c-lease', created('c-lease'));
+  while (h.calls.length < 1) await sleep(10);
+  const { at, sendBy } = h.calls[0]!;
+  assert.ok(sendBy !== undefined && Math.abs(sendBy - (at + 7_000)) < 100, `sendBy ${sendBy}`);
   await h.scheduler.stop();
 });
 

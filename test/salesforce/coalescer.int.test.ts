@@ -239,6 +239,31 @@ test('two writes for one customer go in order, in separate calls', async ({ conn
   assert.is(await countByRtwsId(conn, 'twice'), 1);
 });
 
+test("a write that waited past its lease's margin is not sent; one within it goes", async ({
+  conn,
+}) => {
+  // Every request busy on a slow batch: the next one waits, and the lease of one of its
+  // customers is past its margin by the time a request is free.
+  const c = coalescer(conn, { maxRequests: 1, lingerMs: 5 });
+  const now = Date.now();
+  const [, late, fresh] = await Promise.all([
+    c.execute(create('busy')),
+    (async () => {
+      await sleep(2);
+      return c.execute(create('late'), { sendBy: now + 1 });
+    })(),
+    (async () => {
+      await sleep(2);
+      return c.execute(create('fresh'), { sendBy: now + 60_000 });
+    })(),
+  ]);
+  assert.is(failure(late), 'target_moved');
+  assert.match(failureOf(late).reason, 'lease');
+  assert.is(await countByRtwsId(conn, 'late'), 0, 'nothing sent for it');
+  assert.ok(externalIdOf(fresh));
+  assert.is(await countByRtwsId(conn, 'fresh'), 1);
+});
+
 test('a session that cannot be had fails every waiting call as a login failure', async () => {
   const c = new SalesforceCoalescer({
     connection: () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:1')),
