@@ -27,8 +27,8 @@ const NOTHING_APPLIED: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Drops the pending update, kept as superseded: the scheduler may be running it (a slot it was
- * offered to runs it even once it is no longer pending), or an earlier try may have landed.
+ * Drops the pending update, kept as superseded: the scheduler may have sent it already (one still
+ * waiting for a slot is not sent once dropped), or an earlier try may have landed.
  */
 export function supersede(t: TargetState): TargetState {
   const p = t.pending;

@@ -98,6 +98,13 @@ export interface SchedulerDeps<
 
 interface Slot {
   signature: string;
+  /** The intent it was scheduled for. */
+  intentId: string;
+  /**
+   * The actor no longer wants its intent (it offered another, or none, for the target while the
+   * call waited for a slot or the budget): if not sent yet, it is not sent at all.
+   */
+  withdrawn?: boolean;
   dueAt: number;
   owner: string;
   timer?: NodeJS.Timeout;
@@ -187,6 +194,9 @@ export class IntentScheduler<
       // partition was being handed over, after the hand-over had swept the slots.
       if (resumed && slot && !slot.handedOver && !slot.released && slot.signature !== '') continue;
       const d = due.get(target);
+      // A step's snapshot (never a resumed one, which may be behind): the actor has moved on.
+      if (!resumed && slot?.running && !slot.sent && d?.intent.id !== slot.intentId)
+        slot.withdrawn = true;
       if (d) {
         this.schedule(key, {
           actorId,
@@ -222,7 +232,12 @@ export class IntentScheduler<
       return;
     }
     if (slot?.timer) clearTimeout(slot.timer);
-    const next: Slot = { signature: offer.signature, dueAt: offer.dueAt, owner: offer.owner };
+    const next: Slot = {
+      signature: offer.signature,
+      intentId: offer.intent.id,
+      dueAt: offer.dueAt,
+      owner: offer.owner,
+    };
     this.slots.set(key, next);
     next.timer = setTimeout(
       () => {
@@ -340,9 +355,10 @@ export class IntentScheduler<
         this.offerAnew(key, slot);
         return undefined;
       }
-      // The actor replaced it while it waited (a person's edit dropped the push for a fetch):
-      // sent now, it would go over that edit. The replacement runs next, when this one ends.
-      if (slot.next && slot.next.intent.id !== intent.id) return undefined;
+      // The actor dropped it while it waited (a person's edit dropped the push for a fetch, or a
+      // read of Salesforce for a merge): sent now, it would go over that edit. What replaced it,
+      // if anything, runs next, when this one ends.
+      if (slot.withdrawn) return undefined;
       slot.sent = true;
       const started = this.deps.now();
       const forMs = this.deps.callableForMs?.(owner);

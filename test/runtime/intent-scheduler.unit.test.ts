@@ -247,6 +247,30 @@ test('an intent the actor replaced while it waited for a call slot is not sent',
     ['CreateStripeCustomer', 'FetchStripeCustomer'],
     "the dropped push never goes over the person's edit",
   );
+
+  // Dropped with nothing in its place (a read of Salesforce waits for its merge first): the same.
+  const dropped: CustomerSnapshot = {
+    ...pushing,
+    context: {
+      ...pushing.context,
+      targets: {
+        ...pushing.context.targets,
+        stripe: { ...pushing.context.targets.stripe, pending: null },
+      },
+    },
+  };
+  h.scheduler.offer('c-busy2', created('c-busy2', t0));
+  await sleep(20);
+  h.scheduler.offer('c-gate2', { ...pushing, context: { ...pushing.context } });
+  await sleep(20);
+  h.scheduler.offer('c-gate2', dropped);
+  while (h.calls.length < 3) await sleep(20);
+  await sleep(250);
+  assert.equal(
+    h.calls.slice(2).map((c) => c.intent.type),
+    ['CreateStripeCustomer'],
+    'the dropped push is not sent',
+  );
   await h.scheduler.stop();
 });
 
