@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { authHeaders } from '../harness/rtws.ts';
-import { askErasure, erased } from './api.ts';
+import { askErasure, call, erased } from './api.ts';
 import { eventually } from '../harness/stream.ts';
 import { linked, quiet, twoWay, type TwoWay } from '../inbound/stack.ts';
 
@@ -30,8 +30,20 @@ test('the Stripe customer is left, the answer says so, and the catalogue is clea
   const { id } = await s.api.create({ name: 'Kept Remote', email: 'kept.remote@example.com' });
   const stripeId = await linked(s, id);
   const inSalesforce = () => s.sf!.records('Account').find((r) => r.Rtws_Id__c === id);
-  await eventually(async () => inSalesforce(), (r) => r !== undefined, 15_000);
+  await eventually(
+    async () => inSalesforce(),
+    (r) => r !== undefined,
+    15_000,
+  );
   await quiet(s);
+  // The targets are the configuration's to decide, not a body's: an option is refused, unheard.
+  const optioned = await call<{ field: string }>(s, 'POST', `/customers/${id}/erase`, {
+    remote: true,
+  });
+  assert.is(optioned.status, 400);
+  assert.is(optioned.body.field, 'remote');
+  const none = await s.o.sql`SELECT id FROM erasures WHERE customer_id = ${id}`;
+  assert.is(none.length, 0, 'nothing asked');
   const asked = await askErasure(s, id);
   assert.is(asked.status, 202);
   assert.is(asked.body.remote, false);

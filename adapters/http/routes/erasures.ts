@@ -63,7 +63,11 @@ export const erasureRoutes: FastifyPluginAsyncTypebox<ErasureRoutesOptions> = as
       schema: {
         tags: ['customers'],
         summary: "Erase a customer's personal data everywhere rtws keeps it",
+        description:
+          'Takes no options: whether Stripe and Salesforce objects are deleted is ' +
+          '`RTWS_ERASE_REMOTE`, so a body with any field is a 400 rather than one silently ignored.',
         params: Type.Object({ id: CustomerId }),
+        body: Type.Optional(Type.Object({}, { additionalProperties: false })),
         response: { 202: ErasureView, ...ProblemResponses },
       },
     },
