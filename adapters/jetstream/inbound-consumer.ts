@@ -89,10 +89,13 @@ export interface InboundConsumerOptions {
   readonly keyOf?: (m: JsMsg) => string;
   readonly handle: (m: JsMsg) => Promise<InboundVerdict>;
   /**
-   * The Stripe account this database is bound to: an event stamped with another one (received by
-   * a process still running with the old key after a rebind) is dropped, and said so.
+   * The Stripe account and mode this process knows the database is bound to (`stripeAccountStamp`):
+   * an event stamped with another (received by a process still running with the old key after a
+   * rebind) is dropped, and said so, once the database's binding (`boundAccountNow`) confirms it.
    */
   readonly boundAccount?: () => string | undefined;
+  /** The database's binding read now, as a stamp. */
+  readonly boundAccountNow?: () => Promise<string | undefined>;
 }
 
 export interface InboundConsumer {
@@ -255,14 +258,7 @@ function handler(
   return async (m: JsMsg): Promise<void> => {
     const stamped = m.headers?.get(STRIPE_ACCOUNT_HEADER);
     const bound = o.boundAccount?.();
-    if (stamped && bound && stamped !== bound) {
-      o.log.warn(
-        { seq: m.seq, subject: m.subject, account: stamped, bound },
-        'Stripe event of an account this database is no longer bound to dropped: stop every rtws process still running with its key',
-      );
-      m.ack();
-      return;
-    }
+    if (stamped && bound && stamped !== bound) return otherAccount(o, m, stamped);
     try {
       const verdict = await whileUnavailable({ log: o.log, stopped }, m, () => o.handle(m));
       if ('deadLetter' in verdict) await deadLetter(redelivery, m, verdict.deadLetter);
@@ -271,4 +267,35 @@ function handler(
       await retryOrDeadLetter(redelivery, m, err);
     }
   };
+}
+
+/**
+ * Settles an event stamped with another Stripe account than this process knows the binding as.
+ * The database says which is out of date: the event's (dropped, acked) or this process's (a
+ * rebind since it started: the event is given back, for a process that knows, and this one says
+ * it must restart).
+ */
+async function otherAccount(o: InboundConsumerOptions, m: JsMsg, stamped: string): Promise<void> {
+  const about = { seq: m.seq, subject: m.subject, account: stamped };
+  let now: string | undefined;
+  try {
+    now = o.boundAccountNow ? await o.boundAccountNow() : o.boundAccount?.();
+  } catch (err) {
+    o.log.warn({ ...about, err }, 'the Stripe binding could not be read; the event waits');
+    m.nak(5_000);
+    return;
+  }
+  if (now === stamped) {
+    o.log.error(
+      { ...about, bound: o.boundAccount?.() },
+      'this process knows an older Stripe binding than the database: restart it; the event waits',
+    );
+    m.nak(30_000);
+    return;
+  }
+  o.log.warn(
+    { ...about, bound: now },
+    'Stripe event of an account this database is not bound to dropped: stop every rtws process still running with its key',
+  );
+  m.ack();
 }

@@ -28,11 +28,16 @@ export type InboundPublish = (
 ) => Promise<PublishReceipt>;
 
 /**
- * The header naming the Stripe account whose key received or listed an event: its consumers drop
- * an event of an account other than the one the database is bound to now (a process still running
- * with the old key after a rebind).
+ * The header naming the Stripe account, and mode, whose key received or listed an event: its
+ * consumers drop an event of another account or mode than the database is bound to now (a process
+ * still running with the old key after a rebind). `acct_…/live` or `acct_…/test`.
  */
 export const STRIPE_ACCOUNT_HEADER = 'Rtws-Stripe-Account';
+
+/** The value of `STRIPE_ACCOUNT_HEADER` for an account and mode. */
+export function stripeAccountStamp(accountId: string, livemode: boolean): string {
+  return `${accountId}/${livemode ? 'live' : 'test'}`;
+}
 
 export interface InboundPublisherOptions {
   /** Default 5 s. */

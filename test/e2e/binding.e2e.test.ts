@@ -7,9 +7,11 @@
 // until the account is verified. Salesforce is bound the same way, to the organization its
 // credentials belong to.
 import { createServer } from 'node:net';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
-import { STRIPE_ACCOUNT_HEADER } from '../../adapters/jetstream/inbound.ts';
+import { STRIPE_ACCOUNT_HEADER, stripeAccountStamp } from '../../adapters/jetstream/inbound.ts';
+import { backlogOf } from '../../adapters/jetstream/consumer-progress.ts';
+import { CUSTOMER_EVENTS, inboundDurables } from '../../adapters/jetstream/inbound-durables.ts';
 import { jetStreamDeadLetters } from '../../adapters/jetstream/dead-letters.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -203,7 +205,7 @@ test('a key of another account refuses to start, deletes nothing, and rebind mov
   // new binding's worker drops it, and maps what the new account's sends.
   const received = async (account: string, stripeId: string, email: string) => {
     const h = headers();
-    h.set(STRIPE_ACCOUNT_HEADER, account);
+    h.set(STRIPE_ACCOUNT_HEADER, stripeAccountStamp(account, false));
     const body = eventBody({
       type: 'customer.created',
       data: { object: { id: stripeId, object: 'customer', name: 'Born', email, metadata: {} } },
@@ -227,7 +229,15 @@ test('a key of another account refuses to start, deletes nothing, and rebind mov
     1,
     "the new account's event is applied",
   );
-  await new Promise((r) => setTimeout(r, 1_500));
+  // Both handled: nothing left for the customer events' consumers.
+  const jsm = await jetstreamManager(o.nats);
+  const backlog = async () => {
+    let n = 0;
+    for (const d of inboundDurables(t.names, CUSTOMER_EVENTS))
+      n += (await backlogOf(jsm, t.names.streams.inbound, d.name)) ?? 0;
+    return n;
+  };
+  assert.is(await eventually(backlog, (n) => n === 0, 30_000), 0);
   assert.is(await bornWith('late.old@example.com'), 0, "the old account's event is dropped");
 });
 

@@ -19,6 +19,8 @@ export interface TargetBinding {
   readonly bound: boolean;
   /** The account this database is bound to: verified, or as recorded while unverified. */
   readonly accountId: string | undefined;
+  /** Its mode, as `accountId` is known. */
+  readonly livemode: boolean | undefined;
   stop(): void;
 }
 
@@ -47,6 +49,7 @@ export async function checkTargetBinding(o: TargetBindingOptions): Promise<Targe
   const recorded = await bindingOf(o.sql, o.target);
   if (recorded?.actorsResetPending) throw new RebindUnfinishedError(o.target, recorded.accountId);
   let accountId = recorded?.accountId;
+  let livemode = recorded?.livemode;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const check = async () => {
@@ -64,6 +67,7 @@ export async function checkTargetBinding(o: TargetBindingOptions): Promise<Targe
         o.credentials,
       );
     accountId = binding.accountId;
+    livemode = binding.livemode;
     await o.verify?.();
     bound = true;
     log.info({ account: account.id, livemode: account.livemode }, `${name} account verified`);
@@ -102,6 +106,9 @@ export async function checkTargetBinding(o: TargetBindingOptions): Promise<Targe
     },
     get accountId() {
       return accountId;
+    },
+    get livemode() {
+      return livemode;
     },
     stop() {
       stopped = true;

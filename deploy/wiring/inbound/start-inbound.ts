@@ -14,7 +14,8 @@ import { postgresLetterLedger } from '../../../adapters/postgres/letter-ledger.t
 import { jetStreamPublisher } from '../../../adapters/jetstream/durable-publisher.ts';
 import type { InboundConsumer } from '../../../adapters/jetstream/inbound-consumer.ts';
 import type { PartitionWork } from '../worker/partition-work.ts';
-import type { InboundPublish } from '../../../adapters/jetstream/inbound.ts';
+import { stripeAccountStamp, type InboundPublish } from '../../../adapters/jetstream/inbound.ts';
+import { bindingOf } from '../../../adapters/postgres/bindings.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import type { Bindings } from '../binding/check-bindings.ts';
 import type { MappingRoute } from '../../../adapters/postgres/stripe-customer-id.ts';
@@ -78,6 +79,7 @@ export function inboundConsumers(config: Config, d: InboundDeps): Inbound {
     actors: actorSnapshots(nats, names),
     ...(d.liveActor ? { liveActor: d.liveActor } : {}),
     binding: d.bindings.stripeAccount,
+    ...accountStamps(sql, d.bindings),
     match: config.match,
     inboxRetentionSeconds: config.retention.maxAgeSeconds,
   };
@@ -86,7 +88,7 @@ export function inboundConsumers(config: Config, d: InboundDeps): Inbound {
     invoiceInbound({
       ...common,
       ...(d.stripe ? { stripe: d.stripe } : {}),
-      binding: d.bindings.stripeAccount,
+      ...accountStamps(sql, d.bindings),
     }),
   ];
   let shared: InboundConsumer[] = [];
@@ -139,4 +141,15 @@ export function catchUpFrom(
     // Events older than Stripe keeps are lost to catch-up: a full reconciliation finds their drift.
     ...(onBeyondRetention ? { onBeyondRetention } : {}),
   });
+}
+
+/** The Stripe binding as INBOUND's events are stamped: as this process knows it, and as it is. */
+function accountStamps(sql: Sql, bindings: Bindings) {
+  return {
+    accountStamp: bindings.stripeStamp,
+    accountStampNow: async () => {
+      const b = await bindingOf(sql, 'stripe');
+      return b && stripeAccountStamp(b.accountId, b.livemode);
+    },
+  };
 }

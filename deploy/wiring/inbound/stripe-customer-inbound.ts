@@ -55,11 +55,11 @@ export interface CustomerInboundOptions {
   onMapped?: (route: MappingRoute) => void;
   /** How long applied event ids stay in the inbox (at least Stripe's 3 days of retries). */
   inboxRetentionSeconds?: number;
-  /**
-   * The Stripe account bound now, stamped on each mapped event; an event INBOUND holds stamped
-   * with another (received with an old key after a rebind) is dropped.
-   */
+  /** The Stripe account bound now, stamped on each mapped event. */
   binding?: () => string | undefined;
+  /** The Stripe account and mode bound now (see `InboundConsumerOptions.boundAccount`). */
+  accountStamp?: () => string | undefined;
+  accountStampNow?: () => Promise<string | undefined>;
   /** How a Stripe customer created outside rtws is paired with a catalogue customer. */
   match?: Pick<MatchSettings, 'by' | 'merge'>;
   /**
@@ -268,7 +268,8 @@ export function customerInbound(o: CustomerInboundOptions): InboundKind {
           return parsed.ok ? parsed.observed.data.stripeId : '';
         },
         ...(o.delivery ? { delivery: o.delivery } : {}),
-        ...(o.binding ? { boundAccount: o.binding } : {}),
+        ...(o.accountStamp ? { boundAccount: o.accountStamp } : {}),
+        ...(o.accountStampNow ? { boundAccountNow: o.accountStampNow } : {}),
         handle,
       }),
   };

@@ -40,8 +40,9 @@ export interface InvoiceInboundOptions {
   delivery?: InboundDelivery;
   /** Nak delays; by default long enough for a new Stripe customer's link to be recorded. */
   retry?: BackoffPolicy;
-  /** The Stripe account bound now: an event stamped with another is dropped. */
-  binding?: () => string | undefined;
+  /** The Stripe account and mode bound now (see `InboundConsumerOptions.boundAccount`). */
+  accountStamp?: () => string | undefined;
+  accountStampNow?: () => Promise<string | undefined>;
 }
 
 /**
@@ -63,7 +64,8 @@ export function invoiceInbound(o: InvoiceInboundOptions): InboundKind {
         queue,
         ...(o.delivery ? { delivery: o.delivery } : {}),
         ...(o.retry ? { retry: o.retry } : {}),
-        ...(o.binding ? { boundAccount: o.binding } : {}),
+        ...(o.accountStamp ? { boundAccount: o.accountStamp } : {}),
+        ...(o.accountStampNow ? { boundAccountNow: o.accountStampNow } : {}),
         handle: (m) => handleInvoiceEvent(o, m),
       }),
   };
