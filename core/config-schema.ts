@@ -90,7 +90,7 @@ export const CONFIG_SCHEMA = Type.Object({
   partitions: variable(Int(1, 99), {
     name: 'RTWS_PARTITIONS',
     default: '16',
-    doc: 'Subject partitions that workers share. Fixed for the life of a deployment: the first start records it, and a start or a command with another count refuses (exit 2).',
+    doc: 'Subject partitions that workers share. Fixed for the life of a deployment: the first start records it (for a deployment older than the record, only the count the durables of its streams show), and a start or a command with another count refuses (exit 2).',
   }),
   dataDir: variable(Type.String({ minLength: 1 }), {
     name: 'RTWS_DATA_DIR',

@@ -38,6 +38,7 @@ import { startProbes } from './wiring/api/start-probes.ts';
 import { backfillPacing, backfillSources } from './wiring/backfill/backfill-sources.ts';
 import { resyncer } from './wiring/backfill/resync.ts';
 import { checkPartitions } from '../adapters/postgres/deployment-settings.ts';
+import { partitionsInStreams } from '../adapters/jetstream/partition-consumer-config.ts';
 import {
   checkBindings,
   verifiedStripeAccount,
@@ -81,6 +82,15 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
   });
   const nats = await openStreams(config, names, log).catch(async (err: unknown) => {
     bindings.stop();
+    await sql.end({ timeout: 5 });
+    throw err;
+  });
+  // Before anything reads or writes a partition's subject.
+  await checkPartitions(sql, config.partitions, async () =>
+    partitionsInStreams(await jetstreamManager(nats), names),
+  ).catch(async (err: unknown) => {
+    bindings.stop();
+    await nats.close();
     await sql.end({ timeout: 5 });
     throw err;
   });
@@ -217,10 +227,6 @@ async function openCatalogue(config: Config, log: Logger) {
   const migrations = await loadMigrations();
   const applied = await migrate(sql, migrations);
   if (applied.length) log.info({ applied }, 'migrations applied');
-  await checkPartitions(sql, config.partitions).catch(async (err: unknown) => {
-    await sql.end({ timeout: 5 });
-    throw err;
-  });
   return { sql, migrations };
 }
 

@@ -127,3 +127,22 @@ function isConsumerNotFound(err: unknown): boolean {
     e.code === 10014 || e.api_error?.err_code === 10014 || /consumer not found/i.test(String(err))
   );
 }
+
+/**
+ * The partitions the CHANGES stream's durables were made for (the highest one's number plus one),
+ * or undefined when it has none: the count a deployment runs with, as its streams show it.
+ */
+export async function partitionsInStreams(
+  jsm: JetStreamManager,
+  names: Names,
+): Promise<number | undefined> {
+  const prefix = `${names.streams.changes}_customer_p`;
+  let highest = -1;
+  for await (const c of jsm.consumers.list(names.streams.changes)) {
+    const name = c.config.durable_name ?? c.name;
+    if (!name.startsWith(prefix)) continue;
+    const p = Number(name.slice(prefix.length));
+    if (Number.isInteger(p)) highest = Math.max(highest, p);
+  }
+  return highest < 0 ? undefined : highest + 1;
+}
