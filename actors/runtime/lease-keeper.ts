@@ -299,8 +299,12 @@ export class LeaseKeeper {
     const sentAt = this.#now();
     try {
       const next = await store.renew(p, workerId, now.revision);
-      if (this.#book.revision(p) !== revision) return false;
-      this.#book.hold(p, next, sentAt);
+      if (this.#book.revision(p) === revision) {
+        this.#book.hold(p, next, sentAt);
+        return true;
+      }
+      // The watchdog stopped it meanwhile: give it back, rather than leave it under this id.
+      await store.release(p, next).catch(() => {});
       return true;
     } catch (err) {
       if (err instanceof ConcurrencyError) return false;

@@ -59,7 +59,7 @@ export interface DeadLetterQueue {
  */
 const SCAN_PER_PAGE = 5_000;
 
-/** How long a listing waits for letters the server says are there before it fails. */
+/** How long a listing waits for letters the server says are there before its page ends. */
 const LIST_STALL_MS = 10_000;
 
 const entryOf = (m: JsMsg): DlqEntry => {
@@ -98,29 +98,34 @@ export async function deadLetterQueue(nc: NatsConnection, names: Names): Promise
       let stalledSince: number | undefined;
       // In fetches that end on their own: letters removed while they are read (a redrive, a
       // discard, an erasure) never leave the listing waiting for them.
-      scan: for (;;) {
-        // A filter can match nothing, and what was pending can be gone.
-        if ((await consumer.info()).num_pending === 0) {
-          exhausted = true;
-          break;
+      try {
+        scan: for (;;) {
+          // A filter can match nothing, and what was pending can be gone.
+          if ((await consumer.info()).num_pending === 0) {
+            exhausted = true;
+            break;
+          }
+          let got = 0;
+          const batch = await consumer.fetch({
+            max_messages: Math.min(limit + 1, 256),
+            expires: 1_000,
+          });
+          for await (const m of batch) {
+            got++;
+            scanned++;
+            lastSeq = m.seq;
+            const entry = entryOf(m);
+            if (entry.subject.startsWith(prefix)) data.push(entry);
+            exhausted = m.info.pending === 0 || m.seq >= until;
+            if (data.length > limit || exhausted || scanned >= SCAN_PER_PAGE) break scan;
+          }
+          if (got > 0) stalledSince = undefined;
+          // The server counts letters it does not deliver: the page ends here, with a cursor.
+          else if (Date.now() - (stalledSince ??= Date.now()) > LIST_STALL_MS) break;
         }
-        let got = 0;
-        const batch = await consumer.fetch({
-          max_messages: Math.min(limit + 1, 256),
-          expires: 1_000,
-        });
-        for await (const m of batch) {
-          got++;
-          scanned++;
-          lastSeq = m.seq;
-          const entry = entryOf(m);
-          if (entry.subject.startsWith(prefix)) data.push(entry);
-          exhausted = m.info.pending === 0 || m.seq >= until;
-          if (data.length > limit || exhausted || scanned >= SCAN_PER_PAGE) break scan;
-        }
-        if (got > 0) stalledSince = undefined;
-        else if (Date.now() - (stalledSince ??= Date.now()) > LIST_STALL_MS)
-          throw new Error(`listing the DLQ stalled for ${LIST_STALL_MS / 1000} s`);
+      } finally {
+        // Ephemeral, but it would linger for minutes: one per listing adds up under a console.
+        await consumer.delete().catch(() => {});
       }
       if (data.length > limit) {
         const page = data.slice(0, limit);
