@@ -5,6 +5,7 @@ import type { Sql } from '../postgres/connect.ts';
 import type { ApiToken } from '../../core/api-tokens.ts';
 import type { Logger } from '../../core/ports.ts';
 import { tokenAuth } from './auth.ts';
+import { validatorCompiler } from './validation.ts';
 import { rateLimits, type RateLimits } from './rate-limits.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { invoiceRoutes } from './routes/invoices.ts';
@@ -59,6 +60,8 @@ export interface AppOptions {
 }
 
 export const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
+  // The API's own validation (strict bodies, storable text, its keywords), whatever the host.
+  fastify.setValidatorCompiler(validatorCompiler);
   tokenAuth(fastify, options.apiTokens, options.log?.child({ component: 'api' }));
   if (options.rateLimits) await rateLimits(fastify, options.rateLimits);
   let registry: Registry | undefined;
