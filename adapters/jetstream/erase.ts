@@ -1,7 +1,9 @@
 // A customer's messages, removed from every stream. JetStream cannot rewrite a stored message, but
 // it can purge a subject and delete (and overwrite) one by sequence:
-// - CHANGES and INVOICES: the subjects carry the customer's id (or its invoices'), so a purge by
-//   subject removes them, at no cost beyond the server's own index.
+// - CHANGES and INVOICES: the subjects carry the customer's id (or its invoices'). Each message
+//   on them is deleted by sequence with its bytes overwritten (a purge by subject only marks them
+//   removed, leaving the bytes in the stream's files until the block is compacted), then the
+//   subjects are purged, for any stored since the read.
 // - INBOUND: a Stripe event's subject carries the partition of the Stripe customer it is about, not
 //   the customer, so that partition's events (and the unpartitioned ones stored before partitions)
 //   are read and those naming one of the customer's ids deleted: a read of 1/partitions of the
@@ -35,18 +37,20 @@ export async function eraseFromStreams(
   ids: ErasureIds,
 ): Promise<ErasedFrom> {
   const { streams } = names;
-  const changes = (
-    await jsm.streams.purge(streams.changes, {
-      filter: names.customerHistoryFilter(ids.customerId),
-    })
-  ).purged;
+  const changes = await eraseSubject(
+    nc,
+    jsm,
+    streams.changes,
+    names.customerHistoryFilter(ids.customerId),
+  );
   let invoices = 0;
   for (const invoiceId of ids.invoiceIds)
-    invoices += (
-      await jsm.streams.purge(streams.invoices, {
-        filter: names.invoiceSubject(invoiceId, ids.customerId),
-      })
-    ).purged;
+    invoices += await eraseSubject(
+      nc,
+      jsm,
+      streams.invoices,
+      names.invoiceSubject(invoiceId, ids.customerId),
+    );
   const needles = [ids.customerId, ...ids.externalIds, ...ids.invoiceIds].filter((n) => n !== '');
   const names_ = names.namespace ? `${names.namespace}.` : '';
   let inbound = 0;
@@ -85,6 +89,30 @@ function letterBytes(m: JsMsg): Uint8Array[] {
   }
 }
 
+/** Deletes, overwriting, every message on `filter`, then purges it: how many there were. */
+async function eraseSubject(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  stream: string,
+  filter: string,
+): Promise<number> {
+  const found: number[] = [];
+  await readStream(nc, stream, filter, (m) => found.push(m.seq));
+  for (const seq of found) await deleteErasing(jsm, stream, seq);
+  return found.length + (await jsm.streams.purge(stream, { filter })).purged;
+}
+
+/** Deletes a message overwriting its bytes; one gone already (a retention trim, a retry) is done. */
+export async function deleteErasing(
+  jsm: JetStreamManager,
+  stream: string,
+  seq: number,
+): Promise<void> {
+  await jsm.streams.deleteMessage(stream, seq, true).catch((err: unknown) => {
+    if (!/no message found/i.test(String(err))) throw err;
+  });
+}
+
 /** Reads every message on `filter` and deletes (overwriting) each one naming a needle. */
 async function deleteMatching(
   nc: NatsConnection,
@@ -98,7 +126,7 @@ async function deleteMatching(
   await readStream(nc, stream, filter, (m) => {
     if (bytesOf(m).some((bytes) => names(bytes, needles))) found.push(m.seq);
   });
-  for (const seq of found) await jsm.streams.deleteMessage(stream, seq, true);
+  for (const seq of found) await deleteErasing(jsm, stream, seq);
   return found.length;
 }
 

@@ -49,6 +49,8 @@ process.once('exit', () => {
 
 export interface PrivateServer {
   readonly url: string;
+  /** Where it keeps its data (NATS: the JetStream store). */
+  readonly dir?: string;
   /** Crash it: SIGKILL for NATS, an immediate shutdown (no checkpoint) for Postgres. */
   crash(): Promise<void>;
   start(): Promise<void>;
@@ -63,6 +65,7 @@ export async function privateNats(): Promise<PrivateServer> {
   const kill = () => child?.kill('SIGKILL');
   const server: PrivateServer = {
     url: `nats://127.0.0.1:${port}`,
+    dir,
     async start() {
       child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], {
         stdio: 'ignore',

@@ -37,7 +37,7 @@ import {
   type BegunErasure,
   type Erasure,
 } from '../../../adapters/postgres/erasures.ts';
-import { eraseFromStreams } from '../../../adapters/jetstream/erase.ts';
+import { deleteErasing, eraseFromStreams } from '../../../adapters/jetstream/erase.ts';
 
 export interface ErasureSettings {
   readonly sql: Sql;
@@ -155,8 +155,12 @@ async function purge(
   });
   if (!d.holds(partition)) throw new LeaseLostError(partition);
   const current = await d.store.load(id);
-  if (!current || !isErasedActor(current.value))
-    await d.store.save(id, erasedActor(e.id, new Date()), current?.revision ?? revision);
+  if (!current || !isErasedActor(current.value)) {
+    // The snapshot's bytes are overwritten, not only replaced (a bucket that keeps one revision
+    // marks the old one removed, and its bytes stay in the files): the key is then new again.
+    if (current) await deleteErasing(d.jsm, `KV_${d.names.bucket('ACTORS')}`, current.revision);
+    await d.store.save(id, erasedActor(e.id, new Date()), current ? undefined : revision);
+  }
   d.cache.delete(id);
   const removed = await finishErasure(d.sql, e, {
     ...begun.removed,
