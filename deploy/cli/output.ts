@@ -1,9 +1,14 @@
 // What a command prints: a table on a terminal, JSON with --json.
 
+// eslint-disable-next-line no-control-regex -- exactly what it finds
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
 /** Columns padded to their widest cell; a cell is cut at `max` characters. */
 export function table(headers: readonly string[], rows: readonly (readonly unknown[])[], max = 60) {
   const cell = (v: unknown) => {
-    const s = v === null || v === undefined ? '-' : typeof v === 'string' ? v : JSON.stringify(v);
+    const raw = v === null || v === undefined ? '-' : typeof v === 'string' ? v : JSON.stringify(v);
+    // A name or a target's message may hold control characters: shown, never sent to the terminal.
+    const s = raw.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
     return s.length > max ? `${s.slice(0, max - 1)}…` : s;
   };
   const cells = [headers.map(cell), ...rows.map((r) => r.map(cell))];

@@ -54,18 +54,21 @@ export async function runWork(
       err instanceof ApiError && err.status === 409 && /backfill (\d+)/.exec(err.message);
     if (!active) throw err;
     b = await api.get<WorkView>(`${path}/${active[1]}`);
-    show.note(`${kind} ${b.id} is already ${b.state}: following it`);
+    show.note(
+      `${kind} ${b.id} is already ${b.state}: following it (this command's own options are not applied)`,
+    );
   }
+  // Unknown (the route failed) is not "none": the work is followed as usual.
   const workers = await api.get<{ data: { live: boolean }[] }>('/workers').catch(() => undefined);
-  if (workers && !workers.data.some((w) => w.live))
-    show.note('no rtws worker is running: the work starts when one does');
+  const noWorker = workers !== undefined && !workers.data.some((w) => w.live);
+  if (noWorker) show.note('no rtws worker is running: the work starts when one does');
   let interrupted = false;
   const stop = () => (interrupted = true);
   process.once('SIGINT', stop);
   try {
     for (;;) {
       show.progress(b);
-      if (ENDED.has(b.state) || interrupted || !workers?.data.some((w) => w.live)) break;
+      if (ENDED.has(b.state) || interrupted || noWorker) break;
       await new Promise((r) => setTimeout(r, 500));
       b = await api.get<WorkView>(`${path}/${b.id}`);
     }
@@ -83,5 +86,6 @@ export async function runWork(
   console.error(
     `${kind} ${b.id}: ${(VERDICT[b.state] ?? VERDICT.running!)(b)} · scanned ${b.scanned}${counts ? ` · ${counts}` : ''}`,
   );
-  return b.state === 'failed' ? 1 : 0;
+  // Only work done is a success: failed, cancelled, paused or not over yet is not.
+  return b.state === 'done' ? 0 : 1;
 }

@@ -174,6 +174,16 @@ test('dlq list, show, retry and discard', async (ctx) => {
       deliveries: 1,
       data: new TextEncoder().encode('{"type":"Poison"}'),
     });
+  // A reason may quote a target's message, and a name may hold control characters.
+  await sink.publish({
+    source: 'escapes',
+    stream: 'S',
+    streamSeq: 9,
+    subject: names.customerSubject(ctx.ids[1]!),
+    reason: 'title \u001b]0;owned\u0007 set',
+    deliveries: 1,
+    data: new TextEncoder().encode('{}'),
+  });
   const listed = await rtws(ctx, ['dlq', 'list', '--source', 'changes', '--json']);
   assert.is(listed.code, 0, listed.out);
   const letters = json(listed.out).data as { id: number; reason: string }[];
@@ -189,6 +199,8 @@ test('dlq list, show, retry and discard', async (ctx) => {
   ]);
   assert.match(table.out, /^id\s+source\s+subject/m);
   assert.match(table.out, /letter 1$/m);
+  assert.not.match(table.out, '\u001b', 'no control character reaches the terminal');
+  assert.match(table.out, 'title \\u001b]0;owned\\u0007 set');
   assert.equal(json(shown.out).payload, { encoding: 'json', data: { type: 'Poison' } });
   assert.equal(
     json(bySubject.out).data.map((l: { reason: string }) => l.reason),
@@ -273,6 +285,21 @@ test('backfill (dry run and run), resync --all and reconcile run in rtws, follow
   assert.is(reconcile.code, 0, reconcile.out);
   assert.match(reconcile.out, /^reconcile \d+ started/m);
   assert.match(reconcile.out, /"state":"done"/);
+});
+
+test('work that no worker runs, or that does not end done, exits 1', async () => {
+  const api = await startSandboxRtws({ RTWS_ROLES: 'api' });
+  try {
+    const p = spawnCli(['backfill', '--from', 'postgres'], {
+      RTWS_URL: api.url,
+      RTWS_API_TOKEN: TEST_TOKEN,
+    });
+    assert.is(await p.exited, 1, p.output());
+    assert.match(p.output(), /no rtws worker is running/);
+    assert.match(p.output(), /still running in rtws/);
+  } finally {
+    await api.close();
+  }
 });
 
 test('replay reads the stream with rtws configuration; npm run replay is the same verb', async (ctx) => {
