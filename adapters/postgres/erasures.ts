@@ -92,12 +92,37 @@ export async function erasureOfCustomer(
   return row ? toErasure(row) : undefined;
 }
 
-/** Erasures not finished yet, oldest first. */
-export async function openErasures(sql: Sql, limit = 100): Promise<Erasure[]> {
+/**
+ * Erasures not finished yet, oldest first, a page at a time: `after`, the last of the page before.
+ * Every page is read each round, so erasures that wait (a paused target) never hide newer ones.
+ */
+export async function openErasures(
+  sql: Sql,
+  limit = 100,
+  after?: Pick<Erasure, 'id'>,
+): Promise<Erasure[]> {
+  // The cursor's time is read in SQL: a JavaScript Date would drop its microseconds.
   const rows = await sql<ErasureRow[]>`
-    SELECT ${sql.unsafe(COLUMNS)} FROM erasures WHERE finished_at IS NULL
-    ORDER BY requested_at LIMIT ${limit}`;
+    SELECT ${sql.unsafe(COLUMNS)} FROM erasures
+    WHERE finished_at IS NULL
+      ${
+        after
+          ? sql`AND (requested_at, id) > (SELECT requested_at, id FROM erasures WHERE id = ${after.id})`
+          : sql``
+      }
+    ORDER BY requested_at, id LIMIT ${limit}`;
   return rows.map(toErasure);
+}
+
+/** Every open erasure, page by page, oldest first. */
+export async function* allOpenErasures(sql: Sql, pageSize = 100): AsyncGenerator<Erasure> {
+  let after: Erasure | undefined;
+  for (;;) {
+    const page = await openErasures(sql, pageSize, after);
+    yield* page;
+    if (page.length < pageSize) return;
+    after = page.at(-1);
+  }
 }
 
 /** Why the last round failed: the error's name and code only, as a message may quote values. */

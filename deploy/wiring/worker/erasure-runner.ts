@@ -33,7 +33,7 @@ import {
   finishErasure,
   noteErasureError,
   noteErasureWait,
-  openErasures,
+  allOpenErasures,
   type BegunErasure,
   type Erasure,
 } from '../../../adapters/postgres/erasures.ts';
@@ -80,7 +80,7 @@ export function startErasureRunner(d: ErasureRunnerDeps): { stop(): Promise<void
       .then(async () => {
         if (stopped) return;
         await askForOldDeletions();
-        for (const erasure of await openErasures(d.sql)) {
+        for await (const erasure of allOpenErasures(d.sql)) {
           if (stopped) return;
           if (!d.holds(partitionOf(erasure.customerId, d.names.partitions))) continue;
           await d.mailboxes

@@ -167,7 +167,8 @@ async function decideOutcome<S, E, D extends KindDecision<S>>(
 
 /**
  * A message that reached an erased actor (a call's late outcome, an event mapped just before the
- * erasure): acked, and removed from the stream so that nothing of the customer stays there.
+ * erasure): removed from the stream so that nothing of the customer stays there, then acked. One
+ * that cannot be removed now is given back, to be removed when it comes again.
  */
 async function dropErased<S, E, D extends KindDecision<S>>(
   deps: FactHandlerDeps<S, E, D>,
@@ -175,15 +176,17 @@ async function dropErased<S, E, D extends KindDecision<S>>(
   actorId: string,
 ): Promise<HandledRecord['outcome']> {
   if (!deps.holds()) return 'fenced';
-  m.ack();
-  await deps
-    .removeMessage?.(m.seq)
-    .catch((err: unknown) =>
-      deps.log.warn(
-        { err, seq: m.seq, actor_id: actorId, ...correlationField(m) },
-        'could not remove a message of an erased actor',
-      ),
+  try {
+    await deps.removeMessage?.(m.seq);
+  } catch (err) {
+    deps.log.warn(
+      { err, seq: m.seq, actor_id: actorId, ...correlationField(m) },
+      'could not remove a message of an erased actor; it is tried again',
     );
+    m.nak(5_000);
+    return 'skipped';
+  }
+  m.ack();
   deps.log.info(
     { seq: m.seq, actor_id: actorId, ...correlationField(m) },
     'message for an erased actor dropped',

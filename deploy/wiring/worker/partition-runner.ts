@@ -1,5 +1,6 @@
 // Starts and stops the consumer of each partition the lease keeper hands this worker, for one kind
 // of actor (customers by default, or invoices).
+import { deleteErasing } from '../../../adapters/jetstream/erase.ts';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from '../../../core/ports.ts';
 import { partitionOf, type Names } from '../../../core/subjects.ts';
@@ -105,7 +106,7 @@ export function partitionRunner<S, E, D extends KindDecision<S>>(
         maxDeliver: delivery.maxDeliver,
         log: deps.log,
         counters: deps.counters,
-        removeMessage: (seq) => deps.jsm.streams.deleteMessage(feed.stream, seq, true),
+        removeMessage: (seq) => deleteErasing(deps.jsm, feed.stream, seq),
         ...(every.steps > 1 ? { saveEvery: writeBehind.saveEvery, writeBehind } : {}),
         ...(deps.onHandled ? { onHandled: deps.onHandled } : {}),
         ...(deps.afterStep ? { afterStep: deps.afterStep } : {}),
