@@ -225,7 +225,7 @@ export const CONFIG_SCHEMA = Type.Object({
     catchUpMarginS: variable(Int(0, 86_400), {
       name: 'RTWS_CATCHUP_MARGIN_S',
       default: '60',
-      doc: 'Catch-up lists events from its watermark minus this many seconds, for events Stripe lists late.',
+      doc: "Catch-up lists events from its watermark minus this many seconds, for events Stripe lists late. The watermark is kept in the worker's clock: a clock ahead of Stripe's by more than this would skip events, so the webhook receiver warns when a delivery's signature shows it 30 s ahead or more.",
     }),
     webhookSilenceAlertS: variable(Int(1, 30 * 86_400), {
       name: 'RTWS_WEBHOOK_SILENCE_ALERT_S',

@@ -128,3 +128,30 @@ export function apiVersionWatch(
     );
   };
 }
+
+/** Ahead of Stripe's clock by more than this, the catch-up's margin may not cover the gap. */
+const CLOCK_AHEAD_WARN_MS = 30_000;
+/** Said again at most this often while it lasts. */
+const CLOCK_WARN_EVERY_MS = 10 * 60_000;
+
+/**
+ * Watches this machine's clock against Stripe's, as each verified delivery's signature shows it
+ * (`t=`, Stripe's time at signing; a retry is signed anew). The catch-up lists events from its
+ * watermark, kept in this clock, less RTWS_CATCHUP_MARGIN_S: a clock running ahead of Stripe's by
+ * more than that would skip events created in between. Said in the log, not acted on.
+ */
+export function clockWatch(log: Logger, now: () => number = Date.now) {
+  let warnedAt = -Infinity;
+  return (signatureHeader: string | string[] | undefined): void => {
+    const header = Array.isArray(signatureHeader) ? signatureHeader[0] : signatureHeader;
+    const signed = /(?:^|,)\s*t=(\d+)/.exec(header ?? '');
+    if (!signed) return;
+    const aheadMs = now() - Number(signed[1]) * 1000;
+    if (aheadMs <= CLOCK_AHEAD_WARN_MS || now() - warnedAt < CLOCK_WARN_EVERY_MS) return;
+    warnedAt = now();
+    log.warn(
+      { ahead_s: Math.round(aheadMs / 1000) },
+      "this machine's clock is ahead of Stripe's: the catch-up may skip events created meanwhile; set the clock right (NTP)",
+    );
+  };
+}

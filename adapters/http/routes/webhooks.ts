@@ -15,6 +15,7 @@ import {
   WebhookSecretsMissingError,
   WebhookSignatureError,
   apiVersionWatch,
+  clockWatch,
   isHandledEventType,
   verifyStripeWebhook,
   StripeEventEnvelope,
@@ -92,6 +93,7 @@ export const stripeWebhookRoutes: FastifyPluginAsync<StripeWebhookOptions> = asy
   const log = options.log ?? app.log;
   const counters = webhookCounters(options.registry ?? new Registry());
   const watchApiVersion = apiVersionWatch(STRIPE_API_VERSION, log);
+  const watchClock = clockWatch(log);
   const timeoutMs = options.timeoutMs ?? 5_000;
 
   // The signature covers the exact bytes, so this plugin keeps them (its parsers are scoped to
@@ -179,6 +181,7 @@ export const stripeWebhookRoutes: FastifyPluginAsync<StripeWebhookOptions> = asy
       }
       options.onVerified?.();
       watchApiVersion(event);
+      watchClock(request.headers['stripe-signature']);
       if (!isHandledEventType(event.type)) {
         counters.received('ignored');
         counters.ignored(event.type);
