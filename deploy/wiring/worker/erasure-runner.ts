@@ -8,6 +8,8 @@
 // 3. purge the streams (CHANGES, INVOICES, INBOUND, DLQ: adapters/jetstream/erase.ts);
 // 4. replace the KV snapshot with a tombstone that holds nothing of the customer;
 // 5. clear the catalogue in one transaction, keep the external ids as hashes, and finish the record.
+import { ackFloorOf } from '../../../adapters/jetstream/consumer-progress.ts';
+import { partitionConsumerName } from '../../../adapters/jetstream/partition-consumer-config.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { KeyedQueue } from '../../../core/keyed-queue.ts';
@@ -121,6 +123,10 @@ async function carryOut(d: ErasureRunnerDeps, e: Erasure, log: Logger): Promise<
   if (!tombstoned) {
     const snapshot = stored ? decodeActor(id, stored.value, d.machine) : undefined;
     const subjects = await erasureSubjects(d.sql, id);
+    // No actor yet, but messages for it still wait (an import's handover behind a backlog): its
+    // deletion is decided once they are taken, not given up after the grace.
+    if (!snapshot && e.remote && (await backlogged(d, id, partition)))
+      return noteErasureWait(d.sql, e, 'waiting for the customer actor to take its messages');
     const done = targetsDone(e, snapshot, subjects.externalIds);
     if (typeof done === 'string') return noteErasureWait(d.sql, e, done);
     // Nothing decided before the erasure is sent after it; a call already sent is let finish (its
@@ -214,4 +220,15 @@ function targetsDone(
         : `left at the target: ${state.status}${state.lastError ? ` (${state.lastError.failure})` : ''}`;
   }
   return out;
+}
+
+/** Whether the customer's subject holds a message its partition's consumer has not acked yet. */
+async function backlogged(d: ErasureRunnerDeps, id: string, partition: number): Promise<boolean> {
+  const stream = d.names.streams.changes;
+  const last = await d.jsm.streams.getMessage(stream, {
+    last_by_subj: d.names.customerSubject(id),
+  });
+  if (!last) return false;
+  const floor = await ackFloorOf(d.jsm, stream, partitionConsumerName(d.names, partition));
+  return floor === undefined || last.seq > floor;
 }
