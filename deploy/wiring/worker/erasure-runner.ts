@@ -5,8 +5,9 @@
 // 1. wait until the actor is done with the targets: with `remote`, its deletion decided and every
 //    pending intent (the deletes) carried out; without, nothing to wait for;
 // 2. drop what still waits in the outbox, so nothing publishes the data after the purge;
-// 3. purge the streams (CHANGES, INVOICES, INBOUND, DLQ: adapters/jetstream/erase.ts);
-// 4. replace the KV snapshot with a tombstone that holds nothing of the customer;
+// 3. replace the KV snapshot with a tombstone that holds nothing of the customer (its bytes
+//    overwritten): from here no message or resume runs the actor again, should a round fail;
+// 4. purge the streams (CHANGES, INVOICES, INBOUND, DLQ: adapters/jetstream/erase.ts);
 // 5. clear the catalogue in one transaction, keep the external ids as hashes, and finish the record.
 import { ackFloorOf } from '../../../adapters/jetstream/consumer-progress.ts';
 import { partitionConsumerName } from '../../../adapters/jetstream/partition-consumer-config.ts';
@@ -154,12 +155,9 @@ async function purge(
 ): Promise<void> {
   const id = e.customerId;
   const outbox = await dropPendingOutbox(d.sql, id);
-  const streams = await eraseFromStreams(d.nats, d.jsm, d.names, {
-    customerId: id,
-    externalIds: Object.values(begun.externalIds).flat(),
-    invoiceIds: begun.invoiceIds,
-  });
   if (!d.holds(partition)) throw new LeaseLostError(partition);
+  // First the actor: its links are gone, and a round cut off before this would let a later
+  // message or a resume run its old snapshot, pending intents and all.
   const current = await d.store.load(id);
   if (!current || !isErasedActor(current.value)) {
     // The snapshot's bytes are overwritten, not only replaced (a bucket that keeps one revision
@@ -168,6 +166,11 @@ async function purge(
     await d.store.save(id, erasedActor(e.id, new Date()), current ? undefined : revision);
   }
   d.cache.delete(id);
+  const streams = await eraseFromStreams(d.nats, d.jsm, d.names, {
+    customerId: id,
+    externalIds: Object.values(begun.externalIds).flat(),
+    invoiceIds: begun.invoiceIds,
+  });
   const removed = await finishErasure(d.sql, e, {
     ...begun.removed,
     streams: { ...streams, outbox_pending: outbox },
