@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'apply_refused'
   | 'account_mismatch'
   | 'rebind_unfinished'
+  | 'binding_changed'
   | 'private_server_failed'
   | 'server_unreachable'
   | 'newer_version'
@@ -157,6 +158,19 @@ export class RebindUnfinishedError extends RtwsError {
       `the rebind of ${target} to ${accountId} did not finish: the actors still hold the old ` +
         `account's ids. Stop every rtws process and run it again: npm run rtws -- rebind ` +
         `${target} --confirm ${accountId}`,
+    );
+  }
+}
+
+/**
+ * The database is bound to another account than this process knows: a rebind since it started.
+ * What it holds is kept until it is restarted.
+ */
+export class BindingChangedError extends RtwsError {
+  constructor(readonly target: string) {
+    super(
+      'binding_changed',
+      `the ${target} binding changed since this process started (a rebind): restart it`,
     );
   }
 }

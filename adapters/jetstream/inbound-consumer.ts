@@ -22,7 +22,8 @@ import { KeyedQueue } from '../../core/keyed-queue.ts';
 import { untilAborted } from '../../core/abort.ts';
 import { inboundDurableName, inboundFeed, type InboundDurable } from './inbound-durables.ts';
 import { ensurePartitionConsumer } from './partition-consumer-config.ts';
-import { STRIPE_ACCOUNT_HEADER } from './inbound.ts';
+import { stampedAs, stripeStampOf, type StripeStamp } from './inbound.ts';
+import { BindingChangedError } from '../../core/errors.ts';
 import {
   deadLetter,
   retryOrDeadLetter,
@@ -89,13 +90,13 @@ export interface InboundConsumerOptions {
   readonly keyOf?: (m: JsMsg) => string;
   readonly handle: (m: JsMsg) => Promise<InboundVerdict>;
   /**
-   * The Stripe account and mode this process knows the database is bound to (`stripeAccountStamp`):
-   * an event stamped with another (received by a process still running with the old key after a
-   * rebind) is dropped, and said so, once the database's binding (`boundAccountNow`) confirms it.
+   * The Stripe account and mode this process knows the database is bound to: an event stamped
+   * with another (received by a process still running with the old key after a rebind) is
+   * dropped, and said so, once the database's binding (`boundAccountNow`) confirms it.
    */
-  readonly boundAccount?: () => string | undefined;
-  /** The database's binding read now, as a stamp. */
-  readonly boundAccountNow?: () => Promise<string | undefined>;
+  readonly boundAccount?: () => StripeStamp | undefined;
+  /** The database's binding, read now. */
+  readonly boundAccountNow?: () => Promise<StripeStamp | undefined>;
 }
 
 export interface InboundConsumer {
@@ -256,11 +257,10 @@ function handler(
     retry,
   };
   return async (m: JsMsg): Promise<void> => {
-    const stamped = m.headers?.get(STRIPE_ACCOUNT_HEADER);
-    const bound = o.boundAccount?.();
-    if (stamped && bound && stamped !== bound) return otherAccount(o, m, stamped);
     try {
-      const verdict = await whileUnavailable({ log: o.log, stopped }, m, () => o.handle(m));
+      const verdict = await whileUnavailable({ log: o.log, stopped }, m, async () =>
+        (await ofAnotherAccount(o, m)) ? DROPPED : o.handle(m),
+      );
       if ('deadLetter' in verdict) await deadLetter(redelivery, m, verdict.deadLetter);
       else m.ack();
     } catch (err) {
@@ -269,33 +269,24 @@ function handler(
   };
 }
 
+const DROPPED: InboundVerdict = { done: true };
+
 /**
- * Settles an event stamped with another Stripe account than this process knows the binding as.
- * The database says which is out of date: the event's (dropped, acked) or this process's (a
- * rebind since it started: the event is given back, for a process that knows, and this one says
- * it must restart).
+ * Whether the event is of another Stripe account or mode than the binding, and is dropped (said
+ * so). This process may be the one out of date (a rebind since it started): the database says. If
+ * the event is of the binding in force there, it is kept in hand here (`BindingChangedError`, tried
+ * again like an outage) while this process asks to be restarted; a read of the binding that fails
+ * is an outage too.
  */
-async function otherAccount(o: InboundConsumerOptions, m: JsMsg, stamped: string): Promise<void> {
-  const about = { seq: m.seq, subject: m.subject, account: stamped };
-  let now: string | undefined;
-  try {
-    now = o.boundAccountNow ? await o.boundAccountNow() : o.boundAccount?.();
-  } catch (err) {
-    o.log.warn({ ...about, err }, 'the Stripe binding could not be read; the event waits');
-    m.nak(5_000);
-    return;
-  }
-  if (now === stamped) {
-    o.log.error(
-      { ...about, bound: o.boundAccount?.() },
-      'this process knows an older Stripe binding than the database: restart it; the event waits',
-    );
-    m.nak(30_000);
-    return;
-  }
+async function ofAnotherAccount(o: InboundConsumerOptions, m: JsMsg): Promise<boolean> {
+  const stamp = stripeStampOf(m);
+  const known = o.boundAccount?.();
+  if (!stamp || !known || stampedAs(stamp, known)) return false;
+  const now = o.boundAccountNow ? await o.boundAccountNow() : known;
+  if (now && stampedAs(stamp, now)) throw new BindingChangedError('stripe');
   o.log.warn(
-    { ...about, bound: now },
+    { seq: m.seq, subject: m.subject, account: stamp.account, bound: now?.account },
     'Stripe event of an account this database is not bound to dropped: stop every rtws process still running with its key',
   );
-  m.ack();
+  return true;
 }

@@ -4,7 +4,7 @@
 // also the change's correlation id (a Stripe event's id starts its change), in the header every
 // consumer's log lines and dead letters read it from.
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { isSaneCorrelationId } from '../../core/correlation.ts';
 import { correlationHeaders } from './correlation-header.ts';
 import { DUPLICATE_WINDOW_SECONDS } from './streams.ts';
@@ -28,22 +28,50 @@ export type InboundPublish = (
 ) => Promise<PublishReceipt>;
 
 /**
- * The header naming the Stripe account, and mode, whose key received or listed an event: its
- * consumers drop an event of another account or mode than the database is bound to now (a process
- * still running with the old key after a rebind). `acct_…/live` or `acct_…/test`.
+ * The headers naming the Stripe account (`acct_…`) and mode (`live`, `test`) whose key received or
+ * listed an event: its consumers drop an event of another account or mode than the database is
+ * bound to now (a process still running with the old key after a rebind). An event without the
+ * mode header matches either mode; one without either header, any binding.
  */
 export const STRIPE_ACCOUNT_HEADER = 'Rtws-Stripe-Account';
+export const STRIPE_MODE_HEADER = 'Rtws-Stripe-Mode';
 
-/** The value of `STRIPE_ACCOUNT_HEADER` for an account and mode. */
-export function stripeAccountStamp(accountId: string, livemode: boolean): string {
-  return `${accountId}/${livemode ? 'live' : 'test'}`;
+/** A Stripe account and mode, as INBOUND's events are stamped with. */
+export interface StripeStamp {
+  readonly account: string;
+  readonly livemode: boolean;
+}
+
+/** Stamps `h` with the account and mode. */
+export function setStripeStamp(h: MsgHdrs, stamp: StripeStamp): MsgHdrs {
+  h.set(STRIPE_ACCOUNT_HEADER, stamp.account);
+  h.set(STRIPE_MODE_HEADER, stamp.livemode ? 'live' : 'test');
+  return h;
+}
+
+/** The stamp a stored event carries, if any; its mode unknown when it names none. */
+export function stripeStampOf(m: {
+  headers?: MsgHdrs | undefined;
+}): { account: string; livemode?: boolean } | undefined {
+  const account = m.headers?.get(STRIPE_ACCOUNT_HEADER);
+  if (!account) return undefined;
+  const mode = m.headers?.get(STRIPE_MODE_HEADER);
+  return mode === 'live' || mode === 'test' ? { account, livemode: mode === 'live' } : { account };
+}
+
+/** Whether an event's stamp is of the account and mode `bound`. */
+export function stampedAs(stamp: { account: string; livemode?: boolean }, bound: StripeStamp) {
+  return (
+    stamp.account === bound.account &&
+    (stamp.livemode === undefined || stamp.livemode === bound.livemode)
+  );
 }
 
 export interface InboundPublisherOptions {
   /** Default 5 s. */
   readonly timeoutMs?: number;
-  /** The account this process verified its Stripe key belongs to, stamped on each event. */
-  readonly account?: () => string | undefined;
+  /** The account and mode this process verified its Stripe key belongs to, stamped on each. */
+  readonly account?: () => StripeStamp | undefined;
 }
 
 export function inboundPublisher(
@@ -53,7 +81,7 @@ export function inboundPublisher(
   return async (subject, payload, msgId) => {
     let headers = isSaneCorrelationId(msgId) ? correlationHeaders(msgId) : undefined;
     const stamp = account?.();
-    if (stamp) (headers ??= natsHeaders()).set(STRIPE_ACCOUNT_HEADER, stamp);
+    if (stamp) headers = setStripeStamp(headers ?? natsHeaders(), stamp);
     const ack = await js.publish(subject, payload, {
       msgID: msgId,
       timeout: timeoutMs,

@@ -6,7 +6,7 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import type { Logger } from '../../core/ports.ts';
 import type { DeadLetterSink } from '../../core/worker-ports.ts';
-import { NewerVersionError } from '../../core/errors.ts';
+import { BindingChangedError, NewerVersionError } from '../../core/errors.ts';
 import { isInfrastructureFault } from '../../core/infrastructure.ts';
 import { backoffMs, type BackoffPolicy } from '../../core/policy/backoff.ts';
 import { correlationField, correlationOf } from './correlation-header.ts';
@@ -53,7 +53,11 @@ export const INFRASTRUCTURE_RETRY: BackoffPolicy = Object.freeze({
  * rtws (a rolling upgrade). It is never dead-lettered.
  */
 export function notTheMessagesFault(err: unknown): boolean {
-  return isInfrastructureFault(err) || err instanceof NewerVersionError;
+  return (
+    isInfrastructureFault(err) ||
+    err instanceof NewerVersionError ||
+    err instanceof BindingChangedError
+  );
 }
 
 /**
@@ -78,7 +82,9 @@ export async function whileUnavailable<T>(
           { err, seq: m.seq, subject: m.subject, ...correlationField(m), attempt, delayMs },
           err instanceof NewerVersionError
             ? 'written by a newer rtws: the message is kept until this process is upgraded or its partition moves'
-            : 'NATS or Postgres is unavailable: the message is kept and tried again until it is back',
+            : err instanceof BindingChangedError
+              ? 'this process knows an older Stripe binding than the database (a rebind since it started): restart it; the message is kept until then'
+              : 'NATS or Postgres is unavailable: the message is kept and tried again until it is back',
         );
       await holdFor(m, delayMs, o.stopped);
     }

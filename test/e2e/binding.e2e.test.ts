@@ -9,7 +9,7 @@
 import { createServer } from 'node:net';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
-import { STRIPE_ACCOUNT_HEADER, stripeAccountStamp } from '../../adapters/jetstream/inbound.ts';
+import { setStripeStamp } from '../../adapters/jetstream/inbound.ts';
 import { backlogOf } from '../../adapters/jetstream/consumer-progress.ts';
 import { CUSTOMER_EVENTS, inboundDurables } from '../../adapters/jetstream/inbound-durables.ts';
 import { jetStreamDeadLetters } from '../../adapters/jetstream/dead-letters.ts';
@@ -204,8 +204,7 @@ test('a key of another account refuses to start, deletes nothing, and rebind mov
   // A process left running with the old key stamps what it receives with the old account: the
   // new binding's worker drops it, and maps what the new account's sends.
   const received = async (account: string, stripeId: string, email: string) => {
-    const h = headers();
-    h.set(STRIPE_ACCOUNT_HEADER, stripeAccountStamp(account, false));
+    const h = setStripeStamp(headers(), { account, livemode: false });
     const body = eventBody({
       type: 'customer.created',
       data: { object: { id: stripeId, object: 'customer', name: 'Born', email, metadata: {} } },

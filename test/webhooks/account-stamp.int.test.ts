@@ -8,7 +8,11 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import { silentLogger } from '../../core/ports.ts';
 import { jetStreamDeadLetters } from '../../adapters/jetstream/dead-letters.ts';
-import { STRIPE_ACCOUNT_HEADER, stripeAccountStamp } from '../../adapters/jetstream/inbound.ts';
+import {
+  STRIPE_ACCOUNT_HEADER,
+  setStripeStamp,
+  type StripeStamp,
+} from '../../adapters/jetstream/inbound.ts';
 import {
   startInboundConsumer,
   type InboundConsumer,
@@ -31,8 +35,8 @@ test.after(async (ctx) => {
   await ctx.t?.cleanup();
 });
 
-const KNOWN = stripeAccountStamp('acct_Known', false);
-const OTHER = stripeAccountStamp('acct_Other', false);
+const KNOWN: StripeStamp = { account: 'acct_Known', livemode: false };
+const OTHER: StripeStamp = { account: 'acct_Other', livemode: false };
 
 test("the binding's events are mapped, another account's dropped, a newer binding's kept", async (ctx) => {
   const t = ctx.t!;
@@ -54,9 +58,11 @@ test("the binding's events are mapped, another account's dropped, a newer bindin
       return { done: true };
     },
   });
-  const publish = async (id: string, stamp: string) => {
+  const publish = async (id: string, stamp: StripeStamp | string) => {
     const h = headers();
-    h.set(STRIPE_ACCOUNT_HEADER, stamp);
+    // A stamp with no mode (its account only) matches either mode.
+    if (typeof stamp === 'string') h.set(STRIPE_ACCOUNT_HEADER, stamp);
+    else setStripeStamp(h, stamp);
     await jetstream(nats).publish(t.names.legacyInboundSubject('stripe', 'customer.updated'), id, {
       msgID: id,
       headers: h,
@@ -70,17 +76,20 @@ test("the binding's events are mapped, another account's dropped, a newer bindin
   };
 
   await publish('evt_known', KNOWN);
-  await publish('evt_other', stripeAccountStamp('acct_Known', true));
+  await publish('evt_other', { account: 'acct_Known', livemode: true });
   await publish('evt_other2', OTHER);
+  await publish('evt_no_mode', 'acct_Known');
   assert.is(await eventually(unsettled, (n) => n === 0, 10_000), 0, 'all settled');
-  assert.equal(handled, ['evt_known'], "only the binding's, in its mode");
+  assert.equal(handled, ['evt_known', 'evt_no_mode'], "only the binding's, in its mode");
 
   // A rebind to the other account since this process started: its events wait for a new one.
   inDatabase = OTHER;
   await publish('evt_after_rebind', OTHER);
   await new Promise((r) => setTimeout(r, 1_000));
-  assert.equal(handled, ['evt_known'], 'not mapped under the old binding');
-  assert.is(await unsettled(), 1, 'nor acked');
+  assert.equal(handled, ['evt_known', 'evt_no_mode'], 'not mapped under the old binding');
+  assert.is(await unsettled(), 1, 'nor acked: kept in hand');
+  const info = await jsm.consumers.info(t.names.streams.inbound, durable);
+  assert.is(info.num_redelivered, 0, 'never given back, so never counted towards the DLQ');
 });
 
 test.run();

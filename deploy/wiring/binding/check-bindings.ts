@@ -13,15 +13,15 @@ import { connectSalesforce, organizationAt } from '../../../adapters/salesforce/
 import { checkSalesforceTarget, salesforceTarget } from '../salesforce-target.ts';
 import { checkStripeBinding } from './stripe-binding.ts';
 import { checkTargetBinding, type TargetBinding } from './target-binding.ts';
-import { stripeAccountStamp } from '../../../adapters/jetstream/inbound.ts';
+import type { StripeStamp } from '../../../adapters/jetstream/inbound.ts';
 
 export interface Bindings {
   /** False while the target's account is not verified yet: its calls wait. */
   readonly ready: (target: TargetName) => boolean;
   /** The Stripe account this database is bound to now. */
   readonly stripeAccount: () => string | undefined;
-  /** That account with its mode, as INBOUND's events are stamped (`stripeAccountStamp`). */
-  readonly stripeStamp: () => string | undefined;
+  /** That account with its mode, as INBOUND's events are stamped. */
+  readonly stripeStamp: () => StripeStamp | undefined;
   /** The Salesforce org this database is bound to now. */
   readonly salesforceOrg: () => string | undefined;
   stop(): void;
@@ -30,7 +30,7 @@ export interface Bindings {
 /** The Stripe account and mode this process verified its key belongs to; none until it has. */
 export function verifiedStripeAccount(
   bindings: Pick<Bindings, 'ready' | 'stripeStamp'>,
-): () => string | undefined {
+): () => StripeStamp | undefined {
   return () => (bindings.ready('stripe') ? bindings.stripeStamp() : undefined);
 }
 
@@ -69,7 +69,7 @@ export async function checkBindings(config: Config, d: BindingDeps): Promise<Bin
     stripeStamp: () =>
       stripe?.accountId === undefined || stripe.livemode === undefined
         ? undefined
-        : stripeAccountStamp(stripe.accountId, stripe.livemode),
+        : { account: stripe.accountId, livemode: stripe.livemode },
     salesforceOrg: () => salesforce?.accountId,
     stop() {
       stripe?.stop();

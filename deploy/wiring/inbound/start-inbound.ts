@@ -14,7 +14,7 @@ import { postgresLetterLedger } from '../../../adapters/postgres/letter-ledger.t
 import { jetStreamPublisher } from '../../../adapters/jetstream/durable-publisher.ts';
 import type { InboundConsumer } from '../../../adapters/jetstream/inbound-consumer.ts';
 import type { PartitionWork } from '../worker/partition-work.ts';
-import { stripeAccountStamp, type InboundPublish } from '../../../adapters/jetstream/inbound.ts';
+import type { InboundPublish } from '../../../adapters/jetstream/inbound.ts';
 import { bindingOf } from '../../../adapters/postgres/bindings.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import type { Bindings } from '../binding/check-bindings.ts';
@@ -149,7 +149,7 @@ function accountStamps(sql: Sql, bindings: Bindings) {
     accountStamp: bindings.stripeStamp,
     accountStampNow: async () => {
       const b = await bindingOf(sql, 'stripe');
-      return b && stripeAccountStamp(b.accountId, b.livemode);
+      return b && { account: b.accountId, livemode: b.livemode };
     },
   };
 }

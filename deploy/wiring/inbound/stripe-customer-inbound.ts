@@ -5,6 +5,7 @@
 // worker holding the partition (the shared durable maps those stored before partitioning), so
 // one Stripe customer's are mapped one at a time, in stream order, whichever worker runs. The
 // inbox of applied event ids is pruned here too, on a timer.
+import type { StripeStamp } from '../../../adapters/jetstream/inbound.ts';
 import { jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { DurablePublisher, Logger } from '../../../core/ports.ts';
@@ -58,8 +59,8 @@ export interface CustomerInboundOptions {
   /** The Stripe account bound now, stamped on each mapped event. */
   binding?: () => string | undefined;
   /** The Stripe account and mode bound now (see `InboundConsumerOptions.boundAccount`). */
-  accountStamp?: () => string | undefined;
-  accountStampNow?: () => Promise<string | undefined>;
+  accountStamp?: () => StripeStamp | undefined;
+  accountStampNow?: () => Promise<StripeStamp | undefined>;
   /** How a Stripe customer created outside rtws is paired with a catalogue customer. */
   match?: Pick<MatchSettings, 'by' | 'merge'>;
   /**

@@ -2,6 +2,7 @@
 // those stored before partitioning on the shared durable. A malformed event, or one that can never
 // apply, goes to the DLQ at once; our own failures, and a Stripe customer that is not linked yet,
 // are retried with a growing delay and dead-lettered on the last delivery.
+import type { StripeStamp } from '../../../adapters/jetstream/inbound.ts';
 import { jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import type Stripe from 'stripe';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -41,8 +42,8 @@ export interface InvoiceInboundOptions {
   /** Nak delays; by default long enough for a new Stripe customer's link to be recorded. */
   retry?: BackoffPolicy;
   /** The Stripe account and mode bound now (see `InboundConsumerOptions.boundAccount`). */
-  accountStamp?: () => string | undefined;
-  accountStampNow?: () => Promise<string | undefined>;
+  accountStamp?: () => StripeStamp | undefined;
+  accountStampNow?: () => Promise<StripeStamp | undefined>;
 }
 
 /**
