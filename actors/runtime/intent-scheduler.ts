@@ -46,11 +46,11 @@ export interface CallContext {
    */
   readonly decidedEarlier: boolean;
   /**
-   * The last instant (ms since the epoch) the call may still go out while the lease outlives it:
-   * an executor that queues calls (Salesforce's coalescer) sends none later, and reports it not
-   * sent. Unset: no limit.
+   * Whether the call may still go out: the lease outlives it (renewals included). An executor
+   * that queues calls (Salesforce's coalescer) asks again when it sends, and reports a call it may
+   * no longer send as not sent.
    */
-  readonly sendBy?: number;
+  readonly stillCallable?: () => boolean;
 }
 
 export interface TargetExecutor<I, R> {
@@ -82,8 +82,6 @@ export interface SchedulerDeps<
   readonly record: (actorId: string, event: R, owner: string) => Promise<void>;
   /** Whether this worker may still act for the owner (its partition lease). */
   readonly holds: (owner: string) => boolean;
-  /** How much longer a call may start for the owner (see `CallContext.sendBy`). */
-  readonly callableForMs?: (owner: string) => number;
   /** Since when this worker holds the owner's partition (ms since the epoch). */
   readonly heldSince?: (owner: string) => number | undefined;
   /** False while a target is paused (its account not verified yet): its calls wait. */
@@ -361,10 +359,9 @@ export class IntentScheduler<
       if (slot.withdrawn) return undefined;
       slot.sent = true;
       const started = this.deps.now();
-      const forMs = this.deps.callableForMs?.(owner);
       const outcome = await this.deps.targets[target]!.execute(actorId, intent, {
         decidedEarlier: this.decidedEarlier(owner, intent, started),
-        ...(forMs === undefined ? {} : { sendBy: started + forMs }),
+        stillCallable: () => this.deps.holds(owner),
       });
       this.counters.executed++;
       this.deps.onExecuted?.(target, outcome.type, this.deps.now() - started);

@@ -4,8 +4,9 @@
 // Collections upsert and the deletes as one Collections delete, and each caller gets its own
 // record's outcome. A few requests go at once; while all are busy, the next batch keeps growing,
 // so a slower Salesforce gets fuller requests. Lookups and updates that change nothing Salesforce
-// holds do not wait. A write still waiting once its partition lease's margin has passed is not
-// sent (`sendBy`): the worker that holds the customer next sends it.
+// holds do not wait. A write still waiting once its partition lease no longer outlives a call is
+// not sent (`stillCallable`): it is tried again, here if the lease is renewed, else by the next
+// holder.
 import type { Connection } from 'jsforce';
 import type { SalesforceOutcomeEvent } from '../../actors/customer/index.ts';
 import { MAX_COLLECTION_RECORDS, executeSalesforceBatch, isCollectable } from './batch.ts';
@@ -54,17 +55,17 @@ export interface SalesforceCallOptions {
   /** Decided long ago, before this worker took the customer over, or a resend after a failure. */
   readonly decidedEarlier?: boolean;
   /**
-   * Not sent after this instant (ms since the epoch): a write still waiting for a request then,
-   * past its partition lease's margin, is reported not sent (`target_moved`, retried with its
-   * key) rather than sent while another worker may hold the customer.
+   * Asked when the write is sent: false once its partition lease no longer outlives a call (a
+   * write that waited for a request past that), and the write is reported not sent
+   * (`target_moved`, retried with its key), never sent while another worker may hold the customer.
    */
-  readonly sendBy?: number;
+  readonly stillCallable?: () => boolean;
 }
 
 interface Waiting {
   readonly work: SalesforceWork;
   readonly resolve: (outcome: SalesforceOutcomeEvent) => void;
-  readonly sendBy?: number | undefined;
+  readonly stillCallable?: (() => boolean) | undefined;
 }
 
 interface Checking {
@@ -122,7 +123,7 @@ export class SalesforceCoalescer {
     }
     const outcome = isCollectable(this.o.target, work)
       ? await new Promise<SalesforceOutcomeEvent>((resolve) => {
-          this.join({ work, resolve, sendBy: options.sendBy });
+          this.join({ work, resolve, stillCallable: options.stillCallable });
         })
       : await this.alone(work);
     return this.withPause(outcome);
@@ -207,7 +208,7 @@ export class SalesforceCoalescer {
     const now = this.now();
     const waiting: Waiting[] = [];
     for (const w of batch.byCustomer.values()) {
-      if (w.sendBy === undefined || now <= w.sendBy) waiting.push(w);
+      if (w.stillCallable?.() !== false) waiting.push(w);
       else w.resolve(failedOutcome(w.work.intent, LATE, now));
     }
     if (waiting.length === 0) return batch.settle();

@@ -250,11 +250,11 @@ test("a write that waited past its lease's margin is not sent; one within it goe
     c.execute(create('busy')),
     (async () => {
       await sleep(2);
-      return c.execute(create('late'), { sendBy: now + 1 });
+      return c.execute(create('late'), { stillCallable: () => Date.now() <= now + 1 });
     })(),
     (async () => {
       await sleep(2);
-      return c.execute(create('fresh'), { sendBy: now + 60_000 });
+      return c.execute(create('fresh'), { stillCallable: () => true });
     })(),
   ]);
   assert.is(failure(late), 'target_moved');

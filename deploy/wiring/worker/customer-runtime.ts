@@ -53,7 +53,6 @@ export function customerRuntime(d: CustomerRuntimeDeps): CustomerRuntime {
     targets: options.executors ?? {},
     record,
     holds: d.callable,
-    callableForMs: d.callableForMs,
     heldSince: (owner) => heldSince.get(partitionOf(owner, names.partitions)),
     ...(options.targetReady ? { targetReady: options.targetReady } : {}),
     now: Date.now,

@@ -19,8 +19,6 @@ export interface RuntimeDeps {
   readonly log: Logger;
   /** Whether a call may start for the customer (its partition's lease outlives the call). */
   readonly callable: (customerId: string) => boolean;
-  /** How much longer a call may start for the customer: its lease's time left, less a call's. */
-  readonly callableForMs: (customerId: string) => number;
   readonly holds: (partition: number) => boolean;
   /** Resumes run here, so that a stop waits for them. */
   readonly background: Background;

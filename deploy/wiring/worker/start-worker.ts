@@ -241,8 +241,6 @@ function sharedDeps(
     background: new Background(),
     // A call cannot be fenced: start one only while the lease outlives it.
     callable: (owner) => keeper().remainingMs(partitionOf(owner, names.partitions)) > callMarginMs,
-    callableForMs: (owner) =>
-      keeper().remainingMs(partitionOf(owner, names.partitions)) - callMarginMs,
     holds: (partition) => keeper().holds(partition),
     maxActors: options.maxActors,
     idleMs: options.idleMs,
