@@ -195,6 +195,12 @@ export class IntentScheduler<
       // A step's snapshot (never a resumed one, which may be behind): the actor has moved on.
       if (!resumed && slot?.running && !slot.sent && d?.intent.id !== slot.intentId)
         slot.withdrawn = true;
+      // Waiting for its time (a retry's backoff), and the actor has nothing for the target now.
+      if (!resumed && slot?.timer && !slot.running && d === undefined) {
+        clearTimeout(slot.timer);
+        this.slots.delete(key);
+        continue;
+      }
       if (d) {
         this.schedule(key, {
           actorId,
@@ -344,29 +350,32 @@ export class IntentScheduler<
     if (this.stopped) return;
     const key = `${actorId}/${target}`;
     const given = () => slot.handedOver === true;
-    const event = await this.gates.get(target)!.run(async () => {
-      // Checked after waiting for a slot: the lease may have moved meanwhile. And again after
-      // the lease's check, which may wait: a hand-over meanwhile did not wait for this call, so it
-      // must not be sent (the next holder sends it).
-      if (given() || !(await this.awaitHold(owner)) || given()) {
-        // Not run: should this worker hold the actor again, the same intent must run then.
-        this.offerAnew(key, slot);
-        return undefined;
-      }
-      // The actor dropped it while it waited (a person's edit dropped the push for a fetch, or a
-      // read of Salesforce for a merge): sent now, it would go over that edit. What replaced it,
-      // if anything, runs next, when this one ends.
-      if (slot.withdrawn) return undefined;
-      slot.sent = true;
-      const started = this.deps.now();
-      const outcome = await this.deps.targets[target]!.execute(actorId, intent, {
-        decidedEarlier: this.decidedEarlier(owner, intent, started),
-        stillCallable: () => this.deps.holds(owner),
-      });
-      this.counters.executed++;
-      this.deps.onExecuted?.(target, outcome.type, this.deps.now() - started);
-      return outcome;
-    }, given);
+    const event = await this.gates.get(target)!.run(
+      async () => {
+        // Checked after waiting for a slot: the lease may have moved meanwhile. And again after
+        // the lease's check, which may wait: a hand-over meanwhile did not wait for this call, so it
+        // must not be sent (the next holder sends it).
+        if (given() || !(await this.awaitHold(owner)) || given()) {
+          // Not run: should this worker hold the actor again, the same intent must run then.
+          this.offerAnew(key, slot);
+          return undefined;
+        }
+        // The actor dropped it while it waited (a person's edit dropped the push for a fetch, or a
+        // read of Salesforce for a merge): sent now, it would go over that edit. What replaced it,
+        // if anything, runs next, when this one ends.
+        if (slot.withdrawn) return undefined;
+        slot.sent = true;
+        const started = this.deps.now();
+        const outcome = await this.deps.targets[target]!.execute(actorId, intent, {
+          decidedEarlier: this.decidedEarlier(owner, intent, started),
+          stillCallable: () => this.deps.holds(owner),
+        });
+        this.counters.executed++;
+        this.deps.onExecuted?.(target, outcome.type, this.deps.now() - started);
+        return outcome;
+      },
+      () => given() || slot.withdrawn === true,
+    );
     if (event) await this.recordWithRetry(key, actorId, event, slot, intent);
   }
 

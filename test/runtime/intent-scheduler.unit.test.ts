@@ -285,6 +285,29 @@ test('a call can ask whether it may still go out: while the lease outlives it', 
   await h.scheduler.stop();
 });
 
+test('an intent waiting for its retry is dropped with the actor dropping it', async () => {
+  const h = harness();
+  const t0 = Date.now();
+  const failed = rateLimited(created('c-wait', t0), t0);
+  const dueAt = pendingIntents(failed)[0]!.dueAt;
+  h.scheduler.offer('c-wait', failed);
+  const dropped: CustomerSnapshot = {
+    ...failed,
+    context: {
+      ...failed.context,
+      targets: {
+        ...failed.context.targets,
+        stripe: { ...failed.context.targets.stripe, pending: null },
+      },
+    },
+  };
+  h.scheduler.offer('c-wait', dropped);
+  await sleep(dueAt - Date.now() + 200);
+  assert.is(h.calls.length, 0, 'its timer no longer fires');
+  assert.is(h.scheduler.tracked, 0, 'nor is its slot kept');
+  await h.scheduler.stop();
+});
+
 test('per-target concurrency bounds calls across customers', async () => {
   const h = harness({ callMs: 40, concurrency: 2 });
   for (let i = 0; i < 8; i++) h.scheduler.offer(`k${i}`, created(`k${i}`));
