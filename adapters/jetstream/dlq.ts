@@ -131,7 +131,9 @@ export async function deadLetterQueue(nc: NatsConnection, names: Names): Promise
         const page = data.slice(0, limit);
         return { data: page, next_cursor: String(page.at(-1)!.id) };
       }
-      return { data, next_cursor: exhausted ? null : String(lastSeq) };
+      // A page that read nothing (the server counted letters it did not deliver) ends the list:
+      // its cursor would be the one it was given.
+      return { data, next_cursor: exhausted || lastSeq === after ? null : String(lastSeq) };
     },
     async depth() {
       return (await jsm.streams.info(stream)).state.messages;

@@ -13,6 +13,8 @@ export interface Erasure {
   readonly finishedAt: Date | null;
   readonly removed: Record<string, unknown>;
   readonly lastError: string | null;
+  /** It began (`beginErasure`): the links are gone, and the actor is waited for no longer. */
+  readonly begun: boolean;
 }
 
 interface ErasureRow {
@@ -24,10 +26,12 @@ interface ErasureRow {
   finished_at: Date | null;
   removed: Record<string, unknown>;
   last_error: string | null;
+  begun: boolean;
 }
 
 const COLUMNS =
-  'id, customer_id, requested_at, requested_by, remote, finished_at, removed, last_error';
+  'id, customer_id, requested_at, requested_by, remote, finished_at, removed, last_error, ' +
+  'external_ids IS NOT NULL AS begun';
 
 function toErasure(r: ErasureRow): Erasure {
   return {
@@ -39,6 +43,7 @@ function toErasure(r: ErasureRow): Erasure {
     finishedAt: r.finished_at,
     removed: r.removed,
     lastError: r.last_error,
+    begun: r.begun,
   };
 }
 

@@ -121,7 +121,9 @@ async function carryOut(d: ErasureRunnerDeps, e: Erasure, log: Logger): Promise<
   await d.save?.(id);
   const stored = await d.store.load(id);
   const tombstoned = stored !== undefined && isErasedActor(stored.value);
-  if (!tombstoned) {
+  // Begun, it waited for the actor already: a snapshot now is one a message started after the
+  // links went (a round cut off before the tombstone), and it goes with the rest.
+  if (!tombstoned && !e.begun) {
     const snapshot = stored ? decodeActor(id, stored.value, d.machine) : undefined;
     const subjects = await erasureSubjects(d.sql, id);
     // No actor yet, but messages for it still wait (an import's handover behind a backlog): its
@@ -141,8 +143,11 @@ async function carryOut(d: ErasureRunnerDeps, e: Erasure, log: Logger): Promise<
     const begun = await beginErasure(d.sql, e, done);
     return purge(d, e, begun, stored?.revision, partition, log);
   }
-  // Cut off after the tombstone: it began, so it recorded the ids and the targets' fates.
-  return purge(d, e, await beginErasure(d.sql, e, {}), undefined, partition, log);
+  // Cut off after it began: it recorded the ids and the targets' fates.
+  d.forget(id);
+  if (d.busy(id)) return noteErasureWait(d.sql, e, 'waiting for a call in flight to end');
+  d.cache.delete(id);
+  return purge(d, e, await beginErasure(d.sql, e, {}), stored?.revision, partition, log);
 }
 
 async function purge(

@@ -156,7 +156,7 @@ async function decideOutcome<S, E, D extends KindDecision<S>>(
     return 'applied';
   } catch (err) {
     if (err instanceof LeaseLostError) return 'fenced';
-    if (err instanceof ActorErasedError) return dropErased(deps, m, actorId);
+    if (err instanceof ActorErasedError) return dropErased(deps, m, actorId, stopped);
     // The message leaves our hands (naked or dead-lettered) only with the state before it saved.
     await saveUnsaved(deps, actorId, stopped);
     return counted(deps, await retryOrDeadLetter(redelivery, m, err));
@@ -168,16 +168,21 @@ async function decideOutcome<S, E, D extends KindDecision<S>>(
 /**
  * A message that reached an erased actor (a call's late outcome, an event mapped just before the
  * erasure): removed from the stream so that nothing of the customer stays there, then acked. One
- * that cannot be removed now is given back, to be removed when it comes again.
+ * that cannot be removed is kept in hand while NATS is away, else given back, to be removed when it
+ * comes again.
  */
 async function dropErased<S, E, D extends KindDecision<S>>(
   deps: FactHandlerDeps<S, E, D>,
   m: JsMsg,
   actorId: string,
+  stopped: () => boolean,
 ): Promise<HandledRecord['outcome']> {
   if (!deps.holds()) return 'fenced';
   try {
-    await deps.removeMessage?.(m.seq);
+    // While NATS is away, kept in hand: a nak would count towards the server's max deliveries.
+    await whileUnavailable({ log: deps.log, stopped }, m, async () => {
+      await deps.removeMessage?.(m.seq);
+    });
   } catch (err) {
     deps.log.warn(
       { err, seq: m.seq, actor_id: actorId, ...correlationField(m) },
