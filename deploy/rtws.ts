@@ -86,9 +86,14 @@ export async function startRtws(config: Config, log: Logger): Promise<Rtws> {
     throw err;
   });
   // Before anything reads or writes a partition's subject.
-  await checkPartitions(sql, config.partitions, async () =>
-    partitionsInStreams(await jetstreamManager(nats), names),
-  ).catch(async (err: unknown) => {
+  await checkPartitions(sql, config.partitions, async () => {
+    const jsm = await jetstreamManager(nats);
+    const seen = await partitionsInStreams(jsm, names);
+    if (seen === undefined || seen === config.partitions) return seen;
+    // A worker of the old version may be recreating a durable just now: a second look decides.
+    await new Promise((r) => setTimeout(r, 2_000));
+    return partitionsInStreams(jsm, names);
+  }).catch(async (err: unknown) => {
     bindings.stop();
     await nats.close();
     await sql.end({ timeout: 5 });

@@ -274,8 +274,10 @@ export class LeaseKeeper {
     const sentAt = this.#now();
     try {
       const next = await this.#o.store.renew(p, this.#o.workerId, revision);
-      // The watchdog may have dropped it while the write was in flight; a late success is no lease.
+      // The watchdog may have dropped it while the write was in flight; a late success is no
+      // lease, and is given back rather than left under this id until it expires.
       if (this.#book.revision(p) === revision) this.#book.hold(p, next, sentAt);
+      else await this.#o.store.release(p, next).catch(() => {});
     } catch (err) {
       if (!(err instanceof ConcurrencyError)) {
         this.#o.log.warn({ err, partition: p }, 'lease renewal failed; will retry');

@@ -37,10 +37,11 @@ export function checkStripeBinding(o: StripeBindingOptions): Promise<StripeBindi
  */
 function refusedKey(err: unknown): never {
   const { statusCode, type } = err as { statusCode?: unknown; type?: unknown };
-  if (statusCode === 401 || statusCode === 403)
+  // Stripe's own answers only: a proxy's 403 in front of it is no verdict on the key.
+  if (type === 'StripeAuthenticationError' || type === 'StripePermissionError')
     throw new ConfigError(
       'STRIPE_SECRET_KEY',
-      `Stripe refused the key (${statusCode}, ${String(type)}): rtws needs a key that can read the account (GET /v1/account)`,
+      `Stripe refused the key (${String(statusCode)}, ${type}): rtws needs a key that can read the account (GET /v1/account)`,
     );
   throw err;
 }
