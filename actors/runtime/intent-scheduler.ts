@@ -353,8 +353,8 @@ export class IntentScheduler<
     const event = await this.gates.get(target)!.run(
       async () => {
         // Checked after waiting for a slot: the lease may have moved meanwhile. And again after
-        // the lease's check, which may wait: a hand-over meanwhile did not wait for this call, so it
-        // must not be sent (the next holder sends it).
+        // the lease's check, which may wait: a hand-over meanwhile did not wait for this call,
+        // so it must not be sent (the next holder sends it).
         if (given() || !(await this.awaitHold(owner)) || given()) {
           // Not run: should this worker hold the actor again, the same intent must run then.
           this.offerAnew(key, slot);

@@ -102,7 +102,7 @@ async function eraseSubject(
   return found.length + (await jsm.streams.purge(stream, { filter })).purged;
 }
 
-/** Deletes a message overwriting its bytes; one gone already (a retention trim, a retry) is done. */
+/** Deletes a message, overwriting its bytes; one gone already (a trim, a retry) is done. */
 export async function deleteErasing(
   jsm: JetStreamManager,
   stream: string,
