@@ -51,6 +51,18 @@ function rateLimited(snap: CustomerSnapshot, at: number, retryAfterMs = 300): Cu
   }).snapshot;
 }
 
+/** The snapshot of an actor that dropped its Stripe intent, with nothing in its place. */
+function withoutStripeIntent(snap: CustomerSnapshot): CustomerSnapshot {
+  const { targets } = snap.context;
+  return {
+    ...snap,
+    context: {
+      ...snap.context,
+      targets: { ...targets, stripe: { ...targets.stripe, pending: null } },
+    },
+  };
+}
+
 interface Harness {
   scheduler: CustomerScheduler;
   calls: {
@@ -248,16 +260,7 @@ test('an intent the actor replaced while it waited for a call slot is not sent',
   );
 
   // Dropped with nothing in its place (a read of Salesforce waits for its merge first): the same.
-  const dropped: CustomerSnapshot = {
-    ...pushing,
-    context: {
-      ...pushing.context,
-      targets: {
-        ...pushing.context.targets,
-        stripe: { ...pushing.context.targets.stripe, pending: null },
-      },
-    },
-  };
+  const dropped = withoutStripeIntent(pushing);
   h.scheduler.offer('c-busy2', created('c-busy2', t0));
   await sleep(20);
   h.scheduler.offer('c-gate2', { ...pushing, context: { ...pushing.context } });
@@ -291,16 +294,7 @@ test('an intent waiting for its retry is dropped with the actor dropping it', as
   const failed = rateLimited(created('c-wait', t0), t0);
   const dueAt = pendingIntents(failed)[0]!.dueAt;
   h.scheduler.offer('c-wait', failed);
-  const dropped: CustomerSnapshot = {
-    ...failed,
-    context: {
-      ...failed.context,
-      targets: {
-        ...failed.context.targets,
-        stripe: { ...failed.context.targets.stripe, pending: null },
-      },
-    },
-  };
+  const dropped = withoutStripeIntent(failed);
   h.scheduler.offer('c-wait', dropped);
   await sleep(dueAt - Date.now() + 200);
   assert.is(h.calls.length, 0, 'its timer no longer fires');
