@@ -12,7 +12,7 @@ import {
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Names } from '../../core/subjects.ts';
-import { NotFoundError, ConflictError } from '../../core/errors.ts';
+import { NotFoundError, ConflictError, UnavailableError } from '../../core/errors.ts';
 import type { DeadLetterRecord } from './dead-letters.ts';
 import { decodePayload, type LetterPayload } from './letter-payload.ts';
 
@@ -131,9 +131,10 @@ export async function deadLetterQueue(nc: NatsConnection, names: Names): Promise
         const page = data.slice(0, limit);
         return { data: page, next_cursor: String(page.at(-1)!.id) };
       }
-      // A page that read nothing (the server counted letters it did not deliver) ends the list:
-      // its cursor would be the one it was given.
-      return { data, next_cursor: exhausted || lastSeq === after ? null : String(lastSeq) };
+      // Nothing read while the server counted letters (a leader election, say): neither an empty
+      // DLQ nor a page to go on from, but the DLQ unavailable for now (a 503).
+      if (!exhausted && lastSeq === after) throw new UnavailableError('the DLQ');
+      return { data, next_cursor: exhausted ? null : String(lastSeq) };
     },
     async depth() {
       return (await jsm.streams.info(stream)).state.messages;
