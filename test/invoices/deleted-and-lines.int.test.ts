@@ -125,6 +125,9 @@ test('an invoice the actor gave up on, finalized in Stripe after all, moves on w
   s,
 }) => {
   const { invoice, draft } = await ourDraft(s, 'Late Finalize');
+  // The draft's own event handled first: the actor gives up after it, as it would live.
+  await s.emu.flushWebhooks();
+  await drained(s);
   const gaveUp = await recordInvoiceProgress(s.o.sql, invoice.id, {
     status: 'failed',
     stripeInvoiceId: draft.id,
