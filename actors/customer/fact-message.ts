@@ -7,7 +7,7 @@ import type { CustomerFactEvent } from './events.ts';
 import type { CustomerEvent } from './index.ts';
 import type { Parsed } from '../runtime/actor-kind.ts';
 import { parseMessage } from '../runtime/message.ts';
-import { checkRecordedEvent } from './outcome-message.ts';
+import { checkRecordedEvent, type BindingStamp } from './outcome-message.ts';
 import { withCorrelation } from './schemas.ts';
 
 /** Compiled once: every step of a captured change checks it. */
@@ -19,13 +19,13 @@ const FACT_TYPES = new Set(['CustomerCreated', 'CustomerUpdated', 'CustomerDelet
 
 /**
  * A captured change or a recorded event (outcome, retry request), by its `type`; `binding` is the
- * Stripe account this database is bound to, when known (see `checkRecordedEvent`).
+ * Stripe account and mode this database is bound to, when known (see `checkRecordedEvent`).
  */
 export function checkMessage(
   message: unknown,
   customerId: string,
   at: number,
-  binding?: string,
+  binding?: BindingStamp,
   correlation?: string,
 ): Parsed<CustomerEvent> {
   const type = (message as { type?: unknown } | null)?.type;

@@ -15,7 +15,7 @@ import {
   type TargetName,
 } from './index.ts';
 import { checkMessage } from './fact-message.ts';
-import type { RecordedEvent } from './outcome-message.ts';
+import type { BindingStamp, RecordedEvent } from './outcome-message.ts';
 import { decodeActor, encodeActor } from './snapshot-codec.ts';
 
 export type CustomerKind = ActorKind<CustomerSnapshot, CustomerEvent, Decision, TargetName, Intent>;
@@ -30,10 +30,13 @@ export type CustomerScheduler = IntentScheduler<
   RecordedEvent
 >;
 
-/** `binding`: the Stripe account the database is bound to now (events of another are skipped). */
+/**
+ * `binding`: the Stripe account and mode the database is bound to now (events of another are
+ * skipped).
+ */
 export function customerKind(
   machine: CustomerMachine = customerMachine,
-  binding: () => string | undefined = () => undefined,
+  binding: () => BindingStamp | undefined = () => undefined,
 ): CustomerKind {
   return {
     source: 'changes',

@@ -18,22 +18,36 @@ export type RecordedEvent = Exclude<
 >;
 
 /**
- * `binding`: the Stripe account the database was bound to when a Stripe event or outcome was
- * recorded. After a rebind, one recorded under the old account is skipped, never applied.
+ * The Stripe account (and its mode, live or test) a database is bound to. A test key and a live key
+ * of one account are two bindings: their customers, ids and events are apart.
+ */
+export interface BindingStamp {
+  readonly account: string;
+  /** Unknown for messages recorded before the mode was stamped. */
+  readonly livemode?: boolean;
+}
+
+/**
+ * `binding` and `binding_mode`: the Stripe account the database was bound to when a Stripe event or
+ * outcome was recorded, and its mode. After a rebind, one recorded under the old binding is
+ * skipped, never applied. Messages of older versions name the account alone.
  */
 export type RecordedEventMessage = RecordedMessage<
   RecordedEvent['type'],
-  { customer_id: string; binding?: string }
+  { customer_id: string; binding?: string; binding_mode?: 'live' | 'test' }
 >;
 
 export function encodeRecordedEvent(
   customerId: string,
   event: RecordedEvent,
-  binding?: string,
+  binding?: BindingStamp,
 ): RecordedEventMessage {
   return toRecordedMessage(event, {
     customer_id: customerId,
-    ...(binding !== undefined ? { binding } : {}),
+    ...(binding !== undefined ? { binding: binding.account } : {}),
+    ...(binding?.livemode !== undefined
+      ? { binding_mode: binding.livemode ? ('live' as const) : ('test' as const) }
+      : {}),
   });
 }
 
@@ -52,7 +66,11 @@ export function recordedEventMsgId(customerId: string, event: RecordedEvent): st
 const Envelope = Type.Object({
   type: Type.String(),
   data: Type.Record(Type.String(), Type.Unknown()),
-  metadata: Type.Object({ customer_id: Type.String(), binding: Type.Optional(Type.String()) }),
+  metadata: Type.Object({
+    customer_id: Type.String(),
+    binding: Type.Optional(Type.String()),
+    binding_mode: Type.Optional(Type.String()),
+  }),
 });
 
 // Every step checks its message: compiled once, a check costs a fraction of `Value.Check`'s walk.
@@ -65,24 +83,25 @@ export type ParsedRecordedEvent =
   { ok: true; event: RecordedEvent } | { ok: false; reason: string; skip?: true };
 
 /**
- * `binding`: the Stripe account this database is bound to now, when known. A message stamped with
- * another one was recorded before a rebind: it is skipped.
+ * `binding`: the Stripe account and mode this database is bound to now, when known. A message
+ * stamped with another account, or with the same account in the other mode, was recorded before a
+ * rebind: it is skipped.
  */
 export function checkRecordedEvent(
   message: unknown,
   customerId: string,
   at: number,
-  binding?: string,
+  binding?: BindingStamp,
   correlation?: string,
 ): ParsedRecordedEvent {
   if (!ENVELOPE.Check(message))
     return { ok: false, reason: 'not a { type, data, metadata } message' };
-  const stamped = message.metadata.binding;
-  if (binding !== undefined && stamped !== undefined && stamped !== binding)
+  const stale = binding && staleStamp(message.metadata, binding);
+  if (stale)
     return {
       ok: false,
       skip: true,
-      reason: `recorded under Stripe account ${stamped}; this database is bound to ${binding}`,
+      reason: `recorded under Stripe account ${stale}; this database is bound to ${named(binding)}`,
     };
   if (FACT_TYPES.has(message.type))
     return { ok: false, reason: `${message.type} is a captured change, not a recorded event` };
@@ -101,4 +120,24 @@ export function checkRecordedEvent(
     };
   }
   return { ok: true, event: event as RecordedEvent };
+}
+
+/** The binding a message was recorded under, named, when it is not `binding`; else undefined. */
+function staleStamp(
+  metadata: { binding?: string; binding_mode?: string },
+  binding: BindingStamp,
+): string | undefined {
+  const { binding: account, binding_mode: mode } = metadata;
+  if (account === undefined) return undefined;
+  if (account !== binding.account) return mode ? `${account} (${mode} mode)` : account;
+  // A mode the message does not name (or names as no version of rtws does), or the binding does not
+  // know, cannot be told apart.
+  if ((mode !== 'live' && mode !== 'test') || binding.livemode === undefined) return undefined;
+  return mode === (binding.livemode ? 'live' : 'test') ? undefined : `${account} (${mode} mode)`;
+}
+
+function named(binding: BindingStamp): string {
+  return binding.livemode === undefined
+    ? binding.account
+    : `${binding.account} (${binding.livemode ? 'live' : 'test'} mode)`;
 }

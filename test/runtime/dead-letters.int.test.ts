@@ -12,7 +12,7 @@ import { correlationHeaders } from '../../adapters/jetstream/correlation-header.
 import { recordingLogger } from '../webhooks/signing.ts';
 import { startTestWorker, storedActors, type TestWorker } from './fixture.ts';
 import { customerIn, fact, publishFact } from './facts.ts';
-import { encodeRecordedEvent } from '../../actors/customer/outcome-message.ts';
+import { encodeRecordedEvent, type BindingStamp } from '../../actors/customer/outcome-message.ts';
 import type { HandledRecord } from '../../deploy/wiring/worker/fact-handler.ts';
 
 const test = suite<{ t: TestEnvironment; o: Observer; workers: TestWorker[] }>(
@@ -158,7 +158,7 @@ test('a fact that keeps failing is dead-lettered with its last error on its last
   );
 });
 
-test('a Stripe event recorded under another account binding is skipped: acked, never applied, no letter', async (ctx) => {
+test('a Stripe event recorded under another binding (account, or mode) is skipped: acked, never applied, no letter', async (ctx) => {
   const { names } = ctx.t;
   const { nats } = ctx.o;
   // One worker, this one, holds every partition.
@@ -166,7 +166,7 @@ test('a Stripe event recorded under another account binding is skipped: acked, n
   const customer = customerIn(names, 5);
   const handled: HandledRecord[] = [];
   const lettersBefore = (await deadLetters(ctx)).length;
-  const observed = (eventId: string, binding?: string) =>
+  const observed = (eventId: string, binding?: BindingStamp) =>
     encodeRecordedEvent(
       customer,
       {
@@ -192,36 +192,34 @@ test('a Stripe event recorded under another account binding is skipped: acked, n
     );
   await publishFact(nats, names, fact(customer, 1));
   const js = jetstream(nats);
-  const stale = (
-    await js.publish(
-      names.customerSubject(customer),
-      JSON.stringify(observed('evt_old', 'acct_Old')),
-    )
-  ).seq;
-  const current = (
-    await js.publish(
-      names.customerSubject(customer),
-      JSON.stringify(observed('evt_new', 'acct_New')),
-    )
-  ).seq;
-  const unstamped = (
-    await js.publish(names.customerSubject(customer), JSON.stringify(observed('evt_plain')))
-  ).seq;
+  const publish = async (eventId: string, binding?: BindingStamp) =>
+    (await js.publish(names.customerSubject(customer), JSON.stringify(observed(eventId, binding))))
+      .seq;
+  const stale = await publish('evt_old', { account: 'acct_Old', livemode: true });
+  // The same account's test mode: a test key's customers before the live key was bound.
+  const testMode = await publish('evt_test', { account: 'acct_New', livemode: false });
+  const current = await publish('evt_new', { account: 'acct_New', livemode: true });
+  // Stamped by a version that named the account alone: its mode cannot be told.
+  const accountOnly = await publish('evt_account', { account: 'acct_New' });
+  const unstamped = await publish('evt_plain');
   const tw = await startTestWorker(ctx.t, {
     workerId: 'binding-worker',
-    stripeBinding: () => 'acct_New',
+    stripeBinding: () => ({ account: 'acct_New', livemode: true }),
     onHandled: (r) => handled.push(r),
   });
   ctx.workers.push(tw);
   const done = await eventually(
-    async () => handled.filter((r) => [stale, current, unstamped].includes(r.seq)),
-    (rs) => rs.length === 3,
+    async () =>
+      handled.filter((r) => [stale, testMode, current, accountOnly, unstamped].includes(r.seq)),
+    (rs) => rs.length === 5,
     15_000,
     100,
   );
   const outcome = (seq: number) => done.find((r) => r.seq === seq)?.outcome;
   assert.is(outcome(stale), 'skipped');
+  assert.is(outcome(testMode), 'skipped', 'the bound account in the other mode is skipped');
   assert.is(outcome(current), 'applied');
+  assert.is(outcome(accountOnly), 'applied', 'a stamp without its mode is applied');
   assert.is(outcome(unstamped), 'applied', 'a message from before stamps existed is applied');
   assert.is((await deadLetters(ctx)).length, lettersBefore, 'nothing was dead-lettered');
 });

@@ -110,7 +110,7 @@ function stamped(message: Record<string, unknown>): Record<string, unknown> {
 test('a customer event recorded by the earlier version decodes, and encodes back stamped', () => {
   for (const [message, msgId] of RECORDED) {
     const wire = JSON.parse(JSON.stringify(message)) as unknown;
-    const parsed = checkRecordedEvent(wire, CUSTOMER, AT, BINDING);
+    const parsed = checkRecordedEvent(wire, CUSTOMER, AT, { account: BINDING, livemode: true });
     assert.ok(parsed.ok, `${String(message.type)}: ${JSON.stringify(parsed)}`);
     if (!parsed.ok) continue;
     assert.equal(
@@ -118,10 +118,52 @@ test('a customer event recorded by the earlier version decodes, and encodes back
       { type: message.type, data: message.data, at: AT },
       `${String(message.type)} keeps its { type, data }`,
     );
-    const binding = (message.metadata as { binding?: string }).binding;
+    const account = (message.metadata as { binding?: string }).binding;
+    const binding = account === undefined ? undefined : { account };
     assert.equal(encodeRecordedEvent(CUSTOMER, parsed.event, binding), stamped(message));
     assert.is(recordedEventMsgId(CUSTOMER, { ...parsed.event, at: 5 }), msgId);
   }
+});
+
+test('a Stripe event carries the mode of its binding, and one of the other mode is skipped', () => {
+  const event = {
+    type: 'StripeCustomerCreated' as const,
+    data: { intentId: 'stripe-1', externalId: 'cus_A1' },
+    at: AT,
+  };
+  const wire = (livemode?: boolean) =>
+    JSON.parse(
+      JSON.stringify(
+        encodeRecordedEvent(
+          CUSTOMER,
+          event,
+          livemode === undefined ? { account: BINDING } : { account: BINDING, livemode },
+        ),
+      ),
+    ) as { metadata: Record<string, unknown> };
+  assert.equal(wire(false).metadata, {
+    customer_id: CUSTOMER,
+    binding: BINDING,
+    binding_mode: 'test',
+    schema: MESSAGE_SCHEMA,
+  });
+  const live = { account: BINDING, livemode: true };
+  assert.ok(checkRecordedEvent(wire(true), CUSTOMER, AT, live).ok);
+  const other = checkRecordedEvent(wire(false), CUSTOMER, AT, live);
+  assert.equal(other, {
+    ok: false,
+    skip: true,
+    reason: `recorded under Stripe account ${BINDING} (test mode); this database is bound to ${BINDING} (live mode)`,
+  });
+  const elsewhere = checkRecordedEvent(wire(true), CUSTOMER, AT, { account: 'acct_2' });
+  assert.equal(elsewhere.ok ? undefined : elsewhere.skip, true, 'another account is skipped');
+  // A stamp without the mode (an earlier version's), a binding whose mode is not known, and a mode
+  // no version writes cannot be told apart: applied, as before modes were stamped.
+  assert.ok(checkRecordedEvent(wire(), CUSTOMER, AT, live).ok);
+  assert.ok(checkRecordedEvent(wire(false), CUSTOMER, AT, { account: BINDING }).ok);
+  const odd = wire(true);
+  odd.metadata.binding_mode = 'sandbox';
+  assert.ok(checkRecordedEvent(odd, CUSTOMER, AT, live).ok);
 });
 
 test('an invoice event recorded by the earlier version decodes, and encodes back stamped', () => {

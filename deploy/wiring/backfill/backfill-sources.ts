@@ -41,7 +41,7 @@ export function backfillSources(config: Config, d: BackfillSourceDeps): Backfill
             sql,
             publisher: jetStreamPublisher(jetstream(d.nats)),
             names,
-            binding: d.bindings.stripeAccount,
+            binding: d.bindings.stripeStamp,
             actorKnows: actorKnowledge(d.nats, names),
             keepDays: config.stripe.reconcileKeepDays,
             ...(stripe ? { stripe } : {}),
@@ -61,7 +61,7 @@ export function backfillSources(config: Config, d: BackfillSourceDeps): Backfill
             }),
             names,
             match: config.match,
-            binding: d.bindings.stripeAccount,
+            binding: d.bindings.stripeStamp,
           },
         }
       : {}),

@@ -23,6 +23,7 @@ import type { Names } from '../../../core/subjects.ts';
 import type { Ambiguity, DecisionSample } from '../../../adapters/postgres/backfills.ts';
 import type { Sql } from '../../../adapters/postgres/connect.ts';
 import type { InboundPublish } from '../../../adapters/jetstream/inbound.ts';
+import type { BindingStamp } from '../../../actors/customer/outcome-message.ts';
 import { decide, pairOf, REASONS, type ImportDecision } from './import-decisions.ts';
 import { handOver, handOverMatch } from './import-handover.ts';
 import { INVOICES_CURSOR, invoicePage } from './import-invoices.ts';
@@ -45,7 +46,7 @@ export interface ImportDeps {
   /** Default: by email, the Stripe customer's values kept. */
   readonly match?: { readonly by: 'email' | 'none'; readonly merge: 'stripe' | 'catalogue' };
   /** The Stripe account bound now, stamped on each customer handed over. */
-  readonly binding?: () => string | undefined;
+  readonly binding?: () => BindingStamp | undefined;
   /** Waits, before each customer handed over, until live changes leave room in the budget. */
   readonly paced?: () => Promise<void>;
 }

@@ -65,6 +65,7 @@ import {
 import { publishTo } from '../backfill/import-handover.ts';
 import type { SalesforceReadDeps } from '../backfill/reconcile-salesforce.ts';
 import type { PartitionWork } from '../worker/partition-work.ts';
+import type { BindingStamp } from '../../../actors/customer/outcome-message.ts';
 
 export interface SalesforceChangesOptions {
   readonly sql: Sql;
@@ -77,7 +78,7 @@ export interface SalesforceChangesOptions {
   /** False while Salesforce's calls must wait (binding unverified, daily share spent). */
   readonly ready: () => boolean;
   /** The Stripe binding messages are stamped with, as every message on a customer's subject. */
-  readonly binding?: () => string | undefined;
+  readonly binding?: () => BindingStamp | undefined;
   readonly pollS: number;
   /** The interval read while change events arrive: a sweep for any they missed (default pollS). */
   readonly sweepS?: number;

@@ -78,7 +78,7 @@ export function inboundConsumers(config: Config, d: InboundDeps): Inbound {
     ...(d.onEcho ? { onEcho: d.onEcho } : {}),
     actors: actorSnapshots(nats, names),
     ...(d.liveActor ? { liveActor: d.liveActor } : {}),
-    binding: d.bindings.stripeAccount,
+    binding: d.bindings.stripeStamp,
     ...accountStamps(sql, d.bindings),
     match: config.match,
     inboxRetentionSeconds: config.retention.maxAgeSeconds,

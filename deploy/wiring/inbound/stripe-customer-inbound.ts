@@ -19,7 +19,10 @@ import {
   type StripeCustomerMatched,
   type StripeCustomerObserved,
 } from '../../../actors/customer/index.ts';
-import { encodeRecordedEvent } from '../../../actors/customer/outcome-message.ts';
+import {
+  encodeRecordedEvent,
+  type BindingStamp,
+} from '../../../actors/customer/outcome-message.ts';
 import { unlinkedCustomersWithEmail } from '../../../adapters/postgres/import-lookups.ts';
 import { claimLink, unclaimLink } from '../../../adapters/postgres/links.ts';
 import { isErasedExternal } from '../../../adapters/postgres/erasures.ts';
@@ -57,7 +60,7 @@ export interface CustomerInboundOptions {
   /** How long applied event ids stay in the inbox (at least Stripe's 3 days of retries). */
   inboxRetentionSeconds?: number;
   /** The Stripe account bound now, stamped on each mapped event. */
-  binding?: () => string | undefined;
+  binding?: () => BindingStamp | undefined;
   /** The Stripe account and mode bound now (see `InboundConsumerOptions.boundAccount`). */
   accountStamp?: () => StripeStamp | undefined;
   accountStampNow?: () => Promise<StripeStamp | undefined>;

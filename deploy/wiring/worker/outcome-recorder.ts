@@ -7,16 +7,17 @@ import {
   encodeRecordedEvent,
   isStripeEvent,
   recordedEventMsgId,
+  type BindingStamp,
   type RecordedEvent,
 } from '../../../actors/customer/outcome-message.ts';
 
 const encoder = new TextEncoder();
 
-/** `binding`: the Stripe account bound now, stamped on Stripe outcomes. */
+/** `binding`: the Stripe account and mode bound now, stamped on Stripe outcomes. */
 export function outcomeRecorder(
   publisher: DurablePublisher,
   names: Names,
-  binding: () => string | undefined = () => undefined,
+  binding: () => BindingStamp | undefined = () => undefined,
 ) {
   return (customerId: string, event: RecordedEvent): Promise<void> =>
     publisher.publish(

@@ -14,6 +14,7 @@ import type {
   TargetName,
 } from '../../../actors/customer/index.ts';
 import type { CustomerExecutor } from '../../../actors/customer/kind.ts';
+import type { BindingStamp } from '../../../actors/customer/outcome-message.ts';
 import type { LeaseKeeper, StuckRound } from '../../../actors/runtime/lease-keeper.ts';
 import { Background } from '../../../core/background.ts';
 import { KeyedQueue } from '../../../core/keyed-queue.ts';
@@ -87,7 +88,7 @@ export interface WorkerOptions extends WorkerSettings {
    * The Stripe account this database is bound to now: stamped on Stripe outcomes, and events
    * stamped with another one (recorded before a rebind) are skipped.
    */
-  readonly stripeBinding?: () => string | undefined;
+  readonly stripeBinding?: () => BindingStamp | undefined;
   /** Replicas of the buckets the worker opens (RTWS_REPLICAS). Unset: 1 if new, else as they are. */
   readonly replicas?: number;
   /** Carries out erasures of the customers in the held partitions; unset: none are. */

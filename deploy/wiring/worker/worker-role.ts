@@ -111,7 +111,7 @@ export async function startWorkerRole(config: Config, d: WorkerRoleDeps): Promis
           org: d.bindings.salesforceOrg,
           ready: () =>
             d.bindings.ready('salesforce') && (d.salesforceBudget?.allows('live') ?? true),
-          binding: d.bindings.stripeAccount,
+          binding: d.bindings.stripeStamp,
           pollS: config.salesforce.pollS,
           sweepS: config.salesforce.sweepS,
           overlapS: config.salesforce.pollOverlapS,
@@ -194,7 +194,7 @@ async function startCustomerWorker(
   const worker = await startWorker({
     ...(catchUp ? { beforeResume: () => catchUp.run() } : {}),
     ...(partitionWork ? { partitionWork } : {}),
-    stripeBinding: d.bindings.stripeAccount,
+    stripeBinding: d.bindings.stripeStamp,
     // Salesforce's calls also wait while rtws's share of the org's daily calls is spent, and
     // any target's while an operator has paused it.
     targetReady: (target) =>
