@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'not_found'
   | 'precondition_failed'
   | 'idempotency_key_reused'
+  | 'customer_erased'
   | 'conflict'
   | 'unavailable'
   | 'concurrency'
@@ -71,6 +72,19 @@ export class PreconditionFailedError extends RtwsError {
 export class IdempotencyKeyReusedError extends RtwsError {
   constructor() {
     super('idempotency_key_reused', 'this Idempotency-Key was used with a different request');
+  }
+}
+
+/**
+ * The key's first request made or named a customer since erased: its answer held the person, so
+ * it is not replayed, and the request is not run again either (that would bring the person back).
+ */
+export class IdempotencyKeyErasedError extends RtwsError {
+  constructor() {
+    super(
+      'customer_erased',
+      'the customer this Idempotency-Key made or named was erased; its request is not run again',
+    );
   }
 }
 

@@ -22,6 +22,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   not_found: 404,
   conflict: 409,
   precondition_failed: 412,
+  customer_erased: 410,
   idempotency_key_reused: 422,
   unavailable: 503,
 };
@@ -32,6 +33,7 @@ const TITLES: Record<number, string> = {
   404: 'Not Found',
   405: 'Method Not Allowed',
   409: 'Conflict',
+  410: 'Gone',
   412: 'Precondition Failed',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',

@@ -3,6 +3,7 @@
 // what was done. No row here holds personal data: ids, a token's name, counts and hashes.
 import { createHash } from 'node:crypto';
 import type { Sql, Tx } from './connect.ts';
+import { ERASED_REQUEST } from './idempotency.ts';
 
 export interface Erasure {
   readonly id: string;
@@ -258,9 +259,12 @@ async function clearCatalogue(
     ),
     conflicts: await count(tx`DELETE FROM conflicts WHERE customer_id = ${id} RETURNING id`),
     inbox: await count(tx`DELETE FROM inbox WHERE customer_id = ${id} RETURNING event_id`),
-    // A client's retry of a create or an edit replays the first answer, which holds the customer.
+    // A client's retry of a create or an edit replays the first answer, which holds the customer:
+    // the answer goes, with the hash of the request's fields. The key stays (until its 24 h are
+    // up), so that a retry is refused (410) instead of making the person again.
     idempotency_keys: await count(tx`
-      DELETE FROM idempotency_keys WHERE body->>'id' = ${id} OR body->>'customer_id' = ${id}
+      UPDATE idempotency_keys SET request_hash = ${ERASED_REQUEST}, status = NULL, body = NULL
+      WHERE body->>'id' = ${id} OR body->>'customer_id' = ${id}
       RETURNING key`),
     backfill_ambiguities: await count(tx`
       DELETE FROM backfill_ambiguities

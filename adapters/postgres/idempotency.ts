@@ -2,7 +2,7 @@
 // guards: a concurrent duplicate waits on the key's row lock and then replays the committed
 // response; a request that fails saves nothing, so its key can be retried.
 import { createHash } from 'node:crypto';
-import { IdempotencyKeyReusedError } from '../../core/errors.ts';
+import { IdempotencyKeyErasedError, IdempotencyKeyReusedError } from '../../core/errors.ts';
 import type { Sql, Tx } from './connect.ts';
 
 export interface StoredResponse {
@@ -13,6 +13,13 @@ export interface StoredResponse {
 
 /** Keys are kept this long, as Stripe does. */
 export const IDEMPOTENCY_TTL_HOURS = 24;
+
+/**
+ * The request hash of a key whose answer held a customer since erased (no SHA-256 is this): the
+ * erasure clears the answer and the hash (of the person's fields) and keeps the key, so that a
+ * retry is refused rather than run again.
+ */
+export const ERASED_REQUEST = 'erased';
 
 function requestHash(body: unknown): string {
   return createHash('sha256')
@@ -47,6 +54,7 @@ export async function withIdempotency(
                created_at < now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS}) AS expired
         FROM idempotency_keys WHERE scope = ${scope} AND key = ${key}`;
       if (prior && !prior.expired) {
+        if (prior.request_hash === ERASED_REQUEST) throw new IdempotencyKeyErasedError();
         if (prior.request_hash !== hash) throw new IdempotencyKeyReusedError();
         return { status: prior.status, body: prior.body, replayed: true };
       }

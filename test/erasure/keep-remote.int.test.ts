@@ -106,6 +106,41 @@ test('the Stripe customer is left, the answer says so, and the catalogue is clea
   assert.not.match(JSON.stringify(decisions), id, "the erased customer's id is nowhere");
 });
 
+test('a client retrying a create with its Idempotency-Key after the erasure gets 410, and no customer', async ({
+  s,
+}) => {
+  const key = `erase-retry-${Date.now()}`;
+  const body = { name: 'Retried After Erasure', email: 'retried.after@example.com' };
+  const post = (b: unknown) =>
+    fetch(`${s.rtws.url}/customers`, {
+      method: 'POST',
+      headers: { ...authHeaders(), 'content-type': 'application/json', 'idempotency-key': key },
+      body: JSON.stringify(b),
+    });
+  const first = await post(body);
+  assert.is(first.status, 201);
+  const { id } = (await first.json()) as { id: string };
+  const replayed = await post(body);
+  assert.is(replayed.headers.get('idempotent-replayed'), 'true', 'a retry before replays');
+  await linked(s, id);
+  const asked = await askErasure(s, id);
+  const done = await erased(s, asked.body.id);
+  assert.is(done.removed.postgres?.idempotency_keys, 1, JSON.stringify(done.removed));
+
+  for (const retry of [body, { ...body, phone: '+15550100' }]) {
+    const res = await post(retry);
+    assert.is(res.status, 410, 'the same key, with its body or another');
+    const problem = (await res.json()) as { code?: string; detail?: string };
+    assert.is(problem.code, 'customer_erased');
+    assert.not.match(JSON.stringify(problem), 'retried.after', 'the answer holds no one');
+  }
+  const made = await s.o.sql`SELECT id FROM customers WHERE email = ${body.email}`;
+  assert.is(made.length, 0, 'the person was not made again');
+  const [row] = await s.o.sql<{ request_hash: string; status: number | null; body: unknown }[]>`
+    SELECT request_hash, status, body FROM idempotency_keys WHERE key = ${key}`;
+  assert.equal({ ...row }, { request_hash: 'erased', status: null, body: null });
+});
+
 test('a customer deleted longer ago than RTWS_ERASE_DELETED_AFTER_DAYS is erased on its own', async ({
   s,
 }) => {
