@@ -52,7 +52,7 @@ export function encodeRecordedEvent(
 }
 
 /** Events that say something of the Stripe account: observations, matches, call outcomes. */
-export function isStripeEvent(event: RecordedEvent): boolean {
+export function isStripeEvent(event: Pick<RecordedEvent, 'type'> | { type: string }): boolean {
   return event.type.startsWith('Stripe');
 }
 
@@ -83,9 +83,10 @@ export type ParsedRecordedEvent =
   { ok: true; event: RecordedEvent } | { ok: false; reason: string; skip?: true };
 
 /**
- * `binding`: the Stripe account and mode this database is bound to now, when known. A message
- * stamped with another account, or with the same account in the other mode, was recorded before a
- * rebind: it is skipped.
+ * `binding`: the Stripe account and mode this database is bound to now, when known. A Stripe event
+ * or outcome stamped with another account, or with the same account in the other mode, was
+ * recorded before a rebind: it is skipped. Other events (Salesforce's, the catalogue's) hold for
+ * every binding, whatever stamp an earlier version gave them.
  */
 export function checkRecordedEvent(
   message: unknown,
@@ -96,7 +97,7 @@ export function checkRecordedEvent(
 ): ParsedRecordedEvent {
   if (!ENVELOPE.Check(message))
     return { ok: false, reason: 'not a { type, data, metadata } message' };
-  const stale = binding && staleStamp(message.metadata, binding);
+  const stale = binding && isStripeEvent(message) && staleStamp(message.metadata, binding);
   if (stale)
     return {
       ok: false,

@@ -166,6 +166,19 @@ test('a Stripe event carries the mode of its binding, and one of the other mode 
   assert.ok(checkRecordedEvent(odd, CUSTOMER, AT, live).ok);
 });
 
+test('a Salesforce observation holds for every Stripe binding, whatever its stamp', () => {
+  const event = {
+    type: 'SalesforceRecordMissing' as const,
+    data: { recordId: '001A', policy: 'unlink' as const },
+    at: AT,
+  };
+  const encoded = encodeRecordedEvent(CUSTOMER, event, { account: BINDING, livemode: false });
+  // Stamped by an earlier version, which stamped every observation with the Stripe binding.
+  const wire = JSON.parse(JSON.stringify(encoded)) as unknown;
+  const parsed = checkRecordedEvent(wire, CUSTOMER, AT, { account: 'acct_2', livemode: true });
+  assert.ok(parsed.ok, JSON.stringify(parsed));
+});
+
 test('an invoice event recorded by the earlier version decodes, and encodes back stamped', () => {
   const metadata = { invoice_id: INVOICE, customer_id: CUSTOMER };
   const recorded: [Record<string, unknown>, string][] = [

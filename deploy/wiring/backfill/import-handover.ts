@@ -10,7 +10,7 @@ import type {
   StripeCustomerMatched,
   StripeCustomerObserved,
 } from '../../../actors/customer/index.ts';
-import { encodeRecordedEvent } from '../../../actors/customer/outcome-message.ts';
+import { encodeRecordedEvent, isStripeEvent } from '../../../actors/customer/outcome-message.ts';
 import { stripeBornId } from '../../../adapters/postgres/stripe-customer-id.ts';
 import { fieldsOf } from '../../../adapters/stripe/mapper.ts';
 import { offerRow } from './resync.ts';
@@ -48,7 +48,13 @@ export async function publishTo(
     | SalesforceRecordAdopted,
   msgId: string,
 ): Promise<void> {
-  const message = encodeRecordedEvent(customerId, event, o.binding?.());
+  // Only what was seen in Stripe is of a Stripe binding; a Salesforce or catalogue observation
+  // holds for every binding.
+  const message = encodeRecordedEvent(
+    customerId,
+    event,
+    isStripeEvent(event) ? o.binding?.() : undefined,
+  );
   // An observation is correlated by what it observed: a Salesforce change event (or read), an
   // import's or a reconciliation's record.
   const { eventId } = event.data as { eventId?: unknown };
