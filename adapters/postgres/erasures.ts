@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Sql, Tx } from './connect.ts';
 import { ERASED_REQUEST } from './idempotency.ts';
+import { VOID_IDEMPOTENCY_SCOPE as VOID_SCOPE } from './invoice-void.ts';
 
 export interface Erasure {
   readonly id: string;
@@ -131,6 +132,18 @@ export async function* allOpenErasures(sql: Sql, pageSize = 100): AsyncGenerator
   }
 }
 
+/**
+ * Customers whose actor calls no target again: an erasure of theirs is open and has begun (its
+ * deletes are done and its links gone), or keeps the targets (nothing decided before it is sent
+ * after it). A resume after a restart or a takeover leaves their pending intents unsent.
+ */
+export async function customersCallingNoMore(sql: Sql): Promise<ReadonlySet<string>> {
+  const rows = await sql<{ customer_id: string }[]>`
+    SELECT customer_id FROM erasures
+    WHERE finished_at IS NULL AND (external_ids IS NOT NULL OR NOT remote)`;
+  return new Set(rows.map((r) => r.customer_id));
+}
+
 /** Why the last round failed: the error's name and code only, as a message may quote values. */
 /** What a waiting erasure waits for, written only when it changes. */
 export async function noteErasureWait(sql: Sql, e: Erasure, waiting: string): Promise<void> {
@@ -174,6 +187,12 @@ export interface BegunErasure {
   readonly invoiceIds: string[];
   /** What the erasure recorded when it began (what became of each target's object). */
   readonly removed: Record<string, unknown>;
+  /**
+   * Resumed: how many links were made after it began, by calls that should not have been made.
+   * Their objects are left at the targets (the erasure's deletes are done); they are named in
+   * `removed.late_links` and logged.
+   */
+  readonly late: number;
 }
 
 /**
@@ -194,9 +213,14 @@ export async function beginErasure(
       { external_ids: Record<string, string[]> | null; removed: Record<string, unknown> }[]
     >`
       SELECT external_ids, removed FROM erasures WHERE id = ${erasure.id} FOR UPDATE`;
-    const { externalIds, invoiceIds } = await erasureSubjects(tx, id);
-    if (row?.external_ids)
-      return { externalIds: row.external_ids, invoiceIds, removed: row.removed };
+    const { externalIds: linked, invoiceIds } = await erasureSubjects(tx, id);
+    // Resumed: links made since it began (a call its actor made after a crash cut the erasure
+    // off) are erased with the rest: known as erased, unlinked, and their messages purged.
+    const recorded = row?.external_ids ?? undefined;
+    const externalIds = recorded ? unionOf(recorded, linked) : linked;
+    const late = recorded ? countOf(externalIds) - countOf(recorded) : 0;
+    if (recorded && late === 0)
+      return { externalIds: recorded, invoiceIds, removed: row!.removed, late };
     for (const [target, ids] of Object.entries(externalIds))
       for (const externalId of ids)
         await tx`
@@ -205,13 +229,28 @@ export async function beginErasure(
           ON CONFLICT DO NOTHING`;
     const links = await tx`DELETE FROM customer_links WHERE customer_id = ${id}`;
     const archived = await tx`DELETE FROM customer_links_archive WHERE customer_id = ${id}`;
-    const removed = { targets, links: { current: links.count, archived: archived.count } };
+    const removed = recorded
+      ? { ...row!.removed, late_links: late }
+      : { targets, links: { current: links.count, archived: archived.count } };
     await tx`
       UPDATE erasures SET external_ids = ${tx.json(externalIds)}, removed = ${tx.json(removed)}
       WHERE id = ${erasure.id}`;
-    return { externalIds, invoiceIds, removed };
+    return { externalIds, invoiceIds, removed, late };
   });
 }
+
+function unionOf(
+  a: Record<string, string[]>,
+  b: Record<string, string[]>,
+): Record<string, string[]> {
+  const union: Record<string, string[]> = {};
+  for (const [target, ids] of [...Object.entries(a), ...Object.entries(b)])
+    union[target] = [...new Set([...(union[target] ?? []), ...ids])];
+  return union;
+}
+
+const countOf = (ids: Record<string, string[]>) =>
+  Object.values(ids).reduce((n, list) => n + list.length, 0);
 
 /**
  * The last step, in one transaction: the row keeps its id, its tombstone and `erased_at`; every
@@ -262,10 +301,16 @@ async function clearCatalogue(
     // A client's retry of a create or an edit replays the first answer, which holds the customer:
     // the answer goes, with the hash of the request's fields. The key stays (until its 24 h are
     // up), so that a retry is refused (410) instead of making the person again.
-    idempotency_keys: await count(tx`
-      UPDATE idempotency_keys SET request_hash = ${ERASED_REQUEST}, status = NULL, body = NULL
-      WHERE body->>'id' = ${id} OR body->>'customer_id' = ${id}
-      RETURNING key`),
+    idempotency_keys:
+      (await count(tx`
+        UPDATE idempotency_keys SET request_hash = ${ERASED_REQUEST}, status = NULL, body = NULL
+        WHERE (body->>'id' = ${id} OR body->>'customer_id' = ${id}) AND scope <> ${VOID_SCOPE}
+        RETURNING key`)) +
+      // A void's retry replays or runs again as before: the invoice outlives the erasure, and a
+      // second void changes nothing. Its answer names the customer, so it goes.
+      (await count(tx`
+        DELETE FROM idempotency_keys WHERE scope = ${VOID_SCOPE} AND body->>'customer_id' = ${id}
+        RETURNING key`)),
     backfill_ambiguities: await count(tx`
       DELETE FROM backfill_ambiguities
       WHERE ${id}::uuid = ANY (customers) OR stripe_id = ANY (${externalIds}::text[])

@@ -12,7 +12,7 @@ import { appendHistory } from './invoice-rows.ts';
 import { getInvoice } from './invoices.ts';
 import { setCorrelation } from './correlation.ts';
 
-const IDEMPOTENCY_SCOPE = 'POST /invoices/:id/void';
+export const VOID_IDEMPOTENCY_SCOPE = 'POST /invoices/:id/void';
 
 export async function requestInvoiceVoid(
   sql: Sql,
@@ -22,7 +22,7 @@ export async function requestInvoiceVoid(
 ): Promise<{ invoice: Invoice; replayed: boolean }> {
   const result = await withIdempotency(
     sql,
-    IDEMPOTENCY_SCOPE,
+    VOID_IDEMPOTENCY_SCOPE,
     idempotencyKey,
     { void: invoiceId },
     async (tx) => {

@@ -123,9 +123,31 @@ test('a client retrying a create with its Idempotency-Key after the erasure gets
   const replayed = await post(body);
   assert.is(replayed.headers.get('idempotent-replayed'), 'true', 'a retry before replays');
   await linked(s, id);
+  // An invoice asked for and voided, each with a key of its own.
+  const keyed = (path: string, k: string, b: unknown) =>
+    fetch(`${s.rtws.url}${path}`, {
+      method: 'POST',
+      headers: { ...authHeaders(), 'content-type': 'application/json', 'idempotency-key': k },
+      body: JSON.stringify(b),
+    });
+  const invoiceAsk = { currency: 'usd', items: [{ description: 'Plan', amount: 1200 }] };
+  const invoiced = await keyed(`/customers/${id}/invoices`, `${key}-invoice`, invoiceAsk);
+  assert.is(invoiced.status, 202);
+  const invoice = (await invoiced.json()) as { id: string };
+  const voiding = () => keyed(`/invoices/${invoice.id}/void`, `${key}-void`, {});
+  const voided = await voiding();
+  assert.is(voided.status, 202);
+  await voided.json();
   const asked = await askErasure(s, id);
   const done = await erased(s, asked.body.id);
-  assert.is(done.removed.postgres?.idempotency_keys, 1, JSON.stringify(done.removed));
+  assert.is(done.removed.postgres?.idempotency_keys, 3, JSON.stringify(done.removed));
+  const reinvoiced = await keyed(`/customers/${id}/invoices`, `${key}-invoice`, invoiceAsk);
+  assert.is(reinvoiced.status, 410, 'an invoice of the erased customer is not asked for again');
+  await reinvoiced.json();
+  // The invoice outlives the erasure: a void's retry is answered as a void, not refused.
+  const revoided = await voiding();
+  assert.is(revoided.status, 202, `the void again: ${revoided.status}`);
+  await revoided.json();
 
   for (const retry of [body, { ...body, phone: '+15550100' }]) {
     const res = await post(retry);

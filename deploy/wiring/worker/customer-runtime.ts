@@ -15,6 +15,9 @@ import { resumePartition, resumeUntilDone } from './resume.ts';
 import { stepEffects } from './step-effects.ts';
 import type { WorkerOptions } from './start-worker.ts';
 import type { RuntimeDeps } from './runtime-deps.ts';
+import { customersCallingNoMore } from '../../../adapters/postgres/erasures.ts';
+
+const none: ReadonlySet<string> = new Set();
 
 export interface CustomerRuntimeDeps extends RuntimeDeps {
   readonly options: WorkerOptions;
@@ -93,8 +96,11 @@ export function customerRuntime(d: CustomerRuntimeDeps): CustomerRuntime {
       .catch((err: unknown) =>
         log.warn({ err, partition }, 'catch-up before resuming failed; pushes resume with checks'),
       );
-    const round = () =>
-      resumePartition(
+    const round = async () => {
+      // An erasure that began, or that keeps the targets, is sent nothing its actor decided before.
+      const erasing = options.erasures ? await customersCallingNoMore(options.erasures.sql) : none;
+      const mayHold = inPartition(partition);
+      return resumePartition(
         {
           store: d.store,
           kind,
@@ -119,10 +125,11 @@ export function customerRuntime(d: CustomerRuntimeDeps): CustomerRuntime {
           },
         },
         partition,
-        inPartition(partition),
+        (id) => mayHold(id) && !erasing.has(id),
       ).then((resumed) => {
         if (resumed) log.info({ partition, actors: resumed }, 'resumed pending intents');
       });
+    };
     await resumeUntilDone(round, {
       partition,
       holds: d.holds,

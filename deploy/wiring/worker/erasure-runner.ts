@@ -147,7 +147,13 @@ async function carryOut(d: ErasureRunnerDeps, e: Erasure, log: Logger): Promise<
   d.forget(id);
   if (d.busy(id)) return noteErasureWait(d.sql, e, 'waiting for a call in flight to end');
   d.cache.delete(id);
-  return purge(d, e, await beginErasure(d.sql, e, {}), stored?.revision, partition, log);
+  const begun = await beginErasure(d.sql, e, {});
+  if (begun.late > 0)
+    log.warn(
+      { erasure_id: e.id, late_links: begun.late },
+      'links made after the erasure began are erased with the rest; their objects are left at the targets',
+    );
+  return purge(d, e, begun, stored?.revision, partition, log);
 }
 
 async function purge(
