@@ -56,6 +56,16 @@ export function isStripeEvent(event: Pick<RecordedEvent, 'type'> | { type: strin
   return event.type.startsWith('Stripe');
 }
 
+/**
+ * Events that hold for one Stripe binding only: Stripe's own, and a catalogue row seen with the
+ * Stripe id it was linked to (a restore brings the row back linked to it).
+ */
+export function bindsStripe(event: { type: string; data?: unknown }): boolean {
+  if (isStripeEvent(event)) return true;
+  const data = event.data as { stripeId?: unknown } | undefined;
+  return event.type === 'CatalogueRowObserved' && typeof data?.stripeId === 'string';
+}
+
 /** The JetStream dedupe id: one per intent attempt and outcome, so a re-sent outcome is stored once. */
 export function recordedEventMsgId(customerId: string, event: RecordedEvent): string {
   const d = event.data as { intentId?: string; attempt?: number; target?: string };
@@ -84,9 +94,10 @@ export type ParsedRecordedEvent =
 
 /**
  * `binding`: the Stripe account and mode this database is bound to now, when known. A Stripe event
- * or outcome stamped with another account, or with the same account in the other mode, was
- * recorded before a rebind: it is skipped. Other events (Salesforce's, the catalogue's) hold for
- * every binding, whatever stamp an earlier version gave them.
+ * or outcome (or a catalogue row seen with its Stripe id) stamped with another account, or with the
+ * same account in the other mode, was recorded before a rebind: it is skipped. Other events
+ * (Salesforce's, a catalogue row without a Stripe id) hold for every binding, whatever stamp an
+ * earlier version gave them.
  */
 export function checkRecordedEvent(
   message: unknown,
@@ -97,7 +108,7 @@ export function checkRecordedEvent(
 ): ParsedRecordedEvent {
   if (!ENVELOPE.Check(message))
     return { ok: false, reason: 'not a { type, data, metadata } message' };
-  const stale = binding && isStripeEvent(message) && staleStamp(message.metadata, binding);
+  const stale = binding && bindsStripe(message) && staleStamp(message.metadata, binding);
   if (stale)
     return {
       ok: false,

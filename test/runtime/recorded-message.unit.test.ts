@@ -179,6 +179,21 @@ test('a Salesforce observation holds for every Stripe binding, whatever its stam
   assert.ok(parsed.ok, JSON.stringify(parsed));
 });
 
+test('a catalogue row seen with its Stripe id is of its binding; one without holds for all', () => {
+  const row = (stripeId: string | null) => ({
+    type: 'CatalogueRowObserved' as const,
+    data: { fields: null, version: 0, updatedAt: null, knownVersion: 3, stripeId, runId: 7 },
+    at: AT,
+  });
+  const testMode = { account: BINDING, livemode: false };
+  const live = { account: BINDING, livemode: true };
+  const wire = (stripeId: string | null) =>
+    JSON.parse(JSON.stringify(encodeRecordedEvent(CUSTOMER, row(stripeId), testMode))) as unknown;
+  const linked = checkRecordedEvent(wire('cus_Test'), CUSTOMER, AT, live);
+  assert.equal(linked.ok ? undefined : linked.skip, true, 'a customer of the test key: skipped');
+  assert.ok(checkRecordedEvent(wire(null), CUSTOMER, AT, live).ok);
+});
+
 test('an invoice event recorded by the earlier version decodes, and encodes back stamped', () => {
   const metadata = { invoice_id: INVOICE, customer_id: CUSTOMER };
   const recorded: [Record<string, unknown>, string][] = [

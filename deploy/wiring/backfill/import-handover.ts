@@ -10,7 +10,7 @@ import type {
   StripeCustomerMatched,
   StripeCustomerObserved,
 } from '../../../actors/customer/index.ts';
-import { encodeRecordedEvent, isStripeEvent } from '../../../actors/customer/outcome-message.ts';
+import { bindsStripe, encodeRecordedEvent } from '../../../actors/customer/outcome-message.ts';
 import { stripeBornId } from '../../../adapters/postgres/stripe-customer-id.ts';
 import { fieldsOf } from '../../../adapters/stripe/mapper.ts';
 import { offerRow } from './resync.ts';
@@ -48,12 +48,12 @@ export async function publishTo(
     | SalesforceRecordAdopted,
   msgId: string,
 ): Promise<void> {
-  // Only what was seen in Stripe is of a Stripe binding; a Salesforce or catalogue observation
-  // holds for every binding.
+  // Only what names Stripe's objects is of a Stripe binding; a Salesforce observation holds for
+  // every binding.
   const message = encodeRecordedEvent(
     customerId,
     event,
-    isStripeEvent(event) ? o.binding?.() : undefined,
+    bindsStripe(event) ? o.binding?.() : undefined,
   );
   // An observation is correlated by what it observed: a Salesforce change event (or read), an
   // import's or a reconciliation's record.
