@@ -86,6 +86,11 @@ export interface SchedulerDeps<
   readonly heldSince?: (owner: string) => number | undefined;
   /** False while a target is paused (its account not verified yet): its calls wait. */
   readonly targetReady?: (target: T) => boolean;
+  /**
+   * True for an actor that must call no target now (its erasure began, or keeps the targets):
+   * its intents are not scheduled, and one scheduled already is not sent.
+   */
+  readonly refuses?: (actorId: string) => boolean;
   readonly now: () => number;
   readonly log: Logger;
   /** Told of every call made: its target, the outcome's type and how long it took. */
@@ -182,7 +187,7 @@ export class IntentScheduler<
    * partition went) holds a newer intent, or ran it: the resumed offer leaves it alone.
    */
   offer(actorId: string, snapshot: S, { resumed = false } = {}): void {
-    if (this.stopped) return;
+    if (this.stopped || this.deps.refuses?.(actorId)) return;
     const due = new Map(this.deps.kind.pending(snapshot).map((d) => [d.target, d]));
     const owner = this.deps.kind.ownerOf(actorId, snapshot);
     for (const target of Object.keys(this.deps.targets) as T[]) {
@@ -363,7 +368,7 @@ export class IntentScheduler<
         // The actor dropped it while it waited (a person's edit dropped the push for a fetch, or a
         // read of Salesforce for a merge): sent now, it would go over that edit. What replaced it,
         // if anything, runs next, when this one ends.
-        if (slot.withdrawn) return undefined;
+        if (slot.withdrawn || this.deps.refuses?.(actorId)) return undefined;
         slot.sent = true;
         const started = this.deps.now();
         const outcome = await this.deps.targets[target]!.execute(actorId, intent, {
@@ -374,7 +379,7 @@ export class IntentScheduler<
         this.deps.onExecuted?.(target, outcome.type, this.deps.now() - started);
         return outcome;
       },
-      () => given() || slot.withdrawn === true,
+      () => given() || slot.withdrawn === true || this.deps.refuses?.(actorId) === true,
     );
     if (event) await this.recordWithRetry(key, actorId, event, slot, intent);
   }

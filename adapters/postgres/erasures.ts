@@ -188,11 +188,11 @@ export interface BegunErasure {
   /** What the erasure recorded when it began (what became of each target's object). */
   readonly removed: Record<string, unknown>;
   /**
-   * Resumed: how many links were made after it began, by calls that should not have been made.
-   * Their objects are left at the targets (the erasure's deletes are done); they are named in
-   * `removed.late_links` and logged.
+   * Resumed: the links made after it began (by calls that should not have been made), by target.
+   * Their objects are left at the targets, with the person's data: their ids are kept in
+   * `removed.late_links` and logged, for an operator to delete them.
    */
-  readonly late: number;
+  readonly late: Record<string, string[]>;
 }
 
 /**
@@ -213,30 +213,56 @@ export async function beginErasure(
       { external_ids: Record<string, string[]> | null; removed: Record<string, unknown> }[]
     >`
       SELECT external_ids, removed FROM erasures WHERE id = ${erasure.id} FOR UPDATE`;
-    const { externalIds: linked, invoiceIds } = await erasureSubjects(tx, id);
+    const { invoiceIds } = await erasureSubjects(tx, id);
+    // The links as they go: read by their delete, so that one committed meanwhile goes with them.
+    const gone = await tx<{ target: string; external_id: string; archived: boolean }[]>`
+      WITH current AS (
+        DELETE FROM customer_links WHERE customer_id = ${id} RETURNING target, external_id
+      ), archived AS (
+        DELETE FROM customer_links_archive WHERE customer_id = ${id} RETURNING target, external_id
+      )
+      SELECT target, external_id, false AS archived FROM current
+      UNION ALL SELECT target, external_id, true FROM archived`;
+    const unlinked = byTarget(gone);
     // Resumed: links made since it began (a call its actor made after a crash cut the erasure
-    // off) are erased with the rest: known as erased, unlinked, and their messages purged.
+    // off) are erased with the rest: known as erased, and their messages purged.
     const recorded = row?.external_ids ?? undefined;
-    const externalIds = recorded ? unionOf(recorded, linked) : linked;
-    const late = recorded ? countOf(externalIds) - countOf(recorded) : 0;
-    if (recorded && late === 0)
-      return { externalIds: recorded, invoiceIds, removed: row!.removed, late };
-    for (const [target, ids] of Object.entries(externalIds))
+    if (recorded && gone.length === 0)
+      return { externalIds: recorded, invoiceIds, removed: row!.removed, late: {} };
+    const externalIds = recorded ? unionOf(recorded, unlinked) : unlinked;
+    const late = recorded ? notIn(unlinked, recorded) : {};
+    for (const [target, ids] of Object.entries(unlinked))
       for (const externalId of ids)
         await tx`
           INSERT INTO erased_externals (target, id_hash, erasure_id)
           VALUES (${target}, ${externalIdHash(target, externalId)}, ${erasure.id})
           ON CONFLICT DO NOTHING`;
-    const links = await tx`DELETE FROM customer_links WHERE customer_id = ${id}`;
-    const archived = await tx`DELETE FROM customer_links_archive WHERE customer_id = ${id}`;
     const removed = recorded
-      ? { ...row!.removed, late_links: late }
-      : { targets, links: { current: links.count, archived: archived.count } };
+      ? {
+          ...row!.removed,
+          late_links: unionOf(
+            (row!.removed.late_links as Record<string, string[]> | undefined) ?? {},
+            late,
+          ),
+        }
+      : {
+          targets,
+          links: {
+            current: gone.filter((l) => !l.archived).length,
+            archived: gone.filter((l) => l.archived).length,
+          },
+        };
     await tx`
       UPDATE erasures SET external_ids = ${tx.json(externalIds)}, removed = ${tx.json(removed)}
       WHERE id = ${erasure.id}`;
     return { externalIds, invoiceIds, removed, late };
   });
+}
+
+function byTarget(links: readonly { target: string; external_id: string }[]) {
+  const ids: Record<string, string[]> = {};
+  for (const l of links) (ids[l.target] ??= []).push(l.external_id);
+  return unionOf(ids, {});
 }
 
 function unionOf(
@@ -249,8 +275,15 @@ function unionOf(
   return union;
 }
 
-const countOf = (ids: Record<string, string[]>) =>
-  Object.values(ids).reduce((n, list) => n + list.length, 0);
+/** The ids of `a` that `b` does not hold, by target (targets without any left out). */
+function notIn(a: Record<string, string[]>, b: Record<string, string[]>): Record<string, string[]> {
+  const left: Record<string, string[]> = {};
+  for (const [target, ids] of Object.entries(a)) {
+    const fresh = ids.filter((i) => !(b[target] ?? []).includes(i));
+    if (fresh.length > 0) left[target] = fresh;
+  }
+  return left;
+}
 
 /**
  * The last step, in one transaction: the row keeps its id, its tombstone and `erased_at`; every

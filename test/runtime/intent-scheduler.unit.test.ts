@@ -122,6 +122,7 @@ function harness(
       overrides.record ?? (async (customer, event) => void recorded.push({ customer, event })),
     holds: overrides.holds ?? (() => true),
     ...(overrides.heldSince ? { heldSince: overrides.heldSince } : {}),
+    ...(overrides.refuses ? { refuses: overrides.refuses } : {}),
     now: () => Date.now(),
     log: silentLogger,
   });
@@ -327,6 +328,27 @@ test('a customer this worker no longer holds is not called', async () => {
   h.scheduler.offer('c4', created('c4'));
   await sleep(50);
   assert.is(h.calls.length, 0);
+  await h.scheduler.stop();
+});
+
+test('an actor refused (its erasure) is not scheduled, and one waiting for a slot is not sent', async () => {
+  const refused = new Set(['c-erased']);
+  const h = harness({ concurrency: 1, callMs: 150, refuses: (id) => refused.has(id) });
+  h.scheduler.offer('c-erased', created('c-erased'));
+  await sleep(30);
+  assert.is(h.calls.length, 0, 'nothing scheduled');
+  // Another customer's call holds the one slot; the waiting one is refused before its turn.
+  h.scheduler.offer('c-busy', created('c-busy'));
+  await sleep(10);
+  h.scheduler.offer('c-late', created('c-late'));
+  await sleep(10);
+  refused.add('c-late');
+  await sleep(300);
+  assert.equal(
+    h.calls.map((c) => c.customer),
+    ['c-busy'],
+  );
+  assert.is(h.scheduler.busy('c-late'), false);
   await h.scheduler.stop();
 });
 

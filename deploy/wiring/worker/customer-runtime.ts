@@ -38,6 +38,11 @@ export interface CustomerRuntime {
   stop(partition: number): Promise<void>;
   /** Saves a customer's unsaved steps (write-behind); called in its mailbox. */
   save(customerId: string): Promise<void>;
+  /**
+   * The customers whose actor calls no target now (`customersCallingNoMore`), as the erasures'
+   * last round read them: their intents are neither resumed, scheduled nor sent.
+   */
+  callingNoMore(customers: ReadonlySet<string>): void;
   /** Messages of unsaved steps, held unacked until a save covers them. */
   unsaved(): number;
 }
@@ -51,6 +56,7 @@ export function customerRuntime(d: CustomerRuntimeDeps): CustomerRuntime {
     partitionOf(owner, names.partitions) === partition;
   /** When each held partition was taken: intents decided before then are checked before a push. */
   const heldSince = new Map<number, number>();
+  let erasing = none;
   const scheduler: CustomerScheduler = new IntentScheduler({
     kind,
     targets: options.executors ?? {},
@@ -58,6 +64,7 @@ export function customerRuntime(d: CustomerRuntimeDeps): CustomerRuntime {
     holds: d.callable,
     heldSince: (owner) => heldSince.get(partitionOf(owner, names.partitions)),
     ...(options.targetReady ? { targetReady: options.targetReady } : {}),
+    refuses: (id) => erasing.has(id),
     now: Date.now,
     log,
     ...(options.onExecuted ? { onExecuted: options.onExecuted } : {}),
@@ -98,7 +105,7 @@ export function customerRuntime(d: CustomerRuntimeDeps): CustomerRuntime {
       );
     const round = async () => {
       // An erasure that began, or that keeps the targets, is sent nothing its actor decided before.
-      const erasing = options.erasures ? await customersCallingNoMore(options.erasures.sql) : none;
+      if (options.erasures) erasing = await customersCallingNoMore(options.erasures.sql);
       const mayHold = inPartition(partition);
       return resumePartition(
         {
@@ -151,6 +158,9 @@ export function customerRuntime(d: CustomerRuntimeDeps): CustomerRuntime {
       return scheduler.handOver(inPartition(partition));
     },
     stop: (partition) => runner.stop(partition),
+    callingNoMore(customers) {
+      erasing = customers;
+    },
     save: (customerId) => runner.save(customerId, partitionOf(customerId, names.partitions)),
     unsaved: () => runner.unsaved(),
   };

@@ -37,6 +37,7 @@ import {
   noteErasureError,
   noteErasureWait,
   allOpenErasures,
+  customersCallingNoMore,
   type BegunErasure,
   type Erasure,
 } from '../../../adapters/postgres/erasures.ts';
@@ -65,6 +66,8 @@ export interface ErasureRunnerDeps extends ErasureSettings {
   readonly forget: (customerId: string) => void;
   /** Whether a call of the actor's is in flight. */
   readonly busy: (customerId: string) => boolean;
+  /** Told, each round, of the customers whose actor must call no target now. */
+  readonly callingNoMore?: (customers: ReadonlySet<string>) => void;
   readonly machine?: CustomerMachine;
   readonly log: Logger;
 }
@@ -83,6 +86,7 @@ export function startErasureRunner(d: ErasureRunnerDeps): { stop(): Promise<void
       .then(async () => {
         if (stopped) return;
         await askForOldDeletions();
+        d.callingNoMore?.(await customersCallingNoMore(d.sql));
         for await (const erasure of allOpenErasures(d.sql)) {
           if (stopped) return;
           if (!d.holds(partitionOf(erasure.customerId, d.names.partitions))) continue;
@@ -148,10 +152,10 @@ async function carryOut(d: ErasureRunnerDeps, e: Erasure, log: Logger): Promise<
   if (d.busy(id)) return noteErasureWait(d.sql, e, 'waiting for a call in flight to end');
   d.cache.delete(id);
   const begun = await beginErasure(d.sql, e, {});
-  if (begun.late > 0)
+  if (Object.keys(begun.late).length > 0)
     log.warn(
       { erasure_id: e.id, late_links: begun.late },
-      'links made after the erasure began are erased with the rest; their objects are left at the targets',
+      'objects linked after the erasure began are left at the targets: delete them there',
     );
   return purge(d, e, begun, stored?.revision, partition, log);
 }
