@@ -368,12 +368,17 @@ export class IntentScheduler<
         // The actor dropped it while it waited (a person's edit dropped the push for a fetch, or a
         // read of Salesforce for a merge): sent now, it would go over that edit. What replaced it,
         // if anything, runs next, when this one ends.
-        if (slot.withdrawn || this.deps.refuses?.(actorId)) return undefined;
+        if (slot.withdrawn) return undefined;
+        if (this.deps.refuses?.(actorId)) {
+          // Should the refusal end, the same intent offered again runs.
+          this.offerAnew(key, slot);
+          return undefined;
+        }
         slot.sent = true;
         const started = this.deps.now();
         const outcome = await this.deps.targets[target]!.execute(actorId, intent, {
           decidedEarlier: this.decidedEarlier(owner, intent, started),
-          stillCallable: () => this.deps.holds(owner),
+          stillCallable: () => this.deps.holds(owner) && this.deps.refuses?.(actorId) !== true,
         });
         this.counters.executed++;
         this.deps.onExecuted?.(target, outcome.type, this.deps.now() - started);

@@ -189,8 +189,8 @@ export interface BegunErasure {
   readonly removed: Record<string, unknown>;
   /**
    * Resumed: the links made after it began (by calls that should not have been made), by target.
-   * Their objects are left at the targets, with the person's data: their ids are kept in
-   * `removed.late_links` and logged, for an operator to delete them.
+   * Their objects are left at the targets, with the person's data: they are counted in
+   * `removed.late_links`, and the worker logs their ids for an operator to delete them.
    */
   readonly late: Record<string, string[]>;
 }
@@ -213,7 +213,9 @@ export async function beginErasure(
       { external_ids: Record<string, string[]> | null; removed: Record<string, unknown> }[]
     >`
       SELECT external_ids, removed FROM erasures WHERE id = ${erasure.id} FOR UPDATE`;
-    const { invoiceIds } = await erasureSubjects(tx, id);
+    const invoices = await tx<{ id: string }[]>`
+      SELECT id FROM invoices WHERE customer_id = ${id}`;
+    const invoiceIds = invoices.map((i) => i.id);
     // The links as they go: read by their delete, so that one committed meanwhile goes with them.
     const gone = await tx<{ target: string; external_id: string; archived: boolean }[]>`
       WITH current AS (
@@ -237,13 +239,14 @@ export async function beginErasure(
           INSERT INTO erased_externals (target, id_hash, erasure_id)
           VALUES (${target}, ${externalIdHash(target, externalId)}, ${erasure.id})
           ON CONFLICT DO NOTHING`;
+    const lateCount = countOf(late);
     const removed = recorded
       ? {
           ...row!.removed,
-          late_links: unionOf(
-            (row!.removed.late_links as Record<string, string[]> | undefined) ?? {},
-            late,
-          ),
+          // Counted only: the record keeps no target's id once it ends (the log names them).
+          ...(lateCount > 0
+            ? { late_links: ((row!.removed.late_links as number | undefined) ?? 0) + lateCount }
+            : {}),
         }
       : {
           targets,
@@ -274,6 +277,9 @@ function unionOf(
     union[target] = [...new Set([...(union[target] ?? []), ...ids])];
   return union;
 }
+
+const countOf = (ids: Record<string, string[]>) =>
+  Object.values(ids).reduce((n, list) => n + list.length, 0);
 
 /** The ids of `a` that `b` does not hold, by target (targets without any left out). */
 function notIn(a: Record<string, string[]>, b: Record<string, string[]>): Record<string, string[]> {

@@ -67,7 +67,7 @@ test('a resumed erasure erases the links made since it began, and says how many'
   assert.equal(resumed.externalIds, { stripe: ['cus_First', 'cus_Late'] });
   assert.equal(resumed.late, { stripe: ['cus_Late'] });
   assert.equal(resumed.removed.targets, { stripe: 'deleted' }, 'the first fates are kept');
-  assert.equal(resumed.removed.late_links, { stripe: ['cus_Late'] }, 'named for the operator');
+  assert.is(resumed.removed.late_links, 1, 'counted; the record keeps no id');
   const links = await sql`SELECT 1 FROM customer_links WHERE customer_id = ${id}`;
   assert.is(links.length, 0, 'unlinked');
   const known = await sql<{ id_hash: string }[]>`
@@ -83,7 +83,7 @@ test('a resumed erasure erases the links made since it began, and says how many'
   await sql`INSERT INTO customer_links (customer_id, target, external_id) VALUES (${id}, 'stripe', 'cus_Late')`;
   const again = await beginErasure(sql, erasure, {});
   assert.equal(again.late, {});
-  assert.equal(again.removed.late_links, { stripe: ['cus_Late'] });
+  assert.is(again.removed.late_links, 1);
   assert.is((await sql`SELECT 1 FROM customer_links WHERE customer_id = ${id}`).length, 0);
   const still = await beginErasure(sql, erasure, {});
   assert.equal([still.late, still.removed], [{}, again.removed], 'nothing new: as it was');

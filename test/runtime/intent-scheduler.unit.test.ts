@@ -349,6 +349,18 @@ test('an actor refused (its erasure) is not scheduled, and one waiting for a slo
     ['c-busy'],
   );
   assert.is(h.scheduler.busy('c-late'), false);
+  // A call that asks at send time (a queued Salesforce write) hears of the refusal too.
+  assert.is(h.calls[0]!.stillCallable?.(), true);
+  refused.add('c-busy');
+  assert.is(h.calls[0]!.stillCallable?.(), false);
+  // Were a refusal lifted, the intent offered again runs: it was not taken as run.
+  refused.delete('c-late');
+  h.scheduler.offer('c-late', created('c-late'));
+  await sleep(250);
+  assert.equal(
+    h.calls.map((c) => c.customer),
+    ['c-busy', 'c-late'],
+  );
   await h.scheduler.stop();
 });
 

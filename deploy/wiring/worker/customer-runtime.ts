@@ -39,10 +39,13 @@ export interface CustomerRuntime {
   /** Saves a customer's unsaved steps (write-behind); called in its mailbox. */
   save(customerId: string): Promise<void>;
   /**
-   * The customers whose actor calls no target now (`customersCallingNoMore`), as the erasures'
-   * last round read them: their intents are neither resumed, scheduled nor sent.
+   * Reads the customers whose actor calls no target now (`customersCallingNoMore`): their
+   * intents are neither resumed, scheduled nor sent. At start, at each resume and at each round
+   * of the erasures; a read that ends after a later one is not applied.
    */
-  callingNoMore(customers: ReadonlySet<string>): void;
+  readCallingNoMore(): Promise<void>;
+  /** A customer whose erasure begins here: refused at once, without waiting for the next read. */
+  refuse(customerId: string): void;
   /** Messages of unsaved steps, held unacked until a save covers them. */
   unsaved(): number;
 }
@@ -57,6 +60,20 @@ export function customerRuntime(d: CustomerRuntimeDeps): CustomerRuntime {
   /** When each held partition was taken: intents decided before then are checked before a push. */
   const heldSince = new Map<number, number>();
   let erasing = none;
+  let reads = 0;
+  let applied = 0;
+  // Erasures begun here: refused from then on, whatever a read begun before them says (their
+  // actors are tombstones once the erasure ends, so refusing them for good costs nothing).
+  const begunHere = new Set<string>();
+  const refused = (id: string) => erasing.has(id) || begunHere.has(id);
+  async function readCallingNoMore(): Promise<void> {
+    if (!options.erasures) return;
+    const read = ++reads;
+    const customers = await customersCallingNoMore(options.erasures.sql);
+    if (read < applied) return;
+    applied = read;
+    erasing = customers;
+  }
   const scheduler: CustomerScheduler = new IntentScheduler({
     kind,
     targets: options.executors ?? {},
@@ -64,7 +81,7 @@ export function customerRuntime(d: CustomerRuntimeDeps): CustomerRuntime {
     holds: d.callable,
     heldSince: (owner) => heldSince.get(partitionOf(owner, names.partitions)),
     ...(options.targetReady ? { targetReady: options.targetReady } : {}),
-    refuses: (id) => erasing.has(id),
+    refuses: refused,
     now: Date.now,
     log,
     ...(options.onExecuted ? { onExecuted: options.onExecuted } : {}),
@@ -105,7 +122,7 @@ export function customerRuntime(d: CustomerRuntimeDeps): CustomerRuntime {
       );
     const round = async () => {
       // An erasure that began, or that keeps the targets, is sent nothing its actor decided before.
-      if (options.erasures) erasing = await customersCallingNoMore(options.erasures.sql);
+      await readCallingNoMore();
       const mayHold = inPartition(partition);
       return resumePartition(
         {
@@ -132,7 +149,7 @@ export function customerRuntime(d: CustomerRuntimeDeps): CustomerRuntime {
           },
         },
         partition,
-        (id) => mayHold(id) && !erasing.has(id),
+        (id) => mayHold(id) && !refused(id),
       ).then((resumed) => {
         if (resumed) log.info({ partition, actors: resumed }, 'resumed pending intents');
       });
@@ -158,8 +175,9 @@ export function customerRuntime(d: CustomerRuntimeDeps): CustomerRuntime {
       return scheduler.handOver(inPartition(partition));
     },
     stop: (partition) => runner.stop(partition),
-    callingNoMore(customers) {
-      erasing = customers;
+    readCallingNoMore,
+    refuse(customerId) {
+      begunHere.add(customerId);
     },
     save: (customerId) => runner.save(customerId, partitionOf(customerId, names.partitions)),
     unsaved: () => runner.unsaved(),

@@ -37,7 +37,6 @@ import {
   noteErasureError,
   noteErasureWait,
   allOpenErasures,
-  customersCallingNoMore,
   type BegunErasure,
   type Erasure,
 } from '../../../adapters/postgres/erasures.ts';
@@ -66,8 +65,10 @@ export interface ErasureRunnerDeps extends ErasureSettings {
   readonly forget: (customerId: string) => void;
   /** Whether a call of the actor's is in flight. */
   readonly busy: (customerId: string) => boolean;
-  /** Told, each round, of the customers whose actor must call no target now. */
-  readonly callingNoMore?: (customers: ReadonlySet<string>) => void;
+  /** Reads, each round, the customers whose actor must call no target now. */
+  readonly readCallingNoMore?: () => Promise<void>;
+  /** Refuses the actor's calls at once: its erasure begins. */
+  readonly refuse?: (customerId: string) => void;
   readonly machine?: CustomerMachine;
   readonly log: Logger;
 }
@@ -86,7 +87,7 @@ export function startErasureRunner(d: ErasureRunnerDeps): { stop(): Promise<void
       .then(async () => {
         if (stopped) return;
         await askForOldDeletions();
-        d.callingNoMore?.(await customersCallingNoMore(d.sql));
+        await d.readCallingNoMore?.();
         for await (const erasure of allOpenErasures(d.sql)) {
           if (stopped) return;
           if (!d.holds(partitionOf(erasure.customerId, d.names.partitions))) continue;
@@ -136,8 +137,10 @@ async function carryOut(d: ErasureRunnerDeps, e: Erasure, log: Logger): Promise<
       return noteErasureWait(d.sql, e, 'waiting for the customer actor to take its messages');
     const done = targetsDone(e, snapshot, subjects.externalIds);
     if (typeof done === 'string') return noteErasureWait(d.sql, e, done);
-    // Nothing decided before the erasure is sent after it; a call already sent is let finish (its
-    // outcome may name an object to record) and the erasure waits for the next round.
+    // Nothing decided before the erasure is sent after it, nor decided from now on; a call already
+    // sent is let finish (its outcome may name an object to record) and the erasure waits for the
+    // next round.
+    d.refuse?.(id);
     d.forget(id);
     if (d.busy(id)) return noteErasureWait(d.sql, e, 'waiting for a call in flight to end');
     // Saved above, and no step runs meanwhile (this is the customer's mailbox): the actor leaves
@@ -148,10 +151,13 @@ async function carryOut(d: ErasureRunnerDeps, e: Erasure, log: Logger): Promise<
     return purge(d, e, begun, stored?.revision, partition, log);
   }
   // Cut off after it began: it recorded the ids and the targets' fates.
+  d.refuse?.(id);
   d.forget(id);
   if (d.busy(id)) return noteErasureWait(d.sql, e, 'waiting for a call in flight to end');
   d.cache.delete(id);
   const begun = await beginErasure(d.sql, e, {});
+  // Ids, never personal data: logged (not kept in the record, which keeps only hashes of them) so
+  // that an operator can delete those objects.
   if (Object.keys(begun.late).length > 0)
     log.warn(
       { erasure_id: e.id, late_links: begun.late },

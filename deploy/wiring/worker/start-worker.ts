@@ -3,7 +3,6 @@
 // actors on CHANGES and, when configured, the invoice actors on INVOICES (partitioned by customer,
 // so a customer's invoices run on the worker that runs the customer).
 import { startErasureRunner, type ErasureSettings } from './erasure-runner.ts';
-import { customersCallingNoMore } from '../../../adapters/postgres/erasures.ts';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../../../core/ports.ts';
@@ -192,7 +191,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   });
   // Read before any partition starts: a step taken before the erasures' first round sends nothing
   // for a customer whose erasure began or keeps the targets.
-  if (options.erasures) customers.callingNoMore(await customersCallingNoMore(options.erasures.sql));
+  await customers.readCallingNoMore();
   await keeper.start();
   const erasures = options.erasures
     ? startErasureRunner({
@@ -207,7 +206,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         forget: (id) => customers.scheduler.forget(id),
         save: (id) => customers.save(id),
         busy: (id) => customers.scheduler.busy(id),
-        callingNoMore: (ids) => customers.callingNoMore(ids),
+        readCallingNoMore: () => customers.readCallingNoMore(),
+        refuse: (id) => customers.refuse(id),
         ...(options.machine ? { machine: options.machine } : {}),
         log,
       })
