@@ -1,7 +1,8 @@
 // `npm run rtws -- replay <customerId> [--rebuild] [--json]` (or `npm run replay -- …`): prints a customer's recorded history from
 // the CHANGES stream (captured changes and executor outcomes, in the order the actor saw them) and,
 // with --rebuild, the actor state that history rebuilds. A rebuild is a pure fold over the
-// recorded events: it calls nothing outside and reads no clock.
+// recorded events: it calls nothing outside and reads no clock; only the database's Stripe binding
+// is read first, as the live actor skips events recorded under an earlier one.
 // `npm run rtws -- replay --stripe <cus_…> [--json]`: the Stripe events INBOUND holds about a Stripe
 // customer, in the order they were mapped, and the partition they are in.
 import { fieldOwnersOf } from '../../core/policy/merge.ts';
@@ -17,6 +18,9 @@ import {
 import { stripeEventHistory } from '../../adapters/jetstream/stripe-event-history.ts';
 import { rebuild } from '../../actors/runtime/rebuild.ts';
 import { customerKind } from '../../actors/customer/kind.ts';
+import type { BindingStamp } from '../../actors/customer/outcome-message.ts';
+import { connectPostgres } from '../../adapters/postgres/connect.ts';
+import { bindingOf } from '../../adapters/postgres/bindings.ts';
 import {
   createCustomerMachine,
   DEFAULT_POLICIES,
@@ -60,6 +64,27 @@ async function printStripeEvents(
   for (const r of events) console.log(stripeLine(r));
 }
 
+/**
+ * The Stripe account and mode the database is bound to. Unread (Postgres away), the rebuild folds
+ * in the events of every binding, and says so.
+ */
+async function boundStripe(config: Config): Promise<BindingStamp | undefined> {
+  const sql = connectPostgres(config.databaseUrl, { applicationName: 'rtws-replay' });
+  try {
+    const bound = await bindingOf(sql, 'stripe');
+    return bound && { account: bound.accountId, livemode: bound.livemode };
+  } catch (err) {
+    const { code, name } = err as { code?: unknown; name?: unknown };
+    console.error(
+      `the Stripe binding could not be read (${String(code ?? name)}): the rebuild folds in ` +
+        'the events of every binding, where the live actor skips those of an earlier one',
+    );
+    return undefined;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
 export async function replay(config: Config, a: ReplayArgs): Promise<number> {
   const names = subjectNames(config.namespace, config.partitions);
   const nc = await connectNats({ servers: config.natsServers, name: 'rtws-replay' });
@@ -86,7 +111,13 @@ export async function replay(config: Config, a: ReplayArgs): Promise<number> {
         targets,
         owners: fieldOwnersOf(config.fieldOwners),
       });
-      const snapshot = rebuild(customerKind(machine), customerId, recorded);
+      // As the live worker, events recorded under another Stripe binding are left out.
+      const binding = await boundStripe(config);
+      const snapshot = rebuild(
+        customerKind(machine, () => binding),
+        customerId,
+        recorded,
+      );
       console.log('\nrebuilt actor state:');
       console.log(JSON.stringify({ value: snapshot.value, context: snapshot.context }, null, 2));
     }

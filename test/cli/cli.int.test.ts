@@ -9,6 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { jetStreamDeadLetters } from '../../adapters/jetstream/dead-letters.ts';
 import { recordTargetConflict } from '../../adapters/postgres/conflicts.ts';
+import { encodeRecordedEvent } from '../../actors/customer/outcome-message.ts';
 import { spawnCli } from '../harness/process.ts';
 import { TEST_TOKEN } from '../harness/rtws.ts';
 import { eventually } from '../harness/stream.ts';
@@ -319,6 +320,44 @@ test('replay reads the stream with rtws configuration; npm run replay is the sam
   assert.is(code, 0, out);
   const messages = JSON.parse(out) as { message: { type: string } }[];
   assert.is(messages[0]!.message.type, 'CustomerCreated');
+});
+
+test('replay --rebuild leaves out the events of another Stripe binding, as the live actor', async (ctx) => {
+  const id = ctx.ids[1]!;
+  const sync = await ctx.s.api('GET', `/customers/${id}/sync`);
+  const stripeId = sync.body.targets.stripe.external_id as string;
+  const [bound] = await ctx.s.rtws.sql<{ account_id: string; livemode: boolean }[]>`
+    SELECT account_id, livemode FROM target_bindings WHERE target = 'stripe'`;
+  // Two observations of its Stripe customer as it is: one of this binding, one of another.
+  const observed = (eventId: string, account: string) =>
+    encodeRecordedEvent(
+      id,
+      {
+        type: 'StripeCustomerObserved',
+        data: {
+          eventId,
+          eventType: 'customer.updated',
+          stripeId,
+          created: Math.floor(Date.now() / 1000),
+          key: null,
+          fields: { name: 'Grace Hopper', email: null, phone: null, address: null, metadata: {} },
+          rtwsId: id,
+        },
+        at: 0,
+      },
+      { account, livemode: bound!.livemode },
+    );
+  const js = jetstream(ctx.s.rtws.nats);
+  for (const [eventId, account] of [
+    ['evt_replay_elsewhere', 'acct_Elsewhere'],
+    ['evt_replay_bound', bound!.account_id],
+  ] as const)
+    await js.publish(ctx.s.t.names.customerSubject(id), JSON.stringify(observed(eventId, account)));
+  const r = await rtws(ctx, ['replay', id, '--rebuild'], ctx.s.t.env as Record<string, string>);
+  assert.is(r.code, 0, r.out);
+  const rebuilt = r.out.slice(r.out.indexOf('rebuilt actor state:'));
+  assert.match(rebuilt, 'evt_replay_bound');
+  assert.not.match(rebuilt, 'evt_replay_elsewhere', 'skipped, as the live actor skips it');
 });
 
 test('erase: refused without the id confirmed; then followed until erased', async (ctx) => {
