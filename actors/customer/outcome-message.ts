@@ -52,7 +52,7 @@ export function encodeRecordedEvent(
 }
 
 /** Events that say something of the Stripe account: observations, matches, call outcomes. */
-export function isStripeEvent(event: Pick<RecordedEvent, 'type'> | { type: string }): boolean {
+export function isStripeEvent(event: { type: string }): boolean {
   return event.type.startsWith('Stripe');
 }
 

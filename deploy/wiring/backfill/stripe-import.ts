@@ -45,7 +45,7 @@ export interface ImportDeps {
   readonly names: Names;
   /** Default: by email, the Stripe customer's values kept. */
   readonly match?: { readonly by: 'email' | 'none'; readonly merge: 'stripe' | 'catalogue' };
-  /** The Stripe account bound now, stamped on each customer handed over. */
+  /** The Stripe account and mode bound now, stamped on each customer handed over. */
   readonly binding?: () => BindingStamp | undefined;
   /** Waits, before each customer handed over, until live changes leave room in the budget. */
   readonly paced?: () => Promise<void>;

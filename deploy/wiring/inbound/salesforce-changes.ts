@@ -77,7 +77,7 @@ export interface SalesforceChangesOptions {
   readonly org: () => string | undefined;
   /** False while Salesforce's calls must wait (binding unverified, daily share spent). */
   readonly ready: () => boolean;
-  /** The Stripe binding messages are stamped with, as every message on a customer's subject. */
+  /** The Stripe binding, stamped on what names a Stripe object (a catalogue row's Stripe id). */
   readonly binding?: () => BindingStamp | undefined;
   readonly pollS: number;
   /** The interval read while change events arrive: a sweep for any they missed (default pollS). */
