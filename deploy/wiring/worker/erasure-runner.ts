@@ -137,12 +137,14 @@ async function carryOut(d: ErasureRunnerDeps, e: Erasure, log: Logger): Promise<
       return noteErasureWait(d.sql, e, 'waiting for the customer actor to take its messages');
     const done = targetsDone(e, snapshot, subjects.externalIds);
     if (typeof done === 'string') return noteErasureWait(d.sql, e, done);
-    // Nothing decided before the erasure is sent after it, nor decided from now on; a call already
-    // sent is let finish (its outcome may name an object to record) and the erasure waits for the
-    // next round.
-    d.refuse?.(id);
+    // Nothing decided before the erasure is sent after it; a call already sent is let finish (its
+    // outcome may name an object to record) and the erasure waits for the next round.
     d.forget(id);
     if (d.busy(id)) return noteErasureWait(d.sql, e, 'waiting for a call in flight to end');
+    // From here nothing is sent for the actor, pending or new: its targets are done (not before,
+    // or a delete that failed and is tried again would never be sent, and the erasure would wait
+    // for it for ever).
+    d.refuse?.(id);
     // Saved above, and no step runs meanwhile (this is the customer's mailbox): the actor leaves
     // memory before its links go, so that the inbound mapping, which drops an echo against the
     // actor it holds, sends each event about the customer through the erasure check instead.
