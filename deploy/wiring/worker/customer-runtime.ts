@@ -46,6 +46,8 @@ export interface CustomerRuntime {
   readCallingNoMore(): Promise<void>;
   /** A customer whose erasure begins here: refused at once, without waiting for the next read. */
   refuse(customerId: string): void;
+  /** The erasure did not begin after all (its transaction failed): the reads decide again. */
+  unrefuse(customerId: string): void;
   /** Messages of unsaved steps, held unacked until a save covers them. */
   unsaved(): number;
 }
@@ -178,6 +180,9 @@ export function customerRuntime(d: CustomerRuntimeDeps): CustomerRuntime {
     readCallingNoMore,
     refuse(customerId) {
       begunHere.add(customerId);
+    },
+    unrefuse(customerId) {
+      begunHere.delete(customerId);
     },
     save: (customerId) => runner.save(customerId, partitionOf(customerId, names.partitions)),
     unsaved: () => runner.unsaved(),

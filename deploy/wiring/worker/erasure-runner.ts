@@ -69,6 +69,8 @@ export interface ErasureRunnerDeps extends ErasureSettings {
   readonly readCallingNoMore?: () => Promise<void>;
   /** Refuses the actor's calls at once: its erasure begins. */
   readonly refuse?: (customerId: string) => void;
+  /** Lifts that refusal: the erasure did not begin. */
+  readonly unrefuse?: (customerId: string) => void;
   readonly machine?: CustomerMachine;
   readonly log: Logger;
 }
@@ -87,7 +89,6 @@ export function startErasureRunner(d: ErasureRunnerDeps): { stop(): Promise<void
       .then(async () => {
         if (stopped) return;
         await askForOldDeletions();
-        await d.readCallingNoMore?.();
         for await (const erasure of allOpenErasures(d.sql)) {
           if (stopped) return;
           if (!d.holds(partitionOf(erasure.customerId, d.names.partitions))) continue;
@@ -108,14 +109,29 @@ export function startErasureRunner(d: ErasureRunnerDeps): { stop(): Promise<void
     const asked = await eraseOldDeletions(d.sql, { days: d.deletedAfterDays, remote: d.remote });
     if (asked > 0) log.info({ asked, days: d.deletedAfterDays }, 'old deletions to be erased');
   };
+  // The actors refused for their erasures are read on a timer of their own: a round waits in
+  // mailboxes and purges streams, and may take long.
+  let reading: Promise<void> | undefined;
+  const read = () => {
+    if (stopped || reading || !d.readCallingNoMore) return;
+    reading = d
+      .readCallingNoMore()
+      .catch((err: unknown) => {
+        if (!stopped) log.warn({ err }, 'erasures not read; the last read stands');
+      })
+      .finally(() => (reading = undefined));
+  };
   const timer = setInterval(tick, d.pollMs ?? 1_000);
   timer.unref();
+  const readTimer = setInterval(read, d.pollMs ?? 1_000);
+  readTimer.unref();
   tick();
   return {
     async stop() {
       stopped = true;
       clearInterval(timer);
-      await round;
+      clearInterval(readTimer);
+      await Promise.all([round, reading]);
     },
   };
 }
@@ -129,6 +145,8 @@ async function carryOut(d: ErasureRunnerDeps, e: Erasure, log: Logger): Promise<
   // Begun, it waited for the actor already: a snapshot now is one a message started after the
   // links went (a round cut off before the tombstone), and it goes with the rest.
   if (!tombstoned && !e.begun) {
+    // Keeping the targets, the erasure waits for nothing the actor would send: refused at once.
+    if (!e.remote) d.refuse?.(id);
     const snapshot = stored ? decodeActor(id, stored.value, d.machine) : undefined;
     const subjects = await erasureSubjects(d.sql, id);
     // No actor yet, but messages for it still wait (an import's handover behind a backlog): its
@@ -141,15 +159,21 @@ async function carryOut(d: ErasureRunnerDeps, e: Erasure, log: Logger): Promise<
     // outcome may name an object to record) and the erasure waits for the next round.
     d.forget(id);
     if (d.busy(id)) return noteErasureWait(d.sql, e, 'waiting for a call in flight to end');
+    // The lease may have gone while this waited for the mailbox: the next holder may hold a newer
+    // state of the actor (a delete decided since), which is not to be refused from here.
+    if (!d.holds(partition)) throw new LeaseLostError(partition);
     // From here nothing is sent for the actor, pending or new: its targets are done (not before,
     // or a delete that failed and is tried again would never be sent, and the erasure would wait
-    // for it for ever).
+    // for it for ever); should the erasure not begin after all, the refusal is lifted.
     d.refuse?.(id);
     // Saved above, and no step runs meanwhile (this is the customer's mailbox): the actor leaves
     // memory before its links go, so that the inbound mapping, which drops an echo against the
     // actor it holds, sends each event about the customer through the erasure check instead.
     d.cache.delete(id);
-    const begun = await beginErasure(d.sql, e, done);
+    const begun = await beginErasure(d.sql, e, done).catch((err: unknown) => {
+      if (e.remote) d.unrefuse?.(id);
+      throw err;
+    });
     return purge(d, e, begun, stored?.revision, partition, log);
   }
   // Cut off after it began: it recorded the ids and the targets' fates.

@@ -46,6 +46,14 @@ export function partitionKeeper(d: PartitionKeeperDeps): LeaseKeeper {
       : undefined,
     log,
     onAcquired: async (partition) => {
+      // Before its consumer starts: a step sends nothing for an actor whose erasure began or keeps
+      // the targets (another worker may have held it when the erasure was asked for). Unread, the
+      // last read stands, and the resume reads again.
+      await customers
+        .readCallingNoMore()
+        .catch((err: unknown) =>
+          log.warn({ err, partition }, 'erasures not read before the partition starts'),
+        );
       await customers.start(partition);
       await invoices?.start(partition);
       // Before the resume, whose catch-up waits for the partitions' Stripe events to be mapped.

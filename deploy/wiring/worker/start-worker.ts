@@ -208,6 +208,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         busy: (id) => customers.scheduler.busy(id),
         readCallingNoMore: () => customers.readCallingNoMore(),
         refuse: (id) => customers.refuse(id),
+        unrefuse: (id) => customers.unrefuse(id),
         ...(options.machine ? { machine: options.machine } : {}),
         log,
       })
