@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { authHeaders } from '../harness/rtws.ts';
-import { eventually } from '../harness/stream.ts';
+import { eventually, waitFor } from '../harness/stream.ts';
 import { startSandboxRtws, type SandboxRtws } from '../harness/sandbox-rtws.ts';
 
 const test = suite<{ s: SandboxRtws }>('GET /status');
@@ -94,7 +94,7 @@ test("a paused target's customer waits, and is counted as waiting", async (ctx) 
   assert.is(target(status, 'stripe').state, 'paused');
   assert.is(target(status, 'stripe').customers.synced, 2);
   assert.is((await s.api('POST', '/targets/stripe/resume')).status, 200);
-  await eventually(
+  await waitFor(
     async () => (await s.api<Status>('GET', '/status')).body,
     (b) => target(b, 'stripe').customers.synced === 3 && target(b, 'stripe').state === 'on',
     30_000,

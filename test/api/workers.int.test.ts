@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import type { Rtws } from '../../deploy/rtws.ts';
 import { onPrivateNats, type PrivateEnvironment } from '../harness/private-environment.ts';
 import { authHeaders, startTestRtws } from '../harness/rtws.ts';
-import { eventually } from '../harness/stream.ts';
+import { eventually, waitFor } from '../harness/stream.ts';
 import { startTestWorker, type TestWorker } from '../runtime/fixture.ts';
 
 const LEASE_TTL_MS = 3_000;
@@ -128,7 +128,7 @@ test('while NATS is away the answer is a 503 problem, not a 4xx or an empty list
   } finally {
     await server.start();
   }
-  await eventually(
+  await waitFor(
     async () => (await get(ctx)).status,
     (s) => s === 200,
     15_000,

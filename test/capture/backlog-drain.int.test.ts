@@ -10,7 +10,7 @@ import { connectPostgres, type Sql } from '../../adapters/postgres/connect.ts';
 import { migrate } from '../../adapters/postgres/migrate.ts';
 import { testEnvironment, startTestRtws, type TestEnvironment } from '../harness/rtws.ts';
 import { testSize } from '../harness/services.ts';
-import { eventually } from '../harness/stream.ts';
+import { waitFor } from '../harness/stream.ts';
 import { readsDuring, tableReads } from '../harness/table-reads.ts';
 import type { Rtws } from '../../deploy/rtws.ts';
 
@@ -58,7 +58,7 @@ test('a backlog is drained in batches found by index, not by reading the outbox'
     RTWS_PUBLISHER_BATCH: String(BATCH),
   });
   const jsm = await jetstreamManager(ctx.rtws.nats);
-  await eventually(
+  await waitFor(
     async () => (await jsm.streams.info(ctx.t.names.streams.changes)).state.messages,
     (n) => n >= BACKLOG,
     120_000,
@@ -67,7 +67,7 @@ test('a backlog is drained in batches found by index, not by reading the outbox'
   // Closing ends the publisher's sessions, which report their counts as they end.
   await ctx.rtws.close();
   ctx.rtws = undefined;
-  await eventually(
+  await waitFor(
     async () => {
       const [row] = await ctx.sql<{ n: number }[]>`
         SELECT count(*)::int AS n FROM pg_stat_activity

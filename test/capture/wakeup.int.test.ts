@@ -15,7 +15,7 @@ import {
 import { migrate } from '../../adapters/postgres/migrate.ts';
 import { createTestDatabase } from '../harness/services.ts';
 import { testEnvironment, startTestRtws, type TestEnvironment } from '../harness/rtws.ts';
-import { eventually, readStream } from '../harness/stream.ts';
+import { eventually, readStream, waitFor } from '../harness/stream.ts';
 import type { Rtws } from '../../deploy/rtws.ts';
 
 const POLL_MS = 60_000;
@@ -74,7 +74,7 @@ test('an idle publisher arms the flag, and one write reaches the stream well wit
     assert.is(got.length, 1, `write ${i} was not published within ${WELL_WITHIN} ms`);
     assert.ok(Date.now() - started < WELL_WITHIN);
     // Let the publisher go back to sleep before the next write.
-    await eventually(
+    await waitFor(
       () => flag(sql),
       (v) => v === 1,
       5_000,
@@ -88,7 +88,7 @@ test('under a steady stream of writes the publisher looks again after a batch in
   // The rows of the tests before are counted first: a batch is counted once its transaction
   // commits, which may come after its row is seen in the stream and the flag is seen up.
   const [{ rows }] = (await sql`SELECT count(*)::int AS rows FROM customers`) as [{ rows: number }];
-  await eventually(
+  await waitFor(
     async () => publisher!.stats.published,
     (n) => n >= rows,
     10_000,
@@ -106,7 +106,7 @@ test('under a steady stream of writes the publisher looks again after a batch in
       }
     }),
   );
-  await eventually(
+  await waitFor(
     async () => publisher!.stats.published - before.published,
     (n) => n >= written,
     10_000,
@@ -175,7 +175,7 @@ test('a writer still open when the publisher armed is waited for before a wait w
       continue;
     }
     // The burst over, the publisher arms and looks while the held writer is open...
-    await eventually(
+    await waitFor(
       () => flag(sql),
       (v) => v === 1,
       5_000,

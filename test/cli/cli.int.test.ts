@@ -12,7 +12,7 @@ import { recordTargetConflict } from '../../adapters/postgres/conflicts.ts';
 import { encodeRecordedEvent } from '../../actors/customer/outcome-message.ts';
 import { spawnCli } from '../harness/process.ts';
 import { TEST_TOKEN } from '../harness/rtws.ts';
-import { eventually } from '../harness/stream.ts';
+import { waitFor } from '../harness/stream.ts';
 import { startSandboxRtws, type SandboxRtws } from '../harness/sandbox-rtws.ts';
 
 const READ_TOKEN = 'read-token-0123456789abcdef';
@@ -26,7 +26,7 @@ test.before(async (ctx) => {
     const r = await ctx.s.api('POST', '/customers', { name });
     ctx.ids.push(r.body.id as string);
   }
-  await eventually(
+  await waitFor(
     () => ctx.s.api('GET', `/customers/${ctx.ids[1]}/sync`),
     (r) => r.body.targets?.stripe?.status === 'synced',
     30_000,

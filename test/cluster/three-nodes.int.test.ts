@@ -12,7 +12,7 @@ import { startRtws, type Rtws } from '../../deploy/rtws.ts';
 import { natsCluster, type NatsCluster } from '../harness/nats-cluster.ts';
 import { reachable } from '../harness/services.ts';
 import { startTestRtws, testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
-import { eventually, readStream } from '../harness/stream.ts';
+import { eventually, readStream, waitFor } from '../harness/stream.ts';
 import { apiClient, type ApiClient } from '../sync/api-client.ts';
 import { stripeSide, type StripeSide } from '../sync/stack.ts';
 
@@ -98,7 +98,7 @@ test('a change of RTWS_REPLICAS reaches existing streams; a refused one is a war
     // The new replicas catch up before the next start: JetStream is slow to answer meanwhile.
     for (const name of streams)
       assert.ok(
-        await eventually(() => caughtUp(jsm, name), Boolean, 20_000, 200),
+        await waitFor(() => caughtUp(jsm, name), Boolean, 20_000, 200),
         `${name} caught up`,
       );
     // Five replicas on three nodes: JetStream refuses, and rtws starts all the same.

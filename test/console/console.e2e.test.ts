@@ -11,7 +11,7 @@ import { encodeRecordedEvent } from '../../actors/customer/outcome-message.ts';
 import { jetStreamDeadLetters } from '../../adapters/jetstream/dead-letters.ts';
 import { CONSOLE_CSP } from '../../adapters/http/console.ts';
 import { authHeaders, TEST_TOKEN } from '../harness/rtws.ts';
-import { eventually } from '../harness/stream.ts';
+import { waitFor } from '../harness/stream.ts';
 import { linked, quiet, twoWay, unpushedEdit, type TwoWay } from '../inbound/stack.ts';
 import { ARTIFACTS, CHROMIUM, MISSING_BROWSER, openTab, type Tab } from './browser.ts';
 
@@ -159,7 +159,7 @@ const steps: [string, (ctx: { s: TwoWay; tab: Tab; url: string }) => Promise<voi
       s.emu.setClockOffset(5_000);
       try {
         await s.stripe.customers.update(stripeId, { name: 'Both Sides (Stripe)' });
-        await eventually(
+        await waitFor(
           async () => (await s.api.sync(id)) as unknown as { conflicts: unknown[] },
           (v) => v.conflicts.length > 0,
           15_000,
@@ -199,7 +199,7 @@ const steps: [string, (ctx: { s: TwoWay; tab: Tab; url: string }) => Promise<voi
       await go(page, '#/overview', 'Overview');
       // The customers the earlier steps made are counted (every few seconds), and drawn in rates.
       const syncedCell = page.locator('tbody tr').first().locator('td.num').first();
-      await eventually(
+      await waitFor(
         () => syncedCell.innerText(),
         (text) => Number(text) > 0,
         15_000,

@@ -26,7 +26,7 @@ import {
   type Observer,
   type TestEnvironment,
 } from '../harness/rtws.ts';
-import { eventually } from '../harness/stream.ts';
+import { eventually, waitFor } from '../harness/stream.ts';
 import { apiClient } from '../sync/api-client.ts';
 import { eventBody, sign } from '../webhooks/signing.ts';
 
@@ -220,7 +220,7 @@ test('a key of another account refuses to start, deletes nothing, and rebind mov
   await received(ACCOUNT_A, 'cus_OldAccountLate', 'late.old@example.com');
   await received(ACCOUNT_B, 'cus_NewAccountBorn', 'born.new@example.com');
   assert.is(
-    await eventually(
+    await waitFor(
       () => bornWith('born.new@example.com'),
       (n) => n === 1,
       30_000,
@@ -263,7 +263,7 @@ test('after a rebind, an import links the customers the new account has, and exp
     const { id: danaId } = await api.create({ name: 'Dana', email: 'dana@example.com' });
     const { id: eveId } = await api.create({ name: 'Eve', email: 'eve@example.com' });
     for (const id of [danaId, eveId])
-      await eventually(
+      await waitFor(
         () => stripeLink(o, id),
         (l) => l !== undefined,
       );

@@ -20,7 +20,7 @@ import {
   untilSettled,
   type ImportStack,
 } from '../harness/import-stack.ts';
-import { eventually } from '../harness/stream.ts';
+import { waitFor } from '../harness/stream.ts';
 import { isCreate, type TappedRequest } from '../harness/stripe-tap.ts';
 import { stripeBornId } from '../../adapters/postgres/stripe-customer-id.ts';
 
@@ -212,7 +212,7 @@ test('two Stripe customers with one email are reported as ambiguous and left unl
   // The others are imported; by then the two would have been, had anything placed them.
   const linksNow = () => s.o.sql<{ customer_id: string; external_id: string }[]>`
     SELECT customer_id, external_id FROM customer_links WHERE target = 'stripe'`;
-  await eventually(linksNow, (rows) => rows.length === others.length, 30_000);
+  await waitFor(linksNow, (rows) => rows.length === others.length, 30_000);
   await new Promise((r) => setTimeout(r, 1_000));
   const linked = await linksNow();
   const ids = linked.map((l) => l.external_id);

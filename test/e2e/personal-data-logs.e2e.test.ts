@@ -13,7 +13,7 @@ import {
 import { apiUrlOf, spawnRtws, type RtwsProcess } from '../harness/process.ts';
 import { authHeaders, testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
 import { testSize } from '../harness/services.ts';
-import { eventually } from '../harness/stream.ts';
+import { waitFor } from '../harness/stream.ts';
 
 const CUSTOMERS = testSize('RTWS_PII_CUSTOMERS', 12);
 
@@ -102,7 +102,7 @@ test('a burst with faults leaves no name, email, phone or street in the logs', a
   );
   const refused = await call('POST', '/customers', { ...quoted, email: 'zquill.not-an-email' });
   assert.is(refused.status, 400);
-  await eventually(
+  await waitFor(
     async () => Promise.all(ids.map((id) => call('GET', `/customers/${id}/sync`))),
     (all) =>
       all.every((r) => {

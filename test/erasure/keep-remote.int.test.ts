@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { authHeaders } from '../harness/rtws.ts';
 import { askErasure, call, erased } from './api.ts';
-import { eventually } from '../harness/stream.ts';
+import { eventually, waitFor } from '../harness/stream.ts';
 import { linked, quiet, twoWay, type TwoWay } from '../inbound/stack.ts';
 
 const test = suite<{ s: TwoWay }>('erasure that keeps the targets, and old deletions');
@@ -30,7 +30,7 @@ test('the Stripe customer is left, the answer says so, and the catalogue is clea
   const { id } = await s.api.create({ name: 'Kept Remote', email: 'kept.remote@example.com' });
   const stripeId = await linked(s, id);
   const inSalesforce = () => s.sf!.records('Account').find((r) => r.Rtws_Id__c === id);
-  await eventually(
+  await waitFor(
     async () => inSalesforce(),
     (r) => r !== undefined,
     15_000,

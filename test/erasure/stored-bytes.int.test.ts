@@ -10,7 +10,7 @@ import { Kvm } from '@nats-io/kv';
 import { deleteErasing, eraseFromStreams } from '../../adapters/jetstream/erase.ts';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { onPrivateNats, type PrivateEnvironment } from '../harness/private-environment.ts';
-import { eventually } from '../harness/stream.ts';
+import { waitFor } from '../harness/stream.ts';
 
 const test = suite<{ env?: PrivateEnvironment }>('erased bytes');
 
@@ -47,7 +47,7 @@ test("the customer's messages and snapshot are overwritten, not only removed", a
   const kv = await new Kvm(js).create(t.names.bucket('ACTORS'), { history: 1 });
   const revision = await kv.put(customerId, JSON.stringify({ snapshot: { email: secret } }));
   assert.ok(
-    await eventually(
+    await waitFor(
       async () => stored(dir, secret),
       (s) => s,
       5_000,
@@ -60,7 +60,7 @@ test("the customer's messages and snapshot are overwritten, not only removed", a
   await kv.create(customerId, JSON.stringify({ erased: true }));
 
   assert.not.ok(
-    await eventually(
+    await waitFor(
       async () => stored(dir, secret),
       (s) => !s,
       5_000,

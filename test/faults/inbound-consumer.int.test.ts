@@ -12,7 +12,7 @@ import {
 } from '../../adapters/jetstream/inbound-consumer.ts';
 import { silentLogger } from '../../core/ports.ts';
 import { onPrivateNats, type PrivateEnvironment } from '../harness/private-environment.ts';
-import { eventually } from '../harness/stream.ts';
+import { eventually, waitFor } from '../harness/stream.ts';
 
 const test = suite<{ env: PrivateEnvironment }>('inbound consumer through a NATS crash');
 test.before(async (ctx) => {
@@ -52,7 +52,7 @@ test('an event in hand when NATS went down is handled once it is back', async ({
         msgID: 'evt_fault_1',
       },
     );
-    await eventually(
+    await waitFor(
       async () => seen.length,
       (n) => n >= 1,
       10_000,

@@ -17,7 +17,7 @@ import { PermanentApplyError, UnavailableError } from '../../core/errors.ts';
 import { silentLogger } from '../../core/ports.ts';
 import { freePort } from '../harness/private-servers.ts';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
-import { eventually } from '../harness/stream.ts';
+import { eventually, waitFor } from '../harness/stream.ts';
 
 const test = suite<{ t: TestEnvironment; o: Observer; refused: unknown; noResponders: unknown }>(
   'infrastructure faults',
@@ -102,7 +102,7 @@ test('an event that meets Postgres down past its deliveries is handled once it i
     await js.publish(t.names.legacyInboundSubject('stripe', 'customer.updated'), '{}', {
       msgID: 'evt_infra_1',
     });
-    await eventually(
+    await waitFor(
       async () => handled,
       (n) => n >= 1,
       60_000,

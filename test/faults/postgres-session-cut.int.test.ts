@@ -19,7 +19,7 @@ import {
 import { postgresProxy } from '../harness/postgres-proxy.ts';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
 import { testSize } from '../harness/services.ts';
-import { eventually } from '../harness/stream.ts';
+import { eventually, waitFor } from '../harness/stream.ts';
 import { assertStreamMatchesDatabase } from './verify.ts';
 import { sleep, sqlBurst } from './writers.ts';
 
@@ -303,7 +303,7 @@ test('a worker id lock whose session is cut is taken again; one taken by another
     const other = connectPostgres(ctx.t.db.url, { max: 1, applicationName: 'rtws-cut-other' });
     try {
       const waiting = other`SELECT pg_advisory_lock(hashtext('rtws:worker:w-cut'))`.execute();
-      await eventually(
+      await waitFor(
         () => ctx.o.sql`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`,
         (r) => r.length > 0,
         5_000,

@@ -1,7 +1,7 @@
 import * as assert from 'uvu/assert';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Sql } from '../../adapters/postgres/connect.ts';
-import { eventually, readStream, versionsByCustomer } from '../harness/stream.ts';
+import { eventually, readStream, versionsByCustomer, waitFor } from '../harness/stream.ts';
 
 /**
  * Every committed version of every customer is in the stream exactly once and in order: the
@@ -12,7 +12,7 @@ export async function assertStreamMatchesDatabase(
   nats: NatsConnection,
   stream: string,
 ): Promise<number> {
-  await eventually(
+  await waitFor(
     async () => (await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM outbox`)[0]!.n,
     (n) => n === 0,
     60_000,

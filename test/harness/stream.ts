@@ -59,6 +59,27 @@ export async function eventually<T>(
   return value;
 }
 
+/**
+ * As `eventually`, for a wait whose value the caller does not read: fails when `check` never
+ * passes, naming what was waited for and the last value seen, rather than letting the test go on
+ * as though it had.
+ */
+export async function waitFor<T>(
+  probe: () => Promise<T>,
+  check: (v: T) => boolean,
+  timeoutMs = 20_000,
+  everyMs = 100,
+): Promise<T> {
+  const value = await eventually(probe, check, timeoutMs, everyMs);
+  if (!check(value)) {
+    const seen = JSON.stringify(value) ?? String(value);
+    throw new Error(
+      `not true within ${timeoutMs} ms: ${check.toString()}; last seen: ${seen.slice(0, 500)}`,
+    );
+  }
+  return value;
+}
+
 /** Per customer, the versions in stream order. */
 export function versionsByCustomer(changes: StoredChange[]): Map<string, number[]> {
   const out = new Map<string, number[]>();

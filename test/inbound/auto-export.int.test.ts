@@ -23,7 +23,7 @@ import {
   testEnvironment,
   type TestEnvironment,
 } from '../harness/rtws.ts';
-import { eventually } from '../harness/stream.ts';
+import { eventually, waitFor } from '../harness/stream.ts';
 import { apiClient } from '../sync/api-client.ts';
 
 const CUSTOMERS = 6;
@@ -64,7 +64,7 @@ async function scenario(autoExport: 'true' | 'false') {
       const c = await api.create({ name: `Before ${i}`, email: `before${i}@example.com` });
       ids.push(c.id);
     }
-    await eventually(
+    await waitFor(
       () => links('stripe'),
       (n) => n === CUSTOMERS,
       20_000,

@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Connection } from 'jsforce';
 import { stripeBornId } from '../../adapters/postgres/stripe-customer-id.ts';
-import { eventually } from '../harness/stream.ts';
+import { eventually, waitFor } from '../harness/stream.ts';
 import { accountsOf, linked, quiet, rowWhen, salesforceOf, twoWay, type TwoWay } from './stack.ts';
 
 const test = suite<{ s: TwoWay; conn: Connection }>('catch-up after lost deliveries');
@@ -28,7 +28,7 @@ async function pair(s: TwoWay, conn: Connection, tag: string) {
   const editedStripe = await linked(s, edited.id);
   const deletedStripe = await linked(s, deleted.id);
   for (const id of [edited.id, deleted.id])
-    await eventually(
+    await waitFor(
       () => accountsOf(conn, id),
       (a) => a.length === 1,
       10_000,

@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Connection } from 'jsforce';
 import { stripeBornId } from '../../adapters/postgres/stripe-customer-id.ts';
-import { eventually } from '../harness/stream.ts';
+import { eventually, waitFor } from '../harness/stream.ts';
 import { accountsOf, linked, quiet, rowWhen, salesforceOf, twoWay, type TwoWay } from './stack.ts';
 
 const test = suite<{ s: TwoWay; conn: Connection }>('Stripe changes fan out to Salesforce');
@@ -19,7 +19,7 @@ test.after(async (ctx) => {
 test('a dashboard edit reaches Salesforce, and Stripe gets no write back', async ({ s, conn }) => {
   const { id } = await s.api.create({ name: 'Fan', email: 'fan@example.com' });
   const stripeId = await linked(s, id);
-  await eventually(
+  await waitFor(
     () => accountsOf(conn, id),
     (a) => a[0]?.Name === 'Fan',
     10_000,

@@ -28,7 +28,7 @@ import {
   type Observer,
   type TestEnvironment,
 } from '../harness/rtws.ts';
-import { eventually } from '../harness/stream.ts';
+import { eventually, waitFor } from '../harness/stream.ts';
 import { apiClient } from '../sync/api-client.ts';
 import { LIVE_KEY } from '../sync/stack.ts';
 
@@ -107,7 +107,7 @@ test('a dry run reports what it would do and writes nothing', async (ctx) => {
   // A catalogue customer with the email of one in the account: its create finds that one and links
   // it instead of making a second (match before create).
   await apiClient(ctx.rtws.url!).create({ name: 'Twin', email: 'twin@example.com' });
-  await eventually(
+  await waitFor(
     async () => (await ctx.o.sql`SELECT 1 FROM customer_links`).length,
     (n) => n === 1,
   );

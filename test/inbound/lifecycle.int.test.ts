@@ -3,7 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type Stripe from 'stripe';
 import { stripeBornId } from '../../adapters/postgres/stripe-customer-id.ts';
-import { eventually } from '../harness/stream.ts';
+import { eventually, waitFor } from '../harness/stream.ts';
 import { sign } from '../webhooks/signing.ts';
 import { jetstream } from '@nats-io/jetstream';
 import { deadLetterQueue } from '../../adapters/jetstream/dlq.ts';
@@ -129,7 +129,7 @@ test('our own delete is not echoed into anything', async ({ s }) => {
     headers: { authorization: 'Bearer test-token-0123456789abcdef' },
   });
   assert.is(res.status, 204);
-  await eventually(
+  await waitFor(
     () => retrieve(s, stripeId),
     (c) => (c as { deleted?: boolean }).deleted === true,
     10_000,

@@ -9,7 +9,7 @@ import { silentLogger } from '../../core/ports.ts';
 import { reconcileSchedule } from '../../deploy/wiring/backfill/reconcile-schedule.ts';
 import { authHeaders } from '../harness/rtws.ts';
 import { testSize } from '../harness/services.ts';
-import { eventually } from '../harness/stream.ts';
+import { eventually, waitFor } from '../harness/stream.ts';
 import { linked, quiet, row, rowWhen, twoWay, type TwoWay } from './stack.ts';
 import { stripeBornId } from '../../adapters/postgres/stripe-customer-id.ts';
 
@@ -208,7 +208,7 @@ test('live edits made during a reconciliation are never reverted by it', async (
         : s.stripe.customers.update(stripeIds[i]!, { name: `Dashboard ${i}` }),
     ),
   );
-  await eventually(
+  await waitFor(
     async () => (await call<Reconciliation>(s, 'GET', `/reconciliations/${started.body.id}`)).body,
     (r) => r.state !== 'running',
     60_000,
@@ -273,7 +273,7 @@ test('differences of runs that ended past the retention are deleted by the next 
   const [old, ...recent] = runs.map((r) => r.id);
   await s.o.sql`UPDATE backfills SET ended_at = now() - interval '91 days' WHERE id = ${old!}`;
   // The one the schedule started above ends first.
-  await eventually(
+  await waitFor(
     () => s.o.sql`SELECT 1 FROM backfills WHERE source = 'reconcile' AND state = 'running'`,
     (rows) => rows.length === 0,
     60_000,

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { authHeaders } from '../harness/rtws.ts';
-import { eventually } from '../harness/stream.ts';
+import { eventually, waitFor } from '../harness/stream.ts';
 import { linked, quiet, row, rowWhen, twoWay, type TwoWay } from './stack.ts';
 
 const BIN = '/usr/lib/postgresql/15/bin';
@@ -91,7 +91,7 @@ test('rows behind the actors are brought forward; edits since the restore are ke
   const bornId = await linked(s, born);
   await stripeName(s, renamedId, 'Renamed after the backup');
   await stripeName(s, editedId, 'Edited after the backup');
-  await eventually(
+  await waitFor(
     () => s.stripe.customers.retrieve(goneId),
     (c) => c.deleted === true,
     15_000,

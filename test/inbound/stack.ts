@@ -21,7 +21,7 @@ import {
   type Observer,
   type TestEnvironment,
 } from '../harness/rtws.ts';
-import { eventually } from '../harness/stream.ts';
+import { eventually, waitFor } from '../harness/stream.ts';
 import { QUICK_TAKEOVER, spawnRtws, type RtwsProcess } from '../harness/process.ts';
 import { LIVE_KEY } from '../sync/stack.ts';
 import { apiClient, type ApiClient } from '../sync/api-client.ts';
@@ -227,7 +227,7 @@ export async function unpushedEdit(
 ): Promise<void> {
   s.emu.failNext({ method: 'POST', path: `/v1/customers/${stripeId}`, status: 400, count: 1 });
   await s.api.patch(id, body);
-  await eventually(
+  await waitFor(
     () => s.api.sync(id),
     (v) => v.targets.stripe?.status === 'failed',
     10_000,

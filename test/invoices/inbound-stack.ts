@@ -17,7 +17,7 @@ import type { InboundConsumer } from '../../adapters/jetstream/inbound-consumer.
 import { inboundDurables, INVOICE_EVENTS } from '../../adapters/jetstream/inbound-durables.ts';
 import { invoiceInbound } from '../../deploy/wiring/invoices/invoice-inbound.ts';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
-import { eventually } from '../harness/stream.ts';
+import { eventually, waitFor } from '../harness/stream.ts';
 import { SECRET, startReceiver, type Receiver } from '../webhooks/support.ts';
 
 export interface InboundStack {
@@ -152,7 +152,7 @@ export async function drained(s: InboundStack): Promise<void> {
   const jsm = await jetstreamManager(s.o.nats);
   const stream = s.t.names.streams.inbound;
   const durables = inboundDurables(s.t.names, INVOICE_EVENTS);
-  await eventually(
+  await waitFor(
     () => Promise.all(durables.map((d) => jsm.consumers.info(stream, d.name))),
     (all) => all.every((i) => i.num_pending === 0 && i.num_ack_pending === 0),
     30_000,

@@ -12,7 +12,7 @@ import {
 } from '../../adapters/jetstream/inbound-consumer.ts';
 import { inboundDurableName, INVOICE_EVENTS } from '../../adapters/jetstream/inbound-durables.ts';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
-import { eventually } from '../harness/stream.ts';
+import { waitFor } from '../harness/stream.ts';
 
 const test = suite<{ t?: TestEnvironment; o?: Observer }>('the shared invoice durable');
 test.before(async (ctx) => {
@@ -64,7 +64,7 @@ test('an older filter is narrowed to the unpartitioned subjects, keeping its pla
     });
     const info = await jsm.consumers.info(stream, name);
     assert.is(info.config.filter_subject, t.names.legacyInboundSubject('stripe', 'invoice.*'));
-    await eventually(
+    await waitFor(
       async () => seen.length,
       (n) => n >= 1,
       5_000,

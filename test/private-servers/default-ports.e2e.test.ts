@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { execFileSync, spawn } from 'node:child_process';
 import { TEST_TOKEN } from '../harness/rtws.ts';
 import { alive, privateData } from '../harness/private-data.ts';
-import { eventually } from '../harness/stream.ts';
+import { waitFor } from '../harness/stream.ts';
 
 const test = suite('a new laptop');
 
@@ -60,7 +60,7 @@ async function onDefaultPorts(): Promise<void> {
   const reap = () => child.kill('SIGKILL');
   process.once('exit', reap);
   try {
-    await eventually(
+    await waitFor(
       async () => out,
       (o) => /Salesforce:/.test(o) || child.exitCode !== null,
       45_000,

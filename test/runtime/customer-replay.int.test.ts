@@ -9,7 +9,7 @@ import { customerKind } from '../../actors/customer/kind.ts';
 import { encodeActor } from '../../actors/customer/snapshot-codec.ts';
 import { customerHistory } from '../../adapters/jetstream/customer-history.ts';
 import { authHeaders } from '../harness/rtws.ts';
-import { eventually } from '../harness/stream.ts';
+import { eventually, waitFor } from '../harness/stream.ts';
 import { apiClient, type ApiClient, type SyncTarget } from '../sync/api-client.ts';
 import { startSyncStack, type SyncStack } from '../sync/stack.ts';
 import { storedActors } from './fixture.ts';
@@ -89,7 +89,7 @@ test('rebuilding from the recorded stream gives the snapshot the live run saved'
   const { 'content-type': _, ...auth } = authHeaders();
   const res = await fetch(`${ctx.rtws.url!}/customers/${id}`, { method: 'DELETE', headers: auth });
   assert.is(res.status, 204);
-  await eventually(
+  await waitFor(
     async () => (await storedActors(ctx.rtws.nats, ctx.t)).get(id)?.value.snapshot.context,
     (c) => c?.targets.stripe.status === 'deleted',
     20_000,

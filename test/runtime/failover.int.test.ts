@@ -6,7 +6,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { randomUUID } from 'node:crypto';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
-import { eventually } from '../harness/stream.ts';
+import { eventually, waitFor } from '../harness/stream.ts';
 import { partitionToken } from '../../core/subjects.ts';
 import type { HandledRecord } from '../../deploy/wiring/worker/fact-handler.ts';
 import { startTestWorker, storedActors, type TestWorker } from './fixture.ts';
@@ -103,7 +103,7 @@ test('two workers split the partitions; a crashed one is replaced within seconds
   for (const p of split[1]) assert.is(holders.get(p), 'worker-two', `KV names the holder of ${p}`);
 
   await publishRound(ctx, ids, 2);
-  await eventually(
+  await waitFor(
     () => storedActors(ctx.o.nats, ctx.t),
     (a) => ids.every((id) => a.get(id)?.desiredVersion === 2),
     15_000,

@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
 import { onPrivateNats, type PrivateEnvironment } from '../harness/private-environment.ts';
-import { eventually } from '../harness/stream.ts';
+import { eventually, waitFor } from '../harness/stream.ts';
 import { startTestWorker, storedActors, type TestWorker } from './fixture.ts';
 import { fact, publishFact } from './facts.ts';
 
@@ -31,7 +31,7 @@ test('the worker gives up its partitions while NATS is gone and takes them back 
   const round = (v: number) =>
     Promise.all(ids.map((id) => publishFact(o.nats, t.names, fact(id, v))));
   await round(1);
-  await eventually(
+  await waitFor(
     () => storedActors(o.nats, t),
     (a) => a.size === CUSTOMERS,
     15_000,
@@ -55,7 +55,7 @@ test('the worker gives up its partitions while NATS is gone and takes them back 
     100,
   );
   assert.is(back.length, t.names.partitions, 'every partition is held again');
-  await eventually(
+  await waitFor(
     () =>
       round(2).then(
         () => true,

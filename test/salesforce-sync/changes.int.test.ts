@@ -17,7 +17,7 @@ import * as assert from 'uvu/assert';
 import type { Readiness } from '../../adapters/http/routes/health.ts';
 import { authHeaders } from '../harness/rtws.ts';
 import { testSize } from '../harness/services.ts';
-import { eventually } from '../harness/stream.ts';
+import { eventually, waitFor } from '../harness/stream.ts';
 import type { CustomerBody, SyncState } from './api.ts';
 import { stripeCustomersByRtwsId } from './stripe-view.ts';
 import { startWorld, type World } from './world.ts';
@@ -200,7 +200,7 @@ test('a field edited in Postgres and in Salesforce goes to the later edit, recor
   await w.api.patch(id, { phone: '+44 20 0000 0001' });
   await new Promise((r) => setTimeout(r, 1_100));
   w.sf.editAsPerson('Account', String(account.Id), { Phone: '+1 555 0777' });
-  await eventually(
+  await waitFor(
     () => row(w, id),
     (r) => r.phone === '+1 555 0777',
     15_000,
@@ -208,7 +208,7 @@ test('a field edited in Postgres and in Salesforce goes to the later edit, recor
   );
   w.sf.clearFaults();
   assert.is((await row(w, id)).phone, '+1 555 0777', "Salesforce's later edit wins in Postgres");
-  await eventually(
+  await waitFor(
     async () => ((await stripeCustomersByRtwsId(w.stripe)).get(id) ?? [])[0]?.phone,
     (p) => p === '+1 555 0777',
     15_000,
@@ -216,7 +216,7 @@ test('a field edited in Postgres and in Salesforce goes to the later edit, recor
   );
   const [stripe] = (await stripeCustomersByRtwsId(w.stripe)).get(id) ?? [];
   assert.is(stripe?.phone, '+1 555 0777', 'and in Stripe');
-  await eventually(
+  await waitFor(
     () => w.api.sync(id),
     (s) => s.targets?.salesforce?.status === 'synced',
     15_000,
@@ -280,13 +280,13 @@ test('with RTWS_FIELD_OWNERS=phone=postgres, an edit of the phone in Salesforce 
     const account = accountOf(w, id)!;
     w.sf.editAsPerson('Account', String(account.Id), { Phone: '+1 2', Name: 'Owned Name' });
     // The name (no owner) flows; the phone goes back to Postgres's.
-    await eventually(
+    await waitFor(
       () => row(w, id),
       (r) => r.name === 'Owned Name',
       15_000,
       100,
     );
-    await eventually(
+    await waitFor(
       () => Promise.resolve(accountOf(w, id)?.Phone),
       (p) => p === '+1 1',
       15_000,
@@ -308,7 +308,7 @@ test('with Change Data Capture, an edit arrives at once, not at the next interva
   // An interval of an hour: only the change event can make the read that brings the edit.
   const w = await startWorld({ RTWS_SALESFORCE_POLL_S: '3600' });
   try {
-    await eventually(
+    await waitFor(
       () => Promise.resolve(w.sf.stats().events.streamingClients),
       (n) => n >= 1,
       15_000,

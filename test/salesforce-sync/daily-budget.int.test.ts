@@ -7,7 +7,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { authHeaders } from '../harness/rtws.ts';
-import { eventually } from '../harness/stream.ts';
+import { eventually, waitFor } from '../harness/stream.ts';
 import type { SyncState } from './api.ts';
 import { customerBody } from './expect.ts';
 import { startWorld, type World } from './world.ts';
@@ -121,7 +121,7 @@ test('near the share a reconciliation waits while live changes go on', async (ct
   // Past the backfills' part of the share, below the share: a live change tells rtws.
   await setUsage(w, BACKFILL_BUDGET + 10);
   await w.api.patch(ids[0]!, { phone: '+1 555 7001' });
-  await eventually(
+  await waitFor(
     () => get<{ salesforce?: { daily_budget: { state: string } } }>(w, '/readyz'),
     (r) => r.salesforce?.daily_budget.state === 'live_only',
     10_000,

@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { salesforceBornId } from '../../adapters/postgres/salesforce-imports.ts';
-import { eventually } from '../harness/stream.ts';
+import { eventually, waitFor } from '../harness/stream.ts';
 import { stripeCustomersByRtwsId } from './stripe-view.ts';
 import { startWorld, type World } from './world.ts';
 
@@ -63,7 +63,7 @@ test('a record born in Salesforce is imported once, gets our id, and reaches Str
   assert.is(stripe[0]?.name, 'Born In Salesforce', 'in Stripe');
   // Edited again and read many times more: still one customer, one record.
   w.sf.editAsPerson('Account', recordId, { Phone: '+1 555 0102' });
-  await eventually(
+  await waitFor(
     () => customersNamed(w, 'Born In Salesforce'),
     (rows) => rows[0]?.phone === '+1 555 0102',
     15_000,
@@ -162,7 +162,7 @@ off('without RTWS_SALESFORCE_IMPORT_NEW a record born in Salesforce is left alon
     address: null,
     metadata: {},
   });
-  await eventually(
+  await waitFor(
     () => w.api.sync(id),
     (s) => s.targets?.salesforce?.status === 'synced',
     15_000,

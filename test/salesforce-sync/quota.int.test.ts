@@ -11,7 +11,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SALESFORCE_QUOTA_PAUSE_MS } from '../../actors/customer/index.ts';
-import { eventually } from '../harness/stream.ts';
+import { eventually, waitFor } from '../harness/stream.ts';
 import type { CustomerBody, SyncState } from './api.ts';
 import { accountDiff, customerBody } from './expect.ts';
 import { inPool, startWorld, type World } from './world.ts';
@@ -48,7 +48,7 @@ test('an exhausted quota pauses Salesforce only; restored, it resumes', async (c
   const ids = await inPool(bodies, 8, (b) => w.api.create(b));
   const live = new Map<string, CustomerBody>(ids.map((id, i) => [id, bodies[i]!]));
   assert.equal(
-    await eventually(
+    await waitFor(
       async () => accountDiff(w.sf, live),
       (p) => p.length === 0,
       20_000,
@@ -123,7 +123,7 @@ test('a configured pause runs out by itself and the changes go through', async (
   // Salesforce answered once before the quota went: rtws's budget thinks it open.
   const firstBody = customerBody(CUSTOMERS, 'Pause');
   const first = await w.api.create(firstBody);
-  await eventually(
+  await waitFor(
     async () => accountDiff(w.sf, new Map([[first, firstBody]])),
     (p) => p.length === 0,
     20_000,

@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { authHeaders } from '../harness/rtws.ts';
-import { eventually } from '../harness/stream.ts';
+import { eventually, waitFor } from '../harness/stream.ts';
 import { linked, quiet, twoWay, type TwoWay } from '../inbound/stack.ts';
 
 const test = suite<{ s: TwoWay }>('reconciliation with Salesforce');
@@ -51,7 +51,7 @@ test('an edit made in Salesforce is put back; a deleted record is reported', asy
     ids.push((await s.api.create({ name, email: `${name.toLowerCase()}@example.com` })).id);
   const [kept, edited, deleted] = ids as [string, string, string];
   for (const id of ids) await linked(s, id);
-  await eventually(
+  await waitFor(
     async () => ids.map((id) => record(s, id)),
     (rs) => rs.every((r) => r !== undefined),
     15_000,

@@ -13,7 +13,7 @@ import { startStripeEmulator, type StripeEmulator } from '../../adapters/emulato
 import { stripeBornId } from '../../adapters/postgres/stripe-customer-id.ts';
 import { stripeEventHistory } from '../../adapters/jetstream/stripe-event-history.ts';
 import { startTestRtws, testEnvironment, type TestEnvironment } from '../harness/rtws.ts';
-import { eventually, readStream } from '../harness/stream.ts';
+import { eventually, readStream, waitFor } from '../harness/stream.ts';
 import { LIVE_KEY } from './stack.ts';
 
 const SECRET = 'whsec_inbound_order';
@@ -74,7 +74,7 @@ test("a customer's events are mapped in stream order while a worker joins and an
   const cus = await stripe.customers.create({ name: 'Order 0', email: 'order@example.com' });
   const id = stripeBornId(cus.id);
   assert.is(
-    await eventually(
+    await waitFor(
       () => nameOf(ctx, id),
       (n) => n === 'Order 0',
       15_000,
@@ -111,7 +111,7 @@ test("a customer's events are mapped in stream order while a worker joins and an
   const last = `Order ${n}`;
 
   assert.is(
-    await eventually(
+    await waitFor(
       () => nameOf(ctx, id),
       (name) => name === last,
       45_000,
@@ -195,7 +195,7 @@ test('an event stored on the subject from before partitioning is still mapped', 
     // An update before its created inserts the customer: only the shared durable can have done it.
     const id = stripeBornId(cus.id);
     assert.is(
-      await eventually(
+      await waitFor(
         () => nameOf(ctx, id),
         (name) => name === 'Legacy II',
         15_000,
