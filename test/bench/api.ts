@@ -5,7 +5,7 @@ import http from 'node:http';
 import { connectPostgres, type Sql } from '../../adapters/postgres/connect.ts';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
 import type { RtwsProcess } from '../harness/process.ts';
-import { waitFor } from '../harness/stream.ts';
+import { eventually } from '../harness/stream.ts';
 import {
   cpuGroups,
   outboxRows,
@@ -140,7 +140,7 @@ async function rawRate(
 
 /** Waits until the publisher has drained the outbox (or 30 s pass); returns the stream's last seq. */
 async function settle(o: Observer, stream: string): Promise<number> {
-  await waitFor(
+  await eventually(
     () => outboxRows(o.sql),
     (n) => n === 0,
     30_000,

@@ -10,7 +10,7 @@ import type { CustomerChanged } from '../../core/messages.ts';
 import { connectPostgres, type Sql } from '../../adapters/postgres/connect.ts';
 import { observe, testEnvironment, type Observer, type TestEnvironment } from '../harness/rtws.ts';
 import { spawnRtws, type RtwsProcess } from '../harness/process.ts';
-import { eventually, waitFor } from '../harness/stream.ts';
+import { eventually } from '../harness/stream.ts';
 import {
   childrenOf,
   cpuSplit,
@@ -329,7 +329,7 @@ async function loneChanges(
   let n = 0;
   for (const until = Date.now() + timing.warmupMs; Date.now() < until; await sleep(LONE_GAP_MS))
     await write(n++);
-  await waitFor(
+  await eventually(
     () => outboxRows(o.sql),
     (left) => left === 0,
     10_000,
@@ -340,7 +340,7 @@ async function loneChanges(
   const written = n;
   for (const until = Date.now() + timing.measureMs; Date.now() < until; await sleep(LONE_GAP_MS))
     await write(n++);
-  await waitFor(
+  await eventually(
     () => outboxRows(o.sql),
     (left) => left === 0,
     10_000,
