@@ -40,8 +40,8 @@ export interface CustomerRuntime {
   save(customerId: string): Promise<void>;
   /**
    * Reads the customers whose actor calls no target now (`customersCallingNoMore`): their
-   * intents are neither resumed, scheduled nor sent. At start, at each resume and at each round
-   * of the erasures; a read that ends after a later one is not applied.
+   * intents are neither resumed, scheduled nor sent. At start, when a partition is taken, at each
+   * resume and on the erasures' timer; a read that ends after a later one is not applied.
    */
   readCallingNoMore(): Promise<void>;
   /** A customer whose erasure begins here: refused at once, without waiting for the next read. */

@@ -65,7 +65,7 @@ export interface ErasureRunnerDeps extends ErasureSettings {
   readonly forget: (customerId: string) => void;
   /** Whether a call of the actor's is in flight. */
   readonly busy: (customerId: string) => boolean;
-  /** Reads, each round, the customers whose actor must call no target now. */
+  /** Reads, on a timer, the customers whose actor must call no target now. */
   readonly readCallingNoMore?: () => Promise<void>;
   /** Refuses the actor's calls at once: its erasure begins. */
   readonly refuse?: (customerId: string) => void;

@@ -1,6 +1,7 @@
 // The worker's fair share of the partitions, held through KV leases: what it does with a partition
 // it takes (consume it and its Stripe events, then resume its pending intents) and with one it
 // gives up (let the calls in flight end, then stop consuming).
+import { isInfrastructureFault } from '../../../core/infrastructure.ts';
 import type { Background } from '../../../core/background.ts';
 import type { Logger } from '../../../core/ports.ts';
 import { partitionOf, type Names } from '../../../core/subjects.ts';
@@ -47,13 +48,12 @@ export function partitionKeeper(d: PartitionKeeperDeps): LeaseKeeper {
     log,
     onAcquired: async (partition) => {
       // Before its consumer starts: a step sends nothing for an actor whose erasure began or keeps
-      // the targets (another worker may have held it when the erasure was asked for). Unread, the
-      // last read stands, and the resume reads again.
-      await customers
-        .readCallingNoMore()
-        .catch((err: unknown) =>
-          log.warn({ err, partition }, 'erasures not read before the partition starts'),
-        );
+      // the targets (another worker may have held it when the erasure was asked for). Postgres
+      // away, the start fails and the keeper tries it again, keeping the lease.
+      await customers.readCallingNoMore().catch((err: unknown) => {
+        if (isInfrastructureFault(err)) throw err;
+        log.warn({ err, partition }, 'erasures not read before the partition starts');
+      });
       await customers.start(partition);
       await invoices?.start(partition);
       // Before the resume, whose catch-up waits for the partitions' Stripe events to be mapped.
