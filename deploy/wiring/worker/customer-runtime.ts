@@ -40,8 +40,9 @@ export interface CustomerRuntime {
   save(customerId: string): Promise<void>;
   /**
    * Reads the customers whose actor calls no target now (`customersCallingNoMore`): their
-   * intents are neither resumed, scheduled nor sent. At start, when a partition is taken, at each
-   * resume and on the erasures' timer; a read that ends after a later one is not applied.
+   * intents are neither resumed, scheduled nor sent. Before a partition taken starts (its resume
+   * then filters by that read) and on the erasures' timer; a read that ends after a later one is
+   * not applied.
    */
   readCallingNoMore(): Promise<void>;
   /** A customer whose erasure begins here: refused at once, without waiting for the next read. */
@@ -122,11 +123,11 @@ export function customerRuntime(d: CustomerRuntimeDeps): CustomerRuntime {
       .catch((err: unknown) =>
         log.warn({ err, partition }, 'catch-up before resuming failed; pushes resume with checks'),
       );
-    const round = async () => {
-      // An erasure that began, or that keeps the targets, is sent nothing its actor decided before.
-      await readCallingNoMore();
-      const mayHold = inPartition(partition);
-      return resumePartition(
+    // An erasure that began, or that keeps the targets, is sent nothing its actor decided before:
+    // the refusals were read as the partition was taken (`partitionKeeper`).
+    const mayHold = inPartition(partition);
+    const round = () =>
+      resumePartition(
         {
           store: d.store,
           kind,
@@ -155,7 +156,6 @@ export function customerRuntime(d: CustomerRuntimeDeps): CustomerRuntime {
       ).then((resumed) => {
         if (resumed) log.info({ partition, actors: resumed }, 'resumed pending intents');
       });
-    };
     await resumeUntilDone(round, {
       partition,
       holds: d.holds,

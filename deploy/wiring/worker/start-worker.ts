@@ -189,9 +189,6 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     customers.cache.evictIdle();
     invoices?.evictIdle();
   });
-  // Read before any partition starts: a step taken before the erasures' first round sends nothing
-  // for a customer whose erasure began or keeps the targets.
-  await customers.readCallingNoMore();
   await keeper.start();
   const erasures = options.erasures
     ? startErasureRunner({
